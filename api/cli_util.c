@@ -1,0 +1,2 @@
+/* cli_util.c */
+#include "gridwatch/common.h"

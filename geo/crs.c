@@ -1,0 +1,2 @@
+/* crs.c — being written (see issue 2). */
+#include "gridwatch/common.h"

@@ -1,0 +1,150 @@
+/* ctx.c — the per-thread context: GEOS handle, PROJ context, the last error, callbacks.
+ *
+ * GEOS and PROJ report errors through handlers; both land here, on the context of the thread
+ * that called them, so that the one boundary per library can turn them into a gw_status. */
+#include "gridwatch/common.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct gw_ctx {
+    GEOSContextHandle_t geos;
+    PJ_CONTEXT *proj;
+    gw_status code;
+    long offset;
+    char msg[1024];
+    char geos_msg[512];
+    gw_progress_fn progress;
+    void *progress_user;
+    gw_warn_fn warn;
+    void *warn_user;
+};
+
+static const char *const status_names[GW_STATUS_COUNT] = {
+    "GW_OK",         "GW_ERR_NOMEM",    "GW_ERR_ARG",      "GW_ERR_IO",      "GW_ERR_FORMAT",
+    "GW_ERR_GEOMETRY", "GW_ERR_RANGE",  "GW_ERR_CRS",      "GW_ERR_DB",      "GW_ERR_NOT_FOUND",
+    "GW_ERR_CONFLICT", "GW_ERR_SCHEMA", "GW_ERR_UNSUPPORTED", "GW_ERR_INTERNAL",
+};
+
+const char *gw_status_str(gw_status st)
+{
+    if ((int)st < 0 || st >= GW_STATUS_COUNT) return "GW_ERR_UNKNOWN";
+    return status_names[st];
+}
+
+static void geos_message(const char *message, void *user)
+{
+    gw_ctx *ctx = user;
+    snprintf(ctx->geos_msg, sizeof ctx->geos_msg, "%s", message ? message : "");
+}
+
+static void proj_log(void *user, int level, const char *message)
+{
+    (void)user;
+    (void)level;
+    (void)message; /* PROJ errors are read back with proj_context_errno(); keep stderr quiet */
+}
+
+gw_status gw_ctx_create(gw_ctx **out)
+{
+    if (!out) return GW_ERR_ARG;
+    *out = NULL;
+    gw_ctx *ctx = calloc(1, sizeof *ctx);
+    if (!ctx) return GW_ERR_NOMEM;
+    ctx->offset = -1;
+    ctx->geos = GEOS_init_r();
+    ctx->proj = proj_context_create();
+    if (!ctx->geos || !ctx->proj) {
+        gw_ctx_destroy(ctx);
+        return GW_ERR_NOMEM;
+    }
+    GEOSContext_setErrorMessageHandler_r(ctx->geos, geos_message, ctx);
+    proj_log_func(ctx->proj, ctx, proj_log);
+    *out = ctx;
+    return GW_OK;
+}
+
+void gw_ctx_destroy(gw_ctx *ctx)
+{
+    if (!ctx) return;
+    if (ctx->geos) GEOS_finish_r(ctx->geos);
+    if (ctx->proj) proj_context_destroy(ctx->proj);
+    free(ctx);
+}
+
+GEOSContextHandle_t gw_ctx_geos(gw_ctx *ctx) { return ctx->geos; }
+PJ_CONTEXT *gw_ctx_proj(gw_ctx *ctx) { return ctx->proj; }
+const char *gw_ctx_errmsg(const gw_ctx *ctx) { return ctx ? ctx->msg : ""; }
+gw_status gw_ctx_errcode(const gw_ctx *ctx) { return ctx ? ctx->code : GW_OK; }
+long gw_ctx_erroffset(const gw_ctx *ctx) { return ctx ? ctx->offset : -1; }
+const char *gw_ctx_geos_errmsg(const gw_ctx *ctx) { return ctx ? ctx->geos_msg : ""; }
+
+static gw_status record(gw_ctx *ctx, gw_status st, long offset, const char *fmt, va_list ap)
+{
+    if (!ctx) return st;
+    ctx->code = st;
+    ctx->offset = offset;
+    if (st == GW_OK) {
+        ctx->msg[0] = '\0';
+        return st;
+    }
+    vsnprintf(ctx->msg, sizeof ctx->msg, fmt, ap);
+    return st;
+}
+
+gw_status gw_ctx_error(gw_ctx *ctx, gw_status st, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    record(ctx, st, -1, fmt, ap);
+    va_end(ap);
+    return st;
+}
+
+gw_status gw_ctx_error_at(gw_ctx *ctx, gw_status st, long offset, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    record(ctx, st, offset, fmt, ap);
+    va_end(ap);
+    return st;
+}
+
+void gw_ctx_clear_error(gw_ctx *ctx)
+{
+    if (!ctx) return;
+    ctx->code = GW_OK;
+    ctx->offset = -1;
+    ctx->msg[0] = '\0';
+    ctx->geos_msg[0] = '\0';
+}
+
+void gw_ctx_set_progress(gw_ctx *ctx, gw_progress_fn fn, void *user)
+{
+    ctx->progress = fn;
+    ctx->progress_user = user;
+}
+
+void gw_ctx_set_warn(gw_ctx *ctx, gw_warn_fn fn, void *user)
+{
+    ctx->warn = fn;
+    ctx->warn_user = user;
+}
+
+void gw_ctx_progress(gw_ctx *ctx, const char *what, double done, double total)
+{
+    if (ctx && ctx->progress) ctx->progress(ctx->progress_user, what, done, total);
+}
+
+void gw_ctx_warn(gw_ctx *ctx, const char *fmt, ...)
+{
+    if (!ctx || !ctx->warn) return;
+    char buf[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    ctx->warn(ctx->warn_user, buf);
+}

@@ -1,0 +1,2 @@
+/* io.c — being written (see issue 2). */
+#include "gridwatch/common.h"

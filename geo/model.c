@@ -1,0 +1,2 @@
+/* model.c — being written (see issue 2). */
+#include "gridwatch/common.h"

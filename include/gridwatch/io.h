@@ -1,0 +1,57 @@
+/* io.h — import and export of layers through GDAL/OGR.
+ *
+ * Import reads any vector format GDAL reads (GeoJSON, GeoPackage, Shapefile, KML, CSV with
+ * lon/lat columns, DXF), maps source fields onto the canonical ones, reprojects to EPSG:4326
+ * (including GCJ-02 / BD-09), checks every geometry, and writes the layer in one transaction:
+ * any refused row leaves the database exactly as it was.  Export writes GeoJSON, GeoPackage,
+ * Shapefile or CSV. */
+#ifndef GRIDWATCH_IO_H
+#define GRIDWATCH_IO_H
+
+#include "gridwatch/common.h"
+#include "gridwatch/layer.h"
+#include "gridwatch/store.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct gw_import_opts {
+    const char *source_layer; /* layer inside the file; NULL = the first (the only) one */
+    const char *srs;          /* source CRS overriding the file's ("gcj02", "EPSG:4490" …); NULL = the file's, else EPSG:4326 */
+    const char *map;          /* "id=beat_num,name=NAME,…": canonical=source pairs; same-named fields map by themselves */
+    const char *tz;           /* zone for times without an offset ("America/Chicago", "+08:00"); NULL = UTC */
+    const char *lon_field;    /* CSV: longitude column (default: longitude/lon/x …) */
+    const char *lat_field;    /* CSV: latitude column (default: latitude/lat/y …) */
+    int make_valid;           /* repair invalid polygons with GEOSMakeValid instead of refusing them */
+    int replace;              /* empty the layer first (in the same transaction) */
+    int skip_bad_rows;        /* skip rows with no/out-of-range geometry, counting them, instead of failing */
+} gw_import_opts;
+
+typedef struct gw_import_report {
+    int64_t read;      /* source features read */
+    int64_t imported;  /* rows written */
+    int64_t merged;    /* features merged into a multipart grid because they shared an id */
+    int64_t repaired;  /* polygons repaired (make_valid) */
+    int64_t skipped;   /* rows skipped (skip_bad_rows) */
+    int64_t swapped;   /* points that look like lat/lon swapped (reported, and refused) */
+    double seconds;
+} gw_import_report;
+
+/* Import a file into a layer.  On any error nothing is written and the ctx carries one message
+ * naming the row and the reason (GW_ERR_IO, GW_ERR_FORMAT, GW_ERR_NOT_FOUND for a missing layer
+ * or field, GW_ERR_GEOMETRY with the GEOS reason and location, GW_ERR_RANGE for coordinates out
+ * of range, GW_ERR_CRS, GW_ERR_CONFLICT for a duplicate id on a point layer).  report may be NULL. */
+gw_status gw_io_import(gw_ctx *ctx, gw_store *store, gw_layer layer, const char *path,
+                       const gw_import_opts *opts, gw_import_report *report);
+
+/* Export a layer.  format is a GDAL driver name ("GeoJSON", "GPKG", "ESRI Shapefile", "CSV") or
+ * NULL to choose by the file's extension (.geojson/.json, .gpkg, .shp, .csv).  An existing file
+ * is replaced.  *n receives the feature count written (may be NULL). */
+gw_status gw_io_export(gw_ctx *ctx, gw_store *store, gw_layer layer, const char *path,
+                       const char *format, int64_t *n);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

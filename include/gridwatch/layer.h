@@ -1,0 +1,67 @@
+/* layer.h — the five layers of the data model and their canonical fields.
+ *
+ * One table describes every layer, so that the store, import/export, the model and the HTTP
+ * API agree on names and types without repeating them.  Field 0 of every layer is "id". */
+#ifndef GRIDWATCH_LAYER_H
+#define GRIDWATCH_LAYER_H
+
+#include "gridwatch/common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum gw_layer {
+    GW_LAYER_GRIDS = 0,
+    GW_LAYER_POLICE_ROOMS,
+    GW_LAYER_CAMERAS,
+    GW_LAYER_TEAMS,
+    GW_LAYER_INCIDENTS,
+    GW_LAYER_COUNT
+} gw_layer;
+
+typedef enum gw_ftype {
+    GW_FT_TEXT = 0,
+    GW_FT_INT,  /* 64-bit integer */
+    GW_FT_REAL, /* double */
+    GW_FT_TIME  /* an instant: carried as int64 Unix seconds (UTC), stored as ISO 8601 "…Z" text */
+} gw_ftype;
+
+typedef struct gw_field {
+    const char *name;
+    gw_ftype type;
+} gw_field;
+
+/* A field value.  kind GW_VAL_NULL means SQL NULL; text is borrowed (not copied by callers that
+ * only read it).  GW_FT_TIME fields use kind GW_VAL_INT with Unix seconds. */
+typedef enum gw_val_kind { GW_VAL_NULL = 0, GW_VAL_TEXT, GW_VAL_INT, GW_VAL_REAL } gw_val_kind;
+typedef struct gw_value {
+    gw_val_kind kind;
+    const char *s;
+    int64_t i;
+    double d;
+} gw_value;
+
+/* "grids", "police_rooms", "cameras", "teams", "incidents"; NULL for an out-of-range layer. */
+const char *gw_layer_name(gw_layer layer);
+/* Parse a layer name; GW_ERR_NOT_FOUND for an unknown one. */
+gw_status gw_layer_from_name(const char *name, gw_layer *out);
+/* 1 for point layers (everything but grids). */
+int gw_layer_is_point(gw_layer layer);
+/* The canonical fields of a layer, in storage order; *n receives their count.  Static storage. */
+const gw_field *gw_layer_fields(gw_layer layer, size_t *n);
+/* Index of a field by name in gw_layer_fields(), or -1. */
+int gw_layer_field_index(gw_layer layer, const char *name);
+
+/* Format Unix seconds as "YYYY-MM-DDTHH:MM:SSZ" into buf (at least 21 bytes). */
+void gw_time_format(int64_t unix_s, char *buf, size_t cap);
+/* Parse ISO 8601 / RFC 3339 ("2018-01-01T13:05:00Z", "+08:00" offsets, a space for the T,
+ * date only, fractional seconds ignored).  A time with no offset is read in `default_tz`
+ * ("UTC" when NULL; an IANA zone such as "America/Chicago" or "Asia/Shanghai", or "+08:00").
+ * GW_ERR_FORMAT when unparseable, GW_ERR_ARG for an unknown zone. */
+gw_status gw_time_parse(gw_ctx *ctx, const char *text, const char *default_tz, int64_t *unix_s);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,3 @@
+#!/bin/sh
+# placeholder
+"$1" --help >/dev/null

@@ -1,0 +1,82 @@
+/* testutil.c — see testutil.h. */
+#include "testutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char tmpdir[256];
+static char warnings[65536];
+
+static void cleanup(void)
+{
+    if (tmpdir[0] && !getenv("GW_TEST_KEEP")) {
+        char cmd[300];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+        if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
+    }
+}
+
+const char *gw_test_tmpdir(void)
+{
+    if (!tmpdir[0]) {
+        snprintf(tmpdir, sizeof tmpdir, "/tmp/gwtest.XXXXXX");
+        if (!mkdtemp(tmpdir)) {
+            perror("mkdtemp");
+            exit(2);
+        }
+        atexit(cleanup);
+    }
+    return tmpdir;
+}
+
+const char *gw_test_path(const char *name)
+{
+    static char bufs[8][512];
+    static int next;
+    char *b = bufs[next++ % 8];
+    snprintf(b, 512, "%s/%s", gw_test_tmpdir(), name);
+    return b;
+}
+
+const char *gw_test_real(const char *rel)
+{
+    static char bufs[8][1024];
+    static int next;
+    char *b = bufs[next++ % 8];
+    snprintf(b, 1024, "%s/data/real/%s", GW_SHARED_DIR, rel);
+    if (access(b, R_OK) != 0) {
+        fprintf(stderr, "real data not found: %s\n", b);
+        return NULL;
+    }
+    return b;
+}
+
+static void collect(void *user, const char *msg)
+{
+    (void)user;
+    size_t len = strlen(warnings);
+    snprintf(warnings + len, sizeof warnings - len, "%s\n", msg);
+}
+
+gw_ctx *gw_test_ctx(void)
+{
+    gw_ctx *ctx = NULL;
+    if (gw_ctx_create(&ctx) != GW_OK) return NULL;
+    gw_ctx_set_warn(ctx, collect, NULL);
+    return ctx;
+}
+
+const char *gw_test_warnings(void) { return warnings; }
+void gw_test_clear_warnings(void) { warnings[0] = '\0'; }
+
+const char *gw_test_write(const char *name, const char *content)
+{
+    const char *p = gw_test_path(name);
+    FILE *f = fopen(p, "wb");
+    if (!f) return NULL;
+    fputs(content, f);
+    fclose(f);
+    return p;
+}
