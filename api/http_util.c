@@ -1,0 +1,2 @@
+/* http_util.c — being written (issue 3). */
+#include "gridwatch/common.h"

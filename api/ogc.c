@@ -1,0 +1,2 @@
+/* ogc.c — being written (issue 3). */
+#include "gridwatch/common.h"

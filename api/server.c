@@ -1,0 +1,2 @@
+/* server.c — being written (issue 3). */
+#include "gridwatch/common.h"
