@@ -1,3 +1,59 @@
-#include "gridwatch/common.h"
+/* main.c — the gridwatch command line: one binary, one sub-command per job.
+ *
+ * Every command has --help, prints errors on stderr as one line a person can act on, and
+ * returns the exit codes of cli_util.h.  The commands are thin: the work is in geo/. */
 #include <stdio.h>
-int main(int argc, char **argv) { (void)argc; (void)argv; puts("gridwatch"); return 0; }
+#include <string.h>
+
+#include "cli_util.h"
+#include "commands.h"
+
+static const char usage[] =
+    "gridwatch — grid mapping, camera coverage, hotspots and dispatch for city grid management\n"
+    "\n"
+    "usage: gridwatch <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  init DB                     create an empty gridwatch database (SpatiaLite)\n"
+    "  import DB LAYER FILE        import a GeoJSON/GeoPackage/Shapefile/KML/CSV/DXF file into a layer\n"
+    "  export DB LAYER FILE        export a layer to GeoJSON/GeoPackage/Shapefile/CSV\n"
+    "  gen-city DB                 generate the synthetic Heze-like demo city\n"
+    "  stats DB                    print what the database holds\n"
+    "  serve DB                    serve tiles, features and analysis over HTTP\n"
+    "  demo [DB]                   generate the demo city if missing and serve it\n"
+    "\n"
+    "layers: grids, police_rooms, cameras, teams, incidents\n"
+    "'gridwatch <command> --help' describes a command.\n"
+    "\n"
+    "exit codes: 0 ok, 1 runtime error (database, file), 2 usage error,\n"
+    "            3 input refused (format, geometry, range, CRS), 4 conflict (duplicate id, non-empty target)\n";
+
+static const struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+} commands[] = {
+    {"init", gw_cmd_init},       {"import", gw_cmd_import}, {"export", gw_cmd_export},
+    {"gen-city", gw_cmd_gen_city}, {"stats", gw_cmd_stats}, {"serve", gw_cmd_serve},
+    {"demo", gw_cmd_demo},
+};
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fputs(usage, stderr);
+        return GW_EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+        fputs(usage, stdout);
+        return GW_EXIT_OK;
+    }
+    if (strcmp(cmd, "--version") == 0) {
+        puts("gridwatch " GW_VERSION);
+        return GW_EXIT_OK;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(cmd, commands[i].name) == 0) return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "gridwatch: unknown command '%s' (see 'gridwatch --help')\n", cmd);
+    return GW_EXIT_USAGE;
+}

@@ -1,0 +1,439 @@
+/* cmd_data.c — the data commands: init, import, export, gen-city, stats.
+ *
+ * Each parses its options, opens the store, calls one engine function and reports. */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <jansson.h>
+#include <sqlite3.h>
+
+#include "cli_util.h"
+#include "commands.h"
+#include "gridwatch/city.h"
+#include "gridwatch/io.h"
+#include "gridwatch/store.h"
+
+/* A context with the terminal's progress bar and warnings wired in. */
+static gw_ctx *cli_ctx(gw_cli_progress *p)
+{
+    gw_ctx *ctx = NULL;
+    if (gw_ctx_create(&ctx) != GW_OK) {
+        fprintf(stderr, "gridwatch: out of memory\n");
+        return NULL;
+    }
+    gw_cli_progress_init(p);
+    gw_ctx_set_progress(ctx, gw_cli_progress_cb, p);
+    gw_ctx_set_warn(ctx, gw_cli_warn_cb, p);
+    return ctx;
+}
+
+static int wants_help(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) return 1;
+    return 0;
+}
+
+/* ---- init ---------------------------------------------------------------------------- */
+
+static const char init_help[] =
+    "usage: gridwatch init DB\n"
+    "\n"
+    "Create an empty gridwatch database: a SpatiaLite file with the five layers (grids,\n"
+    "police_rooms, cameras, teams, incidents), grid versions, the audit log and the change log.\n"
+    "An existing gridwatch database is migrated to this build's schema and otherwise left as is.\n";
+
+int gw_cmd_init(int argc, char **argv)
+{
+    if (wants_help(argc, argv)) return fputs(init_help, stdout), GW_EXIT_OK;
+    if (argc != 2) return gw_cli_usage_error("init", "expected exactly one argument, the database file");
+    gw_cli_progress p;
+    gw_ctx *ctx = cli_ctx(&p);
+    if (!ctx) return GW_EXIT_RUNTIME;
+    gw_store *store = NULL;
+    gw_status st = gw_store_open(ctx, argv[1], GW_STORE_CREATE, &store);
+    int rc = st == GW_OK ? GW_EXIT_OK : gw_cli_fail("init", ctx, st);
+    if (st == GW_OK) printf("%s: gridwatch database, schema %d\n", argv[1], gw_store_schema_version(store));
+    gw_store_close(store);
+    gw_ctx_destroy(ctx);
+    return rc;
+}
+
+/* ---- import -------------------------------------------------------------------------- */
+
+static const char import_help[] =
+    "usage: gridwatch import DB LAYER FILE [options]\n"
+    "\n"
+    "Import a vector file into a layer (grids, police_rooms, cameras, teams, incidents) in one\n"
+    "transaction: if any row is refused, nothing is written.  Formats: GeoJSON, GeoPackage,\n"
+    "Shapefile (with .prj), KML, CSV with longitude/latitude columns, DXF — anything GDAL reads.\n"
+    "The database is created if it does not exist.\n"
+    "\n"
+    "options:\n"
+    "  --source-layer NAME   layer inside the file (default: the first)\n"
+    "  --srs SRS             source CRS: EPSG:4326, EPSG:4490, EPSG:4491..4554, EPSG:3857, gcj02, bd09\n"
+    "                        (default: the file's own, else EPSG:4326)\n"
+    "  --map F=S,...         map canonical field F from source field S (same-named fields map themselves)\n"
+    "                        e.g. --map id=beat_num,name=beat\n"
+    "  --tz ZONE             zone of times without an offset (America/Chicago, Asia/Shanghai, +08:00)\n"
+    "  --lon NAME --lat NAME CSV coordinate columns (default: longitude/lon/lng/x, latitude/lat/y)\n"
+    "  --make-valid          repair invalid polygons instead of refusing them\n"
+    "  --replace             empty the layer first (in the same transaction)\n"
+    "  --skip-bad-rows       skip rows without usable coordinates instead of failing (counted)\n"
+    "\n"
+    "Polygon features that share an id become one multipart grid (a warning names the ids).\n"
+    "Incidents get their grid resolved from the grids already in the database.\n"
+    "\n"
+    "example:\n"
+    "  gridwatch import city.db grids police_beats.geojson --map id=beat_num,name=beat\n"
+    "  gridwatch import city.db incidents crimes.csv --map occurred_at=date,category=primary_type --tz America/Chicago\n";
+
+int gw_cmd_import(int argc, char **argv)
+{
+    if (wants_help(argc, argv)) return fputs(import_help, stdout), GW_EXIT_OK;
+    static const struct option opts[] = {
+        {"source-layer", required_argument, 0, 'l'}, {"srs", required_argument, 0, 's'},
+        {"map", required_argument, 0, 'm'},          {"tz", required_argument, 0, 't'},
+        {"lon", required_argument, 0, 'x'},          {"lat", required_argument, 0, 'y'},
+        {"make-valid", no_argument, 0, 'v'},         {"replace", no_argument, 0, 'r'},
+        {"skip-bad-rows", no_argument, 0, 'k'},      {0, 0, 0, 0},
+    };
+    gw_import_opts io = {0};
+    int c;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'l': io.source_layer = optarg; break;
+        case 's': io.srs = optarg; break;
+        case 'm': io.map = optarg; break;
+        case 't': io.tz = optarg; break;
+        case 'x': io.lon_field = optarg; break;
+        case 'y': io.lat_field = optarg; break;
+        case 'v': io.make_valid = 1; break;
+        case 'r': io.replace = 1; break;
+        case 'k': io.skip_bad_rows = 1; break;
+        default: return gw_cli_usage_error("import", "unknown or incomplete option '%s'", argv[optind - 1]);
+        }
+    }
+    if (argc - optind != 3) return gw_cli_usage_error("import", "expected DB LAYER FILE");
+    const char *db = argv[optind], *lname = argv[optind + 1], *file = argv[optind + 2];
+    gw_layer layer;
+    if (gw_layer_from_name(lname, &layer) != GW_OK)
+        return gw_cli_usage_error("import", "unknown layer '%s' (grids, police_rooms, cameras, teams, incidents)", lname);
+    gw_cli_progress p;
+    gw_ctx *ctx = cli_ctx(&p);
+    if (!ctx) return GW_EXIT_RUNTIME;
+    gw_store *store = NULL;
+    gw_import_report rep = {0};
+    gw_status st = gw_store_open(ctx, db, GW_STORE_CREATE, &store);
+    if (st == GW_OK) st = gw_io_import(ctx, store, layer, file, &io, &rep);
+    gw_cli_progress_end(&p);
+    int rc = GW_EXIT_OK;
+    if (st != GW_OK) {
+        rc = gw_cli_fail("import", ctx, st);
+    } else {
+        printf("imported %" PRId64 " %s from %s in %.2f s (%.0f rows/s)", rep.imported, lname, file,
+               rep.seconds, rep.seconds > 0 ? (double)rep.read / rep.seconds : 0.0);
+        if (rep.merged) printf(", %" PRId64 " features merged into multipart grids", rep.merged);
+        if (rep.repaired) printf(", %" PRId64 " polygons repaired", rep.repaired);
+        if (rep.skipped) printf(", %" PRId64 " rows skipped", rep.skipped);
+        printf("\n");
+    }
+    gw_store_close(store);
+    gw_ctx_destroy(ctx);
+    return rc;
+}
+
+/* ---- export -------------------------------------------------------------------------- */
+
+static const char export_help[] =
+    "usage: gridwatch export DB LAYER FILE [--format DRIVER]\n"
+    "\n"
+    "Export a layer in EPSG:4326.  The format follows the extension (.geojson/.json, .gpkg, .shp,\n"
+    ".csv) unless --format names a GDAL driver (GeoJSON, GPKG, \"ESRI Shapefile\", CSV).\n"
+    "An existing file is replaced.\n";
+
+int gw_cmd_export(int argc, char **argv)
+{
+    if (wants_help(argc, argv)) return fputs(export_help, stdout), GW_EXIT_OK;
+    static const struct option opts[] = {{"format", required_argument, 0, 'f'}, {0, 0, 0, 0}};
+    const char *format = NULL;
+    int c;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c == 'f') format = optarg;
+        else return gw_cli_usage_error("export", "unknown or incomplete option '%s'", argv[optind - 1]);
+    }
+    if (argc - optind != 3) return gw_cli_usage_error("export", "expected DB LAYER FILE");
+    const char *db = argv[optind], *lname = argv[optind + 1], *file = argv[optind + 2];
+    gw_layer layer;
+    if (gw_layer_from_name(lname, &layer) != GW_OK)
+        return gw_cli_usage_error("export", "unknown layer '%s' (grids, police_rooms, cameras, teams, incidents)", lname);
+    gw_cli_progress p;
+    gw_ctx *ctx = cli_ctx(&p);
+    if (!ctx) return GW_EXIT_RUNTIME;
+    gw_store *store = NULL;
+    int64_t n = 0;
+    gw_status st = gw_store_open(ctx, db, GW_STORE_READONLY, &store);
+    if (st == GW_OK) st = gw_io_export(ctx, store, layer, file, format, &n);
+    gw_cli_progress_end(&p);
+    int rc = st == GW_OK ? GW_EXIT_OK : gw_cli_fail("export", ctx, st);
+    if (st == GW_OK) printf("exported %" PRId64 " %s to %s\n", n, lname, file);
+    gw_store_close(store);
+    gw_ctx_destroy(ctx);
+    return rc;
+}
+
+/* ---- gen-city ------------------------------------------------------------------------ */
+
+static const char gen_help[] =
+    "usage: gridwatch gen-city DB [--scale F] [--seed N] [--region FILE]\n"
+    "\n"
+    "Generate the synthetic Heze-like prefecture into a new or empty database: at scale 1,\n"
+    "12,864 grids tiling the region, 250,000 cameras, 1,150 police rooms, 6,136 patrol teams and\n"
+    "1,000,000 incidents over one year with hotspots that appear, grow and fade.  The same seed\n"
+    "and scale give the same city.\n"
+    "\n"
+    "options:\n"
+    "  --scale F      size relative to Heze (default 1; 0.05 generates in seconds; at most 4)\n"
+    "  --seed N       random seed (default 1)\n"
+    "  --region FILE  outline polygons (any GDAL vector file, EPSG:4326); each polygon is a county\n"
+    "                 at the top of the grid hierarchy (default: a built-in region around 115.48E 35.24N)\n";
+
+int gw_gen_city_run(const char *db, double scale, uint64_t seed, const char *region, int quiet)
+{
+    gw_cli_progress p;
+    gw_ctx *ctx = cli_ctx(&p);
+    if (!ctx) return GW_EXIT_RUNTIME;
+    gw_store *store = NULL;
+    gw_city_opts o = {.scale = scale, .seed = seed, .region = region};
+    gw_city_report rep = {0};
+    gw_status st = gw_store_open(ctx, db, GW_STORE_CREATE, &store);
+    if (st == GW_OK) st = gw_city_generate(ctx, store, &o, &rep);
+    gw_cli_progress_end(&p);
+    int rc = st == GW_OK ? GW_EXIT_OK : gw_cli_fail("gen-city", ctx, st);
+    if (st == GW_OK && !quiet)
+        printf("generated %s in %.1f s: %" PRId64 " grids over %.0f km², %" PRId64 " police rooms, %" PRId64
+               " cameras, %" PRId64 " teams, %" PRId64 " incidents\n",
+               db, rep.seconds, rep.grids, rep.region_km2, rep.police_rooms, rep.cameras, rep.teams,
+               rep.incidents);
+    gw_store_close(store);
+    gw_ctx_destroy(ctx);
+    return rc;
+}
+
+int gw_cmd_gen_city(int argc, char **argv)
+{
+    if (wants_help(argc, argv)) return fputs(gen_help, stdout), GW_EXIT_OK;
+    static const struct option opts[] = {{"scale", required_argument, 0, 's'},
+                                         {"seed", required_argument, 0, 'n'},
+                                         {"region", required_argument, 0, 'r'},
+                                         {0, 0, 0, 0}};
+    double scale = 1.0;
+    uint64_t seed = 1;
+    const char *region = NULL;
+    int c;
+    char *end;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 's':
+            scale = strtod(optarg, &end);
+            if (*end || !(scale > 0 && scale <= 4))
+                return gw_cli_usage_error("gen-city", "--scale must be a number in (0, 4], not '%s'", optarg);
+            break;
+        case 'n':
+            seed = strtoull(optarg, &end, 10);
+            if (*end || !*optarg) return gw_cli_usage_error("gen-city", "--seed must be a whole number, not '%s'", optarg);
+            break;
+        case 'r': region = optarg; break;
+        default: return gw_cli_usage_error("gen-city", "unknown or incomplete option '%s'", argv[optind - 1]);
+        }
+    }
+    if (argc - optind != 1) return gw_cli_usage_error("gen-city", "expected exactly one database file");
+    return gw_gen_city_run(argv[optind], scale, seed, region, 0);
+}
+
+/* ---- stats --------------------------------------------------------------------------- */
+
+static const char stats_help[] =
+    "usage: gridwatch stats DB [--json]\n"
+    "\n"
+    "Print what the database holds: rows per layer, extent, metric CRS, time span of the\n"
+    "incidents, top categories, camera and team status, grid area and population.\n";
+
+/* Run a one-row query; returns 1 with the row stepped, 0 otherwise (stmt finalized by caller). */
+static sqlite3_stmt *query(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK) return NULL;
+    return s;
+}
+
+static json_t *group_counts(sqlite3 *db, const char *sql)
+{
+    json_t *o = json_object();
+    sqlite3_stmt *s = query(db, sql);
+    while (s && sqlite3_step(s) == SQLITE_ROW) {
+        const char *k = (const char *)sqlite3_column_text(s, 0);
+        json_object_set_new(o, k ? k : "(none)", json_integer(sqlite3_column_int64(s, 1)));
+    }
+    sqlite3_finalize(s);
+    return o;
+}
+
+static json_t *collect_stats(gw_store *store, const char *path)
+{
+    sqlite3 *db = gw_store_db(store);
+    json_t *root = json_object();
+    struct stat sb;
+    json_object_set_new(root, "database", json_string(path));
+    json_object_set_new(root, "bytes", json_integer(stat(path, &sb) == 0 ? (json_int_t)sb.st_size : 0));
+    json_object_set_new(root, "schema", json_integer(gw_store_schema_version(store)));
+    int srid = 0;
+    gw_store_metric_srid(store, &srid);
+    json_object_set_new(root, "metric_srid", json_integer(srid));
+    int64_t seq = 0;
+    gw_store_last_seq(store, &seq);
+    json_object_set_new(root, "change_seq", json_integer(seq));
+    json_t *layers = json_object();
+    for (int l = 0; l < GW_LAYER_COUNT; l++) {
+        json_t *o = json_object();
+        int64_t n = 0;
+        gw_store_count(store, (gw_layer)l, &n);
+        json_object_set_new(o, "count", json_integer(n));
+        gw_bbox b;
+        if (n > 0 && gw_store_extent(store, (gw_layer)l, &b) == GW_OK)
+            json_object_set_new(o, "bbox", json_pack("[ffff]", b.minx, b.miny, b.maxx, b.maxy));
+        json_object_set_new(layers, gw_layer_name((gw_layer)l), o);
+    }
+    json_t *g = json_object_get(layers, "grids");
+    sqlite3_stmt *s = query(db, "SELECT COALESCE(SUM(population),0), COALESCE(SUM(households),0), "
+                                "COUNT(DISTINCT county), COUNT(DISTINCT township) FROM grids "
+                                "WHERE version = (SELECT CAST(value AS INTEGER) FROM meta WHERE key='grid_version')");
+    if (s && sqlite3_step(s) == SQLITE_ROW) {
+        json_object_set_new(g, "population", json_integer(sqlite3_column_int64(s, 0)));
+        json_object_set_new(g, "households", json_integer(sqlite3_column_int64(s, 1)));
+        json_object_set_new(g, "counties", json_integer(sqlite3_column_int64(s, 2)));
+        json_object_set_new(g, "townships", json_integer(sqlite3_column_int64(s, 3)));
+    }
+    sqlite3_finalize(s);
+    if (srid > 0) {
+        char sql[256];
+        snprintf(sql, sizeof sql, "SELECT SUM(Area(Transform(geom, %d))) FROM grids WHERE version = "
+                 "(SELECT CAST(value AS INTEGER) FROM meta WHERE key='grid_version')", srid);
+        s = query(db, sql);
+        if (s && sqlite3_step(s) == SQLITE_ROW)
+            json_object_set_new(g, "area_km2", json_real(sqlite3_column_double(s, 0) / 1e6));
+        sqlite3_finalize(s);
+    }
+    json_object_set_new(json_object_get(layers, "cameras"), "by_status",
+                        group_counts(db, "SELECT status, COUNT(*) FROM cameras GROUP BY 1 ORDER BY 2 DESC"));
+    json_object_set_new(json_object_get(layers, "cameras"), "domes",
+                        json_integer(0));
+    s = query(db, "SELECT COUNT(*) FROM cameras WHERE fov >= 360");
+    if (s && sqlite3_step(s) == SQLITE_ROW)
+        json_object_set_new(json_object_get(layers, "cameras"), "domes", json_integer(sqlite3_column_int64(s, 0)));
+    sqlite3_finalize(s);
+    json_object_set_new(json_object_get(layers, "teams"), "by_status",
+                        group_counts(db, "SELECT status, COUNT(*) FROM teams GROUP BY 1 ORDER BY 2 DESC"));
+    json_t *inc = json_object_get(layers, "incidents");
+    json_object_set_new(inc, "by_category",
+                        group_counts(db, "SELECT category, COUNT(*) FROM incidents GROUP BY 1 ORDER BY 2 DESC LIMIT 8"));
+    s = query(db, "SELECT MIN(occurred_at), MAX(occurred_at), SUM(grid IS NULL) FROM incidents");
+    if (s && sqlite3_step(s) == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL) {
+        json_object_set_new(inc, "first", json_string((const char *)sqlite3_column_text(s, 0)));
+        json_object_set_new(inc, "last", json_string((const char *)sqlite3_column_text(s, 1)));
+        json_object_set_new(inc, "outside_grids", json_integer(sqlite3_column_int64(s, 2)));
+    }
+    sqlite3_finalize(s);
+    json_object_set_new(root, "layers", layers);
+    return root;
+}
+
+static void print_groups(json_t *o)
+{
+    const char *k;
+    json_t *v;
+    int first = 1;
+    json_object_foreach(o, k, v) {
+        printf("%s%s %" JSON_INTEGER_FORMAT, first ? "" : ", ", k, json_integer_value(v));
+        first = 0;
+    }
+}
+
+int gw_cmd_stats(int argc, char **argv)
+{
+    if (wants_help(argc, argv)) return fputs(stats_help, stdout), GW_EXIT_OK;
+    int as_json = 0;
+    const char *db = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0) as_json = 1;
+        else if (argv[i][0] == '-') return gw_cli_usage_error("stats", "unknown option '%s'", argv[i]);
+        else if (!db) db = argv[i];
+        else return gw_cli_usage_error("stats", "expected one database file");
+    }
+    if (!db) return gw_cli_usage_error("stats", "expected a database file");
+    gw_cli_progress p;
+    gw_ctx *ctx = cli_ctx(&p);
+    if (!ctx) return GW_EXIT_RUNTIME;
+    gw_store *store = NULL;
+    gw_status st = gw_store_open(ctx, db, GW_STORE_READONLY, &store);
+    if (st != GW_OK) {
+        int rc = gw_cli_fail("stats", ctx, st);
+        gw_ctx_destroy(ctx);
+        return rc;
+    }
+    json_t *s = collect_stats(store, db);
+    if (as_json) {
+        json_dumpf(s, stdout, JSON_INDENT(2));
+        putchar('\n');
+    } else {
+        json_t *L = json_object_get(s, "layers");
+        printf("database   %s  (%.1f MB, schema %d, metric CRS EPSG:%d, change seq %" JSON_INTEGER_FORMAT ")\n", db,
+               (double)json_integer_value(json_object_get(s, "bytes")) / 1e6,
+               (int)json_integer_value(json_object_get(s, "schema")),
+               (int)json_integer_value(json_object_get(s, "metric_srid")),
+               json_integer_value(json_object_get(s, "change_seq")));
+        for (int l = 0; l < GW_LAYER_COUNT; l++) {
+            const char *name = gw_layer_name((gw_layer)l);
+            json_t *o = json_object_get(L, name);
+            printf("%-13s %9" JSON_INTEGER_FORMAT, name, json_integer_value(json_object_get(o, "count")));
+            json_t *bb = json_object_get(o, "bbox");
+            if (l == GW_LAYER_GRIDS) {
+                printf("  %.1f km², population %" JSON_INTEGER_FORMAT ", %" JSON_INTEGER_FORMAT
+                       " counties, %" JSON_INTEGER_FORMAT " townships",
+                       json_real_value(json_object_get(o, "area_km2")),
+                       json_integer_value(json_object_get(o, "population")),
+                       json_integer_value(json_object_get(o, "counties")),
+                       json_integer_value(json_object_get(o, "townships")));
+            } else if (json_object_get(o, "by_status")) {
+                printf("  ");
+                print_groups(json_object_get(o, "by_status"));
+                if (l == GW_LAYER_CAMERAS)
+                    printf("; %" JSON_INTEGER_FORMAT " domes", json_integer_value(json_object_get(o, "domes")));
+            } else if (l == GW_LAYER_INCIDENTS && json_object_get(o, "first")) {
+                printf("  %s … %s, outside every grid %" JSON_INTEGER_FORMAT "\n%-13s %9s  ",
+                       json_string_value(json_object_get(o, "first")), json_string_value(json_object_get(o, "last")),
+                       json_integer_value(json_object_get(o, "outside_grids")), "", "");
+                print_groups(json_object_get(o, "by_category"));
+            }
+            if (bb)
+                printf("\n%-13s %9s  extent %.5f,%.5f – %.5f,%.5f", "", "", json_real_value(json_array_get(bb, 0)),
+                       json_real_value(json_array_get(bb, 1)), json_real_value(json_array_get(bb, 2)),
+                       json_real_value(json_array_get(bb, 3)));
+            printf("\n");
+        }
+    }
+    json_decref(s);
+    gw_store_close(store);
+    gw_ctx_destroy(ctx);
+    return GW_EXIT_OK;
+}

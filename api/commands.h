@@ -1,0 +1,13 @@
+/* commands.h — the sub-commands of the gridwatch CLI; each takes argv starting at its name. */
+#ifndef GW_COMMANDS_H
+#define GW_COMMANDS_H
+
+int gw_cmd_init(int argc, char **argv);
+int gw_cmd_import(int argc, char **argv);
+int gw_cmd_export(int argc, char **argv);
+int gw_cmd_gen_city(int argc, char **argv);
+int gw_cmd_stats(int argc, char **argv);
+int gw_cmd_serve(int argc, char **argv);
+int gw_cmd_demo(int argc, char **argv);
+
+#endif
