@@ -1,3 +1,79 @@
 #!/bin/sh
-# placeholder
-"$1" --help >/dev/null
+# test_cli.sh — the gridwatch command line as a person uses it: --help everywhere, exit codes,
+# one-line errors, and a small end-to-end run (init, gen-city, stats, export, import, refusals).
+# usage: test_cli.sh PATH/TO/gridwatch
+set -u
+GW=${1:?usage: test_cli.sh gridwatch-binary}
+T=$(mktemp -d /tmp/gwcli.XXXXXX)
+trap 'rm -rf "$T"' EXIT
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+
+# expect CODE CMD... : run, compare the exit code, keep stdout/stderr in $T/out, $T/err
+expect() {
+  want=$1; shift
+  "$@" >"$T/out" 2>"$T/err"
+  got=$?
+  if [ "$got" -eq "$want" ]; then ok; else bad "exit $got (want $want): $* :: $(head -c 300 "$T/err")"; fi
+}
+# contains FILE TEXT
+contains() { if grep -q -- "$2" "$1"; then ok; else bad "$1 lacks '$2': $(head -c 300 "$1")"; fi; }
+# one_line FILE: an error is one line
+one_line() { n=$(wc -l <"$1"); if [ "$n" -eq 1 ]; then ok; else bad "$1 has $n lines: $(cat "$1")"; fi; }
+
+expect 0 "$GW" --help
+contains "$T/out" "gen-city"
+expect 2 "$GW"
+expect 2 "$GW" frobnicate
+one_line "$T/err"
+for c in init import export gen-city stats serve demo; do
+  expect 0 "$GW" "$c" --help
+  contains "$T/out" "usage: gridwatch $c"
+done
+
+# usage errors: exit 2, one line
+expect 2 "$GW" import "$T/x.db" nolayer somefile.geojson
+one_line "$T/err"
+contains "$T/err" "unknown layer 'nolayer'"
+expect 2 "$GW" gen-city "$T/x.db" --scale 9
+one_line "$T/err"
+expect 2 "$GW" export
+expect 1 "$GW" stats "$T/missing.db"
+one_line "$T/err"
+
+# a small city end to end
+expect 0 "$GW" gen-city "$T/city.db" --scale 0.01 --seed 7
+contains "$T/out" "grids"
+expect 0 "$GW" stats "$T/city.db"
+contains "$T/out" "incidents"
+expect 0 "$GW" stats "$T/city.db" --json
+contains "$T/out" '"grids"'
+expect 4 "$GW" gen-city "$T/city.db" --scale 0.01
+one_line "$T/err"
+expect 0 "$GW" export "$T/city.db" grids "$T/grids.gpkg"
+contains "$T/out" "exported"
+expect 0 "$GW" export "$T/city.db" incidents "$T/inc.csv"
+expect 0 "$GW" import "$T/copy.db" grids "$T/grids.gpkg"
+contains "$T/out" "imported"
+n1=$("$GW" stats "$T/city.db" --json | grep -A1 '"grids"' | grep count | tr -dc 0-9)
+n2=$("$GW" stats "$T/copy.db" --json | grep -A1 '"grids"' | grep count | tr -dc 0-9)
+if [ -n "$n1" ] && [ "$n1" = "$n2" ]; then ok; else bad "grid count after round trip: $n1 vs $n2"; fi
+
+# refused input: exit 3, one line, database unchanged
+printf '{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"id":"a"},"geometry":{"type":"Point","coordinates":[200,10]}}]}' >"$T/lon200.geojson"
+expect 3 "$GW" import "$T/copy.db" police_rooms "$T/lon200.geojson"
+one_line "$T/err"
+printf '{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"id":"bow"},"geometry":{"type":"Polygon","coordinates":[[[0,0],[1,1],[1,0],[0,1],[0,0]]]}}]}' >"$T/bowtie.geojson"
+expect 3 "$GW" import "$T/copy.db" grids "$T/bowtie.geojson"
+one_line "$T/err"
+contains "$T/err" "elf-intersection"
+n3=$("$GW" stats "$T/copy.db" --json | grep -A1 '"grids"' | grep count | tr -dc 0-9)
+if [ "$n3" = "$n2" ]; then ok; else bad "refused import changed the grid count: $n2 -> $n3"; fi
+printf '{"type":"FeatureCollection","features":[' >"$T/trunc.geojson"
+expect 3 "$GW" import "$T/copy.db" grids "$T/trunc.geojson"
+one_line "$T/err"
+
+echo "cli: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
