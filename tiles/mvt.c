@@ -1,0 +1,2 @@
+/* mvt.c — being written (issue 4). */
+#include "gridwatch/common.h"

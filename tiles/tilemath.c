@@ -1,0 +1,2 @@
+/* tilemath.c — being written (issue 4). */
+#include "gridwatch/common.h"
