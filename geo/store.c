@@ -1,2 +1,963 @@
-/* store.c — being written (see issue 2). */
-#include "gridwatch/common.h"
+/* store.c — the durable store: one SpatiaLite file (WAL) with the five layers, grid versions,
+ * the audit log and the change log, behind the contract of include/gridwatch/store.h.
+ *
+ * Every SQLite/SpatiaLite failure is turned into a gw_status here (db_fail), and nowhere else.
+ *
+ * On-disk identity: PRAGMA application_id == GW_APP_ID marks a gridwatch file and
+ * PRAGMA user_version holds its schema version (meta 'format' = 'gridwatch' is informative only).
+ * Migrations are data/schema/NNN_name.sql, compiled in by data/embed_sql.cmake; a SELECT in a
+ * migration that returns 0 (AddGeometryColumn, CreateSpatialIndex …) counts as a failure. */
+#include "gridwatch/store.h"
+
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <spatialite.h> /* after sqlite3.h, which it needs */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+/* "gwdb": written to the SQLite header by the first migration transaction. */
+#define GW_APP_ID 0x67776462
+#define GW_MAX_FIELDS 16
+#define POINT_BLOB_LEN 60
+
+struct gw_migration {
+    int version;
+    const char *name;
+    const char *sql;
+};
+extern const struct gw_migration gw_migrations[];
+extern const size_t gw_migration_count;
+
+enum { ST_META_GET, ST_META_SET, ST_LOG, ST_AUDIT, ST_COUNT };
+
+struct gw_store {
+    gw_ctx *ctx;
+    sqlite3 *db;
+    void *splite; /* SpatiaLite per-connection cache */
+    char *path;
+    int schema_version;
+    int readonly;
+    sqlite3_stmt *stmt[ST_COUNT];
+};
+
+struct gw_inserter {
+    gw_store *store;
+    gw_layer layer;
+    sqlite3_stmt *st;
+    const gw_field *fields;
+    size_t nf;
+    int64_t grid_version;
+    char timebuf[GW_MAX_FIELDS][32];
+    unsigned char point[POINT_BLOB_LEN];
+};
+
+struct gw_cursor {
+    gw_store *store;
+    gw_layer layer;
+    sqlite3_stmt *st;
+    const gw_field *fields;
+    size_t nf;
+    gw_value vals[GW_MAX_FIELDS];
+};
+
+/* ---- the SQLite boundary ------------------------------------------------------------------- */
+
+static gw_status db_fail(gw_store *s, const char *what)
+{
+    return gw_ctx_error(s->ctx, GW_ERR_DB, "%s: %s (database %s)", what, sqlite3_errmsg(s->db),
+                        s->path);
+}
+
+static gw_status exec(gw_store *s, const char *sql, const char *what)
+{
+    char *err = NULL;
+    if (sqlite3_exec(s->db, sql, NULL, NULL, &err) == SQLITE_OK) return GW_OK;
+    gw_status st = gw_ctx_error(s->ctx, GW_ERR_DB, "%s: %s (database %s)", what,
+                                err ? err : sqlite3_errmsg(s->db), s->path);
+    sqlite3_free(err);
+    return st;
+}
+
+static gw_status prepare(gw_store *s, const char *sql, unsigned flags, sqlite3_stmt **out,
+                         const char *what)
+{
+    if (sqlite3_prepare_v3(s->db, sql, -1, flags, out, NULL) == SQLITE_OK) return GW_OK;
+    *out = NULL;
+    return db_fail(s, what);
+}
+
+/* A statement kept for the life of the store (reset before use). */
+static gw_status cached(gw_store *s, int slot, const char *sql, sqlite3_stmt **out)
+{
+    if (!s->stmt[slot]) {
+        gw_status st = prepare(s, sql, SQLITE_PREPARE_PERSISTENT, &s->stmt[slot], sql);
+        if (st) return st;
+    }
+    sqlite3_reset(s->stmt[slot]);
+    sqlite3_clear_bindings(s->stmt[slot]);
+    *out = s->stmt[slot];
+    return GW_OK;
+}
+
+/* Run a one-row, one-integer query; *found = 0 when it returns no row or NULL. */
+static gw_status query_int(gw_store *s, const char *sql, int64_t *out, int *found)
+{
+    sqlite3_stmt *q;
+    gw_status st = prepare(s, sql, 0, &q, sql);
+    if (st) return st;
+    int rc = sqlite3_step(q);
+    *out = 0;
+    if (found) *found = 0;
+    if (rc == SQLITE_ROW) {
+        if (sqlite3_column_type(q, 0) != SQLITE_NULL) {
+            *out = sqlite3_column_int64(q, 0);
+            if (found) *found = 1;
+        }
+    } else if (rc != SQLITE_DONE) {
+        st = db_fail(s, sql);
+    }
+    sqlite3_finalize(q);
+    return st;
+}
+
+static void now_iso(char *buf, size_t cap) { gw_time_format((int64_t)time(NULL), buf, cap); }
+
+static gw_status check_layer(gw_store *s, gw_layer layer)
+{
+    if (!s) return GW_ERR_ARG;
+    if (!gw_layer_name(layer))
+        return gw_ctx_error(s->ctx, GW_ERR_ARG, "no such layer (%d)", (int)layer);
+    return GW_OK;
+}
+
+/* ---- open, migrate, close ------------------------------------------------------------------ */
+
+static pthread_once_t splite_once = PTHREAD_ONCE_INIT;
+static void splite_init_once(void) { spatialite_initialize(); }
+
+/* Rows of a migration's SELECTs: a lone 0 (AddGeometryColumn failed …) aborts the migration. */
+static int migration_row(void *user, int ncol, char **vals, char **names)
+{
+    if (ncol == 1 && vals[0] && strcmp(vals[0], "0") == 0) {
+        snprintf(user, 256, "%s returned 0", names[0]);
+        return 1;
+    }
+    return 0;
+}
+
+/* Read application_id, user_version and the number of tables. */
+static gw_status read_identity(gw_store *s, int64_t *app, int64_t *ver, int64_t *tables)
+{
+    gw_status st = query_int(s, "PRAGMA application_id", app, NULL);
+    if (!st) st = query_int(s, "PRAGMA user_version", ver, NULL);
+    if (!st) st = query_int(s, "SELECT count(*) FROM sqlite_master WHERE type = 'table'", tables, NULL);
+    return st;
+}
+
+/* Classify an opened file: 0 = gridwatch, 1 = empty (needs init); errors for anything else. */
+static gw_status classify(gw_store *s, int64_t app, int64_t ver, int64_t tables, int *empty)
+{
+    *empty = 0;
+    if (app == GW_APP_ID) {
+        if (ver > GW_SCHEMA_VERSION)
+            return gw_ctx_error(s->ctx, GW_ERR_SCHEMA,
+                                "database %s has schema version %lld, newer than this build "
+                                "(%d); upgrade gridwatch to open it",
+                                s->path, (long long)ver, GW_SCHEMA_VERSION);
+        if (ver < 1)
+            return gw_ctx_error(s->ctx, GW_ERR_SCHEMA,
+                                "database %s is marked as gridwatch but has no schema version "
+                                "(a damaged or half-written file)", s->path);
+        return GW_OK;
+    }
+    if (app != 0)
+        return gw_ctx_error(s->ctx, GW_ERR_SCHEMA,
+                            "%s is a SQLite database of another application (application_id "
+                            "0x%08llx), not a gridwatch database",
+                            s->path, (unsigned long long)app);
+    if (tables > 0 || ver != 0)
+        return gw_ctx_error(s->ctx, GW_ERR_SCHEMA,
+                            "%s is a SQLite database with %lld table(s) but no gridwatch marker; "
+                            "not a gridwatch database (use a new file and run gridwatch init)",
+                            s->path, (long long)tables);
+    *empty = 1;
+    return GW_OK;
+}
+
+/* Bring the file to GW_SCHEMA_VERSION in one IMMEDIATE transaction. */
+static gw_status migrate(gw_store *s)
+{
+    gw_status st = exec(s, "BEGIN IMMEDIATE", "cannot start the migration transaction");
+    if (st) return st;
+    int64_t app, ver, tables;
+    int empty;
+    /* Re-read under the write lock: another process may have initialised the file meanwhile. */
+    st = read_identity(s, &app, &ver, &tables);
+    if (!st) st = classify(s, app, ver, tables, &empty);
+    if (!st && empty) {
+        int64_t ok = 0;
+        /* No argument: run inside our transaction (the (1) form would BEGIN its own). */
+        st = query_int(s, "SELECT InitSpatialMetadata()", &ok, NULL);
+        if (!st && ok != 1)
+            st = gw_ctx_error(s->ctx, GW_ERR_DB, "InitSpatialMetadata() failed on %s", s->path);
+        ver = 0;
+    }
+    for (size_t i = 0; !st && i < gw_migration_count; i++) {
+        const struct gw_migration *m = &gw_migrations[i];
+        if (i > 0 && m->version <= gw_migrations[i - 1].version) {
+            st = gw_ctx_error(s->ctx, GW_ERR_INTERNAL, "migrations out of order at %s", m->name);
+            break;
+        }
+        if (m->version <= ver || m->version > GW_SCHEMA_VERSION) continue;
+        char why[256] = "";
+        char *err = NULL;
+        if (sqlite3_exec(s->db, m->sql, migration_row, why, &err) != SQLITE_OK)
+            st = gw_ctx_error(s->ctx, GW_ERR_DB, "migration %s failed on %s: %s", m->name, s->path,
+                              why[0] ? why : err ? err : sqlite3_errmsg(s->db));
+        sqlite3_free(err);
+    }
+    if (!st) {
+        char sql[96];
+        snprintf(sql, sizeof sql, "PRAGMA user_version = %d; PRAGMA application_id = %d",
+                 GW_SCHEMA_VERSION, GW_APP_ID);
+        st = exec(s, sql, "cannot stamp the schema version");
+    }
+    if (!st) st = exec(s, "COMMIT", "cannot commit the migration");
+    if (st) {
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        return st;
+    }
+    s->schema_version = GW_SCHEMA_VERSION;
+    return GW_OK;
+}
+
+gw_status gw_store_open(gw_ctx *ctx, const char *path, int flags, gw_store **out)
+{
+    if (!out) return gw_ctx_error(ctx, GW_ERR_ARG, "gw_store_open: no output pointer");
+    *out = NULL;
+    if (!path || !*path) return gw_ctx_error(ctx, GW_ERR_ARG, "gw_store_open: no database path");
+    int ro = (flags & GW_STORE_READONLY) != 0;
+    if (ro && (flags & GW_STORE_CREATE))
+        return gw_ctx_error(ctx, GW_ERR_ARG, "cannot create %s read-only", path);
+    struct stat sb;
+    if (stat(path, &sb) != 0) {
+        if (errno != ENOENT || !(flags & GW_STORE_CREATE))
+            return gw_ctx_error(ctx, GW_ERR_IO, "no such database %s: %s (run gridwatch init)",
+                                path, strerror(errno));
+    } else if (S_ISDIR(sb.st_mode)) {
+        return gw_ctx_error(ctx, GW_ERR_IO, "%s is a directory, not a database file", path);
+    }
+
+    gw_store *s = calloc(1, sizeof *s);
+    if (!s || !(s->path = strdup(path))) {
+        free(s);
+        return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory opening %s", path);
+    }
+    s->ctx = ctx;
+    s->readonly = ro;
+    int oflags = ro ? SQLITE_OPEN_READONLY
+                    : SQLITE_OPEN_READWRITE | ((flags & GW_STORE_CREATE) ? SQLITE_OPEN_CREATE : 0);
+    if (sqlite3_open_v2(path, &s->db, oflags, NULL) != SQLITE_OK) {
+        gw_status st = gw_ctx_error(ctx, GW_ERR_IO, "cannot open database %s: %s", path,
+                                    s->db ? sqlite3_errmsg(s->db) : "out of memory");
+        gw_store_close(s);
+        return st;
+    }
+    sqlite3_extended_result_codes(s->db, 1);
+    sqlite3_busy_timeout(s->db, 5000);
+    pthread_once(&splite_once, splite_init_once);
+    s->splite = spatialite_alloc_connection();
+    if (!s->splite) {
+        gw_store_close(s);
+        return gw_ctx_error(ctx, GW_ERR_NOMEM, "cannot allocate the SpatiaLite cache for %s", path);
+    }
+    spatialite_init_ex(s->db, s->splite, 0);
+    spatialite_set_silent_mode(s->splite);
+
+    /* Identify the file before changing anything in it (WAL would rewrite a foreign header). */
+    int64_t app = 0, ver = 0, tables = 0;
+    int empty = 0;
+    gw_status st = GW_OK;
+    int rc = sqlite3_exec(s->db, "PRAGMA application_id", NULL, NULL, NULL);
+    if ((rc & 0xff) == SQLITE_NOTADB || (rc & 0xff) == SQLITE_CORRUPT)
+        st = gw_ctx_error(ctx, GW_ERR_SCHEMA, "%s is not a SQLite database (%s); not a gridwatch "
+                          "database", path, sqlite3_errmsg(s->db));
+    else if (rc != SQLITE_OK)
+        st = gw_ctx_error(ctx, GW_ERR_IO, "cannot read database %s: %s", path,
+                          sqlite3_errmsg(s->db));
+    if (!st) st = read_identity(s, &app, &ver, &tables);
+    if (!st) st = classify(s, app, ver, tables, &empty);
+    if (!st && empty && !(flags & GW_STORE_CREATE))
+        st = gw_ctx_error(ctx, GW_ERR_SCHEMA, "database %s is empty, not initialised (run "
+                          "gridwatch init)", path);
+    if (!st && ro && ver < GW_SCHEMA_VERSION)
+        st = gw_ctx_error(ctx, GW_ERR_SCHEMA, "database %s has schema version %lld and needs a "
+                          "migration to %d; open it read-write once", path, (long long)ver,
+                          GW_SCHEMA_VERSION);
+    if (!st && !ro) {
+        int64_t dummy;
+        sqlite3_stmt *q;
+        st = prepare(s, "PRAGMA journal_mode = WAL", 0, &q, "cannot switch to WAL");
+        if (!st) {
+            if (sqlite3_step(q) != SQLITE_ROW)
+                st = db_fail(s, "cannot switch to WAL");
+            else if (sqlite3_stricmp((const char *)sqlite3_column_text(q, 0), "wal") != 0)
+                st = gw_ctx_error(ctx, GW_ERR_DB, "database %s cannot use WAL mode (journal "
+                                  "mode stays '%s')", path, sqlite3_column_text(q, 0));
+            sqlite3_finalize(q);
+        }
+        if (!st) st = query_int(s, "PRAGMA synchronous = NORMAL", &dummy, NULL);
+    }
+    if (!st) st = exec(s, "PRAGMA foreign_keys = ON; PRAGMA cache_size = -32768",
+                       "cannot set connection options");
+    s->schema_version = (int)ver;
+    if (!st && !ro && ver < GW_SCHEMA_VERSION) st = migrate(s);
+    if (st) {
+        gw_store_close(s);
+        return st;
+    }
+    *out = s;
+    return GW_OK;
+}
+
+void gw_store_close(gw_store *s)
+{
+    if (!s) return;
+    for (int i = 0; i < ST_COUNT; i++) sqlite3_finalize(s->stmt[i]);
+    if (s->db) {
+        if (!sqlite3_get_autocommit(s->db)) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        if (sqlite3_close(s->db) != SQLITE_OK) {
+            /* An inserter or cursor is still alive: a caller bug.  Defer the close and keep the
+             * SpatiaLite cache alive for the zombie connection rather than free it under it. */
+            sqlite3_close_v2(s->db);
+            s->splite = NULL;
+        }
+    }
+    if (s->splite) spatialite_cleanup_ex(s->splite);
+    free(s->path);
+    free(s);
+}
+
+sqlite3 *gw_store_db(gw_store *s) { return s ? s->db : NULL; }
+gw_ctx *gw_store_ctx(gw_store *s) { return s ? s->ctx : NULL; }
+const char *gw_store_path(const gw_store *s) { return s ? s->path : NULL; }
+int gw_store_schema_version(const gw_store *s) { return s ? s->schema_version : 0; }
+
+/* ---- transactions -------------------------------------------------------------------------- */
+
+gw_status gw_store_begin(gw_store *s)
+{
+    if (!s) return GW_ERR_ARG;
+    if (!sqlite3_get_autocommit(s->db))
+        return gw_ctx_error(s->ctx, GW_ERR_ARG, "a transaction is already open on %s", s->path);
+    return exec(s, "BEGIN IMMEDIATE", "cannot begin a write transaction");
+}
+
+gw_status gw_store_commit(gw_store *s)
+{
+    if (!s) return GW_ERR_ARG;
+    if (sqlite3_get_autocommit(s->db))
+        return gw_ctx_error(s->ctx, GW_ERR_ARG, "commit without an open transaction on %s", s->path);
+    return exec(s, "COMMIT", "cannot commit");
+}
+
+void gw_store_rollback(gw_store *s)
+{
+    if (!s || !s->db || sqlite3_get_autocommit(s->db)) return;
+    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* ---- meta ---------------------------------------------------------------------------------- */
+
+gw_status gw_store_meta_get(gw_store *s, const char *key, char *buf, size_t cap)
+{
+    if (!s) return GW_ERR_ARG;
+    if (!key || !buf || cap == 0)
+        return gw_ctx_error(s->ctx, GW_ERR_ARG, "gw_store_meta_get: no key or buffer");
+    sqlite3_stmt *q;
+    gw_status st = cached(s, ST_META_GET, "SELECT value FROM meta WHERE key = ?1", &q);
+    if (st) return st;
+    sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW) {
+        const char *v = (const char *)sqlite3_column_text(q, 0);
+        size_t len = v ? (size_t)sqlite3_column_bytes(q, 0) : 0;
+        if (len >= cap)
+            st = gw_ctx_error(s->ctx, GW_ERR_RANGE, "meta '%s' is %zu bytes, buffer holds %zu",
+                              key, len, cap - 1);
+        else {
+            if (len) memcpy(buf, v, len);
+            buf[len] = '\0';
+        }
+    } else if (rc == SQLITE_DONE) {
+        st = gw_ctx_error(s->ctx, GW_ERR_NOT_FOUND, "no meta key '%s' in %s", key, s->path);
+    } else {
+        st = db_fail(s, "cannot read meta");
+    }
+    sqlite3_reset(q);
+    return st;
+}
+
+gw_status gw_store_meta_set(gw_store *s, const char *key, const char *value)
+{
+    if (!s) return GW_ERR_ARG;
+    if (!key || !*key) return gw_ctx_error(s->ctx, GW_ERR_ARG, "gw_store_meta_set: no key");
+    sqlite3_stmt *q;
+    gw_status st = cached(s, ST_META_SET,
+                          "INSERT INTO meta (key, value) VALUES (?1, ?2) "
+                          "ON CONFLICT (key) DO UPDATE SET value = excluded.value", &q);
+    if (st) return st;
+    sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
+    if (value) sqlite3_bind_text(q, 2, value, -1, SQLITE_STATIC);
+    if (sqlite3_step(q) != SQLITE_DONE) st = db_fail(s, "cannot write meta");
+    sqlite3_reset(q);
+    return st;
+}
+
+gw_status gw_store_metric_srid(gw_store *s, int *srid)
+{
+    if (!s || !srid) return GW_ERR_ARG;
+    char buf[32];
+    *srid = 0;
+    gw_status st = gw_store_meta_get(s, "metric_srid", buf, sizeof buf);
+    if (st == GW_ERR_NOT_FOUND) {
+        gw_ctx_clear_error(s->ctx);
+        return GW_OK;
+    }
+    if (st) return st;
+    char *end;
+    long v = strtol(buf, &end, 10);
+    if (end == buf || *end || v < 0 || v > 999999)
+        return gw_ctx_error(s->ctx, GW_ERR_FORMAT, "meta 'metric_srid' is '%s', not an EPSG code",
+                            buf);
+    *srid = (int)v;
+    return GW_OK;
+}
+
+gw_status gw_store_set_metric_srid(gw_store *s, int srid)
+{
+    if (!s) return GW_ERR_ARG;
+    if (srid <= 0 || srid > 999999)
+        return gw_ctx_error(s->ctx, GW_ERR_RANGE, "metric SRID %d is not an EPSG code", srid);
+    char buf[16];
+    snprintf(buf, sizeof buf, "%d", srid);
+    return gw_store_meta_set(s, "metric_srid", buf);
+}
+
+/* The published grid-set version (meta 'grid_version'; 1 when absent). */
+static gw_status grid_version(gw_store *s, int64_t *v)
+{
+    int found;
+    gw_status st = query_int(s, "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'grid_version'",
+                             v, &found);
+    if (!st && (!found || *v < 1)) *v = 1;
+    return st;
+}
+
+/* ---- counts, extent, clear ----------------------------------------------------------------- */
+
+/* Run "<select> FROM <layer> [WHERE version = current]" prepared; caller steps and finalizes. */
+static gw_status layer_query(gw_store *s, gw_layer layer, const char *select, const char *suffix,
+                             sqlite3_stmt **q)
+{
+    char sql[1024];
+    int64_t gv = 0;
+    if (layer == GW_LAYER_GRIDS) {
+        gw_status st = grid_version(s, &gv);
+        if (st) return st;
+    }
+    snprintf(sql, sizeof sql, "%s FROM \"%s\"%s%s", select, gw_layer_name(layer),
+             layer == GW_LAYER_GRIDS ? " WHERE version = ?1" : "", suffix);
+    gw_status st = prepare(s, sql, 0, q, sql);
+    if (!st && layer == GW_LAYER_GRIDS) sqlite3_bind_int64(*q, 1, gv);
+    return st;
+}
+
+gw_status gw_store_count(gw_store *s, gw_layer layer, int64_t *n)
+{
+    gw_status st = check_layer(s, layer);
+    if (st) return st;
+    if (!n) return gw_ctx_error(s->ctx, GW_ERR_ARG, "gw_store_count: no output");
+    sqlite3_stmt *q;
+    if ((st = layer_query(s, layer, "SELECT count(*)", "", &q))) return st;
+    if (sqlite3_step(q) == SQLITE_ROW)
+        *n = sqlite3_column_int64(q, 0);
+    else
+        st = db_fail(s, "cannot count rows");
+    sqlite3_finalize(q);
+    return st;
+}
+
+gw_status gw_store_extent(gw_store *s, gw_layer layer, gw_bbox *out)
+{
+    gw_status st = check_layer(s, layer);
+    if (st) return st;
+    if (!out) return gw_ctx_error(s->ctx, GW_ERR_ARG, "gw_store_extent: no output");
+    sqlite3_stmt *q;
+    st = layer_query(s, layer, "SELECT min(MbrMinX(geom)), min(MbrMinY(geom)), "
+                               "max(MbrMaxX(geom)), max(MbrMaxY(geom))", "", &q);
+    if (st) return st;
+    if (sqlite3_step(q) != SQLITE_ROW)
+        st = db_fail(s, "cannot compute the extent");
+    else if (sqlite3_column_type(q, 0) == SQLITE_NULL)
+        st = gw_ctx_error(s->ctx, GW_ERR_NOT_FOUND, "layer %s is empty", gw_layer_name(layer));
+    else
+        *out = (gw_bbox){sqlite3_column_double(q, 0), sqlite3_column_double(q, 1),
+                         sqlite3_column_double(q, 2), sqlite3_column_double(q, 3)};
+    sqlite3_finalize(q);
+    return st;
+}
+
+gw_status gw_store_clear(gw_store *s, gw_layer layer)
+{
+    gw_status st = check_layer(s, layer);
+    if (st) return st;
+    gw_bbox box;
+    int have_box = 0;
+    st = gw_store_extent(s, layer, &box);
+    if (st == GW_OK)
+        have_box = 1;
+    else if (st != GW_ERR_NOT_FOUND)
+        return st;
+    gw_ctx_clear_error(s->ctx);
+    /* A savepoint makes the delete and its change-log row atomic even outside a transaction. */
+    if ((st = exec(s, "SAVEPOINT gw_clear", "cannot clear"))) return st;
+    sqlite3_stmt *q;
+    st = layer_query(s, layer, "DELETE", "", &q);
+    if (!st) {
+        if (sqlite3_step(q) != SQLITE_DONE) st = db_fail(s, "cannot clear the layer");
+        sqlite3_finalize(q);
+    }
+    if (!st) st = gw_store_log_change(s, layer, "clear", NULL, have_box ? &box : NULL, NULL);
+    if (st) {
+        sqlite3_exec(s->db, "ROLLBACK TO gw_clear; RELEASE gw_clear", NULL, NULL, NULL);
+        return st;
+    }
+    return exec(s, "RELEASE gw_clear", "cannot clear");
+}
+
+/* ---- change log and audit ------------------------------------------------------------------ */
+
+gw_status gw_store_log_change(gw_store *s, gw_layer layer, const char *op, const char *feature_id,
+                              const gw_bbox *bbox, int64_t *seq)
+{
+    gw_status st = check_layer(s, layer);
+    if (st) return st;
+    if (!op || !*op) return gw_ctx_error(s->ctx, GW_ERR_ARG, "change log: no operation given");
+    sqlite3_stmt *q;
+    st = cached(s, ST_LOG, "INSERT INTO changelog (at, layer, op, feature_id, minx, miny, maxx, "
+                           "maxy) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", &q);
+    if (st) return st;
+    char at[32];
+    now_iso(at, sizeof at);
+    sqlite3_bind_text(q, 1, at, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, gw_layer_name(layer), -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 3, op, -1, SQLITE_STATIC);
+    if (feature_id) sqlite3_bind_text(q, 4, feature_id, -1, SQLITE_STATIC);
+    if (bbox) {
+        sqlite3_bind_double(q, 5, bbox->minx);
+        sqlite3_bind_double(q, 6, bbox->miny);
+        sqlite3_bind_double(q, 7, bbox->maxx);
+        sqlite3_bind_double(q, 8, bbox->maxy);
+    }
+    if (sqlite3_step(q) != SQLITE_DONE)
+        st = db_fail(s, "cannot append to the change log");
+    else if (seq)
+        *seq = sqlite3_last_insert_rowid(s->db);
+    sqlite3_reset(q);
+    return st;
+}
+
+gw_status gw_store_last_seq(gw_store *s, int64_t *seq)
+{
+    if (!s || !seq) return GW_ERR_ARG;
+    /* sqlite_sequence keeps the high-water mark even if old log rows are pruned. */
+    return query_int(s, "SELECT max(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = "
+                        "'changelog'), 0), COALESCE((SELECT max(seq) FROM changelog), 0))",
+                     seq, NULL);
+}
+
+gw_status gw_store_audit(gw_store *s, const char *who, const char *action, const char *detail)
+{
+    if (!s) return GW_ERR_ARG;
+    if (!action || !*action) return gw_ctx_error(s->ctx, GW_ERR_ARG, "audit: no action given");
+    sqlite3_stmt *q;
+    gw_status st = cached(s, ST_AUDIT, "INSERT INTO audit_log (at, who, action, detail) "
+                                       "VALUES (?1, ?2, ?3, ?4)", &q);
+    if (st) return st;
+    char at[32];
+    now_iso(at, sizeof at);
+    sqlite3_bind_text(q, 1, at, -1, SQLITE_STATIC);
+    if (who) sqlite3_bind_text(q, 2, who, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 3, action, -1, SQLITE_STATIC);
+    if (detail) sqlite3_bind_text(q, 4, detail, -1, SQLITE_STATIC);
+    if (sqlite3_step(q) != SQLITE_DONE) st = db_fail(s, "cannot append to the audit log");
+    sqlite3_reset(q);
+    return st;
+}
+
+/* ---- bulk insert --------------------------------------------------------------------------- */
+
+/* Column list "id", "name", … of a layer into buf. */
+static void column_list(const gw_field *f, size_t n, char *buf, size_t cap)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < n && used < cap; i++)
+        used += (size_t)snprintf(buf + used, cap - used, "%s\"%s\"", i ? ", " : "", f[i].name);
+}
+
+static int host_is_le(void)
+{
+    const uint16_t one = 1;
+    return *(const unsigned char *)&one == 1;
+}
+
+/* The SpatiaLite BLOB of a 2D point (60 bytes, host byte order, as gaiaMakePoint writes it):
+ * 0x00, endian, srid i32, mbr 4×f64, 0x7C, class i32 (1 = POINT), x, y, 0xFE. */
+static void point_blob(unsigned char *b, double x, double y, int32_t srid)
+{
+    const int32_t cls = 1;
+    b[0] = 0x00;
+    b[1] = host_is_le() ? 0x01 : 0x00;
+    memcpy(b + 2, &srid, 4);
+    memcpy(b + 6, &x, 8);
+    memcpy(b + 14, &y, 8);
+    memcpy(b + 22, &x, 8);
+    memcpy(b + 30, &y, 8);
+    b[38] = 0x7C;
+    memcpy(b + 39, &cls, 4);
+    memcpy(b + 43, &x, 8);
+    memcpy(b + 51, &y, 8);
+    b[59] = 0xFE;
+}
+
+static uint32_t wkb_u32(const unsigned char *p, int le)
+{
+    return le ? (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24
+              : (uint32_t)p[3] | (uint32_t)p[2] << 8 | (uint32_t)p[1] << 16 | (uint32_t)p[0] << 24;
+}
+
+static double wkb_f64(const unsigned char *p, int le)
+{
+    unsigned char t[8];
+    int swap = le != host_is_le();
+    for (int i = 0; i < 8; i++) t[i] = swap ? p[7 - i] : p[i];
+    double d;
+    memcpy(&d, t, 8);
+    return d;
+}
+
+/* Base geometry type of an ISO/OGC/EWKB header (1 Point … 7 Collection); 0 when unreadable.
+ * *hdr receives the header length (5, or 9 with an EWKB SRID). */
+static unsigned wkb_type(const unsigned char *w, size_t len, size_t *hdr)
+{
+    if (!w || len < 5 || w[0] > 1) return 0;
+    uint32_t t = wkb_u32(w + 1, w[0]);
+    *hdr = 5;
+    if (t & 0x20000000u) *hdr = 9;
+    t &= 0x0fffffffu;
+    return t % 1000;
+}
+
+gw_status gw_store_inserter_create(gw_store *s, gw_layer layer, gw_inserter **out)
+{
+    gw_status st = check_layer(s, layer);
+    if (st) return st;
+    if (!out) return gw_ctx_error(s->ctx, GW_ERR_ARG, "gw_store_inserter_create: no output");
+    *out = NULL;
+    gw_inserter *ins = calloc(1, sizeof *ins);
+    if (!ins) return gw_ctx_error(s->ctx, GW_ERR_NOMEM, "out of memory");
+    ins->store = s;
+    ins->layer = layer;
+    ins->fields = gw_layer_fields(layer, &ins->nf);
+    if (ins->nf > GW_MAX_FIELDS) {
+        free(ins);
+        return gw_ctx_error(s->ctx, GW_ERR_INTERNAL, "layer %s has too many fields",
+                            gw_layer_name(layer));
+    }
+    if (layer == GW_LAYER_GRIDS && (st = grid_version(s, &ins->grid_version))) {
+        free(ins);
+        return st;
+    }
+    char cols[512], params[256], sql[1024];
+    column_list(ins->fields, ins->nf, cols, sizeof cols);
+    size_t used = 0;
+    for (size_t i = 0; i < ins->nf; i++)
+        used += (size_t)snprintf(params + used, sizeof params - used, "%s?%zu", i ? ", " : "", i + 1);
+    if (layer == GW_LAYER_GRIDS)
+        snprintf(sql, sizeof sql, "INSERT INTO grids (%s, version, geom) VALUES (%s, ?%zu, "
+                 "CastToMultiPolygon(CastToXY(GeomFromWKB(?%zu, 4326))))",
+                 cols, params, ins->nf + 1, ins->nf + 2);
+    else
+        snprintf(sql, sizeof sql, "INSERT INTO \"%s\" (%s, geom) VALUES (%s, ?%zu)",
+                 gw_layer_name(layer), cols, params, ins->nf + 1);
+    if ((st = prepare(s, sql, SQLITE_PREPARE_PERSISTENT, &ins->st, "cannot prepare the insert"))) {
+        free(ins);
+        return st;
+    }
+    *out = ins;
+    return GW_OK;
+}
+
+static const char *kind_name(gw_val_kind k)
+{
+    switch (k) {
+    case GW_VAL_NULL: return "null";
+    case GW_VAL_TEXT: return "text";
+    case GW_VAL_INT: return "integer";
+    case GW_VAL_REAL: return "real";
+    }
+    return "unknown";
+}
+
+static gw_status bind_values(gw_inserter *ins, const gw_value *v, const char *id)
+{
+    gw_ctx *ctx = ins->store->ctx;
+    const char *layer = gw_layer_name(ins->layer);
+    for (size_t i = 0; i < ins->nf; i++) {
+        int col = (int)i + 1, ok = 1;
+        const gw_field *f = &ins->fields[i];
+        if (v[i].kind == GW_VAL_NULL) {
+            sqlite3_bind_null(ins->st, col);
+            continue;
+        }
+        switch (f->type) {
+        case GW_FT_TEXT:
+            if ((ok = v[i].kind == GW_VAL_TEXT && v[i].s))
+                sqlite3_bind_text(ins->st, col, v[i].s, -1, SQLITE_STATIC);
+            break;
+        case GW_FT_INT:
+            if ((ok = v[i].kind == GW_VAL_INT)) sqlite3_bind_int64(ins->st, col, v[i].i);
+            break;
+        case GW_FT_REAL:
+            if (v[i].kind == GW_VAL_REAL && !isfinite(v[i].d))
+                return gw_ctx_error(ctx, GW_ERR_RANGE, "%s '%s': field %s is not a finite number",
+                                    layer, id, f->name);
+            if (v[i].kind == GW_VAL_REAL)
+                sqlite3_bind_double(ins->st, col, v[i].d);
+            else if (v[i].kind == GW_VAL_INT)
+                sqlite3_bind_double(ins->st, col, (double)v[i].i);
+            else
+                ok = 0;
+            break;
+        case GW_FT_TIME:
+            if ((ok = v[i].kind == GW_VAL_INT)) {
+                gw_time_format(v[i].i, ins->timebuf[i], sizeof ins->timebuf[i]);
+                sqlite3_bind_text(ins->st, col, ins->timebuf[i], -1, SQLITE_STATIC);
+            }
+            break;
+        }
+        if (!ok)
+            return gw_ctx_error(ctx, GW_ERR_ARG, "%s '%s': field %s expects %s, got a %s value",
+                                layer, id, f->name,
+                                f->type == GW_FT_TIME ? "a time (integer Unix seconds)"
+                                : f->type == GW_FT_TEXT ? "text"
+                                : f->type == GW_FT_INT ? "an integer" : "a number",
+                                v[i].kind == GW_VAL_TEXT && !v[i].s ? "NULL-text"
+                                                                    : kind_name(v[i].kind));
+    }
+    return GW_OK;
+}
+
+static gw_status bind_geometry(gw_inserter *ins, const gw_feature *f, const char *id)
+{
+    gw_ctx *ctx = ins->store->ctx;
+    const char *layer = gw_layer_name(ins->layer);
+    int col = (int)ins->nf + 1;
+    size_t hdr = 0;
+    if (ins->layer == GW_LAYER_GRIDS) {
+        unsigned t = wkb_type(f->wkb, f->wkb_len, &hdr);
+        if (!f->wkb)
+            return gw_ctx_error(ctx, GW_ERR_GEOMETRY, "grids '%s': no geometry", id);
+        if (t != 3 && t != 6)
+            return gw_ctx_error(ctx, GW_ERR_GEOMETRY, "grids '%s': geometry is WKB type %u, "
+                                "expected Polygon (3) or MultiPolygon (6)", id, t);
+        sqlite3_bind_int64(ins->st, col, ins->grid_version);
+        sqlite3_bind_blob(ins->st, col + 1, f->wkb, (int)f->wkb_len, SQLITE_STATIC);
+        return GW_OK;
+    }
+    double x = f->x, y = f->y;
+    if (f->wkb) {
+        unsigned t = wkb_type(f->wkb, f->wkb_len, &hdr);
+        if (t != 1 || f->wkb_len < hdr + 16)
+            return gw_ctx_error(ctx, GW_ERR_GEOMETRY, "%s '%s': geometry is WKB type %u (%zu "
+                                "bytes), expected a Point", layer, id, t, f->wkb_len);
+        x = wkb_f64(f->wkb + hdr, f->wkb[0]);
+        y = wkb_f64(f->wkb + hdr + 8, f->wkb[0]);
+    }
+    if (!isfinite(x) || !isfinite(y))
+        return gw_ctx_error(ctx, GW_ERR_GEOMETRY, "%s '%s': empty or non-finite point", layer, id);
+    if (x < -180.0 || x > 180.0 || y < -90.0 || y > 90.0)
+        return gw_ctx_error(ctx, GW_ERR_RANGE, "%s '%s': point (%.8g, %.8g) is outside lon/lat "
+                            "range (not EPSG:4326?)", layer, id, x, y);
+    point_blob(ins->point, x, y, 4326);
+    sqlite3_bind_blob(ins->st, col, ins->point, POINT_BLOB_LEN, SQLITE_STATIC);
+    return GW_OK;
+}
+
+gw_status gw_inserter_add(gw_inserter *ins, const gw_feature *f)
+{
+    if (!ins) return GW_ERR_ARG;
+    gw_store *s = ins->store;
+    const char *layer = gw_layer_name(ins->layer);
+    if (!f || !f->values) return gw_ctx_error(s->ctx, GW_ERR_ARG, "%s: no feature values", layer);
+    const gw_value *v = f->values;
+    if (v[0].kind != GW_VAL_TEXT || !v[0].s || !v[0].s[0])
+        return gw_ctx_error(s->ctx, GW_ERR_ARG, "%s: a feature without an id (field id must be "
+                            "non-empty text, got %s)", layer, kind_name(v[0].kind));
+    const char *id = v[0].s;
+    gw_status st = bind_values(ins, v, id);
+    if (!st) st = bind_geometry(ins, f, id);
+    if (st) return st;
+    int rc = sqlite3_step(ins->st);
+    if (rc == SQLITE_DONE) {
+        sqlite3_reset(ins->st);
+        return GW_OK;
+    }
+    int ext = sqlite3_extended_errcode(s->db);
+    switch (ext) {
+    case SQLITE_CONSTRAINT_UNIQUE:
+    case SQLITE_CONSTRAINT_PRIMARYKEY:
+        st = gw_ctx_error(s->ctx, GW_ERR_CONFLICT, "%s: duplicate id '%s'", layer, id);
+        break;
+    case SQLITE_CONSTRAINT_NOTNULL:
+        st = gw_ctx_error(s->ctx, GW_ERR_GEOMETRY, "%s '%s': the geometry could not be read "
+                          "(%s)", layer, id, sqlite3_errmsg(s->db));
+        break;
+    case SQLITE_CONSTRAINT_TRIGGER:
+        st = gw_ctx_error(s->ctx, GW_ERR_GEOMETRY, "%s '%s': %s", layer, id, sqlite3_errmsg(s->db));
+        break;
+    case SQLITE_CONSTRAINT_CHECK:
+        st = gw_ctx_error(s->ctx, GW_ERR_RANGE, "%s '%s': a value is out of range (%s)", layer, id,
+                          sqlite3_errmsg(s->db));
+        break;
+    default:
+        st = gw_ctx_error(s->ctx, GW_ERR_DB, "%s '%s': insert failed: %s (database %s)", layer, id,
+                          sqlite3_errmsg(s->db), s->path);
+    }
+    sqlite3_reset(ins->st);
+    return st;
+}
+
+void gw_inserter_destroy(gw_inserter *ins)
+{
+    if (!ins) return;
+    sqlite3_finalize(ins->st);
+    free(ins);
+}
+
+/* ---- cursor -------------------------------------------------------------------------------- */
+
+gw_status gw_store_cursor_create(gw_store *s, gw_layer layer, gw_cursor **out)
+{
+    gw_status st = check_layer(s, layer);
+    if (st) return st;
+    if (!out) return gw_ctx_error(s->ctx, GW_ERR_ARG, "gw_store_cursor_create: no output");
+    *out = NULL;
+    gw_cursor *cur = calloc(1, sizeof *cur);
+    if (!cur) return gw_ctx_error(s->ctx, GW_ERR_NOMEM, "out of memory");
+    cur->store = s;
+    cur->layer = layer;
+    cur->fields = gw_layer_fields(layer, &cur->nf);
+    if (cur->nf > GW_MAX_FIELDS) {
+        free(cur);
+        return gw_ctx_error(s->ctx, GW_ERR_INTERNAL, "layer %s has too many fields",
+                            gw_layer_name(layer));
+    }
+    char cols[512], sel[700];
+    column_list(cur->fields, cur->nf, cols, sizeof cols);
+    snprintf(sel, sizeof sel, "SELECT fid, %s, AsBinary(geom)", cols);
+    if ((st = layer_query(s, layer, sel, " ORDER BY id", &cur->st))) {
+        free(cur);
+        return st;
+    }
+    *out = cur;
+    return GW_OK;
+}
+
+/* Days from 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm). */
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+    y -= m <= 2;
+    const int64_t era = (y >= 0 ? y : y - 399) / 400;
+    const unsigned yoe = (unsigned)(y - era * 400);
+    const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t)doe - 719468;
+}
+
+/* The stored form "YYYY-MM-DDTHH:MM:SSZ" without locale or allocation; 0 if not that shape. */
+static int parse_stored_time(const char *t, int len, int64_t *out)
+{
+    static const char shape[] = "dddd-dd-ddTdd:dd:ddZ";
+    if (len != 20) return 0;
+    for (int i = 0; i < 20; i++) {
+        if (shape[i] == 'd' ? (t[i] < '0' || t[i] > '9') : t[i] != shape[i]) return 0;
+    }
+#define D2(p) ((t[p] - '0') * 10 + (t[(p) + 1] - '0'))
+    int y = D2(0) * 100 + D2(2), mo = D2(5), d = D2(8), h = D2(11), mi = D2(14), s = D2(17);
+#undef D2
+    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60) return 0;
+    *out = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + s;
+    return 1;
+}
+
+gw_status gw_cursor_next(gw_cursor *cur, gw_row *row)
+{
+    if (!cur || !row) return GW_ERR_ARG;
+    gw_store *s = cur->store;
+    int rc = sqlite3_step(cur->st);
+    if (rc == SQLITE_DONE) return GW_ERR_NOT_FOUND;
+    if (rc != SQLITE_ROW) return db_fail(s, "cannot read the next row");
+    for (size_t i = 0; i < cur->nf; i++) {
+        int col = (int)i + 1;
+        gw_value *v = &cur->vals[i];
+        *v = (gw_value){0};
+        if (sqlite3_column_type(cur->st, col) == SQLITE_NULL) continue;
+        switch (cur->fields[i].type) {
+        case GW_FT_TEXT:
+            v->kind = GW_VAL_TEXT;
+            v->s = (const char *)sqlite3_column_text(cur->st, col);
+            break;
+        case GW_FT_INT:
+            v->kind = GW_VAL_INT;
+            v->i = sqlite3_column_int64(cur->st, col);
+            break;
+        case GW_FT_REAL:
+            v->kind = GW_VAL_REAL;
+            v->d = sqlite3_column_double(cur->st, col);
+            break;
+        case GW_FT_TIME: {
+            const char *t = (const char *)sqlite3_column_text(cur->st, col);
+            v->kind = GW_VAL_INT;
+            if (!parse_stored_time(t, sqlite3_column_bytes(cur->st, col), &v->i) &&
+                gw_time_parse(s->ctx, t, "UTC", &v->i) != GW_OK)
+                return gw_ctx_error(s->ctx, GW_ERR_FORMAT, "%s row %lld: field %s holds '%s', "
+                                    "not an ISO 8601 time", gw_layer_name(cur->layer),
+                                    (long long)sqlite3_column_int64(cur->st, 0),
+                                    cur->fields[i].name, t);
+            break;
+        }
+        }
+    }
+    /* Text columns are fetched before the blob so that no earlier pointer is invalidated. */
+    int gcol = (int)cur->nf + 1;
+    row->fid = sqlite3_column_int64(cur->st, 0);
+    row->values = cur->vals;
+    row->wkb = sqlite3_column_blob(cur->st, gcol);
+    row->wkb_len = (size_t)sqlite3_column_bytes(cur->st, gcol);
+    return GW_OK;
+}
+
+void gw_cursor_destroy(gw_cursor *cur)
+{
+    if (!cur) return;
+    sqlite3_finalize(cur->st);
+    free(cur);
+}
