@@ -198,7 +198,7 @@ int gw_crs_metric_for(double lon, double lat)
 #define GCJ_A 6378245.0                 /* Krasovsky 1940 semi-major axis */
 #define GCJ_EE 0.00669342162296594323   /* Krasovsky 1940 first eccentricity squared */
 #define BD_X_PI (M_PI * 3000.0 / 180.0)
-#define INVERSE_TOL 1e-11               /* degrees; well inside the promised 1e-9 */
+#define INVERSE_TOL 1e-9 /* degrees, as crs.h promises; the returned point is one step better */
 #define INVERSE_MAX_ITER 50
 
 static int out_of_china(double lon, double lat)
@@ -206,22 +206,21 @@ static int out_of_china(double lon, double lat)
     return !(lon >= 72.004 && lon <= 137.8347 && lat >= 0.8293 && lat <= 55.8271);
 }
 
-static double gcj_dlat(double x, double y)
+/* The two published offset polynomials (in metres on the Krasovsky ellipsoid, before scaling);
+ * their common first harmonic term is computed once. */
+static void gcj_offsets(double x, double y, double *dlon, double *dlat)
 {
+    double common = (20.0 * sin(6.0 * x * M_PI) + 20.0 * sin(2.0 * x * M_PI)) * 2.0 / 3.0;
     double r = -100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * sqrt(fabs(x));
-    r += (20.0 * sin(6.0 * x * M_PI) + 20.0 * sin(2.0 * x * M_PI)) * 2.0 / 3.0;
+    r += common;
     r += (20.0 * sin(y * M_PI) + 40.0 * sin(y / 3.0 * M_PI)) * 2.0 / 3.0;
     r += (160.0 * sin(y / 12.0 * M_PI) + 320.0 * sin(y * M_PI / 30.0)) * 2.0 / 3.0;
-    return r;
-}
-
-static double gcj_dlon(double x, double y)
-{
-    double r = 300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * sqrt(fabs(x));
-    r += (20.0 * sin(6.0 * x * M_PI) + 20.0 * sin(2.0 * x * M_PI)) * 2.0 / 3.0;
+    *dlat = r;
+    r = 300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * sqrt(fabs(x));
+    r += common;
     r += (20.0 * sin(x * M_PI) + 40.0 * sin(x / 3.0 * M_PI)) * 2.0 / 3.0;
     r += (150.0 * sin(x / 12.0 * M_PI) + 300.0 * sin(x / 30.0 * M_PI)) * 2.0 / 3.0;
-    return r;
+    *dlon = r;
 }
 
 void gw_gcj02_from_wgs84(double lon, double lat, double *olon, double *olat)
@@ -231,8 +230,8 @@ void gw_gcj02_from_wgs84(double lon, double lat, double *olon, double *olat)
         *olat = lat;
         return;
     }
-    double dlat = gcj_dlat(lon - 105.0, lat - 35.0);
-    double dlon = gcj_dlon(lon - 105.0, lat - 35.0);
+    double dlon, dlat;
+    gcj_offsets(lon - 105.0, lat - 35.0, &dlon, &dlat);
     double radlat = lat / 180.0 * M_PI;
     double magic = sin(radlat);
     magic = 1.0 - GCJ_EE * magic * magic;
