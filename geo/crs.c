@@ -6,7 +6,6 @@
 #include "gridwatch/crs.h"
 
 #include <ctype.h>
-#include <errno.h>
 #include <geodesic.h>
 #include <math.h>
 #include <pthread.h>
