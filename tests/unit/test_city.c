@@ -1,8 +1,250 @@
-/* test_city.c — placeholder until the city module lands. */
+/* test_city.c — the synthetic city: counts follow the scale, grids tile the region with no gaps
+ * or overlaps, incidents sit in their grid, the output is deterministic per seed, bad options
+ * and non-empty stores are refused, and a real outline file (Heze's counties) can be the region. */
 #include "testutil.h"
-static void test_placeholder(void **state) { (void)state; assert_true(1); }
+
+#include "gridwatch/city.h"
+#include "gridwatch/crs.h"
+#include "gridwatch/store.h"
+
+#include <gdal.h>
+#include <math.h>
+#include <ogr_api.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define HEZE_COUNTIES "heze/heze_371700_counties_wgs84.geojson"
+#define HEZE_OUTLINE "heze/heze_371700_city_outline_wgs84.geojson"
+
+typedef struct grids {
+    int n;
+    char **id, **county;
+    int64_t *pop, *hh;
+    GEOSGeometry **g; /* metric */
+} grids;
+
+static gw_store *open_new(gw_ctx *ctx, const char *name)
+{
+    gw_store *s = NULL;
+    assert_int_equal(gw_store_open(ctx, gw_test_path(name), GW_STORE_CREATE, &s), GW_OK);
+    return s;
+}
+
+static gw_status gen(gw_ctx *ctx, gw_store *s, double scale, uint64_t seed, const char *region,
+                     gw_city_report *rep)
+{
+    gw_city_opts o = {scale, seed, region, 0};
+    gw_status st = gw_city_generate(ctx, s, &o, rep);
+    if (st) fprintf(stderr, "gw_city_generate: %s: %s\n", gw_status_str(st), gw_ctx_errmsg(ctx));
+    return st;
+}
+
+static gw_crs_transform *to_metric(gw_ctx *ctx, gw_store *s)
+{
+    int srid = 0;
+    assert_int_equal(gw_store_metric_srid(s, &srid), GW_OK);
+    assert_true(srid > 0);
+    gw_crs_transform *tr = NULL;
+    gw_crs ll = {GW_CRS_EPSG, 4326}, m = {GW_CRS_EPSG, srid};
+    assert_int_equal(gw_crs_transform_create(ctx, ll, m, &tr), GW_OK);
+    return tr;
+}
+
+static void grids_load(gw_ctx *ctx, gw_store *s, grids *out)
+{
+    GEOSContextHandle_t h = gw_ctx_geos(ctx);
+    gw_crs_transform *tr = to_metric(ctx, s);
+    GEOSWKBReader *rd = GEOSWKBReader_create_r(h);
+    gw_cursor *cur = NULL;
+    gw_row row;
+    int cap = 0;
+    memset(out, 0, sizeof *out);
+    assert_int_equal(gw_store_cursor_create(s, GW_LAYER_GRIDS, &cur), GW_OK);
+    while (gw_cursor_next(cur, &row) == GW_OK) {
+        if (out->n == cap) {
+            cap = cap ? cap * 2 : 256;
+            out->id = realloc(out->id, cap * sizeof *out->id);
+            out->county = realloc(out->county, cap * sizeof *out->county);
+            out->pop = realloc(out->pop, cap * sizeof *out->pop);
+            out->hh = realloc(out->hh, cap * sizeof *out->hh);
+            out->g = realloc(out->g, cap * sizeof *out->g);
+        }
+        out->id[out->n] = strdup(row.values[0].s);
+        out->county[out->n] = strdup(row.values[3].s);
+        out->pop[out->n] = row.values[4].i;
+        out->hh[out->n] = row.values[5].i;
+        GEOSGeometry *ll = GEOSWKBReader_read_r(h, rd, row.wkb, row.wkb_len);
+        assert_non_null(ll);
+        out->g[out->n] = gw_crs_transform_geom(tr, ll);
+        assert_non_null(out->g[out->n]);
+        GEOSGeom_destroy_r(h, ll);
+        out->n++;
+    }
+    gw_cursor_destroy(cur);
+    GEOSWKBReader_destroy_r(h, rd);
+    gw_crs_transform_destroy(tr);
+}
+
+static void grids_free(gw_ctx *ctx, grids *g)
+{
+    for (int i = 0; i < g->n; i++) {
+        free(g->id[i]);
+        free(g->county[i]);
+        GEOSGeom_destroy_r(gw_ctx_geos(ctx), g->g[i]);
+    }
+    free(g->id), free(g->county), free(g->pop), free(g->hh), free(g->g);
+}
+
+/* Union area and sum of areas of the grids; the largest pairwise interior overlap (STRtree). */
+typedef struct overlap_q { GEOSContextHandle_t h; const grids *gr; int self; double worst; } overlap_q;
+static void overlap_cb(void *item, void *user)
+{
+    overlap_q *q = user;
+    int j = (int)(intptr_t)item;
+    if (j <= q->self) return;
+    GEOSGeometry *x = GEOSIntersection_r(q->h, q->gr->g[q->self], q->gr->g[j]);
+    double a = 0;
+    if (x) GEOSArea_r(q->h, x, &a), GEOSGeom_destroy_r(q->h, x);
+    if (a > q->worst) q->worst = a;
+}
+
+static void check_tiling(gw_ctx *ctx, const grids *gr, double region_m2)
+{
+    GEOSContextHandle_t h = gw_ctx_geos(ctx);
+    double sum = 0, ua = 0;
+    for (int i = 0; i < gr->n; i++) {
+        double a = 0;
+        assert_true(GEOSArea_r(h, gr->g[i], &a));
+        assert_true(a > 0);
+        sum += a;
+    }
+    GEOSGeometry **cl = malloc(gr->n * sizeof *cl);
+    for (int i = 0; i < gr->n; i++) cl[i] = GEOSGeom_clone_r(h, gr->g[i]);
+    GEOSGeometry *coll = GEOSGeom_createCollection_r(h, GEOS_GEOMETRYCOLLECTION, cl, gr->n);
+    GEOSGeometry *u = GEOSUnaryUnion_r(h, coll);
+    assert_non_null(u);
+    GEOSArea_r(h, u, &ua);
+    GEOSGeom_destroy_r(h, u);
+    GEOSGeom_destroy_r(h, coll);
+    free(cl);
+    assert_true(fabs(ua - region_m2) / region_m2 < 1e-6);
+    assert_true(fabs(sum - region_m2) / region_m2 < 1e-6);
+    GEOSSTRtree *tree = GEOSSTRtree_create_r(h, 10);
+    for (int i = 0; i < gr->n; i++) GEOSSTRtree_insert_r(h, tree, gr->g[i], (void *)(intptr_t)i);
+    overlap_q q = {h, gr, 0, 0};
+    for (int i = 0; i < gr->n; i++) {
+        q.self = i;
+        GEOSSTRtree_query_r(h, tree, gr->g[i], overlap_cb, &q);
+    }
+    GEOSSTRtree_destroy_r(h, tree);
+    assert_true(q.worst < 1.0);
+}
+
+typedef struct idx_entry { const char *id; int i; } idx_entry;
+static int cmp_idx(const void *a, const void *b)
+{
+    return strcmp(((const idx_entry *)a)->id, ((const idx_entry *)b)->id);
+}
+
+static void test_city_counts_and_tiling(void **state)
+{
+    (void)state;
+    gw_ctx *ctx = gw_test_ctx();
+    gw_store *s = open_new(ctx, "city_small.db");
+    gw_city_report rep;
+    const double scale = 0.03;
+    assert_int_equal(gen(ctx, s, scale, 42, NULL, &rep), GW_OK);
+    /* counts are round(N * scale) */
+    assert_int_equal(rep.grids, lround(12864 * scale));
+    assert_int_equal(rep.police_rooms, lround(1150 * scale));
+    assert_int_equal(rep.teams, lround(6136 * scale));
+    assert_int_equal(rep.cameras, lround(250000 * scale));
+    assert_int_equal(rep.incidents, lround(1000000 * scale));
+    int64_t n = 0;
+    int64_t want[GW_LAYER_COUNT] = {rep.grids, rep.police_rooms, rep.cameras, rep.teams, rep.incidents};
+    for (int l = 0; l < GW_LAYER_COUNT; l++) {
+        assert_int_equal(gw_store_count(s, (gw_layer)l, &n), GW_OK);
+        assert_int_equal(n, want[l]);
+    }
+    assert_true(rep.region_km2 > 11000 && rep.region_km2 < 13500);
+    char buf[64];
+    assert_int_equal(gw_store_meta_get(s, "name", buf, sizeof buf), GW_OK);
+    assert_string_equal(buf, "Synthetic Heze");
+    int64_t seq = 0;
+    assert_int_equal(gw_store_last_seq(s, &seq), GW_OK);
+    assert_true(seq >= GW_LAYER_COUNT);
+
+    grids gr;
+    grids_load(ctx, s, &gr);
+    assert_int_equal(gr.n, rep.grids);
+    check_tiling(ctx, &gr, rep.region_km2 * 1e6);
+    int64_t pop = 0;
+    for (int i = 0; i < gr.n; i++) {
+        assert_true(gr.pop[i] > 0);
+        assert_true(gr.hh[i] > 0 && gr.hh[i] <= gr.pop[i]);
+        pop += gr.pop[i];
+    }
+    assert_true(pop > 0.9e7 * scale && pop < 1.2e7 * scale);
+
+    /* every incident lies in the grid it names, inside the year; categories vary */
+    idx_entry *sorted = malloc(gr.n * sizeof *sorted);
+    for (int i = 0; i < gr.n; i++) sorted[i] = (idx_entry){gr.id[i], i};
+    qsort(sorted, gr.n, sizeof *sorted, cmp_idx);
+    for (int i = 1; i < gr.n; i++) assert_true(strcmp(sorted[i - 1].id, sorted[i].id) < 0); /* unique */
+    GEOSContextHandle_t h = gw_ctx_geos(ctx);
+    gw_crs_transform *tr = to_metric(ctx, s);
+    GEOSWKBReader *rd = GEOSWKBReader_create_r(h);
+    double worst = 0;
+    gw_cursor *cur = NULL;
+    gw_row row;
+    int64_t ninc = 0, nlate_open = 0, nlate = 0, nearly_closed = 0, nearly = 0, ntheft = 0, nevening = 0;
+    const int64_t y0 = 1735660800, y1 = y0 + 365LL * 86400;
+    assert_int_equal(gw_store_cursor_create(s, GW_LAYER_INCIDENTS, &cur), GW_OK);
+    while (gw_cursor_next(cur, &row) == GW_OK) {
+        idx_entry key = {row.values[6].s, 0}, *hit;
+        assert_non_null(key.id);
+        hit = bsearch(&key, sorted, gr.n, sizeof *sorted, cmp_idx);
+        assert_non_null(hit);
+        GEOSGeometry *ll = GEOSWKBReader_read_r(h, rd, row.wkb, row.wkb_len);
+        assert_non_null(ll);
+        GEOSGeometry *pt = gw_crs_transform_geom(tr, ll);
+        double d = 0;
+        assert_true(GEOSDistance_r(h, pt, gr.g[hit->i], &d));
+        if (d > worst) worst = d;
+        GEOSGeom_destroy_r(h, ll);
+        GEOSGeom_destroy_r(h, pt);
+        int64_t t = row.values[1].i;
+        assert_true(t >= y0 && t < y1);
+        int sev = (int)row.values[3].i;
+        assert_true(sev >= 1 && sev <= 5);
+        const char *stt = row.values[4].s;
+        if (t > y1 - 3 * 86400) nlate++, nlate_open += strcmp(stt, "closed") != 0;
+        if (t < y0 + 180 * 86400) nearly++, nearly_closed += strcmp(stt, "closed") == 0;
+        ntheft += strcmp(row.values[2].s, "theft") == 0;
+        int hour = (int)(((t - y0) % 86400) / 3600);
+        nevening += hour >= 17 && hour <= 22;
+        ninc++;
+    }
+    gw_cursor_destroy(cur);
+    GEOSWKBReader_destroy_r(h, rd);
+    assert_true(worst < 1e-3); /* inside (or on the edge of) its grid, metres */
+    assert_int_equal(ninc, rep.incidents);
+    assert_true(nearly_closed > 0.99 * nearly);
+    assert_true(nlate_open > 0.5 * nlate);
+    assert_true(ntheft > 0.15 * ninc && ntheft < 0.5 * ninc);
+    assert_true(nevening > 0.3 * ninc); /* 6 of 24 hours carry a third of the incidents */
+    gw_crs_transform_destroy(tr);
+    free(sorted);
+    grids_free(ctx, &gr);
+    gw_store_close(s);
+    gw_ctx_destroy(ctx);
+}
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = { cmocka_unit_test(test_placeholder) };
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_city_counts_and_tiling),
+    };
     return cmocka_run_group_tests_name("city", tests, NULL, NULL);
 }
