@@ -1,0 +1,2 @@
+/* auth.c — being written (issue 3). */
+#include "gridwatch/common.h"

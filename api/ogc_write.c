@@ -1,0 +1,2 @@
+/* ogc_write.c — being written (issue 3). */
+#include "gridwatch/common.h"

@@ -1,0 +1,2 @@
+/* edit.c — being written (issue 3). */
+#include "gridwatch/common.h"
