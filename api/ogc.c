@@ -1,2 +1,735 @@
-/* ogc.c — being written (issue 3). */
-#include "gridwatch/common.h"
+/* ogc.c — OGC API – Features, read side: landing page, conformance, collections, items (bbox,
+ * datetime, property filters, paging, Part 2 crs/bbox-crs) and single items, answered in SQL
+ * against the SpatiaLite tables and streamed as RFC 7946 GeoJSON from the SQLite statement.
+ * /openapi.json is built from the same tables in ogc_openapi() below. */
+#include "ogc.h"
+
+#include "gridwatch/crs.h"
+#include "gridwatch/layer.h"
+#include "http_util.h"
+
+#include <jansson.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define LIMIT_DEFAULT 100
+#define LIMIT_MAX 10000
+
+static const char *const conf_classes[] = {
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+};
+
+/* The CRSs offered for output and bbox-crs.  swap: the CRS's axis order is lat/lon. */
+typedef struct crs_opt {
+    const char *uri;
+    gw_crs crs;
+    int swap, prec;
+} crs_opt;
+static const crs_opt crs_opts[] = {
+    {GW_OGC_CRS84, {GW_CRS_EPSG, 4326}, 0, 7},
+    {"http://www.opengis.net/def/crs/EPSG/0/4326", {GW_CRS_EPSG, 4326}, 1, 7},
+    {"http://www.opengis.net/def/crs/EPSG/0/4490", {GW_CRS_EPSG, 4490}, 1, 7},
+    {"http://www.opengis.net/def/crs/EPSG/0/3857", {GW_CRS_EPSG, 3857}, 0, 3},
+    {GW_OGC_CRS_GCJ02, {GW_CRS_GCJ02, 0}, 0, 7},
+};
+#define N_CRS (sizeof crs_opts / sizeof crs_opts[0])
+
+static const crs_opt *find_crs(const char *s)
+{
+    static const char *const alias[][2] = {
+        {"CRS84", GW_OGC_CRS84},     {"OGC:CRS84", GW_OGC_CRS84},
+        {"[OGC:CRS84]", GW_OGC_CRS84}, {"EPSG:4326", "http://www.opengis.net/def/crs/EPSG/0/4326"},
+        {"EPSG:4490", "http://www.opengis.net/def/crs/EPSG/0/4490"},
+        {"EPSG:3857", "http://www.opengis.net/def/crs/EPSG/0/3857"},
+        {"GCJ-02", GW_OGC_CRS_GCJ02}, {"gcj02", GW_OGC_CRS_GCJ02}, {"GCJ02", GW_OGC_CRS_GCJ02},
+        {"https://www.opengis.net/def/crs/OGC/1.3/CRS84", GW_OGC_CRS84},
+    };
+    for (size_t i = 0; i < sizeof alias / sizeof alias[0]; i++)
+        if (strcmp(s, alias[i][0]) == 0) s = alias[i][1];
+    for (size_t i = 0; i < N_CRS; i++)
+        if (strcmp(s, crs_opts[i].uri) == 0) return &crs_opts[i];
+    return NULL;
+}
+
+static const char crs_list_text[] =
+    "CRS84 (http://www.opengis.net/def/crs/OGC/1.3/CRS84), http://www.opengis.net/def/crs/EPSG/0/4326, "
+    ".../4490, .../3857, GCJ-02 (" GW_OGC_CRS_GCJ02 ")";
+
+static json_t *link(const char *href, const char *rel, const char *type, const char *title)
+{
+    json_t *l = json_pack("{s:s,s:s}", "href", href, "rel", rel);
+    if (type) json_object_set_new(l, "type", json_string(type));
+    if (title) json_object_set_new(l, "title", json_string(title));
+    return l;
+}
+
+static int bad_f(gw_req *req)
+{
+    const char *f = gw_req_query(req, "f");
+    if (f && strcmp(f, "json") && strcmp(f, "geojson") && strcmp(f, "application/json") &&
+        strcmp(f, "application/geo+json")) {
+        gw_req_problem(req, 400, NULL, "parameter 'f': format '%s' is not offered; use f=json", f);
+        return 1;
+    }
+    return 0;
+}
+
+static int h_landing(gw_req *req)
+{
+    if (bad_f(req)) return 0;
+    const char *base = gw_req_base_url(req);
+    char u[4][512];
+    snprintf(u[0], sizeof u[0], "%s/", base);
+    snprintf(u[1], sizeof u[1], "%s/openapi.json", base);
+    snprintf(u[2], sizeof u[2], "%s/conformance", base);
+    snprintf(u[3], sizeof u[3], "%s/collections", base);
+    json_t *doc = json_pack(
+        "{s:s,s:s,s:[o,o,o,o]}", "title", "gridwatch",
+        "description", "Grid mapping and hotspot service: grids, police rooms, cameras, teams and incidents as OGC API - Features",
+        "links", link(u[0], "self", "application/json", "this document"),
+        link(u[1], "service-desc", "application/vnd.oai.openapi+json;version=3.0", "the API definition"),
+        link(u[2], "conformance", "application/json", "conformance classes"),
+        link(u[3], "data", "application/json", "the collections"));
+    gw_req_respond_json(req, 200, doc);
+    return 0;
+}
+
+static int h_conformance(gw_req *req)
+{
+    if (bad_f(req)) return 0;
+    json_t *a = json_array();
+    for (size_t i = 0; i < sizeof conf_classes / sizeof conf_classes[0]; i++)
+        json_array_append_new(a, json_string(conf_classes[i]));
+    gw_req_respond_json(req, 200, json_pack("{s:o}", "conformsTo", a));
+    return 0;
+}
+
+/* The layer's time field ("occurred_at", "updated_at") or NULL. */
+static const char *time_field(gw_layer layer)
+{
+    size_t n;
+    const gw_field *f = gw_layer_fields(layer, &n);
+    for (size_t i = 0; i < n; i++)
+        if (f[i].type == GW_FT_TIME) return f[i].name;
+    return NULL;
+}
+
+static int64_t grid_version(sqlite3 *db)
+{
+    sqlite3_stmt *q;
+    int64_t v = 1;
+    if (sqlite3_prepare_v2(db, "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'grid_version'",
+                           -1, &q, NULL) == SQLITE_OK &&
+        sqlite3_step(q) == SQLITE_ROW && sqlite3_column_int64(q, 0) > 0)
+        v = sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    return v;
+}
+
+static json_t *collection_json(gw_req *req, gw_store *st, gw_layer layer)
+{
+    const char *base = gw_req_base_url(req);
+    const char *name = gw_layer_name(layer);
+    char self[512], items[512];
+    snprintf(self, sizeof self, "%s/collections/%s", base, name);
+    snprintf(items, sizeof items, "%s/collections/%s/items", base, name);
+    json_t *c = json_pack("{s:s,s:s,s:s}", "id", name, "title", name, "itemType", "feature");
+    json_t *extent = json_object();
+    gw_bbox bb;
+    if (gw_store_extent(st, layer, &bb) == GW_OK)
+        json_object_set_new(extent, "spatial",
+                            json_pack("{s:[[f,f,f,f]],s:s}", "bbox", bb.minx, bb.miny, bb.maxx,
+                                      bb.maxy, "crs", GW_OGC_CRS84));
+    gw_ctx_clear_error(gw_store_ctx(st));
+    const char *tf = time_field(layer);
+    if (tf) {
+        char sql[128];
+        sqlite3_stmt *q;
+        snprintf(sql, sizeof sql, "SELECT min(%s), max(%s) FROM \"%s\"", tf, tf, name);
+        if (sqlite3_prepare_v2(gw_store_db(st), sql, -1, &q, NULL) == SQLITE_OK &&
+            sqlite3_step(q) == SQLITE_ROW && sqlite3_column_type(q, 0) == SQLITE_TEXT)
+            json_object_set_new(extent, "temporal",
+                                json_pack("{s:[[s,s]],s:s}", "interval",
+                                          (const char *)sqlite3_column_text(q, 0),
+                                          (const char *)sqlite3_column_text(q, 1), "trs",
+                                          "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"));
+        sqlite3_finalize(q);
+    }
+    json_object_set_new(c, "extent", extent);
+    json_t *crs = json_array();
+    for (size_t i = 0; i < N_CRS; i++) json_array_append_new(crs, json_string(crs_opts[i].uri));
+    json_object_set_new(c, "crs", crs);
+    json_object_set_new(c, "storageCrs", json_string(GW_OGC_CRS84));
+    json_object_set_new(c, "links",
+                        json_pack("[o,o]", link(self, "self", "application/json", NULL),
+                                  link(items, "items", "application/geo+json", "the features")));
+    return c;
+}
+
+static int h_collections(gw_req *req)
+{
+    if (bad_f(req)) return 0;
+    gw_store *st = gw_req_store(req);
+    if (!st) return 0;
+    char self[512];
+    snprintf(self, sizeof self, "%s/collections", gw_req_base_url(req));
+    json_t *a = json_array();
+    for (int l = 0; l < GW_LAYER_COUNT; l++)
+        json_array_append_new(a, collection_json(req, st, (gw_layer)l));
+    json_t *crs = json_array();
+    for (size_t i = 0; i < N_CRS; i++) json_array_append_new(crs, json_string(crs_opts[i].uri));
+    gw_req_respond_json(req, 200,
+                        json_pack("{s:[o],s:o,s:o}", "links",
+                                  link(self, "self", "application/json", NULL), "collections", a,
+                                  "crs", crs));
+    return 0;
+}
+
+static int layer_param(gw_req *req, gw_layer *layer)
+{
+    const char *name = gw_req_param(req, "layer");
+    if (!name || gw_layer_from_name(name, layer) != GW_OK) {
+        gw_req_problem(req, 404, NULL,
+                       "no collection '%s'; collections: grids, police_rooms, cameras, teams, incidents",
+                       name ? name : "");
+        return -1;
+    }
+    return 0;
+}
+
+static int h_collection(gw_req *req)
+{
+    gw_layer layer;
+    if (bad_f(req) || layer_param(req, &layer)) return 0;
+    gw_store *st = gw_req_store(req);
+    if (!st) return 0;
+    gw_req_respond_json(req, 200, collection_json(req, st, layer));
+    return 0;
+}
+
+/* ---- items ------------------------------------------------------------------------------ */
+
+#define MAX_PROPS 8
+typedef struct items_q {
+    gw_req *req;
+    gw_layer layer;
+    int64_t limit, offset;
+    int has_bbox;
+    gw_bbox bbox; /* lon/lat */
+    const char *bbox_text, *bbox_crs_text;
+    int has_time;
+    gw_time_filter tf;
+    const crs_opt *crs, *bbox_crs;
+    int nprops;
+    int prop_field[MAX_PROPS];
+    const char *prop_val[MAX_PROPS];
+    int64_t prop_int[MAX_PROPS];
+    int bad; /* a problem was answered */
+} items_q;
+
+static int items_arg(void *user, const char *key, const char *val)
+{
+    items_q *q = user;
+    gw_req *req = q->req;
+    char why[256];
+    if (strcmp(key, "limit") == 0) {
+        if (gw_parse_int64(val, &q->limit) || q->limit < 1 || q->limit > LIMIT_MAX) {
+            gw_req_problem(req, 400, NULL, "parameter 'limit': '%s' must be an integer from 1 to %d", val, LIMIT_MAX);
+            return 1;
+        }
+    } else if (strcmp(key, "offset") == 0) {
+        if (gw_parse_int64(val, &q->offset) || q->offset < 0) {
+            gw_req_problem(req, 400, NULL, "parameter 'offset': '%s' must be an integer >= 0", val);
+            return 1;
+        }
+    } else if (strcmp(key, "bbox") == 0) {
+        if (gw_parse_bbox(val, &q->bbox, why, sizeof why)) {
+            gw_req_problem(req, 400, NULL, "parameter 'bbox': %s", why);
+            return 1;
+        }
+        q->has_bbox = 1;
+        q->bbox_text = val;
+    } else if (strcmp(key, "datetime") == 0) {
+        if (gw_parse_datetime(gw_req_ctx(req), val, &q->tf, why, sizeof why)) {
+            gw_req_problem(req, 400, NULL, "parameter 'datetime': %s", why);
+            return 1;
+        }
+        if (!time_field(q->layer)) {
+            gw_req_problem(req, 400, NULL, "parameter 'datetime': collection '%s' has no time field",
+                           gw_layer_name(q->layer));
+            return 1;
+        }
+        q->has_time = 1;
+    } else if (strcmp(key, "crs") == 0 || strcmp(key, "bbox-crs") == 0) {
+        const crs_opt *c = find_crs(val);
+        if (!c) {
+            gw_req_problem(req, 400, NULL, "parameter '%s': '%s' is not offered; use one of %s", key, val, crs_list_text);
+            return 1;
+        }
+        if (key[0] == 'c') q->crs = c;
+        else q->bbox_crs = c;
+    } else if (strcmp(key, "f") == 0) {
+        /* checked by bad_f */
+    } else {
+        int fi = gw_layer_field_index(q->layer, key);
+        size_t nf;
+        const gw_field *f = gw_layer_fields(q->layer, &nf);
+        if (fi <= 0 || f[fi].type == GW_FT_TIME || f[fi].type == GW_FT_REAL) {
+            gw_buf b = {0};
+            for (size_t i = 1; i < nf; i++)
+                if (f[i].type == GW_FT_TEXT || f[i].type == GW_FT_INT)
+                    gw_buf_printf(&b, "%s%s", b.len ? ", " : "", f[i].name);
+            gw_req_problem(req, 400, NULL,
+                           "unknown query parameter '%s'; items of '%s' take bbox, bbox-crs, limit, offset, datetime, crs, f and the properties %s",
+                           key, gw_layer_name(q->layer), b.data ? b.data : "(none)");
+            gw_buf_free(&b);
+            return 1;
+        }
+        if (q->nprops >= MAX_PROPS) {
+            gw_req_problem(req, 400, NULL, "too many property filters (at most %d)", MAX_PROPS);
+            return 1;
+        }
+        if (f[fi].type == GW_FT_INT && gw_parse_int64(val, &q->prop_int[q->nprops])) {
+            gw_req_problem(req, 400, NULL, "parameter '%s': '%s' is not an integer", key, val);
+            return 1;
+        }
+        q->prop_field[q->nprops] = fi;
+        q->prop_val[q->nprops] = val;
+        q->nprops++;
+    }
+    return 0;
+}
+
+/* Bring the bbox into lon/lat when bbox-crs says otherwise; checks ranges. */
+static int bbox_to_lonlat(items_q *q, gw_ctx *ctx)
+{
+    const crs_opt *c = q->bbox_crs ? q->bbox_crs : &crs_opts[0];
+    gw_bbox b = q->bbox;
+    if (c->swap) b = (gw_bbox){b.miny, b.minx, b.maxy, b.maxx};
+    double lim_x = 180, lim_y = 90;
+    if (c->crs.kind == GW_CRS_EPSG && c->crs.epsg == 3857) lim_x = lim_y = 20037508.3428;
+    if (b.minx < -lim_x || b.maxx > lim_x || b.miny < -lim_y || b.maxy > lim_y) {
+        gw_req_problem(q->req, 400, NULL, "parameter 'bbox': '%s' lies outside the range of %s",
+                       q->bbox_text, c->uri);
+        return -1;
+    }
+    if (c->crs.kind == GW_CRS_EPSG && c->crs.epsg == 4326) {
+        q->bbox = b;
+        return 0;
+    }
+    gw_crs_transform *tr = NULL;
+    enum { K = 16 };
+    double xs[4 * K], ys[4 * K];
+    for (int i = 0; i < K; i++) { /* densified edges: the envelope of the transformed outline */
+        double t = (double)i / K;
+        xs[i] = b.minx + t * (b.maxx - b.minx), ys[i] = b.miny;
+        xs[K + i] = b.maxx, ys[K + i] = b.miny + t * (b.maxy - b.miny);
+        xs[2 * K + i] = b.maxx - t * (b.maxx - b.minx), ys[2 * K + i] = b.maxy;
+        xs[3 * K + i] = b.minx, ys[3 * K + i] = b.maxy - t * (b.maxy - b.miny);
+    }
+    if (gw_crs_transform_create(ctx, c->crs, (gw_crs){GW_CRS_EPSG, 4326}, &tr) != GW_OK ||
+        gw_crs_transform_points(tr, xs, ys, 4 * K) != GW_OK) {
+        gw_req_problem(q->req, 400, NULL, "parameter 'bbox': cannot transform '%s' from %s: %s",
+                       q->bbox_text, c->uri, gw_ctx_errmsg(ctx));
+        gw_crs_transform_destroy(tr);
+        return -1;
+    }
+    gw_crs_transform_destroy(tr);
+    q->bbox = (gw_bbox){xs[0], ys[0], xs[0], ys[0]};
+    for (int i = 1; i < 4 * K; i++) {
+        if (xs[i] < q->bbox.minx) q->bbox.minx = xs[i];
+        if (xs[i] > q->bbox.maxx) q->bbox.maxx = xs[i];
+        if (ys[i] < q->bbox.miny) q->bbox.miny = ys[i];
+        if (ys[i] > q->bbox.maxy) q->bbox.maxy = ys[i];
+    }
+    return 0;
+}
+
+/* "SELECT <what> FROM layer WHERE …" with the filters of q, parameters bound in order. */
+static int items_prepare(items_q *q, sqlite3 *db, const char *what, const char *tail,
+                         sqlite3_stmt **out)
+{
+    const char *name = gw_layer_name(q->layer);
+    size_t nf;
+    const gw_field *f = gw_layer_fields(q->layer, &nf);
+    gw_buf s = {0};
+    gw_buf_printf(&s, "SELECT %s FROM \"%s\" WHERE 1", what, name);
+    if (q->layer == GW_LAYER_GRIDS) gw_buf_str(&s, " AND version = ?");
+    if (q->has_bbox) {
+        gw_buf_printf(&s, " AND fid IN (SELECT pkid FROM \"idx_%s_geom\" WHERE xmin <= ? AND xmax >= ? "
+                          "AND ymin <= ? AND ymax >= ?)", name);
+        if (q->layer == GW_LAYER_GRIDS) gw_buf_str(&s, " AND Intersects(geom, BuildMbr(?, ?, ?, ?, 4326))");
+        else gw_buf_str(&s, " AND X(geom) BETWEEN ? AND ? AND Y(geom) BETWEEN ? AND ?");
+    }
+    if (q->has_time) {
+        if (q->tf.has_lo) gw_buf_printf(&s, " AND %s >= ?", time_field(q->layer));
+        if (q->tf.has_hi) gw_buf_printf(&s, " AND %s <= ?", time_field(q->layer));
+    }
+    for (int i = 0; i < q->nprops; i++) gw_buf_printf(&s, " AND \"%s\" = ?", f[q->prop_field[i]].name);
+    gw_buf_str(&s, tail);
+    int rc = s.oom ? SQLITE_NOMEM : sqlite3_prepare_v2(db, s.data, -1, out, NULL);
+    gw_buf_free(&s);
+    if (rc != SQLITE_OK) {
+        gw_req_problem(q->req, 500, NULL, "query failed: %s", sqlite3_errmsg(db));
+        return -1;
+    }
+    int k = 1;
+    sqlite3_stmt *st = *out;
+    if (q->layer == GW_LAYER_GRIDS) sqlite3_bind_int64(st, k++, grid_version(db));
+    if (q->has_bbox) {
+        const gw_bbox *b = &q->bbox;
+        sqlite3_bind_double(st, k++, b->maxx), sqlite3_bind_double(st, k++, b->minx);
+        sqlite3_bind_double(st, k++, b->maxy), sqlite3_bind_double(st, k++, b->miny);
+        if (q->layer == GW_LAYER_GRIDS) {
+            sqlite3_bind_double(st, k++, b->minx), sqlite3_bind_double(st, k++, b->miny);
+            sqlite3_bind_double(st, k++, b->maxx), sqlite3_bind_double(st, k++, b->maxy);
+        } else {
+            sqlite3_bind_double(st, k++, b->minx), sqlite3_bind_double(st, k++, b->maxx);
+            sqlite3_bind_double(st, k++, b->miny), sqlite3_bind_double(st, k++, b->maxy);
+        }
+    }
+    char ts[32];
+    if (q->has_time && q->tf.has_lo) {
+        gw_time_format(q->tf.lo, ts, sizeof ts);
+        sqlite3_bind_text(st, k++, ts, -1, SQLITE_TRANSIENT);
+    }
+    if (q->has_time && q->tf.has_hi) {
+        gw_time_format(q->tf.hi, ts, sizeof ts);
+        sqlite3_bind_text(st, k++, ts, -1, SQLITE_TRANSIENT);
+    }
+    for (int i = 0; i < q->nprops; i++) {
+        if (f[q->prop_field[i]].type == GW_FT_INT) sqlite3_bind_int64(st, k++, q->prop_int[i]);
+        else sqlite3_bind_text(st, k++, q->prop_val[i], -1, SQLITE_STATIC);
+    }
+    return 0;
+}
+
+/* The stream of one items response: header, features from the statement, tail. */
+typedef struct items_stream {
+    sqlite3_stmt *stmt;
+    gw_layer layer;
+    gw_crs_transform *tr;
+    gw_geojson_writer w;
+    gw_buf out;
+    size_t pos;
+    int nfeat, done;
+} items_stream;
+
+/* Columns: 0 id, 1..nf-1 the other fields, nf = AsBinary(geom). */
+static void put_feature(gw_layer layer, sqlite3_stmt *st, gw_geojson_writer *w, gw_buf *b)
+{
+    size_t nf;
+    const gw_field *f = gw_layer_fields(layer, &nf);
+    gw_buf_str(b, "{\"type\":\"Feature\",\"id\":");
+    gw_buf_json_str(b, sqlite3_column_type(st, 0) == SQLITE_NULL ? "" : (const char *)sqlite3_column_text(st, 0));
+    gw_buf_str(b, ",\"geometry\":");
+    if (gw_geojson_write(w, sqlite3_column_blob(st, (int)nf), (size_t)sqlite3_column_bytes(st, (int)nf), b))
+        gw_buf_str(b, "null");
+    gw_buf_str(b, ",\"properties\":{");
+    for (size_t i = 1; i < nf; i++) {
+        if (i > 1) gw_buf_add(b, ",", 1);
+        gw_buf_json_str(b, f[i].name);
+        gw_buf_add(b, ":", 1);
+        int t = sqlite3_column_type(st, (int)i);
+        if (t == SQLITE_NULL) gw_buf_str(b, "null");
+        else if (f[i].type == GW_FT_INT && t == SQLITE_INTEGER) gw_buf_printf(b, "%lld", (long long)sqlite3_column_int64(st, (int)i));
+        else if (f[i].type == GW_FT_REAL && (t == SQLITE_FLOAT || t == SQLITE_INTEGER)) gw_buf_num(b, sqlite3_column_double(st, (int)i), 9);
+        else gw_buf_json_str(b, (const char *)sqlite3_column_text(st, (int)i));
+    }
+    gw_buf_str(b, "}}");
+}
+
+static long items_read(void *cls, char *buf, size_t max)
+{
+    items_stream *s = cls;
+    if (s->pos) { /* keep what is unsent at the front */
+        memmove(s->out.data, s->out.data + s->pos, s->out.len - s->pos);
+        s->out.len -= s->pos;
+        s->pos = 0;
+    }
+    while (!s->done && s->out.len < max) {
+        int rc = sqlite3_step(s->stmt);
+        if (rc == SQLITE_ROW) {
+            if (s->nfeat++) gw_buf_add(&s->out, ",", 1);
+            put_feature(s->layer, s->stmt, &s->w, &s->out);
+        } else if (rc == SQLITE_DONE) {
+            gw_buf_str(&s->out, "]}\n");
+            s->done = 1;
+        } else {
+            return -1; /* the status line went out already: cut the connection */
+        }
+    }
+    if (s->out.oom) return -1;
+    size_t n = s->out.len < max ? s->out.len : max;
+    memcpy(buf, s->out.data, n);
+    s->pos = n;
+    return (long)n;
+}
+
+static void items_free(void *cls)
+{
+    items_stream *s = cls;
+    sqlite3_finalize(s->stmt);
+    gw_crs_transform_destroy(s->tr);
+    gw_geojson_writer_free(&s->w);
+    gw_buf_free(&s->out);
+    free(s);
+}
+
+static int query_copy(void *user, const char *key, const char *val)
+{
+    gw_buf *b = user;
+    if (strcmp(key, "offset") == 0) return 0;
+    gw_buf_add(b, b->data && strchr(b->data, '?') ? "&" : "?", 1);
+    gw_buf_url(b, key);
+    gw_buf_add(b, "=", 1);
+    gw_buf_url(b, val);
+    return 0;
+}
+
+static void put_link(gw_req *req, gw_buf *b, const char *rel, int64_t offset, int first)
+{
+    gw_buf url = {0};
+    gw_buf_printf(&url, "%s%s", gw_req_base_url(req), gw_req_path(req));
+    gw_req_query_each(req, query_copy, &url);
+    if (offset > 0) gw_buf_printf(&url, "%coffset=%lld", url.data && strchr(url.data, '?') ? '&' : '?', (long long)offset);
+    gw_buf_printf(b, "%s{\"rel\":\"%s\",\"type\":\"application/geo+json\",\"href\":", first ? "" : ",", rel);
+    gw_buf_json_str(b, url.data ? url.data : "");
+    gw_buf_str(b, "}");
+    gw_buf_free(&url);
+}
+
+/* Set up the output transform for q->crs; -1 when a problem was answered. */
+static int output_crs(gw_req *req, const crs_opt *c, gw_ctx *ctx, gw_geojson_writer *w,
+                      gw_crs_transform **tr)
+{
+    w->swap_xy = c->swap;
+    w->prec = c->prec;
+    *tr = NULL;
+    if (!(c->crs.kind == GW_CRS_EPSG && c->crs.epsg == 4326) &&
+        gw_crs_transform_create(ctx, (gw_crs){GW_CRS_EPSG, 4326}, c->crs, tr) != GW_OK) {
+        gw_req_problem(req, 500, NULL, "cannot set up output CRS %s: %s", c->uri, gw_ctx_errmsg(ctx));
+        return -1;
+    }
+    w->tr = *tr;
+    char hdr[256];
+    snprintf(hdr, sizeof hdr, "<%s>", c->uri);
+    gw_req_add_header(req, "Content-Crs", hdr);
+    return 0;
+}
+
+static void select_cols(gw_layer layer, gw_buf *b)
+{
+    size_t nf;
+    const gw_field *f = gw_layer_fields(layer, &nf);
+    for (size_t i = 0; i < nf; i++) gw_buf_printf(b, "\"%s\", ", f[i].name);
+    gw_buf_str(b, "AsBinary(geom)");
+}
+
+static int h_items(gw_req *req)
+{
+    items_q q = {.req = req, .limit = LIMIT_DEFAULT};
+    if (bad_f(req) || layer_param(req, &q.layer)) return 0;
+    gw_store *st = gw_req_store(req);
+    if (!st) return 0;
+    gw_ctx *ctx = gw_store_ctx(st);
+    if (gw_req_query_each(req, items_arg, &q)) return 0;
+    if (q.has_bbox && bbox_to_lonlat(&q, ctx)) return 0;
+    sqlite3 *db = gw_store_db(st);
+    sqlite3_stmt *cnt = NULL;
+    if (items_prepare(&q, db, "count(*)", "", &cnt)) return 0;
+    int64_t matched = 0;
+    if (sqlite3_step(cnt) == SQLITE_ROW) matched = sqlite3_column_int64(cnt, 0);
+    sqlite3_finalize(cnt);
+
+    items_stream *s = calloc(1, sizeof *s);
+    if (!s) {
+        gw_req_problem(req, 500, NULL, "out of memory");
+        return 0;
+    }
+    s->layer = q.layer;
+    gw_buf cols = {0};
+    select_cols(q.layer, &cols);
+    int bad = cols.oom || items_prepare(&q, db, cols.data, " ORDER BY fid LIMIT ? OFFSET ?", &s->stmt);
+    gw_buf_free(&cols);
+    if (bad || output_crs(req, q.crs ? q.crs : &crs_opts[0], ctx, &s->w, &s->tr)) {
+        items_free(s);
+        return 0;
+    }
+    int np = sqlite3_bind_parameter_count(s->stmt);
+    sqlite3_bind_int64(s->stmt, np - 1, q.limit);
+    sqlite3_bind_int64(s->stmt, np, q.offset);
+    int64_t returned = matched - q.offset;
+    if (returned < 0) returned = 0;
+    if (returned > q.limit) returned = q.limit;
+    char ts[32];
+    gw_time_format((int64_t)time(NULL), ts, sizeof ts);
+    gw_buf_printf(&s->out, "{\"type\":\"FeatureCollection\",\"numberMatched\":%lld,\"numberReturned\":%lld,"
+                           "\"timeStamp\":\"%s\",\"links\":[",
+                  (long long)matched, (long long)returned, ts);
+    put_link(req, &s->out, "self", q.offset, 1);
+    if (q.offset + returned < matched) put_link(req, &s->out, "next", q.offset + q.limit, 0);
+    if (q.offset > 0) put_link(req, &s->out, "prev", q.offset > q.limit ? q.offset - q.limit : 0, 0);
+    gw_buf_str(&s->out, "],\"features\":[");
+    gw_req_respond_stream(req, 200, "application/geo+json", items_read, s, items_free);
+    return 0;
+}
+
+static int h_item(gw_req *req)
+{
+    gw_layer layer;
+    if (bad_f(req) || layer_param(req, &layer)) return 0;
+    const crs_opt *c = &crs_opts[0];
+    const char *crs = gw_req_query(req, "crs");
+    if (crs && !(c = find_crs(crs))) {
+        gw_req_problem(req, 400, NULL, "parameter 'crs': '%s' is not offered; use one of %s", crs, crs_list_text);
+        return 0;
+    }
+    gw_store *st = gw_req_store(req);
+    if (!st) return 0;
+    sqlite3 *db = gw_store_db(st);
+    const char *id = gw_req_param(req, "id");
+    gw_buf sql = {0};
+    gw_buf_str(&sql, "SELECT ");
+    select_cols(layer, &sql);
+    gw_buf_printf(&sql, " FROM \"%s\" WHERE id = ?1%s", gw_layer_name(layer),
+                  layer == GW_LAYER_GRIDS ? " AND version = ?2" : "");
+    sqlite3_stmt *q = NULL;
+    if (sql.oom || sqlite3_prepare_v2(db, sql.data, -1, &q, NULL) != SQLITE_OK) {
+        gw_req_problem(req, 500, NULL, "query failed: %s", sqlite3_errmsg(db));
+        gw_buf_free(&sql);
+        return 0;
+    }
+    gw_buf_free(&sql);
+    sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+    if (layer == GW_LAYER_GRIDS) sqlite3_bind_int64(q, 2, grid_version(db));
+    int rc = sqlite3_step(q);
+    if (rc != SQLITE_ROW) {
+        if (rc == SQLITE_DONE)
+            gw_req_problem(req, 404, NULL, "no feature '%s' in collection '%s'", id, gw_layer_name(layer));
+        else
+            gw_req_problem(req, 500, NULL, "query failed: %s", sqlite3_errmsg(db));
+        sqlite3_finalize(q);
+        return 0;
+    }
+    gw_geojson_writer w = {0};
+    gw_crs_transform *tr = NULL;
+    gw_buf b = {0};
+    if (output_crs(req, c, gw_store_ctx(st), &w, &tr) == 0) {
+        put_feature(layer, q, &w, &b);
+        b.len--; /* reopen the feature object for its links */
+        gw_buf_str(&b, ",\"links\":[");
+        gw_buf url = {0};
+        gw_buf_printf(&url, "%s%s", gw_req_base_url(req), gw_req_path(req));
+        gw_buf_str(&b, "{\"rel\":\"self\",\"type\":\"application/geo+json\",\"href\":");
+        gw_buf_json_str(&b, url.data ? url.data : "");
+        gw_buf_reset(&url);
+        gw_buf_printf(&url, "%s/collections/%s", gw_req_base_url(req), gw_layer_name(layer));
+        gw_buf_str(&b, "},{\"rel\":\"collection\",\"type\":\"application/json\",\"href\":");
+        gw_buf_json_str(&b, url.data ? url.data : "");
+        gw_buf_str(&b, "}]}");
+        gw_buf_free(&url);
+        if (b.oom) gw_req_problem(req, 500, NULL, "out of memory");
+        else gw_req_respond(req, 200, "application/geo+json", b.data, b.len);
+    }
+    gw_buf_free(&b);
+    gw_geojson_writer_free(&w);
+    gw_crs_transform_destroy(tr);
+    sqlite3_finalize(q);
+    return 0;
+}
+
+/* ---- OpenAPI ---------------------------------------------------------------------------- */
+
+static json_t *param(const char *name, const char *in, const char *desc, json_t *schema)
+{
+    return json_pack("{s:s,s:s,s:s,s:b,s:o}", "name", name, "in", in, "description", desc,
+                     "required", strcmp(in, "path") == 0, "schema", schema);
+}
+
+static json_t *op(const char *summary, const char *type, json_t *params)
+{
+    json_t *o = json_pack("{s:s,s:{s:{s:s,s:{s:{s:{s:s}}}},s:{s:s,s:{s:{s:{s:s}}}}}}",
+                          "summary", summary, "responses", "200", "description", "OK", "content",
+                          type, "schema", "type", "object", "default", "description",
+                          "an RFC 9457 problem", "content", "application/problem+json", "schema",
+                          "type", "object");
+    if (params) json_object_set_new(o, "parameters", params);
+    return o;
+}
+
+static int h_openapi(gw_req *req)
+{
+    json_t *paths = json_object();
+    json_object_set_new(paths, "/", json_pack("{s:o}", "get", op("Landing page", "application/json", NULL)));
+    json_object_set_new(paths, "/conformance", json_pack("{s:o}", "get", op("Conformance classes", "application/json", NULL)));
+    json_object_set_new(paths, "/collections", json_pack("{s:o}", "get", op("The collections", "application/json", NULL)));
+    json_object_set_new(paths, "/openapi.json", json_pack("{s:o}", "get", op("This document", "application/vnd.oai.openapi+json;version=3.0", NULL)));
+    json_object_set_new(paths, "/healthz", json_pack("{s:o}", "get", op("Liveness and database check", "application/json", NULL)));
+    json_object_set_new(paths, "/metrics", json_pack("{s:o}", "get", op("Prometheus metrics", "text/plain", NULL)));
+    json_t *crs_enum = json_array();
+    for (size_t i = 0; i < N_CRS; i++) json_array_append_new(crs_enum, json_string(crs_opts[i].uri));
+    for (int l = 0; l < GW_LAYER_COUNT; l++) {
+        const char *name = gw_layer_name((gw_layer)l);
+        char p[128];
+        snprintf(p, sizeof p, "/collections/%s", name);
+        json_object_set_new(paths, p, json_pack("{s:o}", "get", op("Collection metadata", "application/json", NULL)));
+        json_t *ps = json_array();
+        json_array_append_new(ps, param("bbox", "query", "minx,miny,maxx,maxy in bbox-crs (default CRS84)",
+                                        json_pack("{s:s,s:{s:s},s:i,s:i}", "type", "array", "items", "type", "number", "minItems", 4, "maxItems", 6)));
+        json_array_append_new(ps, param("bbox-crs", "query", "CRS of bbox", json_pack("{s:s,s:O}", "type", "string", "enum", crs_enum)));
+        json_array_append_new(ps, param("crs", "query", "output CRS; GCJ-02 is " GW_OGC_CRS_GCJ02, json_pack("{s:s,s:O}", "type", "string", "enum", crs_enum)));
+        json_array_append_new(ps, param("limit", "query", "page size", json_pack("{s:s,s:i,s:i,s:i}", "type", "integer", "minimum", 1, "maximum", LIMIT_MAX, "default", LIMIT_DEFAULT)));
+        json_array_append_new(ps, param("offset", "query", "features to skip", json_pack("{s:s,s:i,s:i}", "type", "integer", "minimum", 0, "default", 0)));
+        if (time_field((gw_layer)l))
+            json_array_append_new(ps, param("datetime", "query", "RFC 3339 instant or interval (a/b, ../b, a/..)", json_pack("{s:s}", "type", "string")));
+        size_t nf;
+        const gw_field *f = gw_layer_fields((gw_layer)l, &nf);
+        for (size_t i = 1; i < nf; i++)
+            if (f[i].type == GW_FT_TEXT || f[i].type == GW_FT_INT)
+                json_array_append_new(ps, param(f[i].name, "query", "equals",
+                                                json_pack("{s:s}", "type", f[i].type == GW_FT_INT ? "integer" : "string")));
+        snprintf(p, sizeof p, "/collections/%s/items", name);
+        json_object_set_new(paths, p, json_pack("{s:o}", "get", op("Features (streamed GeoJSON)", "application/geo+json", ps)));
+        snprintf(p, sizeof p, "/collections/%s/items/{featureId}", name);
+        json_object_set_new(paths, p, json_pack("{s:o}", "get", op("One feature", "application/geo+json",
+            json_pack("[o,o]", param("featureId", "path", "the feature's id", json_pack("{s:s}", "type", "string")),
+                      param("crs", "query", "output CRS", json_pack("{s:s,s:O}", "type", "string", "enum", crs_enum))))));
+    }
+    json_decref(crs_enum);
+    json_t *doc = json_pack("{s:s,s:{s:s,s:s,s:s},s:[{s:s}],s:o}", "openapi", "3.0.3", "info",
+                            "title", "gridwatch", "version", "0.1.0", "description",
+                            "OGC API - Features (Part 1 Core, GeoJSON, OAS 3.0; Part 2 CRS). GCJ-02 output: crs=" GW_OGC_CRS_GCJ02 " or crs=GCJ-02.",
+                            "servers", "url", gw_req_base_url(req), "paths", paths);
+    char *s = json_dumps(doc, JSON_COMPACT);
+    json_decref(doc);
+    if (!s) {
+        gw_req_problem(req, 500, NULL, "could not build the API document");
+        return 0;
+    }
+    gw_req_respond(req, 200, "application/vnd.oai.openapi+json;version=3.0", s, strlen(s));
+    free(s);
+    return 0;
+}
+
+static const gw_route routes[] = {
+    {"GET", "/", h_landing, GW_ROLE_ANON, "landing"},
+    {"GET", "/conformance", h_conformance, GW_ROLE_ANON, "conformance"},
+    {"GET", "/openapi.json", h_openapi, GW_ROLE_ANON, "openapi"},
+    {"GET", "/collections", h_collections, GW_ROLE_VIEWER, "collections"},
+    {"GET", "/collections/{layer}", h_collection, GW_ROLE_VIEWER, "collection"},
+    {"GET", "/collections/{layer}/items", h_items, GW_ROLE_VIEWER, "items"},
+    {"GET", "/collections/{layer}/items/{id}", h_item, GW_ROLE_VIEWER, "item"},
+};
+
+const gw_route *gw_ogc_routes(size_t *n)
+{
+    *n = sizeof routes / sizeof routes[0];
+    return routes;
+}

@@ -1,0 +1,123 @@
+/* server.h — the gridwatch HTTP server: libmicrohttpd with a thread pool, a route table, one
+ * store connection per worker thread, problem+json errors, CORS, metrics and request logs.
+ *
+ * Handlers get a gw_req and answer through one of the gw_req_respond_* calls; the server adds
+ * CORS headers, queues and destroys the response, logs and counts it.  Writes and auth plug in
+ * through gw_server_opts.routes (extra routes, matched before the built-in read routes) and
+ * gw_server_opts.auth (called for every route whose role is above GW_ROLE_ANON). */
+#ifndef GW_SERVER_H
+#define GW_SERVER_H
+
+#include "gridwatch/common.h"
+#include "gridwatch/store.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct gw_server gw_server;
+typedef struct gw_req gw_req;
+typedef struct json_t json_t;
+
+/* Roles, weakest first.  A route names the least role it needs. */
+typedef enum gw_role {
+    GW_ROLE_ANON = 0, /* no token needed (healthz, metrics, landing, openapi) */
+    GW_ROLE_VIEWER,   /* reads; open to anonymous callers when the server runs --anonymous-read */
+    GW_ROLE_DISPATCHER,
+    GW_ROLE_PLANNER,
+    GW_ROLE_ADMIN
+} gw_role;
+
+/* A route handler.  It must answer through a gw_req_respond_* call (a handler that returns
+ * without one gets a 500 problem).  Return value is ignored today (0). */
+typedef int (*gw_route_fn)(gw_req *req);
+
+/* A route: method ("GET" also answers HEAD), a path pattern whose "{name}" segments capture
+ * one path segment each (read with gw_req_param), the least role, and a short metrics label. */
+typedef struct gw_route {
+    const char *method;
+    const char *pattern;
+    gw_route_fn fn;
+    gw_role role;
+    const char *name;
+} gw_route;
+
+/* Auth hook: decide whether the request may use a route needing `need`.  Return 0 to allow, or
+ * 401/403 after filling why[cap]; the server answers with that problem (and WWW-Authenticate on
+ * 401).  NULL hook: every request is allowed (no auth module linked). */
+typedef int (*gw_auth_fn)(void *user, gw_req *req, gw_role need, char *why, size_t cap);
+
+typedef struct gw_server_opts {
+    const char *db_path;     /* required: an existing gridwatch database */
+    const char *bind;        /* IPv4 address; NULL = 127.0.0.1 */
+    uint16_t port;           /* 0 = ephemeral (read it back with gw_server_port) */
+    int threads;             /* worker threads; 0 = 2 */
+    int anonymous_read;      /* reads (GW_ROLE_VIEWER routes) need no token */
+    size_t max_body;         /* request body limit in bytes; 0 = 8 MiB */
+    unsigned timeout_s;      /* idle connection timeout; 0 = 30 s */
+    unsigned max_conn;       /* connection limit; 0 = 1024 */
+    int quiet;               /* no request log lines on stderr */
+    const gw_route *routes;  /* extra routes (writes …), matched first; may be NULL */
+    size_t n_routes;
+    gw_auth_fn auth;
+    void *auth_user;
+} gw_server_opts;
+
+/* Open the database once (migrating it if needed) and start listening.  Errors on the ctx
+ * (GW_ERR_IO for a bind failure, store errors as gw_store_open gives them).
+ * Caller stops and frees with gw_server_destroy(). */
+gw_status gw_server_create(gw_ctx *ctx, const gw_server_opts *opts, gw_server **out);
+/* The port actually bound. */
+uint16_t gw_server_port(const gw_server *srv);
+/* Stop accepting, let in-flight requests finish (up to a few seconds), stop the workers and
+ * close every database connection.  Accepts NULL. */
+void gw_server_destroy(gw_server *srv);
+
+/* `gridwatch serve DB [--bind A] [--port P] [--threads N] [--anonymous-read] [--max-body B]`;
+ * argv[0] is "serve".  Runs until SIGINT/SIGTERM.  Exit codes: 0 clean shutdown, 1 runtime
+ * error, 2 usage error. */
+int gw_cli_serve(int argc, char **argv);
+
+/* ---- for handlers ---------------------------------------------------------------------- */
+
+/* A "{name}" capture of the matched pattern (percent-decoded), or NULL. */
+const char *gw_req_param(const gw_req *req, const char *name);
+/* A query argument (decoded), or NULL when absent. */
+const char *gw_req_query(gw_req *req, const char *name);
+/* Call fn for each query argument; stops and returns the first nonzero fn result. */
+int gw_req_query_each(gw_req *req, int (*fn)(void *user, const char *key, const char *value),
+                      void *user);
+/* A request header, or NULL. */
+const char *gw_req_header(gw_req *req, const char *name);
+const char *gw_req_method(const gw_req *req);
+const char *gw_req_path(const gw_req *req);
+/* The request body (NUL-terminated; len may be 0).  Borrowed until the request ends. */
+const char *gw_req_body(const gw_req *req, size_t *len);
+/* "http://host:port" as the client addressed us (Host header). */
+const char *gw_req_base_url(gw_req *req);
+/* This worker thread's context and read connection, opened on first use.  The connection is
+ * query_only: open a separate one for writes.  NULL (and a 503 answered) when it cannot open. */
+gw_ctx *gw_req_ctx(gw_req *req);
+gw_store *gw_req_store(gw_req *req);
+gw_server *gw_req_server(gw_req *req);
+/* The database path the server serves. */
+const char *gw_server_db_path(const gw_server *srv);
+
+/* Add a header to the response about to be sent (copied). */
+void gw_req_add_header(gw_req *req, const char *name, const char *value);
+/* Answer with a copy of `body`. */
+void gw_req_respond(gw_req *req, unsigned status, const char *content_type, const char *body,
+                    size_t len);
+/* Answer with a JSON document (serialised compactly; `doc` is decref'd). */
+void gw_req_respond_json(gw_req *req, unsigned status, json_t *doc);
+/* Answer with application/problem+json (RFC 9457): type "about:blank" with the status's title
+ * when `title` is NULL, and the detail formatted from fmt. */
+void gw_req_problem(gw_req *req, unsigned status, const char *title, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Answer with a streamed body: reader(cls, buf, max) returns bytes written (> 0), 0 at the end,
+ * or -1 on an error (the connection is then closed).  free_fn(cls) runs when the response is
+ * destroyed (on this worker thread), also when the client went away early. */
+typedef long (*gw_stream_fn)(void *cls, char *buf, size_t max);
+void gw_req_respond_stream(gw_req *req, unsigned status, const char *content_type,
+                           gw_stream_fn reader, void *cls, void (*free_fn)(void *cls));
+
+#endif
