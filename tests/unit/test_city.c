@@ -241,10 +241,193 @@ static void test_city_counts_and_tiling(void **state)
     gw_ctx_destroy(ctx);
 }
 
+/* The first k incidents as one string (id, time, category, grid, coordinates). */
+static char *first_incidents(gw_store *s, int k)
+{
+    size_t cap = 256 * (size_t)k, len = 0;
+    char *out = calloc(1, cap);
+    gw_cursor *cur = NULL;
+    gw_row row;
+    assert_int_equal(gw_store_cursor_create(s, GW_LAYER_INCIDENTS, &cur), GW_OK);
+    for (int i = 0; i < k && gw_cursor_next(cur, &row) == GW_OK; i++)
+        len += (size_t)snprintf(out + len, cap - len, "%s %lld %s %s %zu:", row.values[0].s,
+                                (long long)row.values[1].i, row.values[2].s, row.values[6].s, row.wkb_len);
+    gw_cursor_destroy(cur);
+    return out;
+}
+
+static char *grid_ids(gw_ctx *ctx, gw_store *s)
+{
+    grids gr;
+    grids_load(ctx, s, &gr);
+    size_t cap = 32 * (size_t)gr.n + 1, len = 0;
+    char *out = calloc(1, cap);
+    for (int i = 0; i < gr.n; i++) len += (size_t)snprintf(out + len, cap - len, "%s,", gr.id[i]);
+    grids_free(ctx, &gr);
+    return out;
+}
+
+static void test_city_deterministic(void **state)
+{
+    (void)state;
+    gw_ctx *ctx = gw_test_ctx();
+    gw_store *a = open_new(ctx, "det_a.db"), *b = open_new(ctx, "det_b.db"), *c = open_new(ctx, "det_c.db");
+    gw_city_report ra, rb, rc;
+    assert_int_equal(gen(ctx, a, 0.01, 7, NULL, &ra), GW_OK);
+    assert_int_equal(gen(ctx, b, 0.01, 7, NULL, &rb), GW_OK);
+    assert_int_equal(gen(ctx, c, 0.01, 8, NULL, &rc), GW_OK);
+    char *ga = grid_ids(ctx, a), *gb = grid_ids(ctx, b), *gc = grid_ids(ctx, c);
+    char *ia = first_incidents(a, 200), *ib = first_incidents(b, 200), *ic = first_incidents(c, 200);
+    assert_true(strlen(ga) > 100 && strlen(ia) > 100);
+    assert_string_equal(ga, gb);
+    assert_string_equal(ia, ib);
+    assert_true(ra.region_km2 == rb.region_km2);
+    assert_true(strcmp(ia, ic) != 0);
+    assert_true(ra.region_km2 != rc.region_km2); /* the built-in outline follows the seed too */
+    /* geometry too: the same seed gives the same grid polygons, bit for bit */
+    grids x, y;
+    grids_load(ctx, a, &x);
+    grids_load(ctx, b, &y);
+    assert_int_equal(x.n, y.n);
+    for (int i = 0; i < x.n; i++) assert_true(GEOSEqualsExact_r(gw_ctx_geos(ctx), x.g[i], y.g[i], 0.0) == 1);
+    grids_free(ctx, &x);
+    grids_free(ctx, &y);
+    free(ga), free(gb), free(gc), free(ia), free(ib), free(ic);
+    gw_store_close(a), gw_store_close(b), gw_store_close(c);
+    gw_ctx_destroy(ctx);
+}
+
+static void test_city_bad_scale(void **state)
+{
+    (void)state;
+    gw_ctx *ctx = gw_test_ctx();
+    gw_store *s = open_new(ctx, "bad_scale.db");
+    const double bad[] = {0, -1, 4.0001, 100, NAN, INFINITY};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        gw_city_opts o = {bad[i], 1, NULL, 0};
+        assert_int_equal(gw_city_generate(ctx, s, &o, NULL), GW_ERR_ARG);
+        assert_non_null(strstr(gw_ctx_errmsg(ctx), "scale"));
+    }
+    assert_int_equal(gw_city_generate(ctx, s, NULL, NULL), GW_ERR_ARG);
+    gw_city_opts o = {0.01, 1, "/nonexistent/region.geojson", 0};
+    assert_int_not_equal(gw_city_generate(ctx, s, &o, NULL), GW_OK);
+    assert_non_null(strstr(gw_ctx_errmsg(ctx), "/nonexistent/region.geojson"));
+    for (int l = 0; l < GW_LAYER_COUNT; l++) {
+        int64_t n = -1;
+        assert_int_equal(gw_store_count(s, (gw_layer)l, &n), GW_OK);
+        assert_int_equal(n, 0);
+    }
+    gw_store_close(s);
+    gw_ctx_destroy(ctx);
+}
+
+static void test_city_refuses_non_empty_store(void **state)
+{
+    (void)state;
+    gw_ctx *ctx = gw_test_ctx();
+    gw_store *s = open_new(ctx, "non_empty.db");
+    gw_inserter *ins = NULL;
+    gw_value v[4] = {{GW_VAL_TEXT, "PR9999", 0, 0}, {GW_VAL_TEXT, "old room", 0, 0},
+                     {GW_VAL_NULL, NULL, 0, 0}, {GW_VAL_NULL, NULL, 0, 0}};
+    gw_feature f = {v, NULL, 0, 115.5, 35.2};
+    assert_int_equal(gw_store_begin(s), GW_OK);
+    assert_int_equal(gw_store_inserter_create(s, GW_LAYER_POLICE_ROOMS, &ins), GW_OK);
+    assert_int_equal(gw_inserter_add(ins, &f), GW_OK);
+    gw_inserter_destroy(ins);
+    assert_int_equal(gw_store_commit(s), GW_OK);
+    int64_t seq0 = 0, seq1 = 0, n = 0;
+    assert_int_equal(gw_store_last_seq(s, &seq0), GW_OK);
+    gw_city_opts o = {0.01, 1, NULL, 0};
+    assert_int_equal(gw_city_generate(ctx, s, &o, NULL), GW_ERR_CONFLICT);
+    assert_non_null(strstr(gw_ctx_errmsg(ctx), "police_rooms"));
+    assert_int_equal(gw_store_count(s, GW_LAYER_POLICE_ROOMS, &n), GW_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(gw_store_count(s, GW_LAYER_GRIDS, &n), GW_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(gw_store_last_seq(s, &seq1), GW_OK);
+    assert_int_equal(seq1, seq0);
+    /* and a store the city already filled */
+    gw_store *t = open_new(ctx, "filled.db");
+    assert_int_equal(gen(ctx, t, 0.005, 3, NULL, NULL), GW_OK);
+    assert_int_equal(gw_city_generate(ctx, t, &o, NULL), GW_ERR_CONFLICT);
+    assert_int_equal(gw_store_count(t, GW_LAYER_GRIDS, &n), GW_OK);
+    assert_int_equal(n, lround(12864 * 0.005));
+    gw_store_close(t);
+    gw_store_close(s);
+    gw_ctx_destroy(ctx);
+}
+
+/* Area of a lon/lat polygon file in the metric CRS of `tr`. */
+static double file_area(gw_ctx *ctx, const char *path, gw_crs_transform *tr)
+{
+    GEOSContextHandle_t h = gw_ctx_geos(ctx);
+    GDALAllRegister();
+    GDALDatasetH ds = GDALOpenEx(path, GDAL_OF_VECTOR | GDAL_OF_READONLY, NULL, NULL, NULL);
+    assert_non_null(ds);
+    OGRLayerH lyr = GDALDatasetGetLayer(ds, 0);
+    OGRFeatureH f;
+    GEOSWKBReader *rd = GEOSWKBReader_create_r(h);
+    double total = 0;
+    while ((f = OGR_L_GetNextFeature(lyr))) {
+        OGRGeometryH g = OGR_F_GetGeometryRef(f);
+        size_t n = (size_t)OGR_G_WkbSize(g);
+        unsigned char *buf = malloc(n);
+        OGR_G_ExportToIsoWkb(g, wkbNDR, buf);
+        GEOSGeometry *ll = GEOSWKBReader_read_r(h, rd, buf, n), *m = gw_crs_transform_geom(tr, ll);
+        double a = 0;
+        GEOSArea_r(h, m, &a);
+        total += a;
+        GEOSGeom_destroy_r(h, ll), GEOSGeom_destroy_r(h, m), free(buf), OGR_F_Destroy(f);
+    }
+    GEOSWKBReader_destroy_r(h, rd);
+    GDALClose(ds);
+    return total;
+}
+
+static void test_city_heze_counties(void **state)
+{
+    (void)state;
+    const char *counties = gw_test_real(HEZE_COUNTIES), *outline = gw_test_real(HEZE_OUTLINE);
+    if (!counties || !outline) skip();
+    gw_ctx *ctx = gw_test_ctx();
+    gw_store *s = open_new(ctx, "heze.db");
+    gw_city_report rep;
+    assert_int_equal(gen(ctx, s, 0.02, 11, counties, &rep), GW_OK);
+    assert_int_equal(rep.grids, lround(12864 * 0.02));
+    grids gr;
+    grids_load(ctx, s, &gr);
+    static const char *const names[9] = {"牡丹区", "定陶区", "曹县", "单县", "成武县",
+                                         "巨野县", "郓城县", "鄄城县", "东明县"};
+    int seen[9] = {0};
+    for (int i = 0; i < gr.n; i++) {
+        int k = -1;
+        for (int j = 0; j < 9; j++)
+            if (!strcmp(gr.county[i], names[j])) k = j;
+        assert_true(k >= 0);
+        seen[k]++;
+        char code[8];
+        snprintf(code, sizeof code, "%.6s", gr.id[i]);
+        assert_true(strncmp(code, "3717", 4) == 0);
+    }
+    for (int j = 0; j < 9; j++) assert_true(seen[j] > 0);
+    gw_crs_transform *tr = to_metric(ctx, s);
+    double outline_m2 = file_area(ctx, outline, tr);
+    assert_true(fabs(rep.region_km2 * 1e6 - outline_m2) / outline_m2 < 1e-6);
+    check_tiling(ctx, &gr, outline_m2);
+    gw_crs_transform_destroy(tr);
+    grids_free(ctx, &gr);
+    gw_store_close(s);
+    gw_ctx_destroy(ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_city_counts_and_tiling),
+        cmocka_unit_test(test_city_deterministic),
+        cmocka_unit_test(test_city_bad_scale),
+        cmocka_unit_test(test_city_refuses_non_empty_store),
+        cmocka_unit_test(test_city_heze_counties),
     };
     return cmocka_run_group_tests_name("city", tests, NULL, NULL);
 }
