@@ -58,12 +58,21 @@ struct gw_model_snapshot {
     gw_layer_data *layers[GW_LAYER_COUNT];
 };
 
+/* The lon/lat -> metric and -> Mercator transforms, made once per model (creating one costs
+ * ~0.1 s of PROJ database work) and used only by the thread that holds the write lock. */
+typedef struct xforms {
+    gw_ctx *ctx; /* the transforms' own context */
+    int srid;
+    gw_crs_transform *t[GW_MODEL_CRS_COUNT];
+} xforms;
+
 struct gw_model {
     pthread_mutex_t lock;       /* guards `current` for acquire and swap; held for a few ns */
     pthread_mutex_t write_lock; /* one refresh at a time */
     gw_model_snapshot *current;
     int srid;
-    gw_ctx *own; /* frees the model's last reference at close */
+    gw_ctx *own; /* frees the model's last reference at close; owns xf */
+    xforms xf;   /* used under write_lock (or during open) only */
 };
 
 /* ---------- layer data lifetime ---------- */
@@ -381,8 +390,37 @@ static gw_status build_pgrid(gw_ctx *ctx, gw_layer_data *d)
 
 static void no_visit(void *item, void *user) { (void)item, (void)user; }
 
+static void xforms_clear(xforms *xf)
+{
+    for (int c = 0; c < GW_MODEL_CRS_COUNT; c++) gw_crs_transform_destroy(xf->t[c]), xf->t[c] = NULL;
+    xf->srid = 0;
+}
+
+/* A failure on the transforms' context, reported on the caller's. */
+static gw_status xf_fail(gw_ctx *ctx, const xforms *xf, gw_status st)
+{
+    if (xf->ctx != ctx) gw_ctx_error(ctx, st, "%s", gw_ctx_errmsg(xf->ctx));
+    return st;
+}
+
+static gw_status xforms_ready(gw_ctx *ctx, xforms *xf, int srid)
+{
+    if (xf->srid == srid && xf->t[GW_MODEL_METRIC]) return GW_OK;
+    xforms_clear(xf);
+    gw_crs from = {GW_CRS_EPSG, 4326}, to[GW_MODEL_CRS_COUNT] = {{GW_CRS_EPSG, 4326}, {GW_CRS_EPSG, srid}, {GW_CRS_EPSG, 3857}};
+    for (int c = GW_MODEL_METRIC; c < GW_MODEL_CRS_COUNT; c++) {
+        gw_status st = gw_crs_transform_create(xf->ctx, from, to[c], &xf->t[c]);
+        if (st) {
+            xforms_clear(xf);
+            return xf_fail(ctx, xf, st);
+        }
+    }
+    xf->srid = srid;
+    return GW_OK;
+}
+
 /* Metric and Mercator forms, indexes and (grids) prepared geometries of a loaded layer. */
-static gw_status finish_layer(gw_ctx *ctx, gw_layer_data *d, int srid)
+static gw_status finish_layer(gw_ctx *ctx, gw_layer_data *d, xforms *xf, int srid)
 {
     gw_status st = build_hash(ctx, d);
     if (st || d->n == 0) {
@@ -390,12 +428,10 @@ static gw_status finish_layer(gw_ctx *ctx, gw_layer_data *d, int srid)
         return st;
     }
     if (srid <= 0) return gw_ctx_error(ctx, GW_ERR_CRS, "model: no metric CRS for layer %s", gw_layer_name(d->layer));
-    gw_crs from = {GW_CRS_EPSG, 4326}, to[GW_MODEL_CRS_COUNT] = {{GW_CRS_EPSG, 4326}, {GW_CRS_EPSG, srid}, {GW_CRS_EPSG, 3857}};
     GEOSContextHandle_t h = gw_ctx_geos(ctx);
+    st = xforms_ready(ctx, xf, srid);
     for (int c = GW_MODEL_METRIC; c < GW_MODEL_CRS_COUNT && !st; c++) {
-        gw_crs_transform *tr = NULL;
-        st = gw_crs_transform_create(ctx, from, to[c], &tr);
-        if (st) break;
+        gw_crs_transform *tr = xf->t[c];
         if (gw_layer_is_point(d->layer)) {
             for (int k = 0; k < 2 && !st; k++) {
                 d->xy[c][k] = malloc(d->n * sizeof(double));
@@ -403,15 +439,16 @@ static gw_status finish_layer(gw_ctx *ctx, gw_layer_data *d, int srid)
                 else memcpy(d->xy[c][k], d->xy[GW_MODEL_LONLAT][k], d->n * sizeof(double));
             }
             if (!st) st = gw_crs_transform_points(tr, d->xy[c][0], d->xy[c][1], d->n);
+            if (st) st = xf_fail(ctx, xf, st);
         } else {
             d->geom[c] = calloc(d->n, sizeof(GEOSGeometry *));
             if (!d->geom[c]) st = gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory loading the model");
             for (size_t r = 0; r < d->n && !st; r++) {
                 d->geom[c][r] = gw_crs_transform_geom(tr, d->geom[GW_MODEL_LONLAT][r]);
-                if (!d->geom[c][r]) st = gw_ctx_errcode(ctx) ? gw_ctx_errcode(ctx) : GW_ERR_CRS;
+                if (!d->geom[c][r])
+                    st = xf_fail(ctx, xf, gw_ctx_errcode(xf->ctx) ? gw_ctx_errcode(xf->ctx) : GW_ERR_CRS);
             }
         }
-        gw_crs_transform_destroy(tr);
     }
     if (st) return st;
     if (gw_layer_is_point(d->layer)) return build_pgrid(ctx, d);
@@ -437,6 +474,14 @@ static gw_status finish_layer(gw_ctx *ctx, gw_layer_data *d, int srid)
     return GW_OK;
 }
 
+/* Store calls report on the store's own context; carry the message over to the caller's. */
+static gw_status from_store(gw_ctx *ctx, gw_store *store, gw_status st)
+{
+    gw_ctx *sc = gw_store_ctx(store);
+    if (st && sc && sc != ctx) gw_ctx_error(ctx, st, "%s", gw_ctx_errmsg(sc));
+    return st;
+}
+
 static gw_status read_layer(gw_ctx *ctx, gw_store *store, gw_layer layer, int64_t seq,
                             gw_layer_data **out)
 {
@@ -457,12 +502,18 @@ static gw_status read_layer(gw_ctx *ctx, gw_store *store, gw_layer layer, int64_
     gw_cursor *cur = NULL;
     GEOSWKBReader *rd = GEOSWKBReader_create_r(gw_ctx_geos(ctx));
     gw_status st = rd ? GW_OK : gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory loading the model");
-    if (!st) st = gw_store_count(store, layer, &count);
+    if (!st) st = from_store(ctx, store, gw_store_count(store, layer, &count));
     if (!st) st = reserve(ctx, d, count > 0 ? (size_t)count : 16);
-    if (!st) st = gw_store_cursor_create(store, layer, &cur);
+    if (!st) st = from_store(ctx, store, gw_store_cursor_create(store, layer, &cur));
     gw_row row;
-    while (!st && (st = gw_cursor_next(cur, &row)) == GW_OK) st = add_row(ctx, d, &it, rd, &row);
-    if (st == GW_ERR_NOT_FOUND) st = GW_OK;
+    while (!st) {
+        st = gw_cursor_next(cur, &row);
+        if (st == GW_ERR_NOT_FOUND) {
+            st = GW_OK;
+            break;
+        }
+        st = st ? from_store(ctx, store, st) : add_row(ctx, d, &it, rd, &row);
+    }
     gw_cursor_destroy(cur);
     if (rd) GEOSWKBReader_destroy_r(gw_ctx_geos(ctx), rd);
     free(it.slot);
@@ -498,7 +549,7 @@ static unsigned changed_layers(gw_store *store, int64_t seq)
  * since >= 0, *mask is first replaced, in the same transaction, by the layers changed after
  * `since` (so no commit can slip between reading the log and reading the layers). */
 static gw_status load_layers(gw_ctx *ctx, gw_store *store, unsigned *maskp, int64_t since,
-                             int *srid, gw_layer_data **out, int64_t *seq)
+                             xforms *xf, int *srid, gw_layer_data **out, int64_t *seq)
 {
     sqlite3 *db = gw_store_db(store);
     if (!sqlite3_get_autocommit(db))
@@ -507,22 +558,22 @@ static gw_status load_layers(gw_ctx *ctx, gw_store *store, unsigned *maskp, int6
     if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
         return gw_ctx_error(ctx, GW_ERR_DB, "model: cannot start a read transaction on %s: %s",
                             gw_store_path(store), sqlite3_errmsg(db));
-    gw_status st = gw_store_last_seq(store, seq);
+    gw_status st = from_store(ctx, store, gw_store_last_seq(store, seq));
     if (!st && since >= 0) *maskp = *seq > since ? changed_layers(store, since) : 0;
     unsigned mask = *maskp;
-    if (!st && *srid <= 0) st = gw_store_metric_srid(store, srid);
+    if (!st && *srid <= 0) st = from_store(ctx, store, gw_store_metric_srid(store, srid));
     for (int l = 0; !st && *srid <= 0 && l < GW_LAYER_COUNT; l++) {
         gw_bbox bb;
         if (!(mask & (1u << l))) continue;
         gw_status e = gw_store_extent(store, (gw_layer)l, &bb);
         if (e == GW_OK) *srid = gw_crs_metric_for((bb.minx + bb.maxx) / 2, (bb.miny + bb.maxy) / 2);
-        else if (e != GW_ERR_NOT_FOUND) st = e;
+        else if (e != GW_ERR_NOT_FOUND) st = from_store(ctx, store, e);
     }
     for (int l = 0; !st && l < GW_LAYER_COUNT; l++)
         if (mask & (1u << l)) st = read_layer(ctx, store, (gw_layer)l, *seq, &out[l]);
     sqlite3_exec(db, st ? "ROLLBACK" : "COMMIT", NULL, NULL, NULL);
     for (int l = 0; !st && l < GW_LAYER_COUNT; l++)
-        if (mask & (1u << l)) st = finish_layer(ctx, out[l], *srid);
+        if (mask & (1u << l)) st = finish_layer(ctx, out[l], xf, *srid);
     if (st) {
         for (int l = 0; l < GW_LAYER_COUNT; l++)
             if (mask & (1u << l)) layer_free(ctx, out[l]), out[l] = NULL;
@@ -547,7 +598,9 @@ static void *side_main(void *arg)
     side_load *s = arg;
     gw_store *st2 = NULL;
     s->st = gw_store_open(s->ctx, s->path, GW_STORE_READONLY, &st2);
-    if (!s->st) s->st = load_layers(s->ctx, st2, &s->mask, -1, &s->srid, s->out, &s->seq);
+    xforms xf = {s->ctx, 0, {NULL}};
+    if (!s->st) s->st = load_layers(s->ctx, st2, &s->mask, -1, &xf, &s->srid, s->out, &s->seq);
+    xforms_clear(&xf);
     if (s->st) snprintf(s->msg, sizeof s->msg, "%s", gw_ctx_errmsg(s->ctx));
     gw_store_close(st2);
     return NULL;
@@ -581,10 +634,11 @@ gw_status gw_model_open(gw_ctx *ctx, gw_store *store, gw_model **out)
         free(s);
         return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory opening the model");
     }
+    m->xf.ctx = m->own;
     pthread_mutex_init(&m->lock, NULL);
     pthread_mutex_init(&m->write_lock, NULL);
     atomic_init(&s->refs, 1);
-    gw_status st = gw_store_metric_srid(store, &m->srid);
+    gw_status st = from_store(ctx, store, gw_store_metric_srid(store, &m->srid));
 
     /* Incidents are most of the rows: load them on a second thread over their own connection. */
     side_load side = {.path = gw_store_path(store), .mask = 1u << GW_LAYER_INCIDENTS, .srid = m->srid};
@@ -596,13 +650,13 @@ gw_status gw_model_open(gw_ctx *ctx, gw_store *store, gw_model **out)
         if (threaded) mask &= ~side.mask;
         else gw_ctx_destroy(side.ctx), side.ctx = NULL;
     }
-    if (!st) st = load_layers(ctx, store, &mask, -1, &m->srid, s->layers, &s->seq);
+    if (!st) st = load_layers(ctx, store, &mask, -1, &m->xf, &m->srid, s->layers, &s->seq);
     if (threaded) {
         pthread_join(th, NULL);
         if (side.st && !st) { /* e.g. a file another process cannot open read-only: retry here */
             gw_ctx_warn(ctx, "model: parallel load failed (%s); loading incidents on this thread", side.msg);
             int64_t seq2 = 0;
-            st = load_layers(ctx, store, &side.mask, -1, &m->srid, s->layers, &seq2);
+            st = load_layers(ctx, store, &side.mask, -1, &m->xf, &m->srid, s->layers, &seq2);
             if (seq2 < s->seq) s->seq = seq2;
         } else if (!side.st) {
             for (int l = 0; l < GW_LAYER_COUNT; l++)
@@ -627,6 +681,7 @@ void gw_model_close(gw_model *model)
 {
     if (!model) return;
     snap_unref(model->own, model->current);
+    xforms_clear(&model->xf);
     pthread_mutex_destroy(&model->lock);
     pthread_mutex_destroy(&model->write_lock);
     gw_ctx_destroy(model->own);
@@ -644,7 +699,7 @@ gw_status gw_model_refresh(gw_ctx *ctx, gw_model *model, gw_store *store, unsign
     int srid = model->srid;
     gw_model_snapshot *s = calloc(1, sizeof *s);
     gw_status st = s ? GW_OK : gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory refreshing the model");
-    if (!st) st = load_layers(ctx, store, &mask, cur->seq, &srid, fresh, &s->seq);
+    if (!st) st = load_layers(ctx, store, &mask, cur->seq, &model->xf, &srid, fresh, &s->seq);
     if (!st && s->seq > cur->seq) {
         model->srid = srid; /* set once, when the first data arrives in an empty model */
         atomic_init(&s->refs, 1);
