@@ -80,7 +80,7 @@ static gw_store *make_store(gw_ctx *ctx, const char *name)
     assert_int_equal(gw_store_inserter_create(s, GW_LAYER_GRIDS, &ins), GW_OK);
     for (int i = 0; i < NG; i++) {
         for (int j = 0; j < NG; j++) {
-            char id[16];
+            char id[32];
             snprintf(id, sizeof id, "G%d%d", i, j);
             gw_value v[8] = {{GW_VAL_TEXT, id, 0, 0},     {GW_VAL_TEXT, "grid", 0, 0},
                              {GW_VAL_TEXT, "town", 0, 0}, {GW_VAL_TEXT, "county", 0, 0},
@@ -97,7 +97,7 @@ static gw_store *make_store(gw_ctx *ctx, const char *name)
     gw_inserter_destroy(ins);
     assert_int_equal(gw_store_inserter_create(s, GW_LAYER_POLICE_ROOMS, &ins), GW_OK);
     for (int k = 0; k < 3; k++) {
-        char id[16];
+        char id[32];
         snprintf(id, sizeof id, "P%d", k);
         gw_value v[4] = {{GW_VAL_TEXT, id, 0, 0}, {GW_VAL_TEXT, "room", 0, 0},
                          {GW_VAL_NULL, NULL, 0, 0}, {GW_VAL_NULL, NULL, 0, 0}};
@@ -107,7 +107,7 @@ static gw_store *make_store(gw_ctx *ctx, const char *name)
     gw_inserter_destroy(ins);
     assert_int_equal(gw_store_inserter_create(s, GW_LAYER_CAMERAS, &ins), GW_OK);
     for (int k = 0; k < NCAM; k++) {
-        char id[16];
+        char id[32];
         snprintf(id, sizeof id, "C%04d", k);
         gw_value v[7] = {{GW_VAL_TEXT, id, 0, 0},        {GW_VAL_TEXT, "cam", 0, 0},
                          {GW_VAL_REAL, NULL, 0, k % 360}, {GW_VAL_REAL, NULL, 0, 90},
@@ -119,7 +119,7 @@ static gw_store *make_store(gw_ctx *ctx, const char *name)
     gw_inserter_destroy(ins);
     assert_int_equal(gw_store_inserter_create(s, GW_LAYER_TEAMS, &ins), GW_OK);
     for (int k = 0; k < 4; k++) {
-        char id[16];
+        char id[32];
         snprintf(id, sizeof id, "T%d", k);
         gw_value v[5] = {{GW_VAL_TEXT, id, 0, 0}, {GW_VAL_TEXT, "team", 0, 0},
                          {GW_VAL_TEXT, k % 2 ? "busy" : "available", 0, 0},
@@ -191,7 +191,7 @@ static void test_load_matches_store(void **state)
     assert_int_equal(gw_crs_transform_create(ctx, wgs, merc, &tw), GW_OK);
     const gw_layer_data *cam = gw_snapshot_layer(snap, GW_LAYER_CAMERAS);
     for (int k = 0; k < NCAM; k += 37) {
-        char id[16];
+        char id[32];
         snprintf(id, sizeof id, "C%04d", k);
         ptrdiff_t cr = gw_layer_data_find(cam, id);
         assert_true(cr >= 0);
@@ -215,7 +215,7 @@ static void test_load_matches_store(void **state)
     assert_non_null(gw_layer_data_tree(grids));
     for (int i = 0; i < NG; i++) {
         for (int j = 0; j < NG; j++) {
-            char id[16];
+            char id[32];
             snprintf(id, sizeof id, "G%d%d", i, j);
             ptrdiff_t gr = gw_layer_data_find(grids, id);
             assert_true(gr >= 0);
@@ -245,6 +245,7 @@ static void test_load_matches_store(void **state)
     gw_model_release(ctx, snap);
     gw_model_close(m);
     gw_store_close(s);
+    gw_ctx_destroy(ctx);
 }
 
 typedef struct cnt {
@@ -320,6 +321,7 @@ static void test_point_index(void **state)
     gw_model_release(ctx, snap);
     gw_model_close(m);
     gw_store_close(s);
+    gw_ctx_destroy(ctx);
 }
 
 /* A committed write shows in snapshots taken after the refresh; older snapshots keep the old
@@ -388,6 +390,7 @@ static void test_refresh_isolation(void **state)
     gw_store_close(rd);
     gw_ctx_destroy(rctx);
     gw_store_close(w);
+    gw_ctx_destroy(ctx);
 }
 
 /* ---- many readers, one writer ---- */
@@ -481,6 +484,7 @@ static void test_concurrent_readers(void **state)
     gw_model_release(ctx, s);
     gw_model_close(m);
     gw_store_close(w);
+    gw_ctx_destroy(ctx);
 }
 
 /* An empty store loads as an empty model; the first import arrives through refresh. */
@@ -509,6 +513,7 @@ static void test_empty_then_import(void **state)
     gw_model_release(ctx, b);
     gw_model_close(m);
     gw_store_close(s);
+    gw_ctx_destroy(ctx);
 }
 
 int main(void)
