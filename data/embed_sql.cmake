@@ -4,6 +4,7 @@ set(body "/* Generated from data/schema by data/embed_sql.cmake; do not edit. */
 string(APPEND body "#include <stddef.h>\nstruct gw_migration { int version; const char *name; const char *sql; };\n")
 string(APPEND body "const struct gw_migration gw_migrations[] = {\n")
 set(count 0)
+string(REPLACE "|" ";" IN "${IN}")
 foreach(f ${IN})
   get_filename_component(base ${f} NAME_WE)
   string(REGEX MATCH "^[0-9]+" ver ${base})
