@@ -268,7 +268,7 @@ static gw_status write_feature(gw_mvt *m, uint64_t id, bool has_id, int type)
 
 gw_mvt_options gw_mvt_defaults(void)
 {
-    gw_mvt_options o = {GW_TILE_EXTENT, GW_TILE_BUFFER, 0.25, GW_MVT_CLIP_INTERSECTION};
+    gw_mvt_options o = {GW_TILE_EXTENT, GW_TILE_BUFFER, 0.25, GW_MVT_CLIP_BY_RECT};
     return o;
 }
 
@@ -687,6 +687,22 @@ static gw_status collect_points(gw_mvt *m, const GEOSGeometry *g)
     return GW_OK;
 }
 
+/* TopologyPreserveSimplify costs ~100-200 us per small polygon and removes next to nothing when
+ * the vertices are already several tile units apart (rounding and dropping repeated points do
+ * the rest), so call it only when the vertex density says it can matter: when the clipped
+ * envelope's perimeter per vertex is under 16 tolerances (4 tile units by default). */
+static int worth_simplifying(gw_mvt *m, const GEOSGeometry *g, double x0, double y0, double x1,
+                             double y1)
+{
+    int n = GEOSGetNumCoordinates_r(m->gh, g);
+    if (n <= 5) return 0;
+    double w = fmin(x1, m->clip.maxx) - fmax(x0, m->clip.minx);
+    double h = fmin(y1, m->clip.maxy) - fmax(y0, m->clip.miny);
+    double perim_units = 2.0 * (w + h) * m->cur->scale; /* tile units */
+    double tol_units = m->cur->tol_m * m->cur->scale;
+    return (double)n * tol_units * 16.0 > perim_units; /* average spacing < 16 tolerances */
+}
+
 gw_status gw_mvt_add_feature(gw_mvt *m, uint64_t id, bool has_id, const GEOSGeometry *g,
                              const gw_mvt_prop *props, size_t nprops, bool *added)
 {
@@ -730,7 +746,7 @@ gw_status gw_mvt_add_feature(gw_mvt *m, uint64_t id, bool has_id, const GEOSGeom
             if (!clipped) return geos_fail(m, "clipping");
             work = clipped;
         }
-        if (m->cur->tol_m > 0 && GEOSGetNumCoordinates_r(gh, work) > 5) {
+        if (m->cur->tol_m > 0 && worth_simplifying(m, work, x0, y0, x1, y1)) {
             simple = GEOSTopologyPreserveSimplify_r(gh, work, m->cur->tol_m);
             if (!simple) st = geos_fail(m, "simplification");
             else work = simple;

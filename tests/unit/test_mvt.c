@@ -818,11 +818,14 @@ static void test_four_children_seam(void **state)
     assert_non_null(poly);
     assert_int_equal(GEOSisValid_r(gh, poly), 1);
 
+    for (int mode = 0; mode < 2; mode++) {
+    gw_mvt_options o = gw_mvt_defaults();
+    o.clip = mode ? GW_MVT_CLIP_BY_RECT : GW_MVT_CLIP_INTERSECTION;
     GEOSGeometry *pieces[4];
     gw_mvt *m = NULL;
     for (int k = 0; k < 4; k++) {
         gw_tile_id c = {parent.z + 1, parent.x * 2 + (uint32_t)(k & 1), parent.y * 2 + (uint32_t)(k >> 1)};
-        if (!m) assert_int_equal(gw_mvt_create(ctx, c, NULL, &m), GW_OK);
+        if (!m) assert_int_equal(gw_mvt_create(ctx, c, &o, &m), GW_OK);
         else assert_int_equal(gw_mvt_reset(m, c), GW_OK);
         assert_int_equal(gw_mvt_add_layer(m, "grids", 0), GW_OK);
         bool added = false;
@@ -865,6 +868,7 @@ static void test_four_children_seam(void **state)
     GEOSGeom_destroy_r(gh, diff);
     GEOSGeom_destroy_r(gh, u);
     GEOSGeom_destroy_r(gh, coll);
+    }
     GEOSGeom_destroy_r(gh, poly);
 }
 
