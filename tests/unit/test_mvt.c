@@ -697,12 +697,12 @@ static void test_gdal_reads_back(void **state)
     assert_int_equal(gw_mvt_create(ctx, T0, NULL, &m), GW_OK);
     assert_int_equal(gw_mvt_add_layer(m, "grids", 0), GW_OK);
     for (int i = 0; i < 4; i++) {
-        char wkt[256];
+        char wkt[512];
         int x0 = 100 + i * 900;
         snprintf(wkt, sizeof wkt, "POLYGON ((%d 100, %d 100, %d 900, %d 900, %d 100), (%d 300, %d 500, %d 500, %d 300, %d 300))",
                  x0, x0 + 800, x0 + 800, x0, x0, x0 + 200, x0 + 200, x0 + 400, x0 + 400, x0 + 200);
         GEOSGeometry *g = tile_wkt(T0, wkt);
-        char name[16];
+        char name[32];
         snprintf(name, sizeof name, "grid-%d", i);
         gw_mvt_prop p[] = {
             {"name", {.type = GW_MVT_STRING, .u.s = name}},
@@ -751,7 +751,7 @@ static void test_gdal_reads_back(void **state)
         long long fid = OGR_F_GetFieldAsInteger64(feat, OGR_F_GetFieldIndex(feat, "mvt_id"));
         int i = (int)(fid - 100);
         assert_true(i >= 0 && i < 4);
-        char name[16];
+        char name[32];
         snprintf(name, sizeof name, "grid-%d", i);
         assert_string_equal(OGR_F_GetFieldAsString(feat, OGR_F_GetFieldIndex(feat, "name")), name);
         assert_int_equal(OGR_F_GetFieldAsInteger64(feat, OGR_F_GetFieldIndex(feat, "population")), 1000 * i);
