@@ -282,6 +282,15 @@ static gw_status map_fields(imp *m)
                             "the features", m->path, avail);
     for (size_t i = 0; i < m->nf; i++)
         m->stype[i] = m->src[i] >= 0 ? OGR_Fld_GetType(OGR_FD_GetFieldDefn(m->defn, m->src[i])) : OFTString;
+    /* Drivers that can (CSV, GPKG, Shapefile) then skip the columns nobody asked for. */
+    char **ignored = NULL;
+    for (int j = 0; j < nsrc; j++) {
+        int used = 0;
+        for (size_t i = 0; i < m->nf && !used; i++) used = m->src[i] == j;
+        if (!used) ignored = CSLAddString(ignored, OGR_Fld_GetNameRef(OGR_FD_GetFieldDefn(m->defn, j)));
+    }
+    if (ignored) OGR_L_SetIgnoredFields(m->lyr, (const char **)ignored);
+    CSLDestroy(ignored);
     return GW_OK;
 }
 

@@ -211,6 +211,18 @@ static void test_map_errors(void **state)
     gw_store_close(s);
 }
 
+static int prog_calls;
+static double prog_last;
+static void on_progress(void *user, const char *what, double done, double total)
+{
+    (void)user;
+    (void)total;
+    if (strcmp(what, "import") == 0) {
+        prog_calls++;
+        prog_last = done;
+    }
+}
+
 static void test_crimes_as_incidents(void **state)
 {
     (void)state;
@@ -219,7 +231,18 @@ static void test_crimes_as_incidents(void **state)
     assert_non_null(s);
     gw_import_opts o = {.map = "id=id,occurred_at=date,category=primary_type", .tz = "America/Chicago"};
     gw_import_report r;
-    assert_int_equal(import(s, GW_LAYER_INCIDENTS, crimes, &o, &r), GW_OK);
+    prog_calls = 0;
+    gw_ctx_set_progress(ctx, on_progress, NULL);
+    struct timespec c0, c1;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c0);
+    gw_status st = import(s, GW_LAYER_INCIDENTS, crimes, &o, &r);
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c1);
+    gw_ctx_set_progress(ctx, NULL, NULL);
+    assert_int_equal(st, GW_OK);
+    double cpu = (double)(c1.tv_sec - c0.tv_sec) + (c1.tv_nsec - c0.tv_nsec) / 1e9;
+    printf("  crimes_2018H1.csv: CPU %.2f s = %.0f rows/s of CPU\n", cpu, r.imported / cpu);
+    assert_true(prog_calls >= 127435 / 4096);
+    assert_true(prog_last == 127435.0);
     printf("  crimes_2018H1.csv: %lld rows in %.2f s = %.0f rows/s (with grid resolution against %lld beats)\n",
            (long long)r.imported, r.seconds, r.imported / r.seconds, (long long)count(s, GW_LAYER_GRIDS));
     assert_int_equal(r.read, 127435);
@@ -268,6 +291,24 @@ static void test_summer_time_offset(void **state)
     GEOSGeom_destroy_r(gw_ctx_geos(ctx), a.g);
     GEOSGeom_destroy_r(gw_ctx_geos(ctx), b.g);
     GEOSGeom_destroy_r(gw_ctx_geos(ctx), c.g);
+    /* times survive export and re-import in every format (DateTime or ISO text) */
+    static const char *ext[] = {"geojson", "gpkg", "shp", "csv"};
+    for (size_t i = 0; i < 4; i++) {
+        char name[64], db[64];
+        snprintf(name, sizeof name, "dst_out.%s", ext[i]);
+        snprintf(db, sizeof db, "dst_%s.db", ext[i]);
+        int64_t n = 0;
+        assert_int_equal(gw_io_export(ctx, s, GW_LAYER_INCIDENTS, gw_test_path(name), NULL, &n), GW_OK);
+        assert_int_equal(n, 3);
+        gw_store *t = new_store(db);
+        gw_import_opts back = {.lon_field = "X", .lat_field = "Y", .tz = "Asia/Shanghai"}; /* must not apply: UTC given */
+        assert_int_equal(import(t, GW_LAYER_INCIDENTS, gw_test_path(name), &back, NULL), GW_OK);
+        row_copy d = get_row(t, GW_LAYER_INCIDENTS, "S1");
+        assert_true(d.found);
+        assert_int_equal(d.v[1].i, 1530378000);
+        GEOSGeom_destroy_r(gw_ctx_geos(ctx), d.g);
+        gw_store_close(t);
+    }
     gw_store_close(s);
 }
 
