@@ -1,2 +1,311 @@
-/* ogc_write.c — being written (issue 3). */
-#include "gridwatch/common.h"
+/* ogc_write.c — OGC API – Features writes (Part 4 style) over geo/edit.c: POST a Feature or a
+ * FeatureCollection, PUT, PATCH (merge patch) and DELETE one item, each one transaction, with
+ * per-layer write rules (auth.c) and problem+json errors mapped from the engine's statuses.
+ *
+ * Writes use a read-write connection per worker thread, opened on the thread's first write and
+ * closed by a thread-specific destructor when libmicrohttpd's worker ends: the server's own
+ * per-thread connection is query_only.  SQLite's busy timeout serialises concurrent writers. */
+#include "ogc_write.h"
+
+#include "auth.h"
+#include "gridwatch/edit.h"
+#include "gridwatch/layer.h"
+#include "http_util.h"
+#include "ogc.h"
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* ---- the write connection of this thread --------------------------------------------------- */
+
+typedef struct wconn {
+    gw_ctx *ctx;
+    gw_store *store;
+} wconn;
+
+static pthread_key_t wkey;
+static pthread_once_t wonce = PTHREAD_ONCE_INIT;
+
+static void wconn_free(void *p)
+{
+    wconn *w = p;
+    if (!w) return;
+    gw_store_close(w->store);
+    gw_ctx_destroy(w->ctx);
+    free(w);
+}
+
+static void wkey_init(void) { pthread_key_create(&wkey, wconn_free); }
+
+/* This thread's write connection to the served database; NULL with a 503 answered. */
+static gw_store *write_store(gw_req *req)
+{
+    pthread_once(&wonce, wkey_init);
+    const char *path = gw_server_db_path(gw_req_server(req));
+    wconn *w = pthread_getspecific(wkey);
+    if (w && w->store && strcmp(gw_store_path(w->store), path) != 0) { /* another server */
+        gw_store_close(w->store);
+        w->store = NULL;
+    }
+    if (!w) {
+        w = calloc(1, sizeof *w);
+        if (!w || gw_ctx_create(&w->ctx) != GW_OK) {
+            free(w);
+            gw_req_problem(req, 503, NULL, "out of memory opening a write connection");
+            return NULL;
+        }
+        pthread_setspecific(wkey, w);
+    }
+    if (!w->store && gw_store_open(w->ctx, path, 0, &w->store) != GW_OK) {
+        gw_req_problem(req, 503, NULL, "database '%s' cannot be opened for writing: %s", path,
+                       gw_ctx_errmsg(w->ctx));
+        return NULL;
+    }
+    return w->store;
+}
+
+/* ---- request pieces ------------------------------------------------------------------------ */
+
+/* The input CRS from ?crs= or the Content-Crs header ("<uri>"); 0, or -1 with a 400 answered. */
+static int input_crs(gw_req *req, gw_edit_opts *o)
+{
+    static const struct {
+        const char *name;
+        gw_crs crs;
+        int latlon;
+    } known[] = {
+        {GW_OGC_CRS84, {GW_CRS_EPSG, 4326}, 0},
+        {"https://www.opengis.net/def/crs/OGC/1.3/CRS84", {GW_CRS_EPSG, 4326}, 0},
+        {"CRS84", {GW_CRS_EPSG, 4326}, 0},
+        {"OGC:CRS84", {GW_CRS_EPSG, 4326}, 0},
+        {"http://www.opengis.net/def/crs/EPSG/0/4326", {GW_CRS_EPSG, 4326}, 1},
+        {"EPSG:4326", {GW_CRS_EPSG, 4326}, 1},
+        {"http://www.opengis.net/def/crs/EPSG/0/4490", {GW_CRS_EPSG, 4490}, 1},
+        {"EPSG:4490", {GW_CRS_EPSG, 4490}, 1},
+        {"http://www.opengis.net/def/crs/EPSG/0/3857", {GW_CRS_EPSG, 3857}, 0},
+        {"EPSG:3857", {GW_CRS_EPSG, 3857}, 0},
+        {GW_OGC_CRS_GCJ02, {GW_CRS_GCJ02, 0}, 0},
+        {"GCJ-02", {GW_CRS_GCJ02, 0}, 0},
+        {"gcj02", {GW_CRS_GCJ02, 0}, 0},
+        {"GCJ02", {GW_CRS_GCJ02, 0}, 0},
+    };
+    *o = (gw_edit_opts){{GW_CRS_EPSG, 4326}, 0};
+    const char *what = "crs";
+    const char *v = gw_req_query(req, "crs");
+    if (!v) {
+        v = gw_req_header(req, "Content-Crs");
+        what = "Content-Crs";
+    }
+    if (!v) return 0;
+    char buf[256];
+    size_t n = strlen(v);
+    if (n >= 2 && v[0] == '<' && v[n - 1] == '>') v++, n -= 2;
+    snprintf(buf, sizeof buf, "%.*s", (int)(n < sizeof buf ? n : sizeof buf - 1), v);
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+        if (strcmp(buf, known[i].name) == 0) {
+            o->crs = known[i].crs;
+            o->axis_latlon = known[i].latlon;
+            return 0;
+        }
+    gw_req_problem(req, 400, NULL, "%s '%s' is not a CRS this server takes for input; use "
+                   "CRS84 (" GW_OGC_CRS84 "), http://www.opengis.net/def/crs/EPSG/0/4326 (lat/lon "
+                   "order), .../4490 (lat/lon), .../3857 or " GW_OGC_CRS_GCJ02,
+                   strcmp(what, "crs") == 0 ? "parameter 'crs':" : "header Content-Crs:", buf);
+    return -1;
+}
+
+/* 0 when the body is JSON by its Content-Type (absent is taken as JSON); else 415 answered. */
+static int json_body(gw_req *req)
+{
+    const char *ct = gw_req_header(req, "Content-Type");
+    if (!ct) return 0;
+    static const char *const ok[] = {"application/json", "application/geo+json",
+                                     "application/merge-patch+json"};
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        size_t n = strlen(ok[i]);
+        if (strncasecmp(ct, ok[i], n) == 0 && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' '))
+            return 0;
+    }
+    gw_req_problem(req, 415, NULL, "Content-Type '%s' is not accepted; send GeoJSON as "
+                   "application/geo+json or application/json", ct);
+    return -1;
+}
+
+static unsigned http_status(gw_status st)
+{
+    switch (st) {
+    case GW_ERR_FORMAT:
+    case GW_ERR_ARG: return 400;
+    case GW_ERR_GEOMETRY:
+    case GW_ERR_RANGE:
+    case GW_ERR_CRS: return 422;
+    case GW_ERR_NOT_FOUND: return 404;
+    case GW_ERR_CONFLICT: return 409;
+    case GW_ERR_DB: return 503;
+    default: return 500;
+    }
+}
+
+static const char *problem_title(gw_status st)
+{
+    switch (st) {
+    case GW_ERR_FORMAT: return "Malformed GeoJSON";
+    case GW_ERR_ARG: return "Bad Feature";
+    case GW_ERR_GEOMETRY: return "Invalid Geometry";
+    case GW_ERR_RANGE: return "Value Out Of Range";
+    case GW_ERR_CRS: return "Coordinate Transformation Failed";
+    case GW_ERR_NOT_FOUND: return "Not Found";
+    case GW_ERR_CONFLICT: return "Conflict";
+    default: return NULL;
+    }
+}
+
+/* ---- the response: the features as stored -------------------------------------------------- */
+
+static void put_feature(gw_layer layer, sqlite3_stmt *st, gw_geojson_writer *w, gw_buf *b)
+{
+    size_t nf;
+    const gw_field *f = gw_layer_fields(layer, &nf);
+    gw_buf_str(b, "{\"type\":\"Feature\",\"id\":");
+    gw_buf_json_str(b, (const char *)sqlite3_column_text(st, 0));
+    gw_buf_str(b, ",\"geometry\":");
+    if (gw_geojson_write(w, sqlite3_column_blob(st, (int)nf), (size_t)sqlite3_column_bytes(st, (int)nf), b))
+        gw_buf_str(b, "null");
+    gw_buf_str(b, ",\"properties\":{");
+    for (size_t i = 1; i < nf; i++) {
+        int t = sqlite3_column_type(st, (int)i);
+        if (i > 1) gw_buf_add(b, ",", 1);
+        gw_buf_json_str(b, f[i].name);
+        gw_buf_add(b, ":", 1);
+        if (t == SQLITE_NULL) gw_buf_str(b, "null");
+        else if (f[i].type == GW_FT_INT && t == SQLITE_INTEGER)
+            gw_buf_printf(b, "%lld", (long long)sqlite3_column_int64(st, (int)i));
+        else if (f[i].type == GW_FT_REAL && (t == SQLITE_FLOAT || t == SQLITE_INTEGER))
+            gw_buf_num(b, sqlite3_column_double(st, (int)i), 9);
+        else gw_buf_json_str(b, (const char *)sqlite3_column_text(st, (int)i));
+    }
+    gw_buf_str(b, "}}");
+}
+
+/* The written features read back (a Feature for one, else a FeatureCollection); 0 or -1. */
+static int stored_features(gw_store *s, gw_layer layer, const gw_edit_result *r, gw_buf *b)
+{
+    size_t nf;
+    const gw_field *f = gw_layer_fields(layer, &nf);
+    gw_buf sql = {0};
+    gw_buf_str(&sql, "SELECT ");
+    for (size_t i = 0; i < nf; i++) gw_buf_printf(&sql, "\"%s\", ", f[i].name);
+    gw_buf_printf(&sql, "AsBinary(geom) FROM \"%s\" WHERE id = ?1", gw_layer_name(layer));
+    if (layer == GW_LAYER_GRIDS)
+        gw_buf_str(&sql, " AND version = coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE "
+                         "key = 'grid_version'), 1)");
+    sqlite3_stmt *q = NULL;
+    int rc = sql.oom ? SQLITE_NOMEM : sqlite3_prepare_v2(gw_store_db(s), sql.data, -1, &q, NULL);
+    gw_buf_free(&sql);
+    if (rc != SQLITE_OK) return -1;
+    gw_geojson_writer w = {.prec = 7};
+    if (r->n != 1) gw_buf_str(b, "{\"type\":\"FeatureCollection\",\"features\":[");
+    for (size_t i = 0, k = 0; i < r->n; i++) {
+        sqlite3_reset(q);
+        sqlite3_bind_text(q, 1, r->ids[i], -1, SQLITE_STATIC);
+        if (sqlite3_step(q) != SQLITE_ROW) continue;
+        if (k++) gw_buf_add(b, ",", 1);
+        put_feature(layer, q, &w, b);
+    }
+    if (r->n != 1) gw_buf_str(b, "]}");
+    sqlite3_finalize(q);
+    gw_geojson_writer_free(&w);
+    return b->oom ? -1 : 0;
+}
+
+/* ---- handlers ------------------------------------------------------------------------------ */
+
+enum op { OP_POST, OP_PUT, OP_PATCH, OP_DELETE };
+
+static int write_item(gw_req *req, enum op op)
+{
+    gw_layer layer;
+    const char *lname = gw_req_param(req, "layer");
+    if (!lname || gw_layer_from_name(lname, &layer) != GW_OK) {
+        gw_req_problem(req, 404, NULL, "no collection '%s'; collections: grids, police_rooms, "
+                       "cameras, teams, incidents", lname ? lname : "");
+        return 0;
+    }
+    if (gw_auth_require_write(req, layer)) return 0;
+    gw_edit_opts o;
+    if (op != OP_DELETE && (json_body(req) || input_crs(req, &o))) return 0;
+    gw_store *s = write_store(req);
+    if (!s) return 0;
+    gw_ctx *ctx = gw_store_ctx(s);
+    size_t len = 0;
+    const char *body = gw_req_body(req, &len);
+    const char *id = gw_req_param(req, "id");
+    gw_edit_result r = {0};
+    gw_status st;
+    switch (op) {
+    case OP_POST: st = gw_edit_insert(s, layer, body, len, &o, &r); break;
+    case OP_PUT: st = gw_edit_replace(s, layer, id, body, len, &o, &r); break;
+    case OP_PATCH: st = gw_edit_patch(s, layer, id, body, len, &o, &r); break;
+    default: st = gw_edit_delete(s, layer, id, &r); break;
+    }
+    if (st) {
+        gw_req_problem(req, http_status(st), problem_title(st), "%s", gw_ctx_errmsg(ctx));
+        return 0;
+    }
+    char seq[32];
+    snprintf(seq, sizeof seq, "%lld", (long long)r.seq);
+    if (op == OP_DELETE) {
+        gw_req_respond(req, 204, NULL, "", 0);
+        gw_req_add_header(req, "Gridwatch-Change-Seq", seq);
+        gw_edit_result_free(&r);
+        return 0;
+    }
+    gw_buf b = {0};
+    if (stored_features(s, layer, &r, &b)) {
+        gw_req_problem(req, 500, NULL, "the write succeeded (change %s) but reading it back failed: %s",
+                       seq, sqlite3_errmsg(gw_store_db(s)));
+    } else {
+        gw_req_respond(req, op == OP_POST ? 201 : 200, "application/geo+json", b.data, b.len);
+        gw_req_add_header(req, "Content-Crs", "<" GW_OGC_CRS84 ">");
+        gw_req_add_header(req, "Gridwatch-Change-Seq", seq);
+        if (op == OP_POST && r.n > 0) {
+            gw_buf loc = {0};
+            gw_buf_printf(&loc, "%s/collections/%s/items/", gw_req_base_url(req), gw_layer_name(layer));
+            gw_buf_url(&loc, r.ids[0]);
+            if (loc.data) gw_req_add_header(req, "Location", loc.data);
+            gw_buf_free(&loc);
+        }
+    }
+    gw_buf_free(&b);
+    gw_edit_result_free(&r);
+    return 0;
+}
+
+static int h_post(gw_req *req) { return write_item(req, OP_POST); }
+static int h_put(gw_req *req) { return write_item(req, OP_PUT); }
+static int h_patch(gw_req *req) { return write_item(req, OP_PATCH); }
+static int h_delete(gw_req *req) { return write_item(req, OP_DELETE); }
+
+static const gw_route routes[] = {
+    {"POST", "/collections/{layer}/items", h_post, GW_ROLE_DISPATCHER, "items_create"},
+    {"PUT", "/collections/{layer}/items/{id}", h_put, GW_ROLE_DISPATCHER, "item_replace"},
+    {"PATCH", "/collections/{layer}/items/{id}", h_patch, GW_ROLE_DISPATCHER, "item_patch"},
+    {"DELETE", "/collections/{layer}/items/{id}", h_delete, GW_ROLE_DISPATCHER, "item_delete"},
+};
+
+const gw_route *gw_write_routes(size_t *n)
+{
+    *n = sizeof routes / sizeof routes[0];
+    return routes;
+}
+
+void gw_api_plugins(gw_server_opts *o)
+{
+    o->routes = gw_write_routes(&o->n_routes);
+    o->auth = gw_auth_hook;
+    o->auth_user = NULL;
+}
