@@ -10,18 +10,7 @@
 
 #include "cli_util.h"
 #include "commands.h"
-#if __has_include("server.h")
 #include "server.h"
-#else
-/* The HTTP server is being written; until then serve explains itself. */
-static int gw_cli_serve(int argc, char **argv)
-{
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "gridwatch serve: the HTTP server is not part of this build yet\n");
-    return GW_EXIT_RUNTIME;
-}
-#endif
 
 int gw_gen_city_run(const char *db, double scale, uint64_t seed, const char *region, int quiet);
 
