@@ -385,7 +385,9 @@ static gw_status region_read(city *c, const char *path)
     pthread_once(&gdal_once, gdal_register);
     CPLErrorReset();
     GDALDatasetH ds = GDALOpenEx(path, GDAL_OF_VECTOR | GDAL_OF_READONLY, NULL, NULL, NULL);
-    if (!ds) return gw_ctx_error(c->ctx, GW_ERR_IO, "city: cannot open region file %s: %s", path, CPLGetLastErrorMsg());
+    if (!ds)
+        return gw_ctx_error(c->ctx, GW_ERR_IO, "city: cannot open region file %s: %s", path,
+                            CPLGetLastErrorMsg());
     gw_status st = GW_OK;
     OGRLayerH lyr = GDALDatasetGetLayerCount(ds) > 0 ? GDALDatasetGetLayer(ds, 0) : NULL;
     OGRSpatialReferenceH src = NULL, wgs = OSRNewSpatialReference(NULL);
@@ -408,14 +410,17 @@ static gw_status region_read(city *c, const char *path)
         OGRGeometryH g = OGR_F_GetGeometryRef(f);
         OGRwkbGeometryType t = g ? wkbFlatten(OGR_G_GetGeometryType(g)) : wkbUnknown;
         if (t != wkbPolygon && t != wkbMultiPolygon) {
-            gw_ctx_warn(c->ctx, "city: region file %s: feature %lld is not a polygon; skipped", path, (long long)OGR_F_GetFID(f));
+            gw_ctx_warn(c->ctx, "city: region file %s: feature %lld is not a polygon; skipped", path,
+                        (long long)OGR_F_GetFID(f));
             OGR_F_Destroy(f);
             continue;
         }
         if (ct && OGR_G_Transform(g, ct) != OGRERR_NONE)
-            st = gw_ctx_error(c->ctx, GW_ERR_CRS, "city: region file %s: feature %lld does not transform to EPSG:4326", path, (long long)OGR_F_GetFID(f));
+            st = gw_ctx_error(c->ctx, GW_ERR_CRS, "city: region file %s: feature %lld does not "
+                              "transform to EPSG:4326", path, (long long)OGR_F_GetFID(f));
         size_t n = st ? 0 : (size_t)OGR_G_WkbSize(g);
-        if (!st && (grow((void **)&buf, &cap, n, 1) || grow((void **)&c->cty, &ccap, (size_t)c->ncty + 1, sizeof *c->cty)))
+        if (!st && (grow((void **)&buf, &cap, n, 1) ||
+                    grow((void **)&c->cty, &ccap, (size_t)c->ncty + 1, sizeof *c->cty)))
             st = nomem(c);
         if (!st) {
             county *k = &c->cty[c->ncty];
@@ -435,7 +440,8 @@ static gw_status region_read(city *c, const char *path)
         }
         OGR_F_Destroy(f);
     }
-    if (!st && c->ncty == 0) st = gw_ctx_error(c->ctx, GW_ERR_GEOMETRY, "city: region file %s has no polygon features", path);
+    if (!st && c->ncty == 0)
+        st = gw_ctx_error(c->ctx, GW_ERR_GEOMETRY, "city: region file %s has no polygon features", path);
     free(buf);
     GEOSWKBReader_destroy_r(c->h, rd);
     if (ct) OCTDestroyCoordinateTransformation(ct);
@@ -455,10 +461,12 @@ static gw_status region_file(city *c, const char *path)
         double v[4];
         GEOSGeom_getXMin_r(c->h, c->cty[i].g, &v[0]), GEOSGeom_getYMin_r(c->h, c->cty[i].g, &v[1]);
         GEOSGeom_getXMax_r(c->h, c->cty[i].g, &v[2]), GEOSGeom_getYMax_r(c->h, c->cty[i].g, &v[3]);
-        bb.minx = fmin(bb.minx, v[0]), bb.miny = fmin(bb.miny, v[1]), bb.maxx = fmax(bb.maxx, v[2]), bb.maxy = fmax(bb.maxy, v[3]);
+        bb.minx = fmin(bb.minx, v[0]), bb.miny = fmin(bb.miny, v[1]);
+        bb.maxx = fmax(bb.maxx, v[2]), bb.maxy = fmax(bb.maxy, v[3]);
     }
     if (!(bb.minx >= -180 && bb.maxx <= 180 && bb.miny >= -90 && bb.maxy <= 90))
-        return gw_ctx_error(c->ctx, GW_ERR_CRS, "city: region file %s is not in lon/lat (extent %g,%g,%g,%g)", path, bb.minx, bb.miny, bb.maxx, bb.maxy);
+        return gw_ctx_error(c->ctx, GW_ERR_CRS, "city: region file %s is not in lon/lat (extent %g,%g,%g,%g)",
+                            path, bb.minx, bb.miny, bb.maxx, bb.maxy);
     if ((st = make_transforms(c, (bb.minx + bb.maxx) / 2, (bb.miny + bb.maxy) / 2))) return st;
     GEOSGeometry *acc = NULL;
     for (int i = 0; !st && i < c->ncty; i++) {
@@ -491,7 +499,8 @@ static gw_status region_file(city *c, const char *path)
     int k = 0; /* drop counties swallowed by earlier ones */
     for (int i = 0; i < c->ncty; i++) {
         if (c->cty[i].g) c->cty[k++] = c->cty[i];
-        else gw_ctx_warn(c->ctx, "city: region file %s: county %s lies inside earlier ones; skipped", path, c->cty[i].name);
+        else gw_ctx_warn(c->ctx, "city: region file %s: county %s lies inside earlier ones; skipped", path,
+                         c->cty[i].name);
     }
     c->ncty = k;
     return st;
@@ -569,8 +578,8 @@ static gw_status grids_of_county(city *c, int k, int nseed, rng *r)
     for (int i = 0; i < ct->ntown && i < 64; i++) tw[i] = c->towns[ct->town0 + i].w;
     for (int i = 0; !st && i < nseed; i++) {
         double x = 0, y = 0;
-        int ok = 0;
-        for (int a = 0; !ok && rng_u(r) < 0.6 && a < 30; a++) {
+        int ok = 0, near_town = rng_u(r) < 0.6;
+        for (int a = 0; near_town && !ok && a < 30; a++) {
             const town *t = &c->towns[ct->town0 + weights_pick(r, tw, ct->ntown < 64 ? ct->ntown : 64)];
             x = t->x + t->sigma * rng_normal(r), y = t->y + t->sigma * rng_normal(r);
             ok = shape_contains(&c->rs, &ct->sh, x, y);
@@ -581,14 +590,18 @@ static gw_status grids_of_county(city *c, int k, int nseed, rng *r)
             st = geos_fail(c, "creating a seed");
         }
     }
-    if (!st && !(mp = GEOSGeom_createCollection_r(c->h, GEOS_MULTIPOINT, pts, (unsigned)nseed))) st = geos_fail(c, "collecting seeds");
-    if (!st) env = GEOSGeom_createRectangle_r(c->h, ct->sh.bb.minx - 2000, ct->sh.bb.miny - 2000, ct->sh.bb.maxx + 2000, ct->sh.bb.maxy + 2000);
+    if (!st && !(mp = GEOSGeom_createCollection_r(c->h, GEOS_MULTIPOINT, pts, (unsigned)nseed)))
+        st = geos_fail(c, "collecting seeds");
+    if (!st)
+        env = GEOSGeom_createRectangle_r(c->h, ct->sh.bb.minx - 2000, ct->sh.bb.miny - 2000,
+                                         ct->sh.bb.maxx + 2000, ct->sh.bb.maxy + 2000);
     if (!st && !(vor = GEOSVoronoiDiagram_r(c->h, mp, env, 0.0, 0))) st = geos_fail(c, "Voronoi diagram");
     int ncell = st ? 0 : GEOSGetNumGeometries_r(c->h, vor);
     for (int j = 0; !st && j < ncell; j++) {
         const GEOSGeometry *cell = GEOSGetGeometryN_r(c->h, vor, j);
-        GEOSGeometry *g = GEOSPreparedContains_r(c->h, pc, cell) == 1 ? GEOSGeom_clone_r(c->h, cell)
-                                                                     : polygonal(c->h, GEOSIntersection_r(c->h, cell, ct->g));
+        GEOSGeometry *g = GEOSPreparedContains_r(c->h, pc, cell) == 1
+                              ? GEOSGeom_clone_r(c->h, cell)
+                              : polygonal(c->h, GEOSIntersection_r(c->h, cell, ct->g));
         if (!g) continue; /* a cell that only touches the county */
         grid *gr = &c->grids[c->ngrid++];
         memset(gr, 0, sizeof *gr);
@@ -661,7 +674,8 @@ static gw_status make_grids(city *c, double scale)
     for (int i = 0; i < c->ngrid; i++) {
         grid *g = &c->grids[i];
         idx = i > 0 && g->town == c->grids[i - 1].town ? idx + 1 : 1;
-        snprintf(g->id, sizeof g->id, "%s-%03d-%04d", c->cty[g->county].code, g->town - c->cty[g->county].town0 + 1, idx);
+        snprintf(g->id, sizeof g->id, "%s-%03d-%04d", c->cty[g->county].code,
+                 g->town - c->cty[g->county].town0 + 1, idx);
         snprintf(g->name, sizeof g->name, "%s第%03d网格", c->towns[g->town].name, idx);
         g->pop = llround(g->praw / praw * target);
         if (g->pop < 20) g->pop = 20;
@@ -788,8 +802,8 @@ static gw_status make_rooms_teams(city *c, double scale)
             char id[24], phone[24], addr[160];
             snprintf(id, sizeof id, "PR%04ld", base + (long)i + 1);
             snprintf(phone, sizeof phone, "0530-%07d", 5000000 + rng_int(&r, 4000000));
-            snprintf(addr, sizeof addr, "%s%s%s%d号", c->cty[c->towns[rm->town].county].name, c->towns[rm->town].name,
-                     roads[rng_int(&r, N(roads))], 1 + rng_int(&r, 300));
+            snprintf(addr, sizeof addr, "%s%s%s%d号", c->cty[c->towns[rm->town].county].name,
+                     c->towns[rm->town].name, roads[rng_int(&r, N(roads))], 1 + rng_int(&r, 300));
             gw_value v[4] = {{GW_VAL_TEXT, id, 0, 0}, {GW_VAL_TEXT, rm->name, 0, 0},
                              {GW_VAL_TEXT, phone, 0, 0}, {GW_VAL_TEXT, addr, 0, 0}};
             gw_feature f = {v, NULL, 0, c->cx[i], c->cy[i]};
@@ -824,8 +838,9 @@ static gw_status make_rooms_teams(city *c, double scale)
             static const char *const ts[3] = {"available", "busy", "offline"};
             snprintf(id, sizeof id, "T%05ld", k + 1);
             snprintf(name, sizeof name, "%s巡逻%ld组", c->rooms[k % n].name, k / n + 1);
-            gw_value v[5] = {{GW_VAL_TEXT, id, 0, 0}, {GW_VAL_TEXT, name, 0, 0}, {GW_VAL_TEXT, ts[stat[i]], 0, 0},
-                             {GW_VAL_INT, NULL, 2 + rng_int(&r, 4), 0}, {GW_VAL_INT, NULL, end - 1 - rng_int(&r, 1800), 0}};
+            gw_value v[5] = {{GW_VAL_TEXT, id, 0, 0}, {GW_VAL_TEXT, name, 0, 0},
+                             {GW_VAL_TEXT, ts[stat[i]], 0, 0}, {GW_VAL_INT, NULL, 2 + rng_int(&r, 4), 0},
+                             {GW_VAL_INT, NULL, end - 1 - rng_int(&r, 1800), 0}};
             gw_feature f = {v, NULL, 0, c->cx[i], c->cy[i]};
             st = gw_inserter_add(ins, &f);
         }
@@ -844,7 +859,8 @@ static gw_status make_cameras(city *c, double scale)
     n = n < 1 ? 1 : n;
     size_t nseg = 0;
     double *seg = malloc(((size_t)c->ntown + 2 * (size_t)c->ncty) * 4 * sizeof *seg);
-    double *cum = malloc(((size_t)c->ntown + 2 * (size_t)c->ncty) * sizeof *cum), *tcum = malloc((size_t)c->ntown * sizeof *tcum);
+    double *cum = malloc(((size_t)c->ntown + 2 * (size_t)c->ncty) * sizeof *cum);
+    double *tcum = malloc((size_t)c->ntown * sizeof *tcum);
     struct cam { float az, fov, range, height; int32_t grid; uint8_t online; } *cams = malloc(CHUNK * sizeof *cams);
     gw_inserter *ins = NULL;
     gw_status st = seg && cum && tcum && cams ? gw_store_inserter_create(c->store, GW_LAYER_CAMERAS, &ins) : nomem(c);
@@ -905,10 +921,12 @@ static gw_status make_cameras(city *c, double scale)
         for (size_t i = 0; !st && i < m; i++) {
             char id[48], name[80];
             snprintf(id, sizeof id, "C%06ld", base + (long)i + 1);
-            snprintf(name, sizeof name, "%s监控%06ld", c->towns[c->grids[cams[i].grid].town].name, base + (long)i + 1);
+            snprintf(name, sizeof name, "%s监控%06ld", c->towns[c->grids[cams[i].grid].town].name,
+                     base + (long)i + 1);
             gw_value v[7] = {{GW_VAL_TEXT, id, 0, 0}, {GW_VAL_TEXT, name, 0, 0}, {GW_VAL_REAL, NULL, 0, cams[i].az},
                              {GW_VAL_REAL, NULL, 0, cams[i].fov}, {GW_VAL_REAL, NULL, 0, cams[i].range},
-                             {GW_VAL_REAL, NULL, 0, cams[i].height}, {GW_VAL_TEXT, cams[i].online ? "online" : "offline", 0, 0}};
+                             {GW_VAL_REAL, NULL, 0, cams[i].height},
+                             {GW_VAL_TEXT, cams[i].online ? "online" : "offline", 0, 0}};
             gw_feature f = {v, NULL, 0, c->cx[i], c->cy[i]};
             st = gw_inserter_add(ins, &f);
         }
@@ -1047,7 +1065,8 @@ static gw_status build(city *c, double scale)
     snprintf(buf, sizeof buf, "%g", scale);
     if (!st) st = gw_store_meta_set(c->store, "city_scale", buf);
     if (!st) st = gw_store_meta_set(c->store, "city_region", c->o->region ? c->o->region : "built-in");
-    for (int l = 0; !st && l < GW_LAYER_COUNT; l++) st = gw_store_log_change(c->store, (gw_layer)l, "import", NULL, &c->llbb, NULL);
+    for (int l = 0; !st && l < GW_LAYER_COUNT; l++)
+        st = gw_store_log_change(c->store, (gw_layer)l, "import", NULL, &c->llbb, NULL);
     return st;
 }
 
@@ -1084,7 +1103,8 @@ gw_status gw_city_generate(gw_ctx *ctx, gw_store *store, const gw_city_opts *opt
     clock_gettime(CLOCK_MONOTONIC, &t1);
     if (!st && report) {
         report->grids = c->ngrid, report->police_rooms = c->nroom;
-        long nt = lround(CITY_TEAMS * opts->scale), nc = lround(CITY_CAMERAS * opts->scale), ni = lround(CITY_INCIDENTS * opts->scale);
+        long nt = lround(CITY_TEAMS * opts->scale), nc = lround(CITY_CAMERAS * opts->scale);
+        long ni = lround(CITY_INCIDENTS * opts->scale);
         report->teams = nt < 1 ? 1 : nt, report->cameras = nc < 1 ? 1 : nc, report->incidents = ni < 1 ? 1 : ni;
         report->region_km2 = c->region_area / 1e6;
         report->seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;

@@ -153,7 +153,7 @@ static void test_city_counts_and_tiling(void **state)
     gw_ctx *ctx = gw_test_ctx();
     gw_store *s = open_new(ctx, "city_small.db");
     gw_city_report rep;
-    const double scale = 0.03;
+    const double scale = 0.02;
     assert_int_equal(gen(ctx, s, scale, 42, NULL, &rep), GW_OK);
     /* counts are round(N * scale) */
     assert_int_equal(rep.grids, lround(12864 * scale));
