@@ -556,13 +556,15 @@ static gw_status make_towns(city *c, double scale)
     return GW_OK;
 }
 
+/* People per m2 (relative): 15 % rural, 85 % in towns on a kernel narrower than the grid seeds',
+ * so that town grids are both smaller and more populous than rural ones. */
 static double pop_density(const city *c, double x, double y)
 {
-    double d = 0.25 / c->region_area;
+    double d = 0.15 / c->region_area;
     for (int i = 0; i < c->ntown; i++) {
         const town *t = &c->towns[i];
-        double r2 = (x - t->x) * (x - t->x) + (y - t->y) * (y - t->y), s2 = t->sigma * t->sigma;
-        if (r2 < 30 * s2) d += 0.75 * t->w / c->wsum * exp(-r2 / (2 * s2)) / (2 * M_PI * s2);
+        double r2 = (x - t->x) * (x - t->x) + (y - t->y) * (y - t->y), s2 = 0.5 * t->sigma * t->sigma;
+        if (r2 < 30 * s2) d += 0.85 * t->w / c->wsum * exp(-r2 / (2 * s2)) / (2 * M_PI * s2);
     }
     return d;
 }
@@ -861,7 +863,7 @@ static gw_status make_cameras(city *c, double scale)
     double *seg = malloc(((size_t)c->ntown + 2 * (size_t)c->ncty) * 4 * sizeof *seg);
     double *cum = malloc(((size_t)c->ntown + 2 * (size_t)c->ncty) * sizeof *cum);
     double *tcum = malloc((size_t)c->ntown * sizeof *tcum);
-    struct cam { float az, fov, range, height; int32_t grid; uint8_t online; } *cams = malloc(CHUNK * sizeof *cams);
+    struct cam { double az, fov, range, height; int32_t grid; uint8_t online; } *cams = malloc(CHUNK * sizeof *cams);
     gw_inserter *ins = NULL;
     gw_status st = seg && cum && tcum && cams ? gw_store_inserter_create(c->store, GW_LAYER_CAMERAS, &ins) : nomem(c);
     for (int k = 0; !st && k < c->ncty; k++) {
@@ -910,10 +912,10 @@ static gw_status make_cameras(city *c, double scale)
             if (g < 0) g = sample_pop(c, &r, &x, &y);
             struct cam *cm = &cams[i];
             cm->grid = g;
-            cm->az = (float)(rint(rng_uni(&r, 0, 3600)) / 10);
-            cm->fov = rng_u(&r) < 0.1 ? 360.0f : (float)rint(rng_uni(&r, 40, 120));
-            cm->range = (float)rint(rng_uni(&r, 20, 150));
-            cm->height = (float)(rint(rng_uni(&r, 30, 120)) / 10);
+            cm->az = rint(rng_uni(&r, 0, 3600)) / 10;
+            cm->fov = rng_u(&r) < 0.1 ? 360.0 : rint(rng_uni(&r, 40, 120));
+            cm->range = rint(rng_uni(&r, 20, 150));
+            cm->height = rint(rng_uni(&r, 30, 120)) / 10;
             cm->online = rng_u(&r) < 0.95;
             c->cx[i] = x, c->cy[i] = y;
         }
