@@ -28,6 +28,7 @@
 #define MAXF 16           /* more than any layer's field count */
 #define PROGRESS_EVERY 4096
 #define FID_SOURCE (-2)   /* --map id=FID: the OGR feature id */
+#define TZ_SLOTS 8192     /* cached local hours (about a year) */
 
 /* Camera defaults for sources that lack them (Baltimore CCTV): a dome that sees 50 m around. */
 #define CAM_DEFAULT_AZIMUTH 0.0
@@ -109,7 +110,8 @@ typedef struct imp {
     GEOSWKBWriter *wr;
     /* times in an IANA zone: UTC offset cached per local hour */
     int tz_iana;
-    int64_t tzc_key[256], tzc_off[256];
+    long tz_fixed; /* seconds east of UTC when opts->tz is UTC or an offset */
+    int64_t tzc_key[TZ_SLOTS], tzc_off[TZ_SLOTS];
     /* pending grids, by id (open addressing) */
     pgrid *pg;
     size_t npg, cappg;
@@ -346,31 +348,90 @@ static int parse_int(const char *s, int64_t *out)
     return -1;
 }
 
+/* Days from 1970-01-01 of a proleptic Gregorian date (as in layer.c). */
+static int64_t days_from_civil(int64_t y, unsigned mo, unsigned d)
+{
+    y -= mo <= 2;
+    const int64_t era = (y >= 0 ? y : y - 399) / 400;
+    const unsigned yoe = (unsigned)(y - era * 400);
+    const unsigned doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t)doe - 719468;
+}
+
+static int dig2(const char *p) { return isdigit((unsigned char)p[0]) && isdigit((unsigned char)p[1]) ? (p[0] - '0') * 10 + (p[1] - '0') : -1; }
+
+/* The common ISO 8601 forms without sscanf: "YYYY-MM-DD[( |T)HH:MM[:SS[.f]]][Z|±HH[[:]MM]]".
+ * Returns 1 with the wall time (and the offset when the text has one), 0 to let gw_time_parse
+ * handle (and word the error for) anything else. */
+static int fast_iso(const char *s, int64_t *wall, int *has_off, long *off)
+{
+    while (*s == ' ') s++;
+    int y1 = dig2(s), y2 = dig2(s + 2), mo, d, h = 0, mi = 0, sec = 0;
+    if (y1 < 0 || y2 < 0 || s[4] != '-' || (mo = dig2(s + 5)) < 0 || s[7] != '-' || (d = dig2(s + 8)) < 0) return 0;
+    const char *p = s + 10;
+    if (*p == 'T' || *p == 't' || (*p == ' ' && isdigit((unsigned char)p[1]))) {
+        if ((h = dig2(p + 1)) < 0 || p[3] != ':' || (mi = dig2(p + 4)) < 0) return 0;
+        p += 6;
+        if (*p == ':') {
+            if ((sec = dig2(p + 1)) < 0) return 0;
+            p += 3;
+            if (*p == '.' || *p == ',')
+                for (p++; isdigit((unsigned char)*p); p++) {}
+        }
+    }
+    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 24 || mi > 59 || sec > 60) return 0;
+    *wall = days_from_civil(y1 * 100 + y2, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + sec;
+    *has_off = 0;
+    if (*p == 'Z' || *p == 'z') {
+        *has_off = 1;
+        *off = 0;
+        p++;
+    } else if (*p == '+' || *p == '-') {
+        int sign = *p == '-' ? -1 : 1, oh = dig2(p + 1), om = 0;
+        if (oh < 0 || oh > 14) return 0;
+        p += 3;
+        if (*p == ':') p++;
+        if (isdigit((unsigned char)*p)) {
+            if ((om = dig2(p)) < 0 || om > 59) return 0;
+            p += 2;
+        }
+        *has_off = 1;
+        *off = sign * (oh * 3600L + om * 60L);
+    }
+    while (*p == ' ') p++;
+    return *p == '\0';
+}
+
 /* Text time to Unix seconds.  For an IANA zone the local-to-UTC offset is cached per local hour,
  * because gw_time_parse re-reads the zone for every call (DST changes fall on whole hours). */
 static gw_status parse_time(imp *m, const char *s, int64_t *out)
 {
-    if (!m->tz_iana) return gw_time_parse(m->ctx, s, m->o.tz, out);
-    int64_t a, b;
-    gw_status st = gw_time_parse(m->ctx, s, "UTC", &a);
-    if (st) return st;
-    if (gw_time_parse(m->ctx, s, "+01:00", &b) == GW_OK && a == b) { /* the text carries its offset */
-        *out = a;
+    int64_t wall;
+    int has_off;
+    long off;
+    if (!fast_iso(s, &wall, &has_off, &off)) return gw_time_parse(m->ctx, s, m->o.tz, out);
+    if (has_off) {
+        *out = wall - off;
         return GW_OK;
     }
-    int64_t hour = a >= 0 ? a / 3600 : -((-a + 3599) / 3600);
-    unsigned slot = (unsigned)(hour & 255);
+    if (!m->tz_iana) {
+        *out = wall - m->tz_fixed;
+        return GW_OK;
+    }
+    int64_t hour = wall >= 0 ? wall / 3600 : -((-wall + 3599) / 3600);
+    unsigned slot = (unsigned)(hour & (TZ_SLOTS - 1));
     if (m->tzc_key[slot] != hour) {
         char buf[32];
         int64_t u;
         gw_time_format(hour * 3600, buf, sizeof buf);
         buf[strlen(buf) - 1] = '\0'; /* drop the Z: a wall time in the zone */
-        st = gw_time_parse(m->ctx, buf, m->o.tz, &u);
+        gw_status st = gw_time_parse(m->ctx, buf, m->o.tz, &u);
         if (st) return st;
         m->tzc_key[slot] = hour;
         m->tzc_off[slot] = hour * 3600 - u;
     }
-    *out = a - m->tzc_off[slot];
+    *out = wall - m->tzc_off[slot];
     return GW_OK;
 }
 
@@ -1039,7 +1100,7 @@ gw_status gw_io_import(gw_ctx *ctx, gw_store *store, gw_layer layer, const char 
     m->path = path;
     if (opts) m->o = *opts;
     m->fields = gw_layer_fields(layer, &m->nf);
-    for (size_t i = 0; i < 256; i++) m->tzc_key[i] = INT64_MIN;
+    for (size_t i = 0; i < TZ_SLOTS; i++) m->tzc_key[i] = INT64_MIN;
     gw_ctx_clear_error(ctx);
     gdal_enter();
     int in_tx = 0;
@@ -1048,9 +1109,10 @@ gw_status gw_io_import(gw_ctx *ctx, gw_store *store, gw_layer layer, const char 
     if (!st) st = setup_crs(m);
     if (!st && m->o.tz && *m->o.tz) {
         int64_t probe;
-        st = gw_time_parse(ctx, "2000-01-01T00:00:00", m->o.tz, &probe);
+        st = gw_time_parse(ctx, "2000-01-01T00:00:00", m->o.tz, &probe); /* refuses an unknown zone */
         const char *z = m->o.tz;
         m->tz_iana = strcmp(z, "UTC") && strcmp(z, "Z") && *z != '+' && *z != '-';
+        if (!st && !m->tz_iana) m->tz_fixed = (long)(946684800 - probe);
     }
     if (!st) {
         m->rd = GEOSWKBReader_create_r(m->h);
