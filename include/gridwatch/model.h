@@ -117,8 +117,9 @@ typedef int (*gw_model_visit_fn)(void *user, size_t row);
 void gw_layer_data_query_points(const gw_layer_data *d, const gw_bbox *bbox,
                                 gw_model_visit_fn fn, void *user);
 /* Point layers: up to k rows nearest to metric (x, y), nearest first, that pass `accept`
- * (NULL = every row), within max_dist metres (<= 0 = unlimited).  rows/dists (dists may be
- * NULL) have room for k entries; *n receives how many were found.  No allocation. */
+ * (NULL = every row), within max_dist metres (<= 0 = unlimited).  rows/dists have room for
+ * k entries (dists may be NULL when k <= 64); *n receives how many were found (distances in
+ * metres, ascending).  No allocation. */
 typedef int (*gw_model_accept_fn)(void *user, size_t row);
 void gw_layer_data_nearest(const gw_layer_data *d, double x, double y, size_t k,
                            double max_dist, gw_model_accept_fn accept, void *user,
