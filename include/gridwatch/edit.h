@@ -10,7 +10,8 @@
  * Incidents get their `grid` (the published grid containing the point) and, when the layer has
  * the field, their `police_room` (the nearest police room, geodesic metres) resolved on insert
  * and whenever their point moves, unless the feature gives the value itself.  Grid writes go to
- * the current published grid version.
+ * the current published grid version.  Times filled in when not given: incidents.occurred_at
+ * on insert and teams.updated_at on every write (the time of the write, UTC).
  *
  * Errors (message on gw_store_ctx(store)): GW_ERR_FORMAT malformed JSON or a bad time (with the
  * byte offset, gw_ctx_erroffset), GW_ERR_ARG an unknown property, a property of the wrong JSON

@@ -70,7 +70,7 @@ static void make_db(void)
     for (int l = GW_LAYER_POLICE_ROOMS; l < GW_LAYER_COUNT; l++) {
         assert_int_equal(gw_store_inserter_create(s, (gw_layer)l, &ins), GW_OK);
         for (int i = 0; i < (l == GW_LAYER_POLICE_ROOMS ? 4 : 1); i++) {
-            char id[8];
+            char id[16];
             snprintf(id, sizeof id, "P%d", i);
             int last = l != GW_LAYER_POLICE_ROOMS || i == 3;
             gw_value v[16];

@@ -50,7 +50,7 @@ static gw_store *make_db(const char *name)
     gw_inserter_destroy(ins);
     assert_int_equal(gw_store_inserter_create(s, GW_LAYER_POLICE_ROOMS, &ins), GW_OK);
     for (int i = 0; i < 3; i++) {
-        char id[8];
+        char id[16];
         snprintf(id, sizeof id, "P%d", i);
         gw_value v[4] = {{GW_VAL_TEXT, id, 0, 0}};
         gw_feature f = {v, NULL, 0, 115.50 + i * 0.01, 35.25};
