@@ -675,6 +675,37 @@ static void test_kml_points(void **state)
     gw_store_close(s);
 }
 
+/* CAD grids: a DXF with a hatch (read as a Polygon) and a closed polyline (read as a LineString). */
+static void test_dxf_grids(void **state)
+{
+    (void)state;
+    const char *path = gw_test_path("grids.dxf");
+    GDALDatasetH ds = GDALCreate(GDALGetDriverByName("DXF"), path, 0, 0, 0, GDT_Unknown, NULL);
+    assert_non_null(ds);
+    OGRLayerH l = GDALDatasetCreateLayer(ds, "entities", NULL, wkbUnknown, NULL);
+    static const char *wkts[] = {"POLYGON ((-87.7 41.8,-87.6 41.8,-87.6 41.9,-87.7 41.8))",
+                                 "LINESTRING (-87.5 41.8,-87.4 41.8,-87.4 41.9,-87.5 41.8)"};
+    for (int i = 0; i < 2; i++) {
+        OGRFeatureH f = OGR_F_Create(OGR_L_GetLayerDefn(l));
+        OGRGeometryH g = NULL;
+        char *w = (char *)wkts[i];
+        assert_int_equal(OGR_G_CreateFromWkt(&w, NULL, &g), OGRERR_NONE);
+        OGR_F_SetGeometryDirectly(f, g);
+        assert_int_equal(OGR_L_CreateFeature(l, f), OGRERR_NONE);
+        OGR_F_Destroy(f);
+    }
+    GDALClose(ds);
+    gw_store *s = new_store("dxf.db");
+    gw_import_opts o = {.map = "id=EntityHandle"};
+    gw_import_report r;
+    assert_int_equal(import(s, GW_LAYER_GRIDS, path, &o, &r), GW_OK);
+    assert_int_equal(r.imported, 2);
+    gw_bbox e;
+    assert_int_equal(gw_store_extent(s, GW_LAYER_GRIDS, &e), GW_OK);
+    assert_true(fabs(e.minx - -87.7) < 1e-9 && fabs(e.maxx - -87.4) < 1e-9);
+    gw_store_close(s);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -707,6 +738,7 @@ int main(void)
         cmocka_unit_test(test_shp_without_prj),
         cmocka_unit_test(test_swapped_lat_lon),
         cmocka_unit_test(test_kml_points),
+        cmocka_unit_test(test_dxf_grids),
     };
     return cmocka_run_group_tests_name("io", tests, setup, teardown);
 }
