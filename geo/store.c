@@ -43,18 +43,30 @@ struct gw_store {
     int schema_version;
     int readonly;
     int bulk; /* live inserters: while > 0 SpatiaLite's per-row triggers are switched off */
+    gw_inserter *inserters;
+    gw_status deferred; /* an error found where it could not be returned (inserter destroy) */
     sqlite3_stmt *stmt[ST_COUNT];
 };
 
+/* One R*Tree cell: a rowid (or child node number) and its box, float32 rounded outward. */
+typedef struct rt_entry {
+    int64_t id;
+    float b[4]; /* xmin, xmax, ymin, ymax: the column order of SpatiaLite's idx_* tables */
+} rt_entry;
+
 struct gw_inserter {
     gw_store *store;
+    gw_inserter *next; /* the store's list of live inserters */
     gw_layer layer;
     sqlite3_stmt *st;
-    sqlite3_stmt *rtree; /* the row's entry in the layer's spatial index */
+    sqlite3_stmt *rtree; /* one entry into the layer's spatial index (the R*Tree module) */
+    sqlite3_stmt *mbr;   /* grids: the stored row's MBR */
     const gw_field *fields;
     size_t nf;
     int64_t grid_version;
     int64_t added;
+    rt_entry *pend; /* index entries of this transaction's rows, written at commit/destroy */
+    size_t npend, cap;
     double px, py; /* the point last bound */
     char timebuf[GW_MAX_FIELDS][32];
     unsigned char point[POINT_BLOB_LEN];
@@ -373,6 +385,222 @@ gw_ctx *gw_store_ctx(gw_store *s) { return s ? s->ctx : NULL; }
 const char *gw_store_path(const gw_store *s) { return s ? s->path : NULL; }
 int gw_store_schema_version(const gw_store *s) { return s ? s->schema_version : 0; }
 
+/* ---- the spatial index: R*Tree bulk load ---------------------------------------------------
+ * SQLite's R*Tree inserts cost ~20 µs a row (ChooseLeaf, R* reinsert, a node rewrite each), far
+ * too slow for a million points.  Inside a transaction the inserter only collects the entries;
+ * at commit (or destroy) they are written either one by one (a few rows into a big index) or,
+ * usually, by rebuilding the whole tree with Sort-Tile-Recursive packing straight into the
+ * shadow tables, in the documented rtree format (ext/rtree/rtree.c): %_node(nodeno, data) with
+ * big-endian [depth u16 (root only)][count u16][cells: rowid i64, xmin xmax ymin ymax f32],
+ * every node the root's size, root = node 1; %_rowid(rowid, nodeno); %_parent(nodeno, parent).
+ * Checked by SQLite's own rtreecheck() in the tests. */
+
+static float f32_down(double d)
+{
+    float f = (float)d;
+    return (double)f > d ? nextafterf(f, -INFINITY) : f;
+}
+
+static float f32_up(double d)
+{
+    float f = (float)d;
+    return (double)f < d ? nextafterf(f, INFINITY) : f;
+}
+
+static void put_be(unsigned char *p, uint64_t v, int n)
+{
+    for (int i = n - 1; i >= 0; i--, v >>= 8) p[i] = (unsigned char)(v & 0xff);
+}
+
+static int cmp_cx(const void *a, const void *b)
+{
+    const rt_entry *x = a, *y = b;
+    float ca = x->b[0] + x->b[1], cb = y->b[0] + y->b[1];
+    return (ca > cb) - (ca < cb);
+}
+
+static int cmp_cy(const void *a, const void *b)
+{
+    const rt_entry *x = a, *y = b;
+    float ca = x->b[2] + x->b[3], cb = y->b[2] + y->b[3];
+    return (ca > cb) - (ca < cb);
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+    const rt_entry *x = a, *y = b;
+    return (x->id > y->id) - (x->id < y->id);
+}
+
+typedef struct rt_writer {
+    gw_store *s;
+    sqlite3_stmt *node, *rowid, *parent;
+    unsigned char *blob;
+    int size; /* bytes per node */
+} rt_writer;
+
+/* Write one node and point its cells (rows or child nodes) back at it. */
+static gw_status rt_node(rt_writer *w, int64_t no, int depth, const rt_entry *c, size_t n, int leaf)
+{
+    memset(w->blob, 0, (size_t)w->size);
+    put_be(w->blob, no == 1 ? (uint64_t)depth : 0, 2);
+    put_be(w->blob + 2, n, 2);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char *p = w->blob + 4 + 24 * i;
+        put_be(p, (uint64_t)c[i].id, 8);
+        for (int k = 0; k < 4; k++) {
+            uint32_t u;
+            memcpy(&u, &c[i].b[k], 4);
+            put_be(p + 8 + 4 * k, u, 4);
+        }
+        sqlite3_stmt *q = leaf ? w->rowid : w->parent;
+        sqlite3_bind_int64(q, 1, c[i].id);
+        sqlite3_bind_int64(q, 2, no);
+        int rc = sqlite3_step(q);
+        sqlite3_reset(q);
+        if (rc != SQLITE_DONE) return db_fail(w->s, "cannot write the spatial index");
+    }
+    sqlite3_bind_int64(w->node, 1, no);
+    sqlite3_bind_blob(w->node, 2, w->blob, w->size, SQLITE_STATIC);
+    int rc = sqlite3_step(w->node);
+    sqlite3_reset(w->node);
+    return rc == SQLITE_DONE ? GW_OK : db_fail(w->s, "cannot write the spatial index");
+}
+
+/* Sort-Tile-Recursive packing of n cells (sorted in place), bottom-up, root written as node 1. */
+static gw_status rt_pack(rt_writer *w, rt_entry *cells, size_t n)
+{
+    const size_t M = (size_t)(w->size - 4) / 24;
+    rt_entry *cur = cells;
+    int64_t next = 2;
+    gw_status st = GW_OK;
+    for (int level = 0; !st; level++) {
+        if (n <= M) {
+            st = rt_node(w, 1, level, cur, n, level == 0);
+            break;
+        }
+        size_t P = (n + M - 1) / M, S = (size_t)ceil(sqrt((double)P)), slice = S * M, groups = 0;
+        for (size_t a = 0; a < n; a += slice) groups += ((n - a < slice ? n - a : slice) + M - 1) / M;
+        rt_entry *up = malloc(groups * sizeof *up);
+        if (!up) {
+            st = gw_ctx_error(w->s->ctx, GW_ERR_NOMEM, "out of memory building the spatial index");
+            break;
+        }
+        qsort(cur, n, sizeof *cur, cmp_cx);
+        size_t g = 0;
+        for (size_t a = 0; a < n && !st; a += slice) {
+            size_t L = n - a < slice ? n - a : slice, k = (L + M - 1) / M;
+            qsort(cur + a, L, sizeof *cur, cmp_cy);
+            /* k groups of near-equal size keep every node at least half full. */
+            for (size_t j = 0; j < k && !st; j++) {
+                const rt_entry *c = cur + a + L * j / k;
+                size_t cn = L * (j + 1) / k - L * j / k;
+                rt_entry *u = &up[g++];
+                u->id = next++;
+                u->b[0] = u->b[2] = INFINITY;
+                u->b[1] = u->b[3] = -INFINITY;
+                for (size_t i = 0; i < cn; i++) {
+                    u->b[0] = fminf(u->b[0], c[i].b[0]);
+                    u->b[1] = fmaxf(u->b[1], c[i].b[1]);
+                    u->b[2] = fminf(u->b[2], c[i].b[2]);
+                    u->b[3] = fmaxf(u->b[3], c[i].b[3]);
+                }
+                st = rt_node(w, u->id, 0, c, cn, level == 0);
+            }
+        }
+        if (cur != cells) free(cur);
+        cur = up;
+        n = groups;
+    }
+    if (cur != cells) free(cur);
+    return st;
+}
+
+/* Rebuild a layer's R*Tree from its current entries (when keep) plus `add` (n of them). */
+static gw_status rtree_rebuild(gw_store *s, gw_layer layer, rt_entry *add, size_t n, int keep)
+{
+    const char *name = gw_layer_name(layer);
+    char sql[256];
+    int64_t size = 0, have = 0;
+    snprintf(sql, sizeof sql, "SELECT length(data) FROM \"idx_%s_geom_node\" WHERE nodeno = 1", name);
+    gw_status st = query_int(s, sql, &size, NULL);
+    if (!st && (size < 4 + 24 * 4 || size > 65536))
+        st = gw_ctx_error(s->ctx, GW_ERR_DB, "spatial index idx_%s_geom has a root node of %lld "
+                          "bytes; run SELECT RecoverSpatialIndex() on %s", name, (long long)size,
+                          s->path);
+    if (!st && keep) {
+        snprintf(sql, sizeof sql, "SELECT count(*) FROM \"idx_%s_geom_rowid\"", name);
+        st = query_int(s, sql, &have, NULL);
+    }
+    if (st) return st;
+    rt_entry *all = malloc(((size_t)have + n + 1) * sizeof *all);
+    if (!all) return gw_ctx_error(s->ctx, GW_ERR_NOMEM, "out of memory rebuilding idx_%s_geom", name);
+    size_t total = 0;
+    if (have > 0) {
+        /* Old entries whose rowid comes again in `add` are dropped (the new box wins). */
+        qsort(add, n, sizeof *add, cmp_id);
+        sqlite3_stmt *q;
+        snprintf(sql, sizeof sql, "SELECT pkid, xmin, xmax, ymin, ymax FROM \"idx_%s_geom\"", name);
+        st = prepare(s, sql, 0, &q, sql);
+        while (!st && total < (size_t)have && sqlite3_step(q) == SQLITE_ROW) {
+            rt_entry e = {sqlite3_column_int64(q, 0), {0}};
+            for (int k = 0; k < 4; k++) e.b[k] = (float)sqlite3_column_double(q, k + 1);
+            if (!bsearch(&e, add, n, sizeof *add, cmp_id)) all[total++] = e;
+        }
+        sqlite3_finalize(q);
+    }
+    if (n) memcpy(all + total, add, n * sizeof *add);
+    total += n;
+    rt_writer w = {s, NULL, NULL, NULL, calloc(1, (size_t)size), (int)size};
+    if (!st && !w.blob) st = gw_ctx_error(s->ctx, GW_ERR_NOMEM, "out of memory");
+    snprintf(sql, sizeof sql, "DELETE FROM \"idx_%s_geom_node\"; DELETE FROM \"idx_%s_geom_rowid\";"
+             " DELETE FROM \"idx_%s_geom_parent\"", name, name, name);
+    if (!st) st = exec(s, sql, "cannot reset the spatial index");
+    snprintf(sql, sizeof sql, "INSERT INTO \"idx_%s_geom_node\" (nodeno, data) VALUES (?1, ?2)", name);
+    if (!st) st = prepare(s, sql, 0, &w.node, sql);
+    snprintf(sql, sizeof sql, "INSERT INTO \"idx_%s_geom_rowid\" (rowid, nodeno) VALUES (?1, ?2)", name);
+    if (!st) st = prepare(s, sql, 0, &w.rowid, sql);
+    snprintf(sql, sizeof sql, "INSERT INTO \"idx_%s_geom_parent\" (nodeno, parentnode) VALUES "
+             "(?1, ?2)", name);
+    if (!st) st = prepare(s, sql, 0, &w.parent, sql);
+    if (!st) st = rt_pack(&w, all, total);
+    sqlite3_finalize(w.node);
+    sqlite3_finalize(w.rowid);
+    sqlite3_finalize(w.parent);
+    free(w.blob);
+    free(all);
+    return st;
+}
+
+/* Write an inserter's collected index entries: one by one into a big index, else rebuild. */
+static gw_status flush_pending(gw_inserter *ins)
+{
+    gw_store *s = ins->store;
+    size_t n = ins->npend;
+    if (!n) return GW_OK;
+    ins->npend = 0;
+    char sql[128];
+    int64_t have = 0;
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM \"idx_%s_geom_rowid\"", gw_layer_name(ins->layer));
+    gw_status st = query_int(s, sql, &have, NULL);
+    if (st) return st;
+    if ((uint64_t)have < 8 * (uint64_t)n) return rtree_rebuild(s, ins->layer, ins->pend, n, 1);
+    for (size_t i = 0; i < n && !st; i++) {
+        sqlite3_bind_int64(ins->rtree, 1, ins->pend[i].id);
+        for (int k = 0; k < 4; k++) sqlite3_bind_double(ins->rtree, k + 2, ins->pend[i].b[k]);
+        if (sqlite3_step(ins->rtree) != SQLITE_DONE) st = db_fail(s, "cannot update the spatial index");
+        sqlite3_reset(ins->rtree);
+    }
+    return st;
+}
+
+static gw_status flush_all(gw_store *s)
+{
+    gw_status st = GW_OK;
+    for (gw_inserter *i = s->inserters; i && !st; i = i->next) st = flush_pending(i);
+    return st;
+}
+
 /* ---- transactions -------------------------------------------------------------------------- */
 
 gw_status gw_store_begin(gw_store *s)
@@ -380,6 +608,7 @@ gw_status gw_store_begin(gw_store *s)
     if (!s) return GW_ERR_ARG;
     if (!sqlite3_get_autocommit(s->db))
         return gw_ctx_error(s->ctx, GW_ERR_ARG, "a transaction is already open on %s", s->path);
+    s->deferred = GW_OK;
     return exec(s, "BEGIN IMMEDIATE", "cannot begin a write transaction");
 }
 
@@ -388,13 +617,20 @@ gw_status gw_store_commit(gw_store *s)
     if (!s) return GW_ERR_ARG;
     if (sqlite3_get_autocommit(s->db))
         return gw_ctx_error(s->ctx, GW_ERR_ARG, "commit without an open transaction on %s", s->path);
+    if (s->deferred)
+        return gw_ctx_error(s->ctx, s->deferred, "cannot commit: an earlier spatial index update "
+                            "failed in this transaction; roll back (database %s)", s->path);
+    gw_status st = flush_all(s);
+    if (st) return st;
     return exec(s, "COMMIT", "cannot commit");
 }
 
 void gw_store_rollback(gw_store *s)
 {
-    if (!s || !s->db || sqlite3_get_autocommit(s->db)) return;
-    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    if (!s || !s->db) return;
+    for (gw_inserter *i = s->inserters; i; i = i->next) i->npend = 0;
+    s->deferred = GW_OK;
+    if (!sqlite3_get_autocommit(s->db)) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
 /* ---- meta ---------------------------------------------------------------------------------- */
@@ -550,19 +786,20 @@ gw_status gw_store_clear(gw_store *s, gw_layer layer)
     else if (st != GW_ERR_NOT_FOUND)
         return st;
     gw_ctx_clear_error(s->ctx);
+    if ((st = flush_all(s))) return st;
     /* A savepoint makes the delete and its change-log row atomic even outside a transaction.
      * The R*Tree is emptied in one statement: the per-row triggers take minutes on 1 M rows. */
     if ((st = exec(s, "SAVEPOINT gw_clear", "cannot clear"))) return st;
     int was = set_triggers(s, 0);
     char sql[256];
-    const char *name = gw_layer_name(layer);
     if (layer == GW_LAYER_GRIDS)
         snprintf(sql, sizeof sql, "DELETE FROM idx_grids_geom WHERE pkid IN (SELECT fid FROM grids "
                  "WHERE version = (SELECT CAST(value AS INTEGER) FROM meta WHERE key = "
                  "'grid_version'))");
+    if (layer == GW_LAYER_GRIDS)
+        st = exec(s, sql, "cannot clear the spatial index");
     else
-        snprintf(sql, sizeof sql, "DELETE FROM \"idx_%s_geom\"", name);
-    st = exec(s, sql, "cannot clear the spatial index");
+        st = rtree_rebuild(s, layer, NULL, 0, 0); /* an empty tree, without per-row deletes */
     sqlite3_stmt *q;
     if (!st && !(st = layer_query(s, layer, "DELETE", "", &q))) {
         if (sqlite3_step(q) != SQLITE_DONE) st = db_fail(s, "cannot clear the layer");
@@ -737,15 +974,16 @@ gw_status gw_store_inserter_create(gw_store *s, gw_layer layer, gw_inserter **ou
     /* Statements are compiled after the triggers are off, so they carry no trigger code. */
     if (s->bulk++ == 0) set_triggers(s, 0);
     st = prepare(s, sql, SQLITE_PREPARE_PERSISTENT, &ins->st, "cannot prepare the insert");
-    if (layer == GW_LAYER_GRIDS)
-        snprintf(sql, sizeof sql, "INSERT OR REPLACE INTO idx_grids_geom (pkid, xmin, xmax, ymin, "
-                 "ymax) SELECT fid, MbrMinX(geom), MbrMaxX(geom), MbrMinY(geom), MbrMaxY(geom) "
-                 "FROM grids WHERE fid = ?1");
-    else
-        snprintf(sql, sizeof sql, "INSERT OR REPLACE INTO \"idx_%s_geom\" (pkid, xmin, xmax, ymin, "
-                 "ymax) VALUES (?1, ?2, ?2, ?3, ?3)", gw_layer_name(layer));
+    ins->next = s->inserters;
+    s->inserters = ins;
+    snprintf(sql, sizeof sql, "INSERT OR REPLACE INTO \"idx_%s_geom\" (pkid, xmin, xmax, ymin, "
+             "ymax) VALUES (?1, ?2, ?3, ?4, ?5)", gw_layer_name(layer));
     if (!st) st = prepare(s, sql, SQLITE_PREPARE_PERSISTENT, &ins->rtree, "cannot prepare the "
                           "spatial index insert");
+    if (!st && layer == GW_LAYER_GRIDS)
+        st = prepare(s, "SELECT MbrMinX(geom), MbrMaxX(geom), MbrMinY(geom), MbrMaxY(geom) FROM "
+                     "grids WHERE fid = ?1", SQLITE_PREPARE_PERSISTENT, &ins->mbr, "cannot "
+                     "prepare the insert");
     if (st) {
         gw_inserter_destroy(ins);
         return st;
@@ -869,21 +1107,44 @@ gw_status gw_inserter_add(gw_inserter *ins, const gw_feature *f)
     int rc = sqlite3_step(ins->st);
     if (rc == SQLITE_DONE) {
         sqlite3_reset(ins->st);
-        int64_t fid = sqlite3_last_insert_rowid(s->db);
-        sqlite3_bind_int64(ins->rtree, 1, fid);
-        if (ins->layer != GW_LAYER_GRIDS) {
-            sqlite3_bind_double(ins->rtree, 2, ins->px);
-            sqlite3_bind_double(ins->rtree, 3, ins->py);
+        rt_entry e = {sqlite3_last_insert_rowid(s->db), {0}};
+        double box[4] = {ins->px, ins->px, ins->py, ins->py};
+        rc = SQLITE_DONE;
+        if (ins->mbr) {
+            sqlite3_bind_int64(ins->mbr, 1, e.id);
+            rc = sqlite3_step(ins->mbr) == SQLITE_ROW ? SQLITE_DONE : SQLITE_ERROR;
+            for (int k = 0; k < 4; k++) box[k] = sqlite3_column_double(ins->mbr, k);
+            sqlite3_reset(ins->mbr);
         }
-        rc = sqlite3_step(ins->rtree);
-        sqlite3_reset(ins->rtree);
+        if (rc == SQLITE_DONE && !sqlite3_get_autocommit(s->db)) {
+            /* In a transaction: collect, the index is written at commit (see flush_pending). */
+            if (ins->npend == ins->cap) {
+                size_t cap = ins->cap ? ins->cap * 2 : 1024;
+                rt_entry *p = realloc(ins->pend, cap * sizeof *p);
+                if (!p) rc = SQLITE_NOMEM;
+                else ins->pend = p, ins->cap = cap;
+            }
+            e.b[0] = f32_down(box[0]);
+            e.b[1] = f32_up(box[1]);
+            e.b[2] = f32_down(box[2]);
+            e.b[3] = f32_up(box[3]);
+            if (rc == SQLITE_DONE) ins->pend[ins->npend++] = e;
+        } else if (rc == SQLITE_DONE) {
+            /* Autocommit: the row is already visible to others, so is its index entry. */
+            sqlite3_bind_int64(ins->rtree, 1, e.id);
+            for (int k = 0; k < 4; k++) sqlite3_bind_double(ins->rtree, k + 2, box[k]);
+            rc = sqlite3_step(ins->rtree);
+            sqlite3_reset(ins->rtree);
+        }
         if (rc == SQLITE_DONE) {
             ins->added++;
             return GW_OK;
         }
         /* Keep row and index in step: take the row back out (no trigger runs for this). */
-        st = gw_ctx_error(s->ctx, GW_ERR_DB, "%s '%s': spatial index insert failed: %s "
-                          "(database %s)", layer, id, sqlite3_errmsg(s->db), s->path);
+        st = gw_ctx_error(s->ctx, rc == SQLITE_NOMEM ? GW_ERR_NOMEM : GW_ERR_DB, "%s '%s': "
+                          "spatial index insert failed: %s (database %s)", layer, id,
+                          rc == SQLITE_NOMEM ? "out of memory" : sqlite3_errmsg(s->db), s->path);
+        int64_t fid = e.id;
         char sql[128];
         snprintf(sql, sizeof sql, "DELETE FROM \"%s\" WHERE fid = %lld", layer, (long long)fid);
         sqlite3_exec(s->db, sql, NULL, NULL, NULL);
@@ -917,10 +1178,21 @@ gw_status gw_inserter_add(gw_inserter *ins, const gw_feature *f)
 void gw_inserter_destroy(gw_inserter *ins)
 {
     if (!ins) return;
+    gw_store *s = ins->store;
+    /* A failed index write cannot be returned from here: it fails the next commit instead. */
+    if (flush_pending(ins) != GW_OK && !s->deferred) s->deferred = gw_ctx_errcode(s->ctx);
+    for (gw_inserter **p = &s->inserters; *p; p = &(*p)->next) {
+        if (*p == ins) {
+            *p = ins->next;
+            break;
+        }
+    }
     sqlite3_finalize(ins->st);
     sqlite3_finalize(ins->rtree);
-    if (ins->added) touch_layer_time(ins->store, ins->layer, "last_insert");
-    if (--ins->store->bulk == 0) set_triggers(ins->store, 1);
+    sqlite3_finalize(ins->mbr);
+    if (ins->added) touch_layer_time(s, ins->layer, "last_insert");
+    if (--s->bulk == 0) set_triggers(s, 1);
+    free(ins->pend);
     free(ins);
 }
 

@@ -53,6 +53,31 @@ static void raw_exec(const char *path, const char *sql)
     sqlite3_close(db);
 }
 
+/* SQLite's own consistency check of a layer's R*Tree ("ok" when sound). */
+static void assert_rtree_ok(gw_store *s, const char *layer)
+{
+    char sql[128];
+    snprintf(sql, sizeof sql, "SELECT rtreecheck('idx_%s_geom')", layer);
+    sqlite3_stmt *q;
+    assert_int_equal(sqlite3_prepare_v2(gw_store_db(s), sql, -1, &q, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(q, 0), "ok");
+    sqlite3_finalize(q);
+}
+
+/* Rows found through the spatial index in a box must equal a plain scan of the table. */
+static void assert_index_matches(gw_store *s, const char *layer, double x0, double y0, double x1,
+                                 double y1)
+{
+    char sql[1024];
+    snprintf(sql, sizeof sql, "SELECT (SELECT count(*) FROM %s WHERE ROWID IN (SELECT ROWID FROM "
+             "SpatialIndex WHERE f_table_name = '%s' AND search_frame = BuildMbr(%.17g, %.17g, "
+             "%.17g, %.17g)) AND MbrIntersects(geom, BuildMbr(%.17g, %.17g, %.17g, %.17g))) - "
+             "(SELECT count(*) FROM %s WHERE MbrIntersects(geom, BuildMbr(%.17g, %.17g, %.17g, "
+             "%.17g)))", layer, layer, x0, y0, x1, y1, x0, y0, x1, y1, layer, x0, y0, x1, y1);
+    assert_int_equal(sql_int(s, sql), 0);
+}
+
 static gw_value T(const char *s) { return (gw_value){GW_VAL_TEXT, s, 0, 0}; }
 static gw_value I(int64_t i) { return (gw_value){GW_VAL_INT, NULL, i, 0}; }
 static gw_value R(double d) { return (gw_value){GW_VAL_REAL, NULL, 0, d}; }
@@ -321,6 +346,73 @@ static void test_roundtrip_every_layer(void **state)
                                 "FROM SpatialIndex WHERE f_table_name = 'incidents' AND "
                                 "search_frame = BuildMbr(115.4, 35.2, 115.6, 35.3))"), 1);
     assert_int_equal(sql_int(s, "SELECT count(*) FROM grids WHERE version = 1"), 2);
+    for (int L = 0; L < GW_LAYER_COUNT; L++) assert_rtree_ok(s, gw_layer_name((gw_layer)L));
+    gw_store_close(s);
+}
+
+/* The spatial index through all its write paths: bulk build at commit, a few rows into a big
+ * index, autocommit rows, SQL deletes by SpatiaLite's triggers, a rebuild that keeps entries. */
+static void test_spatial_index_paths(void **state)
+{
+    (void)state;
+    gw_store *s = fresh("rtree.db");
+    gw_inserter *ins = NULL;
+    char id[32];
+    unsigned seed = 7;
+    assert_int_equal(gw_store_begin(s), GW_OK);
+    assert_int_equal(gw_store_inserter_create(s, GW_LAYER_INCIDENTS, &ins), GW_OK);
+    for (int i = 0; i < 6000; i++) {
+        seed = seed * 1103515245u + 12345u;
+        double x = 115.0 + (seed >> 8) % 100000 / 1e5, y = 35.0 + (seed >> 4) % 77777 / 1e5;
+        snprintf(id, sizeof id, "b%05d", i);
+        assert_int_equal(add_incident(ins, id, x, y), GW_OK);
+    }
+    /* Not yet in the index inside the transaction; the commit writes it. */
+    assert_int_equal(gw_store_commit(s), GW_OK);
+    assert_int_equal(sql_int(s, "SELECT count(*) FROM idx_incidents_geom"), 6000);
+    assert_rtree_ok(s, "incidents");
+    assert_true(sql_int(s, "SELECT count(*) FROM idx_incidents_geom_node") > 100);
+    assert_index_matches(s, "incidents", 115.2, 35.1, 115.45, 35.3);
+    /* A few rows into the big index: written one by one. */
+    assert_int_equal(gw_store_begin(s), GW_OK);
+    for (int i = 0; i < 5; i++) {
+        snprintf(id, sizeof id, "few%d", i);
+        assert_int_equal(add_incident(ins, id, 115.3 + i * 0.01, 35.2), GW_OK);
+    }
+    assert_int_equal(gw_store_commit(s), GW_OK);
+    /* Autocommit rows go straight in. */
+    assert_int_equal(add_incident(ins, "auto", 115.33, 35.21), GW_OK);
+    assert_int_equal(sql_int(s, "SELECT count(*) FROM idx_incidents_geom"), 6006);
+    gw_inserter_destroy(ins);
+    assert_rtree_ok(s, "incidents");
+    /* SpatiaLite's triggers are back on once no inserter is alive: SQL deletes keep the index. */
+    assert_int_equal(sqlite3_exec(gw_store_db(s), "DELETE FROM incidents WHERE id LIKE 'b0%'",
+                                  NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(sql_int(s, "SELECT count(*) FROM idx_incidents_geom"),
+                     sql_int(s, "SELECT count(*) FROM incidents"));
+    assert_rtree_ok(s, "incidents");
+    /* A batch as big as the index: rebuilt, keeping the old entries. */
+    assert_int_equal(gw_store_begin(s), GW_OK);
+    assert_int_equal(gw_store_inserter_create(s, GW_LAYER_INCIDENTS, &ins), GW_OK);
+    for (int i = 0; i < 3000; i++) {
+        snprintf(id, sizeof id, "r%05d", i);
+        assert_int_equal(add_incident(ins, id, 115.0 + i * 1e-4, 35.5 - i * 1e-4), GW_OK);
+    }
+    gw_inserter_destroy(ins); /* destroy before commit writes the index too */
+    assert_int_equal(gw_store_commit(s), GW_OK);
+    assert_int_equal(sql_int(s, "SELECT count(*) FROM idx_incidents_geom"),
+                     sql_int(s, "SELECT count(*) FROM incidents"));
+    assert_rtree_ok(s, "incidents");
+    assert_index_matches(s, "incidents", 115.1, 35.2, 115.6, 35.45);
+    /* Rolled back rows leave nothing in the index. */
+    assert_int_equal(gw_store_begin(s), GW_OK);
+    assert_int_equal(gw_store_inserter_create(s, GW_LAYER_INCIDENTS, &ins), GW_OK);
+    assert_int_equal(add_incident(ins, "gone", 115.5, 35.5), GW_OK);
+    gw_store_rollback(s);
+    gw_inserter_destroy(ins);
+    assert_int_equal(sql_int(s, "SELECT count(*) FROM idx_incidents_geom"),
+                     sql_int(s, "SELECT count(*) FROM incidents"));
+    assert_rtree_ok(s, "incidents");
     gw_store_close(s);
 }
 
@@ -393,6 +485,7 @@ static void test_failed_insert_rolls_back(void **state)
     assert_int_equal(gw_store_count(s, GW_LAYER_INCIDENTS, &n), GW_OK);
     assert_int_equal(n, 1);
     assert_int_equal(sql_int(s, "SELECT count(*) FROM idx_incidents_geom"), 1);
+    assert_rtree_ok(s, "incidents");
     gw_store_close(s);
 }
 
@@ -496,6 +589,7 @@ static void test_extent_and_clear(void **state)
     assert_int_equal(gw_store_count(s, GW_LAYER_INCIDENTS, &n), GW_OK);
     assert_int_equal(n, 0);
     assert_int_equal(sql_int(s, "SELECT count(*) FROM idx_incidents_geom"), 0);
+    assert_rtree_ok(s, "incidents");
     assert_int_equal(gw_store_last_seq(s, &after), GW_OK);
     assert_int_equal(after, before + 1);
     assert_int_equal(sql_int(s, "SELECT count(*) FROM changelog WHERE op = 'clear' AND layer = "
@@ -590,6 +684,7 @@ int main(void)
         cmocka_unit_test(test_refuses_text_file),
         cmocka_unit_test(test_connection_settings),
         cmocka_unit_test(test_roundtrip_every_layer),
+        cmocka_unit_test(test_spatial_index_paths),
         cmocka_unit_test(test_bad_values),
         cmocka_unit_test(test_failed_insert_rolls_back),
         cmocka_unit_test(test_reader_sees_committed_data),
