@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "auth.h"
 #include "cli_util.h"
 #include "commands.h"
 
@@ -21,6 +22,7 @@ static const char usage[] =
     "  stats DB                    print what the database holds\n"
     "  serve DB                    serve tiles, features and analysis over HTTP\n"
     "  demo [DB]                   generate the demo city if missing and serve it\n"
+    "  token create|list|revoke DB API bearer tokens (create prints a new token once)\n"
     "\n"
     "layers: grids, police_rooms, cameras, teams, incidents\n"
     "'gridwatch <command> --help' describes a command.\n"
@@ -34,7 +36,7 @@ static const struct {
 } commands[] = {
     {"init", gw_cmd_init},       {"import", gw_cmd_import}, {"export", gw_cmd_export},
     {"gen-city", gw_cmd_gen_city}, {"stats", gw_cmd_stats}, {"serve", gw_cmd_serve},
-    {"demo", gw_cmd_demo},
+    {"demo", gw_cmd_demo},       {"token", gw_cli_token},
 };
 
 int main(int argc, char **argv)

@@ -3,6 +3,7 @@
  * log line per request, Prometheus metrics, per-thread store connections and clean shutdown.
  * Feature routes live in ogc.c; writes and auth plug in through gw_server_opts. */
 #include "server.h"
+#include "ogc_write.h"
 
 #include "http_util.h"
 #include "ogc.h"
@@ -769,6 +770,7 @@ static const char serve_usage[] =
 int gw_cli_serve(int argc, char **argv)
 {
     gw_server_opts o = {0};
+    gw_api_plugins(&o);
     o.port = 8080;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];

@@ -107,7 +107,7 @@ int main(int argc, char **argv)
     gw_inserter *ins = NULL;
     char id[32];
     snprintf(id, sizeof id, "BENCH-%ld", (long)time(NULL));
-    gw_value v[7] = {{GW_VAL_TEXT, id, 0, 0}, {GW_VAL_INT, NULL, 1735660800, 0},
+    gw_value v[8] = {{GW_VAL_TEXT, id, 0, 0}, {GW_VAL_INT, NULL, 1735660800, 0},
                      {GW_VAL_TEXT, "bench", 0, 0}, {GW_VAL_INT, NULL, 3, 0},
                      {GW_VAL_NULL, NULL, 0, 0}, {GW_VAL_NULL, NULL, 0, 0}, {GW_VAL_NULL, NULL, 0, 0}};
     gw_feature f = {v, NULL, 0, 115.48, 35.24};

@@ -30,7 +30,7 @@ static const gw_field team_fields[] = {
 static const gw_field incident_fields[] = {
     {"id", GW_FT_TEXT},       {"occurred_at", GW_FT_TIME}, {"category", GW_FT_TEXT},
     {"severity", GW_FT_INT},  {"status", GW_FT_TEXT},      {"description", GW_FT_TEXT},
-    {"grid", GW_FT_TEXT},
+    {"grid", GW_FT_TEXT},     {"police_room", GW_FT_TEXT},
 };
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))

@@ -73,7 +73,7 @@ static void make_db(void)
         snprintf(id, sizeof id, "INC-%04d", i);
         inc_x[i] = 115.40 + (i % 25) * 0.008 + (i % 7) * 1e-5;
         inc_y[i] = 35.20 + (i / 25) * 0.005 + (i % 11) * 1e-5;
-        gw_value v[7] = {{GW_VAL_TEXT, id, 0, 0},
+        gw_value v[8] = {{GW_VAL_TEXT, id, 0, 0},
                          {GW_VAL_INT, NULL, T0 + (int64_t)i * 3600, 0},
                          {GW_VAL_TEXT, cats[i % 3], 0, 0},
                          {GW_VAL_INT, NULL, 1 + i % 5, 0},

@@ -58,7 +58,7 @@ static void add_incident(gw_inserter *ins, int k)
 {
     char id[32];
     snprintf(id, sizeof id, "I%06d", k);
-    gw_value v[7] = {{GW_VAL_TEXT, id, 0, 0},
+    gw_value v[8] = {{GW_VAL_TEXT, id, 0, 0},
                      {GW_VAL_INT, NULL, 1735660800 + k * 60, 0},
                      {GW_VAL_TEXT, k % 3 ? "theft" : "fight", 0, 0},
                      {k % 5 ? GW_VAL_INT : GW_VAL_NULL, NULL, 1 + k % 5, 0},

@@ -83,10 +83,32 @@ static gw_value I(int64_t i) { return (gw_value){GW_VAL_INT, NULL, i, 0}; }
 static gw_value R(double d) { return (gw_value){GW_VAL_REAL, NULL, 0, d}; }
 static const gw_value NUL = {GW_VAL_NULL, NULL, 0, 0};
 
+/* All-NULL values for a layer (whatever its field count), then set by field name. */
+static void nulls(gw_layer layer, gw_value *v)
+{
+    size_t nf;
+    gw_layer_fields(layer, &nf);
+    assert_true(nf <= 16);
+    for (size_t i = 0; i < nf; i++) v[i] = NUL;
+}
+
+static void set(gw_layer layer, gw_value *v, const char *field, gw_value val)
+{
+    int i = gw_layer_field_index(layer, field);
+    assert_true(i >= 0);
+    v[i] = val;
+}
+
 /* Insert one incident at (x, y) with the given id. */
 static gw_status add_incident(gw_inserter *ins, const char *id, double x, double y)
 {
-    gw_value v[7] = {T(id), I(1514764800), T("THEFT"), I(3), T("open"), NUL, NUL};
+    gw_value v[16];
+    nulls(GW_LAYER_INCIDENTS, v);
+    set(GW_LAYER_INCIDENTS, v, "id", T(id));
+    set(GW_LAYER_INCIDENTS, v, "occurred_at", I(1514764800));
+    set(GW_LAYER_INCIDENTS, v, "category", T("THEFT"));
+    set(GW_LAYER_INCIDENTS, v, "severity", I(3));
+    set(GW_LAYER_INCIDENTS, v, "status", T("open"));
     gw_feature f = {v, NULL, 0, x, y};
     return gw_inserter_add(ins, &f);
 }
@@ -359,6 +381,10 @@ static void test_spatial_index_paths(void **state)
     gw_inserter *ins = NULL;
     char id[32];
     unsigned seed = 7;
+    const char *nidx = "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = "
+                       "'incidents'";
+    int64_t indexes = sql_int(s, nidx);
+    assert_true(indexes >= 4);
     assert_int_equal(gw_store_begin(s), GW_OK);
     assert_int_equal(gw_store_inserter_create(s, GW_LAYER_INCIDENTS, &ins), GW_OK);
     for (int i = 0; i < 6000; i++) {
@@ -369,6 +395,11 @@ static void test_spatial_index_paths(void **state)
     }
     /* Not yet in the index inside the transaction; the commit writes it. */
     assert_int_equal(gw_store_commit(s), GW_OK);
+    assert_int_equal(sql_int(s, nidx), indexes); /* secondary indexes built at commit */
+    assert_int_equal(sql_int(s, "SELECT count(*) FROM incidents INDEXED BY incidents_category "
+                                "WHERE category = 'THEFT'"), 6000);
+    assert_int_equal(sql_int(s, "SELECT count(*) FROM pragma_integrity_check WHERE "
+                                "integrity_check <> 'ok'"), 0);
     assert_int_equal(sql_int(s, "SELECT count(*) FROM idx_incidents_geom"), 6000);
     assert_rtree_ok(s, "incidents");
     assert_true(sql_int(s, "SELECT count(*) FROM idx_incidents_geom_node") > 100);
@@ -422,30 +453,37 @@ static void test_bad_values(void **state)
     gw_store *s = fresh("badvalues.db");
     gw_inserter *ins = NULL;
     assert_int_equal(gw_store_inserter_create(s, GW_LAYER_INCIDENTS, &ins), GW_OK);
-    gw_value v[7] = {T("x1"), I(0), T("THEFT"), T("high"), NUL, NUL, NUL};
+    const gw_layer IN = GW_LAYER_INCIDENTS;
+    gw_value v[16];
+    nulls(IN, v);
+    set(IN, v, "id", T("x1"));
+    set(IN, v, "occurred_at", I(0));
+    set(IN, v, "severity", T("high"));
     gw_feature f = {v, NULL, 0, 116.0, 39.0};
     assert_int_equal(gw_inserter_add(ins, &f), GW_ERR_ARG);
     assert_non_null(strstr(gw_ctx_errmsg(ctx), "severity"));
-    v[3] = I(9); /* the CHECK constraint: severity 1..5 */
+    set(IN, v, "severity", I(9)); /* the CHECK constraint: severity 1..5 */
     assert_int_equal(gw_inserter_add(ins, &f), GW_ERR_RANGE);
     assert_non_null(strstr(gw_ctx_errmsg(ctx), "x1"));
-    v[3] = I(5);
-    v[1] = T("2018-01-01");
+    set(IN, v, "severity", I(5));
+    set(IN, v, "occurred_at", T("2018-01-01"));
     assert_int_equal(gw_inserter_add(ins, &f), GW_ERR_ARG);
     assert_non_null(strstr(gw_ctx_errmsg(ctx), "occurred_at"));
-    v[1] = I(0);
+    set(IN, v, "occurred_at", I(0));
     f.x = 500.0;
     assert_int_equal(gw_inserter_add(ins, &f), GW_ERR_RANGE);
     unsigned char poly[128];
     size_t plen = square_wkb(poly, 1, 1, 1);
     f = (gw_feature){v, poly, plen, 0, 0};
     assert_int_equal(gw_inserter_add(ins, &f), GW_ERR_GEOMETRY);
-    v[0] = NUL;
+    set(IN, v, "id", NUL);
     assert_int_equal(gw_inserter_add(ins, &f), GW_ERR_ARG);
     gw_inserter_destroy(ins);
     /* A grid given a point, and a truncated polygon. */
     assert_int_equal(gw_store_inserter_create(s, GW_LAYER_GRIDS, &ins), GW_OK);
-    gw_value g[8] = {T("g1"), NUL, NUL, NUL, NUL, NUL, NUL, NUL};
+    gw_value g[16];
+    nulls(GW_LAYER_GRIDS, g);
+    set(GW_LAYER_GRIDS, g, "id", T("g1"));
     unsigned char pt[21] = {1, 1, 0, 0, 0};
     f = (gw_feature){g, pt, sizeof pt, 0, 0};
     assert_int_equal(gw_inserter_add(ins, &f), GW_ERR_GEOMETRY);
@@ -486,6 +524,22 @@ static void test_failed_insert_rolls_back(void **state)
     assert_int_equal(n, 1);
     assert_int_equal(sql_int(s, "SELECT count(*) FROM idx_incidents_geom"), 1);
     assert_rtree_ok(s, "incidents");
+    /* A load into an empty layer that is rolled back leaves its indexes in place. */
+    const char *nidx = "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = "
+                       "'teams'";
+    int64_t indexes = sql_int(s, nidx);
+    assert_true(indexes >= 2);
+    assert_int_equal(gw_store_begin(s), GW_OK);
+    assert_int_equal(gw_store_inserter_create(s, GW_LAYER_TEAMS, &ins), GW_OK);
+    gw_value v[16];
+    nulls(GW_LAYER_TEAMS, v);
+    set(GW_LAYER_TEAMS, v, "id", T("t1"));
+    gw_feature f = {v, NULL, 0, 116, 39};
+    assert_int_equal(gw_inserter_add(ins, &f), GW_OK);
+    gw_store_rollback(s);
+    gw_inserter_destroy(ins);
+    assert_int_equal(sql_int(s, nidx), indexes);
+    assert_int_equal(sql_int(s, "SELECT count(*) FROM teams"), 0);
     gw_store_close(s);
 }
 
@@ -568,7 +622,9 @@ static void test_extent_and_clear(void **state)
     gw_inserter_destroy(ins);
     unsigned char wkb[128];
     size_t len = square_wkb(wkb, 10, 20, 2);
-    gw_value g[8] = {T("g1"), NUL, NUL, NUL, NUL, NUL, NUL, NUL};
+    gw_value g[16];
+    nulls(GW_LAYER_GRIDS, g);
+    set(GW_LAYER_GRIDS, g, "id", T("g1"));
     gw_feature f = {g, wkb, len, 0, 0};
     assert_int_equal(gw_store_inserter_create(s, GW_LAYER_GRIDS, &ins), GW_OK);
     assert_int_equal(gw_inserter_add(ins, &f), GW_OK);
@@ -610,7 +666,12 @@ static void test_grid_versions(void **state)
     gw_store *s = fresh("versions.db");
     unsigned char wkb[128];
     size_t len = square_wkb(wkb, 1, 1, 1);
-    gw_value g[8] = {T("g1"), T("one"), NUL, NUL, I(100), I(40), NUL, NUL};
+    gw_value g[16];
+    nulls(GW_LAYER_GRIDS, g);
+    set(GW_LAYER_GRIDS, g, "id", T("g1"));
+    set(GW_LAYER_GRIDS, g, "name", T("one"));
+    set(GW_LAYER_GRIDS, g, "population", I(100));
+    set(GW_LAYER_GRIDS, g, "households", I(40));
     gw_feature f = {g, wkb, len, 0, 0};
     gw_inserter *ins = NULL;
     assert_int_equal(gw_store_inserter_create(s, GW_LAYER_GRIDS, &ins), GW_OK);
@@ -626,7 +687,7 @@ static void test_grid_versions(void **state)
     assert_int_equal(n, 0);
     assert_int_equal(gw_store_inserter_create(s, GW_LAYER_GRIDS, &ins), GW_OK);
     assert_int_equal(gw_inserter_add(ins, &f), GW_OK); /* same id, new version: allowed */
-    g[0] = T("g2");
+    set(GW_LAYER_GRIDS, g, "id", T("g2"));
     assert_int_equal(gw_inserter_add(ins, &f), GW_OK);
     gw_inserter_destroy(ins);
     assert_int_equal(gw_store_count(s, GW_LAYER_GRIDS, &n), GW_OK);
