@@ -120,6 +120,9 @@ typedef struct imp {
     /* current grids for incidents */
     gridref *gr;
     size_t ngr;
+    char **room_id; /* police rooms, for an incident's nearest room (lon/lat, x scaled by cos lat) */
+    double *room_x, *room_y, room_cos;
+    size_t nroom;
     GEOSSTRtree *tree;
     gridref **cand;
     size_t ncand, capcand;
@@ -671,6 +674,58 @@ static gw_status load_grids(imp *m)
     return GW_OK;
 }
 
+/* Police rooms for resolving an incident's responsible room (the nearest one). */
+static gw_status load_rooms(imp *m)
+{
+    gw_cursor *cur = NULL;
+    gw_status st = gw_store_cursor_create(m->store, GW_LAYER_POLICE_ROOMS, &cur);
+    if (st) return st;
+    size_t cap = 0;
+    gw_row r;
+    while ((st = gw_cursor_next(cur, &r)) == GW_OK) {
+        if (!r.wkb || r.wkb_len < 21 || r.values[0].kind != GW_VAL_TEXT) continue;
+        if (m->nroom == cap) {
+            cap = cap ? cap * 2 : 64;
+            char **ni = realloc(m->room_id, cap * sizeof *ni);
+            if (ni) m->room_id = ni;
+            double *nx = realloc(m->room_x, cap * sizeof *nx);
+            if (nx) m->room_x = nx;
+            double *ny = realloc(m->room_y, cap * sizeof *ny);
+            if (ny) m->room_y = ny;
+            if (!ni || !nx || !ny) {
+                gw_cursor_destroy(cur);
+                return gw_ctx_error(m->ctx, GW_ERR_NOMEM, "out of memory loading police rooms");
+            }
+        }
+        GEOSGeometry *g = GEOSWKBReader_read_r(m->h, m->rd, r.wkb, r.wkb_len);
+        double x, y;
+        int ok = g && GEOSGeomGetX_r(m->h, g, &x) == 1 && GEOSGeomGetY_r(m->h, g, &y) == 1;
+        GEOSGeom_destroy_r(m->h, g);
+        if (!ok) continue;
+        m->room_id[m->nroom] = strdup(r.values[0].s);
+        m->room_x[m->nroom] = x, m->room_y[m->nroom] = y;
+        m->nroom++;
+    }
+    gw_cursor_destroy(cur);
+    if (st != GW_ERR_NOT_FOUND) return st;
+    gw_ctx_clear_error(m->ctx);
+    m->room_cos = m->nroom ? cos(m->room_y[0] * M_PI / 180) : 1;
+    return GW_OK;
+}
+
+/* The nearest police room to (lon, lat): a linear scan over the rooms (about a thousand in a
+ * prefecture) on an equirectangular approximation, exact enough to rank rooms within a city. */
+static const char *room_of(const imp *m, double x, double y)
+{
+    const char *best = NULL;
+    double bd = HUGE_VAL;
+    for (size_t i = 0; i < m->nroom; i++) {
+        double dx = (m->room_x[i] - x) * m->room_cos, dy = m->room_y[i] - y, d = dx * dx + dy * dy;
+        if (d < bd) bd = d, best = m->room_id[i];
+    }
+    return best;
+}
+
 /* The grid containing (x, y), lowest id on shared edges; NULL outside every grid. */
 static const char *grid_of(imp *m, double x, double y)
 {
@@ -727,6 +782,10 @@ static gw_status add_point(imp *m, OGRGeometryH g)
             const char *gid = grid_of(m, x, y);
             if (gid) m->vals[gi] = (gw_value){GW_VAL_TEXT, gid, 0, 0};
         }
+    }
+    if (m->layer == GW_LAYER_INCIDENTS && m->nroom) {
+        int ri = gw_layer_field_index(m->layer, "police_room");
+        if (ri >= 0 && m->vals[ri].kind == GW_VAL_NULL) m->vals[ri] = (gw_value){GW_VAL_TEXT, room_of(m, x, y), 0, 0};
     }
     gw_feature feat = {m->vals, NULL, 0, x, y};
     st = gw_inserter_add(m->ins, &feat);
@@ -1035,6 +1094,8 @@ static void imp_free(imp *m)
         free(m->gr[i].id);
     }
     free(m->gr);
+    for (size_t i = 0; i < m->nroom; i++) free(m->room_id[i]);
+    free(m->room_id), free(m->room_x), free(m->room_y);
     free(m->cand);
     free(m->wkb);
     if (m->rd) GEOSWKBReader_destroy_r(m->h, m->rd);
@@ -1126,6 +1187,7 @@ gw_status gw_io_import(gw_ctx *ctx, gw_store *store, gw_layer layer, const char 
     if (!st && (st = gw_store_begin(store)) == GW_OK) in_tx = 1;
     if (!st && m->o.replace) st = gw_store_clear(store, layer);
     if (!st && layer == GW_LAYER_INCIDENTS) st = load_grids(m);
+    if (!st && layer == GW_LAYER_INCIDENTS) st = load_rooms(m);
     if (!st && layer != GW_LAYER_GRIDS) {
         if (gw_store_extent(store, GW_LAYER_GRIDS, &m->gext) == GW_OK) m->have_ext = 1;
         gw_ctx_clear_error(ctx);

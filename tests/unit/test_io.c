@@ -272,6 +272,42 @@ static void test_crimes_as_incidents(void **state)
     printf("  crimes outside every beat: %lld\n", (long long)nogrid);
 }
 
+/* An incident gets the nearest police room (hand-placed rooms, hand-computed answers). */
+static void test_incident_police_room(void **state)
+{
+    (void)state;
+    gw_store *s = new_store("rooms.db");
+    const char *inc = gw_test_write("rooms_inc.csv", "id,date,longitude,latitude\n"
+                                                     "A,2018-01-01T00:00:00Z,115.401,35.2\n"
+                                                     "B,2018-01-01T00:00:00Z,115.499,35.2\n"
+                                                     "C,2018-01-01T00:00:00Z,115.46,35.3\n");
+    gw_import_opts o = {.map = "occurred_at=date"};
+    /* No rooms yet: the field stays empty. */
+    assert_int_equal(import(s, GW_LAYER_INCIDENTS, inc, &o, NULL), GW_OK);
+    row_copy a = get_row(s, GW_LAYER_INCIDENTS, "A");
+    assert_int_equal(a.v[7].kind, GW_VAL_NULL);
+    GEOSGeom_destroy_r(gw_ctx_geos(ctx), a.g);
+    const char *rooms = gw_test_write("rooms.geojson",
+        "{\"type\":\"FeatureCollection\",\"features\":["
+        "{\"type\":\"Feature\",\"properties\":{\"id\":\"W\"},\"geometry\":{\"type\":\"Point\",\"coordinates\":[115.4,35.2]}},"
+        "{\"type\":\"Feature\",\"properties\":{\"id\":\"E\"},\"geometry\":{\"type\":\"Point\",\"coordinates\":[115.5,35.2]}},"
+        "{\"type\":\"Feature\",\"properties\":{\"id\":\"N\"},\"geometry\":{\"type\":\"Point\",\"coordinates\":[115.45,35.32]}}]}");
+    gw_import_opts ro = {0};
+    assert_int_equal(import(s, GW_LAYER_POLICE_ROOMS, rooms, &ro, NULL), GW_OK);
+    o.replace = 1;
+    assert_int_equal(import(s, GW_LAYER_INCIDENTS, inc, &o, NULL), GW_OK);
+    /* A is 90 m from W; B 90 m from E; C is 2.2 km from N, 11 km from W and E. */
+    static const char *const want[3][2] = {{"A", "W"}, {"B", "E"}, {"C", "N"}};
+    for (int i = 0; i < 3; i++) {
+        row_copy r = get_row(s, GW_LAYER_INCIDENTS, want[i][0]);
+        assert_true(r.found);
+        assert_int_equal(r.v[7].kind, GW_VAL_TEXT);
+        assert_string_equal(r.v[7].s, want[i][1]);
+        GEOSGeom_destroy_r(gw_ctx_geos(ctx), r.g);
+    }
+    gw_store_close(s);
+}
+
 static void test_summer_time_offset(void **state)
 {
     (void)state;
@@ -730,6 +766,7 @@ int main(void)
         cmocka_unit_test(test_map_errors),
         cmocka_unit_test(test_crimes_as_incidents),
         cmocka_unit_test(test_summer_time_offset),
+        cmocka_unit_test(test_incident_police_room),
         cmocka_unit_test(test_cctv_cameras_defaults),
         cmocka_unit_test(test_heze_gcj02_matches_wgs84),
         cmocka_unit_test(test_export_round_trips),
