@@ -1,0 +1,446 @@
+/* tiles_http.c — vector tiles over HTTP: the tile route (filters, cache, gzip, ETag/304,
+ * Cache-Control), TileJSON 3.0.0 and the MapLibre style, and the shared tile state that follows
+ * the change log: a request that sees a newer seq refreshes the model and invalidates exactly
+ * the cached tiles the new changes touch.  Rendering is tiles/layers.c; caching tiles/tilecache.c. */
+#include "tiles_http.h"
+
+#include "gridwatch/model.h"
+#include "gridwatch/tilecache.h"
+#include "gridwatch/tilelayers.h"
+#include "http_util.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAXZOOM 18 /* advertised in TileJSON; deeper tiles are still served up to z 22 */
+#define MVT_TYPE "application/vnd.mapbox-vector-tile"
+
+struct gw_tiles {
+    char *db_path;
+    gw_ctx *rctx;     /* the refresher's context and connection, used under `refresh` only */
+    gw_store *rstore;
+    gw_model *model;
+    gw_tile_source *src;
+    gw_tile_cache *cache;
+    pthread_mutex_t refresh;
+    int64_t seq; /* change-log seq the model and the cache reflect (atomic) */
+};
+
+/* The installed state: a file-static until the server offers a per-server user pointer. */
+static gw_tiles *g_tiles;
+
+void gw_tiles_install(gw_tiles *t) { __atomic_store_n(&g_tiles, t, __ATOMIC_RELEASE); }
+
+gw_status gw_tiles_create(gw_ctx *ctx, const char *db_path, size_t cache_bytes, gw_tiles **out)
+{
+    *out = NULL;
+    gw_tiles *t = calloc(1, sizeof *t);
+    if (!t || !(t->db_path = strdup(db_path))) {
+        free(t);
+        return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory");
+    }
+    pthread_mutex_init(&t->refresh, NULL);
+    gw_status st = gw_ctx_create(&t->rctx);
+    if (!st) st = gw_store_open(t->rctx, db_path, 0, &t->rstore);
+    if (!st) st = gw_model_open(t->rctx, t->rstore, &t->model);
+    if (!st) st = gw_tile_source_create(t->rctx, &t->src);
+    if (!st) st = gw_tile_cache_create(t->rctx, cache_bytes ? cache_bytes : (size_t)256 << 20, &t->cache);
+    if (st) {
+        gw_ctx_error(ctx, st, "tiles: %s", gw_ctx_errmsg(t->rctx));
+        gw_tiles_destroy(t);
+        return st;
+    }
+    gw_model_snapshot *s = gw_model_acquire(t->model);
+    t->seq = gw_snapshot_seq(s);
+    gw_model_release(t->rctx, s);
+    *out = t;
+    return GW_OK;
+}
+
+void gw_tiles_destroy(gw_tiles *t)
+{
+    if (!t) return;
+    if (__atomic_load_n(&g_tiles, __ATOMIC_ACQUIRE) == t) gw_tiles_install(NULL);
+    gw_tile_cache_destroy(t->cache);
+    gw_tile_source_destroy(t->src);
+    gw_model_close(t->model);
+    gw_store_close(t->rstore);
+    gw_ctx_destroy(t->rctx);
+    pthread_mutex_destroy(&t->refresh);
+    free(t->db_path);
+    free(t);
+}
+
+/* ---- change log -> invalidation ---------------------------------------------------------- */
+
+static gw_bbox merc_box(double minx, double miny, double maxx, double maxy)
+{
+    gw_bbox b;
+    double lat0 = fmax(-GW_MERC_MAX_LAT, fmin(GW_MERC_MAX_LAT, miny));
+    double lat1 = fmax(-GW_MERC_MAX_LAT, fmin(GW_MERC_MAX_LAT, maxy));
+    gw_tile_lonlat_to_merc(minx, lat0, &b.minx, &b.miny);
+    gw_tile_lonlat_to_merc(maxx, lat1, &b.maxx, &b.maxy);
+    return b;
+}
+
+/* Drop the tiles touched by the changes with seq in (from, to]; `reach` widens camera changes
+ * for the view sectors.  Called under t->refresh. */
+static size_t apply_changes(gw_tiles *t, int64_t from, int64_t to, double reach)
+{
+    sqlite3_stmt *q = NULL;
+    size_t n = 0, cap = 0, dropped = 0;
+    gw_tile_change *ch = NULL;
+    if (sqlite3_prepare_v2(gw_store_db(t->rstore),
+                           "SELECT layer, minx, miny, maxx, maxy FROM changelog WHERE seq > ? AND seq <= ? ORDER BY seq",
+                           -1, &q, NULL) != SQLITE_OK) {
+        gw_tile_change all = {GW_TL_ALL_PARTS | 1u << GW_TL_CITY, false, {0, 0, 0, 0}};
+        return gw_tile_cache_invalidate(t->cache, &all, 1, to, GW_TILE_BUFFER);
+    }
+    sqlite3_bind_int64(q, 1, from);
+    sqlite3_bind_int64(q, 2, to);
+    while (sqlite3_step(q) == SQLITE_ROW) {
+        if (n + 2 > cap) {
+            size_t nc = cap ? cap * 2 : 64;
+            gw_tile_change *nv = realloc(ch, nc * sizeof *nv);
+            if (!nv) break;
+            ch = nv, cap = nc;
+        }
+        gw_layer l;
+        const char *name = (const char *)sqlite3_column_text(q, 0);
+        int has_box = sqlite3_column_type(q, 1) != SQLITE_NULL && sqlite3_column_type(q, 4) != SQLITE_NULL;
+        gw_bbox b = {0, 0, 0, 0};
+        if (has_box)
+            b = merc_box(sqlite3_column_double(q, 1), sqlite3_column_double(q, 2), sqlite3_column_double(q, 3),
+                         sqlite3_column_double(q, 4));
+        if (!name || gw_layer_from_name(name, &l) != GW_OK) {
+            ch[n++] = (gw_tile_change){GW_TL_ALL_PARTS | 1u << GW_TL_CITY, false, b};
+        } else if (l == GW_LAYER_CAMERAS) {
+            ch[n++] = (gw_tile_change){1u << GW_TL_CAMERAS | 1u << GW_TL_CITY, has_box, b};
+            gw_bbox w = {b.minx - reach, b.miny - reach, b.maxx + reach, b.maxy + reach};
+            ch[n++] = (gw_tile_change){1u << GW_TL_CAMERA_VIEWS | 1u << GW_TL_CITY, has_box, w};
+        } else {
+            ch[n++] = (gw_tile_change){1u << l | 1u << GW_TL_CITY, has_box, b};
+        }
+    }
+    sqlite3_finalize(q);
+    if (n == 0 && !ch) { /* out of memory or unreadable: drop everything, stay correct */
+        gw_tile_change all = {GW_TL_ALL_PARTS | 1u << GW_TL_CITY, false, {0, 0, 0, 0}};
+        dropped = gw_tile_cache_invalidate(t->cache, &all, 1, to, GW_TILE_BUFFER);
+    } else if (n) {
+        dropped = gw_tile_cache_invalidate(t->cache, ch, n, to, GW_TILE_BUFFER);
+    }
+    free(ch);
+    return dropped;
+}
+
+size_t gw_tiles_sync(gw_tiles *t, gw_store *store)
+{
+    int64_t last = 0;
+    if (!t || gw_store_last_seq(store, &last) != GW_OK) return 0;
+    int64_t cur = __atomic_load_n(&t->seq, __ATOMIC_ACQUIRE);
+    if (last <= cur) return 0;
+    /* one refresher at a time; the others answer from the current state meanwhile */
+    if (pthread_mutex_trylock(&t->refresh) != 0) return 0;
+    size_t dropped = 0;
+    cur = t->seq;
+    gw_model_snapshot *s = gw_model_acquire(t->model);
+    double reach_old = gw_tile_views_reach(t->rctx, t->src, s);
+    gw_model_release(t->rctx, s);
+    if (last > cur) {
+        /* before the refresh: stop serving tiles the changes touch (tiles rebuilt from the old
+         * snapshot meanwhile are refused by the cache) */
+        dropped += apply_changes(t, cur, last, reach_old);
+        if (gw_model_refresh(t->rctx, t->model, t->rstore, NULL) == GW_OK) {
+            s = gw_model_acquire(t->model);
+            int64_t now = gw_snapshot_seq(s);
+            double reach = fmax(reach_old, gw_tile_views_reach(t->rctx, t->src, s));
+            gw_model_release(t->rctx, s);
+            /* after: changes committed in between, and camera views with the new reach */
+            dropped += apply_changes(t, cur, now, reach);
+            __atomic_store_n(&t->seq, now, __ATOMIC_RELEASE);
+        } else {
+            fprintf(stderr, "{\"event\":\"tiles_refresh_failed\",\"error\":\"%s\"}\n", gw_ctx_errmsg(t->rctx));
+        }
+    }
+    pthread_mutex_unlock(&t->refresh);
+    return dropped;
+}
+
+/* ---- tile route -------------------------------------------------------------------------- */
+
+static gw_tiles *state(gw_req *req)
+{
+    gw_tiles *t = __atomic_load_n(&g_tiles, __ATOMIC_ACQUIRE);
+    if (!t) gw_req_problem(req, 503, NULL, "vector tiles are not enabled on this server");
+    return t;
+}
+
+typedef struct targs {
+    gw_req *req;
+    gw_tile_layer layer;
+    uint32_t parts;
+    gw_tile_filter f;
+} targs;
+
+static int has_time_field(uint32_t parts)
+{
+    return (parts & (1u << GW_TL_TEAMS)) || (parts & (1u << GW_TL_INCIDENTS));
+}
+
+static int tile_arg(void *user, const char *key, const char *val)
+{
+    targs *a = user;
+    gw_req *req = a->req;
+    char why[256];
+    if (strcmp(key, "datetime") == 0) {
+        gw_time_filter tf;
+        if (gw_parse_datetime(gw_req_ctx(req), val, &tf, why, sizeof why)) {
+            gw_req_problem(req, 400, NULL, "parameter 'datetime': %s", why);
+            return 1;
+        }
+        if (!has_time_field(a->parts)) {
+            gw_req_problem(req, 400, NULL, "parameter 'datetime': layer '%s' has no time field",
+                           gw_tile_layer_name(a->layer));
+            return 1;
+        }
+        a->f.has_lo = tf.has_lo, a->f.has_hi = tf.has_hi, a->f.lo = tf.lo, a->f.hi = tf.hi;
+        return 0;
+    }
+    if (strcmp(key, "f") == 0) return 0;
+    gw_ctx *ctx = gw_req_ctx(req);
+    if (gw_tile_filter_add(ctx, &a->f, a->parts, key, val) != GW_OK) {
+        gw_req_problem(req, 400, NULL, "%s", gw_ctx_errmsg(ctx));
+        return 1;
+    }
+    return 0;
+}
+
+/* 1 when the client accepts gzip (a "gzip" coding without q=0). */
+static int accepts_gzip(gw_req *req)
+{
+    const char *ae = gw_req_header(req, "Accept-Encoding");
+    const char *p = ae ? strcasestr(ae, "gzip") : NULL;
+    if (!p) return 0;
+    p += 4;
+    while (*p == ' ') p++;
+    if (*p != ';') return 1;
+    const char *q = strstr(p, "q=");
+    return !(q && strtod(q + 2, NULL) <= 0 && (q - p) < 8);
+}
+
+static int etag_matches(const char *inm, const char *etag)
+{
+    if (!inm) return 0;
+    if (strcmp(inm, "*") == 0) return 1;
+    return strstr(inm, etag) != NULL; /* also matches W/"…" and lists */
+}
+
+static void send_blob(gw_req *req, const gw_tile_blob *b, int hit)
+{
+    gw_req_add_header(req, "ETag", b->etag);
+    gw_req_add_header(req, "Cache-Control", "public, max-age=60");
+    gw_req_add_header(req, "Vary", "Accept-Encoding");
+    gw_req_add_header(req, "X-Tile-Cache", hit ? "hit" : "miss");
+    if (etag_matches(gw_req_header(req, "If-None-Match"), b->etag)) {
+        gw_req_respond(req, 304, NULL, "", 0);
+        return;
+    }
+    if (!b->raw_len) { /* empty tile: 204, which MapLibre and GDAL treat as "no features" */
+        gw_req_respond(req, 204, NULL, "", 0);
+        return;
+    }
+    if (b->gz && accepts_gzip(req)) {
+        gw_req_add_header(req, "Content-Encoding", "gzip");
+        gw_req_respond(req, 200, MVT_TYPE, (const char *)b->gz, b->gz_len);
+    } else {
+        gw_req_respond(req, 200, MVT_TYPE, (const char *)b->raw, b->raw_len);
+    }
+}
+
+static int h_tile(gw_req *req)
+{
+    gw_tiles *t = state(req);
+    if (!t) return 0;
+    gw_ctx *ctx = gw_req_ctx(req);
+    if (!ctx) return 0;
+    targs a = {.req = req};
+    if (gw_tile_layer_from_name(ctx, gw_req_param(req, "layer"), &a.layer) != GW_OK) {
+        gw_req_problem(req, 404, NULL, "%s", gw_ctx_errmsg(ctx));
+        return 0;
+    }
+    a.parts = gw_tile_layer_parts(a.layer);
+    const char *y = gw_req_param(req, "y");
+    size_t yl = strlen(y);
+    if (yl < 5 || (strcmp(y + yl - 4, ".mvt") && strcmp(y + yl - 4, ".pbf"))) {
+        gw_req_problem(req, 404, NULL, "tile '%s' must end in .mvt (or .pbf)", y);
+        return 0;
+    }
+    char zxy[128];
+    int n = snprintf(zxy, sizeof zxy, "%s/%s/%.*s", gw_req_param(req, "z"), gw_req_param(req, "x"), (int)(yl - 4), y);
+    gw_tile_id tid;
+    gw_status st = gw_tile_parse(ctx, zxy, n > 0 && (size_t)n < sizeof zxy ? (size_t)n : 0, &tid);
+    if (st) {
+        gw_req_problem(req, st == GW_ERR_RANGE ? 404 : 400, NULL, "%s", gw_ctx_errmsg(ctx));
+        return 0;
+    }
+    if (gw_req_query_each(req, tile_arg, &a)) return 0;
+    gw_store *store = gw_req_store(req);
+    if (!store) return 0;
+    gw_tiles_sync(t, store);
+    char key[1200];
+    gw_tile_filter_key(&a.f, key, sizeof key);
+    gw_tile_blob *b = gw_tile_cache_get(t->cache, a.layer, tid, key);
+    int hit = b != NULL;
+    if (!b) {
+        gw_model_snapshot *s = gw_model_acquire(t->model);
+        gw_mvt *mvt = NULL;
+        const uint8_t *bytes = NULL;
+        size_t len = 0;
+        st = gw_mvt_create(ctx, tid, NULL, &mvt);
+        if (!st) st = gw_tile_render(ctx, t->src, mvt, s, a.parts, tid, &a.f, &bytes, &len);
+        if (!st) st = gw_tile_blob_create(ctx, bytes, len, gw_snapshot_seq(s), &b);
+        gw_mvt_destroy(mvt);
+        gw_model_release(ctx, s);
+        if (st) {
+            gw_req_problem(req, 500, NULL, "tile %s/%s: %s", gw_tile_layer_name(a.layer), zxy, gw_ctx_errmsg(ctx));
+            return 0;
+        }
+        gw_tile_cache_put(t->cache, a.layer, tid, key, b);
+    }
+    send_blob(req, b, hit);
+    gw_tile_blob_release(b);
+    return 0;
+}
+
+/* ---- TileJSON and style ------------------------------------------------------------------ */
+
+static int query_copy(void *user, const char *key, const char *val)
+{
+    gw_buf *b = user;
+    gw_buf_add(b, b->data && strchr(b->data, '?') ? "&" : "?", 1);
+    gw_buf_url(b, key);
+    gw_buf_add(b, "=", 1);
+    gw_buf_url(b, val);
+    return 0;
+}
+
+static json_t *vector_layer(gw_tile_layer part)
+{
+    const char *names[24], *types[24];
+    size_t n = gw_tile_layer_props(part, names, types, 24);
+    json_t *fields = json_object();
+    for (size_t i = 0; i < n; i++) json_object_set_new(fields, names[i], json_string(types[i]));
+    const char *desc = part == GW_TL_INCIDENTS
+                           ? "incidents; where a tile holds more than 4000, cluster points (cluster=true) with count and count_<category>"
+                       : part == GW_TL_CAMERAS || part == GW_TL_TEAMS
+                           ? "points; where a tile holds more than 4000, cluster points (cluster=true) with count and count_<status>"
+                       : part == GW_TL_CAMERA_VIEWS ? "camera view sectors (from zoom 15)"
+                                                    : gw_tile_layer_name(part);
+    return json_pack("{s:s,s:o,s:i,s:i,s:s}", "id", gw_tile_layer_name(part), "fields", fields, "minzoom",
+                     (int)gw_tile_layer_minzoom(part), "maxzoom", MAXZOOM, "description", desc);
+}
+
+static int h_tilejson(gw_req *req)
+{
+    gw_tiles *t = state(req);
+    if (!t) return 0;
+    gw_ctx *ctx = gw_req_ctx(req);
+    if (!ctx) return 0;
+    const char *file = gw_req_param(req, "file");
+    size_t fl = strlen(file);
+    char name[64];
+    gw_tile_layer layer;
+    if (fl < 6 || fl - 5 >= sizeof name || strcmp(file + fl - 5, ".json")) {
+        gw_req_problem(req, 404, NULL, "no resource '/tiles/%s'; TileJSON is at /tiles/{layer}.json", file);
+        return 0;
+    }
+    snprintf(name, sizeof name, "%.*s", (int)(fl - 5), file);
+    if (gw_tile_layer_from_name(ctx, name, &layer) != GW_OK) {
+        gw_req_problem(req, 404, NULL, "%s", gw_ctx_errmsg(ctx));
+        return 0;
+    }
+    targs a = {.req = req, .layer = layer, .parts = gw_tile_layer_parts(layer)};
+    if (gw_req_query_each(req, tile_arg, &a)) return 0; /* same filters as the tiles, checked */
+    gw_store *store = gw_req_store(req);
+    if (!store) return 0;
+    gw_tiles_sync(t, store);
+    gw_model_snapshot *s = gw_model_acquire(t->model);
+    gw_bbox e;
+    int has_ext = gw_tile_extent(ctx, t->src, s, a.parts, &e) == GW_OK;
+    gw_model_release(ctx, s);
+    if (!has_ext) e = (gw_bbox){-180, -GW_MERC_MAX_LAT, 180, GW_MERC_MAX_LAT};
+    gw_buf url = {0};
+    gw_buf_printf(&url, "%s/tiles/%s/{z}/{x}/{y}.mvt", gw_req_base_url(req), name);
+    gw_req_query_each(req, query_copy, &url);
+    double w = fmax(e.maxx - e.minx, 1e-6), h = fmax(e.maxy - e.miny, 1e-6);
+    int cz = (int)floor(log2(fmin(360 / w, 170 / h))) + 1;
+    uint32_t minz = gw_tile_layer_minzoom(layer);
+    cz = cz < (int)minz ? (int)minz : cz > 16 ? 16 : cz;
+    json_t *vl = json_array();
+    for (int p = 0; p < GW_TL_CITY; p++)
+        if (a.parts & (1u << p)) json_array_append_new(vl, vector_layer((gw_tile_layer)p));
+    json_t *doc = json_pack("{s:s,s:s,s:s,s:[s],s:i,s:i,s:[f,f,f,f],s:[f,f,i],s:o,s:s}", "tilejson", "3.0.0",
+                            "name", name, "scheme", "xyz", "tiles", url.data ? url.data : "", "minzoom", (int)minz,
+                            "maxzoom", MAXZOOM, "bounds", e.minx, e.miny, e.maxx, e.maxy, "center",
+                            (e.minx + e.maxx) / 2, (e.miny + e.maxy) / 2, cz, "vector_layers", vl,
+                            "attribution", "gridwatch");
+    gw_buf_free(&url);
+    gw_req_respond_json(req, 200, doc);
+    return 0;
+}
+
+static const char style_layers[] =
+    "[{\"id\":\"background\",\"type\":\"background\",\"paint\":{\"background-color\":\"#f4f3ef\"}},"
+    "{\"id\":\"grids-fill\",\"type\":\"fill\",\"source\":\"city\",\"source-layer\":\"grids\","
+    "\"paint\":{\"fill-color\":\"#7a8cc4\",\"fill-opacity\":0.15}},"
+    "{\"id\":\"grids-line\",\"type\":\"line\",\"source\":\"city\",\"source-layer\":\"grids\","
+    "\"paint\":{\"line-color\":\"#3d4a7a\",\"line-width\":[\"interpolate\",[\"linear\"],[\"zoom\"],8,0.3,14,1.5]}},"
+    "{\"id\":\"camera-views\",\"type\":\"fill\",\"source\":\"city\",\"source-layer\":\"camera_views\",\"minzoom\":15,"
+    "\"paint\":{\"fill-color\":\"#f0a020\",\"fill-opacity\":0.2,\"fill-outline-color\":\"#c07010\"}},"
+    "{\"id\":\"incident-clusters\",\"type\":\"circle\",\"source\":\"city\",\"source-layer\":\"incidents\","
+    "\"filter\":[\"==\",[\"get\",\"cluster\"],true],"
+    "\"paint\":{\"circle-color\":\"#d7301f\",\"circle-opacity\":0.55,"
+    "\"circle-radius\":[\"interpolate\",[\"linear\"],[\"get\",\"count\"],1,2,10,4,100,8,1000,14,10000,22]}},"
+    "{\"id\":\"incidents\",\"type\":\"circle\",\"source\":\"city\",\"source-layer\":\"incidents\","
+    "\"filter\":[\"!\",[\"has\",\"cluster\"]],"
+    "\"paint\":{\"circle-color\":[\"interpolate\",[\"linear\"],[\"get\",\"severity\"],1,\"#fdae61\",5,\"#a50026\"],"
+    "\"circle-radius\":[\"interpolate\",[\"linear\"],[\"zoom\"],10,1.5,16,5]}},"
+    "{\"id\":\"cameras\",\"type\":\"circle\",\"source\":\"city\",\"source-layer\":\"cameras\",\"minzoom\":13,\"filter\":[\"!\",[\"has\",\"cluster\"]],"
+    "\"paint\":{\"circle-color\":[\"match\",[\"get\",\"status\"],\"offline\",\"#999999\",\"#555555\"],\"circle-radius\":2}},"
+    "{\"id\":\"police-rooms\",\"type\":\"circle\",\"source\":\"city\",\"source-layer\":\"police_rooms\",\"filter\":[\"!\",[\"has\",\"cluster\"]],"
+    "\"paint\":{\"circle-color\":\"#1f5fbf\",\"circle-radius\":5,\"circle-stroke-color\":\"#ffffff\",\"circle-stroke-width\":1}},"
+    "{\"id\":\"teams\",\"type\":\"circle\",\"source\":\"city\",\"source-layer\":\"teams\",\"filter\":[\"!\",[\"has\",\"cluster\"]],"
+    "\"paint\":{\"circle-color\":[\"match\",[\"get\",\"status\"],\"available\",\"#1a9850\",\"busy\",\"#f46d43\","
+    "\"offline\",\"#888888\",\"#000000\"],\"circle-radius\":4,\"circle-stroke-color\":\"#ffffff\",\"circle-stroke-width\":1}}]";
+
+static int h_style(gw_req *req)
+{
+    if (strcmp(gw_req_param(req, "file"), "city.json") != 0) {
+        gw_req_problem(req, 404, NULL, "no style '%s'; the style is /styles/city.json", gw_req_param(req, "file"));
+        return 0;
+    }
+    char src[600];
+    snprintf(src, sizeof src, "%s/tiles/city.json", gw_req_base_url(req));
+    json_t *layers = json_loads(style_layers, 0, NULL);
+    json_t *doc = json_pack("{s:i,s:s,s:{s:{s:s,s:s}},s:o}", "version", 8, "name", "gridwatch city", "sources",
+                            "city", "type", "vector", "url", src, "layers", layers ? layers : json_array());
+    gw_req_respond_json(req, 200, doc);
+    return 0;
+}
+
+static const gw_route routes[] = {
+    {"GET", "/tiles/{layer}/{z}/{x}/{y}", h_tile, GW_ROLE_VIEWER, "tile"},
+    {"GET", "/tiles/{file}", h_tilejson, GW_ROLE_VIEWER, "tilejson"},
+    {"GET", "/styles/{file}", h_style, GW_ROLE_VIEWER, "style"},
+};
+
+const gw_route *gw_tiles_routes(size_t *n)
+{
+    *n = sizeof routes / sizeof routes[0];
+    return routes;
+}

@@ -1,0 +1,40 @@
+/* tiles_http.h — the vector tile routes: /tiles/{layer}/{z}/{x}/{y}.mvt, TileJSON 3.0.0 at
+ * /tiles/{layer}.json, the MapLibre style /styles/city.json; the tile state they share (model,
+ * tile cache, lookup source) kept in step with the change log; and `gridwatch tiles` (MBTiles).
+ *
+ * Plugging into the server (until gw_server_opts carries a user pointer readable from gw_req):
+ *   gw_tiles *tiles; gw_tiles_create(ctx, db_path, cache_bytes, &tiles);  -- before the server
+ *   gw_tiles_install(tiles);            -- the handlers find it through a file-static pointer
+ *   opts.routes = gw_tiles_routes(&opts.n_routes) (concatenated with the other extra routes)
+ *   ... gw_server_destroy(srv); gw_tiles_install(NULL); gw_tiles_destroy(tiles);  */
+#ifndef GW_TILES_HTTP_H
+#define GW_TILES_HTTP_H
+
+#include "server.h"
+
+typedef struct gw_tiles gw_tiles;
+
+/* Load the model of db_path (a few seconds at scale 1) and create a tile cache of cache_bytes
+ * (0 = 256 MiB).  Caller frees with gw_tiles_destroy() after the server is destroyed. */
+gw_status gw_tiles_create(gw_ctx *ctx, const char *db_path, size_t cache_bytes, gw_tiles **out);
+/* Accepts NULL. */
+void gw_tiles_destroy(gw_tiles *t);
+/* Make `t` the state the tile handlers use (NULL: they answer 503).  Call before the server
+ * starts and after it stopped; one tile state per process. */
+void gw_tiles_install(gw_tiles *t);
+
+/* Bring the model up to the store's change log and drop the cached tiles the new changes
+ * touch.  The handlers call it on every request (one indexed SQL read when nothing changed);
+ * exposed for writers that want it done right after their commit.  `store` is any connection
+ * of the caller's thread (not inside a write transaction).  Returns tiles dropped. */
+size_t gw_tiles_sync(gw_tiles *t, gw_store *store);
+
+/* The routes (static storage; *n receives the count): GET /tiles/{layer}/{z}/{x}/{y}.mvt,
+ * GET /tiles/{layer}.json, GET /styles/city.json; role viewer. */
+const gw_route *gw_tiles_routes(size_t *n);
+
+/* `gridwatch tiles DB OUT.mbtiles --layers grids,incidents --zoom 8-16 [--bbox W,S,E,N]`;
+ * argv[0] is "tiles".  Exit codes of cli_util.h. */
+int gw_cli_tiles(int argc, char **argv);
+
+#endif

@@ -1,0 +1,110 @@
+/* tilelayers.h — what goes into a vector tile: the tile layers (the five data layers, the
+ * camera view sectors, and the composite "city"), attribute/time filters, incident clustering
+ * at low zoom, and rendering one tile from an in-memory model snapshot with the MVT encoder.
+ *
+ * Used by the HTTP tile routes and by the offline MBTiles renderer; knows nothing about HTTP.
+ * A gw_tile_source keeps per-snapshot lookup structures (Web Mercator envelopes of the grids, a
+ * Mercator -> metric affine map with a proven error bound for the point indexes, extents) so a
+ * tile touches only the features near it. */
+#ifndef GRIDWATCH_TILELAYERS_H
+#define GRIDWATCH_TILELAYERS_H
+
+#include "gridwatch/common.h"
+#include "gridwatch/layer.h"
+#include "gridwatch/model.h"
+#include "gridwatch/mvt.h"
+#include "gridwatch/tile.h"
+
+#include <stdbool.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Tile layers: the first five equal gw_layer. */
+typedef enum gw_tile_layer {
+    GW_TL_GRIDS = GW_LAYER_GRIDS,
+    GW_TL_POLICE_ROOMS = GW_LAYER_POLICE_ROOMS,
+    GW_TL_CAMERAS = GW_LAYER_CAMERAS,
+    GW_TL_TEAMS = GW_LAYER_TEAMS,
+    GW_TL_INCIDENTS = GW_LAYER_INCIDENTS,
+    GW_TL_CAMERA_VIEWS, /* camera view sectors (polygons), from GW_TL_VIEWS_MINZOOM */
+    GW_TL_CITY,         /* composite: every layer above in one tile */
+    GW_TL_COUNT
+} gw_tile_layer;
+
+#define GW_TL_VIEWS_MINZOOM 15
+/* A point layer with more points than this inside a tile is drawn there as cluster points
+ * (incidents counted per category, cameras and teams per status). */
+#define GW_TL_CLUSTER_MAX 4000
+/* Mask of the encoded layers (GW_TL_GRIDS .. GW_TL_CAMERA_VIEWS). */
+#define GW_TL_ALL_PARTS 0x3fu
+
+/* "grids" … "incidents", "camera_views", "city"; NULL when out of range. */
+const char *gw_tile_layer_name(gw_tile_layer l);
+/* GW_ERR_NOT_FOUND (with a message listing the layers) for an unknown name. */
+gw_status gw_tile_layer_from_name(gw_ctx *ctx, const char *name, gw_tile_layer *out);
+/* The encoded layers a tile layer is made of (1u << part): city = GW_TL_ALL_PARTS. */
+uint32_t gw_tile_layer_parts(gw_tile_layer l);
+/* Least zoom at which the layer has features (15 for camera_views, else 0). */
+uint32_t gw_tile_layer_minzoom(gw_tile_layer l);
+
+/* The properties a part's features carry, for TileJSON vector_layers: names[i] with TileJSON
+ * types[i] ("String", "Number", "Boolean").  Returns the count (at most cap filled). */
+size_t gw_tile_layer_props(gw_tile_layer part, const char **names, const char **types, size_t cap);
+
+/* Filters of a tile request: property equality (same names as the items API: the text and
+ * integer fields of a layer) and a datetime window on the layer's time field (occurred_at,
+ * updated_at).  In a composite tile each condition applies to the layers having that field;
+ * camera_views take the cameras' fields.  Zero-initialise. */
+#define GW_TILE_MAX_FILTERS 8
+typedef struct gw_tile_filter {
+    bool has_lo, has_hi;
+    int64_t lo, hi; /* Unix seconds, inclusive */
+    int n;
+    struct {
+        char name[32];
+        char value[128];
+    } prop[GW_TILE_MAX_FILTERS];
+} gw_tile_filter;
+
+/* Add `name=value` to f for a tile of the given parts.  Errors: GW_ERR_NOT_FOUND (no layer of
+ * `parts` has a text/integer field `name`; the message lists the accepted names),
+ * GW_ERR_FORMAT (an integer field and value not an integer), GW_ERR_RANGE (too many filters or
+ * a value longer than 127 bytes). */
+gw_status gw_tile_filter_add(gw_ctx *ctx, gw_tile_filter *f, uint32_t parts, const char *name,
+                             const char *value);
+/* The normalised filter as text, the cache key part: conditions sorted, "" for none
+ * ("category=theft&datetime=1735689600/..&status=open").  Truncated to cap-1 bytes. */
+void gw_tile_filter_key(const gw_tile_filter *f, char *buf, size_t cap);
+
+typedef struct gw_tile_source gw_tile_source;
+
+/* Create the per-snapshot lookup cache shared by all threads.  Caller frees with
+ * gw_tile_source_destroy().  GW_ERR_NOMEM. */
+gw_status gw_tile_source_create(gw_ctx *ctx, gw_tile_source **out);
+/* Accepts NULL. */
+void gw_tile_source_destroy(gw_tile_source *src);
+
+/* Render tile t of the given parts from `snap` into `mvt` (reset to t first).  *bytes is owned
+ * by the encoder (valid until its next reset); an empty tile has *len 0.  Incident points are
+ * aggregated into cluster points (properties cluster=true, count, count_<category>; no feature
+ * id) when more than GW_TL_CLUSTER_MAX fall inside the tile; camera views are drawn from
+ * GW_TL_VIEWS_MINZOOM.  Feature ids are the store's rowids (fid); the text id is the property
+ * "id".  Thread-safe (one mvt per thread).  Errors: GW_ERR_GEOMETRY, GW_ERR_NOMEM. */
+gw_status gw_tile_render(gw_ctx *ctx, gw_tile_source *src, gw_mvt *mvt,
+                         const gw_model_snapshot *snap, uint32_t parts, gw_tile_id t,
+                         const gw_tile_filter *f, const uint8_t **bytes, size_t *len);
+
+/* Lon/lat extent of the given parts in `snap`; GW_ERR_NOT_FOUND when they are all empty. */
+gw_status gw_tile_extent(gw_ctx *ctx, gw_tile_source *src, const gw_model_snapshot *snap,
+                         uint32_t parts, gw_bbox *out);
+
+/* Largest camera view radius of `snap` in EPSG:3857 metres (range / cos(lat)), 0 when there
+ * are no cameras: how far a camera change reaches into the camera_views tiles. */
+double gw_tile_views_reach(gw_ctx *ctx, gw_tile_source *src, const gw_model_snapshot *snap);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,690 @@
+/* layers.c — building one vector tile from a model snapshot: which features of which layers,
+ * with which properties, filtered how, and incidents aggregated into cluster points where a
+ * tile would hold too many.  The HTTP routes and the MBTiles renderer share it.
+ *
+ * Point lookups use the model's metric point index through an affine Mercator -> metric map
+ * fitted per snapshot, widened by the largest residual over all points (so no point is missed);
+ * the exact test is then made on the Mercator coordinates. */
+#include "gridwatch/tilelayers.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CLUSTER_CATS 16 /* categories counted one by one; the rest go to count_other */
+
+static const char *const tl_names[GW_TL_COUNT] = {"grids", "police_rooms", "cameras", "teams",
+                                                  "incidents", "camera_views", "city"};
+
+const char *gw_tile_layer_name(gw_tile_layer l)
+{
+    return (int)l >= 0 && l < GW_TL_COUNT ? tl_names[l] : NULL;
+}
+
+gw_status gw_tile_layer_from_name(gw_ctx *ctx, const char *name, gw_tile_layer *out)
+{
+    for (int i = 0; name && i < GW_TL_COUNT; i++)
+        if (strcmp(name, tl_names[i]) == 0) {
+            *out = (gw_tile_layer)i;
+            return GW_OK;
+        }
+    return gw_ctx_error(ctx, GW_ERR_NOT_FOUND,
+                        "no tile layer '%s'; layers: grids, police_rooms, cameras, teams, incidents, camera_views, city",
+                        name ? name : "");
+}
+
+uint32_t gw_tile_layer_parts(gw_tile_layer l)
+{
+    if (l == GW_TL_CITY) return GW_TL_ALL_PARTS;
+    return (int)l >= 0 && l < GW_TL_CITY ? 1u << l : 0;
+}
+
+uint32_t gw_tile_layer_minzoom(gw_tile_layer l) { return l == GW_TL_CAMERA_VIEWS ? GW_TL_VIEWS_MINZOOM : 0; }
+
+/* The data layer a part reads (camera_views read cameras). */
+static gw_layer part_layer(int part) { return part == GW_TL_CAMERA_VIEWS ? GW_LAYER_CAMERAS : (gw_layer)part; }
+
+/* Field indexes (gw_layer_fields order) a part's features carry. */
+static size_t part_fields(int part, int *out)
+{
+    static const int grids[] = {0, 1, 2, 3, 4};
+    static const int views[] = {0, 2, 3, 4, 6};
+    static const int incidents[] = {0, 1, 2, 3, 4, 6}; /* description left out: long free text */
+    const int *src;
+    size_t n;
+    if (part == GW_TL_GRIDS) src = grids, n = 5;
+    else if (part == GW_TL_CAMERA_VIEWS) src = views, n = 5;
+    else if (part == GW_TL_INCIDENTS) src = incidents, n = 6;
+    else {
+        gw_layer_fields((gw_layer)part, &n);
+        for (size_t i = 0; i < n; i++) out[i] = (int)i;
+        return n;
+    }
+    memcpy(out, src, n * sizeof *src);
+    return n;
+}
+
+size_t gw_tile_layer_props(gw_tile_layer part, const char **names, const char **types, size_t cap)
+{
+    if ((int)part < 0 || part >= GW_TL_CITY) return 0;
+    int fi[16];
+    size_t n = part_fields(part, fi), k = 0;
+    const gw_field *f = gw_layer_fields(part_layer(part), NULL);
+    for (size_t i = 0; i < n && k < cap; i++, k++) {
+        names[k] = f[fi[i]].name;
+        types[k] = f[fi[i]].type == GW_FT_TEXT ? "String" : "Number";
+    }
+    if (part != GW_TL_GRIDS && part != GW_TL_CAMERA_VIEWS) {
+        if (k < cap) names[k] = "cluster", types[k++] = "Boolean";
+        if (k < cap) names[k] = "count", types[k++] = "Number";
+    }
+    return k;
+}
+
+/* ---- filters ----------------------------------------------------------------------------- */
+
+static int filterable(gw_layer layer, const char *name)
+{
+    int fi = gw_layer_field_index(layer, name);
+    if (fi <= 0) return 0;
+    gw_ftype t = gw_layer_fields(layer, NULL)[fi].type;
+    return t == GW_FT_TEXT || t == GW_FT_INT ? fi : 0;
+}
+
+gw_status gw_tile_filter_add(gw_ctx *ctx, gw_tile_filter *f, uint32_t parts, const char *name,
+                             const char *value)
+{
+    int found = 0, is_int = 0;
+    char names[512] = "";
+    for (int p = 0; p < GW_TL_CITY; p++) {
+        if (!(parts & (1u << p))) continue;
+        gw_layer l = part_layer(p);
+        int fi = filterable(l, name);
+        if (fi) {
+            found = 1;
+            is_int |= gw_layer_fields(l, NULL)[fi].type == GW_FT_INT;
+        }
+        size_t nf;
+        const gw_field *fs = gw_layer_fields(l, &nf);
+        for (size_t i = 1; i < nf; i++)
+            if ((fs[i].type == GW_FT_TEXT || fs[i].type == GW_FT_INT) && !strstr(names, fs[i].name) &&
+                strlen(names) + strlen(fs[i].name) + 3 < sizeof names)
+                snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", *names ? ", " : "", fs[i].name);
+    }
+    if (!found)
+        return gw_ctx_error(ctx, GW_ERR_NOT_FOUND, "unknown filter '%s'; these tiles take datetime and %s", name, names);
+    if (is_int) {
+        char *end;
+        strtoll(value, &end, 10);
+        if (!*value || *end) return gw_ctx_error(ctx, GW_ERR_FORMAT, "filter '%s': '%s' is not an integer", name, value);
+    }
+    if (f->n >= GW_TILE_MAX_FILTERS)
+        return gw_ctx_error(ctx, GW_ERR_RANGE, "too many filters (at most %d)", GW_TILE_MAX_FILTERS);
+    if (strlen(name) >= sizeof f->prop[0].name || strlen(value) >= sizeof f->prop[0].value)
+        return gw_ctx_error(ctx, GW_ERR_RANGE, "filter '%s': value longer than %zu bytes", name, sizeof f->prop[0].value - 1);
+    snprintf(f->prop[f->n].name, sizeof f->prop[0].name, "%s", name);
+    snprintf(f->prop[f->n].value, sizeof f->prop[0].value, "%s", value);
+    f->n++;
+    return GW_OK;
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
+
+void gw_tile_filter_key(const gw_tile_filter *f, char *buf, size_t cap)
+{
+    if (!cap) return;
+    buf[0] = '\0';
+    if (!f) return;
+    char parts[GW_TILE_MAX_FILTERS + 1][200];
+    const char *ptr[GW_TILE_MAX_FILTERS + 1];
+    int n = 0;
+    for (int i = 0; i < f->n; i++, n++) {
+        snprintf(parts[n], sizeof parts[n], "%s=%s", f->prop[i].name, f->prop[i].value);
+        ptr[n] = parts[n];
+    }
+    if (f->has_lo || f->has_hi) {
+        char lo[24] = "..", hi[24] = "..";
+        if (f->has_lo) snprintf(lo, sizeof lo, "%lld", (long long)f->lo);
+        if (f->has_hi) snprintf(hi, sizeof hi, "%lld", (long long)f->hi);
+        snprintf(parts[n], sizeof parts[n], "datetime=%s/%s", lo, hi);
+        ptr[n] = parts[n];
+        n++;
+    }
+    qsort(ptr, (size_t)n, sizeof *ptr, cmp_str);
+    size_t len = 0;
+    for (int i = 0; i < n && len + 1 < cap; i++)
+        len += (size_t)snprintf(buf + len, cap - len, "%s%s", i ? "&" : "", ptr[i]) ;
+    if (len >= cap) buf[cap - 1] = '\0';
+}
+
+/* A filter compiled against one layer: column pointers, parsed integers. */
+typedef struct cfilt {
+    const gw_layer_data *d;
+    int n;
+    int field[GW_TILE_MAX_FILTERS];
+    const int64_t *ints[GW_TILE_MAX_FILTERS];
+    const uint8_t *nulls[GW_TILE_MAX_FILTERS];
+    int64_t iv[GW_TILE_MAX_FILTERS];
+    const char *sv[GW_TILE_MAX_FILTERS];
+    const int64_t *tcol;
+    const uint8_t *tnull;
+    bool has_lo, has_hi;
+    int64_t lo, hi;
+} cfilt;
+
+static void cfilt_init(cfilt *c, const gw_layer_data *d, const gw_tile_filter *f)
+{
+    memset(c, 0, sizeof *c);
+    c->d = d;
+    if (!f) return;
+    gw_layer layer = gw_layer_data_layer(d);
+    size_t nf;
+    const gw_field *fs = gw_layer_fields(layer, &nf);
+    for (int i = 0; i < f->n; i++) {
+        int fi = filterable(layer, f->prop[i].name);
+        if (!fi) continue;
+        c->field[c->n] = fi;
+        if (fs[fi].type == GW_FT_INT) {
+            c->ints[c->n] = gw_layer_data_ints(d, fi);
+            c->nulls[c->n] = gw_layer_data_nulls(d, fi);
+            c->iv[c->n] = strtoll(f->prop[i].value, NULL, 10);
+        }
+        c->sv[c->n] = f->prop[i].value;
+        c->n++;
+    }
+    if (f->has_lo || f->has_hi)
+        for (size_t i = 0; i < nf; i++)
+            if (fs[i].type == GW_FT_TIME) {
+                c->tcol = gw_layer_data_ints(d, (int)i);
+                c->tnull = gw_layer_data_nulls(d, (int)i);
+                c->has_lo = f->has_lo, c->has_hi = f->has_hi, c->lo = f->lo, c->hi = f->hi;
+            }
+}
+
+static int cfilt_pass(const cfilt *c, size_t row)
+{
+    if (c->tcol) {
+        if (c->tnull && c->tnull[row]) return 0;
+        if (c->has_lo && c->tcol[row] < c->lo) return 0;
+        if (c->has_hi && c->tcol[row] > c->hi) return 0;
+    }
+    for (int i = 0; i < c->n; i++) {
+        if (c->ints[i]) {
+            if ((c->nulls[i] && c->nulls[i][row]) || c->ints[i][row] != c->iv[i]) return 0;
+        } else {
+            const char *s = gw_layer_data_text(c->d, row, c->field[i]);
+            if (!s || strcmp(s, c->sv[i]) != 0) return 0;
+        }
+    }
+    return 1;
+}
+
+/* ---- per-snapshot lookup structures ------------------------------------------------------ */
+
+typedef struct lidx {
+    int refs;
+    const gw_layer_data *d;
+    int64_t seq;
+    size_t count;
+    int has_affine;
+    double a[6];       /* metric x = a0 + a1 mx + a2 my; metric y = a3 + a4 mx + a5 my */
+    double ex, ey;     /* largest residual of the map over all points, metres */
+    double reach;      /* cameras: largest range / cos(lat), Mercator metres */
+    double *env;       /* grids: minx, miny, maxx, maxy per row (Mercator) */
+    int has_ext;
+    gw_bbox ext;       /* lon/lat */
+} lidx;
+
+struct gw_tile_source {
+    pthread_mutex_t lock;
+    lidx *slot[GW_LAYER_COUNT];
+};
+
+gw_status gw_tile_source_create(gw_ctx *ctx, gw_tile_source **out)
+{
+    *out = calloc(1, sizeof **out);
+    if (!*out) return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory");
+    pthread_mutex_init(&(*out)->lock, NULL);
+    return GW_OK;
+}
+
+static void lidx_release(lidx *x)
+{
+    if (x && __atomic_sub_fetch(&x->refs, 1, __ATOMIC_ACQ_REL) == 0) {
+        free(x->env);
+        free(x);
+    }
+}
+
+void gw_tile_source_destroy(gw_tile_source *src)
+{
+    if (!src) return;
+    for (int i = 0; i < GW_LAYER_COUNT; i++) lidx_release(src->slot[i]);
+    pthread_mutex_destroy(&src->lock);
+    free(src);
+}
+
+/* Least-squares affine Mercator -> metric over a sample, then its worst residual over all. */
+static void fit_affine(lidx *x)
+{
+    const gw_layer_data *d = x->d;
+    size_t n = x->count;
+    const double *mx = gw_layer_data_x(d, GW_MODEL_MERCATOR), *my = gw_layer_data_y(d, GW_MODEL_MERCATOR);
+    const double *ux = gw_layer_data_x(d, GW_MODEL_METRIC), *uy = gw_layer_data_y(d, GW_MODEL_METRIC);
+    if (n < 3 || !mx || !ux) return;
+    size_t step = n > 4096 ? n / 4096 : 1, m = 0;
+    double cx = 0, cy = 0, cu = 0, cv = 0;
+    for (size_t i = 0; i < n; i += step, m++) cx += mx[i], cy += my[i], cu += ux[i], cv += uy[i];
+    cx /= (double)m, cy /= (double)m, cu /= (double)m, cv /= (double)m;
+    double sxx = 0, sxy = 0, syy = 0, sxu = 0, syu = 0, sxv = 0, syv = 0;
+    for (size_t i = 0; i < n; i += step) {
+        double px = mx[i] - cx, py = my[i] - cy, pu = ux[i] - cu, pv = uy[i] - cv;
+        sxx += px * px, sxy += px * py, syy += py * py;
+        sxu += px * pu, syu += py * pu, sxv += px * pv, syv += py * pv;
+    }
+    double det = sxx * syy - sxy * sxy;
+    if (!(fabs(det) > 1e-9 * (sxx * syy + 1e-300))) return; /* collinear: scan instead */
+    double a1 = (sxu * syy - syu * sxy) / det, a2 = (syu * sxx - sxu * sxy) / det;
+    double a4 = (sxv * syy - syv * sxy) / det, a5 = (syv * sxx - sxv * sxy) / det;
+    x->a[1] = a1, x->a[2] = a2, x->a[0] = cu - a1 * cx - a2 * cy;
+    x->a[4] = a4, x->a[5] = a5, x->a[3] = cv - a4 * cx - a5 * cy;
+    double ex = 0, ey = 0;
+    for (size_t i = 0; i < n; i++) {
+        double du = fabs(x->a[0] + a1 * mx[i] + a2 * my[i] - ux[i]);
+        double dv = fabs(x->a[3] + a4 * mx[i] + a5 * my[i] - uy[i]);
+        if (du > ex) ex = du;
+        if (dv > ey) ey = dv;
+    }
+    if (!isfinite(ex) || !isfinite(ey)) return;
+    x->ex = ex * 1.001 + 1.0, x->ey = ey * 1.001 + 1.0;
+    x->has_affine = 1;
+}
+
+static gw_status lidx_build(gw_ctx *ctx, const gw_layer_data *d, lidx **out)
+{
+    lidx *x = calloc(1, sizeof *x);
+    if (!x) return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory indexing a tile layer");
+    x->refs = 1;
+    x->d = d;
+    x->seq = gw_layer_data_seq(d);
+    x->count = gw_layer_data_count(d);
+    gw_layer layer = gw_layer_data_layer(d);
+    gw_bbox e = {INFINITY, INFINITY, -INFINITY, -INFINITY};
+    if (layer == GW_LAYER_GRIDS) {
+        GEOSContextHandle_t h = gw_ctx_geos(ctx);
+        x->env = malloc((x->count ? x->count : 1) * 4 * sizeof *x->env);
+        if (!x->env) {
+            free(x);
+            return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory indexing the grids");
+        }
+        for (size_t r = 0; r < x->count; r++) {
+            double *v = x->env + 4 * r;
+            const GEOSGeometry *g = gw_layer_data_geom(d, r, GW_MODEL_MERCATOR);
+            const GEOSGeometry *gl = gw_layer_data_geom(d, r, GW_MODEL_LONLAT);
+            double a, b, c2, d2;
+            if (!g || !GEOSGeom_getXMin_r(h, g, &v[0]) || !GEOSGeom_getYMin_r(h, g, &v[1]) ||
+                !GEOSGeom_getXMax_r(h, g, &v[2]) || !GEOSGeom_getYMax_r(h, g, &v[3])) {
+                v[0] = v[1] = INFINITY, v[2] = v[3] = -INFINITY; /* never intersects */
+                continue;
+            }
+            if (gl && GEOSGeom_getXMin_r(h, gl, &a) && GEOSGeom_getYMin_r(h, gl, &b) &&
+                GEOSGeom_getXMax_r(h, gl, &c2) && GEOSGeom_getYMax_r(h, gl, &d2)) {
+                e.minx = fmin(e.minx, a), e.miny = fmin(e.miny, b);
+                e.maxx = fmax(e.maxx, c2), e.maxy = fmax(e.maxy, d2);
+            }
+        }
+    } else {
+        const double *lx = gw_layer_data_x(d, GW_MODEL_LONLAT), *ly = gw_layer_data_y(d, GW_MODEL_LONLAT);
+        for (size_t r = 0; lx && r < x->count; r++) {
+            e.minx = fmin(e.minx, lx[r]), e.miny = fmin(e.miny, ly[r]);
+            e.maxx = fmax(e.maxx, lx[r]), e.maxy = fmax(e.maxy, ly[r]);
+        }
+        fit_affine(x);
+        if (layer == GW_LAYER_CAMERAS && lx) {
+            int fr = gw_layer_field_index(GW_LAYER_CAMERAS, "range");
+            const double *rg = gw_layer_data_reals(d, fr);
+            const uint8_t *nl = gw_layer_data_nulls(d, fr);
+            for (size_t r = 0; rg && r < x->count; r++) {
+                if (nl && nl[r]) continue;
+                double reach = rg[r] / cos(ly[r] * M_PI / 180);
+                if (reach > x->reach) x->reach = reach;
+            }
+        }
+    }
+    if (e.minx <= e.maxx) x->has_ext = 1, x->ext = e;
+    *out = x;
+    return GW_OK;
+}
+
+/* The lookup structure of d, built on first use; release with lidx_release(). */
+static gw_status lidx_get(gw_ctx *ctx, gw_tile_source *src, const gw_layer_data *d, lidx **out)
+{
+    gw_layer layer = gw_layer_data_layer(d);
+    pthread_mutex_lock(&src->lock);
+    lidx *x = src->slot[layer];
+    if (x && x->d == d && x->seq == gw_layer_data_seq(d) && x->count == gw_layer_data_count(d)) {
+        __atomic_fetch_add(&x->refs, 1, __ATOMIC_RELAXED);
+        pthread_mutex_unlock(&src->lock);
+        *out = x;
+        return GW_OK;
+    }
+    pthread_mutex_unlock(&src->lock);
+    gw_status st = lidx_build(ctx, d, &x);
+    if (st) return st;
+    pthread_mutex_lock(&src->lock);
+    lidx *old = src->slot[layer];
+    src->slot[layer] = x;
+    x->refs++; /* one for the slot, one for the caller */
+    pthread_mutex_unlock(&src->lock);
+    lidx_release(old);
+    *out = x;
+    return GW_OK;
+}
+
+/* ---- point collection -------------------------------------------------------------------- */
+
+typedef struct rows {
+    size_t *v;
+    size_t n, cap;
+    int oom;
+} rows;
+
+typedef struct visit {
+    const cfilt *cf;
+    const double *mx, *my;
+    gw_bbox box;
+    rows *out;
+} visit;
+
+static int visit_row(void *user, size_t r)
+{
+    visit *v = user;
+    double x = v->mx[r], y = v->my[r];
+    if (x < v->box.minx || x > v->box.maxx || y < v->box.miny || y > v->box.maxy) return 0;
+    if (!cfilt_pass(v->cf, r)) return 0;
+    rows *o = v->out;
+    if (o->n == o->cap) {
+        size_t nc = o->cap ? o->cap * 2 : 1024;
+        size_t *nv = realloc(o->v, nc * sizeof *nv);
+        if (!nv) {
+            o->oom = 1;
+            return 1;
+        }
+        o->v = nv, o->cap = nc;
+    }
+    o->v[o->n++] = r;
+    return 0;
+}
+
+/* Rows of point layer x whose Mercator point lies in box (inclusive) and pass cf, in row order
+ * for the scan and in index order otherwise. */
+static gw_status collect_points(gw_ctx *ctx, const lidx *x, const cfilt *cf, gw_bbox box, rows *out)
+{
+    out->n = 0;
+    visit v = {cf, gw_layer_data_x(x->d, GW_MODEL_MERCATOR), gw_layer_data_y(x->d, GW_MODEL_MERCATOR), box, out};
+    if (!v.mx) return GW_OK;
+    if (x->has_affine) {
+        double cx[4] = {box.minx, box.maxx, box.maxx, box.minx}, cy[4] = {box.miny, box.miny, box.maxy, box.maxy};
+        gw_bbox m = {INFINITY, INFINITY, -INFINITY, -INFINITY};
+        for (int i = 0; i < 4; i++) {
+            double u = x->a[0] + x->a[1] * cx[i] + x->a[2] * cy[i];
+            double w = x->a[3] + x->a[4] * cx[i] + x->a[5] * cy[i];
+            m.minx = fmin(m.minx, u), m.maxx = fmax(m.maxx, u), m.miny = fmin(m.miny, w), m.maxy = fmax(m.maxy, w);
+        }
+        m.minx -= x->ex, m.maxx += x->ex, m.miny -= x->ey, m.maxy += x->ey;
+        gw_layer_data_query_points(x->d, &m, visit_row, &v);
+    } else {
+        for (size_t r = 0; r < x->count && !out->oom; r++) visit_row(&v, r);
+    }
+    if (out->oom) return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory collecting tile points");
+    return GW_OK;
+}
+
+static int cmp_size(const void *a, const void *b)
+{
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* ---- encoding ---------------------------------------------------------------------------- */
+
+/* Properties of row r of a part (keys borrowed from the layer table). */
+static size_t row_props(const gw_layer_data *d, int part, size_t r, gw_mvt_prop *p)
+{
+    int fi[16];
+    size_t n = part_fields(part, fi), k = 0;
+    const gw_field *f = gw_layer_fields(gw_layer_data_layer(d), NULL);
+    for (size_t i = 0; i < n; i++) {
+        gw_value v = gw_layer_data_value(d, r, fi[i]);
+        if (v.kind == GW_VAL_NULL) continue;
+        p[k].key = f[fi[i]].name;
+        if (v.kind == GW_VAL_TEXT) p[k].value = (gw_mvt_value){.type = GW_MVT_STRING, .u.s = v.s};
+        else if (v.kind == GW_VAL_INT) p[k].value = (gw_mvt_value){.type = GW_MVT_INT, .u.i = v.i};
+        else p[k].value = (gw_mvt_value){.type = GW_MVT_DOUBLE, .u.d = v.d};
+        k++;
+    }
+    return k;
+}
+
+static gw_status render_grids(gw_ctx *ctx, gw_mvt *mvt, const lidx *x, const cfilt *cf, gw_bbox box)
+{
+    gw_status st = GW_OK;
+    gw_mvt_prop p[16];
+    for (size_t r = 0; r < x->count && !st; r++) {
+        const double *e = x->env + 4 * r;
+        if (e[0] > box.maxx || e[2] < box.minx || e[1] > box.maxy || e[3] < box.miny) continue;
+        if (!cfilt_pass(cf, r)) continue;
+        size_t np = row_props(x->d, GW_TL_GRIDS, r, p);
+        st = gw_mvt_add_feature(mvt, (uint64_t)gw_layer_data_fid(x->d, r), true,
+                                gw_layer_data_geom(x->d, r, GW_MODEL_MERCATOR), p, np, NULL);
+    }
+    return st;
+}
+
+static gw_status render_points(gw_ctx *ctx, gw_mvt *mvt, const lidx *x, int part, const rows *rs)
+{
+    const double *mx = gw_layer_data_x(x->d, GW_MODEL_MERCATOR), *my = gw_layer_data_y(x->d, GW_MODEL_MERCATOR);
+    gw_mvt_prop p[16];
+    gw_status st = GW_OK;
+    for (size_t i = 0; i < rs->n && !st; i++) {
+        size_t r = rs->v[i];
+        size_t np = row_props(x->d, part, r, p);
+        st = gw_mvt_add_point(mvt, (uint64_t)gw_layer_data_fid(x->d, r), true, mx[r], my[r], p, np, NULL);
+    }
+    return st;
+}
+
+/* The field a part's cluster points count by (count_<value>), or NULL. */
+static const char *cluster_field(int part)
+{
+    return part == GW_TL_INCIDENTS ? "category" : part == GW_TL_CAMERAS || part == GW_TL_TEAMS ? "status" : NULL;
+}
+
+/* Points inside the tile aggregated on a cells x cells grid: one point per non-empty cell at
+ * the mean position, with count and count_<value of cluster_field()>. */
+static gw_status render_clusters(gw_ctx *ctx, gw_mvt *mvt, const lidx *x, int part, const rows *rs, gw_bbox tb)
+{
+    int cells = rs->n > 200000 ? 64 : 128;
+    size_t nc = (size_t)cells * cells;
+    const double *mx = gw_layer_data_x(x->d, GW_MODEL_MERCATOR), *my = gw_layer_data_y(x->d, GW_MODEL_MERCATOR);
+    const char *cfield = cluster_field(part);
+    int fcat = cfield ? gw_layer_field_index(gw_layer_data_layer(x->d), cfield) : -1;
+    const char *cats[CLUSTER_CATS];
+    int ncat = 0;
+    uint32_t *cnt = calloc(nc * (CLUSTER_CATS + 2), sizeof *cnt);
+    double *sx = calloc(nc * 2, sizeof *sx);
+    if (!cnt || !sx) {
+        free(cnt), free(sx);
+        return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory clustering %zu incidents", rs->n);
+    }
+    double w = (tb.maxx - tb.minx) / cells, hgt = (tb.maxy - tb.miny) / cells;
+    for (size_t i = 0; i < rs->n; i++) {
+        size_t r = rs->v[i];
+        int cx = (int)((mx[r] - tb.minx) / w), cy = (int)((tb.maxy - my[r]) / hgt);
+        cx = cx < 0 ? 0 : cx >= cells ? cells - 1 : cx;
+        cy = cy < 0 ? 0 : cy >= cells ? cells - 1 : cy;
+        size_t c = (size_t)cy * cells + cx;
+        const char *cat = fcat > 0 ? gw_layer_data_text(x->d, r, fcat) : NULL;
+        int k = fcat > 0 ? CLUSTER_CATS : CLUSTER_CATS + 1; /* "other", or not counted */
+        for (int j = 0; cat && j < ncat; j++)
+            if (cats[j] == cat || strcmp(cats[j], cat) == 0) {
+                k = j;
+                break;
+            }
+        if (cat && k == CLUSTER_CATS && ncat < CLUSTER_CATS) cats[ncat] = cat, k = ncat++;
+        uint32_t *cc = cnt + c * (CLUSTER_CATS + 2);
+        if (k <= CLUSTER_CATS) cc[k]++;
+        cc[CLUSTER_CATS + 1]++;
+        sx[2 * c] += mx[r], sx[2 * c + 1] += my[r];
+    }
+    char keys[CLUSTER_CATS + 1][64];
+    for (int j = 0; j < ncat; j++) snprintf(keys[j], sizeof keys[j], "count_%s", cats[j]);
+    snprintf(keys[CLUSTER_CATS], sizeof keys[0], "count_other");
+    gw_mvt_prop p[CLUSTER_CATS + 3];
+    gw_status st = GW_OK;
+    for (size_t c = 0; c < nc && !st; c++) {
+        const uint32_t *cc = cnt + c * (CLUSTER_CATS + 2);
+        uint32_t n = cc[CLUSTER_CATS + 1];
+        if (!n) continue;
+        size_t np = 0;
+        p[np++] = (gw_mvt_prop){"cluster", {.type = GW_MVT_BOOL, .u.b = true}};
+        p[np++] = (gw_mvt_prop){"count", {.type = GW_MVT_INT, .u.i = n}};
+        for (int j = 0; j <= CLUSTER_CATS; j++)
+            if (cc[j] && (j < ncat || j == CLUSTER_CATS))
+                p[np++] = (gw_mvt_prop){keys[j], {.type = GW_MVT_INT, .u.i = cc[j]}};
+        st = gw_mvt_add_point(mvt, 0, false, sx[2 * c] / n, sx[2 * c + 1] / n, p, np, NULL);
+    }
+    free(cnt), free(sx);
+    return st;
+}
+
+/* View sectors of the cameras near the tile, built in Mercator: the radius is the range scaled
+ * by 1 / cos(lat), the arc drawn in ~1 degree steps clockwise from north. */
+static gw_status render_views(gw_ctx *ctx, gw_mvt *mvt, const lidx *x, const cfilt *cf, gw_bbox box, rows *rs)
+{
+    gw_bbox q = {box.minx - x->reach, box.miny - x->reach, box.maxx + x->reach, box.maxy + x->reach};
+    gw_status st = collect_points(ctx, x, cf, q, rs);
+    if (st) return st;
+    qsort(rs->v, rs->n, sizeof *rs->v, cmp_size);
+    const gw_layer_data *d = x->d;
+    const double *mx = gw_layer_data_x(d, GW_MODEL_MERCATOR), *my = gw_layer_data_y(d, GW_MODEL_MERCATOR);
+    const double *lat = gw_layer_data_y(d, GW_MODEL_LONLAT);
+    int faz = gw_layer_field_index(GW_LAYER_CAMERAS, "azimuth"), ffov = gw_layer_field_index(GW_LAYER_CAMERAS, "fov");
+    int frg = gw_layer_field_index(GW_LAYER_CAMERAS, "range");
+    const double *az = gw_layer_data_reals(d, faz), *fov = gw_layer_data_reals(d, ffov), *rg = gw_layer_data_reals(d, frg);
+    const uint8_t *naz = gw_layer_data_nulls(d, faz), *nfov = gw_layer_data_nulls(d, ffov), *nrg = gw_layer_data_nulls(d, frg);
+    GEOSContextHandle_t h = gw_ctx_geos(ctx);
+    double buf[2 * 364];
+    gw_mvt_prop p[16];
+    for (size_t i = 0; i < rs->n && !st; i++) {
+        size_t r = rs->v[i];
+        if ((nrg && nrg[r]) || !(rg[r] > 0)) continue;
+        double R = rg[r] / cos(lat[r] * M_PI / 180);
+        if (mx[r] + R < box.minx || mx[r] - R > box.maxx || my[r] + R < box.miny || my[r] - R > box.maxy) continue;
+        double f = (nfov && nfov[r]) ? 360 : fov[r], a = (naz && naz[r]) ? 0 : az[r];
+        int k = 0;
+        if (!(f > 0) || f >= 360) {
+            for (int s = 0; s < 360; s++) {
+                double t = s * M_PI / 180;
+                buf[2 * k] = mx[r] + R * sin(t), buf[2 * k + 1] = my[r] + R * cos(t), k++;
+            }
+        } else {
+            int steps = (int)ceil(f);
+            buf[2 * k] = mx[r], buf[2 * k + 1] = my[r], k++;
+            for (int s = 0; s <= steps; s++) {
+                double t = (a - f / 2 + f * s / steps) * M_PI / 180;
+                buf[2 * k] = mx[r] + R * sin(t), buf[2 * k + 1] = my[r] + R * cos(t), k++;
+            }
+        }
+        buf[2 * k] = buf[0], buf[2 * k + 1] = buf[1], k++;
+        GEOSCoordSequence *cs = GEOSCoordSeq_copyFromBuffer_r(h, buf, (unsigned)k, 0, 0);
+        GEOSGeometry *ring = cs ? GEOSGeom_createLinearRing_r(h, cs) : NULL;
+        GEOSGeometry *poly = ring ? GEOSGeom_createPolygon_r(h, ring, NULL, 0) : NULL;
+        if (!poly) {
+            if (ring) GEOSGeom_destroy_r(h, ring);
+            else if (cs) GEOSCoordSeq_destroy_r(h, cs);
+            return gw_ctx_error(ctx, GW_ERR_GEOMETRY, "camera %s: cannot build its view sector: %s",
+                                gw_layer_data_id(d, r), gw_ctx_geos_errmsg(ctx));
+        }
+        size_t np = row_props(d, GW_TL_CAMERA_VIEWS, r, p);
+        st = gw_mvt_add_feature(mvt, (uint64_t)gw_layer_data_fid(d, r), true, poly, p, np, NULL);
+        GEOSGeom_destroy_r(h, poly);
+    }
+    return st;
+}
+
+gw_status gw_tile_render(gw_ctx *ctx, gw_tile_source *src, gw_mvt *mvt,
+                         const gw_model_snapshot *snap, uint32_t parts, gw_tile_id t,
+                         const gw_tile_filter *f, const uint8_t **bytes, size_t *len)
+{
+    gw_status st = gw_mvt_reset(mvt, t);
+    if (st) return st;
+    static const int order[] = {GW_TL_GRIDS, GW_TL_CAMERA_VIEWS, GW_TL_POLICE_ROOMS, GW_TL_CAMERAS,
+                                GW_TL_TEAMS, GW_TL_INCIDENTS};
+    gw_bbox tb = gw_tile_bounds(t), bb = gw_tile_bounds_buffered(t, GW_TILE_EXTENT, GW_TILE_BUFFER);
+    rows rs = {0};
+    for (size_t i = 0; i < sizeof order / sizeof order[0] && !st; i++) {
+        int part = order[i];
+        if (!(parts & (1u << part))) continue;
+        if (part == GW_TL_CAMERA_VIEWS && t.z < GW_TL_VIEWS_MINZOOM) continue;
+        const gw_layer_data *d = gw_snapshot_layer(snap, part_layer(part));
+        if (!d || !gw_layer_data_count(d)) continue;
+        lidx *x = NULL;
+        if ((st = lidx_get(ctx, src, d, &x))) break;
+        cfilt cf;
+        cfilt_init(&cf, d, f);
+        st = gw_mvt_add_layer(mvt, tl_names[part], 0);
+        if (!st && part == GW_TL_GRIDS) {
+            st = render_grids(ctx, mvt, x, &cf, bb);
+        } else if (!st && part == GW_TL_CAMERA_VIEWS) {
+            st = render_views(ctx, mvt, x, &cf, bb, &rs);
+        } else if (!st) {
+            st = collect_points(ctx, x, &cf, tb, &rs);
+            if (!st && rs.n > GW_TL_CLUSTER_MAX) {
+                st = render_clusters(ctx, mvt, x, part, &rs, tb);
+            } else if (!st) {
+                st = collect_points(ctx, x, &cf, bb, &rs);
+                qsort(rs.v, rs.n, sizeof *rs.v, cmp_size); /* stable tile bytes: row order */
+                if (!st) st = render_points(ctx, mvt, x, part, &rs);
+            }
+        }
+        lidx_release(x);
+    }
+    free(rs.v);
+    if (!st) st = gw_mvt_finish(mvt, bytes, len);
+    return st;
+}
+
+gw_status gw_tile_extent(gw_ctx *ctx, gw_tile_source *src, const gw_model_snapshot *snap,
+                         uint32_t parts, gw_bbox *out)
+{
+    gw_bbox e = {INFINITY, INFINITY, -INFINITY, -INFINITY};
+    for (int p = 0; p < GW_TL_CITY; p++) {
+        if (!(parts & (1u << p))) continue;
+        const gw_layer_data *d = gw_snapshot_layer(snap, part_layer(p));
+        if (!d || !gw_layer_data_count(d)) continue;
+        lidx *x = NULL;
+        gw_status st = lidx_get(ctx, src, d, &x);
+        if (st) return st;
+        if (x->has_ext) {
+            e.minx = fmin(e.minx, x->ext.minx), e.miny = fmin(e.miny, x->ext.miny);
+            e.maxx = fmax(e.maxx, x->ext.maxx), e.maxy = fmax(e.maxy, x->ext.maxy);
+        }
+        lidx_release(x);
+    }
+    if (!(e.minx <= e.maxx)) return gw_ctx_error(ctx, GW_ERR_NOT_FOUND, "the layers hold no features");
+    *out = e;
+    return GW_OK;
+}
+
+double gw_tile_views_reach(gw_ctx *ctx, gw_tile_source *src, const gw_model_snapshot *snap)
+{
+    const gw_layer_data *d = gw_snapshot_layer(snap, GW_LAYER_CAMERAS);
+    lidx *x = NULL;
+    if (!d || !gw_layer_data_count(d) || lidx_get(ctx, src, d, &x)) return 0;
+    double r = x->reach;
+    lidx_release(x);
+    return r;
+}
