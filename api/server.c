@@ -3,7 +3,7 @@
  * log line per request, Prometheus metrics, per-thread store connections and clean shutdown.
  * Feature routes live in ogc.c; writes and auth plug in through gw_server_opts. */
 #include "server.h"
-#include "ogc_write.h"
+#include "app.h"
 
 #include "http_util.h"
 #include "ogc.h"
@@ -153,6 +153,7 @@ const char *gw_req_header(gw_req *req, const char *name)
 const char *gw_req_method(const gw_req *req) { return req->method; }
 const char *gw_req_path(const gw_req *req) { return req->path; }
 gw_server *gw_req_server(gw_req *req) { return req->srv; }
+void *gw_req_app(gw_req *req) { return req->srv->o.app; }
 const char *gw_server_db_path(const gw_server *srv) { return srv->db_path; }
 uint16_t gw_server_port(const gw_server *srv) { return srv ? srv->port : 0; }
 
@@ -763,14 +764,26 @@ void gw_server_destroy(gw_server *srv)
 
 static const char serve_usage[] =
     "usage: gridwatch serve DB [--bind 127.0.0.1] [--port 8080] [--threads N]\n"
-    "                          [--anonymous-read] [--max-body BYTES] [--quiet]\n"
-    "Serves DB over HTTP (OGC API - Features at /, ops at /healthz /metrics /openapi.json)\n"
-    "until SIGINT/SIGTERM.\n";
+    "                          [--anonymous-read] [--max-body BYTES] [--tile-cache-mb N] [--quiet]\n"
+    "\n"
+    "Serve DB over HTTP until SIGINT/SIGTERM: OGC API - Features at /collections (reads and,\n"
+    "with a bearer token, writes), vector tiles at /tiles, analysis and dispatch routes, ops at\n"
+    "/healthz /metrics /openapi.json.  The database's in-memory model follows every committed\n"
+    "change, also changes made by other processes (e.g. gridwatch import) while it runs.\n"
+    "\n"
+    "options:\n"
+    "  --bind ADDR          IPv4 address to listen on (default 127.0.0.1)\n"
+    "  --port N             port (default 8080; 0 = any free port)\n"
+    "  --threads N          worker threads (default 2)\n"
+    "  --anonymous-read     reads need no token (writes always do; see gridwatch token)\n"
+    "  --max-body BYTES     request body limit (default 8 MiB; 413 past it)\n"
+    "  --tile-cache-mb N    tile cache budget (default 256)\n"
+    "  --quiet              no request log lines\n";
 
 int gw_cli_serve(int argc, char **argv)
 {
     gw_server_opts o = {0};
-    gw_api_plugins(&o);
+    gw_app_opts ao = {0};
     o.port = 8080;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -797,6 +810,12 @@ int gw_cli_serve(int argc, char **argv)
                 return 2;
             }
             o.threads = (int)n, i++;
+        } else if (strcmp(a, "--tile-cache-mb") == 0 && v) {
+            if (gw_parse_int64(v, &n) || n < 1 || n > 65536) {
+                fprintf(stderr, "gridwatch serve: --tile-cache-mb '%s' must be 1-65536\n", v);
+                return 2;
+            }
+            ao.tile_cache_bytes = (size_t)n << 20, i++;
         } else if (strcmp(a, "--max-body") == 0 && v) {
             if (gw_parse_int64(v, &n) || n < 1) {
                 fprintf(stderr, "gridwatch serve: --max-body '%s' must be a positive byte count\n", v);
@@ -829,9 +848,17 @@ int gw_cli_serve(int argc, char **argv)
         fprintf(stderr, "gridwatch serve: out of memory\n");
         return 1;
     }
+    gw_app *app = NULL;
+    if (gw_app_create(ctx, o.db_path, &ao, &app) != GW_OK) {
+        fprintf(stderr, "gridwatch serve: %s\n", gw_ctx_errmsg(ctx));
+        gw_ctx_destroy(ctx);
+        return 1;
+    }
+    gw_app_configure(app, &o);
     gw_server *srv = NULL;
     if (gw_server_create(ctx, &o, &srv) != GW_OK) {
         fprintf(stderr, "gridwatch serve: %s\n", gw_ctx_errmsg(ctx));
+        gw_app_destroy(app);
         gw_ctx_destroy(ctx);
         return 1;
     }
@@ -845,6 +872,7 @@ int gw_cli_serve(int argc, char **argv)
     sigwait(&set, &sig);
     fprintf(stderr, "{\"event\":\"shutdown\",\"signal\":%d}\n", sig);
     gw_server_destroy(srv);
+    gw_app_destroy(app);
     gw_ctx_destroy(ctx);
     return 0;
 }

@@ -60,6 +60,7 @@ typedef struct gw_server_opts {
     size_t n_routes;
     gw_auth_fn auth;
     void *auth_user;
+    void *app;               /* shared state for handlers (a gw_live, see live.h); read with gw_req_app */
 } gw_server_opts;
 
 /* Open the database once (migrating it if needed) and start listening.  Errors on the ctx
@@ -99,6 +100,8 @@ const char *gw_req_base_url(gw_req *req);
 gw_ctx *gw_req_ctx(gw_req *req);
 gw_store *gw_req_store(gw_req *req);
 gw_server *gw_req_server(gw_req *req);
+/* The opts.app pointer the server was created with (NULL when none). */
+void *gw_req_app(gw_req *req);
 /* The database path the server serves. */
 const char *gw_server_db_path(const gw_server *srv);
 

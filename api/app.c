@@ -1,0 +1,66 @@
+/* app.c — wires the feature modules into one service: creates the live model, each module's
+ * state and listeners, and concatenates their routes (writes first, then tiles, analysis,
+ * dispatch); the server's built-in read routes come after these. */
+#include "app.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth.h"
+#include "ogc_write.h"
+
+static gw_status add_routes(gw_ctx *ctx, gw_app *app, const gw_route *r, size_t n)
+{
+    if (!r || !n) return GW_OK;
+    gw_route *nr = realloc(app->routes, (app->n_routes + n) * sizeof *nr);
+    if (!nr) return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory");
+    memcpy(nr + app->n_routes, r, n * sizeof *r);
+    app->routes = nr;
+    app->n_routes += n;
+    return GW_OK;
+}
+
+gw_status gw_app_create(gw_ctx *ctx, const char *db_path, const gw_app_opts *opts, gw_app **out)
+{
+    gw_app_opts dflt = {0};
+    if (!opts) opts = &dflt;
+    *out = NULL;
+    gw_app *app = calloc(1, sizeof *app);
+    if (!app) return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory");
+    gw_status st = gw_live_create(ctx, db_path, opts->poll_ms, &app->live);
+    size_t n = 0;
+    const gw_route *r = NULL;
+    if (!st) {
+        r = gw_write_routes(&n);
+        st = add_routes(ctx, app, r, n);
+    }
+    if (st) {
+        gw_app_destroy(app);
+        return st;
+    }
+    *out = app;
+    return GW_OK;
+}
+
+void gw_app_configure(gw_app *app, gw_server_opts *o)
+{
+    o->routes = app->routes;
+    o->n_routes = app->n_routes;
+    o->auth = gw_auth_hook;
+    o->auth_user = NULL;
+    o->app = app;
+}
+
+void gw_app_destroy(gw_app *app)
+{
+    if (!app) return;
+    gw_live_destroy(app->live);
+    free(app->routes);
+    free(app);
+}
+
+gw_live *gw_req_live(gw_req *req)
+{
+    gw_app *app = gw_req_app(req);
+    return app ? app->live : NULL;
+}

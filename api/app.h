@@ -1,0 +1,36 @@
+/* app.h — the assembled gridwatch service: the shared live model, every feature module's state
+ * and the one route table the server runs.  `gridwatch serve` and the HTTP tests build the same
+ * app, so the tests exercise exactly what ships.
+ *
+ * Handlers reach the app with gw_req_app(req) (a gw_app *). */
+#ifndef GW_APP_H
+#define GW_APP_H
+
+#include "live.h"
+#include "server.h"
+
+typedef struct gw_app {
+    gw_live *live;        /* the shared model, kept in step with the change log */
+    void *tiles;          /* vector tiles + cache (tiles_http.h), NULL when not built */
+    void *modules[8];     /* further feature modules' state, by slot (see app.c) */
+    gw_route *routes;     /* every extra route (writes, tiles, analysis, dispatch), in match order */
+    size_t n_routes;
+} gw_app;
+
+typedef struct gw_app_opts {
+    size_t tile_cache_bytes; /* 0 = 256 MiB */
+    unsigned poll_ms;        /* change-log poll interval; 0 = 100 ms */
+} gw_app_opts;
+
+/* Load the model of db_path, create every module's state and the route table.
+ * Caller frees with gw_app_destroy() after the server is destroyed. */
+gw_status gw_app_create(gw_ctx *ctx, const char *db_path, const gw_app_opts *opts, gw_app **out);
+/* Fill a server's routes, auth hook and app pointer. */
+void gw_app_configure(gw_app *app, gw_server_opts *o);
+/* Accepts NULL. */
+void gw_app_destroy(gw_app *app);
+
+/* The live model of the request's app (NULL when the server runs without an app). */
+gw_live *gw_req_live(gw_req *req);
+
+#endif

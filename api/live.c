@@ -1,0 +1,232 @@
+/* live.c — the sync thread behind gw_live: poll the change log, refresh the shared model,
+ * tell the listeners.  See live.h for why it is a thread and not a per-request check. */
+#include "live.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define MAX_LISTENERS 16
+#define BATCH 4096
+
+struct gw_live {
+    char *db_path;
+    unsigned poll_ms;
+    gw_model *model;
+    gw_ctx *ctx;     /* the sync thread's */
+    gw_store *store; /* the sync thread's read connection */
+    pthread_t thread;
+    int running, stop, kicked;
+    pthread_mutex_t lock;
+    pthread_cond_t wake, synced;
+    int64_t seq; /* what the listeners have seen */
+    struct {
+        gw_live_listener fn;
+        void *user;
+    } listeners[MAX_LISTENERS];
+    int n_listeners;
+};
+
+static void deadline_in(struct timespec *ts, unsigned ms)
+{
+    clock_gettime(CLOCK_REALTIME, ts);
+    ts->tv_sec += ms / 1000;
+    ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts->tv_nsec >= 1000000000L) ts->tv_sec++, ts->tv_nsec -= 1000000000L;
+}
+
+/* Read change rows after `after` (at most BATCH), call refresh and the listeners. */
+static int64_t sync_once(gw_live *l, int64_t after)
+{
+    sqlite3 *db = gw_store_db(l->store);
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(db, "SELECT seq, layer, op, feature_id, minx, miny, maxx, maxy FROM changelog "
+                               "WHERE seq > ?1 ORDER BY seq LIMIT ?2", -1, &s, NULL) != SQLITE_OK)
+        return after;
+    sqlite3_bind_int64(s, 1, after);
+    sqlite3_bind_int(s, 2, BATCH);
+    gw_change *ch = NULL;
+    char **strs = NULL;
+    size_t n = 0, cap = 0;
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        if (n == cap) {
+            cap = cap ? cap * 2 : 64;
+            gw_change *nc = realloc(ch, cap * sizeof *nc);
+            char **ns = realloc(strs, cap * 2 * sizeof *ns);
+            if (nc) ch = nc;
+            if (ns) strs = ns;
+            if (!nc || !ns) break;
+        }
+        gw_change *c = &ch[n];
+        memset(c, 0, sizeof *c);
+        c->seq = sqlite3_column_int64(s, 0);
+        const char *layer = (const char *)sqlite3_column_text(s, 1);
+        if (!layer || gw_layer_from_name(layer, &c->layer) != GW_OK) c->layer = GW_LAYER_COUNT;
+        const char *op = (const char *)sqlite3_column_text(s, 2);
+        const char *fid = (const char *)sqlite3_column_text(s, 3);
+        strs[2 * n] = strdup(op ? op : "");
+        strs[2 * n + 1] = fid ? strdup(fid) : NULL;
+        c->op = strs[2 * n];
+        c->feature_id = strs[2 * n + 1];
+        if (sqlite3_column_type(s, 4) != SQLITE_NULL) {
+            c->has_bbox = 1;
+            c->bbox = (gw_bbox){sqlite3_column_double(s, 4), sqlite3_column_double(s, 5),
+                                sqlite3_column_double(s, 6), sqlite3_column_double(s, 7)};
+        }
+        n++;
+    }
+    sqlite3_finalize(s);
+    int64_t reached = after;
+    if (n > 0) {
+        /* The model reads the log itself and may get further than our batch; listeners get
+         * the rows we read, and the next round continues after them. */
+        if (gw_model_refresh(l->ctx, l->model, l->store, NULL) == GW_OK) {
+            gw_model_snapshot *snap = gw_model_acquire(l->model);
+            for (int i = 0; i < l->n_listeners; i++) l->listeners[i].fn(l->listeners[i].user, l->ctx, ch, n, snap);
+            gw_model_release(l->ctx, snap);
+            reached = ch[n - 1].seq;
+        } else {
+            fprintf(stderr, "{\"level\":\"error\",\"msg\":\"model refresh failed: %s\"}\n", gw_ctx_errmsg(l->ctx));
+        }
+    }
+    for (size_t i = 0; i < n; i++) free(strs[2 * i]), free(strs[2 * i + 1]);
+    free(strs);
+    free(ch);
+    return reached;
+}
+
+static void *sync_main(void *arg)
+{
+    gw_live *l = arg;
+    pthread_mutex_lock(&l->lock);
+    while (!l->stop) {
+        if (!l->kicked) {
+            struct timespec ts;
+            deadline_in(&ts, l->poll_ms);
+            pthread_cond_timedwait(&l->wake, &l->lock, &ts);
+        }
+        l->kicked = 0;
+        if (l->stop) break;
+        int64_t from = l->seq;
+        pthread_mutex_unlock(&l->lock);
+        int64_t last = 0, reached = from;
+        if (gw_store_last_seq(l->store, &last) == GW_OK && last > from) {
+            while (reached < last) {
+                int64_t r = sync_once(l, reached);
+                if (r == reached) break;
+                reached = r;
+            }
+        }
+        pthread_mutex_lock(&l->lock);
+        if (reached > l->seq) {
+            l->seq = reached;
+            pthread_cond_broadcast(&l->synced);
+        }
+    }
+    pthread_mutex_unlock(&l->lock);
+    return NULL;
+}
+
+gw_status gw_live_create(gw_ctx *ctx, const char *db_path, unsigned poll_ms, gw_live **out)
+{
+    *out = NULL;
+    gw_live *l = calloc(1, sizeof *l);
+    if (!l) return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory");
+    l->db_path = strdup(db_path);
+    l->poll_ms = poll_ms ? poll_ms : 100;
+    pthread_mutex_init(&l->lock, NULL);
+    pthread_cond_init(&l->wake, NULL);
+    pthread_cond_init(&l->synced, NULL);
+    gw_status st = gw_ctx_create(&l->ctx);
+    if (st) {
+        gw_live_destroy(l);
+        return gw_ctx_error(ctx, st, "out of memory");
+    }
+    st = gw_store_open(l->ctx, db_path, GW_STORE_READONLY, &l->store);
+    if (!st) st = gw_model_open(l->ctx, l->store, &l->model);
+    if (st) {
+        gw_ctx_error(ctx, st, "%s", gw_ctx_errmsg(l->ctx));
+        gw_live_destroy(l);
+        return st;
+    }
+    gw_model_snapshot *snap = gw_model_acquire(l->model);
+    l->seq = gw_snapshot_seq(snap);
+    gw_model_release(l->ctx, snap);
+    if (pthread_create(&l->thread, NULL, sync_main, l) != 0) {
+        gw_live_destroy(l);
+        return gw_ctx_error(ctx, GW_ERR_INTERNAL, "cannot start the sync thread");
+    }
+    l->running = 1;
+    *out = l;
+    return GW_OK;
+}
+
+void gw_live_destroy(gw_live *l)
+{
+    if (!l) return;
+    if (l->running) {
+        pthread_mutex_lock(&l->lock);
+        l->stop = 1;
+        pthread_cond_broadcast(&l->wake);
+        pthread_mutex_unlock(&l->lock);
+        pthread_join(l->thread, NULL);
+    }
+    gw_model_close(l->model);
+    gw_store_close(l->store);
+    gw_ctx_destroy(l->ctx);
+    pthread_cond_destroy(&l->wake);
+    pthread_cond_destroy(&l->synced);
+    pthread_mutex_destroy(&l->lock);
+    free(l->db_path);
+    free(l);
+}
+
+gw_status gw_live_listen(gw_live *l, gw_live_listener fn, void *user)
+{
+    if (!l || !fn || l->n_listeners == MAX_LISTENERS) return GW_ERR_ARG;
+    pthread_mutex_lock(&l->lock);
+    l->listeners[l->n_listeners].fn = fn;
+    l->listeners[l->n_listeners].user = user;
+    l->n_listeners++;
+    pthread_mutex_unlock(&l->lock);
+    return GW_OK;
+}
+
+gw_model *gw_live_model(gw_live *l) { return l ? l->model : NULL; }
+
+void gw_live_kick(gw_live *l)
+{
+    if (!l) return;
+    pthread_mutex_lock(&l->lock);
+    l->kicked = 1;
+    pthread_cond_signal(&l->wake);
+    pthread_mutex_unlock(&l->lock);
+}
+
+int gw_live_wait(gw_live *l, int64_t seq, unsigned timeout_ms)
+{
+    if (!l) return 0;
+    struct timespec ts;
+    deadline_in(&ts, timeout_ms);
+    pthread_mutex_lock(&l->lock);
+    l->kicked = 1;
+    pthread_cond_signal(&l->wake);
+    int rc = 0;
+    while (l->seq < seq && rc != ETIMEDOUT) rc = pthread_cond_timedwait(&l->synced, &l->lock, &ts);
+    int ok = l->seq >= seq;
+    pthread_mutex_unlock(&l->lock);
+    return ok;
+}
+
+int64_t gw_live_seq(gw_live *l)
+{
+    if (!l) return 0;
+    pthread_mutex_lock(&l->lock);
+    int64_t s = l->seq;
+    pthread_mutex_unlock(&l->lock);
+    return s;
+}
