@@ -4,6 +4,7 @@
  * the cached tiles the new changes touch.  Rendering is tiles/layers.c; caching tiles/tilecache.c. */
 #include "tiles_http.h"
 
+#include "app.h"
 #include "gridwatch/model.h"
 #include "gridwatch/tilecache.h"
 #include "gridwatch/tilelayers.h"
@@ -21,6 +22,8 @@
 #define MVT_TYPE "application/vnd.mapbox-vector-tile"
 
 struct gw_tiles {
+    gw_live *live;    /* borrowed: the app's live model drives invalidation (NULL: own model) */
+    double reach;     /* camera view reach of the last snapshot seen by the listener */
     char *db_path;
     gw_ctx *rctx;     /* the refresher's context and connection, used under `refresh` only */
     gw_store *rstore;
@@ -68,7 +71,7 @@ void gw_tiles_destroy(gw_tiles *t)
     if (__atomic_load_n(&g_tiles, __ATOMIC_ACQUIRE) == t) gw_tiles_install(NULL);
     gw_tile_cache_destroy(t->cache);
     gw_tile_source_destroy(t->src);
-    gw_model_close(t->model);
+    if (!t->live) gw_model_close(t->model);
     gw_store_close(t->rstore);
     gw_ctx_destroy(t->rctx);
     pthread_mutex_destroy(&t->refresh);
@@ -86,6 +89,69 @@ static gw_bbox merc_box(double minx, double miny, double maxx, double maxy)
     gw_tile_lonlat_to_merc(minx, lat0, &b.minx, &b.miny);
     gw_tile_lonlat_to_merc(maxx, lat1, &b.maxx, &b.maxy);
     return b;
+}
+
+/* The tile changes of one change-log row into ch (room for 2); returns how many. */
+static size_t tile_changes(gw_layer l, int has_box, gw_bbox ll, double reach, gw_tile_change *ch)
+{
+    gw_bbox b = {0, 0, 0, 0};
+    if (has_box) b = merc_box(ll.minx, ll.miny, ll.maxx, ll.maxy);
+    if ((int)l < 0 || l >= GW_LAYER_COUNT) {
+        ch[0] = (gw_tile_change){GW_TL_ALL_PARTS | 1u << GW_TL_CITY, false, b};
+        return 1;
+    }
+    if (l == GW_LAYER_CAMERAS) {
+        ch[0] = (gw_tile_change){1u << GW_TL_CAMERAS | 1u << GW_TL_CITY, has_box, b};
+        gw_bbox w = {b.minx - reach, b.miny - reach, b.maxx + reach, b.maxy + reach};
+        ch[1] = (gw_tile_change){1u << GW_TL_CAMERA_VIEWS | 1u << GW_TL_CITY, has_box, w};
+        return 2;
+    }
+    ch[0] = (gw_tile_change){1u << l | 1u << GW_TL_CITY, has_box, b};
+    return 1;
+}
+
+/* The live model's listener: runs on its sync thread after each refresh. */
+static void on_changes(void *user, gw_ctx *ctx, const gw_change *changes, size_t n, gw_model_snapshot *snap)
+{
+    gw_tiles *t = user;
+    double reach = fmax(t->reach, gw_tile_views_reach(ctx, t->src, snap));
+    t->reach = reach;
+    gw_tile_change *ch = malloc((n ? n : 1) * 2 * sizeof *ch);
+    size_t k = 0;
+    for (size_t i = 0; ch && i < n; i++)
+        k += tile_changes(changes[i].layer, changes[i].has_bbox, changes[i].bbox, reach, ch + k);
+    if (ch) {
+        gw_tile_cache_invalidate(t->cache, ch, k, gw_snapshot_seq(snap), GW_TILE_BUFFER);
+    } else {
+        gw_tile_change all = {GW_TL_ALL_PARTS | 1u << GW_TL_CITY, false, {0, 0, 0, 0}};
+        gw_tile_cache_invalidate(t->cache, &all, 1, gw_snapshot_seq(snap), GW_TILE_BUFFER);
+    }
+    free(ch);
+}
+
+gw_status gw_tiles_create_live(gw_ctx *ctx, gw_live *live, size_t cache_bytes, gw_tiles **out)
+{
+    *out = NULL;
+    gw_tiles *t = calloc(1, sizeof *t);
+    if (!t) return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory");
+    pthread_mutex_init(&t->refresh, NULL);
+    t->live = live;
+    t->model = gw_live_model(live);
+    gw_status st = gw_tile_source_create(ctx, &t->src);
+    if (!st) st = gw_tile_cache_create(ctx, cache_bytes ? cache_bytes : (size_t)256 << 20, &t->cache);
+    if (!st) {
+        gw_model_snapshot *s = gw_model_acquire(t->model);
+        t->reach = gw_tile_views_reach(ctx, t->src, s);
+        t->seq = gw_snapshot_seq(s);
+        gw_model_release(ctx, s);
+        st = gw_live_listen(live, on_changes, t);
+    }
+    if (st) {
+        gw_tiles_destroy(t);
+        return st;
+    }
+    *out = t;
+    return GW_OK;
 }
 
 /* Drop the tiles touched by the changes with seq in (from, to]; `reach` widens camera changes
@@ -110,22 +176,13 @@ static size_t apply_changes(gw_tiles *t, int64_t from, int64_t to, double reach)
             if (!nv) break;
             ch = nv, cap = nc;
         }
-        gw_layer l;
+        gw_layer l = GW_LAYER_COUNT;
         const char *name = (const char *)sqlite3_column_text(q, 0);
         int has_box = sqlite3_column_type(q, 1) != SQLITE_NULL && sqlite3_column_type(q, 4) != SQLITE_NULL;
-        gw_bbox b = {0, 0, 0, 0};
-        if (has_box)
-            b = merc_box(sqlite3_column_double(q, 1), sqlite3_column_double(q, 2), sqlite3_column_double(q, 3),
-                         sqlite3_column_double(q, 4));
-        if (!name || gw_layer_from_name(name, &l) != GW_OK) {
-            ch[n++] = (gw_tile_change){GW_TL_ALL_PARTS | 1u << GW_TL_CITY, false, b};
-        } else if (l == GW_LAYER_CAMERAS) {
-            ch[n++] = (gw_tile_change){1u << GW_TL_CAMERAS | 1u << GW_TL_CITY, has_box, b};
-            gw_bbox w = {b.minx - reach, b.miny - reach, b.maxx + reach, b.maxy + reach};
-            ch[n++] = (gw_tile_change){1u << GW_TL_CAMERA_VIEWS | 1u << GW_TL_CITY, has_box, w};
-        } else {
-            ch[n++] = (gw_tile_change){1u << l | 1u << GW_TL_CITY, has_box, b};
-        }
+        gw_bbox b = {sqlite3_column_double(q, 1), sqlite3_column_double(q, 2), sqlite3_column_double(q, 3),
+                     sqlite3_column_double(q, 4)};
+        if (!name || gw_layer_from_name(name, &l) != GW_OK) l = GW_LAYER_COUNT;
+        n += tile_changes(l, has_box, b, reach, ch + n);
     }
     sqlite3_finalize(q);
     if (n == 0 && !ch) { /* out of memory or unreadable: drop everything, stay correct */
@@ -141,7 +198,7 @@ static size_t apply_changes(gw_tiles *t, int64_t from, int64_t to, double reach)
 size_t gw_tiles_sync(gw_tiles *t, gw_store *store)
 {
     int64_t last = 0;
-    if (!t || gw_store_last_seq(store, &last) != GW_OK) return 0;
+    if (!t || t->live || gw_store_last_seq(store, &last) != GW_OK) return 0; /* live: its thread syncs */
     int64_t cur = __atomic_load_n(&t->seq, __ATOMIC_ACQUIRE);
     if (last <= cur) return 0;
     /* one refresher at a time; the others answer from the current state meanwhile */
@@ -175,7 +232,8 @@ size_t gw_tiles_sync(gw_tiles *t, gw_store *store)
 
 static gw_tiles *state(gw_req *req)
 {
-    gw_tiles *t = __atomic_load_n(&g_tiles, __ATOMIC_ACQUIRE);
+    gw_app *app = gw_req_app(req);
+    gw_tiles *t = app && app->tiles ? app->tiles : __atomic_load_n(&g_tiles, __ATOMIC_ACQUIRE);
     if (!t) gw_req_problem(req, 503, NULL, "vector tiles are not enabled on this server");
     return t;
 }

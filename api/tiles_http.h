@@ -2,17 +2,23 @@
  * /tiles/{layer}.json, the MapLibre style /styles/city.json; the tile state they share (model,
  * tile cache, lookup source) kept in step with the change log; and `gridwatch tiles` (MBTiles).
  *
- * Plugging into the server (until gw_server_opts carries a user pointer readable from gw_req):
- *   gw_tiles *tiles; gw_tiles_create(ctx, db_path, cache_bytes, &tiles);  -- before the server
- *   gw_tiles_install(tiles);            -- the handlers find it through a file-static pointer
- *   opts.routes = gw_tiles_routes(&opts.n_routes) (concatenated with the other extra routes)
- *   ... gw_server_destroy(srv); gw_tiles_install(NULL); gw_tiles_destroy(tiles);  */
+ * In the app (app.h): app->tiles = gw_tiles_create_live(ctx, app->live, bytes, …) before the
+ * sync thread sees changes, add gw_tiles_routes() to app->routes; the handlers find the state
+ * through gw_req_app(req)->tiles; gw_tiles_destroy() after the server and before gw_live_destroy.
+ * Standalone (tests, tools): gw_tiles_create() loads its own model and follows the change log
+ * per request; gw_tiles_install() makes it the state of servers without an app. */
 #ifndef GW_TILES_HTTP_H
 #define GW_TILES_HTTP_H
 
+#include "live.h"
 #include "server.h"
 
 typedef struct gw_tiles gw_tiles;
+
+/* Tile state over the app's live model: registers a listener on `live` that drops exactly the
+ * cached tiles each batch of changes touches (call before the server starts).  Caller frees
+ * with gw_tiles_destroy() after the server is destroyed and before gw_live_destroy(). */
+gw_status gw_tiles_create_live(gw_ctx *ctx, gw_live *live, size_t cache_bytes, gw_tiles **out);
 
 /* Load the model of db_path (a few seconds at scale 1) and create a tile cache of cache_bytes
  * (0 = 256 MiB).  Caller frees with gw_tiles_destroy() after the server is destroyed. */

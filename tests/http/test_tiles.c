@@ -1,0 +1,582 @@
+/* test_tiles.c — vector tiles over real HTTP: an in-process server on an ephemeral port over a
+ * small synthetic city; every tile is decoded by GDAL's MVT driver and compared with the items
+ * API over the same bounds; clusters, filters, errors, gzip/ETag/304, TileJSON and the style,
+ * and invalidation after a grid edit logged in the change log. */
+#include "testutil.h"
+
+#include "gridwatch/city.h"
+#include "gridwatch/store.h"
+#include "gridwatch/tile.h"
+#include "http_util.h"
+#include "server.h"
+#include "tiles_http.h"
+
+#include <curl/curl.h>
+#include <gdal.h>
+#include <jansson.h>
+#include <math.h>
+#include <ogr_api.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static char db_path[1024];
+static gw_server *srv;
+static gw_tiles *tiles;
+static gw_ctx *tctx;
+static char base[64];
+static gw_bbox ext; /* lon/lat extent of the grids */
+
+/* ---- client ------------------------------------------------------------------------------ */
+
+typedef struct resp {
+    long status;
+    gw_buf body, hdrs;
+    char ctype[128];
+} resp;
+
+static size_t on_body(char *p, size_t sz, size_t n, void *u)
+{
+    gw_buf_add(u, p, sz * n);
+    return sz * n;
+}
+
+static void resp_free(resp *r)
+{
+    gw_buf_free(&r->body);
+    gw_buf_free(&r->hdrs);
+}
+
+/* GET a path on the server with optional extra header lines (NULL-terminated). */
+static resp get(const char *path, const char *h1, const char *h2)
+{
+    resp r;
+    memset(&r, 0, sizeof r);
+    char full[2048];
+    snprintf(full, sizeof full, "%s%s", base, path);
+    CURL *c = curl_easy_init();
+    curl_easy_setopt(c, CURLOPT_URL, full);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r.body);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, &r.hdrs);
+    struct curl_slist *h = NULL;
+    if (h1) h = curl_slist_append(h, h1);
+    if (h2) h = curl_slist_append(h, h2);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    CURLcode rc = curl_easy_perform(c);
+    if (rc != CURLE_OK) fprintf(stderr, "curl %s: %s\n", full, curl_easy_strerror(rc));
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
+    char *ct = NULL;
+    curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct);
+    snprintf(r.ctype, sizeof r.ctype, "%s", ct ? ct : "");
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+    if (!r.body.data) gw_buf_add(&r.body, "", 0);
+    if (!r.hdrs.data) gw_buf_add(&r.hdrs, "", 0);
+    return r;
+}
+
+/* A response header's value (case-insensitive name) into buf; "" when absent. */
+static const char *header(const resp *r, const char *name, char *buf, size_t cap)
+{
+    buf[0] = '\0';
+    size_t nl = strlen(name);
+    for (const char *p = r->hdrs.data; p && *p;) {
+        const char *eol = strstr(p, "\r\n");
+        if (!eol) break;
+        if (strncasecmp(p, name, nl) == 0 && p[nl] == ':') {
+            const char *v = p + nl + 1;
+            while (*v == ' ') v++;
+            snprintf(buf, cap, "%.*s", (int)(eol - v), v);
+        }
+        p = eol + 2;
+    }
+    return buf;
+}
+
+static json_t *get_json(const char *path)
+{
+    resp r = get(path, NULL, NULL);
+    if (r.status != 200) fprintf(stderr, "GET %s -> %ld: %s\n", path, r.status, r.body.data);
+    assert_int_equal(r.status, 200);
+    json_t *j = json_loads(r.body.data, 0, NULL);
+    assert_non_null(j);
+    resp_free(&r);
+    return j;
+}
+
+static void expect_problem(const char *path, long status)
+{
+    resp r = get(path, NULL, NULL);
+    if (r.status != status) fprintf(stderr, "GET %s -> %ld (want %ld): %s\n", path, r.status, status, r.body.data);
+    assert_int_equal(r.status, status);
+    assert_string_equal(r.ctype, "application/problem+json");
+    json_t *j = json_loads(r.body.data, 0, NULL);
+    assert_non_null(j);
+    assert_int_equal(json_integer_value(json_object_get(j, "status")), status);
+    json_decref(j);
+    resp_free(&r);
+}
+
+/* ---- decoding with GDAL ------------------------------------------------------------------ */
+
+#define MAXF 5000
+typedef struct feat {
+    char id[32], attr[64];
+    long long fid;
+    double x, y; /* 3857; points only */
+    int cluster;
+    long long count, count_cats;
+} feat;
+
+typedef struct tile_feats {
+    int n;
+    feat f[MAXF];
+} tile_feats;
+
+static tile_feats decoded;
+
+/* Decode the body of a tile response with GDAL's MVT driver; the features of `layer`, with the
+ * string attribute `attr` (may be NULL). */
+static void decode(const resp *r, gw_tile_id t, const char *layer, const char *attr, tile_feats *out)
+{
+    out->n = 0;
+    if (r->status == 204) return;
+    assert_int_equal(r->status, 200);
+    char name[96];
+    snprintf(name, sizeof name, "tile-%u-%u-%u.pbf", t.z, t.x, t.y);
+    const char *path = gw_test_path(name);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(r->body.data, 1, r->body.len, f), r->body.len);
+    fclose(f);
+    char opt_x[32], opt_y[32], opt_z[32];
+    snprintf(opt_z, sizeof opt_z, "Z=%u", t.z);
+    snprintf(opt_x, sizeof opt_x, "X=%u", t.x);
+    snprintf(opt_y, sizeof opt_y, "Y=%u", t.y);
+    const char *drivers[] = {"MVT", NULL};
+    const char *opts[] = {opt_x, opt_y, opt_z, NULL};
+    GDALDatasetH ds = GDALOpenEx(path, GDAL_OF_VECTOR, drivers, opts, NULL);
+    assert_non_null(ds);
+    OGRLayerH l = GDALDatasetGetLayerByName(ds, layer);
+    if (!l) {
+        GDALClose(ds);
+        return;
+    }
+    OGRFeatureH ft;
+    OGR_L_ResetReading(l);
+    while ((ft = OGR_L_GetNextFeature(l)) != NULL && out->n < MAXF) {
+        feat *e = &out->f[out->n++];
+        memset(e, 0, sizeof *e);
+        int i;
+        if ((i = OGR_F_GetFieldIndex(ft, "id")) >= 0 && OGR_F_IsFieldSetAndNotNull(ft, i))
+            snprintf(e->id, sizeof e->id, "%s", OGR_F_GetFieldAsString(ft, i));
+        if (attr && (i = OGR_F_GetFieldIndex(ft, attr)) >= 0 && OGR_F_IsFieldSetAndNotNull(ft, i))
+            snprintf(e->attr, sizeof e->attr, "%s", OGR_F_GetFieldAsString(ft, i));
+        if ((i = OGR_F_GetFieldIndex(ft, "mvt_id")) >= 0 && OGR_F_IsFieldSetAndNotNull(ft, i))
+            e->fid = OGR_F_GetFieldAsInteger64(ft, i);
+        if ((i = OGR_F_GetFieldIndex(ft, "cluster")) >= 0 && OGR_F_IsFieldSetAndNotNull(ft, i))
+            e->cluster = OGR_F_GetFieldAsInteger(ft, i);
+        if ((i = OGR_F_GetFieldIndex(ft, "count")) >= 0 && OGR_F_IsFieldSetAndNotNull(ft, i))
+            e->count = OGR_F_GetFieldAsInteger64(ft, i);
+        for (int k = 0; k < OGR_F_GetFieldCount(ft); k++) {
+            const char *fn = OGR_Fld_GetNameRef(OGR_F_GetFieldDefnRef(ft, k));
+            if (strncmp(fn, "count_", 6) == 0 && OGR_F_IsFieldSetAndNotNull(ft, k))
+                e->count_cats += OGR_F_GetFieldAsInteger64(ft, k);
+        }
+        OGRGeometryH g = OGR_F_GetGeometryRef(ft);
+        if (g && wkbFlatten(OGR_G_GetGeometryType(g)) == wkbPoint) e->x = OGR_G_GetX(g, 0), e->y = OGR_G_GetY(g, 0);
+        OGR_F_Destroy(ft);
+    }
+    GDALClose(ds);
+}
+
+static int inside(const feat *e, gw_tile_id t)
+{
+    gw_bbox b = gw_tile_bounds(t);
+    double eps = (b.maxx - b.minx) / 4096; /* one tile unit: the encoder snaps to it */
+    return e->x >= b.minx + eps && e->x <= b.maxx - eps && e->y >= b.miny + eps && e->y <= b.maxy - eps;
+}
+
+/* ---- fixtures ---------------------------------------------------------------------------- */
+
+static int setup(void **state)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    GDALAllRegister();
+    tctx = gw_test_ctx();
+    snprintf(db_path, sizeof db_path, "%s", gw_test_path("tiles.sqlite"));
+    gw_store *st = NULL;
+    assert_int_equal(gw_store_open(tctx, db_path, GW_STORE_CREATE, &st), GW_OK);
+    gw_city_opts co = {.scale = 0.01, .seed = 7};
+    gw_city_report rep;
+    assert_int_equal(gw_city_generate(tctx, st, &co, &rep), GW_OK);
+    assert_int_equal(gw_store_extent(st, GW_LAYER_GRIDS, &ext), GW_OK);
+    gw_store_close(st);
+    assert_int_equal(gw_tiles_create(tctx, db_path, 8 << 20, &tiles), GW_OK);
+    gw_tiles_install(tiles);
+    gw_server_opts o = {.db_path = db_path, .threads = 2, .anonymous_read = 1, .quiet = 1};
+    o.routes = gw_tiles_routes(&o.n_routes);
+    assert_int_equal(gw_server_create(tctx, &o, &srv), GW_OK);
+    snprintf(base, sizeof base, "http://127.0.0.1:%u", (unsigned)gw_server_port(srv));
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    gw_server_destroy(srv);
+    gw_tiles_destroy(tiles);
+    gw_ctx_destroy(tctx);
+    curl_global_cleanup();
+    return 0;
+}
+
+/* ---- tests ------------------------------------------------------------------------------- */
+
+/* Items of a layer inside a tile's lon/lat bounds: id -> attribute. */
+static json_t *items_in(const char *layer, gw_tile_id t, const char *extra)
+{
+    gw_bbox b = gw_tile_bounds_lonlat(t);
+    char path[512];
+    snprintf(path, sizeof path, "/collections/%s/items?limit=10000&bbox=%.9f,%.9f,%.9f,%.9f%s", layer, b.minx, b.miny,
+             b.maxx, b.maxy, extra ? extra : "");
+    return get_json(path);
+}
+
+static const feat *find(const tile_feats *tf, const char *id)
+{
+    for (int i = 0; i < tf->n; i++)
+        if (strcmp(tf->f[i].id, id) == 0) return &tf->f[i];
+    return NULL;
+}
+
+/* Point layers: the features strictly inside the tile are exactly the items in its bounds, with
+ * the same attribute; every feature has an id and a positive fid. */
+static void test_points_match_items(void **state)
+{
+    static const char *const layers[][2] = {{"incidents", "category"}, {"cameras", "status"},
+                                            {"teams", "status"}, {"police_rooms", "name"}};
+    double cx = (ext.minx + ext.maxx) / 2, cy = (ext.miny + ext.maxy) / 2;
+    for (int z = 11; z <= 13; z += 2)
+        for (size_t li = 0; li < 4; li++) {
+            gw_tile_id t;
+            assert_int_equal(gw_tile_from_lonlat(tctx, cx, cy, (uint32_t)z, &t), GW_OK);
+            char path[256];
+            snprintf(path, sizeof path, "/tiles/%s/%u/%u/%u.mvt", layers[li][0], t.z, t.x, t.y);
+            resp r = get(path, NULL, NULL);
+            decode(&r, t, layers[li][0], layers[li][1], &decoded);
+            resp_free(&r);
+            json_t *items = items_in(layers[li][0], t, NULL);
+            json_t *fs = json_object_get(items, "features");
+            int in_tile = 0;
+            for (int i = 0; i < decoded.n; i++) {
+                assert_false(decoded.f[i].cluster);
+                assert_true(decoded.f[i].fid > 0);
+                assert_true(decoded.f[i].id[0] != '\0');
+                in_tile += inside(&decoded.f[i], t);
+            }
+            size_t matched = 0;
+            for (size_t i = 0; i < json_array_size(fs); i++) {
+                json_t *it = json_array_get(fs, i);
+                const char *id = json_string_value(json_object_get(it, "id"));
+                const feat *e = find(&decoded, id);
+                if (!e) fprintf(stderr, "%s tile %u/%u/%u lacks item %s\n", layers[li][0], t.z, t.x, t.y, id);
+                assert_non_null(e);
+                const char *want = json_string_value(json_object_get(json_object_get(it, "properties"), layers[li][1]));
+                assert_string_equal(e->attr, want ? want : "");
+                matched += inside(e, t);
+            }
+            /* everything strictly inside the tile is an item of its bounds */
+            assert_int_equal(matched, in_tile);
+            assert_true(json_array_size(fs) <= (size_t)decoded.n);
+            if (li < 2) assert_true(json_array_size(fs) > 0); /* the centre holds data */
+            json_decref(items);
+        }
+}
+
+/* Grids: every grid intersecting the tile bounds is in the tile with its attributes. */
+static void test_grids_match_items(void **state)
+{
+    double cx = (ext.minx + ext.maxx) / 2, cy = (ext.miny + ext.maxy) / 2;
+    for (uint32_t z = 9; z <= 13; z += 2) {
+        gw_tile_id t;
+        assert_int_equal(gw_tile_from_lonlat(tctx, cx, cy, z, &t), GW_OK);
+        char path[256];
+        snprintf(path, sizeof path, "/tiles/grids/%u/%u/%u.mvt", t.z, t.x, t.y);
+        resp r = get(path, NULL, NULL);
+        decode(&r, t, "grids", "county", &decoded);
+        resp_free(&r);
+        json_t *items = items_in("grids", t, NULL);
+        json_t *fs = json_object_get(items, "features");
+        assert_true(json_array_size(fs) > 0);
+        for (size_t i = 0; i < json_array_size(fs); i++) {
+            json_t *it = json_array_get(fs, i);
+            const feat *e = find(&decoded, json_string_value(json_object_get(it, "id")));
+            assert_non_null(e);
+            assert_true(e->fid > 0);
+            assert_string_equal(e->attr, json_string_value(json_object_get(json_object_get(it, "properties"), "county")));
+        }
+        json_decref(items);
+    }
+}
+
+/* At z 8 the whole city is one or a few tiles of clusters; the counts add up to the items. */
+static void test_clusters(void **state)
+{
+    gw_tile_id a, b;
+    assert_int_equal(gw_tile_from_lonlat(tctx, ext.minx, ext.maxy, 7, &a), GW_OK);
+    assert_int_equal(gw_tile_from_lonlat(tctx, ext.maxx, ext.miny, 7, &b), GW_OK);
+    int clustered_tiles = 0;
+    for (uint32_t x = a.x; x <= b.x; x++)
+        for (uint32_t y = a.y; y <= b.y; y++) {
+            gw_tile_id t = {7, x, y};
+            char path[256];
+            snprintf(path, sizeof path, "/tiles/incidents/%u/%u/%u.mvt", t.z, t.x, t.y);
+            resp r = get(path, NULL, NULL);
+            decode(&r, t, "incidents", NULL, &decoded);
+            resp_free(&r);
+            json_t *items = items_in("incidents", t, "&limit=1");
+            long long want = json_integer_value(json_object_get(items, "numberMatched"));
+            json_decref(items);
+            if (want <= 4000) continue;
+            clustered_tiles++;
+            long long sum = 0;
+            for (int i = 0; i < decoded.n; i++) {
+                assert_true(decoded.f[i].cluster);
+                assert_true(decoded.f[i].count > 0);
+                assert_int_equal(decoded.f[i].count_cats, decoded.f[i].count);
+                sum += decoded.f[i].count;
+            }
+            assert_int_equal(sum, want);
+        }
+    assert_true(clustered_tiles > 0);
+}
+
+static void test_errors(void **state)
+{
+    expect_problem("/tiles/grids/a/1/1.mvt", 400);
+    expect_problem("/tiles/grids/1/-1/0.mvt", 400);
+    expect_problem("/tiles/grids/99999999999/0/0.mvt", 400);
+    expect_problem("/tiles/grids/23/0/0.mvt", 404);
+    expect_problem("/tiles/grids/2/4/0.mvt", 404);
+    expect_problem("/tiles/grids/2/0/4.mvt", 404);
+    expect_problem("/tiles/nope/1/0/0.mvt", 404);
+    expect_problem("/tiles/grids/1/0/0.png", 404);
+    expect_problem("/tiles/incidents/1/0/0.mvt?bogus=1", 400);
+    expect_problem("/tiles/incidents/1/0/0.mvt?severity=high", 400);
+    expect_problem("/tiles/incidents/1/0/0.mvt?datetime=yesterday", 400);
+    expect_problem("/tiles/grids/1/0/0.mvt?datetime=2025-01-01T00:00:00Z", 400);
+    expect_problem("/tiles/nope.json", 404);
+    expect_problem("/styles/other.json", 404);
+}
+
+static void test_gzip_etag_filters(void **state)
+{
+    gw_tile_id t;
+    assert_int_equal(gw_tile_from_lonlat(tctx, (ext.minx + ext.maxx) / 2, (ext.miny + ext.maxy) / 2, 11, &t), GW_OK);
+    char path[256], h[128], etag[64], hdr[128];
+    snprintf(path, sizeof path, "/tiles/incidents/%u/%u/%u.mvt", t.z, t.x, t.y);
+    resp plain = get(path, NULL, NULL);
+    assert_int_equal(plain.status, 200);
+    assert_string_equal(plain.ctype, "application/vnd.mapbox-vector-tile");
+    assert_string_equal(header(&plain, "Content-Encoding", h, sizeof h), "");
+    assert_true(strstr(header(&plain, "Cache-Control", h, sizeof h), "max-age=") != NULL);
+    header(&plain, "ETag", etag, sizeof etag);
+    assert_true(strlen(etag) > 4);
+    resp gz = get(path, "Accept-Encoding: gzip", NULL);
+    assert_int_equal(gz.status, 200);
+    assert_string_equal(header(&gz, "Content-Encoding", h, sizeof h), "gzip");
+    assert_string_equal(header(&gz, "X-Tile-Cache", h, sizeof h), "hit");
+    assert_true(gz.body.len > 2 && (unsigned char)gz.body.data[0] == 0x1f && (unsigned char)gz.body.data[1] == 0x8b);
+    assert_true(gz.body.len < plain.body.len);
+    assert_string_equal(header(&gz, "ETag", h, sizeof h), etag);
+    snprintf(hdr, sizeof hdr, "If-None-Match: %s", etag);
+    resp nm = get(path, hdr, "Accept-Encoding: gzip");
+    assert_int_equal(nm.status, 304);
+    assert_int_equal(nm.body.len, 0);
+    resp_free(&nm);
+    resp other = get(path, "If-None-Match: \"0000000000000000\"", NULL);
+    assert_int_equal(other.status, 200);
+    resp_free(&other);
+    /* a filter: a different tile (and cache entry), matching the items with that filter */
+    decode(&plain, t, "incidents", "category", &decoded);
+    const char *cat = decoded.f[0].attr;
+    char cat_s[64];
+    snprintf(cat_s, sizeof cat_s, "%s", cat);
+    int want = 0;
+    for (int i = 0; i < decoded.n; i++) want += strcmp(decoded.f[i].attr, cat_s) == 0;
+    char fpath[512];
+    snprintf(fpath, sizeof fpath, "%s?category=%s&datetime=2020-01-01T00:00:00Z/..", path, cat_s);
+    resp fr = get(fpath, NULL, NULL);
+    assert_int_equal(fr.status, 200);
+    assert_string_equal(header(&fr, "X-Tile-Cache", h, sizeof h), "miss");
+    assert_string_not_equal(header(&fr, "ETag", h, sizeof h), etag);
+    decode(&fr, t, "incidents", "category", &decoded);
+    assert_int_equal(decoded.n, want);
+    for (int i = 0; i < decoded.n; i++) assert_string_equal(decoded.f[i].attr, cat_s);
+    resp_free(&fr);
+    /* a window before the data: empty tile, 204 */
+    snprintf(fpath, sizeof fpath, "%s?datetime=../2001-01-01T00:00:00Z", path);
+    fr = get(fpath, NULL, NULL);
+    assert_int_equal(fr.status, 204);
+    resp_free(&fr);
+    /* camera views start at z15 */
+    snprintf(fpath, sizeof fpath, "/tiles/camera_views/%u/%u/%u.mvt", t.z, t.x, t.y);
+    fr = get(fpath, NULL, NULL);
+    assert_int_equal(fr.status, 204);
+    resp_free(&fr);
+    resp_free(&plain);
+    resp_free(&gz);
+}
+
+static void test_views_and_city(void **state)
+{
+    /* a z15 tile at a camera: its view sector is there, as a polygon */
+    json_t *cams = get_json("/collections/cameras/items?limit=1");
+    json_t *c = json_array_get(json_object_get(cams, "features"), 0);
+    json_t *co = json_object_get(json_object_get(c, "geometry"), "coordinates");
+    char cam_id[64];
+    snprintf(cam_id, sizeof cam_id, "%s", json_string_value(json_object_get(c, "id")));
+    gw_tile_id t;
+    assert_int_equal(gw_tile_from_lonlat(tctx, json_real_value(json_array_get(co, 0)), json_real_value(json_array_get(co, 1)), 16, &t), GW_OK);
+    json_decref(cams);
+    char path[256];
+    snprintf(path, sizeof path, "/tiles/camera_views/%u/%u/%u.mvt", t.z, t.x, t.y);
+    resp r = get(path, NULL, NULL);
+    decode(&r, t, "camera_views", NULL, &decoded);
+    resp_free(&r);
+    assert_non_null(find(&decoded, cam_id));
+    /* the city tile holds every layer that has data there */
+    snprintf(path, sizeof path, "/tiles/city/%u/%u/%u.mvt", t.z, t.x, t.y);
+    r = get(path, NULL, NULL);
+    decode(&r, t, "cameras", NULL, &decoded);
+    assert_non_null(find(&decoded, cam_id));
+    decode(&r, t, "camera_views", NULL, &decoded);
+    assert_non_null(find(&decoded, cam_id));
+    decode(&r, t, "grids", NULL, &decoded);
+    assert_true(decoded.n > 0);
+    resp_free(&r);
+}
+
+static void test_tilejson_style(void **state)
+{
+    json_t *j = get_json("/tiles/incidents.json?category=theft");
+    assert_string_equal(json_string_value(json_object_get(j, "tilejson")), "3.0.0");
+    const char *url = json_string_value(json_array_get(json_object_get(j, "tiles"), 0));
+    assert_non_null(url);
+    assert_true(strncmp(url, base, strlen(base)) == 0);
+    assert_non_null(strstr(url, "/tiles/incidents/{z}/{x}/{y}.mvt?category=theft"));
+    json_t *b = json_object_get(j, "bounds");
+    assert_int_equal(json_array_size(b), 4);
+    assert_true(json_real_value(json_array_get(b, 0)) >= ext.minx - 0.05 && json_real_value(json_array_get(b, 2)) <= ext.maxx + 0.05);
+    assert_true(json_real_value(json_array_get(b, 0)) < json_real_value(json_array_get(b, 2)));
+    assert_int_equal(json_array_size(json_object_get(j, "center")), 3);
+    assert_int_equal(json_integer_value(json_object_get(j, "minzoom")), 0);
+    assert_true(json_integer_value(json_object_get(j, "maxzoom")) >= 16);
+    json_t *vl = json_object_get(j, "vector_layers");
+    assert_int_equal(json_array_size(vl), 1);
+    json_t *l0 = json_array_get(vl, 0);
+    assert_string_equal(json_string_value(json_object_get(l0, "id")), "incidents");
+    json_t *fields = json_object_get(l0, "fields");
+    assert_string_equal(json_string_value(json_object_get(fields, "category")), "String");
+    assert_string_equal(json_string_value(json_object_get(fields, "severity")), "Number");
+    assert_string_equal(json_string_value(json_object_get(fields, "cluster")), "Boolean");
+    json_decref(j);
+    j = get_json("/tiles/city.json");
+    assert_int_equal(json_array_size(json_object_get(j, "vector_layers")), 6);
+    json_decref(j);
+    j = get_json("/tiles/camera_views.json");
+    assert_int_equal(json_integer_value(json_object_get(j, "minzoom")), 15);
+    json_decref(j);
+    j = get_json("/styles/city.json");
+    assert_int_equal(json_integer_value(json_object_get(j, "version")), 8);
+    const char *src = json_string_value(json_object_get(json_object_get(json_object_get(j, "sources"), "city"), "url"));
+    assert_non_null(src);
+    assert_non_null(strstr(src, "/tiles/city.json"));
+    json_t *layers = json_object_get(j, "layers");
+    int seen = 0;
+    for (size_t i = 0; i < json_array_size(layers); i++) {
+        const char *sl = json_string_value(json_object_get(json_array_get(layers, i), "source-layer"));
+        if (!sl) continue;
+        if (strcmp(sl, "grids") == 0) seen |= 1;
+        if (strcmp(sl, "incidents") == 0) seen |= 2;
+        if (strcmp(sl, "camera_views") == 0) seen |= 4;
+        if (strcmp(sl, "teams") == 0) seen |= 8;
+    }
+    assert_int_equal(seen, 15);
+    json_decref(j);
+}
+
+/* Move one grid by ~200 m and log the change with its old+new bbox: the tile at that grid gets
+ * a new ETag, a tile far away is still a cache hit with the same ETag. */
+static void test_invalidation(void **state)
+{
+    json_t *g = get_json("/collections/grids/items?limit=1");
+    json_t *f0 = json_array_get(json_object_get(g, "features"), 0);
+    char gid[64];
+    snprintf(gid, sizeof gid, "%s", json_string_value(json_object_get(f0, "id")));
+    json_t *ring = json_array_get(json_object_get(json_object_get(f0, "geometry"), "coordinates"), 0);
+    if (json_is_array(json_array_get(json_array_get(ring, 0), 0))) ring = json_array_get(ring, 0); /* multipolygon */
+    double px = json_real_value(json_array_get(json_array_get(ring, 0), 0));
+    double py = json_real_value(json_array_get(json_array_get(ring, 0), 1));
+    json_decref(g);
+    gw_tile_id near, far;
+    assert_int_equal(gw_tile_from_lonlat(tctx, px, py, 14, &near), GW_OK);
+    /* far: the opposite corner of the extent */
+    double fx = px - ext.minx < ext.maxx - px ? ext.maxx - 0.01 : ext.minx + 0.01;
+    double fy = py - ext.miny < ext.maxy - py ? ext.maxy - 0.01 : ext.miny + 0.01;
+    assert_int_equal(gw_tile_from_lonlat(tctx, fx, fy, 14, &far), GW_OK);
+    char pn[128], pf[128], e_near[64], e_far[64], h[64];
+    snprintf(pn, sizeof pn, "/tiles/grids/%u/%u/%u.mvt", near.z, near.x, near.y);
+    snprintf(pf, sizeof pf, "/tiles/grids/%u/%u/%u.mvt", far.z, far.x, far.y);
+    resp a = get(pn, NULL, NULL), b = get(pf, NULL, NULL);
+    header(&a, "ETag", e_near, sizeof e_near);
+    header(&b, "ETag", e_far, sizeof e_far);
+    resp_free(&a), resp_free(&b);
+    b = get(pf, NULL, NULL);
+    assert_string_equal(header(&b, "X-Tile-Cache", h, sizeof h), "hit");
+    resp_free(&b);
+
+    gw_store *st = NULL;
+    assert_int_equal(gw_store_open(tctx, db_path, 0, &st), GW_OK);
+    assert_int_equal(gw_store_begin(st), GW_OK);
+    sqlite3_stmt *q = NULL;
+    assert_int_equal(sqlite3_prepare_v2(gw_store_db(st),
+                                        "SELECT MbrMinX(geom), MbrMinY(geom), MbrMaxX(geom), MbrMaxY(geom) FROM grids WHERE id = ?",
+                                        -1, &q, NULL), SQLITE_OK);
+    sqlite3_bind_text(q, 1, gid, -1, SQLITE_STATIC);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    gw_bbox box = {sqlite3_column_double(q, 0), sqlite3_column_double(q, 1), sqlite3_column_double(q, 2) + 0.002,
+                   sqlite3_column_double(q, 3)};
+    sqlite3_finalize(q);
+    assert_int_equal(sqlite3_prepare_v2(gw_store_db(st), "UPDATE grids SET geom = ShiftCoords(geom, 0.002, 0) WHERE id = ?",
+                                        -1, &q, NULL), SQLITE_OK);
+    sqlite3_bind_text(q, 1, gid, -1, SQLITE_STATIC);
+    assert_int_equal(sqlite3_step(q), SQLITE_DONE);
+    sqlite3_finalize(q);
+    assert_int_equal(gw_store_log_change(st, GW_LAYER_GRIDS, "update", gid, &box, NULL), GW_OK);
+    assert_int_equal(gw_store_commit(st), GW_OK);
+    gw_store_close(st);
+
+    a = get(pn, NULL, NULL);
+    b = get(pf, NULL, NULL);
+    assert_int_equal(a.status, 200);
+    assert_string_equal(header(&a, "X-Tile-Cache", h, sizeof h), "miss");
+    assert_string_not_equal(header(&a, "ETag", h, sizeof h), e_near);
+    assert_string_equal(header(&b, "X-Tile-Cache", h, sizeof h), "hit");
+    assert_string_equal(header(&b, "ETag", h, sizeof h), e_far);
+    resp_free(&a), resp_free(&b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_points_match_items), cmocka_unit_test(test_grids_match_items),
+        cmocka_unit_test(test_clusters),           cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_gzip_etag_filters),  cmocka_unit_test(test_views_and_city),
+        cmocka_unit_test(test_tilejson_style),     cmocka_unit_test(test_invalidation),
+    };
+    return cmocka_run_group_tests_name("tiles", tests, setup, teardown);
+}
