@@ -567,7 +567,7 @@ static gw_status render_views(gw_ctx *ctx, gw_mvt *mvt, const lidx *x, const cfi
     gw_bbox q = {box.minx - x->reach, box.miny - x->reach, box.maxx + x->reach, box.maxy + x->reach};
     gw_status st = collect_points(ctx, x, cf, q, rs);
     if (st) return st;
-    qsort(rs->v, rs->n, sizeof *rs->v, cmp_size);
+    if (rs->n > 1) qsort(rs->v, rs->n, sizeof *rs->v, cmp_size);
     const gw_layer_data *d = x->d;
     const double *mx = gw_layer_data_x(d, GW_MODEL_MERCATOR), *my = gw_layer_data_y(d, GW_MODEL_MERCATOR);
     const double *lat = gw_layer_data_y(d, GW_MODEL_LONLAT);
@@ -646,7 +646,7 @@ gw_status gw_tile_render(gw_ctx *ctx, gw_tile_source *src, gw_mvt *mvt,
                 st = render_clusters(ctx, mvt, x, part, &rs, tb);
             } else if (!st) {
                 st = collect_points(ctx, x, &cf, bb, &rs);
-                qsort(rs.v, rs.n, sizeof *rs.v, cmp_size); /* stable tile bytes: row order */
+                if (rs.n > 1) qsort(rs.v, rs.n, sizeof *rs.v, cmp_size); /* stable tile bytes: row order */
                 if (!st) st = render_points(ctx, mvt, x, part, &rs);
             }
         }
