@@ -6,7 +6,13 @@
  * On-disk identity: PRAGMA application_id == GW_APP_ID marks a gridwatch file and
  * PRAGMA user_version holds its schema version (meta 'format' = 'gridwatch' is informative only).
  * Migrations are data/schema/NNN_name.sql, compiled in by data/embed_sql.cmake; a SELECT in a
- * migration that returns 0 (AddGeometryColumn, CreateSpatialIndex …) counts as a failure. */
+ * migration that returns 0 (AddGeometryColumn, CreateSpatialIndex …) counts as a failure.
+ *
+ * Bulk loads: while a gw_inserter is alive, this connection's triggers are off (SpatiaLite keeps
+ * its R*Tree with per-row triggers costing ~20 µs a row).  The inserter writes its rows' index
+ * entries at commit (or at its destroy) and, loading into an empty point layer, builds that
+ * layer's secondary indexes then too.  So: destroy inserters before running other geometry SQL
+ * on the same connection; queries in the loading transaction do not see the new index entries. */
 #include "gridwatch/store.h"
 
 #include <errno.h>
@@ -230,6 +236,13 @@ static gw_status classify(gw_store *s, int64_t app, int64_t ver, int64_t tables,
 /* Bring the file to GW_SCHEMA_VERSION in one IMMEDIATE transaction. */
 static gw_status migrate(gw_store *s)
 {
+    int top = 0;
+    for (size_t i = 0; i < gw_migration_count; i++)
+        if (gw_migrations[i].version == GW_SCHEMA_VERSION) top = 1;
+    if (!top)
+        return gw_ctx_error(s->ctx, GW_ERR_INTERNAL, "this build has no migration for schema "
+                            "version %d (data/schema/%03d_*.sql)", GW_SCHEMA_VERSION,
+                            GW_SCHEMA_VERSION);
     gw_status st = exec(s, "BEGIN IMMEDIATE", "cannot start the migration transaction");
     if (st) return st;
     int64_t app, ver, tables;
