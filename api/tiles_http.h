@@ -4,7 +4,8 @@
  *
  * In the app (app.h): app->tiles = gw_tiles_create_live(ctx, app->live, bytes, …) before the
  * sync thread sees changes, add gw_tiles_routes() to app->routes; the handlers find the state
- * through gw_req_app(req)->tiles; gw_tiles_destroy() after the server and before gw_live_destroy.
+ * through gw_req_app(req)->tiles; gw_tiles_destroy() after the server AND after gw_live_destroy()
+ * (the live sync thread calls the listener until it stops; the model is only borrowed).
  * Standalone (tests, tools): gw_tiles_create() loads its own model and follows the change log
  * per request; gw_tiles_install() makes it the state of servers without an app. */
 #ifndef GW_TILES_HTTP_H
@@ -17,7 +18,8 @@ typedef struct gw_tiles gw_tiles;
 
 /* Tile state over the app's live model: registers a listener on `live` that drops exactly the
  * cached tiles each batch of changes touches (call before the server starts).  Caller frees
- * with gw_tiles_destroy() after the server is destroyed and before gw_live_destroy(). */
+ * with gw_tiles_destroy() after the server is destroyed and after gw_live_destroy() stopped
+ * the sync thread. */
 gw_status gw_tiles_create_live(gw_ctx *ctx, gw_live *live, size_t cache_bytes, gw_tiles **out);
 
 /* Load the model of db_path (a few seconds at scale 1) and create a tile cache of cache_bytes
