@@ -8,6 +8,7 @@
 
 #include "auth.h"
 #include "ogc_write.h"
+#include "web_http.h"
 
 static gw_status add_routes(gw_ctx *ctx, gw_app *app, const gw_route *r, size_t n)
 {
@@ -32,6 +33,10 @@ gw_status gw_app_create(gw_ctx *ctx, const char *db_path, const gw_app_opts *opt
     const gw_route *r = NULL;
     if (!st) {
         r = gw_write_routes(&n);
+        st = add_routes(ctx, app, r, n);
+    }
+    if (!st) { /* the map wall page and its static files */
+        r = gw_web_routes(&n);
         st = add_routes(ctx, app, r, n);
     }
     if (st) {
