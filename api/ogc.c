@@ -7,6 +7,7 @@
 #include "gridwatch/crs.h"
 #include "gridwatch/layer.h"
 #include "http_util.h"
+#include "web_http.h"
 
 #include <jansson.h>
 #include <sqlite3.h>
@@ -83,6 +84,15 @@ static int bad_f(gw_req *req)
 
 static int h_landing(gw_req *req)
 {
+    /* A browser asking for HTML (and no explicit f=) gets the map wall page; JSON clients
+     * (GDAL, QGIS, curl, ?f=json) get this document. */
+    const char *accept = gw_req_header(req, "Accept");
+    gw_req_add_header(req, "Vary", "Accept");
+    if (!gw_req_query(req, "f") && accept && strstr(accept, "text/html") && gw_web_available()) {
+        gw_req_add_header(req, "Location", "/wall/");
+        gw_req_respond(req, 303, "text/plain; charset=utf-8", "the map page is at /wall/\n", 26);
+        return 0;
+    }
     if (bad_f(req)) return 0;
     const char *base = gw_req_base_url(req);
     char u[4][512];
