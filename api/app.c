@@ -9,6 +9,7 @@
 #include "auth.h"
 #include "ogc_write.h"
 #include "web_http.h"
+#include "tiles_http.h"
 
 static gw_status add_routes(gw_ctx *ctx, gw_app *app, const gw_route *r, size_t n)
 {
@@ -39,6 +40,11 @@ gw_status gw_app_create(gw_ctx *ctx, const char *db_path, const gw_app_opts *opt
         r = gw_web_routes(&n);
         st = add_routes(ctx, app, r, n);
     }
+    if (!st) st = gw_tiles_create_live(ctx, app->live, opts->tile_cache_bytes, (gw_tiles **)&app->tiles);
+    if (!st) {
+        r = gw_tiles_routes(&n);
+        st = add_routes(ctx, app, r, n);
+    }
     if (st) {
         gw_app_destroy(app);
         return st;
@@ -59,7 +65,9 @@ void gw_app_configure(gw_app *app, gw_server_opts *o)
 void gw_app_destroy(gw_app *app)
 {
     if (!app) return;
+    /* The sync thread stops first: its listeners use the modules' state. */
     gw_live_destroy(app->live);
+    gw_tiles_destroy(app->tiles);
     free(app->routes);
     free(app);
 }

@@ -8,6 +8,7 @@
 #include "auth.h"
 #include "cli_util.h"
 #include "commands.h"
+#include "tiles_http.h"
 
 static const char usage[] =
     "gridwatch — grid mapping, camera coverage, hotspots and dispatch for city grid management\n"
@@ -23,6 +24,7 @@ static const char usage[] =
     "  serve DB                    serve tiles, features and analysis over HTTP\n"
     "  demo [DB]                   generate the demo city if missing and serve it\n"
     "  token create|list|revoke DB API bearer tokens (create prints a new token once)\n"
+    "  tiles DB OUT.mbtiles        render vector tiles offline into MBTiles\n"
     "\n"
     "layers: grids, police_rooms, cameras, teams, incidents\n"
     "'gridwatch <command> --help' describes a command.\n"
@@ -36,7 +38,7 @@ static const struct {
 } commands[] = {
     {"init", gw_cmd_init},       {"import", gw_cmd_import}, {"export", gw_cmd_export},
     {"gen-city", gw_cmd_gen_city}, {"stats", gw_cmd_stats}, {"serve", gw_cmd_serve},
-    {"demo", gw_cmd_demo},       {"token", gw_cli_token},
+    {"demo", gw_cmd_demo},       {"token", gw_cli_token},       {"tiles", gw_cli_tiles},
 };
 
 int main(int argc, char **argv)

@@ -75,5 +75,49 @@ printf '{"type":"FeatureCollection","features":[' >"$T/trunc.geojson"
 expect 3 "$GW" import "$T/copy.db" grids "$T/trunc.geojson"
 one_line "$T/err"
 
+# offline tiles into MBTiles, read back by GDAL
+expect 0 "$GW" tiles "$T/city.db" "$T/city.mbtiles" --layers grids,incidents --zoom 8-10
+n=$(sqlite3 "$T/city.mbtiles" "SELECT COUNT(*) FROM tiles" 2>/dev/null || echo 0)
+if [ "$n" -gt 0 ]; then ok; else bad "mbtiles has no tiles"; fi
+if command -v ogrinfo >/dev/null 2>&1; then
+  ogrinfo -ro -so "$T/city.mbtiles" >"$T/ogr" 2>&1
+  contains "$T/ogr" "grids"
+fi
+expect 4 "$GW" tiles "$T/city.db" "$T/city.mbtiles" --layers grids --zoom 8-9
+one_line "$T/err"
+
+# the server follows a change made by another process (an import while it serves)
+port=$((20000 + $$ % 20000))
+"$GW" serve "$T/city.db" --port "$port" --anonymous-read --quiet 2>"$T/serve.err" &
+spid=$!
+up=0
+for i in $(seq 1 100); do
+  curl -sf "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && { up=1; break; }
+  sleep 0.1
+done
+if [ "$up" -eq 1 ]; then ok; else bad "server did not come up: $(cat "$T/serve.err")"; fi
+# an empty spot of the city at z14: the tile holding (115.30001, 35.10001)
+read -r tx ty <<EOF2
+$(awk 'BEGIN { lon = 115.30001; lat = 35.10001; n = 2^14; pi = atan2(0, -1);
+  x = int((lon + 180) / 360 * n); r = lat * pi / 180;
+  y = int((1 - log(sin(r)/cos(r) + 1/cos(r)) / pi) / 2 * n); print x, y }')
+EOF2
+url="http://127.0.0.1:$port/tiles/police_rooms/14/$tx/$ty.mvt"
+c0=$(curl -s -o /dev/null -w '%{http_code}' "$url")
+if [ "$c0" = "204" ]; then ok; else bad "tile before the import: HTTP $c0 (want 204)"; fi
+printf '{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"id":"NEW1","name":"新警务室"},"geometry":{"type":"Point","coordinates":[115.30001,35.10001]}}]}' >"$T/room.geojson"
+expect 0 "$GW" import "$T/city.db" police_rooms "$T/room.geojson"
+c1=""
+for i in $(seq 1 30); do
+  c1=$(curl -s -o /dev/null -w '%{http_code}' "$url")
+  [ "$c1" = "200" ] && break
+  sleep 0.1
+done
+if [ "$c1" = "200" ]; then ok; else bad "tile after the import: HTTP $c1 (want 200 within 3 s)"; fi
+kill -TERM "$spid" 2>/dev/null
+wait "$spid"
+rc=$?
+if [ "$rc" -eq 0 ]; then ok; else bad "serve exit code after SIGTERM: $rc"; fi
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
