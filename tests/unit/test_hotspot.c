@@ -1,0 +1,398 @@
+/* test_hotspot.c — Gi* as Getis & Ord publish it and as spdep computes it: the six-point
+ * published example, closed-form values on a 3x3 lattice (queen and rook), the snapping
+ * tolerance, distance and kNN weights, BH-FDR, rates and the no-neighbour / no-value cases. */
+#include "testutil.h"
+
+#include "gridwatch/city.h"
+#include "gridwatch/crs.h"
+#include "gridwatch/hotspot.h"
+#include "gridwatch/model.h"
+#include "gridwatch/store.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+static void near_(double a, double b, double eps, const char *file, int line)
+{
+    if (!(fabs(a - b) <= eps)) {
+        print_error("%.15g != %.15g (tolerance %g)\n", a, b, eps);
+        _fail(file, line);
+    }
+}
+#define assert_near(a, b, eps) near_((double)(a), (double)(b), (eps), __FILE__, __LINE__)
+
+/* Getis & Ord (1995) style check from the issue: band <= 15 on six points. */
+static void test_published_example(void **state)
+{
+    (void)state;
+    gw_ctx *ctx = gw_test_ctx();
+    const double x[] = {10, 20, 40, 15, 30, 30}, y[] = {10, 10, 10, 20, 20, 30};
+    const double v[] = {2, 3, 3.2, 5, 8, 7};
+    const double want[] = {-1.39727626, -0.28917762, 0.65064964, -0.28917762, 1.23452088, 2.02424331};
+    gw_weights_opts o = {.kind = GW_WEIGHTS_DISTANCE, .distance = 15};
+    gw_weights *w = NULL;
+    assert_int_equal(gw_weights_from_points(ctx, x, y, 6, &o, &w), GW_OK);
+    double z[6];
+    assert_int_equal(gw_gistar(ctx, w, v, NULL, 6, z), GW_OK);
+    for (int i = 0; i < 6; i++) assert_near(z[i], want[i], 1e-8);
+    gw_weights_destroy(w);
+    gw_ctx_destroy(ctx);
+}
+
+#define LON0 115.40
+#define LAT0 35.20
+#define STEP 0.01
+
+static unsigned char *square_wkb(gw_ctx *ctx, double x0, double y0, double x1, double y1, size_t *len)
+{
+    GEOSContextHandle_t h = gw_ctx_geos(ctx);
+    GEOSGeometry *g = GEOSGeom_createRectangle_r(h, x0, y0, x1, y1);
+    GEOSWKBWriter *w = GEOSWKBWriter_create_r(h);
+    unsigned char *wkb = GEOSWKBWriter_write_r(h, w, g, len);
+    GEOSWKBWriter_destroy_r(h, w);
+    GEOSGeom_destroy_r(h, g);
+    return wkb;
+}
+
+/* A 3x3 lattice of grids "G<i><j>" (column i, row j), population 1000*(j+1) except G22 = 0,
+ * the right column shifted east by `gap` degrees; incidents[k] of them in grid k = 3*i+j. */
+static gw_store *lattice_store(gw_ctx *ctx, const char *name, double gap, const int *incidents)
+{
+    gw_store *s = NULL;
+    assert_int_equal(gw_store_open(ctx, gw_test_path(name), GW_STORE_CREATE, &s), GW_OK);
+    assert_int_equal(gw_store_set_metric_srid(s, gw_crs_metric_for(LON0, LAT0)), GW_OK);
+    assert_int_equal(gw_store_begin(s), GW_OK);
+    gw_inserter *ins = NULL;
+    assert_int_equal(gw_store_inserter_create(s, GW_LAYER_GRIDS, &ins), GW_OK);
+    for (int i = 0; i < 3; i++)
+        for (int j = 0; j < 3; j++) {
+            char id[8];
+            snprintf(id, sizeof id, "G%d%d", i, j);
+            int64_t pop = (i == 2 && j == 2) ? 0 : 1000 * (j + 1);
+            gw_value v[8] = {{GW_VAL_TEXT, id, 0, 0}, {GW_VAL_NULL, 0, 0, 0}, {GW_VAL_NULL, 0, 0, 0},
+                             {GW_VAL_NULL, 0, 0, 0},  {GW_VAL_INT, NULL, pop, 0}, {GW_VAL_NULL, 0, 0, 0},
+                             {GW_VAL_NULL, 0, 0, 0},  {GW_VAL_NULL, 0, 0, 0}};
+            double sh = i == 2 ? gap : 0;
+            size_t len;
+            unsigned char *wkb = square_wkb(ctx, LON0 + i * STEP + sh, LAT0 + j * STEP,
+                                            LON0 + (i + 1) * STEP + sh, LAT0 + (j + 1) * STEP, &len);
+            gw_feature f = {v, wkb, len, 0, 0};
+            assert_int_equal(gw_inserter_add(ins, &f), GW_OK);
+            GEOSFree_r(gw_ctx_geos(ctx), wkb);
+        }
+    gw_inserter_destroy(ins);
+    assert_int_equal(gw_store_inserter_create(s, GW_LAYER_INCIDENTS, &ins), GW_OK);
+    int seq = 0;
+    for (int k = 0; incidents && k < 9; k++)
+        for (int m = 0; m < incidents[k]; m++) {
+            char id[16];
+            snprintf(id, sizeof id, "I%04d", seq++);
+            int i = k / 3, j = k % 3;
+            gw_value v[8] = {{GW_VAL_TEXT, id, 0, 0},   {GW_VAL_INT, NULL, 1735660800 + m * 3600, 0},
+                             {GW_VAL_TEXT, m % 2 ? "theft" : "fight", 0, 0},
+                             {GW_VAL_INT, NULL, 1 + m % 5, 0}, {GW_VAL_NULL, 0, 0, 0},
+                             {GW_VAL_NULL, 0, 0, 0},    {GW_VAL_NULL, 0, 0, 0}, {GW_VAL_NULL, 0, 0, 0}};
+            gw_feature f = {v, NULL, 0, LON0 + (i + 0.3 + 0.04 * m) * STEP + (i == 2 ? gap : 0),
+                            LAT0 + (j + 0.5) * STEP};
+            assert_int_equal(gw_inserter_add(ins, &f), GW_OK);
+        }
+    gw_inserter_destroy(ins);
+    for (int l = 0; l < GW_LAYER_COUNT; l++)
+        assert_int_equal(gw_store_log_change(s, (gw_layer)l, "import", NULL, NULL, NULL), GW_OK);
+    assert_int_equal(gw_store_commit(s), GW_OK);
+    return s;
+}
+
+static size_t nb_count(const gw_weights *w, const gw_layer_data *g, const char *id)
+{
+    size_t n;
+    ptrdiff_t r = gw_layer_data_find(g, id);
+    assert_true(r >= 0);
+    gw_weights_neighbours(w, (size_t)r, &n);
+    return n;
+}
+
+/* Values 9 in the centre and 0 elsewhere: mean 1, S = sqrt(8), n = 9, so
+ * rook: centre 2/sqrt(5), edge sqrt(5)/2, corner -1/sqrt(2);
+ * queen: centre W = n (null), edge 1/sqrt(2), corner sqrt(5)/2. */
+static void test_lattice_closed_form(void **state)
+{
+    (void)state;
+    gw_ctx *ctx = gw_test_ctx();
+    gw_store *s = lattice_store(ctx, "lattice.sqlite", 0, NULL);
+    gw_model *m = NULL;
+    assert_int_equal(gw_model_open(ctx, s, &m), GW_OK);
+    gw_model_snapshot *snap = gw_model_acquire(m);
+    const gw_layer_data *g = gw_snapshot_layer(snap, GW_LAYER_GRIDS);
+    assert_int_equal(gw_layer_data_count(g), 9);
+    double x[9];
+    for (size_t r = 0; r < 9; r++) x[r] = strcmp(gw_layer_data_id(g, r), "G11") == 0 ? 9 : 0;
+    const char *ids[] = {"G11", "G01", "G00"};
+    const double rook_z[] = {2 / sqrt(5), sqrt(5) / 2, -1 / sqrt(2)};
+    const double queen_z[] = {NAN, 1 / sqrt(2), sqrt(5) / 2};
+    const size_t rook_n[] = {4, 3, 2}, queen_n[] = {8, 5, 3};
+    for (int kind = 0; kind < 2; kind++) {
+        gw_weights_opts o = {.kind = kind ? GW_WEIGHTS_QUEEN : GW_WEIGHTS_ROOK, .snap = 0.01};
+        gw_weights *w = NULL;
+        assert_int_equal(gw_weights_from_grids(ctx, g, &o, &w), GW_OK);
+        assert_int_equal(gw_weights_links(w), kind ? 40 : 24);
+        double z[9];
+        assert_int_equal(gw_gistar(ctx, w, x, NULL, 9, z), GW_OK);
+        for (int k = 0; k < 3; k++) {
+            size_t r = (size_t)gw_layer_data_find(g, ids[k]);
+            assert_int_equal(nb_count(w, g, ids[k]), kind ? queen_n[k] : rook_n[k]);
+            double want = kind ? queen_z[k] : rook_z[k];
+            if (isnan(want)) assert_true(isnan(z[r]));
+            else assert_near(z[r], want, 1e-12);
+        }
+        gw_weights_destroy(w);
+    }
+    /* distance band on centroids: STEP in degrees is ~1.1 km north-south and ~0.9 km east-west
+     * here, so a 1,200 m band is rook-like and a 1,500 m band queen-like. */
+    gw_weights_opts o = {.kind = GW_WEIGHTS_DISTANCE, .distance = 1200};
+    gw_weights *w = NULL;
+    assert_int_equal(gw_weights_from_grids(ctx, g, &o, &w), GW_OK);
+    assert_int_equal(gw_weights_links(w), 24);
+    gw_weights_destroy(w);
+    o.distance = 1500;
+    assert_int_equal(gw_weights_from_grids(ctx, g, &o, &w), GW_OK);
+    assert_int_equal(gw_weights_links(w), 40);
+    gw_weights_destroy(w);
+    o = (gw_weights_opts){.kind = GW_WEIGHTS_KNN, .k = 2};
+    assert_int_equal(gw_weights_from_grids(ctx, g, &o, &w), GW_OK);
+    assert_int_equal(gw_weights_links(w), 18);
+    /* the two nearest of the centre are its east-west neighbours (shorter spacing) */
+    size_t nn;
+    const uint32_t *nb = gw_weights_neighbours(w, (size_t)gw_layer_data_find(g, "G11"), &nn);
+    assert_int_equal(nn, 2);
+    assert_string_equal(gw_layer_data_id(g, nb[0]), "G01");
+    assert_string_equal(gw_layer_data_id(g, nb[1]), "G21");
+    gw_weights_destroy(w);
+    gw_model_release(ctx, snap);
+    gw_model_close(m);
+    gw_store_close(s);
+    gw_ctx_destroy(ctx);
+}
+
+/* A 2e-8 degree gap (~2 mm) between columns 1 and 2: neighbours with a 1 cm snap, not with 0. */
+static void test_snap_tolerance(void **state)
+{
+    (void)state;
+    gw_ctx *ctx = gw_test_ctx();
+    gw_store *s = lattice_store(ctx, "gap.sqlite", 2e-8, NULL);
+    gw_model *m = NULL;
+    assert_int_equal(gw_model_open(ctx, s, &m), GW_OK);
+    gw_model_snapshot *snap = gw_model_acquire(m);
+    const gw_layer_data *g = gw_snapshot_layer(snap, GW_LAYER_GRIDS);
+    for (int kind = 0; kind < 2; kind++) {
+        gw_weights_opts o = {.kind = kind ? GW_WEIGHTS_QUEEN : GW_WEIGHTS_ROOK, .snap = 0};
+        gw_weights *w = NULL;
+        assert_int_equal(gw_weights_from_grids(ctx, g, &o, &w), GW_OK);
+        assert_int_equal(nb_count(w, g, "G21"), 2); /* only G20 and G22, in its own column */
+        gw_weights_destroy(w);
+        o.snap = 0.01;
+        assert_int_equal(gw_weights_from_grids(ctx, g, &o, &w), GW_OK);
+        assert_int_equal(nb_count(w, g, "G21"), kind ? 5 : 3);
+        assert_int_equal(gw_weights_links(w), kind ? 40 : 24);
+        gw_weights_destroy(w);
+    }
+    gw_model_release(ctx, snap);
+    gw_model_close(m);
+    gw_store_close(s);
+    gw_ctx_destroy(ctx);
+}
+
+static void test_parse(void **state)
+{
+    (void)state;
+    gw_ctx *ctx = gw_test_ctx();
+    gw_weights_opts o;
+    assert_int_equal(gw_weights_parse(ctx, "queen", &o), GW_OK);
+    assert_int_equal(o.kind, GW_WEIGHTS_QUEEN);
+    assert_near(o.snap, 0.01, 0);
+    assert_int_equal(gw_weights_parse(ctx, "rook,snap:0.5", &o), GW_OK);
+    assert_int_equal(o.kind, GW_WEIGHTS_ROOK);
+    assert_near(o.snap, 0.5, 0);
+    assert_int_equal(gw_weights_parse(ctx, "distance:1500", &o), GW_OK);
+    assert_near(o.distance, 1500, 0);
+    assert_int_equal(gw_weights_parse(ctx, "knn:8", &o), GW_OK);
+    assert_int_equal(o.k, 8);
+    assert_int_equal(gw_weights_parse(ctx, "knn:0", &o), GW_ERR_ARG);
+    assert_non_null(strstr(gw_ctx_errmsg(ctx), "knn:0"));
+    assert_int_equal(gw_weights_parse(ctx, "distance:-3", &o), GW_ERR_ARG);
+    assert_int_equal(gw_weights_parse(ctx, "hexagon", &o), GW_ERR_ARG);
+    assert_int_equal(gw_weights_parse(ctx, "knn:3,snap:1", &o), GW_ERR_ARG);
+    gw_hotspot_value hv;
+    assert_int_equal(gw_hotspot_value_parse(ctx, "per_10k", &hv), GW_OK);
+    assert_int_equal(hv, GW_HV_PER_10K);
+    assert_int_equal(gw_hotspot_value_parse(ctx, "per_m2", &hv), GW_ERR_ARG);
+    gw_ctx_destroy(ctx);
+}
+
+/* R: p.adjust(c(0.001, 0.04, 0.03, 0.5, NA, 0.2, 0.02), "BH") = .006 .06 .06 .5 NA .24 .06 */
+static void test_fdr_bh(void **state)
+{
+    (void)state;
+    gw_ctx *ctx = gw_test_ctx();
+    const double p[] = {0.001, 0.04, 0.03, 0.5, NAN, 0.2, 0.02};
+    const double want[] = {0.006, 0.06, 0.06, 0.5, NAN, 0.24, 0.06};
+    double q[7];
+    assert_int_equal(gw_fdr_bh(ctx, p, 7, q), GW_OK);
+    for (int i = 0; i < 7; i++) {
+        if (isnan(want[i])) assert_true(isnan(q[i]));
+        else assert_near(q[i], want[i], 1e-15);
+    }
+    assert_near(gw_pvalue_two_sided(1.959963984540054), 0.05, 1e-12);
+    assert_near(gw_pvalue_two_sided(-2.5758293035489), 0.01, 1e-12);
+    assert_int_equal(gw_hotspot_classify(2.0, 0.045), GW_HS_HOT_95);
+    assert_int_equal(gw_hotspot_classify(-3.0, 0.002), GW_HS_COLD_99);
+    assert_int_equal(gw_hotspot_classify(1.7, 0.09), GW_HS_HOT_90);
+    assert_int_equal(gw_hotspot_classify(1.0, 0.3), GW_HS_NOT_SIGNIFICANT);
+    assert_int_equal(gw_hotspot_classify(NAN, NAN), GW_HS_NO_NEIGHBOURS);
+    assert_string_equal(gw_hotspot_class_name(GW_HS_NO_NEIGHBOURS), "no_neighbours");
+    gw_ctx_destroy(ctx);
+}
+
+/* The whole pipeline on incidents: counts, filters, rates, isolated grids, classes. */
+static void test_pipeline(void **state)
+{
+    (void)state;
+    gw_ctx *ctx = gw_test_ctx();
+    const int inc[9] = {0, 0, 0, 0, 9, 0, 0, 0, 0}; /* grid k = 3*i+j: G11 */
+    gw_store *s = lattice_store(ctx, "pipe.sqlite", 0, inc);
+    gw_model *m = NULL;
+    assert_int_equal(gw_model_open(ctx, s, &m), GW_OK);
+    gw_model_snapshot *snap = gw_model_acquire(m);
+    const gw_layer_data *g = gw_snapshot_layer(snap, GW_LAYER_GRIDS);
+    gw_weights_opts o = {.kind = GW_WEIGHTS_ROOK, .snap = 0.01};
+    gw_weights *w = NULL;
+    assert_int_equal(gw_weights_from_grids(ctx, g, &o, &w), GW_OK);
+    gw_hotspot_opts ho = {0};
+    gw_hotspot_result *r = NULL;
+    assert_int_equal(gw_hotspot_gistar(ctx, snap, w, NULL, &ho, &r), GW_OK);
+    size_t c = (size_t)gw_layer_data_find(g, "G11"), e = (size_t)gw_layer_data_find(g, "G01");
+    assert_near(r->count[c], 9, 0);
+    assert_near(r->z[c], 2 / sqrt(5), 1e-12);
+    assert_near(r->z[e], sqrt(5) / 2, 1e-12);
+    assert_near(r->p[c], gw_pvalue_two_sided(2 / sqrt(5)), 1e-15);
+    assert_int_equal(r->cls[c], GW_HS_NOT_SIGNIFICANT); /* 9 grids cannot be significant */
+    gw_hotspot_result_destroy(r);
+    /* filters: fights only (m even: 5 of 9), severity >= 3 (m%5 >= 2: 5 of 9), a time window */
+    ho.filter.category = "fight";
+    assert_int_equal(gw_hotspot_gistar(ctx, snap, w, NULL, &ho, &r), GW_OK);
+    assert_near(r->count[c], 5, 0);
+    gw_hotspot_result_destroy(r);
+    ho.filter = (gw_incident_filter){.category = "burglary,theft"};
+    assert_int_equal(gw_hotspot_gistar(ctx, snap, w, NULL, &ho, &r), GW_OK);
+    assert_near(r->count[c], 4, 0);
+    gw_hotspot_result_destroy(r);
+    ho.filter = (gw_incident_filter){.severity_min = 3};
+    assert_int_equal(gw_hotspot_gistar(ctx, snap, w, NULL, &ho, &r), GW_OK);
+    assert_near(r->count[c], 5, 0);
+    gw_hotspot_result_destroy(r);
+    ho.filter = (gw_incident_filter){.has_from = 1, .from = 1735660800 + 3600,
+                                     .has_to = 1, .to = 1735660800 + 3 * 3600};
+    assert_int_equal(gw_hotspot_gistar(ctx, snap, w, NULL, &ho, &r), GW_OK);
+    assert_near(r->count[c], 3, 0);
+    gw_hotspot_result_destroy(r);
+    /* per 10k residents: G22 has no population -> no_value, left out of the statistic */
+    ho.filter = (gw_incident_filter){0};
+    ho.value = GW_HV_PER_10K;
+    assert_int_equal(gw_hotspot_gistar(ctx, snap, w, NULL, &ho, &r), GW_OK);
+    size_t z22 = (size_t)gw_layer_data_find(g, "G22");
+    assert_int_equal(r->cls[z22], GW_HS_NO_VALUE);
+    assert_true(isnan(r->value[z22]) && isnan(r->z[z22]));
+    assert_int_equal(r->n_no_value, 1);
+    assert_near(r->value[c], 9.0 / 2000 * 1e4, 1e-9);
+    gw_hotspot_result_destroy(r);
+    /* per km²: the value divides by the metric area (~1 km² cells) */
+    ho.value = GW_HV_PER_KM2;
+    assert_int_equal(gw_hotspot_gistar(ctx, snap, w, NULL, &ho, &r), GW_OK);
+    double a = 0;
+    GEOSArea_r(gw_ctx_geos(ctx), gw_layer_data_geom(g, c, GW_MODEL_METRIC), &a);
+    assert_near(r->value[c], 9 / (a / 1e6), 1e-9);
+    assert_true(a > 0.8e6 && a < 1.2e6);
+    gw_hotspot_result_destroy(r);
+    gw_weights_destroy(w);
+    /* knn:1 in a 2-unit island world: everyone has a neighbour; distance:10 m: nobody */
+    o = (gw_weights_opts){.kind = GW_WEIGHTS_DISTANCE, .distance = 10};
+    assert_int_equal(gw_weights_from_grids(ctx, g, &o, &w), GW_OK);
+    ho.value = GW_HV_COUNT;
+    assert_int_equal(gw_hotspot_gistar(ctx, snap, w, NULL, &ho, &r), GW_OK);
+    assert_int_equal(r->n_no_neighbours, 9);
+    assert_int_equal(r->cls[c], GW_HS_NO_NEIGHBOURS);
+    assert_true(isnan(r->z[c]));
+    gw_hotspot_result_destroy(r);
+    gw_weights_destroy(w);
+    gw_model_release(ctx, snap);
+    gw_model_close(m);
+    gw_store_close(s);
+    gw_ctx_destroy(ctx);
+}
+
+/* The synthetic city: weights are symmetric for queen/rook/distance, rook ⊆ queen, every grid
+ * of a gap-free tiling has a queen neighbour, and the city's planted hotspots come out hot. */
+static void test_city(void **state)
+{
+    (void)state;
+    gw_ctx *ctx = gw_test_ctx();
+    gw_store *s = NULL;
+    assert_int_equal(gw_store_open(ctx, gw_test_path("city.sqlite"), GW_STORE_CREATE, &s), GW_OK);
+    gw_city_opts co = {.scale = 0.02, .seed = 7};
+    assert_int_equal(gw_city_generate(ctx, s, &co, NULL), GW_OK);
+    gw_model *m = NULL;
+    assert_int_equal(gw_model_open(ctx, s, &m), GW_OK);
+    gw_model_snapshot *snap = gw_model_acquire(m);
+    const gw_layer_data *g = gw_snapshot_layer(snap, GW_LAYER_GRIDS);
+    size_t n = gw_layer_data_count(g);
+    assert_true(n > 100);
+    gw_weights *wq = NULL, *wr = NULL;
+    gw_weights_opts oq = {.kind = GW_WEIGHTS_QUEEN, .snap = 0.01}, orr = {.kind = GW_WEIGHTS_ROOK, .snap = 0.01};
+    assert_int_equal(gw_weights_from_grids(ctx, g, &oq, &wq), GW_OK);
+    assert_int_equal(gw_weights_from_grids(ctx, g, &orr, &wr), GW_OK);
+    assert_true(gw_weights_links(wr) <= gw_weights_links(wq));
+    for (size_t i = 0; i < n; i++) {
+        size_t k, kr;
+        const uint32_t *nb = gw_weights_neighbours(wq, i, &k);
+        const uint32_t *nr = gw_weights_neighbours(wr, i, &kr);
+        assert_true(k >= 1);
+        for (size_t a = 0; a < k; a++) { /* symmetric */
+            size_t k2;
+            const uint32_t *back = gw_weights_neighbours(wq, nb[a], &k2);
+            int found = 0;
+            for (size_t b = 0; b < k2; b++) found |= back[b] == i;
+            assert_true(found);
+        }
+        for (size_t a = 0; a < kr; a++) { /* rook ⊆ queen */
+            int found = 0;
+            for (size_t b = 0; b < k; b++) found |= nb[b] == nr[a];
+            assert_true(found);
+        }
+    }
+    gw_hotspot_opts ho = {0};
+    gw_hotspot_result *r = NULL;
+    assert_int_equal(gw_hotspot_gistar(ctx, snap, wq, NULL, &ho, &r), GW_OK);
+    assert_true(r->n_hot > 0);
+    double tot = 0;
+    for (size_t i = 0; i < n; i++) tot += r->count[i];
+    assert_true(tot > 0.9 * 20000);
+    gw_hotspot_result_destroy(r);
+    gw_weights_destroy(wq);
+    gw_weights_destroy(wr);
+    gw_model_release(ctx, snap);
+    gw_model_close(m);
+    gw_store_close(s);
+    gw_ctx_destroy(ctx);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_published_example), cmocka_unit_test(test_lattice_closed_form),
+        cmocka_unit_test(test_snap_tolerance),    cmocka_unit_test(test_parse),
+        cmocka_unit_test(test_fdr_bh),            cmocka_unit_test(test_pipeline),
+        cmocka_unit_test(test_city),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
