@@ -1,0 +1,857 @@
+/* dispatch.c — the dispatcher's engine: locate a point (grid, police rooms, cameras that see it),
+ * the nearest teams from a live team table with a uniform grid index, and the position and
+ * assignment writes that keep that table current without waiting for a model reload.
+ * See dispatch.h for the distance conventions and how the table and the model stay in step. */
+#include "gridwatch/dispatch.h"
+
+#include "gridwatch/crs.h"
+#include "gridwatch/layer.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define POOL 16
+#define NO_TIME INT64_MIN
+#define DEG (180.0 / M_PI)
+
+typedef struct tteam {
+    const char *id, *name;
+    double lon, lat, x, y;
+    int64_t updated_at, members, seq;
+    uint8_t status, has_pos, alive;
+    int32_t cell, prev, next; /* cell list links; cell -1 = the outside list */
+} tteam;
+
+typedef struct xslot {
+    gw_ctx *ctx;
+    gw_crs_transform *tr;
+    int srid, busy;
+} xslot;
+
+struct gw_dispatch {
+    gw_model *model;
+    int64_t stale_s;
+    pthread_rwlock_t lock; /* the team table */
+    tteam *t;
+    size_t n, cap;
+    int32_t *hash; /* open addressing, indices into t, -1 empty */
+    size_t hcap;
+    /* the grid index: ncx * ncy cells of `cs` metres from (gx, gy); heads -1 = empty */
+    double gx, gy, cs;
+    int ncx, ncy;
+    int32_t *head, outside;
+    char **strs; /* every string handed out, freed at destroy */
+    size_t nstrs, capstrs;
+    pthread_mutex_t pool_lock;
+    xslot pool[POOL];
+    pthread_mutex_t cam_lock; /* max camera range per cameras layer */
+    const gw_layer_data *cam_layer;
+    int64_t cam_seq;
+    double cam_max;
+};
+
+const char *gw_team_status_name(gw_team_status s)
+{
+    static const char *names[] = {"unknown", "available", "busy", "offline"};
+    return (unsigned)s < GW_TEAM_STATUS_COUNT ? names[s] : "unknown";
+}
+
+gw_team_status gw_team_status_parse(const char *s)
+{
+    if (!s) return GW_TEAM_UNKNOWN;
+    for (int i = 1; i < GW_TEAM_STATUS_COUNT; i++)
+        if (strcmp(s, gw_team_status_name((gw_team_status)i)) == 0) return (gw_team_status)i;
+    return GW_TEAM_UNKNOWN;
+}
+
+int64_t gw_dispatch_stale_s(const gw_dispatch *d) { return d ? d->stale_s : 0; }
+
+/* ---- strings, hash --------------------------------------------------------------------- */
+
+static const char *keep(gw_dispatch *d, const char *s)
+{
+    if (!s) return NULL;
+    if (d->nstrs == d->capstrs) {
+        size_t nc = d->capstrs ? d->capstrs * 2 : 1024;
+        char **ns = realloc(d->strs, nc * sizeof *ns);
+        if (!ns) return NULL;
+        d->strs = ns, d->capstrs = nc;
+    }
+    char *c = strdup(s);
+    if (c) d->strs[d->nstrs++] = c;
+    return c;
+}
+
+static uint64_t hash_str(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+static ptrdiff_t find(const gw_dispatch *d, const char *id)
+{
+    if (!d->hcap || !id) return -1;
+    for (size_t i = hash_str(id) & (d->hcap - 1);; i = (i + 1) & (d->hcap - 1)) {
+        int32_t v = d->hash[i];
+        if (v < 0) return -1;
+        if (strcmp(d->t[v].id, id) == 0) return v;
+    }
+}
+
+static int rehash(gw_dispatch *d, size_t want)
+{
+    size_t hc = 64;
+    while (hc < want * 2) hc *= 2;
+    int32_t *h = malloc(hc * sizeof *h);
+    if (!h) return -1;
+    memset(h, 0xff, hc * sizeof *h);
+    for (size_t k = 0; k < d->n; k++) {
+        size_t i = hash_str(d->t[k].id) & (hc - 1);
+        while (h[i] >= 0) i = (i + 1) & (hc - 1);
+        h[i] = (int32_t)k;
+    }
+    free(d->hash);
+    d->hash = h, d->hcap = hc;
+    return 0;
+}
+
+/* ---- the grid index -------------------------------------------------------------------- */
+
+static int32_t cell_of(const gw_dispatch *d, double x, double y)
+{
+    if (!d->head) return -1;
+    double fx = floor((x - d->gx) / d->cs), fy = floor((y - d->gy) / d->cs);
+    if (!(fx >= 0 && fy >= 0 && fx < d->ncx && fy < d->ncy)) return -1;
+    return (int32_t)fy * d->ncx + (int32_t)fx;
+}
+
+static void unlink_team(gw_dispatch *d, int32_t k)
+{
+    tteam *t = &d->t[k];
+    if (t->prev >= 0) d->t[t->prev].next = t->next;
+    else if (t->cell >= 0) d->head[t->cell] = t->next;
+    else d->outside = t->next;
+    if (t->next >= 0) d->t[t->next].prev = t->prev;
+    t->prev = t->next = -1;
+}
+
+static void link_team(gw_dispatch *d, int32_t k)
+{
+    tteam *t = &d->t[k];
+    t->cell = cell_of(d, t->x, t->y);
+    int32_t *h = t->cell >= 0 ? &d->head[t->cell] : &d->outside;
+    t->prev = -1;
+    t->next = *h;
+    if (*h >= 0) d->t[*h].prev = k;
+    *h = k;
+}
+
+/* Lay a new grid over the live teams with positions (about two per cell). */
+static void regrid(gw_dispatch *d)
+{
+    double minx = INFINITY, miny = INFINITY, maxx = -INFINITY, maxy = -INFINITY;
+    size_t m = 0;
+    for (size_t k = 0; k < d->n; k++) {
+        const tteam *t = &d->t[k];
+        if (!t->alive || !t->has_pos) continue;
+        if (t->x < minx) minx = t->x;
+        if (t->x > maxx) maxx = t->x;
+        if (t->y < miny) miny = t->y;
+        if (t->y > maxy) maxy = t->y;
+        m++;
+    }
+    free(d->head);
+    d->head = NULL;
+    d->outside = -1;
+    if (m >= 16) {
+        double w = maxx - minx, h = maxy - miny, pad = 0.05 * (w > h ? w : h) + 1;
+        minx -= pad, miny -= pad, w += 2 * pad, h += 2 * pad;
+        double cs = sqrt(w * h / ((double)m / 2));
+        if (!(cs > 1)) cs = 1;
+        int nx = (int)ceil(w / cs), ny = (int)ceil(h / cs);
+        if (nx < 1) nx = 1;
+        if (ny < 1) ny = 1;
+        if ((size_t)nx * ny <= 4 * m + 64 && (d->head = malloc((size_t)nx * ny * sizeof *d->head))) {
+            memset(d->head, 0xff, (size_t)nx * ny * sizeof *d->head);
+            d->gx = minx, d->gy = miny, d->cs = cs, d->ncx = nx, d->ncy = ny;
+        }
+    }
+    for (size_t k = 0; k < d->n; k++) {
+        d->t[k].prev = d->t[k].next = -1;
+        if (d->t[k].alive && d->t[k].has_pos) link_team(d, (int32_t)k);
+    }
+}
+
+/* ---- PROJ pool ----------------------------------------------------------------------------- */
+
+static xslot *slot_take(gw_ctx *ctx, gw_dispatch *d, int srid)
+{
+    pthread_mutex_lock(&d->pool_lock);
+    xslot *s = NULL;
+    for (int i = 0; i < POOL && !s; i++)
+        if (!d->pool[i].busy && d->pool[i].tr && d->pool[i].srid == srid) s = &d->pool[i];
+    for (int i = 0; i < POOL && !s; i++)
+        if (!d->pool[i].busy) s = &d->pool[i];
+    if (s) s->busy = 1;
+    pthread_mutex_unlock(&d->pool_lock);
+    if (!s) {
+        gw_ctx_error(ctx, GW_ERR_INTERNAL, "all %d coordinate transforms are in use", POOL);
+        return NULL;
+    }
+    if (s->tr && s->srid == srid) return s;
+    gw_crs_transform_destroy(s->tr);
+    s->tr = NULL;
+    if (!s->ctx && gw_ctx_create(&s->ctx) != GW_OK) s->ctx = NULL;
+    gw_crs src = {GW_CRS_EPSG, 4326}, dst = {GW_CRS_EPSG, srid};
+    if (!s->ctx || gw_crs_transform_create(s->ctx, src, dst, &s->tr) != GW_OK) {
+        gw_ctx_error(ctx, GW_ERR_CRS, "cannot transform EPSG:4326 to the metric CRS EPSG:%d: %s", srid,
+                     s->ctx ? gw_ctx_errmsg(s->ctx) : "out of memory");
+        s->tr = NULL;
+        pthread_mutex_lock(&d->pool_lock);
+        s->busy = 0;
+        pthread_mutex_unlock(&d->pool_lock);
+        return NULL;
+    }
+    s->srid = srid;
+    return s;
+}
+
+static void slot_give(gw_dispatch *d, xslot *s)
+{
+    pthread_mutex_lock(&d->pool_lock);
+    s->busy = 0;
+    pthread_mutex_unlock(&d->pool_lock);
+}
+
+/* Project n lon/lat points in place. */
+static gw_status project(gw_ctx *ctx, gw_dispatch *d, double *x, double *y, size_t n)
+{
+    int srid = gw_model_metric_srid(d->model);
+    if (srid <= 0) return gw_ctx_error(ctx, GW_ERR_CRS, "the dataset has no metric CRS yet (empty store)");
+    xslot *s = slot_take(ctx, d, srid);
+    if (!s) return gw_ctx_errcode(ctx);
+    gw_status st = gw_crs_transform_points(s->tr, x, y, n);
+    if (st) gw_ctx_error(ctx, st, "%s", gw_ctx_errmsg(s->ctx));
+    slot_give(d, s);
+    return st;
+}
+
+gw_status gw_dispatch_to_metric(gw_ctx *ctx, gw_dispatch *d, double lon, double lat, double *x,
+                                double *y)
+{
+    if (!(lon >= -180 && lon <= 180 && lat >= -90 && lat <= 90))
+        return gw_ctx_error(ctx, GW_ERR_RANGE, "point (lon %g, lat %g) is outside lon/lat range",
+                            lon, lat);
+    *x = lon, *y = lat;
+    return project(ctx, d, x, y, 1);
+}
+
+/* ---- create, sync ---------------------------------------------------------------------- */
+
+gw_status gw_dispatch_create(gw_ctx *ctx, gw_model *model, const gw_dispatch_opts *opts,
+                             gw_dispatch **out)
+{
+    *out = NULL;
+    if (!model) return gw_ctx_error(ctx, GW_ERR_ARG, "gw_dispatch_create: no model");
+    gw_dispatch *d = calloc(1, sizeof *d);
+    if (!d) return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory");
+    d->model = model;
+    d->stale_s = opts && opts->stale_s > 0 ? opts->stale_s : 300;
+    d->outside = -1;
+    pthread_rwlock_init(&d->lock, NULL);
+    pthread_mutex_init(&d->pool_lock, NULL);
+    pthread_mutex_init(&d->cam_lock, NULL);
+    gw_model_snapshot *snap = gw_model_acquire(model);
+    gw_status st = gw_dispatch_sync(ctx, d, snap);
+    gw_model_release(ctx, snap);
+    if (st) {
+        gw_dispatch_destroy(d);
+        return st;
+    }
+    *out = d;
+    return GW_OK;
+}
+
+void gw_dispatch_destroy(gw_dispatch *d)
+{
+    if (!d) return;
+    for (int i = 0; i < POOL; i++) {
+        gw_crs_transform_destroy(d->pool[i].tr);
+        gw_ctx_destroy(d->pool[i].ctx);
+    }
+    for (size_t i = 0; i < d->nstrs; i++) free(d->strs[i]);
+    free(d->strs);
+    free(d->t);
+    free(d->hash);
+    free(d->head);
+    pthread_rwlock_destroy(&d->lock);
+    pthread_mutex_destroy(&d->pool_lock);
+    pthread_mutex_destroy(&d->cam_lock);
+    free(d);
+}
+
+static int same(const char *a, const char *b) { return a == b || (a && b && strcmp(a, b) == 0); }
+
+gw_status gw_dispatch_sync(gw_ctx *ctx, gw_dispatch *d, const gw_model_snapshot *snap)
+{
+    const gw_layer_data *L = gw_snapshot_layer(snap, GW_LAYER_TEAMS);
+    if (!L) return GW_OK;
+    size_t n = gw_layer_data_count(L);
+    int64_t lseq = gw_layer_data_seq(L);
+    int fname = gw_layer_field_index(GW_LAYER_TEAMS, "name");
+    int fstatus = gw_layer_field_index(GW_LAYER_TEAMS, "status");
+    int fmem = gw_layer_field_index(GW_LAYER_TEAMS, "members");
+    int fup = gw_layer_field_index(GW_LAYER_TEAMS, "updated_at");
+    const double *lon = gw_layer_data_x(L, GW_MODEL_LONLAT), *lat = gw_layer_data_y(L, GW_MODEL_LONLAT);
+    const double *mx = gw_layer_data_x(L, GW_MODEL_METRIC), *my = gw_layer_data_y(L, GW_MODEL_METRIC);
+    gw_status st = GW_OK;
+    pthread_rwlock_wrlock(&d->lock);
+    if (d->n + n > d->cap) {
+        size_t nc = d->cap ? d->cap : 256;
+        while (nc < d->n + n) nc *= 2;
+        tteam *nt = realloc(d->t, nc * sizeof *nt);
+        if (!nt) st = gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory for %zu teams", d->n + n);
+        else d->t = nt, d->cap = nc;
+    }
+    if (!st && d->hcap < 2 * (d->n + n) && rehash(d, d->n + n)) st = gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory");
+    uint8_t *seen = st ? NULL : calloc(d->n + n + 1, 1);
+    if (!st && !seen) st = gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory");
+    size_t outside = 0, placed = 0;
+    for (size_t r = 0; !st && r < n; r++) {
+        const char *id = gw_layer_data_id(L, r);
+        ptrdiff_t k = find(d, id);
+        if (k < 0) { /* a new team */
+            const char *kid = keep(d, id);
+            if (!kid) { st = gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory"); break; }
+            k = (ptrdiff_t)d->n++;
+            memset(&d->t[k], 0, sizeof d->t[k]);
+            d->t[k].id = kid;
+            d->t[k].cell = d->t[k].prev = d->t[k].next = -1;
+            d->t[k].seq = INT64_MIN;
+            size_t i = hash_str(kid) & (d->hcap - 1);
+            while (d->hash[i] >= 0) i = (i + 1) & (d->hcap - 1);
+            d->hash[i] = (int32_t)k;
+        }
+        seen[k] = 1;
+        tteam *t = &d->t[k];
+        if (t->alive && t->seq > lseq) continue; /* we wrote it after this snapshot was read */
+        int relink = !t->alive || !t->has_pos || t->x != mx[r] || t->y != my[r];
+        if (t->alive && t->has_pos && relink) unlink_team(d, (int32_t)k);
+        const char *nm = gw_layer_data_text(L, r, fname);
+        if (!same(nm, t->name)) t->name = keep(d, nm);
+        t->status = (uint8_t)gw_team_status_parse(gw_layer_data_text(L, r, fstatus));
+        gw_value mv = gw_layer_data_value(L, r, fmem), uv = gw_layer_data_value(L, r, fup);
+        t->members = mv.kind == GW_VAL_INT ? mv.i : -1;
+        t->updated_at = uv.kind == GW_VAL_INT ? uv.i : NO_TIME;
+        t->lon = lon[r], t->lat = lat[r], t->x = mx[r], t->y = my[r];
+        t->has_pos = isfinite(mx[r]) && isfinite(my[r]);
+        t->alive = 1;
+        t->seq = lseq;
+        if (relink && t->has_pos) link_team(d, (int32_t)k);
+    }
+    for (size_t k = 0; !st && k < d->n; k++) {
+        tteam *t = &d->t[k];
+        if (!seen[k] && t->alive && t->seq <= lseq) { /* deleted from the store */
+            if (t->has_pos) unlink_team(d, (int32_t)k);
+            t->alive = 0;
+        }
+        if (t->alive && t->has_pos) placed++, outside += t->cell < 0;
+    }
+    if (!st && placed >= 16 && (!d->head || outside * 10 > placed)) regrid(d);
+    pthread_rwlock_unlock(&d->lock);
+    free(seen);
+    return st;
+}
+
+/* ---- nearest ------------------------------------------------------------------------------- */
+
+static void fill_hit(const gw_dispatch *d, const tteam *t, double x, double y, int64_t now,
+                     gw_team_hit *h)
+{
+    double dx = t->x - x, dy = t->y - y;
+    h->id = t->id, h->name = t->name, h->status = (gw_team_status)t->status;
+    h->members = t->members, h->lon = t->lon, h->lat = t->lat;
+    h->distance_m = sqrt(dx * dx + dy * dy);
+    h->bearing_deg = (dx == 0 && dy == 0) ? 0 : fmod(atan2(dx, dy) * DEG + 360.0, 360.0);
+    h->updated_at = t->updated_at;
+    h->age_s = t->updated_at == NO_TIME ? -1 : now - t->updated_at;
+    h->stale = t->updated_at == NO_TIME || now - t->updated_at > d->stale_s;
+}
+
+typedef struct knn {
+    const gw_dispatch *d;
+    const gw_nearest_opts *o;
+    double x, y, maxd;
+    size_t k, n;
+    int32_t best[256];
+    double dist[256];
+    double stale_d[256];
+    size_t n_stale, stale_over;
+} knn;
+
+/* Is (da, a) before (db, b): distance, then id. */
+static int before(const knn *q, double da, int32_t a, double db, int32_t b)
+{
+    if (da != db) return da < db;
+    return strcmp(q->d->t[a].id, q->d->t[b].id) < 0;
+}
+
+static void consider(knn *q, int32_t k)
+{
+    const tteam *t = &q->d->t[k];
+    if (!(q->o->status_mask & (1u << t->status))) return;
+    double dx = t->x - q->x, dy = t->y - q->y, dd = sqrt(dx * dx + dy * dy);
+    if (q->maxd > 0 && dd > q->maxd) return;
+    if (q->n == q->k && !before(q, dd, k, q->dist[q->n - 1], q->best[q->n - 1])) return;
+    if (!q->o->include_stale &&
+        (t->updated_at == NO_TIME || q->o->now - t->updated_at > q->d->stale_s)) {
+        if (q->n_stale < 256) q->stale_d[q->n_stale++] = dd;
+        else q->stale_over++;
+        return;
+    }
+    size_t i = q->n < q->k ? q->n++ : q->n - 1;
+    while (i > 0 && before(q, dd, k, q->dist[i - 1], q->best[i - 1])) {
+        q->dist[i] = q->dist[i - 1], q->best[i] = q->best[i - 1];
+        i--;
+    }
+    q->dist[i] = dd, q->best[i] = k;
+}
+
+gw_status gw_dispatch_nearest(gw_ctx *ctx, gw_dispatch *d, double x, double y,
+                              const gw_nearest_opts *opts, gw_team_hit *hits, size_t *n,
+                              size_t *stale_skipped)
+{
+    *n = 0;
+    if (stale_skipped) *stale_skipped = 0;
+    gw_nearest_opts o = opts ? *opts : (gw_nearest_opts){0};
+    if (!o.k) o.k = 5;
+    if (o.k > 256) return gw_ctx_error(ctx, GW_ERR_RANGE, "k = %zu is above the limit of 256", o.k);
+    if (!o.status_mask) o.status_mask = 1u << GW_TEAM_AVAILABLE;
+    if (!o.now) o.now = (int64_t)time(NULL);
+    if (!isfinite(x) || !isfinite(y)) return gw_ctx_error(ctx, GW_ERR_RANGE, "query point is not finite");
+    knn q = {.d = d, .o = &o, .x = x, .y = y, .maxd = o.max_m, .k = o.k};
+    pthread_rwlock_rdlock(&d->lock);
+    for (int32_t k = d->outside; k >= 0; k = d->t[k].next) consider(&q, k);
+    if (d->head) {
+        /* Rings of cells around the query's cell (clamped into the grid).  Everything outside
+         * the block of rings 0..r is at least `lb` away when the query lies inside the block. */
+        int cx = (int)floor((x - d->gx) / d->cs), cy = (int)floor((y - d->gy) / d->cs);
+        int qx = cx < 0 ? 0 : cx >= d->ncx ? d->ncx - 1 : cx;
+        int qy = cy < 0 ? 0 : cy >= d->ncy ? d->ncy - 1 : cy;
+        int rmax = d->ncx > d->ncy ? d->ncx : d->ncy;
+        for (int r = 0; r <= rmax; r++) {
+            for (int j = qy - r; j <= qy + r; j++) {
+                if (j < 0 || j >= d->ncy) continue;
+                int step = (j == qy - r || j == qy + r) ? 1 : 2 * r;
+                for (int i = qx - r; i <= qx + r; i += step ? step : 1) {
+                    if (i >= 0 && i < d->ncx)
+                        for (int32_t k = d->head[j * d->ncx + i]; k >= 0; k = d->t[k].next) consider(&q, k);
+                }
+            }
+            double bx0 = d->gx + (qx - r) * d->cs, bx1 = d->gx + (qx + r + 1) * d->cs;
+            double by0 = d->gy + (qy - r) * d->cs, by1 = d->gy + (qy + r + 1) * d->cs;
+            double lb = 0;
+            if (x >= bx0 && x <= bx1 && y >= by0 && y <= by1) {
+                lb = x - bx0;
+                if (bx1 - x < lb) lb = bx1 - x;
+                if (y - by0 < lb) lb = y - by0;
+                if (by1 - y < lb) lb = by1 - y;
+            }
+            if (q.n == q.k && q.dist[q.n - 1] < lb) break;
+            if (q.maxd > 0 && q.maxd < lb) break;
+        }
+    }
+    for (size_t i = 0; i < q.n; i++) fill_hit(d, &d->t[q.best[i]], x, y, o.now, &hits[i]);
+    if (stale_skipped) {
+        double lim = q.n == q.k ? q.dist[q.n - 1] : INFINITY;
+        size_t c = q.stale_over;
+        for (size_t i = 0; i < q.n_stale; i++) c += q.stale_d[i] <= lim;
+        *stale_skipped = c;
+    }
+    pthread_rwlock_unlock(&d->lock);
+    *n = q.n;
+    return GW_OK;
+}
+
+gw_status gw_dispatch_team(gw_ctx *ctx, gw_dispatch *d, const char *id, int64_t now,
+                           gw_team_hit *out)
+{
+    if (!now) now = (int64_t)time(NULL);
+    pthread_rwlock_rdlock(&d->lock);
+    ptrdiff_t k = find(d, id);
+    int ok = k >= 0 && d->t[k].alive;
+    if (ok) fill_hit(d, &d->t[k], d->t[k].x, d->t[k].y, now, out);
+    pthread_rwlock_unlock(&d->lock);
+    return ok ? GW_OK : gw_ctx_error(ctx, GW_ERR_NOT_FOUND, "no team '%s'", id ? id : "");
+}
+
+/* ---- locate -------------------------------------------------------------------------------- */
+
+/* Keep the `cap` best hits (ascending distance, then row) of a stream. */
+static void keep_best(gw_dispatch_hit *h, size_t cap, size_t *n, size_t row, double dist,
+                      double bearing)
+{
+    if (!cap) return;
+    if (*n == cap && !(dist < h[cap - 1].distance_m ||
+                       (dist == h[cap - 1].distance_m && row < h[cap - 1].row)))
+        return;
+    size_t i = *n < cap ? (*n)++ : cap - 1;
+    while (i > 0 && (dist < h[i - 1].distance_m || (dist == h[i - 1].distance_m && row < h[i - 1].row))) {
+        h[i] = h[i - 1];
+        i--;
+    }
+    h[i] = (gw_dispatch_hit){row, dist, bearing};
+}
+
+static double bearing_of(double dx, double dy)
+{
+    return (dx == 0 && dy == 0) ? 0 : fmod(atan2(dx, dy) * DEG + 360.0, 360.0);
+}
+
+typedef struct camq {
+    const gw_layer_data *L;
+    const double *cx, *cy, *az, *fov, *rg;
+    const uint8_t *naz, *nfov, *nrg;
+    int fstatus;
+    double x, y;
+    gw_dispatch_hit *out;
+    size_t cap, n, total;
+} camq;
+
+static int cam_visit(void *user, size_t r)
+{
+    camq *q = user;
+    if (!q->rg || (q->nrg && q->nrg[r]) || !(q->rg[r] > 0)) return 0;
+    double dx = q->x - q->cx[r], dy = q->y - q->cy[r], dd = sqrt(dx * dx + dy * dy);
+    if (dd > q->rg[r]) return 0;
+    const char *s = gw_layer_data_text(q->L, r, q->fstatus);
+    if (s && strcmp(s, "offline") == 0) return 0;
+    double f = (!q->fov || (q->nfov && q->nfov[r])) ? 360 : q->fov[r];
+    if (!(f > 0)) return 0;
+    if (f < 360 && dd > 0) {
+        double a = (!q->az || (q->naz && q->naz[r])) ? 0 : q->az[r];
+        double diff = fmod(atan2(dx, dy) * DEG - a, 360.0);
+        if (diff > 180) diff -= 360;
+        if (diff < -180) diff += 360;
+        if (fabs(diff) > f / 2 + 1e-9) return 0;
+    }
+    q->total++;
+    keep_best(q->out, q->cap, &q->n, r, dd, bearing_of(-dx, -dy));
+    return 0;
+}
+
+/* Largest camera range of a cameras layer (cached per layer version). */
+static double cam_max_range(gw_dispatch *d, const gw_layer_data *L)
+{
+    pthread_mutex_lock(&d->cam_lock);
+    if (d->cam_layer != L || d->cam_seq != gw_layer_data_seq(L)) {
+        int f = gw_layer_field_index(GW_LAYER_CAMERAS, "range");
+        const double *rg = gw_layer_data_reals(L, f);
+        const uint8_t *nr = gw_layer_data_nulls(L, f);
+        double m = 0;
+        for (size_t r = 0, n = gw_layer_data_count(L); rg && r < n; r++)
+            if (!(nr && nr[r]) && rg[r] > m) m = rg[r];
+        d->cam_layer = L, d->cam_seq = gw_layer_data_seq(L), d->cam_max = m;
+    }
+    double m = d->cam_max;
+    pthread_mutex_unlock(&d->cam_lock);
+    return m;
+}
+
+gw_status gw_dispatch_locate(gw_ctx *ctx, gw_dispatch *d, const gw_model_snapshot *snap,
+                             double lon, double lat, gw_dispatch_hit *rooms, size_t room_cap,
+                             gw_dispatch_hit *cameras, size_t cam_cap, gw_locate *out)
+{
+    memset(out, 0, sizeof *out);
+    out->grid = -1;
+    gw_status st = gw_dispatch_to_metric(ctx, d, lon, lat, &out->x, &out->y);
+    if (st) return st;
+    double x = out->x, y = out->y;
+    const gw_layer_data *G = gw_snapshot_layer(snap, GW_LAYER_GRIDS);
+    if (G && gw_layer_data_count(G) > 0) {
+        st = gw_layer_data_grid_at(ctx, G, x, y, &out->grid);
+        if (st) return st;
+    }
+    /* Police rooms: metric candidates, then the geodesic order incidents use. */
+    const gw_layer_data *R = gw_snapshot_layer(snap, GW_LAYER_POLICE_ROOMS);
+    if (R && room_cap && gw_layer_data_count(R) > 0) {
+        size_t rows[64], m = 0;
+        double dists[64];
+        size_t want = room_cap + 8 < 64 ? room_cap + 8 : 64;
+        gw_layer_data_nearest(R, x, y, want, 0, NULL, NULL, rows, dists, &m);
+        /* Geodesic and GK-planar distances differ by < 0.1 %: widen the candidate set so the
+         * geodesic order of the first room_cap rooms is exact. */
+        if (m == want) {
+            double lim = dists[room_cap - 1 < m ? room_cap - 1 : m - 1] * 1.002 + 1;
+            gw_layer_data_nearest(R, x, y, 64, lim, NULL, NULL, rows, dists, &m);
+        }
+        const double *rl = gw_layer_data_x(R, GW_MODEL_LONLAT), *rt = gw_layer_data_y(R, GW_MODEL_LONLAT);
+        const double *rx = gw_layer_data_x(R, GW_MODEL_METRIC), *ry = gw_layer_data_y(R, GW_MODEL_METRIC);
+        for (size_t i = 0; i < m; i++) {
+            size_t r = rows[i];
+            double g = gw_geodesic_distance(lon, lat, rl[r], rt[r]);
+            keep_best(rooms, room_cap, &out->n_rooms, r, g, bearing_of(rx[r] - x, ry[r] - y));
+        }
+    }
+    const gw_layer_data *C = gw_snapshot_layer(snap, GW_LAYER_CAMERAS);
+    if (C && gw_layer_data_count(C) > 0) {
+        double mr = cam_max_range(d, C);
+        if (mr > 0) {
+            int faz = gw_layer_field_index(GW_LAYER_CAMERAS, "azimuth");
+            int ffov = gw_layer_field_index(GW_LAYER_CAMERAS, "fov");
+            int frg = gw_layer_field_index(GW_LAYER_CAMERAS, "range");
+            camq q = {C, gw_layer_data_x(C, GW_MODEL_METRIC), gw_layer_data_y(C, GW_MODEL_METRIC),
+                      gw_layer_data_reals(C, faz), gw_layer_data_reals(C, ffov),
+                      gw_layer_data_reals(C, frg), gw_layer_data_nulls(C, faz),
+                      gw_layer_data_nulls(C, ffov), gw_layer_data_nulls(C, frg),
+                      gw_layer_field_index(GW_LAYER_CAMERAS, "status"), x, y, cameras, cam_cap, 0, 0};
+            gw_bbox b = {x - mr, y - mr, x + mr, y + mr};
+            gw_layer_data_query_points(C, &b, cam_visit, &q);
+            out->n_cameras = q.n;
+            out->cameras_total = q.total;
+        }
+    }
+    return GW_OK;
+}
+
+/* ---- writes -------------------------------------------------------------------------------- */
+
+static gw_status db_err(gw_store *store, const char *what)
+{
+    return gw_ctx_error(gw_store_ctx(store), GW_ERR_DB, "%s: %s", what,
+                        sqlite3_errmsg(gw_store_db(store)));
+}
+
+static gw_status prep(gw_store *store, const char *sql, sqlite3_stmt **s)
+{
+    if (sqlite3_prepare_v2(gw_store_db(store), sql, -1, s, NULL) != SQLITE_OK)
+        return db_err(store, "cannot prepare a dispatch statement");
+    return GW_OK;
+}
+
+/* Apply a committed status change to the table. */
+static void apply_status(gw_dispatch *d, const char *id, gw_team_status s, int64_t seq,
+                         gw_team_hit *state)
+{
+    pthread_rwlock_wrlock(&d->lock);
+    ptrdiff_t k = find(d, id);
+    if (k >= 0) {
+        tteam *t = &d->t[k];
+        t->status = (uint8_t)s;
+        if (seq > t->seq) t->seq = seq;
+        if (state) fill_hit(d, t, t->x, t->y, (int64_t)time(NULL), state);
+    }
+    pthread_rwlock_unlock(&d->lock);
+}
+
+gw_status gw_dispatch_positions(gw_dispatch *d, gw_store *store, const gw_team_position *p,
+                                size_t n, uint8_t *outcome, int64_t *seq)
+{
+    gw_ctx *ctx = gw_store_ctx(store);
+    if (seq) *seq = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!p[i].id || !*p[i].id)
+            return gw_ctx_error(ctx, GW_ERR_ARG, "position %zu has no team id", i);
+        if (!(p[i].lon >= -180 && p[i].lon <= 180 && p[i].lat >= -90 && p[i].lat <= 90))
+            return gw_ctx_error(ctx, GW_ERR_RANGE, "position %zu (team '%s'): (%g, %g) is outside "
+                                "lon/lat range", i, p[i].id, p[i].lon, p[i].lat);
+    }
+    if (!n) return GW_OK;
+    double *xy = malloc(2 * n * sizeof *xy);
+    uint8_t *oc = outcome ? outcome : malloc(n);
+    int64_t *sq = malloc(n * sizeof *sq);
+    if (!xy || !oc || !sq) {
+        free(xy), free(sq);
+        if (oc != outcome) free(oc);
+        return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory for %zu positions", n);
+    }
+    for (size_t i = 0; i < n; i++) xy[i] = p[i].lon, xy[n + i] = p[i].lat;
+    gw_status st = project(ctx, d, xy, xy + n, n);
+    sqlite3_stmt *up = NULL, *ex = NULL, *old = NULL;
+    if (!st) st = prep(store, "UPDATE teams SET geom = MakePoint(?2, ?3, 4326), updated_at = ?4 "
+                              "WHERE id = ?1 AND (updated_at IS NULL OR updated_at <= ?4)", &up);
+    if (!st) st = prep(store, "SELECT 1 FROM teams WHERE id = ?1", &ex);
+    if (!st) st = prep(store, "SELECT X(geom), Y(geom) FROM teams WHERE id = ?1", &old);
+    if (!st) st = gw_store_begin(store);
+    int began = !st;
+    for (size_t i = 0; !st && i < n; i++) {
+        char at[32];
+        gw_time_format(p[i].at, at, sizeof at);
+        sq[i] = 0;
+        gw_bbox b = {p[i].lon, p[i].lat, p[i].lon, p[i].lat};
+        sqlite3_bind_text(old, 1, p[i].id, -1, SQLITE_STATIC);
+        if (sqlite3_step(old) == SQLITE_ROW && sqlite3_column_type(old, 0) != SQLITE_NULL) {
+            double ox = sqlite3_column_double(old, 0), oy = sqlite3_column_double(old, 1);
+            b.minx = fmin(b.minx, ox), b.maxx = fmax(b.maxx, ox);
+            b.miny = fmin(b.miny, oy), b.maxy = fmax(b.maxy, oy);
+        }
+        sqlite3_reset(old);
+        sqlite3_bind_text(up, 1, p[i].id, -1, SQLITE_STATIC);
+        sqlite3_bind_double(up, 2, p[i].lon);
+        sqlite3_bind_double(up, 3, p[i].lat);
+        sqlite3_bind_text(up, 4, at, -1, SQLITE_TRANSIENT);
+        int rc = sqlite3_step(up);
+        sqlite3_reset(up);
+        if (rc != SQLITE_DONE) { st = db_err(store, "cannot update a team position"); break; }
+        if (sqlite3_changes(gw_store_db(store)) == 1) {
+            oc[i] = GW_POS_APPLIED;
+            st = gw_store_log_change(store, GW_LAYER_TEAMS, "move", p[i].id, &b, &sq[i]);
+        } else {
+            sqlite3_bind_text(ex, 1, p[i].id, -1, SQLITE_STATIC);
+            oc[i] = sqlite3_step(ex) == SQLITE_ROW ? GW_POS_OLDER : GW_POS_UNKNOWN;
+            sqlite3_reset(ex);
+        }
+    }
+    if (!st) st = gw_store_commit(store);
+    if (st && began) gw_store_rollback(store);
+    sqlite3_finalize(up);
+    sqlite3_finalize(ex);
+    sqlite3_finalize(old);
+    if (!st) { /* committed: the table follows now */
+        pthread_rwlock_wrlock(&d->lock);
+        for (size_t i = 0; i < n; i++) {
+            if (oc[i] != GW_POS_APPLIED) continue;
+            if (seq && sq[i] > *seq) *seq = sq[i];
+            ptrdiff_t k = find(d, p[i].id);
+            if (k < 0 || !d->t[k].alive) continue; /* a team the table has not seen yet: sync adds it */
+            tteam *t = &d->t[k];
+            if (t->updated_at != NO_TIME && p[i].at < t->updated_at) continue;
+            if (t->has_pos) unlink_team(d, (int32_t)k);
+            t->lon = p[i].lon, t->lat = p[i].lat, t->x = xy[i], t->y = xy[n + i];
+            t->has_pos = 1, t->updated_at = p[i].at;
+            if (sq[i] > t->seq) t->seq = sq[i];
+            link_team(d, (int32_t)k);
+        }
+        pthread_rwlock_unlock(&d->lock);
+    }
+    free(xy), free(sq);
+    if (oc != outcome) free(oc);
+    return st;
+}
+
+/* Current status text of a team inside the transaction: 1 found, 0 missing, -1 error. */
+static int team_status_db(gw_store *store, const char *team, gw_team_status *s)
+{
+    sqlite3_stmt *q = NULL;
+    if (prep(store, "SELECT status FROM teams WHERE id = ?1", &q)) return -1;
+    sqlite3_bind_text(q, 1, team, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(q), found = rc == SQLITE_ROW;
+    if (found) *s = gw_team_status_parse((const char *)sqlite3_column_text(q, 0));
+    sqlite3_finalize(q);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        db_err(store, "cannot read a team");
+        return -1;
+    }
+    return found;
+}
+
+/* Run one statement with up to four text parameters (NULL binds NULL); *changes (may be NULL)
+ * receives sqlite3_changes, or 1 when the statement returned a row. */
+static gw_status exec4(gw_store *store, const char *sql, const char *a, const char *b,
+                       const char *c, const char *e, int *changes)
+{
+    sqlite3_stmt *q = NULL;
+    gw_status st = prep(store, sql, &q);
+    if (st) return st;
+    const char *v[4] = {a, b, c, e};
+    for (int i = 0; i < 4; i++)
+        if (v[i]) sqlite3_bind_text(q, i + 1, v[i], -1, SQLITE_STATIC);
+    int rc = sqlite3_step(q);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) st = db_err(store, "dispatch write failed");
+    if (changes)
+        *changes = sqlite3_stmt_readonly(q) ? rc == SQLITE_ROW : sqlite3_changes(gw_store_db(store));
+    sqlite3_finalize(q);
+    return st;
+}
+
+/* After a refused write: the team's state, from the table, with the store's status. */
+static gw_status refuse(gw_dispatch *d, gw_store *store, const char *team, gw_team_status s,
+                        gw_team_hit *state, const char *why)
+{
+    gw_ctx *ctx = gw_store_ctx(store);
+    if (state) {
+        if (gw_dispatch_team(ctx, d, team, 0, state) != GW_OK) memset(state, 0, sizeof *state);
+        state->status = s;
+    }
+    return gw_ctx_error(ctx, GW_ERR_CONFLICT, "team '%s' is %s%s", team, gw_team_status_name(s), why);
+}
+
+gw_status gw_dispatch_assign(gw_dispatch *d, gw_store *store, const char *incident,
+                             const char *team, const char *by, gw_team_hit *state, int64_t *seq)
+{
+    gw_ctx *ctx = gw_store_ctx(store);
+    if (!incident || !*incident || !team || !*team)
+        return gw_ctx_error(ctx, GW_ERR_ARG, "assign needs an incident and a team id");
+    gw_status st = gw_store_begin(store);
+    if (st) return st;
+    int ch = 0, found;
+    gw_team_status cur = GW_TEAM_UNKNOWN;
+    char now[32];
+    gw_time_format((int64_t)time(NULL), now, sizeof now);
+    st = exec4(store, "UPDATE teams SET status = 'busy' WHERE id = ?1 AND status = 'available'",
+               team, NULL, NULL, NULL, &ch);
+    if (!st && ch != 1) {
+        found = team_status_db(store, team, &cur);
+        gw_store_rollback(store);
+        if (found < 0) return gw_ctx_errcode(ctx);
+        if (!found) return gw_ctx_error(ctx, GW_ERR_NOT_FOUND, "no team '%s'", team);
+        return refuse(d, store, team, cur, state, ", not available");
+    }
+    if (!st) st = exec4(store, "SELECT 1 FROM incidents WHERE id = ?1", incident, NULL, NULL, NULL, &ch);
+    if (!st && ch != 1) st = gw_ctx_error(ctx, GW_ERR_NOT_FOUND, "no incident '%s'", incident);
+    if (!st) st = exec4(store, "INSERT INTO assignments (incident, team, assigned_at, assigned_by) "
+                               "VALUES (?1, ?2, ?3, ?4)", incident, team, now, by, NULL);
+    int64_t s = 0;
+    if (!st) st = gw_store_log_change(store, GW_LAYER_TEAMS, "assign", team, NULL, &s);
+    if (!st) st = gw_store_commit(store);
+    if (st) {
+        gw_store_rollback(store);
+        return st;
+    }
+    apply_status(d, team, GW_TEAM_BUSY, s, state);
+    if (seq) *seq = s;
+    return GW_OK;
+}
+
+gw_status gw_dispatch_release(gw_dispatch *d, gw_store *store, const char *team,
+                              const char *incident, const char *by, gw_team_hit *state,
+                              int64_t *seq)
+{
+    gw_ctx *ctx = gw_store_ctx(store);
+    if (!team || !*team) return gw_ctx_error(ctx, GW_ERR_ARG, "release needs a team id");
+    gw_status st = gw_store_begin(store);
+    if (st) return st;
+    char now[32];
+    gw_time_format((int64_t)time(NULL), now, sizeof now);
+    int ch = 0;
+    st = exec4(store, "UPDATE assignments SET released_at = ?2, released_by = ?4 WHERE team = ?1 "
+                      "AND (?3 IS NULL OR incident = ?3) AND released_at IS NULL",
+               team, now, incident, by, &ch);
+    if (!st && ch != 1) {
+        gw_team_status cur = GW_TEAM_UNKNOWN;
+        int found = team_status_db(store, team, &cur);
+        gw_store_rollback(store);
+        if (found < 0) return gw_ctx_errcode(ctx);
+        if (!found) return gw_ctx_error(ctx, GW_ERR_NOT_FOUND, "no team '%s'", team);
+        return refuse(d, store, team, cur, state,
+                      incident ? " and has no open assignment to that incident"
+                               : " and has no open assignment");
+    }
+    if (!st) st = exec4(store, "UPDATE teams SET status = 'available' WHERE id = ?1", team, NULL,
+                        NULL, NULL, NULL);
+    int64_t s = 0;
+    if (!st) st = gw_store_log_change(store, GW_LAYER_TEAMS, "release", team, NULL, &s);
+    if (!st) st = gw_store_commit(store);
+    if (st) {
+        gw_store_rollback(store);
+        return st;
+    }
+    apply_status(d, team, GW_TEAM_AVAILABLE, s, state);
+    if (seq) *seq = s;
+    return GW_OK;
+}

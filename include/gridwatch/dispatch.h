@@ -1,0 +1,178 @@
+/* dispatch.h — what a dispatcher needs at one point: the grid, police room and cameras of a spot
+ * (locate), the k nearest teams of a status (nearest), live team positions, and race-safe
+ * assignment of a team to an incident.  The engine side of /dispatch (no HTTP here).
+ *
+ * Distances.  Everything is planar in the dataset's metric CRS (gw_model_metric_srid: the
+ * CGCS2000 3-degree Gauss–Krüger zone of the data, UTM elsewhere), in metres; the GK scale error
+ * inside a 3-degree zone is below 0.03 %.  Bearings are degrees clockwise from grid north of that
+ * CRS (within ~1.5 degrees of true north inside a zone).  The responsible police room is the one
+ * incidents record (edit.h): the nearest in geodesic metres, ties to the smaller id.
+ *
+ * Teams.  The model reloads its whole teams layer after every change-log batch, too slow to
+ * follow thousands of position reports per second, so a gw_dispatch keeps its own team table
+ * (position, status, updated_at) with a uniform grid index: written through at once by
+ * gw_dispatch_positions / _assign / _release after their commit, and merged from each new model
+ * snapshot (gw_dispatch_sync) for writes made elsewhere (OGC PATCH, imports, other processes).
+ * A team's entry is taken from a snapshot only when that snapshot's teams layer was read at or
+ * after the change-log seq of the entry's last direct write, so the model never rolls it back.
+ * Readers take a shared lock for microseconds; a writer holds it exclusively only to apply an
+ * already committed batch in memory. */
+#ifndef GRIDWATCH_DISPATCH_H
+#define GRIDWATCH_DISPATCH_H
+
+#include "gridwatch/common.h"
+#include "gridwatch/model.h"
+#include "gridwatch/store.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct gw_dispatch gw_dispatch;
+
+typedef enum gw_team_status {
+    GW_TEAM_UNKNOWN = 0, /* NULL or an unexpected text in the store */
+    GW_TEAM_AVAILABLE,
+    GW_TEAM_BUSY,
+    GW_TEAM_OFFLINE,
+    GW_TEAM_STATUS_COUNT
+} gw_team_status;
+
+/* "unknown", "available", "busy", "offline". */
+const char *gw_team_status_name(gw_team_status s);
+/* Parse a status name; GW_TEAM_UNKNOWN for anything else. */
+gw_team_status gw_team_status_parse(const char *s);
+
+typedef struct gw_dispatch_opts {
+    int64_t stale_s; /* a position older than this many seconds is stale; 0 = 300 */
+} gw_dispatch_opts;
+
+/* Create the dispatch state over `model` (borrowed; must outlive it) and fill the team table from
+ * its current snapshot.  opts may be NULL.  Caller frees with gw_dispatch_destroy(). */
+gw_status gw_dispatch_create(gw_ctx *ctx, gw_model *model, const gw_dispatch_opts *opts,
+                             gw_dispatch **out);
+/* Accepts NULL. */
+void gw_dispatch_destroy(gw_dispatch *d);
+int64_t gw_dispatch_stale_s(const gw_dispatch *d);
+
+/* Merge the teams layer of `snap` into the team table (see the header comment).  Call after
+ * each model refresh (the live listener does).  Thread-safe. */
+gw_status gw_dispatch_sync(gw_ctx *ctx, gw_dispatch *d, const gw_model_snapshot *snap);
+
+/* Project lon/lat (EPSG:4326) to the model's metric CRS.  Thread-safe (a pool of PROJ
+ * transforms owned by `d`).  GW_ERR_CRS when the model has no metric CRS yet or PROJ fails. */
+gw_status gw_dispatch_to_metric(gw_ctx *ctx, gw_dispatch *d, double lon, double lat, double *x,
+                                double *y);
+
+/* ---- locate ---------------------------------------------------------------------------------- */
+
+/* One police room or camera found by locate: its row in the snapshot's layer. */
+typedef struct gw_dispatch_hit {
+    size_t row;
+    double distance_m; /* rooms: geodesic; cameras: metric planar, camera to point */
+    double bearing_deg; /* from the point to the feature, clockwise from grid north */
+} gw_dispatch_hit;
+
+typedef struct gw_locate {
+    double x, y;     /* the point in the metric CRS */
+    ptrdiff_t grid;  /* row in the grids layer of the covering grid, -1 when outside every grid.
+                        On a shared edge or vertex the grid with the lowest id wins. */
+    size_t n_rooms;  /* rooms[] filled, nearest (geodesic) first: rooms[0] is the responsible one */
+    size_t n_cameras; /* cameras[] filled, nearest first */
+    size_t cameras_total; /* cameras whose view contains the point (may exceed the buffer) */
+} gw_locate;
+
+/* Locate (lon, lat) in `snap`: the covering grid, up to room_cap nearest police rooms and up to
+ * cam_cap cameras whose view contains the point.  A camera's view is the sector of radius
+ * `range` around its position from azimuth - fov/2 to azimuth + fov/2 (clockwise from north;
+ * fov NULL or >= 360 = a full disc, azimuth NULL = 0), boundary included, in the metric CRS;
+ * cameras with status "offline", range NULL or <= 0, or fov <= 0 see nothing (coverage.h's
+ * rules; the arc here is exact where coverage.h uses 2-degree chords).  No allocation.
+ * Errors: GW_ERR_RANGE coordinates outside lon/lat range, GW_ERR_CRS, GW_ERR_GEOMETRY. */
+gw_status gw_dispatch_locate(gw_ctx *ctx, gw_dispatch *d, const gw_model_snapshot *snap,
+                             double lon, double lat, gw_dispatch_hit *rooms, size_t room_cap,
+                             gw_dispatch_hit *cameras, size_t cam_cap, gw_locate *out);
+
+/* ---- nearest teams --------------------------------------------------------------------------- */
+
+typedef struct gw_nearest_opts {
+    size_t k;             /* 0 = 5 */
+    unsigned status_mask; /* bits (1u << gw_team_status); 0 = available only */
+    double max_m;         /* <= 0 = unlimited */
+    int include_stale;    /* 1: stale teams are returned (flagged); 0: skipped and counted */
+    int64_t now;          /* Unix seconds for ages; 0 = the clock */
+} gw_nearest_opts;
+
+/* A team as the table holds it.  id and name are borrowed and stay valid until
+ * gw_dispatch_destroy (the table never frees a string it handed out before then). */
+typedef struct gw_team_hit {
+    const char *id, *name;
+    gw_team_status status;
+    int64_t members;     /* -1 when NULL */
+    double lon, lat;
+    double distance_m;   /* metric planar (0 from gw_dispatch_team) */
+    double bearing_deg;  /* from the query point to the team, clockwise from grid north */
+    int64_t updated_at;  /* Unix seconds of the last position, INT64_MIN when never reported */
+    int64_t age_s;       /* now - updated_at (-1 when never reported) */
+    int stale;           /* age above the staleness limit, or never reported */
+} gw_team_hit;
+
+/* The k nearest teams to metric (x, y) that pass the options, nearest first (ties: smaller id),
+ * into hits[k].  *n receives how many; *stale_skipped (may be NULL) how many stale teams of the
+ * wanted status were closer than the last hit (or within max_m when fewer than k were found)
+ * and left out.  Uses the grid index: microseconds.  No allocation. */
+gw_status gw_dispatch_nearest(gw_ctx *ctx, gw_dispatch *d, double x, double y,
+                              const gw_nearest_opts *opts, gw_team_hit *hits, size_t *n,
+                              size_t *stale_skipped);
+
+/* The current entry of team `id` (distance 0).  GW_ERR_NOT_FOUND when the table has no such team. */
+gw_status gw_dispatch_team(gw_ctx *ctx, gw_dispatch *d, const char *id, int64_t now,
+                           gw_team_hit *out);
+
+/* ---- writes (the store must be read-write with no open transaction) ------------------------ */
+
+/* One position report. */
+typedef struct gw_team_position {
+    const char *id;
+    double lon, lat;
+    int64_t at; /* Unix seconds when the position was taken */
+} gw_team_position;
+
+typedef enum gw_position_outcome {
+    GW_POS_APPLIED = 0,
+    GW_POS_OLDER,   /* `at` is older than the team's last position: ignored */
+    GW_POS_UNKNOWN, /* no team with this id: ignored */
+} gw_position_outcome;
+
+/* Apply position reports in one transaction: each team's geometry and updated_at are set unless
+ * the stored updated_at is newer than `at` (out-of-order reports are ignored, equal times apply),
+ * one change-log row (op "move", old and new point as bbox) per applied report; after the commit
+ * the team table is updated at once.  outcome (may be NULL) receives n gw_position_outcome
+ * values; *seq (may be NULL) the last change-log seq written (0 when nothing applied).
+ * Errors: GW_ERR_RANGE for coordinates outside lon/lat range (nothing written), GW_ERR_DB. */
+gw_status gw_dispatch_positions(gw_dispatch *d, gw_store *store, const gw_team_position *p,
+                                size_t n, uint8_t *outcome, int64_t *seq);
+
+/* Assign team to incident in one IMMEDIATE transaction: the team becomes busy only if it is
+ * still available (UPDATE … WHERE status = 'available', checked by changes()), an assignments
+ * row (incident, team, assigned_at, by) is written and the change logged (teams "assign").
+ * by may be NULL.  *seq (may be NULL) receives the change seq.  Errors: GW_ERR_NOT_FOUND no such
+ * team or incident; GW_ERR_CONFLICT the team is not available (its current state is in *state
+ * when state is not NULL; it is filled on success too).  Exactly one of any number of
+ * concurrent assigns of one available team succeeds. */
+gw_status gw_dispatch_assign(gw_dispatch *d, gw_store *store, const char *incident,
+                             const char *team, const char *by, gw_team_hit *state, int64_t *seq);
+/* Release a team: close its open assignment (of `incident` when not NULL) and make it available
+ * again, one transaction (change logged as teams "release").  GW_ERR_NOT_FOUND no such team;
+ * GW_ERR_CONFLICT the team has no open assignment (of that incident). */
+gw_status gw_dispatch_release(gw_dispatch *d, gw_store *store, const char *team,
+                              const char *incident, const char *by, gw_team_hit *state,
+                              int64_t *seq);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,467 @@
+/* test_dispatch.c — the dispatch engine against brute force on a small synthetic city: locate
+ * (grid, rooms, cameras) and nearest teams for 1,000 random points, grid vertices (shared
+ * edges), staleness and status filters, position writes (out of order ignored, the table and
+ * the store agree, the model never rolls the table back), assignment and its race. */
+#include "testutil.h"
+
+#include "gridwatch/city.h"
+#include "gridwatch/crs.h"
+#include "gridwatch/dispatch.h"
+#include "gridwatch/edit.h"
+#include "gridwatch/model.h"
+#include "gridwatch/store.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static gw_ctx *ctx;
+static gw_store *store;
+static gw_model *model;
+static gw_dispatch *disp;
+static int64_t t_end; /* newest team updated_at + 1: "now" for the tests */
+
+static uint64_t rng = 0x9e3779b97f4a7c15ULL;
+static double urand(void)
+{
+    rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+    return (double)(rng >> 11) / 9007199254740992.0;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    ctx = gw_test_ctx();
+    assert_int_equal(gw_store_open(ctx, gw_test_path("city.sqlite"), GW_STORE_CREATE, &store), GW_OK);
+    gw_city_opts o = {.scale = 0.03, .seed = 7};
+    assert_int_equal(gw_city_generate(ctx, store, &o, NULL), GW_OK);
+    assert_int_equal(gw_model_open(ctx, store, &model), GW_OK);
+    gw_dispatch_opts dop = {.stale_s = 600};
+    assert_int_equal(gw_dispatch_create(ctx, model, &dop, &disp), GW_OK);
+    assert_int_equal(gw_dispatch_stale_s(disp), 600);
+    gw_model_snapshot *s = gw_model_acquire(model);
+    const gw_layer_data *T = gw_snapshot_layer(s, GW_LAYER_TEAMS);
+    const int64_t *up = gw_layer_data_ints(T, gw_layer_field_index(GW_LAYER_TEAMS, "updated_at"));
+    for (size_t r = 0; r < gw_layer_data_count(T); r++)
+        if (up[r] + 1 > t_end) t_end = up[r] + 1;
+    gw_model_release(ctx, s);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    gw_dispatch_destroy(disp);
+    gw_model_close(model);
+    gw_store_close(store);
+    gw_ctx_destroy(ctx);
+    return 0;
+}
+
+/* ---- brute force --------------------------------------------------------------------------- */
+
+static ptrdiff_t brute_grid(const gw_layer_data *G, double x, double y)
+{
+    GEOSContextHandle_t h = gw_ctx_geos(ctx);
+    GEOSGeometry *pt = GEOSGeom_createPointFromXY_r(h, x, y);
+    ptrdiff_t hit = -1;
+    for (size_t r = 0; r < gw_layer_data_count(G) && hit < 0; r++) {
+        const GEOSGeometry *g = gw_layer_data_geom(G, r, GW_MODEL_METRIC);
+        double x0, y0, x1, y1;
+        GEOSGeom_getXMin_r(h, g, &x0), GEOSGeom_getYMin_r(h, g, &y0);
+        GEOSGeom_getXMax_r(h, g, &x1), GEOSGeom_getYMax_r(h, g, &y1);
+        if (x < x0 || x > x1 || y < y0 || y > y1) continue;
+        if (GEOSCovers_r(h, g, pt) == 1) hit = (ptrdiff_t)r;
+    }
+    GEOSGeom_destroy_r(h, pt);
+    return hit;
+}
+
+/* Independent sector test: the angle between the camera's axis and the direction to the point. */
+static int brute_sees(const gw_layer_data *C, size_t r, double x, double y, double *dist)
+{
+    int fa = gw_layer_field_index(GW_LAYER_CAMERAS, "azimuth"), ff = gw_layer_field_index(GW_LAYER_CAMERAS, "fov");
+    int fr = gw_layer_field_index(GW_LAYER_CAMERAS, "range"), fs = gw_layer_field_index(GW_LAYER_CAMERAS, "status");
+    gw_value a = gw_layer_data_value(C, r, fa), f = gw_layer_data_value(C, r, ff), rg = gw_layer_data_value(C, r, fr);
+    const char *s = gw_layer_data_text(C, r, fs);
+    if (s && strcmp(s, "offline") == 0) return 0;
+    if (rg.kind != GW_VAL_REAL || !(rg.d > 0)) return 0;
+    double fov = f.kind == GW_VAL_REAL ? f.d : 360, az = a.kind == GW_VAL_REAL ? a.d : 0;
+    if (!(fov > 0)) return 0;
+    double dx = x - gw_layer_data_x(C, GW_MODEL_METRIC)[r], dy = y - gw_layer_data_y(C, GW_MODEL_METRIC)[r];
+    double d = sqrt(dx * dx + dy * dy);
+    *dist = d;
+    if (d > rg.d) return 0;
+    if (fov >= 360 || d == 0) return 1;
+    double ux = sin(az * M_PI / 180), uy = cos(az * M_PI / 180);
+    double c = (ux * dx + uy * dy) / d;
+    return acos(c > 1 ? 1 : c < -1 ? -1 : c) * 180 / M_PI <= fov / 2 + 1e-9;
+}
+
+typedef struct bf_team {
+    size_t row;
+    double d;
+} bf_team;
+
+static int cmp_bf(const void *a, const void *b)
+{
+    const bf_team *p = a, *q = b;
+    if (p->d != q->d) return p->d < q->d ? -1 : 1;
+    return p->row < q->row ? -1 : p->row > q->row;
+}
+
+/* The k nearest of the teams layer passing the filter, nearest first (ties: row = id order). */
+static size_t brute_nearest(const gw_layer_data *T, double x, double y, size_t k, unsigned mask,
+                            double max_m, int include_stale, int64_t now, bf_team *out)
+{
+    int fs = gw_layer_field_index(GW_LAYER_TEAMS, "status"), fu = gw_layer_field_index(GW_LAYER_TEAMS, "updated_at");
+    size_t n = gw_layer_data_count(T), m = 0;
+    bf_team *all = malloc(n * sizeof *all);
+    for (size_t r = 0; r < n; r++) {
+        gw_team_status s = gw_team_status_parse(gw_layer_data_text(T, r, fs));
+        if (!(mask & (1u << s))) continue;
+        gw_value u = gw_layer_data_value(T, r, fu);
+        if (!include_stale && (u.kind != GW_VAL_INT || now - u.i > 600)) continue;
+        double dx = gw_layer_data_x(T, GW_MODEL_METRIC)[r] - x, dy = gw_layer_data_y(T, GW_MODEL_METRIC)[r] - y;
+        double d = sqrt(dx * dx + dy * dy);
+        if (max_m > 0 && d > max_m) continue;
+        all[m++] = (bf_team){r, d};
+    }
+    qsort(all, m, sizeof *all, cmp_bf);
+    if (m > k) m = k;
+    memcpy(out, all, m * sizeof *out);
+    free(all);
+    return m;
+}
+
+/* ---- tests --------------------------------------------------------------------------------- */
+
+static void test_locate_and_nearest_match_brute_force(void **state)
+{
+    (void)state;
+    gw_model_snapshot *snap = gw_model_acquire(model);
+    const gw_layer_data *G = gw_snapshot_layer(snap, GW_LAYER_GRIDS);
+    const gw_layer_data *R = gw_snapshot_layer(snap, GW_LAYER_POLICE_ROOMS);
+    const gw_layer_data *C = gw_snapshot_layer(snap, GW_LAYER_CAMERAS);
+    const gw_layer_data *T = gw_snapshot_layer(snap, GW_LAYER_TEAMS);
+    gw_bbox ext;
+    assert_int_equal(gw_store_extent(store, GW_LAYER_GRIDS, &ext), GW_OK);
+    size_t inside = 0, with_cams = 0, stale_seen = 0;
+    for (int i = 0; i < 1000; i++) {
+        double lon = ext.minx + (ext.maxx - ext.minx) * urand();
+        double lat = ext.miny + (ext.maxy - ext.miny) * urand();
+        if (i % 3 == 0) { /* a third of the points near a camera, in front of it or behind */
+            size_t r = (size_t)(urand() * (double)gw_layer_data_count(C));
+            double az = urand() * 2 * M_PI, dm = 80 * urand();
+            lat = gw_layer_data_y(C, GW_MODEL_LONLAT)[r] + dm * cos(az) / 111320;
+            lon = gw_layer_data_x(C, GW_MODEL_LONLAT)[r] + dm * sin(az) / (111320 * cos(lat * M_PI / 180));
+        }
+        gw_dispatch_hit rooms[3], cams[8];
+        gw_locate loc;
+        assert_int_equal(gw_dispatch_locate(ctx, disp, snap, lon, lat, rooms, 3, cams, 8, &loc), GW_OK);
+        assert_int_equal(loc.grid, brute_grid(G, loc.x, loc.y));
+        inside += loc.grid >= 0;
+        /* rooms: geodesic order, ties to the lower row (= smaller id) */
+        double best[3] = {INFINITY, INFINITY, INFINITY};
+        size_t brow[3] = {0};
+        for (size_t r = 0; r < gw_layer_data_count(R); r++) {
+            double g = gw_geodesic_distance(lon, lat, gw_layer_data_x(R, GW_MODEL_LONLAT)[r],
+                                            gw_layer_data_y(R, GW_MODEL_LONLAT)[r]);
+            for (int j = 0; j < 3; j++)
+                if (g < best[j]) {
+                    for (int m = 2; m > j; m--) best[m] = best[m - 1], brow[m] = brow[m - 1];
+                    best[j] = g, brow[j] = r;
+                    break;
+                }
+        }
+        assert_int_equal(loc.n_rooms, 3);
+        for (int j = 0; j < 3; j++) {
+            assert_int_equal(rooms[j].row, brow[j]);
+            assert_true(fabs(rooms[j].distance_m - best[j]) < 1e-6);
+        }
+        /* cameras */
+        size_t total = 0;
+        double prev = -1;
+        for (size_t r = 0; r < gw_layer_data_count(C); r++) {
+            double d;
+            if (brute_sees(C, r, loc.x, loc.y, &d)) total++;
+        }
+        assert_int_equal(loc.cameras_total, total);
+        for (size_t j = 0; j < loc.n_cameras; j++) {
+            double d = -1;
+            assert_true(brute_sees(C, cams[j].row, loc.x, loc.y, &d));
+            assert_true(fabs(d - cams[j].distance_m) < 1e-6);
+            assert_true(cams[j].distance_m >= prev);
+            prev = cams[j].distance_m;
+        }
+        with_cams += total > 0;
+        /* nearest teams: available and fresh, then any status with stale included and a limit */
+        struct {
+            unsigned mask;
+            double max_m;
+            int stale;
+            size_t k;
+        } cases[] = {{0, 0, 0, 5}, {(1u << GW_TEAM_BUSY) | (1u << GW_TEAM_OFFLINE), 3000, 1, 7}};
+        for (int c = 0; c < 2; c++) {
+            gw_nearest_opts no = {.k = cases[c].k, .status_mask = cases[c].mask, .max_m = cases[c].max_m,
+                                  .include_stale = cases[c].stale, .now = t_end};
+            gw_team_hit hits[8];
+            bf_team bf[8];
+            size_t n = 0, skipped = 0;
+            assert_int_equal(gw_dispatch_nearest(ctx, disp, loc.x, loc.y, &no, hits, &n, &skipped), GW_OK);
+            size_t m = brute_nearest(T, loc.x, loc.y, cases[c].k,
+                                     cases[c].mask ? cases[c].mask : 1u << GW_TEAM_AVAILABLE,
+                                     cases[c].max_m, cases[c].stale, t_end, bf);
+            assert_int_equal(n, m);
+            for (size_t j = 0; j < n; j++) {
+                assert_string_equal(hits[j].id, gw_layer_data_id(T, bf[j].row));
+                assert_true(hits[j].distance_m == bf[j].d);
+                assert_true(hits[j].bearing_deg >= 0 && hits[j].bearing_deg < 360);
+                assert_int_equal(hits[j].age_s, t_end - hits[j].updated_at);
+                if (c == 0) {
+                    assert_int_equal(hits[j].status, GW_TEAM_AVAILABLE);
+                    assert_false(hits[j].stale);
+                } else {
+                    assert_true(hits[j].status == GW_TEAM_BUSY || hits[j].status == GW_TEAM_OFFLINE);
+                    assert_true(hits[j].distance_m <= 3000);
+                    stale_seen += hits[j].stale;
+                }
+            }
+            if (c == 0 && n == 5) {
+                /* stale available teams closer than the 5th are counted, not used */
+                bf_team all[8];
+                size_t ms = brute_nearest(T, loc.x, loc.y, 8, 1u << GW_TEAM_AVAILABLE, 0, 1, t_end, all);
+                size_t closer_stale = 0;
+                for (size_t j = 0; j < ms; j++) {
+                    gw_value u = gw_layer_data_value(T, all[j].row, gw_layer_field_index(GW_LAYER_TEAMS, "updated_at"));
+                    closer_stale += all[j].d <= hits[4].distance_m && t_end - u.i > 600;
+                }
+                if (closer_stale < 3) assert_int_equal(skipped, closer_stale);
+            }
+        }
+    }
+    print_message("locate: %zu of 1000 points inside a grid, %zu seen by a camera; %zu stale hits flagged\n",
+                  inside, with_cams, stale_seen);
+    assert_true(inside > 300);
+    assert_true(with_cams > 50);
+    assert_true(stale_seen > 0);
+    gw_model_release(ctx, snap);
+}
+
+/* Grid vertices lie on shared edges: the lowest row covering the point must win. */
+static void test_locate_boundary_lowest_id(void **state)
+{
+    (void)state;
+    GEOSContextHandle_t h = gw_ctx_geos(ctx);
+    gw_model_snapshot *snap = gw_model_acquire(model);
+    const gw_layer_data *G = gw_snapshot_layer(snap, GW_LAYER_GRIDS);
+    size_t shared = 0;
+    for (size_t r = 0; r < gw_layer_data_count(G); r += 7) {
+        const GEOSGeometry *g = gw_layer_data_geom(G, r, GW_MODEL_LONLAT);
+        const GEOSGeometry *poly = GEOSGetGeometryN_r(h, g, 0);
+        const GEOSCoordSequence *cs = GEOSGeom_getCoordSeq_r(h, GEOSGetExteriorRing_r(h, poly));
+        unsigned nv = 0;
+        GEOSCoordSeq_getSize_r(h, cs, &nv);
+        for (unsigned v = 0; v < nv; v += 3) {
+            double lon, lat;
+            GEOSCoordSeq_getXY_r(h, cs, v, &lon, &lat);
+            gw_locate loc;
+            assert_int_equal(gw_dispatch_locate(ctx, disp, snap, lon, lat, NULL, 0, NULL, 0, &loc), GW_OK);
+            ptrdiff_t b = brute_grid(G, loc.x, loc.y);
+            assert_true(b >= 0);
+            assert_int_equal(loc.grid, b);
+            shared += (size_t)b < r;
+        }
+    }
+    print_message("boundary: %zu vertices resolved to a lower-id neighbour\n", shared);
+    assert_true(shared > 0);
+    gw_model_release(ctx, snap);
+    gw_locate loc;
+    assert_int_equal(gw_dispatch_locate(ctx, disp, snap = gw_model_acquire(model), 200, 35, NULL, 0, NULL, 0, &loc),
+                     GW_ERR_RANGE);
+    gw_model_release(ctx, snap);
+}
+
+/* An available, fresh team id (for the write tests) other than `not`. */
+static const char *pick_team(gw_team_status want, const char *not)
+{
+    gw_nearest_opts no = {.k = 64, .status_mask = 1u << want, .include_stale = 1, .now = t_end};
+    gw_team_hit hits[64];
+    size_t n = 0;
+    gw_bbox ext;
+    assert_int_equal(gw_store_extent(store, GW_LAYER_TEAMS, &ext), GW_OK);
+    double x, y;
+    assert_int_equal(gw_dispatch_to_metric(ctx, disp, (ext.minx + ext.maxx) / 2, (ext.miny + ext.maxy) / 2, &x, &y), GW_OK);
+    assert_int_equal(gw_dispatch_nearest(ctx, disp, x, y, &no, hits, &n, NULL), GW_OK);
+    for (size_t i = 0; i < n; i++)
+        if (!not || strcmp(hits[i].id, not) != 0) return hits[i].id;
+    fail_msg("no team with status %s", gw_team_status_name(want));
+    return NULL;
+}
+
+static void test_positions_out_of_order(void **state)
+{
+    (void)state;
+    const char *id = pick_team(GW_TEAM_AVAILABLE, NULL);
+    gw_team_hit before;
+    assert_int_equal(gw_dispatch_team(ctx, disp, id, t_end, &before), GW_OK);
+    gw_model_snapshot *old = gw_model_acquire(model); /* read before the write */
+    gw_team_position p[3] = {{id, before.lon + 0.01, before.lat + 0.005, t_end + 60},
+                             {id, before.lon - 0.02, before.lat, t_end + 30}, /* older: ignored */
+                             {"no-such-team", 115, 35, t_end}};
+    uint8_t oc[3];
+    int64_t seq = 0;
+    assert_int_equal(gw_dispatch_positions(disp, store, p, 3, oc, &seq), GW_OK);
+    assert_int_equal(oc[0], GW_POS_APPLIED);
+    assert_int_equal(oc[1], GW_POS_OLDER);
+    assert_int_equal(oc[2], GW_POS_UNKNOWN);
+    assert_true(seq > gw_snapshot_seq(old));
+    gw_team_hit now;
+    assert_int_equal(gw_dispatch_team(ctx, disp, id, t_end + 60, &now), GW_OK);
+    assert_true(now.lon == p[0].lon && now.lat == p[0].lat);
+    assert_int_equal(now.updated_at, t_end + 60);
+    assert_false(now.stale);
+    /* the store agrees */
+    sqlite3_stmt *q;
+    assert_int_equal(sqlite3_prepare_v2(gw_store_db(store), "SELECT X(geom), Y(geom), updated_at FROM teams WHERE id = ?1", -1, &q, NULL), SQLITE_OK);
+    sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    assert_true(sqlite3_column_double(q, 0) == p[0].lon && sqlite3_column_double(q, 1) == p[0].lat);
+    char at[32];
+    gw_time_format(t_end + 60, at, sizeof at);
+    assert_string_equal((const char *)sqlite3_column_text(q, 2), at);
+    sqlite3_finalize(q);
+    /* the team is found at its new place at once */
+    double x, y;
+    assert_int_equal(gw_dispatch_to_metric(ctx, disp, p[0].lon, p[0].lat, &x, &y), GW_OK);
+    gw_nearest_opts no = {.k = 1, .now = t_end + 60};
+    gw_team_hit h;
+    size_t n;
+    assert_int_equal(gw_dispatch_nearest(ctx, disp, x, y, &no, &h, &n, NULL), GW_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(h.id, id);
+    assert_true(h.distance_m < 1e-6);
+    /* a snapshot read before the write does not roll the table back; a fresh one agrees */
+    assert_int_equal(gw_dispatch_sync(ctx, disp, old), GW_OK);
+    gw_model_release(ctx, old);
+    assert_int_equal(gw_dispatch_team(ctx, disp, id, t_end + 60, &now), GW_OK);
+    assert_true(now.lon == p[0].lon);
+    assert_int_equal(gw_model_refresh(ctx, model, store, NULL), GW_OK);
+    gw_model_snapshot *s = gw_model_acquire(model);
+    assert_int_equal(gw_dispatch_sync(ctx, disp, s), GW_OK);
+    gw_model_release(ctx, s);
+    assert_int_equal(gw_dispatch_team(ctx, disp, id, t_end + 60, &now), GW_OK);
+    assert_true(now.lon == p[0].lon && now.updated_at == t_end + 60);
+    /* a write made elsewhere (OGC PATCH) reaches the table through the model */
+    const char *patch = "{\"type\":\"Feature\",\"properties\":{\"status\":\"offline\"}}";
+    gw_edit_result er = {0};
+    assert_int_equal(gw_edit_patch(store, GW_LAYER_TEAMS, id, patch, strlen(patch), NULL, &er), GW_OK);
+    gw_edit_result_free(&er);
+    assert_int_equal(gw_model_refresh(ctx, model, store, NULL), GW_OK);
+    s = gw_model_acquire(model);
+    assert_int_equal(gw_dispatch_sync(ctx, disp, s), GW_OK);
+    gw_model_release(ctx, s);
+    assert_int_equal(gw_dispatch_team(ctx, disp, id, 0, &now), GW_OK);
+    assert_int_equal(now.status, GW_TEAM_OFFLINE);
+    /* bad coordinates: nothing written */
+    gw_team_position bad = {id, 35, 215, t_end + 90};
+    assert_int_equal(gw_dispatch_positions(disp, store, &bad, 1, NULL, NULL), GW_ERR_RANGE);
+}
+
+static void test_assign_release(void **state)
+{
+    (void)state;
+    const char *team = pick_team(GW_TEAM_AVAILABLE, NULL);
+    gw_team_hit st;
+    int64_t seq = 0;
+    assert_int_equal(gw_dispatch_assign(disp, store, "no-such-incident", team, "d1", &st, NULL), GW_ERR_NOT_FOUND);
+    assert_int_equal(gw_dispatch_team(ctx, disp, team, 0, &st), GW_OK);
+    assert_int_equal(st.status, GW_TEAM_AVAILABLE); /* rolled back */
+    assert_int_equal(gw_dispatch_assign(disp, store, "I0000001", "no-such-team", "d1", &st, NULL), GW_ERR_NOT_FOUND);
+    assert_int_equal(gw_dispatch_assign(disp, store, "I0000001", team, "d1", &st, &seq), GW_OK);
+    assert_int_equal(st.status, GW_TEAM_BUSY);
+    assert_true(seq > 0);
+    memset(&st, 0, sizeof st);
+    assert_int_equal(gw_dispatch_assign(disp, store, "I0000002", team, "d2", &st, NULL), GW_ERR_CONFLICT);
+    assert_int_equal(st.status, GW_TEAM_BUSY);
+    assert_string_equal(st.id, team);
+    assert_non_null(strstr(gw_ctx_errmsg(ctx), "busy"));
+    assert_int_equal(gw_dispatch_release(disp, store, team, "I0000002", "d1", &st, NULL), GW_ERR_CONFLICT);
+    assert_int_equal(gw_dispatch_release(disp, store, team, "I0000001", "d1", &st, NULL), GW_OK);
+    assert_int_equal(st.status, GW_TEAM_AVAILABLE);
+    assert_int_equal(gw_dispatch_release(disp, store, team, NULL, "d1", &st, NULL), GW_ERR_CONFLICT);
+    sqlite3_stmt *q;
+    assert_int_equal(sqlite3_prepare_v2(gw_store_db(store), "SELECT count(*), count(released_at), "
+                     "max(assigned_by), max(released_by) FROM assignments WHERE team = ?1", -1, &q, NULL), SQLITE_OK);
+    sqlite3_bind_text(q, 1, team, -1, SQLITE_STATIC);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(q, 0), 1);
+    assert_int_equal(sqlite3_column_int(q, 1), 1);
+    assert_string_equal((const char *)sqlite3_column_text(q, 2), "d1");
+    sqlite3_finalize(q);
+}
+
+#define RACERS 8
+typedef struct racer {
+    const char *team, *incident;
+    pthread_barrier_t *go;
+    gw_status st;
+} racer;
+
+static void *race_main(void *arg)
+{
+    racer *r = arg;
+    gw_ctx *c = NULL;
+    gw_store *s = NULL;
+    gw_ctx_create(&c);
+    r->st = gw_store_open(c, gw_store_path(store), 0, &s);
+    pthread_barrier_wait(r->go);
+    if (!r->st) r->st = gw_dispatch_assign(disp, s, r->incident, r->team, "racer", NULL, NULL);
+    gw_store_close(s);
+    gw_ctx_destroy(c);
+    return NULL;
+}
+
+static void test_assign_race_one_winner(void **state)
+{
+    (void)state;
+    const char *team = pick_team(GW_TEAM_AVAILABLE, NULL);
+    for (int round = 0; round < 5; round++) {
+        pthread_barrier_t go;
+        pthread_barrier_init(&go, NULL, RACERS);
+        racer r[RACERS];
+        pthread_t th[RACERS];
+        char inc[RACERS][16];
+        for (int i = 0; i < RACERS; i++) {
+            snprintf(inc[i], sizeof inc[i], "I%07d", 10 + i);
+            r[i] = (racer){team, inc[i], &go, GW_OK};
+            pthread_create(&th[i], NULL, race_main, &r[i]);
+        }
+        int won = 0, lost = 0;
+        for (int i = 0; i < RACERS; i++) {
+            pthread_join(th[i], NULL);
+            won += r[i].st == GW_OK;
+            lost += r[i].st == GW_ERR_CONFLICT;
+        }
+        pthread_barrier_destroy(&go);
+        assert_int_equal(won, 1);
+        assert_int_equal(lost, RACERS - 1);
+        gw_team_hit st;
+        assert_int_equal(gw_dispatch_release(disp, store, team, NULL, NULL, &st, NULL), GW_OK);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_locate_and_nearest_match_brute_force),
+        cmocka_unit_test(test_locate_boundary_lowest_id),
+        cmocka_unit_test(test_positions_out_of_order),
+        cmocka_unit_test(test_assign_release),
+        cmocka_unit_test(test_assign_race_one_winner),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
