@@ -370,7 +370,7 @@ gw_status gw_dispatch_sync(gw_ctx *ctx, gw_dispatch *d, const gw_model_snapshot 
 
 /* ---- nearest ------------------------------------------------------------------------------- */
 
-static void fill_hit(const gw_dispatch *d, const tteam *t, double x, double y, int64_t now,
+static void fill_hit(int64_t stale_s, const tteam *t, double x, double y, int64_t now,
                      gw_team_hit *h)
 {
     double dx = t->x - x, dy = t->y - y;
@@ -380,7 +380,7 @@ static void fill_hit(const gw_dispatch *d, const tteam *t, double x, double y, i
     h->bearing_deg = (dx == 0 && dy == 0) ? 0 : fmod(atan2(dx, dy) * DEG + 360.0, 360.0);
     h->updated_at = t->updated_at;
     h->age_s = t->updated_at == NO_TIME ? -1 : now - t->updated_at;
-    h->stale = t->updated_at == NO_TIME || now - t->updated_at > d->stale_s;
+    h->stale = t->updated_at == NO_TIME || now - t->updated_at > stale_s;
 }
 
 typedef struct knn {
@@ -409,7 +409,7 @@ static void consider(knn *q, int32_t k)
     if (q->maxd > 0 && dd > q->maxd) return;
     if (q->n == q->k && !before(q, dd, k, q->dist[q->n - 1], q->best[q->n - 1])) return;
     if (!q->o->include_stale &&
-        (t->updated_at == NO_TIME || q->o->now - t->updated_at > q->d->stale_s)) {
+        (t->updated_at == NO_TIME || q->o->now - t->updated_at > q->o->stale_s)) {
         if (q->n_stale < 256) q->stale_d[q->n_stale++] = dd;
         else q->stale_over++;
         return;
@@ -433,6 +433,7 @@ gw_status gw_dispatch_nearest(gw_ctx *ctx, gw_dispatch *d, double x, double y,
     if (o.k > 256) return gw_ctx_error(ctx, GW_ERR_RANGE, "k = %zu is above the limit of 256", o.k);
     if (!o.status_mask) o.status_mask = 1u << GW_TEAM_AVAILABLE;
     if (!o.now) o.now = (int64_t)time(NULL);
+    if (o.stale_s <= 0) o.stale_s = d->stale_s;
     if (!isfinite(x) || !isfinite(y)) return gw_ctx_error(ctx, GW_ERR_RANGE, "query point is not finite");
     knn q = {.d = d, .o = &o, .x = x, .y = y, .maxd = o.max_m, .k = o.k};
     pthread_rwlock_rdlock(&d->lock);
@@ -466,7 +467,7 @@ gw_status gw_dispatch_nearest(gw_ctx *ctx, gw_dispatch *d, double x, double y,
             if (q.maxd > 0 && q.maxd < lb) break;
         }
     }
-    for (size_t i = 0; i < q.n; i++) fill_hit(d, &d->t[q.best[i]], x, y, o.now, &hits[i]);
+    for (size_t i = 0; i < q.n; i++) fill_hit(o.stale_s, &d->t[q.best[i]], x, y, o.now, &hits[i]);
     if (stale_skipped) {
         double lim = q.n == q.k ? q.dist[q.n - 1] : INFINITY;
         size_t c = q.stale_over;
@@ -485,7 +486,7 @@ gw_status gw_dispatch_team(gw_ctx *ctx, gw_dispatch *d, const char *id, int64_t 
     pthread_rwlock_rdlock(&d->lock);
     ptrdiff_t k = find(d, id);
     int ok = k >= 0 && d->t[k].alive;
-    if (ok) fill_hit(d, &d->t[k], d->t[k].x, d->t[k].y, now, out);
+    if (ok) fill_hit(d->stale_s, &d->t[k], d->t[k].x, d->t[k].y, now, out);
     pthread_rwlock_unlock(&d->lock);
     return ok ? GW_OK : gw_ctx_error(ctx, GW_ERR_NOT_FOUND, "no team '%s'", id ? id : "");
 }
@@ -644,7 +645,7 @@ static void apply_status(gw_dispatch *d, const char *id, gw_team_status s, int64
         tteam *t = &d->t[k];
         t->status = (uint8_t)s;
         if (seq > t->seq) t->seq = seq;
-        if (state) fill_hit(d, t, t->x, t->y, (int64_t)time(NULL), state);
+        if (state) fill_hit(d->stale_s, t, t->x, t->y, (int64_t)time(NULL), state);
     }
     pthread_rwlock_unlock(&d->lock);
 }

@@ -104,6 +104,7 @@ typedef struct gw_nearest_opts {
     double max_m;         /* <= 0 = unlimited */
     int include_stale;    /* 1: stale teams are returned (flagged); 0: skipped and counted */
     int64_t now;          /* Unix seconds for ages; 0 = the clock */
+    int64_t stale_s;      /* staleness limit for this query; 0 = the dispatch's */
 } gw_nearest_opts;
 
 /* A team as the table holds it.  id and name are borrowed and stay valid until
