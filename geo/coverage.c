@@ -1,0 +1,835 @@
+/* coverage.c — per-grid camera coverage: view sectors unioned per grid, blind spots, incidents
+ * seen, police-room reach; the full computation split across worker threads and the
+ * incremental update that recomputes only the grids a changed camera or room touches.
+ * See include/gridwatch/coverage.h for the definitions. */
+#include "gridwatch/coverage.h"
+
+#include "gridwatch/crs.h"
+#include "coverage_internal.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#define SECTOR_CAP 184
+#define INC_CHUNK 4096
+
+/* ---- views ------------------------------------------------------------------------------- */
+
+void gw_cov_camcols_init(camcols *c, const gw_layer_data *d)
+{
+    memset(c, 0, sizeof *c);
+    c->d = d;
+    if (!d) return;
+    int faz = gw_layer_field_index(GW_LAYER_CAMERAS, "azimuth");
+    int ffov = gw_layer_field_index(GW_LAYER_CAMERAS, "fov");
+    int frg = gw_layer_field_index(GW_LAYER_CAMERAS, "range");
+    c->x = gw_layer_data_x(d, GW_MODEL_METRIC), c->y = gw_layer_data_y(d, GW_MODEL_METRIC);
+    c->az = gw_layer_data_reals(d, faz), c->fov = gw_layer_data_reals(d, ffov);
+    c->rg = gw_layer_data_reals(d, frg);
+    c->naz = gw_layer_data_nulls(d, faz), c->nfov = gw_layer_data_nulls(d, ffov);
+    c->nrg = gw_layer_data_nulls(d, frg);
+    c->fst = gw_layer_field_index(GW_LAYER_CAMERAS, "status");
+}
+
+/* 1 when camera row r has a view (online, range > 0, fov > 0), with its parameters. */
+int gw_cov_cam_view(const camcols *c, size_t r, double *az, double *fov, double *rg)
+{
+    if (!c->d || !c->rg || !c->x || (c->nrg && c->nrg[r]) || !(c->rg[r] > 0)) return 0;
+    const char *s = gw_layer_data_text(c->d, r, c->fst);
+    if (s && strcasecmp(s, "offline") == 0) return 0;
+    double f = (!c->fov || (c->nfov && c->nfov[r])) ? 360 : c->fov[r];
+    if (!(f > 0)) return 0;
+    *fov = f;
+    *az = (!c->az || (c->naz && c->naz[r])) ? 0 : c->az[r];
+    *rg = c->rg[r];
+    return 1;
+}
+
+static int sector_n(double f) { return (int)ceil(f / 2); }
+
+size_t gw_coverage_sector(double x, double y, double a, double f, double r, double *xy, size_t cap)
+{
+    if (!(r > 0) || !(f > 0) || !xy) return 0;
+    int disc = f >= 360;
+    if (disc) f = 360;
+    int n = sector_n(f);
+    size_t need = disc ? (size_t)n + 1 : (size_t)n + 3, k = 0;
+    if (cap < need) return 0;
+    if (!disc) xy[0] = x, xy[1] = y, k = 1;
+    for (int i = 0; i < (disc ? n : n + 1); i++, k++) {
+        /* The same expression as bench/coverage_postgis.sql: radians(a - f/2 + f*i/n). */
+        double t = (a - f / 2 + f * i / n) * (M_PI / 180.0);
+        xy[2 * k] = x + r * sin(t), xy[2 * k + 1] = y + r * cos(t);
+    }
+    xy[2 * k] = xy[0], xy[2 * k + 1] = xy[1];
+    return k + 1;
+}
+
+int gw_coverage_sector_contains(double x, double y, double a, double f, double r, double px, double py)
+{
+    if (!(r > 0) || !(f > 0)) return 0;
+    double dx = px - x, dy = py - y;
+    if (dx * dx + dy * dy > r * r) return 0;
+    if (dx == 0 && dy == 0) return 1;
+    int disc = f >= 360;
+    if (disc) f = 360;
+    int n = sector_n(f);
+    double start = a - f / 2;
+    double u = fmod(atan2(dx, dy) * (180.0 / M_PI) - start, 360.0);
+    if (u < 0) u += 360;
+    if (!disc && u > f) {
+        if (u > 360 - 1e-9) u = 0;
+        else return 0;
+    }
+    int i = (int)(u / (f / n));
+    if (i >= n) i = n - 1;
+    double t0 = (start + f * i / n) * (M_PI / 180.0), t1 = (start + f * (i + 1) / n) * (M_PI / 180.0);
+    double x0 = x + r * sin(t0), y0 = y + r * cos(t0), x1 = x + r * sin(t1), y1 = y + r * cos(t1);
+    double ex = x1 - x0, ey = y1 - y0;
+    double cp = ex * (py - y0) - ey * (px - x0), ca = ex * (y - y0) - ey * (x - x0);
+    return cp * ca >= 0;
+}
+
+static GEOSGeometry *poly_from(GEOSContextHandle_t h, const double *xy, size_t n)
+{
+    GEOSCoordSequence *cs = GEOSCoordSeq_copyFromBuffer_r(h, xy, (unsigned)n, 0, 0);
+    GEOSGeometry *ring = cs ? GEOSGeom_createLinearRing_r(h, cs) : NULL;
+    if (!ring) {
+        if (cs) GEOSCoordSeq_destroy_r(h, cs);
+        return NULL;
+    }
+    GEOSGeometry *p = GEOSGeom_createPolygon_r(h, ring, NULL, 0);
+    if (!p) GEOSGeom_destroy_r(h, ring);
+    return p;
+}
+
+/* ---- one grid ------------------------------------------------------------------------------ */
+
+typedef struct worker {
+    gw_coverage *cov;
+    gw_ctx *ctx;
+    GEOSContextHandle_t h;
+    gw_crs_transform *to_ll; /* borrowed or owned (own_tr) */
+    int own_tr, own_ctx;
+    GEOSWKBWriter *wkb;
+    size_t *cand;
+    size_t ncand, capcand;
+    GEOSGeometry **geoms;
+    size_t capg;
+    gw_status st;
+} worker;
+
+static int collect(void *user, size_t row)
+{
+    worker *w = user;
+    if (w->ncand == w->capcand) {
+        size_t nc = w->capcand ? 2 * w->capcand : 256;
+        size_t *p = realloc(w->cand, nc * sizeof *p);
+        if (!p) return 1; /* truncated: caught by the caller through st */
+        w->cand = p, w->capcand = nc;
+    }
+    w->cand[w->ncand++] = row;
+    return 0;
+}
+
+static gw_status need_geoms(worker *w, size_t n)
+{
+    if (n <= w->capg) return GW_OK;
+    size_t nc = w->capg ? w->capg : 64;
+    while (nc < n) nc *= 2;
+    GEOSGeometry **p = realloc(w->geoms, nc * sizeof *p);
+    if (!p) return gw_ctx_error(w->ctx, GW_ERR_NOMEM, "coverage: out of memory");
+    w->geoms = p, w->capg = nc;
+    return GW_OK;
+}
+
+static gw_status geos_fail(worker *w, size_t g, const char *what)
+{
+    return gw_ctx_error(w->ctx, GW_ERR_GEOMETRY, "coverage of grid %s: %s failed: %s",
+                        gw_layer_data_id(w->cov->grids, g), what, gw_ctx_geos_errmsg(w->ctx));
+}
+
+/* Union of n polygons of w->geoms (consumed); NULL on failure. */
+static GEOSGeometry *union_of(worker *w, size_t n)
+{
+    if (n == 1) return w->geoms[0];
+    GEOSGeometry *coll = GEOSGeom_createCollection_r(w->h, GEOS_GEOMETRYCOLLECTION, w->geoms, (unsigned)n);
+    if (!coll) {
+        for (size_t i = 0; i < n; i++) GEOSGeom_destroy_r(w->h, w->geoms[i]);
+        return NULL;
+    }
+    GEOSGeometry *u = GEOSUnaryUnion_r(w->h, coll);
+    GEOSGeom_destroy_r(w->h, coll);
+    return u;
+}
+
+static double ring_area(GEOSContextHandle_t h, const GEOSGeometry *ring)
+{
+    const GEOSCoordSequence *cs = GEOSGeom_getCoordSeq_r(h, ring);
+    unsigned n = 0;
+    if (!cs || !GEOSCoordSeq_getSize_r(h, cs, &n) || n < 4) return 0;
+    double a = 0, x0, y0, px, py;
+    GEOSCoordSeq_getXY_r(h, cs, 0, &x0, &y0);
+    px = 0, py = 0;
+    for (unsigned i = 1; i < n; i++) {
+        double x, y;
+        GEOSCoordSeq_getXY_r(h, cs, i, &x, &y);
+        x -= x0, y -= y0;
+        a += px * y - x * py;
+        px = x, py = y;
+    }
+    return fabs(a) / 2;
+}
+
+/* Blind spots: the polygons of `diff` of at least `min` m², their holes below `min` filled,
+ * as a new MultiPolygon; NULL on failure. */
+static GEOSGeometry *blind_filter(GEOSContextHandle_t h, const GEOSGeometry *diff, double min,
+                                  double *area, int32_t *parts)
+{
+    int np = GEOSGetNumGeometries_r(h, diff);
+    GEOSGeometry **keep = np > 0 ? malloc((size_t)np * sizeof *keep) : NULL;
+    int nk = 0;
+    *area = 0;
+    for (int i = 0; i < np; i++) {
+        const GEOSGeometry *p = GEOSGetGeometryN_r(h, diff, i);
+        double a = 0;
+        if (GEOSGeomTypeId_r(h, p) != GEOS_POLYGON || GEOSisEmpty_r(h, p) || !GEOSArea_r(h, p, &a) || a < min)
+            continue;
+        int nh = GEOSGetNumInteriorRings_r(h, p), small = 0;
+        for (int j = 0; j < nh; j++) small += ring_area(h, GEOSGetInteriorRingN_r(h, p, j)) < min;
+        GEOSGeometry *q = NULL;
+        if (!small) {
+            q = GEOSGeom_clone_r(h, p);
+        } else {
+            GEOSGeometry **holes = malloc((size_t)nh * sizeof *holes);
+            GEOSGeometry *shell = GEOSGeom_clone_r(h, GEOSGetExteriorRing_r(h, p));
+            unsigned k = 0;
+            for (int j = 0; holes && shell && j < nh; j++) {
+                const GEOSGeometry *r = GEOSGetInteriorRingN_r(h, p, j);
+                if (ring_area(h, r) >= min) holes[k++] = GEOSGeom_clone_r(h, r);
+            }
+            if (holes && shell) q = GEOSGeom_createPolygon_r(h, shell, holes, k);
+            else if (shell) GEOSGeom_destroy_r(h, shell);
+            free(holes);
+        }
+        if (!q) continue;
+        GEOSArea_r(h, q, &a);
+        *area += a;
+        keep[nk++] = q;
+    }
+    *parts = nk;
+    GEOSGeometry *mp = GEOSGeom_createCollection_r(h, GEOS_MULTIPOLYGON, keep, (unsigned)nk);
+    free(keep);
+    return mp;
+}
+
+/* Largest distance from (x, y) to a vertex of the grid's exterior rings. */
+static double max_vertex_dist(GEOSContextHandle_t h, const GEOSGeometry *g, double x, double y)
+{
+    double m = 0;
+    int np = GEOSGetNumGeometries_r(h, g);
+    for (int i = 0; i < np; i++) {
+        const GEOSGeometry *p = GEOSGetGeometryN_r(h, g, i);
+        const GEOSCoordSequence *cs = GEOSGeom_getCoordSeq_r(h, GEOSGetExteriorRing_r(h, p));
+        unsigned n = 0;
+        if (!cs || !GEOSCoordSeq_getSize_r(h, cs, &n)) return INFINITY;
+        for (unsigned k = 0; k < n; k++) {
+            double px, py;
+            GEOSCoordSeq_getXY_r(h, cs, k, &px, &py);
+            double d = hypot(px - x, py - y);
+            if (d > m) m = d;
+        }
+    }
+    return m;
+}
+
+static gw_status grid_rooms(worker *w, size_t g, const GEOSGeometry *geom, double ga)
+{
+    gw_coverage *c = w->cov;
+    gw_coverage_row *row = &c->rows[g];
+    double D = c->o.room_dist_m, xy[2 * SECTOR_CAP];
+    row->room_m2 = 0, row->room_reach = 0;
+    if (!c->rooms || !gw_layer_data_count(c->rooms)) return GW_OK;
+    gw_bbox e = c->genv[g], q = {e.minx - D, e.miny - D, e.maxx + D, e.maxy + D};
+    w->ncand = 0;
+    gw_layer_data_query_points(c->rooms, &q, collect, w);
+    const double *rx = gw_layer_data_x(c->rooms, GW_MODEL_METRIC), *ry = gw_layer_data_y(c->rooms, GW_MODEL_METRIC);
+    gw_status st = need_geoms(w, w->ncand);
+    if (st || !w->ncand) return st;
+    size_t nv = 0;
+    for (size_t i = 0; i < w->ncand; i++) {
+        size_t r = w->cand[i];
+        /* The disc polygon holds the circle of radius D cos(1°): a grid within it is all reached. */
+        if (max_vertex_dist(w->h, geom, rx[r], ry[r]) <= D * cos(M_PI / 180)) {
+            for (size_t k = 0; k < nv; k++) GEOSGeom_destroy_r(w->h, w->geoms[k]);
+            row->room_m2 = ga, row->room_reach = ga > 0 ? 1 : 0;
+            return GW_OK;
+        }
+        size_t n = gw_coverage_sector(rx[r], ry[r], 0, 360, D, xy, SECTOR_CAP);
+        GEOSGeometry *p = n ? poly_from(w->h, xy, n) : NULL;
+        if (!p) {
+            for (size_t k = 0; k < nv; k++) GEOSGeom_destroy_r(w->h, w->geoms[k]);
+            return geos_fail(w, g, "building a police-room disc");
+        }
+        w->geoms[nv++] = p;
+    }
+    GEOSGeometry *u = union_of(w, nv);
+    GEOSGeometry *in = u ? GEOSIntersection_r(w->h, geom, u) : NULL;
+    double a = 0;
+    if (in) GEOSArea_r(w->h, in, &a);
+    if (u) GEOSGeom_destroy_r(w->h, u);
+    if (!in) return geos_fail(w, g, "police-room reach");
+    GEOSGeom_destroy_r(w->h, in);
+    row->room_m2 = a, row->room_reach = ga > 0 ? a / ga : 0;
+    return GW_OK;
+}
+
+static gw_status set_blind(worker *w, size_t g, GEOSGeometry *mp)
+{
+    gw_coverage *c = w->cov;
+    GEOSGeometry *ll = gw_crs_transform_geom(w->to_ll, mp);
+    GEOSGeom_destroy_r(w->h, mp);
+    if (!ll) return gw_ctx_errcode(w->ctx) ? gw_ctx_errcode(w->ctx) : GW_ERR_CRS;
+    size_t len = 0;
+    unsigned char *b = GEOSWKBWriter_write_r(w->h, w->wkb, ll, &len);
+    GEOSGeom_destroy_r(w->h, ll);
+    if (!b) return geos_fail(w, g, "writing blind spots");
+    unsigned char *copy = malloc(len);
+    if (copy) memcpy(copy, b, len);
+    GEOSFree_r(w->h, b);
+    if (!copy) return gw_ctx_error(w->ctx, GW_ERR_NOMEM, "coverage: out of memory");
+    free(c->blind[g]);
+    c->blind[g] = copy, c->blind_len[g] = len;
+    return GW_OK;
+}
+
+/* Everything of grid g except its incident counts (those come from the incident pass). */
+static gw_status grid_compute(worker *w, size_t g)
+{
+    gw_coverage *c = w->cov;
+    GEOSContextHandle_t h = w->h;
+    const GEOSGeometry *geom = gw_layer_data_geom(c->grids, g, GW_MODEL_METRIC);
+    gw_coverage_row *row = &c->rows[g];
+    int32_t ninc = row->incidents, nseen = row->seen;
+    double share = row->incident_share;
+    memset(row, 0, sizeof *row);
+    row->incidents = ninc, row->seen = nseen, row->incident_share = share;
+    if (!geom) return gw_ctx_error(w->ctx, GW_ERR_INTERNAL, "coverage: grid row %zu has no geometry", g);
+    double ga = 0;
+    GEOSArea_r(h, geom, &ga);
+    row->grid_m2 = ga;
+    gw_bbox e = c->genv[g], q = {e.minx - c->max_range, e.miny - c->max_range, e.maxx + c->max_range,
+                                 e.maxy + c->max_range};
+    w->ncand = 0;
+    if (c->cams && gw_layer_data_count(c->cams)) gw_layer_data_query_points(c->cams, &q, collect, w);
+    gw_status st = need_geoms(w, w->ncand);
+    if (st) return st;
+    const GEOSPreparedGeometry *own = NULL;
+    size_t nv = 0;
+    double xy[2 * SECTOR_CAP];
+    for (size_t i = 0; i < w->ncand && !st; i++) {
+        size_t r = w->cand[i];
+        double az, fov, rg, x = c->cc.x[r], y = c->cc.y[r];
+        if (!gw_cov_cam_view(&c->cc, r, &az, &fov, &rg)) continue;
+        if (x + rg < e.minx || x - rg > e.maxx || y + rg < e.miny || y - rg > e.maxy) continue;
+        size_t n = gw_coverage_sector(x, y, az, fov, rg, xy, SECTOR_CAP);
+        GEOSGeometry *v = n ? poly_from(h, xy, n) : NULL;
+        if (!own) own = GEOSPrepare_r(h, geom);
+        if (!v || !own) {
+            if (v) GEOSGeom_destroy_r(h, v);
+            st = geos_fail(w, g, "building a camera view");
+            break;
+        }
+        /* Counts when the interiors meet (positive area in common): the apex strictly inside,
+         * or intersecting without only touching. */
+        GEOSGeometry *pt = GEOSGeom_createPointFromXY_r(h, x, y);
+        char in = pt ? GEOSPreparedContainsProperly_r(h, own, pt) : 2;
+        if (pt) GEOSGeom_destroy_r(h, pt);
+        if (in != 1) in = GEOSPreparedIntersects_r(h, own, v) == 1 && GEOSPreparedTouches_r(h, own, v) == 0;
+        if (in == 1) w->geoms[nv++] = v;
+        else GEOSGeom_destroy_r(h, v);
+    }
+    if (own) GEOSPreparedGeom_destroy_r(h, own);
+    if (st) {
+        for (size_t k = 0; k < nv; k++) GEOSGeom_destroy_r(h, w->geoms[k]);
+        return st;
+    }
+    row->cameras = (int32_t)nv;
+    GEOSGeometry *u = nv ? union_of(w, nv) : NULL;
+    if (nv && !u) return geos_fail(w, g, "union of the views");
+    if (u) {
+        GEOSGeometry *in = GEOSIntersection_r(h, geom, u);
+        if (!in) {
+            GEOSGeom_destroy_r(h, u);
+            return geos_fail(w, g, "intersection with the views");
+        }
+        GEOSArea_r(h, in, &row->covered_m2);
+        GEOSGeom_destroy_r(h, in);
+    }
+    if (row->covered_m2 > ga) row->covered_m2 = ga;
+    row->ratio = ga > 0 ? row->covered_m2 / ga : 0;
+    if (c->o.blind_spots) {
+        GEOSGeometry *d = u ? GEOSDifference_r(h, geom, u) : GEOSGeom_clone_r(h, geom);
+        GEOSGeometry *mp = d ? blind_filter(h, d, c->o.min_blind_m2, &row->blind_m2, &row->blind_parts) : NULL;
+        if (d) GEOSGeom_destroy_r(h, d);
+        st = mp ? set_blind(w, g, mp) : geos_fail(w, g, "blind spots");
+    } else {
+        row->blind_m2 = ga - row->covered_m2;
+    }
+    if (u) GEOSGeom_destroy_r(h, u);
+    if (!st) st = grid_rooms(w, g, geom, ga);
+    return st;
+}
+
+/* ---- incidents ----------------------------------------------------------------------------- */
+
+typedef struct seen_q {
+    const camcols *cc;
+    double x, y;
+    int hit;
+} seen_q;
+
+static int seen_visit(void *user, size_t r)
+{
+    seen_q *s = user;
+    double az, fov, rg;
+    if (gw_cov_cam_view(s->cc, r, &az, &fov, &rg) &&
+        gw_coverage_sector_contains(s->cc->x[r], s->cc->y[r], az, fov, rg, s->x, s->y))
+        return s->hit = 1;
+    return 0;
+}
+
+static void incident_flag(gw_coverage *c, size_t i, const double *ix, const double *iy, int fgrid,
+                          gw_ctx *ctx, int regrid)
+{
+    if (regrid) {
+        const char *gid = gw_layer_data_text(c->incs, i, fgrid);
+        ptrdiff_t g = gid ? gw_layer_data_find(c->grids, gid) : -1;
+        if (g < 0 && !gid && gw_layer_data_grid_at(ctx, c->grids, ix[i], iy[i], &g)) g = -1;
+        c->inc_grid[i] = (int32_t)g;
+    }
+    seen_q s = {&c->cc, ix[i], iy[i], 0};
+    if (c->cams && gw_layer_data_count(c->cams)) {
+        gw_bbox q = {s.x - c->max_range, s.y - c->max_range, s.x + c->max_range, s.y + c->max_range};
+        gw_layer_data_query_points(c->cams, &q, seen_visit, &s);
+    }
+    c->inc_seen[i] = (uint8_t)s.hit;
+}
+
+void gw_coverage_incidents(const gw_coverage *c, int64_t t_from, int64_t t_to, int32_t *inc, int32_t *seen)
+{
+    memset(inc, 0, c->n * sizeof *inc);
+    memset(seen, 0, c->n * sizeof *seen);
+    if (!c->n_inc) return;
+    int ft = gw_layer_field_index(GW_LAYER_INCIDENTS, "occurred_at");
+    const int64_t *t = gw_layer_data_ints(c->incs, ft);
+    const uint8_t *tn = gw_layer_data_nulls(c->incs, ft);
+    int all = !t_from && !t_to;
+    for (size_t i = 0; i < c->n_inc; i++) {
+        int32_t g = c->inc_grid[i];
+        if (g < 0) continue;
+        if (!all && (!t || (tn && tn[i]) || t[i] < t_from || t[i] >= t_to)) continue;
+        inc[g]++, seen[g] += c->inc_seen[i];
+    }
+}
+
+/* Recount every grid's incidents; flag the rows whose counts changed. */
+static gw_status recount(gw_coverage *c)
+{
+    int32_t *inc = malloc((c->n + 1) * sizeof *inc), *seen = malloc((c->n + 1) * sizeof *seen);
+    if (!inc || !seen) {
+        free(inc), free(seen);
+        return GW_ERR_NOMEM;
+    }
+    gw_coverage_incidents(c, c->o.t_from, c->o.t_to, inc, seen);
+    for (size_t g = 0; g < c->n; g++) {
+        gw_coverage_row *r = &c->rows[g];
+        if (r->incidents != inc[g] || r->seen != seen[g]) c->changed[g] = 1;
+        r->incidents = inc[g], r->seen = seen[g];
+        r->incident_share = inc[g] ? (double)seen[g] / inc[g] : NAN;
+    }
+    free(inc), free(seen);
+    return GW_OK;
+}
+
+/* ---- worker threads -------------------------------------------------------------------------- */
+
+typedef struct job {
+    gw_coverage *cov;
+    const size_t *list; /* grid rows to compute */
+    size_t nlist;
+    int incidents;      /* also redo every incident's grid and flag */
+    atomic_size_t next, done, inc_next;
+    atomic_int stop;
+} job;
+
+typedef struct thread_arg {
+    job *j;
+    worker w;
+    gw_ctx *parent;
+    int first; /* the calling thread: reports progress */
+    char msg[512];
+} thread_arg;
+
+static void *work(void *arg)
+{
+    thread_arg *a = arg;
+    job *j = a->j;
+    worker *w = &a->w;
+    gw_coverage *c = j->cov;
+    w->cov = c;
+    if (!w->ctx) {
+        if (gw_ctx_create(&w->ctx)) {
+            w->st = GW_ERR_NOMEM;
+            snprintf(a->msg, sizeof a->msg, "coverage: cannot create a worker context");
+            atomic_store(&j->stop, 1);
+            return NULL;
+        }
+        w->own_ctx = 1;
+    }
+    w->h = gw_ctx_geos(w->ctx);
+    if (c->o.blind_spots && !w->to_ll) {
+        gw_crs m = {GW_CRS_EPSG, c->srid}, ll = {GW_CRS_EPSG, 4326};
+        w->st = gw_crs_transform_create(w->ctx, m, ll, &w->to_ll);
+        w->own_tr = !w->st;
+    }
+    if (!w->st && c->o.blind_spots) {
+        w->wkb = GEOSWKBWriter_create_r(w->h);
+        if (!w->wkb) w->st = gw_ctx_error(w->ctx, GW_ERR_NOMEM, "coverage: cannot create a WKB writer");
+    }
+    while (!w->st && !atomic_load(&j->stop)) {
+        size_t k = atomic_fetch_add(&j->next, 1);
+        if (k >= j->nlist) break;
+        w->st = grid_compute(w, j->list[k]);
+        size_t d = atomic_fetch_add(&j->done, 1) + 1;
+        if (a->first && (d % 64 == 0 || d == j->nlist))
+            gw_ctx_progress(a->parent, "coverage", (double)d, (double)j->nlist);
+    }
+    if (!w->st && j->incidents && c->n_inc) {
+        const double *ix = gw_layer_data_x(c->incs, GW_MODEL_METRIC), *iy = gw_layer_data_y(c->incs, GW_MODEL_METRIC);
+        int fgrid = gw_layer_field_index(GW_LAYER_INCIDENTS, "grid");
+        for (;;) {
+            size_t i0 = atomic_fetch_add(&j->inc_next, INC_CHUNK);
+            if (i0 >= c->n_inc || atomic_load(&j->stop)) break;
+            size_t i1 = i0 + INC_CHUNK < c->n_inc ? i0 + INC_CHUNK : c->n_inc;
+            for (size_t i = i0; i < i1; i++) incident_flag(c, i, ix, iy, fgrid, w->ctx, 1);
+        }
+    }
+    if (w->st) {
+        snprintf(a->msg, sizeof a->msg, "%s", gw_ctx_errmsg(w->ctx));
+        atomic_store(&j->stop, 1);
+    }
+    if (w->wkb) GEOSWKBWriter_destroy_r(w->h, w->wkb);
+    if (w->own_tr) gw_crs_transform_destroy(w->to_ll);
+    free(w->cand), free(w->geoms);
+    if (w->own_ctx) gw_ctx_destroy(w->ctx);
+    return NULL;
+}
+
+/* Run the grids of `list` (and the incident pass) on up to opts.threads threads, the calling
+ * thread being one of them.  The cached transform serves the calling thread. */
+static gw_status run(gw_ctx *ctx, gw_coverage *c, const size_t *list, size_t nlist, int incidents)
+{
+    job j = {.cov = c, .list = list, .nlist = nlist, .incidents = incidents};
+    int nt = c->o.threads;
+    size_t work_items = nlist + (incidents ? c->n_inc / 2000 : 0);
+    if ((size_t)nt > work_items / 8 + 1) nt = (int)(work_items / 8 + 1);
+    if (nt < 1) nt = 1;
+    if (c->o.blind_spots && c->tr_ctx != ctx) {
+        gw_crs_transform_destroy(c->to_ll);
+        c->to_ll = NULL, c->tr_ctx = NULL;
+        gw_crs m = {GW_CRS_EPSG, c->srid}, ll = {GW_CRS_EPSG, 4326};
+        gw_status st = gw_crs_transform_create(ctx, m, ll, &c->to_ll);
+        if (st) return st;
+        c->tr_ctx = ctx;
+    }
+    thread_arg *a = calloc((size_t)nt, sizeof *a);
+    pthread_t *th = calloc((size_t)nt, sizeof *th);
+    if (!a || !th) {
+        free(a), free(th);
+        return gw_ctx_error(ctx, GW_ERR_NOMEM, "coverage: out of memory");
+    }
+    int started = 1;
+    for (int i = 0; i < nt; i++) a[i].j = &j, a[i].parent = ctx;
+    a[0].w.ctx = ctx, a[0].w.to_ll = c->to_ll, a[0].first = 1;
+    for (int i = 1; i < nt; i++, started++)
+        if (pthread_create(&th[i], NULL, work, &a[i])) break;
+    work(&a[0]);
+    for (int i = 1; i < started; i++) pthread_join(th[i], NULL);
+    gw_status st = GW_OK;
+    for (int i = 0; i < started && !st; i++)
+        if (a[i].w.st) st = i ? gw_ctx_error(ctx, a[i].w.st, "%s", a[i].msg) : a[i].w.st;
+    free(a), free(th);
+    return st;
+}
+
+/* ---- create / update ------------------------------------------------------------------------- */
+
+static void take_layers(gw_coverage *c)
+{
+    c->grids = gw_snapshot_layer(c->snap, GW_LAYER_GRIDS);
+    c->cams = gw_snapshot_layer(c->snap, GW_LAYER_CAMERAS);
+    c->rooms = gw_snapshot_layer(c->snap, GW_LAYER_POLICE_ROOMS);
+    c->incs = gw_snapshot_layer(c->snap, GW_LAYER_INCIDENTS);
+    gw_cov_camcols_init(&c->cc, c->cams);
+    c->max_range = 0;
+    size_t nc = c->cams ? gw_layer_data_count(c->cams) : 0;
+    for (size_t r = 0; r < nc; r++) {
+        double az, fov, rg;
+        if (gw_cov_cam_view(&c->cc, r, &az, &fov, &rg) && rg > c->max_range) c->max_range = rg;
+    }
+}
+
+static void free_grids(gw_coverage *c)
+{
+    if (c->blind)
+        for (size_t g = 0; g < c->n; g++) free(c->blind[g]);
+    free(c->blind), free(c->blind_len), free(c->rows), free(c->genv), free(c->changed);
+    c->blind = NULL, c->blind_len = NULL, c->rows = NULL, c->genv = NULL, c->changed = NULL, c->n = 0;
+}
+
+static gw_status alloc_incidents(gw_ctx *ctx, gw_coverage *c)
+{
+    free(c->inc_grid), free(c->inc_seen);
+    c->n_inc = c->incs ? gw_layer_data_count(c->incs) : 0;
+    c->inc_grid = malloc((c->n_inc + 1) * sizeof *c->inc_grid);
+    c->inc_seen = calloc(c->n_inc + 1, 1);
+    if (!c->inc_grid || !c->inc_seen) return gw_ctx_error(ctx, GW_ERR_NOMEM, "coverage: out of memory");
+    return GW_OK;
+}
+
+/* Every grid and incident of c->snap. */
+static gw_status full(gw_ctx *ctx, gw_coverage *c)
+{
+    free_grids(c);
+    GEOSContextHandle_t h = gw_ctx_geos(ctx);
+    size_t n = c->grids ? gw_layer_data_count(c->grids) : 0;
+    c->rows = calloc(n + 1, sizeof *c->rows);
+    c->genv = calloc(n + 1, sizeof *c->genv);
+    c->changed = malloc(n + 1);
+    c->blind = calloc(n + 1, sizeof *c->blind);
+    c->blind_len = calloc(n + 1, sizeof *c->blind_len);
+    size_t *list = malloc((n + 1) * sizeof *list);
+    if (!c->rows || !c->genv || !c->changed || !c->blind || !c->blind_len || !list) {
+        free(list);
+        return gw_ctx_error(ctx, GW_ERR_NOMEM, "coverage: out of memory");
+    }
+    c->n = n;
+    memset(c->changed, 1, n);
+    for (size_t g = 0; g < n; g++) {
+        const GEOSGeometry *geom = gw_layer_data_geom(c->grids, g, GW_MODEL_METRIC);
+        gw_bbox *e = &c->genv[g];
+        if (!geom || !GEOSGeom_getXMin_r(h, geom, &e->minx) || !GEOSGeom_getYMin_r(h, geom, &e->miny) ||
+            !GEOSGeom_getXMax_r(h, geom, &e->maxx) || !GEOSGeom_getYMax_r(h, geom, &e->maxy))
+            *e = (gw_bbox){1, 1, 0, 0};
+        list[g] = g;
+        c->rows[g].incident_share = NAN;
+    }
+    gw_status st = alloc_incidents(ctx, c);
+    if (!st) st = run(ctx, c, list, n, 1);
+    free(list);
+    if (!st) st = recount(c);
+    if (!st) memset(c->changed, 1, n);
+    return st;
+}
+
+gw_status gw_coverage_compute(gw_ctx *ctx, gw_model *model, gw_model_snapshot *snap,
+                              const gw_coverage_opts *opts, gw_coverage **out)
+{
+    *out = NULL;
+    if (!model || !snap) {
+        gw_model_release(ctx, snap);
+        return gw_ctx_error(ctx, GW_ERR_ARG, "coverage: no model or snapshot");
+    }
+    gw_coverage *c = calloc(1, sizeof *c);
+    if (!c) {
+        gw_model_release(ctx, snap);
+        return gw_ctx_error(ctx, GW_ERR_NOMEM, "coverage: out of memory");
+    }
+    if (opts) c->o = *opts;
+    if (c->o.min_blind_m2 < 0) c->o.min_blind_m2 = 100;
+    if (!(c->o.room_dist_m > 0)) c->o.room_dist_m = 1000;
+    if (c->o.threads <= 0) c->o.threads = 2;
+    c->srid = gw_model_metric_srid(model);
+    c->snap = snap;
+    take_layers(c);
+    gw_status st = full(ctx, c);
+    if (st) {
+        gw_coverage_destroy(ctx, c);
+        return st;
+    }
+    *out = c;
+    return GW_OK;
+}
+
+void gw_coverage_destroy(gw_ctx *ctx, gw_coverage *c)
+{
+    if (!c) return;
+    free_grids(c);
+    free(c->inc_grid), free(c->inc_seen);
+    gw_crs_transform_destroy(c->to_ll);
+    gw_model_release(ctx, c->snap);
+    free(c);
+}
+
+/* Boxes of what changed between two versions of a point layer (rows in id order): a camera's
+ * view envelope, or a police room's reach (reach > 0). */
+typedef struct boxes {
+    gw_bbox *v;
+    size_t n, cap;
+    int oom;
+} boxes;
+
+static void box_add(boxes *b, double x, double y, double r)
+{
+    if (b->n == b->cap) {
+        size_t nc = b->cap ? 2 * b->cap : 16;
+        gw_bbox *p = realloc(b->v, nc * sizeof *p);
+        if (!p) {
+            b->oom = 1;
+            return;
+        }
+        b->v = p, b->cap = nc;
+    }
+    b->v[b->n++] = (gw_bbox){x - r, y - r, x + r, y + r};
+}
+
+static int view_box(const camcols *cc, size_t r, double reach, double *x, double *y, double *rad)
+{
+    double az, fov, rg;
+    *x = gw_layer_data_x(cc->d, GW_MODEL_METRIC)[r], *y = gw_layer_data_y(cc->d, GW_MODEL_METRIC)[r];
+    if (reach > 0) return *rad = reach, 1;
+    if (!gw_cov_cam_view(cc, r, &az, &fov, &rg)) return 0;
+    *rad = rg;
+    return 1;
+}
+
+static int same_camera(const camcols *a, size_t i, const camcols *b, size_t j)
+{
+    double az1, f1, r1, az2, f2, r2;
+    int v1 = gw_cov_cam_view(a, i, &az1, &f1, &r1), v2 = gw_cov_cam_view(b, j, &az2, &f2, &r2);
+    if (v1 != v2) return 0;
+    return !v1 || (a->x[i] == b->x[j] && a->y[i] == b->y[j] && az1 == az2 && f1 == f2 && r1 == r2);
+}
+
+static void diff_points(const gw_layer_data *o, const gw_layer_data *n, double reach, boxes *b)
+{
+    camcols co, cn;
+    gw_cov_camcols_init(&co, o), gw_cov_camcols_init(&cn, n);
+    size_t no = o ? gw_layer_data_count(o) : 0, nn = n ? gw_layer_data_count(n) : 0, i = 0, j = 0;
+    const double *ox = o ? gw_layer_data_x(o, GW_MODEL_METRIC) : NULL, *oy = o ? gw_layer_data_y(o, GW_MODEL_METRIC) : NULL;
+    const double *nx = n ? gw_layer_data_x(n, GW_MODEL_METRIC) : NULL, *ny = n ? gw_layer_data_y(n, GW_MODEL_METRIC) : NULL;
+    double x, y, r;
+    while (i < no || j < nn) {
+        int cmp = i == no ? 1 : j == nn ? -1 : strcmp(gw_layer_data_id(o, i), gw_layer_data_id(n, j));
+        if (cmp == 0) {
+            int same = reach > 0 ? ox[i] == nx[j] && oy[i] == ny[j] : same_camera(&co, i, &cn, j);
+            if (!same) {
+                if (view_box(&co, i, reach, &x, &y, &r)) box_add(b, x, y, r);
+                if (view_box(&cn, j, reach, &x, &y, &r)) box_add(b, x, y, r);
+            }
+            i++, j++;
+        } else if (cmp < 0) {
+            if (view_box(&co, i, reach, &x, &y, &r)) box_add(b, x, y, r);
+            i++;
+        } else {
+            if (view_box(&cn, j, reach, &x, &y, &r)) box_add(b, x, y, r);
+            j++;
+        }
+    }
+}
+
+typedef struct mark_q {
+    gw_coverage *c;
+    const gw_bbox *box;
+} mark_q;
+
+static void mark_visit(void *item, void *user)
+{
+    mark_q *m = user;
+    size_t g = gw_model_tree_row(item);
+    const gw_bbox *e = &m->c->genv[g], *b = m->box;
+    if (g < m->c->n && !(e->maxx < b->minx || e->minx > b->maxx || e->maxy < b->miny || e->miny > b->maxy))
+        m->c->changed[g] = 1;
+}
+
+typedef struct inc_q {
+    gw_coverage *c;
+    gw_ctx *ctx;
+    const double *ix, *iy;
+} inc_q;
+
+static int inc_visit(void *user, size_t i)
+{
+    inc_q *q = user;
+    incident_flag(q->c, i, q->ix, q->iy, 0, q->ctx, 0);
+    return 0;
+}
+
+gw_status gw_coverage_update(gw_ctx *ctx, gw_coverage *c, gw_model_snapshot *snap, size_t *n_changed)
+{
+    if (n_changed) *n_changed = 0;
+    if (!c || !snap) {
+        gw_model_release(ctx, snap);
+        return gw_ctx_error(ctx, GW_ERR_ARG, "coverage: no results or snapshot to update");
+    }
+    gw_model_snapshot *old = c->snap;
+    const gw_layer_data *og = c->grids, *oc = c->cams, *orm = c->rooms, *oi = c->incs;
+    c->snap = snap;
+    take_layers(c);
+    gw_status st = GW_OK;
+    if (c->grids != og) {
+        st = full(ctx, c);
+        gw_model_release(ctx, old);
+        if (n_changed) *n_changed = c->n;
+        return st;
+    }
+    boxes b = {0};
+    size_t nroom = 0;
+    if (c->cams != oc) diff_points(oc, c->cams, 0, &b);
+    size_t ncam = b.n;
+    if (c->rooms != orm) diff_points(orm, c->rooms, c->o.room_dist_m, &b), nroom = b.n - ncam;
+    memset(c->changed, 0, c->n);
+    GEOSContextHandle_t h = gw_ctx_geos(ctx);
+    GEOSSTRtree *tree = gw_layer_data_tree(c->grids);
+    for (size_t k = 0; !b.oom && k < b.n && tree; k++) {
+        GEOSGeometry *r = GEOSGeom_createRectangle_r(h, b.v[k].minx, b.v[k].miny, b.v[k].maxx, b.v[k].maxy);
+        if (!r) {
+            st = gw_ctx_error(ctx, GW_ERR_GEOMETRY, "coverage: cannot build a query box: %s", gw_ctx_geos_errmsg(ctx));
+            break;
+        }
+        mark_q m = {c, &b.v[k]};
+        GEOSSTRtree_query_r(h, tree, r, mark_visit, &m);
+        GEOSGeom_destroy_r(h, r);
+    }
+    if (b.oom) st = gw_ctx_error(ctx, GW_ERR_NOMEM, "coverage: out of memory");
+    size_t nl = 0, *list = st ? NULL : malloc((c->n + 1) * sizeof *list);
+    if (!st && !list) st = gw_ctx_error(ctx, GW_ERR_NOMEM, "coverage: out of memory");
+    for (size_t g = 0; !st && g < c->n; g++)
+        if (c->changed[g]) list[nl++] = g;
+    int inc_all = c->incs != oi;
+    if (!st && inc_all) st = alloc_incidents(ctx, c);
+    if (!st) st = run(ctx, c, list, nl, inc_all);
+    if (!st && !inc_all && ncam && c->n_inc) {
+        /* Only the incidents under a changed camera's old or new view can change their flag. */
+        inc_q q = {c, ctx, gw_layer_data_x(c->incs, GW_MODEL_METRIC), gw_layer_data_y(c->incs, GW_MODEL_METRIC)};
+        for (size_t k = 0; k < ncam; k++) gw_layer_data_query_points(c->incs, &b.v[k], inc_visit, &q);
+    }
+    if (!st && (inc_all || ncam)) st = recount(c);
+    (void)nroom;
+    free(list), free(b.v);
+    gw_model_release(ctx, old);
+    if (n_changed) {
+        size_t k = 0;
+        for (size_t g = 0; g < c->n; g++) k += c->changed[g];
+        *n_changed = k;
+    }
+    return st;
+}
+

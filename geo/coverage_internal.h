@@ -1,0 +1,42 @@
+/* coverage_internal.h — what geo/coverage.c (the computation) and geo/coverage_query.c
+ * (queries, tiles, persistence) share: the result struct and the camera view parameters. */
+#ifndef GW_COVERAGE_INTERNAL_H
+#define GW_COVERAGE_INTERNAL_H
+
+#include "gridwatch/coverage.h"
+#include "gridwatch/crs.h"
+
+/* Camera columns of a layer, read once. */
+typedef struct camcols {
+    const gw_layer_data *d;
+    const double *x, *y, *az, *fov, *rg;
+    const uint8_t *naz, *nfov, *nrg;
+    int fst;
+} camcols;
+
+struct gw_coverage {
+    gw_model_snapshot *snap;
+    const gw_layer_data *grids, *cams, *rooms, *incs;
+    camcols cc;
+    int srid;
+    gw_coverage_opts o;
+    size_t n;
+    gw_coverage_row *rows;
+    gw_bbox *genv;           /* metric envelope of each grid */
+    unsigned char **blind;   /* lon/lat WKB per grid (NULL = none) */
+    size_t *blind_len;
+    uint8_t *changed;
+    double max_range;
+    size_t n_inc;
+    int32_t *inc_grid;       /* grid row of each incident, -1 outside */
+    uint8_t *inc_seen;
+    gw_ctx *tr_ctx;          /* the ctx the cached transform belongs to */
+    gw_crs_transform *to_ll; /* metric -> lon/lat, for update() on one thread */
+};
+
+/* Read the camera columns of layer d (NULL allowed: no cameras). */
+void gw_cov_camcols_init(camcols *c, const gw_layer_data *d);
+/* 1 when camera row r has a view (online, range > 0, fov > 0), with its parameters. */
+int gw_cov_cam_view(const camcols *c, size_t r, double *az, double *fov, double *rg);
+
+#endif
