@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "auth.h"
+#include "hotspot_http.h"
 #include "dispatch_http.h"
 #include "ogc_write.h"
 #include "web_http.h"
@@ -46,6 +47,15 @@ gw_status gw_app_create(gw_ctx *ctx, const char *db_path, const gw_app_opts *opt
         r = gw_tiles_routes(&n);
         st = add_routes(ctx, app, r, n);
     }
+    if (!st) { /* hot spots: cached weights follow grid changes through a listener */
+        gw_hotspots *hs = NULL;
+        st = gw_hotspots_create(ctx, app->live, &hs);
+        app->modules[GW_APP_HOTSPOTS] = hs;
+    }
+    if (!st) {
+        r = gw_hotspots_routes(&n);
+        st = add_routes(ctx, app, r, n);
+    }
     if (!st) { /* dispatch: its team table follows the model through a listener */
         gw_dispatch *disp = NULL;
         st = gw_dispatch_http_create(ctx, app->live, 0, &disp);
@@ -78,6 +88,7 @@ void gw_app_destroy(gw_app *app)
     /* The sync thread stops first: its listeners use the modules' state. */
     gw_live_destroy(app->live);
     gw_tiles_destroy(app->tiles);
+    gw_hotspots_destroy(app->modules[GW_APP_HOTSPOTS]);
     gw_dispatch_destroy(app->modules[GW_APP_DISPATCH]);
     free(app->routes);
     free(app);

@@ -1,0 +1,647 @@
+/* hotspot_http.c — hot spots over HTTP and on the command line: parses the shared options
+ * (weights, value, time window, category, severity, FDR), runs geo/hotspot.c and geo/kde.c on
+ * the live model and writes CSV, JSON, GeoTIFF or contours.  Spatial weights are cached per grid
+ * version (a queen build on 12,864 grids takes about a second) and dropped when grids change. */
+#include "hotspot_http.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+#include "cli_util.h"
+#include "gridwatch/crs.h"
+#include "gridwatch/hotspot.h"
+#include "gridwatch/kde.h"
+#include "http_util.h"
+
+/* ---- module state: cached weights and incident grids --------------------------------------- */
+
+typedef struct wentry {
+    gw_weights_opts o;
+    int64_t gseq;
+    size_t n;
+    gw_weights *w;
+    int refs; /* the cache holds one */
+    double seconds;
+} wentry;
+
+typedef struct ientry {
+    int64_t iseq, gseq;
+    size_t n;
+    int32_t *rows;
+    int refs;
+} ientry;
+
+enum { W_SLOTS = 4 };
+
+struct gw_hotspots {
+    gw_live *live;
+    pthread_mutex_t mu;
+    wentry *w[W_SLOTS];
+    ientry *inc;
+};
+
+static void wentry_unref(wentry *e)
+{
+    if (e && --e->refs == 0) {
+        gw_weights_destroy(e->w);
+        free(e);
+    }
+}
+
+static void ientry_unref(ientry *e)
+{
+    if (e && --e->refs == 0) {
+        free(e->rows);
+        free(e);
+    }
+}
+
+static void on_changes(void *user, gw_ctx *ctx, const gw_change *ch, size_t n, gw_model_snapshot *snap)
+{
+    gw_hotspots *hs = user;
+    int grids = 0, inc = 0;
+    for (size_t i = 0; i < n; i++) {
+        grids |= ch[i].layer == GW_LAYER_GRIDS || ch[i].layer == GW_LAYER_COUNT;
+        inc |= ch[i].layer == GW_LAYER_INCIDENTS || ch[i].layer == GW_LAYER_COUNT;
+    }
+    pthread_mutex_lock(&hs->mu);
+    if (grids)
+        for (int k = 0; k < W_SLOTS; k++) {
+            wentry_unref(hs->w[k]);
+            hs->w[k] = NULL;
+        }
+    if (grids || inc) {
+        ientry_unref(hs->inc);
+        hs->inc = NULL;
+    }
+    pthread_mutex_unlock(&hs->mu);
+}
+
+gw_status gw_hotspots_create(gw_ctx *ctx, gw_live *live, gw_hotspots **out)
+{
+    *out = NULL;
+    gw_hotspots *hs = calloc(1, sizeof *hs);
+    if (!hs) return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory");
+    pthread_mutex_init(&hs->mu, NULL);
+    hs->live = live;
+    gw_status st = live ? gw_live_listen(live, on_changes, hs) : GW_OK;
+    if (st) {
+        gw_hotspots_destroy(hs);
+        return st;
+    }
+    *out = hs;
+    return GW_OK;
+}
+
+void gw_hotspots_destroy(gw_hotspots *hs)
+{
+    if (!hs) return;
+    for (int k = 0; k < W_SLOTS; k++) wentry_unref(hs->w[k]);
+    ientry_unref(hs->inc);
+    pthread_mutex_destroy(&hs->mu);
+    free(hs);
+}
+
+static int same_opts(const gw_weights_opts *a, const gw_weights_opts *b)
+{
+    return a->kind == b->kind && a->snap == b->snap && a->distance == b->distance && a->k == b->k;
+}
+
+/* Weights for the grids of `g` (cached); release with wentry_unref under the lock. */
+static gw_status get_weights(gw_hotspots *hs, gw_ctx *ctx, const gw_layer_data *g,
+                             const gw_weights_opts *o, wentry **out)
+{
+    int64_t gseq = gw_layer_data_seq(g);
+    size_t n = gw_layer_data_count(g);
+    pthread_mutex_lock(&hs->mu);
+    for (int k = 0; k < W_SLOTS; k++) {
+        wentry *e = hs->w[k];
+        if (e && e->gseq == gseq && e->n == n && same_opts(&e->o, o)) {
+            e->refs++;
+            pthread_mutex_unlock(&hs->mu);
+            *out = e;
+            return GW_OK;
+        }
+    }
+    pthread_mutex_unlock(&hs->mu);
+    wentry *e = calloc(1, sizeof *e);
+    if (!e) return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory");
+    double t0 = gw_cli_now();
+    gw_status st = gw_weights_from_grids(ctx, g, o, &e->w);
+    if (st) {
+        free(e);
+        return st;
+    }
+    e->seconds = gw_cli_now() - t0;
+    e->o = *o, e->gseq = gseq, e->n = n, e->refs = 2; /* the cache's and the caller's */
+    pthread_mutex_lock(&hs->mu);
+    wentry_unref(hs->w[W_SLOTS - 1]);
+    memmove(hs->w + 1, hs->w, (W_SLOTS - 1) * sizeof *hs->w);
+    hs->w[0] = e;
+    pthread_mutex_unlock(&hs->mu);
+    *out = e;
+    return GW_OK;
+}
+
+static gw_status get_inc(gw_hotspots *hs, gw_ctx *ctx, const gw_layer_data *g,
+                         const gw_layer_data *inc, ientry **out)
+{
+    int64_t gseq = gw_layer_data_seq(g), iseq = gw_layer_data_seq(inc);
+    size_t n = gw_layer_data_count(inc);
+    pthread_mutex_lock(&hs->mu);
+    ientry *e = hs->inc;
+    if (e && e->gseq == gseq && e->iseq == iseq && e->n == n) {
+        e->refs++;
+        pthread_mutex_unlock(&hs->mu);
+        *out = e;
+        return GW_OK;
+    }
+    pthread_mutex_unlock(&hs->mu);
+    e = calloc(1, sizeof *e);
+    if (e) e->rows = malloc((n ? n : 1) * sizeof *e->rows);
+    if (!e || !e->rows) {
+        free(e);
+        return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory");
+    }
+    gw_status st = gw_hotspot_incident_grids(ctx, g, inc, e->rows);
+    if (st) {
+        free(e->rows);
+        free(e);
+        return st;
+    }
+    e->gseq = gseq, e->iseq = iseq, e->n = n, e->refs = 2;
+    pthread_mutex_lock(&hs->mu);
+    ientry_unref(hs->inc);
+    hs->inc = e;
+    pthread_mutex_unlock(&hs->mu);
+    *out = e;
+    return GW_OK;
+}
+
+static void release(gw_hotspots *hs, wentry *w, ientry *i)
+{
+    pthread_mutex_lock(&hs->mu);
+    wentry_unref(w);
+    ientry_unref(i);
+    pthread_mutex_unlock(&hs->mu);
+}
+
+/* ---- options shared by the CLI and HTTP ----------------------------------------------------- */
+
+typedef struct hs_query {
+    char weights[64];
+    gw_weights_opts wo;
+    gw_hotspot_opts ho;
+    char category[256];
+    int csv;
+    /* kde */
+    gw_kde_opts ko;
+    int contours, has_ll_bbox;
+    gw_bbox ll_bbox;
+    double levels[32];
+    size_t n_levels;
+} hs_query;
+
+static void query_init(hs_query *q)
+{
+    memset(q, 0, sizeof *q);
+    snprintf(q->weights, sizeof q->weights, "queen");
+    q->wo = (gw_weights_opts){.kind = GW_WEIGHTS_QUEEN, .snap = 0.01};
+    q->ko.cell = 100;
+}
+
+/* One option (key without dashes); 0 = taken, -1 = error on ctx, 1 = unknown key. */
+static int query_set(gw_ctx *ctx, hs_query *q, const char *key, const char *val, const char *tz)
+{
+    char *end;
+    if (strcmp(key, "weights") == 0) {
+        if (gw_weights_parse(ctx, val, &q->wo)) return -1;
+        snprintf(q->weights, sizeof q->weights, "%s", val);
+    } else if (strcmp(key, "value") == 0) {
+        if (gw_hotspot_value_parse(ctx, val, &q->ho.value)) return -1;
+    } else if (strcmp(key, "from") == 0 || strcmp(key, "to") == 0) {
+        int64_t t;
+        if (gw_time_parse(ctx, val, tz, &t)) return -1;
+        if (key[0] == 'f') q->ho.filter.has_from = 1, q->ho.filter.from = t;
+        else q->ho.filter.has_to = 1, q->ho.filter.to = t;
+    } else if (strcmp(key, "category") == 0) {
+        snprintf(q->category, sizeof q->category, "%s", val);
+        q->ho.filter.category = q->category;
+    } else if (strcmp(key, "severity_min") == 0 || strcmp(key, "severity-min") == 0 ||
+               strcmp(key, "severity_max") == 0 || strcmp(key, "severity-max") == 0) {
+        long v = strtol(val, &end, 10);
+        if (end == val || *end || v < 1 || v > 5) {
+            gw_ctx_error(ctx, GW_ERR_ARG, "%s '%s': severity is 1 to 5", key, val);
+            return -1;
+        }
+        if (strstr(key, "min")) q->ho.filter.severity_min = (int)v;
+        else q->ho.filter.severity_max = (int)v;
+    } else if (strcmp(key, "fdr") == 0) {
+        if (strcmp(val, "true") && strcmp(val, "false")) {
+            gw_ctx_error(ctx, GW_ERR_ARG, "fdr '%s': use true or false", val);
+            return -1;
+        }
+        q->ho.no_fdr = strcmp(val, "false") == 0;
+    } else if (strcmp(key, "format") == 0) {
+        if (strcmp(val, "csv") == 0) q->csv = 1;
+        else if (strcmp(val, "json") == 0) q->csv = 0;
+        else if (strcmp(val, "tiff") == 0 || strcmp(val, "geotiff") == 0) q->contours = 0;
+        else if (strcmp(val, "contours") == 0 || strcmp(val, "geojson") == 0) q->contours = 1;
+        else {
+            gw_ctx_error(ctx, GW_ERR_ARG, "format '%s': use csv or json (hotspots), tiff or contours (kde)", val);
+            return -1;
+        }
+    } else if (strcmp(key, "cell") == 0 || strcmp(key, "bandwidth") == 0) {
+        double v = strtod(val, &end);
+        if (end == val || *end || !(v >= 0) || !isfinite(v) || (key[0] == 'c' && !(v > 0))) {
+            gw_ctx_error(ctx, GW_ERR_ARG, "%s '%s': metres, a positive number", key, val);
+            return -1;
+        }
+        if (key[0] == 'c') q->ko.cell = v;
+        else q->ko.bandwidth = v;
+    } else if (strcmp(key, "levels") == 0) {
+        q->n_levels = 0;
+        for (const char *s = val; *s && q->n_levels < 32;) {
+            double v = strtod(s, &end);
+            if (end == s || (*end && *end != ',')) {
+                gw_ctx_error(ctx, GW_ERR_ARG, "levels '%s': comma-separated densities per km²", val);
+                return -1;
+            }
+            q->levels[q->n_levels++] = v;
+            s = *end ? end + 1 : end;
+        }
+    } else if (strcmp(key, "bbox") == 0) {
+        char why[200];
+        if (gw_parse_bbox(val, &q->ll_bbox, why, sizeof why)) {
+            gw_ctx_error(ctx, GW_ERR_ARG, "bbox: %s", why);
+            return -1;
+        }
+        q->has_ll_bbox = 1;
+    } else
+        return 1;
+    return 0;
+}
+
+static void num_or_null(gw_buf *b, double v, int prec, int csv)
+{
+    if (isfinite(v)) gw_buf_num(b, v, prec);
+    else if (!csv) gw_buf_str(b, "null");
+}
+
+/* The result as CSV (id,count,value,z,p,class) or JSON into b. */
+static void write_result(gw_buf *b, const gw_layer_data *g, const gw_hotspot_result *r,
+                         const hs_query *q, const gw_weights *w, double wsec, int64_t seq)
+{
+    if (q->csv) {
+        gw_buf_str(b, "id,count,value,z,p,class\n");
+        for (size_t i = 0; i < r->n; i++) {
+            const char *id = gw_layer_data_id(g, i);
+            if (strpbrk(id, ",\"\r\n")) { /* RFC 4180 quoting */
+                gw_buf_add(b, "\"", 1);
+                for (const char *c = id; *c; c++) gw_buf_add(b, c, *c == '"' ? 0 : 1), gw_buf_str(b, *c == '"' ? "\"\"" : "");
+                gw_buf_add(b, "\"", 1);
+            } else {
+                gw_buf_str(b, id);
+            }
+            gw_buf_printf(b, ",%.0f,", r->count[i]);
+            num_or_null(b, r->value[i], 10, 1);
+            gw_buf_add(b, ",", 1);
+            num_or_null(b, r->z[i], 12, 1);
+            gw_buf_add(b, ",", 1);
+            num_or_null(b, r->p[i], 12, 1);
+            gw_buf_printf(b, ",%s\n", gw_hotspot_class_name(r->cls[i]));
+        }
+        return;
+    }
+    gw_buf_str(b, "{\"method\":\"gistar\",\"weights\":");
+    gw_buf_json_str(b, q->weights);
+    gw_buf_printf(b, ",\"value\":\"%s\",\"fdr\":%s,\"seq\":%lld,\"grids\":%zu,\"links\":%zu,"
+                     "\"hot\":%zu,\"cold\":%zu,\"no_neighbours\":%zu,\"no_value\":%zu,"
+                     "\"weights_seconds\":%.4f,\"seconds\":%.4f,\"results\":[",
+                  gw_hotspot_value_name(q->ho.value), q->ho.no_fdr ? "false" : "true", (long long)seq, r->n,
+                  gw_weights_links(w), r->n_hot, r->n_cold, r->n_no_neighbours, r->n_no_value, wsec, r->seconds);
+    for (size_t i = 0; i < r->n; i++) {
+        gw_buf_str(b, i ? ",{\"id\":" : "{\"id\":");
+        gw_buf_json_str(b, gw_layer_data_id(g, i));
+        gw_buf_printf(b, ",\"count\":%.0f,\"value\":", r->count[i]);
+        num_or_null(b, r->value[i], 10, 0);
+        gw_buf_str(b, ",\"z\":");
+        num_or_null(b, r->z[i], 12, 0);
+        gw_buf_str(b, ",\"p\":");
+        num_or_null(b, r->p[i], 12, 0);
+        gw_buf_str(b, ",\"q\":");
+        num_or_null(b, r->q[i], 12, 0);
+        gw_buf_printf(b, ",\"class\":\"%s\"}", gw_hotspot_class_name(r->cls[i]));
+    }
+    gw_buf_str(b, "]}\n");
+}
+
+/* lon/lat bbox → metric extent (corners and edge midpoints). */
+static gw_status bbox_to_metric(gw_ctx *ctx, int srid, const gw_bbox *ll, gw_bbox *out)
+{
+    gw_crs_transform *tr = NULL;
+    gw_status st = gw_crs_transform_create(ctx, (gw_crs){GW_CRS_EPSG, 4326}, (gw_crs){GW_CRS_EPSG, srid}, &tr);
+    if (st) return st;
+    double mx = (ll->minx + ll->maxx) / 2, my = (ll->miny + ll->maxy) / 2;
+    double x[8] = {ll->minx, ll->maxx, ll->minx, ll->maxx, mx, mx, ll->minx, ll->maxx};
+    double y[8] = {ll->miny, ll->miny, ll->maxy, ll->maxy, ll->miny, ll->maxy, my, my};
+    st = gw_crs_transform_points(tr, x, y, 8);
+    gw_crs_transform_destroy(tr);
+    if (st) return st;
+    *out = (gw_bbox){INFINITY, INFINITY, -INFINITY, -INFINITY};
+    for (int i = 0; i < 8; i++) {
+        out->minx = fmin(out->minx, x[i]), out->maxx = fmax(out->maxx, x[i]);
+        out->miny = fmin(out->miny, y[i]), out->maxy = fmax(out->maxy, y[i]);
+    }
+    return GW_OK;
+}
+
+/* Default contour levels: 1/6 … 5/6 of the peak density. */
+static void default_levels(const gw_raster *r, hs_query *q)
+{
+    if (q->n_levels) return;
+    float peak = 0;
+    for (size_t k = 0; k < r->nx * r->ny; k++) peak = r->v[k] > peak ? r->v[k] : peak;
+    for (int k = 1; k <= 5; k++) q->levels[q->n_levels++] = peak * k / 6.0;
+}
+
+/* ---- HTTP ------------------------------------------------------------------------------------ */
+
+typedef struct hargs {
+    gw_req *req;
+    gw_ctx *ctx;
+    hs_query *q;
+} hargs;
+
+static int http_arg(void *user, const char *key, const char *val)
+{
+    hargs *a = user;
+    if (strcmp(key, "datetime") == 0) {
+        gw_time_filter tf;
+        char why[200];
+        if (gw_parse_datetime(a->ctx, val, &tf, why, sizeof why)) {
+            gw_req_problem(a->req, 400, NULL, "parameter 'datetime': %s", why);
+            return 1;
+        }
+        a->q->ho.filter.has_from = tf.has_lo, a->q->ho.filter.from = tf.lo;
+        a->q->ho.filter.has_to = tf.has_hi, a->q->ho.filter.to = tf.hi;
+        return 0;
+    }
+    if (strcmp(key, "method") == 0 && strcmp(val, "gistar") != 0) {
+        gw_req_problem(a->req, 400, NULL, "parameter 'method': '%s' is not available; use gistar (kde: /analysis/kde)", val);
+        return 1;
+    }
+    if (strcmp(key, "method") == 0 || strcmp(key, "f") == 0) return 0;
+    int rc = query_set(a->ctx, a->q, key, val, NULL);
+    if (rc < 0) gw_req_problem(a->req, 400, NULL, "parameter '%s': %s", key, gw_ctx_errmsg(a->ctx));
+    if (rc > 0) gw_req_problem(a->req, 400, NULL, "unknown parameter '%s'", key);
+    return rc != 0;
+}
+
+static gw_hotspots *state(gw_req *req)
+{
+    gw_app *app = gw_req_app(req);
+    gw_hotspots *hs = app ? app->modules[GW_APP_HOTSPOTS] : NULL;
+    if (!hs) gw_req_problem(req, 503, NULL, "the hotspot module is not running in this server");
+    return hs;
+}
+
+static unsigned status_http(gw_status st)
+{
+    switch (st) {
+    case GW_ERR_ARG: return 400;
+    case GW_ERR_RANGE: return 422;
+    case GW_ERR_NOMEM: return 503;
+    default: return 500;
+    }
+}
+
+static int h_hotspots(gw_req *req)
+{
+    gw_hotspots *hs = state(req);
+    gw_ctx *ctx = hs ? gw_req_ctx(req) : NULL;
+    if (!ctx) return 0;
+    hs_query q;
+    query_init(&q);
+    hargs a = {req, ctx, &q};
+    if (gw_req_query_each(req, http_arg, &a)) return 0;
+    gw_model_snapshot *snap = gw_model_acquire(gw_live_model(hs->live));
+    const gw_layer_data *g = gw_snapshot_layer(snap, GW_LAYER_GRIDS);
+    const gw_layer_data *inc = gw_snapshot_layer(snap, GW_LAYER_INCIDENTS);
+    wentry *we = NULL;
+    ientry *ie = NULL;
+    gw_hotspot_result *r = NULL;
+    gw_status st = get_weights(hs, ctx, g, &q.wo, &we);
+    if (!st) st = get_inc(hs, ctx, g, inc, &ie);
+    if (!st) st = gw_hotspot_gistar(ctx, snap, we->w, ie->rows, &q.ho, &r);
+    if (st) {
+        gw_req_problem(req, status_http(st), NULL, "%s", gw_ctx_errmsg(ctx));
+    } else {
+        gw_buf b = {0};
+        write_result(&b, g, r, &q, we->w, we->seconds, gw_snapshot_seq(snap));
+        if (b.oom) gw_req_problem(req, 503, NULL, "out of memory writing %zu grids", r->n);
+        else gw_req_respond(req, 200, q.csv ? "text/csv; charset=utf-8" : "application/json", b.data, b.len);
+        gw_buf_free(&b);
+    }
+    gw_hotspot_result_destroy(r);
+    release(hs, we, ie);
+    gw_model_release(ctx, snap);
+    return 0;
+}
+
+static int h_kde(gw_req *req)
+{
+    gw_hotspots *hs = state(req);
+    gw_ctx *ctx = hs ? gw_req_ctx(req) : NULL;
+    if (!ctx) return 0;
+    hs_query q;
+    query_init(&q);
+    hargs a = {req, ctx, &q};
+    if (gw_req_query_each(req, http_arg, &a)) return 0;
+    gw_model *m = gw_live_model(hs->live);
+    int srid = gw_model_metric_srid(m);
+    q.ko.max_cells = 4000000; /* ~16 MB of float per request */
+    if (q.has_ll_bbox && bbox_to_metric(ctx, srid, &q.ll_bbox, &q.ko.bbox)) {
+        gw_req_problem(req, 400, NULL, "parameter 'bbox': %s", gw_ctx_errmsg(ctx));
+        return 0;
+    }
+    q.ko.has_bbox = q.has_ll_bbox;
+    gw_model_snapshot *snap = gw_model_acquire(m);
+    gw_raster *r = NULL;
+    gw_status st = gw_kde_incidents(ctx, snap, &q.ho.filter, &q.ko, &r);
+    gw_model_release(ctx, snap);
+    unsigned char *buf = NULL;
+    size_t len = 0;
+    if (!st && q.contours) {
+        default_levels(r, &q);
+        char *json = NULL;
+        st = gw_raster_contours_geojson(ctx, r, srid, q.levels, q.n_levels, &json, &len);
+        buf = (unsigned char *)json;
+    } else if (!st) {
+        st = gw_raster_to_geotiff(ctx, r, srid, &buf, &len);
+    }
+    if (st) {
+        gw_req_problem(req, status_http(st), NULL, "%s", gw_ctx_errmsg(ctx));
+    } else {
+        char h[64];
+        snprintf(h, sizeof h, "%.3f", r->bandwidth);
+        gw_req_add_header(req, "X-Bandwidth-Metres", h);
+        snprintf(h, sizeof h, "%zu", r->n_points);
+        gw_req_add_header(req, "X-Incidents", h);
+        gw_req_respond(req, 200, q.contours ? "application/geo+json" : "image/tiff", (const char *)buf, len);
+    }
+    free(buf);
+    gw_raster_destroy(r);
+    return 0;
+}
+
+static const gw_route routes[] = {
+    {"GET", "/analysis/hotspots", h_hotspots, GW_ROLE_VIEWER, "analysis_hotspots"},
+    {"GET", "/analysis/kde", h_kde, GW_ROLE_VIEWER, "analysis_kde"},
+};
+
+const gw_route *gw_hotspots_routes(size_t *n)
+{
+    *n = sizeof routes / sizeof routes[0];
+    return routes;
+}
+
+/* ---- CLI ------------------------------------------------------------------------------------- */
+
+static const char usage[] =
+    "usage: gridwatch hotspots DB [options]\n"
+    "\n"
+    "Getis-Ord Gi* hot spots per grid (as R spdep::localG with self-included binary weights,\n"
+    "two-sided p, Benjamini-Hochberg classes), or a kernel density raster.\n"
+    "\n"
+    "  --method gistar|kde       statistic (default gistar)\n"
+    "  --weights W               queen | rook (',snap:M' tolerance, default 0.01 m) | distance:M | knn:K\n"
+    "  --value V                 count | per_km2 | per_10k (per 10,000 residents)\n"
+    "  --from T --to T           time window (ISO 8601, inclusive); --tz ZONE for times without offset\n"
+    "  --category C[,C…]         incident categories\n"
+    "  --severity-min N --severity-max N\n"
+    "  --no-fdr                  classes from raw p-values instead of BH-adjusted ones\n"
+    "  --format csv|json         gistar output (default csv: id,count,value,z,p,class)\n"
+    "  --out FILE                write there instead of stdout (kde: a GeoTIFF, required)\n"
+    "  --neighbours FILE         also write the weights as CSV pairs id,neighbour (for R cross-checks)\n"
+    "  --cell M --bandwidth M    kde cell size (default 100 m) and radius (default: ArcGIS rule)\n";
+
+static gw_status write_neighbours(gw_ctx *ctx, const char *path, const gw_layer_data *g, const gw_weights *w)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) return gw_ctx_error(ctx, GW_ERR_IO, "cannot write '%s'", path);
+    fputs("id,neighbour\n", f);
+    for (size_t i = 0; i < gw_weights_count(w); i++) {
+        size_t k;
+        const uint32_t *nb = gw_weights_neighbours(w, i, &k);
+        for (size_t j = 0; j < k; j++) fprintf(f, "%s,%s\n", gw_layer_data_id(g, i), gw_layer_data_id(g, nb[j]));
+    }
+    return fclose(f) ? gw_ctx_error(ctx, GW_ERR_IO, "cannot write '%s'", path) : GW_OK;
+}
+
+int gw_cli_hotspots(int argc, char **argv)
+{
+    const char *db = NULL, *out = NULL, *nbout = NULL, *tz = NULL, *method = "gistar";
+    hs_query q;
+    query_init(&q);
+    q.csv = 1;
+    gw_ctx *ctx = NULL;
+    if (gw_ctx_create(&ctx) != GW_OK) return fputs("gridwatch hotspots: out of memory\n", stderr), GW_EXIT_RUNTIME;
+    gw_ctx_set_warn(ctx, gw_cli_warn_cb, NULL);
+    for (int i = 1; i < argc; i++) /* --tz first: it applies to --from/--to wherever they are */
+        if (strcmp(argv[i], "--tz") == 0 && i + 1 < argc) tz = argv[i + 1];
+    int rc = GW_EXIT_OK;
+    for (int i = 1; i < argc && rc == GW_EXIT_OK; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            fputs(usage, stdout);
+            gw_ctx_destroy(ctx);
+            return GW_EXIT_OK;
+        }
+        if (strcmp(a, "--no-fdr") == 0) q.ho.no_fdr = 1;
+        else if (strcmp(a, "--method") == 0 && v) method = v, i++;
+        else if (strcmp(a, "--out") == 0 && v) out = v, i++;
+        else if (strcmp(a, "--neighbours") == 0 && v) nbout = v, i++;
+        else if (strcmp(a, "--tz") == 0 && v) i++;
+        else if (strncmp(a, "--", 2) == 0 && v) {
+            int r = query_set(ctx, &q, a + 2, v, tz);
+            if (r < 0) rc = gw_cli_usage_error("hotspots", "%s: %s", a, gw_ctx_errmsg(ctx));
+            else if (r > 0) rc = gw_cli_usage_error("hotspots", "unknown option '%s' (see --help)", a);
+            i++;
+        } else if (a[0] == '-') rc = gw_cli_usage_error("hotspots", "unknown or incomplete option '%s' (see --help)", a);
+        else if (!db) db = a;
+        else rc = gw_cli_usage_error("hotspots", "unexpected argument '%s' (see --help)", a);
+    }
+    int kde = strcmp(method, "kde") == 0;
+    if (!rc && !db) rc = gw_cli_usage_error("hotspots", "expected DB (see --help)");
+    if (!rc && !kde && strcmp(method, "gistar") != 0)
+        rc = gw_cli_usage_error("hotspots", "--method '%s' is not available yet; use gistar or kde", method);
+    if (!rc && kde && !out) rc = gw_cli_usage_error("hotspots", "--method kde needs --out FILE.tif");
+    if (rc) {
+        gw_ctx_destroy(ctx);
+        return rc;
+    }
+    gw_store *store = NULL;
+    gw_model *m = NULL;
+    gw_model_snapshot *snap = NULL;
+    gw_weights *w = NULL;
+    gw_hotspot_result *r = NULL;
+    gw_raster *ras = NULL;
+    gw_buf b = {0};
+    unsigned char *tif = NULL;
+    size_t len = 0;
+    double t0 = gw_cli_now(), tw = 0;
+    gw_status st = gw_store_open(ctx, db, GW_STORE_READONLY, &store);
+    if (!st) st = gw_model_open(ctx, store, &m);
+    if (!st) {
+        snap = gw_model_acquire(m);
+        double t1 = gw_cli_now();
+        if (kde) {
+            if (q.has_ll_bbox) st = bbox_to_metric(ctx, gw_model_metric_srid(m), &q.ll_bbox, &q.ko.bbox);
+            q.ko.has_bbox = q.has_ll_bbox;
+            if (!st) st = gw_kde_incidents(ctx, snap, &q.ho.filter, &q.ko, &ras);
+            if (!st) st = gw_raster_to_geotiff(ctx, ras, gw_model_metric_srid(m), &tif, &len);
+        } else {
+            const gw_layer_data *g = gw_snapshot_layer(snap, GW_LAYER_GRIDS);
+            st = gw_weights_from_grids(ctx, g, &q.wo, &w);
+            tw = gw_cli_now() - t1;
+            if (!st && nbout) st = write_neighbours(ctx, nbout, g, w);
+            if (!st) st = gw_hotspot_gistar(ctx, snap, w, NULL, &q.ho, &r);
+            if (!st) write_result(&b, g, r, &q, w, tw, gw_snapshot_seq(snap));
+            if (!st && b.oom) st = gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory");
+        }
+    }
+    if (!st) {
+        FILE *f = out ? fopen(out, "wb") : stdout;
+        const void *data = kde ? (const void *)tif : (const void *)b.data;
+        size_t n = kde ? len : b.len;
+        if (!f || fwrite(data, 1, n, f) != n || (out && fclose(f)))
+            st = gw_ctx_error(ctx, GW_ERR_IO, "cannot write '%s'", out ? out : "stdout");
+    }
+    if (st) {
+        rc = gw_cli_fail("hotspots", ctx, st);
+    } else if (kde) {
+        fprintf(stderr, "kde: %zu incidents, bandwidth %.1f m, %zu x %zu cells of %g m, %.3f s (total %.2f s)\n",
+                ras->n_points, ras->bandwidth, ras->nx, ras->ny, ras->cell, ras->seconds, gw_cli_now() - t0);
+    } else {
+        fprintf(stderr, "gistar: %zu grids, %zu links, %zu hot, %zu cold, %zu without neighbours, %zu without value; "
+                        "weights %.3f s, statistic %.3f s (total %.2f s)\n",
+                r->n, gw_weights_links(w), r->n_hot, r->n_cold, r->n_no_neighbours, r->n_no_value, tw, r->seconds,
+                gw_cli_now() - t0);
+    }
+    free(tif);
+    gw_buf_free(&b);
+    gw_raster_destroy(ras);
+    gw_hotspot_result_destroy(r);
+    gw_weights_destroy(w);
+    gw_model_release(ctx, snap);
+    gw_model_close(m);
+    gw_store_close(store);
+    gw_ctx_destroy(ctx);
+    return rc;
+}

@@ -1,0 +1,32 @@
+/* hotspot_http.h — the hot spot routes and command: /analysis/hotspots (Gi* per grid: count,
+ * value, z, p, q, class) and /analysis/kde (GeoTIFF or GeoJSON contours), computed on demand from
+ * the live model, and `gridwatch hotspots DB …`.
+ *
+ * In the app (app.h): app->modules[GW_APP_HOTSPOTS] = the gw_hotspots from gw_hotspots_create()
+ * (it listens to the live model to drop its cached weights when the grids change), add
+ * gw_hotspots_routes() to the routes, gw_hotspots_destroy() after the server and before
+ * gw_live_destroy(). */
+#ifndef GW_HOTSPOT_HTTP_H
+#define GW_HOTSPOT_HTTP_H
+
+#include "live.h"
+#include "server.h"
+
+typedef struct gw_hotspots gw_hotspots;
+
+/* Module state over the app's live model (caches spatial weights per grid version and the
+ * grid of every incident).  Call before the server starts.  Caller frees with
+ * gw_hotspots_destroy(). */
+gw_status gw_hotspots_create(gw_ctx *ctx, gw_live *live, gw_hotspots **out);
+/* Accepts NULL. */
+void gw_hotspots_destroy(gw_hotspots *hs);
+
+/* GET /analysis/hotspots, GET /analysis/kde; role viewer (static storage). */
+const gw_route *gw_hotspots_routes(size_t *n);
+
+/* `gridwatch hotspots DB [--method gistar|kde] [--weights queen|rook|distance:M|knn:K]
+ *  [--value count|per_km2|per_10k] [--from T] [--to T] [--category C] [--format csv|json] …`;
+ * argv[0] is "hotspots".  Exit codes of cli_util.h. */
+int gw_cli_hotspots(int argc, char **argv);
+
+#endif

@@ -1,0 +1,265 @@
+/* test_hotspot_http.c — /analysis/hotspots and /analysis/kde over a real socket with the full app
+ * on a small synthetic city: JSON and CSV agree with the engine called directly, filters and
+ * errors answer as documented, the weights cache follows grid changes, KDE comes back as a
+ * GeoTIFF GDAL can open and as GeoJSON contours. */
+#include "testutil.h"
+
+#include "app.h"
+#include "gridwatch/city.h"
+#include "gridwatch/hotspot.h"
+#include "gridwatch/model.h"
+#include "gridwatch/store.h"
+#include "http_util.h"
+#include "server.h"
+
+#include <curl/curl.h>
+#include <gdal.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static char db_path[1024];
+static char base[64];
+static gw_ctx *tctx;
+static gw_app *app;
+static gw_server *srv;
+
+typedef struct resp {
+    long status;
+    gw_buf body;
+    char ctype[128];
+} resp;
+
+static size_t on_body(char *p, size_t sz, size_t n, void *u)
+{
+    gw_buf_add(u, p, sz * n);
+    return sz * n;
+}
+
+static resp get(const char *path)
+{
+    resp r;
+    memset(&r, 0, sizeof r);
+    char full[2048];
+    snprintf(full, sizeof full, "%s%s", base, path);
+    CURL *c = curl_easy_init();
+    curl_easy_setopt(c, CURLOPT_URL, full);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r.body);
+    CURLcode rc = curl_easy_perform(c);
+    if (rc != CURLE_OK) fprintf(stderr, "curl %s: %s\n", full, curl_easy_strerror(rc));
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
+    char *ct = NULL;
+    curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct);
+    snprintf(r.ctype, sizeof r.ctype, "%s", ct ? ct : "");
+    curl_easy_cleanup(c);
+    if (!r.body.data) gw_buf_add(&r.body, "", 0);
+    return r;
+}
+
+static json_t *get_json(const char *path, long want)
+{
+    resp r = get(path);
+    if (r.status != want) fprintf(stderr, "GET %s -> %ld: %.300s\n", path, r.status, r.body.data);
+    assert_int_equal(r.status, want);
+    json_error_t e;
+    json_t *j = json_loads(r.body.data, 0, &e);
+    assert_non_null(j);
+    gw_buf_free(&r.body);
+    return j;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    tctx = gw_test_ctx();
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    snprintf(db_path, sizeof db_path, "%s", gw_test_path("hs.sqlite"));
+    gw_store *s = NULL;
+    if (gw_store_open(tctx, db_path, GW_STORE_CREATE, &s)) return -1;
+    gw_city_opts co = {.scale = 0.01, .seed = 11};
+    if (gw_city_generate(tctx, s, &co, NULL)) return -1;
+    gw_store_close(s);
+    if (gw_app_create(tctx, db_path, NULL, &app)) return -1;
+    gw_server_opts o = {.db_path = db_path, .port = 0, .anonymous_read = 1, .quiet = 1};
+    gw_app_configure(app, &o);
+    if (gw_server_create(tctx, &o, &srv)) return -1;
+    snprintf(base, sizeof base, "http://127.0.0.1:%u", gw_server_port(srv));
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    gw_server_destroy(srv);
+    gw_app_destroy(app);
+    curl_global_cleanup();
+    gw_ctx_destroy(tctx);
+    return 0;
+}
+
+/* The JSON answer equals the engine run directly on the same model. */
+static void test_gistar_json_matches_engine(void **state)
+{
+    (void)state;
+    json_t *j = get_json("/analysis/hotspots?weights=queen&value=count", 200);
+    json_t *res = json_object_get(j, "results");
+    gw_model_snapshot *snap = gw_model_acquire(gw_live_model(app->live));
+    const gw_layer_data *g = gw_snapshot_layer(snap, GW_LAYER_GRIDS);
+    size_t n = gw_layer_data_count(g);
+    assert_int_equal(json_array_size(res), n);
+    assert_int_equal(json_integer_value(json_object_get(j, "grids")), n);
+    gw_weights_opts wo = {.kind = GW_WEIGHTS_QUEEN, .snap = 0.01};
+    gw_weights *w = NULL;
+    assert_int_equal(gw_weights_from_grids(tctx, g, &wo, &w), GW_OK);
+    gw_hotspot_result *r = NULL;
+    gw_hotspot_opts ho = {0};
+    assert_int_equal(gw_hotspot_gistar(tctx, snap, w, NULL, &ho, &r), GW_OK);
+    assert_int_equal(json_integer_value(json_object_get(j, "hot")), r->n_hot);
+    assert_true(r->n_hot > 0);
+    for (size_t i = 0; i < n; i++) {
+        json_t *o = json_array_get(res, i);
+        assert_string_equal(json_string_value(json_object_get(o, "id")), gw_layer_data_id(g, i));
+        assert_int_equal(json_integer_value(json_object_get(o, "count")), (json_int_t)r->count[i]);
+        json_t *z = json_object_get(o, "z");
+        if (isnan(r->z[i])) assert_true(json_is_null(z));
+        else assert_true(fabs(json_number_value(z) - r->z[i]) < 1e-9);
+        assert_string_equal(json_string_value(json_object_get(o, "class")), gw_hotspot_class_name(r->cls[i]));
+    }
+    gw_hotspot_result_destroy(r);
+    gw_weights_destroy(w);
+    gw_model_release(tctx, snap);
+    json_decref(j);
+}
+
+static void test_csv_filters_errors(void **state)
+{
+    (void)state;
+    resp r = get("/analysis/hotspots?format=csv&weights=knn:6&value=per_km2&category=theft");
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.ctype, "text/csv"));
+    assert_int_equal(strncmp(r.body.data, "id,count,value,z,p,class\n", 25), 0);
+    size_t lines = 0;
+    for (const char *p = r.body.data; *p; p++) lines += *p == '\n';
+    gw_model_snapshot *snap = gw_model_acquire(gw_live_model(app->live));
+    assert_int_equal(lines, gw_layer_data_count(gw_snapshot_layer(snap, GW_LAYER_GRIDS)) + 1);
+    gw_model_release(tctx, snap);
+    gw_buf_free(&r.body);
+    /* a category filter counts fewer incidents than none */
+    json_t *all = get_json("/analysis/hotspots", 200), *theft = get_json("/analysis/hotspots?category=theft", 200);
+    double na = 0, nt = 0;
+    for (size_t i = 0; i < json_array_size(json_object_get(all, "results")); i++) {
+        na += json_number_value(json_object_get(json_array_get(json_object_get(all, "results"), i), "count"));
+        nt += json_number_value(json_object_get(json_array_get(json_object_get(theft, "results"), i), "count"));
+    }
+    assert_true(nt > 0 && nt < na);
+    json_decref(all);
+    json_decref(theft);
+    json_t *win = get_json("/analysis/hotspots?datetime=2025-03-01T00:00:00Z/2025-03-31T23:59:59Z&fdr=false", 200);
+    assert_true(json_is_false(json_object_get(win, "fdr")));
+    json_decref(win);
+    json_t *p = get_json("/analysis/hotspots?weights=hexagon", 400);
+    assert_non_null(strstr(json_string_value(json_object_get(p, "detail")), "hexagon"));
+    json_decref(p);
+    json_decref(get_json("/analysis/hotspots?value=per_m2", 400));
+    json_decref(get_json("/analysis/hotspots?colour=red", 400));
+    json_decref(get_json("/analysis/hotspots?method=lisa", 400));
+    /* nothing in the window: all values equal, nothing to tell apart */
+    json_decref(get_json("/analysis/hotspots?datetime=1990-01-01T00:00:00Z/1990-01-02T00:00:00Z", 422));
+}
+
+/* A grid change reaches the cached weights: the new grid shows up in the next answer. */
+static void test_cache_follows_grids(void **state)
+{
+    (void)state;
+    json_t *a = get_json("/analysis/hotspots?weights=rook", 200);
+    size_t n0 = json_array_size(json_object_get(a, "results"));
+    json_decref(a);
+    gw_store *s = NULL;
+    assert_int_equal(gw_store_open(tctx, db_path, 0, &s), GW_OK);
+    assert_int_equal(gw_store_begin(s), GW_OK);
+    gw_inserter *ins = NULL;
+    assert_int_equal(gw_store_inserter_create(s, GW_LAYER_GRIDS, &ins), GW_OK);
+    GEOSContextHandle_t h = gw_ctx_geos(tctx);
+    GEOSGeometry *geom = GEOSGeom_createRectangle_r(h, 100.0, 10.0, 100.01, 10.01); /* far away: an island */
+    GEOSWKBWriter *ww = GEOSWKBWriter_create_r(h);
+    size_t len;
+    unsigned char *wkb = GEOSWKBWriter_write_r(h, ww, geom, &len);
+    gw_value v[8] = {{GW_VAL_TEXT, "ZZ-ISLAND", 0, 0}};
+    gw_feature f = {v, wkb, len, 0, 0};
+    assert_int_equal(gw_inserter_add(ins, &f), GW_OK);
+    gw_inserter_destroy(ins);
+    GEOSFree_r(h, wkb);
+    GEOSWKBWriter_destroy_r(h, ww);
+    GEOSGeom_destroy_r(h, geom);
+    int64_t seq = 0;
+    assert_int_equal(gw_store_log_change(s, GW_LAYER_GRIDS, "insert", "ZZ-ISLAND", NULL, &seq), GW_OK);
+    assert_int_equal(gw_store_commit(s), GW_OK);
+    gw_store_close(s);
+    gw_live_kick(app->live);
+    assert_true(gw_live_wait(app->live, seq, 10000));
+    json_t *b = get_json("/analysis/hotspots?weights=rook", 200);
+    json_t *res = json_object_get(b, "results");
+    assert_int_equal(json_array_size(res), n0 + 1);
+    assert_int_equal(json_integer_value(json_object_get(b, "no_neighbours")), 1);
+    for (size_t i = 0; i < json_array_size(res); i++) {
+        json_t *o = json_array_get(res, i);
+        if (strcmp(json_string_value(json_object_get(o, "id")), "ZZ-ISLAND") == 0) {
+            assert_string_equal(json_string_value(json_object_get(o, "class")), "no_neighbours");
+            assert_true(json_is_null(json_object_get(o, "z")));
+        }
+    }
+    json_decref(b);
+}
+
+static void test_kde(void **state)
+{
+    (void)state;
+    resp r = get("/analysis/kde?cell=200&bandwidth=1500");
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.ctype, "image/tiff");
+    assert_true(r.body.len > 100);
+    const char *path = gw_test_path("kde_http.tif");
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    fwrite(r.body.data, 1, r.body.len, f);
+    fclose(f);
+    gw_buf_free(&r.body);
+    GDALAllRegister();
+    GDALDatasetH ds = GDALOpen(path, GA_ReadOnly);
+    assert_non_null(ds);
+    double gt[6];
+    assert_int_equal(GDALGetGeoTransform(ds, gt), CE_None);
+    assert_true(gt[1] == 200 && gt[5] == -200);
+    /* the raster integrates to the incident count (default extent: no edge loss) */
+    int nx = GDALGetRasterXSize(ds), ny = GDALGetRasterYSize(ds);
+    float *v = malloc((size_t)nx * (size_t)ny * sizeof *v);
+    assert_int_equal(GDALRasterIO(GDALGetRasterBand(ds, 1), GF_Read, 0, 0, nx, ny, v, nx, ny, GDT_Float32, 0, 0), CE_None);
+    double sum = 0;
+    for (size_t k = 0; k < (size_t)nx * (size_t)ny; k++) sum += v[k];
+    free(v);
+    GDALClose(ds);
+    gw_model_snapshot *snap = gw_model_acquire(gw_live_model(app->live));
+    double n = (double)gw_layer_data_count(gw_snapshot_layer(snap, GW_LAYER_INCIDENTS));
+    gw_model_release(tctx, snap);
+    assert_true(fabs(sum * 0.04 - n) < 0.01 * n);
+    json_t *c = get_json("/analysis/kde?format=contours&cell=200&bandwidth=1500&category=theft", 200);
+    assert_string_equal(json_string_value(json_object_get(c, "type")), "FeatureCollection");
+    assert_true(json_array_size(json_object_get(c, "features")) > 0);
+    json_decref(c);
+    json_decref(get_json("/analysis/kde?cell=-5", 400));
+    json_decref(get_json("/analysis/kde?cell=0.5&bandwidth=100", 422)); /* too many cells */
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_gistar_json_matches_engine),
+        cmocka_unit_test(test_csv_filters_errors),
+        cmocka_unit_test(test_kde),
+        cmocka_unit_test(test_cache_follows_grids),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
