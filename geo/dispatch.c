@@ -663,7 +663,7 @@ gw_status gw_dispatch_positions(gw_dispatch *d, gw_store *store, const gw_team_p
                                 "lon/lat range", i, p[i].id, p[i].lon, p[i].lat);
     }
     if (!n) return GW_OK;
-    double *xy = malloc(2 * n * sizeof *xy);
+    double *xy = malloc(4 * n * sizeof *xy), *prev = xy ? xy + 2 * n : NULL;
     uint8_t *oc = outcome ? outcome : malloc(n);
     int64_t *sq = malloc(n * sizeof *sq);
     if (!xy || !oc || !sq) {
@@ -672,12 +672,18 @@ gw_status gw_dispatch_positions(gw_dispatch *d, gw_store *store, const gw_team_p
         return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory for %zu positions", n);
     }
     for (size_t i = 0; i < n; i++) xy[i] = p[i].lon, xy[n + i] = p[i].lat;
+    pthread_rwlock_rdlock(&d->lock);
+    for (size_t i = 0; i < n; i++) {
+        ptrdiff_t k = find(d, p[i].id);
+        int have = k >= 0 && d->t[k].alive && d->t[k].has_pos;
+        prev[i] = have ? d->t[k].lon : NAN, prev[n + i] = have ? d->t[k].lat : NAN;
+    }
+    pthread_rwlock_unlock(&d->lock);
     gw_status st = project(ctx, d, xy, xy + n, n);
-    sqlite3_stmt *up = NULL, *ex = NULL, *old = NULL;
+    sqlite3_stmt *up = NULL, *ex = NULL;
     if (!st) st = prep(store, "UPDATE teams SET geom = MakePoint(?2, ?3, 4326), updated_at = ?4 "
                               "WHERE id = ?1 AND (updated_at IS NULL OR updated_at <= ?4)", &up);
     if (!st) st = prep(store, "SELECT 1 FROM teams WHERE id = ?1", &ex);
-    if (!st) st = prep(store, "SELECT X(geom), Y(geom) FROM teams WHERE id = ?1", &old);
     if (!st) st = gw_store_begin(store);
     int began = !st;
     for (size_t i = 0; !st && i < n; i++) {
@@ -685,13 +691,10 @@ gw_status gw_dispatch_positions(gw_dispatch *d, gw_store *store, const gw_team_p
         gw_time_format(p[i].at, at, sizeof at);
         sq[i] = 0;
         gw_bbox b = {p[i].lon, p[i].lat, p[i].lon, p[i].lat};
-        sqlite3_bind_text(old, 1, p[i].id, -1, SQLITE_STATIC);
-        if (sqlite3_step(old) == SQLITE_ROW && sqlite3_column_type(old, 0) != SQLITE_NULL) {
-            double ox = sqlite3_column_double(old, 0), oy = sqlite3_column_double(old, 1);
-            b.minx = fmin(b.minx, ox), b.maxx = fmax(b.maxx, ox);
-            b.miny = fmin(b.miny, oy), b.maxy = fmax(b.maxy, oy);
+        if (!isnan(prev[i])) { /* the old point (from the table: saves a query per report) */
+            b.minx = fmin(b.minx, prev[i]), b.maxx = fmax(b.maxx, prev[i]);
+            b.miny = fmin(b.miny, prev[n + i]), b.maxy = fmax(b.maxy, prev[n + i]);
         }
-        sqlite3_reset(old);
         sqlite3_bind_text(up, 1, p[i].id, -1, SQLITE_STATIC);
         sqlite3_bind_double(up, 2, p[i].lon);
         sqlite3_bind_double(up, 3, p[i].lat);
@@ -712,7 +715,6 @@ gw_status gw_dispatch_positions(gw_dispatch *d, gw_store *store, const gw_team_p
     if (st && began) gw_store_rollback(store);
     sqlite3_finalize(up);
     sqlite3_finalize(ex);
-    sqlite3_finalize(old);
     if (!st) { /* committed: the table follows now */
         pthread_rwlock_wrlock(&d->lock);
         for (size_t i = 0; i < n; i++) {
