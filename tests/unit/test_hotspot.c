@@ -6,11 +6,13 @@
 #include "gridwatch/city.h"
 #include "gridwatch/crs.h"
 #include "gridwatch/hotspot.h"
+#include "gridwatch/io.h"
 #include "gridwatch/model.h"
 #include "gridwatch/store.h"
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static void near_(double a, double b, double eps, const char *file, int line)
@@ -386,13 +388,127 @@ static void test_city(void **state)
     gw_ctx_destroy(ctx);
 }
 
+/* ---- the R cross-check (bench/hotspot_spdep.R): runs where Rscript and spdep are installed --- */
+
+static int have_spdep(void)
+{
+    static int have = -1;
+    if (have < 0)
+        have = system("Rscript -e 'suppressPackageStartupMessages(library(spdep)); library(sf)' >/dev/null 2>&1") == 0;
+    if (!have) fprintf(stderr, "skipped: Rscript with spdep and sf not found (Debian: r-cran-spdep r-cran-sf)\n");
+    return have;
+}
+
+/* Gi* on the store's grids and incidents, then spdep::localG on the same values and neighbours
+ * (and poly2nb on the exported polygons): z equal to 1e-9. */
+static void spdep_check(gw_ctx *ctx, gw_store *s, const char *tag, gw_hotspot_value value)
+{
+    gw_model *m = NULL;
+    assert_int_equal(gw_model_open(ctx, s, &m), GW_OK);
+    gw_model_snapshot *snap = gw_model_acquire(m);
+    const gw_layer_data *g = gw_snapshot_layer(snap, GW_LAYER_GRIDS);
+    gw_weights_opts o = {.kind = GW_WEIGHTS_QUEEN, .snap = 0.01};
+    gw_weights *w = NULL;
+    assert_int_equal(gw_weights_from_grids(ctx, g, &o, &w), GW_OK);
+    gw_hotspot_opts ho = {.value = value};
+    gw_hotspot_result *r = NULL;
+    assert_int_equal(gw_hotspot_gistar(ctx, snap, w, NULL, &ho, &r), GW_OK);
+    char vals[512], nbs[600], out[600], gpkg[600], cmd[4096];
+    snprintf(vals, sizeof vals, "%s", gw_test_path(tag));
+    snprintf(nbs, sizeof nbs, "%s.nb.csv", vals);
+    snprintf(out, sizeof out, "%s.out.csv", vals);
+    snprintf(gpkg, sizeof gpkg, "%s.gpkg", vals);
+    strcat(vals, ".values.csv");
+    FILE *f = fopen(vals, "w"), *fn = fopen(nbs, "w");
+    assert_true(f && fn);
+    fputs("id,count,value,z,p,class\n", f);
+    fputs("id,neighbour\n", fn);
+    for (size_t i = 0; i < r->n; i++) {
+        fprintf(f, "%s,%.0f,", gw_layer_data_id(g, i), r->count[i]);
+        if (!isnan(r->value[i])) fprintf(f, "%.17g", r->value[i]);
+        fputc(',', f);
+        if (!isnan(r->z[i])) fprintf(f, "%.17g", r->z[i]);
+        fprintf(f, ",%.17g,%s\n", r->p[i], gw_hotspot_class_name(r->cls[i]));
+        size_t k;
+        const uint32_t *nb = gw_weights_neighbours(w, i, &k);
+        for (size_t j = 0; j < k; j++) fprintf(fn, "%s,%s\n", gw_layer_data_id(g, i), gw_layer_data_id(g, nb[j]));
+    }
+    fclose(f);
+    fclose(fn);
+    int64_t nexp = 0;
+    assert_int_equal(gw_io_export(ctx, s, GW_LAYER_GRIDS, gpkg, NULL, &nexp), GW_OK);
+    snprintf(cmd, sizeof cmd, "Rscript %s/bench/hotspot_spdep.R %s %s %s %s %d 0.01 1 >&2", GW_SOURCE_DIR, vals,
+             nbs, out, gpkg, gw_model_metric_srid(m));
+    fprintf(stderr, "[%s] %s\n", tag, cmd);
+    assert_int_equal(system(cmd), 0);
+    /* and compare here too, not only by the script's exit code */
+    f = fopen(out, "r");
+    assert_non_null(f);
+    char line[512];
+    size_t compared = 0;
+    assert_non_null(fgets(line, sizeof line, f));
+    while (fgets(line, sizeof line, f)) {
+        char *c1 = strchr(line, ','), *c2 = c1 ? strchr(c1 + 1, ',') : NULL;
+        assert_non_null(c2);
+        *c1 = *c2 = '\0';
+        ptrdiff_t row = gw_layer_data_find(g, line);
+        assert_true(row >= 0);
+        if (isnan(r->z[row])) continue;
+        assert_near(strtod(c1 + 1, NULL), r->z[row], 1e-9);
+        compared++;
+    }
+    fclose(f);
+    assert_true(compared > r->n / 2);
+    gw_hotspot_result_destroy(r);
+    gw_weights_destroy(w);
+    gw_model_release(ctx, snap);
+    gw_model_close(m);
+}
+
+static void test_spdep_city(void **state)
+{
+    (void)state;
+    if (!have_spdep()) skip();
+    gw_ctx *ctx = gw_test_ctx();
+    gw_store *s = NULL;
+    assert_int_equal(gw_store_open(ctx, gw_test_path("rcity.sqlite"), GW_STORE_CREATE, &s), GW_OK);
+    gw_city_opts co = {.scale = 0.02, .seed = 3};
+    assert_int_equal(gw_city_generate(ctx, s, &co, NULL), GW_OK);
+    spdep_check(ctx, s, "rcity10k", GW_HV_PER_10K); /* per resident: grids without population left out */
+    gw_store_close(s);
+    gw_ctx_destroy(ctx);
+}
+
+/* The real Chicago police beats with the real 2018 H1 crimes. */
+static void test_spdep_chicago(void **state)
+{
+    (void)state;
+    const char *beats = gw_test_real("chicago/police_beats.geojson");
+    const char *crimes = gw_test_real("chicago/crimes_2018H1.csv");
+    if (!beats || !crimes || !have_spdep()) skip();
+    gw_ctx *ctx = gw_test_ctx();
+    gw_store *s = NULL;
+    assert_int_equal(gw_store_open(ctx, gw_test_path("chicago.sqlite"), GW_STORE_CREATE, &s), GW_OK);
+    gw_import_opts gi = {.map = "id=beat_num"};
+    assert_int_equal(gw_io_import(ctx, s, GW_LAYER_GRIDS, beats, &gi, NULL), GW_OK);
+    gw_import_opts ci = {.map = "occurred_at=date,category=primary_type", .tz = "America/Chicago",
+                         .skip_bad_rows = 1};
+    gw_import_report rep = {0};
+    assert_int_equal(gw_io_import(ctx, s, GW_LAYER_INCIDENTS, crimes, &ci, &rep), GW_OK);
+    assert_true(rep.imported > 120000);
+    spdep_check(ctx, s, "chicago", GW_HV_COUNT);
+    gw_store_close(s);
+    gw_ctx_destroy(ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_published_example), cmocka_unit_test(test_lattice_closed_form),
         cmocka_unit_test(test_snap_tolerance),    cmocka_unit_test(test_parse),
         cmocka_unit_test(test_fdr_bh),            cmocka_unit_test(test_pipeline),
-        cmocka_unit_test(test_city),
+        cmocka_unit_test(test_city),              cmocka_unit_test(test_spdep_city),
+        cmocka_unit_test(test_spdep_chicago),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
