@@ -1,0 +1,414 @@
+/* events.c — Server-Sent Events over the change log: a ring of recent changes filled by the
+ * live listener, one cursor per subscriber, suspended connections woken on new changes and by a
+ * heartbeat ticker, and Last-Event-ID replay from the changelog table (see events.h). */
+#include "events.h"
+
+#include "app.h"
+#include "http_util.h"
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define RING 16384          /* recent changes kept in memory (power of two) */
+#define HEARTBEAT_MS 15000
+#define COALESCE_MS 1000
+#define MOVE_SLOTS 8192     /* per-team newest move (hub) / last sent move (subscriber) */
+#define MAX_REPLAY 200000   /* rows a Last-Event-ID replay reads at most */
+#define MAX_TYPES 8
+
+typedef struct ev {
+    int64_t seq;
+    char type[32], op[24];
+    gw_layer layer;
+    char *id;
+    int has_bbox;
+    gw_bbox bbox;
+    uint64_t idh; /* hash of id (team moves) */
+} ev;
+
+typedef struct sub {
+    struct sub *prev, *next;
+    gw_events *hub;
+    gw_stream *stream;
+    int64_t cursor;        /* last seq handled */
+    char types[MAX_TYPES][32];
+    int n_types, has_bbox, started;
+    gw_bbox bbox;
+    gw_buf backlog;        /* replayed rows, sent first */
+    size_t backlog_off;
+    int64_t last_write_ms;
+    struct { uint64_t h; int64_t ms; } sent[MOVE_SLOTS];
+} sub;
+
+struct gw_events {
+    pthread_mutex_t lock;
+    ev ring[RING];
+    int64_t n;      /* events ever appended; ring[i % RING] */
+    int64_t floor;  /* lowest seq the ring may still hold; older ones come from the table */
+    struct { uint64_t h; int64_t seq; } newest_move[MOVE_SLOTS];
+    sub *subs;
+    size_t n_subs;
+    pthread_t ticker;
+    pthread_cond_t stop_cv;
+    int stop, running;
+};
+
+static int64_t now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+static uint64_t hash_str(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (; s && *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h | 1; /* 0 = empty slot */
+}
+
+/* The event type of a change. */
+static void type_of(gw_layer layer, const char *op, char *buf, size_t cap)
+{
+    int ins = strcmp(op, "insert") == 0, del = strcmp(op, "delete") == 0;
+    int bulk = strcmp(op, "import") == 0 || strcmp(op, "clear") == 0;
+    switch (layer) {
+    case GW_LAYER_INCIDENTS:
+        snprintf(buf, cap, "incident.%s", ins ? "created" : del ? "deleted" : bulk ? "bulk" : "updated");
+        break;
+    case GW_LAYER_TEAMS:
+        snprintf(buf, cap, "team.%s", strcmp(op, "move") == 0 ? "moved" : strcmp(op, "assign") == 0 ? "assigned"
+                                      : strcmp(op, "release") == 0 ? "released" : ins ? "created"
+                                      : del ? "deleted" : bulk ? "bulk" : "updated");
+        break;
+    case GW_LAYER_GRIDS: snprintf(buf, cap, "grid.changed"); break;
+    case GW_LAYER_POLICE_ROOMS: snprintf(buf, cap, "police_room.changed"); break;
+    case GW_LAYER_CAMERAS: snprintf(buf, cap, "camera.changed"); break;
+    default: snprintf(buf, cap, "change.%.20s", op); break;
+    }
+}
+
+static void fill_ev(ev *e, int64_t seq, gw_layer layer, const char *op, const char *id,
+                    const gw_bbox *bbox)
+{
+    free(e->id);
+    e->seq = seq;
+    e->layer = layer;
+    snprintf(e->op, sizeof e->op, "%s", op ? op : "");
+    type_of(layer, e->op, e->type, sizeof e->type);
+    e->id = id ? strdup(id) : NULL;
+    e->has_bbox = bbox != NULL;
+    if (bbox) e->bbox = *bbox;
+    e->idh = hash_str(id);
+}
+
+static int wanted(const sub *s, const ev *e)
+{
+    if (s->n_types) {
+        int ok = 0;
+        for (int i = 0; i < s->n_types && !ok; i++) {
+            size_t n = strlen(s->types[i]);
+            ok = strncmp(e->type, s->types[i], n) == 0 && (e->type[n] == 0 || e->type[n] == '.');
+        }
+        if (!ok) return 0;
+    }
+    if (s->has_bbox && e->has_bbox &&
+        (e->bbox.maxx < s->bbox.minx || e->bbox.minx > s->bbox.maxx || e->bbox.maxy < s->bbox.miny ||
+         e->bbox.miny > s->bbox.maxy))
+        return 0;
+    return 1;
+}
+
+static void format_ev(gw_buf *b, const ev *e)
+{
+    gw_buf_printf(b, "id: %lld\nevent: %s\ndata: {\"seq\":%lld,\"type\":\"%s\",\"layer\":", (long long)e->seq,
+                  e->type, (long long)e->seq, e->type);
+    const char *ln = gw_layer_name(e->layer);
+    if (ln) gw_buf_json_str(b, ln);
+    else gw_buf_str(b, "null");
+    gw_buf_str(b, ",\"op\":");
+    gw_buf_json_str(b, e->op);
+    gw_buf_str(b, ",\"id\":");
+    if (e->id) gw_buf_json_str(b, e->id);
+    else gw_buf_str(b, "null");
+    if (e->has_bbox) {
+        gw_buf_str(b, ",\"bbox\":[");
+        gw_buf_num(b, e->bbox.minx, 7), gw_buf_str(b, ","), gw_buf_num(b, e->bbox.miny, 7), gw_buf_str(b, ",");
+        gw_buf_num(b, e->bbox.maxx, 7), gw_buf_str(b, ","), gw_buf_num(b, e->bbox.maxy, 7), gw_buf_str(b, "]");
+    }
+    gw_buf_str(b, "}\n\n");
+}
+
+/* ---- hub: listener and ticker -------------------------------------------------------------- */
+
+static void on_changes(void *user, gw_ctx *ctx, const gw_change *ch, size_t n, gw_model_snapshot *snap)
+{
+    gw_events *h = user;
+    pthread_mutex_lock(&h->lock);
+    for (size_t i = 0; i < n; i++) {
+        ev *e = &h->ring[h->n % RING];
+        if (h->n >= RING) h->floor = e->seq + 1; /* evicting it */
+        fill_ev(e, ch[i].seq, ch[i].layer, ch[i].op, ch[i].feature_id, ch[i].has_bbox ? &ch[i].bbox : NULL);
+        if (e->layer == GW_LAYER_TEAMS && strcmp(e->op, "move") == 0) {
+            size_t k = e->idh & (MOVE_SLOTS - 1);
+            h->newest_move[k].h = e->idh, h->newest_move[k].seq = e->seq;
+        }
+        h->n++;
+    }
+    for (sub *s = h->subs; s; s = s->next) gw_stream_wake(s->stream);
+    pthread_mutex_unlock(&h->lock);
+}
+
+static void *ticker_main(void *arg)
+{
+    gw_events *h = arg;
+    pthread_mutex_lock(&h->lock);
+    while (!h->stop) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += 1;
+        pthread_cond_timedwait(&h->stop_cv, &h->lock, &ts);
+        int64_t t = now_ms();
+        for (sub *s = h->subs; s; s = s->next)
+            if (t - s->last_write_ms >= HEARTBEAT_MS) gw_stream_wake(s->stream);
+    }
+    pthread_mutex_unlock(&h->lock);
+    return NULL;
+}
+
+gw_status gw_events_create(gw_ctx *ctx, gw_live *live, gw_events **out)
+{
+    *out = NULL;
+    gw_events *h = calloc(1, sizeof *h);
+    if (!h) return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory");
+    pthread_mutex_init(&h->lock, NULL);
+    pthread_cond_init(&h->stop_cv, NULL);
+    h->floor = gw_live_seq(live) + 1;
+    gw_status st = gw_live_listen(live, on_changes, h);
+    if (!st && pthread_create(&h->ticker, NULL, ticker_main, h) != 0)
+        st = gw_ctx_error(ctx, GW_ERR_INTERNAL, "cannot start the events ticker");
+    else if (st)
+        gw_ctx_error(ctx, st, "cannot register the events listener");
+    h->running = !st;
+    if (st) {
+        gw_events_destroy(h);
+        return st;
+    }
+    *out = h;
+    return GW_OK;
+}
+
+void gw_events_destroy(gw_events *h)
+{
+    if (!h) return;
+    if (h->running) {
+        pthread_mutex_lock(&h->lock);
+        h->stop = 1;
+        pthread_cond_signal(&h->stop_cv);
+        pthread_mutex_unlock(&h->lock);
+        pthread_join(h->ticker, NULL);
+    }
+    for (int i = 0; i < RING; i++) free(h->ring[i].id);
+    pthread_cond_destroy(&h->stop_cv);
+    pthread_mutex_destroy(&h->lock);
+    free(h);
+}
+
+/* ---- the stream ------------------------------------------------------------------------------ */
+
+/* Copy out of b from *off; returns bytes. */
+static long drain(const gw_buf *b, size_t *off, char *buf, size_t max)
+{
+    size_t n = b->len - *off < max ? b->len - *off : max;
+    memcpy(buf, b->data + *off, n);
+    *off += n;
+    return (long)n;
+}
+
+static long sub_read(void *cls, char *buf, size_t max)
+{
+    sub *s = cls;
+    gw_events *h = s->hub;
+    if (s->backlog_off < s->backlog.len) {
+        s->last_write_ms = now_ms();
+        return drain(&s->backlog, &s->backlog_off, buf, max);
+    }
+    gw_buf out = {0};
+    pthread_mutex_lock(&h->lock);
+    int64_t t = now_ms();
+    if (!s->started) {
+        gw_buf_str(&out, "retry: 2000\n: gridwatch events\n\n");
+        s->started = 1;
+    }
+    if (s->cursor < h->floor - 1) { /* fell out of the window: say so rather than skip silently */
+        gw_buf_printf(&out, "event: reset\ndata: {\"from\":%lld,\"to\":%lld}\n\n", (long long)s->cursor,
+                      (long long)(h->floor - 1));
+        s->cursor = h->floor - 1;
+    }
+    /* ring entries are in seq order: start after the cursor */
+    int64_t first = h->n > RING ? h->n - RING : 0;
+    int64_t lo = first, hi = h->n;
+    while (lo < hi) {
+        int64_t mid = lo + (hi - lo) / 2;
+        if (h->ring[mid % RING].seq <= s->cursor) lo = mid + 1;
+        else hi = mid;
+    }
+    for (int64_t i = lo; i < h->n && out.len + 512 < max; i++) {
+        const ev *e = &h->ring[i % RING];
+        s->cursor = e->seq;
+        if (!wanted(s, e)) continue;
+        if (e->layer == GW_LAYER_TEAMS && strcmp(e->op, "move") == 0) {
+            size_t k = e->idh & (MOVE_SLOTS - 1);
+            int newer = h->newest_move[k].h == e->idh && h->newest_move[k].seq > e->seq;
+            if (newer && s->sent[k].h == e->idh && t - s->sent[k].ms < COALESCE_MS) continue;
+            s->sent[k].h = e->idh, s->sent[k].ms = t;
+        }
+        format_ev(&out, e);
+    }
+    if (!out.len && t - s->last_write_ms >= HEARTBEAT_MS) gw_buf_str(&out, ": heartbeat\n\n");
+    pthread_mutex_unlock(&h->lock);
+    if (out.oom) {
+        gw_buf_free(&out);
+        return -1;
+    }
+    if (!out.len) return GW_STREAM_WAIT;
+    s->last_write_ms = t;
+    size_t off = 0;
+    long n = drain(&out, &off, buf, max);
+    if (off < out.len) { /* an event longer than the room left: the rest goes first next time */
+        gw_buf_reset(&s->backlog);
+        s->backlog_off = 0;
+        gw_buf_add(&s->backlog, out.data + off, out.len - off);
+    }
+    gw_buf_free(&out);
+    return n;
+}
+
+static void sub_free(void *cls)
+{
+    sub *s = cls;
+    gw_events *h = s->hub;
+    if (s->stream) { /* registered (an unregistered one is freed under h_events' lock) */
+        pthread_mutex_lock(&h->lock);
+        if (s->prev) s->prev->next = s->next;
+        else h->subs = s->next;
+        if (s->next) s->next->prev = s->prev;
+        h->n_subs--;
+        pthread_mutex_unlock(&h->lock);
+    }
+    gw_buf_free(&s->backlog);
+    free(s);
+}
+
+/* Replay changelog rows after `after` and before `until` into the backlog.  0 or -1. */
+static int replay(gw_req *req, sub *s, int64_t after, int64_t until)
+{
+    gw_store *st = gw_req_store(req);
+    if (!st) return -1;
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(gw_store_db(st), "SELECT seq, layer, op, feature_id, minx, miny, maxx, maxy "
+                           "FROM changelog WHERE seq > ?1 AND seq < ?2 ORDER BY seq LIMIT ?3", -1, &q, NULL) != SQLITE_OK) {
+        gw_req_problem(req, 500, NULL, "cannot read the change log: %s", sqlite3_errmsg(gw_store_db(st)));
+        return -1;
+    }
+    sqlite3_bind_int64(q, 1, after);
+    sqlite3_bind_int64(q, 2, until);
+    sqlite3_bind_int(q, 3, MAX_REPLAY);
+    ev e;
+    memset(&e, 0, sizeof e);
+    int64_t last = after;
+    while (sqlite3_step(q) == SQLITE_ROW) {
+        gw_layer l;
+        const char *ln = (const char *)sqlite3_column_text(q, 1);
+        if (!ln || gw_layer_from_name(ln, &l) != GW_OK) l = GW_LAYER_COUNT;
+        gw_bbox b = {sqlite3_column_double(q, 4), sqlite3_column_double(q, 5), sqlite3_column_double(q, 6),
+                     sqlite3_column_double(q, 7)};
+        fill_ev(&e, sqlite3_column_int64(q, 0), l, (const char *)sqlite3_column_text(q, 2),
+                (const char *)sqlite3_column_text(q, 3), sqlite3_column_type(q, 4) == SQLITE_NULL ? NULL : &b);
+        last = e.seq;
+        if (wanted(s, &e)) format_ev(&s->backlog, &e);
+    }
+    sqlite3_finalize(q);
+    free(e.id);
+    if (last < until - 1 && last - after >= MAX_REPLAY) /* too far behind to replay all */
+        gw_buf_printf(&s->backlog, "event: reset\ndata: {\"from\":%lld,\"to\":%lld}\n\n", (long long)last,
+                      (long long)(until - 1));
+    return s->backlog.oom ? -1 : 0;
+}
+
+static int h_events(gw_req *req)
+{
+    gw_app *app = gw_req_app(req);
+    gw_events *h = app ? app->modules[GW_APP_EVENTS] : NULL;
+    if (!h) {
+        gw_req_problem(req, 503, NULL, "events are not enabled on this server");
+        return 0;
+    }
+    sub *s = calloc(1, sizeof *s);
+    if (!s) {
+        gw_req_problem(req, 503, NULL, "out of memory");
+        return 0;
+    }
+    s->hub = h;
+    const char *tv = gw_req_query(req, "types"), *bv = gw_req_query(req, "bbox");
+    if (tv) {
+        char tmp[512];
+        snprintf(tmp, sizeof tmp, "%s", tv);
+        for (char *save = NULL, *t = strtok_r(tmp, ",", &save); t && s->n_types < MAX_TYPES;
+             t = strtok_r(NULL, ",", &save))
+            snprintf(s->types[s->n_types++], sizeof s->types[0], "%s", t);
+    }
+    char why[128];
+    if (bv && gw_parse_bbox(bv, &s->bbox, why, sizeof why)) {
+        gw_req_problem(req, 400, NULL, "parameter 'bbox': %s", why);
+        free(s);
+        return 0;
+    }
+    s->has_bbox = bv != NULL;
+    const char *lv = gw_req_header(req, "Last-Event-ID");
+    if (!lv) lv = gw_req_query(req, "last_event_id"); /* for clients that cannot set headers */
+    int64_t last = -1;
+    if (lv && gw_parse_int64(lv, &last)) {
+        gw_req_problem(req, 400, NULL, "Last-Event-ID '%s' is not an event id (a change seq)", lv);
+        free(s);
+        return 0;
+    }
+    pthread_mutex_lock(&h->lock);
+    int64_t floor = h->floor, newest = h->n ? h->ring[(h->n - 1) % RING].seq : floor - 1;
+    pthread_mutex_unlock(&h->lock);
+    s->cursor = last >= 0 ? (last < floor - 1 ? floor - 1 : last) : newest;
+    if (last >= 0 && last < floor - 1 && replay(req, s, last, floor)) {
+        gw_buf_free(&s->backlog);
+        free(s);
+        return 0;
+    }
+    s->last_write_ms = now_ms();
+    gw_req_add_header(req, "Cache-Control", "no-store");
+    gw_req_add_header(req, "X-Accel-Buffering", "no");
+    /* Register under the lock so no wake is missed between respond and the list. */
+    pthread_mutex_lock(&h->lock);
+    gw_stream *stream = gw_req_respond_stream(req, 200, "text/event-stream", sub_read, s, sub_free);
+    if (stream) {
+        s->stream = stream;
+        s->next = h->subs;
+        if (s->next) s->next->prev = s;
+        h->subs = s;
+        h->n_subs++;
+    }
+    pthread_mutex_unlock(&h->lock);
+    return 0;
+}
+
+static const gw_route routes[] = {
+    {"GET", "/events", h_events, GW_ROLE_VIEWER, "events"},
+};
+
+const gw_route *gw_events_routes(size_t *n)
+{
+    *n = sizeof routes / sizeof routes[0];
+    return routes;
+}

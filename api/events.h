@@ -1,0 +1,30 @@
+/* events.h — GET /events: the change log as Server-Sent Events for map walls and dispatch
+ * consoles.  One event per change-log row (id = its seq), fed by a gw_live listener; a
+ * reconnect with Last-Event-ID is answered from the change log first, so nothing is lost.
+ * Subscribers wait on suspended connections (no thread each). */
+#ifndef GW_EVENTS_H
+#define GW_EVENTS_H
+
+#include "live.h"
+#include "server.h"
+
+typedef struct gw_events gw_events;
+
+/* Create the event hub over `live` (registers its listener; call before the server starts) and
+ * start its ticker (heartbeats every 15 s).  Caller frees with gw_events_destroy() after the
+ * server is destroyed (which ends every stream) and after gw_live_destroy(). */
+gw_status gw_events_create(gw_ctx *ctx, gw_live *live, gw_events **out);
+void gw_events_destroy(gw_events *ev);
+
+/* GET /events[?types=incident,team.moved][&bbox=minx,miny,maxx,maxy] (viewer).  Event types:
+ * incident.created / .updated / .deleted / .bulk, team.moved / .assigned / .released /
+ * .created / .updated / .deleted / .bulk, grid.changed, police_room.changed, camera.changed,
+ * and change.<op> for rows of other tables (analysis refreshes).  `types` entries match a type
+ * or its prefix ("team").  Data: {"seq","type","layer","op","id","bbox"}.  team.moved is
+ * coalesced per team: a move is left out when the same subscriber got a move of that team less
+ * than a second ago and a newer move of it is already queued (the newest always goes out).
+ * A subscriber that falls more than the in-memory window behind gets an "event: reset" (reload
+ * the map) instead of a silent gap; on reconnect, Last-Event-ID is replayed from the table. */
+const gw_route *gw_events_routes(size_t *n);
+
+#endif
