@@ -274,7 +274,7 @@ gw_status gw_hotspot_gistar(gw_ctx *ctx, gw_model_snapshot *snap, const gw_weigh
     gw_hotspot_result *r = NULL;
     gw_status st = result_alloc(ctx, n, &r);
     if (st) return st;
-    uint8_t *valid = malloc(n ? n : 1);
+    uint8_t *valid = calloc(n ? n : 1, 1);
     if (!valid) {
         gw_hotspot_result_destroy(r);
         return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory");

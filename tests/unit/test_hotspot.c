@@ -69,7 +69,7 @@ static gw_store *lattice_store(gw_ctx *ctx, const char *name, double gap, const 
     assert_int_equal(gw_store_inserter_create(s, GW_LAYER_GRIDS, &ins), GW_OK);
     for (int i = 0; i < 3; i++)
         for (int j = 0; j < 3; j++) {
-            char id[8];
+            char id[32];
             snprintf(id, sizeof id, "G%d%d", i, j);
             int64_t pop = (i == 2 && j == 2) ? 0 : 1000 * (j + 1);
             gw_value v[8] = {{GW_VAL_TEXT, id, 0, 0}, {GW_VAL_NULL, 0, 0, 0}, {GW_VAL_NULL, 0, 0, 0},
@@ -88,7 +88,7 @@ static gw_store *lattice_store(gw_ctx *ctx, const char *name, double gap, const 
     int seq = 0;
     for (int k = 0; incidents && k < 9; k++)
         for (int m = 0; m < incidents[k]; m++) {
-            char id[16];
+            char id[32];
             snprintf(id, sizeof id, "I%04d", seq++);
             int i = k / 3, j = k % 3;
             gw_value v[8] = {{GW_VAL_TEXT, id, 0, 0},   {GW_VAL_INT, NULL, 1735660800 + m * 3600, 0},
