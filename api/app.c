@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "auth.h"
+#include "coverage_http.h"
 #include "hotspot_http.h"
 #include "dispatch_http.h"
 #include "ogc_write.h"
@@ -65,6 +66,15 @@ gw_status gw_app_create(gw_ctx *ctx, const char *db_path, const gw_app_opts *opt
         r = gw_dispatch_routes(&n);
         st = add_routes(ctx, app, r, n);
     }
+    if (!st) { /* coverage: computed at start, kept current by a listener */
+        gw_coverage_http *cov = NULL;
+        st = gw_coverage_http_create(ctx, app->live, db_path, &cov);
+        app->modules[GW_APP_COVERAGE] = cov;
+    }
+    if (!st) {
+        r = gw_coverage_routes(&n);
+        st = add_routes(ctx, app, r, n);
+    }
     if (st) {
         gw_app_destroy(app);
         return st;
@@ -90,6 +100,7 @@ void gw_app_destroy(gw_app *app)
     gw_tiles_destroy(app->tiles);
     gw_hotspots_destroy(app->modules[GW_APP_HOTSPOTS]);
     gw_dispatch_destroy(app->modules[GW_APP_DISPATCH]);
+    gw_coverage_http_destroy(app->modules[GW_APP_COVERAGE]);
     free(app->routes);
     free(app);
 }

@@ -111,7 +111,7 @@ gw_status gw_coverage_blind_3857(gw_ctx *ctx, const gw_coverage *c, const gw_bbo
     if (!rd) return gw_ctx_error(ctx, GW_ERR_NOMEM, "coverage: cannot create a WKB reader");
     gw_status st = GW_OK;
     for (size_t g = 0; g < c->n && !st; g++) {
-        if (!c->blind[g]) continue;
+        if (!c->blind[g] || !c->rows[g].blind_parts) continue;
         const GEOSGeometry *merc = gw_layer_data_geom(c->grids, g, GW_MODEL_MERCATOR);
         double x0, y0, x1, y1;
         if (!merc || !GEOSGeom_getXMin_r(h, merc, &x0) || !GEOSGeom_getYMin_r(h, merc, &y0) ||
@@ -126,7 +126,7 @@ gw_status gw_coverage_blind_3857(gw_ctx *ctx, const gw_coverage *c, const gw_bbo
                               gw_layer_data_id(c->grids, g), gw_ctx_geos_errmsg(ctx));
             break;
         }
-        if (fn(user, g, m)) break;
+        if (fn(user, g, gw_layer_data_id(c->grids, g), m)) break;
     }
     GEOSWKBReader_destroy_r(h, rd);
     return st;

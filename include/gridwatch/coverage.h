@@ -116,10 +116,11 @@ size_t gw_coverage_cameras_at(const gw_model_snapshot *snap, double x, double y,
                               double *dists, size_t cap);
 
 /* Blind spots in EPSG:3857 for a tile: calls fn for each grid whose envelope meets `bbox`
- * (EPSG:3857) with the grid row and its blind spots as a new GEOS geometry in 3857 (the
- * callback owns it and frees it with GEOSGeom_destroy_r on ctx's handle).  Stops when fn
- * returns nonzero.  GW_ERR_ARG when blind spots were not kept. */
-typedef int (*gw_coverage_geom_fn)(void *user, size_t row, GEOSGeometry *g);
+ * (EPSG:3857) with the grid row, its id (borrowed) and its blind spots as a new GEOS
+ * MultiPolygon in 3857 (the callback owns it and frees it with GEOSGeom_destroy_r on ctx's
+ * handle).  Fully covered grids are skipped.  Stops when fn returns nonzero.  GW_ERR_ARG when
+ * blind spots were not kept. */
+typedef int (*gw_coverage_geom_fn)(void *user, size_t row, const char *grid_id, GEOSGeometry *g);
 gw_status gw_coverage_blind_3857(gw_ctx *ctx, const gw_coverage *cov, const gw_bbox *bbox,
                                  gw_coverage_geom_fn fn, void *user);
 

@@ -359,8 +359,9 @@ static void test_blind_spots(void **state)
     hand_close(&H);
 }
 
-static int count_geom(void *user, size_t row, GEOSGeometry *g)
+static int count_geom(void *user, size_t row, const char *id, GEOSGeometry *g)
 {
+    assert_string_equal(id, "A");
     void **u = user;
     (*(int *)u[0])++;
     double x0 = 0;

@@ -1,0 +1,467 @@
+/* coverage_http.c — the coverage module of the server and the `gridwatch coverage` command:
+ * results computed once at start, kept current by a live-model listener (only the grids a
+ * changed camera or room touches are recomputed, and their stored rows rewritten), served as
+ * JSON / GeoJSON; the dispatcher's "which cameras see this spot". */
+#include "coverage_http.h"
+
+#include "app.h"
+#include "cli_util.h"
+#include "gridwatch/crs.h"
+#include "http_util.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct gw_coverage_http {
+    gw_live *live;
+    char *db_path;
+    pthread_rwlock_t lock; /* readers: handlers; writer: the listener */
+    gw_coverage *cov;
+    gw_ctx *ctx;           /* the creating thread's, for the final release */
+    gw_store *wstore;      /* the sync thread's write connection, opened on first change */
+    pthread_mutex_t tr_lock;
+    gw_ctx *tr_ctx;        /* owns the lon/lat -> metric transform (used under tr_lock) */
+    gw_crs_transform *to_m;
+    double last_update_ms;
+};
+
+/* ---- the module ------------------------------------------------------------------------------ */
+
+static void on_change(void *user, gw_ctx *ctx, const gw_change *changes, size_t n, gw_model_snapshot *snap)
+{
+    gw_coverage_http *cs = user;
+    int relevant = 0;
+    for (size_t i = 0; i < n; i++)
+        relevant |= changes[i].layer == GW_LAYER_CAMERAS || changes[i].layer == GW_LAYER_GRIDS ||
+                    changes[i].layer == GW_LAYER_POLICE_ROOMS || changes[i].layer == GW_LAYER_INCIDENTS;
+    if (!relevant) return;
+    double t0 = gw_cli_now();
+    pthread_rwlock_wrlock(&cs->lock);
+    size_t nch = 0;
+    /* The current snapshot (at least `snap`): the update diffs it against the one it holds, so
+     * changes not yet announced are handled now and are no-ops when their batch comes. */
+    gw_status st = gw_coverage_update(ctx, cs->cov, gw_model_acquire(gw_live_model(cs->live)), &nch);
+    (void)snap;
+    if (!st && nch && !cs->wstore) st = gw_store_open(ctx, cs->db_path, 0, &cs->wstore);
+    if (!st && nch) st = gw_coverage_save(ctx, cs->cov, cs->wstore, gw_coverage_changed(cs->cov));
+    cs->last_update_ms = (gw_cli_now() - t0) * 1000;
+    pthread_rwlock_unlock(&cs->lock);
+    if (st) fprintf(stderr, "gridwatch: coverage update failed: %s\n", gw_ctx_errmsg(ctx));
+}
+
+gw_status gw_coverage_http_create(gw_ctx *ctx, gw_live *live, const char *db_path, gw_coverage_http **out)
+{
+    *out = NULL;
+    gw_coverage_http *cs = calloc(1, sizeof *cs);
+    if (!cs || !(cs->db_path = strdup(db_path))) {
+        free(cs);
+        return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory");
+    }
+    cs->live = live, cs->ctx = ctx;
+    pthread_rwlock_init(&cs->lock, NULL);
+    pthread_mutex_init(&cs->tr_lock, NULL);
+    gw_model *model = gw_live_model(live);
+    gw_coverage_opts o = {.min_blind_m2 = -1, .blind_spots = 1};
+    gw_status st = gw_coverage_compute(ctx, model, gw_model_acquire(model), &o, &cs->cov);
+    gw_store *store = NULL;
+    if (!st) st = gw_store_open(ctx, db_path, 0, &store);
+    if (!st && gw_coverage_save(ctx, cs->cov, store, NULL)) {
+        /* Serving does not depend on the stored copy: say so and go on. */
+        gw_ctx_warn(ctx, "coverage: results not saved: %s", gw_ctx_errmsg(ctx));
+        gw_ctx_clear_error(ctx);
+    }
+    gw_store_close(store);
+    if (!st) st = gw_ctx_create(&cs->tr_ctx);
+    if (!st) {
+        gw_crs ll = {GW_CRS_EPSG, 4326}, m = {GW_CRS_EPSG, gw_model_metric_srid(model)};
+        st = gw_crs_transform_create(cs->tr_ctx, ll, m, &cs->to_m);
+        if (st) gw_ctx_error(ctx, st, "%s", gw_ctx_errmsg(cs->tr_ctx));
+    }
+    if (!st) st = gw_live_listen(live, on_change, cs);
+    if (st) {
+        gw_coverage_http_destroy(cs);
+        return st;
+    }
+    *out = cs;
+    return GW_OK;
+}
+
+void gw_coverage_http_destroy(gw_coverage_http *cs)
+{
+    if (!cs) return;
+    gw_coverage_destroy(cs->ctx, cs->cov);
+    gw_store_close(cs->wstore);
+    gw_crs_transform_destroy(cs->to_m);
+    gw_ctx_destroy(cs->tr_ctx);
+    pthread_rwlock_destroy(&cs->lock);
+    pthread_mutex_destroy(&cs->tr_lock);
+    free(cs->db_path);
+    free(cs);
+}
+
+gw_status gw_coverage_get(void *state, const char *grid_id, gw_coverage_row *row, int64_t *seq)
+{
+    gw_coverage_http *cs = state;
+    if (!cs || !grid_id) return GW_ERR_NOT_FOUND;
+    pthread_rwlock_rdlock(&cs->lock);
+    size_t r = 0;
+    gw_status st = gw_coverage_find(cs->cov, grid_id, &r);
+    if (!st) {
+        *row = *gw_coverage_row_at(cs->cov, r);
+        if (seq) *seq = gw_coverage_seq(cs->cov);
+    }
+    pthread_rwlock_unlock(&cs->lock);
+    return st;
+}
+
+gw_status gw_coverage_http_blind_3857(void *state, gw_ctx *ctx, const gw_bbox *bbox, gw_coverage_geom_fn fn,
+                                      void *user)
+{
+    gw_coverage_http *cs = state;
+    if (!cs) return gw_ctx_error(ctx, GW_ERR_NOT_FOUND, "coverage: the module is not running");
+    pthread_rwlock_rdlock(&cs->lock);
+    gw_status st = gw_coverage_blind_3857(ctx, cs->cov, bbox, fn, user);
+    pthread_rwlock_unlock(&cs->lock);
+    return st;
+}
+
+/* ---- handlers -------------------------------------------------------------------------------- */
+
+static gw_coverage_http *state_of(gw_req *req)
+{
+    gw_app *app = gw_req_app(req);
+    gw_coverage_http *cs = app ? app->modules[GW_APP_COVERAGE] : NULL;
+    if (!cs) gw_req_problem(req, 503, NULL, "the coverage module is not running");
+    return cs;
+}
+
+static void row_props(gw_buf *b, const gw_coverage_row *r, int32_t inc, int32_t seen)
+{
+    gw_buf_str(b, "\"ratio\":");
+    gw_buf_num(b, r->ratio, 9);
+    gw_buf_str(b, ",\"covered_m2\":");
+    gw_buf_num(b, r->covered_m2, 3);
+    gw_buf_str(b, ",\"grid_m2\":");
+    gw_buf_num(b, r->grid_m2, 3);
+    gw_buf_printf(b, ",\"cameras\":%d,\"incidents\":%d,\"incidents_seen\":%d,\"incident_share\":", r->cameras,
+                  inc, seen);
+    if (inc) gw_buf_num(b, (double)seen / inc, 9);
+    else gw_buf_str(b, "null");
+    gw_buf_str(b, ",\"room_reach\":");
+    gw_buf_num(b, r->room_reach, 9);
+    gw_buf_str(b, ",\"room_m2\":");
+    gw_buf_num(b, r->room_m2, 3);
+    gw_buf_str(b, ",\"blind_m2\":");
+    gw_buf_num(b, r->blind_m2, 3);
+    gw_buf_printf(b, ",\"blind_parts\":%d", r->blind_parts);
+}
+
+/* The datetime filter of a request into [from, to); 0 when fine, else answered with a 400. */
+static int window_of(gw_req *req, int64_t *from, int64_t *to, int *given)
+{
+    const char *dt = gw_req_query(req, "datetime");
+    *given = 0;
+    if (!dt) return 0;
+    gw_time_filter f;
+    char why[256];
+    if (gw_parse_datetime(gw_req_ctx(req), dt, &f, why, sizeof why)) {
+        gw_req_problem(req, 400, NULL, "parameter 'datetime': %s", why);
+        return -1;
+    }
+    *from = f.has_lo ? f.lo : INT64_MIN / 2;
+    *to = f.has_hi ? f.hi + 1 : INT64_MAX / 2;
+    *given = 1;
+    return 0;
+}
+
+static int h_all(gw_req *req)
+{
+    gw_coverage_http *cs = state_of(req);
+    if (!cs) return 0;
+    int64_t from = 0, to = 0;
+    int given = 0;
+    if (window_of(req, &from, &to, &given)) return 0;
+    pthread_rwlock_rdlock(&cs->lock);
+    size_t n = gw_coverage_count(cs->cov);
+    int32_t *inc = given ? malloc((n + 1) * sizeof *inc) : NULL, *seen = given ? malloc((n + 1) * sizeof *seen) : NULL;
+    if (given && inc && seen) gw_coverage_incidents(cs->cov, from, to, inc, seen);
+    gw_buf b = {0};
+    gw_buf_printf(&b, "{\"seq\":%lld,\"count\":%zu,\"room_dist_m\":", (long long)gw_coverage_seq(cs->cov), n);
+    gw_buf_num(&b, gw_coverage_get_opts(cs->cov)->room_dist_m, 3);
+    gw_buf_str(&b, ",\"grids\":[");
+    for (size_t g = 0; g < n && (!given || (inc && seen)); g++) {
+        const gw_coverage_row *r = gw_coverage_row_at(cs->cov, g);
+        gw_buf_str(&b, g ? ",{\"id\":" : "{\"id\":");
+        gw_buf_json_str(&b, gw_coverage_grid_id(cs->cov, g));
+        gw_buf_add(&b, ",", 1);
+        row_props(&b, r, given ? inc[g] : r->incidents, given ? seen[g] : r->seen);
+        gw_buf_add(&b, "}", 1);
+    }
+    gw_buf_str(&b, "]}\n");
+    pthread_rwlock_unlock(&cs->lock);
+    free(inc), free(seen);
+    if (b.oom || (given && (!inc || !seen))) gw_req_problem(req, 500, NULL, "out of memory");
+    else gw_req_respond(req, 200, "application/json", b.data, b.len);
+    gw_buf_free(&b);
+    return 0;
+}
+
+static int h_one(gw_req *req)
+{
+    gw_coverage_http *cs = state_of(req);
+    if (!cs) return 0;
+    const char *id = gw_req_param(req, "grid");
+    int64_t from = 0, to = 0;
+    int given = 0;
+    if (window_of(req, &from, &to, &given)) return 0;
+    pthread_rwlock_rdlock(&cs->lock);
+    size_t row = 0;
+    if (gw_coverage_find(cs->cov, id, &row)) {
+        pthread_rwlock_unlock(&cs->lock);
+        gw_req_problem(req, 404, NULL, "no grid '%s' in the published grid set", id ? id : "");
+        return 0;
+    }
+    size_t n = gw_coverage_count(cs->cov);
+    int32_t *inc = given ? malloc((n + 1) * sizeof *inc) : NULL, *seen = given ? malloc((n + 1) * sizeof *seen) : NULL;
+    if (given && inc && seen) gw_coverage_incidents(cs->cov, from, to, inc, seen);
+    const gw_coverage_row *r = gw_coverage_row_at(cs->cov, row);
+    gw_buf b = {0};
+    gw_buf_str(&b, "{\"type\":\"Feature\",\"id\":");
+    gw_buf_json_str(&b, id);
+    gw_buf_printf(&b, ",\"properties\":{\"grid\":");
+    gw_buf_json_str(&b, id);
+    gw_buf_printf(&b, ",\"seq\":%lld,", (long long)gw_coverage_seq(cs->cov));
+    row_props(&b, r, given && inc && seen ? inc[row] : r->incidents, given && inc && seen ? seen[row] : r->seen);
+    gw_buf_str(&b, "},\"geometry\":");
+    size_t len = 0;
+    const unsigned char *wkb = gw_coverage_blind_wkb(cs->cov, row, &len);
+    gw_geojson_writer w = {.prec = 7};
+    int bad = wkb ? gw_geojson_write(&w, wkb, len, &b) : (gw_buf_str(&b, "null"), 0);
+    gw_geojson_writer_free(&w);
+    gw_buf_str(&b, "}\n");
+    pthread_rwlock_unlock(&cs->lock);
+    free(inc), free(seen);
+    if (bad || b.oom) gw_req_problem(req, 500, NULL, "cannot write the blind spots of grid '%s'", id);
+    else gw_req_respond(req, 200, "application/geo+json", b.data, b.len);
+    gw_buf_free(&b);
+    return 0;
+}
+
+static int h_cameras(gw_req *req)
+{
+    gw_coverage_http *cs = state_of(req);
+    if (!cs) return 0;
+    const char *slon = gw_req_query(req, "lon"), *slat = gw_req_query(req, "lat"), *slim = gw_req_query(req, "limit");
+    double lon, lat;
+    int64_t limit = 20;
+    if (!slon || !slat || gw_parse_double(slon, &lon) || gw_parse_double(slat, &lat)) {
+        gw_req_problem(req, 400, NULL, "parameters 'lon' and 'lat' are required (decimal degrees, EPSG:4326)");
+        return 0;
+    }
+    if (!(lon >= -180 && lon <= 180 && lat >= -90 && lat <= 90)) {
+        gw_req_problem(req, 400, NULL, "lon %g / lat %g out of range (lon -180..180, lat -90..90)%s", lon, lat,
+                       fabs(lon) <= 90 && fabs(lat) > 90 ? "; swapped?" : "");
+        return 0;
+    }
+    if (slim && (gw_parse_int64(slim, &limit) || limit < 1 || limit > 1000)) {
+        gw_req_problem(req, 400, NULL, "parameter 'limit' must be an integer 1..1000, not '%s'", slim);
+        return 0;
+    }
+    double x = lon, y = lat;
+    pthread_mutex_lock(&cs->tr_lock);
+    gw_status st = gw_crs_transform_points(cs->to_m, &x, &y, 1);
+    pthread_mutex_unlock(&cs->tr_lock);
+    if (st) {
+        gw_req_problem(req, 400, NULL, "cannot transform lon %g lat %g into the metric CRS", lon, lat);
+        return 0;
+    }
+    size_t rows[1000];
+    double dist[1000];
+    gw_model *model = gw_live_model(cs->live);
+    gw_model_snapshot *snap = gw_model_acquire(model);
+    size_t total = gw_coverage_cameras_at(snap, x, y, rows, dist, (size_t)limit);
+    size_t k = total < (size_t)limit ? total : (size_t)limit;
+    const gw_layer_data *d = gw_snapshot_layer(snap, GW_LAYER_CAMERAS);
+    const double *cx = gw_layer_data_x(d, GW_MODEL_LONLAT), *cy = gw_layer_data_y(d, GW_MODEL_LONLAT);
+    int fname = gw_layer_field_index(GW_LAYER_CAMERAS, "name");
+    int faz = gw_layer_field_index(GW_LAYER_CAMERAS, "azimuth"), ffov = gw_layer_field_index(GW_LAYER_CAMERAS, "fov");
+    int frg = gw_layer_field_index(GW_LAYER_CAMERAS, "range");
+    json_t *feats = json_array();
+    for (size_t i = 0; i < k; i++) {
+        size_t r = rows[i];
+        const char *name = gw_layer_data_text(d, r, fname);
+        gw_value az = gw_layer_data_value(d, r, faz), fov = gw_layer_data_value(d, r, ffov),
+                 rg = gw_layer_data_value(d, r, frg);
+        json_array_append_new(
+            feats, json_pack("{s:s,s:s,s:{s:o,s:f,s:o,s:o,s:o},s:{s:s,s:[f,f]}}", "type", "Feature", "id",
+                             gw_layer_data_id(d, r), "properties", "name", name ? json_string(name) : json_null(),
+                             "distance_m", round(dist[i] * 100) / 100, "azimuth",
+                             az.kind == GW_VAL_REAL ? json_real(az.d) : json_null(), "fov",
+                             fov.kind == GW_VAL_REAL ? json_real(fov.d) : json_null(), "range",
+                             rg.kind == GW_VAL_REAL ? json_real(rg.d) : json_null(), "geometry", "type", "Point",
+                             "coordinates", cx[r], cy[r]));
+    }
+    gw_model_release(gw_req_ctx(req), snap);
+    gw_req_respond_json(req, 200, json_pack("{s:s,s:I,s:I,s:o}", "type", "FeatureCollection", "numberMatched",
+                                            (json_int_t)total, "numberReturned", (json_int_t)k, "features", feats));
+    return 0;
+}
+
+static const gw_route routes[] = {
+    {"GET", "/analysis/coverage", h_all, GW_ROLE_VIEWER, "coverage"},
+    {"GET", "/analysis/coverage/{grid}", h_one, GW_ROLE_VIEWER, "coverage_grid"},
+    {"GET", "/dispatch/cameras", h_cameras, GW_ROLE_VIEWER, "dispatch_cameras"},
+};
+
+const gw_route *gw_coverage_routes(size_t *n)
+{
+    *n = sizeof routes / sizeof routes[0];
+    return routes;
+}
+
+/* ---- the command ----------------------------------------------------------------------------- */
+
+static const char usage[] =
+    "usage: gridwatch coverage DB [--grid ID] [--format csv|json] [--recompute] [--from T] [--to T]\n"
+    "                             [--min-blind M2] [--room-dist M] [--threads N]\n"
+    "\n"
+    "Camera coverage per grid: covered area and ratio (grid ∩ union of the online cameras' view\n"
+    "sectors), cameras whose view reaches the grid, blind-spot area, the share of the grid's\n"
+    "incidents inside some view, and the share within --room-dist of a police room.\n"
+    "Results are stored in DB (table coverage, with the change-log seq they were computed from);\n"
+    "they are computed when absent or stale, or always with --recompute.\n"
+    "\n"
+    "options:\n"
+    "  --grid ID        print one grid only\n"
+    "  --format F       csv (default) or json\n"
+    "  --recompute      compute even when the stored results are current\n"
+    "  --from T --to T  incident window (ISO 8601; default: every incident)\n"
+    "  --min-blind M2   drop blind-spot pieces and holes below M2 square metres (default 100)\n"
+    "  --room-dist M    police-room reach distance in metres (default 1000)\n"
+    "  --threads N      worker threads (default 2)\n";
+
+static int stored_seq(gw_store *store, int64_t *seq)
+{
+    sqlite3_stmt *s = NULL;
+    int ok = sqlite3_prepare_v2(gw_store_db(store), "SELECT seq FROM coverage_run WHERE id = 1", -1, &s, NULL) == SQLITE_OK &&
+             sqlite3_step(s) == SQLITE_ROW;
+    if (ok) *seq = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    return ok;
+}
+
+static int print_rows(gw_store *store, const char *grid, int json)
+{
+    sqlite3_stmt *s = NULL;
+    const char *sql = "SELECT grid, ratio, covered_m2, grid_m2, cameras, incidents, seen, incident_share, room_reach, "
+                      "blind_m2, blind_parts, seq FROM coverage WHERE ?1 IS NULL OR grid = ?1 ORDER BY grid";
+    if (sqlite3_prepare_v2(gw_store_db(store), sql, -1, &s, NULL) != SQLITE_OK) {
+        fprintf(stderr, "gridwatch coverage: %s\n", sqlite3_errmsg(gw_store_db(store)));
+        return GW_EXIT_RUNTIME;
+    }
+    if (grid) sqlite3_bind_text(s, 1, grid, -1, SQLITE_STATIC);
+    int n = 0;
+    if (json) fputs("[", stdout);
+    else puts("id,ratio,covered_m2,grid_m2,cameras,incidents,incidents_seen,incident_share,room_reach,blind_m2,blind_parts,seq");
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        const char *id = (const char *)sqlite3_column_text(s, 0);
+        char share[32] = "";
+        if (sqlite3_column_type(s, 7) != SQLITE_NULL) snprintf(share, sizeof share, "%.9g", sqlite3_column_double(s, 7));
+        if (json) {
+            json_t *o = json_pack("{s:s,s:f,s:f,s:f,s:i,s:i,s:i,s:o,s:f,s:f,s:i,s:I}", "id", id, "ratio",
+                                  sqlite3_column_double(s, 1), "covered_m2", sqlite3_column_double(s, 2), "grid_m2",
+                                  sqlite3_column_double(s, 3), "cameras", sqlite3_column_int(s, 4), "incidents",
+                                  sqlite3_column_int(s, 5), "incidents_seen", sqlite3_column_int(s, 6), "incident_share",
+                                  *share ? json_real(sqlite3_column_double(s, 7)) : json_null(), "room_reach",
+                                  sqlite3_column_double(s, 8), "blind_m2", sqlite3_column_double(s, 9), "blind_parts",
+                                  sqlite3_column_int(s, 10), "seq", (json_int_t)sqlite3_column_int64(s, 11));
+            char *t = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(12));
+            printf("%s\n%s", n ? "," : "", t ? t : "null");
+            free(t);
+            json_decref(o);
+        } else {
+            printf("%s,%.9g,%.3f,%.3f,%d,%d,%d,%s,%.9g,%.3f,%d,%lld\n", id, sqlite3_column_double(s, 1),
+                   sqlite3_column_double(s, 2), sqlite3_column_double(s, 3), sqlite3_column_int(s, 4),
+                   sqlite3_column_int(s, 5), sqlite3_column_int(s, 6), share, sqlite3_column_double(s, 8),
+                   sqlite3_column_double(s, 9), sqlite3_column_int(s, 10), (long long)sqlite3_column_int64(s, 11));
+        }
+        n++;
+    }
+    if (json) fputs("]\n", stdout);
+    sqlite3_finalize(s);
+    if (grid && !n) {
+        fprintf(stderr, "gridwatch coverage: no coverage for grid '%s' in %s\n", grid, gw_store_path(store));
+        return GW_EXIT_INPUT;
+    }
+    return GW_EXIT_OK;
+}
+
+int gw_cli_coverage(int argc, char **argv)
+{
+    const char *db = NULL, *grid = NULL, *format = "csv", *from = NULL, *to = NULL;
+    int recompute = 0;
+    gw_coverage_opts o = {.min_blind_m2 = -1, .blind_spots = 1};
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) return fputs(usage, stdout), GW_EXIT_OK;
+        if (strcmp(a, "--recompute") == 0) recompute = 1;
+        else if (strcmp(a, "--grid") == 0 && v) grid = v, i++;
+        else if (strcmp(a, "--format") == 0 && v) format = v, i++;
+        else if (strcmp(a, "--from") == 0 && v) from = v, i++;
+        else if (strcmp(a, "--to") == 0 && v) to = v, i++;
+        else if (strcmp(a, "--min-blind") == 0 && v && !gw_parse_double(v, &o.min_blind_m2) && o.min_blind_m2 >= 0) i++;
+        else if (strcmp(a, "--room-dist") == 0 && v && !gw_parse_double(v, &o.room_dist_m) && o.room_dist_m > 0) i++;
+        else if (strcmp(a, "--threads") == 0 && v && (o.threads = atoi(v)) > 0 && o.threads <= 64) i++;
+        else if (a[0] == '-') return gw_cli_usage_error("coverage", "unknown, incomplete or invalid option '%s' (see --help)", a);
+        else if (!db) db = a;
+        else return gw_cli_usage_error("coverage", "unexpected argument '%s' (see --help)", a);
+    }
+    if (!db) return gw_cli_usage_error("coverage", "expected DB (see --help)");
+    if (strcmp(format, "csv") && strcmp(format, "json"))
+        return gw_cli_usage_error("coverage", "--format must be csv or json, not '%s'", format);
+    gw_ctx *ctx = NULL;
+    if (gw_ctx_create(&ctx)) return gw_cli_fail("coverage", NULL, GW_ERR_NOMEM);
+    gw_cli_progress prog;
+    gw_cli_progress_init(&prog);
+    gw_ctx_set_progress(ctx, gw_cli_progress_cb, &prog);
+    gw_ctx_set_warn(ctx, gw_cli_warn_cb, NULL);
+    gw_status st = GW_OK;
+    if (from) st = gw_time_parse(ctx, from, NULL, &o.t_from);
+    if (!st && to) st = gw_time_parse(ctx, to, NULL, &o.t_to);
+    if (!st && (from || to) && !to) o.t_to = INT64_MAX / 2;
+    if (st) {
+        int rc = gw_cli_usage_error("coverage", "%s", gw_ctx_errmsg(ctx));
+        gw_ctx_destroy(ctx);
+        return rc;
+    }
+    gw_store *store = NULL;
+    st = gw_store_open(ctx, db, 0, &store);
+    int64_t last = 0, have = -1;
+    if (!st) st = gw_store_last_seq(store, &last);
+    if (!st && (recompute || !stored_seq(store, &have) || have != last || from || to)) {
+        gw_model *model = NULL;
+        gw_coverage *cov = NULL;
+        double t0 = gw_cli_now();
+        st = gw_model_open(ctx, store, &model);
+        double t1 = gw_cli_now();
+        if (!st) st = gw_coverage_compute(ctx, model, gw_model_acquire(model), &o, &cov);
+        double t2 = gw_cli_now();
+        gw_cli_progress_end(&prog);
+        if (!st) st = gw_coverage_save(ctx, cov, store, NULL);
+        double t3 = gw_cli_now();
+        if (!st)
+            fprintf(stderr, "gridwatch coverage: %zu grids: model %.2f s, coverage %.2f s (%d threads), saved %.2f s\n",
+                    gw_coverage_count(cov), t1 - t0, t2 - t1, gw_coverage_get_opts(cov)->threads, t3 - t2);
+        gw_coverage_destroy(ctx, cov);
+        gw_model_close(model);
+    }
+    int rc = st ? gw_cli_fail("coverage", ctx, st) : print_rows(store, grid, strcmp(format, "json") == 0);
+    gw_store_close(store);
+    gw_ctx_destroy(ctx);
+    return rc;
+}

@@ -1,0 +1,48 @@
+/* coverage_http.h — camera coverage over HTTP and on the command line: /analysis/coverage (every
+ * grid), /analysis/coverage/{grid} (figures + blind spots as GeoJSON), /dispatch/cameras (the
+ * cameras that see a point, nearest first) and `gridwatch coverage DB …`.
+ *
+ * In the app (app.h): app->modules[GW_APP_COVERAGE] = the gw_coverage_http from
+ * gw_coverage_http_create() (it computes every grid at start, saves the rows, and keeps them
+ * current through a live-model listener: a moved camera recomputes its grids and rewrites their
+ * stored rows before gw_live_wait returns), add gw_coverage_routes(), and
+ * gw_coverage_http_destroy() after gw_live_destroy(). */
+#ifndef GW_COVERAGE_HTTP_H
+#define GW_COVERAGE_HTTP_H
+
+#include "gridwatch/coverage.h"
+#include "live.h"
+#include "server.h"
+
+typedef struct gw_coverage_http gw_coverage_http;
+
+/* Compute coverage of the live model's current snapshot (blind spots kept), write it to the
+ * coverage table of db_path, and listen for changes.  Call before the server starts.
+ * Caller frees with gw_coverage_http_destroy(). */
+gw_status gw_coverage_http_create(gw_ctx *ctx, gw_live *live, const char *db_path,
+                                  gw_coverage_http **out);
+/* Accepts NULL.  Call after gw_live_destroy() (the listener uses the state). */
+void gw_coverage_http_destroy(gw_coverage_http *cs);
+
+/* GET /analysis/coverage, GET /analysis/coverage/{grid}, GET /dispatch/cameras (role viewer;
+ * static storage). */
+const gw_route *gw_coverage_routes(size_t *n);
+
+/* The current figures of one grid, for other modules (grid items, grid tiles): `state` is
+ * app->modules[GW_APP_COVERAGE].  Thread-safe.  GW_ERR_NOT_FOUND for an unknown grid or no
+ * state; *seq (may be NULL) receives the change-log seq the figures are for. */
+gw_status gw_coverage_get(void *state, const char *grid_id, gw_coverage_row *row, int64_t *seq);
+
+/* Blind spots for a tile (the "blind_spots" tile layer): under the module's read lock, calls
+ * fn for each grid whose envelope meets `bbox` (EPSG:3857) with its blind spots as a new GEOS
+ * geometry in EPSG:3857 and the grid id (fn owns the geometry: GEOSGeom_destroy_r with ctx's
+ * handle); see gw_coverage_blind_3857.  GW_ERR_NOT_FOUND when there is no state. */
+gw_status gw_coverage_http_blind_3857(void *state, gw_ctx *ctx, const gw_bbox *bbox,
+                                      gw_coverage_geom_fn fn, void *user);
+
+/* `gridwatch coverage DB [--grid ID] [--format csv|json] [--recompute] [--from T] [--to T]
+ *  [--min-blind M2] [--room-dist M] [--threads N]`; argv[0] is "coverage".  Exit codes of
+ * cli_util.h. */
+int gw_cli_coverage(int argc, char **argv);
+
+#endif
