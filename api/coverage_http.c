@@ -328,7 +328,7 @@ const gw_route *gw_coverage_routes(size_t *n)
 
 static const char usage[] =
     "usage: gridwatch coverage DB [--grid ID] [--format csv|json] [--recompute] [--from T] [--to T]\n"
-    "                             [--min-blind M2] [--room-dist M] [--threads N]\n"
+    "                             [--min-blind M2] [--room-dist M] [--threads N] [--no-blind]\n"
     "\n"
     "Camera coverage per grid: covered area and ratio (grid ∩ union of the online cameras' view\n"
     "sectors), cameras whose view reaches the grid, blind-spot area, the share of the grid's\n"
@@ -343,7 +343,8 @@ static const char usage[] =
     "  --from T --to T  incident window (ISO 8601; default: every incident)\n"
     "  --min-blind M2   drop blind-spot pieces and holes below M2 square metres (default 100)\n"
     "  --room-dist M    police-room reach distance in metres (default 1000)\n"
-    "  --threads N      worker threads (default 2)\n";
+    "  --threads N      worker threads (default 2)\n"
+    "  --no-blind       do not keep blind-spot polygons (faster; blind_m2 is still computed)\n";
 
 static int stored_seq(gw_store *store, int64_t *seq)
 {
@@ -410,6 +411,7 @@ int gw_cli_coverage(int argc, char **argv)
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) return fputs(usage, stdout), GW_EXIT_OK;
         if (strcmp(a, "--recompute") == 0) recompute = 1;
+        else if (strcmp(a, "--no-blind") == 0) o.blind_spots = 0;
         else if (strcmp(a, "--grid") == 0 && v) grid = v, i++;
         else if (strcmp(a, "--format") == 0 && v) format = v, i++;
         else if (strcmp(a, "--from") == 0 && v) from = v, i++;

@@ -363,7 +363,17 @@ static gw_status grid_compute(worker *w, size_t g)
     row->cameras = (int32_t)nv;
     GEOSGeometry *u = nv ? union_of(w, nv) : NULL;
     if (nv && !u) return geos_fail(w, g, "union of the views");
-    if (u) {
+    GEOSGeometry *d = NULL;
+    if (u && c->o.blind_spots) {
+        /* covered = grid − blind (before dropping small pieces): one overlay instead of two. */
+        double da = 0;
+        if (!(d = GEOSDifference_r(h, geom, u))) {
+            GEOSGeom_destroy_r(h, u);
+            return geos_fail(w, g, "difference with the views");
+        }
+        GEOSArea_r(h, d, &da);
+        row->covered_m2 = ga - da > 0 ? ga - da : 0;
+    } else if (u) {
         GEOSGeometry *in = GEOSIntersection_r(h, geom, u);
         if (!in) {
             GEOSGeom_destroy_r(h, u);
@@ -375,7 +385,7 @@ static gw_status grid_compute(worker *w, size_t g)
     if (row->covered_m2 > ga) row->covered_m2 = ga;
     row->ratio = ga > 0 ? row->covered_m2 / ga : 0;
     if (c->o.blind_spots) {
-        GEOSGeometry *d = u ? GEOSDifference_r(h, geom, u) : GEOSGeom_clone_r(h, geom);
+        if (!d) d = GEOSGeom_clone_r(h, geom);
         GEOSGeometry *mp = d ? blind_filter(h, d, c->o.min_blind_m2, &row->blind_m2, &row->blind_parts) : NULL;
         if (d) GEOSGeom_destroy_r(h, d);
         st = mp ? set_blind(w, g, mp) : geos_fail(w, g, "blind spots");
