@@ -19,7 +19,7 @@ typedef struct gw_store gw_store;
 typedef struct sqlite3 sqlite3;
 
 /* Schema version this build writes; older files are migrated on open (unless read-only). */
-#define GW_SCHEMA_VERSION 5
+#define GW_SCHEMA_VERSION 6
 
 enum {
     GW_STORE_CREATE = 1,   /* create and initialise the file if it does not exist */

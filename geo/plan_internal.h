@@ -1,0 +1,70 @@
+/* plan_internal.h — what geo/plan.c, geo/plan_edit.c and geo/plan_validate.c share: a working
+ * context (GEOS readers/writers, the metric transform) and a loaded grid set (a version or a
+ * draft's effective grids).  Not installed; nothing outside the plan module includes it. */
+#ifndef GW_PLAN_INTERNAL_H
+#define GW_PLAN_INTERNAL_H
+
+#include "gridwatch/crs.h"
+#include "gridwatch/plan.h"
+
+#include <sqlite3.h>
+
+#define PL_NF 8 /* grid fields (layer.c): id, name, township, county, population, households,
+                 * worker, phone */
+
+/* One grid: field values (text owned, NULL for SQL NULL; ints with a null flag), geometry in
+ * EPSG:4326. */
+typedef struct pl_grid {
+    char *text[PL_NF];
+    int64_t num[PL_NF];
+    unsigned char null[PL_NF];
+    GEOSGeometry *g;
+} pl_grid;
+
+typedef struct pl_set {
+    pl_grid *g;
+    size_t n, cap;
+} pl_set;
+
+typedef struct pl {
+    gw_store *s;
+    gw_ctx *ctx;
+    GEOSContextHandle_t h;
+    sqlite3 *db;
+    GEOSWKBReader *rd;
+    GEOSWKBWriter *wr;
+    gw_crs_transform *to_m; /* 4326 -> metric */
+    int srid;
+    char cols[256];         /* "\"id\", \"name\", …" */
+} pl;
+
+/* Open/close a working context on a store (metric transform from the store's metric SRID, or
+ * the one chosen for the grids' centre). */
+gw_status pl_open(gw_store *s, pl *p);
+void pl_close(pl *p);
+
+gw_status pl_db_fail(pl *p, const char *what);
+gw_status pl_geos_fail(pl *p, const char *what);
+void pl_now(char *buf, size_t cap);
+
+/* Load every grid of a version / of a draft (base minus deletes plus upserts), in id order. */
+gw_status pl_load_version(pl *p, int64_t version, pl_set *out);
+gw_status pl_load_draft(pl *p, int64_t draft, pl_set *out, int64_t *base);
+void pl_set_free(pl *p, pl_set *set);
+/* Read one grid row: columns 0..PL_NF-1 fields, column PL_NF the WKB.  Fills *g. */
+gw_status pl_read_row(pl *p, sqlite3_stmt *q, pl_grid *g);
+void pl_grid_clear(pl *p, pl_grid *g);
+
+/* The stored jurisdiction outline (EPSG:4326) or NULL when none is recorded. */
+gw_status pl_jurisdiction(pl *p, GEOSGeometry **out);
+/* Area of a lon/lat (multi)polygon on the WGS84 ellipsoid, additive over exact tilings (m²). */
+double pl_area_m2(pl *p, const GEOSGeometry *g);
+/* Union of a set of geometries (borrowed), new geometry. */
+GEOSGeometry *pl_union(pl *p, GEOSGeometry *const *g, size_t n);
+
+/* The published version (meta 'grid_version'). */
+gw_status pl_current_version(pl *p, int64_t *v);
+/* Run a one-integer query with optional int64 params ?1, ?2; *found 0 when no row. */
+gw_status pl_query_int(pl *p, const char *sql, int64_t a, int64_t b, int64_t *out, int *found);
+
+#endif

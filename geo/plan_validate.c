@@ -1,0 +1,464 @@
+/* plan_validate.c — the validation report of a grid layout (draft or version) and its workload
+ * balance.  GEOS 3.11 has no coverage validator, so the report is built here: validity per
+ * grid, overlaps from STRtree candidate pairs and a relate pattern (interiors meet in 2D), gaps
+ * as the jurisdiction minus the union, pieces outside it, multi-part grids, slivers and
+ * oversize grids.  Overlay runs on the stored lon/lat; every area is measured in metric. */
+#include "plan_internal.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+void gw_plan_report_free(gw_plan_report *r)
+{
+    if (!r) return;
+    free(r->geojson);
+    memset(r, 0, sizeof *r);
+}
+
+typedef struct vctx {
+    pl *p;
+    GEOSGeoJSONWriter *gw;
+    json_t *features;
+    gw_plan_validate_opts o;
+    gw_plan_report *r;
+} vctx;
+
+/* Append an issue feature (geometry borrowed, lon/lat); props is stolen. */
+static gw_status issue(vctx *v, const char *kind, const GEOSGeometry *g, json_t *props)
+{
+    json_object_set_new(props, "issue", json_string(kind));
+    json_t *geom = json_null();
+    if (g) {
+        char *t = GEOSGeoJSONWriter_writeGeometry_r(v->p->h, v->gw, g, -1);
+        if (t) {
+            json_t *j = json_loads(t, 0, NULL);
+            if (j) geom = j;
+            GEOSFree_r(v->p->h, t);
+        }
+    }
+    json_t *f = json_object();
+    json_object_set_new(f, "type", json_string("Feature"));
+    json_object_set_new(f, "geometry", geom);
+    json_object_set_new(f, "properties", props);
+    if (json_array_append_new(v->features, f))
+        return gw_ctx_error(v->p->ctx, GW_ERR_NOMEM, "out of memory");
+    return GW_OK;
+}
+
+/* Pieces of a difference over the tolerance, reported as `kind`; returns count and area. */
+static gw_status pieces(vctx *v, const GEOSGeometry *d, const char *kind, size_t *n, double *total)
+{
+    int k = GEOSGetNumGeometries_r(v->p->h, d);
+    gw_status st = GW_OK;
+    for (int i = 0; !st && i < k; i++) {
+        const GEOSGeometry *g = GEOSGetGeometryN_r(v->p->h, d, i);
+        int t = GEOSGeomTypeId_r(v->p->h, g);
+        if (t == GEOS_MULTIPOLYGON || t == GEOS_GEOMETRYCOLLECTION) {
+            st = pieces(v, g, kind, n, total);
+            continue;
+        }
+        if (t != GEOS_POLYGON) continue;
+        double a = pl_area_m2(v->p, g);
+        if (a <= v->o.tol_m2) continue;
+        (*n)++;
+        *total += a;
+        json_t *pr = json_object();
+        json_object_set_new(pr, "area_m2", json_real(a));
+        st = issue(v, kind, g, pr);
+    }
+    return st;
+}
+
+typedef struct pairq {
+    size_t self;
+    size_t *cand;
+    size_t n, cap;
+    int oom;
+} pairq;
+
+static void pair_cb(void *item, void *user)
+{
+    pairq *q = user;
+    size_t j = (size_t)(uintptr_t)item - 1;
+    if (j <= q->self) return;
+    if (q->n == q->cap) {
+        size_t cap = q->cap ? q->cap * 2 : 32;
+        size_t *c = realloc(q->cand, cap * sizeof *c);
+        if (!c) {
+            q->oom = 1;
+            return;
+        }
+        q->cand = c, q->cap = cap;
+    }
+    q->cand[q->n++] = j;
+}
+
+static gw_status validate(pl *p, const pl_set *set, const GEOSGeometry *J,
+                          const gw_plan_validate_opts *opts, gw_plan_report *r)
+{
+    double t0 = now_s();
+    memset(r, 0, sizeof *r);
+    vctx v = {p, GEOSGeoJSONWriter_create_r(p->h), json_array(), {1e-6, 1000.0, 0}, r};
+    if (opts && opts->tol_m2 > 0) v.o.tol_m2 = opts->tol_m2;
+    if (opts && opts->min_area_m2 > 0) v.o.min_area_m2 = opts->min_area_m2;
+    if (opts && opts->max_area_m2 > 0) v.o.max_area_m2 = opts->max_area_m2;
+    GEOSContextHandle_t h = p->h;
+    r->grids = set->n;
+    unsigned char *ok = calloc(set->n + 1, 1);
+    GEOSGeometry **valid = calloc(set->n + 1, sizeof *valid);
+    GEOSSTRtree *tree = GEOSSTRtree_create_r(h, 10);
+    gw_status st = v.gw && ok && valid && tree ? GW_OK
+                                               : gw_ctx_error(p->ctx, GW_ERR_NOMEM, "out of memory");
+    size_t nv = 0;
+    /* per grid: validity, parts, area */
+    for (size_t i = 0; !st && i < set->n; i++) {
+        const pl_grid *g = &set->g[i];
+        const char *id = g->text[0];
+        char *why = NULL;
+        GEOSGeometry *loc = NULL;
+        char vres = GEOSisValidDetail_r(h, g->g, 0, &why, &loc);
+        if (vres != 1) {
+            r->invalid++;
+            json_t *pr = json_object();
+            json_object_set_new(pr, "grid", json_string(id));
+            json_object_set_new(pr, "reason", json_string(why ? why : "GEOS failed"));
+            st = issue(&v, "invalid", loc, pr);
+            GEOSFree_r(h, why);
+            if (loc) GEOSGeom_destroy_r(h, loc);
+            continue;
+        }
+        ok[i] = 1;
+        valid[nv++] = g->g;
+        GEOSSTRtree_insert_r(h, tree, g->g, (void *)(uintptr_t)(i + 1));
+        int np = GEOSGeomTypeId_r(h, g->g) == GEOS_POLYGON ? 1 : GEOSGetNumGeometries_r(h, g->g);
+        if (np > 1) {
+            r->multipart++;
+            json_t *pr = json_object();
+            json_object_set_new(pr, "grid", json_string(id));
+            json_object_set_new(pr, "parts", json_integer(np));
+            if ((st = issue(&v, "multipart", g->g, pr))) break;
+        }
+        double a = pl_area_m2(p, g->g);
+        r->grids_m2 += a;
+        if (a < v.o.min_area_m2 || (v.o.max_area_m2 > 0 && a > v.o.max_area_m2)) {
+            int small = a < v.o.min_area_m2;
+            small ? r->slivers++ : r->oversize++;
+            json_t *pr = json_object();
+            json_object_set_new(pr, "grid", json_string(id));
+            json_object_set_new(pr, "area_m2", json_real(a));
+            json_object_set_new(pr, "limit_m2", json_real(small ? v.o.min_area_m2 : v.o.max_area_m2));
+            if ((st = issue(&v, small ? "sliver" : "oversize", g->g, pr))) break;
+        }
+    }
+    /* overlaps: candidate pairs from the STRtree, interiors meeting in 2D, area over tol */
+    pairq q = {0};
+    for (size_t i = 0; !st && i < set->n; i++) {
+        if (!ok[i]) continue;
+        q.self = i, q.n = 0;
+        GEOSSTRtree_query_r(h, tree, set->g[i].g, pair_cb, &q);
+        if (q.oom) st = gw_ctx_error(p->ctx, GW_ERR_NOMEM, "out of memory");
+        for (size_t c = 0; !st && c < q.n; c++) {
+            const GEOSGeometry *a = set->g[i].g, *b = set->g[q.cand[c]].g;
+            char rel = GEOSRelatePattern_r(h, a, b, "2********");
+            if (rel == 2) {
+                st = pl_geos_fail(p, "relate");
+                break;
+            }
+            if (rel != 1) continue;
+            GEOSGeometry *x = GEOSIntersection_r(h, a, b);
+            if (!x) {
+                st = pl_geos_fail(p, "overlap intersection");
+                break;
+            }
+            double area = pl_area_m2(p, x);
+            if (area > v.o.tol_m2) {
+                r->overlaps++;
+                r->overlap_m2 += area;
+                json_t *pr = json_object();
+                json_object_set_new(pr, "grids", json_pack("[ss]", set->g[i].text[0],
+                                                           set->g[q.cand[c]].text[0]));
+                json_object_set_new(pr, "area_m2", json_real(area));
+                st = issue(&v, "overlap", x, pr);
+            }
+            GEOSGeom_destroy_r(h, x);
+        }
+    }
+    free(q.cand);
+    /* gaps and outside pieces against the jurisdiction (or the union's holes without one) */
+    GEOSGeometry *u = NULL;
+    if (!st && nv > 0 && !(u = pl_union(p, valid, nv))) st = pl_geos_fail(p, "union of the grids");
+    if (!st && u) {
+        r->union_m2 = pl_area_m2(p, u);
+        GEOSGeometry *gap = NULL, *out = NULL;
+        if (J) {
+            r->jurisdiction_m2 = pl_area_m2(p, J);
+            gap = GEOSDifference_r(h, J, u);
+            out = GEOSDifference_r(h, u, J);
+            if (!gap || !out) st = pl_geos_fail(p, "difference with the jurisdiction");
+        } else {
+            /* holes of the union */
+            int k = GEOSGetNumGeometries_r(h, u);
+            size_t nh = 0, ch = 16;
+            GEOSGeometry **holes = malloc(ch * sizeof *holes);
+            for (int i = 0; holes && i < k; i++) {
+                const GEOSGeometry *poly = GEOSGetGeometryN_r(h, u, i);
+                int nr = GEOSGetNumInteriorRings_r(h, poly);
+                for (int j = 0; j < nr; j++) {
+                    if (nh == ch) {
+                        GEOSGeometry **nh2 = realloc(holes, (ch *= 2) * sizeof *holes);
+                        if (!nh2) break;
+                        holes = nh2;
+                    }
+                    GEOSGeometry *ring = GEOSGeom_clone_r(h, GEOSGetInteriorRingN_r(h, poly, j));
+                    holes[nh] = ring ? GEOSGeom_createPolygon_r(h, ring, NULL, 0) : NULL;
+                    if (holes[nh]) nh++;
+                }
+            }
+            gap = holes ? GEOSGeom_createCollection_r(h, GEOS_MULTIPOLYGON, holes, (unsigned)nh)
+                        : NULL;
+            free(holes);
+            if (!gap) st = pl_geos_fail(p, "collecting the union's holes");
+        }
+        if (!st && gap) st = pieces(&v, gap, "gap", &r->gaps, &r->gap_m2);
+        if (!st && out) st = pieces(&v, out, "outside", &r->outside, &r->outside_m2);
+        if (gap) GEOSGeom_destroy_r(h, gap);
+        if (out) GEOSGeom_destroy_r(h, out);
+    }
+    if (u) GEOSGeom_destroy_r(h, u);
+    if (tree) GEOSSTRtree_destroy_r(h, tree);
+    free(valid);
+    free(ok);
+    if (v.gw) GEOSGeoJSONWriter_destroy_r(h, v.gw);
+    r->tiles = !r->invalid && !r->overlaps && !r->gaps && !r->outside;
+    r->seconds = now_s() - t0;
+    if (!st) {
+        json_t *sum = json_pack("{sI sI sI sI sI sI sI sI sf sf sf sf sf sf sb sf}",
+                                "grids", (json_int_t)r->grids, "invalid", (json_int_t)r->invalid,
+                                "overlaps", (json_int_t)r->overlaps, "gaps", (json_int_t)r->gaps,
+                                "outside", (json_int_t)r->outside, "multipart",
+                                (json_int_t)r->multipart, "slivers", (json_int_t)r->slivers,
+                                "oversize", (json_int_t)r->oversize, "overlap_m2", r->overlap_m2,
+                                "gap_m2", r->gap_m2, "outside_m2", r->outside_m2, "grids_m2",
+                                r->grids_m2, "union_m2", r->union_m2, "jurisdiction_m2",
+                                r->jurisdiction_m2, "tiles", r->tiles, "seconds", r->seconds);
+        json_t *doc = json_pack("{ss so so}", "type", "FeatureCollection", "features", v.features,
+                                "summary", sum);
+        v.features = NULL;
+        if (!doc || !(r->geojson = json_dumps(doc, JSON_COMPACT)))
+            st = gw_ctx_error(p->ctx, GW_ERR_NOMEM, "out of memory");
+        json_decref(doc);
+    }
+    json_decref(v.features);
+    if (st) gw_plan_report_free(r);
+    return st;
+}
+
+gw_status gw_plan_validate_draft(gw_store *s, int64_t draft, const gw_plan_validate_opts *opts,
+                                 gw_plan_report *out)
+{
+    pl p;
+    gw_status st = pl_open(s, &p);
+    if (st) return st;
+    pl_set set;
+    GEOSGeometry *J = NULL;
+    if (!(st = pl_load_draft(&p, draft, &set, NULL))) {
+        st = pl_jurisdiction(&p, &J);
+        if (!st) st = validate(&p, &set, J, opts, out);
+        if (J) GEOSGeom_destroy_r(p.h, J);
+        pl_set_free(&p, &set);
+    }
+    pl_close(&p);
+    return st;
+}
+
+gw_status gw_plan_validate_version(gw_store *s, int64_t version, const gw_plan_validate_opts *opts,
+                                   gw_plan_report *out)
+{
+    pl p;
+    gw_status st = pl_open(s, &p);
+    if (st) return st;
+    int64_t n = 0;
+    st = pl_query_int(&p, "SELECT count(*) FROM grid_versions WHERE version = ?1", version, 0, &n,
+                      NULL);
+    if (!st && n == 0)
+        st = gw_ctx_error(p.ctx, GW_ERR_NOT_FOUND, "no grid version %lld", (long long)version);
+    pl_set set;
+    GEOSGeometry *J = NULL;
+    if (!st && !(st = pl_load_version(&p, version, &set))) {
+        st = pl_jurisdiction(&p, &J);
+        if (!st) st = validate(&p, &set, J, opts, out);
+        if (J) GEOSGeom_destroy_r(p.h, J);
+        pl_set_free(&p, &set);
+    }
+    pl_close(&p);
+    return st;
+}
+
+/* ---- workload and balance ------------------------------------------------------------------ */
+
+enum { M_AREA, M_POP, M_HH, M_INC, M_COMPACT, M_COUNT };
+static const char *const mnames[M_COUNT] = {"area_km2", "population", "households", "incidents",
+                                            "compactness"};
+
+typedef struct counts {
+    json_t *by_grid; /* id -> {category: n} */
+} counts;
+
+/* Incidents in the window per grid and category, from the incidents' resolved grid. */
+static gw_status base_counts(pl *p, const char *from, json_t *by)
+{
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(p->db, "SELECT grid, COALESCE(category, ''), count(*) FROM incidents "
+                           "WHERE occurred_at >= ?1 AND grid IS NOT NULL GROUP BY 1, 2", -1, &q,
+                           NULL) != SQLITE_OK)
+        return pl_db_fail(p, "cannot count incidents");
+    sqlite3_bind_text(q, 1, from, -1, SQLITE_STATIC);
+    while (sqlite3_step(q) == SQLITE_ROW) {
+        const char *g = (const char *)sqlite3_column_text(q, 0);
+        json_t *o = json_object_get(by, g);
+        if (!o) json_object_set_new(by, g, o = json_object());
+        json_object_set_new(o, (const char *)sqlite3_column_text(q, 1),
+                            json_integer(sqlite3_column_int64(q, 2)));
+    }
+    sqlite3_finalize(q);
+    return GW_OK;
+}
+
+/* Incidents in the window inside one grid geometry (point in polygon over the R*Tree). */
+static gw_status grid_counts(pl *p, sqlite3_stmt *q, const GEOSGeometry *g, json_t *o)
+{
+    double x0, y0, x1, y1;
+    if (!GEOSGeom_getExtent_r(p->h, g, &x0, &y0, &x1, &y1)) return pl_geos_fail(p, "extent");
+    const GEOSPreparedGeometry *pg = GEOSPrepare_r(p->h, g);
+    if (!pg) return pl_geos_fail(p, "prepare");
+    sqlite3_reset(q);
+    sqlite3_bind_double(q, 2, x0), sqlite3_bind_double(q, 3, y0);
+    sqlite3_bind_double(q, 4, x1), sqlite3_bind_double(q, 5, y1);
+    while (sqlite3_step(q) == SQLITE_ROW) {
+        GEOSGeometry *pt = GEOSGeom_createPointFromXY_r(p->h, sqlite3_column_double(q, 0),
+                                                        sqlite3_column_double(q, 1));
+        if (pt && GEOSPreparedIntersects_r(p->h, pg, pt) == 1) {
+            const char *c = (const char *)sqlite3_column_text(q, 2);
+            json_object_set_new(o, c, json_integer(json_integer_value(json_object_get(o, c)) + 1));
+        }
+        if (pt) GEOSGeom_destroy_r(p->h, pt);
+    }
+    GEOSPreparedGeom_destroy_r(p->h, pg);
+    return GW_OK;
+}
+
+static json_t *layout(pl *p, const pl_set *set, json_t *by, sqlite3_stmt *pip, json_t *changed)
+{
+    json_t *grids = json_array(), *spread = json_object();
+    double *m = calloc(set->n * M_COUNT + 1, sizeof *m);
+    for (size_t i = 0; m && i < set->n; i++) {
+        const pl_grid *g = &set->g[i];
+        GEOSGeometry *gm = gw_crs_transform_geom(p->to_m, g->g);
+        double a = 0, per = 0;
+        if (gm) GEOSLength_r(p->h, gm, &per), GEOSGeom_destroy_r(p->h, gm);
+        a = pl_area_m2(p, g->g);
+        json_t *cat = json_object_get(by, g->text[0]);
+        json_t *own = NULL;
+        if (changed && json_object_get(changed, g->text[0])) {
+            own = json_object();
+            grid_counts(p, pip, g->g, own);
+            cat = own;
+        }
+        double inc = 0;
+        const char *k;
+        json_t *v;
+        json_object_foreach(cat, k, v) inc += (double)json_integer_value(v);
+        double *r = m + i * M_COUNT;
+        r[M_AREA] = a / 1e6;
+        r[M_POP] = g->null[4] ? 0 : (double)g->num[4];
+        r[M_HH] = g->null[5] ? 0 : (double)g->num[5];
+        r[M_INC] = inc;
+        r[M_COMPACT] = per > 0 ? 4 * M_PI * a / (per * per) : 0;
+        json_t *o = json_pack("{ss sf sI sI sI so sf}", "id", g->text[0], "area_km2", r[M_AREA],
+                              "population", (json_int_t)r[M_POP], "households", (json_int_t)r[M_HH],
+                              "incidents", (json_int_t)inc, "incidents_by_category",
+                              cat ? json_incref(cat) : json_object(), "compactness", r[M_COMPACT]);
+        json_decref(own);
+        json_array_append_new(grids, o);
+    }
+    for (int k = 0; m && k < M_COUNT; k++) {
+        double sum = 0, sq = 0, mx = 0;
+        for (size_t i = 0; i < set->n; i++) {
+            double x = m[i * M_COUNT + k];
+            sum += x, sq += x * x, mx = fmax(mx, x);
+        }
+        double n = (double)(set->n ? set->n : 1), mean = sum / n;
+        double var = fmax(0, sq / n - mean * mean);
+        json_object_set_new(spread, mnames[k], json_pack("{sf sf sf}", "mean", mean, "cv",
+                                                         mean > 0 ? sqrt(var) / mean : 0,
+                                                         "max_over_mean", mean > 0 ? mx / mean : 0));
+    }
+    free(m);
+    return json_pack("{sI so so}", "count", (json_int_t)set->n, "spread", spread, "grids", grids);
+}
+
+gw_status gw_plan_balance(gw_store *s, int64_t draft, char **json)
+{
+    *json = NULL;
+    pl p;
+    gw_status st = pl_open(s, &p);
+    if (st) return st;
+    pl_set ds = {0}, bs = {0};
+    int64_t base = 0;
+    char from[32] = "", to[32] = "";
+    sqlite3_stmt *q = NULL;
+    json_t *by = json_object(), *changed = json_object(), *doc = NULL;
+    if (!(st = pl_load_draft(&p, draft, &ds, &base))) st = pl_load_version(&p, base, &bs);
+    if (!st && sqlite3_prepare_v2(p.db, "SELECT max(occurred_at), strftime('%Y-%m-%dT%H:%M:%SZ', "
+                                  "max(occurred_at), '-365 days') FROM incidents", -1, &q,
+                                  NULL) == SQLITE_OK) {
+        if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_text(q, 0)) {
+            snprintf(to, sizeof to, "%s", (const char *)sqlite3_column_text(q, 0));
+            snprintf(from, sizeof from, "%s", (const char *)sqlite3_column_text(q, 1));
+        }
+        sqlite3_finalize(q);
+        q = NULL;
+    }
+    if (!st) st = base_counts(&p, from, by);
+    if (!st && sqlite3_prepare_v2(p.db, "SELECT id FROM plan_draft_grids WHERE draft_id = ?1", -1,
+                                  &q, NULL) == SQLITE_OK) {
+        sqlite3_bind_int64(q, 1, draft);
+        while (sqlite3_step(q) == SQLITE_ROW)
+            json_object_set_new(changed, (const char *)sqlite3_column_text(q, 0), json_true());
+        sqlite3_finalize(q);
+        q = NULL;
+    }
+    if (!st && sqlite3_prepare_v2(p.db, "SELECT X(geom), Y(geom), COALESCE(category, '') FROM "
+                                  "incidents WHERE occurred_at >= ?1 AND fid IN (SELECT pkid FROM "
+                                  "idx_incidents_geom WHERE xmax >= ?2 AND ymax >= ?3 AND xmin <= "
+                                  "?4 AND ymin <= ?5)", -1, &q, NULL) != SQLITE_OK)
+        st = pl_db_fail(&p, "cannot prepare the incident count");
+    if (!st) {
+        sqlite3_bind_text(q, 1, from, -1, SQLITE_STATIC);
+        doc = json_pack("{sI sI s{ss ss} so so}", "draft", (json_int_t)draft, "base_version",
+                        (json_int_t)base, "window", "from", from, "to", to, "draft_layout",
+                        layout(&p, &ds, by, q, changed), "base_layout",
+                        layout(&p, &bs, by, q, NULL));
+        if (!doc || !(*json = json_dumps(doc, JSON_COMPACT)))
+            st = gw_ctx_error(p.ctx, GW_ERR_NOMEM, "out of memory");
+    }
+    sqlite3_finalize(q);
+    json_decref(doc);
+    json_decref(by);
+    json_decref(changed);
+    pl_set_free(&p, &ds);
+    pl_set_free(&p, &bs);
+    pl_close(&p);
+    return st;
+}

@@ -1,0 +1,131 @@
+/* plan.h — grid planning: drafts of the grid set, edits that keep the tiling whole, validation,
+ * workload balance, publishing a draft as a new grid version and rolling back.
+ *
+ * A draft is a copy-on-write overlay over the published version it was created from: it stores
+ * only the grids it changed (upserts) or removed (deletes).  Publishing writes the draft's whole
+ * grid set as a new row set of the grids table with the next version number, points meta
+ * 'grid_version' at it, re-resolves incidents' `grid` where grids changed, logs the changes and
+ * audits, in one transaction.  Rollback to version n publishes a copy of n's rows (byte for
+ * byte) as a new version, so versions only ever go up and history stays append-only.
+ *
+ * Topology (splitting, merging, the overlay in validation) runs on the stored EPSG:4326
+ * coordinates, so that boundaries an edit does not touch keep their exact vertices (a
+ * round trip through the metric CRS would move them by ~1e-9 m and open slivers against the
+ * neighbours); areas, lengths and tolerances are measured in the dataset's metric CRS.
+ *
+ * Every function takes a read-write store with no open transaction (except the read-only
+ * queries: list, get, diff, validate, balance, versions) and puts its message on
+ * gw_store_ctx(store).  `who` is the person or token name recorded in the audit log. */
+#ifndef GRIDWATCH_PLAN_H
+#define GRIDWATCH_PLAN_H
+
+#include "gridwatch/common.h"
+#include "gridwatch/store.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct gw_plan_draft {
+    int64_t id;
+    char name[128];
+    int64_t base_version;  /* the published version the draft overlays */
+    char created_by[128];
+    char created_at[32];
+    char updated_at[32];
+    int64_t edits;         /* edits applied */
+    int64_t changed;       /* grids upserted or deleted relative to the base */
+    char status[16];       /* "open" or "published" */
+    int64_t published_version; /* 0 unless published */
+} gw_plan_draft;
+
+/* Create an empty draft over the current published version; *id receives its id.  Records the
+ * jurisdiction outline (the union of the published grids) the first time.  Audited. */
+gw_status gw_plan_draft_create(gw_store *store, const char *name, const char *who, int64_t *id);
+/* Every draft, newest first.  Caller frees *out with free(). */
+gw_status gw_plan_draft_list(gw_store *store, gw_plan_draft **out, size_t *n);
+/* One draft; GW_ERR_NOT_FOUND when there is none with this id. */
+gw_status gw_plan_draft_get(gw_store *store, int64_t id, gw_plan_draft *out);
+/* Delete a draft and its changes.  Audited. */
+gw_status gw_plan_draft_delete(gw_store *store, int64_t id, const char *who);
+/* The draft against its base as JSON text {"draft":…,"base_version":…,"added":[ids],
+ * "changed":[ids],"deleted":[ids]}.  Caller frees *json with free(). */
+gw_status gw_plan_draft_diff(gw_store *store, int64_t id, char **json);
+
+/* Apply one edit to a draft (one transaction; concurrent edits on a draft are serialised by
+ * the write lock).  The edit is JSON:
+ *   {"op":"split","grid":ID,"line":LineString[,"new_id":ID]}  — the grid falls in exactly two;
+ *       the piece on the larger side keeps the id, population and households split by area
+ *   {"op":"merge","grids":[A,B,…]}  — adjacent grids into A (population and households summed)
+ *   {"op":"move_boundary","grids":[A,B],"line":LineString}  — the line becomes A and B's new
+ *       shared boundary; it must cross their union from one side to the other
+ *   {"op":"reassign","from":A,"to":B,"area":Polygon}  — the part of A inside the area joins B
+ *   {"op":"attributes","grid":ID,"properties":{…}}  — grid fields other than id
+ * Geometries are GeoJSON in EPSG:4326.  An edit that would break the tiling (a line that does
+ * not cut, grids that are not neighbours, a grid left empty or in several parts) is refused
+ * with GW_ERR_GEOMETRY and the reason; GW_ERR_NOT_FOUND for an unknown draft or grid,
+ * GW_ERR_FORMAT / GW_ERR_ARG for a malformed edit, GW_ERR_CONFLICT for a published draft.
+ * *result (may be NULL) receives JSON {"op":…,"changed":[ids],"deleted":[ids],"edits":n};
+ * caller frees it with free().  Audited. */
+gw_status gw_plan_edit(gw_store *store, int64_t draft, const char *json, size_t len,
+                       const char *who, char **result);
+
+/* Replace a draft's whole grid set by a layout from a GIS file (any GDAL vector source, fields
+ * mapped by canonical names), e.g. a new layout drawn elsewhere: validation then says what is
+ * wrong with it.  *n receives the grids read.  Audited. */
+gw_status gw_plan_draft_import(gw_store *store, int64_t draft, const char *path, const char *who,
+                               size_t *n);
+
+/* Publish a draft as the next grid version (see the top of this file).  GW_ERR_CONFLICT when
+ * the draft is already published or another version was published since the draft was made;
+ * GW_ERR_GEOMETRY when the draft does not validate (pass force = 1 to publish anyway).
+ * *version (may be NULL) receives the new version, *seq (may be NULL) the change-log seq. */
+gw_status gw_plan_publish(gw_store *store, int64_t draft, const char *who, int force,
+                          int64_t *version, int64_t *seq);
+/* Publish a copy of version `version` as the next version.  Same outputs as publish. */
+gw_status gw_plan_rollback(gw_store *store, int64_t version, const char *who, int64_t *new_version,
+                           int64_t *seq);
+/* The versions as JSON text [{"version":…,"name":…,"status":…,"created_at":…,"created_by":…,
+ * "published_at":…,"grids":n,"current":bool},…].  Caller frees *json with free(). */
+gw_status gw_plan_versions(gw_store *store, char **json);
+
+/* Validation thresholds (metric).  Zero fields take the defaults. */
+typedef struct gw_plan_validate_opts {
+    double tol_m2;      /* overlaps/gaps/outside pieces at or under this are ignored; 1e-6 */
+    double min_area_m2; /* slivers: grids under this; 1000 m² */
+    double max_area_m2; /* oversize: grids over this; 0 = no limit */
+} gw_plan_validate_opts;
+
+/* A validation report.  Free with gw_plan_report_free(). */
+typedef struct gw_plan_report {
+    size_t grids;
+    size_t invalid, overlaps, gaps, outside, multipart, slivers, oversize;
+    double overlap_m2, gap_m2, outside_m2; /* totals */
+    double grids_m2, union_m2, jurisdiction_m2;
+    int tiles;     /* 1 when there are no invalid grids, overlaps, gaps or outside pieces */
+    double seconds;
+    char *geojson; /* FeatureCollection: one feature per issue (properties.issue = "invalid",
+                      "overlap", "gap", "outside", "multipart", "sliver", "oversize"), lon/lat;
+                      members "summary" with the counts above */
+} gw_plan_report;
+void gw_plan_report_free(gw_plan_report *r);
+
+/* Validate a draft / a published (or archived) version.  opts may be NULL. */
+gw_status gw_plan_validate_draft(gw_store *store, int64_t draft, const gw_plan_validate_opts *opts,
+                                 gw_plan_report *out);
+gw_status gw_plan_validate_version(gw_store *store, int64_t version,
+                                   const gw_plan_validate_opts *opts, gw_plan_report *out);
+
+/* Workload and balance of a draft beside its base version, as JSON text:
+ * {"draft":id,"base_version":n,"window":{"from","to"},"draft_layout":{"count","grids":[{id,
+ * area_km2, population, households, incidents, incidents_by_category, compactness}],
+ * "spread":{"<measure>":{"mean","cv","max_over_mean"}}},"base_layout":{…the same…}}.
+ * Compactness is Polsby–Popper 4πA/P² in the metric CRS.
+ * Incidents are counted per grid of the layout (point in polygon) over the last 365 days of the
+ * incidents layer.  Caller frees *json with free(). */
+gw_status gw_plan_balance(gw_store *store, int64_t draft, char **json);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

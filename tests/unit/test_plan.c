@@ -1,0 +1,597 @@
+/* test_plan.c — grid planning (geo/plan*.c): each edit on a hand-made 2×2 tiling with known
+ * areas, refusals with reasons, validation finding overlaps/gaps/invalid grids, publish and
+ * rollback restoring exactly (geometry hashes), an incident on a moved boundary reassigned,
+ * random edit sequences on the synthetic city keeping the tiling, concurrent edits serialised. */
+#include "testutil.h"
+
+#include "gridwatch/city.h"
+#include "gridwatch/crs.h"
+#include "gridwatch/layer.h"
+#include "gridwatch/plan.h"
+#include "gridwatch/store.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static gw_ctx *ctx;
+
+/* 2×2 tiling of 0.01° squares: A [115.00,115.01]×[35.00,35.01], B east of A, C north of A,
+ * D north-east.  Population 100 each.  Incident I1 at (115.0112, 35.005) in B. */
+static gw_store *make_db(const char *name)
+{
+    gw_store *s = NULL;
+    const char *path = gw_test_path(name);
+    remove(path);
+    assert_int_equal(gw_store_open(ctx, path, GW_STORE_CREATE, &s), GW_OK);
+    assert_int_equal(gw_store_set_metric_srid(s, gw_crs_metric_for(115.01, 35.01)), GW_OK);
+    assert_int_equal(gw_store_begin(s), GW_OK);
+    gw_inserter *ins;
+    assert_int_equal(gw_store_inserter_create(s, GW_LAYER_GRIDS, &ins), GW_OK);
+    const char *ids[4] = {"A", "B", "C", "D"};
+    for (int k = 0; k < 4; k++) {
+        double x0 = 115.00 + 0.01 * (k % 2), y0 = 35.00 + 0.01 * (k / 2);
+        double xy[10] = {x0, y0, x0 + 0.01, y0, x0 + 0.01, y0 + 0.01, x0, y0 + 0.01, x0, y0};
+        unsigned char w[256];
+        size_t n = 0;
+        uint32_t t = 3, r = 1, np = 5;
+        w[n++] = 1;
+        memcpy(w + n, &t, 4), n += 4;
+        memcpy(w + n, &r, 4), n += 4;
+        memcpy(w + n, &np, 4), n += 4;
+        memcpy(w + n, xy, 80), n += 80;
+        gw_value v[8] = {{GW_VAL_TEXT, ids[k], 0, 0}};
+        v[4] = (gw_value){GW_VAL_INT, NULL, 100, 0};
+        v[5] = (gw_value){GW_VAL_INT, NULL, 40, 0};
+        gw_feature f = {v, w, n, 0, 0};
+        assert_int_equal(gw_inserter_add(ins, &f), GW_OK);
+    }
+    gw_inserter_destroy(ins);
+    assert_int_equal(gw_store_inserter_create(s, GW_LAYER_INCIDENTS, &ins), GW_OK);
+    gw_value v[9] = {{GW_VAL_TEXT, "I1", 0, 0}};
+    v[1] = (gw_value){GW_VAL_INT, NULL, 1735689600, 0};
+    v[2] = (gw_value){GW_VAL_TEXT, "theft", 0, 0};
+    v[6] = (gw_value){GW_VAL_TEXT, "B", 0, 0};
+    gw_feature f = {v, NULL, 0, 115.0112, 35.005};
+    assert_int_equal(gw_inserter_add(ins, &f), GW_OK);
+    gw_inserter_destroy(ins);
+    assert_int_equal(gw_store_commit(s), GW_OK);
+    return s;
+}
+
+static char *edit(gw_store *s, int64_t d, const char *json, gw_status want)
+{
+    char *res = NULL;
+    gw_status st = gw_plan_edit(s, d, json, strlen(json), "tester", &res);
+    if (st != want) fail_msg("edit %s: %s (%s)", json, gw_status_str(st), gw_ctx_errmsg(ctx));
+    return res;
+}
+
+/* Metric area of a grid of a draft (via the balance JSON) or -1. */
+static double grid_area(gw_store *s, int64_t d, const char *id)
+{
+    char *js = NULL;
+    assert_int_equal(gw_plan_balance(s, d, &js), GW_OK);
+    json_t *doc = json_loads(js, 0, NULL);
+    free(js);
+    json_t *gr = json_object_get(json_object_get(doc, "draft_layout"), "grids");
+    double a = -1;
+    size_t i;
+    json_t *g;
+    json_array_foreach(gr, i, g)
+        if (strcmp(json_string_value(json_object_get(g, "id")), id) == 0)
+            a = json_real_value(json_object_get(g, "area_km2")) * 1e6;
+    json_decref(doc);
+    return a;
+}
+
+static void assert_tiles(gw_store *s, int64_t d)
+{
+    gw_plan_report r = {0};
+    assert_int_equal(gw_plan_validate_draft(s, d, NULL, &r), GW_OK);
+    if (!r.tiles) fail_msg("draft does not tile: %s", r.geojson);
+    if (fabs(r.union_m2 - r.jurisdiction_m2) > 1e-6 * r.jurisdiction_m2)
+        fail_msg("union %.6f m² vs jurisdiction %.6f m²", r.union_m2, r.jurisdiction_m2);
+    assert_int_equal(r.overlaps + r.gaps + r.invalid + r.outside, 0);
+    assert_true(fabs(r.union_m2 - r.jurisdiction_m2) <= 1e-6 * r.jurisdiction_m2);
+    assert_true(fabs(r.grids_m2 - r.union_m2) <= 1e-6 * r.union_m2);
+    gw_plan_report_free(&r);
+}
+
+static void test_drafts_copy_on_write(void **state)
+{
+    gw_store *s = make_db("cow.sqlite");
+    int64_t d = 0, d2 = 0;
+    assert_int_equal(gw_plan_draft_create(s, "north", "tester", &d), GW_OK);
+    assert_int_equal(gw_plan_draft_create(s, "south", "tester", &d2), GW_OK);
+    assert_true(d2 > d);
+    gw_plan_draft *list = NULL;
+    size_t n = 0;
+    assert_int_equal(gw_plan_draft_list(s, &list, &n), GW_OK);
+    assert_int_equal(n, 2);
+    assert_string_equal(list[0].name, "south");
+    assert_int_equal(list[1].base_version, 1);
+    assert_int_equal(list[1].changed, 0);
+    free(list);
+    free(edit(s, d, "{\"op\":\"attributes\",\"grid\":\"C\",\"properties\":{\"name\":\"Elm\"}}",
+              GW_OK));
+    /* only the changed grid is stored in the draft */
+    gw_plan_draft info;
+    assert_int_equal(gw_plan_draft_get(s, d, &info), GW_OK);
+    assert_int_equal(info.changed, 1);
+    assert_int_equal(info.edits, 1);
+    char *diff = NULL;
+    assert_int_equal(gw_plan_draft_diff(s, d, &diff), GW_OK);
+    assert_non_null(strstr(diff, "\"changed\":[\"C\"]"));
+    free(diff);
+    assert_int_equal(gw_plan_draft_get(s, d2, &info), GW_OK);
+    assert_int_equal(info.changed, 0);
+    assert_int_equal(gw_plan_draft_delete(s, d2, "tester"), GW_OK);
+    assert_int_equal(gw_plan_draft_get(s, d2, &info), GW_ERR_NOT_FOUND);
+    assert_int_equal(gw_plan_draft_create(s, "", "tester", &d2), GW_ERR_ARG);
+    gw_store_close(s);
+}
+
+static void test_split(void **state)
+{
+    gw_store *s = make_db("split.sqlite");
+    int64_t d = 0;
+    assert_int_equal(gw_plan_draft_create(s, "split", "tester", &d), GW_OK);
+    double a0 = grid_area(s, d, "A");
+    assert_true(a0 > 8e5 && a0 < 1.1e6);
+    char *res = edit(s, d, "{\"op\":\"split\",\"grid\":\"A\",\"line\":{\"type\":\"LineString\","
+                     "\"coordinates\":[[115.003,34.99],[115.003,35.02]]}}", GW_OK);
+    assert_non_null(strstr(res, "\"changed\":[\"A\",\"A-2\"]"));
+    free(res);
+    double a1 = grid_area(s, d, "A"), a2 = grid_area(s, d, "A-2");
+    assert_true(fabs(a1 + a2 - a0) < 1e-6 * a0);
+    assert_true(a1 > 2 * a2); /* the larger piece keeps the id */
+    assert_true(fabs(a2 / a0 - 0.3) < 0.01);
+    assert_tiles(s, d);
+    /* population split by area */
+    char *js = NULL;
+    assert_int_equal(gw_plan_balance(s, d, &js), GW_OK);
+    assert_non_null(strstr(js, "\"id\":\"A-2\""));
+    json_t *doc = json_loads(js, 0, NULL);
+    free(js);
+    json_int_t pop = 0;
+    size_t i;
+    json_t *g;
+    json_array_foreach(json_object_get(json_object_get(doc, "draft_layout"), "grids"), i, g)
+        pop += json_integer_value(json_object_get(g, "population"));
+    assert_int_equal(pop, 400);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(doc, "draft_layout"),
+                                                        "count")), 5);
+    json_decref(doc);
+    /* refusals: a line missing the grid, a line cutting into three, a taken new id */
+    edit(s, d, "{\"op\":\"split\",\"grid\":\"B\",\"line\":{\"type\":\"LineString\","
+         "\"coordinates\":[[115.013,35.001],[115.013,35.004]]}}", GW_ERR_GEOMETRY);
+    assert_non_null(strstr(gw_ctx_errmsg(ctx), "does not cut grid 'B' in two"));
+    edit(s, d, "{\"op\":\"split\",\"grid\":\"B\",\"line\":{\"type\":\"LineString\",\"coordinates\":"
+         "[[115.012,34.99],[115.012,35.02],[115.014,35.02],[115.014,34.99]]}}", GW_ERR_GEOMETRY);
+    assert_non_null(strstr(gw_ctx_errmsg(ctx), "3 pieces"));
+    edit(s, d, "{\"op\":\"split\",\"grid\":\"B\",\"new_id\":\"C\",\"line\":{\"type\":"
+         "\"LineString\",\"coordinates\":[[115.013,34.99],[115.013,35.02]]}}", GW_ERR_CONFLICT);
+    edit(s, d, "{\"op\":\"split\",\"grid\":\"Z\",\"line\":{\"type\":\"LineString\","
+         "\"coordinates\":[[115.013,34.99],[115.013,35.02]]}}", GW_ERR_NOT_FOUND);
+    edit(s, d, "{\"op\":\"split\",\"grid\":\"B\",\"line\":{\"type\":\"Point\","
+         "\"coordinates\":[115.013,34.99]}}", GW_ERR_GEOMETRY);
+    edit(s, d, "{\"op\":\"explode\"}", GW_ERR_ARG);
+    edit(s, d, "{\"op\":", GW_ERR_FORMAT);
+    gw_plan_draft info;
+    assert_int_equal(gw_plan_draft_get(s, d, &info), GW_OK);
+    assert_int_equal(info.edits, 1); /* refused edits leave no trace */
+    gw_store_close(s);
+}
+
+static void test_merge(void **state)
+{
+    gw_store *s = make_db("merge.sqlite");
+    int64_t d = 0;
+    assert_int_equal(gw_plan_draft_create(s, "merge", "tester", &d), GW_OK);
+    double a = grid_area(s, d, "A"), b = grid_area(s, d, "B");
+    edit(s, d, "{\"op\":\"merge\",\"grids\":[\"A\",\"D\"]}", GW_ERR_GEOMETRY);
+    assert_non_null(strstr(gw_ctx_errmsg(ctx), "do not form one area"));
+    char *res = edit(s, d, "{\"op\":\"merge\",\"grids\":[\"A\",\"B\"]}", GW_OK);
+    assert_non_null(strstr(res, "\"deleted\":[\"B\"]"));
+    free(res);
+    assert_true(fabs(grid_area(s, d, "A") - a - b) < 1e-6 * (a + b));
+    assert_true(grid_area(s, d, "B") < 0);
+    assert_tiles(s, d);
+    char *diff = NULL;
+    assert_int_equal(gw_plan_draft_diff(s, d, &diff), GW_OK);
+    assert_non_null(strstr(diff, "\"deleted\":[\"B\"]"));
+    free(diff);
+    edit(s, d, "{\"op\":\"merge\",\"grids\":[\"A\",\"B\"]}", GW_ERR_NOT_FOUND);
+    gw_store_close(s);
+}
+
+static void test_move_boundary_and_reassign(void **state)
+{
+    gw_store *s = make_db("move.sqlite");
+    int64_t d = 0;
+    assert_int_equal(gw_plan_draft_create(s, "move", "tester", &d), GW_OK);
+    double a = grid_area(s, d, "A"), b = grid_area(s, d, "B");
+    edit(s, d, "{\"op\":\"move_boundary\",\"grids\":[\"A\",\"D\"],\"line\":{\"type\":"
+         "\"LineString\",\"coordinates\":[[115.013,34.99],[115.013,35.011]]}}", GW_ERR_GEOMETRY);
+    assert_non_null(strstr(gw_ctx_errmsg(ctx), "not neighbours"));
+    free(edit(s, d, "{\"op\":\"move_boundary\",\"grids\":[\"A\",\"B\"],\"line\":{\"type\":"
+              "\"LineString\",\"coordinates\":[[115.013,34.999],[115.013,35.011]]}}", GW_OK));
+    double a1 = grid_area(s, d, "A"), b1 = grid_area(s, d, "B");
+    assert_true(fabs(a1 + b1 - a - b) < 1e-6 * (a + b));
+    assert_true(fabs(a1 / (a + b) - 0.65) < 0.01);
+    assert_tiles(s, d);
+    /* reassign: the part of the box inside B (115.013..115.016) joins A */
+    free(edit(s, d, "{\"op\":\"reassign\",\"from\":\"B\",\"to\":\"A\",\"area\":{\"type\":"
+              "\"Polygon\",\"coordinates\":[[[115.012,35.002],[115.016,35.002],[115.016,35.004],"
+              "[115.012,35.004],[115.012,35.002]]]}}", GW_OK));
+    double a2 = grid_area(s, d, "A"), b2 = grid_area(s, d, "B");
+    assert_true(fabs(a2 + b2 - a - b) < 1e-6 * (a + b));
+    assert_true(fabs((a2 - a1) / (a + b) - 0.003 * 0.002 / 0.0002) < 0.002);
+    assert_tiles(s, d);
+    edit(s, d, "{\"op\":\"reassign\",\"from\":\"B\",\"to\":\"C\",\"area\":{\"type\":\"Polygon\","
+         "\"coordinates\":[[[115.017,35.002],[115.018,35.002],[115.018,35.004],[115.017,35.004],"
+         "[115.017,35.002]]]}}", GW_ERR_GEOMETRY);
+    assert_non_null(strstr(gw_ctx_errmsg(ctx), "does not border 'C'"));
+    edit(s, d, "{\"op\":\"reassign\",\"from\":\"B\",\"to\":\"A\",\"area\":{\"type\":\"Polygon\","
+         "\"coordinates\":[[[115.1,35.1],[115.2,35.1],[115.2,35.2],[115.1,35.1]]]}}",
+         GW_ERR_GEOMETRY);
+    assert_non_null(strstr(gw_ctx_errmsg(ctx), "does not overlap"));
+    /* attributes */
+    free(edit(s, d, "{\"op\":\"attributes\",\"grid\":\"D\",\"properties\":{\"name\":\"Oak\","
+              "\"population\":250,\"worker\":null}}", GW_OK));
+    edit(s, d, "{\"op\":\"attributes\",\"grid\":\"D\",\"properties\":{\"id\":\"E\"}}", GW_ERR_ARG);
+    edit(s, d, "{\"op\":\"attributes\",\"grid\":\"D\",\"properties\":{\"colour\":\"red\"}}",
+         GW_ERR_ARG);
+    edit(s, d, "{\"op\":\"attributes\",\"grid\":\"D\",\"properties\":{\"population\":\"many\"}}",
+         GW_ERR_ARG);
+    gw_store_close(s);
+}
+
+/* Hash (FNV-1a) of a version's ids and geometry blobs in id order. */
+static uint64_t version_hash(gw_store *s, int64_t v)
+{
+    sqlite3_stmt *q;
+    assert_int_equal(sqlite3_prepare_v2(gw_store_db(s), "SELECT id, geom FROM grids WHERE version "
+                                        "= ?1 ORDER BY id", -1, &q, NULL), SQLITE_OK);
+    sqlite3_bind_int64(q, 1, v);
+    uint64_t h = 1469598103934665603ull;
+    while (sqlite3_step(q) == SQLITE_ROW) {
+        for (int c = 0; c < 2; c++) {
+            const unsigned char *b = sqlite3_column_blob(q, c);
+            int n = sqlite3_column_bytes(q, c);
+            for (int i = 0; i < n; i++) h = (h ^ b[i]) * 1099511628211ull;
+        }
+    }
+    sqlite3_finalize(q);
+    return h;
+}
+
+static int64_t q_int(gw_store *s, const char *sql)
+{
+    sqlite3_stmt *q;
+    assert_int_equal(sqlite3_prepare_v2(gw_store_db(s), sql, -1, &q, NULL), SQLITE_OK);
+    int64_t v = sqlite3_step(q) == SQLITE_ROW ? sqlite3_column_int64(q, 0) : -1;
+    sqlite3_finalize(q);
+    return v;
+}
+
+static void test_publish_rollback(void **state)
+{
+    gw_store *s = make_db("publish.sqlite");
+    uint64_t h1 = version_hash(s, 1);
+    int64_t d = 0, v = 0, seq = 0, seq0 = 0;
+    assert_int_equal(gw_store_last_seq(s, &seq0), GW_OK);
+    assert_int_equal(gw_plan_draft_create(s, "east", "tester", &d), GW_OK);
+    free(edit(s, d, "{\"op\":\"move_boundary\",\"grids\":[\"A\",\"B\"],\"line\":{\"type\":"
+              "\"LineString\",\"coordinates\":[[115.013,34.999],[115.013,35.011]]}}", GW_OK));
+    free(edit(s, d, "{\"op\":\"split\",\"grid\":\"D\",\"line\":{\"type\":\"LineString\","
+              "\"coordinates\":[[115.009,35.015],[115.021,35.015]]}}", GW_OK));
+    assert_int_equal(gw_plan_publish(s, d, "planner-1", 0, &v, &seq), GW_OK);
+    assert_int_equal(v, 2);
+    assert_true(seq > seq0);
+    int64_t n = 0;
+    assert_int_equal(gw_store_count(s, GW_LAYER_GRIDS, &n), GW_OK);
+    assert_int_equal(n, 5);
+    assert_int_equal(q_int(s, "SELECT count(*) FROM grids WHERE version = 1"), 4);
+    /* the incident on the moved boundary now belongs to A */
+    assert_int_equal(q_int(s, "SELECT grid = 'A' FROM incidents WHERE id = 'I1'"), 1);
+    assert_int_equal(q_int(s, "SELECT count(*) FROM changelog WHERE layer = 'grids' AND op = "
+                              "'publish'"), 1);
+    assert_int_equal(q_int(s, "SELECT count(*) FROM changelog WHERE layer = 'incidents'"), 1);
+    assert_true(version_hash(s, 2) != h1);
+    /* published drafts take no more edits or publishes */
+    edit(s, d, "{\"op\":\"merge\",\"grids\":[\"A\",\"B\"]}", GW_ERR_CONFLICT);
+    assert_int_equal(gw_plan_publish(s, d, "planner-1", 0, NULL, NULL), GW_ERR_CONFLICT);
+    /* a stale draft (based on 1) cannot be published over 2 */
+    int64_t d2 = 0;
+    assert_int_equal(gw_plan_rollback(s, 2, "x", NULL, NULL), GW_ERR_CONFLICT);
+    assert_int_equal(gw_plan_rollback(s, 1, "planner-2", &v, NULL), GW_OK);
+    assert_int_equal(v, 3);
+    assert_int_equal(version_hash(s, 3), h1);
+    assert_int_equal(q_int(s, "SELECT grid = 'B' FROM incidents WHERE id = 'I1'"), 1);
+    assert_int_equal(gw_store_count(s, GW_LAYER_GRIDS, &n), GW_OK);
+    assert_int_equal(n, 4);
+    assert_int_equal(q_int(s, "SELECT count(*) FROM grid_versions WHERE status = 'published'"), 1);
+    assert_int_equal(q_int(s, "SELECT version FROM grid_versions WHERE status = 'published'"), 3);
+    assert_int_equal(gw_plan_rollback(s, 9, "x", NULL, NULL), GW_ERR_NOT_FOUND);
+    assert_int_equal(q_int(s, "SELECT count(*) FROM audit_log WHERE action = 'plan.publish' AND "
+                              "who = 'planner-1'"), 1);
+    assert_int_equal(q_int(s, "SELECT count(*) FROM audit_log WHERE action = 'plan.rollback' AND "
+                              "who = 'planner-2'"), 1);
+    assert_int_equal(q_int(s, "SELECT count(*) FROM audit_log WHERE action = 'plan.edit'"), 2);
+    char *js = NULL;
+    assert_int_equal(gw_plan_versions(s, &js), GW_OK);
+    assert_non_null(strstr(js, "\"version\":3"));
+    assert_non_null(strstr(js, "\"current\":true"));
+    free(js);
+    /* a draft made before a publish is stale */
+    gw_store_close(s);
+    s = make_db("stale.sqlite");
+    assert_int_equal(gw_plan_draft_create(s, "one", "t", &d), GW_OK);
+    assert_int_equal(gw_plan_draft_create(s, "two", "t", &d2), GW_OK);
+    assert_int_equal(gw_plan_publish(s, d, "t", 0, NULL, NULL), GW_OK);
+    assert_int_equal(gw_plan_publish(s, d2, "t", 0, NULL, NULL), GW_ERR_CONFLICT);
+    assert_non_null(strstr(gw_ctx_errmsg(ctx), "published since"));
+    gw_store_close(s);
+}
+
+/* Write a geometry straight into a draft (bypassing the edits) to make a broken layout. */
+static void put_raw(gw_store *s, int64_t d, const char *id, const char *wkt)
+{
+    GEOSContextHandle_t h = gw_ctx_geos(ctx);
+    GEOSWKTReader *rd = GEOSWKTReader_create_r(h);
+    GEOSWKBWriter *wr = GEOSWKBWriter_create_r(h);
+    GEOSGeometry *g = GEOSWKTReader_read_r(h, rd, wkt);
+    size_t n = 0;
+    unsigned char *w = GEOSWKBWriter_write_r(h, wr, g, &n);
+    sqlite3_stmt *q;
+    assert_int_equal(sqlite3_prepare_v2(gw_store_db(s), "INSERT OR REPLACE INTO plan_draft_grids "
+                     "(draft_id, id, op, geom) VALUES (?1, ?2, 'upsert', ?3)", -1, &q, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_int64(q, 1, d);
+    sqlite3_bind_text(q, 2, id, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(q, 3, w, (int)n, SQLITE_STATIC);
+    assert_int_equal(sqlite3_step(q), SQLITE_DONE);
+    sqlite3_finalize(q);
+    GEOSFree_r(h, w);
+    GEOSGeom_destroy_r(h, g);
+    GEOSWKTReader_destroy_r(h, rd);
+    GEOSWKBWriter_destroy_r(h, wr);
+}
+
+static void test_validation_finds_problems(void **state)
+{
+    gw_store *s = make_db("validate.sqlite");
+    int64_t d = 0;
+    assert_int_equal(gw_plan_draft_create(s, "broken", "tester", &d), GW_OK);
+    gw_plan_report r = {0};
+    assert_int_equal(gw_plan_validate_version(s, 1, NULL, &r), GW_OK);
+    assert_true(r.tiles);
+    assert_int_equal(r.grids, 4);
+    gw_plan_report_free(&r);
+    /* A shrinks (a gap), B grows into C's row (an overlap), D becomes a bow-tie (invalid),
+     * C gains a far-away island (multipart, outside) */
+    put_raw(s, d, "A", "POLYGON((115 35,115.009 35,115.009 35.01,115 35.01,115 35))");
+    put_raw(s, d, "B", "POLYGON((115.01 35,115.02 35,115.02 35.012,115.01 35.012,115.01 35))");
+    put_raw(s, d, "D", "POLYGON((115.01 35.01,115.02 35.02,115.02 35.01,115.01 35.02,115.01 35.01))");
+    put_raw(s, d, "C", "MULTIPOLYGON(((115 35.01,115.01 35.01,115.01 35.02,115 35.02,115 35.01)),"
+                       "((115.1 35.1,115.1001 35.1,115.1001 35.1001,115.1 35.1)))");
+    gw_plan_validate_opts o = {0, 0, 1.5e6};
+    assert_int_equal(gw_plan_validate_draft(s, d, &o, &r), GW_OK);
+    assert_false(r.tiles);
+    assert_int_equal(r.invalid, 1);
+    assert_int_equal(r.overlaps, 0); /* B overlaps D, which is invalid and left out */
+    assert_true(r.gaps >= 1);
+    /* A's 0.001° strip (~0.10 km²) + what B's overlap leaves of D (~0.81 km²) */
+    if (!(r.gap_m2 > 0.90e6 && r.gap_m2 < 0.92e6))
+        fail_msg("gaps %.1f m²: %s", r.gap_m2, strstr(r.geojson, "\"summary\""));
+    assert_int_equal(r.outside, 1);
+    assert_int_equal(r.multipart, 1);
+    assert_int_equal(r.slivers, 0);
+    assert_non_null(strstr(r.geojson, "\"issue\":\"invalid\""));
+    assert_non_null(strstr(r.geojson, "Self-intersection"));
+    gw_plan_report_free(&r);
+    put_raw(s, d, "D", "POLYGON((115.01 35.01,115.02 35.01,115.02 35.02,115.01 35.02,115.01 35.01))");
+    o.min_area_m2 = 1.2e6; /* every grid is a "sliver" now */
+    assert_int_equal(gw_plan_validate_draft(s, d, &o, &r), GW_OK);
+    assert_int_equal(r.invalid, 0);
+    assert_int_equal(r.overlaps, 1);
+    assert_true(r.overlap_m2 > 1e4);
+    assert_non_null(strstr(r.geojson, "\"grids\":[\"B\",\"D\"]"));
+    assert_true(r.slivers >= 3);
+    gw_plan_report_free(&r);
+    assert_int_equal(gw_plan_publish(s, d, "t", 0, NULL, NULL), GW_ERR_GEOMETRY);
+    assert_non_null(strstr(gw_ctx_errmsg(ctx), "does not tile"));
+    assert_int_equal(q_int(s, "SELECT count(*) FROM grid_versions"), 1);
+    assert_int_equal(gw_plan_validate_version(s, 7, NULL, &r), GW_ERR_NOT_FOUND);
+    gw_store_close(s);
+}
+
+/* ---- random edits on the synthetic city ---------------------------------------------------- */
+
+typedef struct lcg { uint64_t s; } lcg;
+static double rnd(lcg *r)
+{
+    r->s = r->s * 6364136223846793005ull + 1442695040888963407ull;
+    return (double)(r->s >> 11) / 9007199254740992.0;
+}
+
+static void test_random_edits_keep_tiling(void **state)
+{
+    const char *path = gw_test_path("city.sqlite");
+    remove(path);
+    gw_store *s = NULL;
+    assert_int_equal(gw_store_open(ctx, path, GW_STORE_CREATE, &s), GW_OK);
+    gw_city_opts o = {.scale = 0.01, .seed = 7};
+    gw_city_report rep;
+    assert_int_equal(gw_city_generate(ctx, s, &o, &rep), GW_OK);
+    int64_t d = 0;
+    assert_int_equal(gw_plan_draft_create(s, "random", "tester", &d), GW_OK);
+    gw_plan_report r0 = {0};
+    assert_int_equal(gw_plan_validate_draft(s, d, NULL, &r0), GW_OK);
+    /* The city is built in metric and stored vertex by vertex in lon/lat, so its long straight
+     * edges leave metre-wide slivers in EPSG:4326: edits must not make them worse. */
+    assert_int_equal(r0.invalid + r0.outside, 0);
+    /* grid ids and centres from the SQL side */
+    sqlite3_stmt *q;
+    lcg rg = {42};
+    int done[4] = {0}, tried = 0;
+    for (int step = 0; step < 40; step++) {
+        assert_int_equal(sqlite3_prepare_v2(gw_store_db(s),
+            "SELECT id, X(Centroid(geom)), Y(Centroid(geom)), MbrMaxX(geom) - MbrMinX(geom) FROM "
+            "grids WHERE version = 1 AND id NOT IN (SELECT id FROM plan_draft_grids WHERE "
+            "draft_id = ?1) ORDER BY random() LIMIT 2", -1, &q, NULL), SQLITE_OK);
+        sqlite3_bind_int64(q, 1, d);
+        char ids[2][64] = {"", ""};
+        double cx = 0, cy = 0, w = 0;
+        for (int k = 0; k < 2 && sqlite3_step(q) == SQLITE_ROW; k++) {
+            snprintf(ids[k], 64, "%s", (const char *)sqlite3_column_text(q, 0));
+            if (k == 0) cx = sqlite3_column_double(q, 1), cy = sqlite3_column_double(q, 2),
+                        w = sqlite3_column_double(q, 3);
+        }
+        sqlite3_finalize(q);
+        char js[1024];
+        int kind = step % 4;
+        double ang = rnd(&rg) * M_PI, dx = cos(ang) * w * 2, dy = sin(ang) * w * 2;
+        if (kind == 0) {
+            snprintf(js, sizeof js, "{\"op\":\"split\",\"grid\":\"%s\",\"line\":{\"type\":"
+                     "\"LineString\",\"coordinates\":[[%.9f,%.9f],[%.9f,%.9f]]}}", ids[0],
+                     cx - dx, cy - dy, cx + dx, cy + dy);
+        } else {
+            /* a neighbour of ids[0]: the grid just past its edge in a random direction */
+            char nb[64] = "";
+            for (int t = 0; t < 8 && !nb[0]; t++) {
+                double a2 = rnd(&rg) * 2 * M_PI;
+                assert_int_equal(sqlite3_prepare_v2(gw_store_db(s),
+                    "SELECT id FROM grids WHERE version = 1 AND id <> ?3 AND ST_Intersects(geom, "
+                    "MakeLine(MakePoint(?1, ?2), MakePoint(?4, ?5))) AND id NOT IN (SELECT id FROM "
+                    "plan_draft_grids WHERE draft_id = ?6) LIMIT 1", -1, &q, NULL), SQLITE_OK);
+                sqlite3_bind_double(q, 1, cx), sqlite3_bind_double(q, 2, cy);
+                sqlite3_bind_text(q, 3, ids[0], -1, SQLITE_STATIC);
+                sqlite3_bind_double(q, 4, cx + cos(a2) * w), sqlite3_bind_double(q, 5, cy + sin(a2) * w);
+                sqlite3_bind_int64(q, 6, d);
+                if (sqlite3_step(q) == SQLITE_ROW)
+                    snprintf(nb, sizeof nb, "%s", (const char *)sqlite3_column_text(q, 0));
+                sqlite3_finalize(q);
+            }
+            if (!nb[0]) continue;
+            if (kind == 1)
+                snprintf(js, sizeof js, "{\"op\":\"merge\",\"grids\":[\"%s\",\"%s\"]}", ids[0], nb);
+            else if (kind == 2) /* reassign a box around the centre of ids[0] to the neighbour */
+                snprintf(js, sizeof js, "{\"op\":\"reassign\",\"from\":\"%s\",\"to\":\"%s\","
+                         "\"area\":{\"type\":\"Polygon\",\"coordinates\":[[[%.9f,%.9f],[%.9f,%.9f],"
+                         "[%.9f,%.9f],[%.9f,%.9f],[%.9f,%.9f]]]}}", ids[0], nb, cx, cy - w, cx + 2 * w,
+                         cy - w, cx + 2 * w, cy + w, cx, cy + w, cx, cy - w);
+            else /* a new shared boundary through the centre of ids[0] */
+                snprintf(js, sizeof js, "{\"op\":\"move_boundary\",\"grids\":[\"%s\",\"%s\"],"
+                         "\"line\":{\"type\":\"LineString\",\"coordinates\":[[%.9f,%.9f],"
+                         "[%.9f,%.9f]]}}", ids[0], nb, cx - dx, cy - dy, cx + dx, cy + dy);
+        }
+        tried++;
+        gw_status st = gw_plan_edit(s, d, js, strlen(js), "random", NULL);
+        if (st == GW_OK) done[kind]++;
+        else if (st != GW_ERR_GEOMETRY) fail_msg("%s: %s", js, gw_ctx_errmsg(ctx));
+    }
+    assert_true(done[0] >= 3);
+    assert_true(done[1] + done[2] + done[3] >= 5);
+    gw_plan_report r = {0};
+    assert_int_equal(gw_plan_validate_draft(s, d, NULL, &r), GW_OK);
+    assert_int_equal(r.invalid + r.outside, 0);
+    if (fabs(r.union_m2 - r0.union_m2) > 1e-9 * r0.union_m2 || r.overlap_m2 > r0.overlap_m2 + 1e-3
+        || fabs(r.gap_m2 - r0.gap_m2) > 1e-3)
+        fail_msg("after %d edits: union %.6f m² (was %.6f), overlaps %.6f m² (was %.6f), gaps "
+                 "%.6f m² (was %.6f)", tried, r.union_m2, r0.union_m2, r.overlap_m2, r0.overlap_m2,
+                 r.gap_m2, r0.gap_m2);
+    assert_true(r.grids_m2 <= r0.grids_m2 + 1e-3);
+    print_message("random edits: %d split, %d merge, %d reassign, %d move of %d; validation %.3f s "
+                  "for %zu grids\n", done[0], done[1], done[2], done[3], tried, r.seconds, r.grids);
+    gw_plan_report_free(&r);
+    gw_plan_report_free(&r0);
+    assert_int_equal(gw_plan_publish(s, d, "t", 1, NULL, NULL), GW_OK);
+    /* no incident points at a grid the new version does not have */
+    assert_int_equal(q_int(s, "SELECT count(*) FROM incidents WHERE grid IS NOT NULL AND grid NOT "
+                              "IN (SELECT id FROM grids WHERE version = 2)"), 0);
+    gw_store_close(s);
+}
+
+/* ---- concurrency --------------------------------------------------------------------------- */
+
+typedef struct worker {
+    const char *path;
+    int64_t draft;
+    const char *grid;
+    int n, failed;
+} worker;
+
+static void *work(void *arg)
+{
+    worker *w = arg;
+    gw_ctx *c = NULL;
+    gw_store *s = NULL;
+    if (gw_ctx_create(&c) || gw_store_open(c, w->path, 0, &s)) {
+        w->failed = -1;
+        gw_ctx_destroy(c);
+        return NULL;
+    }
+    for (int i = 0; i < w->n; i++) {
+        char js[200];
+        snprintf(js, sizeof js, "{\"op\":\"attributes\",\"grid\":\"%s\",\"properties\":"
+                 "{\"households\":%d}}", w->grid, i + 1);
+        if (gw_plan_edit(s, w->draft, js, strlen(js), w->grid, NULL) != GW_OK) w->failed++;
+    }
+    gw_store_close(s);
+    gw_ctx_destroy(c);
+    return NULL;
+}
+
+static void test_concurrent_edits_serialised(void **state)
+{
+    gw_store *s = make_db("concurrent.sqlite");
+    int64_t d = 0;
+    assert_int_equal(gw_plan_draft_create(s, "busy", "tester", &d), GW_OK);
+    worker w[2] = {{gw_store_path(s), d, "A", 25, 0}, {gw_store_path(s), d, "B", 25, 0}};
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++) pthread_create(&t[i], NULL, work, &w[i]);
+    for (int i = 0; i < 2; i++) pthread_join(t[i], NULL);
+    assert_int_equal(w[0].failed, 0);
+    assert_int_equal(w[1].failed, 0);
+    gw_plan_draft info;
+    assert_int_equal(gw_plan_draft_get(s, d, &info), GW_OK);
+    assert_int_equal(info.edits, 50);
+    assert_int_equal(q_int(s, "SELECT count(*) FROM audit_log WHERE action = 'plan.edit'"), 50);
+    assert_int_equal(q_int(s, "SELECT sum(households) FROM plan_draft_grids WHERE id IN ('A','B')"),
+                     50);
+    gw_store_close(s);
+}
+
+static int setup(void **state)
+{
+    ctx = gw_test_ctx();
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    gw_ctx_destroy(ctx);
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_drafts_copy_on_write),
+        cmocka_unit_test(test_split),
+        cmocka_unit_test(test_merge),
+        cmocka_unit_test(test_move_boundary_and_reassign),
+        cmocka_unit_test(test_publish_rollback),
+        cmocka_unit_test(test_validation_finds_problems),
+        cmocka_unit_test(test_random_edits_keep_tiling),
+        cmocka_unit_test(test_concurrent_edits_serialised),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
