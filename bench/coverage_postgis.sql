@@ -1,0 +1,44 @@
+-- coverage_postgis.sql — the PostGIS answer to `gridwatch coverage`: the same camera view
+-- sectors (vertices by the same formula as gw_coverage_sector in geo/coverage.c), built in the
+-- dataset's metric CRS, unioned per grid; ratio = area(grid ∩ ⋃ views) / area(grid).
+-- Inputs (loaded by bench/bench_coverage.sh): tables grids(id, geom 4326) of the published
+-- version and cameras(id, azimuth, fov, range, status, geom 4326); psql variable :srid.
+-- Output: table pg_coverage(id, ratio, covered_m2, grid_m2).
+\set ON_ERROR_STOP on
+DROP TABLE IF EXISTS cam_m, sectors, grid_m, pg_coverage;
+
+CREATE TABLE grid_m AS SELECT id, ST_Transform(geom, :srid) AS geom FROM grids;
+CREATE INDEX ON grid_m USING gist (geom);
+
+-- Cameras with a view: not offline, range > 0, fov > 0 (NULL fov = dome, NULL azimuth = 0).
+CREATE TABLE cam_m AS
+SELECT id, ST_X(g) AS x, ST_Y(g) AS y, a, f, r
+FROM (SELECT id, ST_Transform(geom, :srid) AS g, coalesce(azimuth, 0)::float8 AS a,
+             least(coalesce(fov, 360), 360)::float8 AS f, range::float8 AS r
+      FROM cameras
+      WHERE range > 0 AND coalesce(fov, 360) > 0 AND lower(coalesce(status, '')) <> 'offline') c;
+
+-- Sector: apex, n+1 arc points at bearings a - f/2 + f*i/n (n = ceil(f/2)), apex; a disc
+-- (f = 360): 180 arc points and the first again.
+CREATE TABLE sectors AS
+SELECT c.id,
+       ST_SetSRID(ST_MakePolygon(ST_MakeLine(
+         CASE WHEN c.f >= 360 THEN
+           (SELECT array_agg(ST_MakePoint(c.x + c.r * sin(radians(c.a - c.f / 2 + c.f * (i % 180) / 180)),
+                                          c.y + c.r * cos(radians(c.a - c.f / 2 + c.f * (i % 180) / 180))) ORDER BY i)
+            FROM generate_series(0, 180) AS i)
+         ELSE
+           ARRAY[ST_MakePoint(c.x, c.y)] ||
+           (SELECT array_agg(ST_MakePoint(c.x + c.r * sin(radians(c.a - c.f / 2 + c.f * i / ceil(c.f / 2))),
+                                          c.y + c.r * cos(radians(c.a - c.f / 2 + c.f * i / ceil(c.f / 2)))) ORDER BY i)
+            FROM generate_series(0, ceil(c.f / 2)::int) AS i) ||
+           ARRAY[ST_MakePoint(c.x, c.y)]
+         END)), :srid) AS geom
+FROM cam_m c;
+CREATE INDEX ON sectors USING gist (geom);
+
+CREATE TABLE pg_coverage AS
+SELECT g.id, coalesce(ST_Area(ST_Intersection(g.geom, u.geom)), 0) AS covered_m2, ST_Area(g.geom) AS grid_m2,
+       coalesce(ST_Area(ST_Intersection(g.geom, u.geom)), 0) / ST_Area(g.geom) AS ratio
+FROM grid_m g
+LEFT JOIN LATERAL (SELECT ST_Union(s.geom) AS geom FROM sectors s WHERE ST_Intersects(s.geom, g.geom)) u ON true;
