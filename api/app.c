@@ -11,6 +11,7 @@
 #include "hotspot_http.h"
 #include "dispatch_http.h"
 #include "ogc_write.h"
+#include "plan_http.h"
 #include "web_http.h"
 #include "tiles_http.h"
 
@@ -73,6 +74,10 @@ gw_status gw_app_create(gw_ctx *ctx, const char *db_path, const gw_app_opts *opt
     }
     if (!st) {
         r = gw_coverage_routes(&n);
+        st = add_routes(ctx, app, r, n);
+    }
+    if (!st) { /* grid planning: drafts, edits, validation, publish/rollback (no state) */
+        r = gw_plan_routes(&n);
         st = add_routes(ctx, app, r, n);
     }
     if (st) {

@@ -1,0 +1,543 @@
+/* plan_http.c — the planner's HTTP routes (/plan/…) and the `gridwatch plan` command, thin
+ * layers over geo/plan*.c: JSON in, JSON out, engine statuses mapped to problem+json, the token
+ * name passed to the engine for the audit log.
+ *
+ * Writes use a read-write connection per worker thread (the server's own is query_only), opened
+ * on the thread's first write and closed when the thread ends, as api/ogc_write.c does. */
+#include "plan_http.h"
+
+#include "app.h"
+#include "auth.h"
+#include "cli_util.h"
+#include "gridwatch/plan.h"
+#include "http_util.h"
+
+#include <jansson.h>
+#include <nettle/sha2.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* ---- the write connection of this thread --------------------------------------------------- */
+
+typedef struct wconn {
+    gw_ctx *ctx;
+    gw_store *store;
+} wconn;
+
+static pthread_key_t wkey;
+static pthread_once_t wonce = PTHREAD_ONCE_INIT;
+
+static void wconn_free(void *p)
+{
+    wconn *w = p;
+    if (!w) return;
+    gw_store_close(w->store);
+    gw_ctx_destroy(w->ctx);
+    free(w);
+}
+
+static void wkey_init(void) { pthread_key_create(&wkey, wconn_free); }
+
+static gw_store *write_store(gw_req *req)
+{
+    pthread_once(&wonce, wkey_init);
+    const char *path = gw_server_db_path(gw_req_server(req));
+    wconn *w = pthread_getspecific(wkey);
+    if (w && w->store && strcmp(gw_store_path(w->store), path) != 0) {
+        gw_store_close(w->store);
+        w->store = NULL;
+    }
+    if (!w) {
+        w = calloc(1, sizeof *w);
+        if (!w || gw_ctx_create(&w->ctx) != GW_OK) {
+            free(w);
+            gw_req_problem(req, 503, NULL, "out of memory opening a write connection");
+            return NULL;
+        }
+        pthread_setspecific(wkey, w);
+    }
+    if (!w->store && gw_store_open(w->ctx, path, 0, &w->store) != GW_OK) {
+        gw_req_problem(req, 503, NULL, "database '%s' cannot be opened for writing: %s", path,
+                       gw_ctx_errmsg(w->ctx));
+        return NULL;
+    }
+    return w->store;
+}
+
+/* ---- request pieces ------------------------------------------------------------------------ */
+
+static unsigned http_status(gw_status st)
+{
+    switch (st) {
+    case GW_ERR_NOT_FOUND: return 404;
+    case GW_ERR_ARG:
+    case GW_ERR_FORMAT:
+    case GW_ERR_RANGE: return 400;
+    case GW_ERR_GEOMETRY:
+    case GW_ERR_CRS: return 422;
+    case GW_ERR_CONFLICT: return 409;
+    case GW_ERR_NOMEM: return 503;
+    default: return 500;
+    }
+}
+
+static int fail(gw_req *req, gw_store *s, gw_status st)
+{
+    gw_req_problem(req, http_status(st), NULL, "%s", gw_ctx_errmsg(gw_store_ctx(s)));
+    return 0;
+}
+
+/* A numeric path capture; -1 with a 400 answered when it is not an integer. */
+static int64_t path_int(gw_req *req, const char *name)
+{
+    int64_t v = 0;
+    const char *t = gw_req_param(req, name);
+    if (!t || gw_parse_int64(t, &v) != 0 || v < 1) {
+        gw_req_problem(req, 400, NULL, "'%s' in the path must be a positive integer, not '%s'",
+                       name, t ? t : "");
+        return -1;
+    }
+    return v;
+}
+
+/* The name of the request's token (the audit's "who") into buf; the role name when unnamed. */
+static void token_name(gw_req *req, gw_store *s, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "%s", gw_role_name(gw_auth_request_role(req)));
+    const char *h = gw_req_header(req, "Authorization");
+    if (!h || strncasecmp(h, "Bearer ", 7) != 0) return;
+    const char *tok = h + 7;
+    while (*tok == ' ') tok++;
+    uint8_t dig[SHA256_DIGEST_SIZE];
+    struct sha256_ctx c;
+    sha256_init(&c);
+    sha256_update(&c, strlen(tok), (const uint8_t *)tok);
+    sha256_digest(&c, SHA256_DIGEST_SIZE, dig);
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(gw_store_db(s), "SELECT name FROM tokens WHERE hash = ?1 AND "
+                           "revoked_at IS NULL", -1, &q, NULL) != SQLITE_OK)
+        return;
+    sqlite3_bind_blob(q, 1, dig, sizeof dig, SQLITE_STATIC);
+    if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_text(q, 0))
+        snprintf(buf, cap, "%s", (const char *)sqlite3_column_text(q, 0));
+    sqlite3_finalize(q);
+}
+
+/* Answer a JSON text the engine produced (freed here). */
+static int respond_text(gw_req *req, unsigned status, char *text)
+{
+    gw_req_respond(req, status, "application/json", text, strlen(text));
+    free(text);
+    return 0;
+}
+
+static json_t *draft_json(const gw_plan_draft *d)
+{
+    return json_pack("{sI ss sI ss ss ss sI sI ss so?}", "id", (json_int_t)d->id, "name", d->name,
+                     "base_version", (json_int_t)d->base_version, "created_by", d->created_by,
+                     "created_at", d->created_at, "updated_at", d->updated_at, "edits",
+                     (json_int_t)d->edits, "changed", (json_int_t)d->changed, "status", d->status,
+                     "published_version",
+                     d->published_version ? json_integer(d->published_version) : NULL);
+}
+
+/* Wait until the live model has seen seq (publish/rollback), so the next read sees it. */
+static void settle(gw_req *req, int64_t seq)
+{
+    gw_live *live = gw_req_live(req);
+    if (!live || seq <= 0) return;
+    gw_live_kick(live);
+    gw_live_wait(live, seq, 5000);
+}
+
+/* ---- handlers ------------------------------------------------------------------------------ */
+
+static int h_create(gw_req *req)
+{
+    gw_store *s = write_store(req);
+    if (!s) return 0;
+    size_t len = 0;
+    const char *body = gw_req_body(req, &len);
+    json_error_t je;
+    json_t *doc = json_loadb(body ? body : "", len, 0, &je);
+    const char *name = json_string_value(json_object_get(doc, "name"));
+    if (!name) {
+        json_decref(doc);
+        gw_req_problem(req, 400, NULL, "expected a JSON object {\"name\": \"…\"}%s%s",
+                       doc ? "" : ": ", doc ? "" : je.text);
+        return 0;
+    }
+    char who[128];
+    token_name(req, s, who, sizeof who);
+    int64_t id = 0;
+    gw_status st = gw_plan_draft_create(s, name, who, &id);
+    json_decref(doc);
+    if (st) return fail(req, s, st);
+    gw_plan_draft d;
+    if ((st = gw_plan_draft_get(s, id, &d))) return fail(req, s, st);
+    char loc[64];
+    snprintf(loc, sizeof loc, "/plan/drafts/%lld", (long long)id);
+    gw_req_add_header(req, "Location", loc);
+    gw_req_respond_json(req, 201, draft_json(&d));
+    return 0;
+}
+
+static int h_list(gw_req *req)
+{
+    gw_store *s = gw_req_store(req);
+    if (!s) return 0;
+    gw_plan_draft *d = NULL;
+    size_t n = 0;
+    gw_status st = gw_plan_draft_list(s, &d, &n);
+    if (st) return fail(req, s, st);
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++) json_array_append_new(arr, draft_json(&d[i]));
+    free(d);
+    gw_req_respond_json(req, 200, json_pack("{so}", "drafts", arr));
+    return 0;
+}
+
+static int h_get(gw_req *req)
+{
+    gw_store *s = gw_req_store(req);
+    int64_t id = s ? path_int(req, "id") : -1;
+    if (id < 0) return 0;
+    gw_plan_draft d;
+    gw_status st = gw_plan_draft_get(s, id, &d);
+    if (st) return fail(req, s, st);
+    gw_req_respond_json(req, 200, draft_json(&d));
+    return 0;
+}
+
+static int h_delete(gw_req *req)
+{
+    gw_store *s = write_store(req);
+    int64_t id = s ? path_int(req, "id") : -1;
+    if (id < 0) return 0;
+    char who[128];
+    token_name(req, s, who, sizeof who);
+    gw_status st = gw_plan_draft_delete(s, id, who);
+    if (st) return fail(req, s, st);
+    gw_req_respond(req, 204, "application/json", "", 0);
+    return 0;
+}
+
+static int h_diff(gw_req *req)
+{
+    gw_store *s = gw_req_store(req);
+    int64_t id = s ? path_int(req, "id") : -1;
+    if (id < 0) return 0;
+    char *js = NULL;
+    gw_status st = gw_plan_draft_diff(s, id, &js);
+    return st ? fail(req, s, st) : respond_text(req, 200, js);
+}
+
+static int h_edit(gw_req *req)
+{
+    gw_store *s = write_store(req);
+    int64_t id = s ? path_int(req, "id") : -1;
+    if (id < 0) return 0;
+    size_t len = 0;
+    const char *body = gw_req_body(req, &len);
+    char who[128], *js = NULL;
+    token_name(req, s, who, sizeof who);
+    gw_status st = gw_plan_edit(s, id, body ? body : "", len, who, &js);
+    return st ? fail(req, s, st) : respond_text(req, 200, js);
+}
+
+/* Validation thresholds from the query; -1 with a 400 answered for a bad number. */
+static int validate_opts(gw_req *req, gw_plan_validate_opts *o)
+{
+    static const char *keys[3] = {"tol", "min_area", "max_area"};
+    double *dst[3] = {&o->tol_m2, &o->min_area_m2, &o->max_area_m2};
+    memset(o, 0, sizeof *o);
+    for (int i = 0; i < 3; i++) {
+        const char *v = gw_req_query(req, keys[i]);
+        if (v && (gw_parse_double(v, dst[i]) != 0 || *dst[i] < 0)) {
+            gw_req_problem(req, 400, NULL, "%s must be a non-negative number of m², not '%s'",
+                           keys[i], v);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int report(gw_req *req, gw_store *s, gw_status st, gw_plan_report *r)
+{
+    if (st) return fail(req, s, st);
+    gw_req_respond(req, 200, "application/geo+json", r->geojson, strlen(r->geojson));
+    gw_plan_report_free(r);
+    return 0;
+}
+
+static int h_validate_draft(gw_req *req)
+{
+    gw_store *s = gw_req_store(req);
+    int64_t id = s ? path_int(req, "id") : -1;
+    gw_plan_validate_opts o;
+    if (id < 0 || validate_opts(req, &o)) return 0;
+    gw_plan_report r = {0};
+    return report(req, s, gw_plan_validate_draft(s, id, &o, &r), &r);
+}
+
+static int h_validate_version(gw_req *req)
+{
+    gw_store *s = gw_req_store(req);
+    int64_t v = s ? path_int(req, "n") : -1;
+    gw_plan_validate_opts o;
+    if (v < 0 || validate_opts(req, &o)) return 0;
+    gw_plan_report r = {0};
+    return report(req, s, gw_plan_validate_version(s, v, &o, &r), &r);
+}
+
+static int h_balance(gw_req *req)
+{
+    gw_store *s = gw_req_store(req);
+    int64_t id = s ? path_int(req, "id") : -1;
+    if (id < 0) return 0;
+    char *js = NULL;
+    gw_status st = gw_plan_balance(s, id, &js);
+    return st ? fail(req, s, st) : respond_text(req, 200, js);
+}
+
+static int h_versions(gw_req *req)
+{
+    gw_store *s = gw_req_store(req);
+    if (!s) return 0;
+    char *js = NULL;
+    gw_status st = gw_plan_versions(s, &js);
+    return st ? fail(req, s, st) : respond_text(req, 200, js);
+}
+
+static int h_publish(gw_req *req)
+{
+    gw_store *s = write_store(req);
+    int64_t id = s ? path_int(req, "id") : -1;
+    if (id < 0) return 0;
+    const char *f = gw_req_query(req, "force");
+    int force = f && (strcmp(f, "true") == 0 || strcmp(f, "1") == 0);
+    char who[128];
+    token_name(req, s, who, sizeof who);
+    int64_t v = 0, seq = 0;
+    gw_status st = gw_plan_publish(s, id, who, force, &v, &seq);
+    if (st) return fail(req, s, st);
+    settle(req, seq);
+    gw_req_respond_json(req, 200, json_pack("{sI sI sI}", "draft", (json_int_t)id, "version",
+                                            (json_int_t)v, "seq", (json_int_t)seq));
+    return 0;
+}
+
+static int h_rollback(gw_req *req)
+{
+    gw_store *s = write_store(req);
+    int64_t n = s ? path_int(req, "n") : -1;
+    if (n < 0) return 0;
+    char who[128];
+    token_name(req, s, who, sizeof who);
+    int64_t v = 0, seq = 0;
+    gw_status st = gw_plan_rollback(s, n, who, &v, &seq);
+    if (st) return fail(req, s, st);
+    settle(req, seq);
+    gw_req_respond_json(req, 200, json_pack("{sI sI sI}", "rolled_back_to", (json_int_t)n,
+                                            "version", (json_int_t)v, "seq", (json_int_t)seq));
+    return 0;
+}
+
+static const gw_route routes[] = {
+    {"POST", "/plan/drafts", h_create, GW_ROLE_PLANNER, "plan_draft_create"},
+    {"GET", "/plan/drafts", h_list, GW_ROLE_VIEWER, "plan_drafts"},
+    {"GET", "/plan/drafts/{id}", h_get, GW_ROLE_VIEWER, "plan_draft"},
+    {"DELETE", "/plan/drafts/{id}", h_delete, GW_ROLE_PLANNER, "plan_draft_delete"},
+    {"GET", "/plan/drafts/{id}/diff", h_diff, GW_ROLE_VIEWER, "plan_diff"},
+    {"POST", "/plan/drafts/{id}/edits", h_edit, GW_ROLE_PLANNER, "plan_edit"},
+    {"GET", "/plan/drafts/{id}/validation", h_validate_draft, GW_ROLE_VIEWER, "plan_validation"},
+    {"GET", "/plan/drafts/{id}/balance", h_balance, GW_ROLE_VIEWER, "plan_balance"},
+    {"POST", "/plan/drafts/{id}/publish", h_publish, GW_ROLE_PLANNER, "plan_publish"},
+    {"GET", "/plan/versions", h_versions, GW_ROLE_VIEWER, "plan_versions"},
+    {"GET", "/plan/versions/{n}/validation", h_validate_version, GW_ROLE_VIEWER,
+     "plan_version_validation"},
+    {"POST", "/plan/versions/{n}/rollback", h_rollback, GW_ROLE_PLANNER, "plan_rollback"},
+};
+
+const gw_route *gw_plan_routes(size_t *n)
+{
+    *n = sizeof routes / sizeof routes[0];
+    return routes;
+}
+
+/* ---- gridwatch plan ------------------------------------------------------------------------ */
+
+static const char plan_usage[] =
+    "usage: gridwatch plan <sub-command> DB [arguments] [options]\n"
+    "\n"
+    "Grid planning: drafts of the grid set, edits that keep the tiling whole, validation,\n"
+    "publishing a draft as a new grid version and rolling back.\n"
+    "\n"
+    "  create DB NAME             make a draft of the published grids; prints its id\n"
+    "  list DB                    list drafts\n"
+    "  show DB ID                 one draft\n"
+    "  diff DB ID                 grids the draft added, changed, deleted\n"
+    "  edit DB ID EDIT            apply an edit (JSON text, or @file), e.g.\n"
+    "                             '{\"op\":\"merge\",\"grids\":[\"A\",\"B\"]}'; ops: split, merge,\n"
+    "                             move_boundary, reassign, attributes\n"
+    "  import DB ID FILE          replace the draft's grids by a layout from a GIS file\n"
+    "  validate DB ID             validation report of a draft (GeoJSON on stdout)\n"
+    "  validate DB --version N    … of a grid version\n"
+    "  balance DB ID              workload per grid and its spread, draft beside base\n"
+    "  publish DB ID [--force]    publish the draft as the next grid version\n"
+    "  rollback DB N              publish a copy of version N as the next version\n"
+    "  versions DB                list grid versions\n"
+    "  delete DB ID               delete a draft\n"
+    "\n"
+    "options: --by NAME (who, for the audit log; default $USER), --min-area M2, --max-area M2,\n"
+    "         --tol M2 (validation thresholds), --summary (validate: only the counts)\n"
+    "exit codes: 0 ok (validate: the layout tiles), 1 runtime error, 2 usage, 3 edit refused or\n"
+    "            layout does not tile, 4 conflict (published or stale draft)\n";
+
+static char *read_arg(const char *a)
+{
+    if (a[0] != '@') return strdup(a);
+    FILE *f = fopen(a + 1, "rb");
+    if (!f) return NULL;
+    gw_buf b = {0};
+    char tmp[4096];
+    size_t k;
+    while ((k = fread(tmp, 1, sizeof tmp, f)) > 0) gw_buf_add(&b, tmp, k);
+    fclose(f);
+    gw_buf_add(&b, "", 0);
+    return b.data ? b.data : strdup("");
+}
+
+int gw_cli_plan(int argc, char **argv)
+{
+    const char *sub = argc > 1 ? argv[1] : NULL, *pos[4] = {0}, *by = getenv("USER");
+    int npos = 0, force = 0, summary = 0;
+    int64_t version = 0;
+    gw_plan_validate_opts vo = {0};
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            fputs(plan_usage, stdout);
+            return GW_EXIT_OK;
+        }
+    if (!sub) return gw_cli_usage_error("plan", "expected a sub-command (see --help)");
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        double *num = strcmp(a, "--min-area") == 0 ? &vo.min_area_m2
+                      : strcmp(a, "--max-area") == 0 ? &vo.max_area_m2
+                      : strcmp(a, "--tol") == 0      ? &vo.tol_m2 : NULL;
+        if (strcmp(a, "--force") == 0) force = 1;
+        else if (strcmp(a, "--summary") == 0) summary = 1;
+        else if (strcmp(a, "--by") == 0 && v) by = v, i++;
+        else if (strcmp(a, "--version") == 0 && v) {
+            if (gw_parse_int64(v, &version) || version < 1)
+                return gw_cli_usage_error("plan", "--version needs a positive integer, not '%s'", v);
+            i++;
+        } else if (num && v) {
+            if (gw_parse_double(v, num) || *num < 0)
+                return gw_cli_usage_error("plan", "%s needs a non-negative number, not '%s'", a, v);
+            i++;
+        } else if (a[0] == '-' && a[1]) {
+            return gw_cli_usage_error("plan", "unknown or incomplete option '%s' (see --help)", a);
+        } else if (npos < 4) {
+            pos[npos++] = a;
+        } else {
+            return gw_cli_usage_error("plan", "unexpected argument '%s' (see --help)", a);
+        }
+    }
+    static const struct {
+        const char *name;
+        int args; /* positional arguments after DB */
+    } subs[] = {{"create", 1}, {"list", 0},     {"show", 1},    {"diff", 1},     {"edit", 2},
+                {"import", 2}, {"validate", -1}, {"balance", 1}, {"publish", 1}, {"rollback", 1},
+                {"versions", 0}, {"delete", 1}};
+    int k = -1;
+    for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++)
+        if (strcmp(sub, subs[i].name) == 0) k = (int)i;
+    if (k < 0) return gw_cli_usage_error("plan", "unknown sub-command '%s' (see --help)", sub);
+    int want = subs[k].args < 0 ? (version ? 0 : 1) : subs[k].args;
+    if (npos != 1 + want)
+        return gw_cli_usage_error("plan", "plan %s takes DB and %d more argument%s (see --help)",
+                                  sub, want, want == 1 ? "" : "s");
+    int64_t id = 0;
+    if (want >= 1 && strcmp(sub, "create") != 0 &&
+        (gw_parse_int64(pos[1], &id) || id < 1))
+        return gw_cli_usage_error("plan", "plan %s: '%s' is not a draft id / version number",
+                                  sub, pos[1]);
+    gw_ctx *ctx = NULL;
+    gw_store *s = NULL;
+    if (gw_ctx_create(&ctx) != GW_OK) return GW_EXIT_RUNTIME;
+    int ro = strcmp(sub, "list") == 0 || strcmp(sub, "show") == 0 || strcmp(sub, "diff") == 0 ||
+             strcmp(sub, "validate") == 0 || strcmp(sub, "balance") == 0 ||
+             strcmp(sub, "versions") == 0;
+    gw_status st = gw_store_open(ctx, pos[0], ro ? GW_STORE_READONLY : 0, &s);
+    if (st == GW_ERR_SCHEMA && ro) { /* an older file: open read-write to migrate it */
+        gw_ctx_clear_error(ctx);
+        st = gw_store_open(ctx, pos[0], 0, &s);
+    }
+    int rc = GW_EXIT_OK;
+    char *js = NULL;
+    if (!st) {
+        if (strcmp(sub, "create") == 0) {
+            if (!(st = gw_plan_draft_create(s, pos[1], by, &id))) printf("%lld\n", (long long)id);
+        } else if (strcmp(sub, "list") == 0 || strcmp(sub, "show") == 0) {
+            gw_plan_draft *d = NULL, one;
+            size_t n = 0;
+            if (strcmp(sub, "show") == 0) st = gw_plan_draft_get(s, id, &one), d = &one, n = 1;
+            else st = gw_plan_draft_list(s, &d, &n);
+            for (size_t i = 0; !st && i < n; i++)
+                printf("%lld\t%s\tbase %lld\t%s\t%lld edits\t%lld grids changed\t%s\t%s\n",
+                       (long long)d[i].id, d[i].name, (long long)d[i].base_version, d[i].status,
+                       (long long)d[i].edits, (long long)d[i].changed, d[i].created_by,
+                       d[i].updated_at);
+            if (d != &one) free(d);
+        } else if (strcmp(sub, "diff") == 0) {
+            st = gw_plan_draft_diff(s, id, &js);
+        } else if (strcmp(sub, "edit") == 0) {
+            char *e = read_arg(pos[2]);
+            if (!e) st = gw_ctx_error(ctx, GW_ERR_IO, "cannot read the edit file %s", pos[2] + 1);
+            else st = gw_plan_edit(s, id, e, strlen(e), by, &js);
+            free(e);
+        } else if (strcmp(sub, "import") == 0) {
+            size_t n = 0;
+            if (!(st = gw_plan_draft_import(s, id, pos[2], by, &n)))
+                printf("%zu grids in draft %lld\n", n, (long long)id);
+        } else if (strcmp(sub, "validate") == 0) {
+            gw_plan_report r = {0};
+            st = version ? gw_plan_validate_version(s, version, &vo, &r)
+                         : gw_plan_validate_draft(s, id, &vo, &r);
+            if (!st) {
+                if (summary)
+                    printf("%zu grids: %zu invalid, %zu overlaps (%.3f m²), %zu gaps (%.3f m²), %zu "
+                           "outside, %zu multipart, %zu slivers, %zu oversize; %s (%.3f s)\n",
+                           r.grids, r.invalid, r.overlaps, r.overlap_m2, r.gaps, r.gap_m2,
+                           r.outside, r.multipart, r.slivers, r.oversize,
+                           r.tiles ? "tiles" : "DOES NOT TILE", r.seconds);
+                else
+                    puts(r.geojson);
+                if (!r.tiles) rc = GW_EXIT_INPUT;
+            }
+            gw_plan_report_free(&r);
+        } else if (strcmp(sub, "balance") == 0) {
+            st = gw_plan_balance(s, id, &js);
+        } else if (strcmp(sub, "publish") == 0 || strcmp(sub, "rollback") == 0) {
+            int64_t v = 0;
+            st = sub[0] == 'p' ? gw_plan_publish(s, id, by, force, &v, NULL)
+                               : gw_plan_rollback(s, id, by, &v, NULL);
+            if (!st) printf("grid version %lld published\n", (long long)v);
+        } else if (strcmp(sub, "versions") == 0) {
+            st = gw_plan_versions(s, &js);
+        } else {
+            st = gw_plan_draft_delete(s, id, by);
+        }
+    }
+    if (js) puts(js);
+    free(js);
+    if (st) rc = gw_cli_fail("plan", ctx, st);
+    gw_store_close(s);
+    gw_ctx_destroy(ctx);
+    return rc;
+}
