@@ -10,6 +10,7 @@
 #include "coverage_http.h"
 #include "hotspot_http.h"
 #include "dispatch_http.h"
+#include "events.h"
 #include "ogc_write.h"
 #include "plan_http.h"
 #include "web_http.h"
@@ -80,6 +81,15 @@ gw_status gw_app_create(gw_ctx *ctx, const char *db_path, const gw_app_opts *opt
         r = gw_plan_routes(&n);
         st = add_routes(ctx, app, r, n);
     }
+    if (!st) { /* live events: a listener feeds the SSE subscribers */
+        gw_events *ev = NULL;
+        st = gw_events_create(ctx, app->live, &ev);
+        app->modules[GW_APP_EVENTS] = ev;
+    }
+    if (!st) {
+        r = gw_events_routes(&n);
+        st = add_routes(ctx, app, r, n);
+    }
     if (st) {
         gw_app_destroy(app);
         return st;
@@ -106,6 +116,7 @@ void gw_app_destroy(gw_app *app)
     gw_hotspots_destroy(app->modules[GW_APP_HOTSPOTS]);
     gw_dispatch_destroy(app->modules[GW_APP_DISPATCH]);
     gw_coverage_http_destroy(app->modules[GW_APP_COVERAGE]);
+    gw_events_destroy(app->modules[GW_APP_EVENTS]);
     free(app->routes);
     free(app);
 }

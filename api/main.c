@@ -8,6 +8,9 @@
 #include "auth.h"
 #include "cli_util.h"
 #include "commands.h"
+#include "coverage_http.h"
+#include "hotspot_http.h"
+#include "plan_http.h"
 #include "tiles_http.h"
 
 static const char usage[] =
@@ -25,6 +28,9 @@ static const char usage[] =
     "  demo [DB]                   generate the demo city if missing and serve it\n"
     "  token create|list|revoke DB API bearer tokens (create prints a new token once)\n"
     "  tiles DB OUT.mbtiles        render vector tiles offline into MBTiles\n"
+    "  hotspots DB                 Gi* hot spots per grid (CSV/JSON) or a kernel density GeoTIFF\n"
+    "  coverage DB                 per-grid camera coverage, blind spots and police-room reach\n"
+    "  plan <verb> DB              grid planning: drafts, validation, publish, rollback\n"
     "\n"
     "layers: grids, police_rooms, cameras, teams, incidents\n"
     "'gridwatch <command> --help' describes a command.\n"
@@ -38,7 +44,8 @@ static const struct {
 } commands[] = {
     {"init", gw_cmd_init},       {"import", gw_cmd_import}, {"export", gw_cmd_export},
     {"gen-city", gw_cmd_gen_city}, {"stats", gw_cmd_stats}, {"serve", gw_cmd_serve},
-    {"demo", gw_cmd_demo},       {"token", gw_cli_token},       {"tiles", gw_cli_tiles},
+    {"demo", gw_cmd_demo},       {"token", gw_cli_token},       {"tiles", gw_cli_tiles},       {"hotspots", gw_cli_hotspots},
+    {"coverage", gw_cli_coverage}, {"plan", gw_cli_plan},
 };
 
 int main(int argc, char **argv)

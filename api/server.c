@@ -33,6 +33,8 @@ static const double buckets_s[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
                                    0.05,   0.1,   0.25,   0.5,   1,    2.5};
 #define N_BUCKETS (sizeof buckets_s / sizeof buckets_s[0])
 
+typedef struct stream_wrap stream_wrap;
+
 typedef struct tstate {
     gw_ctx *ctx;
     gw_store *store;
@@ -58,9 +60,10 @@ struct gw_server {
     pthread_mutex_t lock;
     tstate *threads;
     long open_conns, in_flight;
+    pthread_mutex_t stream_lock; /* streams, their suspended/woken flags, stopping */
+    stream_wrap *streams;
+    int stopping;
 };
-
-typedef struct stream_wrap stream_wrap;
 
 struct gw_req {
     gw_server *srv;
@@ -88,6 +91,10 @@ struct stream_wrap {
     gw_stream_fn reader;
     void *cls;
     void (*free_fn)(void *);
+    gw_server *srv;
+    struct MHD_Connection *conn;
+    int suspended, woken;          /* under srv->stream_lock */
+    stream_wrap *prev, *next;      /* srv->streams */
 };
 
 static void add_u64(uint64_t *p, uint64_t v) { __atomic_fetch_add(p, v, __ATOMIC_RELAXED); }
@@ -287,29 +294,68 @@ void gw_req_problem(gw_req *req, unsigned status, const char *title, const char 
 static ssize_t stream_cb(void *cls, uint64_t pos, char *buf, size_t max)
 {
     stream_wrap *w = cls;
+    gw_server *srv = w->srv;
+    if (__atomic_load_n(&srv->stopping, __ATOMIC_ACQUIRE)) return MHD_CONTENT_READER_END_OF_STREAM;
     long n = w->reader(w->cls, buf, max);
     if (n > 0) {
         if (w->req) w->req->bytes += (uint64_t)n;
         return (ssize_t)n;
     }
+    if (n == GW_STREAM_WAIT) {
+        /* Suspend unless a wake came in meanwhile (then MHD calls again at once).  The server
+         * wakes every stream before it stops: MHD must not stop with suspended connections. */
+        pthread_mutex_lock(&srv->stream_lock);
+        if (!w->woken && !srv->stopping) {
+            w->suspended = 1;
+            MHD_suspend_connection(w->conn);
+        }
+        w->woken = 0;
+        pthread_mutex_unlock(&srv->stream_lock);
+        return 0;
+    }
     return n == 0 ? MHD_CONTENT_READER_END_OF_STREAM : MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
+/* Resume (or mark woken); with srv->stream_lock held. */
+static void stream_wake_locked(stream_wrap *w)
+{
+    if (w->suspended) {
+        w->suspended = 0;
+        MHD_resume_connection(w->conn);
+    } else {
+        w->woken = 1;
+    }
+}
+
+void gw_stream_wake(gw_stream *s)
+{
+    stream_wrap *w = (stream_wrap *)s;
+    if (!w) return;
+    pthread_mutex_lock(&w->srv->stream_lock);
+    stream_wake_locked(w);
+    pthread_mutex_unlock(&w->srv->stream_lock);
 }
 
 static void stream_free(void *cls)
 {
     stream_wrap *w = cls;
     if (w->req) w->req->stream = NULL;
-    if (w->free_fn) w->free_fn(w->cls);
+    if (w->free_fn) w->free_fn(w->cls); /* first: after it, nobody calls gw_stream_wake(w) */
+    pthread_mutex_lock(&w->srv->stream_lock);
+    if (w->prev) w->prev->next = w->next;
+    else w->srv->streams = w->next;
+    if (w->next) w->next->prev = w->prev;
+    pthread_mutex_unlock(&w->srv->stream_lock);
     free(w);
 }
 
-void gw_req_respond_stream(gw_req *req, unsigned status, const char *content_type,
-                           gw_stream_fn reader, void *cls, void (*free_fn)(void *cls))
+gw_stream *gw_req_respond_stream(gw_req *req, unsigned status, const char *content_type,
+                                 gw_stream_fn reader, void *cls, void (*free_fn)(void *cls))
 {
     stream_wrap *w = calloc(1, sizeof *w);
     struct MHD_Response *r = NULL;
     if (w) {
-        *w = (stream_wrap){req, reader, cls, free_fn};
+        *w = (stream_wrap){req, reader, cls, free_fn, req->srv, req->conn, 0, 0, NULL, NULL};
         r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, stream_cb, w,
                                               stream_free);
     }
@@ -317,11 +363,17 @@ void gw_req_respond_stream(gw_req *req, unsigned status, const char *content_typ
         if (free_fn) free_fn(cls);
         free(w);
         gw_req_problem(req, 500, NULL, "could not create a streamed response");
-        return;
+        return NULL;
     }
+    pthread_mutex_lock(&req->srv->stream_lock);
+    w->next = req->srv->streams;
+    if (w->next) w->next->prev = w;
+    req->srv->streams = w;
+    pthread_mutex_unlock(&req->srv->stream_lock);
     if (req->stream) req->stream->req = NULL;
     req->stream = w;
     set_response(req, status, r, content_type, 0);
+    return (gw_stream *)w;
 }
 
 /* ---- ops routes ------------------------------------------------------------------------- */
@@ -678,6 +730,7 @@ gw_status gw_server_create(gw_ctx *ctx, const gw_server_opts *opts, gw_server **
     srv->db_path = strdup(opts->db_path);
     srv->bind = strdup(opts->bind ? opts->bind : "127.0.0.1");
     pthread_mutex_init(&srv->lock, NULL);
+    pthread_mutex_init(&srv->stream_lock, NULL);
     pthread_key_create(&srv->key, NULL);
     size_t n_ogc;
     const gw_route *ogc = gw_ogc_routes(&n_ogc);
@@ -697,7 +750,8 @@ gw_status gw_server_create(gw_ctx *ctx, const gw_server_opts *opts, gw_server **
     struct sockaddr_in sa4;
     struct sockaddr_in6 sa6;
     struct sockaddr *sa;
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG |
+                     MHD_ALLOW_SUSPEND_RESUME;
     flags |= MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES ? MHD_USE_EPOLL : MHD_USE_AUTO;
     memset(&sa4, 0, sizeof sa4);
     memset(&sa6, 0, sizeof sa6);
@@ -741,6 +795,10 @@ void gw_server_destroy(gw_server *srv)
     if (srv->d) {
         MHD_socket ls = MHD_quiesce_daemon(srv->d); /* stop accepting; in-flight go on */
         if (ls != MHD_INVALID_SOCKET) close(ls);
+        pthread_mutex_lock(&srv->stream_lock); /* end every stream (resume the suspended) */
+        __atomic_store_n(&srv->stopping, 1, __ATOMIC_RELEASE);
+        for (stream_wrap *w = srv->streams; w; w = w->next) stream_wake_locked(w);
+        pthread_mutex_unlock(&srv->stream_lock);
         for (int i = 0; i < 500 && __atomic_load_n(&srv->in_flight, __ATOMIC_RELAXED) > 0; i++)
             usleep(10000);
         MHD_stop_daemon(srv->d);
@@ -753,6 +811,7 @@ void gw_server_destroy(gw_server *srv)
     }
     pthread_key_delete(srv->key);
     pthread_mutex_destroy(&srv->lock);
+    pthread_mutex_destroy(&srv->stream_lock);
     free(srv->routes);
     free(srv->stats);
     free(srv->db_path);

@@ -117,10 +117,18 @@ void gw_req_respond_json(gw_req *req, unsigned status, json_t *doc);
 void gw_req_problem(gw_req *req, unsigned status, const char *title, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 /* Answer with a streamed body: reader(cls, buf, max) returns bytes written (> 0), 0 at the end,
- * or -1 on an error (the connection is then closed).  free_fn(cls) runs when the response is
- * destroyed (on this worker thread), also when the client went away early. */
+ * -1 on an error (the connection is then closed), or GW_STREAM_WAIT when it has nothing to send
+ * yet: the connection is then suspended (no thread is held) until gw_stream_wake() on the
+ * returned handle, after which the reader is called again.  free_fn(cls) runs when the response
+ * is destroyed (on a worker thread), also when the client went away early; the handle is valid
+ * until free_fn has returned.  When the server stops, every stream ends (suspended ones are
+ * resumed first).  Returns NULL when the response could not be made (a 500 is answered). */
 typedef long (*gw_stream_fn)(void *cls, char *buf, size_t max);
-void gw_req_respond_stream(gw_req *req, unsigned status, const char *content_type,
-                           gw_stream_fn reader, void *cls, void (*free_fn)(void *cls));
+typedef struct gw_stream gw_stream;
+#define GW_STREAM_WAIT (-2L)
+gw_stream *gw_req_respond_stream(gw_req *req, unsigned status, const char *content_type,
+                                 gw_stream_fn reader, void *cls, void (*free_fn)(void *cls));
+/* Wake a stream whose reader returned (or is about to return) GW_STREAM_WAIT.  Thread-safe. */
+void gw_stream_wake(gw_stream *s);
 
 #endif

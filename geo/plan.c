@@ -724,14 +724,23 @@ gw_status gw_plan_publish(gw_store *s, int64_t draft, const char *who, int force
                           "version %lld has been published since; make a new draft",
                           (long long)draft, (long long)d.base_version, (long long)cur);
     if (!st && !force) {
-        gw_plan_report rep = {0};
+        /* Refuse a draft that tiles worse than its base: data imported with slivers (or the
+         * synthetic city, built in metric and stored in lon/lat) can still be improved. */
+        gw_plan_report rep = {0}, br = {0};
         st = gw_plan_validate_draft(s, draft, NULL, &rep);
-        if (!st && !rep.tiles)
+        if (!st && !rep.tiles) st = gw_plan_validate_version(s, cur, NULL, &br);
+        double tol = 1e-3 + 1e-9 * br.union_m2;
+        if (!st && !rep.tiles &&
+            (rep.invalid > br.invalid || rep.outside_m2 > br.outside_m2 + tol ||
+             rep.overlap_m2 > br.overlap_m2 + tol || rep.gap_m2 > br.gap_m2 + tol))
             st = gw_ctx_error(p.ctx, GW_ERR_GEOMETRY, "draft %lld does not tile the jurisdiction "
-                              "(%zu invalid, %zu overlaps, %zu gaps, %zu outside): see its "
-                              "validation report", (long long)draft, rep.invalid, rep.overlaps,
-                              rep.gaps, rep.outside);
+                              "(%zu invalid, %zu overlaps %.3f m², %zu gaps %.3f m², %zu outside; "
+                              "version %lld has %zu, %.3f m², %.3f m²): see its validation report",
+                              (long long)draft, rep.invalid, rep.overlaps, rep.overlap_m2, rep.gaps,
+                              rep.gap_m2, rep.outside, (long long)cur, br.overlaps, br.overlap_m2,
+                              br.gap_m2);
         gw_plan_report_free(&rep);
+        gw_plan_report_free(&br);
     }
     if (!st) st = add_version(&p, d.name, who, &newv);
     char sql[1200];

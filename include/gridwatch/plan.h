@@ -78,7 +78,8 @@ gw_status gw_plan_draft_import(gw_store *store, int64_t draft, const char *path,
 
 /* Publish a draft as the next grid version (see the top of this file).  GW_ERR_CONFLICT when
  * the draft is already published or another version was published since the draft was made;
- * GW_ERR_GEOMETRY when the draft does not validate (pass force = 1 to publish anyway).
+ * GW_ERR_GEOMETRY when the draft does not validate and tiles worse than the published version
+ * (more invalid grids, or more overlap, gap or outside area; force = 1 publishes anyway).
  * *version (may be NULL) receives the new version, *seq (may be NULL) the change-log seq. */
 gw_status gw_plan_publish(gw_store *store, int64_t draft, const char *who, int force,
                           int64_t *version, int64_t *seq);

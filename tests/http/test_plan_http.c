@@ -6,6 +6,7 @@
 
 #include "app.h"
 #include "auth.h"
+#include "cli_util.h"
 #include "gridwatch/crs.h"
 #include "gridwatch/store.h"
 #include "http_util.h"
@@ -224,6 +225,46 @@ static void test_plan_round_trip(void **state)
     json_decref(call("GET", url, T_PLANNER, NULL, 404));
 }
 
+/* `gridwatch plan` through gw_cli_plan (the same engine, from the command line). */
+static int cli(const char *a0, const char *a1, const char *a2, const char *a3, const char *a4)
+{
+    char *argv[8] = {"plan", (char *)a0, (char *)db_path, (char *)a1, (char *)a2, (char *)a3,
+                     (char *)a4, NULL};
+    int argc = 3;
+    while (argc < 7 && argv[argc]) argc++;
+    fflush(stdout);
+    return gw_cli_plan(argc, argv);
+}
+
+static void test_plan_cli(void **state)
+{
+    char *help[] = {"plan", "--help"};
+    assert_int_equal(gw_cli_plan(2, help), GW_EXIT_OK);
+    assert_int_equal(cli("frobnicate", NULL, NULL, NULL, NULL), GW_EXIT_USAGE);
+    assert_int_equal(cli("create", "cli draft", "--by", "cli-user", NULL), GW_EXIT_OK);
+    int64_t id = q_int("SELECT max(id) FROM plan_drafts");
+    char ids[32];
+    snprintf(ids, sizeof ids, "%lld", (long long)id);
+    assert_int_equal(cli("list", NULL, NULL, NULL, NULL), GW_EXIT_OK);
+    assert_int_equal(cli("edit", ids, "{\"op\":\"merge\",\"grids\":[\"A\",\"B\"]}", NULL, NULL),
+                     GW_EXIT_OK);
+    assert_int_equal(cli("edit", ids, "{\"op\":\"split\",\"grid\":\"C\",\"line\":{\"type\":"
+                         "\"LineString\",\"coordinates\":[[116,36],[116.1,36]]}}", NULL, NULL),
+                     GW_EXIT_INPUT); /* the line misses C */
+    assert_int_equal(cli("edit", ids, "{\"op\":", NULL, NULL), GW_EXIT_INPUT);
+    assert_int_equal(cli("validate", ids, "--summary", NULL, NULL), GW_EXIT_OK);
+    assert_int_equal(cli("validate", "--version", "1", "--summary", NULL), GW_EXIT_OK);
+    assert_int_equal(cli("diff", ids, NULL, NULL, NULL), GW_EXIT_OK);
+    assert_int_equal(cli("publish", "999", NULL, NULL, NULL), GW_EXIT_INPUT);
+    assert_int_equal(cli("publish", ids, "--by", "cli-user", NULL), GW_EXIT_OK);
+    assert_int_equal(cli("publish", ids, NULL, NULL, NULL), GW_EXIT_CONFLICT);
+    assert_int_equal(cli("versions", NULL, NULL, NULL, NULL), GW_EXIT_OK);
+    assert_int_equal(q_int("SELECT count(*) FROM grids WHERE version = (SELECT CAST(value AS "
+                           "INTEGER) FROM meta WHERE key = 'grid_version')"), 3);
+    assert_int_equal(q_int("SELECT count(*) FROM audit_log WHERE who = 'cli-user'"), 2);
+    assert_int_equal(cli("delete", ids, NULL, NULL, NULL), GW_EXIT_OK);
+}
+
 static int setup(void **state)
 {
     tctx = gw_test_ctx();
@@ -268,6 +309,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_plan_round_trip),
+        cmocka_unit_test(test_plan_cli),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
