@@ -44,6 +44,8 @@ bench_city() {
     fi
     echo "$id" >"$WORK/city.id"
   fi
+  # bring the copy to this build's schema (init migrates an existing database)
+  "$GW" init "$WORK/city.db" >/dev/null
 }
 
 # Start the cluster if needed and create the database with PostGIS.
