@@ -607,9 +607,11 @@ gw_status gw_plan_edit(gw_store *s, int64_t draft, const char *json, size_t len,
     size_t k = 0;
     while (op && k < sizeof ops / sizeof ops[0] && strcmp(ops[k].name, op) != 0) k++;
     if (!op || k == sizeof ops / sizeof ops[0]) {
+        gw_status st = gw_ctx_error(ctx, GW_ERR_ARG, "edit: 'op' must be split, merge, "
+                                    "move_boundary, reassign or attributes%s%s", op ? ", not " : "",
+                                    op ? op : "");
         json_decref(edit);
-        return gw_ctx_error(ctx, GW_ERR_ARG, "edit: 'op' must be split, merge, move_boundary, "
-                            "reassign or attributes%s%s", op ? ", not " : "", op ? op : "");
+        return st;
     }
     ectx e = {.draft = draft};
     gw_status st = pl_open(s, &e.p);
