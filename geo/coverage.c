@@ -41,8 +41,12 @@ void gw_cov_camcols_init(camcols *c, const gw_layer_data *d)
 int gw_cov_cam_view(const camcols *c, size_t r, double *az, double *fov, double *rg)
 {
     if (!c->d || !c->rg || !c->x || (c->nrg && c->nrg[r]) || !(c->rg[r] > 0)) return 0;
-    const char *s = gw_layer_data_text(c->d, r, c->fst);
-    if (s && strcasecmp(s, "offline") == 0) return 0;
+    if (c->on) {
+        if (!c->on[r]) return 0;
+    } else {
+        const char *s = gw_layer_data_text(c->d, r, c->fst);
+        if (s && strcasecmp(s, "offline") == 0) return 0;
+    }
     double f = (!c->fov || (c->nfov && c->nfov[r])) ? 360 : c->fov[r];
     if (!(f > 0)) return 0;
     *fov = f;
@@ -590,10 +594,18 @@ static void take_layers(gw_coverage *c)
     gw_cov_camcols_init(&c->cc, c->cams);
     c->max_range = 0;
     size_t nc = c->cams ? gw_layer_data_count(c->cams) : 0;
+    /* Owned by the caller from here (update frees the old one after diffing). */
+    c->cam_on = malloc(nc + 1);
     for (size_t r = 0; r < nc; r++) {
         double az, fov, rg;
-        if (gw_cov_cam_view(&c->cc, r, &az, &fov, &rg) && rg > c->max_range) c->max_range = rg;
+        int v = gw_cov_cam_view(&c->cc, r, &az, &fov, &rg);
+        if (c->cam_on) {
+            const char *st = gw_layer_data_text(c->cams, r, c->cc.fst);
+            c->cam_on[r] = !(st && strcasecmp(st, "offline") == 0);
+        }
+        if (v && rg > c->max_range) c->max_range = rg;
     }
+    c->cc.on = c->cam_on;
 }
 
 static void free_grids(gw_coverage *c)
@@ -682,7 +694,7 @@ void gw_coverage_destroy(gw_ctx *ctx, gw_coverage *c)
 {
     if (!c) return;
     free_grids(c);
-    free(c->inc_grid), free(c->inc_seen);
+    free(c->inc_grid), free(c->inc_seen), free(c->cam_on);
     gw_crs_transform_destroy(c->to_ll);
     gw_model_release(ctx, c->snap);
     free(c);
@@ -755,6 +767,30 @@ static void diff_points(const gw_layer_data *o, const gw_layer_data *n, double r
     }
 }
 
+/* Cameras compared row by row: a differing pair adds both views' boxes.  Views are what
+ * matters, not ids: equal parameters at a row give the same view whoever the camera is, and a
+ * row that differs contributes its old and new view, so the boxes cover every change.
+ * Returns 0 (nothing added) when more than `limit` rows differ: the id merge is cheaper then. */
+static int diff_cams_by_row(const camcols *co, const camcols *cn, size_t limit, boxes *b)
+{
+    size_t no = co->d ? gw_layer_data_count(co->d) : 0, nn = cn->d ? gw_layer_data_count(cn->d) : 0, nd = 0;
+    if (no != nn) return 0;
+    size_t n0 = b->n;
+    for (size_t i = 0; i < no; i++) {
+        double a1, f1, r1, a2, f2, r2;
+        int v1 = gw_cov_cam_view(co, i, &a1, &f1, &r1), v2 = gw_cov_cam_view(cn, i, &a2, &f2, &r2);
+        if (v1 == v2 && (!v1 || (co->x[i] == cn->x[i] && co->y[i] == cn->y[i] && a1 == a2 && f1 == f2 && r1 == r2)))
+            continue;
+        if (++nd > limit) {
+            b->n = n0;
+            return 0;
+        }
+        if (v1) box_add(b, co->x[i], co->y[i], r1);
+        if (v2) box_add(b, cn->x[i], cn->y[i], r2);
+    }
+    return 1;
+}
+
 typedef struct mark_q {
     gw_coverage *c;
     const gw_bbox *box;
@@ -773,12 +809,25 @@ typedef struct inc_q {
     gw_coverage *c;
     gw_ctx *ctx;
     const double *ix, *iy;
+    const int64_t *t;
+    const uint8_t *tn;
 } inc_q;
 
 static int inc_visit(void *user, size_t i)
 {
     inc_q *q = user;
-    incident_flag(q->c, i, q->ix, q->iy, 0, q->ctx, 0);
+    gw_coverage *c = q->c;
+    uint8_t was = c->inc_seen[i];
+    incident_flag(c, i, q->ix, q->iy, 0, q->ctx, 0);
+    int32_t g = c->inc_grid[i];
+    if (was == c->inc_seen[i] || g < 0) return 0;
+    if ((c->o.t_from || c->o.t_to) &&
+        (!q->t || (q->tn && q->tn[i]) || q->t[i] < c->o.t_from || q->t[i] >= c->o.t_to))
+        return 0;
+    gw_coverage_row *r = &c->rows[g];
+    r->seen += c->inc_seen[i] ? 1 : -1;
+    r->incident_share = r->incidents ? (double)r->seen / r->incidents : NAN;
+    c->changed[g] = 1;
     return 0;
 }
 
@@ -791,18 +840,21 @@ gw_status gw_coverage_update(gw_ctx *ctx, gw_coverage *c, gw_model_snapshot *sna
     }
     gw_model_snapshot *old = c->snap;
     const gw_layer_data *og = c->grids, *oc = c->cams, *orm = c->rooms, *oi = c->incs;
+    camcols occ = c->cc;
+    uint8_t *old_on = c->cam_on;
     c->snap = snap;
     take_layers(c);
     gw_status st = GW_OK;
     if (c->grids != og) {
         st = full(ctx, c);
+        free(old_on);
         gw_model_release(ctx, old);
         if (n_changed) *n_changed = c->n;
         return st;
     }
     boxes b = {0};
     size_t nroom = 0;
-    if (c->cams != oc) diff_points(oc, c->cams, 0, &b);
+    if (c->cams != oc && !diff_cams_by_row(&occ, &c->cc, 64, &b)) diff_points(oc, c->cams, 0, &b);
     size_t ncam = b.n;
     if (c->rooms != orm) diff_points(orm, c->rooms, c->o.room_dist_m, &b), nroom = b.n - ncam;
     memset(c->changed, 0, c->n);
@@ -828,12 +880,14 @@ gw_status gw_coverage_update(gw_ctx *ctx, gw_coverage *c, gw_model_snapshot *sna
     if (!st) st = run(ctx, c, list, nl, inc_all);
     if (!st && !inc_all && ncam && c->n_inc) {
         /* Only the incidents under a changed camera's old or new view can change their flag. */
-        inc_q q = {c, ctx, gw_layer_data_x(c->incs, GW_MODEL_METRIC), gw_layer_data_y(c->incs, GW_MODEL_METRIC)};
+        int ft = gw_layer_field_index(GW_LAYER_INCIDENTS, "occurred_at");
+        inc_q q = {c, ctx, gw_layer_data_x(c->incs, GW_MODEL_METRIC), gw_layer_data_y(c->incs, GW_MODEL_METRIC),
+                   gw_layer_data_ints(c->incs, ft), gw_layer_data_nulls(c->incs, ft)};
         for (size_t k = 0; k < ncam; k++) gw_layer_data_query_points(c->incs, &b.v[k], inc_visit, &q);
     }
-    if (!st && (inc_all || ncam)) st = recount(c);
+    if (!st && inc_all) st = recount(c);
     (void)nroom;
-    free(list), free(b.v);
+    free(list), free(b.v), free(old_on);
     gw_model_release(ctx, old);
     if (n_changed) {
         size_t k = 0;

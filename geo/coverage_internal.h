@@ -11,6 +11,7 @@ typedef struct camcols {
     const gw_layer_data *d;
     const double *x, *y, *az, *fov, *rg;
     const uint8_t *naz, *nfov, *nrg;
+    const uint8_t *on; /* per row: 0 = offline (status read once); NULL = read the status */
     int fst;
 } camcols;
 
@@ -27,6 +28,7 @@ struct gw_coverage {
     size_t *blind_len;
     uint8_t *changed;
     double max_range;
+    uint8_t *cam_on;         /* per camera row of c->cams: not offline */
     size_t n_inc;
     int32_t *inc_grid;       /* grid row of each incident, -1 outside */
     uint8_t *inc_seen;

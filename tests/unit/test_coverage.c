@@ -477,6 +477,17 @@ static void test_incremental(void **state)
     assert_int_equal(gw_coverage_seq(cov), gw_coverage_seq(fresh));
     /* Saving only the changed rows keeps the table equal to the recompute. */
     assert_int_equal(gw_coverage_save(ctx, cov, store, NULL), GW_OK);
+    /* A new camera (the row order shifts: the update diffs by id then). */
+    snprintf(json, sizeof json, "{\"type\":\"Feature\",\"id\":\"C000000a\",\"properties\":{\"azimuth\":10,"
+             "\"fov\":90,\"range\":120},\"geometry\":{\"type\":\"Point\",\"coordinates\":[%.12f,%.12f]}}", lon[4], lat[4]);
+    assert_int_equal(gw_edit_insert(store, GW_LAYER_CAMERAS, json, strlen(json), NULL, &er), GW_OK);
+    gw_edit_result_free(&er);
+    assert_int_equal(gw_model_refresh(ctx, model, store, NULL), GW_OK);
+    assert_int_equal(gw_coverage_update(ctx, cov, gw_model_acquire(model), &nch), GW_OK);
+    assert_true(nch > 0 && nch < n);
+    gw_coverage_destroy(ctx, fresh);
+    assert_int_equal(gw_coverage_compute(ctx, model, gw_model_acquire(model), &o, &fresh), GW_OK);
+    rows_equal(cov, fresh);
     /* An incident lands: only the incident counts move. */
     snprintf(json, sizeof json, "{\"type\":\"Feature\",\"properties\":{\"occurred_at\":\"2025-05-01T00:00:00Z\"},"
              "\"geometry\":{\"type\":\"Point\",\"coordinates\":[%.12f,%.12f]}}", lon[5], lat[5]);
