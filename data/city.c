@@ -97,6 +97,7 @@ typedef struct county {
 typedef struct town { double x, y, w, sigma; int county; char name[32]; } town;
 typedef struct grid {
     GEOSGeometry *g;
+    GEOSGeometry *noded; /* g with its neighbours' vertices on its edges (see node_grids) */
     shape sh;
     double cx, cy, area, praw;
     int county, town, order;
@@ -719,6 +720,56 @@ static gw_status make_grids(city *c, double scale)
     return GW_OK;
 }
 
+typedef struct node_q {
+    city *c;
+    int self;
+    GEOSGeometry **hits;
+    int n, cap;
+} node_q;
+
+static void node_cb(void *item, void *user)
+{
+    node_q *q = user;
+    int j = (int)(intptr_t)item;
+    if (j == q->self || q->c->grids[j].county == q->c->grids[q->self].county) return;
+    if (q->n == q->cap) {
+        q->cap = q->cap ? q->cap * 2 : 16;
+        GEOSGeometry **nh = realloc(q->hits, (size_t)q->cap * sizeof *nh);
+        if (!nh) return;
+        q->hits = nh;
+    }
+    q->hits[q->n++] = GEOSGeom_clone_r(q->c->h, q->c->grids[j].g);
+}
+
+/* Within a county the Voronoi cells share every vertex, but across a county border one grid's
+ * edge may run past several neighbours' corners (a T-junction).  A straight metric edge is not
+ * straight in lon/lat, so transforming vertices alone would open slivers there (~1 m wide per
+ * 10 km of edge).  Snapping each border grid to its other-county neighbours inserts their
+ * vertices into its edges, so both sides carry the same vertices and stay exact in lon/lat. */
+static gw_status node_grids(city *c)
+{
+    GEOSSTRtree *tree = GEOSSTRtree_create_r(c->h, 10);
+    if (!tree) return nomem(c);
+    for (int i = 0; i < c->ngrid; i++) GEOSSTRtree_insert_r(c->h, tree, c->grids[i].g, (void *)(intptr_t)i);
+    node_q q = {c, 0, NULL, 0, 0};
+    gw_status st = GW_OK;
+    for (int i = 0; !st && i < c->ngrid; i++) {
+        q.self = i, q.n = 0;
+        GEOSSTRtree_query_r(c->h, tree, c->grids[i].g, node_cb, &q);
+        if (q.n == 0) {
+            c->grids[i].noded = GEOSGeom_clone_r(c->h, c->grids[i].g);
+        } else {
+            GEOSGeometry *ref = GEOSGeom_createCollection_r(c->h, GEOS_GEOMETRYCOLLECTION, q.hits, (unsigned)q.n);
+            c->grids[i].noded = ref ? GEOSSnap_r(c->h, c->grids[i].g, ref, 1e-3) : NULL;
+            GEOSGeom_destroy_r(c->h, ref);
+        }
+        if (!c->grids[i].noded) st = geos_fail(c, "noding grids along county borders");
+    }
+    free(q.hits);
+    GEOSSTRtree_destroy_r(c->h, tree);
+    return st;
+}
+
 static gw_status insert_grids(city *c)
 {
     rng r;
@@ -730,7 +781,7 @@ static gw_status insert_grids(city *c)
     c->llbb = (gw_bbox){INFINITY, INFINITY, -INFINITY, -INFINITY};
     for (int i = 0; !st && i < c->ngrid; i++) {
         grid *g = &c->grids[i];
-        GEOSGeometry *ll = gw_crs_transform_geom(c->to_ll, g->g);
+        GEOSGeometry *ll = g->noded ? gw_crs_transform_geom(c->to_ll, g->noded) : NULL;
         if (!ll) {
             st = gw_ctx_errcode(c->ctx) ? gw_ctx_errcode(c->ctx) : geos_fail(c, "transforming a grid");
             break;
@@ -1053,8 +1104,10 @@ static void city_free(city *c)
 {
     for (int i = 0; i < c->ncty; i++)
         if (c->cty[i].g) GEOSGeom_destroy_r(c->h, c->cty[i].g);
-    for (int i = 0; i < c->ngrid; i++)
+    for (int i = 0; i < c->ngrid; i++) {
         if (c->grids[i].g) GEOSGeom_destroy_r(c->h, c->grids[i].g);
+        if (c->grids[i].noded) GEOSGeom_destroy_r(c->h, c->grids[i].noded);
+    }
     free(c->cty), free(c->towns), free(c->grids), free(c->popcum), free(c->rooms);
     free(c->rs.x), free(c->rs.y), free(c->rs.r0), free(c->rs.rn), free(c->bstart), free(c->bitems);
     gw_crs_transform_destroy(c->to_m);
@@ -1072,6 +1125,7 @@ static gw_status build(city *c, double scale)
     if (!st && !(c->region_area > 0)) st = gw_ctx_error(c->ctx, GW_ERR_GEOMETRY, "city: the region has no area");
     if (!st) st = make_towns(c, scale);
     if (!st) st = make_grids(c, scale);
+    if (!st) st = node_grids(c);
     if (!st) st = insert_grids(c);
     if (!st) st = make_rooms_teams(c, scale);
     if (!st) st = make_cameras(c, scale);
