@@ -45,18 +45,19 @@ gw_status gw_app_create(gw_ctx *ctx, const char *db_path, const gw_app_opts *opt
         r = gw_web_routes(&n);
         st = add_routes(ctx, app, r, n);
     }
-    if (!st) st = gw_tiles_create_live(ctx, app->live, opts->tile_cache_bytes, (gw_tiles **)&app->tiles);
-    if (!st) {
-        r = gw_tiles_routes(&n);
-        st = add_routes(ctx, app, r, n);
-    }
-    if (!st) { /* hot spots: cached weights follow grid changes through a listener */
+    if (!st) { /* hot spots (before the vector tiles: /tiles/heatmap/{z}/{x}/{y}.png must match first);
+              * cached weights and heat map tiles follow changes through a listener */
         gw_hotspots *hs = NULL;
         st = gw_hotspots_create(ctx, app->live, &hs);
         app->modules[GW_APP_HOTSPOTS] = hs;
     }
     if (!st) {
         r = gw_hotspots_routes(&n);
+        st = add_routes(ctx, app, r, n);
+    }
+    if (!st) st = gw_tiles_create_live(ctx, app->live, opts->tile_cache_bytes, (gw_tiles **)&app->tiles);
+    if (!st) {
+        r = gw_tiles_routes(&n);
         st = add_routes(ctx, app, r, n);
     }
     if (!st) { /* dispatch: its team table follows the model through a listener */

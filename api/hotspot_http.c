@@ -3,6 +3,7 @@
  * the live model and writes CSV, JSON, GeoTIFF or contours.  Spatial weights are cached per grid
  * version (a queen build on 12,864 grids takes about a second) and dropped when grids change. */
 #include "hotspot_http.h"
+#include "heatmap_http.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -43,7 +44,13 @@ struct gw_hotspots {
     pthread_mutex_t mu;
     wentry *w[W_SLOTS];
     ientry *inc;
+    gw_heat *heat; /* heat map tile cache (heatmap_http.c) */
 };
+
+gw_heat *gw_hotspots_heat(gw_hotspots *hs)
+{
+    return hs ? hs->heat : NULL;
+}
 
 static void wentry_unref(wentry *e)
 {
@@ -80,6 +87,7 @@ static void on_changes(void *user, gw_ctx *ctx, const gw_change *ch, size_t n, g
         hs->inc = NULL;
     }
     pthread_mutex_unlock(&hs->mu);
+    if (inc) gw_heat_changes(hs->heat, ch, n);
 }
 
 gw_status gw_hotspots_create(gw_ctx *ctx, gw_live *live, gw_hotspots **out)
@@ -89,7 +97,8 @@ gw_status gw_hotspots_create(gw_ctx *ctx, gw_live *live, gw_hotspots **out)
     if (!hs) return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory");
     pthread_mutex_init(&hs->mu, NULL);
     hs->live = live;
-    gw_status st = live ? gw_live_listen(live, on_changes, hs) : GW_OK;
+    gw_status st = gw_heat_create(ctx, 0, &hs->heat);
+    if (!st && live) st = gw_live_listen(live, on_changes, hs);
     if (st) {
         gw_hotspots_destroy(hs);
         return st;
@@ -103,6 +112,7 @@ void gw_hotspots_destroy(gw_hotspots *hs)
     if (!hs) return;
     for (int k = 0; k < W_SLOTS; k++) wentry_unref(hs->w[k]);
     ientry_unref(hs->inc);
+    gw_heat_destroy(hs->heat);
     pthread_mutex_destroy(&hs->mu);
     free(hs);
 }
@@ -503,6 +513,8 @@ static int h_kde(gw_req *req)
 static const gw_route routes[] = {
     {"GET", "/analysis/hotspots", h_hotspots, GW_ROLE_VIEWER, "analysis_hotspots"},
     {"GET", "/analysis/kde", h_kde, GW_ROLE_VIEWER, "analysis_kde"},
+    {"GET", "/tiles/heatmap/legend.json", gw_heat_legend_handler, GW_ROLE_VIEWER, "heatmap_legend"},
+    {"GET", "/tiles/heatmap/{z}/{x}/{y}", gw_heat_tile_handler, GW_ROLE_VIEWER, "heatmap_tile"},
 };
 
 const gw_route *gw_hotspots_routes(size_t *n)

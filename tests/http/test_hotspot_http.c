@@ -6,6 +6,8 @@
 
 #include "app.h"
 #include "gridwatch/city.h"
+#include "gridwatch/heatmap.h"
+#include "gridwatch/tile.h"
 #include "gridwatch/hotspot.h"
 #include "gridwatch/model.h"
 #include "gridwatch/store.h"
@@ -16,6 +18,7 @@
 #include <gdal.h>
 #include <jansson.h>
 #include <math.h>
+#include <png.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,7 +33,18 @@ typedef struct resp {
     long status;
     gw_buf body;
     char ctype[128];
+    char cache[16]; /* X-Tile-Cache */
 } resp;
+
+static size_t on_header(char *p, size_t sz, size_t n, void *u)
+{
+    size_t len = sz * n;
+    if (len > 14 && strncasecmp(p, "X-Tile-Cache: ", 14) == 0)
+        snprintf(u, 16, "%.*s", (int)(len - 14 > 15 ? 15 : len - 14), p + 14);
+    char *e = strpbrk(u, "\r\n");
+    if (e) *e = 0;
+    return len;
+}
 
 static size_t on_body(char *p, size_t sz, size_t n, void *u)
 {
@@ -48,6 +62,8 @@ static resp get(const char *path)
     curl_easy_setopt(c, CURLOPT_URL, full);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &r.body);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, r.cache);
     CURLcode rc = curl_easy_perform(c);
     if (rc != CURLE_OK) fprintf(stderr, "curl %s: %s\n", full, curl_easy_strerror(rc));
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
@@ -253,12 +269,148 @@ static void test_kde(void **state)
     json_decref(get_json("/analysis/kde?cell=0.5&bandwidth=100", 422)); /* too many cells */
 }
 
+
+/* A heat map tile as RGBA (256×256×4, malloc'ed); fails the test unless it is a 200 PNG. */
+static uint8_t *get_png(const char *path, char *cache, gw_buf *raw)
+{
+    resp r = get(path);
+    if (r.status != 200) fprintf(stderr, "GET %s -> %ld: %.300s\n", path, r.status, r.body.data);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.ctype, "image/png");
+    if (cache) snprintf(cache, 16, "%s", r.cache);
+    png_image im;
+    memset(&im, 0, sizeof im);
+    im.version = PNG_IMAGE_VERSION;
+    assert_true(png_image_begin_read_from_memory(&im, r.body.data, r.body.len));
+    assert_int_equal(im.width, 256);
+    assert_int_equal(im.height, 256);
+    im.format = PNG_FORMAT_RGBA;
+    uint8_t *px = malloc(PNG_IMAGE_SIZE(im));
+    assert_true(png_image_finish_read(&im, NULL, px, 0, NULL));
+    if (raw) *raw = r.body;
+    else gw_buf_free(&r.body);
+    return px;
+}
+
+static int same_body(const gw_buf *a, const gw_buf *b)
+{
+    return a->len == b->len && memcmp(a->data, b->data, a->len) == 0;
+}
+
+static void test_heatmap_tiles(void **state)
+{
+    (void)state;
+    json_t *leg = get_json("/tiles/heatmap/legend.json?min=2&max=500", 200);
+    assert_int_equal(json_array_size(json_object_get(leg, "stops")), 9);
+    assert_true(fabs(json_number_value(json_object_get(leg, "max")) - 500) < 1e-9);
+    json_decref(leg);
+    /* the densest pixel of the city at z12 (engine) is coloured in the PNG */
+    gw_model_snapshot *snap = gw_model_acquire(gw_live_model(app->live));
+    const gw_layer_data *inc = gw_snapshot_layer(snap, GW_LAYER_INCIDENTS);
+    const double *lon = gw_layer_data_x(inc, GW_MODEL_LONLAT), *lat = gw_layer_data_y(inc, GW_MODEL_LONLAT);
+    gw_tile_id t;
+    assert_int_equal(gw_tile_from_lonlat(tctx, lon[0], lat[0], 12, &t), GW_OK);
+    float *d = malloc(256 * 256 * sizeof *d);
+    assert_int_equal(gw_heatmap_density(tctx, snap, 12, t.x, t.y, NULL, d, NULL), GW_OK);
+    gw_model_release(tctx, snap);
+    int best = 0;
+    for (int k = 0; k < 256 * 256; k++) best = d[k] > d[best] ? k : best;
+    char path[256], cache[16];
+    snprintf(path, sizeof path, "/tiles/heatmap/12/%u/%u.png", t.x, t.y);
+    gw_buf all;
+    uint8_t *px = get_png(path, cache, &all);
+    assert_string_equal(cache, "miss");
+    assert_true(px[4 * best + 3] > 100);
+    for (int k = 0; k < 256 * 256; k++)
+        if (d[k] == 0) assert_int_equal(px[4 * k + 3], 0);
+    free(px);
+    px = get_png(path, cache, NULL);
+    assert_string_equal(cache, "hit");
+    free(px);
+    /* a tile with no incidents is fully transparent */
+    px = get_png("/tiles/heatmap/12/0/0.png", NULL, NULL);
+    for (int k = 0; k < 256 * 256; k++) assert_int_equal(px[4 * k + 3], 0);
+    free(px);
+    /* filters change the bytes */
+    char fpath[600];
+    gw_buf theft;
+    snprintf(fpath, sizeof fpath, "%s?category=theft", path);
+    free(get_png(fpath, NULL, &theft));
+    assert_false(same_body(&all, &theft));
+    gw_buf_free(&theft);
+    snprintf(fpath, sizeof fpath, "%s?datetime=2025-03-01T00:00:00Z/2025-03-31T23:59:59Z&severity_min=2", path);
+    free(get_png(fpath, NULL, &theft));
+    assert_false(same_body(&all, &theft));
+    gw_buf_free(&theft);
+    gw_buf_free(&all);
+    free(d);
+    /* errors as the vector tiles answer them */
+    json_decref(get_json("/tiles/heatmap/a/0/0.png", 400));
+    json_decref(get_json("/tiles/heatmap/23/0/0.png", 404));
+    json_decref(get_json("/tiles/heatmap/2/4/0.png", 404));
+    json_decref(get_json("/tiles/heatmap/2/1/1.mvt", 404));
+    json_decref(get_json("/tiles/heatmap/2/1/1.png?colour=red", 400));
+    json_decref(get_json("/tiles/heatmap/2/1/1.png?datetime=yesterday", 400));
+    json_decref(get_json("/tiles/heatmap/2/1/1.png?severity_min=9", 400));
+}
+
+/* A new incident drops its own tile (and only the tiles its kernel reaches). */
+static void test_heatmap_invalidation(void **state)
+{
+    (void)state;
+    gw_model_snapshot *snap = gw_model_acquire(gw_live_model(app->live));
+    const gw_layer_data *inc = gw_snapshot_layer(snap, GW_LAYER_INCIDENTS);
+    double lon = gw_layer_data_x(inc, GW_MODEL_LONLAT)[0], lat = gw_layer_data_y(inc, GW_MODEL_LONLAT)[0];
+    gw_model_release(tctx, snap);
+    gw_tile_id a, b;
+    assert_int_equal(gw_tile_from_lonlat(tctx, lon, lat, 14, &a), GW_OK);
+    b = a, b.x += 3; /* 3 tiles east: far beyond a 100 m kernel */
+    gw_bbox ab = gw_tile_bounds_lonlat(a);
+    double nlon = (ab.minx + ab.maxx) / 2, nlat = (ab.miny + ab.maxy) / 2;
+    char pa[128], pb[128], ca[16], cb[16];
+    snprintf(pa, sizeof pa, "/tiles/heatmap/14/%u/%u.png", a.x, a.y);
+    snprintf(pb, sizeof pb, "/tiles/heatmap/14/%u/%u.png", b.x, b.y);
+    gw_buf ra, ra2;
+    free(get_png(pa, NULL, &ra));
+    free(get_png(pb, NULL, NULL));
+    free(get_png(pb, cb, NULL));
+    assert_string_equal(cb, "hit");
+    gw_store *s = NULL;
+    assert_int_equal(gw_store_open(tctx, db_path, 0, &s), GW_OK);
+    assert_int_equal(gw_store_begin(s), GW_OK);
+    gw_inserter *ins = NULL;
+    assert_int_equal(gw_store_inserter_create(s, GW_LAYER_INCIDENTS, &ins), GW_OK);
+    gw_value v[8] = {{GW_VAL_TEXT, "HEAT-NEW", 0, 0}};
+    v[1] = (gw_value){GW_VAL_INT, NULL, 1740000000, 0};
+    v[2] = (gw_value){GW_VAL_TEXT, "theft", 0, 0};
+    v[3] = (gw_value){GW_VAL_INT, NULL, 3, 0};
+    gw_feature f = {v, NULL, 0, nlon, nlat};
+    assert_int_equal(gw_inserter_add(ins, &f), GW_OK);
+    gw_inserter_destroy(ins);
+    gw_bbox box = {nlon, nlat, nlon, nlat};
+    int64_t seq = 0;
+    assert_int_equal(gw_store_log_change(s, GW_LAYER_INCIDENTS, "insert", "HEAT-NEW", &box, &seq), GW_OK);
+    assert_int_equal(gw_store_commit(s), GW_OK);
+    gw_store_close(s);
+    gw_live_kick(app->live);
+    assert_true(gw_live_wait(app->live, seq, 10000));
+    free(get_png(pa, ca, &ra2));
+    assert_string_equal(ca, "miss");
+    assert_false(same_body(&ra, &ra2));
+    free(get_png(pb, cb, NULL));
+    assert_string_equal(cb, "hit");
+    gw_buf_free(&ra);
+    gw_buf_free(&ra2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_gistar_json_matches_engine),
         cmocka_unit_test(test_csv_filters_errors),
         cmocka_unit_test(test_kde),
+        cmocka_unit_test(test_heatmap_tiles),
+        cmocka_unit_test(test_heatmap_invalidation),
         cmocka_unit_test(test_cache_follows_grids),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

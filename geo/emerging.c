@@ -1,0 +1,2 @@
+/* emerging.c — emerging hot spot analysis (in progress). */
+#include "gridwatch/hotspot.h"
