@@ -215,6 +215,10 @@ typedef struct hs_query {
     gw_bbox ll_bbox;
     double levels[32];
     size_t n_levels;
+    /* evaluation */
+    gw_incident_filter train, test;
+    int has_train, has_test;
+    double top;
 } hs_query;
 
 static void query_init(hs_query *q)
@@ -222,6 +226,7 @@ static void query_init(hs_query *q)
     memset(q, 0, sizeof *q);
     snprintf(q->weights, sizeof q->weights, "queen");
     q->wo = (gw_weights_opts){.kind = GW_WEIGHTS_QUEEN, .snap = 0.01};
+    q->ho.value = GW_HV_PER_KM2; /* the best PAI on the synthetic city: docs/hotspots.md */
     q->ko.cell = 100;
 }
 
@@ -285,6 +290,31 @@ static int query_set(gw_ctx *ctx, hs_query *q, const char *key, const char *val,
             q->levels[q->n_levels++] = v;
             s = *end ? end + 1 : end;
         }
+    } else if (strcmp(key, "train") == 0 || strcmp(key, "test") == 0) {
+        const char *slash = strchr(val, '/');
+        char a[64], b[64];
+        int64_t t0, t1;
+        if (!slash || (size_t)(slash - val) >= sizeof a || strlen(slash + 1) >= sizeof b) {
+            gw_ctx_error(ctx, GW_ERR_ARG, "%s '%s': a period FROM/TO (ISO 8601, inclusive)", key, val);
+            return -1;
+        }
+        snprintf(a, sizeof a, "%.*s", (int)(slash - val), val);
+        snprintf(b, sizeof b, "%s", slash + 1);
+        if (gw_time_parse(ctx, a, tz, &t0) || gw_time_parse(ctx, b, tz, &t1)) return -1;
+        if (t1 < t0) {
+            gw_ctx_error(ctx, GW_ERR_ARG, "%s '%s': the period ends before it starts", key, val);
+            return -1;
+        }
+        gw_incident_filter *f = key[1] == 'r' ? &q->train : &q->test;
+        f->has_from = f->has_to = 1, f->from = t0, f->to = t1;
+        *(key[1] == 'r' ? &q->has_train : &q->has_test) = 1;
+    } else if (strcmp(key, "top") == 0) {
+        double v = strtod(val, &end);
+        if (end == val || *end || !(v > 0 && v < 1)) {
+            gw_ctx_error(ctx, GW_ERR_ARG, "top '%s': the share of KDE cells to flag, between 0 and 1 (e.g. 0.05)", val);
+            return -1;
+        }
+        q->top = v;
     } else if (strcmp(key, "bbox") == 0) {
         char why[200];
         if (gw_parse_bbox(val, &q->ll_bbox, why, sizeof why)) {
@@ -510,7 +540,89 @@ static int h_kde(gw_req *req)
     return 0;
 }
 
+/* ---- evaluation (PAI) ----------------------------------------------------------------------- */
+
+static gw_status run_evaluate(gw_ctx *ctx, gw_model_snapshot *snap, const gw_weights *w, const int32_t *ig,
+                              hs_query *q, gw_pai_row *rows)
+{
+    if (!q->has_train || !q->has_test)
+        return gw_ctx_error(ctx, GW_ERR_ARG, "evaluation needs a training and a test period (train=FROM/TO, test=FROM/TO)");
+    gw_pai_opts po = {.train = q->train, .test = q->test, .no_fdr = q->ho.no_fdr, .top = q->top,
+                      .cell = q->ko.cell, .bandwidth = q->ko.bandwidth};
+    po.train.category = po.test.category = q->ho.filter.category;
+    po.train.severity_min = po.test.severity_min = q->ho.filter.severity_min;
+    po.train.severity_max = po.test.severity_max = q->ho.filter.severity_max;
+    return gw_hotspot_evaluate(ctx, snap, w, ig, &po, rows);
+}
+
+static void write_pai(gw_buf *b, const gw_pai_row *rows, const hs_query *q, int json)
+{
+    if (!json) {
+        gw_buf_str(b, "method  value    flagged at        grids/cells  area %   test incidents %   PAI\n");
+        for (int k = 0; k < GW_PAI_ROWS; k++) {
+            const gw_pai_row *r = &rows[k];
+            char lvl[32];
+            if (strcmp(r->method, "kde") == 0) snprintf(lvl, sizeof lvl, "top %.4g %%", r->level * 100);
+            else snprintf(lvl, sizeof lvl, "hot >= %.0f %%", r->level * 100);
+            gw_buf_printf(b, "%-7s %-8s %-17s %11zu  %6.2f   %16.2f   %6.2f\n", r->method,
+                          strcmp(r->method, "kde") ? gw_hotspot_value_name(r->value) : "-", lvl, r->flagged,
+                          r->area_share * 100, r->hit_share * 100, r->pai);
+        }
+        return;
+    }
+    gw_buf_str(b, "{\"weights\":");
+    gw_buf_json_str(b, q->weights);
+    gw_buf_printf(b, ",\"fdr\":%s,\"train\":[%lld,%lld],\"test\":[%lld,%lld],\"rows\":[", q->ho.no_fdr ? "false" : "true",
+                  (long long)q->train.from, (long long)q->train.to, (long long)q->test.from, (long long)q->test.to);
+    for (int k = 0; k < GW_PAI_ROWS; k++) {
+        const gw_pai_row *r = &rows[k];
+        gw_buf_printf(b, "%s{\"method\":\"%s\",", k ? "," : "", r->method);
+        if (strcmp(r->method, "kde") == 0) gw_buf_printf(b, "\"top\":%.6g", r->level);
+        else gw_buf_printf(b, "\"value\":\"%s\",\"confidence\":%.2f", gw_hotspot_value_name(r->value), r->level);
+        gw_buf_printf(b, ",\"flagged\":%zu,\"test_hits\":%zu,\"test_total\":%zu,\"train_total\":%zu,\"area_share\":",
+                      r->flagged, r->test_hits, r->test_total, r->train_total);
+        num_or_null(b, r->area_share, 8, 0);
+        gw_buf_str(b, ",\"hit_share\":");
+        num_or_null(b, r->hit_share, 8, 0);
+        gw_buf_str(b, ",\"pai\":");
+        num_or_null(b, r->pai, 8, 0);
+        gw_buf_str(b, "}");
+    }
+    gw_buf_str(b, "]}\n");
+}
+
+static int h_evaluate(gw_req *req)
+{
+    gw_hotspots *hs = state(req);
+    gw_ctx *ctx = hs ? gw_req_ctx(req) : NULL;
+    if (!ctx) return 0;
+    hs_query q;
+    query_init(&q);
+    hargs a = {req, ctx, &q};
+    if (gw_req_query_each(req, http_arg, &a)) return 0;
+    gw_model_snapshot *snap = gw_model_acquire(gw_live_model(hs->live));
+    const gw_layer_data *g = gw_snapshot_layer(snap, GW_LAYER_GRIDS);
+    wentry *we = NULL;
+    ientry *ie = NULL;
+    gw_pai_row rows[GW_PAI_ROWS];
+    gw_status st = get_weights(hs, ctx, g, &q.wo, &we);
+    if (!st) st = get_inc(hs, ctx, g, gw_snapshot_layer(snap, GW_LAYER_INCIDENTS), &ie);
+    if (!st) st = run_evaluate(ctx, snap, we->w, ie->rows, &q, rows);
+    if (st) {
+        gw_req_problem(req, status_http(st), NULL, "%s", gw_ctx_errmsg(ctx));
+    } else {
+        gw_buf b = {0};
+        write_pai(&b, rows, &q, 1);
+        gw_req_respond(req, 200, "application/json", b.data, b.len);
+        gw_buf_free(&b);
+    }
+    release(hs, we, ie);
+    gw_model_release(ctx, snap);
+    return 0;
+}
+
 static const gw_route routes[] = {
+    {"GET", "/analysis/hotspots/evaluate", h_evaluate, GW_ROLE_VIEWER, "analysis_hotspots_evaluate"},
     {"GET", "/analysis/hotspots", h_hotspots, GW_ROLE_VIEWER, "analysis_hotspots"},
     {"GET", "/analysis/kde", h_kde, GW_ROLE_VIEWER, "analysis_kde"},
     {"GET", "/tiles/heatmap/legend.json", gw_heat_legend_handler, GW_ROLE_VIEWER, "heatmap_legend"},
@@ -533,7 +645,7 @@ static const char usage[] =
     "\n"
     "  --method gistar|kde       statistic (default gistar)\n"
     "  --weights W               queen | rook (',snap:M' tolerance, default 0.01 m) | distance:M | knn:K\n"
-    "  --value V                 count | per_km2 | per_10k (per 10,000 residents)\n"
+    "  --value V                 per_km2 (default) | count | per_10k (per 10,000 residents)\n"
     "  --from T --to T           time window (ISO 8601, inclusive); --tz ZONE for times without offset\n"
     "  --category C[,C…]         incident categories\n"
     "  --severity-min N --severity-max N\n"
@@ -541,7 +653,11 @@ static const char usage[] =
     "  --format csv|json         gistar output (default csv: id,count,value,z,p,class)\n"
     "  --out FILE                write there instead of stdout (kde: a GeoTIFF, required)\n"
     "  --neighbours FILE         also write the weights as CSV pairs id,neighbour (for R cross-checks)\n"
-    "  --cell M --bandwidth M    kde cell size (default 100 m) and radius (default: ArcGIS rule)\n";
+    "  --cell M --bandwidth M    kde cell size (default 100 m) and radius (default: ArcGIS rule)\n"
+    "  --evaluate --train FROM/TO --test FROM/TO [--top 0.05]\n"
+    "                            Prediction Accuracy Index of Gi* hot grids (each value, 99/95/90 %)\n"
+    "                            and of the top share of KDE cells, trained on one period, scored on\n"
+    "                            the next (table; --format json for JSON)\n";
 
 static gw_status write_neighbours(gw_ctx *ctx, const char *path, const gw_layer_data *g, const gw_weights *w)
 {
@@ -562,6 +678,7 @@ int gw_cli_hotspots(int argc, char **argv)
     hs_query q;
     query_init(&q);
     q.csv = 1;
+    int evaluate = 0, json_fmt = 0;
     gw_ctx *ctx = NULL;
     if (gw_ctx_create(&ctx) != GW_OK) return fputs("gridwatch hotspots: out of memory\n", stderr), GW_EXIT_RUNTIME;
     gw_ctx_set_warn(ctx, gw_cli_warn_cb, NULL);
@@ -576,6 +693,8 @@ int gw_cli_hotspots(int argc, char **argv)
             return GW_EXIT_OK;
         }
         if (strcmp(a, "--no-fdr") == 0) q.ho.no_fdr = 1;
+        else if (strcmp(a, "--evaluate") == 0) evaluate = 1;
+        else if (strcmp(a, "--format") == 0 && v && strcmp(v, "json") == 0) json_fmt = 1, q.csv = 0, i++;
         else if (strcmp(a, "--method") == 0 && v) method = v, i++;
         else if (strcmp(a, "--out") == 0 && v) out = v, i++;
         else if (strcmp(a, "--neighbours") == 0 && v) nbout = v, i++;
@@ -593,6 +712,8 @@ int gw_cli_hotspots(int argc, char **argv)
     if (!rc && !db) rc = gw_cli_usage_error("hotspots", "expected DB (see --help)");
     if (!rc && !kde && strcmp(method, "gistar") != 0)
         rc = gw_cli_usage_error("hotspots", "--method '%s' is not available yet; use gistar or kde", method);
+    if (!rc && evaluate && (!q.has_train || !q.has_test))
+        rc = gw_cli_usage_error("hotspots", "--evaluate needs --train FROM/TO and --test FROM/TO");
     if (!rc && kde && !out) rc = gw_cli_usage_error("hotspots", "--method kde needs --out FILE.tif");
     if (rc) {
         gw_ctx_destroy(ctx);
@@ -613,7 +734,14 @@ int gw_cli_hotspots(int argc, char **argv)
     if (!st) {
         snap = gw_model_acquire(m);
         double t1 = gw_cli_now();
-        if (kde) {
+        if (evaluate) {
+            gw_pai_row rows[GW_PAI_ROWS];
+            const gw_layer_data *g = gw_snapshot_layer(snap, GW_LAYER_GRIDS);
+            st = gw_weights_from_grids(ctx, g, &q.wo, &w);
+            if (!st) st = run_evaluate(ctx, snap, w, NULL, &q, rows);
+            if (!st) write_pai(&b, rows, &q, json_fmt);
+            kde = 0;
+        } else if (kde) {
             if (q.has_ll_bbox) st = bbox_to_metric(ctx, gw_model_metric_srid(m), &q.ll_bbox, &q.ko.bbox);
             q.ko.has_bbox = q.has_ll_bbox;
             if (!st) st = gw_kde_incidents(ctx, snap, &q.ho.filter, &q.ko, &ras);
@@ -637,6 +765,8 @@ int gw_cli_hotspots(int argc, char **argv)
     }
     if (st) {
         rc = gw_cli_fail("hotspots", ctx, st);
+    } else if (evaluate) {
+        fprintf(stderr, "evaluate: %.2f s\n", gw_cli_now() - t0);
     } else if (kde) {
         fprintf(stderr, "kde: %zu incidents, bandwidth %.1f m, %zu x %zu cells of %g m, %.3f s (total %.2f s)\n",
                 ras->n_points, ras->bandwidth, ras->nx, ras->ny, ras->cell, ras->seconds, gw_cli_now() - t0);

@@ -4,8 +4,10 @@
  * formula (population variance, n − 1 in the variance term), so that a planner can check any
  * figure against R.  Classes come from two-sided p-values, BH-adjusted unless told otherwise. */
 #include "gridwatch/hotspot.h"
+#include "gridwatch/kde.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -320,4 +322,142 @@ gw_status gw_hotspot_gistar(gw_ctx *ctx, gw_model_snapshot *snap, const gw_weigh
     r->seconds = now_s() - t0;
     *out = r;
     return GW_OK;
+}
+
+/* ---- evaluation: PAI -------------------------------------------------------------------- */
+
+double gw_pai(double hits_in, double hits_total, double area_in, double area_total)
+{
+    if (!(hits_total > 0) || !(area_in > 0) || !(area_total > 0)) return NAN;
+    return (hits_in / hits_total) / (area_in / area_total);
+}
+
+typedef struct vi {
+    float v;
+    size_t i;
+} vi;
+
+static int cmp_vi_desc(const void *a, const void *b)
+{
+    const vi *x = a, *y = b;
+    if (x->v != y->v) return x->v > y->v ? -1 : 1;
+    return (x->i > y->i) - (x->i < y->i);
+}
+
+/* The top-share KDE row: cells of a train-period raster whose centre lies in a grid. */
+static gw_status eval_kde(gw_ctx *ctx, const gw_layer_data *grids, const gw_layer_data *inc,
+                          const int32_t *ig, const gw_pai_opts *o, gw_pai_row *row)
+{
+    GEOSContextHandle_t h = gw_ctx_geos(ctx);
+    size_t ng = gw_layer_data_count(grids), ni = gw_layer_data_count(inc);
+    gw_kde_opts ko = {.cell = o->cell > 0 ? o->cell : 100, .bandwidth = o->bandwidth, .has_bbox = 1,
+                      .bbox = {INFINITY, INFINITY, -INFINITY, -INFINITY}};
+    for (size_t i = 0; i < ng; i++) {
+        const GEOSGeometry *g = gw_layer_data_geom(grids, i, GW_MODEL_METRIC);
+        double a, b, c, d;
+        if (!GEOSGeom_getXMin_r(h, g, &a) || !GEOSGeom_getYMin_r(h, g, &b) || !GEOSGeom_getXMax_r(h, g, &c) ||
+            !GEOSGeom_getYMax_r(h, g, &d))
+            continue;
+        ko.bbox.minx = fmin(ko.bbox.minx, a), ko.bbox.miny = fmin(ko.bbox.miny, b);
+        ko.bbox.maxx = fmax(ko.bbox.maxx, c), ko.bbox.maxy = fmax(ko.bbox.maxy, d);
+    }
+    const double *x = gw_layer_data_x(inc, GW_MODEL_METRIC), *y = gw_layer_data_y(inc, GW_MODEL_METRIC);
+    double *px = malloc((ni ? ni : 1) * sizeof *px), *py = malloc((ni ? ni : 1) * sizeof *py);
+    if (!px || !py) {
+        free(px), free(py);
+        return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory (evaluation over %zu incidents)", ni);
+    }
+    size_t m = 0;
+    for (size_t r = 0; r < ni; r++)
+        if (ig[r] >= 0 && gw_incident_filter_match(inc, r, &o->train)) px[m] = x[r], py[m++] = y[r];
+    gw_raster *ras = NULL;
+    gw_status st = gw_kde_points(ctx, px, py, m, &ko, &ras);
+    free(px), free(py);
+    if (st) return st;
+    size_t nc = ras->nx * ras->ny, nin = 0;
+    vi *cells = malloc((nc ? nc : 1) * sizeof *cells);
+    uint8_t *flag = calloc(nc ? nc : 1, 1);
+    if (!cells || !flag) {
+        free(cells), free(flag), gw_raster_destroy(ras);
+        return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory (%zu KDE cells)", nc);
+    }
+    for (size_t k = 0; k < nc && !st; k++) {
+        double cx = ras->x0 + ((double)(k % ras->nx) + 0.5) * ras->cell;
+        double cy = ras->y1 - ((double)(k / ras->nx) + 0.5) * ras->cell;
+        ptrdiff_t g = -1;
+        st = gw_layer_data_grid_at(ctx, grids, cx, cy, &g);
+        if (g >= 0) cells[nin++] = (vi){ras->v[k], k};
+    }
+    double top = o->top > 0 ? o->top : 0.05;
+    size_t kf = (size_t)ceil(top * (double)nin);
+    if (!st) {
+        qsort(cells, nin, sizeof *cells, cmp_vi_desc);
+        for (size_t k = 0; k < kf && k < nin; k++) flag[cells[k].i] = 1;
+        size_t hits = 0, tot = 0;
+        for (size_t r = 0; r < ni; r++) {
+            if (ig[r] < 0 || !gw_incident_filter_match(inc, r, &o->test)) continue;
+            tot++;
+            double fx = (x[r] - ras->x0) / ras->cell, fy = (ras->y1 - y[r]) / ras->cell;
+            if (fx < 0 || fy < 0 || fx >= (double)ras->nx || fy >= (double)ras->ny) continue;
+            hits += flag[(size_t)fy * ras->nx + (size_t)fx];
+        }
+        snprintf(row->method, sizeof row->method, "kde");
+        row->level = top, row->flagged = kf;
+        row->test_hits = hits, row->test_total = tot, row->train_total = m;
+        row->area_share = nin ? (double)kf / (double)nin : NAN;
+        row->hit_share = tot ? (double)hits / (double)tot : NAN;
+        row->pai = gw_pai((double)hits, (double)tot, (double)kf, (double)nin);
+    }
+    free(cells), free(flag), gw_raster_destroy(ras);
+    return st;
+}
+
+gw_status gw_hotspot_evaluate(gw_ctx *ctx, gw_model_snapshot *snap, const gw_weights *w,
+                              const int32_t *inc_grid, const gw_pai_opts *opts, gw_pai_row *rows)
+{
+    const gw_layer_data *grids = gw_snapshot_layer(snap, GW_LAYER_GRIDS);
+    const gw_layer_data *inc = gw_snapshot_layer(snap, GW_LAYER_INCIDENTS);
+    if (!grids || !inc || !w || !opts) return gw_ctx_error(ctx, GW_ERR_ARG, "evaluate: no grids/incidents, weights or options");
+    size_t ng = gw_layer_data_count(grids), ni = gw_layer_data_count(inc);
+    for (int k = 0; k < GW_PAI_ROWS; k++)
+        rows[k] = (gw_pai_row){.area_share = NAN, .hit_share = NAN, .pai = NAN};
+    int32_t *own = NULL;
+    double *area = malloc((ng ? ng : 1) * sizeof *area), *tc = malloc((ng ? ng : 1) * sizeof *tc);
+    if (!inc_grid) own = malloc((ni ? ni : 1) * sizeof *own);
+    gw_status st = !area || !tc || (!inc_grid && !own) ? gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory (evaluation)") : GW_OK;
+    if (!st && own) st = gw_hotspot_incident_grids(ctx, grids, inc, own), inc_grid = own;
+    if (!st) st = gw_hotspot_counts(ctx, grids, inc, inc_grid, &opts->test, tc);
+    double atot = 0, ttot = 0;
+    for (size_t i = 0; i < ng && !st; i++) {
+        if (!GEOSArea_r(gw_ctx_geos(ctx), gw_layer_data_geom(grids, i, GW_MODEL_METRIC), &area[i])) area[i] = 0;
+        atot += area[i], ttot += tc[i];
+    }
+    static const double levels[3] = {0.99, 0.95, 0.90};
+    for (int v = 0; v < 3 && !st; v++) {
+        gw_hotspot_opts ho = {.filter = opts->train, .value = (gw_hotspot_value)v, .no_fdr = opts->no_fdr};
+        gw_hotspot_result *r = NULL;
+        gw_status gs = gw_hotspot_gistar(ctx, snap, w, inc_grid, &ho, &r);
+        if (gs == GW_ERR_NOMEM) st = gs;
+        double train = 0;
+        for (size_t i = 0; r && i < ng; i++) train += r->count[i];
+        for (int l = 0; l < 3; l++) {
+            gw_pai_row *row = &rows[v * 3 + l];
+            snprintf(row->method, sizeof row->method, "gistar");
+            row->value = (gw_hotspot_value)v, row->level = levels[l];
+            row->test_total = (size_t)ttot, row->train_total = (size_t)train;
+            if (!r) continue; /* the statistic could not run (e.g. no populations): NaN */
+            double hits = 0, ain = 0;
+            for (size_t i = 0; i < ng; i++)
+                if (r->cls[i] >= GW_HS_HOT_99 && r->cls[i] <= GW_HS_HOT_99 + l)
+                    hits += tc[i], ain += area[i], row->flagged++;
+            row->test_hits = (size_t)hits;
+            row->area_share = atot > 0 ? ain / atot : NAN;
+            row->hit_share = ttot > 0 ? hits / ttot : NAN;
+            row->pai = gw_pai(hits, ttot, ain, atot);
+        }
+        gw_hotspot_result_destroy(r);
+    }
+    if (!st) st = eval_kde(ctx, grids, inc, inc_grid, opts, &rows[9]);
+    free(own), free(area), free(tc);
+    return st;
 }

@@ -147,6 +147,39 @@ gw_status gw_hotspot_gistar(gw_ctx *ctx, gw_model_snapshot *snap, const gw_weigh
                             gw_hotspot_result **out);
 void gw_hotspot_result_destroy(gw_hotspot_result *r);
 
+/* ---- evaluation: Prediction Accuracy Index ---------------------------------------------- */
+
+/* PAI = (hits_in / hits_total) / (area_in / area_total): the share of (test-period) incidents
+ * in the flagged area over the share of the area flagged (Chainey, Tompson & Uhlig 2008).
+ * NaN when a total or area_in is 0. */
+double gw_pai(double hits_in, double hits_total, double area_in, double area_total);
+
+typedef struct gw_pai_opts {
+    gw_incident_filter train, test; /* the two periods (and the same category/severity) */
+    int no_fdr;                     /* Gi* classes from raw p */
+    double top;                     /* KDE: the share of cells flagged (0 = 0.05) */
+    double cell, bandwidth;         /* KDE raster: cell (0 = 100 m), radius (0 = ArcGIS rule) */
+} gw_pai_opts;
+
+typedef struct gw_pai_row {
+    char method[16];        /* "gistar" or "kde" */
+    gw_hotspot_value value; /* gistar: the value analysed */
+    double level;           /* gistar: confidence 0.99/0.95/0.90 (hot classes at least as
+                             * confident); kde: the top share of cells */
+    size_t flagged;         /* grids or cells flagged */
+    double area_share, hit_share, pai; /* NaN when the statistic could not run */
+    size_t test_hits, test_total, train_total;
+} gw_pai_row;
+
+enum { GW_PAI_ROWS = 10 }; /* 3 values x 3 levels of Gi*, then top-k% KDE */
+
+/* Train on opts->train, score on opts->test: Gi* hot grids (weights w on the snapshot's grids)
+ * for count, per_km2 and per_10k at 99/95/90 %, and the top opts->top of KDE cells whose centre
+ * lies in a grid.  Areas are the grids' metric areas (KDE: cells in the grids).  rows has
+ * GW_PAI_ROWS entries.  inc_grid may be NULL. */
+gw_status gw_hotspot_evaluate(gw_ctx *ctx, gw_model_snapshot *snap, const gw_weights *w,
+                              const int32_t *inc_grid, const gw_pai_opts *opts, gw_pai_row *rows);
+
 #ifdef __cplusplus
 }
 #endif

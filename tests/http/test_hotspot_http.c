@@ -403,12 +403,35 @@ static void test_heatmap_invalidation(void **state)
     gw_buf_free(&ra2);
 }
 
+/* /analysis/hotspots/evaluate: ten PAI rows trained on H1, scored on July; errors are 400s. */
+static void test_evaluate(void **state)
+{
+    (void)state;
+    json_t *j = get_json("/analysis/hotspots/evaluate?train=2025-01-01T00:00:00Z/2025-06-30T23:59:59Z"
+                         "&test=2025-07-01T00:00:00Z/2025-07-31T23:59:59Z&top=0.05&cell=400", 200);
+    json_t *rows = json_object_get(j, "rows");
+    assert_int_equal(json_array_size(rows), GW_PAI_ROWS);
+    json_t *kde = json_array_get(rows, 9);
+    assert_string_equal(json_string_value(json_object_get(kde, "method")), "kde");
+    assert_true(json_number_value(json_object_get(kde, "pai")) > 1);
+    json_t *r1 = json_array_get(rows, 4);
+    assert_string_equal(json_string_value(json_object_get(r1, "value")), "per_km2");
+    assert_true(json_integer_value(json_object_get(r1, "test_total")) > 0);
+    json_decref(j);
+    json_decref(get_json("/analysis/hotspots/evaluate?test=2025-07-01T00:00:00Z/2025-07-31T23:59:59Z", 400));
+    json_decref(get_json("/analysis/hotspots/evaluate?train=2025-07-01T00:00:00Z&test=2025-07-01T00:00:00Z/2025-07-31T23:59:59Z", 400));
+    json_decref(get_json("/analysis/hotspots/evaluate?train=a/b&test=c/d", 400));
+    json_decref(get_json("/analysis/hotspots/evaluate?train=2025-01-01T00:00:00Z/2025-06-30T23:59:59Z"
+                         "&test=2025-07-01T00:00:00Z/2025-07-31T23:59:59Z&top=5", 400));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_gistar_json_matches_engine),
         cmocka_unit_test(test_csv_filters_errors),
         cmocka_unit_test(test_kde),
+        cmocka_unit_test(test_evaluate),
         cmocka_unit_test(test_heatmap_tiles),
         cmocka_unit_test(test_heatmap_invalidation),
         cmocka_unit_test(test_cache_follows_grids),

@@ -333,6 +333,18 @@ static void test_pipeline(void **state)
     gw_ctx_destroy(ctx);
 }
 
+/* PAI by hand: 30 of 100 incidents in 5 % of the area = 0.3 / 0.05 = 6; undefined without
+ * incidents or without a flagged area. */
+static void test_pai_formula(void **state)
+{
+    (void)state;
+    assert_near(gw_pai(30, 100, 5, 100), 6, 1e-12);
+    assert_near(gw_pai(1, 4, 2.5, 10), 1, 1e-12);
+    assert_near(gw_pai(0, 4, 2.5, 10), 0, 1e-12);
+    assert_true(isnan(gw_pai(3, 0, 1, 10)));
+    assert_true(isnan(gw_pai(3, 10, 0, 10)));
+}
+
 /* The synthetic city: weights are symmetric for queen/rook/distance, rook ⊆ queen, every grid
  * of a gap-free tiling has a queen neighbour, and the city's planted hotspots come out hot. */
 static void test_city(void **state)
@@ -380,6 +392,23 @@ static void test_city(void **state)
     for (size_t i = 0; i < n; i++) tot += r->count[i];
     assert_true(tot > 0.9 * 20000);
     gw_hotspot_result_destroy(r);
+    /* PAI: train on the first half of the year, score on July; the planted hotspots make the
+     * flagged area predict far better than chance */
+    const int64_t y0 = 1735660800; /* 2025-01-01T00:00+08:00, the city's year */
+    gw_pai_opts po = {.train = {1, 1, y0, y0 + 181 * 86400 - 1}, .test = {1, 1, y0 + 181 * 86400, y0 + 212 * 86400 - 1},
+                      .top = 0.05, .cell = 200};
+    gw_pai_row rows[GW_PAI_ROWS];
+    assert_int_equal(gw_hotspot_evaluate(ctx, snap, wq, NULL, &po, rows), GW_OK);
+    for (int k = 0; k < GW_PAI_ROWS; k++)
+        print_message("pai %-6s %-7s %.2f flagged %zu area %.4f hits %.4f PAI %.3f\n", rows[k].method,
+                      gw_hotspot_value_name(rows[k].value), rows[k].level, rows[k].flagged, rows[k].area_share,
+                      rows[k].hit_share, rows[k].pai);
+    assert_string_equal(rows[1].method, "gistar");
+    assert_true(rows[1].flagged > 0 && rows[1].pai > 2); /* count, hot at >= 95 % */
+    assert_true(rows[4].pai > 2);                        /* per_km2 */
+    assert_string_equal(rows[9].method, "kde");
+    assert_true(rows[9].pai > 3 && fabs(rows[9].area_share - 0.05) < 0.01);
+    for (int k = 0; k < GW_PAI_ROWS; k++) assert_true(rows[k].test_total > 500 && rows[k].test_total < 3000);
     gw_weights_destroy(wq);
     gw_weights_destroy(wr);
     gw_model_release(ctx, snap);
@@ -507,7 +536,7 @@ int main(void)
         cmocka_unit_test(test_published_example), cmocka_unit_test(test_lattice_closed_form),
         cmocka_unit_test(test_snap_tolerance),    cmocka_unit_test(test_parse),
         cmocka_unit_test(test_fdr_bh),            cmocka_unit_test(test_pipeline),
-        cmocka_unit_test(test_city),              cmocka_unit_test(test_spdep_city),
+        cmocka_unit_test(test_city),              cmocka_unit_test(test_pai_formula),              cmocka_unit_test(test_spdep_city),
         cmocka_unit_test(test_spdep_chicago),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
