@@ -16,42 +16,162 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct gw_coverage_http {
     gw_live *live;
     char *db_path;
-    pthread_rwlock_t lock; /* readers: handlers; writer: the listener */
-    gw_coverage *cov;
+    pthread_rwlock_t lock; /* readers: handlers; writers: the listener, the swap of a new result */
+    gw_coverage *cov;      /* NULL until the first result is loaded or computed */
     gw_ctx *ctx;           /* the creating thread's, for the final release */
     gw_store *wstore;      /* the sync thread's write connection, opened on first change */
     pthread_mutex_t tr_lock;
     gw_ctx *tr_ctx;        /* owns the lon/lat -> metric transform (used under tr_lock) */
     gw_crs_transform *to_m;
     double last_update_ms;
+    /* The background thread: full computations (at start when the stored rows are stale, and
+     * for grid or bulk changes) so that neither the start nor the sync thread waits for them. */
+    pthread_t bg;
+    int bg_started;
+    pthread_mutex_t bg_lock;
+    pthread_cond_t bg_cond;
+    int want, busy, stop;  /* under bg_lock */
+    unsigned start_delay_ms;
+    gw_ctx *bg_ctx;
+    gw_store *bg_store;
 };
 
 /* ---- the module ------------------------------------------------------------------------------ */
 
+/* Ask the background thread for a full computation of the current snapshot. */
+static void want_full(gw_coverage_http *cs)
+{
+    pthread_mutex_lock(&cs->bg_lock);
+    cs->want = 1;
+    pthread_cond_signal(&cs->bg_cond);
+    pthread_mutex_unlock(&cs->bg_lock);
+}
+
+static const gw_layer_data *grids_of(const gw_model_snapshot *snap)
+{
+    return snap ? gw_snapshot_layer(snap, GW_LAYER_GRIDS) : NULL;
+}
+
 static void on_change(void *user, gw_ctx *ctx, const gw_change *changes, size_t n, gw_model_snapshot *snap)
 {
     gw_coverage_http *cs = user;
-    int relevant = 0;
-    for (size_t i = 0; i < n; i++)
-        relevant |= changes[i].layer == GW_LAYER_CAMERAS || changes[i].layer == GW_LAYER_GRIDS ||
-                    changes[i].layer == GW_LAYER_POLICE_ROOMS || changes[i].layer == GW_LAYER_INCIDENTS;
+    int relevant = 0, bulk = 0;
+    for (size_t i = 0; i < n; i++) {
+        gw_layer l = changes[i].layer;
+        int r = l == GW_LAYER_CAMERAS || l == GW_LAYER_GRIDS || l == GW_LAYER_POLICE_ROOMS || l == GW_LAYER_INCIDENTS;
+        relevant |= r;
+        bulk |= r && (l == GW_LAYER_GRIDS || !changes[i].feature_id);
+    }
+    (void)snap;
     if (!relevant) return;
-    double t0 = gw_cli_now();
-    pthread_rwlock_wrlock(&cs->lock);
-    size_t nch = 0;
+    pthread_mutex_lock(&cs->bg_lock);
+    int pending = cs->want || cs->busy;
+    pthread_mutex_unlock(&cs->bg_lock);
+    /* A computation under way catches up with the current snapshot when it is done. */
+    if (pending) {
+        if (bulk) want_full(cs);
+        return;
+    }
     /* The current snapshot (at least `snap`): the update diffs it against the one it holds, so
      * changes not yet announced are handled now and are no-ops when their batch comes. */
-    gw_status st = gw_coverage_update(ctx, cs->cov, gw_model_acquire(gw_live_model(cs->live)), &nch);
-    (void)snap;
+    pthread_rwlock_wrlock(&cs->lock);
+    gw_model_snapshot *cur = gw_model_acquire(gw_live_model(cs->live));
+    if (bulk || !cs->cov || grids_of(cur) != grids_of(gw_coverage_snapshot(cs->cov))) {
+        pthread_rwlock_unlock(&cs->lock);
+        gw_model_release(ctx, cur);
+        want_full(cs);
+        return;
+    }
+    double t0 = gw_cli_now();
+    size_t nch = 0;
+    gw_status st = gw_coverage_update(ctx, cs->cov, cur, &nch);
     if (!st && nch && !cs->wstore) st = gw_store_open(ctx, cs->db_path, 0, &cs->wstore);
     if (!st && nch) st = gw_coverage_save(ctx, cs->cov, cs->wstore, gw_coverage_changed(cs->cov));
     cs->last_update_ms = (gw_cli_now() - t0) * 1000;
     pthread_rwlock_unlock(&cs->lock);
     if (st) fprintf(stderr, "gridwatch: coverage update failed: %s\n", gw_ctx_errmsg(ctx));
+}
+
+/* Bring a private result up to the current snapshot and save it (all rows, or the changed
+ * ones); 1 when the grids changed meanwhile (compute once more). */
+static int bg_catch_up(gw_coverage_http *cs, gw_coverage *nc, int all, gw_status *st)
+{
+    gw_ctx *ctx = cs->bg_ctx;
+    gw_model_snapshot *cur = gw_model_acquire(gw_live_model(cs->live));
+    size_t nch = 0;
+    if (grids_of(cur) != grids_of(gw_coverage_snapshot(nc))) {
+        gw_model_release(ctx, cur);
+        return 1;
+    }
+    *st = gw_coverage_update(ctx, nc, cur, &nch); /* changes during the computation (cheap) */
+    if (*st || (!all && !nch)) return 0;
+    gw_status sst = cs->bg_store ? GW_OK : gw_store_open(ctx, cs->db_path, 0, &cs->bg_store);
+    if (!sst) sst = gw_coverage_save(ctx, nc, cs->bg_store, all ? NULL : gw_coverage_changed(nc));
+    if (sst) {
+        /* Serving does not depend on the stored copy: say so and go on. */
+        fprintf(stderr, "gridwatch: coverage results not saved: %s\n", gw_ctx_errmsg(ctx));
+        gw_ctx_clear_error(ctx);
+    }
+    return 0;
+}
+
+/* One full computation on the background thread: computed, caught up and saved without the
+ * lock (the listener leaves the results alone while busy is set), then caught up once more
+ * and swapped in under the write lock, where busy is cleared: a change the listener skipped
+ * is in the snapshot of that last catch-up, a later one finds the new results. */
+static void bg_compute(gw_coverage_http *cs)
+{
+    gw_ctx *ctx = cs->bg_ctx;
+    gw_model *model = gw_live_model(cs->live);
+    gw_coverage_opts o = {.min_blind_m2 = -1, .blind_spots = 1};
+    gw_coverage *nc = NULL;
+    double t0 = gw_cli_now();
+    gw_status st = gw_coverage_compute(ctx, model, gw_model_acquire(model), &o, &nc);
+    int again = st ? 0 : bg_catch_up(cs, nc, 1, &st);
+    gw_coverage *old = NULL;
+    pthread_rwlock_wrlock(&cs->lock);
+    pthread_mutex_lock(&cs->bg_lock);
+    cs->busy = 0;
+    pthread_mutex_unlock(&cs->bg_lock);
+    if (!st && !again) again = bg_catch_up(cs, nc, 0, &st);
+    if (!st) old = cs->cov, cs->cov = nc, nc = NULL;
+    pthread_rwlock_unlock(&cs->lock);
+    if (again) want_full(cs); /* the grids changed again: once more */
+    if (st) {
+        fprintf(stderr, "gridwatch: coverage computation failed: %s\n", gw_ctx_errmsg(ctx));
+        gw_ctx_clear_error(ctx);
+    }
+    gw_coverage_destroy(ctx, nc);
+    gw_coverage_destroy(ctx, old);
+    cs->last_update_ms = (gw_cli_now() - t0) * 1000;
+}
+
+static void *bg_main(void *arg)
+{
+    gw_coverage_http *cs = arg;
+    pthread_mutex_lock(&cs->bg_lock);
+    if (cs->start_delay_ms) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += cs->start_delay_ms / 1000, ts.tv_nsec += (long)(cs->start_delay_ms % 1000) * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) ts.tv_sec++, ts.tv_nsec -= 1000000000L;
+        while (!cs->stop && pthread_cond_timedwait(&cs->bg_cond, &cs->bg_lock, &ts) == 0) {}
+    }
+    for (;;) {
+        while (!cs->want && !cs->stop) pthread_cond_wait(&cs->bg_cond, &cs->bg_lock);
+        if (cs->stop) break;
+        cs->want = 0, cs->busy = 1;
+        pthread_mutex_unlock(&cs->bg_lock);
+        bg_compute(cs); /* clears busy */
+        pthread_mutex_lock(&cs->bg_lock);
+    }
+    pthread_mutex_unlock(&cs->bg_lock);
+    return NULL;
 }
 
 gw_status gw_coverage_http_create(gw_ctx *ctx, gw_live *live, const char *db_path, gw_coverage_http **out)
@@ -65,24 +185,30 @@ gw_status gw_coverage_http_create(gw_ctx *ctx, gw_live *live, const char *db_pat
     cs->live = live, cs->ctx = ctx;
     pthread_rwlock_init(&cs->lock, NULL);
     pthread_mutex_init(&cs->tr_lock, NULL);
+    pthread_mutex_init(&cs->bg_lock, NULL);
+    pthread_cond_init(&cs->bg_cond, NULL);
+    const char *delay = getenv("GW_COVERAGE_START_DELAY_MS");
+    if (delay) cs->start_delay_ms = (unsigned)strtoul(delay, NULL, 10);
     gw_model *model = gw_live_model(live);
+    /* Stored rows that are current serve at once; otherwise the background thread computes. */
     gw_coverage_opts o = {.min_blind_m2 = -1, .blind_spots = 1};
-    gw_status st = gw_coverage_compute(ctx, model, gw_model_acquire(model), &o, &cs->cov);
     gw_store *store = NULL;
-    if (!st) st = gw_store_open(ctx, db_path, 0, &store);
-    if (!st && gw_coverage_save(ctx, cs->cov, store, NULL)) {
-        /* Serving does not depend on the stored copy: say so and go on. */
-        gw_ctx_warn(ctx, "coverage: results not saved: %s", gw_ctx_errmsg(ctx));
-        gw_ctx_clear_error(ctx);
-    }
+    gw_status st = gw_store_open(ctx, db_path, GW_STORE_READONLY, &store);
+    if (!st && gw_coverage_load(ctx, model, gw_model_acquire(model), store, &o, &cs->cov)) cs->want = 1;
     gw_store_close(store);
-    if (!st) st = gw_ctx_create(&cs->tr_ctx);
+    gw_ctx_clear_error(ctx);
+    st = gw_ctx_create(&cs->tr_ctx);
+    if (!st) st = gw_ctx_create(&cs->bg_ctx);
     if (!st) {
         gw_crs ll = {GW_CRS_EPSG, 4326}, m = {GW_CRS_EPSG, gw_model_metric_srid(model)};
         st = gw_crs_transform_create(cs->tr_ctx, ll, m, &cs->to_m);
         if (st) gw_ctx_error(ctx, st, "%s", gw_ctx_errmsg(cs->tr_ctx));
     }
     if (!st) st = gw_live_listen(live, on_change, cs);
+    if (!st) {
+        if (pthread_create(&cs->bg, NULL, bg_main, cs)) st = gw_ctx_error(ctx, GW_ERR_INTERNAL, "coverage: cannot start its thread");
+        else cs->bg_started = 1;
+    }
     if (st) {
         gw_coverage_http_destroy(cs);
         return st;
@@ -94,14 +220,35 @@ gw_status gw_coverage_http_create(gw_ctx *ctx, gw_live *live, const char *db_pat
 void gw_coverage_http_destroy(gw_coverage_http *cs)
 {
     if (!cs) return;
+    if (cs->bg_started) {
+        pthread_mutex_lock(&cs->bg_lock);
+        cs->stop = 1;
+        pthread_cond_signal(&cs->bg_cond);
+        pthread_mutex_unlock(&cs->bg_lock);
+        pthread_join(cs->bg, NULL);
+    }
     gw_coverage_destroy(cs->ctx, cs->cov);
     gw_store_close(cs->wstore);
+    gw_store_close(cs->bg_store);
     gw_crs_transform_destroy(cs->to_m);
     gw_ctx_destroy(cs->tr_ctx);
+    gw_ctx_destroy(cs->bg_ctx);
     pthread_rwlock_destroy(&cs->lock);
     pthread_mutex_destroy(&cs->tr_lock);
+    pthread_mutex_destroy(&cs->bg_lock);
+    pthread_cond_destroy(&cs->bg_cond);
     free(cs->db_path);
     free(cs);
+}
+
+int gw_coverage_http_ready(void *state)
+{
+    gw_coverage_http *cs = state;
+    if (!cs) return 0;
+    pthread_rwlock_rdlock(&cs->lock);
+    int ok = cs->cov != NULL;
+    pthread_rwlock_unlock(&cs->lock);
+    return ok;
 }
 
 gw_status gw_coverage_get(void *state, const char *grid_id, gw_coverage_row *row, int64_t *seq)
@@ -125,7 +272,8 @@ gw_status gw_coverage_http_blind_3857(void *state, gw_ctx *ctx, const gw_bbox *b
     gw_coverage_http *cs = state;
     if (!cs) return gw_ctx_error(ctx, GW_ERR_NOT_FOUND, "coverage: the module is not running");
     pthread_rwlock_rdlock(&cs->lock);
-    gw_status st = gw_coverage_blind_3857(ctx, cs->cov, bbox, fn, user);
+    gw_status st = cs->cov ? gw_coverage_blind_3857(ctx, cs->cov, bbox, fn, user)
+                           : gw_ctx_error(ctx, GW_ERR_NOT_FOUND, "coverage: the first computation is running");
     pthread_rwlock_unlock(&cs->lock);
     return st;
 }
@@ -138,6 +286,15 @@ static gw_coverage_http *state_of(gw_req *req)
     gw_coverage_http *cs = app ? app->modules[GW_APP_COVERAGE] : NULL;
     if (!cs) gw_req_problem(req, 503, NULL, "the coverage module is not running");
     return cs;
+}
+
+/* 503 while the first computation runs (called holding the read lock, which it releases). */
+static int busy(gw_req *req, gw_coverage_http *cs)
+{
+    pthread_rwlock_unlock(&cs->lock);
+    gw_req_add_header(req, "Retry-After", "2");
+    gw_req_problem(req, 503, NULL, "coverage is being computed; retry shortly");
+    return 0;
 }
 
 static void row_props(gw_buf *b, const gw_coverage_row *r, int32_t inc, int32_t seen)
@@ -187,6 +344,7 @@ static int h_all(gw_req *req)
     int given = 0;
     if (window_of(req, &from, &to, &given)) return 0;
     pthread_rwlock_rdlock(&cs->lock);
+    if (!cs->cov) return busy(req, cs);
     size_t n = gw_coverage_count(cs->cov);
     int32_t *inc = given ? malloc((n + 1) * sizeof *inc) : NULL, *seen = given ? malloc((n + 1) * sizeof *seen) : NULL;
     if (given && inc && seen) gw_coverage_incidents(cs->cov, from, to, inc, seen);
@@ -220,6 +378,7 @@ static int h_one(gw_req *req)
     int given = 0;
     if (window_of(req, &from, &to, &given)) return 0;
     pthread_rwlock_rdlock(&cs->lock);
+    if (!cs->cov) return busy(req, cs);
     size_t row = 0;
     if (gw_coverage_find(cs->cov, id, &row)) {
         pthread_rwlock_unlock(&cs->lock);

@@ -16,13 +16,22 @@
 
 typedef struct gw_coverage_http gw_coverage_http;
 
-/* Compute coverage of the live model's current snapshot (blind spots kept), write it to the
- * coverage table of db_path, and listen for changes.  Call before the server starts.
- * Caller frees with gw_coverage_http_destroy(). */
+/* Coverage of the live model's current snapshot (blind spots kept): loaded from the coverage
+ * table of db_path when the stored rows are current (gw_coverage_load), otherwise computed on
+ * the module's background thread (own gw_ctx) while the server already runs — the coverage
+ * routes answer 503 problem+json with Retry-After until it is done — and saved.  A listener
+ * keeps the results current: single-feature changes are applied on the sync thread before
+ * gw_live_wait returns; grid changes and bulk changes (imports, clears) go to the background
+ * thread, which computes, catches up and swaps the results in.  Environment:
+ * GW_COVERAGE_START_DELAY_MS holds the background thread's first computation (tests).
+ * Call before the server starts.  Caller frees with gw_coverage_http_destroy(). */
 gw_status gw_coverage_http_create(gw_ctx *ctx, gw_live *live, const char *db_path,
                                   gw_coverage_http **out);
 /* Accepts NULL.  Call after gw_live_destroy() (the listener uses the state). */
 void gw_coverage_http_destroy(gw_coverage_http *cs);
+
+/* 1 when results are being served (loaded or computed), 0 while the first computation runs. */
+int gw_coverage_http_ready(void *state);
 
 /* GET /analysis/coverage, GET /analysis/coverage/{grid}, GET /dispatch/cameras (role viewer;
  * static storage). */

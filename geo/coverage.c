@@ -626,8 +626,8 @@ static gw_status alloc_incidents(gw_ctx *ctx, gw_coverage *c)
     return GW_OK;
 }
 
-/* Every grid and incident of c->snap. */
-static gw_status full(gw_ctx *ctx, gw_coverage *c)
+/* The per-grid arrays for c->snap's grids (rows zeroed, envelopes filled). */
+gw_status gw_cov_alloc_grids(gw_ctx *ctx, gw_coverage *c)
 {
     free_grids(c);
     GEOSContextHandle_t h = gw_ctx_geos(ctx);
@@ -637,11 +637,8 @@ static gw_status full(gw_ctx *ctx, gw_coverage *c)
     c->changed = malloc(n + 1);
     c->blind = calloc(n + 1, sizeof *c->blind);
     c->blind_len = calloc(n + 1, sizeof *c->blind_len);
-    size_t *list = malloc((n + 1) * sizeof *list);
-    if (!c->rows || !c->genv || !c->changed || !c->blind || !c->blind_len || !list) {
-        free(list);
+    if (!c->rows || !c->genv || !c->changed || !c->blind || !c->blind_len)
         return gw_ctx_error(ctx, GW_ERR_NOMEM, "coverage: out of memory");
-    }
     c->n = n;
     memset(c->changed, 1, n);
     for (size_t g = 0; g < n; g++) {
@@ -650,10 +647,28 @@ static gw_status full(gw_ctx *ctx, gw_coverage *c)
         if (!geom || !GEOSGeom_getXMin_r(h, geom, &e->minx) || !GEOSGeom_getYMin_r(h, geom, &e->miny) ||
             !GEOSGeom_getXMax_r(h, geom, &e->maxx) || !GEOSGeom_getYMax_r(h, geom, &e->maxy))
             *e = (gw_bbox){1, 1, 0, 0};
-        list[g] = g;
         c->rows[g].incident_share = NAN;
     }
+    return GW_OK;
+}
+
+/* Every incident's grid and seen flag, and the grids' counts (changed[] is left as it was). */
+gw_status gw_cov_incidents_all(gw_ctx *ctx, gw_coverage *c)
+{
     gw_status st = alloc_incidents(ctx, c);
+    if (!st) st = run(ctx, c, NULL, 0, 1);
+    if (!st) st = recount(c);
+    return st;
+}
+
+/* Every grid and incident of c->snap. */
+static gw_status full(gw_ctx *ctx, gw_coverage *c)
+{
+    gw_status st = gw_cov_alloc_grids(ctx, c);
+    size_t n = c->n, *list = st ? NULL : malloc((n + 1) * sizeof *list);
+    if (!st && !list) st = gw_ctx_error(ctx, GW_ERR_NOMEM, "coverage: out of memory");
+    for (size_t g = 0; !st && g < n; g++) list[g] = g;
+    if (!st) st = alloc_incidents(ctx, c);
     if (!st) st = run(ctx, c, list, n, 1);
     free(list);
     if (!st) st = recount(c);
@@ -661,8 +676,10 @@ static gw_status full(gw_ctx *ctx, gw_coverage *c)
     return st;
 }
 
-gw_status gw_coverage_compute(gw_ctx *ctx, gw_model *model, gw_model_snapshot *snap,
-                              const gw_coverage_opts *opts, gw_coverage **out)
+/* A result for snap with options filled in and layers taken, no grid computed yet; takes over
+ * the reference to snap (released on error). */
+gw_status gw_cov_new(gw_ctx *ctx, gw_model *model, gw_model_snapshot *snap, const gw_coverage_opts *opts,
+                     gw_coverage **out)
 {
     *out = NULL;
     if (!model || !snap) {
@@ -681,7 +698,16 @@ gw_status gw_coverage_compute(gw_ctx *ctx, gw_model *model, gw_model_snapshot *s
     c->srid = gw_model_metric_srid(model);
     c->snap = snap;
     take_layers(c);
-    gw_status st = full(ctx, c);
+    *out = c;
+    return GW_OK;
+}
+
+gw_status gw_coverage_compute(gw_ctx *ctx, gw_model *model, gw_model_snapshot *snap,
+                              const gw_coverage_opts *opts, gw_coverage **out)
+{
+    gw_coverage *c = NULL;
+    gw_status st = gw_cov_new(ctx, model, snap, opts, &c);
+    if (!st) st = full(ctx, c);
     if (st) {
         gw_coverage_destroy(ctx, c);
         return st;

@@ -5,6 +5,7 @@
 
 #include <math.h>
 #include <sqlite3.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -241,4 +242,96 @@ gw_status gw_coverage_load_row(gw_ctx *ctx, gw_store *store, const char *grid_id
     }
     sqlite3_finalize(s);
     return st;
+}
+
+/* Why the stored rows cannot stand for snap (NULL when they can): run parameters and seq. */
+static const char *stale_run(gw_store *store, const gw_coverage *c, int64_t *stored)
+{
+    sqlite3 *db = gw_store_db(store);
+    sqlite3_stmt *s = NULL;
+    const char *why = NULL;
+    if (gw_store_schema_version(store) < 4) return "no coverage table";
+    if (sqlite3_prepare_v2(db, "SELECT seq, metric_srid, window_from, window_to, min_blind_m2, room_dist_m "
+                               "FROM coverage_run WHERE id = 1", -1, &s, NULL) != SQLITE_OK)
+        return "cannot read coverage_run";
+    if (sqlite3_step(s) != SQLITE_ROW) why = "no stored run";
+    else {
+        *stored = sqlite3_column_int64(s, 0);
+        int has_w = sqlite3_column_type(s, 2) != SQLITE_NULL, want_w = c->o.t_from || c->o.t_to;
+        if (sqlite3_column_int(s, 1) != c->srid) why = "another metric CRS";
+        else if (has_w != want_w || (want_w && (sqlite3_column_int64(s, 2) != c->o.t_from ||
+                                                sqlite3_column_int64(s, 3) != c->o.t_to)))
+            why = "another incident window";
+        else if (fabs(sqlite3_column_double(s, 4) - c->o.min_blind_m2) > 1e-9 ||
+                 fabs(sqlite3_column_double(s, 5) - c->o.room_dist_m) > 1e-9)
+            why = "other parameters";
+        else if (*stored > gw_snapshot_seq(c->snap)) why = "newer than the model";
+    }
+    sqlite3_finalize(s);
+    if (why) return why;
+    char sql[256];
+    snprintf(sql, sizeof sql, "SELECT COALESCE(max(seq), 0) FROM changelog WHERE layer IN ('%s', '%s', '%s', '%s')",
+             gw_layer_name(GW_LAYER_GRIDS), gw_layer_name(GW_LAYER_CAMERAS), gw_layer_name(GW_LAYER_POLICE_ROOMS),
+             gw_layer_name(GW_LAYER_INCIDENTS));
+    if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK || sqlite3_step(s) != SQLITE_ROW) why = "cannot read the change log";
+    else if (sqlite3_column_int64(s, 0) > *stored) why = "changes since";
+    sqlite3_finalize(s);
+    return why;
+}
+
+gw_status gw_coverage_load(gw_ctx *ctx, gw_model *model, gw_model_snapshot *snap, gw_store *store,
+                           const gw_coverage_opts *opts, gw_coverage **out)
+{
+    gw_coverage *c = NULL;
+    *out = NULL;
+    gw_status st = gw_cov_new(ctx, model, snap, opts, &c);
+    if (st) return st;
+    int64_t stored = 0;
+    const char *why = stale_run(store, c, &stored);
+    if (why) {
+        st = gw_ctx_error(ctx, GW_ERR_NOT_FOUND, "coverage: stored rows in %s not current (%s)", gw_store_path(store), why);
+        gw_coverage_destroy(ctx, c);
+        return st;
+    }
+    st = gw_cov_alloc_grids(ctx, c);
+    sqlite3_stmt *s = NULL;
+    if (!st && sqlite3_prepare_v2(gw_store_db(store), "SELECT grid, grid_m2, covered_m2, ratio, cameras, room_m2, "
+                                  "room_reach, blind_m2, blind_parts, blind_spots FROM coverage", -1, &s, NULL) != SQLITE_OK)
+        st = db_fail(ctx, store, "cannot read the coverage table");
+    size_t got = 0;
+    int rc = SQLITE_DONE;
+    while (!st && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        const char *id = (const char *)sqlite3_column_text(s, 0);
+        ptrdiff_t g = id ? gw_layer_data_find(c->grids, id) : -1;
+        if (g < 0 || (size_t)g >= c->n) {
+            st = gw_ctx_error(ctx, GW_ERR_NOT_FOUND, "coverage: stored row for grid '%s' in %s is not a grid of the "
+                              "model", id ? id : "(null)", gw_store_path(store));
+            break;
+        }
+        gw_coverage_row *r = &c->rows[g];
+        r->grid_m2 = sqlite3_column_double(s, 1), r->covered_m2 = sqlite3_column_double(s, 2);
+        r->ratio = sqlite3_column_double(s, 3), r->cameras = sqlite3_column_int(s, 4);
+        r->room_m2 = sqlite3_column_double(s, 5), r->room_reach = sqlite3_column_double(s, 6);
+        r->blind_m2 = sqlite3_column_double(s, 7), r->blind_parts = sqlite3_column_int(s, 8);
+        int len = sqlite3_column_bytes(s, 9);
+        if (c->o.blind_spots && len > 0) {
+            free(c->blind[g]);
+            if (!(c->blind[g] = malloc((size_t)len))) st = gw_ctx_error(ctx, GW_ERR_NOMEM, "coverage: out of memory");
+            else memcpy(c->blind[g], sqlite3_column_blob(s, 9), (size_t)len), c->blind_len[g] = (size_t)len;
+        }
+        got++;
+    }
+    if (!st && rc != SQLITE_DONE) st = db_fail(ctx, store, "cannot read the coverage table");
+    sqlite3_finalize(s);
+    if (!st && got != c->n)
+        st = gw_ctx_error(ctx, GW_ERR_NOT_FOUND, "coverage: %s holds %zu coverage rows for %zu grids", gw_store_path(store),
+                          got, c->n);
+    if (!st) st = gw_cov_incidents_all(ctx, c);
+    if (!st) memset(c->changed, 1, c->n);
+    if (st) {
+        gw_coverage_destroy(ctx, c);
+        return st;
+    }
+    *out = c;
+    return GW_OK;
 }

@@ -128,6 +128,15 @@ gw_status gw_coverage_blind_3857(gw_ctx *ctx, const gw_coverage *cov, const gw_b
  * seq into the store's coverage table, in one transaction, plus the run's parameters. */
 gw_status gw_coverage_save(gw_ctx *ctx, const gw_coverage *cov, gw_store *store,
                            const uint8_t *changed);
+/* Results for snap from the store's coverage table instead of computing them, when the stored
+ * rows are current: computed with the same options (min_blind_m2, room_dist_m, window), at a
+ * seq the snapshot includes and not before the last change-log row touching grids, cameras,
+ * police rooms or incidents, one row per grid of the snapshot.  Incident flags are
+ * recomputed (point tests, no overlay).  GW_ERR_NOT_FOUND (with the reason) when the rows are
+ * absent or stale: compute then.  Takes over the reference to snap like gw_coverage_compute.
+ * Caller frees with gw_coverage_destroy(). */
+gw_status gw_coverage_load(gw_ctx *ctx, gw_model *model, gw_model_snapshot *snap, gw_store *store,
+                           const gw_coverage_opts *opts, gw_coverage **out);
 /* Read the stored row of a grid (GW_ERR_NOT_FOUND when none); *seq receives the change-log seq
  * it was computed from (may be NULL). */
 gw_status gw_coverage_load_row(gw_ctx *ctx, gw_store *store, const char *grid_id,

@@ -17,6 +17,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 static char db_path[1024], base[64];
 static gw_ctx *tctx;
@@ -87,6 +88,9 @@ static int setup(void **state)
     gw_app_configure(app, &o);
     assert_int_equal(gw_server_create(tctx, &o, &srv), GW_OK);
     snprintf(base, sizeof base, "http://127.0.0.1:%u", (unsigned)gw_server_port(srv));
+    /* No stored rows yet: the first computation runs in the background. */
+    for (int i = 0; i < 3000 && !gw_coverage_http_ready(app->modules[GW_APP_COVERAGE]); i++) usleep(10000);
+    assert_true(gw_coverage_http_ready(app->modules[GW_APP_COVERAGE]));
     return 0;
 }
 
@@ -270,6 +274,117 @@ static void test_incremental(void **state)
     gw_store_close(store);
 }
 
+/* A second server over the same store: the stored rows are current, so it serves them at once
+ * (its background thread is held for a minute and must not be needed). */
+static void test_start_from_rows(void **state)
+{
+    (void)state;
+    json_t *want = get_json("/analysis/coverage", 200);
+    setenv("GW_COVERAGE_START_DELAY_MS", "60000", 1);
+    gw_app *app2 = NULL;
+    gw_app_opts ao = {.poll_ms = 20};
+    assert_int_equal(gw_app_create(tctx, db_path, &ao, &app2), GW_OK);
+    unsetenv("GW_COVERAGE_START_DELAY_MS");
+    assert_true(gw_coverage_http_ready(app2->modules[GW_APP_COVERAGE]));
+    gw_server_opts o = {.db_path = db_path, .port = 0, .anonymous_read = 1, .quiet = 1};
+    gw_app_configure(app2, &o);
+    gw_server *srv2 = NULL;
+    assert_int_equal(gw_server_create(tctx, &o, &srv2), GW_OK);
+    char keep[64];
+    snprintf(keep, sizeof keep, "%s", base);
+    snprintf(base, sizeof base, "http://127.0.0.1:%u", (unsigned)gw_server_port(srv2));
+    json_t *got = get_json("/analysis/coverage", 200);
+    snprintf(base, sizeof base, "%s", keep);
+    json_t *wg = json_object_get(want, "grids"), *gg = json_object_get(got, "grids");
+    assert_int_equal(json_array_size(gg), json_array_size(wg));
+    assert_true(json_array_size(gg) > 0);
+    for (size_t i = 0; i < json_array_size(wg); i++) {
+        json_t *a = json_array_get(wg, i), *b = json_array_get(gg, i);
+        assert_string_equal(json_string_value(json_object_get(a, "id")), json_string_value(json_object_get(b, "id")));
+        const char *num[] = {"ratio", "covered_m2", "room_reach", "blind_m2"};
+        for (int k = 0; k < 4; k++)
+            assert_true(fabs(json_number_value(json_object_get(a, num[k])) - json_number_value(json_object_get(b, num[k]))) < 1e-6);
+        assert_int_equal(json_integer_value(json_object_get(a, "cameras")), json_integer_value(json_object_get(b, "cameras")));
+        assert_int_equal(json_integer_value(json_object_get(a, "incidents_seen")),
+                         json_integer_value(json_object_get(b, "incidents_seen")));
+        assert_int_equal(json_integer_value(json_object_get(a, "blind_parts")), json_integer_value(json_object_get(b, "blind_parts")));
+    }
+    json_decref(want), json_decref(got);
+    gw_server_destroy(srv2);
+    gw_app_destroy(app2);
+}
+
+/* A store without coverage rows (its background computation held for 400 ms): 503 problem+json with Retry-After while the background computation runs,
+ * then 200 with the change in. */
+static void test_start_stale(void **state)
+{
+    (void)state;
+    char path2[1024];
+    snprintf(path2, sizeof path2, "%s", gw_test_path("cov_http_stale.db"));
+    gw_store *store = NULL;
+    assert_int_equal(gw_store_open(tctx, path2, GW_STORE_CREATE, &store), GW_OK);
+    gw_city_opts co = {.scale = 0.01, .seed = 5};
+    gw_city_report rep;
+    assert_int_equal(gw_city_generate(tctx, store, &co, &rep), GW_OK);
+    gw_store_close(store);
+    setenv("GW_COVERAGE_START_DELAY_MS", "400", 1);
+    gw_app *app2 = NULL;
+    gw_app_opts ao = {.poll_ms = 20};
+    assert_int_equal(gw_app_create(tctx, path2, &ao, &app2), GW_OK);
+    unsetenv("GW_COVERAGE_START_DELAY_MS");
+    gw_server_opts o = {.db_path = path2, .port = 0, .anonymous_read = 1, .quiet = 1};
+    gw_app_configure(app2, &o);
+    gw_server *srv2 = NULL;
+    assert_int_equal(gw_server_create(tctx, &o, &srv2), GW_OK);
+    char keep[64], url[256];
+    snprintf(keep, sizeof keep, "%s", base);
+    snprintf(base, sizeof base, "http://127.0.0.1:%u", (unsigned)gw_server_port(srv2));
+    /* Retry-After comes with the 503. */
+    snprintf(url, sizeof url, "%s/analysis/coverage", base);
+    CURL *c = curl_easy_init();
+    gw_buf hdr = {0}, body = {0};
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, &hdr);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
+    assert_int_equal(curl_easy_perform(c), CURLE_OK);
+    long status = 0;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_cleanup(c);
+    gw_buf_add(&hdr, "", 1);
+    assert_int_equal(status, 503);
+    assert_non_null(strcasestr(hdr.data, "Retry-After:"));
+    gw_buf_free(&hdr), gw_buf_free(&body);
+    json_decref(get_json("/analysis/coverage/some-grid", 503));
+    int ok = 0;
+    for (int i = 0; i < 3000 && !ok; i++) {
+        resp r = get("/analysis/coverage");
+        ok = r.status == 200;
+        gw_buf_free(&r.body);
+        if (!ok) usleep(10000);
+    }
+    assert_true(ok);
+    json_t *j = get_json("/analysis/coverage", 200);
+    assert_true(json_array_size(json_object_get(j, "grids")) > 0);
+    json_decref(j);
+    snprintf(base, sizeof base, "%s", keep);
+    gw_server_destroy(srv2);
+    gw_app_destroy(app2);
+    /* Saved by the background thread: a restart loads them. */
+    assert_int_equal(gw_store_open(tctx, path2, GW_STORE_READONLY, &store), GW_OK);
+    gw_model *model = NULL;
+    gw_coverage *cov = NULL;
+    assert_int_equal(gw_model_open(tctx, store, &model), GW_OK);
+    gw_coverage_opts lo = {.min_blind_m2 = -1, .blind_spots = 1};
+    gw_status st = gw_coverage_load(tctx, model, gw_model_acquire(model), store, &lo, &cov);
+    if (st) fprintf(stderr, "%s\n", gw_ctx_errmsg(tctx));
+    assert_int_equal(st, GW_OK);
+    gw_coverage_destroy(tctx, cov);
+    gw_model_close(model);
+    gw_store_close(store);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -277,6 +392,8 @@ int main(void)
         cmocka_unit_test(test_one_grid),
         cmocka_unit_test(test_dispatch_cameras),
         cmocka_unit_test(test_incremental),
+        cmocka_unit_test(test_start_from_rows),
+        cmocka_unit_test(test_start_stale),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
