@@ -17,6 +17,7 @@
 #include "gridwatch/crs.h"
 #include "gridwatch/hotspot.h"
 #include "gridwatch/kde.h"
+#include "gridwatch/lisa.h"
 #include "http_util.h"
 
 /* ---- module state: cached weights and incident grids --------------------------------------- */
@@ -219,6 +220,9 @@ typedef struct hs_query {
     gw_incident_filter train, test;
     int has_train, has_test;
     double top;
+    /* local Moran's I */
+    int lisa;
+    gw_lisa_opts lo;
 } hs_query;
 
 static void query_init(hs_query *q)
@@ -308,6 +312,14 @@ static int query_set(gw_ctx *ctx, hs_query *q, const char *key, const char *val,
         gw_incident_filter *f = key[1] == 'r' ? &q->train : &q->test;
         f->has_from = f->has_to = 1, f->from = t0, f->to = t1;
         *(key[1] == 'r' ? &q->has_train : &q->has_test) = 1;
+    } else if (strcmp(key, "permutations") == 0 || strcmp(key, "seed") == 0) {
+        long long v = strtoll(val, &end, 10);
+        if (end == val || *end || v < 0 || (key[0] == 'p' && (v < 1 || v > 99999))) {
+            gw_ctx_error(ctx, GW_ERR_ARG, "%s '%s': %s", key, val, key[0] == 'p' ? "1 to 99999" : "a whole number >= 0");
+            return -1;
+        }
+        if (key[0] == 'p') q->lo.permutations = (int)v;
+        else q->lo.seed = (uint64_t)v;
     } else if (strcmp(key, "top") == 0) {
         double v = strtod(val, &end);
         if (end == val || *end || !(v > 0 && v < 1)) {
@@ -381,6 +393,57 @@ static void write_result(gw_buf *b, const gw_layer_data *g, const gw_hotspot_res
     gw_buf_str(b, "]}\n");
 }
 
+/* Local Moran's I over the values of a Gi* run (same counts, rates and left-out grids), written
+ * as CSV (id,count,value,I,p,quadrant,class) or JSON. */
+static gw_status run_lisa(gw_ctx *ctx, gw_buf *b, const gw_layer_data *g, const gw_hotspot_result *r,
+                          const hs_query *q, const gw_weights *w)
+{
+    size_t n = r->n;
+    double *I = malloc((n ? n : 1) * sizeof *I), *p = malloc((n ? n : 1) * sizeof *p);
+    uint8_t *valid = calloc(n ? n : 1, 1), *quad = calloc(n ? n : 1, 1), *cls = calloc(n ? n : 1, 1);
+    gw_status st = !I || !p || !valid || !quad || !cls ? gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory") : GW_OK;
+    for (size_t i = 0; i < n && !st; i++) valid[i] = !isnan(r->value[i]);
+    if (!st) st = gw_lisa(ctx, w, r->value, valid, n, &q->lo, I, p, quad, cls);
+    static const char *const qn[5] = {"", "HH", "LH", "LL", "HL"};
+    size_t counts[GW_LISA_CLASS_COUNT] = {0};
+    for (size_t i = 0; i < n && !st; i++) counts[cls[i]]++;
+    if (!st && q->csv) gw_buf_str(b, "id,count,value,I,p,quadrant,class\n");
+    if (!st && !q->csv) {
+        gw_buf_str(b, "{\"method\":\"lisa\",\"weights\":");
+        gw_buf_json_str(b, q->weights);
+        gw_buf_printf(b, ",\"value\":\"%s\",\"permutations\":%d,\"seed\":%llu,\"grids\":%zu,\"HH\":%zu,\"LL\":%zu,"
+                         "\"HL\":%zu,\"LH\":%zu,\"results\":[",
+                      gw_hotspot_value_name(q->ho.value), q->lo.permutations ? q->lo.permutations : 999,
+                      (unsigned long long)q->lo.seed, n, counts[GW_LISA_HH], counts[GW_LISA_LL], counts[GW_LISA_HL],
+                      counts[GW_LISA_LH]);
+    }
+    for (size_t i = 0; i < n && !st; i++) {
+        if (q->csv) {
+            gw_buf_printf(b, "%s,%.0f,", gw_layer_data_id(g, i), r->count[i]);
+            num_or_null(b, r->value[i], 10, 1);
+            gw_buf_add(b, ",", 1);
+            num_or_null(b, I[i], 12, 1);
+            gw_buf_add(b, ",", 1);
+            num_or_null(b, p[i], 6, 1);
+            gw_buf_printf(b, ",%s,%s\n", qn[quad[i]], gw_lisa_class_name(cls[i]));
+            continue;
+        }
+        gw_buf_str(b, i ? ",{\"id\":" : "{\"id\":");
+        gw_buf_json_str(b, gw_layer_data_id(g, i));
+        gw_buf_printf(b, ",\"count\":%.0f,\"value\":", r->count[i]);
+        num_or_null(b, r->value[i], 10, 0);
+        gw_buf_str(b, ",\"I\":");
+        num_or_null(b, I[i], 12, 0);
+        gw_buf_str(b, ",\"p\":");
+        num_or_null(b, p[i], 6, 0);
+        gw_buf_printf(b, ",\"quadrant\":%s%s%s,\"class\":\"%s\"}", quad[i] ? "\"" : "null", qn[quad[i]],
+                      quad[i] ? "\"" : "", gw_lisa_class_name(cls[i]));
+    }
+    if (!st && !q->csv) gw_buf_str(b, "]}\n");
+    free(I), free(p), free(valid), free(quad), free(cls);
+    return st;
+}
+
 /* lon/lat bbox → metric extent (corners and edge midpoints). */
 static gw_status bbox_to_metric(gw_ctx *ctx, int srid, const gw_bbox *ll, gw_bbox *out)
 {
@@ -432,10 +495,11 @@ static int http_arg(void *user, const char *key, const char *val)
         a->q->ho.filter.has_to = tf.has_hi, a->q->ho.filter.to = tf.hi;
         return 0;
     }
-    if (strcmp(key, "method") == 0 && strcmp(val, "gistar") != 0) {
-        gw_req_problem(a->req, 400, NULL, "parameter 'method': '%s' is not available; use gistar (kde: /analysis/kde)", val);
+    if (strcmp(key, "method") == 0 && strcmp(val, "gistar") != 0 && strcmp(val, "lisa") != 0) {
+        gw_req_problem(a->req, 400, NULL, "parameter 'method': '%s' is not available; use gistar or lisa (kde: /analysis/kde)", val);
         return 1;
     }
+    if (strcmp(key, "method") == 0) a->q->lisa = strcmp(val, "lisa") == 0;
     if (strcmp(key, "method") == 0 || strcmp(key, "f") == 0) return 0;
     int rc = query_set(a->ctx, a->q, key, val, NULL);
     if (rc < 0) gw_req_problem(a->req, 400, NULL, "parameter '%s': %s", key, gw_ctx_errmsg(a->ctx));
@@ -479,15 +543,16 @@ static int h_hotspots(gw_req *req)
     gw_status st = get_weights(hs, ctx, g, &q.wo, &we);
     if (!st) st = get_inc(hs, ctx, g, inc, &ie);
     if (!st) st = gw_hotspot_gistar(ctx, snap, we->w, ie->rows, &q.ho, &r);
+    gw_buf b = {0};
+    if (!st && q.lisa) st = run_lisa(ctx, &b, g, r, &q, we->w);
     if (st) {
         gw_req_problem(req, status_http(st), NULL, "%s", gw_ctx_errmsg(ctx));
     } else {
-        gw_buf b = {0};
-        write_result(&b, g, r, &q, we->w, we->seconds, gw_snapshot_seq(snap));
+        if (!q.lisa) write_result(&b, g, r, &q, we->w, we->seconds, gw_snapshot_seq(snap));
         if (b.oom) gw_req_problem(req, 503, NULL, "out of memory writing %zu grids", r->n);
         else gw_req_respond(req, 200, q.csv ? "text/csv; charset=utf-8" : "application/json", b.data, b.len);
-        gw_buf_free(&b);
     }
+    gw_buf_free(&b);
     gw_hotspot_result_destroy(r);
     release(hs, we, ie);
     gw_model_release(ctx, snap);
@@ -643,7 +708,8 @@ static const char usage[] =
     "Getis-Ord Gi* hot spots per grid (as R spdep::localG with self-included binary weights,\n"
     "two-sided p, Benjamini-Hochberg classes), or a kernel density raster.\n"
     "\n"
-    "  --method gistar|kde       statistic (default gistar)\n"
+    "  --method gistar|lisa|kde  statistic (default gistar); lisa: Local Moran's I, CSV\n"
+    "                            id,count,value,I,p,quadrant,class (--permutations 999 --seed 0)\n"
     "  --weights W               queen | rook (',snap:M' tolerance, default 0.01 m) | distance:M | knn:K\n"
     "  --value V                 per_km2 (default) | count | per_10k (per 10,000 residents)\n"
     "  --from T --to T           time window (ISO 8601, inclusive); --tz ZONE for times without offset\n"
@@ -709,9 +775,10 @@ int gw_cli_hotspots(int argc, char **argv)
         else rc = gw_cli_usage_error("hotspots", "unexpected argument '%s' (see --help)", a);
     }
     int kde = strcmp(method, "kde") == 0;
+    q.lisa = strcmp(method, "lisa") == 0;
     if (!rc && !db) rc = gw_cli_usage_error("hotspots", "expected DB (see --help)");
-    if (!rc && !kde && strcmp(method, "gistar") != 0)
-        rc = gw_cli_usage_error("hotspots", "--method '%s' is not available yet; use gistar or kde", method);
+    if (!rc && !kde && !q.lisa && strcmp(method, "gistar") != 0)
+        rc = gw_cli_usage_error("hotspots", "--method '%s' is not available yet; use gistar, lisa or kde", method);
     if (!rc && evaluate && (!q.has_train || !q.has_test))
         rc = gw_cli_usage_error("hotspots", "--evaluate needs --train FROM/TO and --test FROM/TO");
     if (!rc && kde && !out) rc = gw_cli_usage_error("hotspots", "--method kde needs --out FILE.tif");
@@ -752,7 +819,8 @@ int gw_cli_hotspots(int argc, char **argv)
             tw = gw_cli_now() - t1;
             if (!st && nbout) st = write_neighbours(ctx, nbout, g, w);
             if (!st) st = gw_hotspot_gistar(ctx, snap, w, NULL, &q.ho, &r);
-            if (!st) write_result(&b, g, r, &q, w, tw, gw_snapshot_seq(snap));
+            if (!st && q.lisa) st = run_lisa(ctx, &b, g, r, &q, w);
+            else if (!st) write_result(&b, g, r, &q, w, tw, gw_snapshot_seq(snap));
             if (!st && b.oom) st = gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory");
         }
     }

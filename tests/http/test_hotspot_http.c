@@ -181,7 +181,24 @@ static void test_csv_filters_errors(void **state)
     json_decref(p);
     json_decref(get_json("/analysis/hotspots?value=per_m2", 400));
     json_decref(get_json("/analysis/hotspots?colour=red", 400));
-    json_decref(get_json("/analysis/hotspots?method=lisa", 400));
+    json_decref(get_json("/analysis/hotspots?method=moran", 400));
+    json_decref(get_json("/analysis/hotspots?method=lisa&permutations=0", 400));
+    /* Local Moran's I: seeded, so two calls agree; quadrants on every grid with neighbours */
+    json_t *l1 = get_json("/analysis/hotspots?method=lisa&value=count&permutations=199&seed=5", 200);
+    json_t *l2 = get_json("/analysis/hotspots?method=lisa&value=count&permutations=199&seed=5", 200);
+    assert_string_equal(json_string_value(json_object_get(l1, "method")), "lisa");
+    assert_true(json_equal(json_object_get(l1, "results"), json_object_get(l2, "results")));
+    json_int_t sig = 0;
+    for (int k = 0; k < 4; k++) sig += json_integer_value(json_object_get(l1, (const char *[]){"HH", "LL", "HL", "LH"}[k]));
+    assert_true(sig > 0);
+    json_t *o0 = json_array_get(json_object_get(l1, "results"), 0);
+    assert_true(json_is_number(json_object_get(o0, "I")) && json_is_string(json_object_get(o0, "quadrant")));
+    json_decref(l1);
+    json_decref(l2);
+    resp lc = get("/analysis/hotspots?method=lisa&format=csv");
+    assert_int_equal(lc.status, 200);
+    assert_int_equal(strncmp(lc.body.data, "id,count,value,I,p,quadrant,class\n", 34), 0);
+    gw_buf_free(&lc.body);
     /* nothing in the window: all values equal, nothing to tell apart */
     json_decref(get_json("/analysis/hotspots?datetime=1990-01-01T00:00:00Z/1990-01-02T00:00:00Z", 422));
 }
