@@ -10,6 +10,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <sqlite3.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -650,6 +651,58 @@ static void apply_status(gw_dispatch *d, const char *id, gw_team_status s, int64
     pthread_rwlock_unlock(&d->lock);
 }
 
+/* Change-log rows of one positions batch, LOG_CHUNK to a statement (multi-row INSERT: one
+ * statement step instead of one per report).  Rows are appended in report order while this
+ * connection holds the write lock, so AUTOINCREMENT gives them consecutive seqs. */
+#define LOG_CHUNK 64
+
+static gw_status log_moves(gw_store *store, const gw_team_position *p, const double *prev,
+                           size_t n, const uint8_t *oc, int64_t *sq)
+{
+    sqlite3_stmt *full = NULL, *part = NULL;
+    char sql[128 + LOG_CHUNK * 40], at[32];
+    gw_time_format((int64_t)time(NULL), at, sizeof at);
+    size_t idx[LOG_CHUNK], m = 0, done = 0, total = 0;
+    gw_status st = GW_OK;
+    for (size_t i = 0; i < n; i++) total += oc[i] == GW_POS_APPLIED;
+    for (size_t i = 0; !st && i < n; i++) {
+        if (oc[i] != GW_POS_APPLIED) continue;
+        idx[m++] = i;
+        if (m < LOG_CHUNK && done + m < total) continue;
+        sqlite3_stmt **q = m == LOG_CHUNK ? &full : &part;
+        if (!*q) {
+            size_t len = (size_t)snprintf(sql, sizeof sql, "INSERT INTO changelog (at, layer, op, "
+                                          "feature_id, minx, miny, maxx, maxy) VALUES ");
+            for (size_t r = 0; r < m; r++)
+                len += (size_t)snprintf(sql + len, sizeof sql - len, "%s(?1,'teams','move',?,?,?,?,?)",
+                                        r ? "," : "");
+            if ((st = prep(store, sql, q))) break;
+            sqlite3_bind_text(*q, 1, at, -1, SQLITE_STATIC);
+        }
+        for (size_t r = 0; r < m; r++) {
+            size_t k = idx[r];
+            gw_bbox b = {p[k].lon, p[k].lat, p[k].lon, p[k].lat};
+            if (!isnan(prev[k])) { /* the old point (from the table: saves a query per report) */
+                b.minx = fmin(b.minx, prev[k]), b.maxx = fmax(b.maxx, prev[k]);
+                b.miny = fmin(b.miny, prev[n + k]), b.maxy = fmax(b.maxy, prev[n + k]);
+            }
+            int c = 2 + 5 * (int)r;
+            sqlite3_bind_text(*q, c, p[k].id, -1, SQLITE_STATIC);
+            sqlite3_bind_double(*q, c + 1, b.minx), sqlite3_bind_double(*q, c + 2, b.miny);
+            sqlite3_bind_double(*q, c + 3, b.maxx), sqlite3_bind_double(*q, c + 4, b.maxy);
+        }
+        int rc = sqlite3_step(*q);
+        sqlite3_reset(*q);
+        if (rc != SQLITE_DONE) { st = db_err(store, "cannot append to the change log"); break; }
+        int64_t last = sqlite3_last_insert_rowid(gw_store_db(store));
+        for (size_t r = 0; r < m; r++) sq[idx[r]] = last - (int64_t)(m - 1 - r);
+        done += m, m = 0;
+    }
+    sqlite3_finalize(full);
+    sqlite3_finalize(part);
+    return st;
+}
+
 gw_status gw_dispatch_positions(gw_dispatch *d, gw_store *store, const gw_team_position *p,
                                 size_t n, uint8_t *outcome, int64_t *seq)
 {
@@ -665,7 +718,7 @@ gw_status gw_dispatch_positions(gw_dispatch *d, gw_store *store, const gw_team_p
     if (!n) return GW_OK;
     double *xy = malloc(4 * n * sizeof *xy), *prev = xy ? xy + 2 * n : NULL;
     uint8_t *oc = outcome ? outcome : malloc(n);
-    int64_t *sq = malloc(n * sizeof *sq);
+    int64_t *sq = calloc(n, sizeof *sq);
     if (!xy || !oc || !sq) {
         free(xy), free(sq);
         if (oc != outcome) free(oc);
@@ -680,41 +733,68 @@ gw_status gw_dispatch_positions(gw_dispatch *d, gw_store *store, const gw_team_p
     }
     pthread_rwlock_unlock(&d->lock);
     gw_status st = project(ctx, d, xy, xy + n, n);
-    sqlite3_stmt *up = NULL, *ex = NULL;
+    /* SpatiaLite's per-row triggers cost most of an update (RTreeAlign compiles an INSERT on
+     * every call; the constraint trigger scans geometry_columns): switch them off on this
+     * connection for the batch and keep what they keep ourselves — the idx_teams_geom R*Tree
+     * row of each moved team (delete + insert, as the trigger does) and geometry_columns_time
+     * once.  The geometry is always a POINT of SRID 4326, so the constraint holds by
+     * construction.  Statements are compiled after the switch, so they carry no trigger code. */
+    sqlite3 *db = gw_store_db(store);
+    int trig = 1;
+    sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_TRIGGER, -1, &trig);
+    if (trig) sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_TRIGGER, 0, NULL);
+    sqlite3_stmt *up = NULL, *ex = NULL, *rdel = NULL, *rins = NULL;
     if (!st) st = prep(store, "UPDATE teams SET geom = MakePoint(?2, ?3, 4326), updated_at = ?4 "
-                              "WHERE id = ?1 AND (updated_at IS NULL OR updated_at <= ?4)", &up);
+                              "WHERE id = ?1 AND (updated_at IS NULL OR updated_at <= ?4) RETURNING fid", &up);
     if (!st) st = prep(store, "SELECT 1 FROM teams WHERE id = ?1", &ex);
+    if (!st) st = prep(store, "DELETE FROM idx_teams_geom WHERE pkid = ?1", &rdel);
+    if (!st) st = prep(store, "INSERT INTO idx_teams_geom (pkid, xmin, xmax, ymin, ymax) "
+                              "VALUES (?1, ?2, ?2, ?3, ?3)", &rins);
     if (!st) st = gw_store_begin(store);
     int began = !st;
+    size_t applied = 0;
     for (size_t i = 0; !st && i < n; i++) {
         char at[32];
         gw_time_format(p[i].at, at, sizeof at);
-        sq[i] = 0;
-        gw_bbox b = {p[i].lon, p[i].lat, p[i].lon, p[i].lat};
-        if (!isnan(prev[i])) { /* the old point (from the table: saves a query per report) */
-            b.minx = fmin(b.minx, prev[i]), b.maxx = fmax(b.maxx, prev[i]);
-            b.miny = fmin(b.miny, prev[n + i]), b.maxy = fmax(b.maxy, prev[n + i]);
-        }
         sqlite3_bind_text(up, 1, p[i].id, -1, SQLITE_STATIC);
         sqlite3_bind_double(up, 2, p[i].lon);
         sqlite3_bind_double(up, 3, p[i].lat);
         sqlite3_bind_text(up, 4, at, -1, SQLITE_TRANSIENT);
         int rc = sqlite3_step(up);
+        int hit = rc == SQLITE_ROW; /* RETURNING: a row when the update applied */
+        int64_t fid = hit ? sqlite3_column_int64(up, 0) : 0;
+        if (hit) rc = sqlite3_step(up);
         sqlite3_reset(up);
         if (rc != SQLITE_DONE) { st = db_err(store, "cannot update a team position"); break; }
-        if (sqlite3_changes(gw_store_db(store)) == 1) {
+        if (hit) {
             oc[i] = GW_POS_APPLIED;
-            st = gw_store_log_change(store, GW_LAYER_TEAMS, "move", p[i].id, &b, &sq[i]);
+            applied++;
+            sqlite3_bind_int64(rdel, 1, fid);
+            sqlite3_bind_int64(rins, 1, fid);
+            sqlite3_bind_double(rins, 2, p[i].lon);
+            sqlite3_bind_double(rins, 3, p[i].lat);
+            rc = sqlite3_step(rdel);
+            sqlite3_reset(rdel);
+            if (rc == SQLITE_DONE) rc = sqlite3_step(rins);
+            sqlite3_reset(rins);
+            if (rc != SQLITE_DONE) st = db_err(store, "cannot update the teams spatial index");
         } else {
             sqlite3_bind_text(ex, 1, p[i].id, -1, SQLITE_STATIC);
             oc[i] = sqlite3_step(ex) == SQLITE_ROW ? GW_POS_OLDER : GW_POS_UNKNOWN;
             sqlite3_reset(ex);
         }
     }
+    if (!st && applied) st = log_moves(store, p, prev, n, oc, sq);
+    if (!st && applied)
+        sqlite3_exec(db, "UPDATE geometry_columns_time SET last_update = strftime('%Y-%m-%dT%H:%M:%fZ', "
+                         "'now') WHERE f_table_name = 'teams' AND f_geometry_column = 'geom'", NULL, NULL, NULL);
     if (!st) st = gw_store_commit(store);
     if (st && began) gw_store_rollback(store);
     sqlite3_finalize(up);
     sqlite3_finalize(ex);
+    sqlite3_finalize(rdel);
+    sqlite3_finalize(rins);
+    if (trig) sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_TRIGGER, 1, NULL);
     if (!st) { /* committed: the table follows now */
         pthread_rwlock_wrlock(&d->lock);
         for (size_t i = 0; i < n; i++) {

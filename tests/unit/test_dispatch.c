@@ -371,6 +371,103 @@ static void test_positions_out_of_order(void **state)
     assert_int_equal(gw_dispatch_positions(disp, store, &bad, 1, NULL, NULL), GW_ERR_RANGE);
 }
 
+static int64_t q_int(const char *sql)
+{
+    sqlite3_stmt *q;
+    assert_int_equal(sqlite3_prepare_v2(gw_store_db(store), sql, -1, &q, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    int64_t v = sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    return v;
+}
+
+/* A batch larger than one change-log statement (64 rows): the R*Tree the writes keep by hand
+ * stays exact (rtreecheck, one entry per team, containing its point, found by an index query at
+ * the new place), one "move" row per applied report in report order with consecutive seqs and
+ * the old/new bbox, and SpatiaLite's triggers are on again afterwards. */
+static void test_positions_batch_keeps_index_exact(void **state)
+{
+    (void)state;
+    gw_model_snapshot *s = gw_model_acquire(model);
+    const gw_layer_data *T = gw_snapshot_layer(s, GW_LAYER_TEAMS);
+    size_t nt = gw_layer_data_count(T);
+    assert_true(nt >= 100);
+    enum { N = 150 };
+    gw_team_position p[N];
+    char ids[N][32];
+    double olon[N], olat[N];
+    for (int i = 0; i < N; i++) {
+        size_t r = (size_t)i * 7 % nt;
+        if (i >= 140) r = 3; /* the same team reported ten times, newest last */
+        snprintf(ids[i], sizeof ids[i], "%s", gw_layer_data_id(T, r));
+        gw_team_hit h;
+        assert_int_equal(gw_dispatch_team(ctx, disp, ids[i], 0, &h), GW_OK);
+        olon[i] = h.lon, olat[i] = h.lat;
+        p[i] = (gw_team_position){ids[i], 115.2 + urand() * 0.6, 34.9 + urand() * 0.6, t_end + 200 + i};
+    }
+    p[20].at = 1; /* older than anything stored: ignored */
+    p[21].id = "no-such-team";
+    gw_model_release(ctx, s);
+    int64_t before = q_int("SELECT max(seq) FROM changelog"), seq = 0;
+    uint8_t oc[N];
+    assert_int_equal(gw_dispatch_positions(disp, store, p, N, oc, &seq), GW_OK);
+    int trig = -1;
+    sqlite3_db_config(gw_store_db(store), SQLITE_DBCONFIG_ENABLE_TRIGGER, -1, &trig);
+    assert_int_equal(trig, 1);
+    assert_int_equal(oc[20], GW_POS_OLDER);
+    assert_int_equal(oc[21], GW_POS_UNKNOWN);
+    /* the index */
+    sqlite3_stmt *q;
+    assert_int_equal(sqlite3_prepare_v2(gw_store_db(store), "SELECT rtreecheck('idx_teams_geom')", -1, &q, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(q, 0), "ok");
+    sqlite3_finalize(q);
+    int64_t with_geom = q_int("SELECT count(*) FROM teams WHERE geom IS NOT NULL");
+    assert_int_equal(q_int("SELECT count(*) FROM idx_teams_geom"), with_geom);
+    assert_int_equal(q_int("SELECT count(*) FROM teams t JOIN idx_teams_geom i ON i.pkid = t.fid "
+                           "WHERE X(t.geom) BETWEEN i.xmin AND i.xmax AND Y(t.geom) BETWEEN i.ymin AND i.ymax"),
+                     with_geom);
+    assert_int_equal(sqlite3_prepare_v2(gw_store_db(store), "SELECT count(*) FROM teams WHERE id = ?1 AND fid IN "
+                     "(SELECT pkid FROM idx_teams_geom WHERE xmin <= ?2 + 1e-6 AND xmax >= ?2 - 1e-6 AND "
+                     "ymin <= ?3 + 1e-6 AND ymax >= ?3 - 1e-6)", -1, &q, NULL), SQLITE_OK);
+    for (int i = 0; i < N; i += 13) {
+        if (oc[i] != GW_POS_APPLIED || i >= 140) continue;
+        sqlite3_bind_text(q, 1, p[i].id, -1, SQLITE_STATIC);
+        sqlite3_bind_double(q, 2, p[i].lon), sqlite3_bind_double(q, 3, p[i].lat);
+        assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+        assert_int_equal(sqlite3_column_int(q, 0), 1);
+        sqlite3_reset(q);
+        sqlite3_bind_double(q, 2, olon[i]), sqlite3_bind_double(q, 3, olat[i]);
+        assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+        assert_int_equal(sqlite3_column_int(q, 0), 0);
+        sqlite3_reset(q);
+    }
+    sqlite3_finalize(q);
+    /* the change log */
+    assert_int_equal(sqlite3_prepare_v2(gw_store_db(store), "SELECT seq, layer, op, feature_id, minx, miny, maxx, maxy "
+                     "FROM changelog WHERE seq > ?1 ORDER BY seq", -1, &q, NULL), SQLITE_OK);
+    sqlite3_bind_int64(q, 1, before);
+    int64_t expect = before;
+    for (int i = 0; i < N; i++) {
+        if (oc[i] != GW_POS_APPLIED) continue;
+        assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+        assert_int_equal(sqlite3_column_int64(q, 0), ++expect);
+        assert_string_equal((const char *)sqlite3_column_text(q, 1), "teams");
+        assert_string_equal((const char *)sqlite3_column_text(q, 2), "move");
+        assert_string_equal((const char *)sqlite3_column_text(q, 3), p[i].id);
+        if (i < 140) { /* old point from the table, new from the report */
+            assert_true(sqlite3_column_double(q, 4) == fmin(olon[i], p[i].lon));
+            assert_true(sqlite3_column_double(q, 7) == fmax(olat[i], p[i].lat));
+        }
+    }
+    assert_int_equal(sqlite3_step(q), SQLITE_DONE);
+    sqlite3_finalize(q);
+    assert_int_equal(seq, expect);
+    gw_team_hit h;
+    assert_int_equal(gw_dispatch_team(ctx, disp, p[N - 1].id, 0, &h), GW_OK);
+    assert_true(h.lon == p[N - 1].lon && h.updated_at == p[N - 1].at);
+}
+
 static void test_assign_release(void **state)
 {
     (void)state;
@@ -460,6 +557,7 @@ int main(void)
         cmocka_unit_test(test_locate_and_nearest_match_brute_force),
         cmocka_unit_test(test_locate_boundary_lowest_id),
         cmocka_unit_test(test_positions_out_of_order),
+        cmocka_unit_test(test_positions_batch_keeps_index_exact),
         cmocka_unit_test(test_assign_release),
         cmocka_unit_test(test_assign_race_one_winner),
     };
