@@ -16,7 +16,7 @@
 #define RING 16384          /* recent changes kept in memory (power of two) */
 #define HEARTBEAT_MS 15000
 #define COALESCE_MS 1000
-#define MOVE_SLOTS 8192     /* per-team newest move (hub) / last sent move (subscriber) */
+#define MOVE_SLOTS 8192     /* per subscriber: last sent and held move per team (hashed) */
 #define MAX_REPLAY 200000   /* rows a Last-Event-ID replay reads at most */
 #define MAX_TYPES 8
 
@@ -42,6 +42,8 @@ typedef struct sub {
     size_t backlog_off;
     int64_t last_write_ms;
     struct { uint64_t h; int64_t ms; } sent[MOVE_SLOTS];
+    struct { uint64_t h; int64_t seq; } held[MOVE_SLOTS]; /* newest move not sent yet (window) */
+    size_t n_held;
 } sub;
 
 struct gw_events {
@@ -49,7 +51,6 @@ struct gw_events {
     ev ring[RING];
     int64_t n;      /* events ever appended; ring[i % RING] */
     int64_t floor;  /* lowest seq the ring may still hold; older ones come from the table */
-    struct { uint64_t h; int64_t seq; } newest_move[MOVE_SLOTS];
     sub *subs;
     size_t n_subs;
     pthread_t ticker;
@@ -153,10 +154,6 @@ static void on_changes(void *user, gw_ctx *ctx, const gw_change *ch, size_t n, g
         ev *e = &h->ring[h->n % RING];
         if (h->n >= RING) h->floor = e->seq + 1; /* evicting it */
         fill_ev(e, ch[i].seq, ch[i].layer, ch[i].op, ch[i].feature_id, ch[i].has_bbox ? &ch[i].bbox : NULL);
-        if (e->layer == GW_LAYER_TEAMS && strcmp(e->op, "move") == 0) {
-            size_t k = e->idh & (MOVE_SLOTS - 1);
-            h->newest_move[k].h = e->idh, h->newest_move[k].seq = e->seq;
-        }
         h->n++;
     }
     for (sub *s = h->subs; s; s = s->next) gw_stream_wake(s->stream);
@@ -170,11 +167,12 @@ static void *ticker_main(void *arg)
     while (!h->stop) {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += 1;
+        ts.tv_nsec += 250 * 1000000L; /* held team moves go out within ~250 ms of their window */
+        if (ts.tv_nsec >= 1000000000L) ts.tv_sec++, ts.tv_nsec -= 1000000000L;
         pthread_cond_timedwait(&h->stop_cv, &h->lock, &ts);
         int64_t t = now_ms();
         for (sub *s = h->subs; s; s = s->next)
-            if (t - s->last_write_ms >= HEARTBEAT_MS) gw_stream_wake(s->stream);
+            if (s->n_held || t - s->last_write_ms >= HEARTBEAT_MS) gw_stream_wake(s->stream);
     }
     pthread_mutex_unlock(&h->lock);
     return NULL;
@@ -229,6 +227,31 @@ static long drain(const gw_buf *b, size_t *off, char *buf, size_t max)
     return (long)n;
 }
 
+/* Ring position of the event with `seq`, or -1 when it left the ring.  Caller holds the lock. */
+static int64_t ring_find(const gw_events *h, int64_t seq)
+{
+    int64_t lo = h->n > RING ? h->n - RING : 0, hi = h->n;
+    while (lo < hi) {
+        int64_t mid = lo + (hi - lo) / 2;
+        if (h->ring[mid % RING].seq < seq) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo < h->n && h->ring[lo % RING].seq == seq ? lo : -1;
+}
+
+/* Send the held moves whose window has passed (the newest move of each such team). */
+static void flush_held(sub *s, const gw_events *h, int64_t t, gw_buf *out, size_t max)
+{
+    for (size_t k = 0; k < MOVE_SLOTS && s->n_held && out->len + 512 < max; k++) {
+        if (!s->held[k].h || t - s->sent[k].ms < COALESCE_MS) continue;
+        int64_t i = ring_find(h, s->held[k].seq);
+        if (i >= 0) format_ev(out, &h->ring[i % RING]); /* else: gone, the reset event said so */
+        s->sent[k].h = s->held[k].h, s->sent[k].ms = t;
+        s->held[k].h = 0;
+        s->n_held--;
+    }
+}
+
 static long sub_read(void *cls, char *buf, size_t max)
 {
     sub *s = cls;
@@ -262,13 +285,21 @@ static long sub_read(void *cls, char *buf, size_t max)
         s->cursor = e->seq;
         if (!wanted(s, e)) continue;
         if (e->layer == GW_LAYER_TEAMS && strcmp(e->op, "move") == 0) {
+            /* A move of a team this subscriber got a move of less than a second ago is held
+             * (a newer one replaces it) and goes out when the window ends. */
             size_t k = e->idh & (MOVE_SLOTS - 1);
-            int newer = h->newest_move[k].h == e->idh && h->newest_move[k].seq > e->seq;
-            if (newer && s->sent[k].h == e->idh && t - s->sent[k].ms < COALESCE_MS) continue;
+            if (s->sent[k].h == e->idh && t - s->sent[k].ms < COALESCE_MS &&
+                (!s->held[k].h || s->held[k].h == e->idh)) { /* a slot taken by another team: send */
+                if (!s->held[k].h) s->n_held++;
+                s->held[k].h = e->idh, s->held[k].seq = e->seq;
+                continue;
+            }
+            if (s->held[k].h == e->idh) s->held[k].h = 0, s->n_held--;
             s->sent[k].h = e->idh, s->sent[k].ms = t;
         }
         format_ev(&out, e);
     }
+    if (s->n_held) flush_held(s, h, t, &out, max);
     if (!out.len && t - s->last_write_ms >= HEARTBEAT_MS) gw_buf_str(&out, ": heartbeat\n\n");
     pthread_mutex_unlock(&h->lock);
     if (out.oom) {

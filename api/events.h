@@ -21,8 +21,10 @@ void gw_events_destroy(gw_events *ev);
  * .created / .updated / .deleted / .bulk, grid.changed, police_room.changed, camera.changed,
  * and change.<op> for rows of other tables (analysis refreshes).  `types` entries match a type
  * or its prefix ("team").  Data: {"seq","type","layer","op","id","bbox"}.  team.moved is
- * coalesced per team: a move is left out when the same subscriber got a move of that team less
- * than a second ago and a newer move of it is already queued (the newest always goes out).
+ * coalesced per team and subscriber: at most one move of a team per second; moves arriving
+ * within that second are held, a newer one replacing the held one, and the newest goes out
+ * (with its own id, possibly below ids already sent: a reconnect then repeats, never loses)
+ * when the second is over.  Hash slots shared by two teams fall back to sending both.
  * A subscriber that falls more than the in-memory window behind gets an "event: reset" (reload
  * the map) instead of a silent gap; on reconnect, Last-Event-ID is replayed from the table. */
 const gw_route *gw_events_routes(size_t *n);

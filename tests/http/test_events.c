@@ -1,7 +1,9 @@
 /* test_events.c — GET /events over real sockets with the full app: an incident POSTed through
  * /collections/incidents/items reaches a subscriber within a second; a reconnect with
  * Last-Event-ID gets exactly the missed events (from memory, and from the changelog table for
- * ids older than the server); type filters; the server stops cleanly with subscribers waiting. */
+ * ids older than the server); team moves coalesced to one a second with the newest delivered;
+ * type and bbox filters; 200 concurrent subscribers on one curl multi handle all get one POSTed
+ * incident while an API request still answers; the server stops with 100 subscribers waiting. */
 #include "testutil.h"
 
 #include "app.h"
@@ -13,6 +15,7 @@
 
 #include <curl/curl.h>
 #include <pthread.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +29,8 @@ static gw_server *srv;
 static char base[64];
 static char tok[GW_TOKEN_LEN + 1];
 static int64_t seq_before_server;
+static char team_id[64];
+static double team_lon, team_lat;
 
 /* ---- an SSE client on its own thread --------------------------------------------------- */
 
@@ -153,6 +158,172 @@ static int64_t post_incident(const char *id)
     return seq;
 }
 
+/* A simple request; returns the HTTP status, the body into *out (may be NULL; gw_buf_free it). */
+static long http(const char *method, const char *path, const char *body, gw_buf *out)
+{
+    char url[512], hdr[128];
+    snprintf(url, sizeof url, "%s%s", base, path);
+    snprintf(hdr, sizeof hdr, "Authorization: Bearer %s", tok);
+    client bc = {0};
+    pthread_mutex_init(&bc.lock, NULL);
+    CURL *h = curl_easy_init();
+    struct curl_slist *hd = curl_slist_append(NULL, hdr);
+    hd = curl_slist_append(hd, "Content-Type: application/json");
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hd);
+    if (body) curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &bc);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT, 20L);
+    curl_easy_perform(h);
+    long status = 0;
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    curl_slist_free_all(hd);
+    curl_easy_cleanup(h);
+    pthread_mutex_destroy(&bc.lock);
+    if (out) *out = bc.text;
+    else gw_buf_free(&bc.text);
+    return status;
+}
+
+/* Report one position of the test team; returns the change seq. */
+static int64_t post_position(double lon, double lat, int64_t at)
+{
+    char body[256];
+    snprintf(body, sizeof body, "[{\"id\":\"%s\",\"lon\":%.7f,\"lat\":%.7f,\"at\":%lld}]", team_id, lon,
+             lat, (long long)at);
+    gw_buf out = {0};
+    assert_int_equal(http("POST", "/dispatch/positions", body, &out), 200);
+    const char *p = strstr(out.data, "\"seq\":");
+    assert_non_null(p);
+    int64_t seq = strtoll(p + 6, NULL, 10);
+    gw_buf_free(&out);
+    assert_true(seq > 0);
+    return seq;
+}
+
+/* ---- many subscribers on one curl multi handle, driven by one thread ------------------------ */
+
+typedef struct fan {
+    int n;
+    CURLM *m;
+    CURL **h;
+    gw_buf *text;
+    double *got;   /* receipt time of `want`, 0 = not yet */
+    int *started, *done;
+    char want[64];
+    pthread_t th;
+    pthread_mutex_t lock;
+    int stop;
+} fan;
+
+typedef struct fan_sub {
+    fan *f;
+    int i;
+} fan_sub;
+
+static double now_s(void);
+
+static size_t fan_data(char *p, size_t sz, size_t nm, void *u)
+{
+    fan_sub *fs = u;
+    fan *f = fs->f;
+    pthread_mutex_lock(&f->lock);
+    gw_buf *b = &f->text[fs->i];
+    gw_buf_add(b, p, sz * nm);
+    if (!f->started[fs->i] && strstr(b->data, "gridwatch events")) f->started[fs->i] = 1;
+    if (f->want[0] && !f->got[fs->i] && strstr(b->data, f->want)) f->got[fs->i] = now_s();
+    pthread_mutex_unlock(&f->lock);
+    return sz * nm;
+}
+
+static void *fan_main(void *arg)
+{
+    fan *f = arg;
+    int running = 1;
+    while (!__atomic_load_n(&f->stop, __ATOMIC_ACQUIRE) && running) {
+        curl_multi_perform(f->m, &running);
+        CURLMsg *msg;
+        int left;
+        while ((msg = curl_multi_info_read(f->m, &left)))
+            if (msg->msg == CURLMSG_DONE)
+                for (int i = 0; i < f->n; i++)
+                    if (f->h[i] == msg->easy_handle) {
+                        pthread_mutex_lock(&f->lock);
+                        f->done[i] = 1;
+                        pthread_mutex_unlock(&f->lock);
+                    }
+        curl_multi_poll(f->m, NULL, 0, 20, NULL);
+    }
+    return NULL;
+}
+
+static fan *fan_start(int n)
+{
+    fan *f = calloc(1, sizeof *f);
+    f->n = n;
+    f->m = curl_multi_init();
+    f->h = calloc((size_t)n, sizeof *f->h);
+    f->text = calloc((size_t)n, sizeof *f->text);
+    f->got = calloc((size_t)n, sizeof *f->got);
+    f->started = calloc((size_t)n, sizeof *f->started);
+    f->done = calloc((size_t)n, sizeof *f->done);
+    fan_sub *fs = calloc((size_t)n, sizeof *fs);
+    pthread_mutex_init(&f->lock, NULL);
+    char url[256];
+    snprintf(url, sizeof url, "%s/events?types=incident", base);
+    curl_multi_setopt(f->m, CURLMOPT_MAX_HOST_CONNECTIONS, 0L);
+    for (int i = 0; i < n; i++) {
+        fs[i] = (fan_sub){f, i};
+        f->h[i] = curl_easy_init();
+        curl_easy_setopt(f->h[i], CURLOPT_URL, url);
+        curl_easy_setopt(f->h[i], CURLOPT_WRITEFUNCTION, fan_data);
+        curl_easy_setopt(f->h[i], CURLOPT_WRITEDATA, &fs[i]);
+        curl_easy_setopt(f->h[i], CURLOPT_PRIVATE, &fs[i]);
+        curl_multi_add_handle(f->m, f->h[i]);
+    }
+    pthread_create(&f->th, NULL, fan_main, f);
+    return f;
+}
+
+/* Count of subscribers with flag set in arr (started, got, done). */
+static int fan_count(fan *f, const void *arr, int is_double)
+{
+    int c = 0;
+    pthread_mutex_lock(&f->lock);
+    for (int i = 0; i < f->n; i++)
+        c += is_double ? ((const double *)arr)[i] > 0 : ((const int *)arr)[i] != 0;
+    pthread_mutex_unlock(&f->lock);
+    return c;
+}
+
+/* Wait up to ms until `count` of arr reach n; returns the count reached. */
+static int fan_wait(fan *f, const void *arr, int is_double, int ms)
+{
+    int c = 0;
+    for (int i = 0; i <= ms / 10 && (c = fan_count(f, arr, is_double)) < f->n; i++) usleep(10000);
+    return c;
+}
+
+static void fan_stop(fan *f)
+{
+    __atomic_store_n(&f->stop, 1, __ATOMIC_RELEASE);
+    pthread_join(f->th, NULL);
+    fan_sub *fs = NULL;
+    for (int i = 0; i < f->n; i++) {
+        if (!fs) curl_easy_getinfo(f->h[i], CURLINFO_PRIVATE, (char **)&fs);
+        curl_multi_remove_handle(f->m, f->h[i]);
+        curl_easy_cleanup(f->h[i]);
+        gw_buf_free(&f->text[i]);
+    }
+    curl_multi_cleanup(f->m);
+    pthread_mutex_destroy(&f->lock);
+    free(fs);
+    free(f->h), free(f->text), free(f->got), free(f->started), free(f->done);
+    free(f);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -165,6 +336,13 @@ static int setup(void **state)
     assert_int_equal(gw_city_generate(tctx, s, &co, NULL), GW_OK);
     assert_int_equal(gw_auth_token_create(s, GW_ROLE_DISPATCHER, "disp", tok, NULL), GW_OK);
     assert_int_equal(gw_store_last_seq(s, &seq_before_server), GW_OK);
+    sqlite3_stmt *q;
+    assert_int_equal(sqlite3_prepare_v2(gw_store_db(s), "SELECT id, X(geom), Y(geom) FROM teams WHERE geom "
+                                        "IS NOT NULL ORDER BY fid LIMIT 1", -1, &q, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    snprintf(team_id, sizeof team_id, "%s", (const char *)sqlite3_column_text(q, 0));
+    team_lon = sqlite3_column_double(q, 1), team_lat = sqlite3_column_double(q, 2);
+    sqlite3_finalize(q);
     gw_store_close(s);
     gw_app_opts ao = {.poll_ms = 50};
     assert_int_equal(gw_app_create(tctx, db_path, &ao, &app), GW_OK);
@@ -178,9 +356,17 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    client *waiting = sub_start(NULL, NULL); /* the server must stop with a subscriber waiting */
+    /* the server must stop with subscribers waiting, and end every stream */
+    client *waiting = sub_start(NULL, NULL);
+    fan *f = fan_start(100);
     assert_true(sub_wait(waiting, "gridwatch events", 2000));
+    assert_int_equal(fan_wait(f, f->started, 0, 10000), 100);
+    double t0 = now_s();
     gw_server_destroy(srv);
+    double dt = now_s() - t0;
+    print_message("server stop with 101 subscribers: %.0f ms\n", dt * 1000);
+    assert_int_equal(fan_wait(f, f->done, 0, 5000), 100);
+    fan_stop(f);
     sub_stop(waiting);
     gw_app_destroy(app);
     gw_ctx_destroy(tctx);
@@ -190,6 +376,7 @@ static int teardown(void **state)
 
 static double now_s(void)
 {
+    /* (declared above for the fan helpers) */
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec + t.tv_nsec / 1e9;
@@ -258,11 +445,108 @@ static void test_resume_gets_exactly_the_missed(void **state)
     sub_stop(c);
 }
 
+/* Thirty positions of one team within about half a second: the subscriber gets at most one
+ * move of it a second, and the last one it gets is the newest. */
+static void test_moves_coalesced_newest_arrives(void **state)
+{
+    (void)state;
+    client *c = sub_start("?types=team.moved", NULL);
+    assert_true(sub_wait(c, "gridwatch events", 2000));
+    int64_t at = (int64_t)time(NULL) + 1000, last = 0, first = 0;
+    double t0 = now_s();
+    for (int i = 0; i < 30; i++) {
+        last = post_position(team_lon + 0.0001 * i, team_lat, at + i);
+        if (!first) first = last;
+        usleep(15000);
+    }
+    double posted = now_s() - t0;
+    char want[64];
+    snprintf(want, sizeof want, "id: %lld\n", (long long)last);
+    assert_true(sub_wait(c, want, 3000));
+    double span = now_s() - t0;
+    usleep(1200000); /* nothing else may follow */
+    int64_t ids[64];
+    size_t n = sub_ids(c, ids, 64);
+    print_message("30 moves posted in %.0f ms: %zu team.moved events in %.0f ms (first id %lld, last %lld)\n",
+                  posted * 1000, n, span * 1000, (long long)ids[0], (long long)ids[n ? n - 1 : 0]);
+    assert_true(n >= 1);
+    assert_true((double)n <= span + 1.0); /* at most one a second (the first goes out at once) */
+    assert_int_equal(ids[n - 1], last);
+    assert_int_equal(ids[0], first);
+    sub_stop(c);
+}
+
+/* types: a type or its prefix; bbox: events whose bbox misses it are left out. */
+static void test_type_and_bbox_filters(void **state)
+{
+    (void)state;
+    client *all = sub_start("?types=incident", NULL);
+    client *exact = sub_start("?types=team.moved,incident.created", NULL);
+    client *other = sub_start("?types=incident.deleted", NULL);
+    client *near = sub_start("?bbox=115.4,35.2,115.5,35.3", NULL);
+    client *far = sub_start("?bbox=100,20,101,21", NULL);
+    client *bad = sub_start("?bbox=1,2,3", NULL);
+    client *list[] = {all, exact, other, near, far};
+    for (int i = 0; i < 5; i++) assert_true(sub_wait(list[i], "gridwatch events", 2000));
+    int64_t seq = post_incident("EVF1");
+    char want[64];
+    snprintf(want, sizeof want, "id: %lld\n", (long long)seq);
+    assert_true(sub_wait(all, want, 2000));
+    assert_true(sub_wait(exact, want, 2000));
+    assert_true(sub_wait(near, want, 2000));
+    assert_false(sub_wait(other, "incident", 300));
+    assert_false(sub_wait(far, "incident", 10));
+    assert_true(sub_wait(bad, "bbox", 2000)); /* a 400 problem naming the parameter */
+    /* a move far from the near box reaches the unfiltered-by-type far-box subscriber only if it
+     * crosses its box: it does not */
+    int64_t mseq = post_position(team_lon, team_lat + 0.001, (int64_t)time(NULL) + 5000);
+    snprintf(want, sizeof want, "id: %lld\n", (long long)mseq);
+    assert_true(sub_wait(exact, want, 3000));
+    assert_false(sub_wait(far, want, 10));
+    assert_false(sub_wait(all, want, 10));
+    for (int i = 0; i < 5; i++) sub_stop(list[i]);
+    sub_stop(bad);
+}
+
+/* 200 subscribers on one curl multi handle: one incident POSTed once reaches all of them, and a
+ * normal API request answers meanwhile (its latency is printed, not asserted). */
+static void test_200_subscribers(void **state)
+{
+    (void)state;
+    fan *f = fan_start(200);
+    double t0 = now_s();
+    assert_int_equal(fan_wait(f, f->started, 0, 20000), 200);
+    print_message("200 subscribers connected in %.0f ms\n", (now_s() - t0) * 1000);
+    pthread_mutex_lock(&f->lock);
+    snprintf(f->want, sizeof f->want, "\"id\":\"EV200\"");
+    pthread_mutex_unlock(&f->lock);
+    t0 = now_s();
+    post_incident("EV200");
+    assert_int_equal(fan_wait(f, f->got, 1, 10000), 200);
+    double worst = 0;
+    for (int i = 0; i < 200; i++)
+        if (f->got[i] - t0 > worst) worst = f->got[i] - t0;
+    char path[128];
+    snprintf(path, sizeof path, "/dispatch/nearest?lon=%.6f&lat=%.6f&k=5", team_lon, team_lat);
+    double q0 = now_s();
+    assert_int_equal(http("GET", path, NULL, NULL), 200);
+    double q = now_s() - q0;
+    q0 = now_s();
+    assert_int_equal(http("GET", "/collections/teams/items?limit=10", NULL, NULL), 200);
+    print_message("200 subscribers: incident POST to the last receipt %.0f ms; with them connected, "
+                  "GET /dispatch/nearest answered in %.1f ms, /collections/teams/items in %.1f ms\n",
+                  worst * 1000, q * 1000, (now_s() - q0) * 1000);
+    fan_stop(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_incident_reaches_subscriber),
         cmocka_unit_test(test_resume_gets_exactly_the_missed),
+        cmocka_unit_test(test_moves_coalesced_newest_arrives),
+        cmocka_unit_test(test_type_and_bbox_filters),
+        cmocka_unit_test(test_200_subscribers),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
