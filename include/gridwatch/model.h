@@ -4,8 +4,9 @@
  * The model is a set of immutable, reference-counted per-layer snapshots (see
  * docs/decisions/0001-model-concurrency.md).  Readers on any thread take a gw_model_snapshot
  * with gw_model_acquire() and read it without locks until gw_model_release(); one writer thread
- * calls gw_model_refresh() after each commit, which rebuilds the touched layers off to the side
- * and swaps them in.  A snapshot never changes while it is held. */
+ * calls gw_model_refresh() after each commit, which builds the touched layers' next versions
+ * off to the side (patching point layers for feature-level changes, reloading otherwise) and
+ * swaps them in.  A snapshot never changes while it is held. */
 #ifndef GRIDWATCH_MODEL_H
 #define GRIDWATCH_MODEL_H
 
@@ -41,11 +42,27 @@ gw_status gw_model_open(gw_ctx *ctx, gw_store *store, gw_model **out);
 void gw_model_close(gw_model *model);
 
 /* Bring the model up to the store's committed state: reads the change log after the model's
- * sequence number and reloads every layer it names.  Call from one writer thread at a time,
- * after gw_store_commit() (GW_ERR_CONFLICT while `store` has an open transaction).  On error
- * the model keeps its previous state.  *reloaded (may be NULL) receives a bit mask of the
- * layers reloaded (1u << layer). */
+ * sequence number and replaces every layer it names.  A point layer whose new change-log rows
+ * all name a feature (feature_id set: insert/update/delete/move/…) and are not too many
+ * (at most 5 % of the layer's rows, or 20,000) is patched: its next version is derived from
+ * the previous one plus the current store rows of those ids (milliseconds instead of a reload
+ * of the whole layer).  Rows without a feature id (import, clear, bulk updates) and any change
+ * to the grids reload the layer.  Every change of a layer's rows must be logged with the id of
+ * the feature it touches, or as a bulk change.  Call from one writer thread at a time, after
+ * gw_store_commit() (GW_ERR_CONFLICT while `store` has an open transaction).  On error the
+ * model keeps its previous state.  *reloaded (may be NULL) receives a bit mask of the layers
+ * replaced, patched or reloaded (1u << layer). */
 gw_status gw_model_refresh(gw_ctx *ctx, gw_model *model, gw_store *store, unsigned *reloaded);
+
+/* What one refresh did (bit masks of 1u << layer). */
+typedef struct gw_model_refresh_info {
+    unsigned replaced; /* layers with a new version (as gw_model_refresh's *reloaded) */
+    unsigned patched;  /* of those, the ones derived from their previous version */
+    int64_t seq;       /* the new snapshot's sequence number (0 when nothing changed) */
+} gw_model_refresh_info;
+/* gw_model_refresh, reporting which layers were patched rather than reloaded. */
+gw_status gw_model_refresh_ex(gw_ctx *ctx, gw_model *model, gw_store *store,
+                              gw_model_refresh_info *info);
 
 /* EPSG code of the model's metric CRS. */
 int gw_model_metric_srid(const gw_model *model);
