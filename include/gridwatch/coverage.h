@@ -5,9 +5,9 @@
  *
  * Definitions (all in the dataset's metric CRS, from a gw_model_snapshot):
  *  - a camera's view is a polygonal sector from its point, centred on `azimuth` (degrees
- *    clockwise from north), `fov` wide, `range` metres deep; the arc has ceil(fov / 2) segments
- *    (2° each: the polygon's area is within 0.02 % of the true sector's); fov >= 360 (or NULL)
- *    is a disc of 180 segments; NULL azimuth = 0.  No view: status "offline", range NULL or
+ *    clockwise from north), `fov` wide, `range` metres deep; the arc has ceil(fov / 3) segments
+ *    (at most 3° each: the polygon's area is within 0.046 % of the true sector's, below the
+ *    0.1 % bound); fov >= 360 (or NULL) is a disc of 120 segments; NULL azimuth = 0.  No view: status "offline", range NULL or
  *    <= 0, fov <= 0.  gw_coverage_sector() gives the exact vertices, so peers can rebuild them;
  *  - covered = grid ∩ ⋃ views, ratio = area(covered) / area(grid);
  *  - cameras = the number of cameras whose view intersects the grid (a camera outside the grid
@@ -16,7 +16,7 @@
  *  - an incident is "seen" when its point lies inside some view polygon; a grid's incidents
  *    are those whose `grid` field names it, within the time window;
  *  - room reach = area(grid ∩ ⋃ discs of radius room_dist_m around police rooms) / area(grid)
- *    (discs of 180 segments).
+ *    (discs of 120 segments).
  *
  * Thread use: gw_coverage_compute() splits the grids across worker threads, each with its own
  * gw_ctx; the shared snapshot geometries are only read (point predicates on the shared prepared
