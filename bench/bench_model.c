@@ -1,9 +1,12 @@
 /* bench_model.c — load time and resident memory of the in-memory model at a given city scale,
- * plus the cost of a refresh after one committed incident and of the common reader queries.
+ * the common reader queries, and the cost of a refresh after one new incident and one moved
+ * camera (the incremental path) beside a whole-layer reload of the same layers.
  *
  * Usage: bench_model [store.sqlite] [scale]   (generates the synthetic city into the file
- * when it does not exist yet; default /tmp/gw_bench_model.sqlite, scale 1). */
+ * when it does not exist yet; default /tmp/gw_bench_model.sqlite, scale 1).  It writes to the
+ * store: run it on a copy of a generated city. */
 #include "gridwatch/city.h"
+#include "gridwatch/edit.h"
 #include "gridwatch/model.h"
 #include "gridwatch/store.h"
 
@@ -45,6 +48,21 @@ static int fail(gw_ctx *ctx, const char *what)
 {
     fprintf(stderr, "bench_model: %s: %s\n", what, gw_ctx_errmsg(ctx));
     return 1;
+}
+
+/* One refresh, timed (wall and process CPU), with what it did. */
+static void refresh_timed(gw_ctx *ctx, gw_model *m, gw_store *store, const char *what)
+{
+    gw_model_refresh_info info;
+    double t0 = now(), c0 = cpu();
+    gw_status st = gw_model_refresh_ex(ctx, m, store, &info);
+    double wall = now() - t0, c = cpu() - c0;
+    if (st) {
+        fprintf(stderr, "bench_model: refresh after %s: %s\n", what, gw_ctx_errmsg(ctx));
+        return;
+    }
+    printf("refresh after %-28s %8.1f ms wall, %8.1f ms CPU (replaced 0x%02x, patched 0x%02x), VmRSS %.0f MiB\n",
+           what, wall * 1e3, c * 1e3, info.replaced, info.patched, rss_mib());
 }
 
 int main(int argc, char **argv)
@@ -103,25 +121,43 @@ int main(int argc, char **argv)
     printf("acquire+release: %.0f ns\n", (now() - t0) * 1e3);
     gw_model_release(ctx, s);
 
-    /* one committed incident, then refresh (reloads the incidents layer) */
-    gw_inserter *ins = NULL;
-    char id[32];
-    snprintf(id, sizeof id, "BENCH-%ld", (long)time(NULL));
-    gw_value v[8] = {{GW_VAL_TEXT, id, 0, 0}, {GW_VAL_INT, NULL, 1735660800, 0},
-                     {GW_VAL_TEXT, "bench", 0, 0}, {GW_VAL_INT, NULL, 3, 0},
-                     {GW_VAL_NULL, NULL, 0, 0}, {GW_VAL_NULL, NULL, 0, 0}, {GW_VAL_NULL, NULL, 0, 0}};
-    gw_feature f = {v, NULL, 0, 115.48, 35.24};
-    if (gw_store_begin(store) || gw_store_inserter_create(store, GW_LAYER_INCIDENTS, &ins) ||
-        gw_inserter_add(ins, &f) || gw_store_log_change(store, GW_LAYER_INCIDENTS, "insert", id, NULL, NULL) ||
+    /* Refresh after small commits: patched from the previous version (the incremental path),
+     * then the same layer reloaded after a bulk change-log row, for comparison. */
+    gw_edit_result er = {0};
+    char id[48], json[512];
+    const gw_layer_data *cams0 = NULL;
+    s = gw_model_acquire(m);
+    cams0 = gw_snapshot_layer(s, GW_LAYER_CAMERAS);
+    char cam_id[64];
+    snprintf(cam_id, sizeof cam_id, "%s", gw_layer_data_count(cams0) ? gw_layer_data_id(cams0, 0) : "");
+    double cam_lon = gw_layer_data_count(cams0) ? gw_layer_data_x(cams0, GW_MODEL_LONLAT)[0] : 0;
+    double cam_lat = gw_layer_data_count(cams0) ? gw_layer_data_y(cams0, GW_MODEL_LONLAT)[0] : 0;
+    gw_model_release(ctx, s);
+    for (int k = 0; k < 5; k++) {
+        snprintf(id, sizeof id, "BENCH-%ld-%d", (long)time(NULL), k);
+        snprintf(json, sizeof json, "{\"type\":\"Feature\",\"id\":\"%s\",\"geometry\":{\"type\":\"Point\","
+                 "\"coordinates\":[%.6f,%.6f]},\"properties\":{\"category\":\"bench\",\"severity\":3}}",
+                 id, cam_lon + 0.001 * k, cam_lat);
+        if (gw_edit_insert(store, GW_LAYER_INCIDENTS, json, strlen(json), NULL, &er)) return fail(ctx, "insert");
+        gw_edit_result_free(&er);
+        refresh_timed(ctx, m, store, "one new incident");
+    }
+    for (int k = 0; cam_id[0] && k < 5; k++) {
+        snprintf(json, sizeof json, "{\"type\":\"Feature\",\"geometry\":{\"type\":\"Point\","
+                 "\"coordinates\":[%.6f,%.6f]},\"properties\":{}}", cam_lon + 0.0002 * (k + 1), cam_lat);
+        if (gw_edit_patch(store, GW_LAYER_CAMERAS, cam_id, json, strlen(json), NULL, &er)) return fail(ctx, "camera move");
+        gw_edit_result_free(&er);
+        refresh_timed(ctx, m, store, "one camera moved");
+    }
+    /* the same layers after a change-log row without a feature id: a whole-layer reload */
+    if (gw_store_begin(store) || gw_store_log_change(store, GW_LAYER_INCIDENTS, "update", NULL, NULL, NULL) ||
         gw_store_commit(store))
-        return fail(ctx, "insert");
-    gw_inserter_destroy(ins);
-    unsigned mask = 0;
-    t0 = now();
-    c0 = cpu();
-    if (gw_model_refresh(ctx, m, store, &mask)) return fail(ctx, "refresh");
-    printf("refresh after one incident: %.2f s wall, %.2f s CPU (reloaded mask 0x%x), VmRSS %.0f MiB\n",
-           now() - t0, cpu() - c0, mask, rss_mib());
+        return fail(ctx, "bulk log");
+    refresh_timed(ctx, m, store, "bulk incidents row (reload)");
+    if (gw_store_begin(store) || gw_store_log_change(store, GW_LAYER_CAMERAS, "update", NULL, NULL, NULL) ||
+        gw_store_commit(store))
+        return fail(ctx, "bulk log");
+    refresh_timed(ctx, m, store, "bulk cameras row (reload)");
     gw_model_close(m);
     gw_store_close(store);
     gw_ctx_destroy(ctx);
