@@ -1,16 +1,20 @@
 /* test_model.c — the in-memory model: it holds exactly what the store holds, in three CRSs;
  * committed writes appear after a refresh while older snapshots stay as they were; uncommitted
- * writes never appear; many readers run safely while a writer commits and refreshes. */
+ * writes never appear; many readers run safely while a writer commits and refreshes; a point
+ * layer patched from feature-level changes equals the same layer loaded afresh. */
 #include "testutil.h"
 
 #include "gridwatch/crs.h"
+#include "gridwatch/edit.h"
 #include "gridwatch/model.h"
 #include "gridwatch/store.h"
 
 #include <math.h>
 #include <pthread.h>
+#include <sqlite3.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* cmocka 1.1 compares only floats; coordinates need doubles. */
@@ -145,7 +149,9 @@ static void commit_incident(gw_store *s, int k)
     assert_int_equal(gw_store_inserter_create(s, GW_LAYER_INCIDENTS, &ins), GW_OK);
     add_incident(ins, k);
     gw_inserter_destroy(ins);
-    assert_int_equal(gw_store_log_change(s, GW_LAYER_INCIDENTS, "insert", "x", NULL, NULL), GW_OK);
+    char id[32];
+    snprintf(id, sizeof id, "I%06d", k);
+    assert_int_equal(gw_store_log_change(s, GW_LAYER_INCIDENTS, "insert", id, NULL, NULL), GW_OK);
     assert_int_equal(gw_store_commit(s), GW_OK);
 }
 
@@ -467,9 +473,10 @@ static void test_concurrent_readers(void **state)
     }
     for (int k = 0; k < 50; k++) {
         commit_incident(w, 100000 + k);
-        unsigned mask = 0;
-        assert_int_equal(gw_model_refresh(ctx, m, w, &mask), GW_OK);
-        assert_int_equal(mask, 1u << GW_LAYER_INCIDENTS);
+        gw_model_refresh_info info;
+        assert_int_equal(gw_model_refresh_ex(ctx, m, w, &info), GW_OK);
+        assert_int_equal(info.replaced, 1u << GW_LAYER_INCIDENTS);
+        assert_int_equal(info.patched, 1u << GW_LAYER_INCIDENTS);
     }
     atomic_store(&stop, 1);
     long total = 0;
@@ -516,12 +523,337 @@ static void test_empty_then_import(void **state)
     gw_ctx_destroy(ctx);
 }
 
+/* ---- incremental refresh ---- */
+
+static const gw_layer point_layers[] = {GW_LAYER_POLICE_ROOMS, GW_LAYER_CAMERAS, GW_LAYER_TEAMS, GW_LAYER_INCIDENTS};
+
+static uint64_t rnd_state = 88172645463325252ULL;
+static unsigned rnd(void)
+{
+    rnd_state ^= rnd_state << 13, rnd_state ^= rnd_state >> 7, rnd_state ^= rnd_state << 17;
+    return (unsigned)(rnd_state >> 11);
+}
+static double rnd_unit(void) { return (rnd() % 1000000) / 1e6; }
+
+static uint64_t mix(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++) h = (h ^ b[i]) * 1099511628211ULL;
+    return h;
+}
+
+/* Everything a reader sees of a point layer, hashed: proves an old snapshot unchanged. */
+static uint64_t layer_digest(const gw_layer_data *d)
+{
+    size_t nf = 0, n = gw_layer_data_count(d);
+    gw_layer_fields(gw_layer_data_layer(d), &nf);
+    uint64_t h = mix(1469598103934665603ULL, &n, sizeof n);
+    for (size_t r = 0; r < n; r++) {
+        int64_t fid = gw_layer_data_fid(d, r);
+        h = mix(h, &fid, sizeof fid);
+        for (int f = 0; f < (int)nf; f++) {
+            gw_value v = gw_layer_data_value(d, r, f);
+            h = mix(h, &v.kind, sizeof v.kind);
+            if (v.kind == GW_VAL_TEXT) h = mix(h, v.s, strlen(v.s));
+            if (v.kind == GW_VAL_INT) h = mix(h, &v.i, sizeof v.i);
+            if (v.kind == GW_VAL_REAL) h = mix(h, &v.d, sizeof v.d);
+        }
+        for (int c = 0; c < GW_MODEL_CRS_COUNT; c++) {
+            h = mix(h, &gw_layer_data_x(d, (gw_model_crs)c)[r], sizeof(double));
+            h = mix(h, &gw_layer_data_y(d, (gw_model_crs)c)[r], sizeof(double));
+        }
+    }
+    return h;
+}
+
+typedef struct rowset {
+    size_t v[4096];
+    size_t n;
+} rowset;
+static int collect_row(void *user, size_t row)
+{
+    rowset *s = user;
+    if (s->n < 4096) s->v[s->n++] = row;
+    return 0;
+}
+static int cmp_row(const void *a, const void *b)
+{
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Same rows in the same (id) order, same values, coordinates, lookups and spatial queries. */
+static void assert_layers_equal(const gw_layer_data *a, const gw_layer_data *b)
+{
+    size_t n = gw_layer_data_count(a), nf = 0;
+    gw_layer_fields(gw_layer_data_layer(a), &nf);
+    assert_int_equal(gw_layer_data_layer(a), gw_layer_data_layer(b));
+    assert_int_equal(n, gw_layer_data_count(b));
+    for (size_t r = 0; r < n; r++) {
+        const char *id = gw_layer_data_id(a, r);
+        assert_string_equal(id, gw_layer_data_id(b, r));
+        if (r > 0) assert_true(strcmp(gw_layer_data_id(a, r - 1), id) < 0);
+        assert_int_equal(gw_layer_data_fid(a, r), gw_layer_data_fid(b, r));
+        assert_int_equal(gw_layer_data_find(a, id), (ptrdiff_t)r);
+        assert_int_equal(gw_layer_data_find(b, id), (ptrdiff_t)r);
+        for (int f = 0; f < (int)nf; f++) {
+            gw_value va = gw_layer_data_value(a, r, f), vb = gw_layer_data_value(b, r, f);
+            assert_int_equal(va.kind, vb.kind);
+            if (va.kind == GW_VAL_TEXT) assert_string_equal(va.s, vb.s);
+            if (va.kind == GW_VAL_INT) assert_int_equal(va.i, vb.i);
+            if (va.kind == GW_VAL_REAL) assert_near(va.d, vb.d, 0);
+            if (va.kind != GW_VAL_TEXT && gw_layer_data_nulls(a, f))
+                assert_int_equal(gw_layer_data_nulls(a, f)[r], gw_layer_data_nulls(b, f)[r]);
+        }
+        for (int c = 0; c < GW_MODEL_CRS_COUNT; c++) {
+            assert_near(gw_layer_data_x(a, (gw_model_crs)c)[r], gw_layer_data_x(b, (gw_model_crs)c)[r], 1e-9);
+            assert_near(gw_layer_data_y(a, (gw_model_crs)c)[r], gw_layer_data_y(b, (gw_model_crs)c)[r], 1e-9);
+        }
+    }
+    /* bbox queries and nearest at probes spread over the data (and outside it) */
+    const double *x = gw_layer_data_x(a, GW_MODEL_METRIC), *y = gw_layer_data_y(a, GW_MODEL_METRIC);
+    for (size_t p = 0; n && p < 12; p++) {
+        size_t r = p * 7919 % n;
+        double px = x[r] + (double)p * 97 - 500, py = y[r] - (double)p * 61 + 300, half = 40.0 * (double)(p + 1);
+        gw_bbox bb = {px - half, py - half, px + half * 2, py + half};
+        static rowset ra, rb;
+        ra.n = rb.n = 0;
+        gw_layer_data_query_points(a, &bb, collect_row, &ra);
+        gw_layer_data_query_points(b, &bb, collect_row, &rb);
+        qsort(ra.v, ra.n, sizeof *ra.v, cmp_row);
+        qsort(rb.v, rb.n, sizeof *rb.v, cmp_row);
+        assert_int_equal(ra.n, rb.n);
+        assert_memory_equal(ra.v, rb.v, ra.n * sizeof *ra.v);
+        size_t want = 0;
+        for (size_t k = 0; k < n; k++)
+            want += x[k] >= bb.minx && x[k] <= bb.maxx && y[k] >= bb.miny && y[k] <= bb.maxy;
+        assert_int_equal(ra.n, want);
+        size_t rows_a[5], rows_b[5], got_a = 0, got_b = 0;
+        double da[5], db[5];
+        gw_layer_data_nearest(a, px, py, 5, 0, NULL, NULL, rows_a, da, &got_a);
+        gw_layer_data_nearest(b, px, py, 5, 0, NULL, NULL, rows_b, db, &got_b);
+        assert_int_equal(got_a, n < 5 ? n : 5);
+        assert_int_equal(got_a, got_b);
+        double best = INFINITY; /* brute force nearest */
+        for (size_t k = 0; k < n; k++) best = fmin(best, hypot(x[k] - px, y[k] - py));
+        assert_near(da[0], best, 1e-6);
+        for (size_t i = 0; i < got_a; i++) {
+            assert_near(da[i], db[i], 1e-9);
+            assert_near(hypot(x[rows_b[i]] - px, y[rows_b[i]] - py), db[i], 1e-6);
+        }
+    }
+}
+
+/* Every point layer of the model's current snapshot equals a model opened afresh on `s`. */
+static void assert_matches_fresh(gw_ctx *ctx, gw_model *m, gw_store *s)
+{
+    gw_model *f = NULL;
+    assert_int_equal(gw_model_open(ctx, s, &f), GW_OK);
+    gw_model_snapshot *a = gw_model_acquire(m), *b = gw_model_acquire(f);
+    assert_int_equal(gw_snapshot_seq(a), gw_snapshot_seq(b));
+    for (size_t i = 0; i < 4; i++)
+        assert_layers_equal(gw_snapshot_layer(a, point_layers[i]), gw_snapshot_layer(b, point_layers[i]));
+    gw_model_release(ctx, a);
+    gw_model_release(ctx, b);
+    gw_model_close(f);
+}
+
+static void edit_ok(gw_store *s, gw_status st)
+{
+    if (st) print_error("edit failed: %s\n", gw_ctx_errmsg(gw_store_ctx(s)));
+    assert_int_equal(st, GW_OK);
+}
+
+/* Properties of a random version of a feature of `layer` (JSON object text). */
+static void random_props(gw_layer layer, int k, char *buf, size_t cap)
+{
+    switch (layer) {
+    case GW_LAYER_POLICE_ROOMS:
+        snprintf(buf, cap, "{\"name\":\"room %d\",\"phone\":%s}", k, k % 2 ? "\"110\"" : "null");
+        break;
+    case GW_LAYER_CAMERAS:
+        snprintf(buf, cap, "{\"name\":\"cam %d\",\"azimuth\":%d,\"fov\":%d,\"range\":%d,\"status\":%s}", k,
+                 (int)(rnd() % 360), 30 + (int)(rnd() % 90), 20 + (int)(rnd() % 80),
+                 k % 3 == 0 ? "null" : k % 3 == 1 ? "\"online\"" : "\"offline\"");
+        break;
+    case GW_LAYER_TEAMS:
+        snprintf(buf, cap, "{\"name\":\"team %d\",\"status\":\"%s\",\"members\":%d}", k,
+                 k % 2 ? "busy" : "available", 1 + k % 6);
+        break;
+    default:
+        snprintf(buf, cap, "{\"category\":\"%s\",\"severity\":%s,\"status\":\"%s\",\"description\":\"note %d\","
+                 "\"occurred_at\":\"2025-01-0%dT10:00:00Z\"}", k % 4 ? "theft" : "new kind", k % 5 ? "2" : "null",
+                 k % 2 ? "open" : "closed", k, 1 + k % 9);
+    }
+}
+
+/* One random insert, update, move or delete on `layer`, committed (one change-log row).  The
+ * feature is picked from the store: the model lags until the batch is refreshed. */
+static void random_change(gw_store *s, gw_layer layer, int k)
+{
+    int64_t n = 0;
+    assert_int_equal(gw_store_count(s, layer, &n), GW_OK);
+    char id[64] = "", props[512], json[1024], sql[256];
+    snprintf(sql, sizeof sql, "SELECT id FROM \"%s\" ORDER BY id LIMIT 1 OFFSET %u", gw_layer_name(layer),
+             n ? rnd() % (unsigned)n : 0);
+    sqlite3_stmt *q = NULL;
+    assert_int_equal(sqlite3_prepare_v2(gw_store_db(s), sql, -1, &q, NULL), SQLITE_OK);
+    if (sqlite3_step(q) == SQLITE_ROW) snprintf(id, sizeof id, "%s", (const char *)sqlite3_column_text(q, 0));
+    sqlite3_finalize(q);
+    double lon = LON0 + 0.002 + 0.036 * rnd_unit(), lat = LAT0 + 0.002 + 0.036 * rnd_unit();
+    random_props(layer, k, props, sizeof props);
+    gw_edit_result res = {0};
+    unsigned op = n < 3 ? 0 : rnd() % 4;
+    if (op == 0) { /* insert: ids before, between and after the existing ones */
+        static const char *pre[] = {"A", "M", "Z", ""};
+        char nid[96];
+        snprintf(nid, sizeof nid, "%s%s-%d", pre[rnd() % 4], n ? id : "x", k);
+        snprintf(json, sizeof json, "{\"type\":\"Feature\",\"id\":\"%s\",\"geometry\":{\"type\":\"Point\","
+                 "\"coordinates\":[%.7f,%.7f]},\"properties\":%s}", nid, lon, lat, props);
+        edit_ok(s, gw_edit_insert(s, layer, json, strlen(json), NULL, &res));
+    } else if (op == 1) { /* attributes, sometimes the point */
+        if (rnd() % 2)
+            snprintf(json, sizeof json, "{\"type\":\"Feature\",\"geometry\":{\"type\":\"Point\",\"coordinates\":"
+                     "[%.7f,%.7f]},\"properties\":%s}", lon, lat, props);
+        else
+            snprintf(json, sizeof json, "{\"type\":\"Feature\",\"properties\":%s}", props);
+        edit_ok(s, gw_edit_patch(s, layer, id, json, strlen(json), NULL, &res));
+    } else if (op == 2) { /* a move as dispatch writes it: plain SQL plus a "move" row */
+        sqlite3 *db = gw_store_db(s);
+        snprintf(sql, sizeof sql, "UPDATE \"%s\" SET geom = MakePoint(%.7f, %.7f, 4326) WHERE id = '%s'",
+                 gw_layer_name(layer), lon, lat, id);
+        assert_int_equal(gw_store_begin(s), GW_OK);
+        assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+        assert_int_equal(gw_store_log_change(s, layer, "move", id, NULL, NULL), GW_OK);
+        assert_int_equal(gw_store_commit(s), GW_OK);
+    } else {
+        edit_ok(s, gw_edit_delete(s, layer, id, &res));
+    }
+    gw_edit_result_free(&res);
+}
+
+/* Random inserts/updates/moves/deletes on every point layer, refreshed in batches: each
+ * refresh patches exactly the changed layers, the result equals a freshly opened model, and
+ * snapshots taken earlier read exactly what they read before. */
+static void test_incremental_matches_fresh(void **state)
+{
+    (void)state;
+    gw_ctx *ctx = gw_test_ctx();
+    gw_store *s = make_store(ctx, "incr.sqlite");
+    gw_model *m = NULL;
+    assert_int_equal(gw_model_open(ctx, s, &m), GW_OK);
+    gw_model_snapshot *first = gw_model_acquire(m), *mid = NULL;
+    uint64_t d_first[4], d_mid[4];
+    for (int i = 0; i < 4; i++) d_first[i] = layer_digest(gw_snapshot_layer(first, point_layers[i]));
+    int k = 0;
+    for (int round = 0; round < 30; round++) {
+        unsigned want = 0;
+        int nops = 1 + (int)(rnd() % 5);
+        for (int o = 0; o < nops; o++) {
+            gw_layer l = point_layers[rnd() % 4];
+            random_change(s, l, k++);
+            want |= 1u << l;
+        }
+        gw_model_refresh_info info;
+        assert_int_equal(gw_model_refresh_ex(ctx, m, s, &info), GW_OK);
+        assert_int_equal(info.replaced, want);
+        assert_int_equal(info.patched, want);
+        if (round == 10) {
+            mid = gw_model_acquire(m);
+            for (int i = 0; i < 4; i++) d_mid[i] = layer_digest(gw_snapshot_layer(mid, point_layers[i]));
+        }
+        if (round % 6 == 5) assert_matches_fresh(ctx, m, s);
+    }
+    assert_matches_fresh(ctx, m, s);
+    for (int i = 0; i < 4; i++) {
+        assert_true(d_first[i] == layer_digest(gw_snapshot_layer(first, point_layers[i])));
+        assert_true(d_mid[i] == layer_digest(gw_snapshot_layer(mid, point_layers[i])));
+    }
+    gw_model_snapshot *now = gw_model_acquire(m);
+    assert_true(gw_layer_data_count(gw_snapshot_layer(now, GW_LAYER_INCIDENTS)) != NINC ||
+                layer_digest(gw_snapshot_layer(now, GW_LAYER_INCIDENTS)) != d_first[3]);
+    gw_model_release(ctx, now);
+    gw_model_release(ctx, mid);
+    gw_model_release(ctx, first);
+    gw_model_close(m);
+    gw_store_close(s);
+    gw_ctx_destroy(ctx);
+}
+
+/* Rows without a feature id, grid changes and writes logged under the wrong id reload the
+ * layer instead of patching it. */
+static void test_bulk_reloads(void **state)
+{
+    (void)state;
+    gw_ctx *ctx = gw_test_ctx();
+    gw_store *s = make_store(ctx, "bulk.sqlite");
+    gw_model *m = NULL;
+    assert_int_equal(gw_model_open(ctx, s, &m), GW_OK);
+    gw_model_refresh_info info;
+
+    /* a feature-level change patches … */
+    commit_incident(s, 5001);
+    assert_int_equal(gw_model_refresh_ex(ctx, m, s, &info), GW_OK);
+    assert_int_equal(info.replaced, 1u << GW_LAYER_INCIDENTS);
+    assert_int_equal(info.patched, 1u << GW_LAYER_INCIDENTS);
+
+    /* … one without a feature id in the same batch reloads (incidents) and a bulk row alone too */
+    commit_incident(s, 5002);
+    assert_int_equal(gw_store_begin(s), GW_OK);
+    assert_int_equal(gw_store_log_change(s, GW_LAYER_INCIDENTS, "update", NULL, NULL, NULL), GW_OK);
+    assert_int_equal(gw_store_log_change(s, GW_LAYER_CAMERAS, "import", NULL, NULL, NULL), GW_OK);
+    assert_int_equal(gw_store_commit(s), GW_OK);
+    assert_int_equal(gw_model_refresh_ex(ctx, m, s, &info), GW_OK);
+    assert_int_equal(info.replaced, (1u << GW_LAYER_INCIDENTS) | (1u << GW_LAYER_CAMERAS));
+    assert_int_equal(info.patched, 0);
+    gw_model_snapshot *snap = gw_model_acquire(m);
+    assert_true(gw_layer_data_find(gw_snapshot_layer(snap, GW_LAYER_INCIDENTS), "I005002") >= 0);
+    gw_model_release(ctx, snap);
+
+    /* a new row logged under an id that is not its own: caught by the fid check, reloaded */
+    gw_inserter *ins = NULL;
+    assert_int_equal(gw_store_begin(s), GW_OK);
+    assert_int_equal(gw_store_inserter_create(s, GW_LAYER_INCIDENTS, &ins), GW_OK);
+    add_incident(ins, 5003);
+    gw_inserter_destroy(ins);
+    assert_int_equal(gw_store_log_change(s, GW_LAYER_INCIDENTS, "insert", "not-this-one", NULL, NULL), GW_OK);
+    assert_int_equal(gw_store_commit(s), GW_OK);
+    assert_int_equal(gw_model_refresh_ex(ctx, m, s, &info), GW_OK);
+    assert_int_equal(info.replaced, 1u << GW_LAYER_INCIDENTS);
+    assert_int_equal(info.patched, 0);
+    snap = gw_model_acquire(m);
+    assert_true(gw_layer_data_find(gw_snapshot_layer(snap, GW_LAYER_INCIDENTS), "I005003") >= 0);
+    gw_model_release(ctx, snap);
+
+    /* grids: a feature-level edit still reloads the layer */
+    gw_edit_result res = {0};
+    const char *json = "{\"type\":\"Feature\",\"properties\":{\"population\":7}}";
+    edit_ok(s, gw_edit_patch(s, GW_LAYER_GRIDS, "G12", json, strlen(json), NULL, &res));
+    gw_edit_result_free(&res);
+    assert_int_equal(gw_model_refresh_ex(ctx, m, s, &info), GW_OK);
+    assert_int_equal(info.replaced, 1u << GW_LAYER_GRIDS);
+    assert_int_equal(info.patched, 0);
+    snap = gw_model_acquire(m);
+    const gw_layer_data *g = gw_snapshot_layer(snap, GW_LAYER_GRIDS);
+    assert_int_equal(gw_layer_data_ints(g, 4)[gw_layer_data_find(g, "G12")], 7);
+    gw_model_release(ctx, snap);
+
+    /* nothing new: nothing replaced */
+    assert_int_equal(gw_model_refresh_ex(ctx, m, s, &info), GW_OK);
+    assert_int_equal(info.replaced, 0);
+    assert_matches_fresh(ctx, m, s);
+    gw_model_close(m);
+    gw_store_close(s);
+    gw_ctx_destroy(ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_load_matches_store), cmocka_unit_test(test_point_index),
         cmocka_unit_test(test_refresh_isolation), cmocka_unit_test(test_concurrent_readers),
-        cmocka_unit_test(test_empty_then_import),
+        cmocka_unit_test(test_empty_then_import), cmocka_unit_test(test_incremental_matches_fresh),
+        cmocka_unit_test(test_bulk_reloads),
     };
     return cmocka_run_group_tests_name("model", tests, NULL, NULL);
 }
