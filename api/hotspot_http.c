@@ -15,6 +15,7 @@
 #include "app.h"
 #include "cli_util.h"
 #include "gridwatch/crs.h"
+#include "gridwatch/emerging.h"
 #include "gridwatch/hotspot.h"
 #include "gridwatch/kde.h"
 #include "gridwatch/lisa.h"
@@ -223,6 +224,10 @@ typedef struct hs_query {
     /* local Moran's I */
     int lisa;
     gw_lisa_opts lo;
+    /* emerging hot spots */
+    int emerging;
+    int64_t step;
+    int time_neighbours;
 } hs_query;
 
 static void query_init(hs_query *q)
@@ -320,6 +325,20 @@ static int query_set(gw_ctx *ctx, hs_query *q, const char *key, const char *val,
         }
         if (key[0] == 'p') q->lo.permutations = (int)v;
         else q->lo.seed = (uint64_t)v;
+    } else if (strcmp(key, "step") == 0) {
+        if (strcmp(val, "week") == 0) q->step = 7 * 86400;
+        else if (strcmp(val, "day") == 0) q->step = 86400;
+        else {
+            gw_ctx_error(ctx, GW_ERR_ARG, "step '%s': use week or day", val);
+            return -1;
+        }
+    } else if (strcmp(key, "time_neighbours") == 0 || strcmp(key, "time-neighbours") == 0) {
+        long v = strtol(val, &end, 10);
+        if (end == val || *end || v < 0 || v > 52) {
+            gw_ctx_error(ctx, GW_ERR_ARG, "%s '%s': previous time steps in each bin's neighbourhood, 0 to 52", key, val);
+            return -1;
+        }
+        q->time_neighbours = v ? (int)v : -1; /* gw_emerging_opts: 0 = default 1, < 0 = none */
     } else if (strcmp(key, "top") == 0) {
         double v = strtod(val, &end);
         if (end == val || *end || !(v > 0 && v < 1)) {
@@ -444,6 +463,58 @@ static gw_status run_lisa(gw_ctx *ctx, gw_buf *b, const gw_layer_data *g, const 
     return st;
 }
 
+/* Emerging hot spots over the same filter and value: CSV id,category,trend_z,trend_p,hot_steps,
+ * cold_steps or JSON (per grid also the incidents and the final step's z). */
+static gw_status run_emerging(gw_ctx *ctx, gw_buf *b, gw_model_snapshot *snap, const gw_layer_data *g,
+                              const gw_weights *w, const int32_t *ig, const hs_query *q, gw_emerging_result **out)
+{
+    gw_emerging_opts eo = {.filter = q->ho.filter, .value = q->ho.value, .step = q->step,
+                           .time_neighbours = q->time_neighbours, .no_fdr = q->ho.no_fdr};
+    gw_status st = gw_emerging(ctx, snap, w, ig, &eo, out);
+    if (st) return st;
+    const gw_emerging_result *r = *out;
+    size_t n = r->n, last = (r->steps - 1) * n;
+    if (q->csv) gw_buf_str(b, "id,category,trend_z,trend_p,hot_steps,cold_steps\n");
+    else {
+        gw_buf_str(b, "{\"method\":\"emerging\",\"weights\":");
+        gw_buf_json_str(b, q->weights);
+        gw_buf_printf(b, ",\"value\":\"%s\",\"fdr\":%s,\"step_seconds\":%lld,\"steps\":%zu,\"start\":%lld,"
+                         "\"time_neighbours\":%d,\"grids\":%zu,\"incidents\":%zu,\"left_out\":%zu,\"seconds\":%.4f,"
+                         "\"categories\":{",
+                      gw_hotspot_value_name(q->ho.value), q->ho.no_fdr ? "false" : "true", (long long)r->step, r->steps,
+                      (long long)r->start, q->time_neighbours < 0 ? 0 : q->time_neighbours ? q->time_neighbours : 1, n,
+                      r->incidents, r->left_out, r->seconds);
+        for (int c = 0; c < GW_EHS_CATEGORY_COUNT; c++)
+            gw_buf_printf(b, "%s\"%s\":%zu", c ? "," : "", gw_ehs_category_name((gw_ehs_category)c), r->n_category[c]);
+        gw_buf_str(b, "},\"results\":[");
+    }
+    for (size_t i = 0; i < n; i++) {
+        const char *name = gw_ehs_category_name((gw_ehs_category)r->category[i]);
+        if (q->csv) {
+            gw_buf_printf(b, "%s,%s,", gw_layer_data_id(g, i), name);
+            num_or_null(b, r->trend_z[i], 8, 1);
+            gw_buf_add(b, ",", 1);
+            num_or_null(b, r->trend_p[i], 8, 1);
+            gw_buf_printf(b, ",%u,%u\n", r->hot_steps[i], r->cold_steps[i]);
+            continue;
+        }
+        double cnt = 0;
+        for (size_t t = 0; t < r->steps; t++) cnt += r->count[t * n + i];
+        gw_buf_str(b, i ? ",{\"id\":" : "{\"id\":");
+        gw_buf_json_str(b, gw_layer_data_id(g, i));
+        gw_buf_printf(b, ",\"category\":\"%s\",\"trend_z\":", name);
+        num_or_null(b, r->trend_z[i], 8, 0);
+        gw_buf_str(b, ",\"trend_p\":");
+        num_or_null(b, r->trend_p[i], 8, 0);
+        gw_buf_printf(b, ",\"hot_steps\":%u,\"cold_steps\":%u,\"count\":%.0f,\"final_z\":", r->hot_steps[i],
+                      r->cold_steps[i], cnt);
+        num_or_null(b, r->z[last + i], 8, 0);
+        gw_buf_str(b, "}");
+    }
+    if (!q->csv) gw_buf_str(b, "]}\n");
+    return b->oom ? gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory writing %zu grids", n) : GW_OK;
+}
+
 /* lon/lat bbox → metric extent (corners and edge midpoints). */
 static gw_status bbox_to_metric(gw_ctx *ctx, int srid, const gw_bbox *ll, gw_bbox *out)
 {
@@ -495,11 +566,12 @@ static int http_arg(void *user, const char *key, const char *val)
         a->q->ho.filter.has_to = tf.has_hi, a->q->ho.filter.to = tf.hi;
         return 0;
     }
-    if (strcmp(key, "method") == 0 && strcmp(val, "gistar") != 0 && strcmp(val, "lisa") != 0) {
-        gw_req_problem(a->req, 400, NULL, "parameter 'method': '%s' is not available; use gistar or lisa (kde: /analysis/kde)", val);
+    if (strcmp(key, "method") == 0 && strcmp(val, "gistar") != 0 && strcmp(val, "lisa") != 0 &&
+        strcmp(val, "emerging") != 0) {
+        gw_req_problem(a->req, 400, NULL, "parameter 'method': '%s' is not available; use gistar, lisa or emerging (kde: /analysis/kde)", val);
         return 1;
     }
-    if (strcmp(key, "method") == 0) a->q->lisa = strcmp(val, "lisa") == 0;
+    if (strcmp(key, "method") == 0) a->q->lisa = strcmp(val, "lisa") == 0, a->q->emerging = strcmp(val, "emerging") == 0;
     if (strcmp(key, "method") == 0 || strcmp(key, "f") == 0) return 0;
     int rc = query_set(a->ctx, a->q, key, val, NULL);
     if (rc < 0) gw_req_problem(a->req, 400, NULL, "parameter '%s': %s", key, gw_ctx_errmsg(a->ctx));
@@ -540,20 +612,23 @@ static int h_hotspots(gw_req *req)
     wentry *we = NULL;
     ientry *ie = NULL;
     gw_hotspot_result *r = NULL;
+    gw_emerging_result *er = NULL;
     gw_status st = get_weights(hs, ctx, g, &q.wo, &we);
     if (!st) st = get_inc(hs, ctx, g, inc, &ie);
-    if (!st) st = gw_hotspot_gistar(ctx, snap, we->w, ie->rows, &q.ho, &r);
     gw_buf b = {0};
+    if (!st && q.emerging) st = run_emerging(ctx, &b, snap, g, we->w, ie->rows, &q, &er);
+    else if (!st) st = gw_hotspot_gistar(ctx, snap, we->w, ie->rows, &q.ho, &r);
     if (!st && q.lisa) st = run_lisa(ctx, &b, g, r, &q, we->w);
     if (st) {
         gw_req_problem(req, status_http(st), NULL, "%s", gw_ctx_errmsg(ctx));
     } else {
-        if (!q.lisa) write_result(&b, g, r, &q, we->w, we->seconds, gw_snapshot_seq(snap));
-        if (b.oom) gw_req_problem(req, 503, NULL, "out of memory writing %zu grids", r->n);
+        if (!q.lisa && !q.emerging) write_result(&b, g, r, &q, we->w, we->seconds, gw_snapshot_seq(snap));
+        if (b.oom) gw_req_problem(req, 503, NULL, "out of memory writing %zu grids", gw_layer_data_count(g));
         else gw_req_respond(req, 200, q.csv ? "text/csv; charset=utf-8" : "application/json", b.data, b.len);
     }
     gw_buf_free(&b);
     gw_hotspot_result_destroy(r);
+    gw_emerging_result_destroy(er);
     release(hs, we, ie);
     gw_model_release(ctx, snap);
     return 0;
@@ -708,8 +783,13 @@ static const char usage[] =
     "Getis-Ord Gi* hot spots per grid (as R spdep::localG with self-included binary weights,\n"
     "two-sided p, Benjamini-Hochberg classes), or a kernel density raster.\n"
     "\n"
-    "  --method gistar|lisa|kde  statistic (default gistar); lisa: Local Moran's I, CSV\n"
-    "                            id,count,value,I,p,quadrant,class (--permutations 999 --seed 0)\n"
+    "  --method gistar|lisa|kde|emerging\n"
+    "                            statistic (default gistar); lisa: Local Moran's I, CSV\n"
+    "                            id,count,value,I,p,quadrant,class (--permutations 999 --seed 0);\n"
+    "                            emerging: ArcGIS's emerging hot spot categories per grid, CSV\n"
+    "                            id,category,trend_z,trend_p,hot_steps,cold_steps\n"
+    "  --step week|day           emerging: time step of the space-time cube (default week)\n"
+    "  --time-neighbours K       emerging: previous steps in each bin's neighbourhood (default 1)\n"
     "  --weights W               queen | rook (',snap:M' tolerance, default 0.01 m) | distance:M | knn:K\n"
     "  --value V                 per_km2 (default) | count | per_10k (per 10,000 residents)\n"
     "  --from T --to T           time window (ISO 8601, inclusive); --tz ZONE for times without offset\n"
@@ -776,9 +856,10 @@ int gw_cli_hotspots(int argc, char **argv)
     }
     int kde = strcmp(method, "kde") == 0;
     q.lisa = strcmp(method, "lisa") == 0;
+    q.emerging = strcmp(method, "emerging") == 0;
     if (!rc && !db) rc = gw_cli_usage_error("hotspots", "expected DB (see --help)");
-    if (!rc && !kde && !q.lisa && strcmp(method, "gistar") != 0)
-        rc = gw_cli_usage_error("hotspots", "--method '%s' is not available yet; use gistar, lisa or kde", method);
+    if (!rc && !kde && !q.lisa && !q.emerging && strcmp(method, "gistar") != 0)
+        rc = gw_cli_usage_error("hotspots", "--method '%s' is not available; use gistar, lisa, kde or emerging", method);
     if (!rc && evaluate && (!q.has_train || !q.has_test))
         rc = gw_cli_usage_error("hotspots", "--evaluate needs --train FROM/TO and --test FROM/TO");
     if (!rc && kde && !out) rc = gw_cli_usage_error("hotspots", "--method kde needs --out FILE.tif");
@@ -791,6 +872,7 @@ int gw_cli_hotspots(int argc, char **argv)
     gw_model_snapshot *snap = NULL;
     gw_weights *w = NULL;
     gw_hotspot_result *r = NULL;
+    gw_emerging_result *er = NULL;
     gw_raster *ras = NULL;
     gw_buf b = {0};
     unsigned char *tif = NULL;
@@ -818,9 +900,13 @@ int gw_cli_hotspots(int argc, char **argv)
             st = gw_weights_from_grids(ctx, g, &q.wo, &w);
             tw = gw_cli_now() - t1;
             if (!st && nbout) st = write_neighbours(ctx, nbout, g, w);
-            if (!st) st = gw_hotspot_gistar(ctx, snap, w, NULL, &q.ho, &r);
-            if (!st && q.lisa) st = run_lisa(ctx, &b, g, r, &q, w);
-            else if (!st) write_result(&b, g, r, &q, w, tw, gw_snapshot_seq(snap));
+            if (!st && q.emerging) {
+                st = run_emerging(ctx, &b, snap, g, w, NULL, &q, &er);
+            } else if (!st) {
+                st = gw_hotspot_gistar(ctx, snap, w, NULL, &q.ho, &r);
+                if (!st && q.lisa) st = run_lisa(ctx, &b, g, r, &q, w);
+                else if (!st) write_result(&b, g, r, &q, w, tw, gw_snapshot_seq(snap));
+            }
             if (!st && b.oom) st = gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory");
         }
     }
@@ -835,6 +921,13 @@ int gw_cli_hotspots(int argc, char **argv)
         rc = gw_cli_fail("hotspots", ctx, st);
     } else if (evaluate) {
         fprintf(stderr, "evaluate: %.2f s\n", gw_cli_now() - t0);
+    } else if (er) {
+        fprintf(stderr, "emerging: %zu grids x %zu steps of %lld s from %lld, %zu incidents (%zu left out), weights %.3f s, "
+                        "statistics %.3f s (total %.2f s)\n",
+                er->n, er->steps, (long long)er->step, (long long)er->start, er->incidents, er->left_out, tw, er->seconds,
+                gw_cli_now() - t0);
+        for (int c = 0; c < GW_EHS_CATEGORY_COUNT; c++)
+            if (er->n_category[c]) fprintf(stderr, "  %-24s %zu\n", gw_ehs_category_name((gw_ehs_category)c), er->n_category[c]);
     } else if (kde) {
         fprintf(stderr, "kde: %zu incidents, bandwidth %.1f m, %zu x %zu cells of %g m, %.3f s (total %.2f s)\n",
                 ras->n_points, ras->bandwidth, ras->nx, ras->ny, ras->cell, ras->seconds, gw_cli_now() - t0);
@@ -848,6 +941,7 @@ int gw_cli_hotspots(int argc, char **argv)
     gw_buf_free(&b);
     gw_raster_destroy(ras);
     gw_hotspot_result_destroy(r);
+    gw_emerging_result_destroy(er);
     gw_weights_destroy(w);
     gw_model_release(ctx, snap);
     gw_model_close(m);
