@@ -217,16 +217,21 @@ gw_status gw_coverage_http_create(gw_ctx *ctx, gw_live *live, const char *db_pat
     return GW_OK;
 }
 
+void gw_coverage_http_stop(gw_coverage_http *cs)
+{
+    if (!cs || !cs->bg_started) return;
+    pthread_mutex_lock(&cs->bg_lock);
+    cs->stop = 1;
+    pthread_cond_signal(&cs->bg_cond);
+    pthread_mutex_unlock(&cs->bg_lock);
+    pthread_join(cs->bg, NULL);
+    cs->bg_started = 0;
+}
+
 void gw_coverage_http_destroy(gw_coverage_http *cs)
 {
     if (!cs) return;
-    if (cs->bg_started) {
-        pthread_mutex_lock(&cs->bg_lock);
-        cs->stop = 1;
-        pthread_cond_signal(&cs->bg_cond);
-        pthread_mutex_unlock(&cs->bg_lock);
-        pthread_join(cs->bg, NULL);
-    }
+    gw_coverage_http_stop(cs);
     gw_coverage_destroy(cs->ctx, cs->cov);
     gw_store_close(cs->wstore);
     gw_store_close(cs->bg_store);

@@ -5,8 +5,8 @@
  * In the app (app.h): app->modules[GW_APP_COVERAGE] = the gw_coverage_http from
  * gw_coverage_http_create() (it computes every grid at start, saves the rows, and keeps them
  * current through a live-model listener: a moved camera recomputes its grids and rewrites their
- * stored rows before gw_live_wait returns), add gw_coverage_routes(), and
- * gw_coverage_http_destroy() after gw_live_destroy(). */
+ * stored rows before gw_live_wait returns), add gw_coverage_routes(), gw_coverage_http_stop()
+ * before gw_live_destroy() and gw_coverage_http_destroy() after it. */
 #ifndef GW_COVERAGE_HTTP_H
 #define GW_COVERAGE_HTTP_H
 
@@ -27,6 +27,9 @@ typedef struct gw_coverage_http gw_coverage_http;
  * Call before the server starts.  Caller frees with gw_coverage_http_destroy(). */
 gw_status gw_coverage_http_create(gw_ctx *ctx, gw_live *live, const char *db_path,
                                   gw_coverage_http **out);
+/* Stop the background thread (waits for a computation under way: it reads the live model).
+ * Call before gw_live_destroy().  Accepts NULL. */
+void gw_coverage_http_stop(gw_coverage_http *cs);
 /* Accepts NULL.  Call after gw_live_destroy() (the listener uses the state). */
 void gw_coverage_http_destroy(gw_coverage_http *cs);
 
