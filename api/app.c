@@ -111,6 +111,8 @@ void gw_app_configure(gw_app *app, gw_server_opts *o)
 void gw_app_destroy(gw_app *app)
 {
     if (!app) return;
+    /* The coverage background thread reads the live model: it stops before the model goes. */
+    gw_coverage_http_stop(app->modules[GW_APP_COVERAGE]);
     /* The sync thread stops first: its listeners use the modules' state. */
     gw_live_destroy(app->live);
     gw_tiles_destroy(app->tiles);
