@@ -4,6 +4,7 @@
  * See dispatch.h for the distance conventions and how the table and the model stay in step. */
 #include "gridwatch/dispatch.h"
 
+#include "gridwatch/coverage.h"
 #include "gridwatch/crs.h"
 #include "gridwatch/layer.h"
 
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #define POOL 16
@@ -532,16 +534,13 @@ static int cam_visit(void *user, size_t r)
     double dx = q->x - q->cx[r], dy = q->y - q->cy[r], dd = sqrt(dx * dx + dy * dy);
     if (dd > q->rg[r]) return 0;
     const char *s = gw_layer_data_text(q->L, r, q->fstatus);
-    if (s && strcmp(s, "offline") == 0) return 0;
+    if (s && strcasecmp(s, "offline") == 0) return 0;
     double f = (!q->fov || (q->nfov && q->nfov[r])) ? 360 : q->fov[r];
     if (!(f > 0)) return 0;
-    if (f < 360 && dd > 0) {
-        double a = (!q->az || (q->naz && q->naz[r])) ? 0 : q->az[r];
-        double diff = fmod(atan2(dx, dy) * DEG - a, 360.0);
-        if (diff > 180) diff -= 360;
-        if (diff < -180) diff += 360;
-        if (fabs(diff) > f / 2 + 1e-9) return 0;
-    }
+    /* The same view polygon as the coverage engine (gw_coverage_sector), so "cameras that see
+     * this point" agrees with /dispatch/cameras and the coverage figures. */
+    double a = (!q->az || (q->naz && q->naz[r])) ? 0 : q->az[r];
+    if (!gw_coverage_sector_contains(q->cx[r], q->cy[r], a, f, q->rg[r], q->x, q->y)) return 0;
     q->total++;
     keep_best(q->out, q->cap, &q->n, r, dd, bearing_of(-dx, -dy));
     return 0;
