@@ -18,20 +18,20 @@ FROM (SELECT id, ST_Transform(geom, :srid) AS g, coalesce(azimuth, 0)::float8 AS
       FROM cameras
       WHERE range > 0 AND coalesce(fov, 360) > 0 AND lower(coalesce(status, '')) <> 'offline') c;
 
--- Sector: apex, n+1 arc points at bearings a - f/2 + f*i/n (n = ceil(f/2)), apex; a disc
--- (f = 360): 180 arc points and the first again.
+-- Sector: apex, n+1 arc points at bearings a - f/2 + f*i/n (n = ceil(f/3)), apex; a disc
+-- (f = 360): 120 arc points and the first again (3° steps, as geo/coverage.c).
 CREATE TABLE sectors AS
 SELECT c.id,
        ST_SetSRID(ST_MakePolygon(ST_MakeLine(
          CASE WHEN c.f >= 360 THEN
-           (SELECT array_agg(ST_MakePoint(c.x + c.r * sin(radians(c.a - c.f / 2 + c.f * (i % 180) / 180)),
-                                          c.y + c.r * cos(radians(c.a - c.f / 2 + c.f * (i % 180) / 180))) ORDER BY i)
-            FROM generate_series(0, 180) AS i)
+           (SELECT array_agg(ST_MakePoint(c.x + c.r * sin(radians(c.a - c.f / 2 + c.f * (i % 120) / 120)),
+                                          c.y + c.r * cos(radians(c.a - c.f / 2 + c.f * (i % 120) / 120))) ORDER BY i)
+            FROM generate_series(0, 120) AS i)
          ELSE
            ARRAY[ST_MakePoint(c.x, c.y)] ||
-           (SELECT array_agg(ST_MakePoint(c.x + c.r * sin(radians(c.a - c.f / 2 + c.f * i / ceil(c.f / 2))),
-                                          c.y + c.r * cos(radians(c.a - c.f / 2 + c.f * i / ceil(c.f / 2)))) ORDER BY i)
-            FROM generate_series(0, ceil(c.f / 2)::int) AS i) ||
+           (SELECT array_agg(ST_MakePoint(c.x + c.r * sin(radians(c.a - c.f / 2 + c.f * i / ceil(c.f / 3))),
+                                          c.y + c.r * cos(radians(c.a - c.f / 2 + c.f * i / ceil(c.f / 3)))) ORDER BY i)
+            FROM generate_series(0, ceil(c.f / 3)::int) AS i) ||
            ARRAY[ST_MakePoint(c.x, c.y)]
          END)), :srid) AS geom
 FROM cam_m c;
