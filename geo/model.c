@@ -69,20 +69,21 @@ void gw_model_layer_free(gw_ctx *ctx, gw_layer_data *d)
                 if (d->geom[c][r]) GEOSGeom_destroy_r(h, d->geom[c][r]);
             free(d->geom[c]);
         }
-        free(d->xy[c][0]);
-        free(d->xy[c][1]);
+        gw_model_pool_release(d->pool, d->xy[c][0]);
+        gw_model_pool_release(d->pool, d->xy[c][1]);
     }
     for (size_t f = 0; f < d->nfields; f++) {
-        free(d->cols[f].text);
-        free(d->cols[f].i);
-        free(d->cols[f].d);
-        free(d->cols[f].nulls);
+        gw_model_pool_release(d->pool, d->cols[f].text);
+        gw_model_pool_release(d->pool, d->cols[f].i);
+        gw_model_pool_release(d->pool, d->cols[f].d);
+        gw_model_pool_release(d->pool, d->cols[f].nulls);
     }
-    free(d->fid);
+    gw_model_pool_release(d->pool, d->fid);
     arena_unref(d->ar);
-    free(d->hash);
-    free(d->pg.start);
-    free(d->pg.rows);
+    gw_model_pool_release(d->pool, d->hash);
+    gw_model_pool_release(d->pool, d->pg.start);
+    gw_model_pool_release(d->pool, d->pg.rows);
+    gw_model_pool_unref(d->pool);
     free(d);
 }
 #define layer_free gw_model_layer_free
@@ -374,6 +375,7 @@ gw_status gw_model_build_pgrid(gw_ctx *ctx, gw_layer_data *d)
     g->miny = miny;
     g->nx = (long)(w / g->cell) + 1;
     g->ny = (long)(hgt / g->cell) + 1;
+    g->n0 = d->n;
     size_t nc = (size_t)g->nx * (size_t)g->ny;
     g->start = calloc(nc + 1, sizeof *g->start);
     g->rows = malloc((d->n ? d->n : 1) * sizeof *g->rows);
@@ -597,7 +599,7 @@ static void *side_main(void *arg)
     side_load *s = arg;
     gw_store *st2 = NULL;
     s->st = gw_store_open(s->ctx, s->path, GW_STORE_READONLY, &st2);
-    xforms xf = {s->ctx, 0, {NULL}};
+    xforms xf = {s->ctx, 0, {NULL}, NULL};
     if (!s->st) s->st = load_layers(s->ctx, st2, &s->mask, -1, NULL, NULL, &xf, &s->srid, s->out, &s->seq);
     xforms_clear(&xf);
     if (s->st) snprintf(s->msg, sizeof s->msg, "%s", gw_ctx_errmsg(s->ctx));
@@ -634,6 +636,7 @@ gw_status gw_model_open(gw_ctx *ctx, gw_store *store, gw_model **out)
         return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory opening the model");
     }
     m->xf.ctx = m->own;
+    m->xf.pool = gw_model_pool_create();
     pthread_mutex_init(&m->lock, NULL);
     pthread_mutex_init(&m->write_lock, NULL);
     atomic_init(&s->refs, 1);
@@ -681,6 +684,7 @@ void gw_model_close(gw_model *model)
     if (!model) return;
     snap_unref(model->own, model->current);
     xforms_clear(&model->xf);
+    gw_model_pool_unref(model->xf.pool);
     pthread_mutex_destroy(&model->lock);
     pthread_mutex_destroy(&model->write_lock);
     gw_ctx_destroy(model->own);

@@ -4,10 +4,12 @@
  * The scheme is in docs/decisions/0001-model-concurrency.md ("Incremental refresh"). */
 #include "model_internal.h"
 
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 /* ---------- the change log since a sequence number ---------- */
 
@@ -346,6 +348,44 @@ static gw_status put_staged(gw_ctx *ctx, gw_layer_data *d, size_t r, const gw_la
     return GW_OK;
 }
 
+/* Row numbers of the previous version in the next one: through a full map when many rows
+ * moved, else counted from the few insert positions and deleted rows (no 4-bytes-a-row map to
+ * build and read at random). */
+typedef struct remap {
+    const int32_t *map;  /* NULL when the counts below are used */
+    const size_t *ipos;  /* insert positions (before previous row ipos[k]), ascending */
+    size_t nin;
+    const size_t *dels;  /* deleted previous rows, ascending */
+    size_t ndel;
+} remap;
+
+#define FEW_EVENTS 64
+
+/* Entries of a (ascending) below / not above v. */
+static size_t count_below(const size_t *a, size_t n, size_t v, int inclusive)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (a[mid] < v || (inclusive && a[mid] == v)) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo;
+}
+
+/* The next row of surviving previous row r. */
+static inline size_t remap_row(const remap *m, size_t r)
+{
+    if (m->map) return (size_t)m->map[r];
+    if (m->nin + m->ndel <= 8) { /* the usual case: a few changes, counted without branches */
+        size_t up = 0, down = 0;
+        for (size_t k = 0; k < m->nin; k++) up += m->ipos[k] <= r;
+        for (size_t k = 0; k < m->ndel; k++) down += m->dels[k] < r;
+        return r + up - down;
+    }
+    return r + count_below(m->ipos, m->nin, r, 1) - count_below(m->dels, m->ndel, r, 0);
+}
+
 /* Remove the previous version's row `r` from a copy of its hash (linear probing: the entries
  * after it in the cluster move back so lookups still reach them). */
 static void hash_remove(const gw_layer_data *o, uint32_t *h, size_t mask, size_t r)
@@ -365,21 +405,129 @@ static void hash_remove(const gw_layer_data *o, uint32_t *h, size_t mask, size_t
     h[i] = 0;
 }
 
+/* Large arrays on transparent huge pages where the kernel allows it (madvise mode): a new
+ * version's columns are ~100 MB at a million rows, and faulting them in 4 KiB pages costs more
+ * than copying them.  Freed with free(). */
+static void *big_alloc(size_t bytes)
+{
+    const size_t huge = (size_t)2 << 20;
+    if (bytes < 2 * huge) return malloc(bytes ? bytes : 1);
+    void *p = NULL;
+    if (posix_memalign(&p, huge, bytes) != 0) return NULL;
+    madvise(p, bytes & ~(huge - 1), MADV_HUGEPAGE); /* advice only: failure changes nothing */
+    return p;
+}
+
+/* ---------- the buffer pool ---------- */
+
+#define POOL_MIN_BYTES ((size_t)1 << 20)     /* smaller buffers are plain malloc/free */
+#define POOL_MAX_IDLE_BYTES ((size_t)384 << 20) /* beyond this, released buffers are freed */
+
+typedef struct pbuf {
+    void *p;
+    size_t bytes;
+    int idle;
+} pbuf;
+
+struct gw_model_pool {
+    atomic_long refs;
+    pthread_mutex_t lock;
+    pbuf *b; /* every buffer the pool made and has not freed, handed out or idle */
+    size_t n, cap, idle_bytes;
+};
+
+gw_model_pool *gw_model_pool_create(void)
+{
+    gw_model_pool *p = calloc(1, sizeof *p);
+    if (!p) return NULL;
+    atomic_init(&p->refs, 1);
+    pthread_mutex_init(&p->lock, NULL);
+    return p;
+}
+
+void gw_model_pool_ref(gw_model_pool *p)
+{
+    if (p) atomic_fetch_add(&p->refs, 1);
+}
+
+void gw_model_pool_unref(gw_model_pool *p)
+{
+    if (!p || atomic_fetch_sub(&p->refs, 1) != 1) return;
+    for (size_t i = 0; i < p->n; i++) free(p->b[i].p); /* all idle: every holder is gone */
+    free(p->b);
+    pthread_mutex_destroy(&p->lock);
+    free(p);
+}
+
+/* A buffer of at least `bytes`: an idle one of about that size, or a new one with ~1.5 % room
+ * so the next versions (a few rows longer) fit it too.  NULL when out of memory. */
+static void *pool_get(gw_model_pool *p, size_t bytes)
+{
+    if (!p || bytes < POOL_MIN_BYTES) return malloc(bytes ? bytes : 1);
+    pthread_mutex_lock(&p->lock);
+    size_t best = p->n;
+    for (size_t i = 0; i < p->n; i++)
+        if (p->b[i].idle && p->b[i].bytes >= bytes && p->b[i].bytes <= bytes + bytes / 8 &&
+            (best == p->n || p->b[i].bytes < p->b[best].bytes))
+            best = i;
+    void *r = NULL;
+    if (best < p->n) {
+        p->b[best].idle = 0;
+        p->idle_bytes -= p->b[best].bytes;
+        r = p->b[best].p;
+    } else {
+        if (p->n == p->cap) {
+            size_t nc = p->cap ? 2 * p->cap : 32;
+            pbuf *nb = realloc(p->b, nc * sizeof *nb);
+            if (nb) p->b = nb, p->cap = nc;
+        }
+        size_t want = bytes + bytes / 64;
+        if (p->n < p->cap && (r = big_alloc(want))) p->b[p->n++] = (pbuf){r, want, 0};
+    }
+    pthread_mutex_unlock(&p->lock);
+    return r ? r : big_alloc(bytes); /* the pool's list could not grow: an untracked buffer */
+}
+
+void gw_model_pool_release(gw_model_pool *p, void *buf)
+{
+    if (!buf) return;
+    if (!p) {
+        free(buf);
+        return;
+    }
+    pthread_mutex_lock(&p->lock);
+    size_t i = 0;
+    while (i < p->n && p->b[i].p != buf) i++;
+    if (i < p->n && p->idle_bytes + p->b[i].bytes <= POOL_MAX_IDLE_BYTES) {
+        p->b[i].idle = 1;
+        p->idle_bytes += p->b[i].bytes;
+        buf = NULL;
+    } else if (i < p->n) {
+        p->b[i] = p->b[--p->n];
+    }
+    pthread_mutex_unlock(&p->lock);
+    free(buf);
+}
+
 /* The id hash of the next version: the previous one copied, deleted ids taken out, rows
- * renumbered through `map`, new ids added; rebuilt when the table would be over 3/4 full. */
+ * renumbered, new ids added; rebuilt when the table would be over 3/4 full. */
 static gw_status patch_hash(gw_ctx *ctx, const gw_layer_data *o, gw_layer_data *d, const stage *g,
-                            const int32_t *map, const ins *in, size_t nin)
+                            const remap *m, const ins *in, size_t nin)
 {
     size_t slots = o->hmask + 1;
     if (!o->hash || d->n * 4 > slots * 3) return gw_model_build_hash(ctx, d);
-    d->hash = malloc(slots * sizeof *d->hash);
+    d->hash = pool_get(d->pool, slots * sizeof *d->hash);
     if (!d->hash) return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory indexing ids");
     memcpy(d->hash, o->hash, slots * sizeof *d->hash);
     d->hmask = o->hmask;
     for (size_t k = 0; k < g->ndel; k++) hash_remove(o, d->hash, d->hmask, g->dels[k]);
-    if (map)
+    if (!m->map && m->nin == 1 && m->ndel == 0) { /* one new row: the rows after it move up */
+        uint32_t p = (uint32_t)m->ipos[0] + 1;
+        for (size_t j = 0; j < slots; j++) d->hash[j] += d->hash[j] >= p;
+    } else if (m->map || m->nin || m->ndel) {
         for (size_t j = 0; j < slots; j++)
-            if (d->hash[j]) d->hash[j] = (uint32_t)map[d->hash[j] - 1] + 1;
+            if (d->hash[j]) d->hash[j] = (uint32_t)remap_row(m, d->hash[j] - 1) + 1;
+    }
     for (size_t k = 0; k < nin; k++) {
         size_t j = gw_model_hash_str(in[k].id) & d->hmask;
         while (d->hash[j]) j = (j + 1) & d->hmask;
@@ -388,28 +536,153 @@ static gw_status patch_hash(gw_ctx *ctx, const gw_layer_data *o, gw_layer_data *
     return GW_OK;
 }
 
+typedef struct cell_row {
+    size_t cell, row;
+} cell_row;
+
+static int cmp_cell_row(const void *a, const void *b)
+{
+    const cell_row *x = a, *y = b;
+    if (x->cell != y->cell) return x->cell < y->cell ? -1 : 1;
+    return x->row < y->row ? -1 : x->row > y->row;
+}
+
+/* Cell of metric point (x, y) in g, or 0 when it lies outside the grid's cells. */
+static int cell_of(const gw_model_pgrid *g, double x, double y, size_t *cell)
+{
+    if (!(x >= g->minx && y >= g->miny)) return 0;
+    long cx = (long)((x - g->minx) / g->cell), cy = (long)((y - g->miny) / g->cell);
+    if (cx >= g->nx || cy >= g->ny) return 0;
+    *cell = (size_t)cy * (size_t)g->nx + (size_t)cx;
+    return 1;
+}
+
+/* The packed point index of the next version: the previous one with the changed rows taken
+ * out, renumbered, and the new and changed rows put in their cells (rows ascending in a cell,
+ * as a fresh build has them).  Rebuilt when a point falls outside the grid or the row count
+ * has drifted far from the one the cell size was chosen for. */
+static gw_status patch_pgrid(gw_ctx *ctx, const gw_layer_data *o, gw_layer_data *d, const stage *g,
+                             const remap *m, const ins *in, size_t nin)
+{
+    const gw_model_pgrid *op = &o->pg;
+    size_t nupd = g->s->n - nin, nadd = g->s->n, nskip = g->ndel + nupd;
+    if (!op->start || o->n == 0 || d->n > 2 * op->n0 + 1024 || d->n < op->n0 / 2)
+        return gw_model_build_pgrid(ctx, d);
+    cell_row *add = malloc((nadd + 1) * sizeof *add);
+    size_t *skip = malloc((nskip + 1) * sizeof *skip);
+    gw_status st = add && skip ? GW_OK : gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory indexing points");
+    const double *ox = o->xy[GW_MODEL_METRIC][0], *oy = o->xy[GW_MODEL_METRIC][1];
+    const double *nx = d->xy[GW_MODEL_METRIC][0], *ny = d->xy[GW_MODEL_METRIC][1];
+    size_t na = 0, ns = 0;
+    int outside = 0;
+    /* new rows of inserted and updated features, and previous rows of updated/deleted ones */
+    for (size_t k = 0; !st && k < nin; k++) {
+        add[na].row = in[k].row;
+        outside |= !cell_of(op, nx[in[k].row], ny[in[k].row], &add[na].cell);
+        na++;
+    }
+    for (size_t k = 0; !st && !outside && k < g->s->n + g->ndel; k++) {
+        size_t r; /* a previous row leaving its cell */
+        if (k < g->s->n) {
+            if (g->old[k] < 0) continue;
+            r = (size_t)g->old[k];
+            add[na].row = remap_row(m, r);
+            outside |= !cell_of(op, nx[add[na].row], ny[add[na].row], &add[na].cell);
+            na++;
+        } else {
+            r = g->dels[k - g->s->n];
+        }
+        size_t c = 0;
+        cell_of(op, ox[r], oy[r], &c); /* the previous index holds every previous row */
+        size_t p = op->start[c];
+        while (p < op->start[c + 1] && op->rows[p] != r) p++;
+        outside |= p == op->start[c + 1]; /* not where it should be: rebuild */
+        skip[ns++] = p;
+    }
+    if (st || outside) {
+        free(add), free(skip);
+        return st ? st : gw_model_build_pgrid(ctx, d);
+    }
+    qsort(add, na, sizeof *add, cmp_cell_row);
+    qsort(skip, ns, sizeof *skip, cmp_size);
+    gw_model_pgrid *np = &d->pg;
+    *np = (gw_model_pgrid){op->minx, op->miny, op->cell, op->nx, op->ny, op->n0, NULL, NULL};
+    size_t nc = (size_t)op->nx * (size_t)op->ny;
+    np->start = pool_get(d->pool, (nc + 1) * sizeof *np->start);
+    np->rows = pool_get(d->pool, (d->n ? d->n : 1) * sizeof *np->rows);
+    if (!np->start || !np->rows) {
+        free(add), free(skip);
+        return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory indexing points");
+    }
+    size_t w = 0, ka = 0, ks = 0;
+    for (size_t c = 0; c < nc; c++) {
+        np->start[c] = (uint32_t)w;
+        for (size_t p = op->start[c]; p < op->start[c + 1]; p++) {
+            if (ks < ns && skip[ks] == p) {
+                ks++;
+                continue;
+            }
+            size_t r = remap_row(m, op->rows[p]);
+            while (ka < na && add[ka].cell == c && add[ka].row < r) np->rows[w++] = (uint32_t)add[ka++].row;
+            np->rows[w++] = (uint32_t)r;
+        }
+        while (ka < na && add[ka].cell == c) np->rows[w++] = (uint32_t)add[ka++].row;
+    }
+    np->start[nc] = (uint32_t)w;
+    free(add), free(skip);
+    if (w == d->n) return GW_OK;
+    gw_ctx_warn(ctx, "layer %s: patched point index holds %zu of %zu rows; rebuilt", gw_layer_name(d->layer), w, d->n);
+    gw_model_pool_release(d->pool, np->start), gw_model_pool_release(d->pool, np->rows);
+    np->start = NULL, np->rows = NULL;
+    return gw_model_build_pgrid(ctx, d);
+}
+
+/* Every per-row array of the next version (n rows), from the model's pool when large. */
+static gw_status alloc_rows(gw_ctx *ctx, gw_layer_data *d, size_t n)
+{
+    size_t rows = n ? n : 1;
+    gw_model_pool *p = d->pool;
+    int bad = !(d->fid = pool_get(p, rows * sizeof *d->fid));
+    for (size_t f = 0; f < d->nfields; f++) {
+        gw_model_col *c = &d->cols[f];
+        if (c->type == GW_FT_TEXT) {
+            bad |= !(c->text = pool_get(p, rows * sizeof *c->text));
+            continue;
+        }
+        bad |= !(c->nulls = pool_get(p, rows));
+        if (c->type == GW_FT_REAL) bad |= !(c->d = pool_get(p, rows * sizeof *c->d));
+        else bad |= !(c->i = pool_get(p, rows * sizeof *c->i));
+    }
+    for (int c = 0; c < GW_MODEL_CRS_COUNT; c++)
+        for (int k = 0; k < 2; k++) bad |= !(d->xy[c][k] = pool_get(p, rows * sizeof(double)));
+    d->cap = rows;
+    return bad ? gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory refreshing the model") : GW_OK;
+}
+
 /* The next version from the previous one and the staged rows. */
 static gw_status build_next(gw_ctx *ctx, const gw_layer_data *o, const stage *g, int64_t seq,
-                            gw_layer_data **out)
+                            gw_model_pool *pool, gw_layer_data **out)
 {
     const gw_layer_data *s = g->s;
     size_t nin = 0;
     for (size_t k = 0; k < s->n; k++) nin += g->old[k] < 0;
     size_t n = o->n - g->ndel + nin;
     if (n >= UINT32_MAX) return gw_ctx_error(ctx, GW_ERR_RANGE, "layer %s: too many rows", gw_layer_name(o->layer));
+    int many = nin + g->ndel > FEW_EVENTS;
     ins *in = malloc((nin + 1) * sizeof *in);
-    int32_t *map = (nin || g->ndel) ? malloc((o->n + 1) * sizeof *map) : NULL;
+    size_t *ipos = malloc((nin + 1) * sizeof *ipos);
+    int32_t *map = many ? malloc((o->n + 1) * sizeof *map) : NULL;
     gw_layer_data *d = NULL;
     gw_status st = gw_model_layer_new(ctx, o->layer, seq, &d);
-    if (!st && (!in || ((nin || g->ndel) && !map))) st = gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory refreshing the model");
+    if (!st) {
+        gw_model_pool_ref(pool);
+        d->pool = pool; /* before any pooled buffer: they must go back through it */
+    }
+    if (!st && (!in || !ipos || (many && !map))) st = gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory refreshing the model");
     if (!st) st = share_arena(ctx, o, s->ar->used, d);
-    if (!st) st = gw_model_reserve(ctx, d, n ? n : 1);
-    for (int c = GW_MODEL_METRIC; !st && c < GW_MODEL_CRS_COUNT; c++)
-        for (int k = 0; k < 2 && !st; k++)
-            if (!(d->xy[c][k] = malloc((n ? n : 1) * sizeof(double))))
-                st = gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory refreshing the model");
+    if (!st) st = alloc_rows(ctx, d, n);
     if (st) {
-        free(in), free(map);
+        free(in), free(ipos), free(map);
         gw_model_layer_free(ctx, d);
         return st;
     }
@@ -424,6 +697,8 @@ static gw_status build_next(gw_ctx *ctx, const gw_layer_data *o, const stage *g,
     }
     qsort(in, nin, sizeof *in, cmp_ins);
     qsort(g->dels, g->ndel, sizeof *g->dels, cmp_size);
+    for (size_t k = 0; k < nin; k++) ipos[k] = in[k].pos;
+    remap m = {map, ipos, nin, g->dels, g->ndel};
 
     /* Copy the surviving rows in runs between the insert positions and deleted rows. */
     arr a[4 * GW_MODEL_MAX_FIELDS + 8];
@@ -441,22 +716,19 @@ static gw_status build_next(gw_ctx *ctx, const gw_layer_data *o, const stage *g,
         if (ki < nin && in[ki].pos == from) {
             in[ki++].row = to++; /* filled below */
         } else if (kd < g->ndel && g->dels[kd] == from) {
-            map[from++] = -1;
-            kd++;
+            if (map) map[from] = -1;
+            from++, kd++;
         } else if (from == o->n) {
             break;
         }
     }
     d->n = n;
     for (size_t k = 0; !st && k < nin; k++) st = put_staged(ctx, d, in[k].row, s, in[k].srow);
-    for (size_t k = 0; !st && k < s->n; k++) {
-        if (g->old[k] < 0) continue;
-        size_t r = map ? (size_t)map[g->old[k]] : (size_t)g->old[k];
-        st = put_staged(ctx, d, r, s, k);
-    }
-    if (!st) st = patch_hash(ctx, o, d, g, map, in, nin);
-    if (!st) st = gw_model_build_pgrid(ctx, d);
-    free(in), free(map);
+    for (size_t k = 0; !st && k < s->n; k++)
+        if (g->old[k] >= 0) st = put_staged(ctx, d, remap_row(&m, (size_t)g->old[k]), s, k);
+    if (!st) st = patch_hash(ctx, o, d, g, &m, in, nin);
+    if (!st) st = patch_pgrid(ctx, o, d, g, &m, in, nin);
+    free(in), free(ipos), free(map);
     if (st) {
         gw_model_layer_free(ctx, d);
         return st;
@@ -475,7 +747,7 @@ gw_status gw_model_delta_apply(gw_ctx *ctx, gw_store *store, const gw_layer_data
     int unlogged = 0;
     gw_status st = stage_rows(ctx, store, old, ids, nids, seq, &g, &unlogged);
     if (!st && !unlogged) st = stage_project(ctx, g.s, xf, srid);
-    if (!st && !unlogged) st = build_next(ctx, old, &g, seq, out);
+    if (!st && !unlogged) st = build_next(ctx, old, &g, seq, xf->pool, out);
     stage_free(ctx, &g);
     return st;
 }

@@ -14,6 +14,11 @@
 #define GW_MODEL_NOTEXT UINT32_MAX /* text offset meaning SQL NULL */
 #define GW_MODEL_MAX_FIELDS 16
 
+/* Large buffers of patched layer versions, kept when a version is freed and handed to the next
+ * one: a fresh 100 MB of columns costs more in page faults than in copying.  Shared by the
+ * model and the layers built from it (refcounted: snapshots may outlive the model). */
+typedef struct gw_model_pool gw_model_pool;
+
 typedef struct gw_model_col {
     gw_ftype type;
     uint32_t *text; /* arena offsets (GW_FT_TEXT) */
@@ -26,6 +31,7 @@ typedef struct gw_model_col {
 typedef struct gw_model_pgrid {
     double minx, miny, cell;
     long nx, ny;
+    size_t n0; /* rows the cell size was chosen for (a patched index keeps it) */
     uint32_t *start;
     uint32_t *rows;
 } gw_model_pgrid;
@@ -61,14 +67,17 @@ struct gw_layer_data {
     const GEOSPreparedGeometry **prep;
     GEOSSTRtree *tree;
     gw_model_pgrid pg;
+    gw_model_pool *pool; /* where the large buffers go back (NULL: plain free) */
 };
 
 /* The lon/lat -> metric and -> Mercator transforms, made once per model (creating one costs
- * ~0.1 s of PROJ database work) and used only by the thread that holds the write lock. */
+ * ~0.1 s of PROJ database work) and used only by the thread that holds the write lock; and
+ * the model's buffer pool (NULL for a loader without one). */
 typedef struct gw_model_xforms {
     gw_ctx *ctx; /* the transforms' own context */
     int srid;
     gw_crs_transform *t[GW_MODEL_CRS_COUNT];
+    gw_model_pool *pool;
 } gw_model_xforms;
 
 /* ---- model.c helpers used by model_delta.c ---- */
@@ -92,6 +101,16 @@ gw_status gw_model_xforms_ready(gw_ctx *ctx, gw_model_xforms *xf, int srid);
 gw_status gw_model_xf_fail(gw_ctx *ctx, const gw_model_xforms *xf, gw_status st);
 /* Store calls report on the store's own context; carry the message over to the caller's. */
 gw_status gw_model_from_store(gw_ctx *ctx, gw_store *store, gw_status st);
+
+/* ---- model_delta.c: the buffer pool ---- */
+
+/* A new pool (refs 1), or NULL when out of memory (the model then works without one). */
+gw_model_pool *gw_model_pool_create(void);
+/* Take a reference / drop one (the last frees every idle buffer).  Accept NULL. */
+void gw_model_pool_ref(gw_model_pool *p);
+void gw_model_pool_unref(gw_model_pool *p);
+/* Free buf, or keep it for reuse when the pool made it.  Any thread.  Accepts NULL buf/pool. */
+void gw_model_pool_release(gw_model_pool *p, void *buf);
 
 /* ---- model_delta.c: the change log since a sequence number, per layer ---- */
 
