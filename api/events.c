@@ -51,9 +51,12 @@ struct gw_events {
     ev ring[RING];
     int64_t n;      /* events ever appended; ring[i % RING] */
     int64_t floor;  /* lowest seq the ring may still hold; older ones come from the table */
+    int64_t last;   /* highest seq appended (the two feeds below append only above it) */
     sub *subs;
     size_t n_subs;
-    pthread_t ticker;
+    pthread_t ticker, poller;
+    char db_path[1024]; /* set by the first subscriber: the poller reads the change log there */
+    int polling;
     pthread_cond_t stop_cv;
     int stop, running;
 };
@@ -146,11 +149,17 @@ static void format_ev(gw_buf *b, const ev *e)
 
 /* ---- hub: listener and ticker -------------------------------------------------------------- */
 
+/* Two feeds fill the ring, whichever sees a change first: the live listener (after the model
+ * was refreshed) and a poller reading the change log every POLL_MS, so an event does not wait
+ * for a model reload (seconds for a million incidents).  Commits are serial and seqs are taken
+ * inside them, so the change log grows in seq order and "above the last seq" loses nothing. */
 static void on_changes(void *user, gw_ctx *ctx, const gw_change *ch, size_t n, gw_model_snapshot *snap)
 {
     gw_events *h = user;
     pthread_mutex_lock(&h->lock);
     for (size_t i = 0; i < n; i++) {
+        if (ch[i].seq <= h->last) continue;
+        h->last = ch[i].seq;
         ev *e = &h->ring[h->n % RING];
         if (h->n >= RING) h->floor = e->seq + 1; /* evicting it */
         fill_ev(e, ch[i].seq, ch[i].layer, ch[i].op, ch[i].feature_id, ch[i].has_bbox ? &ch[i].bbox : NULL);
@@ -158,6 +167,68 @@ static void on_changes(void *user, gw_ctx *ctx, const gw_change *ch, size_t n, g
     }
     for (sub *s = h->subs; s; s = s->next) gw_stream_wake(s->stream);
     pthread_mutex_unlock(&h->lock);
+}
+
+#define POLL_MS 50
+#define POLL_ROWS 1024
+
+static void *poller_main(void *arg)
+{
+    gw_events *h = arg;
+    gw_ctx *ctx = NULL;
+    gw_store *st = NULL;
+    sqlite3_stmt *q = NULL;
+    if (gw_ctx_create(&ctx) != GW_OK || gw_store_open(ctx, h->db_path, GW_STORE_READONLY, &st) != GW_OK ||
+        sqlite3_prepare_v2(gw_store_db(st), "SELECT seq, layer, op, feature_id, minx, miny, maxx, maxy FROM "
+                           "changelog WHERE seq > ?1 ORDER BY seq LIMIT ?2", -1, &q, NULL) != SQLITE_OK) {
+        fprintf(stderr, "gridwatch events: cannot poll the change log of %s (%s); events follow model "
+                "refreshes only\n", h->db_path, ctx ? gw_ctx_errmsg(ctx) : "out of memory");
+        goto out;
+    }
+    pthread_mutex_lock(&h->lock);
+    while (!h->stop) {
+        int64_t after = h->last;
+        pthread_mutex_unlock(&h->lock);
+        sqlite3_bind_int64(q, 1, after);
+        sqlite3_bind_int(q, 2, POLL_ROWS);
+        int got = 0;
+        while (sqlite3_step(q) == SQLITE_ROW) {
+            gw_layer l;
+            const char *ln = (const char *)sqlite3_column_text(q, 1);
+            if (!ln || gw_layer_from_name(ln, &l) != GW_OK) l = GW_LAYER_COUNT;
+            gw_bbox b = {sqlite3_column_double(q, 4), sqlite3_column_double(q, 5), sqlite3_column_double(q, 6),
+                         sqlite3_column_double(q, 7)};
+            int64_t seq = sqlite3_column_int64(q, 0);
+            pthread_mutex_lock(&h->lock);
+            if (seq > h->last) {
+                ev *e = &h->ring[h->n % RING];
+                if (h->n >= RING) h->floor = e->seq + 1; /* evicting it */
+                fill_ev(e, seq, l, (const char *)sqlite3_column_text(q, 2), (const char *)sqlite3_column_text(q, 3),
+                        sqlite3_column_type(q, 4) == SQLITE_NULL ? NULL : &b);
+                h->last = seq;
+                h->n++;
+                got++;
+            }
+            pthread_mutex_unlock(&h->lock);
+        }
+        sqlite3_reset(q);
+        pthread_mutex_lock(&h->lock);
+        if (got)
+            for (sub *s = h->subs; s; s = s->next) gw_stream_wake(s->stream);
+        if (got < POLL_ROWS && !h->stop) {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_nsec += POLL_MS * 1000000L;
+            if (ts.tv_nsec >= 1000000000L) ts.tv_sec++, ts.tv_nsec -= 1000000000L;
+            pthread_cond_timedwait(&h->stop_cv, &h->lock, &ts);
+        }
+    }
+    pthread_mutex_unlock(&h->lock);
+out:
+    sqlite3_finalize(q);
+    gw_store_close(st);
+    gw_ctx_destroy(ctx);
+    return NULL;
 }
 
 static void *ticker_main(void *arg)
@@ -186,6 +257,7 @@ gw_status gw_events_create(gw_ctx *ctx, gw_live *live, gw_events **out)
     pthread_mutex_init(&h->lock, NULL);
     pthread_cond_init(&h->stop_cv, NULL);
     h->floor = gw_live_seq(live) + 1;
+    h->last = h->floor - 1;
     gw_status st = gw_live_listen(live, on_changes, h);
     if (!st && pthread_create(&h->ticker, NULL, ticker_main, h) != 0)
         st = gw_ctx_error(ctx, GW_ERR_INTERNAL, "cannot start the events ticker");
@@ -206,9 +278,11 @@ void gw_events_destroy(gw_events *h)
     if (h->running) {
         pthread_mutex_lock(&h->lock);
         h->stop = 1;
-        pthread_cond_signal(&h->stop_cv);
+        pthread_cond_broadcast(&h->stop_cv);
+        int polling = h->polling;
         pthread_mutex_unlock(&h->lock);
         pthread_join(h->ticker, NULL);
+        if (polling) pthread_join(h->poller, NULL);
     }
     for (int i = 0; i < RING; i++) free(h->ring[i].id);
     pthread_cond_destroy(&h->stop_cv);
@@ -422,6 +496,13 @@ static int h_events(gw_req *req)
     gw_req_add_header(req, "X-Accel-Buffering", "no");
     /* Register under the lock so no wake is missed between respond and the list. */
     pthread_mutex_lock(&h->lock);
+    if (!h->polling && !h->stop) { /* the first subscriber starts the change-log poller */
+        const char *path = gw_server_db_path(gw_req_server(req));
+        if (path && strlen(path) < sizeof h->db_path) {
+            snprintf(h->db_path, sizeof h->db_path, "%s", path);
+            h->polling = pthread_create(&h->poller, NULL, poller_main, h) == 0;
+        }
+    }
     gw_stream *stream = gw_req_respond_stream(req, 200, "text/event-stream", sub_read, s, sub_free);
     if (stream) {
         s->stream = stream;

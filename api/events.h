@@ -1,6 +1,8 @@
 /* events.h — GET /events: the change log as Server-Sent Events for map walls and dispatch
- * consoles.  One event per change-log row (id = its seq), fed by a gw_live listener; a
- * reconnect with Last-Event-ID is answered from the change log first, so nothing is lost.
+ * consoles.  One event per change-log row (id = its seq), fed by a gw_live listener and by a
+ * poller reading the change log every 50 ms (started by the first subscriber), whichever sees a
+ * change first, so an event never waits for a model reload; a reconnect with Last-Event-ID
+ * is answered from the change log first, so nothing is lost.
  * Subscribers wait on suspended connections (no thread each). */
 #ifndef GW_EVENTS_H
 #define GW_EVENTS_H
