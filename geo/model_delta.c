@@ -295,7 +295,7 @@ static gw_status share_arena(gw_ctx *ctx, const gw_layer_data *old, size_t need,
         free(b);
         return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory refreshing the model");
     }
-    memcpy(buf, a->buf, a->used);
+    if (a->used) memcpy(buf, a->buf, a->used);
     atomic_init(&b->refs, 1);
     b->buf = buf;
     b->used = a->used;
