@@ -183,5 +183,13 @@ else
   skipped "MVT second decoder: needs node, 'npm ci' in tests/peers, GDAL (gdal-bin) and curl"
 fi
 
+# the server stops cleanly and, in a sanitizer build, without a report
+kill "$SRV" 2>/dev/null
+wait "$SRV"
+rc=$?
+SRV=""
+if [ "$rc" -eq 0 ]; then ok; else bad "gridwatch serve exited with $rc on SIGTERM: $(tail -c 300 "$T/serve.log")"; fi
+if grep -q "AddressSanitizer\|LeakSanitizer\|runtime error" "$T/serve.log"; then bad "sanitizer report from the server: $(grep -m 3 "Sanitizer\|runtime error" "$T/serve.log")"; else ok; fi
+
 echo "peers: $pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ]
