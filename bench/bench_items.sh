@@ -34,7 +34,8 @@ GW="$B/gridwatch"
 for t in wrk pgbench psql ogr2ogr; do
   command -v $t >/dev/null 2>&1 || { echo "bench_items: $t not installed (Debian: wrk postgresql postgresql-15-postgis-3 gdal-bin)" >&2; exit 1; }
 done
-trap 'bench_stop' EXIT INT TERM
+trap 'bench_stop' EXIT
+trap 'exit 1' INT TERM HUP PIPE
 
 bench_city
 bench_pg_load incidents

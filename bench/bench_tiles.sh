@@ -45,7 +45,8 @@ stop_all() {
   bench_stop
   if [ -n "$NGX" ]; then kill "$NGX" 2>/dev/null; wait "$NGX" 2>/dev/null; NGX=""; fi
 }
-trap stop_all EXIT INT TERM
+trap stop_all EXIT
+trap 'exit 1' INT TERM HUP PIPE
 
 # The renderer bench: the CMake target when the build has it, else a direct cc line.
 BT="$B/bench_tiles"

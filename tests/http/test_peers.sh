@@ -18,7 +18,7 @@ cleanup() {
   rm -rf "$T"
 }
 trap cleanup EXIT
-trap 'exit 1' INT TERM
+trap 'exit 1' INT TERM HUP PIPE
 pass=0
 fail=0
 skip=0
