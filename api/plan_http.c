@@ -21,52 +21,6 @@
 #include <string.h>
 #include <strings.h>
 
-/* ---- the write connection of this thread --------------------------------------------------- */
-
-typedef struct wconn {
-    gw_ctx *ctx;
-    gw_store *store;
-} wconn;
-
-static pthread_key_t wkey;
-static pthread_once_t wonce = PTHREAD_ONCE_INIT;
-
-static void wconn_free(void *p)
-{
-    wconn *w = p;
-    if (!w) return;
-    gw_store_close(w->store);
-    gw_ctx_destroy(w->ctx);
-    free(w);
-}
-
-static void wkey_init(void) { pthread_key_create(&wkey, wconn_free); }
-
-static gw_store *write_store(gw_req *req)
-{
-    pthread_once(&wonce, wkey_init);
-    const char *path = gw_server_db_path(gw_req_server(req));
-    wconn *w = pthread_getspecific(wkey);
-    if (w && w->store && strcmp(gw_store_path(w->store), path) != 0) {
-        gw_store_close(w->store);
-        w->store = NULL;
-    }
-    if (!w) {
-        w = calloc(1, sizeof *w);
-        if (!w || gw_ctx_create(&w->ctx) != GW_OK) {
-            free(w);
-            gw_req_problem(req, 503, NULL, "out of memory opening a write connection");
-            return NULL;
-        }
-        pthread_setspecific(wkey, w);
-    }
-    if (!w->store && gw_store_open(w->ctx, path, 0, &w->store) != GW_OK) {
-        gw_req_problem(req, 503, NULL, "database '%s' cannot be opened for writing: %s", path,
-                       gw_ctx_errmsg(w->ctx));
-        return NULL;
-    }
-    return w->store;
-}
 
 /* ---- request pieces ------------------------------------------------------------------------ */
 
@@ -158,7 +112,7 @@ static void settle(gw_req *req, int64_t seq)
 
 static int h_create(gw_req *req)
 {
-    gw_store *s = write_store(req);
+    gw_store *s = gw_req_write_store(req);
     if (!s) return 0;
     size_t len = 0;
     const char *body = gw_req_body(req, &len);
@@ -215,7 +169,7 @@ static int h_get(gw_req *req)
 
 static int h_delete(gw_req *req)
 {
-    gw_store *s = write_store(req);
+    gw_store *s = gw_req_write_store(req);
     int64_t id = s ? path_int(req, "id") : -1;
     if (id < 0) return 0;
     char who[128];
@@ -238,7 +192,7 @@ static int h_diff(gw_req *req)
 
 static int h_edit(gw_req *req)
 {
-    gw_store *s = write_store(req);
+    gw_store *s = gw_req_write_store(req);
     int64_t id = s ? path_int(req, "id") : -1;
     if (id < 0) return 0;
     size_t len = 0;
@@ -315,7 +269,7 @@ static int h_versions(gw_req *req)
 
 static int h_publish(gw_req *req)
 {
-    gw_store *s = write_store(req);
+    gw_store *s = gw_req_write_store(req);
     int64_t id = s ? path_int(req, "id") : -1;
     if (id < 0) return 0;
     const char *f = gw_req_query(req, "force");
@@ -333,7 +287,7 @@ static int h_publish(gw_req *req)
 
 static int h_rollback(gw_req *req)
 {
-    gw_store *s = write_store(req);
+    gw_store *s = gw_req_write_store(req);
     int64_t n = s ? path_int(req, "n") : -1;
     if (n < 0) return 0;
     char who[128];

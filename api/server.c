@@ -935,3 +935,50 @@ int gw_cli_serve(int argc, char **argv)
     gw_ctx_destroy(ctx);
     return 0;
 }
+
+/* ---- the write connection of this thread (one per worker, opened on first write) ---- */
+
+typedef struct wconn {
+    gw_ctx *ctx;
+    gw_store *store;
+} wconn;
+
+static pthread_key_t wkey;
+static pthread_once_t wonce = PTHREAD_ONCE_INIT;
+
+static void wconn_free(void *p)
+{
+    wconn *w = p;
+    if (!w) return;
+    gw_store_close(w->store);
+    gw_ctx_destroy(w->ctx);
+    free(w);
+}
+
+static void wkey_init(void) { pthread_key_create(&wkey, wconn_free); }
+
+gw_store *gw_req_write_store(gw_req *req)
+{
+    pthread_once(&wonce, wkey_init);
+    const char *path = gw_server_db_path(gw_req_server(req));
+    wconn *w = pthread_getspecific(wkey);
+    if (w && w->store && strcmp(gw_store_path(w->store), path) != 0) { /* another server */
+        gw_store_close(w->store);
+        w->store = NULL;
+    }
+    if (!w) {
+        w = calloc(1, sizeof *w);
+        if (!w || gw_ctx_create(&w->ctx) != GW_OK) {
+            free(w);
+            gw_req_problem(req, 503, NULL, "out of memory opening a write connection");
+            return NULL;
+        }
+        pthread_setspecific(wkey, w);
+    }
+    if (!w->store && gw_store_open(w->ctx, path, 0, &w->store) != GW_OK) {
+        gw_req_problem(req, 503, NULL, "database '%s' cannot be opened for writing: %s", path,
+                       gw_ctx_errmsg(w->ctx));
+        return NULL;
+    }
+    return w->store;
+}

@@ -98,6 +98,10 @@ const char *gw_req_base_url(gw_req *req);
 /* This worker thread's context and read connection, opened on first use.  The connection is
  * query_only: open a separate one for writes.  NULL (and a 503 answered) when it cannot open. */
 gw_ctx *gw_req_ctx(gw_req *req);
+/* This worker thread's read-write connection to the served database, opened on first use and
+ * closed when the thread ends; NULL with a 503 problem already answered when it cannot open.
+ * SQLite's busy timeout serialises writers across threads. */
+gw_store *gw_req_write_store(gw_req *req);
 gw_store *gw_req_store(gw_req *req);
 gw_server *gw_req_server(gw_req *req);
 /* The opts.app pointer the server was created with (NULL when none). */
