@@ -1,0 +1,255 @@
+// wall.test.mjs — the map wall in a real browser: Debian's Chromium driven by playwright-core
+// against `gridwatch serve` on a small generated city.  Checks what a command center relies on:
+// the page loads clean, every layer draws, labels switch language, the dispatcher panel shows the
+// API's nearest teams, a POSTed incident appears through /events.  Screenshots go to artifacts/.
+//
+// Run: GW_BIN=build/gridwatch node --test tests/browser/   (GW_UPDATE_DOCS=1 also refreshes
+// docs/img/wall.png, the README's picture).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, rmSync, copyFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import net from 'node:net';
+import http from 'node:http';
+import { createRequire } from 'node:module';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(here, '../..');
+const require = createRequire(join(root, 'web/package.json'));
+const { chromium } = require('playwright-core');
+
+const BIN = resolve(process.env.GW_BIN || join(root, 'build/gridwatch'));
+const CHROMIUM = process.env.GW_CHROMIUM || '/usr/bin/chromium';
+const ARTIFACTS = join(here, 'artifacts');
+const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+// routes other engineers are still building: a 404 from them is reported in the page, not an error
+const OPTIONAL = /\/(analysis|dispatch|events)(\/|\?|$)/;
+
+let tmp, db, srv, base, browser, token, srvLog = '';
+
+function freePort() {
+  return new Promise((res, rej) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => res(p)); });
+    s.on('error', rej);
+  });
+}
+
+async function waitHealthy(url, ms) {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    try { if ((await fetch(url + '/healthz')).ok) return; } catch { /* not up yet */ }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`gridwatch serve did not become healthy at ${url} within ${ms} ms; log:\n${srvLog}`);
+}
+
+// A page that records console errors and uncaught exceptions (resource errors of the optional
+// routes excepted).
+async function openPage(opts = {}) {
+  const ctx = await browser.newContext({ viewport: { width: 1600, height: 900 }, locale: 'en-US', ...opts });
+  const page = await ctx.newPage();
+  page.errors = [];
+  page.on('console', (m) => {
+    if (m.type() !== 'error') return;
+    const url = m.location()?.url || '';
+    if (/Failed to load resource/.test(m.text()) && OPTIONAL.test(url)) return;
+    page.errors.push(`${m.text()} (${url})`);
+  });
+  page.on('pageerror', (e) => page.errors.push(`uncaught: ${e.message}`));
+  await page.goto(base + '/', { waitUntil: 'load' });
+  await page.evaluate(() => window.gw.ready);
+  await settle(page);
+  return page;
+}
+
+async function settle(page) {
+  await page.waitForFunction(() => { const m = window.gw.map; return m.loaded() && m.areTilesLoaded() && !m.isMoving(); }, null, { timeout: 30000 });
+  await page.waitForTimeout(300);
+}
+
+function rendered(page, layers) {
+  return page.evaluate((ls) => Object.fromEntries(ls.map((l) => [l, window.gw.map.queryRenderedFeatures({ layers: [l] }).length])), layers);
+}
+
+async function jumpTo(page, center, zoom) {
+  await page.evaluate(([c, z]) => window.gw.map.jumpTo({ center: c, zoom: z }), [center, zoom]);
+  await settle(page);
+}
+
+async function firstPoint(layer) {
+  const r = await fetch(`${base}/collections/${layer}/items?limit=1`);
+  return (await r.json()).features[0].geometry.coordinates;
+}
+
+before(async () => {
+  tmp = mkdtempSync(join(tmpdir(), 'gw-browser-'));
+  db = join(tmp, 'city.db');
+  mkdirSync(ARTIFACTS, { recursive: true });
+  execFileSync(BIN, ['gen-city', db, '--scale', '0.02'], { stdio: 'pipe' });
+  token = execFileSync(BIN, ['token', 'create', db, '--role', 'dispatcher', '--name', 'browser-test'], { encoding: 'utf8' }).trim().split(/\s+/).pop();
+  const port = await freePort();
+  base = `http://127.0.0.1:${port}`;
+  srv = spawn(BIN, ['serve', db, '--port', String(port), '--anonymous-read', '--quiet'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  srv.stderr.on('data', (d) => { srvLog += d; });
+  await waitHealthy(base, 20000);
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+});
+
+after(async () => {
+  await browser?.close();
+  if (srv && srv.exitCode === null) {
+    srv.kill('SIGTERM');
+    await new Promise((r) => { srv.once('exit', r); setTimeout(r, 3000); });
+  }
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
+});
+
+test('/ sends browsers to the page and JSON clients to the landing document; static files are safe', async () => {
+  let r = await fetch(base + '/', { headers: { Accept: 'text/html,application/xhtml+xml,*/*;q=0.8' }, redirect: 'manual' });
+  assert.equal(r.status, 303);
+  assert.equal(r.headers.get('location'), '/wall/');
+  r = await fetch(base + '/', { headers: { Accept: 'application/json' } });
+  assert.equal(r.status, 200);
+  assert.equal((await r.json()).title, 'gridwatch');
+  r = await fetch(base + '/?f=json', { headers: { Accept: 'text/html' } });
+  assert.equal(r.status, 200);
+  r = await fetch(base + '/wall/vendor/maplibre-gl.mjs');
+  assert.equal(r.status, 200);
+  assert.match(r.headers.get('content-type'), /^text\/javascript/);
+  const etag = r.headers.get('etag');
+  assert.ok(etag);
+  r = await fetch(base + '/wall/vendor/maplibre-gl.mjs', { headers: { 'If-None-Match': etag } });
+  assert.equal(r.status, 304);
+  // raw paths: fetch() would resolve encoded dot segments before sending
+  const raw = (path) => new Promise((res, rej) => http.get({ host: '127.0.0.1', port: new URL(base).port, path }, (resp) => { resp.resume(); res(resp.statusCode); }).on('error', rej));
+  for (const [path, want] of [['/wall/../CMakeLists.txt', 400], ['/wall/%2e%2e/CMakeLists.txt', 400], ['/wall/%252e%252e/x.js', 400], ['/wall/.gitignore', 404],
+    ['/wall/node_modules/x.js', 404], ['/wall/package.json', 404], ['/wall/vendor/..%2f..%2fpackage.json', 404]]) {
+    assert.equal(await raw(path), want, path);
+  }
+});
+
+test('the page loads without console errors and every layer draws', async () => {
+  const page = await openPage();
+  let n = await rendered(page, ['grids-fill', 'grids-line', 'incidents', 'incident-clusters', 'police-rooms', 'teams']);
+  assert.ok(n['grids-fill'] > 0, `grids drawn: ${JSON.stringify(n)}`);
+  assert.ok(n.incidents + n['incident-clusters'] > 0, `incidents drawn: ${JSON.stringify(n)}`);
+  assert.ok(n['police-rooms'] > 0, `police rooms drawn: ${JSON.stringify(n)}`);
+  assert.ok(n.teams > 0, `teams drawn: ${JSON.stringify(n)}`);
+  const legend = await page.textContent('#legend-body');
+  for (const word of ['Incident count', 'Theft', 'Available', 'Busy', 'Police rooms', 'Camera views']) assert.ok(legend.includes(word), `legend has '${word}'`);
+  await page.screenshot({ path: join(ARTIFACTS, 'overview.png') });
+  // cameras from zoom 13, view wedges from zoom 15
+  await jumpTo(page, await firstPoint('cameras'), 16);
+  n = await rendered(page, ['cameras', 'camera-views']);
+  assert.ok(n.cameras > 0 && n['camera-views'] > 0, `cameras and views drawn at z16: ${JSON.stringify(n)}`);
+  await page.screenshot({ path: join(ARTIFACTS, 'cameras.png') });
+  // the grid colour switch repaints, and says so when a service is missing
+  for (const mode of ['coverage', 'hotspot', 'count']) {
+    await page.check(`input[name=colorby][value=${mode}]`);
+    const avail = await page.evaluate((m) => ({ coverage: !!window.gw.state.coverage, hotspot: !!window.gw.state.bins, count: !!window.gw.state.counts }[m]), mode);
+    assert.equal(await page.locator('#lg-na').count(), avail ? 0 : 1, `legend note for ${mode}`);
+  }
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
+test('filters reach the tile URLs and the time window', async () => {
+  const page = await openPage();
+  await page.click('#window button[data-win="7d"]');
+  await page.locator('#cats input[value=theft]').uncheck();
+  await page.waitForTimeout(400);
+  await page.selectOption('#severity', '3');
+  await page.waitForTimeout(400);
+  await settle(page);
+  const tiles = await page.evaluate(() => window.gw.map.getSource('inc').tiles[0]);
+  assert.match(decodeURIComponent(tiles), /datetime=\d{4}-\d\d-\d\dT[^/]+\/\.\./);
+  const shown = await page.evaluate(() => window.gw.map.queryRenderedFeatures({ layers: ['incidents'] }).map((f) => f.properties));
+  assert.ok(shown.every((p) => p.category !== 'theft' && p.severity >= 3), 'filtered incidents only');
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
+test('the language switch changes labels; Chinese is the default for a zh browser', async () => {
+  const page = await openPage();
+  assert.equal((await page.textContent('#bar h1')).trim(), 'Grid command wall');
+  await page.click('#btn-lang');
+  assert.equal((await page.textContent('#bar h1')).trim(), '网格监控指挥大屏');
+  assert.ok((await page.textContent('#legend-body')).includes('盗窃'));
+  assert.equal(await page.getAttribute('html', 'lang'), 'zh-CN');
+  await page.click('#btn-lang');
+  assert.equal((await page.textContent('#bar h1')).trim(), 'Grid command wall');
+  await page.context().close();
+  const zh = await openPage({ locale: 'zh-CN' });
+  assert.equal((await zh.textContent('#bar h1')).trim(), '网格监控指挥大屏');
+  await zh.evaluate(() => document.body.classList.add('wall'));
+  await zh.waitForTimeout(300);
+  await zh.screenshot({ path: join(ARTIFACTS, 'wall.png') });
+  if (process.env.GW_UPDATE_DOCS === '1') copyFileSync(join(ARTIFACTS, 'wall.png'), join(root, 'docs/img/wall.png'));
+  assert.deepEqual(zh.errors, []);
+  await zh.context().close();
+});
+
+test('the dispatcher click shows the nearest teams of GET /dispatch/nearest', async (t) => {
+  const [lon, lat] = await firstPoint('incidents');
+  const q = `lon=${lon.toFixed(7)}&lat=${lat.toFixed(7)}`;
+  const api = await fetch(`${base}/dispatch/nearest?${q}&k=5&status=available`);
+  const page = await openPage();
+  await page.click('#btn-dispatch');
+  await jumpTo(page, [lon, lat], 14);
+  const box = await page.locator('#map').boundingBox();
+  const pt = await page.evaluate(([x, y]) => window.gw.map.project([x, y]), [lon, lat]);
+  await page.mouse.click(box.x + pt.x, box.y + pt.y);
+  await page.waitForSelector('#d-grid', { timeout: 10000 });
+  assert.ok(!(await page.textContent('#d-grid')).includes('none'), 'the clicked grid is shown');
+  await page.screenshot({ path: join(ARTIFACTS, 'dispatcher.png') });
+  if (api.status === 404) {
+    assert.equal(await page.locator('#d-na').count(), 1, 'the panel says dispatch is not available');
+    t.skip('GET /dispatch/nearest answers 404 on this server (dispatch routes not built yet): nearest-team comparison skipped');
+    await page.context().close();
+    return;
+  }
+  assert.equal(api.status, 200);
+  const doc = await api.json();
+  const list = Array.isArray(doc) ? doc : doc.teams ?? doc.items ?? doc.features ?? [];
+  const want = list.map((x) => String(x.id ?? x.properties?.id ?? x.team));
+  await page.waitForSelector('#d-teams li', { timeout: 10000 });
+  const got = await page.$$eval('#d-teams li', (lis) => lis.map((li) => li.dataset.teamId));
+  assert.deepEqual(got, want);
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
+test('a POSTed incident appears on the map through /events', async (t) => {
+  const probe = new AbortController();
+  const ev = await fetch(`${base}/events`, { signal: probe.signal }).catch(() => null);
+  probe.abort();
+  if (!ev || ev.status === 404) {
+    t.skip('GET /events answers 404 on this server (live events not built yet): SSE check skipped');
+    return;
+  }
+  const page = await openPage();
+  await page.waitForFunction(() => window.gw.es?.readyState === 1, null, { timeout: 10000 });
+  const [lon, lat] = await firstPoint('police_rooms');
+  await jumpTo(page, [lon, lat], 13);
+  const id = `BROWSER-${Date.now()}`;
+  const body = { type: 'Feature', id, geometry: { type: 'Point', coordinates: [lon + 0.001, lat + 0.001] },
+    properties: { category: 'theft', severity: 4, occurred_at: new Date().toISOString() } };
+  const r = await fetch(`${base}/collections/incidents/items`, { method: 'POST', body: JSON.stringify(body),
+    headers: { 'Content-Type': 'application/geo+json', Authorization: `Bearer ${token}` } });
+  assert.equal(r.status, 201, await r.text());
+  const t0 = Date.now();
+  await page.waitForFunction((i) => window.gw.state.live.has(i), id, { timeout: 5000 });
+  const ms = Date.now() - t0;
+  await settle(page);
+  const drawn = await page.evaluate((i) => window.gw.map.queryRenderedFeatures({ layers: ['live-incidents'] }).filter((f) => f.properties.id === i).length, id);
+  assert.ok(drawn > 0, 'the new incident is drawn');
+  t.diagnostic(`incident on the map ${ms} ms after the POST answered`);
+  await page.screenshot({ path: join(ARTIFACTS, 'live-incident.png') });
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
