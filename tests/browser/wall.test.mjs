@@ -197,6 +197,11 @@ test('the language switch changes labels; Chinese is the default for a zh browse
 test('the dispatcher click shows the nearest teams of GET /dispatch/nearest', async (t) => {
   const [lon, lat] = await firstPoint('incidents');
   const q = `lon=${lon.toFixed(7)}&lat=${lat.toFixed(7)}`;
+  // the generated teams' positions are old (stale teams are not proposed): report three fresh ones
+  const teams = (await (await fetch(`${base}/collections/teams/items?status=available&limit=3`)).json()).features;
+  const pos = teams.map((f, i) => ({ id: f.id, lon: lon + 0.002 * (i + 1), lat: lat + 0.001 * i }));
+  const pr = await fetch(`${base}/dispatch/positions`, { method: 'POST', body: JSON.stringify(pos),
+    headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` } });
   const api = await fetch(`${base}/dispatch/nearest?${q}&k=5&status=available`);
   const page = await openPage();
   await page.click('#btn-dispatch');
@@ -213,13 +218,16 @@ test('the dispatcher click shows the nearest teams of GET /dispatch/nearest', as
     await page.context().close();
     return;
   }
+  assert.equal(pr.status, 200, 'POST /dispatch/positions');
   assert.equal(api.status, 200);
   const doc = await api.json();
   const list = Array.isArray(doc) ? doc : doc.teams ?? doc.items ?? doc.features ?? [];
   const want = list.map((x) => String(x.id ?? x.properties?.id ?? x.team));
-  await page.waitForSelector('#d-teams li', { timeout: 10000 });
+  assert.ok(want.length >= 3, `the API proposes the fresh teams: ${JSON.stringify(want)}`);
+  await page.waitForSelector('#d-teams', { timeout: 10000 });
   const got = await page.$$eval('#d-teams li', (lis) => lis.map((li) => li.dataset.teamId));
   assert.deepEqual(got, want);
+  await page.screenshot({ path: join(ARTIFACTS, 'dispatcher.png') });
   assert.deepEqual(page.errors, []);
   await page.context().close();
 });
@@ -250,6 +258,37 @@ test('a POSTed incident appears on the map through /events', async (t) => {
   assert.ok(drawn > 0, 'the new incident is drawn');
   t.diagnostic(`incident on the map ${ms} ms after the POST answered`);
   await page.screenshot({ path: join(ARTIFACTS, 'live-incident.png') });
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
+test('live event handling: a new incident is drawn and highlighted, a team moves (events fed to the page)', async () => {
+  const page = await openPage();
+  const [lon, lat] = await firstPoint('teams');
+  await jumpTo(page, [lon, lat], 13);
+  const team = (await (await fetch(`${base}/collections/teams/items?limit=1`)).json()).features[0];
+  const to = [lon + 0.004, lat + 0.002];
+  await page.evaluate(([tm, c, at]) => {
+    window.gw.handleEvent('incident', { op: 'created', feature: { type: 'Feature', id: 'FED-1', geometry: { type: 'Point', coordinates: at }, properties: { category: 'fraud', severity: 3 } } });
+    window.gw.handleEvent('team', { op: 'moved', id: tm.id, lon: c[0], lat: c[1], status: 'busy' });
+  }, [team, to, [lon - 0.003, lat]]);
+  await page.waitForTimeout(200);
+  await settle(page);
+  const got = await page.evaluate((id) => {
+    const m = window.gw.map;
+    return {
+      inc: m.queryRenderedFeatures({ layers: ['live-incidents'] }).filter((f) => f.properties.id === 'FED-1').length,
+      hi: m.queryRenderedFeatures({ layers: ['live-highlight'] }).length,
+      moved: m.queryRenderedFeatures({ layers: ['live-teams'] }).filter((f) => f.properties.id === id).map((f) => [f.geometry.coordinates, f.properties.status]),
+      old: m.queryRenderedFeatures({ layers: ['teams'] }).filter((f) => f.properties.id === id).length,
+    };
+  }, String(team.id));
+  assert.equal(got.inc, 1, 'fed incident drawn');
+  assert.ok(got.hi >= 1, 'new incident highlighted');
+  assert.equal(got.moved.length, 1, 'team drawn at its new place');
+  assert.ok(Math.abs(got.moved[0][0][0] - to[0]) < 1e-5 && Math.abs(got.moved[0][0][1] - to[1]) < 1e-5, `team at ${got.moved[0][0]}`);
+  assert.equal(got.moved[0][1], 'busy');
+  assert.equal(got.old, 0, 'the tile copy of the moved team is hidden');
   assert.deepEqual(page.errors, []);
   await page.context().close();
 });

@@ -372,7 +372,7 @@ function enterWall(fullscreen) {
   let i = 0;
   const show = () => {
     const v = views[i++ % views.length], map = gw.map;
-    if (v.center === 'extent' || (!v.center && v.zoom == null)) map.fitBounds(state.bounds, { padding: 60, duration: 3000 });
+    if (v.center === 'extent' || (!v.center && v.zoom == null)) map.fitBounds(state.bounds, { padding: { top: 120, bottom: 40, left: 40, right: 620 }, duration: 3000 });
     else map.flyTo({ center: Array.isArray(v.center) ? v.center : map.getCenter(), zoom: v.zoom ?? map.getZoom(), pitch: v.pitch ?? 0, bearing: v.bearing ?? 0, duration: 4000 });
   };
   show();
@@ -406,8 +406,11 @@ function connectEvents() {
   };
   es.onopen = () => { esBackoff = 1000; state.avail.events = true; setLive(true); };
   es.onmessage = handler;
-  for (const n of ['incident', 'incidents', 'incident.created', 'incident.updated', 'incident_created', 'incident_updated', 'created', 'updated', 'deleted',
-    'team', 'teams', 'team.moved', 'team.status', 'team_moved', 'team_status', 'grid', 'grids', 'grid.changed', 'change', 'changes', 'coverage', 'hotspots', 'analysis'])
+  // gridwatch's event names (api/events.c), plus a few spellings other feeds use
+  for (const n of ['incident.created', 'incident.updated', 'incident.deleted', 'incident.bulk',
+    'team.moved', 'team.assigned', 'team.released', 'team.created', 'team.updated', 'team.deleted', 'team.bulk',
+    'grid.changed', 'camera.changed', 'police_room.changed', 'coverage.refreshed', 'hotspots.refreshed',
+    'incident', 'team', 'grid', 'change', 'changes', 'coverage', 'hotspots', 'analysis'])
     es.addEventListener(n, handler);
   es.onerror = async () => {
     setLive(false);
@@ -439,15 +442,22 @@ function handleEvent(type, d) {
   if (gw.events.length > 200) gw.events.shift();
   const layer = layerOf(type, d);
   const f = d.feature ?? (d.type === 'Feature' ? d : d.data?.type === 'Feature' ? d.data : null);
-  const props = { ...(d.properties || {}), ...(f?.properties || {}) };
+  // a flat event ({id, lon, lat, status, …}) carries its properties at the top level
+  const top = {};
+  if (!f && !d.properties) for (const [k, v] of Object.entries(d)) if (!['op', 'action', 'event', 'layer', 'collection', 'kind', 'entity', 'seq', 'lon', 'lat', 'x', 'y', 'geometry', 'type'].includes(k) && typeof v !== 'object') top[k] = v;
+  const props = { ...top, ...(d.properties || {}), ...(f?.properties || {}) };
   const id = f?.id ?? props.id ?? d.id ?? d.fid;
   let coords = f?.geometry?.coordinates ?? d.geometry?.coordinates;
   const lon = num(d.lon, props.lon, d.x), lat = num(d.lat, props.lat, d.y);
   if (!coords && lon !== undefined && lat !== undefined) coords = [lon, lat];
-  const op = String(d.op ?? d.action ?? d.event ?? type ?? '');
+  // gridwatch's events carry the change's bbox (a point's box is the point), not the feature
+  if (!coords && Array.isArray(d.bbox) && d.bbox.length >= 4) coords = [(d.bbox[0] + d.bbox[2]) / 2, (d.bbox[1] + d.bbox[3]) / 2];
+  const op = `${type ?? ''} ${d.op ?? d.action ?? d.event ?? ''}`;
+  if (op.includes('bulk') || op.includes('import') || op.includes('clear')) { reloadTiles(); refreshCountsSoon(true); return; }
   if (layer === 'incidents') {
     if (op.includes('delete')) { state.live.delete(id); }
     else if (coords) {
+      if (props.category === undefined && id != null) fillProps('incidents', id, state.live, pushLive);
       const fresh = !state.live.has(id);
       state.live.set(id, { type: 'Feature', id: undefined, geometry: { type: 'Point', coordinates: coords }, properties: { ...props, id, fresh } });
       if (state.live.size > 500) state.live.delete(state.live.keys().next().value);
@@ -462,11 +472,39 @@ function handleEvent(type, d) {
     const prev = state.liveTeams.get(id);
     const c = coords ?? prev?.geometry.coordinates;
     if (op.includes('delete')) state.liveTeams.delete(id);
-    else if (c) state.liveTeams.set(id, { type: 'Feature', geometry: { type: 'Point', coordinates: c }, properties: { ...(prev?.properties || {}), ...props, id } });
+    else if (c) {
+      let known = prev?.properties;
+      if (!known) { // first move of this team: its status from the tiles, else from the API
+        const tf = gw.map.querySourceFeatures('base', { sourceLayer: 'teams', filter: ['==', ['get', 'id'], String(id)] })[0];
+        known = tf ? { ...tf.properties } : {};
+      }
+      state.liveTeams.set(id, { type: 'Feature', geometry: { type: 'Point', coordinates: c }, properties: { ...known, ...props, id } });
+      const statusChange = /assign|release|update|create/.test(op);
+      if (id != null && (statusChange || known.status === undefined) && props.status === undefined) fillProps('teams', id, state.liveTeams, pushTeams);
+    }
     pushTeams();
   } else if (layer === 'grids' || layer === 'analysis') {
     refreshCountsSoon(true);
   }
+}
+
+// Complete a live feature from the API (events name the feature, the item has its fields).
+const filling = new Set();
+async function fillProps(layer, id, into, push) {
+  const key = `${layer}/${id}`;
+  if (filling.has(key)) return;
+  filling.add(key);
+  const r = await api(`/collections/${layer}/items/${encodeURIComponent(id)}`);
+  filling.delete(key);
+  const f = into.get(id);
+  if (!r.ok || !f || !r.data?.properties) return;
+  Object.assign(f.properties, r.data.properties, { id });
+  if (r.data.geometry?.type === 'Point') f.geometry = r.data.geometry;
+  push();
+}
+
+function reloadTiles() {
+  for (const id of ['base', 'inc']) { const src = gw.map.getSource(id); src.setTiles([...src.tiles]); }
 }
 
 let liveFrame = 0, teamFrame = 0;
@@ -504,6 +542,7 @@ function toast(text) {
   el._t = setTimeout(() => { el.style.display = 'none'; }, 4000);
 }
 gw.toast = toast;
+gw.handleEvent = handleEvent; // also for tests: feed an event as /events would
 
 // ---- start ----------------------------------------------------------------------------------
 

@@ -46,12 +46,12 @@ export function initDispatcher(gw, map) {
     const h = [];
     if (loc.ok && loc.data) {
       const d = loc.data;
-      const g = named(d.grid), room = named(d.police_room ?? d.room), nr = named(d.nearest_police_room ?? d.nearest_room);
+      const g = named(d.grid), room = named(d.police_room ?? d.room), nr = named(d.nearest_police_room ?? d.nearest_room ?? d.police_rooms_nearest?.[0]);
       const cams = rows(d.cameras ?? []).map(named);
       h.push(`<div id="d-grid"><b>${t('grid')}:</b> ${g ? esc(g.name ?? '') + ' <code>' + esc(g.id) + '</code>' : t('none')}</div>`);
-      h.push(`<div><b>${t('room')}:</b> ${room ? esc(room.name ?? room.id) : t('none')}</div>`);
-      if (nr) h.push(`<div><b>${t('nearestRoom')}:</b> ${esc(nr.name ?? nr.id)} ${dist(num(nr.distance_m, nr.distance))}</div>`);
-      h.push(`<div><b>${t('seeing')}:</b> ${cams.length} ${cams.slice(0, 6).map((c) => '<code>' + esc(c.id) + '</code>').join(' ')}</div>`);
+      h.push(`<div><b>${t('room')}:</b> ${room ? esc(room.name ?? room.id) + ' ' + dist(num(room.distance_m)) : t('none')}</div>`);
+      if (nr && nr.id !== room?.id) h.push(`<div><b>${t('nearestRoom')}:</b> ${esc(nr.name ?? nr.id)} ${dist(num(nr.distance_m, nr.distance))}</div>`);
+      h.push(`<div><b>${t('seeing')}:</b> ${num(d.cameras_total) ?? cams.length} ${cams.slice(0, 6).map((c) => '<code>' + esc(c.id) + '</code>').join(' ')}</div>`);
     } else {
       const g = map.queryRenderedFeatures(map.project([at.lon, at.lat]), { layers: ['grids-fill'] })[0];
       h.push(`<div id="d-grid"><b>${t('grid')}:</b> ${g ? esc(g.properties.name) + ' <code>' + esc(g.properties.id) + '</code>' : t('none')}</div>`);
