@@ -9,6 +9,7 @@
 #include "http_util.h"
 #include "web_http.h"
 
+#include <ctype.h>
 #include <jansson.h>
 #include <sqlite3.h>
 #include <stdint.h>
@@ -715,6 +716,58 @@ static json_t *op(const char *summary, const char *type, json_t *params)
     return o;
 }
 
+static const char *const role_names[] = {"anonymous", "viewer", "dispatcher", "planner", "admin"};
+
+/* Every other route the server matches (writes, tiles, analysis, dispatch, plan, events), from
+ * the server's own table so the document cannot drift from what is served: "{layer}" is expanded
+ * per collection, other "{name}" segments become path parameters, the least role is stated. */
+static void add_routes(json_t *paths, const gw_server *srv)
+{
+    const gw_route *r;
+    for (size_t i = 0; (r = gw_server_route(srv, i)) != NULL; i++) {
+        int per_layer = strstr(r->pattern, "{layer}") != NULL;
+        for (int l = 0; l < (per_layer ? GW_LAYER_COUNT : 1); l++) {
+            char path[256], m[16];
+            size_t k = 0;
+            json_t *ps = json_array();
+            for (const char *c = r->pattern; *c && k + 1 < sizeof path;) {
+                const char *e = *c == '{' ? strchr(c, '}') : NULL;
+                if (!e) {
+                    path[k++] = *c++;
+                    continue;
+                }
+                char name[64];
+                snprintf(name, sizeof name, "%.*s", (int)(e - c - 1), c + 1);
+                const char *sub = per_layer && strcmp(name, "layer") == 0 ? gw_layer_name((gw_layer)l) : NULL;
+                if (per_layer && strcmp(name, "id") == 0) snprintf(name, sizeof name, "featureId"); /* OGC's name */
+                k += (size_t)snprintf(path + k, sizeof path - k, sub ? "%s" : "{%s}", sub ? sub : name);
+                if (!sub) json_array_append_new(ps, param(name, "path", name, json_pack("{s:s}", "type", "string")));
+                c = e + 1;
+            }
+            path[k < sizeof path ? k : sizeof path - 1] = 0;
+            for (k = 0; r->method[k] && k + 1 < sizeof m; k++) m[k] = (char)tolower((unsigned char)r->method[k]);
+            m[k] = 0;
+            json_t *item = json_object_get(paths, path);
+            if (!item) json_object_set_new(paths, path, item = json_object());
+            if (json_object_get(item, m)) {
+                json_decref(ps);
+                continue;
+            }
+            const char *type = strstr(path, ".png") ? "image/png"
+                               : strstr(path, "/events") ? "text/event-stream"
+                               : strstr(path, "/tiles/") && !strstr(path, ".json") ? "application/vnd.mapbox-vector-tile"
+                               : "application/json";
+            json_t *o = op(r->name, type, json_array_size(ps) ? ps : NULL);
+            if (!json_array_size(ps)) json_decref(ps);
+            char d[96];
+            snprintf(d, sizeof d, "least role: %s", role_names[r->role <= GW_ROLE_ADMIN ? r->role : GW_ROLE_ADMIN]);
+            json_object_set_new(o, "description", json_string(d));
+            if (r->role > GW_ROLE_ANON) json_object_set_new(o, "security", json_pack("[{s:[]}]", "bearer"));
+            json_object_set_new(item, m, o);
+        }
+    }
+}
+
 static int h_openapi(gw_req *req)
 {
     json_t *paths = json_object();
@@ -754,10 +807,12 @@ static int h_openapi(gw_req *req)
                       param("crs", "query", "output CRS", json_pack("{s:s,s:O}", "type", "string", "enum", crs_enum))))));
     }
     json_decref(crs_enum);
-    json_t *doc = json_pack("{s:s,s:{s:s,s:s,s:s},s:[{s:s}],s:o}", "openapi", "3.0.3", "info",
+    add_routes(paths, gw_req_server(req));
+    json_t *doc = json_pack("{s:s,s:{s:s,s:s,s:s},s:[{s:s}],s:o,s:{s:{s:{s:s,s:s}}}}", "openapi", "3.0.3", "info",
                             "title", "gridwatch", "version", "0.1.0", "description",
                             "OGC API - Features (Part 1 Core, GeoJSON, OAS 3.0; Part 2 CRS). GCJ-02 output: crs=" GW_OGC_CRS_GCJ02 " or crs=GCJ-02.",
-                            "servers", "url", gw_req_base_url(req), "paths", paths);
+                            "servers", "url", gw_req_base_url(req), "paths", paths, "components",
+                            "securitySchemes", "bearer", "type", "http", "scheme", "bearer");
     char *s = json_dumps(doc, JSON_COMPACT);
     json_decref(doc);
     if (!s) {

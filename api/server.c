@@ -162,6 +162,10 @@ const char *gw_req_path(const gw_req *req) { return req->path; }
 gw_server *gw_req_server(gw_req *req) { return req->srv; }
 void *gw_req_app(gw_req *req) { return req->srv->o.app; }
 const char *gw_server_db_path(const gw_server *srv) { return srv->db_path; }
+const gw_route *gw_server_route(const gw_server *srv, size_t i)
+{
+    return i < srv->n_routes ? srv->routes[i] : NULL;
+}
 uint16_t gw_server_port(const gw_server *srv) { return srv ? srv->port : 0; }
 
 const char *gw_req_body(const gw_req *req, size_t *len)

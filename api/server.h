@@ -106,6 +106,9 @@ gw_store *gw_req_store(gw_req *req);
 gw_server *gw_req_server(gw_req *req);
 /* The opts.app pointer the server was created with (NULL when none). */
 void *gw_req_app(gw_req *req);
+/* The i-th route the server matches (extra routes first, then the built-in ones), NULL past
+ * the end: what /openapi.json lists. */
+const gw_route *gw_server_route(const gw_server *srv, size_t i);
 /* The database path the server serves. */
 const char *gw_server_db_path(const gw_server *srv);
 

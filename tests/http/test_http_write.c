@@ -541,6 +541,44 @@ static void test_token_cli(void **state)
     assert_int_equal(run_token(out, sizeof out, 3, nodb), 1);
 }
 
+/* /openapi.json lists the write routes from the server's own table: methods, the least role,
+ * bearer security, and a path parameter for every "{name}" of every path. */
+static void test_openapi_lists_writes(void **state)
+{
+    (void)state;
+    json_t *j = get_json("/openapi.json", 200), *paths = json_object_get(j, "paths");
+    json_t *post = json_object_get(json_object_get(paths, "/collections/incidents/items"), "post");
+    assert_non_null(post);
+    assert_non_null(json_object_get(post, "security"));
+    assert_non_null(strstr(json_string_value(json_object_get(post, "description")), "dispatcher"));
+    json_t *patch = json_object_get(json_object_get(paths, "/collections/cameras/items/{featureId}"), "patch");
+    assert_non_null(patch);
+    assert_null(json_object_get(paths, "/collections/cameras/items/{id}")); /* one template per path */
+    assert_null(json_object_get(paths, "/collections/{layer}/items"));
+    const char *path;
+    json_t *item;
+    json_object_foreach(paths, path, item) {
+        const char *m;
+        json_t *o;
+        json_object_foreach(item, m, o) {
+            size_t want = 0, have = 0;
+            for (const char *c = strchr(path, '{'); c; c = strchr(c + 1, '{')) want++;
+            json_t *ps = json_object_get(o, "parameters");
+            for (size_t i = 0; i < json_array_size(ps); i++) {
+                json_t *p = json_array_get(ps, i);
+                if (strcmp(json_string_value(json_object_get(p, "in")), "path") != 0) continue;
+                char t[80];
+                snprintf(t, sizeof t, "{%s}", json_string_value(json_object_get(p, "name")));
+                assert_non_null(strstr(path, t));
+                have++;
+            }
+            if (want != have) fprintf(stderr, "%s %s: %zu path parameters, %zu in the template\n", m, path, have, want);
+            assert_int_equal(have, want);
+        }
+    }
+    json_decref(j);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -550,6 +588,7 @@ int main(void)
         cmocka_unit_test(test_bulk),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_token_cli),
+        cmocka_unit_test(test_openapi_lists_writes),
     };
     return cmocka_run_group_tests_name("http_write", tests, setup, teardown);
 }
