@@ -664,8 +664,10 @@ static gw_status apply_split(sg *S, size_t i, const split_plan *sp, const pts *P
             sg_grid *t = find(S, json_string_value(json_array_get(into, x)));
             json_array_append_new(loads, json_real(t ? round(t->load) : 0));
         }
-        json_array_append_new(log, json_pack("{ss ss sO so ss}", "op", "split", "grid", gid,
-                                             "into", into, "loads", loads, "reason", why));
+        json_array_append_new(log, json_pack("{ss ss sO so ss s{ss s[[ff][ff]]}}", "op", "split",
+                                             "grid", gid, "into", into, "loads", loads, "reason",
+                                             why, "line", "type", "LineString", "coordinates",
+                                             sp->ax, sp->ay, sp->bx, sp->by));
     }
     json_decref(into);
     json_decref(res);

@@ -145,8 +145,9 @@ typedef struct gw_plan_suggest_opts {
  * grids, merge the lightest with neighbours, until the spread is reached.  *json_out receives
  * {"draft":new,"base_draft":draft,"target":…,"max_cv":…,"cv_before":…,"cv_after":…,
  * "grids_before":n,"grids_after":n,"stopped":"target"|"no edit helps"|"max_edits",
- * "seconds":…,"edits":[{"op":"split","grid":…,"into":[…],"reason":…},{"op":"merge",
- * "grids":[…],"into":…,"reason":…},…]}; caller frees it with free().  GW_ERR_ARG for an unknown
+ * "seconds":…,"edits":[{"op":"split","grid":…,"into":[…],"loads":[…],"line":LineString,
+ * "reason":…},{"op":"merge","grids":[…],"into":…,"load":…,"reason":…},…]} — the edits in the
+ * order made, enough to replay them on a copy of `draft`; caller frees it with free().  GW_ERR_ARG for an unknown
  * target, GW_ERR_RANGE for max_cv / max_edits out of range, GW_ERR_NOT_FOUND for an unknown
  * draft, GW_ERR_CONFLICT when the draft is not based on the published version.  On a failure
  * after the new draft was made, the new draft is deleted again. */
