@@ -57,7 +57,7 @@ static gw_store *make_db(const char *name, int centre, int others, int64_t pop_c
         memcpy(w + n, &rings, 4), n += 4;
         memcpy(w + n, &np, 4), n += 4;
         memcpy(w + n, xy, 80), n += 80;
-        char id[8];
+        char id[32];
         snprintf(id, sizeof id, "G%d%d", r, c);
         gw_value v[8] = {{GW_VAL_TEXT, id, 0, 0}};
         v[2] = (gw_value){GW_VAL_TEXT, k == 8 ? "T2" : "T1", 0, 0};
@@ -72,7 +72,7 @@ static gw_store *make_db(const char *name, int centre, int others, int64_t pop_c
     int seq = 0;
     for (int k = 0; k < 9; k++) {
         int r = k / 3, c = k % 3, m = k == 4 ? centre : others;
-        char gid[8];
+        char gid[32];
         snprintf(gid, sizeof gid, "G%d%d", r, c);
         for (int i = 0; i < m; i++) {
             char id[16];
