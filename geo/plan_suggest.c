@@ -388,7 +388,8 @@ static GEOSGeometry *half_plane(sg *S, const frame *f, const double c[2], const 
     if (!cs) return NULL;
     double lon[4], lat[4];
     for (int i = 0; i < 4; i++) from_frame(f, fx[i], fy[i], &lon[i], &lat[i]);
-    for (int i = 0; i < 5; i++) GEOSCoordSeq_setXY_r(S->p.h, cs, (unsigned)i, lon[i % 4], lat[i % 4]);
+    for (int i = 0; i < 5; i++)
+        GEOSCoordSeq_setXY_r(S->p.h, cs, (unsigned)i, lon[i % 4], lat[i % 4]);
     line[0] = lon[0], line[1] = lat[0], line[2] = lon[1], line[3] = lat[1];
     GEOSGeometry *ring = GEOSGeom_createLinearRing_r(S->p.h, cs);
     return ring ? GEOSGeom_createPolygon_r(S->p.h, ring, NULL, 0) : NULL;
@@ -620,7 +621,8 @@ static gw_status run_edit(sg *S, json_t *edit, json_t **res, int *refused)
     if (st) return st;
     *res = json_loads(out, 0, NULL);
     free(out);
-    return *res ? GW_OK : gw_ctx_error(S->p.ctx, GW_ERR_INTERNAL, "suggest: unreadable edit result");
+    return *res ? GW_OK
+                : gw_ctx_error(S->p.ctx, GW_ERR_INTERNAL, "suggest: unreadable edit result");
 }
 
 static const char *unit(const sg *S) { return S->incidents ? "incidents" : "people"; }

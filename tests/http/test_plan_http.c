@@ -317,7 +317,8 @@ static void test_plan_suggest(void **state)
     json_decref(b);
     snprintf(path, sizeof path, "/plan/drafts/%lld", (long long)nd);
     json_t *nj = call("GET", path, T_PLANNER, NULL, 200);
-    assert_string_equal(json_string_value(json_object_get(nj, "name")), "sg \xe2\x80\x93 suggestion");
+    assert_string_equal(json_string_value(json_object_get(nj, "name")),
+                        "sg \xe2\x80\x93 suggestion");
     assert_string_equal(json_string_value(json_object_get(nj, "created_by")), "li.planner");
     json_decref(nj);
     snprintf(path, sizeof path, "/plan/drafts/%lld", (long long)id);

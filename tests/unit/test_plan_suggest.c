@@ -272,7 +272,8 @@ static void test_incidents_split_and_merge(void **state)
         "'plan.edit' AND who = 'tester')", -1, &q, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_step(q), SQLITE_ROW);
     assert_int_equal(sqlite3_column_int(q, 0), 1);
-    assert_int_equal(sqlite3_column_int64(q, 1), (int64_t)json_array_size(json_object_get(doc, "edits")));
+    assert_int_equal(sqlite3_column_int64(q, 1),
+                     (int64_t)json_array_size(json_object_get(doc, "edits")));
     sqlite3_finalize(q);
 
     /* a suggestion of a suggestion starts from its layout */
@@ -309,7 +310,8 @@ static void test_population_by_area(void **state)
     json_t *lay = json_object_get(b, "draft_layout");
     double mean = json_real_value(json_object_get(json_object_get(json_object_get(lay, "spread"),
                                                                   "population"), "mean"));
-    assert_true(fabs(mean * (double)json_integer_value(json_object_get(lay, "count")) - 3800) < 1e-6);
+    double count = (double)json_integer_value(json_object_get(lay, "count"));
+    assert_true(fabs(mean * count - 3800) < 1e-6);
     json_decref(b);
     assert_tiles(s, nd);
     json_decref(doc);
