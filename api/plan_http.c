@@ -301,6 +301,46 @@ static int h_rollback(gw_req *req)
     return 0;
 }
 
+/* POST /plan/drafts/{id}/suggest?target=incidents|population&max_cv=0.5&max_edits=50: a NEW
+ * draft edited toward an even workload (geo/plan_suggest.c).  The issue writes the form as a
+ * GET; it is served as POST only, because it creates a draft and edits it. */
+static int h_suggest(gw_req *req)
+{
+    gw_store *s = gw_req_write_store(req);
+    int64_t id = s ? path_int(req, "id") : -1;
+    if (id < 0) return 0;
+    gw_plan_suggest_opts o = {.target = "incidents", .max_cv = 0.5, .max_edits = 50};
+    const char *t = gw_req_query(req, "target"), *cv = gw_req_query(req, "max_cv"),
+               *me = gw_req_query(req, "max_edits"), *mc = gw_req_query(req, "min_compactness");
+    int64_t edits = 0;
+    if (t) o.target = t;
+    if (strcmp(o.target, "incidents") != 0 && strcmp(o.target, "population") != 0)
+        return gw_req_problem(req, 400, NULL, "target must be incidents or population, not '%s'",
+                              o.target), 0;
+    if (cv && (gw_parse_double(cv, &o.max_cv) != 0 || !(o.max_cv >= 0)))
+        return gw_req_problem(req, 400, NULL, "max_cv must be a number >= 0, not '%s'", cv), 0;
+    if (me && (gw_parse_int64(me, &edits) != 0 || edits < 1 || edits > 100000))
+        return gw_req_problem(req, 400, NULL, "max_edits must be an integer 1 to 100000, not "
+                              "'%s'", me), 0;
+    if (me) o.max_edits = (int)edits;
+    if (mc && (gw_parse_double(mc, &o.min_compactness) != 0 || !(o.min_compactness >= 0) ||
+               o.min_compactness >= 1))
+        return gw_req_problem(req, 400, NULL, "min_compactness must be a number in [0, 1), not "
+                              "'%s'", mc), 0;
+    char who[128], *js = NULL;
+    token_name(req, s, who, sizeof who);
+    o.who = who;
+    gw_status st = gw_plan_suggest(s, id, &o, &js);
+    if (st) return fail(req, s, st);
+    json_t *doc = json_loads(js, 0, NULL);
+    char loc[64];
+    snprintf(loc, sizeof loc, "/plan/drafts/%lld",
+             (long long)json_integer_value(json_object_get(doc, "draft")));
+    json_decref(doc);
+    gw_req_add_header(req, "Location", loc);
+    return respond_text(req, 201, js);
+}
+
 static const gw_route routes[] = {
     {"POST", "/plan/drafts", h_create, GW_ROLE_PLANNER, "plan_draft_create"},
     {"GET", "/plan/drafts", h_list, GW_ROLE_VIEWER, "plan_drafts"},
@@ -315,6 +355,7 @@ static const gw_route routes[] = {
     {"GET", "/plan/versions/{n}/validation", h_validate_version, GW_ROLE_VIEWER,
      "plan_version_validation"},
     {"POST", "/plan/versions/{n}/rollback", h_rollback, GW_ROLE_PLANNER, "plan_rollback"},
+    {"POST", "/plan/drafts/{id}/suggest", h_suggest, GW_ROLE_PLANNER, "plan_suggest"},
 };
 
 const gw_route *gw_plan_routes(size_t *n)
@@ -346,6 +387,9 @@ static const char plan_usage[] =
     "  rollback DB N              publish a copy of version N as the next version\n"
     "  versions DB                list grid versions\n"
     "  delete DB ID               delete a draft\n"
+    "  suggest DB ID [--target incidents|population] [--max-cv X] [--max-edits N]\n"
+    "                             a new draft: ID split and merged toward an even workload\n"
+    "                             (see gridwatch plan suggest --help)\n"
     "\n"
     "options: --by NAME (who, for the audit log; default $USER), --min-area M2, --max-area M2,\n"
     "         --tol M2 (validation thresholds), --summary (validate: only the counts)\n"
@@ -366,8 +410,11 @@ static char *read_arg(const char *a)
     return b.data ? b.data : strdup("");
 }
 
+static int cli_suggest(int argc, char **argv);
+
 int gw_cli_plan(int argc, char **argv)
 {
+    if (argc > 1 && strcmp(argv[1], "suggest") == 0) return cli_suggest(argc, argv);
     const char *sub = argc > 1 ? argv[1] : NULL, *pos[4] = {0}, *by = getenv("USER");
     int npos = 0, force = 0, summary = 0;
     int64_t version = 0;
@@ -488,6 +535,89 @@ int gw_cli_plan(int argc, char **argv)
             st = gw_plan_draft_delete(s, id, by);
         }
     }
+    if (js) puts(js);
+    free(js);
+    if (st) rc = gw_cli_fail("plan", ctx, st);
+    gw_store_close(s);
+    gw_ctx_destroy(ctx);
+    return rc;
+}
+
+/* ---- gridwatch plan suggest ---------------------------------------------------------------- */
+
+static const char suggest_usage[] =
+    "usage: gridwatch plan suggest DB DRAFT [--target incidents|population] [--max-cv X]\n"
+    "                              [--max-edits N] [--min-compactness PP] [--by NAME]\n"
+    "\n"
+    "Make a NEW draft \"<name> \xe2\x80\x93 suggestion\" from DRAFT (left unchanged) and edit it\n"
+    "toward an even workload: split the heaviest grids (a line across the principal axis of their\n"
+    "incidents, or of their area for population, at the best-balancing offset) and merge the\n"
+    "lightest with their lightest neighbour (same township, merged load under the mean,\n"
+    "compactness kept), each edit through the ordinary edit engine, until the target's\n"
+    "coefficient of variation is at most X, no edit helps, or N edits are made.\n"
+    "Prints the new draft id, the CV before and after, and the edits made, as JSON.\n"
+    "\n"
+    "  --target T          incidents (of the balance window, default) or population\n"
+    "  --max-cv X          stop at this CV (default 0.5)\n"
+    "  --max-edits N       at most N edits (default 50, up to 100000)\n"
+    "  --min-compactness P Polsby-Popper floor for merged grids and split pieces (default 0.2)\n"
+    "  --by NAME           who, for the audit log (default $USER)\n"
+    "exit codes: 0 ok, 1 runtime error, 2 usage, 3 bad input, 4 conflict (stale draft)\n";
+
+static int cli_suggest(int argc, char **argv)
+{
+    gw_plan_suggest_opts o = {.target = "incidents", .max_cv = 0.5, .max_edits = 50,
+                              .who = getenv("USER")};
+    const char *pos[2] = {0};
+    int npos = 0;
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int64_t n = 0;
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            fputs(suggest_usage, stdout);
+            return GW_EXIT_OK;
+        } else if (strcmp(a, "--target") == 0 && v) {
+            if (strcmp(v, "incidents") != 0 && strcmp(v, "population") != 0)
+                return gw_cli_usage_error("plan", "--target must be incidents or population, "
+                                          "not '%s'", v);
+            o.target = v, i++;
+        } else if (strcmp(a, "--max-cv") == 0 && v) {
+            if (gw_parse_double(v, &o.max_cv) || !(o.max_cv >= 0))
+                return gw_cli_usage_error("plan", "--max-cv needs a number >= 0, not '%s'", v);
+            i++;
+        } else if (strcmp(a, "--max-edits") == 0 && v) {
+            if (gw_parse_int64(v, &n) || n < 1 || n > 100000)
+                return gw_cli_usage_error("plan", "--max-edits needs an integer 1 to 100000, "
+                                          "not '%s'", v);
+            o.max_edits = (int)n, i++;
+        } else if (strcmp(a, "--min-compactness") == 0 && v) {
+            if (gw_parse_double(v, &o.min_compactness) || !(o.min_compactness >= 0) ||
+                o.min_compactness >= 1)
+                return gw_cli_usage_error("plan", "--min-compactness needs a number in [0, 1), "
+                                          "not '%s'", v);
+            i++;
+        } else if (strcmp(a, "--by") == 0 && v) {
+            o.who = v, i++;
+        } else if (a[0] == '-' && a[1]) {
+            return gw_cli_usage_error("plan", "suggest: unknown or incomplete option '%s' (see "
+                                      "gridwatch plan suggest --help)", a);
+        } else if (npos < 2) {
+            pos[npos++] = a;
+        } else {
+            return gw_cli_usage_error("plan", "suggest: unexpected argument '%s'", a);
+        }
+    }
+    int64_t id = 0;
+    if (npos != 2) return gw_cli_usage_error("plan", "suggest takes DB and DRAFT (see --help)");
+    if (gw_parse_int64(pos[1], &id) || id < 1)
+        return gw_cli_usage_error("plan", "suggest: '%s' is not a draft id", pos[1]);
+    gw_ctx *ctx = NULL;
+    gw_store *s = NULL;
+    if (gw_ctx_create(&ctx) != GW_OK) return GW_EXIT_RUNTIME;
+    gw_status st = gw_store_open(ctx, pos[0], 0, &s);
+    char *js = NULL;
+    if (!st) st = gw_plan_suggest(s, id, &o, &js);
+    int rc = GW_EXIT_OK;
     if (js) puts(js);
     free(js);
     if (st) rc = gw_cli_fail("plan", ctx, st);

@@ -126,6 +126,35 @@ gw_status gw_plan_validate_version(gw_store *store, int64_t version,
  * incidents layer.  Caller frees *json with free(). */
 gw_status gw_plan_balance(gw_store *store, int64_t draft, char **json);
 
+/* ---- layout suggestion (geo/plan_suggest.c) ---------------------------------------------- */
+
+/* What a suggestion evens out and when it stops.  target is "incidents" (incidents of the
+ * balance window per grid) or "population".  Stops when the target's coefficient of variation
+ * is at or under max_cv (>= 0), when no edit lowers it, or after max_edits edits (1..100000).
+ * min_compactness is the Polsby–Popper floor for merged grids and split pieces (0 = 0.2). */
+typedef struct gw_plan_suggest_opts {
+    const char *target;
+    double max_cv;
+    int max_edits;
+    double min_compactness;
+    const char *who; /* for the audit log */
+} gw_plan_suggest_opts;
+
+/* Make a NEW draft "<name> – suggestion" from `draft` (which is left unchanged) and edit it
+ * through gw_plan_edit() (every edit keeps the tiling whole and is audited): split the heaviest
+ * grids, merge the lightest with neighbours, until the spread is reached.  *json_out receives
+ * {"draft":new,"base_draft":draft,"target":…,"max_cv":…,"cv_before":…,"cv_after":…,
+ * "grids_before":n,"grids_after":n,"stopped":"target"|"no edit helps"|"max_edits",
+ * "seconds":…,"edits":[{"op":"split","grid":…,"into":[…],"loads":[…],"line":LineString,
+ * "reason":…},{"op":"merge","grids":[…],"into":…,"load":…,"reason":…},…]} — the edits in the
+ * order made, enough to replay them on a copy of `draft`; caller frees it with free().
+ * GW_ERR_ARG for an unknown target, GW_ERR_RANGE for max_cv / max_edits out of range,
+ * GW_ERR_NOT_FOUND for an unknown draft, GW_ERR_CONFLICT when the draft is not based on the
+ * published version.  On a failure after the new draft was made, it is deleted again.
+ * Long: each edit is one gw_plan_edit() transaction (~0.15 s CPU on the scale-1 city). */
+gw_status gw_plan_suggest(gw_store *store, int64_t draft, const gw_plan_suggest_opts *opts,
+                          char **json_out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -15,6 +15,7 @@
 
 #include <curl/curl.h>
 #include <jansson.h>
+#include <math.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -265,6 +266,88 @@ static void test_plan_cli(void **state)
     assert_int_equal(cli("delete", ids, NULL, NULL, NULL), GW_EXIT_OK);
 }
 
+/* POST /plan/drafts/{id}/suggest: a new draft with its edit list, the base draft untouched,
+ * the new draft's /balance showing the lower CV; bad parameters 400; `plan suggest`. */
+static void test_plan_suggest(void **state)
+{
+    (void)state;
+    json_t *d = call("POST", "/plan/drafts", T_PLANNER, "{\"name\":\"sg\"}", 201);
+    int64_t id = json_integer_value(json_object_get(d, "id"));
+    json_decref(d);
+    char url[256];
+    static const char *bad[] = {"target=bogus", "max_cv=-1", "max_cv=abc", "max_edits=0",
+                                "max_edits=1x", "min_compactness=1"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        snprintf(url, sizeof url, "/plan/drafts/%lld/suggest?%s", (long long)id, bad[i]);
+        json_t *p = call("POST", url, T_PLANNER, NULL, 400);
+        assert_non_null(json_object_get(p, "detail"));
+        json_decref(p);
+    }
+    snprintf(url, sizeof url, "/plan/drafts/%lld/suggest?target=incidents", (long long)id);
+    json_decref(call("POST", url, T_DISPATCHER, NULL, 403));
+    json_decref(call("GET", url, T_PLANNER, NULL, 405));
+    json_decref(call("POST", "/plan/drafts/999/suggest", T_PLANNER, NULL, 404));
+    snprintf(url, sizeof url, "/plan/drafts/%lld/suggest?target=incidents&max_cv=0.5&max_edits=50",
+             (long long)id);
+    resp r = req("POST", url, T_PLANNER, NULL);
+    assert_int_equal(r.status, 201);
+    json_t *sg = json_loads(r.body.data, 0, NULL);
+    gw_buf_free(&r.body);
+    int64_t nd = json_integer_value(json_object_get(sg, "draft"));
+    assert_true(nd > id);
+    assert_int_equal(json_integer_value(json_object_get(sg, "base_draft")), id);
+    assert_string_equal(json_string_value(json_object_get(sg, "target")), "incidents");
+    assert_true(json_array_size(json_object_get(sg, "edits")) >= 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(sg,
+                        "edits"), 0), "op")), "merge"); /* one incident in four grids: merges */
+    double before = json_real_value(json_object_get(sg, "cv_before"));
+    double after = json_real_value(json_object_get(sg, "cv_after"));
+    assert_true(after < before);
+    json_decref(sg);
+    char path[128];
+    snprintf(path, sizeof path, "/plan/drafts/%lld/balance", (long long)nd);
+    json_t *b = call("GET", path, T_PLANNER, NULL, 200);
+    json_t *inc = json_object_get(json_object_get(json_object_get(b, "draft_layout"), "spread"),
+                                  "incidents");
+    json_t *binc = json_object_get(json_object_get(json_object_get(b, "base_layout"), "spread"),
+                                   "incidents");
+    assert_true(fabs(json_real_value(json_object_get(inc, "cv")) - after) < 1e-9);
+    assert_true(json_real_value(json_object_get(inc, "cv")) <
+                json_real_value(json_object_get(binc, "cv")));
+    json_decref(b);
+    snprintf(path, sizeof path, "/plan/drafts/%lld", (long long)nd);
+    json_t *nj = call("GET", path, T_PLANNER, NULL, 200);
+    assert_string_equal(json_string_value(json_object_get(nj, "name")),
+                        "sg \xe2\x80\x93 suggestion");
+    assert_string_equal(json_string_value(json_object_get(nj, "created_by")), "li.planner");
+    json_decref(nj);
+    snprintf(path, sizeof path, "/plan/drafts/%lld", (long long)id);
+    json_t *bj = call("GET", path, T_PLANNER, NULL, 200);
+    assert_int_equal(json_integer_value(json_object_get(bj, "edits")), 0); /* base untouched */
+    assert_int_equal(json_integer_value(json_object_get(bj, "changed")), 0);
+    json_decref(bj);
+    /* population is even here (100 each): nothing to do, the target is met at once */
+    snprintf(url, sizeof url, "/plan/drafts/%lld/suggest?target=population", (long long)id);
+    json_t *pop = call("POST", url, T_PLANNER, NULL, 201);
+    assert_string_equal(json_string_value(json_object_get(pop, "stopped")), "target");
+    assert_int_equal(json_array_size(json_object_get(pop, "edits")), 0);
+    json_decref(pop);
+
+    char ids[32];
+    snprintf(ids, sizeof ids, "%lld", (long long)id);
+    char *help[] = {"plan", "suggest", "--help"};
+    assert_int_equal(gw_cli_plan(3, help), GW_EXIT_OK);
+    assert_int_equal(cli("suggest", ids, "--target", "bogus", NULL), GW_EXIT_USAGE);
+    assert_int_equal(cli("suggest", ids, "--max-cv", "-2", NULL), GW_EXIT_USAGE);
+    assert_int_equal(cli("suggest", "abc", NULL, NULL, NULL), GW_EXIT_USAGE);
+    assert_int_equal(cli("suggest", "999", NULL, NULL, NULL), GW_EXIT_INPUT);
+    int64_t n0 = q_int("SELECT count(*) FROM plan_drafts");
+    assert_int_equal(cli("suggest", ids, "--max-cv", "0.5", "--by"), GW_EXIT_USAGE);
+    assert_int_equal(cli("suggest", ids, "--target", "incidents", "--max-cv"), GW_EXIT_USAGE);
+    assert_int_equal(cli("suggest", ids, "--max-cv", "0.5", NULL), GW_EXIT_OK);
+    assert_int_equal(q_int("SELECT count(*) FROM plan_drafts"), n0 + 1);
+}
+
 static int setup(void **state)
 {
     tctx = gw_test_ctx();
@@ -310,6 +393,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_plan_round_trip),
         cmocka_unit_test(test_plan_cli),
+        cmocka_unit_test(test_plan_suggest),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
