@@ -191,16 +191,23 @@ export function initPlanMode(gw, map) {
       renderTools();
       $('p-valid').textContent = t('loading');
       $('p-balance').innerHTML = `<tr><td>${t('loading')}</td></tr>`;
-      const [v, b] = await Promise.all([get(`/plan/drafts/${d.id}/validation`), get(`/plan/drafts/${d.id}/balance`)]);
-      if (seq !== st.seq) return;
-      st.issues = v.ok && v.data?.features ? v.data : EMPTY;
-      st.summary = v.ok ? v.data?.summary ?? null : null;
-      map.getSource('plan-issues')?.setData(st.issues);
-      if (!v.ok) refused(v);
-      st.balance = b.ok ? b.data : null;
-      if (!b.ok) refused(b);
-      renderValidation();
-      renderBalance();
+      // each shown when it comes: validation takes ~2 s on a whole city, balance ~20 s (it
+      // counts a year of incidents per grid of both layouts)
+      await Promise.all([
+        get(`/plan/drafts/${d.id}/validation`).then((v) => {
+          if (seq !== st.seq) return;
+          st.issues = v.ok && v.data?.features ? v.data : EMPTY;
+          st.summary = v.ok ? v.data?.summary ?? null : null;
+          map.getSource('plan-issues')?.setData(st.issues);
+          if (!v.ok) refused(v);
+          renderValidation();
+        }),
+        get(`/plan/drafts/${d.id}/balance`).then((b) => {
+          if (seq !== st.seq) return;
+          st.balance = b.ok ? b.data : null;
+          if (!b.ok) refused(b);
+          renderBalance();
+        })]);
     })();
     return st.busy;
   }
