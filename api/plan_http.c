@@ -341,6 +341,34 @@ static int h_suggest(gw_req *req)
     return respond_text(req, 201, js);
 }
 
+/* GET /plan/drafts/{id}/grids?bbox=…&changed=true: the draft's effective grids for the page's
+ * planner mode (GeoJSON, "changed" marks the draft's own grids). */
+static int h_draft_grids(gw_req *req)
+{
+    gw_store *s = gw_req_store(req);
+    int64_t id = s ? path_int(req, "id") : -1;
+    if (id < 0) return 0;
+    gw_bbox bb;
+    char why[160];
+    const char *b = gw_req_query(req, "bbox"), *c = gw_req_query(req, "changed");
+    if (b && gw_parse_bbox(b, &bb, why, sizeof why)) {
+        gw_req_problem(req, 400, NULL, "parameter 'bbox': %s", why);
+        return 0;
+    }
+    if (c && strcmp(c, "true") != 0 && strcmp(c, "false") != 0 && strcmp(c, "1") != 0 &&
+        strcmp(c, "0") != 0) {
+        gw_req_problem(req, 400, NULL, "parameter 'changed' must be true or false, not '%s'", c);
+        return 0;
+    }
+    char *js = NULL;
+    gw_status st = gw_plan_draft_grids(s, id, b ? &bb : NULL, c && (c[0] == 't' || c[0] == '1'),
+                                       &js);
+    if (st) return fail(req, s, st);
+    gw_req_respond(req, 200, "application/geo+json", js, strlen(js));
+    free(js);
+    return 0;
+}
+
 static const gw_route routes[] = {
     {"POST", "/plan/drafts", h_create, GW_ROLE_PLANNER, "plan_draft_create"},
     {"GET", "/plan/drafts", h_list, GW_ROLE_VIEWER, "plan_drafts"},
@@ -350,6 +378,7 @@ static const gw_route routes[] = {
     {"POST", "/plan/drafts/{id}/edits", h_edit, GW_ROLE_PLANNER, "plan_edit"},
     {"GET", "/plan/drafts/{id}/validation", h_validate_draft, GW_ROLE_VIEWER, "plan_validation"},
     {"GET", "/plan/drafts/{id}/balance", h_balance, GW_ROLE_VIEWER, "plan_balance"},
+    {"GET", "/plan/drafts/{id}/grids", h_draft_grids, GW_ROLE_VIEWER, "plan_draft_grids"},
     {"POST", "/plan/drafts/{id}/publish", h_publish, GW_ROLE_PLANNER, "plan_publish"},
     {"GET", "/plan/versions", h_versions, GW_ROLE_VIEWER, "plan_versions"},
     {"GET", "/plan/versions/{n}/validation", h_validate_version, GW_ROLE_VIEWER,

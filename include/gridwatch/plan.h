@@ -155,6 +155,15 @@ typedef struct gw_plan_suggest_opts {
 gw_status gw_plan_suggest(gw_store *store, int64_t draft, const gw_plan_suggest_opts *opts,
                           char **json_out);
 
+/* A draft's effective grids (the base version's, overlaid by the draft's own rows) as GeoJSON
+ * text for a map: {"type":"FeatureCollection","draft":id,"base_version":n,"features":[…],
+ * "numberReturned":k}, each feature with id, the grid fields, "changed" (true for grids the
+ * draft edited or added) and "area_m2" (ellipsoidal), in id order, lon/lat.  bbox (may be NULL:
+ * all grids) keeps the grids that intersect it; changed_only = 1 keeps only the draft's own
+ * grids.  GW_ERR_NOT_FOUND for an unknown draft.  Caller frees *json with free(). */
+gw_status gw_plan_draft_grids(gw_store *store, int64_t draft, const gw_bbox *bbox, int changed_only,
+                              char **json);
+
 #ifdef __cplusplus
 }
 #endif

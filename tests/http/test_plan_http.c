@@ -1,7 +1,8 @@
 /* test_plan_http.c — the planner's routes over real sockets with the full app: a draft made,
  * edited (split, move boundary, a refused merge), validated, balanced, published (the grids
  * collection follows, the incident on the moved boundary changes grid), rolled back; roles
- * (401 without a token, 403 for a dispatcher) and the token name in the audit log. */
+ * (401 without a token, 403 for a dispatcher) and the token name in the audit log; the draft
+ * grids the page's planner mode draws (GET /plan/drafts/{id}/grids). */
 #include "testutil.h"
 
 #include "app.h"
@@ -348,6 +349,101 @@ static void test_plan_suggest(void **state)
     assert_int_equal(q_int("SELECT count(*) FROM plan_drafts"), n0 + 1);
 }
 
+/* Planar area (deg²) and ellipsoidal area_m2 summed over a FeatureCollection's features with
+ * changed == want (want < 0: all); *n receives how many were summed. */
+static void sum_areas(json_t *fc, int want, double *deg2, double *m2, size_t *n)
+{
+    GEOSContextHandle_t h = gw_ctx_geos(tctx);
+    GEOSGeoJSONReader *rd = GEOSGeoJSONReader_create_r(h);
+    *deg2 = *m2 = 0, *n = 0;
+    size_t i;
+    json_t *f;
+    json_array_foreach(json_object_get(fc, "features"), i, f) {
+        json_t *pr = json_object_get(f, "properties");
+        if (want >= 0 && json_is_true(json_object_get(pr, "changed")) != want) continue;
+        char *gt = json_dumps(json_object_get(f, "geometry"), 0);
+        GEOSGeometry *g = GEOSGeoJSONReader_readGeometry_r(h, rd, gt);
+        assert_non_null(g);
+        double a = 0;
+        assert_int_equal(GEOSArea_r(h, g, &a), 1);
+        *deg2 += a, *m2 += json_number_value(json_object_get(pr, "area_m2")), (*n)++;
+        GEOSGeom_destroy_r(h, g);
+        free(gt);
+    }
+    GEOSGeoJSONReader_destroy_r(h, rd);
+}
+
+/* GET /plan/drafts/{id}/grids: after a split of C (the 0.01° square at 115.00, 35.01, untouched
+ * by the tests above) the route returns both pieces with changed:true, their areas sum to C's
+ * (planar in degrees from the GeoJSON, which any exact split keeps, and the route's ellipsoidal
+ * area_m2), a bbox inside C returns only the pieces, and bad input is refused. */
+static void test_plan_draft_grids(void **state)
+{
+    (void)state;
+    json_t *d = call("POST", "/plan/drafts", T_PLANNER, "{\"name\":\"split C\"}", 201);
+    int64_t id = json_integer_value(json_object_get(d, "id"));
+    json_decref(d);
+    char url[256];
+    snprintf(url, sizeof url, "/plan/drafts/%lld/grids", (long long)id);
+    json_t *before = call("GET", url, T_NONE, NULL, 200);
+    size_t n0 = json_array_size(json_object_get(before, "features")), nc = 0;
+    assert_true(n0 >= 3);
+    double deg2 = 0, m2 = 0, c_deg2 = 0, c_m2 = 0;
+    sum_areas(before, 1, &deg2, &m2, &nc);
+    assert_int_equal(nc, 0); /* a fresh draft has changed nothing */
+    size_t i;
+    json_t *f;
+    json_array_foreach(json_object_get(before, "features"), i, f)
+        if (strcmp(json_string_value(json_object_get(f, "id")), "C") == 0)
+            c_m2 = json_number_value(json_object_get(json_object_get(f, "properties"), "area_m2"));
+    c_deg2 = 0.01 * 0.01;
+    assert_true(c_m2 > 1e6 && c_m2 < 1.2e6); /* ~0.91 km × 1.11 km at 35° N */
+    json_decref(before);
+
+    snprintf(url, sizeof url, "/plan/drafts/%lld/edits", (long long)id);
+    json_decref(call("POST", url, T_PLANNER, "{\"op\":\"split\",\"grid\":\"C\",\"new_id\":"
+                     "\"C2\",\"line\":{\"type\":\"LineString\",\"coordinates\":[[114.999,35.013],"
+                     "[115.011,35.013]]}}", 200));
+    /* a bbox strictly inside C: both pieces and nothing else */
+    snprintf(url, sizeof url, "/plan/drafts/%lld/grids?bbox=115.0005,35.0105,115.0095,35.0195",
+             (long long)id);
+    json_t *in = call("GET", url, T_NONE, NULL, 200);
+    json_t *fs = json_object_get(in, "features");
+    assert_int_equal(json_array_size(fs), 2);
+    assert_int_equal(json_integer_value(json_object_get(in, "numberReturned")), 2);
+    const char *a = json_string_value(json_object_get(json_array_get(fs, 0), "id"));
+    const char *b = json_string_value(json_object_get(json_array_get(fs, 1), "id"));
+    assert_string_equal(a, "C");
+    assert_string_equal(b, "C2");
+    sum_areas(in, 1, &deg2, &m2, &nc);
+    assert_int_equal(nc, 2);
+    assert_true(fabs(deg2 - c_deg2) < 1e-12);
+    assert_true(fabs(m2 - c_m2) < 1e-6 * c_m2);
+    json_decref(in);
+    /* changed=true: only the draft's own grids, wherever they are */
+    snprintf(url, sizeof url, "/plan/drafts/%lld/grids?changed=true", (long long)id);
+    json_t *ch = call("GET", url, T_NONE, NULL, 200);
+    assert_int_equal(json_array_size(json_object_get(ch, "features")), 2);
+    json_decref(ch);
+    /* the whole draft: one grid more than before, two of them changed */
+    snprintf(url, sizeof url, "/plan/drafts/%lld/grids", (long long)id);
+    json_t *all = call("GET", url, T_NONE, NULL, 200);
+    assert_int_equal(json_array_size(json_object_get(all, "features")), n0 + 1);
+    sum_areas(all, 1, &deg2, &m2, &nc);
+    assert_int_equal(nc, 2);
+    json_decref(all);
+    /* a bbox far away: nothing */
+    snprintf(url, sizeof url, "/plan/drafts/%lld/grids?bbox=100,10,100.1,10.1", (long long)id);
+    json_t *none = call("GET", url, T_NONE, NULL, 200);
+    assert_int_equal(json_array_size(json_object_get(none, "features")), 0);
+    json_decref(none);
+    json_decref(call("GET", "/plan/drafts/999/grids", T_NONE, NULL, 404));
+    snprintf(url, sizeof url, "/plan/drafts/%lld/grids?bbox=1,2,3", (long long)id);
+    json_decref(call("GET", url, T_NONE, NULL, 400));
+    snprintf(url, sizeof url, "/plan/drafts/%lld/grids?changed=maybe", (long long)id);
+    json_decref(call("GET", url, T_NONE, NULL, 400));
+}
+
 static int setup(void **state)
 {
     tctx = gw_test_ctx();
@@ -394,6 +490,7 @@ int main(void)
         cmocka_unit_test(test_plan_round_trip),
         cmocka_unit_test(test_plan_cli),
         cmocka_unit_test(test_plan_suggest),
+        cmocka_unit_test(test_plan_draft_grids),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

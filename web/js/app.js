@@ -6,6 +6,7 @@ import * as maplibregl from '/wall/vendor/maplibre-gl.mjs';
 import { setLanguage, pickLanguage, getLanguage, t, categoryLabel } from './i18n.js';
 import { api, rows, flat, gridIdOf, num, toBin, iso, registerGcjProtocol } from './data.js';
 import { initDispatcher, initPlanner } from './panels.js';
+import { initPlanMode } from './planner.js';
 
 const CATS = { theft: '#e41a1c', dispute: '#ff7f00', traffic: '#ffd92f', fraud: '#984ea3', burglary: '#a65628',
   assault: '#f781bf', drugs: '#4daf4a', vandalism: '#377eb8' };
@@ -582,6 +583,7 @@ async function main() {
   applyGridStates();
   initDispatcher(gw, map);
   initPlanner(gw, map);
+  initPlanMode(gw, map);
   connectEvents();
   if (params.get('mode') === 'wall') enterWall(false);
 }
