@@ -367,24 +367,10 @@ gw_status gw_crs_transform_create(gw_ctx *ctx, gw_crs from, gw_crs to, gw_crs_tr
 
     if (src != dst) {
         PJ_CONTEXT *pc = gw_ctx_proj(ctx);
-        char a[32], b[32];
-        snprintf(a, sizeof a, "EPSG:%d", src);
-        snprintf(b, sizeof b, "EPSG:%d", dst);
-        PJ *raw = proj_create_crs_to_crs(pc, a, b, NULL);
-        if (!raw) {
+        if (!(tr->pj = gw_ctx_proj_op(ctx, src, dst))) {
             int e = proj_context_errno(pc);
             gw_ctx_error(ctx, GW_ERR_CRS, "no transformation from %s to %s: %s", tr->from_name,
                          tr->to_name, e ? proj_context_errno_string(pc, e) : "unknown CRS");
-            free(tr);
-            return GW_ERR_CRS;
-        }
-        tr->pj = proj_normalize_for_visualization(pc, raw);
-        proj_destroy(raw);
-        if (!tr->pj) {
-            int e = proj_context_errno(pc);
-            gw_ctx_error(ctx, GW_ERR_CRS, "could not normalise axis order for %s -> %s: %s",
-                         tr->from_name, tr->to_name,
-                         e ? proj_context_errno_string(pc, e) : "unknown error");
             free(tr);
             return GW_ERR_CRS;
         }

@@ -20,6 +20,11 @@ struct gw_ctx {
     void *progress_user;
     gw_warn_fn warn;
     void *warn_user;
+    struct {
+        int src, dst;
+        PJ *op;
+    } ops[8]; /* gw_ctx_proj_op's cache, filled in order; the oldest is replaced when full */
+    unsigned n_ops;
 };
 
 static const char *const status_names[GW_STATUS_COUNT] = {
@@ -70,12 +75,32 @@ void gw_ctx_destroy(gw_ctx *ctx)
 {
     if (!ctx) return;
     if (ctx->geos) GEOS_finish_r(ctx->geos);
+    for (unsigned i = 0; i < ctx->n_ops && i < 8; i++) proj_destroy(ctx->ops[i].op);
     if (ctx->proj) proj_context_destroy(ctx->proj);
     free(ctx);
 }
 
 GEOSContextHandle_t gw_ctx_geos(gw_ctx *ctx) { return ctx->geos; }
 PJ_CONTEXT *gw_ctx_proj(gw_ctx *ctx) { return ctx->proj; }
+
+PJ *gw_ctx_proj_op(gw_ctx *ctx, int src, int dst)
+{
+    const unsigned cap = sizeof ctx->ops / sizeof ctx->ops[0];
+    for (unsigned i = 0; i < ctx->n_ops && i < cap; i++)
+        if (ctx->ops[i].src == src && ctx->ops[i].dst == dst) return proj_clone(ctx->proj, ctx->ops[i].op);
+    char a[32], b[32];
+    snprintf(a, sizeof a, "EPSG:%d", src);
+    snprintf(b, sizeof b, "EPSG:%d", dst);
+    PJ *raw = proj_create_crs_to_crs(ctx->proj, a, b, NULL);
+    if (!raw) return NULL;
+    PJ *op = proj_normalize_for_visualization(ctx->proj, raw);
+    proj_destroy(raw);
+    if (!op) return NULL;
+    unsigned slot = ctx->n_ops++ % cap;
+    if (ctx->n_ops > cap) proj_destroy(ctx->ops[slot].op);
+    ctx->ops[slot].src = src, ctx->ops[slot].dst = dst, ctx->ops[slot].op = op;
+    return proj_clone(ctx->proj, op);
+}
 const char *gw_ctx_errmsg(const gw_ctx *ctx) { return ctx ? ctx->msg : ""; }
 gw_status gw_ctx_errcode(const gw_ctx *ctx) { return ctx ? ctx->code : GW_OK; }
 long gw_ctx_erroffset(const gw_ctx *ctx) { return ctx ? ctx->offset : -1; }

@@ -54,6 +54,12 @@ void gw_ctx_destroy(gw_ctx *ctx);
 /* Borrowed handles owned by the context; valid until gw_ctx_destroy(). */
 GEOSContextHandle_t gw_ctx_geos(gw_ctx *ctx);
 PJ_CONTEXT *gw_ctx_proj(gw_ctx *ctx);
+/* A PROJ operation from EPSG:src to EPSG:dst with lon/lat (east/north) axis order, as a new PJ
+ * the caller destroys with proj_destroy().  The context keeps the first one it builds for each
+ * pair and hands out clones: PROJ takes 60–200 ms to find an operation in its database, a clone
+ * ~40 µs, and every request-scoped transform (plan routes, imports, CRS output) asks again.
+ * NULL on failure, with PROJ's errno left on gw_ctx_proj(ctx). */
+PJ *gw_ctx_proj_op(gw_ctx *ctx, int src, int dst);
 
 /* The message of the last error recorded on the context ("" when none). */
 const char *gw_ctx_errmsg(const gw_ctx *ctx);

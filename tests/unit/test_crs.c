@@ -558,10 +558,42 @@ static void test_geom(void **state)
     gw_ctx_destroy(ctx);
 }
 
+/* The context's operation cache: the same pair twice, then more pairs than the cache holds so
+ * the oldest is evicted, then the first again — every answer equals a fresh context's, and two
+ * live transforms of one pair do not disturb each other (each has its own clone). */
+static void test_op_cache(void **state)
+{
+    (void)state;
+    gw_ctx *ctx = NULL, *fresh = NULL;
+    assert_int_equal(gw_ctx_create(&ctx), GW_OK);
+    assert_int_equal(gw_ctx_create(&fresh), GW_OK);
+    static const int codes[] = {4547, 4548, 4549, 32650, 32649, 3857, 4490, 4546, 4545, 32651};
+    double want[10][2];
+    for (int i = 0; i < 10; i++) tr1(fresh, epsg(4326), epsg(codes[i]), 115.5, 35.2, &want[i][0], &want[i][1]);
+    for (int round = 0; round < 3; round++)
+        for (int i = 0; i < 10; i++) {
+            double x, y;
+            tr1(ctx, epsg(4326), epsg(codes[i]), 115.5, 35.2, &x, &y);
+            assert_true(x == want[i][0] && y == want[i][1]);
+        }
+    gw_crs_transform *a = NULL, *b = NULL;
+    assert_int_equal(gw_crs_transform_create(ctx, epsg(4326), epsg(4547), &a), GW_OK);
+    assert_int_equal(gw_crs_transform_create(ctx, epsg(4326), epsg(4547), &b), GW_OK);
+    double ax = 115.5, ay = 35.2, bx = 1e30, by = 1e30;
+    assert_int_equal(gw_crs_transform_points(b, &bx, &by, 1), GW_ERR_CRS); /* b's failure ... */
+    gw_crs_transform_destroy(b);
+    assert_int_equal(gw_crs_transform_points(a, &ax, &ay, 1), GW_OK);     /* ... leaves a whole */
+    assert_true(ax == want[0][0] && ay == want[0][1]);
+    gw_crs_transform_destroy(a);
+    gw_ctx_destroy(fresh);
+    gw_ctx_destroy(ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_forms),
+        cmocka_unit_test(test_op_cache),
         cmocka_unit_test(test_parse_errors),
         cmocka_unit_test(test_is_geographic),
         cmocka_unit_test(test_gk_codes_match_proj),
