@@ -437,7 +437,7 @@ static json_t *vector_layer(gw_tile_layer part)
                        : part == GW_TL_GRIDS
                            ? "grids with their coverage (coverage_ratio, covered_m2, cameras, room_reach) and default Gi* hot spot "
                              "(gi_z, gi_p, gi_bin -3..3, gi_class, gi_count) fields when the analysis is current; below zoom 10 "
-                             "without name, covered_m2, gi_z, gi_p, gi_class, gi_count"
+                             "only id, township, county, population, coverage_ratio and gi_bin"
                                                     : gw_tile_layer_name(part);
     return json_pack("{s:s,s:o,s:i,s:i,s:s}", "id", gw_tile_layer_name(part), "fields", fields, "minzoom",
                      (int)gw_tile_layer_minzoom(part), "maxzoom", MAXZOOM, "description", desc);

@@ -40,8 +40,8 @@ typedef enum gw_tile_layer {
 #define GW_TL_VIEWS_MINZOOM 15
 #define GW_TL_BLIND_MINZOOM 13
 /* Grid features carry their long text fields (name) and the detailed analysis fields from this
- * zoom on; below it only id, township, county, population, coverage_ratio, cameras,
- * room_reach and gi_bin (a z8 tile holds thousands of grids: see docs/benchmarks.md). */
+ * zoom on; below it only id, township, county, population, coverage_ratio and gi_bin (a z8
+ * tile holds thousands of grids: see docs/benchmarks.md). */
 #define GW_TL_GRID_DETAIL_MINZOOM 10
 /* A point layer with more points than this inside a tile is drawn there as cluster points
  * (incidents counted per category, cameras and teams per status). */
@@ -106,9 +106,9 @@ typedef struct gw_tile_grid_fields {
     /* coverage (coverage.h): coverage_ratio, covered_m2, cameras, room_reach */
     const double *coverage_ratio, *covered_m2, *room_reach;
     const int32_t *cameras;
-    /* Gi* hot spots (hotspot.h): gi_z, gi_p (FDR-adjusted when the run used FDR, as the
-     * class), gi_bin -3..3 (cold 99 % .. hot 99 %), gi_class (gw_hotspot_class, as its
-     * name), gi_count (incidents counted) */
+    /* Gi* hot spots (hotspot.h): gi_z, gi_p (two-sided p, the "p" of /analysis/hotspots; the
+     * class uses the FDR-adjusted q), gi_bin -3..3 (cold 99 % .. hot 99 %), gi_class
+     * (gw_hotspot_class, as its name), gi_count (incidents counted) */
     const double *gi_z, *gi_p;
     const int8_t *gi_bin;
     const uint8_t *gi_class;
