@@ -94,10 +94,16 @@ static int64_t layer_seq(const gw_model_snapshot *s, gw_layer l, size_t *n)
 
 /* ---- invalidation ---------------------------------------------------------------------------- */
 
-/* Drop `parts` of the grids flagged in changed[] (NULL: all) of layer g, at seq. */
+/* Drop `parts` of the grids flagged in changed[] (NULL: all) of layer g.  Called after the
+ * new result is visible; announced at the live model's current seq, which is at least the
+ * snapshot seq of any render that read the old result (renders read the result after taking
+ * their snapshot), and such a render's tile has an older version (gw_tile_fields_acquire). */
 static void drop_grids(gw_tile_fields *tf, gw_ctx *ctx, const gw_layer_data *g, const uint8_t *changed,
-                       uint32_t parts, int64_t seq)
+                       uint32_t parts)
 {
+    gw_model_snapshot *now = gw_model_acquire(gw_live_model(tf->live));
+    int64_t seq = gw_snapshot_seq(now);
+    gw_model_release(ctx, now);
     size_t n = g ? gw_layer_data_count(g) : 0, k = 0;
     for (size_t r = 0; changed && r < n; r++) k += changed[r] != 0;
     parts |= 1u << GW_TL_CITY;
@@ -129,7 +135,7 @@ static void on_coverage(void *user, gw_ctx *ctx, const gw_coverage *cov, const u
 {
     gw_tile_fields *tf = user;
     const gw_layer_data *g = gw_snapshot_layer(gw_coverage_snapshot(cov), GW_LAYER_GRIDS);
-    drop_grids(tf, ctx, g, changed, 1u << GW_TL_GRIDS | 1u << GW_TL_BLIND_SPOTS, gw_coverage_seq(cov));
+    drop_grids(tf, ctx, g, changed, 1u << GW_TL_GRIDS | 1u << GW_TL_BLIND_SPOTS);
 }
 
 /* ---- coverage part --------------------------------------------------------------------------- */
@@ -268,7 +274,7 @@ static void hs_refresh(gw_tile_fields *tf)
             hpart_unref(prev);
             /* a run without fields after one without fields changes nothing */
             if (changed || !old || old->has || nh->has)
-                drop_grids(tf, ctx, gw_snapshot_layer(snap, GW_LAYER_GRIDS), changed, 1u << GW_TL_GRIDS, nh->seq);
+                drop_grids(tf, ctx, gw_snapshot_layer(snap, GW_LAYER_GRIDS), changed, 1u << GW_TL_GRIDS);
             free(changed);
         }
     }
@@ -383,6 +389,10 @@ void gw_tile_fields_acquire(gw_tile_fields *tf, gw_ctx *ctx, const gw_model_snap
     memset(u, 0, sizeof *u);
     u->version = gw_snapshot_seq(snap);
     if (!tf) return;
+    /* A result not (yet) of snap's layers: the tile is as of just before snap, so the cache
+     * refuses it where snap's own changes or the result's refresh (announced at a seq >= snap's,
+     * see drop_grids) touch it, and keeps it elsewhere. */
+    int64_t stale = gw_snapshot_seq(snap) - 1;
     size_t n = 0;
     int64_t gseq = layer_seq(snap, GW_LAYER_GRIDS, &n);
     u->grid.grids_seq = gseq, u->grid.n = n;
@@ -392,14 +402,14 @@ void gw_tile_fields_acquire(gw_tile_fields *tf, gw_ctx *ctx, const gw_model_snap
         u->held[0] = c;
         u->ex.blind = gw_coverage_http_blind_tile, u->ex.blind_state = tf->cov;
         if (!c) {
-            u->version = -1; /* tiles made before the first result are refused after it */
+            u->version = stale; /* refused after the first result (or a newer change) touches it */
         } else {
             if (c->info.grids_seq == gseq && c->info.count == n)
                 u->grid.coverage_ratio = c->ratio, u->grid.covered_m2 = c->covered, u->grid.room_reach = c->reach,
                 u->grid.cameras = c->cameras;
             int current = c->info.grids_seq == gseq && c->info.cameras_seq == layer_seq(snap, GW_LAYER_CAMERAS, NULL) &&
                           c->info.rooms_seq == layer_seq(snap, GW_LAYER_POLICE_ROOMS, NULL);
-            if (!current && c->info.seq < u->version) u->version = c->info.seq;
+            if (!current) u->version = stale;
         }
     }
     if (tf->hs && (parts & (1u << GW_TL_GRIDS))) {
@@ -409,7 +419,7 @@ void gw_tile_fields_acquire(gw_tile_fields *tf, gw_ctx *ctx, const gw_model_snap
         pthread_mutex_unlock(&tf->mu);
         u->held[1] = h;
         if (!h) {
-            u->version = -1;
+            u->version = stale;
         } else {
             size_t inc_n = 0;
             int64_t iseq = layer_seq(snap, GW_LAYER_INCIDENTS, &inc_n);
@@ -417,7 +427,7 @@ void gw_tile_fields_acquire(gw_tile_fields *tf, gw_ctx *ctx, const gw_model_snap
                 u->grid.gi_z = h->z, u->grid.gi_p = h->p, u->grid.gi_bin = h->bin, u->grid.gi_class = h->cls,
                 u->grid.gi_count = h->count;
             int current = h->grids_seq == gseq && h->n == n && h->inc_seq == iseq && h->inc_n == inc_n;
-            if (!current && h->seq < u->version) u->version = h->seq;
+            if (!current) u->version = stale;
         }
     }
 }

@@ -6,9 +6,10 @@
  * tiles); a change of its results drops the tiles of the grids it recomputed.  Hot spots: the
  * default Gi* run (as GET /analysis/hotspots without parameters) is recomputed on a worker
  * thread after incidents or grids change, and only the tiles of grids whose encoded fields
- * changed are dropped.  Renders never wait for either: a tile rendered from results older than
- * its snapshot gets an older data version, so the tile cache refuses it wherever a newer
- * change was announced (see gw_tile_cache_put). */
+ * changed are dropped.  Renders never wait for either: a tile rendered from a result that is
+ * not of its snapshot's layers gets the data version just before its snapshot, so the tile
+ * cache refuses it wherever that snapshot's changes or the result's refresh touch it (see
+ * gw_tile_cache_put). */
 #ifndef GW_TILE_FIELDS_H
 #define GW_TILE_FIELDS_H
 
@@ -44,7 +45,7 @@ typedef struct gw_tile_fields_use {
 
 /* The extras for rendering `parts` of snap (grids: coverage and hot spot fields; blind_spots:
  * the blind-spot supplier), and the tile's data version: snap's seq where the results are
- * those of snap's layers, else the older seq the results are for (-1 for none yet).
+ * those of snap's layers, else snap's seq - 1 (also while there is no result yet).
  * Release with gw_tile_fields_release().  Thread-safe. */
 void gw_tile_fields_acquire(gw_tile_fields *tf, gw_ctx *ctx, const gw_model_snapshot *snap, uint32_t parts,
                             gw_tile_fields_use *u);
