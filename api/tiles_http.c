@@ -436,7 +436,8 @@ static json_t *vector_layer(gw_tile_layer part)
                            ? "coverage blind spots per grid (from zoom 13): grid id, blind_m2; empty while coverage is computed"
                        : part == GW_TL_GRIDS
                            ? "grids with their coverage (coverage_ratio, covered_m2, cameras, room_reach) and default Gi* hot spot "
-                             "(gi_z, gi_p, gi_bin -3..3, gi_class, gi_count) fields when the analysis is current; below zoom 10 "
+                             "(gi_z, gi_p, gi_bin -3..3, gi_class, gi_count: the default run over every incident, whatever the "
+                             "tile's filters) fields when the analysis is current; below zoom 10 "
                              "only id, township, county, population, coverage_ratio and gi_bin"
                                                     : gw_tile_layer_name(part);
     return json_pack("{s:s,s:o,s:i,s:i,s:s}", "id", gw_tile_layer_name(part), "fields", fields, "minzoom",
