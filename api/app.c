@@ -78,6 +78,8 @@ gw_status gw_app_create(gw_ctx *ctx, const char *db_path, const gw_app_opts *opt
         r = gw_coverage_routes(&n);
         st = add_routes(ctx, app, r, n);
     }
+    if (!st) /* the tiles carry coverage and hot spot fields and the blind spots */
+        st = gw_tiles_attach(ctx, app->tiles, app->modules[GW_APP_COVERAGE], app->modules[GW_APP_HOTSPOTS]);
     if (!st) { /* grid planning: drafts, edits, validation, publish/rollback (no state) */
         r = gw_plan_routes(&n);
         st = add_routes(ctx, app, r, n);
@@ -113,6 +115,7 @@ void gw_app_destroy(gw_app *app)
     if (!app) return;
     /* The coverage background thread reads the live model: it stops before the model goes. */
     gw_coverage_http_stop(app->modules[GW_APP_COVERAGE]);
+    gw_tiles_stop(app->tiles); /* its hot spot worker too */
     /* The sync thread stops first: its listeners use the modules' state. */
     gw_live_destroy(app->live);
     gw_tiles_destroy(app->tiles);

@@ -39,7 +39,20 @@ struct gw_coverage_http {
     unsigned start_delay_ms;
     gw_ctx *bg_ctx;
     gw_store *bg_store;
+    /* Hooks for other modules (vector tiles): a counter bumped whenever served figures change,
+     * and a watcher told which grids changed (under the write lock). */
+    uint64_t gen; /* atomic */
+    gw_coverage_watch_fn watch_fn; /* atomic: set after the threads started */
+    void *watch_user;
 };
+
+/* The figures changed (called under the write lock): bump the generation, tell the watcher. */
+static void changed_rows(gw_coverage_http *cs, gw_ctx *ctx, const uint8_t *changed)
+{
+    __atomic_add_fetch(&cs->gen, 1, __ATOMIC_ACQ_REL);
+    gw_coverage_watch_fn fn = __atomic_load_n(&cs->watch_fn, __ATOMIC_ACQUIRE);
+    if (fn && cs->cov) fn(cs->watch_user, ctx, cs->cov, changed);
+}
 
 /* ---- the module ------------------------------------------------------------------------------ */
 
@@ -91,6 +104,7 @@ static void on_change(void *user, gw_ctx *ctx, const gw_change *changes, size_t 
     size_t nch = 0;
     gw_status st = gw_coverage_update(ctx, cs->cov, cur, &nch);
     if (!st && nch && !cs->wstore) st = gw_store_open(ctx, cs->db_path, 0, &cs->wstore);
+    if (nch) changed_rows(cs, ctx, st ? NULL : gw_coverage_changed(cs->cov));
     if (!st && nch) st = gw_coverage_save(ctx, cs->cov, cs->wstore, gw_coverage_changed(cs->cov));
     cs->last_update_ms = (gw_cli_now() - t0) * 1000;
     pthread_rwlock_unlock(&cs->lock);
@@ -139,7 +153,10 @@ static void bg_compute(gw_coverage_http *cs)
     cs->busy = 0;
     pthread_mutex_unlock(&cs->bg_lock);
     if (!st && !again) again = bg_catch_up(cs, nc, 0, &st);
-    if (!st) old = cs->cov, cs->cov = nc, nc = NULL;
+    if (!st) {
+        old = cs->cov, cs->cov = nc, nc = NULL;
+        changed_rows(cs, ctx, NULL);
+    }
     pthread_rwlock_unlock(&cs->lock);
     if (again) want_full(cs); /* the grids changed again: once more */
     if (st) {
@@ -279,6 +296,94 @@ gw_status gw_coverage_http_blind_3857(void *state, gw_ctx *ctx, const gw_bbox *b
     pthread_rwlock_rdlock(&cs->lock);
     gw_status st = cs->cov ? gw_coverage_blind_3857(ctx, cs->cov, bbox, fn, user)
                            : gw_ctx_error(ctx, GW_ERR_NOT_FOUND, "coverage: the first computation is running");
+    pthread_rwlock_unlock(&cs->lock);
+    return st;
+}
+
+void gw_coverage_http_watch(gw_coverage_http *cs, gw_coverage_watch_fn fn, void *user)
+{
+    if (!cs) return;
+    cs->watch_user = user;
+    __atomic_store_n(&cs->watch_fn, fn, __ATOMIC_RELEASE);
+}
+
+uint64_t gw_coverage_http_generation(void *state)
+{
+    gw_coverage_http *cs = state;
+    return cs ? __atomic_load_n(&cs->gen, __ATOMIC_ACQUIRE) : 0;
+}
+
+static int64_t layer_seq(const gw_model_snapshot *s, gw_layer l)
+{
+    const gw_layer_data *d = s ? gw_snapshot_layer(s, l) : NULL;
+    return d ? gw_layer_data_seq(d) : -1;
+}
+
+/* Under the lock: the result's layer versions. */
+static void fill_info(const gw_coverage_http *cs, gw_coverage_http_info *info)
+{
+    gw_model_snapshot *s = gw_coverage_snapshot(cs->cov);
+    info->gen = __atomic_load_n(&cs->gen, __ATOMIC_ACQUIRE);
+    info->seq = gw_coverage_seq(cs->cov);
+    info->grids_seq = layer_seq(s, GW_LAYER_GRIDS);
+    info->cameras_seq = layer_seq(s, GW_LAYER_CAMERAS);
+    info->rooms_seq = layer_seq(s, GW_LAYER_POLICE_ROOMS);
+    info->count = gw_coverage_count(cs->cov);
+}
+
+gw_status gw_coverage_http_copy(void *state, gw_coverage_http_info *info, gw_coverage_row **rows)
+{
+    gw_coverage_http *cs = state;
+    if (rows) *rows = NULL;
+    if (!cs) return GW_ERR_NOT_FOUND;
+    pthread_rwlock_rdlock(&cs->lock);
+    gw_status st = cs->cov ? GW_OK : GW_ERR_NOT_FOUND;
+    if (!st) fill_info(cs, info);
+    if (!st && rows) {
+        *rows = malloc((info->count ? info->count : 1) * sizeof **rows);
+        if (!*rows) st = GW_ERR_NOMEM;
+        for (size_t r = 0; !st && r < info->count; r++) (*rows)[r] = *gw_coverage_row_at(cs->cov, r);
+    }
+    pthread_rwlock_unlock(&cs->lock);
+    return st;
+}
+
+int gw_coverage_http_current(void *state, const gw_model_snapshot *snap)
+{
+    gw_coverage_http_info info;
+    return gw_coverage_http_copy(state, &info, NULL) == GW_OK && info.grids_seq == layer_seq(snap, GW_LAYER_GRIDS) &&
+           info.cameras_seq == layer_seq(snap, GW_LAYER_CAMERAS) && info.rooms_seq == layer_seq(snap, GW_LAYER_POLICE_ROOMS);
+}
+
+typedef struct tile_visit {
+    const gw_coverage *cov;
+    const gw_layer_data *grids;
+    gw_ctx *ctx;
+    gw_tile_blind_cb cb;
+    void *user;
+} tile_visit;
+
+static int tile_one(void *user, size_t row, const char *grid_id, GEOSGeometry *g)
+{
+    tile_visit *v = user;
+    const gw_coverage_row *r = gw_coverage_row_at(v->cov, row);
+    int stop = v->cb(v->user, gw_layer_data_fid(v->grids, row), grid_id, r ? r->blind_m2 : NAN, g);
+    GEOSGeom_destroy_r(gw_ctx_geos(v->ctx), g);
+    return stop;
+}
+
+gw_status gw_coverage_http_blind_tile(void *state, gw_ctx *ctx, const gw_bbox *bbox, gw_tile_blind_cb cb, void *user)
+{
+    gw_coverage_http *cs = state;
+    if (!cs) return gw_ctx_error(ctx, GW_ERR_NOT_FOUND, "coverage: the module is not running");
+    pthread_rwlock_rdlock(&cs->lock);
+    gw_status st;
+    if (!cs->cov) {
+        st = gw_ctx_error(ctx, GW_ERR_NOT_FOUND, "coverage: the first computation is running");
+    } else {
+        tile_visit v = {cs->cov, gw_snapshot_layer(gw_coverage_snapshot(cs->cov), GW_LAYER_GRIDS), ctx, cb, user};
+        st = gw_coverage_blind_3857(ctx, cs->cov, bbox, tile_one, &v);
+    }
     pthread_rwlock_unlock(&cs->lock);
     return st;
 }

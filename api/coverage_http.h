@@ -11,6 +11,7 @@
 #define GW_COVERAGE_HTTP_H
 
 #include "gridwatch/coverage.h"
+#include "gridwatch/tilelayers.h"
 #include "live.h"
 #include "server.h"
 
@@ -51,6 +52,35 @@ gw_status gw_coverage_get(void *state, const char *grid_id, gw_coverage_row *row
  * handle); see gw_coverage_blind_3857.  GW_ERR_NOT_FOUND when there is no state. */
 gw_status gw_coverage_http_blind_3857(void *state, gw_ctx *ctx, const gw_bbox *bbox,
                                       gw_coverage_geom_fn fn, void *user);
+
+/* ---- hooks for the vector tiles (api/tile_fields.c) ---- */
+
+/* Told, under the module's write lock, each time the served figures change: `changed` flags
+ * the recomputed grid rows of `cov` (gw_coverage_count entries), NULL = every grid (a new
+ * result).  Must be quick; must not call back into this module. */
+typedef void (*gw_coverage_watch_fn)(void *user, gw_ctx *ctx, const gw_coverage *cov, const uint8_t *changed);
+/* Install the one watcher (NULL to remove).  Safe while the module runs. */
+void gw_coverage_http_watch(gw_coverage_http *cs, gw_coverage_watch_fn fn, void *user);
+/* A number that changes whenever the served figures change (0 for no state).  Thread-safe. */
+uint64_t gw_coverage_http_generation(void *state);
+
+typedef struct gw_coverage_http_info {
+    uint64_t gen;       /* gw_coverage_http_generation of the copy */
+    int64_t seq;        /* change-log seq of the result (gw_coverage_seq) */
+    int64_t grids_seq, cameras_seq, rooms_seq; /* gw_layer_data_seq of the layers it was computed on */
+    size_t count;       /* grid rows */
+} gw_coverage_http_info;
+/* The current result's info and (rows not NULL) a copy of its rows, in its grids' row order.
+ * *rows is freed with free().  GW_ERR_NOT_FOUND while there is no result (or no state),
+ * GW_ERR_NOMEM.  No message (callers decide).  Thread-safe. */
+gw_status gw_coverage_http_copy(void *state, gw_coverage_http_info *info, gw_coverage_row **rows);
+/* 1 when there is a result computed on the same grids, cameras and police rooms as snap. */
+int gw_coverage_http_current(void *state, const gw_model_snapshot *snap);
+/* A gw_tile_blind_fn: the blind spots of the grids meeting bbox (EPSG:3857), each with its
+ * fid (in the result's grids), id and blind_m2, under the read lock.  GW_ERR_NOT_FOUND (with a
+ * message) while there is no result. */
+gw_status gw_coverage_http_blind_tile(void *state, gw_ctx *ctx, const gw_bbox *bbox, gw_tile_blind_cb cb,
+                                      void *user);
 
 /* `gridwatch coverage DB [--grid ID] [--format csv|json] [--recompute] [--from T] [--to T]
  *  [--min-blind M2] [--room-dist M] [--threads N]`; argv[0] is "coverage".  Exit codes of

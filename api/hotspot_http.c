@@ -544,6 +544,23 @@ static void default_levels(const gw_raster *r, hs_query *q)
     for (int k = 1; k <= 5; k++) q->levels[q->n_levels++] = peak * k / 6.0;
 }
 
+gw_status gw_hotspots_default(gw_hotspots *hs, gw_ctx *ctx, gw_model_snapshot *snap, gw_hotspot_result **out)
+{
+    *out = NULL;
+    if (!hs) return gw_ctx_error(ctx, GW_ERR_NOT_FOUND, "the hotspot module is not running");
+    hs_query q;
+    query_init(&q); /* the defaults of GET /analysis/hotspots */
+    const gw_layer_data *g = gw_snapshot_layer(snap, GW_LAYER_GRIDS);
+    const gw_layer_data *inc = gw_snapshot_layer(snap, GW_LAYER_INCIDENTS);
+    wentry *we = NULL;
+    ientry *ie = NULL;
+    gw_status st = get_weights(hs, ctx, g, &q.wo, &we);
+    if (!st) st = get_inc(hs, ctx, g, inc, &ie);
+    if (!st) st = gw_hotspot_gistar(ctx, snap, we->w, ie->rows, &q.ho, out);
+    release(hs, we, ie);
+    return st;
+}
+
 /* ---- HTTP ------------------------------------------------------------------------------------ */
 
 typedef struct hargs {

@@ -9,6 +9,7 @@
 #ifndef GW_HOTSPOT_HTTP_H
 #define GW_HOTSPOT_HTTP_H
 
+#include "gridwatch/hotspot.h"
 #include "live.h"
 #include "server.h"
 
@@ -20,6 +21,14 @@ typedef struct gw_hotspots gw_hotspots;
 gw_status gw_hotspots_create(gw_ctx *ctx, gw_live *live, gw_hotspots **out);
 /* Accepts NULL. */
 void gw_hotspots_destroy(gw_hotspots *hs);
+
+/* Gi* of snap's grids with the defaults of GET /analysis/hotspots (value per_km2, queen
+ * weights, FDR, every incident), through the module's cached weights and incident grids: the
+ * hook behind the hot spot fields of the grid tiles.  GW_ERR_RANGE when the statistic cannot
+ * run (fewer than 2 grids with a value, all values equal).  Thread-safe.  Caller frees with
+ * gw_hotspot_result_destroy(). */
+gw_status gw_hotspots_default(gw_hotspots *hs, gw_ctx *ctx, gw_model_snapshot *snap,
+                              gw_hotspot_result **out);
 
 /* GET /analysis/hotspots, GET /analysis/kde; role viewer (static storage). */
 const gw_route *gw_hotspots_routes(size_t *n);

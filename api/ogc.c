@@ -4,6 +4,8 @@
  * /openapi.json is built from the same tables in ogc_openapi() below. */
 #include "ogc.h"
 
+#include "app.h"
+#include "coverage_http.h"
 #include "gridwatch/crs.h"
 #include "gridwatch/layer.h"
 #include "http_util.h"
@@ -471,10 +473,38 @@ typedef struct items_stream {
     gw_buf out;
     size_t pos;
     int nfeat, done;
+    void *cov; /* grids: the coverage module when its figures are current (coverage_of) */
 } items_stream;
 
-/* Columns: 0 id, 1..nf-1 the other fields, nf = AsBinary(geom). */
-static void put_feature(gw_layer layer, sqlite3_stmt *st, gw_geojson_writer *w, gw_buf *b)
+/* A grid's coverage figures (coverage_http.h) as properties, when cov (the module's state,
+ * NULL when its result is not current) has the grid. */
+static void put_coverage(gw_buf *b, void *cov, const char *grid_id)
+{
+    gw_coverage_row r;
+    if (!cov || !grid_id || gw_coverage_get(cov, grid_id, &r, NULL) != GW_OK) return;
+    gw_buf_str(b, ",\"coverage_ratio\":");
+    gw_buf_num(b, r.ratio, 9);
+    gw_buf_str(b, ",\"covered_m2\":");
+    gw_buf_num(b, r.covered_m2, 3);
+    gw_buf_printf(b, ",\"cameras\":%d,\"room_reach\":", r.cameras);
+    gw_buf_num(b, r.room_reach, 9);
+}
+
+/* The coverage state to read grid figures from: the app's module when its result was computed
+ * on the live model's current grids, cameras and police rooms, else NULL. */
+static void *coverage_of(gw_req *req, gw_layer layer)
+{
+    gw_app *app = gw_req_app(req);
+    void *cov = app && layer == GW_LAYER_GRIDS ? app->modules[GW_APP_COVERAGE] : NULL;
+    if (!cov || !app->live) return NULL;
+    gw_model_snapshot *s = gw_model_acquire(gw_live_model(app->live));
+    int ok = gw_coverage_http_current(cov, s);
+    gw_model_release(gw_req_ctx(req), s);
+    return ok ? cov : NULL;
+}
+
+/* Columns: 0 id, 1..nf-1 the other fields, nf = AsBinary(geom).  cov: see coverage_of. */
+static void put_feature(gw_layer layer, sqlite3_stmt *st, gw_geojson_writer *w, gw_buf *b, void *cov)
 {
     size_t nf;
     const gw_field *f = gw_layer_fields(layer, &nf);
@@ -494,6 +524,7 @@ static void put_feature(gw_layer layer, sqlite3_stmt *st, gw_geojson_writer *w, 
         else if (f[i].type == GW_FT_REAL && (t == SQLITE_FLOAT || t == SQLITE_INTEGER)) gw_buf_num(b, sqlite3_column_double(st, (int)i), 9);
         else gw_buf_json_str(b, (const char *)sqlite3_column_text(st, (int)i));
     }
+    if (cov) put_coverage(b, cov, (const char *)sqlite3_column_text(st, 0));
     gw_buf_str(b, "}}");
 }
 
@@ -509,7 +540,7 @@ static long items_read(void *cls, char *buf, size_t max)
         int rc = sqlite3_step(s->stmt);
         if (rc == SQLITE_ROW) {
             if (s->nfeat++) gw_buf_add(&s->out, ",", 1);
-            put_feature(s->layer, s->stmt, &s->w, &s->out);
+            put_feature(s->layer, s->stmt, &s->w, &s->out, s->cov);
         } else if (rc == SQLITE_DONE) {
             gw_buf_str(&s->out, "]}\n");
             s->done = 1;
@@ -606,6 +637,7 @@ static int h_items(gw_req *req)
         return 0;
     }
     s->layer = q.layer;
+    s->cov = coverage_of(req, q.layer);
     gw_buf cols = {0};
     select_cols(q.layer, &cols);
     int bad = cols.oom || items_prepare(&q, db, cols.data, " ORDER BY fid LIMIT ? OFFSET ?", &s->stmt);
@@ -674,7 +706,7 @@ static int h_item(gw_req *req)
     gw_crs_transform *tr = NULL;
     gw_buf b = {0};
     if (output_crs(req, c, gw_store_ctx(st), &w, &tr) == 0) {
-        put_feature(layer, q, &w, &b);
+        put_feature(layer, q, &w, &b, coverage_of(req, layer));
         b.len--; /* reopen the feature object for its links */
         gw_buf_str(&b, ",\"links\":[");
         gw_buf url = {0};

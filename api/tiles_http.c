@@ -1,10 +1,12 @@
 /* tiles_http.c — vector tiles over HTTP: the tile route (filters, cache, gzip, ETag/304,
  * Cache-Control), TileJSON 3.0.0 and the MapLibre style, and the shared tile state that follows
  * the change log: a request that sees a newer seq refreshes the model and invalidates exactly
- * the cached tiles the new changes touch.  Rendering is tiles/layers.c; caching tiles/tilecache.c. */
+ * the cached tiles the new changes touch.  Rendering is tiles/layers.c; caching tiles/tilecache.c;
+ * the analysis fields and blind spots (and their invalidation) api/tile_fields.c. */
 #include "tiles_http.h"
 
 #include "app.h"
+#include "tile_fields.h"
 #include "gridwatch/model.h"
 #include "gridwatch/tilecache.h"
 #include "gridwatch/tilelayers.h"
@@ -32,6 +34,7 @@ struct gw_tiles {
     gw_tile_cache *cache;
     pthread_mutex_t refresh;
     int64_t seq; /* change-log seq the model and the cache reflect (atomic) */
+    gw_tile_fields *fields; /* analysis fields and blind spots (gw_tiles_attach), or NULL */
 };
 
 /* The installed state: a file-static until the server offers a per-server user pointer. */
@@ -69,6 +72,7 @@ void gw_tiles_destroy(gw_tiles *t)
 {
     if (!t) return;
     if (__atomic_load_n(&g_tiles, __ATOMIC_ACQUIRE) == t) gw_tiles_install(NULL);
+    gw_tile_fields_destroy(t->fields);
     gw_tile_cache_destroy(t->cache);
     gw_tile_source_destroy(t->src);
     if (!t->live) gw_model_close(t->model);
@@ -98,6 +102,10 @@ static size_t tile_changes(gw_layer l, int has_box, gw_bbox ll, double reach, gw
     if (has_box) b = merc_box(ll.minx, ll.miny, ll.maxx, ll.maxy);
     if ((int)l < 0 || l >= GW_LAYER_COUNT) {
         ch[0] = (gw_tile_change){GW_TL_ALL_PARTS | 1u << GW_TL_CITY, false, b};
+        return 1;
+    }
+    if (l == GW_LAYER_GRIDS) { /* the blind spots follow the grids (and the coverage module) */
+        ch[0] = (gw_tile_change){1u << GW_TL_GRIDS | 1u << GW_TL_BLIND_SPOTS | 1u << GW_TL_CITY, has_box, b};
         return 1;
     }
     if (l == GW_LAYER_CAMERAS) {
@@ -152,6 +160,29 @@ gw_status gw_tiles_create_live(gw_ctx *ctx, gw_live *live, size_t cache_bytes, g
     }
     *out = t;
     return GW_OK;
+}
+
+static void fields_inval(void *user, const gw_tile_change *ch, size_t n, int64_t seq)
+{
+    gw_tiles *t = user;
+    gw_tile_cache_invalidate(t->cache, ch, n, seq, GW_TILE_BUFFER);
+}
+
+gw_status gw_tiles_attach(gw_ctx *ctx, gw_tiles *t, void *coverage, void *hotspots)
+{
+    if (!t || !t->live) return gw_ctx_error(ctx, GW_ERR_ARG, "tiles: analysis fields need the live tile state");
+    if (t->fields) return gw_ctx_error(ctx, GW_ERR_CONFLICT, "tiles: analysis fields attached already");
+    return gw_tile_fields_create(ctx, t->live, coverage, hotspots, fields_inval, t, &t->fields);
+}
+
+void gw_tiles_stop(gw_tiles *t)
+{
+    if (t) gw_tile_fields_stop(t->fields);
+}
+
+int gw_tiles_fields_wait(gw_tiles *t, unsigned timeout_ms)
+{
+    return t ? gw_tile_fields_wait(t->fields, timeout_ms) : 1;
 }
 
 /* Drop the tiles touched by the changes with seq in (from, to]; `reach` widens camera changes
@@ -359,9 +390,12 @@ static int h_tile(gw_req *req)
         gw_mvt *mvt = NULL;
         const uint8_t *bytes = NULL;
         size_t len = 0;
+        gw_tile_fields_use u;
+        gw_tile_fields_acquire(t->fields, ctx, s, a.parts, &u); /* version: older when the analysis lags */
         st = gw_mvt_create(ctx, tid, NULL, &mvt);
-        if (!st) st = gw_tile_render(ctx, t->src, mvt, s, a.parts, tid, &a.f, &bytes, &len);
-        if (!st) st = gw_tile_blob_create(ctx, bytes, len, gw_snapshot_seq(s), &b);
+        if (!st) st = gw_tile_render_ex(ctx, t->src, mvt, s, a.parts, tid, &a.f, &u.ex, &bytes, &len);
+        if (!st) st = gw_tile_blob_create(ctx, bytes, len, u.version, &b);
+        gw_tile_fields_release(t->fields, &u);
         gw_mvt_destroy(mvt);
         gw_model_release(ctx, s);
         if (st) {
@@ -398,6 +432,13 @@ static json_t *vector_layer(gw_tile_layer part)
                        : part == GW_TL_CAMERAS || part == GW_TL_TEAMS
                            ? "points; where a tile holds more than 4000, cluster points (cluster=true) with count and count_<status>"
                        : part == GW_TL_CAMERA_VIEWS ? "camera view sectors (from zoom 15)"
+                       : part == GW_TL_BLIND_SPOTS
+                           ? "coverage blind spots per grid (from zoom 13): grid id, blind_m2; empty while coverage is computed"
+                       : part == GW_TL_GRIDS
+                           ? "grids with their coverage (coverage_ratio, covered_m2, cameras, room_reach) and default Gi* hot spot "
+                             "(gi_z, gi_p, gi_bin -3..3, gi_class, gi_count: the default run over every incident, whatever the "
+                             "tile's filters) fields when the analysis is current; below zoom 10 "
+                             "only id, township, county, population, coverage_ratio and gi_bin"
                                                     : gw_tile_layer_name(part);
     return json_pack("{s:s,s:o,s:i,s:i,s:s}", "id", gw_tile_layer_name(part), "fields", fields, "minzoom",
                      (int)gw_tile_layer_minzoom(part), "maxzoom", MAXZOOM, "description", desc);
@@ -455,9 +496,12 @@ static int h_tilejson(gw_req *req)
 static const char style_layers[] =
     "[{\"id\":\"background\",\"type\":\"background\",\"paint\":{\"background-color\":\"#f4f3ef\"}},"
     "{\"id\":\"grids-fill\",\"type\":\"fill\",\"source\":\"city\",\"source-layer\":\"grids\","
-    "\"paint\":{\"fill-color\":\"#7a8cc4\",\"fill-opacity\":0.15}},"
+    "\"paint\":{\"fill-color\":[\"match\",[\"coalesce\",[\"get\",\"gi_bin\"],0],3,\"#d7301f\",2,\"#fc8d59\",1,\"#fdcc8a\","
+    "-1,\"#bdd7e7\",-2,\"#6baed6\",-3,\"#2171b5\",\"#7a8cc4\"],\"fill-opacity\":0.25}},"
     "{\"id\":\"grids-line\",\"type\":\"line\",\"source\":\"city\",\"source-layer\":\"grids\","
     "\"paint\":{\"line-color\":\"#3d4a7a\",\"line-width\":[\"interpolate\",[\"linear\"],[\"zoom\"],8,0.3,14,1.5]}},"
+    "{\"id\":\"blind-spots\",\"type\":\"fill\",\"source\":\"city\",\"source-layer\":\"blind_spots\",\"minzoom\":13,"
+    "\"paint\":{\"fill-color\":\"#202020\",\"fill-opacity\":0.3}},"
     "{\"id\":\"camera-views\",\"type\":\"fill\",\"source\":\"city\",\"source-layer\":\"camera_views\",\"minzoom\":15,"
     "\"paint\":{\"fill-color\":\"#f0a020\",\"fill-opacity\":0.2,\"fill-outline-color\":\"#c07010\"}},"
     "{\"id\":\"incident-clusters\",\"type\":\"circle\",\"source\":\"city\",\"source-layer\":\"incidents\","

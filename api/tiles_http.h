@@ -22,6 +22,17 @@ typedef struct gw_tiles gw_tiles;
  * the sync thread. */
 gw_status gw_tiles_create_live(gw_ctx *ctx, gw_live *live, size_t cache_bytes, gw_tiles **out);
 
+/* Lay the analysis on the live tiles: coverage fields on the grids and the blind_spots layer
+ * from `coverage` (a gw_coverage_http, may be NULL), default Gi* hot spot fields from
+ * `hotspots` (a gw_hotspots, may be NULL); see tile_fields.h.  Call once, after those modules
+ * are created and before the server starts; gw_tiles_stop() before gw_live_destroy(). */
+gw_status gw_tiles_attach(gw_ctx *ctx, gw_tiles *t, void *coverage, void *hotspots);
+/* Stop the analysis worker (it reads the live model).  Accepts NULL. */
+void gw_tiles_stop(gw_tiles *t);
+/* Wait until the hot spot fields have caught up with the changes the live model announced
+ * (or timeout_ms passed); 1 when they have (also when nothing is attached).  For tests. */
+int gw_tiles_fields_wait(gw_tiles *t, unsigned timeout_ms);
+
 /* Load the model of db_path (a few seconds at scale 1) and create a tile cache of cache_bytes
  * (0 = 256 MiB).  Caller frees with gw_tiles_destroy() after the server is destroyed. */
 gw_status gw_tiles_create(gw_ctx *ctx, const char *db_path, size_t cache_bytes, gw_tiles **out);

@@ -1,11 +1,15 @@
 /* layers.c — building one vector tile from a model snapshot: which features of which layers,
- * with which properties, filtered how, and incidents aggregated into cluster points where a
- * tile would hold too many.  The HTTP routes and the MBTiles renderer share it.
+ * with which properties (and the server's analysis fields on the grids), filtered how, and
+ * incidents aggregated into cluster points where a tile would hold too many.  The HTTP routes
+ * and the MBTiles renderer share it; the blind_spots layer is tiles/blind_layer.c.
  *
  * Point lookups use the model's metric point index through an affine Mercator -> metric map
  * fitted per snapshot, widened by the largest residual over all points (so no point is missed);
  * the exact test is then made on the Mercator coordinates. */
 #include "gridwatch/tilelayers.h"
+
+#include "gridwatch/hotspot.h"
+#include "layers_internal.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -15,8 +19,9 @@
 
 #define CLUSTER_CATS 16 /* categories counted one by one; the rest go to count_other */
 
-static const char *const tl_names[GW_TL_COUNT] = {"grids", "police_rooms", "cameras", "teams",
-                                                  "incidents", "camera_views", "city"};
+static const char *const tl_names[GW_TL_COUNT] = {"grids",        "police_rooms", "cameras",
+                                                  "teams",        "incidents",    "camera_views",
+                                                  "blind_spots",  "city"};
 
 const char *gw_tile_layer_name(gw_tile_layer l)
 {
@@ -31,7 +36,8 @@ gw_status gw_tile_layer_from_name(gw_ctx *ctx, const char *name, gw_tile_layer *
             return GW_OK;
         }
     return gw_ctx_error(ctx, GW_ERR_NOT_FOUND,
-                        "no tile layer '%s'; layers: grids, police_rooms, cameras, teams, incidents, camera_views, city",
+                        "no tile layer '%s'; layers: grids, police_rooms, cameras, teams, incidents, camera_views, "
+                        "blind_spots, city",
                         name ? name : "");
 }
 
@@ -41,20 +47,28 @@ uint32_t gw_tile_layer_parts(gw_tile_layer l)
     return (int)l >= 0 && l < GW_TL_CITY ? 1u << l : 0;
 }
 
-uint32_t gw_tile_layer_minzoom(gw_tile_layer l) { return l == GW_TL_CAMERA_VIEWS ? GW_TL_VIEWS_MINZOOM : 0; }
+uint32_t gw_tile_layer_minzoom(gw_tile_layer l)
+{
+    return l == GW_TL_CAMERA_VIEWS ? GW_TL_VIEWS_MINZOOM : l == GW_TL_BLIND_SPOTS ? GW_TL_BLIND_MINZOOM : 0;
+}
 
-/* The data layer a part reads (camera_views read cameras). */
-static gw_layer part_layer(int part) { return part == GW_TL_CAMERA_VIEWS ? GW_LAYER_CAMERAS : (gw_layer)part; }
+/* The data layer a part reads (camera_views read cameras, blind_spots the grids' fields). */
+static gw_layer part_layer(int part)
+{
+    return part == GW_TL_CAMERA_VIEWS ? GW_LAYER_CAMERAS : part == GW_TL_BLIND_SPOTS ? GW_LAYER_GRIDS : (gw_layer)part;
+}
 
 /* Field indexes (gw_layer_fields order) a part's features carry. */
+#define GRIDS_LOW (-1) /* row_props: the grids below GW_TL_GRID_DETAIL_MINZOOM (no name) */
 static size_t part_fields(int part, int *out)
 {
-    static const int grids[] = {0, 1, 2, 3, 4};
+    static const int grids[] = {0, 1, 2, 3, 4}, grids_low[] = {0, 2, 3, 4};
     static const int views[] = {0, 2, 3, 4, 6};
     static const int incidents[] = {0, 1, 2, 3, 4, 6}; /* description left out: long free text */
     const int *src;
     size_t n;
     if (part == GW_TL_GRIDS) src = grids, n = 5;
+    else if (part == GRIDS_LOW) src = grids_low, n = 4;
     else if (part == GW_TL_CAMERA_VIEWS) src = views, n = 5;
     else if (part == GW_TL_INCIDENTS) src = incidents, n = 6;
     else {
@@ -76,7 +90,16 @@ size_t gw_tile_layer_props(gw_tile_layer part, const char **names, const char **
         names[k] = f[fi[i]].name;
         types[k] = f[fi[i]].type == GW_FT_TEXT ? "String" : "Number";
     }
-    if (part != GW_TL_GRIDS && part != GW_TL_CAMERA_VIEWS) {
+    if (part == GW_TL_BLIND_SPOTS) {
+        k = 0;
+        if (k < cap) names[k] = "grid", types[k++] = "String";
+        if (k < cap) names[k] = "blind_m2", types[k++] = "Number";
+    } else if (part == GW_TL_GRIDS) {
+        static const char *const an[] = {"coverage_ratio", "covered_m2", "cameras", "room_reach", "gi_z",
+                                         "gi_p", "gi_bin", "gi_class", "gi_count"};
+        for (size_t i = 0; i < sizeof an / sizeof an[0] && k < cap; i++, k++)
+            names[k] = an[i], types[k] = i == 7 ? "String" : "Number";
+    } else if (part != GW_TL_CAMERA_VIEWS) {
         if (k < cap) names[k] = "cluster", types[k++] = "Boolean";
         if (k < cap) names[k] = "count", types[k++] = "Number";
     }
@@ -159,22 +182,8 @@ void gw_tile_filter_key(const gw_tile_filter *f, char *buf, size_t cap)
     if (len >= cap) buf[cap - 1] = '\0';
 }
 
-/* A filter compiled against one layer: column pointers, parsed integers. */
-typedef struct cfilt {
-    const gw_layer_data *d;
-    int n;
-    int field[GW_TILE_MAX_FILTERS];
-    const int64_t *ints[GW_TILE_MAX_FILTERS];
-    const uint8_t *nulls[GW_TILE_MAX_FILTERS];
-    int64_t iv[GW_TILE_MAX_FILTERS];
-    const char *sv[GW_TILE_MAX_FILTERS];
-    const int64_t *tcol;
-    const uint8_t *tnull;
-    bool has_lo, has_hi;
-    int64_t lo, hi;
-} cfilt;
 
-static void cfilt_init(cfilt *c, const gw_layer_data *d, const gw_tile_filter *f)
+void gw_tl_cfilt_init(gw_tl_cfilt *c, const gw_layer_data *d, const gw_tile_filter *f)
 {
     memset(c, 0, sizeof *c);
     c->d = d;
@@ -203,7 +212,7 @@ static void cfilt_init(cfilt *c, const gw_layer_data *d, const gw_tile_filter *f
             }
 }
 
-static int cfilt_pass(const cfilt *c, size_t row)
+int gw_tl_cfilt_pass(const gw_tl_cfilt *c, size_t row)
 {
     if (c->tcol) {
         if (c->tnull && c->tnull[row]) return 0;
@@ -392,7 +401,7 @@ typedef struct rows {
 } rows;
 
 typedef struct visit {
-    const cfilt *cf;
+    const gw_tl_cfilt *cf;
     const double *mx, *my;
     gw_bbox box;
     rows *out;
@@ -403,7 +412,7 @@ static int visit_row(void *user, size_t r)
     visit *v = user;
     double x = v->mx[r], y = v->my[r];
     if (x < v->box.minx || x > v->box.maxx || y < v->box.miny || y > v->box.maxy) return 0;
-    if (!cfilt_pass(v->cf, r)) return 0;
+    if (!gw_tl_cfilt_pass(v->cf, r)) return 0;
     rows *o = v->out;
     if (o->n == o->cap) {
         size_t nc = o->cap ? o->cap * 2 : 1024;
@@ -420,7 +429,7 @@ static int visit_row(void *user, size_t r)
 
 /* Rows of point layer x whose Mercator point lies in box (inclusive) and pass cf, in row order
  * for the scan and in index order otherwise. */
-static gw_status collect_points(gw_ctx *ctx, const lidx *x, const cfilt *cf, gw_bbox box, rows *out)
+static gw_status collect_points(gw_ctx *ctx, const lidx *x, const gw_tl_cfilt *cf, gw_bbox box, rows *out)
 {
     out->n = 0;
     visit v = {cf, gw_layer_data_x(x->d, GW_MODEL_MERCATOR), gw_layer_data_y(x->d, GW_MODEL_MERCATOR), box, out};
@@ -468,15 +477,44 @@ static size_t row_props(const gw_layer_data *d, int part, size_t r, gw_mvt_prop 
     return k;
 }
 
-static gw_status render_grids(gw_ctx *ctx, gw_mvt *mvt, const lidx *x, const cfilt *cf, gw_bbox box)
+/* The server's analysis fields of grid row r into p (from index k); returns the new count. */
+static size_t grid_extra_props(const gw_tile_grid_fields *g, size_t r, int detail, gw_mvt_prop *p, size_t k)
+{
+#define DBL(key, arr)                                                                                                 \
+    if ((arr) && !isnan((arr)[r])) p[k++] = (gw_mvt_prop){key, {.type = GW_MVT_DOUBLE, .u.d = (arr)[r]}}
+#define INT(key, arr) \
+    if (arr) p[k++] = (gw_mvt_prop){key, {.type = GW_MVT_INT, .u.i = (arr)[r]}}
+    DBL("coverage_ratio", g->coverage_ratio);
+    if (g->gi_bin && g->gi_bin[r] != GW_TILE_NO_BIN)
+        p[k++] = (gw_mvt_prop){"gi_bin", {.type = GW_MVT_INT, .u.i = g->gi_bin[r]}};
+    if (!detail) return k; /* each property costs 2-3 bytes a grid: ~20 KB in a z8 tile */
+    DBL("covered_m2", g->covered_m2);
+    INT("cameras", g->cameras);
+    DBL("room_reach", g->room_reach);
+    DBL("gi_z", g->gi_z);
+    DBL("gi_p", g->gi_p);
+    if (g->gi_class)
+        p[k++] = (gw_mvt_prop){"gi_class", {.type = GW_MVT_STRING,
+                                             .u.s = gw_hotspot_class_name((gw_hotspot_class)g->gi_class[r])}};
+    INT("gi_count", g->gi_count);
+#undef DBL
+#undef INT
+    return k;
+}
+
+static gw_status render_grids(gw_ctx *ctx, gw_mvt *mvt, const lidx *x, const gw_tl_cfilt *cf, gw_bbox box,
+                              uint32_t z, const gw_tile_grid_fields *g)
 {
     gw_status st = GW_OK;
-    gw_mvt_prop p[16];
+    gw_mvt_prop p[32];
+    int detail = z >= GW_TL_GRID_DETAIL_MINZOOM;
+    if (g && (g->grids_seq != gw_layer_data_seq(x->d) || g->n != x->count)) g = NULL; /* another version */
     for (size_t r = 0; r < x->count && !st; r++) {
         const double *e = x->env + 4 * r;
         if (e[0] > box.maxx || e[2] < box.minx || e[1] > box.maxy || e[3] < box.miny) continue;
-        if (!cfilt_pass(cf, r)) continue;
-        size_t np = row_props(x->d, GW_TL_GRIDS, r, p);
+        if (!gw_tl_cfilt_pass(cf, r)) continue;
+        size_t np = row_props(x->d, detail ? GW_TL_GRIDS : GRIDS_LOW, r, p);
+        if (g) np = grid_extra_props(g, r, detail, p, np);
         st = gw_mvt_add_feature(mvt, (uint64_t)gw_layer_data_fid(x->d, r), true,
                                 gw_layer_data_geom(x->d, r, GW_MODEL_MERCATOR), p, np, NULL);
     }
@@ -562,7 +600,7 @@ static gw_status render_clusters(gw_ctx *ctx, gw_mvt *mvt, const lidx *x, int pa
 
 /* View sectors of the cameras near the tile, built in Mercator: the radius is the range scaled
  * by 1 / cos(lat), the arc drawn in ~1 degree steps clockwise from north. */
-static gw_status render_views(gw_ctx *ctx, gw_mvt *mvt, const lidx *x, const cfilt *cf, gw_bbox box, rows *rs)
+static gw_status render_views(gw_ctx *ctx, gw_mvt *mvt, const lidx *x, const gw_tl_cfilt *cf, gw_bbox box, rows *rs)
 {
     gw_bbox q = {box.minx - x->reach, box.miny - x->reach, box.maxx + x->reach, box.maxy + x->reach};
     gw_status st = collect_points(ctx, x, cf, q, rs);
@@ -619,25 +657,39 @@ gw_status gw_tile_render(gw_ctx *ctx, gw_tile_source *src, gw_mvt *mvt,
                          const gw_model_snapshot *snap, uint32_t parts, gw_tile_id t,
                          const gw_tile_filter *f, const uint8_t **bytes, size_t *len)
 {
+    return gw_tile_render_ex(ctx, src, mvt, snap, parts, t, f, NULL, bytes, len);
+}
+
+gw_status gw_tile_render_ex(gw_ctx *ctx, gw_tile_source *src, gw_mvt *mvt,
+                            const gw_model_snapshot *snap, uint32_t parts, gw_tile_id t,
+                            const gw_tile_filter *f, const gw_tile_extras *ex,
+                            const uint8_t **bytes, size_t *len)
+{
     gw_status st = gw_mvt_reset(mvt, t);
     if (st) return st;
-    static const int order[] = {GW_TL_GRIDS, GW_TL_CAMERA_VIEWS, GW_TL_POLICE_ROOMS, GW_TL_CAMERAS,
-                                GW_TL_TEAMS, GW_TL_INCIDENTS};
+    static const int order[] = {GW_TL_GRIDS,   GW_TL_BLIND_SPOTS, GW_TL_CAMERA_VIEWS, GW_TL_POLICE_ROOMS,
+                                GW_TL_CAMERAS, GW_TL_TEAMS,       GW_TL_INCIDENTS};
     gw_bbox tb = gw_tile_bounds(t), bb = gw_tile_bounds_buffered(t, GW_TILE_EXTENT, GW_TILE_BUFFER);
     rows rs = {0};
     for (size_t i = 0; i < sizeof order / sizeof order[0] && !st; i++) {
         int part = order[i];
         if (!(parts & (1u << part))) continue;
         if (part == GW_TL_CAMERA_VIEWS && t.z < GW_TL_VIEWS_MINZOOM) continue;
+        if (part == GW_TL_BLIND_SPOTS && (t.z < GW_TL_BLIND_MINZOOM || !ex || !ex->blind)) continue;
         const gw_layer_data *d = gw_snapshot_layer(snap, part_layer(part));
         if (!d || !gw_layer_data_count(d)) continue;
+        gw_tl_cfilt cf;
+        gw_tl_cfilt_init(&cf, d, f);
+        if (part == GW_TL_BLIND_SPOTS) { /* no lookup structure: the supplier finds the grids */
+            st = gw_mvt_add_layer(mvt, tl_names[part], 0);
+            if (!st) st = gw_tl_render_blind(ctx, mvt, ex, &cf, bb);
+            continue;
+        }
         lidx *x = NULL;
         if ((st = lidx_get(ctx, src, d, &x))) break;
-        cfilt cf;
-        cfilt_init(&cf, d, f);
         st = gw_mvt_add_layer(mvt, tl_names[part], 0);
         if (!st && part == GW_TL_GRIDS) {
-            st = render_grids(ctx, mvt, x, &cf, bb);
+            st = render_grids(ctx, mvt, x, &cf, bb, t.z, ex ? ex->grid : NULL);
         } else if (!st && part == GW_TL_CAMERA_VIEWS) {
             st = render_views(ctx, mvt, x, &cf, bb, &rs);
         } else if (!st) {

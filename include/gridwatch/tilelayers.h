@@ -1,6 +1,8 @@
 /* tilelayers.h — what goes into a vector tile: the tile layers (the five data layers, the
- * camera view sectors, and the composite "city"), attribute/time filters, incident clustering
- * at low zoom, and rendering one tile from an in-memory model snapshot with the MVT encoder.
+ * camera view sectors, the coverage blind spots, and the composite "city"), attribute/time
+ * filters, incident clustering at low zoom, the analysis fields the server lays on the grids
+ * (coverage, Gi* hot spots), and rendering one tile from an in-memory model snapshot with the
+ * MVT encoder.
  *
  * Used by the HTTP tile routes and by the offline MBTiles renderer; knows nothing about HTTP.
  * A gw_tile_source keeps per-snapshot lookup structures (Web Mercator envelopes of the grids, a
@@ -29,28 +31,36 @@ typedef enum gw_tile_layer {
     GW_TL_TEAMS = GW_LAYER_TEAMS,
     GW_TL_INCIDENTS = GW_LAYER_INCIDENTS,
     GW_TL_CAMERA_VIEWS, /* camera view sectors (polygons), from GW_TL_VIEWS_MINZOOM */
+    GW_TL_BLIND_SPOTS,  /* coverage blind spots per grid (polygons), from GW_TL_BLIND_MINZOOM;
+                         * drawn only when the render gets a blind-spot supplier (gw_tile_extras) */
     GW_TL_CITY,         /* composite: every layer above in one tile */
     GW_TL_COUNT
 } gw_tile_layer;
 
 #define GW_TL_VIEWS_MINZOOM 15
+#define GW_TL_BLIND_MINZOOM 13
+/* Grid features carry their long text fields (name) and the detailed analysis fields from this
+ * zoom on; below it only id, township, county, population, coverage_ratio and gi_bin (a z8
+ * tile holds thousands of grids: see docs/benchmarks.md). */
+#define GW_TL_GRID_DETAIL_MINZOOM 10
 /* A point layer with more points than this inside a tile is drawn there as cluster points
  * (incidents counted per category, cameras and teams per status). */
 #define GW_TL_CLUSTER_MAX 4000
-/* Mask of the encoded layers (GW_TL_GRIDS .. GW_TL_CAMERA_VIEWS). */
-#define GW_TL_ALL_PARTS 0x3fu
+/* Mask of the encoded layers (GW_TL_GRIDS .. GW_TL_BLIND_SPOTS). */
+#define GW_TL_ALL_PARTS 0x7fu
 
-/* "grids" … "incidents", "camera_views", "city"; NULL when out of range. */
+/* "grids" … "incidents", "camera_views", "blind_spots", "city"; NULL when out of range. */
 const char *gw_tile_layer_name(gw_tile_layer l);
 /* GW_ERR_NOT_FOUND (with a message listing the layers) for an unknown name. */
 gw_status gw_tile_layer_from_name(gw_ctx *ctx, const char *name, gw_tile_layer *out);
 /* The encoded layers a tile layer is made of (1u << part): city = GW_TL_ALL_PARTS. */
 uint32_t gw_tile_layer_parts(gw_tile_layer l);
-/* Least zoom at which the layer has features (15 for camera_views, else 0). */
+/* Least zoom at which the layer has features (15 for camera_views, 13 for blind_spots, else 0). */
 uint32_t gw_tile_layer_minzoom(gw_tile_layer l);
 
 /* The properties a part's features carry, for TileJSON vector_layers: names[i] with TileJSON
- * types[i] ("String", "Number", "Boolean").  Returns the count (at most cap filled). */
+ * types[i] ("String", "Number", "Boolean").  Returns the count (at most cap filled).  The grids'
+ * analysis fields are listed although a tile has them only when the server supplies them. */
 size_t gw_tile_layer_props(gw_tile_layer part, const char **names, const char **types, size_t cap);
 
 /* Filters of a tile request: property equality (same names as the items API: the text and
@@ -86,6 +96,41 @@ gw_status gw_tile_source_create(gw_ctx *ctx, gw_tile_source **out);
 /* Accepts NULL. */
 void gw_tile_source_destroy(gw_tile_source *src);
 
+/* Analysis fields of the grids, one entry per row of a snapshot's grids layer, encoded on the
+ * grid features as given (the supplier rounds them).  A group whose arrays are NULL is left
+ * out; a NaN (or gi_bin GW_TILE_NO_BIN) leaves that one property out. */
+#define GW_TILE_NO_BIN INT8_MIN
+typedef struct gw_tile_grid_fields {
+    int64_t grids_seq;     /* gw_layer_data_seq of the grids layer the rows are for */
+    size_t n;              /* its row count */
+    /* coverage (coverage.h): coverage_ratio, covered_m2, cameras, room_reach */
+    const double *coverage_ratio, *covered_m2, *room_reach;
+    const int32_t *cameras;
+    /* Gi* hot spots (hotspot.h): gi_z, gi_p (two-sided p, the "p" of /analysis/hotspots; the
+     * class uses the FDR-adjusted q), gi_bin -3..3 (cold 99 % .. hot 99 %), gi_class
+     * (gw_hotspot_class, as its name), gi_count (incidents counted) */
+    const double *gi_z, *gi_p;
+    const int8_t *gi_bin;
+    const uint8_t *gi_class;
+    const int32_t *gi_count;
+} gw_tile_grid_fields;
+
+/* One grid's blind spots for the blind_spots layer: the grid's fid and id, the blind area in
+ * m² (metric CRS) and the geometry in EPSG:3857 (borrowed for the call).  Nonzero stops. */
+typedef int (*gw_tile_blind_cb)(void *user, int64_t fid, const char *grid_id, double blind_m2,
+                                const GEOSGeometry *g);
+/* A blind-spot supplier: calls cb for every grid with blind spots whose envelope meets bbox
+ * (EPSG:3857). */
+typedef gw_status (*gw_tile_blind_fn)(void *state, gw_ctx *ctx, const gw_bbox *bbox,
+                                      gw_tile_blind_cb cb, void *user);
+
+/* What the server adds to the model's data (each may be NULL / absent). */
+typedef struct gw_tile_extras {
+    const gw_tile_grid_fields *grid; /* used when grids_seq and n match the snapshot's grids */
+    gw_tile_blind_fn blind;
+    void *blind_state;
+} gw_tile_extras;
+
 /* Render tile t of the given parts from `snap` into `mvt` (reset to t first).  *bytes is owned
  * by the encoder (valid until its next reset); an empty tile has *len 0.  Incident points are
  * aggregated into cluster points (properties cluster=true, count, count_<category>; no feature
@@ -95,6 +140,13 @@ void gw_tile_source_destroy(gw_tile_source *src);
 gw_status gw_tile_render(gw_ctx *ctx, gw_tile_source *src, gw_mvt *mvt,
                          const gw_model_snapshot *snap, uint32_t parts, gw_tile_id t,
                          const gw_tile_filter *f, const uint8_t **bytes, size_t *len);
+/* gw_tile_render with the server's extras (ex may be NULL): analysis fields on the grids and
+ * the blind_spots layer (properties grid, blind_m2; feature id the grid's fid; a filter on
+ * grid fields applies to it through the grid id). */
+gw_status gw_tile_render_ex(gw_ctx *ctx, gw_tile_source *src, gw_mvt *mvt,
+                            const gw_model_snapshot *snap, uint32_t parts, gw_tile_id t,
+                            const gw_tile_filter *f, const gw_tile_extras *ex,
+                            const uint8_t **bytes, size_t *len);
 
 /* Lon/lat extent of the given parts in `snap`; GW_ERR_NOT_FOUND when they are all empty. */
 gw_status gw_tile_extent(gw_ctx *ctx, gw_tile_source *src, const gw_model_snapshot *snap,

@@ -1,12 +1,18 @@
 /* test_tiles.c — vector tiles over real HTTP: an in-process server on an ephemeral port over a
  * small synthetic city; every tile is decoded by GDAL's MVT driver and compared with the items
  * API over the same bounds; clusters, filters, errors, gzip/ETag/304, TileJSON and the style,
- * and invalidation after a grid edit logged in the change log. */
+ * and invalidation after a grid edit logged in the change log.  A second group runs the whole
+ * app: blind spots, coverage and Gi* fields on the grid tiles against the analysis routes, and
+ * their refresh after a camera PATCH and incident POSTs over HTTP. */
 #include "testutil.h"
 
+#include "app.h"
+#include "auth.h"
+#include "coverage_http.h"
 #include "gridwatch/city.h"
 #include "gridwatch/store.h"
 #include "gridwatch/tile.h"
+#include "gridwatch/tilelayers.h"
 #include "http_util.h"
 #include "server.h"
 #include "tiles_http.h"
@@ -20,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static char db_path[1024];
 static gw_server *srv;
@@ -48,8 +55,9 @@ static void resp_free(resp *r)
     gw_buf_free(&r->hdrs);
 }
 
-/* GET a path on the server with optional extra header lines (NULL-terminated). */
-static resp get(const char *path, const char *h1, const char *h2)
+/* A request to the server: method, path, a JSON body (or NULL) and up to two extra header
+ * lines (or NULL). */
+static resp request(const char *method, const char *path, const char *body, const char *h1, const char *h2)
 {
     resp r;
     memset(&r, 0, sizeof r);
@@ -57,6 +65,7 @@ static resp get(const char *path, const char *h1, const char *h2)
     snprintf(full, sizeof full, "%s%s", base, path);
     CURL *c = curl_easy_init();
     curl_easy_setopt(c, CURLOPT_URL, full);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &r.body);
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_body);
@@ -64,6 +73,11 @@ static resp get(const char *path, const char *h1, const char *h2)
     struct curl_slist *h = NULL;
     if (h1) h = curl_slist_append(h, h1);
     if (h2) h = curl_slist_append(h, h2);
+    if (body) {
+        h = curl_slist_append(h, "Content-Type: application/geo+json");
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
+    }
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
     CURLcode rc = curl_easy_perform(c);
     if (rc != CURLE_OK) fprintf(stderr, "curl %s: %s\n", full, curl_easy_strerror(rc));
@@ -77,6 +91,9 @@ static resp get(const char *path, const char *h1, const char *h2)
     if (!r.hdrs.data) gw_buf_add(&r.hdrs, "", 0);
     return r;
 }
+
+/* GET a path on the server with optional extra header lines. */
+static resp get(const char *path, const char *h1, const char *h2) { return request("GET", path, NULL, h1, h2); }
 
 /* A response header's value (case-insensitive name) into buf; "" when absent. */
 static const char *header(const resp *r, const char *name, char *buf, size_t cap)
@@ -129,6 +146,12 @@ typedef struct feat {
     double x, y; /* 3857; points only */
     int cluster;
     long long count, count_cats;
+    /* analysis fields (has_* = present) */
+    int has_ratio, has_bin, has_count;
+    double ratio, blind_m2;
+    long long gi_bin, gi_count;
+    char gi_class[32];
+    double area, perim, lat; /* polygons: 3857 area and boundary length, centroid latitude */
 } feat;
 
 typedef struct tile_feats {
@@ -186,8 +209,27 @@ static void decode(const resp *r, gw_tile_id t, const char *layer, const char *a
             if (strncmp(fn, "count_", 6) == 0 && OGR_F_IsFieldSetAndNotNull(ft, k))
                 e->count_cats += OGR_F_GetFieldAsInteger64(ft, k);
         }
+        if ((i = OGR_F_GetFieldIndex(ft, "coverage_ratio")) >= 0 && OGR_F_IsFieldSetAndNotNull(ft, i))
+            e->has_ratio = 1, e->ratio = OGR_F_GetFieldAsDouble(ft, i);
+        if ((i = OGR_F_GetFieldIndex(ft, "gi_bin")) >= 0 && OGR_F_IsFieldSetAndNotNull(ft, i))
+            e->has_bin = 1, e->gi_bin = OGR_F_GetFieldAsInteger64(ft, i);
+        if ((i = OGR_F_GetFieldIndex(ft, "gi_count")) >= 0 && OGR_F_IsFieldSetAndNotNull(ft, i))
+            e->has_count = 1, e->gi_count = OGR_F_GetFieldAsInteger64(ft, i);
+        if ((i = OGR_F_GetFieldIndex(ft, "gi_class")) >= 0 && OGR_F_IsFieldSetAndNotNull(ft, i))
+            snprintf(e->gi_class, sizeof e->gi_class, "%s", OGR_F_GetFieldAsString(ft, i));
+        if ((i = OGR_F_GetFieldIndex(ft, "blind_m2")) >= 0 && OGR_F_IsFieldSetAndNotNull(ft, i))
+            e->blind_m2 = OGR_F_GetFieldAsDouble(ft, i);
         OGRGeometryH g = OGR_F_GetGeometryRef(ft);
         if (g && wkbFlatten(OGR_G_GetGeometryType(g)) == wkbPoint) e->x = OGR_G_GetX(g, 0), e->y = OGR_G_GetY(g, 0);
+        OGRwkbGeometryType gt = g ? wkbFlatten(OGR_G_GetGeometryType(g)) : wkbUnknown;
+        if (gt == wkbPolygon || gt == wkbMultiPolygon) {
+            e->area = OGR_G_Area(g);
+            OGRGeometryH bnd = OGR_G_Boundary(g), c = OGR_G_CreateGeometry(wkbPoint);
+            e->perim = bnd ? OGR_G_Length(bnd) : 0;
+            if (OGR_G_Centroid(g, c) == OGRERR_NONE) e->lat = atan(sinh(OGR_G_GetY(c, 0) / 6378137.0)) * 180 / M_PI;
+            OGR_G_DestroyGeometry(c);
+            if (bnd) OGR_G_DestroyGeometry(bnd);
+        }
         OGR_F_Destroy(ft);
     }
     GDALClose(ds);
@@ -485,7 +527,7 @@ static void test_tilejson_style(void **state)
     assert_string_equal(json_string_value(json_object_get(fields, "cluster")), "Boolean");
     json_decref(j);
     j = get_json("/tiles/city.json");
-    assert_int_equal(json_array_size(json_object_get(j, "vector_layers")), 6);
+    assert_int_equal(json_array_size(json_object_get(j, "vector_layers")), 7);
     json_decref(j);
     j = get_json("/tiles/camera_views.json");
     assert_int_equal(json_integer_value(json_object_get(j, "minzoom")), 15);
@@ -570,6 +612,385 @@ static void test_invalidation(void **state)
     resp_free(&a), resp_free(&b);
 }
 
+/* ---- the whole app: analysis on the tiles ------------------------------------------------- */
+
+static gw_app *app;
+static char admin_auth[GW_TOKEN_LEN + 32];
+
+static int setup_app(void **state)
+{
+    (void)state;
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    GDALAllRegister();
+    tctx = gw_test_ctx();
+    snprintf(db_path, sizeof db_path, "%s", gw_test_path("tiles_app.sqlite"));
+    gw_store *st = NULL;
+    assert_int_equal(gw_store_open(tctx, db_path, GW_STORE_CREATE, &st), GW_OK);
+    gw_city_opts co = {.scale = 0.01, .seed = 11};
+    gw_city_report rep;
+    assert_int_equal(gw_city_generate(tctx, st, &co, &rep), GW_OK);
+    assert_int_equal(gw_store_extent(st, GW_LAYER_GRIDS, &ext), GW_OK);
+    char tok[GW_TOKEN_LEN + 1];
+    assert_int_equal(gw_auth_token_create(st, GW_ROLE_ADMIN, "tiles-admin", tok, NULL), GW_OK);
+    snprintf(admin_auth, sizeof admin_auth, "Authorization: Bearer %s", tok);
+    gw_store_close(st);
+    gw_app_opts ao = {.poll_ms = 20};
+    gw_status rc = gw_app_create(tctx, db_path, &ao, &app);
+    if (rc) fprintf(stderr, "%s\n", gw_ctx_errmsg(tctx));
+    assert_int_equal(rc, GW_OK);
+    gw_server_opts o = {.db_path = db_path, .threads = 2, .anonymous_read = 1, .quiet = 1};
+    gw_app_configure(app, &o);
+    assert_int_equal(gw_server_create(tctx, &o, &srv), GW_OK);
+    snprintf(base, sizeof base, "http://127.0.0.1:%u", (unsigned)gw_server_port(srv));
+    /* the first coverage computation and Gi* run happen in the background */
+    for (int i = 0; i < 3000 && !gw_coverage_http_ready(app->modules[GW_APP_COVERAGE]); i++) usleep(10000);
+    assert_true(gw_coverage_http_ready(app->modules[GW_APP_COVERAGE]));
+    assert_true(gw_tiles_fields_wait(app->tiles, 30000));
+    return 0;
+}
+
+static int teardown_app(void **state)
+{
+    (void)state;
+    gw_server_destroy(srv);
+    gw_app_destroy(app);
+    gw_ctx_destroy(tctx);
+    curl_global_cleanup();
+    return 0;
+}
+
+/* A grid's lon/lat envelope from its item. */
+static gw_bbox grid_bbox(const char *id)
+{
+    char path[256];
+    snprintf(path, sizeof path, "/collections/grids/items/%s", id);
+    json_t *f = get_json(path);
+    gw_bbox b = {INFINITY, INFINITY, -INFINITY, -INFINITY};
+    json_t *polys = json_object_get(json_object_get(f, "geometry"), "coordinates"), *poly, *ring, *pt;
+    size_t i, j, k;
+    if (!json_is_array(json_array_get(json_array_get(json_array_get(polys, 0), 0), 0))) polys = json_pack("[O]", polys);
+    else json_incref(polys);
+    json_array_foreach(polys, i, poly) json_array_foreach(poly, j, ring) json_array_foreach(ring, k, pt) {
+        double x = json_number_value(json_array_get(pt, 0)), y = json_number_value(json_array_get(pt, 1));
+        b.minx = fmin(b.minx, x), b.maxx = fmax(b.maxx, x), b.miny = fmin(b.miny, y), b.maxy = fmax(b.maxy, y);
+    }
+    json_decref(polys);
+    json_decref(f);
+    return b;
+}
+
+/* The blind_spots tiles over a grid: the pieces of its feature inside each tile (clipped to
+ * the unbuffered tile) add up, brought from Web Mercator to the ground (x cos² lat at each
+ * piece's centroid), to the coverage module's blind_m2.  The tolerance: the encoder moves each
+ * vertex by at most half a tile unit diagonally (0.71 u) when snapping and by 0.25 u when
+ * simplifying, so a piece's area moves by at most its perimeter x 0.96 u; plus 0.2 % for the
+ * metric CRS's own area distortion (Gauss-Krüger / UTM scale factor within 1.0004: 0.08 %)
+ * and cos² lat varying across a piece (< 0.05 % over the < 0.1° of a z13 tile). */
+static void test_blind_spots_area(void **state)
+{
+    (void)state;
+    json_t *all = get_json("/analysis/coverage");
+    size_t i;
+    json_t *g, *best = NULL;
+    json_array_foreach(json_object_get(all, "grids"), i, g) /* the smallest grid with blind spots */
+        if (json_integer_value(json_object_get(g, "blind_parts")) > 0 &&
+            (!best || json_number_value(json_object_get(g, "grid_m2")) < json_number_value(json_object_get(best, "grid_m2"))))
+            best = g;
+    assert_non_null(best);
+    const char *id = json_string_value(json_object_get(best, "id"));
+    double want = json_number_value(json_object_get(best, "blind_m2"));
+    gw_bbox bb = grid_bbox(id);
+    gw_tile_id a, c;
+    assert_int_equal(gw_tile_from_lonlat(tctx, bb.minx, bb.maxy, 13, &a), GW_OK);
+    assert_int_equal(gw_tile_from_lonlat(tctx, bb.maxx, bb.miny, 13, &c), GW_OK);
+    double ground = 0, tol = 0.002 * want;
+    int pieces = 0;
+    for (uint32_t x = a.x; x <= c.x; x++)
+        for (uint32_t y = a.y; y <= c.y; y++) {
+            gw_tile_id t = {13, x, y};
+            gw_bbox tb = gw_tile_bounds(t);
+            char path[256];
+            snprintf(path, sizeof path, "/tiles/blind_spots/13/%u/%u.mvt", x, y);
+            resp r = get(path, NULL, NULL);
+            if (r.status == 204) {
+                resp_free(&r);
+                continue;
+            }
+            /* decode, clip to the tile, measure */
+            const char *file = gw_test_path("blind.pbf");
+            FILE *f = fopen(file, "wb");
+            assert_non_null(f);
+            fwrite(r.body.data, 1, r.body.len, f);
+            fclose(f);
+            resp_free(&r);
+            char ox[32], oy[32];
+            snprintf(ox, sizeof ox, "X=%u", x), snprintf(oy, sizeof oy, "Y=%u", y);
+            const char *drivers[] = {"MVT", NULL}, *opts[] = {ox, oy, "Z=13", NULL};
+            GDALDatasetH ds = GDALOpenEx(file, GDAL_OF_VECTOR, drivers, opts, NULL);
+            assert_non_null(ds);
+            OGRLayerH l = GDALDatasetGetLayerByName(ds, "blind_spots");
+            assert_non_null(l);
+            OGRGeometryH ring = OGR_G_CreateGeometry(wkbLinearRing), box = OGR_G_CreateGeometry(wkbPolygon);
+            OGR_G_AddPoint_2D(ring, tb.minx, tb.miny), OGR_G_AddPoint_2D(ring, tb.maxx, tb.miny);
+            OGR_G_AddPoint_2D(ring, tb.maxx, tb.maxy), OGR_G_AddPoint_2D(ring, tb.minx, tb.maxy);
+            OGR_G_AddPoint_2D(ring, tb.minx, tb.miny);
+            OGR_G_AddGeometryDirectly(box, ring);
+            double unit = (tb.maxx - tb.minx) / 4096;
+            OGRFeatureH ft;
+            while ((ft = OGR_L_GetNextFeature(l)) != NULL) {
+                int fi = OGR_F_GetFieldIndex(ft, "grid");
+                if (fi >= 0 && strcmp(OGR_F_GetFieldAsString(ft, fi), id) == 0) {
+                    int fb = OGR_F_GetFieldIndex(ft, "blind_m2");
+                    assert_true(fb >= 0 && fabs(OGR_F_GetFieldAsDouble(ft, fb) - want) < 1e-3 * fmax(1, want));
+                    OGRGeometryH in = OGR_G_Intersection(OGR_F_GetGeometryRef(ft), box);
+                    if (in && OGR_G_Area(in) > 0) {
+                        OGRGeometryH cen = OGR_G_CreateGeometry(wkbPoint), bnd = OGR_G_Boundary(in);
+                        assert_int_equal(OGR_G_Centroid(in, cen), OGRERR_NONE);
+                        double lat = atan(sinh(OGR_G_GetY(cen, 0) / 6378137.0));
+                        double k2 = cos(lat) * cos(lat);
+                        ground += OGR_G_Area(in) * k2;
+                        tol += OGR_G_Length(bnd) * 0.96 * unit * k2;
+                        pieces++;
+                        OGR_G_DestroyGeometry(cen), OGR_G_DestroyGeometry(bnd);
+                    }
+                    if (in) OGR_G_DestroyGeometry(in);
+                }
+                OGR_F_Destroy(ft);
+            }
+            OGR_G_DestroyGeometry(box);
+            GDALClose(ds);
+        }
+    fprintf(stderr, "grid %s: %d pieces in z13 tiles, %.1f m² on the ground, blind_m2 %.1f, tolerance %.1f\n", id,
+            pieces, ground, want, tol);
+    assert_true(pieces > 0);
+    assert_true(fabs(ground - want) <= tol);
+    json_decref(all);
+    /* below zoom 13 there is no blind_spots layer; TileJSON says so */
+    json_t *tj = get_json("/tiles/blind_spots.json");
+    assert_int_equal(json_integer_value(json_object_get(tj, "minzoom")), 13);
+    json_decref(tj);
+    tj = get_json("/tiles/city.json");
+    int listed = 0;
+    json_array_foreach(json_object_get(tj, "vector_layers"), i, g)
+        listed |= strcmp(json_string_value(json_object_get(g, "id")), "blind_spots") == 0;
+    assert_true(listed);
+    json_decref(tj);
+}
+
+/* The hot spot class of a bin (-3..3). */
+static const char *class_of_bin(long long b)
+{
+    static const char *const names[] = {"cold_99", "cold_95", "cold_90", "not_significant", "hot_90", "hot_95", "hot_99"};
+    return b >= -3 && b <= 3 ? names[b + 3] : "?";
+}
+
+/* The grids of a tile at the centre: coverage_ratio as /analysis/coverage's (to the tiles'
+ * rounding, 0.001: half a step), Gi* class and count as /analysis/hotspots's; the same at z8
+ * (ratio and bin only, no name); the grid items carry the exact figures. */
+static void test_grid_fields(void **state)
+{
+    (void)state;
+    json_t *cov = get_json("/analysis/coverage"), *hs = get_json("/analysis/hotspots");
+    json_t *cov_by = json_object(), *hs_by = json_object(), *v;
+    size_t i;
+    json_array_foreach(json_object_get(cov, "grids"), i, v) json_object_set(cov_by, json_string_value(json_object_get(v, "id")), v);
+    json_array_foreach(json_object_get(hs, "results"), i, v) json_object_set(hs_by, json_string_value(json_object_get(v, "id")), v);
+    /* the centre at z8 and z14, and a significant grid (if any) at z12 */
+    double px[3] = {(ext.minx + ext.maxx) / 2, (ext.minx + ext.maxx) / 2, 0}, py[3] = {(ext.miny + ext.maxy) / 2, (ext.miny + ext.maxy) / 2, 0};
+    uint32_t zs[3] = {8, 14, 12};
+    int nt = 2, hot_or_cold = 0;
+    json_array_foreach(json_object_get(hs, "results"), i, v) {
+        if (strcmp(json_string_value(json_object_get(v, "class")), "not_significant") == 0) continue;
+        gw_bbox gb = grid_bbox(json_string_value(json_object_get(v, "id")));
+        px[2] = (gb.minx + gb.maxx) / 2, py[2] = (gb.miny + gb.maxy) / 2, nt = 3;
+        break;
+    }
+    fprintf(stderr, "hot %lld, cold %lld grids\n", json_integer_value(json_object_get(hs, "hot")),
+            json_integer_value(json_object_get(hs, "cold")));
+    for (int ti = 0; ti < nt; ti++) {
+        gw_tile_id t;
+        uint32_t z = zs[ti];
+        assert_int_equal(gw_tile_from_lonlat(tctx, px[ti], py[ti], z, &t), GW_OK);
+        char path[256];
+        snprintf(path, sizeof path, "/tiles/grids/%u/%u/%u.mvt", t.z, t.x, t.y);
+        resp r = get(path, NULL, NULL);
+        decode(&r, t, "grids", "name", &decoded);
+        resp_free(&r);
+        assert_true(decoded.n > 0);
+        for (int k = 0; k < decoded.n; k++) {
+            const feat *e = &decoded.f[k];
+            json_t *c = json_object_get(cov_by, e->id), *h = json_object_get(hs_by, e->id);
+            assert_non_null(c);
+            assert_non_null(h);
+            assert_true(e->has_ratio);
+            assert_true(fabs(e->ratio - json_number_value(json_object_get(c, "ratio"))) <= 0.0005 + 1e-9);
+            const char *cls = json_string_value(json_object_get(h, "class"));
+            if (e->has_bin) assert_string_equal(class_of_bin(e->gi_bin), cls);
+            else assert_true(strcmp(cls, "no_neighbours") == 0 || strcmp(cls, "no_value") == 0);
+            hot_or_cold += e->has_bin && e->gi_bin != 0;
+            if (z < GW_TL_GRID_DETAIL_MINZOOM) {
+                assert_string_equal(e->attr, ""); /* no name below z10 */
+                assert_false(e->has_count);
+            } else {
+                assert_true(e->attr[0] != '\0');
+                assert_string_equal(e->gi_class, cls);
+                assert_true(e->has_count);
+                assert_int_equal(e->gi_count, json_integer_value(json_object_get(h, "count")));
+            }
+        }
+    }
+    if (nt == 3) assert_true(hot_or_cold > 0);
+    /* the grid items: the exact figures */
+    json_t *items = get_json("/collections/grids/items?limit=3");
+    json_array_foreach(json_object_get(items, "features"), i, v) {
+        json_t *p = json_object_get(v, "properties"), *c = json_object_get(cov_by, json_string_value(json_object_get(v, "id")));
+        assert_true(fabs(json_number_value(json_object_get(p, "coverage_ratio")) - json_number_value(json_object_get(c, "ratio"))) < 1e-8);
+        assert_int_equal(json_integer_value(json_object_get(p, "cameras")), json_integer_value(json_object_get(c, "cameras")));
+        assert_true(json_is_number(json_object_get(p, "covered_m2")) && json_is_number(json_object_get(p, "room_reach")));
+    }
+    json_decref(items);
+    json_decref(cov), json_decref(hs), json_decref(cov_by), json_decref(hs_by);
+}
+
+/* The change-log seq a write answered with. */
+static int64_t change_seq(const resp *r)
+{
+    char h[64];
+    header(r, "Gridwatch-Change-Seq", h, sizeof h);
+    assert_true(h[0] != '\0');
+    return strtoll(h, NULL, 10);
+}
+
+/* A camera PATCHed over HTTP into a 150 m dome in a grid's middle: the grid tile's ETag and
+ * coverage_ratio change and agree with /analysis/coverage again; the item too. */
+static void test_camera_patch(void **state)
+{
+    (void)state;
+    gw_model_snapshot *snap = gw_model_acquire(gw_live_model(app->live));
+    const gw_layer_data *grids = gw_snapshot_layer(snap, GW_LAYER_GRIDS), *cams = gw_snapshot_layer(snap, GW_LAYER_CAMERAS);
+    char gid[64], cid[64];
+    double lon, lat;
+    /* a grid in the middle of the city, and a camera far from it */
+    snprintf(gid, sizeof gid, "%s", gw_layer_data_id(grids, gw_layer_data_count(grids) / 2));
+    snprintf(cid, sizeof cid, "%s", gw_layer_data_id(cams, 0));
+    GEOSContextHandle_t h = gw_ctx_geos(tctx);
+    GEOSGeometry *c = GEOSPointOnSurface_r(h, gw_layer_data_geom(grids, gw_layer_data_count(grids) / 2, GW_MODEL_LONLAT));
+    GEOSGeomGetX_r(h, c, &lon), GEOSGeomGetY_r(h, c, &lat);
+    GEOSGeom_destroy_r(h, c);
+    gw_model_release(tctx, snap);
+    gw_tile_id t;
+    assert_int_equal(gw_tile_from_lonlat(tctx, lon, lat, 14, &t), GW_OK);
+    char path[256], etag[64], h2[64], body[512], cpath[256];
+    snprintf(path, sizeof path, "/tiles/grids/%u/%u/%u.mvt", t.z, t.x, t.y);
+    resp r = get(path, NULL, NULL);
+    header(&r, "ETag", etag, sizeof etag);
+    decode(&r, t, "grids", NULL, &decoded);
+    resp_free(&r);
+    const feat *e = find(&decoded, gid);
+    assert_non_null(e);
+    double before = e->ratio;
+    r = get(path, NULL, NULL);
+    assert_string_equal(header(&r, "X-Tile-Cache", h2, sizeof h2), "hit");
+    resp_free(&r);
+
+    snprintf(body, sizeof body, "{\"type\":\"Feature\",\"properties\":{\"fov\":360,\"range\":150,\"status\":\"online\"},"
+             "\"geometry\":{\"type\":\"Point\",\"coordinates\":[%.10f,%.10f]}}", lon, lat);
+    snprintf(cpath, sizeof cpath, "/collections/cameras/items/%s", cid);
+    resp w = request("PATCH", cpath, body, NULL, NULL);
+    assert_int_equal(w.status, 401); /* writes need a token */
+    resp_free(&w);
+    w = request("PATCH", cpath, body, admin_auth, NULL);
+    if (w.status != 200) fprintf(stderr, "PATCH %s -> %ld: %s\n", cpath, w.status, w.body.data);
+    assert_int_equal(w.status, 200);
+    int64_t seq = change_seq(&w);
+    resp_free(&w);
+    assert_int_equal(gw_live_wait(app->live, seq, 10000), 1);
+
+    r = get(path, NULL, NULL);
+    assert_string_not_equal(header(&r, "ETag", h2, sizeof h2), etag);
+    decode(&r, t, "grids", NULL, &decoded);
+    resp_free(&r);
+    e = find(&decoded, gid);
+    assert_non_null(e);
+    snprintf(cpath, sizeof cpath, "/analysis/coverage/%s", gid);
+    json_t *f = get_json(cpath);
+    double now = json_number_value(json_object_get(json_object_get(f, "properties"), "ratio"));
+    json_decref(f);
+    assert_true(now > before);
+    assert_true(fabs(e->ratio - now) <= 0.0005 + 1e-9);
+    assert_true(e->ratio > before);
+    snprintf(cpath, sizeof cpath, "/collections/grids/items/%s", gid);
+    f = get_json(cpath);
+    assert_true(fabs(json_number_value(json_object_get(json_object_get(f, "properties"), "coverage_ratio")) - now) < 1e-8);
+    json_decref(f);
+}
+
+/* 1500 incidents POSTed over HTTP into one grid (about 20 times its share): once the hot spot
+ * worker caught up, the city tile over it counts them, makes it a hot spot, and every grid's
+ * class and count are /analysis/hotspots's again. */
+static void test_incidents_refresh_hotspots(void **state)
+{
+    (void)state;
+    gw_model_snapshot *snap = gw_model_acquire(gw_live_model(app->live));
+    const gw_layer_data *grids = gw_snapshot_layer(snap, GW_LAYER_GRIDS);
+    size_t row = gw_layer_data_count(grids) / 3;
+    char gid[64];
+    snprintf(gid, sizeof gid, "%s", gw_layer_data_id(grids, row));
+    GEOSContextHandle_t h = gw_ctx_geos(tctx);
+    GEOSGeometry *c = GEOSPointOnSurface_r(h, gw_layer_data_geom(grids, row, GW_MODEL_LONLAT));
+    double lon, lat;
+    GEOSGeomGetX_r(h, c, &lon), GEOSGeomGetY_r(h, c, &lat);
+    GEOSGeom_destroy_r(h, c);
+    gw_model_release(tctx, snap);
+    gw_tile_id t;
+    assert_int_equal(gw_tile_from_lonlat(tctx, lon, lat, 13, &t), GW_OK);
+    char path[256], etag[64], h2[64];
+    snprintf(path, sizeof path, "/tiles/city/%u/%u/%u.mvt", t.z, t.x, t.y);
+    resp r = get(path, NULL, NULL);
+    header(&r, "ETag", etag, sizeof etag);
+    decode(&r, t, "grids", NULL, &decoded);
+    resp_free(&r);
+    const feat *e = find(&decoded, gid);
+    assert_non_null(e);
+    long long before = e->gi_count;
+    gw_buf b = {0};
+    gw_buf_str(&b, "{\"type\":\"FeatureCollection\",\"features\":[");
+    for (int k = 0; k < 1500; k++)
+        gw_buf_printf(&b, "%s{\"type\":\"Feature\",\"geometry\":{\"type\":\"Point\",\"coordinates\":[%.10f,%.10f]},"
+                          "\"properties\":{\"category\":\"theft\",\"severity\":2,\"occurred_at\":\"2025-03-01T10:00:00+08:00\","
+                          "\"grid\":\"%s\"}}", k ? "," : "", lon, lat, gid);
+    gw_buf_str(&b, "]}");
+    resp w = request("POST", "/collections/incidents/items", b.data, admin_auth, NULL);
+    gw_buf_free(&b);
+    if (w.status != 201) fprintf(stderr, "POST -> %ld: %s\n", w.status, w.body.data);
+    assert_int_equal(w.status, 201);
+    int64_t seq = change_seq(&w);
+    resp_free(&w);
+    assert_int_equal(gw_live_wait(app->live, seq, 10000), 1);
+    assert_true(gw_tiles_fields_wait(app->tiles, 30000));
+    r = get(path, NULL, NULL);
+    assert_string_not_equal(header(&r, "ETag", h2, sizeof h2), etag);
+    decode(&r, t, "grids", NULL, &decoded);
+    resp_free(&r);
+    e = find(&decoded, gid);
+    assert_non_null(e);
+    assert_int_equal(e->gi_count, before + 1500);
+    assert_true(e->has_bin && e->gi_bin > 0);
+    json_t *hs = get_json("/analysis/hotspots");
+    size_t i;
+    json_t *v;
+    int seen = 0;
+    json_array_foreach(json_object_get(hs, "results"), i, v) {
+        const feat *f = find(&decoded, json_string_value(json_object_get(v, "id")));
+        if (!f) continue;
+        seen++;
+        assert_string_equal(f->gi_class, json_string_value(json_object_get(v, "class")));
+        assert_int_equal(f->gi_count, json_integer_value(json_object_get(v, "count")));
+    }
+    assert_true(seen > 0);
+    json_decref(hs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -578,5 +999,12 @@ int main(void)
         cmocka_unit_test(test_gzip_etag_filters),  cmocka_unit_test(test_views_and_city),
         cmocka_unit_test(test_tilejson_style),     cmocka_unit_test(test_invalidation),
     };
-    return cmocka_run_group_tests_name("tiles", tests, setup, teardown);
+    const struct CMUnitTest app_tests[] = {
+        cmocka_unit_test(test_blind_spots_area),
+        cmocka_unit_test(test_grid_fields),
+        cmocka_unit_test(test_camera_patch),
+        cmocka_unit_test(test_incidents_refresh_hotspots),
+    };
+    int failed = cmocka_run_group_tests_name("tiles", tests, setup, teardown);
+    return failed + cmocka_run_group_tests_name("tiles_analysis", app_tests, setup_app, teardown_app);
 }

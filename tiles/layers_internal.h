@@ -1,0 +1,34 @@
+/* layers_internal.h — what tiles/layers.c shares with tiles/blind_layer.c: a tile filter
+ * compiled against one layer's columns, and the blind_spots layer's renderer. */
+#ifndef GW_TILES_LAYERS_INTERNAL_H
+#define GW_TILES_LAYERS_INTERNAL_H
+
+#include "gridwatch/tilelayers.h"
+
+/* A filter compiled against one layer: column pointers, parsed integers. */
+typedef struct gw_tl_cfilt {
+    const gw_layer_data *d;
+    int n;
+    int field[GW_TILE_MAX_FILTERS];
+    const int64_t *ints[GW_TILE_MAX_FILTERS];
+    const uint8_t *nulls[GW_TILE_MAX_FILTERS];
+    int64_t iv[GW_TILE_MAX_FILTERS];
+    const char *sv[GW_TILE_MAX_FILTERS];
+    const int64_t *tcol;
+    const uint8_t *tnull;
+    bool has_lo, has_hi;
+    int64_t lo, hi;
+} gw_tl_cfilt;
+
+/* Compile f (may be NULL) against d's columns. */
+void gw_tl_cfilt_init(gw_tl_cfilt *c, const gw_layer_data *d, const gw_tile_filter *f);
+/* 1 when row passes. */
+int gw_tl_cfilt_pass(const gw_tl_cfilt *c, size_t row);
+
+/* The blind_spots layer of a tile (layer already started): the supplier's polygons of the
+ * grids meeting box (EPSG:3857, buffered tile), filtered through cf on the snapshot's grids
+ * (cf->d; a filter with conditions drops grids the snapshot does not hold). */
+gw_status gw_tl_render_blind(gw_ctx *ctx, gw_mvt *mvt, const gw_tile_extras *ex, const gw_tl_cfilt *cf,
+                             gw_bbox box);
+
+#endif
