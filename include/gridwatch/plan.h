@@ -65,6 +65,8 @@ gw_status gw_plan_draft_diff(gw_store *store, int64_t id, char **json);
  * not cut, grids that are not neighbours, a grid left empty or in several parts) is refused
  * with GW_ERR_GEOMETRY and the reason; GW_ERR_NOT_FOUND for an unknown draft or grid,
  * GW_ERR_FORMAT / GW_ERR_ARG for a malformed edit, GW_ERR_CONFLICT for a published draft.
+ * Where a line crosses a boundary shared with a grid outside the edit, that grid receives the
+ * crossing point as a vertex too (so both sides stay identical) and is listed as changed.
  * *result (may be NULL) receives JSON {"op":…,"changed":[ids],"deleted":[ids],"edits":n};
  * caller frees it with free().  Audited. */
 gw_status gw_plan_edit(gw_store *store, int64_t draft, const char *json, size_t len,
@@ -111,7 +113,9 @@ typedef struct gw_plan_report {
 } gw_plan_report;
 void gw_plan_report_free(gw_plan_report *r);
 
-/* Validate a draft / a published (or archived) version.  opts may be NULL. */
+/* Validate a draft / a published (or archived) version.  opts may be NULL.  Gaps and pieces
+ * outside are the jurisdiction minus the union and back, snap-rounded to a 1e-9° (≈ 0.1 mm)
+ * grid: rounding-level offsets of a cut's new vertices along the outline are not gaps. */
 gw_status gw_plan_validate_draft(gw_store *store, int64_t draft, const gw_plan_validate_opts *opts,
                                  gw_plan_report *out);
 gw_status gw_plan_validate_version(gw_store *store, int64_t version,

@@ -89,6 +89,15 @@ static double grid_area(gw_store *s, int64_t d, const char *id)
     return a;
 }
 
+static int64_t q_int(gw_store *s, const char *sql)
+{
+    sqlite3_stmt *q;
+    assert_int_equal(sqlite3_prepare_v2(gw_store_db(s), sql, -1, &q, NULL), SQLITE_OK);
+    int64_t v = sqlite3_step(q) == SQLITE_ROW ? sqlite3_column_int64(q, 0) : -1;
+    sqlite3_finalize(q);
+    return v;
+}
+
 static void assert_tiles(gw_store *s, int64_t d)
 {
     gw_plan_report r = {0};
@@ -145,8 +154,13 @@ static void test_split(void **state)
     assert_true(a0 > 8e5 && a0 < 1.1e6);
     char *res = edit(s, d, "{\"op\":\"split\",\"grid\":\"A\",\"line\":{\"type\":\"LineString\","
                      "\"coordinates\":[[115.003,34.99],[115.003,35.02]]}}", GW_OK);
-    assert_non_null(strstr(res, "\"changed\":[\"A\",\"A-2\"]"));
+    /* C, north of A, shares the edge the line crosses: it receives the new vertex too */
+    assert_non_null(strstr(res, "\"changed\":[\"A\",\"A-2\",\"C\"]"));
     free(res);
+    assert_int_equal(q_int(s, "SELECT ST_NPoints(GeomFromWKB(geom)) FROM plan_draft_grids WHERE "
+                              "id = 'C'"), 6);
+    assert_int_equal(q_int(s, "SELECT count(*) FROM plan_draft_grids WHERE id = 'C' AND "
+                              "ST_Intersects(GeomFromWKB(geom), MakePoint(115.003, 35.01))"), 1);
     double a1 = grid_area(s, d, "A"), a2 = grid_area(s, d, "A-2");
     assert_true(fabs(a1 + a2 - a0) < 1e-6 * a0);
     assert_true(a1 > 2 * a2); /* the larger piece keeps the id */
@@ -271,14 +285,6 @@ static uint64_t version_hash(gw_store *s, int64_t v)
     return h;
 }
 
-static int64_t q_int(gw_store *s, const char *sql)
-{
-    sqlite3_stmt *q;
-    assert_int_equal(sqlite3_prepare_v2(gw_store_db(s), sql, -1, &q, NULL), SQLITE_OK);
-    int64_t v = sqlite3_step(q) == SQLITE_ROW ? sqlite3_column_int64(q, 0) : -1;
-    sqlite3_finalize(q);
-    return v;
-}
 
 static void test_publish_rollback(void **state)
 {
@@ -421,33 +427,21 @@ static double rnd(lcg *r)
     return (double)(r->s >> 11) / 9007199254740992.0;
 }
 
-static void test_random_edits_keep_tiling(void **state)
+/* Apply `steps` random edits (split, merge, reassign, move_boundary in turn) to draft d, seeded
+ * by seed; done[kind] counts the edits applied.  Returns the edits tried. */
+static int random_edits(gw_store *s, int64_t d, uint64_t seed, int steps, int done[4])
 {
-    const char *path = gw_test_path("city.sqlite");
-    remove(path);
-    gw_store *s = NULL;
-    assert_int_equal(gw_store_open(ctx, path, GW_STORE_CREATE, &s), GW_OK);
-    gw_city_opts o = {.scale = 0.01, .seed = 7};
-    gw_city_report rep;
-    assert_int_equal(gw_city_generate(ctx, s, &o, &rep), GW_OK);
-    int64_t d = 0;
-    assert_int_equal(gw_plan_draft_create(s, "random", "tester", &d), GW_OK);
-    gw_plan_report r0 = {0};
-    assert_int_equal(gw_plan_validate_draft(s, d, NULL, &r0), GW_OK);
-    /* The city is built in metric and stored vertex by vertex in lon/lat, so its long straight
-     * edges leave metre-wide slivers in EPSG:4326: edits must not make them worse. */
-    assert_int_equal(r0.invalid + r0.outside, 0);
-    /* grid ids and centres from the SQL side */
     sqlite3_stmt *q;
-    lcg rg = {42};
-    int done[4] = {0}, tried = 0;
-    for (int step = 0; step < 40; step++) {
+    lcg rg = {seed};
+    int tried = 0;
+    for (int step = 0; step < steps; step++) {
+        /* two grids the draft has not touched, in a seeded order; ids and centres from SQL */
         assert_int_equal(sqlite3_prepare_v2(gw_store_db(s),
             "SELECT id, X(Centroid(geom)), Y(Centroid(geom)), MbrMaxX(geom) - MbrMinX(geom) FROM "
             "grids WHERE version = 1 AND id NOT IN (SELECT id FROM plan_draft_grids WHERE "
             "draft_id = ?1) ORDER BY (fid * ?2) % 1000003, fid LIMIT 2", -1, &q, NULL), SQLITE_OK);
         sqlite3_bind_int64(q, 1, d);
-        sqlite3_bind_int64(q, 2, 1 + (sqlite3_int64)(rnd(&rg) * 1000000)); /* seeded: runs repeat */
+        sqlite3_bind_int64(q, 2, 1 + (sqlite3_int64)(rnd(&rg) * 1000000));
         char ids[2][64] = {"", ""};
         double cx = 0, cy = 0, w = 0;
         for (int k = 0; k < 2 && sqlite3_step(q) == SQLITE_ROW; k++) {
@@ -456,13 +450,16 @@ static void test_random_edits_keep_tiling(void **state)
                         w = sqlite3_column_double(q, 3);
         }
         sqlite3_finalize(q);
+        if (!ids[0][0]) break;
         char js[1024];
         int kind = step % 4;
         double ang = rnd(&rg) * M_PI, dx = cos(ang) * w * 2, dy = sin(ang) * w * 2;
+        /* an off-centre point, so cuts do not all run through centroids */
+        double ox = (rnd(&rg) - 0.5) * w * 0.4, oy = (rnd(&rg) - 0.5) * w * 0.4;
         if (kind == 0) {
             snprintf(js, sizeof js, "{\"op\":\"split\",\"grid\":\"%s\",\"line\":{\"type\":"
                      "\"LineString\",\"coordinates\":[[%.9f,%.9f],[%.9f,%.9f]]}}", ids[0],
-                     cx - dx, cy - dy, cx + dx, cy + dy);
+                     cx + ox - dx, cy + oy - dy, cx + ox + dx, cy + oy + dy);
         } else {
             /* a neighbour of ids[0]: the grid just past its edge in a random direction */
             char nb[64] = "";
@@ -491,35 +488,59 @@ static void test_random_edits_keep_tiling(void **state)
             else /* a new shared boundary through the centre of ids[0] */
                 snprintf(js, sizeof js, "{\"op\":\"move_boundary\",\"grids\":[\"%s\",\"%s\"],"
                          "\"line\":{\"type\":\"LineString\",\"coordinates\":[[%.9f,%.9f],"
-                         "[%.9f,%.9f]]}}", ids[0], nb, cx - dx, cy - dy, cx + dx, cy + dy);
+                         "[%.9f,%.9f]]}}", ids[0], nb, cx + ox - dx, cy + oy - dy, cx + ox + dx,
+                         cy + oy + dy);
         }
         tried++;
         gw_status st = gw_plan_edit(s, d, js, strlen(js), "random", NULL);
         if (st == GW_OK) done[kind]++;
         else if (st != GW_ERR_GEOMETRY) fail_msg("%s: %s", js, gw_ctx_errmsg(ctx));
     }
-    assert_true(done[0] >= 3);
-    assert_true(done[1] + done[2] + done[3] >= 5);
-    gw_plan_report r = {0};
-    assert_int_equal(gw_plan_validate_draft(s, d, NULL, &r), GW_OK);
-    /* Edits at the jurisdiction's edge may leave float-noise pieces outside (seen: 1.7e-6 m²);
-     * held to the same 1e-3 m² as the overlap and gap totals below. */
-    assert_int_equal(r.invalid, 0);
-    if (r.outside_m2 > 1e-3) fail_msg("%zu pieces outside the jurisdiction, %.6g m²", r.outside, r.outside_m2);
-    /* Known shortfall (issue 9): edits done in lon/lat leave float-noise slivers — up to
-     * ~2e-3 m² of gaps and ~1e-5 m² of overlap after 40 edits over 12,194 km² — short of the
-     * issue's 1e-6 m² bar; held here to 1e-2 m² so a real break (m² or more) still fails. */
-    if (fabs(r.union_m2 - r0.union_m2) > 1e-9 * r0.union_m2 || r.overlap_m2 > r0.overlap_m2 + 1e-2
-        || fabs(r.gap_m2 - r0.gap_m2) > 1e-2)
-        fail_msg("after %d edits: union %.6f m² (was %.6f), overlaps %.6f m² (was %.6f), gaps "
-                 "%.6f m² (was %.6f)", tried, r.union_m2, r0.union_m2, r.overlap_m2, r0.overlap_m2,
-                 r.gap_m2, r0.gap_m2);
-    assert_true(r.grids_m2 <= r0.grids_m2 + 1e-3);
-    print_message("random edits: %d split, %d merge, %d reassign, %d move of %d; validation %.3f s "
-                  "for %zu grids\n", done[0], done[1], done[2], done[3], tried, r.seconds, r.grids);
-    gw_plan_report_free(&r);
-    gw_plan_report_free(&r0);
-    assert_int_equal(gw_plan_publish(s, d, "t", 0, NULL, NULL), GW_OK); /* no worse than v1 */
+    return tried;
+}
+
+/* The issue's bar: after random edit sequences the draft still tiles the region — no overlap,
+ * gap or piece outside above 1e-6 m² (in total, every piece counted: tol 1e-12 m²), and the
+ * union's area equals the jurisdiction's (to 1e-3 m² of 1.2e10 m²: the sums of ~130 grid
+ * areas themselves carry ~1e-5 m² of rounding). */
+static void test_random_edits_keep_tiling(void **state)
+{
+    const char *path = gw_test_path("city.sqlite");
+    remove(path);
+    gw_store *s = NULL;
+    assert_int_equal(gw_store_open(ctx, path, GW_STORE_CREATE, &s), GW_OK);
+    gw_city_opts o = {.scale = 0.01, .seed = 7};
+    gw_city_report rep;
+    assert_int_equal(gw_city_generate(ctx, s, &o, &rep), GW_OK);
+    const gw_plan_validate_opts fine = {1e-12, 0, 0};
+    static const uint64_t seeds[] = {42, 7, 2024, 99991};
+    int64_t d = 0;
+    for (size_t k = 0; k < sizeof seeds / sizeof seeds[0]; k++) {
+        char name[32];
+        snprintf(name, sizeof name, "random %llu", (unsigned long long)seeds[k]);
+        assert_int_equal(gw_plan_draft_create(s, name, "tester", &d), GW_OK);
+        gw_plan_report r0 = {0}, r = {0};
+        assert_int_equal(gw_plan_validate_draft(s, d, &fine, &r0), GW_OK);
+        assert_true(r0.tiles);
+        int done[4] = {0};
+        int tried = random_edits(s, d, seeds[k], 60, done);
+        assert_true(done[0] >= 5);
+        assert_true(done[1] + done[2] + done[3] >= 10);
+        assert_int_equal(gw_plan_validate_draft(s, d, &fine, &r), GW_OK);
+        if (!r.tiles || r.invalid || r.overlap_m2 > 1e-6 || r.gap_m2 > 1e-6 || r.outside_m2 > 1e-6 ||
+            fabs(r.union_m2 - r.jurisdiction_m2) > 1e-3)
+            fail_msg("seed %llu, after %d edits: %zu invalid, %zu overlaps %.3g m², %zu gaps %.3g "
+                     "m², %zu outside %.3g m², union - jurisdiction %.3g m²",
+                     (unsigned long long)seeds[k], tried, r.invalid, r.overlaps, r.overlap_m2,
+                     r.gaps, r.gap_m2, r.outside, r.outside_m2, r.union_m2 - r.jurisdiction_m2);
+        assert_true(fabs(r.grids_m2 - r.union_m2) <= 1e-3);
+        print_message("seed %llu: %d split, %d merge, %d reassign, %d move of %d; %zu grids, "
+                      "validation %.3f s\n", (unsigned long long)seeds[k], done[0], done[1],
+                      done[2], done[3], tried, r.grids, r.seconds);
+        gw_plan_report_free(&r);
+        gw_plan_report_free(&r0);
+    }
+    assert_int_equal(gw_plan_publish(s, d, "t", 0, NULL, NULL), GW_OK);
     /* no incident points at a grid the new version does not have */
     assert_int_equal(q_int(s, "SELECT count(*) FROM incidents WHERE grid IS NOT NULL AND grid NOT "
                               "IN (SELECT id FROM grids WHERE version = 2)"), 0);
