@@ -122,12 +122,21 @@ gw_status gw_plan_validate_version(gw_store *store, int64_t version,
                                    const gw_plan_validate_opts *opts, gw_plan_report *out);
 
 /* Workload and balance of a draft beside its base version, as JSON text:
- * {"draft":id,"base_version":n,"window":{"from","to"},"draft_layout":{"count","grids":[{id,
- * area_km2, population, households, incidents, incidents_by_category, compactness}],
+ * {"draft":id,"base_version":n,"window":{"from","to"},"camera_coverage":{"source","stored",
+ * "computed"},"draft_layout":{"count","grids":[{id, area_km2, population, households,
+ * incidents, incidents_by_category, compactness, camera_coverage, room_distance_m}],
  * "spread":{"<measure>":{"mean","cv","max_over_mean"}}},"base_layout":{…the same…}}.
  * Compactness is Polsby–Popper 4πA/P² in the metric CRS.
  * Incidents are counted per grid of the layout (point in polygon) over the last 365 days of the
- * incidents layer.  Caller frees *json with free(). */
+ * incidents layer.
+ * camera_coverage is the coverage module's ratio (coverage.h): area(grid ∩ ⋃ views) /
+ * area(grid) in metric, views from gw_coverage_sector for the cameras that have one.  For
+ * the base's grids it is read from the stored coverage table when that is current (the base
+ * is the published version and no grid or camera change was logged after the coverage run),
+ * otherwise computed here; the draft's changed grids are always computed, its untouched ones
+ * share the base's figure.  room_distance_m is metres from the grid's metric centroid to the
+ * nearest police room (null when there is none).  cv is the population standard deviation
+ * over the mean.  Caller frees *json with free(). */
 gw_status gw_plan_balance(gw_store *store, int64_t draft, char **json);
 
 #ifdef __cplusplus

@@ -5,6 +5,8 @@
 #include "testutil.h"
 
 #include "gridwatch/city.h"
+#include "gridwatch/coverage.h"
+#include "gridwatch/model.h"
 #include "gridwatch/crs.h"
 #include "gridwatch/layer.h"
 #include "gridwatch/plan.h"
@@ -263,6 +265,178 @@ static void test_move_boundary_and_reassign(void **state)
          GW_ERR_ARG);
     edit(s, d, "{\"op\":\"attributes\",\"grid\":\"D\",\"properties\":{\"population\":\"many\"}}",
          GW_ERR_ARG);
+    gw_store_close(s);
+}
+
+/* A grid's entry in a balance layout ("draft_layout" / "base_layout"), borrowed. */
+static json_t *bal_grid(json_t *doc, const char *layout, const char *id)
+{
+    size_t i;
+    json_t *g;
+    json_array_foreach(json_object_get(json_object_get(doc, layout), "grids"), i, g)
+        if (strcmp(json_string_value(json_object_get(g, "id")), id) == 0) return g;
+    fail_msg("no grid %s in %s", id, layout);
+    return NULL;
+}
+
+static double bal_num(json_t *doc, const char *layout, const char *id, const char *key)
+{
+    return json_number_value(json_object_get(bal_grid(doc, layout, id), key));
+}
+
+/* Lon/lat points to the store's metric CRS, in place. */
+static void to_metric(gw_store *s, double *x, double *y, size_t n)
+{
+    int srid = 0;
+    assert_int_equal(gw_store_metric_srid(s, &srid), GW_OK);
+    gw_crs_transform *tr = NULL;
+    gw_crs ll = {GW_CRS_EPSG, 4326}, m = {GW_CRS_EPSG, srid};
+    assert_int_equal(gw_crs_transform_create(ctx, ll, m, &tr), GW_OK);
+    assert_int_equal(gw_crs_transform_points(tr, x, y, n), GW_OK);
+    gw_crs_transform_destroy(tr);
+}
+
+/* Metric (the store's CRS) area of the 0.01° square with south-west corner (x0, y0). */
+static double square_m2(gw_store *s, double x0, double y0)
+{
+    double x[4] = {x0, x0 + 0.01, x0 + 0.01, x0}, y[4] = {y0, y0, y0 + 0.01, y0 + 0.01};
+    to_metric(s, x, y, 4);
+    double a = 0;
+    for (int i = 0; i < 4; i++) a += x[i] * y[(i + 1) % 4] - x[(i + 1) % 4] * y[i];
+    return fabs(a) / 2;
+}
+
+/* Balance with camera coverage and police-room distance on the 2×2 tiling:
+ *  - camera K1, a disc (fov 360) of 200 m at A's centre: wholly inside A;
+ *  - camera K2, a disc of 200 m 50 m west of the A|B edge: part in A, part in B;
+ *  - camera K3 in B, offline: no view;
+ *  - camera K4, a 90° sector of 300 m at C's centre facing north: wholly inside C;
+ *  - police room R1 at A's centre.
+ * A 120-gon of radius r has area 60 r² sin 3°; a 90° sector (30 steps of 3°) 15 r² sin 3°. */
+static void test_balance_coverage_and_rooms(void **state)
+{
+    gw_store *s = make_db("balance.sqlite");
+    assert_int_equal(gw_store_begin(s), GW_OK);
+    gw_inserter *ins;
+    assert_int_equal(gw_store_inserter_create(s, GW_LAYER_CAMERAS, &ins), GW_OK);
+    double dx50 = 50.0 / (111320.0 * cos(35.005 * M_PI / 180)); /* ≈ 50 m of longitude */
+    struct { const char *id; double x, y, az, fov, range; const char *status; } cam[4] = {
+        {"K1", 115.005, 35.005, 0, 360, 200, "online"},
+        {"K2", 115.01 - dx50, 35.005, 0, 360, 200, "online"},
+        {"K3", 115.015, 35.005, 0, 360, 300, "offline"},
+        {"K4", 115.005, 35.015, 0, 90, 300, NULL}};
+    for (int k = 0; k < 4; k++) {
+        gw_value v[7] = {{GW_VAL_TEXT, cam[k].id, 0, 0}};
+        v[2] = (gw_value){GW_VAL_REAL, NULL, 0, cam[k].az};
+        v[3] = (gw_value){GW_VAL_REAL, NULL, 0, cam[k].fov};
+        v[4] = (gw_value){GW_VAL_REAL, NULL, 0, cam[k].range};
+        if (cam[k].status) v[6] = (gw_value){GW_VAL_TEXT, cam[k].status, 0, 0};
+        gw_feature f = {v, NULL, 0, cam[k].x, cam[k].y};
+        assert_int_equal(gw_inserter_add(ins, &f), GW_OK);
+    }
+    gw_inserter_destroy(ins);
+    assert_int_equal(gw_store_inserter_create(s, GW_LAYER_POLICE_ROOMS, &ins), GW_OK);
+    gw_value rv[4] = {{GW_VAL_TEXT, "R1", 0, 0}};
+    gw_feature rf = {rv, NULL, 0, 115.005, 35.005};
+    assert_int_equal(gw_inserter_add(ins, &rf), GW_OK);
+    gw_inserter_destroy(ins);
+    assert_int_equal(gw_store_commit(s), GW_OK);
+
+    const double disc = 60 * 200.0 * 200.0 * sin(3 * M_PI / 180);
+    const double sector = 15 * 300.0 * 300.0 * sin(3 * M_PI / 180);
+    double am = square_m2(s, 115.00, 35.00), bm = square_m2(s, 115.01, 35.00);
+    double cm = square_m2(s, 115.00, 35.01);
+    int64_t d = 0;
+    assert_int_equal(gw_plan_draft_create(s, "balance", "tester", &d), GW_OK);
+    char *js = NULL;
+    assert_int_equal(gw_plan_balance(s, d, &js), GW_OK);
+    json_t *doc = json_loads(js, 0, NULL);
+    free(js);
+    double ca = bal_num(doc, "base_layout", "A", "camera_coverage");
+    double cb = bal_num(doc, "base_layout", "B", "camera_coverage");
+    double cc = bal_num(doc, "base_layout", "C", "camera_coverage");
+    /* K1 and K2 together: the part of K2 in B is what A lacks of two whole discs */
+    if (fabs(ca * am + cb * bm - 2 * disc) > 1e-6 * disc || !(cb > 0.01 && cb < 0.1))
+        fail_msg("A %.9f B %.9f: covered %.3f m², want %.3f", ca, cb, ca * am + cb * bm, 2 * disc);
+    assert_true(fabs(cc * cm - sector) < 1e-6 * sector);
+    assert_true(bal_num(doc, "base_layout", "D", "camera_coverage") == 0);
+    /* room distances: from each square's centre (its metric centroid is within centimetres
+     * of it) to R1 at A's centre, in the metric CRS (≈ 913 m east, 1110 m north) */
+    double ra = bal_num(doc, "base_layout", "A", "room_distance_m");
+    double rb = bal_num(doc, "base_layout", "B", "room_distance_m");
+    double rc = bal_num(doc, "base_layout", "C", "room_distance_m");
+    double rd = bal_num(doc, "base_layout", "D", "room_distance_m");
+    double px[4] = {115.005, 115.015, 115.005, 115.015}, py[4] = {35.005, 35.005, 35.015, 35.015};
+    to_metric(s, px, py, 4);
+    double want[4];
+    for (int i = 0; i < 4; i++) want[i] = hypot(px[i] - px[0], py[i] - py[0]);
+    if (ra > 0.05 || fabs(rb - want[1]) > 0.05 || fabs(rc - want[2]) > 0.05 ||
+        fabs(rd - want[3]) > 0.05 || !(rb > 900 && rb < 925 && rc > 1100 && rc < 1120))
+        fail_msg("room distances %.3f %.3f %.3f %.3f, want 0 %.3f %.3f %.3f", ra, rb, rc, rd,
+                 want[1], want[2], want[3]);
+    /* spreads: mean, cv (population sd / mean) and max/mean of the four values */
+    json_t *sp = json_object_get(json_object_get(json_object_get(doc, "base_layout"), "spread"),
+                                 "room_distance_m");
+    double v4[4] = {ra, rb, rc, rd}, mean = (ra + rb + rc + rd) / 4, var = 0;
+    for (int i = 0; i < 4; i++) var += (v4[i] - mean) * (v4[i] - mean) / 4;
+    assert_true(fabs(json_real_value(json_object_get(sp, "mean")) - mean) < 1e-6);
+    assert_true(fabs(json_real_value(json_object_get(sp, "cv")) - sqrt(var) / mean) < 1e-9);
+    assert_true(fabs(json_real_value(json_object_get(sp, "max_over_mean")) - rd / mean) < 1e-9);
+    assert_non_null(json_object_get(json_object_get(json_object_get(doc, "draft_layout"),
+                                                    "spread"), "camera_coverage"));
+    assert_string_equal(json_string_value(json_object_get(json_object_get(doc, "camera_coverage"),
+                                                          "source")), "computed");
+    json_decref(doc);
+
+    /* Split A through K1's centre: the halves' covered areas add up to A's; draft beside base */
+    free(edit(s, d, "{\"op\":\"split\",\"grid\":\"A\",\"new_id\":\"A2\",\"line\":{\"type\":"
+              "\"LineString\",\"coordinates\":[[115.004,34.99],[115.004,35.02]]}}", GW_OK));
+    assert_int_equal(gw_plan_balance(s, d, &js), GW_OK);
+    doc = json_loads(js, 0, NULL);
+    free(js);
+    double a1 = bal_num(doc, "draft_layout", "A", "area_km2") * 1e6;
+    double a2 = bal_num(doc, "draft_layout", "A2", "area_km2") * 1e6;
+    double k1 = bal_num(doc, "draft_layout", "A", "camera_coverage");
+    double k2 = bal_num(doc, "draft_layout", "A2", "camera_coverage");
+    /* covered m² (metric areas ∝ ellipsoidal ones here within 1e-4) */
+    double cov1 = k1 * a1 * am / (a1 + a2), cov2 = k2 * a2 * am / (a1 + a2);
+    if (fabs(cov1 + cov2 - ca * am) > 1e-3 * ca * am)
+        fail_msg("split: %.3f + %.3f m² covered vs %.3f", cov1, cov2, ca * am);
+    /* the western piece A2 holds the circular segment of K1 west of the line: r² acos(h/r) −
+     * h √(r² − h²), h the line's metric distance from K1 (the 120-gon is within 0.05 %) */
+    double hx[2] = {115.004, 115.005}, hy[2] = {35.005, 35.005};
+    to_metric(s, hx, hy, 2);
+    double hh = hypot(hx[1] - hx[0], hy[1] - hy[0]), r2 = 200.0 * 200.0;
+    double seg = r2 * acos(hh / 200) - hh * sqrt(r2 - hh * hh);
+    if (fabs(cov2 - seg) > 2e-3 * seg) fail_msg("A2 covered %.3f m², segment %.3f m²", cov2, seg);
+    assert_true(bal_num(doc, "draft_layout", "B", "camera_coverage") == cb);
+    assert_true(bal_num(doc, "base_layout", "A", "camera_coverage") == ca);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(doc, "draft_layout"),
+                                                        "count")), 5);
+    json_decref(doc);
+
+    /* With the coverage module's stored rows current, the base figures come from them and
+     * agree with the ones computed here */
+    gw_model *model = NULL;
+    assert_int_equal(gw_model_open(ctx, s, &model), GW_OK);
+    gw_coverage *cov = NULL;
+    assert_int_equal(gw_coverage_compute(ctx, model, gw_model_acquire(model), NULL, &cov), GW_OK);
+    assert_int_equal(gw_coverage_save(ctx, cov, s, NULL), GW_OK);
+    gw_coverage_destroy(ctx, cov);
+    gw_model_close(model);
+    assert_int_equal(gw_plan_balance(s, d, &js), GW_OK);
+    doc = json_loads(js, 0, NULL);
+    free(js);
+    json_t *src = json_object_get(doc, "camera_coverage");
+    assert_string_equal(json_string_value(json_object_get(src, "source")),
+                        "coverage table + computed");
+    assert_int_equal(json_integer_value(json_object_get(src, "stored")), 4);
+    /* A, A2 and C (which received the cut's vertex on its southern edge) */
+    assert_int_equal(json_integer_value(json_object_get(src, "computed")), 3);
+    assert_true(fabs(bal_num(doc, "base_layout", "A", "camera_coverage") - ca) < 1e-9);
+    assert_true(fabs(bal_num(doc, "base_layout", "B", "camera_coverage") - cb) < 1e-9);
+    assert_true(fabs(bal_num(doc, "base_layout", "C", "camera_coverage") - cc) < 1e-9);
+    json_decref(doc);
     gw_store_close(s);
 }
 
@@ -618,6 +792,7 @@ int main(void)
         cmocka_unit_test(test_move_boundary_and_reassign),
         cmocka_unit_test(test_publish_rollback),
         cmocka_unit_test(test_validation_finds_problems),
+        cmocka_unit_test(test_balance_coverage_and_rooms),
         cmocka_unit_test(test_random_edits_keep_tiling),
         cmocka_unit_test(test_concurrent_edits_serialised),
     };
