@@ -360,7 +360,10 @@ static int cmp_xy(const void *a, const void *b)
     return p[0] < q[0] ? -1 : p[0] > q[0] ? 1 : p[1] < q[1] ? -1 : p[1] > q[1];
 }
 
-static void vl_sort(vlist *v) { qsort(v->xy, v->n, 2 * sizeof *v->xy, cmp_xy); }
+static void vl_sort(vlist *v)
+{
+    if (v->n > 1) qsort(v->xy, v->n, 2 * sizeof *v->xy, cmp_xy);
+}
 
 /* First index with x >= x0. */
 static size_t vl_lower(const vlist *v, double x0)

@@ -378,7 +378,7 @@ static gw_status bal_load(pl *p, bal *b)
             return st;
         }
         if (k == 0) {
-            qsort(v, n, 5 * sizeof *v, cmp_cam);
+            if (n > 1) qsort(v, n, 5 * sizeof *v, cmp_cam);
             for (size_t i = 0; i < n; i++) b->max_range = fmax(b->max_range, v[i * 5 + 4]);
             b->cam = v, b->ncam = n;
         } else {
