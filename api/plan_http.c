@@ -6,8 +6,8 @@
  * on the thread's first write and closed when the thread ends, as api/ogc_write.c does.
  *
  * POST /plan/drafts/{id}/import takes a layout file as the body (its type from Content-Type or
- * ?format=), stores it in a private temporary file and imports it into the draft; the body
- * limit is the server's --max-body.  GET /plan/drafts/{id}/validation/tiles/{z}/{x}/{y}.mvt
+ * ?format=; ?map= maps fields as `gridwatch import --map`), stores it in a private temporary
+ * file and imports it into the draft; the body limit is the server's --max-body.  GET /plan/drafts/{id}/validation/tiles/{z}/{x}/{y}.mvt
  * serves the validation report's problems as the MVT layer `plan_validation` (properties
  * issue, grids, area_m2); the report is computed once per draft state (edit count and time,
  * grids' change-log seq) and kept for the next tiles. */
@@ -368,6 +368,9 @@ static int h_import(gw_req *req)
     gw_store *s = gw_req_write_store(req);
     int64_t id = s ? path_int(req, "id") : -1;
     if (id < 0) return 0;
+    gw_plan_draft d; /* first, so that a 404 below can only mean the draft */
+    gw_status st = gw_plan_draft_get(s, id, &d);
+    if (st) return fail(req, s, st);
     const char *ext = layout_ext(req);
     if (!ext) {
         gw_req_problem(req, 415, NULL, "send the layout as application/geo+json, "
@@ -405,10 +408,11 @@ static int h_import(gw_req *req)
     char who[128];
     token_name(req, s, who, sizeof who);
     size_t n = 0;
-    gw_status st = gw_plan_draft_import(s, id, tmp, who, &n);
+    st = gw_plan_draft_import_mapped(s, id, tmp, gw_req_query(req, "map"), who, &n);
     if (st) {
-        unsigned code = st == GW_ERR_NOT_FOUND ? 404 : st == GW_ERR_CONFLICT ? 409
-                        : st == GW_ERR_NOMEM ? 503 : st == GW_ERR_DB ? 500 : 400;
+        /* the file's problems (format, a missing field, geometry, CRS) are the client's: 400 */
+        unsigned code = st == GW_ERR_CONFLICT ? 409 : st == GW_ERR_NOMEM ? 503
+                        : st == GW_ERR_DB ? 500 : 400;
         upload_problem(req, code, s, tmp);
         unlink(tmp);
         return 0;
@@ -638,6 +642,7 @@ static const char plan_usage[] =
     "  delete DB ID               delete a draft\n"
     "\n"
     "options: --by NAME (who, for the audit log; default $USER), --min-area M2, --max-area M2,\n"
+    "         --map id=FIELD,… (import: source fields for the grid fields; a DXF needs id=…),\n"
     "         --tol M2 (validation thresholds), --summary (validate: only the counts)\n"
     "exit codes: 0 ok (validate: the layout tiles), 1 runtime error, 2 usage, 3 edit refused or\n"
     "            layout does not tile, 4 conflict (published or stale draft)\n";
@@ -658,7 +663,7 @@ static char *read_arg(const char *a)
 
 int gw_cli_plan(int argc, char **argv)
 {
-    const char *sub = argc > 1 ? argv[1] : NULL, *pos[4] = {0}, *by = getenv("USER");
+    const char *sub = argc > 1 ? argv[1] : NULL, *pos[4] = {0}, *by = getenv("USER"), *map = NULL;
     int npos = 0, force = 0, summary = 0;
     int64_t version = 0;
     gw_plan_validate_opts vo = {0};
@@ -676,6 +681,7 @@ int gw_cli_plan(int argc, char **argv)
         if (strcmp(a, "--force") == 0) force = 1;
         else if (strcmp(a, "--summary") == 0) summary = 1;
         else if (strcmp(a, "--by") == 0 && v) by = v, i++;
+        else if (strcmp(a, "--map") == 0 && v) map = v, i++;
         else if (strcmp(a, "--version") == 0 && v) {
             if (gw_parse_int64(v, &version) || version < 1)
                 return gw_cli_usage_error("plan", "--version needs a positive integer, not '%s'", v);
@@ -747,7 +753,7 @@ int gw_cli_plan(int argc, char **argv)
             free(e);
         } else if (strcmp(sub, "import") == 0) {
             size_t n = 0;
-            if (!(st = gw_plan_draft_import(s, id, pos[2], by, &n)))
+            if (!(st = gw_plan_draft_import_mapped(s, id, pos[2], map, by, &n)))
                 printf("%zu grids in draft %lld\n", n, (long long)id);
         } else if (strcmp(sub, "validate") == 0) {
             gw_plan_report r = {0};

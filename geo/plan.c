@@ -5,6 +5,7 @@
 #include "gridwatch/io.h"
 #include "plan_internal.h"
 
+#include <cpl_conv.h>
 #include <cpl_string.h>
 #include <cpl_vsi.h>
 #include <jansson.h>
@@ -933,6 +934,12 @@ static void remove_dir(const char *dir)
 gw_status gw_plan_draft_import(gw_store *s, int64_t draft, const char *path, const char *who,
                                size_t *n)
 {
+    return gw_plan_draft_import_mapped(s, draft, path, NULL, who, n);
+}
+
+gw_status gw_plan_draft_import_mapped(gw_store *s, int64_t draft, const char *path,
+                                      const char *map, const char *who, size_t *n)
+{
     gw_ctx *ctx = gw_store_ctx(s);
     gw_plan_draft d;
     gw_status st = gw_plan_draft_get(s, draft, &d);
@@ -960,7 +967,12 @@ gw_status gw_plan_draft_import(gw_store *s, int64_t draft, const char *path, con
         remove_dir(zdir);
         return st;
     }
-    st = gw_io_import(ctx, t, GW_LAYER_GRIDS, path, NULL, NULL);
+    gw_import_opts io = {.map = map};
+    /* grids drawn in CAD are closed polylines: read them as polygons (this thread only) */
+    int dxf = ends_with(path, ".dxf");
+    if (dxf) CPLSetThreadLocalConfigOption("DXF_CLOSED_LINE_AS_POLYGON", "TRUE");
+    st = gw_io_import(ctx, t, GW_LAYER_GRIDS, path, &io, NULL);
+    if (dxf) CPLSetThreadLocalConfigOption("DXF_CLOSED_LINE_AS_POLYGON", NULL);
     remove_dir(zdir);
     pl p;
     int opened = 0;

@@ -77,6 +77,12 @@ gw_status gw_plan_edit(gw_store *store, int64_t draft, const char *json, size_t 
  * wrong with it.  *n receives the grids read.  Audited. */
 gw_status gw_plan_draft_import(gw_store *store, int64_t draft, const char *path, const char *who,
                                size_t *n);
+/* The same with a field mapping "id=EntityHandle,name=Text,…" (canonical=source, as `gridwatch
+ * import --map`; NULL = by name) — a DXF has no attribute fields, so it needs one (id=FID
+ * numbers the features).  A .zip is unpacked (the first Shapefile, GeoPackage, GeoJSON or DXF
+ * in it); a DXF's closed polylines are read as polygons. */
+gw_status gw_plan_draft_import_mapped(gw_store *store, int64_t draft, const char *path,
+                                      const char *map, const char *who, size_t *n);
 
 /* Publish a draft as the next grid version (see the top of this file).  GW_ERR_CONFLICT when
  * the draft is already published or another version was published since the draft was made;

@@ -3,7 +3,7 @@
  * collection follows, the incident on the moved boundary changes grid), rolled back; roles
  * (401 without a token, 403 for a dispatcher) and the token name in the audit log; layouts
  * imported over HTTP (a GeoPackage with a planted overlap and gap, a zipped Shapefile made here
- * with OGR; broken, mistyped, empty and oversized bodies refused) and the validation problems
+ * with OGR, a DXF of closed polylines; broken, mistyped, empty and oversized bodies refused) and the validation problems
  * as an MVT layer decoded with GDAL's MVT driver. */
 #include "testutil.h"
 
@@ -288,14 +288,17 @@ static void write_layout(const char *drv, const char *path, int broken)
     OGRSpatialReferenceH srs = OSRNewSpatialReference(NULL);
     OSRImportFromEPSG(srs, 4326);
     OSRSetAxisMappingStrategy(srs, OAMS_TRADITIONAL_GIS_ORDER);
-    OGRLayerH l = GDALDatasetCreateLayer(ds, "grids", srs, wkbPolygon, NULL);
+    int dxf = strcmp(drv, "DXF") == 0; /* CAD: closed polylines, no attribute fields */
+    OGRLayerH l = GDALDatasetCreateLayer(ds, "grids", srs, dxf ? wkbLineString : wkbPolygon, NULL);
     assert_non_null(l);
-    OGRFieldDefnH fd = OGR_Fld_Create("id", OFTString);
-    assert_int_equal(OGR_L_CreateField(l, fd, 1), OGRERR_NONE);
-    OGR_Fld_Destroy(fd);
-    fd = OGR_Fld_Create("population", OFTInteger);
-    assert_int_equal(OGR_L_CreateField(l, fd, 1), OGRERR_NONE);
-    OGR_Fld_Destroy(fd);
+    if (!dxf) {
+        OGRFieldDefnH fd = OGR_Fld_Create("id", OFTString);
+        assert_int_equal(OGR_L_CreateField(l, fd, 1), OGRERR_NONE);
+        OGR_Fld_Destroy(fd);
+        fd = OGR_Fld_Create("population", OFTInteger);
+        assert_int_equal(OGR_L_CreateField(l, fd, 1), OGRERR_NONE);
+        OGR_Fld_Destroy(fd);
+    }
     const char *ids[4] = {"A", "B", "C", "D"};
     for (int k = 0; k < 4; k++) {
         double x0 = 115.00 + 0.01 * (k % 2), y0 = 35.00 + 0.01 * (k / 2), x1 = x0 + 0.01,
@@ -303,14 +306,14 @@ static void write_layout(const char *drv, const char *path, int broken)
         if (broken && k == 0) x1 -= 0.001;
         if (broken && k == 1) y1 += 0.002;
         char wkt[256];
-        snprintf(wkt, sizeof wkt, "POLYGON ((%.4f %.4f,%.4f %.4f,%.4f %.4f,%.4f %.4f,%.4f %.4f))",
-                 x0, y0, x1, y0, x1, y1, x0, y1, x0, y0);
+        snprintf(wkt, sizeof wkt, "%s (%s%.4f %.4f,%.4f %.4f,%.4f %.4f,%.4f %.4f,%.4f %.4f%s)",
+                 dxf ? "LINESTRING" : "POLYGON", dxf ? "" : "(", x0, y0, x1, y0, x1, y1, x0, y1,
+                 x0, y0, dxf ? "" : ")");
         OGRGeometryH g = NULL;
         char *w = wkt;
         assert_int_equal(OGR_G_CreateFromWkt(&w, srs, &g), OGRERR_NONE);
         OGRFeatureH f = OGR_F_Create(OGR_L_GetLayerDefn(l));
-        OGR_F_SetFieldString(f, 0, ids[k]);
-        OGR_F_SetFieldInteger(f, 1, 100 + k);
+        if (!dxf) OGR_F_SetFieldString(f, 0, ids[k]), OGR_F_SetFieldInteger(f, 1, 100 + k);
         OGR_F_SetGeometryDirectly(f, g);
         assert_int_equal(OGR_L_CreateFeature(l, f), OGRERR_NONE);
         OGR_F_Destroy(f);
@@ -466,6 +469,9 @@ static void test_plan_import(void **state)
     r = req("POST", url, T_DISPATCHER, "{}");
     assert_int_equal(r.status, 403);
     gw_buf_free(&r.body);
+    r = post_file("/plan/drafts/999/import", "application/geo+json", "{}", 2);
+    assert_int_equal(r.status, 404);
+    gw_buf_free(&r.body);
     dr = call("GET", durl, T_PLANNER, NULL, 200);
     assert_int_equal(json_integer_value(json_object_get(dr, "edits")), edits);
     json_decref(dr);
@@ -506,8 +512,27 @@ static void test_plan_import(void **state)
     r = req("GET", turl, T_NONE, NULL);
     assert_int_equal(r.status, 204);
     gw_buf_free(&r.body);
+    /* a DXF of closed polylines (no fields: ?map=id=FID numbers them) */
+    const char *dxfp = gw_test_path("layout.dxf");
+    remove(dxfp);
+    write_layout("DXF", dxfp, 0);
+    b = slurp(dxfp);
+    r = post_file(url, "image/vnd.dxf", b.data, b.len);
+    assert_int_equal(r.status, 400); /* no id field without a mapping */
+    assert_non_null(strstr(r.body.data, "id=FID"));
+    gw_buf_free(&r.body);
+    snprintf(zurl, sizeof zurl, "%s?map=id%%3DFID", url);
+    r = post_file(zurl, "image/vnd.dxf", b.data, b.len);
+    gw_buf_free(&b);
+    if (r.status != 200) fail_msg("dxf import -> %ld: %s", r.status, r.body.data);
+    j = json_loads(r.body.data, 0, NULL);
+    gw_buf_free(&r.body);
+    sum = json_object_get(j, "validation");
+    assert_true(json_is_true(json_object_get(sum, "tiles")));
+    assert_int_equal(json_integer_value(json_object_get(sum, "grids")), 4);
+    json_decref(j);
     assert_int_equal(q_int("SELECT count(*) FROM audit_log WHERE action = 'plan.draft.import' AND "
-                           "who = 'li.planner'"), 2);
+                           "who = 'li.planner'"), 3);
 }
 
 /* `gridwatch plan` through gw_cli_plan (the same engine, from the command line). */
