@@ -3,15 +3,25 @@
  * name passed to the engine for the audit log.
  *
  * Writes use a read-write connection per worker thread (the server's own is query_only), opened
- * on the thread's first write and closed when the thread ends, as api/ogc_write.c does. */
+ * on the thread's first write and closed when the thread ends, as api/ogc_write.c does.
+ *
+ * POST /plan/drafts/{id}/import takes a layout file as the body (its type from Content-Type or
+ * ?format=; ?map= maps fields as `gridwatch import --map`), stores it in a private temporary
+ * file and imports it into the draft; the body limit is the server's --max-body.  GET /plan/drafts/{id}/validation/tiles/{z}/{x}/{y}.mvt
+ * serves the validation report's problems as the MVT layer `plan_validation` (properties
+ * issue, grids, area_m2); the report is computed once per draft state (edit count and time,
+ * grids' change-log seq) and kept for the next tiles. */
 #include "plan_http.h"
 
 #include "app.h"
 #include "auth.h"
 #include "cli_util.h"
+#include "gridwatch/mvt.h"
 #include "gridwatch/plan.h"
+#include "gridwatch/tile.h"
 #include "http_util.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <nettle/sha2.h>
 #include <pthread.h>
@@ -20,6 +30,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
+#include <unistd.h>
 
 
 /* ---- request pieces ------------------------------------------------------------------------ */
@@ -301,6 +313,284 @@ static int h_rollback(gw_req *req)
     return 0;
 }
 
+/* ---- layout import ------------------------------------------------------------------------- */
+
+/* The file extension GDAL should see for an uploaded layout: from ?format= or Content-Type. */
+static const char *layout_ext(gw_req *req)
+{
+    static const struct {
+        const char *name, *ext;
+    } fmts[] = {{"geojson", ".geojson"}, {"json", ".geojson"}, {"gpkg", ".gpkg"},
+                {"geopackage", ".gpkg"}, {"zip", ".zip"},       {"shp", ".zip"},
+                {"shapefile", ".zip"},   {"dxf", ".dxf"}};
+    static const struct {
+        const char *type, *ext;
+    } types[] = {{"application/geo+json", ".geojson"}, {"application/json", ".geojson"},
+                 {"application/geopackage+sqlite3", ".gpkg"}, {"application/zip", ".zip"},
+                 {"application/x-zip-compressed", ".zip"}, {"image/vnd.dxf", ".dxf"},
+                 {"application/dxf", ".dxf"}};
+    const char *f = gw_req_query(req, "format");
+    if (f) {
+        for (size_t i = 0; i < sizeof fmts / sizeof fmts[0]; i++)
+            if (strcasecmp(f, fmts[i].name) == 0) return fmts[i].ext;
+        return NULL;
+    }
+    const char *ct = gw_req_header(req, "Content-Type");
+    size_t n = ct ? strcspn(ct, "; ") : 0;
+    for (size_t i = 0; ct && i < sizeof types / sizeof types[0]; i++)
+        if (strlen(types[i].type) == n && strncasecmp(ct, types[i].type, n) == 0) return types[i].ext;
+    return NULL;
+}
+
+/* The engine's message with the temporary file's path replaced by "the uploaded file". */
+static void upload_problem(gw_req *req, unsigned status, gw_store *s, const char *tmp)
+{
+    const char *m = gw_ctx_errmsg(gw_store_ctx(s));
+    gw_buf b = {0};
+    size_t tl = strlen(tmp);
+    for (const char *p = m; *p;) {
+        const char *hit = strstr(p, tmp);
+        if (!hit) {
+            gw_buf_add(&b, p, strlen(p));
+            break;
+        }
+        gw_buf_add(&b, p, (size_t)(hit - p));
+        gw_buf_add(&b, "the uploaded file", 17);
+        p = hit + tl;
+    }
+    gw_buf_add(&b, "", 0);
+    gw_req_problem(req, status, NULL, "layout import refused: %s", b.data ? b.data : m);
+    gw_buf_free(&b);
+}
+
+static int h_import(gw_req *req)
+{
+    gw_store *s = gw_req_write_store(req);
+    int64_t id = s ? path_int(req, "id") : -1;
+    if (id < 0) return 0;
+    gw_plan_draft d; /* first, so that a 404 below can only mean the draft */
+    gw_status st = gw_plan_draft_get(s, id, &d);
+    if (st) return fail(req, s, st);
+    const char *ext = layout_ext(req);
+    if (!ext) {
+        gw_req_problem(req, 415, NULL, "send the layout as application/geo+json, "
+                       "application/geopackage+sqlite3, application/zip (a zipped Shapefile) or "
+                       "image/vnd.dxf, or name it with ?format=geojson|gpkg|zip|dxf");
+        return 0;
+    }
+    size_t len = 0;
+    const char *body = gw_req_body(req, &len);
+    if (!body || len == 0) {
+        gw_req_problem(req, 400, NULL, "the request body is empty: send the layout file");
+        return 0;
+    }
+    /* a private temporary file (mode 0600), removed before answering */
+    const char *td = getenv("TMPDIR");
+    char tmp[1024];
+    snprintf(tmp, sizeof tmp, "%s/gw-layout-XXXXXX%s", td && *td ? td : P_tmpdir, ext);
+    int fd = mkstemps(tmp, (int)strlen(ext));
+    if (fd < 0) {
+        gw_req_problem(req, 503, NULL, "cannot store the upload: %s", strerror(errno));
+        return 0;
+    }
+    size_t done = 0;
+    while (done < len) {
+        ssize_t k = write(fd, body + done, len - done);
+        if (k <= 0) break;
+        done += (size_t)k;
+    }
+    int wrote = close(fd) == 0 && done == len;
+    if (!wrote) {
+        unlink(tmp);
+        gw_req_problem(req, 503, NULL, "cannot store the upload");
+        return 0;
+    }
+    char who[128];
+    token_name(req, s, who, sizeof who);
+    size_t n = 0;
+    st = gw_plan_draft_import_mapped(s, id, tmp, gw_req_query(req, "map"), who, &n);
+    if (st) {
+        /* the file's problems (format, a missing field, geometry, CRS) are the client's: 400 */
+        unsigned code = st == GW_ERR_CONFLICT ? 409 : st == GW_ERR_NOMEM ? 503
+                        : st == GW_ERR_DB ? 500 : 400;
+        upload_problem(req, code, s, tmp);
+        unlink(tmp);
+        return 0;
+    }
+    unlink(tmp);
+    gw_plan_report r = {0};
+    if ((st = gw_plan_validate_draft(s, id, NULL, &r))) return fail(req, s, st);
+    json_t *rep = json_loads(r.geojson, 0, NULL);
+    json_t *doc = json_pack("{sI sI sO}", "draft", (json_int_t)id, "grids", (json_int_t)n,
+                            "validation", json_object_get(rep, "summary"));
+    json_decref(rep);
+    gw_plan_report_free(&r);
+    gw_req_respond_json(req, 200, doc);
+    return 0;
+}
+
+/* ---- validation as a tile layer ------------------------------------------------------------ */
+
+/* The issues of a draft's validation report in EPSG:3857, kept per draft state (the key names
+ * the database, the draft, its edit count and time and the grids' last change) so that tiles
+ * of one state share one validation. */
+typedef struct vissue {
+    GEOSGeometry *g;
+    gw_bbox box;
+    char kind[16], grids[200];
+    double area;
+} vissue;
+
+typedef struct vcache {
+    char key[1400];
+    vissue *v;
+    size_t n;
+    unsigned used;
+} vcache;
+
+#define VCACHE 4
+static vcache vcaches[VCACHE];
+static unsigned vtick;
+static pthread_mutex_t vlock = PTHREAD_MUTEX_INITIALIZER;
+
+static int to_merc(double *x, double *y, void *user)
+{
+    (void)user;
+    gw_tile_lonlat_to_merc(*x, *y, x, y);
+    return 1;
+}
+
+static void vcache_clear(GEOSContextHandle_t h, vcache *c)
+{
+    for (size_t i = 0; i < c->n; i++)
+        if (c->v[i].g) GEOSGeom_destroy_r(h, c->v[i].g);
+    free(c->v);
+    memset(c, 0, sizeof *c);
+}
+
+/* Fill c from the validation report's GeoJSON. */
+static gw_status vcache_fill(gw_ctx *ctx, vcache *c, const char *geojson)
+{
+    GEOSContextHandle_t h = gw_ctx_geos(ctx);
+    json_t *doc = json_loads(geojson, 0, NULL);
+    json_t *fs = json_object_get(doc, "features");
+    GEOSGeoJSONReader *rd = GEOSGeoJSONReader_create_r(h);
+    c->v = calloc(json_array_size(fs) + 1, sizeof *c->v);
+    if (!doc || !rd || !c->v) {
+        json_decref(doc);
+        if (rd) GEOSGeoJSONReader_destroy_r(h, rd);
+        return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory");
+    }
+    size_t i;
+    json_t *f;
+    json_array_foreach(fs, i, f) {
+        json_t *pr = json_object_get(f, "properties"), *geom = json_object_get(f, "geometry");
+        if (!json_is_object(geom)) continue;
+        char *t = json_dumps(geom, JSON_COMPACT);
+        GEOSGeometry *ll = t ? GEOSGeoJSONReader_readGeometry_r(h, rd, t) : NULL;
+        free(t);
+        GEOSGeometry *m = ll ? GEOSGeom_transformXY_r(h, ll, to_merc, NULL) : NULL;
+        if (ll) GEOSGeom_destroy_r(h, ll);
+        if (!m) continue;
+        vissue *v = &c->v[c->n++];
+        v->g = m;
+        GEOSGeom_getExtent_r(h, m, &v->box.minx, &v->box.miny, &v->box.maxx, &v->box.maxy);
+        snprintf(v->kind, sizeof v->kind, "%s", json_string_value(json_object_get(pr, "issue")));
+        v->area = json_number_value(json_object_get(pr, "area_m2"));
+        json_t *gs = json_object_get(pr, "grids");
+        const char *one = json_string_value(json_object_get(pr, "grid"));
+        if (one) snprintf(v->grids, sizeof v->grids, "%s", one);
+        size_t k;
+        json_t *g;
+        json_array_foreach(gs, k, g) {
+            size_t l = strlen(v->grids);
+            snprintf(v->grids + l, sizeof v->grids - l, "%s%s", l ? "," : "", json_string_value(g));
+        }
+    }
+    GEOSGeoJSONReader_destroy_r(h, rd);
+    json_decref(doc);
+    return GW_OK;
+}
+
+static int h_validation_tile(gw_req *req)
+{
+    gw_store *s = gw_req_store(req);
+    gw_ctx *ctx = s ? gw_req_ctx(req) : NULL;
+    int64_t id = ctx ? path_int(req, "id") : -1;
+    if (id < 0) return 0;
+    const char *y = gw_req_param(req, "y");
+    size_t yl = strlen(y);
+    char zxy[128];
+    gw_tile_id t;
+    int n = yl > 4 && strcmp(y + yl - 4, ".mvt") == 0
+                ? snprintf(zxy, sizeof zxy, "%s/%s/%.*s", gw_req_param(req, "z"),
+                           gw_req_param(req, "x"), (int)(yl - 4), y)
+                : -1;
+    if (n <= 0 || (size_t)n >= sizeof zxy || gw_tile_parse(ctx, zxy, (size_t)n, &t) != GW_OK) {
+        gw_req_problem(req, 404, NULL, "no tile '%s/%s/%s': expected {z}/{x}/{y}.mvt inside the "
+                       "pyramid", gw_req_param(req, "z"), gw_req_param(req, "x"), y);
+        return 0;
+    }
+    gw_plan_draft d;
+    gw_status st = gw_plan_draft_get(s, id, &d);
+    if (st) return fail(req, s, st);
+    int64_t seq = 0;
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(gw_store_db(s), "SELECT COALESCE(max(seq), 0) FROM changelog WHERE "
+                           "layer = 'grids'", -1, &q, NULL) == SQLITE_OK) {
+        if (sqlite3_step(q) == SQLITE_ROW) seq = sqlite3_column_int64(q, 0);
+        sqlite3_finalize(q);
+    }
+    char key[1400];
+    snprintf(key, sizeof key, "%s|%lld|%s|%lld|%s|%lld", gw_store_path(s), (long long)id,
+             d.created_at, (long long)d.edits, d.updated_at, (long long)seq);
+    GEOSContextHandle_t h = gw_ctx_geos(ctx);
+    gw_mvt *mvt = NULL;
+    const uint8_t *bytes = NULL;
+    size_t len = 0;
+    pthread_mutex_lock(&vlock); /* held while validating: tiles of one state wait for it */
+    vcache *c = NULL, *old = &vcaches[0];
+    for (int i = 0; i < VCACHE; i++) {
+        if (strcmp(vcaches[i].key, key) == 0) c = &vcaches[i];
+        if (vcaches[i].used < old->used) old = &vcaches[i];
+    }
+    if (!c) {
+        gw_plan_report r = {0};
+        st = gw_plan_validate_draft(s, id, NULL, &r);
+        c = old;
+        vcache_clear(h, c);
+        if (!st) st = vcache_fill(ctx, c, r.geojson);
+        if (!st) snprintf(c->key, sizeof c->key, "%s", key);
+        else vcache_clear(h, c);
+        gw_plan_report_free(&r);
+    }
+    c->used = ++vtick;
+    if (!st) st = gw_mvt_create(ctx, t, NULL, &mvt);
+    if (!st) st = gw_mvt_add_layer(mvt, "plan_validation", 0);
+    gw_bbox tb = gw_tile_bounds_buffered(t, 4096, 64);
+    for (size_t i = 0; !st && i < c->n; i++) {
+        const vissue *v = &c->v[i];
+        if (v->box.minx > tb.maxx || v->box.maxx < tb.minx || v->box.miny > tb.maxy ||
+            v->box.maxy < tb.miny)
+            continue;
+        gw_mvt_prop pr[3] = {{"issue", {.type = GW_MVT_STRING, .u.s = v->kind}},
+                             {"grids", {.type = GW_MVT_STRING, .u.s = v->grids[0] ? v->grids : NULL}},
+                             {"area_m2", {.type = GW_MVT_DOUBLE, .u.d = v->area}}};
+        st = gw_mvt_add_feature(mvt, i + 1, true, v->g, pr, 3, NULL);
+    }
+    if (!st) st = gw_mvt_finish(mvt, &bytes, &len);
+    pthread_mutex_unlock(&vlock);
+    if (st) {
+        gw_mvt_destroy(mvt);
+        return fail(req, s, st);
+    }
+    gw_req_add_header(req, "Cache-Control", "no-cache");
+    if (len == 0) gw_req_respond(req, 204, NULL, "", 0);
+    else gw_req_respond(req, 200, "application/vnd.mapbox-vector-tile", (const char *)bytes, len);
+    gw_mvt_destroy(mvt);
+    return 0;
+}
+
 /* POST /plan/drafts/{id}/suggest?target=incidents|population&max_cv=0.5&max_edits=50: a NEW
  * draft edited toward an even workload (geo/plan_suggest.c).  The issue writes the form as a
  * GET; it is served as POST only, because it creates a draft and edits it. */
@@ -377,6 +667,9 @@ static const gw_route routes[] = {
     {"GET", "/plan/drafts/{id}/diff", h_diff, GW_ROLE_VIEWER, "plan_diff"},
     {"POST", "/plan/drafts/{id}/edits", h_edit, GW_ROLE_PLANNER, "plan_edit"},
     {"GET", "/plan/drafts/{id}/validation", h_validate_draft, GW_ROLE_VIEWER, "plan_validation"},
+    {"GET", "/plan/drafts/{id}/validation/tiles/{z}/{x}/{y}", h_validation_tile, GW_ROLE_VIEWER,
+     "plan_validation_tile"},
+    {"POST", "/plan/drafts/{id}/import", h_import, GW_ROLE_PLANNER, "plan_import"},
     {"GET", "/plan/drafts/{id}/balance", h_balance, GW_ROLE_VIEWER, "plan_balance"},
     {"GET", "/plan/drafts/{id}/grids", h_draft_grids, GW_ROLE_VIEWER, "plan_draft_grids"},
     {"POST", "/plan/drafts/{id}/publish", h_publish, GW_ROLE_PLANNER, "plan_publish"},
@@ -409,10 +702,11 @@ static const char plan_usage[] =
     "                             '{\"op\":\"merge\",\"grids\":[\"A\",\"B\"]}'; ops: split, merge,\n"
     "                             move_boundary, reassign, attributes\n"
     "  import DB ID FILE          replace the draft's grids by a layout from a GIS file\n"
+    "                             (GeoPackage, Shapefile, GeoJSON, DXF, or a .zip of one)\n"
     "  validate DB ID             validation report of a draft (GeoJSON on stdout)\n"
     "  validate DB --version N    … of a grid version\n"
     "  balance DB ID              workload per grid and its spread, draft beside base\n"
-    "  publish DB ID [--force]    publish the draft as the next grid version\n"
+    "  publish DB ID [--force]    publish the draft as the next grid version (prints the time)\n"
     "  rollback DB N              publish a copy of version N as the next version\n"
     "  versions DB                list grid versions\n"
     "  delete DB ID               delete a draft\n"
@@ -421,6 +715,7 @@ static const char plan_usage[] =
     "                             (see gridwatch plan suggest --help)\n"
     "\n"
     "options: --by NAME (who, for the audit log; default $USER), --min-area M2, --max-area M2,\n"
+    "         --map id=FIELD,… (import: source fields for the grid fields; a DXF needs id=…),\n"
     "         --tol M2 (validation thresholds), --summary (validate: only the counts)\n"
     "exit codes: 0 ok (validate: the layout tiles), 1 runtime error, 2 usage, 3 edit refused or\n"
     "            layout does not tile, 4 conflict (published or stale draft)\n";
@@ -444,7 +739,7 @@ static int cli_suggest(int argc, char **argv);
 int gw_cli_plan(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "suggest") == 0) return cli_suggest(argc, argv);
-    const char *sub = argc > 1 ? argv[1] : NULL, *pos[4] = {0}, *by = getenv("USER");
+    const char *sub = argc > 1 ? argv[1] : NULL, *pos[4] = {0}, *by = getenv("USER"), *map = NULL;
     int npos = 0, force = 0, summary = 0;
     int64_t version = 0;
     gw_plan_validate_opts vo = {0};
@@ -462,6 +757,7 @@ int gw_cli_plan(int argc, char **argv)
         if (strcmp(a, "--force") == 0) force = 1;
         else if (strcmp(a, "--summary") == 0) summary = 1;
         else if (strcmp(a, "--by") == 0 && v) by = v, i++;
+        else if (strcmp(a, "--map") == 0 && v) map = v, i++;
         else if (strcmp(a, "--version") == 0 && v) {
             if (gw_parse_int64(v, &version) || version < 1)
                 return gw_cli_usage_error("plan", "--version needs a positive integer, not '%s'", v);
@@ -533,7 +829,7 @@ int gw_cli_plan(int argc, char **argv)
             free(e);
         } else if (strcmp(sub, "import") == 0) {
             size_t n = 0;
-            if (!(st = gw_plan_draft_import(s, id, pos[2], by, &n)))
+            if (!(st = gw_plan_draft_import_mapped(s, id, pos[2], map, by, &n)))
                 printf("%zu grids in draft %lld\n", n, (long long)id);
         } else if (strcmp(sub, "validate") == 0) {
             gw_plan_report r = {0};
@@ -555,9 +851,14 @@ int gw_cli_plan(int argc, char **argv)
             st = gw_plan_balance(s, id, &js);
         } else if (strcmp(sub, "publish") == 0 || strcmp(sub, "rollback") == 0) {
             int64_t v = 0;
+            struct timespec t0, t1;
+            clock_gettime(CLOCK_MONOTONIC, &t0);
             st = sub[0] == 'p' ? gw_plan_publish(s, id, by, force, &v, NULL)
                                : gw_plan_rollback(s, id, by, &v, NULL);
-            if (!st) printf("grid version %lld published\n", (long long)v);
+            clock_gettime(CLOCK_MONOTONIC, &t1);
+            if (!st)
+                printf("grid version %lld published (%.3f s)\n", (long long)v,
+                       (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
         } else if (strcmp(sub, "versions") == 0) {
             st = gw_plan_versions(s, &js);
         } else {

@@ -5,12 +5,17 @@
 #include "gridwatch/io.h"
 #include "plan_internal.h"
 
+#include <cpl_conv.h>
+#include <cpl_string.h>
+#include <cpl_vsi.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -854,8 +859,86 @@ gw_status gw_plan_versions(gw_store *s, char **json)
 
 /* ---- import of a whole layout -------------------------------------------------------------- */
 
+static int ends_with(const char *s, const char *ext)
+{
+    size_t n = strlen(s), e = strlen(ext);
+    return n > e && strcasecmp(s + n - e, ext) == 0;
+}
+
+/* Copy one member of an archive (a /vsizip/ path) to a local file. */
+static int vsi_copy(const char *from, const char *to)
+{
+    VSILFILE *in = VSIFOpenL(from, "rb");
+    FILE *out = in ? fopen(to, "wb") : NULL;
+    int ok = in && out;
+    char buf[65536];
+    size_t k;
+    while (ok && (k = VSIFReadL(buf, 1, sizeof buf, in)) > 0) ok = fwrite(buf, 1, k, out) == k;
+    if (out && fclose(out) != 0) ok = 0;
+    if (in) VSIFCloseL(in);
+    return ok;
+}
+
+/* A zipped layout: unpack the first vector dataset in the archive (a Shapefile with its
+ * sidecar files, else a GeoPackage, GeoJSON or DXF; at any depth) into the private directory
+ * dir (made here), and put the path to read into out.  0 when there is none. */
+static int unzip_layout(const char *zip, char *dir, size_t dcap, char *out, size_t ocap)
+{
+    static const char *const kinds[] = {".shp", ".gpkg", ".geojson", ".json", ".dxf"};
+    char vsi[4200];
+    snprintf(vsi, sizeof vsi, "/vsizip/%s", zip);
+    char **names = VSIReadDirRecursive(vsi);
+    const char *pick = NULL;
+    for (size_t k = 0; !pick && k < sizeof kinds / sizeof kinds[0]; k++)
+        for (int i = 0; names && names[i] && !pick; i++)
+            if (ends_with(names[i], kinds[k]) && !strstr(names[i], "__MACOSX")) pick = names[i];
+    int ok = 0;
+    const char *tmp = getenv("TMPDIR");
+    snprintf(dir, dcap, "%s/gw-layout-XXXXXX", tmp && *tmp ? tmp : P_tmpdir);
+    if (pick && mkdtemp(dir)) {
+        ok = 1;
+        size_t stem = strlen(pick) - (ends_with(pick, ".shp") ? 4 : strlen(pick));
+        for (int i = 0; ok && names[i]; i++) {
+            /* the picked file, and for a Shapefile every member with its stem (.shx, .dbf …) */
+            if (strcmp(names[i], pick) != 0 &&
+                !(stem > 0 && strncmp(names[i], pick, stem) == 0 && names[i][stem] == '.'))
+                continue;
+            const char *base = strrchr(names[i], '/');
+            base = base ? base + 1 : names[i];
+            char from[8600], to[4400];
+            snprintf(from, sizeof from, "%s/%s", vsi, names[i]);
+            snprintf(to, sizeof to, "%s/%s", dir, base);
+            ok = vsi_copy(from, to);
+            if (strcmp(names[i], pick) == 0) snprintf(out, ocap, "%s", to);
+        }
+    } else {
+        dir[0] = '\0';
+    }
+    CSLDestroy(names);
+    return ok;
+}
+
+static void remove_dir(const char *dir)
+{
+    char **names = dir[0] ? VSIReadDir(dir) : NULL;
+    for (int i = 0; names && names[i]; i++) {
+        if (strcmp(names[i], ".") == 0 || strcmp(names[i], "..") == 0) continue;
+        char p[4400];
+        snprintf(p, sizeof p, "%s/%s", dir, names[i]);
+        unlink(p);
+    }
+    CSLDestroy(names);
+    if (dir[0]) rmdir(dir);
+}
+
 gw_status gw_plan_draft_import(gw_store *s, int64_t draft, const char *path, const char *who,
                                size_t *n)
+{
+    return gw_plan_draft_import_mapped(s, draft, path, NULL, who, n);
+}
+
+gw_status gw_plan_draft_import_mapped(gw_store *s, int64_t draft, const char *path,
+                                      const char *map, const char *who, size_t *n)
 {
     gw_ctx *ctx = gw_store_ctx(s);
     gw_plan_draft d;
@@ -863,12 +946,34 @@ gw_status gw_plan_draft_import(gw_store *s, int64_t draft, const char *path, con
     if (st) return st;
     if (strcmp(d.status, "open") != 0)
         return gw_ctx_error(ctx, GW_ERR_CONFLICT, "draft %lld is published", (long long)draft);
-    /* io.c does the reading (formats, field mapping, CRS, checks) into a scratch store. */
+    /* A .zip is unpacked first (io.c reads plain files). */
+    char zdir[4200] = "", inner[4400] = "";
+    if (ends_with(path, ".zip")) {
+        if (!unzip_layout(path, zdir, sizeof zdir, inner, sizeof inner)) {
+            remove_dir(zdir);
+            return gw_ctx_error(ctx, GW_ERR_FORMAT, "%s: no readable Shapefile, GeoPackage, "
+                                "GeoJSON or DXF inside the archive", path);
+        }
+        path = inner;
+    }
+    /* io.c does the reading (formats, field mapping, CRS, checks) into a scratch store, named
+     * per process and call so that imports running at once do not meet. */
+    static atomic_uint calls;
     char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.plan-import-%ld.sqlite", gw_store_path(s), (long)getpid());
+    snprintf(tmp, sizeof tmp, "%s.plan-import-%ld-%u.sqlite", gw_store_path(s), (long)getpid(),
+             atomic_fetch_add(&calls, 1));
     gw_store *t = NULL;
-    if ((st = gw_store_open(ctx, tmp, GW_STORE_CREATE, &t))) return st;
-    st = gw_io_import(ctx, t, GW_LAYER_GRIDS, path, NULL, NULL);
+    if ((st = gw_store_open(ctx, tmp, GW_STORE_CREATE, &t))) {
+        remove_dir(zdir);
+        return st;
+    }
+    gw_import_opts io = {.map = map};
+    /* grids drawn in CAD are closed polylines: read them as polygons (this thread only) */
+    int dxf = ends_with(path, ".dxf");
+    if (dxf) CPLSetThreadLocalConfigOption("DXF_CLOSED_LINE_AS_POLYGON", "TRUE");
+    st = gw_io_import(ctx, t, GW_LAYER_GRIDS, path, &io, NULL);
+    if (dxf) CPLSetThreadLocalConfigOption("DXF_CLOSED_LINE_AS_POLYGON", NULL);
+    remove_dir(zdir);
     pl p;
     int opened = 0;
     if (!st && !(st = pl_open(s, &p))) opened = 1;

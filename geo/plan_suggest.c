@@ -646,6 +646,9 @@ static gw_status apply_split(sg *S, size_t i, const split_plan *sp, const pts *P
     json_array_foreach(st || *refused ? NULL : json_object_get(res, "changed"), k, v) {
         const char *id = json_string_value(v);
         sg_grid *t = find(S, id);
+        /* The two pieces are the split grid and the new one; other grids in "changed" are
+         * neighbours that only received the cut's vertices: new geometry, same load. */
+        int piece = !t || strcmp(id, gid) == 0;
         if (!t) {
             if (!(t = push(S))) {
                 st = gw_ctx_error(S->p.ctx, GW_ERR_NOMEM, "out of memory");
@@ -654,9 +657,9 @@ static gw_status apply_split(sg *S, size_t i, const split_plan *sp, const pts *P
             g = &S->g[i]; /* push may have moved the array */
         }
         if ((st = reload(S, id, t))) break;
-        if (S->incidents && (st = count_in(S, t->g, P, &t->load))) break;
+        if (piece && S->incidents && (st = count_in(S, t->g, P, &t->load))) break;
         touch(S, t);
-        json_array_append_new(into, json_string(id));
+        if (piece) json_array_append_new(into, json_string(id));
     }
     if (!st && !*refused) {
         char why[200];

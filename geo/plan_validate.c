@@ -3,6 +3,7 @@
  * grid, overlaps from STRtree candidate pairs and a relate pattern (interiors meet in 2D), gaps
  * as the jurisdiction minus the union, pieces outside it, multi-part grids, slivers and
  * oversize grids.  Overlay runs on the stored lon/lat; every area is measured in metric. */
+#include "gridwatch/coverage.h"
 #include "plan_internal.h"
 
 #include <jansson.h>
@@ -11,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#define VAL_GRID_DEG 1e-9 /* ≈ 0.1 mm: the grid of the snap-rounded gap/outside overlay */
 
 static double now_s(void)
 {
@@ -203,8 +206,12 @@ static gw_status validate(pl *p, const pl_set *set, const GEOSGeometry *J,
         GEOSGeometry *gap = NULL, *out = NULL;
         if (J) {
             r->jurisdiction_m2 = pl_area_m2(p, J);
-            gap = GEOSDifference_r(h, J, u);
-            out = GEOSDifference_r(h, u, J);
+            /* Snap-rounded to VAL_GRID_DEG: an edit's cut leaves new vertices on the outline
+             * off its straight edges by rounding (~1e-12°), thin triangles of up to 1e-3 m²
+             * along a long edge that are not gaps; snap-rounding both sides to the same
+             * 0.1 mm grid closes them and keeps every real gap wider than that. */
+            gap = GEOSDifferencePrec_r(h, J, u, VAL_GRID_DEG);
+            out = GEOSDifferencePrec_r(h, u, J, VAL_GRID_DEG);
             if (!gap || !out) st = pl_geos_fail(p, "difference with the jurisdiction");
         } else {
             /* holes of the union */
@@ -307,9 +314,188 @@ gw_status gw_plan_validate_version(gw_store *s, int64_t version, const gw_plan_v
 
 /* ---- workload and balance ------------------------------------------------------------------ */
 
-enum { M_AREA, M_POP, M_HH, M_INC, M_COMPACT, M_COUNT };
+enum { M_AREA, M_POP, M_HH, M_INC, M_COMPACT, M_COVER, M_ROOM, M_COUNT };
 static const char *const mnames[M_COUNT] = {"area_km2", "population", "households", "incidents",
-                                            "compactness"};
+                                            "compactness", "camera_coverage", "room_distance_m"};
+
+/* Cameras with a view and police rooms, in metric, for the coverage and distance measures. */
+typedef struct bal {
+    size_t ncam, nroom;
+    double *cam;    /* x, y, azimuth, fov, range per camera, sorted by x */
+    double *room;   /* x, y per room */
+    double max_range;
+    json_t *cover;  /* grid id -> ratio, for grids whose geometry is the base's */
+    size_t computed; /* grids whose coverage was computed here (not from the coverage table) */
+} bal;
+
+static int cmp_cam(const void *a, const void *b)
+{
+    const double *p = a, *q = b;
+    return p[0] < q[0] ? -1 : p[0] > q[0];
+}
+
+/* Load the cameras that have a view (the coverage module's rule: not "offline", range > 0,
+ * fov > 0 with NULL = 360, azimuth NULL = 0) and the police rooms, transformed to metric. */
+static gw_status bal_load(pl *p, bal *b)
+{
+    static const char *sql[2] = {
+        "SELECT X(geom), Y(geom), COALESCE(azimuth, 0), COALESCE(fov, 360), \"range\" FROM "
+        "cameras WHERE geom IS NOT NULL AND \"range\" > 0 AND COALESCE(fov, 360) > 0 AND "
+        "(status IS NULL OR lower(status) <> 'offline')",
+        "SELECT X(geom), Y(geom) FROM police_rooms WHERE geom IS NOT NULL"};
+    for (int k = 0; k < 2; k++) {
+        int w = k == 0 ? 5 : 2;
+        sqlite3_stmt *q;
+        if (sqlite3_prepare_v2(p->db, sql[k], -1, &q, NULL) != SQLITE_OK)
+            return pl_db_fail(p, "cannot read cameras / police rooms");
+        double *v = NULL;
+        size_t n = 0, cap = 0;
+        while (sqlite3_step(q) == SQLITE_ROW) {
+            if (n == cap) {
+                cap = cap ? cap * 2 : 1024;
+                double *nv = realloc(v, cap * w * sizeof *nv);
+                if (!nv) {
+                    free(v);
+                    sqlite3_finalize(q);
+                    return gw_ctx_error(p->ctx, GW_ERR_NOMEM, "out of memory");
+                }
+                v = nv;
+            }
+            for (int c = 0; c < w; c++) v[n * w + c] = sqlite3_column_double(q, c);
+            n++;
+        }
+        sqlite3_finalize(q);
+        /* to metric, through x/y arrays */
+        double *x = malloc((n ? n : 1) * sizeof *x), *y = malloc((n ? n : 1) * sizeof *y);
+        gw_status st = x && y ? GW_OK : gw_ctx_error(p->ctx, GW_ERR_NOMEM, "out of memory");
+        for (size_t i = 0; !st && i < n; i++) x[i] = v[i * w], y[i] = v[i * w + 1];
+        if (!st && n) st = gw_crs_transform_points(p->to_m, x, y, n);
+        for (size_t i = 0; !st && i < n; i++) v[i * w] = x[i], v[i * w + 1] = y[i];
+        free(x);
+        free(y);
+        if (st) {
+            free(v);
+            return st;
+        }
+        if (k == 0) {
+            if (n > 1) qsort(v, n, 5 * sizeof *v, cmp_cam);
+            for (size_t i = 0; i < n; i++) b->max_range = fmax(b->max_range, v[i * 5 + 4]);
+            b->cam = v, b->ncam = n;
+        } else {
+            b->room = v, b->nroom = n;
+        }
+    }
+    return GW_OK;
+}
+
+/* Seed b->cover from the coverage module's stored rows when they are current for the base
+ * version: the base is the published version and no grid or camera change was logged after
+ * the coverage run.  Otherwise every grid is computed here. */
+static void bal_stored(pl *p, bal *b, int64_t base)
+{
+    int64_t cur = 0, ok = 0;
+    int found = 0;
+    if (pl_current_version(p, &cur) || cur != base) return;
+    if (pl_query_int(p, "SELECT (SELECT seq FROM coverage_run WHERE id = 1) >= (SELECT "
+                     "COALESCE(max(seq), 0) FROM changelog WHERE layer IN ('grids', 'cameras'))",
+                     0, 0, &ok, &found) || !found || !ok) {
+        gw_ctx_clear_error(p->ctx);
+        return;
+    }
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(p->db, "SELECT grid, ratio FROM coverage", -1, &q, NULL) != SQLITE_OK)
+        return;
+    while (sqlite3_step(q) == SQLITE_ROW)
+        json_object_set_new(b->cover, (const char *)sqlite3_column_text(q, 0),
+                            json_real(sqlite3_column_double(q, 1)));
+    sqlite3_finalize(q);
+}
+
+/* Share of metric grid gm covered by the union of the camera views (the coverage module's
+ * definition: views as gw_coverage_sector builds them, clipped to the grid's envelope). */
+static gw_status cover_ratio(pl *p, const bal *b, const GEOSGeometry *gm, double *ratio)
+{
+    GEOSContextHandle_t h = p->h;
+    double x0, y0, x1, y1, ga = 0;
+    *ratio = 0;
+    if (!GEOSGeom_getExtent_r(h, gm, &x0, &y0, &x1, &y1) || !GEOSArea_r(h, gm, &ga))
+        return pl_geos_fail(p, "grid extent");
+    if (!(ga > 0) || b->ncam == 0) return GW_OK;
+    size_t lo = 0, hi = b->ncam;
+    while (lo < hi) { /* first camera with x >= x0 - max_range */
+        size_t m = (lo + hi) / 2;
+        if (b->cam[m * 5] < x0 - b->max_range) lo = m + 1;
+        else hi = m;
+    }
+    GEOSGeometry **v = NULL;
+    size_t nv = 0, cv = 0;
+    gw_status st = GW_OK;
+    double xy[2 * 184];
+    for (size_t i = lo; !st && i < b->ncam && b->cam[i * 5] <= x1 + b->max_range; i++) {
+        const double *c = b->cam + i * 5;
+        double rg = c[4];
+        if (c[0] + rg < x0 || c[0] - rg > x1 || c[1] + rg < y0 || c[1] - rg > y1) continue;
+        size_t n = gw_coverage_sector(c[0], c[1], c[2], c[3], rg, xy, 184);
+        if (n < 4) continue;
+        GEOSCoordSequence *cs = GEOSCoordSeq_copyFromBuffer_r(h, xy, (unsigned)n, 0, 0);
+        GEOSGeometry *ring = cs ? GEOSGeom_createLinearRing_r(h, cs) : NULL;
+        GEOSGeometry *poly = ring ? GEOSGeom_createPolygon_r(h, ring, NULL, 0) : NULL;
+        GEOSGeometry *clip = poly ? GEOSClipByRect_r(h, poly, x0, y0, x1, y1) : NULL;
+        if (poly) GEOSGeom_destroy_r(h, poly);
+        if (!clip) {
+            st = pl_geos_fail(p, "building a camera view");
+            break;
+        }
+        if (GEOSisEmpty_r(h, clip)) {
+            GEOSGeom_destroy_r(h, clip);
+            continue;
+        }
+        if (nv == cv) {
+            cv = cv ? cv * 2 : 64;
+            GEOSGeometry **nvv = realloc(v, cv * sizeof *nvv);
+            if (!nvv) {
+                GEOSGeom_destroy_r(h, clip);
+                st = gw_ctx_error(p->ctx, GW_ERR_NOMEM, "out of memory");
+                break;
+            }
+            v = nvv;
+        }
+        v[nv++] = clip;
+    }
+    GEOSGeometry *coll = !st && nv ? GEOSGeom_createCollection_r(h, GEOS_GEOMETRYCOLLECTION, v,
+                                                                 (unsigned)nv) : NULL;
+    if (coll) nv = 0; /* the collection owns them */
+    for (size_t i = 0; i < nv; i++) GEOSGeom_destroy_r(h, v[i]);
+    free(v);
+    if (st || !coll) return st;
+    GEOSGeometry *u = GEOSUnaryUnion_r(h, coll);
+    GEOSGeom_destroy_r(h, coll);
+    GEOSGeometry *in = u ? GEOSIntersection_r(h, gm, u) : NULL;
+    if (u) GEOSGeom_destroy_r(h, u);
+    if (!in) return pl_geos_fail(p, "coverage of a grid");
+    double ca = 0;
+    GEOSArea_r(h, in, &ca);
+    GEOSGeom_destroy_r(h, in);
+    *ratio = fmin(1.0, ca / ga);
+    return GW_OK;
+}
+
+/* Metres from the centroid of metric grid gm to the nearest police room (-1 when none). */
+static double room_distance(pl *p, const bal *b, const GEOSGeometry *gm)
+{
+    GEOSGeometry *c = GEOSGetCentroid_r(p->h, gm);
+    double x = 0, y = 0, best = -1;
+    if (!c || !GEOSGeomGetX_r(p->h, c, &x) || !GEOSGeomGetY_r(p->h, c, &y)) {
+        if (c) GEOSGeom_destroy_r(p->h, c);
+        return -1;
+    }
+    GEOSGeom_destroy_r(p->h, c);
+    for (size_t i = 0; i < b->nroom; i++) {
+        double d = hypot(b->room[2 * i] - x, b->room[2 * i + 1] - y);
+        if (best < 0 || d < best) best = d;
+    }
+    return best;
+}
 
 typedef struct counts {
     json_t *by_grid; /* id -> {category: n} */
@@ -358,15 +544,32 @@ static gw_status grid_counts(pl *p, sqlite3_stmt *q, const GEOSGeometry *g, json
     return GW_OK;
 }
 
-static json_t *layout(pl *p, const pl_set *set, json_t *by, sqlite3_stmt *pip, json_t *changed)
+static json_t *layout(pl *p, const pl_set *set, json_t *by, sqlite3_stmt *pip, json_t *changed,
+                      bal *b, gw_status *st)
 {
     json_t *grids = json_array(), *spread = json_object();
     double *m = calloc(set->n * M_COUNT + 1, sizeof *m);
-    for (size_t i = 0; m && i < set->n; i++) {
+    if (!m) *st = gw_ctx_error(p->ctx, GW_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; !*st && i < set->n; i++) {
         const pl_grid *g = &set->g[i];
         GEOSGeometry *gm = gw_crs_transform_geom(p->to_m, g->g);
-        double a = 0, per = 0;
-        if (gm) GEOSLength_r(p->h, gm, &per), GEOSGeom_destroy_r(p->h, gm);
+        double a = 0, per = 0, cover = 0, room = -1;
+        int own_geom = changed && json_object_get(changed, g->text[0]);
+        json_t *known = own_geom ? NULL : json_object_get(b->cover, g->text[0]);
+        if (!gm) {
+            *st = pl_geos_fail(p, "transforming a grid to metric");
+            break;
+        }
+        GEOSLength_r(p->h, gm, &per);
+        if (known) {
+            cover = json_real_value(known);
+        } else {
+            *st = cover_ratio(p, b, gm, &cover);
+            b->computed++;
+            if (!own_geom) json_object_set_new(b->cover, g->text[0], json_real(cover));
+        }
+        room = room_distance(p, b, gm);
+        GEOSGeom_destroy_r(p->h, gm);
         a = pl_area_m2(p, g->g);
         json_t *cat = json_object_get(by, g->text[0]);
         json_t *own = NULL;
@@ -385,14 +588,18 @@ static json_t *layout(pl *p, const pl_set *set, json_t *by, sqlite3_stmt *pip, j
         r[M_HH] = g->null[5] ? 0 : (double)g->num[5];
         r[M_INC] = inc;
         r[M_COMPACT] = per > 0 ? 4 * M_PI * a / (per * per) : 0;
-        json_t *o = json_pack("{ss sf sI sI sI so sf}", "id", g->text[0], "area_km2", r[M_AREA],
-                              "population", (json_int_t)r[M_POP], "households", (json_int_t)r[M_HH],
-                              "incidents", (json_int_t)inc, "incidents_by_category",
-                              cat ? json_incref(cat) : json_object(), "compactness", r[M_COMPACT]);
+        r[M_COVER] = cover;
+        r[M_ROOM] = room < 0 ? 0 : room;
+        json_t *o = json_pack("{ss sf sI sI sI so sf sf so}", "id", g->text[0], "area_km2",
+                              r[M_AREA], "population", (json_int_t)r[M_POP], "households",
+                              (json_int_t)r[M_HH], "incidents", (json_int_t)inc,
+                              "incidents_by_category", cat ? json_incref(cat) : json_object(),
+                              "compactness", r[M_COMPACT], "camera_coverage", r[M_COVER],
+                              "room_distance_m", room < 0 ? json_null() : json_real(room));
         json_decref(own);
         json_array_append_new(grids, o);
     }
-    for (int k = 0; m && k < M_COUNT; k++) {
+    for (int k = 0; !*st && m && k < M_COUNT; k++) {
         double sum = 0, sq = 0, mx = 0;
         for (size_t i = 0; i < set->n; i++) {
             double x = m[i * M_COUNT + k];
@@ -405,6 +612,11 @@ static json_t *layout(pl *p, const pl_set *set, json_t *by, sqlite3_stmt *pip, j
                                                          "max_over_mean", mean > 0 ? mx / mean : 0));
     }
     free(m);
+    if (*st) {
+        json_decref(grids);
+        json_decref(spread);
+        return NULL;
+    }
     return json_pack("{sI so so}", "count", (json_int_t)set->n, "spread", spread, "grids", grids);
 }
 
@@ -444,15 +656,31 @@ gw_status gw_plan_balance(gw_store *s, int64_t draft, char **json)
                                   "idx_incidents_geom WHERE xmax >= ?2 AND ymax >= ?3 AND xmin <= "
                                   "?4 AND ymin <= ?5)", -1, &q, NULL) != SQLITE_OK)
         st = pl_db_fail(&p, "cannot prepare the incident count");
+    bal b = {0};
+    b.cover = json_object();
+    if (!st) st = bal_load(&p, &b);
     if (!st) {
         sqlite3_bind_text(q, 1, from, -1, SQLITE_STATIC);
-        doc = json_pack("{sI sI s{ss ss} so so}", "draft", (json_int_t)draft, "base_version",
-                        (json_int_t)base, "window", "from", from, "to", to, "draft_layout",
-                        layout(&p, &ds, by, q, changed), "base_layout",
-                        layout(&p, &bs, by, q, NULL));
-        if (!doc || !(*json = json_dumps(doc, JSON_COMPACT)))
+        bal_stored(&p, &b, base);
+        size_t stored = json_object_size(b.cover);
+        /* the base first: the draft's untouched grids reuse its coverage figures */
+        json_t *bl = layout(&p, &bs, by, q, NULL, &b, &st);
+        json_t *dl = st ? NULL : layout(&p, &ds, by, q, changed, &b, &st);
+        if (!st)
+            doc = json_pack("{sI sI s{ss ss} s{ss sI sI} so so}", "draft", (json_int_t)draft,
+                            "base_version", (json_int_t)base, "window", "from", from, "to", to,
+                            "camera_coverage", "source", stored ? "coverage table + computed"
+                                                                : "computed",
+                            "stored", (json_int_t)stored, "computed", (json_int_t)b.computed,
+                            "draft_layout", dl, "base_layout", bl);
+        else
+            json_decref(bl), json_decref(dl);
+        if (!st && (!doc || !(*json = json_dumps(doc, JSON_COMPACT))))
             st = gw_ctx_error(p.ctx, GW_ERR_NOMEM, "out of memory");
     }
+    free(b.cam);
+    free(b.room);
+    json_decref(b.cover);
     sqlite3_finalize(q);
     json_decref(doc);
     json_decref(by);

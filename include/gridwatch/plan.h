@@ -65,6 +65,8 @@ gw_status gw_plan_draft_diff(gw_store *store, int64_t id, char **json);
  * not cut, grids that are not neighbours, a grid left empty or in several parts) is refused
  * with GW_ERR_GEOMETRY and the reason; GW_ERR_NOT_FOUND for an unknown draft or grid,
  * GW_ERR_FORMAT / GW_ERR_ARG for a malformed edit, GW_ERR_CONFLICT for a published draft.
+ * Where a line crosses a boundary shared with a grid outside the edit, that grid receives the
+ * crossing point as a vertex too (so both sides stay identical) and is listed as changed.
  * *result (may be NULL) receives JSON {"op":…,"changed":[ids],"deleted":[ids],"edits":n};
  * caller frees it with free().  Audited. */
 gw_status gw_plan_edit(gw_store *store, int64_t draft, const char *json, size_t len,
@@ -75,6 +77,12 @@ gw_status gw_plan_edit(gw_store *store, int64_t draft, const char *json, size_t 
  * wrong with it.  *n receives the grids read.  Audited. */
 gw_status gw_plan_draft_import(gw_store *store, int64_t draft, const char *path, const char *who,
                                size_t *n);
+/* The same with a field mapping "id=EntityHandle,name=Text,…" (canonical=source, as `gridwatch
+ * import --map`; NULL = by name) — a DXF has no attribute fields, so it needs one (id=FID
+ * numbers the features).  A .zip is unpacked (the first Shapefile, GeoPackage, GeoJSON or DXF
+ * in it); a DXF's closed polylines are read as polygons. */
+gw_status gw_plan_draft_import_mapped(gw_store *store, int64_t draft, const char *path,
+                                      const char *map, const char *who, size_t *n);
 
 /* Publish a draft as the next grid version (see the top of this file).  GW_ERR_CONFLICT when
  * the draft is already published or another version was published since the draft was made;
@@ -111,19 +119,30 @@ typedef struct gw_plan_report {
 } gw_plan_report;
 void gw_plan_report_free(gw_plan_report *r);
 
-/* Validate a draft / a published (or archived) version.  opts may be NULL. */
+/* Validate a draft / a published (or archived) version.  opts may be NULL.  Gaps and pieces
+ * outside are the jurisdiction minus the union and back, snap-rounded to a 1e-9° (≈ 0.1 mm)
+ * grid: rounding-level offsets of a cut's new vertices along the outline are not gaps. */
 gw_status gw_plan_validate_draft(gw_store *store, int64_t draft, const gw_plan_validate_opts *opts,
                                  gw_plan_report *out);
 gw_status gw_plan_validate_version(gw_store *store, int64_t version,
                                    const gw_plan_validate_opts *opts, gw_plan_report *out);
 
 /* Workload and balance of a draft beside its base version, as JSON text:
- * {"draft":id,"base_version":n,"window":{"from","to"},"draft_layout":{"count","grids":[{id,
- * area_km2, population, households, incidents, incidents_by_category, compactness}],
+ * {"draft":id,"base_version":n,"window":{"from","to"},"camera_coverage":{"source","stored",
+ * "computed"},"draft_layout":{"count","grids":[{id, area_km2, population, households,
+ * incidents, incidents_by_category, compactness, camera_coverage, room_distance_m}],
  * "spread":{"<measure>":{"mean","cv","max_over_mean"}}},"base_layout":{…the same…}}.
  * Compactness is Polsby–Popper 4πA/P² in the metric CRS.
  * Incidents are counted per grid of the layout (point in polygon) over the last 365 days of the
- * incidents layer.  Caller frees *json with free(). */
+ * incidents layer.
+ * camera_coverage is the coverage module's ratio (coverage.h): area(grid ∩ ⋃ views) /
+ * area(grid) in metric, views from gw_coverage_sector for the cameras that have one.  For
+ * the base's grids it is read from the stored coverage table when that is current (the base
+ * is the published version and no grid or camera change was logged after the coverage run),
+ * otherwise computed here; the draft's changed grids are always computed, its untouched ones
+ * share the base's figure.  room_distance_m is metres from the grid's metric centroid to the
+ * nearest police room (null when there is none).  cv is the population standard deviation
+ * over the mean.  Caller frees *json with free(). */
 gw_status gw_plan_balance(gw_store *store, int64_t draft, char **json);
 
 /* ---- layout suggestion (geo/plan_suggest.c) ---------------------------------------------- */

@@ -1,8 +1,11 @@
 /* test_plan_http.c — the planner's routes over real sockets with the full app: a draft made,
  * edited (split, move boundary, a refused merge), validated, balanced, published (the grids
  * collection follows, the incident on the moved boundary changes grid), rolled back; roles
- * (401 without a token, 403 for a dispatcher) and the token name in the audit log; the draft
- * grids the page's planner mode draws (GET /plan/drafts/{id}/grids). */
+ * (401 without a token, 403 for a dispatcher) and the token name in the audit log; layouts
+ * imported over HTTP (a GeoPackage with a planted overlap and gap, a zipped Shapefile made here
+ * with OGR, a DXF of closed polylines; broken, mistyped, empty and oversized bodies refused) and the validation problems
+ * as an MVT layer decoded with GDAL's MVT driver; the draft grids the page's planner mode draws
+ * (GET /plan/drafts/{id}/grids); suggestions (POST …/suggest). */
 #include "testutil.h"
 
 #include "app.h"
@@ -10,17 +13,23 @@
 #include "cli_util.h"
 #include "gridwatch/crs.h"
 #include "gridwatch/store.h"
+#include "gridwatch/tile.h"
 #include "http_util.h"
 #include "plan_http.h"
 #include "server.h"
 
+#include <cpl_vsi.h>
 #include <curl/curl.h>
+#include <gdal.h>
 #include <jansson.h>
 #include <math.h>
+#include <ogr_api.h>
+#include <ogr_srs_api.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static char db_path[1024];
 static gw_ctx *tctx;
@@ -161,7 +170,8 @@ static void test_plan_round_trip(void **state)
     json_t *e = call("POST", url, T_PLANNER, "{\"op\":\"move_boundary\",\"grids\":[\"A\",\"B\"],"
                      "\"line\":{\"type\":\"LineString\",\"coordinates\":[[115.013,34.999],"
                      "[115.013,35.011]]}}", 200);
-    assert_int_equal(json_array_size(json_object_get(e, "changed")), 2);
+    /* A, B and D: the new boundary meets the B|D edge, so D takes that vertex too */
+    assert_int_equal(json_array_size(json_object_get(e, "changed")), 3);
     json_decref(e);
     json_decref(call("POST", url, T_PLANNER, "{\"op\":\"split\",\"grid\":\"D\",\"line\":{\"type\":"
                      "\"LineString\",\"coordinates\":[[115.009,35.015],[115.021,35.015]]}}", 200));
@@ -180,7 +190,7 @@ static void test_plan_round_trip(void **state)
     snprintf(url, sizeof url, "/plan/drafts/%lld/diff", (long long)id);
     json_t *df = call("GET", url, T_PLANNER, NULL, 200);
     assert_int_equal(json_array_size(json_object_get(df, "added")), 1);
-    assert_int_equal(json_array_size(json_object_get(df, "changed")), 3);
+    assert_int_equal(json_array_size(json_object_get(df, "changed")), 4); /* C took D's cut */
     json_decref(df);
     snprintf(url, sizeof url, "/plan/drafts/%lld/balance", (long long)id);
     json_t *b = call("GET", url, T_PLANNER, NULL, 200);
@@ -225,6 +235,306 @@ static void test_plan_round_trip(void **state)
     assert_int_equal(r.status, 204);
     gw_buf_free(&r.body);
     json_decref(call("GET", url, T_PLANNER, NULL, 404));
+}
+
+/* ---- layout import and the validation tile layer ------------------------------------------- */
+
+/* POST a file body with a Content-Type; the answer. */
+static resp post_file(const char *url, const char *ctype, const void *data, size_t len)
+{
+    resp r = {0};
+    char full[2048], auth[128], ct[160];
+    snprintf(full, sizeof full, "%s%s", base, url);
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", tok[T_PLANNER]);
+    snprintf(ct, sizeof ct, "Content-Type: %s", ctype);
+    CURL *c = curl_easy_init();
+    struct curl_slist *h = curl_slist_append(NULL, auth);
+    h = curl_slist_append(h, ct);
+    curl_easy_setopt(c, CURLOPT_URL, full);
+    curl_easy_setopt(c, CURLOPT_POST, 1L);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, data);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r.body);
+    curl_easy_perform(c);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+    if (!r.body.data) gw_buf_add(&r.body, "", 0);
+    return r;
+}
+
+static gw_buf slurp(const char *path)
+{
+    gw_buf b = {0};
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    char tmp[8192];
+    size_t k;
+    while ((k = fread(tmp, 1, sizeof tmp, f)) > 0) gw_buf_add(&b, tmp, k);
+    fclose(f);
+    return b;
+}
+
+/* A layout of the four squares written with OGR to `path` (driver `drv`); B reaches 0.002°
+ * into D (an overlap of ~0.2 km²) and A stops 0.001° short of B (a gap of ~0.1 km²) when
+ * `broken`. */
+static void write_layout(const char *drv, const char *path, int broken)
+{
+    GDALAllRegister();
+    GDALDriverH d = GDALGetDriverByName(drv);
+    assert_non_null(d);
+    GDALDatasetH ds = GDALCreate(d, path, 0, 0, 0, GDT_Unknown, NULL);
+    assert_non_null(ds);
+    OGRSpatialReferenceH srs = OSRNewSpatialReference(NULL);
+    OSRImportFromEPSG(srs, 4326);
+    OSRSetAxisMappingStrategy(srs, OAMS_TRADITIONAL_GIS_ORDER);
+    int dxf = strcmp(drv, "DXF") == 0; /* CAD: closed polylines, no attribute fields */
+    OGRLayerH l = GDALDatasetCreateLayer(ds, "grids", srs, dxf ? wkbLineString : wkbPolygon, NULL);
+    assert_non_null(l);
+    if (!dxf) {
+        OGRFieldDefnH fd = OGR_Fld_Create("id", OFTString);
+        assert_int_equal(OGR_L_CreateField(l, fd, 1), OGRERR_NONE);
+        OGR_Fld_Destroy(fd);
+        fd = OGR_Fld_Create("population", OFTInteger);
+        assert_int_equal(OGR_L_CreateField(l, fd, 1), OGRERR_NONE);
+        OGR_Fld_Destroy(fd);
+    }
+    const char *ids[4] = {"A", "B", "C", "D"};
+    for (int k = 0; k < 4; k++) {
+        double x0 = 115.00 + 0.01 * (k % 2), y0 = 35.00 + 0.01 * (k / 2), x1 = x0 + 0.01,
+               y1 = y0 + 0.01;
+        if (broken && k == 0) x1 -= 0.001;
+        if (broken && k == 1) y1 += 0.002;
+        char wkt[256];
+        snprintf(wkt, sizeof wkt, "%s (%s%.4f %.4f,%.4f %.4f,%.4f %.4f,%.4f %.4f,%.4f %.4f%s)",
+                 dxf ? "LINESTRING" : "POLYGON", dxf ? "" : "(", x0, y0, x1, y0, x1, y1, x0, y1,
+                 x0, y0, dxf ? "" : ")");
+        OGRGeometryH g = NULL;
+        char *w = wkt;
+        assert_int_equal(OGR_G_CreateFromWkt(&w, srs, &g), OGRERR_NONE);
+        OGRFeatureH f = OGR_F_Create(OGR_L_GetLayerDefn(l));
+        if (!dxf) OGR_F_SetFieldString(f, 0, ids[k]), OGR_F_SetFieldInteger(f, 1, 100 + k);
+        OGR_F_SetGeometryDirectly(f, g);
+        assert_int_equal(OGR_L_CreateFeature(l, f), OGRERR_NONE);
+        OGR_F_Destroy(f);
+    }
+    OSRDestroySpatialReference(srs);
+    GDALClose(ds);
+}
+
+/* Zip the files of a Shapefile (dir/grids.*) into zip under the folder "layout/", through
+ * GDAL's /vsizip/ writer. */
+static void zip_shapefile(const char *dir, const char *zip)
+{
+    static const char *const ext[] = {"shp", "shx", "dbf", "prj", "cpg"};
+    remove(zip);
+    for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++) {
+        char src[1200], dst[1400];
+        snprintf(src, sizeof src, "%s/grids.%s", dir, ext[i]);
+        FILE *in = fopen(src, "rb");
+        if (!in) continue;
+        snprintf(dst, sizeof dst, "/vsizip/%s/layout/grids.%s", zip, ext[i]);
+        VSILFILE *out = VSIFOpenL(dst, "wb");
+        assert_non_null(out);
+        char buf[8192];
+        size_t k;
+        while ((k = fread(buf, 1, sizeof buf, in)) > 0) assert_int_equal(VSIFWriteL(buf, 1, k, out), k);
+        fclose(in);
+        VSIFCloseL(out);
+    }
+}
+
+typedef struct issue_seen {
+    int overlap, gap, features;
+    char grids[64];
+} issue_seen;
+
+/* Decode a plan_validation tile with GDAL's MVT driver. */
+static issue_seen decode_issues(const resp *r, int z, int x, int y)
+{
+    issue_seen s = {0};
+    if (r->status == 204) return s;
+    assert_int_equal(r->status, 200);
+    const char *path = gw_test_path("validation.pbf");
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(r->body.data, 1, r->body.len, f), r->body.len);
+    fclose(f);
+    char oz[32], ox[32], oy[32];
+    snprintf(oz, sizeof oz, "Z=%d", z), snprintf(ox, sizeof ox, "X=%d", x);
+    snprintf(oy, sizeof oy, "Y=%d", y);
+    const char *drivers[] = {"MVT", NULL}, *opts[] = {ox, oy, oz, NULL};
+    GDALDatasetH ds = GDALOpenEx(path, GDAL_OF_VECTOR, drivers, opts, NULL);
+    assert_non_null(ds);
+    OGRLayerH l = GDALDatasetGetLayerByName(ds, "plan_validation");
+    assert_non_null(l);
+    OGRFeatureH ft;
+    while ((ft = OGR_L_GetNextFeature(l)) != NULL) {
+        s.features++;
+        const char *is = OGR_F_GetFieldAsString(ft, OGR_F_GetFieldIndex(ft, "issue"));
+        if (strcmp(is, "overlap") == 0) {
+            s.overlap++;
+            snprintf(s.grids, sizeof s.grids, "%s", OGR_F_GetFieldAsString(ft,
+                     OGR_F_GetFieldIndex(ft, "grids")));
+            /* the overlap strip lies between 35.01 and 35.012 (the driver gives EPSG:3857) */
+            OGREnvelope e;
+            OGR_G_GetEnvelope(OGR_F_GetGeometryRef(ft), &e);
+            double lon0, lat0, lon1, lat1;
+            gw_tile_merc_to_lonlat(e.MinX, e.MinY, &lon0, &lat0);
+            gw_tile_merc_to_lonlat(e.MaxX, e.MaxY, &lon1, &lat1);
+            if (!(lat0 > 35.0099 && lat1 < 35.0121 && lon0 > 115.0099 && lon1 < 115.0201))
+                fail_msg("overlap at %.5f %.5f - %.5f %.5f", lon0, lat0, lon1, lat1);
+        }
+        if (strcmp(is, "gap") == 0) s.gap++;
+        OGR_F_Destroy(ft);
+    }
+    GDALClose(ds);
+    return s;
+}
+
+static void test_plan_import(void **state)
+{
+    json_t *d = call("POST", "/plan/drafts", T_PLANNER, "{\"name\":\"from GIS\"}", 201);
+    int64_t id = json_integer_value(json_object_get(d, "id"));
+    json_decref(d);
+    char url[256], durl[128];
+    snprintf(url, sizeof url, "/plan/drafts/%lld/import", (long long)id);
+    snprintf(durl, sizeof durl, "/plan/drafts/%lld", (long long)id);
+
+    /* a GeoPackage with a planted overlap (B into D) and gap (A short of B) */
+    const char *gpkg = gw_test_path("layout-broken.gpkg");
+    remove(gpkg);
+    write_layout("GPKG", gpkg, 1);
+    gw_buf b = slurp(gpkg);
+    resp r = post_file(url, "application/geopackage+sqlite3", b.data, b.len);
+    gw_buf_free(&b);
+    if (r.status != 200) fail_msg("gpkg import -> %ld: %s", r.status, r.body.data);
+    json_t *j = json_loads(r.body.data, 0, NULL);
+    gw_buf_free(&r.body);
+    json_t *sum = json_object_get(j, "validation");
+    assert_int_equal(json_integer_value(json_object_get(j, "grids")), 4);
+    assert_false(json_is_true(json_object_get(sum, "tiles")));
+    assert_int_equal(json_integer_value(json_object_get(sum, "overlaps")), 1);
+    assert_true(json_integer_value(json_object_get(sum, "gaps")) >= 1);
+    double ov = json_number_value(json_object_get(sum, "overlap_m2"));
+    assert_true(ov > 1.9e5 && ov < 2.1e5); /* 0.01° × 0.002° ≈ 913 m × 222 m */
+    json_decref(j);
+    json_t *dr = call("GET", durl, T_PLANNER, NULL, 200);
+    int64_t edits = json_integer_value(json_object_get(dr, "edits"));
+    json_decref(dr);
+
+    /* the problems as a tile layer: z14 tile over the squares' middle */
+    gw_tile_id t;
+    assert_int_equal(gw_tile_from_lonlat(tctx, 115.01, 35.011, 14, &t), GW_OK);
+    char turl[256];
+    snprintf(turl, sizeof turl, "/plan/drafts/%lld/validation/tiles/%u/%u/%u.mvt", (long long)id,
+             t.z, t.x, t.y);
+    r = req("GET", turl, T_NONE, NULL);
+    issue_seen seen = decode_issues(&r, (int)t.z, (int)t.x, (int)t.y);
+    gw_buf_free(&r.body);
+    assert_int_equal(seen.overlap, 1);
+    assert_string_equal(seen.grids, "B,D");
+    assert_true(seen.gap >= 1);
+    /* a far-away tile is empty; a bad tile address is 404 */
+    snprintf(turl, sizeof turl, "/plan/drafts/%lld/validation/tiles/14/0/0.mvt", (long long)id);
+    r = req("GET", turl, T_NONE, NULL);
+    assert_int_equal(r.status, 204);
+    gw_buf_free(&r.body);
+    snprintf(turl, sizeof turl, "/plan/drafts/%lld/validation/tiles/2/9/9.mvt", (long long)id);
+    json_decref(call("GET", turl, T_NONE, NULL, 404));
+
+    /* a broken file, a wrong type, an empty body, an oversized body: 400/415/400/413, the
+     * draft unchanged */
+    static const char junk[] = "SQLite format 3\0 this is not a GeoPackage at all";
+    r = post_file(url, "application/geopackage+sqlite3", junk, sizeof junk);
+    assert_int_equal(r.status, 400);
+    j = json_loads(r.body.data, 0, NULL);
+    const char *detail = json_string_value(json_object_get(j, "detail"));
+    assert_non_null(strstr(detail, "the uploaded file"));
+    assert_null(strstr(detail, "gw-layout-")); /* no server path in the message */
+    json_decref(j);
+    gw_buf_free(&r.body);
+    r = post_file(url, "text/csv", "id,x\n", 5);
+    assert_int_equal(r.status, 415);
+    gw_buf_free(&r.body);
+    r = post_file(url, "application/zip", "", 0);
+    assert_int_equal(r.status, 400);
+    gw_buf_free(&r.body);
+    size_t big = (1u << 20) + 1024;
+    char *huge = calloc(1, big);
+    r = post_file(url, "application/geo+json", huge, big);
+    free(huge);
+    assert_int_equal(r.status, 413);
+    gw_buf_free(&r.body);
+    r = req("POST", url, T_DISPATCHER, "{}");
+    assert_int_equal(r.status, 403);
+    gw_buf_free(&r.body);
+    r = post_file("/plan/drafts/999/import", "application/geo+json", "{}", 2);
+    assert_int_equal(r.status, 404);
+    gw_buf_free(&r.body);
+    dr = call("GET", durl, T_PLANNER, NULL, 200);
+    assert_int_equal(json_integer_value(json_object_get(dr, "edits")), edits);
+    json_decref(dr);
+    assert_int_equal(q_int("SELECT count(*) FROM plan_draft_grids WHERE draft_id = (SELECT "
+                           "max(id) FROM plan_drafts) AND id = 'B' AND op = 'upsert'"), 1);
+
+    /* a clean layout as a zipped Shapefile in a folder (?format= names it): it tiles */
+    char dir[1100];
+    snprintf(dir, sizeof dir, "%s", gw_test_path("layout-shp"));
+    char shp[1200];
+    snprintf(shp, sizeof shp, "%s/grids.shp", dir);
+    mkdir(dir, 0700);
+    static const char *const ext[] = {"shp", "shx", "dbf", "prj", "cpg"};
+    for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++) {
+        char p[1300];
+        snprintf(p, sizeof p, "%s/grids.%s", dir, ext[i]);
+        remove(p);
+    }
+    write_layout("ESRI Shapefile", shp, 0);
+    const char *zip = gw_test_path("layout.zip");
+    zip_shapefile(dir, zip);
+    b = slurp(zip);
+    char zurl[300];
+    snprintf(zurl, sizeof zurl, "%s?format=shp", url);
+    r = post_file(zurl, "application/octet-stream", b.data, b.len);
+    gw_buf_free(&b);
+    if (r.status != 200) fail_msg("zip import -> %ld: %s", r.status, r.body.data);
+    j = json_loads(r.body.data, 0, NULL);
+    gw_buf_free(&r.body);
+    sum = json_object_get(j, "validation");
+    assert_true(json_is_true(json_object_get(sum, "tiles")));
+    assert_int_equal(json_integer_value(json_object_get(sum, "grids")), 4);
+    json_decref(j);
+    /* the tile cache follows the draft: the same tile has no problem left */
+    assert_int_equal(gw_tile_from_lonlat(tctx, 115.01, 35.011, 14, &t), GW_OK);
+    snprintf(turl, sizeof turl, "/plan/drafts/%lld/validation/tiles/%u/%u/%u.mvt", (long long)id,
+             t.z, t.x, t.y);
+    r = req("GET", turl, T_NONE, NULL);
+    assert_int_equal(r.status, 204);
+    gw_buf_free(&r.body);
+    /* a DXF of closed polylines (no fields: ?map=id=FID numbers them) */
+    const char *dxfp = gw_test_path("layout.dxf");
+    remove(dxfp);
+    write_layout("DXF", dxfp, 0);
+    b = slurp(dxfp);
+    r = post_file(url, "image/vnd.dxf", b.data, b.len);
+    assert_int_equal(r.status, 400); /* no id field without a mapping */
+    assert_non_null(strstr(r.body.data, "id=FID"));
+    gw_buf_free(&r.body);
+    snprintf(zurl, sizeof zurl, "%s?map=id%%3DFID", url);
+    r = post_file(zurl, "image/vnd.dxf", b.data, b.len);
+    gw_buf_free(&b);
+    if (r.status != 200) fail_msg("dxf import -> %ld: %s", r.status, r.body.data);
+    j = json_loads(r.body.data, 0, NULL);
+    gw_buf_free(&r.body);
+    sum = json_object_get(j, "validation");
+    assert_true(json_is_true(json_object_get(sum, "tiles")));
+    assert_int_equal(json_integer_value(json_object_get(sum, "grids")), 4);
+    json_decref(j);
+    assert_int_equal(q_int("SELECT count(*) FROM audit_log WHERE action = 'plan.draft.import' AND "
+                           "who = 'li.planner'"), 3);
 }
 
 /* `gridwatch plan` through gw_cli_plan (the same engine, from the command line). */
@@ -423,14 +733,23 @@ static void test_plan_draft_grids(void **state)
     /* changed=true: only the draft's own grids, wherever they are */
     snprintf(url, sizeof url, "/plan/drafts/%lld/grids?changed=true", (long long)id);
     json_t *ch = call("GET", url, T_NONE, NULL, 200);
-    assert_int_equal(json_array_size(json_object_get(ch, "features")), 2);
+    /* C, C2, and the neighbour whose shared edge received the cut's vertex (so the two never
+     * leave a sliver between them): same area, new vertex */
+    json_t *chf = json_object_get(ch, "features");
+    assert_int_equal(json_array_size(chf), 3);
+    int seen_c = 0, seen_c2 = 0;
+    json_array_foreach(chf, i, f) {
+        const char *gid = json_string_value(json_object_get(f, "id"));
+        seen_c += strcmp(gid, "C") == 0, seen_c2 += strcmp(gid, "C2") == 0;
+    }
+    assert_true(seen_c == 1 && seen_c2 == 1);
     json_decref(ch);
-    /* the whole draft: one grid more than before, two of them changed */
+    /* the whole draft: one grid more than before, three of them changed */
     snprintf(url, sizeof url, "/plan/drafts/%lld/grids", (long long)id);
     json_t *all = call("GET", url, T_NONE, NULL, 200);
     assert_int_equal(json_array_size(json_object_get(all, "features")), n0 + 1);
     sum_areas(all, 1, &deg2, &m2, &nc);
-    assert_int_equal(nc, 2);
+    assert_int_equal(nc, 3);
     json_decref(all);
     /* a bbox far away: nothing */
     snprintf(url, sizeof url, "/plan/drafts/%lld/grids?bbox=100,10,100.1,10.1", (long long)id);
@@ -450,7 +769,8 @@ static int setup(void **state)
     curl_global_init(CURL_GLOBAL_DEFAULT);
     make_db();
     assert_int_equal(gw_app_create(tctx, db_path, NULL, &app), GW_OK);
-    gw_server_opts o = {.db_path = db_path, .port = 0, .anonymous_read = 1, .quiet = 1};
+    gw_server_opts o = {.db_path = db_path, .port = 0, .anonymous_read = 1, .quiet = 1,
+                        .max_body = 1u << 20};
     gw_app_configure(app, &o);
     /* The app lists the plan routes once wired (api/app.c); until then add them here. */
     size_t n = 0, np = 0;
@@ -489,6 +809,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_plan_round_trip),
         cmocka_unit_test(test_plan_cli),
+        cmocka_unit_test(test_plan_import),
         cmocka_unit_test(test_plan_suggest),
         cmocka_unit_test(test_plan_draft_grids),
     };

@@ -236,6 +236,14 @@ static void test_incidents_split_and_merge(void **state)
     double cv1 = 0;
     int64_t n1 = 0;
     free(balance(s, nd, "incidents", &cv1, &n1));
+    if (fabs(cv1 - cva) >= 1e-9) {
+        char *bj = balance(s, nd, "incidents", NULL, NULL);
+        fprintf(stderr, "balance cv %.12f, suggest cv_after %.12f\n%s\n", cv1, cva, bj);
+        char *dj = json_dumps(doc, 0);
+        fprintf(stderr, "%s\n", dj);
+        free(dj);
+        free(bj);
+    }
     assert_true(fabs(cv1 - cva) < 1e-9);
     assert_int_equal(n1, json_integer_value(json_object_get(doc, "grids_after")));
     assert_tiles(s, nd);
