@@ -759,14 +759,14 @@ static void take_layers(gw_coverage *c)
     size_t nc = c->cams ? gw_layer_data_count(c->cams) : 0;
     /* Owned by the caller from here (update frees the old one after diffing). */
     c->cam_on = malloc(nc + 1);
+    /* One pass, the status read once per camera: the update runs this on every change. */
+    const double *rgs = c->cc.rg;
+    const uint8_t *nrg = c->cc.nrg;
     for (size_t r = 0; r < nc; r++) {
-        double az, fov, rg;
-        int v = gw_cov_cam_view(&c->cc, r, &az, &fov, &rg);
-        if (c->cam_on) {
-            const char *st = gw_layer_data_text(c->cams, r, c->cc.fst);
-            c->cam_on[r] = !(st && strcasecmp(st, "offline") == 0);
-        }
-        if (v && rg > c->max_range) c->max_range = rg;
+        const char *st = gw_layer_data_text(c->cams, r, c->cc.fst);
+        int on = !(st && (st[0] == 'o' || st[0] == 'O') && strcasecmp(st, "offline") == 0);
+        if (c->cam_on) c->cam_on[r] = (uint8_t)on;
+        if (on && rgs && !(nrg && nrg[r]) && rgs[r] > c->max_range) c->max_range = rgs[r];
     }
     c->cc.on = c->cam_on;
 }
