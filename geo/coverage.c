@@ -956,6 +956,13 @@ static void diff_points(const gw_layer_data *o, const gw_layer_data *n, double r
     }
 }
 
+/* Row i of an optional real column is the same in both layers (both NULL, or equal values). */
+static int same_opt(const double *a, const uint8_t *na, const double *b, const uint8_t *nb, size_t i)
+{
+    int n1 = !a || (na && na[i]), n2 = !b || (nb && nb[i]);
+    return n1 == n2 && (n1 || a[i] == b[i]);
+}
+
 /* Cameras compared row by row: a differing pair adds both views' boxes.  Views are what
  * matters, not ids: equal parameters at a row give the same view whoever the camera is, and a
  * row that differs contributes its old and new view, so the boxes cover every change.
@@ -965,7 +972,14 @@ static int diff_cams_by_row(const camcols *co, const camcols *cn, size_t limit, 
     size_t no = co->d ? gw_layer_data_count(co->d) : 0, nn = cn->d ? gw_layer_data_count(cn->d) : 0, nd = 0;
     if (no != nn) return 0;
     size_t n0 = b->n;
+    /* Fast path over the raw columns (the status read once per layer into on[]): a row whose
+     * every input is bitwise the same has the same view. */
+    int raw = co->on && cn->on && co->x && cn->x && co->rg && cn->rg;
     for (size_t i = 0; i < no; i++) {
+        if (raw && co->on[i] == cn->on[i] && co->x[i] == cn->x[i] && co->y[i] == cn->y[i] &&
+            co->rg[i] == cn->rg[i] && same_opt(co->az, co->naz, cn->az, cn->naz, i) &&
+            same_opt(co->fov, co->nfov, cn->fov, cn->nfov, i) && same_opt(co->rg, co->nrg, cn->rg, cn->nrg, i))
+            continue;
         double a1, f1, r1, a2, f2, r2;
         int v1 = gw_cov_cam_view(co, i, &a1, &f1, &r1), v2 = gw_cov_cam_view(cn, i, &a2, &f2, &r2);
         if (v1 == v2 && (!v1 || (co->x[i] == cn->x[i] && co->y[i] == cn->y[i] && a1 == a2 && f1 == f2 && r1 == r2)))
