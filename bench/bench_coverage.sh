@@ -1,24 +1,37 @@
 #!/bin/sh
-# bench_coverage.sh — full coverage recompute: gridwatch against PostGIS on the same data, and
-# the per-grid cross-check (ratios must agree to 1e-6).
+# bench_coverage.sh — full coverage recompute: gridwatch against PostGIS on the same data, the
+# per-grid cross-check (ratios must agree to 1e-6), and the incremental update latency; prints
+# one table.
 #
-# usage: bench/bench_coverage.sh DB [GRIDWATCH]
-#   DB         a gridwatch database (e.g. `gridwatch gen-city /tmp/city.db --scale 0.05`)
+# usage: bench/bench_coverage.sh DB [GRIDWATCH [BENCH_INC]]
+#   DB         a gridwatch database (e.g. `gridwatch gen-city --scale 0.05 city.db`); its coverage
+#              table is rewritten (the results are a cache, the inputs are not touched)
 #   GRIDWATCH  the gridwatch binary (default: build/gridwatch)
-# Needs: ogr2ogr, psql, a running PostgreSQL 15 with PostGIS 3 (Debian: postgresql,
-# postgresql-15-postgis-3; start with `pg_ctlcluster 15 main start`), run as root (psql runs as
-# the postgres user) or with PGUSER/PGHOST set.  Skips (exit 0) with a message when absent.
+#   BENCH_INC  the incremental benchmark (default: build/bench_coverage_inc, built with
+#              `cmake --build build --target bench_coverage_inc`); it runs on a copy of DB in a
+#              temporary directory (TMPDIR: needs room for one more copy of DB)
+# Environment: THREADS (default 2), MOVES (camera moves for the incremental part, default
+# 1000; 0 skips it), PGDB (scratch database, default gw_cov_bench).
+# Needs: ogr2ogr, psql, sqlite3, bc, GNU time (/usr/bin/time), a running PostgreSQL 15 with
+# PostGIS 3 (Debian: postgresql, postgresql-15-postgis-3; start it as root with
+# `pg_ctlcluster 15 main start`), run as root (psql runs as the postgres user) or with
+# PGUSER/PGHOST set.  Skips the PostGIS part (exit 0) with a message when absent.
 set -eu
-DB=${1:?usage: bench_coverage.sh DB [GRIDWATCH]}
+DB=${1:?usage: bench_coverage.sh DB [GRIDWATCH [BENCH_INC]]}
 GW=${2:-build/gridwatch}
+INC=${3:-build/bench_coverage_inc}
+THREADS=${THREADS:-2}
+MOVES=${MOVES:-1000}
 PGDB=${PGDB:-gw_cov_bench}
+export PGOPTIONS="-c client_min_messages=warning"
 HERE=$(cd "$(dirname "$0")" && pwd)
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 
-for t in ogr2ogr psql; do
-  command -v $t >/dev/null || { echo "bench_coverage: $t not found; skipping the PostGIS comparison"; exit 0; }
+for t in ogr2ogr psql sqlite3 bc; do
+  command -v $t >/dev/null || { echo "bench_coverage: $t not found; skipping"; exit 0; }
 done
+[ -x /usr/bin/time ] || { echo "bench_coverage: GNU time (/usr/bin/time) not found; skipping"; exit 0; }
 if [ "$(id -u)" = 0 ] && [ -z "${PGUSER:-}" ]; then PSQL="runuser -u postgres -- psql -q -X --set=client_min_messages=warning"; else PSQL="psql -q -X"; fi
 $PSQL -d postgres -c 'select 1' >/dev/null 2>&1 || { echo "bench_coverage: PostgreSQL not reachable; skipping"; exit 0; }
 $PSQL -d postgres -c "DROP DATABASE IF EXISTS $PGDB" >/dev/null
@@ -27,13 +40,21 @@ $PSQL -d $PGDB -c "CREATE EXTENSION postgis" >/dev/null 2>&1 || { echo "bench_co
 
 SRID=$(sqlite3 "$DB" "SELECT value FROM meta WHERE key = 'metric_srid'")
 VER=$(sqlite3 "$DB" "SELECT value FROM meta WHERE key = 'grid_version'")
+SCALE=$(sqlite3 "$DB" "SELECT value FROM meta WHERE key = 'city_scale'" 2>/dev/null || true)
+NCAM=$(sqlite3 "$DB" "SELECT count(*) FROM cameras")
 
-# gridwatch: full recompute (prints its timing on stderr), results as CSV.
-t0=$(date +%s.%N)
-"$GW" coverage "$DB" --recompute --no-blind > "$TMP/gw.csv" 2> "$TMP/gw.err"
-t1=$(date +%s.%N)
-GW_S=$(echo "$t1 - $t0" | bc)
-GW_COV=$(sed -n 's/.*coverage \([0-9.]*\) s.*/\1/p' "$TMP/gw.err")
+# gridwatch: full recompute (the CLI prints the coverage step's wall and CPU time on stderr;
+# GNU time gives the process's peak RSS).  Without blind spots: what PostGIS computes too.
+gw_run() { # $1 = label, rest = extra options
+  label=$1; shift
+  /usr/bin/time -f 'rss_kb %M' "$GW" coverage "$DB" --recompute --threads "$THREADS" "$@" > "$TMP/gw_$label.csv" 2> "$TMP/gw_$label.err"
+  sed -n 's/.*coverage \([0-9.]*\) s (.*cpu \([0-9.]*\) s).*/\1 \2/p' "$TMP/gw_$label.err"
+}
+set -- $(gw_run noblind --no-blind); GW_S=$1 GW_CPU=$2
+GW_RSS=$(sed -n 's/^rss_kb //p' "$TMP/gw_noblind.err")
+set -- $(gw_run blind); GWB_S=$1 GWB_CPU=$2
+GWB_RSS=$(sed -n 's/^rss_kb //p' "$TMP/gw_blind.err")
+GRIDS=$(sed -n 's/.*coverage: \([0-9]*\) grids.*/\1/p' "$TMP/gw_blind.err")
 
 # The same inputs into PostGIS (SQL dumps of the SpatiaLite tables; not timed).
 ogr2ogr -f PGDump "$TMP/grids.sql" "$DB" -dialect sqlite -sql "SELECT id, geom FROM grids WHERE version = $VER" \
@@ -49,19 +70,41 @@ $PSQL -d $PGDB -v srid=$SRID -f "$HERE/coverage_postgis.sql" >/dev/null
 t1=$(date +%s.%N)
 PG_S=$(echo "$t1 - $t0" | bc)
 $PSQL -d $PGDB -At -F, -c "SELECT id, ratio FROM pg_coverage ORDER BY id" > "$TMP/pg.csv"
-
-# Per-grid comparison: same ids, |ratio difference| <= 1e-6.
-tail -n +2 "$TMP/gw.csv" | cut -d, -f1,2 | sort > "$TMP/gw2.csv"
-sort "$TMP/pg.csv" > "$TMP/pg2.csv"
-join -t, "$TMP/gw2.csv" "$TMP/pg2.csv" | awk -F, -v ngw=$(wc -l < "$TMP/gw2.csv") -v npg=$(wc -l < "$TMP/pg2.csv") '
-  { d = $2 - $3; if (d < 0) d = -d; if (d > m) { m = d; worst = $1 } if (d > 1e-6) bad++; n++ }
-  END { printf "grids: gridwatch %d, postgis %d, compared %d; max |ratio diff| %.3g (grid %s); over 1e-6: %d\n",
-               ngw, npg, n, m, worst, bad + 0; exit (bad > 0 || n != ngw || n != npg) }' && OK=1 || OK=0
-
-printf "%-34s %10s\n" "full coverage recompute" "seconds"
-printf "%-34s %10.2f\n" "gridwatch (process, 2 threads)" "$GW_S"
-printf "%-34s %10.2f\n" "gridwatch (coverage step)" "${GW_COV:-0}"
-printf "%-34s %10.2f\n" "PostGIS (SQL, 1 backend)" "$PG_S"
-echo "speed-up (PostGIS / gridwatch process): $(echo "scale=1; $PG_S / $GW_S" | bc)x"
 $PSQL -d postgres -c "DROP DATABASE IF EXISTS $PGDB" >/dev/null
-[ $OK = 1 ] && echo "cross-check: PASS" || { echo "cross-check: FAIL"; exit 1; }
+
+# Per-grid comparison: same ids, |ratio difference| <= 1e-6 (both gridwatch runs).
+check() {
+  tail -n +2 "$1" | cut -d, -f1,2 | sort > "$TMP/gw2.csv"
+  sort "$TMP/pg.csv" > "$TMP/pg2.csv"
+  join -t, "$TMP/gw2.csv" "$TMP/pg2.csv" | awk -F, -v ngw=$(wc -l < "$TMP/gw2.csv") -v npg=$(wc -l < "$TMP/pg2.csv") '
+    { d = $2 - $3; if (d < 0) d = -d; if (d > m) { m = d; worst = $1 } if (d > 1e-6) bad++; n++ }
+    END { printf "%.2g %s %d %d\n", m, (bad > 0 || n != ngw || n != npg) ? "FAIL" : "PASS", n, bad + 0 }'
+}
+set -- $(check "$TMP/gw_noblind.csv"); DIFF=$1 OK=$2 NCMP=$3
+set -- $(check "$TMP/gw_blind.csv"); DIFFB=$1 OKB=$2
+
+# Incremental: MOVES random camera moves on a copy (update + save of the changed rows).
+INC_MED=- INC_P99=- INC_CMED=- INC_CP99=- INC_GRIDS=-
+if [ "$MOVES" -gt 0 ] && [ -x "$INC" ]; then
+  cp "$DB" "$TMP/inc.db"
+  for x in wal shm; do [ -f "$DB-$x" ] && cp "$DB-$x" "$TMP/inc.db-$x"; done
+  "$INC" "$TMP/inc.db" "$MOVES" > "$TMP/inc.txt"
+  INC_GRIDS=$(sed -n 's/.*moves, \([0-9.]*\) grids.*/\1/p' "$TMP/inc.txt")
+  set -- $(sed -n 's/^coverage update + save: *median \([0-9.]*\) ms, p99 \([0-9.]*\) ms/\1 \2/p' "$TMP/inc.txt"); INC_MED=$1 INC_P99=$2
+  set -- $(sed -n 's/^  CPU time of update + save: *median \([0-9.]*\) ms, p99 \([0-9.]*\) ms/\1 \2/p' "$TMP/inc.txt"); INC_CMED=$1 INC_CP99=$2
+elif [ "$MOVES" -gt 0 ]; then
+  echo "bench_coverage: $INC not built; skipping the incremental part"
+fi
+
+r() { echo "scale=1; $1 / $2" | bc; }
+echo
+echo "coverage benchmark: $(basename "$DB") (scale ${SCALE:-?}), $GRIDS grids, $NCAM cameras, $THREADS threads, $(nproc) cores"
+printf "%-44s %10s %10s %10s\n" "full recompute" "wall s" "CPU s" "peak MB"
+printf "%-44s %10.2f %10.2f %10.0f\n" "gridwatch, ratios only (--no-blind)" "$GW_S" "$GW_CPU" "$(echo "$GW_RSS / 1024" | bc)"
+printf "%-44s %10.2f %10.2f %10.0f\n" "gridwatch, with blind-spot polygons" "$GWB_S" "$GWB_CPU" "$(echo "$GWB_RSS / 1024" | bc)"
+printf "%-44s %10.2f %10s %10s\n" "PostGIS SQL (ST_Union per grid, 1 backend)" "$PG_S" "-" "-"
+echo "ratio PostGIS / gridwatch (wall): $(r "$PG_S" "$GW_S")x ratios only, $(r "$PG_S" "$GWB_S")x with blind spots"
+echo "cross-check: $NCMP grids, max |ratio difference| $DIFF ($OK), with blind spots $DIFFB ($OKB); tolerance 1e-6"
+echo "incremental ($MOVES camera moves, $INC_GRIDS grids per move): update + save median $INC_MED ms, p99 $INC_P99 ms wall; CPU median $INC_CMED ms, p99 $INC_CP99 ms"
+echo "(gridwatch times are the coverage step: the model is loaded once before it, as in the server)"
+[ "$OK" = PASS ] && [ "$OKB" = PASS ] || exit 1

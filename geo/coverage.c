@@ -128,8 +128,10 @@ typedef struct worker {
     GEOSWKBWriter *wkb;
     size_t *cand;
     size_t ncand, capcand;
-    GEOSGeometry **geoms;
-    size_t capg;
+    GEOSGeometry **geoms, **tmp, **parts; /* views; one group's views; the groups' polygons */
+    gw_bbox *venv;                         /* per view: its envelope (clipped to the grid's) */
+    size_t *uf, *next, *head;              /* per view: union-find parent, group lists */
+    size_t capg, capparts;
     gw_status st;
 } worker;
 
@@ -146,15 +148,36 @@ static int collect(void *user, size_t row)
     return 0;
 }
 
+static gw_status need_parts(worker *w, size_t n)
+{
+    if (n <= w->capparts) return GW_OK;
+    size_t nc = w->capparts ? w->capparts : 64;
+    while (nc < n) nc *= 2;
+    GEOSGeometry **p = realloc(w->parts, nc * sizeof *p);
+    if (!p) return gw_ctx_error(w->ctx, GW_ERR_NOMEM, "coverage: out of memory");
+    w->parts = p, w->capparts = nc;
+    return GW_OK;
+}
+
 static gw_status need_geoms(worker *w, size_t n)
 {
     if (n <= w->capg) return GW_OK;
     size_t nc = w->capg ? w->capg : 64;
     while (nc < n) nc *= 2;
-    GEOSGeometry **p = realloc(w->geoms, nc * sizeof *p);
-    if (!p) return gw_ctx_error(w->ctx, GW_ERR_NOMEM, "coverage: out of memory");
-    w->geoms = p, w->capg = nc;
-    return GW_OK;
+    GEOSGeometry **p = realloc(w->geoms, nc * sizeof *p), **t = p ? realloc(w->tmp, nc * sizeof *t) : NULL;
+    if (p) w->geoms = p;
+    if (t) w->tmp = t;
+    gw_bbox *e = t ? realloc(w->venv, nc * sizeof *e) : NULL;
+    if (e) w->venv = e;
+    size_t *u = e ? realloc(w->uf, nc * sizeof *u) : NULL;
+    if (u) w->uf = u;
+    size_t *x = u ? realloc(w->next, nc * sizeof *x) : NULL;
+    if (x) w->next = x;
+    size_t *hd = x ? realloc(w->head, nc * sizeof *hd) : NULL;
+    if (hd) w->head = hd;
+    if (!hd) return gw_ctx_error(w->ctx, GW_ERR_NOMEM, "coverage: out of memory");
+    w->capg = nc;
+    return need_parts(w, nc);
 }
 
 static gw_status geos_fail(worker *w, size_t g, const char *what)
@@ -317,6 +340,41 @@ static gw_status set_blind(worker *w, size_t g, GEOSGeometry *mp)
     return GW_OK;
 }
 
+/* 1 when the interiors of the grid and view v (ring xy of n vertices) meet: a vertex of the
+ * view strictly inside the grid (the apex first) settles it (a polygon's interior comes
+ * arbitrarily close to each of its vertices); otherwise intersecting without only touching
+ * (a full relate, needed for the few views that cross the grid with no vertex inside). */
+static char interiors_meet(GEOSContextHandle_t h, const GEOSPreparedGeometry *own, const GEOSGeometry *v,
+                           const double *xy, size_t n)
+{
+    int any = 0;
+    for (size_t k = 0; k + 1 < n; k++) {
+        GEOSGeometry *pt = GEOSGeom_createPointFromXY_r(h, xy[2 * k], xy[2 * k + 1]);
+        char in = pt ? GEOSPreparedContainsProperly_r(h, own, pt) : 2;
+        if (pt) GEOSGeom_destroy_r(h, pt);
+        if (in == 2) return 2;
+        if (in == 1) return 1;
+        if (k == 0 && !(any = GEOSPreparedIntersects_r(h, own, v) == 1)) return 0;
+    }
+    return any && GEOSPreparedTouches_r(h, own, v) == 0;
+}
+
+static size_t uf_root(size_t *p, size_t i)
+{
+    while (p[i] != i) i = p[i] = p[p[i]];
+    return i;
+}
+
+static int env_meet(const gw_bbox *a, const gw_bbox *b)
+{
+    return !(a->maxx < b->minx || b->maxx < a->minx || a->maxy < b->miny || b->maxy < a->miny);
+}
+
+static int env_within(const gw_bbox *a, const gw_bbox *b)
+{
+    return a->minx > b->minx && a->maxx < b->maxx && a->miny > b->miny && a->maxy < b->maxy;
+}
+
 /* Everything of grid g except its incident counts (those come from the incident pass). */
 static gw_status grid_compute(worker *w, size_t g)
 {
@@ -336,7 +394,7 @@ static gw_status grid_compute(worker *w, size_t g)
                                  e.maxy + c->max_range};
     w->ncand = 0;
     if (c->cams && gw_layer_data_count(c->cams)) gw_layer_data_query_points(c->cams, &q, collect, w);
-    gw_status st = need_geoms(w, w->ncand);
+    gw_status st = need_geoms(w, w->ncand + 1);
     if (st) return st;
     const GEOSPreparedGeometry *own = NULL;
     size_t nv = 0;
@@ -347,65 +405,160 @@ static gw_status grid_compute(worker *w, size_t g)
         if (!gw_cov_cam_view(&c->cc, r, &az, &fov, &rg)) continue;
         if (x + rg < e.minx || x - rg > e.maxx || y + rg < e.miny || y - rg > e.maxy) continue;
         size_t n = gw_coverage_sector(x, y, az, fov, rg, xy, SECTOR_CAP);
-        GEOSGeometry *v = n ? poly_from(h, xy, n) : NULL;
+        if (!n) continue;
+        gw_bbox ve = {xy[0], xy[1], xy[0], xy[1]};
+        for (size_t k = 1; k < n; k++) {
+            if (xy[2 * k] < ve.minx) ve.minx = xy[2 * k];
+            if (xy[2 * k] > ve.maxx) ve.maxx = xy[2 * k];
+            if (xy[2 * k + 1] < ve.miny) ve.miny = xy[2 * k + 1];
+            if (xy[2 * k + 1] > ve.maxy) ve.maxy = xy[2 * k + 1];
+        }
+        /* Envelopes that do not overlap (touching included) leave no interior in common. */
+        if (ve.maxx <= e.minx || ve.minx >= e.maxx || ve.maxy <= e.miny || ve.miny >= e.maxy) continue;
+        GEOSGeometry *v = poly_from(h, xy, n);
         if (!own) own = GEOSPrepare_r(h, geom);
         if (!v || !own) {
             if (v) GEOSGeom_destroy_r(h, v);
             st = geos_fail(w, g, "building a camera view");
             break;
         }
-        /* Counts when the interiors meet (positive area in common): the apex strictly inside,
-         * or intersecting without only touching. */
-        GEOSGeometry *pt = GEOSGeom_createPointFromXY_r(h, x, y);
-        char in = pt ? GEOSPreparedContainsProperly_r(h, own, pt) : 2;
-        if (pt) GEOSGeom_destroy_r(h, pt);
-        if (in != 1) in = GEOSPreparedIntersects_r(h, own, v) == 1 && GEOSPreparedTouches_r(h, own, v) == 0;
-        if (in == 1 && !(x - rg >= e.minx && x + rg <= e.maxx && y - rg >= e.miny && y + rg <= e.maxy)) {
+        /* Counts when the interiors meet (positive area in common). */
+        char in = interiors_meet(h, own, v, xy, n);
+        if (in != 1) {
+            GEOSGeom_destroy_r(h, v);
+            continue;
+        }
+        if (!env_within(&ve, &e)) {
             /* Only the part within the grid's envelope matters: smaller inputs to the union. */
             GEOSGeometry *cv = GEOSClipByRect_r(h, v, e.minx, e.miny, e.maxx, e.maxy);
             if (cv) GEOSGeom_destroy_r(h, v), v = cv;
+            if (ve.minx < e.minx) ve.minx = e.minx;
+            if (ve.maxx > e.maxx) ve.maxx = e.maxx;
+            if (ve.miny < e.miny) ve.miny = e.miny;
+            if (ve.maxy > e.maxy) ve.maxy = e.maxy;
         }
-        if (in == 1) w->geoms[nv++] = v;
-        else GEOSGeom_destroy_r(h, v);
+        w->venv[nv] = ve;
+        w->geoms[nv++] = v;
     }
-    if (own) GEOSPreparedGeom_destroy_r(h, own);
     if (st) {
         for (size_t k = 0; k < nv; k++) GEOSGeom_destroy_r(h, w->geoms[k]);
+        if (own) GEOSPreparedGeom_destroy_r(h, own);
         return st;
     }
     row->cameras = (int32_t)nv;
-    GEOSGeometry *u = nv ? union_of(w, nv) : NULL;
-    if (nv && !u) return geos_fail(w, g, "union of the views");
-    GEOSGeometry *d = NULL;
-    if (u && c->o.blind_spots) {
-        /* covered = grid − blind (before dropping small pieces): one overlay instead of two. */
-        double da = 0;
-        if (!(d = GEOSDifference_r(h, geom, u))) {
-            GEOSGeom_destroy_r(h, u);
-            return geos_fail(w, g, "difference with the views");
+    /* Groups of views whose envelopes overlap, transitively: the union of each group is
+     * computed on its own (separate groups cannot overlap, so areas add up) and a lone view
+     * needs no union at all. */
+    size_t *par = w->uf, *next = w->next, *head = w->head;
+    for (size_t i = 0; i < nv; i++) par[i] = i, head[i] = SIZE_MAX;
+    for (size_t i = 0; i < nv; i++)
+        for (size_t j = i + 1; j < nv; j++)
+            if (env_meet(&w->venv[i], &w->venv[j])) {
+                size_t a = uf_root(par, i), b = uf_root(par, j);
+                if (a != b) par[a < b ? b : a] = a < b ? a : b;
+            }
+    for (size_t i = nv; i-- > 0;) {
+        size_t r = uf_root(par, i);
+        next[i] = head[r], head[r] = i;
+    }
+    size_t np = 0;
+    double cov_m2 = 0;
+    GEOSGeometry **parts = w->parts;
+    for (size_t r = 0; r < nv && !st; r++) {
+        if (head[r] == SIZE_MAX) continue;
+        size_t k = 0;
+        gw_bbox ce = w->venv[head[r]];
+        for (size_t i = head[r]; i != SIZE_MAX; i = next[i]) {
+            w->tmp[k++] = w->geoms[i], w->geoms[i] = NULL;
+            const gw_bbox *b = &w->venv[i];
+            if (b->minx < ce.minx) ce.minx = b->minx;
+            if (b->maxx > ce.maxx) ce.maxx = b->maxx;
+            if (b->miny < ce.miny) ce.miny = b->miny;
+            if (b->maxy > ce.maxy) ce.maxy = b->maxy;
         }
+        GEOSGeometry *u;
+        if (k == 1) {
+            u = w->tmp[0];
+        } else {
+            GEOSGeometry *coll = GEOSGeom_createCollection_r(h, GEOS_GEOMETRYCOLLECTION, w->tmp, (unsigned)k);
+            if (!coll) {
+                for (size_t i = 0; i < k; i++) GEOSGeom_destroy_r(h, w->tmp[i]);
+                st = geos_fail(w, g, "union of the views");
+                break;
+            }
+            u = GEOSUnaryUnion_r(h, coll);
+            GEOSGeom_destroy_r(h, coll);
+        }
+        if (!u) {
+            st = geos_fail(w, g, "union of the views");
+            break;
+        }
+        if (!c->o.blind_spots) {
+            double a = 0;
+            if (env_within(&ce, &e) && GEOSPreparedContainsProperly_r(h, own, u) == 1) {
+                GEOSArea_r(h, u, &a);
+            } else {
+                GEOSGeometry *in = GEOSIntersection_r(h, geom, u);
+                if (!in) st = geos_fail(w, g, "intersection with the views");
+                else GEOSArea_r(h, in, &a), GEOSGeom_destroy_r(h, in);
+            }
+            cov_m2 += a;
+            GEOSGeom_destroy_r(h, u);
+            continue;
+        }
+        int t = GEOSGeomTypeId_r(h, u);
+        if (t == GEOS_POLYGON) {
+            parts[np++] = u;
+        } else {
+            int m = GEOSGetNumGeometries_r(h, u);
+            st = need_parts(w, np + (size_t)m + nv);
+            parts = w->parts;
+            for (int i = 0; !st && i < m; i++) {
+                const GEOSGeometry *p = GEOSGetGeometryN_r(h, u, i);
+                if (GEOSGeomTypeId_r(h, p) != GEOS_POLYGON) continue;
+                GEOSGeometry *cp = GEOSGeom_clone_r(h, p);
+                if (cp) parts[np++] = cp;
+                else st = geos_fail(w, g, "union of the views");
+            }
+            GEOSGeom_destroy_r(h, u);
+        }
+    }
+    for (size_t i = 0; i < nv; i++)
+        if (w->geoms[i]) GEOSGeom_destroy_r(h, w->geoms[i]);
+    if (own) GEOSPreparedGeom_destroy_r(h, own);
+    if (st) {
+        for (size_t i = 0; i < np; i++) GEOSGeom_destroy_r(h, parts[i]);
+        return st;
+    }
+    if (!c->o.blind_spots) {
+        row->covered_m2 = cov_m2;
+        if (row->covered_m2 > ga) row->covered_m2 = ga;
+        row->ratio = ga > 0 ? row->covered_m2 / ga : 0;
+        row->blind_m2 = ga - row->covered_m2;
+        return grid_rooms(w, g, geom, ga);
+    }
+    GEOSGeometry *d = NULL;
+    if (np) {
+        GEOSGeometry *mp = GEOSGeom_createCollection_r(h, GEOS_MULTIPOLYGON, parts, (unsigned)np);
+        if (!mp) {
+            for (size_t i = 0; i < np; i++) GEOSGeom_destroy_r(h, parts[i]);
+            return geos_fail(w, g, "union of the views");
+        }
+        /* covered = grid − blind (before dropping small pieces): one overlay instead of two. */
+        d = GEOSDifference_r(h, geom, mp);
+        GEOSGeom_destroy_r(h, mp);
+        if (!d) return geos_fail(w, g, "difference with the views");
+        double da = 0;
         GEOSArea_r(h, d, &da);
         row->covered_m2 = ga - da > 0 ? ga - da : 0;
-    } else if (u) {
-        GEOSGeometry *in = GEOSIntersection_r(h, geom, u);
-        if (!in) {
-            GEOSGeom_destroy_r(h, u);
-            return geos_fail(w, g, "intersection with the views");
-        }
-        GEOSArea_r(h, in, &row->covered_m2);
-        GEOSGeom_destroy_r(h, in);
+    } else {
+        d = GEOSGeom_clone_r(h, geom);
     }
     if (row->covered_m2 > ga) row->covered_m2 = ga;
     row->ratio = ga > 0 ? row->covered_m2 / ga : 0;
-    if (c->o.blind_spots) {
-        if (!d) d = GEOSGeom_clone_r(h, geom);
-        GEOSGeometry *mp = d ? blind_filter(h, d, c->o.min_blind_m2, &row->blind_m2, &row->blind_parts) : NULL;
-        if (d) GEOSGeom_destroy_r(h, d);
-        st = mp ? set_blind(w, g, mp) : geos_fail(w, g, "blind spots");
-    } else {
-        row->blind_m2 = ga - row->covered_m2;
-    }
-    if (u) GEOSGeom_destroy_r(h, u);
+    GEOSGeometry *bl = d ? blind_filter(h, d, c->o.min_blind_m2, &row->blind_m2, &row->blind_parts) : NULL;
+    if (d) GEOSGeom_destroy_r(h, d);
+    st = bl ? set_blind(w, g, bl) : geos_fail(w, g, "blind spots");
     if (!st) st = grid_rooms(w, g, geom, ga);
     return st;
 }
@@ -550,7 +703,8 @@ static void *work(void *arg)
     }
     if (w->wkb) GEOSWKBWriter_destroy_r(w->h, w->wkb);
     if (w->own_tr) gw_crs_transform_destroy(w->to_ll);
-    free(w->cand), free(w->geoms);
+    free(w->cand), free(w->geoms), free(w->tmp), free(w->parts), free(w->venv), free(w->uf), free(w->next),
+        free(w->head);
     if (w->own_ctx) gw_ctx_destroy(w->ctx);
     return NULL;
 }
@@ -605,14 +759,14 @@ static void take_layers(gw_coverage *c)
     size_t nc = c->cams ? gw_layer_data_count(c->cams) : 0;
     /* Owned by the caller from here (update frees the old one after diffing). */
     c->cam_on = malloc(nc + 1);
+    /* One pass, the status read once per camera: the update runs this on every change. */
+    const double *rgs = c->cc.rg;
+    const uint8_t *nrg = c->cc.nrg;
     for (size_t r = 0; r < nc; r++) {
-        double az, fov, rg;
-        int v = gw_cov_cam_view(&c->cc, r, &az, &fov, &rg);
-        if (c->cam_on) {
-            const char *st = gw_layer_data_text(c->cams, r, c->cc.fst);
-            c->cam_on[r] = !(st && strcasecmp(st, "offline") == 0);
-        }
-        if (v && rg > c->max_range) c->max_range = rg;
+        const char *st = gw_layer_data_text(c->cams, r, c->cc.fst);
+        int on = !(st && (st[0] == 'o' || st[0] == 'O') && strcasecmp(st, "offline") == 0);
+        if (c->cam_on) c->cam_on[r] = (uint8_t)on;
+        if (on && rgs && !(nrg && nrg[r]) && rgs[r] > c->max_range) c->max_range = rgs[r];
     }
     c->cc.on = c->cam_on;
 }
@@ -802,6 +956,13 @@ static void diff_points(const gw_layer_data *o, const gw_layer_data *n, double r
     }
 }
 
+/* Row i of an optional real column is the same in both layers (both NULL, or equal values). */
+static int same_opt(const double *a, const uint8_t *na, const double *b, const uint8_t *nb, size_t i)
+{
+    int n1 = !a || (na && na[i]), n2 = !b || (nb && nb[i]);
+    return n1 == n2 && (n1 || a[i] == b[i]);
+}
+
 /* Cameras compared row by row: a differing pair adds both views' boxes.  Views are what
  * matters, not ids: equal parameters at a row give the same view whoever the camera is, and a
  * row that differs contributes its old and new view, so the boxes cover every change.
@@ -811,7 +972,14 @@ static int diff_cams_by_row(const camcols *co, const camcols *cn, size_t limit, 
     size_t no = co->d ? gw_layer_data_count(co->d) : 0, nn = cn->d ? gw_layer_data_count(cn->d) : 0, nd = 0;
     if (no != nn) return 0;
     size_t n0 = b->n;
+    /* Fast path over the raw columns (the status read once per layer into on[]): a row whose
+     * every input is bitwise the same has the same view. */
+    int raw = co->on && cn->on && co->x && cn->x && co->rg && cn->rg;
     for (size_t i = 0; i < no; i++) {
+        if (raw && co->on[i] == cn->on[i] && co->x[i] == cn->x[i] && co->y[i] == cn->y[i] &&
+            co->rg[i] == cn->rg[i] && same_opt(co->az, co->naz, cn->az, cn->naz, i) &&
+            same_opt(co->fov, co->nfov, cn->fov, cn->nfov, i) && same_opt(co->rg, co->nrg, cn->rg, cn->nrg, i))
+            continue;
         double a1, f1, r1, a2, f2, r2;
         int v1 = gw_cov_cam_view(co, i, &a1, &f1, &r1), v2 = gw_cov_cam_view(cn, i, &a2, &f2, &r2);
         if (v1 == v2 && (!v1 || (co->x[i] == cn->x[i] && co->y[i] == cn->y[i] && a1 == a2 && f1 == f2 && r1 == r2)))

@@ -360,6 +360,40 @@ static void test_blind_spots(void **state)
     hand_close(&H);
 }
 
+/* The per-grid shortcuts: views are unioned per group of overlapping envelopes (a lone view
+ * needs no union), a view inside another's changes nothing, a dome on the border between two
+ * grids splits in halves, a view only touching a grid does not count there.  The figures are
+ * the same with and without blind spots (two code paths for the covered area). */
+static void test_groups(void **state)
+{
+    (void)state;
+    hand H;
+    hand_open(&H, "groups.db");
+    add_grid(&H, "A", 0, 0, 400, 400);
+    add_grid(&H, "B", 400, 0, 800, 400);
+    add_cam(&H, "C1", 200, 200, 0, 360, 100, "online");  /* dome inside A */
+    add_cam(&H, "C2", 200, 200, 0, 60, 50, "online");    /* inside C1: adds nothing */
+    add_cam(&H, "C3", 50, 350, 90, 30, 40, "online");    /* alone: its own group */
+    add_cam(&H, "C4", 400, 100, 0, 360, 50, "online");   /* dome halved by x = 400 */
+    add_cam(&H, "C5", 400, 300, 90, 180, 60, "online");  /* all in B, touches A along x = 400 */
+    double wa = fan_area(120, 3, 100) + fan_area(10, 3, 40) + fan_area(60, 3, 50);
+    double wb = fan_area(60, 3, 50) + fan_area(60, 3, 60);
+    for (int blind = 0; blind < 2; blind++) {
+        gw_coverage_opts o = {.min_blind_m2 = 0, .blind_spots = blind};
+        hand_compute(&H, &o);
+        const gw_coverage_row *a = row_of(&H, "A"), *b = row_of(&H, "B");
+        assert_rel(a->covered_m2, wa, 1e-9);
+        assert_rel(a->ratio, wa / 160000, 1e-9);
+        assert_int_equal(a->cameras, 4);
+        assert_rel(b->covered_m2, wb, 1e-9);
+        assert_int_equal(b->cameras, 2);
+        assert_rel(a->blind_m2, 160000 - wa, 1e-9);
+        assert_rel(b->blind_m2, 160000 - wb, 1e-9);
+        if (blind) assert_int_equal(a->blind_parts, 1);
+    }
+    hand_close(&H);
+}
+
 static int count_geom(void *user, size_t row, const char *id, GEOSGeometry *g)
 {
     assert_string_equal(id, "A");
@@ -517,6 +551,7 @@ int main(void)
         cmocka_unit_test(test_split_outside_nothing),
         cmocka_unit_test(test_incidents_rooms),
         cmocka_unit_test(test_blind_spots),
+        cmocka_unit_test(test_groups),
         cmocka_unit_test(test_blind_tiles_and_store),
         cmocka_unit_test(test_incremental),
     };
