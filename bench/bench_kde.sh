@@ -17,7 +17,7 @@
 set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
 B="$HERE/../build"
-WORK=/tmp/gw_bench_kde
+WORK=${TMPDIR:-/tmp}/gw_bench_kde
 DB=""
 CELLS="100 50"
 RADII="default 500"
