@@ -88,7 +88,7 @@ done
 
 echo
 echo "KDE: $N incidents, quartic kernel, edge correction off, output in incidents/km²; $(nproc) cores"
-echo "gridwatch: hotspots --method kde (binned, 2 threads; 'load' = model open + total overhead)"
+echo "gridwatch: hotspots --method kde (2 threads; binned above 100,000 incidents like spatstat, exact positions below, which differ from spatstat by the binning; 'load' = model open + total overhead)"
 echo "spatstat:  density.ppp(kernel=\"quartic\", sigma=r/sqrt(8), edge=FALSE, dimyx=raster) (1 thread)"
 printf '%-5s %-17s %-10s | %8s %8s | %9s %8s | %7s | %9s %9s | %8s\n' cell "radius m" cells "gw s" "gw load" "R wall s" "R cpu s" "R/gw" "max|d|/pk" "mean|d|/pk" "peak/km2"
 while IFS='|' read -r c lab cells ours total rw rc dmax dmean peak; do
