@@ -48,7 +48,8 @@ gw_status gw_app_create(gw_ctx *ctx, const char *db_path, const gw_app_opts *opt
     if (!st) { /* hot spots (before the vector tiles: /tiles/heatmap/{z}/{x}/{y}.png must match first);
               * cached weights and heat map tiles follow changes through a listener */
         gw_hotspots *hs = NULL;
-        st = gw_hotspots_create(ctx, app->live, &hs);
+        /* heat map PNGs get a quarter of the vector tiles' budget: one --tile-cache-mb sizes both */
+        st = gw_hotspots_create(ctx, app->live, opts->tile_cache_bytes / 4, &hs);
         app->modules[GW_APP_HOTSPOTS] = hs;
     }
     if (!st) {

@@ -92,14 +92,14 @@ static void on_changes(void *user, gw_ctx *ctx, const gw_change *ch, size_t n, g
     if (inc) gw_heat_changes(hs->heat, ch, n);
 }
 
-gw_status gw_hotspots_create(gw_ctx *ctx, gw_live *live, gw_hotspots **out)
+gw_status gw_hotspots_create(gw_ctx *ctx, gw_live *live, size_t heat_budget, gw_hotspots **out)
 {
     *out = NULL;
     gw_hotspots *hs = calloc(1, sizeof *hs);
     if (!hs) return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory");
     pthread_mutex_init(&hs->mu, NULL);
     hs->live = live;
-    gw_status st = gw_heat_create(ctx, 0, &hs->heat);
+    gw_status st = gw_heat_create(ctx, heat_budget, &hs->heat);
     if (!st && live) st = gw_live_listen(live, on_changes, hs);
     if (st) {
         gw_hotspots_destroy(hs);

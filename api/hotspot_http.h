@@ -18,7 +18,8 @@ typedef struct gw_hotspots gw_hotspots;
 /* Module state over the app's live model (caches spatial weights per grid version and the
  * grid of every incident).  Call before the server starts.  Caller frees with
  * gw_hotspots_destroy(). */
-gw_status gw_hotspots_create(gw_ctx *ctx, gw_live *live, gw_hotspots **out);
+/* heat_budget: bytes for the heat map tile cache (0 = 64 MiB). */
+gw_status gw_hotspots_create(gw_ctx *ctx, gw_live *live, size_t heat_budget, gw_hotspots **out);
 /* Accepts NULL. */
 void gw_hotspots_destroy(gw_hotspots *hs);
 

@@ -840,7 +840,8 @@ static const char serve_usage[] =
     "  --threads N          worker threads (default 2)\n"
     "  --anonymous-read     reads need no token (writes always do; see gridwatch token)\n"
     "  --max-body BYTES     request body limit (default 8 MiB; 413 past it)\n"
-    "  --tile-cache-mb N    tile cache budget (default 256)\n"
+    "  --tile-cache-mb N    vector tile cache budget (default 256); heat map tiles get a\n"
+    "                       quarter of it on top\n"
     "  --quiet              no request log lines\n";
 
 int gw_cli_serve(int argc, char **argv)
