@@ -71,6 +71,8 @@ async function stop(env) {
     await new Promise((r) => { env.srv.once('exit', r); setTimeout(r, 3000); });
   }
   if (env.tmp) rmSync(env.tmp, { recursive: true, force: true });
+  // a sanitizer build reports on stderr (the server runs with --quiet: nothing else goes there but errors)
+  if (/AddressSanitizer|LeakSanitizer|runtime error:/.test(env.srvLog)) throw new Error(`gridwatch serve: sanitizer report:\n${env.srvLog.slice(0, 4000)}`);
 }
 
 // A page of the wall (`query` is appended to /wall/) that records console errors and uncaught

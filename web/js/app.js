@@ -511,10 +511,10 @@ function reloadTiles() {
   for (const id of ['base', 'inc']) { const src = gw.map.getSource(id); src.setTiles([...src.tiles]); }
 }
 
-// Teams named by events are fetched in one request per TEAM_POLL_MS (a wall needs no more): the teams updated since the
-// last poll (?datetime=, the server's clock less an overlap), which are the moved ones at tens of
-// moves a second; a named team not among them (its position was reported with an older time) is
-// fetched alone, a few per poll.
+// Teams named by events are fetched in one request per TEAM_POLL_MS (a wall needs no more): the
+// teams updated since the last poll (?datetime=, the server's clock less an overlap), which are
+// the moved ones at tens of moves a second; a named team not among them (its position was
+// reported with an older time, or only its status changed) is fetched alone, a few per poll.
 const staleTeams = new Set();
 let teamPoll = 0, teamSince = null, teamPolling = false;
 function staleTeam(id) {
