@@ -23,8 +23,9 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const pct = (a, p) => { if (!a.length) return 0; const s = [...a].sort((x, y) => x - y); return s[Math.min(s.length - 1, Math.floor(p * (s.length - 1)))]; };
 const mb = (b) => b / 1048576;
 
-// RSS of this process's Chromium renderer and GPU processes (their heaps, GL buffers, workers).
-function chromeRss() {
+// RSS and CPU time (s) of this process's Chromium renderer and GPU processes (their heaps, GL
+// buffers, workers; the CPU the page costs, whatever else runs on the machine).
+function chromeStats() {
   const kids = (pid) => {
     let out = [];
     try {
@@ -33,15 +34,17 @@ function chromeRss() {
     } catch { /* gone */ }
     return out;
   };
-  let rss = 0;
+  let rss = 0, cpu = 0;
   for (const pid of kids(process.pid)) {
     try {
       const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
       if (!/--type=(renderer|gpu-process)/.test(cmd)) continue;
       rss += +readFileSync(`/proc/${pid}/statm`, 'utf8').split(' ')[1] * 4096;
+      const st = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+      cpu += (+st[11] + +st[12]) / 100; // utime + stime, in USER_HZ (100 on Linux)
     } catch { /* gone */ }
   }
-  return rss;
+  return { rss, cpu };
 }
 
 // In the page before it loads: a rAF loop recording frame deltas, and a long-task observer.
@@ -144,7 +147,7 @@ async function main() {
     }, 20);
 
     const minutes = [];
-    let cur = null, probeIdx = 0, trace = null, prof = 0;
+    let cur = null, probeIdx = 0, trace = null, prof = 0, lastCpu = chromeStats().cpu;
     const lagRows = [];
     // a sample every 10 s of the clock (a jammed page makes samples late, not the run longer)
     for (let tick = 1; Date.now() - t0 < DURATION * 1000; tick++) {
@@ -164,7 +167,7 @@ async function main() {
       if (!cur || cur.minute !== minute) { cur = { minute, frames: [], stillDrop: 0, long: [], heap: [], nodes: [], dom: 0, rss: [], lag: [], live: 0, sent: 0 }; minutes.push(cur); }
       for (let i = 0; i < b.frames.length; i++) { cur.frames.push(b.frames[i]); if (b.still[i] && b.frames[i] > 50) cur.stillDrop++; }
       cur.long.push(...b.long);
-      cur.heap.push(mb(m.JSHeapUsedSize)); cur.nodes.push(m.Nodes); cur.dom = b.dom; cur.rss.push(mb(chromeRss())); cur.live = b.live;
+      cur.heap.push(mb(m.JSHeapUsedSize)); cur.nodes.push(m.Nodes); cur.dom = b.dom; const cs = chromeStats(); cur.rss.push(mb(cs.rss)); cur.cpu1 = cs.cpu; cur.cpu0 ??= lastCpu; lastCpu = cs.cpu; cur.live = b.live;
       cur.sent = sent.ok + sent.err + sent.inflight;
       for (const r of b.lags) { lagRows.push(r); cur.lag.push(r.err === undefined ? r.drawn : NaN); }
       // a lag sample every 20 s, when the camera is still (the wall's views stay 30 s)
@@ -182,7 +185,7 @@ async function main() {
     // the table
     const rows = [];
     const line = (...c) => rows.push(c.map((x, i) => String(x).padStart(i ? 9 : 6)).join(' '));
-    line('minute', 'frames', 'dropped', 'still', 'p99 ms', 'max ms', 'longtask', 'heap MB', 'DOM', 'RSS MB', 'lag ms', 'moves', 'teams');
+    line('minute', 'frames', 'dropped', 'still', 'p99 ms', 'max ms', 'longtask', 'heap MB', 'DOM', 'RSS MB', 'CPU s', 'lag ms', 'moves', 'teams');
     let prevSent = 0;
     const all = { frames: 0, dropped: 0, still: 0, long: 0, lag: [] };
     for (const m of minutes) {
@@ -190,12 +193,13 @@ async function main() {
       all.frames += m.frames.length; all.dropped += dropped; all.still += m.stillDrop; all.long += m.long.length; all.lag.push(...m.lag);
       const lagOk = m.lag.filter((x) => !isNaN(x));
       line(m.minute + 1, m.frames.length, dropped, m.stillDrop, pct(m.frames, 0.99).toFixed(1), Math.max(0, ...m.frames).toFixed(0), m.long.length,
-        `${Math.min(...m.heap).toFixed(1)}-${Math.max(...m.heap).toFixed(1)}`, m.dom, Math.max(...m.rss).toFixed(0),
+        `${Math.min(...m.heap).toFixed(1)}-${Math.max(...m.heap).toFixed(1)}`, m.dom, Math.max(...m.rss).toFixed(0), (m.cpu1 - m.cpu0).toFixed(1),
         lagOk.length ? pct(lagOk, 0.5).toFixed(0) + (lagOk.length < m.lag.length ? '+fail' : '') : (m.lag.length ? 'fail' : '-'), m.sent - prevSent, m.live);
       prevSent = m.sent;
     }
     console.log(`map wall under load: ${MODE} mode ${VW}x${VH}, ${teams.length + 8} teams, ${RATE} moves/s for ${DURATION} s (${sent.ok} POSTs ok, ${sent.err} failed, ${sent.skipped} skipped with ${MAX_INFLIGHT} in flight, POST p50 ${pct(sent.ms, 0.5)} ms p99 ${pct(sent.ms, 0.99)} ms)`);
     console.log('dropped = frames over 50 ms, still = of those while the camera was not moving (the wall\'s view changes are animated);');
+    console.log('CPU s = CPU time of the renderer and GPU processes in the minute (of the 120 s two cores give);');
     console.log('heap MB = min-max of the 10 s samples (CDP JSHeapUsedSize); lag = POST -> team drawn at its new place, median of the minute\'s samples');
     console.log(rows.join('\n'));
     if (process.env.LAGS === '1') for (const r of lagRows) console.log('lag sample', JSON.stringify(r));
