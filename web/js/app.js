@@ -17,6 +17,7 @@ const HOT_KEYS = { 3: 'hot99', 2: 'hot95', 1: 'hot90', 0: 'ns', '-1': 'cold90', 
 const COUNT_RAMP = ['#ffffcc', '#fed976', '#fd8d3c', '#e31a1c', '#800026'];
 const COV_RAMP = ['#d73027', '#fee08b', '#1a9850'];
 const NODATA = '#5a6680';
+const BLIND = '#ff4fd8';
 const DAY = 86400e3;
 
 const state = {
@@ -127,8 +128,9 @@ function buildStyle(cityTj, incTj) {
   layers.push(
     { id: 'grids-fill', type: 'fill', source: 'base', 'source-layer': 'grids', paint: { 'fill-color': gridFill(), 'fill-opacity': 0.55 } },
     { id: 'grids-line', type: 'line', source: 'base', 'source-layer': 'grids', paint: { 'line-color': '#c8d2ea', 'line-opacity': 0.6, 'line-width': ['interpolate', ['linear'], ['zoom'], 8, 0.4, 14, 1.6] } });
-  if (state.hasBlind)
-    layers.push({ id: 'blind-spots', type: 'fill', source: 'base', 'source-layer': 'blind_spots', minzoom: 12, paint: { 'fill-color': '#000000', 'fill-opacity': 0.35 } });
+  // camera blind spots (parts of grids no camera sees), hatched; tiles without the layer draw nothing
+  layers.push({ id: 'blind-spots', type: 'fill', source: 'base', 'source-layer': 'blind_spots', minzoom: 13, paint: { 'fill-pattern': 'hatch', 'fill-opacity': 0.9 } },
+    { id: 'blind-spots-line', type: 'line', source: 'base', 'source-layer': 'blind_spots', minzoom: 13, paint: { 'line-color': BLIND, 'line-width': 1, 'line-dasharray': [2, 2] } });
   layers.push(
     { id: 'heatmap', type: 'heatmap', source: 'inc', 'source-layer': 'incidents', maxzoom: 16, layout: { visibility: 'none' },
       paint: { 'heatmap-weight': ['interpolate', ['linear'], clusterCount(), 0, 0, 50, 1], 'heatmap-radius': ['interpolate', ['linear'], ['zoom'], 8, 12, 15, 30], 'heatmap-opacity': 0.75 } },
@@ -144,7 +146,8 @@ function buildStyle(cityTj, incTj) {
     { id: 'police-rooms', type: 'circle', source: 'base', 'source-layer': 'police_rooms', filter: notCluster,
       paint: { 'circle-color': '#1f5fbf', 'circle-radius': ['interpolate', ['linear'], ['zoom'], 8, 4, 15, 8], 'circle-stroke-color': '#ffffff', 'circle-stroke-width': 2 } },
     { id: 'teams', type: 'circle', source: 'base', 'source-layer': 'teams', filter: notCluster,
-      paint: { 'circle-color': teamColor(), 'circle-radius': ['interpolate', ['linear'], ['zoom'], 8, 3.5, 15, 7], 'circle-stroke-color': '#000', 'circle-stroke-width': 1 } },
+      paint: { 'circle-color': teamColor(), 'circle-radius': ['interpolate', ['linear'], ['zoom'], 8, 3.5, 15, 7], 'circle-stroke-color': '#000', 'circle-stroke-width': 1,
+        'circle-opacity': liveHidden(), 'circle-stroke-opacity': liveHidden() } },
     { id: 'live-teams', type: 'circle', source: 'liveteams',
       paint: { 'circle-color': teamColor(), 'circle-radius': ['interpolate', ['linear'], ['zoom'], 8, 3.5, 15, 7], 'circle-stroke-color': '#ffffff', 'circle-stroke-width': 1.5 } },
     { id: 'live-highlight', type: 'circle', source: 'live', filter: ['==', ['get', 'fresh'], true],
@@ -155,6 +158,8 @@ function buildStyle(cityTj, incTj) {
   return { version: 8, name: 'gridwatch wall', sources, layers };
 }
 
+// 0 for a tile feature whose live copy is drawn (it moved since the tiles were cut), else 1
+function liveHidden() { return ['case', ['boolean', ['feature-state', 'live'], false], 0, 1]; }
 function teamColor() { return ['match', ['get', 'status'], 'available', TEAM.available, 'busy', TEAM.busy, 'offline', TEAM.offline, '#000000']; }
 
 function incTiles(template) {
@@ -274,7 +279,7 @@ function renderLegend() {
   h.push(row('#d7301f', `${t('clusters')} (${t('zoomIn')})`, true));
   if (vis('heatmap')) h.push(`<div class="lg-row">${t('heatmap')}</div><div class="ramp" style="background:linear-gradient(90deg,rgba(33,102,172,0),#67a9cf,#d1e5f0,#fddbc7,#ef8a62,#b2182b)"></div>`);
   h.push(`<h2>${t('cameras')}</h2>`, row('#f0c040', t('online'), true), row('#8a8a8a', t('camOffline'), true), row('#f0a020', t('views')));
-  if (state.hasBlind) h.push(row('#000000', t('blindSpots')));
+  if (state.hasBlind) h.push(row(`repeating-linear-gradient(135deg,${BLIND} 0 2px,transparent 2px 6px)`, t('blindSpots')));
   h.push(`<h2>${t('rooms')}</h2>`, row('#1f5fbf', t('rooms'), true));
   h.push(`<h2>${t('teams')}</h2>`);
   for (const s of ['available', 'busy', 'offline']) h.push(row(TEAM[s], t(s), true));
@@ -286,7 +291,7 @@ function renderLegend() {
 
 const TOGGLES = [['grids', ['grids-fill', 'grids-line'], true], ['heatmap', ['heatmap'], false],
   ['incidents', ['incidents', 'incident-clusters', 'live-incidents', 'live-highlight'], true],
-  ['cameras', ['cameras', 'camera-views'], true], ['rooms', ['police-rooms'], true], ['teams', ['teams', 'live-teams'], true]];
+  ['cameras', ['cameras', 'camera-views', 'blind-spots', 'blind-spots-line'], true], ['rooms', ['police-rooms'], true], ['teams', ['teams', 'live-teams'], true]];
 
 function initControls() {
   const map = gw.map;
@@ -370,15 +375,21 @@ function enterWall(fullscreen) {
   document.body.classList.add('wall');
   if (fullscreen && document.documentElement.requestFullscreen) document.documentElement.requestFullscreen().catch(() => {});
   const views = state.config.views?.length ? state.config.views : [{ center: 'extent' }];
+  const period = 1000 * (+state.config.rotate_seconds > 0 ? +state.config.rotate_seconds : 30);
+  const move = Math.min(4000, period / 3); // the camera move takes at most a third of a view's time
   let i = 0;
   const show = () => {
     const v = views[i++ % views.length], map = gw.map;
-    if (v.center === 'extent' || (!v.center && v.zoom == null)) map.fitBounds(state.bounds, { padding: { top: 120, bottom: 40, left: 40, right: 620 }, duration: 3000 });
-    else map.flyTo({ center: Array.isArray(v.center) ? v.center : map.getCenter(), zoom: v.zoom ?? map.getZoom(), pitch: v.pitch ?? 0, bearing: v.bearing ?? 0, duration: 4000 });
+    gw.wallView = v;
+    // the legend covers the right of the screen: keep the city clear of it
+    const legend = $('#legend').getBoundingClientRect();
+    const pad = { top: 120, bottom: 40, left: 40, right: Math.min(legend.width + 80, map.getContainer().clientWidth / 2) };
+    if (v.center === 'extent' || (!v.center && v.zoom == null)) map.fitBounds(state.bounds, { padding: pad, pitch: v.pitch ?? 0, bearing: v.bearing ?? 0, duration: move });
+    else map.flyTo({ center: Array.isArray(v.center) ? v.center : map.getCenter(), zoom: v.zoom ?? map.getZoom(), pitch: v.pitch ?? 0, bearing: v.bearing ?? 0, duration: move });
   };
   show();
   clearInterval(wallTimer);
-  wallTimer = setInterval(show, 1000 * (state.config.rotate_seconds || 30));
+  if (views.length > 1) wallTimer = setInterval(show, period);
 }
 
 function exitWall() {
@@ -451,8 +462,10 @@ function handleEvent(type, d) {
   let coords = f?.geometry?.coordinates ?? d.geometry?.coordinates;
   const lon = num(d.lon, props.lon, d.x), lat = num(d.lat, props.lat, d.y);
   if (!coords && lon !== undefined && lat !== undefined) coords = [lon, lat];
-  // gridwatch's events carry the change's bbox (a point's box is the point), not the feature
-  if (!coords && Array.isArray(d.bbox) && d.bbox.length >= 4) coords = [(d.bbox[0] + d.bbox[2]) / 2, (d.bbox[1] + d.bbox[3]) / 2];
+  // gridwatch's events carry the change's bbox, not the feature: an insert's box is the point,
+  // a move's box spans the old and the new place (teams: the new place is fetched, see pollTeams)
+  const boxOnly = !coords && Array.isArray(d.bbox) && d.bbox.length >= 4;
+  if (boxOnly) coords = [(d.bbox[0] + d.bbox[2]) / 2, (d.bbox[1] + d.bbox[3]) / 2];
   const op = `${type ?? ''} ${d.op ?? d.action ?? d.event ?? ''}`;
   if (op.includes('bulk') || op.includes('import') || op.includes('clear')) { reloadTiles(); refreshCountsSoon(true); return; }
   if (layer === 'incidents') {
@@ -469,21 +482,13 @@ function handleEvent(type, d) {
     }
     pushLive();
     refreshCountsSoon();
-  } else if (layer === 'teams') {
-    const prev = state.liveTeams.get(id);
-    const c = coords ?? prev?.geometry.coordinates;
-    if (op.includes('delete')) state.liveTeams.delete(id);
-    else if (c) {
-      let known = prev?.properties;
-      if (!known) { // first move of this team: its status from the tiles, else from the API
-        const tf = gw.map.querySourceFeatures('base', { sourceLayer: 'teams', filter: ['==', ['get', 'id'], String(id)] })[0];
-        known = tf ? { ...tf.properties } : {};
-      }
-      state.liveTeams.set(id, { type: 'Feature', geometry: { type: 'Point', coordinates: c }, properties: { ...known, ...props, id } });
-      const statusChange = /assign|release|update|create/.test(op);
-      if (id != null && (statusChange || known.status === undefined) && props.status === undefined) fillProps('teams', id, state.liveTeams, pushTeams);
+  } else if (layer === 'teams' && id != null) {
+    if (op.includes('delete')) { state.liveTeams.delete(id); pushTeams(id); }
+    else if (boxOnly || !coords || props.status === undefined) staleTeam(id); // where and what it is now: from the API
+    else { // a feed that sends the team itself
+      state.liveTeams.set(id, { type: 'Feature', id, geometry: { type: 'Point', coordinates: coords }, properties: { ...state.liveTeams.get(id)?.properties, ...props, id } });
+      pushTeams(id);
     }
-    pushTeams();
   } else if (layer === 'grids' || layer === 'analysis') {
     refreshCountsSoon(true);
   }
@@ -499,29 +504,98 @@ async function fillProps(layer, id, into, push) {
   filling.delete(key);
   const f = into.get(id);
   if (!r.ok || !f || !r.data?.properties) return;
-  Object.assign(f.properties, r.data.properties, { id });
-  if (r.data.geometry?.type === 'Point') f.geometry = r.data.geometry;
-  push();
+  into.set(id, { ...f, properties: { ...f.properties, ...r.data.properties, id }, geometry: r.data.geometry?.type === 'Point' ? r.data.geometry : f.geometry });
+  push(id);
 }
 
 function reloadTiles() {
   for (const id of ['base', 'inc']) { const src = gw.map.getSource(id); src.setTiles([...src.tiles]); }
 }
 
-let liveFrame = 0, teamFrame = 0;
+// Teams named by events are fetched in one request per TEAM_POLL_MS (a wall needs no more): the
+// teams updated since the last poll (?datetime=, the server's clock less an overlap), which are
+// the moved ones at tens of moves a second; a named team not among them (its position was
+// reported with an older time, or only its status changed) is fetched alone, a few per poll.
+const staleTeams = new Set();
+let teamPoll = 0, teamSince = null, teamPolling = false;
+function staleTeam(id) {
+  staleTeams.add(String(id));
+  if (!teamPoll && !teamPolling) teamPoll = setTimeout(pollTeams, TEAM_POLL_MS);
+}
+async function pollTeams() {
+  teamPoll = 0;
+  teamPolling = true;
+  try {
+    if (!teamSince) teamSince = await serverTime('/healthz', -5000);
+    let url = `/collections/teams/items?limit=10000&datetime=${encodeURIComponent(iso(teamSince))}/..`, pages = 0, next = null;
+    while (url && pages++ < 5) {
+      const r = await fetch(url).catch(() => null);
+      if (!r || !r.ok) break;
+      next = serverDate(r, -2000);
+      const doc = await r.json().catch(() => null);
+      for (const f of doc?.features || []) applyTeam(f);
+      const nl = (doc?.links || []).find((l) => l.rel === 'next');
+      url = nl ? new URL(nl.href, location.href).pathname + new URL(nl.href, location.href).search : null;
+    }
+    if (next) teamSince = next;
+    let alone = 0;
+    for (const id of [...staleTeams]) {
+      if (alone++ >= 8) break;
+      const r = await api(`/collections/teams/items/${encodeURIComponent(id)}`);
+      if (r.ok && r.data?.type === 'Feature') applyTeam(r.data); else staleTeams.delete(id);
+    }
+  } finally {
+    teamPolling = false;
+    if (staleTeams.size && !teamPoll) teamPoll = setTimeout(pollTeams, TEAM_POLL_MS);
+  }
+}
+function applyTeam(f) {
+  const id = String(f.id ?? f.properties?.id);
+  staleTeams.delete(id);
+  if (f.geometry?.type !== 'Point') return;
+  state.liveTeams.set(id, { type: 'Feature', id, geometry: f.geometry, properties: { ...f.properties, id } });
+  pushTeams(id);
+}
+// The server's clock (its Date header) plus `delta` ms, from a response or a request to `path`.
+function serverDate(r, delta) { const d = Date.parse(r.headers.get('Date') || ''); return isFinite(d) ? d + delta : null; }
+async function serverTime(path, delta) {
+  const r = await fetch(path).catch(() => null);
+  return (r && serverDate(r, delta)) || Date.now() + delta;
+}
+
+// Live teams: a city's fleet reports tens of positions a second.  Moves are collected and sent to
+// the map as one diff (GeoJSONSource.updateData: the worker re-cuts only the tiles the moved teams
+// touch) every TEAM_FLUSH_MS; the tile copy of a moved team is hidden by feature state (a filter
+// change would re-parse every tile of the city source).
+const TEAM_FLUSH_MS = 250, TEAM_POLL_MS = 1000;
+const teamDirty = new Set(), teamHidden = new Set();
+let teamTimer = 0;
+function pushTeams(id) {
+  if (id !== undefined) teamDirty.add(id);
+  if (!teamTimer) teamTimer = setTimeout(flushTeams, TEAM_FLUSH_MS);
+}
+function flushTeams() {
+  teamTimer = 0;
+  const map = gw.map, add = [], remove = [];
+  for (const id of teamDirty) {
+    const f = state.liveTeams.get(id);
+    if (f) add.push(f); else remove.push(id);
+    const hide = !!f;
+    if (hide !== teamHidden.has(id)) {
+      map.setFeatureState({ source: 'base', sourceLayer: 'teams', id: String(id) }, { live: hide });
+      if (hide) teamHidden.add(id); else teamHidden.delete(id);
+    }
+  }
+  teamDirty.clear();
+  if (add.length || remove.length) map.getSource('liveteams').updateData({ add, remove });
+}
+
+let liveFrame = 0;
 function pushLive() {
   if (liveFrame) return;
   liveFrame = requestAnimationFrame(() => {
     liveFrame = 0;
     gw.map.getSource('live').setData({ type: 'FeatureCollection', features: [...state.live.values()] });
-  });
-}
-function pushTeams() {
-  if (teamFrame) return;
-  teamFrame = requestAnimationFrame(() => {
-    teamFrame = 0;
-    gw.map.getSource('liveteams').setData({ type: 'FeatureCollection', features: [...state.liveTeams.values()] });
-    gw.map.setFilter('teams', ['all', ['!', ['has', 'cluster']], ['!', ['in', ['get', 'id'], ['literal', [...state.liveTeams.keys()]]]]]);
   });
 }
 
@@ -544,6 +618,19 @@ function toast(text) {
 }
 gw.toast = toast;
 gw.handleEvent = handleEvent; // also for tests: feed an event as /events would
+
+// A 12-pixel diagonal hatch (the blind-spot fill): one line per tile, transparent between.
+function hatch(color) {
+  const n = 12, data = new Uint8Array(n * n * 4);
+  const [r, g, b] = [1, 3, 5].map((i) => parseInt(color.slice(i, i + 2), 16));
+  for (let y = 0; y < n; y++) for (let x = 0; x < n; x++) {
+    const d = Math.min((x + y) % n, n - ((x + y) % n));
+    if (d > 1) continue;
+    const o = (y * n + x) * 4;
+    data.set([r, g, b, d === 0 ? 255 : 140], o);
+  }
+  return { width: n, height: n, data };
+}
 
 // ---- start ----------------------------------------------------------------------------------
 
@@ -572,6 +659,7 @@ async function main() {
   const map = new maplibregl.Map({ container: 'map', style: buildStyle(city.data, inc.data), bounds: state.bounds,
     fitBoundsOptions: { padding: 40 }, attributionControl: false, hash: params.has('hash') });
   gw.map = map;
+  map.on('styleimagemissing', (e) => { if (e.id === 'hatch' && !map.hasImage('hatch')) map.addImage('hatch', hatch(BLIND)); });
   map.addControl(new maplibregl.NavigationControl(), 'bottom-left');
   map.addControl(new maplibregl.ScaleControl(), 'bottom-left');
   await new Promise((res) => map.once('load', res));

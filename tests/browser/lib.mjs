@@ -1,0 +1,117 @@
+// lib.mjs — shared set-up of the browser tests (and bench/bench_wall.mjs): a generated city served
+// by `gridwatch serve` on a free loopback port, Debian's Chromium through playwright-core, and a
+// page of the wall that records console errors.  Not a test file itself (node --test runs
+// *.test.mjs only).
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import net from 'node:net';
+import { createRequire } from 'node:module';
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const root = resolve(here, '../..');
+const require = createRequire(join(root, 'web/package.json'));
+export const { chromium } = require('playwright-core');
+
+export const BIN = resolve(process.env.GW_BIN || join(root, 'build/gridwatch'));
+export const CHROMIUM = process.env.GW_CHROMIUM || '/usr/bin/chromium';
+export const ARTIFACTS = join(here, 'artifacts');
+export const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+// routes other engineers are still building: a 404 from them is reported in the page, not an error
+const OPTIONAL = /\/(analysis|dispatch|events)(\/|\?|$)/;
+
+export function freePort() {
+  return new Promise((res, rej) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => res(p)); });
+    s.on('error', rej);
+  });
+}
+
+// A city served by gridwatch: generated at `scale` into a temporary directory, or the given `db`
+// (used as is: the caller owns it).  Returns { base, token, db, browser, openPage, stop }.
+export async function startCity({ scale = 0.02, db = null, browser: launch = true, threads = null } = {}) {
+  const env = { srvLog: '' };
+  if (!db) {
+    env.tmp = mkdtempSync(join(tmpdir(), 'gw-browser-'));
+    db = join(env.tmp, 'city.db');
+    execFileSync(BIN, ['gen-city', db, '--scale', String(scale)], { stdio: 'pipe' });
+  }
+  env.db = db;
+  env.token = execFileSync(BIN, ['token', 'create', db, '--role', 'dispatcher', '--name', 'browser-test'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim().split(/\s+/).pop();
+  const port = await freePort();
+  env.base = `http://127.0.0.1:${port}`;
+  const args = ['serve', db, '--port', String(port), '--anonymous-read', '--quiet'];
+  if (threads) args.push('--threads', String(threads));
+  env.srv = spawn(BIN, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  env.srv.stderr.on('data', (d) => { env.srvLog += d; });
+  await waitHealthy(env, 60000);
+  if (launch) env.browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+  env.openPage = (opts, query) => openPage(env, opts, query);
+  env.stop = () => stop(env);
+  return env;
+}
+
+async function waitHealthy(env, ms) {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    try { if ((await fetch(env.base + '/healthz')).ok) return; } catch { /* not up yet */ }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`gridwatch serve did not become healthy at ${env.base} within ${ms} ms; log:\n${env.srvLog}`);
+}
+
+async function stop(env) {
+  await env.browser?.close();
+  if (env.srv && env.srv.exitCode === null) {
+    env.srv.kill('SIGTERM');
+    await new Promise((r) => { env.srv.once('exit', r); setTimeout(r, 3000); });
+  }
+  if (env.tmp) rmSync(env.tmp, { recursive: true, force: true });
+  // a sanitizer build reports on stderr (the server runs with --quiet: nothing else goes there but errors)
+  if (/AddressSanitizer|LeakSanitizer|runtime error:/.test(env.srvLog)) throw new Error(`gridwatch serve: sanitizer report:\n${env.srvLog.slice(0, 4000)}`);
+}
+
+// A page of the wall (`query` is appended to /wall/) that records console errors and uncaught
+// exceptions (resource errors of the optional routes excepted).  `opts.route` = [[pattern,
+// handler], …] is installed before the page loads (e.g. to override /wall/config.json).
+export async function openPage(env, opts = {}, query = '') {
+  const { route, ...ctxOpts } = opts;
+  const ctx = await env.browser.newContext({ viewport: { width: 1600, height: 900 }, locale: 'en-US', ...ctxOpts });
+  const page = await ctx.newPage();
+  page.errors = [];
+  page.on('console', (m) => {
+    if (m.type() !== 'error') return;
+    const url = m.location()?.url || '';
+    if (/Failed to load resource/.test(m.text()) && OPTIONAL.test(url)) return;
+    page.errors.push(`${m.text()} (${url})`);
+  });
+  page.on('pageerror', (e) => page.errors.push(`uncaught: ${e.message}`));
+  for (const [pattern, handler] of route || []) await page.route(pattern, handler);
+  await page.goto(env.base + (query ? `/wall/${query}` : '/'), { waitUntil: 'load' });
+  await page.evaluate(() => window.gw.ready);
+  await settle(page);
+  return page;
+}
+
+export async function settle(page, timeout = 30000) {
+  await page.waitForFunction(() => { const m = window.gw.map; return m.loaded() && m.areTilesLoaded() && !m.isMoving(); }, null, { timeout });
+  await page.waitForTimeout(300);
+}
+
+export function rendered(page, layers) {
+  return page.evaluate((ls) => Object.fromEntries(ls.map((l) => [l, window.gw.map.queryRenderedFeatures({ layers: [l] }).length])), layers);
+}
+
+export async function jumpTo(page, center, zoom) {
+  await page.evaluate(([c, z]) => window.gw.map.jumpTo({ center: c, zoom: z }), [center, zoom]);
+  await settle(page);
+}
+
+export async function firstPoint(base, layer) {
+  const r = await fetch(`${base}/collections/${layer}/items?limit=1`);
+  return (await r.json()).features[0].geometry.coordinates;
+}
