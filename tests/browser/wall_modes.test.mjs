@@ -132,8 +132,27 @@ async function findMark(page, at, zoom) {
     for (const l of m.getStyle().layers) if (!['background', 'basemap'].includes(l.id)) m.setLayoutProperty(l.id, 'visibility', 'none');
     m.setPaintProperty('basemap', 'raster-opacity', 1);
     m.setPaintProperty('basemap', 'raster-fade-duration', 0);
+    // and the panels over the map: the legend's blind-spot swatch is magenta too
+    const host = m.getContainer();
+    for (const el of document.body.children) if (!el.contains(host)) el.style.visibility = 'hidden';
+    for (const el of host.parentElement.children) if (el !== host) el.style.visibility = 'hidden';
   });
   await jumpTo(page, at, zoom);
+  // The basemap tiles come through the page's gcj:// protocol (fetch, draw, encode) and can
+  // still be replacing each other after the map reports them loaded on a busy box: measure
+  // until two screenshots agree.
+  let last = null;
+  for (let i = 0; i < 20; i++) {
+    await page.waitForFunction(() => window.gw.map.areTilesLoaded(), null, { timeout: 30000 });
+    const got = await markIn(page);
+    if (last && got.n === last.n && (!got.n || Math.hypot(got.x - last.x, got.y - last.y) < 0.5)) return got;
+    last = got;
+    await page.waitForTimeout(250);
+  }
+  return last;
+}
+
+async function markIn(page) {
   const shot = await page.screenshot({ type: 'png' });
   return page.evaluate(async (b64) => {
     const img = new Image();
