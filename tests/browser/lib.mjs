@@ -32,8 +32,9 @@ export function freePort() {
 }
 
 // A city served by gridwatch: generated at `scale` into a temporary directory, or the given `db`
-// (used as is: the caller owns it).  Returns { base, token, db, browser, openPage, stop }.
-export async function startCity({ scale = 0.02, db = null, browser: launch = true, threads = null } = {}) {
+// (used as is: the caller owns it); `token` is an API token of `role`.  Returns { base, token, db,
+// browser, openPage, stop }.
+export async function startCity({ scale = 0.02, db = null, browser: launch = true, threads = null, role = 'dispatcher' } = {}) {
   const env = { srvLog: '' };
   if (!db) {
     env.tmp = mkdtempSync(join(tmpdir(), 'gw-browser-'));
@@ -41,7 +42,7 @@ export async function startCity({ scale = 0.02, db = null, browser: launch = tru
     execFileSync(BIN, ['gen-city', db, '--scale', String(scale)], { stdio: 'pipe' });
   }
   env.db = db;
-  env.token = execFileSync(BIN, ['token', 'create', db, '--role', 'dispatcher', '--name', 'browser-test'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim().split(/\s+/).pop();
+  env.token = execFileSync(BIN, ['token', 'create', db, '--role', role, '--name', 'browser-test'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim().split(/\s+/).pop();
   const port = await freePort();
   env.base = `http://127.0.0.1:${port}`;
   const args = ['serve', db, '--port', String(port), '--anonymous-read', '--quiet'];
@@ -76,17 +77,18 @@ async function stop(env) {
 }
 
 // A page of the wall (`query` is appended to /wall/) that records console errors and uncaught
-// exceptions (resource errors of the optional routes excepted).  `opts.route` = [[pattern,
-// handler], …] is installed before the page loads (e.g. to override /wall/config.json).
+// exceptions (resource errors of the optional routes excepted, and of URLs matching `opts.allow`,
+// a RegExp, when a test provokes refusals).  `opts.route` = [[pattern, handler], …] is installed
+// before the page loads (e.g. to override /wall/config.json).
 export async function openPage(env, opts = {}, query = '') {
-  const { route, ...ctxOpts } = opts;
+  const { route, allow, ...ctxOpts } = opts;
   const ctx = await env.browser.newContext({ viewport: { width: 1600, height: 900 }, locale: 'en-US', ...ctxOpts });
   const page = await ctx.newPage();
   page.errors = [];
   page.on('console', (m) => {
     if (m.type() !== 'error') return;
     const url = m.location()?.url || '';
-    if (/Failed to load resource/.test(m.text()) && OPTIONAL.test(url)) return;
+    if (/Failed to load resource/.test(m.text()) && (OPTIONAL.test(url) || allow?.test(url))) return;
     page.errors.push(`${m.text()} (${url})`);
   });
   page.on('pageerror', (e) => page.errors.push(`uncaught: ${e.message}`));

@@ -5,52 +5,15 @@
 // and the balance table updated; then publishes (the version changes, the published tiles show
 // the new grid) and rolls back (the old grid is back).  Screenshot: artifacts/planner.png.
 //
-// Run: tests/browser/run.sh build/gridwatch   (or GW_BIN=build/gridwatch node --test tests/browser/)
+// Run: tests/browser/run.sh build/gridwatch   (or GW_BIN=build/gridwatch node --test tests/browser/;
+// GW_UPDATE_DOCS=1 also refreshes docs/img/planner.png, the panel's picture in the docs).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import net from 'node:net';
-import { createRequire } from 'node:module';
+import { mkdirSync, copyFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { root, ARTIFACTS, startCity, settle } from './lib.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const root = resolve(here, '../..');
-const require = createRequire(join(root, 'web/package.json'));
-const { chromium } = require('playwright-core');
-
-const BIN = resolve(process.env.GW_BIN || join(root, 'build/gridwatch'));
-const CHROMIUM = process.env.GW_CHROMIUM || '/usr/bin/chromium';
-const ARTIFACTS = join(here, 'artifacts');
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-const OPTIONAL = /\/(analysis|dispatch|events)(\/|\?|$)/;
-
-let tmp, srv, base, browser, token, srvLog = '';
-
-function freePort() {
-  return new Promise((res, rej) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => res(p)); });
-    s.on('error', rej);
-  });
-}
-
-async function waitHealthy(url, ms) {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    try { if ((await fetch(url + '/healthz')).ok) return; } catch { /* not up yet */ }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`gridwatch serve did not become healthy at ${url} within ${ms} ms; log:\n${srvLog}`);
-}
-
-async function settle(page) {
-  await page.waitForFunction(() => { const m = window.gw.map; return m.loaded() && m.areTilesLoaded() && !m.isMoving(); }, null, { timeout: 30000 });
-  await page.waitForTimeout(300);
-}
+let env, base, token;
 
 async function getJson(path) {
   const r = await fetch(base + path);
@@ -99,20 +62,8 @@ async function convexGrid() {
 // A page with console errors recorded (resource errors of the optional routes excepted, and of
 // /plan/ when the test provokes refusals).
 async function openPage(locale, refusals = false) {
-  const ctx = await browser.newContext({ viewport: { width: 1600, height: 900 }, locale });
-  const page = await ctx.newPage();
-  page.errors = [];
-  page.on('console', (m) => {
-    if (m.type() !== 'error') return;
-    const url = m.location()?.url || '';
-    if (/Failed to load resource/.test(m.text()) && (OPTIONAL.test(url) || (refusals && /\/plan\//.test(url)))) return;
-    page.errors.push(`${m.text()} (${url})`);
-  });
-  page.on('pageerror', (e) => page.errors.push(`uncaught: ${e.message}`));
+  const page = await env.openPage({ locale, ...(refusals ? { allow: /\/plan\// } : {}) });
   page.on('dialog', (d) => d.accept()); // publish and roll back ask first
-  await page.goto(base + '/', { waitUntil: 'load' });
-  await page.evaluate(() => window.gw.ready);
-  await settle(page);
   return page;
 }
 
@@ -126,31 +77,18 @@ async function frame(page, bb) {
   return async (c) => { const p = await page.evaluate((x) => window.gw.map.project(x), c); return [box.x + p.x, box.y + p.y]; };
 }
 
-const rendered = (page, layer, filter) => page.evaluate(([l, f]) =>
+// The ids drawn on `layer` (optionally filtered), sorted: lib.mjs's rendered() counts features,
+// these assertions need to know which.
+const renderedIds = (page, layer, filter) => page.evaluate(([l, f]) =>
   [...new Set(window.gw.map.queryRenderedFeatures({ layers: [l], ...(f ? { filter: f } : {}) }).map((x) => String(x.properties.id)))].sort(), [layer, filter]);
 
 before(async () => {
-  tmp = mkdtempSync(join(tmpdir(), 'gw-planner-'));
-  const db = join(tmp, 'city.db');
   mkdirSync(ARTIFACTS, { recursive: true });
-  execFileSync(BIN, ['gen-city', db, '--scale', '0.02'], { stdio: 'pipe' });
-  token = execFileSync(BIN, ['token', 'create', db, '--role', 'planner', '--name', 'browser-planner'], { encoding: 'utf8' }).trim().split(/\s+/).pop();
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  srv = spawn(BIN, ['serve', db, '--port', String(port), '--anonymous-read', '--quiet'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  srv.stderr.on('data', (d) => { srvLog += d; });
-  await waitHealthy(base, 20000);
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+  env = await startCity({ scale: 0.02, role: 'planner' });
+  ({ base, token } = env);
 });
 
-after(async () => {
-  await browser?.close();
-  if (srv && srv.exitCode === null) {
-    srv.kill('SIGTERM');
-    await new Promise((r) => { srv.once('exit', r); setTimeout(r, 3000); });
-  }
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
-});
+after(async () => { await env?.stop(); });
 
 test('planner mode: draw a split across a grid, see two grids, validate, balance, publish, roll back', async () => {
   const { grid, bb, cy, w, inside } = await convexGrid();
@@ -174,7 +112,7 @@ test('planner mode: draw a split across a grid, see two grids, validate, balance
   assert.equal(await page.getAttribute('#p-valid', 'data-ok'), '1', 'the published grids validate');
 
   const px = await frame(page, bb);
-  assert.deepEqual(await rendered(page, 'grids-fill', ['==', ['get', 'id'], grid.id]), [grid.id], 'the grid is on screen');
+  assert.deepEqual(await renderedIds(page, 'grids-fill', ['==', ['get', 'id'], grid.id]), [grid.id], 'the grid is on screen');
 
   // split: pick the grid, click a line from outside it on the left to outside it on the right
   await page.click('#p-tools [data-tool=split]');
@@ -192,7 +130,7 @@ test('planner mode: draw a split across a grid, see two grids, validate, balance
   // two grids where there was one: on the page …
   // (the draft also changes the neighbours whose shared edges received the cut's vertices:
   // same area, one more vertex, so that no sliver opens between them)
-  const onPage = await rendered(page, 'plan-grids-fill', ['==', ['get', 'changed'], true]);
+  const onPage = await renderedIds(page, 'plan-grids-fill', ['==', ['get', 'changed'], true]);
   const diff = await getJson(`/plan/drafts/${draft}/diff`);
   assert.equal(diff.added.length, 1, `one new grid: ${JSON.stringify(diff)}`);
   const newId = String(diff.added[0]);
@@ -206,8 +144,8 @@ test('planner mode: draw a split across a grid, see two grids, validate, balance
   assert.ok(!api.features.some((f) => String(f.id) === grid.id && !f.properties.changed));
   // the validation layer shows no problems
   assert.equal(await page.getAttribute('#p-valid', 'data-ok'), '1', await page.textContent('#p-valid'));
-  assert.deepEqual(await rendered(page, 'plan-issues-fill'), []);
-  assert.deepEqual(await rendered(page, 'plan-issues-point'), []);
+  assert.deepEqual(await renderedIds(page, 'plan-issues-fill'), []);
+  assert.deepEqual(await renderedIds(page, 'plan-issues-point'), []);
   // the balance table follows the edit: one grid more, the figures of GET …/balance
   assert.equal(await page.getAttribute('#p-balance', 'data-count'), String(n0 + 1));
   const bal = await getJson(`/plan/drafts/${draft}/balance`);
@@ -216,6 +154,7 @@ test('planner mode: draw a split across a grid, see two grids, validate, balance
   assert.equal(cells[2], bal.base_layout.spread.area_km2.cv.toFixed(3));
   assert.notEqual(cells[1], cells[2], 'the split changes the spread of areas');
   await page.locator('#planner').screenshot({ path: join(ARTIFACTS, 'planner.png') });
+  if (process.env.GW_UPDATE_DOCS === '1') copyFileSync(join(ARTIFACTS, 'planner.png'), join(root, 'docs/img/planner.png'));
   await page.screenshot({ path: join(ARTIFACTS, 'planner-map.png') });
 
   // publish: the version changes and the published tiles show the new grid
@@ -227,7 +166,7 @@ test('planner mode: draw a split across a grid, see two grids, validate, balance
   assert.equal((await fetch(`${base}/collections/grids/items/${encodeURIComponent(newId)}`)).status, 200);
   await page.waitForTimeout(300);
   await settle(page);
-  assert.deepEqual(await rendered(page, 'grids-fill', ['in', ['get', 'id'], ['literal', [grid.id, newId]]]), [grid.id, newId].sort(), 'published tiles show both pieces');
+  assert.deepEqual(await renderedIds(page, 'grids-fill', ['in', ['get', 'id'], ['literal', [grid.id, newId]]]), [grid.id, newId].sort(), 'published tiles show both pieces');
 
   // roll back to the version before: the old grid is back
   await page.selectOption('#p-rb-select', String(v0));
@@ -239,7 +178,7 @@ test('planner mode: draw a split across a grid, see two grids, validate, balance
   assert.deepEqual(simpleRing(back.geometry), grid.ring, 'the old grid, vertex for vertex');
   await page.waitForTimeout(300);
   await settle(page);
-  assert.deepEqual(await rendered(page, 'grids-fill', ['in', ['get', 'id'], ['literal', [grid.id, newId]]]), [grid.id], 'the page shows the old grid alone');
+  assert.deepEqual(await renderedIds(page, 'grids-fill', ['in', ['get', 'id'], ['literal', [grid.id, newId]]]), [grid.id], 'the page shows the old grid alone');
   assert.deepEqual(page.errors, []);
   await page.context().close();
 });

@@ -4,7 +4,7 @@
 // API's nearest teams, a POSTed incident appears through /events.  Screenshots go to artifacts/.
 //
 // Run: GW_BIN=build/gridwatch node --test tests/browser/   (GW_UPDATE_DOCS=1 also refreshes
-// docs/img/wall.png, the README's picture).
+// docs/img/wall.png, the README's picture, and docs/img/dispatcher.png, the dispatcher panel).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, copyFileSync } from 'node:fs';
@@ -144,6 +144,8 @@ test('the dispatcher click shows the nearest teams of GET /dispatch/nearest', as
   const got = await page.$$eval('#d-teams li', (lis) => lis.map((li) => li.dataset.teamId));
   assert.deepEqual(got, want);
   await page.screenshot({ path: join(ARTIFACTS, 'dispatcher.png') });
+  // only the screenshot with the API's teams listed goes to the docs (not the 404 one above)
+  if (process.env.GW_UPDATE_DOCS === '1') copyFileSync(join(ARTIFACTS, 'dispatcher.png'), join(root, 'docs/img/dispatcher.png'));
   assert.deepEqual(page.errors, []);
   await page.context().close();
 });
