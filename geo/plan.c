@@ -258,6 +258,45 @@ static gw_status load(pl *p, sqlite3_stmt *q, pl_set *out)
     return st;
 }
 
+gw_status pl_draft_grid(pl *p, int64_t draft, int64_t base, const char *id, pl_grid *g)
+{
+    char sql[600];
+    snprintf(sql, sizeof sql, "SELECT %s, geom, op FROM plan_draft_grids WHERE draft_id = ?1 AND "
+             "id = ?2", p->cols);
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(p->db, sql, -1, &q, NULL) != SQLITE_OK) return pl_db_fail(p, sql);
+    sqlite3_bind_int64(q, 1, draft);
+    sqlite3_bind_text(q, 2, id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(q);
+    gw_status st = GW_OK;
+    if (rc == SQLITE_ROW) {
+        if (strcmp((const char *)sqlite3_column_text(q, PL_NF + 1), "delete") == 0)
+            st = gw_ctx_error(p->ctx, GW_ERR_NOT_FOUND, "grid '%s' was removed in draft %lld",
+                              id, (long long)draft);
+        else
+            st = pl_read_row(p, q, g);
+        sqlite3_finalize(q);
+        return st;
+    }
+    sqlite3_finalize(q);
+    if (rc != SQLITE_DONE) return pl_db_fail(p, "cannot read the draft");
+    snprintf(sql, sizeof sql, "SELECT %s, AsBinary(geom) FROM grids WHERE version = ?1 AND id = "
+             "?2", p->cols);
+    if (sqlite3_prepare_v2(p->db, sql, -1, &q, NULL) != SQLITE_OK) return pl_db_fail(p, sql);
+    sqlite3_bind_int64(q, 1, base);
+    sqlite3_bind_text(q, 2, id, -1, SQLITE_STATIC);
+    rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW)
+        st = pl_read_row(p, q, g);
+    else if (rc == SQLITE_DONE)
+        st = gw_ctx_error(p->ctx, GW_ERR_NOT_FOUND, "no grid '%s' in draft %lld", id,
+                          (long long)draft);
+    else
+        st = pl_db_fail(p, "cannot read the base grids");
+    sqlite3_finalize(q);
+    return st;
+}
+
 gw_status pl_load_version(pl *p, int64_t version, pl_set *out)
 {
     char sql[512];

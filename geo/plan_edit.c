@@ -37,41 +37,7 @@ typedef struct ectx {
 
 static gw_status get_grid(ectx *e, const char *id, pl_grid *g)
 {
-    char sql[600];
-    snprintf(sql, sizeof sql, "SELECT %s, geom, op FROM plan_draft_grids WHERE draft_id = ?1 AND "
-             "id = ?2", e->p.cols);
-    sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(e->p.db, sql, -1, &q, NULL) != SQLITE_OK) return pl_db_fail(&e->p, sql);
-    sqlite3_bind_int64(q, 1, e->draft);
-    sqlite3_bind_text(q, 2, id, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(q);
-    gw_status st = GW_OK;
-    if (rc == SQLITE_ROW) {
-        if (strcmp((const char *)sqlite3_column_text(q, PL_NF + 1), "delete") == 0)
-            st = gw_ctx_error(e->p.ctx, GW_ERR_NOT_FOUND, "grid '%s' was removed in draft %lld",
-                              id, (long long)e->draft);
-        else
-            st = pl_read_row(&e->p, q, g);
-        sqlite3_finalize(q);
-        return st;
-    }
-    sqlite3_finalize(q);
-    if (rc != SQLITE_DONE) return pl_db_fail(&e->p, "cannot read the draft");
-    snprintf(sql, sizeof sql, "SELECT %s, AsBinary(geom) FROM grids WHERE version = ?1 AND id = "
-             "?2", e->p.cols);
-    if (sqlite3_prepare_v2(e->p.db, sql, -1, &q, NULL) != SQLITE_OK) return pl_db_fail(&e->p, sql);
-    sqlite3_bind_int64(q, 1, e->base);
-    sqlite3_bind_text(q, 2, id, -1, SQLITE_STATIC);
-    rc = sqlite3_step(q);
-    if (rc == SQLITE_ROW)
-        st = pl_read_row(&e->p, q, g);
-    else if (rc == SQLITE_DONE)
-        st = gw_ctx_error(e->p.ctx, GW_ERR_NOT_FOUND, "no grid '%s' in draft %lld", id,
-                          (long long)e->draft);
-    else
-        st = pl_db_fail(&e->p, "cannot read the base grids");
-    sqlite3_finalize(q);
-    return st;
+    return pl_draft_grid(&e->p, e->draft, e->base, id, g);
 }
 
 /* 1 when `id` names a grid of the draft, 0 when not, -1 on a database error. */

@@ -53,6 +53,9 @@ gw_status pl_load_draft(pl *p, int64_t draft, pl_set *out, int64_t *base);
 void pl_set_free(pl *p, pl_set *set);
 /* Read one grid row: columns 0..PL_NF-1 fields, column PL_NF the WKB.  Fills *g. */
 gw_status pl_read_row(pl *p, sqlite3_stmt *q, pl_grid *g);
+/* Grid `id` as draft `draft` sees it: its own row, else the base version's; GW_ERR_NOT_FOUND
+ * when the draft removed it or neither has it.  Caller clears g with pl_grid_clear(). */
+gw_status pl_draft_grid(pl *p, int64_t draft, int64_t base, const char *id, pl_grid *g);
 void pl_grid_clear(pl *p, pl_grid *g);
 
 /* The stored jurisdiction outline (EPSG:4326) or NULL when none is recorded. */

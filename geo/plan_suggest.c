@@ -573,21 +573,9 @@ static gw_status plan_merge(sg *S, size_t i, double mean, size_t *j)
 /* Read grid `id` of the new draft into slot g (replacing what it held). */
 static gw_status reload(sg *S, const char *id, sg_grid *g)
 {
-    char sql[600];
-    snprintf(sql, sizeof sql, "SELECT %s, geom FROM plan_draft_grids WHERE draft_id = ?1 AND id = "
-             "?2 AND op = 'upsert'", S->p.cols);
-    sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(S->p.db, sql, -1, &q, NULL) != SQLITE_OK) return pl_db_fail(&S->p, sql);
-    sqlite3_bind_int64(q, 1, S->draft);
-    sqlite3_bind_text(q, 2, id, -1, SQLITE_TRANSIENT);
+    /* every grid an edit returns has a row of its own in the draft: no base version needed */
     pl_grid row;
-    gw_status st = GW_OK;
-    if (sqlite3_step(q) != SQLITE_ROW)
-        st = gw_ctx_error(S->p.ctx, GW_ERR_INTERNAL, "suggest: grid '%s' missing after an edit",
-                          id);
-    else
-        st = pl_read_row(&S->p, q, &row);
-    sqlite3_finalize(q);
+    gw_status st = pl_draft_grid(&S->p, S->draft, 0, id, &row);
     if (st) return st;
     double load = g->load;
     grid_free(S, g);
