@@ -125,30 +125,7 @@ sed 's|\(.*\) \(.*\) \(.*\)|/tiles/heatmap/\1/\2/\3.png|' "$WORK/heat-tiles.txt"
 # the single tile: the city centre's z12 tile
 ONE=$(awk 'NR == FNR { if ($1 == 12) t[++k] = $0; next } END { split(t[int((k + 1) / 2)], a, " "); printf "/tiles/heatmap/%d/%d/%d.png", a[1], a[2], a[3] }' \
   "$WORK/heat-tiles.txt" /dev/null)
-NPORT=$(awk 'BEGIN { srand(); print 20000 + int(rand() * 20000) }')
-mkdir -p "$WORK/nginx"
-cat >"$WORK/nginx/nginx.conf" <<EOF
-worker_processes $(nproc 2>/dev/null || echo 2);
-daemon off;
-pid $WORK/nginx/nginx.pid;
-error_log $WORK/nginx/error.log;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  sendfile on; tcp_nopush on; tcp_nodelay on;
-  keepalive_requests 1000000;
-  types { image/png png; }
-  server {
-    listen 127.0.0.1:$NPORT;
-    root $WORK/www;
-    location /tiles/ { add_header Cache-Control "public, max-age=60"; etag on; }
-  }
-}
-EOF
-"$NGINX" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" -e "$WORK/nginx/error.log" 2>"$WORK/nginx/start.err" &
-NGX=$!
-sleep 1
-kill -0 "$NGX" 2>/dev/null || { echo "bench_heatmap: nginx did not start: $(cat "$WORK/nginx/start.err")" >&2; exit 1; }
+nginx_static bench_heatmap image/png png
 curl -s "$URL$ONE" | cmp -s - "$WORK/www$ONE" || echo "bench_heatmap: warning: gridwatch and nginx bytes differ for $ONE" >&2
 wrk_run() { # BASE-URL NAME [LUA]
   if [ -n "${3:-}" ]; then set -- "$1" "$2" -s "$3"; else set -- "$1$ONE" "$2"; fi

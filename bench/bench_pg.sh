@@ -124,3 +124,33 @@ pgbench_summary() {
       a = int(NR * 0.5); if (a < 1) a = 1; b = int(NR * 0.99); if (b < 1) b = 1
       printf "%.1f %.2f %.2f\n", NR / d, v[a], v[b] }'
 }
+
+# nginx_static WHO MIME EXT: nginx on a random loopback port serving $WORK/www (files with
+# extension EXT as MIME) with the Cache-Control gridwatch sends, the ceiling for cached tiles.
+# Sets NPORT and NGX (its pid); exits when nginx does not start.
+nginx_static() {
+  NPORT=$(awk 'BEGIN { srand(); print 20000 + int(rand() * 20000) }')
+  mkdir -p "$WORK/nginx"
+  cat >"$WORK/nginx/nginx.conf" <<NGINX_EOF
+worker_processes $(nproc 2>/dev/null || echo 2);
+daemon off;
+pid $WORK/nginx/nginx.pid;
+error_log $WORK/nginx/error.log;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  sendfile on; tcp_nopush on; tcp_nodelay on;
+  keepalive_requests 1000000;
+  types { $2 $3; }
+  server {
+    listen 127.0.0.1:$NPORT;
+    root $WORK/www;
+    location /tiles/ { add_header Cache-Control "public, max-age=60"; etag on; }
+  }
+}
+NGINX_EOF
+  "$NGINX" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" -e "$WORK/nginx/error.log" 2>"$WORK/nginx/start.err" &
+  NGX=$!
+  sleep 1
+  kill -0 "$NGX" 2>/dev/null || { echo "$1: nginx did not start: $(cat "$WORK/nginx/start.err")" >&2; exit 1; }
+}

@@ -179,30 +179,7 @@ NP=$(wc -l <"$WORK/paths.txt")
   sed 's/.*/paths[#paths + 1] = "&"/' "$WORK/paths.txt"
   echo 'request = function() n = n % #paths + 1; return wrk.format("GET", paths[n]) end'
 } >"$WORK/tiles.lua"
-NPORT=$(awk 'BEGIN { srand(); print 20000 + int(rand() * 20000) }')
-mkdir -p "$WORK/nginx"
-cat >"$WORK/nginx/nginx.conf" <<EOF
-worker_processes $(nproc 2>/dev/null || echo 2);
-daemon off;
-pid $WORK/nginx/nginx.pid;
-error_log $WORK/nginx/error.log;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  sendfile on; tcp_nopush on; tcp_nodelay on;
-  keepalive_requests 1000000;
-  types { application/vnd.mapbox-vector-tile mvt; }
-  server {
-    listen 127.0.0.1:$NPORT;
-    root $WORK/www;
-    location /tiles/ { add_header Cache-Control "public, max-age=60"; etag on; }
-  }
-}
-EOF
-"$NGINX" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" -e "$WORK/nginx/error.log" 2>"$WORK/nginx/start.err" &
-NGX=$!
-sleep 1
-kill -0 "$NGX" 2>/dev/null || { echo "bench_tiles: nginx did not start: $(cat "$WORK/nginx/start.err")" >&2; exit 1; }
+nginx_static bench_tiles application/vnd.mapbox-vector-tile mvt
 # the same bytes from both
 p1=$(head -n 1 "$WORK/paths.txt")
 curl -s "$URL$p1" | cmp -s - "$WORK/www$p1" || echo "bench_tiles: warning: gridwatch and nginx bytes differ for $p1" >&2
