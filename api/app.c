@@ -89,6 +89,7 @@ gw_status gw_app_create(gw_ctx *ctx, const char *db_path, const gw_app_opts *opt
         gw_events *ev = NULL;
         st = gw_events_create(ctx, app->live, &ev);
         app->modules[GW_APP_EVENTS] = ev;
+        if (!st) gw_events_set_teams(ev, app->modules[GW_APP_DISPATCH]);
     }
     if (!st) {
         r = gw_events_routes(&n);
@@ -121,9 +122,9 @@ void gw_app_destroy(gw_app *app)
     gw_live_destroy(app->live);
     gw_tiles_destroy(app->tiles);
     gw_hotspots_destroy(app->modules[GW_APP_HOTSPOTS]);
+    gw_events_destroy(app->modules[GW_APP_EVENTS]); /* before the team index its events read */
     gw_dispatch_destroy(app->modules[GW_APP_DISPATCH]);
     gw_coverage_http_destroy(app->modules[GW_APP_COVERAGE]);
-    gw_events_destroy(app->modules[GW_APP_EVENTS]);
     free(app->routes);
     free(app);
 }

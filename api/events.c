@@ -6,6 +6,9 @@
 #include "app.h"
 #include "http_util.h"
 
+#include "gridwatch/dispatch.h"
+
+#include <math.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -59,6 +62,7 @@ struct gw_events {
     int polling;
     pthread_cond_t stop_cv;
     int stop, running;
+    gw_dispatch *teams; /* optional: team events then carry the team's position and status */
 };
 
 static int64_t now_ms(void)
@@ -127,7 +131,7 @@ static int wanted(const sub *s, const ev *e)
     return 1;
 }
 
-static void format_ev(gw_buf *b, const ev *e)
+static void format_ev(gw_buf *b, const gw_events *h, const ev *e)
 {
     gw_buf_printf(b, "id: %lld\nevent: %s\ndata: {\"seq\":%lld,\"type\":\"%s\",\"layer\":", (long long)e->seq,
                   e->type, (long long)e->seq, e->type);
@@ -143,6 +147,16 @@ static void format_ev(gw_buf *b, const ev *e)
         gw_buf_str(b, ",\"bbox\":[");
         gw_buf_num(b, e->bbox.minx, 7), gw_buf_str(b, ","), gw_buf_num(b, e->bbox.miny, 7), gw_buf_str(b, ",");
         gw_buf_num(b, e->bbox.maxx, 7), gw_buf_str(b, ","), gw_buf_num(b, e->bbox.maxy, 7), gw_buf_str(b, "]");
+    }
+    /* A team event says where the team is and what it is doing now (the newest position, which
+     * is what a map wants: a move's bbox spans the old and the new place), so a wall can draw it
+     * without a request per event. */
+    gw_team_hit t;
+    if (h->teams && e->layer == GW_LAYER_TEAMS && e->id && strcmp(e->op, "delete") != 0 &&
+        gw_dispatch_team(NULL, h->teams, e->id, 0, &t) == GW_OK && !isnan(t.lon) && !isnan(t.lat)) {
+        gw_buf_str(b, ",\"lon\":"), gw_buf_num(b, t.lon, 7);
+        gw_buf_str(b, ",\"lat\":"), gw_buf_num(b, t.lat, 7);
+        gw_buf_str(b, ",\"status\":"), gw_buf_json_str(b, gw_team_status_name(t.status));
     }
     gw_buf_str(b, "}\n\n");
 }
@@ -272,6 +286,13 @@ gw_status gw_events_create(gw_ctx *ctx, gw_live *live, gw_events **out)
     return GW_OK;
 }
 
+void gw_events_set_teams(gw_events *h, gw_dispatch *teams)
+{
+    pthread_mutex_lock(&h->lock);
+    h->teams = teams;
+    pthread_mutex_unlock(&h->lock);
+}
+
 void gw_events_destroy(gw_events *h)
 {
     if (!h) return;
@@ -319,7 +340,7 @@ static void flush_held(sub *s, const gw_events *h, int64_t t, gw_buf *out, size_
     for (size_t k = 0; k < MOVE_SLOTS && s->n_held && out->len + 512 < max; k++) {
         if (!s->held[k].h || t - s->sent[k].ms < COALESCE_MS) continue;
         int64_t i = ring_find(h, s->held[k].seq);
-        if (i >= 0) format_ev(out, &h->ring[i % RING]); /* else: gone, the reset event said so */
+        if (i >= 0) format_ev(out, h, &h->ring[i % RING]); /* else: gone, the reset event said so */
         s->sent[k].h = s->held[k].h, s->sent[k].ms = t;
         s->held[k].h = 0;
         s->n_held--;
@@ -371,7 +392,7 @@ static long sub_read(void *cls, char *buf, size_t max)
             if (s->held[k].h == e->idh) s->held[k].h = 0, s->n_held--;
             s->sent[k].h = e->idh, s->sent[k].ms = t;
         }
-        format_ev(&out, e);
+        format_ev(&out, h, e);
     }
     if (s->n_held) flush_held(s, h, t, &out, max);
     if (!out.len && t - s->last_write_ms >= HEARTBEAT_MS) gw_buf_str(&out, ": heartbeat\n\n");
@@ -435,7 +456,7 @@ static int replay(gw_req *req, sub *s, int64_t after, int64_t until)
         fill_ev(&e, sqlite3_column_int64(q, 0), l, (const char *)sqlite3_column_text(q, 2),
                 (const char *)sqlite3_column_text(q, 3), sqlite3_column_type(q, 4) == SQLITE_NULL ? NULL : &b);
         last = e.seq;
-        if (wanted(s, &e)) format_ev(&s->backlog, &e);
+        if (wanted(s, &e)) format_ev(&s->backlog, s->hub, &e);
     }
     sqlite3_finalize(q);
     free(e.id);

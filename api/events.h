@@ -10,6 +10,8 @@
 #include "live.h"
 #include "server.h"
 
+#include "gridwatch/dispatch.h"
+
 typedef struct gw_events gw_events;
 
 /* Create the event hub over `live` (registers its listener; call before the server starts) and
@@ -17,12 +19,17 @@ typedef struct gw_events gw_events;
  * server is destroyed (which ends every stream) and after gw_live_destroy(). */
 gw_status gw_events_create(gw_ctx *ctx, gw_live *live, gw_events **out);
 void gw_events_destroy(gw_events *ev);
+/* Give team events the team's newest position and status from `teams` (the dispatch index; it
+ * must outlive the hub's streams).  Without it, team events carry the change's bbox only. */
+void gw_events_set_teams(gw_events *ev, gw_dispatch *teams);
 
 /* GET /events[?types=incident,team.moved][&bbox=minx,miny,maxx,maxy] (viewer).  Event types:
  * incident.created / .updated / .deleted / .bulk, team.moved / .assigned / .released /
  * .created / .updated / .deleted / .bulk, grid.changed, police_room.changed, camera.changed,
  * and change.<op> for rows of other tables (analysis refreshes).  `types` entries match a type
- * or its prefix ("team").  Data: {"seq","type","layer","op","id","bbox"}.  team.moved is
+ * or its prefix ("team").  Data: {"seq","type","layer","op","id","bbox"}; team events other
+ * than team.deleted add the team's position and status when the event is sent ("lon", "lat",
+ * "status": the newest, not the one of that change).  team.moved is
  * coalesced per team and subscriber: at most one move of a team per second; moves arriving
  * within that second are held, a newer one replacing the held one, and the newest goes out
  * (with its own id, possibly below ids already sent: a reconnect then repeats, never loses)

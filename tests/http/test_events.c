@@ -14,6 +14,7 @@
 #include "server.h"
 
 #include <curl/curl.h>
+#include <math.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -476,6 +477,59 @@ static void test_moves_coalesced_newest_arrives(void **state)
     sub_stop(c);
 }
 
+/* The event's data line for change `seq` (its "data: " text up to the line end) into buf. */
+static int sub_data(client *c, int64_t seq, char *buf, size_t cap)
+{
+    char want[64];
+    snprintf(want, sizeof want, "id: %lld\n", (long long)seq);
+    int ok = 0;
+    pthread_mutex_lock(&c->lock);
+    const char *p = c->text.data ? strstr(c->text.data, want) : NULL;
+    if (p && (p = strstr(p, "data: "))) {
+        size_t n = strcspn(p + 6, "\n");
+        snprintf(buf, cap, "%.*s", (int)(n < cap ? n : cap - 1), p + 6);
+        ok = 1;
+    }
+    pthread_mutex_unlock(&c->lock);
+    return ok;
+}
+
+/* A team's event says where the team now is and its status, so a wall draws it without asking:
+ * the position is the one just reported, not the middle of the move's bbox. */
+static void test_move_event_carries_position(void **state)
+{
+    (void)state;
+    client *c = sub_start("?types=team.moved", NULL);
+    assert_true(sub_wait(c, "gridwatch events", 2000));
+    double lon = team_lon + 0.0123457, lat = team_lat - 0.0065432;
+    int64_t seq = post_position(lon, lat, (int64_t)time(NULL) + 5000);
+    char want[64], data[1024];
+    snprintf(want, sizeof want, "id: %lld\n", (long long)seq);
+    assert_true(sub_wait(c, want, 3000));
+    usleep(20000);
+    assert_true(sub_data(c, seq, data, sizeof data));
+    const char *pl = strstr(data, "\"lon\":"), *pt = strstr(data, "\"lat\":"), *ps = strstr(data, "\"status\":\"");
+    assert_non_null(pl), assert_non_null(pt), assert_non_null(ps);
+    assert_true(fabs(strtod(pl + 6, NULL) - lon) < 2e-7);
+    assert_true(fabs(strtod(pt + 6, NULL) - lat) < 2e-7);
+    assert_true(strncmp(ps + 10, "available\"", 10) == 0 || strncmp(ps + 10, "busy\"", 5) == 0 ||
+                strncmp(ps + 10, "offline\"", 8) == 0);
+    /* the bbox spans the old and the new place; the position is the new one, not its middle */
+    assert_non_null(strstr(data, "\"bbox\":["));
+    sub_stop(c);
+    team_lon = lon, team_lat = lat;
+
+    client *inc = sub_start("?types=incident", NULL);
+    assert_true(sub_wait(inc, "gridwatch events", 2000));
+    int64_t iseq = post_incident("EVPOS1");
+    snprintf(want, sizeof want, "id: %lld\n", (long long)iseq);
+    assert_true(sub_wait(inc, want, 3000));
+    usleep(20000);
+    assert_true(sub_data(inc, iseq, data, sizeof data));
+    assert_null(strstr(data, "\"status\""));
+    sub_stop(inc);
+}
+
 /* types: a type or its prefix; bbox: events whose bbox misses it are left out. */
 static void test_type_and_bbox_filters(void **state)
 {
@@ -545,6 +599,7 @@ int main(void)
         cmocka_unit_test(test_incident_reaches_subscriber),
         cmocka_unit_test(test_resume_gets_exactly_the_missed),
         cmocka_unit_test(test_moves_coalesced_newest_arrives),
+        cmocka_unit_test(test_move_event_carries_position),
         cmocka_unit_test(test_type_and_bbox_filters),
         cmocka_unit_test(test_200_subscribers),
     };
