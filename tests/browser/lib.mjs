@@ -4,6 +4,7 @@
 // *.test.mjs only).
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { inflateSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -116,4 +117,38 @@ export async function jumpTo(page, center, zoom) {
 export async function firstPoint(base, layer) {
   const r = await fetch(`${base}/collections/${layer}/items?limit=1`);
   return (await r.json()).features[0].geometry.coordinates;
+}
+
+// The RGB of pixel (x, y) of the page as drawn (a screenshot of a 1-pixel clip, decoded here:
+// 8-bit RGB or RGBA, not interlaced, as Chromium writes them).  Pixel tests see what the viewer
+// sees, which queryRenderedFeatures cannot say for the page's own WebGL layers.
+export async function pixelAt(page, x, y) {
+  const png = await page.screenshot({ clip: { x: Math.round(x), y: Math.round(y), width: 1, height: 1 } });
+  return decodePng(png).pixel(0, 0);
+}
+
+export function decodePng(buf) {
+  if (buf.readUInt32BE(0) !== 0x89504e47) throw new Error('not a PNG');
+  let off = 8, width = 0, height = 0, depth = 0, type = 0, interlace = 0;
+  const idat = [];
+  while (off < buf.length) {
+    const len = buf.readUInt32BE(off), kind = buf.toString('latin1', off + 4, off + 8), data = buf.subarray(off + 8, off + 8 + len);
+    if (kind === 'IHDR') { width = data.readUInt32BE(0); height = data.readUInt32BE(4); depth = data[8]; type = data[9]; interlace = data[12]; }
+    else if (kind === 'IDAT') idat.push(data);
+    else if (kind === 'IEND') break;
+    off += 12 + len;
+  }
+  const bpp = { 2: 3, 6: 4 }[type];
+  if (depth !== 8 || !bpp || interlace) throw new Error(`PNG kind not read here (depth ${depth}, colour type ${type}, interlace ${interlace})`);
+  const raw = inflateSync(Buffer.concat(idat)), stride = width * bpp, px = Buffer.alloc(height * stride);
+  for (let y = 0; y < height; y++) {
+    const f = raw[y * (stride + 1)], line = raw.subarray(y * (stride + 1) + 1, (y + 1) * (stride + 1)), o = y * stride;
+    for (let i = 0; i < stride; i++) {
+      const a = i >= bpp ? px[o + i - bpp] : 0, b = y ? px[o - stride + i] : 0, c = y && i >= bpp ? px[o - stride + i - bpp] : 0;
+      const p = a + b - c, pa = Math.abs(p - a), pb = Math.abs(p - b), pc = Math.abs(p - c);
+      const pred = [0, a, b, (a + b) >> 1, pa <= pb && pa <= pc ? a : pb <= pc ? b : c][f];
+      px[o + i] = (line[i] + pred) & 255;
+    }
+  }
+  return { width, height, pixel: (x, y) => [...px.subarray(y * stride + x * bpp, y * stride + x * bpp + 3)] };
 }

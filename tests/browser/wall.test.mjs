@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import http from 'node:http';
-import { root, ARTIFACTS, startCity, settle, rendered, jumpTo, firstPoint as first } from './lib.mjs';
+import { root, ARTIFACTS, startCity, settle, rendered, jumpTo, pixelAt, firstPoint as first } from './lib.mjs';
 
 let env, base, token;
 const openPage = (opts) => env.openPage(opts);
@@ -190,23 +190,26 @@ test('live event handling: a new incident is drawn and highlighted, a team moves
     window.gw.handleEvent('incident', { op: 'created', feature: { type: 'Feature', id: 'FED-1', geometry: { type: 'Point', coordinates: at }, properties: { category: 'fraud', severity: 3 } } });
     window.gw.handleEvent('team', { op: 'moved', id: tm.id, lon: c[0], lat: c[1], status: 'busy' });
   }, [team, to, [lon - 0.003, lat]]);
-  await page.waitForTimeout(600); // moves reach the map every 250 ms
+  await page.waitForFunction((id) => window.gw.teamDrawn(id), String(team.id), { timeout: 10000 }); // moves are batched
   await settle(page);
   const got = await page.evaluate((id) => {
     const m = window.gw.map;
     return {
       inc: m.queryRenderedFeatures({ layers: ['live-incidents'] }).filter((f) => f.properties.id === 'FED-1').length,
       hi: m.queryRenderedFeatures({ layers: ['live-highlight'] }).length,
-      moved: m.queryRenderedFeatures({ layers: ['live-teams'] }).filter((f) => f.properties.id === id).map((f) => [f.geometry.coordinates, f.properties.status]),
+      moved: window.gw.teamDrawn(id),
       // the tile copy at the old place is made invisible (feature state), not re-filtered
       old: m.queryRenderedFeatures({ layers: ['teams'] }).filter((f) => f.properties.id === id && f.state.live !== true).length,
     };
   }, String(team.id));
   assert.equal(got.inc, 1, 'fed incident drawn');
   assert.ok(got.hi >= 1, 'new incident highlighted');
-  assert.equal(got.moved.length, 1, 'team drawn at its new place');
-  assert.ok(Math.abs(got.moved[0][0][0] - to[0]) < 1e-5 && Math.abs(got.moved[0][0][1] - to[1]) < 1e-5, `team at ${got.moved[0][0]}`);
-  assert.equal(got.moved[0][1], 'busy');
+  assert.ok(got.moved, 'team drawn by the live team layer');
+  assert.ok(Math.abs(got.moved.lon - to[0]) < 1e-9 && Math.abs(got.moved.lat - to[1]) < 1e-9, `team at ${got.moved.lon},${got.moved.lat}`);
+  assert.equal(got.moved.status, 'busy');
+  // and on screen: the circle's centre pixel has the busy colour (#f46d43)
+  const px = await pixelAt(page, got.moved.x, got.moved.y);
+  assert.ok(Math.abs(px[0] - 0xf4) <= 12 && Math.abs(px[1] - 0x6d) <= 12 && Math.abs(px[2] - 0x43) <= 12, `pixel at the team: ${px}`);
   assert.equal(got.old, 0, 'the tile copy of the moved team is hidden');
   assert.deepEqual(page.errors, []);
   await page.context().close();

@@ -8,7 +8,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import http from 'node:http';
 import zlib from 'node:zlib';
-import { root, ARTIFACTS, startCity, settle, jumpTo } from './lib.mjs';
+import { root, ARTIFACTS, startCity, settle, jumpTo, pixelAt } from './lib.mjs';
 
 const { wgsToGcj } = await import(join(root, 'web/js/data.js'));
 
@@ -210,7 +210,7 @@ test('a GCJ-02 basemap is shifted onto the WGS84 data (gcj02=1), and is off with
 
 // ---- live teams through the real event stream -----------------------------------------------
 
-test('a POSTed team position moves the team on the map through /events (the event only names it)', async () => {
+test('a POSTed team position moves the team on the map through /events (the event carries the new place)', async () => {
   const team = (await (await fetch(`${base}/collections/teams/items?limit=1&status=busy`)).json()).features[0]
     ?? (await (await fetch(`${base}/collections/teams/items?limit=1`)).json()).features[0];
   const [lon, lat] = team.geometry.coordinates;
@@ -222,19 +222,22 @@ test('a POSTed team position moves the team on the map through /events (the even
     headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${env.token}` } });
   assert.equal(r.status, 200, await r.text());
   // drawn at the new place (not between the old and the new: the event's bbox spans both)
-  await page.waitForFunction(([id, c]) => window.gw.map.queryRenderedFeatures({ layers: ['live-teams'] })
-    .some((f) => f.properties.id === id && Math.abs(f.geometry.coordinates[0] - c[0]) < 1e-5 && Math.abs(f.geometry.coordinates[1] - c[1]) < 1e-5),
-  [String(team.id), to], { timeout: 20000, polling: 100 });
+  await page.waitForFunction(([id, c]) => { const d = window.gw.teamDrawn(id); return d && Math.abs(d.lon - c[0]) < 1e-7 && Math.abs(d.lat - c[1]) < 1e-7; },
+    [String(team.id), to], { timeout: 20000, polling: 100 });
   await settle(page);
   const got = await page.evaluate((id) => {
     const m = window.gw.map;
     return {
-      status: m.queryRenderedFeatures({ layers: ['live-teams'] }).find((f) => f.properties.id === id)?.properties.status,
+      drawn: window.gw.teamDrawn(id),
       tileCopies: m.queryRenderedFeatures({ layers: ['teams'] }).filter((f) => f.properties.id === id && f.state.live !== true).length,
     };
   }, String(team.id));
-  assert.equal(got.status, team.properties.status, 'the moved team keeps its status colour');
+  assert.equal(got.drawn.status, team.properties.status, 'the moved team keeps its status (from the event)');
   assert.equal(got.tileCopies, 0, 'the tile copy at the old place is hidden');
+  // on screen in its status colour at the new place
+  const want = { available: [0x1a, 0x98, 0x50], busy: [0xf4, 0x6d, 0x43], offline: [0x88, 0x88, 0x88] }[team.properties.status];
+  const px = await pixelAt(page, got.drawn.x, got.drawn.y);
+  assert.ok(want.every((v, i) => Math.abs(px[i] - v) <= 12), `pixel at the team: ${px}, want ${want}`);
   assert.deepEqual(page.errors, []);
   await page.context().close();
 });

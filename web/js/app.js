@@ -7,6 +7,7 @@ import { setLanguage, pickLanguage, getLanguage, t, categoryLabel } from './i18n
 import { api, rows, flat, gridIdOf, num, toBin, iso, registerGcjProtocol } from './data.js';
 import { initDispatcher, initPlanner } from './panels.js';
 import { initPlanMode } from './planner.js';
+import { createTeamLayer } from './teamlayer.js';
 
 const CATS = { theft: '#e41a1c', dispute: '#ff7f00', traffic: '#ffd92f', fraud: '#984ea3', burglary: '#a65628',
   assault: '#f781bf', drugs: '#4daf4a', vandalism: '#377eb8' };
@@ -114,7 +115,6 @@ function buildStyle(cityTj, incTj) {
     base: { type: 'vector', tiles: cityTj.tiles, bounds: cityTj.bounds, minzoom: cityTj.minzoom ?? 0, maxzoom: cityTj.maxzoom ?? 18, promoteId: 'id' },
     inc: { type: 'vector', tiles: [incTiles(incTj.tiles[0])], bounds: incTj.bounds, minzoom: 0, maxzoom: incTj.maxzoom ?? 18, promoteId: 'id' },
     live: { type: 'geojson', data: { type: 'FeatureCollection', features: [] } },
-    liveteams: { type: 'geojson', data: { type: 'FeatureCollection', features: [] } },
     pick: { type: 'geojson', data: { type: 'FeatureCollection', features: [] } },
   };
   const layers = [{ id: 'background', type: 'background', paint: { 'background-color': '#1b2130' } }];
@@ -148,8 +148,6 @@ function buildStyle(cityTj, incTj) {
     { id: 'teams', type: 'circle', source: 'base', 'source-layer': 'teams', filter: notCluster,
       paint: { 'circle-color': teamColor(), 'circle-radius': ['interpolate', ['linear'], ['zoom'], 8, 3.5, 15, 7], 'circle-stroke-color': '#000', 'circle-stroke-width': 1,
         'circle-opacity': liveHidden(), 'circle-stroke-opacity': liveHidden() } },
-    { id: 'live-teams', type: 'circle', source: 'liveteams',
-      paint: { 'circle-color': teamColor(), 'circle-radius': ['interpolate', ['linear'], ['zoom'], 8, 3.5, 15, 7], 'circle-stroke-color': '#ffffff', 'circle-stroke-width': 1.5 } },
     { id: 'live-highlight', type: 'circle', source: 'live', filter: ['==', ['get', 'fresh'], true],
       paint: { 'circle-color': 'rgba(0,0,0,0)', 'circle-radius': 22, 'circle-stroke-color': '#ffffff', 'circle-stroke-width': 3 } },
     { id: 'live-incidents', type: 'circle', source: 'live',
@@ -213,9 +211,20 @@ async function countInPage(q) {
   state.countsFrom = 'page';
 }
 
+// Coverage is computed when the server starts (503 until then): the page asks again, and when it
+// arrives reloads the tiles, whose blind spots and coverage fields were empty before.
+let coverageRetry = 0;
 async function loadCoverage() {
   const r = await api('/analysis/coverage');
   state.avail.coverage = r.ok;
+  if (r.status === 503 && !coverageRetry) {
+    const after = Math.min(Math.max(+r.headers?.get('Retry-After') || 5, 1), 30);
+    coverageRetry = setTimeout(async () => {
+      coverageRetry = 0;
+      await loadCoverage();
+      if (state.avail.coverage) { gw.coverageLate = true; reloadTiles(); applyGridStates(); }
+    }, after * 1000);
+  }
   if (!r.ok) { state.coverage = null; return; }
   state.coverage = new Map();
   for (const row of rows(r.data)) {
@@ -418,12 +427,20 @@ function connectEvents() {
   };
   es.onopen = () => { esBackoff = 1000; state.avail.events = true; setLive(true); };
   es.onmessage = handler;
-  // gridwatch's event names (api/events.c), plus a few spellings other feeds use
+  // gridwatch's event names (api/events.h)
   for (const n of ['incident.created', 'incident.updated', 'incident.deleted', 'incident.bulk',
     'team.moved', 'team.assigned', 'team.released', 'team.created', 'team.updated', 'team.deleted', 'team.bulk',
-    'grid.changed', 'camera.changed', 'police_room.changed', 'coverage.refreshed', 'hotspots.refreshed',
-    'incident', 'team', 'grid', 'change', 'changes', 'coverage', 'hotspots', 'analysis'])
+    'grid.changed', 'camera.changed', 'police_room.changed'])
     es.addEventListener(n, handler);
+  // the server lost this page's place in its event window (the page was stalled): what changed
+  // in between is only in the tiles and the API now
+  es.addEventListener('reset', () => {
+    gw.resets = (gw.resets || 0) + 1;
+    reloadTiles();
+    refreshCountsSoon(true);
+    teamSince = lastEventAt ? lastEventAt - 5000 : null;
+    staleTeam(undefined);
+  });
   es.onerror = async () => {
     setLive(false);
     if (es.readyState !== EventSource.CLOSED) return; // the browser retries by itself
@@ -451,6 +468,7 @@ function handleEvent(type, d) {
   if (!d || typeof d !== 'object') return;
   for (const k of ['changes', 'events', 'items']) if (Array.isArray(d[k])) { d[k].forEach((x) => handleEvent(type, x)); return; }
   gw.events.push({ type, d });
+  lastEventAt = Date.now();
   if (gw.events.length > 200) gw.events.shift();
   const layer = layerOf(type, d);
   const f = d.feature ?? (d.type === 'Feature' ? d : d.data?.type === 'Feature' ? d.data : null);
@@ -491,6 +509,9 @@ function handleEvent(type, d) {
     }
   } else if (layer === 'grids' || layer === 'analysis') {
     refreshCountsSoon(true);
+  } else if (type === 'camera.changed' || type === 'police_room.changed') {
+    reloadTilesSoon(); // the coverage fields and blind spots of the grids around it changed
+    refreshCountsSoon(true);
   }
 }
 
@@ -508,8 +529,20 @@ async function fillProps(layer, id, into, push) {
   push(id);
 }
 
+// Reload the vector tiles.  The browser keeps tiles for a minute (max-age=60), so for a while
+// after a reload tile requests revalidate (cache: 'no-cache', answered 304 when the ETag still
+// holds) instead of taking the copy from before the change; see transformRequest in main().
+let revalidateUntil = 0, reloadSoonTimer = 0, lastEventAt = 0;
 function reloadTiles() {
+  revalidateUntil = Date.now() + 30000;
   for (const id of ['base', 'inc']) { const src = gw.map.getSource(id); src.setTiles([...src.tiles]); }
+}
+function reloadTilesSoon() {
+  clearTimeout(reloadSoonTimer);
+  reloadSoonTimer = setTimeout(reloadTiles, 2000); // the server recomputes the grids' coverage first
+}
+function transformRequest(url, kind) {
+  return kind === 'Tile' && Date.now() < revalidateUntil && url.startsWith(location.origin) ? { url, cache: 'no-cache' } : { url };
 }
 
 // Teams named by events are fetched in one request per TEAM_POLL_MS (a wall needs no more): the
@@ -519,7 +552,7 @@ function reloadTiles() {
 const staleTeams = new Set();
 let teamPoll = 0, teamSince = null, teamPolling = false;
 function staleTeam(id) {
-  staleTeams.add(String(id));
+  if (id !== undefined) staleTeams.add(String(id));
   if (!teamPoll && !teamPolling) teamPoll = setTimeout(pollTeams, TEAM_POLL_MS);
 }
 async function pollTeams() {
@@ -563,23 +596,54 @@ async function serverTime(path, delta) {
   return (r && serverDate(r, delta)) || Date.now() + delta;
 }
 
-// Live teams: a city's fleet reports tens of positions a second.  Moves are collected and sent to
-// the map as one diff (GeoJSONSource.updateData: the worker re-cuts only the tiles the moved teams
-// touch) every TEAM_FLUSH_MS; the tile copy of a moved team is hidden by feature state (a filter
-// change would re-parse every tile of the city source).
-const TEAM_FLUSH_MS = 250, TEAM_POLL_MS = 1000;
+// Live teams: a city's fleet reports tens of positions a second.  Moves are collected and handed
+// to the team layer (teamlayer.js: drawn by the page, no tile worker) every teamFlushMs(); the
+// tile copy of a moved team is hidden by feature state (a filter change would re-parse every
+// tile of the city source).  Events carry the team's new position;
+// the poll above is for feeds that do not.
+// How often: every flush is a redraw of the whole map, so the interval follows what a redraw
+// costs on this machine (frameCost): three redraws' time, between 100 ms (a GPU draws the wall in
+// a few ms) and 600 ms (software GL takes 130-400 ms at 1080p), i.e. about a third of the time
+// at most goes on redrawing for team moves, and a move is drawn within a second.
+const TEAM_POLL_MS = 1000;
 const teamDirty = new Set(), teamHidden = new Set();
 let teamTimer = 0;
+function teamFlushMs() { return Math.round(Math.min(600, Math.max(100, 3 * frameCost.ms))); }
+gw.teamFlushMs = teamFlushMs;
 function pushTeams(id) {
   if (id !== undefined) teamDirty.add(id);
-  if (!teamTimer) teamTimer = setTimeout(flushTeams, TEAM_FLUSH_MS);
+  if (!teamTimer) teamTimer = setTimeout(flushTeams, teamFlushMs());
+}
+
+// The time of a frame in which the map drew (ms, a moving average): measured while the map draws
+// (a requestAnimationFrame loop that stops after some frames without drawing).
+const frameCost = { ms: 16, n: 0 };
+gw.frameCost = frameCost;
+function watchFrames(map) {
+  let drew = false, last = 0, quiet = 0, running = false;
+  const tick = (t) => {
+    if (last && drew) {
+      const d = Math.min(t - last, 1000);
+      frameCost.ms += (d - frameCost.ms) * (frameCost.n++ < 10 ? 0.5 : 0.1);
+    }
+    quiet = drew ? 0 : quiet + 1;
+    drew = false, last = t;
+    if (quiet < 10) requestAnimationFrame(tick);
+    else running = false, last = 0;
+  };
+  map.on('render', () => {
+    drew = true;
+    // from this frame's start (the timeline's time in a frame callback) to the next frame's
+    if (!running) { running = true; quiet = 0; last = document.timeline?.currentTime ?? performance.now(); requestAnimationFrame(tick); }
+  });
 }
 function flushTeams() {
   teamTimer = 0;
-  const map = gw.map, add = [], remove = [];
+  const map = gw.map, layer = gw.teamLayer;
   for (const id of teamDirty) {
     const f = state.liveTeams.get(id);
-    if (f) add.push(f); else remove.push(id);
+    if (f) layer.set(id, f.geometry.coordinates[0], f.geometry.coordinates[1], f.properties.status);
+    else layer.remove(id);
     const hide = !!f;
     if (hide !== teamHidden.has(id)) {
       map.setFeatureState({ source: 'base', sourceLayer: 'teams', id: String(id) }, { live: hide });
@@ -587,7 +651,6 @@ function flushTeams() {
     }
   }
   teamDirty.clear();
-  if (add.length || remove.length) map.getSource('liveteams').updateData({ add, remove });
 }
 
 let liveFrame = 0;
@@ -656,13 +719,25 @@ async function main() {
   state.bounds = [[b[0], b[1]], [b[2], b[3]]];
   gw.incTemplate = inc.data.tiles[0];
   if (state.config.basemap?.gcj02) registerGcjProtocol(maplibregl, [].concat(state.config.basemap.tiles)[0], [(b[0] + b[2]) / 2, (b[1] + b[3]) / 2]);
-  const map = new maplibregl.Map({ container: 'map', style: buildStyle(city.data, inc.data), bounds: state.bounds,
+  const map = new maplibregl.Map({ container: 'map', style: buildStyle(city.data, inc.data), bounds: state.bounds, transformRequest,
     fitBoundsOptions: { padding: 40 }, attributionControl: false, hash: params.has('hash') });
   gw.map = map;
   map.on('styleimagemissing', (e) => { if (e.id === 'hatch' && !map.hasImage('hatch')) map.addImage('hatch', hatch(BLIND)); });
   map.addControl(new maplibregl.NavigationControl(), 'bottom-left');
   map.addControl(new maplibregl.ScaleControl(), 'bottom-left');
   await new Promise((res) => map.once('load', res));
+  // the live teams (moved since the page opened) above the tile copies, below the live incidents
+  gw.teamLayer = createTeamLayer('live-teams', { ...TEAM, other: '#000000' });
+  map.addLayer(gw.teamLayer, 'live-highlight');
+  // where the last drawn frame showed a live team: lon/lat, and x/y in the page's CSS pixels
+  // (tests, benchmarks)
+  gw.teamDrawn = (id) => {
+    const d = gw.teamLayer.drawn(String(id));
+    if (!d) return null;
+    const p = map.project([d.lon, d.lat]), box = map.getContainer().getBoundingClientRect();
+    return { ...d, x: box.left + p.x, y: box.top + p.y };
+  };
+  watchFrames(map);
   initControls();
   showAsOf();
   renderLegend();

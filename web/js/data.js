@@ -9,7 +9,7 @@ export async function api(path, opts = {}) {
     const type = r.headers.get('Content-Type') || '';
     if (r.status !== 204 && type.includes('json')) data = await r.json().catch(() => null);
     else if (r.status !== 204) data = await r.text().catch(() => null);
-    return { status: r.status, ok: r.ok, data };
+    return { status: r.status, ok: r.ok, data, headers: r.headers };
   } catch (e) {
     return { status: 0, ok: false, data: null, error: String(e) };
   }
