@@ -136,8 +136,9 @@ async function main() {
       window.gw.map.on('render', () => { window.__bench.drawing = true; });
       window.gw.map.on('moveend', () => { window.__bench.movedAt = performance.now(); });
     });
-    // the floor: what one redraw of the loaded wall costs here with nothing changed
-    const redrawIdle = await page.evaluate(redrawCost);
+    // the floor: what one redraw of the loaded wall costs here with nothing changed (again at
+    // the end, when the fleet is live but the moves have stopped: the same scene without the load)
+    const redrawStart = await page.evaluate(redrawCost);
     await page.evaluate(() => { for (const k of ['frames', 'still', 'drew', 'long']) window.__bench[k].length = 0; });
 
     // the load: RATE moves per second, round robin over the shuffled fleet, each a short hop
@@ -197,6 +198,10 @@ async function main() {
         await page.evaluate(lagProbe, [probeTeams[probeIdx++ % probeTeams.length], token]);
     }
     clearInterval(driver);
+    while (sent.inflight) await sleep(50);
+    await sleep(2000);
+    const redrawEnd = await page.evaluate(redrawCost);
+    const redrawIdle = redrawEnd; // the same scene as under load, the moves stopped
     if (trace) {
       const done = new Promise((r) => cdp.once('Tracing.tracingComplete', r));
       await cdp.send('Tracing.end');
@@ -222,7 +227,8 @@ async function main() {
     console.log(`map wall under load: ${MODE} mode ${VW}x${VH}, ${teams.length + 8} teams, ${RATE} moves/s for ${DURATION} s (${sent.ok} POSTs ok, ${sent.err} failed, ${sent.skipped} skipped with ${MAX_INFLIGHT} in flight, POST p50 ${pct(sent.ms, 0.5)} ms p99 ${pct(sent.ms, 0.99)} ms)`);
     console.log('dropped = frames over 50 ms, still = of those while the camera was not moving (the wall\'s view changes are animated),');
     console.log('no draw = of those, frames in which the map did not draw (the page\'s own JavaScript), draws / draw ms = frames with the camera still');
-    console.log(`in which the map drew, and their median time; one redraw of the idle loaded wall costs ${redrawIdle.toFixed(0)} ms here (the renderer's floor);`);
+    console.log(`in which the map drew, and their median time; one redraw of the wall with nothing changed costs ${redrawStart.toFixed(0)} ms here before the load`);
+    console.log(`and ${redrawEnd.toFixed(0)} ms after it (the renderer's floor);`);
     console.log('CPU s = CPU time of the renderer and GPU processes in the minute (of the 120 s two cores give);');
     console.log('heap MB = min-max of the 10 s samples (CDP JSHeapUsedSize); lag = POST -> team drawn at its new place, median of the minute\'s samples');
     console.log(rows.join('\n'));

@@ -80,9 +80,10 @@ async function stop(env) {
 // A page of the wall (`query` is appended to /wall/) that records console errors and uncaught
 // exceptions (resource errors of the optional routes excepted, and of URLs matching `opts.allow`,
 // a RegExp, when a test provokes refusals).  `opts.route` = [[pattern, handler], …] is installed
-// before the page loads (e.g. to override /wall/config.json).
+// before the page loads (e.g. to override /wall/config.json); `opts.before(page)` is called before
+// it loads (e.g. to listen to its requests).
 export async function openPage(env, opts = {}, query = '') {
-  const { route, allow, ...ctxOpts } = opts;
+  const { route, allow, before, ...ctxOpts } = opts;
   const ctx = await env.browser.newContext({ viewport: { width: 1600, height: 900 }, locale: 'en-US', ...ctxOpts });
   const page = await ctx.newPage();
   page.errors = [];
@@ -94,6 +95,7 @@ export async function openPage(env, opts = {}, query = '') {
   });
   page.on('pageerror', (e) => page.errors.push(`uncaught: ${e.message}`));
   for (const [pattern, handler] of route || []) await page.route(pattern, handler);
+  before?.(page);
   await page.goto(env.base + (query ? `/wall/${query}` : '/'), { waitUntil: 'load' });
   await page.evaluate(() => window.gw.ready);
   await settle(page);

@@ -241,3 +241,116 @@ test('a POSTed team position moves the team on the map through /events (the even
   assert.deepEqual(page.errors, []);
   await page.context().close();
 });
+
+// ---- recovering what the event stream could not say --------------------------------------------
+
+test('a reset event (the page fell out of the server\'s event window) reloads the tiles and catches up the teams', async () => {
+  const team = (await (await fetch(`${base}/collections/teams/items?limit=2`)).json()).features[1];
+  const [lon, lat] = team.geometry.coordinates;
+  let tiles = null;
+  const page = await env.openPage({ before: (p) => { tiles = watchTiles(p); } });
+  await page.waitForFunction(() => window.gw.es?.readyState === 1, null, { timeout: 15000 });
+  await jumpTo(page, [lon, lat], 13);
+  // the stream goes quiet; a team moves meanwhile; then the server says the page missed events
+  await page.evaluate(() => window.gw.es.close());
+  const to = [+(lon - 0.005).toFixed(6), +(lat + 0.004).toFixed(6)];
+  const r = await fetch(`${base}/dispatch/positions`, { method: 'POST', body: JSON.stringify([{ id: team.id, lon: to[0], lat: to[1] }]),
+    headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${env.token}` } });
+  assert.equal(r.status, 200, await r.text());
+  await page.waitForTimeout(300);
+  assert.equal(await page.evaluate((id) => window.gw.teamDrawn(id), String(team.id)), null, 'no event, no move yet');
+  await page.evaluate(() => {
+    window.gw.es.dispatchEvent(new MessageEvent('reset', { data: '{"from":1,"to":2}' }));
+  });
+  await page.waitForFunction(([id, c]) => { const d = window.gw.teamDrawn(id); return d && Math.abs(d.lon - c[0]) < 1e-7 && Math.abs(d.lat - c[1]) < 1e-7; },
+    [String(team.id), to], { timeout: 15000, polling: 100 });
+  await settle(page);
+  assert.equal(await page.evaluate(() => window.gw.resets), 1);
+  checkRevalidated(await tilesAfter(page, tiles, 'resetAt'));
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
+test('coverage that arrives after the page opened reloads the tiles (their blind spots and coverage fields)', async () => {
+  let refused = 0, tiles = null, release;
+  const gate = new Promise((r) => { release = r; }); // the retry is answered once the first view is in
+  const page = await env.openPage({
+    before: (p) => { tiles = watchTiles(p); },
+    route: [['**/analysis/coverage', (r) => {
+      if (refused++) return gate.then(() => r.continue());
+      return r.fulfill({ status: 503, headers: { 'Retry-After': '1' }, contentType: 'application/problem+json', body: '{"title":"coverage is being computed","status":503}' });
+    }]],
+  });
+  release();
+  await page.waitForFunction(() => window.gw.coverageLate > 0, null, { timeout: 15000 });
+  await settle(page);
+  assert.equal(refused, 2, 'asked again after the 503');
+  assert.equal(await page.evaluate(() => window.gw.state.avail.coverage), true);
+  checkRevalidated(await tilesAfter(page, tiles, 'coverageLate'), false);
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
+test('an incident moved by an edit is drawn at its new place, never at the middle of the event\'s box', async () => {
+  const [cx, cy] = centre();
+  const page = await env.openPage();
+  await page.waitForFunction(() => window.gw.es?.readyState === 1, null, { timeout: 15000 });
+  await jumpTo(page, [cx, cy], 13);
+  const id = `MOVE-${Date.now()}`, a = [+(cx - 0.004).toFixed(6), +cy.toFixed(6)], b = [+(cx + 0.004).toFixed(6), +(cy + 0.002).toFixed(6)];
+  const auth = { Authorization: `Bearer ${env.token}` };
+  let r = await fetch(`${base}/collections/incidents/items`, { method: 'POST', headers: { ...auth, 'Content-Type': 'application/geo+json' },
+    body: JSON.stringify({ type: 'Feature', id, geometry: { type: 'Point', coordinates: a }, properties: { category: 'theft', severity: 3, occurred_at: new Date().toISOString() } }) });
+  assert.equal(r.status, 201, await r.text());
+  await page.waitForFunction((i) => window.gw.state.live.get(i)?.properties.category === 'theft', id, { timeout: 10000 });
+  // every place the page holds for it, from now on, at each frame
+  await page.evaluate((i) => {
+    window.__seen = [];
+    const look = () => { const f = window.gw.state.live.get(i); if (f) window.__seen.push(f.geometry.coordinates.join(',')); window.__look = requestAnimationFrame(look); };
+    look();
+  }, id);
+  r = await fetch(`${base}/collections/incidents/items/${id}`, { method: 'PATCH', headers: { ...auth, 'Content-Type': 'application/merge-patch+json' },
+    body: JSON.stringify({ geometry: { type: 'Point', coordinates: b } }) });
+  assert.equal(r.status, 200, await r.text());
+  await page.waitForFunction(([i, c]) => { const g = window.gw.state.live.get(i)?.geometry.coordinates; return g && Math.abs(g[0] - c[0]) < 1e-7 && Math.abs(g[1] - c[1]) < 1e-7; },
+    [id, b], { timeout: 10000 });
+  const seen = [...new Set(await page.evaluate(() => { cancelAnimationFrame(window.__look); return window.__seen; }))];
+  const at = (p) => seen.some((x) => { const [u, v] = x.split(',').map(Number); return Math.abs(u - p[0]) < 1e-7 && Math.abs(v - p[1]) < 1e-7; });
+  assert.ok(at(b), `seen: ${seen}`);
+  assert.equal(seen.filter((x) => { const [u, v] = x.split(',').map(Number); return !(Math.abs(u - a[0]) < 1e-7 && Math.abs(v - a[1]) < 1e-7) && !(Math.abs(u - b[0]) < 1e-7 && Math.abs(v - b[1]) < 1e-7); }).length, 0,
+    `only the old and the new place, seen: ${seen}`);
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
+// The city and incident tile requests of a page, with when they were sent, their Cache-Control
+// header and the server's status.  Tiles are fetched by
+// MapLibre's worker, which Playwright's request events see (resource timing in the page would not).
+function watchTiles(page) {
+  const seen = [], start = new Map();
+  page.on('request', (q) => start.set(q, Date.now()));
+  page.on('requestfinished', async (q) => {
+    if (!/\/tiles\/(city|incidents)\/\d+\/\d+\/\d+/.test(q.url())) return;
+    const res = await q.response().catch(() => null);
+    seen.push({ t: start.get(q) ?? 0, url: q.url(), cc: (await q.allHeaders().catch(() => ({})))['cache-control'] || '', status: res?.status() ?? 0 });
+  });
+  return seen;
+}
+
+// Those of watchTiles' requests sent after the page noted the time gw[mark] (Date.now()) for a
+// tile it had loaded before: the reloads (a tile first asked for just then may have been
+// scheduled before the mark, without revalidation, and is not one).
+async function tilesAfter(page, tiles, mark) {
+  const t = await page.evaluate((k) => window.gw[k], mark);
+  const before = new Set(tiles.filter((x) => x.t < t).map((x) => x.url));
+  return tiles.filter((x) => x.t >= t && before.has(x.url));
+}
+
+// The tiles were asked for again and revalidated with the server (fetch cache mode 'no-cache'
+// sends Cache-Control: max-age=0, or no-cache; the answer is a new tile or 304), not taken from
+// the browser's copy.
+// (A page with routes has no HTTP cache at all (Playwright), so there only the re-requests count.)
+function checkRevalidated(tiles, cache = true) {
+  assert.ok(tiles.length > 0, 'the tiles are requested again');
+  assert.ok(!cache || tiles.every((t) => /max-age=0|no-cache/.test(t.cc)), `tile requests' Cache-Control: ${JSON.stringify(tiles.filter((t) => !t.cc).slice(0, 5))} of ${tiles.length}`);
+  assert.ok(tiles.every((t) => [200, 204, 304].includes(t.status)), `tile answers: ${[...new Set(tiles.map((t) => t.status))]}`);
+}

@@ -222,7 +222,7 @@ async function loadCoverage() {
     coverageRetry = setTimeout(async () => {
       coverageRetry = 0;
       await loadCoverage();
-      if (state.avail.coverage) { gw.coverageLate = true; reloadTiles(); applyGridStates(); }
+      if (state.avail.coverage) { gw.coverageLate = Date.now(); reloadTiles(); applyGridStates(); }
     }, after * 1000);
   }
   if (!r.ok) { state.coverage = null; return; }
@@ -436,6 +436,7 @@ function connectEvents() {
   // in between is only in the tiles and the API now
   es.addEventListener('reset', () => {
     gw.resets = (gw.resets || 0) + 1;
+    gw.resetAt = Date.now();
     reloadTiles();
     refreshCountsSoon(true);
     teamSince = lastEventAt ? lastEventAt - 5000 : null;
@@ -483,12 +484,15 @@ function handleEvent(type, d) {
   // gridwatch's events carry the change's bbox, not the feature: an insert's box is the point,
   // a move's box spans the old and the new place (teams: the new place is fetched, see pollTeams)
   const boxOnly = !coords && Array.isArray(d.bbox) && d.bbox.length >= 4;
-  if (boxOnly) coords = [(d.bbox[0] + d.bbox[2]) / 2, (d.bbox[1] + d.bbox[3]) / 2];
+  const spans = boxOnly && (d.bbox[0] !== d.bbox[2] || d.bbox[1] !== d.bbox[3]);
+  if (boxOnly && !spans) coords = [d.bbox[0], d.bbox[1]];
   const op = `${type ?? ''} ${d.op ?? d.action ?? d.event ?? ''}`;
   if (op.includes('bulk') || op.includes('import') || op.includes('clear')) { reloadTiles(); refreshCountsSoon(true); return; }
   if (layer === 'incidents') {
     if (op.includes('delete')) { state.live.delete(id); }
-    else if (coords) {
+    else if (spans && id != null) { // moved: the new place only the API knows (not the box's centre)
+      fillProps('incidents', id, state.live, pushLive, true);
+    } else if (coords) {
       if (props.category === undefined && id != null) fillProps('incidents', id, state.live, pushLive);
       const fresh = !state.live.has(id);
       state.live.set(id, { type: 'Feature', id: undefined, geometry: { type: 'Point', coordinates: coords }, properties: { ...props, id, fresh } });
@@ -517,13 +521,13 @@ function handleEvent(type, d) {
 
 // Complete a live feature from the API (events name the feature, the item has its fields).
 const filling = new Set();
-async function fillProps(layer, id, into, push) {
+async function fillProps(layer, id, into, push, create = false) {
   const key = `${layer}/${id}`;
   if (filling.has(key)) return;
   filling.add(key);
   const r = await api(`/collections/${layer}/items/${encodeURIComponent(id)}`);
   filling.delete(key);
-  const f = into.get(id);
+  const f = into.get(id) ?? (create && r.data?.geometry?.type === 'Point' ? { type: 'Feature', properties: { id, fresh: false } } : null);
   if (!r.ok || !f || !r.data?.properties) return;
   into.set(id, { ...f, properties: { ...f.properties, ...r.data.properties, id }, geometry: r.data.geometry?.type === 'Point' ? r.data.geometry : f.geometry });
   push(id);
@@ -602,17 +606,19 @@ async function serverTime(path, delta) {
 // tile of the city source).  Events carry the team's new position;
 // the poll above is for feeds that do not.
 // How often: every flush is a redraw of the whole map, so the interval follows what a redraw
-// costs on this machine (frameCost): three redraws' time, between 100 ms (a GPU draws the wall in
-// a few ms) and 600 ms (software GL takes 130-400 ms at 1080p), i.e. about a third of the time
-// at most goes on redrawing for team moves, and a move is drawn within a second.
+// costs on this machine (frameCost): 2.5 redraws' time, between 100 ms (a GPU draws the wall in
+// a few ms) and 500 ms (software GL takes 130-400 ms at 1080p), i.e. at most about 40 % of the
+// time goes on redrawing for team moves, and a move is drawn within a second (the wait for the
+// flush, up to 500 ms, plus one redraw).
 const TEAM_POLL_MS = 1000;
 const teamDirty = new Set(), teamHidden = new Set();
-let teamTimer = 0;
-function teamFlushMs() { return Math.round(Math.min(600, Math.max(100, 3 * frameCost.ms))); }
+let teamTimer = 0, lastFlush = -1e9;
+function teamFlushMs() { return Math.round(Math.min(500, Math.max(100, 2.5 * frameCost.ms))); }
 gw.teamFlushMs = teamFlushMs;
 function pushTeams(id) {
   if (id !== undefined) teamDirty.add(id);
-  if (!teamTimer) teamTimer = setTimeout(flushTeams, teamFlushMs());
+  // a move after a quiet spell goes out at once; under a stream of moves, one batch per interval
+  if (!teamTimer) teamTimer = setTimeout(flushTeams, Math.max(0, lastFlush + teamFlushMs() - performance.now()));
 }
 
 // The time of a frame in which the map drew (ms, a moving average): measured while the map draws
@@ -639,6 +645,7 @@ function watchFrames(map) {
 }
 function flushTeams() {
   teamTimer = 0;
+  lastFlush = performance.now();
   const map = gw.map, layer = gw.teamLayer;
   for (const id of teamDirty) {
     const f = state.liveTeams.get(id);
