@@ -9,6 +9,7 @@
 #include <strings.h>
 
 char hf_base[64];
+long hf_timeout_s;
 
 gw_store *hf_city(gw_ctx *ctx, const char *path, double scale, uint64_t seed)
 {
@@ -75,6 +76,7 @@ hf_resp hf_request(const char *method, const char *url, const char *token, const
     curl_easy_setopt(c, CURLOPT_URL, full);
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
     if (strcmp(method, "HEAD") == 0) curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+    if (hf_timeout_s > 0) curl_easy_setopt(c, CURLOPT_TIMEOUT, hf_timeout_s);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_bytes);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &r.body);
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_bytes);

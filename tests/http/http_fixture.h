@@ -16,6 +16,8 @@
 
 /* "http://127.0.0.1:<port>" of the server last started; relative URLs are resolved on it. */
 extern char hf_base[64];
+/* A whole-request time limit in seconds for hf_request; 0 (the default): none. */
+extern long hf_timeout_s;
 
 /* A new store at `path` holding a generated city of this scale and seed; the caller adds what
  * else it needs (tokens, rows) and closes it with gw_store_close. */
