@@ -10,6 +10,7 @@
 #include "gridwatch/coverage.h"
 #include "gridwatch/edit.h"
 #include "http_util.h"
+#include "http_fixture.h"
 #include "server.h"
 
 #include <curl/curl.h>
@@ -19,75 +20,36 @@
 #include <string.h>
 #include <unistd.h>
 
-static char db_path[1024], base[64];
+static char db_path[1024];
 static gw_ctx *tctx;
 static gw_app *app;
 static gw_server *srv;
 
-typedef struct resp {
-    long status;
-    char ctype[128];
-    gw_buf body;
-} resp;
-
-static size_t on_body(char *p, size_t sz, size_t n, void *u)
+static hf_resp get(const char *path)
 {
-    gw_buf_add(u, p, sz * n);
-    return sz * n;
-}
-
-static resp get(const char *path)
-{
-    resp r;
-    memset(&r, 0, sizeof r);
-    char full[2048];
-    snprintf(full, sizeof full, "%s%s", base, path);
-    CURL *c = curl_easy_init();
-    curl_easy_setopt(c, CURLOPT_URL, full);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r.body);
-    assert_int_equal(curl_easy_perform(c), CURLE_OK);
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
-    char *ct = NULL;
-    curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct);
-    snprintf(r.ctype, sizeof r.ctype, "%s", ct ? ct : "");
-    curl_easy_cleanup(c);
-    if (!r.body.data) gw_buf_add(&r.body, "", 0);
+    hf_resp r = hf_request("GET", path, NULL, NULL, 0, NULL, NULL);
+    assert_int_equal(r.curl, CURLE_OK);
     return r;
 }
 
 static json_t *get_json(const char *path, long want)
 {
-    resp r = get(path);
-    if (r.status != want) fprintf(stderr, "GET %s -> %ld: %s\n", path, r.status, r.body.data);
-    assert_int_equal(r.status, want);
-    json_t *j = json_loads(r.body.data, 0, NULL);
-    assert_non_null(j);
+    hf_resp r = get(path);
     if (want >= 400) assert_string_equal(r.ctype, "application/problem+json");
-    gw_buf_free(&r.body);
+    json_t *j = hf_json(&r, want, 0, path);
+    assert_non_null(j);
     return j;
 }
 
 static int setup(void **state)
 {
     (void)state;
-    curl_global_init(CURL_GLOBAL_DEFAULT);
     tctx = gw_test_ctx();
     snprintf(db_path, sizeof db_path, "%s", gw_test_path("cov_http.db"));
-    gw_store *store = NULL;
-    assert_int_equal(gw_store_open(tctx, db_path, GW_STORE_CREATE, &store), GW_OK);
-    gw_city_opts co = {.scale = 0.01, .seed = 3};
-    gw_city_report rep;
-    assert_int_equal(gw_city_generate(tctx, store, &co, &rep), GW_OK);
-    gw_store_close(store);
+    gw_store_close(hf_city(tctx, db_path, 0.01, 3));
     gw_app_opts ao = {.poll_ms = 20};
-    gw_status st = gw_app_create(tctx, db_path, &ao, &app);
-    if (st) fprintf(stderr, "%s\n", gw_ctx_errmsg(tctx));
-    assert_int_equal(st, GW_OK);
     gw_server_opts o = {.db_path = db_path, .port = 0, .anonymous_read = 1, .quiet = 1};
-    gw_app_configure(app, &o);
-    assert_int_equal(gw_server_create(tctx, &o, &srv), GW_OK);
-    snprintf(base, sizeof base, "http://127.0.0.1:%u", (unsigned)gw_server_port(srv));
+    assert_int_equal(hf_app_start(tctx, &ao, &o, &app, &srv), GW_OK);
     /* No stored rows yet: the first computation runs in the background. */
     for (int i = 0; i < 3000 && !gw_coverage_http_ready(app->modules[GW_APP_COVERAGE]); i++) usleep(10000);
     assert_true(gw_coverage_http_ready(app->modules[GW_APP_COVERAGE]));
@@ -97,10 +59,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    gw_server_destroy(srv);
-    gw_app_destroy(app);
+    hf_app_stop(app, srv);
     gw_ctx_destroy(tctx);
-    curl_global_cleanup();
     return 0;
 }
 
@@ -170,11 +130,11 @@ static void test_one_grid(void **state)
     assert_non_null(id);
     char path[256];
     snprintf(path, sizeof path, "/analysis/coverage/%s", id);
-    resp r = get(path);
+    hf_resp r = get(path);
     assert_int_equal(r.status, 200);
     assert_string_equal(r.ctype, "application/geo+json");
     json_t *f = json_loads(r.body.data, 0, NULL);
-    gw_buf_free(&r.body);
+    hf_resp_free(&r);
     assert_non_null(f);
     assert_string_equal(json_string_value(json_object_get(f, "type")), "Feature");
     json_t *geom = json_object_get(f, "geometry");
@@ -291,10 +251,10 @@ static void test_start_from_rows(void **state)
     gw_server *srv2 = NULL;
     assert_int_equal(gw_server_create(tctx, &o, &srv2), GW_OK);
     char keep[64];
-    snprintf(keep, sizeof keep, "%s", base);
-    snprintf(base, sizeof base, "http://127.0.0.1:%u", (unsigned)gw_server_port(srv2));
+    snprintf(keep, sizeof keep, "%s", hf_base);
+    snprintf(hf_base, sizeof hf_base, "http://127.0.0.1:%u", (unsigned)gw_server_port(srv2));
     json_t *got = get_json("/analysis/coverage", 200);
-    snprintf(base, sizeof base, "%s", keep);
+    snprintf(hf_base, sizeof hf_base, "%s", keep);
     json_t *wg = json_object_get(want, "grids"), *gg = json_object_get(got, "grids");
     assert_int_equal(json_array_size(gg), json_array_size(wg));
     assert_true(json_array_size(gg) > 0);
@@ -321,11 +281,7 @@ static void test_start_stale(void **state)
     (void)state;
     char path2[1024];
     snprintf(path2, sizeof path2, "%s", gw_test_path("cov_http_stale.db"));
-    gw_store *store = NULL;
-    assert_int_equal(gw_store_open(tctx, path2, GW_STORE_CREATE, &store), GW_OK);
-    gw_city_opts co = {.scale = 0.01, .seed = 5};
-    gw_city_report rep;
-    assert_int_equal(gw_city_generate(tctx, store, &co, &rep), GW_OK);
+    gw_store *store = hf_city(tctx, path2, 0.01, 5);
     gw_store_close(store);
     setenv("GW_COVERAGE_START_DELAY_MS", "400", 1);
     gw_app *app2 = NULL;
@@ -336,39 +292,28 @@ static void test_start_stale(void **state)
     gw_app_configure(app2, &o);
     gw_server *srv2 = NULL;
     assert_int_equal(gw_server_create(tctx, &o, &srv2), GW_OK);
-    char keep[64], url[256];
-    snprintf(keep, sizeof keep, "%s", base);
-    snprintf(base, sizeof base, "http://127.0.0.1:%u", (unsigned)gw_server_port(srv2));
+    char keep[64];
+    snprintf(keep, sizeof keep, "%s", hf_base);
+    snprintf(hf_base, sizeof hf_base, "http://127.0.0.1:%u", (unsigned)gw_server_port(srv2));
     /* Retry-After comes with the 503. */
-    snprintf(url, sizeof url, "%s/analysis/coverage", base);
-    CURL *c = curl_easy_init();
-    gw_buf hdr = {0}, body = {0};
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, &hdr);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
-    assert_int_equal(curl_easy_perform(c), CURLE_OK);
-    long status = 0;
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_cleanup(c);
-    gw_buf_add(&hdr, "", 1);
-    assert_int_equal(status, 503);
-    assert_non_null(strcasestr(hdr.data, "Retry-After:"));
-    gw_buf_free(&hdr), gw_buf_free(&body);
+    hf_resp r503 = get("/analysis/coverage");
+    assert_int_equal(r503.curl, CURLE_OK);
+    assert_int_equal(r503.status, 503);
+    assert_non_null(strcasestr(r503.hdrs.data, "Retry-After:"));
+    hf_resp_free(&r503);
     json_decref(get_json("/analysis/coverage/some-grid", 503));
     int ok = 0;
     for (int i = 0; i < 3000 && !ok; i++) {
-        resp r = get("/analysis/coverage");
+        hf_resp r = get("/analysis/coverage");
         ok = r.status == 200;
-        gw_buf_free(&r.body);
+        hf_resp_free(&r);
         if (!ok) usleep(10000);
     }
     assert_true(ok);
     json_t *j = get_json("/analysis/coverage", 200);
     assert_true(json_array_size(json_object_get(j, "grids")) > 0);
     json_decref(j);
-    snprintf(base, sizeof base, "%s", keep);
+    snprintf(hf_base, sizeof hf_base, "%s", keep);
     gw_server_destroy(srv2);
     gw_app_destroy(app2);
     /* Saved by the background thread: a restart loads them. */

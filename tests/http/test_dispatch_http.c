@@ -8,10 +8,10 @@
 #include "auth.h"
 #include "gridwatch/city.h"
 #include "gridwatch/store.h"
+#include "http_fixture.h"
 #include "http_util.h"
 #include "server.h"
 
-#include <curl/curl.h>
 #include <jansson.h>
 #include <math.h>
 #include <pthread.h>
@@ -24,92 +24,42 @@ static char db_path[1024];
 static gw_ctx *tctx;
 static gw_app *app;
 static gw_server *srv;
-static char base[64];
 static char tok_disp[GW_TOKEN_LEN + 1], tok_view[GW_TOKEN_LEN + 1];
 static gw_bbox ext; /* teams' lon/lat extent */
 
-typedef struct resp {
-    long status;
-    gw_buf body;
-} resp;
-
-static size_t on_body(char *p, size_t sz, size_t n, void *u)
+static hf_resp req(const char *method, const char *url, const char *tok, const char *body)
 {
-    gw_buf_add(u, p, sz * n);
-    return sz * n;
-}
-
-static resp req(const char *method, const char *url, const char *tok, const char *body)
-{
-    resp r;
-    memset(&r, 0, sizeof r);
-    char full[2048], auth[128];
-    snprintf(full, sizeof full, "%s%s", base, url);
-    CURL *c = curl_easy_init();
-    curl_easy_setopt(c, CURLOPT_URL, full);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r.body);
-    struct curl_slist *h = NULL;
-    if (tok) {
-        snprintf(auth, sizeof auth, "Authorization: Bearer %s", tok);
-        h = curl_slist_append(h, auth);
-    }
-    if (body) {
-        h = curl_slist_append(h, "Content-Type: application/json");
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
-    }
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    curl_easy_perform(c);
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
-    curl_slist_free_all(h);
-    curl_easy_cleanup(c);
-    if (!r.body.data) gw_buf_add(&r.body, "", 0);
-    return r;
+    return hf_request(method, url, tok, body, body ? strlen(body) : 0, body ? "application/json" : NULL, NULL);
 }
 
 static json_t *req_json(const char *method, const char *url, const char *tok, const char *body, long want)
 {
-    resp r = req(method, url, tok, body);
-    if (r.status != want) print_message("%s %s -> %ld: %s\n", method, url, r.status, r.body.data);
-    assert_int_equal(r.status, want);
-    json_error_t e;
-    json_t *j = json_loads(r.body.data, 0, &e);
+    hf_resp r = req(method, url, tok, body);
+    json_t *j = hf_json(&r, want, 0, url);
     assert_non_null(j);
-    gw_buf_free(&r.body);
     return j;
 }
 
 static int setup(void **state)
 {
     (void)state;
-    curl_global_init(CURL_GLOBAL_DEFAULT);
     tctx = gw_test_ctx();
     snprintf(db_path, sizeof db_path, "%s", gw_test_path("dispatch.sqlite"));
-    gw_store *s = NULL;
-    assert_int_equal(gw_store_open(tctx, db_path, GW_STORE_CREATE, &s), GW_OK);
-    gw_city_opts co = {.scale = 0.02, .seed = 11};
-    assert_int_equal(gw_city_generate(tctx, s, &co, NULL), GW_OK);
+    gw_store *s = hf_city(tctx, db_path, 0.02, 11);
     assert_int_equal(gw_store_extent(s, GW_LAYER_TEAMS, &ext), GW_OK);
     assert_int_equal(gw_auth_token_create(s, GW_ROLE_DISPATCHER, "disp", tok_disp, NULL), GW_OK);
     assert_int_equal(gw_auth_token_create(s, GW_ROLE_VIEWER, "view", tok_view, NULL), GW_OK);
     gw_store_close(s);
-    assert_int_equal(gw_app_create(tctx, db_path, NULL, &app), GW_OK);
     gw_server_opts o = {.db_path = db_path, .port = 0, .anonymous_read = 1, .quiet = 1, .threads = 2};
-    gw_app_configure(app, &o);
-    assert_int_equal(gw_server_create(tctx, &o, &srv), GW_OK);
-    snprintf(base, sizeof base, "http://127.0.0.1:%u", (unsigned)gw_server_port(srv));
+    assert_int_equal(hf_app_start(tctx, NULL, &o, &app, &srv), GW_OK);
     return 0;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    gw_server_destroy(srv);
-    gw_app_destroy(app);
+    hf_app_stop(app, srv);
     gw_ctx_destroy(tctx);
-    curl_global_cleanup();
     return 0;
 }
 
@@ -126,10 +76,10 @@ static void test_locate_agrees_with_incident_resolution(void **state)
         json_t *loc = req_json("GET", url, NULL, NULL, 200);
         snprintf(body, sizeof body, "{\"type\":\"Feature\",\"id\":\"LOC%d\",\"geometry\":{\"type\":\"Point\","
                  "\"coordinates\":[%.7f,%.7f]},\"properties\":{\"category\":\"test\"}}", i, lon, lat);
-        resp r = req("POST", "/collections/incidents/items", tok_disp, body);
+        hf_resp r = req("POST", "/collections/incidents/items", tok_disp, body);
         assert_int_equal(r.status, 201);
         json_t *f = json_loads(r.body.data, 0, NULL);
-        gw_buf_free(&r.body);
+        hf_resp_free(&r);
         json_t *props = json_object_get(f, "properties");
         json_t *grid = json_object_get(loc, "grid");
         const char *g_inc = json_string_value(json_object_get(props, "grid"));
@@ -151,12 +101,12 @@ static void test_locate_agrees_with_incident_resolution(void **state)
         json_decref(loc);
     }
     assert_true(checked >= 6);
-    resp r = req("GET", "/dispatch/locate?lon=abc&lat=35", NULL, NULL);
+    hf_resp r = req("GET", "/dispatch/locate?lon=abc&lat=35", NULL, NULL);
     assert_int_equal(r.status, 400);
-    gw_buf_free(&r.body);
+    hf_resp_free(&r);
     r = req("GET", "/dispatch/locate?lon=35&lat=135", NULL, NULL);
     assert_int_equal(r.status, 400);
-    gw_buf_free(&r.body);
+    hf_resp_free(&r);
 }
 
 /* The first n team ids of the city ("T00001" …). */
@@ -178,12 +128,12 @@ static void test_positions_then_nearest(void **state)
                       (long long)now);
     }
     gw_buf_str(&b, "]");
-    resp r = req("POST", "/dispatch/positions", NULL, b.data);
+    hf_resp r = req("POST", "/dispatch/positions", NULL, b.data);
     assert_int_equal(r.status, 401);
-    gw_buf_free(&r.body);
+    hf_resp_free(&r);
     r = req("POST", "/dispatch/positions", tok_view, b.data);
     assert_int_equal(r.status, 403);
-    gw_buf_free(&r.body);
+    hf_resp_free(&r);
     json_t *j = req_json("POST", "/dispatch/positions", tok_disp, b.data, 200);
     gw_buf_free(&b);
     assert_int_equal(json_integer_value(json_object_get(j, "applied")), 40);
@@ -199,7 +149,7 @@ static void test_positions_then_nearest(void **state)
     json_decref(j);
     r = req("POST", "/dispatch/positions", tok_disp, "[{\"id\":\"T00001\",\"lon\":\"x\"}]");
     assert_int_equal(r.status, 400);
-    gw_buf_free(&r.body);
+    hf_resp_free(&r);
 
     char url[256];
     snprintf(url, sizeof url, "/dispatch/nearest?lon=%.7f&lat=%.7f&k=5", lon0, lat0);
@@ -232,11 +182,11 @@ static void test_positions_then_nearest(void **state)
     snprintf(url, sizeof url, "/dispatch/nearest?lon=%.7f&lat=%.7f&status=asleep", lon0, lat0);
     r = req("GET", url, NULL, NULL);
     assert_int_equal(r.status, 400);
-    gw_buf_free(&r.body);
+    hf_resp_free(&r);
     snprintf(url, sizeof url, "/dispatch/nearest?lon=%.7f&lat=%.7f&k=0", lon0, lat0);
     r = req("GET", url, NULL, NULL);
     assert_int_equal(r.status, 400);
-    gw_buf_free(&r.body);
+    hf_resp_free(&r);
 }
 
 /* Bulk positions: 10 requests of 1,000 reports each, timed. */
@@ -280,13 +230,13 @@ typedef struct racer {
 static void *race_main(void *arg)
 {
     racer *r = arg;
-    resp x = req("POST", "/dispatch/assign", tok_disp, r->body);
+    hf_resp x = req("POST", "/dispatch/assign", tok_disp, r->body);
     r->status = x.status;
     json_t *j = json_loads(x.body.data, 0, NULL);
     const char *s = json_string_value(json_object_get(json_object_get(j, "team"), "status"));
     snprintf(r->team_status, sizeof r->team_status, "%s", s ? s : "");
     json_decref(j);
-    gw_buf_free(&x.body);
+    hf_resp_free(&x);
     return NULL;
 }
 
@@ -327,15 +277,15 @@ static void test_assign_race(void **state)
         assert_string_equal(json_string_value(json_object_get(json_object_get(x, "team"), "status")), "available");
         json_decref(x);
     }
-    resp r = req("POST", "/dispatch/release", tok_disp, "{\"team\":\"T00002\",\"incident\":\"none\"}");
+    hf_resp r = req("POST", "/dispatch/release", tok_disp, "{\"team\":\"T00002\",\"incident\":\"none\"}");
     assert_int_equal(r.status, 409);
-    gw_buf_free(&r.body);
+    hf_resp_free(&r);
     r = req("POST", "/dispatch/assign", tok_disp, "{\"team\":\"nobody\",\"incident\":\"I0000001\"}");
     assert_int_equal(r.status, 404);
-    gw_buf_free(&r.body);
+    hf_resp_free(&r);
     r = req("POST", "/dispatch/assign", tok_view, body);
     assert_int_equal(r.status, 403);
-    gw_buf_free(&r.body);
+    hf_resp_free(&r);
 }
 
 int main(void)

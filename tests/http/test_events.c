@@ -10,6 +10,7 @@
 #include "auth.h"
 #include "gridwatch/city.h"
 #include "gridwatch/store.h"
+#include "http_fixture.h"
 #include "http_util.h"
 #include "server.h"
 
@@ -27,7 +28,6 @@ static char db_path[1024];
 static gw_ctx *tctx;
 static gw_app *app;
 static gw_server *srv;
-static char base[64];
 static char tok[GW_TOKEN_LEN + 1];
 static int64_t seq_before_server;
 static char team_id[64];
@@ -84,7 +84,7 @@ static void *client_main(void *arg)
 static client *sub_start(const char *query, const char *last_id)
 {
     client *c = calloc(1, sizeof *c);
-    snprintf(c->url, sizeof c->url, "%s/events%s", base, query ? query : "");
+    snprintf(c->url, sizeof c->url, "%s/events%s", hf_base, query ? query : "");
     snprintf(c->last_id, sizeof c->last_id, "%s", last_id ? last_id : "");
     pthread_mutex_init(&c->lock, NULL);
     pthread_create(&c->th, NULL, client_main, c);
@@ -127,65 +127,27 @@ static size_t sub_ids(client *c, int64_t *ids, size_t cap)
 /* POST an incident; returns its change seq. */
 static int64_t post_incident(const char *id)
 {
-    char body[512], url[256], hdr[128];
-    snprintf(url, sizeof url, "%s/collections/incidents/items", base);
+    char body[512];
     snprintf(body, sizeof body, "{\"type\":\"Feature\",\"id\":\"%s\",\"geometry\":{\"type\":\"Point\","
              "\"coordinates\":[115.48,35.24]},\"properties\":{\"category\":\"theft\"}}", id);
-    snprintf(hdr, sizeof hdr, "Authorization: Bearer %s", tok);
-    gw_buf hb = {0}, bb = {0};
-    CURL *h = curl_easy_init();
-    struct curl_slist *hd = curl_slist_append(NULL, hdr);
-    hd = curl_slist_append(hd, "Content-Type: application/geo+json");
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hd);
-    curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_data);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
-    client hc = {0}, bc = {0};
-    pthread_mutex_init(&hc.lock, NULL), pthread_mutex_init(&bc.lock, NULL);
-    curl_easy_setopt(h, CURLOPT_HEADERDATA, &hc);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &bc);
-    curl_easy_perform(h);
-    long status = 0;
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-    curl_slist_free_all(hd);
-    curl_easy_cleanup(h);
-    assert_int_equal(status, 201);
-    const char *p = strcasestr(hc.text.data, "Gridwatch-Change-Seq: ");
+    hf_resp r = hf_request("POST", "/collections/incidents/items", tok, body, strlen(body), "application/geo+json", NULL);
+    assert_int_equal(r.status, 201);
+    const char *p = strcasestr(r.hdrs.data, "Gridwatch-Change-Seq: ");
     assert_non_null(p);
     int64_t seq = strtoll(p + 22, NULL, 10);
-    gw_buf_free(&hc.text), gw_buf_free(&bc.text), gw_buf_free(&hb), gw_buf_free(&bb);
-    pthread_mutex_destroy(&hc.lock), pthread_mutex_destroy(&bc.lock);
+    hf_resp_free(&r);
     return seq;
 }
 
-/* A simple request; returns the HTTP status, the body into *out (may be NULL; gw_buf_free it). */
+/* A simple request (20 s at most); returns the HTTP status, the body into *out (may be NULL;
+ * gw_buf_free it). */
 static long http(const char *method, const char *path, const char *body, gw_buf *out)
 {
-    char url[512], hdr[128];
-    snprintf(url, sizeof url, "%s%s", base, path);
-    snprintf(hdr, sizeof hdr, "Authorization: Bearer %s", tok);
-    client bc = {0};
-    pthread_mutex_init(&bc.lock, NULL);
-    CURL *h = curl_easy_init();
-    struct curl_slist *hd = curl_slist_append(NULL, hdr);
-    hd = curl_slist_append(hd, "Content-Type: application/json");
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hd);
-    if (body) curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &bc);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT, 20L);
-    curl_easy_perform(h);
-    long status = 0;
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-    curl_slist_free_all(hd);
-    curl_easy_cleanup(h);
-    pthread_mutex_destroy(&bc.lock);
-    if (out) *out = bc.text;
-    else gw_buf_free(&bc.text);
-    return status;
+    hf_resp r = hf_request(method, path, tok, body, body ? strlen(body) : 0, "application/json", NULL);
+    gw_buf_free(&r.hdrs);
+    if (out) *out = r.body;
+    else gw_buf_free(&r.body);
+    return r.status;
 }
 
 /* Report one position of the test team; returns the change seq. */
@@ -273,7 +235,7 @@ static fan *fan_start(int n)
     fan_sub *fs = calloc((size_t)n, sizeof *fs);
     pthread_mutex_init(&f->lock, NULL);
     char url[256];
-    snprintf(url, sizeof url, "%s/events?types=incident", base);
+    snprintf(url, sizeof url, "%s/events?types=incident", hf_base);
     curl_multi_setopt(f->m, CURLMOPT_MAX_HOST_CONNECTIONS, 0L);
     for (int i = 0; i < n; i++) {
         fs[i] = (fan_sub){f, i};
@@ -328,13 +290,9 @@ static void fan_stop(fan *f)
 static int setup(void **state)
 {
     (void)state;
-    curl_global_init(CURL_GLOBAL_DEFAULT);
     tctx = gw_test_ctx();
     snprintf(db_path, sizeof db_path, "%s", gw_test_path("events.sqlite"));
-    gw_store *s = NULL;
-    assert_int_equal(gw_store_open(tctx, db_path, GW_STORE_CREATE, &s), GW_OK);
-    gw_city_opts co = {.scale = 0.005, .seed = 3};
-    assert_int_equal(gw_city_generate(tctx, s, &co, NULL), GW_OK);
+    gw_store *s = hf_city(tctx, db_path, 0.005, 3);
     assert_int_equal(gw_auth_token_create(s, GW_ROLE_DISPATCHER, "disp", tok, NULL), GW_OK);
     assert_int_equal(gw_store_last_seq(s, &seq_before_server), GW_OK);
     sqlite3_stmt *q;
@@ -346,11 +304,9 @@ static int setup(void **state)
     sqlite3_finalize(q);
     gw_store_close(s);
     gw_app_opts ao = {.poll_ms = 50};
-    assert_int_equal(gw_app_create(tctx, db_path, &ao, &app), GW_OK);
     gw_server_opts o = {.db_path = db_path, .port = 0, .anonymous_read = 1, .quiet = 1, .threads = 2};
-    gw_app_configure(app, &o);
-    assert_int_equal(gw_server_create(tctx, &o, &srv), GW_OK);
-    snprintf(base, sizeof base, "http://127.0.0.1:%u", (unsigned)gw_server_port(srv));
+    assert_int_equal(hf_app_start(tctx, &ao, &o, &app, &srv), GW_OK);
+    hf_timeout_s = 20;
     return 0;
 }
 
@@ -369,9 +325,8 @@ static int teardown(void **state)
     assert_int_equal(fan_wait(f, f->done, 0, 5000), 100);
     fan_stop(f);
     sub_stop(waiting);
-    gw_app_destroy(app);
+    hf_app_stop(app, NULL); /* the server is already gone */
     gw_ctx_destroy(tctx);
-    curl_global_cleanup();
     return 0;
 }
 

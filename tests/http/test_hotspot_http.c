@@ -11,10 +11,10 @@
 #include "gridwatch/hotspot.h"
 #include "gridwatch/model.h"
 #include "gridwatch/store.h"
+#include "http_fixture.h"
 #include "http_util.h"
 #include "server.h"
 
-#include <curl/curl.h>
 #include <gdal.h>
 #include <jansson.h>
 #include <math.h>
@@ -24,66 +24,17 @@
 #include <string.h>
 
 static char db_path[1024];
-static char base[64];
 static gw_ctx *tctx;
 static gw_app *app;
 static gw_server *srv;
 
-typedef struct resp {
-    long status;
-    gw_buf body;
-    char ctype[128];
-    char cache[16]; /* X-Tile-Cache */
-} resp;
-
-static size_t on_header(char *p, size_t sz, size_t n, void *u)
-{
-    size_t len = sz * n;
-    if (len > 14 && strncasecmp(p, "X-Tile-Cache: ", 14) == 0)
-        snprintf(u, 16, "%.*s", (int)(len - 14 > 15 ? 15 : len - 14), p + 14);
-    char *e = strpbrk(u, "\r\n");
-    if (e) *e = 0;
-    return len;
-}
-
-static size_t on_body(char *p, size_t sz, size_t n, void *u)
-{
-    gw_buf_add(u, p, sz * n);
-    return sz * n;
-}
-
-static resp get(const char *path)
-{
-    resp r;
-    memset(&r, 0, sizeof r);
-    char full[2048];
-    snprintf(full, sizeof full, "%s%s", base, path);
-    CURL *c = curl_easy_init();
-    curl_easy_setopt(c, CURLOPT_URL, full);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r.body);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, r.cache);
-    CURLcode rc = curl_easy_perform(c);
-    if (rc != CURLE_OK) fprintf(stderr, "curl %s: %s\n", full, curl_easy_strerror(rc));
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
-    char *ct = NULL;
-    curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct);
-    snprintf(r.ctype, sizeof r.ctype, "%s", ct ? ct : "");
-    curl_easy_cleanup(c);
-    if (!r.body.data) gw_buf_add(&r.body, "", 0);
-    return r;
-}
+static hf_resp get(const char *path) { return hf_request("GET", path, NULL, NULL, 0, NULL, NULL); }
 
 static json_t *get_json(const char *path, long want)
 {
-    resp r = get(path);
-    if (r.status != want) fprintf(stderr, "GET %s -> %ld: %.300s\n", path, r.status, r.body.data);
-    assert_int_equal(r.status, want);
-    json_error_t e;
-    json_t *j = json_loads(r.body.data, 0, &e);
+    hf_resp r = get(path);
+    json_t *j = hf_json(&r, want, 0, path);
     assert_non_null(j);
-    gw_buf_free(&r.body);
     return j;
 }
 
@@ -91,32 +42,21 @@ static int setup(void **state)
 {
     (void)state;
     tctx = gw_test_ctx();
-    curl_global_init(CURL_GLOBAL_DEFAULT);
     snprintf(db_path, sizeof db_path, "%s", gw_test_path("hs.sqlite"));
-    gw_store *s = NULL;
-    if (gw_store_open(tctx, db_path, GW_STORE_CREATE, &s)) return -1;
-    gw_city_opts co = {.scale = 0.01, .seed = 11};
-    if (gw_city_generate(tctx, s, &co, NULL)) return -1;
-    gw_store_close(s);
-    if (gw_app_create(tctx, db_path, NULL, &app)) return -1;
+    gw_store_close(hf_city(tctx, db_path, 0.01, 11));
     gw_server_opts o = {.db_path = db_path, .port = 0, .anonymous_read = 1, .quiet = 1};
-    gw_app_configure(app, &o);
-    if (gw_server_create(tctx, &o, &srv)) return -1;
-    snprintf(base, sizeof base, "http://127.0.0.1:%u", gw_server_port(srv));
+    if (hf_app_start(tctx, NULL, &o, &app, &srv)) return -1;
     return 0;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    gw_server_destroy(srv);
-    gw_app_destroy(app);
-    curl_global_cleanup();
+    hf_app_stop(app, srv);
     gw_ctx_destroy(tctx);
     return 0;
 }
 
-/* The JSON answer equals the engine run directly on the same model. */
 static void test_gistar_json_matches_engine(void **state)
 {
     (void)state;
@@ -153,7 +93,7 @@ static void test_gistar_json_matches_engine(void **state)
 static void test_csv_filters_errors(void **state)
 {
     (void)state;
-    resp r = get("/analysis/hotspots?format=csv&weights=knn:6&value=per_km2&category=theft");
+    hf_resp r = get("/analysis/hotspots?format=csv&weights=knn:6&value=per_km2&category=theft");
     assert_int_equal(r.status, 200);
     assert_non_null(strstr(r.ctype, "text/csv"));
     assert_int_equal(strncmp(r.body.data, "id,count,value,z,p,class\n", 25), 0);
@@ -162,7 +102,7 @@ static void test_csv_filters_errors(void **state)
     gw_model_snapshot *snap = gw_model_acquire(gw_live_model(app->live));
     assert_int_equal(lines, gw_layer_data_count(gw_snapshot_layer(snap, GW_LAYER_GRIDS)) + 1);
     gw_model_release(tctx, snap);
-    gw_buf_free(&r.body);
+    hf_resp_free(&r);
     /* a category filter counts fewer incidents than none */
     json_t *all = get_json("/analysis/hotspots", 200), *theft = get_json("/analysis/hotspots?category=theft", 200);
     double na = 0, nt = 0;
@@ -195,10 +135,10 @@ static void test_csv_filters_errors(void **state)
     assert_true(json_is_number(json_object_get(o0, "I")) && json_is_string(json_object_get(o0, "quadrant")));
     json_decref(l1);
     json_decref(l2);
-    resp lc = get("/analysis/hotspots?method=lisa&format=csv");
+    hf_resp lc = get("/analysis/hotspots?method=lisa&format=csv");
     assert_int_equal(lc.status, 200);
     assert_int_equal(strncmp(lc.body.data, "id,count,value,I,p,quadrant,class\n", 34), 0);
-    gw_buf_free(&lc.body);
+    hf_resp_free(&lc);
     /* nothing in the window: all values equal, nothing to tell apart */
     json_decref(get_json("/analysis/hotspots?datetime=1990-01-01T00:00:00Z/1990-01-02T00:00:00Z", 422));
 }
@@ -250,7 +190,7 @@ static void test_cache_follows_grids(void **state)
 static void test_kde(void **state)
 {
     (void)state;
-    resp r = get("/analysis/kde?cell=200&bandwidth=1500");
+    hf_resp r = get("/analysis/kde?cell=200&bandwidth=1500");
     assert_int_equal(r.status, 200);
     assert_string_equal(r.ctype, "image/tiff");
     assert_true(r.body.len > 100);
@@ -259,7 +199,7 @@ static void test_kde(void **state)
     assert_non_null(f);
     fwrite(r.body.data, 1, r.body.len, f);
     fclose(f);
-    gw_buf_free(&r.body);
+    hf_resp_free(&r);
     GDALAllRegister();
     GDALDatasetH ds = GDALOpen(path, GA_ReadOnly);
     assert_non_null(ds);
@@ -290,11 +230,11 @@ static void test_kde(void **state)
 /* A heat map tile as RGBA (256×256×4, malloc'ed); fails the test unless it is a 200 PNG. */
 static uint8_t *get_png(const char *path, char *cache, gw_buf *raw)
 {
-    resp r = get(path);
+    hf_resp r = get(path);
     if (r.status != 200) fprintf(stderr, "GET %s -> %ld: %.300s\n", path, r.status, r.body.data);
     assert_int_equal(r.status, 200);
     assert_string_equal(r.ctype, "image/png");
-    if (cache) snprintf(cache, 16, "%s", r.cache);
+    if (cache) hf_header(&r, "X-Tile-Cache", cache, 16);
     png_image im;
     memset(&im, 0, sizeof im);
     im.version = PNG_IMAGE_VERSION;
@@ -304,8 +244,12 @@ static uint8_t *get_png(const char *path, char *cache, gw_buf *raw)
     im.format = PNG_FORMAT_RGBA;
     uint8_t *px = malloc(PNG_IMAGE_SIZE(im));
     assert_true(png_image_finish_read(&im, NULL, px, 0, NULL));
-    if (raw) *raw = r.body;
-    else gw_buf_free(&r.body);
+    if (raw) {
+        *raw = r.body;
+        gw_buf_free(&r.hdrs);
+    } else {
+        hf_resp_free(&r);
+    }
     return px;
 }
 

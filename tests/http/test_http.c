@@ -6,12 +6,12 @@
 #include "gridwatch/crs.h"
 #include "gridwatch/layer.h"
 #include "gridwatch/store.h"
+#include "http_fixture.h"
 #include "http_util.h"
 #include "ogc.h"
 #include "server.h"
 
 #include <arpa/inet.h>
-#include <curl/curl.h>
 #include <jansson.h>
 #include <math.h>
 #include <netinet/in.h>
@@ -33,7 +33,6 @@ static double inc_x[N_INC], inc_y[N_INC];
 static char db_path[1024];
 static gw_server *srv;
 static gw_ctx *tctx;
-static char base[64];
 
 /* ---- data -------------------------------------------------------------------------------- */
 
@@ -125,72 +124,19 @@ static void make_db(void)
 
 /* ---- client ------------------------------------------------------------------------------ */
 
-typedef struct resp {
-    long status;
-    gw_buf body, hdrs;
-    char ctype[128];
-} resp;
-
-static size_t on_body(char *p, size_t sz, size_t n, void *u)
+/* Perform a request; url may be absolute or a path on the server.  OPTIONS is a CORS preflight. */
+static hf_resp req(const char *method, const char *url, const char *body, size_t body_len)
 {
-    gw_buf_add(u, p, sz * n);
-    return sz * n;
-}
-
-static void resp_free(resp *r)
-{
-    gw_buf_free(&r->body);
-    gw_buf_free(&r->hdrs);
-}
-
-/* Perform a request; url may be absolute or a path on `base`. */
-static resp req(const char *method, const char *url, const char *body, size_t body_len)
-{
-    resp r;
-    memset(&r, 0, sizeof r);
-    char full[2048];
-    snprintf(full, sizeof full, "%s%s", strncmp(url, "http", 4) ? base : "", url);
-    CURL *c = curl_easy_init();
-    curl_easy_setopt(c, CURLOPT_URL, full);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r.body);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, &r.hdrs);
-    struct curl_slist *h = NULL;
-    if (strcmp(method, "OPTIONS") == 0) {
-        h = curl_slist_append(h, "Origin: http://example.org");
-        h = curl_slist_append(h, "Access-Control-Request-Method: GET");
-    }
-    if (strcmp(method, "HEAD") == 0) curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
-    if (body) {
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
-    }
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    CURLcode rc = curl_easy_perform(c);
-    if (rc != CURLE_OK) fprintf(stderr, "curl %s: %s\n", full, curl_easy_strerror(rc));
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
-    char *ct = NULL;
-    curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct);
-    snprintf(r.ctype, sizeof r.ctype, "%s", ct ? ct : "");
-    curl_slist_free_all(h);
-    curl_easy_cleanup(c);
-    if (!r.body.data) gw_buf_add(&r.body, "", 0);
-    if (!r.hdrs.data) gw_buf_add(&r.hdrs, "", 0);
-    return r;
+    static const char *const preflight[] = {"Origin: http://example.org", "Access-Control-Request-Method: GET", NULL};
+    return hf_request(method, url, NULL, body, body_len, NULL, strcmp(method, "OPTIONS") == 0 ? preflight : NULL);
 }
 
 static json_t *get_json(const char *url, long want_status)
 {
-    resp r = req("GET", url, NULL, 0);
-    if (r.status != want_status) fprintf(stderr, "GET %s -> %ld: %s\n", url, r.status, r.body.data);
-    assert_int_equal(r.status, want_status);
-    json_error_t e;
-    json_t *j = json_loads(r.body.data ? r.body.data : "", 0, &e);
-    if (!j) fprintf(stderr, "bad JSON from %s: %s\n", url, e.text);
+    hf_resp r = req("GET", url, NULL, 0);
+    json_t *j = hf_json(&r, want_status, 0, url);
+    if (!j) fprintf(stderr, "bad JSON from %s\n", url);
     assert_non_null(j);
-    resp_free(&r);
     return j;
 }
 
@@ -207,7 +153,7 @@ static int64_t matched(const char *url)
 /* A problem+json answer with this status whose detail mentions `needle`. */
 static void expect_problem(const char *method, const char *url, long status, const char *needle)
 {
-    resp r = req(method, url, NULL, 0);
+    hf_resp r = req(method, url, NULL, 0);
     if (r.status != status) fprintf(stderr, "%s %s -> %ld: %s\n", method, url, r.status, r.body.data);
     assert_int_equal(r.status, status);
     assert_string_equal(r.ctype, "application/problem+json");
@@ -220,28 +166,25 @@ static void expect_problem(const char *method, const char *url, long status, con
     if (!strstr(d, needle)) fprintf(stderr, "detail '%s' lacks '%s'\n", d, needle);
     assert_non_null(strstr(d, needle));
     json_decref(j);
-    resp_free(&r);
+    hf_resp_free(&r);
 }
 
 /* ---- fixtures ----------------------------------------------------------------------------- */
 
 static int setup(void **state)
 {
-    curl_global_init(CURL_GLOBAL_DEFAULT);
     tctx = gw_test_ctx();
     make_db();
     gw_server_opts o = {.db_path = db_path, .port = 0, .threads = 2, .anonymous_read = 1,
                         .quiet = 1, .max_body = 1 << 20};
-    assert_int_equal(gw_server_create(tctx, &o, &srv), GW_OK);
+    assert_int_equal(hf_server_start(tctx, &o, &srv), GW_OK);
     assert_true(gw_server_port(srv) > 0);
-    snprintf(base, sizeof base, "http://127.0.0.1:%u", (unsigned)gw_server_port(srv));
     return 0;
 }
 
 static int teardown(void **state)
 {
-    gw_server_destroy(srv);
-    curl_global_cleanup();
+    hf_server_stop(srv);
     return 0;
 }
 
@@ -432,7 +375,7 @@ static void test_item_and_crs(void **state)
     json_decref(j);
 
     /* 3857 against an independent transform; Content-Crs header */
-    resp r = req("GET", "/collections/incidents/items/INC-0042?crs=http://www.opengis.net/def/crs/EPSG/0/3857", NULL, 0);
+    hf_resp r = req("GET", "/collections/incidents/items/INC-0042?crs=http://www.opengis.net/def/crs/EPSG/0/3857", NULL, 0);
     assert_int_equal(r.status, 200);
     assert_non_null(strstr(r.hdrs.data, "Content-Crs: <http://www.opengis.net/def/crs/EPSG/0/3857>"));
     j = json_loads(r.body.data, 0, NULL);
@@ -443,7 +386,7 @@ static void test_item_and_crs(void **state)
     assert_true(fabs(json_number_value(json_array_get(c, 0)) - out.xy.x) < 0.01);
     assert_true(fabs(json_number_value(json_array_get(c, 1)) - out.xy.y) < 0.01);
     json_decref(j);
-    resp_free(&r);
+    hf_resp_free(&r);
 
     /* EPSG:4326 is lat,lon */
     j = get_json("/collections/incidents/items/INC-0042?crs=http://www.opengis.net/def/crs/EPSG/0/4326", 200);
@@ -509,10 +452,10 @@ static void test_errors(void **state)
     expect_problem("GET", "/collections/incidents/items?crs=EPSG:2000", 400, "crs");
     expect_problem("GET", "/collections/cameras/items?datetime=2025-01-01T00:00:00Z", 400, "datetime");
     expect_problem("DELETE", "/collections", 405, "DELETE");
-    resp r = req("PUT", "/healthz", "x", 1);
+    hf_resp r = req("PUT", "/healthz", "x", 1);
     assert_int_equal(r.status, 405);
     assert_non_null(strstr(r.hdrs.data, "Allow: GET, HEAD, OPTIONS"));
-    resp_free(&r);
+    hf_resp_free(&r);
     /* a body over the limit (1 MiB here) */
     size_t big = 2u << 20;
     char *body = malloc(big);
@@ -521,7 +464,7 @@ static void test_errors(void **state)
     free(body);
     assert_int_equal(r.status, 413);
     assert_string_equal(r.ctype, "application/problem+json");
-    resp_free(&r);
+    hf_resp_free(&r);
     /* the server is still fine */
     json_decref(get_json("/healthz", 200));
 }
@@ -532,14 +475,14 @@ static void test_ops(void **state)
     assert_string_equal(json_string_value(json_object_get(j, "status")), "ok");
     assert_true(json_integer_value(json_object_get(j, "seq")) >= 1);
     json_decref(j);
-    resp r = req("OPTIONS", "/collections/incidents/items", NULL, 0);
+    hf_resp r = req("OPTIONS", "/collections/incidents/items", NULL, 0);
     assert_int_equal(r.status, 204);
     assert_non_null(strstr(r.hdrs.data, "Access-Control-Allow-Origin: *"));
     assert_non_null(strstr(r.hdrs.data, "Access-Control-Allow-Methods: GET"));
-    resp_free(&r);
+    hf_resp_free(&r);
     r = req("HEAD", "/collections", NULL, 0);
     assert_int_equal(r.status, 200);
-    resp_free(&r);
+    hf_resp_free(&r);
     r = req("GET", "/metrics", NULL, 0);
     assert_int_equal(r.status, 200);
     assert_non_null(strstr(r.ctype, "text/plain"));
@@ -550,7 +493,7 @@ static void test_ops(void **state)
     assert_non_null(strstr(r.body.data, "gridwatch_changelog_seq 1"));
     assert_non_null(strstr(r.body.data, "gridwatch_db_size_bytes "));
     assert_null(strstr(r.body.data, "gridwatch_db_size_bytes 0\n"));
-    resp_free(&r);
+    hf_resp_free(&r);
 }
 
 static void test_ogrinfo(void **state)
@@ -560,7 +503,7 @@ static void test_ogrinfo(void **state)
         skip();
     }
     char cmd[512], line[1024];
-    snprintf(cmd, sizeof cmd, "ogrinfo -ro -so OAPIF:%s 2>&1", base);
+    snprintf(cmd, sizeof cmd, "ogrinfo -ro -so OAPIF:%s 2>&1", hf_base);
     FILE *p = popen(cmd, "r");
     assert_non_null(p);
     int layers = 0;
@@ -572,7 +515,7 @@ static void test_ogrinfo(void **state)
         }
     assert_int_equal(pclose(p), 0);
     assert_int_equal(layers, 5);
-    snprintf(cmd, sizeof cmd, "ogrinfo -ro -so OAPIF:%s incidents 2>&1", base);
+    snprintf(cmd, sizeof cmd, "ogrinfo -ro -so OAPIF:%s incidents 2>&1", hf_base);
     p = popen(cmd, "r");
     long count = -1;
     while (fgets(line, sizeof line, p)) {
@@ -611,19 +554,19 @@ static void test_binary(void **state)
         _exit(127);
     }
     char saved[64];
-    snprintf(saved, sizeof saved, "%s", base);
-    snprintf(base, sizeof base, "http://127.0.0.1:%u", port);
+    snprintf(saved, sizeof saved, "%s", hf_base);
+    snprintf(hf_base, sizeof hf_base, "http://127.0.0.1:%u", port);
     long st = 0;
     /* up to 30 s: under ASan on a loaded 2-core CI box the binary can take several seconds to start */
     for (int i = 0; i < 600 && st != 200; i++) {
         usleep(50000);
-        resp r = req("GET", "/healthz", NULL, 0);
+        hf_resp r = req("GET", "/healthz", NULL, 0);
         st = r.status;
-        resp_free(&r);
+        hf_resp_free(&r);
     }
     assert_int_equal(st, 200);
     assert_int_equal(matched("/collections/incidents/items?limit=5"), N_INC);
-    snprintf(base, sizeof base, "%s", saved);
+    snprintf(hf_base, sizeof hf_base, "%s", saved);
     kill(pid, SIGTERM);
     int ws = 0;
     waitpid(pid, &ws, 0);

@@ -7,12 +7,12 @@
 #include "auth.h"
 #include "gridwatch/layer.h"
 #include "gridwatch/store.h"
+#include "http_fixture.h"
 #include "http_util.h"
 #include "ogc.h"
 #include "ogc_write.h"
 #include "server.h"
 
-#include <curl/curl.h>
 #include <fcntl.h>
 #include <jansson.h>
 #include <math.h>
@@ -26,7 +26,6 @@
 static char db_path[1024];
 static gw_server *srv;
 static gw_ctx *tctx;
-static char base[64];
 enum { T_NONE, T_REVOKED, T_VIEWER, T_DISPATCHER, T_PLANNER, T_ADMIN, T_COUNT };
 static char tok[T_COUNT][GW_TOKEN_LEN + 1];
 static const char *tok_name[T_COUNT] = {"none", "revoked", "viewer", "dispatcher", "planner", "admin"};
@@ -96,84 +95,25 @@ static void make_db(void)
 
 /* ---- client ------------------------------------------------------------------------------ */
 
-typedef struct resp {
-    long status;
-    gw_buf body, hdrs;
-    char ctype[128];
-} resp;
-
-static size_t on_body(char *p, size_t sz, size_t n, void *u)
-{
-    gw_buf_add(u, p, sz * n);
-    return sz * n;
-}
-
-static void resp_free(resp *r)
-{
-    gw_buf_free(&r->body);
-    gw_buf_free(&r->hdrs);
-}
-
 /* A request with the token of role `t` (T_NONE: no Authorization) and a JSON body (or NULL);
  * ctype NULL = application/geo+json; extra: one more header line or NULL. */
-static resp req(const char *method, const char *url, int t, const char *body, const char *ctype,
-                const char *extra)
+static hf_resp req(const char *method, const char *url, int t, const char *body, const char *ctype,
+                   const char *extra)
 {
-    resp r;
-    memset(&r, 0, sizeof r);
-    char full[2048], auth[128], ct[160];
-    snprintf(full, sizeof full, "%s%s", strncmp(url, "http", 4) ? base : "", url);
-    CURL *c = curl_easy_init();
-    curl_easy_setopt(c, CURLOPT_URL, full);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r.body);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, &r.hdrs);
-    struct curl_slist *h = NULL;
-    if (t != T_NONE) {
-        snprintf(auth, sizeof auth, "Authorization: Bearer %s", tok[t]);
-        h = curl_slist_append(h, auth);
-    }
-    if (body) {
-        snprintf(ct, sizeof ct, "Content-Type: %s", ctype ? ctype : "application/geo+json");
-        h = curl_slist_append(h, ct);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
-    }
-    if (extra) h = curl_slist_append(h, extra);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    curl_easy_perform(c);
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
-    char *ctp = NULL;
-    curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ctp);
-    snprintf(r.ctype, sizeof r.ctype, "%s", ctp ? ctp : "");
-    curl_slist_free_all(h);
-    curl_easy_cleanup(c);
-    if (!r.body.data) gw_buf_add(&r.body, "", 0);
-    if (!r.hdrs.data) gw_buf_add(&r.hdrs, "", 0);
-    return r;
+    const char *more[2] = {extra, NULL};
+    return hf_request(method, url, t != T_NONE ? tok[t] : NULL, body, body ? strlen(body) : 0,
+                      body ? (ctype ? ctype : "application/geo+json") : NULL, more);
 }
 
 /* A response header's value (case-insensitive name) into a static buffer, or NULL. */
-static const char *header(const resp *r, const char *name)
+static const char *header(const hf_resp *r, const char *name)
 {
     static char val[1024];
-    size_t n = strlen(name);
-    for (const char *p = r->hdrs.data; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
-        if (strncasecmp(p, name, n) == 0 && p[n] == ':') {
-            p += n + 1;
-            while (*p == ' ') p++;
-            size_t l = strcspn(p, "\r\n");
-            snprintf(val, sizeof val, "%.*s", (int)l, p);
-            return val;
-        }
-    }
-    return NULL;
+    return hf_header(r, name, val, sizeof val);
 }
 
 /* A problem+json answer with this status whose detail mentions `needle`. */
-static void expect_problem(resp r, long status, const char *needle)
+static void expect_problem(hf_resp r, long status, const char *needle)
 {
     if (r.status != status || !strstr(r.body.data, needle))
         fprintf(stderr, "want %ld with '%s', got %ld: %s\n", status, needle, r.status, r.body.data);
@@ -187,17 +127,14 @@ static void expect_problem(resp r, long status, const char *needle)
     assert_non_null(d);
     assert_non_null(strstr(d, needle));
     json_decref(j);
-    resp_free(&r);
+    hf_resp_free(&r);
 }
 
 static json_t *get_json(const char *url, long want)
 {
-    resp r = req("GET", url, T_VIEWER, NULL, NULL, NULL);
-    if (r.status != want) fprintf(stderr, "GET %s -> %ld: %s\n", url, r.status, r.body.data);
-    assert_int_equal(r.status, want);
-    json_t *j = json_loads(r.body.data, 0, NULL);
+    hf_resp r = req("GET", url, T_VIEWER, NULL, NULL, NULL);
+    json_t *j = hf_json(&r, want, 0, url);
     assert_non_null(j);
-    resp_free(&r);
     return j;
 }
 
@@ -237,21 +174,18 @@ static void feature(gw_layer l, const char *id, int k, char *buf, size_t cap)
 
 static int setup(void **state)
 {
-    curl_global_init(CURL_GLOBAL_DEFAULT);
     tctx = gw_test_ctx();
     make_db();
     gw_server_opts o = {.db_path = db_path, .port = 0, .threads = 2, .quiet = 1, .max_body = MAX_BODY};
     gw_api_plugins(&o);
-    assert_int_equal(gw_server_create(tctx, &o, &srv), GW_OK);
-    snprintf(base, sizeof base, "http://127.0.0.1:%u", (unsigned)gw_server_port(srv));
+    assert_int_equal(hf_server_start(tctx, &o, &srv), GW_OK);
     return 0;
 }
 
 static int teardown(void **state)
 {
-    gw_server_destroy(srv);
+    hf_server_stop(srv);
     gw_ctx_destroy(tctx);
-    curl_global_cleanup();
     return 0;
 }
 
@@ -283,7 +217,7 @@ static void test_auth_matrix(void **state)
             for (int m = 0; m < 4; m++) {
                 const char *b = m == 3 ? NULL : m == 2 ? patch : body;
                 if (m == 1) feature((gw_layer)l, NULL, 2, body, sizeof body);
-                resp r = req(methods[m], m == 0 ? url : item, t, b, NULL, NULL);
+                hf_resp r = req(methods[m], m == 0 ? url : item, t, b, NULL, NULL);
                 long want = t <= T_REVOKED ? 401 : ok ? want_ok[m] : 403;
                 if (r.status != want)
                     fprintf(stderr, "%s %s as %s: %ld, want %ld: %s\n", methods[m], m ? item : url,
@@ -294,7 +228,7 @@ static void test_auth_matrix(void **state)
                     assert_non_null(strstr(header(&r, "WWW-Authenticate"), "Bearer"));
                 }
                 if (want >= 400) assert_string_equal(r.ctype, "application/problem+json");
-                resp_free(&r);
+                hf_resp_free(&r);
                 checked++;
             }
         }
@@ -310,10 +244,10 @@ static void test_auth_matrix(void **state)
 
 static void test_reads_need_a_token(void **state)
 {
-    resp r = req("GET", "/collections/incidents/items", T_NONE, NULL, NULL, NULL);
+    hf_resp r = req("GET", "/collections/incidents/items", T_NONE, NULL, NULL, NULL);
     assert_int_equal(r.status, 401);
     assert_non_null(header(&r, "WWW-Authenticate"));
-    resp_free(&r);
+    hf_resp_free(&r);
     r = req("GET", "/collections/incidents/items", T_REVOKED, NULL, NULL, NULL);
     expect_problem(r, 401, "unknown or revoked");
     r = req("GET", "/collections/incidents/items", T_NONE, NULL, NULL, "Authorization: Basic dXNlcjpwYXNz");
@@ -321,12 +255,12 @@ static void test_reads_need_a_token(void **state)
     for (int t = T_VIEWER; t < T_COUNT; t++) {
         r = req("GET", "/collections/incidents/items/X", t, NULL, NULL, NULL);
         assert_int_equal(r.status, 200);
-        resp_free(&r);
+        hf_resp_free(&r);
     }
     /* the ops routes stay open */
     r = req("GET", "/healthz", T_NONE, NULL, NULL, NULL);
     assert_int_equal(r.status, 200);
-    resp_free(&r);
+    hf_resp_free(&r);
 }
 
 static void test_round_trip(void **state)
@@ -335,7 +269,7 @@ static void test_round_trip(void **state)
     const char *post = "{\"type\":\"Feature\",\"id\":\"INC 1+a\",\"geometry\":{\"type\":\"Point\",\"coordinates\":"
                        "[115.65,35.25]},\"properties\":{\"category\":\"theft\",\"severity\":2,"
                        "\"occurred_at\":\"2025-03-01T10:00:00+08:00\"}}";
-    resp r = req("POST", "/collections/incidents/items", T_DISPATCHER, post, NULL, NULL);
+    hf_resp r = req("POST", "/collections/incidents/items", T_DISPATCHER, post, NULL, NULL);
     if (r.status != 201) fprintf(stderr, "%s\n", r.body.data);
     assert_int_equal(r.status, 201);
     assert_string_equal(r.ctype, "application/geo+json");
@@ -348,7 +282,7 @@ static void test_round_trip(void **state)
     json_t *j = json_loads(r.body.data, 0, NULL);
     assert_string_equal(prop(j, "grid"), "G2");
     json_decref(j);
-    resp_free(&r);
+    hf_resp_free(&r);
     /* GET it back */
     j = get_json(location, 200);
     assert_string_equal(json_string_value(json_object_get(j, "id")), "INC 1+a");
@@ -363,7 +297,7 @@ static void test_round_trip(void **state)
                       "\"properties\":{\"severity\":4}}";
     r = req("PUT", location, T_DISPATCHER, put, NULL, NULL);
     assert_int_equal(r.status, 200);
-    resp_free(&r);
+    hf_resp_free(&r);
     j = get_json(location, 200);
     assert_string_equal(prop(j, "grid"), "G1");
     assert_null(prop(j, "category"));
@@ -373,13 +307,13 @@ static void test_round_trip(void **state)
     r = req("PATCH", location, T_DISPATCHER, "{\"properties\":{\"status\":\"closed\"}}",
             "application/merge-patch+json", NULL);
     assert_int_equal(r.status, 200);
-    resp_free(&r);
+    hf_resp_free(&r);
     char url[600];
     snprintf(url, sizeof url, "%s?crs=http://www.opengis.net/def/crs/EPSG/0/3857", location);
     r = req("PATCH", url, T_DISPATCHER, "{\"geometry\":{\"type\":\"Point\",\"coordinates\":[12873665.0,4198234.0]}}",
             NULL, NULL);
     assert_int_equal(r.status, 200);
-    resp_free(&r);
+    hf_resp_free(&r);
     j = get_json(location, 200);
     assert_string_equal(prop(j, "status"), "closed");
     assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "properties"), "severity")), 4);
@@ -397,11 +331,11 @@ static void test_round_trip(void **state)
     double glon = json_number_value(json_array_get(c, 0));
     assert_true(fabs(glon - 115.5) > 1e-4 && fabs(glon - 115.5) < 0.01); /* shifted back to WGS84 */
     json_decref(j);
-    resp_free(&r);
+    hf_resp_free(&r);
     /* DELETE, then 404 */
     r = req("DELETE", location, T_DISPATCHER, NULL, NULL, NULL);
     assert_int_equal(r.status, 204);
-    resp_free(&r);
+    hf_resp_free(&r);
     j = get_json(location, 404);
     json_decref(j);
 }
@@ -419,14 +353,14 @@ static void test_bulk(void **state)
                    "teams feature 3 (id 'B3')");
     assert_int_equal(matched("teams"), n0);
     snprintf(body, sizeof body, "{\"type\":\"FeatureCollection\",\"features\":[%s,%s]}", f1, f2);
-    resp r = req("POST", "/collections/teams/items", T_DISPATCHER, body, NULL, NULL);
+    hf_resp r = req("POST", "/collections/teams/items", T_DISPATCHER, body, NULL, NULL);
     assert_int_equal(r.status, 201);
     assert_non_null(strstr(header(&r, "Location"), "/collections/teams/items/B1"));
     json_t *j = json_loads(r.body.data, 0, NULL);
     assert_string_equal(json_string_value(json_object_get(j, "type")), "FeatureCollection");
     assert_int_equal(json_array_size(json_object_get(j, "features")), 2);
     json_decref(j);
-    resp_free(&r);
+    hf_resp_free(&r);
     assert_int_equal(matched("teams"), n0 + 2);
 }
 
@@ -463,16 +397,16 @@ static void test_errors(void **state)
     huge[big] = '\0';
     huge[0] = '{';
     huge[big - 1] = '}';
-    resp r = req("POST", u, T_ADMIN, huge, NULL, NULL);
+    hf_resp r = req("POST", u, T_ADMIN, huge, NULL, NULL);
     assert_int_equal(r.status, 413);
-    resp_free(&r);
+    hf_resp_free(&r);
     free(huge);
     /* nothing of that changed the layer: the three seeded features and no more */
     assert_int_equal(matched("incidents"), 1);
     /* the server is still answering */
     r = req("GET", "/healthz", T_NONE, NULL, NULL, NULL);
     assert_int_equal(r.status, 200);
-    resp_free(&r);
+    hf_resp_free(&r);
 }
 
 /* Run gw_cli_token with stdout captured into out[cap]; returns the exit code. */
@@ -510,9 +444,9 @@ static void test_token_cli(void **state)
     snprintf(auth, sizeof auth, "Authorization: Bearer %s", t);
     char body[512];
     feature(GW_LAYER_TEAMS, "cli-team", 3, body, sizeof body);
-    resp r = req("POST", "/collections/teams/items", T_NONE, body, NULL, auth);
+    hf_resp r = req("POST", "/collections/teams/items", T_NONE, body, NULL, auth);
     assert_int_equal(r.status, 201);
-    resp_free(&r);
+    hf_resp_free(&r);
     /* list: the name and role, never the token or its hash */
     char *list[] = {"token", "list", db_path, NULL};
     assert_int_equal(run_token(out, sizeof out, 3, list), 0);
@@ -525,7 +459,7 @@ static void test_token_cli(void **state)
     assert_int_equal(run_token(out, sizeof out, 4, revoke), 0);
     r = req("POST", "/collections/teams/items", T_NONE, body, NULL, auth);
     assert_int_equal(r.status, 401);
-    resp_free(&r);
+    hf_resp_free(&r);
     assert_int_equal(run_token(out, sizeof out, 4, revoke), 3); /* nothing active left by that name */
     /* usage errors and help */
     char *norole[] = {"token", "create", db_path, NULL};

@@ -14,12 +14,12 @@
 #include "gridwatch/crs.h"
 #include "gridwatch/store.h"
 #include "gridwatch/tile.h"
+#include "http_fixture.h"
 #include "http_util.h"
 #include "plan_http.h"
 #include "server.h"
 
 #include <cpl_vsi.h>
-#include <curl/curl.h>
 #include <gdal.h>
 #include <jansson.h>
 #include <math.h>
@@ -35,7 +35,6 @@ static char db_path[1024];
 static gw_ctx *tctx;
 static gw_app *app;
 static gw_server *srv;
-static char base[64];
 enum { T_NONE, T_DISPATCHER, T_PLANNER, T_COUNT };
 static char tok[T_COUNT][GW_TOKEN_LEN + 1];
 
@@ -85,54 +84,17 @@ static void make_db(void)
     gw_store_close(s);
 }
 
-typedef struct resp {
-    long status;
-    gw_buf body;
-} resp;
-
-static size_t on_body(char *p, size_t sz, size_t n, void *u)
+static hf_resp req(const char *method, const char *url, int t, const char *body)
 {
-    gw_buf_add(u, p, sz * n);
-    return sz * n;
-}
-
-static resp req(const char *method, const char *url, int t, const char *body)
-{
-    resp r = {0};
-    char full[2048], auth[128];
-    snprintf(full, sizeof full, "%s%s", base, url);
-    CURL *c = curl_easy_init();
-    curl_easy_setopt(c, CURLOPT_URL, full);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r.body);
-    struct curl_slist *h = NULL;
-    if (t != T_NONE) {
-        snprintf(auth, sizeof auth, "Authorization: Bearer %s", tok[t]);
-        h = curl_slist_append(h, auth);
-    }
-    if (body) {
-        h = curl_slist_append(h, "Content-Type: application/json");
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
-    }
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    curl_easy_perform(c);
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
-    curl_slist_free_all(h);
-    curl_easy_cleanup(c);
-    if (!r.body.data) gw_buf_add(&r.body, "", 0);
-    return r;
+    return hf_request(method, url, t != T_NONE ? tok[t] : NULL, body, body ? strlen(body) : 0,
+                      body ? "application/json" : NULL, NULL);
 }
 
 /* The JSON answer of a request that must have status `want`. */
 static json_t *call(const char *method, const char *url, int t, const char *body, long want)
 {
-    resp r = req(method, url, t, body);
-    if (r.status != want) fail_msg("%s %s -> %ld (want %ld): %s", method, url, r.status, want, r.body.data);
-    json_t *j = json_loads(r.body.data, JSON_DECODE_ANY, NULL);
-    gw_buf_free(&r.body);
-    return j;
+    hf_resp r = req(method, url, t, body);
+    return hf_json(&r, want, JSON_DECODE_ANY, url);
 }
 
 static int64_t grids_matched(void)
@@ -231,38 +193,18 @@ static void test_plan_round_trip(void **state)
     json_t *d2 = call("POST", "/plan/drafts", T_PLANNER, "{\"name\":\"scratch\"}", 201);
     snprintf(url, sizeof url, "/plan/drafts/%lld", (long long)json_integer_value(json_object_get(d2, "id")));
     json_decref(d2);
-    resp r = req("DELETE", url, T_PLANNER, NULL);
+    hf_resp r = req("DELETE", url, T_PLANNER, NULL);
     assert_int_equal(r.status, 204);
-    gw_buf_free(&r.body);
+    hf_resp_free(&r);
     json_decref(call("GET", url, T_PLANNER, NULL, 404));
 }
 
 /* ---- layout import and the validation tile layer ------------------------------------------- */
 
 /* POST a file body with a Content-Type; the answer. */
-static resp post_file(const char *url, const char *ctype, const void *data, size_t len)
+static hf_resp post_file(const char *url, const char *ctype, const void *data, size_t len)
 {
-    resp r = {0};
-    char full[2048], auth[128], ct[160];
-    snprintf(full, sizeof full, "%s%s", base, url);
-    snprintf(auth, sizeof auth, "Authorization: Bearer %s", tok[T_PLANNER]);
-    snprintf(ct, sizeof ct, "Content-Type: %s", ctype);
-    CURL *c = curl_easy_init();
-    struct curl_slist *h = curl_slist_append(NULL, auth);
-    h = curl_slist_append(h, ct);
-    curl_easy_setopt(c, CURLOPT_URL, full);
-    curl_easy_setopt(c, CURLOPT_POST, 1L);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, data);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r.body);
-    curl_easy_perform(c);
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
-    curl_slist_free_all(h);
-    curl_easy_cleanup(c);
-    if (!r.body.data) gw_buf_add(&r.body, "", 0);
-    return r;
+    return hf_request("POST", url, tok[T_PLANNER], data, len, ctype, NULL);
 }
 
 static gw_buf slurp(const char *path)
@@ -352,7 +294,7 @@ typedef struct issue_seen {
 } issue_seen;
 
 /* Decode a plan_validation tile with GDAL's MVT driver. */
-static issue_seen decode_issues(const resp *r, int z, int x, int y)
+static issue_seen decode_issues(const hf_resp *r, int z, int x, int y)
 {
     issue_seen s = {0};
     if (r->status == 204) return s;
@@ -408,11 +350,11 @@ static void test_plan_import(void **state)
     remove(gpkg);
     write_layout("GPKG", gpkg, 1);
     gw_buf b = slurp(gpkg);
-    resp r = post_file(url, "application/geopackage+sqlite3", b.data, b.len);
+    hf_resp r = post_file(url, "application/geopackage+sqlite3", b.data, b.len);
     gw_buf_free(&b);
     if (r.status != 200) fail_msg("gpkg import -> %ld: %s", r.status, r.body.data);
     json_t *j = json_loads(r.body.data, 0, NULL);
-    gw_buf_free(&r.body);
+    hf_resp_free(&r);
     json_t *sum = json_object_get(j, "validation");
     assert_int_equal(json_integer_value(json_object_get(j, "grids")), 4);
     assert_false(json_is_true(json_object_get(sum, "tiles")));
@@ -433,7 +375,7 @@ static void test_plan_import(void **state)
              t.z, t.x, t.y);
     r = req("GET", turl, T_NONE, NULL);
     issue_seen seen = decode_issues(&r, (int)t.z, (int)t.x, (int)t.y);
-    gw_buf_free(&r.body);
+    hf_resp_free(&r);
     assert_int_equal(seen.overlap, 1);
     assert_string_equal(seen.grids, "B,D");
     assert_true(seen.gap >= 1);
@@ -441,7 +383,7 @@ static void test_plan_import(void **state)
     snprintf(turl, sizeof turl, "/plan/drafts/%lld/validation/tiles/14/0/0.mvt", (long long)id);
     r = req("GET", turl, T_NONE, NULL);
     assert_int_equal(r.status, 204);
-    gw_buf_free(&r.body);
+    hf_resp_free(&r);
     snprintf(turl, sizeof turl, "/plan/drafts/%lld/validation/tiles/2/9/9.mvt", (long long)id);
     json_decref(call("GET", turl, T_NONE, NULL, 404));
 
@@ -455,25 +397,25 @@ static void test_plan_import(void **state)
     assert_non_null(strstr(detail, "the uploaded file"));
     assert_null(strstr(detail, "gw-layout-")); /* no server path in the message */
     json_decref(j);
-    gw_buf_free(&r.body);
+    hf_resp_free(&r);
     r = post_file(url, "text/csv", "id,x\n", 5);
     assert_int_equal(r.status, 415);
-    gw_buf_free(&r.body);
+    hf_resp_free(&r);
     r = post_file(url, "application/zip", "", 0);
     assert_int_equal(r.status, 400);
-    gw_buf_free(&r.body);
+    hf_resp_free(&r);
     size_t big = (1u << 20) + 1024;
     char *huge = calloc(1, big);
     r = post_file(url, "application/geo+json", huge, big);
     free(huge);
     assert_int_equal(r.status, 413);
-    gw_buf_free(&r.body);
+    hf_resp_free(&r);
     r = req("POST", url, T_DISPATCHER, "{}");
     assert_int_equal(r.status, 403);
-    gw_buf_free(&r.body);
+    hf_resp_free(&r);
     r = post_file("/plan/drafts/999/import", "application/geo+json", "{}", 2);
     assert_int_equal(r.status, 404);
-    gw_buf_free(&r.body);
+    hf_resp_free(&r);
     dr = call("GET", durl, T_PLANNER, NULL, 200);
     assert_int_equal(json_integer_value(json_object_get(dr, "edits")), edits);
     json_decref(dr);
@@ -502,7 +444,7 @@ static void test_plan_import(void **state)
     gw_buf_free(&b);
     if (r.status != 200) fail_msg("zip import -> %ld: %s", r.status, r.body.data);
     j = json_loads(r.body.data, 0, NULL);
-    gw_buf_free(&r.body);
+    hf_resp_free(&r);
     sum = json_object_get(j, "validation");
     assert_true(json_is_true(json_object_get(sum, "tiles")));
     assert_int_equal(json_integer_value(json_object_get(sum, "grids")), 4);
@@ -513,7 +455,7 @@ static void test_plan_import(void **state)
              t.z, t.x, t.y);
     r = req("GET", turl, T_NONE, NULL);
     assert_int_equal(r.status, 204);
-    gw_buf_free(&r.body);
+    hf_resp_free(&r);
     /* a DXF of closed polylines (no fields: ?map=id=FID numbers them) */
     const char *dxfp = gw_test_path("layout.dxf");
     remove(dxfp);
@@ -522,13 +464,13 @@ static void test_plan_import(void **state)
     r = post_file(url, "image/vnd.dxf", b.data, b.len);
     assert_int_equal(r.status, 400); /* no id field without a mapping */
     assert_non_null(strstr(r.body.data, "id=FID"));
-    gw_buf_free(&r.body);
+    hf_resp_free(&r);
     snprintf(zurl, sizeof zurl, "%s?map=id%%3DFID", url);
     r = post_file(zurl, "image/vnd.dxf", b.data, b.len);
     gw_buf_free(&b);
     if (r.status != 200) fail_msg("dxf import -> %ld: %s", r.status, r.body.data);
     j = json_loads(r.body.data, 0, NULL);
-    gw_buf_free(&r.body);
+    hf_resp_free(&r);
     sum = json_object_get(j, "validation");
     assert_true(json_is_true(json_object_get(sum, "tiles")));
     assert_int_equal(json_integer_value(json_object_get(sum, "grids")), 4);
@@ -600,10 +542,10 @@ static void test_plan_suggest(void **state)
     json_decref(call("POST", "/plan/drafts/999/suggest", T_PLANNER, NULL, 404));
     snprintf(url, sizeof url, "/plan/drafts/%lld/suggest?target=incidents&max_cv=0.5&max_edits=50",
              (long long)id);
-    resp r = req("POST", url, T_PLANNER, NULL);
+    hf_resp r = req("POST", url, T_PLANNER, NULL);
     assert_int_equal(r.status, 201);
     json_t *sg = json_loads(r.body.data, 0, NULL);
-    gw_buf_free(&r.body);
+    hf_resp_free(&r);
     int64_t nd = json_integer_value(json_object_get(sg, "draft"));
     assert_true(nd > id);
     assert_int_equal(json_integer_value(json_object_get(sg, "base_draft")), id);
@@ -766,7 +708,6 @@ static void test_plan_draft_grids(void **state)
 static int setup(void **state)
 {
     tctx = gw_test_ctx();
-    curl_global_init(CURL_GLOBAL_DEFAULT);
     make_db();
     assert_int_equal(gw_app_create(tctx, db_path, NULL, &app), GW_OK);
     gw_server_opts o = {.db_path = db_path, .port = 0, .anonymous_read = 1, .quiet = 1,
@@ -788,18 +729,15 @@ static int setup(void **state)
     }
     n = o.n_routes;
     assert_true(n >= np);
-    assert_int_equal(gw_server_create(tctx, &o, &srv), GW_OK);
-    snprintf(base, sizeof base, "http://127.0.0.1:%u", (unsigned)gw_server_port(srv));
+    assert_int_equal(hf_server_start(tctx, &o, &srv), GW_OK);
     *state = all;
     return 0;
 }
 
 static int teardown(void **state)
 {
-    gw_server_destroy(srv);
-    gw_app_destroy(app);
+    hf_app_stop(app, srv);
     free(*state);
-    curl_global_cleanup();
     gw_ctx_destroy(tctx);
     return 0;
 }

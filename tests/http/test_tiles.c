@@ -13,11 +13,11 @@
 #include "gridwatch/store.h"
 #include "gridwatch/tile.h"
 #include "gridwatch/tilelayers.h"
+#include "http_fixture.h"
 #include "http_util.h"
 #include "server.h"
 #include "tiles_http.h"
 
-#include <curl/curl.h>
 #include <gdal.h>
 #include <jansson.h>
 #include <math.h>
@@ -32,101 +32,42 @@ static char db_path[1024];
 static gw_server *srv;
 static gw_tiles *tiles;
 static gw_ctx *tctx;
-static char base[64];
 static gw_bbox ext; /* lon/lat extent of the grids */
 
 /* ---- client ------------------------------------------------------------------------------ */
 
-typedef struct resp {
-    long status;
-    gw_buf body, hdrs;
-    char ctype[128];
-} resp;
-
-static size_t on_body(char *p, size_t sz, size_t n, void *u)
-{
-    gw_buf_add(u, p, sz * n);
-    return sz * n;
-}
-
-static void resp_free(resp *r)
-{
-    gw_buf_free(&r->body);
-    gw_buf_free(&r->hdrs);
-}
-
 /* A request to the server: method, path, a JSON body (or NULL) and up to two extra header
  * lines (or NULL). */
-static resp request(const char *method, const char *path, const char *body, const char *h1, const char *h2)
+static hf_resp request(const char *method, const char *path, const char *body, const char *h1, const char *h2)
 {
-    resp r;
-    memset(&r, 0, sizeof r);
-    char full[2048];
-    snprintf(full, sizeof full, "%s%s", base, path);
-    CURL *c = curl_easy_init();
-    curl_easy_setopt(c, CURLOPT_URL, full);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r.body);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, &r.hdrs);
-    struct curl_slist *h = NULL;
-    if (h1) h = curl_slist_append(h, h1);
-    if (h2) h = curl_slist_append(h, h2);
-    if (body) {
-        h = curl_slist_append(h, "Content-Type: application/geo+json");
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
-    }
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    CURLcode rc = curl_easy_perform(c);
-    if (rc != CURLE_OK) fprintf(stderr, "curl %s: %s\n", full, curl_easy_strerror(rc));
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
-    char *ct = NULL;
-    curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct);
-    snprintf(r.ctype, sizeof r.ctype, "%s", ct ? ct : "");
-    curl_slist_free_all(h);
-    curl_easy_cleanup(c);
-    if (!r.body.data) gw_buf_add(&r.body, "", 0);
-    if (!r.hdrs.data) gw_buf_add(&r.hdrs, "", 0);
-    return r;
+    const char *extra[3] = {NULL, NULL, NULL};
+    size_t n = 0;
+    if (h1) extra[n++] = h1;
+    if (h2) extra[n++] = h2;
+    return hf_request(method, path, NULL, body, body ? strlen(body) : 0, body ? "application/geo+json" : NULL, extra);
 }
 
 /* GET a path on the server with optional extra header lines. */
-static resp get(const char *path, const char *h1, const char *h2) { return request("GET", path, NULL, h1, h2); }
+static hf_resp get(const char *path, const char *h1, const char *h2) { return request("GET", path, NULL, h1, h2); }
 
 /* A response header's value (case-insensitive name) into buf; "" when absent. */
-static const char *header(const resp *r, const char *name, char *buf, size_t cap)
+static const char *header(const hf_resp *r, const char *name, char *buf, size_t cap)
 {
-    buf[0] = '\0';
-    size_t nl = strlen(name);
-    for (const char *p = r->hdrs.data; p && *p;) {
-        const char *eol = strstr(p, "\r\n");
-        if (!eol) break;
-        if (strncasecmp(p, name, nl) == 0 && p[nl] == ':') {
-            const char *v = p + nl + 1;
-            while (*v == ' ') v++;
-            snprintf(buf, cap, "%.*s", (int)(eol - v), v);
-        }
-        p = eol + 2;
-    }
+    hf_header(r, name, buf, cap);
     return buf;
 }
 
 static json_t *get_json(const char *path)
 {
-    resp r = get(path, NULL, NULL);
-    if (r.status != 200) fprintf(stderr, "GET %s -> %ld: %s\n", path, r.status, r.body.data);
-    assert_int_equal(r.status, 200);
-    json_t *j = json_loads(r.body.data, 0, NULL);
+    hf_resp r = get(path, NULL, NULL);
+    json_t *j = hf_json(&r, 200, 0, path);
     assert_non_null(j);
-    resp_free(&r);
     return j;
 }
 
 static void expect_problem(const char *path, long status)
 {
-    resp r = get(path, NULL, NULL);
+    hf_resp r = get(path, NULL, NULL);
     if (r.status != status) fprintf(stderr, "GET %s -> %ld (want %ld): %s\n", path, r.status, status, r.body.data);
     assert_int_equal(r.status, status);
     assert_string_equal(r.ctype, "application/problem+json");
@@ -134,7 +75,7 @@ static void expect_problem(const char *path, long status)
     assert_non_null(j);
     assert_int_equal(json_integer_value(json_object_get(j, "status")), status);
     json_decref(j);
-    resp_free(&r);
+    hf_resp_free(&r);
 }
 
 /* ---- decoding with GDAL ------------------------------------------------------------------ */
@@ -163,7 +104,7 @@ static tile_feats decoded;
 
 /* Decode the body of a tile response with GDAL's MVT driver; the features of `layer`, with the
  * string attribute `attr` (may be NULL). */
-static void decode(const resp *r, gw_tile_id t, const char *layer, const char *attr, tile_feats *out)
+static void decode(const hf_resp *r, gw_tile_id t, const char *layer, const char *attr, tile_feats *out)
 {
     out->n = 0;
     if (r->status == 204) return;
@@ -246,32 +187,25 @@ static int inside(const feat *e, gw_tile_id t)
 
 static int setup(void **state)
 {
-    curl_global_init(CURL_GLOBAL_DEFAULT);
     GDALAllRegister();
     tctx = gw_test_ctx();
     snprintf(db_path, sizeof db_path, "%s", gw_test_path("tiles.sqlite"));
-    gw_store *st = NULL;
-    assert_int_equal(gw_store_open(tctx, db_path, GW_STORE_CREATE, &st), GW_OK);
-    gw_city_opts co = {.scale = 0.01, .seed = 7};
-    gw_city_report rep;
-    assert_int_equal(gw_city_generate(tctx, st, &co, &rep), GW_OK);
+    gw_store *st = hf_city(tctx, db_path, 0.01, 7);
     assert_int_equal(gw_store_extent(st, GW_LAYER_GRIDS, &ext), GW_OK);
     gw_store_close(st);
     assert_int_equal(gw_tiles_create(tctx, db_path, 8 << 20, &tiles), GW_OK);
     gw_tiles_install(tiles);
     gw_server_opts o = {.db_path = db_path, .threads = 2, .anonymous_read = 1, .quiet = 1};
     o.routes = gw_tiles_routes(&o.n_routes);
-    assert_int_equal(gw_server_create(tctx, &o, &srv), GW_OK);
-    snprintf(base, sizeof base, "http://127.0.0.1:%u", (unsigned)gw_server_port(srv));
+    assert_int_equal(hf_server_start(tctx, &o, &srv), GW_OK);
     return 0;
 }
 
 static int teardown(void **state)
 {
-    gw_server_destroy(srv);
+    hf_server_stop(srv);
     gw_tiles_destroy(tiles);
     gw_ctx_destroy(tctx);
-    curl_global_cleanup();
     return 0;
 }
 
@@ -307,9 +241,9 @@ static void test_points_match_items(void **state)
             assert_int_equal(gw_tile_from_lonlat(tctx, cx, cy, (uint32_t)z, &t), GW_OK);
             char path[256];
             snprintf(path, sizeof path, "/tiles/%s/%u/%u/%u.mvt", layers[li][0], t.z, t.x, t.y);
-            resp r = get(path, NULL, NULL);
+            hf_resp r = get(path, NULL, NULL);
             decode(&r, t, layers[li][0], layers[li][1], &decoded);
-            resp_free(&r);
+            hf_resp_free(&r);
             json_t *items = items_in(layers[li][0], t, NULL);
             json_t *fs = json_object_get(items, "features");
             int in_tile = 0;
@@ -347,9 +281,9 @@ static void test_grids_match_items(void **state)
         assert_int_equal(gw_tile_from_lonlat(tctx, cx, cy, z, &t), GW_OK);
         char path[256];
         snprintf(path, sizeof path, "/tiles/grids/%u/%u/%u.mvt", t.z, t.x, t.y);
-        resp r = get(path, NULL, NULL);
+        hf_resp r = get(path, NULL, NULL);
         decode(&r, t, "grids", "county", &decoded);
-        resp_free(&r);
+        hf_resp_free(&r);
         json_t *items = items_in("grids", t, NULL);
         json_t *fs = json_object_get(items, "features");
         assert_true(json_array_size(fs) > 0);
@@ -376,9 +310,9 @@ static void test_clusters(void **state)
             gw_tile_id t = {7, x, y};
             char path[256];
             snprintf(path, sizeof path, "/tiles/incidents/%u/%u/%u.mvt", t.z, t.x, t.y);
-            resp r = get(path, NULL, NULL);
+            hf_resp r = get(path, NULL, NULL);
             decode(&r, t, "incidents", NULL, &decoded);
-            resp_free(&r);
+            hf_resp_free(&r);
             json_t *items = items_in("incidents", t, "&limit=1");
             long long want = json_integer_value(json_object_get(items, "numberMatched"));
             json_decref(items);
@@ -420,14 +354,14 @@ static void test_gzip_etag_filters(void **state)
     assert_int_equal(gw_tile_from_lonlat(tctx, (ext.minx + ext.maxx) / 2, (ext.miny + ext.maxy) / 2, 11, &t), GW_OK);
     char path[256], h[128], etag[64], hdr[128];
     snprintf(path, sizeof path, "/tiles/incidents/%u/%u/%u.mvt", t.z, t.x, t.y);
-    resp plain = get(path, NULL, NULL);
+    hf_resp plain = get(path, NULL, NULL);
     assert_int_equal(plain.status, 200);
     assert_string_equal(plain.ctype, "application/vnd.mapbox-vector-tile");
     assert_string_equal(header(&plain, "Content-Encoding", h, sizeof h), "");
     assert_true(strstr(header(&plain, "Cache-Control", h, sizeof h), "max-age=") != NULL);
     header(&plain, "ETag", etag, sizeof etag);
     assert_true(strlen(etag) > 4);
-    resp gz = get(path, "Accept-Encoding: gzip", NULL);
+    hf_resp gz = get(path, "Accept-Encoding: gzip", NULL);
     assert_int_equal(gz.status, 200);
     assert_string_equal(header(&gz, "Content-Encoding", h, sizeof h), "gzip");
     assert_string_equal(header(&gz, "X-Tile-Cache", h, sizeof h), "hit");
@@ -435,13 +369,13 @@ static void test_gzip_etag_filters(void **state)
     assert_true(gz.body.len < plain.body.len);
     assert_string_equal(header(&gz, "ETag", h, sizeof h), etag);
     snprintf(hdr, sizeof hdr, "If-None-Match: %s", etag);
-    resp nm = get(path, hdr, "Accept-Encoding: gzip");
+    hf_resp nm = get(path, hdr, "Accept-Encoding: gzip");
     assert_int_equal(nm.status, 304);
     assert_int_equal(nm.body.len, 0);
-    resp_free(&nm);
-    resp other = get(path, "If-None-Match: \"0000000000000000\"", NULL);
+    hf_resp_free(&nm);
+    hf_resp other = get(path, "If-None-Match: \"0000000000000000\"", NULL);
     assert_int_equal(other.status, 200);
-    resp_free(&other);
+    hf_resp_free(&other);
     /* a filter: a different tile (and cache entry), matching the items with that filter */
     decode(&plain, t, "incidents", "category", &decoded);
     const char *cat = decoded.f[0].attr;
@@ -451,26 +385,26 @@ static void test_gzip_etag_filters(void **state)
     for (int i = 0; i < decoded.n; i++) want += strcmp(decoded.f[i].attr, cat_s) == 0;
     char fpath[512];
     snprintf(fpath, sizeof fpath, "%s?category=%s&datetime=2020-01-01T00:00:00Z/..", path, cat_s);
-    resp fr = get(fpath, NULL, NULL);
+    hf_resp fr = get(fpath, NULL, NULL);
     assert_int_equal(fr.status, 200);
     assert_string_equal(header(&fr, "X-Tile-Cache", h, sizeof h), "miss");
     assert_string_not_equal(header(&fr, "ETag", h, sizeof h), etag);
     decode(&fr, t, "incidents", "category", &decoded);
     assert_int_equal(decoded.n, want);
     for (int i = 0; i < decoded.n; i++) assert_string_equal(decoded.f[i].attr, cat_s);
-    resp_free(&fr);
+    hf_resp_free(&fr);
     /* a window before the data: empty tile, 204 */
     snprintf(fpath, sizeof fpath, "%s?datetime=../2001-01-01T00:00:00Z", path);
     fr = get(fpath, NULL, NULL);
     assert_int_equal(fr.status, 204);
-    resp_free(&fr);
+    hf_resp_free(&fr);
     /* camera views start at z15 */
     snprintf(fpath, sizeof fpath, "/tiles/camera_views/%u/%u/%u.mvt", t.z, t.x, t.y);
     fr = get(fpath, NULL, NULL);
     assert_int_equal(fr.status, 204);
-    resp_free(&fr);
-    resp_free(&plain);
-    resp_free(&gz);
+    hf_resp_free(&fr);
+    hf_resp_free(&plain);
+    hf_resp_free(&gz);
 }
 
 static void test_views_and_city(void **state)
@@ -486,9 +420,9 @@ static void test_views_and_city(void **state)
     json_decref(cams);
     char path[256];
     snprintf(path, sizeof path, "/tiles/camera_views/%u/%u/%u.mvt", t.z, t.x, t.y);
-    resp r = get(path, NULL, NULL);
+    hf_resp r = get(path, NULL, NULL);
     decode(&r, t, "camera_views", NULL, &decoded);
-    resp_free(&r);
+    hf_resp_free(&r);
     assert_non_null(find(&decoded, cam_id));
     /* the city tile holds every layer that has data there */
     snprintf(path, sizeof path, "/tiles/city/%u/%u/%u.mvt", t.z, t.x, t.y);
@@ -499,7 +433,7 @@ static void test_views_and_city(void **state)
     assert_non_null(find(&decoded, cam_id));
     decode(&r, t, "grids", NULL, &decoded);
     assert_true(decoded.n > 0);
-    resp_free(&r);
+    hf_resp_free(&r);
 }
 
 static void test_tilejson_style(void **state)
@@ -508,7 +442,7 @@ static void test_tilejson_style(void **state)
     assert_string_equal(json_string_value(json_object_get(j, "tilejson")), "3.0.0");
     const char *url = json_string_value(json_array_get(json_object_get(j, "tiles"), 0));
     assert_non_null(url);
-    assert_true(strncmp(url, base, strlen(base)) == 0);
+    assert_true(strncmp(url, hf_base, strlen(hf_base)) == 0);
     assert_non_null(strstr(url, "/tiles/incidents/{z}/{x}/{y}.mvt?category=theft"));
     json_t *b = json_object_get(j, "bounds");
     assert_int_equal(json_array_size(b), 4);
@@ -573,13 +507,13 @@ static void test_invalidation(void **state)
     char pn[128], pf[128], e_near[64], e_far[64], h[64];
     snprintf(pn, sizeof pn, "/tiles/grids/%u/%u/%u.mvt", near.z, near.x, near.y);
     snprintf(pf, sizeof pf, "/tiles/grids/%u/%u/%u.mvt", far.z, far.x, far.y);
-    resp a = get(pn, NULL, NULL), b = get(pf, NULL, NULL);
+    hf_resp a = get(pn, NULL, NULL), b = get(pf, NULL, NULL);
     header(&a, "ETag", e_near, sizeof e_near);
     header(&b, "ETag", e_far, sizeof e_far);
-    resp_free(&a), resp_free(&b);
+    hf_resp_free(&a), hf_resp_free(&b);
     b = get(pf, NULL, NULL);
     assert_string_equal(header(&b, "X-Tile-Cache", h, sizeof h), "hit");
-    resp_free(&b);
+    hf_resp_free(&b);
 
     gw_store *st = NULL;
     assert_int_equal(gw_store_open(tctx, db_path, 0, &st), GW_OK);
@@ -609,7 +543,7 @@ static void test_invalidation(void **state)
     assert_string_not_equal(header(&a, "ETag", h, sizeof h), e_near);
     assert_string_equal(header(&b, "X-Tile-Cache", h, sizeof h), "hit");
     assert_string_equal(header(&b, "ETag", h, sizeof h), e_far);
-    resp_free(&a), resp_free(&b);
+    hf_resp_free(&a), hf_resp_free(&b);
 }
 
 /* ---- the whole app: analysis on the tiles ------------------------------------------------- */
@@ -620,28 +554,18 @@ static char admin_auth[GW_TOKEN_LEN + 32];
 static int setup_app(void **state)
 {
     (void)state;
-    curl_global_init(CURL_GLOBAL_DEFAULT);
     GDALAllRegister();
     tctx = gw_test_ctx();
     snprintf(db_path, sizeof db_path, "%s", gw_test_path("tiles_app.sqlite"));
-    gw_store *st = NULL;
-    assert_int_equal(gw_store_open(tctx, db_path, GW_STORE_CREATE, &st), GW_OK);
-    gw_city_opts co = {.scale = 0.01, .seed = 11};
-    gw_city_report rep;
-    assert_int_equal(gw_city_generate(tctx, st, &co, &rep), GW_OK);
+    gw_store *st = hf_city(tctx, db_path, 0.01, 11);
     assert_int_equal(gw_store_extent(st, GW_LAYER_GRIDS, &ext), GW_OK);
     char tok[GW_TOKEN_LEN + 1];
     assert_int_equal(gw_auth_token_create(st, GW_ROLE_ADMIN, "tiles-admin", tok, NULL), GW_OK);
     snprintf(admin_auth, sizeof admin_auth, "Authorization: Bearer %s", tok);
     gw_store_close(st);
     gw_app_opts ao = {.poll_ms = 20};
-    gw_status rc = gw_app_create(tctx, db_path, &ao, &app);
-    if (rc) fprintf(stderr, "%s\n", gw_ctx_errmsg(tctx));
-    assert_int_equal(rc, GW_OK);
     gw_server_opts o = {.db_path = db_path, .threads = 2, .anonymous_read = 1, .quiet = 1};
-    gw_app_configure(app, &o);
-    assert_int_equal(gw_server_create(tctx, &o, &srv), GW_OK);
-    snprintf(base, sizeof base, "http://127.0.0.1:%u", (unsigned)gw_server_port(srv));
+    assert_int_equal(hf_app_start(tctx, &ao, &o, &app, &srv), GW_OK);
     /* the first coverage computation and Gi* run happen in the background */
     for (int i = 0; i < 3000 && !gw_coverage_http_ready(app->modules[GW_APP_COVERAGE]); i++) usleep(10000);
     assert_true(gw_coverage_http_ready(app->modules[GW_APP_COVERAGE]));
@@ -652,10 +576,8 @@ static int setup_app(void **state)
 static int teardown_app(void **state)
 {
     (void)state;
-    gw_server_destroy(srv);
-    gw_app_destroy(app);
+    hf_app_stop(app, srv);
     gw_ctx_destroy(tctx);
-    curl_global_cleanup();
     return 0;
 }
 
@@ -711,9 +633,9 @@ static void test_blind_spots_area(void **state)
             gw_bbox tb = gw_tile_bounds(t);
             char path[256];
             snprintf(path, sizeof path, "/tiles/blind_spots/13/%u/%u.mvt", x, y);
-            resp r = get(path, NULL, NULL);
+            hf_resp r = get(path, NULL, NULL);
             if (r.status == 204) {
-                resp_free(&r);
+                hf_resp_free(&r);
                 continue;
             }
             /* decode, clip to the tile, measure */
@@ -722,7 +644,7 @@ static void test_blind_spots_area(void **state)
             assert_non_null(f);
             fwrite(r.body.data, 1, r.body.len, f);
             fclose(f);
-            resp_free(&r);
+            hf_resp_free(&r);
             char ox[32], oy[32];
             snprintf(ox, sizeof ox, "X=%u", x), snprintf(oy, sizeof oy, "Y=%u", y);
             const char *drivers[] = {"MVT", NULL}, *opts[] = {ox, oy, "Z=13", NULL};
@@ -813,9 +735,9 @@ static void test_grid_fields(void **state)
         assert_int_equal(gw_tile_from_lonlat(tctx, px[ti], py[ti], z, &t), GW_OK);
         char path[256];
         snprintf(path, sizeof path, "/tiles/grids/%u/%u/%u.mvt", t.z, t.x, t.y);
-        resp r = get(path, NULL, NULL);
+        hf_resp r = get(path, NULL, NULL);
         decode(&r, t, "grids", "name", &decoded);
-        resp_free(&r);
+        hf_resp_free(&r);
         assert_true(decoded.n > 0);
         for (int k = 0; k < decoded.n; k++) {
             const feat *e = &decoded.f[k];
@@ -853,7 +775,7 @@ static void test_grid_fields(void **state)
 }
 
 /* The change-log seq a write answered with. */
-static int64_t change_seq(const resp *r)
+static int64_t change_seq(const hf_resp *r)
 {
     char h[64];
     header(r, "Gridwatch-Change-Seq", h, sizeof h);
@@ -882,34 +804,34 @@ static void test_camera_patch(void **state)
     assert_int_equal(gw_tile_from_lonlat(tctx, lon, lat, 14, &t), GW_OK);
     char path[256], etag[64], h2[64], body[512], cpath[256];
     snprintf(path, sizeof path, "/tiles/grids/%u/%u/%u.mvt", t.z, t.x, t.y);
-    resp r = get(path, NULL, NULL);
+    hf_resp r = get(path, NULL, NULL);
     header(&r, "ETag", etag, sizeof etag);
     decode(&r, t, "grids", NULL, &decoded);
-    resp_free(&r);
+    hf_resp_free(&r);
     const feat *e = find(&decoded, gid);
     assert_non_null(e);
     double before = e->ratio;
     r = get(path, NULL, NULL);
     assert_string_equal(header(&r, "X-Tile-Cache", h2, sizeof h2), "hit");
-    resp_free(&r);
+    hf_resp_free(&r);
 
     snprintf(body, sizeof body, "{\"type\":\"Feature\",\"properties\":{\"fov\":360,\"range\":150,\"status\":\"online\"},"
              "\"geometry\":{\"type\":\"Point\",\"coordinates\":[%.10f,%.10f]}}", lon, lat);
     snprintf(cpath, sizeof cpath, "/collections/cameras/items/%s", cid);
-    resp w = request("PATCH", cpath, body, NULL, NULL);
+    hf_resp w = request("PATCH", cpath, body, NULL, NULL);
     assert_int_equal(w.status, 401); /* writes need a token */
-    resp_free(&w);
+    hf_resp_free(&w);
     w = request("PATCH", cpath, body, admin_auth, NULL);
     if (w.status != 200) fprintf(stderr, "PATCH %s -> %ld: %s\n", cpath, w.status, w.body.data);
     assert_int_equal(w.status, 200);
     int64_t seq = change_seq(&w);
-    resp_free(&w);
+    hf_resp_free(&w);
     assert_int_equal(gw_live_wait(app->live, seq, 10000), 1);
 
     r = get(path, NULL, NULL);
     assert_string_not_equal(header(&r, "ETag", h2, sizeof h2), etag);
     decode(&r, t, "grids", NULL, &decoded);
-    resp_free(&r);
+    hf_resp_free(&r);
     e = find(&decoded, gid);
     assert_non_null(e);
     snprintf(cpath, sizeof cpath, "/analysis/coverage/%s", gid);
@@ -946,10 +868,10 @@ static void test_incidents_refresh_hotspots(void **state)
     assert_int_equal(gw_tile_from_lonlat(tctx, lon, lat, 13, &t), GW_OK);
     char path[256], etag[64], h2[64];
     snprintf(path, sizeof path, "/tiles/city/%u/%u/%u.mvt", t.z, t.x, t.y);
-    resp r = get(path, NULL, NULL);
+    hf_resp r = get(path, NULL, NULL);
     header(&r, "ETag", etag, sizeof etag);
     decode(&r, t, "grids", NULL, &decoded);
-    resp_free(&r);
+    hf_resp_free(&r);
     const feat *e = find(&decoded, gid);
     assert_non_null(e);
     long long before = e->gi_count;
@@ -960,18 +882,18 @@ static void test_incidents_refresh_hotspots(void **state)
                           "\"properties\":{\"category\":\"theft\",\"severity\":2,\"occurred_at\":\"2025-03-01T10:00:00+08:00\","
                           "\"grid\":\"%s\"}}", k ? "," : "", lon, lat, gid);
     gw_buf_str(&b, "]}");
-    resp w = request("POST", "/collections/incidents/items", b.data, admin_auth, NULL);
+    hf_resp w = request("POST", "/collections/incidents/items", b.data, admin_auth, NULL);
     gw_buf_free(&b);
     if (w.status != 201) fprintf(stderr, "POST -> %ld: %s\n", w.status, w.body.data);
     assert_int_equal(w.status, 201);
     int64_t seq = change_seq(&w);
-    resp_free(&w);
+    hf_resp_free(&w);
     assert_int_equal(gw_live_wait(app->live, seq, 10000), 1);
     assert_true(gw_tiles_fields_wait(app->tiles, 30000));
     r = get(path, NULL, NULL);
     assert_string_not_equal(header(&r, "ETag", h2, sizeof h2), etag);
     decode(&r, t, "grids", NULL, &decoded);
-    resp_free(&r);
+    hf_resp_free(&r);
     e = find(&decoded, gid);
     assert_non_null(e);
     assert_int_equal(e->gi_count, before + 1500);
