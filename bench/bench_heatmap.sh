@@ -40,13 +40,7 @@ GW="$B/gridwatch"
 for t in wrk nginx curl sqlite3; do
   command -v $t >/dev/null 2>&1 || [ -x "/usr/sbin/$t" ] || { echo "bench_heatmap: $t not installed (Debian: wrk nginx-light curl sqlite3 libsqlite3-mod-spatialite)" >&2; exit 1; }
 done
-NGINX=$(command -v nginx 2>/dev/null || echo /usr/sbin/nginx)
-NGX=""
-stop_all() {
-  bench_stop
-  if [ -n "$NGX" ]; then kill "$NGX" 2>/dev/null; wait "$NGX" 2>/dev/null; NGX=""; fi
-}
-trap stop_all EXIT
+trap bench_stop EXIT
 trap 'exit 1' INT TERM HUP PIPE
 
 bench_city
@@ -141,7 +135,7 @@ set -- $(wrk_run "http://127.0.0.1:$NPORT" nginx-one); n1_r=$1 n1_50=$2 n1_99=$3
 log "wrk: all $NT cached tiles round robin, gridwatch then nginx"
 set -- $(wrk_run "$URL" gw-all "$WORK/heat.lua"); ga_r=$1 ga_50=$2 ga_99=$3
 set -- $(wrk_run "http://127.0.0.1:$NPORT" nginx-all "$WORK/heat.lua"); na_r=$1 na_50=$2 na_99=$3
-stop_all
+bench_stop
 
 # ---- the tables -------------------------------------------------------------------------------
 echo

@@ -102,8 +102,10 @@ bench_serve() {
   done
   [ -n "$URL" ] || { echo "bench: gridwatch serve did not start: $(head -c 300 "$WORK/serve.log")" >&2; exit 1; }
 }
+# bench_stop: stop what bench_serve and nginx_static started (for the scripts' EXIT trap)
 bench_stop() {
   if [ -n "${SRV:-}" ]; then kill "$SRV" 2>/dev/null; wait "$SRV" 2>/dev/null; SRV=""; fi
+  if [ -n "${NGX:-}" ]; then kill "$NGX" 2>/dev/null; wait "$NGX" 2>/dev/null; NGX=""; fi
 }
 
 # wrk_ms VALUE: a wrk latency ("812.00us", "1.23ms", "2.01s") in milliseconds
@@ -127,8 +129,9 @@ pgbench_summary() {
 
 # nginx_static WHO MIME EXT: nginx on a random loopback port serving $WORK/www (files with
 # extension EXT as MIME) with the Cache-Control gridwatch sends, the ceiling for cached tiles.
-# Sets NPORT and NGX (its pid); exits when nginx does not start.
+# Sets NPORT and NGX (its pid; bench_stop stops it); exits when nginx does not start.
 nginx_static() {
+  NGINX=${NGINX:-$(command -v nginx 2>/dev/null || echo /usr/sbin/nginx)}
   NPORT=$(awk 'BEGIN { srand(); print 20000 + int(rand() * 20000) }')
   mkdir -p "$WORK/nginx"
   cat >"$WORK/nginx/nginx.conf" <<NGINX_EOF

@@ -39,13 +39,7 @@ GW="$B/gridwatch"
 for t in wrk psql ogr2ogr nginx curl; do
   command -v $t >/dev/null 2>&1 || [ -x "/usr/sbin/$t" ] || { echo "bench_tiles: $t not installed (Debian: wrk postgresql postgresql-15-postgis-3 gdal-bin nginx-light curl)" >&2; exit 1; }
 done
-NGINX=$(command -v nginx 2>/dev/null || echo /usr/sbin/nginx)
-NGX=""
-stop_all() {
-  bench_stop
-  if [ -n "$NGX" ]; then kill "$NGX" 2>/dev/null; wait "$NGX" 2>/dev/null; NGX=""; fi
-}
-trap stop_all EXIT
+trap bench_stop EXIT
 trap 'exit 1' INT TERM HUP PIPE
 
 # The renderer bench: the CMake target when the build has it, else a direct cc line.
@@ -192,7 +186,7 @@ log "wrk: gridwatch cached tiles ($NP paths)"
 set -- $(cached "$URL" gw); cg_r=$1 cg_50=$2 cg_99=$3
 log "wrk: nginx, same bytes from disk"
 set -- $(cached "http://127.0.0.1:$NPORT" nginx); cn_r=$1 cn_50=$2 cn_99=$3
-stop_all
+bench_stop
 
 # ---- 3. MBTiles pyramid: gridwatch tiles vs ogr2ogr -f MVT ------------------------------------
 z0=${PZOOM%-*}
