@@ -13,7 +13,7 @@
  * entries at commit (or at its destroy) and, loading into an empty point layer, builds that
  * layer's secondary indexes then too.  So: destroy inserters before running other geometry SQL
  * on the same connection; queries in the loading transaction do not see the new index entries. */
-#include "gridwatch/store.h"
+#include "store_internal.h"
 
 #include <errno.h>
 #include <math.h>
@@ -39,20 +39,7 @@ struct gw_migration {
 extern const struct gw_migration gw_migrations[];
 extern const size_t gw_migration_count;
 
-enum { ST_META_GET, ST_META_SET, ST_LOG, ST_AUDIT, ST_COUNT };
 
-struct gw_store {
-    gw_ctx *ctx;
-    sqlite3 *db;
-    void *splite; /* SpatiaLite per-connection cache */
-    char *path;
-    int schema_version;
-    int readonly;
-    int bulk; /* live inserters: while > 0 SpatiaLite's per-row triggers are switched off */
-    gw_inserter *inserters;
-    gw_status deferred; /* an error found where it could not be returned (inserter destroy) */
-    sqlite3_stmt *stmt[ST_COUNT];
-};
 
 /* One R*Tree cell: a rowid (or child node number) and its box, float32 rounded outward. */
 typedef struct rt_entry {
@@ -90,13 +77,13 @@ struct gw_cursor {
 
 /* ---- the SQLite boundary ------------------------------------------------------------------- */
 
-static gw_status db_fail(gw_store *s, const char *what)
+gw_status st_fail(gw_store *s, const char *what)
 {
     return gw_ctx_error(s->ctx, GW_ERR_DB, "%s: %s (database %s)", what, sqlite3_errmsg(s->db),
                         s->path);
 }
 
-static gw_status exec(gw_store *s, const char *sql, const char *what)
+gw_status st_exec(gw_store *s, const char *sql, const char *what)
 {
     char *err = NULL;
     if (sqlite3_exec(s->db, sql, NULL, NULL, &err) == SQLITE_OK) return GW_OK;
@@ -106,19 +93,19 @@ static gw_status exec(gw_store *s, const char *sql, const char *what)
     return st;
 }
 
-static gw_status prepare(gw_store *s, const char *sql, unsigned flags, sqlite3_stmt **out,
+gw_status st_prepare(gw_store *s, const char *sql, unsigned flags, sqlite3_stmt **out,
                          const char *what)
 {
     if (sqlite3_prepare_v3(s->db, sql, -1, flags, out, NULL) == SQLITE_OK) return GW_OK;
     *out = NULL;
-    return db_fail(s, what);
+    return st_fail(s, what);
 }
 
 /* A statement kept for the life of the store (reset before use). */
-static gw_status cached(gw_store *s, int slot, const char *sql, sqlite3_stmt **out)
+gw_status st_cached(gw_store *s, int slot, const char *sql, sqlite3_stmt **out)
 {
     if (!s->stmt[slot]) {
-        gw_status st = prepare(s, sql, SQLITE_PREPARE_PERSISTENT, &s->stmt[slot], sql);
+        gw_status st = st_prepare(s, sql, SQLITE_PREPARE_PERSISTENT, &s->stmt[slot], sql);
         if (st) return st;
     }
     sqlite3_reset(s->stmt[slot]);
@@ -128,10 +115,10 @@ static gw_status cached(gw_store *s, int slot, const char *sql, sqlite3_stmt **o
 }
 
 /* Run a one-row, one-integer query; *found = 0 when it returns no row or NULL. */
-static gw_status query_int(gw_store *s, const char *sql, int64_t *out, int *found)
+gw_status st_query_int(gw_store *s, const char *sql, int64_t *out, int *found)
 {
     sqlite3_stmt *q;
-    gw_status st = prepare(s, sql, 0, &q, sql);
+    gw_status st = st_prepare(s, sql, 0, &q, sql);
     if (st) return st;
     int rc = sqlite3_step(q);
     *out = 0;
@@ -142,15 +129,15 @@ static gw_status query_int(gw_store *s, const char *sql, int64_t *out, int *foun
             if (found) *found = 1;
         }
     } else if (rc != SQLITE_DONE) {
-        st = db_fail(s, sql);
+        st = st_fail(s, sql);
     }
     sqlite3_finalize(q);
     return st;
 }
 
-static void now_iso(char *buf, size_t cap) { gw_time_format((int64_t)time(NULL), buf, cap); }
+void st_now_iso(char *buf, size_t cap) { gw_time_format((int64_t)time(NULL), buf, cap); }
 
-static gw_status check_layer(gw_store *s, gw_layer layer)
+gw_status st_check_layer(gw_store *s, gw_layer layer)
 {
     if (!s) return GW_ERR_ARG;
     if (!gw_layer_name(layer))
@@ -161,7 +148,7 @@ static gw_status check_layer(gw_store *s, gw_layer layer)
 /* Switch this connection's triggers on or off; returns the previous state (1 = on).
  * SpatiaLite keeps the spatial index by per-row triggers (~10 µs of SQL each); bulk paths turn
  * them off and maintain the R*Tree and geometry_columns_time themselves. */
-static int set_triggers(gw_store *s, int on)
+int st_set_triggers(gw_store *s, int on)
 {
     int was = 1;
     sqlite3_db_config(s->db, SQLITE_DBCONFIG_ENABLE_TRIGGER, -1, &was);
@@ -197,9 +184,9 @@ static int migration_row(void *user, int ncol, char **vals, char **names)
 /* Read application_id, user_version and the number of tables. */
 static gw_status read_identity(gw_store *s, int64_t *app, int64_t *ver, int64_t *tables)
 {
-    gw_status st = query_int(s, "PRAGMA application_id", app, NULL);
-    if (!st) st = query_int(s, "PRAGMA user_version", ver, NULL);
-    if (!st) st = query_int(s, "SELECT count(*) FROM sqlite_master WHERE type = 'table'", tables, NULL);
+    gw_status st = st_query_int(s, "PRAGMA application_id", app, NULL);
+    if (!st) st = st_query_int(s, "PRAGMA user_version", ver, NULL);
+    if (!st) st = st_query_int(s, "SELECT count(*) FROM sqlite_master WHERE type = 'table'", tables, NULL);
     return st;
 }
 
@@ -243,7 +230,7 @@ static gw_status migrate(gw_store *s)
         return gw_ctx_error(s->ctx, GW_ERR_INTERNAL, "this build has no migration for schema "
                             "version %d (data/schema/%03d_*.sql)", GW_SCHEMA_VERSION,
                             GW_SCHEMA_VERSION);
-    gw_status st = exec(s, "BEGIN IMMEDIATE", "cannot start the migration transaction");
+    gw_status st = st_exec(s, "BEGIN IMMEDIATE", "cannot start the migration transaction");
     if (st) return st;
     int64_t app, ver, tables;
     int empty;
@@ -253,7 +240,7 @@ static gw_status migrate(gw_store *s)
     if (!st && empty) {
         int64_t ok = 0;
         /* No argument: run inside our transaction (the (1) form would BEGIN its own). */
-        st = query_int(s, "SELECT InitSpatialMetadata()", &ok, NULL);
+        st = st_query_int(s, "SELECT InitSpatialMetadata()", &ok, NULL);
         if (!st && ok != 1)
             st = gw_ctx_error(s->ctx, GW_ERR_DB, "InitSpatialMetadata() failed on %s", s->path);
         ver = 0;
@@ -276,9 +263,9 @@ static gw_status migrate(gw_store *s)
         char sql[96];
         snprintf(sql, sizeof sql, "PRAGMA user_version = %d; PRAGMA application_id = %d",
                  GW_SCHEMA_VERSION, GW_APP_ID);
-        st = exec(s, sql, "cannot stamp the schema version");
+        st = st_exec(s, sql, "cannot stamp the schema version");
     }
-    if (!st) st = exec(s, "COMMIT", "cannot commit the migration");
+    if (!st) st = st_exec(s, "COMMIT", "cannot commit the migration");
     if (st) {
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
         return st;
@@ -310,6 +297,7 @@ gw_status gw_store_open(gw_ctx *ctx, const char *path, int flags, gw_store **out
         return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory opening %s", path);
     }
     s->ctx = ctx;
+    s->be = &gw_sqlite_backend;
     s->readonly = ro;
     int oflags = ro ? SQLITE_OPEN_READONLY
                     : SQLITE_OPEN_READWRITE | ((flags & GW_STORE_CREATE) ? SQLITE_OPEN_CREATE : 0);
@@ -353,18 +341,18 @@ gw_status gw_store_open(gw_ctx *ctx, const char *path, int flags, gw_store **out
     if (!st && !ro) {
         int64_t dummy;
         sqlite3_stmt *q;
-        st = prepare(s, "PRAGMA journal_mode = WAL", 0, &q, "cannot switch to WAL");
+        st = st_prepare(s, "PRAGMA journal_mode = WAL", 0, &q, "cannot switch to WAL");
         if (!st) {
             if (sqlite3_step(q) != SQLITE_ROW)
-                st = db_fail(s, "cannot switch to WAL");
+                st = st_fail(s, "cannot switch to WAL");
             else if (sqlite3_stricmp((const char *)sqlite3_column_text(q, 0), "wal") != 0)
                 st = gw_ctx_error(ctx, GW_ERR_DB, "database %s cannot use WAL mode (journal "
                                   "mode stays '%s')", path, sqlite3_column_text(q, 0));
             sqlite3_finalize(q);
         }
-        if (!st) st = query_int(s, "PRAGMA synchronous = NORMAL", &dummy, NULL);
+        if (!st) st = st_query_int(s, "PRAGMA synchronous = NORMAL", &dummy, NULL);
     }
-    if (!st) st = exec(s, "PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY",
+    if (!st) st = st_exec(s, "PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY",
                        "cannot set connection options");
     s->schema_version = (int)ver;
     if (!st && !ro && ver < GW_SCHEMA_VERSION) st = migrate(s);
@@ -484,13 +472,13 @@ static gw_status rt_node(rt_writer *w, int64_t no, int depth, const rt_entry *c,
         sqlite3_bind_int64(w->parent, 2, no);
         int rc = sqlite3_step(w->parent);
         sqlite3_reset(w->parent);
-        if (rc != SQLITE_DONE) return db_fail(w->s, "cannot write the spatial index");
+        if (rc != SQLITE_DONE) return st_fail(w->s, "cannot write the spatial index");
     }
     sqlite3_bind_int64(w->node, 1, no);
     sqlite3_bind_blob(w->node, 2, w->blob, w->size, SQLITE_STATIC);
     int rc = sqlite3_step(w->node);
     sqlite3_reset(w->node);
-    return rc == SQLITE_DONE ? GW_OK : db_fail(w->s, "cannot write the spatial index");
+    return rc == SQLITE_DONE ? GW_OK : st_fail(w->s, "cannot write the spatial index");
 }
 
 /* Sort-Tile-Recursive packing of n cells (sorted in place), bottom-up, root written as node 1. */
@@ -549,14 +537,14 @@ static gw_status rtree_rebuild(gw_store *s, gw_layer layer, rt_entry *add, size_
     char sql[256];
     int64_t size = 0, have = 0;
     snprintf(sql, sizeof sql, "SELECT length(data) FROM \"idx_%s_geom_node\" WHERE nodeno = 1", name);
-    gw_status st = query_int(s, sql, &size, NULL);
+    gw_status st = st_query_int(s, sql, &size, NULL);
     if (!st && (size < 4 + 24 * 4 || size > 65536))
         st = gw_ctx_error(s->ctx, GW_ERR_DB, "spatial index idx_%s_geom has a root node of %lld "
                           "bytes; run SELECT RecoverSpatialIndex() on %s", name, (long long)size,
                           s->path);
     if (!st && keep) {
         snprintf(sql, sizeof sql, "SELECT count(*) FROM \"idx_%s_geom_rowid\"", name);
-        st = query_int(s, sql, &have, NULL);
+        st = st_query_int(s, sql, &have, NULL);
     }
     if (st) return st;
     rt_entry *all = malloc(((size_t)have + n + 1) * sizeof *all);
@@ -567,7 +555,7 @@ static gw_status rtree_rebuild(gw_store *s, gw_layer layer, rt_entry *add, size_
         qsort(add, n, sizeof *add, cmp_id);
         sqlite3_stmt *q;
         snprintf(sql, sizeof sql, "SELECT pkid, xmin, xmax, ymin, ymax FROM \"idx_%s_geom\"", name);
-        st = prepare(s, sql, 0, &q, sql);
+        st = st_prepare(s, sql, 0, &q, sql);
         while (!st && total < (size_t)have && sqlite3_step(q) == SQLITE_ROW) {
             rt_entry e = {sqlite3_column_int64(q, 0), {0}};
             for (int k = 0; k < 4; k++) e.b[k] = (float)sqlite3_column_double(q, k + 1);
@@ -582,20 +570,20 @@ static gw_status rtree_rebuild(gw_store *s, gw_layer layer, rt_entry *add, size_
     if (!st && (!w.blob || !w.leaf)) st = gw_ctx_error(s->ctx, GW_ERR_NOMEM, "out of memory");
     snprintf(sql, sizeof sql, "DELETE FROM \"idx_%s_geom_node\"; DELETE FROM \"idx_%s_geom_rowid\";"
              " DELETE FROM \"idx_%s_geom_parent\"", name, name, name);
-    if (!st) st = exec(s, sql, "cannot reset the spatial index");
+    if (!st) st = st_exec(s, sql, "cannot reset the spatial index");
     snprintf(sql, sizeof sql, "INSERT INTO \"idx_%s_geom_node\" (nodeno, data) VALUES (?1, ?2)", name);
-    if (!st) st = prepare(s, sql, 0, &w.node, sql);
+    if (!st) st = st_prepare(s, sql, 0, &w.node, sql);
     snprintf(sql, sizeof sql, "INSERT INTO \"idx_%s_geom_rowid\" (rowid, nodeno) VALUES (?1, ?2)", name);
-    if (!st) st = prepare(s, sql, 0, &w.rowid, sql);
+    if (!st) st = st_prepare(s, sql, 0, &w.rowid, sql);
     snprintf(sql, sizeof sql, "INSERT INTO \"idx_%s_geom_parent\" (nodeno, parentnode) VALUES "
              "(?1, ?2)", name);
-    if (!st) st = prepare(s, sql, 0, &w.parent, sql);
+    if (!st) st = st_prepare(s, sql, 0, &w.parent, sql);
     if (!st) st = rt_pack(&w, all, total);
     if (!st) qsort(w.leaf, w.nleaf, 2 * sizeof(int64_t), cmp_pair);
     for (size_t i = 0; !st && i < w.nleaf; i++) {
         sqlite3_bind_int64(w.rowid, 1, w.leaf[2 * i]);
         sqlite3_bind_int64(w.rowid, 2, w.leaf[2 * i + 1]);
-        if (sqlite3_step(w.rowid) != SQLITE_DONE) st = db_fail(s, "cannot write the spatial index");
+        if (sqlite3_step(w.rowid) != SQLITE_DONE) st = st_fail(s, "cannot write the spatial index");
         sqlite3_reset(w.rowid);
     }
     free(w.leaf);
@@ -617,13 +605,13 @@ static gw_status flush_rtree(gw_inserter *ins)
     char sql[128];
     int64_t have = 0;
     snprintf(sql, sizeof sql, "SELECT count(*) FROM \"idx_%s_geom_rowid\"", gw_layer_name(ins->layer));
-    gw_status st = query_int(s, sql, &have, NULL);
+    gw_status st = st_query_int(s, sql, &have, NULL);
     if (st) return st;
     if ((uint64_t)have < 8 * (uint64_t)n) return rtree_rebuild(s, ins->layer, ins->pend, n, 1);
     for (size_t i = 0; i < n && !st; i++) {
         sqlite3_bind_int64(ins->rtree, 1, ins->pend[i].id);
         for (int k = 0; k < 4; k++) sqlite3_bind_double(ins->rtree, k + 2, ins->pend[i].b[k]);
-        if (sqlite3_step(ins->rtree) != SQLITE_DONE) st = db_fail(s, "cannot update the spatial index");
+        if (sqlite3_step(ins->rtree) != SQLITE_DONE) st = st_fail(s, "cannot update the spatial index");
         sqlite3_reset(ins->rtree);
     }
     return st;
@@ -635,7 +623,7 @@ static gw_status flush_pending(gw_inserter *ins)
     gw_status st = flush_rtree(ins);
     char *sql = ins->reindex;
     ins->reindex = NULL;
-    if (!st && sql) st = exec(ins->store, sql, "cannot rebuild the layer's indexes");
+    if (!st && sql) st = st_exec(ins->store, sql, "cannot rebuild the layer's indexes");
     free(sql);
     return st;
 }
@@ -651,9 +639,9 @@ static void defer_indexes(gw_inserter *ins)
     char sql[256];
     int64_t any = 1;
     snprintf(sql, sizeof sql, "SELECT EXISTS (SELECT 1 FROM \"%s\")", gw_layer_name(ins->layer));
-    if (query_int(s, sql, &any, NULL) || any) return;
+    if (st_query_int(s, sql, &any, NULL) || any) return;
     sqlite3_stmt *q;
-    if (prepare(s, "SELECT group_concat(sql, '; '), group_concat('DROP INDEX \"' || name || '\"', "
+    if (st_prepare(s, "SELECT group_concat(sql, '; '), group_concat('DROP INDEX \"' || name || '\"', "
                 "'; ') FROM sqlite_master WHERE type = 'index' AND tbl_name = ?1 AND sql IS NOT "
                 "NULL", 0, &q, "indexes") != GW_OK)
         return;
@@ -692,7 +680,7 @@ gw_status gw_store_begin(gw_store *s)
     if (!sqlite3_get_autocommit(s->db))
         return gw_ctx_error(s->ctx, GW_ERR_ARG, "a transaction is already open on %s", s->path);
     s->deferred = GW_OK;
-    return exec(s, "BEGIN IMMEDIATE", "cannot begin a write transaction");
+    return st_exec(s, "BEGIN IMMEDIATE", "cannot begin a write transaction");
 }
 
 gw_status gw_store_commit(gw_store *s)
@@ -705,7 +693,7 @@ gw_status gw_store_commit(gw_store *s)
                             "failed in this transaction; roll back (database %s)", s->path);
     gw_status st = flush_all(s);
     if (st) return st;
-    return exec(s, "COMMIT", "cannot commit");
+    return st_exec(s, "COMMIT", "cannot commit");
 }
 
 void gw_store_rollback(gw_store *s)
@@ -728,7 +716,7 @@ gw_status gw_store_meta_get(gw_store *s, const char *key, char *buf, size_t cap)
     if (!key || !buf || cap == 0)
         return gw_ctx_error(s->ctx, GW_ERR_ARG, "gw_store_meta_get: no key or buffer");
     sqlite3_stmt *q;
-    gw_status st = cached(s, ST_META_GET, "SELECT value FROM meta WHERE key = ?1", &q);
+    gw_status st = st_cached(s, ST_META_GET, "SELECT value FROM meta WHERE key = ?1", &q);
     if (st) return st;
     sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
     int rc = sqlite3_step(q);
@@ -745,7 +733,7 @@ gw_status gw_store_meta_get(gw_store *s, const char *key, char *buf, size_t cap)
     } else if (rc == SQLITE_DONE) {
         st = gw_ctx_error(s->ctx, GW_ERR_NOT_FOUND, "no meta key '%s' in %s", key, s->path);
     } else {
-        st = db_fail(s, "cannot read meta");
+        st = st_fail(s, "cannot read meta");
     }
     sqlite3_reset(q);
     return st;
@@ -756,13 +744,13 @@ gw_status gw_store_meta_set(gw_store *s, const char *key, const char *value)
     if (!s) return GW_ERR_ARG;
     if (!key || !*key) return gw_ctx_error(s->ctx, GW_ERR_ARG, "gw_store_meta_set: no key");
     sqlite3_stmt *q;
-    gw_status st = cached(s, ST_META_SET,
+    gw_status st = st_cached(s, ST_META_SET,
                           "INSERT INTO meta (key, value) VALUES (?1, ?2) "
                           "ON CONFLICT (key) DO UPDATE SET value = excluded.value", &q);
     if (st) return st;
     sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
     if (value) sqlite3_bind_text(q, 2, value, -1, SQLITE_STATIC);
-    if (sqlite3_step(q) != SQLITE_DONE) st = db_fail(s, "cannot write meta");
+    if (sqlite3_step(q) != SQLITE_DONE) st = st_fail(s, "cannot write meta");
     sqlite3_reset(q);
     return st;
 }
@@ -798,10 +786,10 @@ gw_status gw_store_set_metric_srid(gw_store *s, int srid)
 }
 
 /* The published grid-set version (meta 'grid_version'; 1 when absent). */
-static gw_status grid_version(gw_store *s, int64_t *v)
+gw_status st_grid_version(gw_store *s, int64_t *v)
 {
     int found;
-    gw_status st = query_int(s, "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'grid_version'",
+    gw_status st = st_query_int(s, "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'grid_version'",
                              v, &found);
     if (!st && (!found || *v < 1)) *v = 1;
     return st;
@@ -816,19 +804,19 @@ static gw_status layer_query(gw_store *s, gw_layer layer, const char *select, co
     char sql[1024];
     int64_t gv = 0;
     if (layer == GW_LAYER_GRIDS) {
-        gw_status st = grid_version(s, &gv);
+        gw_status st = st_grid_version(s, &gv);
         if (st) return st;
     }
     snprintf(sql, sizeof sql, "%s FROM \"%s\"%s%s", select, gw_layer_name(layer),
              layer == GW_LAYER_GRIDS ? " WHERE version = ?1" : "", suffix);
-    gw_status st = prepare(s, sql, 0, q, sql);
+    gw_status st = st_prepare(s, sql, 0, q, sql);
     if (!st && layer == GW_LAYER_GRIDS) sqlite3_bind_int64(*q, 1, gv);
     return st;
 }
 
 gw_status gw_store_count(gw_store *s, gw_layer layer, int64_t *n)
 {
-    gw_status st = check_layer(s, layer);
+    gw_status st = st_check_layer(s, layer);
     if (st) return st;
     if (!n) return gw_ctx_error(s->ctx, GW_ERR_ARG, "gw_store_count: no output");
     sqlite3_stmt *q;
@@ -836,14 +824,14 @@ gw_status gw_store_count(gw_store *s, gw_layer layer, int64_t *n)
     if (sqlite3_step(q) == SQLITE_ROW)
         *n = sqlite3_column_int64(q, 0);
     else
-        st = db_fail(s, "cannot count rows");
+        st = st_fail(s, "cannot count rows");
     sqlite3_finalize(q);
     return st;
 }
 
 gw_status gw_store_extent(gw_store *s, gw_layer layer, gw_bbox *out)
 {
-    gw_status st = check_layer(s, layer);
+    gw_status st = st_check_layer(s, layer);
     if (st) return st;
     if (!out) return gw_ctx_error(s->ctx, GW_ERR_ARG, "gw_store_extent: no output");
     sqlite3_stmt *q;
@@ -851,7 +839,7 @@ gw_status gw_store_extent(gw_store *s, gw_layer layer, gw_bbox *out)
                                "max(MbrMaxX(geom)), max(MbrMaxY(geom))", "", &q);
     if (st) return st;
     if (sqlite3_step(q) != SQLITE_ROW)
-        st = db_fail(s, "cannot compute the extent");
+        st = st_fail(s, "cannot compute the extent");
     else if (sqlite3_column_type(q, 0) == SQLITE_NULL)
         st = gw_ctx_error(s->ctx, GW_ERR_NOT_FOUND, "layer %s is empty", gw_layer_name(layer));
     else
@@ -863,7 +851,7 @@ gw_status gw_store_extent(gw_store *s, gw_layer layer, gw_bbox *out)
 
 gw_status gw_store_clear(gw_store *s, gw_layer layer)
 {
-    gw_status st = check_layer(s, layer);
+    gw_status st = st_check_layer(s, layer);
     if (st) return st;
     gw_bbox box;
     int have_box = 0;
@@ -876,30 +864,30 @@ gw_status gw_store_clear(gw_store *s, gw_layer layer)
     if ((st = flush_all(s))) return st;
     /* A savepoint makes the delete and its change-log row atomic even outside a transaction.
      * The R*Tree is emptied in one statement: the per-row triggers take minutes on 1 M rows. */
-    if ((st = exec(s, "SAVEPOINT gw_clear", "cannot clear"))) return st;
-    int was = set_triggers(s, 0);
+    if ((st = st_exec(s, "SAVEPOINT gw_clear", "cannot clear"))) return st;
+    int was = st_set_triggers(s, 0);
     char sql[256];
     if (layer == GW_LAYER_GRIDS)
         snprintf(sql, sizeof sql, "DELETE FROM idx_grids_geom WHERE pkid IN (SELECT fid FROM grids "
                  "WHERE version = (SELECT CAST(value AS INTEGER) FROM meta WHERE key = "
                  "'grid_version'))");
     if (layer == GW_LAYER_GRIDS)
-        st = exec(s, sql, "cannot clear the spatial index");
+        st = st_exec(s, sql, "cannot clear the spatial index");
     else
         st = rtree_rebuild(s, layer, NULL, 0, 0); /* an empty tree, without per-row deletes */
     sqlite3_stmt *q;
     if (!st && !(st = layer_query(s, layer, "DELETE", "", &q))) {
-        if (sqlite3_step(q) != SQLITE_DONE) st = db_fail(s, "cannot clear the layer");
+        if (sqlite3_step(q) != SQLITE_DONE) st = st_fail(s, "cannot clear the layer");
         sqlite3_finalize(q);
     }
     if (!st) touch_layer_time(s, layer, "last_delete");
-    set_triggers(s, was);
+    st_set_triggers(s, was);
     if (!st) st = gw_store_log_change(s, layer, "clear", NULL, have_box ? &box : NULL, NULL);
     if (st) {
         sqlite3_exec(s->db, "ROLLBACK TO gw_clear; RELEASE gw_clear", NULL, NULL, NULL);
         return st;
     }
-    return exec(s, "RELEASE gw_clear", "cannot clear");
+    return st_exec(s, "RELEASE gw_clear", "cannot clear");
 }
 
 /* ---- change log and audit ------------------------------------------------------------------ */
@@ -907,15 +895,15 @@ gw_status gw_store_clear(gw_store *s, gw_layer layer)
 gw_status gw_store_log_change(gw_store *s, gw_layer layer, const char *op, const char *feature_id,
                               const gw_bbox *bbox, int64_t *seq)
 {
-    gw_status st = check_layer(s, layer);
+    gw_status st = st_check_layer(s, layer);
     if (st) return st;
     if (!op || !*op) return gw_ctx_error(s->ctx, GW_ERR_ARG, "change log: no operation given");
     sqlite3_stmt *q;
-    st = cached(s, ST_LOG, "INSERT INTO changelog (at, layer, op, feature_id, minx, miny, maxx, "
+    st = st_cached(s, ST_LOG, "INSERT INTO changelog (at, layer, op, feature_id, minx, miny, maxx, "
                            "maxy) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", &q);
     if (st) return st;
     char at[32];
-    now_iso(at, sizeof at);
+    st_now_iso(at, sizeof at);
     sqlite3_bind_text(q, 1, at, -1, SQLITE_STATIC);
     sqlite3_bind_text(q, 2, gw_layer_name(layer), -1, SQLITE_STATIC);
     sqlite3_bind_text(q, 3, op, -1, SQLITE_STATIC);
@@ -927,7 +915,7 @@ gw_status gw_store_log_change(gw_store *s, gw_layer layer, const char *op, const
         sqlite3_bind_double(q, 8, bbox->maxy);
     }
     if (sqlite3_step(q) != SQLITE_DONE)
-        st = db_fail(s, "cannot append to the change log");
+        st = st_fail(s, "cannot append to the change log");
     else if (seq)
         *seq = sqlite3_last_insert_rowid(s->db);
     sqlite3_reset(q);
@@ -938,7 +926,7 @@ gw_status gw_store_last_seq(gw_store *s, int64_t *seq)
 {
     if (!s || !seq) return GW_ERR_ARG;
     /* sqlite_sequence keeps the high-water mark even if old log rows are pruned. */
-    return query_int(s, "SELECT max(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = "
+    return st_query_int(s, "SELECT max(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = "
                         "'changelog'), 0), COALESCE((SELECT max(seq) FROM changelog), 0))",
                      seq, NULL);
 }
@@ -948,16 +936,16 @@ gw_status gw_store_audit(gw_store *s, const char *who, const char *action, const
     if (!s) return GW_ERR_ARG;
     if (!action || !*action) return gw_ctx_error(s->ctx, GW_ERR_ARG, "audit: no action given");
     sqlite3_stmt *q;
-    gw_status st = cached(s, ST_AUDIT, "INSERT INTO audit_log (at, who, action, detail) "
+    gw_status st = st_cached(s, ST_AUDIT, "INSERT INTO audit_log (at, who, action, detail) "
                                        "VALUES (?1, ?2, ?3, ?4)", &q);
     if (st) return st;
     char at[32];
-    now_iso(at, sizeof at);
+    st_now_iso(at, sizeof at);
     sqlite3_bind_text(q, 1, at, -1, SQLITE_STATIC);
     if (who) sqlite3_bind_text(q, 2, who, -1, SQLITE_STATIC);
     sqlite3_bind_text(q, 3, action, -1, SQLITE_STATIC);
     if (detail) sqlite3_bind_text(q, 4, detail, -1, SQLITE_STATIC);
-    if (sqlite3_step(q) != SQLITE_DONE) st = db_fail(s, "cannot append to the audit log");
+    if (sqlite3_step(q) != SQLITE_DONE) st = st_fail(s, "cannot append to the audit log");
     sqlite3_reset(q);
     return st;
 }
@@ -1028,7 +1016,7 @@ static unsigned wkb_type(const unsigned char *w, size_t len, size_t *hdr)
 
 gw_status gw_store_inserter_create(gw_store *s, gw_layer layer, gw_inserter **out)
 {
-    gw_status st = check_layer(s, layer);
+    gw_status st = st_check_layer(s, layer);
     if (st) return st;
     if (!out) return gw_ctx_error(s->ctx, GW_ERR_ARG, "gw_store_inserter_create: no output");
     *out = NULL;
@@ -1042,7 +1030,7 @@ gw_status gw_store_inserter_create(gw_store *s, gw_layer layer, gw_inserter **ou
         return gw_ctx_error(s->ctx, GW_ERR_INTERNAL, "layer %s has too many fields",
                             gw_layer_name(layer));
     }
-    if (layer == GW_LAYER_GRIDS && (st = grid_version(s, &ins->grid_version))) {
+    if (layer == GW_LAYER_GRIDS && (st = st_grid_version(s, &ins->grid_version))) {
         free(ins);
         return st;
     }
@@ -1059,17 +1047,17 @@ gw_status gw_store_inserter_create(gw_store *s, gw_layer layer, gw_inserter **ou
         snprintf(sql, sizeof sql, "INSERT INTO \"%s\" (%s, geom) VALUES (%s, ?%zu)",
                  gw_layer_name(layer), cols, params, ins->nf + 1);
     /* Statements are compiled after the triggers are off, so they carry no trigger code. */
-    if (s->bulk++ == 0) set_triggers(s, 0);
+    if (s->bulk++ == 0) st_set_triggers(s, 0);
     defer_indexes(ins);
-    st = prepare(s, sql, SQLITE_PREPARE_PERSISTENT, &ins->st, "cannot prepare the insert");
+    st = st_prepare(s, sql, SQLITE_PREPARE_PERSISTENT, &ins->st, "cannot prepare the insert");
     ins->next = s->inserters;
     s->inserters = ins;
     snprintf(sql, sizeof sql, "INSERT OR REPLACE INTO \"idx_%s_geom\" (pkid, xmin, xmax, ymin, "
              "ymax) VALUES (?1, ?2, ?3, ?4, ?5)", gw_layer_name(layer));
-    if (!st) st = prepare(s, sql, SQLITE_PREPARE_PERSISTENT, &ins->rtree, "cannot prepare the "
+    if (!st) st = st_prepare(s, sql, SQLITE_PREPARE_PERSISTENT, &ins->rtree, "cannot prepare the "
                           "spatial index insert");
     if (!st && layer == GW_LAYER_GRIDS)
-        st = prepare(s, "SELECT MbrMinX(geom), MbrMaxX(geom), MbrMinY(geom), MbrMaxY(geom) FROM "
+        st = st_prepare(s, "SELECT MbrMinX(geom), MbrMaxX(geom), MbrMinY(geom), MbrMaxY(geom) FROM "
                      "grids WHERE fid = ?1", SQLITE_PREPARE_PERSISTENT, &ins->mbr, "cannot "
                      "prepare the insert");
     if (st) {
@@ -1279,7 +1267,7 @@ void gw_inserter_destroy(gw_inserter *ins)
     sqlite3_finalize(ins->rtree);
     sqlite3_finalize(ins->mbr);
     if (ins->added) touch_layer_time(s, ins->layer, "last_insert");
-    if (--s->bulk == 0) set_triggers(s, 1);
+    if (--s->bulk == 0) st_set_triggers(s, 1);
     free(ins->pend);
     free(ins->reindex);
     free(ins);
@@ -1289,7 +1277,7 @@ void gw_inserter_destroy(gw_inserter *ins)
 
 gw_status gw_store_cursor_create(gw_store *s, gw_layer layer, gw_cursor **out)
 {
-    gw_status st = check_layer(s, layer);
+    gw_status st = st_check_layer(s, layer);
     if (st) return st;
     if (!out) return gw_ctx_error(s->ctx, GW_ERR_ARG, "gw_store_cursor_create: no output");
     *out = NULL;
@@ -1347,7 +1335,7 @@ gw_status gw_cursor_next(gw_cursor *cur, gw_row *row)
     gw_store *s = cur->store;
     int rc = sqlite3_step(cur->st);
     if (rc == SQLITE_DONE) return GW_ERR_NOT_FOUND;
-    if (rc != SQLITE_ROW) return db_fail(s, "cannot read the next row");
+    if (rc != SQLITE_ROW) return st_fail(s, "cannot read the next row");
     for (size_t i = 0; i < cur->nf; i++) {
         int col = (int)i + 1;
         gw_value *v = &cur->vals[i];

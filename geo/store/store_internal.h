@@ -1,0 +1,51 @@
+/* store_internal.h — inside the store room only: the SQLite store's state and the helpers every
+ * sqlite_*.c file of the room shares (one error convention: a failed statement becomes GW_ERR_DB
+ * with SQLite's message and the file's path, through st_fail).  Nothing outside geo/store/ may
+ * include this file or sqlite3.h; the rest of gridwatch reaches the store through the
+ * gridwatch/store*.h headers, which a second engine (backend.h) implements too. */
+#ifndef GW_STORE_INTERNAL_H
+#define GW_STORE_INTERNAL_H
+
+#include "gridwatch/store.h"
+#include "backend.h"
+
+#include <sqlite3.h>
+
+/* Statements cached for the life of a connection (st_cached slots). */
+enum { ST_META_GET, ST_META_SET, ST_LOG, ST_AUDIT, ST_COUNT };
+
+struct gw_store {
+    const gw_store_backend *be; /* the engine behind this store (backend.h) */
+    gw_ctx *ctx;
+    sqlite3 *db;
+    void *splite; /* SpatiaLite per-connection cache */
+    char *path;
+    int schema_version;
+    int readonly;
+    int bulk; /* live inserters: while > 0 SpatiaLite's per-row triggers are switched off */
+    gw_inserter *inserters;
+    gw_status deferred; /* an error found where it could not be returned (inserter destroy) */
+    sqlite3_stmt *stmt[ST_COUNT];
+};
+
+/* A failed SQLite call as GW_ERR_DB: "<what>: <sqlite message> (database <path>)". */
+gw_status st_fail(gw_store *s, const char *what);
+/* Run SQL without results (several statements allowed). */
+gw_status st_exec(gw_store *s, const char *sql, const char *what);
+/* Prepare one statement (flags: SQLITE_PREPARE_*); *out NULL on failure. */
+gw_status st_prepare(gw_store *s, const char *sql, unsigned flags, sqlite3_stmt **out,
+                     const char *what);
+/* A statement kept for the life of the store in slot `slot` (reset and unbound before use). */
+gw_status st_cached(gw_store *s, int slot, const char *sql, sqlite3_stmt **out);
+/* A one-row, one-integer query; *found = 0 when it returns no row or NULL (found may be NULL). */
+gw_status st_query_int(gw_store *s, const char *sql, int64_t *out, int *found);
+/* The published grid-set version (meta 'grid_version'; 1 when absent). */
+gw_status st_grid_version(gw_store *s, int64_t *v);
+/* Now as an ISO 8601 UTC text. */
+void st_now_iso(char *buf, size_t cap);
+/* GW_ERR_ARG unless layer names one of ours. */
+gw_status st_check_layer(gw_store *s, gw_layer layer);
+/* Switch this connection's triggers on or off; returns the previous state (1 = on). */
+int st_set_triggers(gw_store *s, int on);
+
+#endif
