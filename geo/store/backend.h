@@ -14,6 +14,7 @@
 
 #include "gridwatch/store.h"
 
+struct gw_store_core_ops;
 struct gw_store_changes_ops;
 struct gw_store_tokens_ops;
 struct gw_store_features_ops;
@@ -25,6 +26,7 @@ struct gw_store_plan_ops;
 
 typedef struct gw_store_backend {
     const char *name; /* "sqlite" */
+    const struct gw_store_core_ops *core;         /* store.h: transactions, meta, bulk I/O, logs */
     const struct gw_store_changes_ops *changes;   /* change log reads and batch writes */
     const struct gw_store_tokens_ops *tokens;     /* API tokens */
     const struct gw_store_features_ops *features; /* OGC item queries and exports */
@@ -47,7 +49,7 @@ gw_status st_unsupported(gw_store *s, const char *op);
     do {                                                                               \
         if (!(s)) return GW_ERR_ARG;                                                   \
         if (!(s)->be->topic || !(s)->be->topic->fn) return st_unsupported((s), #topic "." #fn); \
-        return (s)->be->topic->fn((s), __VA_ARGS__);                                   \
+        return (s)->be->topic->fn((s), ##__VA_ARGS__);                                   \
     } while (0)
 
 #endif

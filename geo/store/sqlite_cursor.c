@@ -1,0 +1,119 @@
+/* sqlite_cursor.c — the SQLite engine's layer cursor: rows in id order, values decoded into
+ * gw_value (stored ISO 8601 times back to epoch seconds). */
+#include "sqlite_bulk.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- cursor -------------------------------------------------------------------------------- */
+
+gw_status sq_cursor_create(gw_store *s, gw_layer layer, gw_cursor **out)
+{
+    gw_status st = st_check_layer(s, layer);
+    if (st) return st;
+    if (!out) return gw_ctx_error(s->ctx, GW_ERR_ARG, "gw_store_cursor_create: no output");
+    *out = NULL;
+    gw_cursor *cur = calloc(1, sizeof *cur);
+    if (!cur) return gw_ctx_error(s->ctx, GW_ERR_NOMEM, "out of memory");
+    cur->store = s;
+    cur->layer = layer;
+    cur->fields = gw_layer_fields(layer, &cur->nf);
+    if (cur->nf > GW_MAX_FIELDS) {
+        free(cur);
+        return gw_ctx_error(s->ctx, GW_ERR_INTERNAL, "layer %s has too many fields",
+                            gw_layer_name(layer));
+    }
+    char cols[512], sel[700];
+    st_column_list(cur->fields, cur->nf, cols, sizeof cols);
+    snprintf(sel, sizeof sel, "SELECT fid, %s, AsBinary(geom)", cols);
+    if ((st = st_layer_query(s, layer, sel, " ORDER BY id", &cur->st))) {
+        free(cur);
+        return st;
+    }
+    *out = cur;
+    return GW_OK;
+}
+
+/* Days from 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm). */
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+    y -= m <= 2;
+    const int64_t era = (y >= 0 ? y : y - 399) / 400;
+    const unsigned yoe = (unsigned)(y - era * 400);
+    const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t)doe - 719468;
+}
+
+/* The stored form "YYYY-MM-DDTHH:MM:SSZ" without locale or allocation; 0 if not that shape. */
+static int parse_stored_time(const char *t, int len, int64_t *out)
+{
+    static const char shape[] = "dddd-dd-ddTdd:dd:ddZ";
+    if (len != 20) return 0;
+    for (int i = 0; i < 20; i++) {
+        if (shape[i] == 'd' ? (t[i] < '0' || t[i] > '9') : t[i] != shape[i]) return 0;
+    }
+#define D2(p) ((t[p] - '0') * 10 + (t[(p) + 1] - '0'))
+    int y = D2(0) * 100 + D2(2), mo = D2(5), d = D2(8), h = D2(11), mi = D2(14), s = D2(17);
+#undef D2
+    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60) return 0;
+    *out = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + s;
+    return 1;
+}
+
+gw_status sq_cursor_next(gw_cursor *cur, gw_row *row)
+{
+    if (!cur || !row) return GW_ERR_ARG;
+    gw_store *s = cur->store;
+    int rc = sqlite3_step(cur->st);
+    if (rc == SQLITE_DONE) return GW_ERR_NOT_FOUND;
+    if (rc != SQLITE_ROW) return st_fail(s, "cannot read the next row");
+    for (size_t i = 0; i < cur->nf; i++) {
+        int col = (int)i + 1;
+        gw_value *v = &cur->vals[i];
+        *v = (gw_value){0};
+        if (sqlite3_column_type(cur->st, col) == SQLITE_NULL) continue;
+        switch (cur->fields[i].type) {
+        case GW_FT_TEXT:
+            v->kind = GW_VAL_TEXT;
+            v->s = (const char *)sqlite3_column_text(cur->st, col);
+            break;
+        case GW_FT_INT:
+            v->kind = GW_VAL_INT;
+            v->i = sqlite3_column_int64(cur->st, col);
+            break;
+        case GW_FT_REAL:
+            v->kind = GW_VAL_REAL;
+            v->d = sqlite3_column_double(cur->st, col);
+            break;
+        case GW_FT_TIME: {
+            const char *t = (const char *)sqlite3_column_text(cur->st, col);
+            v->kind = GW_VAL_INT;
+            if (!parse_stored_time(t, sqlite3_column_bytes(cur->st, col), &v->i) &&
+                gw_time_parse(s->ctx, t, "UTC", &v->i) != GW_OK)
+                return gw_ctx_error(s->ctx, GW_ERR_FORMAT, "%s row %lld: field %s holds '%s', "
+                                    "not an ISO 8601 time", gw_layer_name(cur->layer),
+                                    (long long)sqlite3_column_int64(cur->st, 0),
+                                    cur->fields[i].name, t);
+            break;
+        }
+        }
+    }
+    /* Text columns are fetched before the blob so that no earlier pointer is invalidated. */
+    int gcol = (int)cur->nf + 1;
+    row->fid = sqlite3_column_int64(cur->st, 0);
+    row->values = cur->vals;
+    row->wkb = sqlite3_column_blob(cur->st, gcol);
+    row->wkb_len = (size_t)sqlite3_column_bytes(cur->st, gcol);
+    return GW_OK;
+}
+
+void sq_cursor_destroy(gw_cursor *cur)
+{
+    if (!cur) return;
+    sqlite3_finalize(cur->st);
+    free(cur);
+}
