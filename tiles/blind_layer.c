@@ -5,7 +5,7 @@
 
 typedef struct blind_visit {
     gw_mvt *mvt;
-    const gw_tl_cfilt *cf;
+    const tl_cfilt *cf;
     gw_status st;
 } blind_visit;
 
@@ -14,7 +14,7 @@ static int blind_one(void *user, int64_t fid, const char *grid_id, double blind_
     blind_visit *v = user;
     if (v->cf->n) { /* conditions on grid fields: through the snapshot's row of that grid */
         ptrdiff_t r = grid_id ? gw_layer_data_find(v->cf->d, grid_id) : -1;
-        if (r < 0 || !gw_tl_cfilt_pass(v->cf, (size_t)r)) return 0;
+        if (r < 0 || !tl_cfilt_pass(v->cf, (size_t)r)) return 0;
     }
     gw_mvt_prop p[2] = {{"grid", {.type = GW_MVT_STRING, .u.s = grid_id}},
                         {"blind_m2", {.type = GW_MVT_DOUBLE, .u.d = blind_m2}}};
@@ -22,7 +22,7 @@ static int blind_one(void *user, int64_t fid, const char *grid_id, double blind_
     return v->st != GW_OK;
 }
 
-gw_status gw_tl_render_blind(gw_ctx *ctx, gw_mvt *mvt, const gw_tile_extras *ex, const gw_tl_cfilt *cf,
+gw_status tl_render_blind(gw_ctx *ctx, gw_mvt *mvt, const gw_tile_extras *ex, const tl_cfilt *cf,
                              gw_bbox box)
 {
     blind_visit v = {mvt, cf, GW_OK};

@@ -183,7 +183,7 @@ void gw_tile_filter_key(const gw_tile_filter *f, char *buf, size_t cap)
 }
 
 
-void gw_tl_cfilt_init(gw_tl_cfilt *c, const gw_layer_data *d, const gw_tile_filter *f)
+void tl_cfilt_init(tl_cfilt *c, const gw_layer_data *d, const gw_tile_filter *f)
 {
     memset(c, 0, sizeof *c);
     c->d = d;
@@ -212,7 +212,7 @@ void gw_tl_cfilt_init(gw_tl_cfilt *c, const gw_layer_data *d, const gw_tile_filt
             }
 }
 
-int gw_tl_cfilt_pass(const gw_tl_cfilt *c, size_t row)
+int tl_cfilt_pass(const tl_cfilt *c, size_t row)
 {
     if (c->tcol) {
         if (c->tnull && c->tnull[row]) return 0;
@@ -401,7 +401,7 @@ typedef struct rows {
 } rows;
 
 typedef struct visit {
-    const gw_tl_cfilt *cf;
+    const tl_cfilt *cf;
     const double *mx, *my;
     gw_bbox box;
     rows *out;
@@ -412,7 +412,7 @@ static int visit_row(void *user, size_t r)
     visit *v = user;
     double x = v->mx[r], y = v->my[r];
     if (x < v->box.minx || x > v->box.maxx || y < v->box.miny || y > v->box.maxy) return 0;
-    if (!gw_tl_cfilt_pass(v->cf, r)) return 0;
+    if (!tl_cfilt_pass(v->cf, r)) return 0;
     rows *o = v->out;
     if (o->n == o->cap) {
         size_t nc = o->cap ? o->cap * 2 : 1024;
@@ -429,7 +429,7 @@ static int visit_row(void *user, size_t r)
 
 /* Rows of point layer x whose Mercator point lies in box (inclusive) and pass cf, in row order
  * for the scan and in index order otherwise. */
-static gw_status collect_points(gw_ctx *ctx, const lidx *x, const gw_tl_cfilt *cf, gw_bbox box, rows *out)
+static gw_status collect_points(gw_ctx *ctx, const lidx *x, const tl_cfilt *cf, gw_bbox box, rows *out)
 {
     out->n = 0;
     visit v = {cf, gw_layer_data_x(x->d, GW_MODEL_MERCATOR), gw_layer_data_y(x->d, GW_MODEL_MERCATOR), box, out};
@@ -502,7 +502,7 @@ static size_t grid_extra_props(const gw_tile_grid_fields *g, size_t r, int detai
     return k;
 }
 
-static gw_status render_grids(gw_ctx *ctx, gw_mvt *mvt, const lidx *x, const gw_tl_cfilt *cf, gw_bbox box,
+static gw_status render_grids(gw_ctx *ctx, gw_mvt *mvt, const lidx *x, const tl_cfilt *cf, gw_bbox box,
                               uint32_t z, const gw_tile_grid_fields *g)
 {
     gw_status st = GW_OK;
@@ -512,7 +512,7 @@ static gw_status render_grids(gw_ctx *ctx, gw_mvt *mvt, const lidx *x, const gw_
     for (size_t r = 0; r < x->count && !st; r++) {
         const double *e = x->env + 4 * r;
         if (e[0] > box.maxx || e[2] < box.minx || e[1] > box.maxy || e[3] < box.miny) continue;
-        if (!gw_tl_cfilt_pass(cf, r)) continue;
+        if (!tl_cfilt_pass(cf, r)) continue;
         size_t np = row_props(x->d, detail ? GW_TL_GRIDS : GRIDS_LOW, r, p);
         if (g) np = grid_extra_props(g, r, detail, p, np);
         st = gw_mvt_add_feature(mvt, (uint64_t)gw_layer_data_fid(x->d, r), true,
@@ -600,7 +600,7 @@ static gw_status render_clusters(gw_ctx *ctx, gw_mvt *mvt, const lidx *x, int pa
 
 /* View sectors of the cameras near the tile, built in Mercator: the radius is the range scaled
  * by 1 / cos(lat), the arc drawn in ~1 degree steps clockwise from north. */
-static gw_status render_views(gw_ctx *ctx, gw_mvt *mvt, const lidx *x, const gw_tl_cfilt *cf, gw_bbox box, rows *rs)
+static gw_status render_views(gw_ctx *ctx, gw_mvt *mvt, const lidx *x, const tl_cfilt *cf, gw_bbox box, rows *rs)
 {
     gw_bbox q = {box.minx - x->reach, box.miny - x->reach, box.maxx + x->reach, box.maxy + x->reach};
     gw_status st = collect_points(ctx, x, cf, q, rs);
@@ -678,11 +678,11 @@ gw_status gw_tile_render_ex(gw_ctx *ctx, gw_tile_source *src, gw_mvt *mvt,
         if (part == GW_TL_BLIND_SPOTS && (t.z < GW_TL_BLIND_MINZOOM || !ex || !ex->blind)) continue;
         const gw_layer_data *d = gw_snapshot_layer(snap, part_layer(part));
         if (!d || !gw_layer_data_count(d)) continue;
-        gw_tl_cfilt cf;
-        gw_tl_cfilt_init(&cf, d, f);
+        tl_cfilt cf;
+        tl_cfilt_init(&cf, d, f);
         if (part == GW_TL_BLIND_SPOTS) { /* no lookup structure: the supplier finds the grids */
             st = gw_mvt_add_layer(mvt, tl_names[part], 0);
-            if (!st) st = gw_tl_render_blind(ctx, mvt, ex, &cf, bb);
+            if (!st) st = tl_render_blind(ctx, mvt, ex, &cf, bb);
             continue;
         }
         lidx *x = NULL;

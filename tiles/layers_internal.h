@@ -6,7 +6,7 @@
 #include "gridwatch/tilelayers.h"
 
 /* A filter compiled against one layer: column pointers, parsed integers. */
-typedef struct gw_tl_cfilt {
+typedef struct tl_cfilt {
     const gw_layer_data *d;
     int n;
     int field[GW_TILE_MAX_FILTERS];
@@ -18,17 +18,17 @@ typedef struct gw_tl_cfilt {
     const uint8_t *tnull;
     bool has_lo, has_hi;
     int64_t lo, hi;
-} gw_tl_cfilt;
+} tl_cfilt;
 
 /* Compile f (may be NULL) against d's columns. */
-void gw_tl_cfilt_init(gw_tl_cfilt *c, const gw_layer_data *d, const gw_tile_filter *f);
+void tl_cfilt_init(tl_cfilt *c, const gw_layer_data *d, const gw_tile_filter *f);
 /* 1 when row passes. */
-int gw_tl_cfilt_pass(const gw_tl_cfilt *c, size_t row);
+int tl_cfilt_pass(const tl_cfilt *c, size_t row);
 
 /* The blind_spots layer of a tile (layer already started): the supplier's polygons of the
  * grids meeting box (EPSG:3857, buffered tile), filtered through cf on the snapshot's grids
  * (cf->d; a filter with conditions drops grids the snapshot does not hold). */
-gw_status gw_tl_render_blind(gw_ctx *ctx, gw_mvt *mvt, const gw_tile_extras *ex, const gw_tl_cfilt *cf,
+gw_status tl_render_blind(gw_ctx *ctx, gw_mvt *mvt, const gw_tile_extras *ex, const tl_cfilt *cf,
                              gw_bbox box);
 
 #endif

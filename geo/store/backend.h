@@ -37,7 +37,7 @@ typedef struct gw_store_backend {
     const struct gw_store_plan_ops *plan;         /* drafts, edits, versions */
 } gw_store_backend;
 
-extern const gw_store_backend gw_sqlite_backend;
+extern const gw_store_backend st_sqlite_backend;
 
 /* GW_ERR_UNSUPPORTED naming the operation, for a table slot an engine leaves empty. */
 gw_status st_unsupported(gw_store *s, const char *op);

@@ -24,7 +24,7 @@ static const struct gw_store_core_ops sqlite_core = {
     .audit = sq_audit,
 };
 
-const gw_store_backend gw_sqlite_backend = {
+const gw_store_backend st_sqlite_backend = {
     .name = "sqlite",
     .core = &sqlite_core,
 };

@@ -26,8 +26,8 @@ struct gw_migration {
     const char *name;
     const char *sql;
 };
-extern const struct gw_migration gw_migrations[];
-extern const size_t gw_migration_count;
+extern const struct gw_migration st_migrations[];
+extern const size_t st_migration_count;
 
 /* ---- the SQLite boundary ------------------------------------------------------------------- */
 
@@ -178,8 +178,8 @@ static gw_status classify(gw_store *s, int64_t app, int64_t ver, int64_t tables,
 static gw_status migrate(gw_store *s)
 {
     int top = 0;
-    for (size_t i = 0; i < gw_migration_count; i++)
-        if (gw_migrations[i].version == GW_SCHEMA_VERSION) top = 1;
+    for (size_t i = 0; i < st_migration_count; i++)
+        if (st_migrations[i].version == GW_SCHEMA_VERSION) top = 1;
     if (!top)
         return gw_ctx_error(s->ctx, GW_ERR_INTERNAL, "this build has no migration for schema "
                             "version %d (data/schema/%03d_*.sql)", GW_SCHEMA_VERSION,
@@ -199,9 +199,9 @@ static gw_status migrate(gw_store *s)
             st = gw_ctx_error(s->ctx, GW_ERR_DB, "InitSpatialMetadata() failed on %s", s->path);
         ver = 0;
     }
-    for (size_t i = 0; !st && i < gw_migration_count; i++) {
-        const struct gw_migration *m = &gw_migrations[i];
-        if (i > 0 && m->version <= gw_migrations[i - 1].version) {
+    for (size_t i = 0; !st && i < st_migration_count; i++) {
+        const struct gw_migration *m = &st_migrations[i];
+        if (i > 0 && m->version <= st_migrations[i - 1].version) {
             st = gw_ctx_error(s->ctx, GW_ERR_INTERNAL, "migrations out of order at %s", m->name);
             break;
         }
@@ -251,7 +251,7 @@ gw_status st_sqlite_open(gw_ctx *ctx, const char *path, int flags, gw_store **ou
         return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory opening %s", path);
     }
     s->ctx = ctx;
-    s->be = &gw_sqlite_backend;
+    s->be = &st_sqlite_backend;
     s->readonly = ro;
     int oflags = ro ? SQLITE_OPEN_READONLY
                     : SQLITE_OPEN_READWRITE | ((flags & GW_STORE_CREATE) ? SQLITE_OPEN_CREATE : 0);
