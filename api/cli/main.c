@@ -2,6 +2,10 @@
  *
  * Every command has --help, prints errors on stderr as one line a person can act on, and
  * returns the exit codes of cli_util.h.  The commands are thin: the work is in geo/. */
+#include <gdal.h>
+#include <geos_c.h>
+#include <microhttpd.h>
+#include <proj.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -12,6 +16,7 @@
 #include "hotspot_http.h"
 #include "plan_http.h"
 #include "tiles_http.h"
+#include "gridwatch/store.h"
 
 static const char usage[] =
     "gridwatch — grid mapping, camera coverage, hotspots and dispatch for city grid management\n"
@@ -31,6 +36,7 @@ static const char usage[] =
     "  hotspots DB                 Gi* hot spots per grid (CSV/JSON) or a kernel density GeoTIFF\n"
     "  coverage DB                 per-grid camera coverage, blind spots and police-room reach\n"
     "  plan <verb> DB              grid planning: drafts, validation, publish, rollback\n"
+    "  version, --version          print the version and those of the libraries it runs with\n"
     "\n"
     "layers: grids, police_rooms, cameras, teams, incidents\n"
     "'gridwatch <command> --help' describes a command.\n"
@@ -48,6 +54,22 @@ static const struct {
     {"coverage", gw_cli_coverage}, {"plan", gw_cli_plan},
 };
 
+/* The version, then each library's as the library itself reports it at run time (not the
+ * headers built against), which is what a bug report needs. */
+static int print_version(void)
+{
+    PJ_INFO pj = proj_info();
+    printf("gridwatch %s\n", GW_VERSION);
+    printf("GEOS %s\n", GEOSversion());
+    printf("PROJ %s\n", pj.version ? pj.version : "?");
+    printf("GDAL %s\n", GDALVersionInfo("RELEASE_NAME"));
+    char store[256];
+    gw_store_engine_versions(store, sizeof store); /* SQLite stays inside the store room */
+    fputs(store, stdout);
+    printf("libmicrohttpd %s\n", MHD_get_version());
+    return GW_EXIT_OK;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -59,10 +81,7 @@ int main(int argc, char **argv)
         fputs(usage, stdout);
         return GW_EXIT_OK;
     }
-    if (strcmp(cmd, "--version") == 0) {
-        puts("gridwatch " GW_VERSION);
-        return GW_EXIT_OK;
-    }
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) return print_version();
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp(cmd, commands[i].name) == 0) return commands[i].run(argc - 1, argv + 1);
     fprintf(stderr, "gridwatch: unknown command '%s' (see 'gridwatch --help')\n", cmd);

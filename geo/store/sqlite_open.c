@@ -228,6 +228,11 @@ static gw_status migrate(gw_store *s)
     return GW_OK;
 }
 
+void gw_store_engine_versions(char *buf, size_t cap)
+{
+    if (cap) snprintf(buf, cap, "SpatiaLite %s\nSQLite %s\n", spatialite_version(), sqlite3_libversion());
+}
+
 gw_status st_sqlite_open(gw_ctx *ctx, const char *path, int flags, gw_store **out)
 {
     if (!out) return gw_ctx_error(ctx, GW_ERR_ARG, "gw_store_open: no output pointer");

@@ -41,6 +41,10 @@ gw_ctx *gw_store_ctx(gw_store *store);
 const char *gw_store_path(const gw_store *store);
 /* Schema version of the open file. */
 int gw_store_schema_version(const gw_store *store);
+/* The libraries of this build's store engine as they report themselves at run time, one line
+ * each ("SpatiaLite 5.0.1\nSQLite 3.40.1\n"), into buf (truncated to cap, always terminated);
+ * for `gridwatch --version`.  Needs no open store. */
+void gw_store_engine_versions(char *buf, size_t cap);
 
 /* Transactions.  begin starts an IMMEDIATE transaction (the write lock is taken up front). */
 gw_status gw_store_begin(gw_store *store);
