@@ -7,9 +7,11 @@
 
 #include "http_util.h"
 #include "ogc.h"
+#include "web_http.h"
 
 #include <arpa/inet.h>
 #include <jansson.h>
+#include <limits.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -842,12 +844,19 @@ static const char serve_usage[] =
     "  --max-body BYTES     request body limit (default 8 MiB; 413 past it)\n"
     "  --tile-cache-mb N    vector tile cache budget (default 256); heat map tiles get a\n"
     "                       quarter of it on top\n"
-    "  --quiet              no request log lines\n";
+    "  --quiet              no request log lines\n"
+    "  --no-wall            serve without the map wall page (/wall/ answers 404 saying so)\n"
+    "\n"
+    "The map wall (/wall/) needs its page and MapLibre GL's files: from PREFIX/share/gridwatch/web\n"
+    "after cmake --install, or web/ with web/node_modules (npm ci) in a build tree, or\n"
+    "$GRIDWATCH_WEB_DIR.  When they are missing, serve refuses to start (exit 1) and says what is\n"
+    "missing, unless --no-wall is given.\n";
 
 int gw_cli_serve(int argc, char **argv)
 {
     gw_server_opts o = {0};
     gw_app_opts ao = {0};
+    int no_wall = 0;
     o.port = 8080;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -860,6 +869,8 @@ int gw_cli_serve(int argc, char **argv)
             o.anonymous_read = 1;
         } else if (strcmp(a, "--quiet") == 0) {
             o.quiet = 1;
+        } else if (strcmp(a, "--no-wall") == 0) {
+            no_wall = 1;
         } else if (strcmp(a, "--bind") == 0 && v) {
             o.bind = v, i++;
         } else if (strcmp(a, "--port") == 0 && v) {
@@ -900,6 +911,13 @@ int gw_cli_serve(int argc, char **argv)
         fprintf(stderr, "gridwatch serve: no database given (see --help)\n");
         return 2;
     }
+    char wall_msg[2 * PATH_MAX + 512];
+    if (no_wall) {
+        gw_web_disable();
+    } else if (gw_web_check(wall_msg, sizeof wall_msg) != 0) { /* fail at start, not as 404s */
+        fprintf(stderr, "gridwatch serve: %s\n", wall_msg);
+        return 1;
+    }
     /* Block the stop signals before the workers start, so only sigwait below sees them. */
     sigset_t set;
     sigemptyset(&set);
@@ -930,7 +948,11 @@ int gw_cli_serve(int argc, char **argv)
             (unsigned)gw_server_port(srv));
     gw_buf b = {0};
     gw_buf_json_str(&b, o.db_path);
-    fprintf(stderr, "%s,\"threads\":%d}\n", b.data ? b.data : "\"\"", o.threads ? o.threads : 2);
+    fprintf(stderr, "%s,\"threads\":%d,\"wall\":", b.data ? b.data : "\"\"", o.threads ? o.threads : 2);
+    gw_buf_reset(&b);
+    if (no_wall) gw_buf_str(&b, "null");
+    else gw_buf_json_str(&b, gw_web_dir());
+    fprintf(stderr, "%s}\n", b.data ? b.data : "null");
     gw_buf_free(&b);
     int sig = 0;
     sigwait(&set, &sig);

@@ -24,6 +24,7 @@
 static char g_dir[PATH_MAX];    /* resolved web directory, "" when none */
 static char g_vendor[PATH_MAX]; /* resolved MapLibre dist directory, "" when none */
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
+static int g_off;               /* --no-wall: the page is not served */
 
 typedef struct gz_slot {
     char path[PATH_MAX];
@@ -56,6 +57,24 @@ static int try_dir(const char *cand, const char *probe, char *out)
     return 1;
 }
 
+/* The source tree's web/ from this file's path (CMake passes absolute source paths): the
+ * nearest ancestor directory holding web/index.html, so moving this file into a sub-folder of
+ * api/ does not lose the page of a build tree. */
+static int find_source_web(char *out)
+{
+    char cand[PATH_MAX + 16];
+    snprintf(cand, sizeof cand, "%s", __FILE__);
+    if (cand[0] != '/') return 0;
+    for (int up = 0; up < 4; up++) {
+        char *slash = strrchr(cand, '/');
+        if (!slash) return 0;
+        snprintf(slash, sizeof cand - (size_t)(slash - cand), "/web");
+        if (try_dir(cand, "index.html", out)) return 1;
+        *slash = '\0';
+    }
+    return 0;
+}
+
 static void find_dirs(void)
 {
     char exe[PATH_MAX], cand[PATH_MAX + 64];
@@ -65,19 +84,14 @@ static void find_dirs(void)
         exe[n] = '\0';
         char *slash = strrchr(exe, '/');
         if (slash) *slash = '\0';
-        static const char *const rel[] = {"web", "../web", "../../web", "../share/gridwatch/web"};
+        /* the installed layout (PREFIX/bin -> PREFIX/share) first, then build trees */
+        static const char *const rel[] = {"../share/gridwatch/web", "web", "../web", "../../web"};
         for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
             snprintf(cand, sizeof cand, "%s/%s", exe, rel[i]);
             if (try_dir(cand, "index.html", g_dir)) goto vendor;
         }
     }
-    /* the source tree this file was built from (CMake passes absolute source paths) */
-    snprintf(cand, sizeof cand, "%s", __FILE__);
-    char *slash = strrchr(cand, '/');
-    if (slash && cand[0] == '/') {
-        snprintf(slash, sizeof cand - (size_t)(slash - cand), "/../web");
-        if (try_dir(cand, "index.html", g_dir)) goto vendor;
-    }
+    if (find_source_web(g_dir)) goto vendor;
     g_dir[0] = '\0';
     return;
 vendor:
@@ -93,7 +107,30 @@ const char *gw_web_dir(void)
     return g_dir;
 }
 
-int gw_web_available(void) { return *gw_web_dir() != '\0'; }
+int gw_web_available(void) { return !g_off && *gw_web_dir() != '\0'; }
+
+void gw_web_disable(void) { g_off = 1; }
+
+int gw_web_check(char *msg, size_t cap)
+{
+    const char *dir = gw_web_dir();
+    if (!*dir) {
+        snprintf(msg, cap,
+                 "the map wall page (web/index.html) was not found: install gridwatch with "
+                 "cmake --install (it goes to PREFIX/share/gridwatch/web), set GRIDWATCH_WEB_DIR "
+                 "to a web directory, or pass --no-wall to serve without the wall");
+        return -1;
+    }
+    if (!*g_vendor || !is_file(g_vendor, "maplibre-gl.css")) {
+        snprintf(msg, cap,
+                 "the map wall's MapLibre files are missing (looked in %s/vendor/maplibre-gl and "
+                 "%s/node_modules/maplibre-gl/dist): run `npm ci` in web/ or install gridwatch "
+                 "with cmake --install; --no-wall serves without the wall",
+                 dir, dir);
+        return -1;
+    }
+    return 0;
+}
 
 /* ---- request checks ------------------------------------------------------------------------ */
 
@@ -284,6 +321,11 @@ static void serve_file(gw_req *req, const char *root, const char *rel, const cha
 
 static int no_page(gw_req *req)
 {
+    if (g_off) {
+        gw_req_problem(req, 404, "Map wall turned off",
+                       "this server was started with --no-wall; the data routes answer as usual");
+        return 0;
+    }
     gw_req_problem(req, 404, "Map page not installed",
                    "the map page (web/index.html) was not found; set GRIDWATCH_WEB_DIR to the web "
                    "directory of the gridwatch sources");

@@ -38,7 +38,7 @@ if ! "$GW" gen-city "$T/city.db" --scale 0.01 --seed 7 >"$T/gen.out" 2>&1; then
   exit 1
 fi
 "$GW" stats "$T/city.db" --json >"$T/stats.json"
-"$GW" serve "$T/city.db" --port 0 --anonymous-read --quiet >"$T/serve.log" 2>&1 &
+"$GW" serve "$T/city.db" --port 0 --anonymous-read --quiet --no-wall >"$T/serve.log" 2>&1 & # the data only
 SRV=$!
 U=""
 i=0
