@@ -104,6 +104,22 @@ static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
     return era * 146097 + (int64_t)doe - 719468;
 }
 
+static int days_in_month(int y, int mo)
+{
+    static const int n[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return mo == 2 ? 28 + leap : n[mo - 1];
+}
+
+int gw_time_from_civil(int y, int mo, int d, int h, int mi, int s, int64_t *out)
+{
+    if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h < 0 || h > 24 || mi < 0 ||
+        mi > 59 || s < 0 || s > 60 || (h == 24 && (mi || s)))
+        return -1;
+    *out = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + s;
+    return 0;
+}
+
 /* Parse "+08:00", "-0500", "+08", "Z" at s; returns chars consumed (0 = none) and the offset. */
 static int parse_offset(const char *s, long *off_s)
 {
@@ -181,8 +197,10 @@ gw_status gw_time_parse(gw_ctx *ctx, const char *text, const char *default_tz, i
             }
         }
     }
-    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 24 || mi > 59 || s > 60) goto bad;
-    int64_t wall = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + s;
+    int64_t wall;
+    if (gw_time_from_civil(y, mo, d, h, mi, s, &wall))
+        return gw_ctx_error(ctx, GW_ERR_RANGE, "'%s' names a date or time that does not exist "
+                            "(%04d-%02d-%02d %02d:%02d:%02d)", text, y, mo, d, h, mi, s);
     long off = 0;
     int used = parse_offset(p, &off);
     if (used) {

@@ -37,17 +37,6 @@ gw_status sq_cursor_create(gw_store *s, gw_layer layer, gw_cursor **out)
     return GW_OK;
 }
 
-/* Days from 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm). */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-    y -= m <= 2;
-    const int64_t era = (y >= 0 ? y : y - 399) / 400;
-    const unsigned yoe = (unsigned)(y - era * 400);
-    const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
-}
-
 /* The stored form "YYYY-MM-DDTHH:MM:SSZ" without locale or allocation; 0 if not that shape. */
 static int parse_stored_time(const char *t, int len, int64_t *out)
 {
@@ -59,9 +48,7 @@ static int parse_stored_time(const char *t, int len, int64_t *out)
 #define D2(p) ((t[p] - '0') * 10 + (t[(p) + 1] - '0'))
     int y = D2(0) * 100 + D2(2), mo = D2(5), d = D2(8), h = D2(11), mi = D2(14), s = D2(17);
 #undef D2
-    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60) return 0;
-    *out = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + s;
-    return 1;
+    return h < 24 && gw_time_from_civil(y, mo, d, h, mi, s, out) == 0;
 }
 
 gw_status sq_cursor_next(gw_cursor *cur, gw_row *row)

@@ -53,6 +53,11 @@ const gw_field *gw_layer_fields(gw_layer layer, size_t *n);
 /* Index of a field by name in gw_layer_fields(), or -1. */
 int gw_layer_field_index(gw_layer layer, const char *name);
 
+/* The one calendar routine: Unix seconds of a UTC civil time (proleptic Gregorian) into *out.
+ * Returns 0, or -1 (and *out untouched) for a date or time that does not exist: month 1–12, a
+ * day the month has (30 February is refused, 29 February only in leap years), hour 0–24 (24
+ * only as 24:00:00), minute 0–59, second 0–60. */
+int gw_time_from_civil(int y, int mo, int d, int h, int mi, int s, int64_t *out);
 /* Format Unix seconds as "YYYY-MM-DDTHH:MM:SSZ" into buf (at least 21 bytes). */
 void gw_time_format(int64_t unix_s, char *buf, size_t cap);
 /* Parse ISO 8601 / RFC 3339 ("2018-01-01T13:05:00Z", "+08:00" offsets, a space for the T,

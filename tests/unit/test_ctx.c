@@ -2,6 +2,7 @@
 #include "testutil.h"
 
 #include <string.h>
+#include <time.h>
 
 #include "gridwatch/layer.h"
 
@@ -71,7 +72,16 @@ static void test_time(void **state)
     assert_int_equal(t, 1530421140);
     assert_int_equal(gw_time_parse(ctx, "2018-06-30", NULL, &t), GW_OK);
     assert_int_equal(t, 1530316800);
-    assert_int_equal(gw_time_parse(ctx, "2018-13-01T00:00:00Z", NULL, &t), GW_ERR_FORMAT);
+    /* Well-formed but not a date: refused with the reason, never rolled over into March. */
+    assert_int_equal(gw_time_parse(ctx, "2018-13-01T00:00:00Z", NULL, &t), GW_ERR_RANGE);
+    assert_int_equal(gw_time_parse(ctx, "2025-02-30", NULL, &t), GW_ERR_RANGE);
+    assert_non_null(strstr(gw_ctx_errmsg(ctx), "does not exist"));
+    assert_int_equal(gw_time_parse(ctx, "2025-02-29T00:00:00Z", NULL, &t), GW_ERR_RANGE);
+    assert_int_equal(gw_time_parse(ctx, "1900-02-29T00:00:00Z", NULL, &t), GW_ERR_RANGE);
+    assert_int_equal(gw_time_parse(ctx, "2024-02-29T00:00:00Z", NULL, &t), GW_OK);
+    assert_int_equal(gw_time_parse(ctx, "2000-02-29T00:00:00Z", NULL, &t), GW_OK);
+    assert_int_equal(gw_time_parse(ctx, "2025-04-31T00:00:00Z", NULL, &t), GW_ERR_RANGE);
+    assert_int_equal(gw_time_parse(ctx, "2025-01-01T24:30:00Z", NULL, &t), GW_ERR_RANGE);
     assert_int_equal(gw_time_parse(ctx, "yesterday", NULL, &t), GW_ERR_FORMAT);
     assert_int_equal(gw_time_parse(ctx, "2018-01-01T00:00:00", "Mars/Olympus", &t), GW_ERR_ARG);
     assert_non_null(strstr(gw_ctx_errmsg(ctx), "Mars/Olympus"));
@@ -81,6 +91,31 @@ static void test_time(void **state)
     gw_ctx_destroy(ctx);
 }
 
+/* The one calendar routine against glibc's timegm over every day of 1900–2100 (and a few
+ * instants), and its refusals. */
+static void test_civil(void **state)
+{
+    (void)state;
+    for (int y = 1900; y <= 2100; y++)
+        for (int mo = 1; mo <= 12; mo++)
+            for (int d = 1; d <= 31; d++) {
+                struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = 13,
+                                .tm_min = 5, .tm_sec = 7};
+                time_t ref = timegm(&tm);
+                int exists = tm.tm_mday == d; /* timegm normalised a day the month lacks */
+                int64_t t = -1;
+                int rc = gw_time_from_civil(y, mo, d, 13, 5, 7, &t);
+                assert_int_equal(rc, exists ? 0 : -1);
+                if (exists) assert_true(t == (int64_t)ref);
+            }
+    int64_t t;
+    assert_int_equal(gw_time_from_civil(2025, 1, 1, 24, 0, 0, &t), 0);
+    assert_int_equal(gw_time_from_civil(2025, 1, 2, 0, 0, 0, &t), 0);
+    assert_int_equal(gw_time_from_civil(2025, 0, 1, 0, 0, 0, &t), -1);
+    assert_int_equal(gw_time_from_civil(2025, 1, 1, 0, 60, 0, &t), -1);
+    assert_int_equal(gw_time_from_civil(2025, 1, 1, -1, 0, 0, &t), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -88,6 +123,7 @@ int main(void)
         cmocka_unit_test(test_error_buffer),
         cmocka_unit_test(test_layers),
         cmocka_unit_test(test_time),
+        cmocka_unit_test(test_civil),
     };
     return cmocka_run_group_tests_name("ctx", tests, NULL, NULL);
 }
