@@ -78,14 +78,10 @@ printf '{"type":"FeatureCollection","features":[' >"$T/trunc.geojson"
 expect 3 "$GW" import "$T/copy.db" grids "$T/trunc.geojson"
 one_line "$T/err"
 
-# offline tiles into MBTiles, read back by GDAL
+# offline tiles into MBTiles (GDAL reading them back is in tests/http/test_peers.sh)
 expect 0 "$GW" tiles "$T/city.db" "$T/city.mbtiles" --layers grids,incidents --zoom 8-10
 n=$(sqlite3 "$T/city.mbtiles" "SELECT COUNT(*) FROM tiles" 2>/dev/null || echo 0)
-if [ "$n" -gt 0 ]; then ok; else bad "mbtiles has no tiles"; fi
-if command -v ogrinfo >/dev/null 2>&1; then
-  ogrinfo -ro -so "$T/city.mbtiles" >"$T/ogr" 2>&1
-  contains "$T/ogr" "grids"
-fi
+if [ "$n" -gt 0 ]; then ok; else bad "mbtiles has no tiles (is sqlite3 installed?)"; fi
 expect 4 "$GW" tiles "$T/city.db" "$T/city.mbtiles" --layers grids --zoom 8-9
 one_line "$T/err"
 

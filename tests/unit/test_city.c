@@ -1,6 +1,7 @@
 /* test_city.c — the synthetic city: counts follow the scale, grids tile the region with no gaps
  * or overlaps, incidents sit in their grid, the output is deterministic per seed, bad options
- * and non-empty stores are refused, and a real outline file (Heze's counties) can be the region. */
+ * and non-empty stores are refused, and a real outline file (Heze's counties) can be the region: the "--real" group, ctest entry
+ * "city_real", skipped (77) without <shared>/data/real. */
 #include "testutil.h"
 
 #include "gridwatch/city.h"
@@ -442,8 +443,7 @@ static double file_area(gw_ctx *ctx, const char *path, gw_crs_transform *tr)
 static void test_city_heze_counties(void **state)
 {
     (void)state;
-    const char *counties = gw_test_real(HEZE_COUNTIES), *outline = gw_test_real(HEZE_OUTLINE);
-    if (!counties || !outline) skip();
+    const char *counties = gw_test_real_file(HEZE_COUNTIES), *outline = gw_test_real_file(HEZE_OUTLINE);
     gw_ctx *ctx = gw_test_ctx();
     gw_store *s = open_new(ctx, "heze.db");
     gw_city_report rep;
@@ -476,14 +476,21 @@ static void test_city_heze_counties(void **state)
     gw_ctx_destroy(ctx);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_city_counts_and_tiling),
         cmocka_unit_test(test_city_deterministic),
         cmocka_unit_test(test_city_bad_scale),
         cmocka_unit_test(test_city_refuses_non_empty_store),
+    };
+    const struct CMUnitTest real[] = {
         cmocka_unit_test(test_city_heze_counties),
     };
-    return cmocka_run_group_tests_name("city", tests, NULL, NULL);
+    static const char *const needs[] = {HEZE_COUNTIES, HEZE_OUTLINE, NULL};
+    const char *group = gw_test_group(argc, argv);
+    if (!*group) return cmocka_run_group_tests_name("city", tests, NULL, NULL);
+    if (strcmp(group, "--real") != 0) return gw_test_bad_group(group);
+    if (!gw_test_need_real(needs)) return GW_TEST_SKIPPED;
+    return cmocka_run_group_tests_name("city_real", real, NULL, NULL);
 }

@@ -1,6 +1,7 @@
 /* test_crs.c — the crs module against independent references: closed-form Web Mercator, the
  * meridian arc series for Gauss–Krüger northings, GeographicLib's published UTM example,
- * published GCJ-02/BD-09 test vectors, and the Heze counties published in both GCJ-02 and WGS84. */
+ * published GCJ-02/BD-09 test vectors, and the Heze counties published in both GCJ-02 and WGS84
+ * (the "--real" group, ctest entry "crs_real", skipped (77) without <shared>/data/real). */
 #include "testutil.h"
 
 #include <jansson.h>
@@ -385,15 +386,13 @@ static size_t load_heze(const char *path, double *xy, size_t cap, json_t **names
 }
 
 /* The Heze counties as published (GCJ-02) and converted to WGS84 by the data provider. */
+#define HEZE_GCJ "heze/heze_371700_counties_gcj02.geojson"
+#define HEZE_WGS "heze/heze_371700_counties_wgs84.geojson"
 static void test_gcj_heze_real(void **state)
 {
     (void)state;
-    const char *pg = gw_test_real("heze/heze_371700_counties_gcj02.geojson");
-    const char *pw = gw_test_real("heze/heze_371700_counties_wgs84.geojson");
-    if (!pg || !pw) {
-        fprintf(stderr, "skipping the Heze GCJ-02 check: data absent\n");
-        skip();
-    }
+    const char *pg = gw_test_real_file(HEZE_GCJ);
+    const char *pw = gw_test_real_file(HEZE_WGS);
     enum { CAP = 1000 };
     static double g[2 * CAP], w[2 * CAP];
     json_t *ng = NULL, *nw = NULL;
@@ -589,7 +588,7 @@ static void test_op_cache(void **state)
     gw_ctx_destroy(ctx);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_forms),
@@ -605,10 +604,17 @@ int main(void)
         cmocka_unit_test(test_gcj_bd_vectors),
         cmocka_unit_test(test_gcj_outside_china),
         cmocka_unit_test(test_round_trips),
-        cmocka_unit_test(test_gcj_heze_real),
         cmocka_unit_test(test_chains),
         cmocka_unit_test(test_points_array_and_failures),
         cmocka_unit_test(test_geom),
     };
-    return cmocka_run_group_tests_name("crs", tests, NULL, NULL);
+    const struct CMUnitTest real[] = {
+        cmocka_unit_test(test_gcj_heze_real),
+    };
+    static const char *const needs[] = {HEZE_GCJ, HEZE_WGS, NULL};
+    const char *group = gw_test_group(argc, argv);
+    if (!*group) return cmocka_run_group_tests_name("crs", tests, NULL, NULL);
+    if (strcmp(group, "--real") != 0) return gw_test_bad_group(group);
+    if (!gw_test_need_real(needs)) return GW_TEST_SKIPPED;
+    return cmocka_run_group_tests_name("crs_real", real, NULL, NULL);
 }

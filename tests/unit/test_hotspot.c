@@ -1,6 +1,9 @@
 /* test_hotspot.c — Gi* as Getis & Ord publish it and as spdep computes it: the six-point
  * published example, closed-form values on a 3x3 lattice (queen and rook), the snapping
- * tolerance, distance and kNN weights, BH-FDR, rates and the no-neighbour / no-value cases. */
+ * tolerance, distance and kNN weights, BH-FDR, rates and the no-neighbour / no-value cases.
+ * Against R spdep in their own ctest entries, skipped (77) where Rscript with spdep and sf is
+ * absent: "hotspot_spdep" (--spdep, the synthetic city) and "hotspot_spdep_real" (--spdep-real,
+ * Chicago's beats and 2018 crimes; skipped without <shared>/data/real too). */
 #include "testutil.h"
 
 #include "gridwatch/city.h"
@@ -417,16 +420,10 @@ static void test_city(void **state)
     gw_ctx_destroy(ctx);
 }
 
-/* ---- the R cross-check (bench/hotspot_spdep.R): runs where Rscript and spdep are installed --- */
+/* ---- the R cross-check (bench/hotspot_spdep.R): the --spdep groups, gated on Rscript + spdep --- */
 
-static int have_spdep(void)
-{
-    static int have = -1;
-    if (have < 0)
-        have = system("Rscript -e 'suppressPackageStartupMessages(library(spdep)); library(sf)' >/dev/null 2>&1") == 0;
-    if (!have) fprintf(stderr, "skipped: Rscript with spdep and sf not found (Debian: r-cran-spdep r-cran-sf)\n");
-    return have;
-}
+#define HAVE_SPDEP "Rscript -e 'suppressPackageStartupMessages(library(spdep)); library(sf)'"
+#define NO_SPDEP "Rscript with spdep and sf not found (Debian: r-cran-spdep r-cran-sf)"
 
 /* Gi* on the store's grids and incidents, then spdep::localG on the same values and neighbours
  * (and poly2nb on the exported polygons): z equal to 1e-9. */
@@ -497,7 +494,6 @@ static void spdep_check(gw_ctx *ctx, gw_store *s, const char *tag, gw_hotspot_va
 static void test_spdep_city(void **state)
 {
     (void)state;
-    if (!have_spdep()) skip();
     gw_ctx *ctx = gw_test_ctx();
     gw_store *s = NULL;
     assert_int_equal(gw_store_open(ctx, gw_test_path("rcity.sqlite"), GW_STORE_CREATE, &s), GW_OK);
@@ -512,9 +508,8 @@ static void test_spdep_city(void **state)
 static void test_spdep_chicago(void **state)
 {
     (void)state;
-    const char *beats = gw_test_real("chicago/police_beats.geojson");
-    const char *crimes = gw_test_real("chicago/crimes_2018H1.csv");
-    if (!beats || !crimes || !have_spdep()) skip();
+    const char *beats = gw_test_real_file("chicago/police_beats.geojson");
+    const char *crimes = gw_test_real_file("chicago/crimes_2018H1.csv");
     gw_ctx *ctx = gw_test_ctx();
     gw_store *s = NULL;
     assert_int_equal(gw_store_open(ctx, gw_test_path("chicago.sqlite"), GW_STORE_CREATE, &s), GW_OK);
@@ -530,14 +525,27 @@ static void test_spdep_chicago(void **state)
     gw_ctx_destroy(ctx);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_published_example), cmocka_unit_test(test_lattice_closed_form),
         cmocka_unit_test(test_snap_tolerance),    cmocka_unit_test(test_parse),
         cmocka_unit_test(test_fdr_bh),            cmocka_unit_test(test_pipeline),
-        cmocka_unit_test(test_city),              cmocka_unit_test(test_pai_formula),              cmocka_unit_test(test_spdep_city),
-        cmocka_unit_test(test_spdep_chicago),
+        cmocka_unit_test(test_city),              cmocka_unit_test(test_pai_formula),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    const struct CMUnitTest spdep[] = {cmocka_unit_test(test_spdep_city)};
+    const struct CMUnitTest spdep_real[] = {cmocka_unit_test(test_spdep_chicago)};
+    static const char *const needs[] = {"chicago/police_beats.geojson", "chicago/crimes_2018H1.csv", NULL};
+    const char *group = gw_test_group(argc, argv);
+    if (!*group) return cmocka_run_group_tests_name("hotspot", tests, NULL, NULL);
+    if (strcmp(group, "--spdep") == 0) {
+        if (!gw_test_need_tool(HAVE_SPDEP, NO_SPDEP)) return GW_TEST_SKIPPED;
+        return cmocka_run_group_tests_name("hotspot_spdep", spdep, NULL, NULL);
+    }
+    if (strcmp(group, "--spdep-real") == 0) {
+        int have_data = gw_test_need_real(needs), have_r = gw_test_need_tool(HAVE_SPDEP, NO_SPDEP);
+        if (!have_data || !have_r) return GW_TEST_SKIPPED;
+        return cmocka_run_group_tests_name("hotspot_spdep_real", spdep_real, NULL, NULL);
+    }
+    return gw_test_bad_group(group);
 }

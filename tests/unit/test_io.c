@@ -1,6 +1,8 @@
-/* test_io.c — import and export (geo/io.c) against the real open data in ../shared/data/real:
- * Chicago beats, stations and 127k crimes, Baltimore CCTV, Heze counties in GCJ-02 and WGS84,
- * round trips through four formats, and bad files that must each give one error and change nothing. */
+/* test_io.c — import and export (geo/io/): bad files that must each give one error and change
+ * nothing, against small fixtures written here (the main group, ctest entry "io"), and the real
+ * open data in <shared>/data/real (the "--real" group, entry "io_real", skipped with 77 when the
+ * data is absent): Chicago beats, stations and 127k crimes, Baltimore CCTV, Heze counties in
+ * GCJ-02 and WGS84, round trips through four formats, and the same bad files on the Chicago store. */
 #include "testutil.h"
 
 #include "gridwatch/io.h"
@@ -19,13 +21,65 @@
 
 static gw_ctx *ctx;
 static gw_store *chicago; /* beats + stations, built once */
+static gw_store *small;   /* the synthetic stand-in: two grids + three stations, built once */
+static int real_group;    /* running the "--real" group: the error paths run on the Chicago store */
 
-#define REAL_OR_SKIP(var, rel)                                                                   \
-    const char *var = gw_test_real(rel);                                                        \
-    if (!var) {                                                                                 \
-        skip();                                                                                 \
-        return;                                                                                 \
-    }
+/* Inside the real group its gate has checked the files: absent now is a failure. */
+#define REAL(var, rel) const char *var = gw_test_real_file(rel)
+
+/* Files in the Chicago stations' schema (district, district_name, address, zip, phone), and
+ * two square grids, written by the test so the error paths run without the real data. */
+static const char *small_stations(void)
+{
+    return gw_test_write("police_stations.geojson",
+        "{\"type\":\"FeatureCollection\",\"name\":\"police_stations\",\"features\":["
+        "{\"type\":\"Feature\",\"properties\":{\"district\":\"1\",\"district_name\":\"Central\","
+        "\"address\":\"1718 S State St\",\"zip\":\"60616\",\"phone\":\"312-745-4290\"},"
+        "\"geometry\":{\"type\":\"Point\",\"coordinates\":[-87.627356,41.858373]}},"
+        "{\"type\":\"Feature\",\"properties\":{\"district\":\"2\",\"district_name\":\"Wentworth\","
+        "\"address\":\"5101 S Wentworth Ave\",\"zip\":\"60609\",\"phone\":\"312-747-8366\"},"
+        "\"geometry\":{\"type\":\"Point\",\"coordinates\":[-87.63056,41.801811]}},"
+        "{\"type\":\"Feature\",\"properties\":{\"district\":\"3\",\"district_name\":\"Grand Crossing\","
+        "\"address\":\"7040 S Cottage Grove Ave\",\"zip\":\"60637\",\"phone\":\"312-747-8201\"},"
+        "\"geometry\":{\"type\":\"Point\",\"coordinates\":[-87.605748,41.766431]}}]}");
+}
+#define SMALL_ROOMS 3
+#define CHICAGO_ROOMS 23
+
+static gw_store *new_store(const char *name);
+static gw_status import(gw_store *s, gw_layer layer, const char *path, const gw_import_opts *o, gw_import_report *r);
+static gw_store *chicago_store(void);
+
+static gw_store *small_store(void)
+{
+    if (small) return small;
+    small = new_store("small.db");
+    const char *beats = gw_test_write("small_beats.geojson",
+        "{\"type\":\"FeatureCollection\",\"features\":["
+        "{\"type\":\"Feature\",\"properties\":{\"beat_num\":\"0111\"},\"geometry\":{\"type\":\"Polygon\","
+        "\"coordinates\":[[[-87.64,41.85],[-87.62,41.85],[-87.62,41.87],[-87.64,41.87],[-87.64,41.85]]]}},"
+        "{\"type\":\"Feature\",\"properties\":{\"beat_num\":\"0112\"},\"geometry\":{\"type\":\"Polygon\","
+        "\"coordinates\":[[[-87.62,41.85],[-87.60,41.85],[-87.60,41.87],[-87.62,41.87],[-87.62,41.85]]]}}]}");
+    gw_import_opts o = {.map = "id=beat_num"};
+    assert_int_equal(import(small, GW_LAYER_GRIDS, beats, &o, NULL), GW_OK);
+    gw_import_opts o2 = {.map = "id=district,name=district_name"};
+    assert_int_equal(import(small, GW_LAYER_POLICE_ROOMS, small_stations(), &o2, NULL), GW_OK);
+    return small;
+}
+
+/* The store and stations file the error-path tests work on: Chicago's in the real group, the
+ * synthetic ones in the main group. */
+static gw_store *base_store(void)
+{
+    gw_store *s = real_group ? chicago_store() : small_store();
+    assert_non_null(s);
+    return s;
+}
+static const char *base_stations(void)
+{
+    return real_group ? gw_test_real_file("chicago/police_stations.geojson") : small_stations();
+}
+static int64_t base_rooms(void) { return real_group ? CHICAGO_ROOMS : SMALL_ROOMS; }
 
 static gw_store *new_store(const char *name)
 {
@@ -96,9 +150,8 @@ static row_copy get_row(gw_store *s, gw_layer layer, const char *id)
 static gw_store *chicago_store(void)
 {
     if (chicago) return chicago;
-    const char *beats = gw_test_real("chicago/police_beats.geojson");
-    const char *stations = gw_test_real("chicago/police_stations.geojson");
-    if (!beats || !stations) return NULL;
+    REAL(beats, "chicago/police_beats.geojson");
+    REAL(stations, "chicago/police_stations.geojson");
     chicago = new_store("chicago.db");
     gw_import_opts o = {.map = "id=beat_num"};
     assert_int_equal(import(chicago, GW_LAYER_GRIDS, beats, &o, NULL), GW_OK);
@@ -112,7 +165,7 @@ static gw_store *chicago_store(void)
 static void test_beats_as_grids(void **state)
 {
     (void)state;
-    REAL_OR_SKIP(beats, "chicago/police_beats.geojson");
+    REAL(beats, "chicago/police_beats.geojson");
     gw_store *s = new_store("beats.db");
     gw_test_clear_warnings();
     gw_import_opts o = {.map = "id=beat_num"};
@@ -147,7 +200,7 @@ static void test_beats_as_grids(void **state)
 static void test_stations_as_police_rooms(void **state)
 {
     (void)state;
-    REAL_OR_SKIP(stations, "chicago/police_stations.geojson");
+    REAL(stations, "chicago/police_stations.geojson");
     gw_store *s = new_store("stations.db");
     gw_import_opts o = {.map = "id=district,name=district_name"};
     gw_import_report r;
@@ -166,7 +219,7 @@ static void test_stations_as_police_rooms(void **state)
     GEOSGeom_destroy_r(gw_ctx_geos(ctx), p.g);
 
     /* the same file as CSV with lon/lat columns gives the same rows */
-    REAL_OR_SKIP(csv, "chicago/police_stations.csv");
+    REAL(csv, "chicago/police_stations.csv");
     gw_store *s2 = new_store("stations_csv.db");
     assert_int_equal(import(s2, GW_LAYER_POLICE_ROOMS, csv, &o, &r), GW_OK);
     assert_int_equal(count(s2, GW_LAYER_POLICE_ROOMS), 23);
@@ -192,8 +245,8 @@ static void test_stations_as_police_rooms(void **state)
 static void test_map_errors(void **state)
 {
     (void)state;
-    REAL_OR_SKIP(stations, "chicago/police_stations.geojson");
-    gw_store *s = new_store("maperr.db");
+    const char *stations = base_stations();
+    gw_store *s = new_store(real_group ? "maperr_real.db" : "maperr.db");
     gw_import_opts o = {.map = "id=district,colour=district_name"};
     assert_int_equal(gw_io_import(ctx, s, GW_LAYER_POLICE_ROOMS, stations, &o, NULL), GW_ERR_NOT_FOUND);
     assert_non_null(strstr(gw_ctx_errmsg(ctx), "'colour'"));
@@ -207,7 +260,7 @@ static void test_map_errors(void **state)
     assert_non_null(strstr(gw_ctx_errmsg(ctx), "--map id="));
     o.map = "id=FID"; /* explicit: number the features */
     assert_int_equal(import(s, GW_LAYER_POLICE_ROOMS, stations, &o, NULL), GW_OK);
-    assert_int_equal(count(s, GW_LAYER_POLICE_ROOMS), 23);
+    assert_int_equal(count(s, GW_LAYER_POLICE_ROOMS), base_rooms());
     gw_store_close(s);
 }
 
@@ -226,9 +279,8 @@ static void on_progress(void *user, const char *what, double done, double total)
 static void test_crimes_as_incidents(void **state)
 {
     (void)state;
-    REAL_OR_SKIP(crimes, "chicago/crimes_2018H1.csv");
+    REAL(crimes, "chicago/crimes_2018H1.csv");
     gw_store *s = chicago_store();
-    assert_non_null(s);
     gw_import_opts o = {.map = "id=id,occurred_at=date,category=primary_type", .tz = "America/Chicago"};
     gw_import_report r;
     prog_calls = 0;
@@ -351,7 +403,7 @@ static void test_summer_time_offset(void **state)
 static void test_cctv_cameras_defaults(void **state)
 {
     (void)state;
-    REAL_OR_SKIP(cctv, "baltimore/cctv_cameras.geojson");
+    REAL(cctv, "baltimore/cctv_cameras.geojson");
     gw_store *s = new_store("cctv.db");
     gw_import_opts o = {.map = "name=cameraname"};
     gw_import_report r;
@@ -376,8 +428,8 @@ static void test_cctv_cameras_defaults(void **state)
 static void test_heze_gcj02_matches_wgs84(void **state)
 {
     (void)state;
-    REAL_OR_SKIP(gcj, "heze/heze_371700_counties_gcj02.geojson");
-    REAL_OR_SKIP(wgs, "heze/heze_371700_counties_wgs84.geojson");
+    REAL(gcj, "heze/heze_371700_counties_gcj02.geojson");
+    REAL(wgs, "heze/heze_371700_counties_wgs84.geojson");
     gw_store *a = new_store("heze_gcj.db"), *b = new_store("heze_wgs.db"), *c = new_store("heze_raw.db");
     gw_import_opts og = {.map = "id=adcode", .srs = "gcj02"}, ow = {.map = "id=adcode"};
     assert_int_equal(import(a, GW_LAYER_GRIDS, gcj, &og, NULL), GW_OK);
@@ -466,10 +518,6 @@ static void test_export_round_trips(void **state)
 {
     (void)state;
     gw_store *s = chicago_store();
-    if (!s) {
-        skip();
-        return;
-    }
     static const char *ext[] = {"geojson", "gpkg", "shp", "csv"};
     for (size_t i = 0; i < 4; i++) {
         char a[64], b[64];
@@ -533,19 +581,17 @@ static const char *bowtie =
 static void test_bad_files_change_nothing(void **state)
 {
     (void)state;
-    gw_store *s = chicago_store();
-    if (!s) {
-        skip();
-        return;
-    }
-    const char *stations = gw_test_real("chicago/police_stations.geojson");
+    gw_store *s = base_store();
+    const char *stations = base_stations();
     gw_import_opts rooms = {.map = "id=district,name=district_name", .replace = 1};
 
-    /* truncated GeoJSON */
+    /* truncated GeoJSON: the first half of the stations file (at most 1500 bytes) */
     FILE *in = fopen(stations, "rb");
+    assert_non_null(in);
     char buf[1500];
     size_t got = fread(buf, 1, sizeof buf - 1, in);
     fclose(in);
+    if (got < sizeof buf - 1) got /= 2;
     buf[got] = '\0';
     expect_refused(s, GW_LAYER_POLICE_ROOMS, gw_test_write("truncated.geojson", buf), &rooms, GW_ERR_FORMAT, NULL);
 
@@ -582,7 +628,7 @@ static void test_bad_files_change_nothing(void **state)
     const char *nogeom = gw_test_write("nogeom.csv", "id,longitude,latitude\nA,-87.6,41.8\nB,,\n");
     expect_refused(s, GW_LAYER_POLICE_ROOMS, nogeom, &plain, GW_ERR_GEOMETRY, "row 2");
     gw_import_opts skip = {.replace = 0, .skip_bad_rows = 1};
-    gw_store *t = new_store("skip.db");
+    gw_store *t = new_store(real_group ? "skip_real.db" : "skip.db");
     gw_import_report r;
     assert_int_equal(import(t, GW_LAYER_POLICE_ROOMS, nogeom, &skip, &r), GW_OK);
     assert_int_equal(r.skipped, 1);
@@ -596,6 +642,10 @@ static void test_bad_files_change_nothing(void **state)
     /* a duplicate id on a point layer */
     const char *dup = gw_test_write("dup.csv", "id,longitude,latitude\nD1,-87.6,41.8\nD2,-87.6,41.8\nD1,-87.5,41.7\n");
     expect_refused(s, GW_LAYER_POLICE_ROOMS, dup, &plain, GW_ERR_CONFLICT, "'D1'");
+
+    /* an export to a format that has no driver */
+    int64_t n = -1;
+    assert_int_equal(gw_io_export(ctx, s, GW_LAYER_GRIDS, gw_test_path("x.dat"), NULL, &n), GW_ERR_UNSUPPORTED);
 }
 
 static void test_make_valid_repairs_bowtie(void **state)
@@ -647,18 +697,14 @@ static const char *write_shp_without_prj(void)
 static void test_shp_without_prj(void **state)
 {
     (void)state;
-    gw_store *s = chicago_store();
-    if (!s) {
-        skip();
-        return;
-    }
+    gw_store *s = base_store();
     gw_test_clear_warnings();
     gw_import_opts o = {.replace = 1};
     expect_refused(s, GW_LAYER_GRIDS, write_shp_without_prj(), &o, GW_ERR_CRS, "no .prj");
     assert_non_null(strstr(gw_ctx_errmsg(ctx), "--srs"));
     assert_non_null(strstr(gw_test_warnings(), "no .prj"));
     /* given its CRS, it imports */
-    gw_store *t = new_store("noprj.db");
+    gw_store *t = new_store(real_group ? "noprj_real.db" : "noprj.db");
     o.srs = "EPSG:3435";
     assert_int_equal(import(t, GW_LAYER_GRIDS, gw_test_path("noprj.shp"), &o, NULL), GW_OK);
     gw_bbox e;
@@ -670,11 +716,7 @@ static void test_shp_without_prj(void **state)
 static void test_swapped_lat_lon(void **state)
 {
     (void)state;
-    gw_store *s = chicago_store();
-    if (!s) {
-        skip();
-        return;
-    }
+    gw_store *s = base_store();
     gw_import_opts o = {.replace = 1};
     gw_import_report r;
     /* Heze points with the columns swapped: latitude 115 is out of range, swapped it is fine */
@@ -754,22 +796,18 @@ static int teardown(void **state)
 {
     (void)state;
     gw_store_close(chicago);
+    gw_store_close(small);
     gw_ctx_destroy(ctx);
     return 0;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    /* needs no real data: every error path on fixtures written here */
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_beats_as_grids),
-        cmocka_unit_test(test_stations_as_police_rooms),
         cmocka_unit_test(test_map_errors),
-        cmocka_unit_test(test_crimes_as_incidents),
         cmocka_unit_test(test_summer_time_offset),
         cmocka_unit_test(test_incident_police_room),
-        cmocka_unit_test(test_cctv_cameras_defaults),
-        cmocka_unit_test(test_heze_gcj02_matches_wgs84),
-        cmocka_unit_test(test_export_round_trips),
         cmocka_unit_test(test_bad_files_change_nothing),
         cmocka_unit_test(test_make_valid_repairs_bowtie),
         cmocka_unit_test(test_shp_without_prj),
@@ -777,5 +815,26 @@ int main(void)
         cmocka_unit_test(test_kml_points),
         cmocka_unit_test(test_dxf_grids),
     };
-    return cmocka_run_group_tests_name("io", tests, setup, teardown);
+    const struct CMUnitTest real[] = {
+        cmocka_unit_test(test_beats_as_grids),
+        cmocka_unit_test(test_stations_as_police_rooms),
+        cmocka_unit_test(test_map_errors),
+        cmocka_unit_test(test_crimes_as_incidents),
+        cmocka_unit_test(test_cctv_cameras_defaults),
+        cmocka_unit_test(test_heze_gcj02_matches_wgs84),
+        cmocka_unit_test(test_export_round_trips),
+        cmocka_unit_test(test_bad_files_change_nothing),
+        cmocka_unit_test(test_shp_without_prj),
+        cmocka_unit_test(test_swapped_lat_lon),
+    };
+    static const char *const needs[] = {"chicago/police_beats.geojson", "chicago/police_stations.geojson",
+                                        "chicago/police_stations.csv", "chicago/crimes_2018H1.csv",
+                                        "baltimore/cctv_cameras.geojson", "heze/heze_371700_counties_gcj02.geojson",
+                                        "heze/heze_371700_counties_wgs84.geojson", NULL};
+    const char *group = gw_test_group(argc, argv);
+    if (!*group) return cmocka_run_group_tests_name("io", tests, setup, teardown);
+    if (strcmp(group, "--real") != 0) return gw_test_bad_group(group);
+    if (!gw_test_need_real(needs)) return GW_TEST_SKIPPED;
+    real_group = 1;
+    return cmocka_run_group_tests_name("io_real", real, setup, teardown);
 }

@@ -1,7 +1,8 @@
 /* test_lisa.c — Local Moran's I: the statistic by hand on a chain, quadrants as esda's q, the
  * permutation p against exact enumeration of every neighbour set, seeded determinism, a planted
  * cluster found as HH, and agreement with R spdep::localmoran / localmoran_perm on the
- * synthetic city where Rscript with spdep is installed. */
+ * synthetic city: the "--spdep" group, ctest entry "lisa_spdep", skipped (77) where Rscript
+ * with spdep is absent. */
 #include "testutil.h"
 
 #include "gridwatch/city.h"
@@ -141,10 +142,6 @@ static void test_planted_cluster(void **state)
 static void test_spdep(void **state)
 {
     (void)state;
-    if (system("Rscript -e 'suppressPackageStartupMessages(library(spdep))' >/dev/null 2>&1") != 0) {
-        fprintf(stderr, "skipped: Rscript with spdep not found (Debian: r-cran-spdep)\n");
-        skip();
-    }
     gw_ctx *ctx = gw_test_ctx();
     gw_store *s = NULL;
     assert_int_equal(gw_store_open(ctx, gw_test_path("lisa.sqlite"), GW_STORE_CREATE, &s), GW_OK);
@@ -212,13 +209,19 @@ static void test_spdep(void **state)
     gw_ctx_destroy(ctx);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_chain_by_hand),
         cmocka_unit_test(test_permutation_exact),
         cmocka_unit_test(test_planted_cluster),
-        cmocka_unit_test(test_spdep),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    const struct CMUnitTest spdep[] = {cmocka_unit_test(test_spdep)};
+    const char *group = gw_test_group(argc, argv);
+    if (!*group) return cmocka_run_group_tests_name("lisa", tests, NULL, NULL);
+    if (strcmp(group, "--spdep") != 0) return gw_test_bad_group(group);
+    if (!gw_test_need_tool("Rscript -e 'suppressPackageStartupMessages(library(spdep))'",
+                           "Rscript with spdep not found (Debian: r-cran-spdep)"))
+        return GW_TEST_SKIPPED;
+    return cmocka_run_group_tests_name("lisa_spdep", spdep, NULL, NULL);
 }

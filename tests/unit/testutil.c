@@ -40,17 +40,56 @@ const char *gw_test_path(const char *name)
     return b;
 }
 
+static const char *shared_dir(void)
+{
+    const char *env = getenv("GW_SHARED_DIR");
+    return env && *env ? env : GW_SHARED_DIR;
+}
+
 const char *gw_test_real(const char *rel)
 {
     static char bufs[8][1024];
     static int next;
     char *b = bufs[next++ % 8];
-    snprintf(b, 1024, "%s/data/real/%s", GW_SHARED_DIR, rel);
+    snprintf(b, 1024, "%s/data/real/%s", shared_dir(), rel);
     if (access(b, R_OK) != 0) {
         fprintf(stderr, "real data not found: %s\n", b);
         return NULL;
     }
     return b;
+}
+
+const char *gw_test_real_file(const char *rel)
+{
+    const char *p = gw_test_real(rel);
+    if (!p) fail_msg("real data file %s is absent although the group's gate found it", rel);
+    return p;
+}
+
+const char *gw_test_group(int argc, char **argv) { return argc > 1 ? argv[1] : ""; }
+
+int gw_test_need_real(const char *const *rels)
+{
+    int ok = 1;
+    for (size_t i = 0; rels[i]; i++)
+        if (!gw_test_real(rels[i])) ok = 0;
+    if (!ok) printf("skipped: the real data under %s/data/real is absent (see its README)\n", shared_dir());
+    return ok;
+}
+
+int gw_test_need_tool(const char *cmd, const char *what)
+{
+    char sh[1024];
+    snprintf(sh, sizeof sh, "%s >/dev/null 2>&1", cmd);
+    if (system(sh) == 0) return 1;
+    printf("skipped: %s\n", what);
+    return 0;
+}
+
+int gw_test_bad_group(const char *group)
+{
+    fprintf(stderr, "unknown test group '%s'\n", group);
+    return 2;
 }
 
 static void collect(void *user, const char *msg)

@@ -1,5 +1,6 @@
 /* testutil.h — helpers shared by the unit tests: temporary files, the real-data directory,
- * a context that collects warnings. */
+ * a context that collects warnings, and the groups a test binary runs as separate ctest entries
+ * (the real-data or external-tool group exits 77, ctest's "skipped", when what it needs is absent). */
 #ifndef GW_TESTUTIL_H
 #define GW_TESTUTIL_H
 
@@ -15,8 +16,27 @@
 const char *gw_test_tmpdir(void);
 /* Path of a new file name inside the temp dir: "<tmp>/<name>"; static buffer rotated 8 deep. */
 const char *gw_test_path(const char *name);
-/* Path under ../shared/data/real, or NULL (and a message) when the real data is absent. */
+/* Path under <shared>/data/real, or NULL (and a message) when the file is absent.  <shared> is
+ * the environment's GW_SHARED_DIR when set (to hide the data: GW_SHARED_DIR=/nonexistent), else
+ * the build's GW_SHARED_DIR (CMake cache variable, default ../shared beside the checkout). */
 const char *gw_test_real(const char *rel);
+/* The same path inside a group gated by gw_test_need_real(): fails the running test when the
+ * file is absent instead of returning NULL. */
+const char *gw_test_real_file(const char *rel);
+
+/* ctest's skip code: the entries of gated groups carry SKIP_RETURN_CODE 77. */
+#define GW_TEST_SKIPPED 77
+/* The group a test binary was asked to run: argv[1] ("--real", "--spdep", ...) or "" for the
+ * main group, which never needs the real data nor an optional tool. */
+const char *gw_test_group(int argc, char **argv);
+/* 1 when every file of the NULL-terminated list is under the real data; else prints
+ * "skipped: real data not found: <path>" and returns 0 (the caller returns GW_TEST_SKIPPED). */
+int gw_test_need_real(const char *const *rels);
+/* 1 when `sh -c cmd` exits 0 (cmd checks that a tool is there, quietly); else prints
+ * "skipped: <what>" and returns 0 (the caller returns GW_TEST_SKIPPED). */
+int gw_test_need_tool(const char *cmd, const char *what);
+/* For an argument no group answers to: a message, and 2 to return from main. */
+int gw_test_bad_group(const char *group);
 /* A context whose warnings are appended to a buffer readable with gw_test_warnings(). */
 gw_ctx *gw_test_ctx(void);
 const char *gw_test_warnings(void);
