@@ -4,6 +4,8 @@
  * kernel bandwidth of it (the zoom is the cache's layer number, so each zoom gets its own reach). */
 #include "heatmap_http.h"
 
+#include "cache.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -204,13 +206,8 @@ int gw_heat_tile_handler(gw_req *req)
         }
         gw_tile_cache_put(h->cache, t.z, t, key, b);
     }
-    gw_req_add_header(req, "ETag", b->etag);
-    gw_req_add_header(req, "Cache-Control", "public, max-age=60");
     gw_req_add_header(req, "X-Tile-Cache", hit ? "hit" : "miss");
-    const char *inm = gw_req_header(req, "If-None-Match");
-    if (inm && (strcmp(inm, "*") == 0 || strstr(inm, b->etag)))
-        gw_req_respond(req, 304, NULL, "", 0);
-    else
+    if (!gw_req_cache_check(req, b->etag, "public, max-age=60", 0))
         gw_req_respond(req, 200, "image/png", (const char *)b->raw, b->raw_len);
     gw_tile_blob_release(b);
     return 0;

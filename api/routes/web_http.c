@@ -4,6 +4,8 @@
  * the web directory (".." and encoded variants refused, symlinks resolved and checked). */
 #include "web_http.h"
 
+#include "cache.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -15,7 +17,6 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #define MAX_FILE (16u << 20) /* the largest file served (MapLibre's module is ~1.1 MB) */
 #define GZ_MIN 1024          /* smaller text is sent as it is */
@@ -170,54 +171,6 @@ static const char *content_type(const char *name, int *text)
     return NULL;
 }
 
-/* 1 when the client accepts gzip (a "gzip" coding without q=0). */
-static int accepts_gzip(gw_req *req)
-{
-    const char *ae = gw_req_header(req, "Accept-Encoding");
-    const char *p = ae ? strcasestr(ae, "gzip") : NULL;
-    if (!p) return 0;
-    p += 4;
-    while (*p == ' ') p++;
-    if (*p != ';') return 1;
-    const char *q = strstr(p, "q=");
-    return !(q && strtod(q + 2, NULL) <= 0 && (q - p) < 8);
-}
-
-static int etag_matches(const char *inm, const char *etag)
-{
-    if (!inm) return 0;
-    if (strcmp(inm, "*") == 0) return 1;
-    return strstr(inm, etag) != NULL; /* also W/"…" and lists */
-}
-
-/* ---- gzip ---------------------------------------------------------------------------------- */
-
-/* gzip `len` bytes of `data` into a malloc'd buffer (caller frees); NULL on failure. */
-static unsigned char *gzip_bytes(const char *data, size_t len, size_t *out_len)
-{
-    z_stream zs;
-    memset(&zs, 0, sizeof zs);
-    if (deflateInit2(&zs, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) return NULL;
-    uLong cap = deflateBound(&zs, (uLong)len) + 32;
-    unsigned char *out = malloc(cap);
-    if (!out) {
-        deflateEnd(&zs);
-        return NULL;
-    }
-    zs.next_in = (Bytef *)(uintptr_t)data;
-    zs.avail_in = (uInt)len;
-    zs.next_out = out;
-    zs.avail_out = (uInt)cap;
-    int rc = deflate(&zs, Z_FINISH);
-    *out_len = zs.total_out;
-    deflateEnd(&zs);
-    if (rc != Z_STREAM_END) {
-        free(out);
-        return NULL;
-    }
-    return out;
-}
-
 /* Answer with the gzip of data, from the slot cache when path+etag match; 0 when answered. */
 static int respond_gzip(gw_req *req, const char *path, const char *etag, const char *type,
                         const char *data, size_t len)
@@ -235,7 +188,7 @@ static int respond_gzip(gw_req *req, const char *path, const char *etag, const c
     }
     pthread_mutex_unlock(&g_gz_lock);
     size_t gl = 0;
-    unsigned char *gz = gzip_bytes(data, len, &gl);
+    unsigned char *gz = gw_gzip(data, len, &gl);
     if (!gz) return -1;
     gw_req_add_header(req, "Content-Encoding", "gzip");
     gw_req_respond(req, 200, type, (const char *)gz, gl);
@@ -291,13 +244,9 @@ static void serve_file(gw_req *req, const char *root, const char *rel, const cha
     snprintf(etag, sizeof etag, "\"%llx-%llx-%lx\"", (unsigned long long)st.st_size,
              (unsigned long long)st.st_mtim.tv_sec * 1000000000ull + (unsigned long long)st.st_mtim.tv_nsec,
              (unsigned long)st.st_ino);
-    gw_req_add_header(req, "ETag", etag);
-    gw_req_add_header(req, "Cache-Control", cache);
     gw_req_add_header(req, "X-Content-Type-Options", "nosniff");
-    if (text) gw_req_add_header(req, "Vary", "Accept-Encoding");
-    if (etag_matches(gw_req_header(req, "If-None-Match"), etag)) {
+    if (gw_req_cache_check(req, etag, cache, text)) {
         close(fd);
-        gw_req_respond(req, 304, NULL, "", 0);
         return;
     }
     size_t len = (size_t)st.st_size, got = 0;
@@ -314,7 +263,7 @@ static void serve_file(gw_req *req, const char *root, const char *rel, const cha
         gw_req_problem(req, 500, NULL, "could not read '%s' of the map page", rel);
         return;
     }
-    if (!(text && len >= GZ_MIN && accepts_gzip(req) && respond_gzip(req, real, etag, type, data, len) == 0))
+    if (!(text && len >= GZ_MIN && gw_req_accepts_gzip(req) && respond_gzip(req, real, etag, type, data, len) == 0))
         gw_req_respond(req, 200, type, data, len);
     free(data);
 }
