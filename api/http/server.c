@@ -16,7 +16,6 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -221,11 +220,7 @@ gw_store *gw_req_store(gw_req *req)
         gw_req_problem(req, 503, NULL, "out of memory creating a worker context");
         return NULL;
     }
-    if (!ts->store && gw_store_open(ts->ctx, req->srv->db_path, 0, &ts->store) == GW_OK) {
-        char *err = NULL;
-        sqlite3_exec(gw_store_db(ts->store), "PRAGMA query_only=1", NULL, NULL, &err);
-        sqlite3_free(err);
-    }
+    if (!ts->store) gw_store_open(ts->ctx, req->srv->db_path, GW_STORE_QUERY_ONLY, &ts->store);
     if (!ts->store)
         gw_req_problem(req, 503, NULL, "database '%s' cannot be opened: %s", req->srv->db_path,
                        gw_ctx_errmsg(ts->ctx));

@@ -5,12 +5,13 @@
 
 #include "app.h"
 #include "http_util.h"
+#include "problem.h"
 
 #include "gridwatch/dispatch.h"
+#include "gridwatch/store_changes.h"
 
 #include <math.h>
 #include <pthread.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +56,7 @@ struct gw_events {
     int64_t n;      /* events ever appended; ring[i % RING] */
     int64_t floor;  /* lowest seq the ring may still hold; older ones come from the table */
     int64_t last;   /* highest seq appended (the two feeds below append only above it) */
+    size_t polled;  /* rows the poller appended in its current round (under lock) */
     sub *subs;
     size_t n_subs;
     pthread_t ticker, poller;
@@ -186,15 +188,31 @@ static void on_changes(void *user, gw_ctx *ctx, const gw_change *ch, size_t n, g
 #define POLL_MS 50
 #define POLL_ROWS 1024
 
+/* One polled row into the hub's ring (under the hub's lock). */
+static int poll_row(void *user, const gw_store_change *c)
+{
+    gw_events *h = user;
+    gw_layer l;
+    if (!c->layer || gw_layer_from_name(c->layer, &l) != GW_OK) l = GW_LAYER_COUNT;
+    pthread_mutex_lock(&h->lock);
+    if (c->seq > h->last) {
+        ev *e = &h->ring[h->n % RING];
+        if (h->n >= RING) h->floor = e->seq + 1; /* evicting it */
+        fill_ev(e, c->seq, l, c->op, c->feature_id, c->has_bbox ? &c->bbox : NULL);
+        h->last = c->seq;
+        h->n++;
+        h->polled++;
+    }
+    pthread_mutex_unlock(&h->lock);
+    return 0;
+}
+
 static void *poller_main(void *arg)
 {
     gw_events *h = arg;
     gw_ctx *ctx = NULL;
     gw_store *st = NULL;
-    sqlite3_stmt *q = NULL;
-    if (gw_ctx_create(&ctx) != GW_OK || gw_store_open(ctx, h->db_path, GW_STORE_READONLY, &st) != GW_OK ||
-        sqlite3_prepare_v2(gw_store_db(st), "SELECT seq, layer, op, feature_id, minx, miny, maxx, maxy FROM "
-                           "changelog WHERE seq > ?1 ORDER BY seq LIMIT ?2", -1, &q, NULL) != SQLITE_OK) {
+    if (gw_ctx_create(&ctx) != GW_OK || gw_store_open(ctx, h->db_path, GW_STORE_READONLY, &st) != GW_OK) {
         fprintf(stderr, "gridwatch events: cannot poll the change log of %s (%s); events follow model "
                 "refreshes only\n", h->db_path, ctx ? gw_ctx_errmsg(ctx) : "out of memory");
         goto out;
@@ -202,34 +220,14 @@ static void *poller_main(void *arg)
     pthread_mutex_lock(&h->lock);
     while (!h->stop) {
         int64_t after = h->last;
+        h->polled = 0;
         pthread_mutex_unlock(&h->lock);
-        sqlite3_bind_int64(q, 1, after);
-        sqlite3_bind_int(q, 2, POLL_ROWS);
-        int got = 0;
-        while (sqlite3_step(q) == SQLITE_ROW) {
-            gw_layer l;
-            const char *ln = (const char *)sqlite3_column_text(q, 1);
-            if (!ln || gw_layer_from_name(ln, &l) != GW_OK) l = GW_LAYER_COUNT;
-            gw_bbox b = {sqlite3_column_double(q, 4), sqlite3_column_double(q, 5), sqlite3_column_double(q, 6),
-                         sqlite3_column_double(q, 7)};
-            int64_t seq = sqlite3_column_int64(q, 0);
-            pthread_mutex_lock(&h->lock);
-            if (seq > h->last) {
-                ev *e = &h->ring[h->n % RING];
-                if (h->n >= RING) h->floor = e->seq + 1; /* evicting it */
-                fill_ev(e, seq, l, (const char *)sqlite3_column_text(q, 2), (const char *)sqlite3_column_text(q, 3),
-                        sqlite3_column_type(q, 4) == SQLITE_NULL ? NULL : &b);
-                h->last = seq;
-                h->n++;
-                got++;
-            }
-            pthread_mutex_unlock(&h->lock);
-        }
-        sqlite3_reset(q);
+        size_t read = 0;
+        gw_store_changes_read(st, after, 0, POLL_ROWS, poll_row, h, &read);
         pthread_mutex_lock(&h->lock);
-        if (got)
+        if (h->polled)
             for (sub *s = h->subs; s; s = s->next) gw_stream_wake(s->stream);
-        if (got < POLL_ROWS && !h->stop) {
+        if (read < POLL_ROWS && !h->stop) {
             struct timespec ts;
             clock_gettime(CLOCK_REALTIME, &ts);
             ts.tv_nsec += POLL_MS * 1000000L;
@@ -239,7 +237,6 @@ static void *poller_main(void *arg)
     }
     pthread_mutex_unlock(&h->lock);
 out:
-    sqlite3_finalize(q);
     gw_store_close(st);
     gw_ctx_destroy(ctx);
     return NULL;
@@ -430,35 +427,38 @@ static void sub_free(void *cls)
     free(s);
 }
 
+typedef struct replay_state {
+    sub *s;
+    ev e;
+    int64_t last;
+} replay_state;
+
+static int replay_row(void *user, const gw_store_change *c)
+{
+    replay_state *r = user;
+    gw_layer l;
+    if (!c->layer || gw_layer_from_name(c->layer, &l) != GW_OK) l = GW_LAYER_COUNT;
+    fill_ev(&r->e, c->seq, l, c->op, c->feature_id, c->has_bbox ? &c->bbox : NULL);
+    r->last = r->e.seq;
+    if (wanted(r->s, &r->e)) format_ev(&r->s->backlog, r->s->hub, &r->e);
+    return 0;
+}
+
 /* Replay changelog rows after `after` and before `until` into the backlog.  0 or -1. */
 static int replay(gw_req *req, sub *s, int64_t after, int64_t until)
 {
     gw_store *st = gw_req_store(req);
     if (!st) return -1;
-    sqlite3_stmt *q = NULL;
-    if (sqlite3_prepare_v2(gw_store_db(st), "SELECT seq, layer, op, feature_id, minx, miny, maxx, maxy "
-                           "FROM changelog WHERE seq > ?1 AND seq < ?2 ORDER BY seq LIMIT ?3", -1, &q, NULL) != SQLITE_OK) {
-        gw_req_problem(req, 500, NULL, "cannot read the change log: %s", sqlite3_errmsg(gw_store_db(st)));
+    replay_state r = {.s = s, .last = after};
+    gw_status rc = gw_store_changes_read(st, after, until, MAX_REPLAY, replay_row, &r, NULL);
+    if (rc) {
+        free(r.e.id);
+        gw_req_fail(req, gw_store_ctx(st), rc, "cannot read the change log: %s",
+                    gw_ctx_errmsg(gw_store_ctx(st)));
         return -1;
     }
-    sqlite3_bind_int64(q, 1, after);
-    sqlite3_bind_int64(q, 2, until);
-    sqlite3_bind_int(q, 3, MAX_REPLAY);
-    ev e;
-    memset(&e, 0, sizeof e);
-    int64_t last = after;
-    while (sqlite3_step(q) == SQLITE_ROW) {
-        gw_layer l;
-        const char *ln = (const char *)sqlite3_column_text(q, 1);
-        if (!ln || gw_layer_from_name(ln, &l) != GW_OK) l = GW_LAYER_COUNT;
-        gw_bbox b = {sqlite3_column_double(q, 4), sqlite3_column_double(q, 5), sqlite3_column_double(q, 6),
-                     sqlite3_column_double(q, 7)};
-        fill_ev(&e, sqlite3_column_int64(q, 0), l, (const char *)sqlite3_column_text(q, 2),
-                (const char *)sqlite3_column_text(q, 3), sqlite3_column_type(q, 4) == SQLITE_NULL ? NULL : &b);
-        last = e.seq;
-        if (wanted(s, &e)) format_ev(&s->backlog, s->hub, &e);
-    }
-    sqlite3_finalize(q);
+    ev e = r.e;
+    int64_t last = r.last;
     free(e.id);
     if (last < until - 1 && last - after >= MAX_REPLAY) /* too far behind to replay all */
         gw_buf_printf(&s->backlog, "event: reset\ndata: {\"from\":%lld,\"to\":%lld}\n\n", (long long)last,

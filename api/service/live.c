@@ -2,9 +2,10 @@
  * tell the listeners.  See live.h for why it is a thread and not a per-request check. */
 #include "live.h"
 
+#include "gridwatch/store_changes.h"
+
 #include <errno.h>
 #include <pthread.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,47 +40,51 @@ static void deadline_in(struct timespec *ts, unsigned ms)
     if (ts->tv_nsec >= 1000000000L) ts->tv_sec++, ts->tv_nsec -= 1000000000L;
 }
 
+/* The rows of one sync round, collected from the store's change-log read. */
+typedef struct batch {
+    gw_change *ch;
+    char **strs; /* op and feature id of each row, owned */
+    size_t n, cap;
+} batch;
+
+static int collect(void *user, const gw_store_change *sc)
+{
+    batch *b = user;
+    if (b->n == b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 64;
+        gw_change *nc = realloc(b->ch, cap * sizeof *nc);
+        if (nc) b->ch = nc;
+        char **ns = realloc(b->strs, cap * 2 * sizeof *ns);
+        if (ns) b->strs = ns;
+        if (!nc || !ns) return 1;
+        b->cap = cap;
+    }
+    gw_change *c = &b->ch[b->n];
+    memset(c, 0, sizeof *c);
+    c->seq = sc->seq;
+    if (!sc->layer || gw_layer_from_name(sc->layer, &c->layer) != GW_OK) c->layer = GW_LAYER_COUNT;
+    b->strs[2 * b->n] = strdup(sc->op);
+    b->strs[2 * b->n + 1] = sc->feature_id ? strdup(sc->feature_id) : NULL;
+    c->op = b->strs[2 * b->n];
+    c->feature_id = b->strs[2 * b->n + 1];
+    c->has_bbox = sc->has_bbox;
+    c->bbox = sc->bbox;
+    b->n++;
+    return 0;
+}
+
 /* Read change rows after `after` (at most BATCH), call refresh and the listeners. */
 static int64_t sync_once(gw_live *l, int64_t after)
 {
-    sqlite3 *db = gw_store_db(l->store);
-    sqlite3_stmt *s = NULL;
-    if (sqlite3_prepare_v2(db, "SELECT seq, layer, op, feature_id, minx, miny, maxx, maxy FROM changelog "
-                               "WHERE seq > ?1 ORDER BY seq LIMIT ?2", -1, &s, NULL) != SQLITE_OK)
+    batch b = {0};
+    if (gw_store_changes_read(l->store, after, 0, BATCH, collect, &b, NULL) != GW_OK && !b.n) {
+        free(b.ch);
+        free(b.strs);
         return after;
-    sqlite3_bind_int64(s, 1, after);
-    sqlite3_bind_int(s, 2, BATCH);
-    gw_change *ch = NULL;
-    char **strs = NULL;
-    size_t n = 0, cap = 0;
-    while (sqlite3_step(s) == SQLITE_ROW) {
-        if (n == cap) {
-            cap = cap ? cap * 2 : 64;
-            gw_change *nc = realloc(ch, cap * sizeof *nc);
-            char **ns = realloc(strs, cap * 2 * sizeof *ns);
-            if (nc) ch = nc;
-            if (ns) strs = ns;
-            if (!nc || !ns) break;
-        }
-        gw_change *c = &ch[n];
-        memset(c, 0, sizeof *c);
-        c->seq = sqlite3_column_int64(s, 0);
-        const char *layer = (const char *)sqlite3_column_text(s, 1);
-        if (!layer || gw_layer_from_name(layer, &c->layer) != GW_OK) c->layer = GW_LAYER_COUNT;
-        const char *op = (const char *)sqlite3_column_text(s, 2);
-        const char *fid = (const char *)sqlite3_column_text(s, 3);
-        strs[2 * n] = strdup(op ? op : "");
-        strs[2 * n + 1] = fid ? strdup(fid) : NULL;
-        c->op = strs[2 * n];
-        c->feature_id = strs[2 * n + 1];
-        if (sqlite3_column_type(s, 4) != SQLITE_NULL) {
-            c->has_bbox = 1;
-            c->bbox = (gw_bbox){sqlite3_column_double(s, 4), sqlite3_column_double(s, 5),
-                                sqlite3_column_double(s, 6), sqlite3_column_double(s, 7)};
-        }
-        n++;
     }
-    sqlite3_finalize(s);
+    gw_change *ch = b.ch;
+    char **strs = b.strs;
+    size_t n = b.n;
     int64_t reached = after;
     if (n > 0) {
         /* The model reads the log itself and may get further than our batch; listeners get

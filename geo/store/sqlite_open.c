@@ -315,6 +315,8 @@ gw_status st_sqlite_open(gw_ctx *ctx, const char *path, int flags, gw_store **ou
                        "cannot set connection options");
     s->schema_version = (int)ver;
     if (!st && !ro && ver < GW_SCHEMA_VERSION) st = migrate(s);
+    if (!st && (flags & GW_STORE_QUERY_ONLY))
+        st = st_exec(s, "PRAGMA query_only = 1", "cannot make the connection query-only");
     if (st) {
         sq_close(s);
         return st;

@@ -12,7 +12,7 @@
 #include <sqlite3.h>
 
 /* Statements cached for the life of a connection (st_cached slots). */
-enum { ST_META_GET, ST_META_SET, ST_LOG, ST_AUDIT, ST_COUNT };
+enum { ST_META_GET, ST_META_SET, ST_LOG, ST_AUDIT, ST_CHANGES, ST_CHANGES_UNTIL, ST_COUNT };
 
 struct gw_store {
     const gw_store_backend *be; /* the engine behind this store (backend.h) */

@@ -23,7 +23,8 @@ typedef struct sqlite3 sqlite3;
 
 enum {
     GW_STORE_CREATE = 1,   /* create and initialise the file if it does not exist */
-    GW_STORE_READONLY = 2  /* open read-only (no migration; GW_ERR_SCHEMA if one is due) */
+    GW_STORE_READONLY = 2, /* open read-only (no migration; GW_ERR_SCHEMA if one is due) */
+    GW_STORE_QUERY_ONLY = 4 /* migrate if due, then refuse every write on this connection */
 };
 
 /* Open (and with GW_STORE_CREATE create) a gridwatch database.  Runs pending migrations in one

@@ -1,0 +1,35 @@
+/* store_changes.h — reading the change log: the rows after a seq, for the live model's sync
+ * thread, the SSE poller and Last-Event-ID replay.  (Writing it is gw_store_log_change in
+ * store.h, inside the writer's transaction.) */
+#ifndef GRIDWATCH_STORE_CHANGES_H
+#define GRIDWATCH_STORE_CHANGES_H
+
+#include "gridwatch/store.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* One change-log row as read back.  Strings are borrowed for the callback only. */
+typedef struct gw_store_change {
+    int64_t seq;
+    const char *layer;      /* the table the change was logged for ("grids" …, or another) */
+    const char *op;         /* "insert", "update", "delete", "import", "clear", … ("" if none) */
+    const char *feature_id; /* NULL for bulk changes */
+    int has_bbox;
+    gw_bbox bbox; /* lon/lat, old and new geometry together */
+} gw_store_change;
+
+/* Called for each row in seq order; return nonzero to stop early. */
+typedef int (*gw_store_change_fn)(void *user, const gw_store_change *c);
+
+/* The rows with after < seq < before (before <= 0: no upper bound), in seq order, at most `max`
+ * of them, each given to fn.  *n (may be NULL) receives how many were given.  The statement is
+ * kept by the store for the next call (a poller calls this every few ms). */
+gw_status gw_store_changes_read(gw_store *s, int64_t after, int64_t before, int max,
+                                gw_store_change_fn fn, void *user, size_t *n);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
