@@ -23,7 +23,6 @@
 
 #include <errno.h>
 #include <jansson.h>
-#include <nettle/sha2.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -68,29 +67,6 @@ static int64_t path_int(gw_req *req, const char *name)
         return -1;
     }
     return v;
-}
-
-/* The name of the request's token (the audit's "who") into buf; the role name when unnamed. */
-static void token_name(gw_req *req, gw_store *s, char *buf, size_t cap)
-{
-    snprintf(buf, cap, "%s", gw_role_name(gw_auth_request_role(req)));
-    const char *h = gw_req_header(req, "Authorization");
-    if (!h || strncasecmp(h, "Bearer ", 7) != 0) return;
-    const char *tok = h + 7;
-    while (*tok == ' ') tok++;
-    uint8_t dig[SHA256_DIGEST_SIZE];
-    struct sha256_ctx c;
-    sha256_init(&c);
-    sha256_update(&c, strlen(tok), (const uint8_t *)tok);
-    sha256_digest(&c, SHA256_DIGEST_SIZE, dig);
-    sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(gw_store_db(s), "SELECT name FROM tokens WHERE hash = ?1 AND "
-                           "revoked_at IS NULL", -1, &q, NULL) != SQLITE_OK)
-        return;
-    sqlite3_bind_blob(q, 1, dig, sizeof dig, SQLITE_STATIC);
-    if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_text(q, 0))
-        snprintf(buf, cap, "%s", (const char *)sqlite3_column_text(q, 0));
-    sqlite3_finalize(q);
 }
 
 /* Answer a JSON text the engine produced (freed here). */
@@ -138,7 +114,7 @@ static int h_create(gw_req *req)
         return 0;
     }
     char who[128];
-    token_name(req, s, who, sizeof who);
+    gw_auth_request_who(req, who, sizeof who);
     int64_t id = 0;
     gw_status st = gw_plan_draft_create(s, name, who, &id);
     json_decref(doc);
@@ -185,7 +161,7 @@ static int h_delete(gw_req *req)
     int64_t id = s ? path_int(req, "id") : -1;
     if (id < 0) return 0;
     char who[128];
-    token_name(req, s, who, sizeof who);
+    gw_auth_request_who(req, who, sizeof who);
     gw_status st = gw_plan_draft_delete(s, id, who);
     if (st) return fail(req, s, st);
     gw_req_respond(req, 204, "application/json", "", 0);
@@ -210,7 +186,7 @@ static int h_edit(gw_req *req)
     size_t len = 0;
     const char *body = gw_req_body(req, &len);
     char who[128], *js = NULL;
-    token_name(req, s, who, sizeof who);
+    gw_auth_request_who(req, who, sizeof who);
     gw_status st = gw_plan_edit(s, id, body ? body : "", len, who, &js);
     return st ? fail(req, s, st) : respond_text(req, 200, js);
 }
@@ -287,7 +263,7 @@ static int h_publish(gw_req *req)
     const char *f = gw_req_query(req, "force");
     int force = f && (strcmp(f, "true") == 0 || strcmp(f, "1") == 0);
     char who[128];
-    token_name(req, s, who, sizeof who);
+    gw_auth_request_who(req, who, sizeof who);
     int64_t v = 0, seq = 0;
     gw_status st = gw_plan_publish(s, id, who, force, &v, &seq);
     if (st) return fail(req, s, st);
@@ -303,7 +279,7 @@ static int h_rollback(gw_req *req)
     int64_t n = s ? path_int(req, "n") : -1;
     if (n < 0) return 0;
     char who[128];
-    token_name(req, s, who, sizeof who);
+    gw_auth_request_who(req, who, sizeof who);
     int64_t v = 0, seq = 0;
     gw_status st = gw_plan_rollback(s, n, who, &v, &seq);
     if (st) return fail(req, s, st);
@@ -406,7 +382,7 @@ static int h_import(gw_req *req)
         return 0;
     }
     char who[128];
-    token_name(req, s, who, sizeof who);
+    gw_auth_request_who(req, who, sizeof who);
     size_t n = 0;
     st = gw_plan_draft_import_mapped(s, id, tmp, gw_req_query(req, "map"), who, &n);
     if (st) {
@@ -618,7 +594,7 @@ static int h_suggest(gw_req *req)
         return gw_req_problem(req, 400, NULL, "min_compactness must be a number in [0, 1), not "
                               "'%s'", mc), 0;
     char who[128], *js = NULL;
-    token_name(req, s, who, sizeof who);
+    gw_auth_request_who(req, who, sizeof who);
     o.who = who;
     gw_status st = gw_plan_suggest(s, id, &o, &js);
     if (st) return fail(req, s, st);

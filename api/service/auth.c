@@ -5,11 +5,10 @@
  * constant-time compare and a stolen file yields no usable token. */
 #include "auth.h"
 
-#include "cli_util.h"
+#include "gridwatch/store_tokens.h"
 
 #include <ctype.h>
 #include <nettle/sha2.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,12 +62,6 @@ static int well_formed(const char *t)
     return 1;
 }
 
-static gw_status db_fail(gw_store *s, const char *what)
-{
-    return gw_ctx_error(gw_store_ctx(s), GW_ERR_DB, "%s: %s (database %s)", what,
-                        sqlite3_errmsg(gw_store_db(s)), gw_store_path(s));
-}
-
 gw_status gw_auth_token_create(gw_store *s, gw_role role, const char *name,
                                char token[GW_TOKEN_LEN + 1], int64_t *id)
 {
@@ -87,19 +80,8 @@ gw_status gw_auth_token_create(gw_store *s, gw_role role, const char *name,
     gw_time_format((int64_t)time(NULL), at, sizeof at);
     gw_status st = gw_store_begin(s);
     if (st) return st;
-    sqlite3_stmt *q = NULL;
-    if (sqlite3_prepare_v2(gw_store_db(s), "INSERT INTO tokens (name, role, hash, created_at) "
-                           "VALUES (?1, ?2, ?3, ?4)", -1, &q, NULL) != SQLITE_OK) {
-        st = db_fail(s, "cannot store the token");
-    } else {
-        if (name) sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
-        sqlite3_bind_text(q, 2, gw_role_name(role), -1, SQLITE_STATIC);
-        sqlite3_bind_blob(q, 3, h, sizeof h, SQLITE_STATIC);
-        sqlite3_bind_text(q, 4, at, -1, SQLITE_STATIC);
-        if (sqlite3_step(q) != SQLITE_DONE) st = db_fail(s, "cannot store the token");
-    }
-    sqlite3_finalize(q);
-    int64_t rowid = sqlite3_last_insert_rowid(gw_store_db(s));
+    int64_t rowid = 0;
+    st = gw_store_tokens_insert(s, name, gw_role_name(role), h, sizeof h, at, &rowid);
     if (!st) {
         char detail[300];
         snprintf(detail, sizeof detail, "token %lld (%s) role %s", (long long)rowid,
@@ -122,19 +104,10 @@ gw_status gw_auth_token_lookup(gw_store *s, const char *token, gw_role *role)
     if (!well_formed(token)) return GW_ERR_NOT_FOUND;
     uint8_t h[SHA256_DIGEST_SIZE];
     hash_token(token, h);
-    sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(gw_store_db(s), "SELECT role FROM tokens WHERE hash = ?1 AND "
-                           "revoked_at IS NULL", -1, &q, NULL) != SQLITE_OK)
-        return db_fail(s, "cannot check the token");
-    sqlite3_bind_blob(q, 1, h, sizeof h, SQLITE_STATIC);
-    int rc = sqlite3_step(q);
-    gw_status st = GW_ERR_NOT_FOUND;
-    if (rc == SQLITE_ROW && gw_role_parse((const char *)sqlite3_column_text(q, 0), role) == 0)
-        st = GW_OK;
-    else if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        st = db_fail(s, "cannot check the token");
-    sqlite3_finalize(q);
-    return st;
+    char name[32];
+    gw_status st = gw_store_tokens_find(s, h, sizeof h, name, sizeof name, NULL, 0);
+    if (st) return st;
+    return gw_role_parse(name, role) == 0 ? GW_OK : GW_ERR_NOT_FOUND;
 }
 
 gw_status gw_auth_token_revoke(gw_store *s, const char *id_or_name, int *n)
@@ -147,23 +120,8 @@ gw_status gw_auth_token_revoke(gw_store *s, const char *id_or_name, int *n)
     gw_time_format((int64_t)time(NULL), at, sizeof at);
     gw_status st = gw_store_begin(s);
     if (st) return st;
-    sqlite3_stmt *q;
-    /* An all-digit argument is an id; when no such token exists it may still be a name. */
-    if (sqlite3_prepare_v2(gw_store_db(s),
-                           "UPDATE tokens SET revoked_at = ?2 WHERE revoked_at IS NULL AND "
-                           "(CASE WHEN ?3 AND EXISTS (SELECT 1 FROM tokens WHERE id = CAST(?1 AS INTEGER)) "
-                           "THEN id = CAST(?1 AS INTEGER) ELSE name = ?1 END)", -1, &q, NULL) != SQLITE_OK) {
-        st = db_fail(s, "cannot revoke");
-        gw_store_rollback(s);
-        return st;
-    }
-    sqlite3_bind_text(q, 1, id_or_name, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 2, at, -1, SQLITE_STATIC);
-    sqlite3_bind_int(q, 3, all_digits);
     int changed = 0;
-    if (sqlite3_step(q) != SQLITE_DONE) st = db_fail(s, "cannot revoke");
-    else changed = sqlite3_changes(gw_store_db(s));
-    sqlite3_finalize(q);
+    st = gw_store_tokens_revoke(s, id_or_name, all_digits, at, &changed);
     if (!st && changed == 0)
         st = gw_ctx_error(ctx, GW_ERR_NOT_FOUND, "no active token with id or name '%s' in %s "
                           "(see gridwatch token list)", id_or_name, gw_store_path(s));
@@ -201,16 +159,37 @@ static const char *bearer(gw_req *req, const char **why)
     return h;
 }
 
-/* Resolve the request's role: 0 with *role, or 401 with the reason. */
-static int request_role(gw_req *req, gw_role *role, const char **why)
+/* The request's well-formed bearer token into t[GW_TOKEN_LEN + 1]: 0, or 401 with the reason. */
+static int request_token(gw_req *req, char t[GW_TOKEN_LEN + 1], const char **why)
 {
     const char *tok = bearer(req, why);
     if (!tok) return 401;
-    char t[GW_TOKEN_LEN + 1];
     size_t n = strcspn(tok, " \t");
     if (n != GW_TOKEN_LEN) return 401;
     memcpy(t, tok, n);
     t[n] = '\0';
+    return well_formed(t) ? 0 : 401;
+}
+
+void gw_auth_request_who(gw_req *req, char *buf, size_t cap)
+{
+    gw_role role = gw_auth_request_role(req);
+    snprintf(buf, cap, "%s", gw_role_name(role));
+    char t[GW_TOKEN_LEN + 1], rname[32], name[128];
+    const char *why;
+    gw_store *s = role != GW_ROLE_ANON ? gw_req_store(req) : NULL;
+    if (!s || request_token(req, t, &why)) return;
+    uint8_t h[SHA256_DIGEST_SIZE];
+    hash_token(t, h);
+    if (gw_store_tokens_find(s, h, sizeof h, rname, sizeof rname, name, sizeof name) == GW_OK && *name)
+        snprintf(buf, cap, "%s", name);
+}
+
+/* Resolve the request's role: 0 with *role, or 401 with the reason. */
+static int request_role(gw_req *req, gw_role *role, const char **why)
+{
+    char t[GW_TOKEN_LEN + 1];
+    if (request_token(req, t, why)) return 401;
     gw_store *s = gw_req_store(req);
     if (!s) {
         *why = "the token cannot be checked: the database is unavailable";
@@ -263,114 +242,4 @@ int gw_auth_require_write(gw_req *req, gw_layer layer)
         return 403;
     }
     return 0;
-}
-
-/* ---- CLI ----------------------------------------------------------------------------------- */
-
-static const char token_usage[] =
-    "usage: gridwatch token create DB --role viewer|dispatcher|planner|admin [--name NAME]\n"
-    "       gridwatch token list DB\n"
-    "       gridwatch token revoke DB ID|NAME\n"
-    "\n"
-    "API bearer tokens for 'gridwatch serve'.  'create' prints a new token once on stdout: keep it,\n"
-    "the database stores only its SHA-256.  Clients send 'Authorization: Bearer <token>'.\n"
-    "Roles: viewer reads; dispatcher writes incidents and teams; planner writes grids, police_rooms\n"
-    "and cameras; admin writes everything.  Reads need a token unless the server runs with\n"
-    "--anonymous-read.  'list' shows id, name, role, created and revoked times (never the token).\n"
-    "'revoke' takes a token id, or a name (then every active token of that name is revoked).\n"
-    "\n"
-    "exit codes: 0 ok, 1 runtime error, 2 usage error, 3 no such token\n";
-
-static int open_db(const char *db, gw_ctx **ctx, gw_store **s)
-{
-    if (gw_ctx_create(ctx) != GW_OK) {
-        fprintf(stderr, "gridwatch token: out of memory\n");
-        return GW_EXIT_RUNTIME;
-    }
-    gw_status st = gw_store_open(*ctx, db, 0, s);
-    if (st) {
-        int rc = gw_cli_fail("token", *ctx, st);
-        gw_ctx_destroy(*ctx);
-        return rc == GW_EXIT_OK ? GW_EXIT_RUNTIME : rc;
-    }
-    return GW_EXIT_OK;
-}
-
-static int cmd_list(gw_store *s)
-{
-    sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(gw_store_db(s), "SELECT id, coalesce(name, '-'), role, created_at, "
-                           "coalesce(revoked_at, '-') FROM tokens ORDER BY id", -1, &q, NULL) != SQLITE_OK)
-        return gw_cli_fail("token", gw_store_ctx(s), db_fail(s, "cannot list tokens"));
-    printf("%-5s %-24s %-10s %-20s %s\n", "id", "name", "role", "created", "revoked");
-    int rc;
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW)
-        printf("%-5lld %-24s %-10s %-20s %s\n", (long long)sqlite3_column_int64(q, 0),
-               sqlite3_column_text(q, 1), sqlite3_column_text(q, 2), sqlite3_column_text(q, 3),
-               sqlite3_column_text(q, 4));
-    sqlite3_finalize(q);
-    if (rc != SQLITE_DONE) return gw_cli_fail("token", gw_store_ctx(s), db_fail(s, "cannot list tokens"));
-    return GW_EXIT_OK;
-}
-
-int gw_cli_token(int argc, char **argv)
-{
-    const char *sub = argc > 1 ? argv[1] : NULL, *db = NULL, *role_s = NULL, *name = NULL, *arg = NULL;
-    for (int i = 1; i < argc; i++)
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            fputs(token_usage, stdout);
-            return GW_EXIT_OK;
-        }
-    if (!sub) return gw_cli_usage_error("token", "expected create, list or revoke (see --help)");
-    if (strcmp(sub, "create") && strcmp(sub, "list") && strcmp(sub, "revoke"))
-        return gw_cli_usage_error("token", "unknown sub-command '%s'; expected create, list or revoke", sub);
-    for (int i = 2; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(a, "--role") == 0 && v && strcmp(sub, "create") == 0) {
-            role_s = v, i++;
-        } else if (strcmp(a, "--name") == 0 && v && strcmp(sub, "create") == 0) {
-            name = v, i++;
-        } else if (a[0] == '-' && a[1]) {
-            return gw_cli_usage_error("token", "unknown or incomplete option '%s' for token %s (see --help)", a, sub);
-        } else if (!db) {
-            db = a;
-        } else if (!arg && strcmp(sub, "revoke") == 0) {
-            arg = a;
-        } else {
-            return gw_cli_usage_error("token", "unexpected argument '%s' (see --help)", a);
-        }
-    }
-    if (!db) return gw_cli_usage_error("token", "token %s: no database given (see --help)", sub);
-    gw_role role = GW_ROLE_ANON;
-    if (strcmp(sub, "create") == 0 && (!role_s || gw_role_parse(role_s, &role) != 0))
-        return gw_cli_usage_error("token", "token create needs --role viewer, dispatcher, planner or admin%s%s%s",
-                                  role_s ? " (not '" : "", role_s ? role_s : "", role_s ? "')" : "");
-    if (strcmp(sub, "revoke") == 0 && !arg)
-        return gw_cli_usage_error("token", "token revoke needs the token's id or name (see gridwatch token list)");
-    gw_ctx *ctx = NULL;
-    gw_store *s = NULL;
-    int rc = open_db(db, &ctx, &s);
-    if (rc) return rc;
-    if (strcmp(sub, "create") == 0) {
-        char tok[GW_TOKEN_LEN + 1];
-        int64_t id = 0;
-        gw_status st = gw_auth_token_create(s, role, name, tok, &id);
-        if (st) {
-            rc = gw_cli_fail("token", ctx, st);
-        } else {
-            printf("%s\n", tok);
-            fprintf(stderr, "gridwatch token: created token %lld (%s, role %s); it is shown only "
-                    "this once\n", (long long)id, name ? name : "no name", gw_role_name(role));
-        }
-    } else if (strcmp(sub, "list") == 0) {
-        rc = cmd_list(s);
-    } else {
-        int n = 0;
-        gw_status st = gw_auth_token_revoke(s, arg, &n);
-        if (st) rc = gw_cli_fail("token", ctx, st);
-        else fprintf(stderr, "gridwatch token: revoked %d token%s\n", n, n == 1 ? "" : "s");
-    }
-    gw_store_close(s);
-    gw_ctx_destroy(ctx);
-    return rc;
 }

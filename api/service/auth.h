@@ -1,5 +1,6 @@
 /* auth.h — API bearer tokens: creation (printed once, only a SHA-256 kept), lookup, revocation,
- * the server's auth hook (401 vs 403), the per-layer write rules, and `gridwatch token`.
+ * the server's auth hook (401 vs 403) and the per-layer write rules (`gridwatch token` is
+ * api/cli/cmd_token.c).
  *
  * Roles: viewer reads; dispatcher writes incidents and teams; planner writes grids, police
  * rooms and cameras; admin writes everything.  Roles are not a ladder for writes (a planner
@@ -40,6 +41,9 @@ gw_status gw_auth_token_revoke(gw_store *store, const char *id_or_name, int *n);
 int gw_auth_hook(void *user, gw_req *req, gw_role need, char *why, size_t cap);
 /* The role of the request's bearer token, GW_ROLE_ANON when there is none or it is not valid. */
 gw_role gw_auth_request_role(gw_req *req);
+/* Who the request acts as, for audit trails: its token's name, or its role's name when the
+ * token is unnamed ("anonymous" without a valid token). */
+void gw_auth_request_who(gw_req *req, char *buf, size_t cap);
 /* For write handlers: 0 when the request's token may write `layer`; otherwise a 401 or 403
  * problem has been answered and the handler must return. */
 int gw_auth_require_write(gw_req *req, gw_layer layer);

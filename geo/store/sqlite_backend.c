@@ -3,6 +3,7 @@
 #include "ops_core.h"
 #include "sqlite_bulk.h"
 #include "ops_changes.h"
+#include "ops_tokens.h"
 
 static const struct gw_store_core_ops sqlite_core = {
     .close = sq_close,
@@ -29,10 +30,18 @@ static const struct gw_store_changes_ops sqlite_changes = {
     .read = sq_changes_read,
 };
 
+static const struct gw_store_tokens_ops sqlite_tokens = {
+    .insert = sq_tokens_insert,
+    .find = sq_tokens_find,
+    .revoke = sq_tokens_revoke,
+    .list = sq_tokens_list,
+};
+
 const gw_store_backend st_sqlite_backend = {
     .name = "sqlite",
     .core = &sqlite_core,
     .changes = &sqlite_changes,
+    .tokens = &sqlite_tokens,
 };
 
 gw_status st_unsupported(gw_store *s, const char *op)

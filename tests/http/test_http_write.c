@@ -5,6 +5,7 @@
 #include "testutil.h"
 
 #include "auth.h"
+#include "commands.h"
 #include "gridwatch/layer.h"
 #include "gridwatch/store.h"
 #include "http_fixture.h"
@@ -409,7 +410,7 @@ static void test_errors(void **state)
     hf_resp_free(&r);
 }
 
-/* Run gw_cli_token with stdout captured into out[cap]; returns the exit code. */
+/* Run gw_cmd_token with stdout captured into out[cap]; returns the exit code. */
 static int run_token(char *out, size_t cap, int argc, char **argv)
 {
     const char *path = gw_test_path("token.out");
@@ -418,7 +419,7 @@ static int run_token(char *out, size_t cap, int argc, char **argv)
     int fd = open(path, O_CREAT | O_TRUNC | O_WRONLY, 0600);
     dup2(fd, 1);
     close(fd);
-    int rc = gw_cli_token(argc, argv);
+    int rc = gw_cmd_token(argc, argv);
     fflush(stdout);
     dup2(saved, 1);
     close(saved);
