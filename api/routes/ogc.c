@@ -8,12 +8,13 @@
 #include "coverage_http.h"
 #include "gridwatch/crs.h"
 #include "gridwatch/layer.h"
+#include "gridwatch/store_features.h"
 #include "http_util.h"
+#include "problem.h"
 #include "web_http.h"
 
 #include <ctype.h>
 #include <jansson.h>
-#include <sqlite3.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -134,58 +135,6 @@ static const char *time_field(gw_layer layer)
     return NULL;
 }
 
-static int64_t grid_version(sqlite3 *db)
-{
-    sqlite3_stmt *q;
-    int64_t v = 1;
-    if (sqlite3_prepare_v2(db, "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'grid_version'",
-                           -1, &q, NULL) == SQLITE_OK &&
-        sqlite3_step(q) == SQLITE_ROW && sqlite3_column_int64(q, 0) > 0)
-        v = sqlite3_column_int64(q, 0);
-    sqlite3_finalize(q);
-    return v;
-}
-
-/* Extent of a point layer from the root node of its SpatiaLite R*Tree: O(1) where a scan of
- * a million rows takes a second.  The node is 2 bytes depth, 2 bytes cell count, then cells of
- * an 8-byte rowid and four big-endian float32 (xmin, xmax, ymin, ymax), rounded outward by
- * SQLite, so the box covers the data.  -1 when unavailable (the caller scans instead); grids
- * hold every version in one tree, so they are always scanned. */
-static int rtree_extent(sqlite3 *db, gw_layer layer, gw_bbox *out)
-{
-    if (layer == GW_LAYER_GRIDS) return -1;
-    char sql[128];
-    snprintf(sql, sizeof sql, "SELECT data FROM \"idx_%s_geom_node\" WHERE nodeno = 1", gw_layer_name(layer));
-    sqlite3_stmt *q;
-    int rc = -1;
-    if (sqlite3_prepare_v2(db, sql, -1, &q, NULL) != SQLITE_OK) return -1;
-    if (sqlite3_step(q) == SQLITE_ROW) {
-        const unsigned char *d = sqlite3_column_blob(q, 0);
-        size_t len = (size_t)sqlite3_column_bytes(q, 0);
-        unsigned n = len >= 4 ? (unsigned)d[2] << 8 | d[3] : 0;
-        if (n > 0 && 4 + (size_t)n * 24 <= len) {
-            double v[4], acc[4] = {1e300, -1e300, 1e300, -1e300};
-            for (unsigned c = 0; c < n; c++) {
-                for (int k = 0; k < 4; k++) {
-                    const unsigned char *p = d + 4 + c * 24 + 8 + k * 4;
-                    uint32_t u = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-                    float f;
-                    memcpy(&f, &u, 4);
-                    v[k] = f;
-                }
-                if (v[0] < acc[0]) acc[0] = v[0];
-                if (v[1] > acc[1]) acc[1] = v[1];
-                if (v[2] < acc[2]) acc[2] = v[2];
-                if (v[3] > acc[3]) acc[3] = v[3];
-            }
-            *out = (gw_bbox){acc[0], acc[2], acc[1], acc[3]};
-            rc = 0;
-        }
-    }
-    sqlite3_finalize(q);
-    return rc;
-}
-
 static json_t *collection_json(gw_req *req, gw_store *st, gw_layer layer)
 {
     const char *base = gw_req_base_url(req);
@@ -196,25 +145,17 @@ static json_t *collection_json(gw_req *req, gw_store *st, gw_layer layer)
     json_t *c = json_pack("{s:s,s:s,s:s}", "id", name, "title", name, "itemType", "feature");
     json_t *extent = json_object();
     gw_bbox bb;
-    if (rtree_extent(gw_store_db(st), layer, &bb) == 0 || gw_store_extent(st, layer, &bb) == GW_OK)
+    if (gw_store_features_extent(st, layer, &bb) == GW_OK)
         json_object_set_new(extent, "spatial",
                             json_pack("{s:[[f,f,f,f]],s:s}", "bbox", bb.minx, bb.miny, bb.maxx,
                                       bb.maxy, "crs", GW_OGC_CRS84));
     gw_ctx_clear_error(gw_store_ctx(st));
-    const char *tf = time_field(layer);
-    if (tf) {
-        char sql[128];
-        sqlite3_stmt *q;
-        snprintf(sql, sizeof sql, "SELECT min(%s), max(%s) FROM \"%s\"", tf, tf, name);
-        if (sqlite3_prepare_v2(gw_store_db(st), sql, -1, &q, NULL) == SQLITE_OK &&
-            sqlite3_step(q) == SQLITE_ROW && sqlite3_column_type(q, 0) == SQLITE_TEXT)
-            json_object_set_new(extent, "temporal",
-                                json_pack("{s:[[s,s]],s:s}", "interval",
-                                          (const char *)sqlite3_column_text(q, 0),
-                                          (const char *)sqlite3_column_text(q, 1), "trs",
-                                          "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"));
-        sqlite3_finalize(q);
-    }
+    char t_lo[40], t_hi[40];
+    if (gw_store_features_time_extent(st, layer, t_lo, t_hi, sizeof t_lo) == GW_OK)
+        json_object_set_new(extent, "temporal",
+                            json_pack("{s:[[s,s]],s:s}", "interval", t_lo, t_hi, "trs",
+                                      "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"));
+    gw_ctx_clear_error(gw_store_ctx(st));
     json_object_set_new(c, "extent", extent);
     json_t *crs = json_array();
     for (size_t i = 0; i < N_CRS; i++) json_array_append_new(crs, json_string(crs_opts[i].uri));
@@ -280,10 +221,7 @@ typedef struct items_q {
     int has_time;
     gw_time_filter tf;
     const crs_opt *crs, *bbox_crs;
-    int nprops;
-    int prop_field[MAX_PROPS];
-    const char *prop_val[MAX_PROPS];
-    int64_t prop_int[MAX_PROPS];
+    gw_feature_filter f; /* the store's filter, filled as the parameters are read */
     int bad; /* a problem was answered */
 } items_q;
 
@@ -345,17 +283,18 @@ static int items_arg(void *user, const char *key, const char *val)
             gw_buf_free(&b);
             return 1;
         }
-        if (q->nprops >= MAX_PROPS) {
+        gw_feature_filter *ff = &q->f;
+        if (ff->nprops >= MAX_PROPS) {
             gw_req_problem(req, 400, NULL, "too many property filters (at most %d)", MAX_PROPS);
             return 1;
         }
-        if (f[fi].type == GW_FT_INT && gw_parse_int64(val, &q->prop_int[q->nprops])) {
+        if (f[fi].type == GW_FT_INT && gw_parse_int64(val, &ff->prop_int[ff->nprops])) {
             gw_req_problem(req, 400, NULL, "parameter '%s': '%s' is not an integer", key, val);
             return 1;
         }
-        q->prop_field[q->nprops] = fi;
-        q->prop_val[q->nprops] = val;
-        q->nprops++;
+        ff->prop_field[ff->nprops] = fi;
+        ff->prop_text[ff->nprops] = val;
+        ff->nprops++;
     }
     return 0;
 }
@@ -405,68 +344,23 @@ static int bbox_to_lonlat(items_q *q, gw_ctx *ctx)
     return 0;
 }
 
-/* "SELECT <what> FROM layer WHERE …" with the filters of q, parameters bound in order. */
-static int items_prepare(items_q *q, sqlite3 *db, const char *what, const char *tail,
-                         sqlite3_stmt **out)
+/* The store's filter for the parsed query. */
+static void items_filter(items_q *q)
 {
-    const char *name = gw_layer_name(q->layer);
-    size_t nf;
-    const gw_field *f = gw_layer_fields(q->layer, &nf);
-    gw_buf s = {0};
-    gw_buf_printf(&s, "SELECT %s FROM \"%s\" WHERE 1", what, name);
-    if (q->layer == GW_LAYER_GRIDS) gw_buf_str(&s, " AND version = ?");
-    if (q->has_bbox) {
-        gw_buf_printf(&s, " AND fid IN (SELECT pkid FROM \"idx_%s_geom\" WHERE xmin <= ? AND xmax >= ? "
-                          "AND ymin <= ? AND ymax >= ?)", name);
-        if (q->layer == GW_LAYER_GRIDS) gw_buf_str(&s, " AND Intersects(geom, BuildMbr(?, ?, ?, ?, 4326))");
-        else gw_buf_str(&s, " AND X(geom) BETWEEN ? AND ? AND Y(geom) BETWEEN ? AND ?");
-    }
-    if (q->has_time) {
-        if (q->tf.has_lo) gw_buf_printf(&s, " AND %s >= ?", time_field(q->layer));
-        if (q->tf.has_hi) gw_buf_printf(&s, " AND %s <= ?", time_field(q->layer));
-    }
-    for (int i = 0; i < q->nprops; i++) gw_buf_printf(&s, " AND \"%s\" = ?", f[q->prop_field[i]].name);
-    gw_buf_str(&s, tail);
-    int rc = s.oom ? SQLITE_NOMEM : sqlite3_prepare_v2(db, s.data, -1, out, NULL);
-    gw_buf_free(&s);
-    if (rc != SQLITE_OK) {
-        gw_req_problem(q->req, 500, NULL, "query failed: %s", sqlite3_errmsg(db));
-        return -1;
-    }
-    int k = 1;
-    sqlite3_stmt *st = *out;
-    if (q->layer == GW_LAYER_GRIDS) sqlite3_bind_int64(st, k++, grid_version(db));
-    if (q->has_bbox) {
-        const gw_bbox *b = &q->bbox;
-        sqlite3_bind_double(st, k++, b->maxx), sqlite3_bind_double(st, k++, b->minx);
-        sqlite3_bind_double(st, k++, b->maxy), sqlite3_bind_double(st, k++, b->miny);
-        if (q->layer == GW_LAYER_GRIDS) {
-            sqlite3_bind_double(st, k++, b->minx), sqlite3_bind_double(st, k++, b->miny);
-            sqlite3_bind_double(st, k++, b->maxx), sqlite3_bind_double(st, k++, b->maxy);
-        } else {
-            sqlite3_bind_double(st, k++, b->minx), sqlite3_bind_double(st, k++, b->maxx);
-            sqlite3_bind_double(st, k++, b->miny), sqlite3_bind_double(st, k++, b->maxy);
-        }
-    }
-    char ts[32];
-    if (q->has_time && q->tf.has_lo) {
-        gw_time_format(q->tf.lo, ts, sizeof ts);
-        sqlite3_bind_text(st, k++, ts, -1, SQLITE_TRANSIENT);
-    }
-    if (q->has_time && q->tf.has_hi) {
-        gw_time_format(q->tf.hi, ts, sizeof ts);
-        sqlite3_bind_text(st, k++, ts, -1, SQLITE_TRANSIENT);
-    }
-    for (int i = 0; i < q->nprops; i++) {
-        if (f[q->prop_field[i]].type == GW_FT_INT) sqlite3_bind_int64(st, k++, q->prop_int[i]);
-        else sqlite3_bind_text(st, k++, q->prop_val[i], -1, SQLITE_STATIC);
-    }
-    return 0;
+    q->f.layer = q->layer;
+    q->f.has_bbox = q->has_bbox;
+    q->f.bbox = q->bbox;
+    q->f.has_lo = q->has_time && q->tf.has_lo;
+    q->f.has_hi = q->has_time && q->tf.has_hi;
+    q->f.lo = q->tf.lo;
+    q->f.hi = q->tf.hi;
 }
 
 /* The stream of one items response: header, features from the statement, tail. */
 typedef struct items_stream {
-    sqlite3_stmt *stmt;
+    gw_store *store;
+    gw_feature_reader *rd;
+    items_q q; /* owns the filter the reader reads */
     gw_layer layer;
     gw_crs_transform *tr;
     gw_geojson_writer w;
@@ -503,28 +397,29 @@ static void *coverage_of(gw_req *req, gw_layer layer)
     return ok ? cov : NULL;
 }
 
-/* Columns: 0 id, 1..nf-1 the other fields, nf = AsBinary(geom).  cov: see coverage_of. */
-static void put_feature(gw_layer layer, sqlite3_stmt *st, gw_geojson_writer *w, gw_buf *b, void *cov)
+/* One feature as GeoJSON from a store row (values as stored).  cov: see coverage_of. */
+static void put_feature(gw_layer layer, const gw_row *row, gw_geojson_writer *w, gw_buf *b, void *cov)
 {
     size_t nf;
     const gw_field *f = gw_layer_fields(layer, &nf);
+    const gw_value *v = row->values;
     gw_buf_str(b, "{\"type\":\"Feature\",\"id\":");
-    gw_buf_json_str(b, sqlite3_column_type(st, 0) == SQLITE_NULL ? "" : (const char *)sqlite3_column_text(st, 0));
+    gw_buf_json_str(b, v[0].kind == GW_VAL_NULL ? "" : v[0].s);
     gw_buf_str(b, ",\"geometry\":");
-    if (gw_geojson_write(w, sqlite3_column_blob(st, (int)nf), (size_t)sqlite3_column_bytes(st, (int)nf), b))
-        gw_buf_str(b, "null");
+    if (gw_geojson_write(w, row->wkb, row->wkb_len, b)) gw_buf_str(b, "null");
     gw_buf_str(b, ",\"properties\":{");
     for (size_t i = 1; i < nf; i++) {
         if (i > 1) gw_buf_add(b, ",", 1);
         gw_buf_json_str(b, f[i].name);
         gw_buf_add(b, ":", 1);
-        int t = sqlite3_column_type(st, (int)i);
-        if (t == SQLITE_NULL) gw_buf_str(b, "null");
-        else if (f[i].type == GW_FT_INT && t == SQLITE_INTEGER) gw_buf_printf(b, "%lld", (long long)sqlite3_column_int64(st, (int)i));
-        else if (f[i].type == GW_FT_REAL && (t == SQLITE_FLOAT || t == SQLITE_INTEGER)) gw_buf_num(b, sqlite3_column_double(st, (int)i), 9);
-        else gw_buf_json_str(b, (const char *)sqlite3_column_text(st, (int)i));
+        switch (v[i].kind) {
+        case GW_VAL_NULL: gw_buf_str(b, "null"); break;
+        case GW_VAL_INT: gw_buf_printf(b, "%lld", (long long)v[i].i); break;
+        case GW_VAL_REAL: gw_buf_num(b, v[i].d, 9); break;
+        default: gw_buf_json_str(b, v[i].s); break;
+        }
     }
-    if (cov) put_coverage(b, cov, (const char *)sqlite3_column_text(st, 0));
+    if (cov) put_coverage(b, cov, v[0].kind == GW_VAL_TEXT ? v[0].s : NULL);
     gw_buf_str(b, "}}");
 }
 
@@ -537,11 +432,12 @@ static long items_read(void *cls, char *buf, size_t max)
         s->pos = 0;
     }
     while (!s->done && s->out.len < max) {
-        int rc = sqlite3_step(s->stmt);
-        if (rc == SQLITE_ROW) {
+        gw_row row;
+        gw_status rc = gw_store_features_next(s->store, s->rd, &row);
+        if (rc == GW_OK) {
             if (s->nfeat++) gw_buf_add(&s->out, ",", 1);
-            put_feature(s->layer, s->stmt, &s->w, &s->out, s->cov);
-        } else if (rc == SQLITE_DONE) {
+            put_feature(s->layer, &row, &s->w, &s->out, s->cov);
+        } else if (rc == GW_ERR_NOT_FOUND) {
             gw_buf_str(&s->out, "]}\n");
             s->done = 1;
         } else {
@@ -558,7 +454,7 @@ static long items_read(void *cls, char *buf, size_t max)
 static void items_free(void *cls)
 {
     items_stream *s = cls;
-    sqlite3_finalize(s->stmt);
+    gw_store_features_close(s->store, s->rd);
     gw_crs_transform_destroy(s->tr);
     gw_geojson_writer_free(&s->w);
     gw_buf_free(&s->out);
@@ -607,59 +503,52 @@ static int output_crs(gw_req *req, const crs_opt *c, gw_ctx *ctx, gw_geojson_wri
     return 0;
 }
 
-static void select_cols(gw_layer layer, gw_buf *b)
-{
-    size_t nf;
-    const gw_field *f = gw_layer_fields(layer, &nf);
-    for (size_t i = 0; i < nf; i++) gw_buf_printf(b, "\"%s\", ", f[i].name);
-    gw_buf_str(b, "AsBinary(geom)");
-}
-
 static int h_items(gw_req *req)
 {
-    items_q q = {.req = req, .limit = LIMIT_DEFAULT};
-    if (bad_f(req) || layer_param(req, &q.layer)) return 0;
-    gw_store *st = gw_req_store(req);
-    if (!st) return 0;
-    gw_ctx *ctx = gw_store_ctx(st);
-    if (gw_req_query_each(req, items_arg, &q)) return 0;
-    if (q.has_bbox && bbox_to_lonlat(&q, ctx)) return 0;
-    sqlite3 *db = gw_store_db(st);
-    sqlite3_stmt *cnt = NULL;
-    if (items_prepare(&q, db, "count(*)", "", &cnt)) return 0;
-    int64_t matched = 0;
-    if (sqlite3_step(cnt) == SQLITE_ROW) matched = sqlite3_column_int64(cnt, 0);
-    sqlite3_finalize(cnt);
-
     items_stream *s = calloc(1, sizeof *s);
     if (!s) {
-        gw_req_problem(req, 500, NULL, "out of memory");
+        gw_req_fail(req, NULL, GW_ERR_NOMEM, "out of memory");
         return 0;
     }
-    s->layer = q.layer;
-    s->cov = coverage_of(req, q.layer);
-    gw_buf cols = {0};
-    select_cols(q.layer, &cols);
-    int bad = cols.oom || items_prepare(&q, db, cols.data, " ORDER BY fid LIMIT ? OFFSET ?", &s->stmt);
-    gw_buf_free(&cols);
-    if (bad || output_crs(req, q.crs ? q.crs : &crs_opts[0], ctx, &s->w, &s->tr)) {
+    items_q *q = &s->q;
+    *q = (items_q){.req = req, .limit = LIMIT_DEFAULT};
+    gw_store *st = NULL;
+    if (bad_f(req) || layer_param(req, &q->layer) || !(st = gw_req_store(req))) {
+        free(s);
+        return 0;
+    }
+    gw_ctx *ctx = gw_store_ctx(st);
+    if (gw_req_query_each(req, items_arg, q) || (q->has_bbox && bbox_to_lonlat(q, ctx))) {
+        free(s);
+        return 0;
+    }
+    items_filter(q);
+    int64_t matched = 0;
+    gw_status rc = gw_store_features_count(st, &q->f, &matched);
+    if (!rc) rc = gw_store_features_open(st, &q->f, q->limit, q->offset, &s->rd);
+    if (rc) {
+        gw_req_fail(req, ctx, rc, "query failed: %s", gw_ctx_errmsg(ctx));
+        free(s);
+        return 0;
+    }
+    s->store = st;
+    s->layer = q->layer;
+    s->cov = coverage_of(req, q->layer);
+    if (output_crs(req, q->crs ? q->crs : &crs_opts[0], ctx, &s->w, &s->tr)) {
         items_free(s);
         return 0;
     }
-    int np = sqlite3_bind_parameter_count(s->stmt);
-    sqlite3_bind_int64(s->stmt, np - 1, q.limit);
-    sqlite3_bind_int64(s->stmt, np, q.offset);
-    int64_t returned = matched - q.offset;
+    int64_t returned = matched - q->offset;
     if (returned < 0) returned = 0;
-    if (returned > q.limit) returned = q.limit;
+    if (returned > q->limit) returned = q->limit;
     char ts[32];
     gw_time_format((int64_t)time(NULL), ts, sizeof ts);
     gw_buf_printf(&s->out, "{\"type\":\"FeatureCollection\",\"numberMatched\":%lld,\"numberReturned\":%lld,"
                            "\"timeStamp\":\"%s\",\"links\":[",
                   (long long)matched, (long long)returned, ts);
-    put_link(req, &s->out, "self", q.offset, 1);
-    if (q.offset + returned < matched) put_link(req, &s->out, "next", q.offset + q.limit, 0);
-    if (q.offset > 0) put_link(req, &s->out, "prev", q.offset > q.limit ? q.offset - q.limit : 0, 0);
+    put_link(req, &s->out, "self", q->offset, 1);
+    if (q->offset + returned < matched) put_link(req, &s->out, "next", q->offset + q->limit, 0);
+    if (q->offset > 0) put_link(req, &s->out, "prev", q->offset > q->limit ? q->offset - q->limit : 0, 0);
     gw_buf_str(&s->out, "],\"features\":[");
     gw_req_respond_stream(req, 200, "application/geo+json", items_read, s, items_free);
     return 0;
@@ -677,36 +566,25 @@ static int h_item(gw_req *req)
     }
     gw_store *st = gw_req_store(req);
     if (!st) return 0;
-    sqlite3 *db = gw_store_db(st);
     const char *id = gw_req_param(req, "id");
-    gw_buf sql = {0};
-    gw_buf_str(&sql, "SELECT ");
-    select_cols(layer, &sql);
-    gw_buf_printf(&sql, " FROM \"%s\" WHERE id = ?1%s", gw_layer_name(layer),
-                  layer == GW_LAYER_GRIDS ? " AND version = ?2" : "");
-    sqlite3_stmt *q = NULL;
-    if (sql.oom || sqlite3_prepare_v2(db, sql.data, -1, &q, NULL) != SQLITE_OK) {
-        gw_req_problem(req, 500, NULL, "query failed: %s", sqlite3_errmsg(db));
-        gw_buf_free(&sql);
-        return 0;
-    }
-    gw_buf_free(&sql);
-    sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
-    if (layer == GW_LAYER_GRIDS) sqlite3_bind_int64(q, 2, grid_version(db));
-    int rc = sqlite3_step(q);
-    if (rc != SQLITE_ROW) {
-        if (rc == SQLITE_DONE)
+    gw_feature_filter f = {.layer = layer, .ids = &id, .n_ids = 1};
+    gw_feature_reader *rd = NULL;
+    gw_row row;
+    gw_status rc = gw_store_features_open(st, &f, 0, 0, &rd);
+    if (!rc) rc = gw_store_features_next(st, rd, &row);
+    if (rc) {
+        if (rc == GW_ERR_NOT_FOUND)
             gw_req_problem(req, 404, NULL, "no feature '%s' in collection '%s'", id, gw_layer_name(layer));
         else
-            gw_req_problem(req, 500, NULL, "query failed: %s", sqlite3_errmsg(db));
-        sqlite3_finalize(q);
+            gw_req_fail(req, gw_store_ctx(st), rc, "query failed: %s", gw_ctx_errmsg(gw_store_ctx(st)));
+        gw_store_features_close(st, rd);
         return 0;
     }
     gw_geojson_writer w = {0};
     gw_crs_transform *tr = NULL;
     gw_buf b = {0};
     if (output_crs(req, c, gw_store_ctx(st), &w, &tr) == 0) {
-        put_feature(layer, q, &w, &b, coverage_of(req, layer));
+        put_feature(layer, &row, &w, &b, coverage_of(req, layer));
         b.len--; /* reopen the feature object for its links */
         gw_buf_str(&b, ",\"links\":[");
         gw_buf url = {0};
@@ -725,7 +603,7 @@ static int h_item(gw_req *req)
     gw_buf_free(&b);
     gw_geojson_writer_free(&w);
     gw_crs_transform_destroy(tr);
-    sqlite3_finalize(q);
+    gw_store_features_close(st, rd);
     return 0;
 }
 

@@ -3,6 +3,7 @@
 #include "ops_core.h"
 #include "sqlite_bulk.h"
 #include "ops_changes.h"
+#include "ops_features.h"
 #include "ops_tokens.h"
 
 static const struct gw_store_core_ops sqlite_core = {
@@ -30,6 +31,15 @@ static const struct gw_store_changes_ops sqlite_changes = {
     .read = sq_changes_read,
 };
 
+static const struct gw_store_features_ops sqlite_features = {
+    .count = sq_features_count,
+    .open = sq_features_open,
+    .next = sq_features_next,
+    .close = sq_features_close,
+    .extent = sq_features_extent,
+    .time_extent = sq_features_time_extent,
+};
+
 static const struct gw_store_tokens_ops sqlite_tokens = {
     .insert = sq_tokens_insert,
     .find = sq_tokens_find,
@@ -41,6 +51,7 @@ const gw_store_backend st_sqlite_backend = {
     .name = "sqlite",
     .core = &sqlite_core,
     .changes = &sqlite_changes,
+    .features = &sqlite_features,
     .tokens = &sqlite_tokens,
 };
 
