@@ -398,7 +398,7 @@ static void *coverage_of(gw_req *req, gw_layer layer)
 }
 
 /* One feature as GeoJSON from a store row (values as stored).  cov: see coverage_of. */
-static void put_feature(gw_layer layer, const gw_row *row, gw_geojson_writer *w, gw_buf *b, void *cov)
+void gw_ogc_put_feature(gw_layer layer, const gw_row *row, gw_geojson_writer *w, gw_buf *b, void *cov)
 {
     size_t nf;
     const gw_field *f = gw_layer_fields(layer, &nf);
@@ -436,7 +436,7 @@ static long items_read(void *cls, char *buf, size_t max)
         gw_status rc = gw_store_features_next(s->store, s->rd, &row);
         if (rc == GW_OK) {
             if (s->nfeat++) gw_buf_add(&s->out, ",", 1);
-            put_feature(s->layer, &row, &s->w, &s->out, s->cov);
+            gw_ogc_put_feature(s->layer, &row, &s->w, &s->out, s->cov);
         } else if (rc == GW_ERR_NOT_FOUND) {
             gw_buf_str(&s->out, "]}\n");
             s->done = 1;
@@ -584,7 +584,7 @@ static int h_item(gw_req *req)
     gw_crs_transform *tr = NULL;
     gw_buf b = {0};
     if (output_crs(req, c, gw_store_ctx(st), &w, &tr) == 0) {
-        put_feature(layer, &row, &w, &b, coverage_of(req, layer));
+        gw_ogc_put_feature(layer, &row, &w, &b, coverage_of(req, layer));
         b.len--; /* reopen the feature object for its links */
         gw_buf_str(&b, ",\"links\":[");
         gw_buf url = {0};

@@ -3,11 +3,20 @@
 #ifndef GW_OGC_H
 #define GW_OGC_H
 
+#include "http_util.h"
 #include "server.h"
+
+#include "gridwatch/store.h"
 
 /* The read routes: landing page, conformance, collections, items, item, openapi.json.
  * Static storage; *n receives the count. */
 const gw_route *gw_ogc_routes(size_t *n);
+
+/* One feature as GeoJSON from a store row (values as stored, store_features.h) into b, with
+ * the writer's CRS and precision; cov: the coverage module's state to add a grid's figures, or
+ * NULL.  Used by the item routes and by the writes that answer with what was stored. */
+void gw_ogc_put_feature(gw_layer layer, const gw_row *row, gw_geojson_writer *w, gw_buf *b,
+                        void *cov);
 
 /* URI of the GCJ-02 CRS in crs/bbox-crs/Content-Crs (it has no EPSG code).  "GCJ-02" and
  * "gcj02" are accepted as well. */

@@ -12,9 +12,11 @@
 #include "gridwatch/layer.h"
 #include "http_util.h"
 #include "ogc.h"
+#include "problem.h"
+
+#include "gridwatch/store_features.h"
 
 #include <pthread.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,91 +90,28 @@ static int json_body(gw_req *req)
     return -1;
 }
 
-static unsigned http_status(gw_status st)
-{
-    switch (st) {
-    case GW_ERR_FORMAT:
-    case GW_ERR_ARG: return 400;
-    case GW_ERR_GEOMETRY:
-    case GW_ERR_RANGE:
-    case GW_ERR_CRS: return 422;
-    case GW_ERR_NOT_FOUND: return 404;
-    case GW_ERR_CONFLICT: return 409;
-    case GW_ERR_DB: return 503;
-    default: return 500;
-    }
-}
-
-static const char *problem_title(gw_status st)
-{
-    switch (st) {
-    case GW_ERR_FORMAT: return "Malformed GeoJSON";
-    case GW_ERR_ARG: return "Bad Feature";
-    case GW_ERR_GEOMETRY: return "Invalid Geometry";
-    case GW_ERR_RANGE: return "Value Out Of Range";
-    case GW_ERR_CRS: return "Coordinate Transformation Failed";
-    case GW_ERR_NOT_FOUND: return "Not Found";
-    case GW_ERR_CONFLICT: return "Conflict";
-    default: return NULL;
-    }
-}
-
 /* ---- the response: the features as stored -------------------------------------------------- */
 
-static void put_feature(gw_layer layer, sqlite3_stmt *st, gw_geojson_writer *w, gw_buf *b)
+/* The written features read back (a Feature for one, else a FeatureCollection); GW_OK or the
+ * store's failure. */
+static gw_status stored_features(gw_store *s, gw_layer layer, const gw_edit_result *r, gw_buf *b)
 {
-    size_t nf;
-    const gw_field *f = gw_layer_fields(layer, &nf);
-    gw_buf_str(b, "{\"type\":\"Feature\",\"id\":");
-    gw_buf_json_str(b, (const char *)sqlite3_column_text(st, 0));
-    gw_buf_str(b, ",\"geometry\":");
-    if (gw_geojson_write(w, sqlite3_column_blob(st, (int)nf), (size_t)sqlite3_column_bytes(st, (int)nf), b))
-        gw_buf_str(b, "null");
-    gw_buf_str(b, ",\"properties\":{");
-    for (size_t i = 1; i < nf; i++) {
-        int t = sqlite3_column_type(st, (int)i);
-        if (i > 1) gw_buf_add(b, ",", 1);
-        gw_buf_json_str(b, f[i].name);
-        gw_buf_add(b, ":", 1);
-        if (t == SQLITE_NULL) gw_buf_str(b, "null");
-        else if (f[i].type == GW_FT_INT && t == SQLITE_INTEGER)
-            gw_buf_printf(b, "%lld", (long long)sqlite3_column_int64(st, (int)i));
-        else if (f[i].type == GW_FT_REAL && (t == SQLITE_FLOAT || t == SQLITE_INTEGER))
-            gw_buf_num(b, sqlite3_column_double(st, (int)i), 9);
-        else gw_buf_json_str(b, (const char *)sqlite3_column_text(st, (int)i));
-    }
-    gw_buf_str(b, "}}");
-}
-
-/* The written features read back (a Feature for one, else a FeatureCollection); 0 or -1. */
-static int stored_features(gw_store *s, gw_layer layer, const gw_edit_result *r, gw_buf *b)
-{
-    size_t nf;
-    const gw_field *f = gw_layer_fields(layer, &nf);
-    gw_buf sql = {0};
-    gw_buf_str(&sql, "SELECT ");
-    for (size_t i = 0; i < nf; i++) gw_buf_printf(&sql, "\"%s\", ", f[i].name);
-    gw_buf_printf(&sql, "AsBinary(geom) FROM \"%s\" WHERE id = ?1", gw_layer_name(layer));
-    if (layer == GW_LAYER_GRIDS)
-        gw_buf_str(&sql, " AND version = coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE "
-                         "key = 'grid_version'), 1)");
-    sqlite3_stmt *q = NULL;
-    int rc = sql.oom ? SQLITE_NOMEM : sqlite3_prepare_v2(gw_store_db(s), sql.data, -1, &q, NULL);
-    gw_buf_free(&sql);
-    if (rc != SQLITE_OK) return -1;
+    gw_feature_filter f = {.layer = layer, .ids = (const char *const *)r->ids, .n_ids = r->n};
+    gw_feature_reader *rd = NULL;
+    gw_status st = gw_store_features_open(s, &f, 0, 0, &rd);
+    if (st) return st;
     gw_geojson_writer w = {.prec = 7};
     if (r->n != 1) gw_buf_str(b, "{\"type\":\"FeatureCollection\",\"features\":[");
-    for (size_t i = 0, k = 0; i < r->n; i++) {
-        sqlite3_reset(q);
-        sqlite3_bind_text(q, 1, r->ids[i], -1, SQLITE_STATIC);
-        if (sqlite3_step(q) != SQLITE_ROW) continue;
-        if (k++) gw_buf_add(b, ",", 1);
-        put_feature(layer, q, &w, b);
+    gw_row row;
+    for (size_t k = 0; (st = gw_store_features_next(s, rd, &row)) == GW_OK; k++) {
+        if (k) gw_buf_add(b, ",", 1);
+        gw_ogc_put_feature(layer, &row, &w, b, NULL);
     }
     if (r->n != 1) gw_buf_str(b, "]}");
-    sqlite3_finalize(q);
+    gw_store_features_close(s, rd);
     gw_geojson_writer_free(&w);
-    return b->oom ? -1 : 0;
+    if (st == GW_ERR_NOT_FOUND) st = GW_OK;
+    return st ? st : b->oom ? GW_ERR_NOMEM : GW_OK;
 }
 
 /* ---- handlers ------------------------------------------------------------------------------ */
@@ -206,7 +145,7 @@ static int write_item(gw_req *req, enum op op)
     default: st = gw_edit_delete(s, layer, id, &r); break;
     }
     if (st) {
-        gw_req_problem(req, http_status(st), problem_title(st), "%s", gw_ctx_errmsg(ctx));
+        gw_req_fail(req, ctx, st, NULL);
         return 0;
     }
     char seq[32];
@@ -218,9 +157,9 @@ static int write_item(gw_req *req, enum op op)
         return 0;
     }
     gw_buf b = {0};
-    if (stored_features(s, layer, &r, &b)) {
-        gw_req_problem(req, 500, NULL, "the write succeeded (change %s) but reading it back failed: %s",
-                       seq, sqlite3_errmsg(gw_store_db(s)));
+    if ((st = stored_features(s, layer, &r, &b))) {
+        gw_req_fail(req, ctx, st, "the write succeeded (change %s) but reading it back failed: %s",
+                    seq, gw_ctx_errmsg(ctx));
     } else {
         gw_req_respond(req, op == OP_POST ? 201 : 200, "application/geo+json", b.data, b.len);
         gw_req_add_header(req, "Content-Crs", "<" GW_OGC_CRS84 ">");
