@@ -21,10 +21,11 @@
 #include "gridwatch/tile.h"
 #include "http_util.h"
 
+#include "gridwatch/store_changes.h"
+
 #include <errno.h>
 #include <jansson.h>
 #include <pthread.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -511,12 +512,7 @@ static int h_validation_tile(gw_req *req)
     gw_status st = gw_plan_draft_get(s, id, &d);
     if (st) return fail(req, s, st);
     int64_t seq = 0;
-    sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(gw_store_db(s), "SELECT COALESCE(max(seq), 0) FROM changelog WHERE "
-                           "layer = 'grids'", -1, &q, NULL) == SQLITE_OK) {
-        if (sqlite3_step(q) == SQLITE_ROW) seq = sqlite3_column_int64(q, 0);
-        sqlite3_finalize(q);
-    }
+    if (gw_store_changes_last(s, "grids", &seq)) gw_ctx_clear_error(ctx);
     char key[1400];
     snprintf(key, sizeof key, "%s|%lld|%s|%lld|%s|%lld", gw_store_path(s), (long long)id,
              d.created_at, (long long)d.edits, d.updated_at, (long long)seq);

@@ -7,6 +7,8 @@
 
 #include "app.h"
 #include "tile_fields.h"
+
+#include "gridwatch/store_changes.h"
 #include "gridwatch/model.h"
 #include "gridwatch/tilecache.h"
 #include "gridwatch/tilelayers.h"
@@ -15,7 +17,7 @@
 #include <jansson.h>
 #include <math.h>
 #include <pthread.h>
-#include <sqlite3.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -185,44 +187,45 @@ int gw_tiles_fields_wait(gw_tiles *t, unsigned timeout_ms)
     return t ? gw_tile_fields_wait(t->fields, timeout_ms) : 1;
 }
 
+/* The tile changes of a run of change-log rows. */
+typedef struct change_acc {
+    gw_tile_change *ch;
+    size_t n, cap;
+    double reach;
+    int oom;
+} change_acc;
+
+static int add_change(void *user, const gw_store_change *c)
+{
+    change_acc *a = user;
+    if (a->n + 2 > a->cap) {
+        size_t nc = a->cap ? a->cap * 2 : 64;
+        gw_tile_change *nv = realloc(a->ch, nc * sizeof *nv);
+        if (!nv) return a->oom = 1;
+        a->ch = nv, a->cap = nc;
+    }
+    gw_layer l = GW_LAYER_COUNT;
+    if (!c->layer || gw_layer_from_name(c->layer, &l) != GW_OK) l = GW_LAYER_COUNT;
+    a->n += tile_changes(l, c->has_bbox, c->bbox, a->reach, a->ch + a->n);
+    return 0;
+}
+
 /* Drop the tiles touched by the changes with seq in (from, to]; `reach` widens camera changes
  * for the view sectors.  Called under t->refresh. */
 static size_t apply_changes(gw_tiles *t, int64_t from, int64_t to, double reach)
 {
-    sqlite3_stmt *q = NULL;
-    size_t n = 0, cap = 0, dropped = 0;
-    gw_tile_change *ch = NULL;
-    if (sqlite3_prepare_v2(gw_store_db(t->rstore),
-                           "SELECT layer, minx, miny, maxx, maxy FROM changelog WHERE seq > ? AND seq <= ? ORDER BY seq",
-                           -1, &q, NULL) != SQLITE_OK) {
-        gw_tile_change all = {GW_TL_ALL_PARTS | 1u << GW_TL_CITY, false, {0, 0, 0, 0}};
-        return gw_tile_cache_invalidate(t->cache, &all, 1, to, GW_TILE_BUFFER);
-    }
-    sqlite3_bind_int64(q, 1, from);
-    sqlite3_bind_int64(q, 2, to);
-    while (sqlite3_step(q) == SQLITE_ROW) {
-        if (n + 2 > cap) {
-            size_t nc = cap ? cap * 2 : 64;
-            gw_tile_change *nv = realloc(ch, nc * sizeof *nv);
-            if (!nv) break;
-            ch = nv, cap = nc;
-        }
-        gw_layer l = GW_LAYER_COUNT;
-        const char *name = (const char *)sqlite3_column_text(q, 0);
-        int has_box = sqlite3_column_type(q, 1) != SQLITE_NULL && sqlite3_column_type(q, 4) != SQLITE_NULL;
-        gw_bbox b = {sqlite3_column_double(q, 1), sqlite3_column_double(q, 2), sqlite3_column_double(q, 3),
-                     sqlite3_column_double(q, 4)};
-        if (!name || gw_layer_from_name(name, &l) != GW_OK) l = GW_LAYER_COUNT;
-        n += tile_changes(l, has_box, b, reach, ch + n);
-    }
-    sqlite3_finalize(q);
-    if (n == 0 && !ch) { /* out of memory or unreadable: drop everything, stay correct */
+    change_acc a = {.reach = reach};
+    size_t rows = 0;
+    gw_status st = gw_store_changes_read(t->rstore, from, to + 1, INT_MAX, add_change, &a, &rows);
+    size_t dropped;
+    /* Out of memory, unreadable, or the rows are gone (a pruned log): drop everything. */
+    if (st || a.oom || (rows == 0 && to > from)) {
         gw_tile_change all = {GW_TL_ALL_PARTS | 1u << GW_TL_CITY, false, {0, 0, 0, 0}};
         dropped = gw_tile_cache_invalidate(t->cache, &all, 1, to, GW_TILE_BUFFER);
-    } else if (n) {
-        dropped = gw_tile_cache_invalidate(t->cache, ch, n, to, GW_TILE_BUFFER);
+    } else {
+        dropped = a.n ? gw_tile_cache_invalidate(t->cache, a.ch, a.n, to, GW_TILE_BUFFER) : 0;
     }
-    free(ch);
+    free(a.ch);
     return dropped;
 }
 

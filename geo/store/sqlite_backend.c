@@ -29,6 +29,7 @@ static const struct gw_store_core_ops sqlite_core = {
 
 static const struct gw_store_changes_ops sqlite_changes = {
     .read = sq_changes_read,
+    .last = sq_changes_last,
 };
 
 static const struct gw_store_features_ops sqlite_features = {

@@ -39,3 +39,18 @@ gw_status sq_changes_read(gw_store *s, int64_t after, int64_t before, int max,
     if (n) *n = k;
     return st;
 }
+
+gw_status sq_changes_last(gw_store *s, const char *layer, int64_t *seq)
+{
+    if (!layer || !seq) return gw_ctx_error(s->ctx, GW_ERR_ARG, "changes: no layer");
+    sqlite3_stmt *q = NULL;
+    gw_status st = st_prepare(s, "SELECT COALESCE(max(seq), 0) FROM changelog WHERE layer = ?1", 0,
+                              &q, "cannot read the change log");
+    if (st) return st;
+    sqlite3_bind_text(q, 1, layer, -1, SQLITE_STATIC);
+    *seq = 0;
+    if (sqlite3_step(q) == SQLITE_ROW) *seq = sqlite3_column_int64(q, 0);
+    else st = st_fail(s, "cannot read the change log");
+    sqlite3_finalize(q);
+    return st;
+}

@@ -29,6 +29,9 @@ typedef int (*gw_store_change_fn)(void *user, const gw_store_change *c);
 gw_status gw_store_changes_read(gw_store *s, int64_t after, int64_t before, int max,
                                 gw_store_change_fn fn, void *user, size_t *n);
 
+/* The highest seq of a change logged for `layer` (a table name such as "grids"); 0 when none. */
+gw_status gw_store_changes_last(gw_store *s, const char *layer, int64_t *seq);
+
 #ifdef __cplusplus
 }
 #endif
