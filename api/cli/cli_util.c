@@ -4,6 +4,8 @@
  * terminal end of those callbacks. */
 #include "cli_util.h"
 
+#include "http_util.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,19 +46,12 @@ int gw_cli_usage_error(const char *cmd, const char *fmt, ...)
     return GW_EXIT_USAGE;
 }
 
-double gw_cli_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 void gw_cli_progress_init(gw_cli_progress *p)
 {
     memset(p, 0, sizeof *p);
     const char *force = getenv("GW_PROGRESS");
     p->enabled = force ? strcmp(force, "0") != 0 : isatty(STDERR_FILENO);
-    p->started = gw_cli_now();
+    p->started = gw_mono_s();
 }
 
 static void human(double v, char *buf, size_t cap)
@@ -70,7 +65,7 @@ void gw_cli_progress_cb(void *user, const char *what, double done, double total)
 {
     gw_cli_progress *p = user;
     if (!p || !p->enabled) return;
-    double now = gw_cli_now();
+    double now = gw_mono_s();
     int phase_changed = strncmp(p->last_what, what, sizeof p->last_what - 1) != 0;
     int finished = total > 0 && done >= total;
     if (!phase_changed && !finished && now - p->last_draw < 0.1) return;

@@ -35,7 +35,5 @@ void gw_cli_progress_cb(void *user, const char *what, double done, double total)
 void gw_cli_progress_end(gw_cli_progress *p);
 /* Warning callback printing "gridwatch: warning: …" on stderr. */
 void gw_cli_warn_cb(void *user, const char *msg);
-/* Seconds since an arbitrary start (monotonic). */
-double gw_cli_now(void);
 
 #endif

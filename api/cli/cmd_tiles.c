@@ -108,7 +108,7 @@ int gw_cli_tiles(int argc, char **argv)
     sqlite3_stmt *ins = NULL, *mq = NULL;
     gw_model_snapshot *snap = NULL;
     int rc = GW_EXIT_OK;
-    double t0 = gw_cli_now();
+    double t0 = gw_mono_s();
     gw_status s = gw_store_open(ctx, db, GW_STORE_READONLY, &st);
     if (!s) s = gw_model_open(ctx, st, &model);
     if (!s) s = gw_tile_source_create(ctx, &src);
@@ -213,7 +213,7 @@ int gw_cli_tiles(int argc, char **argv)
         if (exec_sql(mb, "COMMIT")) rc = GW_EXIT_RUNTIME;
         else
             fprintf(stderr, "gridwatch tiles: %lld tiles (%.1f MB gzip'd) of %s, zoom %u-%u, into %s in %.1f s\n", written,
-                    bytes / 1e6, names, z0, z1, out, gw_cli_now() - t0);
+                    bytes / 1e6, names, z0, z1, out, gw_mono_s() - t0);
     }
 done:
     sqlite3_finalize(ins);

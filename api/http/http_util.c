@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* ---- buffer ---------------------------------------------------------------------------- */
 
@@ -467,4 +468,11 @@ void gw_geojson_writer_free(gw_geojson_writer *w)
     free(w->ys);
     w->xs = w->ys = NULL;
     w->cap = 0;
+}
+
+double gw_mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }

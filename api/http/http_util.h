@@ -34,6 +34,9 @@ void gw_buf_num(gw_buf *b, double v, int prec);
 /* Take the storage out of the buffer (caller frees with free()); the buffer is left empty. */
 char *gw_buf_take(gw_buf *b, size_t *len);
 
+/* Seconds on the monotonic clock (for durations). */
+double gw_mono_s(void);
+
 /* Strict number parsers for query values: the whole text must be a number. 0 on success. */
 int gw_parse_double(const char *s, double *out);
 int gw_parse_int64(const char *s, int64_t *out);

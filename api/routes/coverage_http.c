@@ -5,14 +5,12 @@
 #include "coverage_http.h"
 
 #include "app.h"
-#include "cli_util.h"
 #include "gridwatch/crs.h"
 #include "http_util.h"
 
 #include <jansson.h>
 #include <math.h>
 #include <pthread.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,13 +98,13 @@ static void on_change(void *user, gw_ctx *ctx, const gw_change *changes, size_t 
         want_full(cs);
         return;
     }
-    double t0 = gw_cli_now();
+    double t0 = gw_mono_s();
     size_t nch = 0;
     gw_status st = gw_coverage_update(ctx, cs->cov, cur, &nch);
     if (!st && nch && !cs->wstore) st = gw_store_open(ctx, cs->db_path, 0, &cs->wstore);
     if (nch) changed_rows(cs, ctx, st ? NULL : gw_coverage_changed(cs->cov));
     if (!st && nch) st = gw_coverage_save(ctx, cs->cov, cs->wstore, gw_coverage_changed(cs->cov));
-    cs->last_update_ms = (gw_cli_now() - t0) * 1000;
+    cs->last_update_ms = (gw_mono_s() - t0) * 1000;
     pthread_rwlock_unlock(&cs->lock);
     if (st) fprintf(stderr, "gridwatch: coverage update failed: %s\n", gw_ctx_errmsg(ctx));
 }
@@ -144,7 +142,7 @@ static void bg_compute(gw_coverage_http *cs)
     gw_model *model = gw_live_model(cs->live);
     gw_coverage_opts o = {.min_blind_m2 = -1, .blind_spots = 1};
     gw_coverage *nc = NULL;
-    double t0 = gw_cli_now();
+    double t0 = gw_mono_s();
     gw_status st = gw_coverage_compute(ctx, model, gw_model_acquire(model), &o, &nc);
     int again = st ? 0 : bg_catch_up(cs, nc, 1, &st);
     gw_coverage *old = NULL;
@@ -165,7 +163,7 @@ static void bg_compute(gw_coverage_http *cs)
     }
     gw_coverage_destroy(ctx, nc);
     gw_coverage_destroy(ctx, old);
-    cs->last_update_ms = (gw_cli_now() - t0) * 1000;
+    cs->last_update_ms = (gw_mono_s() - t0) * 1000;
 }
 
 static void *bg_main(void *arg)
@@ -594,154 +592,3 @@ const gw_route *gw_coverage_routes(size_t *n)
 }
 
 /* ---- the command ----------------------------------------------------------------------------- */
-
-static const char usage[] =
-    "usage: gridwatch coverage DB [--grid ID] [--format csv|json] [--recompute] [--from T] [--to T]\n"
-    "                             [--min-blind M2] [--room-dist M] [--threads N] [--no-blind]\n"
-    "\n"
-    "Camera coverage per grid: covered area and ratio (grid ∩ union of the online cameras' view\n"
-    "sectors), cameras whose view reaches the grid, blind-spot area, the share of the grid's\n"
-    "incidents inside some view, and the share within --room-dist of a police room.\n"
-    "Results are stored in DB (table coverage, with the change-log seq they were computed from);\n"
-    "they are computed when absent or stale, or always with --recompute.\n"
-    "\n"
-    "options:\n"
-    "  --grid ID        print one grid only\n"
-    "  --format F       csv (default) or json\n"
-    "  --recompute      compute even when the stored results are current\n"
-    "  --from T --to T  incident window (ISO 8601; default: every incident)\n"
-    "  --min-blind M2   drop blind-spot pieces and holes below M2 square metres (default 100)\n"
-    "  --room-dist M    police-room reach distance in metres (default 1000)\n"
-    "  --threads N      worker threads (default 2)\n"
-    "  --no-blind       do not keep blind-spot polygons (faster; blind_m2 is still computed)\n";
-
-/* CPU seconds of the process (every thread): the work done, whatever else runs on the box. */
-static double cpu_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static int stored_seq(gw_store *store, int64_t *seq)
-{
-    sqlite3_stmt *s = NULL;
-    int ok = sqlite3_prepare_v2(gw_store_db(store), "SELECT seq FROM coverage_run WHERE id = 1", -1, &s, NULL) == SQLITE_OK &&
-             sqlite3_step(s) == SQLITE_ROW;
-    if (ok) *seq = sqlite3_column_int64(s, 0);
-    sqlite3_finalize(s);
-    return ok;
-}
-
-static int print_rows(gw_store *store, const char *grid, int json)
-{
-    sqlite3_stmt *s = NULL;
-    const char *sql = "SELECT grid, ratio, covered_m2, grid_m2, cameras, incidents, seen, incident_share, room_reach, "
-                      "blind_m2, blind_parts, seq FROM coverage WHERE ?1 IS NULL OR grid = ?1 ORDER BY grid";
-    if (sqlite3_prepare_v2(gw_store_db(store), sql, -1, &s, NULL) != SQLITE_OK) {
-        fprintf(stderr, "gridwatch coverage: %s\n", sqlite3_errmsg(gw_store_db(store)));
-        return GW_EXIT_RUNTIME;
-    }
-    if (grid) sqlite3_bind_text(s, 1, grid, -1, SQLITE_STATIC);
-    int n = 0;
-    if (json) fputs("[", stdout);
-    else puts("id,ratio,covered_m2,grid_m2,cameras,incidents,incidents_seen,incident_share,room_reach,blind_m2,blind_parts,seq");
-    while (sqlite3_step(s) == SQLITE_ROW) {
-        const char *id = (const char *)sqlite3_column_text(s, 0);
-        char share[32] = "";
-        if (sqlite3_column_type(s, 7) != SQLITE_NULL) snprintf(share, sizeof share, "%.9g", sqlite3_column_double(s, 7));
-        if (json) {
-            json_t *o = json_pack("{s:s,s:f,s:f,s:f,s:i,s:i,s:i,s:o,s:f,s:f,s:i,s:I}", "id", id, "ratio",
-                                  sqlite3_column_double(s, 1), "covered_m2", sqlite3_column_double(s, 2), "grid_m2",
-                                  sqlite3_column_double(s, 3), "cameras", sqlite3_column_int(s, 4), "incidents",
-                                  sqlite3_column_int(s, 5), "incidents_seen", sqlite3_column_int(s, 6), "incident_share",
-                                  *share ? json_real(sqlite3_column_double(s, 7)) : json_null(), "room_reach",
-                                  sqlite3_column_double(s, 8), "blind_m2", sqlite3_column_double(s, 9), "blind_parts",
-                                  sqlite3_column_int(s, 10), "seq", (json_int_t)sqlite3_column_int64(s, 11));
-            char *t = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(12));
-            printf("%s\n%s", n ? "," : "", t ? t : "null");
-            free(t);
-            json_decref(o);
-        } else {
-            printf("%s,%.9g,%.3f,%.3f,%d,%d,%d,%s,%.9g,%.3f,%d,%lld\n", id, sqlite3_column_double(s, 1),
-                   sqlite3_column_double(s, 2), sqlite3_column_double(s, 3), sqlite3_column_int(s, 4),
-                   sqlite3_column_int(s, 5), sqlite3_column_int(s, 6), share, sqlite3_column_double(s, 8),
-                   sqlite3_column_double(s, 9), sqlite3_column_int(s, 10), (long long)sqlite3_column_int64(s, 11));
-        }
-        n++;
-    }
-    if (json) fputs("]\n", stdout);
-    sqlite3_finalize(s);
-    if (grid && !n) {
-        fprintf(stderr, "gridwatch coverage: no coverage for grid '%s' in %s\n", grid, gw_store_path(store));
-        return GW_EXIT_INPUT;
-    }
-    return GW_EXIT_OK;
-}
-
-int gw_cli_coverage(int argc, char **argv)
-{
-    const char *db = NULL, *grid = NULL, *format = "csv", *from = NULL, *to = NULL;
-    int recompute = 0;
-    gw_coverage_opts o = {.min_blind_m2 = -1, .blind_spots = 1};
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) return fputs(usage, stdout), GW_EXIT_OK;
-        if (strcmp(a, "--recompute") == 0) recompute = 1;
-        else if (strcmp(a, "--no-blind") == 0) o.blind_spots = 0;
-        else if (strcmp(a, "--grid") == 0 && v) grid = v, i++;
-        else if (strcmp(a, "--format") == 0 && v) format = v, i++;
-        else if (strcmp(a, "--from") == 0 && v) from = v, i++;
-        else if (strcmp(a, "--to") == 0 && v) to = v, i++;
-        else if (strcmp(a, "--min-blind") == 0 && v && !gw_parse_double(v, &o.min_blind_m2) && o.min_blind_m2 >= 0) i++;
-        else if (strcmp(a, "--room-dist") == 0 && v && !gw_parse_double(v, &o.room_dist_m) && o.room_dist_m > 0) i++;
-        else if (strcmp(a, "--threads") == 0 && v && (o.threads = atoi(v)) > 0 && o.threads <= 64) i++;
-        else if (a[0] == '-') return gw_cli_usage_error("coverage", "unknown, incomplete or invalid option '%s' (see --help)", a);
-        else if (!db) db = a;
-        else return gw_cli_usage_error("coverage", "unexpected argument '%s' (see --help)", a);
-    }
-    if (!db) return gw_cli_usage_error("coverage", "expected DB (see --help)");
-    if (strcmp(format, "csv") && strcmp(format, "json"))
-        return gw_cli_usage_error("coverage", "--format must be csv or json, not '%s'", format);
-    gw_ctx *ctx = NULL;
-    if (gw_ctx_create(&ctx)) return gw_cli_fail("coverage", NULL, GW_ERR_NOMEM);
-    gw_cli_progress prog;
-    gw_cli_progress_init(&prog);
-    gw_ctx_set_progress(ctx, gw_cli_progress_cb, &prog);
-    gw_ctx_set_warn(ctx, gw_cli_warn_cb, NULL);
-    gw_status st = GW_OK;
-    if (from) st = gw_time_parse(ctx, from, NULL, &o.t_from);
-    if (!st && to) st = gw_time_parse(ctx, to, NULL, &o.t_to);
-    if (!st && (from || to) && !to) o.t_to = INT64_MAX / 2;
-    if (st) {
-        int rc = gw_cli_usage_error("coverage", "%s", gw_ctx_errmsg(ctx));
-        gw_ctx_destroy(ctx);
-        return rc;
-    }
-    gw_store *store = NULL;
-    st = gw_store_open(ctx, db, 0, &store);
-    int64_t last = 0, have = -1;
-    if (!st) st = gw_store_last_seq(store, &last);
-    if (!st && (recompute || !stored_seq(store, &have) || have != last || from || to)) {
-        gw_model *model = NULL;
-        gw_coverage *cov = NULL;
-        double t0 = gw_cli_now();
-        st = gw_model_open(ctx, store, &model);
-        double t1 = gw_cli_now(), c1 = cpu_now();
-        if (!st) st = gw_coverage_compute(ctx, model, gw_model_acquire(model), &o, &cov);
-        double t2 = gw_cli_now(), c2 = cpu_now();
-        gw_cli_progress_end(&prog);
-        if (!st) st = gw_coverage_save(ctx, cov, store, NULL);
-        double t3 = gw_cli_now();
-        if (!st)
-            fprintf(stderr, "gridwatch coverage: %zu grids: model %.2f s, coverage %.2f s (%d threads; cpu %.2f s), "
-                    "saved %.2f s\n", gw_coverage_count(cov), t1 - t0, t2 - t1, gw_coverage_get_opts(cov)->threads,
-                    c2 - c1, t3 - t2);
-        gw_coverage_destroy(ctx, cov);
-        gw_model_close(model);
-    }
-    int rc = st ? gw_cli_fail("coverage", ctx, st) : print_rows(store, grid, strcmp(format, "json") == 0);
-    gw_store_close(store);
-    gw_ctx_destroy(ctx);
-    return rc;
-}

@@ -82,9 +82,5 @@ int gw_coverage_http_current(void *state, const gw_model_snapshot *snap);
 gw_status gw_coverage_http_blind_tile(void *state, gw_ctx *ctx, const gw_bbox *bbox, gw_tile_blind_cb cb,
                                       void *user);
 
-/* `gridwatch coverage DB [--grid ID] [--format csv|json] [--recompute] [--from T] [--to T]
- *  [--min-blind M2] [--room-dist M] [--threads N]`; argv[0] is "coverage".  Exit codes of
- * cli_util.h. */
-int gw_cli_coverage(int argc, char **argv);
 
 #endif

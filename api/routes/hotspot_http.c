@@ -143,13 +143,13 @@ static gw_status get_weights(gw_hotspots *hs, gw_ctx *ctx, const gw_layer_data *
     pthread_mutex_unlock(&hs->mu);
     wentry *e = calloc(1, sizeof *e);
     if (!e) return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory");
-    double t0 = gw_cli_now();
+    double t0 = gw_mono_s();
     gw_status st = gw_weights_from_grids(ctx, g, o, &e->w);
     if (st) {
         free(e);
         return st;
     }
-    e->seconds = gw_cli_now() - t0;
+    e->seconds = gw_mono_s() - t0;
     e->o = *o, e->gseq = gseq, e->n = n, e->refs = 2; /* the cache's and the caller's */
     pthread_mutex_lock(&hs->mu);
     wentry_unref(hs->w[W_SLOTS - 1]);
@@ -894,12 +894,12 @@ int gw_cli_hotspots(int argc, char **argv)
     gw_buf b = {0};
     unsigned char *tif = NULL;
     size_t len = 0;
-    double t0 = gw_cli_now(), tw = 0;
+    double t0 = gw_mono_s(), tw = 0;
     gw_status st = gw_store_open(ctx, db, GW_STORE_READONLY, &store);
     if (!st) st = gw_model_open(ctx, store, &m);
     if (!st) {
         snap = gw_model_acquire(m);
-        double t1 = gw_cli_now();
+        double t1 = gw_mono_s();
         if (evaluate) {
             gw_pai_row rows[GW_PAI_ROWS];
             const gw_layer_data *g = gw_snapshot_layer(snap, GW_LAYER_GRIDS);
@@ -915,7 +915,7 @@ int gw_cli_hotspots(int argc, char **argv)
         } else {
             const gw_layer_data *g = gw_snapshot_layer(snap, GW_LAYER_GRIDS);
             st = gw_weights_from_grids(ctx, g, &q.wo, &w);
-            tw = gw_cli_now() - t1;
+            tw = gw_mono_s() - t1;
             if (!st && nbout) st = write_neighbours(ctx, nbout, g, w);
             if (!st && q.emerging) {
                 st = run_emerging(ctx, &b, snap, g, w, NULL, &q, &er);
@@ -937,22 +937,22 @@ int gw_cli_hotspots(int argc, char **argv)
     if (st) {
         rc = gw_cli_fail("hotspots", ctx, st);
     } else if (evaluate) {
-        fprintf(stderr, "evaluate: %.2f s\n", gw_cli_now() - t0);
+        fprintf(stderr, "evaluate: %.2f s\n", gw_mono_s() - t0);
     } else if (er) {
         fprintf(stderr, "emerging: %zu grids x %zu steps of %lld s from %lld, %zu incidents (%zu left out), weights %.3f s, "
                         "statistics %.3f s (total %.2f s)\n",
                 er->n, er->steps, (long long)er->step, (long long)er->start, er->incidents, er->left_out, tw, er->seconds,
-                gw_cli_now() - t0);
+                gw_mono_s() - t0);
         for (int c = 0; c < GW_EHS_CATEGORY_COUNT; c++)
             if (er->n_category[c]) fprintf(stderr, "  %-24s %zu\n", gw_ehs_category_name((gw_ehs_category)c), er->n_category[c]);
     } else if (kde) {
         fprintf(stderr, "kde: %zu incidents, bandwidth %.1f m, %zu x %zu cells of %g m, %.3f s (total %.2f s)\n",
-                ras->n_points, ras->bandwidth, ras->nx, ras->ny, ras->cell, ras->seconds, gw_cli_now() - t0);
+                ras->n_points, ras->bandwidth, ras->nx, ras->ny, ras->cell, ras->seconds, gw_mono_s() - t0);
     } else {
         fprintf(stderr, "gistar: %zu grids, %zu links, %zu hot, %zu cold, %zu without neighbours, %zu without value; "
                         "weights %.3f s, statistic %.3f s (total %.2f s)\n",
                 r->n, gw_weights_links(w), r->n_hot, r->n_cold, r->n_no_neighbours, r->n_no_value, tw, r->seconds,
-                gw_cli_now() - t0);
+                gw_mono_s() - t0);
     }
     free(tif);
     gw_buf_free(&b);

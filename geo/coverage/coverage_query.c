@@ -3,8 +3,10 @@
  * from geo/coverage.c, which computes the results. */
 #include "coverage_internal.h"
 
+#include "gridwatch/store_changes.h"
+#include "gridwatch/store_coverage.h"
+
 #include <math.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,18 +135,33 @@ gw_status gw_coverage_blind_3857(gw_ctx *ctx, const gw_coverage *c, const gw_bbo
     return st;
 }
 
-/* ---- persistence ----------------------------------------------------------------------------- */
+/* ---- persistence (the store's coverage topic) --------------------------------------------- */
 
-static gw_status db_fail(gw_ctx *ctx, gw_store *store, const char *what)
-{
-    return gw_ctx_error(ctx, GW_ERR_DB, "coverage: %s in %s: %s", what, gw_store_path(store),
-                        sqlite3_errmsg(gw_store_db(store)));
-}
+/* The rows to write: every grid, or those flagged in changed[]. */
+typedef struct save_src {
+    const gw_coverage *c;
+    const uint8_t *changed;
+    int64_t seq;
+    size_t g;
+} save_src;
 
-static void bind_real(sqlite3_stmt *s, int i, double v)
+static int next_row(void *user, gw_store_coverage_row *out)
 {
-    if (isnan(v)) sqlite3_bind_null(s, i);
-    else sqlite3_bind_double(s, i, v);
+    save_src *src = user;
+    const gw_coverage *c = src->c;
+    while (src->g < c->n && src->changed && !src->changed[src->g]) src->g++;
+    if (src->g >= c->n) return 0;
+    size_t g = src->g++;
+    const gw_coverage_row *r = &c->rows[g];
+    *out = (gw_store_coverage_row){
+        .grid = gw_layer_data_id(c->grids, g), .seq = src->seq, .grid_m2 = r->grid_m2,
+        .covered_m2 = r->covered_m2, .ratio = r->ratio, .cameras = r->cameras,
+        .incidents = r->incidents, .seen = r->seen, .incident_share = r->incident_share,
+        .room_m2 = r->room_m2, .room_reach = r->room_reach, .blind_m2 = r->blind_m2,
+        .blind_parts = r->blind_parts,
+        .blind = c->blind ? c->blind[g] : NULL, .blind_len = c->blind ? c->blind_len[g] : 0};
+    if (!out->blind) out->blind_len = 0;
+    return 1;
 }
 
 gw_status gw_coverage_save(gw_ctx *ctx, const gw_coverage *c, gw_store *store, const uint8_t *changed)
@@ -154,129 +171,110 @@ gw_status gw_coverage_save(gw_ctx *ctx, const gw_coverage *c, gw_store *store, c
         return gw_ctx_error(ctx, GW_ERR_SCHEMA, "coverage: %s has schema version %d; open it read-write "
                             "with this build to add the coverage table", gw_store_path(store),
                             gw_store_schema_version(store));
-    sqlite3 *db = gw_store_db(store);
     gw_status st = gw_store_begin(store);
     if (st) return st;
-    int64_t seq = gw_coverage_seq(c);
-    if (!changed && sqlite3_exec(db, "DELETE FROM coverage", NULL, NULL, NULL) != SQLITE_OK)
-        st = db_fail(ctx, store, "cannot clear the coverage table");
-    sqlite3_stmt *s = NULL;
-    if (!st && sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO coverage (grid, seq, grid_m2, covered_m2, "
-                                      "ratio, cameras, incidents, seen, incident_share, room_m2, room_reach, "
-                                      "blind_m2, blind_parts, blind_spots) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
-                                      "?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)", -1, &s, NULL) != SQLITE_OK)
-        st = db_fail(ctx, store, "cannot prepare the coverage insert");
-    for (size_t g = 0; !st && g < c->n; g++) {
-        if (changed && !changed[g]) continue;
-        const gw_coverage_row *r = &c->rows[g];
-        sqlite3_bind_text(s, 1, gw_layer_data_id(c->grids, g), -1, SQLITE_STATIC);
-        sqlite3_bind_int64(s, 2, seq);
-        sqlite3_bind_double(s, 3, r->grid_m2);
-        sqlite3_bind_double(s, 4, r->covered_m2);
-        sqlite3_bind_double(s, 5, r->ratio);
-        sqlite3_bind_int(s, 6, r->cameras);
-        sqlite3_bind_int(s, 7, r->incidents);
-        sqlite3_bind_int(s, 8, r->seen);
-        bind_real(s, 9, r->incident_share);
-        sqlite3_bind_double(s, 10, r->room_m2);
-        sqlite3_bind_double(s, 11, r->room_reach);
-        sqlite3_bind_double(s, 12, r->blind_m2);
-        sqlite3_bind_int(s, 13, r->blind_parts);
-        if (c->blind && c->blind[g]) sqlite3_bind_blob(s, 14, c->blind[g], (int)c->blind_len[g], SQLITE_STATIC);
-        else sqlite3_bind_null(s, 14);
-        if (sqlite3_step(s) != SQLITE_DONE) st = db_fail(ctx, store, "cannot write a coverage row");
-        sqlite3_reset(s);
-    }
-    sqlite3_finalize(s), s = NULL;
-    if (!st && sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO coverage_run (id, seq, metric_srid, computed_at, "
-                                      "window_from, window_to, min_blind_m2, room_dist_m) VALUES (1, ?1, ?2, "
-                                      "strftime('%Y-%m-%dT%H:%M:%SZ', 'now'), ?3, ?4, ?5, ?6)", -1, &s, NULL) != SQLITE_OK)
-        st = db_fail(ctx, store, "cannot prepare the coverage run row");
-    if (!st) {
-        sqlite3_bind_int64(s, 1, seq);
-        sqlite3_bind_int(s, 2, c->srid);
-        if (c->o.t_from || c->o.t_to) sqlite3_bind_int64(s, 3, c->o.t_from), sqlite3_bind_int64(s, 4, c->o.t_to);
-        sqlite3_bind_double(s, 5, c->o.min_blind_m2);
-        sqlite3_bind_double(s, 6, c->o.room_dist_m);
-        if (sqlite3_step(s) != SQLITE_DONE) st = db_fail(ctx, store, "cannot write the coverage run row");
-    }
-    sqlite3_finalize(s);
+    save_src src = {c, changed, gw_coverage_seq(c), 0};
+    gw_store_coverage_run run = {.seq = src.seq, .metric_srid = c->srid,
+                                 .has_window = c->o.t_from || c->o.t_to, .window_from = c->o.t_from,
+                                 .window_to = c->o.t_to, .min_blind_m2 = c->o.min_blind_m2,
+                                 .room_dist_m = c->o.room_dist_m};
+    st = gw_store_coverage_write(store, changed == NULL, next_row, &src, &run);
     if (!st) st = gw_store_commit(store);
     if (st) gw_store_rollback(store);
     return st;
 }
 
+static int copy_row(void *user, const gw_store_coverage_row *r)
+{
+    gw_coverage_row *row = user;
+    *row = (gw_coverage_row){r->grid_m2, r->covered_m2, r->ratio, r->cameras, r->incidents, r->seen,
+                             r->incident_share, r->room_m2, r->room_reach, r->blind_m2, r->blind_parts};
+    return 1;
+}
+
+typedef struct one_row {
+    gw_coverage_row *row;
+    int64_t seq;
+} one_row;
+
+static int take_one(void *user, const gw_store_coverage_row *r)
+{
+    one_row *o = user;
+    o->seq = r->seq;
+    return copy_row(o->row, r);
+}
+
 gw_status gw_coverage_load_row(gw_ctx *ctx, gw_store *store, const char *grid_id, gw_coverage_row *row,
                                int64_t *seq)
 {
-    sqlite3 *db = gw_store_db(store);
-    sqlite3_stmt *s = NULL;
-    if (gw_store_schema_version(store) < 4)
-        return gw_ctx_error(ctx, GW_ERR_NOT_FOUND, "coverage: %s has no coverage table (schema %d)",
-                            gw_store_path(store), gw_store_schema_version(store));
-    if (sqlite3_prepare_v2(db, "SELECT seq, grid_m2, covered_m2, ratio, cameras, incidents, seen, incident_share, "
-                               "room_m2, room_reach, blind_m2, blind_parts FROM coverage WHERE grid = ?1",
-                           -1, &s, NULL) != SQLITE_OK)
-        return db_fail(ctx, store, "cannot read the coverage table");
-    sqlite3_bind_text(s, 1, grid_id, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(s);
-    gw_status st = GW_OK;
-    if (rc == SQLITE_ROW) {
-        if (seq) *seq = sqlite3_column_int64(s, 0);
-        row->grid_m2 = sqlite3_column_double(s, 1);
-        row->covered_m2 = sqlite3_column_double(s, 2);
-        row->ratio = sqlite3_column_double(s, 3);
-        row->cameras = sqlite3_column_int(s, 4);
-        row->incidents = sqlite3_column_int(s, 5);
-        row->seen = sqlite3_column_int(s, 6);
-        row->incident_share = sqlite3_column_type(s, 7) == SQLITE_NULL ? NAN : sqlite3_column_double(s, 7);
-        row->room_m2 = sqlite3_column_double(s, 8);
-        row->room_reach = sqlite3_column_double(s, 9);
-        row->blind_m2 = sqlite3_column_double(s, 10);
-        row->blind_parts = sqlite3_column_int(s, 11);
-    } else if (rc == SQLITE_DONE) {
+    one_row o = {row, 0};
+    size_t n = 0;
+    gw_status st = gw_store_coverage_read(store, grid_id, 0, take_one, &o, &n);
+    if (!st && n == 0)
         st = gw_ctx_error(ctx, GW_ERR_NOT_FOUND, "coverage: no stored coverage for grid %s in %s", grid_id,
                           gw_store_path(store));
-    } else {
-        st = db_fail(ctx, store, "cannot read the coverage table");
-    }
-    sqlite3_finalize(s);
+    if (!st && seq) *seq = o.seq;
     return st;
 }
 
 /* Why the stored rows cannot stand for snap (NULL when they can): run parameters and seq. */
 static const char *stale_run(gw_store *store, const gw_coverage *c, int64_t *stored)
 {
-    sqlite3 *db = gw_store_db(store);
-    sqlite3_stmt *s = NULL;
-    const char *why = NULL;
     if (gw_store_schema_version(store) < 4) return "no coverage table";
-    if (sqlite3_prepare_v2(db, "SELECT seq, metric_srid, window_from, window_to, min_blind_m2, room_dist_m "
-                               "FROM coverage_run WHERE id = 1", -1, &s, NULL) != SQLITE_OK)
-        return "cannot read coverage_run";
-    if (sqlite3_step(s) != SQLITE_ROW) why = "no stored run";
-    else {
-        *stored = sqlite3_column_int64(s, 0);
-        int has_w = sqlite3_column_type(s, 2) != SQLITE_NULL, want_w = c->o.t_from || c->o.t_to;
-        if (sqlite3_column_int(s, 1) != c->srid) why = "another metric CRS";
-        else if (has_w != want_w || (want_w && (sqlite3_column_int64(s, 2) != c->o.t_from ||
-                                                sqlite3_column_int64(s, 3) != c->o.t_to)))
-            why = "another incident window";
-        else if (fabs(sqlite3_column_double(s, 4) - c->o.min_blind_m2) > 1e-9 ||
-                 fabs(sqlite3_column_double(s, 5) - c->o.room_dist_m) > 1e-9)
-            why = "other parameters";
-        else if (*stored > gw_snapshot_seq(c->snap)) why = "newer than the model";
+    gw_store_coverage_run run;
+    gw_status st = gw_store_coverage_run_get(store, &run);
+    if (st == GW_ERR_NOT_FOUND) return "no stored run";
+    if (st) return "cannot read coverage_run";
+    *stored = run.seq;
+    int want_w = c->o.t_from || c->o.t_to;
+    if (run.metric_srid != c->srid) return "another metric CRS";
+    if (run.has_window != want_w || (want_w && (run.window_from != c->o.t_from || run.window_to != c->o.t_to)))
+        return "another incident window";
+    if (fabs(run.min_blind_m2 - c->o.min_blind_m2) > 1e-9 || fabs(run.room_dist_m - c->o.room_dist_m) > 1e-9)
+        return "other parameters";
+    if (*stored > gw_snapshot_seq(c->snap)) return "newer than the model";
+    static const gw_layer inputs[] = {GW_LAYER_GRIDS, GW_LAYER_CAMERAS, GW_LAYER_POLICE_ROOMS,
+                                      GW_LAYER_INCIDENTS};
+    for (size_t i = 0; i < sizeof inputs / sizeof inputs[0]; i++) {
+        int64_t last = 0;
+        if (gw_store_changes_last(store, gw_layer_name(inputs[i]), &last)) return "cannot read the change log";
+        if (last > *stored) return "changes since";
     }
-    sqlite3_finalize(s);
-    if (why) return why;
-    char sql[256];
-    snprintf(sql, sizeof sql, "SELECT COALESCE(max(seq), 0) FROM changelog WHERE layer IN ('%s', '%s', '%s', '%s')",
-             gw_layer_name(GW_LAYER_GRIDS), gw_layer_name(GW_LAYER_CAMERAS), gw_layer_name(GW_LAYER_POLICE_ROOMS),
-             gw_layer_name(GW_LAYER_INCIDENTS));
-    if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK || sqlite3_step(s) != SQLITE_ROW) why = "cannot read the change log";
-    else if (sqlite3_column_int64(s, 0) > *stored) why = "changes since";
-    sqlite3_finalize(s);
-    return why;
+    return NULL;
+}
+
+/* Loading the stored rows into a result. */
+typedef struct load_state {
+    gw_ctx *ctx;
+    gw_coverage *c;
+    gw_store *store;
+    gw_status st;
+} load_state;
+
+static int load_row(void *user, const gw_store_coverage_row *r)
+{
+    load_state *ls = user;
+    gw_coverage *c = ls->c;
+    ptrdiff_t g = r->grid ? gw_layer_data_find(c->grids, r->grid) : -1;
+    if (g < 0 || (size_t)g >= c->n) {
+        ls->st = gw_ctx_error(ls->ctx, GW_ERR_NOT_FOUND, "coverage: stored row for grid '%s' in %s is not a "
+                              "grid of the model", r->grid ? r->grid : "(null)", gw_store_path(ls->store));
+        return 1;
+    }
+    gw_coverage_row *row = &c->rows[g];
+    int32_t incidents = row->incidents, seen = row->seen;
+    double share = row->incident_share;
+    copy_row(row, r);
+    row->incidents = incidents, row->seen = seen, row->incident_share = share; /* recomputed below */
+    if (c->o.blind_spots && r->blind_len > 0) {
+        free(c->blind[g]);
+        if (!(c->blind[g] = malloc(r->blind_len))) {
+            ls->st = gw_ctx_error(ls->ctx, GW_ERR_NOMEM, "coverage: out of memory");
+            return 1;
+        }
+        memcpy(c->blind[g], r->blind, r->blind_len), c->blind_len[g] = r->blind_len;
+    }
+    return 0;
 }
 
 gw_status gw_coverage_load(gw_ctx *ctx, gw_model *model, gw_model_snapshot *snap, gw_store *store,
@@ -294,35 +292,10 @@ gw_status gw_coverage_load(gw_ctx *ctx, gw_model *model, gw_model_snapshot *snap
         return st;
     }
     st = gw_cov_alloc_grids(ctx, c);
-    sqlite3_stmt *s = NULL;
-    if (!st && sqlite3_prepare_v2(gw_store_db(store), "SELECT grid, grid_m2, covered_m2, ratio, cameras, room_m2, "
-                                  "room_reach, blind_m2, blind_parts, blind_spots FROM coverage", -1, &s, NULL) != SQLITE_OK)
-        st = db_fail(ctx, store, "cannot read the coverage table");
+    load_state ls = {ctx, c, store, GW_OK};
     size_t got = 0;
-    int rc = SQLITE_DONE;
-    while (!st && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-        const char *id = (const char *)sqlite3_column_text(s, 0);
-        ptrdiff_t g = id ? gw_layer_data_find(c->grids, id) : -1;
-        if (g < 0 || (size_t)g >= c->n) {
-            st = gw_ctx_error(ctx, GW_ERR_NOT_FOUND, "coverage: stored row for grid '%s' in %s is not a grid of the "
-                              "model", id ? id : "(null)", gw_store_path(store));
-            break;
-        }
-        gw_coverage_row *r = &c->rows[g];
-        r->grid_m2 = sqlite3_column_double(s, 1), r->covered_m2 = sqlite3_column_double(s, 2);
-        r->ratio = sqlite3_column_double(s, 3), r->cameras = sqlite3_column_int(s, 4);
-        r->room_m2 = sqlite3_column_double(s, 5), r->room_reach = sqlite3_column_double(s, 6);
-        r->blind_m2 = sqlite3_column_double(s, 7), r->blind_parts = sqlite3_column_int(s, 8);
-        int len = sqlite3_column_bytes(s, 9);
-        if (c->o.blind_spots && len > 0) {
-            free(c->blind[g]);
-            if (!(c->blind[g] = malloc((size_t)len))) st = gw_ctx_error(ctx, GW_ERR_NOMEM, "coverage: out of memory");
-            else memcpy(c->blind[g], sqlite3_column_blob(s, 9), (size_t)len), c->blind_len[g] = (size_t)len;
-        }
-        got++;
-    }
-    if (!st && rc != SQLITE_DONE) st = db_fail(ctx, store, "cannot read the coverage table");
-    sqlite3_finalize(s);
+    if (!st) st = gw_store_coverage_read(store, NULL, c->o.blind_spots, load_row, &ls, &got);
+    if (!st) st = ls.st;
     if (!st && got != c->n)
         st = gw_ctx_error(ctx, GW_ERR_NOT_FOUND, "coverage: %s holds %zu coverage rows for %zu grids", gw_store_path(store),
                           got, c->n);

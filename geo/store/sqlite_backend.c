@@ -3,6 +3,7 @@
 #include "ops_core.h"
 #include "sqlite_bulk.h"
 #include "ops_changes.h"
+#include "ops_coverage.h"
 #include "ops_features.h"
 #include "ops_tokens.h"
 
@@ -32,6 +33,12 @@ static const struct gw_store_changes_ops sqlite_changes = {
     .last = sq_changes_last,
 };
 
+static const struct gw_store_coverage_ops sqlite_coverage = {
+    .write = sq_coverage_write,
+    .run_get = sq_coverage_run_get,
+    .read = sq_coverage_read,
+};
+
 static const struct gw_store_features_ops sqlite_features = {
     .count = sq_features_count,
     .open = sq_features_open,
@@ -52,6 +59,7 @@ const gw_store_backend st_sqlite_backend = {
     .name = "sqlite",
     .core = &sqlite_core,
     .changes = &sqlite_changes,
+    .coverage = &sqlite_coverage,
     .features = &sqlite_features,
     .tokens = &sqlite_tokens,
 };
