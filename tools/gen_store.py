@@ -98,7 +98,7 @@ def backend_c(tops):
              " * (backend.h), one per topic, each pointing at the sq_<topic>_* functions of sqlite_<topic>.c. */",
              '#include "ops_core.h"', '#include "sqlite_bulk.h"']
     lines += [f'#include "ops_{t}.h"' for t, _, _ in tops]
-    core = ["close", "begin", "commit", "rollback", "meta_get", "meta_set", "count", "extent", "clear",
+    core = ["close", "begin", "commit", "rollback", "read_begin", "read_end", "in_transaction", "meta_get", "meta_set", "count", "extent", "clear",
             "inserter_create", "inserter_add", "inserter_destroy", "cursor_create", "cursor_next",
             "cursor_destroy", "log_change", "last_seq", "audit"]
     lines += ["", "static const struct gw_store_core_ops sqlite_core = {"]

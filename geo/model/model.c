@@ -6,7 +6,6 @@
 
 #include <math.h>
 #include <pthread.h>
-#include <sqlite3.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -534,14 +533,13 @@ static gw_status load_layers(gw_ctx *ctx, gw_store *store, unsigned *maskp, int6
                              gw_layer_data *const *prev, unsigned *patched, xforms *xf, int *srid,
                              gw_layer_data **out, int64_t *seq)
 {
-    sqlite3 *db = gw_store_db(store);
     if (patched) *patched = 0;
-    if (!sqlite3_get_autocommit(db))
+    if (gw_store_in_transaction(store))
         return gw_ctx_error(ctx, GW_ERR_CONFLICT, "the model reads only committed data: load or "
                                                   "refresh it after gw_store_commit(), not inside a transaction");
-    if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+    if (gw_store_read_begin(store) != GW_OK)
         return gw_ctx_error(ctx, GW_ERR_DB, "model: cannot start a read transaction on %s: %s",
-                            gw_store_path(store), sqlite3_errmsg(db));
+                            gw_store_path(store), gw_ctx_errmsg(gw_store_ctx(store)));
     gw_model_changes ch = {0};
     gw_status st = from_store(ctx, store, gw_store_last_seq(store, seq));
     if (!st && since >= 0) {
@@ -570,7 +568,7 @@ static gw_status load_layers(gw_ctx *ctx, gw_store *store, unsigned *maskp, int6
     gw_model_changes_free(&ch);
     for (int l = 0; !st && l < GW_LAYER_COUNT; l++)
         if ((mask & ~done) & (1u << l)) st = read_layer(ctx, store, (gw_layer)l, *seq, &out[l]);
-    sqlite3_exec(db, st ? "ROLLBACK" : "COMMIT", NULL, NULL, NULL);
+    gw_store_read_end(store);
     for (int l = 0; !st && l < GW_LAYER_COUNT; l++)
         if ((mask & ~done) & (1u << l)) st = finish_layer(ctx, out[l], xf, *srid);
     if (st) {

@@ -4,8 +4,11 @@
  * The scheme is in docs/decisions/0001-model-concurrency.md ("Incremental refresh"). */
 #include "model_internal.h"
 
+#include "gridwatch/store_changes.h"
+#include "gridwatch/store_model.h"
+
 #include <pthread.h>
-#include <sqlite3.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,56 +35,61 @@ void gw_model_changes_free(gw_model_changes *c)
     for (int l = 0; l < GW_LAYER_COUNT; l++) drop_ids(c, l);
 }
 
+typedef struct changes_acc {
+    gw_ctx *ctx;
+    gw_model_changes *out;
+    const size_t *limit;
+    size_t cap[GW_LAYER_COUNT];
+    gw_status st;
+} changes_acc;
+
+static int note_change(void *user, const gw_store_change *c)
+{
+    changes_acc *a = user;
+    gw_model_changes *out = a->out;
+    gw_layer l;
+    if (!c->layer || gw_layer_from_name(c->layer, &l) != GW_OK) return 0;
+    unsigned bit = 1u << l;
+    out->mask |= bit;
+    out->rows[l]++;
+    if (out->bulk & bit) return 0;
+    const char *fid = c->feature_id;
+    if (!fid || !*fid || out->rows[l] > a->limit[l]) {
+        out->bulk |= bit;
+        drop_ids(out, (int)l);
+        return 0;
+    }
+    if (out->nids[l] == a->cap[l]) {
+        size_t nc = a->cap[l] ? a->cap[l] * 2 : 16;
+        char **p = realloc(out->ids[l], nc * sizeof *p);
+        if (!p) {
+            a->st = gw_ctx_error(a->ctx, GW_ERR_NOMEM, "out of memory reading the change log");
+            return 1;
+        }
+        out->ids[l] = p;
+        a->cap[l] = nc;
+    }
+    if (!(out->ids[l][out->nids[l]] = strdup(fid))) {
+        a->st = gw_ctx_error(a->ctx, GW_ERR_NOMEM, "out of memory reading the change log");
+        return 1;
+    }
+    out->nids[l]++;
+    return 0;
+}
+
 gw_status gw_model_changes_read(gw_ctx *ctx, gw_store *store, int64_t since,
                                 const size_t limit[GW_LAYER_COUNT], gw_model_changes *out)
 {
     memset(out, 0, sizeof *out);
     const unsigned all = (1u << GW_LAYER_COUNT) - 1;
-    sqlite3_stmt *q = NULL;
-    if (sqlite3_prepare_v2(gw_store_db(store), "SELECT layer, feature_id FROM changelog WHERE seq > ?1",
-                           -1, &q, NULL) != SQLITE_OK) {
-        out->mask = out->bulk = all; /* cannot tell what changed: reload everything */
-        return GW_OK;
-    }
-    sqlite3_bind_int64(q, 1, since);
-    size_t cap[GW_LAYER_COUNT] = {0};
-    gw_status st = GW_OK;
-    int rc;
-    while (!st && (rc = sqlite3_step(q)) == SQLITE_ROW) {
-        gw_layer l;
-        const char *name = (const char *)sqlite3_column_text(q, 0);
-        if (!name || gw_layer_from_name(name, &l) != GW_OK) continue;
-        unsigned bit = 1u << l;
-        out->mask |= bit;
-        out->rows[l]++;
-        if (out->bulk & bit) continue;
-        const char *fid = (const char *)sqlite3_column_text(q, 1);
-        if (!fid || !*fid || out->rows[l] > limit[l]) {
-            out->bulk |= bit;
-            drop_ids(out, (int)l);
-            continue;
-        }
-        if (out->nids[l] == cap[l]) {
-            size_t nc = cap[l] ? cap[l] * 2 : 16;
-            char **p = realloc(out->ids[l], nc * sizeof *p);
-            if (!p) {
-                st = gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory reading the change log");
-                break;
-            }
-            out->ids[l] = p;
-            cap[l] = nc;
-        }
-        if (!(out->ids[l][out->nids[l]] = strdup(fid)))
-            st = gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory reading the change log");
-        else
-            out->nids[l]++;
-    }
-    sqlite3_finalize(q);
-    if (st) {
+    changes_acc a = {.ctx = ctx, .out = out, .limit = limit};
+    gw_status rd = gw_store_changes_read(store, since, 0, INT_MAX, note_change, &a, NULL);
+    if (a.st) {
         gw_model_changes_free(out);
-        return st;
+        return a.st;
     }
-    if (rc != SQLITE_DONE) {
+    if (rd) { /* cannot tell what changed: reload everything */
+        gw_ctx_clear_error(gw_store_ctx(store));
         gw_model_changes_free(out);
         out->mask = out->bulk = all;
         return GW_OK;
@@ -101,48 +109,6 @@ gw_status gw_model_changes_read(gw_ctx *ctx, gw_store *store, int64_t since,
 
 /* ---------- staging: the store's current rows of the changed ids ---------- */
 
-/* One row of `q` (fid, fields…, AsBinary(geom)) as the store cursor would give it. */
-static gw_status fetch_row(gw_ctx *ctx, sqlite3_stmt *q, gw_layer layer, gw_value *vals, gw_row *row)
-{
-    size_t nf = 0;
-    const gw_field *fields = gw_layer_fields(layer, &nf);
-    for (size_t i = 0; i < nf; i++) {
-        int c = (int)i + 1;
-        gw_value *v = &vals[i];
-        *v = (gw_value){GW_VAL_NULL, NULL, 0, 0};
-        if (sqlite3_column_type(q, c) == SQLITE_NULL) continue;
-        switch (fields[i].type) {
-        case GW_FT_TEXT:
-            v->kind = GW_VAL_TEXT;
-            v->s = (const char *)sqlite3_column_text(q, c);
-            break;
-        case GW_FT_INT:
-            v->kind = GW_VAL_INT;
-            v->i = sqlite3_column_int64(q, c);
-            break;
-        case GW_FT_REAL:
-            v->kind = GW_VAL_REAL;
-            v->d = sqlite3_column_double(q, c);
-            break;
-        case GW_FT_TIME: {
-            const char *t = (const char *)sqlite3_column_text(q, c);
-            v->kind = GW_VAL_INT;
-            if (gw_time_parse(ctx, t, "UTC", &v->i) != GW_OK)
-                return gw_ctx_error(ctx, GW_ERR_FORMAT, "%s row %lld: field %s holds '%s', not an ISO 8601 time",
-                                    gw_layer_name(layer), (long long)sqlite3_column_int64(q, 0),
-                                    fields[i].name, t ? t : "");
-            break;
-        }
-        }
-    }
-    int g = (int)nf + 1; /* the blob after the texts, so no text pointer is invalidated */
-    row->fid = sqlite3_column_int64(q, 0);
-    row->values = vals;
-    row->wkb = sqlite3_column_blob(q, g);
-    row->wkb_len = (size_t)sqlite3_column_bytes(q, g);
-    return GW_OK;
-}
-
 typedef struct stage {
     gw_layer_data *s; /* the fetched rows (own arena), with all three coordinate forms */
     ptrdiff_t *old;   /* per staged row: its row in the previous version, or -1 (new) */
@@ -157,10 +123,29 @@ static void stage_free(gw_ctx *ctx, stage *g)
     free(g->dels);
 }
 
-static gw_status db_error(gw_ctx *ctx, gw_store *store, const char *what)
+/* Staging one fetched row (or a gone id) into the stage. */
+typedef struct stage_acc {
+    gw_ctx *ctx;
+    const gw_layer_data *old;
+    char *const *ids;
+    stage *g;
+    GEOSWKBReader *rd;
+    int64_t beyond; /* staged rows past old->maxfid */
+    gw_status st;
+} stage_acc;
+
+static int stage_one(void *user, size_t i, const gw_row *row)
 {
-    return gw_ctx_error(ctx, GW_ERR_DB, "model: %s: %s (database %s)", what,
-                        sqlite3_errmsg(gw_store_db(store)), gw_store_path(store));
+    stage_acc *a = user;
+    ptrdiff_t r = gw_layer_data_find(a->old, a->ids[i]);
+    if (!row) {
+        if (r >= 0) a->g->dels[a->g->ndel++] = (size_t)r;
+        return 0;
+    }
+    if ((a->st = gw_model_add_row(a->ctx, a->g->s, a->rd, row))) return 1;
+    a->g->old[a->g->s->n - 1] = r;
+    a->beyond += row->fid > a->old->maxfid;
+    return 0;
 }
 
 /* Fetch the ids' rows; *unlogged is set when the store has rows past the previous version's
@@ -169,58 +154,24 @@ static gw_status stage_rows(gw_ctx *ctx, gw_store *store, const gw_layer_data *o
                             char *const *ids, size_t nids, int64_t seq, stage *g, int *unlogged)
 {
     gw_layer layer = old->layer;
-    size_t nf = 0;
-    const gw_field *fields = gw_layer_fields(layer, &nf);
-    char sql[1024];
-    size_t u = (size_t)snprintf(sql, sizeof sql, "SELECT fid");
-    for (size_t f = 0; f < nf && u < sizeof sql; f++)
-        u += (size_t)snprintf(sql + u, sizeof sql - u, ", \"%s\"", fields[f].name);
-    if (u < sizeof sql)
-        snprintf(sql + u, sizeof sql - u, ", AsBinary(geom) FROM \"%s\" WHERE id = ?1", gw_layer_name(layer));
     gw_status st = gw_model_layer_new(ctx, layer, seq, &g->s);
     if (st) return st;
     g->old = malloc((nids + 1) * sizeof *g->old);
     g->dels = malloc((nids + 1) * sizeof *g->dels);
     if (!g->old || !g->dels) return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory refreshing the model");
     if ((st = gw_model_reserve(ctx, g->s, nids ? nids : 1))) return st;
-    sqlite3 *db = gw_store_db(store);
-    sqlite3_stmt *q = NULL;
-    if (sqlite3_prepare_v2(db, sql, -1, &q, NULL) != SQLITE_OK) return db_error(ctx, store, "cannot read changed rows");
-    GEOSWKBReader *rd = GEOSWKBReader_create_r(gw_ctx_geos(ctx));
-    if (!rd) st = gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory refreshing the model");
-    gw_value vals[GW_MODEL_MAX_FIELDS];
-    int64_t beyond = 0; /* staged rows past old->maxfid */
-    for (size_t i = 0; !st && i < nids; i++) {
-        ptrdiff_t r = gw_layer_data_find(old, ids[i]);
-        sqlite3_bind_text(q, 1, ids[i], -1, SQLITE_STATIC);
-        int rc = sqlite3_step(q);
-        if (rc == SQLITE_ROW) {
-            gw_row row;
-            st = fetch_row(ctx, q, layer, vals, &row);
-            if (!st) st = gw_model_add_row(ctx, g->s, rd, &row);
-            if (!st) {
-                g->old[g->s->n - 1] = r;
-                beyond += row.fid > old->maxfid;
-            }
-        } else if (rc == SQLITE_DONE) {
-            if (r >= 0) g->dels[g->ndel++] = (size_t)r;
-        } else {
-            st = db_error(ctx, store, "cannot read changed rows");
-        }
-        sqlite3_reset(q);
-    }
-    sqlite3_finalize(q);
-    if (rd) GEOSWKBReader_destroy_r(gw_ctx_geos(ctx), rd);
+    stage_acc a = {ctx, old, ids, g, GEOSWKBReader_create_r(gw_ctx_geos(ctx)), 0, GW_OK};
+    if (!a.rd) return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory refreshing the model");
+    st = gw_model_from_store(ctx, store, gw_store_model_rows(store, layer, ids, nids, stage_one, &a));
+    GEOSWKBReader_destroy_r(gw_ctx_geos(ctx), a.rd);
+    if (!st) st = a.st;
     if (st) return st;
 
     /* New rows get fids past the highest one (INTEGER PRIMARY KEY): count them to catch a write
      * logged without its feature id. */
-    snprintf(sql, sizeof sql, "SELECT count(*) FROM \"%s\" WHERE fid > ?1", gw_layer_name(layer));
-    if (sqlite3_prepare_v2(db, sql, -1, &q, NULL) != SQLITE_OK) return db_error(ctx, store, "cannot count new rows");
-    sqlite3_bind_int64(q, 1, old->maxfid);
-    if (sqlite3_step(q) == SQLITE_ROW) *unlogged = sqlite3_column_int64(q, 0) != beyond;
-    else st = db_error(ctx, store, "cannot count new rows");
-    sqlite3_finalize(q);
+    int64_t n = 0;
+    st = gw_model_from_store(ctx, store, gw_store_model_count_after(store, layer, old->maxfid, &n));
+    if (!st) *unlogged = n != a.beyond;
     return st;
 }
 

@@ -11,6 +11,9 @@ struct gw_store_core_ops {
     gw_status (*begin)(gw_store *s);
     gw_status (*commit)(gw_store *s);
     void (*rollback)(gw_store *s);
+    gw_status (*read_begin)(gw_store *s);
+    void (*read_end)(gw_store *s);
+    int (*in_transaction)(gw_store *s);
     gw_status (*meta_get)(gw_store *s, const char *key, char *buf, size_t cap);
     gw_status (*meta_set)(gw_store *s, const char *key, const char *value);
     gw_status (*count)(gw_store *s, gw_layer layer, int64_t *n);

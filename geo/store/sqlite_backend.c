@@ -5,6 +5,7 @@
 #include "ops_changes.h"
 #include "ops_coverage.h"
 #include "ops_features.h"
+#include "ops_model.h"
 #include "ops_tokens.h"
 
 static const struct gw_store_core_ops sqlite_core = {
@@ -12,6 +13,9 @@ static const struct gw_store_core_ops sqlite_core = {
     .begin = sq_begin,
     .commit = sq_commit,
     .rollback = sq_rollback,
+    .read_begin = sq_read_begin,
+    .read_end = sq_read_end,
+    .in_transaction = sq_in_transaction,
     .meta_get = sq_meta_get,
     .meta_set = sq_meta_set,
     .count = sq_count,
@@ -48,6 +52,11 @@ static const struct gw_store_features_ops sqlite_features = {
     .time_extent = sq_features_time_extent,
 };
 
+static const struct gw_store_model_ops sqlite_model = {
+    .rows = sq_model_rows,
+    .count_after = sq_model_count_after,
+};
+
 static const struct gw_store_tokens_ops sqlite_tokens = {
     .insert = sq_tokens_insert,
     .find = sq_tokens_find,
@@ -61,6 +70,7 @@ const gw_store_backend st_sqlite_backend = {
     .changes = &sqlite_changes,
     .coverage = &sqlite_coverage,
     .features = &sqlite_features,
+    .model = &sqlite_model,
     .tokens = &sqlite_tokens,
 };
 

@@ -49,6 +49,9 @@ void sq_close(gw_store *s);
 gw_status sq_begin(gw_store *s);
 gw_status sq_commit(gw_store *s);
 void sq_rollback(gw_store *s);
+gw_status sq_read_begin(gw_store *s);
+void sq_read_end(gw_store *s);
+int sq_in_transaction(gw_store *s);
 gw_status sq_meta_get(gw_store *s, const char *key, char *buf, size_t cap);
 gw_status sq_meta_set(gw_store *s, const char *key, const char *value);
 gw_status sq_count(gw_store *s, gw_layer layer, int64_t *n);
@@ -65,6 +68,9 @@ gw_status sq_log_change(gw_store *s, gw_layer layer, const char *op, const char 
 gw_status sq_last_seq(gw_store *s, int64_t *seq);
 gw_status sq_audit(gw_store *s, const char *who, const char *action, const char *detail);
 
+/* One row of q ("fid, <fields>…, AsBinary(geom)") decoded as the cursor gives it: values into
+ * vals (the layer's field count of them), times as Unix seconds. */
+gw_status st_decode_row(gw_store *s, sqlite3_stmt *q, gw_layer layer, gw_value *vals, gw_row *row);
 /* Column list "id", "name", … of a layer into buf. */
 void st_column_list(const gw_field *f, size_t n, char *buf, size_t cap);
 /* Prepare "<select> FROM <layer> [WHERE version = current]<suffix>"; caller steps, finalizes. */

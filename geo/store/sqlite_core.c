@@ -44,6 +44,21 @@ void sq_rollback(gw_store *s)
     if (!sqlite3_get_autocommit(s->db)) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
+gw_status sq_read_begin(gw_store *s)
+{
+    if (!sqlite3_get_autocommit(s->db))
+        return gw_ctx_error(s->ctx, GW_ERR_CONFLICT, "a transaction is already open on %s; read "
+                            "only committed data, after gw_store_commit()", s->path);
+    return st_exec(s, "BEGIN", "cannot start a read transaction");
+}
+
+void sq_read_end(gw_store *s)
+{
+    if (!sqlite3_get_autocommit(s->db)) sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+}
+
+int sq_in_transaction(gw_store *s) { return !sqlite3_get_autocommit(s->db); }
+
 /* ---- meta ---------------------------------------------------------------------------------- */
 
 gw_status sq_meta_get(gw_store *s, const char *key, char *buf, size_t cap)

@@ -51,6 +51,50 @@ static int parse_stored_time(const char *t, int len, int64_t *out)
     return h < 24 && gw_time_from_civil(y, mo, d, h, mi, s, out) == 0;
 }
 
+gw_status st_decode_row(gw_store *s, sqlite3_stmt *q, gw_layer layer, gw_value *vals, gw_row *row)
+{
+    size_t nf;
+    const gw_field *fields = gw_layer_fields(layer, &nf);
+    for (size_t i = 0; i < nf; i++) {
+        int col = (int)i + 1;
+        gw_value *v = &vals[i];
+        *v = (gw_value){0};
+        if (sqlite3_column_type(q, col) == SQLITE_NULL) continue;
+        switch (fields[i].type) {
+        case GW_FT_TEXT:
+            v->kind = GW_VAL_TEXT;
+            v->s = (const char *)sqlite3_column_text(q, col);
+            break;
+        case GW_FT_INT:
+            v->kind = GW_VAL_INT;
+            v->i = sqlite3_column_int64(q, col);
+            break;
+        case GW_FT_REAL:
+            v->kind = GW_VAL_REAL;
+            v->d = sqlite3_column_double(q, col);
+            break;
+        case GW_FT_TIME: {
+            const char *t = (const char *)sqlite3_column_text(q, col);
+            v->kind = GW_VAL_INT;
+            if (!parse_stored_time(t, sqlite3_column_bytes(q, col), &v->i) &&
+                gw_time_parse(s->ctx, t, "UTC", &v->i) != GW_OK)
+                return gw_ctx_error(s->ctx, GW_ERR_FORMAT, "%s row %lld: field %s holds '%s', "
+                                    "not an ISO 8601 time", gw_layer_name(layer),
+                                    (long long)sqlite3_column_int64(q, 0), fields[i].name,
+                                    t ? t : "");
+            break;
+        }
+        }
+    }
+    /* Text columns are fetched before the blob so that no earlier pointer is invalidated. */
+    int gcol = (int)nf + 1;
+    row->fid = sqlite3_column_int64(q, 0);
+    row->values = vals;
+    row->wkb = sqlite3_column_blob(q, gcol);
+    row->wkb_len = (size_t)sqlite3_column_bytes(q, gcol);
+    return GW_OK;
+}
+
 gw_status sq_cursor_next(gw_cursor *cur, gw_row *row)
 {
     if (!cur || !row) return GW_ERR_ARG;
@@ -58,44 +102,7 @@ gw_status sq_cursor_next(gw_cursor *cur, gw_row *row)
     int rc = sqlite3_step(cur->st);
     if (rc == SQLITE_DONE) return GW_ERR_NOT_FOUND;
     if (rc != SQLITE_ROW) return st_fail(s, "cannot read the next row");
-    for (size_t i = 0; i < cur->nf; i++) {
-        int col = (int)i + 1;
-        gw_value *v = &cur->vals[i];
-        *v = (gw_value){0};
-        if (sqlite3_column_type(cur->st, col) == SQLITE_NULL) continue;
-        switch (cur->fields[i].type) {
-        case GW_FT_TEXT:
-            v->kind = GW_VAL_TEXT;
-            v->s = (const char *)sqlite3_column_text(cur->st, col);
-            break;
-        case GW_FT_INT:
-            v->kind = GW_VAL_INT;
-            v->i = sqlite3_column_int64(cur->st, col);
-            break;
-        case GW_FT_REAL:
-            v->kind = GW_VAL_REAL;
-            v->d = sqlite3_column_double(cur->st, col);
-            break;
-        case GW_FT_TIME: {
-            const char *t = (const char *)sqlite3_column_text(cur->st, col);
-            v->kind = GW_VAL_INT;
-            if (!parse_stored_time(t, sqlite3_column_bytes(cur->st, col), &v->i) &&
-                gw_time_parse(s->ctx, t, "UTC", &v->i) != GW_OK)
-                return gw_ctx_error(s->ctx, GW_ERR_FORMAT, "%s row %lld: field %s holds '%s', "
-                                    "not an ISO 8601 time", gw_layer_name(cur->layer),
-                                    (long long)sqlite3_column_int64(cur->st, 0),
-                                    cur->fields[i].name, t);
-            break;
-        }
-        }
-    }
-    /* Text columns are fetched before the blob so that no earlier pointer is invalidated. */
-    int gcol = (int)cur->nf + 1;
-    row->fid = sqlite3_column_int64(cur->st, 0);
-    row->values = cur->vals;
-    row->wkb = sqlite3_column_blob(cur->st, gcol);
-    row->wkb_len = (size_t)sqlite3_column_bytes(cur->st, gcol);
-    return GW_OK;
+    return st_decode_row(s, cur->st, cur->layer, cur->vals, row);
 }
 
 void sq_cursor_destroy(gw_cursor *cur)

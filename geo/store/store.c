@@ -32,6 +32,9 @@ void gw_store_close(gw_store *s) { ST_VOID(s, close, s); }
 gw_status gw_store_begin(gw_store *s) { ST_CALL(s, core, begin); }
 gw_status gw_store_commit(gw_store *s) { ST_CALL(s, core, commit); }
 void gw_store_rollback(gw_store *s) { ST_VOID(s, rollback, s); }
+gw_status gw_store_read_begin(gw_store *s) { ST_CALL(s, core, read_begin); }
+void gw_store_read_end(gw_store *s) { ST_VOID(s, read_end, s); }
+int gw_store_in_transaction(gw_store *s) { return s && s->be->core->in_transaction(s); }
 
 gw_status gw_store_meta_get(gw_store *s, const char *key, char *buf, size_t cap)
 {
@@ -94,6 +97,22 @@ gw_status gw_store_audit(gw_store *s, const char *who, const char *action, const
 gw_ctx *gw_store_ctx(gw_store *s) { return s ? s->ctx : NULL; }
 const char *gw_store_path(const gw_store *s) { return s ? s->path : NULL; }
 int gw_store_schema_version(const gw_store *s) { return s ? s->schema_version : 0; }
+
+gw_status gw_store_grid_version(gw_store *s, int64_t *version)
+{
+    if (!s || !version) return GW_ERR_ARG;
+    char buf[32];
+    *version = 1;
+    gw_status st = gw_store_meta_get(s, "grid_version", buf, sizeof buf);
+    if (st == GW_ERR_NOT_FOUND) {
+        gw_ctx_clear_error(s->ctx);
+        return GW_OK;
+    }
+    if (st) return st;
+    long long v = strtoll(buf, NULL, 10);
+    if (v > 0) *version = v;
+    return GW_OK;
+}
 
 /* ---- built on the table -------------------------------------------------------------------- */
 

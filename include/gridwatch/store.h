@@ -53,6 +53,17 @@ gw_status gw_store_commit(gw_store *store);
 /* Roll back; safe to call when no transaction is open.  Keeps the error already on the ctx. */
 void gw_store_rollback(gw_store *store);
 
+/* A read transaction: every read between begin and end sees one committed state (a snapshot),
+ * whatever other connections commit meanwhile.  GW_ERR_CONFLICT inside a write transaction. */
+gw_status gw_store_read_begin(gw_store *store);
+/* End the read transaction (accepts a store without one). */
+void gw_store_read_end(gw_store *store);
+/* 1 while a transaction (read or write) is open on this store. */
+int gw_store_in_transaction(gw_store *store);
+
+/* The published grid-set version (meta 'grid_version'; 1 when absent). */
+gw_status gw_store_grid_version(gw_store *store, int64_t *version);
+
 /* The meta table: small key/value settings ("metric_srid", "name", "grid_version", …). */
 gw_status gw_store_meta_get(gw_store *store, const char *key, char *buf, size_t cap);
 gw_status gw_store_meta_set(gw_store *store, const char *key, const char *value);
