@@ -7,10 +7,10 @@
 #include "gridwatch/coverage.h"
 #include "gridwatch/crs.h"
 #include "gridwatch/layer.h"
+#include "gridwatch/store_dispatch.h"
 
 #include <math.h>
 #include <pthread.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -622,19 +622,6 @@ gw_status gw_dispatch_locate(gw_ctx *ctx, gw_dispatch *d, const gw_model_snapsho
 
 /* ---- writes -------------------------------------------------------------------------------- */
 
-static gw_status db_err(gw_store *store, const char *what)
-{
-    return gw_ctx_error(gw_store_ctx(store), GW_ERR_DB, "%s: %s", what,
-                        sqlite3_errmsg(gw_store_db(store)));
-}
-
-static gw_status prep(gw_store *store, const char *sql, sqlite3_stmt **s)
-{
-    if (sqlite3_prepare_v2(gw_store_db(store), sql, -1, s, NULL) != SQLITE_OK)
-        return db_err(store, "cannot prepare a dispatch statement");
-    return GW_OK;
-}
-
 /* Apply a committed status change to the table. */
 static void apply_status(gw_dispatch *d, const char *id, gw_team_status s, int64_t seq,
                          gw_team_hit *state)
@@ -650,57 +637,10 @@ static void apply_status(gw_dispatch *d, const char *id, gw_team_status s, int64
     pthread_rwlock_unlock(&d->lock);
 }
 
-/* Change-log rows of one positions batch, LOG_CHUNK to a statement (multi-row INSERT: one
- * statement step instead of one per report).  Rows are appended in report order while this
- * connection holds the write lock, so AUTOINCREMENT gives them consecutive seqs. */
-#define LOG_CHUNK 64
-
-static gw_status log_moves(gw_store *store, const gw_team_position *p, const double *prev,
-                           size_t n, const uint8_t *oc, int64_t *sq)
-{
-    sqlite3_stmt *full = NULL, *part = NULL;
-    char sql[128 + LOG_CHUNK * 40], at[32];
-    gw_time_format((int64_t)time(NULL), at, sizeof at);
-    size_t idx[LOG_CHUNK], m = 0, done = 0, total = 0;
-    gw_status st = GW_OK;
-    for (size_t i = 0; i < n; i++) total += oc[i] == GW_POS_APPLIED;
-    for (size_t i = 0; !st && i < n; i++) {
-        if (oc[i] != GW_POS_APPLIED) continue;
-        idx[m++] = i;
-        if (m < LOG_CHUNK && done + m < total) continue;
-        sqlite3_stmt **q = m == LOG_CHUNK ? &full : &part;
-        if (!*q) {
-            size_t len = (size_t)snprintf(sql, sizeof sql, "INSERT INTO changelog (at, layer, op, "
-                                          "feature_id, minx, miny, maxx, maxy) VALUES ");
-            for (size_t r = 0; r < m; r++)
-                len += (size_t)snprintf(sql + len, sizeof sql - len, "%s(?1,'teams','move',?,?,?,?,?)",
-                                        r ? "," : "");
-            if ((st = prep(store, sql, q))) break;
-            sqlite3_bind_text(*q, 1, at, -1, SQLITE_STATIC);
-        }
-        for (size_t r = 0; r < m; r++) {
-            size_t k = idx[r];
-            gw_bbox b = {p[k].lon, p[k].lat, p[k].lon, p[k].lat};
-            if (!isnan(prev[k])) { /* the old point (from the table: saves a query per report) */
-                b.minx = fmin(b.minx, prev[k]), b.maxx = fmax(b.maxx, prev[k]);
-                b.miny = fmin(b.miny, prev[n + k]), b.maxy = fmax(b.maxy, prev[n + k]);
-            }
-            int c = 2 + 5 * (int)r;
-            sqlite3_bind_text(*q, c, p[k].id, -1, SQLITE_STATIC);
-            sqlite3_bind_double(*q, c + 1, b.minx), sqlite3_bind_double(*q, c + 2, b.miny);
-            sqlite3_bind_double(*q, c + 3, b.maxx), sqlite3_bind_double(*q, c + 4, b.maxy);
-        }
-        int rc = sqlite3_step(*q);
-        sqlite3_reset(*q);
-        if (rc != SQLITE_DONE) { st = db_err(store, "cannot append to the change log"); break; }
-        int64_t last = sqlite3_last_insert_rowid(gw_store_db(store));
-        for (size_t r = 0; r < m; r++) sq[idx[r]] = last - (int64_t)(m - 1 - r);
-        done += m, m = 0;
-    }
-    sqlite3_finalize(full);
-    sqlite3_finalize(part);
-    return st;
-}
+_Static_assert((int)GW_POS_APPLIED == (int)GW_STORE_MOVE_APPLIED &&
+                   (int)GW_POS_OLDER == (int)GW_STORE_MOVE_OLDER &&
+                   (int)GW_POS_UNKNOWN == (int)GW_STORE_MOVE_UNKNOWN,
+               "the store's move outcomes are the dispatch outcomes");
 
 gw_status gw_dispatch_positions(gw_dispatch *d, gw_store *store, const gw_team_position *p,
                                 size_t n, uint8_t *outcome, int64_t *seq)
@@ -732,68 +672,12 @@ gw_status gw_dispatch_positions(gw_dispatch *d, gw_store *store, const gw_team_p
     }
     pthread_rwlock_unlock(&d->lock);
     gw_status st = project(ctx, d, xy, xy + n, n);
-    /* SpatiaLite's per-row triggers cost most of an update (RTreeAlign compiles an INSERT on
-     * every call; the constraint trigger scans geometry_columns): switch them off on this
-     * connection for the batch and keep what they keep ourselves — the idx_teams_geom R*Tree
-     * row of each moved team (delete + insert, as the trigger does) and geometry_columns_time
-     * once.  The geometry is always a POINT of SRID 4326, so the constraint holds by
-     * construction.  Statements are compiled after the switch, so they carry no trigger code. */
-    sqlite3 *db = gw_store_db(store);
-    int trig = 1;
-    sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_TRIGGER, -1, &trig);
-    if (trig) sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_TRIGGER, 0, NULL);
-    sqlite3_stmt *up = NULL, *ex = NULL, *rdel = NULL, *rins = NULL;
-    if (!st) st = prep(store, "UPDATE teams SET geom = MakePoint(?2, ?3, 4326), updated_at = ?4 "
-                              "WHERE id = ?1 AND (updated_at IS NULL OR updated_at <= ?4) RETURNING fid", &up);
-    if (!st) st = prep(store, "SELECT 1 FROM teams WHERE id = ?1", &ex);
-    if (!st) st = prep(store, "DELETE FROM idx_teams_geom WHERE pkid = ?1", &rdel);
-    if (!st) st = prep(store, "INSERT INTO idx_teams_geom (pkid, xmin, xmax, ymin, ymax) "
-                              "VALUES (?1, ?2, ?2, ?3, ?3)", &rins);
-    if (!st) st = gw_store_begin(store);
-    int began = !st;
-    size_t applied = 0;
-    for (size_t i = 0; !st && i < n; i++) {
-        char at[32];
-        gw_time_format(p[i].at, at, sizeof at);
-        sqlite3_bind_text(up, 1, p[i].id, -1, SQLITE_STATIC);
-        sqlite3_bind_double(up, 2, p[i].lon);
-        sqlite3_bind_double(up, 3, p[i].lat);
-        sqlite3_bind_text(up, 4, at, -1, SQLITE_TRANSIENT);
-        int rc = sqlite3_step(up);
-        int hit = rc == SQLITE_ROW; /* RETURNING: a row when the update applied */
-        int64_t fid = hit ? sqlite3_column_int64(up, 0) : 0;
-        if (hit) rc = sqlite3_step(up);
-        sqlite3_reset(up);
-        if (rc != SQLITE_DONE) { st = db_err(store, "cannot update a team position"); break; }
-        if (hit) {
-            oc[i] = GW_POS_APPLIED;
-            applied++;
-            sqlite3_bind_int64(rdel, 1, fid);
-            sqlite3_bind_int64(rins, 1, fid);
-            sqlite3_bind_double(rins, 2, p[i].lon);
-            sqlite3_bind_double(rins, 3, p[i].lat);
-            rc = sqlite3_step(rdel);
-            sqlite3_reset(rdel);
-            if (rc == SQLITE_DONE) rc = sqlite3_step(rins);
-            sqlite3_reset(rins);
-            if (rc != SQLITE_DONE) st = db_err(store, "cannot update the teams spatial index");
-        } else {
-            sqlite3_bind_text(ex, 1, p[i].id, -1, SQLITE_STATIC);
-            oc[i] = sqlite3_step(ex) == SQLITE_ROW ? GW_POS_OLDER : GW_POS_UNKNOWN;
-            sqlite3_reset(ex);
-        }
-    }
-    if (!st && applied) st = log_moves(store, p, prev, n, oc, sq);
-    if (!st && applied)
-        sqlite3_exec(db, "UPDATE geometry_columns_time SET last_update = strftime('%Y-%m-%dT%H:%M:%fZ', "
-                         "'now') WHERE f_table_name = 'teams' AND f_geometry_column = 'geom'", NULL, NULL, NULL);
-    if (!st) st = gw_store_commit(store);
-    if (st && began) gw_store_rollback(store);
-    sqlite3_finalize(up);
-    sqlite3_finalize(ex);
-    sqlite3_finalize(rdel);
-    sqlite3_finalize(rins);
-    if (trig) sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_TRIGGER, 1, NULL);
+    gw_store_move *mv = st ? NULL : malloc(n * sizeof *mv);
+    if (!st && !mv) st = gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory for %zu positions", n);
+    for (size_t i = 0; !st && i < n; i++)
+        mv[i] = (gw_store_move){p[i].id, p[i].lon, p[i].lat, p[i].at, prev[i], prev[n + i]};
+    if (!st) st = gw_store_dispatch_positions(store, mv, n, oc, sq);
+    free(mv);
     if (!st) { /* committed: the table follows now */
         pthread_rwlock_wrlock(&d->lock);
         for (size_t i = 0; i < n; i++) {
@@ -816,39 +700,15 @@ gw_status gw_dispatch_positions(gw_dispatch *d, gw_store *store, const gw_team_p
     return st;
 }
 
-/* Current status text of a team inside the transaction: 1 found, 0 missing, -1 error. */
+/* Current status of a team inside the transaction: 1 found, 0 missing, -1 error. */
 static int team_status_db(gw_store *store, const char *team, gw_team_status *s)
 {
-    sqlite3_stmt *q = NULL;
-    if (prep(store, "SELECT status FROM teams WHERE id = ?1", &q)) return -1;
-    sqlite3_bind_text(q, 1, team, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(q), found = rc == SQLITE_ROW;
-    if (found) *s = gw_team_status_parse((const char *)sqlite3_column_text(q, 0));
-    sqlite3_finalize(q);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        db_err(store, "cannot read a team");
-        return -1;
-    }
-    return found;
-}
-
-/* Run one statement with up to four text parameters (NULL binds NULL); *changes (may be NULL)
- * receives sqlite3_changes, or 1 when the statement returned a row. */
-static gw_status exec4(gw_store *store, const char *sql, const char *a, const char *b,
-                       const char *c, const char *e, int *changes)
-{
-    sqlite3_stmt *q = NULL;
-    gw_status st = prep(store, sql, &q);
-    if (st) return st;
-    const char *v[4] = {a, b, c, e};
-    for (int i = 0; i < 4; i++)
-        if (v[i]) sqlite3_bind_text(q, i + 1, v[i], -1, SQLITE_STATIC);
-    int rc = sqlite3_step(q);
-    if (rc != SQLITE_DONE && rc != SQLITE_ROW) st = db_err(store, "dispatch write failed");
-    if (changes)
-        *changes = sqlite3_stmt_readonly(q) ? rc == SQLITE_ROW : sqlite3_changes(gw_store_db(store));
-    sqlite3_finalize(q);
-    return st;
+    char text[32];
+    gw_status st = gw_store_dispatch_team_status(store, team, text, sizeof text);
+    if (st == GW_ERR_NOT_FOUND) return 0;
+    if (st) return -1;
+    *s = gw_team_status_parse(text);
+    return 1;
 }
 
 /* After a refused write: the team's state, from the table, with the store's status. */
@@ -875,8 +735,7 @@ gw_status gw_dispatch_assign(gw_dispatch *d, gw_store *store, const char *incide
     gw_team_status cur = GW_TEAM_UNKNOWN;
     char now[32];
     gw_time_format((int64_t)time(NULL), now, sizeof now);
-    st = exec4(store, "UPDATE teams SET status = 'busy' WHERE id = ?1 AND status = 'available'",
-               team, NULL, NULL, NULL, &ch);
+    st = gw_store_dispatch_take(store, team, &ch);
     if (!st && ch != 1) {
         found = team_status_db(store, team, &cur);
         gw_store_rollback(store);
@@ -884,10 +743,9 @@ gw_status gw_dispatch_assign(gw_dispatch *d, gw_store *store, const char *incide
         if (!found) return gw_ctx_error(ctx, GW_ERR_NOT_FOUND, "no team '%s'", team);
         return refuse(d, store, team, cur, state, ", not available");
     }
-    if (!st) st = exec4(store, "SELECT 1 FROM incidents WHERE id = ?1", incident, NULL, NULL, NULL, &ch);
+    if (!st) st = gw_store_dispatch_incident_exists(store, incident, &ch);
     if (!st && ch != 1) st = gw_ctx_error(ctx, GW_ERR_NOT_FOUND, "no incident '%s'", incident);
-    if (!st) st = exec4(store, "INSERT INTO assignments (incident, team, assigned_at, assigned_by) "
-                               "VALUES (?1, ?2, ?3, ?4)", incident, team, now, by, NULL);
+    if (!st) st = gw_store_dispatch_assign(store, incident, team, now, by);
     int64_t s = 0;
     if (!st) st = gw_store_log_change(store, GW_LAYER_TEAMS, "assign", team, NULL, &s);
     if (!st) st = gw_store_commit(store);
@@ -911,9 +769,7 @@ gw_status gw_dispatch_release(gw_dispatch *d, gw_store *store, const char *team,
     char now[32];
     gw_time_format((int64_t)time(NULL), now, sizeof now);
     int ch = 0;
-    st = exec4(store, "UPDATE assignments SET released_at = ?2, released_by = ?4 WHERE team = ?1 "
-                      "AND (?3 IS NULL OR incident = ?3) AND released_at IS NULL",
-               team, now, incident, by, &ch);
+    st = gw_store_dispatch_release(store, team, incident, now, by, &ch);
     if (!st && ch != 1) {
         gw_team_status cur = GW_TEAM_UNKNOWN;
         int found = team_status_db(store, team, &cur);
@@ -924,8 +780,7 @@ gw_status gw_dispatch_release(gw_dispatch *d, gw_store *store, const char *team,
                       incident ? " and has no open assignment to that incident"
                                : " and has no open assignment");
     }
-    if (!st) st = exec4(store, "UPDATE teams SET status = 'available' WHERE id = ?1", team, NULL,
-                        NULL, NULL, NULL);
+    if (!st) st = gw_store_dispatch_free(store, team);
     int64_t s = 0;
     if (!st) st = gw_store_log_change(store, GW_LAYER_TEAMS, "release", team, NULL, &s);
     if (!st) st = gw_store_commit(store);

@@ -4,6 +4,7 @@
 #include "sqlite_bulk.h"
 #include "ops_changes.h"
 #include "ops_coverage.h"
+#include "ops_dispatch.h"
 #include "ops_features.h"
 #include "ops_model.h"
 #include "ops_tokens.h"
@@ -43,6 +44,16 @@ static const struct gw_store_coverage_ops sqlite_coverage = {
     .read = sq_coverage_read,
 };
 
+static const struct gw_store_dispatch_ops sqlite_dispatch = {
+    .positions = sq_dispatch_positions,
+    .team_status = sq_dispatch_team_status,
+    .take = sq_dispatch_take,
+    .free = sq_dispatch_free,
+    .incident_exists = sq_dispatch_incident_exists,
+    .assign = sq_dispatch_assign,
+    .release = sq_dispatch_release,
+};
+
 static const struct gw_store_features_ops sqlite_features = {
     .count = sq_features_count,
     .open = sq_features_open,
@@ -69,6 +80,7 @@ const gw_store_backend st_sqlite_backend = {
     .core = &sqlite_core,
     .changes = &sqlite_changes,
     .coverage = &sqlite_coverage,
+    .dispatch = &sqlite_dispatch,
     .features = &sqlite_features,
     .model = &sqlite_model,
     .tokens = &sqlite_tokens,
