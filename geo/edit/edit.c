@@ -6,10 +6,10 @@
  * equivalents live here.  Incident grid and police-room resolution are SQL over the spatial
  * indexes: fine for single writes, where the in-memory model would be overkill. */
 #include "gridwatch/edit.h"
+#include "gridwatch/store_edit.h"
 
 #include <jansson.h>
 #include <math.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,7 +38,6 @@ typedef struct ed {
     gw_store *s;
     gw_ctx *ctx;
     GEOSContextHandle_t h;
-    sqlite3 *db;
     gw_layer layer;
     const char *lname;
     const gw_field *f;
@@ -64,12 +63,6 @@ void gw_edit_result_free(gw_edit_result *r)
     r->n = 0;
 }
 
-static gw_status db_fail(ed *e, const char *what)
-{
-    return gw_ctx_error(e->ctx, GW_ERR_DB, "%s %s: %s (database %s)", e->lname, what,
-                        sqlite3_errmsg(e->db), gw_store_path(e->s));
-}
-
 static gw_status ed_init(ed *e, gw_store *s, gw_layer layer, const gw_edit_opts *o,
                          gw_edit_result *res)
 {
@@ -79,7 +72,6 @@ static gw_status ed_init(ed *e, gw_store *s, gw_layer layer, const gw_edit_opts 
     e->s = s;
     e->ctx = gw_store_ctx(s);
     e->h = gw_ctx_geos(e->ctx);
-    e->db = gw_store_db(s);
     e->res = res;
     e->layer = layer;
     e->lname = gw_layer_name(layer);
@@ -441,59 +433,42 @@ static gw_status read_feature(ed *e, feat *ft, json_t *jf, int k, enum mode mode
 
 static gw_status grid_of(ed *e, double x, double y, char *out, size_t cap)
 {
-    static const char sql[] =
-        "SELECT id FROM grids WHERE version = ?3 AND ST_Intersects(geom, MakePoint(?1, ?2, 4326)) "
-        "AND fid IN (SELECT rowid FROM SpatialIndex WHERE f_table_name = 'grids' AND "
-        "f_geometry_column = 'geom' AND search_frame = MakePoint(?1, ?2, 4326)) ORDER BY id LIMIT 1";
-    sqlite3_stmt *q;
-    out[0] = '\0';
-    if (sqlite3_prepare_v2(e->db, sql, -1, &q, NULL) != SQLITE_OK) return db_fail(e, "grid lookup");
-    sqlite3_bind_double(q, 1, x);
-    sqlite3_bind_double(q, 2, y);
-    sqlite3_bind_int64(q, 3, e->gv);
-    int rc = sqlite3_step(q);
-    if (rc == SQLITE_ROW) snprintf(out, cap, "%s", (const char *)sqlite3_column_text(q, 0));
-    sqlite3_finalize(q);
-    return rc == SQLITE_ROW || rc == SQLITE_DONE ? GW_OK : db_fail(e, "grid lookup");
+    return gw_store_edit_grid_at(e->s, e->gv, x, y, out, cap);
+}
+
+/* The nearest police room found so far. */
+typedef struct room_best {
+    double x, y, best;
+    char *out;
+    size_t cap;
+} room_best;
+
+static int room_seen(void *user, const char *id, double lon, double lat)
+{
+    room_best *b = user;
+    double d = gw_geodesic_distance(b->x, b->y, lon, lat);
+    if (d < b->best || (d == b->best && strcmp(id, b->out) < 0)) {
+        b->best = d;
+        snprintf(b->out, b->cap, "%s", id);
+    }
+    return 0;
 }
 
 /* The police room nearest to (x, y) in geodesic metres: frames of the spatial index grow until
  * the best candidate is nearer than anything outside the frame can be. */
 static gw_status room_of(ed *e, double x, double y, char *out, size_t cap)
 {
-    static const char sql[] =
-        "SELECT id, X(geom), Y(geom) FROM police_rooms WHERE fid IN (SELECT rowid FROM SpatialIndex "
-        "WHERE f_table_name = 'police_rooms' AND f_geometry_column = 'geom' AND "
-        "search_frame = BuildMbr(?1, ?2, ?3, ?4, 4326))";
-    sqlite3_stmt *q;
     out[0] = '\0';
-    if (sqlite3_prepare_v2(e->db, sql, -1, &q, NULL) != SQLITE_OK) return db_fail(e, "police room lookup");
-    double best = INFINITY;
+    room_best b = {x, y, INFINITY, out, cap};
     for (double r = 0.02;; r *= 2) {
-        sqlite3_reset(q);
-        sqlite3_bind_double(q, 1, x - r);
-        sqlite3_bind_double(q, 2, y - r);
-        sqlite3_bind_double(q, 3, x + r);
-        sqlite3_bind_double(q, 4, y + r);
-        int rc;
-        while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-            const char *id = (const char *)sqlite3_column_text(q, 0);
-            double d = gw_geodesic_distance(x, y, sqlite3_column_double(q, 1), sqlite3_column_double(q, 2));
-            if (id && (d < best || (d == best && strcmp(id, out) < 0))) {
-                best = d;
-                snprintf(out, cap, "%s", id);
-            }
-        }
-        if (rc != SQLITE_DONE) {
-            sqlite3_finalize(q);
-            return db_fail(e, "police room lookup");
-        }
+        gw_bbox box = {x - r, y - r, x + r, y + r};
+        gw_status st = gw_store_edit_rooms_in(e->s, &box, room_seen, &b);
+        if (st) return st;
         /* Anything outside the frame is at least r degrees away in lat or in lon. */
         double edge = fmin(89.0, fabs(y) + r);
         double reach = 0.99 * r * 110574.0 * fmin(1.0, cos(edge * M_PI / 180.0));
-        if (best <= reach || r > 360) break;
+        if (b.best <= reach || r > 360) break;
     }
-    sqlite3_finalize(q);
     return GW_OK;
 }
 
@@ -505,7 +480,6 @@ gw_status gw_edit_nearest_police_room(gw_store *store, double lon, double lat, c
     memset(&e, 0, sizeof e);
     e.s = store;
     e.ctx = gw_store_ctx(store);
-    e.db = gw_store_db(store);
     e.lname = "police_rooms";
     gw_status st = room_of(&e, lon, lat, buf, cap);
     if (!st && !buf[0])
@@ -538,158 +512,50 @@ static gw_status resolve_incident(ed *e, feat *ft)
 /* Look up a feature: *found, and its bbox. */
 static gw_status lookup(ed *e, const char *id, int *found, gw_bbox *box)
 {
-    char sql[256];
-    snprintf(sql, sizeof sql, "SELECT MbrMinX(geom), MbrMinY(geom), MbrMaxX(geom), MbrMaxY(geom) "
-             "FROM \"%s\" WHERE id = ?1%s", e->lname, e->layer == GW_LAYER_GRIDS ? " AND version = ?2" : "");
-    sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(e->db, sql, -1, &q, NULL) != SQLITE_OK) return db_fail(e, "lookup");
-    sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 2, e->gv);
-    int rc = sqlite3_step(q);
-    *found = rc == SQLITE_ROW;
-    if (*found)
-        *box = (gw_bbox){sqlite3_column_double(q, 0), sqlite3_column_double(q, 1),
-                         sqlite3_column_double(q, 2), sqlite3_column_double(q, 3)};
-    sqlite3_finalize(q);
-    return rc == SQLITE_ROW || rc == SQLITE_DONE ? GW_OK : db_fail(e, "lookup");
+    return gw_store_edit_lookup(e->s, e->layer, e->gv, id, found, box);
 }
 
-static size_t add(char *buf, size_t used, size_t cap, const char *fmt, const char *s)
+/* The store's row for ft: the values, the geometry (WKB for grids, owned by *wkb). */
+static gw_status store_row(ed *e, feat *ft, const unsigned char *given, gw_store_edit_row *r,
+                           unsigned char **wkb)
 {
-    if (used < cap) used += (size_t)snprintf(buf + used, cap - used, fmt, s);
-    return used;
-}
-
-/* Bind values (param i+1 = field i), the geometry (nf+1), the grid version (nf+2). */
-static gw_status bind_all(ed *e, sqlite3_stmt *q, feat *ft, unsigned char **wkb)
-{
-    for (size_t i = 0; i < e->nf; i++) {
-        const gw_value *v = &ft->v[i];
-        int p = (int)i + 1;
-        if (i == 0) sqlite3_bind_text(q, p, ft->id, -1, SQLITE_STATIC);
-        else if (v->kind == GW_VAL_TEXT) sqlite3_bind_text(q, p, v->s, -1, SQLITE_STATIC);
-        else if (v->kind == GW_VAL_INT) sqlite3_bind_int64(q, p, v->i);
-        else if (v->kind == GW_VAL_REAL) sqlite3_bind_double(q, p, v->d);
-        else sqlite3_bind_null(q, p);
-    }
-    int gp = (int)e->nf + 1;
-    if (ft->geom && e->layer == GW_LAYER_GRIDS) {
-        size_t n = 0;
-        *wkb = GEOSWKBWriter_write_r(e->h, e->wr, ft->geom, &n);
+    *r = (gw_store_edit_row){.label = ft->label, .id = ft->id, .values = ft->v, .given = given};
+    *wkb = NULL;
+    if (!ft->geom) return GW_OK;
+    r->has_geom = 1;
+    if (e->layer == GW_LAYER_GRIDS) {
+        *wkb = GEOSWKBWriter_write_r(e->h, e->wr, ft->geom, &r->wkb_len);
         if (!*wkb) return gw_ctx_error(e->ctx, GW_ERR_GEOMETRY, "%s: %s", ft->label, gw_ctx_geos_errmsg(e->ctx));
-        sqlite3_bind_blob(q, gp, *wkb, (int)n, SQLITE_STATIC);
-    } else if (ft->geom) {
-        double x, y;
-        GEOSGeomGetX_r(e->h, ft->geom, &x);
-        GEOSGeomGetY_r(e->h, ft->geom, &y);
-        sqlite3_bind_double(q, gp, x);
-        sqlite3_bind_double(q, gp + 1, y);
+        r->wkb = *wkb;
+    } else {
+        GEOSGeomGetX_r(e->h, ft->geom, &r->x);
+        GEOSGeomGetY_r(e->h, ft->geom, &r->y);
     }
-    sqlite3_bind_int64(q, gp + 2, e->gv);
     return GW_OK;
-}
-
-static gw_status run(ed *e, feat *ft, const char *sql)
-{
-    sqlite3_stmt *q;
-    unsigned char *wkb = NULL;
-    if (sqlite3_prepare_v2(e->db, sql, -1, &q, NULL) != SQLITE_OK) return db_fail(e, "write");
-    gw_status st = bind_all(e, q, ft, &wkb);
-    int rc = st ? SQLITE_DONE : sqlite3_step(q);
-    if (!st && rc != SQLITE_DONE) {
-        switch (sqlite3_extended_errcode(e->db)) {
-        case SQLITE_CONSTRAINT_UNIQUE:
-        case SQLITE_CONSTRAINT_PRIMARYKEY:
-            st = gw_ctx_error(e->ctx, GW_ERR_CONFLICT, "%s: id '%s' exists already", ft->label, ft->id);
-            break;
-        case SQLITE_CONSTRAINT_CHECK:
-            st = gw_ctx_error(e->ctx, GW_ERR_RANGE, "%s: a value is out of range (%s)", ft->label,
-                              sqlite3_errmsg(e->db));
-            break;
-        case SQLITE_CONSTRAINT_NOTNULL:
-        case SQLITE_CONSTRAINT_TRIGGER:
-            st = gw_ctx_error(e->ctx, GW_ERR_GEOMETRY, "%s: the geometry was refused (%s)", ft->label,
-                              sqlite3_errmsg(e->db));
-            break;
-        default:
-            st = db_fail(e, "write");
-        }
-    }
-    sqlite3_finalize(q);
-    if (wkb) GEOSFree_r(e->h, wkb);
-    return st;
-}
-
-/* The SQL of the geometry parameter(s): WKB for grids, x and y for points. */
-static void geom_expr(ed *e, char *buf, size_t cap)
-{
-    if (e->layer == GW_LAYER_GRIDS)
-        snprintf(buf, cap, "CastToMultiPolygon(CastToXY(GeomFromWKB(?%zu, 4326)))", e->nf + 1);
-    else
-        snprintf(buf, cap, "MakePoint(?%zu, ?%zu, 4326)", e->nf + 1, e->nf + 2);
 }
 
 static gw_status do_insert(ed *e, feat *ft)
 {
-    char sql[2048], p[32];
-    size_t u = (size_t)snprintf(sql, sizeof sql, "INSERT INTO \"%s\" (", e->lname);
-    for (size_t i = 0; i < e->nf; i++) {
-        u = add(sql, u, sizeof sql, i ? ", \"%s\"" : "\"%s\"", e->f[i].name);
-    }
-    u = add(sql, u, sizeof sql, "%s, geom) VALUES (", e->layer == GW_LAYER_GRIDS ? ", version" : "");
-    for (size_t i = 0; i < e->nf; i++) {
-        snprintf(p, sizeof p, "%s?%zu", i ? ", " : "", i + 1);
-        u = add(sql, u, sizeof sql, "%s", p);
-    }
-    if (e->layer == GW_LAYER_GRIDS) {
-        snprintf(p, sizeof p, ", ?%zu, ", e->nf + 3);
-        u = add(sql, u, sizeof sql, "%s", p);
-    } else {
-        u = add(sql, u, sizeof sql, "%s", ", ");
-    }
-    char g[128];
-    geom_expr(e, g, sizeof g);
-    u = add(sql, u, sizeof sql, "%s)", g);
-    return run(e, ft, sql);
+    gw_store_edit_row r;
+    unsigned char *wkb;
+    gw_status st = store_row(e, ft, NULL, &r, &wkb);
+    if (!st) st = gw_store_edit_insert(e->s, e->layer, e->gv, &r);
+    if (wkb) GEOSFree_r(e->h, wkb);
+    return st;
 }
 
 /* UPDATE the given columns (all of them for a replace) and the geometry when one was given. */
 static gw_status do_update(ed *e, feat *ft, int all)
 {
-    char sql[2048], p[64];
-    size_t u = (size_t)snprintf(sql, sizeof sql, "UPDATE \"%s\" SET \"id\" = ?1", e->lname);
-    for (size_t i = 1; i < e->nf; i++) {
-        if (!all && !ft->given[i]) continue;
-        snprintf(p, sizeof p, ", \"%s\" = ?%zu", e->f[i].name, i + 1);
-        u = add(sql, u, sizeof sql, "%s", p);
-    }
-    if (ft->geom) {
-        char g[128];
-        geom_expr(e, g, sizeof g);
-        u = add(sql, u, sizeof sql, ", geom = %s", g);
-    }
-    snprintf(p, sizeof p, " WHERE id = ?1%s", e->layer == GW_LAYER_GRIDS ? " AND version = ?" : "");
-    u = add(sql, u, sizeof sql, "%s", p);
-    if (e->layer == GW_LAYER_GRIDS) {
-        snprintf(p, sizeof p, "%zu", e->nf + 3);
-        u = add(sql, u, sizeof sql, "%s", p);
-    }
-    return run(e, ft, sql);
+    gw_store_edit_row r;
+    unsigned char *wkb;
+    gw_status st = store_row(e, ft, all ? NULL : ft->given, &r, &wkb);
+    if (!st) st = gw_store_edit_update(e->s, e->layer, e->gv, &r);
+    if (wkb) GEOSFree_r(e->h, wkb);
+    return st;
 }
 
-static gw_status do_delete(ed *e, const char *id)
-{
-    char sql[256];
-    snprintf(sql, sizeof sql, "DELETE FROM \"%s\" WHERE id = ?1%s", e->lname,
-             e->layer == GW_LAYER_GRIDS ? " AND version = ?2" : "");
-    sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(e->db, sql, -1, &q, NULL) != SQLITE_OK) return db_fail(e, "delete");
-    sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 2, e->gv);
-    int rc = sqlite3_step(q);
-    sqlite3_finalize(q);
-    return rc == SQLITE_DONE ? GW_OK : db_fail(e, "delete");
-}
+static gw_status do_delete(ed *e, const char *id) { return gw_store_edit_delete(e->s, e->layer, e->gv, id); }
 
 static gw_status push_id(ed *e, const char *id)
 {

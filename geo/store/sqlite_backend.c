@@ -5,6 +5,7 @@
 #include "ops_changes.h"
 #include "ops_coverage.h"
 #include "ops_dispatch.h"
+#include "ops_edit.h"
 #include "ops_features.h"
 #include "ops_model.h"
 #include "ops_tokens.h"
@@ -54,6 +55,15 @@ static const struct gw_store_dispatch_ops sqlite_dispatch = {
     .release = sq_dispatch_release,
 };
 
+static const struct gw_store_edit_ops sqlite_edit = {
+    .insert = sq_edit_insert,
+    .update = sq_edit_update,
+    .delete = sq_edit_delete,
+    .lookup = sq_edit_lookup,
+    .grid_at = sq_edit_grid_at,
+    .rooms_in = sq_edit_rooms_in,
+};
+
 static const struct gw_store_features_ops sqlite_features = {
     .count = sq_features_count,
     .open = sq_features_open,
@@ -81,6 +91,7 @@ const gw_store_backend st_sqlite_backend = {
     .changes = &sqlite_changes,
     .coverage = &sqlite_coverage,
     .dispatch = &sqlite_dispatch,
+    .edit = &sqlite_edit,
     .features = &sqlite_features,
     .model = &sqlite_model,
     .tokens = &sqlite_tokens,
