@@ -3,19 +3,20 @@
  * Each parses its options, opens the store, calls one engine function and reports. */
 #include <getopt.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include <jansson.h>
-#include <sqlite3.h>
 
 #include "cli_util.h"
 #include "commands.h"
 #include "gridwatch/city.h"
 #include "gridwatch/io.h"
 #include "gridwatch/store.h"
+#include "gridwatch/store_features.h"
 
 /* A context with the terminal's progress bar and warnings wired in. */
 static gw_ctx *cli_ctx(gw_cli_progress *p)
@@ -269,29 +270,22 @@ static const char stats_help[] =
     "Print what the database holds: rows per layer, extent, metric CRS, time span of the\n"
     "incidents, top categories, camera and team status, grid area and population.\n";
 
-/* Run a one-row query; returns 1 with the row stepped, 0 otherwise (stmt finalized by caller). */
-static sqlite3_stmt *query(sqlite3 *db, const char *sql)
+static int add_group(void *user, const char *key, int64_t n)
 {
-    sqlite3_stmt *s = NULL;
-    if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK) return NULL;
-    return s;
+    json_object_set_new(user, key ? key : "(none)", json_integer(n));
+    return 0;
 }
 
-static json_t *group_counts(sqlite3 *db, const char *sql)
+static json_t *group_counts(gw_store *store, gw_layer layer, const char *field, int limit)
 {
     json_t *o = json_object();
-    sqlite3_stmt *s = query(db, sql);
-    while (s && sqlite3_step(s) == SQLITE_ROW) {
-        const char *k = (const char *)sqlite3_column_text(s, 0);
-        json_object_set_new(o, k ? k : "(none)", json_integer(sqlite3_column_int64(s, 1)));
-    }
-    sqlite3_finalize(s);
+    if (gw_store_features_groups(store, layer, field, limit, add_group, o))
+        gw_ctx_clear_error(gw_store_ctx(store));
     return o;
 }
 
 static json_t *collect_stats(gw_store *store, const char *path)
 {
-    sqlite3 *db = gw_store_db(store);
     json_t *root = json_object();
     struct stat sb;
     json_object_set_new(root, "database", json_string(path));
@@ -314,46 +308,26 @@ static json_t *collect_stats(gw_store *store, const char *path)
             json_object_set_new(o, "bbox", json_pack("[ffff]", b.minx, b.miny, b.maxx, b.maxy));
         json_object_set_new(layers, gw_layer_name((gw_layer)l), o);
     }
+    gw_store_summary sum;
+    gw_store_features_summary(store, srid, &sum);
     json_t *g = json_object_get(layers, "grids");
-    sqlite3_stmt *s = query(db, "SELECT COALESCE(SUM(population),0), COALESCE(SUM(households),0), "
-                                "COUNT(DISTINCT county), COUNT(DISTINCT township) FROM grids "
-                                "WHERE version = (SELECT CAST(value AS INTEGER) FROM meta WHERE key='grid_version')");
-    if (s && sqlite3_step(s) == SQLITE_ROW) {
-        json_object_set_new(g, "population", json_integer(sqlite3_column_int64(s, 0)));
-        json_object_set_new(g, "households", json_integer(sqlite3_column_int64(s, 1)));
-        json_object_set_new(g, "counties", json_integer(sqlite3_column_int64(s, 2)));
-        json_object_set_new(g, "townships", json_integer(sqlite3_column_int64(s, 3)));
-    }
-    sqlite3_finalize(s);
-    if (srid > 0) {
-        char sql[256];
-        snprintf(sql, sizeof sql, "SELECT SUM(Area(Transform(geom, %d))) FROM grids WHERE version = "
-                 "(SELECT CAST(value AS INTEGER) FROM meta WHERE key='grid_version')", srid);
-        s = query(db, sql);
-        if (s && sqlite3_step(s) == SQLITE_ROW)
-            json_object_set_new(g, "area_km2", json_real(sqlite3_column_double(s, 0) / 1e6));
-        sqlite3_finalize(s);
-    }
-    json_object_set_new(json_object_get(layers, "cameras"), "by_status",
-                        group_counts(db, "SELECT status, COUNT(*) FROM cameras GROUP BY 1 ORDER BY 2 DESC"));
-    json_object_set_new(json_object_get(layers, "cameras"), "domes",
-                        json_integer(0));
-    s = query(db, "SELECT COUNT(*) FROM cameras WHERE fov >= 360");
-    if (s && sqlite3_step(s) == SQLITE_ROW)
-        json_object_set_new(json_object_get(layers, "cameras"), "domes", json_integer(sqlite3_column_int64(s, 0)));
-    sqlite3_finalize(s);
+    json_object_set_new(g, "population", json_integer(sum.population));
+    json_object_set_new(g, "households", json_integer(sum.households));
+    json_object_set_new(g, "counties", json_integer(sum.counties));
+    json_object_set_new(g, "townships", json_integer(sum.townships));
+    if (!isnan(sum.area_km2)) json_object_set_new(g, "area_km2", json_real(sum.area_km2));
+    json_t *cams = json_object_get(layers, "cameras");
+    json_object_set_new(cams, "by_status", group_counts(store, GW_LAYER_CAMERAS, "status", 0));
+    json_object_set_new(cams, "domes", json_integer(sum.domes));
     json_object_set_new(json_object_get(layers, "teams"), "by_status",
-                        group_counts(db, "SELECT status, COUNT(*) FROM teams GROUP BY 1 ORDER BY 2 DESC"));
+                        group_counts(store, GW_LAYER_TEAMS, "status", 0));
     json_t *inc = json_object_get(layers, "incidents");
-    json_object_set_new(inc, "by_category",
-                        group_counts(db, "SELECT category, COUNT(*) FROM incidents GROUP BY 1 ORDER BY 2 DESC LIMIT 8"));
-    s = query(db, "SELECT MIN(occurred_at), MAX(occurred_at), SUM(grid IS NULL) FROM incidents");
-    if (s && sqlite3_step(s) == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL) {
-        json_object_set_new(inc, "first", json_string((const char *)sqlite3_column_text(s, 0)));
-        json_object_set_new(inc, "last", json_string((const char *)sqlite3_column_text(s, 1)));
-        json_object_set_new(inc, "outside_grids", json_integer(sqlite3_column_int64(s, 2)));
+    json_object_set_new(inc, "by_category", group_counts(store, GW_LAYER_INCIDENTS, "category", 8));
+    if (sum.has_incidents) {
+        json_object_set_new(inc, "first", json_string(sum.first_incident));
+        json_object_set_new(inc, "last", json_string(sum.last_incident));
+        json_object_set_new(inc, "outside_grids", json_integer(sum.outside_grids));
     }
-    sqlite3_finalize(s);
     json_object_set_new(root, "layers", layers);
     return root;
 }

@@ -13,6 +13,9 @@ struct gw_store_features_ops {
     gw_status (*close)(gw_store *s, gw_feature_reader *r);
     gw_status (*extent)(gw_store *s, gw_layer layer, gw_bbox *out);
     gw_status (*time_extent)(gw_store *s, gw_layer layer, char *lo, char *hi, size_t cap);
+    gw_status (*summary)(gw_store *s, int metric_srid, gw_store_summary *out);
+    gw_status (*groups)(gw_store *s, gw_layer layer, const char *field, int limit,
+                        gw_store_group_fn fn, void *user);
 };
 
 gw_status sq_features_count(gw_store *s, const gw_feature_filter *f, int64_t *n);
@@ -22,5 +25,8 @@ gw_status sq_features_next(gw_store *s, gw_feature_reader *r, gw_row *row);
 gw_status sq_features_close(gw_store *s, gw_feature_reader *r);
 gw_status sq_features_extent(gw_store *s, gw_layer layer, gw_bbox *out);
 gw_status sq_features_time_extent(gw_store *s, gw_layer layer, char *lo, char *hi, size_t cap);
+gw_status sq_features_summary(gw_store *s, int metric_srid, gw_store_summary *out);
+gw_status sq_features_groups(gw_store *s, gw_layer layer, const char *field, int limit,
+                             gw_store_group_fn fn, void *user);
 
 #endif

@@ -71,6 +71,8 @@ static const struct gw_store_features_ops sqlite_features = {
     .close = sq_features_close,
     .extent = sq_features_extent,
     .time_extent = sq_features_time_extent,
+    .summary = sq_features_summary,
+    .groups = sq_features_groups,
 };
 
 static const struct gw_store_model_ops sqlite_model = {

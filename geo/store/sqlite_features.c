@@ -3,6 +3,7 @@
 #include "ops_features.h"
 #include "sqlite_bulk.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -298,6 +299,75 @@ gw_status sq_features_time_extent(gw_store *s, gw_layer layer, char *lo, char *h
         snprintf(hi, cap, "%s", (const char *)sqlite3_column_text(q, 1));
         st = GW_OK;
     }
+    sqlite3_finalize(q);
+    return st;
+}
+
+/* One row of a one-row query into cols (up to 4 columns as int64, or -1 as found flag). */
+static int one_row(gw_store *s, const char *sql, sqlite3_stmt **q)
+{
+    if (st_prepare(s, sql, 0, q, sql)) return 0;
+    return sqlite3_step(*q) == SQLITE_ROW;
+}
+
+gw_status sq_features_summary(gw_store *s, int metric_srid, gw_store_summary *out)
+{
+    memset(out, 0, sizeof *out);
+    out->area_km2 = NAN;
+    int64_t gv = 1;
+    gw_status st = st_grid_version(s, &gv);
+    if (st) return st;
+    char sql[320];
+    sqlite3_stmt *q = NULL;
+    snprintf(sql, sizeof sql, "SELECT COALESCE(SUM(population),0), COALESCE(SUM(households),0), "
+             "COUNT(DISTINCT county), COUNT(DISTINCT township) FROM grids WHERE version = %lld",
+             (long long)gv);
+    if (one_row(s, sql, &q)) {
+        out->population = sqlite3_column_int64(q, 0), out->households = sqlite3_column_int64(q, 1);
+        out->counties = sqlite3_column_int64(q, 2), out->townships = sqlite3_column_int64(q, 3);
+    }
+    sqlite3_finalize(q), q = NULL;
+    if (metric_srid > 0) {
+        snprintf(sql, sizeof sql, "SELECT SUM(Area(Transform(geom, %d))) FROM grids WHERE version = "
+                 "%lld", metric_srid, (long long)gv);
+        if (one_row(s, sql, &q)) out->area_km2 = sqlite3_column_double(q, 0) / 1e6;
+        sqlite3_finalize(q), q = NULL;
+    }
+    if (one_row(s, "SELECT COUNT(*) FROM cameras WHERE fov >= 360", &q))
+        out->domes = sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q), q = NULL;
+    if (one_row(s, "SELECT MIN(occurred_at), MAX(occurred_at), SUM(grid IS NULL) FROM incidents", &q) &&
+        sqlite3_column_type(q, 0) != SQLITE_NULL) {
+        out->has_incidents = 1;
+        snprintf(out->first_incident, sizeof out->first_incident, "%s", sqlite3_column_text(q, 0));
+        snprintf(out->last_incident, sizeof out->last_incident, "%s", sqlite3_column_text(q, 1));
+        out->outside_grids = sqlite3_column_int64(q, 2);
+    }
+    sqlite3_finalize(q);
+    gw_ctx_clear_error(s->ctx);
+    return GW_OK;
+}
+
+gw_status sq_features_groups(gw_store *s, gw_layer layer, const char *field, int limit,
+                             gw_store_group_fn fn, void *user)
+{
+    gw_status st = st_check_layer(s, layer);
+    if (st) return st;
+    int fi = field ? gw_layer_field_index(layer, field) : -1;
+    size_t nf;
+    const gw_field *f = gw_layer_fields(layer, &nf);
+    if (fi < 0 || f[fi].type != GW_FT_TEXT)
+        return gw_ctx_error(s->ctx, GW_ERR_ARG, "%s has no text field '%s'", gw_layer_name(layer),
+                            field ? field : "");
+    char sql[256];
+    snprintf(sql, sizeof sql, "SELECT \"%s\", COUNT(*) FROM \"%s\" GROUP BY 1 ORDER BY 2 DESC LIMIT %d",
+             f[fi].name, gw_layer_name(layer), limit > 0 ? limit : -1);
+    sqlite3_stmt *q = NULL;
+    if ((st = st_prepare(s, sql, 0, &q, "cannot count groups"))) return st;
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW)
+        if (fn(user, (const char *)sqlite3_column_text(q, 0), sqlite3_column_int64(q, 1))) break;
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) st = st_fail(s, "cannot count groups");
     sqlite3_finalize(q);
     return st;
 }

@@ -33,3 +33,14 @@ gw_status gw_store_features_time_extent(gw_store *s, gw_layer layer, char *lo, c
 {
     ST_CALL(s, features, time_extent, layer, lo, hi, cap);
 }
+
+gw_status gw_store_features_summary(gw_store *s, int metric_srid, gw_store_summary *out)
+{
+    ST_CALL(s, features, summary, metric_srid, out);
+}
+
+gw_status gw_store_features_groups(gw_store *s, gw_layer layer, const char *field, int limit,
+                                   gw_store_group_fn fn, void *user)
+{
+    ST_CALL(s, features, groups, layer, field, limit, fn, user);
+}

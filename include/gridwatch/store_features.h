@@ -51,6 +51,24 @@ gw_status gw_store_features_extent(gw_store *s, gw_layer layer, gw_bbox *out);
 gw_status gw_store_features_time_extent(gw_store *s, gw_layer layer, char *lo, char *hi,
                                         size_t cap);
 
+/* Figures for `gridwatch stats` beyond counts and extents. */
+typedef struct gw_store_summary {
+    int64_t population, households, counties, townships; /* of the published grids */
+    double area_km2;        /* of the published grids in the metric CRS; NAN when not asked */
+    int64_t domes;          /* cameras with a 360° view */
+    int has_incidents;      /* the incident span below is set */
+    char first_incident[40], last_incident[40];
+    int64_t outside_grids;  /* incidents in no grid */
+} gw_store_summary;
+/* The summary; area only when metric_srid > 0. */
+gw_status gw_store_features_summary(gw_store *s, int metric_srid, gw_store_summary *out);
+/* Called per group, largest first (key NULL for rows without a value). */
+typedef int (*gw_store_group_fn)(void *user, const char *key, int64_t n);
+/* Count the layer's rows by the value of `field` (a text field of the layer), the `limit`
+ * largest groups (<= 0: all), to fn. */
+gw_status gw_store_features_groups(gw_store *s, gw_layer layer, const char *field, int limit,
+                                   gw_store_group_fn fn, void *user);
+
 #ifdef __cplusplus
 }
 #endif
