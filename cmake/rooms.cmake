@@ -49,7 +49,7 @@ gw_room(core SOURCES ${S} HEADERS common.h layer.h
 gw_glob(S geo/crs/*.c)
 gw_room(crs SOURCES ${S} HEADERS crs.h DEPS core LIBS PkgConfig::PROJ)
 gw_glob(S geo/store/*.c)
-gw_room(store SOURCES ${S} ${GW_MIGRATIONS_C} HEADERS ${GW_STORE_HEADERS} DEPS core
+gw_room(store SOURCES ${S} ${GW_MIGRATIONS_C} HEADERS ${GW_STORE_HEADERS} mbtiles.h DEPS core
         LIBS PkgConfig::SPATIALITE PkgConfig::SQLITE3)
 gw_glob(S geo/io/*.c)
 gw_room(io SOURCES ${S} HEADERS io.h DEPS store crs LIBS PkgConfig::GDAL)

@@ -52,8 +52,4 @@ size_t gw_tiles_sync(gw_tiles *t, gw_store *store);
  * GET /tiles/{layer}.json, GET /styles/city.json; role viewer. */
 const gw_route *gw_tiles_routes(size_t *n);
 
-/* `gridwatch tiles DB OUT.mbtiles --layers grids,incidents --zoom 8-16 [--bbox W,S,E,N]`;
- * argv[0] is "tiles".  Exit codes of cli_util.h. */
-int gw_cli_tiles(int argc, char **argv);
-
 #endif
