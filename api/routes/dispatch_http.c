@@ -9,6 +9,7 @@
 #include "gridwatch/crs.h"
 #include "gridwatch/layer.h"
 #include "http_util.h"
+#include "problem.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -54,19 +55,17 @@ static gw_dispatch *req_dispatch(gw_req *req)
 }
 
 
-static unsigned http_status(gw_status st)
-{
-    switch (st) {
-    case GW_ERR_ARG: case GW_ERR_FORMAT: case GW_ERR_RANGE: case GW_ERR_CRS: case GW_ERR_GEOMETRY:
-        return 400;
-    case GW_ERR_NOT_FOUND: return 404;
-    case GW_ERR_CONFLICT: return 409;
-    case GW_ERR_NOMEM: return 503;
-    default: return 500;
-    }
-}
-
 /* ---- query pieces ------------------------------------------------------------------------ */
+
+/* A query parameter out of its range is a bad request (400), like a malformed one; only a
+ * body's value outside its domain is 422 (docs/http-errors.md). */
+static int check_lonlat(gw_req *req, double lon, double lat)
+{
+    if (lon >= -180 && lon <= 180 && lat >= -90 && lat <= 90) return 0;
+    gw_req_problem(req, 400, NULL, "point (lon %g, lat %g) is outside lon/lat range "
+                   "(lon -180..180, lat -90..90)", lon, lat);
+    return -1;
+}
 
 /* lon/lat (EPSG:4326) of the request's point (?lon=&lat=, in ?crs= when given); 0 or -1
  * with a 400 answered. */
@@ -79,7 +78,7 @@ static int query_point(gw_req *req, double *lon, double *lat)
         return -1;
     }
     const char *crs = gw_req_query(req, "crs");
-    if (!crs) return 0;
+    if (!crs) return check_lonlat(req, *lon, *lat);
     gw_ctx *ctx = gw_req_ctx(req);
     if (!ctx) return -1;
     gw_crs c;
@@ -96,7 +95,7 @@ static int query_point(gw_req *req, double *lon, double *lat)
         gw_req_problem(req, 400, NULL, "cannot take the point from crs '%s': %s", crs, gw_ctx_errmsg(ctx));
         return -1;
     }
-    return 0;
+    return check_lonlat(req, *lon, *lat);
 }
 
 static int query_int(gw_req *req, const char *name, int64_t dflt, int64_t lo, int64_t hi, int64_t *out)
@@ -152,7 +151,7 @@ static int h_locate(gw_req *req)
     gw_status st = gw_dispatch_locate(ctx, d, snap, lon, lat, rooms, 3, cams, (size_t)ncam, &loc);
     if (st) {
         gw_model_release(ctx, snap);
-        gw_req_problem(req, http_status(st), NULL, "%s", gw_ctx_errmsg(ctx));
+        gw_req_fail(req, ctx, st, NULL);
         return 0;
     }
     static const char *const grid_f[] = {"id", "name", "township", "county", "worker", "phone", NULL};
@@ -255,7 +254,7 @@ static int h_nearest(gw_req *req)
     gw_status st = gw_dispatch_to_metric(ctx, d, lon, lat, &x, &y);
     if (!st) st = gw_dispatch_nearest(ctx, d, x, y, &o, hits, &n, &skipped);
     if (st) {
-        gw_req_problem(req, http_status(st), NULL, "%s", gw_ctx_errmsg(ctx));
+        gw_req_fail(req, ctx, st, NULL);
         return 0;
     }
     json_t *arr = json_array();
@@ -345,7 +344,7 @@ static int h_positions(gw_req *req)
     int64_t seq = 0;
     gw_status st = gw_dispatch_positions(d, s, p, n, oc, &seq);
     if (st) {
-        gw_req_problem(req, http_status(st), NULL, "%s", gw_ctx_errmsg(gw_store_ctx(s)));
+        gw_req_fail(req, gw_store_ctx(s), st, NULL);
         goto done;
     }
     if (seq) gw_live_kick(gw_req_live(req));
@@ -403,7 +402,7 @@ static int assign_or_release(gw_req *req, int assign)
         free(txt);
         json_decref(p);
     } else if (st) {
-        gw_req_problem(req, http_status(st), NULL, "%s", gw_ctx_errmsg(gw_store_ctx(s)));
+        gw_req_fail(req, gw_store_ctx(s), st, NULL);
     } else {
         gw_live_kick(gw_req_live(req));
         json_t *r = json_pack("{s:o,s:o,s:I}", "team", team_json(&state, 0), "incident", text_or_null(inc),

@@ -20,6 +20,7 @@
 #include "gridwatch/kde.h"
 #include "gridwatch/lisa.h"
 #include "http_util.h"
+#include "problem.h"
 
 /* ---- module state: cached weights and incident grids --------------------------------------- */
 
@@ -604,16 +605,6 @@ static gw_hotspots *state(gw_req *req)
     return hs;
 }
 
-static unsigned status_http(gw_status st)
-{
-    switch (st) {
-    case GW_ERR_ARG: return 400;
-    case GW_ERR_RANGE: return 422;
-    case GW_ERR_NOMEM: return 503;
-    default: return 500;
-    }
-}
-
 static int h_hotspots(gw_req *req)
 {
     gw_hotspots *hs = state(req);
@@ -637,7 +628,7 @@ static int h_hotspots(gw_req *req)
     else if (!st) st = gw_hotspot_gistar(ctx, snap, we->w, ie->rows, &q.ho, &r);
     if (!st && q.lisa) st = run_lisa(ctx, &b, g, r, &q, we->w);
     if (st) {
-        gw_req_problem(req, status_http(st), NULL, "%s", gw_ctx_errmsg(ctx));
+        gw_req_fail(req, ctx, st, NULL);
     } else {
         if (!q.lisa && !q.emerging) write_result(&b, g, r, &q, we->w, we->seconds, gw_snapshot_seq(snap));
         if (b.oom) gw_req_problem(req, 503, NULL, "out of memory writing %zu grids", gw_layer_data_count(g));
@@ -683,7 +674,7 @@ static int h_kde(gw_req *req)
         st = gw_raster_to_geotiff(ctx, r, srid, &buf, &len);
     }
     if (st) {
-        gw_req_problem(req, status_http(st), NULL, "%s", gw_ctx_errmsg(ctx));
+        gw_req_fail(req, ctx, st, NULL);
     } else {
         char h[64];
         snprintf(h, sizeof h, "%.3f", r->bandwidth);
@@ -766,7 +757,7 @@ static int h_evaluate(gw_req *req)
     if (!st) st = get_inc(hs, ctx, g, gw_snapshot_layer(snap, GW_LAYER_INCIDENTS), &ie);
     if (!st) st = run_evaluate(ctx, snap, we->w, ie->rows, &q, rows);
     if (st) {
-        gw_req_problem(req, status_http(st), NULL, "%s", gw_ctx_errmsg(ctx));
+        gw_req_fail(req, ctx, st, NULL);
     } else {
         gw_buf b = {0};
         write_pai(&b, rows, &q, 1);

@@ -20,6 +20,7 @@
 #include "gridwatch/plan.h"
 #include "gridwatch/tile.h"
 #include "http_util.h"
+#include "problem.h"
 
 #include "gridwatch/store_changes.h"
 
@@ -36,24 +37,9 @@
 
 /* ---- request pieces ------------------------------------------------------------------------ */
 
-static unsigned http_status(gw_status st)
-{
-    switch (st) {
-    case GW_ERR_NOT_FOUND: return 404;
-    case GW_ERR_ARG:
-    case GW_ERR_FORMAT:
-    case GW_ERR_RANGE: return 400;
-    case GW_ERR_GEOMETRY:
-    case GW_ERR_CRS: return 422;
-    case GW_ERR_CONFLICT: return 409;
-    case GW_ERR_NOMEM: return 503;
-    default: return 500;
-    }
-}
-
 static int fail(gw_req *req, gw_store *s, gw_status st)
 {
-    gw_req_problem(req, http_status(st), NULL, "%s", gw_ctx_errmsg(gw_store_ctx(s)));
+    gw_req_fail(req, gw_store_ctx(s), st, NULL);
     return 0;
 }
 

@@ -1,7 +1,8 @@
 /* test_http_errors.c — the same bad input gets the same HTTP status on every route that takes
  * it (api/http/problem.h is the one map).  Walks every route of a running server (the whole
  * app over a small generated city, an admin token) with each class of bad input:
- * malformed JSON bodies (400), invalid geometry (422), values out of range (422), a malformed
+ * malformed JSON bodies (400), invalid geometry (422), body values out of range (422),
+ * query parameters out of range (400), a malformed
  * bbox (400), an unknown id (404), a tile outside the pyramid (404), an unknown CRS (400),
  * a malformed number (400); and checks that every error is problem+json with that status in
  * its body. */
@@ -99,11 +100,22 @@ static void test_out_of_range(void **state)
          "{\"type\":\"Feature\",\"properties\":{\"category\":\"theft\",\"severity\":1},"
          "\"geometry\":{\"type\":\"Point\",\"coordinates\":[200,35.2]}}"},
         {"POST", "/dispatch/positions", "[{\"id\":\"T00001\",\"lon\":200,\"lat\":35.2}]"},
+    };
+    WALK("body value out of range", ps, 422);
+}
+
+/* A query parameter out of its range is a bad request, like a malformed one. */
+static void test_param_out_of_range(void **state)
+{
+    (void)state;
+    probe ps[] = {
         {"GET", "/dispatch/nearest?lon=200&lat=35.2", NULL},
         {"GET", "/dispatch/locate?lon=200&lat=35.2", NULL},
         {"GET", "/dispatch/cameras?lon=200&lat=35.2", NULL},
+        {"GET", "/collections/incidents/items?bbox=200,35,201,36", NULL},
+        {"GET", "/collections/incidents/items?limit=0", NULL},
     };
-    WALK("value out of range", ps, 422);
+    WALK("parameter out of range", ps, 400);
 }
 
 static void test_bad_bbox(void **state)
@@ -219,7 +231,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_malformed_json),  cmocka_unit_test(test_invalid_geometry),
-        cmocka_unit_test(test_out_of_range),    cmocka_unit_test(test_bad_bbox),
+        cmocka_unit_test(test_out_of_range),    cmocka_unit_test(test_param_out_of_range),
+        cmocka_unit_test(test_bad_bbox),
         cmocka_unit_test(test_unknown_id),      cmocka_unit_test(test_tile_outside_pyramid),
         cmocka_unit_test(test_unknown_crs),     cmocka_unit_test(test_bad_number),
     };
