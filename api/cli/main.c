@@ -50,7 +50,7 @@ static const struct {
 } commands[] = {
     {"init", gw_cmd_init},       {"import", gw_cmd_import}, {"export", gw_cmd_export},
     {"gen-city", gw_cmd_gen_city}, {"stats", gw_cmd_stats}, {"serve", gw_cmd_serve},
-    {"demo", gw_cmd_demo},       {"token", gw_cmd_token},       {"tiles", gw_cmd_tiles},       {"hotspots", gw_cli_hotspots},
+    {"demo", gw_cmd_demo},       {"token", gw_cmd_token},       {"tiles", gw_cmd_tiles},       {"hotspots", gw_cmd_hotspots},
     {"coverage", gw_cmd_coverage}, {"plan", gw_cli_plan},
 };
 

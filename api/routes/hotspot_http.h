@@ -34,9 +34,5 @@ gw_status gw_hotspots_default(gw_hotspots *hs, gw_ctx *ctx, gw_model_snapshot *s
 /* GET /analysis/hotspots, GET /analysis/kde; role viewer (static storage). */
 const gw_route *gw_hotspots_routes(size_t *n);
 
-/* `gridwatch hotspots DB [--method gistar|kde] [--weights queen|rook|distance:M|knn:K]
- *  [--value count|per_km2|per_10k] [--from T] [--to T] [--category C] [--format csv|json] …`;
- * argv[0] is "hotspots".  Exit codes of cli_util.h. */
-int gw_cli_hotspots(int argc, char **argv);
 
 #endif
