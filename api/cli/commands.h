@@ -12,6 +12,7 @@ int gw_cmd_demo(int argc, char **argv);
 int gw_cmd_coverage(int argc, char **argv);
 int gw_cmd_tiles(int argc, char **argv);
 int gw_cmd_hotspots(int argc, char **argv);
+int gw_cmd_plan(int argc, char **argv);
 int gw_cmd_token(int argc, char **argv);
 
 #endif

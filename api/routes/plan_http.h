@@ -17,8 +17,5 @@
  * GET /plan/versions/{n}/validation; POST /plan/versions/{n}/rollback.  Static storage. */
 const gw_route *gw_plan_routes(size_t *n);
 
-/* `gridwatch plan create|list|show|diff|edit|validate|balance|publish|rollback|versions|import|
- * delete DB …`; argv[0] is "plan".  Exit codes of cli_util.h. */
-int gw_cli_plan(int argc, char **argv);
 
 #endif

@@ -16,6 +16,7 @@
 #include "gridwatch/tile.h"
 #include "http_fixture.h"
 #include "http_util.h"
+#include "commands.h"
 #include "plan_http.h"
 #include "server.h"
 
@@ -479,7 +480,7 @@ static void test_plan_import(void **state)
                            "who = 'li.planner'"), 3);
 }
 
-/* `gridwatch plan` through gw_cli_plan (the same engine, from the command line). */
+/* `gridwatch plan` through gw_cmd_plan (the same engine, from the command line). */
 static int cli(const char *a0, const char *a1, const char *a2, const char *a3, const char *a4)
 {
     char *argv[8] = {"plan", (char *)a0, (char *)db_path, (char *)a1, (char *)a2, (char *)a3,
@@ -487,13 +488,13 @@ static int cli(const char *a0, const char *a1, const char *a2, const char *a3, c
     int argc = 3;
     while (argc < 7 && argv[argc]) argc++;
     fflush(stdout);
-    return gw_cli_plan(argc, argv);
+    return gw_cmd_plan(argc, argv);
 }
 
 static void test_plan_cli(void **state)
 {
     char *help[] = {"plan", "--help"};
-    assert_int_equal(gw_cli_plan(2, help), GW_EXIT_OK);
+    assert_int_equal(gw_cmd_plan(2, help), GW_EXIT_OK);
     assert_int_equal(cli("frobnicate", NULL, NULL, NULL, NULL), GW_EXIT_USAGE);
     assert_int_equal(cli("create", "cli draft", "--by", "cli-user", NULL), GW_EXIT_OK);
     int64_t id = q_int("SELECT max(id) FROM plan_drafts");
@@ -589,7 +590,7 @@ static void test_plan_suggest(void **state)
     char ids[32];
     snprintf(ids, sizeof ids, "%lld", (long long)id);
     char *help[] = {"plan", "suggest", "--help"};
-    assert_int_equal(gw_cli_plan(3, help), GW_EXIT_OK);
+    assert_int_equal(gw_cmd_plan(3, help), GW_EXIT_OK);
     assert_int_equal(cli("suggest", ids, "--target", "bogus", NULL), GW_EXIT_USAGE);
     assert_int_equal(cli("suggest", ids, "--max-cv", "-2", NULL), GW_EXIT_USAGE);
     assert_int_equal(cli("suggest", "abc", NULL, NULL, NULL), GW_EXIT_USAGE);
