@@ -3,11 +3,8 @@
  * log line per request, Prometheus metrics, per-thread store connections and clean shutdown.
  * Feature routes live in ogc.c; writes and auth plug in through gw_server_opts. */
 #include "server.h"
-#include "app.h"
 
 #include "http_util.h"
-#include "ogc.h"
-#include "web_http.h"
 
 #include <arpa/inet.h>
 #include <jansson.h>
@@ -733,10 +730,8 @@ gw_status gw_server_create(gw_ctx *ctx, const gw_server_opts *opts, gw_server **
     pthread_mutex_init(&srv->lock, NULL);
     pthread_mutex_init(&srv->stream_lock, NULL);
     pthread_key_create(&srv->key, NULL);
-    size_t n_ogc;
-    const gw_route *ogc = gw_ogc_routes(&n_ogc);
     size_t n_ops = sizeof ops_routes / sizeof ops_routes[0];
-    srv->n_routes = opts->n_routes + n_ops + n_ogc;
+    srv->n_routes = opts->n_routes + n_ops;
     srv->routes = calloc(srv->n_routes, sizeof *srv->routes);
     srv->stats = calloc(srv->n_routes + 1, sizeof *srv->stats);
     if (!srv->db_path || !srv->bind || !srv->routes || !srv->stats) {
@@ -746,7 +741,6 @@ gw_status gw_server_create(gw_ctx *ctx, const gw_server_opts *opts, gw_server **
     size_t k = 0;
     for (size_t i = 0; i < opts->n_routes; i++) srv->routes[k++] = &opts->routes[i];
     for (size_t i = 0; i < n_ops; i++) srv->routes[k++] = &ops_routes[i];
-    for (size_t i = 0; i < n_ogc; i++) srv->routes[k++] = &ogc[i];
 
     struct sockaddr_in sa4;
     struct sockaddr_in6 sa6;
@@ -818,144 +812,6 @@ void gw_server_destroy(gw_server *srv)
     free(srv->db_path);
     free(srv->bind);
     free(srv);
-}
-
-/* ---- CLI -------------------------------------------------------------------------------- */
-
-static const char serve_usage[] =
-    "usage: gridwatch serve DB [--bind 127.0.0.1] [--port 8080] [--threads N]\n"
-    "                          [--anonymous-read] [--max-body BYTES] [--tile-cache-mb N] [--quiet]\n"
-    "\n"
-    "Serve DB over HTTP until SIGINT/SIGTERM: OGC API - Features at /collections (reads and,\n"
-    "with a bearer token, writes), vector tiles at /tiles, analysis and dispatch routes, ops at\n"
-    "/healthz /metrics /openapi.json.  The database's in-memory model follows every committed\n"
-    "change, also changes made by other processes (e.g. gridwatch import) while it runs.\n"
-    "\n"
-    "options:\n"
-    "  --bind ADDR          IPv4 address to listen on (default 127.0.0.1)\n"
-    "  --port N             port (default 8080; 0 = any free port)\n"
-    "  --threads N          worker threads (default 2)\n"
-    "  --anonymous-read     reads need no token (writes always do; see gridwatch token)\n"
-    "  --max-body BYTES     request body limit (default 8 MiB; 413 past it)\n"
-    "  --tile-cache-mb N    vector tile cache budget (default 256); heat map tiles get a\n"
-    "                       quarter of it on top\n"
-    "  --quiet              no request log lines\n"
-    "  --no-wall            serve without the map wall page (/wall/ answers 404 saying so)\n"
-    "\n"
-    "The map wall (/wall/) needs its page and MapLibre GL's files: from PREFIX/share/gridwatch/web\n"
-    "after cmake --install, or web/ with web/node_modules (npm ci) in a build tree, or\n"
-    "$GRIDWATCH_WEB_DIR.  When they are missing, serve refuses to start (exit 1) and says what is\n"
-    "missing, unless --no-wall is given.\n";
-
-int gw_cli_serve(int argc, char **argv)
-{
-    gw_server_opts o = {0};
-    gw_app_opts ao = {0};
-    int no_wall = 0;
-    o.port = 8080;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        int64_t n;
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            fputs(serve_usage, stdout);
-            return 0;
-        } else if (strcmp(a, "--anonymous-read") == 0) {
-            o.anonymous_read = 1;
-        } else if (strcmp(a, "--quiet") == 0) {
-            o.quiet = 1;
-        } else if (strcmp(a, "--no-wall") == 0) {
-            no_wall = 1;
-        } else if (strcmp(a, "--bind") == 0 && v) {
-            o.bind = v, i++;
-        } else if (strcmp(a, "--port") == 0 && v) {
-            if (gw_parse_int64(v, &n) || n < 0 || n > 65535) {
-                fprintf(stderr, "gridwatch serve: --port '%s' is not a port number (0-65535)\n", v);
-                return 2;
-            }
-            o.port = (uint16_t)n, i++;
-        } else if (strcmp(a, "--threads") == 0 && v) {
-            if (gw_parse_int64(v, &n) || n < 1 || n > 256) {
-                fprintf(stderr, "gridwatch serve: --threads '%s' must be 1-256\n", v);
-                return 2;
-            }
-            o.threads = (int)n, i++;
-        } else if (strcmp(a, "--tile-cache-mb") == 0 && v) {
-            if (gw_parse_int64(v, &n) || n < 1 || n > 65536) {
-                fprintf(stderr, "gridwatch serve: --tile-cache-mb '%s' must be 1-65536\n", v);
-                return 2;
-            }
-            ao.tile_cache_bytes = (size_t)n << 20, i++;
-        } else if (strcmp(a, "--max-body") == 0 && v) {
-            if (gw_parse_int64(v, &n) || n < 1) {
-                fprintf(stderr, "gridwatch serve: --max-body '%s' must be a positive byte count\n", v);
-                return 2;
-            }
-            o.max_body = (size_t)n, i++;
-        } else if (a[0] == '-') {
-            fprintf(stderr, "gridwatch serve: unknown or incomplete option '%s' (see --help)\n", a);
-            return 2;
-        } else if (!o.db_path) {
-            o.db_path = a;
-        } else {
-            fprintf(stderr, "gridwatch serve: unexpected argument '%s' (see --help)\n", a);
-            return 2;
-        }
-    }
-    if (!o.db_path) {
-        fprintf(stderr, "gridwatch serve: no database given (see --help)\n");
-        return 2;
-    }
-    char wall_msg[2 * PATH_MAX + 512];
-    if (no_wall) {
-        gw_web_disable();
-    } else if (gw_web_check(wall_msg, sizeof wall_msg) != 0) { /* fail at start, not as 404s */
-        fprintf(stderr, "gridwatch serve: %s\n", wall_msg);
-        return 1;
-    }
-    /* Block the stop signals before the workers start, so only sigwait below sees them. */
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
-    signal(SIGPIPE, SIG_IGN);
-    gw_ctx *ctx = NULL;
-    if (gw_ctx_create(&ctx) != GW_OK) {
-        fprintf(stderr, "gridwatch serve: out of memory\n");
-        return 1;
-    }
-    gw_app *app = NULL;
-    if (gw_app_create(ctx, o.db_path, &ao, &app) != GW_OK) {
-        fprintf(stderr, "gridwatch serve: %s\n", gw_ctx_errmsg(ctx));
-        gw_ctx_destroy(ctx);
-        return 1;
-    }
-    gw_app_configure(app, &o);
-    gw_server *srv = NULL;
-    if (gw_server_create(ctx, &o, &srv) != GW_OK) {
-        fprintf(stderr, "gridwatch serve: %s\n", gw_ctx_errmsg(ctx));
-        gw_app_destroy(app);
-        gw_ctx_destroy(ctx);
-        return 1;
-    }
-    fprintf(stderr, "{\"event\":\"listening\",\"url\":\"http://%s:%u/\",\"db\":", o.bind ? o.bind : "127.0.0.1",
-            (unsigned)gw_server_port(srv));
-    gw_buf b = {0};
-    gw_buf_json_str(&b, o.db_path);
-    fprintf(stderr, "%s,\"threads\":%d,\"wall\":", b.data ? b.data : "\"\"", o.threads ? o.threads : 2);
-    gw_buf_reset(&b);
-    if (no_wall) gw_buf_str(&b, "null");
-    else gw_buf_json_str(&b, gw_web_dir());
-    fprintf(stderr, "%s}\n", b.data ? b.data : "null");
-    gw_buf_free(&b);
-    int sig = 0;
-    sigwait(&set, &sig);
-    fprintf(stderr, "{\"event\":\"shutdown\",\"signal\":%d}\n", sig);
-    gw_server_destroy(srv);
-    gw_app_destroy(app);
-    gw_ctx_destroy(ctx);
-    return 0;
 }
 
 /* ---- the write connection of this thread (one per worker, opened on first write) ---- */

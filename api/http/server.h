@@ -56,7 +56,7 @@ typedef struct gw_server_opts {
     unsigned timeout_s;      /* idle connection timeout; 0 = 30 s */
     unsigned max_conn;       /* connection limit; 0 = 1024 */
     int quiet;               /* no request log lines on stderr */
-    const gw_route *routes;  /* extra routes (writes …), matched first; may be NULL */
+    const gw_route *routes;  /* the routes (the app gives them all), matched first; may be NULL */
     size_t n_routes;
     gw_auth_fn auth;
     void *auth_user;
@@ -73,10 +73,6 @@ uint16_t gw_server_port(const gw_server *srv);
  * close every database connection.  Accepts NULL. */
 void gw_server_destroy(gw_server *srv);
 
-/* `gridwatch serve DB [--bind A] [--port P] [--threads N] [--anonymous-read] [--max-body B]`;
- * argv[0] is "serve".  Runs until SIGINT/SIGTERM.  Exit codes: 0 clean shutdown, 1 runtime
- * error, 2 usage error. */
-int gw_cli_serve(int argc, char **argv);
 
 /* ---- for handlers ---------------------------------------------------------------------- */
 
@@ -106,7 +102,7 @@ gw_store *gw_req_store(gw_req *req);
 gw_server *gw_req_server(gw_req *req);
 /* The opts.app pointer the server was created with (NULL when none). */
 void *gw_req_app(gw_req *req);
-/* The i-th route the server matches (extra routes first, then the built-in ones), NULL past
+/* The i-th route the server matches (the given routes, then /healthz and /metrics), NULL past
  * the end: what /openapi.json lists. */
 const gw_route *gw_server_route(const gw_server *srv, size_t i);
 /* The database path the server serves. */

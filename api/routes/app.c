@@ -1,6 +1,6 @@
 /* app.c — wires the feature modules into one service: creates the live model, each module's
  * state and listeners, and concatenates their routes (writes first, then tiles, analysis,
- * dispatch); the server's built-in read routes come after these. */
+ * dispatch, events, then the OGC API reads); the server's ops routes come after these. */
 #include "app.h"
 
 #include <stdlib.h>
@@ -11,6 +11,7 @@
 #include "hotspot_http.h"
 #include "dispatch_http.h"
 #include "events.h"
+#include "ogc.h"
 #include "ogc_write.h"
 #include "plan_http.h"
 #include "web_http.h"
@@ -93,6 +94,10 @@ gw_status gw_app_create(gw_ctx *ctx, const char *db_path, const gw_app_opts *opt
     }
     if (!st) {
         r = gw_events_routes(&n);
+        st = add_routes(ctx, app, r, n);
+    }
+    if (!st) { /* the OGC API reads last: the server's ops routes (healthz, metrics) follow */
+        r = gw_ogc_routes(&n);
         st = add_routes(ctx, app, r, n);
     }
     if (st) {

@@ -1,5 +1,6 @@
 /* http_fixture.c — the HTTP tests' shared server fixture and libcurl client (http_fixture.h). */
 #include "http_fixture.h"
+#include "ogc.h"
 
 #include "gridwatch/city.h"
 
@@ -25,7 +26,19 @@ gw_store *hf_city(gw_ctx *ctx, const char *path, double scale, uint64_t seed)
 gw_status hf_server_start(gw_ctx *ctx, const gw_server_opts *o, gw_server **srv)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    gw_status st = gw_server_create(ctx, o, srv);
+    /* A server without the app: the test's own routes, then the OGC API reads, as the app
+     * orders them.  The table must outlive the server: one per process is enough here. */
+    static gw_route table[256];
+    gw_server_opts bare = *o;
+    if (!o->app) {
+        size_t n_ogc, k = 0;
+        const gw_route *ogc = gw_ogc_routes(&n_ogc);
+        for (size_t i = 0; i < o->n_routes && k < 256; i++) table[k++] = o->routes[i];
+        for (size_t i = 0; i < n_ogc && k < 256; i++) table[k++] = ogc[i];
+        bare.routes = table;
+        bare.n_routes = k;
+    }
+    gw_status st = gw_server_create(ctx, &bare, srv);
     if (st) {
         fprintf(stderr, "server: %s\n", gw_ctx_errmsg(ctx));
         return st;

@@ -23,7 +23,8 @@ extern long hf_timeout_s;
  * else it needs (tokens, rows) and closes it with gw_store_close. */
 gw_store *hf_city(gw_ctx *ctx, const char *path, double scale, uint64_t seed);
 
-/* curl_global_init, gw_server_create(ctx, o) and hf_base; a failure's message goes to stderr. */
+/* curl_global_init, gw_server_create(ctx, o) and hf_base; a failure's message goes to stderr.
+ * Without an app in o, the server gets o's routes followed by the OGC API read routes. */
 gw_status hf_server_start(gw_ctx *ctx, const gw_server_opts *o, gw_server **srv);
 /* gw_server_destroy and curl_global_cleanup. */
 void hf_server_stop(gw_server *srv);
