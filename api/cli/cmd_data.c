@@ -207,7 +207,7 @@ static const char gen_help[] =
     "  --region FILE  outline polygons (any GDAL vector file, EPSG:4326); each polygon is a county\n"
     "                 at the top of the grid hierarchy (default: a built-in region around 115.48E 35.24N)\n";
 
-int gw_gen_city_run(const char *db, double scale, uint64_t seed, const char *region, int quiet)
+int cli_gen_city(const char *db, double scale, uint64_t seed, const char *region, int quiet)
 {
     gw_cli_progress p;
     gw_ctx *ctx = cli_ctx(&p);
@@ -259,7 +259,7 @@ int gw_cmd_gen_city(int argc, char **argv)
         }
     }
     if (argc - optind != 1) return gw_cli_usage_error("gen-city", "expected exactly one database file");
-    return gw_gen_city_run(argv[optind], scale, seed, region, 0);
+    return cli_gen_city(argv[optind], scale, seed, region, 0);
 }
 
 /* ---- stats --------------------------------------------------------------------------- */

@@ -159,7 +159,6 @@ int gw_cmd_serve(int argc, char **argv)
 
 /* ---- demo ----------------------------------------------------------------------------------- */
 
-int gw_gen_city_run(const char *db, double scale, uint64_t seed, const char *region, int quiet);
 
 static const char demo_help[] =
     "usage: gridwatch demo [DB] [--scale F] [--port N] [--bind ADDR] [--no-wall]\n"
@@ -210,7 +209,7 @@ int gw_cmd_demo(int argc, char **argv)
     }
     if (access(db, F_OK) != 0) {
         fprintf(stderr, "gridwatch demo: generating the demo city (scale %g) into %s …\n", scale, db);
-        int rc = gw_gen_city_run(db, scale, 1, NULL, 0);
+        int rc = cli_gen_city(db, scale, 1, NULL, 0);
         if (rc != GW_EXIT_OK) return rc;
     }
     char *stats_argv[] = {"stats", (char *)db, NULL};

@@ -2,6 +2,8 @@
 #ifndef GW_COMMANDS_H
 #define GW_COMMANDS_H
 
+#include <stdint.h>
+
 int gw_cmd_init(int argc, char **argv);
 int gw_cmd_import(int argc, char **argv);
 int gw_cmd_export(int argc, char **argv);
@@ -14,5 +16,8 @@ int gw_cmd_tiles(int argc, char **argv);
 int gw_cmd_hotspots(int argc, char **argv);
 int gw_cmd_plan(int argc, char **argv);
 int gw_cmd_token(int argc, char **argv);
+
+/* Generate the synthetic city into db (gen-city and demo share it); an exit code. */
+int cli_gen_city(const char *db, double scale, uint64_t seed, const char *region, int quiet);
 
 #endif

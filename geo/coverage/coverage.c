@@ -25,7 +25,7 @@
 
 /* ---- views ------------------------------------------------------------------------------- */
 
-void gw_cov_camcols_init(camcols *c, const gw_layer_data *d)
+void cov_camcols_init(camcols *c, const gw_layer_data *d)
 {
     memset(c, 0, sizeof *c);
     c->d = d;
@@ -42,7 +42,7 @@ void gw_cov_camcols_init(camcols *c, const gw_layer_data *d)
 }
 
 /* 1 when camera row r has a view (online, range > 0, fov > 0), with its parameters. */
-int gw_cov_cam_view(const camcols *c, size_t r, double *az, double *fov, double *rg)
+int cov_cam_view(const camcols *c, size_t r, double *az, double *fov, double *rg)
 {
     if (!c->d || !c->rg || !c->x || (c->nrg && c->nrg[r]) || !(c->rg[r] > 0)) return 0;
     if (c->on) {
@@ -402,7 +402,7 @@ static gw_status grid_compute(worker *w, size_t g)
     for (size_t i = 0; i < w->ncand && !st; i++) {
         size_t r = w->cand[i];
         double az, fov, rg, x = c->cc.x[r], y = c->cc.y[r];
-        if (!gw_cov_cam_view(&c->cc, r, &az, &fov, &rg)) continue;
+        if (!cov_cam_view(&c->cc, r, &az, &fov, &rg)) continue;
         if (x + rg < e.minx || x - rg > e.maxx || y + rg < e.miny || y - rg > e.maxy) continue;
         size_t n = gw_coverage_sector(x, y, az, fov, rg, xy, SECTOR_CAP);
         if (!n) continue;
@@ -575,7 +575,7 @@ static int seen_visit(void *user, size_t r)
 {
     seen_q *s = user;
     double az, fov, rg;
-    if (gw_cov_cam_view(s->cc, r, &az, &fov, &rg) &&
+    if (cov_cam_view(s->cc, r, &az, &fov, &rg) &&
         gw_coverage_sector_contains(s->cc->x[r], s->cc->y[r], az, fov, rg, s->x, s->y))
         return s->hit = 1;
     return 0;
@@ -754,7 +754,7 @@ static void take_layers(gw_coverage *c)
     c->cams = gw_snapshot_layer(c->snap, GW_LAYER_CAMERAS);
     c->rooms = gw_snapshot_layer(c->snap, GW_LAYER_POLICE_ROOMS);
     c->incs = gw_snapshot_layer(c->snap, GW_LAYER_INCIDENTS);
-    gw_cov_camcols_init(&c->cc, c->cams);
+    cov_camcols_init(&c->cc, c->cams);
     c->max_range = 0;
     size_t nc = c->cams ? gw_layer_data_count(c->cams) : 0;
     /* Owned by the caller from here (update frees the old one after diffing). */
@@ -790,7 +790,7 @@ static gw_status alloc_incidents(gw_ctx *ctx, gw_coverage *c)
 }
 
 /* The per-grid arrays for c->snap's grids (rows zeroed, envelopes filled). */
-gw_status gw_cov_alloc_grids(gw_ctx *ctx, gw_coverage *c)
+gw_status cov_alloc_grids(gw_ctx *ctx, gw_coverage *c)
 {
     free_grids(c);
     GEOSContextHandle_t h = gw_ctx_geos(ctx);
@@ -816,7 +816,7 @@ gw_status gw_cov_alloc_grids(gw_ctx *ctx, gw_coverage *c)
 }
 
 /* Every incident's grid and seen flag, and the grids' counts (changed[] is left as it was). */
-gw_status gw_cov_incidents_all(gw_ctx *ctx, gw_coverage *c)
+gw_status cov_incidents_all(gw_ctx *ctx, gw_coverage *c)
 {
     gw_status st = alloc_incidents(ctx, c);
     if (!st) st = run(ctx, c, NULL, 0, 1);
@@ -827,7 +827,7 @@ gw_status gw_cov_incidents_all(gw_ctx *ctx, gw_coverage *c)
 /* Every grid and incident of c->snap. */
 static gw_status full(gw_ctx *ctx, gw_coverage *c)
 {
-    gw_status st = gw_cov_alloc_grids(ctx, c);
+    gw_status st = cov_alloc_grids(ctx, c);
     size_t n = c->n, *list = st ? NULL : malloc((n + 1) * sizeof *list);
     if (!st && !list) st = gw_ctx_error(ctx, GW_ERR_NOMEM, "coverage: out of memory");
     for (size_t g = 0; !st && g < n; g++) list[g] = g;
@@ -841,7 +841,7 @@ static gw_status full(gw_ctx *ctx, gw_coverage *c)
 
 /* A result for snap with options filled in and layers taken, no grid computed yet; takes over
  * the reference to snap (released on error). */
-gw_status gw_cov_new(gw_ctx *ctx, gw_model *model, gw_model_snapshot *snap, const gw_coverage_opts *opts,
+gw_status cov_new(gw_ctx *ctx, gw_model *model, gw_model_snapshot *snap, const gw_coverage_opts *opts,
                      gw_coverage **out)
 {
     *out = NULL;
@@ -869,7 +869,7 @@ gw_status gw_coverage_compute(gw_ctx *ctx, gw_model *model, gw_model_snapshot *s
                               const gw_coverage_opts *opts, gw_coverage **out)
 {
     gw_coverage *c = NULL;
-    gw_status st = gw_cov_new(ctx, model, snap, opts, &c);
+    gw_status st = cov_new(ctx, model, snap, opts, &c);
     if (!st) st = full(ctx, c);
     if (st) {
         gw_coverage_destroy(ctx, c);
@@ -916,7 +916,7 @@ static int view_box(const camcols *cc, size_t r, double reach, double *x, double
     double az, fov, rg;
     *x = gw_layer_data_x(cc->d, GW_MODEL_METRIC)[r], *y = gw_layer_data_y(cc->d, GW_MODEL_METRIC)[r];
     if (reach > 0) return *rad = reach, 1;
-    if (!gw_cov_cam_view(cc, r, &az, &fov, &rg)) return 0;
+    if (!cov_cam_view(cc, r, &az, &fov, &rg)) return 0;
     *rad = rg;
     return 1;
 }
@@ -924,7 +924,7 @@ static int view_box(const camcols *cc, size_t r, double reach, double *x, double
 static int same_camera(const camcols *a, size_t i, const camcols *b, size_t j)
 {
     double az1, f1, r1, az2, f2, r2;
-    int v1 = gw_cov_cam_view(a, i, &az1, &f1, &r1), v2 = gw_cov_cam_view(b, j, &az2, &f2, &r2);
+    int v1 = cov_cam_view(a, i, &az1, &f1, &r1), v2 = cov_cam_view(b, j, &az2, &f2, &r2);
     if (v1 != v2) return 0;
     return !v1 || (a->x[i] == b->x[j] && a->y[i] == b->y[j] && az1 == az2 && f1 == f2 && r1 == r2);
 }
@@ -932,7 +932,7 @@ static int same_camera(const camcols *a, size_t i, const camcols *b, size_t j)
 static void diff_points(const gw_layer_data *o, const gw_layer_data *n, double reach, boxes *b)
 {
     camcols co, cn;
-    gw_cov_camcols_init(&co, o), gw_cov_camcols_init(&cn, n);
+    cov_camcols_init(&co, o), cov_camcols_init(&cn, n);
     size_t no = o ? gw_layer_data_count(o) : 0, nn = n ? gw_layer_data_count(n) : 0, i = 0, j = 0;
     const double *ox = o ? gw_layer_data_x(o, GW_MODEL_METRIC) : NULL, *oy = o ? gw_layer_data_y(o, GW_MODEL_METRIC) : NULL;
     const double *nx = n ? gw_layer_data_x(n, GW_MODEL_METRIC) : NULL, *ny = n ? gw_layer_data_y(n, GW_MODEL_METRIC) : NULL;
@@ -981,7 +981,7 @@ static int diff_cams_by_row(const camcols *co, const camcols *cn, size_t limit, 
             same_opt(co->fov, co->nfov, cn->fov, cn->nfov, i) && same_opt(co->rg, co->nrg, cn->rg, cn->nrg, i))
             continue;
         double a1, f1, r1, a2, f2, r2;
-        int v1 = gw_cov_cam_view(co, i, &a1, &f1, &r1), v2 = gw_cov_cam_view(cn, i, &a2, &f2, &r2);
+        int v1 = cov_cam_view(co, i, &a1, &f1, &r1), v2 = cov_cam_view(cn, i, &a2, &f2, &r2);
         if (v1 == v2 && (!v1 || (co->x[i] == cn->x[i] && co->y[i] == cn->y[i] && a1 == a2 && f1 == f2 && r1 == r2)))
             continue;
         if (++nd > limit) {

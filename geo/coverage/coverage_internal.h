@@ -37,16 +37,16 @@ struct gw_coverage {
 };
 
 /* Read the camera columns of layer d (NULL allowed: no cameras). */
-void gw_cov_camcols_init(camcols *c, const gw_layer_data *d);
+void cov_camcols_init(camcols *c, const gw_layer_data *d);
 /* 1 when camera row r has a view (online, range > 0, fov > 0), with its parameters. */
-int gw_cov_cam_view(const camcols *c, size_t r, double *az, double *fov, double *rg);
+int cov_cam_view(const camcols *c, size_t r, double *az, double *fov, double *rg);
 
 /* Shared by compute and load (geo/coverage.c): a result for snap with options and layers, no
  * grid computed (takes over snap's reference; gw_coverage_destroy); the per-grid arrays with
  * envelopes; every incident's grid, seen flag and the grids' counts. */
-gw_status gw_cov_new(gw_ctx *ctx, gw_model *model, gw_model_snapshot *snap, const gw_coverage_opts *opts,
+gw_status cov_new(gw_ctx *ctx, gw_model *model, gw_model_snapshot *snap, const gw_coverage_opts *opts,
                      gw_coverage **out);
-gw_status gw_cov_alloc_grids(gw_ctx *ctx, gw_coverage *c);
-gw_status gw_cov_incidents_all(gw_ctx *ctx, gw_coverage *c);
+gw_status cov_alloc_grids(gw_ctx *ctx, gw_coverage *c);
+gw_status cov_incidents_all(gw_ctx *ctx, gw_coverage *c);
 
 #endif

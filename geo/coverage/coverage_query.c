@@ -57,7 +57,7 @@ static int at_visit(void *user, size_t r)
 {
     at_q *q = user;
     double az, fov, rg;
-    if (!gw_cov_cam_view(&q->cc, r, &az, &fov, &rg) ||
+    if (!cov_cam_view(&q->cc, r, &az, &fov, &rg) ||
         !gw_coverage_sector_contains(q->cc.x[r], q->cc.y[r], az, fov, rg, q->x, q->y))
         return 0;
     double d = hypot(q->cc.x[r] - q->x, q->cc.y[r] - q->y);
@@ -80,7 +80,7 @@ size_t gw_coverage_cameras_at(const gw_model_snapshot *snap, double x, double y,
     const gw_layer_data *d = gw_snapshot_layer(snap, GW_LAYER_CAMERAS);
     if (!d || !gw_layer_data_count(d)) return 0;
     at_q q = {.x = x, .y = y, .rows = rows, .dists = dists, .cap = dists && rows ? cap : 0};
-    gw_cov_camcols_init(&q.cc, d);
+    cov_camcols_init(&q.cc, d);
     double maxr = 0, az, fov, rg;
     size_t n = gw_layer_data_count(d);
     /* The largest range bounds the search; a scan of one column (250k doubles: ~0.2 ms). */
@@ -282,7 +282,7 @@ gw_status gw_coverage_load(gw_ctx *ctx, gw_model *model, gw_model_snapshot *snap
 {
     gw_coverage *c = NULL;
     *out = NULL;
-    gw_status st = gw_cov_new(ctx, model, snap, opts, &c);
+    gw_status st = cov_new(ctx, model, snap, opts, &c);
     if (st) return st;
     int64_t stored = 0;
     const char *why = stale_run(store, c, &stored);
@@ -291,7 +291,7 @@ gw_status gw_coverage_load(gw_ctx *ctx, gw_model *model, gw_model_snapshot *snap
         gw_coverage_destroy(ctx, c);
         return st;
     }
-    st = gw_cov_alloc_grids(ctx, c);
+    st = cov_alloc_grids(ctx, c);
     load_state ls = {ctx, c, store, GW_OK};
     size_t got = 0;
     if (!st) st = gw_store_coverage_read(store, NULL, c->o.blind_spots, load_row, &ls, &got);
@@ -299,7 +299,7 @@ gw_status gw_coverage_load(gw_ctx *ctx, gw_model *model, gw_model_snapshot *snap
     if (!st && got != c->n)
         st = gw_ctx_error(ctx, GW_ERR_NOT_FOUND, "coverage: %s holds %zu coverage rows for %zu grids", gw_store_path(store),
                           got, c->n);
-    if (!st) st = gw_cov_incidents_all(ctx, c);
+    if (!st) st = cov_incidents_all(ctx, c);
     if (!st) memset(c->changed, 1, c->n);
     if (st) {
         gw_coverage_destroy(ctx, c);

@@ -20,12 +20,12 @@ typedef gw_model_pgrid pgrid;
 typedef gw_model_xforms xforms;
 
 /* Short names for the helpers model_delta.c shares (model_internal.h). */
-#define reserve gw_model_reserve
-#define build_hash gw_model_build_hash
-#define build_pgrid gw_model_build_pgrid
-#define xf_fail gw_model_xf_fail
-#define xforms_ready gw_model_xforms_ready
-#define from_store gw_model_from_store
+#define reserve mdl_reserve
+#define build_hash mdl_build_hash
+#define build_pgrid mdl_build_pgrid
+#define xf_fail mdl_xf_fail
+#define xforms_ready mdl_xforms_ready
+#define from_store mdl_from_store
 
 struct gw_model_snapshot {
     atomic_long refs;
@@ -52,7 +52,7 @@ static void arena_unref(gw_model_arena *a)
     free(a);
 }
 
-void gw_model_layer_free(gw_ctx *ctx, gw_layer_data *d)
+void mdl_layer_free(gw_ctx *ctx, gw_layer_data *d)
 {
     if (!d) return;
     GEOSContextHandle_t h = gw_ctx_geos(ctx);
@@ -68,26 +68,26 @@ void gw_model_layer_free(gw_ctx *ctx, gw_layer_data *d)
                 if (d->geom[c][r]) GEOSGeom_destroy_r(h, d->geom[c][r]);
             free(d->geom[c]);
         }
-        gw_model_pool_release(d->pool, d->xy[c][0]);
-        gw_model_pool_release(d->pool, d->xy[c][1]);
+        mdl_pool_release(d->pool, d->xy[c][0]);
+        mdl_pool_release(d->pool, d->xy[c][1]);
     }
     for (size_t f = 0; f < d->nfields; f++) {
-        gw_model_pool_release(d->pool, d->cols[f].text);
-        gw_model_pool_release(d->pool, d->cols[f].i);
-        gw_model_pool_release(d->pool, d->cols[f].d);
-        gw_model_pool_release(d->pool, d->cols[f].nulls);
+        mdl_pool_release(d->pool, d->cols[f].text);
+        mdl_pool_release(d->pool, d->cols[f].i);
+        mdl_pool_release(d->pool, d->cols[f].d);
+        mdl_pool_release(d->pool, d->cols[f].nulls);
     }
-    gw_model_pool_release(d->pool, d->fid);
+    mdl_pool_release(d->pool, d->fid);
     arena_unref(d->ar);
-    gw_model_pool_release(d->pool, d->hash);
-    gw_model_pool_release(d->pool, d->pg.start);
-    gw_model_pool_release(d->pool, d->pg.rows);
-    gw_model_pool_unref(d->pool);
+    mdl_pool_release(d->pool, d->hash);
+    mdl_pool_release(d->pool, d->pg.start);
+    mdl_pool_release(d->pool, d->pg.rows);
+    mdl_pool_unref(d->pool);
     free(d);
 }
-#define layer_free gw_model_layer_free
+#define layer_free mdl_layer_free
 
-gw_status gw_model_layer_new(gw_ctx *ctx, gw_layer layer, int64_t seq, gw_layer_data **out)
+gw_status mdl_layer_new(gw_ctx *ctx, gw_layer layer, int64_t seq, gw_layer_data **out)
 {
     *out = NULL;
     size_t nf = 0;
@@ -125,13 +125,13 @@ static void snap_unref(gw_ctx *ctx, gw_model_snapshot *s)
 
 /* ---------- text arena with interning ---------- */
 
-uint64_t gw_model_hash_str(const char *s)
+uint64_t mdl_hash_str(const char *s)
 {
     uint64_t h = 1469598103934665603ULL;
     for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ULL;
     return h;
 }
-#define hash_str gw_model_hash_str
+#define hash_str mdl_hash_str
 
 /* Append s to d's arena.  A shared arena (an older version of the layer reads it) is never
  * reallocated: the delta path sizes it beforehand, so running out here is a bug. */
@@ -202,7 +202,7 @@ static gw_status grow(gw_ctx *ctx, void **p, size_t elem, size_t cap)
     return GW_OK;
 }
 
-gw_status gw_model_reserve(gw_ctx *ctx, gw_layer_data *d, size_t cap)
+gw_status mdl_reserve(gw_ctx *ctx, gw_layer_data *d, size_t cap)
 {
     if (cap <= d->cap) return GW_OK;
     gw_status st = grow(ctx, (void **)&d->fid, sizeof *d->fid, cap);
@@ -252,7 +252,7 @@ static int wkb_point(const unsigned char *w, size_t len, double *x, double *y)
     return 1;
 }
 
-gw_status gw_model_put_value(gw_ctx *ctx, gw_layer_data *d, size_t row, size_t f,
+gw_status mdl_put_value(gw_ctx *ctx, gw_layer_data *d, size_t row, size_t f,
                              const gw_value *v, const char *id)
 {
     col *c = &d->cols[f];
@@ -299,10 +299,10 @@ gw_status gw_model_put_value(gw_ctx *ctx, gw_layer_data *d, size_t row, size_t f
     return GW_OK;
 }
 
-gw_status gw_model_add_row(gw_ctx *ctx, gw_layer_data *d, GEOSWKBReader *rd, const gw_row *r)
+gw_status mdl_add_row(gw_ctx *ctx, gw_layer_data *d, GEOSWKBReader *rd, const gw_row *r)
 {
     if (d->n == d->cap) {
-        gw_status st = gw_model_reserve(ctx, d, d->cap ? d->cap * 2 : 1024);
+        gw_status st = mdl_reserve(ctx, d, d->cap ? d->cap * 2 : 1024);
         if (st) return st;
     }
     size_t row = d->n;
@@ -329,13 +329,13 @@ gw_status gw_model_add_row(gw_ctx *ctx, gw_layer_data *d, GEOSWKBReader *rd, con
     if (r->fid > d->maxfid) d->maxfid = r->fid;
     d->n++; /* counted now so a failure below still frees the geometry */
     for (size_t f = 0; f < d->nfields; f++) {
-        gw_status st = gw_model_put_value(ctx, d, row, f, &r->values[f], idv->s);
+        gw_status st = mdl_put_value(ctx, d, row, f, &r->values[f], idv->s);
         if (st) return st;
     }
     return GW_OK;
 }
 
-gw_status gw_model_build_hash(gw_ctx *ctx, gw_layer_data *d)
+gw_status mdl_build_hash(gw_ctx *ctx, gw_layer_data *d)
 {
     size_t cap = 16;
     while (cap < d->n * 2) cap *= 2;
@@ -355,7 +355,7 @@ gw_status gw_model_build_hash(gw_ctx *ctx, gw_layer_data *d)
     return GW_OK;
 }
 
-gw_status gw_model_build_pgrid(gw_ctx *ctx, gw_layer_data *d)
+gw_status mdl_build_pgrid(gw_ctx *ctx, gw_layer_data *d)
 {
     pgrid *g = &d->pg;
     const double *x = d->xy[GW_MODEL_METRIC][0], *y = d->xy[GW_MODEL_METRIC][1];
@@ -401,13 +401,13 @@ static void xforms_clear(xforms *xf)
     xf->srid = 0;
 }
 
-gw_status gw_model_xf_fail(gw_ctx *ctx, const xforms *xf, gw_status st)
+gw_status mdl_xf_fail(gw_ctx *ctx, const xforms *xf, gw_status st)
 {
     if (xf->ctx != ctx) gw_ctx_error(ctx, st, "%s", gw_ctx_errmsg(xf->ctx));
     return st;
 }
 
-gw_status gw_model_xforms_ready(gw_ctx *ctx, xforms *xf, int srid)
+gw_status mdl_xforms_ready(gw_ctx *ctx, xforms *xf, int srid)
 {
     if (xf->srid == srid && xf->t[GW_MODEL_METRIC]) return GW_OK;
     xforms_clear(xf);
@@ -478,7 +478,7 @@ static gw_status finish_layer(gw_ctx *ctx, gw_layer_data *d, xforms *xf, int sri
     return GW_OK;
 }
 
-gw_status gw_model_from_store(gw_ctx *ctx, gw_store *store, gw_status st)
+gw_status mdl_from_store(gw_ctx *ctx, gw_store *store, gw_status st)
 {
     gw_ctx *sc = gw_store_ctx(store);
     if (st && sc && sc != ctx) gw_ctx_error(ctx, st, "%s", gw_ctx_errmsg(sc));
@@ -489,7 +489,7 @@ static gw_status read_layer(gw_ctx *ctx, gw_store *store, gw_layer layer, int64_
                             gw_layer_data **out)
 {
     gw_layer_data *d = NULL;
-    gw_status st = gw_model_layer_new(ctx, layer, seq, &d);
+    gw_status st = mdl_layer_new(ctx, layer, seq, &d);
     if (st) return st;
     int64_t count = 0;
     gw_cursor *cur = NULL;
@@ -505,7 +505,7 @@ static gw_status read_layer(gw_ctx *ctx, gw_store *store, gw_layer layer, int64_
             st = GW_OK;
             break;
         }
-        st = st ? from_store(ctx, store, st) : gw_model_add_row(ctx, d, rd, &row);
+        st = st ? from_store(ctx, store, st) : mdl_add_row(ctx, d, rd, &row);
     }
     gw_cursor_destroy(cur);
     if (rd) GEOSWKBReader_destroy_r(gw_ctx_geos(ctx), rd);
@@ -527,7 +527,7 @@ static gw_status read_layer(gw_ctx *ctx, gw_store *store, gw_layer layer, int64_
  * since >= 0, *mask is first replaced, in the same transaction, by the layers changed after
  * `since` (so no commit can slip between reading the log and reading the layers).  With `prev`
  * (the current layers), a point layer whose changes all name features, and not too many, is
- * derived from its previous version and the changed rows (gw_model_delta_apply) instead of
+ * derived from its previous version and the changed rows (mdl_delta_apply) instead of
  * being reloaded; those layers are set in *patched. */
 static gw_status load_layers(gw_ctx *ctx, gw_store *store, unsigned *maskp, int64_t since,
                              gw_layer_data *const *prev, unsigned *patched, xforms *xf, int *srid,
@@ -548,7 +548,7 @@ static gw_status load_layers(gw_ctx *ctx, gw_store *store, unsigned *maskp, int6
             size_t n = prev[l] && gw_layer_is_point((gw_layer)l) ? prev[l]->n : 0;
             limit[l] = prev[l] && gw_layer_is_point((gw_layer)l) ? (n / PATCH_SHARE > PATCH_MIN_ROWS ? n / PATCH_SHARE : PATCH_MIN_ROWS) : 0;
         }
-        if (*seq > since) st = gw_model_changes_read(ctx, store, since, limit, &ch);
+        if (*seq > since) st = mdl_changes_read(ctx, store, since, limit, &ch);
         *maskp = ch.mask;
     }
     unsigned mask = *maskp, done = 0;
@@ -562,10 +562,10 @@ static gw_status load_layers(gw_ctx *ctx, gw_store *store, unsigned *maskp, int6
     }
     for (int l = 0; !st && prev && *srid > 0 && l < GW_LAYER_COUNT; l++) {
         if (!(mask & (1u << l)) || (ch.bulk & (1u << l)) || !prev[l] || !gw_layer_is_point((gw_layer)l)) continue;
-        st = gw_model_delta_apply(ctx, store, prev[l], ch.ids[l], ch.nids[l], xf, *srid, *seq, &out[l]);
+        st = mdl_delta_apply(ctx, store, prev[l], ch.ids[l], ch.nids[l], xf, *srid, *seq, &out[l]);
         if (!st && out[l]) done |= 1u << l;
     }
-    gw_model_changes_free(&ch);
+    mdl_changes_free(&ch);
     for (int l = 0; !st && l < GW_LAYER_COUNT; l++)
         if ((mask & ~done) & (1u << l)) st = read_layer(ctx, store, (gw_layer)l, *seq, &out[l]);
     gw_store_read_end(store);
@@ -634,7 +634,7 @@ gw_status gw_model_open(gw_ctx *ctx, gw_store *store, gw_model **out)
         return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory opening the model");
     }
     m->xf.ctx = m->own;
-    m->xf.pool = gw_model_pool_create();
+    m->xf.pool = mdl_pool_create();
     pthread_mutex_init(&m->lock, NULL);
     pthread_mutex_init(&m->write_lock, NULL);
     atomic_init(&s->refs, 1);
@@ -682,7 +682,7 @@ void gw_model_close(gw_model *model)
     if (!model) return;
     snap_unref(model->own, model->current);
     xforms_clear(&model->xf);
-    gw_model_pool_unref(model->xf.pool);
+    mdl_pool_unref(model->xf.pool);
     pthread_mutex_destroy(&model->lock);
     pthread_mutex_destroy(&model->write_lock);
     gw_ctx_destroy(model->own);

@@ -29,7 +29,7 @@ static void drop_ids(gw_model_changes *c, int l)
     c->nids[l] = 0;
 }
 
-void gw_model_changes_free(gw_model_changes *c)
+void mdl_changes_free(gw_model_changes *c)
 {
     if (!c) return;
     for (int l = 0; l < GW_LAYER_COUNT; l++) drop_ids(c, l);
@@ -77,7 +77,7 @@ static int note_change(void *user, const gw_store_change *c)
     return 0;
 }
 
-gw_status gw_model_changes_read(gw_ctx *ctx, gw_store *store, int64_t since,
+gw_status mdl_changes_read(gw_ctx *ctx, gw_store *store, int64_t since,
                                 const size_t limit[GW_LAYER_COUNT], gw_model_changes *out)
 {
     memset(out, 0, sizeof *out);
@@ -85,12 +85,12 @@ gw_status gw_model_changes_read(gw_ctx *ctx, gw_store *store, int64_t since,
     changes_acc a = {.ctx = ctx, .out = out, .limit = limit};
     gw_status rd = gw_store_changes_read(store, since, 0, INT_MAX, note_change, &a, NULL);
     if (a.st) {
-        gw_model_changes_free(out);
+        mdl_changes_free(out);
         return a.st;
     }
     if (rd) { /* cannot tell what changed: reload everything */
         gw_ctx_clear_error(gw_store_ctx(store));
-        gw_model_changes_free(out);
+        mdl_changes_free(out);
         out->mask = out->bulk = all;
         return GW_OK;
     }
@@ -118,7 +118,7 @@ typedef struct stage {
 
 static void stage_free(gw_ctx *ctx, stage *g)
 {
-    gw_model_layer_free(ctx, g->s);
+    mdl_layer_free(ctx, g->s);
     free(g->old);
     free(g->dels);
 }
@@ -142,7 +142,7 @@ static int stage_one(void *user, size_t i, const gw_row *row)
         if (r >= 0) a->g->dels[a->g->ndel++] = (size_t)r;
         return 0;
     }
-    if ((a->st = gw_model_add_row(a->ctx, a->g->s, a->rd, row))) return 1;
+    if ((a->st = mdl_add_row(a->ctx, a->g->s, a->rd, row))) return 1;
     a->g->old[a->g->s->n - 1] = r;
     a->beyond += row->fid > a->old->maxfid;
     return 0;
@@ -154,15 +154,15 @@ static gw_status stage_rows(gw_ctx *ctx, gw_store *store, const gw_layer_data *o
                             char *const *ids, size_t nids, int64_t seq, stage *g, int *unlogged)
 {
     gw_layer layer = old->layer;
-    gw_status st = gw_model_layer_new(ctx, layer, seq, &g->s);
+    gw_status st = mdl_layer_new(ctx, layer, seq, &g->s);
     if (st) return st;
     g->old = malloc((nids + 1) * sizeof *g->old);
     g->dels = malloc((nids + 1) * sizeof *g->dels);
     if (!g->old || !g->dels) return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory refreshing the model");
-    if ((st = gw_model_reserve(ctx, g->s, nids ? nids : 1))) return st;
+    if ((st = mdl_reserve(ctx, g->s, nids ? nids : 1))) return st;
     stage_acc a = {ctx, old, ids, g, GEOSWKBReader_create_r(gw_ctx_geos(ctx)), 0, GW_OK};
     if (!a.rd) return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory refreshing the model");
-    st = gw_model_from_store(ctx, store, gw_store_model_rows(store, layer, ids, nids, stage_one, &a));
+    st = mdl_from_store(ctx, store, gw_store_model_rows(store, layer, ids, nids, stage_one, &a));
     GEOSWKBReader_destroy_r(gw_ctx_geos(ctx), a.rd);
     if (!st) st = a.st;
     if (st) return st;
@@ -170,7 +170,7 @@ static gw_status stage_rows(gw_ctx *ctx, gw_store *store, const gw_layer_data *o
     /* New rows get fids past the highest one (INTEGER PRIMARY KEY): count them to catch a write
      * logged without its feature id. */
     int64_t n = 0;
-    st = gw_model_from_store(ctx, store, gw_store_model_count_after(store, layer, old->maxfid, &n));
+    st = mdl_from_store(ctx, store, gw_store_model_count_after(store, layer, old->maxfid, &n));
     if (!st) *unlogged = n != a.beyond;
     return st;
 }
@@ -179,7 +179,7 @@ static gw_status stage_rows(gw_ctx *ctx, gw_store *store, const gw_layer_data *o
 static gw_status stage_project(gw_ctx *ctx, gw_layer_data *s, gw_model_xforms *xf, int srid)
 {
     if (s->n == 0) return GW_OK;
-    gw_status st = gw_model_xforms_ready(ctx, xf, srid);
+    gw_status st = mdl_xforms_ready(ctx, xf, srid);
     for (int c = GW_MODEL_METRIC; !st && c < GW_MODEL_CRS_COUNT; c++) {
         for (int k = 0; k < 2 && !st; k++) {
             s->xy[c][k] = malloc(s->n * sizeof(double));
@@ -187,7 +187,7 @@ static gw_status stage_project(gw_ctx *ctx, gw_layer_data *s, gw_model_xforms *x
             memcpy(s->xy[c][k], s->xy[GW_MODEL_LONLAT][k], s->n * sizeof(double));
         }
         st = gw_crs_transform_points(xf->t[c], s->xy[c][0], s->xy[c][1], s->n);
-        if (st) st = gw_model_xf_fail(ctx, xf, st);
+        if (st) st = mdl_xf_fail(ctx, xf, st);
     }
     return st;
 }
@@ -293,7 +293,7 @@ static gw_status put_staged(gw_ctx *ctx, gw_layer_data *d, size_t r, const gw_la
     const char *id = gw_layer_data_id(s, sr);
     for (size_t f = 0; f < d->nfields; f++) {
         gw_value v = gw_layer_data_value(s, sr, (int)f);
-        gw_status st = gw_model_put_value(ctx, d, r, f, &v, id);
+        gw_status st = mdl_put_value(ctx, d, r, f, &v, id);
         if (st) return st;
     }
     return GW_OK;
@@ -341,13 +341,13 @@ static inline size_t remap_row(const remap *m, size_t r)
  * after it in the cluster move back so lookups still reach them). */
 static void hash_remove(const gw_layer_data *o, uint32_t *h, size_t mask, size_t r)
 {
-    size_t i = gw_model_hash_str(o->arena + o->cols[0].text[r]) & mask;
+    size_t i = mdl_hash_str(o->arena + o->cols[0].text[r]) & mask;
     while (h[i] && h[i] != r + 1) i = (i + 1) & mask;
     if (!h[i]) return;
     for (size_t j = i;;) {
         j = (j + 1) & mask;
         if (!h[j]) break;
-        size_t home = gw_model_hash_str(o->arena + o->cols[0].text[h[j] - 1]) & mask;
+        size_t home = mdl_hash_str(o->arena + o->cols[0].text[h[j] - 1]) & mask;
         int stays = i <= j ? (i < home && home <= j) : (i < home || home <= j);
         if (stays) continue;
         h[i] = h[j];
@@ -387,7 +387,7 @@ struct gw_model_pool {
     size_t n, cap, idle_bytes;
 };
 
-gw_model_pool *gw_model_pool_create(void)
+gw_model_pool *mdl_pool_create(void)
 {
     gw_model_pool *p = calloc(1, sizeof *p);
     if (!p) return NULL;
@@ -396,12 +396,12 @@ gw_model_pool *gw_model_pool_create(void)
     return p;
 }
 
-void gw_model_pool_ref(gw_model_pool *p)
+void mdl_pool_ref(gw_model_pool *p)
 {
     if (p) atomic_fetch_add(&p->refs, 1);
 }
 
-void gw_model_pool_unref(gw_model_pool *p)
+void mdl_pool_unref(gw_model_pool *p)
 {
     if (!p || atomic_fetch_sub(&p->refs, 1) != 1) return;
     for (size_t i = 0; i < p->n; i++) free(p->b[i].p); /* all idle: every holder is gone */
@@ -439,7 +439,7 @@ static void *pool_get(gw_model_pool *p, size_t bytes)
     return r ? r : big_alloc(bytes); /* the pool's list could not grow: an untracked buffer */
 }
 
-void gw_model_pool_release(gw_model_pool *p, void *buf)
+void mdl_pool_release(gw_model_pool *p, void *buf)
 {
     if (!buf) return;
     if (!p) {
@@ -466,7 +466,7 @@ static gw_status patch_hash(gw_ctx *ctx, const gw_layer_data *o, gw_layer_data *
                             const remap *m, const ins *in, size_t nin)
 {
     size_t slots = o->hmask + 1;
-    if (!o->hash || d->n * 4 > slots * 3) return gw_model_build_hash(ctx, d);
+    if (!o->hash || d->n * 4 > slots * 3) return mdl_build_hash(ctx, d);
     d->hash = pool_get(d->pool, slots * sizeof *d->hash);
     if (!d->hash) return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory indexing ids");
     memcpy(d->hash, o->hash, slots * sizeof *d->hash);
@@ -480,7 +480,7 @@ static gw_status patch_hash(gw_ctx *ctx, const gw_layer_data *o, gw_layer_data *
             if (d->hash[j]) d->hash[j] = (uint32_t)remap_row(m, d->hash[j] - 1) + 1;
     }
     for (size_t k = 0; k < nin; k++) {
-        size_t j = gw_model_hash_str(in[k].id) & d->hmask;
+        size_t j = mdl_hash_str(in[k].id) & d->hmask;
         while (d->hash[j]) j = (j + 1) & d->hmask;
         d->hash[j] = (uint32_t)(in[k].row + 1);
     }
@@ -518,7 +518,7 @@ static gw_status patch_pgrid(gw_ctx *ctx, const gw_layer_data *o, gw_layer_data 
     const gw_model_pgrid *op = &o->pg;
     size_t nupd = g->s->n - nin, nadd = g->s->n, nskip = g->ndel + nupd;
     if (!op->start || o->n == 0 || d->n > 2 * op->n0 + 1024 || d->n < op->n0 / 2)
-        return gw_model_build_pgrid(ctx, d);
+        return mdl_build_pgrid(ctx, d);
     cell_row *add = malloc((nadd + 1) * sizeof *add);
     size_t *skip = malloc((nskip + 1) * sizeof *skip);
     gw_status st = add && skip ? GW_OK : gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory indexing points");
@@ -552,7 +552,7 @@ static gw_status patch_pgrid(gw_ctx *ctx, const gw_layer_data *o, gw_layer_data 
     }
     if (st || outside) {
         free(add), free(skip);
-        return st ? st : gw_model_build_pgrid(ctx, d);
+        return st ? st : mdl_build_pgrid(ctx, d);
     }
     qsort(add, na, sizeof *add, cmp_cell_row);
     qsort(skip, ns, sizeof *skip, cmp_size);
@@ -583,9 +583,9 @@ static gw_status patch_pgrid(gw_ctx *ctx, const gw_layer_data *o, gw_layer_data 
     free(add), free(skip);
     if (w == d->n) return GW_OK;
     gw_ctx_warn(ctx, "layer %s: patched point index holds %zu of %zu rows; rebuilt", gw_layer_name(d->layer), w, d->n);
-    gw_model_pool_release(d->pool, np->start), gw_model_pool_release(d->pool, np->rows);
+    mdl_pool_release(d->pool, np->start), mdl_pool_release(d->pool, np->rows);
     np->start = NULL, np->rows = NULL;
-    return gw_model_build_pgrid(ctx, d);
+    return mdl_build_pgrid(ctx, d);
 }
 
 /* Every per-row array of the next version (n rows), from the model's pool when large. */
@@ -624,9 +624,9 @@ static gw_status build_next(gw_ctx *ctx, const gw_layer_data *o, const stage *g,
     size_t *ipos = malloc((nin + 1) * sizeof *ipos);
     int32_t *map = many ? malloc((o->n + 1) * sizeof *map) : NULL;
     gw_layer_data *d = NULL;
-    gw_status st = gw_model_layer_new(ctx, o->layer, seq, &d);
+    gw_status st = mdl_layer_new(ctx, o->layer, seq, &d);
     if (!st) {
-        gw_model_pool_ref(pool);
+        mdl_pool_ref(pool);
         d->pool = pool; /* before any pooled buffer: they must go back through it */
     }
     if (!st && (!in || !ipos || (many && !map))) st = gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory refreshing the model");
@@ -634,7 +634,7 @@ static gw_status build_next(gw_ctx *ctx, const gw_layer_data *o, const stage *g,
     if (!st) st = alloc_rows(ctx, d, n);
     if (st) {
         free(in), free(ipos), free(map);
-        gw_model_layer_free(ctx, d);
+        mdl_layer_free(ctx, d);
         return st;
     }
     d->maxfid = o->maxfid;
@@ -681,14 +681,14 @@ static gw_status build_next(gw_ctx *ctx, const gw_layer_data *o, const stage *g,
     if (!st) st = patch_pgrid(ctx, o, d, g, &m, in, nin);
     free(in), free(ipos), free(map);
     if (st) {
-        gw_model_layer_free(ctx, d);
+        mdl_layer_free(ctx, d);
         return st;
     }
     *out = d;
     return GW_OK;
 }
 
-gw_status gw_model_delta_apply(gw_ctx *ctx, gw_store *store, const gw_layer_data *old,
+gw_status mdl_delta_apply(gw_ctx *ctx, gw_store *store, const gw_layer_data *old,
                                char *const *ids, size_t nids, gw_model_xforms *xf, int srid,
                                int64_t seq, gw_layer_data **out)
 {

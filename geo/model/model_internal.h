@@ -82,35 +82,35 @@ typedef struct gw_model_xforms {
 
 /* ---- model.c helpers used by model_delta.c ---- */
 
-uint64_t gw_model_hash_str(const char *s);
-/* A new empty layer data (refs 1, its own empty arena).  Free with gw_model_layer_free(). */
-gw_status gw_model_layer_new(gw_ctx *ctx, gw_layer layer, int64_t seq, gw_layer_data **out);
-void gw_model_layer_free(gw_ctx *ctx, gw_layer_data *d);
+uint64_t mdl_hash_str(const char *s);
+/* A new empty layer data (refs 1, its own empty arena).  Free with mdl_layer_free(). */
+gw_status mdl_layer_new(gw_ctx *ctx, gw_layer layer, int64_t seq, gw_layer_data **out);
+void mdl_layer_free(gw_ctx *ctx, gw_layer_data *d);
 /* Grow the per-row arrays (fid, columns, lon/lat or lon/lat geometries) to cap rows. */
-gw_status gw_model_reserve(gw_ctx *ctx, gw_layer_data *d, size_t cap);
+gw_status mdl_reserve(gw_ctx *ctx, gw_layer_data *d, size_t cap);
 /* Append one store row (as the store cursor returns it). */
-gw_status gw_model_add_row(gw_ctx *ctx, gw_layer_data *d, GEOSWKBReader *rd, const gw_row *r);
+gw_status mdl_add_row(gw_ctx *ctx, gw_layer_data *d, GEOSWKBReader *rd, const gw_row *r);
 /* Store value v as field f of `row` (text into d's arena; id not interned, other text is). */
-gw_status gw_model_put_value(gw_ctx *ctx, gw_layer_data *d, size_t row, size_t f,
+gw_status mdl_put_value(gw_ctx *ctx, gw_layer_data *d, size_t row, size_t f,
                              const gw_value *v, const char *id);
-gw_status gw_model_build_hash(gw_ctx *ctx, gw_layer_data *d);
-gw_status gw_model_build_pgrid(gw_ctx *ctx, gw_layer_data *d);
+gw_status mdl_build_hash(gw_ctx *ctx, gw_layer_data *d);
+gw_status mdl_build_pgrid(gw_ctx *ctx, gw_layer_data *d);
 /* Make the transforms ready for srid (no-op when they are). */
-gw_status gw_model_xforms_ready(gw_ctx *ctx, gw_model_xforms *xf, int srid);
+gw_status mdl_xforms_ready(gw_ctx *ctx, gw_model_xforms *xf, int srid);
 /* A failure on the transforms' context, reported on the caller's. */
-gw_status gw_model_xf_fail(gw_ctx *ctx, const gw_model_xforms *xf, gw_status st);
+gw_status mdl_xf_fail(gw_ctx *ctx, const gw_model_xforms *xf, gw_status st);
 /* Store calls report on the store's own context; carry the message over to the caller's. */
-gw_status gw_model_from_store(gw_ctx *ctx, gw_store *store, gw_status st);
+gw_status mdl_from_store(gw_ctx *ctx, gw_store *store, gw_status st);
 
 /* ---- model_delta.c: the buffer pool ---- */
 
 /* A new pool (refs 1), or NULL when out of memory (the model then works without one). */
-gw_model_pool *gw_model_pool_create(void);
+gw_model_pool *mdl_pool_create(void);
 /* Take a reference / drop one (the last frees every idle buffer).  Accept NULL. */
-void gw_model_pool_ref(gw_model_pool *p);
-void gw_model_pool_unref(gw_model_pool *p);
+void mdl_pool_ref(gw_model_pool *p);
+void mdl_pool_unref(gw_model_pool *p);
 /* Free buf, or keep it for reuse when the pool made it.  Any thread.  Accepts NULL buf/pool. */
-void gw_model_pool_release(gw_model_pool *p, void *buf);
+void mdl_pool_release(gw_model_pool *p, void *buf);
 
 /* ---- model_delta.c: the change log since a sequence number, per layer ---- */
 
@@ -125,18 +125,18 @@ typedef struct gw_model_changes {
 
 /* Read the change log after `since` (inside the caller's read transaction).  A layer whose
  * rows exceed limit[layer] is put in `bulk` and its ids are not kept.  On a read error every
- * layer is marked changed and bulk.  Free with gw_model_changes_free(). */
-gw_status gw_model_changes_read(gw_ctx *ctx, gw_store *store, int64_t since,
+ * layer is marked changed and bulk.  Free with mdl_changes_free(). */
+gw_status mdl_changes_read(gw_ctx *ctx, gw_store *store, int64_t since,
                                 const size_t limit[GW_LAYER_COUNT], gw_model_changes *out);
-void gw_model_changes_free(gw_model_changes *c);
+void mdl_changes_free(gw_model_changes *c);
 
 /* Derive the next version of point layer `old` from the store's current rows for `ids`
  * (inside the caller's read transaction, which is at change-log `seq`): changed rows are
  * overwritten in place, new ids inserted at their id-order position, vanished ids removed;
  * the hash and point index are patched or rebuilt.  `old` is not modified.  *out is NULL and
  * GW_OK returned when the store holds rows the change log did not name (a write logged without
- * its feature id): the caller then reloads the layer.  Free *out with gw_model_layer_free(). */
-gw_status gw_model_delta_apply(gw_ctx *ctx, gw_store *store, const gw_layer_data *old,
+ * its feature id): the caller then reloads the layer.  Free *out with mdl_layer_free(). */
+gw_status mdl_delta_apply(gw_ctx *ctx, gw_store *store, const gw_layer_data *old,
                                char *const *ids, size_t nids, gw_model_xforms *xf, int srid,
                                int64_t seq, gw_layer_data **out);
 

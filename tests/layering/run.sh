@@ -2,9 +2,11 @@
 # run.sh BUILD_DIR SOURCE_DIR — shows that the build refuses an include against the direction.
 #  1. probe_core_up (core including the store's header) must fail to compile, with the compiler
 #     saying the header is not there (not failing for some other reason);
-#  2. probe_tiles_up (tiles including the HTTP server's header) likewise;
+#  2. probe_tiles_up (tiles including the HTTP server's header) and probe_http_up (api/http
+#     including the routes' app.h) likewise;
 #  3. probe_store_down (the store including core's header) must compile: the control;
-#  4. tools/check_layers.sh passes on the tree and fails on a tree with sqlite3.h in geo/model.
+#  4. tools/check_layers.sh passes on the tree and fails on a tree with sqlite3.h in geo/model;
+#  5. tools/check_symbols.sh: every gw_ function a library exports is declared in a header.
 set -u
 build=$1 src=$2
 fails=0
@@ -16,10 +18,13 @@ expect_missing() { # target header
 }
 expect_missing probe_core_up gridwatch/store.h
 expect_missing probe_tiles_up server.h
+expect_missing probe_http_up app.h
 if cmake --build "$build" --target probe_store_down >/dev/null 2>&1; then echo "ok: probe_store_down compiled"
 else echo "FAIL: the control probe_store_down did not compile"; fails=$((fails + 1)); fi
 if sh "$src/tools/check_layers.sh" "$src"; then echo "ok: check_layers passes on the tree"
 else echo "FAIL: check_layers fails on the tree"; fails=$((fails + 1)); fi
+if sh "$src/tools/check_symbols.sh" "$build" "$src"; then echo "ok: every exported gw_ symbol is in a header"
+else echo "FAIL: gw_ symbols exported without a header"; fails=$((fails + 1)); fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$tmp/geo/model" "$tmp/geo/store" "$tmp/api/http" "$tmp/tiles"
@@ -30,5 +35,5 @@ rm "$tmp/geo/model/bad.c"
 printf 'static const char *q = "SELECT id FROM grids";\n' > "$tmp/api/http/bad.c"
 if sh "$src/tools/check_layers.sh" "$tmp" >/dev/null 2>&1; then echo "FAIL: check_layers accepted SQL text in api/http"; fails=$((fails + 1))
 else echo "ok: check_layers refuses SQL text in api/http"; fi
-echo "$((5 - fails)) passed, $fails failed"
+echo "$((7 - fails)) passed, $fails failed"
 [ "$fails" -eq 0 ]
