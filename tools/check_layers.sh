@@ -15,7 +15,11 @@ report() { # description, grep output
   echo "check_layers: $1:"; echo "$2" | sed 's/^/  /'
   bad=1
 }
-files() { find "$@" -name '*.[ch]' 2>/dev/null | grep -v '^geo/store/' | sort; }
+# Rooms whose SQL has not moved into the store yet, each with its reason.  Shrink, never grow.
+#   geo/plan/  issue 14: the planning room's ~110 statements (drafts, versions, publish) are the
+#              last to move behind store_plan.h; until then it is the one room allowed SQL.
+pending='^geo/plan/'
+files() { find "$@" -name '*.[ch]' 2>/dev/null | grep -v '^geo/store/' | grep -Ev "$pending" | sort; }
 code=$(files geo tiles api data)
 [ -n "$code" ] || exit 0
 report "SQLite outside the store room (geo/store)" \
