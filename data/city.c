@@ -37,7 +37,7 @@ int city_grow(void **p, size_t *cap, size_t need, size_t elem)
     return 0;
 }
 
-/* ---- shapes: rings of a city_polygonal geometry copied out for fast point-in-polygon ---- */
+/* ---- shapes: rings of a polygonal geometry copied out for fast point-in-polygon ---- */
 static gw_status ring_add(city *c, const GEOSGeometry *ring, shape *s)
 {
     const GEOSCoordSequence *seq = GEOSGeom_getCoordSeq_r(c->h, ring);
@@ -98,7 +98,7 @@ int city_shape_contains(const ringset *rs, const shape *s, double px, double py)
     return in;
 }
 
-/* The city_polygonal parts of g (consumed) as a Polygon or MultiPolygon, or NULL when there are none. */
+/* The polygonal parts of g (consumed) as a Polygon or MultiPolygon, or NULL when there are none. */
 GEOSGeometry *city_polygonal(GEOSContextHandle_t h, GEOSGeometry *g)
 {
     if (!g) return NULL;

@@ -1,4 +1,5 @@
-/* city_internal.h — the synthetic city's state, random streams and shapes, shared by city.c and city_make.c (city_ prefix; not installed). */
+/* city_internal.h — the synthetic city's state, random streams and shapes, shared by city.c and
+ * city_make.c (city_ prefix; not installed). */
 #ifndef GW_CITY_INTERNAL_H
 #define GW_CITY_INTERNAL_H
 

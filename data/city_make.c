@@ -1,4 +1,5 @@
-/* city_make.c — the synthetic city's features: towns, grids (Voronoi cells clipped to counties), police rooms, teams, cameras and a year of incidents with planted hot spots. */
+/* city_make.c — the synthetic city's features: towns, grids (Voronoi cells clipped to counties),
+ * police rooms, teams, cameras and a year of incidents with planted hot spots. */
 #include "city_internal.h"
 
 #include <cpl_error.h>
@@ -529,7 +530,7 @@ gw_status city_make_cameras(city *c, double scale)
     return st;
 }
 
-/* ---- incidents: population background plus hotspots that appear, city_grow and fade ---- */
+/* ---- incidents: population background plus hotspots that appear, grow and fade ---- */
 static double profile(const hotspot *h, double d)
 {
     if (d < h->t0 || d >= h->t3) return 0;

@@ -1,4 +1,5 @@
-/* io_export.c — export of a layer through GDAL/OGR (driver from the extension or --format; a failed export leaves no file). */
+/* io_export.c — export of a layer through GDAL/OGR (driver from the extension or --format; a
+ * failed export leaves no file). */
 #include "io_internal.h"
 
 #include <cpl_conv.h>

@@ -1,4 +1,5 @@
-/* io_internal.h — the import state and the helpers the files of geo/io share (io_ prefix; not installed). */
+/* io_internal.h — the import state and the helpers the files of geo/io share (io_ prefix; not
+ * installed). */
 #ifndef GW_IO_INTERNAL_H
 #define GW_IO_INTERNAL_H
 

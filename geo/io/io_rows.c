@@ -1,4 +1,5 @@
-/* io_rows.c — import rows: the CRS of the source, coordinate checks, the grid and police room of an incident, points and (multi-part) polygons into the inserter, final checks. */
+/* io_rows.c — import rows: the CRS of the source, coordinate checks, the grid and police room of
+ * an incident, points and (multi-part) polygons into the inserter, final checks. */
 #include "io_internal.h"
 
 #include <cpl_conv.h>

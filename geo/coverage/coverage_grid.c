@@ -1,0 +1,443 @@
+/* coverage_grid.c — the coverage of one grid: the views that meet it, grouped by overlap and
+ * unioned per group, the covered area, blind spots and police-room reach. */
+#include "coverage_work.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+/* ---- one grid ------------------------------------------------------------------------------ */
+
+
+static int collect(void *user, size_t row)
+{
+    worker *w = user;
+    if (w->ncand == w->capcand) {
+        size_t nc = w->capcand ? 2 * w->capcand : 256;
+        size_t *p = realloc(w->cand, nc * sizeof *p);
+        if (!p) return 1; /* truncated: caught by the caller through st */
+        w->cand = p, w->capcand = nc;
+    }
+    w->cand[w->ncand++] = row;
+    return 0;
+}
+
+static gw_status need_parts(worker *w, size_t n)
+{
+    if (n <= w->capparts) return GW_OK;
+    size_t nc = w->capparts ? w->capparts : 64;
+    while (nc < n) nc *= 2;
+    GEOSGeometry **p = realloc(w->parts, nc * sizeof *p);
+    if (!p) return gw_ctx_error(w->ctx, GW_ERR_NOMEM, "coverage: out of memory");
+    w->parts = p, w->capparts = nc;
+    return GW_OK;
+}
+
+static gw_status need_geoms(worker *w, size_t n)
+{
+    if (n <= w->capg) return GW_OK;
+    size_t nc = w->capg ? w->capg : 64;
+    while (nc < n) nc *= 2;
+    GEOSGeometry **p = realloc(w->geoms, nc * sizeof *p), **t = p ? realloc(w->tmp, nc * sizeof *t) : NULL;
+    if (p) w->geoms = p;
+    if (t) w->tmp = t;
+    gw_bbox *e = t ? realloc(w->venv, nc * sizeof *e) : NULL;
+    if (e) w->venv = e;
+    size_t *u = e ? realloc(w->uf, nc * sizeof *u) : NULL;
+    if (u) w->uf = u;
+    size_t *x = u ? realloc(w->next, nc * sizeof *x) : NULL;
+    if (x) w->next = x;
+    size_t *hd = x ? realloc(w->head, nc * sizeof *hd) : NULL;
+    if (hd) w->head = hd;
+    if (!hd) return gw_ctx_error(w->ctx, GW_ERR_NOMEM, "coverage: out of memory");
+    w->capg = nc;
+    return need_parts(w, nc);
+}
+
+static gw_status geos_fail(worker *w, size_t g, const char *what)
+{
+    return gw_ctx_error(w->ctx, GW_ERR_GEOMETRY, "coverage of grid %s: %s failed: %s",
+                        gw_layer_data_id(w->cov->grids, g), what, gw_ctx_geos_errmsg(w->ctx));
+}
+
+/* Union of n polygons of w->geoms (consumed); NULL on failure. */
+static GEOSGeometry *union_of(worker *w, size_t n)
+{
+    if (n == 1) return w->geoms[0];
+    GEOSGeometry *coll = GEOSGeom_createCollection_r(w->h, GEOS_GEOMETRYCOLLECTION, w->geoms, (unsigned)n);
+    if (!coll) {
+        for (size_t i = 0; i < n; i++) GEOSGeom_destroy_r(w->h, w->geoms[i]);
+        return NULL;
+    }
+    GEOSGeometry *u = GEOSUnaryUnion_r(w->h, coll);
+    GEOSGeom_destroy_r(w->h, coll);
+    return u;
+}
+
+static double ring_area(GEOSContextHandle_t h, const GEOSGeometry *ring)
+{
+    const GEOSCoordSequence *cs = GEOSGeom_getCoordSeq_r(h, ring);
+    unsigned n = 0;
+    if (!cs || !GEOSCoordSeq_getSize_r(h, cs, &n) || n < 4) return 0;
+    double a = 0, x0, y0, px, py;
+    GEOSCoordSeq_getXY_r(h, cs, 0, &x0, &y0);
+    px = 0, py = 0;
+    for (unsigned i = 1; i < n; i++) {
+        double x, y;
+        GEOSCoordSeq_getXY_r(h, cs, i, &x, &y);
+        x -= x0, y -= y0;
+        a += px * y - x * py;
+        px = x, py = y;
+    }
+    return fabs(a) / 2;
+}
+
+/* Blind spots: the polygons of `diff` of at least `min` m², their holes below `min` filled,
+ * as a new MultiPolygon; NULL on failure. */
+static GEOSGeometry *blind_filter(GEOSContextHandle_t h, const GEOSGeometry *diff, double min,
+                                  double *area, int32_t *parts)
+{
+    int np = GEOSGetNumGeometries_r(h, diff);
+    GEOSGeometry **keep = np > 0 ? malloc((size_t)np * sizeof *keep) : NULL;
+    int nk = 0;
+    *area = 0;
+    for (int i = 0; i < np; i++) {
+        const GEOSGeometry *p = GEOSGetGeometryN_r(h, diff, i);
+        double a = 0;
+        if (GEOSGeomTypeId_r(h, p) != GEOS_POLYGON || GEOSisEmpty_r(h, p) || !GEOSArea_r(h, p, &a) || a < min)
+            continue;
+        int nh = GEOSGetNumInteriorRings_r(h, p), small = 0;
+        for (int j = 0; j < nh; j++) small += ring_area(h, GEOSGetInteriorRingN_r(h, p, j)) < min;
+        GEOSGeometry *q = NULL;
+        if (!small) {
+            q = GEOSGeom_clone_r(h, p);
+        } else {
+            GEOSGeometry **holes = malloc((size_t)nh * sizeof *holes);
+            GEOSGeometry *shell = GEOSGeom_clone_r(h, GEOSGetExteriorRing_r(h, p));
+            unsigned k = 0;
+            for (int j = 0; holes && shell && j < nh; j++) {
+                const GEOSGeometry *r = GEOSGetInteriorRingN_r(h, p, j);
+                if (ring_area(h, r) >= min) holes[k++] = GEOSGeom_clone_r(h, r);
+            }
+            if (holes && shell) q = GEOSGeom_createPolygon_r(h, shell, holes, k);
+            else if (shell) GEOSGeom_destroy_r(h, shell);
+            free(holes);
+        }
+        if (!q) continue;
+        GEOSArea_r(h, q, &a);
+        *area += a;
+        keep[nk++] = q;
+    }
+    *parts = nk;
+    GEOSGeometry *mp = GEOSGeom_createCollection_r(h, GEOS_MULTIPOLYGON, keep, (unsigned)nk);
+    free(keep);
+    return mp;
+}
+
+/* Largest distance from (x, y) to a vertex of the grid's exterior rings. */
+static double max_vertex_dist(GEOSContextHandle_t h, const GEOSGeometry *g, double x, double y)
+{
+    double m = 0;
+    int np = GEOSGetNumGeometries_r(h, g);
+    for (int i = 0; i < np; i++) {
+        const GEOSGeometry *p = GEOSGetGeometryN_r(h, g, i);
+        const GEOSCoordSequence *cs = GEOSGeom_getCoordSeq_r(h, GEOSGetExteriorRing_r(h, p));
+        unsigned n = 0;
+        if (!cs || !GEOSCoordSeq_getSize_r(h, cs, &n)) return INFINITY;
+        for (unsigned k = 0; k < n; k++) {
+            double px, py;
+            GEOSCoordSeq_getXY_r(h, cs, k, &px, &py);
+            double d = hypot(px - x, py - y);
+            if (d > m) m = d;
+        }
+    }
+    return m;
+}
+
+static gw_status grid_rooms(worker *w, size_t g, const GEOSGeometry *geom, double ga)
+{
+    gw_coverage *c = w->cov;
+    gw_coverage_row *row = &c->rows[g];
+    double D = c->o.room_dist_m, xy[2 * SECTOR_CAP];
+    row->room_m2 = 0, row->room_reach = 0;
+    if (!c->rooms || !gw_layer_data_count(c->rooms)) return GW_OK;
+    gw_bbox e = c->genv[g], q = {e.minx - D, e.miny - D, e.maxx + D, e.maxy + D};
+    w->ncand = 0;
+    gw_layer_data_query_points(c->rooms, &q, collect, w);
+    const double *rx = gw_layer_data_x(c->rooms, GW_MODEL_METRIC), *ry = gw_layer_data_y(c->rooms, GW_MODEL_METRIC);
+    gw_status st = need_geoms(w, w->ncand);
+    if (st || !w->ncand) return st;
+    size_t nv = 0;
+    for (size_t i = 0; i < w->ncand; i++) {
+        size_t r = w->cand[i];
+        /* The disc polygon holds the circle of radius D cos(step / 2): a grid within it is all reached. */
+        if (max_vertex_dist(w->h, geom, rx[r], ry[r]) <= D * cos(STEP_DEG * M_PI / 360)) {
+            for (size_t k = 0; k < nv; k++) GEOSGeom_destroy_r(w->h, w->geoms[k]);
+            row->room_m2 = ga, row->room_reach = ga > 0 ? 1 : 0;
+            return GW_OK;
+        }
+        size_t n = gw_coverage_sector(rx[r], ry[r], 0, 360, D, xy, SECTOR_CAP);
+        GEOSGeometry *p = n ? covw_poly_from(w->h, xy, n) : NULL;
+        if (!p) {
+            for (size_t k = 0; k < nv; k++) GEOSGeom_destroy_r(w->h, w->geoms[k]);
+            return geos_fail(w, g, "building a police-room disc");
+        }
+        w->geoms[nv++] = p;
+    }
+    GEOSGeometry *u = union_of(w, nv);
+    GEOSGeometry *in = u ? GEOSIntersection_r(w->h, geom, u) : NULL;
+    double a = 0;
+    if (in) GEOSArea_r(w->h, in, &a);
+    if (u) GEOSGeom_destroy_r(w->h, u);
+    if (!in) return geos_fail(w, g, "police-room reach");
+    GEOSGeom_destroy_r(w->h, in);
+    row->room_m2 = a, row->room_reach = ga > 0 ? a / ga : 0;
+    return GW_OK;
+}
+
+static gw_status set_blind(worker *w, size_t g, GEOSGeometry *mp)
+{
+    gw_coverage *c = w->cov;
+    GEOSGeometry *ll = gw_crs_transform_geom(w->to_ll, mp);
+    GEOSGeom_destroy_r(w->h, mp);
+    if (!ll) return gw_ctx_errcode(w->ctx) ? gw_ctx_errcode(w->ctx) : GW_ERR_CRS;
+    size_t len = 0;
+    unsigned char *b = GEOSWKBWriter_write_r(w->h, w->wkb, ll, &len);
+    GEOSGeom_destroy_r(w->h, ll);
+    if (!b) return geos_fail(w, g, "writing blind spots");
+    unsigned char *copy = malloc(len);
+    if (copy) memcpy(copy, b, len);
+    GEOSFree_r(w->h, b);
+    if (!copy) return gw_ctx_error(w->ctx, GW_ERR_NOMEM, "coverage: out of memory");
+    free(c->blind[g]);
+    c->blind[g] = copy, c->blind_len[g] = len;
+    return GW_OK;
+}
+
+/* 1 when the interiors of the grid and view v (ring xy of n vertices) meet: a vertex of the
+ * view strictly inside the grid (the apex first) settles it (a polygon's interior comes
+ * arbitrarily close to each of its vertices); otherwise intersecting without only touching
+ * (a full relate, needed for the few views that cross the grid with no vertex inside). */
+static char interiors_meet(GEOSContextHandle_t h, const GEOSPreparedGeometry *own, const GEOSGeometry *v,
+                           const double *xy, size_t n)
+{
+    int any = 0;
+    for (size_t k = 0; k + 1 < n; k++) {
+        GEOSGeometry *pt = GEOSGeom_createPointFromXY_r(h, xy[2 * k], xy[2 * k + 1]);
+        char in = pt ? GEOSPreparedContainsProperly_r(h, own, pt) : 2;
+        if (pt) GEOSGeom_destroy_r(h, pt);
+        if (in == 2) return 2;
+        if (in == 1) return 1;
+        if (k == 0 && !(any = GEOSPreparedIntersects_r(h, own, v) == 1)) return 0;
+    }
+    return any && GEOSPreparedTouches_r(h, own, v) == 0;
+}
+
+static size_t uf_root(size_t *p, size_t i)
+{
+    while (p[i] != i) i = p[i] = p[p[i]];
+    return i;
+}
+
+static int env_meet(const gw_bbox *a, const gw_bbox *b)
+{
+    return !(a->maxx < b->minx || b->maxx < a->minx || a->maxy < b->miny || b->maxy < a->miny);
+}
+
+static int env_within(const gw_bbox *a, const gw_bbox *b)
+{
+    return a->minx > b->minx && a->maxx < b->maxx && a->miny > b->miny && a->maxy < b->maxy;
+}
+
+/* Everything of grid g except its incident counts (those come from the incident pass). */
+gw_status covw_grid_compute(worker *w, size_t g)
+{
+    gw_coverage *c = w->cov;
+    GEOSContextHandle_t h = w->h;
+    const GEOSGeometry *geom = gw_layer_data_geom(c->grids, g, GW_MODEL_METRIC);
+    gw_coverage_row *row = &c->rows[g];
+    int32_t ninc = row->incidents, nseen = row->seen;
+    double share = row->incident_share;
+    memset(row, 0, sizeof *row);
+    row->incidents = ninc, row->seen = nseen, row->incident_share = share;
+    if (!geom) return gw_ctx_error(w->ctx, GW_ERR_INTERNAL, "coverage: grid row %zu has no geometry", g);
+    double ga = 0;
+    GEOSArea_r(h, geom, &ga);
+    row->grid_m2 = ga;
+    gw_bbox e = c->genv[g], q = {e.minx - c->max_range, e.miny - c->max_range, e.maxx + c->max_range,
+                                 e.maxy + c->max_range};
+    w->ncand = 0;
+    if (c->cams && gw_layer_data_count(c->cams)) gw_layer_data_query_points(c->cams, &q, collect, w);
+    gw_status st = need_geoms(w, w->ncand + 1);
+    if (st) return st;
+    const GEOSPreparedGeometry *own = NULL;
+    size_t nv = 0;
+    double xy[2 * SECTOR_CAP];
+    for (size_t i = 0; i < w->ncand && !st; i++) {
+        size_t r = w->cand[i];
+        double az, fov, rg, x = c->cc.x[r], y = c->cc.y[r];
+        if (!cov_cam_view(&c->cc, r, &az, &fov, &rg)) continue;
+        if (x + rg < e.minx || x - rg > e.maxx || y + rg < e.miny || y - rg > e.maxy) continue;
+        size_t n = gw_coverage_sector(x, y, az, fov, rg, xy, SECTOR_CAP);
+        if (!n) continue;
+        gw_bbox ve = {xy[0], xy[1], xy[0], xy[1]};
+        for (size_t k = 1; k < n; k++) {
+            if (xy[2 * k] < ve.minx) ve.minx = xy[2 * k];
+            if (xy[2 * k] > ve.maxx) ve.maxx = xy[2 * k];
+            if (xy[2 * k + 1] < ve.miny) ve.miny = xy[2 * k + 1];
+            if (xy[2 * k + 1] > ve.maxy) ve.maxy = xy[2 * k + 1];
+        }
+        /* Envelopes that do not overlap (touching included) leave no interior in common. */
+        if (ve.maxx <= e.minx || ve.minx >= e.maxx || ve.maxy <= e.miny || ve.miny >= e.maxy) continue;
+        GEOSGeometry *v = covw_poly_from(h, xy, n);
+        if (!own) own = GEOSPrepare_r(h, geom);
+        if (!v || !own) {
+            if (v) GEOSGeom_destroy_r(h, v);
+            st = geos_fail(w, g, "building a camera view");
+            break;
+        }
+        /* Counts when the interiors meet (positive area in common). */
+        char in = interiors_meet(h, own, v, xy, n);
+        if (in != 1) {
+            GEOSGeom_destroy_r(h, v);
+            continue;
+        }
+        if (!env_within(&ve, &e)) {
+            /* Only the part within the grid's envelope matters: smaller inputs to the union. */
+            GEOSGeometry *cv = GEOSClipByRect_r(h, v, e.minx, e.miny, e.maxx, e.maxy);
+            if (cv) GEOSGeom_destroy_r(h, v), v = cv;
+            if (ve.minx < e.minx) ve.minx = e.minx;
+            if (ve.maxx > e.maxx) ve.maxx = e.maxx;
+            if (ve.miny < e.miny) ve.miny = e.miny;
+            if (ve.maxy > e.maxy) ve.maxy = e.maxy;
+        }
+        w->venv[nv] = ve;
+        w->geoms[nv++] = v;
+    }
+    if (st) {
+        for (size_t k = 0; k < nv; k++) GEOSGeom_destroy_r(h, w->geoms[k]);
+        if (own) GEOSPreparedGeom_destroy_r(h, own);
+        return st;
+    }
+    row->cameras = (int32_t)nv;
+    /* Groups of views whose envelopes overlap, transitively: the union of each group is
+     * computed on its own (separate groups cannot overlap, so areas add up) and a lone view
+     * needs no union at all. */
+    size_t *par = w->uf, *next = w->next, *head = w->head;
+    for (size_t i = 0; i < nv; i++) par[i] = i, head[i] = SIZE_MAX;
+    for (size_t i = 0; i < nv; i++)
+        for (size_t j = i + 1; j < nv; j++)
+            if (env_meet(&w->venv[i], &w->venv[j])) {
+                size_t a = uf_root(par, i), b = uf_root(par, j);
+                if (a != b) par[a < b ? b : a] = a < b ? a : b;
+            }
+    for (size_t i = nv; i-- > 0;) {
+        size_t r = uf_root(par, i);
+        next[i] = head[r], head[r] = i;
+    }
+    size_t np = 0;
+    double cov_m2 = 0;
+    GEOSGeometry **parts = w->parts;
+    for (size_t r = 0; r < nv && !st; r++) {
+        if (head[r] == SIZE_MAX) continue;
+        size_t k = 0;
+        gw_bbox ce = w->venv[head[r]];
+        for (size_t i = head[r]; i != SIZE_MAX; i = next[i]) {
+            w->tmp[k++] = w->geoms[i], w->geoms[i] = NULL;
+            const gw_bbox *b = &w->venv[i];
+            if (b->minx < ce.minx) ce.minx = b->minx;
+            if (b->maxx > ce.maxx) ce.maxx = b->maxx;
+            if (b->miny < ce.miny) ce.miny = b->miny;
+            if (b->maxy > ce.maxy) ce.maxy = b->maxy;
+        }
+        GEOSGeometry *u;
+        if (k == 1) {
+            u = w->tmp[0];
+        } else {
+            GEOSGeometry *coll = GEOSGeom_createCollection_r(h, GEOS_GEOMETRYCOLLECTION, w->tmp, (unsigned)k);
+            if (!coll) {
+                for (size_t i = 0; i < k; i++) GEOSGeom_destroy_r(h, w->tmp[i]);
+                st = geos_fail(w, g, "union of the views");
+                break;
+            }
+            u = GEOSUnaryUnion_r(h, coll);
+            GEOSGeom_destroy_r(h, coll);
+        }
+        if (!u) {
+            st = geos_fail(w, g, "union of the views");
+            break;
+        }
+        if (!c->o.blind_spots) {
+            double a = 0;
+            if (env_within(&ce, &e) && GEOSPreparedContainsProperly_r(h, own, u) == 1) {
+                GEOSArea_r(h, u, &a);
+            } else {
+                GEOSGeometry *in = GEOSIntersection_r(h, geom, u);
+                if (!in) st = geos_fail(w, g, "intersection with the views");
+                else GEOSArea_r(h, in, &a), GEOSGeom_destroy_r(h, in);
+            }
+            cov_m2 += a;
+            GEOSGeom_destroy_r(h, u);
+            continue;
+        }
+        int t = GEOSGeomTypeId_r(h, u);
+        if (t == GEOS_POLYGON) {
+            parts[np++] = u;
+        } else {
+            int m = GEOSGetNumGeometries_r(h, u);
+            st = need_parts(w, np + (size_t)m + nv);
+            parts = w->parts;
+            for (int i = 0; !st && i < m; i++) {
+                const GEOSGeometry *p = GEOSGetGeometryN_r(h, u, i);
+                if (GEOSGeomTypeId_r(h, p) != GEOS_POLYGON) continue;
+                GEOSGeometry *cp = GEOSGeom_clone_r(h, p);
+                if (cp) parts[np++] = cp;
+                else st = geos_fail(w, g, "union of the views");
+            }
+            GEOSGeom_destroy_r(h, u);
+        }
+    }
+    for (size_t i = 0; i < nv; i++)
+        if (w->geoms[i]) GEOSGeom_destroy_r(h, w->geoms[i]);
+    if (own) GEOSPreparedGeom_destroy_r(h, own);
+    if (st) {
+        for (size_t i = 0; i < np; i++) GEOSGeom_destroy_r(h, parts[i]);
+        return st;
+    }
+    if (!c->o.blind_spots) {
+        row->covered_m2 = cov_m2;
+        if (row->covered_m2 > ga) row->covered_m2 = ga;
+        row->ratio = ga > 0 ? row->covered_m2 / ga : 0;
+        row->blind_m2 = ga - row->covered_m2;
+        return grid_rooms(w, g, geom, ga);
+    }
+    GEOSGeometry *d = NULL;
+    if (np) {
+        GEOSGeometry *mp = GEOSGeom_createCollection_r(h, GEOS_MULTIPOLYGON, parts, (unsigned)np);
+        if (!mp) {
+            for (size_t i = 0; i < np; i++) GEOSGeom_destroy_r(h, parts[i]);
+            return geos_fail(w, g, "union of the views");
+        }
+        /* covered = grid − blind (before dropping small pieces): one overlay instead of two. */
+        d = GEOSDifference_r(h, geom, mp);
+        GEOSGeom_destroy_r(h, mp);
+        if (!d) return geos_fail(w, g, "difference with the views");
+        double da = 0;
+        GEOSArea_r(h, d, &da);
+        row->covered_m2 = ga - da > 0 ? ga - da : 0;
+    } else {
+        d = GEOSGeom_clone_r(h, geom);
+    }
+    if (row->covered_m2 > ga) row->covered_m2 = ga;
+    row->ratio = ga > 0 ? row->covered_m2 / ga : 0;
+    GEOSGeometry *bl = d ? blind_filter(h, d, c->o.min_blind_m2, &row->blind_m2, &row->blind_parts) : NULL;
+    if (d) GEOSGeom_destroy_r(h, d);
+    st = bl ? set_blind(w, g, bl) : geos_fail(w, g, "blind spots");
+    if (!st) st = grid_rooms(w, g, geom, ga);
+    return st;
+}
