@@ -6,7 +6,8 @@
 #     including the routes' app.h) likewise;
 #  3. probe_store_down (the store including core's header) must compile: the control;
 #  4. tools/check_layers.sh passes on the tree and fails on a tree with sqlite3.h in geo/model;
-#  5. tools/check_symbols.sh: every gw_ function a library exports is declared in a header.
+#  5. tools/check_symbols.sh: every gw_ function a library exports is declared in a header;
+#  6. tools/gen_store.py --check: the store's generated tables match its headers.
 set -u
 build=$1 src=$2
 fails=0
@@ -25,6 +26,8 @@ if sh "$src/tools/check_layers.sh" "$src"; then echo "ok: check_layers passes on
 else echo "FAIL: check_layers fails on the tree"; fails=$((fails + 1)); fi
 if sh "$src/tools/check_symbols.sh" "$build" "$src"; then echo "ok: every exported gw_ symbol is in a header"
 else echo "FAIL: gw_ symbols exported without a header"; fails=$((fails + 1)); fi
+if python3 "$src/tools/gen_store.py" --check; then echo "ok: the store's generated tables are current"
+else echo "FAIL: run python3 tools/gen_store.py"; fails=$((fails + 1)); fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$tmp/geo/model" "$tmp/geo/store" "$tmp/api/http" "$tmp/tiles"
@@ -35,5 +38,5 @@ rm "$tmp/geo/model/bad.c"
 printf 'static const char *q = "SELECT id FROM grids";\n' > "$tmp/api/http/bad.c"
 if sh "$src/tools/check_layers.sh" "$tmp" >/dev/null 2>&1; then echo "FAIL: check_layers accepted SQL text in api/http"; fails=$((fails + 1))
 else echo "ok: check_layers refuses SQL text in api/http"; fi
-echo "$((7 - fails)) passed, $fails failed"
+echo "$((8 - fails)) passed, $fails failed"
 [ "$fails" -eq 0 ]
