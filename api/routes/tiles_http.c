@@ -6,6 +6,7 @@
 #include "tiles_http.h"
 
 #include "app.h"
+#include "cache.h"
 #include "tile_fields.h"
 
 #include "gridwatch/store_changes.h"
@@ -312,41 +313,15 @@ static int tile_arg(void *user, const char *key, const char *val)
     return 0;
 }
 
-/* 1 when the client accepts gzip (a "gzip" coding without q=0). */
-static int accepts_gzip(gw_req *req)
-{
-    const char *ae = gw_req_header(req, "Accept-Encoding");
-    const char *p = ae ? strcasestr(ae, "gzip") : NULL;
-    if (!p) return 0;
-    p += 4;
-    while (*p == ' ') p++;
-    if (*p != ';') return 1;
-    const char *q = strstr(p, "q=");
-    return !(q && strtod(q + 2, NULL) <= 0 && (q - p) < 8);
-}
-
-static int etag_matches(const char *inm, const char *etag)
-{
-    if (!inm) return 0;
-    if (strcmp(inm, "*") == 0) return 1;
-    return strstr(inm, etag) != NULL; /* also matches W/"…" and lists */
-}
-
 static void send_blob(gw_req *req, const gw_tile_blob *b, int hit)
 {
-    gw_req_add_header(req, "ETag", b->etag);
-    gw_req_add_header(req, "Cache-Control", "public, max-age=60");
-    gw_req_add_header(req, "Vary", "Accept-Encoding");
     gw_req_add_header(req, "X-Tile-Cache", hit ? "hit" : "miss");
-    if (etag_matches(gw_req_header(req, "If-None-Match"), b->etag)) {
-        gw_req_respond(req, 304, NULL, "", 0);
-        return;
-    }
+    if (gw_req_cache_check(req, b->etag, "public, max-age=60", 1)) return;
     if (!b->raw_len) { /* empty tile: 204, which MapLibre and GDAL treat as "no features" */
         gw_req_respond(req, 204, NULL, "", 0);
         return;
     }
-    if (b->gz && accepts_gzip(req)) {
+    if (b->gz && gw_req_accepts_gzip(req)) {
         gw_req_add_header(req, "Content-Encoding", "gzip");
         gw_req_respond(req, 200, MVT_TYPE, (const char *)b->gz, b->gz_len);
     } else {
