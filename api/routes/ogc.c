@@ -125,16 +125,6 @@ static int h_conformance(gw_req *req)
     return 0;
 }
 
-/* The layer's time field ("occurred_at", "updated_at") or NULL. */
-static const char *time_field(gw_layer layer)
-{
-    size_t n;
-    const gw_field *f = gw_layer_fields(layer, &n);
-    for (size_t i = 0; i < n; i++)
-        if (f[i].type == GW_FT_TIME) return f[i].name;
-    return NULL;
-}
-
 static json_t *collection_json(gw_req *req, gw_store *st, gw_layer layer)
 {
     const char *base = gw_req_base_url(req);
@@ -252,7 +242,7 @@ static int items_arg(void *user, const char *key, const char *val)
             gw_req_problem(req, 400, NULL, "parameter 'datetime': %s", why);
             return 1;
         }
-        if (!time_field(q->layer)) {
+        if (!gw_layer_time_field(q->layer)) {
             gw_req_problem(req, 400, NULL, "parameter 'datetime': collection '%s' has no time field",
                            gw_layer_name(q->layer));
             return 1;
@@ -701,7 +691,7 @@ static int h_openapi(gw_req *req)
         json_array_append_new(ps, param("crs", "query", "output CRS; GCJ-02 is " GW_OGC_CRS_GCJ02, json_pack("{s:s,s:O}", "type", "string", "enum", crs_enum)));
         json_array_append_new(ps, param("limit", "query", "page size", json_pack("{s:s,s:i,s:i,s:i}", "type", "integer", "minimum", 1, "maximum", LIMIT_MAX, "default", LIMIT_DEFAULT)));
         json_array_append_new(ps, param("offset", "query", "features to skip", json_pack("{s:s,s:i,s:i}", "type", "integer", "minimum", 0, "default", 0)));
-        if (time_field((gw_layer)l))
+        if (gw_layer_time_field((gw_layer)l))
             json_array_append_new(ps, param("datetime", "query", "RFC 3339 instant or interval (a/b, ../b, a/..)", json_pack("{s:s}", "type", "string")));
         size_t nf;
         const gw_field *f = gw_layer_fields((gw_layer)l, &nf);

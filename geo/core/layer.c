@@ -85,6 +85,15 @@ int gw_layer_field_index(gw_layer layer, const char *name)
     return -1;
 }
 
+const char *gw_layer_time_field(gw_layer layer)
+{
+    size_t n;
+    const gw_field *f = gw_layer_fields(layer, &n);
+    for (size_t i = 0; f && i < n; i++)
+        if (f[i].type == GW_FT_TIME) return f[i].name;
+    return NULL;
+}
+
 void gw_time_format(int64_t unix_s, char *buf, size_t cap)
 {
     time_t t = (time_t)unix_s;

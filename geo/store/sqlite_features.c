@@ -17,16 +17,6 @@ struct gw_feature_reader {
     gw_value vals[GW_MAX_FIELDS];
 };
 
-/* The layer's time field ("occurred_at", "updated_at") or NULL. */
-static const char *time_field(gw_layer layer)
-{
-    size_t n;
-    const gw_field *f = gw_layer_fields(layer, &n);
-    for (size_t i = 0; i < n; i++)
-        if (f[i].type == GW_FT_TIME) return f[i].name;
-    return NULL;
-}
-
 /* Append to sql[cap] at *len; returns 0, -1 when it does not fit. */
 static int cat(char *sql, size_t cap, size_t *len, const char *fmt, const char *a)
 {
@@ -44,7 +34,7 @@ static gw_status prepare_filter(gw_store *s, const gw_feature_filter *f, const c
     const char *name = gw_layer_name(f->layer);
     size_t nf, len = 0;
     const gw_field *fl = gw_layer_fields(f->layer, &nf);
-    const char *tf = time_field(f->layer);
+    const char *tf = gw_layer_time_field(f->layer);
     char sql[4096];
     int grids = f->layer == GW_LAYER_GRIDS, bad = 0;
     bad |= cat(sql, sizeof sql, &len, "SELECT %s", what);
@@ -287,7 +277,7 @@ gw_status sq_features_time_extent(gw_store *s, gw_layer layer, char *lo, char *h
 {
     gw_status st = st_check_layer(s, layer);
     if (st) return st;
-    const char *tf = time_field(layer);
+    const char *tf = gw_layer_time_field(layer);
     if (!tf) return GW_ERR_NOT_FOUND;
     char sql[160];
     snprintf(sql, sizeof sql, "SELECT min(%s), max(%s) FROM \"%s\"", tf, tf, gw_layer_name(layer));

@@ -50,6 +50,8 @@ gw_status gw_layer_from_name(const char *name, gw_layer *out);
 int gw_layer_is_point(gw_layer layer);
 /* The canonical fields of a layer, in storage order; *n receives their count.  Static storage. */
 const gw_field *gw_layer_fields(gw_layer layer, size_t *n);
+/* The layer's time field ("occurred_at" for incidents, "updated_at" for teams), or NULL. */
+const char *gw_layer_time_field(gw_layer layer);
 /* Index of a field by name in gw_layer_fields(), or -1. */
 int gw_layer_field_index(gw_layer layer, const char *name);
 
