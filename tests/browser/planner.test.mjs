@@ -79,6 +79,20 @@ async function frame(page, bb) {
 
 // The ids drawn on `layer` (optionally filtered), sorted: lib.mjs's rendered() counts features,
 // these assertions need to know which.
+// The rendered ids once they equal `want`, or the last ones seen after `timeout` ms: the tiles
+// reload on the publish/rollback event, which on a loaded machine takes longer than one settle.
+async function renderedIdsBecome(page, layer, filter, want, timeout = 15000) {
+  const end = Date.now() + timeout;
+  let ids;
+  do {
+    await settle(page);
+    ids = await renderedIds(page, layer, filter);
+    if (JSON.stringify(ids) === JSON.stringify(want)) break;
+    await page.waitForTimeout(250);
+  } while (Date.now() < end);
+  return ids;
+}
+
 const renderedIds = (page, layer, filter) => page.evaluate(([l, f]) =>
   [...new Set(window.gw.map.queryRenderedFeatures({ layers: [l], ...(f ? { filter: f } : {}) }).map((x) => String(x.properties.id)))].sort(), [layer, filter]);
 
@@ -164,9 +178,8 @@ test('planner mode: draw a split across a grid, see two grids, validate, balance
   const versions1 = await getJson('/plan/versions');
   assert.equal(versions1.find((v) => v.current).version, v0 + 1);
   assert.equal((await fetch(`${base}/collections/grids/items/${encodeURIComponent(newId)}`)).status, 200);
-  await page.waitForTimeout(300);
-  await settle(page);
-  assert.deepEqual(await renderedIds(page, 'grids-fill', ['in', ['get', 'id'], ['literal', [grid.id, newId]]]), [grid.id, newId].sort(), 'published tiles show both pieces');
+  const pieces = [grid.id, newId].sort();
+  assert.deepEqual(await renderedIdsBecome(page, 'grids-fill', ['in', ['get', 'id'], ['literal', [grid.id, newId]]], pieces), pieces, 'published tiles show both pieces');
 
   // roll back to the version before: the old grid is back
   await page.selectOption('#p-rb-select', String(v0));
@@ -176,9 +189,7 @@ test('planner mode: draw a split across a grid, see two grids, validate, balance
   assert.equal((await fetch(`${base}/collections/grids/items/${encodeURIComponent(newId)}`)).status, 404);
   const back = await getJson(`/collections/grids/items/${encodeURIComponent(grid.id)}`);
   assert.deepEqual(simpleRing(back.geometry), grid.ring, 'the old grid, vertex for vertex');
-  await page.waitForTimeout(300);
-  await settle(page);
-  assert.deepEqual(await renderedIds(page, 'grids-fill', ['in', ['get', 'id'], ['literal', [grid.id, newId]]]), [grid.id], 'the page shows the old grid alone');
+  assert.deepEqual(await renderedIdsBecome(page, 'grids-fill', ['in', ['get', 'id'], ['literal', [grid.id, newId]]], [grid.id]), [grid.id], 'the page shows the old grid alone');
   assert.deepEqual(page.errors, []);
   await page.context().close();
 });
