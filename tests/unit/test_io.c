@@ -119,10 +119,14 @@ typedef struct {
     GEOSGeometry *g;
 } row_copy;
 
+/* The row is returned by value, so its text lives in a static ring of 8 slots (the returned
+ * copy's pointers must not point into this function's frame): valid for the next 7 calls. */
 static row_copy get_row(gw_store *s, gw_layer layer, const char *id)
 {
-    row_copy rc;
-    memset(&rc, 0, sizeof rc);
+    static row_copy ring[8];
+    static unsigned next;
+    row_copy *rc = &ring[next++ % 8];
+    memset(rc, 0, sizeof *rc);
     gw_cursor *cur = NULL;
     assert_int_equal(gw_store_cursor_create(s, layer, &cur), GW_OK);
     size_t nf;
@@ -130,21 +134,21 @@ static row_copy get_row(gw_store *s, gw_layer layer, const char *id)
     gw_row r;
     while (gw_cursor_next(cur, &r) == GW_OK) {
         if (strcmp(r.values[0].s, id) != 0) continue;
-        rc.found = 1;
+        rc->found = 1;
         for (size_t i = 0; i < nf; i++) {
-            rc.v[i] = r.values[i];
+            rc->v[i] = r.values[i];
             if (r.values[i].kind == GW_VAL_TEXT) {
-                snprintf(rc.text[i], sizeof rc.text[i], "%s", r.values[i].s);
-                rc.v[i].s = rc.text[i];
+                snprintf(rc->text[i], sizeof rc->text[i], "%s", r.values[i].s);
+                rc->v[i].s = rc->text[i];
             }
         }
         GEOSWKBReader *rd = GEOSWKBReader_create_r(gw_ctx_geos(ctx));
-        rc.g = GEOSWKBReader_read_r(gw_ctx_geos(ctx), rd, r.wkb, r.wkb_len);
+        rc->g = GEOSWKBReader_read_r(gw_ctx_geos(ctx), rd, r.wkb, r.wkb_len);
         GEOSWKBReader_destroy_r(gw_ctx_geos(ctx), rd);
         break;
     }
     gw_cursor_destroy(cur);
-    return rc;
+    return *rc;
 }
 
 static gw_store *chicago_store(void)
