@@ -235,7 +235,9 @@ gw_status gw_model_refresh_ex(gw_ctx *ctx, gw_model *model, gw_store *store, gw_
     gw_status st = s ? GW_OK : gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory refreshing the model");
     if (!st) st = load_layers(ctx, store, &mask, cur->seq, cur->layers, &patched, &model->xf, &srid, fresh, &s->seq);
     if (!st && s->seq > cur->seq) {
-        model->srid = srid; /* set once, when the first data arrives in an empty model */
+        /* Set once, when the first data arrives in an empty model; request threads read it
+         * without the lock (gw_model_metric_srid), so the store is atomic and only on a change. */
+        if (srid != model->srid) __atomic_store_n(&model->srid, srid, __ATOMIC_RELEASE);
         atomic_init(&s->refs, 1);
         for (int l = 0; l < GW_LAYER_COUNT; l++) {
             s->layers[l] = fresh[l] ? fresh[l] : cur->layers[l];
@@ -262,7 +264,10 @@ gw_status gw_model_refresh(gw_ctx *ctx, gw_model *model, gw_store *store, unsign
     return st;
 }
 
-int gw_model_metric_srid(const gw_model *model) { return model ? model->srid : 0; }
+int gw_model_metric_srid(const gw_model *model)
+{
+    return model ? __atomic_load_n(&model->srid, __ATOMIC_ACQUIRE) : 0;
+}
 
 gw_model_snapshot *gw_model_acquire(gw_model *model)
 {
