@@ -8,6 +8,7 @@
 #include "ops_edit.h"
 #include "ops_features.h"
 #include "ops_model.h"
+#include "ops_plan.h"
 #include "ops_tokens.h"
 
 static const struct gw_store_core_ops sqlite_core = {
@@ -80,6 +81,41 @@ static const struct gw_store_model_ops sqlite_model = {
     .count_after = sq_model_count_after,
 };
 
+static const struct gw_store_plan_ops sqlite_plan = {
+    .draft_create = sq_plan_draft_create,
+    .draft_get = sq_plan_draft_get,
+    .draft_list = sq_plan_draft_list,
+    .draft_delete = sq_plan_draft_delete,
+    .draft_touch = sq_plan_draft_touch,
+    .draft_published = sq_plan_draft_published,
+    .draft_copy = sq_plan_draft_copy,
+    .draft_replace = sq_plan_draft_replace,
+    .draft_changes = sq_plan_draft_changes,
+    .draft_grids = sq_plan_draft_grids,
+    .grid_get = sq_plan_grid_get,
+    .grid_exists = sq_plan_grid_exists,
+    .grid_put = sq_plan_grid_put,
+    .grid_remove = sq_plan_grid_remove,
+    .version_grids = sq_plan_version_grids,
+    .version_exists = sq_plan_version_exists,
+    .version_add = sq_plan_version_add,
+    .version_fill = sq_plan_version_fill,
+    .version_publish = sq_plan_version_publish,
+    .version_diff = sq_plan_version_diff,
+    .versions = sq_plan_versions,
+    .jurisdiction_get = sq_plan_jurisdiction_get,
+    .jurisdiction_exists = sq_plan_jurisdiction_exists,
+    .jurisdiction_set = sq_plan_jurisdiction_set,
+    .incident_window = sq_plan_incident_window,
+    .incident_counts = sq_plan_incident_counts,
+    .incidents_open = sq_plan_incidents_open,
+    .incidents_in = sq_plan_incidents_in,
+    .incidents_close = sq_plan_incidents_close,
+    .incidents_regrid = sq_plan_incidents_regrid,
+    .cameras = sq_plan_cameras,
+    .rooms = sq_plan_rooms,
+};
+
 static const struct gw_store_tokens_ops sqlite_tokens = {
     .insert = sq_tokens_insert,
     .find = sq_tokens_find,
@@ -96,6 +132,7 @@ const gw_store_backend st_sqlite_backend = {
     .edit = &sqlite_edit,
     .features = &sqlite_features,
     .model = &sqlite_model,
+    .plan = &sqlite_plan,
     .tokens = &sqlite_tokens,
 };
 
