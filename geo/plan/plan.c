@@ -16,52 +16,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 #include <unistd.h>
 
 /* ---- working context ----------------------------------------------------------------------- */
-
-gw_status pl_db_fail(pl *p, const char *what)
-{
-    return gw_ctx_error(p->ctx, GW_ERR_DB, "%s: %s (database %s)", what, sqlite3_errmsg(p->db),
-                        gw_store_path(p->s));
-}
 
 gw_status pl_geos_fail(pl *p, const char *what)
 {
     const char *m = gw_ctx_geos_errmsg(p->ctx);
     return gw_ctx_error(p->ctx, GW_ERR_GEOMETRY, "%s failed%s%s", what, *m ? ": " : "", m);
-}
-
-void pl_now(char *buf, size_t cap)
-{
-    time_t t = time(NULL);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-gw_status pl_query_int(pl *p, const char *sql, int64_t a, int64_t b, int64_t *out, int *found)
-{
-    sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(p->db, sql, -1, &q, NULL) != SQLITE_OK) return pl_db_fail(p, sql);
-    int np = sqlite3_bind_parameter_count(q);
-    if (np >= 1) sqlite3_bind_int64(q, 1, a);
-    if (np >= 2) sqlite3_bind_int64(q, 2, b);
-    int rc = sqlite3_step(q);
-    if (found) *found = rc == SQLITE_ROW;
-    if (rc == SQLITE_ROW) *out = sqlite3_column_int64(q, 0);
-    sqlite3_finalize(q);
-    return rc == SQLITE_ROW || rc == SQLITE_DONE ? GW_OK : pl_db_fail(p, sql);
-}
-
-gw_status pl_current_version(pl *p, int64_t *v)
-{
-    int found = 0;
-    gw_status st = pl_query_int(p, "SELECT CAST(value AS INTEGER) FROM meta WHERE key = "
-                                   "'grid_version'", 0, 0, v, &found);
-    if (!st && (!found || *v < 1)) *v = 1;
-    return st;
 }
 
 gw_status pl_open(gw_store *s, pl *p)
@@ -71,7 +33,6 @@ gw_status pl_open(gw_store *s, pl *p)
     p->s = s;
     p->ctx = gw_store_ctx(s);
     p->h = gw_ctx_geos(p->ctx);
-    p->db = gw_store_db(s);
     p->rd = GEOSWKBReader_create_r(p->h);
     p->wr = GEOSWKBWriter_create_r(p->h);
     if (!p->rd || !p->wr) {
@@ -79,16 +40,13 @@ gw_status pl_open(gw_store *s, pl *p)
         return gw_ctx_error(p->ctx, GW_ERR_NOMEM, "out of memory");
     }
     GEOSWKBWriter_setOutputDimension_r(p->h, p->wr, 2);
-    size_t nf, used = 0;
-    const gw_field *f = gw_layer_fields(GW_LAYER_GRIDS, &nf);
+    size_t nf;
+    gw_layer_fields(GW_LAYER_GRIDS, &nf);
     if (nf != PL_NF) {
         pl_close(p);
         return gw_ctx_error(p->ctx, GW_ERR_INTERNAL, "plan: grids have %zu fields, expected %d",
                             nf, PL_NF);
     }
-    for (size_t i = 0; i < nf; i++)
-        used += (size_t)snprintf(p->cols + used, sizeof p->cols - used, "%s\"%s\"", i ? ", " : "",
-                                 f[i].name);
     gw_status st = gw_store_metric_srid(s, &p->srid);
     if (!st && p->srid <= 0) {
         gw_bbox b;
@@ -208,23 +166,20 @@ void pl_set_free(pl *p, pl_set *set)
     memset(set, 0, sizeof *set);
 }
 
-gw_status pl_read_row(pl *p, sqlite3_stmt *q, pl_grid *g)
+gw_status pl_read_row(pl *p, const gw_store_plan_grid *r, pl_grid *g)
 {
-    const gw_field *f = gw_layer_fields(GW_LAYER_GRIDS, NULL);
     memset(g, 0, sizeof *g);
     for (int i = 0; i < PL_NF; i++) {
-        g->null[i] = sqlite3_column_type(q, i) == SQLITE_NULL;
-        if (g->null[i]) continue;
-        if (f[i].type == GW_FT_INT) {
-            g->num[i] = sqlite3_column_int64(q, i);
-        } else if (!(g->text[i] = strdup((const char *)sqlite3_column_text(q, i)))) {
+        const gw_value *v = &r->values[i];
+        g->null[i] = v->kind == GW_VAL_NULL;
+        if (v->kind == GW_VAL_INT) {
+            g->num[i] = v->i;
+        } else if (v->kind == GW_VAL_TEXT && !(g->text[i] = strdup(v->s ? v->s : ""))) {
             pl_grid_clear(p, g);
             return gw_ctx_error(p->ctx, GW_ERR_NOMEM, "out of memory");
         }
     }
-    const void *wkb = sqlite3_column_blob(q, PL_NF);
-    int len = sqlite3_column_bytes(q, PL_NF);
-    if (wkb && len > 0) g->g = GEOSWKBReader_read_r(p->h, p->rd, wkb, (size_t)len);
+    if (r->wkb && r->wkb_len > 0) g->g = GEOSWKBReader_read_r(p->h, p->rd, r->wkb, r->wkb_len);
     if (!g->g) {
         gw_status st = gw_ctx_error(p->ctx, GW_ERR_GEOMETRY, "grid '%s': stored geometry cannot "
                                     "be read", g->text[0] ? g->text[0] : "?");
@@ -234,124 +189,86 @@ gw_status pl_read_row(pl *p, sqlite3_stmt *q, pl_grid *g)
     return GW_OK;
 }
 
-static gw_status load(pl *p, sqlite3_stmt *q, pl_set *out)
+void pl_grid_values(const pl_grid *g, gw_value *v)
 {
-    memset(out, 0, sizeof *out);
-    gw_status st = GW_OK;
-    int rc;
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        if (out->n == out->cap) {
-            size_t cap = out->cap ? out->cap * 2 : 256;
-            pl_grid *ng = realloc(out->g, cap * sizeof *ng);
-            if (!ng) {
-                st = gw_ctx_error(p->ctx, GW_ERR_NOMEM, "out of memory");
-                break;
-            }
-            out->g = ng, out->cap = cap;
-        }
-        if ((st = pl_read_row(p, q, &out->g[out->n]))) break;
-        out->n++;
+    const gw_field *f = gw_layer_fields(GW_LAYER_GRIDS, NULL);
+    for (int i = 0; i < PL_NF; i++) {
+        memset(&v[i], 0, sizeof v[i]);
+        if (g->null[i]) v[i].kind = GW_VAL_NULL;
+        else if (f[i].type == GW_FT_INT) v[i].kind = GW_VAL_INT, v[i].i = g->num[i];
+        else v[i].kind = GW_VAL_TEXT, v[i].s = g->text[i];
     }
-    if (!st && rc != SQLITE_DONE) st = pl_db_fail(p, "cannot read the grids");
-    sqlite3_finalize(q);
-    if (st) pl_set_free(p, out);
+}
+
+gw_status pl_set_add(void *user, const gw_store_plan_grid *r)
+{
+    pl_set_ctx *c = user;
+    pl_set *out = c->set;
+    if (out->n == out->cap) {
+        size_t cap = out->cap ? out->cap * 2 : 256;
+        pl_grid *ng = realloc(out->g, cap * sizeof *ng);
+        if (!ng) return gw_ctx_error(c->p->ctx, GW_ERR_NOMEM, "out of memory");
+        out->g = ng, out->cap = cap;
+    }
+    gw_status st = pl_read_row(c->p, r, &out->g[out->n]);
+    if (!st) out->n++;
     return st;
+}
+
+typedef struct one_grid {
+    pl *p;
+    pl_grid *g;
+} one_grid;
+
+static gw_status grid_one(void *user, const gw_store_plan_grid *r)
+{
+    one_grid *o = user;
+    return pl_read_row(o->p, r, o->g);
 }
 
 gw_status pl_draft_grid(pl *p, int64_t draft, int64_t base, const char *id, pl_grid *g)
 {
-    char sql[600];
-    snprintf(sql, sizeof sql, "SELECT %s, geom, op FROM plan_draft_grids WHERE draft_id = ?1 AND "
-             "id = ?2", p->cols);
-    sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(p->db, sql, -1, &q, NULL) != SQLITE_OK) return pl_db_fail(p, sql);
-    sqlite3_bind_int64(q, 1, draft);
-    sqlite3_bind_text(q, 2, id, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(q);
-    gw_status st = GW_OK;
-    if (rc == SQLITE_ROW) {
-        if (strcmp((const char *)sqlite3_column_text(q, PL_NF + 1), "delete") == 0)
-            st = gw_ctx_error(p->ctx, GW_ERR_NOT_FOUND, "grid '%s' was removed in draft %lld",
-                              id, (long long)draft);
-        else
-            st = pl_read_row(p, q, g);
-        sqlite3_finalize(q);
-        return st;
-    }
-    sqlite3_finalize(q);
-    if (rc != SQLITE_DONE) return pl_db_fail(p, "cannot read the draft");
-    snprintf(sql, sizeof sql, "SELECT %s, AsBinary(geom) FROM grids WHERE version = ?1 AND id = "
-             "?2", p->cols);
-    if (sqlite3_prepare_v2(p->db, sql, -1, &q, NULL) != SQLITE_OK) return pl_db_fail(p, sql);
-    sqlite3_bind_int64(q, 1, base);
-    sqlite3_bind_text(q, 2, id, -1, SQLITE_STATIC);
-    rc = sqlite3_step(q);
-    if (rc == SQLITE_ROW)
-        st = pl_read_row(p, q, g);
-    else if (rc == SQLITE_DONE)
-        st = gw_ctx_error(p->ctx, GW_ERR_NOT_FOUND, "no grid '%s' in draft %lld", id,
-                          (long long)draft);
-    else
-        st = pl_db_fail(p, "cannot read the base grids");
-    sqlite3_finalize(q);
-    return st;
+    one_grid o = {p, g};
+    return gw_store_plan_grid_get(p->s, draft, base, id, grid_one, &o);
 }
 
 gw_status pl_load_version(pl *p, int64_t version, pl_set *out)
 {
-    char sql[512];
-    snprintf(sql, sizeof sql, "SELECT %s, AsBinary(geom) FROM grids WHERE version = ?1 ORDER BY id",
-             p->cols);
-    sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(p->db, sql, -1, &q, NULL) != SQLITE_OK) return pl_db_fail(p, sql);
-    sqlite3_bind_int64(q, 1, version);
-    return load(p, q, out);
+    memset(out, 0, sizeof *out);
+    pl_set_ctx c = {p, out};
+    gw_status st = gw_store_plan_version_grids(p->s, version, NULL, pl_set_add, &c);
+    if (st) pl_set_free(p, out);
+    return st;
 }
 
 gw_status pl_load_draft(pl *p, int64_t draft, pl_set *out, int64_t *base)
 {
-    int64_t b = 0;
-    int found = 0;
-    gw_status st = pl_query_int(p, "SELECT base_version FROM plan_drafts WHERE id = ?1", draft, 0,
-                                &b, &found);
-    if (st) return st;
-    if (!found) return gw_ctx_error(p->ctx, GW_ERR_NOT_FOUND, "no draft %lld", (long long)draft);
-    if (base) *base = b;
-    char sql[1200];
-    snprintf(sql, sizeof sql, "SELECT %s, AsBinary(geom) FROM grids WHERE version = ?1 AND id NOT "
-             "IN (SELECT id FROM plan_draft_grids WHERE draft_id = ?2) UNION ALL SELECT %s, geom "
-             "FROM plan_draft_grids WHERE draft_id = ?2 AND op = 'upsert' ORDER BY 1", p->cols,
-             p->cols);
-    sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(p->db, sql, -1, &q, NULL) != SQLITE_OK) return pl_db_fail(p, sql);
-    sqlite3_bind_int64(q, 1, b);
-    sqlite3_bind_int64(q, 2, draft);
-    return load(p, q, out);
+    memset(out, 0, sizeof *out);
+    pl_set_ctx c = {p, out};
+    gw_status st = gw_store_plan_draft_grids(p->s, draft, GW_STORE_PLAN_BASE | GW_STORE_PLAN_OWN |
+                                             GW_STORE_PLAN_BY_ID, NULL, pl_set_add, &c, base);
+    if (st) pl_set_free(p, out);
+    return st;
 }
 
 gw_status pl_jurisdiction(pl *p, GEOSGeometry **out)
 {
     *out = NULL;
-    sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(p->db, "SELECT geom FROM plan_jurisdiction WHERE id = 1", -1, &q,
-                           NULL) != SQLITE_OK)
-        return pl_db_fail(p, "cannot read the jurisdiction");
-    int rc = sqlite3_step(q);
-    if (rc == SQLITE_ROW)
-        *out = GEOSWKBReader_read_r(p->h, p->rd, sqlite3_column_blob(q, 0),
-                                    (size_t)sqlite3_column_bytes(q, 0));
-    sqlite3_finalize(q);
-    if (rc == SQLITE_ROW && !*out) return pl_geos_fail(p, "reading the jurisdiction outline");
-    return rc == SQLITE_ROW || rc == SQLITE_DONE ? GW_OK : pl_db_fail(p, "jurisdiction");
+    unsigned char *wkb = NULL;
+    size_t len = 0;
+    gw_status st = gw_store_plan_jurisdiction_get(p->s, &wkb, &len);
+    if (st || !wkb) return st;
+    *out = GEOSWKBReader_read_r(p->h, p->rd, wkb, len);
+    free(wkb);
+    return *out ? GW_OK : pl_geos_fail(p, "reading the jurisdiction outline");
 }
 
 /* Record the union of the published grids as the jurisdiction when none is recorded yet. */
 static gw_status ensure_jurisdiction(pl *p, int64_t version)
 {
-    int64_t n = 0;
-    int found = 0;
-    gw_status st = pl_query_int(p, "SELECT count(*) FROM plan_jurisdiction", 0, 0, &n, &found);
-    if (st || n > 0) return st;
+    int have = 0;
+    gw_status st = gw_store_plan_jurisdiction_exists(p->s, &have);
+    if (st || have) return st;
     pl_set set;
     if ((st = pl_load_version(p, version, &set))) return st;
     if (set.n == 0) {
@@ -372,41 +289,14 @@ static gw_status ensure_jurisdiction(pl *p, int64_t version)
     unsigned char *wkb = GEOSWKBWriter_write_r(p->h, p->wr, u, &len);
     GEOSGeom_destroy_r(p->h, u);
     if (!wkb) return pl_geos_fail(p, "writing the jurisdiction");
-    sqlite3_stmt *q;
-    char at[32], src[64];
-    pl_now(at, sizeof at);
+    char src[64];
     snprintf(src, sizeof src, "union of grid version %lld", (long long)version);
-    if (sqlite3_prepare_v2(p->db, "INSERT INTO plan_jurisdiction (id, geom, source, set_at) "
-                           "VALUES (1, ?1, ?2, ?3)", -1, &q, NULL) != SQLITE_OK) {
-        GEOSFree_r(p->h, wkb);
-        return pl_db_fail(p, "cannot record the jurisdiction");
-    }
-    sqlite3_bind_blob(q, 1, wkb, (int)len, SQLITE_STATIC);
-    sqlite3_bind_text(q, 2, src, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 3, at, -1, SQLITE_STATIC);
-    if (sqlite3_step(q) != SQLITE_DONE) st = pl_db_fail(p, "cannot record the jurisdiction");
-    sqlite3_finalize(q);
+    st = gw_store_plan_jurisdiction_set(p->s, wkb, len, src);
     GEOSFree_r(p->h, wkb);
     return st;
 }
 
 /* ---- drafts -------------------------------------------------------------------------------- */
-
-static gw_status exec_sql(pl *p, const char *sql, int64_t a, int64_t b, const char *t1,
-                          const char *t2, const char *t3)
-{
-    sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(p->db, sql, -1, &q, NULL) != SQLITE_OK) return pl_db_fail(p, sql);
-    int np = sqlite3_bind_parameter_count(q);
-    if (np >= 1) sqlite3_bind_int64(q, 1, a);
-    if (np >= 2) sqlite3_bind_int64(q, 2, b);
-    const char *t[3] = {t1, t2, t3};
-    for (int i = 0; i < 3 && 3 + i <= np; i++)
-        if (t[i]) sqlite3_bind_text(q, 3 + i, t[i], -1, SQLITE_STATIC);
-    gw_status st = sqlite3_step(q) == SQLITE_DONE ? GW_OK : pl_db_fail(p, "plan write failed");
-    sqlite3_finalize(q);
-    return st;
-}
 
 static void audit_detail(char *buf, size_t cap, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -429,13 +319,10 @@ gw_status gw_plan_draft_create(gw_store *s, const char *name, const char *who, i
     }
     int64_t v = 0;
     if (!(st = gw_store_begin(s))) {
-        char at[32], detail[256];
-        pl_now(at, sizeof at);
-        if (!(st = pl_current_version(&p, &v)))
-            st = exec_sql(&p, "INSERT INTO plan_drafts (base_version, edits, name, created_by, "
-                          "created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)", v, 0, name,
-                          who, at);
-        int64_t nid = sqlite3_last_insert_rowid(p.db);
+        char detail[256];
+        int64_t nid = 0;
+        if (!(st = gw_store_grid_version(s, &v)))
+            st = gw_store_plan_draft_create(s, name, who, v, &nid);
         if (!st) st = ensure_jurisdiction(&p, v);
         audit_detail(detail, sizeof detail, "{\"draft\":%lld,\"base_version\":%lld}",
                      (long long)nid, (long long)v);
@@ -448,71 +335,60 @@ gw_status gw_plan_draft_create(gw_store *s, const char *name, const char *who, i
     return st;
 }
 
-static const char draft_cols[] =
-    "SELECT id, name, base_version, created_by, created_at, updated_at, edits, (SELECT count(*) "
-    "FROM plan_draft_grids g WHERE g.draft_id = d.id), status, published_version FROM plan_drafts d";
-
-static void read_draft(sqlite3_stmt *q, gw_plan_draft *d)
+void pl_draft_copy(gw_plan_draft *out, const gw_store_plan_draft *d)
 {
-    memset(d, 0, sizeof *d);
-    d->id = sqlite3_column_int64(q, 0);
-    snprintf(d->name, sizeof d->name, "%s", (const char *)sqlite3_column_text(q, 1));
-    d->base_version = sqlite3_column_int64(q, 2);
-    if (sqlite3_column_text(q, 3))
-        snprintf(d->created_by, sizeof d->created_by, "%s", (const char *)sqlite3_column_text(q, 3));
-    snprintf(d->created_at, sizeof d->created_at, "%s", (const char *)sqlite3_column_text(q, 4));
-    snprintf(d->updated_at, sizeof d->updated_at, "%s", (const char *)sqlite3_column_text(q, 5));
-    d->edits = sqlite3_column_int64(q, 6);
-    d->changed = sqlite3_column_int64(q, 7);
-    snprintf(d->status, sizeof d->status, "%s", (const char *)sqlite3_column_text(q, 8));
-    d->published_version = sqlite3_column_int64(q, 9);
+    memset(out, 0, sizeof *out);
+    out->id = d->id;
+    snprintf(out->name, sizeof out->name, "%s", d->name);
+    out->base_version = d->base_version;
+    snprintf(out->created_by, sizeof out->created_by, "%s", d->created_by);
+    snprintf(out->created_at, sizeof out->created_at, "%s", d->created_at);
+    snprintf(out->updated_at, sizeof out->updated_at, "%s", d->updated_at);
+    out->edits = d->edits;
+    out->changed = d->changed;
+    snprintf(out->status, sizeof out->status, "%s", d->status);
+    out->published_version = d->published_version;
+}
+
+typedef struct draft_arr {
+    gw_ctx *ctx;
+    gw_plan_draft *d;
+    size_t n, cap;
+} draft_arr;
+
+static gw_status draft_add(void *user, const gw_store_plan_draft *d)
+{
+    draft_arr *a = user;
+    if (a->n == a->cap) {
+        size_t cap = a->cap ? a->cap * 2 : 16;
+        gw_plan_draft *nd = realloc(a->d, cap * sizeof *nd);
+        if (!nd) return gw_ctx_error(a->ctx, GW_ERR_NOMEM, "out of memory");
+        a->d = nd, a->cap = cap;
+    }
+    pl_draft_copy(&a->d[a->n++], d);
+    return GW_OK;
 }
 
 gw_status gw_plan_draft_list(gw_store *s, gw_plan_draft **out, size_t *n)
 {
     if (!s || !out || !n) return GW_ERR_ARG;
     *out = NULL, *n = 0;
-    sqlite3 *db = gw_store_db(s);
-    char sql[512];
-    snprintf(sql, sizeof sql, "%s ORDER BY id DESC", draft_cols);
-    sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(db, sql, -1, &q, NULL) != SQLITE_OK)
-        return gw_ctx_error(gw_store_ctx(s), GW_ERR_DB, "cannot list drafts: %s", sqlite3_errmsg(db));
-    size_t cap = 0;
-    gw_status st = GW_OK;
-    while (sqlite3_step(q) == SQLITE_ROW) {
-        if (*n == cap) {
-            cap = cap ? cap * 2 : 16;
-            gw_plan_draft *nd = realloc(*out, cap * sizeof *nd);
-            if (!nd) {
-                st = gw_ctx_error(gw_store_ctx(s), GW_ERR_NOMEM, "out of memory");
-                break;
-            }
-            *out = nd;
-        }
-        read_draft(q, &(*out)[(*n)++]);
+    draft_arr a = {gw_store_ctx(s), NULL, 0, 0};
+    gw_status st = gw_store_plan_draft_list(s, draft_add, &a);
+    if (st) {
+        free(a.d);
+        return st;
     }
-    sqlite3_finalize(q);
-    if (st) free(*out), *out = NULL, *n = 0;
-    return st;
+    *out = a.d, *n = a.n;
+    return GW_OK;
 }
 
 gw_status gw_plan_draft_get(gw_store *s, int64_t id, gw_plan_draft *out)
 {
     if (!s || !out) return GW_ERR_ARG;
-    sqlite3 *db = gw_store_db(s);
-    char sql[512];
-    snprintf(sql, sizeof sql, "%s WHERE id = ?1", draft_cols);
-    sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(db, sql, -1, &q, NULL) != SQLITE_OK)
-        return gw_ctx_error(gw_store_ctx(s), GW_ERR_DB, "cannot read drafts: %s", sqlite3_errmsg(db));
-    sqlite3_bind_int64(q, 1, id);
-    gw_status st = GW_OK;
-    if (sqlite3_step(q) == SQLITE_ROW)
-        read_draft(q, out);
-    else
-        st = gw_ctx_error(gw_store_ctx(s), GW_ERR_NOT_FOUND, "no draft %lld", (long long)id);
-    sqlite3_finalize(q);
+    gw_store_plan_draft d;
+    gw_status st = gw_store_plan_draft_get(s, id, &d);
+    if (!st) pl_draft_copy(out, &d);
     return st;
 }
 
@@ -521,19 +397,15 @@ gw_status gw_plan_draft_delete(gw_store *s, int64_t id, const char *who)
     gw_plan_draft d;
     gw_status st = gw_plan_draft_get(s, id, &d);
     if (st) return st;
-    pl p;
-    if ((st = pl_open(s, &p))) return st;
     if (!(st = gw_store_begin(s))) {
         char detail[256];
-        st = exec_sql(&p, "DELETE FROM plan_draft_grids WHERE draft_id = ?1", id, 0, 0, 0, 0);
-        if (!st) st = exec_sql(&p, "DELETE FROM plan_drafts WHERE id = ?1", id, 0, 0, 0, 0);
+        st = gw_store_plan_draft_delete(s, id);
         audit_detail(detail, sizeof detail, "{\"draft\":%lld,\"changed\":%lld}", (long long)id,
                      (long long)d.changed);
         if (!st) st = gw_store_audit(s, who, "plan.draft.delete", detail);
         if (!st) st = gw_store_commit(s);
         if (st) gw_store_rollback(s);
     }
-    pl_close(&p);
     return st;
 }
 
@@ -544,29 +416,28 @@ static char *dump(json_t *doc)
     return t;
 }
 
+/* One of the draft's rows into the added / changed / deleted lists. */
+static gw_status diff_row(void *user, const char *id, int deleted, int in_base)
+{
+    json_t **lists = user;
+    json_array_append_new(lists[deleted ? 2 : in_base ? 1 : 0], json_string(id));
+    return GW_OK;
+}
+
 gw_status gw_plan_draft_diff(gw_store *s, int64_t id, char **json)
 {
     gw_plan_draft d;
     gw_status st = gw_plan_draft_get(s, id, &d);
     if (st) return st;
-    sqlite3 *db = gw_store_db(s);
-    sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(db, "SELECT g.id, g.op, EXISTS (SELECT 1 FROM grids b WHERE b.version "
-                           "= ?2 AND b.id = g.id) FROM plan_draft_grids g WHERE g.draft_id = ?1 "
-                           "ORDER BY g.id", -1, &q, NULL) != SQLITE_OK)
-        return gw_ctx_error(gw_store_ctx(s), GW_ERR_DB, "diff: %s", sqlite3_errmsg(db));
-    sqlite3_bind_int64(q, 1, id);
-    sqlite3_bind_int64(q, 2, d.base_version);
-    json_t *doc = json_object(), *add = json_array(), *chg = json_array(), *del = json_array();
+    json_t *doc = json_object(), *lists[3] = {json_array(), json_array(), json_array()};
     json_object_set_new(doc, "draft", json_integer(id));
     json_object_set_new(doc, "base_version", json_integer(d.base_version));
-    while (sqlite3_step(q) == SQLITE_ROW) {
-        const char *gid = (const char *)sqlite3_column_text(q, 0);
-        const char *op = (const char *)sqlite3_column_text(q, 1);
-        json_t *to = strcmp(op, "delete") == 0 ? del : sqlite3_column_int(q, 2) ? chg : add;
-        json_array_append_new(to, json_string(gid));
+    st = gw_store_plan_draft_changes(s, id, d.base_version, diff_row, lists);
+    json_t *add = lists[0], *chg = lists[1], *del = lists[2];
+    if (st) {
+        json_decref(add), json_decref(chg), json_decref(del), json_decref(doc);
+        return st;
     }
-    sqlite3_finalize(q);
     json_object_set_new(doc, "added", add);
     json_object_set_new(doc, "changed", chg);
     json_object_set_new(doc, "deleted", del);
@@ -596,61 +467,62 @@ static void resolve_cb(void *item, void *user)
     if (GEOSPreparedIntersects_r(r->p->h, r->prep[i], r->pt) == 1) r->best = id;
 }
 
+typedef struct boxes {
+    gw_ctx *ctx;
+    gw_bbox *b, all;
+    size_t n, cap;
+} boxes;
+
+static gw_status box_add(void *user, const gw_bbox *b)
+{
+    boxes *x = user;
+    if (x->n == x->cap) {
+        size_t cap = x->cap ? x->cap * 2 : 64;
+        gw_bbox *nb = realloc(x->b, cap * sizeof *nb);
+        if (!nb) return gw_ctx_error(x->ctx, GW_ERR_NOMEM, "out of memory");
+        x->b = nb, x->cap = cap;
+    }
+    x->b[x->n++] = *b;
+    x->all.minx = fmin(x->all.minx, b->minx), x->all.miny = fmin(x->all.miny, b->miny);
+    x->all.maxx = fmax(x->all.maxx, b->maxx), x->all.maxy = fmax(x->all.maxy, b->maxy);
+    return GW_OK;
+}
+
+/* The grid an incident at (x, y) falls in under the new version (the lowest id among the grids
+ * intersecting it), for gw_store_plan_incidents_regrid. */
+static gw_status resolve_point(void *user, double x, double y, const char *old, const char **grid)
+{
+    resolver *r = user;
+    (void)old;
+    GEOSGeometry *pt = GEOSGeom_createPointFromXY_r(r->p->h, x, y);
+    if (!pt) return pl_geos_fail(r->p, "making a point");
+    r->pt = pt, r->best = NULL;
+    GEOSSTRtree_query_r(r->p->h, r->tree, pt, resolve_cb, r);
+    GEOSGeom_destroy_r(r->p->h, pt);
+    r->pt = NULL;
+    *grid = r->best;
+    return GW_OK;
+}
+
 /* Re-resolve incidents.grid wherever the grids of `newv` differ from those of `oldv`, the same
  * way incident writes resolve it (the lowest id among grids intersecting the point).  *box
  * receives the lon/lat box of the changes; *n the incidents whose grid changed. */
 static gw_status reresolve(pl *p, int64_t oldv, int64_t newv, gw_bbox *box, int64_t *n)
 {
     *n = 0;
-    *box = (gw_bbox){INFINITY, INFINITY, -INFINITY, -INFINITY};
-    sqlite3_stmt *q = NULL, *inc = NULL, *upd = NULL;
-    gw_bbox *boxes = NULL;
-    size_t nb = 0, cb = 0;
-    gw_status st = GW_OK;
-    if (sqlite3_prepare_v2(p->db,
-            "SELECT MbrMinX(a.geom), MbrMinY(a.geom), MbrMaxX(a.geom), MbrMaxY(a.geom) FROM grids "
-            "a WHERE a.version IN (?1, ?2) AND NOT EXISTS (SELECT 1 FROM grids b WHERE b.version "
-            "= (CASE a.version WHEN ?1 THEN ?2 ELSE ?1 END) AND b.id = a.id AND b.geom = a.geom)",
-            -1, &q, NULL) != SQLITE_OK)
-        return pl_db_fail(p, "cannot compare grid versions");
-    sqlite3_bind_int64(q, 1, oldv);
-    sqlite3_bind_int64(q, 2, newv);
-    while (sqlite3_step(q) == SQLITE_ROW) {
-        if (nb == cb) {
-            cb = cb ? cb * 2 : 64;
-            gw_bbox *nbx = realloc(boxes, cb * sizeof *nbx);
-            if (!nbx) {
-                st = gw_ctx_error(p->ctx, GW_ERR_NOMEM, "out of memory");
-                break;
-            }
-            boxes = nbx;
-        }
-        gw_bbox b = {sqlite3_column_double(q, 0), sqlite3_column_double(q, 1),
-                     sqlite3_column_double(q, 2), sqlite3_column_double(q, 3)};
-        boxes[nb++] = b;
-        box->minx = fmin(box->minx, b.minx), box->miny = fmin(box->miny, b.miny);
-        box->maxx = fmax(box->maxx, b.maxx), box->maxy = fmax(box->maxy, b.maxy);
-    }
-    sqlite3_finalize(q);
-    if (st || nb == 0) {
-        free(boxes);
+    boxes bx = {p->ctx, NULL, {INFINITY, INFINITY, -INFINITY, -INFINITY}, 0, 0};
+    gw_status st = gw_store_plan_version_diff(p->s, oldv, newv, box_add, &bx);
+    *box = bx.all;
+    if (st || bx.n == 0) {
+        free(bx.b);
         return st;
     }
     /* The new version's grids near the changes, with prepared geometries and an STRtree. */
     resolver r = {p, NULL, {0}, NULL, NULL, NULL};
-    char sql[700];
-    snprintf(sql, sizeof sql, "SELECT %s, AsBinary(geom) FROM grids WHERE version = ?1 AND fid IN "
-             "(SELECT pkid FROM idx_grids_geom WHERE xmin <= ?4 AND xmax >= ?2 AND ymin <= ?5 AND "
-             "ymax >= ?3) ORDER BY id", p->cols);
-    if (sqlite3_prepare_v2(p->db, sql, -1, &q, NULL) != SQLITE_OK) {
-        free(boxes);
-        return pl_db_fail(p, "cannot read the new grids");
-    }
-    sqlite3_bind_int64(q, 1, newv);
-    sqlite3_bind_double(q, 2, box->minx), sqlite3_bind_double(q, 3, box->miny);
-    sqlite3_bind_double(q, 4, box->maxx), sqlite3_bind_double(q, 5, box->maxy);
-    if ((st = load(p, q, &r.set))) {
-        free(boxes);
+    pl_set_ctx sc = {p, &r.set};
+    if ((st = gw_store_plan_version_grids(p->s, newv, box, pl_set_add, &sc))) {
+        pl_set_free(p, &r.set);
+        free(bx.b);
         return st;
     }
     r.tree = GEOSSTRtree_create_r(p->h, 10);
@@ -661,48 +533,13 @@ static gw_status reresolve(pl *p, int64_t oldv, int64_t newv, gw_bbox *box, int6
         if (!r.prep[i]) st = pl_geos_fail(p, "preparing a grid");
         else GEOSSTRtree_insert_r(p->h, r.tree, r.set.g[i].g, (void *)(uintptr_t)(i + 1));
     }
-    if (!st && (sqlite3_prepare_v2(p->db, "SELECT fid, X(geom), Y(geom), grid FROM incidents WHERE "
-                "fid IN (SELECT pkid FROM idx_incidents_geom WHERE xmin <= ?3 AND xmax >= ?1 AND "
-                "ymin <= ?4 AND ymax >= ?2)", -1, &inc, NULL) != SQLITE_OK ||
-                sqlite3_prepare_v2(p->db, "UPDATE incidents SET grid = ?2 WHERE fid = ?1", -1,
-                                   &upd, NULL) != SQLITE_OK))
-        st = pl_db_fail(p, "cannot prepare the incident update");
-    GEOSGeometry *pt = NULL;
-    for (size_t b = 0; !st && b < nb; b++) {
-        sqlite3_reset(inc);
-        sqlite3_bind_double(inc, 1, boxes[b].minx), sqlite3_bind_double(inc, 2, boxes[b].miny);
-        sqlite3_bind_double(inc, 3, boxes[b].maxx), sqlite3_bind_double(inc, 4, boxes[b].maxy);
-        int rc;
-        while (!st && (rc = sqlite3_step(inc)) == SQLITE_ROW) {
-            double x = sqlite3_column_double(inc, 1), y = sqlite3_column_double(inc, 2);
-            const char *old = (const char *)sqlite3_column_text(inc, 3);
-            if (pt) GEOSGeom_destroy_r(p->h, pt);
-            pt = GEOSGeom_createPointFromXY_r(p->h, x, y);
-            if (!pt) {
-                st = pl_geos_fail(p, "making a point");
-                break;
-            }
-            r.pt = pt, r.best = NULL;
-            GEOSSTRtree_query_r(p->h, r.tree, pt, resolve_cb, &r);
-            if ((r.best == NULL) == (old == NULL) && (!old || strcmp(old, r.best) == 0)) continue;
-            sqlite3_reset(upd);
-            sqlite3_bind_int64(upd, 1, sqlite3_column_int64(inc, 0));
-            if (r.best) sqlite3_bind_text(upd, 2, r.best, -1, SQLITE_STATIC);
-            else sqlite3_bind_null(upd, 2);
-            if (sqlite3_step(upd) != SQLITE_DONE) st = pl_db_fail(p, "cannot update an incident");
-            else (*n)++;
-        }
-        if (!st && rc != SQLITE_DONE) st = pl_db_fail(p, "cannot read incidents");
-    }
-    if (pt) GEOSGeom_destroy_r(p->h, pt);
-    sqlite3_finalize(inc);
-    sqlite3_finalize(upd);
+    if (!st) st = gw_store_plan_incidents_regrid(p->s, bx.b, bx.n, resolve_point, &r, n);
     for (size_t i = 0; r.prep && i < r.set.n; i++)
         if (r.prep[i]) GEOSPreparedGeom_destroy_r(p->h, r.prep[i]);
     free(r.prep);
     if (r.tree) GEOSSTRtree_destroy_r(p->h, r.tree);
     pl_set_free(p, &r.set);
-    free(boxes);
+    free(bx.b);
     return st;
 }
 
@@ -711,13 +548,8 @@ static gw_status reresolve(pl *p, int64_t oldv, int64_t newv, gw_bbox *box, int6
 static gw_status make_current(pl *p, int64_t oldv, int64_t newv, const char *who,
                               const char *action, const char *what, int64_t *seq)
 {
-    char buf[32], detail[512];
-    snprintf(buf, sizeof buf, "%lld", (long long)newv);
-    gw_status st = exec_sql(p, "UPDATE grid_versions SET status = 'archived' WHERE status = "
-                            "'published'", 0, 0, 0, 0, 0);
-    if (!st) st = gw_store_meta_set(p->s, "grid_version", buf);
-    if (!st) st = exec_sql(p, "UPDATE grid_versions SET status = 'published' WHERE version = ?1",
-                           newv, 0, 0, 0, 0);
+    char detail[512];
+    gw_status st = gw_store_plan_version_publish(p->s, newv);
     gw_bbox box;
     int64_t moved = 0, s1 = 0;
     if (!st) st = reresolve(p, oldv, newv, &box, &moved);
@@ -729,19 +561,6 @@ static gw_status make_current(pl *p, int64_t oldv, int64_t newv, const char *who
              (long long)moved);
     if (!st) st = gw_store_audit(p->s, who, action, detail);
     if (!st && seq) *seq = s1;
-    return st;
-}
-
-static gw_status add_version(pl *p, const char *name, const char *who, int64_t *v)
-{
-    int found = 0;
-    gw_status st = pl_query_int(p, "SELECT COALESCE(max(version), 0) + 1 FROM grid_versions", 0,
-                                0, v, &found);
-    char at[32];
-    pl_now(at, sizeof at);
-    if (!st) st = exec_sql(p, "INSERT INTO grid_versions (version, created_at, name, created_by, "
-                           "published_at, status) VALUES (?1, ?3, ?4, ?5, ?3, 'archived')", *v, 0,
-                           at, name, who);
     return st;
 }
 
@@ -758,7 +577,7 @@ gw_status gw_plan_publish(gw_store *s, int64_t draft, const char *who, int force
         return st;
     }
     int64_t cur = 0, newv = 0;
-    st = pl_current_version(&p, &cur);
+    st = gw_store_grid_version(s, &cur);
     if (!st) st = gw_plan_draft_get(s, draft, &d); /* again, under the write lock */
     if (!st && strcmp(d.status, "open") != 0)
         st = gw_ctx_error(p.ctx, GW_ERR_CONFLICT, "draft %lld was already published as version "
@@ -786,29 +605,9 @@ gw_status gw_plan_publish(gw_store *s, int64_t draft, const char *who, int force
         gw_plan_report_free(&rep);
         gw_plan_report_free(&br);
     }
-    if (!st) st = add_version(&p, d.name, who, &newv);
-    char sql[1200];
-    snprintf(sql, sizeof sql, "INSERT INTO grids (%s, version, geom) SELECT %s, ?1, geom FROM "
-             "grids WHERE version = ?2 AND id NOT IN (SELECT id FROM plan_draft_grids WHERE "
-             "draft_id = ?3) ORDER BY id", p.cols, p.cols);
-    sqlite3_stmt *q = NULL;
-    for (int pass = 0; pass < 2 && !st; pass++) {
-        if (pass == 1)
-            snprintf(sql, sizeof sql, "INSERT INTO grids (%s, version, geom) SELECT %s, ?1, "
-                     "CastToMultiPolygon(GeomFromWKB(geom, 4326)) FROM plan_draft_grids WHERE "
-                     "draft_id = ?3 AND op = 'upsert' AND ?2 = ?2 ORDER BY id", p.cols, p.cols);
-        if (sqlite3_prepare_v2(p.db, sql, -1, &q, NULL) != SQLITE_OK) {
-            st = pl_db_fail(&p, "cannot prepare the publish");
-            break;
-        }
-        sqlite3_bind_int64(q, 1, newv);
-        sqlite3_bind_int64(q, 2, cur);
-        sqlite3_bind_int64(q, 3, draft);
-        if (sqlite3_step(q) != SQLITE_DONE) st = pl_db_fail(&p, "cannot write the new version");
-        sqlite3_finalize(q);
-    }
-    if (!st) st = exec_sql(&p, "UPDATE plan_drafts SET status = 'published', published_version = "
-                           "?1 WHERE id = ?2", newv, draft, 0, 0, 0);
+    if (!st) st = gw_store_plan_version_add(s, d.name, who, &newv);
+    if (!st) st = gw_store_plan_version_fill(s, newv, cur, draft);
+    if (!st) st = gw_store_plan_draft_published(s, draft, newv);
     char what[160];
     snprintf(what, sizeof what, "\"draft\":%lld,\"changed\":%lld", (long long)draft,
              (long long)d.changed);
@@ -830,11 +629,10 @@ gw_status gw_plan_rollback(gw_store *s, int64_t version, const char *who, int64_
         pl_close(&p);
         return st;
     }
-    int64_t cur = 0, newv = 0, n = 0;
-    int found = 0;
-    st = pl_current_version(&p, &cur);
-    if (!st) st = pl_query_int(&p, "SELECT count(*) FROM grid_versions WHERE version = ?1",
-                               version, 0, &n, &found);
+    int64_t cur = 0, newv = 0;
+    int n = 0;
+    st = gw_store_grid_version(s, &cur);
+    if (!st) st = gw_store_plan_version_exists(s, version, &n);
     if (!st && n == 0)
         st = gw_ctx_error(p.ctx, GW_ERR_NOT_FOUND, "no grid version %lld", (long long)version);
     if (!st && version == cur)
@@ -842,21 +640,8 @@ gw_status gw_plan_rollback(gw_store *s, int64_t version, const char *who, int64_
                           "one", (long long)version);
     char name[64];
     snprintf(name, sizeof name, "rollback to version %lld", (long long)version);
-    if (!st) st = add_version(&p, name, who, &newv);
-    char sql[800];
-    snprintf(sql, sizeof sql, "INSERT INTO grids (%s, version, geom) SELECT %s, ?1, geom FROM "
-             "grids WHERE version = ?2 ORDER BY id", p.cols, p.cols);
-    if (!st) {
-        sqlite3_stmt *q;
-        if (sqlite3_prepare_v2(p.db, sql, -1, &q, NULL) != SQLITE_OK) {
-            st = pl_db_fail(&p, "cannot prepare the rollback");
-        } else {
-            sqlite3_bind_int64(q, 1, newv);
-            sqlite3_bind_int64(q, 2, version);
-            if (sqlite3_step(q) != SQLITE_DONE) st = pl_db_fail(&p, "cannot copy the version");
-            sqlite3_finalize(q);
-        }
-    }
+    if (!st) st = gw_store_plan_version_add(s, name, who, &newv);
+    if (!st) st = gw_store_plan_version_fill(s, newv, version, 0);
     char what[64];
     snprintf(what, sizeof what, "\"rollback_to\":%lld", (long long)version);
     if (!st) st = make_current(&p, cur, newv, who, "plan.rollback", what, seq);
@@ -867,31 +652,28 @@ gw_status gw_plan_rollback(gw_store *s, int64_t version, const char *who, int64_
     return st;
 }
 
+static gw_status version_row(void *user, const gw_store_plan_version *v)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "version", json_integer(v->version));
+    const char *keys[] = {"name", "status", "created_at", "created_by", "published_at"};
+    const char *vals[] = {v->name, v->status, v->created_at, v->created_by, v->published_at};
+    for (int k = 0; k < 5; k++)
+        json_object_set_new(o, keys[k], vals[k] ? json_string(vals[k]) : json_null());
+    json_object_set_new(o, "grids", json_integer(v->grids));
+    json_object_set_new(o, "current", json_boolean(v->current));
+    json_array_append_new(user, o);
+    return GW_OK;
+}
+
 gw_status gw_plan_versions(gw_store *s, char **json)
 {
-    sqlite3 *db = gw_store_db(s);
-    sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(db, "SELECT v.version, v.name, v.status, v.created_at, v.created_by, "
-                           "v.published_at, (SELECT count(*) FROM grids g WHERE g.version = "
-                           "v.version), v.version = (SELECT CAST(value AS INTEGER) FROM meta WHERE "
-                           "key = 'grid_version') FROM grid_versions v ORDER BY v.version DESC",
-                           -1, &q, NULL) != SQLITE_OK)
-        return gw_ctx_error(gw_store_ctx(s), GW_ERR_DB, "versions: %s", sqlite3_errmsg(db));
     json_t *arr = json_array();
-    while (sqlite3_step(q) == SQLITE_ROW) {
-        json_t *o = json_object();
-        json_object_set_new(o, "version", json_integer(sqlite3_column_int64(q, 0)));
-        static const char *keys[] = {NULL, "name", "status", "created_at", "created_by",
-                                     "published_at"};
-        for (int k = 1; k <= 5; k++)
-            json_object_set_new(o, keys[k], sqlite3_column_text(q, k)
-                                    ? json_string((const char *)sqlite3_column_text(q, k))
-                                    : json_null());
-        json_object_set_new(o, "grids", json_integer(sqlite3_column_int64(q, 6)));
-        json_object_set_new(o, "current", json_boolean(sqlite3_column_int(q, 7)));
-        json_array_append_new(arr, o);
+    gw_status st = gw_store_plan_versions(s, version_row, arr);
+    if (st) {
+        json_decref(arr);
+        return st;
     }
-    sqlite3_finalize(q);
     if (!(*json = dump(arr))) return gw_ctx_error(gw_store_ctx(s), GW_ERR_NOMEM, "out of memory");
     return GW_OK;
 }
@@ -970,6 +752,26 @@ static void remove_dir(const char *dir)
     if (dir[0]) rmdir(dir);
 }
 
+/* The scratch store's grids, one by one, for gw_store_plan_draft_replace. */
+typedef struct cursor_src {
+    gw_ctx *ctx;
+    gw_cursor *cur;
+} cursor_src;
+
+static gw_status next_row(void *user, gw_store_plan_grid *g)
+{
+    cursor_src *c = user;
+    gw_row row;
+    gw_status st = gw_cursor_next(c->cur, &row);
+    if (st == GW_ERR_NOT_FOUND) gw_ctx_clear_error(c->ctx);
+    if (st) return st;
+    g->values = row.values;
+    g->wkb = row.wkb;
+    g->wkb_len = row.wkb_len;
+    g->own = 1;
+    return GW_OK;
+}
+
 gw_status gw_plan_draft_import(gw_store *s, int64_t draft, const char *path, const char *who,
                                size_t *n)
 {
@@ -1013,53 +815,21 @@ gw_status gw_plan_draft_import_mapped(gw_store *s, int64_t draft, const char *pa
     st = gw_io_import(ctx, t, GW_LAYER_GRIDS, path, &io, NULL);
     if (dxf) CPLSetThreadLocalConfigOption("DXF_CLOSED_LINE_AS_POLYGON", NULL);
     remove_dir(zdir);
-    pl p;
-    int opened = 0;
-    if (!st && !(st = pl_open(s, &p))) opened = 1;
     if (!st && !(st = gw_store_begin(s))) {
-        char sql[900];
-        st = exec_sql(&p, "DELETE FROM plan_draft_grids WHERE draft_id = ?1", draft, 0, 0, 0, 0);
         /* Base grids not in the file are deletes; the file's grids are upserts. */
-        if (!st) st = exec_sql(&p, "INSERT INTO plan_draft_grids (draft_id, id, op) SELECT ?1, "
-                               "id, 'delete' FROM grids WHERE version = ?2", draft,
-                               d.base_version, 0, 0, 0);
-        gw_cursor *cur = NULL;
-        sqlite3_stmt *q = NULL;
-        snprintf(sql, sizeof sql, "INSERT OR REPLACE INTO plan_draft_grids (draft_id, op, %s, geom) "
-                 "VALUES (?1, 'upsert', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)", p.cols);
-        if (!st && sqlite3_prepare_v2(p.db, sql, -1, &q, NULL) != SQLITE_OK)
-            st = pl_db_fail(&p, "cannot prepare the import");
-        if (!st) st = gw_store_cursor_create(t, GW_LAYER_GRIDS, &cur);
+        cursor_src cs = {ctx, NULL};
         size_t k = 0;
-        gw_row row;
-        while (!st && (st = gw_cursor_next(cur, &row)) == GW_OK) {
-            sqlite3_reset(q);
-            sqlite3_bind_int64(q, 1, draft);
-            for (int i = 0; i < PL_NF; i++) {
-                const gw_value *v = &row.values[i];
-                if (v->kind == GW_VAL_TEXT) sqlite3_bind_text(q, i + 2, v->s, -1, SQLITE_STATIC);
-                else if (v->kind == GW_VAL_INT) sqlite3_bind_int64(q, i + 2, v->i);
-                else if (v->kind == GW_VAL_REAL) sqlite3_bind_double(q, i + 2, v->d);
-                else sqlite3_bind_null(q, i + 2);
-            }
-            sqlite3_bind_blob(q, PL_NF + 2, row.wkb, (int)row.wkb_len, SQLITE_STATIC);
-            if (sqlite3_step(q) != SQLITE_DONE) st = pl_db_fail(&p, "cannot write the draft");
-            k++;
-        }
-        if (st == GW_ERR_NOT_FOUND) gw_ctx_clear_error(ctx), st = GW_OK;
-        gw_cursor_destroy(cur);
-        sqlite3_finalize(q);
-        char at[32], detail[256];
-        pl_now(at, sizeof at);
-        if (!st) st = exec_sql(&p, "UPDATE plan_drafts SET edits = edits + 1, updated_at = ?3 "
-                               "WHERE id = ?1", draft, 0, at, 0, 0);
+        st = gw_store_cursor_create(t, GW_LAYER_GRIDS, &cs.cur);
+        if (!st) st = gw_store_plan_draft_replace(s, draft, d.base_version, next_row, &cs, &k);
+        gw_cursor_destroy(cs.cur);
+        char detail[256];
+        if (!st) st = gw_store_plan_draft_touch(s, draft);
         snprintf(detail, sizeof detail, "{\"draft\":%lld,\"grids\":%zu}", (long long)draft, k);
         if (!st) st = gw_store_audit(s, who, "plan.draft.import", detail);
         if (!st) st = gw_store_commit(s);
         if (st) gw_store_rollback(s);
         else if (n) *n = k;
     }
-    if (opened) pl_close(&p);
     gw_store_close(t);
     char side[4200];
     unlink(tmp);
@@ -1101,15 +871,32 @@ static gw_status open_light(gw_store *s, pl *p)
 {
     memset(p, 0, sizeof *p);
     if (!s) return GW_ERR_ARG;
-    p->s = s, p->ctx = gw_store_ctx(s), p->h = gw_ctx_geos(p->ctx), p->db = gw_store_db(s);
+    p->s = s, p->ctx = gw_store_ctx(s), p->h = gw_ctx_geos(p->ctx);
     if (!(p->rd = GEOSWKBReader_create_r(p->h)))
         return gw_ctx_error(p->ctx, GW_ERR_NOMEM, "out of memory");
-    size_t nf, used = 0;
-    const gw_field *f = gw_layer_fields(GW_LAYER_GRIDS, &nf);
-    for (size_t i = 0; i < nf && i < PL_NF; i++)
-        used += (size_t)snprintf(p->cols + used, sizeof p->cols - used, "%s\"%s\"", i ? ", " : "",
-                                 f[i].name);
     return GW_OK;
+}
+
+/* The map route's writer: each grid the bbox keeps as a Feature. */
+typedef struct map_out {
+    pl *p;
+    GEOSGeoJSONWriter *gw;
+    const GEOSPreparedGeometry *prep;
+    FILE *f;
+    size_t k;
+} map_out;
+
+static gw_status map_grid(void *user, const gw_store_plan_grid *r)
+{
+    map_out *m = user;
+    pl_grid g;
+    gw_status st = pl_read_row(m->p, r, &g);
+    if (st) return st;
+    char hit = m->prep ? GEOSPreparedIntersects_r(m->p->h, m->prep, g.g) : 1;
+    if (hit == 2) st = pl_geos_fail(m->p, "bbox test");
+    else if (hit) write_feature(m->p, m->gw, &g, r->own, m->k++ == 0, m->f);
+    pl_grid_clear(m->p, &g);
+    return st;
 }
 
 gw_status gw_plan_draft_grids(gw_store *s, int64_t draft, const gw_bbox *bbox, int changed_only,
@@ -1120,66 +907,34 @@ gw_status gw_plan_draft_grids(gw_store *s, int64_t draft, const gw_bbox *bbox, i
     gw_status st = open_light(s, &p);
     if (st) return st;
     int64_t base = 0;
-    int found = 0;
-    st = pl_query_int(&p, "SELECT base_version FROM plan_drafts WHERE id = ?1", draft, 0, &base,
-                      &found);
-    if (!st && !found) st = gw_ctx_error(p.ctx, GW_ERR_NOT_FOUND, "no draft %lld", (long long)draft);
-    /* Base grids the draft did not touch (near bbox, by the spatial index), then its upserts;
-     * the last column says which side a row came from. */
-    char sql[1600];
-    int n = 0;
-    if (!changed_only)
-        n = snprintf(sql, sizeof sql, "SELECT %s, AsBinary(geom), 0 FROM grids WHERE version = ?1 "
-                     "AND id NOT IN (SELECT id FROM plan_draft_grids WHERE draft_id = ?2)%s UNION "
-                     "ALL ", p.cols, bbox ? " AND fid IN (SELECT pkid FROM idx_grids_geom WHERE "
-                     "xmin <= ?5 AND xmax >= ?3 AND ymin <= ?6 AND ymax >= ?4)" : "");
-    snprintf(sql + n, sizeof sql - (size_t)n, "SELECT %s, geom, 1 FROM plan_draft_grids WHERE "
-             "draft_id = ?2 AND op = 'upsert' ORDER BY 1", p.cols);
-    sqlite3_stmt *q = NULL;
-    if (!st && sqlite3_prepare_v2(p.db, sql, -1, &q, NULL) != SQLITE_OK)
-        st = pl_db_fail(&p, "cannot read the draft's grids");
+    /* the draft's base first (GW_ERR_NOT_FOUND for an unknown draft), then the grids */
+    st = gw_store_plan_draft_grids(s, draft, 0, NULL, NULL, NULL, &base);
     GEOSGeometry *rect = NULL;
-    const GEOSPreparedGeometry *prep = NULL;
-    GEOSGeoJSONWriter *gw = GEOSGeoJSONWriter_create_r(p.h);
+    map_out m = {&p, GEOSGeoJSONWriter_create_r(p.h), NULL, NULL, 0};
     if (!st && bbox) {
         rect = GEOSGeom_createRectangle_r(p.h, bbox->minx, bbox->miny, bbox->maxx, bbox->maxy);
-        prep = rect ? GEOSPrepare_r(p.h, rect) : NULL;
-        if (!prep) st = pl_geos_fail(&p, "the bbox rectangle");
+        m.prep = rect ? GEOSPrepare_r(p.h, rect) : NULL;
+        if (!m.prep) st = pl_geos_fail(&p, "the bbox rectangle");
     }
     char *text = NULL;
-    size_t len = 0, k = 0;
-    FILE *f = NULL;
-    if (!st && (!gw || !(f = open_memstream(&text, &len))))
+    size_t len = 0;
+    if (!st && (!m.gw || !(m.f = open_memstream(&text, &len))))
         st = gw_ctx_error(p.ctx, GW_ERR_NOMEM, "out of memory");
     if (!st) {
-        sqlite3_bind_int64(q, 1, base);
-        sqlite3_bind_int64(q, 2, draft);
-        if (bbox) {
-            sqlite3_bind_double(q, 3, bbox->minx), sqlite3_bind_double(q, 4, bbox->miny);
-            sqlite3_bind_double(q, 5, bbox->maxx), sqlite3_bind_double(q, 6, bbox->maxy);
-        }
-        fprintf(f, "{\"type\":\"FeatureCollection\",\"draft\":%lld,\"base_version\":%lld,"
+        fprintf(m.f, "{\"type\":\"FeatureCollection\",\"draft\":%lld,\"base_version\":%lld,"
                 "\"features\":[", (long long)draft, (long long)base);
-        int rc = SQLITE_DONE;
-        while (!st && (rc = sqlite3_step(q)) == SQLITE_ROW) {
-            pl_grid g;
-            if ((st = pl_read_row(&p, q, &g))) break;
-            int changed = sqlite3_column_int(q, PL_NF + 1);
-            char hit = prep ? GEOSPreparedIntersects_r(p.h, prep, g.g) : 1;
-            if (hit == 2) st = pl_geos_fail(&p, "bbox test");
-            else if (hit) write_feature(&p, gw, &g, changed, k++ == 0, f);
-            pl_grid_clear(&p, &g);
-        }
-        if (!st && rc != SQLITE_DONE) st = pl_db_fail(&p, "cannot read the draft's grids");
-        fprintf(f, "],\"numberReturned\":%zu}", k);
+        /* base grids the draft did not touch (near bbox, by the spatial index), then its own */
+        unsigned parts = GW_STORE_PLAN_OWN | GW_STORE_PLAN_BY_ID |
+                         (changed_only ? 0 : GW_STORE_PLAN_BASE);
+        st = gw_store_plan_draft_grids(s, draft, parts, bbox, map_grid, &m, NULL);
+        fprintf(m.f, "],\"numberReturned\":%zu}", m.k);
     }
-    if (f && fclose(f) != 0 && !st) st = gw_ctx_error(p.ctx, GW_ERR_NOMEM, "out of memory");
+    if (m.f && fclose(m.f) != 0 && !st) st = gw_ctx_error(p.ctx, GW_ERR_NOMEM, "out of memory");
     if (st) free(text);
     else *json = text;
-    sqlite3_finalize(q);
-    if (prep) GEOSPreparedGeom_destroy_r(p.h, prep);
+    if (m.prep) GEOSPreparedGeom_destroy_r(p.h, m.prep);
     if (rect) GEOSGeom_destroy_r(p.h, rect);
-    if (gw) GEOSGeoJSONWriter_destroy_r(p.h, gw);
+    if (m.gw) GEOSGeoJSONWriter_destroy_r(p.h, m.gw);
     pl_close(&p);
     return st;
 }

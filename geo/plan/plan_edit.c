@@ -40,46 +40,21 @@ static gw_status get_grid(ectx *e, const char *id, pl_grid *g)
     return pl_draft_grid(&e->p, e->draft, e->base, id, g);
 }
 
-/* 1 when `id` names a grid of the draft, 0 when not, -1 on a database error. */
-static int grid_exists(ectx *e, const char *id)
+/* *exists = 1 when `id` names a grid of the draft. */
+static gw_status grid_exists(ectx *e, const char *id, int *exists)
 {
-    sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(e->p.db, "SELECT EXISTS (SELECT 1 FROM plan_draft_grids WHERE draft_id "
-            "= ?1 AND id = ?3 AND op = 'upsert') OR (EXISTS (SELECT 1 FROM grids WHERE version = "
-            "?2 AND id = ?3) AND NOT EXISTS (SELECT 1 FROM plan_draft_grids WHERE draft_id = ?1 "
-            "AND id = ?3))", -1, &q, NULL) != SQLITE_OK)
-        return -1;
-    sqlite3_bind_int64(q, 1, e->draft);
-    sqlite3_bind_int64(q, 2, e->base);
-    sqlite3_bind_text(q, 3, id, -1, SQLITE_STATIC);
-    int r = sqlite3_step(q) == SQLITE_ROW ? sqlite3_column_int(q, 0) : -1;
-    sqlite3_finalize(q);
-    return r;
+    return gw_store_plan_grid_exists(e->p.s, e->draft, e->base, id, exists);
 }
 
 static gw_status put_grid(ectx *e, const pl_grid *g)
 {
-    char sql[600];
-    snprintf(sql, sizeof sql, "INSERT OR REPLACE INTO plan_draft_grids (draft_id, op, %s, geom) "
-             "VALUES (?1, 'upsert', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)", e->p.cols);
-    sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(e->p.db, sql, -1, &q, NULL) != SQLITE_OK) return pl_db_fail(&e->p, sql);
-    sqlite3_bind_int64(q, 1, e->draft);
-    const gw_field *f = gw_layer_fields(GW_LAYER_GRIDS, NULL);
-    for (int i = 0; i < PL_NF; i++) {
-        if (g->null[i]) continue;
-        if (f[i].type == GW_FT_INT) sqlite3_bind_int64(q, i + 2, g->num[i]);
-        else sqlite3_bind_text(q, i + 2, g->text[i], -1, SQLITE_STATIC);
-    }
+    gw_value vals[PL_NF];
+    pl_grid_values(g, vals);
     size_t len = 0;
     unsigned char *wkb = GEOSWKBWriter_write_r(e->p.h, e->p.wr, g->g, &len);
-    if (!wkb) {
-        sqlite3_finalize(q);
-        return pl_geos_fail(&e->p, "writing a grid");
-    }
-    sqlite3_bind_blob(q, PL_NF + 2, wkb, (int)len, SQLITE_STATIC);
-    gw_status st = sqlite3_step(q) == SQLITE_DONE ? GW_OK : pl_db_fail(&e->p, "cannot write the draft");
-    sqlite3_finalize(q);
+    if (!wkb) return pl_geos_fail(&e->p, "writing a grid");
+    gw_store_plan_grid row = {vals, wkb, len, 1};
+    gw_status st = gw_store_plan_grid_put(e->p.s, e->draft, &row);
     GEOSFree_r(e->p.h, wkb);
     if (!st && !e->sharing) {
         if (e->nw == e->cw) {
@@ -102,30 +77,8 @@ static gw_status put_grid(ectx *e, const pl_grid *g)
 
 static gw_status del_grid(ectx *e, const char *id)
 {
-    int64_t inbase = 0;
-    gw_status st = pl_query_int(&e->p, "SELECT count(*) FROM grids WHERE version = ?1 AND id = "
-                                "?2", e->base, 0, &inbase, NULL);
-    sqlite3_stmt *q;
-    const char *sql = "INSERT OR REPLACE INTO plan_draft_grids (draft_id, id, op) VALUES (?1, ?2, "
-                      "'delete')";
-    if (!st) {
-        /* pl_query_int binds ints only: ask again with the id as text. */
-        if (sqlite3_prepare_v2(e->p.db, "SELECT count(*) FROM grids WHERE version = ?1 AND id = ?2",
-                               -1, &q, NULL) != SQLITE_OK)
-            return pl_db_fail(&e->p, "cannot read the base grids");
-        sqlite3_bind_int64(q, 1, e->base);
-        sqlite3_bind_text(q, 2, id, -1, SQLITE_STATIC);
-        inbase = sqlite3_step(q) == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
-        sqlite3_finalize(q);
-    }
-    if (!inbase) sql = "DELETE FROM plan_draft_grids WHERE draft_id = ?1 AND id = ?2";
-    if (!st && sqlite3_prepare_v2(e->p.db, sql, -1, &q, NULL) != SQLITE_OK)
-        return pl_db_fail(&e->p, sql);
+    gw_status st = gw_store_plan_grid_remove(e->p.s, e->draft, e->base, id);
     if (st) return st;
-    sqlite3_bind_int64(q, 1, e->draft);
-    sqlite3_bind_text(q, 2, id, -1, SQLITE_STATIC);
-    st = sqlite3_step(q) == SQLITE_DONE ? GW_OK : pl_db_fail(&e->p, "cannot write the draft");
-    sqlite3_finalize(q);
     json_array_append_new(e->deleted, json_string(id));
     return st;
 }
@@ -479,6 +432,44 @@ static int listed(json_t *arr, const char *id)
     return 0;
 }
 
+/* Collecting the draft's grids near an edit (share_pass): those the edit did not list whose
+ * envelope meets the box. */
+typedef struct near_ctx {
+    ectx *e;
+    pl_set *cand;
+    gw_bbox box;
+} near_ctx;
+
+static gw_status near_add(void *user, const gw_store_plan_grid *r)
+{
+    near_ctx *nc = user;
+    ectx *e = nc->e;
+    const gw_value *idv = &r->values[0];
+    const char *id = idv->kind == GW_VAL_TEXT ? idv->s : NULL;
+    if (!id || listed(e->changed, id) || listed(e->deleted, id)) return GW_OK;
+    pl_grid g;
+    gw_status st = pl_read_row(&e->p, r, &g);
+    if (st) return st;
+    double x0, y0, x1, y1;
+    if (!GEOSGeom_getExtent_r(e->p.h, g.g, &x0, &y0, &x1, &y1) || x0 > nc->box.maxx ||
+        x1 < nc->box.minx || y0 > nc->box.maxy || y1 < nc->box.miny) {
+        pl_grid_clear(&e->p, &g);
+        return GW_OK;
+    }
+    pl_set *cand = nc->cand;
+    if (cand->n == cand->cap) {
+        size_t cap = cand->cap ? cand->cap * 2 : 16;
+        pl_grid *ng = realloc(cand->g, cap * sizeof *ng);
+        if (!ng) {
+            pl_grid_clear(&e->p, &g);
+            return gw_ctx_error(e->p.ctx, GW_ERR_NOMEM, "out of memory");
+        }
+        cand->g = ng, cand->cap = cap;
+    }
+    cand->g[cand->n++] = g;
+    return GW_OK;
+}
+
 /* After a geometric edit: give every grid of the draft the edit did not write the new vertices
  * lying on its edges (where the edit's lines met a boundary it shares). */
 static gw_status share_pass(ectx *e)
@@ -502,54 +493,15 @@ static gw_status share_pass(ectx *e)
     bx0 -= SHARE_EPS_DEG, by0 -= SHARE_EPS_DEG, bx1 += SHARE_EPS_DEG, by1 += SHARE_EPS_DEG;
     /* the draft's grids near the edit: base grids the draft did not touch (R*Tree), then the
      * draft's own upserts (envelope test) */
-    char sql[1000];
-    snprintf(sql, sizeof sql, "SELECT %s, AsBinary(geom) FROM grids WHERE version = ?1 AND id NOT "
-             "IN (SELECT id FROM plan_draft_grids WHERE draft_id = ?2) AND fid IN (SELECT pkid "
-             "FROM idx_grids_geom WHERE xmin <= ?5 AND xmax >= ?3 AND ymin <= ?6 AND ymax >= ?4)",
-             e->p.cols);
+    gw_bbox near = {bx0, by0, bx1, by1};
     e->sharing = 1;
     for (int pass = 0; !st && pass < 2; pass++) {
-        if (pass == 1)
-            snprintf(sql, sizeof sql, "SELECT %s, geom FROM plan_draft_grids WHERE draft_id = ?2 "
-                     "AND op = 'upsert' AND ?1 = ?1 AND ?3 = ?3 AND ?4 = ?4 AND ?5 = ?5 AND ?6 = "
-                     "?6", e->p.cols);
-        sqlite3_stmt *q;
-        if (sqlite3_prepare_v2(e->p.db, sql, -1, &q, NULL) != SQLITE_OK) {
-            st = pl_db_fail(&e->p, sql);
-            break;
-        }
-        sqlite3_bind_int64(q, 1, e->base);
-        sqlite3_bind_int64(q, 2, e->draft);
-        sqlite3_bind_double(q, 3, bx0), sqlite3_bind_double(q, 4, by0);
-        sqlite3_bind_double(q, 5, bx1), sqlite3_bind_double(q, 6, by1);
-        /* collect first: put_grid writes to the table being read */
+        /* collect first: put_grid writes to the rows being read */
         pl_set cand = {0};
-        int rc;
-        while (!st && (rc = sqlite3_step(q)) == SQLITE_ROW) {
-            const char *id = (const char *)sqlite3_column_text(q, 0);
-            if (!id || listed(e->changed, id) || listed(e->deleted, id)) continue;
-            pl_grid g;
-            if ((st = pl_read_row(&e->p, q, &g))) break;
-            double x0, y0, x1, y1;
-            if (!GEOSGeom_getExtent_r(h, g.g, &x0, &y0, &x1, &y1) || x0 > bx1 || x1 < bx0 ||
-                y0 > by1 || y1 < by0) {
-                pl_grid_clear(&e->p, &g);
-                continue;
-            }
-            if (cand.n == cand.cap) {
-                size_t cap = cand.cap ? cand.cap * 2 : 16;
-                pl_grid *ng = realloc(cand.g, cap * sizeof *ng);
-                if (!ng) {
-                    pl_grid_clear(&e->p, &g);
-                    st = gw_ctx_error(e->p.ctx, GW_ERR_NOMEM, "out of memory");
-                    break;
-                }
-                cand.g = ng, cand.cap = cap;
-            }
-            cand.g[cand.n++] = g;
-        }
-        if (!st && rc != SQLITE_DONE) st = pl_db_fail(&e->p, "cannot read the neighbours");
-        sqlite3_finalize(q);
+        near_ctx nc = {e, &cand, near};
+        st = gw_store_plan_draft_grids(e->p.s, e->draft, pass == 0 ? GW_STORE_PLAN_BASE
+                                                                    : GW_STORE_PLAN_OWN,
+                                       &near, near_add, &nc, NULL);
         for (size_t i = 0; !st && i < cand.n; i++) {
             GEOSGeometry *ng = with_vertices(e, cand.g[i].g, &v, &st);
             if (!ng) continue;
@@ -589,17 +541,15 @@ static gw_status ed_split(ectx *e, json_t *edit)
     if (!st && !nid) {
         for (int k = 2; k < 1000; k++) {
             snprintf(gen, sizeof gen, "%s-%d", id, k);
-            int ex = grid_exists(e, gen);
-            if (ex < 0) st = pl_db_fail(&e->p, "cannot check grid ids");
-            if (ex != 1) break;
+            int ex = 0;
+            if ((st = grid_exists(e, gen, &ex)) || !ex) break;
         }
         nid = gen;
     } else if (!st) {
-        int ex = grid_exists(e, nid);
-        if (ex != 0)
-            st = ex < 0 ? pl_db_fail(&e->p, "cannot check grid ids")
-                        : gw_ctx_error(e->p.ctx, GW_ERR_CONFLICT, "split: new_id '%s' is already "
-                                       "a grid of draft %lld", nid, (long long)e->draft);
+        int ex = 0;
+        if (!(st = grid_exists(e, nid, &ex)) && ex)
+            st = gw_ctx_error(e->p.ctx, GW_ERR_CONFLICT, "split: new_id '%s' is already a grid "
+                              "of draft %lld", nid, (long long)e->draft);
     }
     if (!st) {
         double a0 = pl_area_m2(&e->p, fs.f[0]), a1 = pl_area_m2(&e->p, fs.f[1]);
@@ -926,19 +876,7 @@ gw_status gw_plan_edit(gw_store *s, int64_t draft, const char *json, size_t len,
         e.base = d.base_version;
         if (!st) st = ops[k].fn(&e, edit);
         if (!st && ops[k].fn != ed_attributes) st = share_pass(&e);
-        char at[32];
-        pl_now(at, sizeof at);
-        sqlite3_stmt *q = NULL;
-        if (!st && sqlite3_prepare_v2(e.p.db, "UPDATE plan_drafts SET edits = edits + 1, "
-                                      "updated_at = ?2 WHERE id = ?1", -1, &q, NULL) != SQLITE_OK)
-            st = pl_db_fail(&e.p, "cannot count the edit");
-        if (!st) {
-            sqlite3_bind_int64(q, 1, draft);
-            sqlite3_bind_text(q, 2, at, -1, SQLITE_STATIC);
-            if (sqlite3_step(q) != SQLITE_DONE) st = pl_db_fail(&e.p, "cannot count the edit");
-            edits = d.edits + 1;
-        }
-        sqlite3_finalize(q);
+        if (!st && !(st = gw_store_plan_draft_touch(s, draft))) edits = d.edits + 1;
         json_t *res = json_object();
         json_object_set_new(res, "op", json_string(op));
         json_object_set_new(res, "draft", json_integer(draft));

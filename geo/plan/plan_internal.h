@@ -6,8 +6,7 @@
 
 #include "gridwatch/crs.h"
 #include "gridwatch/plan.h"
-
-#include <sqlite3.h>
+#include "gridwatch/store_plan.h"
 
 #define PL_NF 8 /* grid fields (layer.c): id, name, township, county, population, households,
                  * worker, phone */
@@ -30,12 +29,10 @@ typedef struct pl {
     gw_store *s;
     gw_ctx *ctx;
     GEOSContextHandle_t h;
-    sqlite3 *db;
     GEOSWKBReader *rd;
     GEOSWKBWriter *wr;
     gw_crs_transform *to_m; /* 4326 -> metric */
     int srid;
-    char cols[256];         /* "\"id\", \"name\", …" */
 } pl;
 
 /* Open/close a working context on a store (metric transform from the store's metric SRID, or
@@ -43,16 +40,16 @@ typedef struct pl {
 gw_status pl_open(gw_store *s, pl *p);
 void pl_close(pl *p);
 
-gw_status pl_db_fail(pl *p, const char *what);
 gw_status pl_geos_fail(pl *p, const char *what);
-void pl_now(char *buf, size_t cap);
 
 /* Load every grid of a version / of a draft (base minus deletes plus upserts), in id order. */
 gw_status pl_load_version(pl *p, int64_t version, pl_set *out);
 gw_status pl_load_draft(pl *p, int64_t draft, pl_set *out, int64_t *base);
 void pl_set_free(pl *p, pl_set *set);
-/* Read one grid row: columns 0..PL_NF-1 fields, column PL_NF the WKB.  Fills *g. */
-gw_status pl_read_row(pl *p, sqlite3_stmt *q, pl_grid *g);
+/* Copy one grid row the store gave (fields and WKB) into *g (text copied, geometry read). */
+gw_status pl_read_row(pl *p, const gw_store_plan_grid *r, pl_grid *g);
+/* The fields of g as store values into v[PL_NF] (text borrowed from g). */
+void pl_grid_values(const pl_grid *g, gw_value *v);
 /* Grid `id` as draft `draft` sees it: its own row, else the base version's; GW_ERR_NOT_FOUND
  * when the draft removed it or neither has it.  Caller clears g with pl_grid_clear(). */
 gw_status pl_draft_grid(pl *p, int64_t draft, int64_t base, const char *id, pl_grid *g);
@@ -64,10 +61,13 @@ gw_status pl_jurisdiction(pl *p, GEOSGeometry **out);
 double pl_area_m2(pl *p, const GEOSGeometry *g);
 /* Union of a set of geometries (borrowed), new geometry. */
 GEOSGeometry *pl_union(pl *p, GEOSGeometry *const *g, size_t n);
-
-/* The published version (meta 'grid_version'). */
-gw_status pl_current_version(pl *p, int64_t *v);
-/* Run a one-integer query with optional int64 params ?1, ?2; *found 0 when no row. */
-gw_status pl_query_int(pl *p, const char *sql, int64_t a, int64_t b, int64_t *out, int *found);
+/* Append one grid row the store gave to a set (a gw_store_plan_grid_fn; user is a pl_set_ctx). */
+typedef struct pl_set_ctx {
+    pl *p;
+    pl_set *set;
+} pl_set_ctx;
+gw_status pl_set_add(void *user, const gw_store_plan_grid *r);
+/* Copy a draft as the store gives it into the plan module's public struct. */
+void pl_draft_copy(gw_plan_draft *out, const gw_store_plan_draft *d);
 
 #endif

@@ -61,7 +61,7 @@ typedef struct sg {
     sg_grid *g;
     size_t n, cap;
     char from[32];   /* the incident window's start (as gw_plan_balance) */
-    sqlite3_stmt *pts;
+    gw_store_plan_incidents *pts; /* the window's incidents, by box */
 } sg;
 
 typedef struct pts {
@@ -109,7 +109,7 @@ static void sg_free(sg *S)
     for (size_t i = 0; i < S->n; i++) grid_free(S, &S->g[i]);
     free(S->g);
     S->g = NULL, S->n = S->cap = 0;
-    sqlite3_finalize(S->pts);
+    gw_store_plan_incidents_close(S->s, S->pts);
     S->pts = NULL;
 }
 
@@ -146,6 +146,35 @@ static sg_grid *find(sg *S, const char *id)
     return NULL;
 }
 
+/* Keeping the incidents of a box that lie inside a prepared grid (grid_points). */
+typedef struct pts_ctx {
+    sg *S;
+    const GEOSPreparedGeometry *pg;
+    pts *out;
+} pts_ctx;
+
+static gw_status pts_add(void *user, double x, double y, const char *category)
+{
+    pts_ctx *c = user;
+    sg *S = c->S;
+    pts *out = c->out;
+    (void)category;
+    GEOSGeometry *pt = GEOSGeom_createPointFromXY_r(S->p.h, x, y);
+    if (!pt) return pl_geos_fail(&S->p, "making a point");
+    gw_status st = GW_OK;
+    if (GEOSPreparedIntersects_r(S->p.h, c->pg, pt) == 1) {
+        if (out->n == out->cap) {
+            size_t cap = out->cap ? out->cap * 2 : 256;
+            double *nxy = realloc(out->xy, cap * 2 * sizeof *nxy);
+            if (!nxy) st = gw_ctx_error(S->p.ctx, GW_ERR_NOMEM, "out of memory");
+            else out->xy = nxy, out->cap = cap;
+        }
+        if (!st) out->xy[2 * out->n] = x, out->xy[2 * out->n + 1] = y, out->n++;
+    }
+    GEOSGeom_destroy_r(S->p.h, pt);
+    return st;
+}
+
 /* The incidents of the window inside grid geometry g (point in polygon over the R*Tree). */
 static gw_status grid_points(sg *S, const GEOSGeometry *g, pts *out)
 {
@@ -154,31 +183,9 @@ static gw_status grid_points(sg *S, const GEOSGeometry *g, pts *out)
     if (!GEOSGeom_getExtent_r(S->p.h, g, &x0, &y0, &x1, &y1)) return pl_geos_fail(&S->p, "extent");
     const GEOSPreparedGeometry *pg = GEOSPrepare_r(S->p.h, g);
     if (!pg) return pl_geos_fail(&S->p, "prepare");
-    sqlite3_reset(S->pts);
-    sqlite3_bind_double(S->pts, 2, x0), sqlite3_bind_double(S->pts, 3, y0);
-    sqlite3_bind_double(S->pts, 4, x1), sqlite3_bind_double(S->pts, 5, y1);
-    gw_status st = GW_OK;
-    int rc;
-    while (!st && (rc = sqlite3_step(S->pts)) == SQLITE_ROW) {
-        double x = sqlite3_column_double(S->pts, 0), y = sqlite3_column_double(S->pts, 1);
-        GEOSGeometry *pt = GEOSGeom_createPointFromXY_r(S->p.h, x, y);
-        if (!pt) {
-            st = pl_geos_fail(&S->p, "making a point");
-            break;
-        }
-        if (GEOSPreparedIntersects_r(S->p.h, pg, pt) == 1) {
-            if (out->n == out->cap) {
-                size_t cap = out->cap ? out->cap * 2 : 256;
-                double *nxy = realloc(out->xy, cap * 2 * sizeof *nxy);
-                if (!nxy) st = gw_ctx_error(S->p.ctx, GW_ERR_NOMEM, "out of memory");
-                else out->xy = nxy, out->cap = cap;
-            }
-            if (!st) out->xy[2 * out->n] = x, out->xy[2 * out->n + 1] = y, out->n++;
-        }
-        GEOSGeom_destroy_r(S->p.h, pt);
-    }
-    if (!st && rc != SQLITE_DONE) st = pl_db_fail(&S->p, "cannot read incidents");
-    sqlite3_reset(S->pts);
+    pts_ctx c = {S, pg, out};
+    gw_bbox box = {x0, y0, x1, y1};
+    gw_status st = gw_store_plan_incidents_in(S->s, S->pts, &box, pts_add, &c);
     GEOSPreparedGeom_destroy_r(S->p.h, pg);
     return st;
 }
@@ -212,6 +219,39 @@ static int cmp_id(const void *a, const void *b)
     return strcmp(((const id_ix *)a)->id, ((const id_ix *)b)->id);
 }
 
+/* An unchanged grid's load: its incidents by their resolved grid (load_state). */
+typedef struct count_ctx {
+    sg *S;
+    id_ix *ix;
+} count_ctx;
+
+static gw_status count_add(void *user, const char *grid, const char *category, int64_t n)
+{
+    count_ctx *c = user;
+    (void)category;
+    id_ix key = {grid, 0};
+    id_ix *hit = grid ? bsearch(&key, c->ix, c->S->n, sizeof *c->ix, cmp_id) : NULL;
+    if (hit) c->S->g[hit->i].load = (double)n;
+    return GW_OK;
+}
+
+/* A changed grid's load: the window's incidents inside it (load_state). */
+typedef struct changed_ctx {
+    sg *S;
+    pts *P;
+} changed_ctx;
+
+static gw_status changed_load(void *user, const char *id, int deleted, int in_base)
+{
+    changed_ctx *c = user;
+    (void)in_base;
+    sg_grid *g = deleted ? NULL : find(c->S, id);
+    if (!g) return GW_OK;
+    gw_status st = grid_points(c->S, g->g, c->P);
+    if (!st) g->load = (double)c->P->n;
+    return st;
+}
+
 /* Load the draft's grids and their loads as gw_plan_balance counts them. */
 static gw_status load_state(sg *S, int64_t draft)
 {
@@ -227,53 +267,23 @@ static gw_status load_state(sg *S, int64_t draft)
     if (st || !S->incidents) return st;
 
     /* the window: the last 365 days of the incidents layer */
-    sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(S->p.db, "SELECT strftime('%Y-%m-%dT%H:%M:%SZ', max(occurred_at), "
-                           "'-365 days') FROM incidents", -1, &q, NULL) != SQLITE_OK)
-        return pl_db_fail(&S->p, "cannot read the incident window");
-    if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_text(q, 0))
-        snprintf(S->from, sizeof S->from, "%s", (const char *)sqlite3_column_text(q, 0));
-    sqlite3_finalize(q);
-    if (sqlite3_prepare_v2(S->p.db, "SELECT X(geom), Y(geom) FROM incidents WHERE occurred_at >= "
-                           "?1 AND fid IN (SELECT pkid FROM idx_incidents_geom WHERE xmax >= ?2 "
-                           "AND ymax >= ?3 AND xmin <= ?4 AND ymin <= ?5)", -1, &S->pts,
-                           NULL) != SQLITE_OK)
-        return pl_db_fail(&S->p, "cannot prepare the incident query");
-    sqlite3_bind_text(S->pts, 1, S->from, -1, SQLITE_TRANSIENT);
+    char to[32];
+    if ((st = gw_store_plan_incident_window(S->s, S->from, to, sizeof S->from))) return st;
+    if ((st = gw_store_plan_incidents_open(S->s, S->from, &S->pts))) return st;
 
     /* unchanged grids: by the incidents' resolved grid */
-    id_ix *ix = malloc((S->n + 1) * sizeof *ix);
-    if (!ix) return gw_ctx_error(S->p.ctx, GW_ERR_NOMEM, "out of memory");
-    for (size_t i = 0; i < S->n; i++) ix[i] = (id_ix){S->g[i].id, i};
-    qsort(ix, S->n, sizeof *ix, cmp_id);
-    if (sqlite3_prepare_v2(S->p.db, "SELECT grid, count(*) FROM incidents WHERE occurred_at >= ?1 "
-                           "AND grid IS NOT NULL GROUP BY 1", -1, &q, NULL) != SQLITE_OK) {
-        free(ix);
-        return pl_db_fail(&S->p, "cannot count incidents");
-    }
-    sqlite3_bind_text(q, 1, S->from, -1, SQLITE_STATIC);
-    int rc;
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        id_ix key = {(const char *)sqlite3_column_text(q, 0), 0};
-        id_ix *hit = key.id ? bsearch(&key, ix, S->n, sizeof *ix, cmp_id) : NULL;
-        if (hit) S->g[hit->i].load = (double)sqlite3_column_int64(q, 1);
-    }
-    sqlite3_finalize(q);
-    free(ix);
-    if (rc != SQLITE_DONE) return pl_db_fail(&S->p, "cannot count incidents");
+    count_ctx cc = {S, malloc((S->n + 1) * sizeof *cc.ix)};
+    if (!cc.ix) return gw_ctx_error(S->p.ctx, GW_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < S->n; i++) cc.ix[i] = (id_ix){S->g[i].id, i};
+    qsort(cc.ix, S->n, sizeof *cc.ix, cmp_id);
+    st = gw_store_plan_incident_counts(S->s, S->from, 0, count_add, &cc);
+    free(cc.ix);
+    if (st) return st;
 
     /* grids the draft changed: point in polygon */
-    if (sqlite3_prepare_v2(S->p.db, "SELECT id FROM plan_draft_grids WHERE draft_id = ?1 AND op = "
-                           "'upsert'", -1, &q, NULL) != SQLITE_OK)
-        return pl_db_fail(&S->p, "cannot read the draft");
-    sqlite3_bind_int64(q, 1, draft);
     pts P = {0};
-    while (!st && sqlite3_step(q) == SQLITE_ROW) {
-        sg_grid *g = find(S, (const char *)sqlite3_column_text(q, 0));
-        if (!g) continue;
-        if (!(st = grid_points(S, g->g, &P))) g->load = (double)P.n;
-    }
-    sqlite3_finalize(q);
+    changed_ctx ch = {S, &P};
+    st = gw_store_plan_draft_changes(S->s, draft, 0, changed_load, &ch);
     free(P.xy);
     return st;
 }
@@ -798,18 +808,7 @@ static gw_status copy_rows(sg *S, const gw_plan_draft *base)
         st = gw_ctx_error(S->p.ctx, GW_ERR_CONFLICT, "draft %lld is based on grid version %lld "
                           "but version %lld is published; make a new draft", (long long)base->id,
                           (long long)base->base_version, (long long)nd.base_version);
-    char sql[900];
-    snprintf(sql, sizeof sql, "INSERT INTO plan_draft_grids (draft_id, op, %s, geom) SELECT ?1, "
-             "op, %s, geom FROM plan_draft_grids WHERE draft_id = ?2", S->p.cols, S->p.cols);
-    sqlite3_stmt *q = NULL;
-    if (!st && sqlite3_prepare_v2(S->p.db, sql, -1, &q, NULL) != SQLITE_OK)
-        st = pl_db_fail(&S->p, "cannot prepare the draft copy");
-    if (!st) {
-        sqlite3_bind_int64(q, 1, S->draft);
-        sqlite3_bind_int64(q, 2, base->id);
-        if (sqlite3_step(q) != SQLITE_DONE) st = pl_db_fail(&S->p, "cannot copy the draft");
-    }
-    sqlite3_finalize(q);
+    if (!st) st = gw_store_plan_draft_copy(S->s, S->draft, base->id);
     if (!st) st = gw_store_commit(S->s);
     if (st) gw_store_rollback(S->s);
     return st;
@@ -847,7 +846,7 @@ gw_status gw_plan_suggest(gw_store *s, int64_t draft, const gw_plan_suggest_opts
     S.floor_pp = opts->min_compactness > 0 ? opts->min_compactness : SG_COMPACT_FLOOR;
     if ((st = pl_open(s, &S.p))) return st;
     int64_t cur = 0;
-    st = pl_current_version(&S.p, &cur);
+    st = gw_store_grid_version(s, &cur);
     if (!st && base.base_version != cur)
         st = gw_ctx_error(ctx, GW_ERR_CONFLICT, "draft %lld is based on grid version %lld but "
                           "version %lld is published; make a new draft", (long long)draft,

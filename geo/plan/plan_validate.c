@@ -4,6 +4,8 @@
  * as the jurisdiction minus the union, pieces outside it, multi-part grids, slivers and
  * oversize grids.  Overlay runs on the stored lon/lat; every area is measured in metric. */
 #include "gridwatch/coverage.h"
+#include "gridwatch/store_changes.h"
+#include "gridwatch/store_coverage.h"
 #include "plan_internal.h"
 
 #include <jansson.h>
@@ -295,9 +297,8 @@ gw_status gw_plan_validate_version(gw_store *s, int64_t version, const gw_plan_v
     pl p;
     gw_status st = pl_open(s, &p);
     if (st) return st;
-    int64_t n = 0;
-    st = pl_query_int(&p, "SELECT count(*) FROM grid_versions WHERE version = ?1", version, 0, &n,
-                      NULL);
+    int n = 0;
+    st = gw_store_plan_version_exists(s, version, &n);
     if (!st && n == 0)
         st = gw_ctx_error(p.ctx, GW_ERR_NOT_FOUND, "no grid version %lld", (long long)version);
     pl_set set;
@@ -336,38 +337,44 @@ static int cmp_cam(const void *a, const void *b)
 
 /* Load the cameras that have a view (the coverage module's rule: not "offline", range > 0,
  * fov > 0 with NULL = 360, azimuth NULL = 0) and the police rooms, transformed to metric. */
+typedef struct sites {
+    gw_ctx *ctx;
+    int w; /* values kept per site: 5 for cameras, 2 for rooms */
+    double *v;
+    size_t n, cap;
+} sites;
+
+static gw_status site_add(void *user, const gw_store_plan_site *site)
+{
+    sites *a = user;
+    if (a->n == a->cap) {
+        size_t cap = a->cap ? a->cap * 2 : 1024;
+        double *nv = realloc(a->v, cap * a->w * sizeof *nv);
+        if (!nv) return gw_ctx_error(a->ctx, GW_ERR_NOMEM, "out of memory");
+        a->v = nv, a->cap = cap;
+    }
+    double all[5] = {site->x, site->y, site->azimuth, site->fov, site->range};
+    memcpy(a->v + a->n * a->w, all, a->w * sizeof *all);
+    a->n++;
+    return GW_OK;
+}
+
 static gw_status bal_load(pl *p, bal *b)
 {
-    static const char *sql[2] = {
-        "SELECT X(geom), Y(geom), COALESCE(azimuth, 0), COALESCE(fov, 360), \"range\" FROM "
-        "cameras WHERE geom IS NOT NULL AND \"range\" > 0 AND COALESCE(fov, 360) > 0 AND "
-        "(status IS NULL OR lower(status) <> 'offline')",
-        "SELECT X(geom), Y(geom) FROM police_rooms WHERE geom IS NOT NULL"};
     for (int k = 0; k < 2; k++) {
         int w = k == 0 ? 5 : 2;
-        sqlite3_stmt *q;
-        if (sqlite3_prepare_v2(p->db, sql[k], -1, &q, NULL) != SQLITE_OK)
-            return pl_db_fail(p, "cannot read cameras / police rooms");
-        double *v = NULL;
-        size_t n = 0, cap = 0;
-        while (sqlite3_step(q) == SQLITE_ROW) {
-            if (n == cap) {
-                cap = cap ? cap * 2 : 1024;
-                double *nv = realloc(v, cap * w * sizeof *nv);
-                if (!nv) {
-                    free(v);
-                    sqlite3_finalize(q);
-                    return gw_ctx_error(p->ctx, GW_ERR_NOMEM, "out of memory");
-                }
-                v = nv;
-            }
-            for (int c = 0; c < w; c++) v[n * w + c] = sqlite3_column_double(q, c);
-            n++;
+        sites a = {p->ctx, w, NULL, 0, 0};
+        gw_status st = k == 0 ? gw_store_plan_cameras(p->s, site_add, &a)
+                              : gw_store_plan_rooms(p->s, site_add, &a);
+        if (st) {
+            free(a.v);
+            return st;
         }
-        sqlite3_finalize(q);
+        double *v = a.v;
+        size_t n = a.n;
         /* to metric, through x/y arrays */
         double *x = malloc((n ? n : 1) * sizeof *x), *y = malloc((n ? n : 1) * sizeof *y);
-        gw_status st = x && y ? GW_OK : gw_ctx_error(p->ctx, GW_ERR_NOMEM, "out of memory");
+        st = x && y ? GW_OK : gw_ctx_error(p->ctx, GW_ERR_NOMEM, "out of memory");
         for (size_t i = 0; !st && i < n; i++) x[i] = v[i * w], y[i] = v[i * w + 1];
         if (!st && n) st = gw_crs_transform_points(p->to_m, x, y, n);
         for (size_t i = 0; !st && i < n; i++) v[i * w] = x[i], v[i * w + 1] = y[i];
@@ -391,24 +398,24 @@ static gw_status bal_load(pl *p, bal *b)
 /* Seed b->cover from the coverage module's stored rows when they are current for the base
  * version: the base is the published version and no grid or camera change was logged after
  * the coverage run.  Otherwise every grid is computed here. */
+static int cover_row(void *user, const gw_store_coverage_row *row)
+{
+    json_object_set_new(user, row->grid, json_real(row->ratio));
+    return 0;
+}
+
 static void bal_stored(pl *p, bal *b, int64_t base)
 {
-    int64_t cur = 0, ok = 0;
-    int found = 0;
-    if (pl_current_version(p, &cur) || cur != base) return;
-    if (pl_query_int(p, "SELECT (SELECT seq FROM coverage_run WHERE id = 1) >= (SELECT "
-                     "COALESCE(max(seq), 0) FROM changelog WHERE layer IN ('grids', 'cameras'))",
-                     0, 0, &ok, &found) || !found || !ok) {
+    int64_t cur = 0, grids = 0, cams = 0;
+    gw_store_coverage_run run;
+    if (gw_store_grid_version(p->s, &cur) || cur != base || gw_store_coverage_run_get(p->s, &run) ||
+        gw_store_changes_last(p->s, "grids", &grids) ||
+        gw_store_changes_last(p->s, "cameras", &cams) || run.seq < grids || run.seq < cams) {
         gw_ctx_clear_error(p->ctx);
         return;
     }
-    sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(p->db, "SELECT grid, ratio FROM coverage", -1, &q, NULL) != SQLITE_OK)
-        return;
-    while (sqlite3_step(q) == SQLITE_ROW)
-        json_object_set_new(b->cover, (const char *)sqlite3_column_text(q, 0),
-                            json_real(sqlite3_column_double(q, 1)));
-    sqlite3_finalize(q);
+    if (gw_store_coverage_read(p->s, NULL, 0, cover_row, b->cover, NULL))
+        gw_ctx_clear_error(p->ctx);
 }
 
 /* Share of metric grid gm covered by the union of the camera views (the coverage module's
@@ -501,50 +508,52 @@ typedef struct counts {
     json_t *by_grid; /* id -> {category: n} */
 } counts;
 
+static gw_status count_row(void *user, const char *grid, const char *category, int64_t n)
+{
+    json_t *by = user, *o = json_object_get(by, grid);
+    if (!o) json_object_set_new(by, grid, o = json_object());
+    json_object_set_new(o, category ? category : "", json_integer(n));
+    return GW_OK;
+}
+
 /* Incidents in the window per grid and category, from the incidents' resolved grid. */
 static gw_status base_counts(pl *p, const char *from, json_t *by)
 {
-    sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(p->db, "SELECT grid, COALESCE(category, ''), count(*) FROM incidents "
-                           "WHERE occurred_at >= ?1 AND grid IS NOT NULL GROUP BY 1, 2", -1, &q,
-                           NULL) != SQLITE_OK)
-        return pl_db_fail(p, "cannot count incidents");
-    sqlite3_bind_text(q, 1, from, -1, SQLITE_STATIC);
-    while (sqlite3_step(q) == SQLITE_ROW) {
-        const char *g = (const char *)sqlite3_column_text(q, 0);
-        json_t *o = json_object_get(by, g);
-        if (!o) json_object_set_new(by, g, o = json_object());
-        json_object_set_new(o, (const char *)sqlite3_column_text(q, 1),
-                            json_integer(sqlite3_column_int64(q, 2)));
-    }
-    sqlite3_finalize(q);
+    return gw_store_plan_incident_counts(p->s, from, 1, count_row, by);
+}
+
+typedef struct pip_ctx {
+    pl *p;
+    const GEOSPreparedGeometry *pg;
+    json_t *o;
+} pip_ctx;
+
+static gw_status pip_row(void *user, double x, double y, const char *c)
+{
+    pip_ctx *k = user;
+    GEOSGeometry *pt = GEOSGeom_createPointFromXY_r(k->p->h, x, y);
+    if (pt && GEOSPreparedIntersects_r(k->p->h, k->pg, pt) == 1)
+        json_object_set_new(k->o, c, json_integer(json_integer_value(json_object_get(k->o, c)) + 1));
+    if (pt) GEOSGeom_destroy_r(k->p->h, pt);
     return GW_OK;
 }
 
 /* Incidents in the window inside one grid geometry (point in polygon over the R*Tree). */
-static gw_status grid_counts(pl *p, sqlite3_stmt *q, const GEOSGeometry *g, json_t *o)
+static gw_status grid_counts(pl *p, gw_store_plan_incidents *it, const GEOSGeometry *g, json_t *o)
 {
     double x0, y0, x1, y1;
     if (!GEOSGeom_getExtent_r(p->h, g, &x0, &y0, &x1, &y1)) return pl_geos_fail(p, "extent");
     const GEOSPreparedGeometry *pg = GEOSPrepare_r(p->h, g);
     if (!pg) return pl_geos_fail(p, "prepare");
-    sqlite3_reset(q);
-    sqlite3_bind_double(q, 2, x0), sqlite3_bind_double(q, 3, y0);
-    sqlite3_bind_double(q, 4, x1), sqlite3_bind_double(q, 5, y1);
-    while (sqlite3_step(q) == SQLITE_ROW) {
-        GEOSGeometry *pt = GEOSGeom_createPointFromXY_r(p->h, sqlite3_column_double(q, 0),
-                                                        sqlite3_column_double(q, 1));
-        if (pt && GEOSPreparedIntersects_r(p->h, pg, pt) == 1) {
-            const char *c = (const char *)sqlite3_column_text(q, 2);
-            json_object_set_new(o, c, json_integer(json_integer_value(json_object_get(o, c)) + 1));
-        }
-        if (pt) GEOSGeom_destroy_r(p->h, pt);
-    }
+    pip_ctx k = {p, pg, o};
+    gw_bbox box = {x0, y0, x1, y1};
+    gw_status st = gw_store_plan_incidents_in(p->s, it, &box, pip_row, &k);
     GEOSPreparedGeom_destroy_r(p->h, pg);
-    return GW_OK;
+    return st;
 }
 
-static json_t *layout(pl *p, const pl_set *set, json_t *by, sqlite3_stmt *pip, json_t *changed,
+static json_t *layout(pl *p, const pl_set *set, json_t *by, gw_store_plan_incidents *pip,
+                      json_t *changed,
                       bal *b, gw_status *st)
 {
     json_t *grids = json_array(), *spread = json_object();
@@ -575,7 +584,7 @@ static json_t *layout(pl *p, const pl_set *set, json_t *by, sqlite3_stmt *pip, j
         json_t *own = NULL;
         if (changed && json_object_get(changed, g->text[0])) {
             own = json_object();
-            grid_counts(p, pip, g->g, own);
+            if (grid_counts(p, pip, g->g, own)) gw_ctx_clear_error(p->ctx);
             cat = own;
         }
         double inc = 0;
@@ -620,6 +629,13 @@ static json_t *layout(pl *p, const pl_set *set, json_t *by, sqlite3_stmt *pip, j
     return json_pack("{sI so so}", "count", (json_int_t)set->n, "spread", spread, "grids", grids);
 }
 
+static gw_status changed_row(void *user, const char *id, int deleted, int in_base)
+{
+    (void)deleted, (void)in_base;
+    json_object_set_new(user, id, json_true());
+    return GW_OK;
+}
+
 gw_status gw_plan_balance(gw_store *s, int64_t draft, char **json)
 {
     *json = NULL;
@@ -629,38 +645,19 @@ gw_status gw_plan_balance(gw_store *s, int64_t draft, char **json)
     pl_set ds = {0}, bs = {0};
     int64_t base = 0;
     char from[32] = "", to[32] = "";
-    sqlite3_stmt *q = NULL;
+    gw_store_plan_incidents *q = NULL;
     json_t *by = json_object(), *changed = json_object(), *doc = NULL;
     if (!(st = pl_load_draft(&p, draft, &ds, &base))) st = pl_load_version(&p, base, &bs);
-    if (!st && sqlite3_prepare_v2(p.db, "SELECT max(occurred_at), strftime('%Y-%m-%dT%H:%M:%SZ', "
-                                  "max(occurred_at), '-365 days') FROM incidents", -1, &q,
-                                  NULL) == SQLITE_OK) {
-        if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_text(q, 0)) {
-            snprintf(to, sizeof to, "%s", (const char *)sqlite3_column_text(q, 0));
-            snprintf(from, sizeof from, "%s", (const char *)sqlite3_column_text(q, 1));
-        }
-        sqlite3_finalize(q);
-        q = NULL;
-    }
+    if (!st && gw_store_plan_incident_window(s, from, to, sizeof from))
+        gw_ctx_clear_error(p.ctx); /* no window: every incident counts */
     if (!st) st = base_counts(&p, from, by);
-    if (!st && sqlite3_prepare_v2(p.db, "SELECT id FROM plan_draft_grids WHERE draft_id = ?1", -1,
-                                  &q, NULL) == SQLITE_OK) {
-        sqlite3_bind_int64(q, 1, draft);
-        while (sqlite3_step(q) == SQLITE_ROW)
-            json_object_set_new(changed, (const char *)sqlite3_column_text(q, 0), json_true());
-        sqlite3_finalize(q);
-        q = NULL;
-    }
-    if (!st && sqlite3_prepare_v2(p.db, "SELECT X(geom), Y(geom), COALESCE(category, '') FROM "
-                                  "incidents WHERE occurred_at >= ?1 AND fid IN (SELECT pkid FROM "
-                                  "idx_incidents_geom WHERE xmax >= ?2 AND ymax >= ?3 AND xmin <= "
-                                  "?4 AND ymin <= ?5)", -1, &q, NULL) != SQLITE_OK)
-        st = pl_db_fail(&p, "cannot prepare the incident count");
+    if (!st && gw_store_plan_draft_changes(s, draft, base, changed_row, changed))
+        gw_ctx_clear_error(p.ctx);
+    if (!st) st = gw_store_plan_incidents_open(s, from, &q);
     bal b = {0};
     b.cover = json_object();
     if (!st) st = bal_load(&p, &b);
     if (!st) {
-        sqlite3_bind_text(q, 1, from, -1, SQLITE_STATIC);
         bal_stored(&p, &b, base);
         size_t stored = json_object_size(b.cover);
         /* the base first: the draft's untouched grids reuse its coverage figures */
@@ -681,7 +678,7 @@ gw_status gw_plan_balance(gw_store *s, int64_t draft, char **json)
     free(b.cam);
     free(b.room);
     json_decref(b.cover);
-    sqlite3_finalize(q);
+    gw_store_plan_incidents_close(s, q);
     json_decref(doc);
     json_decref(by);
     json_decref(changed);
