@@ -1,6 +1,6 @@
-/* plan_http.c — the planner's HTTP routes (/plan/…) and the `gridwatch plan` command, thin
- * layers over geo/plan*.c: JSON in, JSON out, engine statuses mapped to problem+json, the token
- * name passed to the engine for the audit log.
+/* plan_http.c — the planner's HTTP routes (/plan/…), a thin layer over geo/plan/ (the
+ * `gridwatch plan` command is api/cli/cmd_plan.c): JSON in, JSON out, engine statuses mapped
+ * to problem+json, the token name passed to the engine for the audit log.
  *
  * Writes use a read-write connection per worker thread (the server's own is query_only), opened
  * on the thread's first write and closed when the thread ends, as api/ogc_write.c does.
@@ -642,5 +642,3 @@ const gw_route *gw_plan_routes(size_t *n)
     *n = sizeof routes / sizeof routes[0];
     return routes;
 }
-
-/* ---- gridwatch plan ------------------------------------------------------------------------ */
