@@ -8,6 +8,8 @@
 #include "gridwatch/plan.h"
 #include "gridwatch/store_plan.h"
 
+#include <jansson.h>
+
 #define PL_NF 8 /* grid fields (layer.c): id, name, township, county, population, households,
                  * worker, phone */
 
@@ -69,5 +71,7 @@ typedef struct pl_set_ctx {
 gw_status pl_set_add(void *user, const gw_store_plan_grid *r);
 /* Copy a draft as the store gives it into the plan module's public struct. */
 void pl_draft_copy(gw_plan_draft *out, const gw_store_plan_draft *d);
+/* A JSON document as compact text (the document is released); NULL when out of memory. */
+char *pl_dump(json_t *doc);
 
 #endif

@@ -109,24 +109,14 @@ static void pair_cb(void *item, void *user)
     q->cand[q->n++] = j;
 }
 
-static gw_status validate(pl *p, const pl_set *set, const GEOSGeometry *J,
-                          const gw_plan_validate_opts *opts, gw_plan_report *r)
+/* Per grid: validity, parts, area.  Valid grids go into valid[] (and *nv), ok[i] and the tree. */
+static gw_status check_grids(vctx *v, const pl_set *set, unsigned char *ok, GEOSGeometry **valid,
+                             size_t *nv, GEOSSTRtree *tree)
 {
-    double t0 = now_s();
-    memset(r, 0, sizeof *r);
-    vctx v = {p, GEOSGeoJSONWriter_create_r(p->h), json_array(), {1e-6, 1000.0, 0}, r};
-    if (opts && opts->tol_m2 > 0) v.o.tol_m2 = opts->tol_m2;
-    if (opts && opts->min_area_m2 > 0) v.o.min_area_m2 = opts->min_area_m2;
-    if (opts && opts->max_area_m2 > 0) v.o.max_area_m2 = opts->max_area_m2;
+    pl *p = v->p;
+    gw_plan_report *r = v->r;
     GEOSContextHandle_t h = p->h;
-    r->grids = set->n;
-    unsigned char *ok = calloc(set->n + 1, 1);
-    GEOSGeometry **valid = calloc(set->n + 1, sizeof *valid);
-    GEOSSTRtree *tree = GEOSSTRtree_create_r(h, 10);
-    gw_status st = v.gw && ok && valid && tree ? GW_OK
-                                               : gw_ctx_error(p->ctx, GW_ERR_NOMEM, "out of memory");
-    size_t nv = 0;
-    /* per grid: validity, parts, area */
+    gw_status st = GW_OK;
     for (size_t i = 0; !st && i < set->n; i++) {
         const pl_grid *g = &set->g[i];
         const char *id = g->text[0];
@@ -138,13 +128,13 @@ static gw_status validate(pl *p, const pl_set *set, const GEOSGeometry *J,
             json_t *pr = json_object();
             json_object_set_new(pr, "grid", json_string(id));
             json_object_set_new(pr, "reason", json_string(why ? why : "GEOS failed"));
-            st = issue(&v, "invalid", loc, pr);
+            st = issue(v, "invalid", loc, pr);
             GEOSFree_r(h, why);
             if (loc) GEOSGeom_destroy_r(h, loc);
             continue;
         }
         ok[i] = 1;
-        valid[nv++] = g->g;
+        valid[(*nv)++] = g->g;
         GEOSSTRtree_insert_r(h, tree, g->g, (void *)(uintptr_t)(i + 1));
         int np = GEOSGeomTypeId_r(h, g->g) == GEOS_POLYGON ? 1 : GEOSGetNumGeometries_r(h, g->g);
         if (np > 1) {
@@ -152,21 +142,30 @@ static gw_status validate(pl *p, const pl_set *set, const GEOSGeometry *J,
             json_t *pr = json_object();
             json_object_set_new(pr, "grid", json_string(id));
             json_object_set_new(pr, "parts", json_integer(np));
-            if ((st = issue(&v, "multipart", g->g, pr))) break;
+            if ((st = issue(v, "multipart", g->g, pr))) break;
         }
         double a = pl_area_m2(p, g->g);
         r->grids_m2 += a;
-        if (a < v.o.min_area_m2 || (v.o.max_area_m2 > 0 && a > v.o.max_area_m2)) {
-            int small = a < v.o.min_area_m2;
+        if (a < v->o.min_area_m2 || (v->o.max_area_m2 > 0 && a > v->o.max_area_m2)) {
+            int small = a < v->o.min_area_m2;
             small ? r->slivers++ : r->oversize++;
             json_t *pr = json_object();
             json_object_set_new(pr, "grid", json_string(id));
             json_object_set_new(pr, "area_m2", json_real(a));
-            json_object_set_new(pr, "limit_m2", json_real(small ? v.o.min_area_m2 : v.o.max_area_m2));
-            if ((st = issue(&v, small ? "sliver" : "oversize", g->g, pr))) break;
+            json_object_set_new(pr, "limit_m2", json_real(small ? v->o.min_area_m2 : v->o.max_area_m2));
+            if ((st = issue(v, small ? "sliver" : "oversize", g->g, pr))) break;
         }
     }
-    /* overlaps: candidate pairs from the STRtree, interiors meeting in 2D, area over tol */
+    return st;
+}
+
+/* Overlaps: candidate pairs from the STRtree, interiors meeting in 2D, area over the tolerance. */
+static gw_status check_overlaps(vctx *v, const pl_set *set, const unsigned char *ok,
+                                GEOSSTRtree *tree)
+{
+    pl *p = v->p;
+    GEOSContextHandle_t h = p->h;
+    gw_status st = GW_OK;
     pairq q = {0};
     for (size_t i = 0; !st && i < set->n; i++) {
         if (!ok[i]) continue;
@@ -187,63 +186,121 @@ static gw_status validate(pl *p, const pl_set *set, const GEOSGeometry *J,
                 break;
             }
             double area = pl_area_m2(p, x);
-            if (area > v.o.tol_m2) {
-                r->overlaps++;
-                r->overlap_m2 += area;
+            if (area > v->o.tol_m2) {
+                v->r->overlaps++;
+                v->r->overlap_m2 += area;
                 json_t *pr = json_object();
                 json_object_set_new(pr, "grids", json_pack("[ss]", set->g[i].text[0],
                                                            set->g[q.cand[c]].text[0]));
                 json_object_set_new(pr, "area_m2", json_real(area));
-                st = issue(&v, "overlap", x, pr);
+                st = issue(v, "overlap", x, pr);
             }
             GEOSGeom_destroy_r(h, x);
         }
     }
     free(q.cand);
-    /* gaps and outside pieces against the jurisdiction (or the union's holes without one) */
+    return st;
+}
+
+/* The holes of a union as one MultiPolygon; NULL when out of memory. */
+static GEOSGeometry *union_holes(GEOSContextHandle_t h, const GEOSGeometry *u)
+{
+    int k = GEOSGetNumGeometries_r(h, u);
+    size_t nh = 0, ch = 16;
+    GEOSGeometry **holes = malloc(ch * sizeof *holes);
+    for (int i = 0; holes && i < k; i++) {
+        const GEOSGeometry *poly = GEOSGetGeometryN_r(h, u, i);
+        int nr = GEOSGetNumInteriorRings_r(h, poly);
+        for (int j = 0; j < nr; j++) {
+            if (nh == ch) {
+                GEOSGeometry **nh2 = realloc(holes, (ch *= 2) * sizeof *holes);
+                if (!nh2) break;
+                holes = nh2;
+            }
+            GEOSGeometry *ring = GEOSGeom_clone_r(h, GEOSGetInteriorRingN_r(h, poly, j));
+            holes[nh] = ring ? GEOSGeom_createPolygon_r(h, ring, NULL, 0) : NULL;
+            if (holes[nh]) nh++;
+        }
+    }
+    GEOSGeometry *gap = holes ? GEOSGeom_createCollection_r(h, GEOS_MULTIPOLYGON, holes, (unsigned)nh)
+                              : NULL;
+    free(holes);
+    return gap;
+}
+
+/* Gaps and outside pieces of the union u against the jurisdiction J (or u's holes without one). */
+static gw_status check_cover(vctx *v, const GEOSGeometry *u, const GEOSGeometry *J)
+{
+    pl *p = v->p;
+    gw_plan_report *r = v->r;
+    GEOSContextHandle_t h = p->h;
+    gw_status st = GW_OK;
+    r->union_m2 = pl_area_m2(p, u);
+    GEOSGeometry *gap = NULL, *out = NULL;
+    if (J) {
+        r->jurisdiction_m2 = pl_area_m2(p, J);
+        /* Snap-rounded to VAL_GRID_DEG: an edit's cut leaves new vertices on the outline off its
+         * straight edges by rounding (~1e-12°), thin triangles of up to 1e-3 m² along a long
+         * edge that are not gaps; snap-rounding both sides to the same 0.1 mm grid closes them
+         * and keeps every real gap wider than that. */
+        gap = GEOSDifferencePrec_r(h, J, u, VAL_GRID_DEG);
+        out = GEOSDifferencePrec_r(h, u, J, VAL_GRID_DEG);
+        if (!gap || !out) st = pl_geos_fail(p, "difference with the jurisdiction");
+    } else if (!(gap = union_holes(h, u))) {
+        st = pl_geos_fail(p, "collecting the union's holes");
+    }
+    if (!st && gap) st = pieces(v, gap, "gap", &r->gaps, &r->gap_m2);
+    if (!st && out) st = pieces(v, out, "outside", &r->outside, &r->outside_m2);
+    if (gap) GEOSGeom_destroy_r(h, gap);
+    if (out) GEOSGeom_destroy_r(h, out);
+    return st;
+}
+
+/* The report's GeoJSON: the issues found as features and the summary (takes v->features). */
+static gw_status report_json(vctx *v)
+{
+    gw_plan_report *r = v->r;
+    json_t *sum = json_pack("{sI sI sI sI sI sI sI sI sf sf sf sf sf sf sb sf}",
+                            "grids", (json_int_t)r->grids, "invalid", (json_int_t)r->invalid,
+                            "overlaps", (json_int_t)r->overlaps, "gaps", (json_int_t)r->gaps,
+                            "outside", (json_int_t)r->outside, "multipart",
+                            (json_int_t)r->multipart, "slivers", (json_int_t)r->slivers,
+                            "oversize", (json_int_t)r->oversize, "overlap_m2", r->overlap_m2,
+                            "gap_m2", r->gap_m2, "outside_m2", r->outside_m2, "grids_m2",
+                            r->grids_m2, "union_m2", r->union_m2, "jurisdiction_m2",
+                            r->jurisdiction_m2, "tiles", r->tiles, "seconds", r->seconds);
+    json_t *doc = json_pack("{ss so so}", "type", "FeatureCollection", "features", v->features,
+                            "summary", sum);
+    v->features = NULL;
+    gw_status st = GW_OK;
+    if (!doc || !(r->geojson = json_dumps(doc, JSON_COMPACT)))
+        st = gw_ctx_error(v->p->ctx, GW_ERR_NOMEM, "out of memory");
+    json_decref(doc);
+    return st;
+}
+
+static gw_status validate(pl *p, const pl_set *set, const GEOSGeometry *J,
+                          const gw_plan_validate_opts *opts, gw_plan_report *r)
+{
+    double t0 = now_s();
+    memset(r, 0, sizeof *r);
+    vctx v = {p, GEOSGeoJSONWriter_create_r(p->h), json_array(), {1e-6, 1000.0, 0}, r};
+    if (opts && opts->tol_m2 > 0) v.o.tol_m2 = opts->tol_m2;
+    if (opts && opts->min_area_m2 > 0) v.o.min_area_m2 = opts->min_area_m2;
+    if (opts && opts->max_area_m2 > 0) v.o.max_area_m2 = opts->max_area_m2;
+    GEOSContextHandle_t h = p->h;
+    r->grids = set->n;
+    unsigned char *ok = calloc(set->n + 1, 1);
+    GEOSGeometry **valid = calloc(set->n + 1, sizeof *valid);
+    GEOSSTRtree *tree = GEOSSTRtree_create_r(h, 10);
+    gw_status st = v.gw && ok && valid && tree ? GW_OK
+                                               : gw_ctx_error(p->ctx, GW_ERR_NOMEM, "out of memory");
+    size_t nv = 0;
+    if (!st) st = check_grids(&v, set, ok, valid, &nv, tree);
+    if (!st) st = check_overlaps(&v, set, ok, tree);
     GEOSGeometry *u = NULL;
     if (!st && nv > 0 && !(u = pl_union(p, valid, nv))) st = pl_geos_fail(p, "union of the grids");
-    if (!st && u) {
-        r->union_m2 = pl_area_m2(p, u);
-        GEOSGeometry *gap = NULL, *out = NULL;
-        if (J) {
-            r->jurisdiction_m2 = pl_area_m2(p, J);
-            /* Snap-rounded to VAL_GRID_DEG: an edit's cut leaves new vertices on the outline
-             * off its straight edges by rounding (~1e-12°), thin triangles of up to 1e-3 m²
-             * along a long edge that are not gaps; snap-rounding both sides to the same
-             * 0.1 mm grid closes them and keeps every real gap wider than that. */
-            gap = GEOSDifferencePrec_r(h, J, u, VAL_GRID_DEG);
-            out = GEOSDifferencePrec_r(h, u, J, VAL_GRID_DEG);
-            if (!gap || !out) st = pl_geos_fail(p, "difference with the jurisdiction");
-        } else {
-            /* holes of the union */
-            int k = GEOSGetNumGeometries_r(h, u);
-            size_t nh = 0, ch = 16;
-            GEOSGeometry **holes = malloc(ch * sizeof *holes);
-            for (int i = 0; holes && i < k; i++) {
-                const GEOSGeometry *poly = GEOSGetGeometryN_r(h, u, i);
-                int nr = GEOSGetNumInteriorRings_r(h, poly);
-                for (int j = 0; j < nr; j++) {
-                    if (nh == ch) {
-                        GEOSGeometry **nh2 = realloc(holes, (ch *= 2) * sizeof *holes);
-                        if (!nh2) break;
-                        holes = nh2;
-                    }
-                    GEOSGeometry *ring = GEOSGeom_clone_r(h, GEOSGetInteriorRingN_r(h, poly, j));
-                    holes[nh] = ring ? GEOSGeom_createPolygon_r(h, ring, NULL, 0) : NULL;
-                    if (holes[nh]) nh++;
-                }
-            }
-            gap = holes ? GEOSGeom_createCollection_r(h, GEOS_MULTIPOLYGON, holes, (unsigned)nh)
-                        : NULL;
-            free(holes);
-            if (!gap) st = pl_geos_fail(p, "collecting the union's holes");
-        }
-        if (!st && gap) st = pieces(&v, gap, "gap", &r->gaps, &r->gap_m2);
-        if (!st && out) st = pieces(&v, out, "outside", &r->outside, &r->outside_m2);
-        if (gap) GEOSGeom_destroy_r(h, gap);
-        if (out) GEOSGeom_destroy_r(h, out);
-    }
+    if (!st && u) st = check_cover(&v, u, J);
     if (u) GEOSGeom_destroy_r(h, u);
     if (tree) GEOSSTRtree_destroy_r(h, tree);
     free(valid);
@@ -251,23 +308,7 @@ static gw_status validate(pl *p, const pl_set *set, const GEOSGeometry *J,
     if (v.gw) GEOSGeoJSONWriter_destroy_r(h, v.gw);
     r->tiles = !r->invalid && !r->overlaps && !r->gaps && !r->outside;
     r->seconds = now_s() - t0;
-    if (!st) {
-        json_t *sum = json_pack("{sI sI sI sI sI sI sI sI sf sf sf sf sf sf sb sf}",
-                                "grids", (json_int_t)r->grids, "invalid", (json_int_t)r->invalid,
-                                "overlaps", (json_int_t)r->overlaps, "gaps", (json_int_t)r->gaps,
-                                "outside", (json_int_t)r->outside, "multipart",
-                                (json_int_t)r->multipart, "slivers", (json_int_t)r->slivers,
-                                "oversize", (json_int_t)r->oversize, "overlap_m2", r->overlap_m2,
-                                "gap_m2", r->gap_m2, "outside_m2", r->outside_m2, "grids_m2",
-                                r->grids_m2, "union_m2", r->union_m2, "jurisdiction_m2",
-                                r->jurisdiction_m2, "tiles", r->tiles, "seconds", r->seconds);
-        json_t *doc = json_pack("{ss so so}", "type", "FeatureCollection", "features", v.features,
-                                "summary", sum);
-        v.features = NULL;
-        if (!doc || !(r->geojson = json_dumps(doc, JSON_COMPACT)))
-            st = gw_ctx_error(p->ctx, GW_ERR_NOMEM, "out of memory");
-        json_decref(doc);
-    }
+    if (!st) st = report_json(&v);
     json_decref(v.features);
     if (st) gw_plan_report_free(r);
     return st;

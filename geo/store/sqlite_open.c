@@ -7,6 +7,7 @@
  * Migrations are data/schema/NNN_name.sql, compiled in by data/embed_sql.cmake; a SELECT in a
  * migration that returns 0 (AddGeometryColumn, CreateSpatialIndex …) counts as a failure. */
 #include "sqlite_bulk.h"
+#include "store_sqlite.h"
 
 #include <pthread.h>
 #include <spatialite.h> /* after sqlite3.h, which it needs */
@@ -343,4 +344,5 @@ void sq_close(gw_store *s)
     free(s);
 }
 
-sqlite3 *gw_store_db(gw_store *s) { return s ? s->db : NULL; }
+/* store_sqlite.h: for tests only. */
+sqlite3 *st_sqlite_db(gw_store *s) { return s ? s->db : NULL; }

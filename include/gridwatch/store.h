@@ -16,7 +16,6 @@ extern "C" {
 #endif
 
 typedef struct gw_store gw_store;
-typedef struct sqlite3 sqlite3;
 
 /* Schema version this build writes; older files are migrated on open (unless read-only). */
 #define GW_SCHEMA_VERSION 6
@@ -34,8 +33,6 @@ gw_status gw_store_open(gw_ctx *ctx, const char *path, int flags, gw_store **out
 /* Close; rolls back an open transaction.  Accepts NULL. */
 void gw_store_close(gw_store *store);
 
-/* The underlying connection (borrowed; for geo/ modules that run their own SQL). */
-sqlite3 *gw_store_db(gw_store *store);
 /* The context the store was opened with (borrowed). */
 gw_ctx *gw_store_ctx(gw_store *store);
 /* The file path (borrowed). */

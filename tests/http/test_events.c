@@ -10,6 +10,7 @@
 #include "auth.h"
 #include "gridwatch/city.h"
 #include "gridwatch/store.h"
+#include "store_sqlite.h"
 #include "http_fixture.h"
 #include "http_util.h"
 #include "server.h"
@@ -296,7 +297,7 @@ static int setup(void **state)
     assert_int_equal(gw_auth_token_create(s, GW_ROLE_DISPATCHER, "disp", tok, NULL), GW_OK);
     assert_int_equal(gw_store_last_seq(s, &seq_before_server), GW_OK);
     sqlite3_stmt *q;
-    assert_int_equal(sqlite3_prepare_v2(gw_store_db(s), "SELECT id, X(geom), Y(geom) FROM teams WHERE geom "
+    assert_int_equal(sqlite3_prepare_v2(st_sqlite_db(s), "SELECT id, X(geom), Y(geom) FROM teams WHERE geom "
                                         "IS NOT NULL ORDER BY fid LIMIT 1", -1, &q, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_step(q), SQLITE_ROW);
     snprintf(team_id, sizeof team_id, "%s", (const char *)sqlite3_column_text(q, 0));

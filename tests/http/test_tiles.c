@@ -11,6 +11,7 @@
 #include "coverage_http.h"
 #include "gridwatch/city.h"
 #include "gridwatch/store.h"
+#include "store_sqlite.h"
 #include "gridwatch/tile.h"
 #include "gridwatch/tilelayers.h"
 #include "http_fixture.h"
@@ -519,7 +520,7 @@ static void test_invalidation(void **state)
     assert_int_equal(gw_store_open(tctx, db_path, 0, &st), GW_OK);
     assert_int_equal(gw_store_begin(st), GW_OK);
     sqlite3_stmt *q = NULL;
-    assert_int_equal(sqlite3_prepare_v2(gw_store_db(st),
+    assert_int_equal(sqlite3_prepare_v2(st_sqlite_db(st),
                                         "SELECT MbrMinX(geom), MbrMinY(geom), MbrMaxX(geom), MbrMaxY(geom) FROM grids WHERE id = ?",
                                         -1, &q, NULL), SQLITE_OK);
     sqlite3_bind_text(q, 1, gid, -1, SQLITE_STATIC);
@@ -527,7 +528,7 @@ static void test_invalidation(void **state)
     gw_bbox box = {sqlite3_column_double(q, 0), sqlite3_column_double(q, 1), sqlite3_column_double(q, 2) + 0.002,
                    sqlite3_column_double(q, 3)};
     sqlite3_finalize(q);
-    assert_int_equal(sqlite3_prepare_v2(gw_store_db(st), "UPDATE grids SET geom = ShiftCoords(geom, 0.002, 0) WHERE id = ?",
+    assert_int_equal(sqlite3_prepare_v2(st_sqlite_db(st), "UPDATE grids SET geom = ShiftCoords(geom, 0.002, 0) WHERE id = ?",
                                         -1, &q, NULL), SQLITE_OK);
     sqlite3_bind_text(q, 1, gid, -1, SQLITE_STATIC);
     assert_int_equal(sqlite3_step(q), SQLITE_DONE);

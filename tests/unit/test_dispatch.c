@@ -10,6 +10,7 @@
 #include "gridwatch/edit.h"
 #include "gridwatch/model.h"
 #include "gridwatch/store.h"
+#include "store_sqlite.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -326,7 +327,7 @@ static void test_positions_out_of_order(void **state)
     assert_false(now.stale);
     /* the store agrees */
     sqlite3_stmt *q;
-    assert_int_equal(sqlite3_prepare_v2(gw_store_db(store), "SELECT X(geom), Y(geom), updated_at FROM teams WHERE id = ?1", -1, &q, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(st_sqlite_db(store), "SELECT X(geom), Y(geom), updated_at FROM teams WHERE id = ?1", -1, &q, NULL), SQLITE_OK);
     sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
     assert_int_equal(sqlite3_step(q), SQLITE_ROW);
     assert_true(sqlite3_column_double(q, 0) == p[0].lon && sqlite3_column_double(q, 1) == p[0].lat);
@@ -374,7 +375,7 @@ static void test_positions_out_of_order(void **state)
 static int64_t q_int(const char *sql)
 {
     sqlite3_stmt *q;
-    assert_int_equal(sqlite3_prepare_v2(gw_store_db(store), sql, -1, &q, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(st_sqlite_db(store), sql, -1, &q, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_step(q), SQLITE_ROW);
     int64_t v = sqlite3_column_int64(q, 0);
     sqlite3_finalize(q);
@@ -412,13 +413,13 @@ static void test_positions_batch_keeps_index_exact(void **state)
     uint8_t oc[N];
     assert_int_equal(gw_dispatch_positions(disp, store, p, N, oc, &seq), GW_OK);
     int trig = -1;
-    sqlite3_db_config(gw_store_db(store), SQLITE_DBCONFIG_ENABLE_TRIGGER, -1, &trig);
+    sqlite3_db_config(st_sqlite_db(store), SQLITE_DBCONFIG_ENABLE_TRIGGER, -1, &trig);
     assert_int_equal(trig, 1);
     assert_int_equal(oc[20], GW_POS_OLDER);
     assert_int_equal(oc[21], GW_POS_UNKNOWN);
     /* the index */
     sqlite3_stmt *q;
-    assert_int_equal(sqlite3_prepare_v2(gw_store_db(store), "SELECT rtreecheck('idx_teams_geom')", -1, &q, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(st_sqlite_db(store), "SELECT rtreecheck('idx_teams_geom')", -1, &q, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_step(q), SQLITE_ROW);
     assert_string_equal((const char *)sqlite3_column_text(q, 0), "ok");
     sqlite3_finalize(q);
@@ -427,7 +428,7 @@ static void test_positions_batch_keeps_index_exact(void **state)
     assert_int_equal(q_int("SELECT count(*) FROM teams t JOIN idx_teams_geom i ON i.pkid = t.fid "
                            "WHERE X(t.geom) BETWEEN i.xmin AND i.xmax AND Y(t.geom) BETWEEN i.ymin AND i.ymax"),
                      with_geom);
-    assert_int_equal(sqlite3_prepare_v2(gw_store_db(store), "SELECT count(*) FROM teams WHERE id = ?1 AND fid IN "
+    assert_int_equal(sqlite3_prepare_v2(st_sqlite_db(store), "SELECT count(*) FROM teams WHERE id = ?1 AND fid IN "
                      "(SELECT pkid FROM idx_teams_geom WHERE xmin <= ?2 + 1e-6 AND xmax >= ?2 - 1e-6 AND "
                      "ymin <= ?3 + 1e-6 AND ymax >= ?3 - 1e-6)", -1, &q, NULL), SQLITE_OK);
     for (int i = 0; i < N; i += 13) {
@@ -444,7 +445,7 @@ static void test_positions_batch_keeps_index_exact(void **state)
     }
     sqlite3_finalize(q);
     /* the change log */
-    assert_int_equal(sqlite3_prepare_v2(gw_store_db(store), "SELECT seq, layer, op, feature_id, minx, miny, maxx, maxy "
+    assert_int_equal(sqlite3_prepare_v2(st_sqlite_db(store), "SELECT seq, layer, op, feature_id, minx, miny, maxx, maxy "
                      "FROM changelog WHERE seq > ?1 ORDER BY seq", -1, &q, NULL), SQLITE_OK);
     sqlite3_bind_int64(q, 1, before);
     int64_t expect = before;
@@ -491,7 +492,7 @@ static void test_assign_release(void **state)
     assert_int_equal(st.status, GW_TEAM_AVAILABLE);
     assert_int_equal(gw_dispatch_release(disp, store, team, NULL, "d1", &st, NULL), GW_ERR_CONFLICT);
     sqlite3_stmt *q;
-    assert_int_equal(sqlite3_prepare_v2(gw_store_db(store), "SELECT count(*), count(released_at), "
+    assert_int_equal(sqlite3_prepare_v2(st_sqlite_db(store), "SELECT count(*), count(released_at), "
                      "max(assigned_by), max(released_by) FROM assignments WHERE team = ?1", -1, &q, NULL), SQLITE_OK);
     sqlite3_bind_text(q, 1, team, -1, SQLITE_STATIC);
     assert_int_equal(sqlite3_step(q), SQLITE_ROW);

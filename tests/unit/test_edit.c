@@ -7,6 +7,7 @@
 #include "gridwatch/edit.h"
 #include "gridwatch/layer.h"
 #include "gridwatch/store.h"
+#include "store_sqlite.h"
 
 #include <math.h>
 #include <sqlite3.h>
@@ -64,7 +65,7 @@ static gw_store *make_db(const char *name)
 static int64_t q_int(gw_store *s, const char *sql)
 {
     sqlite3_stmt *q;
-    assert_int_equal(sqlite3_prepare_v2(gw_store_db(s), sql, -1, &q, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(st_sqlite_db(s), sql, -1, &q, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_step(q), SQLITE_ROW);
     int64_t v = sqlite3_column_int64(q, 0);
     sqlite3_finalize(q);
@@ -76,7 +77,7 @@ static const char *q_text(gw_store *s, const char *sql)
 {
     static char buf[512];
     sqlite3_stmt *q;
-    assert_int_equal(sqlite3_prepare_v2(gw_store_db(s), sql, -1, &q, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(st_sqlite_db(s), sql, -1, &q, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_step(q), SQLITE_ROW);
     const char *t = (const char *)sqlite3_column_text(q, 0);
     snprintf(buf, sizeof buf, "%s", t ? t : "NULL");
@@ -87,7 +88,7 @@ static const char *q_text(gw_store *s, const char *sql)
 static double q_real(gw_store *s, const char *sql)
 {
     sqlite3_stmt *q;
-    assert_int_equal(sqlite3_prepare_v2(gw_store_db(s), sql, -1, &q, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(st_sqlite_db(s), sql, -1, &q, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_step(q), SQLITE_ROW);
     double v = sqlite3_column_double(q, 0);
     sqlite3_finalize(q);
@@ -174,7 +175,7 @@ static void test_nearest_police_room(void **state)
         assert_string_equal(q_text(s, "SELECT police_room FROM incidents WHERE id='R'"), "P2");
         gw_edit_result_free(&r);
     }
-    assert_int_equal(sqlite3_exec(gw_store_db(s), "DELETE FROM police_rooms", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(st_sqlite_db(s), "DELETE FROM police_rooms", NULL, NULL, NULL), SQLITE_OK);
     expect_err(gw_edit_nearest_police_room(s, 115.5, 35.25, id, sizeof id), GW_ERR_NOT_FOUND, "no police rooms");
     gw_store_close(s);
 }

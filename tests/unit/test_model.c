@@ -8,6 +8,7 @@
 #include "gridwatch/edit.h"
 #include "gridwatch/model.h"
 #include "gridwatch/store.h"
+#include "store_sqlite.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -697,7 +698,7 @@ static void random_change(gw_store *s, gw_layer layer, int k)
     snprintf(sql, sizeof sql, "SELECT id FROM \"%s\" ORDER BY id LIMIT 1 OFFSET %u", gw_layer_name(layer),
              n ? rnd() % (unsigned)n : 0);
     sqlite3_stmt *q = NULL;
-    assert_int_equal(sqlite3_prepare_v2(gw_store_db(s), sql, -1, &q, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(st_sqlite_db(s), sql, -1, &q, NULL), SQLITE_OK);
     if (sqlite3_step(q) == SQLITE_ROW) snprintf(id, sizeof id, "%s", (const char *)sqlite3_column_text(q, 0));
     sqlite3_finalize(q);
     double lon = LON0 + 0.002 + 0.036 * rnd_unit(), lat = LAT0 + 0.002 + 0.036 * rnd_unit();
@@ -719,7 +720,7 @@ static void random_change(gw_store *s, gw_layer layer, int k)
             snprintf(json, sizeof json, "{\"type\":\"Feature\",\"properties\":%s}", props);
         edit_ok(s, gw_edit_patch(s, layer, id, json, strlen(json), NULL, &res));
     } else if (op == 2) { /* a move as dispatch writes it: plain SQL plus a "move" row */
-        sqlite3 *db = gw_store_db(s);
+        sqlite3 *db = st_sqlite_db(s);
         snprintf(sql, sizeof sql, "UPDATE \"%s\" SET geom = MakePoint(%.7f, %.7f, 4326) WHERE id = '%s'",
                  gw_layer_name(layer), lon, lat, id);
         assert_int_equal(gw_store_begin(s), GW_OK);

@@ -11,6 +11,7 @@
 #include "gridwatch/layer.h"
 #include "gridwatch/plan.h"
 #include "gridwatch/store.h"
+#include "store_sqlite.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -94,7 +95,7 @@ static double grid_area(gw_store *s, int64_t d, const char *id)
 static int64_t q_int(gw_store *s, const char *sql)
 {
     sqlite3_stmt *q;
-    assert_int_equal(sqlite3_prepare_v2(gw_store_db(s), sql, -1, &q, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(st_sqlite_db(s), sql, -1, &q, NULL), SQLITE_OK);
     int64_t v = sqlite3_step(q) == SQLITE_ROW ? sqlite3_column_int64(q, 0) : -1;
     sqlite3_finalize(q);
     return v;
@@ -444,7 +445,7 @@ static void test_balance_coverage_and_rooms(void **state)
 static uint64_t version_hash(gw_store *s, int64_t v)
 {
     sqlite3_stmt *q;
-    assert_int_equal(sqlite3_prepare_v2(gw_store_db(s), "SELECT id, geom FROM grids WHERE version "
+    assert_int_equal(sqlite3_prepare_v2(st_sqlite_db(s), "SELECT id, geom FROM grids WHERE version "
                                         "= ?1 ORDER BY id", -1, &q, NULL), SQLITE_OK);
     sqlite3_bind_int64(q, 1, v);
     uint64_t h = 1469598103934665603ull;
@@ -530,7 +531,7 @@ static void put_raw(gw_store *s, int64_t d, const char *id, const char *wkt)
     size_t n = 0;
     unsigned char *w = GEOSWKBWriter_write_r(h, wr, g, &n);
     sqlite3_stmt *q;
-    assert_int_equal(sqlite3_prepare_v2(gw_store_db(s), "INSERT OR REPLACE INTO plan_draft_grids "
+    assert_int_equal(sqlite3_prepare_v2(st_sqlite_db(s), "INSERT OR REPLACE INTO plan_draft_grids "
                      "(draft_id, id, op, geom) VALUES (?1, ?2, 'upsert', ?3)", -1, &q, NULL),
                      SQLITE_OK);
     sqlite3_bind_int64(q, 1, d);
@@ -610,7 +611,7 @@ static int random_edits(gw_store *s, int64_t d, uint64_t seed, int steps, int do
     int tried = 0;
     for (int step = 0; step < steps; step++) {
         /* two grids the draft has not touched, in a seeded order; ids and centres from SQL */
-        assert_int_equal(sqlite3_prepare_v2(gw_store_db(s),
+        assert_int_equal(sqlite3_prepare_v2(st_sqlite_db(s),
             "SELECT id, X(Centroid(geom)), Y(Centroid(geom)), MbrMaxX(geom) - MbrMinX(geom) FROM "
             "grids WHERE version = 1 AND id NOT IN (SELECT id FROM plan_draft_grids WHERE "
             "draft_id = ?1) ORDER BY (fid * ?2) % 1000003, fid LIMIT 2", -1, &q, NULL), SQLITE_OK);
@@ -639,7 +640,7 @@ static int random_edits(gw_store *s, int64_t d, uint64_t seed, int steps, int do
             char nb[64] = "";
             for (int t = 0; t < 8 && !nb[0]; t++) {
                 double a2 = rnd(&rg) * 2 * M_PI;
-                assert_int_equal(sqlite3_prepare_v2(gw_store_db(s),
+                assert_int_equal(sqlite3_prepare_v2(st_sqlite_db(s),
                     "SELECT id FROM grids WHERE version = 1 AND id <> ?3 AND ST_Intersects(geom, "
                     "MakeLine(MakePoint(?1, ?2), MakePoint(?4, ?5))) AND id NOT IN (SELECT id FROM "
                     "plan_draft_grids WHERE draft_id = ?6) LIMIT 1", -1, &q, NULL), SQLITE_OK);

@@ -9,6 +9,7 @@
 #include "gridwatch/layer.h"
 #include "gridwatch/plan.h"
 #include "gridwatch/store.h"
+#include "store_sqlite.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -139,7 +140,7 @@ static void assert_tiles(gw_store *s, int64_t d)
 static GEOSGeometry *draft_grid(gw_store *s, int64_t d, const char *id, char *town, size_t cap)
 {
     sqlite3_stmt *q;
-    assert_int_equal(sqlite3_prepare_v2(gw_store_db(s), "SELECT geom, township FROM "
+    assert_int_equal(sqlite3_prepare_v2(st_sqlite_db(s), "SELECT geom, township FROM "
         "plan_draft_grids WHERE draft_id = ?1 AND id = ?2 AND op = 'upsert' UNION ALL SELECT "
         "AsBinary(geom), township FROM grids WHERE version = 1 AND id = ?2 AND NOT EXISTS "
         "(SELECT 1 FROM plan_draft_grids WHERE draft_id = ?1 AND id = ?2)", -1, &q, NULL),
@@ -275,7 +276,7 @@ static void test_incidents_split_and_merge(void **state)
 
     /* audited: the suggestion and each of its edits */
     sqlite3_stmt *q;
-    assert_int_equal(sqlite3_prepare_v2(gw_store_db(s), "SELECT (SELECT count(*) FROM audit_log "
+    assert_int_equal(sqlite3_prepare_v2(st_sqlite_db(s), "SELECT (SELECT count(*) FROM audit_log "
         "WHERE action = 'plan.suggest'), (SELECT count(*) FROM audit_log WHERE action = "
         "'plan.edit' AND who = 'tester')", -1, &q, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_step(q), SQLITE_ROW);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "gridwatch/store.h"
+#include "store_sqlite.h"
 
 static gw_ctx *ctx;
 
@@ -38,7 +39,7 @@ static gw_store *fresh(const char *name)
 static int64_t sql_int(gw_store *s, const char *sql)
 {
     sqlite3_stmt *q;
-    assert_int_equal(sqlite3_prepare_v2(gw_store_db(s), sql, -1, &q, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(st_sqlite_db(s), sql, -1, &q, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_step(q), SQLITE_ROW);
     int64_t v = sqlite3_column_int64(q, 0);
     sqlite3_finalize(q);
@@ -59,7 +60,7 @@ static void assert_rtree_ok(gw_store *s, const char *layer)
     char sql[128];
     snprintf(sql, sizeof sql, "SELECT rtreecheck('idx_%s_geom')", layer);
     sqlite3_stmt *q;
-    assert_int_equal(sqlite3_prepare_v2(gw_store_db(s), sql, -1, &q, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(st_sqlite_db(s), sql, -1, &q, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_step(q), SQLITE_ROW);
     assert_string_equal((const char *)sqlite3_column_text(q, 0), "ok");
     sqlite3_finalize(q);
@@ -245,7 +246,7 @@ static void test_connection_settings(void **state)
     (void)state;
     gw_store *s = fresh("wal.db");
     sqlite3_stmt *q;
-    assert_int_equal(sqlite3_prepare_v2(gw_store_db(s), "PRAGMA journal_mode", -1, &q, NULL),
+    assert_int_equal(sqlite3_prepare_v2(st_sqlite_db(s), "PRAGMA journal_mode", -1, &q, NULL),
                      SQLITE_OK);
     assert_int_equal(sqlite3_step(q), SQLITE_ROW);
     assert_string_equal((const char *)sqlite3_column_text(q, 0), "wal");
@@ -355,7 +356,7 @@ static void test_roundtrip_every_layer(void **state)
     assert_int_equal(gw_store_commit(s), GW_OK);
     /* TIME is stored as ISO 8601 UTC text; the point BLOB equals SpatiaLite's own MakePoint. */
     sqlite3_stmt *q;
-    assert_int_equal(sqlite3_prepare_v2(gw_store_db(s), "SELECT occurred_at, geom = MakePoint("
+    assert_int_equal(sqlite3_prepare_v2(st_sqlite_db(s), "SELECT occurred_at, geom = MakePoint("
                      "115.5, 35.25, 4326), ST_IsValid(geom) FROM incidents WHERE id = 'b-2'",
                      -1, &q, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_step(q), SQLITE_ROW);
@@ -419,7 +420,7 @@ static void test_spatial_index_paths(void **state)
     gw_inserter_destroy(ins);
     assert_rtree_ok(s, "incidents");
     /* SpatiaLite's triggers are back on once no inserter is alive: SQL deletes keep the index. */
-    assert_int_equal(sqlite3_exec(gw_store_db(s), "DELETE FROM incidents WHERE id LIKE 'b0%'",
+    assert_int_equal(sqlite3_exec(st_sqlite_db(s), "DELETE FROM incidents WHERE id LIKE 'b0%'",
                                   NULL, NULL, NULL), SQLITE_OK);
     assert_int_equal(sql_int(s, "SELECT count(*) FROM idx_incidents_geom"),
                      sql_int(s, "SELECT count(*) FROM incidents"));
@@ -596,7 +597,7 @@ static void test_change_log(void **state)
     assert_int_equal(gw_store_log_change(s, GW_LAYER_TEAMS, "", NULL, NULL, NULL), GW_ERR_ARG);
     assert_int_equal(gw_store_log_change(s, (gw_layer)42, "insert", NULL, NULL, NULL), GW_ERR_ARG);
     /* Pruning the log does not move the sequence back. */
-    assert_int_equal(sqlite3_exec(gw_store_db(s), "DELETE FROM changelog", NULL, NULL, NULL),
+    assert_int_equal(sqlite3_exec(st_sqlite_db(s), "DELETE FROM changelog", NULL, NULL, NULL),
                      SQLITE_OK);
     assert_int_equal(gw_store_last_seq(s, &seq), GW_OK);
     assert_int_equal(seq, last);
@@ -680,7 +681,7 @@ static void test_grid_versions(void **state)
     assert_int_equal(gw_inserter_add(ins, &f), GW_OK);
     assert_int_equal(gw_inserter_add(ins, &f), GW_ERR_CONFLICT);
     gw_inserter_destroy(ins);
-    assert_int_equal(sqlite3_exec(gw_store_db(s), "INSERT INTO grid_versions (version, status, "
+    assert_int_equal(sqlite3_exec(st_sqlite_db(s), "INSERT INTO grid_versions (version, status, "
                      "created_at) VALUES (2, 'published', '2024-01-01T00:00:00Z')", NULL, NULL,
                      NULL), SQLITE_OK);
     assert_int_equal(gw_store_meta_set(s, "grid_version", "2"), GW_OK);
