@@ -44,7 +44,8 @@ static double pct(const double *v, size_t n, double p)
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: bench_coverage_inc DB [MOVES] [SEED]  (DB is modified: use a copy)\n");
+        fprintf(stderr,
+                "usage: bench_coverage_inc DB [MOVES] [SEED]  (DB is modified: use a copy)\n");
         return 2;
     }
     size_t moves = argc > 2 ? (size_t)strtoul(argv[2], NULL, 10) : 1000;
@@ -66,7 +67,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_coverage_inc: %s\n", gw_ctx_errmsg(ctx));
         return 1;
     }
-    printf("%zu grids: model %.2f s, full compute %.2f s (2 threads)\n", gw_coverage_count(cov), t1 - t0, t2 - t1);
+    printf("%zu grids: model %.2f s, full compute %.2f s (2 threads)\n", gw_coverage_count(cov),
+           t1 - t0, t2 - t1);
     gw_model_snapshot *snap = gw_model_acquire(model);
     const gw_layer_data *cams = gw_snapshot_layer(snap, GW_LAYER_CAMERAS);
     size_t nc = gw_layer_data_count(cams);
@@ -76,16 +78,20 @@ int main(int argc, char **argv)
     double *ucpu = malloc(moves * sizeof *ucpu), *ccpu = malloc(moves * sizeof *ccpu);
     for (size_t r = 0; r < nc; r++) {
         ids[r] = strdup(gw_layer_data_id(cams, r));
-        lon[r] = gw_layer_data_x(cams, GW_MODEL_LONLAT)[r], lat[r] = gw_layer_data_y(cams, GW_MODEL_LONLAT)[r];
+        lon[r] = gw_layer_data_x(cams, GW_MODEL_LONLAT)[r],
+        lat[r] = gw_layer_data_y(cams, GW_MODEL_LONLAT)[r];
     }
     gw_model_release(ctx, snap);
     size_t grids = 0;
     for (size_t i = 0; i < moves && !st && nc; i++) {
         size_t r = (size_t)rand() % nc;
-        double dx = ((double)rand() / RAND_MAX - 0.5) * 0.004, dy = ((double)rand() / RAND_MAX - 0.5) * 0.004;
+        double dx = ((double)rand() / RAND_MAX - 0.5) * 0.004,
+               dy = ((double)rand() / RAND_MAX - 0.5) * 0.004;
         char json[256];
-        snprintf(json, sizeof json, "{\"type\":\"Feature\",\"properties\":{\"azimuth\":%d},\"geometry\":"
-                 "{\"type\":\"Point\",\"coordinates\":[%.9f,%.9f]}}", rand() % 360, lon[r] + dx, lat[r] + dy);
+        snprintf(json, sizeof json,
+                 "{\"type\":\"Feature\",\"properties\":{\"azimuth\":%d},\"geometry\":"
+                 "{\"type\":\"Point\",\"coordinates\":[%.9f,%.9f]}}",
+                 rand() % 360, lon[r] + dx, lat[r] + dy);
         gw_edit_result er = {0};
         double a = now();
         st = gw_edit_patch(store, GW_LAYER_CAMERAS, ids[r], json, strlen(json), NULL, &er);
@@ -107,10 +113,14 @@ int main(int argc, char **argv)
         struct rusage ru;
         getrusage(RUSAGE_SELF, &ru);
         printf("%zu camera moves, %.1f grids recomputed per move\n", moves, (double)grids / moves);
-        printf("coverage update + save:          median %.2f ms, p99 %.2f ms\n", pct(upd, moves, 0.5), pct(upd, moves, 0.99));
-        printf("  CPU time of the update alone:  median %.2f ms, p99 %.2f ms\n", pct(ucpu, moves, 0.5), pct(ucpu, moves, 0.99));
-        printf("  CPU time of update + save:     median %.2f ms, p99 %.2f ms\n", pct(ccpu, moves, 0.5), pct(ccpu, moves, 0.99));
-        printf("edit + model refresh + the same: median %.2f ms, p99 %.2f ms\n", pct(tot, moves, 0.5), pct(tot, moves, 0.99));
+        printf("coverage update + save:          median %.2f ms, p99 %.2f ms\n",
+               pct(upd, moves, 0.5), pct(upd, moves, 0.99));
+        printf("  CPU time of the update alone:  median %.2f ms, p99 %.2f ms\n",
+               pct(ucpu, moves, 0.5), pct(ucpu, moves, 0.99));
+        printf("  CPU time of update + save:     median %.2f ms, p99 %.2f ms\n",
+               pct(ccpu, moves, 0.5), pct(ccpu, moves, 0.99));
+        printf("edit + model refresh + the same: median %.2f ms, p99 %.2f ms\n",
+               pct(tot, moves, 0.5), pct(tot, moves, 0.99));
         printf("peak memory (max RSS): %.1f MB\n", ru.ru_maxrss / 1024.0);
     }
     for (size_t r = 0; r < nc; r++) free(ids[r]);

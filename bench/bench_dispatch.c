@@ -94,9 +94,12 @@ static int engine_open(engine *e, const char *path, int rw)
     e->n = T ? gw_layer_data_count(T) : 0;
     e->ids = calloc(e->n + 1, sizeof *e->ids);
     e->lon = calloc(e->n + 1, sizeof *e->lon), e->lat = calloc(e->n + 1, sizeof *e->lat);
-    const double *x = T ? gw_layer_data_x(T, GW_MODEL_LONLAT) : NULL, *y = T ? gw_layer_data_y(T, GW_MODEL_LONLAT) : NULL;
+    const double *x = T ? gw_layer_data_x(T, GW_MODEL_LONLAT) : NULL,
+                 *y = T ? gw_layer_data_y(T, GW_MODEL_LONLAT) : NULL;
     e->minx = e->miny = INFINITY, e->maxx = e->maxy = -INFINITY;
-    const int64_t *up = T ? gw_layer_data_ints(T, gw_layer_field_index(GW_LAYER_TEAMS, "updated_at")) : NULL;
+    const int64_t *up = T ? gw_layer_data_ints(T,
+                                               gw_layer_field_index(GW_LAYER_TEAMS, "updated_at"))
+                          : NULL;
     for (size_t r = 0; r < e->n; r++) {
         e->ids[r] = strdup(gw_layer_data_id(T, r));
         e->lon[r] = x[r], e->lat[r] = y[r];
@@ -137,8 +140,10 @@ static void *reader_main(void *arg)
     gw_team_hit hits[5];
     while (!__atomic_load_n(&r->stop, __ATOMIC_ACQUIRE)) {
         s ^= s << 13, s ^= s >> 7, s ^= s << 17;
-        double u = (double)(s >> 11) / 9007199254740992.0, v = (double)((s >> 3) & 0xffffff) / 16777216.0;
-        double x = r->e->minx + u * (r->e->maxx - r->e->minx), y = r->e->miny + v * (r->e->maxy - r->e->miny);
+        double u = (double)(s >> 11) / 9007199254740992.0,
+               v = (double)((s >> 3) & 0xffffff) / 16777216.0;
+        double x = r->e->minx + u * (r->e->maxx - r->e->minx),
+               y = r->e->miny + v * (r->e->maxy - r->e->miny);
         size_t n;
         double t = now();
         if (gw_dispatch_to_metric(r->ctx, r->e->d, x, y, &x, &y) ||
@@ -170,7 +175,8 @@ static int cmd_positions(int argc, char **argv)
     double t0 = now(), cpu0 = thread_cpu();
     size_t applied = 0;
     for (int b = 0; b < batches; b++) {
-        int64_t at = e.t0 + 3600 + ((int64_t)time(NULL) - e.t0 > 0 ? (int64_t)time(NULL) - e.t0 : 0);
+        int64_t at = e.t0 + 3600 +
+                     ((int64_t)time(NULL) - e.t0 > 0 ? (int64_t)time(NULL) - e.t0 : 0);
         for (int i = 0; i < batch; i++) {
             size_t r = (size_t)(urand() * (double)e.n) % e.n;
             e.lon[r] += (urand() - 0.5) * 0.002, e.lat[r] += (urand() - 0.5) * 0.002;
@@ -200,15 +206,20 @@ static int cmd_positions(int argc, char **argv)
     }
     qsort(all, m, sizeof *all, cmp_d);
     qsort(bt, (size_t)batches, sizeof *bt, cmp_d);
-    printf("positions: %zu teams, %d batches x %d, %zu applied in %.3f s = %.0f updates/s "
-           "(batch median %.1f ms); writer thread CPU %.1f us per update = %.0f updates per CPU-second\n",
-           e.n, batches, batch, applied, wall, (double)batches * batch / wall, pct(bt, (size_t)batches, 0.5) * 1e3,
-           cpu * 1e6 / ((double)batches * batch), (double)batches * batch / cpu);
+    printf(
+        "positions: %zu teams, %d batches x %d, %zu applied in %.3f s = %.0f updates/s "
+        "(batch median %.1f ms); writer thread CPU %.1f us per update = %.0f updates per CPU-second\n",
+        e.n, batches, batch, applied, wall, (double)batches * batch / wall,
+        pct(bt, (size_t)batches, 0.5) * 1e3, cpu * 1e6 / ((double)batches * batch),
+        (double)batches * batch / cpu);
     if (nr)
-        printf("readers during the writes: %d threads, %zu nearest-5 queries, p50 %.1f us, p99 %.1f us, "
-               "max %.1f us\n", nr, m, pct(all, m, 0.5), pct(all, m, 0.99), m ? all[m - 1] : 0);
-    printf("RESULT positions_per_s %.0f\nRESULT positions_per_cpu_s %.0f\nRESULT reader_p99_us %.1f\n",
-           (double)batches * batch / wall, (double)batches * batch / cpu, pct(all, m, 0.99));
+        printf(
+            "readers during the writes: %d threads, %zu nearest-5 queries, p50 %.1f us, p99 %.1f us, "
+            "max %.1f us\n",
+            nr, m, pct(all, m, 0.5), pct(all, m, 0.99), m ? all[m - 1] : 0);
+    printf(
+        "RESULT positions_per_s %.0f\nRESULT positions_per_cpu_s %.0f\nRESULT reader_p99_us %.1f\n",
+        (double)batches * batch / wall, (double)batches * batch / cpu, pct(all, m, 0.99));
     free(all), free(bt), free(p);
     engine_close(&e);
     return 0;
@@ -237,13 +248,16 @@ static int cmd_nearest(int argc, char **argv)
     }
     double wall = now() - t0;
     qsort(lat_us, np, sizeof *lat_us, cmp_d);
-    printf("nearest-%zu (engine, one thread): %zu teams, %zu random points in [%.4f %.4f %.4f %.4f]: "
-           "mean %.2f us, p50 %.2f us, p99 %.2f us (%.0f queries/s, projection included)\n",
-           k, e.n, np, e.minx, e.miny, e.maxx, e.maxy, sum / (double)np, pct(lat_us, np, 0.5),
-           pct(lat_us, np, 0.99), (double)np / wall);
-    printf("RESULT bbox %.6f %.6f %.6f %.6f\nRESULT nearest_mean_us %.3f\nRESULT nearest_p50_us %.3f\n"
-           "RESULT nearest_p99_us %.3f\n", e.minx, e.miny, e.maxx, e.maxy, sum / (double)np,
-           pct(lat_us, np, 0.5), pct(lat_us, np, 0.99));
+    printf(
+        "nearest-%zu (engine, one thread): %zu teams, %zu random points in [%.4f %.4f %.4f %.4f]: "
+        "mean %.2f us, p50 %.2f us, p99 %.2f us (%.0f queries/s, projection included)\n",
+        k, e.n, np, e.minx, e.miny, e.maxx, e.maxy, sum / (double)np, pct(lat_us, np, 0.5),
+        pct(lat_us, np, 0.99), (double)np / wall);
+    printf(
+        "RESULT bbox %.6f %.6f %.6f %.6f\nRESULT nearest_mean_us %.3f\nRESULT nearest_p50_us %.3f\n"
+        "RESULT nearest_p99_us %.3f\n",
+        e.minx, e.miny, e.maxx, e.maxy, sum / (double)np, pct(lat_us, np, 0.5),
+        pct(lat_us, np, 0.99));
     free(lat_us);
     engine_close(&e);
     return 0;
@@ -272,7 +286,8 @@ static size_t sbuf_add(char *data, size_t sz, size_t nm, void *u)
     return n;
 }
 
-static long post(CURL *h, const char *url, const char *tok, const char *body, const char *ctype, sbuf *out)
+static long post(CURL *h, const char *url, const char *tok, const char *body, const char *ctype,
+                 sbuf *out)
 {
     char auth[256], ct[96];
     snprintf(auth, sizeof auth, "Authorization: Bearer %s", tok);
@@ -307,14 +322,16 @@ static int cmd_http_positions(int argc, char **argv)
     double t0 = now();
     while (now() - t0 < secs) {
         /* later than anything stored, and than an earlier run's reports (same team, same DB) */
-        int64_t at = e.t0 + 3600 + ((int64_t)time(NULL) - e.t0 > 0 ? (int64_t)time(NULL) - e.t0 : 0);
+        int64_t at = e.t0 + 3600 +
+                     ((int64_t)time(NULL) - e.t0 > 0 ? (int64_t)time(NULL) - e.t0 : 0);
         body.n = 0;
         sbuf_add("[", 1, 1, &body);
         for (int i = 0; i < batch; i++) {
             size_t r = (size_t)(urand() * (double)e.n) % e.n;
             e.lon[r] += (urand() - 0.5) * 0.002, e.lat[r] += (urand() - 0.5) * 0.002;
             char one[160];
-            int l = snprintf(one, sizeof one, "%s{\"id\":\"%s\",\"lon\":%.7f,\"lat\":%.7f,\"at\":%lld}",
+            int l = snprintf(one, sizeof one,
+                             "%s{\"id\":\"%s\",\"lon\":%.7f,\"lat\":%.7f,\"at\":%lld}",
                              i ? "," : "", e.ids[r], e.lon[r], e.lat[r], (long long)at);
             sbuf_add(one, 1, (size_t)l, &body);
         }
@@ -322,7 +339,8 @@ static int cmd_http_positions(int argc, char **argv)
         out.n = 0;
         long code = post(h, url, argv[4], body.p, "application/json", &out);
         if (code != 200) {
-            fprintf(stderr, "bench_dispatch: POST %s: HTTP %ld %.300s\n", url, code, out.p ? out.p : "");
+            fprintf(stderr, "bench_dispatch: POST %s: HTTP %ld %.300s\n", url, code,
+                    out.p ? out.p : "");
             return 1;
         }
         const char *a = strstr(out.p, "\"applied\":");
@@ -330,8 +348,9 @@ static int cmd_http_positions(int argc, char **argv)
         sent += (size_t)batch;
     }
     double wall = now() - t0;
-    printf("http positions: %zu sent, %zu applied in %.2f s = %.0f updates/s (batches of %d, one client)\n",
-           sent, applied, wall, (double)sent / wall, batch);
+    printf(
+        "http positions: %zu sent, %zu applied in %.2f s = %.0f updates/s (batches of %d, one client)\n",
+        sent, applied, wall, (double)sent / wall, batch);
     printf("RESULT http_positions_per_s %.0f\n", (double)sent / wall);
     free(body.p), free(out.p);
     curl_easy_cleanup(h);
@@ -371,8 +390,10 @@ static void *poster_main(void *arg)
     poster *p = arg;
     char url[512], body[512];
     snprintf(url, sizeof url, "%s/collections/incidents/items", p->url);
-    snprintf(body, sizeof body, "{\"type\":\"Feature\",\"id\":\"%s\",\"geometry\":{\"type\":\"Point\","
-             "\"coordinates\":[115.48,35.24]},\"properties\":{\"category\":\"theft\"}}", p->id);
+    snprintf(body, sizeof body,
+             "{\"type\":\"Feature\",\"id\":\"%s\",\"geometry\":{\"type\":\"Point\","
+             "\"coordinates\":[115.48,35.24]},\"properties\":{\"category\":\"theft\"}}",
+             p->id);
     CURL *h = curl_easy_init();
     sbuf out = {0};
     p->t0 = now();
@@ -436,10 +457,12 @@ static int cmd_sse(int argc, char **argv)
         want_id = NULL;
     }
     qsort(lat, nl, sizeof *lat, cmp_d);
-    printf("sse fan-out: %d subscribers x %d incidents: POST to receipt median %.1f ms, p99 %.1f ms, max %.1f ms; "
-           "%d receipts missing\n", n, rounds, pct(lat, nl, 0.5), pct(lat, nl, 0.99), nl ? lat[nl - 1] : 0, missing);
-    printf("RESULT sse_p50_ms %.2f\nRESULT sse_p99_ms %.2f\nRESULT sse_missing %d\n", pct(lat, nl, 0.5),
-           pct(lat, nl, 0.99), missing);
+    printf(
+        "sse fan-out: %d subscribers x %d incidents: POST to receipt median %.1f ms, p99 %.1f ms, max %.1f ms; "
+        "%d receipts missing\n",
+        n, rounds, pct(lat, nl, 0.5), pct(lat, nl, 0.99), nl ? lat[nl - 1] : 0, missing);
+    printf("RESULT sse_p50_ms %.2f\nRESULT sse_p99_ms %.2f\nRESULT sse_missing %d\n",
+           pct(lat, nl, 0.5), pct(lat, nl, 0.99), missing);
     for (int i = 0; i < n; i++) {
         curl_multi_remove_handle(m, hs[i]);
         curl_easy_cleanup(hs[i]);
@@ -460,8 +483,10 @@ int main(int argc, char **argv)
     else if (strcmp(cmd, "http-positions") == 0) rc = cmd_http_positions(argc, argv);
     else if (strcmp(cmd, "sse") == 0) rc = cmd_sse(argc, argv);
     if (rc == 2)
-        fprintf(stderr, "usage: bench_dispatch positions DB [batches batch readers] | nearest DB [points k] | "
-                        "http-positions DB URL TOKEN [seconds batch] | sse URL TOKEN [subscribers rounds]\n");
+        fprintf(
+            stderr,
+            "usage: bench_dispatch positions DB [batches batch readers] | nearest DB [points k] | "
+            "http-positions DB URL TOKEN [seconds batch] | sse URL TOKEN [subscribers rounds]\n");
     curl_global_cleanup();
     return rc;
 }

@@ -49,7 +49,10 @@ static uint64_t mix(uint64_t x)
     x ^= x >> 33;
     return x;
 }
-static double jitter(uint64_t a, uint64_t b) { return (double)(mix(a * 1000003u + b) >> 11) / 9007199254740992.0 - 0.5; }
+static double jitter(uint64_t a, uint64_t b)
+{
+    return (double)(mix(a * 1000003u + b) >> 11) / 9007199254740992.0 - 0.5;
+}
 
 #define CELLS 100 /* 100 x 100 polygons */
 #define SUB 8     /* lattice points per cell side: 32 vertices per polygon */
@@ -61,27 +64,35 @@ static GEOSGeometry **make_polygons(GEOSContextHandle_t gh, gw_bbox b, size_t *n
     double sx = (b.maxx - b.minx) / L, sy = (b.maxy - b.miny) / L;
     /* lattice point (i, j) jittered across its cell edge by a hash of its index, so edges wiggle
      * and neighbours share them exactly; cell corners stay on the lattice */
-#define LX(i, j) (b.minx + ((i) + ((j) % SUB ? 0.35 * jitter((uint64_t)(i), (uint64_t)(j)) : 0)) * sx)
-#define LY(i, j) (b.miny + ((j) + ((i) % SUB ? 0.35 * jitter((uint64_t)(j) + 77777, (uint64_t)(i)) : 0)) * sy)
+#define LX(i, j)                                                                                   \
+    (b.minx + ((i) + ((j) % SUB ? 0.35 * jitter((uint64_t)(i), (uint64_t)(j)) : 0)) * sx)
+#define LY(i, j)                                                                                   \
+    (b.miny + ((j) + ((i) % SUB ? 0.35 * jitter((uint64_t)(j) + 77777, (uint64_t)(i)) : 0)) * sy)
     double buf[2 * (4 * SUB + 1)];
     for (int cy = 0; cy < CELLS; cy++)
         for (int cx = 0; cx < CELLS; cx++) {
             int k = 0, i0 = cx * SUB, j0 = cy * SUB;
-            for (int s = 0; s < SUB; s++, k++) buf[2 * k] = LX(i0 + s, j0), buf[2 * k + 1] = LY(i0 + s, j0);
-            for (int s = 0; s < SUB; s++, k++) buf[2 * k] = LX(i0 + SUB, j0 + s), buf[2 * k + 1] = LY(i0 + SUB, j0 + s);
-            for (int s = SUB; s > 0; s--, k++) buf[2 * k] = LX(i0 + s, j0 + SUB), buf[2 * k + 1] = LY(i0 + s, j0 + SUB);
-            for (int s = SUB; s > 0; s--, k++) buf[2 * k] = LX(i0, j0 + s), buf[2 * k + 1] = LY(i0, j0 + s);
+            for (int s = 0; s < SUB; s++, k++)
+                buf[2 * k] = LX(i0 + s, j0), buf[2 * k + 1] = LY(i0 + s, j0);
+            for (int s = 0; s < SUB; s++, k++)
+                buf[2 * k] = LX(i0 + SUB, j0 + s), buf[2 * k + 1] = LY(i0 + SUB, j0 + s);
+            for (int s = SUB; s > 0; s--, k++)
+                buf[2 * k] = LX(i0 + s, j0 + SUB), buf[2 * k + 1] = LY(i0 + s, j0 + SUB);
+            for (int s = SUB; s > 0; s--, k++)
+                buf[2 * k] = LX(i0, j0 + s), buf[2 * k + 1] = LY(i0, j0 + s);
             buf[2 * k] = buf[0];
             buf[2 * k + 1] = buf[1];
             k++;
             GEOSCoordSequence *cs = GEOSCoordSeq_copyFromBuffer_r(gh, buf, (unsigned)k, 0, 0);
-            out[cy * CELLS + cx] = GEOSGeom_createPolygon_r(gh, GEOSGeom_createLinearRing_r(gh, cs), NULL, 0);
+            out[cy * CELLS + cx] = GEOSGeom_createPolygon_r(gh, GEOSGeom_createLinearRing_r(gh, cs),
+                                                            NULL, 0);
         }
     *n = CELLS * CELLS;
     return out;
 }
 
-static const char *const cats[8] = {"theft", "fraud", "assault", "burglary", "traffic", "noise", "drugs", "other"};
+static const char *const cats[8] = {"theft",   "fraud", "assault", "burglary",
+                                    "traffic", "noise", "drugs",   "other"};
 
 static void props_for(size_t i, gw_mvt_prop *p, char *name, size_t namesz)
 {
@@ -275,9 +286,10 @@ static void compare_writers(const char *what, const uint8_t *bytes, size_t len, 
         th[r] = t1 - t0, tp[r] = t4 - t1, tpo[r] = t3 - t2;
     }
     double mh = median(th, reps), mp = median(tp, reps), mpo = median(tpo, reps);
-    printf("  writer only, %s (%zu features): hand-written %.2f ms (%zu B)   protobuf-c build+pack+free "
-           "%.2f ms (%zu B; of which pack %.2f ms)   -> protobuf-c / hand = %.2fx\n",
-           what, L->n_features, mh * 1e3, nh, mp * 1e3, np, mpo * 1e3, mp / mh);
+    printf(
+        "  writer only, %s (%zu features): hand-written %.2f ms (%zu B)   protobuf-c build+pack+free "
+        "%.2f ms (%zu B; of which pack %.2f ms)   -> protobuf-c / hand = %.2fx\n",
+        what, L->n_features, mh * 1e3, nh, mp * 1e3, np, mpo * 1e3, mp / mh);
     free(fb.p);
     free(out.p);
     free(pb);
@@ -311,8 +323,9 @@ int main(int argc, char **argv)
         len = encode_polys(m, base, polys, npoly, &nf);
         tv[r] = now() - t0;
     }
-    printf("z12 tile, 10,000 polygons (defaults: simplify 0.25, GEOSClipByRect): %.1f ms, %zu features, %zu bytes\n",
-           median(tv, reps) * 1e3, nf, len);
+    printf(
+        "z12 tile, 10,000 polygons (defaults: simplify 0.25, GEOSClipByRect): %.1f ms, %zu features, %zu bytes\n",
+        median(tv, reps) * 1e3, nf, len);
 
     /* 2. the 16 tiles of the z14 quadtree below it, with each clip method */
     for (int clip = 0; clip < 2; clip++) {
@@ -335,7 +348,8 @@ int main(int argc, char **argv)
                     gw_mvt_add_layer(mc, "grids", 0);
                     char name[16];
                     gw_mvt_prop p[3];
-                    int x0 = (int)dx * 25 - 1, x1 = (int)dx * 25 + 25, y0 = (3 - (int)dy) * 25 - 1, y1 = (3 - (int)dy) * 25 + 25;
+                    int x0 = (int)dx * 25 - 1, x1 = (int)dx * 25 + 25, y0 = (3 - (int)dy) * 25 - 1,
+                        y1 = (3 - (int)dy) * 25 + 25;
                     for (int cy = y0 < 0 ? 0 : y0; cy <= (y1 > 99 ? 99 : y1); cy++)
                         for (int cx = x0 < 0 ? 0 : x0; cx <= (x1 > 99 ? 99 : x1); cx++) {
                             size_t i = (size_t)cy * CELLS + (size_t)cx;
@@ -351,8 +365,10 @@ int main(int argc, char **argv)
                 }
         double all = (now() - t0) / reps;
         double med = median(per, k), p95 = per[(int)(0.95 * (k - 1))];
-        printf("z14 quadtree, 16 tiles, clip %-13s: %.1f ms for all 16, per tile median %.2f ms p95 %.2f ms, %zu features, %zu bytes\n",
-               clip ? "GEOSClipByRect" : "intersection", all * 1e3, med * 1e3, p95 * 1e3, feats, total);
+        printf(
+            "z14 quadtree, 16 tiles, clip %-13s: %.1f ms for all 16, per tile median %.2f ms p95 %.2f ms, %zu features, %zu bytes\n",
+            clip ? "GEOSClipByRect" : "intersection", all * 1e3, med * 1e3, p95 * 1e3, feats,
+            total);
         gw_mvt_destroy(mc);
     }
 
@@ -367,7 +383,8 @@ int main(int argc, char **argv)
             len = encode_polys(ms, base, polys, npoly, &nf);
             tv[r] = now() - t0;
         }
-        printf("z12 tile, 10,000 polygons, simplify off: %.1f ms, %zu bytes\n", median(tv, reps) * 1e3, len);
+        printf("z12 tile, 10,000 polygons, simplify off: %.1f ms, %zu bytes\n",
+               median(tv, reps) * 1e3, len);
         gw_mvt_destroy(ms);
     }
 
@@ -406,18 +423,20 @@ int main(int argc, char **argv)
         tv[r] = now() - t0;
     }
     double ptms = median(tv, reps) * 1e3;
-    printf("z14 tile, 100,000 points (gw_mvt_add_point): %.1f ms, %zu bytes (%.0f ns/point)\n", ptms, len,
-           ptms * 1e6 / npts);
+    printf("z14 tile, 100,000 points (gw_mvt_add_point): %.1f ms, %zu bytes (%.0f ns/point)\n",
+           ptms, len, ptms * 1e6 / npts);
     {
         GEOSGeometry **gp = malloc(sizeof *gp * npts);
-        for (size_t i = 0; i < npts; i++) gp[i] = GEOSGeom_createPointFromXY_r(gh, pts[i].x, pts[i].y);
+        for (size_t i = 0; i < npts; i++)
+            gp[i] = GEOSGeom_createPointFromXY_r(gh, pts[i].x, pts[i].y);
         for (int r = 0; r < reps; r++) {
             double t0 = now();
             gw_mvt_reset(m, pt14);
             gw_mvt_add_layer(m, "incidents", 0);
             for (size_t i = 0; i < npts; i++) {
                 gw_mvt_prop p[2] = {{"category", {.type = GW_MVT_STRING, .u.s = cats[i % 8]}},
-                                    {"severity", {.type = GW_MVT_INT, .u.i = (int64_t)(1 + i % 5)}}};
+                                    {"severity",
+                                     {.type = GW_MVT_INT, .u.i = (int64_t)(1 + i % 5)}}};
                 gw_mvt_add_feature(m, i + 1, true, gp[i], p, 2, NULL);
             }
             const uint8_t *b;
@@ -431,7 +450,8 @@ int main(int argc, char **argv)
     }
 
 #ifdef GW_BENCH_PROTOBUF_C
-    printf("pbf writer: hand-written vs protobuf-c %s, same features, same commands\n", protobuf_c_version());
+    printf("pbf writer: hand-written vs protobuf-c %s, same features, same commands\n",
+           protobuf_c_version());
     {
         const uint8_t *b;
         size_t l;

@@ -5,9 +5,9 @@
 #include "city_internal.h"
 
 const char *const city_county_names[9] = {"牡丹区", "巨野县", "郓城县", "鄄城县", "东明县",
-                                            "定陶区", "曹县",   "单县",   "成武县"};
+                                          "定陶区", "曹县",   "单县",   "成武县"};
 const char *const city_county_codes[9] = {"371702", "371724", "371725", "371726", "371728",
-                                            "371703", "371721", "371722", "371723"};
+                                          "371703", "371721", "371722", "371723"};
 
 #include <cpl_error.h>
 #include <gdal.h>
@@ -74,10 +74,13 @@ gw_status city_shape_from(city *c, const GEOSGeometry *g, shape *s)
     s->bb = (gw_bbox){INFINITY, INFINITY, -INFINITY, -INFINITY};
     int np = GEOSGeomTypeId_r(c->h, g) == GEOS_POLYGON ? 1 : GEOSGetNumGeometries_r(c->h, g);
     for (int p = 0; p < np; p++) {
-        const GEOSGeometry *poly = GEOSGeomTypeId_r(c->h, g) == GEOS_POLYGON ? g : GEOSGetGeometryN_r(c->h, g, p);
+        const GEOSGeometry *poly = GEOSGeomTypeId_r(c->h, g) == GEOS_POLYGON
+                                       ? g
+                                       : GEOSGetGeometryN_r(c->h, g, p);
         gw_status st = ring_add(c, GEOSGetExteriorRing_r(c->h, poly), s);
         int nh = GEOSGetNumInteriorRings_r(c->h, poly);
-        for (int k = 0; st == GW_OK && k < nh; k++) st = ring_add(c, GEOSGetInteriorRingN_r(c->h, poly, k), s);
+        for (int k = 0; st == GW_OK && k < nh; k++)
+            st = ring_add(c, GEOSGetInteriorRingN_r(c->h, poly, k), s);
         if (st) return st;
     }
     return GW_OK;
@@ -92,7 +95,8 @@ int city_shape_contains(const ringset *rs, const shape *s, double px, double py)
         const double *x = rs->x + rs->r0[r], *y = rs->y + rs->r0[r];
         uint32_t n = rs->rn[r];
         for (uint32_t i = 0, j = n - 1; i < n; j = i++)
-            if (((y[i] > py) != (y[j] > py)) && px < (x[j] - x[i]) * (py - y[i]) / (y[j] - y[i]) + x[i])
+            if (((y[i] > py) != (y[j] > py)) &&
+                px < (x[j] - x[i]) * (py - y[i]) / (y[j] - y[i]) + x[i])
                 in = !in;
     }
     return in;
@@ -129,7 +133,8 @@ GEOSGeometry *city_polygonal(GEOSContextHandle_t h, GEOSGeometry *g)
 void city_inner_point(city *c, const GEOSGeometry *g, const shape *s, double *x, double *y)
 {
     GEOSGeometry *p = GEOSGetCentroid_r(c->h, g);
-    if (p && GEOSGeomGetX_r(c->h, p, x) && GEOSGeomGetY_r(c->h, p, y) && city_shape_contains(&c->rs, s, *x, *y)) {
+    if (p && GEOSGeomGetX_r(c->h, p, x) && GEOSGeomGetY_r(c->h, p, y) &&
+        city_shape_contains(&c->rs, s, *x, *y)) {
         GEOSGeom_destroy_r(c->h, p);
         return;
     }
@@ -143,7 +148,8 @@ void city_inner_point(city *c, const GEOSGeometry *g, const shape *s, double *x,
 }
 
 /* Uniform point inside a shape by rejection in its bbox; falls back to (fx, fy). */
-void city_sample_in(const city *c, const shape *s, rng *r, double fx, double fy, double *x, double *y)
+void city_sample_in(const city *c, const shape *s, rng *r, double fx, double fy, double *x,
+                    double *y)
 {
     for (int k = 0; k < 1000; k++) {
         *x = rng_uni(r, s->bb.minx, s->bb.maxx);
@@ -185,9 +191,12 @@ static gw_status region_builtin(city *c)
     rng_init(&r, c->o->seed, 1);
     enum { M = 120 };
     double amp[7] = {0}, ph[7] = {0}, px[M + 1], py[M + 1], area = 0;
-    for (int j = 2; j < 7; j++) amp[j] = rng_uni(&r, 0.03, 0.10) / sqrt(j), ph[j] = rng_uni(&r, 0, 2 * M_PI);
-#define RAD(th) (1 + amp[2] * cos(2 * (th) + ph[2]) + amp[3] * cos(3 * (th) + ph[3]) + \
-                 amp[4] * cos(4 * (th) + ph[4]) + amp[5] * cos(5 * (th) + ph[5]) + amp[6] * cos(6 * (th) + ph[6]))
+    for (int j = 2; j < 7; j++)
+        amp[j] = rng_uni(&r, 0.03, 0.10) / sqrt(j), ph[j] = rng_uni(&r, 0, 2 * M_PI);
+#define RAD(th)                                                                                    \
+    (1 + amp[2] * cos(2 * (th) + ph[2]) + amp[3] * cos(3 * (th) + ph[3]) +                         \
+     amp[4] * cos(4 * (th) + ph[4]) + amp[5] * cos(5 * (th) + ph[5]) +                             \
+     amp[6] * cos(6 * (th) + ph[6]))
     for (int k = 0; k < M; k++) {
         double th = 2 * M_PI * k / M, rr = RAD(th) + rng_uni(&r, -0.015, 0.015);
         px[k] = 60000 * rr * cos(th);
@@ -203,7 +212,8 @@ static gw_status region_builtin(city *c)
     region = ring ? GEOSGeom_createPolygon_r(c->h, ring, NULL, 0) : NULL;
     for (int i = 0; i < 9; i++) {
         double a = 2 * M_PI * (i - 1) / 8 + rng_uni(&r, -0.25, 0.25), k = i ? 0.58 * f * RAD(a) : 0;
-        pts[i] = GEOSGeom_createPointFromXY_r(c->h, cx + k * 60000 * cos(a), cy + k * 50000 * sin(a));
+        pts[i] = GEOSGeom_createPointFromXY_r(c->h, cx + k * 60000 * cos(a),
+                                              cy + k * 50000 * sin(a));
     }
 #undef RAD
     mp = GEOSGeom_createCollection_r(c->h, GEOS_MULTIPOINT, pts, 9);
@@ -215,7 +225,8 @@ static gw_status region_builtin(city *c)
     for (int j = 0; !st && j < GEOSGetNumGeometries_r(c->h, vor); j++) {
         const GEOSGeometry *cell = GEOSGetGeometryN_r(c->h, vor, j);
         for (int i = 0; i < 9; i++) {
-            if (GEOSIntersects_r(c->h, cell, GEOSGetGeometryN_r(c->h, mp, i)) != 1 || c->cty[i].g) continue;
+            if (GEOSIntersects_r(c->h, cell, GEOSGetGeometryN_r(c->h, mp, i)) != 1 || c->cty[i].g)
+                continue;
             c->cty[i].g = city_polygonal(c->h, GEOSIntersection_r(c->h, cell, region));
             snprintf(c->cty[i].name, sizeof c->cty[i].name, "%s", city_county_names[i]);
             snprintf(c->cty[i].code, sizeof c->cty[i].code, "%s", city_county_codes[i]);
@@ -249,14 +260,16 @@ static gw_status region_read(city *c, const char *path)
     GEOSWKBReader *rd = GEOSWKBReader_create_r(c->h);
     unsigned char *buf = NULL;
     size_t cap = 0, ccap = 0;
-    if (!lyr) st = gw_ctx_error(c->ctx, GW_ERR_NOT_FOUND, "city: region file %s has no layer", path);
+    if (!lyr)
+        st = gw_ctx_error(c->ctx, GW_ERR_NOT_FOUND, "city: region file %s has no layer", path);
     if (!st && OGR_L_GetSpatialRef(lyr)) {
         src = OSRClone(OGR_L_GetSpatialRef(lyr));
         OSRImportFromEPSG(wgs, 4326);
         OSRSetAxisMappingStrategy(src, OAMS_TRADITIONAL_GIS_ORDER);
         OSRSetAxisMappingStrategy(wgs, OAMS_TRADITIONAL_GIS_ORDER);
         if (!OSRIsSame(src, wgs) && !(ct = OCTNewCoordinateTransformation(src, wgs)))
-            st = gw_ctx_error(c->ctx, GW_ERR_CRS, "city: region file %s: no transformation to EPSG:4326", path);
+            st = gw_ctx_error(c->ctx, GW_ERR_CRS,
+                              "city: region file %s: no transformation to EPSG:4326", path);
     }
     OGRFeatureH f;
     if (!st) OGR_L_ResetReading(lyr);
@@ -264,14 +277,16 @@ static gw_status region_read(city *c, const char *path)
         OGRGeometryH g = OGR_F_GetGeometryRef(f);
         OGRwkbGeometryType t = g ? wkbFlatten(OGR_G_GetGeometryType(g)) : wkbUnknown;
         if (t != wkbPolygon && t != wkbMultiPolygon) {
-            gw_ctx_warn(c->ctx, "city: region file %s: feature %lld is not a polygon; skipped", path,
-                        (long long)OGR_F_GetFID(f));
+            gw_ctx_warn(c->ctx, "city: region file %s: feature %lld is not a polygon; skipped",
+                        path, (long long)OGR_F_GetFID(f));
             OGR_F_Destroy(f);
             continue;
         }
         if (ct && OGR_G_Transform(g, ct) != OGRERR_NONE)
-            st = gw_ctx_error(c->ctx, GW_ERR_CRS, "city: region file %s: feature %lld does not "
-                              "transform to EPSG:4326", path, (long long)OGR_F_GetFID(f));
+            st = gw_ctx_error(c->ctx, GW_ERR_CRS,
+                              "city: region file %s: feature %lld does not "
+                              "transform to EPSG:4326",
+                              path, (long long)OGR_F_GetFID(f));
         size_t n = st ? 0 : (size_t)OGR_G_WkbSize(g);
         if (!st && (city_grow((void **)&buf, &cap, n, 1) ||
                     city_grow((void **)&c->cty, &ccap, (size_t)c->ncty + 1, sizeof *c->cty)))
@@ -280,22 +295,29 @@ static gw_status region_read(city *c, const char *path)
             county *k = &c->cty[c->ncty];
             memset(k, 0, sizeof *k);
             OGR_G_ExportToIsoWkb(g, wkbNDR, buf);
-            if (!(k->g = GEOSWKBReader_read_r(c->h, rd, buf, n))) st = city_geos_fail(c, "reading a region polygon");
+            if (!(k->g = GEOSWKBReader_read_r(c->h, rd, buf, n)))
+                st = city_geos_fail(c, "reading a region polygon");
             int fi = OGR_F_GetFieldIndex(f, "name"), ci = OGR_F_GetFieldIndex(f, "adcode");
-            const char *nm = fi >= 0 && OGR_F_IsFieldSetAndNotNull(f, fi) ? OGR_F_GetFieldAsString(f, fi) : "";
-            const char *cd = ci >= 0 && OGR_F_IsFieldSetAndNotNull(f, ci) ? OGR_F_GetFieldAsString(f, ci) : "";
+            const char *nm = fi >= 0 && OGR_F_IsFieldSetAndNotNull(f, fi)
+                                 ? OGR_F_GetFieldAsString(f, fi)
+                                 : "";
+            const char *cd = ci >= 0 && OGR_F_IsFieldSetAndNotNull(f, ci)
+                                 ? OGR_F_GetFieldAsString(f, ci)
+                                 : "";
             if (*nm) snprintf(k->name, sizeof k->name, "%s", nm);
             else snprintf(k->name, sizeof k->name, "县%02d", c->ncty + 1);
             if (*cd) snprintf(k->code, sizeof k->code, "%s", cd);
             else snprintf(k->code, sizeof k->code, "3717%02d", c->ncty + 1);
             for (int i = 0; i < c->ncty; i++) /* ids must stay unique */
-                if (!strcmp(c->cty[i].code, k->code)) snprintf(k->code, sizeof k->code, "3717%02d", c->ncty + 1);
+                if (!strcmp(c->cty[i].code, k->code))
+                    snprintf(k->code, sizeof k->code, "3717%02d", c->ncty + 1);
             c->ncty++;
         }
         OGR_F_Destroy(f);
     }
     if (!st && c->ncty == 0)
-        st = gw_ctx_error(c->ctx, GW_ERR_GEOMETRY, "city: region file %s has no polygon features", path);
+        st = gw_ctx_error(c->ctx, GW_ERR_GEOMETRY, "city: region file %s has no polygon features",
+                          path);
     free(buf);
     GEOSWKBReader_destroy_r(c->h, rd);
     if (ct) OCTDestroyCoordinateTransformation(ct);
@@ -319,20 +341,23 @@ static gw_status region_file(city *c, const char *path)
         bb.maxx = fmax(bb.maxx, v[2]), bb.maxy = fmax(bb.maxy, v[3]);
     }
     if (!(bb.minx >= -180 && bb.maxx <= 180 && bb.miny >= -90 && bb.maxy <= 90))
-        return gw_ctx_error(c->ctx, GW_ERR_CRS, "city: region file %s is not in lon/lat (extent %g,%g,%g,%g)",
-                            path, bb.minx, bb.miny, bb.maxx, bb.maxy);
+        return gw_ctx_error(c->ctx, GW_ERR_CRS,
+                            "city: region file %s is not in lon/lat (extent %g,%g,%g,%g)", path,
+                            bb.minx, bb.miny, bb.maxx, bb.maxy);
     if ((st = make_transforms(c, (bb.minx + bb.maxx) / 2, (bb.miny + bb.maxy) / 2))) return st;
     GEOSGeometry *acc = NULL;
     for (int i = 0; !st && i < c->ncty; i++) {
         GEOSGeometry *m = gw_crs_transform_geom(c->to_m, c->cty[i].g);
         if (!m) {
-            st = gw_ctx_errcode(c->ctx) ? gw_ctx_errcode(c->ctx) : city_geos_fail(c, "transforming a county");
+            st = gw_ctx_errcode(c->ctx) ? gw_ctx_errcode(c->ctx)
+                                        : city_geos_fail(c, "transforming a county");
             break;
         }
         GEOSGeom_destroy_r(c->h, c->cty[i].g);
         c->cty[i].g = m;
         if (GEOSisValid_r(c->h, m) != 1) {
-            gw_ctx_warn(c->ctx, "city: region file %s: county %s is not valid; repaired", path, c->cty[i].name);
+            gw_ctx_warn(c->ctx, "city: region file %s: county %s is not valid; repaired", path,
+                        c->cty[i].name);
             c->cty[i].g = city_polygonal(c->h, GEOSMakeValid_r(c->h, m));
             GEOSGeom_destroy_r(c->h, m);
             if (!c->cty[i].g) {
@@ -347,14 +372,16 @@ static gw_status region_file(city *c, const char *path)
             GEOSGeom_destroy_r(c->h, acc);
             GEOSGeom_destroy_r(c->h, self);
             if (!(acc = u)) st = city_geos_fail(c, "uniting counties");
-        } else if (!(acc = GEOSGeom_clone_r(c->h, self))) st = city_geos_fail(c, "cloning a county");
+        } else if (!(acc = GEOSGeom_clone_r(c->h, self)))
+            st = city_geos_fail(c, "cloning a county");
     }
     if (acc) GEOSGeom_destroy_r(c->h, acc);
     int k = 0; /* drop counties swallowed by earlier ones */
     for (int i = 0; i < c->ncty; i++) {
         if (c->cty[i].g) c->cty[k++] = c->cty[i];
-        else gw_ctx_warn(c->ctx, "city: region file %s: county %s lies inside earlier ones; skipped", path,
-                         c->cty[i].name);
+        else
+            gw_ctx_warn(c->ctx, "city: region file %s: county %s lies inside earlier ones; skipped",
+                        path, c->cty[i].name);
     }
     c->ncty = k;
     return st;
@@ -383,7 +410,8 @@ static gw_status build(city *c, double scale)
         c->region_area += c->cty[k].area;
         st = city_shape_from(c, c->cty[k].g, &c->cty[k].sh);
     }
-    if (!st && !(c->region_area > 0)) st = gw_ctx_error(c->ctx, GW_ERR_GEOMETRY, "city: the region has no area");
+    if (!st && !(c->region_area > 0))
+        st = gw_ctx_error(c->ctx, GW_ERR_GEOMETRY, "city: the region has no area");
     if (!st) st = city_make_towns(c, scale);
     if (!st) st = city_make_grids(c, scale);
     if (!st) st = city_node_grids(c);
@@ -398,16 +426,19 @@ static gw_status build(city *c, double scale)
     if (!st) st = gw_store_meta_set(c->store, "city_seed", buf);
     snprintf(buf, sizeof buf, "%g", scale);
     if (!st) st = gw_store_meta_set(c->store, "city_scale", buf);
-    if (!st) st = gw_store_meta_set(c->store, "city_region", c->o->region ? c->o->region : "built-in");
+    if (!st)
+        st = gw_store_meta_set(c->store, "city_region", c->o->region ? c->o->region : "built-in");
     for (int l = 0; !st && l < GW_LAYER_COUNT; l++)
         st = gw_store_log_change(c->store, (gw_layer)l, "import", NULL, &c->llbb, NULL);
     return st;
 }
 
-gw_status gw_city_generate(gw_ctx *ctx, gw_store *store, const gw_city_opts *opts, gw_city_report *report)
+gw_status gw_city_generate(gw_ctx *ctx, gw_store *store, const gw_city_opts *opts,
+                           gw_city_report *report)
 {
     if (!ctx) return GW_ERR_ARG;
-    if (!store || !opts) return gw_ctx_error(ctx, GW_ERR_ARG, "city: store and options are required");
+    if (!store || !opts)
+        return gw_ctx_error(ctx, GW_ERR_ARG, "city: store and options are required");
     if (!(opts->scale > 0 && opts->scale <= 4))
         return gw_ctx_error(ctx, GW_ERR_ARG, "city: scale %g is out of range (0, 4]", opts->scale);
     struct timespec t0, t1;
@@ -417,7 +448,8 @@ gw_status gw_city_generate(gw_ctx *ctx, gw_store *store, const gw_city_opts *opt
     for (int l = 0; l < GW_LAYER_COUNT; l++) {
         int64_t n = 0;
         if ((st = gw_store_count(store, (gw_layer)l, &n)) == GW_OK && n > 0)
-            st = gw_ctx_error(ctx, GW_ERR_CONFLICT, "city: the store already holds %lld %s; use an empty store",
+            st = gw_ctx_error(ctx, GW_ERR_CONFLICT,
+                              "city: the store already holds %lld %s; use an empty store",
                               (long long)n, gw_layer_name((gw_layer)l));
         if (st) {
             gw_store_rollback(store);
@@ -439,7 +471,8 @@ gw_status gw_city_generate(gw_ctx *ctx, gw_store *store, const gw_city_opts *opt
         report->grids = c->ngrid, report->police_rooms = c->nroom;
         long nt = lround(CITY_TEAMS * opts->scale), nc = lround(CITY_CAMERAS * opts->scale);
         long ni = lround(CITY_INCIDENTS * opts->scale);
-        report->teams = nt < 1 ? 1 : nt, report->cameras = nc < 1 ? 1 : nc, report->incidents = ni < 1 ? 1 : ni;
+        report->teams = nt < 1 ? 1 : nt, report->cameras = nc < 1 ? 1 : nc,
+        report->incidents = ni < 1 ? 1 : ni;
         report->region_km2 = c->region_area / 1e6;
         report->seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     }

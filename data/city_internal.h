@@ -23,13 +23,15 @@
 #define CITY_CAMERAS 250000.0
 #define CITY_INCIDENTS 1000000.0
 #define CITY_POPULATION 10000000.0
-#define CITY_M2 12.2e9               /* built-in region area, about Heze's 12,200 km2 */
-#define DEFAULT_YEAR 1735660800LL    /* 2025-01-01T00:00+08:00 */
+#define CITY_M2 12.2e9            /* built-in region area, about Heze's 12,200 km2 */
+#define DEFAULT_YEAR 1735660800LL /* 2025-01-01T00:00+08:00 */
 #define YEAR_S (365LL * 86400)
-#define CHUNK 8192                   /* points transformed and inserted per batch */
+#define CHUNK 8192 /* points transformed and inserted per batch */
 
 /* ---- deterministic RNG: xoshiro256** seeded by splitmix64, one stream per phase ---- */
-typedef struct rng { uint64_t s[4]; } rng;
+typedef struct rng {
+    uint64_t s[4];
+} rng;
 
 static inline uint64_t splitmix(uint64_t *x)
 {
@@ -87,7 +89,10 @@ typedef struct ringset { /* every ring's vertices, for allocation-free point-in-
     uint32_t *r0, *rn;
     size_t nr, capr;
 } ringset;
-typedef struct shape { uint32_t ring, nring; gw_bbox bb; } shape;
+typedef struct shape {
+    uint32_t ring, nring;
+    gw_bbox bb;
+} shape;
 typedef struct county {
     char name[64], code[24];
     GEOSGeometry *g;
@@ -95,7 +100,11 @@ typedef struct county {
     double area;
     int town0, ntown;
 } county;
-typedef struct town { double x, y, w, sigma; int county; char name[32]; } town;
+typedef struct town {
+    double x, y, w, sigma;
+    int county;
+    char name[32];
+} town;
 typedef struct grid {
     GEOSGeometry *g;
     GEOSGeometry *noded; /* g with its neighbours' vertices on its edges (see city_node_grids) */
@@ -105,8 +114,15 @@ typedef struct grid {
     int64_t pop;
     char id[48], name[80];
 } grid;
-typedef struct room { double x, y; int town; char name[64]; } room;
-typedef struct hotspot { double x, y, sigma, t0, t1, t2, t3, mass; int cat; } hotspot;
+typedef struct room {
+    double x, y;
+    int town;
+    char name[64];
+} room;
+typedef struct hotspot {
+    double x, y, sigma, t0, t1, t2, t3, mass;
+    int cat;
+} hotspot;
 typedef struct incident {
     double x, y;
     int64_t t;
@@ -147,7 +163,8 @@ gw_status city_shape_from(city *c, const GEOSGeometry *g, shape *s);
 int city_shape_contains(const ringset *rs, const shape *s, double px, double py);
 GEOSGeometry *city_polygonal(GEOSContextHandle_t h, GEOSGeometry *g);
 void city_inner_point(city *c, const GEOSGeometry *g, const shape *s, double *x, double *y);
-void city_sample_in(const city *c, const shape *s, rng *r, double fx, double fy, double *x, double *y);
+void city_sample_in(const city *c, const shape *s, rng *r, double fx, double fy, double *x,
+                    double *y);
 int city_locate(const city *c, double x, double y);
 gw_status city_make_towns(city *c, double scale);
 gw_status city_make_grids(city *c, double scale);
@@ -164,6 +181,9 @@ gw_status city_make_incidents(city *c, double scale);
 extern const char *const city_county_names[9];
 extern const char *const city_county_codes[9];
 
-static inline gw_status city_nomem(city *c) { return gw_ctx_error(c->ctx, GW_ERR_NOMEM, "city: out of memory"); }
+static inline gw_status city_nomem(city *c)
+{
+    return gw_ctx_error(c->ctx, GW_ERR_NOMEM, "city: out of memory");
+}
 
 #endif

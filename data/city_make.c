@@ -13,24 +13,24 @@
 #include <string.h>
 #include <time.h>
 
-static const char *const syll[] = {"安", "兴", "丰", "和", "平", "新", "庄", "集", "店", "桥", "李",
-                                   "王", "张", "刘", "陈", "黄", "楼", "河", "营", "寨", "屯", "堌",
-                                   "沙", "马", "吕", "高", "孙", "胡", "潘", "大", "南", "北", "东",
-                                   "西", "龙", "凤", "梁", "郭", "田", "杨"};
+static const char *const syll[] = {"安", "兴", "丰", "和", "平", "新", "庄", "集", "店", "桥",
+                                   "李", "王", "张", "刘", "陈", "黄", "楼", "河", "营", "寨",
+                                   "屯", "堌", "沙", "马", "吕", "高", "孙", "胡", "潘", "大",
+                                   "南", "北", "东", "西", "龙", "凤", "梁", "郭", "田", "杨"};
 static const char *const surnames[] = {"李", "王", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴",
                                        "徐", "孙", "马", "朱", "胡", "郭", "何", "高", "林", "罗"};
-static const char *const given[] = {"伟", "芳", "娜", "敏", "静", "磊", "强", "军", "洋", "勇",
+static const char *const given[] = {"伟", "芳", "娜", "敏", "静", "磊", "强", "军", "洋",   "勇",
                                     "艳", "杰", "涛", "明", "超", "霞", "平", "刚", "桂英", "建华"};
 static const char *const roads[] = {"人民路", "中华路", "和平路", "解放路", "长江路",
                                     "黄河路", "牡丹路", "建设路", "青年路", "府前街"};
 static const char *const cats[NCAT] = {"theft",     "dispute", "traffic", "fraud", "burglary",
                                        "vandalism", "assault", "drugs",   "other"};
 static const double cat_w[NCAT] = {28, 18, 16, 12, 8, 7, 6, 3, 2};
-static const char *const cat_desc[NCAT] = {"财物被盗", "邻里纠纷", "交通事故", "电信诈骗",
-                                           "入室盗窃", "故意损毁财物", "殴打他人",
-                                           "涉毒线索", "其他警情"};
-static const double hour_w[24] = {2, 1.5, 1, .8, .7, .8, 1.2, 2, 3, 3.5, 3.8, 4,
-                                  4.2, 4, 4, 4.2, 4.6, 5.2, 6, 6.4, 6.2, 5.4, 4.2, 3};
+static const char *const cat_desc[NCAT] = {"财物被盗", "邻里纠纷", "交通事故",
+                                           "电信诈骗", "入室盗窃", "故意损毁财物",
+                                           "殴打他人", "涉毒线索", "其他警情"};
+static const double hour_w[24] = {2,   1.5, 1, .8,  .7,  .8,  1.2, 2,   3,   3.5, 3.8, 4,
+                                  4.2, 4,   4, 4.2, 4.6, 5.2, 6,   6.4, 6.2, 5.4, 4.2, 3};
 static const double sev_w[5] = {40, 28, 18, 9, 5};
 
 /* ---- towns: county seats plus townships ---- */
@@ -38,7 +38,9 @@ static void town_name(rng *r, char *buf, size_t cap)
 {
     double u = rng_u(r);
     snprintf(buf, cap, "%s%s%s", syll[rng_int(r, N(syll))], syll[rng_int(r, N(syll))],
-             u < 0.6 ? "镇" : u < 0.9 ? "乡" : "街道");
+             u < 0.6   ? "镇"
+             : u < 0.9 ? "乡"
+                       : "街道");
 }
 
 gw_status city_make_towns(city *c, double scale)
@@ -61,7 +63,8 @@ gw_status city_make_towns(city *c, double scale)
                 snprintf(t->name, sizeof t->name, "城关街道");
             } else {
                 for (int a = 0; a < 200; a++) {
-                    city_sample_in(c, &ct->sh, &r, c->towns[ct->town0].x, c->towns[ct->town0].y, &t->x, &t->y);
+                    city_sample_in(c, &ct->sh, &r, c->towns[ct->town0].x, c->towns[ct->town0].y,
+                                   &t->x, &t->y);
                     int ok = 1;
                     for (int j = ct->town0; ok && j < c->ntown; j++)
                         ok = hypot(t->x - c->towns[j].x, t->y - c->towns[j].y) >= dmin;
@@ -71,7 +74,8 @@ gw_status city_make_towns(city *c, double scale)
                 for (int a = 0, dup = 1; dup; a++) {
                     town_name(&r, t->name, sizeof t->name);
                     dup = 0;
-                    for (int j = ct->town0; !dup && j < c->ntown; j++) dup = !strcmp(t->name, c->towns[j].name);
+                    for (int j = ct->town0; !dup && j < c->ntown; j++)
+                        dup = !strcmp(t->name, c->towns[j].name);
                     if (dup && a > 20) snprintf(t->name, sizeof t->name, "第%d乡", i), dup = 0;
                 }
             }
@@ -90,7 +94,8 @@ static double pop_density(const city *c, double x, double y)
     double d = 0.15 / c->region_area;
     for (int i = 0; i < c->ntown; i++) {
         const town *t = &c->towns[i];
-        double r2 = (x - t->x) * (x - t->x) + (y - t->y) * (y - t->y), s2 = 0.5 * t->sigma * t->sigma;
+        double r2 = (x - t->x) * (x - t->x) + (y - t->y) * (y - t->y),
+               s2 = 0.5 * t->sigma * t->sigma;
         if (r2 < 30 * s2) d += 0.85 * t->w / c->wsum * exp(-r2 / (2 * s2)) / (2 * M_PI * s2);
     }
     return d;
@@ -109,11 +114,13 @@ static gw_status grids_of_county(city *c, int k, int nseed, rng *r)
         double x = 0, y = 0;
         int ok = 0, near_town = rng_u(r) < 0.6;
         for (int a = 0; near_town && !ok && a < 30; a++) {
-            const town *t = &c->towns[ct->town0 + weights_pick(r, tw, ct->ntown < 64 ? ct->ntown : 64)];
+            const town
+                *t = &c->towns[ct->town0 + weights_pick(r, tw, ct->ntown < 64 ? ct->ntown : 64)];
             x = t->x + t->sigma * rng_normal(r), y = t->y + t->sigma * rng_normal(r);
             ok = city_shape_contains(&c->rs, &ct->sh, x, y);
         }
-        if (!ok) city_sample_in(c, &ct->sh, r, c->towns[ct->town0].x, c->towns[ct->town0].y, &x, &y);
+        if (!ok)
+            city_sample_in(c, &ct->sh, r, c->towns[ct->town0].x, c->towns[ct->town0].y, &x, &y);
         if (!(pts[i] = GEOSGeom_createPointFromXY_r(c->h, x, y))) {
             for (int j = 0; j < i; j++) GEOSGeom_destroy_r(c->h, pts[j]);
             st = city_geos_fail(c, "creating a seed");
@@ -124,7 +131,8 @@ static gw_status grids_of_county(city *c, int k, int nseed, rng *r)
     if (!st)
         env = GEOSGeom_createRectangle_r(c->h, ct->sh.bb.minx - 2000, ct->sh.bb.miny - 2000,
                                          ct->sh.bb.maxx + 2000, ct->sh.bb.maxy + 2000);
-    if (!st && !(vor = GEOSVoronoiDiagram_r(c->h, mp, env, 0.0, 0))) st = city_geos_fail(c, "Voronoi diagram");
+    if (!st && !(vor = GEOSVoronoiDiagram_r(c->h, mp, env, 0.0, 0)))
+        st = city_geos_fail(c, "Voronoi diagram");
     int ncell = st ? 0 : GEOSGetNumGeometries_r(c->h, vor);
     for (int j = 0; !st && j < ncell; j++) {
         const GEOSGeometry *cell = GEOSGetGeometryN_r(c->h, vor, j);
@@ -226,8 +234,10 @@ gw_status city_make_grids(city *c, double scale)
     for (int pass = 0; pass < 2; pass++) {
         for (int i = 0; i < c->ngrid; i++) {
             gw_bbox b = c->grids[i].sh.bb;
-            int x0 = (int)((b.minx - c->mbb.minx) / c->cell), x1 = (int)((b.maxx - c->mbb.minx) / c->cell);
-            int y0 = (int)((b.miny - c->mbb.miny) / c->cell), y1 = (int)((b.maxy - c->mbb.miny) / c->cell);
+            int x0 = (int)((b.minx - c->mbb.minx) / c->cell),
+                x1 = (int)((b.maxx - c->mbb.minx) / c->cell);
+            int y0 = (int)((b.miny - c->mbb.miny) / c->cell),
+                y1 = (int)((b.maxy - c->mbb.miny) / c->cell);
             for (int y = y0; y <= y1 && y < c->by; y++)
                 for (int x = x0; x <= x1 && x < c->bx; x++) {
                     size_t bi = (size_t)y * c->bx + x;
@@ -237,7 +247,8 @@ gw_status city_make_grids(city *c, double scale)
         }
         if (pass == 0) {
             for (size_t b = 0; b < nb; b++) c->bstart[b + 1] += c->bstart[b];
-            if (!(c->bitems = malloc((nitems ? nitems : 1) * sizeof *c->bitems))) return city_nomem(c);
+            if (!(c->bitems = malloc((nitems ? nitems : 1) * sizeof *c->bitems)))
+                return city_nomem(c);
         } else { /* fill advanced each start to the next bucket's start: shift back */
             for (size_t b = nb; b > 0; b--) c->bstart[b] = c->bstart[b - 1];
             c->bstart[0] = 0;
@@ -276,7 +287,8 @@ gw_status city_node_grids(city *c)
 {
     GEOSSTRtree *tree = GEOSSTRtree_create_r(c->h, 10);
     if (!tree) return city_nomem(c);
-    for (int i = 0; i < c->ngrid; i++) GEOSSTRtree_insert_r(c->h, tree, c->grids[i].g, (void *)(intptr_t)i);
+    for (int i = 0; i < c->ngrid; i++)
+        GEOSSTRtree_insert_r(c->h, tree, c->grids[i].g, (void *)(intptr_t)i);
     node_q q = {c, 0, NULL, 0, 0};
     gw_status st = GW_OK;
     for (int i = 0; !st && i < c->ngrid; i++) {
@@ -285,7 +297,8 @@ gw_status city_node_grids(city *c)
         if (q.n == 0) {
             c->grids[i].noded = GEOSGeom_clone_r(c->h, c->grids[i].g);
         } else {
-            GEOSGeometry *ref = GEOSGeom_createCollection_r(c->h, GEOS_GEOMETRYCOLLECTION, q.hits, (unsigned)q.n);
+            GEOSGeometry *ref = GEOSGeom_createCollection_r(c->h, GEOS_GEOMETRYCOLLECTION, q.hits,
+                                                            (unsigned)q.n);
             c->grids[i].noded = ref ? GEOSSnap_r(c->h, c->grids[i].g, ref, 1e-3) : NULL;
             GEOSGeom_destroy_r(c->h, ref);
         }
@@ -309,7 +322,8 @@ gw_status city_insert_grids(city *c)
         grid *g = &c->grids[i];
         GEOSGeometry *ll = g->noded ? gw_crs_transform_geom(c->to_ll, g->noded) : NULL;
         if (!ll) {
-            st = gw_ctx_errcode(c->ctx) ? gw_ctx_errcode(c->ctx) : city_geos_fail(c, "transforming a grid");
+            st = gw_ctx_errcode(c->ctx) ? gw_ctx_errcode(c->ctx)
+                                        : city_geos_fail(c, "transforming a grid");
             break;
         }
         double v[4];
@@ -325,14 +339,19 @@ gw_status city_insert_grids(city *c)
             break;
         }
         char worker[32], phone[16];
-        snprintf(worker, sizeof worker, "%s%s", surnames[rng_int(&r, N(surnames))], given[rng_int(&r, N(given))]);
-        snprintf(phone, sizeof phone, "1%d%09d", 3 + 2 * rng_int(&r, 4) % 7, rng_int(&r, 1000000000));
+        snprintf(worker, sizeof worker, "%s%s", surnames[rng_int(&r, N(surnames))],
+                 given[rng_int(&r, N(given))]);
+        snprintf(phone, sizeof phone, "1%d%09d", 3 + 2 * rng_int(&r, 4) % 7,
+                 rng_int(&r, 1000000000));
         int64_t hh = llround((double)g->pop / 2.8 * rng_uni(&r, 0.9, 1.1));
-        gw_value vals[8] = {
-            {GW_VAL_TEXT, g->id, 0, 0}, {GW_VAL_TEXT, g->name, 0, 0},
-            {GW_VAL_TEXT, c->towns[g->town].name, 0, 0}, {GW_VAL_TEXT, c->cty[g->county].name, 0, 0},
-            {GW_VAL_INT, NULL, g->pop, 0}, {GW_VAL_INT, NULL, hh < 1 ? 1 : hh, 0},
-            {GW_VAL_TEXT, worker, 0, 0}, {GW_VAL_TEXT, phone, 0, 0}};
+        gw_value vals[8] = {{GW_VAL_TEXT, g->id, 0, 0},
+                            {GW_VAL_TEXT, g->name, 0, 0},
+                            {GW_VAL_TEXT, c->towns[g->town].name, 0, 0},
+                            {GW_VAL_TEXT, c->cty[g->county].name, 0, 0},
+                            {GW_VAL_INT, NULL, g->pop, 0},
+                            {GW_VAL_INT, NULL, hh < 1 ? 1 : hh, 0},
+                            {GW_VAL_TEXT, worker, 0, 0},
+                            {GW_VAL_TEXT, phone, 0, 0}};
         gw_feature f = {vals, wkb, len, 0, 0};
         st = gw_inserter_add(ins, &f);
         GEOSFree_r(c->h, wkb);
@@ -352,7 +371,10 @@ static int sample_pop(const city *c, rng *r, double *x, double *y)
 }
 
 /* Transform the batch c->cx/cy[0..n) to lon/lat in place. */
-static gw_status to_lonlat(city *c, size_t n) { return gw_crs_transform_points(c->to_ll, c->cx, c->cy, n); }
+static gw_status to_lonlat(city *c, size_t n)
+{
+    return gw_crs_transform_points(c->to_ll, c->cx, c->cy, n);
+}
 
 /* Index of the police room nearest to a metric point: the incident's responsible room.  A
  * linear scan (1,150 rooms at scale 1 cost about a second over 1 M incidents, next to the
@@ -397,8 +419,10 @@ gw_status city_make_rooms_teams(city *c, double scale)
             snprintf(phone, sizeof phone, "0530-%07d", 5000000 + rng_int(&r, 4000000));
             snprintf(addr, sizeof addr, "%s%s%s%d号", c->cty[c->towns[rm->town].county].name,
                      c->towns[rm->town].name, roads[rng_int(&r, N(roads))], 1 + rng_int(&r, 300));
-            gw_value v[4] = {{GW_VAL_TEXT, id, 0, 0}, {GW_VAL_TEXT, rm->name, 0, 0},
-                             {GW_VAL_TEXT, phone, 0, 0}, {GW_VAL_TEXT, addr, 0, 0}};
+            gw_value v[4] = {{GW_VAL_TEXT, id, 0, 0},
+                             {GW_VAL_TEXT, rm->name, 0, 0},
+                             {GW_VAL_TEXT, phone, 0, 0},
+                             {GW_VAL_TEXT, addr, 0, 0}};
             gw_feature f = {v, NULL, 0, c->cx[i], c->cy[i]};
             st = gw_inserter_add(ins, &f);
         }
@@ -431,8 +455,10 @@ gw_status city_make_rooms_teams(city *c, double scale)
             static const char *const ts[3] = {"available", "busy", "offline"};
             snprintf(id, sizeof id, "T%05ld", k + 1);
             snprintf(name, sizeof name, "%s巡逻%ld组", c->rooms[k % n].name, k / n + 1);
-            gw_value v[5] = {{GW_VAL_TEXT, id, 0, 0}, {GW_VAL_TEXT, name, 0, 0},
-                             {GW_VAL_TEXT, ts[stat[i]], 0, 0}, {GW_VAL_INT, NULL, 2 + rng_int(&r, 4), 0},
+            gw_value v[5] = {{GW_VAL_TEXT, id, 0, 0},
+                             {GW_VAL_TEXT, name, 0, 0},
+                             {GW_VAL_TEXT, ts[stat[i]], 0, 0},
+                             {GW_VAL_INT, NULL, 2 + rng_int(&r, 4), 0},
                              {GW_VAL_INT, NULL, end - 1 - rng_int(&r, 1800), 0}};
             gw_feature f = {v, NULL, 0, c->cx[i], c->cy[i]};
             st = gw_inserter_add(ins, &f);
@@ -454,9 +480,15 @@ gw_status city_make_cameras(city *c, double scale)
     double *seg = malloc(((size_t)c->ntown + 2 * (size_t)c->ncty) * 4 * sizeof *seg);
     double *cum = malloc(((size_t)c->ntown + 2 * (size_t)c->ncty) * sizeof *cum);
     double *tcum = malloc((size_t)c->ntown * sizeof *tcum);
-    struct cam { double az, fov, range, height; int32_t grid; uint8_t online; } *cams = malloc(CHUNK * sizeof *cams);
+    struct cam {
+        double az, fov, range, height;
+        int32_t grid;
+        uint8_t online;
+    } *cams = malloc(CHUNK * sizeof *cams);
     gw_inserter *ins = NULL;
-    gw_status st = seg && cum && tcum && cams ? gw_store_inserter_create(c->store, GW_LAYER_CAMERAS, &ins) : city_nomem(c);
+    gw_status st = seg && cum && tcum && cams
+                       ? gw_store_inserter_create(c->store, GW_LAYER_CAMERAS, &ins)
+                       : city_nomem(c);
     for (int k = 0; !st && k < c->ncty; k++) {
         const town *s = &c->towns[c->cty[k].town0];
         for (int t = 1; t < c->cty[k].ntown; t++) {
@@ -478,7 +510,8 @@ gw_status city_make_cameras(city *c, double scale)
             int best = rep ? b2 : b1;
             if (best < 0) continue;
             double *q = seg + 4 * nseg;
-            q[0] = s->x, q[1] = s->y, q[2] = c->towns[c->cty[best].town0].x, q[3] = c->towns[c->cty[best].town0].y;
+            q[0] = s->x, q[1] = s->y, q[2] = c->towns[c->cty[best].town0].x,
+            q[3] = c->towns[c->cty[best].town0].y;
             cum[nseg] = (nseg ? cum[nseg - 1] : 0) + hypot(q[2] - q[0], q[3] - q[1]) + 1, nseg++;
         }
     }
@@ -491,10 +524,12 @@ gw_status city_make_cameras(city *c, double scale)
             for (int a = 0; g < 0 && a < 20; a++) {
                 if (u < 0.5) {
                     const town *t = &c->towns[cum_pick(tcum, (size_t)c->ntown, rng_u(&r))];
-                    x = t->x + 0.6 * t->sigma * rng_normal(&r), y = t->y + 0.6 * t->sigma * rng_normal(&r);
+                    x = t->x + 0.6 * t->sigma * rng_normal(&r),
+                    y = t->y + 0.6 * t->sigma * rng_normal(&r);
                 } else if (u < 0.85 && nseg) {
                     const double *q = seg + 4 * cum_pick(cum, nseg, rng_u(&r));
-                    double f = rng_u(&r), len = hypot(q[2] - q[0], q[3] - q[1]) + 1e-9, off = 20 * rng_normal(&r);
+                    double f = rng_u(&r), len = hypot(q[2] - q[0], q[3] - q[1]) + 1e-9,
+                           off = 20 * rng_normal(&r);
                     x = q[0] + f * (q[2] - q[0]) - off * (q[3] - q[1]) / len;
                     y = q[1] + f * (q[3] - q[1]) + off * (q[2] - q[0]) / len;
                 } else break;
@@ -516,8 +551,11 @@ gw_status city_make_cameras(city *c, double scale)
             snprintf(id, sizeof id, "C%06ld", base + (long)i + 1);
             snprintf(name, sizeof name, "%s监控%06ld", c->towns[c->grids[cams[i].grid].town].name,
                      base + (long)i + 1);
-            gw_value v[7] = {{GW_VAL_TEXT, id, 0, 0}, {GW_VAL_TEXT, name, 0, 0}, {GW_VAL_REAL, NULL, 0, cams[i].az},
-                             {GW_VAL_REAL, NULL, 0, cams[i].fov}, {GW_VAL_REAL, NULL, 0, cams[i].range},
+            gw_value v[7] = {{GW_VAL_TEXT, id, 0, 0},
+                             {GW_VAL_TEXT, name, 0, 0},
+                             {GW_VAL_REAL, NULL, 0, cams[i].az},
+                             {GW_VAL_REAL, NULL, 0, cams[i].fov},
+                             {GW_VAL_REAL, NULL, 0, cams[i].range},
                              {GW_VAL_REAL, NULL, 0, cams[i].height},
                              {GW_VAL_TEXT, cams[i].online ? "online" : "offline", 0, 0}};
             gw_feature f = {v, NULL, 0, c->cx[i], c->cy[i]};
@@ -611,9 +649,13 @@ gw_status city_make_incidents(city *c, double scale)
             snprintf(id, sizeof id, "I%07ld", base + (long)i + 1);
             char room_id[24];
             snprintf(room_id, sizeof room_id, "PR%04d", nearest_room(c, e->x, e->y) + 1);
-            gw_value v[8] = {{GW_VAL_TEXT, id, 0, 0}, {GW_VAL_INT, NULL, e->t, 0}, {GW_VAL_TEXT, cats[e->cat], 0, 0},
-                             {GW_VAL_INT, NULL, e->sev, 0}, {GW_VAL_TEXT, sts[e->st], 0, 0},
-                             {GW_VAL_TEXT, cat_desc[e->cat], 0, 0}, {GW_VAL_TEXT, c->grids[e->grid].id, 0, 0},
+            gw_value v[8] = {{GW_VAL_TEXT, id, 0, 0},
+                             {GW_VAL_INT, NULL, e->t, 0},
+                             {GW_VAL_TEXT, cats[e->cat], 0, 0},
+                             {GW_VAL_INT, NULL, e->sev, 0},
+                             {GW_VAL_TEXT, sts[e->st], 0, 0},
+                             {GW_VAL_TEXT, cat_desc[e->cat], 0, 0},
+                             {GW_VAL_TEXT, c->grids[e->grid].id, 0, 0},
                              {GW_VAL_TEXT, room_id, 0, 0}};
             gw_feature f = {v, NULL, 0, c->cx[i], c->cy[i]};
             st = gw_inserter_add(ins, &f);

@@ -9,7 +9,8 @@ typedef struct blind_visit {
     gw_status st;
 } blind_visit;
 
-static int blind_one(void *user, int64_t fid, const char *grid_id, double blind_m2, const GEOSGeometry *g)
+static int blind_one(void *user, int64_t fid, const char *grid_id, double blind_m2,
+                     const GEOSGeometry *g)
 {
     blind_visit *v = user;
     if (v->cf->n) { /* conditions on grid fields: through the snapshot's row of that grid */
@@ -23,7 +24,7 @@ static int blind_one(void *user, int64_t fid, const char *grid_id, double blind_
 }
 
 gw_status tl_render_blind(gw_ctx *ctx, gw_mvt *mvt, const gw_tile_extras *ex, const tl_cfilt *cf,
-                             gw_bbox box)
+                          gw_bbox box)
 {
     blind_visit v = {mvt, cf, GW_OK};
     gw_status st = ex->blind(ex->blind_state, ctx, &box, blind_one, &v);

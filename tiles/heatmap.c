@@ -18,7 +18,9 @@ double gw_heatmap_bandwidth(unsigned z, double lat)
 {
     double mpp = 2 * MERC_MAX / ((double)(1u << (z > 30 ? 30 : z)) * N); /* Mercator m/px */
     double r = GW_HEATMAP_RADIUS_PX * mpp * cos(lat * M_PI / 180);       /* ground metres */
-    return r < GW_HEATMAP_MIN_BW ? GW_HEATMAP_MIN_BW : r > GW_HEATMAP_MAX_BW ? GW_HEATMAP_MAX_BW : r;
+    return r < GW_HEATMAP_MIN_BW   ? GW_HEATMAP_MIN_BW
+           : r > GW_HEATMAP_MAX_BW ? GW_HEATMAP_MAX_BW
+                                   : r;
 }
 
 static void ramp_range(const gw_heatmap_opts *o, double *lo, double *hi)
@@ -29,8 +31,9 @@ static void ramp_range(const gw_heatmap_opts *o, double *lo, double *hi)
 
 /* viridis at t = 0, 1/8, …, 1 (matplotlib's table), interpolated linearly in sRGB. */
 static const uint8_t viridis[9][3] = {
-    {0x44, 0x01, 0x54}, {0x47, 0x2d, 0x7b}, {0x3b, 0x52, 0x8b}, {0x2c, 0x72, 0x8e}, {0x21, 0x91, 0x8c},
-    {0x28, 0xae, 0x80}, {0x5e, 0xc9, 0x62}, {0xad, 0xdc, 0x30}, {0xfd, 0xe7, 0x25},
+    {0x44, 0x01, 0x54}, {0x47, 0x2d, 0x7b}, {0x3b, 0x52, 0x8b},
+    {0x2c, 0x72, 0x8e}, {0x21, 0x91, 0x8c}, {0x28, 0xae, 0x80},
+    {0x5e, 0xc9, 0x62}, {0xad, 0xdc, 0x30}, {0xfd, 0xe7, 0x25},
 };
 
 static void colour_t(double t, uint8_t rgba[4])
@@ -40,7 +43,8 @@ static void colour_t(double t, uint8_t rgba[4])
     int k = (int)f;
     if (k > 7) k = 7;
     f -= k;
-    for (int c = 0; c < 3; c++) rgba[c] = (uint8_t)lround(viridis[k][c] + f * (viridis[k + 1][c] - viridis[k][c]));
+    for (int c = 0; c < 3; c++)
+        rgba[c] = (uint8_t)lround(viridis[k][c] + f * (viridis[k + 1][c] - viridis[k][c]));
     rgba[3] = (uint8_t)lround(255 * (0.45 + 0.5 * t));
 }
 
@@ -56,18 +60,17 @@ void gw_heatmap_colour(const gw_heatmap_opts *opts, double density, uint8_t rgba
 }
 
 /* Latitude (degrees) of Mercator y. */
-static double merc_lat(double my)
-{
-    return atan(sinh(my / 6378137.0)) * 180 / M_PI;
-}
+static double merc_lat(double my) { return atan(sinh(my / 6378137.0)) * 180 / M_PI; }
 
 gw_status gw_heatmap_density(gw_ctx *ctx, gw_model_snapshot *snap, unsigned z, unsigned x,
                              unsigned y, const gw_heatmap_opts *opts, float *out, size_t *n_points)
 {
     if (n_points) *n_points = 0;
     if (z > GW_HEATMAP_MAX_ZOOM || x >= (1u << z) || y >= (1u << z))
-        return gw_ctx_error(ctx, GW_ERR_RANGE, "heatmap tile %u/%u/%u is outside the pyramid (z 0-%d, x and y below 2^z)",
-                            z, x, y, GW_HEATMAP_MAX_ZOOM);
+        return gw_ctx_error(
+            ctx, GW_ERR_RANGE,
+            "heatmap tile %u/%u/%u is outside the pyramid (z 0-%d, x and y below 2^z)", z, x, y,
+            GW_HEATMAP_MAX_ZOOM);
     const gw_layer_data *inc = gw_snapshot_layer(snap, GW_LAYER_INCIDENTS);
     if (!inc) return gw_ctx_error(ctx, GW_ERR_ARG, "heatmap: the model has no incidents layer");
     double size = 2 * MERC_MAX / (double)(1u << z);
@@ -101,7 +104,8 @@ gw_status gw_heatmap_density(gw_ctx *ctx, gw_model_snapshot *snap, unsigned z, u
     for (int j = 0; j <= 2 * H; j++) kw[j] /= ksum;
     /* linear binning of the incidents within one bandwidth of the tile */
     size_t n = gw_layer_data_count(inc), got = 0;
-    const double *mx = gw_layer_data_x(inc, GW_MODEL_MERCATOR), *my = gw_layer_data_y(inc, GW_MODEL_MERCATOR);
+    const double *mx = gw_layer_data_x(inc, GW_MODEL_MERCATOR),
+                 *my = gw_layer_data_y(inc, GW_MODEL_MERCATOR);
     double ox = minx - H * cmpp, oy = maxy + H * cmpp; /* outer grid top-left */
     double bx0 = ox - cmpp, bx1 = ox + (W + 1) * cmpp, by0 = oy - (W + 1) * cmpp, by1 = oy + cmpp;
     const gw_incident_filter *f = opts ? &opts->filter : NULL;
@@ -162,8 +166,10 @@ gw_status gw_heatmap_density(gw_ctx *ctx, gw_model_snapshot *snap, unsigned z, u
                 int x0 = (int)floor(fx);
                 double ax = fx - x0;
                 int xa = x0 < 0 ? 0 : x0, xb = x0 + 1 >= nc ? nc - 1 : x0 + 1;
-                double top = coarse[(size_t)ya * nc + xa] * (1 - ax) + coarse[(size_t)ya * nc + xb] * ax;
-                double bot = coarse[(size_t)yb * nc + xa] * (1 - ax) + coarse[(size_t)yb * nc + xb] * ax;
+                double top = coarse[(size_t)ya * nc + xa] * (1 - ax) +
+                             coarse[(size_t)ya * nc + xb] * ax;
+                double bot = coarse[(size_t)yb * nc + xa] * (1 - ax) +
+                             coarse[(size_t)yb * nc + xb] * ax;
                 out[(size_t)row * N + c] = (float)(top * (1 - ay) + bot * ay);
             }
         }
@@ -222,20 +228,22 @@ gw_status gw_heatmap_legend_json(gw_ctx *ctx, const gw_heatmap_opts *opts, char 
     size_t cap = 2048;
     char *b = malloc(cap);
     if (!b) return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory (legend)");
-    int k = snprintf(b, cap,
-                     "{\"unit\":\"incidents/km2\",\"scale\":\"log\",\"min\":%.10g,\"max\":%.10g,"
-                     "\"below_min\":\"transparent\",\"ramp\":\"viridis\","
-                     "\"kernel\":\"product quartic (biweight), separable\","
-                     "\"bandwidth\":{\"pixels\":%d,\"min_m\":%g,\"max_m\":%g,"
-                     "\"rule\":\"r = clamp(%d px x ground metres per pixel at the zoom, %g m, %g m)\"},"
-                     "\"stops\":[",
-                     lo, hi, GW_HEATMAP_RADIUS_PX, GW_HEATMAP_MIN_BW, GW_HEATMAP_MAX_BW, GW_HEATMAP_RADIUS_PX,
-                     GW_HEATMAP_MIN_BW, GW_HEATMAP_MAX_BW);
+    int k = snprintf(
+        b, cap,
+        "{\"unit\":\"incidents/km2\",\"scale\":\"log\",\"min\":%.10g,\"max\":%.10g,"
+        "\"below_min\":\"transparent\",\"ramp\":\"viridis\","
+        "\"kernel\":\"product quartic (biweight), separable\","
+        "\"bandwidth\":{\"pixels\":%d,\"min_m\":%g,\"max_m\":%g,"
+        "\"rule\":\"r = clamp(%d px x ground metres per pixel at the zoom, %g m, %g m)\"},"
+        "\"stops\":[",
+        lo, hi, GW_HEATMAP_RADIUS_PX, GW_HEATMAP_MIN_BW, GW_HEATMAP_MAX_BW, GW_HEATMAP_RADIUS_PX,
+        GW_HEATMAP_MIN_BW, GW_HEATMAP_MAX_BW);
     for (int i = 0; i <= 8; i++) {
         uint8_t c[4];
         double t = i / 8.0;
         colour_t(t, c);
-        k += snprintf(b + k, cap - (size_t)k, "%s{\"density\":%.6g,\"color\":\"#%02x%02x%02x\",\"alpha\":%.3f}",
+        k += snprintf(b + k, cap - (size_t)k,
+                      "%s{\"density\":%.6g,\"color\":\"#%02x%02x%02x\",\"alpha\":%.3f}",
                       i ? "," : "", lo * pow(hi / lo, t), c[0], c[1], c[2], c[3] / 255.0);
     }
     snprintf(b + k, cap - (size_t)k, "]}\n");

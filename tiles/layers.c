@@ -19,9 +19,9 @@
 
 #define CLUSTER_CATS 16 /* categories counted one by one; the rest go to count_other */
 
-static const char *const tl_names[GW_TL_COUNT] = {"grids",        "police_rooms", "cameras",
-                                                  "teams",        "incidents",    "camera_views",
-                                                  "blind_spots",  "city"};
+static const char *const tl_names[GW_TL_COUNT] = {"grids",       "police_rooms", "cameras",
+                                                  "teams",       "incidents",    "camera_views",
+                                                  "blind_spots", "city"};
 
 const char *gw_tile_layer_name(gw_tile_layer l)
 {
@@ -35,10 +35,11 @@ gw_status gw_tile_layer_from_name(gw_ctx *ctx, const char *name, gw_tile_layer *
             *out = (gw_tile_layer)i;
             return GW_OK;
         }
-    return gw_ctx_error(ctx, GW_ERR_NOT_FOUND,
-                        "no tile layer '%s'; layers: grids, police_rooms, cameras, teams, incidents, camera_views, "
-                        "blind_spots, city",
-                        name ? name : "");
+    return gw_ctx_error(
+        ctx, GW_ERR_NOT_FOUND,
+        "no tile layer '%s'; layers: grids, police_rooms, cameras, teams, incidents, camera_views, "
+        "blind_spots, city",
+        name ? name : "");
 }
 
 uint32_t gw_tile_layer_parts(gw_tile_layer l)
@@ -49,13 +50,17 @@ uint32_t gw_tile_layer_parts(gw_tile_layer l)
 
 uint32_t gw_tile_layer_minzoom(gw_tile_layer l)
 {
-    return l == GW_TL_CAMERA_VIEWS ? GW_TL_VIEWS_MINZOOM : l == GW_TL_BLIND_SPOTS ? GW_TL_BLIND_MINZOOM : 0;
+    return l == GW_TL_CAMERA_VIEWS  ? GW_TL_VIEWS_MINZOOM
+           : l == GW_TL_BLIND_SPOTS ? GW_TL_BLIND_MINZOOM
+                                    : 0;
 }
 
 /* The data layer a part reads (camera_views read cameras, blind_spots the grids' fields). */
 static gw_layer part_layer(int part)
 {
-    return part == GW_TL_CAMERA_VIEWS ? GW_LAYER_CAMERAS : part == GW_TL_BLIND_SPOTS ? GW_LAYER_GRIDS : (gw_layer)part;
+    return part == GW_TL_CAMERA_VIEWS  ? GW_LAYER_CAMERAS
+           : part == GW_TL_BLIND_SPOTS ? GW_LAYER_GRIDS
+                                       : (gw_layer)part;
 }
 
 /* Field indexes (gw_layer_fields order) a part's features carry. */
@@ -95,8 +100,9 @@ size_t gw_tile_layer_props(gw_tile_layer part, const char **names, const char **
         if (k < cap) names[k] = "grid", types[k++] = "String";
         if (k < cap) names[k] = "blind_m2", types[k++] = "Number";
     } else if (part == GW_TL_GRIDS) {
-        static const char *const an[] = {"coverage_ratio", "covered_m2", "cameras", "room_reach", "gi_z",
-                                         "gi_p", "gi_bin", "gi_class", "gi_count"};
+        static const char *const an[] = {"coverage_ratio", "covered_m2", "cameras",
+                                         "room_reach",     "gi_z",       "gi_p",
+                                         "gi_bin",         "gi_class",   "gi_count"};
         for (size_t i = 0; i < sizeof an / sizeof an[0] && k < cap; i++, k++)
             names[k] = an[i], types[k] = i == 7 ? "String" : "Number";
     } else if (part != GW_TL_CAMERA_VIEWS) {
@@ -132,28 +138,37 @@ gw_status gw_tile_filter_add(gw_ctx *ctx, gw_tile_filter *f, uint32_t parts, con
         size_t nf;
         const gw_field *fs = gw_layer_fields(l, &nf);
         for (size_t i = 1; i < nf; i++)
-            if ((fs[i].type == GW_FT_TEXT || fs[i].type == GW_FT_INT) && !strstr(names, fs[i].name) &&
-                strlen(names) + strlen(fs[i].name) + 3 < sizeof names)
-                snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", *names ? ", " : "", fs[i].name);
+            if ((fs[i].type == GW_FT_TEXT || fs[i].type == GW_FT_INT) &&
+                !strstr(names, fs[i].name) && strlen(names) + strlen(fs[i].name) + 3 < sizeof names)
+                snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s",
+                         *names ? ", " : "", fs[i].name);
     }
     if (!found)
-        return gw_ctx_error(ctx, GW_ERR_NOT_FOUND, "unknown filter '%s'; these tiles take datetime and %s", name, names);
+        return gw_ctx_error(ctx, GW_ERR_NOT_FOUND,
+                            "unknown filter '%s'; these tiles take datetime and %s", name, names);
     if (is_int) {
         char *end;
         strtoll(value, &end, 10);
-        if (!*value || *end) return gw_ctx_error(ctx, GW_ERR_FORMAT, "filter '%s': '%s' is not an integer", name, value);
+        if (!*value || *end)
+            return gw_ctx_error(ctx, GW_ERR_FORMAT, "filter '%s': '%s' is not an integer", name,
+                                value);
     }
     if (f->n >= GW_TILE_MAX_FILTERS)
-        return gw_ctx_error(ctx, GW_ERR_RANGE, "too many filters (at most %d)", GW_TILE_MAX_FILTERS);
+        return gw_ctx_error(ctx, GW_ERR_RANGE, "too many filters (at most %d)",
+                            GW_TILE_MAX_FILTERS);
     if (strlen(name) >= sizeof f->prop[0].name || strlen(value) >= sizeof f->prop[0].value)
-        return gw_ctx_error(ctx, GW_ERR_RANGE, "filter '%s': value longer than %zu bytes", name, sizeof f->prop[0].value - 1);
+        return gw_ctx_error(ctx, GW_ERR_RANGE, "filter '%s': value longer than %zu bytes", name,
+                            sizeof f->prop[0].value - 1);
     snprintf(f->prop[f->n].name, sizeof f->prop[0].name, "%s", name);
     snprintf(f->prop[f->n].value, sizeof f->prop[0].value, "%s", value);
     f->n++;
     return GW_OK;
 }
 
-static int cmp_str(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
 
 void gw_tile_filter_key(const gw_tile_filter *f, char *buf, size_t cap)
 {
@@ -178,10 +193,9 @@ void gw_tile_filter_key(const gw_tile_filter *f, char *buf, size_t cap)
     qsort(ptr, (size_t)n, sizeof *ptr, cmp_str);
     size_t len = 0;
     for (int i = 0; i < n && len + 1 < cap; i++)
-        len += (size_t)snprintf(buf + len, cap - len, "%s%s", i ? "&" : "", ptr[i]) ;
+        len += (size_t)snprintf(buf + len, cap - len, "%s%s", i ? "&" : "", ptr[i]);
     if (len >= cap) buf[cap - 1] = '\0';
 }
-
 
 void tl_cfilt_init(tl_cfilt *c, const gw_layer_data *d, const gw_tile_filter *f)
 {
@@ -238,12 +252,12 @@ typedef struct lidx {
     int64_t seq;
     size_t count;
     int has_affine;
-    double a[6];       /* metric x = a0 + a1 mx + a2 my; metric y = a3 + a4 mx + a5 my */
-    double ex, ey;     /* largest residual of the map over all points, metres */
-    double reach;      /* cameras: largest range / cos(lat), Mercator metres */
-    double *env;       /* grids: minx, miny, maxx, maxy per row (Mercator) */
+    double a[6];   /* metric x = a0 + a1 mx + a2 my; metric y = a3 + a4 mx + a5 my */
+    double ex, ey; /* largest residual of the map over all points, metres */
+    double reach;  /* cameras: largest range / cos(lat), Mercator metres */
+    double *env;   /* grids: minx, miny, maxx, maxy per row (Mercator) */
     int has_ext;
-    gw_bbox ext;       /* lon/lat */
+    gw_bbox ext; /* lon/lat */
 } lidx;
 
 struct gw_tile_source {
@@ -280,8 +294,10 @@ static void fit_affine(lidx *x)
 {
     const gw_layer_data *d = x->d;
     size_t n = x->count;
-    const double *mx = gw_layer_data_x(d, GW_MODEL_MERCATOR), *my = gw_layer_data_y(d, GW_MODEL_MERCATOR);
-    const double *ux = gw_layer_data_x(d, GW_MODEL_METRIC), *uy = gw_layer_data_y(d, GW_MODEL_METRIC);
+    const double *mx = gw_layer_data_x(d, GW_MODEL_MERCATOR),
+                 *my = gw_layer_data_y(d, GW_MODEL_MERCATOR);
+    const double *ux = gw_layer_data_x(d, GW_MODEL_METRIC),
+                 *uy = gw_layer_data_y(d, GW_MODEL_METRIC);
     if (n < 3 || !mx || !ux) return;
     size_t step = n > 4096 ? n / 4096 : 1, m = 0;
     double cx = 0, cy = 0, cu = 0, cv = 0;
@@ -345,7 +361,8 @@ static gw_status lidx_build(gw_ctx *ctx, const gw_layer_data *d, lidx **out)
             }
         }
     } else {
-        const double *lx = gw_layer_data_x(d, GW_MODEL_LONLAT), *ly = gw_layer_data_y(d, GW_MODEL_LONLAT);
+        const double *lx = gw_layer_data_x(d, GW_MODEL_LONLAT),
+                     *ly = gw_layer_data_y(d, GW_MODEL_LONLAT);
         for (size_t r = 0; lx && r < x->count; r++) {
             e.minx = fmin(e.minx, lx[r]), e.miny = fmin(e.miny, ly[r]);
             e.maxx = fmax(e.maxx, lx[r]), e.maxy = fmax(e.maxy, ly[r]);
@@ -429,18 +446,22 @@ static int visit_row(void *user, size_t r)
 
 /* Rows of point layer x whose Mercator point lies in box (inclusive) and pass cf, in row order
  * for the scan and in index order otherwise. */
-static gw_status collect_points(gw_ctx *ctx, const lidx *x, const tl_cfilt *cf, gw_bbox box, rows *out)
+static gw_status collect_points(gw_ctx *ctx, const lidx *x, const tl_cfilt *cf, gw_bbox box,
+                                rows *out)
 {
     out->n = 0;
-    visit v = {cf, gw_layer_data_x(x->d, GW_MODEL_MERCATOR), gw_layer_data_y(x->d, GW_MODEL_MERCATOR), box, out};
+    visit v = {cf, gw_layer_data_x(x->d, GW_MODEL_MERCATOR),
+               gw_layer_data_y(x->d, GW_MODEL_MERCATOR), box, out};
     if (!v.mx) return GW_OK;
     if (x->has_affine) {
-        double cx[4] = {box.minx, box.maxx, box.maxx, box.minx}, cy[4] = {box.miny, box.miny, box.maxy, box.maxy};
+        double cx[4] = {box.minx, box.maxx, box.maxx, box.minx},
+               cy[4] = {box.miny, box.miny, box.maxy, box.maxy};
         gw_bbox m = {INFINITY, INFINITY, -INFINITY, -INFINITY};
         for (int i = 0; i < 4; i++) {
             double u = x->a[0] + x->a[1] * cx[i] + x->a[2] * cy[i];
             double w = x->a[3] + x->a[4] * cx[i] + x->a[5] * cy[i];
-            m.minx = fmin(m.minx, u), m.maxx = fmax(m.maxx, u), m.miny = fmin(m.miny, w), m.maxy = fmax(m.maxy, w);
+            m.minx = fmin(m.minx, u), m.maxx = fmax(m.maxx, u), m.miny = fmin(m.miny, w),
+            m.maxy = fmax(m.maxy, w);
         }
         m.minx -= x->ex, m.maxx += x->ex, m.miny -= x->ey, m.maxy += x->ey;
         gw_layer_data_query_points(x->d, &m, visit_row, &v);
@@ -478,12 +499,19 @@ static size_t row_props(const gw_layer_data *d, int part, size_t r, gw_mvt_prop 
 }
 
 /* The server's analysis fields of grid row r into p (from index k); returns the new count. */
-static size_t grid_extra_props(const gw_tile_grid_fields *g, size_t r, int detail, gw_mvt_prop *p, size_t k)
+static size_t grid_extra_props(const gw_tile_grid_fields *g, size_t r, int detail, gw_mvt_prop *p,
+                               size_t k)
 {
-#define DBL(key, arr)                                                                                                 \
-    if ((arr) && !isnan((arr)[r])) p[k++] = (gw_mvt_prop){key, {.type = GW_MVT_DOUBLE, .u.d = (arr)[r]}}
-#define INT(key, arr) \
-    if (arr) p[k++] = (gw_mvt_prop){key, {.type = GW_MVT_INT, .u.i = (arr)[r]}}
+#define DBL(key, arr)                                                                              \
+    if ((arr) && !isnan((arr)[r])) p[k++] = (gw_mvt_prop)                                          \
+        {                                                                                          \
+            key, { .type = GW_MVT_DOUBLE, .u.d = (arr)[r] }                                        \
+        }
+#define INT(key, arr)                                                                              \
+    if (arr) p[k++] = (gw_mvt_prop)                                                                \
+        {                                                                                          \
+            key, { .type = GW_MVT_INT, .u.i = (arr)[r] }                                           \
+        }
     DBL("coverage_ratio", g->coverage_ratio);
     if (g->gi_bin && g->gi_bin[r] != GW_TILE_NO_BIN)
         p[k++] = (gw_mvt_prop){"gi_bin", {.type = GW_MVT_INT, .u.i = g->gi_bin[r]}};
@@ -494,21 +522,23 @@ static size_t grid_extra_props(const gw_tile_grid_fields *g, size_t r, int detai
     DBL("gi_z", g->gi_z);
     DBL("gi_p", g->gi_p);
     if (g->gi_class)
-        p[k++] = (gw_mvt_prop){"gi_class", {.type = GW_MVT_STRING,
-                                             .u.s = gw_hotspot_class_name((gw_hotspot_class)g->gi_class[r])}};
+        p[k++] = (gw_mvt_prop){"gi_class",
+                               {.type = GW_MVT_STRING,
+                                .u.s = gw_hotspot_class_name((gw_hotspot_class)g->gi_class[r])}};
     INT("gi_count", g->gi_count);
 #undef DBL
 #undef INT
     return k;
 }
 
-static gw_status render_grids(gw_ctx *ctx, gw_mvt *mvt, const lidx *x, const tl_cfilt *cf, gw_bbox box,
-                              uint32_t z, const gw_tile_grid_fields *g)
+static gw_status render_grids(gw_ctx *ctx, gw_mvt *mvt, const lidx *x, const tl_cfilt *cf,
+                              gw_bbox box, uint32_t z, const gw_tile_grid_fields *g)
 {
     gw_status st = GW_OK;
     gw_mvt_prop p[32];
     int detail = z >= GW_TL_GRID_DETAIL_MINZOOM;
-    if (g && (g->grids_seq != gw_layer_data_seq(x->d) || g->n != x->count)) g = NULL; /* another version */
+    if (g && (g->grids_seq != gw_layer_data_seq(x->d) || g->n != x->count))
+        g = NULL; /* another version */
     for (size_t r = 0; r < x->count && !st; r++) {
         const double *e = x->env + 4 * r;
         if (e[0] > box.maxx || e[2] < box.minx || e[1] > box.maxy || e[3] < box.miny) continue;
@@ -523,13 +553,15 @@ static gw_status render_grids(gw_ctx *ctx, gw_mvt *mvt, const lidx *x, const tl_
 
 static gw_status render_points(gw_ctx *ctx, gw_mvt *mvt, const lidx *x, int part, const rows *rs)
 {
-    const double *mx = gw_layer_data_x(x->d, GW_MODEL_MERCATOR), *my = gw_layer_data_y(x->d, GW_MODEL_MERCATOR);
+    const double *mx = gw_layer_data_x(x->d, GW_MODEL_MERCATOR),
+                 *my = gw_layer_data_y(x->d, GW_MODEL_MERCATOR);
     gw_mvt_prop p[16];
     gw_status st = GW_OK;
     for (size_t i = 0; i < rs->n && !st; i++) {
         size_t r = rs->v[i];
         size_t np = row_props(x->d, part, r, p);
-        st = gw_mvt_add_point(mvt, (uint64_t)gw_layer_data_fid(x->d, r), true, mx[r], my[r], p, np, NULL);
+        st = gw_mvt_add_point(mvt, (uint64_t)gw_layer_data_fid(x->d, r), true, mx[r], my[r], p, np,
+                              NULL);
     }
     return st;
 }
@@ -537,16 +569,20 @@ static gw_status render_points(gw_ctx *ctx, gw_mvt *mvt, const lidx *x, int part
 /* The field a part's cluster points count by (count_<value>), or NULL. */
 static const char *cluster_field(int part)
 {
-    return part == GW_TL_INCIDENTS ? "category" : part == GW_TL_CAMERAS || part == GW_TL_TEAMS ? "status" : NULL;
+    return part == GW_TL_INCIDENTS                        ? "category"
+           : part == GW_TL_CAMERAS || part == GW_TL_TEAMS ? "status"
+                                                          : NULL;
 }
 
 /* Points inside the tile aggregated on a cells x cells grid: one point per non-empty cell at
  * the mean position, with count and count_<value of cluster_field()>. */
-static gw_status render_clusters(gw_ctx *ctx, gw_mvt *mvt, const lidx *x, int part, const rows *rs, gw_bbox tb)
+static gw_status render_clusters(gw_ctx *ctx, gw_mvt *mvt, const lidx *x, int part, const rows *rs,
+                                 gw_bbox tb)
 {
     int cells = rs->n > 200000 ? 64 : 128;
     size_t nc = (size_t)cells * cells;
-    const double *mx = gw_layer_data_x(x->d, GW_MODEL_MERCATOR), *my = gw_layer_data_y(x->d, GW_MODEL_MERCATOR);
+    const double *mx = gw_layer_data_x(x->d, GW_MODEL_MERCATOR),
+                 *my = gw_layer_data_y(x->d, GW_MODEL_MERCATOR);
     const char *cfield = cluster_field(part);
     int fcat = cfield ? gw_layer_field_index(gw_layer_data_layer(x->d), cfield) : -1;
     const char *cats[CLUSTER_CATS];
@@ -600,19 +636,25 @@ static gw_status render_clusters(gw_ctx *ctx, gw_mvt *mvt, const lidx *x, int pa
 
 /* View sectors of the cameras near the tile, built in Mercator: the radius is the range scaled
  * by 1 / cos(lat), the arc drawn in ~1 degree steps clockwise from north. */
-static gw_status render_views(gw_ctx *ctx, gw_mvt *mvt, const lidx *x, const tl_cfilt *cf, gw_bbox box, rows *rs)
+static gw_status render_views(gw_ctx *ctx, gw_mvt *mvt, const lidx *x, const tl_cfilt *cf,
+                              gw_bbox box, rows *rs)
 {
-    gw_bbox q = {box.minx - x->reach, box.miny - x->reach, box.maxx + x->reach, box.maxy + x->reach};
+    gw_bbox q = {box.minx - x->reach, box.miny - x->reach, box.maxx + x->reach,
+                 box.maxy + x->reach};
     gw_status st = collect_points(ctx, x, cf, q, rs);
     if (st) return st;
     if (rs->n > 1) qsort(rs->v, rs->n, sizeof *rs->v, cmp_size);
     const gw_layer_data *d = x->d;
-    const double *mx = gw_layer_data_x(d, GW_MODEL_MERCATOR), *my = gw_layer_data_y(d, GW_MODEL_MERCATOR);
+    const double *mx = gw_layer_data_x(d, GW_MODEL_MERCATOR),
+                 *my = gw_layer_data_y(d, GW_MODEL_MERCATOR);
     const double *lat = gw_layer_data_y(d, GW_MODEL_LONLAT);
-    int faz = gw_layer_field_index(GW_LAYER_CAMERAS, "azimuth"), ffov = gw_layer_field_index(GW_LAYER_CAMERAS, "fov");
+    int faz = gw_layer_field_index(GW_LAYER_CAMERAS, "azimuth"),
+        ffov = gw_layer_field_index(GW_LAYER_CAMERAS, "fov");
     int frg = gw_layer_field_index(GW_LAYER_CAMERAS, "range");
-    const double *az = gw_layer_data_reals(d, faz), *fov = gw_layer_data_reals(d, ffov), *rg = gw_layer_data_reals(d, frg);
-    const uint8_t *naz = gw_layer_data_nulls(d, faz), *nfov = gw_layer_data_nulls(d, ffov), *nrg = gw_layer_data_nulls(d, frg);
+    const double *az = gw_layer_data_reals(d, faz), *fov = gw_layer_data_reals(d, ffov),
+                 *rg = gw_layer_data_reals(d, frg);
+    const uint8_t *naz = gw_layer_data_nulls(d, faz), *nfov = gw_layer_data_nulls(d, ffov),
+                  *nrg = gw_layer_data_nulls(d, frg);
     GEOSContextHandle_t h = gw_ctx_geos(ctx);
     double buf[2 * 364];
     gw_mvt_prop p[16];
@@ -620,7 +662,9 @@ static gw_status render_views(gw_ctx *ctx, gw_mvt *mvt, const lidx *x, const tl_
         size_t r = rs->v[i];
         if ((nrg && nrg[r]) || !(rg[r] > 0)) continue;
         double R = rg[r] / cos(lat[r] * M_PI / 180);
-        if (mx[r] + R < box.minx || mx[r] - R > box.maxx || my[r] + R < box.miny || my[r] - R > box.maxy) continue;
+        if (mx[r] + R < box.minx || mx[r] - R > box.maxx || my[r] + R < box.miny ||
+            my[r] - R > box.maxy)
+            continue;
         double f = (nfov && nfov[r]) ? 360 : fov[r], a = (naz && naz[r]) ? 0 : az[r];
         int k = 0;
         if (!(f > 0) || f >= 360) {
@@ -667,8 +711,9 @@ gw_status gw_tile_render_ex(gw_ctx *ctx, gw_tile_source *src, gw_mvt *mvt,
 {
     gw_status st = gw_mvt_reset(mvt, t);
     if (st) return st;
-    static const int order[] = {GW_TL_GRIDS,   GW_TL_BLIND_SPOTS, GW_TL_CAMERA_VIEWS, GW_TL_POLICE_ROOMS,
-                                GW_TL_CAMERAS, GW_TL_TEAMS,       GW_TL_INCIDENTS};
+    static const int order[] = {GW_TL_GRIDS,        GW_TL_BLIND_SPOTS, GW_TL_CAMERA_VIEWS,
+                                GW_TL_POLICE_ROOMS, GW_TL_CAMERAS,     GW_TL_TEAMS,
+                                GW_TL_INCIDENTS};
     gw_bbox tb = gw_tile_bounds(t), bb = gw_tile_bounds_buffered(t, GW_TILE_EXTENT, GW_TILE_BUFFER);
     rows rs = {0};
     for (size_t i = 0; i < sizeof order / sizeof order[0] && !st; i++) {
@@ -698,7 +743,8 @@ gw_status gw_tile_render_ex(gw_ctx *ctx, gw_tile_source *src, gw_mvt *mvt,
                 st = render_clusters(ctx, mvt, x, part, &rs, tb);
             } else if (!st) {
                 st = collect_points(ctx, x, &cf, bb, &rs);
-                if (rs.n > 1) qsort(rs.v, rs.n, sizeof *rs.v, cmp_size); /* stable tile bytes: row order */
+                if (rs.n > 1)
+                    qsort(rs.v, rs.n, sizeof *rs.v, cmp_size); /* stable tile bytes: row order */
                 if (!st) st = render_points(ctx, mvt, x, part, &rs);
             }
         }
@@ -726,7 +772,8 @@ gw_status gw_tile_extent(gw_ctx *ctx, gw_tile_source *src, const gw_model_snapsh
         }
         lidx_release(x);
     }
-    if (!(e.minx <= e.maxx)) return gw_ctx_error(ctx, GW_ERR_NOT_FOUND, "the layers hold no features");
+    if (!(e.minx <= e.maxx))
+        return gw_ctx_error(ctx, GW_ERR_NOT_FOUND, "the layers hold no features");
     *out = e;
     return GW_OK;
 }

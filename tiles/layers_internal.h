@@ -29,6 +29,6 @@ int tl_cfilt_pass(const tl_cfilt *c, size_t row);
  * grids meeting box (EPSG:3857, buffered tile), filtered through cf on the snapshot's grids
  * (cf->d; a filter with conditions drops grids the snapshot does not hold). */
 gw_status tl_render_blind(gw_ctx *ctx, gw_mvt *mvt, const gw_tile_extras *ex, const tl_cfilt *cf,
-                             gw_bbox box);
+                          gw_bbox box);
 
 #endif

@@ -28,7 +28,10 @@ static int grow(void **p, size_t *cap, size_t need, size_t elem)
     return 0;
 }
 
-static int buf_reserve(buf *b, size_t extra) { return grow((void **)&b->p, &b->cap, b->n + extra, 1); }
+static int buf_reserve(buf *b, size_t extra)
+{
+    return grow((void **)&b->p, &b->cap, b->n + extra, 1);
+}
 
 static size_t varint_size(uint64_t v)
 {
@@ -103,7 +106,7 @@ struct gw_mvt {
     struct ring {
         size_t start, n;
         int exterior;
-    } *rings;
+    } * rings;
     size_t nrings, caprings;
     GEOSGeometry **gtmp;
     size_t capgtmp;
@@ -197,8 +200,7 @@ static int encode_value(gw_mvt *m, const gw_mvt_value *v)
         b->p[b->n++] = 0x38;
         b->p[b->n++] = v->u.b ? 1 : 0;
         break;
-    default:
-        return -2;
+    default: return -2;
     }
     return 0;
 }
@@ -283,8 +285,9 @@ static gw_status set_tile(gw_mvt *m, gw_tile_id t)
     m->clip_rect = GEOSGeom_createRectangle_r(m->gh, m->clip.minx, m->clip.miny, m->clip.maxx,
                                               m->clip.maxy);
     if (!m->clip_rect)
-        return gw_ctx_error(m->ctx, GW_ERR_GEOMETRY, "cannot build the clip box of tile %u/%u/%u: %s",
-                            t.z, t.x, t.y, gw_ctx_geos_errmsg(m->ctx));
+        return gw_ctx_error(m->ctx, GW_ERR_GEOMETRY,
+                            "cannot build the clip box of tile %u/%u/%u: %s", t.z, t.x, t.y,
+                            gw_ctx_geos_errmsg(m->ctx));
     for (size_t i = 0; i < m->nlayers; i++) {
         free(m->layers[i].name);
         m->layers[i].name = NULL;
@@ -358,8 +361,9 @@ gw_status gw_mvt_add_layer(gw_mvt *m, const char *name, uint32_t extent)
     if (!name || !*name) return gw_ctx_error(m->ctx, GW_ERR_ARG, "MVT layer name is empty");
     for (size_t i = 0; i < m->nlayers; i++)
         if (strcmp(m->layers[i].name, name) == 0)
-            return gw_ctx_error(m->ctx, GW_ERR_CONFLICT, "MVT layer '%s' is already in tile %u/%u/%u",
-                                name, m->tile.z, m->tile.x, m->tile.y);
+            return gw_ctx_error(m->ctx, GW_ERR_CONFLICT,
+                                "MVT layer '%s' is already in tile %u/%u/%u", name, m->tile.z,
+                                m->tile.x, m->tile.y);
     if (m->nlayers == m->caplayers) {
         size_t nc = m->caplayers ? m->caplayers * 2 : 4;
         layer *nl = realloc(m->layers, nc * sizeof *nl);
@@ -370,7 +374,8 @@ gw_status gw_mvt_add_layer(gw_mvt *m, const char *name, uint32_t extent)
     }
     layer *L = &m->layers[m->nlayers];
     L->name = strdup(name);
-    if (!L->name) return gw_ctx_error(m->ctx, GW_ERR_NOMEM, "out of memory adding layer '%s'", name);
+    if (!L->name)
+        return gw_ctx_error(m->ctx, GW_ERR_NOMEM, "out of memory adding layer '%s'", name);
     L->extent = extent ? extent : m->opt.extent;
     double width = m->bounds.maxx - m->bounds.minx;
     L->scale = L->extent / width;
@@ -424,9 +429,13 @@ static int geom_dim(GEOSContextHandle_t gh, const GEOSGeometry *g)
     int t = GEOSGeomTypeId_r(gh, g);
     if (GEOSisEmpty_r(gh, g) == 1) return -1;
     switch (t) {
-    case GEOS_POINT: case GEOS_MULTIPOINT: return 0;
-    case GEOS_LINESTRING: case GEOS_LINEARRING: case GEOS_MULTILINESTRING: return 1;
-    case GEOS_POLYGON: case GEOS_MULTIPOLYGON: return 2;
+    case GEOS_POINT:
+    case GEOS_MULTIPOINT: return 0;
+    case GEOS_LINESTRING:
+    case GEOS_LINEARRING:
+    case GEOS_MULTILINESTRING: return 1;
+    case GEOS_POLYGON:
+    case GEOS_MULTIPOLYGON: return 2;
     case GEOS_GEOMETRYCOLLECTION: {
         int d = -1, n = GEOSGetNumGeometries_r(gh, g);
         for (int i = 0; i < n; i++) {
@@ -537,7 +546,8 @@ static GEOSGeometry *make_ring(gw_mvt *m, const struct ring *R)
     }
     m->dbl[2 * R->n] = m->dbl[0];
     m->dbl[2 * R->n + 1] = m->dbl[1];
-    GEOSCoordSequence *cs = GEOSCoordSeq_copyFromBuffer_r(m->gh, m->dbl, (unsigned)(R->n + 1), 0, 0);
+    GEOSCoordSequence *cs = GEOSCoordSeq_copyFromBuffer_r(m->gh, m->dbl, (unsigned)(R->n + 1), 0,
+                                                          0);
     return cs ? GEOSGeom_createLinearRing_r(m->gh, cs) : NULL;
 }
 
@@ -555,7 +565,8 @@ static GEOSGeometry *rings_to_geos(gw_mvt *m)
             ok = holes[nh] != NULL;
             if (ok) nh++;
         }
-        GEOSGeometry *poly = ok ? GEOSGeom_createPolygon_r(m->gh, shell, holes, (unsigned)nh) : NULL;
+        GEOSGeometry *poly = ok ? GEOSGeom_createPolygon_r(m->gh, shell, holes, (unsigned)nh)
+                                : NULL;
         if (!poly) {
             if (!ok) { /* on a createPolygon failure GEOS already owns shell and holes */
                 for (size_t i = 0; i < nh; i++) GEOSGeom_destroy_r(m->gh, holes[i]);
@@ -643,7 +654,8 @@ static gw_status encode_lines(gw_mvt *m, const GEOSGeometry *g, int32_t *cx, int
         }
         return GW_OK;
     }
-    if ((t != GEOS_LINESTRING && t != GEOS_LINEARRING) || GEOSisEmpty_r(m->gh, g) == 1) return GW_OK;
+    if ((t != GEOS_LINESTRING && t != GEOS_LINEARRING) || GEOSisEmpty_r(m->gh, g) == 1)
+        return GW_OK;
     m->npts = 0;
     long n = read_seq(m, GEOSGeom_getCoordSeq_r(m->gh, g), 0);
     if (n < 0) return geos_fail(m, "reading a line");
@@ -709,8 +721,9 @@ gw_status gw_mvt_add_feature(gw_mvt *m, uint64_t id, bool has_id, const GEOSGeom
     if (added) *added = false;
     if (!m) return GW_ERR_ARG;
     if (!m->cur) return gw_ctx_error(m->ctx, GW_ERR_ARG, "MVT feature added before any layer");
-    if (!g) return gw_ctx_error(m->ctx, GW_ERR_ARG, "MVT feature %llu has no geometry",
-                                (unsigned long long)id);
+    if (!g)
+        return gw_ctx_error(m->ctx, GW_ERR_ARG, "MVT feature %llu has no geometry",
+                            (unsigned long long)id);
     GEOSContextHandle_t gh = m->gh;
     int dim = geom_dim(gh, g);
     if (dim < 0) return GW_OK;

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <zlib.h>
 
-#define RING 1024        /* recent invalidations remembered for put()'s staleness check */
+#define RING 1024         /* recent invalidations remembered for put()'s staleness check */
 #define ENTRY_OVERHEAD 96 /* per-entry bookkeeping counted against the budget */
 
 struct blob_full {
@@ -82,7 +82,8 @@ gw_status gw_tile_blob_create(gw_ctx *ctx, const uint8_t *raw, size_t len, int64
         deflateEnd(&zs);
         if (rc != Z_STREAM_END) {
             free(gz);
-            return gw_ctx_error(ctx, GW_ERR_INTERNAL, "zlib: deflate of a %zu-byte tile failed (%d)", len, rc);
+            return gw_ctx_error(ctx, GW_ERR_INTERNAL,
+                                "zlib: deflate of a %zu-byte tile failed (%d)", len, rc);
         }
     }
     struct blob_full *b = malloc(sizeof *b + len + gzlen);
@@ -125,7 +126,8 @@ void gw_tile_blob_release(gw_tile_blob *b)
 gw_status gw_tile_cache_create(gw_ctx *ctx, size_t budget_bytes, gw_tile_cache **out)
 {
     *out = NULL;
-    if (!budget_bytes) return gw_ctx_error(ctx, GW_ERR_ARG, "tile cache budget must be above 0 bytes");
+    if (!budget_bytes)
+        return gw_ctx_error(ctx, GW_ERR_ARG, "tile cache budget must be above 0 bytes");
     gw_tile_cache *c = calloc(1, sizeof *c);
     if (c) c->buckets = calloc(1024, sizeof *c->buckets);
     if (!c || !c->buckets) {
@@ -161,7 +163,8 @@ static uint64_t key_hash(unsigned layer, gw_tile_id t, const char *filter)
     return h ^ (h >> 29);
 }
 
-static entry **find_slot(gw_tile_cache *c, uint64_t h, unsigned layer, gw_tile_id t, const char *filter)
+static entry **find_slot(gw_tile_cache *c, uint64_t h, unsigned layer, gw_tile_id t,
+                         const char *filter)
 {
     entry **pp = &c->buckets[h & (c->nbuckets - 1)];
     for (; *pp; pp = &(*pp)->hnext) {

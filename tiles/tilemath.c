@@ -39,8 +39,8 @@ gw_status gw_tile_parse(gw_ctx *ctx, const char *s, size_t len, gw_tile_id *out)
             return gw_ctx_error(ctx, GW_ERR_ARG, "tile path '%.*s' has junk after y", (int)len, s);
         if (parse_u32(piece, stop, &v[i]) != 0)
             return gw_ctx_error(ctx, GW_ERR_ARG,
-                                "tile %s '%.*s' in '%.*s' is not a non-negative integer",
-                                names[i], (int)(stop - piece), piece, (int)len, s);
+                                "tile %s '%.*s' in '%.*s' is not a non-negative integer", names[i],
+                                (int)(stop - piece), piece, (int)len, s);
         piece = stop + 1;
     }
     gw_tile_id t = {v[0], v[1], v[2]};
@@ -95,8 +95,8 @@ gw_bbox gw_tile_bounds_lonlat(gw_tile_id t)
 double gw_tile_unit_size(uint32_t z, uint32_t extent)
 {
     if (extent == 0) extent = GW_TILE_EXTENT;
-    return 2.0 * GW_MERC_MAX / ((double)(1u << (z > GW_TILE_MAX_ZOOM ? GW_TILE_MAX_ZOOM : z)) *
-                                (double)extent);
+    return 2.0 * GW_MERC_MAX /
+           ((double)(1u << (z > GW_TILE_MAX_ZOOM ? GW_TILE_MAX_ZOOM : z)) * (double)extent);
 }
 
 void gw_tile_lonlat_to_merc(double lon, double lat, double *mx, double *my)

@@ -64,20 +64,21 @@ static int print_row(void *user, const gw_store_coverage_row *r)
     char share[32] = "";
     if (!isnan(r->incident_share)) snprintf(share, sizeof share, "%.9g", r->incident_share);
     if (p->json) {
-        json_t *o = json_pack("{s:s,s:f,s:f,s:f,s:i,s:i,s:i,s:o,s:f,s:f,s:i,s:I}", "id", r->grid, "ratio",
-                              r->ratio, "covered_m2", r->covered_m2, "grid_m2", r->grid_m2, "cameras",
-                              r->cameras, "incidents", r->incidents, "incidents_seen", r->seen,
-                              "incident_share", *share ? json_real(r->incident_share) : json_null(),
-                              "room_reach", r->room_reach, "blind_m2", r->blind_m2, "blind_parts",
-                              r->blind_parts, "seq", (json_int_t)r->seq);
+        json_t *o = json_pack("{s:s,s:f,s:f,s:f,s:i,s:i,s:i,s:o,s:f,s:f,s:i,s:I}", "id", r->grid,
+                              "ratio", r->ratio, "covered_m2", r->covered_m2, "grid_m2", r->grid_m2,
+                              "cameras", r->cameras, "incidents", r->incidents, "incidents_seen",
+                              r->seen, "incident_share",
+                              *share ? json_real(r->incident_share) : json_null(), "room_reach",
+                              r->room_reach, "blind_m2", r->blind_m2, "blind_parts", r->blind_parts,
+                              "seq", (json_int_t)r->seq);
         char *t = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(12));
         printf("%s\n%s", p->n ? "," : "", t ? t : "null");
         free(t);
         json_decref(o);
     } else {
-        printf("%s,%.9g,%.3f,%.3f,%d,%d,%d,%s,%.9g,%.3f,%d,%lld\n", r->grid, r->ratio, r->covered_m2,
-               r->grid_m2, r->cameras, r->incidents, r->seen, share, r->room_reach, r->blind_m2,
-               r->blind_parts, (long long)r->seq);
+        printf("%s,%.9g,%.3f,%.3f,%d,%d,%d,%s,%.9g,%.3f,%d,%lld\n", r->grid, r->ratio,
+               r->covered_m2, r->grid_m2, r->cameras, r->incidents, r->seen, share, r->room_reach,
+               r->blind_m2, r->blind_parts, (long long)r->seq);
     }
     p->n++;
     return 0;
@@ -87,12 +88,15 @@ static int print_rows(gw_store *store, const char *grid, int json)
 {
     printer p = {json, 0};
     if (json) fputs("[", stdout);
-    else puts("id,ratio,covered_m2,grid_m2,cameras,incidents,incidents_seen,incident_share,room_reach,blind_m2,blind_parts,seq");
+    else
+        puts(
+            "id,ratio,covered_m2,grid_m2,cameras,incidents,incidents_seen,incident_share,room_reach,blind_m2,blind_parts,seq");
     gw_status st = gw_store_coverage_read(store, grid, 0, print_row, &p, NULL);
     if (json) fputs("]\n", stdout);
     if (st) return gw_cli_fail("coverage", gw_store_ctx(store), st);
     if (grid && !p.n) {
-        fprintf(stderr, "gridwatch coverage: no coverage for grid '%s' in %s\n", grid, gw_store_path(store));
+        fprintf(stderr, "gridwatch coverage: no coverage for grid '%s' in %s\n", grid,
+                gw_store_path(store));
         return GW_EXIT_INPUT;
     }
     return GW_EXIT_OK;
@@ -105,17 +109,25 @@ int gw_cmd_coverage(int argc, char **argv)
     gw_coverage_opts o = {.min_blind_m2 = -1, .blind_spots = 1};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) return fputs(usage, stdout), GW_EXIT_OK;
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)
+            return fputs(usage, stdout), GW_EXIT_OK;
         if (strcmp(a, "--recompute") == 0) recompute = 1;
         else if (strcmp(a, "--no-blind") == 0) o.blind_spots = 0;
         else if (strcmp(a, "--grid") == 0 && v) grid = v, i++;
         else if (strcmp(a, "--format") == 0 && v) format = v, i++;
         else if (strcmp(a, "--from") == 0 && v) from = v, i++;
         else if (strcmp(a, "--to") == 0 && v) to = v, i++;
-        else if (strcmp(a, "--min-blind") == 0 && v && !gw_parse_double(v, &o.min_blind_m2) && o.min_blind_m2 >= 0) i++;
-        else if (strcmp(a, "--room-dist") == 0 && v && !gw_parse_double(v, &o.room_dist_m) && o.room_dist_m > 0) i++;
-        else if (strcmp(a, "--threads") == 0 && v && (o.threads = atoi(v)) > 0 && o.threads <= 64) i++;
-        else if (a[0] == '-') return gw_cli_usage_error("coverage", "unknown, incomplete or invalid option '%s' (see --help)", a);
+        else if (strcmp(a, "--min-blind") == 0 && v && !gw_parse_double(v, &o.min_blind_m2) &&
+                 o.min_blind_m2 >= 0)
+            i++;
+        else if (strcmp(a, "--room-dist") == 0 && v && !gw_parse_double(v, &o.room_dist_m) &&
+                 o.room_dist_m > 0)
+            i++;
+        else if (strcmp(a, "--threads") == 0 && v && (o.threads = atoi(v)) > 0 && o.threads <= 64)
+            i++;
+        else if (a[0] == '-')
+            return gw_cli_usage_error("coverage",
+                                      "unknown, incomplete or invalid option '%s' (see --help)", a);
         else if (!db) db = a;
         else return gw_cli_usage_error("coverage", "unexpected argument '%s' (see --help)", a);
     }
@@ -153,13 +165,17 @@ int gw_cmd_coverage(int argc, char **argv)
         if (!st) st = gw_coverage_save(ctx, cov, store, NULL);
         double t3 = gw_mono_s();
         if (!st)
-            fprintf(stderr, "gridwatch coverage: %zu grids: model %.2f s, coverage %.2f s (%d threads; cpu %.2f s), "
-                    "saved %.2f s\n", gw_coverage_count(cov), t1 - t0, t2 - t1, gw_coverage_get_opts(cov)->threads,
-                    c2 - c1, t3 - t2);
+            fprintf(
+                stderr,
+                "gridwatch coverage: %zu grids: model %.2f s, coverage %.2f s (%d threads; cpu %.2f s), "
+                "saved %.2f s\n",
+                gw_coverage_count(cov), t1 - t0, t2 - t1, gw_coverage_get_opts(cov)->threads,
+                c2 - c1, t3 - t2);
         gw_coverage_destroy(ctx, cov);
         gw_model_close(model);
     }
-    int rc = st ? gw_cli_fail("coverage", ctx, st) : print_rows(store, grid, strcmp(format, "json") == 0);
+    int rc = st ? gw_cli_fail("coverage", ctx, st)
+                : print_rows(store, grid, strcmp(format, "json") == 0);
     gw_store_close(store);
     gw_ctx_destroy(ctx);
     return rc;

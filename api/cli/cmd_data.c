@@ -51,14 +51,16 @@ static const char init_help[] =
 int gw_cmd_init(int argc, char **argv)
 {
     if (wants_help(argc, argv)) return fputs(init_help, stdout), GW_EXIT_OK;
-    if (argc != 2) return gw_cli_usage_error("init", "expected exactly one argument, the database file");
+    if (argc != 2)
+        return gw_cli_usage_error("init", "expected exactly one argument, the database file");
     gw_cli_progress p;
     gw_ctx *ctx = cli_ctx(&p);
     if (!ctx) return GW_EXIT_RUNTIME;
     gw_store *store = NULL;
     gw_status st = gw_store_open(ctx, argv[1], GW_STORE_CREATE, &store);
     int rc = st == GW_OK ? GW_EXIT_OK : gw_cli_fail("init", ctx, st);
-    if (st == GW_OK) printf("%s: gridwatch database, schema %d\n", argv[1], gw_store_schema_version(store));
+    if (st == GW_OK)
+        printf("%s: gridwatch database, schema %d\n", argv[1], gw_store_schema_version(store));
     gw_store_close(store);
     gw_ctx_destroy(ctx);
     return rc;
@@ -118,14 +120,17 @@ int gw_cmd_import(int argc, char **argv)
         case 'v': io.make_valid = 1; break;
         case 'r': io.replace = 1; break;
         case 'k': io.skip_bad_rows = 1; break;
-        default: return gw_cli_usage_error("import", "unknown or incomplete option '%s'", argv[optind - 1]);
+        default:
+            return gw_cli_usage_error("import", "unknown or incomplete option '%s'",
+                                      argv[optind - 1]);
         }
     }
     if (argc - optind != 3) return gw_cli_usage_error("import", "expected DB LAYER FILE");
     const char *db = argv[optind], *lname = argv[optind + 1], *file = argv[optind + 2];
     gw_layer layer;
     if (gw_layer_from_name(lname, &layer) != GW_OK)
-        return gw_cli_usage_error("import", "unknown layer '%s' (grids, police_rooms, cameras, teams, incidents)", lname);
+        return gw_cli_usage_error(
+            "import", "unknown layer '%s' (grids, police_rooms, cameras, teams, incidents)", lname);
     gw_cli_progress p;
     gw_ctx *ctx = cli_ctx(&p);
     if (!ctx) return GW_EXIT_RUNTIME;
@@ -169,13 +174,16 @@ int gw_cmd_export(int argc, char **argv)
     opterr = 0;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         if (c == 'f') format = optarg;
-        else return gw_cli_usage_error("export", "unknown or incomplete option '%s'", argv[optind - 1]);
+        else
+            return gw_cli_usage_error("export", "unknown or incomplete option '%s'",
+                                      argv[optind - 1]);
     }
     if (argc - optind != 3) return gw_cli_usage_error("export", "expected DB LAYER FILE");
     const char *db = argv[optind], *lname = argv[optind + 1], *file = argv[optind + 2];
     gw_layer layer;
     if (gw_layer_from_name(lname, &layer) != GW_OK)
-        return gw_cli_usage_error("export", "unknown layer '%s' (grids, police_rooms, cameras, teams, incidents)", lname);
+        return gw_cli_usage_error(
+            "export", "unknown layer '%s' (grids, police_rooms, cameras, teams, incidents)", lname);
     gw_cli_progress p;
     gw_ctx *ctx = cli_ctx(&p);
     if (!ctx) return GW_EXIT_RUNTIME;
@@ -220,8 +228,8 @@ int cli_gen_city(const char *db, double scale, uint64_t seed, const char *region
     gw_cli_progress_end(&p);
     int rc = st == GW_OK ? GW_EXIT_OK : gw_cli_fail("gen-city", ctx, st);
     if (st == GW_OK && !quiet)
-        printf("generated %s in %.1f s: %" PRId64 " grids over %.0f km², %" PRId64 " police rooms, %" PRId64
-               " cameras, %" PRId64 " teams, %" PRId64 " incidents\n",
+        printf("generated %s in %.1f s: %" PRId64 " grids over %.0f km², %" PRId64
+               " police rooms, %" PRId64 " cameras, %" PRId64 " teams, %" PRId64 " incidents\n",
                db, rep.seconds, rep.grids, rep.region_km2, rep.police_rooms, rep.cameras, rep.teams,
                rep.incidents);
     gw_store_close(store);
@@ -248,17 +256,23 @@ int gw_cmd_gen_city(int argc, char **argv)
         case 's':
             scale = strtod(optarg, &end);
             if (*end || !(scale > 0 && scale <= 4))
-                return gw_cli_usage_error("gen-city", "--scale must be a number in (0, 4], not '%s'", optarg);
+                return gw_cli_usage_error("gen-city",
+                                          "--scale must be a number in (0, 4], not '%s'", optarg);
             break;
         case 'n':
             seed = strtoull(optarg, &end, 10);
-            if (*end || !*optarg) return gw_cli_usage_error("gen-city", "--seed must be a whole number, not '%s'", optarg);
+            if (*end || !*optarg)
+                return gw_cli_usage_error("gen-city", "--seed must be a whole number, not '%s'",
+                                          optarg);
             break;
         case 'r': region = optarg; break;
-        default: return gw_cli_usage_error("gen-city", "unknown or incomplete option '%s'", argv[optind - 1]);
+        default:
+            return gw_cli_usage_error("gen-city", "unknown or incomplete option '%s'",
+                                      argv[optind - 1]);
         }
     }
-    if (argc - optind != 1) return gw_cli_usage_error("gen-city", "expected exactly one database file");
+    if (argc - optind != 1)
+        return gw_cli_usage_error("gen-city", "expected exactly one database file");
     return cli_gen_city(argv[optind], scale, seed, region, 0);
 }
 
@@ -289,7 +303,8 @@ static json_t *collect_stats(gw_store *store, const char *path)
     json_t *root = json_object();
     struct stat sb;
     json_object_set_new(root, "database", json_string(path));
-    json_object_set_new(root, "bytes", json_integer(stat(path, &sb) == 0 ? (json_int_t)sb.st_size : 0));
+    json_object_set_new(root, "bytes",
+                        json_integer(stat(path, &sb) == 0 ? (json_int_t)sb.st_size : 0));
     json_object_set_new(root, "schema", json_integer(gw_store_schema_version(store)));
     int srid = 0;
     gw_store_metric_srid(store, &srid);
@@ -337,7 +352,7 @@ static void print_groups(json_t *o)
     const char *k;
     json_t *v;
     int first = 1;
-    json_object_foreach(o, k, v) {
+    json_object_foreach (o, k, v) {
         printf("%s%s %" JSON_INTEGER_FORMAT, first ? "" : ", ", k, json_integer_value(v));
         first = 0;
     }
@@ -350,7 +365,8 @@ int gw_cmd_stats(int argc, char **argv)
     const char *db = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--json") == 0) as_json = 1;
-        else if (argv[i][0] == '-') return gw_cli_usage_error("stats", "unknown option '%s'", argv[i]);
+        else if (argv[i][0] == '-')
+            return gw_cli_usage_error("stats", "unknown option '%s'", argv[i]);
         else if (!db) db = argv[i];
         else return gw_cli_usage_error("stats", "expected one database file");
     }
@@ -371,15 +387,18 @@ int gw_cmd_stats(int argc, char **argv)
         putchar('\n');
     } else {
         json_t *L = json_object_get(s, "layers");
-        printf("database   %s  (%.1f MB, schema %d, metric CRS EPSG:%d, change seq %" JSON_INTEGER_FORMAT ")\n", db,
-               (double)json_integer_value(json_object_get(s, "bytes")) / 1e6,
-               (int)json_integer_value(json_object_get(s, "schema")),
-               (int)json_integer_value(json_object_get(s, "metric_srid")),
-               json_integer_value(json_object_get(s, "change_seq")));
+        printf(
+            "database   %s  (%.1f MB, schema %d, metric CRS EPSG:%d, change seq %" JSON_INTEGER_FORMAT
+            ")\n",
+            db, (double)json_integer_value(json_object_get(s, "bytes")) / 1e6,
+            (int)json_integer_value(json_object_get(s, "schema")),
+            (int)json_integer_value(json_object_get(s, "metric_srid")),
+            json_integer_value(json_object_get(s, "change_seq")));
         for (int l = 0; l < GW_LAYER_COUNT; l++) {
             const char *name = gw_layer_name((gw_layer)l);
             json_t *o = json_object_get(L, name);
-            printf("%-13s %9" JSON_INTEGER_FORMAT, name, json_integer_value(json_object_get(o, "count")));
+            printf("%-13s %9" JSON_INTEGER_FORMAT, name,
+                   json_integer_value(json_object_get(o, "count")));
             json_t *bb = json_object_get(o, "bbox");
             if (l == GW_LAYER_GRIDS) {
                 printf("  %.1f km², population %" JSON_INTEGER_FORMAT ", %" JSON_INTEGER_FORMAT
@@ -392,16 +411,20 @@ int gw_cmd_stats(int argc, char **argv)
                 printf("  ");
                 print_groups(json_object_get(o, "by_status"));
                 if (l == GW_LAYER_CAMERAS)
-                    printf("; %" JSON_INTEGER_FORMAT " domes", json_integer_value(json_object_get(o, "domes")));
+                    printf("; %" JSON_INTEGER_FORMAT " domes",
+                           json_integer_value(json_object_get(o, "domes")));
             } else if (l == GW_LAYER_INCIDENTS && json_object_get(o, "first")) {
                 printf("  %s … %s, outside every grid %" JSON_INTEGER_FORMAT "\n%-13s %9s  ",
-                       json_string_value(json_object_get(o, "first")), json_string_value(json_object_get(o, "last")),
+                       json_string_value(json_object_get(o, "first")),
+                       json_string_value(json_object_get(o, "last")),
                        json_integer_value(json_object_get(o, "outside_grids")), "", "");
                 print_groups(json_object_get(o, "by_category"));
             }
             if (bb)
-                printf("\n%-13s %9s  extent %.5f,%.5f – %.5f,%.5f", "", "", json_real_value(json_array_get(bb, 0)),
-                       json_real_value(json_array_get(bb, 1)), json_real_value(json_array_get(bb, 2)),
+                printf("\n%-13s %9s  extent %.5f,%.5f – %.5f,%.5f", "", "",
+                       json_real_value(json_array_get(bb, 0)),
+                       json_real_value(json_array_get(bb, 1)),
+                       json_real_value(json_array_get(bb, 2)),
                        json_real_value(json_array_get(bb, 3)));
             printf("\n");
         }

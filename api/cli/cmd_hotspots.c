@@ -37,7 +37,8 @@ static const char usage[] =
     "                            and of the top share of KDE cells, trained on one period, scored on\n"
     "                            the next (table; --format json for JSON)\n";
 
-static gw_status write_neighbours(gw_ctx *ctx, const char *path, const gw_layer_data *g, const gw_weights *w)
+static gw_status write_neighbours(gw_ctx *ctx, const char *path, const gw_layer_data *g,
+                                  const gw_weights *w)
 {
     FILE *f = fopen(path, "w");
     if (!f) return gw_ctx_error(ctx, GW_ERR_IO, "cannot write '%s'", path);
@@ -45,7 +46,8 @@ static gw_status write_neighbours(gw_ctx *ctx, const char *path, const gw_layer_
     for (size_t i = 0; i < gw_weights_count(w); i++) {
         size_t k;
         const uint32_t *nb = gw_weights_neighbours(w, i, &k);
-        for (size_t j = 0; j < k; j++) fprintf(f, "%s,%s\n", gw_layer_data_id(g, i), gw_layer_data_id(g, nb[j]));
+        for (size_t j = 0; j < k; j++)
+            fprintf(f, "%s,%s\n", gw_layer_data_id(g, i), gw_layer_data_id(g, nb[j]));
     }
     return fclose(f) ? gw_ctx_error(ctx, GW_ERR_IO, "cannot write '%s'", path) : GW_OK;
 }
@@ -58,7 +60,8 @@ int gw_cmd_hotspots(int argc, char **argv)
     q.csv = 1;
     int evaluate = 0, json_fmt = 0;
     gw_ctx *ctx = NULL;
-    if (gw_ctx_create(&ctx) != GW_OK) return fputs("gridwatch hotspots: out of memory\n", stderr), GW_EXIT_RUNTIME;
+    if (gw_ctx_create(&ctx) != GW_OK)
+        return fputs("gridwatch hotspots: out of memory\n", stderr), GW_EXIT_RUNTIME;
     gw_ctx_set_warn(ctx, gw_cli_warn_cb, NULL);
     for (int i = 1; i < argc; i++) /* --tz first: it applies to --from/--to wherever they are */
         if (strcmp(argv[i], "--tz") == 0 && i + 1 < argc) tz = argv[i + 1];
@@ -72,7 +75,8 @@ int gw_cmd_hotspots(int argc, char **argv)
         }
         if (strcmp(a, "--no-fdr") == 0) q.ho.no_fdr = 1;
         else if (strcmp(a, "--evaluate") == 0) evaluate = 1;
-        else if (strcmp(a, "--format") == 0 && v && strcmp(v, "json") == 0) json_fmt = 1, q.csv = 0, i++;
+        else if (strcmp(a, "--format") == 0 && v && strcmp(v, "json") == 0)
+            json_fmt = 1, q.csv = 0, i++;
         else if (strcmp(a, "--method") == 0 && v) method = v, i++;
         else if (strcmp(a, "--out") == 0 && v) out = v, i++;
         else if (strcmp(a, "--neighbours") == 0 && v) nbout = v, i++;
@@ -80,9 +84,12 @@ int gw_cmd_hotspots(int argc, char **argv)
         else if (strncmp(a, "--", 2) == 0 && v) {
             int r = hs_query_set(ctx, &q, a + 2, v, tz);
             if (r < 0) rc = gw_cli_usage_error("hotspots", "%s: %s", a, gw_ctx_errmsg(ctx));
-            else if (r > 0) rc = gw_cli_usage_error("hotspots", "unknown option '%s' (see --help)", a);
+            else if (r > 0)
+                rc = gw_cli_usage_error("hotspots", "unknown option '%s' (see --help)", a);
             i++;
-        } else if (a[0] == '-') rc = gw_cli_usage_error("hotspots", "unknown or incomplete option '%s' (see --help)", a);
+        } else if (a[0] == '-')
+            rc = gw_cli_usage_error("hotspots", "unknown or incomplete option '%s' (see --help)",
+                                    a);
         else if (!db) db = a;
         else rc = gw_cli_usage_error("hotspots", "unexpected argument '%s' (see --help)", a);
     }
@@ -91,10 +98,13 @@ int gw_cmd_hotspots(int argc, char **argv)
     q.emerging = strcmp(method, "emerging") == 0;
     if (!rc && !db) rc = gw_cli_usage_error("hotspots", "expected DB (see --help)");
     if (!rc && !kde && !q.lisa && !q.emerging && strcmp(method, "gistar") != 0)
-        rc = gw_cli_usage_error("hotspots", "--method '%s' is not available; use gistar, lisa, kde or emerging", method);
+        rc = gw_cli_usage_error("hotspots",
+                                "--method '%s' is not available; use gistar, lisa, kde or emerging",
+                                method);
     if (!rc && evaluate && (!q.has_train || !q.has_test))
         rc = gw_cli_usage_error("hotspots", "--evaluate needs --train FROM/TO and --test FROM/TO");
-    if (!rc && kde && !out) rc = gw_cli_usage_error("hotspots", "--method kde needs --out FILE.tif");
+    if (!rc && kde && !out)
+        rc = gw_cli_usage_error("hotspots", "--method kde needs --out FILE.tif");
     if (rc) {
         gw_ctx_destroy(ctx);
         return rc;
@@ -123,7 +133,8 @@ int gw_cmd_hotspots(int argc, char **argv)
             if (!st) hs_write_pai(&b, rows, &q, json_fmt);
             kde = 0;
         } else if (kde) {
-            if (q.has_ll_bbox) st = hs_bbox_to_metric(ctx, gw_model_metric_srid(m), &q.ll_bbox, &q.ko.bbox);
+            if (q.has_ll_bbox)
+                st = hs_bbox_to_metric(ctx, gw_model_metric_srid(m), &q.ll_bbox, &q.ko.bbox);
             q.ko.has_bbox = q.has_ll_bbox;
             if (!st) st = gw_kde_incidents(ctx, snap, &q.ho.filter, &q.ko, &ras);
             if (!st) st = gw_raster_to_geotiff(ctx, ras, gw_model_metric_srid(m), &tif, &len);
@@ -154,20 +165,29 @@ int gw_cmd_hotspots(int argc, char **argv)
     } else if (evaluate) {
         fprintf(stderr, "evaluate: %.2f s\n", gw_mono_s() - t0);
     } else if (er) {
-        fprintf(stderr, "emerging: %zu grids x %zu steps of %lld s from %lld, %zu incidents (%zu left out), weights %.3f s, "
-                        "statistics %.3f s (total %.2f s)\n",
-                er->n, er->steps, (long long)er->step, (long long)er->start, er->incidents, er->left_out, tw, er->seconds,
-                gw_mono_s() - t0);
+        fprintf(
+            stderr,
+            "emerging: %zu grids x %zu steps of %lld s from %lld, %zu incidents (%zu left out), weights %.3f s, "
+            "statistics %.3f s (total %.2f s)\n",
+            er->n, er->steps, (long long)er->step, (long long)er->start, er->incidents,
+            er->left_out, tw, er->seconds, gw_mono_s() - t0);
         for (int c = 0; c < GW_EHS_CATEGORY_COUNT; c++)
-            if (er->n_category[c]) fprintf(stderr, "  %-24s %zu\n", gw_ehs_category_name((gw_ehs_category)c), er->n_category[c]);
+            if (er->n_category[c])
+                fprintf(stderr, "  %-24s %zu\n", gw_ehs_category_name((gw_ehs_category)c),
+                        er->n_category[c]);
     } else if (kde) {
-        fprintf(stderr, "kde: %zu incidents, bandwidth %.1f m, %zu x %zu cells of %g m, %.3f s (total %.2f s)\n",
-                ras->n_points, ras->bandwidth, ras->nx, ras->ny, ras->cell, ras->seconds, gw_mono_s() - t0);
+        fprintf(
+            stderr,
+            "kde: %zu incidents, bandwidth %.1f m, %zu x %zu cells of %g m, %.3f s (total %.2f s)\n",
+            ras->n_points, ras->bandwidth, ras->nx, ras->ny, ras->cell, ras->seconds,
+            gw_mono_s() - t0);
     } else {
-        fprintf(stderr, "gistar: %zu grids, %zu links, %zu hot, %zu cold, %zu without neighbours, %zu without value; "
-                        "weights %.3f s, statistic %.3f s (total %.2f s)\n",
-                r->n, gw_weights_links(w), r->n_hot, r->n_cold, r->n_no_neighbours, r->n_no_value, tw, r->seconds,
-                gw_mono_s() - t0);
+        fprintf(
+            stderr,
+            "gistar: %zu grids, %zu links, %zu hot, %zu cold, %zu without neighbours, %zu without value; "
+            "weights %.3f s, statistic %.3f s (total %.2f s)\n",
+            r->n, gw_weights_links(w), r->n_hot, r->n_cold, r->n_no_neighbours, r->n_no_value, tw,
+            r->seconds, gw_mono_s() - t0);
     }
     free(tif);
     gw_buf_free(&b);

@@ -74,16 +74,18 @@ int gw_cmd_plan(int argc, char **argv)
     if (!sub) return gw_cli_usage_error("plan", "expected a sub-command (see --help)");
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        double *num = strcmp(a, "--min-area") == 0 ? &vo.min_area_m2
+        double *num = strcmp(a, "--min-area") == 0   ? &vo.min_area_m2
                       : strcmp(a, "--max-area") == 0 ? &vo.max_area_m2
-                      : strcmp(a, "--tol") == 0      ? &vo.tol_m2 : NULL;
+                      : strcmp(a, "--tol") == 0      ? &vo.tol_m2
+                                                     : NULL;
         if (strcmp(a, "--force") == 0) force = 1;
         else if (strcmp(a, "--summary") == 0) summary = 1;
         else if (strcmp(a, "--by") == 0 && v) by = v, i++;
         else if (strcmp(a, "--map") == 0 && v) map = v, i++;
         else if (strcmp(a, "--version") == 0 && v) {
             if (gw_parse_int64(v, &version) || version < 1)
-                return gw_cli_usage_error("plan", "--version needs a positive integer, not '%s'", v);
+                return gw_cli_usage_error("plan", "--version needs a positive integer, not '%s'",
+                                          v);
             i++;
         } else if (num && v) {
             if (gw_parse_double(v, num) || *num < 0)
@@ -100,9 +102,9 @@ int gw_cmd_plan(int argc, char **argv)
     static const struct {
         const char *name;
         int args; /* positional arguments after DB */
-    } subs[] = {{"create", 1}, {"list", 0},     {"show", 1},    {"diff", 1},     {"edit", 2},
-                {"import", 2}, {"validate", -1}, {"balance", 1}, {"publish", 1}, {"rollback", 1},
-                {"versions", 0}, {"delete", 1}};
+    } subs[] = {{"create", 1},  {"list", 0},     {"show", 1},      {"diff", 1},
+                {"edit", 2},    {"import", 2},   {"validate", -1}, {"balance", 1},
+                {"publish", 1}, {"rollback", 1}, {"versions", 0},  {"delete", 1}};
     int k = -1;
     for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++)
         if (strcmp(sub, subs[i].name) == 0) k = (int)i;
@@ -112,10 +114,9 @@ int gw_cmd_plan(int argc, char **argv)
         return gw_cli_usage_error("plan", "plan %s takes DB and %d more argument%s (see --help)",
                                   sub, want, want == 1 ? "" : "s");
     int64_t id = 0;
-    if (want >= 1 && strcmp(sub, "create") != 0 &&
-        (gw_parse_int64(pos[1], &id) || id < 1))
-        return gw_cli_usage_error("plan", "plan %s: '%s' is not a draft id / version number",
-                                  sub, pos[1]);
+    if (want >= 1 && strcmp(sub, "create") != 0 && (gw_parse_int64(pos[1], &id) || id < 1))
+        return gw_cli_usage_error("plan", "plan %s: '%s' is not a draft id / version number", sub,
+                                  pos[1]);
     gw_ctx *ctx = NULL;
     gw_store *s = NULL;
     if (gw_ctx_create(&ctx) != GW_OK) return GW_EXIT_RUNTIME;
@@ -160,13 +161,13 @@ int gw_cmd_plan(int argc, char **argv)
                          : gw_plan_validate_draft(s, id, &vo, &r);
             if (!st) {
                 if (summary)
-                    printf("%zu grids: %zu invalid, %zu overlaps (%.3f m²), %zu gaps (%.3f m²), %zu "
-                           "outside, %zu multipart, %zu slivers, %zu oversize; %s (%.3f s)\n",
-                           r.grids, r.invalid, r.overlaps, r.overlap_m2, r.gaps, r.gap_m2,
-                           r.outside, r.multipart, r.slivers, r.oversize,
-                           r.tiles ? "tiles" : "DOES NOT TILE", r.seconds);
-                else
-                    puts(r.geojson);
+                    printf(
+                        "%zu grids: %zu invalid, %zu overlaps (%.3f m²), %zu gaps (%.3f m²), %zu "
+                        "outside, %zu multipart, %zu slivers, %zu oversize; %s (%.3f s)\n",
+                        r.grids, r.invalid, r.overlaps, r.overlap_m2, r.gaps, r.gap_m2, r.outside,
+                        r.multipart, r.slivers, r.oversize, r.tiles ? "tiles" : "DOES NOT TILE",
+                        r.seconds);
+                else puts(r.geojson);
                 if (!r.tiles) rc = GW_EXIT_INPUT;
             }
             gw_plan_report_free(&r);
@@ -219,7 +220,9 @@ static const char suggest_usage[] =
 
 static int cli_suggest(int argc, char **argv)
 {
-    gw_plan_suggest_opts o = {.target = "incidents", .max_cv = 0.5, .max_edits = 50,
+    gw_plan_suggest_opts o = {.target = "incidents",
+                              .max_cv = 0.5,
+                              .max_edits = 50,
                               .who = getenv("USER")};
     const char *pos[2] = {0};
     int npos = 0;
@@ -231,8 +234,10 @@ static int cli_suggest(int argc, char **argv)
             return GW_EXIT_OK;
         } else if (strcmp(a, "--target") == 0 && v) {
             if (strcmp(v, "incidents") != 0 && strcmp(v, "population") != 0)
-                return gw_cli_usage_error("plan", "--target must be incidents or population, "
-                                          "not '%s'", v);
+                return gw_cli_usage_error("plan",
+                                          "--target must be incidents or population, "
+                                          "not '%s'",
+                                          v);
             o.target = v, i++;
         } else if (strcmp(a, "--max-cv") == 0 && v) {
             if (gw_parse_double(v, &o.max_cv) || !(o.max_cv >= 0))
@@ -240,20 +245,26 @@ static int cli_suggest(int argc, char **argv)
             i++;
         } else if (strcmp(a, "--max-edits") == 0 && v) {
             if (gw_parse_int64(v, &n) || n < 1 || n > 100000)
-                return gw_cli_usage_error("plan", "--max-edits needs an integer 1 to 100000, "
-                                          "not '%s'", v);
+                return gw_cli_usage_error("plan",
+                                          "--max-edits needs an integer 1 to 100000, "
+                                          "not '%s'",
+                                          v);
             o.max_edits = (int)n, i++;
         } else if (strcmp(a, "--min-compactness") == 0 && v) {
             if (gw_parse_double(v, &o.min_compactness) || !(o.min_compactness >= 0) ||
                 o.min_compactness >= 1)
-                return gw_cli_usage_error("plan", "--min-compactness needs a number in [0, 1), "
-                                          "not '%s'", v);
+                return gw_cli_usage_error("plan",
+                                          "--min-compactness needs a number in [0, 1), "
+                                          "not '%s'",
+                                          v);
             i++;
         } else if (strcmp(a, "--by") == 0 && v) {
             o.who = v, i++;
         } else if (a[0] == '-' && a[1]) {
-            return gw_cli_usage_error("plan", "suggest: unknown or incomplete option '%s' (see "
-                                      "gridwatch plan suggest --help)", a);
+            return gw_cli_usage_error("plan",
+                                      "suggest: unknown or incomplete option '%s' (see "
+                                      "gridwatch plan suggest --help)",
+                                      a);
         } else if (npos < 2) {
             pos[npos++] = a;
         } else {

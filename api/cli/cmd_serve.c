@@ -86,7 +86,8 @@ int gw_cmd_serve(int argc, char **argv)
             ao.tile_cache_bytes = (size_t)n << 20, i++;
         } else if (strcmp(a, "--max-body") == 0 && v) {
             if (gw_parse_int64(v, &n) || n < 1) {
-                fprintf(stderr, "gridwatch serve: --max-body '%s' must be a positive byte count\n", v);
+                fprintf(stderr, "gridwatch serve: --max-body '%s' must be a positive byte count\n",
+                        v);
                 return 2;
             }
             o.max_body = (size_t)n, i++;
@@ -137,11 +138,12 @@ int gw_cmd_serve(int argc, char **argv)
         gw_ctx_destroy(ctx);
         return 1;
     }
-    fprintf(stderr, "{\"event\":\"listening\",\"url\":\"http://%s:%u/\",\"db\":", o.bind ? o.bind : "127.0.0.1",
-            (unsigned)gw_server_port(srv));
+    fprintf(stderr, "{\"event\":\"listening\",\"url\":\"http://%s:%u/\",\"db\":",
+            o.bind ? o.bind : "127.0.0.1", (unsigned)gw_server_port(srv));
     gw_buf b = {0};
     gw_buf_json_str(&b, o.db_path);
-    fprintf(stderr, "%s,\"threads\":%d,\"wall\":", b.data ? b.data : "\"\"", o.threads ? o.threads : 2);
+    fprintf(stderr, "%s,\"threads\":%d,\"wall\":", b.data ? b.data : "\"\"",
+            o.threads ? o.threads : 2);
     gw_buf_reset(&b);
     if (no_wall) gw_buf_str(&b, "null");
     else gw_buf_json_str(&b, gw_web_dir());
@@ -156,9 +158,7 @@ int gw_cmd_serve(int argc, char **argv)
     return 0;
 }
 
-
 /* ---- demo ----------------------------------------------------------------------------------- */
-
 
 static const char demo_help[] =
     "usage: gridwatch demo [DB] [--scale F] [--port N] [--bind ADDR] [--no-wall]\n"
@@ -177,9 +177,12 @@ static const char demo_help[] =
 
 int gw_cmd_demo(int argc, char **argv)
 {
-    static const struct option opts[] = {{"scale", required_argument, 0, 's'}, {"port", required_argument, 0, 'p'},
-                                         {"bind", required_argument, 0, 'b'},  {"help", no_argument, 0, 'h'},
-                                         {"no-wall", no_argument, 0, 'W'},     {0, 0, 0, 0}};
+    static const struct option opts[] = {{"scale", required_argument, 0, 's'},
+                                         {"port", required_argument, 0, 'p'},
+                                         {"bind", required_argument, 0, 'b'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {"no-wall", no_argument, 0, 'W'},
+                                         {0, 0, 0, 0}};
     double scale = 0.25;
     const char *port = "8080", *bind = "127.0.0.1";
     int c, no_wall = 0;
@@ -191,13 +194,16 @@ int gw_cmd_demo(int argc, char **argv)
         case 's':
             scale = strtod(optarg, &end);
             if (*end || !(scale > 0 && scale <= 4))
-                return gw_cli_usage_error("demo", "--scale must be a number in (0, 4], not '%s'", optarg);
+                return gw_cli_usage_error("demo", "--scale must be a number in (0, 4], not '%s'",
+                                          optarg);
             break;
         case 'p': port = optarg; break;
         case 'b': bind = optarg; break;
         case 'W': no_wall = 1; break;
         case 'h': return fputs(demo_help, stdout), GW_EXIT_OK;
-        default: return gw_cli_usage_error("demo", "unknown or incomplete option '%s'", argv[optind - 1]);
+        default:
+            return gw_cli_usage_error("demo", "unknown or incomplete option '%s'",
+                                      argv[optind - 1]);
         }
     }
     if (argc - optind > 1) return gw_cli_usage_error("demo", "expected at most one database file");
@@ -208,15 +214,17 @@ int gw_cmd_demo(int argc, char **argv)
         return GW_EXIT_RUNTIME;
     }
     if (access(db, F_OK) != 0) {
-        fprintf(stderr, "gridwatch demo: generating the demo city (scale %g) into %s …\n", scale, db);
+        fprintf(stderr, "gridwatch demo: generating the demo city (scale %g) into %s …\n", scale,
+                db);
         int rc = cli_gen_city(db, scale, 1, NULL, 0);
         if (rc != GW_EXIT_OK) return rc;
     }
     char *stats_argv[] = {"stats", (char *)db, NULL};
     int rc = gw_cmd_stats(2, stats_argv);
     if (rc != GW_EXIT_OK) return rc;
-    char *serve_argv[] = {"serve", (char *)db, "--bind", (char *)bind, "--port", (char *)port, "--anonymous-read",
-                          no_wall ? "--no-wall" : NULL, NULL};
+    char *serve_argv[] = {"serve",  (char *)db,   "--bind",           (char *)bind,
+                          "--port", (char *)port, "--anonymous-read", no_wall ? "--no-wall" : NULL,
+                          NULL};
     fprintf(stderr, "gridwatch demo: serving %s on http://%s:%s/ (Ctrl-C stops)\n", db, bind, port);
     return gw_cmd_serve(no_wall ? 8 : 7, serve_argv);
 }

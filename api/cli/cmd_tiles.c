@@ -31,14 +31,16 @@ static int parse_layers(const char *s, uint32_t *parts, char *names, size_t cap)
     char buf[256];
     snprintf(buf, sizeof buf, "%s", s);
     names[0] = '\0';
-    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok;
+         tok = strtok_r(NULL, ",", &save)) {
         gw_tile_layer l;
         if (gw_tile_layer_from_name(NULL, tok, &l) != GW_OK) return -1;
         *parts |= gw_tile_layer_parts(l);
     }
     for (int p = 0; p < GW_TL_CITY; p++)
         if (*parts & (1u << p))
-            snprintf(names + strlen(names), cap - strlen(names), "%s%s", *names ? "," : "", gw_tile_layer_name((gw_tile_layer)p));
+            snprintf(names + strlen(names), cap - strlen(names), "%s%s", *names ? "," : "",
+                     gw_tile_layer_name((gw_tile_layer)p));
     return *parts ? 0 : -1;
 }
 
@@ -60,14 +62,19 @@ static int parse_args(int argc, char **argv, pyramid *p)
         if (strcmp(a, "--layers") == 0 && v) layers = v, i++;
         else if (strcmp(a, "--zoom") == 0 && v) zoom = v, i++;
         else if (strcmp(a, "--bbox") == 0 && v) bbox_s = v, i++;
-        else if (a[0] == '-') return gw_cli_usage_error("tiles", "unknown or incomplete option '%s' (see --help)", a);
+        else if (a[0] == '-')
+            return gw_cli_usage_error("tiles", "unknown or incomplete option '%s' (see --help)", a);
         else if (!p->db) p->db = a;
         else if (!p->out) p->out = a;
         else return gw_cli_usage_error("tiles", "unexpected argument '%s' (see --help)", a);
     }
-    if (!p->db || !p->out) return gw_cli_usage_error("tiles", "expected DB and OUT.mbtiles (see --help)");
+    if (!p->db || !p->out)
+        return gw_cli_usage_error("tiles", "expected DB and OUT.mbtiles (see --help)");
     if (parse_layers(layers, &p->parts, p->names, sizeof p->names))
-        return gw_cli_usage_error("tiles", "--layers '%s': use grids, police_rooms, cameras, teams, incidents, camera_views or city", layers);
+        return gw_cli_usage_error(
+            "tiles",
+            "--layers '%s': use grids, police_rooms, cameras, teams, incidents, camera_views or city",
+            layers);
     char junk;
     int nz = sscanf(zoom, "%u-%u%c", &p->z0, &p->z1, &junk);
     if (nz == 1 || (nz != 2 && sscanf(zoom, "%u%c", &p->z0, &junk) == 1)) p->z1 = p->z0, nz = 2;
@@ -86,7 +93,8 @@ static int parse_args(int argc, char **argv, pyramid *p)
 
 /* Render every tile of the pyramid over p->extent into mb; *written and *bytes count them. */
 static gw_status render_all(gw_ctx *ctx, const pyramid *p, gw_tile_source *src, gw_mvt *mvt,
-                            gw_model_snapshot *snap, gw_mbtiles *mb, long long *written, long long *bytes)
+                            gw_model_snapshot *snap, gw_mbtiles *mb, long long *written,
+                            long long *bytes)
 {
     gw_tile_id lo[GW_TILE_MAX_ZOOM + 1], hi[GW_TILE_MAX_ZOOM + 1];
     double total = 0, done_n = 0;
@@ -102,7 +110,8 @@ static gw_status render_all(gw_ctx *ctx, const pyramid *p, gw_tile_source *src, 
                 const uint8_t *raw;
                 size_t len;
                 gw_tile_blob *b = NULL;
-                s = gw_tile_render(ctx, src, mvt, snap, p->parts, (gw_tile_id){z, x, y}, NULL, &raw, &len);
+                s = gw_tile_render(ctx, src, mvt, snap, p->parts, (gw_tile_id){z, x, y}, NULL, &raw,
+                                   &len);
                 if (!s && len) s = gw_tile_blob_create(ctx, raw, len, 0, &b);
                 if (!s && b) {
                     s = gw_mbtiles_put(mb, z, x, y, b->gz, b->gz_len);
@@ -140,8 +149,9 @@ static gw_status write_meta(gw_mbtiles *mb, const pyramid *p)
         size_t n = gw_tile_layer_props((gw_tile_layer)l, fn, ft, 24);
         json_t *fields = json_object();
         for (size_t i = 0; i < n; i++) json_object_set_new(fields, fn[i], json_string(ft[i]));
-        json_array_append_new(vl, json_pack("{s:s,s:o,s:i,s:i}", "id", gw_tile_layer_name((gw_tile_layer)l),
-                                            "fields", fields, "minzoom", (int)p->z0, "maxzoom", (int)p->z1));
+        json_array_append_new(vl, json_pack("{s:s,s:o,s:i,s:i}", "id",
+                                            gw_tile_layer_name((gw_tile_layer)l), "fields", fields,
+                                            "minzoom", (int)p->z0, "maxzoom", (int)p->z1));
     }
     json_t *j = json_pack("{s:o}", "vector_layers", vl);
     char *js = json_dumps(j, JSON_COMPACT);
@@ -158,7 +168,8 @@ int gw_cmd_tiles(int argc, char **argv)
     if (rc) return rc < 0 ? GW_EXIT_OK : rc;
     gw_cli_progress prog;
     gw_ctx *ctx = NULL;
-    if (gw_ctx_create(&ctx) != GW_OK) return fputs("gridwatch tiles: out of memory\n", stderr), GW_EXIT_RUNTIME;
+    if (gw_ctx_create(&ctx) != GW_OK)
+        return fputs("gridwatch tiles: out of memory\n", stderr), GW_EXIT_RUNTIME;
     gw_cli_progress_init(&prog);
     gw_ctx_set_progress(ctx, gw_cli_progress_cb, &prog);
     gw_ctx_set_warn(ctx, gw_cli_warn_cb, &prog);
@@ -174,10 +185,12 @@ int gw_cmd_tiles(int argc, char **argv)
     if (!s) s = gw_model_open(ctx, st, &model);
     if (!s) s = gw_tile_source_create(ctx, &src);
     if (!s) s = gw_mvt_create(ctx, (gw_tile_id){0, 0, 0}, NULL, &mvt);
-    if (!s && gw_tile_extent(ctx, src, (snap = gw_model_acquire(model)), p.parts, &p.extent) != GW_OK)
+    if (!s &&
+        gw_tile_extent(ctx, src, (snap = gw_model_acquire(model)), p.parts, &p.extent) != GW_OK)
         s = gw_ctx_error(ctx, GW_ERR_NOT_FOUND, "no features of %s in %s", p.names, p.db);
     gw_bbox e = p.extent, c = p.clip;
-    p.extent = (gw_bbox){fmax(e.minx, c.minx), fmax(e.miny, c.miny), fmin(e.maxx, c.maxx), fmin(e.maxy, c.maxy)};
+    p.extent = (gw_bbox){fmax(e.minx, c.minx), fmax(e.miny, c.miny), fmin(e.maxx, c.maxx),
+                         fmin(e.maxy, c.maxy)};
     if (!s && (p.extent.minx > p.extent.maxx || p.extent.miny > p.extent.maxy)) {
         fprintf(stderr, "gridwatch tiles: --bbox does not overlap the data\n");
         rc = GW_EXIT_USAGE;
@@ -189,8 +202,10 @@ int gw_cmd_tiles(int argc, char **argv)
     if (!s && !rc) s = gw_mbtiles_finish(mb);
     if (s) rc = gw_cli_fail("tiles", ctx, s);
     else if (!rc)
-        fprintf(stderr, "gridwatch tiles: %lld tiles (%.1f MB gzip'd) of %s, zoom %u-%u, into %s in %.1f s\n",
-                written, bytes / 1e6, p.names, p.z0, p.z1, p.out, gw_mono_s() - t0);
+        fprintf(
+            stderr,
+            "gridwatch tiles: %lld tiles (%.1f MB gzip'd) of %s, zoom %u-%u, into %s in %.1f s\n",
+            written, bytes / 1e6, p.names, p.z0, p.z1, p.out, gw_mono_s() - t0);
     gw_mbtiles_destroy(mb);
     gw_mvt_destroy(mvt);
     gw_model_release(ctx, snap);

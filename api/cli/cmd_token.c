@@ -55,7 +55,8 @@ static int cmd_list(gw_store *s)
 
 int gw_cmd_token(int argc, char **argv)
 {
-    const char *sub = argc > 1 ? argv[1] : NULL, *db = NULL, *role_s = NULL, *name = NULL, *arg = NULL;
+    const char *sub = argc > 1 ? argv[1] : NULL, *db = NULL, *role_s = NULL, *name = NULL,
+               *arg = NULL;
     for (int i = 1; i < argc; i++)
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             fputs(token_usage, stdout);
@@ -63,7 +64,8 @@ int gw_cmd_token(int argc, char **argv)
         }
     if (!sub) return gw_cli_usage_error("token", "expected create, list or revoke (see --help)");
     if (strcmp(sub, "create") && strcmp(sub, "list") && strcmp(sub, "revoke"))
-        return gw_cli_usage_error("token", "unknown sub-command '%s'; expected create, list or revoke", sub);
+        return gw_cli_usage_error("token",
+                                  "unknown sub-command '%s'; expected create, list or revoke", sub);
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--role") == 0 && v && strcmp(sub, "create") == 0) {
@@ -71,7 +73,9 @@ int gw_cmd_token(int argc, char **argv)
         } else if (strcmp(a, "--name") == 0 && v && strcmp(sub, "create") == 0) {
             name = v, i++;
         } else if (a[0] == '-' && a[1]) {
-            return gw_cli_usage_error("token", "unknown or incomplete option '%s' for token %s (see --help)", a, sub);
+            return gw_cli_usage_error("token",
+                                      "unknown or incomplete option '%s' for token %s (see --help)",
+                                      a, sub);
         } else if (!db) {
             db = a;
         } else if (!arg && strcmp(sub, "revoke") == 0) {
@@ -83,10 +87,12 @@ int gw_cmd_token(int argc, char **argv)
     if (!db) return gw_cli_usage_error("token", "token %s: no database given (see --help)", sub);
     gw_role role = GW_ROLE_ANON;
     if (strcmp(sub, "create") == 0 && (!role_s || gw_role_parse(role_s, &role) != 0))
-        return gw_cli_usage_error("token", "token create needs --role viewer, dispatcher, planner or admin%s%s%s",
-                                  role_s ? " (not '" : "", role_s ? role_s : "", role_s ? "')" : "");
+        return gw_cli_usage_error(
+            "token", "token create needs --role viewer, dispatcher, planner or admin%s%s%s",
+            role_s ? " (not '" : "", role_s ? role_s : "", role_s ? "')" : "");
     if (strcmp(sub, "revoke") == 0 && !arg)
-        return gw_cli_usage_error("token", "token revoke needs the token's id or name (see gridwatch token list)");
+        return gw_cli_usage_error(
+            "token", "token revoke needs the token's id or name (see gridwatch token list)");
     gw_ctx *ctx = NULL;
     gw_store *s = NULL;
     int rc = open_db(db, &ctx, &s);
@@ -99,8 +105,10 @@ int gw_cmd_token(int argc, char **argv)
             rc = gw_cli_fail("token", ctx, st);
         } else {
             printf("%s\n", tok);
-            fprintf(stderr, "gridwatch token: created token %lld (%s, role %s); it is shown only "
-                    "this once\n", (long long)id, name ? name : "no name", gw_role_name(role));
+            fprintf(stderr,
+                    "gridwatch token: created token %lld (%s, role %s); it is shown only "
+                    "this once\n",
+                    (long long)id, name ? name : "no name", gw_role_name(role));
         }
     } else if (strcmp(sub, "list") == 0) {
         rc = cmd_list(s);

@@ -48,10 +48,10 @@ static const struct {
     const char *name;
     int (*run)(int argc, char **argv);
 } commands[] = {
-    {"init", gw_cmd_init},       {"import", gw_cmd_import}, {"export", gw_cmd_export},
-    {"gen-city", gw_cmd_gen_city}, {"stats", gw_cmd_stats}, {"serve", gw_cmd_serve},
-    {"demo", gw_cmd_demo},       {"token", gw_cmd_token},       {"tiles", gw_cmd_tiles},       {"hotspots", gw_cmd_hotspots},
-    {"coverage", gw_cmd_coverage}, {"plan", gw_cmd_plan},
+    {"init", gw_cmd_init},         {"import", gw_cmd_import},     {"export", gw_cmd_export},
+    {"gen-city", gw_cmd_gen_city}, {"stats", gw_cmd_stats},       {"serve", gw_cmd_serve},
+    {"demo", gw_cmd_demo},         {"token", gw_cmd_token},       {"tiles", gw_cmd_tiles},
+    {"hotspots", gw_cmd_hotspots}, {"coverage", gw_cmd_coverage}, {"plan", gw_cmd_plan},
 };
 
 /* The version, then each library's as the library itself reports it at run time (not the

@@ -219,8 +219,8 @@ int gw_parse_bbox(const char *s, gw_bbox *out, char *why, size_t cap)
     return 0;
 }
 
-static int parse_instant(gw_ctx *ctx, const char *s, size_t len, int *has, int64_t *t,
-                         char *why, size_t cap)
+static int parse_instant(gw_ctx *ctx, const char *s, size_t len, int *has, int64_t *t, char *why,
+                         size_t cap)
 {
     char tmp[80];
     if (len == 0 || (len == 2 && memcmp(s, "..", 2) == 0)) {
@@ -235,7 +235,8 @@ static int parse_instant(gw_ctx *ctx, const char *s, size_t len, int *has, int64
     tmp[len] = '\0';
     /* RFC 3339 needs a date with a dash; refuse bare numbers gw_time_parse might take. */
     if (len < 10 || tmp[4] != '-' || gw_time_parse(ctx, tmp, "UTC", t) != GW_OK) {
-        snprintf(why, cap, "datetime '%s' is not an RFC 3339 instant (e.g. 2025-03-01T08:00:00Z)", tmp);
+        snprintf(why, cap, "datetime '%s' is not an RFC 3339 instant (e.g. 2025-03-01T08:00:00Z)",
+                 tmp);
         return -1;
     }
     *has = 1;
@@ -395,8 +396,9 @@ static int rd_header(wkb_rd *r, uint32_t *base, int *dims)
     return *base >= 1 && *base <= 7 ? 0 : -1;
 }
 
-static const char *type_names[] = {"", "Point", "LineString", "Polygon", "MultiPoint",
-                                   "MultiLineString", "MultiPolygon", "GeometryCollection"};
+static const char *type_names[] = {
+    "",           "Point",           "LineString",   "Polygon",
+    "MultiPoint", "MultiLineString", "MultiPolygon", "GeometryCollection"};
 
 static int put_geometry(gw_geojson_writer *w, wkb_rd *r, gw_buf *out, int depth)
 {

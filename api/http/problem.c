@@ -65,8 +65,8 @@ void gw_req_fail(gw_req *req, gw_ctx *ctx, gw_status st, const char *fmt, ...)
         vsnprintf(detail, sizeof detail, fmt, ap);
         va_end(ap);
     } else {
-        snprintf(detail, sizeof detail, "%s", ctx && *gw_ctx_errmsg(ctx) ? gw_ctx_errmsg(ctx)
-                                                                          : gw_status_str(st));
+        snprintf(detail, sizeof detail, "%s",
+                 ctx && *gw_ctx_errmsg(ctx) ? gw_ctx_errmsg(ctx) : gw_status_str(st));
     }
     if (st == GW_ERR_DB || st == GW_ERR_SCHEMA) strip_db_path(detail);
     unsigned code = gw_http_status(st);

@@ -147,8 +147,8 @@ static void set_response(gw_req *req, unsigned status, struct MHD_Response *r,
 void gw_req_respond(gw_req *req, unsigned status, const char *content_type, const char *body,
                     size_t len)
 {
-    struct MHD_Response *r =
-        MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+    struct MHD_Response *r = MHD_create_response_from_buffer(len, (void *)body,
+                                                             MHD_RESPMEM_MUST_COPY);
     set_response(req, status, r, content_type, len);
 }
 
@@ -183,8 +183,8 @@ void gw_req_problem(gw_req *req, unsigned status, const char *title, const char 
     gw_buf_str(&b, "}");
     size_t len;
     char *s = gw_buf_take(&b, &len);
-    struct MHD_Response *r =
-        s ? MHD_create_response_from_buffer(len, s, MHD_RESPMEM_MUST_FREE) : NULL;
+    struct MHD_Response *r = s ? MHD_create_response_from_buffer(len, s, MHD_RESPMEM_MUST_FREE)
+                               : NULL;
     if (!r) free(s);
     set_response(req, status, r, "application/problem+json", len);
 }

@@ -78,10 +78,12 @@ static int h_metrics(gw_req *req)
             uint64_t v = get_u64(&srv->stats[i].by_status[s]);
             if (!v) continue;
             if (counted_status[s])
-                gw_buf_printf(&b, "gridwatch_http_requests_total{route=\"%s\",status=\"%u\"} %llu\n",
+                gw_buf_printf(&b,
+                              "gridwatch_http_requests_total{route=\"%s\",status=\"%u\"} %llu\n",
                               name, counted_status[s], (unsigned long long)v);
             else
-                gw_buf_printf(&b, "gridwatch_http_requests_total{route=\"%s\",status=\"other\"} %llu\n",
+                gw_buf_printf(&b,
+                              "gridwatch_http_requests_total{route=\"%s\",status=\"other\"} %llu\n",
                               name, (unsigned long long)v);
         }
     }
@@ -94,15 +96,17 @@ static int h_metrics(gw_req *req)
         if (!count) continue;
         for (size_t k = 0; k < N_BUCKETS; k++) {
             cum += get_u64(&srv->stats[i].hist[k]);
-            gw_buf_printf(&b, "gridwatch_http_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} %llu\n",
-                          name, buckets_s[k], (unsigned long long)cum);
+            gw_buf_printf(
+                &b, "gridwatch_http_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} %llu\n",
+                name, buckets_s[k], (unsigned long long)cum);
         }
-        gw_buf_printf(&b, "gridwatch_http_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} %llu\n"
-                          "gridwatch_http_request_duration_seconds_sum{route=\"%s\"} %.6f\n"
-                          "gridwatch_http_request_duration_seconds_count{route=\"%s\"} %llu\n",
-                      name, (unsigned long long)count, name,
-                      (double)get_u64(&srv->stats[i].sum_us) / 1e6, name,
-                      (unsigned long long)count);
+        gw_buf_printf(
+            &b,
+            "gridwatch_http_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} %llu\n"
+            "gridwatch_http_request_duration_seconds_sum{route=\"%s\"} %.6f\n"
+            "gridwatch_http_request_duration_seconds_count{route=\"%s\"} %llu\n",
+            name, (unsigned long long)count, name, (double)get_u64(&srv->stats[i].sum_us) / 1e6,
+            name, (unsigned long long)count);
     }
     int64_t seq = 0;
     gw_store *st = gw_req_store(req);
@@ -213,15 +217,15 @@ static void dispatch(gw_req *req)
             if (strcmp(r->method, "GET") == 0)
                 strncat(allow, ", HEAD", sizeof allow - strlen(allow) - 1);
         }
-        if (!hit && (strcmp(r->method, req->method) == 0 ||
-                     (is_head && strcmp(r->method, "GET") == 0))) {
+        if (!hit &&
+            (strcmp(r->method, req->method) == 0 || (is_head && strcmp(r->method, "GET") == 0))) {
             hit = r;
             req->route_ix = (int)i;
         }
     }
     if (!*allow) {
-        gw_req_problem(req, 404, NULL, "no resource at '%s'; the routes are listed at /openapi.json",
-                       req->path);
+        gw_req_problem(req, 404, NULL,
+                       "no resource at '%s'; the routes are listed at /openapi.json", req->path);
         finish(req, NULL, NULL);
         return;
     }
@@ -236,21 +240,24 @@ static void dispatch(gw_req *req)
         return;
     }
     if (!hit) {
-        gw_req_problem(req, 405, NULL, "method %s is not allowed on '%s'; allowed: %s",
-                       req->method, req->path, allow);
+        gw_req_problem(req, 405, NULL, "method %s is not allowed on '%s'; allowed: %s", req->method,
+                       req->path, allow);
         finish(req, NULL, allow);
         return;
     }
     /* re-match to set the captures of the route that answers */
     match(req, hit->pattern, req->path);
     req->route = hit;
-    int anon_ok = hit->role == GW_ROLE_ANON || (hit->role == GW_ROLE_VIEWER && srv->o.anonymous_read);
+    int anon_ok = hit->role == GW_ROLE_ANON ||
+                  (hit->role == GW_ROLE_VIEWER && srv->o.anonymous_read);
     if (!anon_ok && srv->o.auth) {
         char why[256] = "";
         int rc = srv->o.auth(srv->o.auth_user, req, hit->role, why, sizeof why);
         if (rc == 401 || rc == 403) {
             gw_req_problem(req, (unsigned)rc, NULL, "%s",
-                           *why ? why : (rc == 401 ? "a bearer token is required" : "your role may not do this"));
+                           *why ? why
+                                : (rc == 401 ? "a bearer token is required"
+                                             : "your role may not do this"));
             if (rc == 401) gw_req_add_header(req, "WWW-Authenticate", "Bearer realm=\"gridwatch\"");
             finish(req, NULL, NULL);
             return;
@@ -263,9 +270,8 @@ static void dispatch(gw_req *req)
 /* ---- libmicrohttpd callbacks ------------------------------------------------------------- */
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **req_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **req_cls)
 {
     gw_server *srv = cls;
     gw_req *req = *req_cls;
@@ -292,8 +298,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (*upload_data_size) {
         if (!req->too_large && req->body.len + *upload_data_size <= srv->o.max_body)
             gw_buf_add(&req->body, upload_data, *upload_data_size);
-        else
-            req->too_large = 1;
+        else req->too_large = 1;
         *upload_data_size = 0;
         return MHD_YES;
     }
@@ -427,12 +432,12 @@ gw_status gw_server_create(gw_ctx *ctx, const gw_server_opts *opts, gw_server **
         if (inet_pton(AF_INET, srv->bind, &sa4.sin_addr) != 1) goto bad_addr;
         sa = (struct sockaddr *)&sa4;
     }
-    srv->d = MHD_start_daemon(
-        flags, opts->port, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR, sa,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)srv->o.threads, MHD_OPTION_CONNECTION_TIMEOUT,
-        srv->o.timeout_s, MHD_OPTION_CONNECTION_LIMIT, srv->o.max_conn,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_NOTIFY_CONNECTION,
-        on_connection, srv, MHD_OPTION_END);
+    srv->d = MHD_start_daemon(flags, opts->port, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR,
+                              sa, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)srv->o.threads,
+                              MHD_OPTION_CONNECTION_TIMEOUT, srv->o.timeout_s,
+                              MHD_OPTION_CONNECTION_LIMIT, srv->o.max_conn,
+                              MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+                              MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv, MHD_OPTION_END);
     if (!srv->d) {
         s = gw_ctx_error(ctx, GW_ERR_IO, "cannot listen on %s:%u (address in use or not local?)",
                          srv->bind, (unsigned)opts->port);

@@ -47,20 +47,20 @@ typedef struct gw_route {
 typedef int (*gw_auth_fn)(void *user, gw_req *req, gw_role need, char *why, size_t cap);
 
 typedef struct gw_server_opts {
-    const char *db_path;     /* required: an existing gridwatch database */
-    const char *bind;        /* IPv4 address; NULL = 127.0.0.1 */
-    uint16_t port;           /* 0 = ephemeral (read it back with gw_server_port) */
-    int threads;             /* worker threads; 0 = 2 */
-    int anonymous_read;      /* reads (GW_ROLE_VIEWER routes) need no token */
-    size_t max_body;         /* request body limit in bytes; 0 = 8 MiB */
-    unsigned timeout_s;      /* idle connection timeout; 0 = 30 s */
-    unsigned max_conn;       /* connection limit; 0 = 1024 */
-    int quiet;               /* no request log lines on stderr */
-    const gw_route *routes;  /* the routes (the app gives them all), matched first; may be NULL */
+    const char *db_path;    /* required: an existing gridwatch database */
+    const char *bind;       /* IPv4 address; NULL = 127.0.0.1 */
+    uint16_t port;          /* 0 = ephemeral (read it back with gw_server_port) */
+    int threads;            /* worker threads; 0 = 2 */
+    int anonymous_read;     /* reads (GW_ROLE_VIEWER routes) need no token */
+    size_t max_body;        /* request body limit in bytes; 0 = 8 MiB */
+    unsigned timeout_s;     /* idle connection timeout; 0 = 30 s */
+    unsigned max_conn;      /* connection limit; 0 = 1024 */
+    int quiet;              /* no request log lines on stderr */
+    const gw_route *routes; /* the routes (the app gives them all), matched first; may be NULL */
     size_t n_routes;
     gw_auth_fn auth;
     void *auth_user;
-    void *app;               /* shared state for handlers (a gw_live, see live.h); read with gw_req_app */
+    void *app; /* shared state for handlers (a gw_live, see live.h); read with gw_req_app */
 } gw_server_opts;
 
 /* Open the database once (migrating it if needed) and start listening.  Errors on the ctx
@@ -72,7 +72,6 @@ uint16_t gw_server_port(const gw_server *srv);
 /* Stop accepting, let in-flight requests finish (up to a few seconds), stop the workers and
  * close every database connection.  Accepts NULL. */
 void gw_server_destroy(gw_server *srv);
-
 
 /* ---- for handlers ---------------------------------------------------------------------- */
 

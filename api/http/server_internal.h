@@ -91,8 +91,8 @@ struct stream_wrap {
     void (*free_fn)(void *);
     gw_server *srv;
     struct MHD_Connection *conn;
-    int suspended, woken;          /* under srv->stream_lock */
-    stream_wrap *prev, *next;      /* srv->streams */
+    int suspended, woken;     /* under srv->stream_lock */
+    stream_wrap *prev, *next; /* srv->streams */
 };
 
 const char *srv_status_title(unsigned s);

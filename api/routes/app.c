@@ -57,7 +57,8 @@ gw_status gw_app_create(gw_ctx *ctx, const char *db_path, const gw_app_opts *opt
         r = gw_hotspots_routes(&n);
         st = add_routes(ctx, app, r, n);
     }
-    if (!st) st = gw_tiles_create_live(ctx, app->live, opts->tile_cache_bytes, (gw_tiles **)&app->tiles);
+    if (!st)
+        st = gw_tiles_create_live(ctx, app->live, opts->tile_cache_bytes, (gw_tiles **)&app->tiles);
     if (!st) {
         r = gw_tiles_routes(&n);
         st = add_routes(ctx, app, r, n);
@@ -81,7 +82,8 @@ gw_status gw_app_create(gw_ctx *ctx, const char *db_path, const gw_app_opts *opt
         st = add_routes(ctx, app, r, n);
     }
     if (!st) /* the tiles carry coverage and hot spot fields and the blind spots */
-        st = gw_tiles_attach(ctx, app->tiles, app->modules[GW_APP_COVERAGE], app->modules[GW_APP_HOTSPOTS]);
+        st = gw_tiles_attach(ctx, app->tiles, app->modules[GW_APP_COVERAGE],
+                             app->modules[GW_APP_HOTSPOTS]);
     if (!st) { /* grid planning: drafts, edits, validation, publish/rollback (no state) */
         r = gw_plan_routes(&n);
         st = add_routes(ctx, app, r, n);

@@ -10,13 +10,20 @@
 #include "server.h"
 
 /* Slots of gw_app.modules: each feature module keeps its per-server state in its own slot. */
-enum { GW_APP_COVERAGE = 0, GW_APP_HOTSPOTS, GW_APP_DISPATCH, GW_APP_EVENTS, GW_APP_PLAN, GW_APP_SLOTS = 8 };
+enum {
+    GW_APP_COVERAGE = 0,
+    GW_APP_HOTSPOTS,
+    GW_APP_DISPATCH,
+    GW_APP_EVENTS,
+    GW_APP_PLAN,
+    GW_APP_SLOTS = 8
+};
 
 typedef struct gw_app {
-    gw_live *live;        /* the shared model, kept in step with the change log */
-    void *tiles;          /* vector tiles + cache (tiles_http.h), NULL when not built */
+    gw_live *live;               /* the shared model, kept in step with the change log */
+    void *tiles;                 /* vector tiles + cache (tiles_http.h), NULL when not built */
     void *modules[GW_APP_SLOTS]; /* further feature modules' state, by slot (GW_APP_*) */
-    gw_route *routes;     /* every extra route (writes, tiles, analysis, dispatch), in match order */
+    gw_route *routes; /* every extra route (writes, tiles, analysis, dispatch), in match order */
     size_t n_routes;
 } gw_app;
 

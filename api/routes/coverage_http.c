@@ -24,7 +24,7 @@ struct gw_coverage_http {
     gw_ctx *ctx;           /* the creating thread's, for the final release */
     gw_store *wstore;      /* the sync thread's write connection, opened on first change */
     pthread_mutex_t tr_lock;
-    gw_ctx *tr_ctx;        /* owns the lon/lat -> metric transform (used under tr_lock) */
+    gw_ctx *tr_ctx; /* owns the lon/lat -> metric transform (used under tr_lock) */
     gw_crs_transform *to_m;
     double last_update_ms;
     /* The background thread: full computations (at start when the stored rows are stale, and
@@ -33,13 +33,13 @@ struct gw_coverage_http {
     int bg_started;
     pthread_mutex_t bg_lock;
     pthread_cond_t bg_cond;
-    int want, busy, stop;  /* under bg_lock */
+    int want, busy, stop; /* under bg_lock */
     unsigned start_delay_ms;
     gw_ctx *bg_ctx;
     gw_store *bg_store;
     /* Hooks for other modules (vector tiles): a counter bumped whenever served figures change,
      * and a watcher told which grids changed (under the write lock). */
-    uint64_t gen; /* atomic */
+    uint64_t gen;                  /* atomic */
     gw_coverage_watch_fn watch_fn; /* atomic: set after the threads started */
     void *watch_user;
 };
@@ -68,13 +68,15 @@ static const gw_layer_data *grids_of(const gw_model_snapshot *snap)
     return snap ? gw_snapshot_layer(snap, GW_LAYER_GRIDS) : NULL;
 }
 
-static void on_change(void *user, gw_ctx *ctx, const gw_change *changes, size_t n, gw_model_snapshot *snap)
+static void on_change(void *user, gw_ctx *ctx, const gw_change *changes, size_t n,
+                      gw_model_snapshot *snap)
 {
     gw_coverage_http *cs = user;
     int relevant = 0, bulk = 0;
     for (size_t i = 0; i < n; i++) {
         gw_layer l = changes[i].layer;
-        int r = l == GW_LAYER_CAMERAS || l == GW_LAYER_GRIDS || l == GW_LAYER_POLICE_ROOMS || l == GW_LAYER_INCIDENTS;
+        int r = l == GW_LAYER_CAMERAS || l == GW_LAYER_GRIDS || l == GW_LAYER_POLICE_ROOMS ||
+                l == GW_LAYER_INCIDENTS;
         relevant |= r;
         bulk |= r && (l == GW_LAYER_GRIDS || !changes[i].feature_id);
     }
@@ -173,7 +175,8 @@ static void *bg_main(void *arg)
     if (cs->start_delay_ms) {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += cs->start_delay_ms / 1000, ts.tv_nsec += (long)(cs->start_delay_ms % 1000) * 1000000L;
+        ts.tv_sec += cs->start_delay_ms / 1000,
+            ts.tv_nsec += (long)(cs->start_delay_ms % 1000) * 1000000L;
         if (ts.tv_nsec >= 1000000000L) ts.tv_sec++, ts.tv_nsec -= 1000000000L;
         while (!cs->stop && pthread_cond_timedwait(&cs->bg_cond, &cs->bg_lock, &ts) == 0) {}
     }
@@ -189,7 +192,8 @@ static void *bg_main(void *arg)
     return NULL;
 }
 
-gw_status gw_coverage_http_create(gw_ctx *ctx, gw_live *live, const char *db_path, gw_coverage_http **out)
+gw_status gw_coverage_http_create(gw_ctx *ctx, gw_live *live, const char *db_path,
+                                  gw_coverage_http **out)
 {
     *out = NULL;
     gw_coverage_http *cs = calloc(1, sizeof *cs);
@@ -209,7 +213,8 @@ gw_status gw_coverage_http_create(gw_ctx *ctx, gw_live *live, const char *db_pat
     gw_coverage_opts o = {.min_blind_m2 = -1, .blind_spots = 1};
     gw_store *store = NULL;
     gw_status st = gw_store_open(ctx, db_path, GW_STORE_READONLY, &store);
-    if (!st && gw_coverage_load(ctx, model, gw_model_acquire(model), store, &o, &cs->cov)) cs->want = 1;
+    if (!st && gw_coverage_load(ctx, model, gw_model_acquire(model), store, &o, &cs->cov))
+        cs->want = 1;
     gw_store_close(store);
     gw_ctx_clear_error(ctx);
     st = gw_ctx_create(&cs->tr_ctx);
@@ -221,7 +226,8 @@ gw_status gw_coverage_http_create(gw_ctx *ctx, gw_live *live, const char *db_pat
     }
     if (!st) st = gw_live_listen(live, on_change, cs);
     if (!st) {
-        if (pthread_create(&cs->bg, NULL, bg_main, cs)) st = gw_ctx_error(ctx, GW_ERR_INTERNAL, "coverage: cannot start its thread");
+        if (pthread_create(&cs->bg, NULL, bg_main, cs))
+            st = gw_ctx_error(ctx, GW_ERR_INTERNAL, "coverage: cannot start its thread");
         else cs->bg_started = 1;
     }
     if (st) {
@@ -286,14 +292,15 @@ gw_status gw_coverage_get(void *state, const char *grid_id, gw_coverage_row *row
     return st;
 }
 
-gw_status gw_coverage_http_blind_3857(void *state, gw_ctx *ctx, const gw_bbox *bbox, gw_coverage_geom_fn fn,
-                                      void *user)
+gw_status gw_coverage_http_blind_3857(void *state, gw_ctx *ctx, const gw_bbox *bbox,
+                                      gw_coverage_geom_fn fn, void *user)
 {
     gw_coverage_http *cs = state;
     if (!cs) return gw_ctx_error(ctx, GW_ERR_NOT_FOUND, "coverage: the module is not running");
     pthread_rwlock_rdlock(&cs->lock);
     gw_status st = cs->cov ? gw_coverage_blind_3857(ctx, cs->cov, bbox, fn, user)
-                           : gw_ctx_error(ctx, GW_ERR_NOT_FOUND, "coverage: the first computation is running");
+                           : gw_ctx_error(ctx, GW_ERR_NOT_FOUND,
+                                          "coverage: the first computation is running");
     pthread_rwlock_unlock(&cs->lock);
     return st;
 }
@@ -340,7 +347,8 @@ gw_status gw_coverage_http_copy(void *state, gw_coverage_http_info *info, gw_cov
     if (!st && rows) {
         *rows = malloc((info->count ? info->count : 1) * sizeof **rows);
         if (!*rows) st = GW_ERR_NOMEM;
-        for (size_t r = 0; !st && r < info->count; r++) (*rows)[r] = *gw_coverage_row_at(cs->cov, r);
+        for (size_t r = 0; !st && r < info->count; r++)
+            (*rows)[r] = *gw_coverage_row_at(cs->cov, r);
     }
     pthread_rwlock_unlock(&cs->lock);
     return st;
@@ -349,8 +357,10 @@ gw_status gw_coverage_http_copy(void *state, gw_coverage_http_info *info, gw_cov
 int gw_coverage_http_current(void *state, const gw_model_snapshot *snap)
 {
     gw_coverage_http_info info;
-    return gw_coverage_http_copy(state, &info, NULL) == GW_OK && info.grids_seq == layer_seq(snap, GW_LAYER_GRIDS) &&
-           info.cameras_seq == layer_seq(snap, GW_LAYER_CAMERAS) && info.rooms_seq == layer_seq(snap, GW_LAYER_POLICE_ROOMS);
+    return gw_coverage_http_copy(state, &info, NULL) == GW_OK &&
+           info.grids_seq == layer_seq(snap, GW_LAYER_GRIDS) &&
+           info.cameras_seq == layer_seq(snap, GW_LAYER_CAMERAS) &&
+           info.rooms_seq == layer_seq(snap, GW_LAYER_POLICE_ROOMS);
 }
 
 typedef struct tile_visit {
@@ -370,7 +380,8 @@ static int tile_one(void *user, size_t row, const char *grid_id, GEOSGeometry *g
     return stop;
 }
 
-gw_status gw_coverage_http_blind_tile(void *state, gw_ctx *ctx, const gw_bbox *bbox, gw_tile_blind_cb cb, void *user)
+gw_status gw_coverage_http_blind_tile(void *state, gw_ctx *ctx, const gw_bbox *bbox,
+                                      gw_tile_blind_cb cb, void *user)
 {
     gw_coverage_http *cs = state;
     if (!cs) return gw_ctx_error(ctx, GW_ERR_NOT_FOUND, "coverage: the module is not running");
@@ -379,7 +390,8 @@ gw_status gw_coverage_http_blind_tile(void *state, gw_ctx *ctx, const gw_bbox *b
     if (!cs->cov) {
         st = gw_ctx_error(ctx, GW_ERR_NOT_FOUND, "coverage: the first computation is running");
     } else {
-        tile_visit v = {cs->cov, gw_snapshot_layer(gw_coverage_snapshot(cs->cov), GW_LAYER_GRIDS), ctx, cb, user};
+        tile_visit v = {cs->cov, gw_snapshot_layer(gw_coverage_snapshot(cs->cov), GW_LAYER_GRIDS),
+                        ctx, cb, user};
         st = gw_coverage_blind_3857(ctx, cs->cov, bbox, tile_one, &v);
     }
     pthread_rwlock_unlock(&cs->lock);
@@ -413,8 +425,8 @@ static void row_props(gw_buf *b, const gw_coverage_row *r, int32_t inc, int32_t 
     gw_buf_num(b, r->covered_m2, 3);
     gw_buf_str(b, ",\"grid_m2\":");
     gw_buf_num(b, r->grid_m2, 3);
-    gw_buf_printf(b, ",\"cameras\":%d,\"incidents\":%d,\"incidents_seen\":%d,\"incident_share\":", r->cameras,
-                  inc, seen);
+    gw_buf_printf(b, ",\"cameras\":%d,\"incidents\":%d,\"incidents_seen\":%d,\"incident_share\":",
+                  r->cameras, inc, seen);
     if (inc) gw_buf_num(b, (double)seen / inc, 9);
     else gw_buf_str(b, "null");
     gw_buf_str(b, ",\"room_reach\":");
@@ -454,10 +466,12 @@ static int h_all(gw_req *req)
     pthread_rwlock_rdlock(&cs->lock);
     if (!cs->cov) return busy(req, cs);
     size_t n = gw_coverage_count(cs->cov);
-    int32_t *inc = given ? malloc((n + 1) * sizeof *inc) : NULL, *seen = given ? malloc((n + 1) * sizeof *seen) : NULL;
+    int32_t *inc = given ? malloc((n + 1) * sizeof *inc) : NULL,
+            *seen = given ? malloc((n + 1) * sizeof *seen) : NULL;
     if (given && inc && seen) gw_coverage_incidents(cs->cov, from, to, inc, seen);
     gw_buf b = {0};
-    gw_buf_printf(&b, "{\"seq\":%lld,\"count\":%zu,\"room_dist_m\":", (long long)gw_coverage_seq(cs->cov), n);
+    gw_buf_printf(&b, "{\"seq\":%lld,\"count\":%zu,\"room_dist_m\":",
+                  (long long)gw_coverage_seq(cs->cov), n);
     gw_buf_num(&b, gw_coverage_get_opts(cs->cov)->room_dist_m, 3);
     gw_buf_str(&b, ",\"grids\":[");
     for (size_t g = 0; g < n && (!given || (inc && seen)); g++) {
@@ -494,7 +508,8 @@ static int h_one(gw_req *req)
         return 0;
     }
     size_t n = gw_coverage_count(cs->cov);
-    int32_t *inc = given ? malloc((n + 1) * sizeof *inc) : NULL, *seen = given ? malloc((n + 1) * sizeof *seen) : NULL;
+    int32_t *inc = given ? malloc((n + 1) * sizeof *inc) : NULL,
+            *seen = given ? malloc((n + 1) * sizeof *seen) : NULL;
     if (given && inc && seen) gw_coverage_incidents(cs->cov, from, to, inc, seen);
     const gw_coverage_row *r = gw_coverage_row_at(cs->cov, row);
     gw_buf b = {0};
@@ -503,7 +518,8 @@ static int h_one(gw_req *req)
     gw_buf_printf(&b, ",\"properties\":{\"grid\":");
     gw_buf_json_str(&b, id);
     gw_buf_printf(&b, ",\"seq\":%lld,", (long long)gw_coverage_seq(cs->cov));
-    row_props(&b, r, given && inc && seen ? inc[row] : r->incidents, given && inc && seen ? seen[row] : r->seen);
+    row_props(&b, r, given && inc && seen ? inc[row] : r->incidents,
+              given && inc && seen ? seen[row] : r->seen);
     gw_buf_str(&b, "},\"geometry\":");
     size_t len = 0;
     const unsigned char *wkb = gw_coverage_blind_wkb(cs->cov, row, &len);
@@ -513,7 +529,8 @@ static int h_one(gw_req *req)
     gw_buf_str(&b, "}\n");
     pthread_rwlock_unlock(&cs->lock);
     free(inc), free(seen);
-    if (bad || b.oom) gw_req_problem(req, 500, NULL, "cannot write the blind spots of grid '%s'", id);
+    if (bad || b.oom)
+        gw_req_problem(req, 500, NULL, "cannot write the blind spots of grid '%s'", id);
     else gw_req_respond(req, 200, "application/geo+json", b.data, b.len);
     gw_buf_free(&b);
     return 0;
@@ -523,20 +540,24 @@ static int h_cameras(gw_req *req)
 {
     gw_coverage_http *cs = state_of(req);
     if (!cs) return 0;
-    const char *slon = gw_req_query(req, "lon"), *slat = gw_req_query(req, "lat"), *slim = gw_req_query(req, "limit");
+    const char *slon = gw_req_query(req, "lon"), *slat = gw_req_query(req, "lat"),
+               *slim = gw_req_query(req, "limit");
     double lon, lat;
     int64_t limit = 20;
     if (!slon || !slat || gw_parse_double(slon, &lon) || gw_parse_double(slat, &lat)) {
-        gw_req_problem(req, 400, NULL, "parameters 'lon' and 'lat' are required (decimal degrees, EPSG:4326)");
+        gw_req_problem(req, 400, NULL,
+                       "parameters 'lon' and 'lat' are required (decimal degrees, EPSG:4326)");
         return 0;
     }
     if (!(lon >= -180 && lon <= 180 && lat >= -90 && lat <= 90)) {
-        gw_req_problem(req, 400, NULL, "lon %g / lat %g out of range (lon -180..180, lat -90..90)%s", lon, lat,
+        gw_req_problem(req, 400, NULL,
+                       "lon %g / lat %g out of range (lon -180..180, lat -90..90)%s", lon, lat,
                        fabs(lon) <= 90 && fabs(lat) > 90 ? "; swapped?" : "");
         return 0;
     }
     if (slim && (gw_parse_int64(slim, &limit) || limit < 1 || limit > 1000)) {
-        gw_req_problem(req, 400, NULL, "parameter 'limit' must be an integer 1..1000, not '%s'", slim);
+        gw_req_problem(req, 400, NULL, "parameter 'limit' must be an integer 1..1000, not '%s'",
+                       slim);
         return 0;
     }
     double x = lon, y = lat;
@@ -544,7 +565,8 @@ static int h_cameras(gw_req *req)
     gw_status st = gw_crs_transform_points(cs->to_m, &x, &y, 1);
     pthread_mutex_unlock(&cs->tr_lock);
     if (st) {
-        gw_req_problem(req, 400, NULL, "cannot transform lon %g lat %g into the metric CRS", lon, lat);
+        gw_req_problem(req, 400, NULL, "cannot transform lon %g lat %g into the metric CRS", lon,
+                       lat);
         return 0;
     }
     size_t rows[1000];
@@ -554,9 +576,11 @@ static int h_cameras(gw_req *req)
     size_t total = gw_coverage_cameras_at(snap, x, y, rows, dist, (size_t)limit);
     size_t k = total < (size_t)limit ? total : (size_t)limit;
     const gw_layer_data *d = gw_snapshot_layer(snap, GW_LAYER_CAMERAS);
-    const double *cx = gw_layer_data_x(d, GW_MODEL_LONLAT), *cy = gw_layer_data_y(d, GW_MODEL_LONLAT);
+    const double *cx = gw_layer_data_x(d, GW_MODEL_LONLAT),
+                 *cy = gw_layer_data_y(d, GW_MODEL_LONLAT);
     int fname = gw_layer_field_index(GW_LAYER_CAMERAS, "name");
-    int faz = gw_layer_field_index(GW_LAYER_CAMERAS, "azimuth"), ffov = gw_layer_field_index(GW_LAYER_CAMERAS, "fov");
+    int faz = gw_layer_field_index(GW_LAYER_CAMERAS, "azimuth"),
+        ffov = gw_layer_field_index(GW_LAYER_CAMERAS, "fov");
     int frg = gw_layer_field_index(GW_LAYER_CAMERAS, "range");
     json_t *feats = json_array();
     for (size_t i = 0; i < k; i++) {
@@ -565,17 +589,20 @@ static int h_cameras(gw_req *req)
         gw_value az = gw_layer_data_value(d, r, faz), fov = gw_layer_data_value(d, r, ffov),
                  rg = gw_layer_data_value(d, r, frg);
         json_array_append_new(
-            feats, json_pack("{s:s,s:s,s:{s:o,s:f,s:o,s:o,s:o},s:{s:s,s:[f,f]}}", "type", "Feature", "id",
-                             gw_layer_data_id(d, r), "properties", "name", name ? json_string(name) : json_null(),
-                             "distance_m", round(dist[i] * 100) / 100, "azimuth",
+            feats, json_pack("{s:s,s:s,s:{s:o,s:f,s:o,s:o,s:o},s:{s:s,s:[f,f]}}", "type", "Feature",
+                             "id", gw_layer_data_id(d, r), "properties", "name",
+                             name ? json_string(name) : json_null(), "distance_m",
+                             round(dist[i] * 100) / 100, "azimuth",
                              az.kind == GW_VAL_REAL ? json_real(az.d) : json_null(), "fov",
                              fov.kind == GW_VAL_REAL ? json_real(fov.d) : json_null(), "range",
-                             rg.kind == GW_VAL_REAL ? json_real(rg.d) : json_null(), "geometry", "type", "Point",
-                             "coordinates", cx[r], cy[r]));
+                             rg.kind == GW_VAL_REAL ? json_real(rg.d) : json_null(), "geometry",
+                             "type", "Point", "coordinates", cx[r], cy[r]));
     }
     gw_model_release(gw_req_ctx(req), snap);
-    gw_req_respond_json(req, 200, json_pack("{s:s,s:I,s:I,s:o}", "type", "FeatureCollection", "numberMatched",
-                                            (json_int_t)total, "numberReturned", (json_int_t)k, "features", feats));
+    gw_req_respond_json(req, 200,
+                        json_pack("{s:s,s:I,s:I,s:o}", "type", "FeatureCollection", "numberMatched",
+                                  (json_int_t)total, "numberReturned", (json_int_t)k, "features",
+                                  feats));
     return 0;
 }
 

@@ -58,17 +58,19 @@ gw_status gw_coverage_http_blind_3857(void *state, gw_ctx *ctx, const gw_bbox *b
 /* Told, under the module's write lock, each time the served figures change: `changed` flags
  * the recomputed grid rows of `cov` (gw_coverage_count entries), NULL = every grid (a new
  * result).  Must be quick; must not call back into this module. */
-typedef void (*gw_coverage_watch_fn)(void *user, gw_ctx *ctx, const gw_coverage *cov, const uint8_t *changed);
+typedef void (*gw_coverage_watch_fn)(void *user, gw_ctx *ctx, const gw_coverage *cov,
+                                     const uint8_t *changed);
 /* Install the one watcher (NULL to remove).  Safe while the module runs. */
 void gw_coverage_http_watch(gw_coverage_http *cs, gw_coverage_watch_fn fn, void *user);
 /* A number that changes whenever the served figures change (0 for no state).  Thread-safe. */
 uint64_t gw_coverage_http_generation(void *state);
 
 typedef struct gw_coverage_http_info {
-    uint64_t gen;       /* gw_coverage_http_generation of the copy */
-    int64_t seq;        /* change-log seq of the result (gw_coverage_seq) */
-    int64_t grids_seq, cameras_seq, rooms_seq; /* gw_layer_data_seq of the layers it was computed on */
-    size_t count;       /* grid rows */
+    uint64_t gen; /* gw_coverage_http_generation of the copy */
+    int64_t seq;  /* change-log seq of the result (gw_coverage_seq) */
+    int64_t grids_seq, cameras_seq,
+        rooms_seq; /* gw_layer_data_seq of the layers it was computed on */
+    size_t count;  /* grid rows */
 } gw_coverage_http_info;
 /* The current result's info and (rows not NULL) a copy of its rows, in its grids' row order.
  * *rows is freed with free().  GW_ERR_NOT_FOUND while there is no result (or no state),
@@ -79,8 +81,7 @@ int gw_coverage_http_current(void *state, const gw_model_snapshot *snap);
 /* A gw_tile_blind_fn: the blind spots of the grids meeting bbox (EPSG:3857), each with its
  * fid (in the result's grids), id and blind_m2, under the read lock.  GW_ERR_NOT_FOUND (with a
  * message) while there is no result. */
-gw_status gw_coverage_http_blind_tile(void *state, gw_ctx *ctx, const gw_bbox *bbox, gw_tile_blind_cb cb,
-                                      void *user);
-
+gw_status gw_coverage_http_blind_tile(void *state, gw_ctx *ctx, const gw_bbox *bbox,
+                                      gw_tile_blind_cb cb, void *user);
 
 #endif

@@ -54,7 +54,6 @@ static gw_dispatch *req_dispatch(gw_req *req)
     return d;
 }
 
-
 /* ---- query pieces ------------------------------------------------------------------------ */
 
 /* A query parameter out of its range is a bad request (400), like a malformed one; only a
@@ -62,8 +61,10 @@ static gw_dispatch *req_dispatch(gw_req *req)
 static int check_lonlat(gw_req *req, double lon, double lat)
 {
     if (lon >= -180 && lon <= 180 && lat >= -90 && lat <= 90) return 0;
-    gw_req_problem(req, 400, NULL, "point (lon %g, lat %g) is outside lon/lat range "
-                   "(lon -180..180, lat -90..90)", lon, lat);
+    gw_req_problem(req, 400, NULL,
+                   "point (lon %g, lat %g) is outside lon/lat range "
+                   "(lon -180..180, lat -90..90)",
+                   lon, lat);
     return -1;
 }
 
@@ -73,7 +74,8 @@ static int query_point(gw_req *req, double *lon, double *lat)
 {
     const char *slon = gw_req_query(req, "lon"), *slat = gw_req_query(req, "lat");
     if (!slon || !slat || gw_parse_double(slon, lon) || gw_parse_double(slat, lat)) {
-        gw_req_problem(req, 400, NULL, "give the point as lon=<number>&lat=<number> (got lon=%s, lat=%s)",
+        gw_req_problem(req, 400, NULL,
+                       "give the point as lon=<number>&lat=<number> (got lon=%s, lat=%s)",
                        slon ? slon : "(none)", slat ? slat : "(none)");
         return -1;
     }
@@ -92,20 +94,23 @@ static int query_point(gw_req *req, double *lon, double *lat)
     if (!st) st = gw_crs_transform_points(tr, lon, lat, 1);
     gw_crs_transform_destroy(tr);
     if (st) {
-        gw_req_problem(req, 400, NULL, "cannot take the point from crs '%s': %s", crs, gw_ctx_errmsg(ctx));
+        gw_req_problem(req, 400, NULL, "cannot take the point from crs '%s': %s", crs,
+                       gw_ctx_errmsg(ctx));
         return -1;
     }
     return check_lonlat(req, *lon, *lat);
 }
 
-static int query_int(gw_req *req, const char *name, int64_t dflt, int64_t lo, int64_t hi, int64_t *out)
+static int query_int(gw_req *req, const char *name, int64_t dflt, int64_t lo, int64_t hi,
+                     int64_t *out)
 {
     const char *v = gw_req_query(req, name);
     *out = dflt;
     if (!v) return 0;
     if (gw_parse_int64(v, out) || *out < lo || *out > hi) {
-        gw_req_problem(req, 400, NULL, "parameter '%s' must be an integer from %lld to %lld (got '%s')",
-                       name, (long long)lo, (long long)hi, v);
+        gw_req_problem(req, 400, NULL,
+                       "parameter '%s' must be an integer from %lld to %lld (got '%s')", name,
+                       (long long)lo, (long long)hi, v);
         return -1;
     }
     return 0;
@@ -121,15 +126,17 @@ static json_t *point_json(double lon, double lat)
 
 /* ---- GET /dispatch/locate ------------------------------------------------------------------ */
 
-static json_t *feature_json(const gw_layer_data *L, gw_layer layer, size_t row, const char *const *fields)
+static json_t *feature_json(const gw_layer_data *L, gw_layer layer, size_t row,
+                            const char *const *fields)
 {
     json_t *o = json_object();
     for (int i = 0; fields[i]; i++) {
         int f = gw_layer_field_index(layer, fields[i]);
         gw_value v = gw_layer_data_value(L, row, f);
-        json_t *j = v.kind == GW_VAL_TEXT ? json_string(v.s)
-                    : v.kind == GW_VAL_INT ? json_integer(v.i)
-                    : v.kind == GW_VAL_REAL ? json_real(v.d) : json_null();
+        json_t *j = v.kind == GW_VAL_TEXT   ? json_string(v.s)
+                    : v.kind == GW_VAL_INT  ? json_integer(v.i)
+                    : v.kind == GW_VAL_REAL ? json_real(v.d)
+                                            : json_null();
         json_object_set_new(o, fields[i], j);
     }
     return o;
@@ -154,28 +161,33 @@ static int h_locate(gw_req *req)
         gw_req_fail(req, ctx, st, NULL);
         return 0;
     }
-    static const char *const grid_f[] = {"id", "name", "township", "county", "worker", "phone", NULL};
+    static const char *const grid_f[] = {"id",     "name",  "township", "county",
+                                         "worker", "phone", NULL};
     static const char *const room_f[] = {"id", "name", "phone", "address", NULL};
     static const char *const cam_f[] = {"id", "name", "azimuth", "fov", "range", "status", NULL};
     json_t *doc = json_object();
     json_object_set_new(doc, "point", point_json(lon, lat));
     json_object_set_new(doc, "metric_crs", json_sprintf("EPSG:%d", gw_model_metric_srid(m)));
-    json_object_set_new(doc, "grid", loc.grid >= 0 ? feature_json(gw_snapshot_layer(snap, GW_LAYER_GRIDS),
-                                                                  GW_LAYER_GRIDS, (size_t)loc.grid, grid_f)
-                                                   : json_null());
+    json_object_set_new(doc, "grid",
+                        loc.grid >= 0 ? feature_json(gw_snapshot_layer(snap, GW_LAYER_GRIDS),
+                                                     GW_LAYER_GRIDS, (size_t)loc.grid, grid_f)
+                                      : json_null());
     json_t *rarr = json_array();
     const gw_layer_data *R = gw_snapshot_layer(snap, GW_LAYER_POLICE_ROOMS);
     for (size_t i = 0; i < loc.n_rooms; i++) {
         json_t *o = feature_json(R, GW_LAYER_POLICE_ROOMS, rooms[i].row, room_f);
         json_object_set_new(o, "distance_m", round_num(rooms[i].distance_m, 10));
         json_object_set_new(o, "bearing_deg", round_num(rooms[i].bearing_deg, 10));
-        json_object_set_new(o, "location", point_json(gw_layer_data_x(R, GW_MODEL_LONLAT)[rooms[i].row],
-                                                      gw_layer_data_y(R, GW_MODEL_LONLAT)[rooms[i].row]));
+        json_object_set_new(o, "location",
+                            point_json(gw_layer_data_x(R, GW_MODEL_LONLAT)[rooms[i].row],
+                                       gw_layer_data_y(R, GW_MODEL_LONLAT)[rooms[i].row]));
         json_array_append_new(rarr, o);
     }
-    json_object_set_new(doc, "police_room", loc.n_rooms ? json_deep_copy(json_array_get(rarr, 0)) : json_null());
-    json_object_set_new(doc, "police_room_rule", json_string("nearest police room by geodesic distance "
-                                                             "(ties: smaller id), as incidents record it"));
+    json_object_set_new(doc, "police_room",
+                        loc.n_rooms ? json_deep_copy(json_array_get(rarr, 0)) : json_null());
+    json_object_set_new(doc, "police_room_rule",
+                        json_string("nearest police room by geodesic distance "
+                                    "(ties: smaller id), as incidents record it"));
     json_object_set_new(doc, "police_rooms_nearest", rarr);
     json_t *carr = json_array();
     const gw_layer_data *C = gw_snapshot_layer(snap, GW_LAYER_CAMERAS);
@@ -210,7 +222,8 @@ static json_t *team_json(const gw_team_hit *h, int with_distance)
     }
     char at[32];
     if (h->updated_at != INT64_MIN) gw_time_format(h->updated_at, at, sizeof at);
-    json_object_set_new(o, "updated_at", h->updated_at != INT64_MIN ? json_string(at) : json_null());
+    json_object_set_new(o, "updated_at",
+                        h->updated_at != INT64_MIN ? json_string(at) : json_null());
     json_object_set_new(o, "age_s", h->age_s >= 0 ? json_integer(h->age_s) : json_null());
     json_object_set_new(o, "stale", json_boolean(h->stale));
     return o;
@@ -236,8 +249,10 @@ static int h_nearest(gw_req *req)
         for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
             gw_team_status s = gw_team_status_parse(t);
             if (s == GW_TEAM_UNKNOWN) {
-                gw_req_problem(req, 400, NULL, "parameter 'status': '%s' is not one of available, busy, "
-                               "offline, any (comma-separated)", t);
+                gw_req_problem(req, 400, NULL,
+                               "parameter 'status': '%s' is not one of available, busy, "
+                               "offline, any (comma-separated)",
+                               t);
                 return 0;
             }
             o.status_mask |= 1u << s;
@@ -245,7 +260,8 @@ static int h_nearest(gw_req *req)
     }
     const char *mv = gw_req_query(req, "max_m");
     if (mv && (gw_parse_double(mv, &o.max_m) || !(o.max_m > 0))) {
-        gw_req_problem(req, 400, NULL, "parameter 'max_m' must be a positive number of metres (got '%s')", mv);
+        gw_req_problem(req, 400, NULL,
+                       "parameter 'max_m' must be a positive number of metres (got '%s')", mv);
         return 0;
     }
     double x, y;
@@ -261,7 +277,9 @@ static int h_nearest(gw_req *req)
     for (size_t i = 0; i < n; i++) json_array_append_new(arr, team_json(&hits[i], 1));
     json_t *doc = json_object();
     json_object_set_new(doc, "point", point_json(lon, lat));
-    json_object_set_new(doc, "distance", json_sprintf("planar metres in EPSG:%d", gw_model_metric_srid(gw_live_model(gw_req_live(req)))));
+    json_object_set_new(doc, "distance",
+                        json_sprintf("planar metres in EPSG:%d",
+                                     gw_model_metric_srid(gw_live_model(gw_req_live(req)))));
     json_object_set_new(doc, "stale_after_s", json_integer(stale_s));
     json_object_set_new(doc, "stale_skipped", json_integer((json_int_t)skipped));
     json_object_set_new(doc, "teams", arr);
@@ -278,8 +296,9 @@ static json_t *json_body(gw_req *req)
     const char *body = gw_req_body(req, &len);
     json_error_t e;
     json_t *j = len ? json_loadb(body, len, 0, &e) : NULL;
-    if (!j) gw_req_problem(req, 400, NULL, "the body must be JSON%s%s (at byte %d)", len ? ": " : "",
-                           len ? e.text : " (it is empty)", len ? e.position : 0);
+    if (!j)
+        gw_req_problem(req, 400, NULL, "the body must be JSON%s%s (at byte %d)", len ? ": " : "",
+                       len ? e.text : " (it is empty)", len ? e.position : 0);
     return j;
 }
 
@@ -302,14 +321,16 @@ static int h_positions(gw_req *req)
     json_t *arr = json_is_array(doc) ? doc : json_object_get(doc, "positions");
     size_t n = json_array_size(arr);
     if (!json_is_array(arr) || n > MAX_POSITIONS) {
-        gw_req_problem(req, 400, NULL, "send an array of {id, lon, lat, at} (or {\"positions\": [...]}), "
-                       "at most %d per request", MAX_POSITIONS);
+        gw_req_problem(req, 400, NULL,
+                       "send an array of {id, lon, lat, at} (or {\"positions\": [...]}), "
+                       "at most %d per request",
+                       MAX_POSITIONS);
         json_decref(doc);
         return 0;
     }
     gw_team_position *p = calloc(n ? n : 1, sizeof *p);
     uint8_t *oc = calloc(n ? n : 1, 1);
-    char (*ids)[24] = calloc(n ? n : 1, sizeof *ids);
+    char(*ids)[24] = calloc(n ? n : 1, sizeof *ids);
     gw_store *s = NULL;
     if (!p || !oc || !ids) {
         gw_req_problem(req, 503, NULL, "out of memory for %zu positions", n);
@@ -318,10 +339,12 @@ static int h_positions(gw_req *req)
     int64_t now = (int64_t)time(NULL);
     for (size_t i = 0; i < n; i++) {
         json_t *it = json_array_get(arr, i);
-        json_t *jlon = json_object_get(it, "lon"), *jlat = json_object_get(it, "lat"), *jat = json_object_get(it, "at");
+        json_t *jlon = json_object_get(it, "lon"), *jlat = json_object_get(it, "lat"),
+               *jat = json_object_get(it, "at");
         p[i].id = json_id(json_object_get(it, "id"), ids[i], sizeof ids[i]);
         if (!p[i].id || !json_is_number(jlon) || !json_is_number(jlat)) {
-            gw_req_problem(req, 400, NULL, "position %zu needs an id (text or integer) and numeric lon and lat", i);
+            gw_req_problem(req, 400, NULL,
+                           "position %zu needs an id (text or integer) and numeric lon and lat", i);
             goto done;
         }
         p[i].lon = json_number_value(jlon), p[i].lat = json_number_value(jlat);
@@ -332,11 +355,13 @@ static int h_positions(gw_req *req)
             gw_ctx *ctx = gw_req_ctx(req);
             if (!ctx) goto done;
             if (gw_time_parse(ctx, json_string_value(jat), NULL, &p[i].at) != GW_OK) {
-                gw_req_problem(req, 400, NULL, "position %zu (team '%s'): 'at': %s", i, p[i].id, gw_ctx_errmsg(ctx));
+                gw_req_problem(req, 400, NULL, "position %zu (team '%s'): 'at': %s", i, p[i].id,
+                               gw_ctx_errmsg(ctx));
                 goto done;
             }
         } else if (jat && !json_is_null(jat)) {
-            gw_req_problem(req, 400, NULL, "position %zu: 'at' must be an ISO 8601 time or Unix seconds", i);
+            gw_req_problem(req, 400, NULL,
+                           "position %zu: 'at' must be an ISO 8601 time or Unix seconds", i);
             goto done;
         }
     }
@@ -353,12 +378,17 @@ static int h_positions(gw_req *req)
     for (size_t i = 0; i < n; i++) {
         cnt[oc[i]]++;
         if (oc[i] != GW_POS_APPLIED)
-            json_array_append_new(ign, json_pack("{s:s,s:s}", "id", p[i].id, "reason",
-                                                 oc[i] == GW_POS_OLDER ? "older than the last position" : "no such team"));
+            json_array_append_new(ign,
+                                  json_pack("{s:s,s:s}", "id", p[i].id, "reason",
+                                            oc[i] == GW_POS_OLDER ? "older than the last position"
+                                                                  : "no such team"));
     }
-    gw_req_respond_json(req, 200, json_pack("{s:I,s:I,s:I,s:I,s:o}", "applied", (json_int_t)cnt[GW_POS_APPLIED],
-                                            "ignored_older", (json_int_t)cnt[GW_POS_OLDER], "unknown",
-                                            (json_int_t)cnt[GW_POS_UNKNOWN], "seq", (json_int_t)seq, "ignored", ign));
+    gw_req_respond_json(req, 200,
+                        json_pack("{s:I,s:I,s:I,s:I,s:o}", "applied",
+                                  (json_int_t)cnt[GW_POS_APPLIED], "ignored_older",
+                                  (json_int_t)cnt[GW_POS_OLDER], "unknown",
+                                  (json_int_t)cnt[GW_POS_UNKNOWN], "seq", (json_int_t)seq,
+                                  "ignored", ign));
 done:
     free(p), free(oc), free(ids);
     json_decref(doc);
@@ -377,7 +407,8 @@ static int assign_or_release(gw_req *req, int assign)
     const char *by = json_string_value(json_object_get(doc, "by"));
     if (!by) by = gw_role_name(gw_auth_request_role(req));
     if (!team || (assign && !inc)) {
-        gw_req_problem(req, 400, NULL, assign ? "send {\"incident\": id, \"team\": id}" : "send {\"team\": id}");
+        gw_req_problem(req, 400, NULL,
+                       assign ? "send {\"incident\": id, \"team\": id}" : "send {\"team\": id}");
         json_decref(doc);
         return 0;
     }
@@ -392,21 +423,24 @@ static int assign_or_release(gw_req *req, int assign)
     gw_status st = assign ? gw_dispatch_assign(d, s, inc, team, by, &state, &seq)
                           : gw_dispatch_release(d, s, team, inc, by, &state, &seq);
     if (st == GW_ERR_CONFLICT) { /* problem+json carrying the team's current state */
-        json_t *p = json_pack("{s:s,s:s,s:i,s:s,s:s}", "type", "about:blank", "title", "Conflict", "status", 409,
-                              "detail", gw_ctx_errmsg(gw_store_ctx(s)), "instance", gw_req_path(req));
-        json_object_set_new(p, "team", state.id ? team_json(&state, 0)
-                                                : json_pack("{s:s,s:s}", "id", team, "status",
-                                                            gw_team_status_name(state.status)));
+        json_t *p = json_pack("{s:s,s:s,s:i,s:s,s:s}", "type", "about:blank", "title", "Conflict",
+                              "status", 409, "detail", gw_ctx_errmsg(gw_store_ctx(s)), "instance",
+                              gw_req_path(req));
+        json_object_set_new(p, "team",
+                            state.id ? team_json(&state, 0)
+                                     : json_pack("{s:s,s:s}", "id", team, "status",
+                                                 gw_team_status_name(state.status)));
         char *txt = json_dumps(p, JSON_COMPACT);
-        gw_req_respond(req, 409, "application/problem+json", txt ? txt : "{}", txt ? strlen(txt) : 2);
+        gw_req_respond(req, 409, "application/problem+json", txt ? txt : "{}",
+                       txt ? strlen(txt) : 2);
         free(txt);
         json_decref(p);
     } else if (st) {
         gw_req_fail(req, gw_store_ctx(s), st, NULL);
     } else {
         gw_live_kick(gw_req_live(req));
-        json_t *r = json_pack("{s:o,s:o,s:I}", "team", team_json(&state, 0), "incident", text_or_null(inc),
-                              "seq", (json_int_t)seq);
+        json_t *r = json_pack("{s:o,s:o,s:I}", "team", team_json(&state, 0), "incident",
+                              text_or_null(inc), "seq", (json_int_t)seq);
         gw_req_respond_json(req, 200, r);
         char sq[32];
         snprintf(sq, sizeof sq, "%lld", (long long)seq);

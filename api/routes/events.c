@@ -17,11 +17,11 @@
 #include <string.h>
 #include <time.h>
 
-#define RING 16384          /* recent changes kept in memory (power of two) */
+#define RING 16384 /* recent changes kept in memory (power of two) */
 #define HEARTBEAT_MS 15000
 #define COALESCE_MS 1000
-#define MOVE_SLOTS 8192     /* per subscriber: last sent and held move per team (hashed) */
-#define MAX_REPLAY 200000   /* rows a Last-Event-ID replay reads at most */
+#define MOVE_SLOTS 8192   /* per subscriber: last sent and held move per team (hashed) */
+#define MAX_REPLAY 200000 /* rows a Last-Event-ID replay reads at most */
 #define MAX_TYPES 8
 
 typedef struct ev {
@@ -38,25 +38,31 @@ typedef struct sub {
     struct sub *prev, *next;
     gw_events *hub;
     gw_stream *stream;
-    int64_t cursor;        /* last seq handled */
+    int64_t cursor; /* last seq handled */
     char types[MAX_TYPES][32];
     int n_types, has_bbox, started;
     gw_bbox bbox;
-    gw_buf backlog;        /* replayed rows, sent first */
+    gw_buf backlog; /* replayed rows, sent first */
     size_t backlog_off;
     int64_t last_write_ms;
-    struct { uint64_t h; int64_t ms; } sent[MOVE_SLOTS];
-    struct { uint64_t h; int64_t seq; } held[MOVE_SLOTS]; /* newest move not sent yet (window) */
+    struct {
+        uint64_t h;
+        int64_t ms;
+    } sent[MOVE_SLOTS];
+    struct {
+        uint64_t h;
+        int64_t seq;
+    } held[MOVE_SLOTS]; /* newest move not sent yet (window) */
     size_t n_held;
 } sub;
 
 struct gw_events {
     pthread_mutex_t lock;
     ev ring[RING];
-    int64_t n;      /* events ever appended; ring[i % RING] */
-    int64_t floor;  /* lowest seq the ring may still hold; older ones come from the table */
-    int64_t last;   /* highest seq appended (the two feeds below append only above it) */
-    size_t polled;  /* rows the poller appended in its current round (under lock) */
+    int64_t n;     /* events ever appended; ring[i % RING] */
+    int64_t floor; /* lowest seq the ring may still hold; older ones come from the table */
+    int64_t last;  /* highest seq appended (the two feeds below append only above it) */
+    size_t polled; /* rows the poller appended in its current round (under lock) */
     sub *subs;
     size_t n_subs;
     pthread_t ticker, poller;
@@ -88,12 +94,21 @@ static void type_of(gw_layer layer, const char *op, char *buf, size_t cap)
     int bulk = strcmp(op, "import") == 0 || strcmp(op, "clear") == 0;
     switch (layer) {
     case GW_LAYER_INCIDENTS:
-        snprintf(buf, cap, "incident.%s", ins ? "created" : del ? "deleted" : bulk ? "bulk" : "updated");
+        snprintf(buf, cap, "incident.%s",
+                 ins    ? "created"
+                 : del  ? "deleted"
+                 : bulk ? "bulk"
+                        : "updated");
         break;
     case GW_LAYER_TEAMS:
-        snprintf(buf, cap, "team.%s", strcmp(op, "move") == 0 ? "moved" : strcmp(op, "assign") == 0 ? "assigned"
-                                      : strcmp(op, "release") == 0 ? "released" : ins ? "created"
-                                      : del ? "deleted" : bulk ? "bulk" : "updated");
+        snprintf(buf, cap, "team.%s",
+                 strcmp(op, "move") == 0      ? "moved"
+                 : strcmp(op, "assign") == 0  ? "assigned"
+                 : strcmp(op, "release") == 0 ? "released"
+                 : ins                        ? "created"
+                 : del                        ? "deleted"
+                 : bulk                       ? "bulk"
+                                              : "updated");
         break;
     case GW_LAYER_GRIDS: snprintf(buf, cap, "grid.changed"); break;
     case GW_LAYER_POLICE_ROOMS: snprintf(buf, cap, "police_room.changed"); break;
@@ -127,16 +142,16 @@ static int wanted(const sub *s, const ev *e)
         if (!ok) return 0;
     }
     if (s->has_bbox && e->has_bbox &&
-        (e->bbox.maxx < s->bbox.minx || e->bbox.minx > s->bbox.maxx || e->bbox.maxy < s->bbox.miny ||
-         e->bbox.miny > s->bbox.maxy))
+        (e->bbox.maxx < s->bbox.minx || e->bbox.minx > s->bbox.maxx ||
+         e->bbox.maxy < s->bbox.miny || e->bbox.miny > s->bbox.maxy))
         return 0;
     return 1;
 }
 
 static void format_ev(gw_buf *b, const gw_events *h, const ev *e)
 {
-    gw_buf_printf(b, "id: %lld\nevent: %s\ndata: {\"seq\":%lld,\"type\":\"%s\",\"layer\":", (long long)e->seq,
-                  e->type, (long long)e->seq, e->type);
+    gw_buf_printf(b, "id: %lld\nevent: %s\ndata: {\"seq\":%lld,\"type\":\"%s\",\"layer\":",
+                  (long long)e->seq, e->type, (long long)e->seq, e->type);
     const char *ln = gw_layer_name(e->layer);
     if (ln) gw_buf_json_str(b, ln);
     else gw_buf_str(b, "null");
@@ -147,8 +162,10 @@ static void format_ev(gw_buf *b, const gw_events *h, const ev *e)
     else gw_buf_str(b, "null");
     if (e->has_bbox) {
         gw_buf_str(b, ",\"bbox\":[");
-        gw_buf_num(b, e->bbox.minx, 7), gw_buf_str(b, ","), gw_buf_num(b, e->bbox.miny, 7), gw_buf_str(b, ",");
-        gw_buf_num(b, e->bbox.maxx, 7), gw_buf_str(b, ","), gw_buf_num(b, e->bbox.maxy, 7), gw_buf_str(b, "]");
+        gw_buf_num(b, e->bbox.minx, 7), gw_buf_str(b, ","), gw_buf_num(b, e->bbox.miny, 7),
+            gw_buf_str(b, ",");
+        gw_buf_num(b, e->bbox.maxx, 7), gw_buf_str(b, ","), gw_buf_num(b, e->bbox.maxy, 7),
+            gw_buf_str(b, "]");
     }
     /* A team event says where the team is and what it is doing now (the newest position, which
      * is what a map wants: a move's bbox spans the old and the new place), so a wall can draw it
@@ -169,7 +186,8 @@ static void format_ev(gw_buf *b, const gw_events *h, const ev *e)
  * was refreshed) and a poller reading the change log every POLL_MS, so an event does not wait
  * for a model reload (seconds for a million incidents).  Commits are serial and seqs are taken
  * inside them, so the change log grows in seq order and "above the last seq" loses nothing. */
-static void on_changes(void *user, gw_ctx *ctx, const gw_change *ch, size_t n, gw_model_snapshot *snap)
+static void on_changes(void *user, gw_ctx *ctx, const gw_change *ch, size_t n,
+                       gw_model_snapshot *snap)
 {
     gw_events *h = user;
     pthread_mutex_lock(&h->lock);
@@ -178,7 +196,8 @@ static void on_changes(void *user, gw_ctx *ctx, const gw_change *ch, size_t n, g
         h->last = ch[i].seq;
         ev *e = &h->ring[h->n % RING];
         if (h->n >= RING) h->floor = e->seq + 1; /* evicting it */
-        fill_ev(e, ch[i].seq, ch[i].layer, ch[i].op, ch[i].feature_id, ch[i].has_bbox ? &ch[i].bbox : NULL);
+        fill_ev(e, ch[i].seq, ch[i].layer, ch[i].op, ch[i].feature_id,
+                ch[i].has_bbox ? &ch[i].bbox : NULL);
         h->n++;
     }
     for (sub *s = h->subs; s; s = s->next) gw_stream_wake(s->stream);
@@ -212,9 +231,12 @@ static void *poller_main(void *arg)
     gw_events *h = arg;
     gw_ctx *ctx = NULL;
     gw_store *st = NULL;
-    if (gw_ctx_create(&ctx) != GW_OK || gw_store_open(ctx, h->db_path, GW_STORE_READONLY, &st) != GW_OK) {
-        fprintf(stderr, "gridwatch events: cannot poll the change log of %s (%s); events follow model "
-                "refreshes only\n", h->db_path, ctx ? gw_ctx_errmsg(ctx) : "out of memory");
+    if (gw_ctx_create(&ctx) != GW_OK ||
+        gw_store_open(ctx, h->db_path, GW_STORE_READONLY, &st) != GW_OK) {
+        fprintf(stderr,
+                "gridwatch events: cannot poll the change log of %s (%s); events follow model "
+                "refreshes only\n",
+                h->db_path, ctx ? gw_ctx_errmsg(ctx) : "out of memory");
         goto out;
     }
     pthread_mutex_lock(&h->lock);
@@ -272,8 +294,7 @@ gw_status gw_events_create(gw_ctx *ctx, gw_live *live, gw_events **out)
     gw_status st = gw_live_listen(live, on_changes, h);
     if (!st && pthread_create(&h->ticker, NULL, ticker_main, h) != 0)
         st = gw_ctx_error(ctx, GW_ERR_INTERNAL, "cannot start the events ticker");
-    else if (st)
-        gw_ctx_error(ctx, st, "cannot register the events listener");
+    else if (st) gw_ctx_error(ctx, st, "cannot register the events listener");
     h->running = !st;
     if (st) {
         gw_events_destroy(h);
@@ -360,8 +381,8 @@ static long sub_read(void *cls, char *buf, size_t max)
         s->started = 1;
     }
     if (s->cursor < h->floor - 1) { /* fell out of the window: say so rather than skip silently */
-        gw_buf_printf(&out, "event: reset\ndata: {\"from\":%lld,\"to\":%lld}\n\n", (long long)s->cursor,
-                      (long long)(h->floor - 1));
+        gw_buf_printf(&out, "event: reset\ndata: {\"from\":%lld,\"to\":%lld}\n\n",
+                      (long long)s->cursor, (long long)(h->floor - 1));
         s->cursor = h->floor - 1;
     }
     /* ring entries are in seq order: start after the cursor */
@@ -381,7 +402,8 @@ static long sub_read(void *cls, char *buf, size_t max)
              * (a newer one replaces it) and goes out when the window ends. */
             size_t k = e->idh & (MOVE_SLOTS - 1);
             if (s->sent[k].h == e->idh && t - s->sent[k].ms < COALESCE_MS &&
-                (!s->held[k].h || s->held[k].h == e->idh)) { /* a slot taken by another team: send */
+                (!s->held[k].h ||
+                 s->held[k].h == e->idh)) { /* a slot taken by another team: send */
                 if (!s->held[k].h) s->n_held++;
                 s->held[k].h = e->idh, s->held[k].seq = e->seq;
                 continue;
@@ -461,8 +483,8 @@ static int replay(gw_req *req, sub *s, int64_t after, int64_t until)
     int64_t last = r.last;
     free(e.id);
     if (last < until - 1 && last - after >= MAX_REPLAY) /* too far behind to replay all */
-        gw_buf_printf(&s->backlog, "event: reset\ndata: {\"from\":%lld,\"to\":%lld}\n\n", (long long)last,
-                      (long long)(until - 1));
+        gw_buf_printf(&s->backlog, "event: reset\ndata: {\"from\":%lld,\"to\":%lld}\n\n",
+                      (long long)last, (long long)(until - 1));
     return s->backlog.oom ? -1 : 0;
 }
 

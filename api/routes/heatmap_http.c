@@ -115,7 +115,8 @@ static int heat_arg(void *user, const char *key, const char *val)
     } else if (strcmp(key, "severity_min") == 0 || strcmp(key, "severity_max") == 0) {
         long v = strtol(val, &end, 10);
         if (end == val || *end || v < 1 || v > 5) {
-            gw_req_problem(req, 400, NULL, "parameter '%s': '%s' is not a severity 1 to 5", key, val);
+            gw_req_problem(req, 400, NULL, "parameter '%s': '%s' is not a severity 1 to 5", key,
+                           val);
             return 1;
         }
         if (key[9] == 'm' && key[10] == 'i') a->o.filter.severity_min = (int)v;
@@ -123,13 +124,18 @@ static int heat_arg(void *user, const char *key, const char *val)
     } else if (strcmp(key, "min") == 0 || strcmp(key, "max") == 0) {
         double v = strtod(val, &end);
         if (end == val || *end || !(v > 0) || !isfinite(v)) {
-            gw_req_problem(req, 400, NULL, "parameter '%s': '%s' is not a positive density (incidents per km²)", key, val);
+            gw_req_problem(req, 400, NULL,
+                           "parameter '%s': '%s' is not a positive density (incidents per km²)",
+                           key, val);
             return 1;
         }
         if (key[1] == 'i') a->o.min = v;
         else a->o.max = v;
     } else if (strcmp(key, "f") != 0) {
-        gw_req_problem(req, 400, NULL, "unknown parameter '%s' (datetime, category, severity_min, severity_max, min, max)", key);
+        gw_req_problem(
+            req, 400, NULL,
+            "unknown parameter '%s' (datetime, category, severity_min, severity_max, min, max)",
+            key);
         return 1;
     }
     return 0;
@@ -141,7 +147,8 @@ static gw_heat *heat_state(gw_req *req, gw_live **live)
     gw_hotspots *hs = app ? app->modules[GW_APP_HOTSPOTS] : NULL;
     gw_heat *h = hs ? gw_hotspots_heat(hs) : NULL;
     *live = app ? app->live : NULL;
-    if (!h || !*live) gw_req_problem(req, 503, NULL, "heat map tiles are not enabled on this server");
+    if (!h || !*live)
+        gw_req_problem(req, 503, NULL, "heat map tiles are not enabled on this server");
     return h && *live ? h : NULL;
 }
 
@@ -177,7 +184,8 @@ int gw_heat_tile_handler(gw_req *req)
         return 0;
     }
     char zxy[128];
-    int n = snprintf(zxy, sizeof zxy, "%s/%s/%.*s", gw_req_param(req, "z"), gw_req_param(req, "x"), (int)(yl - 4), y);
+    int n = snprintf(zxy, sizeof zxy, "%s/%s/%.*s", gw_req_param(req, "z"), gw_req_param(req, "x"),
+                     (int)(yl - 4), y);
     gw_tile_id t;
     gw_status st = gw_tile_parse(ctx, zxy, n > 0 && (size_t)n < sizeof zxy ? (size_t)n : 0, &t);
     if (st) {
@@ -188,8 +196,9 @@ int gw_heat_tile_handler(gw_req *req)
     if (gw_req_query_each(req, heat_arg, &a)) return 0;
     const gw_incident_filter *f = &a.o.filter;
     char key[512];
-    snprintf(key, sizeof key, "%d:%lld|%d:%lld|%s|%d|%d|%.17g|%.17g", f->has_from, (long long)f->from, f->has_to,
-             (long long)f->to, f->category ? f->category : "", f->severity_min, f->severity_max, a.o.min, a.o.max);
+    snprintf(key, sizeof key, "%d:%lld|%d:%lld|%s|%d|%d|%.17g|%.17g", f->has_from,
+             (long long)f->from, f->has_to, (long long)f->to, f->category ? f->category : "",
+             f->severity_min, f->severity_max, a.o.min, a.o.max);
     gw_tile_blob *b = gw_tile_cache_get(h->cache, t.z, t, key);
     int hit = b != NULL;
     if (!b) {
@@ -201,7 +210,8 @@ int gw_heat_tile_handler(gw_req *req)
         free(png);
         gw_model_release(ctx, s);
         if (st) {
-            gw_req_problem(req, st == GW_ERR_RANGE ? 404 : 500, NULL, "heat map tile %s: %s", zxy, gw_ctx_errmsg(ctx));
+            gw_req_problem(req, st == GW_ERR_RANGE ? 404 : 500, NULL, "heat map tile %s: %s", zxy,
+                           gw_ctx_errmsg(ctx));
             return 0;
         }
         gw_tile_cache_put(h->cache, t.z, t, key, b);

@@ -50,10 +50,7 @@ struct gw_hotspots {
     gw_heat *heat; /* heat map tile cache (heatmap_http.c) */
 };
 
-gw_heat *gw_hotspots_heat(gw_hotspots *hs)
-{
-    return hs ? hs->heat : NULL;
-}
+gw_heat *gw_hotspots_heat(gw_hotspots *hs) { return hs ? hs->heat : NULL; }
 
 static void wentry_unref(wentry *e)
 {
@@ -71,7 +68,8 @@ static void ientry_unref(ientry *e)
     }
 }
 
-static void on_changes(void *user, gw_ctx *ctx, const gw_change *ch, size_t n, gw_model_snapshot *snap)
+static void on_changes(void *user, gw_ctx *ctx, const gw_change *ch, size_t n,
+                       gw_model_snapshot *snap)
 {
     gw_hotspots *hs = user;
     int grids = 0, inc = 0;
@@ -204,7 +202,8 @@ static void release(gw_hotspots *hs, wentry *w, ientry *i)
     pthread_mutex_unlock(&hs->mu);
 }
 
-gw_status gw_hotspots_default(gw_hotspots *hs, gw_ctx *ctx, gw_model_snapshot *snap, gw_hotspot_result **out)
+gw_status gw_hotspots_default(gw_hotspots *hs, gw_ctx *ctx, gw_model_snapshot *snap,
+                              gw_hotspot_result **out)
 {
     *out = NULL;
     if (!hs) return gw_ctx_error(ctx, GW_ERR_NOT_FOUND, "the hotspot module is not running");
@@ -245,10 +244,14 @@ static int http_arg(void *user, const char *key, const char *val)
     }
     if (strcmp(key, "method") == 0 && strcmp(val, "gistar") != 0 && strcmp(val, "lisa") != 0 &&
         strcmp(val, "emerging") != 0) {
-        gw_req_problem(a->req, 400, NULL, "parameter 'method': '%s' is not available; use gistar, lisa or emerging (kde: /analysis/kde)", val);
+        gw_req_problem(
+            a->req, 400, NULL,
+            "parameter 'method': '%s' is not available; use gistar, lisa or emerging (kde: /analysis/kde)",
+            val);
         return 1;
     }
-    if (strcmp(key, "method") == 0) a->q->lisa = strcmp(val, "lisa") == 0, a->q->emerging = strcmp(val, "emerging") == 0;
+    if (strcmp(key, "method") == 0)
+        a->q->lisa = strcmp(val, "lisa") == 0, a->q->emerging = strcmp(val, "emerging") == 0;
     if (strcmp(key, "method") == 0 || strcmp(key, "f") == 0) return 0;
     int rc = hs_query_set(a->ctx, a->q, key, val, NULL);
     if (rc < 0) gw_req_problem(a->req, 400, NULL, "parameter '%s': %s", key, gw_ctx_errmsg(a->ctx));
@@ -289,9 +292,14 @@ static int h_hotspots(gw_req *req)
     if (st) {
         gw_req_fail(req, ctx, st, NULL);
     } else {
-        if (!q.lisa && !q.emerging) hs_write_result(&b, g, r, &q, we->w, we->seconds, gw_snapshot_seq(snap));
-        if (b.oom) gw_req_problem(req, 503, NULL, "out of memory writing %zu grids", gw_layer_data_count(g));
-        else gw_req_respond(req, 200, q.csv ? "text/csv; charset=utf-8" : "application/json", b.data, b.len);
+        if (!q.lisa && !q.emerging)
+            hs_write_result(&b, g, r, &q, we->w, we->seconds, gw_snapshot_seq(snap));
+        if (b.oom)
+            gw_req_problem(req, 503, NULL, "out of memory writing %zu grids",
+                           gw_layer_data_count(g));
+        else
+            gw_req_respond(req, 200, q.csv ? "text/csv; charset=utf-8" : "application/json", b.data,
+                           b.len);
     }
     gw_buf_free(&b);
     gw_hotspot_result_destroy(r);
@@ -340,7 +348,8 @@ static int h_kde(gw_req *req)
         gw_req_add_header(req, "X-Bandwidth-Metres", h);
         snprintf(h, sizeof h, "%zu", r->n_points);
         gw_req_add_header(req, "X-Incidents", h);
-        gw_req_respond(req, 200, q.contours ? "application/geo+json" : "image/tiff", (const char *)buf, len);
+        gw_req_respond(req, 200, q.contours ? "application/geo+json" : "image/tiff",
+                       (const char *)buf, len);
     }
     free(buf);
     gw_raster_destroy(r);
@@ -380,7 +389,8 @@ static int h_evaluate(gw_req *req)
 }
 
 static const gw_route routes[] = {
-    {"GET", "/analysis/hotspots/evaluate", h_evaluate, GW_ROLE_VIEWER, "analysis_hotspots_evaluate"},
+    {"GET", "/analysis/hotspots/evaluate", h_evaluate, GW_ROLE_VIEWER,
+     "analysis_hotspots_evaluate"},
     {"GET", "/analysis/hotspots", h_hotspots, GW_ROLE_VIEWER, "analysis_hotspots"},
     {"GET", "/analysis/kde", h_kde, GW_ROLE_VIEWER, "analysis_kde"},
     {"GET", "/tiles/heatmap/legend.json", gw_heat_legend_handler, GW_ROLE_VIEWER, "heatmap_legend"},

@@ -34,5 +34,4 @@ gw_status gw_hotspots_default(gw_hotspots *hs, gw_ctx *ctx, gw_model_snapshot *s
 /* GET /analysis/hotspots, GET /analysis/kde; role viewer (static storage). */
 const gw_route *gw_hotspots_routes(size_t *n);
 
-
 #endif

@@ -58,7 +58,8 @@ int hs_query_set(gw_ctx *ctx, hs_query *q, const char *key, const char *val, con
         else if (strcmp(val, "tiff") == 0 || strcmp(val, "geotiff") == 0) q->contours = 0;
         else if (strcmp(val, "contours") == 0 || strcmp(val, "geojson") == 0) q->contours = 1;
         else {
-            gw_ctx_error(ctx, GW_ERR_ARG, "format '%s': use csv or json (hotspots), tiff or contours (kde)", val);
+            gw_ctx_error(ctx, GW_ERR_ARG,
+                         "format '%s': use csv or json (hotspots), tiff or contours (kde)", val);
             return -1;
         }
     } else if (strcmp(key, "cell") == 0 || strcmp(key, "bandwidth") == 0) {
@@ -74,7 +75,8 @@ int hs_query_set(gw_ctx *ctx, hs_query *q, const char *key, const char *val, con
         for (const char *s = val; *s && q->n_levels < 32;) {
             double v = strtod(s, &end);
             if (end == s || (*end && *end != ',')) {
-                gw_ctx_error(ctx, GW_ERR_ARG, "levels '%s': comma-separated densities per km²", val);
+                gw_ctx_error(ctx, GW_ERR_ARG, "levels '%s': comma-separated densities per km²",
+                             val);
                 return -1;
             }
             q->levels[q->n_levels++] = v;
@@ -85,7 +87,8 @@ int hs_query_set(gw_ctx *ctx, hs_query *q, const char *key, const char *val, con
         char a[64], b[64];
         int64_t t0, t1;
         if (!slash || (size_t)(slash - val) >= sizeof a || strlen(slash + 1) >= sizeof b) {
-            gw_ctx_error(ctx, GW_ERR_ARG, "%s '%s': a period FROM/TO (ISO 8601, inclusive)", key, val);
+            gw_ctx_error(ctx, GW_ERR_ARG, "%s '%s': a period FROM/TO (ISO 8601, inclusive)", key,
+                         val);
             return -1;
         }
         snprintf(a, sizeof a, "%.*s", (int)(slash - val), val);
@@ -101,7 +104,8 @@ int hs_query_set(gw_ctx *ctx, hs_query *q, const char *key, const char *val, con
     } else if (strcmp(key, "permutations") == 0 || strcmp(key, "seed") == 0) {
         long long v = strtoll(val, &end, 10);
         if (end == val || *end || v < 0 || (key[0] == 'p' && (v < 1 || v > 99999))) {
-            gw_ctx_error(ctx, GW_ERR_ARG, "%s '%s': %s", key, val, key[0] == 'p' ? "1 to 99999" : "a whole number >= 0");
+            gw_ctx_error(ctx, GW_ERR_ARG, "%s '%s': %s", key, val,
+                         key[0] == 'p' ? "1 to 99999" : "a whole number >= 0");
             return -1;
         }
         if (key[0] == 'p') q->lo.permutations = (int)v;
@@ -116,14 +120,18 @@ int hs_query_set(gw_ctx *ctx, hs_query *q, const char *key, const char *val, con
     } else if (strcmp(key, "time_neighbours") == 0 || strcmp(key, "time-neighbours") == 0) {
         long v = strtol(val, &end, 10);
         if (end == val || *end || v < 0 || v > 52) {
-            gw_ctx_error(ctx, GW_ERR_ARG, "%s '%s': previous time steps in each bin's neighbourhood, 0 to 52", key, val);
+            gw_ctx_error(ctx, GW_ERR_ARG,
+                         "%s '%s': previous time steps in each bin's neighbourhood, 0 to 52", key,
+                         val);
             return -1;
         }
         q->time_neighbours = v ? (int)v : -1; /* gw_emerging_opts: 0 = default 1, < 0 = none */
     } else if (strcmp(key, "top") == 0) {
         double v = strtod(val, &end);
         if (end == val || *end || !(v > 0 && v < 1)) {
-            gw_ctx_error(ctx, GW_ERR_ARG, "top '%s': the share of KDE cells to flag, between 0 and 1 (e.g. 0.05)", val);
+            gw_ctx_error(ctx, GW_ERR_ARG,
+                         "top '%s': the share of KDE cells to flag, between 0 and 1 (e.g. 0.05)",
+                         val);
             return -1;
         }
         q->top = v;
@@ -134,8 +142,7 @@ int hs_query_set(gw_ctx *ctx, hs_query *q, const char *key, const char *val, con
             return -1;
         }
         q->has_ll_bbox = 1;
-    } else
-        return 1;
+    } else return 1;
     return 0;
 }
 
@@ -147,7 +154,7 @@ static void num_or_null(gw_buf *b, double v, int prec, int csv)
 
 /* The result as CSV (id,count,value,z,p,class) or JSON into b. */
 void hs_write_result(gw_buf *b, const gw_layer_data *g, const gw_hotspot_result *r,
-                         const hs_query *q, const gw_weights *w, double wsec, int64_t seq)
+                     const hs_query *q, const gw_weights *w, double wsec, int64_t seq)
 {
     if (q->csv) {
         gw_buf_str(b, "id,count,value,z,p,class\n");
@@ -155,7 +162,8 @@ void hs_write_result(gw_buf *b, const gw_layer_data *g, const gw_hotspot_result 
             const char *id = gw_layer_data_id(g, i);
             if (strpbrk(id, ",\"\r\n")) { /* RFC 4180 quoting */
                 gw_buf_add(b, "\"", 1);
-                for (const char *c = id; *c; c++) gw_buf_add(b, c, *c == '"' ? 0 : 1), gw_buf_str(b, *c == '"' ? "\"\"" : "");
+                for (const char *c = id; *c; c++)
+                    gw_buf_add(b, c, *c == '"' ? 0 : 1), gw_buf_str(b, *c == '"' ? "\"\"" : "");
                 gw_buf_add(b, "\"", 1);
             } else {
                 gw_buf_str(b, id);
@@ -172,11 +180,13 @@ void hs_write_result(gw_buf *b, const gw_layer_data *g, const gw_hotspot_result 
     }
     gw_buf_str(b, "{\"method\":\"gistar\",\"weights\":");
     gw_buf_json_str(b, q->weights);
-    gw_buf_printf(b, ",\"value\":\"%s\",\"fdr\":%s,\"seq\":%lld,\"grids\":%zu,\"links\":%zu,"
-                     "\"hot\":%zu,\"cold\":%zu,\"no_neighbours\":%zu,\"no_value\":%zu,"
-                     "\"weights_seconds\":%.4f,\"seconds\":%.4f,\"results\":[",
-                  gw_hotspot_value_name(q->ho.value), q->ho.no_fdr ? "false" : "true", (long long)seq, r->n,
-                  gw_weights_links(w), r->n_hot, r->n_cold, r->n_no_neighbours, r->n_no_value, wsec, r->seconds);
+    gw_buf_printf(b,
+                  ",\"value\":\"%s\",\"fdr\":%s,\"seq\":%lld,\"grids\":%zu,\"links\":%zu,"
+                  "\"hot\":%zu,\"cold\":%zu,\"no_neighbours\":%zu,\"no_value\":%zu,"
+                  "\"weights_seconds\":%.4f,\"seconds\":%.4f,\"results\":[",
+                  gw_hotspot_value_name(q->ho.value), q->ho.no_fdr ? "false" : "true",
+                  (long long)seq, r->n, gw_weights_links(w), r->n_hot, r->n_cold,
+                  r->n_no_neighbours, r->n_no_value, wsec, r->seconds);
     for (size_t i = 0; i < r->n; i++) {
         gw_buf_str(b, i ? ",{\"id\":" : "{\"id\":");
         gw_buf_json_str(b, gw_layer_data_id(g, i));
@@ -196,12 +206,15 @@ void hs_write_result(gw_buf *b, const gw_layer_data *g, const gw_hotspot_result 
 /* Local Moran's I over the values of a Gi* run (same counts, rates and left-out grids), written
  * as CSV (id,count,value,I,p,quadrant,class) or JSON. */
 gw_status hs_run_lisa(gw_ctx *ctx, gw_buf *b, const gw_layer_data *g, const gw_hotspot_result *r,
-                          const hs_query *q, const gw_weights *w)
+                      const hs_query *q, const gw_weights *w)
 {
     size_t n = r->n;
     double *I = malloc((n ? n : 1) * sizeof *I), *p = malloc((n ? n : 1) * sizeof *p);
-    uint8_t *valid = calloc(n ? n : 1, 1), *quad = calloc(n ? n : 1, 1), *cls = calloc(n ? n : 1, 1);
-    gw_status st = !I || !p || !valid || !quad || !cls ? gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory") : GW_OK;
+    uint8_t *valid = calloc(n ? n : 1, 1), *quad = calloc(n ? n : 1, 1),
+            *cls = calloc(n ? n : 1, 1);
+    gw_status st = !I || !p || !valid || !quad || !cls
+                       ? gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory")
+                       : GW_OK;
     for (size_t i = 0; i < n && !st; i++) valid[i] = !isnan(r->value[i]);
     if (!st) st = gw_lisa(ctx, w, r->value, valid, n, &q->lo, I, p, quad, cls);
     static const char *const qn[5] = {"", "HH", "LH", "LL", "HL"};
@@ -211,11 +224,13 @@ gw_status hs_run_lisa(gw_ctx *ctx, gw_buf *b, const gw_layer_data *g, const gw_h
     if (!st && !q->csv) {
         gw_buf_str(b, "{\"method\":\"lisa\",\"weights\":");
         gw_buf_json_str(b, q->weights);
-        gw_buf_printf(b, ",\"value\":\"%s\",\"permutations\":%d,\"seed\":%llu,\"grids\":%zu,\"HH\":%zu,\"LL\":%zu,"
-                         "\"HL\":%zu,\"LH\":%zu,\"results\":[",
-                      gw_hotspot_value_name(q->ho.value), q->lo.permutations ? q->lo.permutations : 999,
-                      (unsigned long long)q->lo.seed, n, counts[GW_LISA_HH], counts[GW_LISA_LL], counts[GW_LISA_HL],
-                      counts[GW_LISA_LH]);
+        gw_buf_printf(
+            b,
+            ",\"value\":\"%s\",\"permutations\":%d,\"seed\":%llu,\"grids\":%zu,\"HH\":%zu,\"LL\":%zu,"
+            "\"HL\":%zu,\"LH\":%zu,\"results\":[",
+            gw_hotspot_value_name(q->ho.value), q->lo.permutations ? q->lo.permutations : 999,
+            (unsigned long long)q->lo.seed, n, counts[GW_LISA_HH], counts[GW_LISA_LL],
+            counts[GW_LISA_HL], counts[GW_LISA_LH]);
     }
     for (size_t i = 0; i < n && !st; i++) {
         if (q->csv) {
@@ -236,8 +251,8 @@ gw_status hs_run_lisa(gw_ctx *ctx, gw_buf *b, const gw_layer_data *g, const gw_h
         num_or_null(b, I[i], 12, 0);
         gw_buf_str(b, ",\"p\":");
         num_or_null(b, p[i], 6, 0);
-        gw_buf_printf(b, ",\"quadrant\":%s%s%s,\"class\":\"%s\"}", quad[i] ? "\"" : "null", qn[quad[i]],
-                      quad[i] ? "\"" : "", gw_lisa_class_name(cls[i]));
+        gw_buf_printf(b, ",\"quadrant\":%s%s%s,\"class\":\"%s\"}", quad[i] ? "\"" : "null",
+                      qn[quad[i]], quad[i] ? "\"" : "", gw_lisa_class_name(cls[i]));
     }
     if (!st && !q->csv) gw_buf_str(b, "]}\n");
     free(I), free(p), free(valid), free(quad), free(cls);
@@ -247,10 +262,14 @@ gw_status hs_run_lisa(gw_ctx *ctx, gw_buf *b, const gw_layer_data *g, const gw_h
 /* Emerging hot spots over the same filter and value: CSV id,category,trend_z,trend_p,hot_steps,
  * cold_steps or JSON (per grid also the incidents and the final step's z). */
 gw_status hs_run_emerging(gw_ctx *ctx, gw_buf *b, gw_model_snapshot *snap, const gw_layer_data *g,
-                              const gw_weights *w, const int32_t *ig, const hs_query *q, gw_emerging_result **out)
+                          const gw_weights *w, const int32_t *ig, const hs_query *q,
+                          gw_emerging_result **out)
 {
-    gw_emerging_opts eo = {.filter = q->ho.filter, .value = q->ho.value, .step = q->step,
-                           .time_neighbours = q->time_neighbours, .no_fdr = q->ho.no_fdr};
+    gw_emerging_opts eo = {.filter = q->ho.filter,
+                           .value = q->ho.value,
+                           .step = q->step,
+                           .time_neighbours = q->time_neighbours,
+                           .no_fdr = q->ho.no_fdr};
     gw_status st = gw_emerging(ctx, snap, w, ig, &eo, out);
     if (st) return st;
     const gw_emerging_result *r = *out;
@@ -259,14 +278,20 @@ gw_status hs_run_emerging(gw_ctx *ctx, gw_buf *b, gw_model_snapshot *snap, const
     else {
         gw_buf_str(b, "{\"method\":\"emerging\",\"weights\":");
         gw_buf_json_str(b, q->weights);
-        gw_buf_printf(b, ",\"value\":\"%s\",\"fdr\":%s,\"step_seconds\":%lld,\"steps\":%zu,\"start\":%lld,"
-                         "\"time_neighbours\":%d,\"grids\":%zu,\"incidents\":%zu,\"left_out\":%zu,\"seconds\":%.4f,"
-                         "\"categories\":{",
-                      gw_hotspot_value_name(q->ho.value), q->ho.no_fdr ? "false" : "true", (long long)r->step, r->steps,
-                      (long long)r->start, q->time_neighbours < 0 ? 0 : q->time_neighbours ? q->time_neighbours : 1, n,
-                      r->incidents, r->left_out, r->seconds);
+        gw_buf_printf(
+            b,
+            ",\"value\":\"%s\",\"fdr\":%s,\"step_seconds\":%lld,\"steps\":%zu,\"start\":%lld,"
+            "\"time_neighbours\":%d,\"grids\":%zu,\"incidents\":%zu,\"left_out\":%zu,\"seconds\":%.4f,"
+            "\"categories\":{",
+            gw_hotspot_value_name(q->ho.value), q->ho.no_fdr ? "false" : "true", (long long)r->step,
+            r->steps, (long long)r->start,
+            q->time_neighbours < 0 ? 0
+            : q->time_neighbours   ? q->time_neighbours
+                                   : 1,
+            n, r->incidents, r->left_out, r->seconds);
         for (int c = 0; c < GW_EHS_CATEGORY_COUNT; c++)
-            gw_buf_printf(b, "%s\"%s\":%zu", c ? "," : "", gw_ehs_category_name((gw_ehs_category)c), r->n_category[c]);
+            gw_buf_printf(b, "%s\"%s\":%zu", c ? "," : "", gw_ehs_category_name((gw_ehs_category)c),
+                          r->n_category[c]);
         gw_buf_str(b, "},\"results\":[");
     }
     for (size_t i = 0; i < n; i++) {
@@ -287,8 +312,8 @@ gw_status hs_run_emerging(gw_ctx *ctx, gw_buf *b, gw_model_snapshot *snap, const
         num_or_null(b, r->trend_z[i], 8, 0);
         gw_buf_str(b, ",\"trend_p\":");
         num_or_null(b, r->trend_p[i], 8, 0);
-        gw_buf_printf(b, ",\"hot_steps\":%u,\"cold_steps\":%u,\"count\":%.0f,\"final_z\":", r->hot_steps[i],
-                      r->cold_steps[i], cnt);
+        gw_buf_printf(b, ",\"hot_steps\":%u,\"cold_steps\":%u,\"count\":%.0f,\"final_z\":",
+                      r->hot_steps[i], r->cold_steps[i], cnt);
         num_or_null(b, r->z[last + i], 8, 0);
         gw_buf_str(b, "}");
     }
@@ -300,7 +325,8 @@ gw_status hs_run_emerging(gw_ctx *ctx, gw_buf *b, gw_model_snapshot *snap, const
 gw_status hs_bbox_to_metric(gw_ctx *ctx, int srid, const gw_bbox *ll, gw_bbox *out)
 {
     gw_crs_transform *tr = NULL;
-    gw_status st = gw_crs_transform_create(ctx, (gw_crs){GW_CRS_EPSG, 4326}, (gw_crs){GW_CRS_EPSG, srid}, &tr);
+    gw_status st = gw_crs_transform_create(ctx, (gw_crs){GW_CRS_EPSG, 4326},
+                                           (gw_crs){GW_CRS_EPSG, srid}, &tr);
     if (st) return st;
     double mx = (ll->minx + ll->maxx) / 2, my = (ll->miny + ll->maxy) / 2;
     double x[8] = {ll->minx, ll->maxx, ll->minx, ll->maxx, mx, mx, ll->minx, ll->maxx};
@@ -325,13 +351,19 @@ void hs_default_levels(const gw_raster *r, hs_query *q)
     for (int k = 1; k <= 5; k++) q->levels[q->n_levels++] = peak * k / 6.0;
 }
 
-gw_status hs_run_evaluate(gw_ctx *ctx, gw_model_snapshot *snap, const gw_weights *w, const int32_t *ig,
-                              hs_query *q, gw_pai_row *rows)
+gw_status hs_run_evaluate(gw_ctx *ctx, gw_model_snapshot *snap, const gw_weights *w,
+                          const int32_t *ig, hs_query *q, gw_pai_row *rows)
 {
     if (!q->has_train || !q->has_test)
-        return gw_ctx_error(ctx, GW_ERR_ARG, "evaluation needs a training and a test period (train=FROM/TO, test=FROM/TO)");
-    gw_pai_opts po = {.train = q->train, .test = q->test, .no_fdr = q->ho.no_fdr, .top = q->top,
-                      .cell = q->ko.cell, .bandwidth = q->ko.bandwidth};
+        return gw_ctx_error(
+            ctx, GW_ERR_ARG,
+            "evaluation needs a training and a test period (train=FROM/TO, test=FROM/TO)");
+    gw_pai_opts po = {.train = q->train,
+                      .test = q->test,
+                      .no_fdr = q->ho.no_fdr,
+                      .top = q->top,
+                      .cell = q->ko.cell,
+                      .bandwidth = q->ko.bandwidth};
     po.train.category = po.test.category = q->ho.filter.category;
     po.train.severity_min = po.test.severity_min = q->ho.filter.severity_min;
     po.train.severity_max = po.test.severity_max = q->ho.filter.severity_max;
@@ -341,29 +373,36 @@ gw_status hs_run_evaluate(gw_ctx *ctx, gw_model_snapshot *snap, const gw_weights
 void hs_write_pai(gw_buf *b, const gw_pai_row *rows, const hs_query *q, int json)
 {
     if (!json) {
-        gw_buf_str(b, "method  value    flagged at        grids/cells  area %   test incidents %   PAI\n");
+        gw_buf_str(
+            b, "method  value    flagged at        grids/cells  area %   test incidents %   PAI\n");
         for (int k = 0; k < GW_PAI_ROWS; k++) {
             const gw_pai_row *r = &rows[k];
             char lvl[32];
-            if (strcmp(r->method, "kde") == 0) snprintf(lvl, sizeof lvl, "top %.4g %%", r->level * 100);
+            if (strcmp(r->method, "kde") == 0)
+                snprintf(lvl, sizeof lvl, "top %.4g %%", r->level * 100);
             else snprintf(lvl, sizeof lvl, "hot >= %.0f %%", r->level * 100);
             gw_buf_printf(b, "%-7s %-8s %-17s %11zu  %6.2f   %16.2f   %6.2f\n", r->method,
-                          strcmp(r->method, "kde") ? gw_hotspot_value_name(r->value) : "-", lvl, r->flagged,
-                          r->area_share * 100, r->hit_share * 100, r->pai);
+                          strcmp(r->method, "kde") ? gw_hotspot_value_name(r->value) : "-", lvl,
+                          r->flagged, r->area_share * 100, r->hit_share * 100, r->pai);
         }
         return;
     }
     gw_buf_str(b, "{\"weights\":");
     gw_buf_json_str(b, q->weights);
-    gw_buf_printf(b, ",\"fdr\":%s,\"train\":[%lld,%lld],\"test\":[%lld,%lld],\"rows\":[", q->ho.no_fdr ? "false" : "true",
-                  (long long)q->train.from, (long long)q->train.to, (long long)q->test.from, (long long)q->test.to);
+    gw_buf_printf(b, ",\"fdr\":%s,\"train\":[%lld,%lld],\"test\":[%lld,%lld],\"rows\":[",
+                  q->ho.no_fdr ? "false" : "true", (long long)q->train.from, (long long)q->train.to,
+                  (long long)q->test.from, (long long)q->test.to);
     for (int k = 0; k < GW_PAI_ROWS; k++) {
         const gw_pai_row *r = &rows[k];
         gw_buf_printf(b, "%s{\"method\":\"%s\",", k ? "," : "", r->method);
         if (strcmp(r->method, "kde") == 0) gw_buf_printf(b, "\"top\":%.6g", r->level);
-        else gw_buf_printf(b, "\"value\":\"%s\",\"confidence\":%.2f", gw_hotspot_value_name(r->value), r->level);
-        gw_buf_printf(b, ",\"flagged\":%zu,\"test_hits\":%zu,\"test_total\":%zu,\"train_total\":%zu,\"area_share\":",
-                      r->flagged, r->test_hits, r->test_total, r->train_total);
+        else
+            gw_buf_printf(b, "\"value\":\"%s\",\"confidence\":%.2f",
+                          gw_hotspot_value_name(r->value), r->level);
+        gw_buf_printf(
+            b,
+            ",\"flagged\":%zu,\"test_hits\":%zu,\"test_total\":%zu,\"train_total\":%zu,\"area_share\":",
+            r->flagged, r->test_hits, r->test_total, r->train_total);
         num_or_null(b, r->area_share, 8, 0);
         gw_buf_str(b, ",\"hit_share\":");
         num_or_null(b, r->hit_share, 8, 0);

@@ -39,15 +39,16 @@ typedef struct hs_query {
 void hs_query_init(hs_query *q);
 int hs_query_set(gw_ctx *ctx, hs_query *q, const char *key, const char *val, const char *tz);
 void hs_write_result(gw_buf *b, const gw_layer_data *g, const gw_hotspot_result *r,
-                         const hs_query *q, const gw_weights *w, double wsec, int64_t seq);
+                     const hs_query *q, const gw_weights *w, double wsec, int64_t seq);
 gw_status hs_run_lisa(gw_ctx *ctx, gw_buf *b, const gw_layer_data *g, const gw_hotspot_result *r,
-                          const hs_query *q, const gw_weights *w);
+                      const hs_query *q, const gw_weights *w);
 gw_status hs_run_emerging(gw_ctx *ctx, gw_buf *b, gw_model_snapshot *snap, const gw_layer_data *g,
-                              const gw_weights *w, const int32_t *ig, const hs_query *q, gw_emerging_result **out);
+                          const gw_weights *w, const int32_t *ig, const hs_query *q,
+                          gw_emerging_result **out);
 gw_status hs_bbox_to_metric(gw_ctx *ctx, int srid, const gw_bbox *ll, gw_bbox *out);
 void hs_default_levels(const gw_raster *r, hs_query *q);
-gw_status hs_run_evaluate(gw_ctx *ctx, gw_model_snapshot *snap, const gw_weights *w, const int32_t *ig,
-                              hs_query *q, gw_pai_row *rows);
+gw_status hs_run_evaluate(gw_ctx *ctx, gw_model_snapshot *snap, const gw_weights *w,
+                          const int32_t *ig, hs_query *q, gw_pai_row *rows);
 void hs_write_pai(gw_buf *b, const gw_pai_row *rows, const hs_query *q, int json);
 
 #endif

@@ -1,8 +1,9 @@
 /* ogc.c — OGC API – Features, read side: landing page, conformance, collections, items (bbox,
- * datetime, property filters, paging, Part 2 crs/bbox-crs) and single items, answered in SQL
- * against the SpatiaLite tables and streamed as RFC 7946 GeoJSON from the SQLite statement.
- * /openapi.json is built from the same tables in ogc_openapi() below. */
+ * datetime, property filters, paging, Part 2 crs/bbox-crs) and single items, read through the
+ * store's feature queries (store_features.h) and streamed as RFC 7946 GeoJSON.  /openapi.json
+ * is built from the same tables in ogc_openapi.c. */
 #include "ogc.h"
+#include "ogc_internal.h"
 
 #include "app.h"
 #include "coverage_http.h"
@@ -21,9 +22,6 @@
 #include <string.h>
 #include <time.h>
 
-#define LIMIT_DEFAULT 100
-#define LIMIT_MAX 10000
-
 static const char *const conf_classes[] = {
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
@@ -31,29 +29,27 @@ static const char *const conf_classes[] = {
     "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
 };
 
-/* The CRSs offered for output and bbox-crs.  swap: the CRS's axis order is lat/lon. */
-typedef struct crs_opt {
-    const char *uri;
-    gw_crs crs;
-    int swap, prec;
-} crs_opt;
-static const crs_opt crs_opts[] = {
+const crs_opt ogc_crs_opts[] = {
     {GW_OGC_CRS84, {GW_CRS_EPSG, 4326}, 0, 7},
     {"http://www.opengis.net/def/crs/EPSG/0/4326", {GW_CRS_EPSG, 4326}, 1, 7},
     {"http://www.opengis.net/def/crs/EPSG/0/4490", {GW_CRS_EPSG, 4490}, 1, 7},
     {"http://www.opengis.net/def/crs/EPSG/0/3857", {GW_CRS_EPSG, 3857}, 0, 3},
     {GW_OGC_CRS_GCJ02, {GW_CRS_GCJ02, 0}, 0, 7},
 };
-#define N_CRS (sizeof crs_opts / sizeof crs_opts[0])
+const size_t ogc_n_crs = sizeof ogc_crs_opts / sizeof ogc_crs_opts[0];
 
 static const crs_opt *find_crs(const char *s)
 {
     static const char *const alias[][2] = {
-        {"CRS84", GW_OGC_CRS84},     {"OGC:CRS84", GW_OGC_CRS84},
-        {"[OGC:CRS84]", GW_OGC_CRS84}, {"EPSG:4326", "http://www.opengis.net/def/crs/EPSG/0/4326"},
+        {"CRS84", GW_OGC_CRS84},
+        {"OGC:CRS84", GW_OGC_CRS84},
+        {"[OGC:CRS84]", GW_OGC_CRS84},
+        {"EPSG:4326", "http://www.opengis.net/def/crs/EPSG/0/4326"},
         {"EPSG:4490", "http://www.opengis.net/def/crs/EPSG/0/4490"},
         {"EPSG:3857", "http://www.opengis.net/def/crs/EPSG/0/3857"},
-        {"GCJ-02", GW_OGC_CRS_GCJ02}, {"gcj02", GW_OGC_CRS_GCJ02}, {"GCJ02", GW_OGC_CRS_GCJ02},
+        {"GCJ-02", GW_OGC_CRS_GCJ02},
+        {"gcj02", GW_OGC_CRS_GCJ02},
+        {"GCJ02", GW_OGC_CRS_GCJ02},
         {"https://www.opengis.net/def/crs/OGC/1.3/CRS84", GW_OGC_CRS84},
     };
     for (size_t i = 0; i < sizeof alias / sizeof alias[0]; i++)
@@ -105,10 +101,11 @@ static int h_landing(gw_req *req)
     snprintf(u[2], sizeof u[2], "%s/conformance", base);
     snprintf(u[3], sizeof u[3], "%s/collections", base);
     json_t *doc = json_pack(
-        "{s:s,s:s,s:[o,o,o,o]}", "title", "gridwatch",
-        "description", "Grid mapping and hotspot service: grids, police rooms, cameras, teams and incidents as OGC API - Features",
+        "{s:s,s:s,s:[o,o,o,o]}", "title", "gridwatch", "description",
+        "Grid mapping and hotspot service: grids, police rooms, cameras, teams and incidents as OGC API - Features",
         "links", link(u[0], "self", "application/json", "this document"),
-        link(u[1], "service-desc", "application/vnd.oai.openapi+json;version=3.0", "the API definition"),
+        link(u[1], "service-desc", "application/vnd.oai.openapi+json;version=3.0",
+             "the API definition"),
         link(u[2], "conformance", "application/json", "conformance classes"),
         link(u[3], "data", "application/json", "the collections"));
     gw_req_respond_json(req, 200, doc);
@@ -180,9 +177,10 @@ static int layer_param(gw_req *req, gw_layer *layer)
 {
     const char *name = gw_req_param(req, "layer");
     if (!name || gw_layer_from_name(name, layer) != GW_OK) {
-        gw_req_problem(req, 404, NULL,
-                       "no collection '%s'; collections: grids, police_rooms, cameras, teams, incidents",
-                       name ? name : "");
+        gw_req_problem(
+            req, 404, NULL,
+            "no collection '%s'; collections: grids, police_rooms, cameras, teams, incidents",
+            name ? name : "");
         return -1;
     }
     return 0;
@@ -212,7 +210,7 @@ typedef struct items_q {
     gw_time_filter tf;
     const crs_opt *crs, *bbox_crs;
     gw_feature_filter f; /* the store's filter, filled as the parameters are read */
-    int bad; /* a problem was answered */
+    int bad;             /* a problem was answered */
 } items_q;
 
 static int items_arg(void *user, const char *key, const char *val)
@@ -222,7 +220,9 @@ static int items_arg(void *user, const char *key, const char *val)
     char why[256];
     if (strcmp(key, "limit") == 0) {
         if (gw_parse_int64(val, &q->limit) || q->limit < 1 || q->limit > LIMIT_MAX) {
-            gw_req_problem(req, 400, NULL, "parameter 'limit': '%s' must be an integer from 1 to %d", val, LIMIT_MAX);
+            gw_req_problem(req, 400, NULL,
+                           "parameter 'limit': '%s' must be an integer from 1 to %d", val,
+                           LIMIT_MAX);
             return 1;
         }
     } else if (strcmp(key, "offset") == 0) {
@@ -243,7 +243,8 @@ static int items_arg(void *user, const char *key, const char *val)
             return 1;
         }
         if (!gw_layer_time_field(q->layer)) {
-            gw_req_problem(req, 400, NULL, "parameter 'datetime': collection '%s' has no time field",
+            gw_req_problem(req, 400, NULL,
+                           "parameter 'datetime': collection '%s' has no time field",
                            gw_layer_name(q->layer));
             return 1;
         }
@@ -251,7 +252,8 @@ static int items_arg(void *user, const char *key, const char *val)
     } else if (strcmp(key, "crs") == 0 || strcmp(key, "bbox-crs") == 0) {
         const crs_opt *c = find_crs(val);
         if (!c) {
-            gw_req_problem(req, 400, NULL, "parameter '%s': '%s' is not offered; use one of %s", key, val, crs_list_text);
+            gw_req_problem(req, 400, NULL, "parameter '%s': '%s' is not offered; use one of %s",
+                           key, val, crs_list_text);
             return 1;
         }
         if (key[0] == 'c') q->crs = c;
@@ -267,9 +269,10 @@ static int items_arg(void *user, const char *key, const char *val)
             for (size_t i = 1; i < nf; i++)
                 if (f[i].type == GW_FT_TEXT || f[i].type == GW_FT_INT)
                     gw_buf_printf(&b, "%s%s", b.len ? ", " : "", f[i].name);
-            gw_req_problem(req, 400, NULL,
-                           "unknown query parameter '%s'; items of '%s' take bbox, bbox-crs, limit, offset, datetime, crs, f and the properties %s",
-                           key, gw_layer_name(q->layer), b.data ? b.data : "(none)");
+            gw_req_problem(
+                req, 400, NULL,
+                "unknown query parameter '%s'; items of '%s' take bbox, bbox-crs, limit, offset, datetime, crs, f and the properties %s",
+                key, gw_layer_name(q->layer), b.data ? b.data : "(none)");
             gw_buf_free(&b);
             return 1;
         }
@@ -388,7 +391,8 @@ static void *coverage_of(gw_req *req, gw_layer layer)
 }
 
 /* One feature as GeoJSON from a store row (values as stored).  cov: see coverage_of. */
-void gw_ogc_put_feature(gw_layer layer, const gw_row *row, gw_geojson_writer *w, gw_buf *b, void *cov)
+void gw_ogc_put_feature(gw_layer layer, const gw_row *row, gw_geojson_writer *w, gw_buf *b,
+                        void *cov)
 {
     size_t nf;
     const gw_field *f = gw_layer_fields(layer, &nf);
@@ -467,8 +471,12 @@ static void put_link(gw_req *req, gw_buf *b, const char *rel, int64_t offset, in
     gw_buf url = {0};
     gw_buf_printf(&url, "%s%s", gw_req_base_url(req), gw_req_path(req));
     gw_req_query_each(req, query_copy, &url);
-    if (offset > 0) gw_buf_printf(&url, "%coffset=%lld", url.data && strchr(url.data, '?') ? '&' : '?', (long long)offset);
-    gw_buf_printf(b, "%s{\"rel\":\"%s\",\"type\":\"application/geo+json\",\"href\":", first ? "" : ",", rel);
+    if (offset > 0)
+        gw_buf_printf(&url, "%coffset=%lld", url.data && strchr(url.data, '?') ? '&' : '?',
+                      (long long)offset);
+    gw_buf_printf(b,
+                  "%s{\"rel\":\"%s\",\"type\":\"application/geo+json\",\"href\":", first ? "" : ",",
+                  rel);
     gw_buf_json_str(b, url.data ? url.data : "");
     gw_buf_str(b, "}");
     gw_buf_free(&url);
@@ -483,7 +491,8 @@ static int output_crs(gw_req *req, const crs_opt *c, gw_ctx *ctx, gw_geojson_wri
     *tr = NULL;
     if (!(c->crs.kind == GW_CRS_EPSG && c->crs.epsg == 4326) &&
         gw_crs_transform_create(ctx, (gw_crs){GW_CRS_EPSG, 4326}, c->crs, tr) != GW_OK) {
-        gw_req_problem(req, 500, NULL, "cannot set up output CRS %s: %s", c->uri, gw_ctx_errmsg(ctx));
+        gw_req_problem(req, 500, NULL, "cannot set up output CRS %s: %s", c->uri,
+                       gw_ctx_errmsg(ctx));
         return -1;
     }
     w->tr = *tr;
@@ -533,12 +542,14 @@ static int h_items(gw_req *req)
     if (returned > q->limit) returned = q->limit;
     char ts[32];
     gw_time_format((int64_t)time(NULL), ts, sizeof ts);
-    gw_buf_printf(&s->out, "{\"type\":\"FeatureCollection\",\"numberMatched\":%lld,\"numberReturned\":%lld,"
-                           "\"timeStamp\":\"%s\",\"links\":[",
+    gw_buf_printf(&s->out,
+                  "{\"type\":\"FeatureCollection\",\"numberMatched\":%lld,\"numberReturned\":%lld,"
+                  "\"timeStamp\":\"%s\",\"links\":[",
                   (long long)matched, (long long)returned, ts);
     put_link(req, &s->out, "self", q->offset, 1);
     if (q->offset + returned < matched) put_link(req, &s->out, "next", q->offset + q->limit, 0);
-    if (q->offset > 0) put_link(req, &s->out, "prev", q->offset > q->limit ? q->offset - q->limit : 0, 0);
+    if (q->offset > 0)
+        put_link(req, &s->out, "prev", q->offset > q->limit ? q->offset - q->limit : 0, 0);
     gw_buf_str(&s->out, "],\"features\":[");
     gw_req_respond_stream(req, 200, "application/geo+json", items_read, s, items_free);
     return 0;
@@ -551,7 +562,8 @@ static int h_item(gw_req *req)
     const crs_opt *c = &crs_opts[0];
     const char *crs = gw_req_query(req, "crs");
     if (crs && !(c = find_crs(crs))) {
-        gw_req_problem(req, 400, NULL, "parameter 'crs': '%s' is not offered; use one of %s", crs, crs_list_text);
+        gw_req_problem(req, 400, NULL, "parameter 'crs': '%s' is not offered; use one of %s", crs,
+                       crs_list_text);
         return 0;
     }
     gw_store *st = gw_req_store(req);
@@ -564,9 +576,11 @@ static int h_item(gw_req *req)
     if (!rc) rc = gw_store_features_next(st, rd, &row);
     if (rc) {
         if (rc == GW_ERR_NOT_FOUND)
-            gw_req_problem(req, 404, NULL, "no feature '%s' in collection '%s'", id, gw_layer_name(layer));
+            gw_req_problem(req, 404, NULL, "no feature '%s' in collection '%s'", id,
+                           gw_layer_name(layer));
         else
-            gw_req_fail(req, gw_store_ctx(st), rc, "query failed: %s", gw_ctx_errmsg(gw_store_ctx(st)));
+            gw_req_fail(req, gw_store_ctx(st), rc, "query failed: %s",
+                        gw_ctx_errmsg(gw_store_ctx(st)));
         gw_store_features_close(st, rd);
         return 0;
     }
@@ -597,137 +611,10 @@ static int h_item(gw_req *req)
     return 0;
 }
 
-/* ---- OpenAPI ---------------------------------------------------------------------------- */
-
-static json_t *param(const char *name, const char *in, const char *desc, json_t *schema)
-{
-    return json_pack("{s:s,s:s,s:s,s:b,s:o}", "name", name, "in", in, "description", desc,
-                     "required", strcmp(in, "path") == 0, "schema", schema);
-}
-
-static json_t *op(const char *summary, const char *type, json_t *params)
-{
-    json_t *o = json_pack("{s:s,s:{s:{s:s,s:{s:{s:{s:s}}}},s:{s:s,s:{s:{s:{s:s}}}}}}",
-                          "summary", summary, "responses", "200", "description", "OK", "content",
-                          type, "schema", "type", "object", "default", "description",
-                          "an RFC 9457 problem", "content", "application/problem+json", "schema",
-                          "type", "object");
-    if (params) json_object_set_new(o, "parameters", params);
-    return o;
-}
-
-static const char *const role_names[] = {"anonymous", "viewer", "dispatcher", "planner", "admin"};
-
-/* Every other route the server matches (writes, tiles, analysis, dispatch, plan, events), from
- * the server's own table so the document cannot drift from what is served: "{layer}" is expanded
- * per collection, other "{name}" segments become path parameters, the least role is stated. */
-static void add_routes(json_t *paths, const gw_server *srv)
-{
-    const gw_route *r;
-    for (size_t i = 0; (r = gw_server_route(srv, i)) != NULL; i++) {
-        int per_layer = strstr(r->pattern, "{layer}") != NULL;
-        for (int l = 0; l < (per_layer ? GW_LAYER_COUNT : 1); l++) {
-            char path[256], m[16];
-            size_t k = 0;
-            json_t *ps = json_array();
-            for (const char *c = r->pattern; *c && k + 1 < sizeof path;) {
-                const char *e = *c == '{' ? strchr(c, '}') : NULL;
-                if (!e) {
-                    path[k++] = *c++;
-                    continue;
-                }
-                char name[64];
-                snprintf(name, sizeof name, "%.*s", (int)(e - c - 1), c + 1);
-                const char *sub = per_layer && strcmp(name, "layer") == 0 ? gw_layer_name((gw_layer)l) : NULL;
-                if (per_layer && strcmp(name, "id") == 0) snprintf(name, sizeof name, "featureId"); /* OGC's name */
-                k += (size_t)snprintf(path + k, sizeof path - k, sub ? "%s" : "{%s}", sub ? sub : name);
-                if (!sub) json_array_append_new(ps, param(name, "path", name, json_pack("{s:s}", "type", "string")));
-                c = e + 1;
-            }
-            path[k < sizeof path ? k : sizeof path - 1] = 0;
-            for (k = 0; r->method[k] && k + 1 < sizeof m; k++) m[k] = (char)tolower((unsigned char)r->method[k]);
-            m[k] = 0;
-            json_t *item = json_object_get(paths, path);
-            if (!item) json_object_set_new(paths, path, item = json_object());
-            if (json_object_get(item, m)) {
-                json_decref(ps);
-                continue;
-            }
-            const char *type = strstr(path, ".png") ? "image/png"
-                               : strstr(path, "/events") ? "text/event-stream"
-                               : strstr(path, "/tiles/") && !strstr(path, ".json") ? "application/vnd.mapbox-vector-tile"
-                               : "application/json";
-            json_t *o = op(r->name, type, json_array_size(ps) ? ps : NULL);
-            if (!json_array_size(ps)) json_decref(ps);
-            char d[96];
-            snprintf(d, sizeof d, "least role: %s", role_names[r->role <= GW_ROLE_ADMIN ? r->role : GW_ROLE_ADMIN]);
-            json_object_set_new(o, "description", json_string(d));
-            if (r->role > GW_ROLE_ANON) json_object_set_new(o, "security", json_pack("[{s:[]}]", "bearer"));
-            json_object_set_new(item, m, o);
-        }
-    }
-}
-
-static int h_openapi(gw_req *req)
-{
-    json_t *paths = json_object();
-    json_object_set_new(paths, "/", json_pack("{s:o}", "get", op("Landing page", "application/json", NULL)));
-    json_object_set_new(paths, "/conformance", json_pack("{s:o}", "get", op("Conformance classes", "application/json", NULL)));
-    json_object_set_new(paths, "/collections", json_pack("{s:o}", "get", op("The collections", "application/json", NULL)));
-    json_object_set_new(paths, "/openapi.json", json_pack("{s:o}", "get", op("This document", "application/vnd.oai.openapi+json;version=3.0", NULL)));
-    json_object_set_new(paths, "/healthz", json_pack("{s:o}", "get", op("Liveness and database check", "application/json", NULL)));
-    json_object_set_new(paths, "/metrics", json_pack("{s:o}", "get", op("Prometheus metrics", "text/plain", NULL)));
-    json_t *crs_enum = json_array();
-    for (size_t i = 0; i < N_CRS; i++) json_array_append_new(crs_enum, json_string(crs_opts[i].uri));
-    for (int l = 0; l < GW_LAYER_COUNT; l++) {
-        const char *name = gw_layer_name((gw_layer)l);
-        char p[128];
-        snprintf(p, sizeof p, "/collections/%s", name);
-        json_object_set_new(paths, p, json_pack("{s:o}", "get", op("Collection metadata", "application/json", NULL)));
-        json_t *ps = json_array();
-        json_array_append_new(ps, param("bbox", "query", "minx,miny,maxx,maxy in bbox-crs (default CRS84)",
-                                        json_pack("{s:s,s:{s:s},s:i,s:i}", "type", "array", "items", "type", "number", "minItems", 4, "maxItems", 6)));
-        json_array_append_new(ps, param("bbox-crs", "query", "CRS of bbox", json_pack("{s:s,s:O}", "type", "string", "enum", crs_enum)));
-        json_array_append_new(ps, param("crs", "query", "output CRS; GCJ-02 is " GW_OGC_CRS_GCJ02, json_pack("{s:s,s:O}", "type", "string", "enum", crs_enum)));
-        json_array_append_new(ps, param("limit", "query", "page size", json_pack("{s:s,s:i,s:i,s:i}", "type", "integer", "minimum", 1, "maximum", LIMIT_MAX, "default", LIMIT_DEFAULT)));
-        json_array_append_new(ps, param("offset", "query", "features to skip", json_pack("{s:s,s:i,s:i}", "type", "integer", "minimum", 0, "default", 0)));
-        if (gw_layer_time_field((gw_layer)l))
-            json_array_append_new(ps, param("datetime", "query", "RFC 3339 instant or interval (a/b, ../b, a/..)", json_pack("{s:s}", "type", "string")));
-        size_t nf;
-        const gw_field *f = gw_layer_fields((gw_layer)l, &nf);
-        for (size_t i = 1; i < nf; i++)
-            if (f[i].type == GW_FT_TEXT || f[i].type == GW_FT_INT)
-                json_array_append_new(ps, param(f[i].name, "query", "equals",
-                                                json_pack("{s:s}", "type", f[i].type == GW_FT_INT ? "integer" : "string")));
-        snprintf(p, sizeof p, "/collections/%s/items", name);
-        json_object_set_new(paths, p, json_pack("{s:o}", "get", op("Features (streamed GeoJSON)", "application/geo+json", ps)));
-        snprintf(p, sizeof p, "/collections/%s/items/{featureId}", name);
-        json_object_set_new(paths, p, json_pack("{s:o}", "get", op("One feature", "application/geo+json",
-            json_pack("[o,o]", param("featureId", "path", "the feature's id", json_pack("{s:s}", "type", "string")),
-                      param("crs", "query", "output CRS", json_pack("{s:s,s:O}", "type", "string", "enum", crs_enum))))));
-    }
-    json_decref(crs_enum);
-    add_routes(paths, gw_req_server(req));
-    json_t *doc = json_pack("{s:s,s:{s:s,s:s,s:s},s:[{s:s}],s:o,s:{s:{s:{s:s,s:s}}}}", "openapi", "3.0.3", "info",
-                            "title", "gridwatch", "version", "0.1.0", "description",
-                            "OGC API - Features (Part 1 Core, GeoJSON, OAS 3.0; Part 2 CRS). GCJ-02 output: crs=" GW_OGC_CRS_GCJ02 " or crs=GCJ-02.",
-                            "servers", "url", gw_req_base_url(req), "paths", paths, "components",
-                            "securitySchemes", "bearer", "type", "http", "scheme", "bearer");
-    char *s = json_dumps(doc, JSON_COMPACT);
-    json_decref(doc);
-    if (!s) {
-        gw_req_problem(req, 500, NULL, "could not build the API document");
-        return 0;
-    }
-    gw_req_respond(req, 200, "application/vnd.oai.openapi+json;version=3.0", s, strlen(s));
-    free(s);
-    return 0;
-}
-
 static const gw_route routes[] = {
     {"GET", "/", h_landing, GW_ROLE_ANON, "landing"},
     {"GET", "/conformance", h_conformance, GW_ROLE_ANON, "conformance"},
-    {"GET", "/openapi.json", h_openapi, GW_ROLE_ANON, "openapi"},
+    {"GET", "/openapi.json", ogc_h_openapi, GW_ROLE_ANON, "openapi"},
     {"GET", "/collections", h_collections, GW_ROLE_VIEWER, "collections"},
     {"GET", "/collections/{layer}", h_collection, GW_ROLE_VIEWER, "collection"},
     {"GET", "/collections/{layer}/items", h_items, GW_ROLE_VIEWER, "items"},

@@ -22,7 +22,6 @@
 #include <string.h>
 #include <strings.h>
 
-
 /* ---- request pieces ------------------------------------------------------------------------ */
 
 /* The input CRS from ?crs= or the Content-Crs header ("<uri>"); 0, or -1 with a 400 answered. */
@@ -66,7 +65,8 @@ static int input_crs(gw_req *req, gw_edit_opts *o)
             o->axis_latlon = known[i].latlon;
             return 0;
         }
-    gw_req_problem(req, 400, NULL, "%s '%s' is not a CRS this server takes for input; use "
+    gw_req_problem(req, 400, NULL,
+                   "%s '%s' is not a CRS this server takes for input; use "
                    "CRS84 (" GW_OGC_CRS84 "), http://www.opengis.net/def/crs/EPSG/0/4326 (lat/lon "
                    "order), .../4490 (lat/lon), .../3857 or " GW_OGC_CRS_GCJ02,
                    strcmp(what, "crs") == 0 ? "parameter 'crs':" : "header Content-Crs:", buf);
@@ -85,8 +85,10 @@ static int json_body(gw_req *req)
         if (strncasecmp(ct, ok[i], n) == 0 && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' '))
             return 0;
     }
-    gw_req_problem(req, 415, NULL, "Content-Type '%s' is not accepted; send GeoJSON as "
-                   "application/geo+json or application/json", ct);
+    gw_req_problem(req, 415, NULL,
+                   "Content-Type '%s' is not accepted; send GeoJSON as "
+                   "application/geo+json or application/json",
+                   ct);
     return -1;
 }
 
@@ -123,8 +125,10 @@ static int write_item(gw_req *req, enum op op)
     gw_layer layer;
     const char *lname = gw_req_param(req, "layer");
     if (!lname || gw_layer_from_name(lname, &layer) != GW_OK) {
-        gw_req_problem(req, 404, NULL, "no collection '%s'; collections: grids, police_rooms, "
-                       "cameras, teams, incidents", lname ? lname : "");
+        gw_req_problem(req, 404, NULL,
+                       "no collection '%s'; collections: grids, police_rooms, "
+                       "cameras, teams, incidents",
+                       lname ? lname : "");
         return 0;
     }
     if (gw_auth_require_write(req, layer)) return 0;
@@ -166,7 +170,8 @@ static int write_item(gw_req *req, enum op op)
         gw_req_add_header(req, "Gridwatch-Change-Seq", seq);
         if (op == OP_POST && r.n > 0) {
             gw_buf loc = {0};
-            gw_buf_printf(&loc, "%s/collections/%s/items/", gw_req_base_url(req), gw_layer_name(layer));
+            gw_buf_printf(&loc, "%s/collections/%s/items/", gw_req_base_url(req),
+                          gw_layer_name(layer));
             gw_buf_url(&loc, r.ids[0]);
             if (loc.data) gw_req_add_header(req, "Location", loc.data);
             gw_buf_free(&loc);

@@ -33,7 +33,6 @@
 #include <time.h>
 #include <unistd.h>
 
-
 /* ---- request pieces ------------------------------------------------------------------------ */
 
 static int fail(gw_req *req, gw_store *s, gw_status st)
@@ -254,8 +253,9 @@ static int h_publish(gw_req *req)
     gw_status st = gw_plan_publish(s, id, who, force, &v, &seq);
     if (st) return fail(req, s, st);
     settle(req, seq);
-    gw_req_respond_json(req, 200, json_pack("{sI sI sI}", "draft", (json_int_t)id, "version",
-                                            (json_int_t)v, "seq", (json_int_t)seq));
+    gw_req_respond_json(req, 200,
+                        json_pack("{sI sI sI}", "draft", (json_int_t)id, "version", (json_int_t)v,
+                                  "seq", (json_int_t)seq));
     return 0;
 }
 
@@ -270,8 +270,9 @@ static int h_rollback(gw_req *req)
     gw_status st = gw_plan_rollback(s, n, who, &v, &seq);
     if (st) return fail(req, s, st);
     settle(req, seq);
-    gw_req_respond_json(req, 200, json_pack("{sI sI sI}", "rolled_back_to", (json_int_t)n,
-                                            "version", (json_int_t)v, "seq", (json_int_t)seq));
+    gw_req_respond_json(req, 200,
+                        json_pack("{sI sI sI}", "rolled_back_to", (json_int_t)n, "version",
+                                  (json_int_t)v, "seq", (json_int_t)seq));
     return 0;
 }
 
@@ -283,13 +284,16 @@ static const char *layout_ext(gw_req *req)
     static const struct {
         const char *name, *ext;
     } fmts[] = {{"geojson", ".geojson"}, {"json", ".geojson"}, {"gpkg", ".gpkg"},
-                {"geopackage", ".gpkg"}, {"zip", ".zip"},       {"shp", ".zip"},
+                {"geopackage", ".gpkg"}, {"zip", ".zip"},      {"shp", ".zip"},
                 {"shapefile", ".zip"},   {"dxf", ".dxf"}};
     static const struct {
         const char *type, *ext;
-    } types[] = {{"application/geo+json", ".geojson"}, {"application/json", ".geojson"},
-                 {"application/geopackage+sqlite3", ".gpkg"}, {"application/zip", ".zip"},
-                 {"application/x-zip-compressed", ".zip"}, {"image/vnd.dxf", ".dxf"},
+    } types[] = {{"application/geo+json", ".geojson"},
+                 {"application/json", ".geojson"},
+                 {"application/geopackage+sqlite3", ".gpkg"},
+                 {"application/zip", ".zip"},
+                 {"application/x-zip-compressed", ".zip"},
+                 {"image/vnd.dxf", ".dxf"},
                  {"application/dxf", ".dxf"}};
     const char *f = gw_req_query(req, "format");
     if (f) {
@@ -300,7 +304,8 @@ static const char *layout_ext(gw_req *req)
     const char *ct = gw_req_header(req, "Content-Type");
     size_t n = ct ? strcspn(ct, "; ") : 0;
     for (size_t i = 0; ct && i < sizeof types / sizeof types[0]; i++)
-        if (strlen(types[i].type) == n && strncasecmp(ct, types[i].type, n) == 0) return types[i].ext;
+        if (strlen(types[i].type) == n && strncasecmp(ct, types[i].type, n) == 0)
+            return types[i].ext;
     return NULL;
 }
 
@@ -335,7 +340,8 @@ static int h_import(gw_req *req)
     if (st) return fail(req, s, st);
     const char *ext = layout_ext(req);
     if (!ext) {
-        gw_req_problem(req, 415, NULL, "send the layout as application/geo+json, "
+        gw_req_problem(req, 415, NULL,
+                       "send the layout as application/geo+json, "
                        "application/geopackage+sqlite3, application/zip (a zipped Shapefile) or "
                        "image/vnd.dxf, or name it with ?format=geojson|gpkg|zip|dxf");
         return 0;
@@ -373,8 +379,10 @@ static int h_import(gw_req *req)
     st = gw_plan_draft_import_mapped(s, id, tmp, gw_req_query(req, "map"), who, &n);
     if (st) {
         /* the file's problems (format, a missing field, geometry, CRS) are the client's: 400 */
-        unsigned code = st == GW_ERR_CONFLICT ? 409 : st == GW_ERR_NOMEM ? 503
-                        : st == GW_ERR_DB ? 500 : 400;
+        unsigned code = st == GW_ERR_CONFLICT ? 409
+                        : st == GW_ERR_NOMEM  ? 503
+                        : st == GW_ERR_DB     ? 500
+                                              : 400;
         upload_problem(req, code, s, tmp);
         unlink(tmp);
         return 0;
@@ -445,7 +453,7 @@ static gw_status vcache_fill(gw_ctx *ctx, vcache *c, const char *geojson)
     }
     size_t i;
     json_t *f;
-    json_array_foreach(fs, i, f) {
+    json_array_foreach (fs, i, f) {
         json_t *pr = json_object_get(f, "properties"), *geom = json_object_get(f, "geometry");
         if (!json_is_object(geom)) continue;
         char *t = json_dumps(geom, JSON_COMPACT);
@@ -464,7 +472,7 @@ static gw_status vcache_fill(gw_ctx *ctx, vcache *c, const char *geojson)
         if (one) snprintf(v->grids, sizeof v->grids, "%s", one);
         size_t k;
         json_t *g;
-        json_array_foreach(gs, k, g) {
+        json_array_foreach (gs, k, g) {
             size_t l = strlen(v->grids);
             snprintf(v->grids + l, sizeof v->grids - l, "%s%s", l ? "," : "", json_string_value(g));
         }
@@ -489,8 +497,10 @@ static int h_validation_tile(gw_req *req)
                            gw_req_param(req, "x"), (int)(yl - 4), y)
                 : -1;
     if (n <= 0 || (size_t)n >= sizeof zxy || gw_tile_parse(ctx, zxy, (size_t)n, &t) != GW_OK) {
-        gw_req_problem(req, 404, NULL, "no tile '%s/%s/%s': expected {z}/{x}/{y}.mvt inside the "
-                       "pyramid", gw_req_param(req, "z"), gw_req_param(req, "x"), y);
+        gw_req_problem(req, 404, NULL,
+                       "no tile '%s/%s/%s': expected {z}/{x}/{y}.mvt inside the "
+                       "pyramid",
+                       gw_req_param(req, "z"), gw_req_param(req, "x"), y);
         return 0;
     }
     gw_plan_draft d;
@@ -531,7 +541,8 @@ static int h_validation_tile(gw_req *req)
             v->box.maxy < tb.miny)
             continue;
         gw_mvt_prop pr[3] = {{"issue", {.type = GW_MVT_STRING, .u.s = v->kind}},
-                             {"grids", {.type = GW_MVT_STRING, .u.s = v->grids[0] ? v->grids : NULL}},
+                             {"grids",
+                              {.type = GW_MVT_STRING, .u.s = v->grids[0] ? v->grids : NULL}},
                              {"area_m2", {.type = GW_MVT_DOUBLE, .u.d = v->area}}};
         st = gw_mvt_add_feature(mvt, i + 1, true, v->g, pr, 3, NULL);
     }
@@ -563,17 +574,24 @@ static int h_suggest(gw_req *req)
     if (t) o.target = t;
     if (strcmp(o.target, "incidents") != 0 && strcmp(o.target, "population") != 0)
         return gw_req_problem(req, 400, NULL, "target must be incidents or population, not '%s'",
-                              o.target), 0;
+                              o.target),
+               0;
     if (cv && (gw_parse_double(cv, &o.max_cv) != 0 || !(o.max_cv >= 0)))
         return gw_req_problem(req, 400, NULL, "max_cv must be a number >= 0, not '%s'", cv), 0;
     if (me && (gw_parse_int64(me, &edits) != 0 || edits < 1 || edits > 100000))
-        return gw_req_problem(req, 400, NULL, "max_edits must be an integer 1 to 100000, not "
-                              "'%s'", me), 0;
+        return gw_req_problem(req, 400, NULL,
+                              "max_edits must be an integer 1 to 100000, not "
+                              "'%s'",
+                              me),
+               0;
     if (me) o.max_edits = (int)edits;
     if (mc && (gw_parse_double(mc, &o.min_compactness) != 0 || !(o.min_compactness >= 0) ||
                o.min_compactness >= 1))
-        return gw_req_problem(req, 400, NULL, "min_compactness must be a number in [0, 1), not "
-                              "'%s'", mc), 0;
+        return gw_req_problem(req, 400, NULL,
+                              "min_compactness must be a number in [0, 1), not "
+                              "'%s'",
+                              mc),
+               0;
     char who[128], *js = NULL;
     gw_auth_request_who(req, who, sizeof who);
     o.who = who;

@@ -17,5 +17,4 @@
  * GET /plan/versions/{n}/validation; POST /plan/versions/{n}/rollback.  Static storage. */
 const gw_route *gw_plan_routes(size_t *n);
 
-
 #endif

@@ -32,7 +32,7 @@ typedef struct hpart { /* hot spots */
     int64_t seq;                /* snapshot seq of the run */
     int64_t grids_seq, inc_seq; /* layer versions it ran on */
     size_t n, inc_n;
-    int has;                    /* 0: the statistic could not run (no fields) */
+    int has; /* 0: the statistic could not run (no fields) */
     double *z, *p;
     int8_t *bin;
     uint8_t *cls;
@@ -98,8 +98,8 @@ static int64_t layer_seq(const gw_model_snapshot *s, gw_layer l, size_t *n)
  * new result is visible; announced at the live model's current seq, which is at least the
  * snapshot seq of any render that read the old result (renders read the result after taking
  * their snapshot), and such a render's tile has an older version (gw_tile_fields_acquire). */
-static void drop_grids(gw_tile_fields *tf, gw_ctx *ctx, const gw_layer_data *g, const uint8_t *changed,
-                       uint32_t parts)
+static void drop_grids(gw_tile_fields *tf, gw_ctx *ctx, const gw_layer_data *g,
+                       const uint8_t *changed, uint32_t parts)
 {
     gw_model_snapshot *now = gw_model_acquire(gw_live_model(tf->live));
     int64_t seq = gw_snapshot_seq(now);
@@ -123,8 +123,7 @@ static void drop_grids(gw_tile_fields *tf, gw_ctx *ctx, const gw_layer_data *g, 
         if (!mg || !GEOSGeom_getXMin_r(h, mg, &b.minx) || !GEOSGeom_getYMin_r(h, mg, &b.miny) ||
             !GEOSGeom_getXMax_r(h, mg, &b.maxx) || !GEOSGeom_getYMax_r(h, mg, &b.maxy))
             ch[m++] = (gw_tile_change){parts, false, {0, 0, 0, 0}}; /* unknown extent: all */
-        else
-            ch[m++] = (gw_tile_change){parts, true, b};
+        else ch[m++] = (gw_tile_change){parts, true, b};
     }
     tf->inval(tf->inval_user, ch, m, seq);
     free(ch);
@@ -238,7 +237,8 @@ static hpart *hpart_new(gw_model_snapshot *snap, const gw_hotspot_result *r)
 static int same_row(const hpart *a, const hpart *b, size_t i)
 {
 #define EQ(x, y) ((isnan(x) && isnan(y)) || (x) == (y))
-    return EQ(a->z[i], b->z[i]) && EQ(a->p[i], b->p[i]) && a->cls[i] == b->cls[i] && a->count[i] == b->count[i];
+    return EQ(a->z[i], b->z[i]) && EQ(a->p[i], b->p[i]) && a->cls[i] == b->cls[i] &&
+           a->count[i] == b->count[i];
 #undef EQ
 }
 
@@ -248,17 +248,20 @@ static void hs_refresh(gw_tile_fields *tf)
     gw_ctx *ctx = tf->wctx;
     gw_model_snapshot *snap = gw_model_acquire(gw_live_model(tf->live));
     size_t n = 0, inc_n = 0;
-    int64_t gseq = layer_seq(snap, GW_LAYER_GRIDS, &n), iseq = layer_seq(snap, GW_LAYER_INCIDENTS, &inc_n);
+    int64_t gseq = layer_seq(snap, GW_LAYER_GRIDS, &n),
+            iseq = layer_seq(snap, GW_LAYER_INCIDENTS, &inc_n);
     pthread_mutex_lock(&tf->mu);
     hpart *old = tf->hp;
-    int current = old && old->grids_seq == gseq && old->n == n && old->inc_seq == iseq && old->inc_n == inc_n;
+    int current = old && old->grids_seq == gseq && old->n == n && old->inc_seq == iseq &&
+                  old->inc_n == inc_n;
     if (old) __atomic_add_fetch(&old->refs, 1, __ATOMIC_RELAXED);
     pthread_mutex_unlock(&tf->mu);
     if (!current) {
         gw_hotspot_result *r = NULL;
         gw_status st = gw_hotspots_default(tf->hs, ctx, snap, &r);
         if (st && st != GW_ERR_RANGE)
-            fprintf(stderr, "{\"event\":\"tile_hotspots_failed\",\"error\":\"%s\"}\n", gw_ctx_errmsg(ctx));
+            fprintf(stderr, "{\"event\":\"tile_hotspots_failed\",\"error\":\"%s\"}\n",
+                    gw_ctx_errmsg(ctx));
         gw_ctx_clear_error(ctx);
         hpart *nh = hpart_new(snap, st ? NULL : r);
         gw_hotspot_result_destroy(r);
@@ -274,7 +277,8 @@ static void hs_refresh(gw_tile_fields *tf)
             hpart_unref(prev);
             /* a run without fields after one without fields changes nothing */
             if (changed || !old || old->has || nh->has)
-                drop_grids(tf, ctx, gw_snapshot_layer(snap, GW_LAYER_GRIDS), changed, 1u << GW_TL_GRIDS);
+                drop_grids(tf, ctx, gw_snapshot_layer(snap, GW_LAYER_GRIDS), changed,
+                           1u << GW_TL_GRIDS);
             free(changed);
         }
     }
@@ -304,13 +308,15 @@ static void *hs_main(void *arg)
     return NULL;
 }
 
-static void on_changes(void *user, gw_ctx *ctx, const gw_change *ch, size_t n, gw_model_snapshot *snap)
+static void on_changes(void *user, gw_ctx *ctx, const gw_change *ch, size_t n,
+                       gw_model_snapshot *snap)
 {
     (void)ctx;
     gw_tile_fields *tf = user;
     int hot = 0;
     for (size_t i = 0; i < n; i++)
-        hot |= ch[i].layer == GW_LAYER_GRIDS || ch[i].layer == GW_LAYER_INCIDENTS || ch[i].layer == GW_LAYER_COUNT;
+        hot |= ch[i].layer == GW_LAYER_GRIDS || ch[i].layer == GW_LAYER_INCIDENTS ||
+               ch[i].layer == GW_LAYER_COUNT;
     pthread_mutex_lock(&tf->wmu);
     if (hot) {
         tf->want = 1;
@@ -341,7 +347,8 @@ gw_status gw_tile_fields_create(gw_ctx *ctx, gw_live *live, gw_coverage_http *co
     if (!st && hs) st = gw_live_listen(live, on_changes, tf);
     if (!st && hs) {
         tf->want = 1; /* the first run */
-        if (pthread_create(&tf->th, NULL, hs_main, tf)) st = gw_ctx_error(ctx, GW_ERR_INTERNAL, "tiles: cannot start the hot spot thread");
+        if (pthread_create(&tf->th, NULL, hs_main, tf))
+            st = gw_ctx_error(ctx, GW_ERR_INTERNAL, "tiles: cannot start the hot spot thread");
         else tf->started = 1;
     }
     if (st) {
@@ -382,8 +389,8 @@ void gw_tile_fields_destroy(gw_tile_fields *tf)
     free(tf);
 }
 
-void gw_tile_fields_acquire(gw_tile_fields *tf, gw_ctx *ctx, const gw_model_snapshot *snap, uint32_t parts,
-                            gw_tile_fields_use *u)
+void gw_tile_fields_acquire(gw_tile_fields *tf, gw_ctx *ctx, const gw_model_snapshot *snap,
+                            uint32_t parts, gw_tile_fields_use *u)
 {
     (void)ctx;
     memset(u, 0, sizeof *u);
@@ -405,9 +412,10 @@ void gw_tile_fields_acquire(gw_tile_fields *tf, gw_ctx *ctx, const gw_model_snap
             u->version = stale; /* refused after the first result (or a newer change) touches it */
         } else {
             if (c->info.grids_seq == gseq && c->info.count == n)
-                u->grid.coverage_ratio = c->ratio, u->grid.covered_m2 = c->covered, u->grid.room_reach = c->reach,
-                u->grid.cameras = c->cameras;
-            int current = c->info.grids_seq == gseq && c->info.cameras_seq == layer_seq(snap, GW_LAYER_CAMERAS, NULL) &&
+                u->grid.coverage_ratio = c->ratio, u->grid.covered_m2 = c->covered,
+                u->grid.room_reach = c->reach, u->grid.cameras = c->cameras;
+            int current = c->info.grids_seq == gseq &&
+                          c->info.cameras_seq == layer_seq(snap, GW_LAYER_CAMERAS, NULL) &&
                           c->info.rooms_seq == layer_seq(snap, GW_LAYER_POLICE_ROOMS, NULL);
             if (!current) u->version = stale;
         }
@@ -424,9 +432,10 @@ void gw_tile_fields_acquire(gw_tile_fields *tf, gw_ctx *ctx, const gw_model_snap
             size_t inc_n = 0;
             int64_t iseq = layer_seq(snap, GW_LAYER_INCIDENTS, &inc_n);
             if (h->has && h->grids_seq == gseq && h->n == n)
-                u->grid.gi_z = h->z, u->grid.gi_p = h->p, u->grid.gi_bin = h->bin, u->grid.gi_class = h->cls,
-                u->grid.gi_count = h->count;
-            int current = h->grids_seq == gseq && h->n == n && h->inc_seq == iseq && h->inc_n == inc_n;
+                u->grid.gi_z = h->z, u->grid.gi_p = h->p, u->grid.gi_bin = h->bin,
+                u->grid.gi_class = h->cls, u->grid.gi_count = h->count;
+            int current = h->grids_seq == gseq && h->n == n && h->inc_seq == iseq &&
+                          h->inc_n == inc_n;
             if (!current) u->version = stale;
         }
     }

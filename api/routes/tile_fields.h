@@ -22,7 +22,8 @@
 typedef struct gw_tile_fields gw_tile_fields;
 
 /* Drop the tiles the changes touch, announced at change-log seq `seq`. */
-typedef void (*gw_tile_fields_inval_fn)(void *user, const gw_tile_change *ch, size_t n, int64_t seq);
+typedef void (*gw_tile_fields_inval_fn)(void *user, const gw_tile_change *ch, size_t n,
+                                        int64_t seq);
 
 /* Fields from `cov` and/or `hs` (either may be NULL) of the live model; `inval` is told what
  * to drop.  Installs the coverage watcher and a live listener and starts the hot spot worker
@@ -47,8 +48,8 @@ typedef struct gw_tile_fields_use {
  * the blind-spot supplier), and the tile's data version: snap's seq where the results are
  * those of snap's layers, else snap's seq - 1 (also while there is no result yet).
  * Release with gw_tile_fields_release().  Thread-safe. */
-void gw_tile_fields_acquire(gw_tile_fields *tf, gw_ctx *ctx, const gw_model_snapshot *snap, uint32_t parts,
-                            gw_tile_fields_use *u);
+void gw_tile_fields_acquire(gw_tile_fields *tf, gw_ctx *ctx, const gw_model_snapshot *snap,
+                            uint32_t parts, gw_tile_fields_use *u);
 void gw_tile_fields_release(gw_tile_fields *tf, gw_tile_fields_use *u);
 
 /* Wait until the hot spot worker has caught up with the live model's current snapshot (or

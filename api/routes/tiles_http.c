@@ -27,16 +27,16 @@
 #define MVT_TYPE "application/vnd.mapbox-vector-tile"
 
 struct gw_tiles {
-    gw_live *live;    /* borrowed: the app's live model drives invalidation (NULL: own model) */
-    double reach;     /* camera view reach of the last snapshot seen by the listener */
+    gw_live *live; /* borrowed: the app's live model drives invalidation (NULL: own model) */
+    double reach;  /* camera view reach of the last snapshot seen by the listener */
     char *db_path;
-    gw_ctx *rctx;     /* the refresher's context and connection, used under `refresh` only */
+    gw_ctx *rctx; /* the refresher's context and connection, used under `refresh` only */
     gw_store *rstore;
     gw_model *model;
     gw_tile_source *src;
     gw_tile_cache *cache;
     pthread_mutex_t refresh;
-    int64_t seq; /* change-log seq the model and the cache reflect (atomic) */
+    int64_t seq;            /* change-log seq the model and the cache reflect (atomic) */
     gw_tile_fields *fields; /* analysis fields and blind spots (gw_tiles_attach), or NULL */
 };
 
@@ -58,7 +58,9 @@ gw_status gw_tiles_create(gw_ctx *ctx, const char *db_path, size_t cache_bytes, 
     if (!st) st = gw_store_open(t->rctx, db_path, 0, &t->rstore);
     if (!st) st = gw_model_open(t->rctx, t->rstore, &t->model);
     if (!st) st = gw_tile_source_create(t->rctx, &t->src);
-    if (!st) st = gw_tile_cache_create(t->rctx, cache_bytes ? cache_bytes : (size_t)256 << 20, &t->cache);
+    if (!st)
+        st = gw_tile_cache_create(t->rctx, cache_bytes ? cache_bytes : (size_t)256 << 20,
+                                  &t->cache);
     if (st) {
         gw_ctx_error(ctx, st, "tiles: %s", gw_ctx_errmsg(t->rctx));
         gw_tiles_destroy(t);
@@ -108,7 +110,8 @@ static size_t tile_changes(gw_layer l, int has_box, gw_bbox ll, double reach, gw
         return 1;
     }
     if (l == GW_LAYER_GRIDS) { /* the blind spots follow the grids (and the coverage module) */
-        ch[0] = (gw_tile_change){1u << GW_TL_GRIDS | 1u << GW_TL_BLIND_SPOTS | 1u << GW_TL_CITY, has_box, b};
+        ch[0] = (gw_tile_change){1u << GW_TL_GRIDS | 1u << GW_TL_BLIND_SPOTS | 1u << GW_TL_CITY,
+                                 has_box, b};
         return 1;
     }
     if (l == GW_LAYER_CAMERAS) {
@@ -122,7 +125,8 @@ static size_t tile_changes(gw_layer l, int has_box, gw_bbox ll, double reach, gw
 }
 
 /* The live model's listener: runs on its sync thread after each refresh. */
-static void on_changes(void *user, gw_ctx *ctx, const gw_change *changes, size_t n, gw_model_snapshot *snap)
+static void on_changes(void *user, gw_ctx *ctx, const gw_change *changes, size_t n,
+                       gw_model_snapshot *snap)
 {
     gw_tiles *t = user;
     double reach = fmax(t->reach, gw_tile_views_reach(ctx, t->src, snap));
@@ -149,7 +153,8 @@ gw_status gw_tiles_create_live(gw_ctx *ctx, gw_live *live, size_t cache_bytes, g
     t->live = live;
     t->model = gw_live_model(live);
     gw_status st = gw_tile_source_create(ctx, &t->src);
-    if (!st) st = gw_tile_cache_create(ctx, cache_bytes ? cache_bytes : (size_t)256 << 20, &t->cache);
+    if (!st)
+        st = gw_tile_cache_create(ctx, cache_bytes ? cache_bytes : (size_t)256 << 20, &t->cache);
     if (!st) {
         gw_model_snapshot *s = gw_model_acquire(t->model);
         t->reach = gw_tile_views_reach(ctx, t->src, s);
@@ -173,8 +178,10 @@ static void fields_inval(void *user, const gw_tile_change *ch, size_t n, int64_t
 
 gw_status gw_tiles_attach(gw_ctx *ctx, gw_tiles *t, void *coverage, void *hotspots)
 {
-    if (!t || !t->live) return gw_ctx_error(ctx, GW_ERR_ARG, "tiles: analysis fields need the live tile state");
-    if (t->fields) return gw_ctx_error(ctx, GW_ERR_CONFLICT, "tiles: analysis fields attached already");
+    if (!t || !t->live)
+        return gw_ctx_error(ctx, GW_ERR_ARG, "tiles: analysis fields need the live tile state");
+    if (t->fields)
+        return gw_ctx_error(ctx, GW_ERR_CONFLICT, "tiles: analysis fields attached already");
     return gw_tile_fields_create(ctx, t->live, coverage, hotspots, fields_inval, t, &t->fields);
 }
 
@@ -233,7 +240,8 @@ static size_t apply_changes(gw_tiles *t, int64_t from, int64_t to, double reach)
 size_t gw_tiles_sync(gw_tiles *t, gw_store *store)
 {
     int64_t last = 0;
-    if (!t || t->live || gw_store_last_seq(store, &last) != GW_OK) return 0; /* live: its thread syncs */
+    if (!t || t->live || gw_store_last_seq(store, &last) != GW_OK)
+        return 0; /* live: its thread syncs */
     int64_t cur = __atomic_load_n(&t->seq, __ATOMIC_ACQUIRE);
     if (last <= cur) return 0;
     /* one refresher at a time; the others answer from the current state meanwhile */
@@ -256,7 +264,8 @@ size_t gw_tiles_sync(gw_tiles *t, gw_store *store)
             dropped += apply_changes(t, cur, now, reach);
             __atomic_store_n(&t->seq, now, __ATOMIC_RELEASE);
         } else {
-            fprintf(stderr, "{\"event\":\"tiles_refresh_failed\",\"error\":\"%s\"}\n", gw_ctx_errmsg(t->rctx));
+            fprintf(stderr, "{\"event\":\"tiles_refresh_failed\",\"error\":\"%s\"}\n",
+                    gw_ctx_errmsg(t->rctx));
         }
     }
     pthread_mutex_unlock(&t->refresh);
@@ -348,7 +357,8 @@ static int h_tile(gw_req *req)
         return 0;
     }
     char zxy[128];
-    int n = snprintf(zxy, sizeof zxy, "%s/%s/%.*s", gw_req_param(req, "z"), gw_req_param(req, "x"), (int)(yl - 4), y);
+    int n = snprintf(zxy, sizeof zxy, "%s/%s/%.*s", gw_req_param(req, "z"), gw_req_param(req, "x"),
+                     (int)(yl - 4), y);
     gw_tile_id tid;
     gw_status st = gw_tile_parse(ctx, zxy, n > 0 && (size_t)n < sizeof zxy ? (size_t)n : 0, &tid);
     if (st) {
@@ -369,15 +379,18 @@ static int h_tile(gw_req *req)
         const uint8_t *bytes = NULL;
         size_t len = 0;
         gw_tile_fields_use u;
-        gw_tile_fields_acquire(t->fields, ctx, s, a.parts, &u); /* version: older when the analysis lags */
+        gw_tile_fields_acquire(t->fields, ctx, s, a.parts,
+                               &u); /* version: older when the analysis lags */
         st = gw_mvt_create(ctx, tid, NULL, &mvt);
-        if (!st) st = gw_tile_render_ex(ctx, t->src, mvt, s, a.parts, tid, &a.f, &u.ex, &bytes, &len);
+        if (!st)
+            st = gw_tile_render_ex(ctx, t->src, mvt, s, a.parts, tid, &a.f, &u.ex, &bytes, &len);
         if (!st) st = gw_tile_blob_create(ctx, bytes, len, u.version, &b);
         gw_tile_fields_release(t->fields, &u);
         gw_mvt_destroy(mvt);
         gw_model_release(ctx, s);
         if (st) {
-            gw_req_problem(req, 500, NULL, "tile %s/%s: %s", gw_tile_layer_name(a.layer), zxy, gw_ctx_errmsg(ctx));
+            gw_req_problem(req, 500, NULL, "tile %s/%s: %s", gw_tile_layer_name(a.layer), zxy,
+                           gw_ctx_errmsg(ctx));
             return 0;
         }
         gw_tile_cache_put(t->cache, a.layer, tid, key, b);
@@ -405,21 +418,23 @@ static json_t *vector_layer(gw_tile_layer part)
     size_t n = gw_tile_layer_props(part, names, types, 24);
     json_t *fields = json_object();
     for (size_t i = 0; i < n; i++) json_object_set_new(fields, names[i], json_string(types[i]));
-    const char *desc = part == GW_TL_INCIDENTS
-                           ? "incidents; where a tile holds more than 4000, cluster points (cluster=true) with count and count_<category>"
-                       : part == GW_TL_CAMERAS || part == GW_TL_TEAMS
-                           ? "points; where a tile holds more than 4000, cluster points (cluster=true) with count and count_<status>"
-                       : part == GW_TL_CAMERA_VIEWS ? "camera view sectors (from zoom 15)"
-                       : part == GW_TL_BLIND_SPOTS
-                           ? "coverage blind spots per grid (from zoom 13): grid id, blind_m2; empty while coverage is computed"
-                       : part == GW_TL_GRIDS
-                           ? "grids with their coverage (coverage_ratio, covered_m2, cameras, room_reach) and default Gi* hot spot "
-                             "(gi_z, gi_p, gi_bin -3..3, gi_class, gi_count: the default run over every incident, whatever the "
-                             "tile's filters) fields when the analysis is current; below zoom 10 "
-                             "only id, township, county, population, coverage_ratio and gi_bin"
-                                                    : gw_tile_layer_name(part);
-    return json_pack("{s:s,s:o,s:i,s:i,s:s}", "id", gw_tile_layer_name(part), "fields", fields, "minzoom",
-                     (int)gw_tile_layer_minzoom(part), "maxzoom", MAXZOOM, "description", desc);
+    const char *desc =
+        part == GW_TL_INCIDENTS
+            ? "incidents; where a tile holds more than 4000, cluster points (cluster=true) with count and count_<category>"
+        : part == GW_TL_CAMERAS || part == GW_TL_TEAMS
+            ? "points; where a tile holds more than 4000, cluster points (cluster=true) with count and count_<status>"
+        : part == GW_TL_CAMERA_VIEWS ? "camera view sectors (from zoom 15)"
+        : part == GW_TL_BLIND_SPOTS
+            ? "coverage blind spots per grid (from zoom 13): grid id, blind_m2; empty while coverage is computed"
+        : part == GW_TL_GRIDS
+            ? "grids with their coverage (coverage_ratio, covered_m2, cameras, room_reach) and default Gi* hot spot "
+              "(gi_z, gi_p, gi_bin -3..3, gi_class, gi_count: the default run over every incident, whatever the "
+              "tile's filters) fields when the analysis is current; below zoom 10 "
+              "only id, township, county, population, coverage_ratio and gi_bin"
+            : gw_tile_layer_name(part);
+    return json_pack("{s:s,s:o,s:i,s:i,s:s}", "id", gw_tile_layer_name(part), "fields", fields,
+                     "minzoom", (int)gw_tile_layer_minzoom(part), "maxzoom", MAXZOOM, "description",
+                     desc);
 }
 
 static int h_tilejson(gw_req *req)
@@ -433,7 +448,8 @@ static int h_tilejson(gw_req *req)
     char name[64];
     gw_tile_layer layer;
     if (fl < 6 || fl - 5 >= sizeof name || strcmp(file + fl - 5, ".json")) {
-        gw_req_problem(req, 404, NULL, "no resource '/tiles/%s'; TileJSON is at /tiles/{layer}.json", file);
+        gw_req_problem(req, 404, NULL,
+                       "no resource '/tiles/%s'; TileJSON is at /tiles/{layer}.json", file);
         return 0;
     }
     snprintf(name, sizeof name, "%.*s", (int)(fl - 5), file);
@@ -461,9 +477,10 @@ static int h_tilejson(gw_req *req)
     json_t *vl = json_array();
     for (int p = 0; p < GW_TL_CITY; p++)
         if (a.parts & (1u << p)) json_array_append_new(vl, vector_layer((gw_tile_layer)p));
-    json_t *doc = json_pack("{s:s,s:s,s:s,s:[s],s:i,s:i,s:[f,f,f,f],s:[f,f,i],s:o,s:s}", "tilejson", "3.0.0",
-                            "name", name, "scheme", "xyz", "tiles", url.data ? url.data : "", "minzoom", (int)minz,
-                            "maxzoom", MAXZOOM, "bounds", e.minx, e.miny, e.maxx, e.maxy, "center",
+    json_t *doc = json_pack("{s:s,s:s,s:s,s:[s],s:i,s:i,s:[f,f,f,f],s:[f,f,i],s:o,s:s}", "tilejson",
+                            "3.0.0", "name", name, "scheme", "xyz", "tiles",
+                            url.data ? url.data : "", "minzoom", (int)minz, "maxzoom", MAXZOOM,
+                            "bounds", e.minx, e.miny, e.maxx, e.maxy, "center",
                             (e.minx + e.maxx) / 2, (e.miny + e.maxy) / 2, cz, "vector_layers", vl,
                             "attribution", "gridwatch");
     gw_buf_free(&url);
@@ -501,14 +518,16 @@ static const char style_layers[] =
 static int h_style(gw_req *req)
 {
     if (strcmp(gw_req_param(req, "file"), "city.json") != 0) {
-        gw_req_problem(req, 404, NULL, "no style '%s'; the style is /styles/city.json", gw_req_param(req, "file"));
+        gw_req_problem(req, 404, NULL, "no style '%s'; the style is /styles/city.json",
+                       gw_req_param(req, "file"));
         return 0;
     }
     char src[600];
     snprintf(src, sizeof src, "%s/tiles/city.json", gw_req_base_url(req));
     json_t *layers = json_loads(style_layers, 0, NULL);
-    json_t *doc = json_pack("{s:i,s:s,s:{s:{s:s,s:s}},s:o}", "version", 8, "name", "gridwatch city", "sources",
-                            "city", "type", "vector", "url", src, "layers", layers ? layers : json_array());
+    json_t *doc = json_pack("{s:i,s:s,s:{s:{s:s,s:s}},s:o}", "version", 8, "name", "gridwatch city",
+                            "sources", "city", "type", "vector", "url", src, "layers",
+                            layers ? layers : json_array());
     gw_req_respond_json(req, 200, doc);
     return 0;
 }

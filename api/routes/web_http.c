@@ -25,7 +25,7 @@
 static char g_dir[PATH_MAX];    /* resolved web directory, "" when none */
 static char g_vendor[PATH_MAX]; /* resolved MapLibre dist directory, "" when none */
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
-static int g_off;               /* --no-wall: the page is not served */
+static int g_off; /* --no-wall: the page is not served */
 
 typedef struct gz_slot {
     char path[PATH_MAX];
@@ -144,7 +144,8 @@ static unsigned check_segment(const char *seg)
         return 400;
     for (const unsigned char *p = (const unsigned char *)seg; *p; p++)
         if (*p < 0x20 || *p == 0x7f) return 400;
-    if (seg[0] == '.' || strcmp(seg, "node_modules") == 0 || strncmp(seg, "package", 7) == 0) return 404;
+    if (seg[0] == '.' || strcmp(seg, "node_modules") == 0 || strncmp(seg, "package", 7) == 0)
+        return 404;
     return 0;
 }
 
@@ -154,12 +155,18 @@ static const char *content_type(const char *name, int *text)
         const char *ext, *type;
         int text;
     } types[] = {
-        {".html", "text/html; charset=utf-8", 1},    {".js", "text/javascript; charset=utf-8", 1},
-        {".mjs", "text/javascript; charset=utf-8", 1}, {".css", "text/css; charset=utf-8", 1},
-        {".json", "application/json", 1},            {".map", "application/json", 1},
-        {".svg", "image/svg+xml", 1},                {".txt", "text/plain; charset=utf-8", 1},
-        {".png", "image/png", 0},                    {".webp", "image/webp", 0},
-        {".ico", "image/x-icon", 0},                 {".woff2", "font/woff2", 0},
+        {".html", "text/html; charset=utf-8", 1},
+        {".js", "text/javascript; charset=utf-8", 1},
+        {".mjs", "text/javascript; charset=utf-8", 1},
+        {".css", "text/css; charset=utf-8", 1},
+        {".json", "application/json", 1},
+        {".map", "application/json", 1},
+        {".svg", "image/svg+xml", 1},
+        {".txt", "text/plain; charset=utf-8", 1},
+        {".png", "image/png", 0},
+        {".webp", "image/webp", 0},
+        {".ico", "image/x-icon", 0},
+        {".woff2", "font/woff2", 0},
     };
     const char *dot = strrchr(name, '.');
     if (!dot) return NULL;
@@ -221,7 +228,8 @@ static void serve_file(gw_req *req, const char *root, const char *rel, const cha
     const char *type = content_type(rel, &text);
     int n = snprintf(path, sizeof path, "%s/%s", root, rel);
     if (!type) {
-        gw_req_problem(req, 404, NULL, "no file '%s' on the map page (only page files are served)", rel);
+        gw_req_problem(req, 404, NULL, "no file '%s' on the map page (only page files are served)",
+                       rel);
         return;
     }
     if (n <= 0 || (size_t)n >= sizeof path || !realpath(path, real)) {
@@ -242,7 +250,8 @@ static void serve_file(gw_req *req, const char *root, const char *rel, const cha
     }
     char etag[64];
     snprintf(etag, sizeof etag, "\"%llx-%llx-%lx\"", (unsigned long long)st.st_size,
-             (unsigned long long)st.st_mtim.tv_sec * 1000000000ull + (unsigned long long)st.st_mtim.tv_nsec,
+             (unsigned long long)st.st_mtim.tv_sec * 1000000000ull +
+                 (unsigned long long)st.st_mtim.tv_nsec,
              (unsigned long)st.st_ino);
     gw_req_add_header(req, "X-Content-Type-Options", "nosniff");
     if (gw_req_cache_check(req, etag, cache, text)) {
@@ -263,7 +272,8 @@ static void serve_file(gw_req *req, const char *root, const char *rel, const cha
         gw_req_problem(req, 500, NULL, "could not read '%s' of the map page", rel);
         return;
     }
-    if (!(text && len >= GZ_MIN && gw_req_accepts_gzip(req) && respond_gzip(req, real, etag, type, data, len) == 0))
+    if (!(text && len >= GZ_MIN && gw_req_accepts_gzip(req) &&
+          respond_gzip(req, real, etag, type, data, len) == 0))
         gw_req_respond(req, 200, type, data, len);
     free(data);
 }

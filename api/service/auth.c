@@ -39,7 +39,8 @@ int gw_auth_may_write(gw_role role, gw_layer layer)
     case GW_ROLE_ADMIN: return 1;
     case GW_ROLE_DISPATCHER: return layer == GW_LAYER_INCIDENTS || layer == GW_LAYER_TEAMS;
     case GW_ROLE_PLANNER:
-        return layer == GW_LAYER_GRIDS || layer == GW_LAYER_POLICE_ROOMS || layer == GW_LAYER_CAMERAS;
+        return layer == GW_LAYER_GRIDS || layer == GW_LAYER_POLICE_ROOMS ||
+               layer == GW_LAYER_CAMERAS;
     default: return 0;
     }
 }
@@ -68,7 +69,8 @@ gw_status gw_auth_token_create(gw_store *s, gw_role role, const char *name,
     if (!s || !token) return GW_ERR_ARG;
     gw_ctx *ctx = gw_store_ctx(s);
     if (role < GW_ROLE_VIEWER || role > GW_ROLE_ADMIN)
-        return gw_ctx_error(ctx, GW_ERR_ARG, "a token needs a role: viewer, dispatcher, planner or admin");
+        return gw_ctx_error(ctx, GW_ERR_ARG,
+                            "a token needs a role: viewer, dispatcher, planner or admin");
     unsigned char rnd[32];
     if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
         return gw_ctx_error(ctx, GW_ERR_IO, "getrandom failed: no random bytes for a token");
@@ -123,11 +125,14 @@ gw_status gw_auth_token_revoke(gw_store *s, const char *id_or_name, int *n)
     int changed = 0;
     st = gw_store_tokens_revoke(s, id_or_name, all_digits, at, &changed);
     if (!st && changed == 0)
-        st = gw_ctx_error(ctx, GW_ERR_NOT_FOUND, "no active token with id or name '%s' in %s "
-                          "(see gridwatch token list)", id_or_name, gw_store_path(s));
+        st = gw_ctx_error(ctx, GW_ERR_NOT_FOUND,
+                          "no active token with id or name '%s' in %s "
+                          "(see gridwatch token list)",
+                          id_or_name, gw_store_path(s));
     if (!st) {
         char detail[300];
-        snprintf(detail, sizeof detail, "'%s' (%d token%s)", id_or_name, changed, changed == 1 ? "" : "s");
+        snprintf(detail, sizeof detail, "'%s' (%d token%s)", id_or_name, changed,
+                 changed == 1 ? "" : "s");
         st = gw_store_audit(s, "gridwatch token", "token revoke", detail);
     }
     if (!st) st = gw_store_commit(s);
@@ -181,7 +186,8 @@ void gw_auth_request_who(gw_req *req, char *buf, size_t cap)
     if (!s || request_token(req, t, &why)) return;
     uint8_t h[SHA256_DIGEST_SIZE];
     hash_token(t, h);
-    if (gw_store_tokens_find(s, h, sizeof h, rname, sizeof rname, name, sizeof name) == GW_OK && *name)
+    if (gw_store_tokens_find(s, h, sizeof h, rname, sizeof rname, name, sizeof name) == GW_OK &&
+        *name)
         snprintf(buf, cap, "%s", name);
 }
 
@@ -212,8 +218,8 @@ int gw_auth_hook(void *user, gw_req *req, gw_role need, char *why, size_t cap)
         return rc;
     }
     if (role < need) {
-        snprintf(why, cap, "a %s token may not do this; it needs at least the %s role", gw_role_name(role),
-                 gw_role_name(need));
+        snprintf(why, cap, "a %s token may not do this; it needs at least the %s role",
+                 gw_role_name(role), gw_role_name(need));
         return 403;
     }
     return 0;
@@ -236,7 +242,8 @@ int gw_auth_require_write(gw_req *req, gw_layer layer)
         return 401;
     }
     if (!gw_auth_may_write(role, layer)) {
-        gw_req_problem(req, 403, NULL, "a %s token may not write %s (dispatchers write incidents "
+        gw_req_problem(req, 403, NULL,
+                       "a %s token may not write %s (dispatchers write incidents "
                        "and teams; planners grids, police_rooms and cameras; admins everything)",
                        gw_role_name(role), gw_layer_name(layer));
         return 403;

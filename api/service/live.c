@@ -91,11 +91,13 @@ static int64_t sync_once(gw_live *l, int64_t after)
          * the rows we read, and the next round continues after them. */
         if (gw_model_refresh(l->ctx, l->model, l->store, NULL) == GW_OK) {
             gw_model_snapshot *snap = gw_model_acquire(l->model);
-            for (int i = 0; i < l->n_listeners; i++) l->listeners[i].fn(l->listeners[i].user, l->ctx, ch, n, snap);
+            for (int i = 0; i < l->n_listeners; i++)
+                l->listeners[i].fn(l->listeners[i].user, l->ctx, ch, n, snap);
             gw_model_release(l->ctx, snap);
             reached = ch[n - 1].seq;
         } else {
-            fprintf(stderr, "{\"level\":\"error\",\"msg\":\"model refresh failed: %s\"}\n", gw_ctx_errmsg(l->ctx));
+            fprintf(stderr, "{\"level\":\"error\",\"msg\":\"model refresh failed: %s\"}\n",
+                    gw_ctx_errmsg(l->ctx));
         }
     }
     for (size_t i = 0; i < n; i++) free(strs[2 * i]), free(strs[2 * i + 1]);

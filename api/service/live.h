@@ -16,11 +16,11 @@ typedef struct gw_live gw_live;
 /* One change-log row. */
 typedef struct gw_change {
     int64_t seq;
-    gw_layer layer;        /* GW_LAYER_COUNT when the row names no layer of ours */
-    const char *op;        /* "insert", "update", "delete", "import", "clear", … */
+    gw_layer layer;         /* GW_LAYER_COUNT when the row names no layer of ours */
+    const char *op;         /* "insert", "update", "delete", "import", "clear", … */
     const char *feature_id; /* NULL for bulk changes */
     int has_bbox;
-    gw_bbox bbox;          /* lon/lat, old and new geometry together */
+    gw_bbox bbox; /* lon/lat, old and new geometry together */
 } gw_change;
 
 /* Called on the sync thread after the model was refreshed to include `changes` (n ≥ 1, in seq

@@ -28,8 +28,8 @@ struct gw_ctx {
 };
 
 static const char *const status_names[GW_STATUS_COUNT] = {
-    "GW_OK",         "GW_ERR_NOMEM",    "GW_ERR_ARG",      "GW_ERR_IO",      "GW_ERR_FORMAT",
-    "GW_ERR_GEOMETRY", "GW_ERR_RANGE",  "GW_ERR_CRS",      "GW_ERR_DB",      "GW_ERR_NOT_FOUND",
+    "GW_OK",           "GW_ERR_NOMEM",  "GW_ERR_ARG",         "GW_ERR_IO",       "GW_ERR_FORMAT",
+    "GW_ERR_GEOMETRY", "GW_ERR_RANGE",  "GW_ERR_CRS",         "GW_ERR_DB",       "GW_ERR_NOT_FOUND",
     "GW_ERR_CONFLICT", "GW_ERR_SCHEMA", "GW_ERR_UNSUPPORTED", "GW_ERR_INTERNAL",
 };
 
@@ -87,7 +87,8 @@ PJ *gw_ctx_proj_op(gw_ctx *ctx, int src, int dst)
 {
     const unsigned cap = sizeof ctx->ops / sizeof ctx->ops[0];
     for (unsigned i = 0; i < ctx->n_ops && i < cap; i++)
-        if (ctx->ops[i].src == src && ctx->ops[i].dst == dst) return proj_clone(ctx->proj, ctx->ops[i].op);
+        if (ctx->ops[i].src == src && ctx->ops[i].dst == dst)
+            return proj_clone(ctx->proj, ctx->ops[i].op);
     char a[32], b[32];
     snprintf(a, sizeof a, "EPSG:%d", src);
     snprintf(b, sizeof b, "EPSG:%d", dst);

@@ -12,25 +12,28 @@
 #include <unistd.h>
 
 static const gw_field grid_fields[] = {
-    {"id", GW_FT_TEXT},         {"name", GW_FT_TEXT},       {"township", GW_FT_TEXT},
-    {"county", GW_FT_TEXT},     {"population", GW_FT_INT},  {"households", GW_FT_INT},
-    {"worker", GW_FT_TEXT},     {"phone", GW_FT_TEXT},
+    {"id", GW_FT_TEXT},     {"name", GW_FT_TEXT},      {"township", GW_FT_TEXT},
+    {"county", GW_FT_TEXT}, {"population", GW_FT_INT}, {"households", GW_FT_INT},
+    {"worker", GW_FT_TEXT}, {"phone", GW_FT_TEXT},
 };
 static const gw_field room_fields[] = {
-    {"id", GW_FT_TEXT}, {"name", GW_FT_TEXT}, {"phone", GW_FT_TEXT}, {"address", GW_FT_TEXT},
+    {"id", GW_FT_TEXT},
+    {"name", GW_FT_TEXT},
+    {"phone", GW_FT_TEXT},
+    {"address", GW_FT_TEXT},
 };
 static const gw_field camera_fields[] = {
-    {"id", GW_FT_TEXT},     {"name", GW_FT_TEXT},    {"azimuth", GW_FT_REAL}, {"fov", GW_FT_REAL},
-    {"range", GW_FT_REAL},  {"height", GW_FT_REAL},  {"status", GW_FT_TEXT},
+    {"id", GW_FT_TEXT},    {"name", GW_FT_TEXT},   {"azimuth", GW_FT_REAL}, {"fov", GW_FT_REAL},
+    {"range", GW_FT_REAL}, {"height", GW_FT_REAL}, {"status", GW_FT_TEXT},
 };
 static const gw_field team_fields[] = {
-    {"id", GW_FT_TEXT},      {"name", GW_FT_TEXT},       {"status", GW_FT_TEXT},
-    {"members", GW_FT_INT},  {"updated_at", GW_FT_TIME},
+    {"id", GW_FT_TEXT},     {"name", GW_FT_TEXT},       {"status", GW_FT_TEXT},
+    {"members", GW_FT_INT}, {"updated_at", GW_FT_TIME},
 };
 static const gw_field incident_fields[] = {
-    {"id", GW_FT_TEXT},       {"occurred_at", GW_FT_TIME}, {"category", GW_FT_TEXT},
-    {"severity", GW_FT_INT},  {"status", GW_FT_TEXT},      {"description", GW_FT_TEXT},
-    {"grid", GW_FT_TEXT},     {"police_room", GW_FT_TEXT},
+    {"id", GW_FT_TEXT},      {"occurred_at", GW_FT_TIME}, {"category", GW_FT_TEXT},
+    {"severity", GW_FT_INT}, {"status", GW_FT_TEXT},      {"description", GW_FT_TEXT},
+    {"grid", GW_FT_TEXT},    {"police_room", GW_FT_TEXT},
 };
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
@@ -160,7 +163,10 @@ static gw_status local_to_utc(gw_ctx *ctx, const char *zone, int64_t wall, int64
     char path[512];
     snprintf(path, sizeof path, "/usr/share/zoneinfo/%s", zone);
     if (strstr(zone, "..") || access(path, R_OK) != 0)
-        return gw_ctx_error(ctx, GW_ERR_ARG, "unknown time zone '%s' (use an IANA name such as Asia/Shanghai, or an offset such as +08:00)", zone);
+        return gw_ctx_error(
+            ctx, GW_ERR_ARG,
+            "unknown time zone '%s' (use an IANA name such as Asia/Shanghai, or an offset such as +08:00)",
+            zone);
     time_t t = (time_t)wall;
     struct tm tm;
     gmtime_r(&t, &tm);
@@ -189,8 +195,7 @@ gw_status gw_time_parse(gw_ctx *ctx, const char *text, const char *default_tz, i
     const char *p = text;
     while (isspace((unsigned char)*p)) p++;
     int y, mo, d, h = 0, mi = 0, s = 0, n = 0;
-    if (sscanf(p, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3 || n != 10)
-        goto bad;
+    if (sscanf(p, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3 || n != 10) goto bad;
     p += n;
     if (*p == 'T' || *p == 't' || *p == ' ') {
         int n2 = 0;
@@ -208,8 +213,10 @@ gw_status gw_time_parse(gw_ctx *ctx, const char *text, const char *default_tz, i
     }
     int64_t wall;
     if (gw_time_from_civil(y, mo, d, h, mi, s, &wall))
-        return gw_ctx_error(ctx, GW_ERR_RANGE, "'%s' names a date or time that does not exist "
-                            "(%04d-%02d-%02d %02d:%02d:%02d)", text, y, mo, d, h, mi, s);
+        return gw_ctx_error(ctx, GW_ERR_RANGE,
+                            "'%s' names a date or time that does not exist "
+                            "(%04d-%02d-%02d %02d:%02d:%02d)",
+                            text, y, mo, d, h, mi, s);
     long off = 0;
     int used = parse_offset(p, &off);
     if (used) {
@@ -221,7 +228,8 @@ gw_status gw_time_parse(gw_ctx *ctx, const char *text, const char *default_tz, i
     }
     while (isspace((unsigned char)*p)) p++;
     if (*p) goto bad;
-    if (!default_tz || !*default_tz || strcmp(default_tz, "UTC") == 0 || strcmp(default_tz, "Z") == 0) {
+    if (!default_tz || !*default_tz || strcmp(default_tz, "UTC") == 0 ||
+        strcmp(default_tz, "Z") == 0) {
         *unix_s = wall;
         return GW_OK;
     }
@@ -232,5 +240,8 @@ gw_status gw_time_parse(gw_ctx *ctx, const char *text, const char *default_tz, i
     }
     return local_to_utc(ctx, default_tz, wall, unix_s);
 bad:
-    return gw_ctx_error(ctx, GW_ERR_FORMAT, "'%s' is not an ISO 8601 time (expected e.g. 2018-01-01T13:05:00Z or 2018-01-01 13:05:00)", text);
+    return gw_ctx_error(
+        ctx, GW_ERR_FORMAT,
+        "'%s' is not an ISO 8601 time (expected e.g. 2018-01-01T13:05:00Z or 2018-01-01 13:05:00)",
+        text);
 }

@@ -69,7 +69,8 @@ size_t gw_coverage_sector(double x, double y, double a, double f, double r, doub
     return k + 1;
 }
 
-int gw_coverage_sector_contains(double x, double y, double a, double f, double r, double px, double py)
+int gw_coverage_sector_contains(double x, double y, double a, double f, double r, double px,
+                                double py)
 {
     if (!(r > 0) || !(f > 0)) return 0;
     double dx = px - x, dy = py - y;
@@ -87,7 +88,8 @@ int gw_coverage_sector_contains(double x, double y, double a, double f, double r
     }
     int i = (int)(u / (f / n));
     if (i >= n) i = n - 1;
-    double t0 = (start + f * i / n) * (M_PI / 180.0), t1 = (start + f * (i + 1) / n) * (M_PI / 180.0);
+    double t0 = (start + f * i / n) * (M_PI / 180.0),
+           t1 = (start + f * (i + 1) / n) * (M_PI / 180.0);
     double x0 = x + r * sin(t0), y0 = y + r * cos(t0), x1 = x + r * sin(t1), y1 = y + r * cos(t1);
     double ex = x1 - x0, ey = y1 - y0;
     double cp = ex * (py - y0) - ey * (px - x0), ca = ex * (y - y0) - ey * (x - x0);
@@ -136,13 +138,15 @@ static void incident_flag(gw_coverage *c, size_t i, const double *ix, const doub
     }
     seen_q s = {&c->cc, ix[i], iy[i], 0};
     if (c->cams && gw_layer_data_count(c->cams)) {
-        gw_bbox q = {s.x - c->max_range, s.y - c->max_range, s.x + c->max_range, s.y + c->max_range};
+        gw_bbox q = {s.x - c->max_range, s.y - c->max_range, s.x + c->max_range,
+                     s.y + c->max_range};
         gw_layer_data_query_points(c->cams, &q, seen_visit, &s);
     }
     c->inc_seen[i] = (uint8_t)s.hit;
 }
 
-void gw_coverage_incidents(const gw_coverage *c, int64_t t_from, int64_t t_to, int32_t *inc, int32_t *seen)
+void gw_coverage_incidents(const gw_coverage *c, int64_t t_from, int64_t t_to, int32_t *inc,
+                           int32_t *seen)
 {
     memset(inc, 0, c->n * sizeof *inc);
     memset(seen, 0, c->n * sizeof *seen);
@@ -184,7 +188,7 @@ typedef struct job {
     gw_coverage *cov;
     const size_t *list; /* grid rows to compute */
     size_t nlist;
-    int incidents;      /* also redo every incident's grid and flag */
+    int incidents; /* also redo every incident's grid and flag */
     atomic_size_t next, done, inc_next;
     atomic_int stop;
 } job;
@@ -221,7 +225,8 @@ static void *work(void *arg)
     }
     if (!w->st && c->o.blind_spots) {
         w->wkb = GEOSWKBWriter_create_r(w->h);
-        if (!w->wkb) w->st = gw_ctx_error(w->ctx, GW_ERR_NOMEM, "coverage: cannot create a WKB writer");
+        if (!w->wkb)
+            w->st = gw_ctx_error(w->ctx, GW_ERR_NOMEM, "coverage: cannot create a WKB writer");
     }
     while (!w->st && !atomic_load(&j->stop)) {
         size_t k = atomic_fetch_add(&j->next, 1);
@@ -232,7 +237,8 @@ static void *work(void *arg)
             gw_ctx_progress(a->parent, "coverage", (double)d, (double)j->nlist);
     }
     if (!w->st && j->incidents && c->n_inc) {
-        const double *ix = gw_layer_data_x(c->incs, GW_MODEL_METRIC), *iy = gw_layer_data_y(c->incs, GW_MODEL_METRIC);
+        const double *ix = gw_layer_data_x(c->incs, GW_MODEL_METRIC),
+                     *iy = gw_layer_data_y(c->incs, GW_MODEL_METRIC);
         int fgrid = gw_layer_field_index(GW_LAYER_INCIDENTS, "grid");
         for (;;) {
             size_t i0 = atomic_fetch_add(&j->inc_next, INC_CHUNK);
@@ -247,8 +253,8 @@ static void *work(void *arg)
     }
     if (w->wkb) GEOSWKBWriter_destroy_r(w->h, w->wkb);
     if (w->own_tr) gw_crs_transform_destroy(w->to_ll);
-    free(w->cand), free(w->geoms), free(w->tmp), free(w->parts), free(w->venv), free(w->uf), free(w->next),
-        free(w->head);
+    free(w->cand), free(w->geoms), free(w->tmp), free(w->parts), free(w->venv), free(w->uf),
+        free(w->next), free(w->head);
     if (w->own_ctx) gw_ctx_destroy(w->ctx);
     return NULL;
 }
@@ -320,7 +326,8 @@ static void free_grids(gw_coverage *c)
     if (c->blind)
         for (size_t g = 0; g < c->n; g++) free(c->blind[g]);
     free(c->blind), free(c->blind_len), free(c->rows), free(c->genv), free(c->changed);
-    c->blind = NULL, c->blind_len = NULL, c->rows = NULL, c->genv = NULL, c->changed = NULL, c->n = 0;
+    c->blind = NULL, c->blind_len = NULL, c->rows = NULL, c->genv = NULL, c->changed = NULL,
+    c->n = 0;
 }
 
 static gw_status alloc_incidents(gw_ctx *ctx, gw_coverage *c)
@@ -329,7 +336,8 @@ static gw_status alloc_incidents(gw_ctx *ctx, gw_coverage *c)
     c->n_inc = c->incs ? gw_layer_data_count(c->incs) : 0;
     c->inc_grid = malloc((c->n_inc + 1) * sizeof *c->inc_grid);
     c->inc_seen = calloc(c->n_inc + 1, 1);
-    if (!c->inc_grid || !c->inc_seen) return gw_ctx_error(ctx, GW_ERR_NOMEM, "coverage: out of memory");
+    if (!c->inc_grid || !c->inc_seen)
+        return gw_ctx_error(ctx, GW_ERR_NOMEM, "coverage: out of memory");
     return GW_OK;
 }
 
@@ -351,8 +359,9 @@ gw_status cov_alloc_grids(gw_ctx *ctx, gw_coverage *c)
     for (size_t g = 0; g < n; g++) {
         const GEOSGeometry *geom = gw_layer_data_geom(c->grids, g, GW_MODEL_METRIC);
         gw_bbox *e = &c->genv[g];
-        if (!geom || !GEOSGeom_getXMin_r(h, geom, &e->minx) || !GEOSGeom_getYMin_r(h, geom, &e->miny) ||
-            !GEOSGeom_getXMax_r(h, geom, &e->maxx) || !GEOSGeom_getYMax_r(h, geom, &e->maxy))
+        if (!geom || !GEOSGeom_getXMin_r(h, geom, &e->minx) ||
+            !GEOSGeom_getYMin_r(h, geom, &e->miny) || !GEOSGeom_getXMax_r(h, geom, &e->maxx) ||
+            !GEOSGeom_getYMax_r(h, geom, &e->maxy))
             *e = (gw_bbox){1, 1, 0, 0};
         c->rows[g].incident_share = NAN;
     }
@@ -385,8 +394,8 @@ static gw_status full(gw_ctx *ctx, gw_coverage *c)
 
 /* A result for snap with options filled in and layers taken, no grid computed yet; takes over
  * the reference to snap (released on error). */
-gw_status cov_new(gw_ctx *ctx, gw_model *model, gw_model_snapshot *snap, const gw_coverage_opts *opts,
-                     gw_coverage **out)
+gw_status cov_new(gw_ctx *ctx, gw_model *model, gw_model_snapshot *snap,
+                  const gw_coverage_opts *opts, gw_coverage **out)
 {
     *out = NULL;
     if (!model || !snap) {
@@ -458,7 +467,8 @@ static void box_add(boxes *b, double x, double y, double r)
 static int view_box(const camcols *cc, size_t r, double reach, double *x, double *y, double *rad)
 {
     double az, fov, rg;
-    *x = gw_layer_data_x(cc->d, GW_MODEL_METRIC)[r], *y = gw_layer_data_y(cc->d, GW_MODEL_METRIC)[r];
+    *x = gw_layer_data_x(cc->d, GW_MODEL_METRIC)[r],
+    *y = gw_layer_data_y(cc->d, GW_MODEL_METRIC)[r];
     if (reach > 0) return *rad = reach, 1;
     if (!cov_cam_view(cc, r, &az, &fov, &rg)) return 0;
     *rad = rg;
@@ -478,11 +488,15 @@ static void diff_points(const gw_layer_data *o, const gw_layer_data *n, double r
     camcols co, cn;
     cov_camcols_init(&co, o), cov_camcols_init(&cn, n);
     size_t no = o ? gw_layer_data_count(o) : 0, nn = n ? gw_layer_data_count(n) : 0, i = 0, j = 0;
-    const double *ox = o ? gw_layer_data_x(o, GW_MODEL_METRIC) : NULL, *oy = o ? gw_layer_data_y(o, GW_MODEL_METRIC) : NULL;
-    const double *nx = n ? gw_layer_data_x(n, GW_MODEL_METRIC) : NULL, *ny = n ? gw_layer_data_y(n, GW_MODEL_METRIC) : NULL;
+    const double *ox = o ? gw_layer_data_x(o, GW_MODEL_METRIC) : NULL,
+                 *oy = o ? gw_layer_data_y(o, GW_MODEL_METRIC) : NULL;
+    const double *nx = n ? gw_layer_data_x(n, GW_MODEL_METRIC) : NULL,
+                 *ny = n ? gw_layer_data_y(n, GW_MODEL_METRIC) : NULL;
     double x, y, r;
     while (i < no || j < nn) {
-        int cmp = i == no ? 1 : j == nn ? -1 : strcmp(gw_layer_data_id(o, i), gw_layer_data_id(n, j));
+        int cmp = i == no   ? 1
+                  : j == nn ? -1
+                            : strcmp(gw_layer_data_id(o, i), gw_layer_data_id(n, j));
         if (cmp == 0) {
             int same = reach > 0 ? ox[i] == nx[j] && oy[i] == ny[j] : same_camera(&co, i, &cn, j);
             if (!same) {
@@ -501,7 +515,8 @@ static void diff_points(const gw_layer_data *o, const gw_layer_data *n, double r
 }
 
 /* Row i of an optional real column is the same in both layers (both NULL, or equal values). */
-static int same_opt(const double *a, const uint8_t *na, const double *b, const uint8_t *nb, size_t i)
+static int same_opt(const double *a, const uint8_t *na, const double *b, const uint8_t *nb,
+                    size_t i)
 {
     int n1 = !a || (na && na[i]), n2 = !b || (nb && nb[i]);
     return n1 == n2 && (n1 || a[i] == b[i]);
@@ -513,7 +528,8 @@ static int same_opt(const double *a, const uint8_t *na, const double *b, const u
  * Returns 0 (nothing added) when more than `limit` rows differ: the id merge is cheaper then. */
 static int diff_cams_by_row(const camcols *co, const camcols *cn, size_t limit, boxes *b)
 {
-    size_t no = co->d ? gw_layer_data_count(co->d) : 0, nn = cn->d ? gw_layer_data_count(cn->d) : 0, nd = 0;
+    size_t no = co->d ? gw_layer_data_count(co->d) : 0, nn = cn->d ? gw_layer_data_count(cn->d) : 0,
+           nd = 0;
     if (no != nn) return 0;
     size_t n0 = b->n;
     /* Fast path over the raw columns (the status read once per layer into on[]): a row whose
@@ -522,11 +538,13 @@ static int diff_cams_by_row(const camcols *co, const camcols *cn, size_t limit, 
     for (size_t i = 0; i < no; i++) {
         if (raw && co->on[i] == cn->on[i] && co->x[i] == cn->x[i] && co->y[i] == cn->y[i] &&
             co->rg[i] == cn->rg[i] && same_opt(co->az, co->naz, cn->az, cn->naz, i) &&
-            same_opt(co->fov, co->nfov, cn->fov, cn->nfov, i) && same_opt(co->rg, co->nrg, cn->rg, cn->nrg, i))
+            same_opt(co->fov, co->nfov, cn->fov, cn->nfov, i) &&
+            same_opt(co->rg, co->nrg, cn->rg, cn->nrg, i))
             continue;
         double a1, f1, r1, a2, f2, r2;
         int v1 = cov_cam_view(co, i, &a1, &f1, &r1), v2 = cov_cam_view(cn, i, &a2, &f2, &r2);
-        if (v1 == v2 && (!v1 || (co->x[i] == cn->x[i] && co->y[i] == cn->y[i] && a1 == a2 && f1 == f2 && r1 == r2)))
+        if (v1 == v2 && (!v1 || (co->x[i] == cn->x[i] && co->y[i] == cn->y[i] && a1 == a2 &&
+                                 f1 == f2 && r1 == r2)))
             continue;
         if (++nd > limit) {
             b->n = n0;
@@ -548,7 +566,8 @@ static void mark_visit(void *item, void *user)
     mark_q *m = user;
     size_t g = gw_model_tree_row(item);
     const gw_bbox *e = &m->c->genv[g], *b = m->box;
-    if (g < m->c->n && !(e->maxx < b->minx || e->minx > b->maxx || e->maxy < b->miny || e->miny > b->maxy))
+    if (g < m->c->n &&
+        !(e->maxx < b->minx || e->minx > b->maxx || e->maxy < b->miny || e->miny > b->maxy))
         m->c->changed[g] = 1;
 }
 
@@ -578,7 +597,8 @@ static int inc_visit(void *user, size_t i)
     return 0;
 }
 
-gw_status gw_coverage_update(gw_ctx *ctx, gw_coverage *c, gw_model_snapshot *snap, size_t *n_changed)
+gw_status gw_coverage_update(gw_ctx *ctx, gw_coverage *c, gw_model_snapshot *snap,
+                             size_t *n_changed)
 {
     if (n_changed) *n_changed = 0;
     if (!c || !snap) {
@@ -608,9 +628,11 @@ gw_status gw_coverage_update(gw_ctx *ctx, gw_coverage *c, gw_model_snapshot *sna
     GEOSContextHandle_t h = gw_ctx_geos(ctx);
     GEOSSTRtree *tree = gw_layer_data_tree(c->grids);
     for (size_t k = 0; !b.oom && k < b.n && tree; k++) {
-        GEOSGeometry *r = GEOSGeom_createRectangle_r(h, b.v[k].minx, b.v[k].miny, b.v[k].maxx, b.v[k].maxy);
+        GEOSGeometry *r = GEOSGeom_createRectangle_r(h, b.v[k].minx, b.v[k].miny, b.v[k].maxx,
+                                                     b.v[k].maxy);
         if (!r) {
-            st = gw_ctx_error(ctx, GW_ERR_GEOMETRY, "coverage: cannot build a query box: %s", gw_ctx_geos_errmsg(ctx));
+            st = gw_ctx_error(ctx, GW_ERR_GEOMETRY, "coverage: cannot build a query box: %s",
+                              gw_ctx_geos_errmsg(ctx));
             break;
         }
         mark_q m = {c, &b.v[k]};
@@ -628,9 +650,14 @@ gw_status gw_coverage_update(gw_ctx *ctx, gw_coverage *c, gw_model_snapshot *sna
     if (!st && !inc_all && ncam && c->n_inc) {
         /* Only the incidents under a changed camera's old or new view can change their flag. */
         int ft = gw_layer_field_index(GW_LAYER_INCIDENTS, "occurred_at");
-        inc_q q = {c, ctx, gw_layer_data_x(c->incs, GW_MODEL_METRIC), gw_layer_data_y(c->incs, GW_MODEL_METRIC),
-                   gw_layer_data_ints(c->incs, ft), gw_layer_data_nulls(c->incs, ft)};
-        for (size_t k = 0; k < ncam; k++) gw_layer_data_query_points(c->incs, &b.v[k], inc_visit, &q);
+        inc_q q = {c,
+                   ctx,
+                   gw_layer_data_x(c->incs, GW_MODEL_METRIC),
+                   gw_layer_data_y(c->incs, GW_MODEL_METRIC),
+                   gw_layer_data_ints(c->incs, ft),
+                   gw_layer_data_nulls(c->incs, ft)};
+        for (size_t k = 0; k < ncam; k++)
+            gw_layer_data_query_points(c->incs, &b.v[k], inc_visit, &q);
     }
     if (!st && inc_all) st = recount(c);
     (void)nroom;

@@ -13,7 +13,6 @@
 
 /* ---- one grid ------------------------------------------------------------------------------ */
 
-
 static int collect(void *user, size_t row)
 {
     worker *w = user;
@@ -43,7 +42,8 @@ static gw_status need_geoms(worker *w, size_t n)
     if (n <= w->capg) return GW_OK;
     size_t nc = w->capg ? w->capg : 64;
     while (nc < n) nc *= 2;
-    GEOSGeometry **p = realloc(w->geoms, nc * sizeof *p), **t = p ? realloc(w->tmp, nc * sizeof *t) : NULL;
+    GEOSGeometry **p = realloc(w->geoms, nc * sizeof *p),
+                 **t = p ? realloc(w->tmp, nc * sizeof *t) : NULL;
     if (p) w->geoms = p;
     if (t) w->tmp = t;
     gw_bbox *e = t ? realloc(w->venv, nc * sizeof *e) : NULL;
@@ -69,7 +69,8 @@ static gw_status geos_fail(worker *w, size_t g, const char *what)
 static GEOSGeometry *union_of(worker *w, size_t n)
 {
     if (n == 1) return w->geoms[0];
-    GEOSGeometry *coll = GEOSGeom_createCollection_r(w->h, GEOS_GEOMETRYCOLLECTION, w->geoms, (unsigned)n);
+    GEOSGeometry *coll = GEOSGeom_createCollection_r(w->h, GEOS_GEOMETRYCOLLECTION, w->geoms,
+                                                     (unsigned)n);
     if (!coll) {
         for (size_t i = 0; i < n; i++) GEOSGeom_destroy_r(w->h, w->geoms[i]);
         return NULL;
@@ -109,7 +110,8 @@ static GEOSGeometry *blind_filter(GEOSContextHandle_t h, const GEOSGeometry *dif
     for (int i = 0; i < np; i++) {
         const GEOSGeometry *p = GEOSGetGeometryN_r(h, diff, i);
         double a = 0;
-        if (GEOSGeomTypeId_r(h, p) != GEOS_POLYGON || GEOSisEmpty_r(h, p) || !GEOSArea_r(h, p, &a) || a < min)
+        if (GEOSGeomTypeId_r(h, p) != GEOS_POLYGON || GEOSisEmpty_r(h, p) ||
+            !GEOSArea_r(h, p, &a) || a < min)
             continue;
         int nh = GEOSGetNumInteriorRings_r(h, p), small = 0;
         for (int j = 0; j < nh; j++) small += ring_area(h, GEOSGetInteriorRingN_r(h, p, j)) < min;
@@ -169,7 +171,8 @@ static gw_status grid_rooms(worker *w, size_t g, const GEOSGeometry *geom, doubl
     gw_bbox e = c->genv[g], q = {e.minx - D, e.miny - D, e.maxx + D, e.maxy + D};
     w->ncand = 0;
     gw_layer_data_query_points(c->rooms, &q, collect, w);
-    const double *rx = gw_layer_data_x(c->rooms, GW_MODEL_METRIC), *ry = gw_layer_data_y(c->rooms, GW_MODEL_METRIC);
+    const double *rx = gw_layer_data_x(c->rooms, GW_MODEL_METRIC),
+                 *ry = gw_layer_data_y(c->rooms, GW_MODEL_METRIC);
     gw_status st = need_geoms(w, w->ncand);
     if (st || !w->ncand) return st;
     size_t nv = 0;
@@ -223,8 +226,8 @@ static gw_status set_blind(worker *w, size_t g, GEOSGeometry *mp)
  * view strictly inside the grid (the apex first) settles it (a polygon's interior comes
  * arbitrarily close to each of its vertices); otherwise intersecting without only touching
  * (a full relate, needed for the few views that cross the grid with no vertex inside). */
-static char interiors_meet(GEOSContextHandle_t h, const GEOSPreparedGeometry *own, const GEOSGeometry *v,
-                           const double *xy, size_t n)
+static char interiors_meet(GEOSContextHandle_t h, const GEOSPreparedGeometry *own,
+                           const GEOSGeometry *v, const double *xy, size_t n)
 {
     int any = 0;
     for (size_t k = 0; k + 1 < n; k++) {
@@ -265,14 +268,16 @@ gw_status covw_grid_compute(worker *w, size_t g)
     double share = row->incident_share;
     memset(row, 0, sizeof *row);
     row->incidents = ninc, row->seen = nseen, row->incident_share = share;
-    if (!geom) return gw_ctx_error(w->ctx, GW_ERR_INTERNAL, "coverage: grid row %zu has no geometry", g);
+    if (!geom)
+        return gw_ctx_error(w->ctx, GW_ERR_INTERNAL, "coverage: grid row %zu has no geometry", g);
     double ga = 0;
     GEOSArea_r(h, geom, &ga);
     row->grid_m2 = ga;
-    gw_bbox e = c->genv[g], q = {e.minx - c->max_range, e.miny - c->max_range, e.maxx + c->max_range,
-                                 e.maxy + c->max_range};
+    gw_bbox e = c->genv[g], q = {e.minx - c->max_range, e.miny - c->max_range,
+                                 e.maxx + c->max_range, e.maxy + c->max_range};
     w->ncand = 0;
-    if (c->cams && gw_layer_data_count(c->cams)) gw_layer_data_query_points(c->cams, &q, collect, w);
+    if (c->cams && gw_layer_data_count(c->cams))
+        gw_layer_data_query_points(c->cams, &q, collect, w);
     gw_status st = need_geoms(w, w->ncand + 1);
     if (st) return st;
     const GEOSPreparedGeometry *own = NULL;
@@ -293,7 +298,8 @@ gw_status covw_grid_compute(worker *w, size_t g)
             if (xy[2 * k + 1] > ve.maxy) ve.maxy = xy[2 * k + 1];
         }
         /* Envelopes that do not overlap (touching included) leave no interior in common. */
-        if (ve.maxx <= e.minx || ve.minx >= e.maxx || ve.maxy <= e.miny || ve.miny >= e.maxy) continue;
+        if (ve.maxx <= e.minx || ve.minx >= e.maxx || ve.maxy <= e.miny || ve.miny >= e.maxy)
+            continue;
         GEOSGeometry *v = covw_poly_from(h, xy, n);
         if (!own) own = GEOSPrepare_r(h, geom);
         if (!v || !own) {
@@ -359,7 +365,8 @@ gw_status covw_grid_compute(worker *w, size_t g)
         if (k == 1) {
             u = w->tmp[0];
         } else {
-            GEOSGeometry *coll = GEOSGeom_createCollection_r(h, GEOS_GEOMETRYCOLLECTION, w->tmp, (unsigned)k);
+            GEOSGeometry *coll = GEOSGeom_createCollection_r(h, GEOS_GEOMETRYCOLLECTION, w->tmp,
+                                                             (unsigned)k);
             if (!coll) {
                 for (size_t i = 0; i < k; i++) GEOSGeom_destroy_r(h, w->tmp[i]);
                 st = geos_fail(w, g, "union of the views");
@@ -435,7 +442,8 @@ gw_status covw_grid_compute(worker *w, size_t g)
     }
     if (row->covered_m2 > ga) row->covered_m2 = ga;
     row->ratio = ga > 0 ? row->covered_m2 / ga : 0;
-    GEOSGeometry *bl = d ? blind_filter(h, d, c->o.min_blind_m2, &row->blind_m2, &row->blind_parts) : NULL;
+    GEOSGeometry *bl = d ? blind_filter(h, d, c->o.min_blind_m2, &row->blind_m2, &row->blind_parts)
+                         : NULL;
     if (d) GEOSGeom_destroy_r(h, d);
     st = bl ? set_blind(w, g, bl) : geos_fail(w, g, "blind spots");
     if (!st) st = grid_rooms(w, g, geom, ga);

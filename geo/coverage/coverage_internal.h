@@ -23,14 +23,14 @@ struct gw_coverage {
     gw_coverage_opts o;
     size_t n;
     gw_coverage_row *rows;
-    gw_bbox *genv;           /* metric envelope of each grid */
-    unsigned char **blind;   /* lon/lat WKB per grid (NULL = none) */
+    gw_bbox *genv;         /* metric envelope of each grid */
+    unsigned char **blind; /* lon/lat WKB per grid (NULL = none) */
     size_t *blind_len;
     uint8_t *changed;
     double max_range;
-    uint8_t *cam_on;         /* per camera row of c->cams: not offline */
+    uint8_t *cam_on; /* per camera row of c->cams: not offline */
     size_t n_inc;
-    int32_t *inc_grid;       /* grid row of each incident, -1 outside */
+    int32_t *inc_grid; /* grid row of each incident, -1 outside */
     uint8_t *inc_seen;
     gw_ctx *tr_ctx;          /* the ctx the cached transform belongs to */
     gw_crs_transform *to_ll; /* metric -> lon/lat, for update() on one thread */
@@ -44,8 +44,8 @@ int cov_cam_view(const camcols *c, size_t r, double *az, double *fov, double *rg
 /* Shared by compute and load (geo/coverage.c): a result for snap with options and layers, no
  * grid computed (takes over snap's reference; gw_coverage_destroy); the per-grid arrays with
  * envelopes; every incident's grid, seen flag and the grids' counts. */
-gw_status cov_new(gw_ctx *ctx, gw_model *model, gw_model_snapshot *snap, const gw_coverage_opts *opts,
-                     gw_coverage **out);
+gw_status cov_new(gw_ctx *ctx, gw_model *model, gw_model_snapshot *snap,
+                  const gw_coverage_opts *opts, gw_coverage **out);
 gw_status cov_alloc_grids(gw_ctx *ctx, gw_coverage *c);
 gw_status cov_incidents_all(gw_ctx *ctx, gw_coverage *c);
 

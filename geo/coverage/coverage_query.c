@@ -68,7 +68,8 @@ static int at_visit(void *user, size_t r)
         return 0;
     }
     if (k == q->cap) k--;
-    while (k > 0 && q->dists[k - 1] > d) q->rows[k] = q->rows[k - 1], q->dists[k] = q->dists[k - 1], k--;
+    while (k > 0 && q->dists[k - 1] > d)
+        q->rows[k] = q->rows[k - 1], q->dists[k] = q->dists[k - 1], k--;
     q->rows[k] = r, q->dists[k] = d;
     q->n++;
     return 0;
@@ -108,7 +109,8 @@ gw_status gw_coverage_blind_3857(gw_ctx *ctx, const gw_coverage *c, const gw_bbo
                                  gw_coverage_geom_fn fn, void *user)
 {
     if (!c || !c->o.blind_spots || !bbox || !fn)
-        return gw_ctx_error(ctx, GW_ERR_ARG, "coverage: blind spots were not kept (opts.blind_spots)");
+        return gw_ctx_error(ctx, GW_ERR_ARG,
+                            "coverage: blind spots were not kept (opts.blind_spots)");
     GEOSContextHandle_t h = gw_ctx_geos(ctx);
     GEOSWKBReader *rd = GEOSWKBReader_create_r(h);
     if (!rd) return gw_ctx_error(ctx, GW_ERR_NOMEM, "coverage: cannot create a WKB reader");
@@ -125,7 +127,8 @@ gw_status gw_coverage_blind_3857(gw_ctx *ctx, const gw_coverage *c, const gw_bbo
         GEOSGeometry *m = ll ? GEOSGeom_transformXY_r(h, ll, to_3857, NULL) : NULL;
         if (ll) GEOSGeom_destroy_r(h, ll);
         if (!m) {
-            st = gw_ctx_error(ctx, GW_ERR_GEOMETRY, "coverage: blind spots of grid %s unreadable: %s",
+            st = gw_ctx_error(ctx, GW_ERR_GEOMETRY,
+                              "coverage: blind spots of grid %s unreadable: %s",
                               gw_layer_data_id(c->grids, g), gw_ctx_geos_errmsg(ctx));
             break;
         }
@@ -153,30 +156,43 @@ static int next_row(void *user, gw_store_coverage_row *out)
     if (src->g >= c->n) return 0;
     size_t g = src->g++;
     const gw_coverage_row *r = &c->rows[g];
-    *out = (gw_store_coverage_row){
-        .grid = gw_layer_data_id(c->grids, g), .seq = src->seq, .grid_m2 = r->grid_m2,
-        .covered_m2 = r->covered_m2, .ratio = r->ratio, .cameras = r->cameras,
-        .incidents = r->incidents, .seen = r->seen, .incident_share = r->incident_share,
-        .room_m2 = r->room_m2, .room_reach = r->room_reach, .blind_m2 = r->blind_m2,
-        .blind_parts = r->blind_parts,
-        .blind = c->blind ? c->blind[g] : NULL, .blind_len = c->blind ? c->blind_len[g] : 0};
+    *out = (gw_store_coverage_row){.grid = gw_layer_data_id(c->grids, g),
+                                   .seq = src->seq,
+                                   .grid_m2 = r->grid_m2,
+                                   .covered_m2 = r->covered_m2,
+                                   .ratio = r->ratio,
+                                   .cameras = r->cameras,
+                                   .incidents = r->incidents,
+                                   .seen = r->seen,
+                                   .incident_share = r->incident_share,
+                                   .room_m2 = r->room_m2,
+                                   .room_reach = r->room_reach,
+                                   .blind_m2 = r->blind_m2,
+                                   .blind_parts = r->blind_parts,
+                                   .blind = c->blind ? c->blind[g] : NULL,
+                                   .blind_len = c->blind ? c->blind_len[g] : 0};
     if (!out->blind) out->blind_len = 0;
     return 1;
 }
 
-gw_status gw_coverage_save(gw_ctx *ctx, const gw_coverage *c, gw_store *store, const uint8_t *changed)
+gw_status gw_coverage_save(gw_ctx *ctx, const gw_coverage *c, gw_store *store,
+                           const uint8_t *changed)
 {
     if (!c || !store) return gw_ctx_error(ctx, GW_ERR_ARG, "coverage: nothing to save");
     if (gw_store_schema_version(store) < 4)
-        return gw_ctx_error(ctx, GW_ERR_SCHEMA, "coverage: %s has schema version %d; open it read-write "
-                            "with this build to add the coverage table", gw_store_path(store),
-                            gw_store_schema_version(store));
+        return gw_ctx_error(ctx, GW_ERR_SCHEMA,
+                            "coverage: %s has schema version %d; open it read-write "
+                            "with this build to add the coverage table",
+                            gw_store_path(store), gw_store_schema_version(store));
     gw_status st = gw_store_begin(store);
     if (st) return st;
     save_src src = {c, changed, gw_coverage_seq(c), 0};
-    gw_store_coverage_run run = {.seq = src.seq, .metric_srid = c->srid,
-                                 .has_window = c->o.t_from || c->o.t_to, .window_from = c->o.t_from,
-                                 .window_to = c->o.t_to, .min_blind_m2 = c->o.min_blind_m2,
+    gw_store_coverage_run run = {.seq = src.seq,
+                                 .metric_srid = c->srid,
+                                 .has_window = c->o.t_from || c->o.t_to,
+                                 .window_from = c->o.t_from,
+                                 .window_to = c->o.t_to,
+                                 .min_blind_m2 = c->o.min_blind_m2,
                                  .room_dist_m = c->o.room_dist_m};
     st = gw_store_coverage_write(store, changed == NULL, next_row, &src, &run);
     if (!st) st = gw_store_commit(store);
@@ -187,8 +203,9 @@ gw_status gw_coverage_save(gw_ctx *ctx, const gw_coverage *c, gw_store *store, c
 static int copy_row(void *user, const gw_store_coverage_row *r)
 {
     gw_coverage_row *row = user;
-    *row = (gw_coverage_row){r->grid_m2, r->covered_m2, r->ratio, r->cameras, r->incidents, r->seen,
-                             r->incident_share, r->room_m2, r->room_reach, r->blind_m2, r->blind_parts};
+    *row = (gw_coverage_row){r->grid_m2,    r->covered_m2, r->ratio,          r->cameras,
+                             r->incidents,  r->seen,       r->incident_share, r->room_m2,
+                             r->room_reach, r->blind_m2,   r->blind_parts};
     return 1;
 }
 
@@ -204,15 +221,15 @@ static int take_one(void *user, const gw_store_coverage_row *r)
     return copy_row(o->row, r);
 }
 
-gw_status gw_coverage_load_row(gw_ctx *ctx, gw_store *store, const char *grid_id, gw_coverage_row *row,
-                               int64_t *seq)
+gw_status gw_coverage_load_row(gw_ctx *ctx, gw_store *store, const char *grid_id,
+                               gw_coverage_row *row, int64_t *seq)
 {
     one_row o = {row, 0};
     size_t n = 0;
     gw_status st = gw_store_coverage_read(store, grid_id, 0, take_one, &o, &n);
     if (!st && n == 0)
-        st = gw_ctx_error(ctx, GW_ERR_NOT_FOUND, "coverage: no stored coverage for grid %s in %s", grid_id,
-                          gw_store_path(store));
+        st = gw_ctx_error(ctx, GW_ERR_NOT_FOUND, "coverage: no stored coverage for grid %s in %s",
+                          grid_id, gw_store_path(store));
     if (!st && seq) *seq = o.seq;
     return st;
 }
@@ -228,16 +245,19 @@ static const char *stale_run(gw_store *store, const gw_coverage *c, int64_t *sto
     *stored = run.seq;
     int want_w = c->o.t_from || c->o.t_to;
     if (run.metric_srid != c->srid) return "another metric CRS";
-    if (run.has_window != want_w || (want_w && (run.window_from != c->o.t_from || run.window_to != c->o.t_to)))
+    if (run.has_window != want_w ||
+        (want_w && (run.window_from != c->o.t_from || run.window_to != c->o.t_to)))
         return "another incident window";
-    if (fabs(run.min_blind_m2 - c->o.min_blind_m2) > 1e-9 || fabs(run.room_dist_m - c->o.room_dist_m) > 1e-9)
+    if (fabs(run.min_blind_m2 - c->o.min_blind_m2) > 1e-9 ||
+        fabs(run.room_dist_m - c->o.room_dist_m) > 1e-9)
         return "other parameters";
     if (*stored > gw_snapshot_seq(c->snap)) return "newer than the model";
     static const gw_layer inputs[] = {GW_LAYER_GRIDS, GW_LAYER_CAMERAS, GW_LAYER_POLICE_ROOMS,
                                       GW_LAYER_INCIDENTS};
     for (size_t i = 0; i < sizeof inputs / sizeof inputs[0]; i++) {
         int64_t last = 0;
-        if (gw_store_changes_last(store, gw_layer_name(inputs[i]), &last)) return "cannot read the change log";
+        if (gw_store_changes_last(store, gw_layer_name(inputs[i]), &last))
+            return "cannot read the change log";
         if (last > *stored) return "changes since";
     }
     return NULL;
@@ -257,15 +277,18 @@ static int load_row(void *user, const gw_store_coverage_row *r)
     gw_coverage *c = ls->c;
     ptrdiff_t g = r->grid ? gw_layer_data_find(c->grids, r->grid) : -1;
     if (g < 0 || (size_t)g >= c->n) {
-        ls->st = gw_ctx_error(ls->ctx, GW_ERR_NOT_FOUND, "coverage: stored row for grid '%s' in %s is not a "
-                              "grid of the model", r->grid ? r->grid : "(null)", gw_store_path(ls->store));
+        ls->st = gw_ctx_error(ls->ctx, GW_ERR_NOT_FOUND,
+                              "coverage: stored row for grid '%s' in %s is not a "
+                              "grid of the model",
+                              r->grid ? r->grid : "(null)", gw_store_path(ls->store));
         return 1;
     }
     gw_coverage_row *row = &c->rows[g];
     int32_t incidents = row->incidents, seen = row->seen;
     double share = row->incident_share;
     copy_row(row, r);
-    row->incidents = incidents, row->seen = seen, row->incident_share = share; /* recomputed below */
+    row->incidents = incidents, row->seen = seen,
+    row->incident_share = share; /* recomputed below */
     if (c->o.blind_spots && r->blind_len > 0) {
         free(c->blind[g]);
         if (!(c->blind[g] = malloc(r->blind_len))) {
@@ -287,7 +310,8 @@ gw_status gw_coverage_load(gw_ctx *ctx, gw_model *model, gw_model_snapshot *snap
     int64_t stored = 0;
     const char *why = stale_run(store, c, &stored);
     if (why) {
-        st = gw_ctx_error(ctx, GW_ERR_NOT_FOUND, "coverage: stored rows in %s not current (%s)", gw_store_path(store), why);
+        st = gw_ctx_error(ctx, GW_ERR_NOT_FOUND, "coverage: stored rows in %s not current (%s)",
+                          gw_store_path(store), why);
         gw_coverage_destroy(ctx, c);
         return st;
     }
@@ -297,8 +321,9 @@ gw_status gw_coverage_load(gw_ctx *ctx, gw_model *model, gw_model_snapshot *snap
     if (!st) st = gw_store_coverage_read(store, NULL, c->o.blind_spots, load_row, &ls, &got);
     if (!st) st = ls.st;
     if (!st && got != c->n)
-        st = gw_ctx_error(ctx, GW_ERR_NOT_FOUND, "coverage: %s holds %zu coverage rows for %zu grids", gw_store_path(store),
-                          got, c->n);
+        st = gw_ctx_error(ctx, GW_ERR_NOT_FOUND,
+                          "coverage: %s holds %zu coverage rows for %zu grids",
+                          gw_store_path(store), got, c->n);
     if (!st) st = cov_incidents_all(ctx, c);
     if (!st) memset(c->changed, 1, c->n);
     if (st) {

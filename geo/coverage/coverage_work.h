@@ -30,8 +30,8 @@ typedef struct worker {
     size_t *cand;
     size_t ncand, capcand;
     GEOSGeometry **geoms, **tmp, **parts; /* views; one group's views; the groups' polygons */
-    gw_bbox *venv;                         /* per view: its envelope (clipped to the grid's) */
-    size_t *uf, *next, *head;              /* per view: union-find parent, group lists */
+    gw_bbox *venv;                        /* per view: its envelope (clipped to the grid's) */
+    size_t *uf, *next, *head;             /* per view: union-find parent, group lists */
     size_t capg, capparts;
     gw_status st;
 } worker;

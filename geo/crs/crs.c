@@ -100,8 +100,8 @@ gw_status gw_crs_parse(gw_ctx *ctx, const char *text, gw_crs *out)
         *out = (gw_crs){GW_CRS_GCJ02, 0};
         return GW_OK;
     }
-    if (strcasecmp(s, "bd09") == 0 || strcasecmp(s, "bd-09") == 0 ||
-        strcasecmp(s, "bd_09") == 0 || strcasecmp(s, "bd09ll") == 0) {
+    if (strcasecmp(s, "bd09") == 0 || strcasecmp(s, "bd-09") == 0 || strcasecmp(s, "bd_09") == 0 ||
+        strcasecmp(s, "bd09ll") == 0) {
         *out = (gw_crs){GW_CRS_BD09, 0};
         return GW_OK;
     }
@@ -194,8 +194,8 @@ int gw_crs_metric_for(double lon, double lat)
  * GCJ-02 and BD-09 (the published public formulas)
  * ------------------------------------------------------------------------------------------- */
 
-#define GCJ_A 6378245.0                 /* Krasovsky 1940 semi-major axis */
-#define GCJ_EE 0.00669342162296594323   /* Krasovsky 1940 first eccentricity squared */
+#define GCJ_A 6378245.0               /* Krasovsky 1940 semi-major axis */
+#define GCJ_EE 0.00669342162296594323 /* Krasovsky 1940 first eccentricity squared */
 #define BD_X_PI (M_PI * 3000.0 / 180.0)
 #define INVERSE_TOL 1e-9 /* degrees, as crs.h promises; the returned point is one step better */
 #define INVERSE_MAX_ITER 50
@@ -423,8 +423,7 @@ gw_status gw_crs_transform_points(gw_crs_transform *tr, double *x, double *y, si
             if (isfinite(cx[i]) && isfinite(cy[i])) continue; /* PROJ marks failures HUGE_VAL */
             return gw_ctx_error(tr->ctx, GW_ERR_CRS,
                                 "point %zu (%.9g, %.9g) could not be transformed from %s to %s: %s",
-                                base + i, ox[i], oy[i], tr->from_name, tr->to_name,
-                                pj_reason(tr));
+                                base + i, ox[i], oy[i], tr->from_name, tr->to_name, pj_reason(tr));
         }
     }
     return GW_OK;
@@ -467,11 +466,15 @@ GEOSGeometry *gw_crs_transform_geom(gw_crs_transform *tr, const GEOSGeometry *g)
     GEOSGeometry *res = GEOSGeom_transformXY_r(gw_ctx_geos(tr->ctx), g, transform_xy, &job);
     if (res) return res;
     if (job.failed)
-        gw_ctx_error(tr->ctx, GW_ERR_CRS, "vertex (%.9g, %.9g) could not be transformed from %s "
-                     "to %s: %s", job.fx, job.fy, tr->from_name, tr->to_name, pj_reason(tr));
+        gw_ctx_error(tr->ctx, GW_ERR_CRS,
+                     "vertex (%.9g, %.9g) could not be transformed from %s "
+                     "to %s: %s",
+                     job.fx, job.fy, tr->from_name, tr->to_name, pj_reason(tr));
     else
-        gw_ctx_error(tr->ctx, GW_ERR_GEOMETRY, "GEOS could not transform a geometry from %s to "
-                     "%s: %s", tr->from_name, tr->to_name, gw_ctx_geos_errmsg(tr->ctx));
+        gw_ctx_error(tr->ctx, GW_ERR_GEOMETRY,
+                     "GEOS could not transform a geometry from %s to "
+                     "%s: %s",
+                     tr->from_name, tr->to_name, gw_ctx_geos_errmsg(tr->ctx));
     return NULL;
 }
 

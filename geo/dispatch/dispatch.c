@@ -1,8 +1,9 @@
-/* dispatch.c — the dispatcher's engine: locate a point (grid, police rooms, cameras that see it),
- * the nearest teams from a live team table with a uniform grid index, and the position and
- * assignment writes that keep that table current without waiting for a model reload.
+/* dispatch.c — the dispatcher's engine: locate a point (grid, police rooms, cameras that see it;
+ * in dispatch_locate.c), the nearest teams from a live team table with a uniform grid index, and
+ * the position and assignment writes that keep that table current without waiting for a model
+ * reload.
  * See dispatch.h for the distance conventions and how the table and the model stay in step. */
-#include "gridwatch/dispatch.h"
+#include "dispatch_internal.h"
 
 #include "gridwatch/coverage.h"
 #include "gridwatch/crs.h"
@@ -16,46 +17,6 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
-
-#define POOL 16
-#define NO_TIME INT64_MIN
-#define DEG (180.0 / M_PI)
-
-typedef struct tteam {
-    const char *id, *name;
-    double lon, lat, x, y;
-    int64_t updated_at, members, seq;
-    uint8_t status, has_pos, alive;
-    int32_t cell, prev, next; /* cell list links; cell -1 = the outside list */
-} tteam;
-
-typedef struct xslot {
-    gw_ctx *ctx;
-    gw_crs_transform *tr;
-    int srid, busy;
-} xslot;
-
-struct gw_dispatch {
-    gw_model *model;
-    int64_t stale_s;
-    pthread_rwlock_t lock; /* the team table */
-    tteam *t;
-    size_t n, cap;
-    int32_t *hash; /* open addressing, indices into t, -1 empty */
-    size_t hcap;
-    /* the grid index: ncx * ncy cells of `cs` metres from (gx, gy); heads -1 = empty */
-    double gx, gy, cs;
-    int ncx, ncy;
-    int32_t *head, outside;
-    char **strs; /* every string handed out, freed at destroy */
-    size_t nstrs, capstrs;
-    pthread_mutex_t pool_lock;
-    xslot pool[POOL];
-    pthread_mutex_t cam_lock; /* max camera range per cameras layer */
-    const gw_layer_data *cam_layer;
-    int64_t cam_seq;
-    double cam_max;
-};
 
 const char *gw_team_status_name(gw_team_status s)
 {
@@ -179,7 +140,8 @@ static void regrid(gw_dispatch *d)
         int nx = (int)ceil(w / cs), ny = (int)ceil(h / cs);
         if (nx < 1) nx = 1;
         if (ny < 1) ny = 1;
-        if ((size_t)nx * ny <= 4 * m + 64 && (d->head = malloc((size_t)nx * ny * sizeof *d->head))) {
+        if ((size_t)nx * ny <= 4 * m + 64 &&
+            (d->head = malloc((size_t)nx * ny * sizeof *d->head))) {
             memset(d->head, 0xff, (size_t)nx * ny * sizeof *d->head);
             d->gx = minx, d->gy = miny, d->cs = cs, d->ncx = nx, d->ncy = ny;
         }
@@ -212,8 +174,8 @@ static xslot *slot_take(gw_ctx *ctx, gw_dispatch *d, int srid)
     if (!s->ctx && gw_ctx_create(&s->ctx) != GW_OK) s->ctx = NULL;
     gw_crs src = {GW_CRS_EPSG, 4326}, dst = {GW_CRS_EPSG, srid};
     if (!s->ctx || gw_crs_transform_create(s->ctx, src, dst, &s->tr) != GW_OK) {
-        gw_ctx_error(ctx, GW_ERR_CRS, "cannot transform EPSG:4326 to the metric CRS EPSG:%d: %s", srid,
-                     s->ctx ? gw_ctx_errmsg(s->ctx) : "out of memory");
+        gw_ctx_error(ctx, GW_ERR_CRS, "cannot transform EPSG:4326 to the metric CRS EPSG:%d: %s",
+                     srid, s->ctx ? gw_ctx_errmsg(s->ctx) : "out of memory");
         s->tr = NULL;
         pthread_mutex_lock(&d->pool_lock);
         s->busy = 0;
@@ -235,7 +197,8 @@ static void slot_give(gw_dispatch *d, xslot *s)
 static gw_status project(gw_ctx *ctx, gw_dispatch *d, double *x, double *y, size_t n)
 {
     int srid = gw_model_metric_srid(d->model);
-    if (srid <= 0) return gw_ctx_error(ctx, GW_ERR_CRS, "the dataset has no metric CRS yet (empty store)");
+    if (srid <= 0)
+        return gw_ctx_error(ctx, GW_ERR_CRS, "the dataset has no metric CRS yet (empty store)");
     xslot *s = slot_take(ctx, d, srid);
     if (!s) return gw_ctx_errcode(ctx);
     gw_status st = gw_crs_transform_points(s->tr, x, y, n);
@@ -298,8 +261,6 @@ void gw_dispatch_destroy(gw_dispatch *d)
     free(d);
 }
 
-static int same(const char *a, const char *b) { return a == b || (a && b && strcmp(a, b) == 0); }
-
 gw_status gw_dispatch_sync(gw_ctx *ctx, gw_dispatch *d, const gw_model_snapshot *snap)
 {
     const gw_layer_data *L = gw_snapshot_layer(snap, GW_LAYER_TEAMS);
@@ -310,8 +271,10 @@ gw_status gw_dispatch_sync(gw_ctx *ctx, gw_dispatch *d, const gw_model_snapshot 
     int fstatus = gw_layer_field_index(GW_LAYER_TEAMS, "status");
     int fmem = gw_layer_field_index(GW_LAYER_TEAMS, "members");
     int fup = gw_layer_field_index(GW_LAYER_TEAMS, "updated_at");
-    const double *lon = gw_layer_data_x(L, GW_MODEL_LONLAT), *lat = gw_layer_data_y(L, GW_MODEL_LONLAT);
-    const double *mx = gw_layer_data_x(L, GW_MODEL_METRIC), *my = gw_layer_data_y(L, GW_MODEL_METRIC);
+    const double *lon = gw_layer_data_x(L, GW_MODEL_LONLAT),
+                 *lat = gw_layer_data_y(L, GW_MODEL_LONLAT);
+    const double *mx = gw_layer_data_x(L, GW_MODEL_METRIC),
+                 *my = gw_layer_data_y(L, GW_MODEL_METRIC);
     gw_status st = GW_OK;
     pthread_rwlock_wrlock(&d->lock);
     if (d->n + n > d->cap) {
@@ -321,7 +284,8 @@ gw_status gw_dispatch_sync(gw_ctx *ctx, gw_dispatch *d, const gw_model_snapshot 
         if (!nt) st = gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory for %zu teams", d->n + n);
         else d->t = nt, d->cap = nc;
     }
-    if (!st && d->hcap < 2 * (d->n + n) && rehash(d, d->n + n)) st = gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory");
+    if (!st && d->hcap < 2 * (d->n + n) && rehash(d, d->n + n))
+        st = gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory");
     uint8_t *seen = st ? NULL : calloc(d->n + n + 1, 1);
     if (!st && !seen) st = gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory");
     size_t outside = 0, placed = 0;
@@ -330,7 +294,10 @@ gw_status gw_dispatch_sync(gw_ctx *ctx, gw_dispatch *d, const gw_model_snapshot 
         ptrdiff_t k = find(d, id);
         if (k < 0) { /* a new team */
             const char *kid = keep(d, id);
-            if (!kid) { st = gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory"); break; }
+            if (!kid) {
+                st = gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory");
+                break;
+            }
             k = (ptrdiff_t)d->n++;
             memset(&d->t[k], 0, sizeof d->t[k]);
             d->t[k].id = kid;
@@ -437,7 +404,8 @@ gw_status gw_dispatch_nearest(gw_ctx *ctx, gw_dispatch *d, double x, double y,
     if (!o.status_mask) o.status_mask = 1u << GW_TEAM_AVAILABLE;
     if (!o.now) o.now = (int64_t)time(NULL);
     if (o.stale_s <= 0) o.stale_s = d->stale_s;
-    if (!isfinite(x) || !isfinite(y)) return gw_ctx_error(ctx, GW_ERR_RANGE, "query point is not finite");
+    if (!isfinite(x) || !isfinite(y))
+        return gw_ctx_error(ctx, GW_ERR_RANGE, "query point is not finite");
     knn q = {.d = d, .o = &o, .x = x, .y = y, .maxd = o.max_m, .k = o.k};
     pthread_rwlock_rdlock(&d->lock);
     for (int32_t k = d->outside; k >= 0; k = d->t[k].next) consider(&q, k);
@@ -454,7 +422,8 @@ gw_status gw_dispatch_nearest(gw_ctx *ctx, gw_dispatch *d, double x, double y,
                 int step = (j == qy - r || j == qy + r) ? 1 : 2 * r;
                 for (int i = qx - r; i <= qx + r; i += step ? step : 1) {
                     if (i >= 0 && i < d->ncx)
-                        for (int32_t k = d->head[j * d->ncx + i]; k >= 0; k = d->t[k].next) consider(&q, k);
+                        for (int32_t k = d->head[j * d->ncx + i]; k >= 0; k = d->t[k].next)
+                            consider(&q, k);
                 }
             }
             double bx0 = d->gx + (qx - r) * d->cs, bx1 = d->gx + (qx + r + 1) * d->cs;
@@ -494,132 +463,6 @@ gw_status gw_dispatch_team(gw_ctx *ctx, gw_dispatch *d, const char *id, int64_t 
     return ok ? GW_OK : gw_ctx_error(ctx, GW_ERR_NOT_FOUND, "no team '%s'", id ? id : "");
 }
 
-/* ---- locate -------------------------------------------------------------------------------- */
-
-/* Keep the `cap` best hits (ascending distance, then row) of a stream. */
-static void keep_best(gw_dispatch_hit *h, size_t cap, size_t *n, size_t row, double dist,
-                      double bearing)
-{
-    if (!cap) return;
-    if (*n == cap && !(dist < h[cap - 1].distance_m ||
-                       (dist == h[cap - 1].distance_m && row < h[cap - 1].row)))
-        return;
-    size_t i = *n < cap ? (*n)++ : cap - 1;
-    while (i > 0 && (dist < h[i - 1].distance_m || (dist == h[i - 1].distance_m && row < h[i - 1].row))) {
-        h[i] = h[i - 1];
-        i--;
-    }
-    h[i] = (gw_dispatch_hit){row, dist, bearing};
-}
-
-static double bearing_of(double dx, double dy)
-{
-    return (dx == 0 && dy == 0) ? 0 : fmod(atan2(dx, dy) * DEG + 360.0, 360.0);
-}
-
-typedef struct camq {
-    const gw_layer_data *L;
-    const double *cx, *cy, *az, *fov, *rg;
-    const uint8_t *naz, *nfov, *nrg;
-    int fstatus;
-    double x, y;
-    gw_dispatch_hit *out;
-    size_t cap, n, total;
-} camq;
-
-static int cam_visit(void *user, size_t r)
-{
-    camq *q = user;
-    if (!q->rg || (q->nrg && q->nrg[r]) || !(q->rg[r] > 0)) return 0;
-    double dx = q->x - q->cx[r], dy = q->y - q->cy[r], dd = sqrt(dx * dx + dy * dy);
-    if (dd > q->rg[r]) return 0;
-    const char *s = gw_layer_data_text(q->L, r, q->fstatus);
-    if (s && strcasecmp(s, "offline") == 0) return 0;
-    double f = (!q->fov || (q->nfov && q->nfov[r])) ? 360 : q->fov[r];
-    if (!(f > 0)) return 0;
-    /* The same view polygon as the coverage engine (gw_coverage_sector), so "cameras that see
-     * this point" agrees with /dispatch/cameras and the coverage figures. */
-    double a = (!q->az || (q->naz && q->naz[r])) ? 0 : q->az[r];
-    if (!gw_coverage_sector_contains(q->cx[r], q->cy[r], a, f, q->rg[r], q->x, q->y)) return 0;
-    q->total++;
-    keep_best(q->out, q->cap, &q->n, r, dd, bearing_of(-dx, -dy));
-    return 0;
-}
-
-/* Largest camera range of a cameras layer (cached per layer version). */
-static double cam_max_range(gw_dispatch *d, const gw_layer_data *L)
-{
-    pthread_mutex_lock(&d->cam_lock);
-    if (d->cam_layer != L || d->cam_seq != gw_layer_data_seq(L)) {
-        int f = gw_layer_field_index(GW_LAYER_CAMERAS, "range");
-        const double *rg = gw_layer_data_reals(L, f);
-        const uint8_t *nr = gw_layer_data_nulls(L, f);
-        double m = 0;
-        for (size_t r = 0, n = gw_layer_data_count(L); rg && r < n; r++)
-            if (!(nr && nr[r]) && rg[r] > m) m = rg[r];
-        d->cam_layer = L, d->cam_seq = gw_layer_data_seq(L), d->cam_max = m;
-    }
-    double m = d->cam_max;
-    pthread_mutex_unlock(&d->cam_lock);
-    return m;
-}
-
-gw_status gw_dispatch_locate(gw_ctx *ctx, gw_dispatch *d, const gw_model_snapshot *snap,
-                             double lon, double lat, gw_dispatch_hit *rooms, size_t room_cap,
-                             gw_dispatch_hit *cameras, size_t cam_cap, gw_locate *out)
-{
-    memset(out, 0, sizeof *out);
-    out->grid = -1;
-    gw_status st = gw_dispatch_to_metric(ctx, d, lon, lat, &out->x, &out->y);
-    if (st) return st;
-    double x = out->x, y = out->y;
-    const gw_layer_data *G = gw_snapshot_layer(snap, GW_LAYER_GRIDS);
-    if (G && gw_layer_data_count(G) > 0) {
-        st = gw_layer_data_grid_at(ctx, G, x, y, &out->grid);
-        if (st) return st;
-    }
-    /* Police rooms: metric candidates, then the geodesic order incidents use. */
-    const gw_layer_data *R = gw_snapshot_layer(snap, GW_LAYER_POLICE_ROOMS);
-    if (R && room_cap && gw_layer_data_count(R) > 0) {
-        size_t rows[64], m = 0;
-        double dists[64];
-        size_t want = room_cap + 8 < 64 ? room_cap + 8 : 64;
-        gw_layer_data_nearest(R, x, y, want, 0, NULL, NULL, rows, dists, &m);
-        /* Geodesic and GK-planar distances differ by < 0.1 %: widen the candidate set so the
-         * geodesic order of the first room_cap rooms is exact. */
-        if (m == want) {
-            double lim = dists[room_cap - 1 < m ? room_cap - 1 : m - 1] * 1.002 + 1;
-            gw_layer_data_nearest(R, x, y, 64, lim, NULL, NULL, rows, dists, &m);
-        }
-        const double *rl = gw_layer_data_x(R, GW_MODEL_LONLAT), *rt = gw_layer_data_y(R, GW_MODEL_LONLAT);
-        const double *rx = gw_layer_data_x(R, GW_MODEL_METRIC), *ry = gw_layer_data_y(R, GW_MODEL_METRIC);
-        for (size_t i = 0; i < m; i++) {
-            size_t r = rows[i];
-            double g = gw_geodesic_distance(lon, lat, rl[r], rt[r]);
-            keep_best(rooms, room_cap, &out->n_rooms, r, g, bearing_of(rx[r] - x, ry[r] - y));
-        }
-    }
-    const gw_layer_data *C = gw_snapshot_layer(snap, GW_LAYER_CAMERAS);
-    if (C && gw_layer_data_count(C) > 0) {
-        double mr = cam_max_range(d, C);
-        if (mr > 0) {
-            int faz = gw_layer_field_index(GW_LAYER_CAMERAS, "azimuth");
-            int ffov = gw_layer_field_index(GW_LAYER_CAMERAS, "fov");
-            int frg = gw_layer_field_index(GW_LAYER_CAMERAS, "range");
-            camq q = {C, gw_layer_data_x(C, GW_MODEL_METRIC), gw_layer_data_y(C, GW_MODEL_METRIC),
-                      gw_layer_data_reals(C, faz), gw_layer_data_reals(C, ffov),
-                      gw_layer_data_reals(C, frg), gw_layer_data_nulls(C, faz),
-                      gw_layer_data_nulls(C, ffov), gw_layer_data_nulls(C, frg),
-                      gw_layer_field_index(GW_LAYER_CAMERAS, "status"), x, y, cameras, cam_cap, 0, 0};
-            gw_bbox b = {x - mr, y - mr, x + mr, y + mr};
-            gw_layer_data_query_points(C, &b, cam_visit, &q);
-            out->n_cameras = q.n;
-            out->cameras_total = q.total;
-        }
-    }
-    return GW_OK;
-}
-
 /* ---- writes -------------------------------------------------------------------------------- */
 
 /* Apply a committed status change to the table. */
@@ -651,8 +494,10 @@ gw_status gw_dispatch_positions(gw_dispatch *d, gw_store *store, const gw_team_p
         if (!p[i].id || !*p[i].id)
             return gw_ctx_error(ctx, GW_ERR_ARG, "position %zu has no team id", i);
         if (!(p[i].lon >= -180 && p[i].lon <= 180 && p[i].lat >= -90 && p[i].lat <= 90))
-            return gw_ctx_error(ctx, GW_ERR_RANGE, "position %zu (team '%s'): (%g, %g) is outside "
-                                "lon/lat range", i, p[i].id, p[i].lon, p[i].lat);
+            return gw_ctx_error(ctx, GW_ERR_RANGE,
+                                "position %zu (team '%s'): (%g, %g) is outside "
+                                "lon/lat range",
+                                i, p[i].id, p[i].lon, p[i].lat);
     }
     if (!n) return GW_OK;
     double *xy = malloc(4 * n * sizeof *xy), *prev = xy ? xy + 2 * n : NULL;
@@ -684,7 +529,8 @@ gw_status gw_dispatch_positions(gw_dispatch *d, gw_store *store, const gw_team_p
             if (oc[i] != GW_POS_APPLIED) continue;
             if (seq && sq[i] > *seq) *seq = sq[i];
             ptrdiff_t k = find(d, p[i].id);
-            if (k < 0 || !d->t[k].alive) continue; /* a team the table has not seen yet: sync adds it */
+            if (k < 0 || !d->t[k].alive)
+                continue; /* a team the table has not seen yet: sync adds it */
             tteam *t = &d->t[k];
             if (t->updated_at != NO_TIME && p[i].at < t->updated_at) continue;
             if (t->has_pos) unlink_team(d, (int32_t)k);
@@ -720,7 +566,8 @@ static gw_status refuse(gw_dispatch *d, gw_store *store, const char *team, gw_te
         if (gw_dispatch_team(ctx, d, team, 0, state) != GW_OK) memset(state, 0, sizeof *state);
         state->status = s;
     }
-    return gw_ctx_error(ctx, GW_ERR_CONFLICT, "team '%s' is %s%s", team, gw_team_status_name(s), why);
+    return gw_ctx_error(ctx, GW_ERR_CONFLICT, "team '%s' is %s%s", team, gw_team_status_name(s),
+                        why);
 }
 
 gw_status gw_dispatch_assign(gw_dispatch *d, gw_store *store, const char *incident,

@@ -122,12 +122,9 @@ static void set_label(ed *e, feat *ft, int k)
 {
     if (e->batch && ft->id)
         snprintf(ft->label, sizeof ft->label, "%s feature %d (id '%s')", e->lname, k + 1, ft->id);
-    else if (e->batch)
-        snprintf(ft->label, sizeof ft->label, "%s feature %d", e->lname, k + 1);
-    else if (ft->id)
-        snprintf(ft->label, sizeof ft->label, "%s '%s'", e->lname, ft->id);
-    else
-        snprintf(ft->label, sizeof ft->label, "%s feature", e->lname);
+    else if (e->batch) snprintf(ft->label, sizeof ft->label, "%s feature %d", e->lname, k + 1);
+    else if (ft->id) snprintf(ft->label, sizeof ft->label, "%s '%s'", e->lname, ft->id);
+    else snprintf(ft->label, sizeof ft->label, "%s feature", e->lname);
 }
 
 static gw_status load_json(ed *e, const char *text, size_t len, json_t **out)
@@ -143,7 +140,8 @@ static gw_status load_json(ed *e, const char *text, size_t len, json_t **out)
         json_decref(*out);
         *out = NULL;
         return gw_ctx_error_at(e->ctx, GW_ERR_FORMAT, 0,
-                               "expected a GeoJSON Feature or FeatureCollection object, got %s", kind);
+                               "expected a GeoJSON Feature or FeatureCollection object, got %s",
+                               kind);
     }
     return GW_OK;
 }
@@ -165,12 +163,15 @@ static gw_status check_range(ed *e, feat *ft, size_t i)
     else if (e->layer == GW_LAYER_CAMERAS && strcmp(n, "azimuth") == 0 && (d < -360 || d > 360))
         why = "must be -360 to 360 degrees";
     else if ((strcmp(n, "range") == 0 || strcmp(n, "members") == 0 ||
-              strcmp(n, "population") == 0 || strcmp(n, "households") == 0) && d < 0)
+              strcmp(n, "population") == 0 || strcmp(n, "households") == 0) &&
+             d < 0)
         why = "must not be negative";
-    else if (e->layer == GW_LAYER_TEAMS && strcmp(n, "status") == 0 &&
-             strcmp(v->s, "available") && strcmp(v->s, "busy") && strcmp(v->s, "offline"))
-        return gw_ctx_error(e->ctx, GW_ERR_RANGE, "%s: property status is '%s'; it must be "
-                            "available, busy or offline", ft->label, v->s);
+    else if (e->layer == GW_LAYER_TEAMS && strcmp(n, "status") == 0 && strcmp(v->s, "available") &&
+             strcmp(v->s, "busy") && strcmp(v->s, "offline"))
+        return gw_ctx_error(e->ctx, GW_ERR_RANGE,
+                            "%s: property status is '%s'; it must be "
+                            "available, busy or offline",
+                            ft->label, v->s);
     if (why)
         return gw_ctx_error(e->ctx, GW_ERR_RANGE, "%s: property %s is %.15g; it %s", ft->label, n,
                             d, why);
@@ -225,9 +226,10 @@ static gw_status set_value(ed *e, feat *ft, size_t i, json_t *j)
             break;
         }
         if (gw_time_parse(e->ctx, json_string_value(j), "UTC", &t) != GW_OK)
-            return gw_ctx_error(e->ctx, GW_ERR_FORMAT, "%s: property %s is '%s', not an ISO 8601 "
-                                "time (e.g. 2025-01-01T13:05:00Z)", ft->label, f->name,
-                                json_string_value(j));
+            return gw_ctx_error(e->ctx, GW_ERR_FORMAT,
+                                "%s: property %s is '%s', not an ISO 8601 "
+                                "time (e.g. 2025-01-01T13:05:00Z)",
+                                ft->label, f->name, json_string_value(j));
         gw_time_format(t, ft->tbuf[i], sizeof ft->tbuf[i]);
         *v = (gw_value){GW_VAL_TEXT, ft->tbuf[i], 0, 0};
         break;
@@ -265,8 +267,10 @@ static gw_status read_id(ed *e, feat *ft, json_t *jf, json_t *props, int k)
         }
         if (ft->id && strcmp(ft->id, s) != 0) {
             set_label(e, ft, k);
-            return gw_ctx_error(e->ctx, GW_ERR_ARG, "%s: properties.id '%s' contradicts the "
-                                "feature id", ft->label, s);
+            return gw_ctx_error(e->ctx, GW_ERR_ARG,
+                                "%s: properties.id '%s' contradicts the "
+                                "feature id",
+                                ft->label, s);
         }
         if (!ft->id) {
             snprintf(ft->idbuf, sizeof ft->idbuf, "%s", s);
@@ -288,12 +292,13 @@ static gw_status read_props(ed *e, feat *ft, json_t *props)
     int nun = 0;
     const char *key;
     json_t *val;
-    json_object_foreach(props, key, val) {
+    json_object_foreach (props, key, val) {
         if (strcmp(key, "id") == 0) continue;
         int i = gw_layer_field_index(e->layer, key);
         if (i < 0) {
             if (ul < sizeof unknown)
-                ul += (size_t)snprintf(unknown + ul, sizeof unknown - ul, "%s'%s'", nun ? ", " : "", key);
+                ul += (size_t)snprintf(unknown + ul, sizeof unknown - ul, "%s'%s'", nun ? ", " : "",
+                                       key);
             nun++;
             continue;
         }
@@ -304,7 +309,8 @@ static gw_status read_props(ed *e, feat *ft, json_t *props)
         char known[512] = "";
         size_t kl = 0;
         for (size_t i = 1; i < e->nf && kl < sizeof known; i++)
-            kl += (size_t)snprintf(known + kl, sizeof known - kl, "%s%s", i > 1 ? ", " : "", e->f[i].name);
+            kl += (size_t)snprintf(known + kl, sizeof known - kl, "%s%s", i > 1 ? ", " : "",
+                                   e->f[i].name);
         return gw_ctx_error(e->ctx, GW_ERR_ARG, "%s: unknown propert%s %s (the %s layer has: %s)",
                             ft->label, nun > 1 ? "ies" : "y", unknown, e->lname, known);
     }
@@ -333,10 +339,12 @@ static gw_status check_coords(ed *e, feat *ft)
         hint = e->latlon ? "; it looks like lon/lat order, but this CRS takes [lat, lon]"
                          : "; it looks like lat/lon order: GeoJSON takes [lon, lat]";
     else if (ax > 360 || ay > 360)
-        hint = "; projected coordinates? give the CRS (crs=http://www.opengis.net/def/crs/EPSG/0/3857 "
-               "or a Content-Crs header)";
+        hint =
+            "; projected coordinates? give the CRS (crs=http://www.opengis.net/def/crs/EPSG/0/3857 "
+            "or a Content-Crs header)";
     double x = !(b->minx >= -180) ? b->minx : b->maxx, y = !(b->miny >= -90) ? b->miny : b->maxy;
-    return gw_ctx_error(e->ctx, GW_ERR_RANGE, "%s: coordinates out of range (lon %.9g, lat %.9g "
+    return gw_ctx_error(e->ctx, GW_ERR_RANGE,
+                        "%s: coordinates out of range (lon %.9g, lat %.9g "
                         "in EPSG:4326): lon must be within [-180, 180] and lat within [-90, 90]%s",
                         ft->label, x, y, hint);
 }
@@ -347,12 +355,15 @@ static gw_status read_geom(ed *e, feat *ft, json_t *jf)
     ft->geom_member = g != NULL;
     if (!g || json_is_null(g)) return GW_OK;
     if (!json_is_object(g))
-        return gw_ctx_error(e->ctx, GW_ERR_GEOMETRY, "%s: geometry must be a GeoJSON geometry "
-                            "object, got %s", ft->label, json_kind(g));
+        return gw_ctx_error(e->ctx, GW_ERR_GEOMETRY,
+                            "%s: geometry must be a GeoJSON geometry "
+                            "object, got %s",
+                            ft->label, json_kind(g));
     const char *want = e->layer == GW_LAYER_GRIDS ? "Polygon or MultiPolygon" : "Point";
     const char *type = json_string_value(json_object_get(g, "type"));
-    if (!type || (e->layer == GW_LAYER_GRIDS ? strcmp(type, "Polygon") && strcmp(type, "MultiPolygon")
-                                            : strcmp(type, "Point")))
+    if (!type ||
+        (e->layer == GW_LAYER_GRIDS ? strcmp(type, "Polygon") && strcmp(type, "MultiPolygon")
+                                    : strcmp(type, "Point")))
         return gw_ctx_error(e->ctx, GW_ERR_GEOMETRY, "%s: the %s layer takes %s geometries, got %s",
                             ft->label, e->lname, want, type ? type : "a geometry without a type");
     char *text = json_dumps(g, JSON_COMPACT);
@@ -367,7 +378,9 @@ static gw_status read_geom(ed *e, feat *ft, json_t *jf)
         return gw_ctx_error(e->ctx, GW_ERR_GEOMETRY, "%s: empty %s geometry", ft->label, type);
     if (e->latlon) {
         GEOSGeometry *t = GEOSGeom_transformXY_r(e->h, gg, swap_cb, NULL);
-        if (!t) return gw_ctx_error(e->ctx, GW_ERR_GEOMETRY, "%s: %s", ft->label, gw_ctx_geos_errmsg(e->ctx));
+        if (!t)
+            return gw_ctx_error(e->ctx, GW_ERR_GEOMETRY, "%s: %s", ft->label,
+                                gw_ctx_geos_errmsg(e->ctx));
         GEOSGeom_destroy_r(e->h, gg);
         ft->geom = gg = t;
     }
@@ -424,8 +437,8 @@ static gw_status read_feature(ed *e, feat *ft, json_t *jf, int k, enum mode mode
     if ((st = read_props(e, ft, props))) return st;
     if ((st = read_geom(e, ft, jf))) return st;
     if (!ft->geom && (mode != M_PATCH || ft->geom_member))
-        return gw_ctx_error(e->ctx, GW_ERR_GEOMETRY, "%s: a %s geometry is required",
-                            ft->label, e->layer == GW_LAYER_GRIDS ? "Polygon or MultiPolygon" : "Point");
+        return gw_ctx_error(e->ctx, GW_ERR_GEOMETRY, "%s: a %s geometry is required", ft->label,
+                            e->layer == GW_LAYER_GRIDS ? "Polygon or MultiPolygon" : "Point");
     return GW_OK;
 }
 
@@ -525,7 +538,9 @@ static gw_status store_row(ed *e, feat *ft, const unsigned char *given, gw_store
     r->has_geom = 1;
     if (e->layer == GW_LAYER_GRIDS) {
         *wkb = GEOSWKBWriter_write_r(e->h, e->wr, ft->geom, &r->wkb_len);
-        if (!*wkb) return gw_ctx_error(e->ctx, GW_ERR_GEOMETRY, "%s: %s", ft->label, gw_ctx_geos_errmsg(e->ctx));
+        if (!*wkb)
+            return gw_ctx_error(e->ctx, GW_ERR_GEOMETRY, "%s: %s", ft->label,
+                                gw_ctx_geos_errmsg(e->ctx));
         r->wkb = *wkb;
     } else {
         GEOSGeomGetX_r(e->h, ft->geom, &r->x);
@@ -555,7 +570,10 @@ static gw_status do_update(ed *e, feat *ft, int all)
     return st;
 }
 
-static gw_status do_delete(ed *e, const char *id) { return gw_store_edit_delete(e->s, e->layer, e->gv, id); }
+static gw_status do_delete(ed *e, const char *id)
+{
+    return gw_store_edit_delete(e->s, e->layer, e->gv, id);
+}
 
 static gw_status push_id(ed *e, const char *id)
 {
@@ -574,7 +592,8 @@ static gw_status log_change(ed *e, const char *op, const char *id, const gw_bbox
     if (has_a && has_b)
         box = (gw_bbox){fmin(a->minx, b->minx), fmin(a->miny, b->miny), fmax(a->maxx, b->maxx),
                         fmax(a->maxy, b->maxy)};
-    gw_status st = gw_store_log_change(e->s, e->layer, op, id, has_a || has_b ? &box : NULL, &e->res->seq);
+    gw_status st = gw_store_log_change(e->s, e->layer, op, id, has_a || has_b ? &box : NULL,
+                                       &e->res->seq);
     return st ? st : push_id(e, id);
 }
 
@@ -616,8 +635,10 @@ static gw_status insert_one(ed *e, json_t *jf, int k)
     if (!st && !ft.id && !(st = new_id(e, &ft))) set_label(e, &ft, k);
     if (!st) st = lookup(e, ft.id, &found, &old);
     if (!st && found)
-        st = gw_ctx_error(e->ctx, GW_ERR_CONFLICT, "%s: id '%s' exists already (use PUT or PATCH "
-                          "to change it)", ft.label, ft.id);
+        st = gw_ctx_error(e->ctx, GW_ERR_CONFLICT,
+                          "%s: id '%s' exists already (use PUT or PATCH "
+                          "to change it)",
+                          ft.label, ft.id);
     auto_time(e, &ft, M_INSERT);
     if (!st) st = resolve_incident(e, &ft);
     if (!st) st = do_insert(e, &ft);
@@ -659,7 +680,8 @@ gw_status gw_edit_insert(gw_store *store, gw_layer layer, const char *json, size
         json_t *fs = json_object_get(doc, "features");
         e.batch = 1;
         if (!json_is_array(fs))
-            st = gw_ctx_error(e.ctx, GW_ERR_FORMAT, "a FeatureCollection needs a \"features\" array");
+            st = gw_ctx_error(e.ctx, GW_ERR_FORMAT,
+                              "a FeatureCollection needs a \"features\" array");
         else if (json_array_size(fs) == 0)
             st = gw_ctx_error(e.ctx, GW_ERR_ARG, "the FeatureCollection has no features");
         for (size_t i = 0; !st && i < json_array_size(fs); i++)
@@ -685,13 +707,17 @@ static gw_status change(gw_store *store, gw_layer layer, const char *id, const c
     if (!st) {
         const char *type = json_string_value(json_object_get(doc, "type"));
         if (type && strcmp(type, "FeatureCollection") == 0)
-            st = gw_ctx_error(e.ctx, GW_ERR_ARG, "%s '%s': expected one Feature, got a "
-                              "FeatureCollection (POST to the items to add several)", e.lname, id);
+            st = gw_ctx_error(e.ctx, GW_ERR_ARG,
+                              "%s '%s': expected one Feature, got a "
+                              "FeatureCollection (POST to the items to add several)",
+                              e.lname, id);
     }
     if (!st) st = read_feature(&e, &ft, doc, 0, mode);
     if (!st && ft.id && strcmp(ft.id, id) != 0)
-        st = gw_ctx_error(e.ctx, GW_ERR_ARG, "%s: the body's id '%s' differs from the id in the "
-                          "path ('%s'); ids cannot be changed", e.lname, ft.id, id);
+        st = gw_ctx_error(e.ctx, GW_ERR_ARG,
+                          "%s: the body's id '%s' differs from the id in the "
+                          "path ('%s'); ids cannot be changed",
+                          e.lname, ft.id, id);
     if (!st) {
         snprintf(ft.idbuf, sizeof ft.idbuf, "%s", id);
         ft.id = ft.idbuf;

@@ -90,15 +90,20 @@ static gw_status open_source(imp *m)
     if (stat(m->path, &sb) != 0)
         return gw_ctx_error(m->ctx, GW_ERR_IO, "cannot open %s: %s", m->path, strerror(errno));
     if (S_ISREG(sb.st_mode) && sb.st_size == 0)
-        return gw_ctx_error(m->ctx, GW_ERR_FORMAT, "%s is empty (0 bytes): nothing to import", m->path);
+        return gw_ctx_error(m->ctx, GW_ERR_FORMAT, "%s is empty (0 bytes): nothing to import",
+                            m->path);
     char xo[256], yo[256];
-    snprintf(xo, sizeof xo, "X_POSSIBLE_NAMES=%s", m->o.lon_field ? m->o.lon_field : "longitude,lon,lng,x");
-    snprintf(yo, sizeof yo, "Y_POSSIBLE_NAMES=%s", m->o.lat_field ? m->o.lat_field : "latitude,lat,y");
+    snprintf(xo, sizeof xo, "X_POSSIBLE_NAMES=%s",
+             m->o.lon_field ? m->o.lon_field : "longitude,lon,lng,x");
+    snprintf(yo, sizeof yo, "Y_POSSIBLE_NAMES=%s",
+             m->o.lat_field ? m->o.lat_field : "latitude,lat,y");
     const char *csv_oo[] = {xo, yo, "KEEP_GEOM_COLUMNS=NO", "EMPTY_STRING_AS_NULL=YES", NULL};
-    int csv = io_has_ext(m->path, ".csv") || io_has_ext(m->path, ".tsv") || io_has_ext(m->path, ".txt");
+    int csv = io_has_ext(m->path, ".csv") || io_has_ext(m->path, ".tsv") ||
+              io_has_ext(m->path, ".txt");
     m->ds = GDALOpenEx(m->path, GDAL_OF_VECTOR | GDAL_OF_READONLY, NULL, csv ? csv_oo : NULL, NULL);
     if (!m->ds)
-        return gw_ctx_error(m->ctx, GW_ERR_FORMAT, "%s is not a readable vector file: %s", m->path, io_gdal_msg());
+        return gw_ctx_error(m->ctx, GW_ERR_FORMAT, "%s is not a readable vector file: %s", m->path,
+                            io_gdal_msg());
     const char *drv = GDALGetDriverShortName(GDALGetDatasetDriver(m->ds));
     m->is_shp = drv && strcmp(drv, "ESRI Shapefile") == 0;
     int nl = GDALDatasetGetLayerCount(m->ds);
@@ -112,21 +117,25 @@ static gw_status open_source(imp *m)
     if (m->o.source_layer && *m->o.source_layer) {
         m->lyr = GDALDatasetGetLayerByName(m->ds, m->o.source_layer);
         if (!m->lyr)
-            return gw_ctx_error(m->ctx, GW_ERR_NOT_FOUND, "%s has no layer '%s' (layers: %s)", m->path,
-                                m->o.source_layer, names);
+            return gw_ctx_error(m->ctx, GW_ERR_NOT_FOUND, "%s has no layer '%s' (layers: %s)",
+                                m->path, m->o.source_layer, names);
     } else {
         m->lyr = GDALDatasetGetLayer(m->ds, 0);
         if (nl > 1)
-            gw_ctx_warn(m->ctx, "%s has %d layers (%s); importing the first, '%s' (choose with --source-layer)",
-                        m->path, nl, names, OGR_L_GetName(m->lyr));
+            gw_ctx_warn(
+                m->ctx,
+                "%s has %d layers (%s); importing the first, '%s' (choose with --source-layer)",
+                m->path, nl, names, OGR_L_GetName(m->lyr));
     }
     m->defn = OGR_L_GetLayerDefn(m->lyr);
     if (OGR_FD_GetGeomFieldCount(m->defn) == 0) {
         char f[512];
         list_fields(m->defn, f, sizeof f);
-        return gw_ctx_error(m->ctx, GW_ERR_NOT_FOUND,
-                            "%s layer '%s' has no geometry (for CSV: no lon/lat columns found; columns: %s; "
-                            "name them with --lon-field/--lat-field)", m->path, OGR_L_GetName(m->lyr), f);
+        return gw_ctx_error(
+            m->ctx, GW_ERR_NOT_FOUND,
+            "%s layer '%s' has no geometry (for CSV: no lon/lat columns found; columns: %s; "
+            "name them with --lon-field/--lat-field)",
+            m->path, OGR_L_GetName(m->lyr), f);
     }
     return GW_OK;
 }
@@ -161,14 +170,17 @@ static gw_status map_fields(imp *m)
             char *canon = tok, *src = eq + 1;
             for (char *e = eq - 1; e >= canon && isspace((unsigned char)*e); e--) *e = '\0';
             while (isspace((unsigned char)*src)) src++;
-            for (char *e = src + strlen(src) - 1; e >= src && isspace((unsigned char)*e); e--) *e = '\0';
+            for (char *e = src + strlen(src) - 1; e >= src && isspace((unsigned char)*e); e--)
+                *e = '\0';
             int ci = gw_layer_field_index(m->layer, canon);
             if (ci < 0) {
                 char cf[256];
                 size_t len = 0;
                 for (size_t i = 0; i < m->nf; i++)
-                    len += (size_t)snprintf(cf + len, sizeof cf - len, "%s%s", i ? ", " : "", m->fields[i].name);
-                gw_ctx_error(m->ctx, GW_ERR_NOT_FOUND, "--map: '%s' is not a field of %s (fields: %s)", canon,
+                    len += (size_t)snprintf(cf + len, sizeof cf - len, "%s%s", i ? ", " : "",
+                                            m->fields[i].name);
+                gw_ctx_error(m->ctx, GW_ERR_NOT_FOUND,
+                             "--map: '%s' is not a field of %s (fields: %s)", canon,
                              gw_layer_name(m->layer), cf);
                 free(copy);
                 return GW_ERR_NOT_FOUND;
@@ -176,8 +188,9 @@ static gw_status map_fields(imp *m)
             int si = OGR_FD_GetFieldIndex(m->defn, src);
             if (si < 0 && strcasecmp(src, "FID") == 0) si = FID_SOURCE;
             if (si == -1) {
-                gw_ctx_error(m->ctx, GW_ERR_NOT_FOUND, "--map %s=%s: %s has no field '%s' (fields: %s)", canon, src,
-                             m->path, src, avail);
+                gw_ctx_error(m->ctx, GW_ERR_NOT_FOUND,
+                             "--map %s=%s: %s has no field '%s' (fields: %s)", canon, src, m->path,
+                             src, avail);
                 free(copy);
                 return GW_ERR_NOT_FOUND;
             }
@@ -189,23 +202,28 @@ static gw_status map_fields(imp *m)
     for (size_t i = 0; i < m->nf; i++) {
         if (m->src[i] != -1) continue;
         for (int j = 0; j < nsrc; j++)
-            if (src_matches(m, OGR_Fld_GetNameRef(OGR_FD_GetFieldDefn(m->defn, j)), m->fields[i].name)) {
+            if (src_matches(m, OGR_Fld_GetNameRef(OGR_FD_GetFieldDefn(m->defn, j)),
+                            m->fields[i].name)) {
                 m->src[i] = j;
                 break;
             }
     }
     if (m->src[0] == -1)
-        return gw_ctx_error(m->ctx, GW_ERR_NOT_FOUND,
-                            "%s has no field 'id': map one with --map id=<field> (fields: %s), or id=FID to number "
-                            "the features", m->path, avail);
+        return gw_ctx_error(
+            m->ctx, GW_ERR_NOT_FOUND,
+            "%s has no field 'id': map one with --map id=<field> (fields: %s), or id=FID to number "
+            "the features",
+            m->path, avail);
     for (size_t i = 0; i < m->nf; i++)
-        m->stype[i] = m->src[i] >= 0 ? OGR_Fld_GetType(OGR_FD_GetFieldDefn(m->defn, m->src[i])) : OFTString;
+        m->stype[i] = m->src[i] >= 0 ? OGR_Fld_GetType(OGR_FD_GetFieldDefn(m->defn, m->src[i]))
+                                     : OFTString;
     /* Drivers that can (CSV, GPKG, Shapefile) then skip the columns nobody asked for. */
     char **ignored = NULL;
     for (int j = 0; j < nsrc; j++) {
         int used = 0;
         for (size_t i = 0; i < m->nf && !used; i++) used = m->src[i] == j;
-        if (!used) ignored = CSLAddString(ignored, OGR_Fld_GetNameRef(OGR_FD_GetFieldDefn(m->defn, j)));
+        if (!used)
+            ignored = CSLAddString(ignored, OGR_Fld_GetNameRef(OGR_FD_GetFieldDefn(m->defn, j)));
     }
     if (ignored) OGR_L_SetIgnoredFields(m->lyr, (const char **)ignored);
     CSLDestroy(ignored);
@@ -264,7 +282,12 @@ static int parse_int(const char *s, int64_t *out)
     return -1;
 }
 
-static int dig2(const char *p) { return isdigit((unsigned char)p[0]) && isdigit((unsigned char)p[1]) ? (p[0] - '0') * 10 + (p[1] - '0') : -1; }
+static int dig2(const char *p)
+{
+    return isdigit((unsigned char)p[0]) && isdigit((unsigned char)p[1])
+               ? (p[0] - '0') * 10 + (p[1] - '0')
+               : -1;
+}
 
 /* The common ISO 8601 forms without sscanf: "YYYY-MM-DD[( |T)HH:MM[:SS[.f]]][Z|±HH[[:]MM]]".
  * Returns 1 with the wall time (and the offset when the text has one), 0 to let gw_time_parse
@@ -273,7 +296,9 @@ static int fast_iso(const char *s, int64_t *wall, int *has_off, long *off)
 {
     while (*s == ' ') s++;
     int y1 = dig2(s), y2 = dig2(s + 2), mo, d, h = 0, mi = 0, sec = 0;
-    if (y1 < 0 || y2 < 0 || s[4] != '-' || (mo = dig2(s + 5)) < 0 || s[7] != '-' || (d = dig2(s + 8)) < 0) return 0;
+    if (y1 < 0 || y2 < 0 || s[4] != '-' || (mo = dig2(s + 5)) < 0 || s[7] != '-' ||
+        (d = dig2(s + 8)) < 0)
+        return 0;
     const char *p = s + 10;
     if (*p == 'T' || *p == 't' || (*p == ' ' && isdigit((unsigned char)p[1]))) {
         if ((h = dig2(p + 1)) < 0 || p[3] != ':' || (mi = dig2(p + 4)) < 0) return 0;
@@ -285,7 +310,8 @@ static int fast_iso(const char *s, int64_t *wall, int *has_off, long *off)
                 for (p++; isdigit((unsigned char)*p); p++) {}
         }
     }
-    if (gw_time_from_civil(y1 * 100 + y2, mo, d, h, mi, sec, wall)) return 0; /* gw_time_parse says why */
+    if (gw_time_from_civil(y1 * 100 + y2, mo, d, h, mi, sec, wall))
+        return 0; /* gw_time_parse says why */
     *has_off = 0;
     if (*p == 'Z' || *p == 'z') {
         *has_off = 1;
@@ -341,8 +367,9 @@ static gw_status parse_time(imp *m, const char *s, int64_t *out)
 
 static gw_status bad_value(imp *m, size_t i, const char *text, const char *what)
 {
-    return gw_ctx_error_at(m->ctx, GW_ERR_FORMAT, (long)m->row, "%s row %lld (id '%s'): field %s (source '%s'): '%s' is not %s",
-                           m->path, (long long)m->row, i ? io_row_id(m) : "?", m->fields[i].name,
+    return gw_ctx_error_at(m->ctx, GW_ERR_FORMAT, (long)m->row,
+                           "%s row %lld (id '%s'): field %s (source '%s'): '%s' is not %s", m->path,
+                           (long long)m->row, i ? io_row_id(m) : "?", m->fields[i].name,
                            OGR_Fld_GetNameRef(OGR_FD_GetFieldDefn(m->defn, m->src[i])), text, what);
 }
 
@@ -356,7 +383,8 @@ gw_status io_read_values(imp *m, OGRFeatureH f)
             char b[32];
             snprintf(b, sizeof b, "%lld", (long long)OGR_F_GetFID(f));
             v->kind = GW_VAL_TEXT;
-            if (!(v->s = keep_text(m, i, b))) return gw_ctx_error(m->ctx, GW_ERR_NOMEM, "out of memory");
+            if (!(v->s = keep_text(m, i, b)))
+                return gw_ctx_error(m->ctx, GW_ERR_NOMEM, "out of memory");
             continue;
         }
         if (si < 0 || !OGR_F_IsFieldSetAndNotNull(f, si)) continue;
@@ -366,7 +394,8 @@ gw_status io_read_values(imp *m, OGRFeatureH f)
         case GW_FT_TEXT: {
             const char *s = OGR_F_GetFieldAsString(f, si);
             /* strings are the feature's own storage; other types share one scratch buffer */
-            if (t != OFTString && !(s = keep_text(m, i, s))) return gw_ctx_error(m->ctx, GW_ERR_NOMEM, "out of memory");
+            if (t != OFTString && !(s = keep_text(m, i, s)))
+                return gw_ctx_error(m->ctx, GW_ERR_NOMEM, "out of memory");
             if (*s) {
                 v->kind = GW_VAL_TEXT;
                 v->s = s;
@@ -404,12 +433,14 @@ gw_status io_read_values(imp *m, OGRFeatureH f)
                 float sec;
                 char b[48];
                 OGR_F_GetFieldAsDateTimeEx(f, si, &y, &mo, &d, &hh, &mi, &sec, &tzf);
-                int n = snprintf(b, sizeof b, "%04d-%02d-%02dT%02d:%02d:%02d", y, mo, d, hh, mi, (int)sec);
+                int n = snprintf(b, sizeof b, "%04d-%02d-%02dT%02d:%02d:%02d", y, mo, d, hh, mi,
+                                 (int)sec);
                 if (tzf == 100) {
                     snprintf(b + n, sizeof b - (size_t)n, "Z");
                 } else if (tzf > 1) {
                     int off = (tzf - 100) * 15;
-                    snprintf(b + n, sizeof b - (size_t)n, "%c%02d:%02d", off < 0 ? '-' : '+', abs(off) / 60, abs(off) % 60);
+                    snprintf(b + n, sizeof b - (size_t)n, "%c%02d:%02d", off < 0 ? '-' : '+',
+                             abs(off) / 60, abs(off) % 60);
                 }
                 if (parse_time(m, b, &v->i) != GW_OK) return bad_value(m, i, b, "a time");
                 v->kind = GW_VAL_INT;
@@ -417,25 +448,36 @@ gw_status io_read_values(imp *m, OGRFeatureH f)
                 const char *s = OGR_F_GetFieldAsString(f, si);
                 if (blank(s)) break;
                 if (parse_time(m, s, &v->i) != GW_OK)
-                    return bad_value(m, i, s, "an ISO 8601 time (e.g. 2018-01-01T13:05:00, with --tz for the zone)");
+                    return bad_value(
+                        m, i, s,
+                        "an ISO 8601 time (e.g. 2018-01-01T13:05:00, with --tz for the zone)");
                 v->kind = GW_VAL_INT;
             }
             break;
         }
     }
     if (m->vals[0].kind != GW_VAL_TEXT)
-        return gw_ctx_error_at(m->ctx, GW_ERR_FORMAT, (long)m->row, "%s row %lld: empty id (source field '%s')",
-                               m->path, (long long)m->row,
-                               m->src[0] >= 0 ? OGR_Fld_GetNameRef(OGR_FD_GetFieldDefn(m->defn, m->src[0])) : "FID");
+        return gw_ctx_error_at(m->ctx, GW_ERR_FORMAT, (long)m->row,
+                               "%s row %lld: empty id (source field '%s')", m->path,
+                               (long long)m->row,
+                               m->src[0] >= 0
+                                   ? OGR_Fld_GetNameRef(OGR_FD_GetFieldDefn(m->defn, m->src[0]))
+                                   : "FID");
     if (m->layer == GW_LAYER_CAMERAS) {
-        static const struct { const char *name; double d; } dflt[] = {
-            {"azimuth", CAM_DEFAULT_AZIMUTH}, {"fov", CAM_DEFAULT_FOV}, {"range", CAM_DEFAULT_RANGE}};
+        static const struct {
+            const char *name;
+            double d;
+        } dflt[] = {{"azimuth", CAM_DEFAULT_AZIMUTH},
+                    {"fov", CAM_DEFAULT_FOV},
+                    {"range", CAM_DEFAULT_RANGE}};
         for (size_t k = 0; k < 3; k++) {
             int fi = gw_layer_field_index(m->layer, dflt[k].name);
-            if (fi >= 0 && m->vals[fi].kind == GW_VAL_NULL) m->vals[fi] = (gw_value){GW_VAL_REAL, NULL, 0, dflt[k].d};
+            if (fi >= 0 && m->vals[fi].kind == GW_VAL_NULL)
+                m->vals[fi] = (gw_value){GW_VAL_REAL, NULL, 0, dflt[k].d};
         }
         int si = gw_layer_field_index(m->layer, "status");
-        if (si >= 0 && m->vals[si].kind == GW_VAL_NULL) m->vals[si] = (gw_value){GW_VAL_TEXT, CAM_DEFAULT_STATUS, 0, 0};
+        if (si >= 0 && m->vals[si].kind == GW_VAL_NULL)
+            m->vals[si] = (gw_value){GW_VAL_TEXT, CAM_DEFAULT_STATUS, 0, 0};
     }
     return GW_OK;
 }
@@ -445,7 +487,8 @@ gw_status gw_io_import(gw_ctx *ctx, gw_store *store, gw_layer layer, const char 
 {
     if (report) memset(report, 0, sizeof *report);
     if (!ctx) return GW_ERR_ARG;
-    if (!store || !path || !gw_layer_name(layer)) return gw_ctx_error(ctx, GW_ERR_ARG, "import: no store, file or layer");
+    if (!store || !path || !gw_layer_name(layer))
+        return gw_ctx_error(ctx, GW_ERR_ARG, "import: no store, file or layer");
     double t0 = now_s();
     imp *m = calloc(1, sizeof *m);
     if (!m) return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory");
@@ -465,7 +508,8 @@ gw_status gw_io_import(gw_ctx *ctx, gw_store *store, gw_layer layer, const char 
     if (!st) st = io_setup_crs(m);
     if (!st && m->o.tz && *m->o.tz) {
         int64_t probe;
-        st = gw_time_parse(ctx, "2000-01-01T00:00:00", m->o.tz, &probe); /* refuses an unknown zone */
+        st = gw_time_parse(ctx, "2000-01-01T00:00:00", m->o.tz,
+                           &probe); /* refuses an unknown zone */
         const char *z = m->o.tz;
         m->tz_iana = strcmp(z, "UTC") && strcmp(z, "Z") && *z != '+' && *z != '-';
         if (!st && !m->tz_iana) m->tz_fixed = (long)(946684800 - probe);
@@ -491,13 +535,16 @@ gw_status gw_io_import(gw_ctx *ctx, gw_store *store, gw_layer layer, const char 
     if (!st) st = io_import_rows(m);
     gw_inserter_destroy(m->ins);
     m->ins = NULL;
-    if (!st) st = gw_store_log_change(store, layer, "import", NULL, m->have_bbox ? &m->bbox : NULL, NULL);
+    if (!st)
+        st = gw_store_log_change(store, layer, "import", NULL, m->have_bbox ? &m->bbox : NULL,
+                                 NULL);
     if (!st && m->have_bbox) {
         int srid = 0;
         st = gw_store_metric_srid(store, &srid);
         if (!st && srid == 0)
-            st = gw_store_set_metric_srid(store, gw_crs_metric_for((m->bbox.minx + m->bbox.maxx) / 2,
-                                                                   (m->bbox.miny + m->bbox.maxy) / 2));
+            st = gw_store_set_metric_srid(store,
+                                          gw_crs_metric_for((m->bbox.minx + m->bbox.maxx) / 2,
+                                                            (m->bbox.miny + m->bbox.maxy) / 2));
     }
     if (!st) {
         st = gw_store_commit(store);

@@ -47,10 +47,14 @@ gw_status gw_io_export(gw_ctx *ctx, gw_store *store, gw_layer layer, const char 
 {
     if (n) *n = 0;
     if (!ctx) return GW_ERR_ARG;
-    if (!store || !path || !gw_layer_name(layer)) return gw_ctx_error(ctx, GW_ERR_ARG, "export: no store, file or layer");
+    if (!store || !path || !gw_layer_name(layer))
+        return gw_ctx_error(ctx, GW_ERR_ARG, "export: no store, file or layer");
     const char *dname = driver_for(path, format);
     if (!dname)
-        return gw_ctx_error(ctx, GW_ERR_UNSUPPORTED, "export %s: unknown format (use .geojson, .gpkg, .shp or .csv, or name the driver)", path);
+        return gw_ctx_error(
+            ctx, GW_ERR_UNSUPPORTED,
+            "export %s: unknown format (use .geojson, .gpkg, .shp or .csv, or name the driver)",
+            path);
     io_gdal_enter();
     gw_status st = GW_OK;
     GDALDatasetH ds = NULL;
@@ -60,10 +64,12 @@ gw_status gw_io_export(gw_ctx *ctx, gw_store *store, gw_layer layer, const char 
     int64_t count = 0;
     GDALDriverH drv = GDALGetDriverByName(dname);
     if (!drv) {
-        st = gw_ctx_error(ctx, GW_ERR_UNSUPPORTED, "export %s: GDAL has no driver '%s'", path, dname);
+        st = gw_ctx_error(ctx, GW_ERR_UNSUPPORTED, "export %s: GDAL has no driver '%s'", path,
+                          dname);
         goto out;
     }
-    int shp = strcmp(dname, "ESRI Shapefile") == 0, gpkg = strcmp(dname, "GPKG") == 0, csv = strcmp(dname, "CSV") == 0;
+    int shp = strcmp(dname, "ESRI Shapefile") == 0, gpkg = strcmp(dname, "GPKG") == 0,
+        csv = strcmp(dname, "CSV") == 0;
     int dt_native = gpkg || strcmp(dname, "GeoJSON") == 0;
     int is_point = gw_layer_is_point(layer);
     remove_output(drv, path);
@@ -91,22 +97,24 @@ gw_status gw_io_export(gw_ctx *ctx, gw_store *store, gw_layer layer, const char 
     OGRwkbGeometryType gt = is_point ? wkbPoint : (shp || gpkg) ? wkbMultiPolygon : wkbUnknown;
     OGRLayerH lyr = GDALDatasetCreateLayer(ds, lname, srs, gt, lco);
     if (!lyr) {
-        st = gw_ctx_error(ctx, GW_ERR_IO, "cannot create layer %s in %s: %s", lname, path, io_gdal_msg());
+        st = gw_ctx_error(ctx, GW_ERR_IO, "cannot create layer %s in %s: %s", lname, path,
+                          io_gdal_msg());
         goto out;
     }
     size_t nf;
     const gw_field *fields = gw_layer_fields(layer, &nf);
     for (size_t i = 0; i < nf; i++) {
-        OGRFieldType t = fields[i].type == GW_FT_INT    ? OFTInteger64
-                         : fields[i].type == GW_FT_REAL ? OFTReal
+        OGRFieldType t = fields[i].type == GW_FT_INT                 ? OFTInteger64
+                         : fields[i].type == GW_FT_REAL              ? OFTReal
                          : fields[i].type == GW_FT_TIME && dt_native ? OFTDateTime
-                                                                      : OFTString;
+                                                                     : OFTString;
         OGRFieldDefnH fd = OGR_Fld_Create(fields[i].name, t);
         if (shp && t == OFTString) OGR_Fld_SetWidth(fd, 254);
         OGRErr e = OGR_L_CreateField(lyr, fd, TRUE);
         OGR_Fld_Destroy(fd);
         if (e != OGRERR_NONE) {
-            st = gw_ctx_error(ctx, GW_ERR_IO, "cannot create field %s in %s: %s", fields[i].name, path, io_gdal_msg());
+            st = gw_ctx_error(ctx, GW_ERR_IO, "cannot create field %s in %s: %s", fields[i].name,
+                              path, io_gdal_msg());
             goto out;
         }
     }
@@ -125,8 +133,8 @@ gw_status gw_io_export(gw_ctx *ctx, gw_store *store, gw_layer layer, const char 
                     time_t tt = (time_t)v->i;
                     struct tm tm;
                     gmtime_r(&tt, &tm);
-                    OGR_F_SetFieldDateTimeEx(feat, fi, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-                                             tm.tm_min, (float)tm.tm_sec, 100);
+                    OGR_F_SetFieldDateTimeEx(feat, fi, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                                             tm.tm_hour, tm.tm_min, (float)tm.tm_sec, 100);
                 } else {
                     char b[32];
                     gw_time_format(v->i, b, sizeof b);
@@ -139,7 +147,8 @@ gw_status gw_io_export(gw_ctx *ctx, gw_store *store, gw_layer layer, const char 
         OGRGeometryH g = NULL;
         if (r.wkb && r.wkb_len) {
             if (OGR_G_CreateFromWkbEx(r.wkb, NULL, &g, r.wkb_len) != OGRERR_NONE) {
-                st = gw_ctx_error(ctx, GW_ERR_INTERNAL, "export %s: unreadable stored geometry of '%s'", path,
+                st = gw_ctx_error(ctx, GW_ERR_INTERNAL,
+                                  "export %s: unreadable stored geometry of '%s'", path,
                                   r.values[0].kind == GW_VAL_TEXT ? r.values[0].s : "?");
                 goto out;
             }

@@ -24,10 +24,10 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#define MAXF 16           /* more than any layer's field count */
+#define MAXF 16 /* more than any layer's field count */
 #define PROGRESS_EVERY 4096
-#define FID_SOURCE (-2)   /* --map id=FID: the OGR feature id */
-#define TZ_SLOTS 8192     /* cached local hours (about a year) */
+#define FID_SOURCE (-2) /* --map id=FID: the OGR feature id */
+#define TZ_SLOTS 8192   /* cached local hours (about a year) */
 #define CAM_DEFAULT_AZIMUTH 0.0
 #define CAM_DEFAULT_FOV 360.0
 #define CAM_DEFAULT_RANGE 50.0
@@ -87,7 +87,8 @@ typedef struct imp {
     /* current grids for incidents */
     gridref *gr;
     size_t ngr;
-    char **room_id; /* police rooms, for an incident's nearest room (lon/lat, x scaled by cos lat) */
+    char *
+        *room_id; /* police rooms, for an incident's nearest room (lon/lat, x scaled by cos lat) */
     double *room_x, *room_y, room_cos;
     size_t nroom;
     GEOSSTRtree *tree;

@@ -35,7 +35,10 @@ gw_status io_setup_crs(imp *m)
     if (!s) {
         m->no_srs = 1;
         if (m->is_shp)
-            gw_ctx_warn(m->ctx, "%s: no .prj beside the shapefile; assuming EPSG:4326 lon/lat (give --srs if it is not)", m->path);
+            gw_ctx_warn(
+                m->ctx,
+                "%s: no .prj beside the shapefile; assuming EPSG:4326 lon/lat (give --srs if it is not)",
+                m->path);
         return GW_OK;
     }
     OGRSpatialReferenceH from = OSRClone(s), wgs = OSRNewSpatialReference(NULL);
@@ -45,13 +48,15 @@ gw_status io_setup_crs(imp *m)
         st = gw_ctx_error(m->ctx, GW_ERR_CRS, "cannot build EPSG:4326: %s", io_gdal_msg());
     } else {
         OSRSetAxisMappingStrategy(wgs, OAMS_TRADITIONAL_GIS_ORDER);
-        const char *same[] = {"IGNORE_DATA_AXIS_TO_SRS_AXIS_MAPPING=YES", "CRITERION=EQUIVALENT_EXCEPT_AXIS_ORDER_GEOGCRS", NULL};
+        const char *same[] = {"IGNORE_DATA_AXIS_TO_SRS_AXIS_MAPPING=YES",
+                              "CRITERION=EQUIVALENT_EXCEPT_AXIS_ORDER_GEOGCRS", NULL};
         if (!OSRIsSameEx(from, wgs, same)) {
             m->oct = OCTNewCoordinateTransformation(from, wgs);
             if (!m->oct) {
                 const char *nm = OSRGetName(from);
-                st = gw_ctx_error(m->ctx, GW_ERR_CRS, "%s: cannot transform from %s to EPSG:4326: %s (give --srs)", m->path,
-                                  nm ? nm : "its CRS", io_gdal_msg());
+                st = gw_ctx_error(m->ctx, GW_ERR_CRS,
+                                  "%s: cannot transform from %s to EPSG:4326: %s (give --srs)",
+                                  m->path, nm ? nm : "its CRS", io_gdal_msg());
             }
         }
     }
@@ -65,15 +70,16 @@ gw_status io_setup_crs(imp *m)
 static gw_status check_coords(imp *m, double x0, double y0, double x1, double y1, int *defer)
 {
     *defer = 0;
-    if (isfinite(x0) && isfinite(y0) && isfinite(x1) && isfinite(y1) && x0 >= -180 && x1 <= 180 && y0 >= -90 &&
-        y1 <= 90)
+    if (isfinite(x0) && isfinite(y0) && isfinite(x1) && isfinite(y1) && x0 >= -180 && x1 <= 180 &&
+        y0 >= -90 && y1 <= 90)
         return GW_OK;
     double ax = fmax(fabs(x0), fabs(x1)), ay = fmax(fabs(y0), fabs(y1));
     if (m->no_srs && (ax > 360 || ay > 360))
-        return gw_ctx_error_at(m->ctx, GW_ERR_CRS, (long)m->row,
-                               "%s row %lld (id '%s'): coordinates (%.3f, %.3f) are not lon/lat and the file has %s: "
-                               "give --srs (e.g. EPSG:3435, EPSG:4547)", m->path, (long long)m->row, io_row_id(m), x0, y0,
-                               m->is_shp ? "no .prj" : "no CRS");
+        return gw_ctx_error_at(
+            m->ctx, GW_ERR_CRS, (long)m->row,
+            "%s row %lld (id '%s'): coordinates (%.3f, %.3f) are not lon/lat and the file has %s: "
+            "give --srs (e.g. EPSG:3435, EPSG:4547)",
+            m->path, (long long)m->row, io_row_id(m), x0, y0, m->is_shp ? "no .prj" : "no CRS");
     if (ax <= 90 && ay <= 180) {
         if (m->rep.swapped++ == 0) {
             m->first_swap_row = m->row;
@@ -89,9 +95,11 @@ static gw_status check_coords(imp *m, double x0, double y0, double x1, double y1
         *defer = 1;
         return GW_OK;
     }
-    return gw_ctx_error_at(m->ctx, GW_ERR_RANGE, (long)m->row,
-                           "%s row %lld (id '%s'): coordinates out of range (lon %.9g, lat %.9g): lon must be within "
-                           "[-180, 180] and lat within [-90, 90]", m->path, (long long)m->row, io_row_id(m), x0, y0);
+    return gw_ctx_error_at(
+        m->ctx, GW_ERR_RANGE, (long)m->row,
+        "%s row %lld (id '%s'): coordinates out of range (lon %.9g, lat %.9g): lon must be within "
+        "[-180, 180] and lat within [-90, 90]",
+        m->path, (long long)m->row, io_row_id(m), x0, y0);
 }
 
 static gw_status bad_geom(imp *m, const char *what, int *defer)
@@ -102,8 +110,8 @@ static gw_status bad_geom(imp *m, const char *what, int *defer)
         *defer = 1;
         return GW_OK;
     }
-    return gw_ctx_error_at(m->ctx, GW_ERR_GEOMETRY, (long)m->row, "%s row %lld (id '%s'): %s", m->path,
-                           (long long)m->row, io_row_id(m), what);
+    return gw_ctx_error_at(m->ctx, GW_ERR_GEOMETRY, (long)m->row, "%s row %lld (id '%s'): %s",
+                           m->path, (long long)m->row, io_row_id(m), what);
 }
 
 /* ---- incidents: grid of a point ---------------------------------------------------------- */
@@ -216,7 +224,8 @@ static const char *grid_of(imp *m, double x, double y)
     GEOSSTRtree_query_r(m->h, m->tree, pt, cand_cb, m);
     const char *best = NULL;
     for (size_t i = 0; i < m->ncand; i++)
-        if ((!best || strcmp(m->cand[i]->id, best) < 0) && GEOSPreparedIntersects_r(m->h, m->cand[i]->pg, pt) == 1)
+        if ((!best || strcmp(m->cand[i]->id, best) < 0) &&
+            GEOSPreparedIntersects_r(m->h, m->cand[i]->pg, pt) == 1)
             best = m->cand[i]->id;
     GEOSGeom_destroy_r(m->h, pt);
     return best;
@@ -234,7 +243,8 @@ static gw_status add_point(imp *m, OGRGeometryH g)
     }
     if (t != wkbPoint) {
         char what[160];
-        snprintf(what, sizeof what, "%s takes Point geometries, got %s", gw_layer_name(m->layer), OGR_G_GetGeometryName(g));
+        snprintf(what, sizeof what, "%s takes Point geometries, got %s", gw_layer_name(m->layer),
+                 OGR_G_GetGeometryName(g));
         gw_ctx_error_at(m->ctx, GW_ERR_GEOMETRY, (long)m->row, "%s row %lld (id '%s'): %s", m->path,
                         (long long)m->row, io_row_id(m), what);
         return GW_ERR_GEOMETRY;
@@ -245,16 +255,20 @@ static gw_status add_point(imp *m, OGRGeometryH g)
     }
     double x = OGR_G_GetX(g, 0), y = OGR_G_GetY(g, 0);
     if (m->oct && !OCTTransform(m->oct, 1, &x, &y, NULL))
-        return gw_ctx_error_at(m->ctx, GW_ERR_CRS, (long)m->row, "%s row %lld (id '%s'): cannot transform (%.9g, %.9g) to EPSG:4326",
+        return gw_ctx_error_at(m->ctx, GW_ERR_CRS, (long)m->row,
+                               "%s row %lld (id '%s'): cannot transform (%.9g, %.9g) to EPSG:4326",
                                m->path, (long long)m->row, io_row_id(m), x, y);
-    if (m->gtr && gw_crs_transform_points(m->gtr, &x, &y, 1) != GW_OK) return gw_ctx_errcode(m->ctx);
+    if (m->gtr && gw_crs_transform_points(m->gtr, &x, &y, 1) != GW_OK)
+        return gw_ctx_errcode(m->ctx);
     gw_status st = check_coords(m, x, y, x, y, &defer);
     if (st || defer) return st;
     m->npts++;
     if (fabs(y) > 80 && fabs(x) <= 80) m->polar++;
     if (m->have_ext) {
-        if (x >= m->gext.minx && x <= m->gext.maxx && y >= m->gext.miny && y <= m->gext.maxy) m->in_ext++;
-        if (y >= m->gext.minx && y <= m->gext.maxx && x >= m->gext.miny && x <= m->gext.maxy) m->swap_in_ext++;
+        if (x >= m->gext.minx && x <= m->gext.maxx && y >= m->gext.miny && y <= m->gext.maxy)
+            m->in_ext++;
+        if (y >= m->gext.minx && y <= m->gext.maxx && x >= m->gext.miny && x <= m->gext.maxy)
+            m->swap_in_ext++;
     }
     if (m->rep.swapped) return GW_OK; /* refused at the end: keep counting, write nothing */
     if (m->layer == GW_LAYER_INCIDENTS && m->tree) {
@@ -266,7 +280,8 @@ static gw_status add_point(imp *m, OGRGeometryH g)
     }
     if (m->layer == GW_LAYER_INCIDENTS && m->nroom) {
         int ri = gw_layer_field_index(m->layer, "police_room");
-        if (ri >= 0 && m->vals[ri].kind == GW_VAL_NULL) m->vals[ri] = (gw_value){GW_VAL_TEXT, room_of(m, x, y), 0, 0};
+        if (ri >= 0 && m->vals[ri].kind == GW_VAL_NULL)
+            m->vals[ri] = (gw_value){GW_VAL_TEXT, room_of(m, x, y), 0, 0};
     }
     gw_feature feat = {m->vals, NULL, 0, x, y};
     st = gw_inserter_add(m->ins, &feat);
@@ -274,11 +289,13 @@ static gw_status add_point(imp *m, OGRGeometryH g)
         char why[512];
         snprintf(why, sizeof why, "%s", gw_ctx_errmsg(m->ctx));
         if (st == GW_ERR_CONFLICT)
-            return gw_ctx_error_at(m->ctx, st, (long)m->row, "%s row %lld: duplicate id '%s' in %s (ids must be unique; "
-                                   "use --replace to reload the layer) [%s]", m->path, (long long)m->row, io_row_id(m),
+            return gw_ctx_error_at(m->ctx, st, (long)m->row,
+                                   "%s row %lld: duplicate id '%s' in %s (ids must be unique; "
+                                   "use --replace to reload the layer) [%s]",
+                                   m->path, (long long)m->row, io_row_id(m),
                                    gw_layer_name(m->layer), why);
-        return gw_ctx_error_at(m->ctx, st, (long)m->row, "%s row %lld (id '%s'): %s", m->path, (long long)m->row,
-                               io_row_id(m), why);
+        return gw_ctx_error_at(m->ctx, st, (long)m->row, "%s row %lld (id '%s'): %s", m->path,
+                               (long long)m->row, io_row_id(m), why);
     }
     io_grow_bbox(m, x, y, x, y);
     m->rep.imported++;
@@ -363,7 +380,8 @@ static GEOSGeometry *polygonal_parts(GEOSContextHandle_t h, GEOSGeometry *g)
     GEOSGeometry *out = NULL;
     if (parts && k == 1) out = parts[0];
     else if (parts && k > 1) {
-        GEOSGeometry *c = GEOSGeom_createCollection_r(h, GEOS_GEOMETRYCOLLECTION, parts, (unsigned)k);
+        GEOSGeometry *c = GEOSGeom_createCollection_r(h, GEOS_GEOMETRYCOLLECTION, parts,
+                                                      (unsigned)k);
         out = c ? GEOSUnaryUnion_r(h, c) : NULL;
         GEOSGeom_destroy_r(h, c);
     }
@@ -380,16 +398,18 @@ static gw_status add_polygon(imp *m, OGRFeatureH f, OGRGeometryH g)
         char orig[64];
         snprintf(orig, sizeof orig, "%s", OGRGeometryTypeToName(OGR_G_GetGeometryType(g)));
         own = OGR_F_StealGeometry(f);
-        own = (t == wkbLineString || t == wkbCircularString || t == wkbCompoundCurve) ? OGR_G_ForceToPolygon(own)
-                                                                                     : OGR_G_ForceToMultiPolygon(own);
+        own = (t == wkbLineString || t == wkbCircularString || t == wkbCompoundCurve)
+                  ? OGR_G_ForceToPolygon(own)
+                  : OGR_G_ForceToMultiPolygon(own);
         g = own;
         t = g ? wkbFlatten(OGR_G_GetGeometryType(g)) : wkbUnknown;
         if (t != wkbPolygon && t != wkbMultiPolygon) {
             char what[160];
-            snprintf(what, sizeof what, "grids take Polygon or MultiPolygon geometries, got %s", orig);
+            snprintf(what, sizeof what, "grids take Polygon or MultiPolygon geometries, got %s",
+                     orig);
             if (own) OGR_G_DestroyGeometry(own);
-            gw_ctx_error_at(m->ctx, GW_ERR_GEOMETRY, (long)m->row, "%s row %lld (id '%s'): %s", m->path,
-                            (long long)m->row, io_row_id(m), what);
+            gw_ctx_error_at(m->ctx, GW_ERR_GEOMETRY, (long)m->row, "%s row %lld (id '%s'): %s",
+                            m->path, (long long)m->row, io_row_id(m), what);
             return GW_ERR_GEOMETRY;
         }
     }
@@ -401,8 +421,9 @@ static gw_status add_polygon(imp *m, OGRFeatureH f, OGRGeometryH g)
     }
     OGR_G_FlattenTo2D(g);
     if (m->oct && OGR_G_Transform(g, m->oct) != OGRERR_NONE) {
-        st = gw_ctx_error_at(m->ctx, GW_ERR_CRS, (long)m->row, "%s row %lld (id '%s'): cannot transform to EPSG:4326: %s",
-                             m->path, (long long)m->row, io_row_id(m), io_gdal_msg());
+        st = gw_ctx_error_at(m->ctx, GW_ERR_CRS, (long)m->row,
+                             "%s row %lld (id '%s'): cannot transform to EPSG:4326: %s", m->path,
+                             (long long)m->row, io_row_id(m), io_gdal_msg());
         goto done;
     }
     size_t need = OGR_G_WkbSizeEx(g);
@@ -418,8 +439,9 @@ static gw_status add_polygon(imp *m, OGRFeatureH f, OGRGeometryH g)
     OGR_G_ExportToIsoWkb(g, wkbNDR, m->wkb);
     gg = GEOSWKBReader_read_r(m->h, m->rd, m->wkb, need);
     if (!gg) {
-        st = gw_ctx_error_at(m->ctx, GW_ERR_GEOMETRY, (long)m->row, "%s row %lld (id '%s'): unreadable geometry: %s",
-                             m->path, (long long)m->row, io_row_id(m), gw_ctx_geos_errmsg(m->ctx));
+        st = gw_ctx_error_at(m->ctx, GW_ERR_GEOMETRY, (long)m->row,
+                             "%s row %lld (id '%s'): unreadable geometry: %s", m->path,
+                             (long long)m->row, io_row_id(m), gw_ctx_geos_errmsg(m->ctx));
         goto done;
     }
     if (m->gtr) {
@@ -452,18 +474,20 @@ static gw_status add_polygon(imp *m, OGRFeatureH f, OGRGeometryH g)
         if (reason) GEOSFree_r(m->h, reason);
         if (loc) GEOSGeom_destroy_r(m->h, loc);
         if (!m->o.make_valid) {
-            st = gw_ctx_error_at(m->ctx, GW_ERR_GEOMETRY, (long)m->row,
-                                 "%s row %lld (id '%s'): invalid polygon: %s at or near (%.9g %.9g) (--make-valid repairs it)",
-                                 m->path, (long long)m->row, io_row_id(m), why, lx, ly);
+            st = gw_ctx_error_at(
+                m->ctx, GW_ERR_GEOMETRY, (long)m->row,
+                "%s row %lld (id '%s'): invalid polygon: %s at or near (%.9g %.9g) (--make-valid repairs it)",
+                m->path, (long long)m->row, io_row_id(m), why, lx, ly);
             goto done;
         }
         GEOSGeometry *fixed = GEOSMakeValid_r(m->h, gg);
         fixed = fixed ? polygonal_parts(m->h, fixed) : NULL;
         if (!fixed || GEOSisEmpty_r(m->h, fixed) == 1) {
             if (fixed) GEOSGeom_destroy_r(m->h, fixed);
-            st = gw_ctx_error_at(m->ctx, GW_ERR_GEOMETRY, (long)m->row,
-                                 "%s row %lld (id '%s'): invalid polygon (%s at or near (%.9g %.9g)) has no area left once repaired",
-                                 m->path, (long long)m->row, io_row_id(m), why, lx, ly);
+            st = gw_ctx_error_at(
+                m->ctx, GW_ERR_GEOMETRY, (long)m->row,
+                "%s row %lld (id '%s'): invalid polygon (%s at or near (%.9g %.9g)) has no area left once repaired",
+                m->path, (long long)m->row, io_row_id(m), why, lx, ly);
             goto done;
         }
         GEOSGeom_destroy_r(m->h, gg);
@@ -502,23 +526,31 @@ static gw_status flush_grids(imp *m)
         pgrid *p = &m->pg[i];
         GEOSGeometry *g = p->parts[0];
         if (p->nparts > 1) {
-            GEOSGeometry *c = GEOSGeom_createCollection_r(m->h, GEOS_GEOMETRYCOLLECTION, p->parts, (unsigned)p->nparts);
-            if (!c) return gw_ctx_error(m->ctx, GW_ERR_GEOMETRY, "grid '%s': cannot collect its parts: %s", p->vals[0].s,
-                                        gw_ctx_geos_errmsg(m->ctx));
+            GEOSGeometry *c = GEOSGeom_createCollection_r(m->h, GEOS_GEOMETRYCOLLECTION, p->parts,
+                                                          (unsigned)p->nparts);
+            if (!c)
+                return gw_ctx_error(m->ctx, GW_ERR_GEOMETRY,
+                                    "grid '%s': cannot collect its parts: %s", p->vals[0].s,
+                                    gw_ctx_geos_errmsg(m->ctx));
             p->nparts = 0; /* the collection owns them now */
             g = GEOSUnaryUnion_r(m->h, c);
             GEOSGeom_destroy_r(m->h, c);
             if (g) g = polygonal_parts(m->h, g);
-            if (!g) return gw_ctx_error(m->ctx, GW_ERR_GEOMETRY, "grid '%s': cannot merge its parts: %s", p->vals[0].s,
-                                        gw_ctx_geos_errmsg(m->ctx));
+            if (!g)
+                return gw_ctx_error(m->ctx, GW_ERR_GEOMETRY,
+                                    "grid '%s': cannot merge its parts: %s", p->vals[0].s,
+                                    gw_ctx_geos_errmsg(m->ctx));
             p->parts[0] = g;
             p->nparts = 1;
             if (nmerged++ < 10 && len + 1 < sizeof merged)
-                len += (size_t)snprintf(merged + len, sizeof merged - len, "%s'%s'", len ? ", " : "", p->vals[0].s);
+                len += (size_t)snprintf(merged + len, sizeof merged - len, "%s'%s'",
+                                        len ? ", " : "", p->vals[0].s);
         }
         size_t wlen = 0;
         unsigned char *wkb = GEOSWKBWriter_write_r(m->h, m->wr, g, &wlen);
-        if (!wkb) return gw_ctx_error(m->ctx, GW_ERR_GEOMETRY, "grid '%s': cannot encode: %s", p->vals[0].s, gw_ctx_geos_errmsg(m->ctx));
+        if (!wkb)
+            return gw_ctx_error(m->ctx, GW_ERR_GEOMETRY, "grid '%s': cannot encode: %s",
+                                p->vals[0].s, gw_ctx_geos_errmsg(m->ctx));
         gw_feature feat = {p->vals, wkb, wlen, 0, 0};
         gw_status st = gw_inserter_add(m->ins, &feat);
         GEOSFree_r(m->h, wkb);
@@ -526,16 +558,21 @@ static gw_status flush_grids(imp *m)
             char why[512];
             snprintf(why, sizeof why, "%s", gw_ctx_errmsg(m->ctx));
             if (st == GW_ERR_CONFLICT)
-                return gw_ctx_error(m->ctx, st, "%s: grid id '%s' already exists (use --replace to reload the layer) [%s]",
-                                    m->path, p->vals[0].s, why);
+                return gw_ctx_error(
+                    m->ctx, st,
+                    "%s: grid id '%s' already exists (use --replace to reload the layer) [%s]",
+                    m->path, p->vals[0].s, why);
             return gw_ctx_error(m->ctx, st, "%s: grid '%s': %s", m->path, p->vals[0].s, why);
         }
         m->rep.imported++;
     }
     m->rep.merged = m->rep.read - m->rep.skipped - (int64_t)m->npg;
     if (nmerged)
-        gw_ctx_warn(m->ctx, "%s: %lld features share an id with another and were merged into %d multipart grid%s: %s%s",
-                    m->path, (long long)m->rep.merged, nmerged, nmerged > 1 ? "s" : "", merged, nmerged > 10 ? ", …" : "");
+        gw_ctx_warn(
+            m->ctx,
+            "%s: %lld features share an id with another and were merged into %d multipart grid%s: %s%s",
+            m->path, (long long)m->rep.merged, nmerged, nmerged > 1 ? "s" : "", merged,
+            nmerged > 10 ? ", …" : "");
     return GW_OK;
 }
 
@@ -543,21 +580,25 @@ static gw_status finish_checks(imp *m)
 {
     const char *hint = "swap the coordinates (CSV: --lon-field/--lat-field) or fix the file";
     if (m->rep.swapped)
-        return gw_ctx_error_at(m->ctx, GW_ERR_RANGE, (long)m->first_swap_row,
-                               "%s: %lld point%s look like lat/lon swapped (first: row %lld, id '%s': lon %.9g, lat %.9g is "
-                               "out of range, lon %.9g, lat %.9g would not be): %s", m->path, (long long)m->rep.swapped,
-                               m->rep.swapped > 1 ? "s" : "", (long long)m->first_swap_row, m->swid, m->swx, m->swy,
-                               m->swy, m->swx, hint);
+        return gw_ctx_error_at(
+            m->ctx, GW_ERR_RANGE, (long)m->first_swap_row,
+            "%s: %lld point%s look like lat/lon swapped (first: row %lld, id '%s': lon %.9g, lat %.9g is "
+            "out of range, lon %.9g, lat %.9g would not be): %s",
+            m->path, (long long)m->rep.swapped, m->rep.swapped > 1 ? "s" : "",
+            (long long)m->first_swap_row, m->swid, m->swx, m->swy, m->swy, m->swx, hint);
     if (m->npts > 0 && m->polar == m->npts) {
         m->rep.swapped = m->npts;
-        return gw_ctx_error(m->ctx, GW_ERR_RANGE, "%s: all %lld points lie beyond 80° latitude and would not if swapped: "
-                            "looks like lat/lon swapped; %s", m->path, (long long)m->npts, hint);
+        return gw_ctx_error(m->ctx, GW_ERR_RANGE,
+                            "%s: all %lld points lie beyond 80° latitude and would not if swapped: "
+                            "looks like lat/lon swapped; %s",
+                            m->path, (long long)m->npts, hint);
     }
     if (m->have_ext && m->npts >= 3 && m->in_ext == 0 && m->swap_in_ext * 10 >= m->npts * 9) {
         m->rep.swapped = m->swap_in_ext;
-        return gw_ctx_error(m->ctx, GW_ERR_RANGE, "%s: no point falls in the grids' extent but %lld of %lld would if "
-                            "swapped: looks like lat/lon swapped; %s", m->path, (long long)m->swap_in_ext,
-                            (long long)m->npts, hint);
+        return gw_ctx_error(m->ctx, GW_ERR_RANGE,
+                            "%s: no point falls in the grids' extent but %lld of %lld would if "
+                            "swapped: looks like lat/lon swapped; %s",
+                            m->path, (long long)m->swap_in_ext, (long long)m->npts, hint);
     }
     return GW_OK;
 }
@@ -597,8 +638,9 @@ gw_status io_import_rows(imp *m)
         OGRFeatureH f = OGR_L_GetNextFeature(m->lyr);
         if (CPLGetLastErrorType() == CE_Failure) {
             if (f) OGR_F_Destroy(f);
-            return gw_ctx_error_at(m->ctx, GW_ERR_FORMAT, (long)(m->row + 1), "%s: cannot read row %lld: %s", m->path,
-                                   (long long)(m->row + 1), io_gdal_msg());
+            return gw_ctx_error_at(m->ctx, GW_ERR_FORMAT, (long)(m->row + 1),
+                                   "%s: cannot read row %lld: %s", m->path, (long long)(m->row + 1),
+                                   io_gdal_msg());
         }
         if (!f) break;
         m->row++;
@@ -607,10 +649,12 @@ gw_status io_import_rows(imp *m)
         int defer = 0;
         OGRGeometryH g = st ? NULL : OGR_F_GetGeometryRef(f);
         if (st == GW_OK && !g) st = bad_geom(m, "no geometry", &defer);
-        else if (st == GW_OK) st = m->layer == GW_LAYER_GRIDS ? add_polygon(m, f, g) : add_point(m, g);
+        else if (st == GW_OK)
+            st = m->layer == GW_LAYER_GRIDS ? add_polygon(m, f, g) : add_point(m, g);
         OGR_F_Destroy(f);
         if (st) return st;
-        if (m->row % PROGRESS_EVERY == 0) gw_ctx_progress(m->ctx, "import", (double)m->row, total > 0 ? (double)total : 0);
+        if (m->row % PROGRESS_EVERY == 0)
+            gw_ctx_progress(m->ctx, "import", (double)m->row, total > 0 ? (double)total : 0);
     }
     if ((st = finish_checks(m)) != GW_OK) return st;
     if (m->layer == GW_LAYER_GRIDS && (st = flush_grids(m)) != GW_OK) return st;

@@ -68,8 +68,9 @@ static gw_status load_layers(gw_ctx *ctx, gw_store *store, unsigned *maskp, int6
 {
     if (patched) *patched = 0;
     if (gw_store_in_transaction(store))
-        return gw_ctx_error(ctx, GW_ERR_CONFLICT, "the model reads only committed data: load or "
-                                                  "refresh it after gw_store_commit(), not inside a transaction");
+        return gw_ctx_error(ctx, GW_ERR_CONFLICT,
+                            "the model reads only committed data: load or "
+                            "refresh it after gw_store_commit(), not inside a transaction");
     if (gw_store_read_begin(store) != GW_OK)
         return gw_ctx_error(ctx, GW_ERR_DB, "model: cannot start a read transaction on %s: %s",
                             gw_store_path(store), gw_ctx_errmsg(gw_store_ctx(store)));
@@ -79,7 +80,9 @@ static gw_status load_layers(gw_ctx *ctx, gw_store *store, unsigned *maskp, int6
         size_t limit[GW_LAYER_COUNT] = {0};
         for (int l = 0; prev && l < GW_LAYER_COUNT; l++) {
             size_t n = prev[l] && gw_layer_is_point((gw_layer)l) ? prev[l]->n : 0;
-            limit[l] = prev[l] && gw_layer_is_point((gw_layer)l) ? (n / PATCH_SHARE > PATCH_MIN_ROWS ? n / PATCH_SHARE : PATCH_MIN_ROWS) : 0;
+            limit[l] = prev[l] && gw_layer_is_point((gw_layer)l)
+                           ? (n / PATCH_SHARE > PATCH_MIN_ROWS ? n / PATCH_SHARE : PATCH_MIN_ROWS)
+                           : 0;
         }
         if (*seq > since) st = mdl_changes_read(ctx, store, since, limit, &ch);
         *maskp = ch.mask;
@@ -94,7 +97,9 @@ static gw_status load_layers(gw_ctx *ctx, gw_store *store, unsigned *maskp, int6
         else if (e != GW_ERR_NOT_FOUND) st = from_store(ctx, store, e);
     }
     for (int l = 0; !st && prev && *srid > 0 && l < GW_LAYER_COUNT; l++) {
-        if (!(mask & (1u << l)) || (ch.bulk & (1u << l)) || !prev[l] || !gw_layer_is_point((gw_layer)l)) continue;
+        if (!(mask & (1u << l)) || (ch.bulk & (1u << l)) || !prev[l] ||
+            !gw_layer_is_point((gw_layer)l))
+            continue;
         st = mdl_delta_apply(ctx, store, prev[l], ch.ids[l], ch.nids[l], xf, *srid, *seq, &out[l]);
         if (!st && out[l]) done |= 1u << l;
     }
@@ -131,7 +136,8 @@ static void *side_main(void *arg)
     gw_store *st2 = NULL;
     s->st = gw_store_open(s->ctx, s->path, GW_STORE_READONLY, &st2);
     xforms xf = {s->ctx, 0, {NULL}, NULL};
-    if (!s->st) s->st = load_layers(s->ctx, st2, &s->mask, -1, NULL, NULL, &xf, &s->srid, s->out, &s->seq);
+    if (!s->st)
+        s->st = load_layers(s->ctx, st2, &s->mask, -1, NULL, NULL, &xf, &s->srid, s->out, &s->seq);
     mdl_xforms_clear(&xf);
     if (s->st) snprintf(s->msg, sizeof s->msg, "%s", gw_ctx_errmsg(s->ctx));
     gw_store_close(st2);
@@ -156,7 +162,8 @@ static void publish(gw_ctx *ctx, gw_model *m, gw_model_snapshot *s)
 
 gw_status gw_model_open(gw_ctx *ctx, gw_store *store, gw_model **out)
 {
-    if (!ctx || !store || !out) return gw_ctx_error(ctx, GW_ERR_ARG, "gw_model_open: NULL argument");
+    if (!ctx || !store || !out)
+        return gw_ctx_error(ctx, GW_ERR_ARG, "gw_model_open: NULL argument");
     *out = NULL;
     gw_model *m = calloc(1, sizeof *m);
     gw_model_snapshot *s = calloc(1, sizeof *s);
@@ -174,7 +181,9 @@ gw_status gw_model_open(gw_ctx *ctx, gw_store *store, gw_model **out)
     gw_status st = from_store(ctx, store, gw_store_metric_srid(store, &m->srid));
 
     /* Incidents are most of the rows: load them on a second thread over their own connection. */
-    side_load side = {.path = gw_store_path(store), .mask = 1u << GW_LAYER_INCIDENTS, .srid = m->srid};
+    side_load side = {.path = gw_store_path(store),
+                      .mask = 1u << GW_LAYER_INCIDENTS,
+                      .srid = m->srid};
     pthread_t th;
     int threaded = 0;
     unsigned mask = (1u << GW_LAYER_COUNT) - 1;
@@ -183,18 +192,22 @@ gw_status gw_model_open(gw_ctx *ctx, gw_store *store, gw_model **out)
         if (threaded) mask &= ~side.mask;
         else gw_ctx_destroy(side.ctx), side.ctx = NULL;
     }
-    if (!st) st = load_layers(ctx, store, &mask, -1, NULL, NULL, &m->xf, &m->srid, s->layers, &s->seq);
+    if (!st)
+        st = load_layers(ctx, store, &mask, -1, NULL, NULL, &m->xf, &m->srid, s->layers, &s->seq);
     if (threaded) {
         pthread_join(th, NULL);
         if (side.st && !st) { /* e.g. a file another process cannot open read-only: retry here */
-            gw_ctx_warn(ctx, "model: parallel load failed (%s); loading incidents on this thread", side.msg);
+            gw_ctx_warn(ctx, "model: parallel load failed (%s); loading incidents on this thread",
+                        side.msg);
             int64_t seq2 = 0;
-            st = load_layers(ctx, store, &side.mask, -1, NULL, NULL, &m->xf, &m->srid, s->layers, &seq2);
+            st = load_layers(ctx, store, &side.mask, -1, NULL, NULL, &m->xf, &m->srid, s->layers,
+                             &seq2);
             if (seq2 < s->seq) s->seq = seq2;
         } else if (!side.st) {
             for (int l = 0; l < GW_LAYER_COUNT; l++)
                 if (side.mask & (1u << l)) s->layers[l] = side.out[l];
-            if (side.seq < s->seq) s->seq = side.seq; /* reload what changed in between on refresh */
+            if (side.seq < s->seq)
+                s->seq = side.seq; /* reload what changed in between on refresh */
             side.mask = 0;
         }
         if (side.mask)
@@ -222,18 +235,23 @@ void gw_model_close(gw_model *model)
     free(model);
 }
 
-gw_status gw_model_refresh_ex(gw_ctx *ctx, gw_model *model, gw_store *store, gw_model_refresh_info *info)
+gw_status gw_model_refresh_ex(gw_ctx *ctx, gw_model *model, gw_store *store,
+                              gw_model_refresh_info *info)
 {
     if (info) memset(info, 0, sizeof *info);
-    if (!ctx || !model || !store) return gw_ctx_error(ctx, GW_ERR_ARG, "gw_model_refresh: NULL argument");
+    if (!ctx || !model || !store)
+        return gw_ctx_error(ctx, GW_ERR_ARG, "gw_model_refresh: NULL argument");
     pthread_mutex_lock(&model->write_lock);
     gw_model_snapshot *cur = model->current; /* only this (locked) writer replaces it */
     gw_layer_data *fresh[GW_LAYER_COUNT] = {0};
     unsigned mask = 0, patched = 0;
     int srid = model->srid;
     gw_model_snapshot *s = calloc(1, sizeof *s);
-    gw_status st = s ? GW_OK : gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory refreshing the model");
-    if (!st) st = load_layers(ctx, store, &mask, cur->seq, cur->layers, &patched, &model->xf, &srid, fresh, &s->seq);
+    gw_status st = s ? GW_OK
+                     : gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory refreshing the model");
+    if (!st)
+        st = load_layers(ctx, store, &mask, cur->seq, cur->layers, &patched, &model->xf, &srid,
+                         fresh, &s->seq);
     if (!st && s->seq > cur->seq) {
         /* Set once, when the first data arrives in an empty model; request threads read it
          * without the lock (gw_model_metric_srid), so the store is atomic and only on a change. */

@@ -78,7 +78,7 @@ static int note_change(void *user, const gw_store_change *c)
 }
 
 gw_status mdl_changes_read(gw_ctx *ctx, gw_store *store, int64_t since,
-                                const size_t limit[GW_LAYER_COUNT], gw_model_changes *out)
+                           const size_t limit[GW_LAYER_COUNT], gw_model_changes *out)
 {
     memset(out, 0, sizeof *out);
     const unsigned all = (1u << GW_LAYER_COUNT) - 1;
@@ -158,7 +158,8 @@ static gw_status stage_rows(gw_ctx *ctx, gw_store *store, const gw_layer_data *o
     if (st) return st;
     g->old = malloc((nids + 1) * sizeof *g->old);
     g->dels = malloc((nids + 1) * sizeof *g->dels);
-    if (!g->old || !g->dels) return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory refreshing the model");
+    if (!g->old || !g->dels)
+        return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory refreshing the model");
     if ((st = mdl_reserve(ctx, g->s, nids ? nids : 1))) return st;
     stage_acc a = {ctx, old, ids, g, GEOSWKBReader_create_r(gw_ctx_geos(ctx)), 0, GW_OK};
     if (!a.rd) return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory refreshing the model");
@@ -183,7 +184,8 @@ static gw_status stage_project(gw_ctx *ctx, gw_layer_data *s, gw_model_xforms *x
     for (int c = GW_MODEL_METRIC; !st && c < GW_MODEL_CRS_COUNT; c++) {
         for (int k = 0; k < 2 && !st; k++) {
             s->xy[c][k] = malloc(s->n * sizeof(double));
-            if (!s->xy[c][k]) return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory refreshing the model");
+            if (!s->xy[c][k])
+                return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory refreshing the model");
             memcpy(s->xy[c][k], s->xy[GW_MODEL_LONLAT][k], s->n * sizeof(double));
         }
         st = gw_crs_transform_points(xf->t[c], s->xy[c][0], s->xy[c][1], s->n);
@@ -279,12 +281,14 @@ static size_t list_arrays(const gw_layer_data *o, gw_layer_data *d, arr *a)
         if (t->nulls) a[n++] = (arr){(const char *)s->nulls, (char *)t->nulls, 1};
     }
     for (int c = 0; c < GW_MODEL_CRS_COUNT; c++)
-        for (int k = 0; k < 2; k++) a[n++] = (arr){(const char *)o->xy[c][k], (char *)d->xy[c][k], sizeof(double)};
+        for (int k = 0; k < 2; k++)
+            a[n++] = (arr){(const char *)o->xy[c][k], (char *)d->xy[c][k], sizeof(double)};
     return n;
 }
 
 /* Staged row `sr` written as row `r` of the next version. */
-static gw_status put_staged(gw_ctx *ctx, gw_layer_data *d, size_t r, const gw_layer_data *s, size_t sr)
+static gw_status put_staged(gw_ctx *ctx, gw_layer_data *d, size_t r, const gw_layer_data *s,
+                            size_t sr)
 {
     d->fid[r] = s->fid[sr];
     if (s->fid[sr] > d->maxfid) d->maxfid = s->fid[sr];
@@ -303,10 +307,10 @@ static gw_status put_staged(gw_ctx *ctx, gw_layer_data *d, size_t r, const gw_la
  * moved, else counted from the few insert positions and deleted rows (no 4-bytes-a-row map to
  * build and read at random). */
 typedef struct remap {
-    const int32_t *map;  /* NULL when the counts below are used */
-    const size_t *ipos;  /* insert positions (before previous row ipos[k]), ascending */
+    const int32_t *map; /* NULL when the counts below are used */
+    const size_t *ipos; /* insert positions (before previous row ipos[k]), ascending */
     size_t nin;
-    const size_t *dels;  /* deleted previous rows, ascending */
+    const size_t *dels; /* deleted previous rows, ascending */
     size_t ndel;
 } remap;
 
@@ -371,7 +375,7 @@ static void *big_alloc(size_t bytes)
 
 /* ---------- the buffer pool ---------- */
 
-#define POOL_MIN_BYTES ((size_t)1 << 20)     /* smaller buffers are plain malloc/free */
+#define POOL_MIN_BYTES ((size_t)1 << 20)        /* smaller buffers are plain malloc/free */
 #define POOL_MAX_IDLE_BYTES ((size_t)384 << 20) /* beyond this, released buffers are freed */
 
 typedef struct pbuf {
@@ -521,7 +525,8 @@ static gw_status patch_pgrid(gw_ctx *ctx, const gw_layer_data *o, gw_layer_data 
         return mdl_build_pgrid(ctx, d);
     cell_row *add = malloc((nadd + 1) * sizeof *add);
     size_t *skip = malloc((nskip + 1) * sizeof *skip);
-    gw_status st = add && skip ? GW_OK : gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory indexing points");
+    gw_status st = add && skip ? GW_OK
+                               : gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory indexing points");
     const double *ox = o->xy[GW_MODEL_METRIC][0], *oy = o->xy[GW_MODEL_METRIC][1];
     const double *nx = d->xy[GW_MODEL_METRIC][0], *ny = d->xy[GW_MODEL_METRIC][1];
     size_t na = 0, ns = 0;
@@ -574,7 +579,8 @@ static gw_status patch_pgrid(gw_ctx *ctx, const gw_layer_data *o, gw_layer_data 
                 continue;
             }
             size_t r = remap_row(m, op->rows[p]);
-            while (ka < na && add[ka].cell == c && add[ka].row < r) np->rows[w++] = (uint32_t)add[ka++].row;
+            while (ka < na && add[ka].cell == c && add[ka].row < r)
+                np->rows[w++] = (uint32_t)add[ka++].row;
             np->rows[w++] = (uint32_t)r;
         }
         while (ka < na && add[ka].cell == c) np->rows[w++] = (uint32_t)add[ka++].row;
@@ -582,7 +588,8 @@ static gw_status patch_pgrid(gw_ctx *ctx, const gw_layer_data *o, gw_layer_data 
     np->start[nc] = (uint32_t)w;
     free(add), free(skip);
     if (w == d->n) return GW_OK;
-    gw_ctx_warn(ctx, "layer %s: patched point index holds %zu of %zu rows; rebuilt", gw_layer_name(d->layer), w, d->n);
+    gw_ctx_warn(ctx, "layer %s: patched point index holds %zu of %zu rows; rebuilt",
+                gw_layer_name(d->layer), w, d->n);
     mdl_pool_release(d->pool, np->start), mdl_pool_release(d->pool, np->rows);
     np->start = NULL, np->rows = NULL;
     return mdl_build_pgrid(ctx, d);
@@ -618,7 +625,8 @@ static gw_status build_next(gw_ctx *ctx, const gw_layer_data *o, const stage *g,
     size_t nin = 0;
     for (size_t k = 0; k < s->n; k++) nin += g->old[k] < 0;
     size_t n = o->n - g->ndel + nin;
-    if (n >= UINT32_MAX) return gw_ctx_error(ctx, GW_ERR_RANGE, "layer %s: too many rows", gw_layer_name(o->layer));
+    if (n >= UINT32_MAX)
+        return gw_ctx_error(ctx, GW_ERR_RANGE, "layer %s: too many rows", gw_layer_name(o->layer));
     int many = nin + g->ndel > FEW_EVENTS;
     ins *in = malloc((nin + 1) * sizeof *in);
     size_t *ipos = malloc((nin + 1) * sizeof *ipos);
@@ -629,7 +637,8 @@ static gw_status build_next(gw_ctx *ctx, const gw_layer_data *o, const stage *g,
         mdl_pool_ref(pool);
         d->pool = pool; /* before any pooled buffer: they must go back through it */
     }
-    if (!st && (!in || !ipos || (many && !map))) st = gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory refreshing the model");
+    if (!st && (!in || !ipos || (many && !map)))
+        st = gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory refreshing the model");
     if (!st) st = share_arena(ctx, o, s->ar->used, d);
     if (!st) st = alloc_rows(ctx, d, n);
     if (st) {
@@ -688,9 +697,9 @@ static gw_status build_next(gw_ctx *ctx, const gw_layer_data *o, const stage *g,
     return GW_OK;
 }
 
-gw_status mdl_delta_apply(gw_ctx *ctx, gw_store *store, const gw_layer_data *old,
-                               char *const *ids, size_t nids, gw_model_xforms *xf, int srid,
-                               int64_t seq, gw_layer_data **out)
+gw_status mdl_delta_apply(gw_ctx *ctx, gw_store *store, const gw_layer_data *old, char *const *ids,
+                          size_t nids, gw_model_xforms *xf, int srid, int64_t seq,
+                          gw_layer_data **out)
 {
     *out = NULL;
     if (!gw_layer_is_point(old->layer)) return GW_OK;

@@ -91,8 +91,8 @@ gw_status mdl_reserve(gw_ctx *ctx, gw_layer_data *d, size_t cap);
 /* Append one store row (as the store cursor returns it). */
 gw_status mdl_add_row(gw_ctx *ctx, gw_layer_data *d, GEOSWKBReader *rd, const gw_row *r);
 /* Store value v as field f of `row` (text into d's arena; id not interned, other text is). */
-gw_status mdl_put_value(gw_ctx *ctx, gw_layer_data *d, size_t row, size_t f,
-                             const gw_value *v, const char *id);
+gw_status mdl_put_value(gw_ctx *ctx, gw_layer_data *d, size_t row, size_t f, const gw_value *v,
+                        const char *id);
 gw_status mdl_build_hash(gw_ctx *ctx, gw_layer_data *d);
 gw_status mdl_build_pgrid(gw_ctx *ctx, gw_layer_data *d);
 /* Make the transforms ready for srid (no-op when they are). */
@@ -115,8 +115,8 @@ void mdl_pool_release(gw_model_pool *p, void *buf);
 /* ---- model_delta.c: the change log since a sequence number, per layer ---- */
 
 typedef struct gw_model_changes {
-    unsigned mask;   /* layers with any change */
-    unsigned bulk;   /* layers with a change that names no feature, or too many to patch */
+    unsigned mask; /* layers with any change */
+    unsigned bulk; /* layers with a change that names no feature, or too many to patch */
     size_t rows[GW_LAYER_COUNT]; /* change-log rows per layer */
     /* distinct feature ids per layer (for the layers not in `bulk`), sorted */
     char **ids[GW_LAYER_COUNT];
@@ -127,7 +127,7 @@ typedef struct gw_model_changes {
  * rows exceed limit[layer] is put in `bulk` and its ids are not kept.  On a read error every
  * layer is marked changed and bulk.  Free with mdl_changes_free(). */
 gw_status mdl_changes_read(gw_ctx *ctx, gw_store *store, int64_t since,
-                                const size_t limit[GW_LAYER_COUNT], gw_model_changes *out);
+                           const size_t limit[GW_LAYER_COUNT], gw_model_changes *out);
 void mdl_changes_free(gw_model_changes *c);
 
 /* Derive the next version of point layer `old` from the store's current rows for `ids`
@@ -136,8 +136,8 @@ void mdl_changes_free(gw_model_changes *c);
  * the hash and point index are patched or rebuilt.  `old` is not modified.  *out is NULL and
  * GW_OK returned when the store holds rows the change log did not name (a write logged without
  * its feature id): the caller then reloads the layer.  Free *out with mdl_layer_free(). */
-gw_status mdl_delta_apply(gw_ctx *ctx, gw_store *store, const gw_layer_data *old,
-                               char *const *ids, size_t nids, gw_model_xforms *xf, int srid,
-                               int64_t seq, gw_layer_data **out);
+gw_status mdl_delta_apply(gw_ctx *ctx, gw_store *store, const gw_layer_data *old, char *const *ids,
+                          size_t nids, gw_model_xforms *xf, int srid, int64_t seq,
+                          gw_layer_data **out);
 
 #endif

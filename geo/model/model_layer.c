@@ -58,7 +58,9 @@ gw_status mdl_layer_new(gw_ctx *ctx, gw_layer layer, int64_t seq, gw_layer_data 
     *out = NULL;
     size_t nf = 0;
     const gw_field *fields = gw_layer_fields(layer, &nf);
-    if (nf > MAX_FIELDS) return gw_ctx_error(ctx, GW_ERR_INTERNAL, "layer %s has too many fields", gw_layer_name(layer));
+    if (nf > MAX_FIELDS)
+        return gw_ctx_error(ctx, GW_ERR_INTERNAL, "layer %s has too many fields",
+                            gw_layer_name(layer));
     gw_layer_data *d = calloc(1, sizeof *d);
     gw_model_arena *a = calloc(1, sizeof *a);
     if (!d || !a) {
@@ -207,8 +209,10 @@ static int wkb_point(const unsigned char *w, size_t len, double *x, double *y)
 {
     if (!w || len < 21 || w[0] > 1) return 0;
     int le = w[0] == 1;
-    uint32_t t = le ? (uint32_t)w[1] | (uint32_t)w[2] << 8 | (uint32_t)w[3] << 16 | (uint32_t)w[4] << 24
-                    : (uint32_t)w[4] | (uint32_t)w[3] << 8 | (uint32_t)w[2] << 16 | (uint32_t)w[1] << 24;
+    uint32_t t = le ? (uint32_t)w[1] | (uint32_t)w[2] << 8 | (uint32_t)w[3] << 16 |
+                          (uint32_t)w[4] << 24
+                    : (uint32_t)w[4] | (uint32_t)w[3] << 8 | (uint32_t)w[2] << 16 |
+                          (uint32_t)w[1] << 24;
     size_t at = 5;
     if (t & 0x20000000u) at += 4; /* EWKB SRID */
     t &= 0x0fffffffu;
@@ -218,8 +222,8 @@ static int wkb_point(const unsigned char *w, size_t len, double *x, double *y)
     return 1;
 }
 
-gw_status mdl_put_value(gw_ctx *ctx, gw_layer_data *d, size_t row, size_t f,
-                             const gw_value *v, const char *id)
+gw_status mdl_put_value(gw_ctx *ctx, gw_layer_data *d, size_t row, size_t f, const gw_value *v,
+                        const char *id)
 {
     col *c = &d->cols[f];
     const char *fname = gw_layer_fields(d->layer, NULL)[f].name;
@@ -250,13 +254,15 @@ gw_status mdl_put_value(gw_ctx *ctx, gw_layer_data *d, size_t row, size_t f,
         char *end = NULL;
         if (c->type == GW_FT_TIME) {
             if (gw_time_parse(ctx, v->s, NULL, &iv) != GW_OK)
-                return gw_ctx_error(ctx, GW_ERR_FORMAT, "layer %s, feature '%s': field %s = '%s' is not a time",
+                return gw_ctx_error(ctx, GW_ERR_FORMAT,
+                                    "layer %s, feature '%s': field %s = '%s' is not a time",
                                     gw_layer_name(d->layer), id, fname, v->s);
         } else {
             dv = strtod(v->s, &end);
             iv = (int64_t)dv;
             if (end == v->s)
-                return gw_ctx_error(ctx, GW_ERR_FORMAT, "layer %s, feature '%s': field %s = '%s' is not a number",
+                return gw_ctx_error(ctx, GW_ERR_FORMAT,
+                                    "layer %s, feature '%s': field %s = '%s' is not a number",
                                     gw_layer_name(d->layer), id, fname, v->s);
         }
     }
@@ -277,8 +283,10 @@ gw_status mdl_add_row(gw_ctx *ctx, gw_layer_data *d, GEOSWKBReader *rd, const gw
         return gw_ctx_error(ctx, GW_ERR_FORMAT, "layer %s: row fid %lld has no id",
                             gw_layer_name(d->layer), (long long)r->fid);
     if (gw_layer_is_point(d->layer)) {
-        if (!wkb_point(r->wkb, r->wkb_len, &d->xy[GW_MODEL_LONLAT][0][row], &d->xy[GW_MODEL_LONLAT][1][row]))
-            return gw_ctx_error(ctx, GW_ERR_GEOMETRY, "layer %s, feature '%s': geometry is not a point",
+        if (!wkb_point(r->wkb, r->wkb_len, &d->xy[GW_MODEL_LONLAT][0][row],
+                       &d->xy[GW_MODEL_LONLAT][1][row]))
+            return gw_ctx_error(ctx, GW_ERR_GEOMETRY,
+                                "layer %s, feature '%s': geometry is not a point",
                                 gw_layer_name(d->layer), idv->s);
     } else {
         GEOSContextHandle_t h = gw_ctx_geos(ctx);
@@ -286,8 +294,10 @@ gw_status mdl_add_row(gw_ctx *ctx, gw_layer_data *d, GEOSWKBReader *rd, const gw
         int t = g ? GEOSGeomTypeId_r(h, g) : -1;
         if (t != GEOS_POLYGON && t != GEOS_MULTIPOLYGON) {
             if (g) GEOSGeom_destroy_r(h, g);
-            return gw_ctx_error(ctx, GW_ERR_GEOMETRY, "layer %s, feature '%s': geometry is not a polygon (%s)",
-                                gw_layer_name(d->layer), idv->s, g ? "wrong type" : gw_ctx_geos_errmsg(ctx));
+            return gw_ctx_error(ctx, GW_ERR_GEOMETRY,
+                                "layer %s, feature '%s': geometry is not a polygon (%s)",
+                                gw_layer_name(d->layer), idv->s,
+                                g ? "wrong type" : gw_ctx_geos_errmsg(ctx));
         }
         d->geom[GW_MODEL_LONLAT][row] = g;
     }
@@ -314,8 +324,9 @@ gw_status mdl_build_hash(gw_ctx *ctx, gw_layer_data *d)
         int dup = 0;
         for (; d->hash[j]; j = (j + 1) & d->hmask)
             if (strcmp(d->arena + d->cols[0].text[d->hash[j] - 1], id) == 0) dup = 1;
-        if (dup) gw_ctx_warn(ctx, "layer %s: duplicate id '%s'; lookups find the first",
-                             gw_layer_name(d->layer), id);
+        if (dup)
+            gw_ctx_warn(ctx, "layer %s: duplicate id '%s'; lookups find the first",
+                        gw_layer_name(d->layer), id);
         else d->hash[j] = (uint32_t)(r + 1);
     }
     return GW_OK;
@@ -344,7 +355,8 @@ gw_status mdl_build_pgrid(gw_ctx *ctx, gw_layer_data *d)
     size_t nc = (size_t)g->nx * (size_t)g->ny;
     g->start = calloc(nc + 1, sizeof *g->start);
     g->rows = malloc((d->n ? d->n : 1) * sizeof *g->rows);
-    if (!g->start || !g->rows) return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory indexing points");
+    if (!g->start || !g->rows)
+        return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory indexing points");
     for (size_t r = 0; r < d->n; r++) {
         long cx = (long)((x[r] - minx) / g->cell), cy = (long)((y[r] - miny) / g->cell);
         g->start[(size_t)cy * (size_t)g->nx + (size_t)cx + 1]++;
@@ -363,7 +375,8 @@ static void no_visit(void *item, void *user) { (void)item, (void)user; }
 
 void mdl_xforms_clear(xforms *xf)
 {
-    for (int c = 0; c < GW_MODEL_CRS_COUNT; c++) gw_crs_transform_destroy(xf->t[c]), xf->t[c] = NULL;
+    for (int c = 0; c < GW_MODEL_CRS_COUNT; c++)
+        gw_crs_transform_destroy(xf->t[c]), xf->t[c] = NULL;
     xf->srid = 0;
 }
 
@@ -377,7 +390,8 @@ gw_status mdl_xforms_ready(gw_ctx *ctx, xforms *xf, int srid)
 {
     if (xf->srid == srid && xf->t[GW_MODEL_METRIC]) return GW_OK;
     mdl_xforms_clear(xf);
-    gw_crs from = {GW_CRS_EPSG, 4326}, to[GW_MODEL_CRS_COUNT] = {{GW_CRS_EPSG, 4326}, {GW_CRS_EPSG, srid}, {GW_CRS_EPSG, 3857}};
+    gw_crs from = {GW_CRS_EPSG, 4326},
+           to[GW_MODEL_CRS_COUNT] = {{GW_CRS_EPSG, 4326}, {GW_CRS_EPSG, srid}, {GW_CRS_EPSG, 3857}};
     for (int c = GW_MODEL_METRIC; c < GW_MODEL_CRS_COUNT; c++) {
         gw_status st = gw_crs_transform_create(xf->ctx, from, to[c], &xf->t[c]);
         if (st) {
@@ -397,7 +411,9 @@ gw_status mdl_finish_layer(gw_ctx *ctx, gw_layer_data *d, xforms *xf, int srid)
         if (!st && gw_layer_is_point(d->layer)) st = build_pgrid(ctx, d);
         return st;
     }
-    if (srid <= 0) return gw_ctx_error(ctx, GW_ERR_CRS, "model: no metric CRS for layer %s", gw_layer_name(d->layer));
+    if (srid <= 0)
+        return gw_ctx_error(ctx, GW_ERR_CRS, "model: no metric CRS for layer %s",
+                            gw_layer_name(d->layer));
     GEOSContextHandle_t h = gw_ctx_geos(ctx);
     st = xforms_ready(ctx, xf, srid);
     for (int c = GW_MODEL_METRIC; c < GW_MODEL_CRS_COUNT && !st; c++) {
@@ -405,18 +421,21 @@ gw_status mdl_finish_layer(gw_ctx *ctx, gw_layer_data *d, xforms *xf, int srid)
         if (gw_layer_is_point(d->layer)) {
             for (int k = 0; k < 2 && !st; k++) {
                 d->xy[c][k] = malloc(d->n * sizeof(double));
-                if (!d->xy[c][k]) st = gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory loading the model");
+                if (!d->xy[c][k])
+                    st = gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory loading the model");
                 else memcpy(d->xy[c][k], d->xy[GW_MODEL_LONLAT][k], d->n * sizeof(double));
             }
             if (!st) st = gw_crs_transform_points(tr, d->xy[c][0], d->xy[c][1], d->n);
             if (st) st = xf_fail(ctx, xf, st);
         } else {
             d->geom[c] = calloc(d->n, sizeof(GEOSGeometry *));
-            if (!d->geom[c]) st = gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory loading the model");
+            if (!d->geom[c])
+                st = gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory loading the model");
             for (size_t r = 0; r < d->n && !st; r++) {
                 d->geom[c][r] = gw_crs_transform_geom(tr, d->geom[GW_MODEL_LONLAT][r]);
                 if (!d->geom[c][r])
-                    st = xf_fail(ctx, xf, gw_ctx_errcode(xf->ctx) ? gw_ctx_errcode(xf->ctx) : GW_ERR_CRS);
+                    st = xf_fail(ctx, xf,
+                                 gw_ctx_errcode(xf->ctx) ? gw_ctx_errcode(xf->ctx) : GW_ERR_CRS);
             }
         }
     }
@@ -427,13 +446,15 @@ gw_status mdl_finish_layer(gw_ctx *ctx, gw_layer_data *d, xforms *xf, int srid)
      * GEOS is not thread-safe), and an STRtree built now by one query for the same reason. */
     d->prep = calloc(d->n, sizeof *d->prep);
     d->tree = GEOSSTRtree_create_r(h, 10);
-    if (!d->prep || !d->tree) return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory indexing grids");
+    if (!d->prep || !d->tree)
+        return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory indexing grids");
     for (size_t r = 0; r < d->n; r++) {
         const GEOSGeometry *g = d->geom[GW_MODEL_METRIC][r];
         d->prep[r] = GEOSPrepare_r(h, g);
         GEOSGeometry *pt = d->prep[r] ? GEOSPointOnSurface_r(h, g) : NULL;
-        if (!pt) return gw_ctx_error(ctx, GW_ERR_GEOMETRY, "grid '%s' cannot be prepared: %s",
-                                     gw_layer_data_id(d, r), gw_ctx_geos_errmsg(ctx));
+        if (!pt)
+            return gw_ctx_error(ctx, GW_ERR_GEOMETRY, "grid '%s' cannot be prepared: %s",
+                                gw_layer_data_id(d, r), gw_ctx_geos_errmsg(ctx));
         GEOSPreparedContains_r(h, d->prep[r], pt);
         GEOSPreparedCovers_r(h, d->prep[r], pt);
         GEOSPreparedIntersects_r(h, d->prep[r], pt);
@@ -454,7 +475,8 @@ ptrdiff_t gw_layer_data_find(const gw_layer_data *d, const char *id)
 {
     if (!d || !id || !d->hash) return -1;
     for (size_t j = hash_str(id) & d->hmask; d->hash[j]; j = (j + 1) & d->hmask)
-        if (strcmp(d->arena + d->cols[0].text[d->hash[j] - 1], id) == 0) return (ptrdiff_t)d->hash[j] - 1;
+        if (strcmp(d->arena + d->cols[0].text[d->hash[j] - 1], id) == 0)
+            return (ptrdiff_t)d->hash[j] - 1;
     return -1;
 }
 
@@ -463,7 +485,10 @@ const char *gw_layer_data_id(const gw_layer_data *d, size_t row)
     return row < d->n ? d->arena + d->cols[0].text[row] : NULL;
 }
 
-int64_t gw_layer_data_fid(const gw_layer_data *d, size_t row) { return row < d->n ? d->fid[row] : 0; }
+int64_t gw_layer_data_fid(const gw_layer_data *d, size_t row)
+{
+    return row < d->n ? d->fid[row] : 0;
+}
 
 const char *gw_layer_data_text(const gw_layer_data *d, size_t row, int field)
 {
@@ -562,13 +587,15 @@ gw_status gw_layer_data_grid_at(gw_ctx *ctx, const gw_layer_data *d, double x, d
     if (!d->tree) return GW_OK;
     at_state s = {gw_ctx_geos(ctx), d, NULL, -1, 0};
     GEOSGeometry *pt = GEOSGeom_createPointFromXY_r(s.h, x, y);
-    if (!pt) return gw_ctx_error(ctx, GW_ERR_GEOMETRY, "cannot make a point (%g, %g): %s", x, y,
-                                 gw_ctx_geos_errmsg(ctx));
+    if (!pt)
+        return gw_ctx_error(ctx, GW_ERR_GEOMETRY, "cannot make a point (%g, %g): %s", x, y,
+                            gw_ctx_geos_errmsg(ctx));
     s.pt = pt;
     GEOSSTRtree_query_r(s.h, d->tree, pt, at_visit, &s);
     GEOSGeom_destroy_r(s.h, pt);
-    if (s.err) return gw_ctx_error(ctx, GW_ERR_GEOMETRY, "point-in-grid test failed at (%g, %g): %s",
-                                   x, y, gw_ctx_geos_errmsg(ctx));
+    if (s.err)
+        return gw_ctx_error(ctx, GW_ERR_GEOMETRY, "point-in-grid test failed at (%g, %g): %s", x, y,
+                            gw_ctx_geos_errmsg(ctx));
     *row = s.row;
     return GW_OK;
 }
@@ -577,8 +604,8 @@ gw_status gw_layer_data_grid_at(gw_ctx *ctx, const gw_layer_data *d, double x, d
 
 static long clampl(long v, long lo, long hi) { return v < lo ? lo : v > hi ? hi : v; }
 
-void gw_layer_data_query_points(const gw_layer_data *d, const gw_bbox *bbox,
-                                gw_model_visit_fn fn, void *user)
+void gw_layer_data_query_points(const gw_layer_data *d, const gw_bbox *bbox, gw_model_visit_fn fn,
+                                void *user)
 {
     if (!d || !bbox || !fn || !d->pg.start || d->n == 0) return;
     const pgrid *g = &d->pg;
@@ -596,7 +623,8 @@ void gw_layer_data_query_points(const gw_layer_data *d, const gw_bbox *bbox,
             size_t c = (size_t)cy * (size_t)g->nx + (size_t)cx;
             for (uint32_t k = g->start[c]; k < g->start[c + 1]; k++) {
                 uint32_t r = g->rows[k];
-                if (x[r] >= bbox->minx && x[r] <= bbox->maxx && y[r] >= bbox->miny && y[r] <= bbox->maxy)
+                if (x[r] >= bbox->minx && x[r] <= bbox->maxx && y[r] >= bbox->miny &&
+                    y[r] <= bbox->maxy)
                     if (fn(user, r)) return;
             }
         }
@@ -637,7 +665,8 @@ void gw_layer_data_nearest(const gw_layer_data *d, double x, double y, size_t k,
     for (long r = 0; r <= rmax + 1; r++) {
         /* every cell of ring r is at least (r - 1) cells from the query point */
         double reach = (double)(r - 1) * g->cell;
-        if (r > 0 && reach > 0 && ((*n == k && reach * reach >= dd[k - 1]) || reach * reach > lim2)) break;
+        if (r > 0 && reach > 0 && ((*n == k && reach * reach >= dd[k - 1]) || reach * reach > lim2))
+            break;
         for (long yy = cy - r; yy <= cy + r; yy++) {
             if (yy < 0 || yy >= g->ny) continue;
             long step = (yy == cy - r || yy == cy + r) ? 1 : 2 * r;

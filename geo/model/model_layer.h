@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 #define NOTEXT GW_MODEL_NOTEXT
 #define MAX_FIELDS GW_MODEL_MAX_FIELDS
 #define PG_PER_CELL 4 /* target points per cell of the packed point index */

@@ -44,8 +44,8 @@ gw_status pl_open(gw_store *s, pl *p)
     gw_layer_fields(GW_LAYER_GRIDS, &nf);
     if (nf != PL_NF) {
         pl_close(p);
-        return gw_ctx_error(p->ctx, GW_ERR_INTERNAL, "plan: grids have %zu fields, expected %d",
-                            nf, PL_NF);
+        return gw_ctx_error(p->ctx, GW_ERR_INTERNAL, "plan: grids have %zu fields, expected %d", nf,
+                            PL_NF);
     }
     gw_status st = gw_store_metric_srid(s, &p->srid);
     if (!st && p->srid <= 0) {
@@ -181,8 +181,10 @@ gw_status pl_read_row(pl *p, const gw_store_plan_grid *r, pl_grid *g)
     }
     if (r->wkb && r->wkb_len > 0) g->g = GEOSWKBReader_read_r(p->h, p->rd, r->wkb, r->wkb_len);
     if (!g->g) {
-        gw_status st = gw_ctx_error(p->ctx, GW_ERR_GEOMETRY, "grid '%s': stored geometry cannot "
-                                    "be read", g->text[0] ? g->text[0] : "?");
+        gw_status st = gw_ctx_error(p->ctx, GW_ERR_GEOMETRY,
+                                    "grid '%s': stored geometry cannot "
+                                    "be read",
+                                    g->text[0] ? g->text[0] : "?");
         pl_grid_clear(p, g);
         return st;
     }
@@ -245,8 +247,10 @@ gw_status pl_load_draft(pl *p, int64_t draft, pl_set *out, int64_t *base)
 {
     memset(out, 0, sizeof *out);
     pl_set_ctx c = {p, out};
-    gw_status st = gw_store_plan_draft_grids(p->s, draft, GW_STORE_PLAN_BASE | GW_STORE_PLAN_OWN |
-                                             GW_STORE_PLAN_BY_ID, NULL, pl_set_add, &c, base);
+    gw_status st = gw_store_plan_draft_grids(p->s, draft,
+                                             GW_STORE_PLAN_BASE | GW_STORE_PLAN_OWN |
+                                                 GW_STORE_PLAN_BY_ID,
+                                             NULL, pl_set_add, &c, base);
     if (st) pl_set_free(p, out);
     return st;
 }
@@ -313,7 +317,7 @@ gw_status gw_plan_draft_create(gw_store *s, const char *name, const char *who, i
     pl p;
     gw_status st = pl_open(s, &p);
     if (st) return st;
-    if (!name || !*name || strlen(name) >= sizeof ((gw_plan_draft *)0)->name) {
+    if (!name || !*name || strlen(name) >= sizeof((gw_plan_draft *)0)->name) {
         pl_close(&p);
         return gw_ctx_error(gw_store_ctx(s), GW_ERR_ARG, "a draft needs a name of 1 to 127 bytes");
     }
@@ -442,7 +446,8 @@ gw_status gw_plan_draft_diff(gw_store *s, int64_t id, char **json)
     json_object_set_new(doc, "changed", chg);
     json_object_set_new(doc, "deleted", del);
     json_object_set_new(doc, "edits", json_integer(d.edits));
-    if (!(*json = pl_dump(doc))) return gw_ctx_error(gw_store_ctx(s), GW_ERR_NOMEM, "out of memory");
+    if (!(*json = pl_dump(doc)))
+        return gw_ctx_error(gw_store_ctx(s), GW_ERR_NOMEM, "out of memory");
     return GW_OK;
 }
 
@@ -456,13 +461,14 @@ static void write_feature(pl *p, GEOSGeoJSONWriter *gw, const pl_grid *g, int ch
     const gw_field *fl = gw_layer_fields(GW_LAYER_GRIDS, &nf);
     json_t *props = json_object();
     for (size_t i = 0; i < nf && i < PL_NF; i++)
-        json_object_set_new(props, fl[i].name, g->null[i] ? json_null()
-                                               : fl[i].type == GW_FT_INT ? json_integer(g->num[i])
-                                                                         : json_string(g->text[i]));
+        json_object_set_new(props, fl[i].name,
+                            g->null[i]                ? json_null()
+                            : fl[i].type == GW_FT_INT ? json_integer(g->num[i])
+                                                      : json_string(g->text[i]));
     json_object_set_new(props, "changed", json_boolean(changed));
     json_object_set_new(props, "area_m2", json_real(pl_area_m2(p, g->g)));
-    char *pt = json_dumps(props, JSON_COMPACT), *id = json_dumps(json_object_get(props, "id"),
-                                                                  JSON_ENCODE_ANY);
+    char *pt = json_dumps(props, JSON_COMPACT),
+         *id = json_dumps(json_object_get(props, "id"), JSON_ENCODE_ANY);
     char *gt = GEOSGeoJSONWriter_writeGeometry_r(p->h, gw, g->g, -1);
     fprintf(f, "%s{\"type\":\"Feature\",\"id\":%s,\"geometry\":%s,\"properties\":%s}",
             first ? "" : ",", id ? id : "null", gt ? gt : "null", pt ? pt : "{}");
@@ -529,8 +535,10 @@ gw_status gw_plan_draft_grids(gw_store *s, int64_t draft, const gw_bbox *bbox, i
     if (!st && (!m.gw || !(m.f = open_memstream(&text, &len))))
         st = gw_ctx_error(p.ctx, GW_ERR_NOMEM, "out of memory");
     if (!st) {
-        fprintf(m.f, "{\"type\":\"FeatureCollection\",\"draft\":%lld,\"base_version\":%lld,"
-                "\"features\":[", (long long)draft, (long long)base);
+        fprintf(m.f,
+                "{\"type\":\"FeatureCollection\",\"draft\":%lld,\"base_version\":%lld,"
+                "\"features\":[",
+                (long long)draft, (long long)base);
         /* base grids the draft did not touch (near bbox, by the spatial index), then its own */
         unsigned parts = GW_STORE_PLAN_OWN | GW_STORE_PLAN_BY_ID |
                          (changed_only ? 0 : GW_STORE_PLAN_BASE);

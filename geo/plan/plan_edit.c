@@ -55,7 +55,8 @@ gw_status pe_put_grid(ectx *e, const pl_grid *g)
     json_t *ids = e->changed;
     size_t k;
     json_t *v;
-    json_array_foreach(ids, k, v) if (strcmp(json_string_value(v), g->text[0]) == 0) return st;
+    json_array_foreach (ids, k, v)
+        if (strcmp(json_string_value(v), g->text[0]) == 0) return st;
     json_array_append_new(ids, json_string(g->text[0]));
     return st;
 }
@@ -71,7 +72,8 @@ static gw_status del_grid(ectx *e, const char *id)
 /* ---- geometry ------------------------------------------------------------------------------ */
 
 /* A GeoJSON geometry member of the edit, checked for its type family (1 = lines, 2 = areas). */
-static gw_status read_geom(ectx *e, json_t *edit, const char *member, int family, GEOSGeometry **out)
+static gw_status read_geom(ectx *e, json_t *edit, const char *member, int family,
+                           GEOSGeometry **out)
 {
     *out = NULL;
     json_t *j = json_object_get(edit, member);
@@ -83,22 +85,28 @@ static gw_status read_geom(ectx *e, json_t *edit, const char *member, int family
     GEOSGeometry *g = text && rd ? GEOSGeoJSONReader_readGeometry_r(e->p.h, rd, text) : NULL;
     if (rd) GEOSGeoJSONReader_destroy_r(e->p.h, rd);
     free(text);
-    if (!g) return gw_ctx_error(e->p.ctx, GW_ERR_FORMAT, "edit: '%s' is not a readable GeoJSON "
-                                "geometry: %s", member, gw_ctx_geos_errmsg(e->p.ctx));
+    if (!g)
+        return gw_ctx_error(e->p.ctx, GW_ERR_FORMAT,
+                            "edit: '%s' is not a readable GeoJSON "
+                            "geometry: %s",
+                            member, gw_ctx_geos_errmsg(e->p.ctx));
     int t = GEOSGeomTypeId_r(e->p.h, g);
     int ok = family == 1 ? (t == GEOS_LINESTRING || t == GEOS_MULTILINESTRING)
                          : (t == GEOS_POLYGON || t == GEOS_MULTIPOLYGON);
     if (!ok || GEOSisEmpty_r(e->p.h, g)) {
         GEOSGeom_destroy_r(e->p.h, g);
         return gw_ctx_error(e->p.ctx, GW_ERR_GEOMETRY, "edit: '%s' must be a non-empty %s", member,
-                            family == 1 ? "LineString or MultiLineString" : "Polygon or MultiPolygon");
+                            family == 1 ? "LineString or MultiLineString"
+                                        : "Polygon or MultiPolygon");
     }
     if (family == 2 && GEOSisValid_r(e->p.h, g) != 1) {
         char *why = NULL;
         GEOSGeometry *loc = NULL;
         GEOSisValidDetail_r(e->p.h, g, 0, &why, &loc);
-        gw_status st = gw_ctx_error(e->p.ctx, GW_ERR_GEOMETRY, "edit: '%s' is not a valid polygon: "
-                                    "%s", member, why ? why : "invalid");
+        gw_status st = gw_ctx_error(e->p.ctx, GW_ERR_GEOMETRY,
+                                    "edit: '%s' is not a valid polygon: "
+                                    "%s",
+                                    member, why ? why : "invalid");
         GEOSFree_r(e->p.h, why);
         if (loc) GEOSGeom_destroy_r(e->p.h, loc);
         GEOSGeom_destroy_r(e->p.h, g);
@@ -180,17 +188,22 @@ static GEOSGeometry *as_polygon(ectx *e, GEOSGeometry *g)
 static gw_status check_shape(ectx *e, const char *id, const GEOSGeometry *g)
 {
     if (!g || GEOSisEmpty_r(e->p.h, g))
-        return gw_ctx_error(e->p.ctx, GW_ERR_GEOMETRY, "refused: grid '%s' would be left empty", id);
+        return gw_ctx_error(e->p.ctx, GW_ERR_GEOMETRY, "refused: grid '%s' would be left empty",
+                            id);
     int np = parts(e, g);
     if (np != 1)
-        return gw_ctx_error(e->p.ctx, GW_ERR_GEOMETRY, "refused: grid '%s' would fall into %d "
-                            "separate parts", id, np);
+        return gw_ctx_error(e->p.ctx, GW_ERR_GEOMETRY,
+                            "refused: grid '%s' would fall into %d "
+                            "separate parts",
+                            id, np);
     if (GEOSisValid_r(e->p.h, g) != 1) {
         char *why = NULL;
         GEOSGeometry *loc = NULL;
         GEOSisValidDetail_r(e->p.h, g, 0, &why, &loc);
-        gw_status st = gw_ctx_error(e->p.ctx, GW_ERR_GEOMETRY, "refused: grid '%s' would be an "
-                                    "invalid polygon (%s)", id, why ? why : "?");
+        gw_status st = gw_ctx_error(e->p.ctx, GW_ERR_GEOMETRY,
+                                    "refused: grid '%s' would be an "
+                                    "invalid polygon (%s)",
+                                    id, why ? why : "?");
         GEOSFree_r(e->p.h, why);
         if (loc) GEOSGeom_destroy_r(e->p.h, loc);
         return st;
@@ -221,11 +234,14 @@ static gw_status ed_split(ectx *e, json_t *edit)
     if (!st) st = get_grid(e, id, &g);
     if (!st) st = cut(e, g.g, line, &fs);
     if (!st && fs.n < 2)
-        st = gw_ctx_error(e->p.ctx, GW_ERR_GEOMETRY, "refused: the line does not cut grid '%s' "
+        st = gw_ctx_error(e->p.ctx, GW_ERR_GEOMETRY,
+                          "refused: the line does not cut grid '%s' "
                           "in two; it must cross the grid from one side of its boundary to "
-                          "another", id);
+                          "another",
+                          id);
     if (!st && fs.n > 2)
-        st = gw_ctx_error(e->p.ctx, GW_ERR_GEOMETRY, "refused: the line cuts grid '%s' into %zu "
+        st = gw_ctx_error(e->p.ctx, GW_ERR_GEOMETRY,
+                          "refused: the line cuts grid '%s' into %zu "
                           "pieces; a split makes exactly two (draw a line that crosses it once)",
                           id, fs.n);
     char gen[300];
@@ -239,8 +255,10 @@ static gw_status ed_split(ectx *e, json_t *edit)
     } else if (!st) {
         int ex = 0;
         if (!(st = grid_exists(e, nid, &ex)) && ex)
-            st = gw_ctx_error(e->p.ctx, GW_ERR_CONFLICT, "split: new_id '%s' is already a grid "
-                              "of draft %lld", nid, (long long)e->draft);
+            st = gw_ctx_error(e->p.ctx, GW_ERR_CONFLICT,
+                              "split: new_id '%s' is already a grid "
+                              "of draft %lld",
+                              nid, (long long)e->draft);
     }
     if (!st) {
         double a0 = pl_area_m2(&e->p, fs.f[0]), a1 = pl_area_m2(&e->p, fs.f[1]);
@@ -276,7 +294,8 @@ static gw_status ed_merge(ectx *e, json_t *edit)
 {
     json_t *ids = json_object_get(edit, "grids");
     size_t n = json_array_size(ids);
-    if (n < 2) return gw_ctx_error(e->p.ctx, GW_ERR_ARG, "merge: 'grids' must list two or more ids");
+    if (n < 2)
+        return gw_ctx_error(e->p.ctx, GW_ERR_ARG, "merge: 'grids' must list two or more ids");
     pl_grid *g = calloc(n, sizeof *g);
     GEOSGeometry **gs = calloc(n, sizeof *gs);
     gw_status st = g && gs ? GW_OK : gw_ctx_error(e->p.ctx, GW_ERR_NOMEM, "out of memory");
@@ -292,10 +311,11 @@ static gw_status ed_merge(ectx *e, json_t *edit)
     GEOSGeometry *u = st ? NULL : union_of(e, gs, n);
     if (!st && !u) st = pl_geos_fail(&e->p, "merge (union)");
     if (!st && parts(e, u) != 1)
-        st = gw_ctx_error(e->p.ctx, GW_ERR_GEOMETRY, "refused: grids '%s' … '%s' do not form "
+        st = gw_ctx_error(e->p.ctx, GW_ERR_GEOMETRY,
+                          "refused: grids '%s' … '%s' do not form "
                           "one area: the merged grid would fall into %d parts (merge only "
-                          "neighbours sharing a boundary)", g[0].text[0], g[n - 1].text[0],
-                          parts(e, u));
+                          "neighbours sharing a boundary)",
+                          g[0].text[0], g[n - 1].text[0], parts(e, u));
     if (!st) st = check_shape(e, g[0].text[0], u);
     if (!st) {
         for (size_t i = 1; i < n; i++)
@@ -359,8 +379,9 @@ static gw_status two_ids(ectx *e, json_t *edit, const char *ka, const char *kb, 
         *b = json_array_size(arr) == 2 ? json_string_value(json_array_get(arr, 1)) : NULL;
     }
     if (!*a || !*b)
-        return gw_ctx_error(e->p.ctx, GW_ERR_ARG, kb ? "edit: '%s' and '%s' must be grid ids"
-                                                     : "edit: '%s' must list exactly two grid ids%s",
+        return gw_ctx_error(e->p.ctx, GW_ERR_ARG,
+                            kb ? "edit: '%s' and '%s' must be grid ids"
+                               : "edit: '%s' must list exactly two grid ids%s",
                             ka, kb ? kb : "");
     if (strcmp(*a, *b) == 0)
         return gw_ctx_error(e->p.ctx, GW_ERR_ARG, "edit: the two grids are the same ('%s')", *a);
@@ -380,14 +401,18 @@ static gw_status ed_move(ectx *e, json_t *edit)
         GEOSGeometry *two[2] = {a.g, b.g};
         if (!(u = union_of(e, two, 2))) st = pl_geos_fail(&e->p, "move_boundary (union)");
         else if (parts(e, u) != 1)
-            st = gw_ctx_error(e->p.ctx, GW_ERR_GEOMETRY, "refused: grids '%s' and '%s' are not "
-                              "neighbours (they share no boundary)", ida, idb);
+            st = gw_ctx_error(e->p.ctx, GW_ERR_GEOMETRY,
+                              "refused: grids '%s' and '%s' are not "
+                              "neighbours (they share no boundary)",
+                              ida, idb);
     }
     if (!st) st = cut(e, u, line, &fs);
     if (!st && fs.n < 2)
-        st = gw_ctx_error(e->p.ctx, GW_ERR_GEOMETRY, "refused: the new boundary does not divide "
+        st = gw_ctx_error(e->p.ctx, GW_ERR_GEOMETRY,
+                          "refused: the new boundary does not divide "
                           "grids '%s' and '%s'; it must run across their joint area from one "
-                          "point of its outline to another", ida, idb);
+                          "point of its outline to another",
+                          ida, idb);
     if (!st) st = regroup(e, &fs, a.g, b.g, &na, &nb);
     if (!st) st = check_shape(e, ida, na);
     if (!st) st = check_shape(e, idb, nb);
@@ -439,11 +464,15 @@ static gw_status ed_reassign(ectx *e, json_t *edit)
         if (pa) GEOSPreparedGeom_destroy_r(e->p.h, pa);
     }
     if (!st && ki == 0)
-        st = gw_ctx_error(e->p.ctx, GW_ERR_GEOMETRY, "refused: the area does not overlap grid "
-                          "'%s'", ida);
+        st = gw_ctx_error(e->p.ctx, GW_ERR_GEOMETRY,
+                          "refused: the area does not overlap grid "
+                          "'%s'",
+                          ida);
     if (!st && ko == 0)
-        st = gw_ctx_error(e->p.ctx, GW_ERR_GEOMETRY, "refused: the area covers all of grid '%s'; "
-                          "use merge to join it to '%s'", ida, idb);
+        st = gw_ctx_error(e->p.ctx, GW_ERR_GEOMETRY,
+                          "refused: the area covers all of grid '%s'; "
+                          "use merge to join it to '%s'",
+                          ida, idb);
     if (!st && !((na = union_of(e, out, ko)) && (piece = union_of(e, in, ki))))
         st = pl_geos_fail(&e->p, "reassign (union)");
     if (!st) {
@@ -460,8 +489,10 @@ static gw_status ed_reassign(ectx *e, json_t *edit)
         GEOSGeometry *two[2] = {b.g, piece};
         if (!(nb = union_of(e, two, 2))) st = pl_geos_fail(&e->p, "reassign (union)");
         else if (parts(e, nb) != 1)
-            st = gw_ctx_error(e->p.ctx, GW_ERR_GEOMETRY, "refused: the part of the area inside "
-                              "'%s' does not border '%s'", ida, idb);
+            st = gw_ctx_error(e->p.ctx, GW_ERR_GEOMETRY,
+                              "refused: the part of the area inside "
+                              "'%s' does not border '%s'",
+                              ida, idb);
     }
     if (!st) st = check_shape(e, ida, na);
     if (!st) st = check_shape(e, idb, nb);
@@ -488,18 +519,22 @@ static gw_status ed_attributes(ectx *e, json_t *edit)
     const char *id = json_string_value(json_object_get(edit, "grid"));
     json_t *props = json_object_get(edit, "properties");
     if (!id || !json_is_object(props))
-        return gw_ctx_error(e->p.ctx, GW_ERR_ARG, "attributes: 'grid' (an id) and 'properties' "
+        return gw_ctx_error(e->p.ctx, GW_ERR_ARG,
+                            "attributes: 'grid' (an id) and 'properties' "
                             "(an object) are required");
     pl_grid g = {0};
     gw_status st = get_grid(e, id, &g);
     const char *k;
     json_t *v;
-    json_object_foreach(props, k, v) {
+    json_object_foreach (props, k, v) {
         if (st) break;
         int i = gw_layer_field_index(GW_LAYER_GRIDS, k);
         if (i <= 0) {
-            st = gw_ctx_error(e->p.ctx, GW_ERR_ARG, i == 0 ? "attributes: the id cannot be changed "
-                              "(split or merge instead)" : "attributes: grids have no field '%s'", k);
+            st = gw_ctx_error(e->p.ctx, GW_ERR_ARG,
+                              i == 0 ? "attributes: the id cannot be changed "
+                                       "(split or merge instead)"
+                                     : "attributes: grids have no field '%s'",
+                              k);
             break;
         }
         const gw_field *f = gw_layer_fields(GW_LAYER_GRIDS, NULL);
@@ -537,14 +572,18 @@ gw_status gw_plan_edit(gw_store *s, int64_t draft, const char *json, size_t len,
     static const struct {
         const char *name;
         gw_status (*fn)(ectx *, json_t *);
-    } ops[] = {{"split", ed_split}, {"merge", ed_merge}, {"move_boundary", ed_move},
-               {"reassign", ed_reassign}, {"attributes", ed_attributes}};
+    } ops[] = {{"split", ed_split},
+               {"merge", ed_merge},
+               {"move_boundary", ed_move},
+               {"reassign", ed_reassign},
+               {"attributes", ed_attributes}};
     size_t k = 0;
     while (op && k < sizeof ops / sizeof ops[0] && strcmp(ops[k].name, op) != 0) k++;
     if (!op || k == sizeof ops / sizeof ops[0]) {
-        gw_status st = gw_ctx_error(ctx, GW_ERR_ARG, "edit: 'op' must be split, merge, "
-                                    "move_boundary, reassign or attributes%s%s", op ? ", not " : "",
-                                    op ? op : "");
+        gw_status st = gw_ctx_error(ctx, GW_ERR_ARG,
+                                    "edit: 'op' must be split, merge, "
+                                    "move_boundary, reassign or attributes%s%s",
+                                    op ? ", not " : "", op ? op : "");
         json_decref(edit);
         return st;
     }
@@ -561,9 +600,10 @@ gw_status gw_plan_edit(gw_store *s, int64_t draft, const char *json, size_t len,
         int64_t edits = 0;
         st = gw_plan_draft_get(s, draft, &d);
         if (!st && strcmp(d.status, "open") != 0)
-            st = gw_ctx_error(ctx, GW_ERR_CONFLICT, "draft %lld is already published (version "
-                              "%lld); make a new draft", (long long)draft,
-                              (long long)d.published_version);
+            st = gw_ctx_error(ctx, GW_ERR_CONFLICT,
+                              "draft %lld is already published (version "
+                              "%lld); make a new draft",
+                              (long long)draft, (long long)d.published_version);
         e.base = d.base_version;
         if (!st) st = ops[k].fn(&e, edit);
         if (!st && ops[k].fn != ed_attributes) st = pe_share_pass(&e);

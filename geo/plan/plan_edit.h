@@ -19,7 +19,7 @@ typedef struct ectx {
     json_t *changed, *deleted;
     GEOSGeometry **written; /* clones of the geometries put_grid wrote (for the sharing pass) */
     size_t nw, cw;
-    int sharing;            /* 1 during the sharing pass: put_grid keeps no clone */
+    int sharing; /* 1 during the sharing pass: put_grid keeps no clone */
 } ectx;
 
 /* Vertices (x, y pairs) sorted by x, for the "does a vertex lie on this edge" search. */

@@ -117,8 +117,8 @@ gw_status gw_plan_draft_import(gw_store *s, int64_t draft, const char *path, con
     return gw_plan_draft_import_mapped(s, draft, path, NULL, who, n);
 }
 
-gw_status gw_plan_draft_import_mapped(gw_store *s, int64_t draft, const char *path,
-                                      const char *map, const char *who, size_t *n)
+gw_status gw_plan_draft_import_mapped(gw_store *s, int64_t draft, const char *path, const char *map,
+                                      const char *who, size_t *n)
 {
     gw_ctx *ctx = gw_store_ctx(s);
     gw_plan_draft d;
@@ -131,8 +131,10 @@ gw_status gw_plan_draft_import_mapped(gw_store *s, int64_t draft, const char *pa
     if (ends_with(path, ".zip")) {
         if (!unzip_layout(path, zdir, sizeof zdir, inner, sizeof inner)) {
             remove_dir(zdir);
-            return gw_ctx_error(ctx, GW_ERR_FORMAT, "%s: no readable Shapefile, GeoPackage, "
-                                "GeoJSON or DXF inside the archive", path);
+            return gw_ctx_error(ctx, GW_ERR_FORMAT,
+                                "%s: no readable Shapefile, GeoPackage, "
+                                "GeoJSON or DXF inside the archive",
+                                path);
         }
         path = inner;
     }

@@ -10,7 +10,8 @@
 
 #include <jansson.h>
 
-#define PL_NF 8 /* grid fields (layer.c): id, name, township, county, population, households,
+#define PL_NF                                                                                      \
+    8 /* grid fields (layer.c): id, name, township, county, population, households,
                  * worker, phone */
 
 /* One grid: field values (text owned, NULL for SQL NULL; ints with a null flag), geometry in

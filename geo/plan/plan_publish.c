@@ -127,16 +127,17 @@ static gw_status make_current(pl *p, int64_t oldv, int64_t newv, const char *who
     if (!st) st = gw_store_log_change(p->s, GW_LAYER_GRIDS, "publish", NULL, NULL, &s1);
     if (!st && moved > 0)
         st = gw_store_log_change(p->s, GW_LAYER_INCIDENTS, "update", NULL, &box, &s1);
-    snprintf(detail, sizeof detail, "{\"version\":%lld,\"previous\":%lld,%s,"
-             "\"incidents_reassigned\":%lld}", (long long)newv, (long long)oldv, what,
-             (long long)moved);
+    snprintf(detail, sizeof detail,
+             "{\"version\":%lld,\"previous\":%lld,%s,"
+             "\"incidents_reassigned\":%lld}",
+             (long long)newv, (long long)oldv, what, (long long)moved);
     if (!st) st = gw_store_audit(p->s, who, action, detail);
     if (!st && seq) *seq = s1;
     return st;
 }
 
-gw_status gw_plan_publish(gw_store *s, int64_t draft, const char *who, int force,
-                          int64_t *version, int64_t *seq)
+gw_status gw_plan_publish(gw_store *s, int64_t draft, const char *who, int force, int64_t *version,
+                          int64_t *seq)
 {
     gw_plan_draft d;
     gw_status st = gw_plan_draft_get(s, draft, &d);
@@ -151,10 +152,13 @@ gw_status gw_plan_publish(gw_store *s, int64_t draft, const char *who, int force
     st = gw_store_grid_version(s, &cur);
     if (!st) st = gw_plan_draft_get(s, draft, &d); /* again, under the write lock */
     if (!st && strcmp(d.status, "open") != 0)
-        st = gw_ctx_error(p.ctx, GW_ERR_CONFLICT, "draft %lld was already published as version "
-                          "%lld", (long long)draft, (long long)d.published_version);
+        st = gw_ctx_error(p.ctx, GW_ERR_CONFLICT,
+                          "draft %lld was already published as version "
+                          "%lld",
+                          (long long)draft, (long long)d.published_version);
     if (!st && d.base_version != cur)
-        st = gw_ctx_error(p.ctx, GW_ERR_CONFLICT, "draft %lld is based on grid version %lld but "
+        st = gw_ctx_error(p.ctx, GW_ERR_CONFLICT,
+                          "draft %lld is based on grid version %lld but "
                           "version %lld has been published since; make a new draft",
                           (long long)draft, (long long)d.base_version, (long long)cur);
     if (!st && !force) {
@@ -167,7 +171,8 @@ gw_status gw_plan_publish(gw_store *s, int64_t draft, const char *who, int force
         if (!st && !rep.tiles &&
             (rep.invalid > br.invalid || rep.outside_m2 > br.outside_m2 + tol ||
              rep.overlap_m2 > br.overlap_m2 + tol || rep.gap_m2 > br.gap_m2 + tol))
-            st = gw_ctx_error(p.ctx, GW_ERR_GEOMETRY, "draft %lld does not tile the jurisdiction "
+            st = gw_ctx_error(p.ctx, GW_ERR_GEOMETRY,
+                              "draft %lld does not tile the jurisdiction "
                               "(%zu invalid, %zu overlaps %.3f m², %zu gaps %.3f m², %zu outside; "
                               "version %lld has %zu, %.3f m², %.3f m²): see its validation report",
                               (long long)draft, rep.invalid, rep.overlaps, rep.overlap_m2, rep.gaps,
@@ -207,8 +212,10 @@ gw_status gw_plan_rollback(gw_store *s, int64_t version, const char *who, int64_
     if (!st && n == 0)
         st = gw_ctx_error(p.ctx, GW_ERR_NOT_FOUND, "no grid version %lld", (long long)version);
     if (!st && version == cur)
-        st = gw_ctx_error(p.ctx, GW_ERR_CONFLICT, "grid version %lld is already the published "
-                          "one", (long long)version);
+        st = gw_ctx_error(p.ctx, GW_ERR_CONFLICT,
+                          "grid version %lld is already the published "
+                          "one",
+                          (long long)version);
     char name[64];
     snprintf(name, sizeof name, "rollback to version %lld", (long long)version);
     if (!st) st = gw_store_plan_version_add(s, name, who, &newv);
@@ -245,6 +252,7 @@ gw_status gw_plan_versions(gw_store *s, char **json)
         json_decref(arr);
         return st;
     }
-    if (!(*json = pl_dump(arr))) return gw_ctx_error(gw_store_ctx(s), GW_ERR_NOMEM, "out of memory");
+    if (!(*json = pl_dump(arr)))
+        return gw_ctx_error(gw_store_ctx(s), GW_ERR_NOMEM, "out of memory");
     return GW_OK;
 }

@@ -9,7 +9,6 @@
 
 /* ---- shared vertices ----------------------------------------------------------------------- */
 
-
 static int vl_push(vlist *v, double x, double y)
 {
     if (v->n == v->cap) {
@@ -208,7 +207,8 @@ static int listed(json_t *arr, const char *id)
 {
     size_t k;
     json_t *v;
-    json_array_foreach(arr, k, v) if (strcmp(json_string_value(v), id) == 0) return 1;
+    json_array_foreach (arr, k, v)
+        if (strcmp(json_string_value(v), id) == 0) return 1;
     return 0;
 }
 
@@ -261,7 +261,8 @@ gw_status pe_share_pass(ectx *e)
     gw_status st = GW_OK;
     for (size_t i = 0; !st && i < e->nw; i++) {
         double x0, y0, x1, y1;
-        if (pe_vl_add(h, &v, e->written[i]) || !GEOSGeom_getExtent_r(h, e->written[i], &x0, &y0, &x1, &y1))
+        if (pe_vl_add(h, &v, e->written[i]) ||
+            !GEOSGeom_getExtent_r(h, e->written[i], &x0, &y0, &x1, &y1))
             st = pl_geos_fail(&e->p, "collecting vertices");
         bx0 = fmin(bx0, x0), by0 = fmin(by0, y0), bx1 = fmax(bx1, x1), by1 = fmax(by1, y1);
     }
@@ -279,9 +280,9 @@ gw_status pe_share_pass(ectx *e)
         /* collect first: put_grid writes to the rows being read */
         pl_set cand = {0};
         near_ctx nc = {e, &cand, near};
-        st = gw_store_plan_draft_grids(e->p.s, e->draft, pass == 0 ? GW_STORE_PLAN_BASE
-                                                                    : GW_STORE_PLAN_OWN,
-                                       &near, near_add, &nc, NULL);
+        st = gw_store_plan_draft_grids(e->p.s, e->draft,
+                                       pass == 0 ? GW_STORE_PLAN_BASE : GW_STORE_PLAN_OWN, &near,
+                                       near_add, &nc, NULL);
         for (size_t i = 0; !st && i < cand.n; i++) {
             GEOSGeometry *ng = pe_with_vertices(e, cand.g[i].g, &v, &st);
             if (!ng) continue;

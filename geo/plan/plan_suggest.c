@@ -249,10 +249,7 @@ static double cv_of(double n, double sum, double sq)
 }
 
 /* 1 + CV² = n Σx² / (Σx)², the quantity each edit is scored by. */
-static double spread(double n, double sum, double sq)
-{
-    return sum > 0 ? n * sq / (sum * sum) : 0;
-}
+static double spread(double n, double sum, double sq) { return sum > 0 ? n * sq / (sum * sum) : 0; }
 
 /* ---- candidates ---------------------------------------------------------------------------- */
 
@@ -373,7 +370,7 @@ static gw_status apply_split(sg *S, size_t i, const split_plan *sp, const pts *P
     json_t *into = json_array();
     size_t k;
     json_t *v;
-    json_array_foreach(st || *refused ? NULL : json_object_get(res, "changed"), k, v) {
+    json_array_foreach (st || *refused ? NULL : json_object_get(res, "changed"), k, v) {
         const char *id = json_string_value(v);
         sg_grid *t = find(S, id);
         /* The two pieces are the split grid and the new one; other grids in "changed" are
@@ -420,11 +417,13 @@ static gw_status apply_merge(sg *S, size_t i, size_t j, double mean, json_t *log
     if (st || *refused) return st;
     double la = S->g[i].load, lb = S->g[j].load;
     char why[240];
-    snprintf(why, sizeof why, "lightest: %.0f %s, merged with its lightest neighbour (%.0f) into "
-             "%.0f vs mean %.0f", la, unit(S), lb, la + lb, mean);
-    json_array_append_new(log, json_pack("{ss s[ss] ss sf ss}", "op", "merge", "grids",
-                                         S->g[i].id, S->g[j].id, "into", S->g[i].id, "load",
-                                         round(la + lb), "reason", why));
+    snprintf(why, sizeof why,
+             "lightest: %.0f %s, merged with its lightest neighbour (%.0f) into "
+             "%.0f vs mean %.0f",
+             la, unit(S), lb, la + lb, mean);
+    json_array_append_new(log, json_pack("{ss s[ss] ss sf ss}", "op", "merge", "grids", S->g[i].id,
+                                         S->g[j].id, "into", S->g[i].id, "load", round(la + lb),
+                                         "reason", why));
     S->g[j].alive = 0;
     st = reload(S, S->g[i].id, &S->g[i]);
     if (!st && S->incidents) S->g[i].load = la + lb;
@@ -537,9 +536,11 @@ static gw_status copy_rows(sg *S, const gw_plan_draft *base)
     if (st) return st;
     gw_plan_draft nd;
     if (!(st = gw_plan_draft_get(S->s, S->draft, &nd)) && nd.base_version != base->base_version)
-        st = gw_ctx_error(S->p.ctx, GW_ERR_CONFLICT, "draft %lld is based on grid version %lld "
-                          "but version %lld is published; make a new draft", (long long)base->id,
-                          (long long)base->base_version, (long long)nd.base_version);
+        st = gw_ctx_error(S->p.ctx, GW_ERR_CONFLICT,
+                          "draft %lld is based on grid version %lld "
+                          "but version %lld is published; make a new draft",
+                          (long long)base->id, (long long)base->base_version,
+                          (long long)nd.base_version);
     if (!st) st = gw_store_plan_draft_copy(S->s, S->draft, base->id);
     if (!st) st = gw_store_commit(S->s);
     if (st) gw_store_rollback(S->s);
@@ -562,13 +563,14 @@ gw_status gw_plan_suggest(gw_store *s, int64_t draft, const gw_plan_suggest_opts
     double t0 = now_s();
     const char *target = opts->target ? opts->target : "";
     if (strcmp(target, "incidents") != 0 && strcmp(target, "population") != 0)
-        return gw_ctx_error(ctx, GW_ERR_ARG, "suggest: target must be incidents or population, "
-                            "not '%s'", target);
+        return gw_ctx_error(ctx, GW_ERR_ARG,
+                            "suggest: target must be incidents or population, "
+                            "not '%s'",
+                            target);
     if (!(opts->max_cv >= 0) || !isfinite(opts->max_cv))
         return gw_ctx_error(ctx, GW_ERR_RANGE, "suggest: max_cv must be a number >= 0");
     if (opts->max_edits < 1 || opts->max_edits > SG_MAX_EDITS)
-        return gw_ctx_error(ctx, GW_ERR_RANGE, "suggest: max_edits must be 1 to %d",
-                            SG_MAX_EDITS);
+        return gw_ctx_error(ctx, GW_ERR_RANGE, "suggest: max_edits must be 1 to %d", SG_MAX_EDITS);
     if (!(opts->min_compactness >= 0 && opts->min_compactness < 1))
         return gw_ctx_error(ctx, GW_ERR_RANGE, "suggest: min_compactness must be in [0, 1)");
     gw_plan_draft base;
@@ -580,9 +582,10 @@ gw_status gw_plan_suggest(gw_store *s, int64_t draft, const gw_plan_suggest_opts
     int64_t cur = 0;
     st = gw_store_grid_version(s, &cur);
     if (!st && base.base_version != cur)
-        st = gw_ctx_error(ctx, GW_ERR_CONFLICT, "draft %lld is based on grid version %lld but "
-                          "version %lld is published; make a new draft", (long long)draft,
-                          (long long)base.base_version, (long long)cur);
+        st = gw_ctx_error(ctx, GW_ERR_CONFLICT,
+                          "draft %lld is based on grid version %lld but "
+                          "version %lld is published; make a new draft",
+                          (long long)draft, (long long)base.base_version, (long long)cur);
     char name[sizeof base.name];
     suggestion_name(base.name, name, sizeof name);
     if (!st) st = gw_plan_draft_create(s, name, S.who, &S.draft);
@@ -605,10 +608,11 @@ gw_status gw_plan_suggest(gw_store *s, int64_t draft, const gw_plan_suggest_opts
                         "grids_before", (json_int_t)n0, "grids_after", (json_int_t)n1, "stopped",
                         stopped, "seconds", now_s() - t0, "edits", log);
         char detail[400];
-        snprintf(detail, sizeof detail, "{\"draft\":%lld,\"base_draft\":%lld,\"target\":\"%s\","
+        snprintf(detail, sizeof detail,
+                 "{\"draft\":%lld,\"base_draft\":%lld,\"target\":\"%s\","
                  "\"cv_before\":%.6f,\"cv_after\":%.6f,\"edits\":%zu,\"stopped\":\"%s\"}",
-                 (long long)S.draft, (long long)draft, target, cv_of(n0, s0, q0),
-                 cv_of(n1, s1, q1), json_array_size(log), stopped);
+                 (long long)S.draft, (long long)draft, target, cv_of(n0, s0, q0), cv_of(n1, s1, q1),
+                 json_array_size(log), stopped);
         if (!doc) st = gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory");
         if (!st && !(st = gw_store_begin(s))) {
             st = gw_store_audit(s, S.who, "plan.suggest", detail);

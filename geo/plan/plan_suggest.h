@@ -24,10 +24,10 @@ typedef struct sg {
     int incidents;   /* target: 1 incidents, 0 population */
     double floor_pp; /* compactness floor */
     const char *who;
-    int64_t draft;   /* the new draft */
+    int64_t draft; /* the new draft */
     sg_grid *g;
     size_t n, cap;
-    char from[32];   /* the incident window's start (as gw_plan_balance) */
+    char from[32];                /* the incident window's start (as gw_plan_balance) */
     gw_store_plan_incidents *pts; /* the window's incidents, by box */
 } sg;
 

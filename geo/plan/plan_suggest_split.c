@@ -64,7 +64,8 @@ static int area_axis(sg *S, const frame *f, const GEOSGeometry *g, double c[2], 
     int ng = GEOSGeomTypeId_r(S->p.h, g) == GEOS_POLYGON ? 1 : GEOSGetNumGeometries_r(S->p.h, g);
     for (int k = 0; k < ng; k++) {
         const GEOSGeometry *poly = ng == 1 && GEOSGeomTypeId_r(S->p.h, g) == GEOS_POLYGON
-                                       ? g : GEOSGetGeometryN_r(S->p.h, g, k);
+                                       ? g
+                                       : GEOSGetGeometryN_r(S->p.h, g, k);
         int nh = GEOSGetNumInteriorRings_r(S->p.h, poly);
         for (int r = -1; r < nh; r++) {
             const GEOSGeometry *ring = r < 0 ? GEOSGetExteriorRing_r(S->p.h, poly)

@@ -152,7 +152,8 @@ static gw_status check_grids(vctx *v, const pl_set *set, unsigned char *ok, GEOS
             json_t *pr = json_object();
             json_object_set_new(pr, "grid", json_string(id));
             json_object_set_new(pr, "area_m2", json_real(a));
-            json_object_set_new(pr, "limit_m2", json_real(small ? v->o.min_area_m2 : v->o.max_area_m2));
+            json_object_set_new(pr, "limit_m2",
+                                json_real(small ? v->o.min_area_m2 : v->o.max_area_m2));
             if ((st = issue(v, small ? "sliver" : "oversize", g->g, pr))) break;
         }
     }
@@ -190,8 +191,9 @@ static gw_status check_overlaps(vctx *v, const pl_set *set, const unsigned char 
                 v->r->overlaps++;
                 v->r->overlap_m2 += area;
                 json_t *pr = json_object();
-                json_object_set_new(pr, "grids", json_pack("[ss]", set->g[i].text[0],
-                                                           set->g[q.cand[c]].text[0]));
+                json_object_set_new(pr, "grids",
+                                    json_pack("[ss]", set->g[i].text[0],
+                                              set->g[q.cand[c]].text[0]));
                 json_object_set_new(pr, "area_m2", json_real(area));
                 st = issue(v, "overlap", x, pr);
             }
@@ -222,8 +224,9 @@ static GEOSGeometry *union_holes(GEOSContextHandle_t h, const GEOSGeometry *u)
             if (holes[nh]) nh++;
         }
     }
-    GEOSGeometry *gap = holes ? GEOSGeom_createCollection_r(h, GEOS_MULTIPOLYGON, holes, (unsigned)nh)
-                              : NULL;
+    GEOSGeometry *gap = holes
+                            ? GEOSGeom_createCollection_r(h, GEOS_MULTIPOLYGON, holes, (unsigned)nh)
+                            : NULL;
     free(holes);
     return gap;
 }
@@ -260,15 +263,15 @@ static gw_status check_cover(vctx *v, const GEOSGeometry *u, const GEOSGeometry 
 static gw_status report_json(vctx *v)
 {
     gw_plan_report *r = v->r;
-    json_t *sum = json_pack("{sI sI sI sI sI sI sI sI sf sf sf sf sf sf sb sf}",
-                            "grids", (json_int_t)r->grids, "invalid", (json_int_t)r->invalid,
-                            "overlaps", (json_int_t)r->overlaps, "gaps", (json_int_t)r->gaps,
-                            "outside", (json_int_t)r->outside, "multipart",
-                            (json_int_t)r->multipart, "slivers", (json_int_t)r->slivers,
-                            "oversize", (json_int_t)r->oversize, "overlap_m2", r->overlap_m2,
-                            "gap_m2", r->gap_m2, "outside_m2", r->outside_m2, "grids_m2",
-                            r->grids_m2, "union_m2", r->union_m2, "jurisdiction_m2",
-                            r->jurisdiction_m2, "tiles", r->tiles, "seconds", r->seconds);
+    json_t *sum = json_pack("{sI sI sI sI sI sI sI sI sf sf sf sf sf sf sb sf}", "grids",
+                            (json_int_t)r->grids, "invalid", (json_int_t)r->invalid, "overlaps",
+                            (json_int_t)r->overlaps, "gaps", (json_int_t)r->gaps, "outside",
+                            (json_int_t)r->outside, "multipart", (json_int_t)r->multipart,
+                            "slivers", (json_int_t)r->slivers, "oversize", (json_int_t)r->oversize,
+                            "overlap_m2", r->overlap_m2, "gap_m2", r->gap_m2, "outside_m2",
+                            r->outside_m2, "grids_m2", r->grids_m2, "union_m2", r->union_m2,
+                            "jurisdiction_m2", r->jurisdiction_m2, "tiles", r->tiles, "seconds",
+                            r->seconds);
     json_t *doc = json_pack("{ss so so}", "type", "FeatureCollection", "features", v->features,
                             "summary", sum);
     v->features = NULL;
@@ -293,8 +296,9 @@ static gw_status validate(pl *p, const pl_set *set, const GEOSGeometry *J,
     unsigned char *ok = calloc(set->n + 1, 1);
     GEOSGeometry **valid = calloc(set->n + 1, sizeof *valid);
     GEOSSTRtree *tree = GEOSSTRtree_create_r(h, 10);
-    gw_status st = v.gw && ok && valid && tree ? GW_OK
-                                               : gw_ctx_error(p->ctx, GW_ERR_NOMEM, "out of memory");
+    gw_status st = v.gw && ok && valid && tree
+                       ? GW_OK
+                       : gw_ctx_error(p->ctx, GW_ERR_NOMEM, "out of memory");
     size_t nv = 0;
     if (!st) st = check_grids(&v, set, ok, valid, &nv, tree);
     if (!st) st = check_overlaps(&v, set, ok, tree);
@@ -357,16 +361,17 @@ gw_status gw_plan_validate_version(gw_store *s, int64_t version, const gw_plan_v
 /* ---- workload and balance ------------------------------------------------------------------ */
 
 enum { M_AREA, M_POP, M_HH, M_INC, M_COMPACT, M_COVER, M_ROOM, M_COUNT };
-static const char *const mnames[M_COUNT] = {"area_km2", "population", "households", "incidents",
-                                            "compactness", "camera_coverage", "room_distance_m"};
+static const char *const mnames[M_COUNT] = {"area_km2",       "population",  "households",
+                                            "incidents",      "compactness", "camera_coverage",
+                                            "room_distance_m"};
 
 /* Cameras with a view and police rooms, in metric, for the coverage and distance measures. */
 typedef struct bal {
     size_t ncam, nroom;
-    double *cam;    /* x, y, azimuth, fov, range per camera, sorted by x */
-    double *room;   /* x, y per room */
+    double *cam;  /* x, y, azimuth, fov, range per camera, sorted by x */
+    double *room; /* x, y per room */
     double max_range;
-    json_t *cover;  /* grid id -> ratio, for grids whose geometry is the base's */
+    json_t *cover;   /* grid id -> ratio, for grids whose geometry is the base's */
     size_t computed; /* grids whose coverage was computed here (not from the coverage table) */
 } bal;
 
@@ -511,7 +516,8 @@ static gw_status cover_ratio(pl *p, const bal *b, const GEOSGeometry *gm, double
         v[nv++] = clip;
     }
     GEOSGeometry *coll = !st && nv ? GEOSGeom_createCollection_r(h, GEOS_GEOMETRYCOLLECTION, v,
-                                                                 (unsigned)nv) : NULL;
+                                                                 (unsigned)nv)
+                                   : NULL;
     if (coll) nv = 0; /* the collection owns them */
     for (size_t i = 0; i < nv; i++) GEOSGeom_destroy_r(h, v[i]);
     free(v);
@@ -574,7 +580,8 @@ static gw_status pip_row(void *user, double x, double y, const char *c)
     pip_ctx *k = user;
     GEOSGeometry *pt = GEOSGeom_createPointFromXY_r(k->p->h, x, y);
     if (pt && GEOSPreparedIntersects_r(k->p->h, k->pg, pt) == 1)
-        json_object_set_new(k->o, c, json_integer(json_integer_value(json_object_get(k->o, c)) + 1));
+        json_object_set_new(k->o, c,
+                            json_integer(json_integer_value(json_object_get(k->o, c)) + 1));
     if (pt) GEOSGeom_destroy_r(k->p->h, pt);
     return GW_OK;
 }
@@ -594,8 +601,7 @@ static gw_status grid_counts(pl *p, gw_store_plan_incidents *it, const GEOSGeome
 }
 
 static json_t *layout(pl *p, const pl_set *set, json_t *by, gw_store_plan_incidents *pip,
-                      json_t *changed,
-                      bal *b, gw_status *st)
+                      json_t *changed, bal *b, gw_status *st)
 {
     json_t *grids = json_array(), *spread = json_object();
     double *m = calloc(set->n * M_COUNT + 1, sizeof *m);
@@ -631,7 +637,7 @@ static json_t *layout(pl *p, const pl_set *set, json_t *by, gw_store_plan_incide
         double inc = 0;
         const char *k;
         json_t *v;
-        json_object_foreach(cat, k, v) inc += (double)json_integer_value(v);
+        json_object_foreach (cat, k, v) inc += (double)json_integer_value(v);
         double *r = m + i * M_COUNT;
         r[M_AREA] = a / 1e6;
         r[M_POP] = g->null[4] ? 0 : (double)g->num[4];
@@ -657,9 +663,10 @@ static json_t *layout(pl *p, const pl_set *set, json_t *by, gw_store_plan_incide
         }
         double n = (double)(set->n ? set->n : 1), mean = sum / n;
         double var = fmax(0, sq / n - mean * mean);
-        json_object_set_new(spread, mnames[k], json_pack("{sf sf sf}", "mean", mean, "cv",
-                                                         mean > 0 ? sqrt(var) / mean : 0,
-                                                         "max_over_mean", mean > 0 ? mx / mean : 0));
+        json_object_set_new(spread, mnames[k],
+                            json_pack("{sf sf sf}", "mean", mean, "cv",
+                                      mean > 0 ? sqrt(var) / mean : 0, "max_over_mean",
+                                      mean > 0 ? mx / mean : 0));
     }
     free(m);
     if (*st) {
@@ -707,12 +714,11 @@ gw_status gw_plan_balance(gw_store *s, int64_t draft, char **json)
         if (!st)
             doc = json_pack("{sI sI s{ss ss} s{ss sI sI} so so}", "draft", (json_int_t)draft,
                             "base_version", (json_int_t)base, "window", "from", from, "to", to,
-                            "camera_coverage", "source", stored ? "coverage table + computed"
-                                                                : "computed",
-                            "stored", (json_int_t)stored, "computed", (json_int_t)b.computed,
-                            "draft_layout", dl, "base_layout", bl);
-        else
-            json_decref(bl), json_decref(dl);
+                            "camera_coverage", "source",
+                            stored ? "coverage table + computed" : "computed", "stored",
+                            (json_int_t)stored, "computed", (json_int_t)b.computed, "draft_layout",
+                            dl, "base_layout", bl);
+        else json_decref(bl), json_decref(dl);
         if (!st && (!doc || !(*json = json_dumps(doc, JSON_COMPACT))))
             st = gw_ctx_error(p.ctx, GW_ERR_NOMEM, "out of memory");
     }

@@ -35,7 +35,8 @@ gw_mann_kendall gw_mann_kendall_test(const double *x, size_t n, double *scratch)
     r.n = m;
     double s = 0;
     for (size_t i = 0; i + 1 < m; i++)
-        for (size_t j = i + 1; j < m; j++) s += (scratch[j] > scratch[i]) - (scratch[j] < scratch[i]);
+        for (size_t j = i + 1; j < m; j++)
+            s += (scratch[j] > scratch[i]) - (scratch[j] < scratch[i]);
     qsort(scratch, m, sizeof *scratch, cmp_double); /* order no longer needed: tie groups */
     double dm = (double)m, ties = 0;
     for (size_t i = 0; i < m;) {
@@ -57,10 +58,22 @@ gw_mann_kendall gw_mann_kendall_test(const double *x, size_t n, double *scratch)
 
 static const char *const cat_names[GW_EHS_CATEGORY_COUNT] = {
     "no_pattern",
-    "new_hot_spot", "consecutive_hot_spot", "intensifying_hot_spot", "persistent_hot_spot",
-    "diminishing_hot_spot", "sporadic_hot_spot", "oscillating_hot_spot", "historical_hot_spot",
-    "new_cold_spot", "consecutive_cold_spot", "intensifying_cold_spot", "persistent_cold_spot",
-    "diminishing_cold_spot", "sporadic_cold_spot", "oscillating_cold_spot", "historical_cold_spot",
+    "new_hot_spot",
+    "consecutive_hot_spot",
+    "intensifying_hot_spot",
+    "persistent_hot_spot",
+    "diminishing_hot_spot",
+    "sporadic_hot_spot",
+    "oscillating_hot_spot",
+    "historical_hot_spot",
+    "new_cold_spot",
+    "consecutive_cold_spot",
+    "intensifying_cold_spot",
+    "persistent_cold_spot",
+    "diminishing_cold_spot",
+    "sporadic_cold_spot",
+    "oscillating_cold_spot",
+    "historical_cold_spot",
     "no_value",
 };
 
@@ -70,7 +83,16 @@ const char *gw_ehs_category_name(gw_ehs_category c)
 }
 
 /* Offsets from the hot (or cold) base category. */
-enum { C_NEW = 0, C_CONSECUTIVE, C_INTENSIFYING, C_PERSISTENT, C_DIMINISHING, C_SPORADIC, C_OSCILLATING, C_HISTORICAL };
+enum {
+    C_NEW = 0,
+    C_CONSECUTIVE,
+    C_INTENSIFYING,
+    C_PERSISTENT,
+    C_DIMINISHING,
+    C_SPORADIC,
+    C_OSCILLATING,
+    C_HISTORICAL
+};
 
 gw_ehs_category gw_ehs_classify(const int8_t *sig, size_t steps, double trend_z, double trend_p,
                                 double alpha)
@@ -103,12 +125,13 @@ gw_ehs_category gw_ehs_classify(const int8_t *sig, size_t steps, double trend_z,
 
 /* ---- space-time Gi* ------------------------------------------------------------------------- */
 
-gw_status gw_gistar_spacetime(gw_ctx *ctx, const gw_weights *w, const double *x, const uint8_t *valid,
-                              size_t n, size_t steps, int k, double *z)
+gw_status gw_gistar_spacetime(gw_ctx *ctx, const gw_weights *w, const double *x,
+                              const uint8_t *valid, size_t n, size_t steps, int k, double *z)
 {
     if (!w || !x || !z) return gw_ctx_error(ctx, GW_ERR_ARG, "space-time gistar: NULL argument");
     if (gw_weights_count(w) != n)
-        return gw_ctx_error(ctx, GW_ERR_ARG, "space-time gistar: %zu grids for weights over %zu units", n,
+        return gw_ctx_error(ctx, GW_ERR_ARG,
+                            "space-time gistar: %zu grids for weights over %zu units", n,
                             gw_weights_count(w));
     if (k < 0) k = 0;
     size_t m = 0;
@@ -118,16 +141,24 @@ gw_status gw_gistar_spacetime(gw_ctx *ctx, const gw_weights *w, const double *x,
             if (valid && !valid[i]) continue;
             double v = x[t * n + i];
             if (!isfinite(v))
-                return gw_ctx_error(ctx, GW_ERR_RANGE, "space-time gistar: value of unit %zu in step %zu is not finite", i, t);
+                return gw_ctx_error(
+                    ctx, GW_ERR_RANGE,
+                    "space-time gistar: value of unit %zu in step %zu is not finite", i, t);
             sum += v, m++;
         }
-    if (m < 2) return gw_ctx_error(ctx, GW_ERR_RANGE, "space-time gistar: needs at least 2 bins with a value (have %zu)", m);
+    if (m < 2)
+        return gw_ctx_error(ctx, GW_ERR_RANGE,
+                            "space-time gistar: needs at least 2 bins with a value (have %zu)", m);
     double dm = (double)m, mean = sum / dm, ss = 0;
     for (size_t t = 0; t < steps; t++)
         for (size_t i = 0; i < n; i++)
             if (!valid || valid[i]) ss += (x[t * n + i] - mean) * (x[t * n + i] - mean);
     double s = sqrt(ss / dm);
-    if (!(s > 0)) return gw_ctx_error(ctx, GW_ERR_RANGE, "space-time gistar: all %zu bins hold the same value (%g); no hot spots can be told apart", m, mean);
+    if (!(s > 0))
+        return gw_ctx_error(
+            ctx, GW_ERR_RANGE,
+            "space-time gistar: all %zu bins hold the same value (%g); no hot spots can be told apart",
+            m, mean);
     for (size_t i = 0; i < n; i++) {
         if (valid && !valid[i]) {
             for (size_t t = 0; t < steps; t++) z[t * n + i] = NAN;
@@ -185,7 +216,8 @@ static gw_status result_alloc(gw_ctx *ctx, size_t n, size_t steps, gw_emerging_r
     if (!r || !r->count || !r->z || !r->p || !r->sig || !r->trend_s || !r->trend_z || !r->trend_p ||
         !r->hot_steps || !r->cold_steps || !r->category) {
         gw_emerging_result_destroy(r);
-        return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory (emerging hot spots: %zu grids x %zu steps)", n, steps);
+        return gw_ctx_error(ctx, GW_ERR_NOMEM,
+                            "out of memory (emerging hot spots: %zu grids x %zu steps)", n, steps);
     }
     *out = r;
     return GW_OK;
@@ -202,7 +234,9 @@ static void divisors(gw_ctx *ctx, const gw_layer_data *grids, gw_hotspot_value v
         div[i] = 1;
         if (v == GW_HV_PER_KM2) {
             double a = 0;
-            div[i] = GEOSArea_r(h, gw_layer_data_geom(grids, i, GW_MODEL_METRIC), &a) && a > 0 ? a / 1e6 : 0;
+            div[i] = GEOSArea_r(h, gw_layer_data_geom(grids, i, GW_MODEL_METRIC), &a) && a > 0
+                         ? a / 1e6
+                         : 0;
         } else if (v == GW_HV_PER_10K) {
             div[i] = pop && !(popn && popn[i]) && pop[i] > 0 ? (double)pop[i] / 1e4 : 0;
         }
@@ -210,8 +244,8 @@ static void divisors(gw_ctx *ctx, const gw_layer_data *grids, gw_hotspot_value v
 }
 
 /* The cube's extent from the filter and the filtered incidents' times. */
-static gw_status cube_extent(gw_ctx *ctx, const gw_layer_data *inc, const int32_t *ig, const gw_emerging_opts *o,
-                             int64_t step, int64_t *start, size_t *steps)
+static gw_status cube_extent(gw_ctx *ctx, const gw_layer_data *inc, const int32_t *ig,
+                             const gw_emerging_opts *o, int64_t step, int64_t *start, size_t *steps)
 {
     const int64_t *t = gw_layer_data_ints(inc, F_OCCURRED);
     const uint8_t *tn = gw_layer_data_nulls(inc, F_OCCURRED);
@@ -223,18 +257,24 @@ static gw_status cube_extent(gw_ctx *ctx, const gw_layer_data *inc, const int32_
         hi = t[r] > hi ? t[r] : hi;
     }
     if (!o->filter.has_from && lo == INT64_MAX)
-        return gw_ctx_error(ctx, GW_ERR_RANGE, "emerging hot spots: no incident with a time in any grid passes the filter");
+        return gw_ctx_error(
+            ctx, GW_ERR_RANGE,
+            "emerging hot spots: no incident with a time in any grid passes the filter");
     int64_t end = o->filter.has_to ? o->filter.to + 1 : hi + 1;
     int64_t from = o->filter.has_from ? o->filter.from : lo;
     if (end <= from)
-        return gw_ctx_error(ctx, GW_ERR_RANGE, "emerging hot spots: the time window is empty (it ends before it starts)");
+        return gw_ctx_error(
+            ctx, GW_ERR_RANGE,
+            "emerging hot spots: the time window is empty (it ends before it starts)");
     int64_t span = end - from, full = span / step, rem = span % step;
-    int64_t ns = full + (2 * rem >= step); /* a leading partial step of at least half a step counts */
+    int64_t ns = full +
+                 (2 * rem >= step); /* a leading partial step of at least half a step counts */
     if (ns < GW_EHS_MIN_STEPS)
-        return gw_ctx_error(ctx, GW_ERR_RANGE,
-                            "emerging hot spots: %lld time steps of %lld s in the window (%.1f days); a trend needs at least %d: "
-                            "widen --from/--to or use a shorter --step",
-                            (long long)ns, (long long)step, (double)span / 86400, GW_EHS_MIN_STEPS);
+        return gw_ctx_error(
+            ctx, GW_ERR_RANGE,
+            "emerging hot spots: %lld time steps of %lld s in the window (%.1f days); a trend needs at least %d: "
+            "widen --from/--to or use a shorter --step",
+            (long long)ns, (long long)step, (double)span / 86400, GW_EHS_MIN_STEPS);
     *steps = (size_t)ns;
     *start = end - ns * step;
     return GW_OK;
@@ -252,13 +292,17 @@ gw_status gw_emerging(gw_ctx *ctx, gw_model_snapshot *snap, const gw_weights *w,
     double alpha = o.alpha > 0 ? o.alpha : 0.10;
     const gw_layer_data *grids = snap ? gw_snapshot_layer(snap, GW_LAYER_GRIDS) : NULL;
     const gw_layer_data *inc = snap ? gw_snapshot_layer(snap, GW_LAYER_INCIDENTS) : NULL;
-    if (!grids || !inc || !w) return gw_ctx_error(ctx, GW_ERR_ARG, "emerging hot spots: no grids/incidents or weights");
+    if (!grids || !inc || !w)
+        return gw_ctx_error(ctx, GW_ERR_ARG, "emerging hot spots: no grids/incidents or weights");
     size_t n = gw_layer_data_count(grids), ni = gw_layer_data_count(inc);
     if (gw_weights_count(w) != n)
-        return gw_ctx_error(ctx, GW_ERR_CONFLICT, "emerging hot spots: the weights cover %zu grids, the model has %zu (grids changed; rebuild the weights)",
-                            gw_weights_count(w), n);
+        return gw_ctx_error(
+            ctx, GW_ERR_CONFLICT,
+            "emerging hot spots: the weights cover %zu grids, the model has %zu (grids changed; rebuild the weights)",
+            gw_weights_count(w), n);
     if (!gw_layer_data_ints(inc, F_OCCURRED))
-        return gw_ctx_error(ctx, GW_ERR_ARG, "emerging hot spots: the incidents layer has no 'occurred' times");
+        return gw_ctx_error(ctx, GW_ERR_ARG,
+                            "emerging hot spots: the incidents layer has no 'occurred' times");
     double t0 = now_s();
     int32_t *own = NULL;
     if (!inc_grid) {
@@ -283,7 +327,9 @@ gw_status gw_emerging(gw_ctx *ctx, gw_model_snapshot *snap, const gw_weights *w,
         sig = malloc(steps);
         x = malloc((n && steps ? n * steps : 1) * sizeof *x);
         if (!div || !valid || !series || !sig || !x)
-            st = gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory (emerging hot spots: %zu grids x %zu steps)", n, steps);
+            st = gw_ctx_error(ctx, GW_ERR_NOMEM,
+                              "out of memory (emerging hot spots: %zu grids x %zu steps)", n,
+                              steps);
     }
     if (!st) {
         r->start = start, r->step = step;
@@ -317,7 +363,8 @@ gw_status gw_emerging(gw_ctx *ctx, gw_model_snapshot *snap, const gw_weights *w,
     for (size_t i = 0; i < n && !st; i++) {
         for (size_t t = 0; t < steps; t++) {
             size_t b = t * n + i;
-            int8_t s = !isnan(r->p[b]) && r->p[b] <= alpha && r->z[b] != 0 ? (r->z[b] > 0 ? 1 : -1) : 0;
+            int8_t s = !isnan(r->p[b]) && r->p[b] <= alpha && r->z[b] != 0 ? (r->z[b] > 0 ? 1 : -1)
+                                                                           : 0;
             r->sig[b] = s;
             r->hot_steps[i] += s > 0, r->cold_steps[i] += s < 0;
             series[t] = r->z[b];

@@ -13,7 +13,7 @@
 #include <time.h>
 
 enum { F_OCCURRED = 1, F_CATEGORY = 2, F_SEVERITY = 3, F_GRID = 6 }; /* incident fields */
-enum { F_POPULATION = 4 };                                             /* grid fields */
+enum { F_POPULATION = 4 };                                           /* grid fields */
 
 static double now_s(void)
 {
@@ -38,12 +38,17 @@ gw_status gw_gistar(gw_ctx *ctx, const gw_weights *w, const double *x, const uin
             sum += x[i];
             m++;
         }
-    if (m < 2) return gw_ctx_error(ctx, GW_ERR_RANGE, "gistar: needs at least 2 units with a value (have %zu)", m);
+    if (m < 2)
+        return gw_ctx_error(ctx, GW_ERR_RANGE,
+                            "gistar: needs at least 2 units with a value (have %zu)", m);
     double mean = sum / (double)m, ss = 0;
     for (size_t i = 0; i < n; i++)
         if (!valid || valid[i]) ss += (x[i] - mean) * (x[i] - mean);
     double s = sqrt(ss / (double)m);
-    if (!(s > 0)) return gw_ctx_error(ctx, GW_ERR_RANGE, "gistar: all %zu values are equal (%g); no hot spots can be told apart", m, mean);
+    if (!(s > 0))
+        return gw_ctx_error(ctx, GW_ERR_RANGE,
+                            "gistar: all %zu values are equal (%g); no hot spots can be told apart",
+                            m, mean);
     double dm = (double)m;
     for (size_t i = 0; i < n; i++) {
         z[i] = NAN;
@@ -103,8 +108,8 @@ gw_status gw_fdr_bh(gw_ctx *ctx, const double *p, size_t n, double *q)
 }
 
 static const char *const class_names[GW_HS_CLASS_COUNT] = {
-    "not_significant", "hot_99", "hot_95", "hot_90", "cold_99",
-    "cold_95", "cold_90", "no_neighbours", "no_value",
+    "not_significant", "hot_99",  "hot_95",        "hot_90",   "cold_99",
+    "cold_95",         "cold_90", "no_neighbours", "no_value",
 };
 
 const char *gw_hotspot_class_name(gw_hotspot_class c)
@@ -129,7 +134,8 @@ gw_status gw_hotspot_value_parse(gw_ctx *ctx, const char *text, gw_hotspot_value
             *out = (gw_hotspot_value)i;
             return GW_OK;
         }
-    return gw_ctx_error(ctx, GW_ERR_ARG, "value '%s': use count, per_km2 or per_10k", text ? text : "");
+    return gw_ctx_error(ctx, GW_ERR_ARG, "value '%s': use count, per_km2 or per_10k",
+                        text ? text : "");
 }
 
 const char *gw_hotspot_value_name(gw_hotspot_value v)
@@ -174,7 +180,8 @@ static int category_in(const char *cat, const char *list)
     return 0;
 }
 
-int gw_incident_filter_match(const gw_layer_data *incidents, size_t row, const gw_incident_filter *f)
+int gw_incident_filter_match(const gw_layer_data *incidents, size_t row,
+                             const gw_incident_filter *f)
 {
     if (!f) return 1;
     if (f->has_from || f->has_to) {
@@ -197,9 +204,8 @@ int gw_incident_filter_match(const gw_layer_data *incidents, size_t row, const g
     return 1;
 }
 
-gw_status gw_hotspot_counts(gw_ctx *ctx, const gw_layer_data *grids,
-                            const gw_layer_data *incidents, const int32_t *inc_grid,
-                            const gw_incident_filter *f, double *counts)
+gw_status gw_hotspot_counts(gw_ctx *ctx, const gw_layer_data *grids, const gw_layer_data *incidents,
+                            const int32_t *inc_grid, const gw_incident_filter *f, double *counts)
 {
     size_t ng = gw_layer_data_count(grids), ni = gw_layer_data_count(incidents);
     int32_t *own = NULL;
@@ -267,11 +273,14 @@ gw_status gw_hotspot_gistar(gw_ctx *ctx, gw_model_snapshot *snap, const gw_weigh
     if (!opts) opts = &dflt;
     const gw_layer_data *grids = gw_snapshot_layer(snap, GW_LAYER_GRIDS);
     const gw_layer_data *inc = gw_snapshot_layer(snap, GW_LAYER_INCIDENTS);
-    if (!grids || !inc || !w) return gw_ctx_error(ctx, GW_ERR_ARG, "hotspots: no grids/incidents or weights");
+    if (!grids || !inc || !w)
+        return gw_ctx_error(ctx, GW_ERR_ARG, "hotspots: no grids/incidents or weights");
     size_t n = gw_layer_data_count(grids);
     if (gw_weights_count(w) != n)
-        return gw_ctx_error(ctx, GW_ERR_CONFLICT, "hotspots: the weights cover %zu grids, the model has %zu (grids changed; rebuild the weights)",
-                            gw_weights_count(w), n);
+        return gw_ctx_error(
+            ctx, GW_ERR_CONFLICT,
+            "hotspots: the weights cover %zu grids, the model has %zu (grids changed; rebuild the weights)",
+            gw_weights_count(w), n);
     double t0 = now_s();
     gw_hotspot_result *r = NULL;
     gw_status st = result_alloc(ctx, n, &r);
@@ -292,13 +301,10 @@ gw_status gw_hotspot_gistar(gw_ctx *ctx, gw_model_snapshot *snap, const gw_weigh
             double a = 0;
             if (!GEOSArea_r(h, gw_layer_data_geom(grids, i, GW_MODEL_METRIC), &a) || !(a > 0))
                 valid[i] = 0;
-            else
-                r->value[i] = r->count[i] / (a / 1e6);
+            else r->value[i] = r->count[i] / (a / 1e6);
         } else if (opts->value == GW_HV_PER_10K) {
-            if (!pop || (popn && popn[i]) || pop[i] <= 0)
-                valid[i] = 0;
-            else
-                r->value[i] = r->count[i] / (double)pop[i] * 1e4;
+            if (!pop || (popn && popn[i]) || pop[i] <= 0) valid[i] = 0;
+            else r->value[i] = r->count[i] / (double)pop[i] * 1e4;
         }
         if (!valid[i]) r->value[i] = NAN;
     }
@@ -306,8 +312,9 @@ gw_status gw_hotspot_gistar(gw_ctx *ctx, gw_model_snapshot *snap, const gw_weigh
     for (size_t i = 0; i < n && !st; i++) r->p[i] = gw_pvalue_two_sided(r->z[i]);
     if (!st) st = gw_fdr_bh(ctx, r->p, n, r->q);
     for (size_t i = 0; i < n && !st; i++) {
-        gw_hotspot_class c = !valid[i] ? GW_HS_NO_VALUE
-                                       : gw_hotspot_classify(r->z[i], opts->no_fdr ? r->p[i] : r->q[i]);
+        gw_hotspot_class c = !valid[i]
+                                 ? GW_HS_NO_VALUE
+                                 : gw_hotspot_classify(r->z[i], opts->no_fdr ? r->p[i] : r->q[i]);
         r->cls[i] = (uint8_t)c;
         if (c >= GW_HS_HOT_99 && c <= GW_HS_HOT_90) r->n_hot++;
         else if (c >= GW_HS_COLD_99 && c <= GW_HS_COLD_90) r->n_cold++;
@@ -350,18 +357,21 @@ static gw_status eval_kde(gw_ctx *ctx, const gw_layer_data *grids, const gw_laye
 {
     GEOSContextHandle_t h = gw_ctx_geos(ctx);
     size_t ng = gw_layer_data_count(grids), ni = gw_layer_data_count(inc);
-    gw_kde_opts ko = {.cell = o->cell > 0 ? o->cell : 100, .bandwidth = o->bandwidth, .has_bbox = 1,
+    gw_kde_opts ko = {.cell = o->cell > 0 ? o->cell : 100,
+                      .bandwidth = o->bandwidth,
+                      .has_bbox = 1,
                       .bbox = {INFINITY, INFINITY, -INFINITY, -INFINITY}};
     for (size_t i = 0; i < ng; i++) {
         const GEOSGeometry *g = gw_layer_data_geom(grids, i, GW_MODEL_METRIC);
         double a, b, c, d;
-        if (!GEOSGeom_getXMin_r(h, g, &a) || !GEOSGeom_getYMin_r(h, g, &b) || !GEOSGeom_getXMax_r(h, g, &c) ||
-            !GEOSGeom_getYMax_r(h, g, &d))
+        if (!GEOSGeom_getXMin_r(h, g, &a) || !GEOSGeom_getYMin_r(h, g, &b) ||
+            !GEOSGeom_getXMax_r(h, g, &c) || !GEOSGeom_getYMax_r(h, g, &d))
             continue;
         ko.bbox.minx = fmin(ko.bbox.minx, a), ko.bbox.miny = fmin(ko.bbox.miny, b);
         ko.bbox.maxx = fmax(ko.bbox.maxx, c), ko.bbox.maxy = fmax(ko.bbox.maxy, d);
     }
-    const double *x = gw_layer_data_x(inc, GW_MODEL_METRIC), *y = gw_layer_data_y(inc, GW_MODEL_METRIC);
+    const double *x = gw_layer_data_x(inc, GW_MODEL_METRIC),
+                 *y = gw_layer_data_y(inc, GW_MODEL_METRIC);
     double *px = malloc((ni ? ni : 1) * sizeof *px), *py = malloc((ni ? ni : 1) * sizeof *py);
     if (!px || !py) {
         free(px), free(py);
@@ -417,24 +427,30 @@ gw_status gw_hotspot_evaluate(gw_ctx *ctx, gw_model_snapshot *snap, const gw_wei
 {
     const gw_layer_data *grids = gw_snapshot_layer(snap, GW_LAYER_GRIDS);
     const gw_layer_data *inc = gw_snapshot_layer(snap, GW_LAYER_INCIDENTS);
-    if (!grids || !inc || !w || !opts) return gw_ctx_error(ctx, GW_ERR_ARG, "evaluate: no grids/incidents, weights or options");
+    if (!grids || !inc || !w || !opts)
+        return gw_ctx_error(ctx, GW_ERR_ARG, "evaluate: no grids/incidents, weights or options");
     size_t ng = gw_layer_data_count(grids), ni = gw_layer_data_count(inc);
     for (int k = 0; k < GW_PAI_ROWS; k++)
         rows[k] = (gw_pai_row){.area_share = NAN, .hit_share = NAN, .pai = NAN};
     int32_t *own = NULL;
     double *area = malloc((ng ? ng : 1) * sizeof *area), *tc = malloc((ng ? ng : 1) * sizeof *tc);
     if (!inc_grid) own = malloc((ni ? ni : 1) * sizeof *own);
-    gw_status st = !area || !tc || (!inc_grid && !own) ? gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory (evaluation)") : GW_OK;
+    gw_status st = !area || !tc || (!inc_grid && !own)
+                       ? gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory (evaluation)")
+                       : GW_OK;
     if (!st && own) st = gw_hotspot_incident_grids(ctx, grids, inc, own), inc_grid = own;
     if (!st) st = gw_hotspot_counts(ctx, grids, inc, inc_grid, &opts->test, tc);
     double atot = 0, ttot = 0;
     for (size_t i = 0; i < ng && !st; i++) {
-        if (!GEOSArea_r(gw_ctx_geos(ctx), gw_layer_data_geom(grids, i, GW_MODEL_METRIC), &area[i])) area[i] = 0;
+        if (!GEOSArea_r(gw_ctx_geos(ctx), gw_layer_data_geom(grids, i, GW_MODEL_METRIC), &area[i]))
+            area[i] = 0;
         atot += area[i], ttot += tc[i];
     }
     static const double levels[3] = {0.99, 0.95, 0.90};
     for (int v = 0; v < 3 && !st; v++) {
-        gw_hotspot_opts ho = {.filter = opts->train, .value = (gw_hotspot_value)v, .no_fdr = opts->no_fdr};
+        gw_hotspot_opts ho = {.filter = opts->train,
+                              .value = (gw_hotspot_value)v,
+                              .no_fdr = opts->no_fdr};
         gw_hotspot_result *r = NULL;
         gw_status gs = gw_hotspot_gistar(ctx, snap, w, inc_grid, &ho, &r);
         if (gs == GW_ERR_NOMEM) st = gs;

@@ -61,7 +61,11 @@ static double select_kth(double *a, size_t n, size_t k)
 
 gw_status gw_kde_bandwidth(gw_ctx *ctx, const double *x, const double *y, size_t n, double *bw)
 {
-    if (n < 2) return gw_ctx_error(ctx, GW_ERR_RANGE, "kde: the default bandwidth needs at least 2 incidents (have %zu); give one in metres", n);
+    if (n < 2)
+        return gw_ctx_error(
+            ctx, GW_ERR_RANGE,
+            "kde: the default bandwidth needs at least 2 incidents (have %zu); give one in metres",
+            n);
     double mx = 0, my = 0;
     for (size_t i = 0; i < n; i++) mx += x[i], my += y[i];
     mx /= (double)n, my /= (double)n;
@@ -79,7 +83,9 @@ gw_status gw_kde_bandwidth(gw_ctx *ctx, const double *x, const double *y, size_t
     free(d);
     double r = 0.9 * fmin(sd, sqrt(1 / log(2.0)) * dm) * pow((double)n, -0.2);
     if (!(r > 0) || !isfinite(r))
-        return gw_ctx_error(ctx, GW_ERR_RANGE, "kde: the incidents coincide, the default bandwidth is 0; give one in metres");
+        return gw_ctx_error(
+            ctx, GW_ERR_RANGE,
+            "kde: the incidents coincide, the default bandwidth is 0; give one in metres");
     *bw = r;
     return GW_OK;
 }
@@ -110,8 +116,10 @@ static void *run_exact(void *arg)
         for (size_t k = j->row_start[pr]; k < j->row_start[pr + 1]; k++) {
             uint32_t p = j->order[k];
             double px = j->x[p], py = j->y[p];
-            long c0 = (long)floor((px - j->rad - r->x0) / j->cell), c1 = (long)floor((px + j->rad - r->x0) / j->cell);
-            long r0 = (long)floor((r->y1 - py - j->rad) / j->cell), r1 = (long)floor((r->y1 - py + j->rad) / j->cell);
+            long c0 = (long)floor((px - j->rad - r->x0) / j->cell),
+                 c1 = (long)floor((px + j->rad - r->x0) / j->cell);
+            long r0 = (long)floor((r->y1 - py - j->rad) / j->cell),
+                 r1 = (long)floor((r->y1 - py + j->rad) / j->cell);
             if (c0 < 0) c0 = 0;
             if (c1 >= (long)r->nx) c1 = (long)r->nx - 1;
             if (r0 < (long)j->row0) r0 = (long)j->row0;
@@ -153,7 +161,8 @@ static void *run_binned(void *arg)
     long R = j->R, W = 2 * R + 1, nx = (long)r->nx, pw = nx + 2 * R; /* counts are padded by R */
     for (long rr = (long)j->row0; rr < (long)j->row1; rr++) {
         float *row = j->out + (size_t)rr * r->nx;
-        for (long ps = rr; ps <= rr + 2 * R; ps++) { /* padded source row; its stencil row ps - rr */
+        for (long ps = rr; ps <= rr + 2 * R;
+             ps++) { /* padded source row; its stencil row ps - rr */
             const float *src = j->counts + (size_t)ps * (size_t)pw;
             const float *st = j->stencil + (size_t)(ps - rr) * (size_t)W;
             for (long pc = 0; pc < pw; pc++) {
@@ -174,10 +183,12 @@ gw_status gw_kde_points(gw_ctx *ctx, const double *x, const double *y, size_t n,
     *out = NULL;
     double t0 = now_s();
     if (!opts || !(opts->cell > 0) || !isfinite(opts->cell))
-        return gw_ctx_error(ctx, GW_ERR_ARG, "kde: the cell size must be a positive number of metres");
+        return gw_ctx_error(ctx, GW_ERR_ARG,
+                            "kde: the cell size must be a positive number of metres");
     if (n > UINT32_MAX) return gw_ctx_error(ctx, GW_ERR_RANGE, "kde: too many points (%zu)", n);
     double rad = opts->bandwidth;
-    if (rad < 0 || !isfinite(rad)) return gw_ctx_error(ctx, GW_ERR_ARG, "kde: bandwidth %g m is not usable", rad);
+    if (rad < 0 || !isfinite(rad))
+        return gw_ctx_error(ctx, GW_ERR_ARG, "kde: bandwidth %g m is not usable", rad);
     if (rad == 0) {
         gw_status st = gw_kde_bandwidth(ctx, x, y, n, &rad);
         if (st) return st;
@@ -199,10 +210,14 @@ gw_status gw_kde_points(gw_ctx *ctx, const double *x, const double *y, size_t n,
     double fx = ceil((b.maxx - b.minx) / cell - 1e-9), fy = ceil((b.maxy - b.miny) / cell - 1e-9);
     size_t maxc = opts->max_cells ? opts->max_cells : 25000000;
     if (fx * fy > (double)maxc)
-        return gw_ctx_error(ctx, GW_ERR_RANGE, "kde: %.0f x %.0f cells of %g m exceed the limit of %zu; use a larger cell or a smaller extent",
-                            fx, fy, cell, maxc);
+        return gw_ctx_error(
+            ctx, GW_ERR_RANGE,
+            "kde: %.0f x %.0f cells of %g m exceed the limit of %zu; use a larger cell or a smaller extent",
+            fx, fy, cell, maxc);
     long R = (long)ceil(rad / cell);
-    if (R > 2000) return gw_ctx_error(ctx, GW_ERR_RANGE, "kde: bandwidth %g m is over 2000 cells of %g m", rad, cell);
+    if (R > 2000)
+        return gw_ctx_error(ctx, GW_ERR_RANGE, "kde: bandwidth %g m is over 2000 cells of %g m",
+                            rad, cell);
     gw_raster *r = calloc(1, sizeof *r);
     if (!r) return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory");
     r->nx = (size_t)fx, r->ny = (size_t)fy, r->x0 = b.minx, r->y1 = b.miny + fy * cell;
@@ -251,7 +266,8 @@ gw_status gw_kde_points(gw_ctx *ctx, const double *x, const double *y, size_t n,
             goto done;
         }
         for (size_t i = 0; i < n; i++) { /* padded: points up to R cells outside still count */
-            double fc = floor((x[i] - r->x0) / cell) + (double)R, fr = floor((r->y1 - y[i]) / cell) + (double)R;
+            double fc = floor((x[i] - r->x0) / cell) + (double)R,
+                   fr = floor((r->y1 - y[i]) / cell) + (double)R;
             if (!(fc >= 0 && fr >= 0 && fc < (double)pw && fr < (double)ph)) continue;
             counts[(size_t)fr * pw + (size_t)fc] += 1;
         }
@@ -259,7 +275,9 @@ gw_status gw_kde_points(gw_ctx *ctx, const double *x, const double *y, size_t n,
         for (long dy = -R; dy <= R; dy++)
             for (long dx = -R; dx <= R; dx++) {
                 double u = ((double)(dx * dx + dy * dy)) * cell * cell / (rad * rad);
-                stencil[(size_t)(dy + R) * W + (size_t)(dx + R)] = u < 1 ? (float)(k0 * (1 - u) * (1 - u)) : 0;
+                stencil[(size_t)(dy + R) * W + (size_t)(dx + R)] = u < 1 ? (float)(k0 * (1 - u) *
+                                                                                   (1 - u))
+                                                                         : 0;
             }
         base.counts = counts, base.stencil = stencil;
     }
@@ -276,8 +294,7 @@ gw_status gw_kde_points(gw_ctx *ctx, const double *x, const double *y, size_t n,
         void *(*fn)(void *) = mode == GW_KDE_EXACT ? run_exact : run_binned;
         if (t == nt - 1 || pthread_create(&th[t], NULL, fn, &jobs[t]) != 0)
             fn(&jobs[t]); /* the last band (or one that could not get a thread) runs here */
-        else
-            started[t] = 1;
+        else started[t] = 1;
     }
     for (int t = 0; t < nt; t++)
         if (started[t]) pthread_join(th[t], NULL);
@@ -302,7 +319,8 @@ gw_status gw_kde_incidents(gw_ctx *ctx, gw_model_snapshot *snap, const gw_incide
     const gw_layer_data *inc = gw_snapshot_layer(snap, GW_LAYER_INCIDENTS);
     if (!inc) return gw_ctx_error(ctx, GW_ERR_ARG, "kde: no incidents layer");
     size_t n = gw_layer_data_count(inc);
-    const double *x = gw_layer_data_x(inc, GW_MODEL_METRIC), *y = gw_layer_data_y(inc, GW_MODEL_METRIC);
+    const double *x = gw_layer_data_x(inc, GW_MODEL_METRIC),
+                 *y = gw_layer_data_y(inc, GW_MODEL_METRIC);
     double *fx = malloc((n ? n : 1) * sizeof *fx), *fy = malloc((n ? n : 1) * sizeof *fy);
     if (!fx || !fy) {
         free(fx);
@@ -357,7 +375,9 @@ static gw_status take_vsimem(gw_ctx *ctx, const char *path, unsigned char **buf,
         copy[n] = 0;
     }
     VSIUnlink(path);
-    if (!data) return gw_ctx_error(ctx, GW_ERR_IO, "GDAL wrote nothing to %s: %s", path, CPLGetLastErrorMsg());
+    if (!data)
+        return gw_ctx_error(ctx, GW_ERR_IO, "GDAL wrote nothing to %s: %s", path,
+                            CPLGetLastErrorMsg());
     if (!copy) return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory");
     *buf = copy;
     *len = (size_t)n;
@@ -369,7 +389,8 @@ gw_status gw_raster_to_geotiff(gw_ctx *ctx, const gw_raster *r, int srid, unsign
 {
     *buf = NULL;
     *len = 0;
-    if (!r || r->nx > INT32_MAX || r->ny > INT32_MAX) return gw_ctx_error(ctx, GW_ERR_ARG, "geotiff: no raster");
+    if (!r || r->nx > INT32_MAX || r->ny > INT32_MAX)
+        return gw_ctx_error(ctx, GW_ERR_ARG, "geotiff: no raster");
     char path[64];
     snprintf(path, sizeof path, "/vsimem/gw_kde_%u.tif", atomic_fetch_add(&vsimem_seq, 1));
     char **co = CSLSetNameValue(NULL, "COMPRESS", "DEFLATE");
@@ -378,7 +399,8 @@ gw_status gw_raster_to_geotiff(gw_ctx *ctx, const gw_raster *r, int srid, unsign
     CSLDestroy(co);
     if (!ds) {
         VSIUnlink(path);
-        return gw_ctx_error(ctx, GW_ERR_IO, "geotiff: GDAL could not write the raster: %s", CPLGetLastErrorMsg());
+        return gw_ctx_error(ctx, GW_ERR_IO, "geotiff: GDAL could not write the raster: %s",
+                            CPLGetLastErrorMsg());
     }
     GDALClose(ds);
     return take_vsimem(ctx, path, buf, len);
@@ -393,7 +415,9 @@ gw_status gw_raster_contours_geojson(gw_ctx *ctx, const gw_raster *r, int srid,
     if (!r || !levels || !n_levels || n_levels > 1000 || r->nx > INT32_MAX || r->ny > INT32_MAX)
         return gw_ctx_error(ctx, GW_ERR_ARG, "contours: need a raster and 1 to 1000 levels");
     GDALDatasetH ras = mem_dataset(r, srid, "MEM", "", NULL);
-    if (!ras) return gw_ctx_error(ctx, GW_ERR_IO, "contours: GDAL MEM raster failed: %s", CPLGetLastErrorMsg());
+    if (!ras)
+        return gw_ctx_error(ctx, GW_ERR_IO, "contours: GDAL MEM raster failed: %s",
+                            CPLGetLastErrorMsg());
     char path[64];
     snprintf(path, sizeof path, "/vsimem/gw_contour_%u.geojson", atomic_fetch_add(&vsimem_seq, 1));
     GDALDriverH drv = GDALGetDriverByName("GeoJSON");
@@ -401,7 +425,8 @@ gw_status gw_raster_contours_geojson(gw_ctx *ctx, const gw_raster *r, int srid,
     gw_status st = GW_OK;
     if (!vec) {
         GDALClose(ras);
-        return gw_ctx_error(ctx, GW_ERR_IO, "contours: GDAL GeoJSON output failed: %s", CPLGetLastErrorMsg());
+        return gw_ctx_error(ctx, GW_ERR_IO, "contours: GDAL GeoJSON output failed: %s",
+                            CPLGetLastErrorMsg());
     }
     OGRSpatialReferenceH srs = OSRNewSpatialReference(NULL);
     OSRImportFromEPSG(srs, srid);
@@ -414,11 +439,13 @@ gw_status gw_raster_contours_geojson(gw_ctx *ctx, const gw_raster *r, int srid,
         OGRFieldDefnH fd = OGR_Fld_Create("density", OFTReal);
         OGR_L_CreateField(lyr, fd, TRUE);
         OGR_Fld_Destroy(fd);
-        if (GDALContourGenerate(GDALGetRasterBand(ras, 1), 0, 0, (int)n_levels, (double *)levels, FALSE,
-                                0, lyr, -1, 0, NULL, NULL) != CE_None)
-            st = gw_ctx_error(ctx, GW_ERR_IO, "contours: GDALContourGenerate failed: %s", CPLGetLastErrorMsg());
+        if (GDALContourGenerate(GDALGetRasterBand(ras, 1), 0, 0, (int)n_levels, (double *)levels,
+                                FALSE, 0, lyr, -1, 0, NULL, NULL) != CE_None)
+            st = gw_ctx_error(ctx, GW_ERR_IO, "contours: GDALContourGenerate failed: %s",
+                              CPLGetLastErrorMsg());
     } else {
-        st = gw_ctx_error(ctx, GW_ERR_IO, "contours: GDAL could not create the layer: %s", CPLGetLastErrorMsg());
+        st = gw_ctx_error(ctx, GW_ERR_IO, "contours: GDAL could not create the layer: %s",
+                          CPLGetLastErrorMsg());
     }
     GDALClose(vec);
     GDALClose(ras);

@@ -7,8 +7,8 @@
 #include <math.h>
 #include <stdlib.h>
 
-static const char *const names[GW_LISA_CLASS_COUNT] = {"not_significant", "HH", "LH", "LL", "HL",
-                                                        "no_neighbours", "no_value"};
+static const char *const names[GW_LISA_CLASS_COUNT] = {
+    "not_significant", "HH", "LH", "LL", "HL", "no_neighbours", "no_value"};
 
 const char *gw_lisa_class_name(gw_lisa_class c)
 {
@@ -36,17 +36,21 @@ gw_status gw_lisa(gw_ctx *ctx, const gw_weights *w, const double *x, const uint8
     if (!opts) opts = &dflt;
     if (!w || !x || !I) return gw_ctx_error(ctx, GW_ERR_ARG, "lisa: NULL argument");
     if (gw_weights_count(w) != n)
-        return gw_ctx_error(ctx, GW_ERR_ARG, "lisa: %zu values for weights over %zu units", n, gw_weights_count(w));
+        return gw_ctx_error(ctx, GW_ERR_ARG, "lisa: %zu values for weights over %zu units", n,
+                            gw_weights_count(w));
     int R = opts->permutations == 0 ? 999 : opts->permutations;
     double alpha = opts->alpha > 0 ? opts->alpha : 0.05;
     size_t m = 0;
     double sum = 0;
     for (size_t i = 0; i < n; i++)
         if (!valid || valid[i]) {
-            if (!isfinite(x[i])) return gw_ctx_error(ctx, GW_ERR_RANGE, "lisa: value %zu is not finite", i);
+            if (!isfinite(x[i]))
+                return gw_ctx_error(ctx, GW_ERR_RANGE, "lisa: value %zu is not finite", i);
             sum += x[i], m++;
         }
-    if (m < 3) return gw_ctx_error(ctx, GW_ERR_RANGE, "lisa: needs at least 3 units with a value (have %zu)", m);
+    if (m < 3)
+        return gw_ctx_error(ctx, GW_ERR_RANGE,
+                            "lisa: needs at least 3 units with a value (have %zu)", m);
     double mean = sum / (double)m, m2 = 0;
     double *z = malloc(n * sizeof *z);
     size_t *vpos = malloc(n * sizeof *vpos), *vidx = malloc(m * sizeof *vidx);
@@ -61,7 +65,10 @@ gw_status gw_lisa(gw_ctx *ctx, const gw_weights *w, const double *x, const uint8
     }
     m2 /= (double)m;
     gw_status st = GW_OK;
-    if (!(m2 > 0)) st = gw_ctx_error(ctx, GW_ERR_RANGE, "lisa: all %zu values are equal (%g); no clusters can be told apart", m, mean);
+    if (!(m2 > 0))
+        st = gw_ctx_error(ctx, GW_ERR_RANGE,
+                          "lisa: all %zu values are equal (%g); no clusters can be told apart", m,
+                          mean);
     for (size_t i = 0; i < n && !st; i++) {
         I[i] = NAN;
         if (p) p[i] = NAN;

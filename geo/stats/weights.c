@@ -30,10 +30,16 @@ static void pairs_add(pairs *p, uint32_t a, uint32_t b)
     if (p->len == p->cap) {
         size_t nc = p->cap ? p->cap * 2 : 1024;
         uint32_t *na = realloc(p->a, nc * sizeof *na);
-        if (!na) { p->oom = 1; return; }
+        if (!na) {
+            p->oom = 1;
+            return;
+        }
         p->a = na;
         uint32_t *nb = realloc(p->b, nc * sizeof *nb);
-        if (!nb) { p->oom = 1; return; }
+        if (!nb) {
+            p->oom = 1;
+            return;
+        }
         p->b = nb;
         p->cap = nc;
     }
@@ -65,7 +71,8 @@ static gw_status weights_from_pairs(gw_ctx *ctx, size_t n, const pairs *p,
     w->idx = malloc((p->len ? p->len : 1) * sizeof *w->idx);
     if (!w->off || !w->idx) {
         gw_weights_destroy(w);
-        return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory building weights (%zu links)", p->len);
+        return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory building weights (%zu links)",
+                            p->len);
     }
     for (size_t k = 0; k < p->len; k++) w->off[p->a[k] + 1]++;
     for (size_t i = 0; i < n; i++) w->off[i + 1] += w->off[i];
@@ -126,7 +133,8 @@ gw_status gw_weights_from_lists(gw_ctx *ctx, size_t n, const size_t *off, const 
         for (size_t k = off[i]; k < off[i + 1]; k++) {
             if (idx[k] >= n) {
                 pairs_free(&p);
-                return gw_ctx_error(ctx, GW_ERR_RANGE, "weights: neighbour %u of unit %zu is out of range (n = %zu)",
+                return gw_ctx_error(ctx, GW_ERR_RANGE,
+                                    "weights: neighbour %u of unit %zu is out of range (n = %zu)",
                                     idx[k], i, n);
             }
             pairs_add(&p, (uint32_t)i, idx[k]);
@@ -141,7 +149,9 @@ gw_status gw_weights_from_lists(gw_ctx *ctx, size_t n, const size_t *off, const 
 gw_status gw_weights_parse(gw_ctx *ctx, const char *text, gw_weights_opts *out)
 {
     gw_weights_opts o = {.kind = GW_WEIGHTS_QUEEN, .snap = 0.01};
-    if (!text) return gw_ctx_error(ctx, GW_ERR_ARG, "weights: missing (use queen, rook, distance:M or knn:K)");
+    if (!text)
+        return gw_ctx_error(ctx, GW_ERR_ARG,
+                            "weights: missing (use queen, rook, distance:M or knn:K)");
     char buf[128];
     snprintf(buf, sizeof buf, "%s", text);
     char *rest = strchr(buf, ',');
@@ -155,18 +165,22 @@ gw_status gw_weights_parse(gw_ctx *ctx, const char *text, gw_weights_opts *out)
         o.kind = GW_WEIGHTS_DISTANCE;
         o.distance = strtod(arg, &end);
         if (end == arg || *end || !(o.distance > 0) || !isfinite(o.distance))
-            return gw_ctx_error(ctx, GW_ERR_ARG, "weights '%s': the band must be a positive number of metres", text);
+            return gw_ctx_error(ctx, GW_ERR_ARG,
+                                "weights '%s': the band must be a positive number of metres", text);
     } else if (strcmp(buf, "knn") == 0 && arg) {
         o.kind = GW_WEIGHTS_KNN;
         long k = strtol(arg, &end, 10);
         if (end == arg || *end || k < 1 || k > 1000)
-            return gw_ctx_error(ctx, GW_ERR_ARG, "weights '%s': k must be an integer from 1 to 1000", text);
+            return gw_ctx_error(ctx, GW_ERR_ARG,
+                                "weights '%s': k must be an integer from 1 to 1000", text);
         o.k = (int)k;
     } else
-        return gw_ctx_error(ctx, GW_ERR_ARG, "weights '%s': use queen, rook, distance:M or knn:K", text);
+        return gw_ctx_error(ctx, GW_ERR_ARG, "weights '%s': use queen, rook, distance:M or knn:K",
+                            text);
     if (rest) {
         if (strncmp(rest, "snap:", 5) != 0 || o.kind > GW_WEIGHTS_ROOK)
-            return gw_ctx_error(ctx, GW_ERR_ARG, "weights '%s': only queen/rook take ',snap:M'", text);
+            return gw_ctx_error(ctx, GW_ERR_ARG, "weights '%s': only queen/rook take ',snap:M'",
+                                text);
         o.snap = strtod(rest + 5, &end);
         if (end == rest + 5 || *end || !(o.snap >= 0) || !isfinite(o.snap))
             return gw_ctx_error(ctx, GW_ERR_ARG, "weights '%s': snap must be metres >= 0", text);
@@ -230,8 +244,8 @@ static void bucket_free(bucket_grid *g)
     free(g->items);
 }
 
-static void points_band(const bucket_grid *g, const double *x, const double *y, size_t n,
-                        double d, pairs *p)
+static void points_band(const bucket_grid *g, const double *x, const double *y, size_t n, double d,
+                        pairs *p)
 {
     long r = (long)ceil(d / g->cell);
     double d2 = d * d;
@@ -251,8 +265,8 @@ static void points_band(const bucket_grid *g, const double *x, const double *y, 
 }
 
 /* k nearest by rings of buckets; best[]/bestd[] are caller scratch of k entries. */
-static void points_knn(const bucket_grid *g, const double *x, const double *y, size_t n,
-                       int k, uint32_t *best, double *bestd, pairs *p)
+static void points_knn(const bucket_grid *g, const double *x, const double *y, size_t n, int k,
+                       uint32_t *best, double *bestd, pairs *p)
 {
     for (size_t i = 0; i < n; i++) {
         long cx = clampl((long)((x[i] - g->x0) / g->cell), 0, g->nx - 1);
@@ -270,10 +284,12 @@ static void points_knn(const bucket_grid *g, const double *x, const double *y, s
                         uint32_t j = g->items[q];
                         if (j == i) continue;
                         double dx = x[j] - x[i], dy = y[j] - y[i], dd = dx * dx + dy * dy;
-                        if (found == k && !(dd < bestd[k - 1] || (dd == bestd[k - 1] && j < best[k - 1])))
+                        if (found == k &&
+                            !(dd < bestd[k - 1] || (dd == bestd[k - 1] && j < best[k - 1])))
                             continue;
                         int pos = found < k ? found++ : k - 1;
-                        while (pos > 0 && (bestd[pos - 1] > dd || (bestd[pos - 1] == dd && best[pos - 1] > j))) {
+                        while (pos > 0 && (bestd[pos - 1] > dd ||
+                                           (bestd[pos - 1] == dd && best[pos - 1] > j))) {
                             bestd[pos] = bestd[pos - 1];
                             best[pos] = best[pos - 1];
                             pos--;
@@ -301,7 +317,8 @@ gw_status gw_weights_from_points(gw_ctx *ctx, const double *x, const double *y, 
     if (opts->kind == GW_WEIGHTS_DISTANCE && !(opts->distance > 0))
         return gw_ctx_error(ctx, GW_ERR_ARG, "weights: the distance band must be > 0 m");
     if (opts->kind == GW_WEIGHTS_KNN && (opts->k < 1 || (size_t)opts->k >= n))
-        return gw_ctx_error(ctx, GW_ERR_ARG, "weights: knn:%d needs 1 <= k < the %zu units", opts->k, n);
+        return gw_ctx_error(ctx, GW_ERR_ARG, "weights: knn:%d needs 1 <= k < the %zu units",
+                            opts->k, n);
     bucket_grid g = {0};
     double cell = opts->kind == GW_WEIGHTS_DISTANCE ? opts->distance : 0;
     if (opts->kind == GW_WEIGHTS_KNN) {
@@ -359,7 +376,10 @@ static void cand_cb(void *item, void *user)
     if (c->len == c->cap) {
         size_t nc = c->cap ? c->cap * 2 : 64;
         uint32_t *nr = realloc(c->rows, nc * sizeof *nr);
-        if (!nr) { c->oom = 1; return; }
+        if (!nr) {
+            c->oom = 1;
+            return;
+        }
         c->rows = nr;
         c->cap = nc;
     }
@@ -382,7 +402,8 @@ static gw_status grids_contiguity(gw_ctx *ctx, const gw_layer_data *grids,
         const GEOSGeometry *gi = gw_layer_data_geom(grids, i, GW_MODEL_METRIC);
         double x0, y0, x1, y1;
         if (!gi || !GEOSGeom_getExtent_r(h, gi, &x0, &y0, &x1, &y1)) continue;
-        GEOSGeometry *env = GEOSGeom_createRectangle_r(h, x0 - snap, y0 - snap, x1 + snap, y1 + snap);
+        GEOSGeometry *env = GEOSGeom_createRectangle_r(h, x0 - snap, y0 - snap, x1 + snap,
+                                                       y1 + snap);
         if (!env) {
             st = gw_ctx_error(ctx, GW_ERR_GEOMETRY, "weights: GEOS failed on grid %s: %s",
                               gw_layer_data_id(grids, i), gw_ctx_geos_errmsg(ctx));
@@ -399,9 +420,11 @@ static gw_status grids_contiguity(gw_ctx *ctx, const gw_layer_data *grids,
         for (size_t k = 0; k < c.len && !st; k++) {
             size_t j = c.rows[k];
             const GEOSGeometry *gj = gw_layer_data_geom(grids, j, GW_MODEL_METRIC);
-            char near = snap > 0 ? GEOSDistanceWithin_r(h, gi, gj, snap) : GEOSIntersects_r(h, gi, gj);
+            char near = snap > 0 ? GEOSDistanceWithin_r(h, gi, gj, snap)
+                                 : GEOSIntersects_r(h, gi, gj);
             if (near == 2) {
-                st = gw_ctx_error(ctx, GW_ERR_GEOMETRY, "weights: GEOS failed comparing grids %s and %s: %s",
+                st = gw_ctx_error(ctx, GW_ERR_GEOMETRY,
+                                  "weights: GEOS failed comparing grids %s and %s: %s",
                                   gw_layer_data_id(grids, i), gw_layer_data_id(grids, j),
                                   gw_ctx_geos_errmsg(ctx));
                 break;
@@ -412,7 +435,8 @@ static gw_status grids_contiguity(gw_ctx *ctx, const gw_layer_data *grids,
                 if (!bnd[i]) bnd[i] = GEOSBoundary_r(h, gi);
                 if (!bnd[j]) bnd[j] = GEOSBoundary_r(h, gj);
                 if (!bnd[i] || !bnd[j]) {
-                    st = gw_ctx_error(ctx, GW_ERR_GEOMETRY, "weights: no boundary for grid %s or %s",
+                    st = gw_ctx_error(ctx, GW_ERR_GEOMETRY,
+                                      "weights: no boundary for grid %s or %s",
                                       gw_layer_data_id(grids, i), gw_layer_data_id(grids, j));
                     break;
                 }

@@ -25,7 +25,7 @@ struct gw_store_model_ops;
 struct gw_store_plan_ops;
 
 typedef struct gw_store_backend {
-    const char *name; /* "sqlite" */
+    const char *name;                             /* "sqlite" */
     const struct gw_store_core_ops *core;         /* store.h: transactions, meta, bulk I/O, logs */
     const struct gw_store_changes_ops *changes;   /* change log reads and batch writes */
     const struct gw_store_tokens_ops *tokens;     /* API tokens */
@@ -45,11 +45,11 @@ gw_status st_unsupported(gw_store *s, const char *op);
 /* The body of a public store function: check the slot, then call the engine.
  *   gw_status gw_store_tokens_find(gw_store *s, const char *h, gw_token *out)
  *   { ST_CALL(s, tokens, find, h, out); } */
-#define ST_CALL(s, topic, fn, ...)                                                     \
-    do {                                                                               \
-        if (!(s)) return GW_ERR_ARG;                                                   \
-        if (!(s)->be->topic || !(s)->be->topic->fn) return st_unsupported((s), #topic "." #fn); \
-        return (s)->be->topic->fn((s), ##__VA_ARGS__);                                   \
+#define ST_CALL(s, topic, fn, ...)                                                                 \
+    do {                                                                                           \
+        if (!(s)) return GW_ERR_ARG;                                                               \
+        if (!(s)->be->topic || !(s)->be->topic->fn) return st_unsupported((s), #topic "." #fn);    \
+        return (s)->be->topic->fn((s), ##__VA_ARGS__);                                             \
     } while (0)
 
 #endif

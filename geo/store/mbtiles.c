@@ -26,7 +26,8 @@ gw_status gw_mbtiles_create(gw_ctx *ctx, const char *path, gw_mbtiles **out)
 {
     *out = NULL;
     if (access(path, F_OK) == 0)
-        return gw_ctx_error(ctx, GW_ERR_CONFLICT, "'%s' exists; remove it or choose another name", path);
+        return gw_ctx_error(ctx, GW_ERR_CONFLICT, "'%s' exists; remove it or choose another name",
+                            path);
     gw_mbtiles *m = calloc(1, sizeof *m);
     if (!m || !(m->path = strdup(path))) {
         free(m);
@@ -34,15 +35,21 @@ gw_status gw_mbtiles_create(gw_ctx *ctx, const char *path, gw_mbtiles **out)
     }
     m->ctx = ctx;
     gw_status st = GW_OK;
-    if (sqlite3_open_v2(path, &m->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK ||
-        sqlite3_exec(m->db, "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"
-                     "CREATE TABLE metadata (name TEXT, value TEXT);"
-                     "CREATE TABLE tiles (zoom_level INTEGER, tile_column INTEGER, tile_row INTEGER, "
-                     "tile_data BLOB);"
-                     "CREATE UNIQUE INDEX tile_index ON tiles (zoom_level, tile_column, tile_row);"
-                     "BEGIN", NULL, NULL, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(m->db, "INSERT INTO tiles VALUES (?, ?, ?, ?)", -1, &m->tile, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(m->db, "INSERT INTO metadata VALUES (?, ?)", -1, &m->meta, NULL) != SQLITE_OK)
+    if (sqlite3_open_v2(path, &m->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+            SQLITE_OK ||
+        sqlite3_exec(
+            m->db,
+            "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"
+            "CREATE TABLE metadata (name TEXT, value TEXT);"
+            "CREATE TABLE tiles (zoom_level INTEGER, tile_column INTEGER, tile_row INTEGER, "
+            "tile_data BLOB);"
+            "CREATE UNIQUE INDEX tile_index ON tiles (zoom_level, tile_column, tile_row);"
+            "BEGIN",
+            NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(m->db, "INSERT INTO tiles VALUES (?, ?, ?, ?)", -1, &m->tile, NULL) !=
+            SQLITE_OK ||
+        sqlite3_prepare_v2(m->db, "INSERT INTO metadata VALUES (?, ?)", -1, &m->meta, NULL) !=
+            SQLITE_OK)
         st = mb_fail(m, "cannot create");
     if (st) {
         gw_mbtiles_destroy(m);
@@ -52,7 +59,8 @@ gw_status gw_mbtiles_create(gw_ctx *ctx, const char *path, gw_mbtiles **out)
     return GW_OK;
 }
 
-gw_status gw_mbtiles_put(gw_mbtiles *m, uint32_t z, uint32_t x, uint32_t y, const void *data, size_t len)
+gw_status gw_mbtiles_put(gw_mbtiles *m, uint32_t z, uint32_t x, uint32_t y, const void *data,
+                         size_t len)
 {
     if (!m || z > 30) return GW_ERR_ARG;
     sqlite3_bind_int(m->tile, 1, (int)z);
@@ -77,7 +85,8 @@ gw_status gw_mbtiles_meta(gw_mbtiles *m, const char *name, const char *value)
 gw_status gw_mbtiles_finish(gw_mbtiles *m)
 {
     if (!m) return GW_ERR_ARG;
-    if (sqlite3_exec(m->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) return mb_fail(m, "cannot commit");
+    if (sqlite3_exec(m->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+        return mb_fail(m, "cannot commit");
     m->finished = 1;
     return GW_OK;
 }

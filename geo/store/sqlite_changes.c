@@ -9,10 +9,15 @@ gw_status sq_changes_read(gw_store *s, int64_t after, int64_t before, int max,
     if (!fn || max <= 0) return gw_ctx_error(s->ctx, GW_ERR_ARG, "changes: no callback or no room");
     sqlite3_stmt *q;
     gw_status st = before > 0
-        ? st_cached(s, ST_CHANGES_UNTIL, "SELECT seq, layer, op, feature_id, minx, miny, maxx, maxy "
-                    "FROM changelog WHERE seq > ?1 AND seq < ?3 ORDER BY seq LIMIT ?2", &q)
-        : st_cached(s, ST_CHANGES, "SELECT seq, layer, op, feature_id, minx, miny, maxx, maxy "
-                    "FROM changelog WHERE seq > ?1 ORDER BY seq LIMIT ?2", &q);
+                       ? st_cached(
+                             s, ST_CHANGES_UNTIL,
+                             "SELECT seq, layer, op, feature_id, minx, miny, maxx, maxy "
+                             "FROM changelog WHERE seq > ?1 AND seq < ?3 ORDER BY seq LIMIT ?2",
+                             &q)
+                       : st_cached(s, ST_CHANGES,
+                                   "SELECT seq, layer, op, feature_id, minx, miny, maxx, maxy "
+                                   "FROM changelog WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+                                   &q);
     if (st) return st;
     sqlite3_bind_int64(q, 1, after);
     sqlite3_bind_int(q, 2, max);

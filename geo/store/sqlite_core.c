@@ -23,10 +23,13 @@ gw_status sq_commit(gw_store *s)
 {
     if (!s) return GW_ERR_ARG;
     if (sqlite3_get_autocommit(s->db))
-        return gw_ctx_error(s->ctx, GW_ERR_ARG, "commit without an open transaction on %s", s->path);
+        return gw_ctx_error(s->ctx, GW_ERR_ARG, "commit without an open transaction on %s",
+                            s->path);
     if (s->deferred)
-        return gw_ctx_error(s->ctx, s->deferred, "cannot commit: an earlier spatial index update "
-                            "failed in this transaction; roll back (database %s)", s->path);
+        return gw_ctx_error(s->ctx, s->deferred,
+                            "cannot commit: an earlier spatial index update "
+                            "failed in this transaction; roll back (database %s)",
+                            s->path);
     gw_status st = st_flush_all(s);
     if (st) return st;
     return st_exec(s, "COMMIT", "cannot commit");
@@ -47,8 +50,10 @@ void sq_rollback(gw_store *s)
 gw_status sq_read_begin(gw_store *s)
 {
     if (!sqlite3_get_autocommit(s->db))
-        return gw_ctx_error(s->ctx, GW_ERR_CONFLICT, "a transaction is already open on %s; read "
-                            "only committed data, after gw_store_commit()", s->path);
+        return gw_ctx_error(s->ctx, GW_ERR_CONFLICT,
+                            "a transaction is already open on %s; read "
+                            "only committed data, after gw_store_commit()",
+                            s->path);
     return st_exec(s, "BEGIN", "cannot start a read transaction");
 }
 
@@ -75,8 +80,8 @@ gw_status sq_meta_get(gw_store *s, const char *key, char *buf, size_t cap)
         const char *v = (const char *)sqlite3_column_text(q, 0);
         size_t len = v ? (size_t)sqlite3_column_bytes(q, 0) : 0;
         if (len >= cap)
-            st = gw_ctx_error(s->ctx, GW_ERR_RANGE, "meta '%s' is %zu bytes, buffer holds %zu",
-                              key, len, cap - 1);
+            st = gw_ctx_error(s->ctx, GW_ERR_RANGE, "meta '%s' is %zu bytes, buffer holds %zu", key,
+                              len, cap - 1);
         else {
             if (len) memcpy(buf, v, len);
             buf[len] = '\0';
@@ -96,8 +101,9 @@ gw_status sq_meta_set(gw_store *s, const char *key, const char *value)
     if (!key || !*key) return gw_ctx_error(s->ctx, GW_ERR_ARG, "gw_store_meta_set: no key");
     sqlite3_stmt *q;
     gw_status st = st_cached(s, ST_META_SET,
-                          "INSERT INTO meta (key, value) VALUES (?1, ?2) "
-                          "ON CONFLICT (key) DO UPDATE SET value = excluded.value", &q);
+                             "INSERT INTO meta (key, value) VALUES (?1, ?2) "
+                             "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                             &q);
     if (st) return st;
     sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
     if (value) sqlite3_bind_text(q, 2, value, -1, SQLITE_STATIC);
@@ -110,8 +116,8 @@ gw_status sq_meta_set(gw_store *s, const char *key, const char *value)
 gw_status st_grid_version(gw_store *s, int64_t *v)
 {
     int found;
-    gw_status st = st_query_int(s, "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'grid_version'",
-                             v, &found);
+    gw_status st = st_query_int(
+        s, "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'grid_version'", v, &found);
     if (!st && (!found || *v < 1)) *v = 1;
     return st;
 }
@@ -120,7 +126,7 @@ gw_status st_grid_version(gw_store *s, int64_t *v)
 
 /* Run "<select> FROM <layer> [WHERE version = current]" prepared; caller steps and finalizes. */
 gw_status st_layer_query(gw_store *s, gw_layer layer, const char *select, const char *suffix,
-                             sqlite3_stmt **q)
+                         sqlite3_stmt **q)
 {
     char sql[1024];
     int64_t gv = 0;
@@ -142,10 +148,8 @@ gw_status sq_count(gw_store *s, gw_layer layer, int64_t *n)
     if (!n) return gw_ctx_error(s->ctx, GW_ERR_ARG, "gw_store_count: no output");
     sqlite3_stmt *q;
     if ((st = st_layer_query(s, layer, "SELECT count(*)", "", &q))) return st;
-    if (sqlite3_step(q) == SQLITE_ROW)
-        *n = sqlite3_column_int64(q, 0);
-    else
-        st = st_fail(s, "cannot count rows");
+    if (sqlite3_step(q) == SQLITE_ROW) *n = sqlite3_column_int64(q, 0);
+    else st = st_fail(s, "cannot count rows");
     sqlite3_finalize(q);
     return st;
 }
@@ -156,11 +160,12 @@ gw_status sq_extent(gw_store *s, gw_layer layer, gw_bbox *out)
     if (st) return st;
     if (!out) return gw_ctx_error(s->ctx, GW_ERR_ARG, "gw_store_extent: no output");
     sqlite3_stmt *q;
-    st = st_layer_query(s, layer, "SELECT min(MbrMinX(geom)), min(MbrMinY(geom)), "
-                               "max(MbrMaxX(geom)), max(MbrMaxY(geom))", "", &q);
+    st = st_layer_query(s, layer,
+                        "SELECT min(MbrMinX(geom)), min(MbrMinY(geom)), "
+                        "max(MbrMaxX(geom)), max(MbrMaxY(geom))",
+                        "", &q);
     if (st) return st;
-    if (sqlite3_step(q) != SQLITE_ROW)
-        st = st_fail(s, "cannot compute the extent");
+    if (sqlite3_step(q) != SQLITE_ROW) st = st_fail(s, "cannot compute the extent");
     else if (sqlite3_column_type(q, 0) == SQLITE_NULL)
         st = gw_ctx_error(s->ctx, GW_ERR_NOT_FOUND, "layer %s is empty", gw_layer_name(layer));
     else
@@ -177,10 +182,8 @@ gw_status sq_clear(gw_store *s, gw_layer layer)
     gw_bbox box;
     int have_box = 0;
     st = gw_store_extent(s, layer, &box);
-    if (st == GW_OK)
-        have_box = 1;
-    else if (st != GW_ERR_NOT_FOUND)
-        return st;
+    if (st == GW_OK) have_box = 1;
+    else if (st != GW_ERR_NOT_FOUND) return st;
     gw_ctx_clear_error(s->ctx);
     if ((st = st_flush_all(s))) return st;
     /* A savepoint makes the delete and its change-log row atomic even outside a transaction.
@@ -189,13 +192,12 @@ gw_status sq_clear(gw_store *s, gw_layer layer)
     int was = st_set_triggers(s, 0);
     char sql[256];
     if (layer == GW_LAYER_GRIDS)
-        snprintf(sql, sizeof sql, "DELETE FROM idx_grids_geom WHERE pkid IN (SELECT fid FROM grids "
+        snprintf(sql, sizeof sql,
+                 "DELETE FROM idx_grids_geom WHERE pkid IN (SELECT fid FROM grids "
                  "WHERE version = (SELECT CAST(value AS INTEGER) FROM meta WHERE key = "
                  "'grid_version'))");
-    if (layer == GW_LAYER_GRIDS)
-        st = st_exec(s, sql, "cannot clear the spatial index");
-    else
-        st = st_rtree_rebuild(s, layer, NULL, 0, 0); /* an empty tree, without per-row deletes */
+    if (layer == GW_LAYER_GRIDS) st = st_exec(s, sql, "cannot clear the spatial index");
+    else st = st_rtree_rebuild(s, layer, NULL, 0, 0); /* an empty tree, without per-row deletes */
     sqlite3_stmt *q;
     if (!st && !(st = st_layer_query(s, layer, "DELETE", "", &q))) {
         if (sqlite3_step(q) != SQLITE_DONE) st = st_fail(s, "cannot clear the layer");
@@ -214,14 +216,16 @@ gw_status sq_clear(gw_store *s, gw_layer layer)
 /* ---- change log and audit ------------------------------------------------------------------ */
 
 gw_status sq_log_change(gw_store *s, gw_layer layer, const char *op, const char *feature_id,
-                              const gw_bbox *bbox, int64_t *seq)
+                        const gw_bbox *bbox, int64_t *seq)
 {
     gw_status st = st_check_layer(s, layer);
     if (st) return st;
     if (!op || !*op) return gw_ctx_error(s->ctx, GW_ERR_ARG, "change log: no operation given");
     sqlite3_stmt *q;
-    st = st_cached(s, ST_LOG, "INSERT INTO changelog (at, layer, op, feature_id, minx, miny, maxx, "
-                           "maxy) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", &q);
+    st = st_cached(s, ST_LOG,
+                   "INSERT INTO changelog (at, layer, op, feature_id, minx, miny, maxx, "
+                   "maxy) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                   &q);
     if (st) return st;
     char at[32];
     st_now_iso(at, sizeof at);
@@ -235,10 +239,8 @@ gw_status sq_log_change(gw_store *s, gw_layer layer, const char *op, const char 
         sqlite3_bind_double(q, 7, bbox->maxx);
         sqlite3_bind_double(q, 8, bbox->maxy);
     }
-    if (sqlite3_step(q) != SQLITE_DONE)
-        st = st_fail(s, "cannot append to the change log");
-    else if (seq)
-        *seq = sqlite3_last_insert_rowid(s->db);
+    if (sqlite3_step(q) != SQLITE_DONE) st = st_fail(s, "cannot append to the change log");
+    else if (seq) *seq = sqlite3_last_insert_rowid(s->db);
     sqlite3_reset(q);
     return st;
 }
@@ -247,9 +249,10 @@ gw_status sq_last_seq(gw_store *s, int64_t *seq)
 {
     if (!s || !seq) return GW_ERR_ARG;
     /* sqlite_sequence keeps the high-water mark even if old log rows are pruned. */
-    return st_query_int(s, "SELECT max(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = "
+    return st_query_int(s,
+                        "SELECT max(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = "
                         "'changelog'), 0), COALESCE((SELECT max(seq) FROM changelog), 0))",
-                     seq, NULL);
+                        seq, NULL);
 }
 
 gw_status sq_audit(gw_store *s, const char *who, const char *action, const char *detail)
@@ -257,8 +260,10 @@ gw_status sq_audit(gw_store *s, const char *who, const char *action, const char 
     if (!s) return GW_ERR_ARG;
     if (!action || !*action) return gw_ctx_error(s->ctx, GW_ERR_ARG, "audit: no action given");
     sqlite3_stmt *q;
-    gw_status st = st_cached(s, ST_AUDIT, "INSERT INTO audit_log (at, who, action, detail) "
-                                       "VALUES (?1, ?2, ?3, ?4)", &q);
+    gw_status st = st_cached(s, ST_AUDIT,
+                             "INSERT INTO audit_log (at, who, action, detail) "
+                             "VALUES (?1, ?2, ?3, ?4)",
+                             &q);
     if (st) return st;
     char at[32];
     st_now_iso(at, sizeof at);

@@ -7,8 +7,10 @@
 static gw_status need_table(gw_store *s)
 {
     if (s->schema_version >= 4) return GW_OK;
-    return gw_ctx_error(s->ctx, GW_ERR_NOT_FOUND, "coverage: %s has no coverage table (schema %d); "
-                        "open it read-write with this build to add it", s->path, s->schema_version);
+    return gw_ctx_error(s->ctx, GW_ERR_NOT_FOUND,
+                        "coverage: %s has no coverage table (schema %d); "
+                        "open it read-write with this build to add it",
+                        s->path, s->schema_version);
 }
 
 static void bind_real(sqlite3_stmt *q, int i, double v)
@@ -20,14 +22,17 @@ static void bind_real(sqlite3_stmt *q, int i, double v)
 static gw_status write_run(gw_store *s, const gw_store_coverage_run *run)
 {
     sqlite3_stmt *q = NULL;
-    gw_status st = st_prepare(s, "INSERT OR REPLACE INTO coverage_run (id, seq, metric_srid, "
-                              "computed_at, window_from, window_to, min_blind_m2, room_dist_m) VALUES "
-                              "(1, ?1, ?2, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'), ?3, ?4, ?5, ?6)",
-                              0, &q, "cannot prepare the coverage run row");
+    gw_status st = st_prepare(
+        s,
+        "INSERT OR REPLACE INTO coverage_run (id, seq, metric_srid, "
+        "computed_at, window_from, window_to, min_blind_m2, room_dist_m) VALUES "
+        "(1, ?1, ?2, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'), ?3, ?4, ?5, ?6)",
+        0, &q, "cannot prepare the coverage run row");
     if (st) return st;
     sqlite3_bind_int64(q, 1, run->seq);
     sqlite3_bind_int(q, 2, run->metric_srid);
-    if (run->has_window) sqlite3_bind_int64(q, 3, run->window_from), sqlite3_bind_int64(q, 4, run->window_to);
+    if (run->has_window)
+        sqlite3_bind_int64(q, 3, run->window_from), sqlite3_bind_int64(q, 4, run->window_to);
     sqlite3_bind_double(q, 5, run->min_blind_m2);
     sqlite3_bind_double(q, 6, run->room_dist_m);
     if (sqlite3_step(q) != SQLITE_DONE) st = st_fail(s, "cannot write the coverage run row");
@@ -43,10 +48,12 @@ gw_status sq_coverage_write(gw_store *s, int replace_all, gw_store_coverage_src 
     if (replace_all && (st = st_exec(s, "DELETE FROM coverage", "cannot clear the coverage table")))
         return st;
     sqlite3_stmt *q = NULL;
-    st = st_prepare(s, "INSERT OR REPLACE INTO coverage (grid, seq, grid_m2, covered_m2, ratio, cameras, "
-                    "incidents, seen, incident_share, room_m2, room_reach, blind_m2, blind_parts, "
-                    "blind_spots) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-                    0, &q, "cannot prepare the coverage insert");
+    st = st_prepare(
+        s,
+        "INSERT OR REPLACE INTO coverage (grid, seq, grid_m2, covered_m2, ratio, cameras, "
+        "incidents, seen, incident_share, room_m2, room_reach, blind_m2, blind_parts, "
+        "blind_spots) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+        0, &q, "cannot prepare the coverage insert");
     gw_store_coverage_row r;
     while (!st && src(user, &r)) {
         sqlite3_bind_text(q, 1, r.grid, -1, SQLITE_STATIC);
@@ -77,8 +84,10 @@ gw_status sq_coverage_run_get(gw_store *s, gw_store_coverage_run *run)
     gw_status st = need_table(s);
     if (st) return st;
     sqlite3_stmt *q = NULL;
-    st = st_prepare(s, "SELECT seq, metric_srid, window_from, window_to, min_blind_m2, room_dist_m "
-                    "FROM coverage_run WHERE id = 1", 0, &q, "cannot read coverage_run");
+    st = st_prepare(s,
+                    "SELECT seq, metric_srid, window_from, window_to, min_blind_m2, room_dist_m "
+                    "FROM coverage_run WHERE id = 1",
+                    0, &q, "cannot read coverage_run");
     if (st) return st;
     int rc = sqlite3_step(q);
     if (rc == SQLITE_ROW) {
@@ -105,13 +114,14 @@ gw_status sq_coverage_read(gw_store *s, const char *grid, int with_blind, gw_sto
     gw_status st = need_table(s);
     if (st) return st;
     sqlite3_stmt *q = NULL;
-    st = st_prepare(s, with_blind
-                           ? "SELECT grid, seq, grid_m2, covered_m2, ratio, cameras, incidents, seen, "
-                             "incident_share, room_m2, room_reach, blind_m2, blind_parts, blind_spots "
-                             "FROM coverage WHERE ?1 IS NULL OR grid = ?1 ORDER BY grid"
-                           : "SELECT grid, seq, grid_m2, covered_m2, ratio, cameras, incidents, seen, "
-                             "incident_share, room_m2, room_reach, blind_m2, blind_parts, NULL "
-                             "FROM coverage WHERE ?1 IS NULL OR grid = ?1 ORDER BY grid",
+    st = st_prepare(s,
+                    with_blind
+                        ? "SELECT grid, seq, grid_m2, covered_m2, ratio, cameras, incidents, seen, "
+                          "incident_share, room_m2, room_reach, blind_m2, blind_parts, blind_spots "
+                          "FROM coverage WHERE ?1 IS NULL OR grid = ?1 ORDER BY grid"
+                        : "SELECT grid, seq, grid_m2, covered_m2, ratio, cameras, incidents, seen, "
+                          "incident_share, room_m2, room_reach, blind_m2, blind_parts, NULL "
+                          "FROM coverage WHERE ?1 IS NULL OR grid = ?1 ORDER BY grid",
                     0, &q, "cannot read the coverage table");
     if (st) return st;
     if (grid) sqlite3_bind_text(q, 1, grid, -1, SQLITE_STATIC);
@@ -127,7 +137,9 @@ gw_status sq_coverage_read(gw_store *s, const char *grid, int with_blind, gw_sto
             .cameras = sqlite3_column_int(q, 5),
             .incidents = sqlite3_column_int(q, 6),
             .seen = sqlite3_column_int(q, 7),
-            .incident_share = sqlite3_column_type(q, 8) == SQLITE_NULL ? NAN : sqlite3_column_double(q, 8),
+            .incident_share = sqlite3_column_type(q, 8) == SQLITE_NULL
+                                  ? NAN
+                                  : sqlite3_column_double(q, 8),
             .room_m2 = sqlite3_column_double(q, 9),
             .room_reach = sqlite3_column_double(q, 10),
             .blind_m2 = sqlite3_column_double(q, 11),

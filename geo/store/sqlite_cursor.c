@@ -78,10 +78,11 @@ gw_status st_decode_row(gw_store *s, sqlite3_stmt *q, gw_layer layer, gw_value *
             v->kind = GW_VAL_INT;
             if (!parse_stored_time(t, sqlite3_column_bytes(q, col), &v->i) &&
                 gw_time_parse(s->ctx, t, "UTC", &v->i) != GW_OK)
-                return gw_ctx_error(s->ctx, GW_ERR_FORMAT, "%s row %lld: field %s holds '%s', "
-                                    "not an ISO 8601 time", gw_layer_name(layer),
-                                    (long long)sqlite3_column_int64(q, 0), fields[i].name,
-                                    t ? t : "");
+                return gw_ctx_error(s->ctx, GW_ERR_FORMAT,
+                                    "%s row %lld: field %s holds '%s', "
+                                    "not an ISO 8601 time",
+                                    gw_layer_name(layer), (long long)sqlite3_column_int64(q, 0),
+                                    fields[i].name, t ? t : "");
             break;
         }
         }

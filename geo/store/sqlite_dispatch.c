@@ -28,7 +28,8 @@ static gw_status log_moves(gw_store *s, const gw_store_move *p, size_t n, const 
         if (m < LOG_CHUNK && done + m < total) continue;
         sqlite3_stmt **q = m == LOG_CHUNK ? &full : &part;
         if (!*q) {
-            size_t len = (size_t)snprintf(sql, sizeof sql, "INSERT INTO changelog (at, layer, op, "
+            size_t len = (size_t)snprintf(sql, sizeof sql,
+                                          "INSERT INTO changelog (at, layer, op, "
                                           "feature_id, minx, miny, maxx, maxy) VALUES ");
             for (size_t r = 0; r < m; r++)
                 len += (size_t)snprintf(sql + len, sizeof sql - len,
@@ -106,20 +107,27 @@ static gw_status move_one(gw_store *s, move_stmts *q, const gw_store_move *m, ui
  * (delete + insert, as the trigger does) and geometry_columns_time once.  The geometry is always
  * a POINT of SRID 4326, so the constraint holds by construction.  Statements are compiled after
  * the switch, so they carry no trigger code. */
-gw_status sq_dispatch_positions(gw_store *s, const gw_store_move *moves, size_t n,
-                                uint8_t *outcome, int64_t *seq)
+gw_status sq_dispatch_positions(gw_store *s, const gw_store_move *moves, size_t n, uint8_t *outcome,
+                                int64_t *seq)
 {
     for (size_t i = 0; i < n; i++) seq[i] = 0;
     if (!n) return GW_OK;
     int trig = st_set_triggers(s, 0);
     move_stmts q = {0};
-    gw_status st = st_prepare(s, "UPDATE teams SET geom = MakePoint(?2, ?3, 4326), updated_at = ?4 "
+    gw_status st = st_prepare(s,
+                              "UPDATE teams SET geom = MakePoint(?2, ?3, 4326), updated_at = ?4 "
                               "WHERE id = ?1 AND (updated_at IS NULL OR updated_at <= ?4) "
-                              "RETURNING fid", 0, &q.up, "cannot prepare the position update");
+                              "RETURNING fid",
+                              0, &q.up, "cannot prepare the position update");
     if (!st) st = st_prepare(s, "SELECT 1 FROM teams WHERE id = ?1", 0, &q.ex, "cannot prepare");
-    if (!st) st = st_prepare(s, "DELETE FROM idx_teams_geom WHERE pkid = ?1", 0, &q.rdel, "cannot prepare");
-    if (!st) st = st_prepare(s, "INSERT INTO idx_teams_geom (pkid, xmin, xmax, ymin, ymax) VALUES "
-                             "(?1, ?2, ?2, ?3, ?3)", 0, &q.rins, "cannot prepare");
+    if (!st)
+        st = st_prepare(s, "DELETE FROM idx_teams_geom WHERE pkid = ?1", 0, &q.rdel,
+                        "cannot prepare");
+    if (!st)
+        st = st_prepare(s,
+                        "INSERT INTO idx_teams_geom (pkid, xmin, xmax, ymin, ymax) VALUES "
+                        "(?1, ?2, ?2, ?3, ?3)",
+                        0, &q.rins, "cannot prepare");
     if (!st) st = gw_store_begin(s);
     int began = !st;
     size_t applied = 0;
@@ -160,7 +168,8 @@ static gw_status exec4(gw_store *s, const char *sql, const char *a, const char *
 gw_status sq_dispatch_team_status(gw_store *s, const char *team, char *status, size_t cap)
 {
     sqlite3_stmt *q = NULL;
-    gw_status st = st_prepare(s, "SELECT status FROM teams WHERE id = ?1", 0, &q, "cannot read a team");
+    gw_status st = st_prepare(s, "SELECT status FROM teams WHERE id = ?1", 0, &q,
+                              "cannot read a team");
     if (st) return st;
     sqlite3_bind_text(q, 1, team, -1, SQLITE_STATIC);
     int rc = sqlite3_step(q);
@@ -182,7 +191,8 @@ gw_status sq_dispatch_take(gw_store *s, const char *team, int *changed)
 
 gw_status sq_dispatch_free(gw_store *s, const char *team)
 {
-    return exec4(s, "UPDATE teams SET status = 'available' WHERE id = ?1", team, NULL, NULL, NULL, NULL);
+    return exec4(s, "UPDATE teams SET status = 'available' WHERE id = ?1", team, NULL, NULL, NULL,
+                 NULL);
 }
 
 gw_status sq_dispatch_incident_exists(gw_store *s, const char *incident, int *exists)
@@ -193,14 +203,17 @@ gw_status sq_dispatch_incident_exists(gw_store *s, const char *incident, int *ex
 gw_status sq_dispatch_assign(gw_store *s, const char *incident, const char *team, const char *at,
                              const char *by)
 {
-    return exec4(s, "INSERT INTO assignments (incident, team, assigned_at, assigned_by) VALUES (?1, "
-                 "?2, ?3, ?4)", incident, team, at, by, NULL);
+    return exec4(s,
+                 "INSERT INTO assignments (incident, team, assigned_at, assigned_by) VALUES (?1, "
+                 "?2, ?3, ?4)",
+                 incident, team, at, by, NULL);
 }
 
 gw_status sq_dispatch_release(gw_store *s, const char *team, const char *incident, const char *at,
                               const char *by, int *closed)
 {
-    return exec4(s, "UPDATE assignments SET released_at = ?2, released_by = ?4 WHERE team = ?1 AND "
-                 "(?3 IS NULL OR incident = ?3) AND released_at IS NULL", team, at, incident, by,
-                 closed);
+    return exec4(s,
+                 "UPDATE assignments SET released_at = ?2, released_by = ?4 WHERE team = ?1 AND "
+                 "(?3 IS NULL OR incident = ?3) AND released_at IS NULL",
+                 team, at, incident, by, closed);
 }

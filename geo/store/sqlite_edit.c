@@ -18,7 +18,8 @@ static size_t add(char *buf, size_t used, size_t cap, const char *fmt, const cha
 }
 
 /* Bind values (param i+1 = field i), the geometry (nf+1, nf+2), the grid version (nf+3). */
-static void bind_all(sqlite3_stmt *q, size_t nf, gw_layer layer, int64_t gv, const gw_store_edit_row *r)
+static void bind_all(sqlite3_stmt *q, size_t nf, gw_layer layer, int64_t gv,
+                     const gw_store_edit_row *r)
 {
     for (size_t i = 0; i < nf; i++) {
         const gw_value *v = &r->values[i];
@@ -45,14 +46,16 @@ static gw_status run(gw_store *s, gw_layer layer, int64_t gv, const gw_store_edi
     size_t nf;
     gw_layer_fields(layer, &nf);
     sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK) return edit_fail(s, layer, "write");
+    if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK)
+        return edit_fail(s, layer, "write");
     bind_all(q, nf, layer, gv, r);
     gw_status st = GW_OK;
     if (sqlite3_step(q) != SQLITE_DONE) {
         switch (sqlite3_extended_errcode(s->db)) {
         case SQLITE_CONSTRAINT_UNIQUE:
         case SQLITE_CONSTRAINT_PRIMARYKEY:
-            st = gw_ctx_error(s->ctx, GW_ERR_CONFLICT, "%s: id '%s' exists already", r->label, r->id);
+            st = gw_ctx_error(s->ctx, GW_ERR_CONFLICT, "%s: id '%s' exists already", r->label,
+                              r->id);
             break;
         case SQLITE_CONSTRAINT_CHECK:
             st = gw_ctx_error(s->ctx, GW_ERR_RANGE, "%s: a value is out of range (%s)", r->label,
@@ -60,11 +63,10 @@ static gw_status run(gw_store *s, gw_layer layer, int64_t gv, const gw_store_edi
             break;
         case SQLITE_CONSTRAINT_NOTNULL:
         case SQLITE_CONSTRAINT_TRIGGER:
-            st = gw_ctx_error(s->ctx, GW_ERR_GEOMETRY, "%s: the geometry was refused (%s)", r->label,
-                              sqlite3_errmsg(s->db));
+            st = gw_ctx_error(s->ctx, GW_ERR_GEOMETRY, "%s: the geometry was refused (%s)",
+                              r->label, sqlite3_errmsg(s->db));
             break;
-        default:
-            st = edit_fail(s, layer, "write");
+        default: st = edit_fail(s, layer, "write");
         }
     }
     sqlite3_finalize(q);
@@ -76,11 +78,11 @@ static void geom_expr(gw_layer layer, size_t nf, char *buf, size_t cap)
 {
     if (layer == GW_LAYER_GRIDS)
         snprintf(buf, cap, "CastToMultiPolygon(CastToXY(GeomFromWKB(?%zu, 4326)))", nf + 1);
-    else
-        snprintf(buf, cap, "MakePoint(?%zu, ?%zu, 4326)", nf + 1, nf + 2);
+    else snprintf(buf, cap, "MakePoint(?%zu, ?%zu, 4326)", nf + 1, nf + 2);
 }
 
-gw_status sq_edit_insert(gw_store *s, gw_layer layer, int64_t grid_version, const gw_store_edit_row *r)
+gw_status sq_edit_insert(gw_store *s, gw_layer layer, int64_t grid_version,
+                         const gw_store_edit_row *r)
 {
     gw_status st = st_check_layer(s, layer);
     if (st) return st;
@@ -88,7 +90,8 @@ gw_status sq_edit_insert(gw_store *s, gw_layer layer, int64_t grid_version, cons
     const gw_field *f = gw_layer_fields(layer, &nf);
     char sql[2048], p[32];
     size_t u = (size_t)snprintf(sql, sizeof sql, "INSERT INTO \"%s\" (", gw_layer_name(layer));
-    for (size_t i = 0; i < nf; i++) u = add(sql, u, sizeof sql, i ? ", \"%s\"" : "\"%s\"", f[i].name);
+    for (size_t i = 0; i < nf; i++)
+        u = add(sql, u, sizeof sql, i ? ", \"%s\"" : "\"%s\"", f[i].name);
     u = add(sql, u, sizeof sql, "%s, geom) VALUES (", layer == GW_LAYER_GRIDS ? ", version" : "");
     for (size_t i = 0; i < nf; i++) {
         snprintf(p, sizeof p, "%s?%zu", i ? ", " : "", i + 1);
@@ -106,14 +109,16 @@ gw_status sq_edit_insert(gw_store *s, gw_layer layer, int64_t grid_version, cons
     return run(s, layer, grid_version, r, sql);
 }
 
-gw_status sq_edit_update(gw_store *s, gw_layer layer, int64_t grid_version, const gw_store_edit_row *r)
+gw_status sq_edit_update(gw_store *s, gw_layer layer, int64_t grid_version,
+                         const gw_store_edit_row *r)
 {
     gw_status st = st_check_layer(s, layer);
     if (st) return st;
     size_t nf;
     const gw_field *f = gw_layer_fields(layer, &nf);
     char sql[2048], p[64];
-    size_t u = (size_t)snprintf(sql, sizeof sql, "UPDATE \"%s\" SET \"id\" = ?1", gw_layer_name(layer));
+    size_t u = (size_t)snprintf(sql, sizeof sql, "UPDATE \"%s\" SET \"id\" = ?1",
+                                gw_layer_name(layer));
     for (size_t i = 1; i < nf; i++) {
         if (r->given && !r->given[i]) continue;
         snprintf(p, sizeof p, ", \"%s\" = ?%zu", f[i].name, i + 1);
@@ -141,7 +146,8 @@ gw_status sq_edit_delete(gw_store *s, gw_layer layer, int64_t grid_version, cons
     snprintf(sql, sizeof sql, "DELETE FROM \"%s\" WHERE id = ?1%s", gw_layer_name(layer),
              layer == GW_LAYER_GRIDS ? " AND version = ?2" : "");
     sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK) return edit_fail(s, layer, "delete");
+    if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK)
+        return edit_fail(s, layer, "delete");
     sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
     if (layer == GW_LAYER_GRIDS) sqlite3_bind_int64(q, 2, grid_version);
     int rc = sqlite3_step(q);
@@ -155,11 +161,13 @@ gw_status sq_edit_lookup(gw_store *s, gw_layer layer, int64_t grid_version, cons
     gw_status st = st_check_layer(s, layer);
     if (st) return st;
     char sql[256];
-    snprintf(sql, sizeof sql, "SELECT MbrMinX(geom), MbrMinY(geom), MbrMaxX(geom), MbrMaxY(geom) "
-             "FROM \"%s\" WHERE id = ?1%s", gw_layer_name(layer),
-             layer == GW_LAYER_GRIDS ? " AND version = ?2" : "");
+    snprintf(sql, sizeof sql,
+             "SELECT MbrMinX(geom), MbrMinY(geom), MbrMaxX(geom), MbrMaxY(geom) "
+             "FROM \"%s\" WHERE id = ?1%s",
+             gw_layer_name(layer), layer == GW_LAYER_GRIDS ? " AND version = ?2" : "");
     sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK) return edit_fail(s, layer, "lookup");
+    if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK)
+        return edit_fail(s, layer, "lookup");
     sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
     if (layer == GW_LAYER_GRIDS) sqlite3_bind_int64(q, 2, grid_version);
     int rc = sqlite3_step(q);

@@ -41,10 +41,13 @@ static gw_status prepare_filter(gw_store *s, const gw_feature_filter *f, const c
     bad |= cat(sql, sizeof sql, &len, " FROM \"%s\" WHERE 1", name);
     if (grids) bad |= cat(sql, sizeof sql, &len, "%s", " AND version = ?");
     if (f->has_bbox) {
-        bad |= cat(sql, sizeof sql, &len, " AND fid IN (SELECT pkid FROM \"idx_%s_geom\" WHERE "
-                   "xmin <= ? AND xmax >= ? AND ymin <= ? AND ymax >= ?)", name);
-        bad |= cat(sql, sizeof sql, &len, "%s", grids ? " AND Intersects(geom, BuildMbr(?, ?, ?, ?, 4326))"
-                                                      : " AND X(geom) BETWEEN ? AND ? AND Y(geom) BETWEEN ? AND ?");
+        bad |= cat(sql, sizeof sql, &len,
+                   " AND fid IN (SELECT pkid FROM \"idx_%s_geom\" WHERE "
+                   "xmin <= ? AND xmax >= ? AND ymin <= ? AND ymax >= ?)",
+                   name);
+        bad |= cat(sql, sizeof sql, &len, "%s",
+                   grids ? " AND Intersects(geom, BuildMbr(?, ?, ?, ?, 4326))"
+                         : " AND X(geom) BETWEEN ? AND ? AND Y(geom) BETWEEN ? AND ?");
     }
     if (tf && f->has_lo) bad |= cat(sql, sizeof sql, &len, " AND %s >= ?", tf);
     if (tf && f->has_hi) bad |= cat(sql, sizeof sql, &len, " AND %s <= ?", tf);
@@ -204,8 +207,7 @@ gw_status sq_features_next(gw_store *s, gw_feature_reader *r, gw_row *row)
             *v = (gw_value){GW_VAL_INT, NULL, sqlite3_column_int64(r->st, (int)i), 0};
         else if (r->fields[i].type == GW_FT_REAL && (t == SQLITE_FLOAT || t == SQLITE_INTEGER))
             *v = (gw_value){GW_VAL_REAL, NULL, 0, sqlite3_column_double(r->st, (int)i)};
-        else
-            *v = (gw_value){GW_VAL_TEXT, (const char *)sqlite3_column_text(r->st, (int)i), 0, 0};
+        else *v = (gw_value){GW_VAL_TEXT, (const char *)sqlite3_column_text(r->st, (int)i), 0, 0};
     }
     int g = (int)r->nf;
     row->fid = 0;
@@ -247,7 +249,8 @@ static int rtree_extent(gw_store *s, gw_layer layer, gw_bbox *out)
             for (unsigned c = 0; c < n; c++) {
                 for (int k = 0; k < 4; k++) {
                     const unsigned char *p = d + 4 + c * 24 + 8 + k * 4;
-                    uint32_t u = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+                    uint32_t u = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 |
+                                 p[3];
                     float fv;
                     memcpy(&fv, &u, 4);
                     v[k] = fv;
@@ -309,7 +312,8 @@ gw_status sq_features_summary(gw_store *s, int metric_srid, gw_store_summary *ou
     if (st) return st;
     char sql[320];
     sqlite3_stmt *q = NULL;
-    snprintf(sql, sizeof sql, "SELECT COALESCE(SUM(population),0), COALESCE(SUM(households),0), "
+    snprintf(sql, sizeof sql,
+             "SELECT COALESCE(SUM(population),0), COALESCE(SUM(households),0), "
              "COUNT(DISTINCT county), COUNT(DISTINCT township) FROM grids WHERE version = %lld",
              (long long)gv);
     if (one_row(s, sql, &q)) {
@@ -318,15 +322,18 @@ gw_status sq_features_summary(gw_store *s, int metric_srid, gw_store_summary *ou
     }
     sqlite3_finalize(q), q = NULL;
     if (metric_srid > 0) {
-        snprintf(sql, sizeof sql, "SELECT SUM(Area(Transform(geom, %d))) FROM grids WHERE version = "
-                 "%lld", metric_srid, (long long)gv);
+        snprintf(sql, sizeof sql,
+                 "SELECT SUM(Area(Transform(geom, %d))) FROM grids WHERE version = "
+                 "%lld",
+                 metric_srid, (long long)gv);
         if (one_row(s, sql, &q)) out->area_km2 = sqlite3_column_double(q, 0) / 1e6;
         sqlite3_finalize(q), q = NULL;
     }
     if (one_row(s, "SELECT COUNT(*) FROM cameras WHERE fov >= 360", &q))
         out->domes = sqlite3_column_int64(q, 0);
     sqlite3_finalize(q), q = NULL;
-    if (one_row(s, "SELECT MIN(occurred_at), MAX(occurred_at), SUM(grid IS NULL) FROM incidents", &q) &&
+    if (one_row(s, "SELECT MIN(occurred_at), MAX(occurred_at), SUM(grid IS NULL) FROM incidents",
+                &q) &&
         sqlite3_column_type(q, 0) != SQLITE_NULL) {
         out->has_incidents = 1;
         snprintf(out->first_incident, sizeof out->first_incident, "%s", sqlite3_column_text(q, 0));
@@ -350,8 +357,9 @@ gw_status sq_features_groups(gw_store *s, gw_layer layer, const char *field, int
         return gw_ctx_error(s->ctx, GW_ERR_ARG, "%s has no text field '%s'", gw_layer_name(layer),
                             field ? field : "");
     char sql[256];
-    snprintf(sql, sizeof sql, "SELECT \"%s\", COUNT(*) FROM \"%s\" GROUP BY 1 ORDER BY 2 DESC LIMIT %d",
-             f[fi].name, gw_layer_name(layer), limit > 0 ? limit : -1);
+    snprintf(sql, sizeof sql,
+             "SELECT \"%s\", COUNT(*) FROM \"%s\" GROUP BY 1 ORDER BY 2 DESC LIMIT %d", f[fi].name,
+             gw_layer_name(layer), limit > 0 ? limit : -1);
     sqlite3_stmt *q = NULL;
     if ((st = st_prepare(s, sql, 0, &q, "cannot count groups"))) return st;
     int rc;

@@ -101,9 +101,11 @@ gw_status sq_inserter_create(gw_store *s, gw_layer layer, gw_inserter **out)
     st_column_list(ins->fields, ins->nf, cols, sizeof cols);
     size_t used = 0;
     for (size_t i = 0; i < ins->nf; i++)
-        used += (size_t)snprintf(params + used, sizeof params - used, "%s?%zu", i ? ", " : "", i + 1);
+        used += (size_t)snprintf(params + used, sizeof params - used, "%s?%zu", i ? ", " : "",
+                                 i + 1);
     if (layer == GW_LAYER_GRIDS)
-        snprintf(sql, sizeof sql, "INSERT INTO grids (%s, version, geom) VALUES (%s, ?%zu, "
+        snprintf(sql, sizeof sql,
+                 "INSERT INTO grids (%s, version, geom) VALUES (%s, ?%zu, "
                  "CastToMultiPolygon(CastToXY(GeomFromWKB(?%zu, 4326))))",
                  cols, params, ins->nf + 1, ins->nf + 2);
     else
@@ -115,14 +117,21 @@ gw_status sq_inserter_create(gw_store *s, gw_layer layer, gw_inserter **out)
     st = st_prepare(s, sql, SQLITE_PREPARE_PERSISTENT, &ins->st, "cannot prepare the insert");
     ins->next = s->inserters;
     s->inserters = ins;
-    snprintf(sql, sizeof sql, "INSERT OR REPLACE INTO \"idx_%s_geom\" (pkid, xmin, xmax, ymin, "
-             "ymax) VALUES (?1, ?2, ?3, ?4, ?5)", gw_layer_name(layer));
-    if (!st) st = st_prepare(s, sql, SQLITE_PREPARE_PERSISTENT, &ins->rtree, "cannot prepare the "
-                          "spatial index insert");
+    snprintf(sql, sizeof sql,
+             "INSERT OR REPLACE INTO \"idx_%s_geom\" (pkid, xmin, xmax, ymin, "
+             "ymax) VALUES (?1, ?2, ?3, ?4, ?5)",
+             gw_layer_name(layer));
+    if (!st)
+        st = st_prepare(s, sql, SQLITE_PREPARE_PERSISTENT, &ins->rtree,
+                        "cannot prepare the "
+                        "spatial index insert");
     if (!st && layer == GW_LAYER_GRIDS)
-        st = st_prepare(s, "SELECT MbrMinX(geom), MbrMaxX(geom), MbrMinY(geom), MbrMaxY(geom) FROM "
-                     "grids WHERE fid = ?1", SQLITE_PREPARE_PERSISTENT, &ins->mbr, "cannot "
-                     "prepare the insert");
+        st = st_prepare(s,
+                        "SELECT MbrMinX(geom), MbrMaxX(geom), MbrMinY(geom), MbrMaxY(geom) FROM "
+                        "grids WHERE fid = ?1",
+                        SQLITE_PREPARE_PERSISTENT, &ins->mbr,
+                        "cannot "
+                        "prepare the insert");
     if (st) {
         gw_inserter_destroy(ins);
         return st;
@@ -165,12 +174,9 @@ static gw_status bind_values(gw_inserter *ins, const gw_value *v, const char *id
             if (v[i].kind == GW_VAL_REAL && !isfinite(v[i].d))
                 return gw_ctx_error(ctx, GW_ERR_RANGE, "%s '%s': field %s is not a finite number",
                                     layer, id, f->name);
-            if (v[i].kind == GW_VAL_REAL)
-                sqlite3_bind_double(ins->st, col, v[i].d);
-            else if (v[i].kind == GW_VAL_INT)
-                sqlite3_bind_double(ins->st, col, (double)v[i].i);
-            else
-                ok = 0;
+            if (v[i].kind == GW_VAL_REAL) sqlite3_bind_double(ins->st, col, v[i].d);
+            else if (v[i].kind == GW_VAL_INT) sqlite3_bind_double(ins->st, col, (double)v[i].i);
+            else ok = 0;
             break;
         case GW_FT_TIME:
             if ((ok = v[i].kind == GW_VAL_INT)) {
@@ -182,9 +188,10 @@ static gw_status bind_values(gw_inserter *ins, const gw_value *v, const char *id
         if (!ok)
             return gw_ctx_error(ctx, GW_ERR_ARG, "%s '%s': field %s expects %s, got a %s value",
                                 layer, id, f->name,
-                                f->type == GW_FT_TIME ? "a time (integer Unix seconds)"
+                                f->type == GW_FT_TIME   ? "a time (integer Unix seconds)"
                                 : f->type == GW_FT_TEXT ? "text"
-                                : f->type == GW_FT_INT ? "an integer" : "a number",
+                                : f->type == GW_FT_INT  ? "an integer"
+                                                        : "a number",
                                 v[i].kind == GW_VAL_TEXT && !v[i].s ? "NULL-text"
                                                                     : kind_name(v[i].kind));
     }
@@ -199,11 +206,12 @@ static gw_status bind_geometry(gw_inserter *ins, const gw_feature *f, const char
     size_t hdr = 0;
     if (ins->layer == GW_LAYER_GRIDS) {
         unsigned t = wkb_type(f->wkb, f->wkb_len, &hdr);
-        if (!f->wkb)
-            return gw_ctx_error(ctx, GW_ERR_GEOMETRY, "grids '%s': no geometry", id);
+        if (!f->wkb) return gw_ctx_error(ctx, GW_ERR_GEOMETRY, "grids '%s': no geometry", id);
         if (t != 3 && t != 6)
-            return gw_ctx_error(ctx, GW_ERR_GEOMETRY, "grids '%s': geometry is WKB type %u, "
-                                "expected Polygon (3) or MultiPolygon (6)", id, t);
+            return gw_ctx_error(ctx, GW_ERR_GEOMETRY,
+                                "grids '%s': geometry is WKB type %u, "
+                                "expected Polygon (3) or MultiPolygon (6)",
+                                id, t);
         sqlite3_bind_int64(ins->st, col, ins->grid_version);
         sqlite3_bind_blob(ins->st, col + 1, f->wkb, (int)f->wkb_len, SQLITE_STATIC);
         return GW_OK;
@@ -212,16 +220,20 @@ static gw_status bind_geometry(gw_inserter *ins, const gw_feature *f, const char
     if (f->wkb) {
         unsigned t = wkb_type(f->wkb, f->wkb_len, &hdr);
         if (t != 1 || f->wkb_len < hdr + 16)
-            return gw_ctx_error(ctx, GW_ERR_GEOMETRY, "%s '%s': geometry is WKB type %u (%zu "
-                                "bytes), expected a Point", layer, id, t, f->wkb_len);
+            return gw_ctx_error(ctx, GW_ERR_GEOMETRY,
+                                "%s '%s': geometry is WKB type %u (%zu "
+                                "bytes), expected a Point",
+                                layer, id, t, f->wkb_len);
         x = wkb_f64(f->wkb + hdr, f->wkb[0]);
         y = wkb_f64(f->wkb + hdr + 8, f->wkb[0]);
     }
     if (!isfinite(x) || !isfinite(y))
         return gw_ctx_error(ctx, GW_ERR_GEOMETRY, "%s '%s': empty or non-finite point", layer, id);
     if (x < -180.0 || x > 180.0 || y < -90.0 || y > 90.0)
-        return gw_ctx_error(ctx, GW_ERR_RANGE, "%s '%s': point (%.8g, %.8g) is outside lon/lat "
-                            "range (not EPSG:4326?)", layer, id, x, y);
+        return gw_ctx_error(ctx, GW_ERR_RANGE,
+                            "%s '%s': point (%.8g, %.8g) is outside lon/lat "
+                            "range (not EPSG:4326?)",
+                            layer, id, x, y);
     ins->px = x;
     ins->py = y;
     point_blob(ins->point, x, y, 4326);
@@ -237,8 +249,10 @@ gw_status sq_inserter_add(gw_inserter *ins, const gw_feature *f)
     if (!f || !f->values) return gw_ctx_error(s->ctx, GW_ERR_ARG, "%s: no feature values", layer);
     const gw_value *v = f->values;
     if (v[0].kind != GW_VAL_TEXT || !v[0].s || !v[0].s[0])
-        return gw_ctx_error(s->ctx, GW_ERR_ARG, "%s: a feature without an id (field id must be "
-                            "non-empty text, got %s)", layer, kind_name(v[0].kind));
+        return gw_ctx_error(s->ctx, GW_ERR_ARG,
+                            "%s: a feature without an id (field id must be "
+                            "non-empty text, got %s)",
+                            layer, kind_name(v[0].kind));
     const char *id = v[0].s;
     gw_status st = bind_values(ins, v, id);
     if (!st) st = bind_geometry(ins, f, id);
@@ -280,9 +294,11 @@ gw_status sq_inserter_add(gw_inserter *ins, const gw_feature *f)
             return GW_OK;
         }
         /* Keep row and index in step: take the row back out (no trigger runs for this). */
-        st = gw_ctx_error(s->ctx, rc == SQLITE_NOMEM ? GW_ERR_NOMEM : GW_ERR_DB, "%s '%s': "
-                          "spatial index insert failed: %s (database %s)", layer, id,
-                          rc == SQLITE_NOMEM ? "out of memory" : sqlite3_errmsg(s->db), s->path);
+        st = gw_ctx_error(s->ctx, rc == SQLITE_NOMEM ? GW_ERR_NOMEM : GW_ERR_DB,
+                          "%s '%s': "
+                          "spatial index insert failed: %s (database %s)",
+                          layer, id, rc == SQLITE_NOMEM ? "out of memory" : sqlite3_errmsg(s->db),
+                          s->path);
         int64_t fid = e.id;
         char sql[128];
         snprintf(sql, sizeof sql, "DELETE FROM \"%s\" WHERE fid = %lld", layer, (long long)fid);
@@ -296,8 +312,10 @@ gw_status sq_inserter_add(gw_inserter *ins, const gw_feature *f)
         st = gw_ctx_error(s->ctx, GW_ERR_CONFLICT, "%s: duplicate id '%s'", layer, id);
         break;
     case SQLITE_CONSTRAINT_NOTNULL:
-        st = gw_ctx_error(s->ctx, GW_ERR_GEOMETRY, "%s '%s': the geometry could not be read "
-                          "(%s)", layer, id, sqlite3_errmsg(s->db));
+        st = gw_ctx_error(s->ctx, GW_ERR_GEOMETRY,
+                          "%s '%s': the geometry could not be read "
+                          "(%s)",
+                          layer, id, sqlite3_errmsg(s->db));
         break;
     case SQLITE_CONSTRAINT_TRIGGER:
         st = gw_ctx_error(s->ctx, GW_ERR_GEOMETRY, "%s '%s': %s", layer, id, sqlite3_errmsg(s->db));

@@ -49,7 +49,7 @@ gw_status st_exec(gw_store *s, const char *sql, const char *what)
 }
 
 gw_status st_prepare(gw_store *s, const char *sql, unsigned flags, sqlite3_stmt **out,
-                         const char *what)
+                     const char *what)
 {
     if (sqlite3_prepare_v3(s->db, sql, -1, flags, out, NULL) == SQLITE_OK) return GW_OK;
     *out = NULL;
@@ -115,9 +115,10 @@ int st_set_triggers(gw_store *s, int on)
 void st_touch_layer_time(gw_store *s, gw_layer layer, const char *column)
 {
     char sql[256];
-    snprintf(sql, sizeof sql, "UPDATE geometry_columns_time SET %s = strftime('%%Y-%%m-%%dT%%H:%%M:"
-             "%%fZ', 'now') WHERE f_table_name = '%s' AND f_geometry_column = 'geom'", column,
-             gw_layer_name(layer));
+    snprintf(sql, sizeof sql,
+             "UPDATE geometry_columns_time SET %s = strftime('%%Y-%%m-%%dT%%H:%%M:"
+             "%%fZ', 'now') WHERE f_table_name = '%s' AND f_geometry_column = 'geom'",
+             column, gw_layer_name(layer));
     sqlite3_exec(s->db, sql, NULL, NULL, NULL);
 }
 
@@ -141,7 +142,9 @@ static gw_status read_identity(gw_store *s, int64_t *app, int64_t *ver, int64_t 
 {
     gw_status st = st_query_int(s, "PRAGMA application_id", app, NULL);
     if (!st) st = st_query_int(s, "PRAGMA user_version", ver, NULL);
-    if (!st) st = st_query_int(s, "SELECT count(*) FROM sqlite_master WHERE type = 'table'", tables, NULL);
+    if (!st)
+        st = st_query_int(s, "SELECT count(*) FROM sqlite_master WHERE type = 'table'", tables,
+                          NULL);
     return st;
 }
 
@@ -158,7 +161,8 @@ static gw_status classify(gw_store *s, int64_t app, int64_t ver, int64_t tables,
         if (ver < 1)
             return gw_ctx_error(s->ctx, GW_ERR_SCHEMA,
                                 "database %s is marked as gridwatch but has no schema version "
-                                "(a damaged or half-written file)", s->path);
+                                "(a damaged or half-written file)",
+                                s->path);
         return GW_OK;
     }
     if (app != 0)
@@ -182,9 +186,10 @@ static gw_status migrate(gw_store *s)
     for (size_t i = 0; i < st_migration_count; i++)
         if (st_migrations[i].version == GW_SCHEMA_VERSION) top = 1;
     if (!top)
-        return gw_ctx_error(s->ctx, GW_ERR_INTERNAL, "this build has no migration for schema "
-                            "version %d (data/schema/%03d_*.sql)", GW_SCHEMA_VERSION,
-                            GW_SCHEMA_VERSION);
+        return gw_ctx_error(s->ctx, GW_ERR_INTERNAL,
+                            "this build has no migration for schema "
+                            "version %d (data/schema/%03d_*.sql)",
+                            GW_SCHEMA_VERSION, GW_SCHEMA_VERSION);
     gw_status st = st_exec(s, "BEGIN IMMEDIATE", "cannot start the migration transaction");
     if (st) return st;
     int64_t app, ver, tables;
@@ -211,7 +216,9 @@ static gw_status migrate(gw_store *s)
         char *err = NULL;
         if (sqlite3_exec(s->db, m->sql, migration_row, why, &err) != SQLITE_OK)
             st = gw_ctx_error(s->ctx, GW_ERR_DB, "migration %s failed on %s: %s", m->name, s->path,
-                              why[0] ? why : err ? err : sqlite3_errmsg(s->db));
+                              why[0] ? why
+                              : err  ? err
+                                     : sqlite3_errmsg(s->db));
         sqlite3_free(err);
     }
     if (!st) {
@@ -231,7 +238,9 @@ static gw_status migrate(gw_store *s)
 
 void gw_store_engine_versions(char *buf, size_t cap)
 {
-    if (cap) snprintf(buf, cap, "SpatiaLite %s\nSQLite %s\n", spatialite_version(), sqlite3_libversion());
+    if (cap)
+        snprintf(buf, cap, "SpatiaLite %s\nSQLite %s\n", spatialite_version(),
+                 sqlite3_libversion());
 }
 
 gw_status st_sqlite_open(gw_ctx *ctx, const char *path, int flags, gw_store **out)
@@ -284,36 +293,44 @@ gw_status st_sqlite_open(gw_ctx *ctx, const char *path, int flags, gw_store **ou
     gw_status st = GW_OK;
     int rc = sqlite3_exec(s->db, "PRAGMA application_id", NULL, NULL, NULL);
     if ((rc & 0xff) == SQLITE_NOTADB || (rc & 0xff) == SQLITE_CORRUPT)
-        st = gw_ctx_error(ctx, GW_ERR_SCHEMA, "%s is not a SQLite database (%s); not a gridwatch "
-                          "database", path, sqlite3_errmsg(s->db));
+        st = gw_ctx_error(ctx, GW_ERR_SCHEMA,
+                          "%s is not a SQLite database (%s); not a gridwatch "
+                          "database",
+                          path, sqlite3_errmsg(s->db));
     else if (rc != SQLITE_OK)
         st = gw_ctx_error(ctx, GW_ERR_IO, "cannot read database %s: %s", path,
                           sqlite3_errmsg(s->db));
     if (!st) st = read_identity(s, &app, &ver, &tables);
     if (!st) st = classify(s, app, ver, tables, &empty);
     if (!st && empty && !(flags & GW_STORE_CREATE))
-        st = gw_ctx_error(ctx, GW_ERR_SCHEMA, "database %s is empty, not initialised (run "
-                          "gridwatch init)", path);
+        st = gw_ctx_error(ctx, GW_ERR_SCHEMA,
+                          "database %s is empty, not initialised (run "
+                          "gridwatch init)",
+                          path);
     if (!st && ro && ver < GW_SCHEMA_VERSION)
-        st = gw_ctx_error(ctx, GW_ERR_SCHEMA, "database %s has schema version %lld and needs a "
-                          "migration to %d; open it read-write once", path, (long long)ver,
-                          GW_SCHEMA_VERSION);
+        st = gw_ctx_error(ctx, GW_ERR_SCHEMA,
+                          "database %s has schema version %lld and needs a "
+                          "migration to %d; open it read-write once",
+                          path, (long long)ver, GW_SCHEMA_VERSION);
     if (!st && !ro) {
         int64_t dummy;
         sqlite3_stmt *q;
         st = st_prepare(s, "PRAGMA journal_mode = WAL", 0, &q, "cannot switch to WAL");
         if (!st) {
-            if (sqlite3_step(q) != SQLITE_ROW)
-                st = st_fail(s, "cannot switch to WAL");
+            if (sqlite3_step(q) != SQLITE_ROW) st = st_fail(s, "cannot switch to WAL");
             else if (sqlite3_stricmp((const char *)sqlite3_column_text(q, 0), "wal") != 0)
-                st = gw_ctx_error(ctx, GW_ERR_DB, "database %s cannot use WAL mode (journal "
-                                  "mode stays '%s')", path, sqlite3_column_text(q, 0));
+                st = gw_ctx_error(ctx, GW_ERR_DB,
+                                  "database %s cannot use WAL mode (journal "
+                                  "mode stays '%s')",
+                                  path, sqlite3_column_text(q, 0));
             sqlite3_finalize(q);
         }
         if (!st) st = st_query_int(s, "PRAGMA synchronous = NORMAL", &dummy, NULL);
     }
-    if (!st) st = st_exec(s, "PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY",
-                       "cannot set connection options");
+    if (!st)
+        st = st_exec(
+            s, "PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY",
+            "cannot set connection options");
     s->schema_version = (int)ver;
     if (!st && !ro && ver < GW_SCHEMA_VERSION) st = migrate(s);
     if (!st && (flags & GW_STORE_QUERY_ONLY))

@@ -1,8 +1,8 @@
 /* sqlite_plan.c — the SQLite engine's planning tables (store_plan.h): plan_drafts and
  * plan_draft_grids (a draft's own rows: upserts with fields and WKB, or delete marks),
- * grid_versions and the versioned grids rows, plan_jurisdiction, and the incident, camera and
- * police-room reads of validation, balance and suggestion.  Bulk writes (publish, rollback,
- * copying a draft) are one INSERT … SELECT each. */
+ * grid_versions and the versioned grids rows, and plan_jurisdiction (the incident, camera and
+ * police-room reads of validation, balance and suggestion are in sqlite_plan_reads.c).  Bulk
+ * writes (publish, rollback, copying a draft) are one INSERT … SELECT each. */
 #include "ops_plan.h"
 #include "store_internal.h"
 
@@ -73,7 +73,7 @@ static gw_status each_grid(gw_store *s, sqlite3_stmt *q, int own, gw_store_plan_
     return st;
 }
 
-static void bind_bbox(sqlite3_stmt *q, int first, const gw_bbox *b)
+void st_bind_bbox(sqlite3_stmt *q, int first, const gw_bbox *b)
 {
     sqlite3_bind_double(q, first, b->minx), sqlite3_bind_double(q, first + 1, b->miny);
     sqlite3_bind_double(q, first + 2, b->maxx), sqlite3_bind_double(q, first + 3, b->maxy);
@@ -118,14 +118,15 @@ static gw_status exec_w(gw_store *s, const char *sql, int64_t a, int64_t b, cons
 
 /* ---- drafts -------------------------------------------------------------------------------- */
 
-gw_status sq_plan_draft_create(gw_store *s, const char *name, const char *who,
-                               int64_t base_version, int64_t *id)
+gw_status sq_plan_draft_create(gw_store *s, const char *name, const char *who, int64_t base_version,
+                               int64_t *id)
 {
     char at[32];
     st_now_iso(at, sizeof at);
-    gw_status st = exec_w(s, "INSERT INTO plan_drafts (base_version, edits, name, created_by, "
-                          "created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)", base_version,
-                          0, name, who, at, "cannot create the draft");
+    gw_status st = exec_w(s,
+                          "INSERT INTO plan_drafts (base_version, edits, name, created_by, "
+                          "created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+                          base_version, 0, name, who, at, "cannot create the draft");
     if (!st && id) *id = sqlite3_last_insert_rowid(s->db);
     return st;
 }
@@ -149,7 +150,8 @@ static void read_draft(sqlite3_stmt *q, gw_store_plan_draft *d)
         snprintf(d->updated_at, sizeof d->updated_at, "%s", t);
     d->edits = sqlite3_column_int64(q, 6);
     d->changed = sqlite3_column_int64(q, 7);
-    if ((t = (const char *)sqlite3_column_text(q, 8))) snprintf(d->status, sizeof d->status, "%s", t);
+    if ((t = (const char *)sqlite3_column_text(q, 8)))
+        snprintf(d->status, sizeof d->status, "%s", t);
     d->published_version = sqlite3_column_int64(q, 9);
 }
 
@@ -163,7 +165,8 @@ gw_status sq_plan_draft_get(gw_store *s, int64_t id, gw_store_plan_draft *out)
     sqlite3_bind_int64(q, 1, id);
     int rc = sqlite3_step(q);
     if (rc == SQLITE_ROW) read_draft(q, out);
-    else if (rc == SQLITE_DONE) st = gw_ctx_error(s->ctx, GW_ERR_NOT_FOUND, "no draft %lld", (long long)id);
+    else if (rc == SQLITE_DONE)
+        st = gw_ctx_error(s->ctx, GW_ERR_NOT_FOUND, "no draft %lld", (long long)id);
     else st = st_fail(s, "cannot read drafts");
     sqlite3_finalize(q);
     return st;
@@ -189,10 +192,11 @@ gw_status sq_plan_draft_list(gw_store *s, gw_store_plan_draft_fn fn, void *user)
 
 gw_status sq_plan_draft_delete(gw_store *s, int64_t id)
 {
-    gw_status st = exec_w(s, "DELETE FROM plan_draft_grids WHERE draft_id = ?1", id, 0, NULL,
-                          NULL, NULL, "cannot delete the draft's grids");
-    if (!st) st = exec_w(s, "DELETE FROM plan_drafts WHERE id = ?1", id, 0, NULL, NULL, NULL,
-                         "cannot delete the draft");
+    gw_status st = exec_w(s, "DELETE FROM plan_draft_grids WHERE draft_id = ?1", id, 0, NULL, NULL,
+                          NULL, "cannot delete the draft's grids");
+    if (!st)
+        st = exec_w(s, "DELETE FROM plan_drafts WHERE id = ?1", id, 0, NULL, NULL, NULL,
+                    "cannot delete the draft");
     return st;
 }
 
@@ -206,16 +210,20 @@ gw_status sq_plan_draft_touch(gw_store *s, int64_t id)
 
 gw_status sq_plan_draft_published(gw_store *s, int64_t id, int64_t version)
 {
-    return exec_w(s, "UPDATE plan_drafts SET status = 'published', published_version = ?1 WHERE "
-                  "id = ?2", version, id, NULL, NULL, NULL, "cannot mark the draft published");
+    return exec_w(s,
+                  "UPDATE plan_drafts SET status = 'published', published_version = ?1 WHERE "
+                  "id = ?2",
+                  version, id, NULL, NULL, NULL, "cannot mark the draft published");
 }
 
 gw_status sq_plan_draft_copy(gw_store *s, int64_t to, int64_t from)
 {
     char cols[256], sql[900];
     grid_cols(cols, sizeof cols);
-    snprintf(sql, sizeof sql, "INSERT INTO plan_draft_grids (draft_id, op, %s, geom) SELECT ?1, "
-             "op, %s, geom FROM plan_draft_grids WHERE draft_id = ?2", cols, cols);
+    snprintf(sql, sizeof sql,
+             "INSERT INTO plan_draft_grids (draft_id, op, %s, geom) SELECT ?1, "
+             "op, %s, geom FROM plan_draft_grids WHERE draft_id = ?2",
+             cols, cols);
     return exec_w(s, sql, to, from, NULL, NULL, NULL, "cannot copy the draft");
 }
 
@@ -224,8 +232,10 @@ static gw_status put_prepare(gw_store *s, sqlite3_stmt **q)
 {
     char cols[256], sql[900];
     size_t nf = grid_cols(cols, sizeof cols);
-    int n = snprintf(sql, sizeof sql, "INSERT OR REPLACE INTO plan_draft_grids (draft_id, op, %s, "
-                     "geom) VALUES (?1, 'upsert'", cols);
+    int n = snprintf(sql, sizeof sql,
+                     "INSERT OR REPLACE INTO plan_draft_grids (draft_id, op, %s, "
+                     "geom) VALUES (?1, 'upsert'",
+                     cols);
     for (size_t i = 0; i <= nf; i++)
         n += snprintf(sql + n, sizeof sql - (size_t)n, ", ?%zu", i + 2);
     snprintf(sql + n, sizeof sql - (size_t)n, ")");
@@ -256,9 +266,11 @@ gw_status sq_plan_draft_replace(gw_store *s, int64_t id, int64_t base_version,
     gw_status st = exec_w(s, "DELETE FROM plan_draft_grids WHERE draft_id = ?1", id, 0, NULL, NULL,
                           NULL, "cannot clear the draft");
     /* Base grids not in the new set are deletes; the set's grids are upserts over them. */
-    if (!st) st = exec_w(s, "INSERT INTO plan_draft_grids (draft_id, id, op) SELECT ?1, id, "
-                         "'delete' FROM grids WHERE version = ?2", id, base_version, NULL, NULL,
-                         NULL, "cannot clear the draft");
+    if (!st)
+        st = exec_w(s,
+                    "INSERT INTO plan_draft_grids (draft_id, id, op) SELECT ?1, id, "
+                    "'delete' FROM grids WHERE version = ?2",
+                    id, base_version, NULL, NULL, NULL, "cannot clear the draft");
     sqlite3_stmt *q = NULL;
     if (!st) st = put_prepare(s, &q);
     gw_store_plan_grid g;
@@ -276,9 +288,11 @@ gw_status sq_plan_draft_changes(gw_store *s, int64_t id, int64_t base_version,
                                 gw_store_plan_change_fn fn, void *user)
 {
     sqlite3_stmt *q;
-    gw_status st = st_prepare(s, "SELECT g.id, g.op, EXISTS (SELECT 1 FROM grids b WHERE b.version "
+    gw_status st = st_prepare(s,
+                              "SELECT g.id, g.op, EXISTS (SELECT 1 FROM grids b WHERE b.version "
                               "= ?2 AND b.id = g.id) FROM plan_draft_grids g WHERE g.draft_id = ?1 "
-                              "ORDER BY g.id", 0, &q, "cannot read the draft's changes");
+                              "ORDER BY g.id",
+                              0, &q, "cannot read the draft's changes");
     if (st) return st;
     sqlite3_bind_int64(q, 1, id);
     sqlite3_bind_int64(q, 2, base_version);
@@ -311,19 +325,25 @@ gw_status sq_plan_draft_grids(gw_store *s, int64_t id, unsigned parts, const gw_
     grid_cols(cols, sizeof cols);
     int n = 0;
     if (parts & GW_STORE_PLAN_BASE)
-        n = snprintf(sql, sizeof sql, "SELECT %s, AsBinary(geom), 0 FROM grids WHERE version = ?1 "
-                     "AND id NOT IN (SELECT id FROM plan_draft_grids WHERE draft_id = ?2)%s", cols,
-                     bbox ? " AND fid IN (SELECT pkid FROM idx_grids_geom WHERE xmin <= ?5 AND xmax "
-                            ">= ?3 AND ymin <= ?6 AND ymax >= ?4)" : "");
+        n = snprintf(sql, sizeof sql,
+                     "SELECT %s, AsBinary(geom), 0 FROM grids WHERE version = ?1 "
+                     "AND id NOT IN (SELECT id FROM plan_draft_grids WHERE draft_id = ?2)%s",
+                     cols,
+                     bbox
+                         ? " AND fid IN (SELECT pkid FROM idx_grids_geom WHERE xmin <= ?5 AND xmax "
+                           ">= ?3 AND ymin <= ?6 AND ymax >= ?4)"
+                         : "");
     if (parts & GW_STORE_PLAN_OWN)
-        n += snprintf(sql + n, sizeof sql - (size_t)n, "%sSELECT %s, geom, 1 FROM plan_draft_grids "
-                      "WHERE draft_id = ?2 AND op = 'upsert'", n ? " UNION ALL " : "", cols);
+        n += snprintf(sql + n, sizeof sql - (size_t)n,
+                      "%sSELECT %s, geom, 1 FROM plan_draft_grids "
+                      "WHERE draft_id = ?2 AND op = 'upsert'",
+                      n ? " UNION ALL " : "", cols);
     if (parts & GW_STORE_PLAN_BY_ID) snprintf(sql + n, sizeof sql - (size_t)n, " ORDER BY 1");
     sqlite3_stmt *q;
     if ((st = st_prepare(s, sql, 0, &q, "cannot read the draft's grids"))) return st;
     sqlite3_bind_int64(q, 1, b);
     sqlite3_bind_int64(q, 2, id);
-    if (bbox && (parts & GW_STORE_PLAN_BASE)) bind_bbox(q, 3, bbox);
+    if (bbox && (parts & GW_STORE_PLAN_BASE)) st_bind_bbox(q, 3, bbox);
     return each_grid(s, q, -1, fn, user, "cannot read the draft's grids");
 }
 
@@ -332,8 +352,10 @@ gw_status sq_plan_grid_get(gw_store *s, int64_t id, int64_t base_version, const 
 {
     char cols[256], sql[600];
     size_t nf = grid_cols(cols, sizeof cols);
-    snprintf(sql, sizeof sql, "SELECT %s, geom, op FROM plan_draft_grids WHERE draft_id = ?1 AND "
-             "id = ?2", cols);
+    snprintf(sql, sizeof sql,
+             "SELECT %s, geom, op FROM plan_draft_grids WHERE draft_id = ?1 AND "
+             "id = ?2",
+             cols);
     sqlite3_stmt *q;
     gw_status st = st_prepare(s, sql, 0, &q, "cannot read the draft");
     if (st) return st;
@@ -343,8 +365,8 @@ gw_status sq_plan_grid_get(gw_store *s, int64_t id, int64_t base_version, const 
     if (rc == SQLITE_ROW) {
         const char *op = (const char *)sqlite3_column_text(q, (int)nf + 1);
         if (op && strcmp(op, "delete") == 0) {
-            st = gw_ctx_error(s->ctx, GW_ERR_NOT_FOUND, "grid '%s' was removed in draft %lld",
-                              grid, (long long)id);
+            st = gw_ctx_error(s->ctx, GW_ERR_NOT_FOUND, "grid '%s' was removed in draft %lld", grid,
+                              (long long)id);
         } else {
             gw_value v[PQ_MAXF];
             gw_store_plan_grid g;
@@ -356,8 +378,10 @@ gw_status sq_plan_grid_get(gw_store *s, int64_t id, int64_t base_version, const 
     }
     sqlite3_finalize(q);
     if (rc != SQLITE_DONE) return st_fail(s, "cannot read the draft");
-    snprintf(sql, sizeof sql, "SELECT %s, AsBinary(geom) FROM grids WHERE version = ?1 AND id = "
-             "?2", cols);
+    snprintf(sql, sizeof sql,
+             "SELECT %s, AsBinary(geom) FROM grids WHERE version = ?1 AND id = "
+             "?2",
+             cols);
     if ((st = st_prepare(s, sql, 0, &q, "cannot read the base grids"))) return st;
     sqlite3_bind_int64(q, 1, base_version);
     sqlite3_bind_text(q, 2, grid, -1, SQLITE_STATIC);
@@ -382,11 +406,12 @@ gw_status sq_plan_grid_exists(gw_store *s, int64_t id, int64_t base_version, con
 {
     int64_t v = 0;
     int found = 0;
-    gw_status st = query_int(s, "SELECT EXISTS (SELECT 1 FROM plan_draft_grids WHERE draft_id = ?1 "
+    gw_status st = query_int(s,
+                             "SELECT EXISTS (SELECT 1 FROM plan_draft_grids WHERE draft_id = ?1 "
                              "AND id = ?3 AND op = 'upsert') OR (EXISTS (SELECT 1 FROM grids WHERE "
                              "version = ?2 AND id = ?3) AND NOT EXISTS (SELECT 1 FROM "
-                             "plan_draft_grids WHERE draft_id = ?1 AND id = ?3))", id, base_version,
-                             grid, &v, &found, "cannot check grid ids");
+                             "plan_draft_grids WHERE draft_id = ?1 AND id = ?3))",
+                             id, base_version, grid, &v, &found, "cannot check grid ids");
     if (!st && !found) st = st_fail(s, "cannot check grid ids");
     if (!st) *exists = v != 0;
     return st;
@@ -430,14 +455,18 @@ gw_status sq_plan_version_grids(gw_store *s, int64_t version, const gw_bbox *bbo
 {
     char cols[256], sql[800];
     grid_cols(cols, sizeof cols);
-    snprintf(sql, sizeof sql, "SELECT %s, AsBinary(geom) FROM grids WHERE version = ?1%s ORDER BY "
-             "id", cols, bbox ? " AND fid IN (SELECT pkid FROM idx_grids_geom WHERE xmin <= ?4 AND "
-                                "xmax >= ?2 AND ymin <= ?5 AND ymax >= ?3)" : "");
+    snprintf(sql, sizeof sql,
+             "SELECT %s, AsBinary(geom) FROM grids WHERE version = ?1%s ORDER BY "
+             "id",
+             cols,
+             bbox ? " AND fid IN (SELECT pkid FROM idx_grids_geom WHERE xmin <= ?4 AND "
+                    "xmax >= ?2 AND ymin <= ?5 AND ymax >= ?3)"
+                  : "");
     sqlite3_stmt *q;
     gw_status st = st_prepare(s, sql, 0, &q, "cannot read the grids");
     if (st) return st;
     sqlite3_bind_int64(q, 1, version);
-    if (bbox) bind_bbox(q, 2, bbox);
+    if (bbox) st_bind_bbox(q, 2, bbox);
     return each_grid(s, q, 0, fn, user, "cannot read the grids");
 }
 
@@ -456,9 +485,11 @@ gw_status sq_plan_version_add(gw_store *s, const char *name, const char *who, in
                              NULL, version, NULL, "cannot read the grid versions");
     char at[32];
     st_now_iso(at, sizeof at);
-    if (!st) st = exec_w(s, "INSERT INTO grid_versions (version, created_at, name, created_by, "
-                         "published_at, status) VALUES (?1, ?3, ?4, ?5, ?3, 'archived')", *version,
-                         0, at, name, who, "cannot add the grid version");
+    if (!st)
+        st = exec_w(s,
+                    "INSERT INTO grid_versions (version, created_at, name, created_by, "
+                    "published_at, status) VALUES (?1, ?3, ?4, ?5, ?3, 'archived')",
+                    *version, 0, at, name, who, "cannot add the grid version");
     return st;
 }
 
@@ -469,16 +500,22 @@ gw_status sq_plan_version_fill(gw_store *s, int64_t version, int64_t from, int64
     gw_status st = GW_OK;
     for (int pass = 0; pass < (draft ? 2 : 1) && !st; pass++) {
         if (!draft)
-            snprintf(sql, sizeof sql, "INSERT INTO grids (%s, version, geom) SELECT %s, ?1, geom "
-                     "FROM grids WHERE version = ?2 ORDER BY id", cols, cols);
+            snprintf(sql, sizeof sql,
+                     "INSERT INTO grids (%s, version, geom) SELECT %s, ?1, geom "
+                     "FROM grids WHERE version = ?2 ORDER BY id",
+                     cols, cols);
         else if (pass == 0)
-            snprintf(sql, sizeof sql, "INSERT INTO grids (%s, version, geom) SELECT %s, ?1, geom "
+            snprintf(sql, sizeof sql,
+                     "INSERT INTO grids (%s, version, geom) SELECT %s, ?1, geom "
                      "FROM grids WHERE version = ?2 AND id NOT IN (SELECT id FROM plan_draft_grids "
-                     "WHERE draft_id = ?3) ORDER BY id", cols, cols);
+                     "WHERE draft_id = ?3) ORDER BY id",
+                     cols, cols);
         else
-            snprintf(sql, sizeof sql, "INSERT INTO grids (%s, version, geom) SELECT %s, ?1, "
+            snprintf(sql, sizeof sql,
+                     "INSERT INTO grids (%s, version, geom) SELECT %s, ?1, "
                      "CastToMultiPolygon(GeomFromWKB(geom, 4326)) FROM plan_draft_grids WHERE "
-                     "draft_id = ?3 AND op = 'upsert' ORDER BY id", cols, cols);
+                     "draft_id = ?3 AND op = 'upsert' ORDER BY id",
+                     cols, cols);
         sqlite3_stmt *q;
         if ((st = st_prepare(s, sql, 0, &q, "cannot prepare the new version"))) break;
         sqlite3_bind_int64(q, 1, version);
@@ -494,11 +531,14 @@ gw_status sq_plan_version_publish(gw_store *s, int64_t version)
 {
     char buf[32];
     snprintf(buf, sizeof buf, "%lld", (long long)version);
-    gw_status st = exec_w(s, "UPDATE grid_versions SET status = 'archived' WHERE status = "
-                          "'published'", 0, 0, NULL, NULL, NULL, "cannot archive the version");
+    gw_status st = exec_w(s,
+                          "UPDATE grid_versions SET status = 'archived' WHERE status = "
+                          "'published'",
+                          0, 0, NULL, NULL, NULL, "cannot archive the version");
     if (!st) st = gw_store_meta_set(s, "grid_version", buf);
-    if (!st) st = exec_w(s, "UPDATE grid_versions SET status = 'published' WHERE version = ?1",
-                         version, 0, NULL, NULL, NULL, "cannot publish the version");
+    if (!st)
+        st = exec_w(s, "UPDATE grid_versions SET status = 'published' WHERE version = ?1", version,
+                    0, NULL, NULL, NULL, "cannot publish the version");
     return st;
 }
 
@@ -506,11 +546,12 @@ gw_status sq_plan_version_diff(gw_store *s, int64_t a, int64_t b, gw_store_plan_
                                void *user)
 {
     sqlite3_stmt *q;
-    gw_status st = st_prepare(s,
+    gw_status st = st_prepare(
+        s,
         "SELECT MbrMinX(a.geom), MbrMinY(a.geom), MbrMaxX(a.geom), MbrMaxY(a.geom) FROM grids a "
         "WHERE a.version IN (?1, ?2) AND NOT EXISTS (SELECT 1 FROM grids b WHERE b.version = "
-        "(CASE a.version WHEN ?1 THEN ?2 ELSE ?1 END) AND b.id = a.id AND b.geom = a.geom)", 0, &q,
-        "cannot compare grid versions");
+        "(CASE a.version WHEN ?1 THEN ?2 ELSE ?1 END) AND b.id = a.id AND b.geom = a.geom)",
+        0, &q, "cannot compare grid versions");
     if (st) return st;
     sqlite3_bind_int64(q, 1, a);
     sqlite3_bind_int64(q, 2, b);
@@ -528,11 +569,13 @@ gw_status sq_plan_version_diff(gw_store *s, int64_t a, int64_t b, gw_store_plan_
 gw_status sq_plan_versions(gw_store *s, gw_store_plan_version_fn fn, void *user)
 {
     sqlite3_stmt *q;
-    gw_status st = st_prepare(s, "SELECT v.version, v.name, v.status, v.created_at, v.created_by, "
+    gw_status st = st_prepare(s,
+                              "SELECT v.version, v.name, v.status, v.created_at, v.created_by, "
                               "v.published_at, (SELECT count(*) FROM grids g WHERE g.version = "
                               "v.version), v.version = (SELECT CAST(value AS INTEGER) FROM meta "
                               "WHERE key = 'grid_version') FROM grid_versions v ORDER BY v.version "
-                              "DESC", 0, &q, "versions");
+                              "DESC",
+                              0, &q, "versions");
     if (st) return st;
     int rc;
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
@@ -594,8 +637,10 @@ gw_status sq_plan_jurisdiction_set(gw_store *s, const unsigned char *wkb, size_t
     char at[32];
     st_now_iso(at, sizeof at);
     sqlite3_stmt *q;
-    gw_status st = st_prepare(s, "INSERT INTO plan_jurisdiction (id, geom, source, set_at) VALUES "
-                              "(1, ?1, ?2, ?3)", 0, &q, "cannot record the jurisdiction");
+    gw_status st = st_prepare(s,
+                              "INSERT INTO plan_jurisdiction (id, geom, source, set_at) VALUES "
+                              "(1, ?1, ?2, ?3)",
+                              0, &q, "cannot record the jurisdiction");
     if (st) return st;
     sqlite3_bind_blob(q, 1, wkb, (int)len, SQLITE_STATIC);
     sqlite3_bind_text(q, 2, source, -1, SQLITE_STATIC);
@@ -603,164 +648,4 @@ gw_status sq_plan_jurisdiction_set(gw_store *s, const unsigned char *wkb, size_t
     if (sqlite3_step(q) != SQLITE_DONE) st = st_fail(s, "cannot record the jurisdiction");
     sqlite3_finalize(q);
     return st;
-}
-
-/* ---- incidents, cameras, police rooms ------------------------------------------------------ */
-
-gw_status sq_plan_incident_window(gw_store *s, char *from, char *to, size_t cap)
-{
-    from[0] = to[0] = '\0';
-    sqlite3_stmt *q;
-    gw_status st = st_prepare(s, "SELECT max(occurred_at), strftime('%Y-%m-%dT%H:%M:%SZ', "
-                              "max(occurred_at), '-365 days') FROM incidents", 0, &q,
-                              "cannot read the incident window");
-    if (st) return st;
-    int rc = sqlite3_step(q);
-    if (rc == SQLITE_ROW && sqlite3_column_text(q, 0)) {
-        const char *f = (const char *)sqlite3_column_text(q, 1);
-        snprintf(to, cap, "%s", (const char *)sqlite3_column_text(q, 0));
-        snprintf(from, cap, "%s", f ? f : "");
-    } else if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        st = st_fail(s, "cannot read the incident window");
-    }
-    sqlite3_finalize(q);
-    return st;
-}
-
-gw_status sq_plan_incident_counts(gw_store *s, const char *from, int by_category,
-                                  gw_store_plan_count_fn fn, void *user)
-{
-    sqlite3_stmt *q;
-    gw_status st = st_prepare(s, by_category
-                                     ? "SELECT grid, COALESCE(category, ''), count(*) FROM incidents "
-                                       "WHERE occurred_at >= ?1 AND grid IS NOT NULL GROUP BY 1, 2"
-                                     : "SELECT grid, NULL, count(*) FROM incidents WHERE "
-                                       "occurred_at >= ?1 AND grid IS NOT NULL GROUP BY 1",
-                              0, &q, "cannot count incidents");
-    if (st) return st;
-    sqlite3_bind_text(q, 1, from, -1, SQLITE_STATIC);
-    int rc;
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW)
-        if ((st = fn(user, (const char *)sqlite3_column_text(q, 0),
-                     (const char *)sqlite3_column_text(q, 1), sqlite3_column_int64(q, 2))))
-            break;
-    if (!st && rc != SQLITE_DONE) st = st_fail(s, "cannot count incidents");
-    sqlite3_finalize(q);
-    return st;
-}
-
-struct gw_store_plan_incidents {
-    sqlite3_stmt *q; /* the window's incidents in a box, reset per call */
-};
-
-gw_status sq_plan_incidents_open(gw_store *s, const char *from, gw_store_plan_incidents **out)
-{
-    *out = NULL;
-    gw_store_plan_incidents *it = calloc(1, sizeof *it);
-    if (!it) return gw_ctx_error(s->ctx, GW_ERR_NOMEM, "out of memory");
-    gw_status st = st_prepare(s, "SELECT X(geom), Y(geom), COALESCE(category, '') FROM incidents "
-                              "WHERE occurred_at >= ?1 AND fid IN (SELECT pkid FROM "
-                              "idx_incidents_geom WHERE xmax >= ?2 AND ymax >= ?3 AND xmin <= ?4 "
-                              "AND ymin <= ?5)", SQLITE_PREPARE_PERSISTENT, &it->q,
-                              "cannot prepare the incident query");
-    if (st) {
-        free(it);
-        return st;
-    }
-    sqlite3_bind_text(it->q, 1, from ? from : "", -1, SQLITE_TRANSIENT);
-    *out = it;
-    return GW_OK;
-}
-
-gw_status sq_plan_incidents_in(gw_store *s, gw_store_plan_incidents *it, const gw_bbox *bbox,
-                               gw_store_plan_point_fn fn, void *user)
-{
-    sqlite3_stmt *q = it->q;
-    sqlite3_reset(q);
-    bind_bbox(q, 2, bbox);
-    gw_status st = GW_OK;
-    int rc;
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW)
-        if ((st = fn(user, sqlite3_column_double(q, 0), sqlite3_column_double(q, 1),
-                     (const char *)sqlite3_column_text(q, 2))))
-            break;
-    if (!st && rc != SQLITE_DONE) st = st_fail(s, "cannot read incidents");
-    sqlite3_reset(q);
-    return st;
-}
-
-gw_status sq_plan_incidents_close(gw_store *s, gw_store_plan_incidents *it)
-{
-    if (!it) return GW_OK;
-    sqlite3_finalize(it->q);
-    free(it);
-    return GW_OK;
-}
-
-gw_status sq_plan_incidents_regrid(gw_store *s, const gw_bbox *boxes, size_t nboxes,
-                                   gw_store_plan_regrid_fn fn, void *user, int64_t *n)
-{
-    if (n) *n = 0;
-    sqlite3_stmt *inc = NULL, *upd = NULL;
-    gw_status st = st_prepare(s, "SELECT fid, X(geom), Y(geom), grid FROM incidents WHERE fid IN "
-                              "(SELECT pkid FROM idx_incidents_geom WHERE xmin <= ?3 AND xmax >= ?1 "
-                              "AND ymin <= ?4 AND ymax >= ?2)", 0, &inc,
-                              "cannot prepare the incident update");
-    if (!st) st = st_prepare(s, "UPDATE incidents SET grid = ?2 WHERE fid = ?1", 0, &upd,
-                             "cannot prepare the incident update");
-    for (size_t b = 0; !st && b < nboxes; b++) {
-        sqlite3_reset(inc);
-        bind_bbox(inc, 1, &boxes[b]);
-        int rc;
-        while (!st && (rc = sqlite3_step(inc)) == SQLITE_ROW) {
-            const char *old = (const char *)sqlite3_column_text(inc, 3), *now = NULL;
-            if ((st = fn(user, sqlite3_column_double(inc, 1), sqlite3_column_double(inc, 2), old,
-                         &now)))
-                break;
-            if ((now == NULL) == (old == NULL) && (!old || strcmp(old, now) == 0)) continue;
-            sqlite3_reset(upd);
-            sqlite3_bind_int64(upd, 1, sqlite3_column_int64(inc, 0));
-            if (now) sqlite3_bind_text(upd, 2, now, -1, SQLITE_STATIC);
-            else sqlite3_bind_null(upd, 2);
-            if (sqlite3_step(upd) != SQLITE_DONE) st = st_fail(s, "cannot update an incident");
-            else if (n) (*n)++;
-        }
-        if (!st && rc != SQLITE_DONE) st = st_fail(s, "cannot read incidents");
-    }
-    sqlite3_finalize(inc);
-    sqlite3_finalize(upd);
-    return st;
-}
-
-/* Each row of sql (columns x, y and, for cameras, azimuth, fov, range) to fn. */
-static gw_status each_site(gw_store *s, const char *sql, int w, gw_store_plan_site_fn fn,
-                           void *user)
-{
-    sqlite3_stmt *q;
-    gw_status st = st_prepare(s, sql, 0, &q, "cannot read cameras / police rooms");
-    if (st) return st;
-    int rc;
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        double v[5] = {0};
-        for (int c = 0; c < w; c++) v[c] = sqlite3_column_double(q, c);
-        gw_store_plan_site site = {v[0], v[1], v[2], v[3], v[4]};
-        if ((st = fn(user, &site))) break;
-    }
-    if (!st && rc != SQLITE_DONE) st = st_fail(s, "cannot read cameras / police rooms");
-    sqlite3_finalize(q);
-    return st;
-}
-
-gw_status sq_plan_cameras(gw_store *s, gw_store_plan_site_fn fn, void *user)
-{
-    return each_site(s, "SELECT X(geom), Y(geom), COALESCE(azimuth, 0), COALESCE(fov, 360), "
-                     "\"range\" FROM cameras WHERE geom IS NOT NULL AND \"range\" > 0 AND "
-                     "COALESCE(fov, 360) > 0 AND (status IS NULL OR lower(status) <> 'offline')",
-                     5, fn, user);
-}
-
-gw_status sq_plan_rooms(gw_store *s, gw_store_plan_site_fn fn, void *user)
-{
-    return each_site(s, "SELECT X(geom), Y(geom) FROM police_rooms WHERE geom IS NOT NULL", 2, fn,
-                     user);
 }

@@ -59,8 +59,8 @@ typedef struct rt_writer {
     gw_store *s;
     sqlite3_stmt *node, *rowid, *parent;
     unsigned char *blob;
-    int size;       /* bytes per node */
-    int64_t *leaf;  /* (rowid, leaf node) pairs, written sorted: appends, not random inserts */
+    int size;      /* bytes per node */
+    int64_t *leaf; /* (rowid, leaf node) pairs, written sorted: appends, not random inserts */
     size_t nleaf;
 } rt_writer;
 
@@ -115,7 +115,8 @@ static gw_status rt_pack(rt_writer *w, rt_entry *cells, size_t n)
             break;
         }
         size_t P = (n + M - 1) / M, S = (size_t)ceil(sqrt((double)P)), slice = S * M, groups = 0;
-        for (size_t a = 0; a < n; a += slice) groups += ((n - a < slice ? n - a : slice) + M - 1) / M;
+        for (size_t a = 0; a < n; a += slice)
+            groups += ((n - a < slice ? n - a : slice) + M - 1) / M;
         rt_entry *up = malloc(groups * sizeof *up);
         if (!up) {
             st = gw_ctx_error(w->s->ctx, GW_ERR_NOMEM, "out of memory building the spatial index");
@@ -157,19 +158,22 @@ gw_status st_rtree_rebuild(gw_store *s, gw_layer layer, rt_entry *add, size_t n,
     const char *name = gw_layer_name(layer);
     char sql[256];
     int64_t size = 0, have = 0;
-    snprintf(sql, sizeof sql, "SELECT length(data) FROM \"idx_%s_geom_node\" WHERE nodeno = 1", name);
+    snprintf(sql, sizeof sql, "SELECT length(data) FROM \"idx_%s_geom_node\" WHERE nodeno = 1",
+             name);
     gw_status st = st_query_int(s, sql, &size, NULL);
     if (!st && (size < 4 + 24 * 4 || size > 65536))
-        st = gw_ctx_error(s->ctx, GW_ERR_DB, "spatial index idx_%s_geom has a root node of %lld "
-                          "bytes; run SELECT RecoverSpatialIndex() on %s", name, (long long)size,
-                          s->path);
+        st = gw_ctx_error(s->ctx, GW_ERR_DB,
+                          "spatial index idx_%s_geom has a root node of %lld "
+                          "bytes; run SELECT RecoverSpatialIndex() on %s",
+                          name, (long long)size, s->path);
     if (!st && keep) {
         snprintf(sql, sizeof sql, "SELECT count(*) FROM \"idx_%s_geom_rowid\"", name);
         st = st_query_int(s, sql, &have, NULL);
     }
     if (st) return st;
     rt_entry *all = malloc(((size_t)have + n + 1) * sizeof *all);
-    if (!all) return gw_ctx_error(s->ctx, GW_ERR_NOMEM, "out of memory rebuilding idx_%s_geom", name);
+    if (!all)
+        return gw_ctx_error(s->ctx, GW_ERR_NOMEM, "out of memory rebuilding idx_%s_geom", name);
     size_t total = 0;
     if (have > 0) {
         /* Old entries whose rowid comes again in `add` are dropped (the new box wins). */
@@ -186,18 +190,30 @@ gw_status st_rtree_rebuild(gw_store *s, gw_layer layer, rt_entry *add, size_t n,
     }
     if (n) memcpy(all + total, add, n * sizeof *add);
     total += n;
-    rt_writer w = {s, NULL, NULL, NULL, calloc(1, (size_t)size), (int)size,
-                   malloc((total + 1) * 2 * sizeof(int64_t)), 0};
+    rt_writer w = {s,
+                   NULL,
+                   NULL,
+                   NULL,
+                   calloc(1, (size_t)size),
+                   (int)size,
+                   malloc((total + 1) * 2 * sizeof(int64_t)),
+                   0};
     if (!st && (!w.blob || !w.leaf)) st = gw_ctx_error(s->ctx, GW_ERR_NOMEM, "out of memory");
-    snprintf(sql, sizeof sql, "DELETE FROM \"idx_%s_geom_node\"; DELETE FROM \"idx_%s_geom_rowid\";"
-             " DELETE FROM \"idx_%s_geom_parent\"", name, name, name);
+    snprintf(sql, sizeof sql,
+             "DELETE FROM \"idx_%s_geom_node\"; DELETE FROM \"idx_%s_geom_rowid\";"
+             " DELETE FROM \"idx_%s_geom_parent\"",
+             name, name, name);
     if (!st) st = st_exec(s, sql, "cannot reset the spatial index");
-    snprintf(sql, sizeof sql, "INSERT INTO \"idx_%s_geom_node\" (nodeno, data) VALUES (?1, ?2)", name);
+    snprintf(sql, sizeof sql, "INSERT INTO \"idx_%s_geom_node\" (nodeno, data) VALUES (?1, ?2)",
+             name);
     if (!st) st = st_prepare(s, sql, 0, &w.node, sql);
-    snprintf(sql, sizeof sql, "INSERT INTO \"idx_%s_geom_rowid\" (rowid, nodeno) VALUES (?1, ?2)", name);
+    snprintf(sql, sizeof sql, "INSERT INTO \"idx_%s_geom_rowid\" (rowid, nodeno) VALUES (?1, ?2)",
+             name);
     if (!st) st = st_prepare(s, sql, 0, &w.rowid, sql);
-    snprintf(sql, sizeof sql, "INSERT INTO \"idx_%s_geom_parent\" (nodeno, parentnode) VALUES "
-             "(?1, ?2)", name);
+    snprintf(sql, sizeof sql,
+             "INSERT INTO \"idx_%s_geom_parent\" (nodeno, parentnode) VALUES "
+             "(?1, ?2)",
+             name);
     if (!st) st = st_prepare(s, sql, 0, &w.parent, sql);
     if (!st) st = rt_pack(&w, all, total);
     if (!st) qsort(w.leaf, w.nleaf, 2 * sizeof(int64_t), cmp_pair);
@@ -225,14 +241,16 @@ static gw_status flush_rtree(gw_inserter *ins)
     ins->npend = 0;
     char sql[128];
     int64_t have = 0;
-    snprintf(sql, sizeof sql, "SELECT count(*) FROM \"idx_%s_geom_rowid\"", gw_layer_name(ins->layer));
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM \"idx_%s_geom_rowid\"",
+             gw_layer_name(ins->layer));
     gw_status st = st_query_int(s, sql, &have, NULL);
     if (st) return st;
     if ((uint64_t)have < 8 * (uint64_t)n) return st_rtree_rebuild(s, ins->layer, ins->pend, n, 1);
     for (size_t i = 0; i < n && !st; i++) {
         sqlite3_bind_int64(ins->rtree, 1, ins->pend[i].id);
         for (int k = 0; k < 4; k++) sqlite3_bind_double(ins->rtree, k + 2, ins->pend[i].b[k]);
-        if (sqlite3_step(ins->rtree) != SQLITE_DONE) st = st_fail(s, "cannot update the spatial index");
+        if (sqlite3_step(ins->rtree) != SQLITE_DONE)
+            st = st_fail(s, "cannot update the spatial index");
         sqlite3_reset(ins->rtree);
     }
     return st;
@@ -262,9 +280,11 @@ void st_defer_indexes(gw_inserter *ins)
     snprintf(sql, sizeof sql, "SELECT EXISTS (SELECT 1 FROM \"%s\")", gw_layer_name(ins->layer));
     if (st_query_int(s, sql, &any, NULL) || any) return;
     sqlite3_stmt *q;
-    if (st_prepare(s, "SELECT group_concat(sql, '; '), group_concat('DROP INDEX \"' || name || '\"', "
-                "'; ') FROM sqlite_master WHERE type = 'index' AND tbl_name = ?1 AND sql IS NOT "
-                "NULL", 0, &q, "indexes") != GW_OK)
+    if (st_prepare(s,
+                   "SELECT group_concat(sql, '; '), group_concat('DROP INDEX \"' || name || '\"', "
+                   "'; ') FROM sqlite_master WHERE type = 'index' AND tbl_name = ?1 AND sql IS NOT "
+                   "NULL",
+                   0, &q, "indexes") != GW_OK)
         return;
     sqlite3_bind_text(q, 1, gw_layer_name(ins->layer), -1, SQLITE_STATIC);
     char *create = NULL, *drop = NULL;

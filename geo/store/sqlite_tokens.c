@@ -9,8 +9,10 @@ gw_status sq_tokens_insert(gw_store *s, const char *name, const char *role,
                            int64_t *id)
 {
     sqlite3_stmt *q = NULL;
-    gw_status st = st_prepare(s, "INSERT INTO tokens (name, role, hash, created_at) VALUES (?1, ?2, "
-                              "?3, ?4)", 0, &q, "cannot store the token");
+    gw_status st = st_prepare(s,
+                              "INSERT INTO tokens (name, role, hash, created_at) VALUES (?1, ?2, "
+                              "?3, ?4)",
+                              0, &q, "cannot store the token");
     if (st) return st;
     if (name) sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
     sqlite3_bind_text(q, 2, role, -1, SQLITE_STATIC);
@@ -26,8 +28,10 @@ gw_status sq_tokens_find(gw_store *s, const unsigned char *hash, size_t hash_len
                          size_t rcap, char *name, size_t ncap)
 {
     sqlite3_stmt *q = NULL;
-    gw_status st = st_prepare(s, "SELECT role, name FROM tokens WHERE hash = ?1 AND revoked_at IS "
-                              "NULL", 0, &q, "cannot check the token");
+    gw_status st = st_prepare(s,
+                              "SELECT role, name FROM tokens WHERE hash = ?1 AND revoked_at IS "
+                              "NULL",
+                              0, &q, "cannot check the token");
     if (st) return st;
     sqlite3_bind_blob(q, 1, hash, (int)hash_len, SQLITE_STATIC);
     int rc = sqlite3_step(q);
@@ -48,10 +52,12 @@ gw_status sq_tokens_revoke(gw_store *s, const char *id_or_name, int by_id, const
 {
     sqlite3_stmt *q = NULL;
     /* An all-digit argument is an id; when no such token exists it may still be a name. */
-    gw_status st = st_prepare(s, "UPDATE tokens SET revoked_at = ?2 WHERE revoked_at IS NULL AND "
-                              "(CASE WHEN ?3 AND EXISTS (SELECT 1 FROM tokens WHERE id = CAST(?1 AS "
-                              "INTEGER)) THEN id = CAST(?1 AS INTEGER) ELSE name = ?1 END)", 0, &q,
-                              "cannot revoke");
+    gw_status st = st_prepare(
+        s,
+        "UPDATE tokens SET revoked_at = ?2 WHERE revoked_at IS NULL AND "
+        "(CASE WHEN ?3 AND EXISTS (SELECT 1 FROM tokens WHERE id = CAST(?1 AS "
+        "INTEGER)) THEN id = CAST(?1 AS INTEGER) ELSE name = ?1 END)",
+        0, &q, "cannot revoke");
     if (st) return st;
     sqlite3_bind_text(q, 1, id_or_name, -1, SQLITE_STATIC);
     sqlite3_bind_text(q, 2, at, -1, SQLITE_STATIC);
@@ -65,8 +71,10 @@ gw_status sq_tokens_revoke(gw_store *s, const char *id_or_name, int by_id, const
 gw_status sq_tokens_list(gw_store *s, gw_store_token_fn fn, void *user)
 {
     sqlite3_stmt *q = NULL;
-    gw_status st = st_prepare(s, "SELECT id, name, role, created_at, revoked_at FROM tokens ORDER BY "
-                              "id", 0, &q, "cannot list tokens");
+    gw_status st = st_prepare(s,
+                              "SELECT id, name, role, created_at, revoked_at FROM tokens ORDER BY "
+                              "id",
+                              0, &q, "cannot list tokens");
     if (st) return st;
     int rc;
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {

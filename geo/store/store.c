@@ -10,19 +10,22 @@
 
 gw_status gw_store_open(gw_ctx *ctx, const char *path, int flags, gw_store **out)
 {
-    if (path && (strncmp(path, "postgresql://", 13) == 0 || strncmp(path, "postgres://", 11) == 0)) {
+    if (path &&
+        (strncmp(path, "postgresql://", 13) == 0 || strncmp(path, "postgres://", 11) == 0)) {
         if (out) *out = NULL;
-        return gw_ctx_error(ctx, GW_ERR_UNSUPPORTED, "this build has no PostgreSQL store; '%.*s…' "
-                            "needs the postgresql engine (see docs/decisions/0004-store-interface.md)",
-                            13, path);
+        return gw_ctx_error(
+            ctx, GW_ERR_UNSUPPORTED,
+            "this build has no PostgreSQL store; '%.*s…' "
+            "needs the postgresql engine (see docs/decisions/0004-store-interface.md)",
+            13, path);
     }
     return st_sqlite_open(ctx, path, flags, out);
 }
 
 /* Call an engine function that returns nothing, when the engine has it. */
-#define ST_VOID(s, fn, ...)                                                                    \
-    do {                                                                                       \
-        if ((s) && (s)->be->core->fn) (s)->be->core->fn(__VA_ARGS__);                          \
+#define ST_VOID(s, fn, ...)                                                                        \
+    do {                                                                                           \
+        if ((s) && (s)->be->core->fn) (s)->be->core->fn(__VA_ARGS__);                              \
     } while (0)
 
 /* Every engine's gw_inserter and gw_cursor begin with their gw_store (sqlite_bulk.h). */
@@ -46,7 +49,10 @@ gw_status gw_store_meta_set(gw_store *s, const char *key, const char *value)
     ST_CALL(s, core, meta_set, key, value);
 }
 
-gw_status gw_store_count(gw_store *s, gw_layer layer, int64_t *n) { ST_CALL(s, core, count, layer, n); }
+gw_status gw_store_count(gw_store *s, gw_layer layer, int64_t *n)
+{
+    ST_CALL(s, core, count, layer, n);
+}
 gw_status gw_store_extent(gw_store *s, gw_layer layer, gw_bbox *out)
 {
     ST_CALL(s, core, extent, layer, out);

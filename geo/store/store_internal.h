@@ -32,6 +32,8 @@ struct gw_store {
 gw_status st_fail(gw_store *s, const char *what);
 /* Run SQL without results (several statements allowed). */
 gw_status st_exec(gw_store *s, const char *sql, const char *what);
+/* Bind a box as four doubles at ?first … ?first+3 (minx, miny, maxx, maxy). */
+void st_bind_bbox(sqlite3_stmt *q, int first, const gw_bbox *b);
 /* Prepare one statement (flags: SQLITE_PREPARE_*); *out NULL on failure. */
 gw_status st_prepare(gw_store *s, const char *sql, unsigned flags, sqlite3_stmt **out,
                      const char *what);

@@ -16,12 +16,12 @@ extern "C" {
 #endif
 
 typedef struct gw_city_opts {
-    double scale;        /* 1.0 = Heze-sized; must be > 0 and <= 4 */
-    uint64_t seed;       /* RNG seed */
-    const char *region;  /* optional outline file (any GDAL vector; polygons in EPSG:4326, or
+    double scale;       /* 1.0 = Heze-sized; must be > 0 and <= 4 */
+    uint64_t seed;      /* RNG seed */
+    const char *region; /* optional outline file (any GDAL vector; polygons in EPSG:4326, or
                           * county polygons, which become the top of the grid hierarchy); NULL =
                           * a built-in irregular region around 115.48 E, 35.24 N */
-    int64_t year;        /* first instant of the incident year, Unix seconds; 0 = 2025-01-01T00:00+08:00 */
+    int64_t year; /* first instant of the incident year, Unix seconds; 0 = 2025-01-01T00:00+08:00 */
 } gw_city_opts;
 
 typedef struct gw_city_report {

@@ -34,11 +34,12 @@ extern "C" {
 #endif
 
 typedef struct gw_coverage_opts {
-    int64_t t_from, t_to;  /* incident window [t_from, t_to) in Unix seconds; both 0 = every incident */
-    double min_blind_m2;   /* blind-spot pieces and holes below this are dropped; < 0 = default 100 */
-    double room_dist_m;    /* police-room reach distance; <= 0 = default 1000 */
-    int threads;           /* worker threads; <= 0 = 2 */
-    int blind_spots;       /* keep the blind-spot geometries (lon/lat WKB) for queries and saving */
+    int64_t t_from,
+        t_to; /* incident window [t_from, t_to) in Unix seconds; both 0 = every incident */
+    double min_blind_m2; /* blind-spot pieces and holes below this are dropped; < 0 = default 100 */
+    double room_dist_m;  /* police-room reach distance; <= 0 = default 1000 */
+    int threads;         /* worker threads; <= 0 = 2 */
+    int blind_spots;     /* keep the blind-spot geometries (lon/lat WKB) for queries and saving */
 } gw_coverage_opts;
 
 /* One grid's figures. */
@@ -104,8 +105,8 @@ const uint8_t *gw_coverage_changed(const gw_coverage *cov);
 /* The vertices of a camera's view polygon (closed ring: first == last) into xy[2 * cap];
  * returns the vertex count, 0 for no view (range <= 0, fov <= 0) or too small a buffer (cap
  * 184 always suffices).  fov >= 360 is a disc around (x, y). */
-size_t gw_coverage_sector(double x, double y, double azimuth, double fov, double range,
-                          double *xy, size_t cap);
+size_t gw_coverage_sector(double x, double y, double azimuth, double fov, double range, double *xy,
+                          size_t cap);
 /* 1 when metric point (px, py) lies inside the polygon gw_coverage_sector() builds. */
 int gw_coverage_sector_contains(double x, double y, double azimuth, double fov, double range,
                                 double px, double py);

@@ -72,16 +72,16 @@ gw_status gw_dispatch_to_metric(gw_ctx *ctx, gw_dispatch *d, double lon, double 
 /* One police room or camera found by locate: its row in the snapshot's layer. */
 typedef struct gw_dispatch_hit {
     size_t row;
-    double distance_m; /* rooms: geodesic; cameras: metric planar, camera to point */
+    double distance_m;  /* rooms: geodesic; cameras: metric planar, camera to point */
     double bearing_deg; /* from the point to the feature, clockwise from grid north */
 } gw_dispatch_hit;
 
 typedef struct gw_locate {
-    double x, y;     /* the point in the metric CRS */
-    ptrdiff_t grid;  /* row in the grids layer of the covering grid, -1 when outside every grid.
+    double x, y;    /* the point in the metric CRS */
+    ptrdiff_t grid; /* row in the grids layer of the covering grid, -1 when outside every grid.
                         On a shared edge or vertex the grid with the lowest id wins. */
-    size_t n_rooms;  /* rooms[] filled, nearest (geodesic) first: rooms[0] is the responsible one */
-    size_t n_cameras; /* cameras[] filled, nearest first */
+    size_t n_rooms; /* rooms[] filled, nearest (geodesic) first: rooms[0] is the responsible one */
+    size_t n_cameras;     /* cameras[] filled, nearest first */
     size_t cameras_total; /* cameras whose view contains the point (may exceed the buffer) */
 } gw_locate;
 
@@ -92,8 +92,8 @@ typedef struct gw_locate {
  * cameras with status "offline", range NULL or <= 0, or fov <= 0 see nothing (coverage.h's
  * rules; the arc here is exact where coverage.h uses 2-degree chords).  No allocation.
  * Errors: GW_ERR_RANGE coordinates outside lon/lat range, GW_ERR_CRS, GW_ERR_GEOMETRY. */
-gw_status gw_dispatch_locate(gw_ctx *ctx, gw_dispatch *d, const gw_model_snapshot *snap,
-                             double lon, double lat, gw_dispatch_hit *rooms, size_t room_cap,
+gw_status gw_dispatch_locate(gw_ctx *ctx, gw_dispatch *d, const gw_model_snapshot *snap, double lon,
+                             double lat, gw_dispatch_hit *rooms, size_t room_cap,
                              gw_dispatch_hit *cameras, size_t cam_cap, gw_locate *out);
 
 /* ---- nearest teams --------------------------------------------------------------------------- */
@@ -112,13 +112,13 @@ typedef struct gw_nearest_opts {
 typedef struct gw_team_hit {
     const char *id, *name;
     gw_team_status status;
-    int64_t members;     /* -1 when NULL */
+    int64_t members; /* -1 when NULL */
     double lon, lat;
-    double distance_m;   /* metric planar (0 from gw_dispatch_team) */
-    double bearing_deg;  /* from the query point to the team, clockwise from grid north */
-    int64_t updated_at;  /* Unix seconds of the last position, INT64_MIN when never reported */
-    int64_t age_s;       /* now - updated_at (-1 when never reported) */
-    int stale;           /* age above the staleness limit, or never reported */
+    double distance_m;  /* metric planar (0 from gw_dispatch_team) */
+    double bearing_deg; /* from the query point to the team, clockwise from grid north */
+    int64_t updated_at; /* Unix seconds of the last position, INT64_MIN when never reported */
+    int64_t age_s;      /* now - updated_at (-1 when never reported) */
+    int stale;          /* age above the staleness limit, or never reported */
 } gw_team_hit;
 
 /* The k nearest teams to metric (x, y) that pass the options, nearest first (ties: smaller id),

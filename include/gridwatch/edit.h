@@ -32,14 +32,14 @@ extern "C" {
 #endif
 
 typedef struct gw_edit_opts {
-    gw_crs crs;      /* CRS of the input coordinates; a zeroed struct ({GW_CRS_EPSG, 0}) = EPSG:4326 */
+    gw_crs crs; /* CRS of the input coordinates; a zeroed struct ({GW_CRS_EPSG, 0}) = EPSG:4326 */
     int axis_latlon; /* coordinates come in (lat, lon) / (northing, easting) order, as OGC API
                         Part 2 means for the EPSG:4326 and EPSG:4490 URIs */
 } gw_edit_opts;
 
 /* What a write did.  Zero-initialise; free the contents with gw_edit_result_free(). */
 typedef struct gw_edit_result {
-    char **ids;  /* the ids written, in input order (n of them) */
+    char **ids; /* the ids written, in input order (n of them) */
     size_t n;
     int64_t seq; /* the change-log sequence number of the last change written */
 } gw_edit_result;

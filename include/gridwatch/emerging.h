@@ -26,8 +26,8 @@ typedef struct gw_mann_kendall {
     size_t n;   /* values taken (NaN skipped) */
     double s;   /* S = Σ_{i<j} sign(x_j − x_i) */
     double var; /* (n(n−1)(2n+5) − Σ_ties t(t−1)(2t+5)) / 18 */
-    double z;   /* (S − 1)/√var for S > 0, (S + 1)/√var for S < 0, 0 for S = 0 (NaN when var = 0) */
-    double p;   /* two-sided normal p of z (NaN when z is) */
+    double z; /* (S − 1)/√var for S > 0, (S + 1)/√var for S < 0, 0 for S = 0 (NaN when var = 0) */
+    double p; /* two-sided normal p of z (NaN when z is) */
 } gw_mann_kendall;
 
 /* The test on x[0..n) in order, NaN entries skipped.  scratch has n doubles (for the tie
@@ -38,10 +38,22 @@ gw_mann_kendall gw_mann_kendall_test(const double *x, size_t n, double *scratch)
 
 typedef enum gw_ehs_category {
     GW_EHS_NO_PATTERN = 0,
-    GW_EHS_NEW_HOT, GW_EHS_CONSECUTIVE_HOT, GW_EHS_INTENSIFYING_HOT, GW_EHS_PERSISTENT_HOT,
-    GW_EHS_DIMINISHING_HOT, GW_EHS_SPORADIC_HOT, GW_EHS_OSCILLATING_HOT, GW_EHS_HISTORICAL_HOT,
-    GW_EHS_NEW_COLD, GW_EHS_CONSECUTIVE_COLD, GW_EHS_INTENSIFYING_COLD, GW_EHS_PERSISTENT_COLD,
-    GW_EHS_DIMINISHING_COLD, GW_EHS_SPORADIC_COLD, GW_EHS_OSCILLATING_COLD, GW_EHS_HISTORICAL_COLD,
+    GW_EHS_NEW_HOT,
+    GW_EHS_CONSECUTIVE_HOT,
+    GW_EHS_INTENSIFYING_HOT,
+    GW_EHS_PERSISTENT_HOT,
+    GW_EHS_DIMINISHING_HOT,
+    GW_EHS_SPORADIC_HOT,
+    GW_EHS_OSCILLATING_HOT,
+    GW_EHS_HISTORICAL_HOT,
+    GW_EHS_NEW_COLD,
+    GW_EHS_CONSECUTIVE_COLD,
+    GW_EHS_INTENSIFYING_COLD,
+    GW_EHS_PERSISTENT_COLD,
+    GW_EHS_DIMINISHING_COLD,
+    GW_EHS_SPORADIC_COLD,
+    GW_EHS_OSCILLATING_COLD,
+    GW_EHS_HISTORICAL_COLD,
     GW_EHS_NO_VALUE, /* not a pattern: the grid has no value (per_10k with no residents) */
     GW_EHS_CATEGORY_COUNT
 } gw_ehs_category;
@@ -69,8 +81,8 @@ gw_ehs_category gw_ehs_classify(const int8_t *sig, size_t steps, double trend_z,
  * n·steps entries (NaN for invalid units and for bins whose neighbourhood is only themselves).
  * GW_ERR_ARG on a count mismatch; GW_ERR_RANGE with fewer than 2 valid bins or all equal.
  * No allocation. */
-gw_status gw_gistar_spacetime(gw_ctx *ctx, const gw_weights *w, const double *x, const uint8_t *valid,
-                              size_t n, size_t steps, int k, double *z);
+gw_status gw_gistar_spacetime(gw_ctx *ctx, const gw_weights *w, const double *x,
+                              const uint8_t *valid, size_t n, size_t steps, int k, double *z);
 
 /* ---- the analysis over the model ---------------------------------------------------------- */
 
@@ -86,19 +98,19 @@ typedef struct gw_emerging_opts {
 } gw_emerging_opts;
 
 typedef struct gw_emerging_result {
-    size_t n, steps;   /* grids (model order) and time steps */
-    int64_t start;     /* step t covers [start + t·step, start + (t+1)·step) in Unix seconds */
+    size_t n, steps; /* grids (model order) and time steps */
+    int64_t start;   /* step t covers [start + t·step, start + (t+1)·step) in Unix seconds */
     int64_t step;
-    size_t incidents;  /* incidents counted into the cube */
-    size_t left_out;   /* filtered incidents outside the cube or any grid */
-    double *count;     /* n·steps, [t·n + i]: incidents per bin */
-    double *z, *p;     /* n·steps: Gi* per bin and the p used for significance (BH or raw) */
-    int8_t *sig;       /* n·steps: +1 hot, −1 cold, 0 */
+    size_t incidents; /* incidents counted into the cube */
+    size_t left_out;  /* filtered incidents outside the cube or any grid */
+    double *count;    /* n·steps, [t·n + i]: incidents per bin */
+    double *z, *p;    /* n·steps: Gi* per bin and the p used for significance (BH or raw) */
+    int8_t *sig;      /* n·steps: +1 hot, −1 cold, 0 */
     double *trend_s, *trend_z, *trend_p; /* n: Mann-Kendall over the grid's z series */
     uint32_t *hot_steps, *cold_steps;    /* n */
     uint8_t *category;                   /* n: gw_ehs_category */
     size_t n_category[GW_EHS_CATEGORY_COUNT];
-    double seconds;                      /* cube + statistics (weights excluded) */
+    double seconds; /* cube + statistics (weights excluded) */
 } gw_emerging_result;
 
 /* Emerging hot spots of the snapshot's grids with weights w (built on the same grids:

@@ -76,8 +76,12 @@ gw_status gw_fdr_bh(gw_ctx *ctx, const double *p, size_t n, double *q);
 
 typedef enum gw_hotspot_class {
     GW_HS_NOT_SIGNIFICANT = 0,
-    GW_HS_HOT_99, GW_HS_HOT_95, GW_HS_HOT_90,
-    GW_HS_COLD_99, GW_HS_COLD_95, GW_HS_COLD_90,
+    GW_HS_HOT_99,
+    GW_HS_HOT_95,
+    GW_HS_HOT_90,
+    GW_HS_COLD_99,
+    GW_HS_COLD_95,
+    GW_HS_COLD_90,
     GW_HS_NO_NEIGHBOURS, /* a unit with no neighbour: z is null */
     GW_HS_NO_VALUE,      /* the value is undefined (a rate per resident with population 0) */
     GW_HS_CLASS_COUNT
@@ -102,7 +106,7 @@ const char *gw_hotspot_value_name(gw_hotspot_value v);
 typedef struct gw_incident_filter {
     int has_from, has_to;
     int64_t from, to;
-    const char *category; /* exact category, or a comma-separated list; NULL = all */
+    const char *category;           /* exact category, or a comma-separated list; NULL = all */
     int severity_min, severity_max; /* 0 = no bound */
 } gw_incident_filter;
 
@@ -116,9 +120,8 @@ int gw_incident_filter_match(const gw_layer_data *incidents, size_t row,
                              const gw_incident_filter *f);
 /* Count the filtered incidents per grid into counts[gw_layer_data_count(grids)].  inc_grid is
  * gw_hotspot_incident_grids()'s answer (NULL: computed here). */
-gw_status gw_hotspot_counts(gw_ctx *ctx, const gw_layer_data *grids,
-                            const gw_layer_data *incidents, const int32_t *inc_grid,
-                            const gw_incident_filter *f, double *counts);
+gw_status gw_hotspot_counts(gw_ctx *ctx, const gw_layer_data *grids, const gw_layer_data *incidents,
+                            const int32_t *inc_grid, const gw_incident_filter *f, double *counts);
 
 typedef struct gw_hotspot_opts {
     gw_incident_filter filter;
@@ -129,14 +132,14 @@ typedef struct gw_hotspot_opts {
 /* Per-grid results, arrays of n (grid rows in the model's order). */
 typedef struct gw_hotspot_result {
     size_t n;
-    double *count;   /* incidents */
-    double *value;   /* the analysed value (NaN where undefined) */
-    double *z;       /* Gi* (NaN = null) */
-    double *p;       /* two-sided p (NaN = null) */
-    double *q;       /* BH-adjusted p (NaN = null) */
-    uint8_t *cls;    /* gw_hotspot_class */
+    double *count; /* incidents */
+    double *value; /* the analysed value (NaN where undefined) */
+    double *z;     /* Gi* (NaN = null) */
+    double *p;     /* two-sided p (NaN = null) */
+    double *q;     /* BH-adjusted p (NaN = null) */
+    uint8_t *cls;  /* gw_hotspot_class */
     size_t n_hot, n_cold, n_no_neighbours, n_no_value;
-    double seconds;  /* time of counts + statistic (weights excluded) */
+    double seconds; /* time of counts + statistic (weights excluded) */
 } gw_hotspot_result;
 
 /* Gi* hot spots of the grids of `snap` with weights `w` (built on the same grids layer:
@@ -162,11 +165,11 @@ typedef struct gw_pai_opts {
 } gw_pai_opts;
 
 typedef struct gw_pai_row {
-    char method[16];        /* "gistar" or "kde" */
-    gw_hotspot_value value; /* gistar: the value analysed */
-    double level;           /* gistar: confidence 0.99/0.95/0.90 (hot classes at least as
+    char method[16];                   /* "gistar" or "kde" */
+    gw_hotspot_value value;            /* gistar: the value analysed */
+    double level;                      /* gistar: confidence 0.99/0.95/0.90 (hot classes at least as
                              * confident); kde: the top share of cells */
-    size_t flagged;         /* grids or cells flagged */
+    size_t flagged;                    /* grids or cells flagged */
     double area_share, hit_share, pai; /* NaN when the statistic could not run */
     size_t test_hits, test_total, train_total;
 } gw_pai_row;

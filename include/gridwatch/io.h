@@ -18,23 +18,25 @@ extern "C" {
 
 typedef struct gw_import_opts {
     const char *source_layer; /* layer inside the file; NULL = the first (the only) one */
-    const char *srs;          /* source CRS overriding the file's ("gcj02", "EPSG:4490" …); NULL = the file's, else EPSG:4326 */
-    const char *map;          /* "id=beat_num,name=NAME,…": canonical=source pairs; same-named fields map by themselves */
-    const char *tz;           /* zone for times without an offset ("America/Chicago", "+08:00"); NULL = UTC */
-    const char *lon_field;    /* CSV: longitude column (default: longitude/lon/x …) */
-    const char *lat_field;    /* CSV: latitude column (default: latitude/lat/y …) */
-    int make_valid;           /* repair invalid polygons with GEOSMakeValid instead of refusing them */
-    int replace;              /* empty the layer first (in the same transaction) */
-    int skip_bad_rows;        /* skip rows with no/out-of-range geometry, counting them, instead of failing */
+    const char *
+        srs; /* source CRS overriding the file's ("gcj02", "EPSG:4490" …); NULL = the file's, else EPSG:4326 */
+    const char *
+        map; /* "id=beat_num,name=NAME,…": canonical=source pairs; same-named fields map by themselves */
+    const char *tz; /* zone for times without an offset ("America/Chicago", "+08:00"); NULL = UTC */
+    const char *lon_field; /* CSV: longitude column (default: longitude/lon/x …) */
+    const char *lat_field; /* CSV: latitude column (default: latitude/lat/y …) */
+    int make_valid;        /* repair invalid polygons with GEOSMakeValid instead of refusing them */
+    int replace;           /* empty the layer first (in the same transaction) */
+    int skip_bad_rows; /* skip rows with no/out-of-range geometry, counting them, instead of failing */
 } gw_import_opts;
 
 typedef struct gw_import_report {
-    int64_t read;      /* source features read */
-    int64_t imported;  /* rows written */
-    int64_t merged;    /* features merged into a multipart grid because they shared an id */
-    int64_t repaired;  /* polygons repaired (make_valid) */
-    int64_t skipped;   /* rows skipped (skip_bad_rows) */
-    int64_t swapped;   /* points that look like lat/lon swapped (reported, and refused) */
+    int64_t read;     /* source features read */
+    int64_t imported; /* rows written */
+    int64_t merged;   /* features merged into a multipart grid because they shared an id */
+    int64_t repaired; /* polygons repaired (make_valid) */
+    int64_t skipped;  /* rows skipped (skip_bad_rows) */
+    int64_t swapped;  /* points that look like lat/lon swapped (reported, and refused) */
     double seconds;
 } gw_import_report;
 

@@ -26,7 +26,7 @@ typedef struct gw_kde_opts {
     double bandwidth; /* search radius r in metres; 0 = ArcGIS's default rule */
     int has_bbox;     /* raster extent (metric); default: the points' extent grown by r */
     gw_bbox bbox;
-    int threads;      /* 0 = 2 */
+    int threads; /* 0 = 2 */
     gw_kde_mode mode;
     size_t max_cells; /* refuse larger rasters (GW_ERR_RANGE); 0 = 25,000,000 */
 } gw_kde_opts;
@@ -34,7 +34,7 @@ typedef struct gw_kde_opts {
 /* A single-band raster, row-major with the top (north) row first. */
 typedef struct gw_raster {
     size_t nx, ny;
-    double x0, y1;    /* top-left corner (metric) */
+    double x0, y1; /* top-left corner (metric) */
     double cell;
     float *v;         /* nx*ny values, incidents per km² */
     double bandwidth; /* the r used, metres */

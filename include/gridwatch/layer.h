@@ -24,7 +24,7 @@ typedef enum gw_ftype {
     GW_FT_TEXT = 0,
     GW_FT_INT,  /* 64-bit integer */
     GW_FT_REAL, /* double */
-    GW_FT_TIME  /* an instant: carried as int64 Unix seconds (UTC), stored as ISO 8601 "…Z" text */
+    GW_FT_TIME /* an instant: carried as int64 Unix seconds (UTC), stored as ISO 8601 "…Z" text */
 } gw_ftype;
 
 typedef struct gw_field {

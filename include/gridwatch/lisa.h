@@ -21,7 +21,10 @@ extern "C" {
 
 typedef enum gw_lisa_class {
     GW_LISA_NOT_SIGNIFICANT = 0,
-    GW_LISA_HH, GW_LISA_LH, GW_LISA_LL, GW_LISA_HL, /* significant, by quadrant (esda q 1..4) */
+    GW_LISA_HH,
+    GW_LISA_LH,
+    GW_LISA_LL,
+    GW_LISA_HL, /* significant, by quadrant (esda q 1..4) */
     GW_LISA_NO_NEIGHBOURS,
     GW_LISA_NO_VALUE,
     GW_LISA_CLASS_COUNT

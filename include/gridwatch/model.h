@@ -131,16 +131,16 @@ gw_status gw_layer_data_grid_at(gw_ctx *ctx, const gw_layer_data *d, double x, d
 /* Point layers: visit the rows whose metric point lies inside `bbox` (metric, inclusive) using
  * the layer's packed grid index.  `fn` returns nonzero to stop early.  No allocation. */
 typedef int (*gw_model_visit_fn)(void *user, size_t row);
-void gw_layer_data_query_points(const gw_layer_data *d, const gw_bbox *bbox,
-                                gw_model_visit_fn fn, void *user);
+void gw_layer_data_query_points(const gw_layer_data *d, const gw_bbox *bbox, gw_model_visit_fn fn,
+                                void *user);
 /* Point layers: up to k rows nearest to metric (x, y), nearest first, that pass `accept`
  * (NULL = every row), within max_dist metres (<= 0 = unlimited).  rows/dists have room for
  * k entries (dists may be NULL when k <= 64); *n receives how many were found (distances in
  * metres, ascending).  No allocation. */
 typedef int (*gw_model_accept_fn)(void *user, size_t row);
-void gw_layer_data_nearest(const gw_layer_data *d, double x, double y, size_t k,
-                           double max_dist, gw_model_accept_fn accept, void *user,
-                           size_t *rows, double *dists, size_t *n);
+void gw_layer_data_nearest(const gw_layer_data *d, double x, double y, size_t k, double max_dist,
+                           gw_model_accept_fn accept, void *user, size_t *rows, double *dists,
+                           size_t *n);
 
 #ifdef __cplusplus
 }

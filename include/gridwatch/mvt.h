@@ -48,11 +48,11 @@ typedef enum gw_mvt_clip {
 } gw_mvt_clip;
 
 typedef struct gw_mvt_options {
-    uint32_t extent;   /* tile units across the tile; 0 = 4096 (per layer, see add_layer) */
-    uint32_t buffer;   /* tile units around the tile kept when clipping; default 64 */
-    double simplify;   /* topology-preserving simplification tolerance in tile units;
+    uint32_t extent;  /* tile units across the tile; 0 = 4096 (per layer, see add_layer) */
+    uint32_t buffer;  /* tile units around the tile kept when clipping; default 64 */
+    double simplify;  /* topology-preserving simplification tolerance in tile units;
                           default 0.25; 0 disables it */
-    gw_mvt_clip clip;  /* default GW_MVT_CLIP_BY_RECT */
+    gw_mvt_clip clip; /* default GW_MVT_CLIP_BY_RECT */
 } gw_mvt_options;
 
 /* The defaults: extent 4096, buffer 64, simplify 0.25, clip by GEOSClipByRect_r. */

@@ -29,13 +29,13 @@ extern "C" {
 typedef struct gw_plan_draft {
     int64_t id;
     char name[128];
-    int64_t base_version;  /* the published version the draft overlays */
+    int64_t base_version; /* the published version the draft overlays */
     char created_by[128];
     char created_at[32];
     char updated_at[32];
-    int64_t edits;         /* edits applied */
-    int64_t changed;       /* grids upserted or deleted relative to the base */
-    char status[16];       /* "open" or "published" */
+    int64_t edits;             /* edits applied */
+    int64_t changed;           /* grids upserted or deleted relative to the base */
+    char status[16];           /* "open" or "published" */
     int64_t published_version; /* 0 unless published */
 } gw_plan_draft;
 
@@ -111,7 +111,7 @@ typedef struct gw_plan_report {
     size_t invalid, overlaps, gaps, outside, multipart, slivers, oversize;
     double overlap_m2, gap_m2, outside_m2; /* totals */
     double grids_m2, union_m2, jurisdiction_m2;
-    int tiles;     /* 1 when there are no invalid grids, overlaps, gaps or outside pieces */
+    int tiles; /* 1 when there are no invalid grids, overlaps, gaps or outside pieces */
     double seconds;
     char *geojson; /* FeatureCollection: one feature per issue (properties.issue = "invalid",
                       "overlap", "gap", "outside", "multipart", "sliver", "oversize"), lon/lat;

@@ -21,8 +21,8 @@ typedef struct gw_store gw_store;
 #define GW_SCHEMA_VERSION 6
 
 enum {
-    GW_STORE_CREATE = 1,   /* create and initialise the file if it does not exist */
-    GW_STORE_READONLY = 2, /* open read-only (no migration; GW_ERR_SCHEMA if one is due) */
+    GW_STORE_CREATE = 1,    /* create and initialise the file if it does not exist */
+    GW_STORE_READONLY = 2,  /* open read-only (no migration; GW_ERR_SCHEMA if one is due) */
     GW_STORE_QUERY_ONLY = 4 /* migrate if due, then refuse every write on this connection */
 };
 
@@ -102,8 +102,8 @@ gw_status gw_store_cursor_create(gw_store *store, gw_layer layer, gw_cursor **ou
 /* Advance: GW_OK with a row, GW_ERR_NOT_FOUND at the end.  The view's values and wkb are
  * borrowed and valid until the next call. */
 typedef struct gw_row {
-    int64_t fid;             /* SQLite rowid */
-    const gw_value *values;  /* gw_layer_fields() order */
+    int64_t fid;              /* SQLite rowid */
+    const gw_value *values;   /* gw_layer_fields() order */
     const unsigned char *wkb; /* ISO WKB, EPSG:4326 */
     size_t wkb_len;
 } gw_row;

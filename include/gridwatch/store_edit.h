@@ -13,15 +13,15 @@ extern "C" {
 
 /* One row to write. */
 typedef struct gw_store_edit_row {
-    const char *label;            /* for messages ("feature 2 (id 'G7')") */
+    const char *label; /* for messages ("feature 2 (id 'G7')") */
     const char *id;
-    const gw_value *values;       /* gw_layer_fields() order; [0] is the id (id above wins);
+    const gw_value *values;     /* gw_layer_fields() order; [0] is the id (id above wins);
                                    * time fields as ISO 8601 text */
-    const unsigned char *given;   /* update: the fields to set (NULL: all of them) */
-    int has_geom;                 /* a geometry to write (update: else keep the stored one) */
-    const unsigned char *wkb;     /* grids: (Multi)Polygon as WKB, EPSG:4326 */
+    const unsigned char *given; /* update: the fields to set (NULL: all of them) */
+    int has_geom;               /* a geometry to write (update: else keep the stored one) */
+    const unsigned char *wkb;   /* grids: (Multi)Polygon as WKB, EPSG:4326 */
     size_t wkb_len;
-    double x, y;                  /* point layers: lon, lat */
+    double x, y; /* point layers: lon, lat */
 } gw_store_edit_row;
 
 /* Insert the row.  GW_ERR_CONFLICT for an id that exists, GW_ERR_RANGE for a value a column

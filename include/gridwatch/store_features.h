@@ -16,14 +16,14 @@ extern "C" {
 typedef struct gw_feature_filter {
     gw_layer layer;
     int has_bbox;
-    gw_bbox bbox;                /* lon/lat; features whose geometry meets it */
-    int has_lo, has_hi;          /* the layer's time field within [lo, hi] (Unix seconds) */
+    gw_bbox bbox;       /* lon/lat; features whose geometry meets it */
+    int has_lo, has_hi; /* the layer's time field within [lo, hi] (Unix seconds) */
     int64_t lo, hi;
-    int nprops;                  /* property equality: field index in gw_layer_fields() and */
+    int nprops; /* property equality: field index in gw_layer_fields() and */
     int prop_field[GW_FEATURE_MAX_PROPS]; /* the value (text, or int for GW_FT_INT fields) */
     const char *prop_text[GW_FEATURE_MAX_PROPS];
     int64_t prop_int[GW_FEATURE_MAX_PROPS];
-    const char *const *ids;      /* n_ids > 0: exactly these ids, in this order (others ignored) */
+    const char *const *ids; /* n_ids > 0: exactly these ids, in this order (others ignored) */
     size_t n_ids;
 } gw_feature_filter;
 
@@ -54,11 +54,11 @@ gw_status gw_store_features_time_extent(gw_store *s, gw_layer layer, char *lo, c
 /* Figures for `gridwatch stats` beyond counts and extents. */
 typedef struct gw_store_summary {
     int64_t population, households, counties, townships; /* of the published grids */
-    double area_km2;        /* of the published grids in the metric CRS; NAN when not asked */
-    int64_t domes;          /* cameras with a 360° view */
-    int has_incidents;      /* the incident span below is set */
+    double area_km2;   /* of the published grids in the metric CRS; NAN when not asked */
+    int64_t domes;     /* cameras with a 360° view */
+    int has_incidents; /* the incident span below is set */
     char first_incident[40], last_incident[40];
-    int64_t outside_grids;  /* incidents in no grid */
+    int64_t outside_grids; /* incidents in no grid */
 } gw_store_summary;
 /* The summary; area only when metric_srid > 0. */
 gw_status gw_store_features_summary(gw_store *s, int metric_srid, gw_store_summary *out);

@@ -39,9 +39,9 @@ typedef struct gw_store_plan_draft {
     char created_by[128];
     char created_at[32];
     char updated_at[32];
-    int64_t edits;   /* edits applied */
-    int64_t changed; /* the draft's own rows (upserts and deletes) */
-    char status[16]; /* "open" or "published" */
+    int64_t edits;             /* edits applied */
+    int64_t changed;           /* the draft's own rows (upserts and deletes) */
+    char status[16];           /* "open" or "published" */
     int64_t published_version; /* 0 unless published */
 } gw_store_plan_draft;
 
@@ -49,8 +49,7 @@ typedef gw_status (*gw_store_plan_draft_fn)(void *user, const gw_store_plan_draf
 
 /* One of a draft's own rows against its base: the grid id (borrowed for the call), whether it
  * is a delete mark, and whether the base version has a grid of that id. */
-typedef gw_status (*gw_store_plan_change_fn)(void *user, const char *id, int deleted,
-                                              int in_base);
+typedef gw_status (*gw_store_plan_change_fn)(void *user, const char *id, int deleted, int in_base);
 
 /* One grid version as listed (strings borrowed for the call; published_at may be NULL). */
 typedef struct gw_store_plan_version {
@@ -74,7 +73,7 @@ typedef gw_status (*gw_store_plan_site_fn)(void *user, const gw_store_plan_site 
  * when not asked for), and the re-resolution of a point's grid (see incidents_regrid). */
 typedef gw_status (*gw_store_plan_point_fn)(void *user, double x, double y, const char *category);
 typedef gw_status (*gw_store_plan_count_fn)(void *user, const char *grid, const char *category,
-                                             int64_t n);
+                                            int64_t n);
 typedef gw_status (*gw_store_plan_regrid_fn)(void *user, double x, double y, const char *grid,
                                              const char **new_grid);
 /* Prepared incident reads over one window (incidents_open … incidents_close). */
@@ -82,9 +81,9 @@ typedef struct gw_store_plan_incidents gw_store_plan_incidents;
 
 /* Parts of a draft's grid set for gw_store_plan_draft_grids. */
 enum {
-    GW_STORE_PLAN_BASE = 1,  /* the base version's grids the draft has no row for */
-    GW_STORE_PLAN_OWN = 2,   /* the draft's own grids (upserts) */
-    GW_STORE_PLAN_BY_ID = 4  /* in id order (else the engine's order, base part first) */
+    GW_STORE_PLAN_BASE = 1, /* the base version's grids the draft has no row for */
+    GW_STORE_PLAN_OWN = 2,  /* the draft's own grids (upserts) */
+    GW_STORE_PLAN_BY_ID = 4 /* in id order (else the engine's order, base part first) */
 };
 
 /* ---- drafts -------------------------------------------------------------------------------- */
@@ -125,8 +124,8 @@ gw_status gw_store_plan_draft_grids(gw_store *s, int64_t id, unsigned parts, con
 gw_status gw_store_plan_grid_get(gw_store *s, int64_t id, int64_t base_version, const char *grid,
                                  gw_store_plan_grid_fn fn, void *user);
 /* *exists = 1 when `grid` is a grid of the draft (an upsert, or a base grid it has no row for). */
-gw_status gw_store_plan_grid_exists(gw_store *s, int64_t id, int64_t base_version,
-                                    const char *grid, int *exists);
+gw_status gw_store_plan_grid_exists(gw_store *s, int64_t id, int64_t base_version, const char *grid,
+                                    int *exists);
 /* Write a grid into the draft (an upsert replacing the draft's row of that id). */
 gw_status gw_store_plan_grid_put(gw_store *s, int64_t id, const gw_store_plan_grid *g);
 /* Remove a grid from the draft: a delete mark when base_version has it, else its row goes. */

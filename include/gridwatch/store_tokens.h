@@ -20,12 +20,12 @@ typedef int (*gw_store_token_fn)(void *user, const gw_store_token *t);
 
 /* Store a new token's hash (inside the caller's transaction); *id receives its id. */
 gw_status gw_store_tokens_insert(gw_store *s, const char *name, const char *role,
-                                 const unsigned char *hash, size_t hash_len,
-                                 const char *created_at, int64_t *id);
+                                 const unsigned char *hash, size_t hash_len, const char *created_at,
+                                 int64_t *id);
 /* The active token with this hash: its role into role[rcap] and its name into name[ncap] (""
  * when unnamed; name may be NULL).  GW_ERR_NOT_FOUND (and no message) when none is active. */
-gw_status gw_store_tokens_find(gw_store *s, const unsigned char *hash, size_t hash_len,
-                               char *role, size_t rcap, char *name, size_t ncap);
+gw_status gw_store_tokens_find(gw_store *s, const unsigned char *hash, size_t hash_len, char *role,
+                               size_t rcap, char *name, size_t ncap);
 /* Revoke at `at` the token with id `id_or_name` (when by_id and such an id exists) or else
  * every active token of that name (inside the caller's transaction); *n receives how many. */
 gw_status gw_store_tokens_revoke(gw_store *s, const char *id_or_name, int by_id, const char *at,

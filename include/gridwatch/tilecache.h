@@ -23,12 +23,12 @@ typedef struct gw_tile_cache gw_tile_cache;
 
 /* A finished tile, reference-counted and immutable; readers hold it with no lock. */
 typedef struct gw_tile_blob {
-    const uint8_t *raw;  /* MVT bytes (len 0 for an empty tile) */
+    const uint8_t *raw; /* MVT bytes (len 0 for an empty tile) */
     size_t raw_len;
-    const uint8_t *gz;   /* the same bytes gzip'd (RFC 1952); NULL when raw_len is 0 */
+    const uint8_t *gz; /* the same bytes gzip'd (RFC 1952); NULL when raw_len is 0 */
     size_t gz_len;
-    char etag[24];       /* "\"<16 hex>\"": FNV-1a 64 of the raw bytes, quotes included */
-    int64_t version;     /* change-log seq of the snapshot the tile was built from */
+    char etag[24];   /* "\"<16 hex>\"": FNV-1a 64 of the raw bytes, quotes included */
+    int64_t version; /* change-log seq of the snapshot the tile was built from */
 } gw_tile_blob;
 
 /* Make a blob from raw tile bytes (copied): gzips them (zlib level 6) and computes the ETag.
@@ -50,8 +50,7 @@ void gw_tile_cache_destroy(gw_tile_cache *c);
 /* Look up a tile.  layer is a small number chosen by the caller (< 32; see tilelayers.h),
  * filter the normalised filter string ("" for none).  On a hit returns a new reference
  * (release it) and marks the entry most recently used; NULL on a miss.  Thread-safe. */
-gw_tile_blob *gw_tile_cache_get(gw_tile_cache *c, unsigned layer, gw_tile_id t,
-                                const char *filter);
+gw_tile_blob *gw_tile_cache_get(gw_tile_cache *c, unsigned layer, gw_tile_id t, const char *filter);
 
 /* Insert (or replace) a tile; the cache takes its own reference to b.  Least recently used
  * entries are evicted until the budget holds; a blob larger than the whole budget is not kept.

@@ -101,8 +101,8 @@ void gw_tile_source_destroy(gw_tile_source *src);
  * out; a NaN (or gi_bin GW_TILE_NO_BIN) leaves that one property out. */
 #define GW_TILE_NO_BIN INT8_MIN
 typedef struct gw_tile_grid_fields {
-    int64_t grids_seq;     /* gw_layer_data_seq of the grids layer the rows are for */
-    size_t n;              /* its row count */
+    int64_t grids_seq; /* gw_layer_data_seq of the grids layer the rows are for */
+    size_t n;          /* its row count */
     /* coverage (coverage.h): coverage_ratio, covered_m2, cameras, room_reach */
     const double *coverage_ratio, *covered_m2, *room_reach;
     const int32_t *cameras;

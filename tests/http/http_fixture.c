@@ -53,7 +53,8 @@ void hf_server_stop(gw_server *srv)
     curl_global_cleanup();
 }
 
-gw_status hf_app_start(gw_ctx *ctx, const gw_app_opts *ao, gw_server_opts *o, gw_app **app, gw_server **srv)
+gw_status hf_app_start(gw_ctx *ctx, const gw_app_opts *ao, gw_server_opts *o, gw_app **app,
+                       gw_server **srv)
 {
     gw_status st = gw_app_create(ctx, o->db_path, ao, app);
     if (st) {
@@ -146,7 +147,8 @@ const char *hf_header(const hf_resp *r, const char *name, char *buf, size_t cap)
 
 json_t *hf_json(hf_resp *r, long want, size_t flags, const char *what)
 {
-    if (r->status != want) fprintf(stderr, "%s -> %ld (want %ld): %.300s\n", what, r->status, want, r->body.data);
+    if (r->status != want)
+        fprintf(stderr, "%s -> %ld (want %ld): %.300s\n", what, r->status, want, r->body.data);
     assert_int_equal(r->status, want);
     json_t *j = json_loads(r->body.data, flags, NULL);
     hf_resp_free(r);

@@ -29,12 +29,13 @@ gw_status hf_server_start(gw_ctx *ctx, const gw_server_opts *o, gw_server **srv)
 /* gw_server_destroy and curl_global_cleanup. */
 void hf_server_stop(gw_server *srv);
 /* The whole app over o->db_path (ao NULL: defaults), its routes put in `o`, then its server. */
-gw_status hf_app_start(gw_ctx *ctx, const gw_app_opts *ao, gw_server_opts *o, gw_app **app, gw_server **srv);
+gw_status hf_app_start(gw_ctx *ctx, const gw_app_opts *ao, gw_server_opts *o, gw_app **app,
+                       gw_server **srv);
 /* The server, then the app (either may be NULL), then curl_global_cleanup. */
 void hf_app_stop(gw_app *app, gw_server *srv);
 
 typedef struct hf_resp {
-    int curl;        /* curl_easy_perform's CURLcode: CURLE_OK (0) when an answer came */
+    int curl; /* curl_easy_perform's CURLcode: CURLE_OK (0) when an answer came */
     long status;
     char ctype[128]; /* Content-Type, "" when none */
     gw_buf body;     /* always NUL-terminated, "" when empty */

@@ -51,7 +51,8 @@ static int setup(void **state)
     gw_server_opts o = {.db_path = db_path, .port = 0, .anonymous_read = 1, .quiet = 1};
     assert_int_equal(hf_app_start(tctx, &ao, &o, &app, &srv), GW_OK);
     /* No stored rows yet: the first computation runs in the background. */
-    for (int i = 0; i < 3000 && !gw_coverage_http_ready(app->modules[GW_APP_COVERAGE]); i++) usleep(10000);
+    for (int i = 0; i < 3000 && !gw_coverage_http_ready(app->modules[GW_APP_COVERAGE]); i++)
+        usleep(10000);
     assert_true(gw_coverage_http_ready(app->modules[GW_APP_COVERAGE]));
     return 0;
 }
@@ -77,7 +78,7 @@ static void test_all_grids(void **state)
     double sum = 0;
     size_t i;
     json_t *g;
-    json_array_foreach(grids, i, g) {
+    json_array_foreach (grids, i, g) {
         double ratio = json_number_value(json_object_get(g, "ratio"));
         assert_true(ratio >= 0 && ratio <= 1);
         assert_true(json_is_string(json_object_get(g, "id")));
@@ -85,7 +86,8 @@ static void test_all_grids(void **state)
         assert_non_null(json_object_get(g, "incident_share"));
         double rr = json_number_value(json_object_get(g, "room_reach"));
         assert_true(rr >= 0 && rr <= 1);
-        double cov = json_number_value(json_object_get(g, "covered_m2")), area = json_number_value(json_object_get(g, "grid_m2"));
+        double cov = json_number_value(json_object_get(g, "covered_m2")),
+               area = json_number_value(json_object_get(g, "grid_m2"));
         assert_true(fabs(cov / area - ratio) < 1e-6);
         sum += ratio;
     }
@@ -95,14 +97,16 @@ static void test_all_grids(void **state)
     gw_coverage_row row, stored;
     int64_t seq = 0, sseq = -1;
     assert_int_equal(gw_coverage_get(app->modules[GW_APP_COVERAGE], id0, &row, &seq), GW_OK);
-    assert_true(fabs(row.ratio - json_number_value(json_object_get(json_array_get(grids, 0), "ratio"))) < 1e-9);
+    assert_true(fabs(row.ratio -
+                     json_number_value(json_object_get(json_array_get(grids, 0), "ratio"))) < 1e-9);
     gw_store *store = NULL;
     assert_int_equal(gw_store_open(tctx, db_path, GW_STORE_READONLY, &store), GW_OK);
     assert_int_equal(gw_coverage_load_row(tctx, store, id0, &stored, &sseq), GW_OK);
     assert_int_equal(sseq, seq);
     assert_true(fabs(stored.covered_m2 - row.covered_m2) < 1e-6);
     gw_store_close(store);
-    assert_int_equal(gw_coverage_get(app->modules[GW_APP_COVERAGE], "no-such-grid", &row, NULL), GW_ERR_NOT_FOUND);
+    assert_int_equal(gw_coverage_get(app->modules[GW_APP_COVERAGE], "no-such-grid", &row, NULL),
+                     GW_ERR_NOT_FOUND);
     /* A time window changes only the incident figures. */
     json_t *w = get_json("/analysis/coverage?datetime=2030-01-01T00:00:00Z/..", 200);
     json_t *g0 = json_array_get(json_object_get(w, "grids"), 0);
@@ -121,7 +125,7 @@ static void test_one_grid(void **state)
     const char *id = NULL;
     size_t i;
     json_t *g;
-    json_array_foreach(json_object_get(all, "grids"), i, g) {
+    json_array_foreach (json_object_get(all, "grids"), i, g) {
         if (json_integer_value(json_object_get(g, "blind_parts")) > 0) {
             id = json_string_value(json_object_get(g, "id"));
             break;
@@ -139,10 +143,13 @@ static void test_one_grid(void **state)
     assert_string_equal(json_string_value(json_object_get(f, "type")), "Feature");
     json_t *geom = json_object_get(f, "geometry");
     assert_string_equal(json_string_value(json_object_get(geom, "type")), "MultiPolygon");
-    json_t *pt = json_array_get(json_array_get(json_array_get(json_object_get(geom, "coordinates"), 0), 0), 0);
-    double lon = json_number_value(json_array_get(pt, 0)), lat = json_number_value(json_array_get(pt, 1));
+    json_t *pt = json_array_get(
+        json_array_get(json_array_get(json_object_get(geom, "coordinates"), 0), 0), 0);
+    double lon = json_number_value(json_array_get(pt, 0)),
+           lat = json_number_value(json_array_get(pt, 1));
     assert_true(lon > 110 && lon < 120 && lat > 30 && lat < 40); /* lon/lat order, RFC 7946 */
-    assert_true(json_number_value(json_object_get(json_object_get(f, "properties"), "blind_m2")) > 0);
+    assert_true(json_number_value(json_object_get(json_object_get(f, "properties"), "blind_m2")) >
+                0);
     json_decref(f);
     json_decref(get_json("/analysis/coverage/no-such-grid", 404));
     json_decref(all);
@@ -160,8 +167,10 @@ static void test_dispatch_cameras(void **state)
     snprintf(id, sizeof id, "%s", gw_layer_data_id(d, r));
     /* A point 10 m from the camera along its azimuth: inside its view (range >= 20). */
     double az = gw_layer_data_value(d, r, gw_layer_field_index(GW_LAYER_CAMERAS, "azimuth")).d;
-    double lat = gw_layer_data_y(d, GW_MODEL_LONLAT)[r], lon = gw_layer_data_x(d, GW_MODEL_LONLAT)[r];
-    double dlat = 10 * cos(az * M_PI / 180) / 111320, dlon = 10 * sin(az * M_PI / 180) / (111320 * cos(lat * M_PI / 180));
+    double lat = gw_layer_data_y(d, GW_MODEL_LONLAT)[r],
+           lon = gw_layer_data_x(d, GW_MODEL_LONLAT)[r];
+    double dlat = 10 * cos(az * M_PI / 180) / 111320,
+           dlon = 10 * sin(az * M_PI / 180) / (111320 * cos(lat * M_PI / 180));
     gw_model_release(tctx, snap);
     char path[256];
     snprintf(path, sizeof path, "/dispatch/cameras?lon=%.9f&lat=%.9f", lon + dlon, lat + dlat);
@@ -172,8 +181,9 @@ static void test_dispatch_cameras(void **state)
     double prev = -1;
     size_t i;
     json_t *f;
-    json_array_foreach(fs, i, f) {
-        double dist = json_number_value(json_object_get(json_object_get(f, "properties"), "distance_m"));
+    json_array_foreach (fs, i, f) {
+        double dist = json_number_value(
+            json_object_get(json_object_get(f, "properties"), "distance_m"));
         assert_true(dist >= prev);
         prev = dist;
         if (strcmp(json_string_value(json_object_get(f, "id")), id) == 0) {
@@ -213,10 +223,14 @@ static void test_incremental(void **state)
     gw_store *store = NULL;
     assert_int_equal(gw_store_open(tctx, db_path, 0, &store), GW_OK);
     char json[512];
-    snprintf(json, sizeof json, "{\"type\":\"Feature\",\"properties\":{\"fov\":360,\"range\":150,\"status\":\"online\"},"
-             "\"geometry\":{\"type\":\"Point\",\"coordinates\":[%.10f,%.10f]}}", lon, lat);
+    snprintf(
+        json, sizeof json,
+        "{\"type\":\"Feature\",\"properties\":{\"fov\":360,\"range\":150,\"status\":\"online\"},"
+        "\"geometry\":{\"type\":\"Point\",\"coordinates\":[%.10f,%.10f]}}",
+        lon, lat);
     gw_edit_result er = {0};
-    assert_int_equal(gw_edit_patch(store, GW_LAYER_CAMERAS, cid, json, strlen(json), NULL, &er), GW_OK);
+    assert_int_equal(gw_edit_patch(store, GW_LAYER_CAMERAS, cid, json, strlen(json), NULL, &er),
+                     GW_OK);
     int64_t seq = er.seq;
     gw_edit_result_free(&er);
     gw_live_kick(app->live);
@@ -260,14 +274,18 @@ static void test_start_from_rows(void **state)
     assert_true(json_array_size(gg) > 0);
     for (size_t i = 0; i < json_array_size(wg); i++) {
         json_t *a = json_array_get(wg, i), *b = json_array_get(gg, i);
-        assert_string_equal(json_string_value(json_object_get(a, "id")), json_string_value(json_object_get(b, "id")));
+        assert_string_equal(json_string_value(json_object_get(a, "id")),
+                            json_string_value(json_object_get(b, "id")));
         const char *num[] = {"ratio", "covered_m2", "room_reach", "blind_m2"};
         for (int k = 0; k < 4; k++)
-            assert_true(fabs(json_number_value(json_object_get(a, num[k])) - json_number_value(json_object_get(b, num[k]))) < 1e-6);
-        assert_int_equal(json_integer_value(json_object_get(a, "cameras")), json_integer_value(json_object_get(b, "cameras")));
+            assert_true(fabs(json_number_value(json_object_get(a, num[k])) -
+                             json_number_value(json_object_get(b, num[k]))) < 1e-6);
+        assert_int_equal(json_integer_value(json_object_get(a, "cameras")),
+                         json_integer_value(json_object_get(b, "cameras")));
         assert_int_equal(json_integer_value(json_object_get(a, "incidents_seen")),
                          json_integer_value(json_object_get(b, "incidents_seen")));
-        assert_int_equal(json_integer_value(json_object_get(a, "blind_parts")), json_integer_value(json_object_get(b, "blind_parts")));
+        assert_int_equal(json_integer_value(json_object_get(a, "blind_parts")),
+                         json_integer_value(json_object_get(b, "blind_parts")));
     }
     json_decref(want), json_decref(got);
     gw_server_destroy(srv2);
@@ -333,12 +351,9 @@ static void test_start_stale(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_all_grids),
-        cmocka_unit_test(test_one_grid),
-        cmocka_unit_test(test_dispatch_cameras),
-        cmocka_unit_test(test_incremental),
-        cmocka_unit_test(test_start_from_rows),
-        cmocka_unit_test(test_start_stale),
+        cmocka_unit_test(test_all_grids),        cmocka_unit_test(test_one_grid),
+        cmocka_unit_test(test_dispatch_cameras), cmocka_unit_test(test_incremental),
+        cmocka_unit_test(test_start_from_rows),  cmocka_unit_test(test_start_stale),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -29,10 +29,12 @@ static gw_bbox ext; /* teams' lon/lat extent */
 
 static hf_resp req(const char *method, const char *url, const char *tok, const char *body)
 {
-    return hf_request(method, url, tok, body, body ? strlen(body) : 0, body ? "application/json" : NULL, NULL);
+    return hf_request(method, url, tok, body, body ? strlen(body) : 0,
+                      body ? "application/json" : NULL, NULL);
 }
 
-static json_t *req_json(const char *method, const char *url, const char *tok, const char *body, long want)
+static json_t *req_json(const char *method, const char *url, const char *tok, const char *body,
+                        long want)
 {
     hf_resp r = req(method, url, tok, body);
     json_t *j = hf_json(&r, want, 0, url);
@@ -50,7 +52,8 @@ static int setup(void **state)
     assert_int_equal(gw_auth_token_create(s, GW_ROLE_DISPATCHER, "disp", tok_disp, NULL), GW_OK);
     assert_int_equal(gw_auth_token_create(s, GW_ROLE_VIEWER, "view", tok_view, NULL), GW_OK);
     gw_store_close(s);
-    gw_server_opts o = {.db_path = db_path, .port = 0, .anonymous_read = 1, .quiet = 1, .threads = 2};
+    gw_server_opts o = {
+        .db_path = db_path, .port = 0, .anonymous_read = 1, .quiet = 1, .threads = 2};
     assert_int_equal(hf_app_start(tctx, NULL, &o, &app, &srv), GW_OK);
     return 0;
 }
@@ -74,8 +77,10 @@ static void test_locate_agrees_with_incident_resolution(void **state)
         char url[256], body[512];
         snprintf(url, sizeof url, "/dispatch/locate?lon=%.7f&lat=%.7f", lon, lat);
         json_t *loc = req_json("GET", url, NULL, NULL, 200);
-        snprintf(body, sizeof body, "{\"type\":\"Feature\",\"id\":\"LOC%d\",\"geometry\":{\"type\":\"Point\","
-                 "\"coordinates\":[%.7f,%.7f]},\"properties\":{\"category\":\"test\"}}", i, lon, lat);
+        snprintf(body, sizeof body,
+                 "{\"type\":\"Feature\",\"id\":\"LOC%d\",\"geometry\":{\"type\":\"Point\","
+                 "\"coordinates\":[%.7f,%.7f]},\"properties\":{\"category\":\"test\"}}",
+                 i, lon, lat);
         hf_resp r = req("POST", "/collections/incidents/items", tok_disp, body);
         assert_int_equal(r.status, 201);
         json_t *f = json_loads(r.body.data, 0, NULL);
@@ -123,9 +128,9 @@ static void test_positions_then_nearest(void **state)
         char id[16];
         team_id(k, id, sizeof id);
         double r = 100.0 * (k + 1), a = k * 0.7;
-        gw_buf_printf(&b, "%s{\"id\":\"%s\",\"lon\":%.7f,\"lat\":%.7f,\"at\":%lld}", k ? "," : "", id,
-                      lon0 + r * sin(a) / (111320 * cos(lat0 * M_PI / 180)), lat0 + r * cos(a) / 111320,
-                      (long long)now);
+        gw_buf_printf(&b, "%s{\"id\":\"%s\",\"lon\":%.7f,\"lat\":%.7f,\"at\":%lld}", k ? "," : "",
+                      id, lon0 + r * sin(a) / (111320 * cos(lat0 * M_PI / 180)),
+                      lat0 + r * cos(a) / 111320, (long long)now);
     }
     gw_buf_str(&b, "]");
     hf_resp r = req("POST", "/dispatch/positions", NULL, b.data);
@@ -140,8 +145,10 @@ static void test_positions_then_nearest(void **state)
     json_decref(j);
     /* out of order: an older report for T00001 is ignored, the unknown id is named */
     char body[512];
-    snprintf(body, sizeof body, "{\"positions\":[{\"id\":\"T00001\",\"lon\":%.6f,\"lat\":%.6f,\"at\":%lld},"
-             "{\"id\":\"nobody\",\"lon\":%.6f,\"lat\":%.6f}]}", ext.minx, ext.miny, (long long)(now - 60), lon0, lat0);
+    snprintf(body, sizeof body,
+             "{\"positions\":[{\"id\":\"T00001\",\"lon\":%.6f,\"lat\":%.6f,\"at\":%lld},"
+             "{\"id\":\"nobody\",\"lon\":%.6f,\"lat\":%.6f}]}",
+             ext.minx, ext.miny, (long long)(now - 60), lon0, lat0);
     j = req_json("POST", "/dispatch/positions", tok_disp, body, 200);
     assert_int_equal(json_integer_value(json_object_get(j, "applied")), 0);
     assert_int_equal(json_integer_value(json_object_get(j, "ignored_older")), 1);
@@ -168,10 +175,12 @@ static void test_positions_then_nearest(void **state)
         assert_true(d < 4100);
         assert_true(json_object_get(t, "eta_s") != NULL);
     }
-    assert_non_null(strstr(json_string_value(json_object_get(j, "distance")), "planar metres in EPSG:"));
+    assert_non_null(
+        strstr(json_string_value(json_object_get(j, "distance")), "planar metres in EPSG:"));
     json_decref(j);
     /* status filters and limits */
-    snprintf(url, sizeof url, "/dispatch/nearest?lon=%.7f&lat=%.7f&k=50&status=busy,offline&max_m=4100", lon0, lat0);
+    snprintf(url, sizeof url,
+             "/dispatch/nearest?lon=%.7f&lat=%.7f&k=50&status=busy,offline&max_m=4100", lon0, lat0);
     j = req_json("GET", url, NULL, NULL, 200);
     teams = json_object_get(j, "teams");
     for (size_t i = 0; i < json_array_size(teams); i++) {
@@ -203,7 +212,8 @@ static void test_positions_rate(void **state)
         for (int k = 0; k < 1000; k++) {
             char id[16];
             team_id(k % 120, id, sizeof id);
-            gw_buf_printf(&b, "%s{\"id\":\"%s\",\"lon\":%.7f,\"lat\":%.7f,\"at\":%lld}", k ? "," : "", id,
+            gw_buf_printf(&b, "%s{\"id\":\"%s\",\"lon\":%.7f,\"lat\":%.7f,\"at\":%lld}",
+                          k ? "," : "", id,
                           ext.minx + (ext.maxx - ext.minx) * ((k * 37 + batch) % 1000) / 1000.0,
                           ext.miny + (ext.maxy - ext.miny) * ((k * 91 + batch) % 1000) / 1000.0,
                           (long long)(now + 1 + batch));
@@ -216,8 +226,9 @@ static void test_positions_rate(void **state)
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double s = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
-    print_message("positions: %d applied in %.3f s = %.0f updates/s (batches of 1000, one client)\n",
-                  total, s, total / s);
+    print_message(
+        "positions: %d applied in %.3f s = %.0f updates/s (batches of 1000, one client)\n", total,
+        s, total / s);
     assert_int_equal(total, 10000);
 }
 
@@ -249,7 +260,9 @@ static void test_assign_race(void **state)
              (ext.minx + ext.maxx) / 2, (ext.miny + ext.maxy) / 2);
     json_t *j = req_json("GET", url, NULL, NULL, 200);
     char team[32];
-    snprintf(team, sizeof team, "%s", json_string_value(json_object_get(json_array_get(json_object_get(j, "teams"), 0), "id")));
+    snprintf(team, sizeof team, "%s",
+             json_string_value(
+                 json_object_get(json_array_get(json_object_get(j, "teams"), 0), "id")));
     json_decref(j);
     char body[128];
     snprintf(body, sizeof body, "{\"incident\":\"I0000001\",\"team\":\"%s\"}", team);
@@ -274,13 +287,17 @@ static void test_assign_race(void **state)
         char rel[96];
         snprintf(rel, sizeof rel, "{\"team\":\"%s\"}", team);
         json_t *x = req_json("POST", "/dispatch/release", tok_disp, rel, 200);
-        assert_string_equal(json_string_value(json_object_get(json_object_get(x, "team"), "status")), "available");
+        assert_string_equal(json_string_value(
+                                json_object_get(json_object_get(x, "team"), "status")),
+                            "available");
         json_decref(x);
     }
-    hf_resp r = req("POST", "/dispatch/release", tok_disp, "{\"team\":\"T00002\",\"incident\":\"none\"}");
+    hf_resp r = req("POST", "/dispatch/release", tok_disp,
+                    "{\"team\":\"T00002\",\"incident\":\"none\"}");
     assert_int_equal(r.status, 409);
     hf_resp_free(&r);
-    r = req("POST", "/dispatch/assign", tok_disp, "{\"team\":\"nobody\",\"incident\":\"I0000001\"}");
+    r = req("POST", "/dispatch/assign", tok_disp,
+            "{\"team\":\"nobody\",\"incident\":\"I0000001\"}");
     assert_int_equal(r.status, 404);
     hf_resp_free(&r);
     r = req("POST", "/dispatch/assign", tok_view, body);

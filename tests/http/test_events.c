@@ -129,9 +129,12 @@ static size_t sub_ids(client *c, int64_t *ids, size_t cap)
 static int64_t post_incident(const char *id)
 {
     char body[512];
-    snprintf(body, sizeof body, "{\"type\":\"Feature\",\"id\":\"%s\",\"geometry\":{\"type\":\"Point\","
-             "\"coordinates\":[115.48,35.24]},\"properties\":{\"category\":\"theft\"}}", id);
-    hf_resp r = hf_request("POST", "/collections/incidents/items", tok, body, strlen(body), "application/geo+json", NULL);
+    snprintf(body, sizeof body,
+             "{\"type\":\"Feature\",\"id\":\"%s\",\"geometry\":{\"type\":\"Point\","
+             "\"coordinates\":[115.48,35.24]},\"properties\":{\"category\":\"theft\"}}",
+             id);
+    hf_resp r = hf_request("POST", "/collections/incidents/items", tok, body, strlen(body),
+                           "application/geo+json", NULL);
     assert_int_equal(r.status, 201);
     const char *p = strcasestr(r.hdrs.data, "Gridwatch-Change-Seq: ");
     assert_non_null(p);
@@ -144,7 +147,8 @@ static int64_t post_incident(const char *id)
  * gw_buf_free it). */
 static long http(const char *method, const char *path, const char *body, gw_buf *out)
 {
-    hf_resp r = hf_request(method, path, tok, body, body ? strlen(body) : 0, "application/json", NULL);
+    hf_resp r = hf_request(method, path, tok, body, body ? strlen(body) : 0, "application/json",
+                           NULL);
     gw_buf_free(&r.hdrs);
     if (out) *out = r.body;
     else gw_buf_free(&r.body);
@@ -155,8 +159,8 @@ static long http(const char *method, const char *path, const char *body, gw_buf 
 static int64_t post_position(double lon, double lat, int64_t at)
 {
     char body[256];
-    snprintf(body, sizeof body, "[{\"id\":\"%s\",\"lon\":%.7f,\"lat\":%.7f,\"at\":%lld}]", team_id, lon,
-             lat, (long long)at);
+    snprintf(body, sizeof body, "[{\"id\":\"%s\",\"lon\":%.7f,\"lat\":%.7f,\"at\":%lld}]", team_id,
+             lon, lat, (long long)at);
     gw_buf out = {0};
     assert_int_equal(http("POST", "/dispatch/positions", body, &out), 200);
     const char *p = strstr(out.data, "\"seq\":");
@@ -174,7 +178,7 @@ typedef struct fan {
     CURLM *m;
     CURL **h;
     gw_buf *text;
-    double *got;   /* receipt time of `want`, 0 = not yet */
+    double *got; /* receipt time of `want`, 0 = not yet */
     int *started, *done;
     char want[64];
     pthread_t th;
@@ -297,15 +301,19 @@ static int setup(void **state)
     assert_int_equal(gw_auth_token_create(s, GW_ROLE_DISPATCHER, "disp", tok, NULL), GW_OK);
     assert_int_equal(gw_store_last_seq(s, &seq_before_server), GW_OK);
     sqlite3_stmt *q;
-    assert_int_equal(sqlite3_prepare_v2(st_sqlite_db(s), "SELECT id, X(geom), Y(geom) FROM teams WHERE geom "
-                                        "IS NOT NULL ORDER BY fid LIMIT 1", -1, &q, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(st_sqlite_db(s),
+                                        "SELECT id, X(geom), Y(geom) FROM teams WHERE geom "
+                                        "IS NOT NULL ORDER BY fid LIMIT 1",
+                                        -1, &q, NULL),
+                     SQLITE_OK);
     assert_int_equal(sqlite3_step(q), SQLITE_ROW);
     snprintf(team_id, sizeof team_id, "%s", (const char *)sqlite3_column_text(q, 0));
     team_lon = sqlite3_column_double(q, 1), team_lat = sqlite3_column_double(q, 2);
     sqlite3_finalize(q);
     gw_store_close(s);
     gw_app_opts ao = {.poll_ms = 50};
-    gw_server_opts o = {.db_path = db_path, .port = 0, .anonymous_read = 1, .quiet = 1, .threads = 2};
+    gw_server_opts o = {
+        .db_path = db_path, .port = 0, .anonymous_read = 1, .quiet = 1, .threads = 2};
     assert_int_equal(hf_app_start(tctx, &ao, &o, &app, &srv), GW_OK);
     hf_timeout_s = 20;
     return 0;
@@ -424,8 +432,9 @@ static void test_moves_coalesced_newest_arrives(void **state)
     usleep(1200000); /* nothing else may follow */
     int64_t ids[64];
     size_t n = sub_ids(c, ids, 64);
-    print_message("30 moves posted in %.0f ms: %zu team.moved events in %.0f ms (first id %lld, last %lld)\n",
-                  posted * 1000, n, span * 1000, (long long)ids[0], (long long)ids[n ? n - 1 : 0]);
+    print_message(
+        "30 moves posted in %.0f ms: %zu team.moved events in %.0f ms (first id %lld, last %lld)\n",
+        posted * 1000, n, span * 1000, (long long)ids[0], (long long)ids[n ? n - 1 : 0]);
     assert_true(n >= 1);
     assert_true((double)n <= span + 1.0); /* at most one a second (the first goes out at once) */
     assert_int_equal(ids[n - 1], last);
@@ -464,7 +473,8 @@ static void test_move_event_carries_position(void **state)
     assert_true(sub_wait(c, want, 3000));
     usleep(20000);
     assert_true(sub_data(c, seq, data, sizeof data));
-    const char *pl = strstr(data, "\"lon\":"), *pt = strstr(data, "\"lat\":"), *ps = strstr(data, "\"status\":\"");
+    const char *pl = strstr(data, "\"lon\":"), *pt = strstr(data, "\"lat\":"),
+               *ps = strstr(data, "\"status\":\"");
     assert_non_null(pl), assert_non_null(pt), assert_non_null(ps);
     assert_true(fabs(strtod(pl + 6, NULL) - lon) < 2e-7);
     assert_true(fabs(strtod(pt + 6, NULL) - lat) < 2e-7);
@@ -543,9 +553,10 @@ static void test_200_subscribers(void **state)
     double q = now_s() - q0;
     q0 = now_s();
     assert_int_equal(http("GET", "/collections/teams/items?limit=10", NULL, NULL), 200);
-    print_message("200 subscribers: incident POST to the last receipt %.0f ms; with them connected, "
-                  "GET /dispatch/nearest answered in %.1f ms, /collections/teams/items in %.1f ms\n",
-                  worst * 1000, q * 1000, (now_s() - q0) * 1000);
+    print_message(
+        "200 subscribers: incident POST to the last receipt %.0f ms; with them connected, "
+        "GET /dispatch/nearest answered in %.1f ms, /collections/teams/items in %.1f ms\n",
+        worst * 1000, q * 1000, (now_s() - q0) * 1000);
     fan_stop(f);
 }
 

@@ -82,7 +82,8 @@ static void test_gistar_json_matches_engine(void **state)
         json_t *z = json_object_get(o, "z");
         if (isnan(r->z[i])) assert_true(json_is_null(z));
         else assert_true(fabs(json_number_value(z) - r->z[i]) < 1e-9);
-        assert_string_equal(json_string_value(json_object_get(o, "class")), gw_hotspot_class_name(r->cls[i]));
+        assert_string_equal(json_string_value(json_object_get(o, "class")),
+                            gw_hotspot_class_name(r->cls[i]));
     }
     gw_hotspot_result_destroy(r);
     gw_weights_destroy(w);
@@ -104,16 +105,20 @@ static void test_csv_filters_errors(void **state)
     gw_model_release(tctx, snap);
     hf_resp_free(&r);
     /* a category filter counts fewer incidents than none */
-    json_t *all = get_json("/analysis/hotspots", 200), *theft = get_json("/analysis/hotspots?category=theft", 200);
+    json_t *all = get_json("/analysis/hotspots", 200),
+           *theft = get_json("/analysis/hotspots?category=theft", 200);
     double na = 0, nt = 0;
     for (size_t i = 0; i < json_array_size(json_object_get(all, "results")); i++) {
-        na += json_number_value(json_object_get(json_array_get(json_object_get(all, "results"), i), "count"));
-        nt += json_number_value(json_object_get(json_array_get(json_object_get(theft, "results"), i), "count"));
+        na += json_number_value(
+            json_object_get(json_array_get(json_object_get(all, "results"), i), "count"));
+        nt += json_number_value(
+            json_object_get(json_array_get(json_object_get(theft, "results"), i), "count"));
     }
     assert_true(nt > 0 && nt < na);
     json_decref(all);
     json_decref(theft);
-    json_t *win = get_json("/analysis/hotspots?datetime=2025-03-01T00:00:00Z/2025-03-31T23:59:59Z&fdr=false", 200);
+    json_t *win = get_json(
+        "/analysis/hotspots?datetime=2025-03-01T00:00:00Z/2025-03-31T23:59:59Z&fdr=false", 200);
     assert_true(json_is_false(json_object_get(win, "fdr")));
     json_decref(win);
     json_t *p = get_json("/analysis/hotspots?weights=hexagon", 400);
@@ -124,15 +129,19 @@ static void test_csv_filters_errors(void **state)
     json_decref(get_json("/analysis/hotspots?method=moran", 400));
     json_decref(get_json("/analysis/hotspots?method=lisa&permutations=0", 400));
     /* Local Moran's I: seeded, so two calls agree; quadrants on every grid with neighbours */
-    json_t *l1 = get_json("/analysis/hotspots?method=lisa&value=count&permutations=199&seed=5", 200);
-    json_t *l2 = get_json("/analysis/hotspots?method=lisa&value=count&permutations=199&seed=5", 200);
+    json_t *l1 = get_json("/analysis/hotspots?method=lisa&value=count&permutations=199&seed=5",
+                          200);
+    json_t *l2 = get_json("/analysis/hotspots?method=lisa&value=count&permutations=199&seed=5",
+                          200);
     assert_string_equal(json_string_value(json_object_get(l1, "method")), "lisa");
     assert_true(json_equal(json_object_get(l1, "results"), json_object_get(l2, "results")));
     json_int_t sig = 0;
-    for (int k = 0; k < 4; k++) sig += json_integer_value(json_object_get(l1, (const char *[]){"HH", "LL", "HL", "LH"}[k]));
+    for (int k = 0; k < 4; k++)
+        sig += json_integer_value(json_object_get(l1, (const char *[]){"HH", "LL", "HL", "LH"}[k]));
     assert_true(sig > 0);
     json_t *o0 = json_array_get(json_object_get(l1, "results"), 0);
-    assert_true(json_is_number(json_object_get(o0, "I")) && json_is_string(json_object_get(o0, "quadrant")));
+    assert_true(json_is_number(json_object_get(o0, "I")) &&
+                json_is_string(json_object_get(o0, "quadrant")));
     json_decref(l1);
     json_decref(l2);
     hf_resp lc = get("/analysis/hotspots?method=lisa&format=csv");
@@ -140,7 +149,8 @@ static void test_csv_filters_errors(void **state)
     assert_int_equal(strncmp(lc.body.data, "id,count,value,I,p,quadrant,class\n", 34), 0);
     hf_resp_free(&lc);
     /* nothing in the window: all values equal, nothing to tell apart */
-    json_decref(get_json("/analysis/hotspots?datetime=1990-01-01T00:00:00Z/1990-01-02T00:00:00Z", 422));
+    json_decref(
+        get_json("/analysis/hotspots?datetime=1990-01-01T00:00:00Z/1990-01-02T00:00:00Z", 422));
 }
 
 /* A grid change reaches the cached weights: the new grid shows up in the next answer. */
@@ -156,7 +166,8 @@ static void test_cache_follows_grids(void **state)
     gw_inserter *ins = NULL;
     assert_int_equal(gw_store_inserter_create(s, GW_LAYER_GRIDS, &ins), GW_OK);
     GEOSContextHandle_t h = gw_ctx_geos(tctx);
-    GEOSGeometry *geom = GEOSGeom_createRectangle_r(h, 100.0, 10.0, 100.01, 10.01); /* far away: an island */
+    GEOSGeometry *geom = GEOSGeom_createRectangle_r(h, 100.0, 10.0, 100.01,
+                                                    10.01); /* far away: an island */
     GEOSWKBWriter *ww = GEOSWKBWriter_create_r(h);
     size_t len;
     unsigned char *wkb = GEOSWKBWriter_write_r(h, ww, geom, &len);
@@ -168,7 +179,8 @@ static void test_cache_follows_grids(void **state)
     GEOSWKBWriter_destroy_r(h, ww);
     GEOSGeom_destroy_r(h, geom);
     int64_t seq = 0;
-    assert_int_equal(gw_store_log_change(s, GW_LAYER_GRIDS, "insert", "ZZ-ISLAND", NULL, &seq), GW_OK);
+    assert_int_equal(gw_store_log_change(s, GW_LAYER_GRIDS, "insert", "ZZ-ISLAND", NULL, &seq),
+                     GW_OK);
     assert_int_equal(gw_store_commit(s), GW_OK);
     gw_store_close(s);
     gw_live_kick(app->live);
@@ -209,7 +221,9 @@ static void test_kde(void **state)
     /* the raster integrates to the incident count (default extent: no edge loss) */
     int nx = GDALGetRasterXSize(ds), ny = GDALGetRasterYSize(ds);
     float *v = malloc((size_t)nx * (size_t)ny * sizeof *v);
-    assert_int_equal(GDALRasterIO(GDALGetRasterBand(ds, 1), GF_Read, 0, 0, nx, ny, v, nx, ny, GDT_Float32, 0, 0), CE_None);
+    assert_int_equal(GDALRasterIO(GDALGetRasterBand(ds, 1), GF_Read, 0, 0, nx, ny, v, nx, ny,
+                                  GDT_Float32, 0, 0),
+                     CE_None);
     double sum = 0;
     for (size_t k = 0; k < (size_t)nx * (size_t)ny; k++) sum += v[k];
     free(v);
@@ -218,14 +232,14 @@ static void test_kde(void **state)
     double n = (double)gw_layer_data_count(gw_snapshot_layer(snap, GW_LAYER_INCIDENTS));
     gw_model_release(tctx, snap);
     assert_true(fabs(sum * 0.04 - n) < 0.01 * n);
-    json_t *c = get_json("/analysis/kde?format=contours&cell=200&bandwidth=1500&category=theft", 200);
+    json_t *c = get_json("/analysis/kde?format=contours&cell=200&bandwidth=1500&category=theft",
+                         200);
     assert_string_equal(json_string_value(json_object_get(c, "type")), "FeatureCollection");
     assert_true(json_array_size(json_object_get(c, "features")) > 0);
     json_decref(c);
     json_decref(get_json("/analysis/kde?cell=-5", 400));
     json_decref(get_json("/analysis/kde?cell=0.5&bandwidth=100", 422)); /* too many cells */
 }
-
 
 /* A heat map tile as RGBA (256×256×4, malloc'ed); fails the test unless it is a 200 PNG. */
 static uint8_t *get_png(const char *path, char *cache, gw_buf *raw)
@@ -268,7 +282,8 @@ static void test_heatmap_tiles(void **state)
     /* the densest pixel of the city at z12 (engine) is coloured in the PNG */
     gw_model_snapshot *snap = gw_model_acquire(gw_live_model(app->live));
     const gw_layer_data *inc = gw_snapshot_layer(snap, GW_LAYER_INCIDENTS);
-    const double *lon = gw_layer_data_x(inc, GW_MODEL_LONLAT), *lat = gw_layer_data_y(inc, GW_MODEL_LONLAT);
+    const double *lon = gw_layer_data_x(inc, GW_MODEL_LONLAT),
+                 *lat = gw_layer_data_y(inc, GW_MODEL_LONLAT);
     gw_tile_id t;
     assert_int_equal(gw_tile_from_lonlat(tctx, lon[0], lat[0], 12, &t), GW_OK);
     float *d = malloc(256 * 256 * sizeof *d);
@@ -299,7 +314,8 @@ static void test_heatmap_tiles(void **state)
     free(get_png(fpath, NULL, &theft));
     assert_false(same_body(&all, &theft));
     gw_buf_free(&theft);
-    snprintf(fpath, sizeof fpath, "%s?datetime=2025-03-01T00:00:00Z/2025-03-31T23:59:59Z&severity_min=2", path);
+    snprintf(fpath, sizeof fpath,
+             "%s?datetime=2025-03-01T00:00:00Z/2025-03-31T23:59:59Z&severity_min=2", path);
     free(get_png(fpath, NULL, &theft));
     assert_false(same_body(&all, &theft));
     gw_buf_free(&theft);
@@ -321,7 +337,8 @@ static void test_heatmap_invalidation(void **state)
     (void)state;
     gw_model_snapshot *snap = gw_model_acquire(gw_live_model(app->live));
     const gw_layer_data *inc = gw_snapshot_layer(snap, GW_LAYER_INCIDENTS);
-    double lon = gw_layer_data_x(inc, GW_MODEL_LONLAT)[0], lat = gw_layer_data_y(inc, GW_MODEL_LONLAT)[0];
+    double lon = gw_layer_data_x(inc, GW_MODEL_LONLAT)[0],
+           lat = gw_layer_data_y(inc, GW_MODEL_LONLAT)[0];
     gw_model_release(tctx, snap);
     gw_tile_id a, b;
     assert_int_equal(gw_tile_from_lonlat(tctx, lon, lat, 14, &a), GW_OK);
@@ -350,7 +367,8 @@ static void test_heatmap_invalidation(void **state)
     gw_inserter_destroy(ins);
     gw_bbox box = {nlon, nlat, nlon, nlat};
     int64_t seq = 0;
-    assert_int_equal(gw_store_log_change(s, GW_LAYER_INCIDENTS, "insert", "HEAT-NEW", &box, &seq), GW_OK);
+    assert_int_equal(gw_store_log_change(s, GW_LAYER_INCIDENTS, "insert", "HEAT-NEW", &box, &seq),
+                     GW_OK);
     assert_int_equal(gw_store_commit(s), GW_OK);
     gw_store_close(s);
     gw_live_kick(app->live);
@@ -368,8 +386,10 @@ static void test_heatmap_invalidation(void **state)
 static void test_evaluate(void **state)
 {
     (void)state;
-    json_t *j = get_json("/analysis/hotspots/evaluate?train=2025-01-01T00:00:00Z/2025-06-30T23:59:59Z"
-                         "&test=2025-07-01T00:00:00Z/2025-07-31T23:59:59Z&top=0.05&cell=400", 200);
+    json_t *j = get_json(
+        "/analysis/hotspots/evaluate?train=2025-01-01T00:00:00Z/2025-06-30T23:59:59Z"
+        "&test=2025-07-01T00:00:00Z/2025-07-31T23:59:59Z&top=0.05&cell=400",
+        200);
     json_t *rows = json_object_get(j, "rows");
     assert_int_equal(json_array_size(rows), GW_PAI_ROWS);
     json_t *kde = json_array_get(rows, 9);
@@ -379,11 +399,17 @@ static void test_evaluate(void **state)
     assert_string_equal(json_string_value(json_object_get(r1, "value")), "per_km2");
     assert_true(json_integer_value(json_object_get(r1, "test_total")) > 0);
     json_decref(j);
-    json_decref(get_json("/analysis/hotspots/evaluate?test=2025-07-01T00:00:00Z/2025-07-31T23:59:59Z", 400));
-    json_decref(get_json("/analysis/hotspots/evaluate?train=2025-07-01T00:00:00Z&test=2025-07-01T00:00:00Z/2025-07-31T23:59:59Z", 400));
+    json_decref(
+        get_json("/analysis/hotspots/evaluate?test=2025-07-01T00:00:00Z/2025-07-31T23:59:59Z",
+                 400));
+    json_decref(get_json(
+        "/analysis/hotspots/evaluate?train=2025-07-01T00:00:00Z&test=2025-07-01T00:00:00Z/2025-07-31T23:59:59Z",
+        400));
     json_decref(get_json("/analysis/hotspots/evaluate?train=a/b&test=c/d", 400));
-    json_decref(get_json("/analysis/hotspots/evaluate?train=2025-01-01T00:00:00Z/2025-06-30T23:59:59Z"
-                         "&test=2025-07-01T00:00:00Z/2025-07-31T23:59:59Z&top=5", 400));
+    json_decref(
+        get_json("/analysis/hotspots/evaluate?train=2025-01-01T00:00:00Z/2025-06-30T23:59:59Z"
+                 "&test=2025-07-01T00:00:00Z/2025-07-31T23:59:59Z&top=5",
+                 400));
 }
 
 int main(void)

@@ -92,10 +92,14 @@ static void make_db(void)
     unsigned char wkb[256];
     for (int g = 0; g < 2; g++) {
         size_t n = poly_wkb(wkb, g ? ccw : cw, 5);
-        gw_value v[8] = {{GW_VAL_TEXT, g ? "G2" : "G1", 0, 0}, {GW_VAL_TEXT, "grid", 0, 0},
-                         {GW_VAL_TEXT, "Town", 0, 0}, {GW_VAL_TEXT, "County", 0, 0},
-                         {GW_VAL_INT, NULL, 1000, 0}, {GW_VAL_INT, NULL, 300, 0},
-                         {GW_VAL_NULL, NULL, 0, 0}, {GW_VAL_NULL, NULL, 0, 0}};
+        gw_value v[8] = {{GW_VAL_TEXT, g ? "G2" : "G1", 0, 0},
+                         {GW_VAL_TEXT, "grid", 0, 0},
+                         {GW_VAL_TEXT, "Town", 0, 0},
+                         {GW_VAL_TEXT, "County", 0, 0},
+                         {GW_VAL_INT, NULL, 1000, 0},
+                         {GW_VAL_INT, NULL, 300, 0},
+                         {GW_VAL_NULL, NULL, 0, 0},
+                         {GW_VAL_NULL, NULL, 0, 0}};
         gw_feature f = {v, wkb, n, 0, 0};
         assert_int_equal(gw_inserter_add(ins, &f), GW_OK);
     }
@@ -119,7 +123,8 @@ static void make_db(void)
         }
         gw_inserter_destroy(ins);
     }
-    assert_int_equal(gw_store_log_change(st, GW_LAYER_INCIDENTS, "import", NULL, NULL, NULL), GW_OK);
+    assert_int_equal(gw_store_log_change(st, GW_LAYER_INCIDENTS, "import", NULL, NULL, NULL),
+                     GW_OK);
     assert_int_equal(gw_store_commit(st), GW_OK);
     gw_store_close(st);
 }
@@ -129,8 +134,10 @@ static void make_db(void)
 /* Perform a request; url may be absolute or a path on the server.  OPTIONS is a CORS preflight. */
 static hf_resp req(const char *method, const char *url, const char *body, size_t body_len)
 {
-    static const char *const preflight[] = {"Origin: http://example.org", "Access-Control-Request-Method: GET", NULL};
-    return hf_request(method, url, NULL, body, body_len, NULL, strcmp(method, "OPTIONS") == 0 ? preflight : NULL);
+    static const char *const preflight[] = {"Origin: http://example.org",
+                                            "Access-Control-Request-Method: GET", NULL};
+    return hf_request(method, url, NULL, body, body_len, NULL,
+                      strcmp(method, "OPTIONS") == 0 ? preflight : NULL);
 }
 
 static json_t *get_json(const char *url, long want_status)
@@ -156,7 +163,8 @@ static int64_t matched(const char *url)
 static void expect_problem(const char *method, const char *url, long status, const char *needle)
 {
     hf_resp r = req(method, url, NULL, 0);
-    if (r.status != status) fprintf(stderr, "%s %s -> %ld: %s\n", method, url, r.status, r.body.data);
+    if (r.status != status)
+        fprintf(stderr, "%s %s -> %ld: %s\n", method, url, r.status, r.body.data);
     assert_int_equal(r.status, status);
     assert_string_equal(r.ctype, "application/problem+json");
     json_t *j = json_loads(r.body.data, 0, NULL);
@@ -177,8 +185,12 @@ static int setup(void **state)
 {
     tctx = gw_test_ctx();
     make_db();
-    gw_server_opts o = {.db_path = db_path, .port = 0, .threads = 2, .anonymous_read = 1,
-                        .quiet = 1, .max_body = 1 << 20};
+    gw_server_opts o = {.db_path = db_path,
+                        .port = 0,
+                        .threads = 2,
+                        .anonymous_read = 1,
+                        .quiet = 1,
+                        .max_body = 1 << 20};
     assert_int_equal(hf_server_start(tctx, &o, &srv), GW_OK);
     assert_true(gw_server_port(srv) > 0);
     return 0;
@@ -211,7 +223,8 @@ static void test_landing_conformance(void **state)
     json_t *c = json_object_get(j, "conformsTo");
     assert_int_equal(json_array_size(c), 4);
     char all[1024] = "";
-    for (size_t i = 0; i < json_array_size(c); i++) strcat(all, json_string_value(json_array_get(c, i)));
+    for (size_t i = 0; i < json_array_size(c); i++)
+        strcat(all, json_string_value(json_array_get(c, i)));
     assert_non_null(strstr(all, "ogcapi-features-1/1.0/conf/core"));
     assert_non_null(strstr(all, "ogcapi-features-1/1.0/conf/geojson"));
     assert_non_null(strstr(all, "ogcapi-features-1/1.0/conf/oas30"));
@@ -233,11 +246,13 @@ static void test_collections(void **state)
     assert_int_equal(json_array_size(cs), 5);
     json_t *inc = NULL;
     for (size_t i = 0; i < 5; i++)
-        if (strcmp(json_string_value(json_object_get(json_array_get(cs, i), "id")), "incidents") == 0)
+        if (strcmp(json_string_value(json_object_get(json_array_get(cs, i), "id")), "incidents") ==
+            0)
             inc = json_array_get(cs, i);
     assert_non_null(inc);
     assert_string_equal(json_string_value(json_object_get(inc, "storageCrs")), GW_OGC_CRS84);
-    json_t *bbox = json_array_get(json_object_get(json_object_get(json_object_get(inc, "extent"), "spatial"), "bbox"), 0);
+    json_t *bbox = json_array_get(
+        json_object_get(json_object_get(json_object_get(inc, "extent"), "spatial"), "bbox"), 0);
     /* the extent covers the data (it may be float32-rounded outward, from the R*Tree) */
     double ex[4] = {1e9, 1e9, -1e9, -1e9};
     for (int i = 0; i < N_INC; i++) {
@@ -249,7 +264,9 @@ static void test_collections(void **state)
         assert_true(fabs(v - ex[k]) < 1e-4);
         assert_true(k < 2 ? v <= ex[k] : v >= ex[k]);
     }
-    json_t *iv = json_array_get(json_object_get(json_object_get(json_object_get(inc, "extent"), "temporal"), "interval"), 0);
+    json_t *iv = json_array_get(
+        json_object_get(json_object_get(json_object_get(inc, "extent"), "temporal"), "interval"),
+        0);
     assert_string_equal(json_string_value(json_array_get(iv, 0)), "2025-01-01T00:00:00Z");
     char last[32];
     gw_time_format(T0 + (N_INC - 1) * 3600, last, sizeof last);
@@ -285,7 +302,8 @@ static void test_paging_walks_all(void **state)
         json_t *links = json_object_get(j, "links");
         for (size_t i = 0; i < json_array_size(links); i++) {
             const char *rel = json_string_value(json_object_get(json_array_get(links, i), "rel"));
-            if (strcmp(rel, "next") == 0) next = json_string_value(json_object_get(json_array_get(links, i), "href"));
+            if (strcmp(rel, "next") == 0)
+                next = json_string_value(json_object_get(json_array_get(links, i), "href"));
             if (strcmp(rel, "prev") == 0) prev_seen = 1;
         }
         pages++;
@@ -319,19 +337,26 @@ static void test_filters(void **state)
         want += inc_x[i] >= minx && inc_x[i] <= maxx && inc_y[i] >= miny && inc_y[i] <= maxy;
     assert_true(want > 10 && want < N_INC);
     char url[512];
-    snprintf(url, sizeof url, "/collections/incidents/items?bbox=%.4f,%.4f,%.4f,%.4f&limit=1", minx, miny, maxx, maxy);
+    snprintf(url, sizeof url, "/collections/incidents/items?bbox=%.4f,%.4f,%.4f,%.4f&limit=1", minx,
+             miny, maxx, maxy);
     assert_int_equal(matched(url), want);
     /* the same box given in Web Mercator */
     double xs[2] = {minx, maxx}, ys[2] = {miny, maxy};
     gw_crs_transform *tr = NULL;
-    assert_int_equal(gw_crs_transform_create(tctx, (gw_crs){GW_CRS_EPSG, 4326}, (gw_crs){GW_CRS_EPSG, 3857}, &tr), GW_OK);
+    assert_int_equal(gw_crs_transform_create(tctx, (gw_crs){GW_CRS_EPSG, 4326},
+                                             (gw_crs){GW_CRS_EPSG, 3857}, &tr),
+                     GW_OK);
     assert_int_equal(gw_crs_transform_points(tr, xs, ys, 2), GW_OK);
     gw_crs_transform_destroy(tr);
-    snprintf(url, sizeof url, "/collections/incidents/items?bbox=%.4f,%.4f,%.4f,%.4f&bbox-crs=http://www.opengis.net/def/crs/EPSG/0/3857&limit=1",
-             xs[0], ys[0], xs[1], ys[1]);
+    snprintf(
+        url, sizeof url,
+        "/collections/incidents/items?bbox=%.4f,%.4f,%.4f,%.4f&bbox-crs=http://www.opengis.net/def/crs/EPSG/0/3857&limit=1",
+        xs[0], ys[0], xs[1], ys[1]);
     assert_int_equal(matched(url), want);
     /* EPSG:4326 bbox is lat,lon */
-    snprintf(url, sizeof url, "/collections/incidents/items?bbox=%.4f,%.4f,%.4f,%.4f&bbox-crs=EPSG:4326&limit=1", miny, minx, maxy, maxx);
+    snprintf(url, sizeof url,
+             "/collections/incidents/items?bbox=%.4f,%.4f,%.4f,%.4f&bbox-crs=EPSG:4326&limit=1",
+             miny, minx, maxy, maxx);
     assert_int_equal(matched(url), want);
     /* datetime: hours 100..199 inclusive; open ends */
     char a[32], b[32];
@@ -345,20 +370,28 @@ static void test_filters(void **state)
     assert_int_equal(matched(url), N_INC - 100);
     snprintf(url, sizeof url, "/collections/incidents/items?datetime=%s&limit=1", a);
     assert_int_equal(matched(url), 1);
-    assert_int_equal(matched("/collections/incidents/items?datetime=2025-01-01T08:00:00%2B08:00/..&limit=1"), N_INC);
+    assert_int_equal(
+        matched("/collections/incidents/items?datetime=2025-01-01T08:00:00%2B08:00/..&limit=1"),
+        N_INC);
     /* properties */
     want = 0;
     for (int i = 0; i < N_INC; i++) want += i % 3 == 0 && 1 + i % 5 == 3 && i % 2 == 0;
-    assert_int_equal(matched("/collections/incidents/items?category=theft&severity=3&status=open&limit=1"), want);
+    assert_int_equal(
+        matched("/collections/incidents/items?category=theft&severity=3&status=open&limit=1"),
+        want);
     assert_int_equal(matched("/collections/incidents/items?category=none"), 0);
     assert_int_equal(matched("/collections/grids/items?township=Town"), 2);
-    assert_int_equal(matched("/collections/teams/items?status=available&datetime=../2025-01-01T00:01:00Z"), 2);
+    assert_int_equal(
+        matched("/collections/teams/items?status=available&datetime=../2025-01-01T00:01:00Z"), 2);
     /* combined bbox + datetime + property, against a count made here */
     want = 0;
     for (int i = 0; i < N_INC; i++)
         want += inc_x[i] >= minx && inc_x[i] <= maxx && inc_y[i] >= miny && inc_y[i] <= maxy &&
                 i >= 100 && i % 3 == 1;
-    snprintf(url, sizeof url, "/collections/incidents/items?bbox=%.4f,%.4f,%.4f,%.4f&datetime=%s/..&category=assault&limit=1", minx, miny, maxx, maxy, a);
+    snprintf(
+        url, sizeof url,
+        "/collections/incidents/items?bbox=%.4f,%.4f,%.4f,%.4f&datetime=%s/..&category=assault&limit=1",
+        minx, miny, maxx, maxy, a);
     assert_int_equal(matched(url), want);
     /* a grid bbox: only G2 intersects a box east of 115.65 */
     assert_int_equal(matched("/collections/grids/items?bbox=115.65,35.21,115.69,35.29"), 1);
@@ -369,7 +402,8 @@ static void test_item_and_crs(void **state)
     json_t *j = get_json("/collections/incidents/items/INC-0042", 200);
     assert_string_equal(json_string_value(json_object_get(j, "id")), "INC-0042");
     json_t *p = json_object_get(j, "properties");
-    assert_string_equal(json_string_value(json_object_get(p, "description")), "a \"quoted\" description");
+    assert_string_equal(json_string_value(json_object_get(p, "description")),
+                        "a \"quoted\" description");
     assert_int_equal(json_integer_value(json_object_get(p, "severity")), 1 + 42 % 5);
     json_t *c = json_object_get(json_object_get(j, "geometry"), "coordinates");
     assert_true(fabs(json_number_value(json_array_get(c, 0)) - inc_x[42]) < 1e-7);
@@ -377,9 +411,13 @@ static void test_item_and_crs(void **state)
     json_decref(j);
 
     /* 3857 against an independent transform; Content-Crs header */
-    hf_resp r = req("GET", "/collections/incidents/items/INC-0042?crs=http://www.opengis.net/def/crs/EPSG/0/3857", NULL, 0);
+    hf_resp r = req(
+        "GET",
+        "/collections/incidents/items/INC-0042?crs=http://www.opengis.net/def/crs/EPSG/0/3857",
+        NULL, 0);
     assert_int_equal(r.status, 200);
-    assert_non_null(strstr(r.hdrs.data, "Content-Crs: <http://www.opengis.net/def/crs/EPSG/0/3857>"));
+    assert_non_null(
+        strstr(r.hdrs.data, "Content-Crs: <http://www.opengis.net/def/crs/EPSG/0/3857>"));
     j = json_loads(r.body.data, 0, NULL);
     c = json_object_get(json_object_get(j, "geometry"), "coordinates");
     PJ *pj = proj_create_crs_to_crs(NULL, "EPSG:4326", "EPSG:3857", NULL);
@@ -391,14 +429,18 @@ static void test_item_and_crs(void **state)
     hf_resp_free(&r);
 
     /* EPSG:4326 is lat,lon */
-    j = get_json("/collections/incidents/items/INC-0042?crs=http://www.opengis.net/def/crs/EPSG/0/4326", 200);
+    j = get_json(
+        "/collections/incidents/items/INC-0042?crs=http://www.opengis.net/def/crs/EPSG/0/4326",
+        200);
     c = json_object_get(json_object_get(j, "geometry"), "coordinates");
     assert_true(fabs(json_number_value(json_array_get(c, 0)) - inc_y[42]) < 1e-7);
     json_decref(j);
 
     /* GCJ-02 on the items route */
     j = get_json("/collections/incidents/items?crs=GCJ-02&limit=1", 200);
-    c = json_object_get(json_object_get(json_array_get(json_object_get(j, "features"), 0), "geometry"), "coordinates");
+    c = json_object_get(json_object_get(json_array_get(json_object_get(j, "features"), 0),
+                                        "geometry"),
+                        "coordinates");
     double gx, gy;
     gw_gcj02_from_wgs84(inc_x[0], inc_y[0], &gx, &gy);
     assert_true(fabs(gx - inc_x[0]) > 1e-4); /* the offset is real inside China */
@@ -452,7 +494,8 @@ static void test_errors(void **state)
     expect_problem("GET", "/collections/incidents/items?colour=red", 400, "colour");
     expect_problem("GET", "/collections/incidents/items?severity=high", 400, "severity");
     expect_problem("GET", "/collections/incidents/items?crs=EPSG:2000", 400, "crs");
-    expect_problem("GET", "/collections/cameras/items?datetime=2025-01-01T00:00:00Z", 400, "datetime");
+    expect_problem("GET", "/collections/cameras/items?datetime=2025-01-01T00:00:00Z", 400,
+                   "datetime");
     expect_problem("DELETE", "/collections", 405, "DELETE");
     hf_resp r = req("PUT", "/healthz", "x", 1);
     assert_int_equal(r.status, 405);
@@ -488,9 +531,13 @@ static void test_ops(void **state)
     r = req("GET", "/metrics", NULL, 0);
     assert_int_equal(r.status, 200);
     assert_non_null(strstr(r.ctype, "text/plain"));
-    assert_non_null(strstr(r.body.data, "gridwatch_http_requests_total{route=\"landing\",status=\"200\"}"));
-    assert_non_null(strstr(r.body.data, "gridwatch_http_requests_total{route=\"unmatched\",status=\"404\"}"));
-    assert_non_null(strstr(r.body.data, "gridwatch_http_request_duration_seconds_bucket{route=\"items\",le=\"+Inf\"}"));
+    assert_non_null(
+        strstr(r.body.data, "gridwatch_http_requests_total{route=\"landing\",status=\"200\"}"));
+    assert_non_null(
+        strstr(r.body.data, "gridwatch_http_requests_total{route=\"unmatched\",status=\"404\"}"));
+    assert_non_null(
+        strstr(r.body.data,
+               "gridwatch_http_request_duration_seconds_bucket{route=\"items\",le=\"+Inf\"}"));
     assert_non_null(strstr(r.body.data, "gridwatch_http_open_connections "));
     assert_non_null(strstr(r.body.data, "gridwatch_changelog_seq 1"));
     assert_non_null(strstr(r.body.data, "gridwatch_db_size_bytes "));
@@ -546,7 +593,8 @@ static void test_binary(void **state)
     pid_t pid = fork();
     if (pid == 0) {
         freopen("/dev/null", "w", stderr);
-        execl(GW_BINARY, GW_BINARY, "serve", db_path, "--port", portarg, "--anonymous-read", (char *)NULL);
+        execl(GW_BINARY, GW_BINARY, "serve", db_path, "--port", portarg, "--anonymous-read",
+              (char *)NULL);
         _exit(127);
     }
     char saved[64];
@@ -594,6 +642,7 @@ int main(int argc, char **argv)
     const char *group = gw_test_group(argc, argv);
     if (!*group) return cmocka_run_group_tests_name("http", tests, setup, teardown);
     if (strcmp(group, "--ogrinfo") != 0) return gw_test_bad_group(group);
-    if (!gw_test_need_tool("command -v ogrinfo", "ogrinfo not found (Debian: gdal-bin)")) return GW_TEST_SKIPPED;
+    if (!gw_test_need_tool("command -v ogrinfo", "ogrinfo not found (Debian: gdal-bin)"))
+        return GW_TEST_SKIPPED;
     return cmocka_run_group_tests_name("http_ogrinfo", ogr, setup, teardown);
 }

@@ -33,7 +33,8 @@ typedef struct probe {
 static int check(const char *cls, const probe *p, long want)
 {
     size_t n = p->body ? strlen(p->body) : 0;
-    hf_resp r = hf_request(p->method, p->path, admin, p->body, n, p->body ? "application/json" : NULL, NULL);
+    hf_resp r = hf_request(p->method, p->path, admin, p->body, n,
+                           p->body ? "application/json" : NULL, NULL);
     int ok = r.curl == 0 && r.status == want;
     if (ok && strncmp(r.ctype, "application/problem+json", 24) != 0) ok = 0;
     if (ok) {
@@ -78,9 +79,10 @@ static void test_invalid_geometry(void **state)
 {
     (void)state;
     /* a self-intersecting "bow tie" polygon */
-    const char *grid = "{\"type\":\"Feature\",\"id\":\"BAD1\",\"properties\":{\"name\":\"x\"},\"geometry\":"
-                       "{\"type\":\"Polygon\",\"coordinates\":[[[115.40,35.20],[115.41,35.21],[115.41,35.20],"
-                       "[115.40,35.21],[115.40,35.20]]]}}";
+    const char *grid =
+        "{\"type\":\"Feature\",\"id\":\"BAD1\",\"properties\":{\"name\":\"x\"},\"geometry\":"
+        "{\"type\":\"Polygon\",\"coordinates\":[[[115.40,35.20],[115.41,35.21],[115.41,35.20],"
+        "[115.40,35.21],[115.40,35.20]]]}}";
     /* a split whose line misses the grid altogether */
     const char *edit = "{\"op\":\"split\",\"grid\":\"371702-001-0001\",\"line\":{\"type\":"
                        "\"LineString\",\"coordinates\":[[100.0,10.0],[100.1,10.1]]}}";
@@ -201,7 +203,8 @@ static int setup(void **state)
     o.db_path = path;
     o.port = 0;
     assert_int_equal(hf_app_start(tctx, NULL, &o, &app, &srv), GW_OK);
-    hf_resp r = hf_request("POST", "/plan/drafts", admin, "{\"name\":\"walk\"}", 15, "application/json", NULL);
+    hf_resp r = hf_request("POST", "/plan/drafts", admin, "{\"name\":\"walk\"}", 15,
+                           "application/json", NULL);
     json_t *d = hf_json(&r, 201, 0, "create draft");
     assert_non_null(d);
     draft_id = (long long)json_integer_value(json_object_get(d, "id"));
@@ -230,11 +233,15 @@ static int teardown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_malformed_json),  cmocka_unit_test(test_invalid_geometry),
-        cmocka_unit_test(test_out_of_range),    cmocka_unit_test(test_param_out_of_range),
+        cmocka_unit_test(test_malformed_json),
+        cmocka_unit_test(test_invalid_geometry),
+        cmocka_unit_test(test_out_of_range),
+        cmocka_unit_test(test_param_out_of_range),
         cmocka_unit_test(test_bad_bbox),
-        cmocka_unit_test(test_unknown_id),      cmocka_unit_test(test_tile_outside_pyramid),
-        cmocka_unit_test(test_unknown_crs),     cmocka_unit_test(test_bad_number),
+        cmocka_unit_test(test_unknown_id),
+        cmocka_unit_test(test_tile_outside_pyramid),
+        cmocka_unit_test(test_unknown_crs),
+        cmocka_unit_test(test_bad_number),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -29,7 +29,8 @@ static gw_server *srv;
 static gw_ctx *tctx;
 enum { T_NONE, T_REVOKED, T_VIEWER, T_DISPATCHER, T_PLANNER, T_ADMIN, T_COUNT };
 static char tok[T_COUNT][GW_TOKEN_LEN + 1];
-static const char *tok_name[T_COUNT] = {"none", "revoked", "viewer", "dispatcher", "planner", "admin"};
+static const char *tok_name[T_COUNT] = {"none",       "revoked", "viewer",
+                                        "dispatcher", "planner", "admin"};
 
 /* ---- data -------------------------------------------------------------------------------- */
 
@@ -163,12 +164,16 @@ static void feature(gw_layer l, const char *id, int k, char *buf, size_t cap)
     char idm[96] = "";
     if (id) snprintf(idm, sizeof idm, "\"id\":\"%s\",", id);
     if (l == GW_LAYER_GRIDS)
-        snprintf(buf, cap, "{\"type\":\"Feature\",%s\"geometry\":{\"type\":\"Polygon\",\"coordinates\":"
+        snprintf(buf, cap,
+                 "{\"type\":\"Feature\",%s\"geometry\":{\"type\":\"Polygon\",\"coordinates\":"
                  "[[[116.0,35.%d],[116.1,35.%d],[116.1,35.%d],[116.0,35.%d],[116.0,35.%d]]]},"
-                 "\"properties\":{\"%s\":\"n%d\"}}", idm, k, k, k + 1, k + 1, k, tprop(l), k);
+                 "\"properties\":{\"%s\":\"n%d\"}}",
+                 idm, k, k, k + 1, k + 1, k, tprop(l), k);
     else
-        snprintf(buf, cap, "{\"type\":\"Feature\",%s\"geometry\":{\"type\":\"Point\",\"coordinates\":"
-                 "[115.6%d,35.25]},\"properties\":{\"%s\":\"n%d\"}}", idm, k, tprop(l), k);
+        snprintf(buf, cap,
+                 "{\"type\":\"Feature\",%s\"geometry\":{\"type\":\"Point\",\"coordinates\":"
+                 "[115.6%d,35.25]},\"properties\":{\"%s\":\"n%d\"}}",
+                 idm, k, tprop(l), k);
 }
 
 /* ---- fixtures ----------------------------------------------------------------------------- */
@@ -177,7 +182,8 @@ static int setup(void **state)
 {
     tctx = gw_test_ctx();
     make_db();
-    gw_server_opts o = {.db_path = db_path, .port = 0, .threads = 2, .quiet = 1, .max_body = MAX_BODY};
+    gw_server_opts o = {
+        .db_path = db_path, .port = 0, .threads = 2, .quiet = 1, .max_body = MAX_BODY};
     gw_api_plugins(&o);
     assert_int_equal(hf_server_start(tctx, &o, &srv), GW_OK);
     return 0;
@@ -196,7 +202,8 @@ static int may(int t, gw_layer l)
 {
     if (t == T_ADMIN) return 1;
     if (t == T_DISPATCHER) return l == GW_LAYER_INCIDENTS || l == GW_LAYER_TEAMS;
-    if (t == T_PLANNER) return l == GW_LAYER_GRIDS || l == GW_LAYER_POLICE_ROOMS || l == GW_LAYER_CAMERAS;
+    if (t == T_PLANNER)
+        return l == GW_LAYER_GRIDS || l == GW_LAYER_POLICE_ROOMS || l == GW_LAYER_CAMERAS;
     return 0;
 }
 
@@ -208,7 +215,8 @@ static void test_auth_matrix(void **state)
         for (int t = 0; t < T_COUNT; t++) {
             int ok = may(t, (gw_layer)l);
             char id[64], body[512], url[256], item[256], patch[128];
-            snprintf(patch, sizeof patch, "{\"properties\":{\"%s\":\"patched\"}}", tprop((gw_layer)l));
+            snprintf(patch, sizeof patch, "{\"properties\":{\"%s\":\"patched\"}}",
+                     tprop((gw_layer)l));
             snprintf(id, sizeof id, "m-%s", tok_name[t]);
             snprintf(url, sizeof url, "/collections/%s/items", ln);
             snprintf(item, sizeof item, "/collections/%s/items/%s", ln, ok ? id : "X");
@@ -251,7 +259,8 @@ static void test_reads_need_a_token(void **state)
     hf_resp_free(&r);
     r = req("GET", "/collections/incidents/items", T_REVOKED, NULL, NULL, NULL);
     expect_problem(r, 401, "unknown or revoked");
-    r = req("GET", "/collections/incidents/items", T_NONE, NULL, NULL, "Authorization: Basic dXNlcjpwYXNz");
+    r = req("GET", "/collections/incidents/items", T_NONE, NULL, NULL,
+            "Authorization: Basic dXNlcjpwYXNz");
     expect_problem(r, 401, "Bearer scheme");
     for (int t = T_VIEWER; t < T_COUNT; t++) {
         r = req("GET", "/collections/incidents/items/X", t, NULL, NULL, NULL);
@@ -267,9 +276,10 @@ static void test_reads_need_a_token(void **state)
 static void test_round_trip(void **state)
 {
     /* POST: 201, Location, the stored feature with its grid resolved */
-    const char *post = "{\"type\":\"Feature\",\"id\":\"INC 1+a\",\"geometry\":{\"type\":\"Point\",\"coordinates\":"
-                       "[115.65,35.25]},\"properties\":{\"category\":\"theft\",\"severity\":2,"
-                       "\"occurred_at\":\"2025-03-01T10:00:00+08:00\"}}";
+    const char *post =
+        "{\"type\":\"Feature\",\"id\":\"INC 1+a\",\"geometry\":{\"type\":\"Point\",\"coordinates\":"
+        "[115.65,35.25]},\"properties\":{\"category\":\"theft\",\"severity\":2,"
+        "\"occurred_at\":\"2025-03-01T10:00:00+08:00\"}}";
     hf_resp r = req("POST", "/collections/incidents/items", T_DISPATCHER, post, NULL, NULL);
     if (r.status != 201) fprintf(stderr, "%s\n", r.body.data);
     assert_int_equal(r.status, 201);
@@ -294,15 +304,18 @@ static void test_round_trip(void **state)
     assert_true(fabs(json_number_value(json_array_get(c, 0)) - 115.65) < 1e-7);
     json_decref(j);
     /* PUT moves it into G1 and drops the category */
-    const char *put = "{\"type\":\"Feature\",\"geometry\":{\"type\":\"Point\",\"coordinates\":[115.45,35.21]},"
-                      "\"properties\":{\"severity\":4}}";
+    const char *put =
+        "{\"type\":\"Feature\",\"geometry\":{\"type\":\"Point\",\"coordinates\":[115.45,35.21]},"
+        "\"properties\":{\"severity\":4}}";
     r = req("PUT", location, T_DISPATCHER, put, NULL, NULL);
     assert_int_equal(r.status, 200);
     hf_resp_free(&r);
     j = get_json(location, 200);
     assert_string_equal(prop(j, "grid"), "G1");
     assert_null(prop(j, "category"));
-    assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "properties"), "severity")), 4);
+    assert_int_equal(json_integer_value(
+                         json_object_get(json_object_get(j, "properties"), "severity")),
+                     4);
     json_decref(j);
     /* PATCH (merge patch) sets the status, keeps the rest; input in EPSG:3857 moves the point */
     r = req("PATCH", location, T_DISPATCHER, "{\"properties\":{\"status\":\"closed\"}}",
@@ -311,21 +324,25 @@ static void test_round_trip(void **state)
     hf_resp_free(&r);
     char url[600];
     snprintf(url, sizeof url, "%s?crs=http://www.opengis.net/def/crs/EPSG/0/3857", location);
-    r = req("PATCH", url, T_DISPATCHER, "{\"geometry\":{\"type\":\"Point\",\"coordinates\":[12873665.0,4198234.0]}}",
-            NULL, NULL);
+    r = req("PATCH", url, T_DISPATCHER,
+            "{\"geometry\":{\"type\":\"Point\",\"coordinates\":[12873665.0,4198234.0]}}", NULL,
+            NULL);
     assert_int_equal(r.status, 200);
     hf_resp_free(&r);
     j = get_json(location, 200);
     assert_string_equal(prop(j, "status"), "closed");
-    assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "properties"), "severity")), 4);
+    assert_int_equal(json_integer_value(
+                         json_object_get(json_object_get(j, "properties"), "severity")),
+                     4);
     c = json_object_get(json_object_get(j, "geometry"), "coordinates");
     double lon = json_number_value(json_array_get(c, 0));
     assert_true(lon > 115.64 && lon < 115.66); /* 12873665 m east is lon ~115.646 */
     assert_string_equal(prop(j, "grid"), "G2");
     json_decref(j);
     /* Content-Crs header: GCJ-02 */
-    r = req("PATCH", location, T_DISPATCHER, "{\"geometry\":{\"type\":\"Point\",\"coordinates\":[115.5,35.25]}}",
-            NULL, "Content-Crs: <" GW_OGC_CRS_GCJ02 ">");
+    r = req("PATCH", location, T_DISPATCHER,
+            "{\"geometry\":{\"type\":\"Point\",\"coordinates\":[115.5,35.25]}}", NULL,
+            "Content-Crs: <" GW_OGC_CRS_GCJ02 ">");
     assert_int_equal(r.status, 200);
     j = json_loads(r.body.data, 0, NULL);
     c = json_object_get(json_object_get(j, "geometry"), "coordinates");
@@ -347,9 +364,11 @@ static void test_bulk(void **state)
     char f1[512], f2[512], body[2048];
     feature(GW_LAYER_TEAMS, "B1", 1, f1, sizeof f1);
     feature(GW_LAYER_TEAMS, "B2", 2, f2, sizeof f2);
-    snprintf(body, sizeof body, "{\"type\":\"FeatureCollection\",\"features\":[%s,%s,{\"type\":\"Feature\","
+    snprintf(body, sizeof body,
+             "{\"type\":\"FeatureCollection\",\"features\":[%s,%s,{\"type\":\"Feature\","
              "\"id\":\"B3\",\"geometry\":{\"type\":\"Point\",\"coordinates\":[115.6,35.2]},"
-             "\"properties\":{\"status\":\"lost\"}}]}", f1, f2);
+             "\"properties\":{\"status\":\"lost\"}}]}",
+             f1, f2);
     expect_problem(req("POST", "/collections/teams/items", T_DISPATCHER, body, NULL, NULL), 422,
                    "teams feature 3 (id 'B3')");
     assert_int_equal(matched("teams"), n0);
@@ -368,29 +387,52 @@ static void test_bulk(void **state)
 static void test_errors(void **state)
 {
     const char *u = "/collections/incidents/items";
-    expect_problem(req("POST", u, T_ADMIN, "{\"type\":\"Feature\",\"geometry\":", NULL, NULL), 400, "byte");
-    expect_problem(req("POST", "/collections/grids/items", T_ADMIN,
-                       "{\"type\":\"Feature\",\"id\":\"bow\",\"geometry\":{\"type\":\"Polygon\",\"coordinates\":"
-                       "[[[115,35],[116,36],[116,35],[115,36],[115,35]]]}}", NULL, NULL),
-                   422, "Self-intersection at or near (115.5 35.5)");
-    expect_problem(req("POST", u, T_ADMIN, "{\"type\":\"Feature\",\"geometry\":{\"type\":\"Polygon\",\"coordinates\":"
-                       "[[[115,35],[116,36],[116,35],[115,35]]]}}", NULL, NULL), 422, "takes Point geometries");
-    expect_problem(req("POST", u, T_ADMIN, "{\"type\":\"Feature\",\"geometry\":{\"type\":\"Point\",\"coordinates\":"
-                       "[35.2,115.6]}}", NULL, NULL), 422, "lat/lon order");
-    expect_problem(req("POST", u, T_ADMIN, "{\"type\":\"Feature\",\"geometry\":{\"type\":\"Point\",\"coordinates\":"
-                       "[115.6,35.2]},\"properties\":{\"colour\":\"red\"}}", NULL, NULL), 400, "unknown property 'colour'");
-    expect_problem(req("POST", "/collections/roads/items", T_ADMIN, "{}", NULL, NULL), 404, "no collection 'roads'");
-    expect_problem(req("PUT", "/collections/incidents/items/nope", T_ADMIN, "{\"type\":\"Feature\",\"geometry\":"
-                       "{\"type\":\"Point\",\"coordinates\":[115.6,35.2]}}", NULL, NULL), 404, "'nope'");
-    expect_problem(req("PATCH", "/collections/incidents/items/nope", T_ADMIN, "{}", NULL, NULL), 404, "'nope'");
-    expect_problem(req("DELETE", "/collections/incidents/items/nope", T_ADMIN, NULL, NULL, NULL), 404, "'nope'");
-    expect_problem(req("POST", u, T_ADMIN, "{\"type\":\"Feature\",\"id\":\"X\",\"geometry\":{\"type\":\"Point\","
-                       "\"coordinates\":[115.6,35.2]}}", NULL, NULL), 409, "'X' exists already");
-    expect_problem(req("POST", u, T_ADMIN, "id=1", "application/x-www-form-urlencoded", NULL), 415, "Content-Type");
-    expect_problem(req("POST", u, T_ADMIN, "{}", NULL, "Content-Crs: <urn:ogc:def:crs:EPSG::2000>"), 400,
-                   "Content-Crs");
-    expect_problem(req("POST", "/collections/incidents/items?crs=EPSG:9999", T_ADMIN, "{}", NULL, NULL), 400,
-                   "parameter 'crs'");
+    expect_problem(req("POST", u, T_ADMIN, "{\"type\":\"Feature\",\"geometry\":", NULL, NULL), 400,
+                   "byte");
+    expect_problem(
+        req("POST", "/collections/grids/items", T_ADMIN,
+            "{\"type\":\"Feature\",\"id\":\"bow\",\"geometry\":{\"type\":\"Polygon\",\"coordinates\":"
+            "[[[115,35],[116,36],[116,35],[115,36],[115,35]]]}}",
+            NULL, NULL),
+        422, "Self-intersection at or near (115.5 35.5)");
+    expect_problem(req("POST", u, T_ADMIN,
+                       "{\"type\":\"Feature\",\"geometry\":{\"type\":\"Polygon\",\"coordinates\":"
+                       "[[[115,35],[116,36],[116,35],[115,35]]]}}",
+                       NULL, NULL),
+                   422, "takes Point geometries");
+    expect_problem(req("POST", u, T_ADMIN,
+                       "{\"type\":\"Feature\",\"geometry\":{\"type\":\"Point\",\"coordinates\":"
+                       "[35.2,115.6]}}",
+                       NULL, NULL),
+                   422, "lat/lon order");
+    expect_problem(req("POST", u, T_ADMIN,
+                       "{\"type\":\"Feature\",\"geometry\":{\"type\":\"Point\",\"coordinates\":"
+                       "[115.6,35.2]},\"properties\":{\"colour\":\"red\"}}",
+                       NULL, NULL),
+                   400, "unknown property 'colour'");
+    expect_problem(req("POST", "/collections/roads/items", T_ADMIN, "{}", NULL, NULL), 404,
+                   "no collection 'roads'");
+    expect_problem(req("PUT", "/collections/incidents/items/nope", T_ADMIN,
+                       "{\"type\":\"Feature\",\"geometry\":"
+                       "{\"type\":\"Point\",\"coordinates\":[115.6,35.2]}}",
+                       NULL, NULL),
+                   404, "'nope'");
+    expect_problem(req("PATCH", "/collections/incidents/items/nope", T_ADMIN, "{}", NULL, NULL),
+                   404, "'nope'");
+    expect_problem(req("DELETE", "/collections/incidents/items/nope", T_ADMIN, NULL, NULL, NULL),
+                   404, "'nope'");
+    expect_problem(req("POST", u, T_ADMIN,
+                       "{\"type\":\"Feature\",\"id\":\"X\",\"geometry\":{\"type\":\"Point\","
+                       "\"coordinates\":[115.6,35.2]}}",
+                       NULL, NULL),
+                   409, "'X' exists already");
+    expect_problem(req("POST", u, T_ADMIN, "id=1", "application/x-www-form-urlencoded", NULL), 415,
+                   "Content-Type");
+    expect_problem(req("POST", u, T_ADMIN, "{}", NULL, "Content-Crs: <urn:ogc:def:crs:EPSG::2000>"),
+                   400, "Content-Crs");
+    expect_problem(req("POST", "/collections/incidents/items?crs=EPSG:9999", T_ADMIN, "{}", NULL,
+                       NULL),
+                   400, "parameter 'crs'");
     /* too large: the server core refuses it before the handler runs */
     size_t big = MAX_BODY + 1024;
     char *huge = malloc(big + 1);
@@ -433,7 +475,8 @@ static int run_token(char *out, size_t cap, int argc, char **argv)
 static void test_token_cli(void **state)
 {
     char out[8192];
-    char *create[] = {"token", "create", db_path, "--role", "dispatcher", "--name", "cli-made", NULL};
+    char *create[] = {"token",      "create", db_path,    "--role",
+                      "dispatcher", "--name", "cli-made", NULL};
     assert_int_equal(run_token(out, sizeof out, 7, create), 0);
     assert_int_equal(strlen(out), GW_TOKEN_LEN + 1); /* the token and a newline, nothing else */
     assert_memory_equal(out, "gw_", 3);
@@ -461,7 +504,8 @@ static void test_token_cli(void **state)
     r = req("POST", "/collections/teams/items", T_NONE, body, NULL, auth);
     assert_int_equal(r.status, 401);
     hf_resp_free(&r);
-    assert_int_equal(run_token(out, sizeof out, 4, revoke), 3); /* nothing active left by that name */
+    assert_int_equal(run_token(out, sizeof out, 4, revoke),
+                     3); /* nothing active left by that name */
     /* usage errors and help */
     char *norole[] = {"token", "create", db_path, NULL};
     assert_int_equal(run_token(out, sizeof out, 3, norole), 2);
@@ -486,16 +530,19 @@ static void test_openapi_lists_writes(void **state)
     assert_non_null(post);
     assert_non_null(json_object_get(post, "security"));
     assert_non_null(strstr(json_string_value(json_object_get(post, "description")), "dispatcher"));
-    json_t *patch = json_object_get(json_object_get(paths, "/collections/cameras/items/{featureId}"), "patch");
+    json_t *patch = json_object_get(json_object_get(paths,
+                                                    "/collections/cameras/items/{featureId}"),
+                                    "patch");
     assert_non_null(patch);
-    assert_null(json_object_get(paths, "/collections/cameras/items/{id}")); /* one template per path */
+    assert_null(
+        json_object_get(paths, "/collections/cameras/items/{id}")); /* one template per path */
     assert_null(json_object_get(paths, "/collections/{layer}/items"));
     const char *path;
     json_t *item;
-    json_object_foreach(paths, path, item) {
+    json_object_foreach (paths, path, item) {
         const char *m;
         json_t *o;
-        json_object_foreach(item, m, o) {
+        json_object_foreach (item, m, o) {
             size_t want = 0, have = 0;
             for (const char *c = strchr(path, '{'); c; c = strchr(c + 1, '{')) want++;
             json_t *ps = json_object_get(o, "parameters");
@@ -507,7 +554,9 @@ static void test_openapi_lists_writes(void **state)
                 assert_non_null(strstr(path, t));
                 have++;
             }
-            if (want != have) fprintf(stderr, "%s %s: %zu path parameters, %zu in the template\n", m, path, have, want);
+            if (want != have)
+                fprintf(stderr, "%s %s: %zu path parameters, %zu in the template\n", m, path, have,
+                        want);
             assert_int_equal(have, want);
         }
     }

@@ -16,7 +16,8 @@ static char last_id[64];
 static gw_layer last_layer;
 static size_t teams_seen;
 
-static void on_change(void *user, gw_ctx *ctx, const gw_change *ch, size_t n, gw_model_snapshot *snap)
+static void on_change(void *user, gw_ctx *ctx, const gw_change *ch, size_t n,
+                      gw_model_snapshot *snap)
 {
     (void)user;
     (void)ctx;
@@ -42,8 +43,9 @@ static void test_commit_reaches_model_and_listeners(void **state)
     assert_int_equal(gw_live_listen(live, on_change, NULL), GW_OK);
     int64_t seq0 = gw_live_seq(live);
 
-    const char *team = "{\"type\":\"Feature\",\"id\":\"T1\",\"properties\":{\"name\":\"一组\",\"status\":\"available\"},"
-                       "\"geometry\":{\"type\":\"Point\",\"coordinates\":[115.48,35.24]}}";
+    const char *team =
+        "{\"type\":\"Feature\",\"id\":\"T1\",\"properties\":{\"name\":\"一组\",\"status\":\"available\"},"
+        "\"geometry\":{\"type\":\"Point\",\"coordinates\":[115.48,35.24]}}";
     gw_edit_result r = {0};
     assert_int_equal(gw_edit_insert(w, GW_LAYER_TEAMS, team, strlen(team), NULL, &r), GW_OK);
     assert_true(r.seq > seq0);

@@ -130,25 +130,32 @@ static void test_plan_round_trip(void **state)
     json_decref(d);
     char url[256];
     snprintf(url, sizeof url, "/plan/drafts/%lld/edits", (long long)id);
-    json_t *e = call("POST", url, T_PLANNER, "{\"op\":\"move_boundary\",\"grids\":[\"A\",\"B\"],"
+    json_t *e = call("POST", url, T_PLANNER,
+                     "{\"op\":\"move_boundary\",\"grids\":[\"A\",\"B\"],"
                      "\"line\":{\"type\":\"LineString\",\"coordinates\":[[115.013,34.999],"
-                     "[115.013,35.011]]}}", 200);
+                     "[115.013,35.011]]}}",
+                     200);
     /* A, B and D: the new boundary meets the B|D edge, so D takes that vertex too */
     assert_int_equal(json_array_size(json_object_get(e, "changed")), 3);
     json_decref(e);
-    json_decref(call("POST", url, T_PLANNER, "{\"op\":\"split\",\"grid\":\"D\",\"line\":{\"type\":"
-                     "\"LineString\",\"coordinates\":[[115.009,35.015],[115.021,35.015]]}}", 200));
+    json_decref(call("POST", url, T_PLANNER,
+                     "{\"op\":\"split\",\"grid\":\"D\",\"line\":{\"type\":"
+                     "\"LineString\",\"coordinates\":[[115.009,35.015],[115.021,35.015]]}}",
+                     200));
     json_t *p = call("POST", url, T_PLANNER, "{\"op\":\"merge\",\"grids\":[\"B\",\"C\"]}", 422);
     assert_non_null(strstr(json_string_value(json_object_get(p, "detail")), "one area"));
     json_decref(p);
     json_decref(call("POST", url, T_DISPATCHER, "{\"op\":\"merge\",\"grids\":[\"A\",\"B\"]}", 403));
-    json_decref(call("POST", "/plan/drafts/999/edits", T_PLANNER, "{\"op\":\"merge\",\"grids\":"
-                     "[\"A\",\"B\"]}", 404));
+    json_decref(call("POST", "/plan/drafts/999/edits", T_PLANNER,
+                     "{\"op\":\"merge\",\"grids\":"
+                     "[\"A\",\"B\"]}",
+                     404));
     json_decref(call("GET", "/plan/drafts/abc", T_PLANNER, NULL, 400));
     snprintf(url, sizeof url, "/plan/drafts/%lld/validation", (long long)id);
     json_t *v = call("GET", url, T_NONE, NULL, 200); /* anonymous reads are open here */
     assert_true(json_is_true(json_object_get(json_object_get(v, "summary"), "tiles")));
-    assert_int_equal(json_integer_value(json_object_get(json_object_get(v, "summary"), "grids")), 5);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(v, "summary"), "grids")),
+                     5);
     json_decref(v);
     snprintf(url, sizeof url, "/plan/drafts/%lld/diff", (long long)id);
     json_t *df = call("GET", url, T_PLANNER, NULL, 200);
@@ -157,7 +164,9 @@ static void test_plan_round_trip(void **state)
     json_decref(df);
     snprintf(url, sizeof url, "/plan/drafts/%lld/balance", (long long)id);
     json_t *b = call("GET", url, T_PLANNER, NULL, 200);
-    assert_int_equal(json_integer_value(json_object_get(json_object_get(b, "draft_layout"), "count")), 5);
+    assert_int_equal(json_integer_value(
+                         json_object_get(json_object_get(b, "draft_layout"), "count")),
+                     5);
     assert_non_null(json_object_get(json_object_get(json_object_get(b, "base_layout"), "spread"),
                                     "compactness"));
     json_decref(b);
@@ -174,8 +183,9 @@ static void test_plan_round_trip(void **state)
     assert_int_equal(grids_matched(), 5); /* the live model has the new version already */
     json_decref(call("POST", url, T_PLANNER, NULL, 409));
     json_t *inc = call("GET", "/collections/incidents/items/I1", T_PLANNER, NULL, 200);
-    assert_string_equal(json_string_value(json_object_get(json_object_get(inc, "properties"),
-                                                          "grid")), "A");
+    assert_string_equal(json_string_value(
+                            json_object_get(json_object_get(inc, "properties"), "grid")),
+                        "A");
     json_decref(inc);
     json_t *vs = call("GET", "/plan/versions", T_PLANNER, NULL, 200);
     assert_int_equal(json_array_size(vs), 2);
@@ -190,9 +200,11 @@ static void test_plan_round_trip(void **state)
     json_decref(rb);
     assert_int_equal(grids_matched(), 4);
     assert_int_equal(q_int("SELECT count(*) FROM audit_log WHERE who = 'li.planner' AND action "
-                           "LIKE 'plan.%'"), 5); /* create, 2 edits, publish, rollback */
+                           "LIKE 'plan.%'"),
+                     5); /* create, 2 edits, publish, rollback */
     json_t *d2 = call("POST", "/plan/drafts", T_PLANNER, "{\"name\":\"scratch\"}", 201);
-    snprintf(url, sizeof url, "/plan/drafts/%lld", (long long)json_integer_value(json_object_get(d2, "id")));
+    snprintf(url, sizeof url, "/plan/drafts/%lld",
+             (long long)json_integer_value(json_object_get(d2, "id")));
     json_decref(d2);
     hf_resp r = req("DELETE", url, T_PLANNER, NULL);
     assert_int_equal(r.status, 204);
@@ -252,8 +264,8 @@ static void write_layout(const char *drv, const char *path, int broken)
         if (broken && k == 1) y1 += 0.002;
         char wkt[256];
         snprintf(wkt, sizeof wkt, "%s (%s%.4f %.4f,%.4f %.4f,%.4f %.4f,%.4f %.4f,%.4f %.4f%s)",
-                 dxf ? "LINESTRING" : "POLYGON", dxf ? "" : "(", x0, y0, x1, y0, x1, y1, x0, y1,
-                 x0, y0, dxf ? "" : ")");
+                 dxf ? "LINESTRING" : "POLYGON", dxf ? "" : "(", x0, y0, x1, y0, x1, y1, x0, y1, x0,
+                 y0, dxf ? "" : ")");
         OGRGeometryH g = NULL;
         char *w = wkt;
         assert_int_equal(OGR_G_CreateFromWkt(&w, srs, &g), OGRERR_NONE);
@@ -283,7 +295,8 @@ static void zip_shapefile(const char *dir, const char *zip)
         assert_non_null(out);
         char buf[8192];
         size_t k;
-        while ((k = fread(buf, 1, sizeof buf, in)) > 0) assert_int_equal(VSIFWriteL(buf, 1, k, out), k);
+        while ((k = fread(buf, 1, sizeof buf, in)) > 0)
+            assert_int_equal(VSIFWriteL(buf, 1, k, out), k);
         fclose(in);
         VSIFCloseL(out);
     }
@@ -319,8 +332,8 @@ static issue_seen decode_issues(const hf_resp *r, int z, int x, int y)
         const char *is = OGR_F_GetFieldAsString(ft, OGR_F_GetFieldIndex(ft, "issue"));
         if (strcmp(is, "overlap") == 0) {
             s.overlap++;
-            snprintf(s.grids, sizeof s.grids, "%s", OGR_F_GetFieldAsString(ft,
-                     OGR_F_GetFieldIndex(ft, "grids")));
+            snprintf(s.grids, sizeof s.grids, "%s",
+                     OGR_F_GetFieldAsString(ft, OGR_F_GetFieldIndex(ft, "grids")));
             /* the overlap strip lies between 35.01 and 35.012 (the driver gives EPSG:3857) */
             OGREnvelope e;
             OGR_G_GetEnvelope(OGR_F_GetGeometryRef(ft), &e);
@@ -421,7 +434,8 @@ static void test_plan_import(void **state)
     assert_int_equal(json_integer_value(json_object_get(dr, "edits")), edits);
     json_decref(dr);
     assert_int_equal(q_int("SELECT count(*) FROM plan_draft_grids WHERE draft_id = (SELECT "
-                           "max(id) FROM plan_drafts) AND id = 'B' AND op = 'upsert'"), 1);
+                           "max(id) FROM plan_drafts) AND id = 'B' AND op = 'upsert'"),
+                     1);
 
     /* a clean layout as a zipped Shapefile in a folder (?format= names it): it tiles */
     char dir[1100];
@@ -477,14 +491,15 @@ static void test_plan_import(void **state)
     assert_int_equal(json_integer_value(json_object_get(sum, "grids")), 4);
     json_decref(j);
     assert_int_equal(q_int("SELECT count(*) FROM audit_log WHERE action = 'plan.draft.import' AND "
-                           "who = 'li.planner'"), 3);
+                           "who = 'li.planner'"),
+                     3);
 }
 
 /* `gridwatch plan` through gw_cmd_plan (the same engine, from the command line). */
 static int cli(const char *a0, const char *a1, const char *a2, const char *a3, const char *a4)
 {
-    char *argv[8] = {"plan", (char *)a0, (char *)db_path, (char *)a1, (char *)a2, (char *)a3,
-                     (char *)a4, NULL};
+    char *argv[8] = {"plan",     (char *)a0, (char *)db_path, (char *)a1,
+                     (char *)a2, (char *)a3, (char *)a4,      NULL};
     int argc = 3;
     while (argc < 7 && argv[argc]) argc++;
     fflush(stdout);
@@ -503,8 +518,10 @@ static void test_plan_cli(void **state)
     assert_int_equal(cli("list", NULL, NULL, NULL, NULL), GW_EXIT_OK);
     assert_int_equal(cli("edit", ids, "{\"op\":\"merge\",\"grids\":[\"A\",\"B\"]}", NULL, NULL),
                      GW_EXIT_OK);
-    assert_int_equal(cli("edit", ids, "{\"op\":\"split\",\"grid\":\"C\",\"line\":{\"type\":"
-                         "\"LineString\",\"coordinates\":[[116,36],[116.1,36]]}}", NULL, NULL),
+    assert_int_equal(cli("edit", ids,
+                         "{\"op\":\"split\",\"grid\":\"C\",\"line\":{\"type\":"
+                         "\"LineString\",\"coordinates\":[[116,36],[116.1,36]]}}",
+                         NULL, NULL),
                      GW_EXIT_INPUT); /* the line misses C */
     assert_int_equal(cli("edit", ids, "{\"op\":", NULL, NULL), GW_EXIT_INPUT);
     assert_int_equal(cli("validate", ids, "--summary", NULL, NULL), GW_EXIT_OK);
@@ -515,7 +532,8 @@ static void test_plan_cli(void **state)
     assert_int_equal(cli("publish", ids, NULL, NULL, NULL), GW_EXIT_CONFLICT);
     assert_int_equal(cli("versions", NULL, NULL, NULL, NULL), GW_EXIT_OK);
     assert_int_equal(q_int("SELECT count(*) FROM grids WHERE version = (SELECT CAST(value AS "
-                           "INTEGER) FROM meta WHERE key = 'grid_version')"), 3);
+                           "INTEGER) FROM meta WHERE key = 'grid_version')"),
+                     3);
     assert_int_equal(q_int("SELECT count(*) FROM audit_log WHERE who = 'cli-user'"), 2);
     assert_int_equal(cli("delete", ids, NULL, NULL, NULL), GW_EXIT_OK);
 }
@@ -529,8 +547,8 @@ static void test_plan_suggest(void **state)
     int64_t id = json_integer_value(json_object_get(d, "id"));
     json_decref(d);
     char url[256];
-    static const char *bad[] = {"target=bogus", "max_cv=-1", "max_cv=abc", "max_edits=0",
-                                "max_edits=1x", "min_compactness=1"};
+    static const char *bad[] = {"target=bogus", "max_cv=-1",    "max_cv=abc",
+                                "max_edits=0",  "max_edits=1x", "min_compactness=1"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         snprintf(url, sizeof url, "/plan/drafts/%lld/suggest?%s", (long long)id, bad[i]);
         json_t *p = call("POST", url, T_PLANNER, NULL, 400);
@@ -552,8 +570,9 @@ static void test_plan_suggest(void **state)
     assert_int_equal(json_integer_value(json_object_get(sg, "base_draft")), id);
     assert_string_equal(json_string_value(json_object_get(sg, "target")), "incidents");
     assert_true(json_array_size(json_object_get(sg, "edits")) >= 1);
-    assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(sg,
-                        "edits"), 0), "op")), "merge"); /* one incident in four grids: merges */
+    assert_string_equal(json_string_value(
+                            json_object_get(json_array_get(json_object_get(sg, "edits"), 0), "op")),
+                        "merge"); /* one incident in four grids: merges */
     double before = json_real_value(json_object_get(sg, "cv_before"));
     double after = json_real_value(json_object_get(sg, "cv_after"));
     assert_true(after < before);
@@ -611,7 +630,7 @@ static void sum_areas(json_t *fc, int want, double *deg2, double *m2, size_t *n)
     *deg2 = *m2 = 0, *n = 0;
     size_t i;
     json_t *f;
-    json_array_foreach(json_object_get(fc, "features"), i, f) {
+    json_array_foreach (json_object_get(fc, "features"), i, f) {
         json_t *pr = json_object_get(f, "properties");
         if (want >= 0 && json_is_true(json_object_get(pr, "changed")) != want) continue;
         char *gt = json_dumps(json_object_get(f, "geometry"), 0);
@@ -646,7 +665,7 @@ static void test_plan_draft_grids(void **state)
     assert_int_equal(nc, 0); /* a fresh draft has changed nothing */
     size_t i;
     json_t *f;
-    json_array_foreach(json_object_get(before, "features"), i, f)
+    json_array_foreach (json_object_get(before, "features"), i, f)
         if (strcmp(json_string_value(json_object_get(f, "id")), "C") == 0)
             c_m2 = json_number_value(json_object_get(json_object_get(f, "properties"), "area_m2"));
     c_deg2 = 0.01 * 0.01;
@@ -654,9 +673,11 @@ static void test_plan_draft_grids(void **state)
     json_decref(before);
 
     snprintf(url, sizeof url, "/plan/drafts/%lld/edits", (long long)id);
-    json_decref(call("POST", url, T_PLANNER, "{\"op\":\"split\",\"grid\":\"C\",\"new_id\":"
+    json_decref(call("POST", url, T_PLANNER,
+                     "{\"op\":\"split\",\"grid\":\"C\",\"new_id\":"
                      "\"C2\",\"line\":{\"type\":\"LineString\",\"coordinates\":[[114.999,35.013],"
-                     "[115.011,35.013]]}}", 200));
+                     "[115.011,35.013]]}}",
+                     200));
     /* a bbox strictly inside C: both pieces and nothing else */
     snprintf(url, sizeof url, "/plan/drafts/%lld/grids?bbox=115.0005,35.0105,115.0095,35.0195",
              (long long)id);
@@ -681,7 +702,7 @@ static void test_plan_draft_grids(void **state)
     json_t *chf = json_object_get(ch, "features");
     assert_int_equal(json_array_size(chf), 3);
     int seen_c = 0, seen_c2 = 0;
-    json_array_foreach(chf, i, f) {
+    json_array_foreach (chf, i, f) {
         const char *gid = json_string_value(json_object_get(f, "id"));
         seen_c += strcmp(gid, "C") == 0, seen_c2 += strcmp(gid, "C2") == 0;
     }
@@ -711,8 +732,8 @@ static int setup(void **state)
     tctx = gw_test_ctx();
     make_db();
     assert_int_equal(gw_app_create(tctx, db_path, NULL, &app), GW_OK);
-    gw_server_opts o = {.db_path = db_path, .port = 0, .anonymous_read = 1, .quiet = 1,
-                        .max_body = 1u << 20};
+    gw_server_opts o = {
+        .db_path = db_path, .port = 0, .anonymous_read = 1, .quiet = 1, .max_body = 1u << 20};
     gw_app_configure(app, &o);
     /* The app lists the plan routes once wired (api/app.c); until then add them here. */
     size_t n = 0, np = 0;
@@ -746,10 +767,8 @@ static int teardown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_plan_round_trip),
-        cmocka_unit_test(test_plan_cli),
-        cmocka_unit_test(test_plan_import),
-        cmocka_unit_test(test_plan_suggest),
+        cmocka_unit_test(test_plan_round_trip),  cmocka_unit_test(test_plan_cli),
+        cmocka_unit_test(test_plan_import),      cmocka_unit_test(test_plan_suggest),
         cmocka_unit_test(test_plan_draft_grids),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

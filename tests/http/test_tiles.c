@@ -39,17 +39,22 @@ static gw_bbox ext; /* lon/lat extent of the grids */
 
 /* A request to the server: method, path, a JSON body (or NULL) and up to two extra header
  * lines (or NULL). */
-static hf_resp request(const char *method, const char *path, const char *body, const char *h1, const char *h2)
+static hf_resp request(const char *method, const char *path, const char *body, const char *h1,
+                       const char *h2)
 {
     const char *extra[3] = {NULL, NULL, NULL};
     size_t n = 0;
     if (h1) extra[n++] = h1;
     if (h2) extra[n++] = h2;
-    return hf_request(method, path, NULL, body, body ? strlen(body) : 0, body ? "application/geo+json" : NULL, extra);
+    return hf_request(method, path, NULL, body, body ? strlen(body) : 0,
+                      body ? "application/geo+json" : NULL, extra);
 }
 
 /* GET a path on the server with optional extra header lines. */
-static hf_resp get(const char *path, const char *h1, const char *h2) { return request("GET", path, NULL, h1, h2); }
+static hf_resp get(const char *path, const char *h1, const char *h2)
+{
+    return request("GET", path, NULL, h1, h2);
+}
 
 /* A response header's value (case-insensitive name) into buf; "" when absent. */
 static const char *header(const hf_resp *r, const char *name, char *buf, size_t cap)
@@ -69,7 +74,8 @@ static json_t *get_json(const char *path)
 static void expect_problem(const char *path, long status)
 {
     hf_resp r = get(path, NULL, NULL);
-    if (r.status != status) fprintf(stderr, "GET %s -> %ld (want %ld): %s\n", path, r.status, status, r.body.data);
+    if (r.status != status)
+        fprintf(stderr, "GET %s -> %ld (want %ld): %s\n", path, r.status, status, r.body.data);
     assert_int_equal(r.status, status);
     assert_string_equal(r.ctype, "application/problem+json");
     json_t *j = json_loads(r.body.data, 0, NULL);
@@ -105,7 +111,8 @@ static tile_feats decoded;
 
 /* Decode the body of a tile response with GDAL's MVT driver; the features of `layer`, with the
  * string attribute `attr` (may be NULL). */
-static void decode(const hf_resp *r, gw_tile_id t, const char *layer, const char *attr, tile_feats *out)
+static void decode(const hf_resp *r, gw_tile_id t, const char *layer, const char *attr,
+                   tile_feats *out)
 {
     out->n = 0;
     if (r->status == 204) return;
@@ -151,7 +158,8 @@ static void decode(const hf_resp *r, gw_tile_id t, const char *layer, const char
             if (strncmp(fn, "count_", 6) == 0 && OGR_F_IsFieldSetAndNotNull(ft, k))
                 e->count_cats += OGR_F_GetFieldAsInteger64(ft, k);
         }
-        if ((i = OGR_F_GetFieldIndex(ft, "coverage_ratio")) >= 0 && OGR_F_IsFieldSetAndNotNull(ft, i))
+        if ((i = OGR_F_GetFieldIndex(ft, "coverage_ratio")) >= 0 &&
+            OGR_F_IsFieldSetAndNotNull(ft, i))
             e->has_ratio = 1, e->ratio = OGR_F_GetFieldAsDouble(ft, i);
         if ((i = OGR_F_GetFieldIndex(ft, "gi_bin")) >= 0 && OGR_F_IsFieldSetAndNotNull(ft, i))
             e->has_bin = 1, e->gi_bin = OGR_F_GetFieldAsInteger64(ft, i);
@@ -162,13 +170,15 @@ static void decode(const hf_resp *r, gw_tile_id t, const char *layer, const char
         if ((i = OGR_F_GetFieldIndex(ft, "blind_m2")) >= 0 && OGR_F_IsFieldSetAndNotNull(ft, i))
             e->blind_m2 = OGR_F_GetFieldAsDouble(ft, i);
         OGRGeometryH g = OGR_F_GetGeometryRef(ft);
-        if (g && wkbFlatten(OGR_G_GetGeometryType(g)) == wkbPoint) e->x = OGR_G_GetX(g, 0), e->y = OGR_G_GetY(g, 0);
+        if (g && wkbFlatten(OGR_G_GetGeometryType(g)) == wkbPoint)
+            e->x = OGR_G_GetX(g, 0), e->y = OGR_G_GetY(g, 0);
         OGRwkbGeometryType gt = g ? wkbFlatten(OGR_G_GetGeometryType(g)) : wkbUnknown;
         if (gt == wkbPolygon || gt == wkbMultiPolygon) {
             e->area = OGR_G_Area(g);
             OGRGeometryH bnd = OGR_G_Boundary(g), c = OGR_G_CreateGeometry(wkbPoint);
             e->perim = bnd ? OGR_G_Length(bnd) : 0;
-            if (OGR_G_Centroid(g, c) == OGRERR_NONE) e->lat = atan(sinh(OGR_G_GetY(c, 0) / 6378137.0)) * 180 / M_PI;
+            if (OGR_G_Centroid(g, c) == OGRERR_NONE)
+                e->lat = atan(sinh(OGR_G_GetY(c, 0) / 6378137.0)) * 180 / M_PI;
             OGR_G_DestroyGeometry(c);
             if (bnd) OGR_G_DestroyGeometry(bnd);
         }
@@ -181,7 +191,8 @@ static int inside(const feat *e, gw_tile_id t)
 {
     gw_bbox b = gw_tile_bounds(t);
     double eps = (b.maxx - b.minx) / 4096; /* one tile unit: the encoder snaps to it */
-    return e->x >= b.minx + eps && e->x <= b.maxx - eps && e->y >= b.miny + eps && e->y <= b.maxy - eps;
+    return e->x >= b.minx + eps && e->x <= b.maxx - eps && e->y >= b.miny + eps &&
+           e->y <= b.maxy - eps;
 }
 
 /* ---- fixtures ---------------------------------------------------------------------------- */
@@ -217,8 +228,8 @@ static json_t *items_in(const char *layer, gw_tile_id t, const char *extra)
 {
     gw_bbox b = gw_tile_bounds_lonlat(t);
     char path[512];
-    snprintf(path, sizeof path, "/collections/%s/items?limit=10000&bbox=%.9f,%.9f,%.9f,%.9f%s", layer, b.minx, b.miny,
-             b.maxx, b.maxy, extra ? extra : "");
+    snprintf(path, sizeof path, "/collections/%s/items?limit=10000&bbox=%.9f,%.9f,%.9f,%.9f%s",
+             layer, b.minx, b.miny, b.maxx, b.maxy, extra ? extra : "");
     return get_json(path);
 }
 
@@ -233,8 +244,10 @@ static const feat *find(const tile_feats *tf, const char *id)
  * the same attribute; every feature has an id and a positive fid. */
 static void test_points_match_items(void **state)
 {
-    static const char *const layers[][2] = {{"incidents", "category"}, {"cameras", "status"},
-                                            {"teams", "status"}, {"police_rooms", "name"}};
+    static const char *const layers[][2] = {{"incidents", "category"},
+                                            {"cameras", "status"},
+                                            {"teams", "status"},
+                                            {"police_rooms", "name"}};
     double cx = (ext.minx + ext.maxx) / 2, cy = (ext.miny + ext.maxy) / 2;
     for (int z = 11; z <= 13; z += 2)
         for (size_t li = 0; li < 4; li++) {
@@ -259,9 +272,12 @@ static void test_points_match_items(void **state)
                 json_t *it = json_array_get(fs, i);
                 const char *id = json_string_value(json_object_get(it, "id"));
                 const feat *e = find(&decoded, id);
-                if (!e) fprintf(stderr, "%s tile %u/%u/%u lacks item %s\n", layers[li][0], t.z, t.x, t.y, id);
+                if (!e)
+                    fprintf(stderr, "%s tile %u/%u/%u lacks item %s\n", layers[li][0], t.z, t.x,
+                            t.y, id);
                 assert_non_null(e);
-                const char *want = json_string_value(json_object_get(json_object_get(it, "properties"), layers[li][1]));
+                const char *want = json_string_value(
+                    json_object_get(json_object_get(it, "properties"), layers[li][1]));
                 assert_string_equal(e->attr, want ? want : "");
                 matched += inside(e, t);
             }
@@ -293,7 +309,9 @@ static void test_grids_match_items(void **state)
             const feat *e = find(&decoded, json_string_value(json_object_get(it, "id")));
             assert_non_null(e);
             assert_true(e->fid > 0);
-            assert_string_equal(e->attr, json_string_value(json_object_get(json_object_get(it, "properties"), "county")));
+            assert_string_equal(e->attr,
+                                json_string_value(
+                                    json_object_get(json_object_get(it, "properties"), "county")));
         }
         json_decref(items);
     }
@@ -352,7 +370,9 @@ static void test_errors(void **state)
 static void test_gzip_etag_filters(void **state)
 {
     gw_tile_id t;
-    assert_int_equal(gw_tile_from_lonlat(tctx, (ext.minx + ext.maxx) / 2, (ext.miny + ext.maxy) / 2, 11, &t), GW_OK);
+    assert_int_equal(gw_tile_from_lonlat(tctx, (ext.minx + ext.maxx) / 2, (ext.miny + ext.maxy) / 2,
+                                         11, &t),
+                     GW_OK);
     char path[256], h[128], etag[64], hdr[128];
     snprintf(path, sizeof path, "/tiles/incidents/%u/%u/%u.mvt", t.z, t.x, t.y);
     hf_resp plain = get(path, NULL, NULL);
@@ -366,7 +386,8 @@ static void test_gzip_etag_filters(void **state)
     assert_int_equal(gz.status, 200);
     assert_string_equal(header(&gz, "Content-Encoding", h, sizeof h), "gzip");
     assert_string_equal(header(&gz, "X-Tile-Cache", h, sizeof h), "hit");
-    assert_true(gz.body.len > 2 && (unsigned char)gz.body.data[0] == 0x1f && (unsigned char)gz.body.data[1] == 0x8b);
+    assert_true(gz.body.len > 2 && (unsigned char)gz.body.data[0] == 0x1f &&
+                (unsigned char)gz.body.data[1] == 0x8b);
     assert_true(gz.body.len < plain.body.len);
     assert_string_equal(header(&gz, "ETag", h, sizeof h), etag);
     snprintf(hdr, sizeof hdr, "If-None-Match: %s", etag);
@@ -417,7 +438,9 @@ static void test_views_and_city(void **state)
     char cam_id[64];
     snprintf(cam_id, sizeof cam_id, "%s", json_string_value(json_object_get(c, "id")));
     gw_tile_id t;
-    assert_int_equal(gw_tile_from_lonlat(tctx, json_real_value(json_array_get(co, 0)), json_real_value(json_array_get(co, 1)), 16, &t), GW_OK);
+    assert_int_equal(gw_tile_from_lonlat(tctx, json_real_value(json_array_get(co, 0)),
+                                         json_real_value(json_array_get(co, 1)), 16, &t),
+                     GW_OK);
     json_decref(cams);
     char path[256];
     snprintf(path, sizeof path, "/tiles/camera_views/%u/%u/%u.mvt", t.z, t.x, t.y);
@@ -447,7 +470,8 @@ static void test_tilejson_style(void **state)
     assert_non_null(strstr(url, "/tiles/incidents/{z}/{x}/{y}.mvt?category=theft"));
     json_t *b = json_object_get(j, "bounds");
     assert_int_equal(json_array_size(b), 4);
-    assert_true(json_real_value(json_array_get(b, 0)) >= ext.minx - 0.05 && json_real_value(json_array_get(b, 2)) <= ext.maxx + 0.05);
+    assert_true(json_real_value(json_array_get(b, 0)) >= ext.minx - 0.05 &&
+                json_real_value(json_array_get(b, 2)) <= ext.maxx + 0.05);
     assert_true(json_real_value(json_array_get(b, 0)) < json_real_value(json_array_get(b, 2)));
     assert_int_equal(json_array_size(json_object_get(j, "center")), 3);
     assert_int_equal(json_integer_value(json_object_get(j, "minzoom")), 0);
@@ -469,13 +493,15 @@ static void test_tilejson_style(void **state)
     json_decref(j);
     j = get_json("/styles/city.json");
     assert_int_equal(json_integer_value(json_object_get(j, "version")), 8);
-    const char *src = json_string_value(json_object_get(json_object_get(json_object_get(j, "sources"), "city"), "url"));
+    const char *src = json_string_value(
+        json_object_get(json_object_get(json_object_get(j, "sources"), "city"), "url"));
     assert_non_null(src);
     assert_non_null(strstr(src, "/tiles/city.json"));
     json_t *layers = json_object_get(j, "layers");
     int seen = 0;
     for (size_t i = 0; i < json_array_size(layers); i++) {
-        const char *sl = json_string_value(json_object_get(json_array_get(layers, i), "source-layer"));
+        const char *sl = json_string_value(
+            json_object_get(json_array_get(layers, i), "source-layer"));
         if (!sl) continue;
         if (strcmp(sl, "grids") == 0) seen |= 1;
         if (strcmp(sl, "incidents") == 0) seen |= 2;
@@ -494,8 +520,10 @@ static void test_invalidation(void **state)
     json_t *f0 = json_array_get(json_object_get(g, "features"), 0);
     char gid[64];
     snprintf(gid, sizeof gid, "%s", json_string_value(json_object_get(f0, "id")));
-    json_t *ring = json_array_get(json_object_get(json_object_get(f0, "geometry"), "coordinates"), 0);
-    if (json_is_array(json_array_get(json_array_get(ring, 0), 0))) ring = json_array_get(ring, 0); /* multipolygon */
+    json_t *ring = json_array_get(json_object_get(json_object_get(f0, "geometry"), "coordinates"),
+                                  0);
+    if (json_is_array(json_array_get(json_array_get(ring, 0), 0)))
+        ring = json_array_get(ring, 0); /* multipolygon */
     double px = json_real_value(json_array_get(json_array_get(ring, 0), 0));
     double py = json_real_value(json_array_get(json_array_get(ring, 0), 1));
     json_decref(g);
@@ -520,16 +548,22 @@ static void test_invalidation(void **state)
     assert_int_equal(gw_store_open(tctx, db_path, 0, &st), GW_OK);
     assert_int_equal(gw_store_begin(st), GW_OK);
     sqlite3_stmt *q = NULL;
-    assert_int_equal(sqlite3_prepare_v2(st_sqlite_db(st),
-                                        "SELECT MbrMinX(geom), MbrMinY(geom), MbrMaxX(geom), MbrMaxY(geom) FROM grids WHERE id = ?",
-                                        -1, &q, NULL), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_prepare_v2(
+            st_sqlite_db(st),
+            "SELECT MbrMinX(geom), MbrMinY(geom), MbrMaxX(geom), MbrMaxY(geom) FROM grids WHERE id = ?",
+            -1, &q, NULL),
+        SQLITE_OK);
     sqlite3_bind_text(q, 1, gid, -1, SQLITE_STATIC);
     assert_int_equal(sqlite3_step(q), SQLITE_ROW);
-    gw_bbox box = {sqlite3_column_double(q, 0), sqlite3_column_double(q, 1), sqlite3_column_double(q, 2) + 0.002,
-                   sqlite3_column_double(q, 3)};
+    gw_bbox box = {sqlite3_column_double(q, 0), sqlite3_column_double(q, 1),
+                   sqlite3_column_double(q, 2) + 0.002, sqlite3_column_double(q, 3)};
     sqlite3_finalize(q);
-    assert_int_equal(sqlite3_prepare_v2(st_sqlite_db(st), "UPDATE grids SET geom = ShiftCoords(geom, 0.002, 0) WHERE id = ?",
-                                        -1, &q, NULL), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_prepare_v2(st_sqlite_db(st),
+                           "UPDATE grids SET geom = ShiftCoords(geom, 0.002, 0) WHERE id = ?", -1,
+                           &q, NULL),
+        SQLITE_OK);
     sqlite3_bind_text(q, 1, gid, -1, SQLITE_STATIC);
     assert_int_equal(sqlite3_step(q), SQLITE_DONE);
     sqlite3_finalize(q);
@@ -568,7 +602,8 @@ static int setup_app(void **state)
     gw_server_opts o = {.db_path = db_path, .threads = 2, .anonymous_read = 1, .quiet = 1};
     assert_int_equal(hf_app_start(tctx, &ao, &o, &app, &srv), GW_OK);
     /* the first coverage computation and Gi* run happen in the background */
-    for (int i = 0; i < 3000 && !gw_coverage_http_ready(app->modules[GW_APP_COVERAGE]); i++) usleep(10000);
+    for (int i = 0; i < 3000 && !gw_coverage_http_ready(app->modules[GW_APP_COVERAGE]); i++)
+        usleep(10000);
     assert_true(gw_coverage_http_ready(app->modules[GW_APP_COVERAGE]));
     assert_true(gw_tiles_fields_wait(app->tiles, 30000));
     return 0;
@@ -589,14 +624,20 @@ static gw_bbox grid_bbox(const char *id)
     snprintf(path, sizeof path, "/collections/grids/items/%s", id);
     json_t *f = get_json(path);
     gw_bbox b = {INFINITY, INFINITY, -INFINITY, -INFINITY};
-    json_t *polys = json_object_get(json_object_get(f, "geometry"), "coordinates"), *poly, *ring, *pt;
+    json_t *polys = json_object_get(json_object_get(f, "geometry"), "coordinates"), *poly, *ring,
+           *pt;
     size_t i, j, k;
-    if (!json_is_array(json_array_get(json_array_get(json_array_get(polys, 0), 0), 0))) polys = json_pack("[O]", polys);
+    if (!json_is_array(json_array_get(json_array_get(json_array_get(polys, 0), 0), 0)))
+        polys = json_pack("[O]", polys);
     else json_incref(polys);
-    json_array_foreach(polys, i, poly) json_array_foreach(poly, j, ring) json_array_foreach(ring, k, pt) {
-        double x = json_number_value(json_array_get(pt, 0)), y = json_number_value(json_array_get(pt, 1));
-        b.minx = fmin(b.minx, x), b.maxx = fmax(b.maxx, x), b.miny = fmin(b.miny, y), b.maxy = fmax(b.maxy, y);
-    }
+    json_array_foreach (polys, i, poly)
+        json_array_foreach (poly, j, ring)
+            json_array_foreach (ring, k, pt) {
+                double x = json_number_value(json_array_get(pt, 0)),
+                       y = json_number_value(json_array_get(pt, 1));
+                b.minx = fmin(b.minx, x), b.maxx = fmax(b.maxx, x), b.miny = fmin(b.miny, y),
+                b.maxy = fmax(b.maxy, y);
+            }
     json_decref(polys);
     json_decref(f);
     return b;
@@ -615,9 +656,11 @@ static void test_blind_spots_area(void **state)
     json_t *all = get_json("/analysis/coverage");
     size_t i;
     json_t *g, *best = NULL;
-    json_array_foreach(json_object_get(all, "grids"), i, g) /* the smallest grid with blind spots */
+    json_array_foreach (json_object_get(all, "grids"), i,
+                        g) /* the smallest grid with blind spots */
         if (json_integer_value(json_object_get(g, "blind_parts")) > 0 &&
-            (!best || json_number_value(json_object_get(g, "grid_m2")) < json_number_value(json_object_get(best, "grid_m2"))))
+            (!best || json_number_value(json_object_get(g, "grid_m2")) <
+                          json_number_value(json_object_get(best, "grid_m2"))))
             best = g;
     assert_non_null(best);
     const char *id = json_string_value(json_object_get(best, "id"));
@@ -653,7 +696,8 @@ static void test_blind_spots_area(void **state)
             assert_non_null(ds);
             OGRLayerH l = GDALDatasetGetLayerByName(ds, "blind_spots");
             assert_non_null(l);
-            OGRGeometryH ring = OGR_G_CreateGeometry(wkbLinearRing), box = OGR_G_CreateGeometry(wkbPolygon);
+            OGRGeometryH ring = OGR_G_CreateGeometry(wkbLinearRing),
+                         box = OGR_G_CreateGeometry(wkbPolygon);
             OGR_G_AddPoint_2D(ring, tb.minx, tb.miny), OGR_G_AddPoint_2D(ring, tb.maxx, tb.miny);
             OGR_G_AddPoint_2D(ring, tb.maxx, tb.maxy), OGR_G_AddPoint_2D(ring, tb.minx, tb.maxy);
             OGR_G_AddPoint_2D(ring, tb.minx, tb.miny);
@@ -664,7 +708,8 @@ static void test_blind_spots_area(void **state)
                 int fi = OGR_F_GetFieldIndex(ft, "grid");
                 if (fi >= 0 && strcmp(OGR_F_GetFieldAsString(ft, fi), id) == 0) {
                     int fb = OGR_F_GetFieldIndex(ft, "blind_m2");
-                    assert_true(fb >= 0 && fabs(OGR_F_GetFieldAsDouble(ft, fb) - want) < 1e-3 * fmax(1, want));
+                    assert_true(fb >= 0 &&
+                                fabs(OGR_F_GetFieldAsDouble(ft, fb) - want) < 1e-3 * fmax(1, want));
                     OGRGeometryH in = OGR_G_Intersection(OGR_F_GetGeometryRef(ft), box);
                     if (in && OGR_G_Area(in) > 0) {
                         OGRGeometryH cen = OGR_G_CreateGeometry(wkbPoint), bnd = OGR_G_Boundary(in);
@@ -683,8 +728,10 @@ static void test_blind_spots_area(void **state)
             OGR_G_DestroyGeometry(box);
             GDALClose(ds);
         }
-    fprintf(stderr, "grid %s: %d pieces in z13 tiles, %.1f m² on the ground, blind_m2 %.1f, tolerance %.1f\n", id,
-            pieces, ground, want, tol);
+    fprintf(
+        stderr,
+        "grid %s: %d pieces in z13 tiles, %.1f m² on the ground, blind_m2 %.1f, tolerance %.1f\n",
+        id, pieces, ground, want, tol);
     assert_true(pieces > 0);
     assert_true(fabs(ground - want) <= tol);
     json_decref(all);
@@ -694,7 +741,7 @@ static void test_blind_spots_area(void **state)
     json_decref(tj);
     tj = get_json("/tiles/city.json");
     int listed = 0;
-    json_array_foreach(json_object_get(tj, "vector_layers"), i, g)
+    json_array_foreach (json_object_get(tj, "vector_layers"), i, g)
         listed |= strcmp(json_string_value(json_object_get(g, "id")), "blind_spots") == 0;
     assert_true(listed);
     json_decref(tj);
@@ -703,7 +750,8 @@ static void test_blind_spots_area(void **state)
 /* The hot spot class of a bin (-3..3). */
 static const char *class_of_bin(long long b)
 {
-    static const char *const names[] = {"cold_99", "cold_95", "cold_90", "not_significant", "hot_90", "hot_95", "hot_99"};
+    static const char *const names[] = {"cold_99", "cold_95", "cold_90", "not_significant",
+                                        "hot_90",  "hot_95",  "hot_99"};
     return b >= -3 && b <= 3 ? names[b + 3] : "?";
 }
 
@@ -716,14 +764,18 @@ static void test_grid_fields(void **state)
     json_t *cov = get_json("/analysis/coverage"), *hs = get_json("/analysis/hotspots");
     json_t *cov_by = json_object(), *hs_by = json_object(), *v;
     size_t i;
-    json_array_foreach(json_object_get(cov, "grids"), i, v) json_object_set(cov_by, json_string_value(json_object_get(v, "id")), v);
-    json_array_foreach(json_object_get(hs, "results"), i, v) json_object_set(hs_by, json_string_value(json_object_get(v, "id")), v);
+    json_array_foreach (json_object_get(cov, "grids"), i, v)
+        json_object_set(cov_by, json_string_value(json_object_get(v, "id")), v);
+    json_array_foreach (json_object_get(hs, "results"), i, v)
+        json_object_set(hs_by, json_string_value(json_object_get(v, "id")), v);
     /* the centre at z8 and z14, and a significant grid (if any) at z12 */
-    double px[3] = {(ext.minx + ext.maxx) / 2, (ext.minx + ext.maxx) / 2, 0}, py[3] = {(ext.miny + ext.maxy) / 2, (ext.miny + ext.maxy) / 2, 0};
+    double px[3] = {(ext.minx + ext.maxx) / 2, (ext.minx + ext.maxx) / 2, 0},
+           py[3] = {(ext.miny + ext.maxy) / 2, (ext.miny + ext.maxy) / 2, 0};
     uint32_t zs[3] = {8, 14, 12};
     int nt = 2, hot_or_cold = 0;
-    json_array_foreach(json_object_get(hs, "results"), i, v) {
-        if (strcmp(json_string_value(json_object_get(v, "class")), "not_significant") == 0) continue;
+    json_array_foreach (json_object_get(hs, "results"), i, v) {
+        if (strcmp(json_string_value(json_object_get(v, "class")), "not_significant") == 0)
+            continue;
         gw_bbox gb = grid_bbox(json_string_value(json_object_get(v, "id")));
         px[2] = (gb.minx + gb.maxx) / 2, py[2] = (gb.miny + gb.maxy) / 2, nt = 3;
         break;
@@ -746,7 +798,8 @@ static void test_grid_fields(void **state)
             assert_non_null(c);
             assert_non_null(h);
             assert_true(e->has_ratio);
-            assert_true(fabs(e->ratio - json_number_value(json_object_get(c, "ratio"))) <= 0.0005 + 1e-9);
+            assert_true(fabs(e->ratio - json_number_value(json_object_get(c, "ratio"))) <=
+                        0.0005 + 1e-9);
             const char *cls = json_string_value(json_object_get(h, "class"));
             if (e->has_bin) assert_string_equal(class_of_bin(e->gi_bin), cls);
             else assert_true(strcmp(cls, "no_neighbours") == 0 || strcmp(cls, "no_value") == 0);
@@ -765,11 +818,15 @@ static void test_grid_fields(void **state)
     if (nt == 3) assert_true(hot_or_cold > 0);
     /* the grid items: the exact figures */
     json_t *items = get_json("/collections/grids/items?limit=3");
-    json_array_foreach(json_object_get(items, "features"), i, v) {
-        json_t *p = json_object_get(v, "properties"), *c = json_object_get(cov_by, json_string_value(json_object_get(v, "id")));
-        assert_true(fabs(json_number_value(json_object_get(p, "coverage_ratio")) - json_number_value(json_object_get(c, "ratio"))) < 1e-8);
-        assert_int_equal(json_integer_value(json_object_get(p, "cameras")), json_integer_value(json_object_get(c, "cameras")));
-        assert_true(json_is_number(json_object_get(p, "covered_m2")) && json_is_number(json_object_get(p, "room_reach")));
+    json_array_foreach (json_object_get(items, "features"), i, v) {
+        json_t *p = json_object_get(v, "properties"),
+               *c = json_object_get(cov_by, json_string_value(json_object_get(v, "id")));
+        assert_true(fabs(json_number_value(json_object_get(p, "coverage_ratio")) -
+                         json_number_value(json_object_get(c, "ratio"))) < 1e-8);
+        assert_int_equal(json_integer_value(json_object_get(p, "cameras")),
+                         json_integer_value(json_object_get(c, "cameras")));
+        assert_true(json_is_number(json_object_get(p, "covered_m2")) &&
+                    json_is_number(json_object_get(p, "room_reach")));
     }
     json_decref(items);
     json_decref(cov), json_decref(hs), json_decref(cov_by), json_decref(hs_by);
@@ -790,14 +847,17 @@ static void test_camera_patch(void **state)
 {
     (void)state;
     gw_model_snapshot *snap = gw_model_acquire(gw_live_model(app->live));
-    const gw_layer_data *grids = gw_snapshot_layer(snap, GW_LAYER_GRIDS), *cams = gw_snapshot_layer(snap, GW_LAYER_CAMERAS);
+    const gw_layer_data *grids = gw_snapshot_layer(snap, GW_LAYER_GRIDS),
+                        *cams = gw_snapshot_layer(snap, GW_LAYER_CAMERAS);
     char gid[64], cid[64];
     double lon, lat;
     /* a grid in the middle of the city, and a camera far from it */
     snprintf(gid, sizeof gid, "%s", gw_layer_data_id(grids, gw_layer_data_count(grids) / 2));
     snprintf(cid, sizeof cid, "%s", gw_layer_data_id(cams, 0));
     GEOSContextHandle_t h = gw_ctx_geos(tctx);
-    GEOSGeometry *c = GEOSPointOnSurface_r(h, gw_layer_data_geom(grids, gw_layer_data_count(grids) / 2, GW_MODEL_LONLAT));
+    GEOSGeometry *c = GEOSPointOnSurface_r(h,
+                                           gw_layer_data_geom(grids, gw_layer_data_count(grids) / 2,
+                                                              GW_MODEL_LONLAT));
     GEOSGeomGetX_r(h, c, &lon), GEOSGeomGetY_r(h, c, &lat);
     GEOSGeom_destroy_r(h, c);
     gw_model_release(tctx, snap);
@@ -816,8 +876,11 @@ static void test_camera_patch(void **state)
     assert_string_equal(header(&r, "X-Tile-Cache", h2, sizeof h2), "hit");
     hf_resp_free(&r);
 
-    snprintf(body, sizeof body, "{\"type\":\"Feature\",\"properties\":{\"fov\":360,\"range\":150,\"status\":\"online\"},"
-             "\"geometry\":{\"type\":\"Point\",\"coordinates\":[%.10f,%.10f]}}", lon, lat);
+    snprintf(
+        body, sizeof body,
+        "{\"type\":\"Feature\",\"properties\":{\"fov\":360,\"range\":150,\"status\":\"online\"},"
+        "\"geometry\":{\"type\":\"Point\",\"coordinates\":[%.10f,%.10f]}}",
+        lon, lat);
     snprintf(cpath, sizeof cpath, "/collections/cameras/items/%s", cid);
     hf_resp w = request("PATCH", cpath, body, NULL, NULL);
     assert_int_equal(w.status, 401); /* writes need a token */
@@ -844,7 +907,9 @@ static void test_camera_patch(void **state)
     assert_true(e->ratio > before);
     snprintf(cpath, sizeof cpath, "/collections/grids/items/%s", gid);
     f = get_json(cpath);
-    assert_true(fabs(json_number_value(json_object_get(json_object_get(f, "properties"), "coverage_ratio")) - now) < 1e-8);
+    assert_true(fabs(json_number_value(
+                         json_object_get(json_object_get(f, "properties"), "coverage_ratio")) -
+                     now) < 1e-8);
     json_decref(f);
 }
 
@@ -879,9 +944,12 @@ static void test_incidents_refresh_hotspots(void **state)
     gw_buf b = {0};
     gw_buf_str(&b, "{\"type\":\"FeatureCollection\",\"features\":[");
     for (int k = 0; k < 1500; k++)
-        gw_buf_printf(&b, "%s{\"type\":\"Feature\",\"geometry\":{\"type\":\"Point\",\"coordinates\":[%.10f,%.10f]},"
-                          "\"properties\":{\"category\":\"theft\",\"severity\":2,\"occurred_at\":\"2025-03-01T10:00:00+08:00\","
-                          "\"grid\":\"%s\"}}", k ? "," : "", lon, lat, gid);
+        gw_buf_printf(
+            &b,
+            "%s{\"type\":\"Feature\",\"geometry\":{\"type\":\"Point\",\"coordinates\":[%.10f,%.10f]},"
+            "\"properties\":{\"category\":\"theft\",\"severity\":2,\"occurred_at\":\"2025-03-01T10:00:00+08:00\","
+            "\"grid\":\"%s\"}}",
+            k ? "," : "", lon, lat, gid);
     gw_buf_str(&b, "]}");
     hf_resp w = request("POST", "/collections/incidents/items", b.data, admin_auth, NULL);
     gw_buf_free(&b);
@@ -903,7 +971,7 @@ static void test_incidents_refresh_hotspots(void **state)
     size_t i;
     json_t *v;
     int seen = 0;
-    json_array_foreach(json_object_get(hs, "results"), i, v) {
+    json_array_foreach (json_object_get(hs, "results"), i, v) {
         const feat *f = find(&decoded, json_string_value(json_object_get(v, "id")));
         if (!f) continue;
         seen++;
@@ -929,5 +997,6 @@ int main(void)
         cmocka_unit_test(test_incidents_refresh_hotspots),
     };
     int failed = cmocka_run_group_tests_name("tiles", tests, setup, teardown);
-    return failed + cmocka_run_group_tests_name("tiles_analysis", app_tests, setup_app, teardown_app);
+    return failed +
+           cmocka_run_group_tests_name("tiles_analysis", app_tests, setup_app, teardown_app);
 }

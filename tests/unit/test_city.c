@@ -98,7 +98,12 @@ static void grids_free(gw_ctx *ctx, grids *g)
 }
 
 /* Union area and sum of areas of the grids; the largest pairwise interior overlap (STRtree). */
-typedef struct overlap_q { GEOSContextHandle_t h; const grids *gr; int self; double worst; } overlap_q;
+typedef struct overlap_q {
+    GEOSContextHandle_t h;
+    const grids *gr;
+    int self;
+    double worst;
+} overlap_q;
 static void overlap_cb(void *item, void *user)
 {
     overlap_q *q = user;
@@ -181,7 +186,8 @@ static void check_tiling_lonlat(gw_ctx *ctx, gw_store *s)
     GEOSGeom_destroy_r(h, coll);
     free(cl);
     /* 1 deg² ≈ 1e10 m² here: 1e-12 relative of ~1.2 deg² is ~0.01 m² over the whole region. */
-    printf("  lon/lat tiling: sum of areas %.12g deg², union %.12g deg², rel %.3g\n", sum, ua, fabs(sum - ua) / ua);
+    printf("  lon/lat tiling: sum of areas %.12g deg², union %.12g deg², rel %.3g\n", sum, ua,
+           fabs(sum - ua) / ua);
     assert_true(fabs(sum - ua) / ua < 1e-12);
     GEOSSTRtree *tree = GEOSSTRtree_create_r(h, 10);
     for (int i = 0; i < gr.n; i++) GEOSSTRtree_insert_r(h, tree, gr.g[i], (void *)(intptr_t)i);
@@ -196,7 +202,10 @@ static void check_tiling_lonlat(gw_ctx *ctx, gw_store *s)
     free(gr.g);
 }
 
-typedef struct idx_entry { const char *id; int i; } idx_entry;
+typedef struct idx_entry {
+    const char *id;
+    int i;
+} idx_entry;
 static int cmp_idx(const void *a, const void *b)
 {
     return strcmp(((const idx_entry *)a)->id, ((const idx_entry *)b)->id);
@@ -217,7 +226,8 @@ static void test_city_counts_and_tiling(void **state)
     assert_int_equal(rep.cameras, lround(250000 * scale));
     assert_int_equal(rep.incidents, lround(1000000 * scale));
     int64_t n = 0;
-    int64_t want[GW_LAYER_COUNT] = {rep.grids, rep.police_rooms, rep.cameras, rep.teams, rep.incidents};
+    int64_t want[GW_LAYER_COUNT] = {rep.grids, rep.police_rooms, rep.cameras, rep.teams,
+                                    rep.incidents};
     for (int l = 0; l < GW_LAYER_COUNT; l++) {
         assert_int_equal(gw_store_count(s, (gw_layer)l, &n), GW_OK);
         assert_int_equal(n, want[l]);
@@ -247,14 +257,16 @@ static void test_city_counts_and_tiling(void **state)
     idx_entry *sorted = malloc(gr.n * sizeof *sorted);
     for (int i = 0; i < gr.n; i++) sorted[i] = (idx_entry){gr.id[i], i};
     qsort(sorted, gr.n, sizeof *sorted, cmp_idx);
-    for (int i = 1; i < gr.n; i++) assert_true(strcmp(sorted[i - 1].id, sorted[i].id) < 0); /* unique */
+    for (int i = 1; i < gr.n; i++)
+        assert_true(strcmp(sorted[i - 1].id, sorted[i].id) < 0); /* unique */
     GEOSContextHandle_t h = gw_ctx_geos(ctx);
     gw_crs_transform *tr = to_metric(ctx, s);
     GEOSWKBReader *rd = GEOSWKBReader_create_r(h);
     double worst = 0;
     gw_cursor *cur = NULL;
     gw_row row;
-    int64_t ninc = 0, nlate_open = 0, nlate = 0, nearly_closed = 0, nearly = 0, ntheft = 0, nevening = 0;
+    int64_t ninc = 0, nlate_open = 0, nlate = 0, nearly_closed = 0, nearly = 0, ntheft = 0,
+            nevening = 0;
     const int64_t y0 = 1735660800, y1 = y0 + 365LL * 86400;
     assert_int_equal(gw_store_cursor_create(s, GW_LAYER_INCIDENTS, &cur), GW_OK);
     while (gw_cursor_next(cur, &row) == GW_OK) {
@@ -307,7 +319,8 @@ static char *first_incidents(gw_store *s, int k)
     assert_int_equal(gw_store_cursor_create(s, GW_LAYER_INCIDENTS, &cur), GW_OK);
     for (int i = 0; i < k && gw_cursor_next(cur, &row) == GW_OK; i++)
         len += (size_t)snprintf(out + len, cap - len, "%s %lld %s %s %zu:", row.values[0].s,
-                                (long long)row.values[1].i, row.values[2].s, row.values[6].s, row.wkb_len);
+                                (long long)row.values[1].i, row.values[2].s, row.values[6].s,
+                                row.wkb_len);
     gw_cursor_destroy(cur);
     return out;
 }
@@ -327,13 +340,15 @@ static void test_city_deterministic(void **state)
 {
     (void)state;
     gw_ctx *ctx = gw_test_ctx();
-    gw_store *a = open_new(ctx, "det_a.db"), *b = open_new(ctx, "det_b.db"), *c = open_new(ctx, "det_c.db");
+    gw_store *a = open_new(ctx, "det_a.db"), *b = open_new(ctx, "det_b.db"),
+             *c = open_new(ctx, "det_c.db");
     gw_city_report ra, rb, rc;
     assert_int_equal(gen(ctx, a, 0.01, 7, NULL, &ra), GW_OK);
     assert_int_equal(gen(ctx, b, 0.01, 7, NULL, &rb), GW_OK);
     assert_int_equal(gen(ctx, c, 0.01, 8, NULL, &rc), GW_OK);
     char *ga = grid_ids(ctx, a), *gb = grid_ids(ctx, b), *gc = grid_ids(ctx, c);
-    char *ia = first_incidents(a, 200), *ib = first_incidents(b, 200), *ic = first_incidents(c, 200);
+    char *ia = first_incidents(a, 200), *ib = first_incidents(b, 200),
+         *ic = first_incidents(c, 200);
     assert_true(strlen(ga) > 100 && strlen(ia) > 100);
     assert_string_equal(ga, gb);
     assert_string_equal(ia, ib);
@@ -345,7 +360,8 @@ static void test_city_deterministic(void **state)
     grids_load(ctx, a, &x);
     grids_load(ctx, b, &y);
     assert_int_equal(x.n, y.n);
-    for (int i = 0; i < x.n; i++) assert_true(GEOSEqualsExact_r(gw_ctx_geos(ctx), x.g[i], y.g[i], 0.0) == 1);
+    for (int i = 0; i < x.n; i++)
+        assert_true(GEOSEqualsExact_r(gw_ctx_geos(ctx), x.g[i], y.g[i], 0.0) == 1);
     grids_free(ctx, &x);
     grids_free(ctx, &y);
     free(ga), free(gb), free(gc), free(ia), free(ib), free(ic);
@@ -383,8 +399,10 @@ static void test_city_refuses_non_empty_store(void **state)
     gw_ctx *ctx = gw_test_ctx();
     gw_store *s = open_new(ctx, "non_empty.db");
     gw_inserter *ins = NULL;
-    gw_value v[4] = {{GW_VAL_TEXT, "PR9999", 0, 0}, {GW_VAL_TEXT, "old room", 0, 0},
-                     {GW_VAL_NULL, NULL, 0, 0}, {GW_VAL_NULL, NULL, 0, 0}};
+    gw_value v[4] = {{GW_VAL_TEXT, "PR9999", 0, 0},
+                     {GW_VAL_TEXT, "old room", 0, 0},
+                     {GW_VAL_NULL, NULL, 0, 0},
+                     {GW_VAL_NULL, NULL, 0, 0}};
     gw_feature f = {v, NULL, 0, 115.5, 35.2};
     assert_int_equal(gw_store_begin(s), GW_OK);
     assert_int_equal(gw_store_inserter_create(s, GW_LAYER_POLICE_ROOMS, &ins), GW_OK);
@@ -443,7 +461,8 @@ static double file_area(gw_ctx *ctx, const char *path, gw_crs_transform *tr)
 static void test_city_heze_counties(void **state)
 {
     (void)state;
-    const char *counties = gw_test_real_file(HEZE_COUNTIES), *outline = gw_test_real_file(HEZE_OUTLINE);
+    const char *counties = gw_test_real_file(HEZE_COUNTIES),
+               *outline = gw_test_real_file(HEZE_OUTLINE);
     gw_ctx *ctx = gw_test_ctx();
     gw_store *s = open_new(ctx, "heze.db");
     gw_city_report rep;
@@ -451,7 +470,7 @@ static void test_city_heze_counties(void **state)
     assert_int_equal(rep.grids, lround(12864 * 0.02));
     grids gr;
     grids_load(ctx, s, &gr);
-    static const char *const names[9] = {"牡丹区", "定陶区", "曹县", "单县", "成武县",
+    static const char *const names[9] = {"牡丹区", "定陶区", "曹县",   "单县",  "成武县",
                                          "巨野县", "郓城县", "鄄城县", "东明县"};
     int seen[9] = {0};
     for (int i = 0; i < gr.n; i++) {

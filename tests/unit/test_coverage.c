@@ -27,10 +27,14 @@ static void near_(double a, double b, double eps, const char *file, int line)
 }
 #define assert_near(a, b, eps) near_((double)(a), (double)(b), (eps), __FILE__, __LINE__)
 /* Relative comparison. */
-#define assert_rel(a, b, rel) near_((double)(a), (double)(b), (rel) * fabs((double)(b)), __FILE__, __LINE__)
+#define assert_rel(a, b, rel)                                                                      \
+    near_((double)(a), (double)(b), (rel)*fabs((double)(b)), __FILE__, __LINE__)
 
 /* Area of the polygon of n sector segments of `step` degrees, radius r (triangles from the apex). */
-static double fan_area(int n, double step, double r) { return n * 0.5 * r * r * sin(step * M_PI / 180); }
+static double fan_area(int n, double step, double r)
+{
+    return n * 0.5 * r * r * sin(step * M_PI / 180);
+}
 
 /* ---- a hand-made dataset in metric coordinates ---- */
 typedef struct hand {
@@ -88,8 +92,10 @@ static void add_grid(hand *H, const char *id, double x0, double y0, double x1, d
 {
     double p[5][2] = {{x0, y0}, {x1, y0}, {x1, y1}, {x0, y1}, {x0, y0}};
     char json[1024];
-    int k = snprintf(json, sizeof json, "{\"type\":\"Feature\",\"id\":\"%s\",\"properties\":{},"
-                     "\"geometry\":{\"type\":\"Polygon\",\"coordinates\":[[", id);
+    int k = snprintf(json, sizeof json,
+                     "{\"type\":\"Feature\",\"id\":\"%s\",\"properties\":{},"
+                     "\"geometry\":{\"type\":\"Polygon\",\"coordinates\":[[",
+                     id);
     for (int i = 0; i < 5; i++) {
         double lon, lat;
         ll(H, p[i][0], p[i][1], &lon, &lat);
@@ -105,19 +111,24 @@ static void add_cam(hand *H, const char *id, double x, double y, double az, doub
     double lon, lat;
     ll(H, x, y, &lon, &lat);
     char json[512];
-    snprintf(json, sizeof json, "{\"type\":\"Feature\",\"id\":\"%s\",\"properties\":{\"azimuth\":%g,"
+    snprintf(json, sizeof json,
+             "{\"type\":\"Feature\",\"id\":\"%s\",\"properties\":{\"azimuth\":%g,"
              "\"fov\":%g,\"range\":%g,\"status\":\"%s\"},\"geometry\":{\"type\":\"Point\","
-             "\"coordinates\":[%.13f,%.13f]}}", id, az, fov, rg, status, lon, lat);
+             "\"coordinates\":[%.13f,%.13f]}}",
+             id, az, fov, rg, status, lon, lat);
     insert(H, GW_LAYER_CAMERAS, json);
 }
 
-static void add_point(hand *H, gw_layer layer, const char *id, double x, double y, const char *props)
+static void add_point(hand *H, gw_layer layer, const char *id, double x, double y,
+                      const char *props)
 {
     double lon, lat;
     ll(H, x, y, &lon, &lat);
     char json[512];
-    snprintf(json, sizeof json, "{\"type\":\"Feature\",\"id\":\"%s\",\"properties\":{%s},\"geometry\":"
-             "{\"type\":\"Point\",\"coordinates\":[%.13f,%.13f]}}", id, props, lon, lat);
+    snprintf(json, sizeof json,
+             "{\"type\":\"Feature\",\"id\":\"%s\",\"properties\":{%s},\"geometry\":"
+             "{\"type\":\"Point\",\"coordinates\":[%.13f,%.13f]}}",
+             id, props, lon, lat);
     insert(H, layer, json);
 }
 
@@ -154,7 +165,8 @@ static void test_sector_area(void **state)
         assert_near(xy[0], xy[2 * (n - 1)], 0);
         assert_near(xy[1], xy[2 * (n - 1) + 1], 0);
         double a = 0;
-        for (size_t k = 0; k + 1 < n; k++) a += xy[2 * k] * xy[2 * k + 3] - xy[2 * k + 2] * xy[2 * k + 1];
+        for (size_t k = 0; k + 1 < n; k++)
+            a += xy[2 * k] * xy[2 * k + 3] - xy[2 * k + 2] * xy[2 * k + 1];
         a = fabs(a) / 2;
         double fe = f >= 360 ? 360 : f, exact = fe / 360 * M_PI * r * r;
         /* Chord error of 3° segments: 1 - sin(θ)/θ ≈ θ²/6 = 0.0457 %, under the 0.1 %. */
@@ -207,7 +219,8 @@ static void test_quarter_disc(void **state)
     /* The dispatcher's question: a point inside the view, one outside. */
     gw_model_snapshot *snap = gw_coverage_snapshot(H.cov);
     const gw_layer_data *cams = gw_snapshot_layer(snap, GW_LAYER_CAMERAS);
-    double cx = gw_layer_data_x(cams, GW_MODEL_METRIC)[0], cy = gw_layer_data_y(cams, GW_MODEL_METRIC)[0];
+    double cx = gw_layer_data_x(cams, GW_MODEL_METRIC)[0],
+           cy = gw_layer_data_y(cams, GW_MODEL_METRIC)[0];
     size_t rows[4];
     double d[4];
     assert_int_equal(gw_coverage_cameras_at(snap, cx + 60, cy + 80, rows, d, 4), 1);
@@ -265,9 +278,11 @@ static void test_split_outside_nothing(void **state)
     const gw_layer_data *grids = gw_snapshot_layer(snap, GW_LAYER_GRIDS);
     GEOSContextHandle_t h = gw_ctx_geos(H.ctx);
     double xy[2 * 184];
-    size_t n = gw_coverage_sector(gw_layer_data_x(cams, GW_MODEL_METRIC)[1], gw_layer_data_y(cams, GW_MODEL_METRIC)[1],
-                                  90, 40, 150, xy, 184);
-    GEOSGeometry *v = GEOSGeom_createPolygon_r(h, GEOSGeom_createLinearRing_r(h, GEOSCoordSeq_copyFromBuffer_r(h, xy, (unsigned)n, 0, 0)), NULL, 0);
+    size_t n = gw_coverage_sector(gw_layer_data_x(cams, GW_MODEL_METRIC)[1],
+                                  gw_layer_data_y(cams, GW_MODEL_METRIC)[1], 90, 40, 150, xy, 184);
+    GEOSGeometry *v = GEOSGeom_createPolygon_r(
+        h, GEOSGeom_createLinearRing_r(h, GEOSCoordSeq_copyFromBuffer_r(h, xy, (unsigned)n, 0, 0)),
+        NULL, 0);
     GEOSGeometry *in = GEOSIntersection_r(h, v, gw_layer_data_geom(grids, 0, GW_MODEL_METRIC));
     double part = 0;
     GEOSArea_r(h, in, &part);
@@ -371,11 +386,11 @@ static void test_groups(void **state)
     hand_open(&H, "groups.db");
     add_grid(&H, "A", 0, 0, 400, 400);
     add_grid(&H, "B", 400, 0, 800, 400);
-    add_cam(&H, "C1", 200, 200, 0, 360, 100, "online");  /* dome inside A */
-    add_cam(&H, "C2", 200, 200, 0, 60, 50, "online");    /* inside C1: adds nothing */
-    add_cam(&H, "C3", 50, 350, 90, 30, 40, "online");    /* alone: its own group */
-    add_cam(&H, "C4", 400, 100, 0, 360, 50, "online");   /* dome halved by x = 400 */
-    add_cam(&H, "C5", 400, 300, 90, 180, 60, "online");  /* all in B, touches A along x = 400 */
+    add_cam(&H, "C1", 200, 200, 0, 360, 100, "online"); /* dome inside A */
+    add_cam(&H, "C2", 200, 200, 0, 60, 50, "online");   /* inside C1: adds nothing */
+    add_cam(&H, "C3", 50, 350, 90, 30, 40, "online");   /* alone: its own group */
+    add_cam(&H, "C4", 400, 100, 0, 360, 50, "online");  /* dome halved by x = 400 */
+    add_cam(&H, "C5", 400, 300, 90, 180, 60, "online"); /* all in B, touches A along x = 400 */
     double wa = fan_area(120, 3, 100) + fan_area(10, 3, 40) + fan_area(60, 3, 50);
     double wb = fan_area(60, 3, 50) + fan_area(60, 3, 60);
     for (int blind = 0; blind < 2; blind++) {
@@ -484,23 +499,33 @@ static void test_incremental(void **state)
     snprintf(id0, sizeof id0, "%s", gw_layer_data_id(cams, 0));
     snprintf(id1, sizeof id1, "%s", gw_layer_data_id(cams, 1));
     snprintf(id2, sizeof id2, "%s", gw_layer_data_id(cams, 2));
-    snprintf(room0, sizeof room0, "%s", gw_layer_data_id(gw_snapshot_layer(s0, GW_LAYER_POLICE_ROOMS), 0));
+    snprintf(room0, sizeof room0, "%s",
+             gw_layer_data_id(gw_snapshot_layer(s0, GW_LAYER_POLICE_ROOMS), 0));
     gw_edit_result er = {0};
     char json[256];
     /* Camera 0 moves onto camera 7's spot, camera 1 turns round, camera 2 goes offline. */
-    snprintf(json, sizeof json, "{\"type\":\"Feature\",\"properties\":{\"range\":140},\"geometry\":"
-             "{\"type\":\"Point\",\"coordinates\":[%.12f,%.12f]}}", lon[7] + 0.0004, lat[7]);
-    assert_int_equal(gw_edit_patch(store, GW_LAYER_CAMERAS, id0, json, strlen(json), NULL, &er), GW_OK);
+    snprintf(json, sizeof json,
+             "{\"type\":\"Feature\",\"properties\":{\"range\":140},\"geometry\":"
+             "{\"type\":\"Point\",\"coordinates\":[%.12f,%.12f]}}",
+             lon[7] + 0.0004, lat[7]);
+    assert_int_equal(gw_edit_patch(store, GW_LAYER_CAMERAS, id0, json, strlen(json), NULL, &er),
+                     GW_OK);
     gw_edit_result_free(&er);
     const char *aim = "{\"type\":\"Feature\",\"properties\":{\"azimuth\":123,\"fov\":360}}";
-    assert_int_equal(gw_edit_patch(store, GW_LAYER_CAMERAS, id1, aim, strlen(aim), NULL, &er), GW_OK);
+    assert_int_equal(gw_edit_patch(store, GW_LAYER_CAMERAS, id1, aim, strlen(aim), NULL, &er),
+                     GW_OK);
     gw_edit_result_free(&er);
     const char *off = "{\"type\":\"Feature\",\"properties\":{\"status\":\"offline\"}}";
-    assert_int_equal(gw_edit_patch(store, GW_LAYER_CAMERAS, id2, off, strlen(off), NULL, &er), GW_OK);
+    assert_int_equal(gw_edit_patch(store, GW_LAYER_CAMERAS, id2, off, strlen(off), NULL, &er),
+                     GW_OK);
     gw_edit_result_free(&er);
-    snprintf(json, sizeof json, "{\"type\":\"Feature\",\"properties\":{},\"geometry\":{\"type\":\"Point\","
-             "\"coordinates\":[%.12f,%.12f]}}", lon[3], lat[3]);
-    assert_int_equal(gw_edit_patch(store, GW_LAYER_POLICE_ROOMS, room0, json, strlen(json), NULL, &er), GW_OK);
+    snprintf(json, sizeof json,
+             "{\"type\":\"Feature\",\"properties\":{},\"geometry\":{\"type\":\"Point\","
+             "\"coordinates\":[%.12f,%.12f]}}",
+             lon[3], lat[3]);
+    assert_int_equal(gw_edit_patch(store, GW_LAYER_POLICE_ROOMS, room0, json, strlen(json), NULL,
+                                   &er),
+                     GW_OK);
     gw_edit_result_free(&er);
     assert_int_equal(gw_model_refresh(ctx, model, store, NULL), GW_OK);
     size_t nch = 0;
@@ -513,8 +538,11 @@ static void test_incremental(void **state)
     /* Saving only the changed rows keeps the table equal to the recompute. */
     assert_int_equal(gw_coverage_save(ctx, cov, store, NULL), GW_OK);
     /* A new camera (the row order shifts: the update diffs by id then). */
-    snprintf(json, sizeof json, "{\"type\":\"Feature\",\"id\":\"C000000a\",\"properties\":{\"azimuth\":10,"
-             "\"fov\":90,\"range\":120},\"geometry\":{\"type\":\"Point\",\"coordinates\":[%.12f,%.12f]}}", lon[4], lat[4]);
+    snprintf(
+        json, sizeof json,
+        "{\"type\":\"Feature\",\"id\":\"C000000a\",\"properties\":{\"azimuth\":10,"
+        "\"fov\":90,\"range\":120},\"geometry\":{\"type\":\"Point\",\"coordinates\":[%.12f,%.12f]}}",
+        lon[4], lat[4]);
     assert_int_equal(gw_edit_insert(store, GW_LAYER_CAMERAS, json, strlen(json), NULL, &er), GW_OK);
     gw_edit_result_free(&er);
     assert_int_equal(gw_model_refresh(ctx, model, store, NULL), GW_OK);
@@ -524,9 +552,12 @@ static void test_incremental(void **state)
     assert_int_equal(gw_coverage_compute(ctx, model, gw_model_acquire(model), &o, &fresh), GW_OK);
     rows_equal(cov, fresh);
     /* An incident lands: only the incident counts move. */
-    snprintf(json, sizeof json, "{\"type\":\"Feature\",\"properties\":{\"occurred_at\":\"2025-05-01T00:00:00Z\"},"
-             "\"geometry\":{\"type\":\"Point\",\"coordinates\":[%.12f,%.12f]}}", lon[5], lat[5]);
-    assert_int_equal(gw_edit_insert(store, GW_LAYER_INCIDENTS, json, strlen(json), NULL, &er), GW_OK);
+    snprintf(json, sizeof json,
+             "{\"type\":\"Feature\",\"properties\":{\"occurred_at\":\"2025-05-01T00:00:00Z\"},"
+             "\"geometry\":{\"type\":\"Point\",\"coordinates\":[%.12f,%.12f]}}",
+             lon[5], lat[5]);
+    assert_int_equal(gw_edit_insert(store, GW_LAYER_INCIDENTS, json, strlen(json), NULL, &er),
+                     GW_OK);
     gw_edit_result_free(&er);
     assert_int_equal(gw_model_refresh(ctx, model, store, NULL), GW_OK);
     assert_int_equal(gw_coverage_update(ctx, cov, gw_model_acquire(model), &nch), GW_OK);
@@ -545,14 +576,10 @@ static void test_incremental(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_sector_area),
-        cmocka_unit_test(test_quarter_disc),
-        cmocka_unit_test(test_overlaps),
-        cmocka_unit_test(test_split_outside_nothing),
-        cmocka_unit_test(test_incidents_rooms),
-        cmocka_unit_test(test_blind_spots),
-        cmocka_unit_test(test_groups),
-        cmocka_unit_test(test_blind_tiles_and_store),
+        cmocka_unit_test(test_sector_area),     cmocka_unit_test(test_quarter_disc),
+        cmocka_unit_test(test_overlaps),        cmocka_unit_test(test_split_outside_nothing),
+        cmocka_unit_test(test_incidents_rooms), cmocka_unit_test(test_blind_spots),
+        cmocka_unit_test(test_groups),          cmocka_unit_test(test_blind_tiles_and_store),
         cmocka_unit_test(test_incremental),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

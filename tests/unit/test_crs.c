@@ -112,8 +112,9 @@ static void test_parse_errors(void **state)
     (void)state;
     gw_ctx *ctx = gw_test_ctx();
     gw_crs c;
-    static const char *const bad[] = {"EPSG:999999", "foo", "", "EPSG:", "EPSG:-4326",
-                                      "EPSG:4326x", "wgs84 please", "EPSG:5773" /* vertical */};
+    static const char *const bad[] = {"EPSG:999999",  "foo",        "",
+                                      "EPSG:",        "EPSG:-4326", "EPSG:4326x",
+                                      "wgs84 please", "EPSG:5773" /* vertical */};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         gw_ctx_clear_error(ctx);
         assert_int_equal(gw_crs_parse(ctx, bad[i], &c), GW_ERR_CRS);
@@ -182,7 +183,7 @@ static void test_metric_for(void **state)
     assert_int_equal(gw_crs_metric_for(135.4, 48.4), 4554);     /* east edge -> CM 135E */
     assert_int_equal(gw_crs_metric_for(112.49, 30.0), 4546);    /* nearer 111 than 114 */
     assert_int_equal(gw_crs_metric_for(112.51, 30.0), 4547);
-    assert_int_equal(gw_crs_metric_for(100.5, 13.75), 32647);   /* Bangkok: outside China's box */
+    assert_int_equal(gw_crs_metric_for(100.5, 13.75), 32647); /* Bangkok: outside China's box */
     assert_int_equal(gw_crs_metric_for(180.0, 10.0), 32660);
     assert_int_equal(gw_crs_metric_for(-180.0, 10.0), 32601);
     assert_int_equal(gw_crs_metric_for(0.0, 0.0), 32631);
@@ -268,9 +269,9 @@ static void test_gcj_bd_vectors(void **state)
     (void)state;
     static const double ev[][4] = {
         /* wgs lat, wgs lon, gcj lat, gcj lon */
-        {31.1774276, 121.5272106, 31.17530398364597, 121.531541859215},   /* Shanghai */
-        {22.543847, 113.912316, 22.540796131694766, 113.9171764808363},   /* Shenzhen */
-        {39.911954, 116.377817, 39.91334545536069, 116.38404722455657},   /* Beijing */
+        {31.1774276, 121.5272106, 31.17530398364597, 121.531541859215}, /* Shanghai */
+        {22.543847, 113.912316, 22.540796131694766, 113.9171764808363}, /* Shenzhen */
+        {39.911954, 116.377817, 39.91334545536069, 116.38404722455657}, /* Beijing */
     };
     for (size_t i = 0; i < 3; i++) {
         double lon, lat;
@@ -359,7 +360,7 @@ static size_t collect_coords(json_t *v, double *xy, size_t n, size_t cap)
     }
     size_t i;
     json_t *e;
-    json_array_foreach(v, i, e) n = collect_coords(e, xy, n, cap);
+    json_array_foreach (v, i, e) n = collect_coords(e, xy, n, cap);
     return n;
 }
 
@@ -374,7 +375,7 @@ static size_t load_heze(const char *path, double *xy, size_t cap, json_t **names
     *names = json_array();
     size_t n = 0, i;
     json_t *f;
-    json_array_foreach(feats, i, f) {
+    json_array_foreach (feats, i, f) {
         json_array_append(*names, json_object_get(json_object_get(f, "properties"), "adcode"));
         /* Up to 60 vertices from each county, so every county is represented. */
         size_t before = n;
@@ -410,8 +411,8 @@ static void test_gcj_heze_real(void **state)
         worst = fmax(worst, fmax(fabs(lon - w[2 * i]), fabs(lat - w[2 * i + 1])));
         /* Both files hold 6 decimals; the provider states a residual under 1e-6 degrees. */
         if (fabs(lon - w[2 * i]) > 1e-6 || fabs(lat - w[2 * i + 1]) > 1e-6)
-            fprintf(stderr, "vertex %zu: gcj (%.6f, %.6f) -> (%.7f, %.7f), file (%.6f, %.6f)\n",
-                    i, g[2 * i], g[2 * i + 1], lon, lat, w[2 * i], w[2 * i + 1]);
+            fprintf(stderr, "vertex %zu: gcj (%.6f, %.6f) -> (%.7f, %.7f), file (%.6f, %.6f)\n", i,
+                    g[2 * i], g[2 * i + 1], lon, lat, w[2 * i], w[2 * i + 1]);
         assert_true(fabs(lon - w[2 * i]) <= 1e-6 && fabs(lat - w[2 * i + 1]) <= 1e-6);
     }
     printf("Heze: %zu vertices, worst |ours - provider| = %.2e deg\n", n, worst);
@@ -446,7 +447,8 @@ static void test_chains(void **state)
     const gw_crs all[] = {epsg(4326), epsg(4490), epsg(3857), epsg(4547), epsg(32650), GCJ, BD};
     const size_t k = sizeof all / sizeof all[0];
     double start[7][2];
-    for (size_t i = 0; i < k; i++) tr1(ctx, epsg(4326), all[i], lon, lat, &start[i][0], &start[i][1]);
+    for (size_t i = 0; i < k; i++)
+        tr1(ctx, epsg(4326), all[i], lon, lat, &start[i][0], &start[i][1]);
     for (size_t i = 0; i < k; i++) {
         for (size_t j = 0; j < k; j++) {
             tr1(ctx, all[i], all[j], start[i][0], start[i][1], &x, &y);
@@ -514,7 +516,8 @@ static void test_geom(void **state)
     GEOSContextHandle_t h = gw_ctx_geos(ctx);
     GEOSWKTReader *rd = GEOSWKTReader_create_r(h);
     GEOSGeometry *g = GEOSWKTReader_read_r(
-        h, rd, "MULTIPOLYGON(((115.3 35.2,115.6 35.2,115.6 35.4,115.3 35.2)),((115 35,115.1 35,115.1 35.1,115 35)))");
+        h, rd,
+        "MULTIPOLYGON(((115.3 35.2,115.6 35.2,115.6 35.4,115.3 35.2)),((115 35,115.1 35,115.1 35.1,115 35)))");
     assert_non_null(g);
     gw_crs_transform *tr = NULL;
     assert_int_equal(gw_crs_transform_create(ctx, GCJ, epsg(4547), &tr), GW_OK);
@@ -568,7 +571,8 @@ static void test_op_cache(void **state)
     assert_int_equal(gw_ctx_create(&fresh), GW_OK);
     static const int codes[] = {4547, 4548, 4549, 32650, 32649, 3857, 4490, 4546, 4545, 32651};
     double want[10][2];
-    for (int i = 0; i < 10; i++) tr1(fresh, epsg(4326), epsg(codes[i]), 115.5, 35.2, &want[i][0], &want[i][1]);
+    for (int i = 0; i < 10; i++)
+        tr1(fresh, epsg(4326), epsg(codes[i]), 115.5, 35.2, &want[i][0], &want[i][1]);
     for (int round = 0; round < 3; round++)
         for (int i = 0; i < 10; i++) {
             double x, y;
@@ -581,7 +585,7 @@ static void test_op_cache(void **state)
     double ax = 115.5, ay = 35.2, bx = 1e30, by = 1e30;
     assert_int_equal(gw_crs_transform_points(b, &bx, &by, 1), GW_ERR_CRS); /* b's failure ... */
     gw_crs_transform_destroy(b);
-    assert_int_equal(gw_crs_transform_points(a, &ax, &ay, 1), GW_OK);     /* ... leaves a whole */
+    assert_int_equal(gw_crs_transform_points(a, &ax, &ay, 1), GW_OK); /* ... leaves a whole */
     assert_true(ax == want[0][0] && ay == want[0][1]);
     gw_crs_transform_destroy(a);
     gw_ctx_destroy(fresh);

@@ -99,8 +99,12 @@ static void test_civil(void **state)
     for (int y = 1900; y <= 2100; y++)
         for (int mo = 1; mo <= 12; mo++)
             for (int d = 1; d <= 31; d++) {
-                struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = 13,
-                                .tm_min = 5, .tm_sec = 7};
+                struct tm tm = {.tm_year = y - 1900,
+                                .tm_mon = mo - 1,
+                                .tm_mday = d,
+                                .tm_hour = 13,
+                                .tm_min = 5,
+                                .tm_sec = 7};
                 time_t ref = timegm(&tm);
                 int exists = tm.tm_mday == d; /* timegm normalised a day the month lacks */
                 int64_t t = -1;
@@ -119,10 +123,8 @@ static void test_civil(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_status_names),
-        cmocka_unit_test(test_error_buffer),
-        cmocka_unit_test(test_layers),
-        cmocka_unit_test(test_time),
+        cmocka_unit_test(test_status_names), cmocka_unit_test(test_error_buffer),
+        cmocka_unit_test(test_layers),       cmocka_unit_test(test_time),
         cmocka_unit_test(test_civil),
     };
     return cmocka_run_group_tests_name("ctx", tests, NULL, NULL);

@@ -36,7 +36,8 @@ static int setup(void **state)
 {
     (void)state;
     ctx = gw_test_ctx();
-    assert_int_equal(gw_store_open(ctx, gw_test_path("city.sqlite"), GW_STORE_CREATE, &store), GW_OK);
+    assert_int_equal(gw_store_open(ctx, gw_test_path("city.sqlite"), GW_STORE_CREATE, &store),
+                     GW_OK);
     gw_city_opts o = {.scale = 0.03, .seed = 7};
     assert_int_equal(gw_city_generate(ctx, store, &o, NULL), GW_OK);
     assert_int_equal(gw_model_open(ctx, store, &model), GW_OK);
@@ -84,15 +85,19 @@ static ptrdiff_t brute_grid(const gw_layer_data *G, double x, double y)
 /* Independent sector test: the angle between the camera's axis and the direction to the point. */
 static int brute_sees(const gw_layer_data *C, size_t r, double x, double y, double *dist)
 {
-    int fa = gw_layer_field_index(GW_LAYER_CAMERAS, "azimuth"), ff = gw_layer_field_index(GW_LAYER_CAMERAS, "fov");
-    int fr = gw_layer_field_index(GW_LAYER_CAMERAS, "range"), fs = gw_layer_field_index(GW_LAYER_CAMERAS, "status");
-    gw_value a = gw_layer_data_value(C, r, fa), f = gw_layer_data_value(C, r, ff), rg = gw_layer_data_value(C, r, fr);
+    int fa = gw_layer_field_index(GW_LAYER_CAMERAS, "azimuth"),
+        ff = gw_layer_field_index(GW_LAYER_CAMERAS, "fov");
+    int fr = gw_layer_field_index(GW_LAYER_CAMERAS, "range"),
+        fs = gw_layer_field_index(GW_LAYER_CAMERAS, "status");
+    gw_value a = gw_layer_data_value(C, r, fa), f = gw_layer_data_value(C, r, ff),
+             rg = gw_layer_data_value(C, r, fr);
     const char *s = gw_layer_data_text(C, r, fs);
     if (s && strcmp(s, "offline") == 0) return 0;
     if (rg.kind != GW_VAL_REAL || !(rg.d > 0)) return 0;
     double fov = f.kind == GW_VAL_REAL ? f.d : 360, az = a.kind == GW_VAL_REAL ? a.d : 0;
     if (!(fov > 0)) return 0;
-    double dx = x - gw_layer_data_x(C, GW_MODEL_METRIC)[r], dy = y - gw_layer_data_y(C, GW_MODEL_METRIC)[r];
+    double dx = x - gw_layer_data_x(C, GW_MODEL_METRIC)[r],
+           dy = y - gw_layer_data_y(C, GW_MODEL_METRIC)[r];
     double d = sqrt(dx * dx + dy * dy);
     *dist = d;
     if (d > rg.d) return 0;
@@ -118,7 +123,8 @@ static int cmp_bf(const void *a, const void *b)
 static size_t brute_nearest(const gw_layer_data *T, double x, double y, size_t k, unsigned mask,
                             double max_m, int include_stale, int64_t now, bf_team *out)
 {
-    int fs = gw_layer_field_index(GW_LAYER_TEAMS, "status"), fu = gw_layer_field_index(GW_LAYER_TEAMS, "updated_at");
+    int fs = gw_layer_field_index(GW_LAYER_TEAMS, "status"),
+        fu = gw_layer_field_index(GW_LAYER_TEAMS, "updated_at");
     size_t n = gw_layer_data_count(T), m = 0;
     bf_team *all = malloc(n * sizeof *all);
     for (size_t r = 0; r < n; r++) {
@@ -126,7 +132,8 @@ static size_t brute_nearest(const gw_layer_data *T, double x, double y, size_t k
         if (!(mask & (1u << s))) continue;
         gw_value u = gw_layer_data_value(T, r, fu);
         if (!include_stale && (u.kind != GW_VAL_INT || now - u.i > 600)) continue;
-        double dx = gw_layer_data_x(T, GW_MODEL_METRIC)[r] - x, dy = gw_layer_data_y(T, GW_MODEL_METRIC)[r] - y;
+        double dx = gw_layer_data_x(T, GW_MODEL_METRIC)[r] - x,
+               dy = gw_layer_data_y(T, GW_MODEL_METRIC)[r] - y;
         double d = sqrt(dx * dx + dy * dy);
         if (max_m > 0 && d > max_m) continue;
         all[m++] = (bf_team){r, d};
@@ -158,11 +165,13 @@ static void test_locate_and_nearest_match_brute_force(void **state)
             size_t r = (size_t)(urand() * (double)gw_layer_data_count(C));
             double az = urand() * 2 * M_PI, dm = 80 * urand();
             lat = gw_layer_data_y(C, GW_MODEL_LONLAT)[r] + dm * cos(az) / 111320;
-            lon = gw_layer_data_x(C, GW_MODEL_LONLAT)[r] + dm * sin(az) / (111320 * cos(lat * M_PI / 180));
+            lon = gw_layer_data_x(C, GW_MODEL_LONLAT)[r] +
+                  dm * sin(az) / (111320 * cos(lat * M_PI / 180));
         }
         gw_dispatch_hit rooms[3], cams[8];
         gw_locate loc;
-        assert_int_equal(gw_dispatch_locate(ctx, disp, snap, lon, lat, rooms, 3, cams, 8, &loc), GW_OK);
+        assert_int_equal(gw_dispatch_locate(ctx, disp, snap, lon, lat, rooms, 3, cams, 8, &loc),
+                         GW_OK);
         assert_int_equal(loc.grid, brute_grid(G, loc.x, loc.y));
         inside += loc.grid >= 0;
         /* rooms: geodesic order, ties to the lower row (= smaller id) */
@@ -207,12 +216,16 @@ static void test_locate_and_nearest_match_brute_force(void **state)
             size_t k;
         } cases[] = {{0, 0, 0, 5}, {(1u << GW_TEAM_BUSY) | (1u << GW_TEAM_OFFLINE), 3000, 1, 7}};
         for (int c = 0; c < 2; c++) {
-            gw_nearest_opts no = {.k = cases[c].k, .status_mask = cases[c].mask, .max_m = cases[c].max_m,
-                                  .include_stale = cases[c].stale, .now = t_end};
+            gw_nearest_opts no = {.k = cases[c].k,
+                                  .status_mask = cases[c].mask,
+                                  .max_m = cases[c].max_m,
+                                  .include_stale = cases[c].stale,
+                                  .now = t_end};
             gw_team_hit hits[8];
             bf_team bf[8];
             size_t n = 0, skipped = 0;
-            assert_int_equal(gw_dispatch_nearest(ctx, disp, loc.x, loc.y, &no, hits, &n, &skipped), GW_OK);
+            assert_int_equal(gw_dispatch_nearest(ctx, disp, loc.x, loc.y, &no, hits, &n, &skipped),
+                             GW_OK);
             size_t m = brute_nearest(T, loc.x, loc.y, cases[c].k,
                                      cases[c].mask ? cases[c].mask : 1u << GW_TEAM_AVAILABLE,
                                      cases[c].max_m, cases[c].stale, t_end, bf);
@@ -226,7 +239,8 @@ static void test_locate_and_nearest_match_brute_force(void **state)
                     assert_int_equal(hits[j].status, GW_TEAM_AVAILABLE);
                     assert_false(hits[j].stale);
                 } else {
-                    assert_true(hits[j].status == GW_TEAM_BUSY || hits[j].status == GW_TEAM_OFFLINE);
+                    assert_true(hits[j].status == GW_TEAM_BUSY ||
+                                hits[j].status == GW_TEAM_OFFLINE);
                     assert_true(hits[j].distance_m <= 3000);
                     stale_seen += hits[j].stale;
                 }
@@ -234,18 +248,22 @@ static void test_locate_and_nearest_match_brute_force(void **state)
             if (c == 0 && n == 5) {
                 /* stale available teams closer than the 5th are counted, not used */
                 bf_team all[8];
-                size_t ms = brute_nearest(T, loc.x, loc.y, 8, 1u << GW_TEAM_AVAILABLE, 0, 1, t_end, all);
+                size_t ms = brute_nearest(T, loc.x, loc.y, 8, 1u << GW_TEAM_AVAILABLE, 0, 1, t_end,
+                                          all);
                 size_t closer_stale = 0;
                 for (size_t j = 0; j < ms; j++) {
-                    gw_value u = gw_layer_data_value(T, all[j].row, gw_layer_field_index(GW_LAYER_TEAMS, "updated_at"));
+                    gw_value u = gw_layer_data_value(T, all[j].row,
+                                                     gw_layer_field_index(GW_LAYER_TEAMS,
+                                                                          "updated_at"));
                     closer_stale += all[j].d <= hits[4].distance_m && t_end - u.i > 600;
                 }
                 if (closer_stale < 3) assert_int_equal(skipped, closer_stale);
             }
         }
     }
-    print_message("locate: %zu of 1000 points inside a grid, %zu seen by a camera; %zu stale hits flagged\n",
-                  inside, with_cams, stale_seen);
+    print_message(
+        "locate: %zu of 1000 points inside a grid, %zu seen by a camera; %zu stale hits flagged\n",
+        inside, with_cams, stale_seen);
     assert_true(inside > 300);
     assert_true(with_cams > 50);
     assert_true(stale_seen > 0);
@@ -270,7 +288,8 @@ static void test_locate_boundary_lowest_id(void **state)
             double lon, lat;
             GEOSCoordSeq_getXY_r(h, cs, v, &lon, &lat);
             gw_locate loc;
-            assert_int_equal(gw_dispatch_locate(ctx, disp, snap, lon, lat, NULL, 0, NULL, 0, &loc), GW_OK);
+            assert_int_equal(gw_dispatch_locate(ctx, disp, snap, lon, lat, NULL, 0, NULL, 0, &loc),
+                             GW_OK);
             ptrdiff_t b = brute_grid(G, loc.x, loc.y);
             assert_true(b >= 0);
             assert_int_equal(loc.grid, b);
@@ -281,13 +300,14 @@ static void test_locate_boundary_lowest_id(void **state)
     assert_true(shared > 0);
     gw_model_release(ctx, snap);
     gw_locate loc;
-    assert_int_equal(gw_dispatch_locate(ctx, disp, snap = gw_model_acquire(model), 200, 35, NULL, 0, NULL, 0, &loc),
+    assert_int_equal(gw_dispatch_locate(ctx, disp, snap = gw_model_acquire(model), 200, 35, NULL, 0,
+                                        NULL, 0, &loc),
                      GW_ERR_RANGE);
     gw_model_release(ctx, snap);
 }
 
 /* An available, fresh team id (for the write tests) other than `not`. */
-static const char *pick_team(gw_team_status want, const char *not)
+static const char *pick_team(gw_team_status want, const char * not )
 {
     gw_nearest_opts no = {.k = 64, .status_mask = 1u << want, .include_stale = 1, .now = t_end};
     gw_team_hit hits[64];
@@ -295,10 +315,12 @@ static const char *pick_team(gw_team_status want, const char *not)
     gw_bbox ext;
     assert_int_equal(gw_store_extent(store, GW_LAYER_TEAMS, &ext), GW_OK);
     double x, y;
-    assert_int_equal(gw_dispatch_to_metric(ctx, disp, (ext.minx + ext.maxx) / 2, (ext.miny + ext.maxy) / 2, &x, &y), GW_OK);
+    assert_int_equal(gw_dispatch_to_metric(ctx, disp, (ext.minx + ext.maxx) / 2,
+                                           (ext.miny + ext.maxy) / 2, &x, &y),
+                     GW_OK);
     assert_int_equal(gw_dispatch_nearest(ctx, disp, x, y, &no, hits, &n, NULL), GW_OK);
     for (size_t i = 0; i < n; i++)
-        if (!not || strcmp(hits[i].id, not) != 0) return hits[i].id;
+        if (!not || strcmp(hits[i].id, not ) != 0) return hits[i].id;
     fail_msg("no team with status %s", gw_team_status_name(want));
     return NULL;
 }
@@ -327,7 +349,11 @@ static void test_positions_out_of_order(void **state)
     assert_false(now.stale);
     /* the store agrees */
     sqlite3_stmt *q;
-    assert_int_equal(sqlite3_prepare_v2(st_sqlite_db(store), "SELECT X(geom), Y(geom), updated_at FROM teams WHERE id = ?1", -1, &q, NULL), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_prepare_v2(st_sqlite_db(store),
+                           "SELECT X(geom), Y(geom), updated_at FROM teams WHERE id = ?1", -1, &q,
+                           NULL),
+        SQLITE_OK);
     sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
     assert_int_equal(sqlite3_step(q), SQLITE_ROW);
     assert_true(sqlite3_column_double(q, 0) == p[0].lon && sqlite3_column_double(q, 1) == p[0].lat);
@@ -359,7 +385,8 @@ static void test_positions_out_of_order(void **state)
     /* a write made elsewhere (OGC PATCH) reaches the table through the model */
     const char *patch = "{\"type\":\"Feature\",\"properties\":{\"status\":\"offline\"}}";
     gw_edit_result er = {0};
-    assert_int_equal(gw_edit_patch(store, GW_LAYER_TEAMS, id, patch, strlen(patch), NULL, &er), GW_OK);
+    assert_int_equal(gw_edit_patch(store, GW_LAYER_TEAMS, id, patch, strlen(patch), NULL, &er),
+                     GW_OK);
     gw_edit_result_free(&er);
     assert_int_equal(gw_model_refresh(ctx, model, store, NULL), GW_OK);
     s = gw_model_acquire(model);
@@ -404,7 +431,8 @@ static void test_positions_batch_keeps_index_exact(void **state)
         gw_team_hit h;
         assert_int_equal(gw_dispatch_team(ctx, disp, ids[i], 0, &h), GW_OK);
         olon[i] = h.lon, olat[i] = h.lat;
-        p[i] = (gw_team_position){ids[i], 115.2 + urand() * 0.6, 34.9 + urand() * 0.6, t_end + 200 + i};
+        p[i] = (gw_team_position){ids[i], 115.2 + urand() * 0.6, 34.9 + urand() * 0.6,
+                                  t_end + 200 + i};
     }
     p[20].at = 1; /* older than anything stored: ignored */
     p[21].id = "no-such-team";
@@ -419,18 +447,26 @@ static void test_positions_batch_keeps_index_exact(void **state)
     assert_int_equal(oc[21], GW_POS_UNKNOWN);
     /* the index */
     sqlite3_stmt *q;
-    assert_int_equal(sqlite3_prepare_v2(st_sqlite_db(store), "SELECT rtreecheck('idx_teams_geom')", -1, &q, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(st_sqlite_db(store), "SELECT rtreecheck('idx_teams_geom')",
+                                        -1, &q, NULL),
+                     SQLITE_OK);
     assert_int_equal(sqlite3_step(q), SQLITE_ROW);
     assert_string_equal((const char *)sqlite3_column_text(q, 0), "ok");
     sqlite3_finalize(q);
     int64_t with_geom = q_int("SELECT count(*) FROM teams WHERE geom IS NOT NULL");
     assert_int_equal(q_int("SELECT count(*) FROM idx_teams_geom"), with_geom);
-    assert_int_equal(q_int("SELECT count(*) FROM teams t JOIN idx_teams_geom i ON i.pkid = t.fid "
-                           "WHERE X(t.geom) BETWEEN i.xmin AND i.xmax AND Y(t.geom) BETWEEN i.ymin AND i.ymax"),
-                     with_geom);
-    assert_int_equal(sqlite3_prepare_v2(st_sqlite_db(store), "SELECT count(*) FROM teams WHERE id = ?1 AND fid IN "
-                     "(SELECT pkid FROM idx_teams_geom WHERE xmin <= ?2 + 1e-6 AND xmax >= ?2 - 1e-6 AND "
-                     "ymin <= ?3 + 1e-6 AND ymax >= ?3 - 1e-6)", -1, &q, NULL), SQLITE_OK);
+    assert_int_equal(
+        q_int("SELECT count(*) FROM teams t JOIN idx_teams_geom i ON i.pkid = t.fid "
+              "WHERE X(t.geom) BETWEEN i.xmin AND i.xmax AND Y(t.geom) BETWEEN i.ymin AND i.ymax"),
+        with_geom);
+    assert_int_equal(
+        sqlite3_prepare_v2(
+            st_sqlite_db(store),
+            "SELECT count(*) FROM teams WHERE id = ?1 AND fid IN "
+            "(SELECT pkid FROM idx_teams_geom WHERE xmin <= ?2 + 1e-6 AND xmax >= ?2 - 1e-6 AND "
+            "ymin <= ?3 + 1e-6 AND ymax >= ?3 - 1e-6)",
+            -1, &q, NULL),
+        SQLITE_OK);
     for (int i = 0; i < N; i += 13) {
         if (oc[i] != GW_POS_APPLIED || i >= 140) continue;
         sqlite3_bind_text(q, 1, p[i].id, -1, SQLITE_STATIC);
@@ -445,8 +481,11 @@ static void test_positions_batch_keeps_index_exact(void **state)
     }
     sqlite3_finalize(q);
     /* the change log */
-    assert_int_equal(sqlite3_prepare_v2(st_sqlite_db(store), "SELECT seq, layer, op, feature_id, minx, miny, maxx, maxy "
-                     "FROM changelog WHERE seq > ?1 ORDER BY seq", -1, &q, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(st_sqlite_db(store),
+                                        "SELECT seq, layer, op, feature_id, minx, miny, maxx, maxy "
+                                        "FROM changelog WHERE seq > ?1 ORDER BY seq",
+                                        -1, &q, NULL),
+                     SQLITE_OK);
     sqlite3_bind_int64(q, 1, before);
     int64_t expect = before;
     for (int i = 0; i < N; i++) {
@@ -475,25 +514,34 @@ static void test_assign_release(void **state)
     const char *team = pick_team(GW_TEAM_AVAILABLE, NULL);
     gw_team_hit st;
     int64_t seq = 0;
-    assert_int_equal(gw_dispatch_assign(disp, store, "no-such-incident", team, "d1", &st, NULL), GW_ERR_NOT_FOUND);
+    assert_int_equal(gw_dispatch_assign(disp, store, "no-such-incident", team, "d1", &st, NULL),
+                     GW_ERR_NOT_FOUND);
     assert_int_equal(gw_dispatch_team(ctx, disp, team, 0, &st), GW_OK);
     assert_int_equal(st.status, GW_TEAM_AVAILABLE); /* rolled back */
-    assert_int_equal(gw_dispatch_assign(disp, store, "I0000001", "no-such-team", "d1", &st, NULL), GW_ERR_NOT_FOUND);
+    assert_int_equal(gw_dispatch_assign(disp, store, "I0000001", "no-such-team", "d1", &st, NULL),
+                     GW_ERR_NOT_FOUND);
     assert_int_equal(gw_dispatch_assign(disp, store, "I0000001", team, "d1", &st, &seq), GW_OK);
     assert_int_equal(st.status, GW_TEAM_BUSY);
     assert_true(seq > 0);
     memset(&st, 0, sizeof st);
-    assert_int_equal(gw_dispatch_assign(disp, store, "I0000002", team, "d2", &st, NULL), GW_ERR_CONFLICT);
+    assert_int_equal(gw_dispatch_assign(disp, store, "I0000002", team, "d2", &st, NULL),
+                     GW_ERR_CONFLICT);
     assert_int_equal(st.status, GW_TEAM_BUSY);
     assert_string_equal(st.id, team);
     assert_non_null(strstr(gw_ctx_errmsg(ctx), "busy"));
-    assert_int_equal(gw_dispatch_release(disp, store, team, "I0000002", "d1", &st, NULL), GW_ERR_CONFLICT);
+    assert_int_equal(gw_dispatch_release(disp, store, team, "I0000002", "d1", &st, NULL),
+                     GW_ERR_CONFLICT);
     assert_int_equal(gw_dispatch_release(disp, store, team, "I0000001", "d1", &st, NULL), GW_OK);
     assert_int_equal(st.status, GW_TEAM_AVAILABLE);
-    assert_int_equal(gw_dispatch_release(disp, store, team, NULL, "d1", &st, NULL), GW_ERR_CONFLICT);
+    assert_int_equal(gw_dispatch_release(disp, store, team, NULL, "d1", &st, NULL),
+                     GW_ERR_CONFLICT);
     sqlite3_stmt *q;
-    assert_int_equal(sqlite3_prepare_v2(st_sqlite_db(store), "SELECT count(*), count(released_at), "
-                     "max(assigned_by), max(released_by) FROM assignments WHERE team = ?1", -1, &q, NULL), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_prepare_v2(st_sqlite_db(store),
+                           "SELECT count(*), count(released_at), "
+                           "max(assigned_by), max(released_by) FROM assignments WHERE team = ?1",
+                           -1, &q, NULL),
+        SQLITE_OK);
     sqlite3_bind_text(q, 1, team, -1, SQLITE_STATIC);
     assert_int_equal(sqlite3_step(q), SQLITE_ROW);
     assert_int_equal(sqlite3_column_int(q, 0), 1);

@@ -119,36 +119,48 @@ static void test_incident_insert_resolves_grid(void **state)
     assert_int_equal(ins(s, GW_LAYER_INCIDENTS,
                          "{\"type\":\"Feature\",\"id\":\"I1\",\"geometry\":{\"type\":\"Point\","
                          "\"coordinates\":[115.65,35.25]},\"properties\":{\"category\":\"theft\","
-                         "\"severity\":3,\"occurred_at\":\"2025-01-02 08:00:00+08:00\"}}", &r), GW_OK);
+                         "\"severity\":3,\"occurred_at\":\"2025-01-02 08:00:00+08:00\"}}",
+                         &r),
+                     GW_OK);
     assert_int_equal(r.n, 1);
     assert_string_equal(r.ids[0], "I1");
     assert_int_equal(r.seq, seq0 + 1);
     assert_string_equal(q_text(s, "SELECT grid FROM incidents WHERE id='I1'"), "G2");
-    assert_string_equal(q_text(s, "SELECT occurred_at FROM incidents WHERE id='I1'"), "2025-01-02T00:00:00Z");
+    assert_string_equal(q_text(s, "SELECT occurred_at FROM incidents WHERE id='I1'"),
+                        "2025-01-02T00:00:00Z");
     assert_int_equal(q_int(s, "SELECT severity FROM incidents WHERE id='I1'"), 3);
     assert_true(fabs(q_real(s, "SELECT X(geom) FROM incidents WHERE id='I1'") - 115.65) < 1e-12);
     /* the change log row: op, id, bbox */
     assert_string_equal(q_text(s, "SELECT op || ' ' || layer || ' ' || feature_id FROM changelog "
-                                  "ORDER BY seq DESC LIMIT 1"), "insert incidents I1");
-    assert_true(fabs(q_real(s, "SELECT minx FROM changelog ORDER BY seq DESC LIMIT 1") - 115.65) < 1e-12);
+                                  "ORDER BY seq DESC LIMIT 1"),
+                        "insert incidents I1");
+    assert_true(fabs(q_real(s, "SELECT minx FROM changelog ORDER BY seq DESC LIMIT 1") - 115.65) <
+                1e-12);
     gw_edit_result_free(&r);
     /* an explicit grid is kept; outside every grid the grid stays null; no id -> a UUID */
     assert_int_equal(ins(s, GW_LAYER_INCIDENTS,
                          "{\"type\":\"Feature\",\"geometry\":{\"type\":\"Point\",\"coordinates\":"
-                         "[115.45,35.25]},\"properties\":{\"grid\":\"MANUAL\"}}", &r), GW_OK);
+                         "[115.45,35.25]},\"properties\":{\"grid\":\"MANUAL\"}}",
+                         &r),
+                     GW_OK);
     assert_int_equal(strlen(r.ids[0]), 36);
     assert_int_equal(r.ids[0][14], '4');
     char sql[256];
     snprintf(sql, sizeof sql, "SELECT grid FROM incidents WHERE id='%s'", r.ids[0]);
     assert_string_equal(q_text(s, sql), "MANUAL");
     /* occurred_at defaults to now on insert */
-    snprintf(sql, sizeof sql, "SELECT occurred_at IS NOT NULL FROM incidents WHERE id='%s'", r.ids[0]);
+    snprintf(sql, sizeof sql, "SELECT occurred_at IS NOT NULL FROM incidents WHERE id='%s'",
+             r.ids[0]);
     assert_int_equal(q_int(s, sql), 1);
     gw_edit_result_free(&r);
-    assert_int_equal(ins(s, GW_LAYER_INCIDENTS, "{\"type\":\"Feature\",\"id\":5,\"geometry\":{\"type\":"
-                         "\"Point\",\"coordinates\":[116.5,35.25]},\"properties\":null}", &r), GW_OK);
+    assert_int_equal(ins(s, GW_LAYER_INCIDENTS,
+                         "{\"type\":\"Feature\",\"id\":5,\"geometry\":{\"type\":"
+                         "\"Point\",\"coordinates\":[116.5,35.25]},\"properties\":null}",
+                         &r),
+                     GW_OK);
     assert_string_equal(r.ids[0], "5");
-    assert_string_equal(q_text(s, "SELECT coalesce(grid, 'none') FROM incidents WHERE id='5'"), "none");
+    assert_string_equal(q_text(s, "SELECT coalesce(grid, 'none') FROM incidents WHERE id='5'"),
+                        "none");
     gw_edit_result_free(&r);
     gw_store_close(s);
 }
@@ -170,13 +182,18 @@ static void test_nearest_police_room(void **state)
     int ix = gw_layer_field_index(GW_LAYER_INCIDENTS, "police_room");
     if (ix >= 0) {
         gw_edit_result r = {0};
-        assert_int_equal(ins(s, GW_LAYER_INCIDENTS, "{\"type\":\"Feature\",\"id\":\"R\",\"geometry\":"
-                             "{\"type\":\"Point\",\"coordinates\":[115.519,35.2]}}", &r), GW_OK);
+        assert_int_equal(ins(s, GW_LAYER_INCIDENTS,
+                             "{\"type\":\"Feature\",\"id\":\"R\",\"geometry\":"
+                             "{\"type\":\"Point\",\"coordinates\":[115.519,35.2]}}",
+                             &r),
+                         GW_OK);
         assert_string_equal(q_text(s, "SELECT police_room FROM incidents WHERE id='R'"), "P2");
         gw_edit_result_free(&r);
     }
-    assert_int_equal(sqlite3_exec(st_sqlite_db(s), "DELETE FROM police_rooms", NULL, NULL, NULL), SQLITE_OK);
-    expect_err(gw_edit_nearest_police_room(s, 115.5, 35.25, id, sizeof id), GW_ERR_NOT_FOUND, "no police rooms");
+    assert_int_equal(sqlite3_exec(st_sqlite_db(s), "DELETE FROM police_rooms", NULL, NULL, NULL),
+                     SQLITE_OK);
+    expect_err(gw_edit_nearest_police_room(s, 115.5, 35.25, id, sizeof id), GW_ERR_NOT_FOUND,
+               "no police rooms");
     gw_store_close(s);
 }
 
@@ -184,45 +201,65 @@ static void test_replace_patch_delete(void **state)
 {
     gw_store *s = make_db("rpd.db");
     gw_edit_result r = {0};
-    assert_int_equal(ins(s, GW_LAYER_INCIDENTS, "{\"type\":\"Feature\",\"id\":\"I1\",\"geometry\":{\"type\":"
-                         "\"Point\",\"coordinates\":[115.5,35.25]},\"properties\":{\"category\":\"theft\","
-                         "\"severity\":2,\"status\":\"open\"}}", &r), GW_OK);
+    assert_int_equal(
+        ins(s, GW_LAYER_INCIDENTS,
+            "{\"type\":\"Feature\",\"id\":\"I1\",\"geometry\":{\"type\":"
+            "\"Point\",\"coordinates\":[115.5,35.25]},\"properties\":{\"category\":\"theft\","
+            "\"severity\":2,\"status\":\"open\"}}",
+            &r),
+        GW_OK);
     gw_edit_result_free(&r);
     /* PUT: moves the point (grid re-resolved), properties not given become null */
-    const char *put = "{\"type\":\"Feature\",\"geometry\":{\"type\":\"Point\",\"coordinates\":[115.65,35.22]},"
-                      "\"properties\":{\"category\":\"fraud\"}}";
-    assert_int_equal(gw_edit_replace(s, GW_LAYER_INCIDENTS, "I1", put, strlen(put), NULL, &r), GW_OK);
+    const char *put =
+        "{\"type\":\"Feature\",\"geometry\":{\"type\":\"Point\",\"coordinates\":[115.65,35.22]},"
+        "\"properties\":{\"category\":\"fraud\"}}";
+    assert_int_equal(gw_edit_replace(s, GW_LAYER_INCIDENTS, "I1", put, strlen(put), NULL, &r),
+                     GW_OK);
     int64_t seq_put = r.seq;
     gw_edit_result_free(&r);
-    assert_string_equal(q_text(s, "SELECT category || ' ' || grid || ' ' || coalesce(status, '-') FROM incidents "
-                                  "WHERE id='I1'"), "fraud G2 -");
-    assert_string_equal(q_text(s, "SELECT op FROM changelog WHERE seq = (SELECT max(seq) FROM changelog)"), "update");
+    assert_string_equal(
+        q_text(s, "SELECT category || ' ' || grid || ' ' || coalesce(status, '-') FROM incidents "
+                  "WHERE id='I1'"),
+        "fraud G2 -");
+    assert_string_equal(
+        q_text(s, "SELECT op FROM changelog WHERE seq = (SELECT max(seq) FROM changelog)"),
+        "update");
     /* the update's bbox covers the old and the new point */
-    assert_true(fabs(q_real(s, "SELECT minx FROM changelog ORDER BY seq DESC LIMIT 1") - 115.5) < 1e-12);
-    assert_true(fabs(q_real(s, "SELECT maxx FROM changelog ORDER BY seq DESC LIMIT 1") - 115.65) < 1e-12);
+    assert_true(fabs(q_real(s, "SELECT minx FROM changelog ORDER BY seq DESC LIMIT 1") - 115.5) <
+                1e-12);
+    assert_true(fabs(q_real(s, "SELECT maxx FROM changelog ORDER BY seq DESC LIMIT 1") - 115.65) <
+                1e-12);
     /* PATCH: merge semantics; null clears; no geometry keeps the point */
     const char *patch = "{\"properties\":{\"status\":\"closed\",\"category\":null,\"severity\":5}}";
-    assert_int_equal(gw_edit_patch(s, GW_LAYER_INCIDENTS, "I1", patch, strlen(patch), NULL, &r), GW_OK);
+    assert_int_equal(gw_edit_patch(s, GW_LAYER_INCIDENTS, "I1", patch, strlen(patch), NULL, &r),
+                     GW_OK);
     assert_int_equal(r.seq, seq_put + 1);
     gw_edit_result_free(&r);
-    assert_string_equal(q_text(s, "SELECT coalesce(category, '-') || ' ' || status || ' ' || severity || ' ' || grid "
-                                  "FROM incidents WHERE id='I1'"), "- closed 5 G2");
+    assert_string_equal(
+        q_text(s,
+               "SELECT coalesce(category, '-') || ' ' || status || ' ' || severity || ' ' || grid "
+               "FROM incidents WHERE id='I1'"),
+        "- closed 5 G2");
     /* PATCH with a geometry re-resolves the grid */
     patch = "{\"geometry\":{\"type\":\"Point\",\"coordinates\":[115.45,35.22]}}";
-    assert_int_equal(gw_edit_patch(s, GW_LAYER_INCIDENTS, "I1", patch, strlen(patch), NULL, &r), GW_OK);
+    assert_int_equal(gw_edit_patch(s, GW_LAYER_INCIDENTS, "I1", patch, strlen(patch), NULL, &r),
+                     GW_OK);
     gw_edit_result_free(&r);
-    assert_string_equal(q_text(s, "SELECT grid || ' ' || status FROM incidents WHERE id='I1'"), "G1 closed");
+    assert_string_equal(q_text(s, "SELECT grid || ' ' || status FROM incidents WHERE id='I1'"),
+                        "G1 closed");
     /* DELETE */
     assert_int_equal(gw_edit_delete(s, GW_LAYER_INCIDENTS, "I1", &r), GW_OK);
     assert_string_equal(r.ids[0], "I1");
     gw_edit_result_free(&r);
     assert_int_equal(q_int(s, "SELECT count(*) FROM incidents"), 0);
-    assert_string_equal(q_text(s, "SELECT op || ' ' || feature_id FROM changelog ORDER BY seq DESC LIMIT 1"),
-                        "delete I1");
+    assert_string_equal(
+        q_text(s, "SELECT op || ' ' || feature_id FROM changelog ORDER BY seq DESC LIMIT 1"),
+        "delete I1");
     expect_err(gw_edit_delete(s, GW_LAYER_INCIDENTS, "I1", &r), GW_ERR_NOT_FOUND, "'I1'");
-    expect_err(gw_edit_patch(s, GW_LAYER_INCIDENTS, "nope", patch, strlen(patch), NULL, &r), GW_ERR_NOT_FOUND,
-               "no feature with id 'nope'");
-    expect_err(gw_edit_replace(s, GW_LAYER_INCIDENTS, "nope", put, strlen(put), NULL, &r), GW_ERR_NOT_FOUND, "nope");
+    expect_err(gw_edit_patch(s, GW_LAYER_INCIDENTS, "nope", patch, strlen(patch), NULL, &r),
+               GW_ERR_NOT_FOUND, "no feature with id 'nope'");
+    expect_err(gw_edit_replace(s, GW_LAYER_INCIDENTS, "nope", put, strlen(put), NULL, &r),
+               GW_ERR_NOT_FOUND, "nope");
     gw_store_close(s);
 }
 
@@ -231,44 +268,73 @@ static void test_other_layers(void **state)
     gw_store *s = make_db("layers.db");
     gw_edit_result r = {0};
     /* teams: updated_at set automatically, status checked */
-    assert_int_equal(ins(s, GW_LAYER_TEAMS, "{\"type\":\"Feature\",\"id\":\"T1\",\"geometry\":{\"type\":\"Point\","
-                         "\"coordinates\":[115.5,35.2]},\"properties\":{\"status\":\"busy\",\"members\":4}}", &r), GW_OK);
+    assert_int_equal(
+        ins(s, GW_LAYER_TEAMS,
+            "{\"type\":\"Feature\",\"id\":\"T1\",\"geometry\":{\"type\":\"Point\","
+            "\"coordinates\":[115.5,35.2]},\"properties\":{\"status\":\"busy\",\"members\":4}}",
+            &r),
+        GW_OK);
     gw_edit_result_free(&r);
-    assert_int_equal(q_int(s, "SELECT updated_at LIKE '20__-__-__T__:__:__Z' FROM teams WHERE id='T1'"), 1);
-    expect_err(ins(s, GW_LAYER_TEAMS, "{\"type\":\"Feature\",\"id\":\"T2\",\"geometry\":{\"type\":\"Point\","
-                   "\"coordinates\":[115.5,35.2]},\"properties\":{\"status\":\"asleep\"}}", &r), GW_ERR_RANGE, "asleep");
+    assert_int_equal(
+        q_int(s, "SELECT updated_at LIKE '20__-__-__T__:__:__Z' FROM teams WHERE id='T1'"), 1);
+    expect_err(ins(s, GW_LAYER_TEAMS,
+                   "{\"type\":\"Feature\",\"id\":\"T2\",\"geometry\":{\"type\":\"Point\","
+                   "\"coordinates\":[115.5,35.2]},\"properties\":{\"status\":\"asleep\"}}",
+                   &r),
+               GW_ERR_RANGE, "asleep");
     /* cameras: reals, fov range */
-    assert_int_equal(ins(s, GW_LAYER_CAMERAS, "{\"type\":\"Feature\",\"id\":\"C1\",\"geometry\":{\"type\":\"Point\","
-                         "\"coordinates\":[115.5,35.2]},\"properties\":{\"azimuth\":90,\"fov\":60.5,\"range\":80}}", &r), GW_OK);
+    assert_int_equal(
+        ins(s, GW_LAYER_CAMERAS,
+            "{\"type\":\"Feature\",\"id\":\"C1\",\"geometry\":{\"type\":\"Point\","
+            "\"coordinates\":[115.5,35.2]},\"properties\":{\"azimuth\":90,\"fov\":60.5,\"range\":80}}",
+            &r),
+        GW_OK);
     gw_edit_result_free(&r);
     assert_true(fabs(q_real(s, "SELECT fov FROM cameras WHERE id='C1'") - 60.5) < 1e-12);
-    expect_err(ins(s, GW_LAYER_CAMERAS, "{\"type\":\"Feature\",\"id\":\"C2\",\"geometry\":{\"type\":\"Point\","
-                   "\"coordinates\":[115.5,35.2]},\"properties\":{\"fov\":400}}", &r), GW_ERR_RANGE, "fov");
+    expect_err(ins(s, GW_LAYER_CAMERAS,
+                   "{\"type\":\"Feature\",\"id\":\"C2\",\"geometry\":{\"type\":\"Point\","
+                   "\"coordinates\":[115.5,35.2]},\"properties\":{\"fov\":400}}",
+                   &r),
+               GW_ERR_RANGE, "fov");
     /* police rooms */
-    assert_int_equal(ins(s, GW_LAYER_POLICE_ROOMS, "{\"type\":\"Feature\",\"id\":\"P9\",\"geometry\":{\"type\":"
-                         "\"Point\",\"coordinates\":[115.5,35.2]},\"properties\":{\"name\":\"Room 9\"}}", &r), GW_OK);
+    assert_int_equal(
+        ins(s, GW_LAYER_POLICE_ROOMS,
+            "{\"type\":\"Feature\",\"id\":\"P9\",\"geometry\":{\"type\":"
+            "\"Point\",\"coordinates\":[115.5,35.2]},\"properties\":{\"name\":\"Room 9\"}}",
+            &r),
+        GW_OK);
     gw_edit_result_free(&r);
     /* grids: a polygon into the published version; replace it; delete it */
-    assert_int_equal(ins(s, GW_LAYER_GRIDS, "{\"type\":\"Feature\",\"id\":\"G3\",\"geometry\":{\"type\":\"Polygon\","
-                         "\"coordinates\":[[[115.7,35.2],[115.8,35.2],[115.8,35.3],[115.7,35.3],[115.7,35.2]]]},"
-                         "\"properties\":{\"name\":\"three\",\"population\":1200}}", &r), GW_OK);
+    assert_int_equal(
+        ins(s, GW_LAYER_GRIDS,
+            "{\"type\":\"Feature\",\"id\":\"G3\",\"geometry\":{\"type\":\"Polygon\","
+            "\"coordinates\":[[[115.7,35.2],[115.8,35.2],[115.8,35.3],[115.7,35.3],[115.7,35.2]]]},"
+            "\"properties\":{\"name\":\"three\",\"population\":1200}}",
+            &r),
+        GW_OK);
     gw_edit_result_free(&r);
     assert_int_equal(q_int(s, "SELECT version FROM grids WHERE id='G3'"), 1);
-    assert_string_equal(q_text(s, "SELECT GeometryType(geom) FROM grids WHERE id='G3'"), "MULTIPOLYGON");
+    assert_string_equal(q_text(s, "SELECT GeometryType(geom) FROM grids WHERE id='G3'"),
+                        "MULTIPOLYGON");
     int64_t n;
     assert_int_equal(gw_store_count(s, GW_LAYER_GRIDS, &n), GW_OK);
     assert_int_equal(n, 3);
     /* the new grid takes part in incident resolution at once */
-    assert_int_equal(ins(s, GW_LAYER_INCIDENTS, "{\"type\":\"Feature\",\"id\":\"I3\",\"geometry\":{\"type\":"
-                         "\"Point\",\"coordinates\":[115.75,35.25]}}", &r), GW_OK);
+    assert_int_equal(ins(s, GW_LAYER_INCIDENTS,
+                         "{\"type\":\"Feature\",\"id\":\"I3\",\"geometry\":{\"type\":"
+                         "\"Point\",\"coordinates\":[115.75,35.25]}}",
+                         &r),
+                     GW_OK);
     gw_edit_result_free(&r);
     assert_string_equal(q_text(s, "SELECT grid FROM incidents WHERE id='I3'"), "G3");
-    const char *put = "{\"type\":\"Feature\",\"geometry\":{\"type\":\"MultiPolygon\",\"coordinates\":[[[[115.7,35.2],"
-                      "[115.9,35.2],[115.9,35.3],[115.7,35.3],[115.7,35.2]]]]},\"properties\":{\"name\":\"wider\"}}";
+    const char *put =
+        "{\"type\":\"Feature\",\"geometry\":{\"type\":\"MultiPolygon\",\"coordinates\":[[[[115.7,35.2],"
+        "[115.9,35.2],[115.9,35.3],[115.7,35.3],[115.7,35.2]]]]},\"properties\":{\"name\":\"wider\"}}";
     assert_int_equal(gw_edit_replace(s, GW_LAYER_GRIDS, "G3", put, strlen(put), NULL, &r), GW_OK);
     gw_edit_result_free(&r);
     assert_true(fabs(q_real(s, "SELECT MbrMaxX(geom) FROM grids WHERE id='G3'") - 115.9) < 1e-12);
-    assert_string_equal(q_text(s, "SELECT coalesce(population, 'null') FROM grids WHERE id='G3'"), "null");
+    assert_string_equal(q_text(s, "SELECT coalesce(population, 'null') FROM grids WHERE id='G3'"),
+                        "null");
     assert_int_equal(gw_edit_delete(s, GW_LAYER_GRIDS, "G3", &r), GW_OK);
     gw_edit_result_free(&r);
     assert_int_equal(gw_store_count(s, GW_LAYER_GRIDS, &n), GW_OK);
@@ -280,36 +346,58 @@ static void test_errors(void **state)
 {
     gw_store *s = make_db("err.db");
     gw_edit_result r = {0};
-    const char *bad = "{\"type\":\"Feature\",\"geometry\":{\"type\":\"Point\",\"coordinates\":[1,2]},,}";
+    const char
+        *bad = "{\"type\":\"Feature\",\"geometry\":{\"type\":\"Point\",\"coordinates\":[1,2]},,}";
     expect_err(ins(s, GW_LAYER_INCIDENTS, bad, &r), GW_ERR_FORMAT, "malformed JSON");
     assert_true(gw_ctx_erroffset(ctx) > 50);
     expect_err(ins(s, GW_LAYER_INCIDENTS, "[1,2]", &r), GW_ERR_FORMAT, "array");
     /* a self-intersecting polygon: GEOS reason and location */
-    expect_err(ins(s, GW_LAYER_GRIDS, "{\"type\":\"Feature\",\"id\":\"B\",\"geometry\":{\"type\":\"Polygon\","
-                   "\"coordinates\":[[[115,35],[116,36],[116,35],[115,36],[115,35]]]}}", &r),
+    expect_err(ins(s, GW_LAYER_GRIDS,
+                   "{\"type\":\"Feature\",\"id\":\"B\",\"geometry\":{\"type\":\"Polygon\","
+                   "\"coordinates\":[[[115,35],[116,36],[116,35],[115,36],[115,35]]]}}",
+                   &r),
                GW_ERR_GEOMETRY, "Self-intersection at or near (115.5 35.5)");
     /* wrong type per layer, missing and empty geometry, unreadable geometry */
-    expect_err(ins(s, GW_LAYER_GRIDS, "{\"type\":\"Feature\",\"id\":\"B\",\"geometry\":{\"type\":\"Point\","
-                   "\"coordinates\":[115,35]}}", &r), GW_ERR_GEOMETRY, "takes Polygon or MultiPolygon geometries, got Point");
-    expect_err(ins(s, GW_LAYER_INCIDENTS, "{\"type\":\"Feature\",\"id\":\"B\",\"geometry\":{\"type\":\"LineString\","
-                   "\"coordinates\":[[115,35],[116,35]]}}", &r), GW_ERR_GEOMETRY, "got LineString");
-    expect_err(ins(s, GW_LAYER_INCIDENTS, "{\"type\":\"Feature\",\"id\":\"B\",\"properties\":{}}", &r),
+    expect_err(ins(s, GW_LAYER_GRIDS,
+                   "{\"type\":\"Feature\",\"id\":\"B\",\"geometry\":{\"type\":\"Point\","
+                   "\"coordinates\":[115,35]}}",
+                   &r),
+               GW_ERR_GEOMETRY, "takes Polygon or MultiPolygon geometries, got Point");
+    expect_err(ins(s, GW_LAYER_INCIDENTS,
+                   "{\"type\":\"Feature\",\"id\":\"B\",\"geometry\":{\"type\":\"LineString\","
+                   "\"coordinates\":[[115,35],[116,35]]}}",
+                   &r),
+               GW_ERR_GEOMETRY, "got LineString");
+    expect_err(ins(s, GW_LAYER_INCIDENTS, "{\"type\":\"Feature\",\"id\":\"B\",\"properties\":{}}",
+                   &r),
                GW_ERR_GEOMETRY, "geometry is required");
-    expect_err(ins(s, GW_LAYER_INCIDENTS, "{\"type\":\"Feature\",\"id\":\"B\",\"geometry\":{\"type\":\"Point\","
-                   "\"coordinates\":\"x\"}}", &r), GW_ERR_GEOMETRY, "unreadable Point");
+    expect_err(ins(s, GW_LAYER_INCIDENTS,
+                   "{\"type\":\"Feature\",\"id\":\"B\",\"geometry\":{\"type\":\"Point\","
+                   "\"coordinates\":\"x\"}}",
+                   &r),
+               GW_ERR_GEOMETRY, "unreadable Point");
     /* coordinates out of range, with the lat/lon hint */
-    expect_err(ins(s, GW_LAYER_INCIDENTS, "{\"type\":\"Feature\",\"id\":\"B\",\"geometry\":{\"type\":\"Point\","
-                   "\"coordinates\":[35.25,115.5]}}", &r), GW_ERR_RANGE, "lat/lon order");
-    expect_err(ins(s, GW_LAYER_INCIDENTS, "{\"type\":\"Feature\",\"id\":\"B\",\"geometry\":{\"type\":\"Point\","
-                   "\"coordinates\":[12900000,4200000]}}", &r), GW_ERR_RANGE, "projected");
+    expect_err(ins(s, GW_LAYER_INCIDENTS,
+                   "{\"type\":\"Feature\",\"id\":\"B\",\"geometry\":{\"type\":\"Point\","
+                   "\"coordinates\":[35.25,115.5]}}",
+                   &r),
+               GW_ERR_RANGE, "lat/lon order");
+    expect_err(ins(s, GW_LAYER_INCIDENTS,
+                   "{\"type\":\"Feature\",\"id\":\"B\",\"geometry\":{\"type\":\"Point\","
+                   "\"coordinates\":[12900000,4200000]}}",
+                   &r),
+               GW_ERR_RANGE, "projected");
     /* properties: unknown (named), wrong type, out of range, bad time */
-    const char *pt = "{\"type\":\"Feature\",\"id\":\"B\",\"geometry\":{\"type\":\"Point\",\"coordinates\":[115.5,35.2]},"
-                     "\"properties\":";
+    const char *pt =
+        "{\"type\":\"Feature\",\"id\":\"B\",\"geometry\":{\"type\":\"Point\",\"coordinates\":[115.5,35.2]},"
+        "\"properties\":";
     char buf[512];
     snprintf(buf, sizeof buf, "%s{\"colour\":\"red\",\"category\":\"x\",\"speed\":3}}", pt);
-    expect_err(ins(s, GW_LAYER_INCIDENTS, buf, &r), GW_ERR_ARG, "unknown properties 'colour', 'speed'");
+    expect_err(ins(s, GW_LAYER_INCIDENTS, buf, &r), GW_ERR_ARG,
+               "unknown properties 'colour', 'speed'");
     snprintf(buf, sizeof buf, "%s{\"severity\":\"high\"}}", pt);
-    expect_err(ins(s, GW_LAYER_INCIDENTS, buf, &r), GW_ERR_ARG, "property severity must be an integer");
+    expect_err(ins(s, GW_LAYER_INCIDENTS, buf, &r), GW_ERR_ARG,
+               "property severity must be an integer");
     snprintf(buf, sizeof buf, "%s{\"severity\":9}}", pt);
     expect_err(ins(s, GW_LAYER_INCIDENTS, buf, &r), GW_ERR_RANGE, "severity is 9");
     snprintf(buf, sizeof buf, "%s{\"occurred_at\":\"yesterday\"}}", pt);
@@ -322,12 +410,15 @@ static void test_errors(void **state)
     gw_edit_result_free(&r);
     expect_err(ins(s, GW_LAYER_INCIDENTS, buf, &r), GW_ERR_CONFLICT, "id 'B' exists already");
     /* PUT with a different id in the body; PATCH cannot drop the geometry */
-    expect_err(gw_edit_replace(s, GW_LAYER_INCIDENTS, "Z", buf, strlen(buf), NULL, &r), GW_ERR_ARG, "differs");
+    expect_err(gw_edit_replace(s, GW_LAYER_INCIDENTS, "Z", buf, strlen(buf), NULL, &r), GW_ERR_ARG,
+               "differs");
     const char *nog = "{\"geometry\":null}";
-    expect_err(gw_edit_patch(s, GW_LAYER_INCIDENTS, "B", nog, strlen(nog), NULL, &r), GW_ERR_GEOMETRY, "required");
+    expect_err(gw_edit_patch(s, GW_LAYER_INCIDENTS, "B", nog, strlen(nog), NULL, &r),
+               GW_ERR_GEOMETRY, "required");
     /* nothing half-written: one incident, and the failed calls left no change-log rows */
     assert_int_equal(q_int(s, "SELECT count(*) FROM incidents"), 1);
-    assert_int_equal(q_int(s, "SELECT count(*) FROM changelog WHERE op IN ('insert','update','delete')"), 1);
+    assert_int_equal(
+        q_int(s, "SELECT count(*) FROM changelog WHERE op IN ('insert','update','delete')"), 1);
     assert_null(r.ids);
     gw_store_close(s);
 }
@@ -338,37 +429,42 @@ static void test_batch(void **state)
     gw_edit_result r = {0};
     int64_t seq0;
     assert_int_equal(gw_store_last_seq(s, &seq0), GW_OK);
-    const char *bad = "{\"type\":\"FeatureCollection\",\"features\":["
-                      "{\"type\":\"Feature\",\"id\":\"A\",\"geometry\":{\"type\":\"Point\",\"coordinates\":[115.5,35.25]}},"
-                      "{\"type\":\"Feature\",\"id\":\"B\",\"geometry\":{\"type\":\"Point\",\"coordinates\":[115.6,35.25]}},"
-                      "{\"type\":\"Feature\",\"id\":\"C\",\"geometry\":{\"type\":\"Point\",\"coordinates\":[115.6,95]}}]}";
+    const char *bad =
+        "{\"type\":\"FeatureCollection\",\"features\":["
+        "{\"type\":\"Feature\",\"id\":\"A\",\"geometry\":{\"type\":\"Point\",\"coordinates\":[115.5,35.25]}},"
+        "{\"type\":\"Feature\",\"id\":\"B\",\"geometry\":{\"type\":\"Point\",\"coordinates\":[115.6,35.25]}},"
+        "{\"type\":\"Feature\",\"id\":\"C\",\"geometry\":{\"type\":\"Point\",\"coordinates\":[115.6,95]}}]}";
     expect_err(ins(s, GW_LAYER_INCIDENTS, bad, &r), GW_ERR_RANGE, "incidents feature 3 (id 'C')");
     assert_int_equal(q_int(s, "SELECT count(*) FROM incidents"), 0);
     int64_t seq1;
     assert_int_equal(gw_store_last_seq(s, &seq1), GW_OK);
     assert_int_equal(seq1, seq0);
     /* a duplicate inside the batch is a conflict, also rolled back */
-    const char *dup = "{\"type\":\"FeatureCollection\",\"features\":["
-                      "{\"type\":\"Feature\",\"id\":\"A\",\"geometry\":{\"type\":\"Point\",\"coordinates\":[115.5,35.25]}},"
-                      "{\"type\":\"Feature\",\"id\":\"A\",\"geometry\":{\"type\":\"Point\",\"coordinates\":[115.6,35.25]}}]}";
+    const char *dup =
+        "{\"type\":\"FeatureCollection\",\"features\":["
+        "{\"type\":\"Feature\",\"id\":\"A\",\"geometry\":{\"type\":\"Point\",\"coordinates\":[115.5,35.25]}},"
+        "{\"type\":\"Feature\",\"id\":\"A\",\"geometry\":{\"type\":\"Point\",\"coordinates\":[115.6,35.25]}}]}";
     expect_err(ins(s, GW_LAYER_INCIDENTS, dup, &r), GW_ERR_CONFLICT, "feature 2");
     assert_int_equal(q_int(s, "SELECT count(*) FROM incidents"), 0);
-    const char *good = "{\"type\":\"FeatureCollection\",\"features\":["
-                       "{\"type\":\"Feature\",\"id\":\"A\",\"geometry\":{\"type\":\"Point\",\"coordinates\":[115.5,35.25]}},"
-                       "{\"type\":\"Feature\",\"id\":\"B\",\"geometry\":{\"type\":\"Point\",\"coordinates\":[115.65,35.25]}},"
-                       "{\"type\":\"Feature\",\"geometry\":{\"type\":\"Point\",\"coordinates\":[115.6,35.21]}}]}";
+    const char *good =
+        "{\"type\":\"FeatureCollection\",\"features\":["
+        "{\"type\":\"Feature\",\"id\":\"A\",\"geometry\":{\"type\":\"Point\",\"coordinates\":[115.5,35.25]}},"
+        "{\"type\":\"Feature\",\"id\":\"B\",\"geometry\":{\"type\":\"Point\",\"coordinates\":[115.65,35.25]}},"
+        "{\"type\":\"Feature\",\"geometry\":{\"type\":\"Point\",\"coordinates\":[115.6,35.21]}}]}";
     assert_int_equal(ins(s, GW_LAYER_INCIDENTS, good, &r), GW_OK);
     assert_int_equal(r.n, 3);
     assert_string_equal(r.ids[1], "B");
     assert_int_equal(r.seq, seq0 + 3);
     gw_edit_result_free(&r);
     assert_int_equal(q_int(s, "SELECT count(*) FROM incidents"), 3);
-    assert_int_equal(q_int(s, "SELECT count(*) FROM changelog WHERE op = 'insert' AND layer = 'incidents'"), 3);
+    assert_int_equal(
+        q_int(s, "SELECT count(*) FROM changelog WHERE op = 'insert' AND layer = 'incidents'"), 3);
     /* the third lies on the G1/G2 border: the smaller id wins, deterministically */
-    assert_string_equal(q_text(s, "SELECT group_concat(grid, ',') FROM (SELECT grid FROM incidents ORDER BY fid)"),
-                        "G1,G2,G1");
-    expect_err(ins(s, GW_LAYER_INCIDENTS, "{\"type\":\"FeatureCollection\",\"features\":[]}", &r), GW_ERR_ARG,
-               "no features");
+    assert_string_equal(
+        q_text(s, "SELECT group_concat(grid, ',') FROM (SELECT grid FROM incidents ORDER BY fid)"),
+        "G1,G2,G1");
+    expect_err(ins(s, GW_LAYER_INCIDENTS, "{\"type\":\"FeatureCollection\",\"features\":[]}", &r),
+               GW_ERR_ARG, "no features");
     gw_store_close(s);
 }
 
@@ -379,12 +475,16 @@ static void test_input_crs(void **state)
     /* EPSG:3857 input of (115.5, 35.25) */
     double x = 115.5, y = 35.25;
     gw_crs_transform *tr;
-    assert_int_equal(gw_crs_transform_create(ctx, (gw_crs){GW_CRS_EPSG, 4326}, (gw_crs){GW_CRS_EPSG, 3857}, &tr), GW_OK);
+    assert_int_equal(gw_crs_transform_create(ctx, (gw_crs){GW_CRS_EPSG, 4326},
+                                             (gw_crs){GW_CRS_EPSG, 3857}, &tr),
+                     GW_OK);
     assert_int_equal(gw_crs_transform_points(tr, &x, &y, 1), GW_OK);
     gw_crs_transform_destroy(tr);
     char buf[256];
-    snprintf(buf, sizeof buf, "{\"type\":\"Feature\",\"id\":\"M\",\"geometry\":{\"type\":\"Point\",\"coordinates\":"
-             "[%.4f,%.4f]}}", x, y);
+    snprintf(buf, sizeof buf,
+             "{\"type\":\"Feature\",\"id\":\"M\",\"geometry\":{\"type\":\"Point\",\"coordinates\":"
+             "[%.4f,%.4f]}}",
+             x, y);
     gw_edit_opts o = {{GW_CRS_EPSG, 3857}, 0};
     assert_int_equal(gw_edit_insert(s, GW_LAYER_INCIDENTS, buf, strlen(buf), &o, &r), GW_OK);
     gw_edit_result_free(&r);
@@ -393,8 +493,10 @@ static void test_input_crs(void **state)
     /* GCJ-02 input: stored as the WGS84 point whose GCJ-02 is the input */
     double gx, gy;
     gw_gcj02_from_wgs84(115.5, 35.26, &gx, &gy);
-    snprintf(buf, sizeof buf, "{\"type\":\"Feature\",\"id\":\"G\",\"geometry\":{\"type\":\"Point\",\"coordinates\":"
-             "[%.10f,%.10f]}}", gx, gy);
+    snprintf(buf, sizeof buf,
+             "{\"type\":\"Feature\",\"id\":\"G\",\"geometry\":{\"type\":\"Point\",\"coordinates\":"
+             "[%.10f,%.10f]}}",
+             gx, gy);
     o = (gw_edit_opts){{GW_CRS_GCJ02, 0}, 0};
     assert_int_equal(gw_edit_insert(s, GW_LAYER_INCIDENTS, buf, strlen(buf), &o, &r), GW_OK);
     gw_edit_result_free(&r);
@@ -402,7 +504,8 @@ static void test_input_crs(void **state)
     assert_true(fabs(q_real(s, "SELECT Y(geom) FROM incidents WHERE id='G'") - 35.26) < 1e-7);
     /* EPSG:4490 in lat/lon axis order (the OGC URI) */
     o = (gw_edit_opts){{GW_CRS_EPSG, 4490}, 1};
-    const char *ll = "{\"type\":\"Feature\",\"id\":\"L\",\"geometry\":{\"type\":\"Point\",\"coordinates\":[35.27,115.51]}}";
+    const char *ll =
+        "{\"type\":\"Feature\",\"id\":\"L\",\"geometry\":{\"type\":\"Point\",\"coordinates\":[35.27,115.51]}}";
     assert_int_equal(gw_edit_insert(s, GW_LAYER_INCIDENTS, ll, strlen(ll), &o, &r), GW_OK);
     gw_edit_result_free(&r);
     assert_true(fabs(q_real(s, "SELECT X(geom) FROM incidents WHERE id='L'") - 115.51) < 1e-6);

@@ -87,15 +87,19 @@ static void test_categories(void **state)
     assert_int_equal(cls("....................", 0, 1), GW_EHS_NO_PATTERN);
     assert_int_equal(cls("...................H", UP, SIG), GW_EHS_NEW_HOT);
     assert_int_equal(cls("...............HHHHH", UP, SIG), GW_EHS_CONSECUTIVE_HOT);
-    assert_int_equal(cls("...HHHHHHHHHHHHHHHHH", UP, SIG), GW_EHS_CONSECUTIVE_HOT);  /* 17/20 < 90 % */
-    assert_int_equal(cls("..HHHHHHHHHHHHHHHHHH", UP, SIG), GW_EHS_INTENSIFYING_HOT); /* 18/20 = 90 % */
+    assert_int_equal(cls("...HHHHHHHHHHHHHHHHH", UP, SIG),
+                     GW_EHS_CONSECUTIVE_HOT); /* 17/20 < 90 % */
+    assert_int_equal(cls("..HHHHHHHHHHHHHHHHHH", UP, SIG),
+                     GW_EHS_INTENSIFYING_HOT); /* 18/20 = 90 % */
     assert_int_equal(cls("HHHHHHHHHHHHHHHHHHHH", 0.5, NS), GW_EHS_PERSISTENT_HOT);
-    assert_int_equal(cls("HHHHHHHHHHHHHHHHHHHH", UP, 0.2), GW_EHS_PERSISTENT_HOT); /* trend not significant */
+    assert_int_equal(cls("HHHHHHHHHHHHHHHHHHHH", UP, 0.2),
+                     GW_EHS_PERSISTENT_HOT); /* trend not significant */
     assert_int_equal(cls("HHHHH..HHHHHHHHHHHHH", DOWN, SIG), GW_EHS_DIMINISHING_HOT);
     assert_int_equal(cls("H.H..HH...H..H.H...H", 0.1, NS), GW_EHS_SPORADIC_HOT);
     assert_int_equal(cls("...........HH.HHHHHH", UP, SIG), GW_EHS_SPORADIC_HOT); /* two runs */
     assert_int_equal(cls("..C....H...H.....HHH", UP, SIG), GW_EHS_OSCILLATING_HOT);
-    assert_int_equal(cls("CCC................H", UP, SIG), GW_EHS_OSCILLATING_HOT); /* cold history */
+    assert_int_equal(cls("CCC................H", UP, SIG),
+                     GW_EHS_OSCILLATING_HOT); /* cold history */
     assert_int_equal(cls("HHHHHHHHHHHHHHHHHHH.", DOWN, SIG), GW_EHS_HISTORICAL_HOT);
     assert_int_equal(cls("HHHHHHHHHHHHHHHHHH..", 0, 1), GW_EHS_HISTORICAL_HOT);
     assert_int_equal(cls("HHHHHHHHHHHHHHHHH...", 0, 1), GW_EHS_NO_PATTERN); /* 85 %, then gone */
@@ -114,7 +118,8 @@ static void test_categories(void **state)
     for (int a = 0; a < GW_EHS_CATEGORY_COUNT; a++) {
         assert_true(strlen(gw_ehs_category_name((gw_ehs_category)a)) > 0);
         for (int b = 0; b < a; b++)
-            assert_string_not_equal(gw_ehs_category_name((gw_ehs_category)a), gw_ehs_category_name((gw_ehs_category)b));
+            assert_string_not_equal(gw_ehs_category_name((gw_ehs_category)a),
+                                    gw_ehs_category_name((gw_ehs_category)b));
     }
     assert_string_equal(gw_ehs_category_name(GW_EHS_NEW_HOT), "new_hot_spot");
     assert_string_equal(gw_ehs_category_name(GW_EHS_HISTORICAL_COLD), "historical_cold_spot");
@@ -134,7 +139,8 @@ static void test_spacetime_gistar(void **state)
     gw_weights *w = NULL;
     assert_int_equal(gw_weights_from_lists(ctx, N, off, idx, &w), GW_OK);
     double x[N * S];
-    for (int b = 0; b < N * S; b++) x[b] = (double)((b * 7919) % 13) + (b % N == 2 ? 0.5 * (b / N) : 0);
+    for (int b = 0; b < N * S; b++)
+        x[b] = (double)((b * 7919) % 13) + (b % N == 2 ? 0.5 * (b / N) : 0);
     for (int k = 0; k <= 2; k++)
         for (int with_invalid = 0; with_invalid < 2; with_invalid++) {
             uint8_t valid[N] = {1, 1, 1, 1, 1, 1}, vall[N * S];
@@ -148,7 +154,8 @@ static void test_spacetime_gistar(void **state)
                     vall[t * N + i] = valid[i];
                     for (int u = t - k < 0 ? 0 : t - k; u <= t; u++) {
                         if (u != t) eidx[m++] = (uint32_t)(u * N + i);
-                        for (size_t q = off[i]; q < off[i + 1]; q++) eidx[m++] = (uint32_t)(u * N + (int)idx[q]);
+                        for (size_t q = off[i]; q < off[i + 1]; q++)
+                            eidx[m++] = (uint32_t)(u * N + (int)idx[q]);
                     }
                 }
             eoff[N * S] = m;
@@ -201,11 +208,14 @@ static void test_city(void **state)
     assert_int_equal(r->n, n);
     assert_int_equal(r->steps, 52); /* 365 days: the leading single day is dropped */
     assert_true(r->start == y0 + 86400 && r->step == 7 * 86400);
-    assert_true(r->incidents > 0.98 * 1e6 * co.scale && r->incidents + r->left_out <= 1e6 * co.scale);
+    assert_true(r->incidents > 0.98 * 1e6 * co.scale &&
+                r->incidents + r->left_out <= 1e6 * co.scale);
     print_message("incidents %zu left out %zu steps %zu\n", r->incidents, r->left_out, r->steps);
     int kinds = 0;
     for (int c = 0; c < GW_EHS_CATEGORY_COUNT; c++) {
-        if (r->n_category[c]) print_message("%-24s %zu\n", gw_ehs_category_name((gw_ehs_category)c), r->n_category[c]);
+        if (r->n_category[c])
+            print_message("%-24s %zu\n", gw_ehs_category_name((gw_ehs_category)c),
+                          r->n_category[c]);
         kinds += c != GW_EHS_NO_PATTERN && c != GW_EHS_NO_VALUE && r->n_category[c] > 0;
     }
     assert_true(kinds >= 4); /* intensifying, persistent, sporadic, historical */
@@ -236,10 +246,12 @@ static void test_city(void **state)
     fo.filter.to = r->start + (int64_t)(ba + bl + 1) * r->step - 1;
     gw_emerging_result *f = NULL;
     assert_int_equal(gw_emerging(ctx, snap, w, NULL, &fo, &f), GW_OK);
-    print_message("window: %zu steps, hot %u, trend z %.3f p %.4f: %s\n", f->steps, f->hot_steps[best], f->trend_z[best],
-                  f->trend_p[best], gw_ehs_category_name((gw_ehs_category)f->category[best]));
+    print_message("window: %zu steps, hot %u, trend z %.3f p %.4f: %s\n", f->steps,
+                  f->hot_steps[best], f->trend_z[best], f->trend_p[best],
+                  gw_ehs_category_name((gw_ehs_category)f->category[best]));
     assert_int_equal(f->steps, bl + 1);
-    assert_true(f->category[best] == GW_EHS_HISTORICAL_HOT || f->category[best] == GW_EHS_DIMINISHING_HOT);
+    assert_true(f->category[best] == GW_EHS_HISTORICAL_HOT ||
+                f->category[best] == GW_EHS_DIMINISHING_HOT);
     gw_emerging_result_destroy(f);
     /* too short a window for a trend */
     fo.filter.to = fo.filter.from + 9 * 7 * 86400 - 1;

@@ -44,7 +44,8 @@ static int setup(void **state)
     (void)state;
     ctx = gw_test_ctx();
     /* tile 14 containing (115.2, 35.2) */
-    double mx = 115.2 * M_PI / 180 * 6378137.0, my = log(tan(M_PI / 4 + 35.2 * M_PI / 360)) * 6378137.0;
+    double mx = 115.2 * M_PI / 180 * 6378137.0,
+           my = log(tan(M_PI / 4 + 35.2 * M_PI / 360)) * 6378137.0;
     double size = 2 * MM / 16384;
     tx = (unsigned)((mx + MM) / size), ty = (unsigned)((MM - my) / size);
     tile_centre(14, tx, ty, &c_lon, &c_lat);
@@ -56,7 +57,8 @@ static int setup(void **state)
     char id[32];
     for (int i = 0; i < 40; i++) { /* a cluster 30 km west, and its tile-8 neighbourhood */
         snprintf(id, sizeof id, "C%d", i);
-        add(ins, id, 114.9 + 0.0004 * (i % 7), 35.2 + 0.0004 * (i / 7), i % 2 ? "theft" : "assault");
+        add(ins, id, 114.9 + 0.0004 * (i % 7), 35.2 + 0.0004 * (i / 7),
+            i % 2 ? "theft" : "assault");
     }
     gw_inserter_destroy(ins);
     if (gw_store_commit(store)) return -1;
@@ -79,7 +81,8 @@ static void test_single_incident(void **state)
     (void)state;
     double r = gw_heatmap_bandwidth(14, c_lat);
     assert_true(fabs(r - 100) < 1e-9); /* 12 px at z14 is ~94 m at 35°: clamped to 100 m */
-    assert_true(fabs(gw_heatmap_bandwidth(10, c_lat) - 12 * 2 * MM / 1024 / 256 * cos(c_lat * M_PI / 180)) < 1e-6);
+    assert_true(fabs(gw_heatmap_bandwidth(10, c_lat) -
+                     12 * 2 * MM / 1024 / 256 * cos(c_lat * M_PI / 180)) < 1e-6);
     assert_true(gw_heatmap_bandwidth(2, 0) == GW_HEATMAP_MAX_BW);
     gw_model_snapshot *s = gw_model_acquire(model);
     float *d = malloc(256 * 256 * sizeof *d);
@@ -90,7 +93,8 @@ static void test_single_incident(void **state)
     for (int row = 0; row < 256; row++) {
         double my = MM - ty * (2 * MM / 16384) - (row + 0.5) * size;
         double g = size * cos(atan(sinh(my / 6378137.0)));
-        for (int c = 0; c < 256; c++) sum += d[row * 256 + c] * g * g / 1e6, peak = fmax(peak, d[row * 256 + c]);
+        for (int c = 0; c < 256; c++)
+            sum += d[row * 256 + c] * g * g / 1e6, peak = fmax(peak, d[row * 256 + c]);
     }
     assert_true(fabs(sum - 1) < 1e-3);
     double want = 225.0 / 256 / (r * r) * 1e6;
@@ -127,10 +131,12 @@ static void test_png(void **state)
     (void)state;
     gw_model_snapshot *s = gw_model_acquire(model);
     /* z12 tile of the cluster */
-    double mx = 114.9012 * M_PI / 180 * 6378137.0, my = log(tan(M_PI / 4 + 35.2004 * M_PI / 360)) * 6378137.0;
+    double mx = 114.9012 * M_PI / 180 * 6378137.0,
+           my = log(tan(M_PI / 4 + 35.2004 * M_PI / 360)) * 6378137.0;
     double size = 2 * MM / 4096;
     unsigned x = (unsigned)((mx + MM) / size), y = (unsigned)((MM - my) / size);
-    int px = (int)((mx + MM - x * size) / size * 256), py = (int)((MM - my - y * size) / size * 256);
+    int px = (int)((mx + MM - x * size) / size * 256),
+        py = (int)((MM - my - y * size) / size * 256);
     unsigned char *png = NULL;
     size_t len = 0;
     gw_heatmap_opts o = {0};

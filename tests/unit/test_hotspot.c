@@ -34,7 +34,8 @@ static void test_published_example(void **state)
     gw_ctx *ctx = gw_test_ctx();
     const double x[] = {10, 20, 40, 15, 30, 30}, y[] = {10, 10, 10, 20, 20, 30};
     const double v[] = {2, 3, 3.2, 5, 8, 7};
-    const double want[] = {-1.39727626, -0.28917762, 0.65064964, -0.28917762, 1.23452088, 2.02424331};
+    const double want[] = {-1.39727626, -0.28917762, 0.65064964,
+                           -0.28917762, 1.23452088,  2.02424331};
     gw_weights_opts o = {.kind = GW_WEIGHTS_DISTANCE, .distance = 15};
     gw_weights *w = NULL;
     assert_int_equal(gw_weights_from_points(ctx, x, y, 6, &o, &w), GW_OK);
@@ -49,7 +50,8 @@ static void test_published_example(void **state)
 #define LAT0 35.20
 #define STEP 0.01
 
-static unsigned char *square_wkb(gw_ctx *ctx, double x0, double y0, double x1, double y1, size_t *len)
+static unsigned char *square_wkb(gw_ctx *ctx, double x0, double y0, double x1, double y1,
+                                 size_t *len)
 {
     GEOSContextHandle_t h = gw_ctx_geos(ctx);
     GEOSGeometry *g = GEOSGeom_createRectangle_r(h, x0, y0, x1, y1);
@@ -75,13 +77,15 @@ static gw_store *lattice_store(gw_ctx *ctx, const char *name, double gap, const 
             char id[32];
             snprintf(id, sizeof id, "G%d%d", i, j);
             int64_t pop = (i == 2 && j == 2) ? 0 : 1000 * (j + 1);
-            gw_value v[8] = {{GW_VAL_TEXT, id, 0, 0}, {GW_VAL_NULL, 0, 0, 0}, {GW_VAL_NULL, 0, 0, 0},
-                             {GW_VAL_NULL, 0, 0, 0},  {GW_VAL_INT, NULL, pop, 0}, {GW_VAL_NULL, 0, 0, 0},
-                             {GW_VAL_NULL, 0, 0, 0},  {GW_VAL_NULL, 0, 0, 0}};
+            gw_value v[8] = {{GW_VAL_TEXT, id, 0, 0},    {GW_VAL_NULL, 0, 0, 0},
+                             {GW_VAL_NULL, 0, 0, 0},     {GW_VAL_NULL, 0, 0, 0},
+                             {GW_VAL_INT, NULL, pop, 0}, {GW_VAL_NULL, 0, 0, 0},
+                             {GW_VAL_NULL, 0, 0, 0},     {GW_VAL_NULL, 0, 0, 0}};
             double sh = i == 2 ? gap : 0;
             size_t len;
             unsigned char *wkb = square_wkb(ctx, LON0 + i * STEP + sh, LAT0 + j * STEP,
-                                            LON0 + (i + 1) * STEP + sh, LAT0 + (j + 1) * STEP, &len);
+                                            LON0 + (i + 1) * STEP + sh, LAT0 + (j + 1) * STEP,
+                                            &len);
             gw_feature f = {v, wkb, len, 0, 0};
             assert_int_equal(gw_inserter_add(ins, &f), GW_OK);
             GEOSFree_r(gw_ctx_geos(ctx), wkb);
@@ -94,10 +98,14 @@ static gw_store *lattice_store(gw_ctx *ctx, const char *name, double gap, const 
             char id[32];
             snprintf(id, sizeof id, "I%04d", seq++);
             int i = k / 3, j = k % 3;
-            gw_value v[8] = {{GW_VAL_TEXT, id, 0, 0},   {GW_VAL_INT, NULL, 1735660800 + m * 3600, 0},
+            gw_value v[8] = {{GW_VAL_TEXT, id, 0, 0},
+                             {GW_VAL_INT, NULL, 1735660800 + m * 3600, 0},
                              {GW_VAL_TEXT, m % 2 ? "theft" : "fight", 0, 0},
-                             {GW_VAL_INT, NULL, 1 + m % 5, 0}, {GW_VAL_NULL, 0, 0, 0},
-                             {GW_VAL_NULL, 0, 0, 0},    {GW_VAL_NULL, 0, 0, 0}, {GW_VAL_NULL, 0, 0, 0}};
+                             {GW_VAL_INT, NULL, 1 + m % 5, 0},
+                             {GW_VAL_NULL, 0, 0, 0},
+                             {GW_VAL_NULL, 0, 0, 0},
+                             {GW_VAL_NULL, 0, 0, 0},
+                             {GW_VAL_NULL, 0, 0, 0}};
             gw_feature f = {v, NULL, 0, LON0 + (i + 0.3 + 0.04 * m) * STEP + (i == 2 ? gap : 0),
                             LAT0 + (j + 0.5) * STEP};
             assert_int_equal(gw_inserter_add(ins, &f), GW_OK);
@@ -296,8 +304,10 @@ static void test_pipeline(void **state)
     assert_int_equal(gw_hotspot_gistar(ctx, snap, w, NULL, &ho, &r), GW_OK);
     assert_near(r->count[c], 5, 0);
     gw_hotspot_result_destroy(r);
-    ho.filter = (gw_incident_filter){.has_from = 1, .from = 1735660800 + 3600,
-                                     .has_to = 1, .to = 1735660800 + 3 * 3600};
+    ho.filter = (gw_incident_filter){.has_from = 1,
+                                     .from = 1735660800 + 3600,
+                                     .has_to = 1,
+                                     .to = 1735660800 + 3 * 3600};
     assert_int_equal(gw_hotspot_gistar(ctx, snap, w, NULL, &ho, &r), GW_OK);
     assert_near(r->count[c], 3, 0);
     gw_hotspot_result_destroy(r);
@@ -365,7 +375,8 @@ static void test_city(void **state)
     size_t n = gw_layer_data_count(g);
     assert_true(n > 100);
     gw_weights *wq = NULL, *wr = NULL;
-    gw_weights_opts oq = {.kind = GW_WEIGHTS_QUEEN, .snap = 0.01}, orr = {.kind = GW_WEIGHTS_ROOK, .snap = 0.01};
+    gw_weights_opts oq = {.kind = GW_WEIGHTS_QUEEN, .snap = 0.01},
+                    orr = {.kind = GW_WEIGHTS_ROOK, .snap = 0.01};
     assert_int_equal(gw_weights_from_grids(ctx, g, &oq, &wq), GW_OK);
     assert_int_equal(gw_weights_from_grids(ctx, g, &orr, &wr), GW_OK);
     assert_true(gw_weights_links(wr) <= gw_weights_links(wq));
@@ -398,20 +409,23 @@ static void test_city(void **state)
     /* PAI: train on the first half of the year, score on July; the planted hotspots make the
      * flagged area predict far better than chance */
     const int64_t y0 = 1735660800; /* 2025-01-01T00:00+08:00, the city's year */
-    gw_pai_opts po = {.train = {1, 1, y0, y0 + 181 * 86400 - 1}, .test = {1, 1, y0 + 181 * 86400, y0 + 212 * 86400 - 1},
-                      .top = 0.05, .cell = 200};
+    gw_pai_opts po = {.train = {1, 1, y0, y0 + 181 * 86400 - 1},
+                      .test = {1, 1, y0 + 181 * 86400, y0 + 212 * 86400 - 1},
+                      .top = 0.05,
+                      .cell = 200};
     gw_pai_row rows[GW_PAI_ROWS];
     assert_int_equal(gw_hotspot_evaluate(ctx, snap, wq, NULL, &po, rows), GW_OK);
     for (int k = 0; k < GW_PAI_ROWS; k++)
-        print_message("pai %-6s %-7s %.2f flagged %zu area %.4f hits %.4f PAI %.3f\n", rows[k].method,
-                      gw_hotspot_value_name(rows[k].value), rows[k].level, rows[k].flagged, rows[k].area_share,
-                      rows[k].hit_share, rows[k].pai);
+        print_message("pai %-6s %-7s %.2f flagged %zu area %.4f hits %.4f PAI %.3f\n",
+                      rows[k].method, gw_hotspot_value_name(rows[k].value), rows[k].level,
+                      rows[k].flagged, rows[k].area_share, rows[k].hit_share, rows[k].pai);
     assert_string_equal(rows[1].method, "gistar");
     assert_true(rows[1].flagged > 0 && rows[1].pai > 2); /* count, hot at >= 95 % */
     assert_true(rows[4].pai > 2);                        /* per_km2 */
     assert_string_equal(rows[9].method, "kde");
     assert_true(rows[9].pai > 3 && fabs(rows[9].area_share - 0.05) < 0.01);
-    for (int k = 0; k < GW_PAI_ROWS; k++) assert_true(rows[k].test_total > 500 && rows[k].test_total < 3000);
+    for (int k = 0; k < GW_PAI_ROWS; k++)
+        assert_true(rows[k].test_total > 500 && rows[k].test_total < 3000);
     gw_weights_destroy(wq);
     gw_weights_destroy(wr);
     gw_model_release(ctx, snap);
@@ -457,14 +471,15 @@ static void spdep_check(gw_ctx *ctx, gw_store *s, const char *tag, gw_hotspot_va
         fprintf(f, ",%.17g,%s\n", r->p[i], gw_hotspot_class_name(r->cls[i]));
         size_t k;
         const uint32_t *nb = gw_weights_neighbours(w, i, &k);
-        for (size_t j = 0; j < k; j++) fprintf(fn, "%s,%s\n", gw_layer_data_id(g, i), gw_layer_data_id(g, nb[j]));
+        for (size_t j = 0; j < k; j++)
+            fprintf(fn, "%s,%s\n", gw_layer_data_id(g, i), gw_layer_data_id(g, nb[j]));
     }
     fclose(f);
     fclose(fn);
     int64_t nexp = 0;
     assert_int_equal(gw_io_export(ctx, s, GW_LAYER_GRIDS, gpkg, NULL, &nexp), GW_OK);
-    snprintf(cmd, sizeof cmd, "Rscript %s/bench/hotspot_spdep.R %s %s %s %s %d 0.01 1 >&2", GW_SOURCE_DIR, vals,
-             nbs, out, gpkg, gw_model_metric_srid(m));
+    snprintf(cmd, sizeof cmd, "Rscript %s/bench/hotspot_spdep.R %s %s %s %s %d 0.01 1 >&2",
+             GW_SOURCE_DIR, vals, nbs, out, gpkg, gw_model_metric_srid(m));
     fprintf(stderr, "[%s] %s\n", tag, cmd);
     assert_int_equal(system(cmd), 0);
     /* and compare here too, not only by the script's exit code */
@@ -499,7 +514,8 @@ static void test_spdep_city(void **state)
     assert_int_equal(gw_store_open(ctx, gw_test_path("rcity.sqlite"), GW_STORE_CREATE, &s), GW_OK);
     gw_city_opts co = {.scale = 0.02, .seed = 3};
     assert_int_equal(gw_city_generate(ctx, s, &co, NULL), GW_OK);
-    spdep_check(ctx, s, "rcity10k", GW_HV_PER_10K); /* per resident: grids without population left out */
+    spdep_check(ctx, s, "rcity10k",
+                GW_HV_PER_10K); /* per resident: grids without population left out */
     gw_store_close(s);
     gw_ctx_destroy(ctx);
 }
@@ -512,10 +528,12 @@ static void test_spdep_chicago(void **state)
     const char *crimes = gw_test_real_file("chicago/crimes_2018H1.csv");
     gw_ctx *ctx = gw_test_ctx();
     gw_store *s = NULL;
-    assert_int_equal(gw_store_open(ctx, gw_test_path("chicago.sqlite"), GW_STORE_CREATE, &s), GW_OK);
+    assert_int_equal(gw_store_open(ctx, gw_test_path("chicago.sqlite"), GW_STORE_CREATE, &s),
+                     GW_OK);
     gw_import_opts gi = {.map = "id=beat_num"};
     assert_int_equal(gw_io_import(ctx, s, GW_LAYER_GRIDS, beats, &gi, NULL), GW_OK);
-    gw_import_opts ci = {.map = "occurred_at=date,category=primary_type", .tz = "America/Chicago",
+    gw_import_opts ci = {.map = "occurred_at=date,category=primary_type",
+                         .tz = "America/Chicago",
                          .skip_bad_rows = 1};
     gw_import_report rep = {0};
     assert_int_equal(gw_io_import(ctx, s, GW_LAYER_INCIDENTS, crimes, &ci, &rep), GW_OK);
@@ -528,14 +546,19 @@ static void test_spdep_chicago(void **state)
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_published_example), cmocka_unit_test(test_lattice_closed_form),
-        cmocka_unit_test(test_snap_tolerance),    cmocka_unit_test(test_parse),
-        cmocka_unit_test(test_fdr_bh),            cmocka_unit_test(test_pipeline),
-        cmocka_unit_test(test_city),              cmocka_unit_test(test_pai_formula),
+        cmocka_unit_test(test_published_example),
+        cmocka_unit_test(test_lattice_closed_form),
+        cmocka_unit_test(test_snap_tolerance),
+        cmocka_unit_test(test_parse),
+        cmocka_unit_test(test_fdr_bh),
+        cmocka_unit_test(test_pipeline),
+        cmocka_unit_test(test_city),
+        cmocka_unit_test(test_pai_formula),
     };
     const struct CMUnitTest spdep[] = {cmocka_unit_test(test_spdep_city)};
     const struct CMUnitTest spdep_real[] = {cmocka_unit_test(test_spdep_chicago)};
-    static const char *const needs[] = {"chicago/police_beats.geojson", "chicago/crimes_2018H1.csv", NULL};
+    static const char *const needs[] = {"chicago/police_beats.geojson", "chicago/crimes_2018H1.csv",
+                                        NULL};
     const char *group = gw_test_group(argc, argv);
     if (!*group) return cmocka_run_group_tests_name("hotspot", tests, NULL, NULL);
     if (strcmp(group, "--spdep") == 0) {

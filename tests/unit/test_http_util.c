@@ -106,7 +106,8 @@ static void assert_right_hand(const GEOSGeometry *g)
         for (int i = 0; i < GEOSGetNumInteriorRings_r(gh, g); i++)
             assert_false(ring_ccw(GEOSGetInteriorRingN_r(gh, g, i)));
     } else if (t == GEOS_MULTIPOLYGON || t == GEOS_GEOMETRYCOLLECTION) {
-        for (int i = 0; i < GEOSGetNumGeometries_r(gh, g); i++) assert_right_hand(GEOSGetGeometryN_r(gh, g, i));
+        for (int i = 0; i < GEOSGetNumGeometries_r(gh, g); i++)
+            assert_right_hand(GEOSGetGeometryN_r(gh, g, i));
     }
 }
 
@@ -182,7 +183,8 @@ static void test_geojson_swap_xy(void **state)
     char json[2048];
     GEOSGeometry *back = round_trip(shapes[3], &w, json, sizeof json);
     /* the same polygon with x and y exchanged, by hand */
-    GEOSGeometry *want = wkt("POLYGON ((0 0, 10 0, 10 10, 0 10, 0 0), (2 2, 2 4, 4 4, 4 2, 2 2), (6 6, 6 8, 8 8, 8 6, 6 6))");
+    GEOSGeometry *want = wkt(
+        "POLYGON ((0 0, 10 0, 10 10, 0 10, 0 0), (2 2, 2 4, 4 4, 4 2, 2 2), (6 6, 6 8, 8 8, 8 6, 6 6))");
     assert_same(want, back, 1e-12);
     assert_right_hand(back);
     GEOSGeom_destroy_r(gh, want), GEOSGeom_destroy_r(gh, back);
@@ -204,7 +206,8 @@ static void test_geojson_transform(void **state)
     gw_geojson_writer w = {.tr = tr, .prec = 4};
     char json[2048];
     const double R = 6378137.0, D = M_PI / 180;
-    GEOSGeometry *back = round_trip("LINESTRING (115.48 35.24, -87.63 41.86, 0 0)", &w, json, sizeof json);
+    GEOSGeometry *back = round_trip("LINESTRING (115.48 35.24, -87.63 41.86, 0 0)", &w, json,
+                                    sizeof json);
     const double ll[3][2] = {{115.48, 35.24}, {-87.63, 41.86}, {0, 0}};
     const GEOSCoordSequence *cs = GEOSGeom_getCoordSeq_r(gh, back);
     for (unsigned i = 0; i < 3; i++) {
@@ -219,7 +222,8 @@ static void test_geojson_transform(void **state)
 }
 
 /* Malformed WKB: -1, and the output exactly as before the call. */
-static void expect_refused(gw_geojson_writer *w, const unsigned char *b, size_t len, const char *what)
+static void expect_refused(gw_geojson_writer *w, const unsigned char *b, size_t len,
+                           const char *what)
 {
     gw_buf out = {0};
     gw_buf_str(&out, "[1,");
@@ -375,7 +379,9 @@ static void test_query_values(void **state)
     assert_int_equal(1735689600, (55 * 365 + 14) * 86400);
     assert_int_equal(gw_parse_datetime(ctx, "2025-01-01T00:00:00Z", &t, why, sizeof why), 0);
     assert_true(t.has_lo && t.has_hi && t.lo == 1735689600 && t.hi == 1735689600);
-    assert_int_equal(gw_parse_datetime(ctx, "2025-01-01T00:00:00Z/2025-01-02T01:00:00Z", &t, why, sizeof why), 0);
+    assert_int_equal(gw_parse_datetime(ctx, "2025-01-01T00:00:00Z/2025-01-02T01:00:00Z", &t, why,
+                                       sizeof why),
+                     0);
     assert_true(t.lo == 1735689600 && t.hi == 1735689600 + 86400 + 3600);
     assert_int_equal(gw_parse_datetime(ctx, "../2025-01-01T00:00:00Z", &t, why, sizeof why), 0);
     assert_true(!t.has_lo && t.has_hi);
@@ -383,7 +389,9 @@ static void test_query_values(void **state)
     assert_true(t.has_lo && !t.has_hi);
     assert_int_equal(gw_parse_datetime(ctx, "../..", &t, why, sizeof why), -1);
     assert_non_null(strstr(why, "both ends"));
-    assert_int_equal(gw_parse_datetime(ctx, "2025-01-02T00:00:00Z/2025-01-01T00:00:00Z", &t, why, sizeof why), -1);
+    assert_int_equal(gw_parse_datetime(ctx, "2025-01-02T00:00:00Z/2025-01-01T00:00:00Z", &t, why,
+                                       sizeof why),
+                     -1);
     assert_non_null(strstr(why, "after it ends"));
     assert_int_equal(gw_parse_datetime(ctx, "1735689600", &t, why, sizeof why), -1);
     assert_int_equal(gw_parse_datetime(ctx, "a/b/c", &t, why, sizeof why), -1);

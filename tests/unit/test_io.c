@@ -31,7 +31,8 @@ static int real_group;    /* running the "--real" group: the error paths run on 
  * two square grids, written by the test so the error paths run without the real data. */
 static const char *small_stations(void)
 {
-    return gw_test_write("police_stations.geojson",
+    return gw_test_write(
+        "police_stations.geojson",
         "{\"type\":\"FeatureCollection\",\"name\":\"police_stations\",\"features\":["
         "{\"type\":\"Feature\",\"properties\":{\"district\":\"1\",\"district_name\":\"Central\","
         "\"address\":\"1718 S State St\",\"zip\":\"60616\",\"phone\":\"312-745-4290\"},"
@@ -47,14 +48,16 @@ static const char *small_stations(void)
 #define CHICAGO_ROOMS 23
 
 static gw_store *new_store(const char *name);
-static gw_status import(gw_store *s, gw_layer layer, const char *path, const gw_import_opts *o, gw_import_report *r);
+static gw_status import(gw_store *s, gw_layer layer, const char *path, const gw_import_opts *o,
+                        gw_import_report *r);
 static gw_store *chicago_store(void);
 
 static gw_store *small_store(void)
 {
     if (small) return small;
     small = new_store("small.db");
-    const char *beats = gw_test_write("small_beats.geojson",
+    const char *beats = gw_test_write(
+        "small_beats.geojson",
         "{\"type\":\"FeatureCollection\",\"features\":["
         "{\"type\":\"Feature\",\"properties\":{\"beat_num\":\"0111\"},\"geometry\":{\"type\":\"Polygon\","
         "\"coordinates\":[[[-87.64,41.85],[-87.62,41.85],[-87.62,41.87],[-87.64,41.87],[-87.64,41.85]]]}},"
@@ -104,7 +107,8 @@ static int64_t last_seq(gw_store *s)
     return q;
 }
 
-static gw_status import(gw_store *s, gw_layer layer, const char *path, const gw_import_opts *o, gw_import_report *r)
+static gw_status import(gw_store *s, gw_layer layer, const char *path, const gw_import_opts *o,
+                        gw_import_report *r)
 {
     gw_status st = gw_io_import(ctx, s, layer, path, o, r);
     if (st) fprintf(stderr, "  import %s -> %s: %s\n", path, gw_status_str(st), gw_ctx_errmsg(ctx));
@@ -234,7 +238,8 @@ static void test_stations_as_police_rooms(void **state)
 
     /* re-import without --replace conflicts and changes nothing; with it, replaces */
     int64_t seq = last_seq(s);
-    assert_int_equal(gw_io_import(ctx, s, GW_LAYER_POLICE_ROOMS, stations, &o, NULL), GW_ERR_CONFLICT);
+    assert_int_equal(gw_io_import(ctx, s, GW_LAYER_POLICE_ROOMS, stations, &o, NULL),
+                     GW_ERR_CONFLICT);
     assert_non_null(strstr(gw_ctx_errmsg(ctx), "duplicate id"));
     assert_int_equal(count(s, GW_LAYER_POLICE_ROOMS), 23);
     assert_int_equal(last_seq(s), seq);
@@ -252,15 +257,18 @@ static void test_map_errors(void **state)
     const char *stations = base_stations();
     gw_store *s = new_store(real_group ? "maperr_real.db" : "maperr.db");
     gw_import_opts o = {.map = "id=district,colour=district_name"};
-    assert_int_equal(gw_io_import(ctx, s, GW_LAYER_POLICE_ROOMS, stations, &o, NULL), GW_ERR_NOT_FOUND);
+    assert_int_equal(gw_io_import(ctx, s, GW_LAYER_POLICE_ROOMS, stations, &o, NULL),
+                     GW_ERR_NOT_FOUND);
     assert_non_null(strstr(gw_ctx_errmsg(ctx), "'colour'"));
     assert_non_null(strstr(gw_ctx_errmsg(ctx), "address")); /* lists the canonical fields */
     o.map = "id=district,name=nosuch";
-    assert_int_equal(gw_io_import(ctx, s, GW_LAYER_POLICE_ROOMS, stations, &o, NULL), GW_ERR_NOT_FOUND);
+    assert_int_equal(gw_io_import(ctx, s, GW_LAYER_POLICE_ROOMS, stations, &o, NULL),
+                     GW_ERR_NOT_FOUND);
     assert_non_null(strstr(gw_ctx_errmsg(ctx), "'nosuch'"));
     assert_non_null(strstr(gw_ctx_errmsg(ctx), "district_name")); /* lists the source fields */
-    o.map = NULL; /* no field named id */
-    assert_int_equal(gw_io_import(ctx, s, GW_LAYER_POLICE_ROOMS, stations, &o, NULL), GW_ERR_NOT_FOUND);
+    o.map = NULL;                                                 /* no field named id */
+    assert_int_equal(gw_io_import(ctx, s, GW_LAYER_POLICE_ROOMS, stations, &o, NULL),
+                     GW_ERR_NOT_FOUND);
     assert_non_null(strstr(gw_ctx_errmsg(ctx), "--map id="));
     o.map = "id=FID"; /* explicit: number the features */
     assert_int_equal(import(s, GW_LAYER_POLICE_ROOMS, stations, &o, NULL), GW_OK);
@@ -285,7 +293,8 @@ static void test_crimes_as_incidents(void **state)
     (void)state;
     REAL(crimes, "chicago/crimes_2018H1.csv");
     gw_store *s = chicago_store();
-    gw_import_opts o = {.map = "id=id,occurred_at=date,category=primary_type", .tz = "America/Chicago"};
+    gw_import_opts o = {.map = "id=id,occurred_at=date,category=primary_type",
+                        .tz = "America/Chicago"};
     gw_import_report r;
     prog_calls = 0;
     gw_ctx_set_progress(ctx, on_progress, NULL);
@@ -299,8 +308,10 @@ static void test_crimes_as_incidents(void **state)
     printf("  crimes_2018H1.csv: CPU %.2f s = %.0f rows/s of CPU\n", cpu, r.imported / cpu);
     assert_true(prog_calls >= 127435 / 4096);
     assert_true(prog_last == 127435.0);
-    printf("  crimes_2018H1.csv: %lld rows in %.2f s = %.0f rows/s (with grid resolution against %lld beats)\n",
-           (long long)r.imported, r.seconds, r.imported / r.seconds, (long long)count(s, GW_LAYER_GRIDS));
+    printf(
+        "  crimes_2018H1.csv: %lld rows in %.2f s = %.0f rows/s (with grid resolution against %lld beats)\n",
+        (long long)r.imported, r.seconds, r.imported / r.seconds,
+        (long long)count(s, GW_LAYER_GRIDS));
     assert_int_equal(r.read, 127435);
     assert_int_equal(r.imported, 127435);
     assert_int_equal(count(s, GW_LAYER_INCIDENTS), 127435);
@@ -343,7 +354,8 @@ static void test_incident_police_room(void **state)
     row_copy a = get_row(s, GW_LAYER_INCIDENTS, "A");
     assert_int_equal(a.v[7].kind, GW_VAL_NULL);
     GEOSGeom_destroy_r(gw_ctx_geos(ctx), a.g);
-    const char *rooms = gw_test_write("rooms.geojson",
+    const char *rooms = gw_test_write(
+        "rooms.geojson",
         "{\"type\":\"FeatureCollection\",\"features\":["
         "{\"type\":\"Feature\",\"properties\":{\"id\":\"W\"},\"geometry\":{\"type\":\"Point\",\"coordinates\":[115.4,35.2]}},"
         "{\"type\":\"Feature\",\"properties\":{\"id\":\"E\"},\"geometry\":{\"type\":\"Point\",\"coordinates\":[115.5,35.2]}},"
@@ -390,10 +402,13 @@ static void test_summer_time_offset(void **state)
         snprintf(name, sizeof name, "dst_out.%s", ext[i]);
         snprintf(db, sizeof db, "dst_%s.db", ext[i]);
         int64_t n = 0;
-        assert_int_equal(gw_io_export(ctx, s, GW_LAYER_INCIDENTS, gw_test_path(name), NULL, &n), GW_OK);
+        assert_int_equal(gw_io_export(ctx, s, GW_LAYER_INCIDENTS, gw_test_path(name), NULL, &n),
+                         GW_OK);
         assert_int_equal(n, 3);
         gw_store *t = new_store(db);
-        gw_import_opts back = {.lon_field = "X", .lat_field = "Y", .tz = "Asia/Shanghai"}; /* must not apply: UTC given */
+        gw_import_opts back = {.lon_field = "X",
+                               .lat_field = "Y",
+                               .tz = "Asia/Shanghai"}; /* must not apply: UTC given */
         assert_int_equal(import(t, GW_LAYER_INCIDENTS, gw_test_path(name), &back, NULL), GW_OK);
         row_copy d = get_row(t, GW_LAYER_INCIDENTS, "S1");
         assert_true(d.found);
@@ -434,7 +449,8 @@ static void test_heze_gcj02_matches_wgs84(void **state)
     (void)state;
     REAL(gcj, "heze/heze_371700_counties_gcj02.geojson");
     REAL(wgs, "heze/heze_371700_counties_wgs84.geojson");
-    gw_store *a = new_store("heze_gcj.db"), *b = new_store("heze_wgs.db"), *c = new_store("heze_raw.db");
+    gw_store *a = new_store("heze_gcj.db"), *b = new_store("heze_wgs.db"),
+             *c = new_store("heze_raw.db");
     gw_import_opts og = {.map = "id=adcode", .srs = "gcj02"}, ow = {.map = "id=adcode"};
     assert_int_equal(import(a, GW_LAYER_GRIDS, gcj, &og, NULL), GW_OK);
     assert_int_equal(import(b, GW_LAYER_GRIDS, wgs, &ow, NULL), GW_OK);
@@ -444,7 +460,8 @@ static void test_heze_gcj02_matches_wgs84(void **state)
     int srid = 0;
     gw_store_metric_srid(a, &srid);
     assert_true(srid >= 4534 && srid <= 4554); /* a CGCS2000 3-degree Gauss-Kruger zone */
-    static const char *ids[] = {"371702", "371703", "371721", "371722", "371723", "371724", "371725", "371726", "371728"};
+    static const char *ids[] = {"371702", "371703", "371721", "371722", "371723",
+                                "371724", "371725", "371726", "371728"};
     GEOSContextHandle_t h = gw_ctx_geos(ctx);
     for (size_t i = 0; i < 9; i++) {
         row_copy ga = get_row(a, GW_LAYER_GRIDS, ids[i]), gb = get_row(b, GW_LAYER_GRIDS, ids[i]),
@@ -453,7 +470,7 @@ static void test_heze_gcj02_matches_wgs84(void **state)
         double d = -1, raw = -1;
         assert_int_equal(GEOSHausdorffDistance_r(h, ga.g, gb.g, &d), 1);
         assert_int_equal(GEOSHausdorffDistance_r(h, gc.g, gb.g, &raw), 1);
-        assert_true(d * 111000.0 < 1.0);  /* within 1 m */
+        assert_true(d * 111000.0 < 1.0);   /* within 1 m */
         assert_true(raw * 111000.0 > 100); /* and GCJ-02 really was ~500 m off */
         GEOSGeom_destroy_r(h, ga.g);
         GEOSGeom_destroy_r(h, gb.g);
@@ -477,7 +494,8 @@ static void round_trip(gw_store *s, gw_layer layer, const char *name, int64_t ex
     /* a second export replaces the file instead of appending */
     assert_int_equal(gw_io_export(ctx, s, layer, path, NULL, &n), GW_OK);
     const char *oo[] = {"X_POSSIBLE_NAMES=X", "Y_POSSIBLE_NAMES=Y", "KEEP_GEOM_COLUMNS=NO", NULL};
-    GDALDatasetH ds = GDALOpenEx(path, GDAL_OF_VECTOR, NULL, strstr(name, ".csv") ? oo : NULL, NULL);
+    GDALDatasetH ds = GDALOpenEx(path, GDAL_OF_VECTOR, NULL, strstr(name, ".csv") ? oo : NULL,
+                                 NULL);
     assert_non_null(ds);
     OGRLayerH l = GDALDatasetGetLayer(ds, 0);
     assert_int_equal(OGR_L_GetFeatureCount(l, 1), expect);
@@ -548,7 +566,8 @@ static void test_export_round_trips(void **state)
         gw_store_close(t);
     }
     int64_t n;
-    assert_int_equal(gw_io_export(ctx, s, GW_LAYER_GRIDS, gw_test_path("x.dat"), NULL, &n), GW_ERR_UNSUPPORTED);
+    assert_int_equal(gw_io_export(ctx, s, GW_LAYER_GRIDS, gw_test_path("x.dat"), NULL, &n),
+                     GW_ERR_UNSUPPORTED);
 }
 
 /* ---- bad files: one clear error, nothing changed ----------------------------------------- */
@@ -562,8 +581,8 @@ static snapshot snap(gw_store *s)
     return (snapshot){count(s, GW_LAYER_GRIDS), count(s, GW_LAYER_POLICE_ROOMS), last_seq(s)};
 }
 
-static void expect_refused(gw_store *s, gw_layer layer, const char *path, const gw_import_opts *o, gw_status want,
-                           const char *needle)
+static void expect_refused(gw_store *s, gw_layer layer, const char *path, const gw_import_opts *o,
+                           gw_status want, const char *needle)
 {
     snapshot before = snap(s);
     gw_status st = gw_io_import(ctx, s, layer, path, o, NULL);
@@ -597,12 +616,15 @@ static void test_bad_files_change_nothing(void **state)
     fclose(in);
     if (got < sizeof buf - 1) got /= 2;
     buf[got] = '\0';
-    expect_refused(s, GW_LAYER_POLICE_ROOMS, gw_test_write("truncated.geojson", buf), &rooms, GW_ERR_FORMAT, NULL);
+    expect_refused(s, GW_LAYER_POLICE_ROOMS, gw_test_write("truncated.geojson", buf), &rooms,
+                   GW_ERR_FORMAT, NULL);
 
     /* an empty file */
-    expect_refused(s, GW_LAYER_POLICE_ROOMS, gw_test_write("empty.geojson", ""), &rooms, GW_ERR_FORMAT, "empty");
+    expect_refused(s, GW_LAYER_POLICE_ROOMS, gw_test_write("empty.geojson", ""), &rooms,
+                   GW_ERR_FORMAT, "empty");
     /* a missing file */
-    expect_refused(s, GW_LAYER_POLICE_ROOMS, gw_test_path("nosuch.geojson"), &rooms, GW_ERR_IO, "nosuch");
+    expect_refused(s, GW_LAYER_POLICE_ROOMS, gw_test_path("nosuch.geojson"), &rooms, GW_ERR_IO,
+                   "nosuch");
 
     /* a wrong --source-layer lists the layers there are */
     gw_import_opts wrong = rooms;
@@ -610,7 +632,8 @@ static void test_bad_files_change_nothing(void **state)
     expect_refused(s, GW_LAYER_POLICE_ROOMS, stations, &wrong, GW_ERR_NOT_FOUND, "police_stations");
 
     /* lon 200 */
-    const char *lon200 = gw_test_write("lon200.geojson",
+    const char *lon200 = gw_test_write(
+        "lon200.geojson",
         "{\"type\":\"FeatureCollection\",\"features\":["
         "{\"type\":\"Feature\",\"properties\":{\"id\":\"A\"},\"geometry\":{\"type\":\"Point\",\"coordinates\":[-87.6,41.8]}},"
         "{\"type\":\"Feature\",\"properties\":{\"id\":\"B\"},\"geometry\":{\"type\":\"Point\",\"coordinates\":[200,41.8]}}]}");
@@ -640,16 +663,20 @@ static void test_bad_files_change_nothing(void **state)
     gw_store_close(t);
 
     /* a bad number names the row and the field */
-    const char *badfov = gw_test_write("badfov.csv", "id,fov,longitude,latitude\nC1,90,-87.6,41.8\nC2,wide,-87.6,41.8\n");
-    expect_refused(s, GW_LAYER_CAMERAS, badfov, &plain, GW_ERR_FORMAT, "row 2 (id 'C2'): field fov");
+    const char *badfov = gw_test_write(
+        "badfov.csv", "id,fov,longitude,latitude\nC1,90,-87.6,41.8\nC2,wide,-87.6,41.8\n");
+    expect_refused(s, GW_LAYER_CAMERAS, badfov, &plain, GW_ERR_FORMAT,
+                   "row 2 (id 'C2'): field fov");
 
     /* a duplicate id on a point layer */
-    const char *dup = gw_test_write("dup.csv", "id,longitude,latitude\nD1,-87.6,41.8\nD2,-87.6,41.8\nD1,-87.5,41.7\n");
+    const char *dup = gw_test_write(
+        "dup.csv", "id,longitude,latitude\nD1,-87.6,41.8\nD2,-87.6,41.8\nD1,-87.5,41.7\n");
     expect_refused(s, GW_LAYER_POLICE_ROOMS, dup, &plain, GW_ERR_CONFLICT, "'D1'");
 
     /* an export to a format that has no driver */
     int64_t n = -1;
-    assert_int_equal(gw_io_export(ctx, s, GW_LAYER_GRIDS, gw_test_path("x.dat"), NULL, &n), GW_ERR_UNSUPPORTED);
+    assert_int_equal(gw_io_export(ctx, s, GW_LAYER_GRIDS, gw_test_path("x.dat"), NULL, &n),
+                     GW_ERR_UNSUPPORTED);
 }
 
 static void test_make_valid_repairs_bowtie(void **state)
@@ -658,7 +685,8 @@ static void test_make_valid_repairs_bowtie(void **state)
     gw_store *s = new_store("bow.db");
     gw_import_opts o = {.make_valid = 1};
     gw_import_report r;
-    assert_int_equal(import(s, GW_LAYER_GRIDS, gw_test_write("bowtie2.geojson", bowtie), &o, &r), GW_OK);
+    assert_int_equal(import(s, GW_LAYER_GRIDS, gw_test_write("bowtie2.geojson", bowtie), &o, &r),
+                     GW_OK);
     assert_int_equal(r.repaired, 1);
     assert_int_equal(count(s, GW_LAYER_GRIDS), 2);
     row_copy g = get_row(s, GW_LAYER_GRIDS, "BOW");
@@ -724,15 +752,17 @@ static void test_swapped_lat_lon(void **state)
     gw_import_opts o = {.replace = 1};
     gw_import_report r;
     /* Heze points with the columns swapped: latitude 115 is out of range, swapped it is fine */
-    const char *h = gw_test_write("swapped_heze.csv", "id,longitude,latitude\nH1,35.24,115.47\nH2,35.28,115.46\n");
+    const char *h = gw_test_write("swapped_heze.csv",
+                                  "id,longitude,latitude\nH1,35.24,115.47\nH2,35.28,115.46\n");
     snapshot before = snap(s);
     assert_int_equal(gw_io_import(ctx, s, GW_LAYER_POLICE_ROOMS, h, &o, &r), GW_ERR_RANGE);
     assert_non_null(strstr(gw_ctx_errmsg(ctx), "lat/lon swapped"));
     assert_int_equal(r.swapped, 2);
     assert_int_equal(snap(s).rooms, before.rooms);
     /* Chicago stations swapped: every point is valid alone (41.86, -87.63 is in Antarctica) */
-    const char *c = gw_test_write("swapped_chicago.csv", "id,longitude,latitude\n1,41.858373,-87.627356\n"
-                                                         "2,41.801811,-87.630560\n3,41.766431,-87.605748\n");
+    const char *c = gw_test_write("swapped_chicago.csv",
+                                  "id,longitude,latitude\n1,41.858373,-87.627356\n"
+                                  "2,41.801811,-87.630560\n3,41.766431,-87.605748\n");
     expect_refused(s, GW_LAYER_POLICE_ROOMS, c, &o, GW_ERR_RANGE, "lat/lon swapped");
 }
 
@@ -740,7 +770,8 @@ static void test_kml_points(void **state)
 {
     (void)state;
     gw_store *s = new_store("kml.db");
-    const char *k = gw_test_write("rooms.kml",
+    const char *k = gw_test_write(
+        "rooms.kml",
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<kml xmlns=\"http://www.opengis.net/kml/2.2\"><Document>"
         "<Placemark><name>R1</name><description>North room</description><Point><coordinates>-87.60,41.80,0</coordinates></Point></Placemark>"
         "<Placemark><name>R2</name><description>South room</description><Point><coordinates>-87.61,41.70,0</coordinates></Point></Placemark>"
@@ -831,10 +862,14 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_shp_without_prj),
         cmocka_unit_test(test_swapped_lat_lon),
     };
-    static const char *const needs[] = {"chicago/police_beats.geojson", "chicago/police_stations.geojson",
-                                        "chicago/police_stations.csv", "chicago/crimes_2018H1.csv",
-                                        "baltimore/cctv_cameras.geojson", "heze/heze_371700_counties_gcj02.geojson",
-                                        "heze/heze_371700_counties_wgs84.geojson", NULL};
+    static const char *const needs[] = {"chicago/police_beats.geojson",
+                                        "chicago/police_stations.geojson",
+                                        "chicago/police_stations.csv",
+                                        "chicago/crimes_2018H1.csv",
+                                        "baltimore/cctv_cameras.geojson",
+                                        "heze/heze_371700_counties_gcj02.geojson",
+                                        "heze/heze_371700_counties_wgs84.geojson",
+                                        NULL};
     const char *group = gw_test_group(argc, argv);
     if (!*group) return cmocka_run_group_tests_name("io", tests, setup, teardown);
     if (strcmp(group, "--real") != 0) return gw_test_bad_group(group);

@@ -31,7 +31,11 @@ static void test_single_point(void **state)
     (void)state;
     gw_ctx *ctx = gw_test_ctx();
     const double x[] = {500.3}, y[] = {700.1};
-    gw_kde_opts o = {.cell = 10, .bandwidth = 100, .has_bbox = 1, .bbox = {0, 0, 1000, 1000}, .mode = GW_KDE_EXACT};
+    gw_kde_opts o = {.cell = 10,
+                     .bandwidth = 100,
+                     .has_bbox = 1,
+                     .bbox = {0, 0, 1000, 1000},
+                     .mode = GW_KDE_EXACT};
     gw_raster *r = NULL;
     assert_int_equal(gw_kde_points(ctx, x, y, 1, &o, &r), GW_OK);
     assert_int_equal(r->nx, 100);
@@ -96,15 +100,16 @@ static void test_integral_modes_threads(void **state)
     gw_raster_destroy(c);
     /* points at cell centres: binned == exact; a given extent still counts points just outside */
     const double px[] = {112.5, 137.5, 137.5, 62.5}, py[] = {87.5, 87.5, 112.5, -12.5};
-    o = (gw_kde_opts){.cell = 25, .bandwidth = 80, .has_bbox = 1, .bbox = {0, 0, 300, 300}, .mode = GW_KDE_EXACT};
+    o = (gw_kde_opts){
+        .cell = 25, .bandwidth = 80, .has_bbox = 1, .bbox = {0, 0, 300, 300}, .mode = GW_KDE_EXACT};
     assert_int_equal(gw_kde_points(ctx, px, py, 4, &o, &a), GW_OK);
     o.mode = GW_KDE_BINNED;
     o.threads = 2;
     assert_int_equal(gw_kde_points(ctx, px, py, 4, &o, &b), GW_OK);
     for (size_t k = 0; k < a->nx * a->ny; k++) assert_near(a->v[k], b->v[k], 1e-3);
     /* bottom row, third cell: centre (62.5, 12.5) */
-    double want = quartic_km2(25, 80) + quartic_km2(hypot(50, 75), 80) + quartic_km2(hypot(75, 75), 80) +
-                  quartic_km2(hypot(75, 100), 80);
+    double want = quartic_km2(25, 80) + quartic_km2(hypot(50, 75), 80) +
+                  quartic_km2(hypot(75, 75), 80) + quartic_km2(hypot(75, 100), 80);
     assert_true(want > 0);
     assert_near(a->v[a->nx * (a->ny - 1) + 2], want, 1e-2);
     gw_raster_destroy(a);
@@ -173,8 +178,8 @@ static void test_gdal_output(void **state)
     assert_non_null(strstr(GDALGetProjectionRef(ds), "32650"));
     float v = 0;
     size_t mid = (r->ny / 2) * r->nx + r->nx / 2;
-    assert_int_equal(GDALRasterIO(GDALGetRasterBand(ds, 1), GF_Read, (int)(r->nx / 2), (int)(r->ny / 2), 1, 1, &v,
-                                  1, 1, GDT_Float32, 0, 0),
+    assert_int_equal(GDALRasterIO(GDALGetRasterBand(ds, 1), GF_Read, (int)(r->nx / 2),
+                                  (int)(r->ny / 2), 1, 1, &v, 1, 1, GDT_Float32, 0, 0),
                      CE_None);
     assert_near(v, r->v[mid], 0);
     GDALClose(ds);

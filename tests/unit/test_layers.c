@@ -38,7 +38,10 @@ static gw_mvt *mvt;
 static double merc_x(double lon) { return R_EARTH * lon * DEG; }
 static double merc_y(double lat) { return R_EARTH * log(tan(M_PI / 4 + lat * DEG / 2)); }
 static double tile_lon(uint32_t x, uint32_t z) { return x / (double)(1u << z) * 360 - 180; }
-static double tile_lat(uint32_t y, uint32_t z) { return atan(sinh(M_PI * (1 - 2.0 * y / (1u << z)))) / DEG; }
+static double tile_lat(uint32_t y, uint32_t z)
+{
+    return atan(sinh(M_PI * (1 - 2.0 * y / (1u << z)))) / DEG;
+}
 static gw_tile_id tile_of(double lon, double lat, uint32_t z)
 {
     double n = (double)(1u << z), r = lat * DEG;
@@ -63,14 +66,17 @@ static void import_text(gw_layer layer, const char *name, const char *text)
 /* A square ring [x0,x1]x[y0,y1] (fractions of the home tile) as GeoJSON coordinates. */
 static void ring(char *buf, size_t cap, double x0, double y0, double x1, double y1)
 {
-    snprintf(buf, cap, "[[%.9f,%.9f],[%.9f,%.9f],[%.9f,%.9f],[%.9f,%.9f],[%.9f,%.9f]]", lon_at(x0), lat_at(y0),
-             lon_at(x1), lat_at(y0), lon_at(x1), lat_at(y1), lon_at(x0), lat_at(y1), lon_at(x0), lat_at(y0));
+    snprintf(buf, cap, "[[%.9f,%.9f],[%.9f,%.9f],[%.9f,%.9f],[%.9f,%.9f],[%.9f,%.9f]]", lon_at(x0),
+             lat_at(y0), lon_at(x1), lat_at(y0), lon_at(x1), lat_at(y1), lon_at(x0), lat_at(y1),
+             lon_at(x0), lat_at(y0));
 }
 
 static char *point_feature(char *buf, size_t cap, double fx, double fy, const char *props)
 {
-    snprintf(buf, cap, "{\"type\":\"Feature\",\"properties\":{%s},\"geometry\":{\"type\":\"Point\",\"coordinates\":[%.9f,%.9f]}}",
-             props, lon_at(fx), lat_at(fy));
+    snprintf(
+        buf, cap,
+        "{\"type\":\"Feature\",\"properties\":{%s},\"geometry\":{\"type\":\"Point\",\"coordinates\":[%.9f,%.9f]}}",
+        props, lon_at(fx), lat_at(fy));
     return buf;
 }
 
@@ -87,30 +93,33 @@ static void build_model(void)
     ring(h1, sizeof h1, 0.2, 0.3, 0.3, 0.2); /* clockwise: a hole */
     ring(r2, sizeof r2, 0.6, 0.6, 0.9, 0.9);
     ring(r3, sizeof r3, 5.1, 0.1, 5.4, 0.4);
-    snprintf(text, sizeof text,
-             "{\"type\":\"FeatureCollection\",\"features\":["
-             "{\"type\":\"Feature\",\"properties\":{\"id\":\"G1\",\"name\":\"Grid one\",\"township\":\"T1\","
-             "\"county\":\"C1\",\"population\":1200,\"households\":400,\"worker\":\"W1\",\"phone\":\"111\"},"
-             "\"geometry\":{\"type\":\"Polygon\",\"coordinates\":[%s,%s]}},"
-             "{\"type\":\"Feature\",\"properties\":{\"id\":\"G2\",\"name\":\"Grid two\",\"township\":\"T2\","
-             "\"county\":\"C1\",\"population\":800},\"geometry\":{\"type\":\"Polygon\",\"coordinates\":[%s]}},"
-             "{\"type\":\"Feature\",\"properties\":{\"id\":\"G3\",\"name\":\"Far\",\"township\":\"T9\","
-             "\"county\":\"C9\",\"population\":5},\"geometry\":{\"type\":\"Polygon\",\"coordinates\":[%s]}}]}",
-             r1, h1, r2, r3);
+    snprintf(
+        text, sizeof text,
+        "{\"type\":\"FeatureCollection\",\"features\":["
+        "{\"type\":\"Feature\",\"properties\":{\"id\":\"G1\",\"name\":\"Grid one\",\"township\":\"T1\","
+        "\"county\":\"C1\",\"population\":1200,\"households\":400,\"worker\":\"W1\",\"phone\":\"111\"},"
+        "\"geometry\":{\"type\":\"Polygon\",\"coordinates\":[%s,%s]}},"
+        "{\"type\":\"Feature\",\"properties\":{\"id\":\"G2\",\"name\":\"Grid two\",\"township\":\"T2\","
+        "\"county\":\"C1\",\"population\":800},\"geometry\":{\"type\":\"Polygon\",\"coordinates\":[%s]}},"
+        "{\"type\":\"Feature\",\"properties\":{\"id\":\"G3\",\"name\":\"Far\",\"township\":\"T9\","
+        "\"county\":\"C9\",\"population\":5},\"geometry\":{\"type\":\"Polygon\",\"coordinates\":[%s]}}]}",
+        r1, h1, r2, r3);
     import_text(GW_LAYER_GRIDS, "grids.geojson", text);
 
     char f[6][512];
     snprintf(text, sizeof text, "{\"type\":\"FeatureCollection\",\"features\":[%s]}",
-             point_feature(f[0], sizeof f[0], 0.5, 0.5,
-                           "\"id\":\"R1\",\"name\":\"Room\",\"phone\":\"0530\",\"address\":\"1 Main St\""));
+             point_feature(
+                 f[0], sizeof f[0], 0.5, 0.5,
+                 "\"id\":\"R1\",\"name\":\"Room\",\"phone\":\"0530\",\"address\":\"1 Main St\""));
     import_text(GW_LAYER_POLICE_ROOMS, "rooms.geojson", text);
 
-    snprintf(text, sizeof text, "{\"type\":\"FeatureCollection\",\"features\":[%s,%s]}",
-             point_feature(f[0], sizeof f[0], 0.25, 0.75,
-                           "\"id\":\"C1\",\"name\":\"Cam one\",\"azimuth\":90,\"fov\":60,\"range\":100,"
-                           "\"height\":5,\"status\":\"online\""),
-             point_feature(f[1], sizeof f[1], 0.75, 0.25,
-                           "\"id\":\"C2\",\"name\":\"Dome\",\"range\":50,\"status\":\"offline\""));
+    snprintf(
+        text, sizeof text, "{\"type\":\"FeatureCollection\",\"features\":[%s,%s]}",
+        point_feature(f[0], sizeof f[0], 0.25, 0.75,
+                      "\"id\":\"C1\",\"name\":\"Cam one\",\"azimuth\":90,\"fov\":60,\"range\":100,"
+                      "\"height\":5,\"status\":\"online\""),
+        point_feature(f[1], sizeof f[1], 0.75, 0.25,
+                      "\"id\":\"C2\",\"name\":\"Dome\",\"range\":50,\"status\":\"offline\""));
     import_text(GW_LAYER_CAMERAS, "cameras.geojson", text);
 
     snprintf(text, sizeof text, "{\"type\":\"FeatureCollection\",\"features\":[%s]}",
@@ -121,24 +130,30 @@ static void build_model(void)
 
     /* I1, I2 in G2; I3 in G1's hole; I4 in no grid; I5 in G1; I6 outside the tile */
     snprintf(text, sizeof text, "{\"type\":\"FeatureCollection\",\"features\":[%s,%s,%s,%s,%s,%s]}",
-             point_feature(f[0], sizeof f[0], 0.7, 0.7,
-                           "\"id\":\"I1\",\"occurred_at\":\"2025-01-01T00:00:00Z\",\"category\":\"theft\","
-                           "\"severity\":2,\"status\":\"open\",\"description\":\"a long text\""),
-             point_feature(f[1], sizeof f[1], 0.8, 0.8,
-                           "\"id\":\"I2\",\"occurred_at\":\"2025-01-02T00:00:00Z\",\"category\":\"assault\","
-                           "\"severity\":4,\"status\":\"closed\""),
-             point_feature(f[2], sizeof f[2], 0.25, 0.25,
-                           "\"id\":\"I3\",\"occurred_at\":\"2025-01-03T00:00:00Z\",\"category\":\"theft\","
-                           "\"severity\":1,\"status\":\"open\""),
-             point_feature(f[3], sizeof f[3], 0.95, 0.05,
-                           "\"id\":\"I4\",\"occurred_at\":\"2025-01-04T00:00:00Z\",\"category\":\"fraud\","
-                           "\"severity\":3,\"status\":\"open\""),
-             point_feature(f[4], sizeof f[4], 0.15, 0.35,
-                           "\"id\":\"I5\",\"occurred_at\":\"2025-01-05T00:00:00Z\",\"category\":\"theft\","
-                           "\"severity\":5,\"status\":\"closed\""),
-             point_feature(f[5], sizeof f[5], 3.5, -2.5,
-                           "\"id\":\"I6\",\"occurred_at\":\"2025-01-01T00:00:00Z\",\"category\":\"theft\","
-                           "\"severity\":1,\"status\":\"open\""));
+             point_feature(
+                 f[0], sizeof f[0], 0.7, 0.7,
+                 "\"id\":\"I1\",\"occurred_at\":\"2025-01-01T00:00:00Z\",\"category\":\"theft\","
+                 "\"severity\":2,\"status\":\"open\",\"description\":\"a long text\""),
+             point_feature(
+                 f[1], sizeof f[1], 0.8, 0.8,
+                 "\"id\":\"I2\",\"occurred_at\":\"2025-01-02T00:00:00Z\",\"category\":\"assault\","
+                 "\"severity\":4,\"status\":\"closed\""),
+             point_feature(
+                 f[2], sizeof f[2], 0.25, 0.25,
+                 "\"id\":\"I3\",\"occurred_at\":\"2025-01-03T00:00:00Z\",\"category\":\"theft\","
+                 "\"severity\":1,\"status\":\"open\""),
+             point_feature(
+                 f[3], sizeof f[3], 0.95, 0.05,
+                 "\"id\":\"I4\",\"occurred_at\":\"2025-01-04T00:00:00Z\",\"category\":\"fraud\","
+                 "\"severity\":3,\"status\":\"open\""),
+             point_feature(
+                 f[4], sizeof f[4], 0.15, 0.35,
+                 "\"id\":\"I5\",\"occurred_at\":\"2025-01-05T00:00:00Z\",\"category\":\"theft\","
+                 "\"severity\":5,\"status\":\"closed\""),
+             point_feature(
+                 f[5], sizeof f[5], 3.5, -2.5,
+                 "\"id\":\"I6\",\"occurred_at\":\"2025-01-01T00:00:00Z\",\"category\":\"theft\","
+                 "\"severity\":1,\"status\":\"open\""));
     import_text(GW_LAYER_INCIDENTS, "incidents.geojson", text);
 
     assert_int_equal(gw_model_open(ctx, store, &model), GW_OK);
@@ -158,7 +173,8 @@ static int64_t fid_of(gw_layer layer, const char *id)
 
 /* Render `parts` of tile t (with extras ex and filter f, both may be NULL) and open it with
  * GDAL; NULL when the tile is empty (0 bytes).  Caller closes with GDALClose(). */
-static GDALDatasetH render(uint32_t parts, gw_tile_id t, const gw_tile_filter *f, const gw_tile_extras *ex)
+static GDALDatasetH render(uint32_t parts, gw_tile_id t, const gw_tile_filter *f,
+                           const gw_tile_extras *ex)
 {
     const uint8_t *bytes = NULL;
     size_t len = 0;
@@ -174,7 +190,8 @@ static GDALDatasetH render(uint32_t parts, gw_tile_id t, const gw_tile_filter *f
     assert_int_equal(fwrite(bytes, 1, len, fp), len);
     fclose(fp);
     char oz[32], ox[32], oy[32];
-    snprintf(oz, sizeof oz, "Z=%u", t.z), snprintf(ox, sizeof ox, "X=%u", t.x), snprintf(oy, sizeof oy, "Y=%u", t.y);
+    snprintf(oz, sizeof oz, "Z=%u", t.z), snprintf(ox, sizeof ox, "X=%u", t.x),
+        snprintf(oy, sizeof oy, "Y=%u", t.y);
     const char *drivers[] = {"MVT", NULL}, *opts[] = {oz, ox, oy, NULL};
     GDALDatasetH ds = GDALOpenEx(path, GDAL_OF_VECTOR, drivers, opts, NULL);
     assert_non_null(ds);
@@ -198,7 +215,9 @@ static OGRFeatureH feature(GDALDatasetH ds, const char *layer, const char *id)
     OGRFeatureH f;
     while ((f = OGR_L_GetNextFeature(l)) != NULL) {
         int i = OGR_F_GetFieldIndex(f, "id");
-        if (i >= 0 && OGR_F_IsFieldSetAndNotNull(f, i) && strcmp(OGR_F_GetFieldAsString(f, i), id) == 0) return f;
+        if (i >= 0 && OGR_F_IsFieldSetAndNotNull(f, i) &&
+            strcmp(OGR_F_GetFieldAsString(f, i), id) == 0)
+            return f;
         OGR_F_Destroy(f);
     }
     return NULL;
@@ -227,7 +246,8 @@ static double num_d(OGRFeatureH f, const char *name)
 
 /* Feature f carries exactly the model's values of row `id` for the named fields (NULL-terminated):
  * a null in the model is an absent property, text is equal, numbers are equal. */
-static void assert_model_props(OGRFeatureH f, gw_layer layer, const char *id, const char *const *fields)
+static void assert_model_props(OGRFeatureH f, gw_layer layer, const char *id,
+                               const char *const *fields)
 {
     const gw_layer_data *d = gw_snapshot_layer(snap, layer);
     ptrdiff_t row = gw_layer_data_find(d, id);
@@ -237,7 +257,9 @@ static void assert_model_props(OGRFeatureH f, gw_layer layer, const char *id, co
         assert_true(fi >= 0);
         gw_value v = gw_layer_data_value(d, (size_t)row, fi);
         if (v.kind == GW_VAL_NULL) {
-            if (has(f, fields[i])) fail_msg("%s %s: %s is null in the model but in the tile", gw_layer_name(layer), id, fields[i]);
+            if (has(f, fields[i]))
+                fail_msg("%s %s: %s is null in the model but in the tile", gw_layer_name(layer), id,
+                         fields[i]);
         } else if (v.kind == GW_VAL_TEXT) {
             assert_string_equal(str(f, fields[i]), v.s);
         } else if (v.kind == GW_VAL_INT) {
@@ -255,10 +277,13 @@ static void test_layer_table(void **state)
     (void)state;
     for (int l = 0; l < GW_TL_COUNT; l++) {
         gw_tile_layer back;
-        assert_int_equal(gw_tile_layer_from_name(ctx, gw_tile_layer_name((gw_tile_layer)l), &back), GW_OK);
+        assert_int_equal(gw_tile_layer_from_name(ctx, gw_tile_layer_name((gw_tile_layer)l), &back),
+                         GW_OK);
         assert_int_equal(back, l);
-        if (l < GW_LAYER_COUNT) assert_string_equal(gw_tile_layer_name((gw_tile_layer)l), gw_layer_name((gw_layer)l));
-        assert_int_equal(gw_tile_layer_parts((gw_tile_layer)l), l == GW_TL_CITY ? GW_TL_ALL_PARTS : 1u << l);
+        if (l < GW_LAYER_COUNT)
+            assert_string_equal(gw_tile_layer_name((gw_tile_layer)l), gw_layer_name((gw_layer)l));
+        assert_int_equal(gw_tile_layer_parts((gw_tile_layer)l),
+                         l == GW_TL_CITY ? GW_TL_ALL_PARTS : 1u << l);
     }
     assert_null(gw_tile_layer_name(GW_TL_COUNT));
     assert_int_equal(gw_tile_layer_parts(GW_TL_COUNT), 0);
@@ -273,9 +298,10 @@ static void test_layer_table(void **state)
     /* props: the grids' detail fields then the nine analysis fields; incidents without description */
     const char *names[32], *types[32];
     size_t n = gw_tile_layer_props(GW_TL_GRIDS, names, types, 32);
-    static const char *const grid_want[] = {"id", "name", "township", "county", "population", "coverage_ratio",
-                                            "covered_m2", "cameras", "room_reach", "gi_z", "gi_p", "gi_bin",
-                                            "gi_class", "gi_count"};
+    static const char *const grid_want[] = {"id",         "name",           "township",   "county",
+                                            "population", "coverage_ratio", "covered_m2", "cameras",
+                                            "room_reach", "gi_z",           "gi_p",       "gi_bin",
+                                            "gi_class",   "gi_count"};
     assert_int_equal(n, 14);
     for (size_t i = 0; i < n; i++) {
         assert_string_equal(names[i], grid_want[i]);
@@ -284,8 +310,8 @@ static void test_layer_table(void **state)
     }
     assert_int_equal(gw_tile_layer_props(GW_TL_GRIDS, names, types, 3), 3); /* cap respected */
     n = gw_tile_layer_props(GW_TL_INCIDENTS, names, types, 32);
-    static const char *const inc_want[] = {"id", "occurred_at", "category", "severity", "status", "grid",
-                                           "cluster", "count"};
+    static const char *const inc_want[] = {"id",     "occurred_at", "category", "severity",
+                                           "status", "grid",        "cluster",  "count"};
     assert_int_equal(n, 8);
     for (size_t i = 0; i < n; i++) assert_string_equal(names[i], inc_want[i]);
     assert_string_equal(types[6], "Boolean");
@@ -323,14 +349,17 @@ static void test_city_tile_matches_model(void **state)
     assert_int_equal(num_i(g, "population"), 1200);
     assert_false(has(g, "households") || has(g, "worker") || has(g, "phone"));
     OGRGeometryH geom = OGR_F_GetGeometryRef(g);
-    if (wkbFlatten(OGR_G_GetGeometryType(geom)) == wkbMultiPolygon) { /* GDAL reads polygon layers as multi */
+    if (wkbFlatten(OGR_G_GetGeometryType(geom)) ==
+        wkbMultiPolygon) { /* GDAL reads polygon layers as multi */
         assert_int_equal(OGR_G_GetGeometryCount(geom), 1);
         geom = OGR_G_GetGeometryRef(geom, 0);
     }
     assert_int_equal(wkbFlatten(OGR_G_GetGeometryType(geom)), wkbPolygon);
     assert_int_equal(OGR_G_GetGeometryCount(geom), 2); /* exterior + hole */
-    double w = merc_x(lon_at(0.4)) - merc_x(lon_at(0.1)), h = merc_y(lat_at(0.4)) - merc_y(lat_at(0.1));
-    double hw = merc_x(lon_at(0.3)) - merc_x(lon_at(0.2)), hh = merc_y(lat_at(0.3)) - merc_y(lat_at(0.2));
+    double w = merc_x(lon_at(0.4)) - merc_x(lon_at(0.1)),
+           h = merc_y(lat_at(0.4)) - merc_y(lat_at(0.1));
+    double hw = merc_x(lon_at(0.3)) - merc_x(lon_at(0.2)),
+           hh = merc_y(lat_at(0.3)) - merc_y(lat_at(0.2));
     double want = w * h - hw * hh;
     assert_true(fabs(OGR_G_Area(geom) - want) < 2 * u * (2 * (w + h) + 2 * (hw + hh)));
     OGR_F_Destroy(g);
@@ -364,7 +393,8 @@ static void test_city_tile_matches_model(void **state)
     assert_true(num_d(p, "fov") == 360); /* the import's default: a dome */
     assert_false(has(p, "height"));      /* null in the model: left out */
     assert_true(num_d(p, "range") == 50);
-    static const char *const cam_fields[] = {"id", "name", "azimuth", "fov", "range", "height", "status", NULL};
+    static const char *const cam_fields[] = {"id",    "name",   "azimuth", "fov",
+                                             "range", "height", "status",  NULL};
     assert_model_props(p, GW_LAYER_CAMERAS, "C2", cam_fields);
     OGR_F_Destroy(p);
 
@@ -379,8 +409,10 @@ static void test_city_tile_matches_model(void **state)
         const char *id, *cat, *status, *grid;
         int sev, day;
         double fx, fy;
-    } inc[] = {{"I1", "theft", "open", "G2", 2, 0, 0.7, 0.7},      {"I2", "assault", "closed", "G2", 4, 1, 0.8, 0.8},
-               {"I3", "theft", "open", NULL, 1, 2, 0.25, 0.25},    {"I4", "fraud", "open", NULL, 3, 3, 0.95, 0.05},
+    } inc[] = {{"I1", "theft", "open", "G2", 2, 0, 0.7, 0.7},
+               {"I2", "assault", "closed", "G2", 4, 1, 0.8, 0.8},
+               {"I3", "theft", "open", NULL, 1, 2, 0.25, 0.25},
+               {"I4", "fraud", "open", NULL, 3, 3, 0.95, 0.05},
                {"I5", "theft", "closed", "G1", 5, 4, 0.15, 0.35}};
     for (size_t i = 0; i < 5; i++) {
         p = feature(ds, "incidents", inc[i].id);
@@ -393,7 +425,8 @@ static void test_city_tile_matches_model(void **state)
         if (inc[i].grid) assert_string_equal(str(p, "grid"), inc[i].grid);
         else assert_false(has(p, "grid")); /* in a hole, or in no grid */
         assert_false(has(p, "description") || has(p, "cluster"));
-        static const char *const inc_fields[] = {"id", "occurred_at", "category", "severity", "status", "grid", NULL};
+        static const char *const inc_fields[] = {"id",     "occurred_at", "category", "severity",
+                                                 "status", "grid",        NULL};
         assert_model_props(p, GW_LAYER_INCIDENTS, inc[i].id, inc_fields);
         pg = OGR_F_GetGeometryRef(p);
         assert_true(fabs(OGR_G_GetX(pg, 0) - merc_x(lon_at(inc[i].fx))) <= 0.51 * u);
@@ -446,7 +479,7 @@ static void test_filters(void **state)
     OGRFeatureH i3 = feature(ds, "incidents", "I3");
     assert_non_null(i3);
     OGR_F_Destroy(i3);
-    assert_int_equal(count(ds, "grids"), 2);         /* no category field: not filtered */
+    assert_int_equal(count(ds, "grids"), 2); /* no category field: not filtered */
     assert_int_equal(count(ds, "cameras"), 2);
     GDALClose(ds);
 
@@ -481,14 +514,16 @@ static void test_filters(void **state)
 
     /* refused: unknown name (for these parts), a non-integer for an integer field, too many, too long */
     f = (gw_tile_filter){0};
-    assert_int_equal(gw_tile_filter_add(ctx, &f, gw_tile_layer_parts(GW_TL_GRIDS), "category", "theft"),
+    assert_int_equal(gw_tile_filter_add(ctx, &f, gw_tile_layer_parts(GW_TL_GRIDS), "category",
+                                        "theft"),
                      GW_ERR_NOT_FOUND);
     assert_non_null(strstr(gw_ctx_errmsg(ctx), "township"));
     assert_int_equal(gw_tile_filter_add(ctx, &f, all, "severity", "high"), GW_ERR_FORMAT);
     char longv[200];
     memset(longv, 'x', sizeof longv - 1), longv[sizeof longv - 1] = '\0';
     assert_int_equal(gw_tile_filter_add(ctx, &f, all, "status", longv), GW_ERR_RANGE);
-    for (int i = 0; i < GW_TILE_MAX_FILTERS; i++) assert_int_equal(gw_tile_filter_add(ctx, &f, all, "status", "open"), GW_OK);
+    for (int i = 0; i < GW_TILE_MAX_FILTERS; i++)
+        assert_int_equal(gw_tile_filter_add(ctx, &f, all, "status", "open"), GW_OK);
     assert_int_equal(gw_tile_filter_add(ctx, &f, all, "status", "open"), GW_ERR_RANGE);
     assert_int_equal(f.n, GW_TILE_MAX_FILTERS);
 }
@@ -519,7 +554,8 @@ static void test_camera_views(void **state)
         if (!c) {
             OGRGeometryH cen = OGR_G_CreateGeometry(wkbPoint);
             assert_int_equal(OGR_G_Centroid(OGR_F_GetGeometryRef(v), cen), OGRERR_NONE);
-            double dx = OGR_G_GetX(cen, 0) - merc_x(lon_at(fx)), dy = OGR_G_GetY(cen, 0) - merc_y(lat_at(fy));
+            double dx = OGR_G_GetX(cen, 0) - merc_x(lon_at(fx)),
+                   dy = OGR_G_GetY(cen, 0) - merc_y(lat_at(fy));
             assert_true(dx > 0.5 * r && fabs(dy) < 0.05 * r);
             OGR_G_DestroyGeometry(cen);
         }
@@ -545,14 +581,23 @@ static void test_grid_fields(void **state)
     for (size_t r = 0; r < n; r++) {
         ratio[r] = 0.25 * (double)(r + 1), covered[r] = 1000.0 * (double)r, reach[r] = 0.5;
         z[r] = 1.5 + (double)r, p[r] = 0.01 * (double)(r + 1);
-        cams[r] = (int32_t)r + 2, cnt[r] = 10 * (int32_t)r, bin[r] = (int8_t)r, cls[r] = GW_HS_HOT_95;
+        cams[r] = (int32_t)r + 2, cnt[r] = 10 * (int32_t)r, bin[r] = (int8_t)r,
+        cls[r] = GW_HS_HOT_95;
     }
     ptrdiff_t g1 = gw_layer_data_find(d, "G1"), g2 = gw_layer_data_find(d, "G2");
-    z[g2] = NAN;             /* left out */
+    z[g2] = NAN;              /* left out */
     bin[g2] = GW_TILE_NO_BIN; /* left out */
-    gw_tile_grid_fields gf = {.grids_seq = gw_layer_data_seq(d), .n = n, .coverage_ratio = ratio,
-                              .covered_m2 = covered, .room_reach = reach, .cameras = cams, .gi_z = z,
-                              .gi_p = p, .gi_bin = bin, .gi_class = cls, .gi_count = cnt};
+    gw_tile_grid_fields gf = {.grids_seq = gw_layer_data_seq(d),
+                              .n = n,
+                              .coverage_ratio = ratio,
+                              .covered_m2 = covered,
+                              .room_reach = reach,
+                              .cameras = cams,
+                              .gi_z = z,
+                              .gi_p = p,
+                              .gi_bin = bin,
+                              .gi_class = cls,
+                              .gi_count = cnt};
     gw_tile_extras ex = {.grid = &gf};
     uint32_t parts = gw_tile_layer_parts(GW_TL_GRIDS);
     GDALDatasetH ds = render(parts, home, NULL, &ex);
@@ -600,7 +645,8 @@ static void test_extent(void **state)
     /* G3 reaches 5.4 tiles east; I6 3.5 east and 2.5 south */
     assert_true(fabs(e.minx - lon_at(0.1)) < 1e-9 && fabs(e.maxx - lon_at(5.4)) < 1e-9);
     assert_true(fabs(e.miny - lat_at(-2.5)) < 1e-9 && fabs(e.maxy - lat_at(0.9)) < 1e-9);
-    assert_int_equal(gw_tile_extent(ctx, src, snap, gw_tile_layer_parts(GW_TL_POLICE_ROOMS), &e), GW_OK);
+    assert_int_equal(gw_tile_extent(ctx, src, snap, gw_tile_layer_parts(GW_TL_POLICE_ROOMS), &e),
+                     GW_OK);
     assert_true(fabs(e.minx - lon_at(0.5)) < 1e-9 && e.minx == e.maxx && e.miny == e.maxy);
 }
 
@@ -617,10 +663,13 @@ static void test_clusters(void **state)
     assert_non_null(csv);
     len += (size_t)snprintf(csv, cap, "id,date,category,longitude,latitude\n");
     for (int i = 0; i < N; i++) /* a 75 x 60 lattice inside the home tile's north-west quarter */
-        len += (size_t)snprintf(csv + len, cap - len, "K%d,2025-01-01T00:00:00Z,%s,%.9f,%.9f\n", i, cats[i % 3],
-                                lon_at(0.05 + 0.4 * (i % 75) / 75.0), lat_at(0.55 + 0.4 * (i / 75) / 60.0));
+        len += (size_t)snprintf(csv + len, cap - len, "K%d,2025-01-01T00:00:00Z,%s,%.9f,%.9f\n", i,
+                                cats[i % 3], lon_at(0.05 + 0.4 * (i % 75) / 75.0),
+                                lat_at(0.55 + 0.4 * (i / 75) / 60.0));
     gw_import_opts o = {.map = "occurred_at=date"};
-    assert_int_equal(gw_io_import(ctx, s, GW_LAYER_INCIDENTS, gw_test_write("many.csv", csv), &o, NULL), GW_OK);
+    assert_int_equal(gw_io_import(ctx, s, GW_LAYER_INCIDENTS, gw_test_write("many.csv", csv), &o,
+                                  NULL),
+                     GW_OK);
     free(csv);
     gw_model *m = NULL;
     assert_int_equal(gw_model_open(ctx, s, &m), GW_OK);
@@ -664,7 +713,9 @@ static void test_clusters(void **state)
     GDALClose(ds);
     /* a filter that leaves fewer than the limit: single points again, with their ids */
     gw_tile_filter flt = {0};
-    assert_int_equal(gw_tile_filter_add(ctx, &flt, gw_tile_layer_parts(GW_TL_INCIDENTS), "category", "fraud"), GW_OK);
+    assert_int_equal(gw_tile_filter_add(ctx, &flt, gw_tile_layer_parts(GW_TL_INCIDENTS), "category",
+                                        "fraud"),
+                     GW_OK);
     ds = render(gw_tile_layer_parts(GW_TL_INCIDENTS), home, &flt, NULL);
     assert_int_equal(count(ds, "incidents"), N / 3);
     f = feature(ds, "incidents", "K2");

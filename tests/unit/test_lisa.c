@@ -44,7 +44,8 @@ static void test_chain_by_hand(void **state)
     gw_lisa_opts o = {.permutations = 99, .seed = 1};
     assert_int_equal(gw_lisa(ctx, w, x, NULL, 5, &o, I, p, q, c), GW_OK);
     for (int i = 0; i < 5; i++) assert_true(fabs(I[i] - want[i]) < 1e-15);
-    const uint8_t wq[5] = {3, 3, 3, 2, 4}; /* LL LL LL LH (z = 0 is not high) HL (lag 0 is not high) */
+    const uint8_t wq[5] = {3, 3, 3, 2,
+                           4}; /* LL LL LL LH (z = 0 is not high) HL (lag 0 is not high) */
     assert_memory_equal(q, wq, 5);
     for (int i = 0; i < 5; i++) assert_true(p[i] >= 0.01 && p[i] <= 0.51);
     /* a unit left out: its neighbours average over the rest; too few units is an error */
@@ -156,7 +157,9 @@ static void test_spdep(void **state)
     gw_weights *w = NULL;
     assert_int_equal(gw_weights_from_grids(ctx, g, &wo, &w), GW_OK);
     double *x = malloc(n * sizeof *x), *I = malloc(n * sizeof *I), *p = malloc(n * sizeof *p);
-    assert_int_equal(gw_hotspot_counts(ctx, g, gw_snapshot_layer(snap, GW_LAYER_INCIDENTS), NULL, NULL, x), GW_OK);
+    assert_int_equal(gw_hotspot_counts(ctx, g, gw_snapshot_layer(snap, GW_LAYER_INCIDENTS), NULL,
+                                       NULL, x),
+                     GW_OK);
     gw_lisa_opts o = {.permutations = 999, .seed = 3};
     assert_int_equal(gw_lisa(ctx, w, x, NULL, n, &o, I, p, NULL, NULL), GW_OK);
     char vals[512], nbs[600], out[600], cmd[2400];
@@ -171,10 +174,12 @@ static void test_spdep(void **state)
         fprintf(f, "%s,%.17g,%.17g,%.17g\n", gw_layer_data_id(g, i), x[i], I[i], p[i]);
         size_t k;
         const uint32_t *nb = gw_weights_neighbours(w, i, &k);
-        for (size_t j = 0; j < k; j++) fprintf(fn, "%s,%s\n", gw_layer_data_id(g, i), gw_layer_data_id(g, nb[j]));
+        for (size_t j = 0; j < k; j++)
+            fprintf(fn, "%s,%s\n", gw_layer_data_id(g, i), gw_layer_data_id(g, nb[j]));
     }
     fclose(f), fclose(fn);
-    snprintf(cmd, sizeof cmd, "Rscript %s/bench/hotspot_lisa.R %s %s %s 999 >&2", GW_SOURCE_DIR, vals, nbs, out);
+    snprintf(cmd, sizeof cmd, "Rscript %s/bench/hotspot_lisa.R %s %s %s 999 >&2", GW_SOURCE_DIR,
+             vals, nbs, out);
     fprintf(stderr, "%s\n", cmd);
     assert_int_equal(system(cmd), 0);
     f = fopen(out, "r");

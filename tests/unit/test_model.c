@@ -41,8 +41,8 @@ static void grid_wkb(gw_ctx *ctx, int i, int j, unsigned char **wkb, size_t *len
     GEOSContextHandle_t h = gw_ctx_geos(ctx);
     char wkt[256];
     double x0 = LON0 + i * STEP, y0 = LAT0 + j * STEP, x1 = x0 + STEP, y1 = y0 + STEP;
-    snprintf(wkt, sizeof wkt, "POLYGON((%.6f %.6f,%.6f %.6f,%.6f %.6f,%.6f %.6f,%.6f %.6f))", x0, y0,
-             x1, y0, x1, y1, x0, y1, x0, y0);
+    snprintf(wkt, sizeof wkt, "POLYGON((%.6f %.6f,%.6f %.6f,%.6f %.6f,%.6f %.6f,%.6f %.6f))", x0,
+             y0, x1, y0, x1, y1, x0, y1, x0, y0);
     GEOSWKTReader *r = GEOSWKTReader_create_r(h);
     GEOSWKBWriter *w = GEOSWKBWriter_create_r(h);
     GEOSGeometry *g = GEOSWKTReader_read_r(h, r, wkt);
@@ -87,10 +87,14 @@ static gw_store *make_store(gw_ctx *ctx, const char *name)
         for (int j = 0; j < NG; j++) {
             char id[32];
             snprintf(id, sizeof id, "G%d%d", i, j);
-            gw_value v[8] = {{GW_VAL_TEXT, id, 0, 0},     {GW_VAL_TEXT, "grid", 0, 0},
-                             {GW_VAL_TEXT, "town", 0, 0}, {GW_VAL_TEXT, "county", 0, 0},
-                             {GW_VAL_INT, NULL, 100 * i + j, 0}, {GW_VAL_NULL, NULL, 0, 0},
-                             {GW_VAL_NULL, NULL, 0, 0},   {GW_VAL_NULL, NULL, 0, 0}};
+            gw_value v[8] = {{GW_VAL_TEXT, id, 0, 0},
+                             {GW_VAL_TEXT, "grid", 0, 0},
+                             {GW_VAL_TEXT, "town", 0, 0},
+                             {GW_VAL_TEXT, "county", 0, 0},
+                             {GW_VAL_INT, NULL, 100 * i + j, 0},
+                             {GW_VAL_NULL, NULL, 0, 0},
+                             {GW_VAL_NULL, NULL, 0, 0},
+                             {GW_VAL_NULL, NULL, 0, 0}};
             unsigned char *wkb;
             size_t len;
             grid_wkb(ctx, i, j, &wkb, &len);
@@ -104,8 +108,10 @@ static gw_store *make_store(gw_ctx *ctx, const char *name)
     for (int k = 0; k < 3; k++) {
         char id[32];
         snprintf(id, sizeof id, "P%d", k);
-        gw_value v[4] = {{GW_VAL_TEXT, id, 0, 0}, {GW_VAL_TEXT, "room", 0, 0},
-                         {GW_VAL_NULL, NULL, 0, 0}, {GW_VAL_NULL, NULL, 0, 0}};
+        gw_value v[4] = {{GW_VAL_TEXT, id, 0, 0},
+                         {GW_VAL_TEXT, "room", 0, 0},
+                         {GW_VAL_NULL, NULL, 0, 0},
+                         {GW_VAL_NULL, NULL, 0, 0}};
         gw_feature f = {v, NULL, 0, LON0 + 0.01 * k, LAT0 + 0.005};
         assert_int_equal(gw_inserter_add(ins, &f), GW_OK);
     }
@@ -114,9 +120,12 @@ static gw_store *make_store(gw_ctx *ctx, const char *name)
     for (int k = 0; k < NCAM; k++) {
         char id[32];
         snprintf(id, sizeof id, "C%04d", k);
-        gw_value v[7] = {{GW_VAL_TEXT, id, 0, 0},        {GW_VAL_TEXT, "cam", 0, 0},
-                         {GW_VAL_REAL, NULL, 0, k % 360}, {GW_VAL_REAL, NULL, 0, 90},
-                         {GW_VAL_REAL, NULL, 0, 50},      {GW_VAL_NULL, NULL, 0, 0},
+        gw_value v[7] = {{GW_VAL_TEXT, id, 0, 0},
+                         {GW_VAL_TEXT, "cam", 0, 0},
+                         {GW_VAL_REAL, NULL, 0, k % 360},
+                         {GW_VAL_REAL, NULL, 0, 90},
+                         {GW_VAL_REAL, NULL, 0, 50},
+                         {GW_VAL_NULL, NULL, 0, 0},
                          {GW_VAL_TEXT, k % 7 ? "online" : "offline", 0, 0}};
         gw_feature f = {v, NULL, 0, cam_lon(k), cam_lat(k)};
         assert_int_equal(gw_inserter_add(ins, &f), GW_OK);
@@ -126,9 +135,11 @@ static gw_store *make_store(gw_ctx *ctx, const char *name)
     for (int k = 0; k < 4; k++) {
         char id[32];
         snprintf(id, sizeof id, "T%d", k);
-        gw_value v[5] = {{GW_VAL_TEXT, id, 0, 0}, {GW_VAL_TEXT, "team", 0, 0},
+        gw_value v[5] = {{GW_VAL_TEXT, id, 0, 0},
+                         {GW_VAL_TEXT, "team", 0, 0},
                          {GW_VAL_TEXT, k % 2 ? "busy" : "available", 0, 0},
-                         {GW_VAL_INT, NULL, 2 + k, 0}, {GW_VAL_INT, NULL, 1735660800, 0}};
+                         {GW_VAL_INT, NULL, 2 + k, 0},
+                         {GW_VAL_INT, NULL, 1735660800, 0}};
         gw_feature f = {v, NULL, 0, LON0 + 0.005 * k, LAT0 + 0.02};
         assert_int_equal(gw_inserter_add(ins, &f), GW_OK);
     }
@@ -281,7 +292,8 @@ static void test_point_index(void **state)
     assert_int_equal(gw_model_open(ctx, s, &m), GW_OK);
     gw_model_snapshot *snap = gw_model_acquire(m);
     const gw_layer_data *cam = gw_snapshot_layer(snap, GW_LAYER_CAMERAS);
-    const double *x = gw_layer_data_x(cam, GW_MODEL_METRIC), *y = gw_layer_data_y(cam, GW_MODEL_METRIC);
+    const double *x = gw_layer_data_x(cam, GW_MODEL_METRIC),
+                 *y = gw_layer_data_y(cam, GW_MODEL_METRIC);
     size_t n = gw_layer_data_count(cam);
     double cx = x[0], cy = y[0];
     for (int q = 0; q < 20; q++) {
@@ -358,7 +370,8 @@ static void test_refresh_isolation(void **state)
     assert_int_equal(gw_store_inserter_create(w, GW_LAYER_INCIDENTS, &ins), GW_OK);
     add_incident(ins, 90001);
     gw_inserter_destroy(ins);
-    assert_int_equal(gw_store_log_change(w, GW_LAYER_INCIDENTS, "insert", "I090001", NULL, NULL), GW_OK);
+    assert_int_equal(gw_store_log_change(w, GW_LAYER_INCIDENTS, "insert", "I090001", NULL, NULL),
+                     GW_OK);
     assert_int_equal(gw_model_refresh(rctx, m, rd, &mask), GW_OK);
     assert_int_equal(mask, 0);
     assert_int_equal(gw_model_refresh(ctx, m, w, &mask), GW_ERR_CONFLICT);
@@ -435,7 +448,8 @@ static void *reader_main(void *p)
         for (size_t r = 0; r < n; r++) sum += x[r] + (double)strlen(gw_layer_data_id(inc, r));
         if (!(sum > 0)) a->failures++;
         ptrdiff_t at = -1;
-        if (gw_layer_data_grid_at(ctx, gw_snapshot_layer(s, GW_LAYER_GRIDS), a->px, a->py, &at) != GW_OK ||
+        if (gw_layer_data_grid_at(ctx, gw_snapshot_layer(s, GW_LAYER_GRIDS), a->px, a->py, &at) !=
+                GW_OK ||
             at != a->grid_row)
             a->failures++;
         size_t rows[3], got = 0;
@@ -458,11 +472,13 @@ static void test_concurrent_readers(void **state)
     gw_model_snapshot *s = gw_model_acquire(m);
     const gw_layer_data *g = gw_snapshot_layer(s, GW_LAYER_GRIDS);
     double px, py;
-    GEOSGeometry *c = GEOSGetCentroid_r(gw_ctx_geos(ctx), gw_layer_data_geom(g, 5, GW_MODEL_METRIC));
+    GEOSGeometry *c = GEOSGetCentroid_r(gw_ctx_geos(ctx),
+                                        gw_layer_data_geom(g, 5, GW_MODEL_METRIC));
     GEOSGeomGetX_r(gw_ctx_geos(ctx), c, &px);
     GEOSGeomGetY_r(gw_ctx_geos(ctx), c, &py);
     GEOSGeom_destroy_r(gw_ctx_geos(ctx), c);
-    int64_t gap = (int64_t)gw_layer_data_count(gw_snapshot_layer(s, GW_LAYER_INCIDENTS)) - gw_snapshot_seq(s);
+    int64_t gap = (int64_t)gw_layer_data_count(gw_snapshot_layer(s, GW_LAYER_INCIDENTS)) -
+                  gw_snapshot_seq(s);
     gw_model_release(ctx, s);
 
     atomic_int stop = 0;
@@ -508,7 +524,8 @@ static void test_empty_then_import(void **state)
     for (int l = 0; l < GW_LAYER_COUNT; l++)
         assert_int_equal(gw_layer_data_count(gw_snapshot_layer(a, (gw_layer)l)), 0);
     size_t got = 7, rows[1];
-    gw_layer_data_nearest(gw_snapshot_layer(a, GW_LAYER_TEAMS), 0, 0, 1, 0, NULL, NULL, rows, NULL, &got);
+    gw_layer_data_nearest(gw_snapshot_layer(a, GW_LAYER_TEAMS), 0, 0, 1, 0, NULL, NULL, rows, NULL,
+                          &got);
     assert_int_equal(got, 0);
     commit_incident(s, 1);
     assert_int_equal(gw_model_refresh(ctx, m, s, NULL), GW_OK);
@@ -526,7 +543,8 @@ static void test_empty_then_import(void **state)
 
 /* ---- incremental refresh ---- */
 
-static const gw_layer point_layers[] = {GW_LAYER_POLICE_ROOMS, GW_LAYER_CAMERAS, GW_LAYER_TEAMS, GW_LAYER_INCIDENTS};
+static const gw_layer point_layers[] = {GW_LAYER_POLICE_ROOMS, GW_LAYER_CAMERAS, GW_LAYER_TEAMS,
+                                        GW_LAYER_INCIDENTS};
 
 static uint64_t rnd_state = 88172645463325252ULL;
 static unsigned rnd(void)
@@ -607,15 +625,18 @@ static void assert_layers_equal(const gw_layer_data *a, const gw_layer_data *b)
                 assert_int_equal(gw_layer_data_nulls(a, f)[r], gw_layer_data_nulls(b, f)[r]);
         }
         for (int c = 0; c < GW_MODEL_CRS_COUNT; c++) {
-            assert_near(gw_layer_data_x(a, (gw_model_crs)c)[r], gw_layer_data_x(b, (gw_model_crs)c)[r], 1e-9);
-            assert_near(gw_layer_data_y(a, (gw_model_crs)c)[r], gw_layer_data_y(b, (gw_model_crs)c)[r], 1e-9);
+            assert_near(gw_layer_data_x(a, (gw_model_crs)c)[r],
+                        gw_layer_data_x(b, (gw_model_crs)c)[r], 1e-9);
+            assert_near(gw_layer_data_y(a, (gw_model_crs)c)[r],
+                        gw_layer_data_y(b, (gw_model_crs)c)[r], 1e-9);
         }
     }
     /* bbox queries and nearest at probes spread over the data (and outside it) */
     const double *x = gw_layer_data_x(a, GW_MODEL_METRIC), *y = gw_layer_data_y(a, GW_MODEL_METRIC);
     for (size_t p = 0; n && p < 12; p++) {
         size_t r = p * 7919 % n;
-        double px = x[r] + (double)p * 97 - 500, py = y[r] - (double)p * 61 + 300, half = 40.0 * (double)(p + 1);
+        double px = x[r] + (double)p * 97 - 500, py = y[r] - (double)p * 61 + 300,
+               half = 40.0 * (double)(p + 1);
         gw_bbox bb = {px - half, py - half, px + half * 2, py + half};
         static rowset ra, rb;
         ra.n = rb.n = 0;
@@ -653,7 +674,8 @@ static void assert_matches_fresh(gw_ctx *ctx, gw_model *m, gw_store *s)
     gw_model_snapshot *a = gw_model_acquire(m), *b = gw_model_acquire(f);
     assert_int_equal(gw_snapshot_seq(a), gw_snapshot_seq(b));
     for (size_t i = 0; i < 4; i++)
-        assert_layers_equal(gw_snapshot_layer(a, point_layers[i]), gw_snapshot_layer(b, point_layers[i]));
+        assert_layers_equal(gw_snapshot_layer(a, point_layers[i]),
+                            gw_snapshot_layer(b, point_layers[i]));
     gw_model_release(ctx, a);
     gw_model_release(ctx, b);
     gw_model_close(f);
@@ -673,18 +695,24 @@ static void random_props(gw_layer layer, int k, char *buf, size_t cap)
         snprintf(buf, cap, "{\"name\":\"room %d\",\"phone\":%s}", k, k % 2 ? "\"110\"" : "null");
         break;
     case GW_LAYER_CAMERAS:
-        snprintf(buf, cap, "{\"name\":\"cam %d\",\"azimuth\":%d,\"fov\":%d,\"range\":%d,\"status\":%s}", k,
+        snprintf(buf, cap,
+                 "{\"name\":\"cam %d\",\"azimuth\":%d,\"fov\":%d,\"range\":%d,\"status\":%s}", k,
                  (int)(rnd() % 360), 30 + (int)(rnd() % 90), 20 + (int)(rnd() % 80),
-                 k % 3 == 0 ? "null" : k % 3 == 1 ? "\"online\"" : "\"offline\"");
+                 k % 3 == 0   ? "null"
+                 : k % 3 == 1 ? "\"online\""
+                              : "\"offline\"");
         break;
     case GW_LAYER_TEAMS:
         snprintf(buf, cap, "{\"name\":\"team %d\",\"status\":\"%s\",\"members\":%d}", k,
                  k % 2 ? "busy" : "available", 1 + k % 6);
         break;
     default:
-        snprintf(buf, cap, "{\"category\":\"%s\",\"severity\":%s,\"status\":\"%s\",\"description\":\"note %d\","
-                 "\"occurred_at\":\"2025-01-0%dT10:00:00Z\"}", k % 4 ? "theft" : "new kind", k % 5 ? "2" : "null",
-                 k % 2 ? "open" : "closed", k, 1 + k % 9);
+        snprintf(
+            buf, cap,
+            "{\"category\":\"%s\",\"severity\":%s,\"status\":\"%s\",\"description\":\"note %d\","
+            "\"occurred_at\":\"2025-01-0%dT10:00:00Z\"}",
+            k % 4 ? "theft" : "new kind", k % 5 ? "2" : "null", k % 2 ? "open" : "closed", k,
+            1 + k % 9);
     }
 }
 
@@ -695,11 +723,12 @@ static void random_change(gw_store *s, gw_layer layer, int k)
     int64_t n = 0;
     assert_int_equal(gw_store_count(s, layer, &n), GW_OK);
     char id[64] = "", props[512], json[1024], sql[256];
-    snprintf(sql, sizeof sql, "SELECT id FROM \"%s\" ORDER BY id LIMIT 1 OFFSET %u", gw_layer_name(layer),
-             n ? rnd() % (unsigned)n : 0);
+    snprintf(sql, sizeof sql, "SELECT id FROM \"%s\" ORDER BY id LIMIT 1 OFFSET %u",
+             gw_layer_name(layer), n ? rnd() % (unsigned)n : 0);
     sqlite3_stmt *q = NULL;
     assert_int_equal(sqlite3_prepare_v2(st_sqlite_db(s), sql, -1, &q, NULL), SQLITE_OK);
-    if (sqlite3_step(q) == SQLITE_ROW) snprintf(id, sizeof id, "%s", (const char *)sqlite3_column_text(q, 0));
+    if (sqlite3_step(q) == SQLITE_ROW)
+        snprintf(id, sizeof id, "%s", (const char *)sqlite3_column_text(q, 0));
     sqlite3_finalize(q);
     double lon = LON0 + 0.002 + 0.036 * rnd_unit(), lat = LAT0 + 0.002 + 0.036 * rnd_unit();
     random_props(layer, k, props, sizeof props);
@@ -709,19 +738,23 @@ static void random_change(gw_store *s, gw_layer layer, int k)
         static const char *pre[] = {"A", "M", "Z", ""};
         char nid[96];
         snprintf(nid, sizeof nid, "%s%s-%d", pre[rnd() % 4], n ? id : "x", k);
-        snprintf(json, sizeof json, "{\"type\":\"Feature\",\"id\":\"%s\",\"geometry\":{\"type\":\"Point\","
-                 "\"coordinates\":[%.7f,%.7f]},\"properties\":%s}", nid, lon, lat, props);
+        snprintf(json, sizeof json,
+                 "{\"type\":\"Feature\",\"id\":\"%s\",\"geometry\":{\"type\":\"Point\","
+                 "\"coordinates\":[%.7f,%.7f]},\"properties\":%s}",
+                 nid, lon, lat, props);
         edit_ok(s, gw_edit_insert(s, layer, json, strlen(json), NULL, &res));
     } else if (op == 1) { /* attributes, sometimes the point */
         if (rnd() % 2)
-            snprintf(json, sizeof json, "{\"type\":\"Feature\",\"geometry\":{\"type\":\"Point\",\"coordinates\":"
-                     "[%.7f,%.7f]},\"properties\":%s}", lon, lat, props);
-        else
-            snprintf(json, sizeof json, "{\"type\":\"Feature\",\"properties\":%s}", props);
+            snprintf(json, sizeof json,
+                     "{\"type\":\"Feature\",\"geometry\":{\"type\":\"Point\",\"coordinates\":"
+                     "[%.7f,%.7f]},\"properties\":%s}",
+                     lon, lat, props);
+        else snprintf(json, sizeof json, "{\"type\":\"Feature\",\"properties\":%s}", props);
         edit_ok(s, gw_edit_patch(s, layer, id, json, strlen(json), NULL, &res));
     } else if (op == 2) { /* a move as dispatch writes it: plain SQL plus a "move" row */
         sqlite3 *db = st_sqlite_db(s);
-        snprintf(sql, sizeof sql, "UPDATE \"%s\" SET geom = MakePoint(%.7f, %.7f, 4326) WHERE id = '%s'",
+        snprintf(sql, sizeof sql,
+                 "UPDATE \"%s\" SET geom = MakePoint(%.7f, %.7f, 4326) WHERE id = '%s'",
                  gw_layer_name(layer), lon, lat, id);
         assert_int_equal(gw_store_begin(s), GW_OK);
         assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
@@ -745,7 +778,8 @@ static void test_incremental_matches_fresh(void **state)
     assert_int_equal(gw_model_open(ctx, s, &m), GW_OK);
     gw_model_snapshot *first = gw_model_acquire(m), *mid = NULL;
     uint64_t d_first[4], d_mid[4];
-    for (int i = 0; i < 4; i++) d_first[i] = layer_digest(gw_snapshot_layer(first, point_layers[i]));
+    for (int i = 0; i < 4; i++)
+        d_first[i] = layer_digest(gw_snapshot_layer(first, point_layers[i]));
     int k = 0;
     for (int round = 0; round < 30; round++) {
         unsigned want = 0;
@@ -761,7 +795,8 @@ static void test_incremental_matches_fresh(void **state)
         assert_int_equal(info.patched, want);
         if (round == 10) {
             mid = gw_model_acquire(m);
-            for (int i = 0; i < 4; i++) d_mid[i] = layer_digest(gw_snapshot_layer(mid, point_layers[i]));
+            for (int i = 0; i < 4; i++)
+                d_mid[i] = layer_digest(gw_snapshot_layer(mid, point_layers[i]));
         }
         if (round % 6 == 5) assert_matches_fresh(ctx, m, s);
     }
@@ -818,7 +853,9 @@ static void test_bulk_reloads(void **state)
     assert_int_equal(gw_store_inserter_create(s, GW_LAYER_INCIDENTS, &ins), GW_OK);
     add_incident(ins, 5003);
     gw_inserter_destroy(ins);
-    assert_int_equal(gw_store_log_change(s, GW_LAYER_INCIDENTS, "insert", "not-this-one", NULL, NULL), GW_OK);
+    assert_int_equal(gw_store_log_change(s, GW_LAYER_INCIDENTS, "insert", "not-this-one", NULL,
+                                         NULL),
+                     GW_OK);
     assert_int_equal(gw_store_commit(s), GW_OK);
     assert_int_equal(gw_model_refresh_ex(ctx, m, s, &info), GW_OK);
     assert_int_equal(info.replaced, 1u << GW_LAYER_INCIDENTS);
@@ -853,8 +890,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_load_matches_store), cmocka_unit_test(test_point_index),
-        cmocka_unit_test(test_refresh_isolation), cmocka_unit_test(test_concurrent_readers),
-        cmocka_unit_test(test_empty_then_import), cmocka_unit_test(test_incremental_matches_fresh),
+        cmocka_unit_test(test_refresh_isolation),  cmocka_unit_test(test_concurrent_readers),
+        cmocka_unit_test(test_empty_then_import),  cmocka_unit_test(test_incremental_matches_fresh),
         cmocka_unit_test(test_bulk_reloads),
     };
     return cmocka_run_group_tests_name("model", tests, NULL, NULL);

@@ -258,7 +258,8 @@ static int64_t area2(const dgeom *g, size_t part)
     size_t s = g->part_start[part], n = g->part_n[part];
     for (size_t i = 0; i < n; i++) {
         size_t j = (i + 1) % n;
-        a += (int64_t)g->pts[s + i][0] * g->pts[s + j][1] - (int64_t)g->pts[s + j][0] * g->pts[s + i][1];
+        a += (int64_t)g->pts[s + i][0] * g->pts[s + j][1] -
+             (int64_t)g->pts[s + j][0] * g->pts[s + i][1];
     }
     return a;
 }
@@ -355,8 +356,8 @@ static void test_spec_examples(void **state)
     free_tile(&t);
 
     encode_one("MULTILINESTRING ((2 2, 2 10, 10 10), (1 1, 3 5))", &o, &t, NULL);
-    assert_geom(&t.layers[0].feats[0],
-                (uint32_t[]){9, 4, 4, 18, 0, 16, 16, 0, 9, 17, 17, 10, 4, 8}, 14);
+    assert_geom(&t.layers[0].feats[0], (uint32_t[]){9, 4, 4, 18, 0, 16, 16, 0, 9, 17, 17, 10, 4, 8},
+                14);
     free_tile(&t);
 
     encode_one("POLYGON ((3 6, 8 12, 20 34, 3 6))", &o, &t, NULL);
@@ -364,12 +365,13 @@ static void test_spec_examples(void **state)
     assert_geom(&t.layers[0].feats[0], (uint32_t[]){9, 6, 12, 18, 10, 12, 24, 44, 15}, 9);
     free_tile(&t);
 
-    encode_one("MULTIPOLYGON (((0 0, 10 0, 10 10, 0 10, 0 0)), ((11 11, 20 11, 20 20, 11 20, 11 11),"
-               " (13 13, 13 17, 17 17, 17 13, 13 13)))",
-               &o, &t, NULL);
+    encode_one(
+        "MULTIPOLYGON (((0 0, 10 0, 10 10, 0 10, 0 0)), ((11 11, 20 11, 20 20, 11 20, 11 11),"
+        " (13 13, 13 17, 17 17, 17 13, 13 13)))",
+        &o, &t, NULL);
     assert_geom(&t.layers[0].feats[0],
-                (uint32_t[]){9, 0,  0, 26, 20, 0, 0, 20, 19, 0, 15, 9, 22, 2, 26, 18, 0,
-                             0, 18, 17, 0, 15, 9, 4, 13, 26, 0, 8, 8, 0, 0, 7, 15},
+                (uint32_t[]){9, 0,  0,  26, 20, 0, 0, 20, 19, 0, 15, 9, 22, 2, 26, 18, 0,
+                             0, 18, 17, 0,  15, 9, 4, 13, 26, 0, 8,  8, 0,  0, 7,  15},
                 33);
     free_tile(&t);
 }
@@ -406,8 +408,9 @@ static void test_multipolygon_and_points(void **state)
     (void)state;
     gw_mvt_options o = exact();
     dtile t;
-    encode_one("MULTIPOLYGON (((0 0, 100 0, 100 100, 0 100, 0 0)), ((200 200, 300 200, 300 300, 200 300, 200 200)))",
-               &o, &t, NULL);
+    encode_one(
+        "MULTIPOLYGON (((0 0, 100 0, 100 100, 0 100, 0 0)), ((200 200, 300 200, 300 300, 200 300, 200 200)))",
+        &o, &t, NULL);
     dgeom *g = malloc(sizeof *g);
     decode_geom(&t.layers[0].feats[0], g);
     assert_int_equal(g->nparts, 2);
@@ -448,7 +451,8 @@ static void test_properties_dedup_typed(void **state)
             {"skip", {.type = GW_MVT_STRING, .u.s = NULL}},
         };
         bool added;
-        assert_int_equal(gw_mvt_add_point(m, 1000 + (uint64_t)i, i != 9, cx + i, cy, p, 7, &added), GW_OK);
+        assert_int_equal(gw_mvt_add_point(m, 1000 + (uint64_t)i, i != 9, cx + i, cy, p, 7, &added),
+                         GW_OK);
         assert_true(added);
     }
     assert_int_equal(gw_mvt_layer_feature_count(m), 10);
@@ -505,7 +509,8 @@ static void test_properties_dedup_typed(void **state)
     free_tile(&t);
     /* reset: a fresh tile, same buffers */
     assert_int_equal(gw_mvt_reset(m, (gw_tile_id){14, 13371, 6500}), GW_OK);
-    assert_int_equal(gw_mvt_add_point(m, 1, true, cx, cy, NULL, 0, NULL), GW_ERR_ARG); /* no layer */
+    assert_int_equal(gw_mvt_add_point(m, 1, true, cx, cy, NULL, 0, NULL),
+                     GW_ERR_ARG); /* no layer */
     assert_int_equal(gw_mvt_finish(m, &bytes, &n), GW_OK);
     assert_int_equal(n, 0);
     assert_int_equal(gw_mvt_reset(m, (gw_tile_id){3, 8, 0}), GW_ERR_RANGE);
@@ -535,8 +540,9 @@ static void test_degenerate_dropped(void **state)
     assert_geom(&t.layers[0].feats[0], (uint32_t[]){9, 0, 0, (2u << 3) | 2, 20, 0, 20, 0}, 8);
     free_tile(&t);
     /* a collapsing hole is dropped, the shell kept */
-    encode_one("POLYGON ((0 0, 100 0, 100 100, 0 100, 0 0), (50.1 50.1, 50.2 50.1, 50.2 50.2, 50.1 50.1))",
-               &o, &t, &added);
+    encode_one(
+        "POLYGON ((0 0, 100 0, 100 100, 0 100, 0 0), (50.1 50.1, 50.2 50.1, 50.2 50.2, 50.1 50.1))",
+        &o, &t, &added);
     assert_true(added);
     dgeom *g = malloc(sizeof *g);
     decode_geom(&t.layers[0].feats[0], g);
@@ -623,8 +629,9 @@ static void test_valid_after_snapping(void **state)
     (void)state;
     /* a square with a slot 0.3 units wide cut from the top: snapping closes the slot and the
      * ring runs down and back up the same column — self-touching and invalid unless repaired */
-    const char *wkt = "POLYGON ((0 0, 100 0, 100 100, 50.4 100, 50.4 20, 50.1 20, 50.1 100, 0 100, 0 0))";
-    {   /* rounding alone gives an invalid ring, so this exercises the repair */
+    const char
+        *wkt = "POLYGON ((0 0, 100 0, 100 100, 50.4 100, 50.4 20, 50.1 20, 50.1 100, 0 100, 0 0))";
+    { /* rounding alone gives an invalid ring, so this exercises the repair */
         GEOSWKTReader *r = GEOSWKTReader_create_r(gh);
         GEOSGeometry *naive = GEOSWKTReader_read_r(
             gh, r, "POLYGON ((0 0, 100 0, 100 100, 50 100, 50 20, 50 100, 0 100, 0 0))");
@@ -699,8 +706,10 @@ static void test_gdal_reads_back(void **state)
     for (int i = 0; i < 4; i++) {
         char wkt[512];
         int x0 = 100 + i * 900;
-        snprintf(wkt, sizeof wkt, "POLYGON ((%d 100, %d 100, %d 900, %d 900, %d 100), (%d 300, %d 500, %d 500, %d 300, %d 300))",
-                 x0, x0 + 800, x0 + 800, x0, x0, x0 + 200, x0 + 200, x0 + 400, x0 + 400, x0 + 200);
+        snprintf(
+            wkt, sizeof wkt,
+            "POLYGON ((%d 100, %d 100, %d 900, %d 900, %d 100), (%d 300, %d 500, %d 500, %d 300, %d 300))",
+            x0, x0 + 800, x0 + 800, x0, x0, x0 + 200, x0 + 200, x0 + 400, x0 + 400, x0 + 200);
         GEOSGeometry *g = tile_wkt(T0, wkt);
         char name[32];
         snprintf(name, sizeof name, "grid-%d", i);
@@ -715,10 +724,13 @@ static void test_gdal_reads_back(void **state)
     assert_int_equal(gw_mvt_add_layer(m, "incidents", 0), GW_OK);
     gw_bbox b = gw_tile_bounds(T0);
     for (int i = 0; i < 50; i++) {
-        gw_mvt_prop p[] = {{"category", {.type = GW_MVT_STRING, .u.s = i % 3 ? "theft" : "assault"}},
+        gw_mvt_prop p[] = {{"category",
+                            {.type = GW_MVT_STRING, .u.s = i % 3 ? "theft" : "assault"}},
                            {"severity", {.type = GW_MVT_INT, .u.i = 1 + i % 5}}};
-        assert_int_equal(gw_mvt_add_point(m, 5000 + (uint64_t)i, true, b.minx + (i + 0.5) * (b.maxx - b.minx) / 50,
-                                          b.miny + (b.maxy - b.miny) / 3, p, 2, NULL), GW_OK);
+        assert_int_equal(gw_mvt_add_point(m, 5000 + (uint64_t)i, true,
+                                          b.minx + (i + 0.5) * (b.maxx - b.minx) / 50,
+                                          b.miny + (b.maxy - b.miny) / 3, p, 2, NULL),
+                         GW_OK);
     }
     const uint8_t *bytes;
     size_t n;
@@ -754,8 +766,10 @@ static void test_gdal_reads_back(void **state)
         char name[32];
         snprintf(name, sizeof name, "grid-%d", i);
         assert_string_equal(OGR_F_GetFieldAsString(feat, OGR_F_GetFieldIndex(feat, "name")), name);
-        assert_int_equal(OGR_F_GetFieldAsInteger64(feat, OGR_F_GetFieldIndex(feat, "population")), 1000 * i);
-        assert_true(fabs(OGR_F_GetFieldAsDouble(feat, OGR_F_GetFieldIndex(feat, "density")) - 1.5 * i) < 1e-12);
+        assert_int_equal(OGR_F_GetFieldAsInteger64(feat, OGR_F_GetFieldIndex(feat, "population")),
+                         1000 * i);
+        assert_true(fabs(OGR_F_GetFieldAsDouble(feat, OGR_F_GetFieldIndex(feat, "density")) -
+                         1.5 * i) < 1e-12);
         OGRGeometryH geom = OGR_F_GetGeometryRef(feat);
         assert_non_null(geom);
         /* GDAL reports MVT polygons as multipolygons */
@@ -768,7 +782,8 @@ static void test_gdal_reads_back(void **state)
         }
         /* GDAL georeferences the tile in 3857: the area matches (800^2 - 200^2) tile units */
         double unit = gw_tile_unit_size(T0.z, 4096);
-        assert_true(fabs(OGR_G_Area(geom) - (800.0 * 800 - 200.0 * 200) * unit * unit) < unit * unit * 2);
+        assert_true(fabs(OGR_G_Area(geom) - (800.0 * 800 - 200.0 * 200) * unit * unit) <
+                    unit * unit * 2);
         seen |= 1 << i;
         OGR_F_Destroy(feat);
     }
@@ -781,7 +796,8 @@ static void test_gdal_reads_back(void **state)
         int i = (int)(fid - 5000);
         assert_string_equal(OGR_F_GetFieldAsString(feat, OGR_F_GetFieldIndex(feat, "category")),
                             i % 3 ? "theft" : "assault");
-        assert_int_equal(OGR_F_GetFieldAsInteger(feat, OGR_F_GetFieldIndex(feat, "severity")), 1 + i % 5);
+        assert_int_equal(OGR_F_GetFieldAsInteger(feat, OGR_F_GetFieldIndex(feat, "severity")),
+                         1 + i % 5);
         OGR_F_Destroy(feat);
     }
     assert_int_equal(idsum, 50 * 5000 + 49 * 50 / 2);
@@ -819,55 +835,58 @@ static void test_four_children_seam(void **state)
     assert_int_equal(GEOSisValid_r(gh, poly), 1);
 
     for (int mode = 0; mode < 2; mode++) {
-    gw_mvt_options o = gw_mvt_defaults();
-    o.clip = mode ? GW_MVT_CLIP_BY_RECT : GW_MVT_CLIP_INTERSECTION;
-    GEOSGeometry *pieces[4];
-    gw_mvt *m = NULL;
-    for (int k = 0; k < 4; k++) {
-        gw_tile_id c = {parent.z + 1, parent.x * 2 + (uint32_t)(k & 1), parent.y * 2 + (uint32_t)(k >> 1)};
-        if (!m) assert_int_equal(gw_mvt_create(ctx, c, &o, &m), GW_OK);
-        else assert_int_equal(gw_mvt_reset(m, c), GW_OK);
-        assert_int_equal(gw_mvt_add_layer(m, "grids", 0), GW_OK);
-        bool added = false;
-        assert_int_equal(gw_mvt_add_feature(m, 1, true, poly, NULL, 0, &added), GW_OK);
-        assert_true(added);
-        const uint8_t *bytes;
-        size_t n;
-        assert_int_equal(gw_mvt_finish(m, &bytes, &n), GW_OK);
-        dtile t;
-        decode_tile(bytes, n, &t);
-        dgeom *g = malloc(sizeof *g);
-        decode_geom(&t.layers[0].feats[0], g);
-        tile_xf xf = {gw_tile_bounds(c), 0};
-        xf.scale = 4096.0 / (xf.b.maxx - xf.b.minx);
-        GEOSGeometry *dec = dgeom_to_geos(g, &xf);
-        assert_int_equal(GEOSisValid_r(gh, dec), 1);
-        GEOSGeometry *rect = GEOSGeom_createRectangle_r(gh, xf.b.minx, xf.b.miny, xf.b.maxx, xf.b.maxy);
-        pieces[k] = GEOSIntersection_r(gh, dec, rect);
-        GEOSGeom_destroy_r(gh, rect);
-        GEOSGeom_destroy_r(gh, dec);
-        assert_non_null(pieces[k]);
-        free(g);
-        free_tile(&t);
-    }
-    gw_mvt_destroy(m);
-    GEOSGeometry *coll = GEOSGeom_createCollection_r(gh, GEOS_GEOMETRYCOLLECTION, pieces, 4);
-    GEOSGeometry *u = GEOSUnaryUnion_r(gh, coll);
-    assert_non_null(u);
-    GEOSGeometry *diff = GEOSSymDifference_r(gh, u, poly);
-    double da, pa, perim, hd;
-    GEOSArea_r(gh, diff, &da);
-    GEOSArea_r(gh, poly, &pa);
-    GEOSLength_r(gh, poly, &perim);
-    GEOSHausdorffDistance_r(gh, u, poly, &hd);
-    double unit = gw_tile_unit_size(parent.z + 1, 4096);
-    /* within a pixel: the symmetric difference is thinner than one tile unit on average */
-    if (!(da < perim * unit)) fail_msg("sym diff %.3f m2 >= perimeter %.1f m x unit %.4f m", da, perim, unit);
-    assert_true(da / pa < 1e-3);
-    assert_true(hd < 2 * unit);
-    GEOSGeom_destroy_r(gh, diff);
-    GEOSGeom_destroy_r(gh, u);
-    GEOSGeom_destroy_r(gh, coll);
+        gw_mvt_options o = gw_mvt_defaults();
+        o.clip = mode ? GW_MVT_CLIP_BY_RECT : GW_MVT_CLIP_INTERSECTION;
+        GEOSGeometry *pieces[4];
+        gw_mvt *m = NULL;
+        for (int k = 0; k < 4; k++) {
+            gw_tile_id c = {parent.z + 1, parent.x * 2 + (uint32_t)(k & 1),
+                            parent.y * 2 + (uint32_t)(k >> 1)};
+            if (!m) assert_int_equal(gw_mvt_create(ctx, c, &o, &m), GW_OK);
+            else assert_int_equal(gw_mvt_reset(m, c), GW_OK);
+            assert_int_equal(gw_mvt_add_layer(m, "grids", 0), GW_OK);
+            bool added = false;
+            assert_int_equal(gw_mvt_add_feature(m, 1, true, poly, NULL, 0, &added), GW_OK);
+            assert_true(added);
+            const uint8_t *bytes;
+            size_t n;
+            assert_int_equal(gw_mvt_finish(m, &bytes, &n), GW_OK);
+            dtile t;
+            decode_tile(bytes, n, &t);
+            dgeom *g = malloc(sizeof *g);
+            decode_geom(&t.layers[0].feats[0], g);
+            tile_xf xf = {gw_tile_bounds(c), 0};
+            xf.scale = 4096.0 / (xf.b.maxx - xf.b.minx);
+            GEOSGeometry *dec = dgeom_to_geos(g, &xf);
+            assert_int_equal(GEOSisValid_r(gh, dec), 1);
+            GEOSGeometry *rect = GEOSGeom_createRectangle_r(gh, xf.b.minx, xf.b.miny, xf.b.maxx,
+                                                            xf.b.maxy);
+            pieces[k] = GEOSIntersection_r(gh, dec, rect);
+            GEOSGeom_destroy_r(gh, rect);
+            GEOSGeom_destroy_r(gh, dec);
+            assert_non_null(pieces[k]);
+            free(g);
+            free_tile(&t);
+        }
+        gw_mvt_destroy(m);
+        GEOSGeometry *coll = GEOSGeom_createCollection_r(gh, GEOS_GEOMETRYCOLLECTION, pieces, 4);
+        GEOSGeometry *u = GEOSUnaryUnion_r(gh, coll);
+        assert_non_null(u);
+        GEOSGeometry *diff = GEOSSymDifference_r(gh, u, poly);
+        double da, pa, perim, hd;
+        GEOSArea_r(gh, diff, &da);
+        GEOSArea_r(gh, poly, &pa);
+        GEOSLength_r(gh, poly, &perim);
+        GEOSHausdorffDistance_r(gh, u, poly, &hd);
+        double unit = gw_tile_unit_size(parent.z + 1, 4096);
+        /* within a pixel: the symmetric difference is thinner than one tile unit on average */
+        if (!(da < perim * unit))
+            fail_msg("sym diff %.3f m2 >= perimeter %.1f m x unit %.4f m", da, perim, unit);
+        assert_true(da / pa < 1e-3);
+        assert_true(hd < 2 * unit);
+        GEOSGeom_destroy_r(gh, diff);
+        GEOSGeom_destroy_r(gh, u);
+        GEOSGeom_destroy_r(gh, coll);
     }
     GEOSGeom_destroy_r(gh, poly);
 }

@@ -85,7 +85,7 @@ static double grid_area(gw_store *s, int64_t d, const char *id)
     double a = -1;
     size_t i;
     json_t *g;
-    json_array_foreach(gr, i, g)
+    json_array_foreach (gr, i, g)
         if (strcmp(json_string_value(json_object_get(g, "id")), id) == 0)
             a = json_real_value(json_object_get(g, "area_km2")) * 1e6;
     json_decref(doc);
@@ -155,15 +155,19 @@ static void test_split(void **state)
     assert_int_equal(gw_plan_draft_create(s, "split", "tester", &d), GW_OK);
     double a0 = grid_area(s, d, "A");
     assert_true(a0 > 8e5 && a0 < 1.1e6);
-    char *res = edit(s, d, "{\"op\":\"split\",\"grid\":\"A\",\"line\":{\"type\":\"LineString\","
-                     "\"coordinates\":[[115.003,34.99],[115.003,35.02]]}}", GW_OK);
+    char *res = edit(s, d,
+                     "{\"op\":\"split\",\"grid\":\"A\",\"line\":{\"type\":\"LineString\","
+                     "\"coordinates\":[[115.003,34.99],[115.003,35.02]]}}",
+                     GW_OK);
     /* C, north of A, shares the edge the line crosses: it receives the new vertex too */
     assert_non_null(strstr(res, "\"changed\":[\"A\",\"A-2\",\"C\"]"));
     free(res);
     assert_int_equal(q_int(s, "SELECT ST_NPoints(GeomFromWKB(geom)) FROM plan_draft_grids WHERE "
-                              "id = 'C'"), 6);
+                              "id = 'C'"),
+                     6);
     assert_int_equal(q_int(s, "SELECT count(*) FROM plan_draft_grids WHERE id = 'C' AND "
-                              "ST_Intersects(GeomFromWKB(geom), MakePoint(115.003, 35.01))"), 1);
+                              "ST_Intersects(GeomFromWKB(geom), MakePoint(115.003, 35.01))"),
+                     1);
     double a1 = grid_area(s, d, "A"), a2 = grid_area(s, d, "A-2");
     assert_true(fabs(a1 + a2 - a0) < 1e-6 * a0);
     assert_true(a1 > 2 * a2); /* the larger piece keeps the id */
@@ -178,25 +182,36 @@ static void test_split(void **state)
     json_int_t pop = 0;
     size_t i;
     json_t *g;
-    json_array_foreach(json_object_get(json_object_get(doc, "draft_layout"), "grids"), i, g)
+    json_array_foreach (json_object_get(json_object_get(doc, "draft_layout"), "grids"), i, g)
         pop += json_integer_value(json_object_get(g, "population"));
     assert_int_equal(pop, 400);
-    assert_int_equal(json_integer_value(json_object_get(json_object_get(doc, "draft_layout"),
-                                                        "count")), 5);
+    assert_int_equal(json_integer_value(
+                         json_object_get(json_object_get(doc, "draft_layout"), "count")),
+                     5);
     json_decref(doc);
     /* refusals: a line missing the grid, a line cutting into three, a taken new id */
-    edit(s, d, "{\"op\":\"split\",\"grid\":\"B\",\"line\":{\"type\":\"LineString\","
-         "\"coordinates\":[[115.013,35.001],[115.013,35.004]]}}", GW_ERR_GEOMETRY);
+    edit(s, d,
+         "{\"op\":\"split\",\"grid\":\"B\",\"line\":{\"type\":\"LineString\","
+         "\"coordinates\":[[115.013,35.001],[115.013,35.004]]}}",
+         GW_ERR_GEOMETRY);
     assert_non_null(strstr(gw_ctx_errmsg(ctx), "does not cut grid 'B' in two"));
-    edit(s, d, "{\"op\":\"split\",\"grid\":\"B\",\"line\":{\"type\":\"LineString\",\"coordinates\":"
-         "[[115.012,34.99],[115.012,35.02],[115.014,35.02],[115.014,34.99]]}}", GW_ERR_GEOMETRY);
+    edit(s, d,
+         "{\"op\":\"split\",\"grid\":\"B\",\"line\":{\"type\":\"LineString\",\"coordinates\":"
+         "[[115.012,34.99],[115.012,35.02],[115.014,35.02],[115.014,34.99]]}}",
+         GW_ERR_GEOMETRY);
     assert_non_null(strstr(gw_ctx_errmsg(ctx), "3 pieces"));
-    edit(s, d, "{\"op\":\"split\",\"grid\":\"B\",\"new_id\":\"C\",\"line\":{\"type\":"
-         "\"LineString\",\"coordinates\":[[115.013,34.99],[115.013,35.02]]}}", GW_ERR_CONFLICT);
-    edit(s, d, "{\"op\":\"split\",\"grid\":\"Z\",\"line\":{\"type\":\"LineString\","
-         "\"coordinates\":[[115.013,34.99],[115.013,35.02]]}}", GW_ERR_NOT_FOUND);
-    edit(s, d, "{\"op\":\"split\",\"grid\":\"B\",\"line\":{\"type\":\"Point\","
-         "\"coordinates\":[115.013,34.99]}}", GW_ERR_GEOMETRY);
+    edit(s, d,
+         "{\"op\":\"split\",\"grid\":\"B\",\"new_id\":\"C\",\"line\":{\"type\":"
+         "\"LineString\",\"coordinates\":[[115.013,34.99],[115.013,35.02]]}}",
+         GW_ERR_CONFLICT);
+    edit(s, d,
+         "{\"op\":\"split\",\"grid\":\"Z\",\"line\":{\"type\":\"LineString\","
+         "\"coordinates\":[[115.013,34.99],[115.013,35.02]]}}",
+         GW_ERR_NOT_FOUND);
+    edit(s, d,
+         "{\"op\":\"split\",\"grid\":\"B\",\"line\":{\"type\":\"Point\","
+         "\"coordinates\":[115.013,34.99]}}",
+         GW_ERR_GEOMETRY);
     edit(s, d, "{\"op\":\"explode\"}", GW_ERR_ARG);
     edit(s, d, "{\"op\":", GW_ERR_FORMAT);
     gw_plan_draft info;
@@ -233,34 +248,45 @@ static void test_move_boundary_and_reassign(void **state)
     int64_t d = 0;
     assert_int_equal(gw_plan_draft_create(s, "move", "tester", &d), GW_OK);
     double a = grid_area(s, d, "A"), b = grid_area(s, d, "B");
-    edit(s, d, "{\"op\":\"move_boundary\",\"grids\":[\"A\",\"D\"],\"line\":{\"type\":"
-         "\"LineString\",\"coordinates\":[[115.013,34.99],[115.013,35.011]]}}", GW_ERR_GEOMETRY);
+    edit(s, d,
+         "{\"op\":\"move_boundary\",\"grids\":[\"A\",\"D\"],\"line\":{\"type\":"
+         "\"LineString\",\"coordinates\":[[115.013,34.99],[115.013,35.011]]}}",
+         GW_ERR_GEOMETRY);
     assert_non_null(strstr(gw_ctx_errmsg(ctx), "not neighbours"));
-    free(edit(s, d, "{\"op\":\"move_boundary\",\"grids\":[\"A\",\"B\"],\"line\":{\"type\":"
-              "\"LineString\",\"coordinates\":[[115.013,34.999],[115.013,35.011]]}}", GW_OK));
+    free(edit(s, d,
+              "{\"op\":\"move_boundary\",\"grids\":[\"A\",\"B\"],\"line\":{\"type\":"
+              "\"LineString\",\"coordinates\":[[115.013,34.999],[115.013,35.011]]}}",
+              GW_OK));
     double a1 = grid_area(s, d, "A"), b1 = grid_area(s, d, "B");
     assert_true(fabs(a1 + b1 - a - b) < 1e-6 * (a + b));
     assert_true(fabs(a1 / (a + b) - 0.65) < 0.01);
     assert_tiles(s, d);
     /* reassign: the part of the box inside B (115.013..115.016) joins A */
-    free(edit(s, d, "{\"op\":\"reassign\",\"from\":\"B\",\"to\":\"A\",\"area\":{\"type\":"
+    free(edit(s, d,
+              "{\"op\":\"reassign\",\"from\":\"B\",\"to\":\"A\",\"area\":{\"type\":"
               "\"Polygon\",\"coordinates\":[[[115.012,35.002],[115.016,35.002],[115.016,35.004],"
-              "[115.012,35.004],[115.012,35.002]]]}}", GW_OK));
+              "[115.012,35.004],[115.012,35.002]]]}}",
+              GW_OK));
     double a2 = grid_area(s, d, "A"), b2 = grid_area(s, d, "B");
     assert_true(fabs(a2 + b2 - a - b) < 1e-6 * (a + b));
     assert_true(fabs((a2 - a1) / (a + b) - 0.003 * 0.002 / 0.0002) < 0.002);
     assert_tiles(s, d);
-    edit(s, d, "{\"op\":\"reassign\",\"from\":\"B\",\"to\":\"C\",\"area\":{\"type\":\"Polygon\","
+    edit(s, d,
+         "{\"op\":\"reassign\",\"from\":\"B\",\"to\":\"C\",\"area\":{\"type\":\"Polygon\","
          "\"coordinates\":[[[115.017,35.002],[115.018,35.002],[115.018,35.004],[115.017,35.004],"
-         "[115.017,35.002]]]}}", GW_ERR_GEOMETRY);
+         "[115.017,35.002]]]}}",
+         GW_ERR_GEOMETRY);
     assert_non_null(strstr(gw_ctx_errmsg(ctx), "does not border 'C'"));
-    edit(s, d, "{\"op\":\"reassign\",\"from\":\"B\",\"to\":\"A\",\"area\":{\"type\":\"Polygon\","
+    edit(s, d,
+         "{\"op\":\"reassign\",\"from\":\"B\",\"to\":\"A\",\"area\":{\"type\":\"Polygon\","
          "\"coordinates\":[[[115.1,35.1],[115.2,35.1],[115.2,35.2],[115.1,35.1]]]}}",
          GW_ERR_GEOMETRY);
     assert_non_null(strstr(gw_ctx_errmsg(ctx), "does not overlap"));
     /* attributes */
-    free(edit(s, d, "{\"op\":\"attributes\",\"grid\":\"D\",\"properties\":{\"name\":\"Oak\","
-              "\"population\":250,\"worker\":null}}", GW_OK));
+    free(edit(s, d,
+              "{\"op\":\"attributes\",\"grid\":\"D\",\"properties\":{\"name\":\"Oak\","
+              "\"population\":250,\"worker\":null}}",
+              GW_OK));
     edit(s, d, "{\"op\":\"attributes\",\"grid\":\"D\",\"properties\":{\"id\":\"E\"}}", GW_ERR_ARG);
     edit(s, d, "{\"op\":\"attributes\",\"grid\":\"D\",\"properties\":{\"colour\":\"red\"}}",
          GW_ERR_ARG);
@@ -274,7 +300,7 @@ static json_t *bal_grid(json_t *doc, const char *layout, const char *id)
 {
     size_t i;
     json_t *g;
-    json_array_foreach(json_object_get(json_object_get(doc, layout), "grids"), i, g)
+    json_array_foreach (json_object_get(json_object_get(doc, layout), "grids"), i, g)
         if (strcmp(json_string_value(json_object_get(g, "id")), id) == 0) return g;
     fail_msg("no grid %s in %s", id, layout);
     return NULL;
@@ -321,11 +347,14 @@ static void test_balance_coverage_and_rooms(void **state)
     gw_inserter *ins;
     assert_int_equal(gw_store_inserter_create(s, GW_LAYER_CAMERAS, &ins), GW_OK);
     double dx50 = 50.0 / (111320.0 * cos(35.005 * M_PI / 180)); /* ≈ 50 m of longitude */
-    struct { const char *id; double x, y, az, fov, range; const char *status; } cam[4] = {
-        {"K1", 115.005, 35.005, 0, 360, 200, "online"},
-        {"K2", 115.01 - dx50, 35.005, 0, 360, 200, "online"},
-        {"K3", 115.015, 35.005, 0, 360, 300, "offline"},
-        {"K4", 115.005, 35.015, 0, 90, 300, NULL}};
+    struct {
+        const char *id;
+        double x, y, az, fov, range;
+        const char *status;
+    } cam[4] = {{"K1", 115.005, 35.005, 0, 360, 200, "online"},
+                {"K2", 115.01 - dx50, 35.005, 0, 360, 200, "online"},
+                {"K3", 115.015, 35.005, 0, 360, 300, "offline"},
+                {"K4", 115.005, 35.015, 0, 90, 300, NULL}};
     for (int k = 0; k < 4; k++) {
         gw_value v[7] = {{GW_VAL_TEXT, cam[k].id, 0, 0}};
         v[2] = (gw_value){GW_VAL_REAL, NULL, 0, cam[k].az};
@@ -383,15 +412,18 @@ static void test_balance_coverage_and_rooms(void **state)
     assert_true(fabs(json_real_value(json_object_get(sp, "mean")) - mean) < 1e-6);
     assert_true(fabs(json_real_value(json_object_get(sp, "cv")) - sqrt(var) / mean) < 1e-9);
     assert_true(fabs(json_real_value(json_object_get(sp, "max_over_mean")) - rd / mean) < 1e-9);
-    assert_non_null(json_object_get(json_object_get(json_object_get(doc, "draft_layout"),
-                                                    "spread"), "camera_coverage"));
-    assert_string_equal(json_string_value(json_object_get(json_object_get(doc, "camera_coverage"),
-                                                          "source")), "computed");
+    assert_non_null(json_object_get(json_object_get(json_object_get(doc, "draft_layout"), "spread"),
+                                    "camera_coverage"));
+    assert_string_equal(json_string_value(
+                            json_object_get(json_object_get(doc, "camera_coverage"), "source")),
+                        "computed");
     json_decref(doc);
 
     /* Split A through K1's centre: the halves' covered areas add up to A's; draft beside base */
-    free(edit(s, d, "{\"op\":\"split\",\"grid\":\"A\",\"new_id\":\"A2\",\"line\":{\"type\":"
-              "\"LineString\",\"coordinates\":[[115.004,34.99],[115.004,35.02]]}}", GW_OK));
+    free(edit(s, d,
+              "{\"op\":\"split\",\"grid\":\"A\",\"new_id\":\"A2\",\"line\":{\"type\":"
+              "\"LineString\",\"coordinates\":[[115.004,34.99],[115.004,35.02]]}}",
+              GW_OK));
     assert_int_equal(gw_plan_balance(s, d, &js), GW_OK);
     doc = json_loads(js, 0, NULL);
     free(js);
@@ -412,8 +444,9 @@ static void test_balance_coverage_and_rooms(void **state)
     if (fabs(cov2 - seg) > 2e-3 * seg) fail_msg("A2 covered %.3f m², segment %.3f m²", cov2, seg);
     assert_true(bal_num(doc, "draft_layout", "B", "camera_coverage") == cb);
     assert_true(bal_num(doc, "base_layout", "A", "camera_coverage") == ca);
-    assert_int_equal(json_integer_value(json_object_get(json_object_get(doc, "draft_layout"),
-                                                        "count")), 5);
+    assert_int_equal(json_integer_value(
+                         json_object_get(json_object_get(doc, "draft_layout"), "count")),
+                     5);
     json_decref(doc);
 
     /* With the coverage module's stored rows current, the base figures come from them and
@@ -445,8 +478,11 @@ static void test_balance_coverage_and_rooms(void **state)
 static uint64_t version_hash(gw_store *s, int64_t v)
 {
     sqlite3_stmt *q;
-    assert_int_equal(sqlite3_prepare_v2(st_sqlite_db(s), "SELECT id, geom FROM grids WHERE version "
-                                        "= ?1 ORDER BY id", -1, &q, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(st_sqlite_db(s),
+                                        "SELECT id, geom FROM grids WHERE version "
+                                        "= ?1 ORDER BY id",
+                                        -1, &q, NULL),
+                     SQLITE_OK);
     sqlite3_bind_int64(q, 1, v);
     uint64_t h = 1469598103934665603ull;
     while (sqlite3_step(q) == SQLITE_ROW) {
@@ -460,7 +496,6 @@ static uint64_t version_hash(gw_store *s, int64_t v)
     return h;
 }
 
-
 static void test_publish_rollback(void **state)
 {
     gw_store *s = make_db("publish.sqlite");
@@ -468,10 +503,14 @@ static void test_publish_rollback(void **state)
     int64_t d = 0, v = 0, seq = 0, seq0 = 0;
     assert_int_equal(gw_store_last_seq(s, &seq0), GW_OK);
     assert_int_equal(gw_plan_draft_create(s, "east", "tester", &d), GW_OK);
-    free(edit(s, d, "{\"op\":\"move_boundary\",\"grids\":[\"A\",\"B\"],\"line\":{\"type\":"
-              "\"LineString\",\"coordinates\":[[115.013,34.999],[115.013,35.011]]}}", GW_OK));
-    free(edit(s, d, "{\"op\":\"split\",\"grid\":\"D\",\"line\":{\"type\":\"LineString\","
-              "\"coordinates\":[[115.009,35.015],[115.021,35.015]]}}", GW_OK));
+    free(edit(s, d,
+              "{\"op\":\"move_boundary\",\"grids\":[\"A\",\"B\"],\"line\":{\"type\":"
+              "\"LineString\",\"coordinates\":[[115.013,34.999],[115.013,35.011]]}}",
+              GW_OK));
+    free(edit(s, d,
+              "{\"op\":\"split\",\"grid\":\"D\",\"line\":{\"type\":\"LineString\","
+              "\"coordinates\":[[115.009,35.015],[115.021,35.015]]}}",
+              GW_OK));
     assert_int_equal(gw_plan_publish(s, d, "planner-1", 0, &v, &seq), GW_OK);
     assert_int_equal(v, 2);
     assert_true(seq > seq0);
@@ -482,7 +521,8 @@ static void test_publish_rollback(void **state)
     /* the incident on the moved boundary now belongs to A */
     assert_int_equal(q_int(s, "SELECT grid = 'A' FROM incidents WHERE id = 'I1'"), 1);
     assert_int_equal(q_int(s, "SELECT count(*) FROM changelog WHERE layer = 'grids' AND op = "
-                              "'publish'"), 1);
+                              "'publish'"),
+                     1);
     assert_int_equal(q_int(s, "SELECT count(*) FROM changelog WHERE layer = 'incidents'"), 1);
     assert_true(version_hash(s, 2) != h1);
     /* published drafts take no more edits or publishes */
@@ -501,9 +541,11 @@ static void test_publish_rollback(void **state)
     assert_int_equal(q_int(s, "SELECT version FROM grid_versions WHERE status = 'published'"), 3);
     assert_int_equal(gw_plan_rollback(s, 9, "x", NULL, NULL), GW_ERR_NOT_FOUND);
     assert_int_equal(q_int(s, "SELECT count(*) FROM audit_log WHERE action = 'plan.publish' AND "
-                              "who = 'planner-1'"), 1);
+                              "who = 'planner-1'"),
+                     1);
     assert_int_equal(q_int(s, "SELECT count(*) FROM audit_log WHERE action = 'plan.rollback' AND "
-                              "who = 'planner-2'"), 1);
+                              "who = 'planner-2'"),
+                     1);
     assert_int_equal(q_int(s, "SELECT count(*) FROM audit_log WHERE action = 'plan.edit'"), 2);
     char *js = NULL;
     assert_int_equal(gw_plan_versions(s, &js), GW_OK);
@@ -531,8 +573,10 @@ static void put_raw(gw_store *s, int64_t d, const char *id, const char *wkt)
     size_t n = 0;
     unsigned char *w = GEOSWKBWriter_write_r(h, wr, g, &n);
     sqlite3_stmt *q;
-    assert_int_equal(sqlite3_prepare_v2(st_sqlite_db(s), "INSERT OR REPLACE INTO plan_draft_grids "
-                     "(draft_id, id, op, geom) VALUES (?1, ?2, 'upsert', ?3)", -1, &q, NULL),
+    assert_int_equal(sqlite3_prepare_v2(st_sqlite_db(s),
+                                        "INSERT OR REPLACE INTO plan_draft_grids "
+                                        "(draft_id, id, op, geom) VALUES (?1, ?2, 'upsert', ?3)",
+                                        -1, &q, NULL),
                      SQLITE_OK);
     sqlite3_bind_int64(q, 1, d);
     sqlite3_bind_text(q, 2, id, -1, SQLITE_STATIC);
@@ -559,9 +603,11 @@ static void test_validation_finds_problems(void **state)
      * C gains a far-away island (multipart, outside) */
     put_raw(s, d, "A", "POLYGON((115 35,115.009 35,115.009 35.01,115 35.01,115 35))");
     put_raw(s, d, "B", "POLYGON((115.01 35,115.02 35,115.02 35.012,115.01 35.012,115.01 35))");
-    put_raw(s, d, "D", "POLYGON((115.01 35.01,115.02 35.02,115.02 35.01,115.01 35.02,115.01 35.01))");
-    put_raw(s, d, "C", "MULTIPOLYGON(((115 35.01,115.01 35.01,115.01 35.02,115 35.02,115 35.01)),"
-                       "((115.1 35.1,115.1001 35.1,115.1001 35.1001,115.1 35.1)))");
+    put_raw(s, d, "D",
+            "POLYGON((115.01 35.01,115.02 35.02,115.02 35.01,115.01 35.02,115.01 35.01))");
+    put_raw(s, d, "C",
+            "MULTIPOLYGON(((115 35.01,115.01 35.01,115.01 35.02,115 35.02,115 35.01)),"
+            "((115.1 35.1,115.1001 35.1,115.1001 35.1001,115.1 35.1)))");
     gw_plan_validate_opts o = {0, 0, 1.5e6};
     assert_int_equal(gw_plan_validate_draft(s, d, &o, &r), GW_OK);
     assert_false(r.tiles);
@@ -577,7 +623,8 @@ static void test_validation_finds_problems(void **state)
     assert_non_null(strstr(r.geojson, "\"issue\":\"invalid\""));
     assert_non_null(strstr(r.geojson, "Self-intersection"));
     gw_plan_report_free(&r);
-    put_raw(s, d, "D", "POLYGON((115.01 35.01,115.02 35.01,115.02 35.02,115.01 35.02,115.01 35.01))");
+    put_raw(s, d, "D",
+            "POLYGON((115.01 35.01,115.02 35.01,115.02 35.02,115.01 35.02,115.01 35.01))");
     o.min_area_m2 = 1.2e6; /* every grid is a "sliver" now */
     assert_int_equal(gw_plan_validate_draft(s, d, &o, &r), GW_OK);
     assert_int_equal(r.invalid, 0);
@@ -595,7 +642,9 @@ static void test_validation_finds_problems(void **state)
 
 /* ---- random edits on the synthetic city ---------------------------------------------------- */
 
-typedef struct lcg { uint64_t s; } lcg;
+typedef struct lcg {
+    uint64_t s;
+} lcg;
 static double rnd(lcg *r)
 {
     r->s = r->s * 6364136223846793005ull + 1442695040888963407ull;
@@ -611,18 +660,23 @@ static int random_edits(gw_store *s, int64_t d, uint64_t seed, int steps, int do
     int tried = 0;
     for (int step = 0; step < steps; step++) {
         /* two grids the draft has not touched, in a seeded order; ids and centres from SQL */
-        assert_int_equal(sqlite3_prepare_v2(st_sqlite_db(s),
-            "SELECT id, X(Centroid(geom)), Y(Centroid(geom)), MbrMaxX(geom) - MbrMinX(geom) FROM "
-            "grids WHERE version = 1 AND id NOT IN (SELECT id FROM plan_draft_grids WHERE "
-            "draft_id = ?1) ORDER BY (fid * ?2) % 1000003, fid LIMIT 2", -1, &q, NULL), SQLITE_OK);
+        assert_int_equal(
+            sqlite3_prepare_v2(
+                st_sqlite_db(s),
+                "SELECT id, X(Centroid(geom)), Y(Centroid(geom)), MbrMaxX(geom) - MbrMinX(geom) FROM "
+                "grids WHERE version = 1 AND id NOT IN (SELECT id FROM plan_draft_grids WHERE "
+                "draft_id = ?1) ORDER BY (fid * ?2) % 1000003, fid LIMIT 2",
+                -1, &q, NULL),
+            SQLITE_OK);
         sqlite3_bind_int64(q, 1, d);
         sqlite3_bind_int64(q, 2, 1 + (sqlite3_int64)(rnd(&rg) * 1000000));
         char ids[2][64] = {"", ""};
         double cx = 0, cy = 0, w = 0;
         for (int k = 0; k < 2 && sqlite3_step(q) == SQLITE_ROW; k++) {
             snprintf(ids[k], 64, "%s", (const char *)sqlite3_column_text(q, 0));
-            if (k == 0) cx = sqlite3_column_double(q, 1), cy = sqlite3_column_double(q, 2),
-                        w = sqlite3_column_double(q, 3);
+            if (k == 0)
+                cx = sqlite3_column_double(q, 1), cy = sqlite3_column_double(q, 2),
+                w = sqlite3_column_double(q, 3);
         }
         sqlite3_finalize(q);
         if (!ids[0][0]) break;
@@ -632,21 +686,27 @@ static int random_edits(gw_store *s, int64_t d, uint64_t seed, int steps, int do
         /* an off-centre point, so cuts do not all run through centroids */
         double ox = (rnd(&rg) - 0.5) * w * 0.4, oy = (rnd(&rg) - 0.5) * w * 0.4;
         if (kind == 0) {
-            snprintf(js, sizeof js, "{\"op\":\"split\",\"grid\":\"%s\",\"line\":{\"type\":"
-                     "\"LineString\",\"coordinates\":[[%.9f,%.9f],[%.9f,%.9f]]}}", ids[0],
-                     cx + ox - dx, cy + oy - dy, cx + ox + dx, cy + oy + dy);
+            snprintf(js, sizeof js,
+                     "{\"op\":\"split\",\"grid\":\"%s\",\"line\":{\"type\":"
+                     "\"LineString\",\"coordinates\":[[%.9f,%.9f],[%.9f,%.9f]]}}",
+                     ids[0], cx + ox - dx, cy + oy - dy, cx + ox + dx, cy + oy + dy);
         } else {
             /* a neighbour of ids[0]: the grid just past its edge in a random direction */
             char nb[64] = "";
             for (int t = 0; t < 8 && !nb[0]; t++) {
                 double a2 = rnd(&rg) * 2 * M_PI;
-                assert_int_equal(sqlite3_prepare_v2(st_sqlite_db(s),
-                    "SELECT id FROM grids WHERE version = 1 AND id <> ?3 AND ST_Intersects(geom, "
-                    "MakeLine(MakePoint(?1, ?2), MakePoint(?4, ?5))) AND id NOT IN (SELECT id FROM "
-                    "plan_draft_grids WHERE draft_id = ?6) LIMIT 1", -1, &q, NULL), SQLITE_OK);
+                assert_int_equal(
+                    sqlite3_prepare_v2(
+                        st_sqlite_db(s),
+                        "SELECT id FROM grids WHERE version = 1 AND id <> ?3 AND ST_Intersects(geom, "
+                        "MakeLine(MakePoint(?1, ?2), MakePoint(?4, ?5))) AND id NOT IN (SELECT id FROM "
+                        "plan_draft_grids WHERE draft_id = ?6) LIMIT 1",
+                        -1, &q, NULL),
+                    SQLITE_OK);
                 sqlite3_bind_double(q, 1, cx), sqlite3_bind_double(q, 2, cy);
                 sqlite3_bind_text(q, 3, ids[0], -1, SQLITE_STATIC);
-                sqlite3_bind_double(q, 4, cx + cos(a2) * w), sqlite3_bind_double(q, 5, cy + sin(a2) * w);
+                sqlite3_bind_double(q, 4, cx + cos(a2) * w),
+                    sqlite3_bind_double(q, 5, cy + sin(a2) * w);
                 sqlite3_bind_int64(q, 6, d);
                 if (sqlite3_step(q) == SQLITE_ROW)
                     snprintf(nb, sizeof nb, "%s", (const char *)sqlite3_column_text(q, 0));
@@ -656,15 +716,18 @@ static int random_edits(gw_store *s, int64_t d, uint64_t seed, int steps, int do
             if (kind == 1)
                 snprintf(js, sizeof js, "{\"op\":\"merge\",\"grids\":[\"%s\",\"%s\"]}", ids[0], nb);
             else if (kind == 2) /* reassign a box around the centre of ids[0] to the neighbour */
-                snprintf(js, sizeof js, "{\"op\":\"reassign\",\"from\":\"%s\",\"to\":\"%s\","
+                snprintf(js, sizeof js,
+                         "{\"op\":\"reassign\",\"from\":\"%s\",\"to\":\"%s\","
                          "\"area\":{\"type\":\"Polygon\",\"coordinates\":[[[%.9f,%.9f],[%.9f,%.9f],"
-                         "[%.9f,%.9f],[%.9f,%.9f],[%.9f,%.9f]]]}}", ids[0], nb, cx, cy - w, cx + 2 * w,
-                         cy - w, cx + 2 * w, cy + w, cx, cy + w, cx, cy - w);
+                         "[%.9f,%.9f],[%.9f,%.9f],[%.9f,%.9f]]]}}",
+                         ids[0], nb, cx, cy - w, cx + 2 * w, cy - w, cx + 2 * w, cy + w, cx, cy + w,
+                         cx, cy - w);
             else /* a new shared boundary through the centre of ids[0] */
-                snprintf(js, sizeof js, "{\"op\":\"move_boundary\",\"grids\":[\"%s\",\"%s\"],"
+                snprintf(js, sizeof js,
+                         "{\"op\":\"move_boundary\",\"grids\":[\"%s\",\"%s\"],"
                          "\"line\":{\"type\":\"LineString\",\"coordinates\":[[%.9f,%.9f],"
-                         "[%.9f,%.9f]]}}", ids[0], nb, cx + ox - dx, cy + oy - dy, cx + ox + dx,
-                         cy + oy + dy);
+                         "[%.9f,%.9f]]}}",
+                         ids[0], nb, cx + ox - dx, cy + oy - dy, cx + ox + dx, cy + oy + dy);
         }
         tried++;
         gw_status st = gw_plan_edit(s, d, js, strlen(js), "random", NULL);
@@ -702,23 +765,25 @@ static void test_random_edits_keep_tiling(void **state)
         assert_true(done[0] >= 5);
         assert_true(done[1] + done[2] + done[3] >= 10);
         assert_int_equal(gw_plan_validate_draft(s, d, &fine, &r), GW_OK);
-        if (!r.tiles || r.invalid || r.overlap_m2 > 1e-6 || r.gap_m2 > 1e-6 || r.outside_m2 > 1e-6 ||
-            fabs(r.union_m2 - r.jurisdiction_m2) > 1e-3)
+        if (!r.tiles || r.invalid || r.overlap_m2 > 1e-6 || r.gap_m2 > 1e-6 ||
+            r.outside_m2 > 1e-6 || fabs(r.union_m2 - r.jurisdiction_m2) > 1e-3)
             fail_msg("seed %llu, after %d edits: %zu invalid, %zu overlaps %.3g m², %zu gaps %.3g "
                      "m², %zu outside %.3g m², union - jurisdiction %.3g m²",
                      (unsigned long long)seeds[k], tried, r.invalid, r.overlaps, r.overlap_m2,
                      r.gaps, r.gap_m2, r.outside, r.outside_m2, r.union_m2 - r.jurisdiction_m2);
         assert_true(fabs(r.grids_m2 - r.union_m2) <= 1e-3);
         print_message("seed %llu: %d split, %d merge, %d reassign, %d move of %d; %zu grids, "
-                      "validation %.3f s\n", (unsigned long long)seeds[k], done[0], done[1],
-                      done[2], done[3], tried, r.grids, r.seconds);
+                      "validation %.3f s\n",
+                      (unsigned long long)seeds[k], done[0], done[1], done[2], done[3], tried,
+                      r.grids, r.seconds);
         gw_plan_report_free(&r);
         gw_plan_report_free(&r0);
     }
     assert_int_equal(gw_plan_publish(s, d, "t", 0, NULL, NULL), GW_OK);
     /* no incident points at a grid the new version does not have */
     assert_int_equal(q_int(s, "SELECT count(*) FROM incidents WHERE grid IS NOT NULL AND grid NOT "
-                              "IN (SELECT id FROM grids WHERE version = 2)"), 0);
+                              "IN (SELECT id FROM grids WHERE version = 2)"),
+                     0);
     gw_store_close(s);
 }
 
@@ -743,8 +808,10 @@ static void *work(void *arg)
     }
     for (int i = 0; i < w->n; i++) {
         char js[200];
-        snprintf(js, sizeof js, "{\"op\":\"attributes\",\"grid\":\"%s\",\"properties\":"
-                 "{\"households\":%d}}", w->grid, i + 1);
+        snprintf(js, sizeof js,
+                 "{\"op\":\"attributes\",\"grid\":\"%s\",\"properties\":"
+                 "{\"households\":%d}}",
+                 w->grid, i + 1);
         if (gw_plan_edit(s, w->draft, js, strlen(js), w->grid, NULL) != GW_OK) w->failed++;
     }
     gw_store_close(s);

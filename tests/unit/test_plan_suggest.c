@@ -96,7 +96,9 @@ static gw_store *make_db(const char *name, int centre, int others, int64_t pop_c
 static json_t *suggest(gw_store *s, int64_t d, const char *target, double max_cv, int max_edits,
                        gw_status want)
 {
-    gw_plan_suggest_opts o = {.target = target, .max_cv = max_cv, .max_edits = max_edits,
+    gw_plan_suggest_opts o = {.target = target,
+                              .max_cv = max_cv,
+                              .max_edits = max_edits,
                               .who = "tester"};
     char *js = NULL;
     gw_status st = gw_plan_suggest(s, d, &o, &js);
@@ -118,8 +120,9 @@ static char *balance(gw_store *s, int64_t d, const char *measure, double *cv, in
     assert_int_equal(gw_plan_balance(s, d, &js), GW_OK);
     json_t *doc = json_loads(js, 0, NULL);
     json_t *lay = json_object_get(doc, "draft_layout");
-    if (cv) *cv = json_real_value(json_object_get(json_object_get(json_object_get(lay, "spread"),
-                                                                  measure), "cv"));
+    if (cv)
+        *cv = json_real_value(
+            json_object_get(json_object_get(json_object_get(lay, "spread"), measure), "cv"));
     if (count) *count = json_integer_value(json_object_get(lay, "count"));
     json_decref(doc);
     return js;
@@ -140,10 +143,14 @@ static void assert_tiles(gw_store *s, int64_t d)
 static GEOSGeometry *draft_grid(gw_store *s, int64_t d, const char *id, char *town, size_t cap)
 {
     sqlite3_stmt *q;
-    assert_int_equal(sqlite3_prepare_v2(st_sqlite_db(s), "SELECT geom, township FROM "
-        "plan_draft_grids WHERE draft_id = ?1 AND id = ?2 AND op = 'upsert' UNION ALL SELECT "
-        "AsBinary(geom), township FROM grids WHERE version = 1 AND id = ?2 AND NOT EXISTS "
-        "(SELECT 1 FROM plan_draft_grids WHERE draft_id = ?1 AND id = ?2)", -1, &q, NULL),
+    assert_int_equal(
+        sqlite3_prepare_v2(
+            st_sqlite_db(s),
+            "SELECT geom, township FROM "
+            "plan_draft_grids WHERE draft_id = ?1 AND id = ?2 AND op = 'upsert' UNION ALL SELECT "
+            "AsBinary(geom), township FROM grids WHERE version = 1 AND id = ?2 AND NOT EXISTS "
+            "(SELECT 1 FROM plan_draft_grids WHERE draft_id = ?1 AND id = ?2)",
+            -1, &q, NULL),
         SQLITE_OK);
     sqlite3_bind_int64(q, 1, d);
     sqlite3_bind_text(q, 2, id, -1, SQLITE_STATIC);
@@ -152,8 +159,8 @@ static GEOSGeometry *draft_grid(gw_store *s, int64_t d, const char *id, char *to
     GEOSWKBReader *rd = GEOSWKBReader_create_r(h);
     GEOSGeometry *g = GEOSWKBReader_read_r(h, rd, sqlite3_column_blob(q, 0),
                                            (size_t)sqlite3_column_bytes(q, 0));
-    snprintf(town, cap, "%s", sqlite3_column_text(q, 1) ? (const char *)sqlite3_column_text(q, 1)
-                                                        : "");
+    snprintf(town, cap, "%s",
+             sqlite3_column_text(q, 1) ? (const char *)sqlite3_column_text(q, 1) : "");
     GEOSWKBReader_destroy_r(h, rd);
     sqlite3_finalize(q);
     assert_non_null(g);
@@ -178,7 +185,7 @@ static void replay(gw_store *s, json_t *doc, int64_t *out_draft, int *merges)
     size_t i;
     json_t *e;
     *merges = 0;
-    json_array_foreach(json_object_get(doc, "edits"), i, e) {
+    json_array_foreach (json_object_get(doc, "edits"), i, e) {
         const char *op = json_string_value(json_object_get(e, "op"));
         if (strcmp(op, "split") == 0) {
             json_t *ed = json_pack("{ss sO sO}", "op", "split", "grid", json_object_get(e, "grid"),
@@ -276,9 +283,14 @@ static void test_incidents_split_and_merge(void **state)
 
     /* audited: the suggestion and each of its edits */
     sqlite3_stmt *q;
-    assert_int_equal(sqlite3_prepare_v2(st_sqlite_db(s), "SELECT (SELECT count(*) FROM audit_log "
-        "WHERE action = 'plan.suggest'), (SELECT count(*) FROM audit_log WHERE action = "
-        "'plan.edit' AND who = 'tester')", -1, &q, NULL), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_prepare_v2(
+            st_sqlite_db(s),
+            "SELECT (SELECT count(*) FROM audit_log "
+            "WHERE action = 'plan.suggest'), (SELECT count(*) FROM audit_log WHERE action = "
+            "'plan.edit' AND who = 'tester')",
+            -1, &q, NULL),
+        SQLITE_OK);
     assert_int_equal(sqlite3_step(q), SQLITE_ROW);
     assert_int_equal(sqlite3_column_int(q, 0), 1);
     assert_int_equal(sqlite3_column_int64(q, 1),
@@ -317,8 +329,8 @@ static void test_population_by_area(void **state)
     json_t *b = json_loads(js, 0, NULL);
     free(js);
     json_t *lay = json_object_get(b, "draft_layout");
-    double mean = json_real_value(json_object_get(json_object_get(json_object_get(lay, "spread"),
-                                                                  "population"), "mean"));
+    double mean = json_real_value(
+        json_object_get(json_object_get(json_object_get(lay, "spread"), "population"), "mean"));
     double count = (double)json_integer_value(json_object_get(lay, "count"));
     assert_true(fabs(mean * count - 3800) < 1e-6);
     json_decref(b);

@@ -71,11 +71,13 @@ static void assert_index_matches(gw_store *s, const char *layer, double x0, doub
                                  double y1)
 {
     char sql[1024];
-    snprintf(sql, sizeof sql, "SELECT (SELECT count(*) FROM %s WHERE ROWID IN (SELECT ROWID FROM "
+    snprintf(sql, sizeof sql,
+             "SELECT (SELECT count(*) FROM %s WHERE ROWID IN (SELECT ROWID FROM "
              "SpatialIndex WHERE f_table_name = '%s' AND search_frame = BuildMbr(%.17g, %.17g, "
              "%.17g, %.17g)) AND MbrIntersects(geom, BuildMbr(%.17g, %.17g, %.17g, %.17g))) - "
              "(SELECT count(*) FROM %s WHERE MbrIntersects(geom, BuildMbr(%.17g, %.17g, %.17g, "
-             "%.17g)))", layer, layer, x0, y0, x1, y1, x0, y0, x1, y1, layer, x0, y0, x1, y1);
+             "%.17g)))",
+             layer, layer, x0, y0, x1, y1, x0, y0, x1, y1, layer, x0, y0, x1, y1);
     assert_int_equal(sql_int(s, sql), 0);
 }
 
@@ -127,7 +129,12 @@ static size_t square_wkb(unsigned char *b, double x0, double y0, double d)
     return 13 + sizeof pts;
 }
 
-static uint32_t wkb_type_le(const unsigned char *w) { uint32_t t; memcpy(&t, w + 1, 4); return t; }
+static uint32_t wkb_type_le(const unsigned char *w)
+{
+    uint32_t t;
+    memcpy(&t, w + 1, 4);
+    return t;
+}
 
 static void test_create_open_reopen(void **state)
 {
@@ -146,11 +153,14 @@ static void test_create_open_reopen(void **state)
     assert_int_equal(sql_int(s, "PRAGMA user_version"), GW_SCHEMA_VERSION);
     assert_int_equal(sql_int(s, "SELECT count(*) FROM geometry_columns"), 5);
     assert_int_equal(sql_int(s, "SELECT count(*) FROM geometry_columns WHERE srid = 4326 AND "
-                                "spatial_index_enabled = 1"), 5);
+                                "spatial_index_enabled = 1"),
+                     5);
     assert_int_equal(sql_int(s, "SELECT geometry_type FROM geometry_columns WHERE "
-                                "f_table_name = 'grids'"), 6);
+                                "f_table_name = 'grids'"),
+                     6);
     assert_int_equal(sql_int(s, "SELECT count(*) FROM grid_versions WHERE version = 1 AND "
-                                "status = 'published'"), 1);
+                                "status = 'published'"),
+                     1);
     char buf[64];
     assert_int_equal(gw_store_meta_get(s, "grid_version", buf, sizeof buf), GW_OK);
     assert_string_equal(buf, "1");
@@ -356,9 +366,12 @@ static void test_roundtrip_every_layer(void **state)
     assert_int_equal(gw_store_commit(s), GW_OK);
     /* TIME is stored as ISO 8601 UTC text; the point BLOB equals SpatiaLite's own MakePoint. */
     sqlite3_stmt *q;
-    assert_int_equal(sqlite3_prepare_v2(st_sqlite_db(s), "SELECT occurred_at, geom = MakePoint("
-                     "115.5, 35.25, 4326), ST_IsValid(geom) FROM incidents WHERE id = 'b-2'",
-                     -1, &q, NULL), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_prepare_v2(st_sqlite_db(s),
+                           "SELECT occurred_at, geom = MakePoint("
+                           "115.5, 35.25, 4326), ST_IsValid(geom) FROM incidents WHERE id = 'b-2'",
+                           -1, &q, NULL),
+        SQLITE_OK);
     assert_int_equal(sqlite3_step(q), SQLITE_ROW);
     assert_string_equal((const char *)sqlite3_column_text(q, 0), "2018-06-30T23:59:59Z");
     assert_int_equal(sqlite3_column_int(q, 1), 1);
@@ -367,7 +380,8 @@ static void test_roundtrip_every_layer(void **state)
     /* The spatial index was filled by SpatiaLite's triggers. */
     assert_int_equal(sql_int(s, "SELECT count(*) FROM incidents WHERE ROWID IN (SELECT ROWID "
                                 "FROM SpatialIndex WHERE f_table_name = 'incidents' AND "
-                                "search_frame = BuildMbr(115.4, 35.2, 115.6, 35.3))"), 1);
+                                "search_frame = BuildMbr(115.4, 35.2, 115.6, 35.3))"),
+                     1);
     assert_int_equal(sql_int(s, "SELECT count(*) FROM grids WHERE version = 1"), 2);
     for (int L = 0; L < GW_LAYER_COUNT; L++) assert_rtree_ok(s, gw_layer_name((gw_layer)L));
     gw_store_close(s);
@@ -400,9 +414,11 @@ static void test_spatial_index_paths(void **state)
     assert_int_equal(gw_store_commit(s), GW_OK);
     assert_int_equal(sql_int(s, nidx), indexes); /* secondary indexes built at commit */
     assert_int_equal(sql_int(s, "SELECT count(*) FROM incidents INDEXED BY incidents_category "
-                                "WHERE category = 'THEFT'"), 6000);
+                                "WHERE category = 'THEFT'"),
+                     6000);
     assert_int_equal(sql_int(s, "SELECT count(*) FROM pragma_integrity_check WHERE "
-                                "integrity_check <> 'ok'"), 0);
+                                "integrity_check <> 'ok'"),
+                     0);
     assert_int_equal(sql_int(s, "SELECT count(*) FROM idx_incidents_geom"), 6000);
     assert_rtree_ok(s, "incidents");
     assert_true(sql_int(s, "SELECT count(*) FROM idx_incidents_geom_node") > 100);
@@ -421,7 +437,8 @@ static void test_spatial_index_paths(void **state)
     assert_rtree_ok(s, "incidents");
     /* SpatiaLite's triggers are back on once no inserter is alive: SQL deletes keep the index. */
     assert_int_equal(sqlite3_exec(st_sqlite_db(s), "DELETE FROM incidents WHERE id LIKE 'b0%'",
-                                  NULL, NULL, NULL), SQLITE_OK);
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
     assert_int_equal(sql_int(s, "SELECT count(*) FROM idx_incidents_geom"),
                      sql_int(s, "SELECT count(*) FROM incidents"));
     assert_rtree_ok(s, "incidents");
@@ -588,7 +605,8 @@ static void test_change_log(void **state)
     gw_bbox box = {116, 39, 116.5, 39.5};
     for (int i = 0; i < 5; i++) {
         assert_int_equal(gw_store_log_change(s, GW_LAYER_INCIDENTS, "insert", "i1",
-                                             i % 2 ? &box : NULL, &seq), GW_OK);
+                                             i % 2 ? &box : NULL, &seq),
+                         GW_OK);
         assert_true(seq > last);
         last = seq;
     }
@@ -606,7 +624,8 @@ static void test_change_log(void **state)
     assert_int_equal(gw_store_audit(s, "planner1", "publish", "version 2"), GW_OK);
     assert_int_equal(gw_store_audit(s, NULL, NULL, NULL), GW_ERR_ARG);
     assert_int_equal(sql_int(s, "SELECT count(*) FROM audit_log WHERE who = 'planner1' AND "
-                                "action = 'publish' AND at LIKE '20%Z'"), 1);
+                                "action = 'publish' AND at LIKE '20%Z'"),
+                     1);
     gw_store_close(s);
 }
 
@@ -652,13 +671,15 @@ static void test_extent_and_clear(void **state)
     assert_int_equal(gw_store_last_seq(s, &after), GW_OK);
     assert_int_equal(after, before + 1);
     assert_int_equal(sql_int(s, "SELECT count(*) FROM changelog WHERE op = 'clear' AND layer = "
-                                "'incidents' AND minx = -87.75 AND maxy = 39.5"), 1);
+                                "'incidents' AND minx = -87.75 AND maxy = 39.5"),
+                     1);
     assert_int_equal(gw_store_count(s, GW_LAYER_GRIDS, &n), GW_OK);
     assert_int_equal(n, 1);
     /* Clearing outside a transaction is atomic too, and an empty layer logs a NULL bbox. */
     assert_int_equal(gw_store_clear(s, GW_LAYER_CAMERAS), GW_OK);
     assert_int_equal(sql_int(s, "SELECT count(*) FROM changelog WHERE op = 'clear' AND layer = "
-                                "'cameras' AND minx IS NULL"), 1);
+                                "'cameras' AND minx IS NULL"),
+                     1);
     gw_store_close(s);
 }
 
@@ -681,9 +702,11 @@ static void test_grid_versions(void **state)
     assert_int_equal(gw_inserter_add(ins, &f), GW_OK);
     assert_int_equal(gw_inserter_add(ins, &f), GW_ERR_CONFLICT);
     gw_inserter_destroy(ins);
-    assert_int_equal(sqlite3_exec(st_sqlite_db(s), "INSERT INTO grid_versions (version, status, "
-                     "created_at) VALUES (2, 'published', '2024-01-01T00:00:00Z')", NULL, NULL,
-                     NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(st_sqlite_db(s),
+                                  "INSERT INTO grid_versions (version, status, "
+                                  "created_at) VALUES (2, 'published', '2024-01-01T00:00:00Z')",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
     assert_int_equal(gw_store_meta_set(s, "grid_version", "2"), GW_OK);
     int64_t n = -1;
     assert_int_equal(gw_store_count(s, GW_LAYER_GRIDS, &n), GW_OK);

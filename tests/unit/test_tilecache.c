@@ -20,7 +20,8 @@ static gw_tile_blob *blob_of(const char *s, int64_t version)
     return b;
 }
 
-static void put(gw_tile_cache *c, unsigned layer, gw_tile_id t, const char *filter, const char *s, int64_t v)
+static void put(gw_tile_cache *c, unsigned layer, gw_tile_id t, const char *filter, const char *s,
+                int64_t v)
 {
     gw_tile_blob *b = blob_of(s, v);
     assert_true(gw_tile_cache_put(c, layer, t, filter, b));
@@ -90,7 +91,8 @@ static void test_lru_budget(void **state)
     for (uint32_t i = 0; i < 20; i++) {
         s[0] = (char)('A' + i);
         put(c, 1, (gw_tile_id){10, i, 0}, "", s, 1);
-        if (i == 3) assert_true(has(c, 1, (gw_tile_id){10, 0, 0}, "")); /* touch tile 0: most recent */
+        if (i == 3)
+            assert_true(has(c, 1, (gw_tile_id){10, 0, 0}, "")); /* touch tile 0: most recent */
     }
     gw_tile_cache_stats st = gw_tile_cache_get_stats(c);
     assert_true(st.bytes <= 10000);
@@ -157,7 +159,10 @@ static void test_invalidate_exact(void **state)
     gw_tile_id mid = {z, x0 + 2, y0 + 2};
     gw_bbox tb = gw_tile_bounds(mid);
     double w = tb.maxx - tb.minx;
-    gw_tile_change ch = {1u << 0 | 1u << 6, true, {tb.minx + w * 0.3, tb.miny + w * 0.3, tb.minx + w * 0.6, tb.miny + w * 0.6}};
+    gw_tile_change ch = {1u << 0 | 1u << 6,
+                         true,
+                         {tb.minx + w * 0.3, tb.miny + w * 0.3, tb.minx + w * 0.6,
+                          tb.miny + w * 0.6}};
     assert_int_equal(gw_tile_cache_invalidate(c, &ch, 1, 11, 64), 2); /* grids + city of one tile */
     assert_false(has(c, 0, mid, ""));
     assert_false(has(c, 6, mid, ""));
@@ -170,9 +175,13 @@ static void test_invalidate_exact(void **state)
             }
     /* a point inside the buffer of the neighbour: 20 units (of 4096) left of mid's east edge */
     double unit = w / 4096;
-    gw_tile_change edge = {1u << 0, true, {tb.maxx - 20 * unit, tb.miny + w / 2, tb.maxx - 20 * unit, tb.miny + w / 2}};
+    gw_tile_change edge = {1u << 0,
+                           true,
+                           {tb.maxx - 20 * unit, tb.miny + w / 2, tb.maxx - 20 * unit,
+                            tb.miny + w / 2}};
     put(c, 0, mid, "", "grid tile", 11);
-    assert_int_equal(gw_tile_cache_invalidate(c, &edge, 1, 12, 64), 2); /* mid and its east neighbour */
+    assert_int_equal(gw_tile_cache_invalidate(c, &edge, 1, 12, 64),
+                     2); /* mid and its east neighbour */
     assert_false(has(c, 0, (gw_tile_id){z, x0 + 3, y0 + 2}, ""));
     assert_true(has(c, 0, (gw_tile_id){z, x0 + 1, y0 + 2}, ""));
     /* a change without a box drops the whole layer, nothing else */
@@ -231,7 +240,8 @@ static void *hammer(void *arg)
             }
         }
         if (i % 500 == 0) {
-            gw_tile_change ch = {1u << 4, true, gw_tile_bounds((gw_tile_id){12, 5, (uint32_t)w->id})};
+            gw_tile_change ch = {1u << 4, true,
+                                 gw_tile_bounds((gw_tile_id){12, 5, (uint32_t)w->id})};
             gw_tile_cache_invalidate(w->c, &ch, 1, i, 64);
         }
     }
@@ -264,9 +274,9 @@ int main(void)
 {
     ctx = gw_test_ctx();
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_blob),          cmocka_unit_test(test_lru_budget),
-        cmocka_unit_test(test_key_filters),   cmocka_unit_test(test_invalidate_exact),
-        cmocka_unit_test(test_refuse_stale),  cmocka_unit_test(test_threads),
+        cmocka_unit_test(test_blob),         cmocka_unit_test(test_lru_budget),
+        cmocka_unit_test(test_key_filters),  cmocka_unit_test(test_invalidate_exact),
+        cmocka_unit_test(test_refuse_stale), cmocka_unit_test(test_threads),
     };
     int rc = cmocka_run_group_tests_name("tilecache", tests, NULL, NULL);
     gw_ctx_destroy(ctx);

@@ -91,7 +91,8 @@ static void test_from_lonlat_known(void **state)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         gw_tile_id t;
-        assert_int_equal(gw_tile_from_lonlat(ctx, cases[i].lon, cases[i].lat, cases[i].z, &t), GW_OK);
+        assert_int_equal(gw_tile_from_lonlat(ctx, cases[i].lon, cases[i].lat, cases[i].z, &t),
+                         GW_OK);
         assert_int_equal(t.z, cases[i].z);
         assert_int_equal(t.x, cases[i].x);
         assert_int_equal(t.y, cases[i].y);
@@ -144,9 +145,26 @@ static void test_parse(void **state)
 
     /* 400: malformed */
     static const char *const bad[] = {
-        "", "8", "8/1", "8/1/", "/1/2", "8//2", "a/1/2", "8/x/2", "8/1/2.mvt", "8/1/2/3",
-        "-1/0/0", "8/-1/2", "+8/1/2", " 8/1/2", "8/1/2 ", "8/1/99999999999", "4294967296/0/0",
-        "1e3/0/0", "8/0x1/2", "8/1.0/2",
+        "",
+        "8",
+        "8/1",
+        "8/1/",
+        "/1/2",
+        "8//2",
+        "a/1/2",
+        "8/x/2",
+        "8/1/2.mvt",
+        "8/1/2/3",
+        "-1/0/0",
+        "8/-1/2",
+        "+8/1/2",
+        " 8/1/2",
+        "8/1/2 ",
+        "8/1/99999999999",
+        "4294967296/0/0",
+        "1e3/0/0",
+        "8/0x1/2",
+        "8/1.0/2",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         gw_status st = parse(bad[i], &t);
@@ -156,8 +174,8 @@ static void test_parse(void **state)
     }
     /* 404: numeric but outside the pyramid */
     static const char *const out[] = {
-        "23/0/0", "4294967295/0/0", "0/1/0", "0/0/1", "8/256/0", "8/0/256", "22/4194304/0",
-        "22/0/4194304", "1/4294967295/0",
+        "23/0/0",  "4294967295/0/0", "0/1/0",        "0/0/1",          "8/256/0",
+        "8/0/256", "22/4194304/0",   "22/0/4194304", "1/4294967295/0",
     };
     for (size_t i = 0; i < sizeof out / sizeof out[0]; i++) {
         gw_status st = parse(out[i], &t);
@@ -189,9 +207,9 @@ static void test_check_and_children(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_bounds_known),      cmocka_unit_test(test_bounds_lonlat),
-        cmocka_unit_test(test_buffer_and_unit),   cmocka_unit_test(test_from_lonlat_known),
-        cmocka_unit_test(test_merc_roundtrip),    cmocka_unit_test(test_parse),
+        cmocka_unit_test(test_bounds_known),       cmocka_unit_test(test_bounds_lonlat),
+        cmocka_unit_test(test_buffer_and_unit),    cmocka_unit_test(test_from_lonlat_known),
+        cmocka_unit_test(test_merc_roundtrip),     cmocka_unit_test(test_parse),
         cmocka_unit_test(test_check_and_children),
     };
     return cmocka_run_group_tests_name("tilemath", tests, setup, teardown);

@@ -73,7 +73,9 @@ int gw_test_need_real(const char *const *rels)
     int ok = 1;
     for (size_t i = 0; rels[i]; i++)
         if (!gw_test_real(rels[i])) ok = 0;
-    if (!ok) printf("skipped: the real data under %s/data/real is absent (see its README)\n", shared_dir());
+    if (!ok)
+        printf("skipped: the real data under %s/data/real is absent (see its README)\n",
+               shared_dir());
     return ok;
 }
 
