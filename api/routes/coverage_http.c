@@ -26,6 +26,7 @@ struct gw_coverage_http {
     pthread_mutex_t tr_lock;
     gw_ctx *tr_ctx; /* owns the lon/lat -> metric transform (used under tr_lock) */
     gw_crs_transform *to_m;
+    int to_m_srid; /* the metric CRS to_m goes to; 0 before the city has data */
     double last_update_ms;
     /* The background thread: full computations (at start when the stored rows are stale, and
      * for grid or bulk changes) so that neither the start nor the sync thread waits for them. */
@@ -219,11 +220,6 @@ gw_status gw_coverage_http_create(gw_ctx *ctx, gw_live *live, const char *db_pat
     gw_ctx_clear_error(ctx);
     st = gw_ctx_create(&cs->tr_ctx);
     if (!st) st = gw_ctx_create(&cs->bg_ctx);
-    if (!st) {
-        gw_crs ll = {GW_CRS_EPSG, 4326}, m = {GW_CRS_EPSG, gw_model_metric_srid(model)};
-        st = gw_crs_transform_create(cs->tr_ctx, ll, m, &cs->to_m);
-        if (st) gw_ctx_error(ctx, st, "%s", gw_ctx_errmsg(cs->tr_ctx));
-    }
     if (!st) st = gw_live_listen(live, on_change, cs);
     if (!st) {
         if (pthread_create(&cs->bg, NULL, bg_main, cs))
@@ -438,6 +434,26 @@ static void row_props(gw_buf *b, const gw_coverage_row *r, int32_t inc, int32_t 
     gw_buf_printf(b, ",\"blind_parts\":%d", r->blind_parts);
 }
 
+/* The point into the model's metric CRS, whichever it is now (it is chosen from the data, so a
+ * database that was empty at start gets one with its first rows).  Before there is one, no
+ * camera exists to find and the point is left as it is. */
+static gw_status to_metric(gw_coverage_http *cs, double *x, double *y)
+{
+    int srid = gw_model_metric_srid(gw_live_model(cs->live));
+    if (srid <= 0) return GW_OK;
+    pthread_mutex_lock(&cs->tr_lock);
+    gw_status st = GW_OK;
+    if (!cs->to_m || cs->to_m_srid != srid) {
+        gw_crs_transform_destroy(cs->to_m);
+        cs->to_m = NULL;
+        gw_crs ll = {GW_CRS_EPSG, 4326}, m = {GW_CRS_EPSG, srid};
+        st = gw_crs_transform_create(cs->tr_ctx, ll, m, &cs->to_m);
+        cs->to_m_srid = st ? 0 : srid;
+    }
+    if (!st) st = gw_crs_transform_points(cs->to_m, x, y, 1);
+    pthread_mutex_unlock(&cs->tr_lock);
+    return st;
+}
 /* The datetime filter of a request into [from, to); 0 when fine, else answered with a 400. */
 static int window_of(gw_req *req, int64_t *from, int64_t *to, int *given)
 {
@@ -561,9 +577,7 @@ static int h_cameras(gw_req *req)
         return 0;
     }
     double x = lon, y = lat;
-    pthread_mutex_lock(&cs->tr_lock);
-    gw_status st = gw_crs_transform_points(cs->to_m, &x, &y, 1);
-    pthread_mutex_unlock(&cs->tr_lock);
+    gw_status st = to_metric(cs, &x, &y);
     if (st) {
         gw_req_problem(req, 400, NULL, "cannot transform lon %g lat %g into the metric CRS", lon,
                        lat);

@@ -268,6 +268,8 @@ static gw_status run(gw_ctx *ctx, gw_coverage *c, const size_t *list, size_t nli
     size_t work_items = nlist + (incidents ? c->n_inc / 2000 : 0);
     if ((size_t)nt > work_items / 8 + 1) nt = (int)(work_items / 8 + 1);
     if (nt < 1) nt = 1;
+    /* no grids and no cameras yet (an empty database has no metric CRS): nothing to compute */
+    if (c->srid <= 0 && nlist == 0 && c->n_inc == 0) return GW_OK;
     if (c->o.blind_spots && c->tr_ctx != ctx) {
         gw_crs_transform_destroy(c->to_ll);
         c->to_ll = NULL, c->tr_ctx = NULL;

@@ -119,5 +119,23 @@ wait "$spid"
 rc=$?
 if [ "$rc" -eq 0 ]; then ok; else bad "serve exit code after SIGTERM: $rc"; fi
 
+# serve_on_init_only_database: a database that was only `init`ed has no data to choose a metric
+# CRS from; the server must still start (it refused with "no transformation to EPSG:0") and
+# answer /healthz and an empty items page.
+expect 0 "$GW" init "$T/empty.db"
+port2=$((port + 1))
+"$GW" serve "$T/empty.db" --port "$port2" --anonymous-read --quiet --no-wall 2>"$T/serve2.err" &
+spid2=$!
+up=0
+for i in $(seq 1 100); do
+  curl -sf "http://127.0.0.1:$port2/healthz" >/dev/null 2>&1 && { up=1; break; }
+  sleep 0.1
+done
+if [ "$up" -eq 1 ]; then ok; else bad "serve on an init-only database did not come up: $(cat "$T/serve2.err")"; fi
+body=$(curl -s "http://127.0.0.1:$port2/collections/incidents/items")
+case "$body" in *'"numberReturned":0'*) ok ;; *) bad "empty items page: $body" ;; esac
+kill -TERM "$spid2" 2>/dev/null
+wait "$spid2"
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
