@@ -166,11 +166,12 @@ void gw_ctx_progress(gw_ctx *ctx, const char *what, double done, double total)
 
 void gw_ctx_warn(gw_ctx *ctx, const char *fmt, ...)
 {
-    if (!ctx || !ctx->warn) return;
     char buf[1024];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
-    ctx->warn(ctx->warn_user, buf);
+    /* a warning is never silent: without a callback it goes to stderr */
+    if (ctx && ctx->warn) ctx->warn(ctx->warn_user, buf);
+    else fprintf(stderr, "gridwatch: warning: %s\n", buf);
 }

@@ -189,6 +189,15 @@ static gw_status local_to_utc(gw_ctx *ctx, const char *zone, int64_t wall, int64
     return GW_OK;
 }
 
+gw_status gw_time_check(gw_ctx *ctx, const char *what, int64_t unix_s)
+{
+    if (unix_s >= GW_TIME_MIN_S && unix_s <= GW_TIME_MAX_S) return GW_OK;
+    return gw_ctx_error(ctx, GW_ERR_RANGE,
+                        "%s: %lld s since 1970 is outside the years 1900–2100 a stored time "
+                        "must lie in",
+                        what ? what : "time", (long long)unix_s);
+}
+
 gw_status gw_time_parse(gw_ctx *ctx, const char *text, const char *default_tz, int64_t *unix_s)
 {
     if (!text || !unix_s) return gw_ctx_error(ctx, GW_ERR_ARG, "no time given");

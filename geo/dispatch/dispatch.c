@@ -490,6 +490,7 @@ gw_status gw_dispatch_positions(gw_dispatch *d, gw_store *store, const gw_team_p
 {
     gw_ctx *ctx = gw_store_ctx(store);
     if (seq) *seq = 0;
+    int64_t now = (int64_t)time(NULL);
     for (size_t i = 0; i < n; i++) {
         if (!p[i].id || !*p[i].id)
             return gw_ctx_error(ctx, GW_ERR_ARG, "position %zu has no team id", i);
@@ -498,6 +499,17 @@ gw_status gw_dispatch_positions(gw_dispatch *d, gw_store *store, const gw_team_p
                                 "position %zu (team '%s'): (%g, %g) is outside "
                                 "lon/lat range",
                                 i, p[i].id, p[i].lon, p[i].lat);
+        /* A time from the future would make every real position after it look older (and the
+         * team never stale); one outside 1900–2100 cannot be stored. */
+        if (p[i].at > now + GW_POSITION_SKEW_S)
+            return gw_ctx_error(ctx, GW_ERR_RANGE,
+                                "position %zu (team '%s'): time %lld is %lld s ahead of the "
+                                "server's clock; at most %d s are allowed",
+                                i, p[i].id, (long long)p[i].at, (long long)(p[i].at - now),
+                                (int)GW_POSITION_SKEW_S);
+        char what[96];
+        snprintf(what, sizeof what, "position %zu (team '%s'): time", i, p[i].id);
+        if (gw_time_check(ctx, what, p[i].at)) return GW_ERR_RANGE;
     }
     if (!n) return GW_OK;
     double *xy = malloc(4 * n * sizeof *xy), *prev = xy ? xy + 2 * n : NULL;

@@ -230,6 +230,11 @@ static gw_status set_value(ed *e, feat *ft, size_t i, json_t *j)
                                 "%s: property %s is '%s', not an ISO 8601 "
                                 "time (e.g. 2025-01-01T13:05:00Z)",
                                 ft->label, f->name, json_string_value(j));
+        if (gw_time_check(e->ctx, f->name, t) != GW_OK)
+            return gw_ctx_error(e->ctx, GW_ERR_RANGE,
+                                "%s: property %s is '%s', outside the years 1900–2100 a "
+                                "stored time must lie in",
+                                ft->label, f->name, json_string_value(j));
         gw_time_format(t, ft->tbuf[i], sizeof ft->tbuf[i]);
         *v = (gw_value){GW_VAL_TEXT, ft->tbuf[i], 0, 0};
         break;

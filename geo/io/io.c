@@ -335,7 +335,7 @@ static int fast_iso(const char *s, int64_t *wall, int *has_off, long *off)
 
 /* Text time to Unix seconds.  For an IANA zone the local-to-UTC offset is cached per local hour,
  * because gw_time_parse re-reads the zone for every call (DST changes fall on whole hours). */
-static gw_status parse_time(imp *m, const char *s, int64_t *out)
+static gw_status parse_time_raw(imp *m, const char *s, int64_t *out)
 {
     int64_t wall;
     int has_off;
@@ -371,6 +371,13 @@ static gw_status bad_value(imp *m, size_t i, const char *text, const char *what)
                            "%s row %lld (id '%s'): field %s (source '%s'): '%s' is not %s", m->path,
                            (long long)m->row, i ? io_row_id(m) : "?", m->fields[i].name,
                            OGR_Fld_GetNameRef(OGR_FD_GetFieldDefn(m->defn, m->src[i])), text, what);
+}
+
+/* A time of the file, refused outside the years a stored time must lie in (gw_time_check). */
+static gw_status parse_time(imp *m, const char *s, int64_t *out)
+{
+    gw_status st = parse_time_raw(m, s, out);
+    return st ? st : gw_time_check(m->ctx, NULL, *out);
 }
 
 gw_status io_read_values(imp *m, OGRFeatureH f)
@@ -442,7 +449,8 @@ gw_status io_read_values(imp *m, OGRFeatureH f)
                     snprintf(b + n, sizeof b - (size_t)n, "%c%02d:%02d", off < 0 ? '-' : '+',
                              abs(off) / 60, abs(off) % 60);
                 }
-                if (parse_time(m, b, &v->i) != GW_OK) return bad_value(m, i, b, "a time");
+                if (parse_time(m, b, &v->i) != GW_OK)
+                    return bad_value(m, i, b, "a time in the years 1900–2100");
                 v->kind = GW_VAL_INT;
             } else {
                 const char *s = OGR_F_GetFieldAsString(f, si);
@@ -450,7 +458,8 @@ gw_status io_read_values(imp *m, OGRFeatureH f)
                 if (parse_time(m, s, &v->i) != GW_OK)
                     return bad_value(
                         m, i, s,
-                        "an ISO 8601 time (e.g. 2018-01-01T13:05:00, with --tz for the zone)");
+                        "an ISO 8601 time in the years 1900–2100 (e.g. 2018-01-01T13:05:00, with --tz "
+                        "for the zone)");
                 v->kind = GW_VAL_INT;
             }
             break;

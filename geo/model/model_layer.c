@@ -253,10 +253,15 @@ gw_status mdl_put_value(gw_ctx *ctx, gw_layer_data *d, size_t row, size_t f, con
     else if (v->kind == GW_VAL_TEXT && v->s) {
         char *end = NULL;
         if (c->type == GW_FT_TIME) {
-            if (gw_time_parse(ctx, v->s, NULL, &iv) != GW_OK)
-                return gw_ctx_error(ctx, GW_ERR_FORMAT,
-                                    "layer %s, feature '%s': field %s = '%s' is not a time",
-                                    gw_layer_name(d->layer), id, fname, v->s);
+            if (gw_time_parse(ctx, v->s, NULL, &iv) != GW_OK) {
+                /* reported and read as unknown: a start never fails on one stored value */
+                gw_ctx_clear_error(ctx);
+                gw_ctx_warn(ctx,
+                            "layer %s, feature '%s': field %s = '%.40s' is not a time; read "
+                            "as unknown (null)",
+                            gw_layer_name(d->layer), id, fname, v->s);
+                c->nulls[row] = 1, iv = 0;
+            }
         } else {
             dv = strtod(v->s, &end);
             iv = (int64_t)dv;

@@ -77,12 +77,18 @@ gw_status st_decode_row(gw_store *s, sqlite3_stmt *q, gw_layer layer, gw_value *
             const char *t = (const char *)sqlite3_column_text(q, col);
             v->kind = GW_VAL_INT;
             if (!parse_stored_time(t, sqlite3_column_bytes(q, col), &v->i) &&
-                gw_time_parse(s->ctx, t, "UTC", &v->i) != GW_OK)
-                return gw_ctx_error(s->ctx, GW_ERR_FORMAT,
-                                    "%s row %lld: field %s holds '%s', "
-                                    "not an ISO 8601 time",
-                                    gw_layer_name(layer), (long long)sqlite3_column_int64(q, 0),
-                                    fields[i].name, t ? t : "");
+                gw_time_parse(s->ctx, t, "UTC", &v->i) != GW_OK) {
+                /* Writes refuse such times (gw_time_check); a row written otherwise (by hand, an
+                 * older build) is reported and read with the time unknown, so a start or a
+                 * refresh never fails on it. */
+                gw_ctx_clear_error(s->ctx);
+                gw_ctx_warn(s->ctx,
+                            "%s row %lld: field %s holds '%.40s', not an ISO 8601 time; read as "
+                            "unknown (null)",
+                            gw_layer_name(layer), (long long)sqlite3_column_int64(q, 0),
+                            fields[i].name, t ? t : "");
+                v->kind = GW_VAL_NULL;
+            }
             break;
         }
         }

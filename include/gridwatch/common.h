@@ -81,7 +81,8 @@ void gw_ctx_clear_error(gw_ctx *ctx);
 
 void gw_ctx_set_progress(gw_ctx *ctx, gw_progress_fn fn, void *user);
 void gw_ctx_set_warn(gw_ctx *ctx, gw_warn_fn fn, void *user);
-/* Report progress / a warning through the callbacks (no-ops when none is set). */
+/* Report progress / a warning through the callbacks (progress: a no-op when none is set; a
+ * warning without a callback goes to stderr). */
 void gw_ctx_progress(gw_ctx *ctx, const char *what, double done, double total);
 void gw_ctx_warn(gw_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

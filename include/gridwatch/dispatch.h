@@ -142,6 +142,9 @@ typedef struct gw_team_position {
     int64_t at; /* Unix seconds when the position was taken */
 } gw_team_position;
 
+/* How far ahead of the server's clock a position's time may be (clock skew of the devices). */
+#define GW_POSITION_SKEW_S 300
+
 typedef enum gw_position_outcome {
     GW_POS_APPLIED = 0,
     GW_POS_OLDER,   /* `at` is older than the team's last position: ignored */
@@ -153,7 +156,9 @@ typedef enum gw_position_outcome {
  * one change-log row (op "move", old and new point as bbox) per applied report; after the commit
  * the team table is updated at once.  outcome (may be NULL) receives n gw_position_outcome
  * values; *seq (may be NULL) the last change-log seq written (0 when nothing applied).
- * Errors: GW_ERR_RANGE for coordinates outside lon/lat range (nothing written), GW_ERR_DB. */
+ * Errors: GW_ERR_RANGE for coordinates outside lon/lat range, or a time more than
+ * GW_POSITION_SKEW_S ahead of the server's clock or outside 1900–2100 (nothing written);
+ * GW_ERR_DB. */
 gw_status gw_dispatch_positions(gw_dispatch *d, gw_store *store, const gw_team_position *p,
                                 size_t n, uint8_t *outcome, int64_t *seq);
 

@@ -68,6 +68,14 @@ void gw_time_format(int64_t unix_s, char *buf, size_t cap);
  * GW_ERR_FORMAT when unparseable, GW_ERR_ARG for an unknown zone. */
 gw_status gw_time_parse(gw_ctx *ctx, const char *text, const char *default_tz, int64_t *unix_s);
 
+/* The window a stored time must lie in: years 1900–2100 (UTC).  A time outside it cannot be a
+ * record of this service (year 0, year 10000, a mistyped epoch) and every write refuses it, so
+ * every stored time formats back to an ISO 8601 text the readers accept. */
+#define GW_TIME_MIN_S (-2208988800LL) /* 1900-01-01T00:00:00Z */
+#define GW_TIME_MAX_S 4133980799LL    /* 2100-12-31T23:59:59Z */
+/* GW_OK when unix_s lies in the window; else GW_ERR_RANGE naming `what` (a field) and the window. */
+gw_status gw_time_check(gw_ctx *ctx, const char *what, int64_t unix_s);
+
 #ifdef __cplusplus
 }
 #endif

@@ -417,7 +417,7 @@ static void test_moves_coalesced_newest_arrives(void **state)
     (void)state;
     client *c = sub_start("?types=team.moved", NULL);
     assert_true(sub_wait(c, "gridwatch events", 2000));
-    int64_t at = (int64_t)time(NULL) + 1000, last = 0, first = 0;
+    int64_t at = (int64_t)time(NULL) + 100, last = 0, first = 0;
     double t0 = now_s();
     for (int i = 0; i < 30; i++) {
         last = post_position(team_lon + 0.0001 * i, team_lat, at + i);
@@ -467,7 +467,7 @@ static void test_move_event_carries_position(void **state)
     client *c = sub_start("?types=team.moved", NULL);
     assert_true(sub_wait(c, "gridwatch events", 2000));
     double lon = team_lon + 0.0123457, lat = team_lat - 0.0065432;
-    int64_t seq = post_position(lon, lat, (int64_t)time(NULL) + 5000);
+    int64_t seq = post_position(lon, lat, (int64_t)time(NULL) + 200);
     char want[64], data[1024];
     snprintf(want, sizeof want, "id: %lld\n", (long long)seq);
     assert_true(sub_wait(c, want, 3000));
@@ -519,7 +519,7 @@ static void test_type_and_bbox_filters(void **state)
     assert_true(sub_wait(bad, "bbox", 2000)); /* a 400 problem naming the parameter */
     /* a move far from the near box reaches the unfiltered-by-type far-box subscriber only if it
      * crosses its box: it does not */
-    int64_t mseq = post_position(team_lon, team_lat + 0.001, (int64_t)time(NULL) + 5000);
+    int64_t mseq = post_position(team_lon, team_lat + 0.001, (int64_t)time(NULL) + 250);
     snprintf(want, sizeof want, "id: %lld\n", (long long)mseq);
     assert_true(sub_wait(exact, want, 3000));
     assert_false(sub_wait(far, want, 10));

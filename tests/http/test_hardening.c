@@ -1,0 +1,186 @@
+/* test_hardening.c — regression tests for issue 15's defects, each named after it, against the
+ * whole app on loopback over a small generated city: no accepted write may stop the server from
+ * starting again, a stored value that cannot be right is refused with its field and reason, and
+ * a row no write could produce (planted by hand) is reported and read, not fatal. */
+#include "testutil.h"
+
+#include "auth.h"
+#include "gridwatch/city.h"
+#include "gridwatch/store.h"
+#include "http_fixture.h"
+#include "store_sqlite.h"
+
+#include <jansson.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static gw_ctx *tctx;
+static gw_app *app;
+static gw_server *srv;
+static gw_server_opts opts;
+static const char *db;
+static char admin[GW_TOKEN_LEN + 1];
+
+static long post(const char *path, const char *body, char *msg, size_t cap)
+{
+    hf_resp r = hf_request("POST", path, admin, body, strlen(body), "application/json", NULL);
+    long st = r.status;
+    if (msg) snprintf(msg, cap, "%s", r.body.data ? r.body.data : "");
+    hf_resp_free(&r);
+    return st;
+}
+
+static void start(void)
+{
+    memset(&opts, 0, sizeof opts);
+    opts.db_path = db;
+    assert_int_equal(hf_app_start(tctx, NULL, &opts, &app, &srv), GW_OK);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    assert_int_equal(gw_ctx_create(&tctx), GW_OK);
+    db = gw_test_path("hardening.sqlite");
+    gw_store *s = hf_city(tctx, db, 0.01, 7);
+    assert_int_equal(gw_auth_token_create(s, GW_ROLE_ADMIN, "hardening", admin, NULL), GW_OK);
+    gw_store_close(s);
+    start();
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    hf_app_stop(app, srv);
+    gw_ctx_destroy(tctx);
+    return 0;
+}
+
+static const char *incident(char *buf, size_t cap, const char *id, const char *at)
+{
+    snprintf(buf, cap,
+             "{\"type\":\"Feature\",\"id\":\"%s\",\"geometry\":{\"type\":\"Point\","
+             "\"coordinates\":[115.65,35.25]},\"properties\":{\"category\":\"theft\","
+             "\"severity\":2,\"occurred_at\":\"%s\"}}",
+             id, at);
+    return buf;
+}
+
+/* Defect 1: year 0, year 1 with an offset (year 0 in UTC) and year 9999 -01:00 (year 10000 in
+ * UTC) were stored and then stopped every model refresh and the next start. */
+static void test_year0_incident_refused(void **state)
+{
+    (void)state;
+    const char *bad[] = {"0000-01-01T00:00:00Z", "0001-01-01T00:00:00+01:00",
+                         "9999-12-31T23:59:59-01:00", "1899-12-31T23:59:59Z"};
+    char body[512], msg[1024];
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        long st = post("/collections/incidents/items", incident(body, sizeof body, "Y0", bad[i]),
+                       msg, sizeof msg);
+        if (st != 422) fprintf(stderr, "%s -> %ld %s\n", bad[i], st, msg);
+        assert_int_equal(st, 422);
+        assert_non_null(strstr(msg, "occurred_at"));
+    }
+    /* the edges of the window are accepted */
+    assert_int_equal(post("/collections/incidents/items",
+                          incident(body, sizeof body, "Y1900", "1900-01-01T00:00:00Z"), NULL, 0),
+                     201);
+    assert_int_equal(post("/collections/incidents/items",
+                          incident(body, sizeof body, "Y2100", "2100-12-31T23:59:59Z"), NULL, 0),
+                     201);
+}
+
+/* Defect 1 (teams): a team's updated_at of year 0. */
+static void test_team_updated_at_year0_refused(void **state)
+{
+    (void)state;
+    char msg[1024];
+    long st = post("/collections/teams/items",
+                   "{\"type\":\"Feature\",\"id\":\"TY0\",\"geometry\":{\"type\":\"Point\","
+                   "\"coordinates\":[115.65,35.25]},\"properties\":{\"name\":\"y0\","
+                   "\"status\":\"available\",\"updated_at\":\"0000-01-01T00:00:00Z\"}}",
+                   msg, sizeof msg);
+    if (st != 422) fprintf(stderr, "-> %ld %s\n", st, msg);
+    assert_int_equal(st, 422);
+}
+
+/* Defects 1 and 5: "at" of INT64_MAX was stored as garbage; "at" in 2999 made every later real
+ * position look older, so the team never moved or went stale again. */
+static void test_position_from_the_future_refused(void **state)
+{
+    (void)state;
+    char msg[1024], body[256];
+    long st = post("/dispatch/positions",
+                   "[{\"id\":\"T00001\",\"lon\":115.65,\"lat\":35.25,\"at\":9223372036854775807}]",
+                   msg, sizeof msg);
+    if (st != 422) fprintf(stderr, "INT64_MAX -> %ld %s\n", st, msg);
+    assert_int_equal(st, 422);
+    st = post("/dispatch/positions",
+              "[{\"id\":\"T00001\",\"lon\":115.65,\"lat\":35.25,\"at\":\"2999-01-01T00:00:00Z\"}]",
+              msg, sizeof msg);
+    if (st != 422) fprintf(stderr, "2999 -> %ld %s\n", st, msg);
+    assert_int_equal(st, 422);
+    assert_non_null(strstr(msg, "ahead"));
+    st = post("/dispatch/positions",
+              "[{\"id\":\"T00001\",\"lon\":115.65,\"lat\":35.25,\"at\":-9223372036854775807}]", msg,
+              sizeof msg);
+    assert_int_equal(st, 422);
+    /* a real report now still applies */
+    snprintf(body, sizeof body, "[{\"id\":\"T00001\",\"lon\":115.651,\"lat\":35.251,\"at\":%lld}]",
+             (long long)time(NULL));
+    st = post("/dispatch/positions", body, msg, sizeof msg);
+    if (st != 200) fprintf(stderr, "now -> %ld %s\n", st, msg);
+    assert_int_equal(st, 200);
+    json_t *j = json_loads(msg, 0, NULL);
+    assert_non_null(j);
+    assert_int_equal(json_integer_value(json_object_get(j, "applied")), 1);
+    json_decref(j);
+}
+
+/* Item 2: a row no write can produce (planted by hand, as an older build or an operator could)
+ * is reported and read with the time unknown; the server starts.  Before, serve exited 1 with
+ * "field occurred_at holds '0-01-01T00:00:00Z', not an ISO 8601 time". */
+static void test_unreadable_row_does_not_stop_start(void **state)
+{
+    (void)state;
+    hf_app_stop(app, srv);
+    app = NULL, srv = NULL;
+    gw_store *s = NULL;
+    assert_int_equal(gw_store_open(tctx, db, 0, &s), GW_OK);
+    assert_int_equal(sqlite3_exec(st_sqlite_db(s),
+                                  "UPDATE incidents SET occurred_at = '0-01-01T00:00:00Z' WHERE "
+                                  "rowid = (SELECT min(rowid) FROM incidents);"
+                                  "UPDATE teams SET updated_at = '219250468-1409894225-00T15:30:' "
+                                  "WHERE rowid = (SELECT min(rowid) FROM teams)",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    gw_store_close(s);
+    start();
+    hf_resp r = hf_request("GET", "/healthz", NULL, NULL, 0, NULL, NULL);
+    assert_int_equal(r.status, 200);
+    hf_resp_free(&r);
+    /* and the model still follows writes: a new incident is served */
+    char body[512];
+    assert_int_equal(post("/collections/incidents/items",
+                          incident(body, sizeof body, "AFTER", "2025-06-01T08:00:00+08:00"), NULL,
+                          0),
+                     201);
+    r = hf_request("GET", "/collections/incidents/items/AFTER", admin, NULL, 0, NULL, NULL);
+    assert_int_equal(r.status, 200);
+    hf_resp_free(&r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_year0_incident_refused),
+        cmocka_unit_test(test_team_updated_at_year0_refused),
+        cmocka_unit_test(test_position_from_the_future_refused),
+        cmocka_unit_test(test_unreadable_row_does_not_stop_start),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
