@@ -376,7 +376,7 @@ static int h_import(gw_req *req)
     char who[128];
     gw_auth_request_who(req, who, sizeof who);
     size_t n = 0;
-    st = gw_plan_draft_import_mapped(s, id, tmp, gw_req_query(req, "map"), who, &n);
+    st = gw_plan_draft_import_upload(s, id, tmp, gw_req_query(req, "map"), who, &n);
     if (st) {
         /* the file's problems (format, a missing field, geometry, CRS) are the client's: 400 */
         unsigned code = st == GW_ERR_CONFLICT ? 409

@@ -84,6 +84,9 @@ static void list_fields(OGRFeatureDefnH defn, char *buf, size_t cap)
 
 /* ---- opening the source ------------------------------------------------------------------ */
 
+const char *const gw_io_upload_drivers[] = {"GeoJSON", "GeoJSONSeq", "GPKG", "ESRI Shapefile",
+                                            "DXF",     "KML",        "CSV",  NULL};
+
 static gw_status open_source(imp *m)
 {
     struct stat sb;
@@ -100,7 +103,16 @@ static gw_status open_source(imp *m)
     const char *csv_oo[] = {xo, yo, "KEEP_GEOM_COLUMNS=NO", "EMPTY_STRING_AS_NULL=YES", NULL};
     int csv = io_has_ext(m->path, ".csv") || io_has_ext(m->path, ".tsv") ||
               io_has_ext(m->path, ".txt");
-    m->ds = GDALOpenEx(m->path, GDAL_OF_VECTOR | GDAL_OF_READONLY, NULL, csv ? csv_oo : NULL, NULL);
+    if (m->o.drivers && strncmp(m->path, "/vsi", 4) == 0)
+        return gw_ctx_error(m->ctx, GW_ERR_FORMAT, "an upload is read from a plain file only");
+    m->ds = GDALOpenEx(m->path, GDAL_OF_VECTOR | GDAL_OF_READONLY, m->o.drivers,
+                       csv ? csv_oo : NULL, NULL);
+    if (!m->ds && m->o.drivers)
+        /* GDAL's message could quote what it read; the upload's format is what matters */
+        return gw_ctx_error(m->ctx, GW_ERR_FORMAT,
+                            "%s is not a GeoJSON, GeoPackage, Shapefile (zipped), DXF, KML or CSV "
+                            "file",
+                            m->path);
     if (!m->ds)
         return gw_ctx_error(m->ctx, GW_ERR_FORMAT, "%s is not a readable vector file: %s", m->path,
                             io_gdal_msg());

@@ -117,8 +117,23 @@ gw_status gw_plan_draft_import(gw_store *s, int64_t draft, const char *path, con
     return gw_plan_draft_import_mapped(s, draft, path, NULL, who, n);
 }
 
+static gw_status import_layout(gw_store *s, int64_t draft, const char *path, const char *map,
+                               const char *who, int upload, size_t *n);
+
 gw_status gw_plan_draft_import_mapped(gw_store *s, int64_t draft, const char *path, const char *map,
                                       const char *who, size_t *n)
+{
+    return import_layout(s, draft, path, map, who, 0, n);
+}
+
+gw_status gw_plan_draft_import_upload(gw_store *s, int64_t draft, const char *path, const char *map,
+                                      const char *who, size_t *n)
+{
+    return import_layout(s, draft, path, map, who, 1, n);
+}
+
+static gw_status import_layout(gw_store *s, int64_t draft, const char *path, const char *map,
+                               const char *who, int upload, size_t *n)
 {
     gw_ctx *ctx = gw_store_ctx(s);
     gw_plan_draft d;
@@ -149,7 +164,7 @@ gw_status gw_plan_draft_import_mapped(gw_store *s, int64_t draft, const char *pa
         remove_dir(zdir);
         return st;
     }
-    gw_import_opts io = {.map = map};
+    gw_import_opts io = {.map = map, .drivers = upload ? gw_io_upload_drivers : NULL};
     /* grids drawn in CAD are closed polylines: read them as polygons (this thread only) */
     int dxf = ends_with(path, ".dxf");
     if (dxf) CPLSetThreadLocalConfigOption("DXF_CLOSED_LINE_AS_POLYGON", "TRUE");

@@ -28,7 +28,15 @@ typedef struct gw_import_opts {
     int make_valid;        /* repair invalid polygons with GEOSMakeValid instead of refusing them */
     int replace;           /* empty the layer first (in the same transaction) */
     int skip_bad_rows; /* skip rows with no/out-of-range geometry, counting them, instead of failing */
+    /* GDAL drivers the file may be opened with, NULL-terminated; NULL = every vector driver (a
+     * local file the operator chose).  Uploads pass gw_io_upload_drivers. */
+    const char *const *drivers;
 } gw_import_opts;
+
+/* The drivers an uploaded file may be read with: data formats only (GeoJSON, GeoPackage,
+ * Shapefile, DXF, KML, CSV).  Formats that are instructions — VRT (which reads other files and
+ * runs SQL), OGR SQLite/ SQL dialects, network and /vsi* indirections — are not among them. */
+extern const char *const gw_io_upload_drivers[];
 
 typedef struct gw_import_report {
     int64_t read;     /* source features read */

@@ -83,6 +83,10 @@ gw_status gw_plan_draft_import(gw_store *store, int64_t draft, const char *path,
  * in it); a DXF's closed polylines are read as polygons. */
 gw_status gw_plan_draft_import_mapped(gw_store *store, int64_t draft, const char *path,
                                       const char *map, const char *who, size_t *n);
+/* The same for a file a client uploaded: it is data, not instructions, so it is opened only
+ * with gw_io_upload_drivers (no VRT, no SQL, no reference to another file). */
+gw_status gw_plan_draft_import_upload(gw_store *store, int64_t draft, const char *path,
+                                      const char *map, const char *who, size_t *n);
 
 /* Publish a draft as the next grid version (see the top of this file).  GW_ERR_CONFLICT when
  * the draft is already published or another version was published since the draft was made;

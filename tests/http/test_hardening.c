@@ -174,6 +174,63 @@ static void test_unreadable_row_does_not_stop_start(void **state)
     hf_resp_free(&r);
 }
 
+/* Defect 2: a planner's layout import opened the body with every GDAL driver, so an OGR VRT
+ * read any file the server can (its rows came back in the error) or ran SQL on the server's own
+ * database (the token hashes came back).  The upload is now opened with data drivers only. */
+static void test_vrt_upload_cannot_read_server_files(void **state)
+{
+    (void)state;
+    char msg[2048], path[96];
+    long st = post("/plan/drafts", "{\"name\":\"vrt\"}", msg, sizeof msg);
+    assert_int_equal(st, 201);
+    json_t *d = json_loads(msg, 0, NULL);
+    assert_non_null(d);
+    snprintf(path, sizeof path, "/plan/drafts/%lld/import",
+             (long long)json_integer_value(json_object_get(d, "id")));
+    json_decref(d);
+    /* a secret CSV the server can read */
+    const char *secret = gw_test_path("secret.csv");
+    FILE *f = fopen(secret, "w");
+    assert_non_null(f);
+    fputs("id,name,wkt\nSECRET-ROW-42,top secret,\"POLYGON((0 0,1 0,1 1,0 0))\"\n", f);
+    fclose(f);
+    char vrt[2048];
+    snprintf(
+        vrt, sizeof vrt,
+        "<OGRVRTDataSource><OGRVRTLayer name=\"grids\"><SrcDataSource>%s</SrcDataSource>"
+        "<SrcLayer>secret</SrcLayer><GeometryField encoding=\"WKT\" field=\"wkt\"/></OGRVRTLayer></OGRVRTDataSource>",
+        secret);
+    char sql[2048];
+    snprintf(sql, sizeof sql,
+             "<OGRVRTDataSource><OGRVRTLayer name=\"grids\"><SrcDataSource>%s</SrcDataSource>"
+             "<SrcSQL dialect=\"sqlite\">SELECT 'SECRET-' || hex(hash) AS id, name, "
+             "'POLYGON((0 0,1 0,1 1,0 0))' AS wkt FROM tokens</SrcSQL>"
+             "<GeometryField encoding=\"WKT\" field=\"wkt\"/></OGRVRTLayer></OGRVRTDataSource>",
+             db);
+    const char *bodies[] = {vrt, sql};
+    const char *types[] = {"application/geo+json", "application/xml", "application/zip"};
+    for (size_t b = 0; b < 2; b++)
+        for (size_t t = 0; t < 3; t++) {
+            hf_resp r = hf_request("POST", path, admin, bodies[b], strlen(bodies[b]), types[t],
+                                   NULL);
+            if (getenv("GW_TEST_VERBOSE") || r.status < 400 || r.status >= 500 ||
+                strstr(r.body.data, "SECRET") || strstr(r.body.data, "top secret") ||
+                strstr(r.body.data, "admin"))
+                fprintf(stderr, "body %zu as %s -> %ld %s\n", b, types[t], r.status, r.body.data);
+            assert_true(r.status >= 400 && r.status < 500);
+            assert_null(strstr(r.body.data, "SECRET"));
+            assert_null(strstr(r.body.data, "top secret"));
+            hf_resp_free(&r);
+        }
+    /* the draft is untouched: no grid of it changed */
+    char diff[128];
+    snprintf(diff, sizeof diff, "%.*s/diff", (int)(strlen(path) - 7), path);
+    hf_resp r = hf_request("GET", diff, admin, NULL, 0, NULL, NULL);
+    assert_int_equal(r.status, 200);
+    assert_null(strstr(r.body.data, "SECRET"));
+    hf_resp_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -181,6 +238,7 @@ int main(void)
         cmocka_unit_test(test_team_updated_at_year0_refused),
         cmocka_unit_test(test_position_from_the_future_refused),
         cmocka_unit_test(test_unreadable_row_does_not_stop_start),
+        cmocka_unit_test(test_vrt_upload_cannot_read_server_files),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
