@@ -66,6 +66,21 @@ void gw_buf_printf(gw_buf *b, const char *fmt, ...)
     b->len += (size_t)n;
 }
 
+size_t gw_utf8_seq(const unsigned char *p)
+{
+    if (p[0] < 0x80) return 1;
+    size_t n = p[0] >= 0xc2 && p[0] <= 0xdf   ? 2
+               : p[0] >= 0xe0 && p[0] <= 0xef ? 3
+               : p[0] >= 0xf0 && p[0] <= 0xf4 ? 4
+                                              : 0;
+    for (size_t i = 1; i < n; i++)
+        if ((p[i] & 0xc0) != 0x80) return 0;
+    /* overlong, surrogate and beyond-U+10FFFF forms */
+    if (n == 3 && ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] >= 0xa0))) return 0;
+    if (n == 4 && ((p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] >= 0x90))) return 0;
+    return n;
+}
+
 void gw_buf_json_str(gw_buf *b, const char *s)
 {
     static const char hex[] = "0123456789abcdef";
@@ -82,7 +97,14 @@ void gw_buf_json_str(gw_buf *b, const char *s)
         case '\r': esc = "\\r"; break;
         case '\t': esc = "\\t"; break;
         default:
-            if (*p < 0x20) {
+            if (*p >= 0x80) {
+                size_t n = gw_utf8_seq(p);
+                if (n) {
+                    p += n - 1; /* a whole character, copied with the run */
+                    continue;
+                }
+                esc = "\\ufffd"; /* not UTF-8: the JSON stays valid */
+            } else if (*p < 0x20) {
                 u[0] = '\\', u[1] = 'u', u[2] = '0', u[3] = '0';
                 u[4] = hex[*p >> 4], u[5] = hex[*p & 15], u[6] = '\0';
                 esc = u;

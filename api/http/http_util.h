@@ -27,6 +27,8 @@ void gw_buf_str(gw_buf *b, const char *s);
 void gw_buf_printf(gw_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Append s as a JSON string literal, quotes included. */
 void gw_buf_json_str(gw_buf *b, const char *s);
+/* The length of the valid UTF-8 character at p (1–4), 0 when the bytes there are not one. */
+size_t gw_utf8_seq(const unsigned char *p);
 /* Append s percent-encoded for a URL query value (RFC 3986 unreserved kept). */
 void gw_buf_url(gw_buf *b, const char *s);
 /* Append a number with at most `prec` decimals, trailing zeros dropped ("115.4800001", "12"). */

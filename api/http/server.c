@@ -191,6 +191,55 @@ static void finish(gw_req *req, struct MHD_Response *r, const char *allow)
         MHD_add_response_header(req->resp, req->hdrs[i][0], req->hdrs[i][1]);
 }
 
+static int hexval(char c)
+{
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
+}
+
+/* MHD's %HH decoding, except that %00 becomes DEL (0x7f) instead of ending the C string there
+ * ("/items/I1%00junk" must not read as "/items/I1"); check_text then refuses it. */
+static size_t unescape(void *cls, struct MHD_Connection *conn, char *s)
+{
+    (void)cls, (void)conn;
+    char *w = s;
+    for (const char *r = s; *r; r++) {
+        int hi, lo;
+        if (r[0] == '%' && (hi = hexval(r[1])) >= 0 && (lo = hexval(r[2])) >= 0) {
+            char c = (char)(hi * 16 + lo);
+            *w++ = c ? c : 0x7f;
+            r += 2;
+        } else {
+            *w++ = *r;
+        }
+    }
+    *w = '\0';
+    return (size_t)(w - s);
+}
+
+/* 1 when s is UTF-8 without control characters (what a path or a query value may hold). */
+static int clean_text(const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; p && *p;) {
+        if (*p < 0x20 || *p == 0x7f) return 0;
+        size_t n = gw_utf8_seq(p);
+        if (!n) return 0;
+        p += n;
+    }
+    return 1;
+}
+
+static enum MHD_Result arg_clean(void *cls, enum MHD_ValueKind kind, const char *key,
+                                 const char *value)
+{
+    (void)kind;
+    if (clean_text(key) && clean_text(value)) return MHD_YES;
+    *(int *)cls = 0;
+    return MHD_NO;
+}
+
 static void dispatch(gw_req *req)
 {
     gw_server *srv = req->srv;
@@ -201,6 +250,18 @@ static void dispatch(gw_req *req)
     if (req->too_large) {
         gw_req_problem(req, 413, NULL, "request body exceeds the limit of %zu bytes (--max-body)",
                        srv->o.max_body);
+        finish(req, NULL, NULL);
+        return;
+    }
+    int clean = clean_text(req->path);
+    if (clean) MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, arg_clean, &clean);
+    if (!clean) {
+        /* refused before any route reads it; the problem body never echoes the bytes */
+        free(req->path);
+        req->path = strdup("/");
+        gw_req_problem(req, 400, NULL,
+                       "the path or a query parameter holds a NUL or control character or is "
+                       "not UTF-8");
         finish(req, NULL, NULL);
         return;
     }
@@ -437,7 +498,8 @@ gw_status gw_server_create(gw_ctx *ctx, const gw_server_opts *opts, gw_server **
                               MHD_OPTION_CONNECTION_TIMEOUT, srv->o.timeout_s,
                               MHD_OPTION_CONNECTION_LIMIT, srv->o.max_conn,
                               MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-                              MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv, MHD_OPTION_END);
+                              MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
+                              MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_END);
     if (!srv->d) {
         s = gw_ctx_error(ctx, GW_ERR_IO, "cannot listen on %s:%u (address in use or not local?)",
                          srv->bind, (unsigned)opts->port);

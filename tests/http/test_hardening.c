@@ -231,6 +231,34 @@ static void test_vrt_upload_cannot_read_server_files(void **state)
     hf_resp_free(&r);
 }
 
+/* Defect 9: %00 cut the path ("/items/I0000001%00junk" answered I0000001), and invalid UTF-8
+ * in an id was echoed raw into problem+json, which was then not JSON. */
+static void test_nul_and_bad_utf8_in_path_refused(void **state)
+{
+    (void)state;
+    hf_resp r = hf_request("GET", "/collections/incidents/items/I0000001", admin, NULL, 0, NULL,
+                           NULL);
+    assert_int_equal(r.status, 200);
+    hf_resp_free(&r);
+    const char *bad[] = {"/collections/incidents/items/I0000001%00junk",
+                         "/wall/index.html%00.png",
+                         "/collections/incidents/items/I%FF%FE%C0%AF",
+                         "/collections/incidents/items?category=%00theft",
+                         "/collections/incidents/items?category=th%E9ft",
+                         "/collections/incidents/items/I%0D%0AX-Injected:%201"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        r = hf_request("GET", bad[i], admin, NULL, 0, NULL, NULL);
+        json_error_t e;
+        json_t *j = json_loads(r.body.data, 0, &e);
+        if (r.status != 400 || !j)
+            fprintf(stderr, "%s -> %ld %s (%s)\n", bad[i], r.status, r.body.data, e.text);
+        assert_int_equal(r.status, 400);
+        assert_non_null(j); /* valid JSON (jansson refuses invalid UTF-8) */
+        json_decref(j);
+        hf_resp_free(&r);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -239,6 +267,7 @@ int main(void)
         cmocka_unit_test(test_position_from_the_future_refused),
         cmocka_unit_test(test_unreadable_row_does_not_stop_start),
         cmocka_unit_test(test_vrt_upload_cannot_read_server_files),
+        cmocka_unit_test(test_nul_and_bad_utf8_in_path_refused),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
