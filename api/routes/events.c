@@ -528,6 +528,9 @@ static int h_events(gw_req *req)
     pthread_mutex_lock(&h->lock);
     int64_t floor = h->floor, newest = h->n ? h->ring[(h->n - 1) % RING].seq : floor - 1;
     pthread_mutex_unlock(&h->lock);
+    /* An id beyond the newest event (a restored or another database, a client's typo) would
+     * wait for a seq that may never come: the subscriber then starts from now. */
+    if (last > newest) last = -1;
     s->cursor = last >= 0 ? (last < floor - 1 ? floor - 1 : last) : newest;
     if (last >= 0 && last < floor - 1 && replay(req, s, last, floor)) {
         gw_buf_free(&s->backlog);

@@ -368,6 +368,21 @@ static void test_incident_reaches_subscriber(void **state)
     sub_stop(teams_only);
 }
 
+/* Defect 10 of issue 15: a Last-Event-ID beyond the newest event (another or a restored
+ * database) waited for a seq that never came, and the subscriber received nothing.  It now
+ * starts from now. */
+static void test_last_event_id_beyond_newest_starts_now(void **state)
+{
+    (void)state;
+    client *c = sub_start(NULL, "9000000000");
+    assert_true(sub_wait(c, "gridwatch events", 2000));
+    int64_t seq = post_incident("EVFAR");
+    char want[64];
+    snprintf(want, sizeof want, "id: %lld\nevent: incident.created", (long long)seq);
+    assert_true(sub_wait(c, want, 2000));
+    sub_stop(c);
+}
+
 static void test_resume_gets_exactly_the_missed(void **state)
 {
     (void)state;
@@ -565,6 +580,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_incident_reaches_subscriber),
         cmocka_unit_test(test_resume_gets_exactly_the_missed),
+        cmocka_unit_test(test_last_event_id_beyond_newest_starts_now),
         cmocka_unit_test(test_moves_coalesced_newest_arrives),
         cmocka_unit_test(test_move_event_carries_position),
         cmocka_unit_test(test_type_and_bbox_filters),
