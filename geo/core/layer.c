@@ -189,6 +189,19 @@ static gw_status local_to_utc(gw_ctx *ctx, const char *zone, int64_t wall, int64
     return GW_OK;
 }
 
+const char *const *gw_layer_statuses(gw_layer layer)
+{
+    static const char *const cams[] = {"online", "offline", "maintenance", NULL};
+    static const char *const teams[] = {"available", "busy", "offline", NULL};
+    static const char *const incs[] = {"open", "dispatched", "closed", NULL};
+    switch (layer) {
+    case GW_LAYER_CAMERAS: return cams;
+    case GW_LAYER_TEAMS: return teams;
+    case GW_LAYER_INCIDENTS: return incs;
+    default: return NULL;
+    }
+}
+
 gw_status gw_time_check(gw_ctx *ctx, const char *what, int64_t unix_s)
 {
     if (unix_s >= GW_TIME_MIN_S && unix_s <= GW_TIME_MAX_S) return GW_OK;

@@ -166,12 +166,23 @@ static gw_status check_range(ed *e, feat *ft, size_t i)
               strcmp(n, "population") == 0 || strcmp(n, "households") == 0) &&
              d < 0)
         why = "must not be negative";
-    else if (e->layer == GW_LAYER_TEAMS && strcmp(n, "status") == 0 && strcmp(v->s, "available") &&
-             strcmp(v->s, "busy") && strcmp(v->s, "offline"))
-        return gw_ctx_error(e->ctx, GW_ERR_RANGE,
-                            "%s: property status is '%s'; it must be "
-                            "available, busy or offline",
-                            ft->label, v->s);
+    else if (e->layer == GW_LAYER_CAMERAS && strcmp(n, "range") == 0 && d > GW_CAMERA_MAX_RANGE_M)
+        why = "must be at most " GW_STR(GW_CAMERA_MAX_RANGE_M) " m (no camera of a street network "
+                                                               "sees farther)";
+    else if (strcmp(n, "status") == 0 && v->kind == GW_VAL_TEXT) {
+        const char *const *ok = gw_layer_statuses(e->layer);
+        size_t k = 0;
+        while (ok && ok[k] && strcmp(ok[k], v->s) != 0) k++;
+        if (ok && !ok[k]) {
+            char list[128] = "";
+            for (size_t j = 0; ok[j]; j++)
+                snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s",
+                         j ? (ok[j + 1] ? ", " : " or ") : "", ok[j]);
+            return gw_ctx_error(e->ctx, GW_ERR_RANGE,
+                                "%s: property status is '%.60s'; it must be %s", ft->label, v->s,
+                                list);
+        }
+    }
     if (why)
         return gw_ctx_error(e->ctx, GW_ERR_RANGE, "%s: property %s is %.15g; it %s", ft->label, n,
                             d, why);

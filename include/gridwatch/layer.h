@@ -76,6 +76,15 @@ gw_status gw_time_parse(gw_ctx *ctx, const char *text, const char *default_tz, i
 /* GW_OK when unix_s lies in the window; else GW_ERR_RANGE naming `what` (a field) and the window. */
 gw_status gw_time_check(gw_ctx *ctx, const char *what, int64_t unix_s);
 
+/* The farthest a camera may see (its "range", metres); a larger value is refused on write. */
+#define GW_CAMERA_MAX_RANGE_M 5000
+#define GW_STR_(x) #x
+#define GW_STR(x) GW_STR_(x)
+/* The values a layer's "status" field may take, NULL-terminated; NULL for a layer whose status
+ * is free text (grids: published/draft versions live elsewhere).  Cameras: online, offline,
+ * maintenance; teams: available, busy, offline; incidents: open, dispatched, closed. */
+const char *const *gw_layer_statuses(gw_layer layer);
+
 #ifdef __cplusplus
 }
 #endif

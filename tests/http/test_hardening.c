@@ -259,6 +259,45 @@ static void test_nul_and_bad_utf8_in_path_refused(void **state)
     }
 }
 
+/* Defect 11 (values stored as given): camera status "hacked", incident status "pwned", camera
+ * range 1e12 were stored. */
+static void test_values_outside_their_domain_refused(void **state)
+{
+    (void)state;
+    char msg[1024];
+    struct {
+        const char *path, *body, *field;
+    } c[] = {
+        {"/collections/cameras/items",
+         "{\"type\":\"Feature\",\"id\":\"CH1\",\"geometry\":{\"type\":\"Point\",\"coordinates\":"
+         "[115.65,35.25]},\"properties\":{\"azimuth\":90,\"fov\":60,\"range\":80,\"status\":"
+         "\"hacked\"}}",
+         "status"},
+        {"/collections/cameras/items",
+         "{\"type\":\"Feature\",\"id\":\"CH2\",\"geometry\":{\"type\":\"Point\",\"coordinates\":"
+         "[115.65,35.25]},\"properties\":{\"azimuth\":90,\"fov\":60,\"range\":1e12,\"status\":"
+         "\"online\"}}",
+         "range"},
+        {"/collections/incidents/items",
+         "{\"type\":\"Feature\",\"id\":\"IP1\",\"geometry\":{\"type\":\"Point\",\"coordinates\":"
+         "[115.65,35.25]},\"properties\":{\"category\":\"theft\",\"status\":\"pwned\"}}",
+         "status"},
+    };
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+        long st = post(c[i].path, c[i].body, msg, sizeof msg);
+        if (st != 422) fprintf(stderr, "%s -> %ld %s\n", c[i].body, st, msg);
+        assert_int_equal(st, 422);
+        assert_non_null(strstr(msg, c[i].field));
+    }
+    /* the same camera with a status and range in their domain is stored */
+    assert_int_equal(post("/collections/cameras/items",
+                          "{\"type\":\"Feature\",\"id\":\"CH3\",\"geometry\":{\"type\":"
+                          "\"Point\",\"coordinates\":[115.65,35.25]},\"properties\":{\"azimuth\":"
+                          "90,\"fov\":60,\"range\":80,\"status\":\"maintenance\"}}",
+                          NULL, 0),
+                     201);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -268,6 +307,7 @@ int main(void)
         cmocka_unit_test(test_unreadable_row_does_not_stop_start),
         cmocka_unit_test(test_vrt_upload_cannot_read_server_files),
         cmocka_unit_test(test_nul_and_bad_utf8_in_path_refused),
+        cmocka_unit_test(test_values_outside_their_domain_refused),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
