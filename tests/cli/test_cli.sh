@@ -88,14 +88,18 @@ one_line "$T/err"
 # the server follows a change made by another process (an import while it serves)
 port=$((20000 + $$ % 20000))
 # (--no-wall: this is about the data, and must not depend on web/node_modules being installed)
-"$GW" serve "$T/city.db" --port "$port" --anonymous-read --quiet --no-wall 2>"$T/serve.err" &
-spid=$!
-up=0
-for i in $(seq 1 100); do
-  curl -sf "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && { up=1; break; }
-  sleep 0.1
-done
-if [ "$up" -eq 1 ]; then ok; else bad "server did not come up: $(cat "$T/serve.err")"; fi
+# serve DB PORT ERRFILE: start `gridwatch serve` in the background (its pid in $spid) and wait
+# up to 10 s for /healthz; 0 when it answered.
+serve() {
+  "$GW" serve "$1" --port "$2" --anonymous-read --quiet --no-wall 2>"$3" &
+  spid=$!
+  for i in $(seq 1 100); do
+    curl -sf "http://127.0.0.1:$2/healthz" >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  return 1
+}
+if serve "$T/city.db" "$port" "$T/serve.err"; then ok; else bad "server did not come up: $(cat "$T/serve.err")"; fi
 # an empty spot of the city at z14: the tile holding (115.30001, 35.10001)
 read -r tx ty <<EOF2
 $(awk 'BEGIN { lon = 115.30001; lat = 35.10001; n = 2^14; pi = atan2(0, -1);
@@ -124,18 +128,11 @@ if [ "$rc" -eq 0 ]; then ok; else bad "serve exit code after SIGTERM: $rc"; fi
 # answer /healthz and an empty items page.
 expect 0 "$GW" init "$T/empty.db"
 port2=$((port + 1))
-"$GW" serve "$T/empty.db" --port "$port2" --anonymous-read --quiet --no-wall 2>"$T/serve2.err" &
-spid2=$!
-up=0
-for i in $(seq 1 100); do
-  curl -sf "http://127.0.0.1:$port2/healthz" >/dev/null 2>&1 && { up=1; break; }
-  sleep 0.1
-done
-if [ "$up" -eq 1 ]; then ok; else bad "serve on an init-only database did not come up: $(cat "$T/serve2.err")"; fi
+if serve "$T/empty.db" "$port2" "$T/serve2.err"; then ok; else bad "serve on an init-only database did not come up: $(cat "$T/serve2.err")"; fi
 body=$(curl -s "http://127.0.0.1:$port2/collections/incidents/items")
 case "$body" in *'"numberReturned":0'*) ok ;; *) bad "empty items page: $body" ;; esac
-kill -TERM "$spid2" 2>/dev/null
-wait "$spid2"
+kill -TERM "$spid" 2>/dev/null
+wait "$spid"
 
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
