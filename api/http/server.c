@@ -231,12 +231,15 @@ static int clean_text(const char *s)
     return 1;
 }
 
+#define MAX_QUERY_ARGS 100 /* no route takes more than a dozen */
+
 static enum MHD_Result arg_clean(void *cls, enum MHD_ValueKind kind, const char *key,
                                  const char *value)
 {
     (void)kind;
-    if (clean_text(key) && clean_text(value)) return MHD_YES;
-    *(int *)cls = 0;
+    int *left = cls;
+    if (clean_text(key) && clean_text(value) && --*left > 0) return MHD_YES;
+    *left = 0;
     return MHD_NO;
 }
 
@@ -253,7 +256,7 @@ static void dispatch(gw_req *req)
         finish(req, NULL, NULL);
         return;
     }
-    int clean = clean_text(req->path);
+    int clean = clean_text(req->path) ? MAX_QUERY_ARGS + 1 : 0;
     if (clean) MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, arg_clean, &clean);
     if (!clean) {
         /* refused before any route reads it; the problem body never echoes the bytes */
@@ -261,7 +264,8 @@ static void dispatch(gw_req *req)
         req->path = strdup("/");
         gw_req_problem(req, 400, NULL,
                        "the path or a query parameter holds a NUL or control character or is "
-                       "not UTF-8");
+                       "not UTF-8, or there are more than %d query parameters",
+                       MAX_QUERY_ARGS);
         finish(req, NULL, NULL);
         return;
     }
@@ -499,7 +503,11 @@ gw_status gw_server_create(gw_ctx *ctx, const gw_server_opts *opts, gw_server **
                               MHD_OPTION_CONNECTION_LIMIT, srv->o.max_conn,
                               MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
                               MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
-                              MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_END);
+                              MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
+                              /* room for a long query string and its headers (MHD's 32 KiB
+                               * default closed the connection unanswered at ~460 parameters) */
+                              MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)256 * 1024,
+                              MHD_OPTION_END);
     if (!srv->d) {
         s = gw_ctx_error(ctx, GW_ERR_IO, "cannot listen on %s:%u (address in use or not local?)",
                          srv->bind, (unsigned)opts->port);

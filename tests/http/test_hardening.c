@@ -298,6 +298,29 @@ static void test_values_outside_their_domain_refused(void **state)
                      201);
 }
 
+/* Defect 8: about 460 query parameters closed the connection with no answer (MHD's pool was
+ * exhausted).  Too many parameters are now a problem+json 400, and a normal query still works. */
+static void test_many_query_parameters_answered(void **state)
+{
+    (void)state;
+    gw_buf q = {0};
+    gw_buf_str(&q, "/collections/incidents/items?limit=1");
+    for (int i = 0; i < 460; i++)
+        gw_buf_printf(&q, "&parameter_%d=value_%d_of_a_long_query_string_xxxxxxxxxx", i, i);
+    hf_resp r = hf_request("GET", q.data, admin, NULL, 0, NULL, NULL);
+    if (r.curl != 0 || r.status != 400)
+        fprintf(stderr, "460 params -> curl %d, %ld\n", r.curl, r.status);
+    assert_int_equal(r.curl, 0);
+    assert_int_equal(r.status, 400);
+    assert_string_equal(r.ctype, "application/problem+json");
+    hf_resp_free(&r);
+    gw_buf_free(&q);
+    r = hf_request("GET", "/collections/incidents/items?limit=1&category=theft", admin, NULL, 0,
+                   NULL, NULL);
+    assert_int_equal(r.status, 200);
+    hf_resp_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -308,6 +331,7 @@ int main(void)
         cmocka_unit_test(test_vrt_upload_cannot_read_server_files),
         cmocka_unit_test(test_nul_and_bad_utf8_in_path_refused),
         cmocka_unit_test(test_values_outside_their_domain_refused),
+        cmocka_unit_test(test_many_query_parameters_answered),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
