@@ -386,9 +386,15 @@ static gw_status read_geom(ed *e, feat *ft, json_t *jf)
     if (!text) return gw_ctx_error(e->ctx, GW_ERR_NOMEM, "out of memory");
     GEOSGeometry *gg = GEOSGeoJSONReader_readGeometry_r(e->h, e->rd, text);
     free(text);
-    if (!gg)
+    if (!gg) {
+        /* GEOS's GeoJSON reader reports its JSON library's internals ("[json.exception.
+         * type_error.302] type must be number, but is string"); say what GeoJSON wants. */
+        const char *why = gw_ctx_geos_errmsg(e->ctx);
+        if (!why || strstr(why, "json.exception"))
+            why = "its coordinates must be arrays of two or three numbers (RFC 7946, 3.1)";
         return gw_ctx_error(e->ctx, GW_ERR_GEOMETRY, "%s: unreadable %s geometry: %s", ft->label,
-                            type, gw_ctx_geos_errmsg(e->ctx));
+                            type, why);
+    }
     ft->geom = gg;
     if (GEOSisEmpty_r(e->h, gg) != 0)
         return gw_ctx_error(e->ctx, GW_ERR_GEOMETRY, "%s: empty %s geometry", ft->label, type);

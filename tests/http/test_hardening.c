@@ -321,6 +321,22 @@ static void test_many_query_parameters_answered(void **state)
     hf_resp_free(&r);
 }
 
+/* Defect 7 (message): a malformed geometry's 422 showed the JSON library inside GEOS
+ * ("[json.exception.type_error.302] …"); it now says what GeoJSON wants. */
+static void test_malformed_geometry_message_is_readable(void **state)
+{
+    (void)state;
+    char msg[1024];
+    long st = post("/collections/incidents/items",
+                   "{\"type\":\"Feature\",\"id\":\"MG1\",\"geometry\":{\"type\":\"Point\","
+                   "\"coordinates\":[\"a\",\"b\"]},\"properties\":{\"category\":\"theft\"}}",
+                   msg, sizeof msg);
+    if (st != 422 || strstr(msg, "json.exception")) fprintf(stderr, "-> %ld %s\n", st, msg);
+    assert_int_equal(st, 422);
+    assert_null(strstr(msg, "json.exception"));
+    assert_non_null(strstr(msg, "coordinates"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -332,6 +348,7 @@ int main(void)
         cmocka_unit_test(test_nul_and_bad_utf8_in_path_refused),
         cmocka_unit_test(test_values_outside_their_domain_refused),
         cmocka_unit_test(test_many_query_parameters_answered),
+        cmocka_unit_test(test_malformed_geometry_message_is_readable),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
