@@ -82,7 +82,7 @@ static const char import_help[] =
     "                        (default: the file's own, else EPSG:4326)\n"
     "  --map F=S,...         map canonical field F from source field S (same-named fields map themselves)\n"
     "                        e.g. --map id=beat_num,name=beat\n"
-    "  --tz ZONE             zone of times without an offset (America/Chicago, Asia/Shanghai, +08:00)\n"
+    "  --tz ZONE             zone of times without an offset (default UTC; America/Chicago, Asia/Shanghai, +08:00)\n"
     "  --lon NAME --lat NAME CSV coordinate columns (default: longitude/lon/lng/x, latitude/lat/y)\n"
     "  --make-valid          repair invalid polygons instead of refusing them\n"
     "  --replace             empty the layer first (in the same transaction)\n"

@@ -529,7 +529,27 @@ static gw_status resolve_incident(ed *e, feat *ft)
     GEOSGeomGetX_r(e->h, ft->geom, &x);
     GEOSGeomGetY_r(e->h, ft->geom, &y);
     gw_status st = GW_OK;
-    if (e->ix_grid >= 0 && ft->v[e->ix_grid].kind == GW_VAL_NULL) {
+    /* A grid or police room the client names must exist: it overrides the spatial lookup, and
+     * a name of nothing would file the incident nowhere. */
+    const struct {
+        int ix;
+        gw_layer layer;
+        const char *what;
+    } refs[] = {{e->ix_grid, GW_LAYER_GRIDS, "grid"},
+                {e->ix_room, GW_LAYER_POLICE_ROOMS, "police room"}};
+    for (size_t k = 0; !st && k < 2; k++) {
+        const gw_value *v = refs[k].ix >= 0 ? &ft->v[refs[k].ix] : NULL;
+        if (!v || v->kind != GW_VAL_TEXT) continue;
+        int found = 0;
+        gw_bbox box;
+        st = gw_store_edit_lookup(e->s, refs[k].layer, e->gv, v->s, &found, &box);
+        if (!st && !found)
+            st = gw_ctx_error(e->ctx, GW_ERR_RANGE,
+                              "%s: property %s names no %s '%.60s' (leave it out to have it "
+                              "found from the point)",
+                              ft->label, e->f[refs[k].ix].name, refs[k].what, v->s);
+    }
+    if (!st && e->ix_grid >= 0 && ft->v[e->ix_grid].kind == GW_VAL_NULL) {
         st = grid_of(e, x, y, ft->gridbuf, sizeof ft->gridbuf);
         if (!st && ft->gridbuf[0]) ft->v[e->ix_grid] = (gw_value){GW_VAL_TEXT, ft->gridbuf, 0, 0};
         ft->given[e->ix_grid] = 1;

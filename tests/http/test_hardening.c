@@ -337,6 +337,26 @@ static void test_malformed_geometry_message_is_readable(void **state)
     assert_non_null(strstr(msg, "coordinates"));
 }
 
+/* Defect 11: an incident's grid or police_room naming no such row overrode the spatial lookup
+ * and was stored. */
+static void test_incident_naming_unknown_grid_refused(void **state)
+{
+    (void)state;
+    char msg[1024];
+    const char *props[] = {"\"grid\":\"NO-SUCH-GRID\"", "\"police_room\":\"NO-SUCH-ROOM\""};
+    for (size_t i = 0; i < 2; i++) {
+        char body[512];
+        snprintf(body, sizeof body,
+                 "{\"type\":\"Feature\",\"id\":\"UG%zu\",\"geometry\":{\"type\":\"Point\","
+                 "\"coordinates\":[115.65,35.25]},\"properties\":{\"category\":\"theft\",%s}}",
+                 i, props[i]);
+        long st = post("/collections/incidents/items", body, msg, sizeof msg);
+        if (st != 422) fprintf(stderr, "%s -> %ld %s\n", props[i], st, msg);
+        assert_int_equal(st, 422);
+        assert_non_null(strstr(msg, "NO-SUCH"));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -349,6 +369,7 @@ int main(void)
         cmocka_unit_test(test_values_outside_their_domain_refused),
         cmocka_unit_test(test_many_query_parameters_answered),
         cmocka_unit_test(test_malformed_geometry_message_is_readable),
+        cmocka_unit_test(test_incident_naming_unknown_grid_refused),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -137,17 +137,23 @@ static void test_incident_insert_resolves_grid(void **state)
     assert_true(fabs(q_real(s, "SELECT minx FROM changelog ORDER BY seq DESC LIMIT 1") - 115.65) <
                 1e-12);
     gw_edit_result_free(&r);
-    /* an explicit grid is kept; outside every grid the grid stays null; no id -> a UUID */
+    /* an explicit grid is kept when it exists (G2, though the point lies in G1), refused when it
+     * names no grid; outside every grid the grid stays null; no id -> a UUID */
     assert_int_equal(ins(s, GW_LAYER_INCIDENTS,
                          "{\"type\":\"Feature\",\"geometry\":{\"type\":\"Point\",\"coordinates\":"
                          "[115.45,35.25]},\"properties\":{\"grid\":\"MANUAL\"}}",
+                         &r),
+                     GW_ERR_RANGE);
+    assert_int_equal(ins(s, GW_LAYER_INCIDENTS,
+                         "{\"type\":\"Feature\",\"geometry\":{\"type\":\"Point\",\"coordinates\":"
+                         "[115.45,35.25]},\"properties\":{\"grid\":\"G2\"}}",
                          &r),
                      GW_OK);
     assert_int_equal(strlen(r.ids[0]), 36);
     assert_int_equal(r.ids[0][14], '4');
     char sql[256];
     snprintf(sql, sizeof sql, "SELECT grid FROM incidents WHERE id='%s'", r.ids[0]);
-    assert_string_equal(q_text(s, sql), "MANUAL");
+    assert_string_equal(q_text(s, sql), "G2");
     /* occurred_at defaults to now on insert */
     snprintf(sql, sizeof sql, "SELECT occurred_at IS NOT NULL FROM incidents WHERE id='%s'",
              r.ids[0]);
