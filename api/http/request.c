@@ -152,6 +152,20 @@ void gw_req_respond(gw_req *req, unsigned status, const char *content_type, cons
     set_response(req, status, r, content_type, len);
 }
 
+void gw_req_respond_take(gw_req *req, unsigned status, const char *content_type, char *body,
+                         size_t len)
+{
+    struct MHD_Response *r = body
+                                 ? MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE)
+                                 : NULL;
+    if (!r) {
+        free(body);
+        gw_req_problem(req, 500, NULL, "could not make the response");
+        return;
+    }
+    set_response(req, status, r, content_type, len);
+}
+
 void gw_req_respond_json(gw_req *req, unsigned status, json_t *doc)
 {
     char *s = doc ? json_dumps(doc, JSON_COMPACT) : NULL;

@@ -112,6 +112,10 @@ void gw_req_add_header(gw_req *req, const char *name, const char *value);
 /* Answer with a copy of `body`. */
 void gw_req_respond(gw_req *req, unsigned status, const char *content_type, const char *body,
                     size_t len);
+/* Answer with `body` (malloc'd, len bytes), which the answer takes over: freed once sent, or at
+ * once when the answer cannot be made (a 500 is then answered).  No copy of a large page. */
+void gw_req_respond_take(gw_req *req, unsigned status, const char *content_type, char *body,
+                         size_t len);
 /* Answer with a JSON document (serialised compactly; `doc` is decref'd). */
 void gw_req_respond_json(gw_req *req, unsigned status, json_t *doc);
 /* Answer with application/problem+json (RFC 9457): type "about:blank" with the status's title

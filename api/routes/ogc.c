@@ -1,7 +1,8 @@
 /* ogc.c — OGC API – Features, read side: landing page, conformance, collections, items (bbox,
  * datetime, property filters, paging, Part 2 crs/bbox-crs) and single items, read through the
- * store's feature queries (store_features.h) and streamed as RFC 7946 GeoJSON.  /openapi.json
- * is built from the same tables in ogc_openapi.c. */
+ * store's feature queries (store_features.h) as RFC 7946 GeoJSON, each page built in memory
+ * inside one short read transaction before it is answered.  /openapi.json is built from the
+ * same tables in ogc_openapi.c. */
 #include "ogc.h"
 #include "ogc_internal.h"
 
@@ -349,20 +350,6 @@ static void items_filter(items_q *q)
     q->f.hi = q->tf.hi;
 }
 
-/* The stream of one items response: header, features from the statement, tail. */
-typedef struct items_stream {
-    gw_store *store;
-    gw_feature_reader *rd;
-    items_q q; /* owns the filter the reader reads */
-    gw_layer layer;
-    gw_crs_transform *tr;
-    gw_geojson_writer w;
-    gw_buf out;
-    size_t pos;
-    int nfeat, done;
-    void *cov; /* grids: the coverage module when its figures are current (coverage_of) */
-} items_stream;
-
 /* A grid's coverage figures (coverage_http.h) as properties, when cov (the module's state,
  * NULL when its result is not current) has the grid. */
 static void put_coverage(gw_buf *b, void *cov, const char *grid_id)
@@ -417,44 +404,6 @@ void gw_ogc_put_feature(gw_layer layer, const gw_row *row, gw_geojson_writer *w,
     gw_buf_str(b, "}}");
 }
 
-static long items_read(void *cls, char *buf, size_t max)
-{
-    items_stream *s = cls;
-    if (s->pos) { /* keep what is unsent at the front */
-        memmove(s->out.data, s->out.data + s->pos, s->out.len - s->pos);
-        s->out.len -= s->pos;
-        s->pos = 0;
-    }
-    while (!s->done && s->out.len < max) {
-        gw_row row;
-        gw_status rc = gw_store_features_next(s->store, s->rd, &row);
-        if (rc == GW_OK) {
-            if (s->nfeat++) gw_buf_add(&s->out, ",", 1);
-            gw_ogc_put_feature(s->layer, &row, &s->w, &s->out, s->cov);
-        } else if (rc == GW_ERR_NOT_FOUND) {
-            gw_buf_str(&s->out, "]}\n");
-            s->done = 1;
-        } else {
-            return -1; /* the status line went out already: cut the connection */
-        }
-    }
-    if (s->out.oom) return -1;
-    size_t n = s->out.len < max ? s->out.len : max;
-    memcpy(buf, s->out.data, n);
-    s->pos = n;
-    return (long)n;
-}
-
-static void items_free(void *cls)
-{
-    items_stream *s = cls;
-    gw_store_features_close(s->store, s->rd);
-    gw_crs_transform_destroy(s->tr);
-    gw_geojson_writer_free(&s->w);
-    gw_buf_free(&s->out);
-    free(s);
-}
-
 static int query_copy(void *user, const char *key, const char *val)
 {
     gw_buf *b = user;
@@ -502,56 +451,73 @@ static int output_crs(gw_req *req, const crs_opt *c, gw_ctx *ctx, gw_geojson_wri
     return 0;
 }
 
+/* One items page into b: header, links, features, tail.  The count and the page are read in
+ * one read transaction that ends before the answer is handed to the server, so a client that
+ * reads slowly holds memory, not a snapshot of the worker's connection (issue 15, defect 3:
+ * a stalled reader of a streamed page froze the worker's view, token revocation included). */
+static gw_status items_page(gw_req *req, gw_store *st, const items_q *q, gw_geojson_writer *w,
+                            void *cov, gw_buf *b)
+{
+    gw_status rc = gw_store_read_begin(st);
+    if (rc) return rc;
+    int64_t matched = 0;
+    gw_feature_reader *rd = NULL;
+    rc = gw_store_features_count(st, &q->f, &matched);
+    if (!rc) rc = gw_store_features_open(st, &q->f, q->limit, q->offset, &rd);
+    if (!rc) {
+        int64_t returned = matched - q->offset;
+        if (returned < 0) returned = 0;
+        if (returned > q->limit) returned = q->limit;
+        char ts[32];
+        gw_time_format((int64_t)time(NULL), ts, sizeof ts);
+        gw_buf_printf(b,
+                      "{\"type\":\"FeatureCollection\",\"numberMatched\":%lld,"
+                      "\"numberReturned\":%lld,\"timeStamp\":\"%s\",\"links\":[",
+                      (long long)matched, (long long)returned, ts);
+        put_link(req, b, "self", q->offset, 1);
+        if (q->offset + returned < matched) put_link(req, b, "next", q->offset + q->limit, 0);
+        if (q->offset > 0)
+            put_link(req, b, "prev", q->offset > q->limit ? q->offset - q->limit : 0, 0);
+        gw_buf_str(b, "],\"features\":[");
+    }
+    gw_row row;
+    for (int n = 0; !rc && !b->oom && !(rc = gw_store_features_next(st, rd, &row)); n++) {
+        if (n) gw_buf_add(b, ",", 1);
+        gw_ogc_put_feature(q->layer, &row, w, b, cov);
+    }
+    if (rd && rc == GW_ERR_NOT_FOUND) { /* the end of the page */
+        rc = GW_OK;
+        gw_buf_str(b, "]}\n");
+    }
+    gw_store_features_close(st, rd);
+    gw_store_read_end(st);
+    if (!rc && b->oom) rc = gw_ctx_error(gw_store_ctx(st), GW_ERR_NOMEM, "out of memory");
+    return rc;
+}
+
 static int h_items(gw_req *req)
 {
-    items_stream *s = calloc(1, sizeof *s);
-    if (!s) {
-        gw_req_fail(req, NULL, GW_ERR_NOMEM, "out of memory");
-        return 0;
-    }
-    items_q *q = &s->q;
-    *q = (items_q){.req = req, .limit = LIMIT_DEFAULT};
+    items_q q = {.req = req, .limit = LIMIT_DEFAULT};
     gw_store *st = NULL;
-    if (bad_f(req) || layer_param(req, &q->layer) || !(st = gw_req_store(req))) {
-        free(s);
-        return 0;
-    }
+    if (bad_f(req) || layer_param(req, &q.layer) || !(st = gw_req_store(req))) return 0;
     gw_ctx *ctx = gw_store_ctx(st);
-    if (gw_req_query_each(req, items_arg, q) || (q->has_bbox && bbox_to_lonlat(q, ctx))) {
-        free(s);
-        return 0;
-    }
-    items_filter(q);
-    int64_t matched = 0;
-    gw_status rc = gw_store_features_count(st, &q->f, &matched);
-    if (!rc) rc = gw_store_features_open(st, &q->f, q->limit, q->offset, &s->rd);
+    if (gw_req_query_each(req, items_arg, &q) || (q.has_bbox && bbox_to_lonlat(&q, ctx))) return 0;
+    items_filter(&q);
+    gw_geojson_writer w = {0};
+    gw_crs_transform *tr = NULL;
+    if (output_crs(req, q.crs ? q.crs : &crs_opts[0], ctx, &w, &tr)) return 0;
+    gw_buf b = {0};
+    gw_status rc = items_page(req, st, &q, &w, coverage_of(req, q.layer), &b);
+    gw_geojson_writer_free(&w);
+    gw_crs_transform_destroy(tr);
     if (rc) {
         gw_req_fail(req, ctx, rc, "query failed: %s", gw_ctx_errmsg(ctx));
-        free(s);
+        gw_buf_free(&b);
         return 0;
     }
-    s->store = st;
-    s->layer = q->layer;
-    s->cov = coverage_of(req, q->layer);
-    if (output_crs(req, q->crs ? q->crs : &crs_opts[0], ctx, &s->w, &s->tr)) {
-        items_free(s);
-        return 0;
-    }
-    int64_t returned = matched - q->offset;
-    if (returned < 0) returned = 0;
-    if (returned > q->limit) returned = q->limit;
-    char ts[32];
-    gw_time_format((int64_t)time(NULL), ts, sizeof ts);
-    gw_buf_printf(&s->out,
-                  "{\"type\":\"FeatureCollection\",\"numberMatched\":%lld,\"numberReturned\":%lld,"
-                  "\"timeStamp\":\"%s\",\"links\":[",
-                  (long long)matched, (long long)returned, ts);
-    put_link(req, &s->out, "self", q->offset, 1);
-    if (q->offset + returned < matched) put_link(req, &s->out, "next", q->offset + q->limit, 0);
-    if (q->offset > 0)
-        put_link(req, &s->out, "prev", q->offset > q->limit ? q->offset - q->limit : 0, 0);
-    gw_buf_str(&s->out, "],\"features\":[");
-    gw_req_respond_stream(req, 200, "application/geo+json", items_read, s, items_free);
+    size_t len;
+    char *body = gw_buf_take(&b, &len);
+    gw_req_respond_take(req, 200, "application/geo+json", body, len);
     return 0;
 }
 
