@@ -3,10 +3,8 @@
  *
  * The geometry checks mirror geo/io.c's import checks (type per layer, coordinate range with a
  * lat/lon swap hint, GEOS validity with reason and location); io.c keeps them static, so small
- * equivalents live here.  Incident grid and police-room resolution are SQL over the spatial
- * indexes: fine for single writes, where the in-memory model would be overkill. */
-#include "gridwatch/edit.h"
-#include "gridwatch/store_edit.h"
+ * equivalents live here.  Incident grid and police-room resolution is in edit_resolve.c. */
+#include "edit_internal.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -15,42 +13,6 @@
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
-
-#define MAX_FIELDS 16
-#define ID_MAX 256
-
-enum mode { M_INSERT, M_REPLACE, M_PATCH };
-
-typedef struct feat {
-    const char *id;
-    char idbuf[ID_MAX];
-    gw_value v[MAX_FIELDS]; /* bind-ready: time fields already formatted as ISO text */
-    unsigned char given[MAX_FIELDS];
-    char tbuf[MAX_FIELDS][32];
-    char gridbuf[ID_MAX], roombuf[ID_MAX];
-    GEOSGeometry *geom; /* EPSG:4326 */
-    int geom_member;    /* "geometry" present in the input (possibly null) */
-    gw_bbox box;
-    char label[ID_MAX + 96];
-} feat;
-
-typedef struct ed {
-    gw_store *s;
-    gw_ctx *ctx;
-    GEOSContextHandle_t h;
-    gw_layer layer;
-    const char *lname;
-    const gw_field *f;
-    size_t nf;
-    gw_crs crs;
-    int latlon, batch;
-    gw_crs_transform *tr;
-    GEOSGeoJSONReader *rd;
-    GEOSWKBWriter *wr;
-    int64_t gv; /* published grid version */
-    int ix_grid, ix_room, ix_auto;
-    gw_edit_result *res;
-} ed;
 
 /* ---- setup --------------------------------------------------------------------------------- */
 
@@ -464,104 +426,6 @@ static gw_status read_feature(ed *e, feat *ft, json_t *jf, int k, enum mode mode
     return GW_OK;
 }
 
-/* ---- incident resolution ------------------------------------------------------------------- */
-
-static gw_status grid_of(ed *e, double x, double y, char *out, size_t cap)
-{
-    return gw_store_edit_grid_at(e->s, e->gv, x, y, out, cap);
-}
-
-/* The nearest police room found so far. */
-typedef struct room_best {
-    double x, y, best;
-    char *out;
-    size_t cap;
-} room_best;
-
-static int room_seen(void *user, const char *id, double lon, double lat)
-{
-    room_best *b = user;
-    double d = gw_geodesic_distance(b->x, b->y, lon, lat);
-    if (d < b->best || (d == b->best && strcmp(id, b->out) < 0)) {
-        b->best = d;
-        snprintf(b->out, b->cap, "%s", id);
-    }
-    return 0;
-}
-
-/* The police room nearest to (x, y) in geodesic metres: frames of the spatial index grow until
- * the best candidate is nearer than anything outside the frame can be. */
-static gw_status room_of(ed *e, double x, double y, char *out, size_t cap)
-{
-    out[0] = '\0';
-    room_best b = {x, y, INFINITY, out, cap};
-    for (double r = 0.02;; r *= 2) {
-        gw_bbox box = {x - r, y - r, x + r, y + r};
-        gw_status st = gw_store_edit_rooms_in(e->s, &box, room_seen, &b);
-        if (st) return st;
-        /* Anything outside the frame is at least r degrees away in lat or in lon. */
-        double edge = fmin(89.0, fabs(y) + r);
-        double reach = 0.99 * r * 110574.0 * fmin(1.0, cos(edge * M_PI / 180.0));
-        if (b.best <= reach || r > 360) break;
-    }
-    return GW_OK;
-}
-
-gw_status gw_edit_nearest_police_room(gw_store *store, double lon, double lat, char *buf,
-                                      size_t cap)
-{
-    if (!store || !buf || cap == 0) return GW_ERR_ARG;
-    ed e;
-    memset(&e, 0, sizeof e);
-    e.s = store;
-    e.ctx = gw_store_ctx(store);
-    e.lname = "police_rooms";
-    gw_status st = room_of(&e, lon, lat, buf, cap);
-    if (!st && !buf[0])
-        st = gw_ctx_error(e.ctx, GW_ERR_NOT_FOUND, "there are no police rooms to choose from");
-    return st;
-}
-
-static gw_status resolve_incident(ed *e, feat *ft)
-{
-    if (e->layer != GW_LAYER_INCIDENTS || !ft->geom) return GW_OK;
-    double x, y;
-    GEOSGeomGetX_r(e->h, ft->geom, &x);
-    GEOSGeomGetY_r(e->h, ft->geom, &y);
-    gw_status st = GW_OK;
-    /* A grid or police room the client names must exist: it overrides the spatial lookup, and
-     * a name of nothing would file the incident nowhere. */
-    const struct {
-        int ix;
-        gw_layer layer;
-        const char *what;
-    } refs[] = {{e->ix_grid, GW_LAYER_GRIDS, "grid"},
-                {e->ix_room, GW_LAYER_POLICE_ROOMS, "police room"}};
-    for (size_t k = 0; !st && k < 2; k++) {
-        const gw_value *v = refs[k].ix >= 0 ? &ft->v[refs[k].ix] : NULL;
-        if (!v || v->kind != GW_VAL_TEXT) continue;
-        int found = 0;
-        gw_bbox box;
-        st = gw_store_edit_lookup(e->s, refs[k].layer, e->gv, v->s, &found, &box);
-        if (!st && !found)
-            st = gw_ctx_error(e->ctx, GW_ERR_RANGE,
-                              "%s: property %s names no %s '%.60s' (leave it out to have it "
-                              "found from the point)",
-                              ft->label, e->f[refs[k].ix].name, refs[k].what, v->s);
-    }
-    if (!st && e->ix_grid >= 0 && ft->v[e->ix_grid].kind == GW_VAL_NULL) {
-        st = grid_of(e, x, y, ft->gridbuf, sizeof ft->gridbuf);
-        if (!st && ft->gridbuf[0]) ft->v[e->ix_grid] = (gw_value){GW_VAL_TEXT, ft->gridbuf, 0, 0};
-        ft->given[e->ix_grid] = 1;
-    }
-    if (!st && e->ix_room >= 0 && ft->v[e->ix_room].kind == GW_VAL_NULL) {
-        st = room_of(e, x, y, ft->roombuf, sizeof ft->roombuf);
-        if (!st && ft->roombuf[0]) ft->v[e->ix_room] = (gw_value){GW_VAL_TEXT, ft->roombuf, 0, 0};
-        ft->given[e->ix_room] = 1;
-    }
-    return st;
-}
-
 /* ---- SQL ----------------------------------------------------------------------------------- */
 
 /* Look up a feature: *found, and its bbox. */
@@ -682,7 +546,7 @@ static gw_status insert_one(ed *e, json_t *jf, int k)
                           "to change it)",
                           ft.label, ft.id);
     auto_time(e, &ft, M_INSERT);
-    if (!st) st = resolve_incident(e, &ft);
+    if (!st) st = edit_resolve_incident(e, &ft);
     if (!st) st = do_insert(e, &ft);
     if (!st) st = log_change(e, "insert", ft.id, NULL, 0, &ft.box, 1);
     feat_free(e, &ft);
@@ -779,7 +643,7 @@ static gw_status change(gw_store *store, gw_layer layer, const char *id, const c
         st = gw_ctx_error(e.ctx, GW_ERR_NOT_FOUND, "%s: no feature with id '%s'%s", e.lname, id,
                           layer == GW_LAYER_GRIDS ? " in the published grid version" : "");
     auto_time(&e, &ft, mode);
-    if (!st) st = resolve_incident(&e, &ft);
+    if (!st) st = edit_resolve_incident(&e, &ft);
     if (!st) st = do_update(&e, &ft, mode == M_REPLACE);
     if (!st) st = log_change(&e, "update", id, &old, 1, &ft.box, ft.geom != NULL);
     feat_free(&e, &ft);
