@@ -27,7 +27,6 @@ struct gw_coverage_http {
     gw_ctx *tr_ctx; /* owns the lon/lat -> metric transform (used under tr_lock) */
     gw_crs_transform *to_m;
     int to_m_srid; /* the metric CRS to_m goes to; 0 before the city has data */
-    double last_update_ms;
     /* The background thread: full computations (at start when the stored rows are stale, and
      * for grid or bulk changes) so that neither the start nor the sync thread waits for them. */
     pthread_t bg;
@@ -101,13 +100,11 @@ static void on_change(void *user, gw_ctx *ctx, const gw_change *changes, size_t 
         want_full(cs);
         return;
     }
-    double t0 = gw_mono_s();
     size_t nch = 0;
     gw_status st = gw_coverage_update(ctx, cs->cov, cur, &nch);
     if (!st && nch && !cs->wstore) st = gw_store_open(ctx, cs->db_path, 0, &cs->wstore);
     if (nch) changed_rows(cs, ctx, st ? NULL : gw_coverage_changed(cs->cov));
     if (!st && nch) st = gw_coverage_save(ctx, cs->cov, cs->wstore, gw_coverage_changed(cs->cov));
-    cs->last_update_ms = (gw_mono_s() - t0) * 1000;
     pthread_rwlock_unlock(&cs->lock);
     if (st) fprintf(stderr, "gridwatch: coverage update failed: %s\n", gw_ctx_errmsg(ctx));
 }
@@ -145,7 +142,6 @@ static void bg_compute(gw_coverage_http *cs)
     gw_model *model = gw_live_model(cs->live);
     gw_coverage_opts o = {.min_blind_m2 = -1, .blind_spots = 1};
     gw_coverage *nc = NULL;
-    double t0 = gw_mono_s();
     gw_status st = gw_coverage_compute(ctx, model, gw_model_acquire(model), &o, &nc);
     int again = st ? 0 : bg_catch_up(cs, nc, 1, &st);
     gw_coverage *old = NULL;
@@ -166,7 +162,6 @@ static void bg_compute(gw_coverage_http *cs)
     }
     gw_coverage_destroy(ctx, nc);
     gw_coverage_destroy(ctx, old);
-    cs->last_update_ms = (gw_mono_s() - t0) * 1000;
 }
 
 static void *bg_main(void *arg)
