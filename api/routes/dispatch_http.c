@@ -91,7 +91,7 @@ static int query_point(gw_req *req, double *lon, double *lat)
     if (c.kind == GW_CRS_EPSG && c.epsg == 4326) return 0;
     gw_crs_transform *tr = NULL;
     gw_status st = gw_crs_transform_create(ctx, c, (gw_crs){GW_CRS_EPSG, 4326}, &tr);
-    if (!st) st = gw_crs_transform_points(tr, lon, lat, 1);
+    if (!st) st = gw_crs_transform_points_checked(tr, lon, lat, 1);
     gw_crs_transform_destroy(tr);
     if (st) {
         gw_req_problem(req, 400, NULL, "cannot take the point from crs '%s': %s", crs,

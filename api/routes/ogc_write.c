@@ -47,7 +47,7 @@ static int input_crs(gw_req *req, gw_edit_opts *o)
         {"gcj02", {GW_CRS_GCJ02, 0}, 0},
         {"GCJ02", {GW_CRS_GCJ02, 0}, 0},
     };
-    *o = (gw_edit_opts){{GW_CRS_EPSG, 4326}, 0};
+    *o = (gw_edit_opts){.crs = {GW_CRS_EPSG, 4326}}; /* never .layout: see gw_edit_opts */
     const char *what = "crs";
     const char *v = gw_req_query(req, "crs");
     if (!v) {

@@ -4,6 +4,7 @@
 #include "gridwatch/layer.h"
 
 #include <ctype.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -266,4 +267,33 @@ bad:
         ctx, GW_ERR_FORMAT,
         "'%s' is not an ISO 8601 time (expected e.g. 2018-01-01T13:05:00Z or 2018-01-01 13:05:00)",
         text);
+}
+
+gw_status gw_geom_check(gw_ctx *ctx, const char *what, const GEOSGeometry *g, int lonlat)
+{
+    GEOSContextHandle_t h = gw_ctx_geos(ctx);
+    int parts = GEOSGetNumGeometries_r(h, g), n = GEOSGetNumCoordinates_r(h, g);
+    if (parts < 0 || n < 0)
+        return gw_ctx_error(ctx, GW_ERR_GEOMETRY, "%s: %s", what, gw_ctx_geos_errmsg(ctx));
+    if (n > GW_GEOM_MAX_VERTICES)
+        return gw_ctx_error(ctx, GW_ERR_RANGE,
+                            "%s: %d vertices; a geometry may have at most " GW_STR(
+                                GW_GEOM_MAX_VERTICES) " (simplify it first)",
+                            what, n);
+    if (parts > GW_GEOM_MAX_PARTS)
+        return gw_ctx_error(ctx, GW_ERR_RANGE,
+                            "%s: %d parts; a geometry may have at most " GW_STR(
+                                GW_GEOM_MAX_PARTS) " (is it the right layer?)",
+                            what, parts);
+    double x0, y0, x1, y1;
+    if (!lonlat || GEOSisEmpty_r(h, g) == 1) return GW_OK;
+    if (!GEOSGeom_getXMin_r(h, g, &x0) || !GEOSGeom_getYMin_r(h, g, &y0) ||
+        !GEOSGeom_getXMax_r(h, g, &x1) || !GEOSGeom_getYMax_r(h, g, &y1))
+        return gw_ctx_error(ctx, GW_ERR_GEOMETRY, "%s: %s", what, gw_ctx_geos_errmsg(ctx));
+    if (!(x0 >= -180 && x1 <= 180 && y0 >= -90 && y1 <= 90)) /* NaN fails too */
+        return gw_ctx_error(ctx, GW_ERR_RANGE,
+                            "%s: coordinates out of range (lon %.9g to %.9g, lat %.9g to %.9g in "
+                            "EPSG:4326): lon must be within [-180, 180] and lat within [-90, 90]",
+                            what, x0, x1, y0, y1);
+    return GW_OK;
 }

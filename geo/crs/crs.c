@@ -429,6 +429,32 @@ gw_status gw_crs_transform_points(gw_crs_transform *tr, double *x, double *y, si
     return GW_OK;
 }
 
+gw_status gw_crs_transform_points_checked(gw_crs_transform *tr, double *x, double *y, size_t n)
+{
+    if (!tr) return GW_ERR_ARG;
+    for (size_t i = 0; i < n; i++) {
+        double ox = x[i], oy = y[i], sx = ox, sy = oy;
+        apply_step(tr->pre, &sx, &sy);
+        gw_status st = gw_crs_transform_points(tr, &x[i], &y[i], 1);
+        if (st || !tr->pj) {
+            if (st) return st;
+            continue;
+        }
+        PJ_COORD c = proj_coord(sx, sy, 0, 0);
+        c = proj_trans(tr->pj, PJ_FWD, c);
+        c = proj_trans(tr->pj, PJ_INV, c);
+        double bx = c.xy.x, by = c.xy.y;
+        if (!(fabs(bx - sx) <= 1e-7 * fmax(1, fabs(sx))) ||
+            !(fabs(by - sy) <= 1e-7 * fmax(1, fabs(sy))))
+            return gw_ctx_error(tr->ctx, GW_ERR_RANGE,
+                                "point (%.9g, %.9g) lies outside the area where %s is defined: "
+                                "it lands at (%.9g, %.9g) in %s, which is (%.9g, %.9g) in %s",
+                                ox, oy, tr->from_name, x[i], y[i], tr->to_name, bx, by,
+                                tr->from_name);
+    }
+    return GW_OK;
+}
+
 typedef struct geom_job {
     gw_crs_transform *tr;
     int failed;

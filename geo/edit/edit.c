@@ -43,6 +43,7 @@ static gw_status ed_init(ed *e, gw_store *s, gw_layer layer, const gw_edit_opts 
     e->crs = o ? o->crs : (gw_crs){GW_CRS_EPSG, 4326};
     if (e->crs.kind == GW_CRS_EPSG && e->crs.epsg == 0) e->crs.epsg = 4326;
     e->latlon = o ? o->axis_latlon : 0;
+    e->layout = o ? o->layout : 0;
     e->ix_grid = layer == GW_LAYER_INCIDENTS ? gw_layer_field_index(layer, "grid") : -1;
     e->ix_room = layer == GW_LAYER_INCIDENTS ? gw_layer_field_index(layer, "police_room") : -1;
     e->ix_auto = layer == GW_LAYER_TEAMS       ? gw_layer_field_index(layer, "updated_at")
@@ -358,6 +359,8 @@ static gw_status read_geom(ed *e, feat *ft, json_t *jf)
                             type, why);
     }
     ft->geom = gg;
+    gw_status st = gw_geom_check(e->ctx, ft->label, gg, 0);
+    if (st) return st;
     if (GEOSisEmpty_r(e->h, gg) != 0)
         return gw_ctx_error(e->ctx, GW_ERR_GEOMETRY, "%s: empty %s geometry", ft->label, type);
     if (e->latlon) {
@@ -371,10 +374,10 @@ static gw_status read_geom(ed *e, feat *ft, json_t *jf)
     if (e->tr) {
         GEOSGeometry *t = gw_crs_transform_geom(e->tr, gg);
         if (!t) {
-            gw_status st = gw_ctx_errcode(e->ctx) ? gw_ctx_errcode(e->ctx) : GW_ERR_CRS;
+            gw_status code = gw_ctx_errcode(e->ctx) ? gw_ctx_errcode(e->ctx) : GW_ERR_CRS;
             char msg[512];
             snprintf(msg, sizeof msg, "%s", gw_ctx_errmsg(e->ctx));
-            return gw_ctx_error(e->ctx, st, "%s: cannot convert the geometry to EPSG:4326: %s",
+            return gw_ctx_error(e->ctx, code, "%s: cannot convert the geometry to EPSG:4326: %s",
                                 ft->label, msg);
         }
         GEOSGeom_destroy_r(e->h, gg);
@@ -384,7 +387,7 @@ static gw_status read_geom(ed *e, feat *ft, json_t *jf)
     GEOSGeom_getYMin_r(e->h, gg, &ft->box.miny);
     GEOSGeom_getXMax_r(e->h, gg, &ft->box.maxx);
     GEOSGeom_getYMax_r(e->h, gg, &ft->box.maxy);
-    gw_status st = check_coords(e, ft);
+    st = check_coords(e, ft);
     if (st || e->layer != GW_LAYER_GRIDS) return st;
     char *reason = NULL;
     GEOSGeometry *loc = NULL;
@@ -532,10 +535,25 @@ static void auto_time(ed *e, feat *ft, enum mode mode)
 
 /* ---- the operations ------------------------------------------------------------------------ */
 
+/* Grid boundaries are the layout: adding, reshaping or removing one here would bypass the
+ * planning rules (the grids must tile the area without overlaps or gaps, and each published
+ * version is a whole layout).  They change in a plan draft; here only a grid's properties. */
+static gw_status layout_rule(ed *e, const char *label, const char *what)
+{
+    return gw_ctx_error(e->ctx, GW_ERR_CONFLICT,
+                        "%s: %s would change the grid layout outside planning; grid boundaries "
+                        "are redrawn in a plan draft (POST /plan/drafts or gridwatch plan: edit, "
+                        "validate, publish), which keeps the grids tiling the area; a PATCH "
+                        "without a geometry may change a grid's properties",
+                        label, what);
+}
+
 static gw_status insert_one(ed *e, json_t *jf, int k)
 {
     feat ft;
     gw_status st = read_feature(e, &ft, jf, k, M_INSERT);
+    if (!st && e->layer == GW_LAYER_GRIDS && !e->layout)
+        st = layout_rule(e, ft.label, "adding a grid");
     int found = 0;
     gw_bbox old;
     if (!st && !ft.id && !(st = new_id(e, &ft))) set_label(e, &ft, k);
@@ -619,6 +637,8 @@ static gw_status change(gw_store *store, gw_layer layer, const char *id, const c
                               e.lname, id);
     }
     if (!st) st = read_feature(&e, &ft, doc, 0, mode);
+    if (!st && layer == GW_LAYER_GRIDS && ft.geom_member && !e.layout)
+        st = layout_rule(&e, e.lname, "a new boundary");
     if (!st && ft.id && strcmp(ft.id, id) != 0)
         st = gw_ctx_error(e.ctx, GW_ERR_ARG,
                           "%s: the body's id '%s' differs from the id in the "
@@ -679,6 +699,8 @@ gw_status gw_edit_delete(gw_store *store, gw_layer layer, const char *id, gw_edi
     if (!st && !found)
         st = gw_ctx_error(e.ctx, GW_ERR_NOT_FOUND, "%s: no feature with id '%s'%s", e.lname, id,
                           layer == GW_LAYER_GRIDS ? " in the published grid version" : "");
+    if (!st && layer == GW_LAYER_GRIDS && !e.layout)
+        st = layout_rule(&e, e.lname, "removing a grid");
     if (!st) st = do_delete(&e, id);
     if (!st) st = log_change(&e, "delete", id, &old, 1, NULL, 0);
     return finish(&e, st);

@@ -33,7 +33,7 @@ typedef struct ed {
     const gw_field *f;
     size_t nf;
     gw_crs crs;
-    int latlon, batch;
+    int latlon, batch, layout;
     gw_crs_transform *tr;
     GEOSGeoJSONReader *rd;
     GEOSWKBWriter *wr;

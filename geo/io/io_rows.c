@@ -444,6 +444,10 @@ static gw_status add_polygon(imp *m, OGRFeatureH f, OGRGeometryH g)
                              (long long)m->row, io_row_id(m), gw_ctx_geos_errmsg(m->ctx));
         goto done;
     }
+    char label[512];
+    snprintf(label, sizeof label, "%s row %lld (id '%s')", m->path, (long long)m->row,
+             io_row_id(m));
+    if ((st = gw_geom_check(m->ctx, label, gg, 0))) goto done; /* before the costly checks */
     if (m->gtr) {
         GEOSGeometry *tg = gw_crs_transform_geom(m->gtr, gg);
         GEOSGeom_destroy_r(m->h, gg);

@@ -85,11 +85,21 @@ static gw_status read_geom(ectx *e, json_t *edit, const char *member, int family
     GEOSGeometry *g = text && rd ? GEOSGeoJSONReader_readGeometry_r(e->p.h, rd, text) : NULL;
     if (rd) GEOSGeoJSONReader_destroy_r(e->p.h, rd);
     free(text);
-    if (!g)
+    if (!g) {
+        /* GEOS's GeoJSON reader reports its JSON library's internals: say what GeoJSON wants */
+        const char *why = gw_ctx_geos_errmsg(e->p.ctx);
+        if (!why || strstr(why, "json.exception"))
+            why = "its coordinates must be arrays of two or three numbers (RFC 7946, 3.1)";
         return gw_ctx_error(e->p.ctx, GW_ERR_FORMAT,
-                            "edit: '%s' is not a readable GeoJSON "
-                            "geometry: %s",
-                            member, gw_ctx_geos_errmsg(e->p.ctx));
+                            "edit: '%s' is not a readable GeoJSON geometry: %s", member, why);
+    }
+    char what[64];
+    snprintf(what, sizeof what, "edit: '%s'", member);
+    gw_status cst = gw_geom_check(e->p.ctx, what, g, 1); /* finite lon/lat, bounded size */
+    if (cst) {
+        GEOSGeom_destroy_r(e->p.h, g);
+        return cst;
+    }
     int t = GEOSGeomTypeId_r(e->p.h, g);
     int ok = family == 1 ? (t == GEOS_LINESTRING || t == GEOS_MULTILINESTRING)
                          : (t == GEOS_POLYGON || t == GEOS_MULTIPOLYGON);
@@ -567,7 +577,10 @@ gw_status gw_plan_edit(gw_store *s, int64_t draft, const char *json, size_t len,
     gw_ctx *ctx = gw_store_ctx(s);
     json_error_t jerr;
     json_t *edit = json_loadb(json, len, 0, &jerr);
-    if (!edit) return gw_ctx_error_at(ctx, GW_ERR_FORMAT, jerr.position, "edit: %s", jerr.text);
+    if (!edit)
+        return gw_ctx_error_at(ctx, GW_ERR_FORMAT, jerr.position,
+                               "edit: malformed JSON at line %d, column %d (byte %d): %s",
+                               jerr.line, jerr.column, jerr.position, jerr.text);
     const char *op = json_string_value(json_object_get(edit, "op"));
     static const struct {
         const char *name;

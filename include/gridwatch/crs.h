@@ -46,6 +46,11 @@ gw_status gw_crs_transform_create(gw_ctx *ctx, gw_crs from, gw_crs to, gw_crs_tr
 void gw_crs_transform_destroy(gw_crs_transform *tr);
 /* Transform n points in place.  GW_ERR_CRS if any point fails (then the arrays are unspecified). */
 gw_status gw_crs_transform_points(gw_crs_transform *tr, double *x, double *y, size_t n);
+/* As gw_crs_transform_points, and each point must transform back to where it was (within
+ * 1e-7 of its magnitude): a point outside the area where the source CRS is defined (web
+ * Mercator y = 1e15 lands on the pole, x = 1e15 wraps around the earth) is GW_ERR_RANGE
+ * instead of a silently wrong place.  For the few points of a query, not for bulk data. */
+gw_status gw_crs_transform_points_checked(gw_crs_transform *tr, double *x, double *y, size_t n);
 /* Transform a GEOS geometry; returns a new geometry (caller frees with GEOSGeom_destroy_r), or
  * NULL with the error on the ctx. */
 GEOSGeometry *gw_crs_transform_geom(gw_crs_transform *tr, const GEOSGeometry *g);

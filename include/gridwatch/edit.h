@@ -35,6 +35,10 @@ typedef struct gw_edit_opts {
     gw_crs crs; /* CRS of the input coordinates; a zeroed struct ({GW_CRS_EPSG, 0}) = EPSG:4326 */
     int axis_latlon; /* coordinates come in (lat, lon) / (northing, easting) order, as OGC API
                         Part 2 means for the EPSG:4326 and EPSG:4490 URIs */
+    int layout;      /* 1: the caller owns the grid layout (a loader or test building a city) and
+                        may add and reshape grids; 0 (the default, and every OGC write): a grid
+                        boundary written here is GW_ERR_CONFLICT, as is every grid delete;
+                        boundaries change in a plan draft, which keeps the grids tiling */
 } gw_edit_opts;
 
 /* What a write did.  Zero-initialise; free the contents with gw_edit_result_free(). */

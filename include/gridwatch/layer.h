@@ -80,6 +80,15 @@ gw_status gw_time_check(gw_ctx *ctx, const char *what, int64_t unix_s);
 #define GW_CAMERA_MAX_RANGE_M 5000
 #define GW_STR_(x) #x
 #define GW_STR(x) GW_STR_(x)
+/* The size a stored polygon may have: a management grid's boundary is a few hundred vertices
+ * (the largest of Heze's real outlines has ~9,000); 200,000 vertices or 20,000 parts is an
+ * attack or a wrong layer, and its validation alone would hold a worker for seconds. */
+#define GW_GEOM_MAX_VERTICES 50000
+#define GW_GEOM_MAX_PARTS 1000
+/* GW_OK when g is within GW_GEOM_MAX_VERTICES and GW_GEOM_MAX_PARTS and, with lonlat set, all
+ * its coordinates are lon/lat (|lon| <= 180, |lat| <= 90); else GW_ERR_RANGE naming `what`. */
+gw_status gw_geom_check(gw_ctx *ctx, const char *what, const GEOSGeometry *g, int lonlat);
+
 /* The values a layer's "status" field may take, NULL-terminated; NULL for a layer whose status
  * is free text (grids: published/draft versions live elsewhere).  Cameras: online, offline,
  * maintenance; teams: available, busy, offline; incidents: open, dispatched, closed. */

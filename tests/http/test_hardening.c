@@ -6,11 +6,13 @@
 
 #include "auth.h"
 #include "gridwatch/city.h"
+#include "gridwatch/layer.h"
 #include "gridwatch/store.h"
 #include "http_fixture.h"
 #include "store_sqlite.h"
 
 #include <jansson.h>
+#include <math.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -357,6 +359,179 @@ static void test_incident_naming_unknown_grid_refused(void **state)
     }
 }
 
+static long request(const char *method, const char *path, const char *body, char *msg, size_t cap)
+{
+    hf_resp r = hf_request(method, path, admin, body, body ? strlen(body) : 0, "application/json",
+                           NULL);
+    long st = r.status;
+    if (msg) snprintf(msg, cap, "%s", r.body.data ? r.body.data : "");
+    hf_resp_free(&r);
+    return st;
+}
+
+static long grids_matched(void)
+{
+    hf_resp r = hf_request("GET", "/collections/grids/items?limit=1", admin, NULL, 0, NULL, NULL);
+    assert_int_equal(r.status, 200);
+    json_t *j = json_loads(r.body.data, 0, NULL);
+    long n = (long)json_integer_value(json_object_get(j, "numberMatched"));
+    json_decref(j);
+    hf_resp_free(&r);
+    return n;
+}
+
+/* Defect 4a: a grid POSTed over OGC on top of another was stored (201) and the published
+ * layout no longer tiled; reshaping or removing one bypassed planning the same way. */
+static void test_ogc_grid_write_bypassing_planning_refused(void **state)
+{
+    (void)state;
+    hf_resp r = hf_request("GET", "/collections/grids/items?limit=1", admin, NULL, 0, NULL, NULL);
+    json_t *j = json_loads(r.body.data, 0, NULL),
+           *f = json_array_get(json_object_get(j, "features"), 0);
+    char *geom = json_dumps(json_object_get(f, "geometry"), JSON_COMPACT), id[128];
+    snprintf(id, sizeof id, "%s", json_string_value(json_object_get(f, "id")));
+    json_decref(j);
+    hf_resp_free(&r);
+    long n0 = grids_matched();
+    size_t cap = strlen(geom) + 256;
+    char *body = malloc(cap), msg[2048], path[256];
+    snprintf(body, cap, "{\"type\":\"Feature\",\"id\":\"OVER1\",\"geometry\":%s}", geom);
+    long st = request("POST", "/collections/grids/items", body, msg, sizeof msg);
+    if (st != 409) fprintf(stderr, "POST overlapping grid -> %ld %s\n", st, msg);
+    assert_int_equal(st, 409);
+    assert_non_null(strstr(msg, "plan draft"));
+    snprintf(path, sizeof path, "/collections/grids/items/%s", id);
+    snprintf(body, cap, "{\"type\":\"Feature\",\"geometry\":%s}", geom);
+    assert_int_equal(request("PUT", path, body, msg, sizeof msg), 409);
+    assert_int_equal(request("PATCH", path, body, msg, sizeof msg), 409);
+    assert_int_equal(request("DELETE", path, NULL, msg, sizeof msg), 409);
+    assert_int_equal(grids_matched(), n0);
+    /* a grid's properties are still an OGC edit */
+    assert_int_equal(request("PATCH", path, "{\"properties\":{\"worker\":\"Li Ming\"}}", msg,
+                             sizeof msg),
+                     200);
+    free(body);
+    free(geom);
+}
+
+/* A ring of n vertices (a circle) as GeoJSON coordinates. */
+static void ring(char *buf, size_t cap, double cx, double cy, double r, int n)
+{
+    size_t o = (size_t)snprintf(buf, cap, "[");
+    for (int i = 0; i <= n && o < cap; i++) {
+        double a = 2 * 3.14159265358979 * (i % n) / n;
+        o += (size_t)snprintf(buf + o, cap - o, "%s[%.9f,%.9f]", i ? "," : "", cx + r * cos(a),
+                              cy + r * sin(a));
+    }
+    if (o < cap) snprintf(buf + o, cap - o, "]");
+}
+
+/* Defect 4b: a 200,000-vertex polygon and a 20,000-part multipolygon were accepted, and each
+ * validation of them then held a worker for 16–19 s. */
+static void test_oversized_polygon_refused(void **state)
+{
+    (void)state;
+    size_t cap = 4u << 20;
+    char *coords = malloc(cap), *body = malloc(cap + 512), msg[2048], path[96];
+    ring(coords, cap, 115.65, 35.25, 0.01, GW_GEOM_MAX_VERTICES + 10);
+    snprintf(body, cap + 512,
+             "{\"type\":\"Feature\",\"id\":\"HUGE1\",\"geometry\":{\"type\":\"Polygon\","
+             "\"coordinates\":[%s]}}",
+             coords);
+    long st = request("POST", "/collections/grids/items", body, msg, sizeof msg);
+    if (st != 422 || !strstr(msg, "vertices")) fprintf(stderr, "-> %ld %.300s\n", st, msg);
+    assert_int_equal(st, 422);
+    assert_non_null(strstr(msg, "vertices"));
+    /* parts: many tiny squares */
+    size_t o = (size_t)snprintf(coords, cap, "[");
+    for (int i = 0; i < GW_GEOM_MAX_PARTS + 5; i++) {
+        double x = 115.5 + (i % 100) * 0.001, y = 35.2 + (i / 100) * 0.001;
+        o += (size_t)snprintf(coords + o, cap - o,
+                              "%s[[[%.4f,%.4f],[%.4f,%.4f],[%.4f,%.4f],[%.4f,%.4f]]]", i ? "," : "",
+                              x, y, x + 0.0005, y, x + 0.0005, y + 0.0005, x, y);
+    }
+    snprintf(coords + o, cap - o, "]");
+    snprintf(body, cap + 512,
+             "{\"type\":\"Feature\",\"id\":\"HUGE2\",\"geometry\":{\"type\":\"MultiPolygon\","
+             "\"coordinates\":%s}}",
+             coords);
+    st = request("POST", "/collections/grids/items", body, msg, sizeof msg);
+    if (st != 422 || !strstr(msg, "parts")) fprintf(stderr, "-> %ld %.300s\n", st, msg);
+    assert_int_equal(st, 422);
+    assert_non_null(strstr(msg, "parts"));
+    /* the same limit on a plan edit's geometry */
+    assert_int_equal(request("POST", "/plan/drafts", "{\"name\":\"huge\"}", msg, sizeof msg), 201);
+    json_t *d = json_loads(msg, 0, NULL);
+    snprintf(path, sizeof path, "/plan/drafts/%lld/edits",
+             (long long)json_integer_value(json_object_get(d, "id")));
+    json_decref(d);
+    hf_resp r = hf_request("GET", "/collections/grids/items?limit=2", admin, NULL, 0, NULL, NULL);
+    json_t *j = json_loads(r.body.data, 0, NULL), *fs = json_object_get(j, "features");
+    ring(coords, cap, 115.65, 35.25, 0.01, GW_GEOM_MAX_VERTICES + 10);
+    snprintf(body, cap + 512,
+             "{\"op\":\"reassign\",\"from\":\"%s\",\"to\":\"%s\",\"area\":{\"type\":"
+             "\"Polygon\",\"coordinates\":[%s]}}",
+             json_string_value(json_object_get(json_array_get(fs, 0), "id")),
+             json_string_value(json_object_get(json_array_get(fs, 1), "id")), coords);
+    json_decref(j);
+    hf_resp_free(&r);
+    st = request("POST", path, body, msg, sizeof msg);
+    if (st != 422 || !strstr(msg, "vertices")) fprintf(stderr, "edit -> %ld %.300s\n", st, msg);
+    assert_int_equal(st, 422);
+    assert_non_null(strstr(msg, "vertices"));
+    free(coords);
+    free(body);
+}
+
+/* Defect 11: a plan split along [[1e308,1e308],[-1e308,-1e308]] was accepted (200) and split
+ * the grid; /dispatch/nearest in web Mercator at (1e15, 1e15) answered at latitude 90. */
+static void test_coordinates_outside_the_earth_refused(void **state)
+{
+    (void)state;
+    char msg[2048], path[96], body[512];
+    assert_int_equal(request("POST", "/plan/drafts", "{\"name\":\"far\"}", msg, sizeof msg), 201);
+    json_t *d = json_loads(msg, 0, NULL);
+    long long draft = (long long)json_integer_value(json_object_get(d, "id"));
+    json_decref(d);
+    hf_resp r = hf_request("GET", "/collections/grids/items?limit=1", admin, NULL, 0, NULL, NULL);
+    json_t *j = json_loads(r.body.data, 0, NULL);
+    snprintf(body, sizeof body,
+             "{\"op\":\"split\",\"grid\":\"%s\",\"line\":{\"type\":\"LineString\","
+             "\"coordinates\":[[1e308,1e308],[-1e308,-1e308]]}}",
+             json_string_value(
+                 json_object_get(json_array_get(json_object_get(j, "features"), 0), "id")));
+    json_decref(j);
+    hf_resp_free(&r);
+    snprintf(path, sizeof path, "/plan/drafts/%lld/edits", draft);
+    long st = request("POST", path, body, msg, sizeof msg);
+    if (st != 422) fprintf(stderr, "split -> %ld %s\n", st, msg);
+    assert_int_equal(st, 422);
+    assert_non_null(strstr(msg, "out of range"));
+    snprintf(path, sizeof path, "/plan/drafts/%lld/diff", draft);
+    r = hf_request("GET", path, admin, NULL, 0, NULL, NULL);
+    assert_int_equal(r.status, 200);
+    j = json_loads(r.body.data, 0, NULL);
+    assert_non_null(json_object_get(j, "changed"));
+    assert_int_equal(json_array_size(json_object_get(j, "added")), 0); /* nothing split */
+    assert_int_equal(json_array_size(json_object_get(j, "changed")), 0);
+    assert_int_equal(json_integer_value(json_object_get(j, "edits")), 0);
+    json_decref(j);
+    hf_resp_free(&r);
+    const char *far[] = {"/dispatch/nearest?crs=EPSG:3857&lon=1e15&lat=1e15",
+                         "/dispatch/nearest?crs=EPSG:3857&lon=12870000&lat=1e15",
+                         "/dispatch/nearest?crs=EPSG:3857&lon=1e15&lat=4200000"};
+    for (size_t i = 0; i < 3; i++) {
+        st = request("GET", far[i], NULL, msg, sizeof msg);
+        if (st != 400) fprintf(stderr, "%s -> %ld %s\n", far[i], st, msg);
+        assert_int_equal(st, 400);
+        assert_non_null(strstr(msg, "outside the area"));
+    }
+    /* a point inside web Mercator's area still answers */
+    assert_int_equal(request("GET", "/dispatch/nearest?crs=EPSG:3857&lon=12874000&lat=4200000",
+                             NULL, msg, sizeof msg),
+                     200);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -370,6 +545,9 @@ int main(void)
         cmocka_unit_test(test_many_query_parameters_answered),
         cmocka_unit_test(test_malformed_geometry_message_is_readable),
         cmocka_unit_test(test_incident_naming_unknown_grid_refused),
+        cmocka_unit_test(test_ogc_grid_write_bypassing_planning_refused),
+        cmocka_unit_test(test_oversized_polygon_refused),
+        cmocka_unit_test(test_coordinates_outside_the_earth_refused),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

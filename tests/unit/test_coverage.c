@@ -81,7 +81,8 @@ static void ll(hand *H, double x, double y, double *lon, double *lat)
 static void insert(hand *H, gw_layer layer, const char *json)
 {
     gw_edit_result r = {0};
-    gw_status st = gw_edit_insert(H->store, layer, json, strlen(json), NULL, &r);
+    gw_edit_opts o = {.layout = 1}; /* the test builds its layout grid by grid */
+    gw_status st = gw_edit_insert(H->store, layer, json, strlen(json), &o, &r);
     if (st) print_error("%s\n", gw_ctx_errmsg(H->ctx));
     assert_int_equal(st, GW_OK);
     gw_edit_result_free(&r);
