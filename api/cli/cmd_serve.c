@@ -23,6 +23,7 @@
 static const char serve_usage[] =
     "usage: gridwatch serve DB [--bind 127.0.0.1] [--port 8080] [--threads N]\n"
     "                          [--anonymous-read] [--max-body BYTES] [--tile-cache-mb N] [--quiet]\n"
+    "                          [--public-url URL]\n"
     "\n"
     "Serve DB over HTTP until SIGINT/SIGTERM: OGC API - Features at /collections (reads and,\n"
     "with a bearer token, writes), vector tiles at /tiles, analysis and dispatch routes, ops at\n"
@@ -32,7 +33,12 @@ static const char serve_usage[] =
     "options:\n"
     "  --bind ADDR          IPv4 address to listen on (default 127.0.0.1)\n"
     "  --port N             port (default 8080; 0 = any free port)\n"
-    "  --threads N          worker threads (default 2)\n"
+    "  --threads N          worker threads (default 8); writes, which may wait up to 30 s for\n"
+    "                       another writer such as an import, use at most N - 2 of them\n"
+    "  --public-url URL     the URL clients reach this server at (https://gw.example.org,\n"
+    "                       behind a proxy): every link and Location is built on it.  Without\n"
+    "                       it links follow the Host header, which must then name localhost or\n"
+    "                       an IP address of this machine (421 otherwise)\n"
     "  --anonymous-read     reads need no token (writes always do; see gridwatch token)\n"
     "  --max-body BYTES     request body limit (default 8 MiB; 413 past it)\n"
     "  --tile-cache-mb N    vector tile cache budget (default 256); heat map tiles get a\n"
@@ -78,6 +84,18 @@ int gw_cmd_serve(int argc, char **argv)
                 return 2;
             }
             o.threads = (int)n, i++;
+        } else if (strcmp(a, "--public-url") == 0 && v) {
+            size_t k = strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+                                 "-._~:/[]%@!$&'()*+,;=");
+            if ((strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0) || v[k] ||
+                strlen(v) > 512) {
+                fprintf(stderr,
+                        "gridwatch serve: --public-url '%s' must be an http:// or https:// URL "
+                        "without spaces or quotes\n",
+                        v);
+                return 2;
+            }
+            o.public_url = v, i++;
         } else if (strcmp(a, "--tile-cache-mb") == 0 && v) {
             if (gw_parse_int64(v, &n) || n < 1 || n > 65536) {
                 fprintf(stderr, "gridwatch serve: --tile-cache-mb '%s' must be 1-65536\n", v);
@@ -143,7 +161,7 @@ int gw_cmd_serve(int argc, char **argv)
     gw_buf b = {0};
     gw_buf_json_str(&b, o.db_path);
     fprintf(stderr, "%s,\"threads\":%d,\"wall\":", b.data ? b.data : "\"\"",
-            o.threads ? o.threads : 2);
+            o.threads ? o.threads : 8);
     gw_buf_reset(&b);
     if (no_wall) gw_buf_str(&b, "null");
     else gw_buf_json_str(&b, gw_web_dir());

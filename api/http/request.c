@@ -78,6 +78,12 @@ const char *gw_req_base_url(gw_req *req)
     const char *host = gw_req_header(req, "Host");
     const char *proto = gw_req_header(req, "X-Forwarded-Proto");
     gw_buf b = {0};
+    if (req->srv->o.public_url) { /* configured: Host is never reflected */
+        gw_buf_str(&b, req->srv->o.public_url);
+        while (b.len > 0 && b.data[b.len - 1] == '/') b.data[--b.len] = '\0';
+        req->base_url = gw_buf_take(&b, NULL);
+        return req->base_url ? req->base_url : "";
+    }
     gw_buf_str(&b, proto && strcmp(proto, "https") == 0 ? "https://" : "http://");
     if (host && *host && !strpbrk(host, " \"<>\\")) gw_buf_str(&b, host);
     else gw_buf_printf(&b, "%s:%u", req->srv->bind, (unsigned)req->srv->port);

@@ -5,6 +5,7 @@
 #include "server_internal.h"
 
 #include <arpa/inet.h>
+#include <ifaddrs.h>
 #include <jansson.h>
 #include <limits.h>
 #include <microhttpd.h>
@@ -14,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -33,6 +35,7 @@ const char *srv_status_title(unsigned s)
     case 409: return "Conflict";
     case 413: return "Content Too Large";
     case 415: return "Unsupported Media Type";
+    case 421: return "Misdirected Request";
     case 422: return "Unprocessable Content";
     case 503: return "Service Unavailable";
     default: return s >= 500 ? "Internal Server Error" : "Error";
@@ -243,6 +246,62 @@ static enum MHD_Result arg_clean(void *cls, enum MHD_ValueKind kind, const char 
     return MHD_NO;
 }
 
+/* ---- Host and write admission --------------------------------------------------------- */
+
+/* Without a --public-url the links are built from Host, so Host must name this machine:
+ * localhost, a loopback address, the bound address or one of its interfaces' addresses.
+ * Any other name (a forged Host would be reflected into links and Location) is refused. */
+static int host_allowed(const gw_server *srv, const char *host)
+{
+    if (srv->o.public_url || !host) return 1; /* HTTP/1.0 without Host: bind:port is used */
+    char name[256];
+    size_t n = strlen(host);
+    if (n == 0 || n >= sizeof name) return 0;
+    if (host[0] == '[') { /* [v6]:port */
+        const char *end = strchr(host, ']');
+        if (!end || (end[1] && end[1] != ':')) return 0;
+        snprintf(name, sizeof name, "%.*s", (int)(end - host - 1), host + 1);
+    } else {
+        const char *colon = strchr(host, ':');
+        snprintf(name, sizeof name, "%.*s", colon ? (int)(colon - host) : (int)n, host);
+    }
+    if (strcasecmp(name, "localhost") == 0) return 1;
+    unsigned char bin[16];
+    char canon[INET6_ADDRSTRLEN];
+    int v6 = strchr(name, ':') != NULL;
+    if (inet_pton(v6 ? AF_INET6 : AF_INET, name, bin) != 1) return 0;
+    if (!v6 && bin[0] == 127) return 1;
+    inet_ntop(v6 ? AF_INET6 : AF_INET, bin, canon, sizeof canon);
+    if (strcmp(canon, "::1") == 0 || strcmp(canon, srv->bind) == 0) return 1;
+    for (int i = 0; i < srv->n_local_ips; i++)
+        if (strcmp(canon, srv->local_ips[i]) == 0) return 1;
+    return 0;
+}
+
+static void local_ips(gw_server *srv)
+{
+    struct ifaddrs *ifa = NULL;
+    if (getifaddrs(&ifa) != 0) return;
+    for (struct ifaddrs *i = ifa; i && srv->n_local_ips < 32; i = i->ifa_next) {
+        if (!i->ifa_addr) continue;
+        int fam = i->ifa_addr->sa_family;
+        const void *a = fam == AF_INET
+                            ? (const void *)&((struct sockaddr_in *)i->ifa_addr)->sin_addr
+                        : fam == AF_INET6
+                            ? (const void *)&((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr
+                            : NULL;
+        if (a && inet_ntop(fam, a, srv->local_ips[srv->n_local_ips], sizeof srv->local_ips[0]))
+            srv->n_local_ips++;
+    }
+    freeifaddrs(ifa);
+}
+
+static int is_write(const char *method)
+{
+    return strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0 &&
+           strcmp(method, "OPTIONS") != 0;
+}
+
 static void dispatch(gw_req *req)
 {
     gw_server *srv = req->srv;
@@ -266,6 +325,16 @@ static void dispatch(gw_req *req)
                        "the path or a query parameter holds a NUL or control character or is "
                        "not UTF-8, or there are more than %d query parameters",
                        MAX_QUERY_ARGS);
+        finish(req, NULL, NULL);
+        return;
+    }
+    const char *host = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "Host");
+    if (!host_allowed(srv, host)) {
+        gw_req_problem(req, 421, "Misdirected Request",
+                       "this server answers for localhost and its own IP addresses; the Host "
+                       "header names '%.100s' (start gridwatch serve with --public-url "
+                       "https://that.name to serve under a name)",
+                       host);
         finish(req, NULL, NULL);
         return;
     }
@@ -328,7 +397,22 @@ static void dispatch(gw_req *req)
             return;
         }
     }
+    /* A write may wait for the database (another writer, an import): keep two workers for
+     * reads and /healthz, answer the excess at once. */
+    int w = is_write(req->method);
+    long cap = srv->o.threads >= 4 ? srv->o.threads - 2 : srv->o.threads;
+    if (w && __atomic_add_fetch(&srv->writers, 1, __ATOMIC_ACQ_REL) > cap) {
+        __atomic_sub_fetch(&srv->writers, 1, __ATOMIC_ACQ_REL);
+        gw_req_problem(req, 503, NULL,
+                       "%ld writes are already in progress or waiting for the database (the "
+                       "limit is --threads minus 2, to keep workers for reads); retry",
+                       cap);
+        gw_req_add_header(req, "Retry-After", "1");
+        finish(req, NULL, NULL);
+        return;
+    }
     hit->fn(req);
+    if (w) __atomic_sub_fetch(&srv->writers, 1, __ATOMIC_ACQ_REL);
     finish(req, NULL, NULL);
 }
 
@@ -456,12 +540,13 @@ gw_status gw_server_create(gw_ctx *ctx, const gw_server_opts *opts, gw_server **
     gw_server *srv = calloc(1, sizeof *srv);
     if (!srv) return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory");
     srv->o = *opts;
-    if (!srv->o.threads) srv->o.threads = 2;
+    if (!srv->o.threads) srv->o.threads = 8;
     if (!srv->o.max_body) srv->o.max_body = 8u << 20;
     if (!srv->o.timeout_s) srv->o.timeout_s = 30;
     if (!srv->o.max_conn) srv->o.max_conn = 1024;
     srv->db_path = strdup(opts->db_path);
     srv->bind = strdup(opts->bind ? opts->bind : "127.0.0.1");
+    local_ips(srv);
     pthread_mutex_init(&srv->lock, NULL);
     pthread_mutex_init(&srv->stream_lock, NULL);
     pthread_key_create(&srv->key, NULL);

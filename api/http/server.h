@@ -50,7 +50,15 @@ typedef struct gw_server_opts {
     const char *db_path;    /* required: an existing gridwatch database */
     const char *bind;       /* IPv4 address; NULL = 127.0.0.1 */
     uint16_t port;          /* 0 = ephemeral (read it back with gw_server_port) */
-    int threads;            /* worker threads; 0 = 2 */
+    int threads;            /* worker threads; 0 = 8.  Writes in progress (POST, PUT, PATCH,
+                               DELETE — each may wait up to GW_STORE_WRITE_WAIT_MS for another
+                               writer) are limited to threads - 2 (from 4 threads on) so reads
+                               and /healthz always find a worker; past that a write is 503 with
+                               Retry-After */
+    const char *public_url; /* "https://gw.example.org": the base of every link and Location,
+                               whatever Host says.  NULL: links use the Host header, which must
+                               then name localhost or one of this machine's IP addresses (421
+                               otherwise), so a forged Host is never reflected */
     int anonymous_read;     /* reads (GW_ROLE_VIEWER routes) need no token */
     size_t max_body;        /* request body limit in bytes; 0 = 8 MiB */
     unsigned timeout_s;     /* idle connection timeout; 0 = 30 s */

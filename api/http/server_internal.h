@@ -57,7 +57,9 @@ struct gw_server {
     pthread_key_t key;
     pthread_mutex_t lock;
     tstate *threads;
-    long open_conns, in_flight;
+    long open_conns, in_flight, writers;
+    char local_ips[32][48]; /* this machine's interface addresses (inet_ntop text), for Host */
+    int n_local_ips;
     pthread_mutex_t stream_lock; /* streams, their suspended/woken flags, stopping */
     stream_wrap *streams;
     int stopping;

@@ -16,7 +16,14 @@ gw_status sq_begin(gw_store *s)
     if (!sqlite3_get_autocommit(s->db))
         return gw_ctx_error(s->ctx, GW_ERR_ARG, "a transaction is already open on %s", s->path);
     s->deferred = GW_OK;
-    return st_exec(s, "BEGIN IMMEDIATE", "cannot begin a write transaction");
+    if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK) return GW_OK;
+    if ((sqlite3_extended_errcode(s->db) & 0xff) == SQLITE_BUSY)
+        return gw_ctx_error(s->ctx, GW_ERR_DB,
+                            "another writer (a gridwatch import?) held the database for more "
+                            "than %d s; try again (database %s)",
+                            GW_STORE_WRITE_WAIT_MS / 1000, s->path);
+    return gw_ctx_error(s->ctx, GW_ERR_DB, "cannot begin a write transaction: %s (database %s)",
+                        sqlite3_errmsg(s->db), s->path);
 }
 
 gw_status sq_commit(gw_store *s)

@@ -277,7 +277,6 @@ gw_status st_sqlite_open(gw_ctx *ctx, const char *path, int flags, gw_store **ou
         return st;
     }
     sqlite3_extended_result_codes(s->db, 1);
-    sqlite3_busy_timeout(s->db, 5000);
     pthread_once(&splite_once, splite_init_once);
     s->splite = spatialite_alloc_connection();
     if (!s->splite) {
@@ -286,6 +285,8 @@ gw_status st_sqlite_open(gw_ctx *ctx, const char *path, int flags, gw_store **ou
     }
     spatialite_init_ex(s->db, s->splite, 0);
     spatialite_set_silent_mode(s->splite);
+    /* after SpatiaLite's init, which sets its own 5 s busy timeout on the connection */
+    sqlite3_busy_timeout(s->db, GW_STORE_WRITE_WAIT_MS);
 
     /* Identify the file before changing anything in it (WAL would rewrite a foreign header). */
     int64_t app = 0, ver = 0, tables = 0;

@@ -44,6 +44,10 @@ int gw_store_schema_version(const gw_store *store);
  * for `gridwatch --version`.  Needs no open store. */
 void gw_store_engine_versions(char *buf, size_t cap);
 
+/* How long a write waits for another writer (a `gridwatch import`, another server's write) to
+ * release the database before giving up with GW_ERR_DB: 30 s, the patience of an HTTP client. */
+#define GW_STORE_WRITE_WAIT_MS 30000
+
 /* Transactions.  begin starts an IMMEDIATE transaction (the write lock is taken up front). */
 gw_status gw_store_begin(gw_store *store);
 gw_status gw_store_commit(gw_store *store);
