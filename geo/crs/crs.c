@@ -429,6 +429,20 @@ gw_status gw_crs_transform_points(gw_crs_transform *tr, double *x, double *y, si
     return GW_OK;
 }
 
+int gw_crs_area_of_use(gw_ctx *ctx, gw_crs crs, gw_bbox *out)
+{
+    if (crs.kind != GW_CRS_EPSG || crs.epsg <= 0) return 0;
+    char code[16];
+    snprintf(code, sizeof code, "%d", crs.epsg);
+    PJ_CONTEXT *pc = gw_ctx_proj(ctx);
+    PJ *pj = proj_create_from_database(pc, "EPSG", code, PJ_CATEGORY_CRS, 0, NULL);
+    double w, s, e, n;
+    int ok = pj && proj_get_area_of_use(pc, pj, &w, &s, &e, &n, NULL) && w > -1000 && s > -1000;
+    if (pj) proj_destroy(pj);
+    if (ok) *out = (gw_bbox){w, s, e, n};
+    return ok;
+}
+
 gw_status gw_crs_transform_points_checked(gw_crs_transform *tr, double *x, double *y, size_t n)
 {
     if (!tr) return GW_ERR_ARG;

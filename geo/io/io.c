@@ -352,11 +352,18 @@ static gw_status parse_time_raw(imp *m, const char *s, int64_t *out)
     int64_t wall;
     int has_off;
     long off;
-    if (!fast_iso(s, &wall, &has_off, &off)) return gw_time_parse(m->ctx, s, m->o.tz, out);
+    if (!fast_iso(s, &wall, &has_off, &off)) {
+        int64_t a, b; /* offset-less when two zones read it differently */
+        if (!m->o.tz && gw_time_parse(m->ctx, s, "+00:00", &a) == GW_OK &&
+            gw_time_parse(m->ctx, s, "+01:00", &b) == GW_OK && a != b)
+            return GW_ERR_ARG;
+        return gw_time_parse(m->ctx, s, m->o.tz, out);
+    }
     if (has_off) {
         *out = wall - off;
         return GW_OK;
     }
+    if (!m->o.tz) return GW_ERR_ARG; /* no offset and no zone given: refused, not guessed */
     if (!m->tz_iana) {
         *out = wall - m->tz_fixed;
         return GW_OK;
@@ -385,11 +392,22 @@ static gw_status bad_value(imp *m, size_t i, const char *text, const char *what)
                            OGR_Fld_GetNameRef(OGR_FD_GetFieldDefn(m->defn, m->src[i])), text, what);
 }
 
-/* A time of the file, refused outside the years a stored time must lie in (gw_time_check). */
-static gw_status parse_time(imp *m, const char *s, int64_t *out)
+/* A time of the file, refused outside the years a stored time must lie in (gw_time_check),
+ * and refused without a UTC offset unless the import names the zone (--tz): 8 hours either
+ * way is not a default to take silently. */
+static gw_status parse_time(imp *m, size_t i, const char *s, int64_t *out)
 {
     gw_status st = parse_time_raw(m, s, out);
-    return st ? st : gw_time_check(m->ctx, NULL, *out);
+    if (st == GW_ERR_ARG && !m->o.tz)
+        return bad_value(m, i, s,
+                         "a time with a UTC offset, and the import names no zone: give --tz with "
+                         "the zone the file's times are in (e.g. --tz Asia/Shanghai, --tz "
+                         "America/Chicago, --tz +08:00 or --tz UTC)");
+    if (!st) st = gw_time_check(m->ctx, NULL, *out);
+    return st ? bad_value(m, i, s,
+                          "an ISO 8601 time of a real day in the years 1900–2100 (e.g. "
+                          "2018-01-01T13:05:00+08:00)")
+              : GW_OK;
 }
 
 gw_status io_read_values(imp *m, OGRFeatureH f)
@@ -461,17 +479,14 @@ gw_status io_read_values(imp *m, OGRFeatureH f)
                     snprintf(b + n, sizeof b - (size_t)n, "%c%02d:%02d", off < 0 ? '-' : '+',
                              abs(off) / 60, abs(off) % 60);
                 }
-                if (parse_time(m, b, &v->i) != GW_OK)
-                    return bad_value(m, i, b, "a time in the years 1900–2100");
+                gw_status st = parse_time(m, i, b, &v->i);
+                if (st) return st;
                 v->kind = GW_VAL_INT;
             } else {
                 const char *s = OGR_F_GetFieldAsString(f, si);
                 if (blank(s)) break;
-                if (parse_time(m, s, &v->i) != GW_OK)
-                    return bad_value(
-                        m, i, s,
-                        "an ISO 8601 time in the years 1900–2100 (e.g. 2018-01-01T13:05:00, with --tz "
-                        "for the zone)");
+                gw_status st = parse_time(m, i, s, &v->i);
+                if (st) return st;
                 v->kind = GW_VAL_INT;
             }
             break;

@@ -100,6 +100,8 @@ typedef struct imp {
     char swid[64];
     int have_ext;
     gw_bbox gext;
+    int have_aou; /* --srs's area of use (lon/lat, widened by AOU_MARGIN), for a sanity check */
+    gw_bbox aou;
     gw_inserter *ins;
     gw_bbox bbox;
     int have_bbox;

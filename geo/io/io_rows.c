@@ -29,6 +29,10 @@ gw_status io_setup_crs(imp *m)
         gw_status st = gw_crs_parse(m->ctx, m->o.srs, &c);
         if (st) return st;
         if (c.kind == GW_CRS_EPSG && c.epsg == 4326) return GW_OK;
+        if (gw_crs_area_of_use(m->ctx, c, &m->aou) && m->aou.minx <= m->aou.maxx) {
+            m->have_aou = 1; /* 2 degrees of slack: data a little past a zone's edge is fine */
+            m->aou.minx -= 2, m->aou.miny -= 2, m->aou.maxx += 2, m->aou.maxy += 2;
+        }
         return gw_crs_transform_create(m->ctx, c, (gw_crs){GW_CRS_EPSG, 4326}, &m->gtr);
     }
     OGRSpatialReferenceH s = OGR_L_GetSpatialRef(m->lyr);
@@ -63,6 +67,24 @@ gw_status io_setup_crs(imp *m)
     OSRRelease(from);
     if (wgs) OSRRelease(wgs);
     return st;
+}
+
+/* Data given in --srs must land where that CRS is used: lon/lat numbers read as metres of a
+ * projected CRS (--srs EPSG:2385 on (115.6, 35.2)) land near its false origin, on the equator. */
+static gw_status check_aou(imp *m, double ox, double oy, double x0, double y0, double x1, double y1)
+{
+    const gw_bbox *a = &m->aou;
+    if (!m->have_aou || (x0 >= a->minx && x1 <= a->maxx && y0 >= a->miny && y1 <= a->maxy))
+        return GW_OK;
+    int ll = fabs(ox) <= 180 && fabs(oy) <= 90;
+    return gw_ctx_error_at(
+        m->ctx, GW_ERR_CRS, (long)m->row,
+        "%s row %lld (id '%s'): (%.9g, %.9g) in --srs %s lands at lon %.6f, lat %.6f, outside the "
+        "area where %s is used (lon %.2f to %.2f, lat %.2f to %.2f, with 2 degrees of slack): "
+        "the data is in another CRS%s",
+        m->path, (long long)m->row, io_row_id(m), ox, oy, m->o.srs, x0, y0, m->o.srs, a->minx + 2,
+        a->maxx - 2, a->miny + 2, a->maxy - 2,
+        ll ? " (these numbers look like lon/lat: leave --srs out, or give EPSG:4326)" : "");
 }
 
 /* Check a coordinate box (a point has x0 == x1).  GW_OK with *defer set when the row is skipped
@@ -258,9 +280,12 @@ static gw_status add_point(imp *m, OGRGeometryH g)
         return gw_ctx_error_at(m->ctx, GW_ERR_CRS, (long)m->row,
                                "%s row %lld (id '%s'): cannot transform (%.9g, %.9g) to EPSG:4326",
                                m->path, (long long)m->row, io_row_id(m), x, y);
+    double ox = x, oy = y;
     if (m->gtr && gw_crs_transform_points(m->gtr, &x, &y, 1) != GW_OK)
         return gw_ctx_errcode(m->ctx);
-    gw_status st = check_coords(m, x, y, x, y, &defer);
+    gw_status st = check_aou(m, ox, oy, x, y, x, y);
+    if (st) return st;
+    st = check_coords(m, x, y, x, y, &defer);
     if (st || defer) return st;
     m->npts++;
     if (fabs(y) > 80 && fabs(x) <= 80) m->polar++;
@@ -448,6 +473,9 @@ static gw_status add_polygon(imp *m, OGRFeatureH f, OGRGeometryH g)
     snprintf(label, sizeof label, "%s row %lld (id '%s')", m->path, (long long)m->row,
              io_row_id(m));
     if ((st = gw_geom_check(m->ctx, label, gg, 0))) goto done; /* before the costly checks */
+    double ox = 0, oy = 0;
+    GEOSGeom_getXMin_r(m->h, gg, &ox);
+    GEOSGeom_getYMin_r(m->h, gg, &oy);
     if (m->gtr) {
         GEOSGeometry *tg = gw_crs_transform_geom(m->gtr, gg);
         GEOSGeom_destroy_r(m->h, gg);
@@ -462,6 +490,7 @@ static gw_status add_polygon(imp *m, OGRFeatureH f, OGRGeometryH g)
     GEOSGeom_getYMin_r(m->h, gg, &y0);
     GEOSGeom_getXMax_r(m->h, gg, &x1);
     GEOSGeom_getYMax_r(m->h, gg, &y1);
+    if ((st = check_aou(m, ox, oy, x0, y0, x1, y1))) goto done;
     st = check_coords(m, x0, y0, x1, y1, &defer);
     if (st || defer) goto done;
     char *reason = NULL;

@@ -39,6 +39,10 @@ int gw_crs_is_geographic(gw_ctx *ctx, gw_crs crs);
  * UTM zone (EPSG:326xx north / 327xx south). */
 int gw_crs_metric_for(double lon, double lat);
 
+/* The area of use PROJ's database gives for an EPSG CRS, in lon/lat (west may exceed east
+ * across the antimeridian); 1 when known, 0 otherwise (GCJ-02, BD-09, an unknown code). */
+int gw_crs_area_of_use(gw_ctx *ctx, gw_crs crs, gw_bbox *out);
+
 /* A transformation between two CRSs.  Caller frees with gw_crs_transform_destroy().
  * Bound to the ctx it was created with (one thread). */
 typedef struct gw_crs_transform gw_crs_transform;

@@ -22,7 +22,8 @@ typedef struct gw_import_opts {
         srs; /* source CRS overriding the file's ("gcj02", "EPSG:4490" …); NULL = the file's, else EPSG:4326 */
     const char *
         map; /* "id=beat_num,name=NAME,…": canonical=source pairs; same-named fields map by themselves */
-    const char *tz; /* zone for times without an offset ("America/Chicago", "+08:00"); NULL = UTC */
+    const char *tz;        /* zone for times without an offset ("America/Chicago", "+08:00", "UTC");
+                       NULL: such a time is refused (GW_ERR_FORMAT naming the row), not guessed */
     const char *lon_field; /* CSV: longitude column (default: longitude/lon/x …) */
     const char *lat_field; /* CSV: latitude column (default: latitude/lat/y …) */
     int make_valid;        /* repair invalid polygons with GEOSMakeValid instead of refusing them */
