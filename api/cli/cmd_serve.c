@@ -23,7 +23,7 @@
 static const char serve_usage[] =
     "usage: gridwatch serve DB [--bind 127.0.0.1] [--port 8080] [--threads N]\n"
     "                          [--anonymous-read] [--max-body BYTES] [--tile-cache-mb N] [--quiet]\n"
-    "                          [--public-url URL]\n"
+    "                          [--public-url URL] [--auth-fail-max N]\n"
     "\n"
     "Serve DB over HTTP until SIGINT/SIGTERM: OGC API - Features at /collections (reads and,\n"
     "with a bearer token, writes), vector tiles at /tiles, analysis and dispatch routes, ops at\n"
@@ -40,6 +40,8 @@ static const char serve_usage[] =
     "                       it links follow the Host header, which must then name localhost or\n"
     "                       an IP address of this machine (421 otherwise)\n"
     "  --anonymous-read     reads need no token (writes always do; see gridwatch token)\n"
+    "  --auth-fail-max N    refused bearer tokens a client address may present per minute\n"
+    "                       before it is answered 429 for the rest of the minute (default 20)\n"
     "  --max-body BYTES     request body limit (default 8 MiB; 413 past it)\n"
     "  --tile-cache-mb N    vector tile cache budget (default 256); heat map tiles get a\n"
     "                       quarter of it on top\n"
@@ -96,6 +98,12 @@ int gw_cmd_serve(int argc, char **argv)
                 return 2;
             }
             o.public_url = v, i++;
+        } else if (strcmp(a, "--auth-fail-max") == 0 && v) {
+            if (gw_parse_int64(v, &n) || n < 1 || n > 1000000) {
+                fprintf(stderr, "gridwatch serve: --auth-fail-max '%s' must be 1-1000000\n", v);
+                return 2;
+            }
+            o.auth_fail_max = (int)n, i++;
         } else if (strcmp(a, "--tile-cache-mb") == 0 && v) {
             if (gw_parse_int64(v, &n) || n < 1 || n > 65536) {
                 fprintf(stderr, "gridwatch serve: --tile-cache-mb '%s' must be 1-65536\n", v);

@@ -37,6 +37,7 @@ const char *srv_status_title(unsigned s)
     case 415: return "Unsupported Media Type";
     case 421: return "Misdirected Request";
     case 422: return "Unprocessable Content";
+    case 429: return "Too Many Requests";
     case 503: return "Service Unavailable";
     default: return s >= 500 ? "Internal Server Error" : "Error";
     }
@@ -385,8 +386,23 @@ static void dispatch(gw_req *req)
     int anon_ok = hit->role == GW_ROLE_ANON ||
                   (hit->role == GW_ROLE_VIEWER && srv->o.anonymous_read);
     if (!anon_ok && srv->o.auth) {
-        char why[256] = "";
+        char why[256] = "", ip[48];
+        srv_client_ip(req->conn, ip, sizeof ip);
+        int wait = srv_auth_blocked(srv, ip);
+        if (wait > 0) {
+            char ra[16];
+            snprintf(ra, sizeof ra, "%d", wait);
+            gw_req_problem(req, 429, "Too Many Requests",
+                           "more than %d failed authentications from your address within %d s; "
+                           "retry in %d s",
+                           srv->o.auth_fail_max, SRV_FAIL_WINDOW_S, wait);
+            gw_req_add_header(req, "Retry-After", ra);
+            finish(req, NULL, NULL);
+            return;
+        }
         int rc = srv->o.auth(srv->o.auth_user, req, hit->role, why, sizeof why);
+        if (rc == 401 && MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "Authorization"))
+            srv_auth_failed(srv, ip); /* a token was given and refused */
         if (rc == 401 || rc == 403) {
             gw_req_problem(req, (unsigned)rc, NULL, "%s",
                            *why ? why
@@ -544,11 +560,13 @@ gw_status gw_server_create(gw_ctx *ctx, const gw_server_opts *opts, gw_server **
     if (!srv->o.max_body) srv->o.max_body = 8u << 20;
     if (!srv->o.timeout_s) srv->o.timeout_s = 30;
     if (!srv->o.max_conn) srv->o.max_conn = 1024;
+    if (!srv->o.auth_fail_max) srv->o.auth_fail_max = SRV_FAIL_MAX;
     srv->db_path = strdup(opts->db_path);
     srv->bind = strdup(opts->bind ? opts->bind : "127.0.0.1");
     local_ips(srv);
     pthread_mutex_init(&srv->lock, NULL);
     pthread_mutex_init(&srv->stream_lock, NULL);
+    pthread_mutex_init(&srv->fail_lock, NULL);
     pthread_key_create(&srv->key, NULL);
     size_t n_ops = sizeof ops_routes / sizeof ops_routes[0];
     srv->n_routes = opts->n_routes + n_ops;
@@ -632,6 +650,7 @@ void gw_server_destroy(gw_server *srv)
     pthread_key_delete(srv->key);
     pthread_mutex_destroy(&srv->lock);
     pthread_mutex_destroy(&srv->stream_lock);
+    pthread_mutex_destroy(&srv->fail_lock);
     free(srv->routes);
     free(srv->stats);
     free(srv->db_path);

@@ -64,6 +64,8 @@ typedef struct gw_server_opts {
     unsigned timeout_s;     /* idle connection timeout; 0 = 30 s */
     unsigned max_conn;      /* connection limit; 0 = 1024 */
     int quiet;              /* no request log lines on stderr */
+    int auth_fail_max;      /* refused bearer tokens per client address and minute before 429;
+                               0 = 20 */
     const gw_route *routes; /* the routes (the app gives them all), matched first; may be NULL */
     size_t n_routes;
     gw_auth_fn auth;

@@ -33,6 +33,16 @@ static const double buckets_s[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
 
 typedef struct stream_wrap stream_wrap;
 
+/* Failed authentications per client address (authlimit.c). */
+#define SRV_FAIL_SLOTS 256
+#define SRV_FAIL_MAX 20
+#define SRV_FAIL_WINDOW_S 60
+typedef struct srv_fail {
+    char ip[48];
+    time_t start;
+    int n;
+} srv_fail;
+
 typedef struct tstate {
     gw_ctx *ctx;
     gw_store *store;
@@ -58,6 +68,8 @@ struct gw_server {
     pthread_mutex_t lock;
     tstate *threads;
     long open_conns, in_flight, writers;
+    pthread_mutex_t fail_lock;
+    srv_fail fails[SRV_FAIL_SLOTS];
     char local_ips[32][48]; /* this machine's interface addresses (inet_ntop text), for Host */
     int n_local_ips;
     pthread_mutex_t stream_lock; /* streams, their suspended/woken flags, stopping */
@@ -99,5 +111,12 @@ struct stream_wrap {
 
 const char *srv_status_title(unsigned s);
 void srv_stream_wake_locked(stream_wrap *w);
+
+/* The client's address as text ("?" when unknown). */
+void srv_client_ip(struct MHD_Connection *conn, char *buf, size_t cap);
+/* Seconds the address must still wait after too many failed authentications; 0 when free. */
+int srv_auth_blocked(gw_server *srv, const char *ip);
+/* Count one failed authentication (a bearer token given and refused) of the address. */
+void srv_auth_failed(gw_server *srv, const char *ip);
 
 #endif

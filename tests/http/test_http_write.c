@@ -182,8 +182,12 @@ static int setup(void **state)
 {
     tctx = gw_test_ctx();
     make_db();
-    gw_server_opts o = {
-        .db_path = db_path, .port = 0, .threads = 2, .quiet = 1, .max_body = MAX_BODY};
+    gw_server_opts o = {.db_path = db_path,
+                        .port = 0,
+                        .threads = 2,
+                        .quiet = 1,
+                        .max_body = MAX_BODY,
+                        .auth_fail_max = 100000}; /* the auth matrix presents many refused tokens */
     gw_api_plugins(&o);
     assert_int_equal(hf_server_start(tctx, &o, &srv), GW_OK);
     return 0;

@@ -2,7 +2,8 @@
  * loopback: a write waiting for another writer (a CLI import holds the lock) must not hold the
  * workers that reads and /healthz need, must wait longer than SQLite's old 5 s timeout rather
  * than answer 503, and past the write limit gets 503 with Retry-After at once; the Host header
- * is never reflected into links unless it names this machine, and --public-url wins over it. */
+ * is never reflected into links unless it names this machine, and --public-url wins over it;
+ * a client presenting refused tokens is limited (429). */
 #include "testutil.h"
 
 #include "auth.h"
@@ -46,6 +47,7 @@ static void start(int threads, const char *public_url, gw_app **app, gw_server *
     static gw_server_opts o;
     memset(&o, 0, sizeof o);
     o.db_path = db, o.threads = threads, o.public_url = public_url, o.quiet = 1;
+    o.auth_fail_max = 3;
     assert_int_equal(hf_app_start(tctx, NULL, &o, app, srv), GW_OK);
 }
 
@@ -243,12 +245,51 @@ static void test_forged_host_not_reflected(void **state)
     hf_app_stop(app, srv);
 }
 
+/* Failed authentications are limited per client address: after 3 refused tokens within a
+ * minute the address gets 429 with Retry-After, even for a good token, until the window ends;
+ * requests without a token (anonymous routes) are not counted. */
+static void test_failed_auth_rate_limited(void **state)
+{
+    (void)state;
+    gw_app *app;
+    gw_server *srv;
+    start(2, NULL, &app, &srv);
+    const char *bad = "gw_0000000000000000000000000000000000000000000000000000000000000000";
+    for (int i = 0; i < 5; i++) { /* no token: 401, not counted */
+        hf_resp r = hf_request("GET", "/collections/incidents/items?limit=1", NULL, NULL, 0, NULL,
+                               NULL);
+        assert_int_equal(r.status, 401);
+        hf_resp_free(&r);
+    }
+    for (int i = 0; i < 3; i++) {
+        hf_resp r = hf_request("GET", "/collections/incidents/items?limit=1", bad, NULL, 0, NULL,
+                               NULL);
+        assert_int_equal(r.status, 401);
+        hf_resp_free(&r);
+    }
+    hf_resp r = hf_request("GET", "/collections/incidents/items?limit=1", bad, NULL, 0, NULL, NULL);
+    assert_int_equal(r.status, 429);
+    char ra[16];
+    assert_non_null(hf_header(&r, "Retry-After", ra, sizeof ra));
+    assert_true(atoi(ra) >= 1 && atoi(ra) <= 60);
+    assert_string_equal(r.ctype, "application/problem+json");
+    hf_resp_free(&r);
+    r = hf_request("GET", "/collections/incidents/items?limit=1", admin, NULL, 0, NULL, NULL);
+    assert_int_equal(r.status, 429);
+    hf_resp_free(&r);
+    r = hf_request("GET", "/healthz", NULL, NULL, 0, NULL, NULL); /* anonymous: unaffected */
+    assert_int_equal(r.status, 200);
+    hf_resp_free(&r);
+    hf_app_stop(app, srv);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_waiting_writers_leave_workers_for_reads),
         cmocka_unit_test(test_many_waiting_writers),
         cmocka_unit_test(test_forged_host_not_reflected),
+        cmocka_unit_test(test_failed_auth_rate_limited),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
