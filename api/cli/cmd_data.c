@@ -85,6 +85,9 @@ static const char import_help[] =
     "  --tz ZONE             zone of times without a UTC offset (Asia/Shanghai, America/Chicago,\n"
     "                        +08:00, UTC).  Without it a time with no offset stops the import:\n"
     "                        the zone is your choice, not a guess\n"
+    "  --encoding NAME       the file's text encoding when it is not UTF-8 (GB18030 for GBK and\n"
+    "                        GB2312 files, Big5, ISO-8859-1); without it text that is not UTF-8\n"
+    "                        stops the import, naming the row\n"
     "  --lon NAME --lat NAME CSV coordinate columns (default: longitude/lon/lng/x, latitude/lat/y)\n"
     "  --make-valid          repair invalid polygons instead of refusing them\n"
     "  --replace             empty the layer first (in the same transaction)\n"
@@ -101,11 +104,17 @@ int gw_cmd_import(int argc, char **argv)
 {
     if (wants_help(argc, argv)) return fputs(import_help, stdout), GW_EXIT_OK;
     static const struct option opts[] = {
-        {"source-layer", required_argument, 0, 'l'}, {"srs", required_argument, 0, 's'},
-        {"map", required_argument, 0, 'm'},          {"tz", required_argument, 0, 't'},
-        {"lon", required_argument, 0, 'x'},          {"lat", required_argument, 0, 'y'},
-        {"make-valid", no_argument, 0, 'v'},         {"replace", no_argument, 0, 'r'},
-        {"skip-bad-rows", no_argument, 0, 'k'},      {0, 0, 0, 0},
+        {"source-layer", required_argument, 0, 'l'},
+        {"srs", required_argument, 0, 's'},
+        {"map", required_argument, 0, 'm'},
+        {"tz", required_argument, 0, 't'},
+        {"lon", required_argument, 0, 'x'},
+        {"lat", required_argument, 0, 'y'},
+        {"make-valid", no_argument, 0, 'v'},
+        {"replace", no_argument, 0, 'r'},
+        {"skip-bad-rows", no_argument, 0, 'k'},
+        {"encoding", required_argument, 0, 'e'},
+        {0, 0, 0, 0},
     };
     gw_import_opts io = {0};
     int c;
@@ -122,6 +131,7 @@ int gw_cmd_import(int argc, char **argv)
         case 'v': io.make_valid = 1; break;
         case 'r': io.replace = 1; break;
         case 'k': io.skip_bad_rows = 1; break;
+        case 'e': io.encoding = optarg; break;
         default:
             return gw_cli_usage_error("import", "unknown or incomplete option '%s'",
                                       argv[optind - 1]);

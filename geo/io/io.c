@@ -11,6 +11,8 @@
 #include <gdal.h>
 #include <ogr_api.h>
 #include <ogr_srs_api.h>
+
+#include <iconv.h>
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
@@ -430,9 +432,19 @@ gw_status io_read_values(imp *m, OGRFeatureH f)
         switch (m->fields[i].type) {
         case GW_FT_TEXT: {
             const char *s = OGR_F_GetFieldAsString(f, si);
-            /* strings are the feature's own storage; other types share one scratch buffer */
-            if (t != OFTString && !(s = keep_text(m, i, s)))
+            if (m->o.encoding) { /* the file's encoding, named by the caller */
+                char *u = CPLRecode(s, m->o.encoding, CPL_ENC_UTF8);
+                s = u ? keep_text(m, i, u) : NULL;
+                CPLFree(u);
+                if (!s) return gw_ctx_error(m->ctx, GW_ERR_NOMEM, "out of memory");
+            } else if (!CPLIsUTF8(s, -1)) {
+                return bad_value(m, i, "(bytes that are not UTF-8)",
+                                 "UTF-8 text: the file is in another encoding; name it with "
+                                 "--encoding (GB18030 for GBK/GB2312 files, Big5, ISO-8859-1)");
+            } else if (t != OFTString && !(s = keep_text(m, i, s))) {
+                /* strings are the feature's own storage; other types share one scratch buffer */
                 return gw_ctx_error(m->ctx, GW_ERR_NOMEM, "out of memory");
+            }
             if (*s) {
                 v->kind = GW_VAL_TEXT;
                 v->s = s;
@@ -539,7 +551,17 @@ gw_status gw_io_import(gw_ctx *ctx, gw_store *store, gw_layer layer, const char 
     gw_ctx_clear_error(ctx);
     io_gdal_enter();
     int in_tx = 0;
-    gw_status st = open_source(m);
+    gw_status st = GW_OK;
+    if (m->o.encoding) { /* an unknown name is refused up front, not met row by row */
+        iconv_t cd = iconv_open("UTF-8", m->o.encoding);
+        if (cd == (iconv_t)-1)
+            st = gw_ctx_error(ctx, GW_ERR_ARG,
+                              "unknown encoding '%s' (GB18030, GBK, Big5, ISO-8859-1, UTF-8; "
+                              "`iconv -l` lists them all)",
+                              m->o.encoding);
+        else iconv_close(cd);
+    }
+    if (!st) st = open_source(m);
     if (!st) st = map_fields(m);
     if (!st) st = io_setup_crs(m);
     if (!st && m->o.tz && *m->o.tz) {

@@ -29,6 +29,10 @@ typedef struct gw_import_opts {
     int make_valid;        /* repair invalid polygons with GEOSMakeValid instead of refusing them */
     int replace;           /* empty the layer first (in the same transaction) */
     int skip_bad_rows; /* skip rows with no/out-of-range geometry, counting them, instead of failing */
+    /* The encoding of the file's text ("GB18030", "GBK", "Big5", "ISO-8859-1"; any iconv name),
+     * converted to UTF-8.  NULL: text must already be UTF-8 (or be recoded by the driver, as a
+     * Shapefile's .cpg asks); a value that is not is refused (GW_ERR_FORMAT naming the row). */
+    const char *encoding;
     /* GDAL drivers the file may be opened with, NULL-terminated; NULL = every vector driver (a
      * local file the operator chose).  Uploads pass gw_io_upload_drivers. */
     const char *const *drivers;

@@ -2,7 +2,8 @@
  * (geo/io/): a time without a UTC offset stops an import that names no zone (it was taken as
  * UTC, 8 hours off for Beijing time), --tz makes it explicit, 30 February is refused instead of
  * read as 2 March, and a projected --srs on plainly lon/lat numbers (they landed on the
- * equator) is refused by the CRS's area of use.  Each refused import changes nothing. */
+ * equator) is refused by the CRS's area of use, and text that is not UTF-8 needs --encoding.
+ * Each refused import changes nothing. */
 #include "testutil.h"
 
 #include "gridwatch/io.h"
@@ -97,6 +98,33 @@ static void test_projected_srs_on_lonlat_refused(void **state)
     assert_int_equal(t, 1736071200);
 }
 
+/* Text that is not UTF-8 (a GBK export from a Chinese office suite) was stored as raw bytes;
+ * it is refused unless --encoding names the file's encoding, which converts it. */
+static void test_text_encoding_is_explicit(void **state)
+{
+    (void)state;
+    /* "菏泽" (Heze) in GBK: BA CA D4 F3 */
+    const char
+        *gbk = "id,date,description,lon,lat\nE1,2025-01-05T10:00:00Z,\xba\xca\xd4\xf3,115.6,35.2\n";
+    gw_import_opts o = {.map = "occurred_at=date"};
+    refused(gbk, &o, "--encoding");
+    o.encoding = "no-such-encoding";
+    refused(gbk, &o, "unknown encoding");
+    o.encoding = "GB18030";
+    imported_time(gbk, &o, "E1");
+    gw_cursor *cur = NULL;
+    assert_int_equal(gw_store_cursor_create(s, GW_LAYER_INCIDENTS, &cur), GW_OK);
+    int ix = gw_layer_field_index(GW_LAYER_INCIDENTS, "description"), seen = 0;
+    gw_row r;
+    while (gw_cursor_next(cur, &r) == GW_OK)
+        if (strcmp(r.values[0].s, "E1") == 0) {
+            assert_string_equal(r.values[ix].s, "\xe8\x8f\x8f\xe6\xb3\xbd"); /* UTF-8 */
+            seen = 1;
+        }
+    gw_cursor_destroy(cur);
+    assert_true(seen);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -119,6 +147,7 @@ int main(void)
         cmocka_unit_test(test_offsetless_time_needs_a_zone),
         cmocka_unit_test(test_february_30_refused),
         cmocka_unit_test(test_projected_srs_on_lonlat_refused),
+        cmocka_unit_test(test_text_encoding_is_explicit),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
