@@ -9,8 +9,11 @@
 # SSE subscriber's events; RSS at start, max and end.
 #
 # usage: bench/bench_soak.sh [MINUTES] [--build DIR] [--scale S] [--work DIR] [--threads N]
+#                             [--tile-cache-mb N]
 #   MINUTES default 10; the city is `gen-city --scale 0.2` (kept in WORK between runs; each run
-#   serves a fresh copy, the writes land in the copy).
+#   serves a fresh copy, the writes land in the copy).  --tile-cache-mb is passed to serve (its
+#   default budget is 256 MB of vector tiles plus a quarter for heat map tiles, which a soak
+#   of random tiles fills: a small budget separates that growth from a leak).
 set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
 SRCDIR=$(cd "$HERE/.." && pwd)
@@ -19,14 +22,16 @@ MIN=10
 SCALE=0.2
 WORK=/tmp/gwsoak
 THREADS=$(nproc 2>/dev/null || echo 2)
+CACHE=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --build) B=$(cd "$2" && pwd); shift 2 ;;
     --scale) SCALE=$2; shift 2 ;;
     --work) WORK=$2; shift 2 ;;
     --threads) THREADS=$2; shift 2 ;;
+    --tile-cache-mb) CACHE=$2; shift 2 ;;
     [0-9]*) MIN=$1; shift ;;
-    *) echo "usage: bench_soak.sh [MINUTES] [--build DIR] [--scale S] [--work DIR] [--threads N]" >&2; exit 2 ;;
+    *) echo "usage: bench_soak.sh [MINUTES] [--build DIR] [--scale S] [--work DIR] [--threads N] [--tile-cache-mb N]" >&2; exit 2 ;;
   esac
 done
 GW="$B/gridwatch"
@@ -62,7 +67,8 @@ TOK=$("$GW" token create "$WORK/soak.db" --role dispatcher --name soak 2>/dev/nu
 NI0=$("$GW" stats "$WORK/soak.db" --json | awk '/"incidents"/ { f = 1 } f && /"count"/ { gsub(/[^0-9]/, ""); print; exit }')
 NT=$("$GW" stats "$WORK/soak.db" --json | awk '/"teams"/ { f = 1 } f && /"count"/ { gsub(/[^0-9]/, ""); print; exit }')
 
-"$GW" serve "$WORK/soak.db" --port 0 --anonymous-read --quiet --no-wall --threads "$THREADS" >"$WORK/serve.log" 2>&1 &
+"$GW" serve "$WORK/soak.db" --port 0 --anonymous-read --quiet --no-wall --threads "$THREADS" \
+  ${CACHE:+--tile-cache-mb "$CACHE"} >"$WORK/serve.log" 2>&1 &
 SRV=$!
 URL=""
 i=0
@@ -209,7 +215,7 @@ stop_all
 
 # ---- the table --------------------------------------------------------------------------------------
 echo
-echo "soak: $MIN min, gen-city --scale $SCALE ($NI0 incidents, $NT teams), gridwatch serve --threads $THREADS, $(nproc) cores"
+echo "soak: $MIN min, gen-city --scale $SCALE ($NI0 incidents, $NT teams), gridwatch serve --threads $THREADS${CACHE:+ --tile-cache-mb $CACHE}, $(nproc) cores"
 echo "each route one wrk -t1 closed loop (connections in brackets), all at once; latency includes HTTP on loopback"
 printf '%-38s %10s %8s %9s %9s %9s\n' route requests errors "req/s" "p50 ms" "p99 ms"
 for r in $ROUTES; do
