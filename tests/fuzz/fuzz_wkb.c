@@ -1,0 +1,126 @@
+/* fuzz_wkb.c — libFuzzer target for the geometry blob readers: arbitrary bytes as WKB into
+ *   - gw_geojson_write (api/http/http_util.c), the ISO WKB → GeoJSON writer of every read route:
+ *     what it accepts must come out as JSON that jansson can read back;
+ *   - mdl_add_row (geo/model/model_layer.c), the model's row loader: GEOSWKBReader for a grid,
+ *     its own point reader for an incident;
+ *   - the store's bulk inserter (geo/store/sqlite_insert.c: its WKB header and point readers,
+ *     SpatiaLite's GeomFromWKB for grids) inside a transaction that is rolled back; a row it
+ *     accepts is read back through the store's cursor (SpatiaLite blob → ISO WKB), and that WKB
+ *     must be readable by GEOS and by gw_geojson_write.
+ * Byte 0: bit 0 the axis swap, bits 1–3 the decimals, bit 4 grids (else incidents) for the
+ * model and the store.  The rest is the WKB. */
+#include "fuzz_util.h"
+
+#include "http_util.h"
+#include "model_internal.h"
+
+#include "gridwatch/store.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+static gw_store *store;
+static GEOSWKBReader *rd;
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc, (void)argv;
+    gw_ctx *ctx = fz_ctx();
+    gw_status st = gw_store_open(ctx, fz_path("wkb.sqlite"), GW_STORE_CREATE, &store);
+    if (st) fz_fail("gw_store_open: %s", gw_ctx_errmsg(ctx));
+    rd = GEOSWKBReader_create_r(gw_ctx_geos(ctx));
+    return 0;
+}
+
+/* gw_geojson_write on wkb: -1, or JSON jansson reads.  Returns the writer's result. */
+static int to_geojson(const unsigned char *wkb, size_t len, int swap, int prec)
+{
+    gw_geojson_writer w = {NULL, swap, prec, NULL, NULL, 0};
+    gw_buf b = {0};
+    gw_buf_str(&b, "{\"g\":");
+    size_t before = b.len;
+    int rc = gw_geojson_write(&w, wkb, len, &b);
+    if (rc != 0 && rc != -1) fz_fail("gw_geojson_write returned %d", rc);
+    if (rc == -1 && b.len != before) fz_fail("gw_geojson_write failed but appended output");
+    if (rc == 0 && !b.oom) {
+        gw_buf_str(&b, "}");
+        json_error_t err;
+        json_t *j = json_loadb(b.data, b.len, 0, &err);
+        if (!j) fz_fail("gw_geojson_write wrote invalid JSON (%s): %.300s", err.text, b.data);
+        json_decref(j);
+    }
+    gw_buf_free(&b);
+    gw_geojson_writer_free(&w);
+    return rc;
+}
+
+static void values_for(gw_layer layer, gw_value *v)
+{
+    memset(v, 0, 16 * sizeof *v);
+    v[0] = (gw_value){GW_VAL_TEXT, "fz-1", 0, 0};
+    if (layer == GW_LAYER_GRIDS) {
+        v[4] = (gw_value){GW_VAL_INT, NULL, 100, 0};
+        v[5] = (gw_value){GW_VAL_INT, NULL, 40, 0};
+    } else {
+        v[1] = (gw_value){GW_VAL_INT, NULL, 1735689600, 0};
+        v[2] = (gw_value){GW_VAL_TEXT, "theft", 0, 0};
+        v[3] = (gw_value){GW_VAL_INT, NULL, 3, 0};
+        v[4] = (gw_value){GW_VAL_TEXT, "open", 0, 0};
+    }
+}
+
+static void model_row(gw_ctx *ctx, gw_layer layer, const unsigned char *wkb, size_t len)
+{
+    gw_layer_data *d = NULL;
+    if (mdl_layer_new(ctx, layer, 1, &d) != GW_OK) fz_fail("mdl_layer_new");
+    gw_value v[16];
+    values_for(layer, v);
+    gw_row row = {1, v, wkb, len};
+    fz_check(ctx, mdl_add_row(ctx, d, rd, &row), "mdl_add_row");
+    mdl_layer_free(ctx, d);
+}
+
+static void store_row(gw_ctx *ctx, gw_layer layer, const unsigned char *wkb, size_t len)
+{
+    if (gw_store_begin(store) != GW_OK) fz_fail("begin: %s", gw_ctx_errmsg(ctx));
+    gw_inserter *ins = NULL;
+    if (gw_store_inserter_create(store, layer, &ins) != GW_OK)
+        fz_fail("inserter: %s", gw_ctx_errmsg(ctx));
+    gw_value v[16];
+    values_for(layer, v);
+    gw_feature f = {v, wkb, len, 0, 0};
+    gw_status st = fz_check(ctx, gw_inserter_add(ins, &f), "gw_inserter_add");
+    gw_inserter_destroy(ins);
+    if (st == GW_OK) {
+        gw_cursor *cur = NULL;
+        gw_row row;
+        if (gw_store_cursor_create(store, layer, &cur) != GW_OK)
+            fz_fail("cursor: %s", gw_ctx_errmsg(ctx));
+        while ((st = gw_cursor_next(cur, &row)) == GW_OK) {
+            if (!row.wkb) continue; /* SpatiaLite refused the geometry: stored as NULL */
+            GEOSGeometry *g = GEOSWKBReader_read_r(gw_ctx_geos(ctx), rd, row.wkb, row.wkb_len);
+            if (!g) fz_fail("GEOS cannot read the WKB the store returned");
+            GEOSGeom_destroy_r(gw_ctx_geos(ctx), g);
+            if (to_geojson(row.wkb, row.wkb_len, 0, 7) != 0)
+                fz_fail("gw_geojson_write refuses the WKB the store returned");
+        }
+        if (st != GW_ERR_NOT_FOUND) fz_check(ctx, st, "gw_cursor_next");
+        gw_cursor_destroy(cur);
+    }
+    gw_store_rollback(store);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size < 1 || size > 65536) return 0;
+    gw_ctx *ctx = fz_ctx();
+    int swap = data[0] & 1, prec = (data[0] >> 1) & 7;
+    gw_layer layer = data[0] & 16 ? GW_LAYER_GRIDS : GW_LAYER_INCIDENTS;
+    const unsigned char *wkb = data + 1;
+    size_t len = size - 1;
+    to_geojson(len ? wkb : NULL, len, swap, prec * 2);
+    model_row(ctx, layer, wkb, len);
+    store_row(ctx, layer, wkb, len);
+    return 0;
+}
