@@ -307,7 +307,8 @@ static int dig2(const char *p)
 static int fast_iso(const char *s, int64_t *wall, int *has_off, long *off)
 {
     while (*s == ' ') s++;
-    int y1 = dig2(s), y2 = dig2(s + 2), mo, d, h = 0, mi = 0, sec = 0;
+    /* y2 only after y1: dig2(s + 2) would read past the end of a one-character text */
+    int y1 = dig2(s), y2 = y1 < 0 ? -1 : dig2(s + 2), mo, d, h = 0, mi = 0, sec = 0;
     if (y1 < 0 || y2 < 0 || s[4] != '-' || (mo = dig2(s + 5)) < 0 || s[7] != '-' ||
         (d = dig2(s + 8)) < 0)
         return 0;
