@@ -47,7 +47,8 @@ static int to_geojson(const unsigned char *wkb, size_t len, int swap, int prec)
     if (rc == 0 && !b.oom) {
         gw_buf_str(&b, "}");
         json_error_t err;
-        json_t *j = json_loadb(b.data, b.len, 0, &err);
+        /* a 300-digit integer is JSON; jansson reads it only as a real */
+        json_t *j = json_loadb(b.data, b.len, JSON_DECODE_INT_AS_REAL, &err);
         if (!j) fz_fail("gw_geojson_write wrote invalid JSON (%s): %.300s", err.text, b.data);
         json_decref(j);
     }
