@@ -458,6 +458,15 @@ static long read_seq(gw_mvt *m, const GEOSCoordSequence *cs, int identity)
         grow((void **)&m->pts, &m->cappts, 2 * (m->npts + n), sizeof *m->pts) != 0)
         return -1;
     if (n && !GEOSCoordSeq_copyToBuffer_r(m->gh, cs, m->dbl, 0, 0)) return -1;
+    /* A NaN or infinite coordinate, or one clipping left far outside the tile (it loses
+     * precision on coordinates like 1e20), has no int32 tile unit: converting it would be
+     * undefined behaviour, so the geometry is refused. */
+    for (size_t i = 0; i < 2 * (size_t)n; i++) {
+        double u = identity     ? m->dbl[i]
+                   : i % 2 == 0 ? (m->dbl[i] - m->bounds.minx) * m->cur->scale
+                                : (m->bounds.maxy - m->dbl[i]) * m->cur->scale;
+        if (!(fabs(u) < 1e9)) return -1;
+    }
     size_t start = m->npts;
     for (unsigned int i = 0; i < n; i++) {
         int32_t x, y;

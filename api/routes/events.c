@@ -488,6 +488,23 @@ static int replay(gw_req *req, sub *s, int64_t after, int64_t until)
     return s->backlog.oom ? -1 : 0;
 }
 
+int gw_events_parse_last_id(const char *text, int64_t *last)
+{
+    int64_t v;
+    if (!text || gw_parse_int64(text, &v)) return -1;
+    *last = v < 0 ? -1 : v;
+    return 0;
+}
+
+int gw_events_resume(int64_t *last, int64_t floor, int64_t newest, int64_t *cursor)
+{
+    /* An id beyond the newest event (a restored or another database, a client's typo) would
+     * wait for a seq that may never come: the subscriber then starts from now. */
+    if (*last > newest) *last = -1;
+    *cursor = *last >= 0 ? (*last < floor - 1 ? floor - 1 : *last) : newest;
+    return *last >= 0 && *last < floor - 1;
+}
+
 static int h_events(gw_req *req)
 {
     gw_app *app = gw_req_app(req);
@@ -520,7 +537,7 @@ static int h_events(gw_req *req)
     const char *lv = gw_req_header(req, "Last-Event-ID");
     if (!lv) lv = gw_req_query(req, "last_event_id"); /* for clients that cannot set headers */
     int64_t last = -1;
-    if (lv && gw_parse_int64(lv, &last)) {
+    if (lv && gw_events_parse_last_id(lv, &last)) {
         gw_req_problem(req, 400, NULL, "Last-Event-ID '%s' is not an event id (a change seq)", lv);
         free(s);
         return 0;
@@ -528,11 +545,7 @@ static int h_events(gw_req *req)
     pthread_mutex_lock(&h->lock);
     int64_t floor = h->floor, newest = h->n ? h->ring[(h->n - 1) % RING].seq : floor - 1;
     pthread_mutex_unlock(&h->lock);
-    /* An id beyond the newest event (a restored or another database, a client's typo) would
-     * wait for a seq that may never come: the subscriber then starts from now. */
-    if (last > newest) last = -1;
-    s->cursor = last >= 0 ? (last < floor - 1 ? floor - 1 : last) : newest;
-    if (last >= 0 && last < floor - 1 && replay(req, s, last, floor)) {
+    if (gw_events_resume(&last, floor, newest, &s->cursor) && replay(req, s, last, floor)) {
         gw_buf_free(&s->backlog);
         free(s);
         return 0;

@@ -38,4 +38,14 @@ void gw_events_set_teams(gw_events *ev, gw_dispatch *teams);
  * the map) instead of a silent gap; on reconnect, Last-Event-ID is replayed from the table. */
 const gw_route *gw_events_routes(size_t *n);
 
+/* The Last-Event-ID a client sends (header, or the last_event_id query value): a change seq.
+ * Returns 0 with *last the id (-1 for a negative one: no id, start from now), or -1 when the
+ * text is not a whole decimal number (*last untouched).  Exposed for tests/fuzz. */
+int gw_events_parse_last_id(const char *text, int64_t *last);
+/* Where a stream that resumes after *last starts, given the in-memory window: the oldest seq
+ * it holds is `floor`, the newest `newest` (floor - 1 when empty).  An id beyond `newest` becomes
+ * -1 (start from now).  *cursor receives the last seq the subscriber has seen.  Returns 1 when
+ * the rows after *last up to floor must first be replayed from the change-log table. */
+int gw_events_resume(int64_t *last, int64_t floor, int64_t newest, int64_t *cursor);
+
 #endif

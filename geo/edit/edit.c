@@ -328,6 +328,20 @@ static gw_status check_coords(ed *e, feat *ft)
                         ft->label, x, y, hint);
 }
 
+/* 1 when no array nested in `c` (a geometry's "coordinates") is empty.  GEOS 3.11's GeoJSON
+ * reader dereferences a NULL coordinate for an empty position ("coordinates":[[[]]]) and
+ * crashes the process; a position is never empty (RFC 7946, 3.1.1), so refuse it first. */
+static int positions_non_empty(const json_t *c, int depth)
+{
+    if (!json_is_array(c)) return 1;
+    if (json_array_size(c) == 0) return depth == 0;
+    size_t i;
+    json_t *v;
+    json_array_foreach (c, i, v)
+        if (!positions_non_empty(v, depth + 1)) return 0;
+    return 1;
+}
+
 static gw_status read_geom(ed *e, feat *ft, json_t *jf)
 {
     json_t *g = json_object_get(jf, "geometry");
@@ -345,6 +359,11 @@ static gw_status read_geom(ed *e, feat *ft, json_t *jf)
                                     : strcmp(type, "Point")))
         return gw_ctx_error(e->ctx, GW_ERR_GEOMETRY, "%s: the %s layer takes %s geometries, got %s",
                             ft->label, e->lname, want, type ? type : "a geometry without a type");
+    if (!positions_non_empty(json_object_get(g, "coordinates"), 0))
+        return gw_ctx_error(e->ctx, GW_ERR_GEOMETRY,
+                            "%s: unreadable %s geometry: a position is an empty array; positions "
+                            "are arrays of two or three numbers (RFC 7946, 3.1.1)",
+                            ft->label, type);
     char *text = json_dumps(g, JSON_COMPACT);
     if (!text) return gw_ctx_error(e->ctx, GW_ERR_NOMEM, "out of memory");
     GEOSGeometry *gg = GEOSGeoJSONReader_readGeometry_r(e->h, e->rd, text);

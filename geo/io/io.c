@@ -89,6 +89,55 @@ static void list_fields(OGRFeatureDefnH defn, char *buf, size_t cap)
 const char *const gw_io_upload_drivers[] = {"GeoJSON", "GeoJSONSeq", "GPKG", "ESRI Shapefile",
                                             "DXF",     "KML",        "CSV",  NULL};
 
+/* Columns of a CSV header line matching one of the comma-separated names (case-insensitive,
+ * quotes and spaces trimmed); their names go to buf.  GDAL 3.6's CSV driver dereferences NULL
+ * reading a file in which two columns match X_POSSIBLE_NAMES (or Y_…) with
+ * KEEP_GEOM_COLUMNS=NO ("longitude" and "lon"; "lon" twice), so such a file is refused first. */
+static int csv_matches(const char *header, const char *names, char *buf, size_t cap)
+{
+    int n = 0;
+    buf[0] = '\0';
+    for (const char *p = header; *p;) {
+        size_t len = strcspn(p, ",;\t\r\n");
+        const char *a = p, *b = p + len;
+        while (a < b && (*a == ' ' || *a == '"')) a++;
+        while (b > a && (b[-1] == ' ' || b[-1] == '"')) b--;
+        for (const char *q = names; *q && b > a;) {
+            size_t ql = strcspn(q, ",");
+            if (ql == (size_t)(b - a) && strncasecmp(q, a, ql) == 0) {
+                size_t used = strlen(buf);
+                snprintf(buf + used, cap - used, "%s%.*s", n ? ", " : "", (int)ql, a);
+                n++;
+                break;
+            }
+            q += ql + (q[ql] == ',');
+        }
+        if (p[len] == '\0' || p[len] == '\r' || p[len] == '\n') break;
+        p += len + 1;
+    }
+    return n;
+}
+
+static gw_status csv_check_header(imp *m, const char *xnames, const char *ynames)
+{
+    FILE *f = fopen(m->path, "rb");
+    if (!f) return GW_OK; /* GDAL says why */
+    char line[8192], got[512];
+    size_t n = fread(line, 1, sizeof line - 1, f);
+    fclose(f);
+    line[n] = '\0';
+    const char *h = strncmp(line, "\xEF\xBB\xBF", 3) == 0 ? line + 3 : line;
+    const char *names[2] = {xnames + strlen("X_POSSIBLE_NAMES="),
+                            ynames + strlen("Y_POSSIBLE_NAMES=")};
+    for (int k = 0; k < 2; k++)
+        if (csv_matches(h, names[k], got, sizeof got) > 1)
+            return gw_ctx_error(m->ctx, GW_ERR_FORMAT,
+                                "%s has several %s columns (%s): name the one to use with %s",
+                                m->path, k ? "latitude" : "longitude", got,
+                                k ? "--lat-field" : "--lon-field");
+    return GW_OK;
+}
+
 static gw_status open_source(imp *m)
 {
     struct stat sb;
@@ -107,6 +156,10 @@ static gw_status open_source(imp *m)
               io_has_ext(m->path, ".txt");
     if (m->o.drivers && strncmp(m->path, "/vsi", 4) == 0)
         return gw_ctx_error(m->ctx, GW_ERR_FORMAT, "an upload is read from a plain file only");
+    if (csv && S_ISREG(sb.st_mode)) {
+        gw_status st = csv_check_header(m, xo, yo);
+        if (st) return st;
+    }
     m->ds = GDALOpenEx(m->path, GDAL_OF_VECTOR | GDAL_OF_READONLY, m->o.drivers,
                        csv ? csv_oo : NULL, NULL);
     if (!m->ds && m->o.drivers)
@@ -309,7 +362,8 @@ static int dig2(const char *p)
 static int fast_iso(const char *s, int64_t *wall, int *has_off, long *off)
 {
     while (*s == ' ') s++;
-    int y1 = dig2(s), y2 = dig2(s + 2), mo, d, h = 0, mi = 0, sec = 0;
+    /* y2 only after y1: dig2(s + 2) would read past the end of a one-character text */
+    int y1 = dig2(s), y2 = y1 < 0 ? -1 : dig2(s + 2), mo, d, h = 0, mi = 0, sec = 0;
     if (y1 < 0 || y2 < 0 || s[4] != '-' || (mo = dig2(s + 5)) < 0 || s[7] != '-' ||
         (d = dig2(s + 8)) < 0)
         return 0;

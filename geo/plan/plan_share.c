@@ -262,8 +262,10 @@ gw_status pe_share_pass(ectx *e)
     for (size_t i = 0; !st && i < e->nw; i++) {
         double x0, y0, x1, y1;
         if (pe_vl_add(h, &v, e->written[i]) ||
-            !GEOSGeom_getExtent_r(h, e->written[i], &x0, &y0, &x1, &y1))
+            !GEOSGeom_getExtent_r(h, e->written[i], &x0, &y0, &x1, &y1)) {
             st = pl_geos_fail(&e->p, "collecting vertices");
+            break; /* the extent was not written */
+        }
         bx0 = fmin(bx0, x0), by0 = fmin(by0, y0), bx1 = fmax(bx1, x1), by1 = fmax(by1, y1);
     }
     if (st) {

@@ -359,6 +359,12 @@ static void test_errors(void **state)
                    "\"coordinates\":[[[115,35],[116,36],[116,35],[115,36],[115,35]]]}}",
                    &r),
                GW_ERR_GEOMETRY, "Self-intersection at or near (115.5 35.5)");
+    /* an empty position: GEOS 3.11's GeoJSON reader crashed on it (fuzz_plan_edit) */
+    expect_err(ins(s, GW_LAYER_GRIDS,
+                   "{\"type\":\"Feature\",\"id\":\"B\",\"geometry\":{\"type\":\"Polygon\","
+                   "\"coordinates\":[[[115,35],[],[116,36],[115,35]]]}}",
+                   &r),
+               GW_ERR_GEOMETRY, "a position is an empty array");
     /* wrong type per layer, missing and empty geometry, unreadable geometry */
     expect_err(ins(s, GW_LAYER_GRIDS,
                    "{\"type\":\"Feature\",\"id\":\"B\",\"geometry\":{\"type\":\"Point\","

@@ -651,6 +651,15 @@ static void test_bad_files_change_nothing(void **state)
     /* a grid layer given points */
     expect_refused(s, GW_LAYER_GRIDS, lon200, &grids, GW_ERR_GEOMETRY, "Point");
 
+    /* a one-character time (fuzz_csv_import: the fast ISO reader read past its end) */
+    const char *short_time = gw_test_write(
+        "short_time.csv", "id,occurred_at,category,longitude,latitude\nI1,7,theft,-87.6,41.8\n");
+    expect_refused(s, GW_LAYER_INCIDENTS, short_time, &plain, GW_ERR_FORMAT, "'7'");
+    /* two longitude columns: GDAL 3.6's CSV reader crashed on them (fuzz_csv_import) */
+    const char *two_lon = gw_test_write("two_lon.csv",
+                                        "id,longitude,lon,latitude\nR1,-87.6,-87.6,41.8\n");
+    expect_refused(s, GW_LAYER_POLICE_ROOMS, two_lon, &plain, GW_ERR_FORMAT, "longitude, lon");
+
     /* a row with no geometry */
     const char *nogeom = gw_test_write("nogeom.csv", "id,longitude,latitude\nA,-87.6,41.8\nB,,\n");
     expect_refused(s, GW_LAYER_POLICE_ROOMS, nogeom, &plain, GW_ERR_GEOMETRY, "row 2");

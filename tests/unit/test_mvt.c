@@ -693,6 +693,24 @@ static void test_errors(void **state)
     assert_int_equal(gw_mvt_add_layer(m, "a", 0), GW_OK);
     assert_int_equal(gw_mvt_add_feature(m, 1, true, NULL, NULL, 0, NULL), GW_ERR_ARG);
     GEOSGeom_destroy_r(gh, g);
+    /* infinite and NaN coordinates are refused, not converted to tile units (fuzz_mvt: UB) */
+    const char *nonfinite[] = {"LINESTRING (0 0, 1e400 1000, 2000 0)",
+                               "LINESTRING (0 0, nan 1000, 2000 0)",
+                               "POLYGON ((0 0, 1000000 0, inf 1000000, 0 0))"};
+    GEOSWKTReader *r = GEOSWKTReader_create_r(gh);
+    assert_int_equal(gw_mvt_reset(m, (gw_tile_id){0, 0, 0}), GW_OK);
+    assert_int_equal(gw_mvt_add_layer(m, "a", 0), GW_OK);
+    for (size_t i = 0; i < sizeof nonfinite / sizeof *nonfinite; i++) {
+        g = GEOSWKTReader_read_r(gh, r, nonfinite[i]);
+        assert_non_null(g);
+        bool added = true;
+        gw_status st = gw_mvt_add_feature(m, 2, true, g, NULL, 0, &added);
+        printf("  %s -> %s: %s\n", nonfinite[i], gw_status_str(st), gw_ctx_errmsg(ctx));
+        assert_int_equal(st, GW_ERR_GEOMETRY);
+        assert_false(added);
+        GEOSGeom_destroy_r(gh, g);
+    }
+    GEOSWKTReader_destroy_r(gh, r);
     gw_mvt_destroy(m);
 }
 

@@ -189,6 +189,12 @@ static void test_split(void **state)
                          json_object_get(json_object_get(doc, "draft_layout"), "count")),
                      5);
     json_decref(doc);
+    /* an empty position: GEOS 3.11's GeoJSON reader crashed on it (fuzz_plan_edit) */
+    edit(s, d,
+         "{\"op\":\"split\",\"grid\":\"B\",\"line\":{\"type\":\"LineString\","
+         "\"coordinates\":[[],[115.014,35.02],[115.014,34.99]]}}",
+         GW_ERR_FORMAT);
+    assert_non_null(strstr(gw_ctx_errmsg(ctx), "a position is an empty array"));
     /* refusals: a line missing the grid, a line cutting into three, a taken new id */
     edit(s, d,
          "{\"op\":\"split\",\"grid\":\"B\",\"line\":{\"type\":\"LineString\","
