@@ -276,7 +276,9 @@ static void *ticker_main(void *arg)
         pthread_cond_timedwait(&h->stop_cv, &h->lock, &ts);
         int64_t t = now_ms();
         for (sub *s = h->subs; s; s = s->next)
-            if (s->n_held || t - s->last_write_ms >= HEARTBEAT_MS) gw_stream_wake(s->stream);
+            if (s->n_held ||
+                t - __atomic_load_n(&s->last_write_ms, __ATOMIC_RELAXED) >= HEARTBEAT_MS)
+                gw_stream_wake(s->stream);
     }
     pthread_mutex_unlock(&h->lock);
     return NULL;
@@ -370,7 +372,7 @@ static long sub_read(void *cls, char *buf, size_t max)
     sub *s = cls;
     gw_events *h = s->hub;
     if (s->backlog_off < s->backlog.len) {
-        s->last_write_ms = now_ms();
+        __atomic_store_n(&s->last_write_ms, now_ms(), __ATOMIC_RELAXED);
         return drain(&s->backlog, &s->backlog_off, buf, max);
     }
     gw_buf out = {0};
@@ -414,14 +416,16 @@ static long sub_read(void *cls, char *buf, size_t max)
         format_ev(&out, h, e);
     }
     if (s->n_held) flush_held(s, h, t, &out, max);
-    if (!out.len && t - s->last_write_ms >= HEARTBEAT_MS) gw_buf_str(&out, ": heartbeat\n\n");
+    if (!out.len && t - __atomic_load_n(&s->last_write_ms, __ATOMIC_RELAXED) >= HEARTBEAT_MS)
+        gw_buf_str(&out, ": heartbeat\n\n");
     pthread_mutex_unlock(&h->lock);
     if (out.oom) {
         gw_buf_free(&out);
         return -1;
     }
     if (!out.len) return GW_STREAM_WAIT;
-    s->last_write_ms = t;
+    /* the ticker reads it under the hub's lock, this stream writes it outside: atomic */
+    __atomic_store_n(&s->last_write_ms, t, __ATOMIC_RELAXED);
     size_t off = 0;
     long n = drain(&out, &off, buf, max);
     if (off < out.len) { /* an event longer than the room left: the rest goes first next time */
