@@ -51,7 +51,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     gw_ctx *ctx = fz_ctx();
     gw_layer layer = (gw_layer)(data[0] % GW_LAYER_COUNT);
     int op = (data[0] / GW_LAYER_COUNT) % 3;
-    gw_edit_opts o = {{GW_CRS_EPSG, 4326}, 0};
+    gw_edit_opts o = {.crs = {GW_CRS_EPSG, 4326}, .layout = (data[1] >> 2) & 1};
     switch (data[1] % 4) {
     case 1: o.axis_latlon = 1; break;
     case 2: o.crs = (gw_crs){GW_CRS_GCJ02, 0}; break;
