@@ -5,6 +5,7 @@
  * lat/lon swap hint, GEOS validity with reason and location); io.c keeps them static, so small
  * equivalents live here.  Incident grid and police-room resolution is in edit_resolve.c. */
 #include "edit_internal.h"
+#include "gridwatch/geojson.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -328,20 +329,6 @@ static gw_status check_coords(ed *e, feat *ft)
                         ft->label, x, y, hint);
 }
 
-/* 1 when no array nested in `c` (a geometry's "coordinates") is empty.  GEOS 3.11's GeoJSON
- * reader dereferences a NULL coordinate for an empty position ("coordinates":[[[]]]) and
- * crashes the process; a position is never empty (RFC 7946, 3.1.1), so refuse it first. */
-static int positions_non_empty(const json_t *c, int depth)
-{
-    if (!json_is_array(c)) return 1;
-    if (json_array_size(c) == 0) return depth == 0;
-    size_t i;
-    json_t *v;
-    json_array_foreach (c, i, v)
-        if (!positions_non_empty(v, depth + 1)) return 0;
-    return 1;
-}
-
 static gw_status read_geom(ed *e, feat *ft, json_t *jf)
 {
     json_t *g = json_object_get(jf, "geometry");
@@ -359,24 +346,13 @@ static gw_status read_geom(ed *e, feat *ft, json_t *jf)
                                     : strcmp(type, "Point")))
         return gw_ctx_error(e->ctx, GW_ERR_GEOMETRY, "%s: the %s layer takes %s geometries, got %s",
                             ft->label, e->lname, want, type ? type : "a geometry without a type");
-    if (!positions_non_empty(json_object_get(g, "coordinates"), 0))
-        return gw_ctx_error(e->ctx, GW_ERR_GEOMETRY,
-                            "%s: unreadable %s geometry: a position is an empty array; positions "
-                            "are arrays of two or three numbers (RFC 7946, 3.1.1)",
-                            ft->label, type);
-    char *text = json_dumps(g, JSON_COMPACT);
-    if (!text) return gw_ctx_error(e->ctx, GW_ERR_NOMEM, "out of memory");
-    GEOSGeometry *gg = GEOSGeoJSONReader_readGeometry_r(e->h, e->rd, text);
-    free(text);
-    if (!gg) {
-        /* GEOS's GeoJSON reader reports its JSON library's internals ("[json.exception.
-         * type_error.302] type must be number, but is string"); say what GeoJSON wants. */
-        const char *why = gw_ctx_geos_errmsg(e->ctx);
-        if (!why || strstr(why, "json.exception"))
-            why = "its coordinates must be arrays of two or three numbers (RFC 7946, 3.1)";
+    GEOSGeometry *gg = NULL;
+    const char *why = NULL;
+    gw_status rst = gw_geojson_geometry_read(e->ctx, e->rd, g, &gg, &why);
+    if (rst == GW_ERR_NOMEM) return gw_ctx_error(e->ctx, GW_ERR_NOMEM, "out of memory");
+    if (rst)
         return gw_ctx_error(e->ctx, GW_ERR_GEOMETRY, "%s: unreadable %s geometry: %s", ft->label,
                             type, why);
-    }
     ft->geom = gg;
     gw_status st = gw_geom_check(e->ctx, ft->label, gg, 0);
     if (st) return st;

@@ -9,6 +9,8 @@
  * crossing (a computed, rounded point) is inserted into that neighbour too (pe_share_pass, plan_share.c), so
  * both sides keep identical vertices: the neighbour is then listed as changed. */
 #include "plan_edit.h"
+#include "gridwatch/geojson.h"
+#include "gridwatch/geojson.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -71,31 +73,6 @@ static gw_status del_grid(ectx *e, const char *id)
 
 /* ---- geometry ------------------------------------------------------------------------------ */
 
-/* 1 when no array nested in geometry g's "coordinates" (nor in those of its "geometries") is
- * empty.  GEOS 3.11's GeoJSON reader dereferences a NULL coordinate for an empty position
- * ("coordinates":[[],[115,35]]) and crashes the process; a position is never empty
- * (RFC 7946, 3.1.1), so refuse it first. */
-static int positions_non_empty(const json_t *c, int depth)
-{
-    if (!json_is_array(c)) return 1;
-    if (json_array_size(c) == 0) return depth == 0;
-    size_t i;
-    json_t *v;
-    json_array_foreach (c, i, v)
-        if (!positions_non_empty(v, depth + 1)) return 0;
-    return 1;
-}
-
-static int geometry_positions_non_empty(const json_t *g, int depth)
-{
-    if (depth > 32 || !positions_non_empty(json_object_get(g, "coordinates"), 0)) return 0;
-    size_t i;
-    json_t *m;
-    json_array_foreach (json_object_get(g, "geometries"), i, m)
-        if (!geometry_positions_non_empty(m, depth + 1)) return 0;
-    return 1;
-}
-
 /* A GeoJSON geometry member of the edit, checked for its type family (1 = lines, 2 = areas). */
 static gw_status read_geom(ectx *e, json_t *edit, const char *member, int family,
                            GEOSGeometry **out)
@@ -105,24 +82,14 @@ static gw_status read_geom(ectx *e, json_t *edit, const char *member, int family
     if (!json_is_object(j))
         return gw_ctx_error(e->p.ctx, GW_ERR_ARG, "edit: '%s' must be a GeoJSON %s", member,
                             family == 1 ? "LineString" : "Polygon");
-    if (!geometry_positions_non_empty(j, 0))
+    GEOSGeometry *g = NULL;
+    const char *unreadable = NULL;
+    gw_status rst = gw_geojson_geometry_read(e->p.ctx, NULL, j, &g, &unreadable);
+    if (rst == GW_ERR_NOMEM) return gw_ctx_error(e->p.ctx, GW_ERR_NOMEM, "out of memory");
+    if (rst)
         return gw_ctx_error(e->p.ctx, GW_ERR_FORMAT,
-                            "edit: '%s' is not a readable GeoJSON geometry: a position is an "
-                            "empty array (positions are two or three numbers)",
-                            member);
-    char *text = json_dumps(j, JSON_COMPACT);
-    GEOSGeoJSONReader *rd = GEOSGeoJSONReader_create_r(e->p.h);
-    GEOSGeometry *g = text && rd ? GEOSGeoJSONReader_readGeometry_r(e->p.h, rd, text) : NULL;
-    if (rd) GEOSGeoJSONReader_destroy_r(e->p.h, rd);
-    free(text);
-    if (!g) {
-        /* GEOS's GeoJSON reader reports its JSON library's internals: say what GeoJSON wants */
-        const char *why = gw_ctx_geos_errmsg(e->p.ctx);
-        if (!why || strstr(why, "json.exception"))
-            why = "its coordinates must be arrays of two or three numbers (RFC 7946, 3.1)";
-        return gw_ctx_error(e->p.ctx, GW_ERR_FORMAT,
-                            "edit: '%s' is not a readable GeoJSON geometry: %s", member, why);
-    }
+                            "edit: '%s' is not a readable GeoJSON geometry: %s", member,
+                            unreadable);
     char what[64];
     snprintf(what, sizeof what, "edit: '%s'", member);
     gw_status cst = gw_geom_check(e->p.ctx, what, g, 1); /* finite lon/lat, bounded size */
