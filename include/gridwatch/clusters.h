@@ -57,12 +57,19 @@ typedef struct gw_scan_zone {
 } gw_scan_zone;
 
 typedef struct gw_scan_opts {
-    double max_radius;  /* metres (> 0) */
-    int replications;   /* Monte-Carlo replicas (0 = no p-values) */
-    uint64_t seed;      /* replica RNG seed */
-    int threads;        /* worker threads for the replicas (0 = 2) */
-    size_t max_zones;   /* non-overlapping zones kept (0 = 1000) */
-    double min_cases;   /* a zone needs at least this many incidents (default of parse: 2) */
+    double max_radius;    /* metres (> 0) */
+    int replications;     /* Monte-Carlo replicas (0 = no p-values) */
+    uint64_t seed;        /* replica RNG seed */
+    int threads;          /* worker threads for the replicas (0 = 2) */
+    size_t max_zones;     /* non-overlapping zones kept (0 = 1000) */
+    double min_cases;     /* a zone needs at least this many incidents (0 = 2) */
+    double min_rr;        /* zones whose relative risk is below this are not candidates, in the
+                         * data and in every replica alike (SaTScan's restriction of clusters by
+                         * relative risk); 0 = no restriction */
+    const uint32_t *pool; /* when set, replicas draw the total count WITHOUT replacement from
+                           * pool[0..pool_n) (the cell of every incident of all time: the
+                           * space-time permutation scan); else multinomially by expected */
+    size_t pool_n;
 } gw_scan_opts;
 
 /* The non-overlapping best zones of the lattice, by LLR descending, with Monte-Carlo p when
@@ -105,25 +112,27 @@ typedef struct gw_cluster_opts {
     int recent_days;     /* space-time permutation scan window; 0 = 30, < 0 = off */
     int threads;         /* 0 = 2 */
     size_t max_clusters; /* 0 = 500 */
+    int metric_srid;     /* EPSG of the snapshot's metric CRS (gw_model_metric_srid) for the
+                          * lon/lat output; 0 = lon/lat left NaN and no rings */
 } gw_cluster_opts;
 
 typedef struct gw_cluster {
-    int rank;            /* 1 = the most likely cluster */
-    double x, y;         /* centre, metric CRS */
-    double lon, lat;     /* centre, EPSG:4326 */
-    double radius;       /* metres */
-    double incidents;    /* observed in the zone */
-    double expected;     /* expected in the zone */
-    double rr;           /* relative risk: (c/e) / ((C−c)/(C−e)) */
-    double llr;          /* log-likelihood ratio */
-    double p;            /* Monte-Carlo p */
+    int rank;         /* 1 = the most likely cluster */
+    double x, y;      /* centre, metric CRS */
+    double lon, lat;  /* centre, EPSG:4326 */
+    double radius;    /* metres */
+    double incidents; /* observed in the zone */
+    double expected;  /* expected in the zone */
+    double rr;        /* relative risk: (c/e) / ((C−c)/(C−e)) */
+    double llr;       /* log-likelihood ratio */
+    double p;         /* Monte-Carlo p */
     gw_cluster_trend trend;
-    double trend_z;      /* Mann-Kendall z of the slices' counts */
-    double *series;      /* incidents per slice (steps entries) */
-    int recent;          /* space-time permutation: a cluster new in the last recent_days */
-    double recent_p;     /* its Monte-Carlo p (NaN when not tested) */
+    double trend_z;  /* Mann-Kendall z of the slices' counts */
+    double *series;  /* incidents per slice (steps entries) */
+    int recent;      /* space-time permutation: a cluster new in the last recent_days */
+    double recent_p; /* its Monte-Carlo p (NaN when not tested) */
     double recent_incidents, recent_expected;
-    int32_t *grids;      /* grid rows the zone's circle touches */
+    int32_t *grids; /* grid rows the zone's circle touches */
     size_t n_grids;
 } gw_cluster;
 
@@ -135,8 +144,8 @@ typedef struct gw_cluster_result {
     double bandwidth;         /* the background σ used, metres */
     const char *scale_reason; /* how cell/radius/bandwidth were chosen (static text) */
     int replications, steps;
-    int64_t from, to;         /* the window (Unix seconds) the slices cut */
-    double incidents;         /* incidents analysed (filtered, inside the grids) */
+    int64_t from, to; /* the window (Unix seconds) the slices cut */
+    double incidents; /* incidents analysed (filtered, inside the grids) */
     int metric_srid;
     /* per grid row (n_grids entries): clusters touching the grid and the highest RR among them */
     size_t grid_count;

@@ -1,0 +1,276 @@
+/* cluster_lattice.c — the lattice under the cluster scan: the study-area raster (which grid
+ * holds each cell's centre), the background (Gaussian-smoothed counts over the smoothed study
+ * area) and the scale of analysis from incremental spatial autocorrelation of the excess
+ * (see clusters.h and cluster_internal.h). */
+#include "cluster_internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int dcmp(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Even-odd fill of one polygon (all its rings) into the raster: cells whose centre is inside
+ * get grid id `row`. */
+static int fill_polygon(GEOSContextHandle_t h, const GEOSGeometry *poly, cl_lattice *L, int32_t row,
+                        double **xs, size_t *cap)
+{
+    double minx, miny, maxx, maxy;
+    if (!GEOSGeom_getXMin_r(h, poly, &minx) || !GEOSGeom_getYMin_r(h, poly, &miny) ||
+        !GEOSGeom_getXMax_r(h, poly, &maxx) || !GEOSGeom_getYMax_r(h, poly, &maxy))
+        return 0;
+    long j0 = (long)floor((miny - L->y0) / L->cell - 0.5),
+         j1 = (long)ceil((maxy - L->y0) / L->cell);
+    if (j0 < 0) j0 = 0;
+    if (j1 >= (long)L->ny) j1 = (long)L->ny - 1;
+    int nr = GEOSGetNumInteriorRings_r(h, poly);
+    for (long j = j0; j <= j1; j++) {
+        double yc = L->y0 + ((double)j + 0.5) * L->cell;
+        size_t n = 0;
+        for (int r = -1; r < nr; r++) {
+            const GEOSGeometry *ring = r < 0 ? GEOSGetExteriorRing_r(h, poly)
+                                             : GEOSGetInteriorRingN_r(h, poly, r);
+            const GEOSCoordSequence *cs = ring ? GEOSGeom_getCoordSeq_r(h, ring) : NULL;
+            unsigned m = 0;
+            if (!cs || !GEOSCoordSeq_getSize_r(h, cs, &m) || m < 2) continue;
+            double px, py;
+            GEOSCoordSeq_getXY_r(h, cs, 0, &px, &py);
+            for (unsigned k = 1; k < m; k++) {
+                double qx, qy;
+                GEOSCoordSeq_getXY_r(h, cs, k, &qx, &qy);
+                if ((py <= yc) != (qy <= yc)) {
+                    if (n == *cap) {
+                        size_t nc = *cap ? 2 * *cap : 64;
+                        double *g = realloc(*xs, nc * sizeof *g);
+                        if (!g) return -1;
+                        *xs = g, *cap = nc;
+                    }
+                    (*xs)[n++] = px + (yc - py) * (qx - px) / (qy - py);
+                }
+                px = qx, py = qy;
+            }
+        }
+        qsort(*xs, n, sizeof **xs, dcmp);
+        for (size_t k = 0; k + 1 < n; k += 2) {
+            long i0 = (long)ceil(((*xs)[k] - L->x0) / L->cell - 0.5),
+                 i1 = (long)ceil(((*xs)[k + 1] - L->x0) / L->cell - 0.5) - 1;
+            if (i0 < 0) i0 = 0;
+            if (i1 >= (long)L->nx) i1 = (long)L->nx - 1;
+            for (long i = i0; i <= i1; i++) L->grid[(size_t)j * L->nx + (size_t)i] = row;
+        }
+    }
+    return 0;
+}
+
+gw_status cl_lattice_make(gw_ctx *ctx, const gw_layer_data *grids, double cell, cl_lattice *L)
+{
+    GEOSContextHandle_t h = gw_ctx_geos(ctx);
+    size_t ng = gw_layer_data_count(grids);
+    double minx = INFINITY, miny = INFINITY, maxx = -INFINITY, maxy = -INFINITY;
+    for (size_t r = 0; r < ng; r++) {
+        const GEOSGeometry *g = gw_layer_data_geom(grids, r, GW_MODEL_METRIC);
+        double a, b, c, d;
+        if (!g || GEOSisEmpty_r(h, g) == 1 || !GEOSGeom_getXMin_r(h, g, &a) ||
+            !GEOSGeom_getYMin_r(h, g, &b) || !GEOSGeom_getXMax_r(h, g, &c) ||
+            !GEOSGeom_getYMax_r(h, g, &d))
+            continue;
+        minx = fmin(minx, a), miny = fmin(miny, b), maxx = fmax(maxx, c), maxy = fmax(maxy, d);
+    }
+    if (!(maxx > minx) || !(maxy > miny))
+        return gw_ctx_error(ctx, GW_ERR_RANGE, "clusters: the grids cover no area");
+    memset(L, 0, sizeof *L);
+    L->cell = cell;
+    L->nx = (size_t)ceil((maxx - minx) / cell) + 1, L->ny = (size_t)ceil((maxy - miny) / cell) + 1;
+    if ((double)L->nx * (double)L->ny > 4e7)
+        return gw_ctx_error(ctx, GW_ERR_RANGE,
+                            "clusters: %zu × %zu cells of %g m is too fine for this area; choose a "
+                            "larger cell",
+                            L->nx, L->ny, cell);
+    L->x0 = minx - 0.5 * cell, L->y0 = miny - 0.5 * cell;
+    size_t N = L->nx * L->ny;
+    L->grid = malloc(N * sizeof *L->grid);
+    L->in = calloc(N, 1);
+    L->count = calloc(N, sizeof *L->count);
+    L->expected = calloc(N, sizeof *L->expected);
+    if (!L->grid || !L->in || !L->count || !L->expected) {
+        cl_lattice_free(L);
+        return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory (%zu lattice cells)", N);
+    }
+    for (size_t k = 0; k < N; k++) L->grid[k] = -1;
+    double *xs = NULL;
+    size_t cap = 0;
+    for (size_t r = 0; r < ng; r++) {
+        const GEOSGeometry *g = gw_layer_data_geom(grids, r, GW_MODEL_METRIC);
+        if (!g) continue;
+        int np = GEOSGetNumGeometries_r(h, g);
+        for (int p = 0; p < np; p++) {
+            const GEOSGeometry *poly = GEOSGetGeometryN_r(h, g, p);
+            if (poly && GEOSGeomTypeId_r(h, poly) == GEOS_POLYGON &&
+                fill_polygon(h, poly, L, (int32_t)r, &xs, &cap)) {
+                free(xs), cl_lattice_free(L);
+                return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory (lattice fill)");
+            }
+        }
+    }
+    free(xs);
+    for (size_t k = 0; k < N; k++) L->in[k] = L->grid[k] >= 0;
+    return GW_OK;
+}
+
+void cl_lattice_free(cl_lattice *L)
+{
+    free(L->grid), free(L->in), free(L->count), free(L->expected);
+    memset(L, 0, sizeof *L);
+}
+
+long cl_lattice_cell_of(const cl_lattice *L, double x, double y)
+{
+    double fi = floor((x - L->x0) / L->cell), fj = floor((y - L->y0) / L->cell);
+    if (!(fi >= 0) || !(fj >= 0) || fi >= (double)L->nx || fj >= (double)L->ny) return -1;
+    return (long)fj * (long)L->nx + (long)fi;
+}
+
+/* One 1-D Gaussian pass of src into dst along rows (dx = 1) or columns. */
+static void blur_pass(const double *src, double *dst, size_t nx, size_t ny, const double *kw,
+                      int rad, int along_x)
+{
+    size_t len = along_x ? nx : ny, lines = along_x ? ny : nx;
+    size_t stride = along_x ? 1 : nx, lstride = along_x ? nx : 1;
+    for (size_t l = 0; l < lines; l++) {
+        const double *s = src + l * lstride;
+        double *d = dst + l * lstride;
+        for (size_t i = 0; i < len; i++) {
+            double acc = 0;
+            long lo = (long)i - rad < 0 ? -(long)i : -rad,
+                 hi = (long)i + rad >= (long)len ? (long)len - 1 - (long)i : rad;
+            for (long o = lo; o <= hi; o++) acc += kw[o + rad] * s[((long)i + o) * (long)stride];
+            d[i * stride] = acc;
+        }
+    }
+}
+
+gw_status cl_background(gw_ctx *ctx, cl_lattice *L, double bandwidth)
+{
+    size_t N = L->nx * L->ny;
+    double sig = bandwidth / L->cell;
+    int rad = (int)ceil(3 * sig);
+    if (rad < 1) rad = 1;
+    double *kw = malloc((size_t)(2 * rad + 1) * sizeof *kw), *a = malloc(N * sizeof *a),
+           *b = malloc(N * sizeof *b), *m = calloc(N, sizeof *m);
+    if (!kw || !a || !b || !m) {
+        free(kw), free(a), free(b), free(m);
+        return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory (background of %zu cells)", N);
+    }
+    for (int o = -rad; o <= rad; o++) kw[o + rad] = exp(-0.5 * (double)o * o / (sig * sig));
+    for (size_t k = 0; k < N; k++) m[k] = L->in[k];
+    blur_pass(L->count, a, L->nx, L->ny, kw, rad, 1);
+    blur_pass(a, b, L->nx, L->ny, kw, rad, 0); /* b: smoothed counts */
+    blur_pass(m, a, L->nx, L->ny, kw, rad, 1);
+    blur_pass(a, m, L->nx, L->ny, kw, rad, 0); /* m: smoothed study area */
+    double C = 0, E = 0;
+    for (size_t k = 0; k < N; k++) {
+        L->expected[k] = L->in[k] && m[k] > 0 ? b[k] / m[k] : 0;
+        /* a floor so that no cell of the study area expects nothing */
+        C += L->in[k] ? L->count[k] : 0, E += L->expected[k];
+    }
+    double floor_e = E > 0 ? 1e-3 * E / (double)N : 1e-9;
+    E = 0;
+    for (size_t k = 0; k < N; k++)
+        if (L->in[k]) {
+            if (L->expected[k] < floor_e) L->expected[k] = floor_e;
+            E += L->expected[k];
+        }
+    if (E > 0)
+        for (size_t k = 0; k < N; k++) L->expected[k] *= C / E;
+    free(kw), free(a), free(b), free(m);
+    return GW_OK;
+}
+
+double cl_isa_radius(const cl_lattice *L, double max_d, double *zs, double *ds, size_t *nb)
+{
+    /* bands: every distinct distance up to max_d; a band's neighbours lie within its distance
+     * (self excluded).  The offsets are listed once with their band. */
+    int R = (int)floor(max_d / L->cell + 1e-9);
+    long R2 = (long)R * R;
+    size_t cap = (size_t)(2 * R + 1) * (size_t)(2 * R + 1), no = 0, nband = 0;
+    int *odi = malloc(cap * sizeof *odi), *odj = malloc(cap * sizeof *odj);
+    uint32_t *oband = malloc(cap * sizeof *oband);
+    long *d2s = malloc((size_t)(R2 + 1) * sizeof *d2s);
+    uint32_t *band_of = malloc((size_t)(R2 + 1) * sizeof *band_of);
+    double fallback = 2 * L->cell, best_d = fallback;
+    if (!odi || !odj || !oband || !d2s || !band_of || R < 1) goto out;
+    uint8_t *seen = calloc((size_t)R2 + 1, 1);
+    if (!seen) goto out;
+    for (int dj = -R; dj <= R; dj++)
+        for (int di = -R; di <= R; di++) {
+            long q2 = (long)di * di + (long)dj * dj;
+            if (q2 > 0 && q2 <= R2) seen[q2] = 1;
+        }
+    for (long q = 1; q <= R2; q++)
+        if (seen[q]) band_of[q] = (uint32_t)nband, d2s[nband++] = q;
+    free(seen);
+    for (int dj = -R; dj <= R; dj++)
+        for (int di = -R; di <= R; di++) {
+            long q2 = (long)di * di + (long)dj * dj;
+            if (q2 > 0 && q2 <= R2) odi[no] = di, odj[no] = dj, oband[no++] = band_of[q2];
+        }
+    size_t N = L->nx * L->ny;
+    double n = 0, mean = 0, m2 = 0;
+    for (size_t k = 0; k < N; k++)
+        if (L->in[k]) n += 1, mean += L->count[k] - L->expected[k];
+    mean /= n > 0 ? n : 1;
+    for (size_t k = 0; k < N; k++)
+        if (L->in[k]) {
+            double z = L->count[k] - L->expected[k] - mean;
+            m2 += z * z;
+        }
+    double *cross = calloc(nband, sizeof *cross), *W = calloc(nband, sizeof *W),
+           *S2 = calloc(nband, sizeof *S2), *sum_b = calloc(nband, sizeof *sum_b),
+           *cnt_b = calloc(nband, sizeof *cnt_b);
+    if (!cross || !W || !S2 || !sum_b || !cnt_b || n < 3 || !(m2 > 0)) {
+        free(cross), free(W), free(S2), free(sum_b), free(cnt_b);
+        goto out;
+    }
+    for (size_t k = 0; k < N; k++) {
+        if (!L->in[k]) continue;
+        long ci = (long)(k % L->nx), cj = (long)(k / L->nx);
+        double zk = L->count[k] - L->expected[k] - mean;
+        int inner = ci >= R && cj >= R && ci + R < (long)L->nx && cj + R < (long)L->ny;
+        memset(sum_b, 0, nband * sizeof *sum_b), memset(cnt_b, 0, nband * sizeof *cnt_b);
+        for (size_t o = 0; o < no; o++) {
+            long i = ci + odi[o], j = cj + odj[o];
+            if (!inner && (i < 0 || j < 0 || i >= (long)L->nx || j >= (long)L->ny)) continue;
+            size_t q = (size_t)j * L->nx + (size_t)i;
+            if (!L->in[q]) continue;
+            sum_b[oband[o]] += L->count[q] - L->expected[q] - mean, cnt_b[oband[o]] += 1;
+        }
+        double sacc = 0, cacc = 0;
+        for (size_t b = 0; b < nband; b++) {
+            sacc += sum_b[b], cacc += cnt_b[b];
+            cross[b] += zk * sacc, W[b] += cacc, S2[b] += 4 * cacc * cacc;
+        }
+    }
+    double prev = -INFINITY, zmax = -INFINITY, dmax = fallback;
+    int found = 0;
+    for (size_t b = 0; b < nband; b++) {
+        double I = n / W[b] * cross[b] / m2, EI = -1 / (n - 1), S1 = 2 * W[b];
+        double var = (n * n * S1 - n * S2[b] + 3 * W[b] * W[b]) / (W[b] * W[b] * (n * n - 1)) -
+                     EI * EI;
+        double z = var > 0 ? (I - EI) / sqrt(var) : NAN, d = L->cell * sqrt((double)d2s[b]);
+        if (zs && nb && b < *nb) zs[b] = z, ds[b] = d;
+        if (z > zmax) zmax = z, dmax = d;
+        if (!found && b > 0 && prev > z && prev > 1.96)
+            found = 1, best_d = L->cell * sqrt((double)d2s[b - 1]);
+        prev = z;
+    }
+    if (!found) best_d = dmax;
+    free(cross), free(W), free(S2), free(sum_b), free(cnt_b);
+out:
+    if (nb) *nb = nband;
+    free(odi), free(odj), free(oband), free(d2s), free(band_of);
+    return best_d;
+}

@@ -1,0 +1,370 @@
+/* scan.c — Kulldorff's Poisson scan statistic over circular zones of a lattice, with Monte-Carlo
+ * p-values (see clusters.h).
+ *
+ * A zone is a centre cell and every cell whose centre lies within r of it; the candidate radii
+ * of a centre are the distinct distances to the cells of a template sorted by distance, so the
+ * scan of one centre is one pass that adds cells in order and evaluates the LLR at the end of
+ * each distance group.  Replicas draw the total count multinomially over the study area in
+ * proportion to the expected counts (Walker's alias table, one draw per incident) and keep only
+ * their maximum LLR; each replica has its own RNG stream (seed, replica), so results do not
+ * depend on the number of threads. */
+#include "gridwatch/clusters.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct tmpl {
+    int *di, *dj;
+    double *dist;  /* metres */
+    uint8_t *last; /* 1 at the last offset of a distance group */
+    size_t n;
+} tmpl;
+
+typedef struct scan_job {
+    const gw_lattice *lat;
+    const tmpl *t;
+    double C, scale; /* total observed; expected × scale sums to C */
+    double min_cases, min_rr;
+} scan_job;
+
+static uint64_t splitmix(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+double gw_scan_llr(double c, double e, double C)
+{
+    if (!(c > e) || e <= 0 || C <= 0) return 0;
+    double llr = c * log(c / e);
+    if (C - c > 0) llr += (C - c) * log((C - c) / (C - e));
+    return llr;
+}
+
+static int off_cmp(const void *a, const void *b)
+{
+    const double *x = a, *y = b;
+    return x[0] < y[0]   ? -1
+           : x[0] > y[0] ? 1
+           : x[1] < y[1] ? -1
+           : x[1] > y[1] ? 1
+                         : (x[2] > y[2]) - (x[2] < y[2]);
+}
+
+static void tmpl_free(tmpl *t) { free(t->di), free(t->dj), free(t->dist), free(t->last); }
+
+/* The offsets within max_radius, nearest first (ties in a fixed order). */
+static int tmpl_make(tmpl *t, double cell, double max_radius)
+{
+    int R = (int)floor(max_radius / cell + 1e-9);
+    size_t cap = (size_t)(2 * R + 1) * (size_t)(2 * R + 1), n = 0;
+    double *tmp = malloc(cap * 3 * sizeof *tmp);
+    memset(t, 0, sizeof *t);
+    t->di = malloc(cap * sizeof *t->di), t->dj = malloc(cap * sizeof *t->dj);
+    t->dist = malloc(cap * sizeof *t->dist), t->last = malloc(cap);
+    if (!tmp || !t->di || !t->dj || !t->dist || !t->last) return free(tmp), tmpl_free(t), -1;
+    long r2max = (long)floor((max_radius / cell) * (max_radius / cell) + 1e-9);
+    for (int j = -R; j <= R; j++)
+        for (int i = -R; i <= R; i++)
+            if ((long)i * i + (long)j * j <= r2max)
+                tmp[3 * n] = (double)i * i + (double)j * j, tmp[3 * n + 1] = j, tmp[3 * n + 2] = i,
+                        n++;
+    qsort(tmp, n, 3 * sizeof *tmp, off_cmp);
+    for (size_t k = 0; k < n; k++) {
+        t->dj[k] = (int)tmp[3 * k + 1], t->di[k] = (int)tmp[3 * k + 2];
+        t->dist[k] = cell * sqrt(tmp[3 * k]);
+        t->last[k] = k + 1 == n || tmp[3 * (k + 1)] != tmp[3 * k];
+    }
+    t->n = n;
+    free(tmp);
+    return 0;
+}
+
+/* The best zone of one centre (llr 0 when none qualifies). */
+static gw_scan_zone scan_centre(const scan_job *J, const double *count, size_t k)
+{
+    const gw_lattice *L = J->lat;
+    const tmpl *t = J->t;
+    gw_scan_zone best = {.centre = k, .p = NAN};
+    long ci = (long)(k % L->nx), cj = (long)(k / L->nx);
+    double c = 0, e = 0;
+    size_t cells = 0;
+    for (size_t m = 0; m < t->n; m++) {
+        long i = ci + t->di[m], j = cj + t->dj[m];
+        if (i >= 0 && j >= 0 && i < (long)L->nx && j < (long)L->ny) {
+            size_t q = (size_t)j * L->nx + (size_t)i;
+            c += count[q], e += L->expected[q] * J->scale, cells++;
+        }
+        if (!t->last[m] || c < J->min_cases || !(c > e)) continue;
+        if (J->min_rr > 0) {
+            double out_e = J->C - e,
+                   rr = out_e > 0 && J->C - c > 0 ? (c / e) / ((J->C - c) / out_e) : INFINITY;
+            if (rr < J->min_rr) continue;
+        }
+        double llr = gw_scan_llr(c, e, J->C);
+        if (llr > best.llr)
+            best.llr = llr, best.radius = t->dist[m], best.cells = cells, best.c = c, best.e = e;
+    }
+    return best;
+}
+
+/* ---- replicas ---- */
+
+typedef struct alias {
+    size_t n;
+    double *prob;
+    uint32_t *other, *cell;
+} alias;
+
+static void alias_free(alias *a) { free(a->prob), free(a->other), free(a->cell); }
+
+static int alias_make(alias *a, const gw_lattice *L)
+{
+    size_t N = L->nx * L->ny, n = 0;
+    double tot = 0;
+    for (size_t k = 0; k < N; k++)
+        if ((!L->in || L->in[k]) && L->expected[k] > 0) n++, tot += L->expected[k];
+    a->n = n;
+    a->prob = malloc((n ? n : 1) * sizeof *a->prob);
+    a->other = malloc((n ? n : 1) * sizeof *a->other);
+    a->cell = malloc((n ? n : 1) * sizeof *a->cell);
+    uint32_t *small = malloc((n ? n : 1) * sizeof *small),
+             *large = malloc((n ? n : 1) * sizeof *large);
+    if (!a->prob || !a->other || !a->cell || !small || !large)
+        return free(small), free(large), alias_free(a), -1;
+    size_t m = 0;
+    for (size_t k = 0; k < N; k++)
+        if ((!L->in || L->in[k]) && L->expected[k] > 0)
+            a->cell[m] = (uint32_t)k, a->prob[m] = L->expected[k] * (double)n / tot,
+            a->other[m] = (uint32_t)m, m++;
+    size_t ns = 0, nl = 0; /* Vose's method */
+    for (size_t k = 0; k < n; k++) {
+        if (a->prob[k] < 1) small[ns++] = (uint32_t)k;
+        else large[nl++] = (uint32_t)k;
+    }
+    while (ns && nl) {
+        uint32_t l = small[--ns], g = large[nl - 1];
+        a->other[l] = g;
+        a->prob[g] += a->prob[l] - 1;
+        if (a->prob[g] < 1) nl--, small[ns++] = g;
+    }
+    for (size_t k = 0; k < n; k++)
+        if (a->prob[k] > 1) a->prob[k] = 1;
+    for (size_t k = 0; k < ns; k++) a->prob[small[k]] = 1; /* rounding leftovers */
+    free(small), free(large);
+    return 0;
+}
+
+typedef struct rep_job {
+    const scan_job *J;
+    const gw_scan_opts *opts;
+    const alias *a;
+    uint64_t seed;
+    int first, step, reps;
+    long total;
+    double *out;
+    int failed;
+} rep_job;
+
+static void *rep_main(void *arg)
+{
+    rep_job *R = arg;
+    const gw_lattice *L = R->J->lat;
+    size_t N = L->nx * L->ny;
+    const gw_scan_opts *o = R->opts;
+    double *cnt = malloc(N * sizeof *cnt);
+    uint32_t *pool = o->pool ? malloc((o->pool_n ? o->pool_n : 1) * sizeof *pool) : NULL;
+    if (!cnt || (o->pool && !pool)) {
+        free(cnt), free(pool);
+        R->failed = 1;
+        return NULL;
+    }
+    for (int r = R->first; r < R->reps; r += R->step) {
+        memset(cnt, 0, N * sizeof *cnt);
+        uint64_t s = R->seed ^ (0xD1B54A32D192ED03ull * (uint64_t)(r + 1));
+        if (pool) memcpy(pool, o->pool, o->pool_n * sizeof *pool); /* thread-count independent */
+        for (long m = 0; pool && m < R->total && (size_t)m < o->pool_n; m++) {
+            /* a partial Fisher-Yates shuffle: the first `total` of a random permutation */
+            size_t pick = (size_t)m +
+                          (size_t)(((unsigned __int128)splitmix(&s) * (o->pool_n - (size_t)m)) >>
+                                   64);
+            uint32_t v = pool[pick];
+            pool[pick] = pool[m], pool[m] = v;
+            cnt[v] += 1;
+        }
+        for (long m = 0; !pool && m < R->total; m++) {
+            uint64_t u = splitmix(&s);
+            size_t k = (size_t)(((unsigned __int128)u * R->a->n) >> 64);
+            double f = (double)(u & 0xFFFFFFFFu) * 0x1.0p-32;
+            cnt[R->a->cell[f < R->a->prob[k] ? k : R->a->other[k]]] += 1;
+        }
+        double mx = 0;
+        for (size_t k = 0; k < N; k++) {
+            if (L->in && !L->in[k]) continue;
+            gw_scan_zone z = scan_centre(R->J, cnt, k);
+            if (z.llr > mx) mx = z.llr;
+        }
+        R->out[r] = mx;
+    }
+    free(cnt), free(pool);
+    return NULL;
+}
+
+static int dbl_cmp(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static int zone_cmp(const void *a, const void *b)
+{
+    const gw_scan_zone *x = a, *y = b;
+    if (x->llr != y->llr) return x->llr > y->llr ? -1 : 1;
+    return (x->centre > y->centre) - (x->centre < y->centre);
+}
+
+/* Keep the zones, best first, whose circles meet no better zone's circle. */
+static size_t select_zones(const gw_lattice *L, gw_scan_zone *z, size_t n, size_t keep,
+                           double max_radius)
+{
+    qsort(z, n, sizeof *z, zone_cmp);
+    double b = 2 * max_radius + L->cell;
+    size_t bx = (size_t)ceil((double)L->nx * L->cell / b) + 1,
+           by = (size_t)ceil((double)L->ny * L->cell / b) + 1;
+    size_t *head = malloc(bx * by * sizeof *head), *next = malloc((n ? n : 1) * sizeof *next);
+    if (!head || !next) {
+        free(head), free(next);
+        return (size_t)-1;
+    }
+    for (size_t k = 0; k < bx * by; k++) head[k] = (size_t)-1;
+    size_t m = 0;
+    for (size_t k = 0; k < n && m < keep; k++) {
+        double x = ((double)(z[k].centre % L->nx) + 0.5) * L->cell,
+               y = ((double)(z[k].centre / L->nx) + 0.5) * L->cell;
+        size_t gx = (size_t)(x / b), gy = (size_t)(y / b);
+        int clash = 0;
+        for (size_t yy = gy ? gy - 1 : 0; !clash && yy <= gy + 1 && yy < by; yy++)
+            for (size_t xx = gx ? gx - 1 : 0; !clash && xx <= gx + 1 && xx < bx; xx++)
+                for (size_t s = head[yy * bx + xx]; s != (size_t)-1; s = next[s]) {
+                    double sx = ((double)(z[s].centre % L->nx) + 0.5) * L->cell,
+                           sy = ((double)(z[s].centre / L->nx) + 0.5) * L->cell;
+                    if (hypot(x - sx, y - sy) <= z[s].radius + z[k].radius) {
+                        clash = 1;
+                        break;
+                    }
+                }
+        if (clash) continue;
+        z[m] = z[k];
+        next[m] = head[gy * bx + gx], head[gy * bx + gx] = m;
+        m++;
+    }
+    free(head), free(next);
+    return m;
+}
+
+gw_status gw_scan_lattice(gw_ctx *ctx, const gw_lattice *lat, const gw_scan_opts *opts,
+                          gw_scan_zone **out, size_t *n, double **max_null)
+{
+    *out = NULL, *n = 0;
+    if (max_null) *max_null = NULL;
+    if (!lat || !opts || !lat->count || !lat->expected || lat->nx == 0 || lat->ny == 0 ||
+        !(lat->cell > 0))
+        return gw_ctx_error(ctx, GW_ERR_ARG, "scan: an empty lattice or no options");
+    if (!(opts->max_radius >= 0) || opts->max_radius > 1e3 * lat->cell)
+        return gw_ctx_error(ctx, GW_ERR_RANGE, "scan: max_radius %g m for %g-m cells",
+                            opts->max_radius, lat->cell);
+    size_t N = lat->nx * lat->ny;
+    double C = 0, E = 0;
+    for (size_t k = 0; k < N; k++) {
+        if (lat->in && !lat->in[k]) continue;
+        if (!(lat->count[k] >= 0) || !(lat->expected[k] >= 0) || !isfinite(lat->expected[k]))
+            return gw_ctx_error(ctx, GW_ERR_RANGE, "scan: cell %zu has count %g, expected %g", k,
+                                lat->count[k], lat->expected[k]);
+        C += lat->count[k], E += lat->expected[k];
+    }
+    if (!(C > 0) || !(E > 0)) return GW_OK; /* nothing to find */
+    tmpl t;
+    if (tmpl_make(&t, lat->cell, opts->max_radius))
+        return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory (scan template)");
+    scan_job J = {.lat = lat,
+                  .t = &t,
+                  .C = C,
+                  .scale = C / E,
+                  .min_cases = opts->min_cases > 0 ? opts->min_cases : 2,
+                  .min_rr = opts->min_rr};
+    gw_scan_zone *z = malloc(N * sizeof *z);
+    if (!z)
+        return tmpl_free(&t),
+               gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory (scan of %zu cells)", N);
+    size_t m = 0;
+    for (size_t k = 0; k < N; k++) {
+        if (lat->in && !lat->in[k]) continue;
+        gw_scan_zone b = scan_centre(&J, lat->count, k);
+        if (b.llr > 0) z[m++] = b;
+    }
+    size_t keep = select_zones(lat, z, m, opts->max_zones ? opts->max_zones : 1000,
+                               opts->max_radius);
+    if (keep == (size_t)-1)
+        return free(z), tmpl_free(&t), gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory (zones)");
+    int reps = opts->replications > 0 ? opts->replications : 0;
+    double *null = NULL;
+    if (reps) {
+        alias a;
+        null = calloc((size_t)reps, sizeof *null);
+        if (!null || alias_make(&a, lat)) {
+            free(null), free(z), tmpl_free(&t);
+            return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory (scan replicas)");
+        }
+        int nt = opts->threads > 0 ? opts->threads : 2;
+        if (nt > 16) nt = 16;
+        if (nt > reps) nt = reps;
+        rep_job jobs[16];
+        pthread_t th[16];
+        int started[16] = {0};
+        for (int i = 0; i < nt; i++) {
+            jobs[i] = (rep_job){.J = &J,
+                                .opts = opts,
+                                .a = &a,
+                                .seed = opts->seed,
+                                .first = i,
+                                .step = nt,
+                                .reps = reps,
+                                .total = lround(C),
+                                .out = null};
+            if (i < nt - 1) started[i] = pthread_create(&th[i], NULL, rep_main, &jobs[i]) == 0;
+        }
+        for (int i = 0; i < nt; i++)
+            if (i == nt - 1 || !started[i]) rep_main(&jobs[i]);
+        int failed = 0;
+        for (int i = 0; i < nt; i++) {
+            if (started[i]) pthread_join(th[i], NULL);
+            failed |= jobs[i].failed;
+        }
+        alias_free(&a);
+        if (failed) {
+            free(null), free(z), tmpl_free(&t);
+            return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory (scan replica)");
+        }
+        qsort(null, (size_t)reps, sizeof *null, dbl_cmp);
+        for (size_t k = 0; k < keep; k++) {
+            /* replicas at least as extreme: the tail above the first index with null >= llr */
+            size_t lo = 0, hi = (size_t)reps;
+            while (lo < hi) {
+                size_t mid = (lo + hi) / 2;
+                if (null[mid] >= z[k].llr) hi = mid;
+                else lo = mid + 1;
+            }
+            z[k].p = (double)((size_t)reps - lo + 1) / (reps + 1);
+        }
+    }
+    tmpl_free(&t);
+    gw_scan_zone *shrunk = realloc(z, (keep ? keep : 1) * sizeof *z);
+    *out = shrunk ? shrunk : z, *n = keep;
+    if (max_null) *max_null = null;
+    else free(null);
+    return GW_OK;
+}
