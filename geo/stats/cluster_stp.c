@@ -3,8 +3,9 @@
  * cylinders are the circular zones of the spatial scan by the last `days` days; a zone's
  * expected recent count is its all-time count × (recent total / total), so no population or
  * background is needed; replicas permute the times (the recent incidents are a random subset
- * of all incidents of the same size).  Clusters whose circle meets a significant cylinder are
- * marked recent. */
+ * of all incidents of the same size).  The zones are centred in the spatial clusters' circles:
+ * the test asks which of the clusters are new lately, and its replicas scan the same zones.
+ * Clusters whose circle meets a significant cylinder are marked recent. */
 #include "cluster_internal.h"
 
 #include <math.h>
@@ -22,6 +23,23 @@ gw_status cl_recent_scan(gw_ctx *ctx, const cl_lattice *L, const long *cell_of, 
         free(rc), free(ex), free(pool);
         return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory (space-time scan)");
     }
+    uint8_t *centres = calloc(N, 1);
+    if (!centres) {
+        free(rc), free(ex), free(pool);
+        return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory (space-time scan)");
+    }
+    for (size_t c = 0; c < r->n; c++) { /* the cells of every cluster's circle */
+        const gw_cluster *q = &r->c[c];
+        long R = (long)ceil(q->radius / L->cell) + 1;
+        long ci = (long)floor((q->x - L->x0) / L->cell), cj = (long)floor((q->y - L->y0) / L->cell);
+        for (long j = cj - R; j <= cj + R; j++)
+            for (long i = ci - R; i <= ci + R; i++) {
+                if (i < 0 || j < 0 || i >= (long)L->nx || j >= (long)L->ny) continue;
+                double dx = L->x0 + ((double)i + 0.5) * L->cell - q->x,
+                       dy = L->y0 + ((double)j + 0.5) * L->cell - q->y;
+                if (hypot(dx, dy) <= q->radius + 1e-6) centres[(size_t)j * L->nx + (size_t)i] = 1;
+            }
+    }
     size_t np = 0;
     double C = 0, CT = 0;
     for (size_t i = 0; i < n; i++) {
@@ -30,7 +48,7 @@ gw_status cl_recent_scan(gw_ctx *ctx, const cl_lattice *L, const long *cell_of, 
         if (t[i] >= from) rc[cell_of[i]] += 1, CT += 1;
     }
     gw_status st = GW_OK;
-    if (CT > 0 && CT < C) {
+    if (CT > 0 && CT < C && r->n > 0) {
         for (size_t k = 0; k < N; k++) ex[k] = L->count[k] * CT / C;
         gw_lattice lat = {.nx = L->nx,
                           .ny = L->ny,
@@ -48,7 +66,8 @@ gw_status cl_recent_scan(gw_ctx *ctx, const cl_lattice *L, const long *cell_of, 
                            .min_cases = 3,
                            .min_rr = 1.5,
                            .pool = pool,
-                           .pool_n = np};
+                           .pool_n = np,
+                           .centres = centres};
         gw_scan_zone *z = NULL;
         size_t nz = 0;
         double alpha = o->alpha ? o->alpha : 0.05;
@@ -68,6 +87,6 @@ gw_status cl_recent_scan(gw_ctx *ctx, const cl_lattice *L, const long *cell_of, 
         }
         free(z);
     }
-    free(rc), free(ex), free(pool);
+    free(rc), free(ex), free(pool), free(centres);
     return st;
 }

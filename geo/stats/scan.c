@@ -12,6 +12,7 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -114,6 +115,109 @@ static gw_scan_zone scan_centre(const scan_job *J, const double *count, size_t k
 
 /* ---- replicas ---- */
 
+/* What every replica shares: the centres, the template as linear offsets ending each distance
+ * group, and each (centre, group)'s expected sum (the expected counts do not change between
+ * replicas, so a replica only adds counts). */
+typedef struct fast {
+    size_t nc, G;
+    uint32_t *cent;
+    uint8_t *inner; /* 1: the whole template lies on the lattice */
+    float *esum;    /* nc × G */
+    float *cmin;    /* nc × G: the fewest incidents that can make the zone a candidate */
+    long *off;
+    uint32_t *gend; /* template index one past each group */
+    double *gdist;
+} fast;
+
+static void fast_free(fast *f)
+{
+    free(f->cent), free(f->inner), free(f->esum), free(f->cmin), free(f->off), free(f->gend), free(f->gdist);
+}
+
+static int fast_make(fast *f, const scan_job *J, const uint8_t *centres)
+{
+    const gw_lattice *L = J->lat;
+    const tmpl *t = J->t;
+    size_t N = L->nx * L->ny;
+    memset(f, 0, sizeof *f);
+    for (size_t m = 0; m < t->n; m++) f->G += t->last[m];
+    for (size_t k = 0; k < N; k++) f->nc += (!L->in || L->in[k]) && (!centres || centres[k]);
+    f->cent = malloc((f->nc ? f->nc : 1) * sizeof *f->cent);
+    f->inner = malloc(f->nc ? f->nc : 1);
+    f->esum = malloc((f->nc && f->G ? f->nc * f->G : 1) * sizeof *f->esum);
+    f->cmin = malloc((f->nc && f->G ? f->nc * f->G : 1) * sizeof *f->cmin);
+    f->off = malloc((t->n ? t->n : 1) * sizeof *f->off);
+    f->gend = malloc((f->G ? f->G : 1) * sizeof *f->gend);
+    f->gdist = malloc((f->G ? f->G : 1) * sizeof *f->gdist);
+    if (!f->cent || !f->inner || !f->esum || !f->cmin || !f->off || !f->gend || !f->gdist) return fast_free(f), -1;
+    long R = 0;
+    for (size_t m = 0, g = 0; m < t->n; m++) {
+        f->off[m] = (long)t->dj[m] * (long)L->nx + t->di[m];
+        R = t->di[m] > R ? t->di[m] : R;
+        if (t->last[m]) f->gend[g] = (uint32_t)(m + 1), f->gdist[g++] = t->dist[m];
+    }
+    size_t u = 0;
+    for (size_t k = 0; k < N; k++) {
+        if ((L->in && !L->in[k]) || (centres && !centres[k])) continue;
+        long ci = (long)(k % L->nx), cj = (long)(k / L->nx);
+        f->cent[u] = (uint32_t)k;
+        f->inner[u] = ci >= R && cj >= R && ci + R < (long)L->nx && cj + R < (long)L->ny;
+        double e = 0;
+        size_t m = 0;
+        for (size_t g = 0; g < f->G; g++) {
+            for (; m < f->gend[g]; m++) {
+                long i = ci + t->di[m], j = cj + t->dj[m];
+                if (i >= 0 && j >= 0 && i < (long)L->nx && j < (long)L->ny)
+                    e += L->expected[(size_t)j * L->nx + (size_t)i] * J->scale;
+            }
+            /* c > e, c >= min_cases and RR >= min_rr: c (C − e + r e) >= r e C */
+            double C = J->C, r = J->min_rr, need = J->min_cases;
+            if (e > need) need = e;
+            if (r > 0 && C - e + r * e > 0 && r * e * C / (C - e + r * e) > need)
+                need = r * e * C / (C - e + r * e);
+            f->esum[u * f->G + g] = (float)e;
+            f->cmin[u * f->G + g] = (float)(need * (1 - 1e-6)); /* the exact test follows */
+        }
+        u++;
+    }
+    return 0;
+}
+
+/* The largest LLR of one replica's counts. */
+static double fast_max(const scan_job *J, const fast *f, const double *cnt)
+{
+    const gw_lattice *L = J->lat;
+    const tmpl *t = J->t;
+    double mx = 0, C = J->C;
+    for (size_t u = 0; u < f->nc; u++) {
+        size_t k = f->cent[u];
+        const float *es = f->esum + u * f->G, *cm = f->cmin + u * f->G;
+        double c = 0;
+        size_t m = 0;
+        long ci = (long)(k % L->nx), cj = (long)(k / L->nx);
+        for (size_t g = 0; g < f->G; g++) {
+            size_t end = f->gend[g];
+            if (f->inner[u])
+                for (; m < end; m++) c += cnt[(long)k + f->off[m]];
+            else
+                for (; m < end; m++) {
+                    long i = ci + t->di[m], j = cj + t->dj[m];
+                    if (i >= 0 && j >= 0 && i < (long)L->nx && j < (long)L->ny)
+                        c += cnt[(size_t)j * L->nx + (size_t)i];
+                }
+            if (c < cm[g]) continue;
+            double e = es[g];
+            if (c < J->min_cases || !(c > e)) continue;
+            if (J->min_rr > 0 && C - e > 0 && C - c > 0 && (c / e) / ((C - c) / (C - e)) < J->min_rr)
+                continue;
+            double llr = gw_scan_llr(c, e, C);
+            if (llr > mx) mx = llr;
+        }
+    }
+    return mx;
+}
+
+
 typedef struct alias {
     size_t n;
     double *prob;
@@ -162,6 +266,7 @@ static int alias_make(alias *a, const gw_lattice *L)
 typedef struct rep_job {
     const scan_job *J;
     const gw_scan_opts *opts;
+    const fast *f;
     const alias *a;
     uint64_t seed;
     int first, step, reps;
@@ -202,13 +307,7 @@ static void *rep_main(void *arg)
             double f = (double)(u & 0xFFFFFFFFu) * 0x1.0p-32;
             cnt[R->a->cell[f < R->a->prob[k] ? k : R->a->other[k]]] += 1;
         }
-        double mx = 0;
-        for (size_t k = 0; k < N; k++) {
-            if (L->in && !L->in[k]) continue;
-            gw_scan_zone z = scan_centre(R->J, cnt, k);
-            if (z.llr > mx) mx = z.llr;
-        }
-        R->out[r] = mx;
+        R->out[r] = fast_max(R->J, R->f, cnt);
     }
     free(cnt), free(pool);
     return NULL;
@@ -302,7 +401,7 @@ gw_status gw_scan_lattice(gw_ctx *ctx, const gw_lattice *lat, const gw_scan_opts
                gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory (scan of %zu cells)", N);
     size_t m = 0;
     for (size_t k = 0; k < N; k++) {
-        if (lat->in && !lat->in[k]) continue;
+        if ((lat->in && !lat->in[k]) || (opts->centres && !opts->centres[k])) continue;
         gw_scan_zone b = scan_centre(&J, lat->count, k);
         if (b.llr > 0) z[m++] = b;
     }
@@ -313,10 +412,17 @@ gw_status gw_scan_lattice(gw_ctx *ctx, const gw_lattice *lat, const gw_scan_opts
     int reps = opts->replications > 0 ? opts->replications : 0;
     double *null = NULL;
     if (reps) {
-        alias a;
+        alias a = {0};
+        fast f;
         null = calloc((size_t)reps, sizeof *null);
-        if (!null || alias_make(&a, lat)) {
+        if (!null || (!opts->pool && alias_make(&a, lat))) {
             free(null), free(z), tmpl_free(&t);
+            return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory (scan replicas)");
+        }
+        if (fast_make(&f, &J, opts->centres) == 0 && getenv("GW_SCAN_TRACE"))
+            fprintf(stderr, "scan: %zu × %zu cells, %zu centres, %zu offsets in %zu groups\n", lat->nx, lat->ny, f.nc, t.n, f.G);
+        else if (!f.cent) {
+            alias_free(&a), free(null), free(z), tmpl_free(&t);
             return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory (scan replicas)");
         }
         int nt = opts->threads > 0 ? opts->threads : 2;
@@ -328,6 +434,7 @@ gw_status gw_scan_lattice(gw_ctx *ctx, const gw_lattice *lat, const gw_scan_opts
         for (int i = 0; i < nt; i++) {
             jobs[i] = (rep_job){.J = &J,
                                 .opts = opts,
+                                .f = &f,
                                 .a = &a,
                                 .seed = opts->seed,
                                 .first = i,
@@ -344,7 +451,7 @@ gw_status gw_scan_lattice(gw_ctx *ctx, const gw_lattice *lat, const gw_scan_opts
             if (started[i]) pthread_join(th[i], NULL);
             failed |= jobs[i].failed;
         }
-        alias_free(&a);
+        alias_free(&a), fast_free(&f);
         if (failed) {
             free(null), free(z), tmpl_free(&t);
             return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory (scan replica)");

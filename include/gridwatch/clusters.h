@@ -70,6 +70,8 @@ typedef struct gw_scan_opts {
                            * pool[0..pool_n) (the cell of every incident of all time: the
                            * space-time permutation scan); else multinomially by expected */
     size_t pool_n;
+    const uint8_t *centres; /* when set, only cells with centres[k] != 0 are zone centres (in
+                             * the data and in the replicas); NULL = every cell in the area */
 } gw_scan_opts;
 
 /* The non-overlapping best zones of the lattice, by LLR descending, with Monte-Carlo p when
