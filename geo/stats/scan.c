@@ -131,7 +131,8 @@ typedef struct fast {
 
 static void fast_free(fast *f)
 {
-    free(f->cent), free(f->inner), free(f->esum), free(f->cmin), free(f->off), free(f->gend), free(f->gdist);
+    free(f->cent), free(f->inner), free(f->esum), free(f->cmin), free(f->off), free(f->gend),
+        free(f->gdist);
 }
 
 static int fast_make(fast *f, const scan_job *J, const uint8_t *centres)
@@ -149,7 +150,8 @@ static int fast_make(fast *f, const scan_job *J, const uint8_t *centres)
     f->off = malloc((t->n ? t->n : 1) * sizeof *f->off);
     f->gend = malloc((f->G ? f->G : 1) * sizeof *f->gend);
     f->gdist = malloc((f->G ? f->G : 1) * sizeof *f->gdist);
-    if (!f->cent || !f->inner || !f->esum || !f->cmin || !f->off || !f->gend || !f->gdist) return fast_free(f), -1;
+    if (!f->cent || !f->inner || !f->esum || !f->cmin || !f->off || !f->gend || !f->gdist)
+        return fast_free(f), -1;
     long R = 0;
     for (size_t m = 0, g = 0; m < t->n; m++) {
         f->off[m] = (long)t->dj[m] * (long)L->nx + t->di[m];
@@ -208,7 +210,8 @@ static double fast_max(const scan_job *J, const fast *f, const double *cnt)
             if (c < cm[g]) continue;
             double e = es[g];
             if (c < J->min_cases || !(c > e)) continue;
-            if (J->min_rr > 0 && C - e > 0 && C - c > 0 && (c / e) / ((C - c) / (C - e)) < J->min_rr)
+            if (J->min_rr > 0 && C - e > 0 && C - c > 0 &&
+                (c / e) / ((C - c) / (C - e)) < J->min_rr)
                 continue;
             double llr = gw_scan_llr(c, e, C);
             if (llr > mx) mx = llr;
@@ -216,7 +219,6 @@ static double fast_max(const scan_job *J, const fast *f, const double *cnt)
     }
     return mx;
 }
-
 
 typedef struct alias {
     size_t n;
@@ -420,7 +422,8 @@ gw_status gw_scan_lattice(gw_ctx *ctx, const gw_lattice *lat, const gw_scan_opts
             return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory (scan replicas)");
         }
         if (fast_make(&f, &J, opts->centres) == 0 && getenv("GW_SCAN_TRACE"))
-            fprintf(stderr, "scan: %zu × %zu cells, %zu centres, %zu offsets in %zu groups\n", lat->nx, lat->ny, f.nc, t.n, f.G);
+            fprintf(stderr, "scan: %zu × %zu cells, %zu centres, %zu offsets in %zu groups\n",
+                    lat->nx, lat->ny, f.nc, t.n, f.G);
         else if (!f.cent) {
             alias_free(&a), free(null), free(z), tmpl_free(&t);
             return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory (scan replicas)");
