@@ -252,8 +252,8 @@ static void run_clusters(gw_ctx *ctx, gw_model *m, gw_model_snapshot *s, const b
     *keep = r;
 }
 
-static void run_grid_gistar(gw_ctx *ctx, gw_model_snapshot *s, const board *B,
-                            const gw_incident_filter *f, gw_hotspot_value v, answer *a)
+static int run_grid_gistar(gw_ctx *ctx, gw_model_snapshot *s, const board *B,
+                           const gw_incident_filter *f, gw_hotspot_value v, answer *a)
 {
     const gw_layer_data *grids = gw_snapshot_layer(s, GW_LAYER_GRIDS);
     gw_weights_opts wo = {.kind = GW_WEIGHTS_QUEEN, .snap = 0.01};
@@ -262,13 +262,18 @@ static void run_grid_gistar(gw_ctx *ctx, gw_model_snapshot *s, const board *B,
     double t0 = now();
     if (gw_weights_from_grids(ctx, grids, &wo, &w)) die(ctx, "weights");
     gw_hotspot_opts ho = {.filter = *f, .value = v};
-    if (gw_hotspot_gistar(ctx, s, w, NULL, &ho, &r)) die(ctx, "gistar");
+    if (gw_hotspot_gistar(ctx, s, w, NULL, &ho, &r)) { /* per 10k without residents */
+        printf("| %-22s | %s |\n", a->name, gw_ctx_errmsg(ctx));
+        gw_weights_destroy(w);
+        return -1;
+    }
     a->seconds = now() - t0;
     for (size_t k = 0; k < B->nx * B->ny; k++)
         if (B->grid[k] >= 0)
             a->flag[k] = r->cls[B->grid[k]] == GW_HS_HOT_99 || r->cls[B->grid[k]] == GW_HS_HOT_95;
     gw_hotspot_result_destroy(r);
     gw_weights_destroy(w);
+    return 0;
 }
 
 static void run_lattice_gistar(gw_ctx *ctx, gw_model_snapshot *s, const board *B,
@@ -398,11 +403,11 @@ int main(int argc, char **argv)
     run_clusters(ctx, m, s, &B, &ftrain, &cr, &a);
     score(&B, &a, P, np);
     answer_free(&a);
-    static const char *const gname[3] = {"grid Gi* count", "grid Gi* per km²", "grid Gi* per 10k"};
+    static const char *const gname[3] = {"grid Gi* count", "grid Gi* per km2", "grid Gi* per 10k"};
     for (int v = 0; v < 3; v++) {
         a = answer_new(&B, gname[v]);
-        run_grid_gistar(ctx, s, &B, &ftrain, (gw_hotspot_value)v, &a);
-        score(&B, &a, P, np);
+        if (run_grid_gistar(ctx, s, &B, &ftrain, (gw_hotspot_value)v, &a) == 0)
+            score(&B, &a, P, np);
         answer_free(&a);
     }
     if (!quick) {
