@@ -223,9 +223,15 @@ static answer answer_new(const board *B, const char *name)
 static void answer_free(answer *a) { free(a->flag), free(a->trend); }
 
 static void run_clusters(gw_ctx *ctx, gw_model *m, gw_model_snapshot *s, const board *B,
-                         const gw_incident_filter *f, gw_cluster_result **keep, answer *a)
+                         const gw_incident_filter *f, const planted *P, size_t np,
+                         gw_cluster_result **keep, answer *a)
 {
     gw_cluster_opts o = {.filter = *f, .metric_srid = gw_model_metric_srid(m)};
+    /* the analysis' options, for experiments: GW_CL_CELL, _RADIUS, _BANDWIDTH, _MIN_RR */
+    if (getenv("GW_CL_CELL")) o.cell = atof(getenv("GW_CL_CELL"));
+    if (getenv("GW_CL_RADIUS")) o.max_radius = atof(getenv("GW_CL_RADIUS"));
+    if (getenv("GW_CL_BANDWIDTH")) o.bandwidth = atof(getenv("GW_CL_BANDWIDTH"));
+    if (getenv("GW_CL_MIN_RR")) o.min_rr = atof(getenv("GW_CL_MIN_RR"));
     gw_cluster_result *r = NULL;
     double t0 = now();
     if (gw_clusters_find(ctx, s, NULL, &o, &r)) die(ctx, "clusters");
@@ -234,6 +240,17 @@ static void run_clusters(gw_ctx *ctx, gw_model *m, gw_model_snapshot *s, const b
     memset(a->trend, -1, B->nx * B->ny);
     for (size_t i = 0; i < r->n; i++) {
         const gw_cluster *c = &r->c[i];
+        if (getenv("GW_BENCH_VERBOSE")) {
+            double best = INFINITY;
+            const planted *near = NULL;
+            for (size_t p = 0; p < np; p++)
+                if (hypot(P[p].x - c->x, P[p].y - c->y) < best)
+                    best = hypot(P[p].x - c->x, P[p].y - c->y), near = &P[p];
+            fprintf(stderr, "  #%d r %.0f c %.0f e %.1f rr %.2f llr %.1f p %.3f %s | nearest %s %.0f m %s\n",
+                    c->rank, c->radius, c->incidents, c->expected, c->rr, c->llr, c->p,
+                    gw_cluster_trend_name(c->trend), near ? near->id : "-", best,
+                    near ? near->trend : "");
+        }
         long R = (long)ceil(c->radius / SCORE_CELL) + 1, k = board_cell(B, c->x, c->y);
         long ci = k >= 0 ? k % (long)B->nx : (long)floor((c->x - B->x0) / SCORE_CELL),
              cj = k >= 0 ? k / (long)B->nx : (long)floor((c->y - B->y0) / SCORE_CELL);
@@ -400,7 +417,7 @@ int main(int argc, char **argv)
         "|------------------------|--------:|-------:|--------:|--------:|--------:|-------:|------:|-------:|\n");
     gw_cluster_result *cr = NULL;
     answer a = answer_new(&B, "clusters (scan)");
-    run_clusters(ctx, m, s, &B, &ftrain, &cr, &a);
+    run_clusters(ctx, m, s, &B, &ftrain, P, np, &cr, &a);
     score(&B, &a, P, np);
     answer_free(&a);
     static const char *const gname[3] = {"grid Gi* count", "grid Gi* per km2", "grid Gi* per 10k"};

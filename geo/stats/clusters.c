@@ -5,6 +5,7 @@
 #include "gridwatch/emerging.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -103,17 +104,6 @@ static gw_status collect(gw_ctx *ctx, const gw_layer_data *inc, const int32_t *i
 }
 
 static void pts_free(pts *P) { free(P->x), free(P->y), free(P->t); }
-
-/* Study area (km² of grids) for the cell rule. */
-static double grids_area(gw_ctx *ctx, const gw_layer_data *grids)
-{
-    double a = 0, v;
-    for (size_t r = 0; r < gw_layer_data_count(grids); r++) {
-        const GEOSGeometry *g = gw_layer_data_geom(grids, r, GW_MODEL_METRIC);
-        if (g && GEOSArea_r(gw_ctx_geos(ctx), g, &v)) a += v;
-    }
-    return a;
-}
 
 /* The cells of a zone (centre cell k, radius r) in visit order; returns their count. */
 static size_t zone_cells(const cl_lattice *L, size_t k, double r, long *out, size_t cap)
@@ -264,36 +254,42 @@ gw_status gw_clusters_find(gw_ctx *ctx, gw_model_snapshot *snap, const int32_t *
         if (!o.filter.has_to && P.t[i] > r->to) r->to = P.t[i];
     }
     if (P.n == 0) r->from = r->to = 0;
-    double area = grids_area(ctx, grids);
-    /* the cell: 1.5 × the mean spacing √(A/N) of the incidents, in 25-m steps, 100–300 m */
-    double cell = o.cell;
-    if (!cell) {
-        double sp = P.n ? sqrt(area / (double)P.n) : 300;
-        cell = fmin(300, fmax(100, 25 * round(1.5 * sp / 25)));
-    }
-    cl_lattice L;
-    if ((st = cl_lattice_make(ctx, grids, cell, &L))) return pts_free(&P), free(r), st;
+    /* The scale: the first peak d* of Moran's I z of the excess over a wide background
+     * (incremental spatial autocorrelation) on a 100-m lattice, or on the given cell. */
+    double cell = o.cell ? o.cell : 100, radius = o.max_radius, bw = o.bandwidth, dstar = NAN;
+    cl_lattice L = {0};
     long *cell_of = malloc((P.n ? P.n : 1) * sizeof *cell_of);
     if (!cell_of) {
-        cl_lattice_free(&L), pts_free(&P), free(r);
+        pts_free(&P), free(r);
         return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory");
     }
-    for (size_t i = 0; i < P.n; i++) {
-        cell_of[i] = cl_lattice_cell_of(&L, P.x[i], P.y[i]);
-        if (cell_of[i] >= 0) L.count[cell_of[i]] += 1, L.in[cell_of[i]] = 1;
+    for (int pass = 0; pass < 2; pass++) {
+        if ((st = cl_lattice_make(ctx, grids, cell, &L))) goto fail;
+        for (size_t i = 0; i < P.n; i++) {
+            cell_of[i] = cl_lattice_cell_of(&L, P.x[i], P.y[i]);
+            if (cell_of[i] >= 0) L.count[cell_of[i]] += 1, L.in[cell_of[i]] = 1;
+        }
+        if (pass == 1 || (radius && bw && o.cell)) break;
+        if ((st = cl_background(ctx, &L, 1000))) goto fail;
+        double zs[64], ds[64];
+        size_t nb = 64;
+        dstar = cl_isa_radius(&L, 1000, zs, ds, &nb);
+        if (getenv("GW_SCAN_TRACE"))
+            for (size_t b = 0; b < nb && b < 64; b++)
+                fprintf(stderr, "isa %.0f m z %.2f\n", ds[b], zs[b]);
+        double want = o.cell ? o.cell : fmin(300, fmax(100, 25 * round(dstar / 1.5 / 25)));
+        if (want == cell) break;
+        cl_lattice_free(&L);
+        cell = want;
     }
+    if (!radius) radius = fmin(1500, fmax(2 * cell, 2 * dstar));
+    if (!bw) bw = fmax(cell, isnan(dstar) ? radius / 2 : dstar);
     r->cell = cell;
-    r->scale_reason = o.cell ? "cell given" : "cell 1.5 × the incidents' mean spacing √(area/N)";
-    double radius = o.max_radius, bw = o.bandwidth;
-    if (!radius) { /* the first peak of Moran's I z of the excess over a wide background */
-        if ((st = cl_background(ctx, &L, bw ? bw : 1500))) goto fail;
-        radius = cl_isa_radius(&L, 1500, NULL, NULL, NULL);
-        radius = fmin(1000, fmax(2 * cell, radius));
-        r->scale_reason = o.cell ? "max radius from incremental spatial autocorrelation"
-                                 : "cell from the incidents' spacing, max radius from "
-                                   "incremental spatial autocorrelation of the excess";
-    }
-    if (!bw) bw = radius;
+    r->scale_reason = o.cell && o.max_radius && o.bandwidth
+                          ? "given"
+                          : "from the first peak d* of incremental spatial autocorrelation of "
+                            "the excess: cell d*/1.5 (100-300 m), max radius 2 d*, bandwidth "
+                            "1.5 d*";
     r->max_radius = radius, r->bandwidth = bw;
     if ((st = cl_background(ctx, &L, bw))) goto fail;
     gw_lattice lat = {.nx = L.nx,
