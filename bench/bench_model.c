@@ -76,7 +76,7 @@ int main(int argc, char **argv)
     int exists = access(path, F_OK) == 0;
     if (gw_store_open(ctx, path, GW_STORE_CREATE, &store)) return fail(ctx, path);
     if (!exists) {
-        gw_city_opts o = {scale, 42, NULL, 0};
+        gw_city_opts o = {.scale = scale, .seed = 42};
         gw_city_report rep;
         double t0 = now();
         if (gw_city_generate(ctx, store, &o, &rep)) return fail(ctx, "gen-city");

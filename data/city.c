@@ -4,6 +4,9 @@
  * EPSG:4326 in one transaction.  Counts are round(N * scale), at least 1 (grids: one per county). */
 #include "city_internal.h"
 
+#include <errno.h>
+#include <unistd.h>
+
 const char *const city_county_names[9] = {"牡丹区", "巨野县", "郓城县", "鄄城县", "东明县",
                                           "定陶区", "曹县",   "单县",   "成武县"};
 const char *const city_county_codes[9] = {"371702", "371724", "371725", "371726", "371728",
@@ -396,7 +399,7 @@ static void city_free(city *c)
         if (c->grids[i].g) GEOSGeom_destroy_r(c->h, c->grids[i].g);
         if (c->grids[i].noded) GEOSGeom_destroy_r(c->h, c->grids[i].noded);
     }
-    free(c->cty), free(c->towns), free(c->grids), free(c->popcum), free(c->rooms);
+    free(c->cty), free(c->towns), free(c->grids), free(c->popcum), free(c->rooms), free(c->hs);
     free(c->rs.x), free(c->rs.y), free(c->rs.r0), free(c->rs.rn), free(c->bstart), free(c->bitems);
     gw_crs_transform_destroy(c->to_m);
     gw_crs_transform_destroy(c->to_ll);
@@ -464,8 +467,17 @@ gw_status gw_city_generate(gw_ctx *ctx, gw_store *store, const gw_city_opts *opt
     c->ctx = ctx, c->h = gw_ctx_geos(ctx), c->store = store, c->o = opts;
     c->year = opts->year ? opts->year : DEFAULT_YEAR;
     st = build(c, opts->scale);
+    char *tmp = NULL; /* the truth, written before the commit, in place only after it */
+    if (!st && opts->truth) st = city_truth_write(c, opts->truth, &tmp);
     if (!st) st = gw_store_commit(store);
     if (st) gw_store_rollback(store);
+    if (tmp && !st && rename(tmp, opts->truth) != 0)
+        st = gw_ctx_error(ctx, GW_ERR_IO,
+                          "city: the city was committed but its truth file %s could not be put "
+                          "in place: %s",
+                          opts->truth, strerror(errno));
+    if (tmp && st) unlink(tmp);
+    free(tmp);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     if (!st && report) {
         report->grids = c->ngrid, report->police_rooms = c->nroom;

@@ -1,5 +1,5 @@
-/* city_internal.h — the synthetic city's state, random streams and shapes, shared by city.c and
- * city_make.c (city_ prefix; not installed). */
+/* city_internal.h — the synthetic city's state, random streams and shapes, shared by city.c,
+ * city_make.c and city_truth.c (city_ prefix; not installed). */
 #ifndef GW_CITY_INTERNAL_H
 #define GW_CITY_INTERNAL_H
 
@@ -119,9 +119,24 @@ typedef struct room {
     int town;
     char name[64];
 } room;
+/* The time profiles of planted hotspots (docs/hotspots.md, "Ground truth of the synthetic city"). */
+enum {
+    CITY_STABLE,
+    CITY_EMERGING,
+    CITY_FADING,
+    CITY_GROWING,
+    CITY_SEASONAL,
+    CITY_BURST,
+    CITY_NPROFILE
+};
 typedef struct hotspot {
-    double x, y, sigma, t0, t1, t2, t3, mass;
-    int cat;
+    double x, y, sigma; /* metric centre and Gaussian spread, m */
+    double a, b;        /* profile days: onset (emerging); fade from a to b; burst over [a, b] */
+    double w;           /* relative size */
+    int cat, profile;
+    long want;        /* incidents planned */
+    long n;           /* incidents generated inside the region */
+    long monthly[12]; /* of those, per twelfth of the year */
 } hotspot;
 typedef struct incident {
     double x, y;
@@ -148,6 +163,9 @@ typedef struct city {
     double *popcum, wsum;
     room *rooms;
     int nroom;
+    hotspot *hs; /* the planted hotspots, for the ground truth */
+    int nhs;
+    long nincidents;
     ringset rs;
     double region_area;
     gw_bbox mbb, llbb;
@@ -174,9 +192,24 @@ gw_status city_make_rooms_teams(city *c, double scale);
 gw_status city_make_cameras(city *c, double scale);
 gw_status city_make_incidents(city *c, double scale);
 
+/* Hotspot time profiles (city_truth.c): draw a profile's parameters; its intensity in [0, 1] at
+ * day d of the year; the window [*lo, *hi) outside which it is 0; names and expected trends. */
+void city_profile_draw(hotspot *h, int profile, rng *r);
+double city_profile_f(const hotspot *h, double d);
+void city_profile_window(const hotspot *h, double *lo, double *hi);
+const char *city_profile_name(int profile);
+const char *city_profile_trend(int profile);
+/* Split nhot incidents over the hotspots by weight, at least `least` each (largest remainder). */
+void city_hotspot_quota(hotspot *hs, int nh, long nhot, long least);
+/* Write the ground truth to a new temporary file beside `path`; *tmp receives its name (caller
+ * frees, renames or unlinks it).  GW_ERR_IO or GW_ERR_NOMEM on failure (no file left). */
+gw_status city_truth_write(city *c, const char *path, char **tmp);
+
 #define NCAT 9
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
+/* Incident categories, in the order of the generator's weights. */
+extern const char *const city_cat_names[NCAT];
 /* The built-in region's counties (names and codes), in county order. */
 extern const char *const city_county_names[9];
 extern const char *const city_county_codes[9];

@@ -23,8 +23,8 @@ static const char *const given[] = {"伟", "芳", "娜", "敏", "静", "磊", "�
                                     "艳", "杰", "涛", "明", "超", "霞", "平", "刚", "桂英", "建华"};
 static const char *const roads[] = {"人民路", "中华路", "和平路", "解放路", "长江路",
                                     "黄河路", "牡丹路", "建设路", "青年路", "府前街"};
-static const char *const cats[NCAT] = {"theft",     "dispute", "traffic", "fraud", "burglary",
-                                       "vandalism", "assault", "drugs",   "other"};
+const char *const city_cat_names[NCAT] = {"theft",     "dispute", "traffic", "fraud", "burglary",
+                                          "vandalism", "assault", "drugs",   "other"};
 static const double cat_w[NCAT] = {28, 18, 16, 12, 8, 7, 6, 3, 2};
 static const char *const cat_desc[NCAT] = {"财物被盗", "邻里纠纷", "交通事故",
                                            "电信诈骗", "入室盗窃", "故意损毁财物",
@@ -568,15 +568,7 @@ gw_status city_make_cameras(city *c, double scale)
     return st;
 }
 
-/* ---- incidents: population background plus hotspots that appear, grow and fade ---- */
-static double profile(const hotspot *h, double d)
-{
-    if (d < h->t0 || d >= h->t3) return 0;
-    if (d < h->t1) return (d - h->t0) / (h->t1 - h->t0);
-    if (d < h->t2) return 1;
-    return 1 - (d - h->t2) / (h->t3 - h->t2);
-}
-
+/* ---- incidents: population background plus compact hotspots with time profiles ---- */
 static int inc_cmp(const void *a, const void *b)
 {
     const incident *x = a, *y = b;
@@ -584,44 +576,68 @@ static int inc_cmp(const void *a, const void *b)
     return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
+/* The planted hotspots: lround(40 sqrt(scale)), at least 6, centred by population, σ 60–250 m,
+ * every profile at least once (cyclic from a random offset, then shuffled), sizes ~10x apart. */
+static gw_status plant_hotspots(city *c, rng *r, long n, double scale)
+{
+    static const double hot_cat_w[NCAT] = {4, 1, 0, 1, 3, 1, 2, 2, 0};
+    long nh = lround(40 * sqrt(scale));
+    nh = nh < 6 ? 6 : nh;
+    if (!(c->hs = calloc((size_t)nh, sizeof *c->hs))) return city_nomem(c);
+    c->nhs = (int)nh;
+    int off = rng_int(r, CITY_NPROFILE);
+    for (int i = 0; i < c->nhs; i++) c->hs[i].profile = (i + off) % CITY_NPROFILE;
+    for (int i = c->nhs - 1; i > 0; i--) {
+        int j = rng_int(r, i + 1), p = c->hs[i].profile;
+        c->hs[i].profile = c->hs[j].profile, c->hs[j].profile = p;
+    }
+    for (int i = 0; i < c->nhs; i++) {
+        hotspot *h = &c->hs[i];
+        sample_pop(c, r, &h->x, &h->y);
+        h->sigma = rng_uni(r, 60, 250);
+        city_profile_draw(h, h->profile, r);
+        h->cat = weights_pick(r, hot_cat_w, NCAT);
+        h->w = rng_uni(r, 0.3, 3);
+    }
+    long nhot = lround(0.25 * (double)n);
+    city_hotspot_quota(c->hs, c->nhs, nhot, 20);
+    return GW_OK;
+}
+
 gw_status city_make_incidents(city *c, double scale)
 {
     rng r;
     rng_init(&r, c->o->seed, 7);
-    long n = lround(CITY_INCIDENTS * scale), nh = lround(20 * sqrt(scale));
-    n = n < 1 ? 1 : n, nh = nh < 2 ? 2 : nh;
-    hotspot *hs = calloc((size_t)nh, sizeof *hs);
-    double *hcum = calloc((size_t)nh, sizeof *hcum), hcw[24];
+    long n = lround(CITY_INCIDENTS * scale);
+    n = n < 1 ? 1 : n;
+    c->nincidents = n;
+    double hcw[24];
     incident *inc = malloc((size_t)n * sizeof *inc);
-    if (!hs || !hcum || !inc) return free(hs), free(hcum), free(inc), city_nomem(c);
-    static const double hot_cat_w[NCAT] = {4, 1, 0, 1, 3, 1, 2, 2, 0};
-    for (long i = 0; i < nh; i++) {
-        hotspot *h = &hs[i];
-        sample_pop(c, &r, &h->x, &h->y);
-        h->sigma = rng_uni(&r, 200, 800);
-        h->t0 = rng_uni(&r, -60, 300), h->t1 = h->t0 + rng_uni(&r, 15, 90);
-        h->t2 = h->t1 + rng_uni(&r, 10, 80), h->t3 = h->t2 + rng_uni(&r, 20, 120);
-        h->cat = weights_pick(&r, hot_cat_w, NCAT);
-        double mass = 0;
-        for (int d = 0; d < 365; d++) mass += profile(h, d + 0.5);
-        hcum[i] = (i ? hcum[i - 1] : 0) + rng_uni(&r, 0.5, 1.5) * (mass + 1e-6);
-    }
+    if (!inc) return city_nomem(c);
+    gw_status st = plant_hotspots(c, &r, n, scale);
+    if (st) return free(inc), st;
     for (int k = 0; k < 24; k++) hcw[k] = (k ? hcw[k - 1] : 0) + hour_w[k];
     int64_t end = c->year + YEAR_S;
+    int hi = 0; /* the first incidents are the hotspots' quotas, in hotspot order */
+    long left = c->hs[0].want;
     for (long i = 0; i < n; i++) {
         incident *e = &inc[i];
         double d;
         int cat = weights_pick(&r, cat_w, NCAT), g = -1;
-        if (rng_u(&r) < 0.2) { /* hotspot */
-            const hotspot *h = &hs[cum_pick(hcum, (size_t)nh, rng_u(&r))];
-            double lo = fmax(0, h->t0), hi = fmin(365, h->t3);
-            do d = rng_uni(&r, lo, hi);
-            while (rng_u(&r) >= profile(h, d));
+        while (hi < c->nhs && left == 0) left = ++hi < c->nhs ? c->hs[hi].want : 0;
+        hotspot *h = hi < c->nhs ? &c->hs[hi] : NULL;
+        if (h) {
+            double lo, up;
+            left--;
+            city_profile_window(h, &lo, &up);
+            do d = rng_uni(&r, lo, up);
+            while (rng_u(&r) >= city_profile_f(h, d));
             for (int a = 0; g < 0 && a < 50; a++) {
                 e->x = h->x + h->sigma * rng_normal(&r), e->y = h->y + h->sigma * rng_normal(&r);
                 g = city_locate(c, e->x, e->y);
             }
             if (rng_u(&r) < 0.6) cat = h->cat;
+            if (g < 0) h = NULL; /* relocated by population below: background, not counted */
         } else {
             do d = rng_uni(&r, 0, 365);
             while (rng_u(&r) * 1.15 >= 1 + 0.15 * sin(2 * M_PI * (d - 100) / 365));
@@ -629,6 +645,7 @@ gw_status city_make_incidents(city *c, double scale)
         if (g < 0) g = sample_pop(c, &r, &e->x, &e->y);
         int hour = (int)cum_pick(hcw, 24, rng_u(&r)), day = (int)d;
         e->t = c->year + (int64_t)(day > 364 ? 364 : day) * 86400 + hour * 3600 + rng_int(&r, 3600);
+        if (h) h->n++, h->monthly[(e->t - c->year) * 12 / YEAR_S]++;
         e->seq = (uint32_t)i, e->grid = g, e->cat = (uint8_t)cat;
         int sev = weights_pick(&r, sev_w, 5) + 1 + (cat == 6 || cat == 7);
         e->sev = (uint8_t)(sev > 5 ? 5 : sev);
@@ -638,7 +655,7 @@ gw_status city_make_incidents(city *c, double scale)
     qsort(inc, (size_t)n, sizeof *inc, inc_cmp);
     static const char *const sts[3] = {"open", "dispatched", "closed"};
     gw_inserter *ins = NULL;
-    gw_status st = gw_store_inserter_create(c->store, GW_LAYER_INCIDENTS, &ins);
+    st = gw_store_inserter_create(c->store, GW_LAYER_INCIDENTS, &ins);
     for (long base = 0; !st && base < n; base += CHUNK) {
         size_t m = (size_t)(n - base < CHUNK ? n - base : CHUNK);
         for (size_t i = 0; i < m; i++) c->cx[i] = inc[base + i].x, c->cy[i] = inc[base + i].y;
@@ -651,7 +668,7 @@ gw_status city_make_incidents(city *c, double scale)
             snprintf(room_id, sizeof room_id, "PR%04d", nearest_room(c, e->x, e->y) + 1);
             gw_value v[8] = {{GW_VAL_TEXT, id, 0, 0},
                              {GW_VAL_INT, NULL, e->t, 0},
-                             {GW_VAL_TEXT, cats[e->cat], 0, 0},
+                             {GW_VAL_TEXT, city_cat_names[e->cat], 0, 0},
                              {GW_VAL_INT, NULL, e->sev, 0},
                              {GW_VAL_TEXT, sts[e->st], 0, 0},
                              {GW_VAL_TEXT, cat_desc[e->cat], 0, 0},
@@ -663,6 +680,6 @@ gw_status city_make_incidents(city *c, double scale)
         gw_ctx_progress(c->ctx, "incidents", (double)(base + (long)m), (double)n);
     }
     gw_inserter_destroy(ins);
-    free(hs), free(hcum), free(inc);
+    free(inc);
     return st;
 }

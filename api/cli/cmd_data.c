@@ -214,36 +214,46 @@ int gw_cmd_export(int argc, char **argv)
 /* ---- gen-city ------------------------------------------------------------------------ */
 
 static const char gen_help[] =
-    "usage: gridwatch gen-city DB [--scale F] [--seed N] [--region FILE]\n"
+    "usage: gridwatch gen-city DB [--scale F] [--seed N] [--region FILE] [--truth FILE | --no-truth]\n"
     "\n"
     "Generate the synthetic Heze-like prefecture into a new or empty database: at scale 1,\n"
     "12,864 grids tiling the region, 250,000 cameras, 1,150 police rooms, 6,136 patrol teams and\n"
-    "1,000,000 incidents over one year with hotspots that appear, grow and fade.  The same seed\n"
-    "and scale give the same city.\n"
+    "1,000,000 incidents over one year, a quarter of them in 40 compact planted hotspots that are\n"
+    "stable, emerging, fading, growing, seasonal or a short burst.  The same seed and scale give\n"
+    "the same city and the same truth.\n"
+    "\n"
+    "The ground truth of the planted hotspots (centre, spread, profile, expected trend, incidents\n"
+    "per month; GeoJSON, see docs/hotspots.md) is written to DB.truth.geojson once the city is\n"
+    "committed.\n"
     "\n"
     "options:\n"
     "  --scale F      size relative to Heze (default 1; 0.05 generates in seconds; at most 4)\n"
     "  --seed N       random seed (default 1)\n"
     "  --region FILE  outline polygons (any GDAL vector file, EPSG:4326); each polygon is a county\n"
-    "                 at the top of the grid hierarchy (default: a built-in region around 115.48E 35.24N)\n";
+    "                 at the top of the grid hierarchy (default: a built-in region around 115.48E 35.24N)\n"
+    "  --truth FILE   write the ground truth to FILE instead of DB.truth.geojson\n"
+    "  --no-truth     do not write the ground truth\n";
 
-int cli_gen_city(const char *db, double scale, uint64_t seed, const char *region, int quiet)
+int cli_gen_city(const char *db, double scale, uint64_t seed, const char *region, const char *truth,
+                 int quiet)
 {
     gw_cli_progress p;
     gw_ctx *ctx = cli_ctx(&p);
     if (!ctx) return GW_EXIT_RUNTIME;
     gw_store *store = NULL;
-    gw_city_opts o = {.scale = scale, .seed = seed, .region = region};
+    gw_city_opts o = {.scale = scale, .seed = seed, .region = region, .truth = truth};
     gw_city_report rep = {0};
     gw_status st = gw_store_open(ctx, db, GW_STORE_CREATE, &store);
     if (st == GW_OK) st = gw_city_generate(ctx, store, &o, &rep);
     gw_cli_progress_end(&p);
     int rc = st == GW_OK ? GW_EXIT_OK : gw_cli_fail("gen-city", ctx, st);
-    if (st == GW_OK && !quiet)
+    if (st == GW_OK && !quiet) {
         printf("generated %s in %.1f s: %" PRId64 " grids over %.0f km², %" PRId64
                " police rooms, %" PRId64 " cameras, %" PRId64 " teams, %" PRId64 " incidents\n",
                db, rep.seconds, rep.grids, rep.region_km2, rep.police_rooms, rep.cameras, rep.teams,
                rep.incidents);
+        if (truth) printf("ground truth of the planted hotspots: %s\n", truth);
+    }
     gw_store_close(store);
     gw_ctx_destroy(ctx);
     return rc;
@@ -255,11 +265,13 @@ int gw_cmd_gen_city(int argc, char **argv)
     static const struct option opts[] = {{"scale", required_argument, 0, 's'},
                                          {"seed", required_argument, 0, 'n'},
                                          {"region", required_argument, 0, 'r'},
+                                         {"truth", required_argument, 0, 't'},
+                                         {"no-truth", no_argument, 0, 'T'},
                                          {0, 0, 0, 0}};
     double scale = 1.0;
     uint64_t seed = 1;
-    const char *region = NULL;
-    int c;
+    const char *region = NULL, *truth = NULL;
+    int c, no_truth = 0;
     char *end;
     optind = 1;
     opterr = 0;
@@ -278,6 +290,11 @@ int gw_cmd_gen_city(int argc, char **argv)
                                           optarg);
             break;
         case 'r': region = optarg; break;
+        case 't':
+            if (!*optarg) return gw_cli_usage_error("gen-city", "--truth needs a file name");
+            truth = optarg;
+            break;
+        case 'T': no_truth = 1; break;
         default:
             return gw_cli_usage_error("gen-city", "unknown or incomplete option '%s'",
                                       argv[optind - 1]);
@@ -285,7 +302,20 @@ int gw_cmd_gen_city(int argc, char **argv)
     }
     if (argc - optind != 1)
         return gw_cli_usage_error("gen-city", "expected exactly one database file");
-    return cli_gen_city(argv[optind], scale, seed, region, 0);
+    if (truth && no_truth)
+        return gw_cli_usage_error("gen-city", "--truth and --no-truth exclude each other");
+    const char *db = argv[optind];
+    char *deflt = NULL;
+    if (!truth && !no_truth) {
+        size_t len = strlen(db) + sizeof ".truth.geojson";
+        if (!(deflt = malloc(len)))
+            return fprintf(stderr, "gridwatch: out of memory\n"), GW_EXIT_RUNTIME;
+        snprintf(deflt, len, "%s.truth.geojson", db);
+        truth = deflt;
+    }
+    int rc = cli_gen_city(db, scale, seed, region, truth, 0);
+    free(deflt);
+    return rc;
 }
 
 /* ---- stats --------------------------------------------------------------------------- */

@@ -17,7 +17,9 @@ int gw_cmd_hotspots(int argc, char **argv);
 int gw_cmd_plan(int argc, char **argv);
 int gw_cmd_token(int argc, char **argv);
 
-/* Generate the synthetic city into db (gen-city and demo share it); an exit code. */
-int cli_gen_city(const char *db, double scale, uint64_t seed, const char *region, int quiet);
+/* Generate the synthetic city into db (gen-city and demo share it), with the ground truth of its
+ * planted hotspots at `truth` (NULL: none); an exit code. */
+int cli_gen_city(const char *db, double scale, uint64_t seed, const char *region, const char *truth,
+                 int quiet);
 
 #endif

@@ -49,6 +49,18 @@ one_line "$T/err"
 # a small city end to end
 expect 0 "$GW" gen-city "$T/city.db" --scale 0.01 --seed 7
 contains "$T/out" "grids"
+# the ground truth of the planted hotspots: beside the database by default, elsewhere, or none
+if [ -f "$T/city.db.truth.geojson" ]; then ok; else bad "gen-city wrote no $T/city.db.truth.geojson"; fi
+contains "$T/city.db.truth.geojson" '"type": "FeatureCollection"'
+contains "$T/city.db.truth.geojson" '"profile": "emerging"'
+expect 0 "$GW" gen-city "$T/nt.db" --scale 0.005 --seed 7 --no-truth
+if [ ! -e "$T/nt.db.truth.geojson" ]; then ok; else bad "gen-city --no-truth wrote a truth file"; fi
+expect 0 "$GW" gen-city "$T/tt.db" --scale 0.005 --seed 7 --truth "$T/elsewhere.geojson"
+if [ -f "$T/elsewhere.geojson" ] && [ ! -e "$T/tt.db.truth.geojson" ]; then ok; else bad "gen-city --truth FILE"; fi
+expect 2 "$GW" gen-city "$T/x.db" --truth "$T/a.geojson" --no-truth
+one_line "$T/err"
+expect 0 "$GW" gen-city --help
+contains "$T/out" "--no-truth"
 expect 0 "$GW" stats "$T/city.db"
 contains "$T/out" "incidents"
 expect 0 "$GW" stats "$T/city.db" --json

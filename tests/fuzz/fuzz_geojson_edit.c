@@ -29,7 +29,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     (void)argc, (void)argv;
     gw_ctx *ctx = fz_ctx();
     const char *path = fz_path("edit.sqlite");
-    gw_city_opts co = {0.02, 1, NULL, 0};
+    gw_city_opts co = {.scale = 0.02, .seed = 1};
     gw_status st = gw_store_open(ctx, path, GW_STORE_CREATE, &store);
     if (!st) st = gw_city_generate(ctx, store, &co, NULL);
     if (st) fz_fail("making the city: %s: %s", gw_status_str(st), gw_ctx_errmsg(ctx));

@@ -35,7 +35,7 @@ static gw_store *open_new(gw_ctx *ctx, const char *name)
 static gw_status gen(gw_ctx *ctx, gw_store *s, double scale, uint64_t seed, const char *region,
                      gw_city_report *rep)
 {
-    gw_city_opts o = {scale, seed, region, 0};
+    gw_city_opts o = {.scale = scale, .seed = seed, .region = region};
     gw_status st = gw_city_generate(ctx, s, &o, rep);
     if (st) fprintf(stderr, "gw_city_generate: %s: %s\n", gw_status_str(st), gw_ctx_errmsg(ctx));
     return st;
@@ -376,12 +376,12 @@ static void test_city_bad_scale(void **state)
     gw_store *s = open_new(ctx, "bad_scale.db");
     const double bad[] = {0, -1, 4.0001, 100, NAN, INFINITY};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        gw_city_opts o = {bad[i], 1, NULL, 0};
+        gw_city_opts o = {.scale = bad[i], .seed = 1};
         assert_int_equal(gw_city_generate(ctx, s, &o, NULL), GW_ERR_ARG);
         assert_non_null(strstr(gw_ctx_errmsg(ctx), "scale"));
     }
     assert_int_equal(gw_city_generate(ctx, s, NULL, NULL), GW_ERR_ARG);
-    gw_city_opts o = {0.01, 1, "/nonexistent/region.geojson", 0};
+    gw_city_opts o = {.scale = 0.01, .seed = 1, .region = "/nonexistent/region.geojson"};
     assert_int_not_equal(gw_city_generate(ctx, s, &o, NULL), GW_OK);
     assert_non_null(strstr(gw_ctx_errmsg(ctx), "/nonexistent/region.geojson"));
     for (int l = 0; l < GW_LAYER_COUNT; l++) {
@@ -411,7 +411,7 @@ static void test_city_refuses_non_empty_store(void **state)
     assert_int_equal(gw_store_commit(s), GW_OK);
     int64_t seq0 = 0, seq1 = 0, n = 0;
     assert_int_equal(gw_store_last_seq(s, &seq0), GW_OK);
-    gw_city_opts o = {0.01, 1, NULL, 0};
+    gw_city_opts o = {.scale = 0.01, .seed = 1};
     assert_int_equal(gw_city_generate(ctx, s, &o, NULL), GW_ERR_CONFLICT);
     assert_non_null(strstr(gw_ctx_errmsg(ctx), "police_rooms"));
     assert_int_equal(gw_store_count(s, GW_LAYER_POLICE_ROOMS, &n), GW_OK);

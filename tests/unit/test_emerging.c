@@ -191,7 +191,7 @@ static void test_city(void **state)
     gw_ctx *ctx = gw_test_ctx();
     gw_store *s = NULL;
     assert_int_equal(gw_store_open(ctx, gw_test_path("city.sqlite"), GW_STORE_CREATE, &s), GW_OK);
-    gw_city_opts co = {.scale = 0.05, .seed = 7}; /* 643 grids, 50,000 incidents, 4 hotspots */
+    gw_city_opts co = {.scale = 0.05, .seed = 7}; /* 643 grids, 50,000 incidents, 9 hotspots */
     assert_int_equal(gw_city_generate(ctx, s, &co, NULL), GW_OK);
     gw_model *m = NULL;
     assert_int_equal(gw_model_open(ctx, s, &m), GW_OK);
@@ -211,26 +211,50 @@ static void test_city(void **state)
     assert_true(r->incidents > 0.98 * 1e6 * co.scale &&
                 r->incidents + r->left_out <= 1e6 * co.scale);
     print_message("incidents %zu left out %zu steps %zu\n", r->incidents, r->left_out, r->steps);
+    /* The planted hotspots are compact (σ 60–250 m) inside grids of ~4 km: whole-grid Gi* per km²
+     * with queen neighbours dilutes most of them (the finding of issue 16), so per km² shows
+     * fewer categories than the old town-sized hotspots gave (intensifying, consecutive,
+     * sporadic at this seed).  Per 10,000 residents sees the stable one in a sparsely peopled
+     * grid as persistent and the fading one as a long hot run that ends; the categories of the
+     * two runs together are still at least four. */
+    gw_emerging_opts to = eo;
+    to.value = GW_HV_PER_10K;
+    gw_emerging_result *r10 = NULL;
+    assert_int_equal(gw_emerging(ctx, snap, w, NULL, &to, &r10), GW_OK);
     int kinds = 0;
     for (int c = 0; c < GW_EHS_CATEGORY_COUNT; c++) {
-        if (r->n_category[c])
-            print_message("%-24s %zu\n", gw_ehs_category_name((gw_ehs_category)c),
-                          r->n_category[c]);
-        kinds += c != GW_EHS_NO_PATTERN && c != GW_EHS_NO_VALUE && r->n_category[c] > 0;
+        if (r->n_category[c] || r10->n_category[c])
+            print_message("%-24s %zu per km², %zu per 10k\n",
+                          gw_ehs_category_name((gw_ehs_category)c), r->n_category[c],
+                          r10->n_category[c]);
+        kinds += c != GW_EHS_NO_PATTERN && c != GW_EHS_NO_VALUE &&
+                 r->n_category[c] + r10->n_category[c] > 0;
     }
-    assert_true(kinds >= 4); /* intensifying, persistent, sporadic, historical */
+    assert_true(kinds >= 4);
+    assert_true(r->n_category[GW_EHS_INTENSIFYING_HOT] > 0); /* a growing hotspot in a town */
+    assert_true(r10->n_category[GW_EHS_PERSISTENT_HOT] > 0); /* the stable hotspot */
     assert_true(r->n_category[GW_EHS_NO_PATTERN] < n);
     /* hot steps and categories agree with the bins */
-    for (size_t i = 0; i < n; i++) {
-        uint32_t hot = 0;
-        for (size_t t = 0; t < r->steps; t++) hot += r->sig[t * n + i] > 0;
-        assert_int_equal(hot, r->hot_steps[i]);
-        if (r->category[i] == GW_EHS_PERSISTENT_HOT || r->category[i] == GW_EHS_INTENSIFYING_HOT)
-            assert_true(10 * r->hot_steps[i] >= 9 * r->steps && r->sig[(r->steps - 1) * n + i] > 0);
+    for (int pass = 0; pass < 2; pass++) {
+        const gw_emerging_result *q = pass ? r10 : r;
+        for (size_t i = 0; i < n; i++) {
+            uint32_t hot = 0;
+            for (size_t t = 0; t < q->steps; t++) hot += q->sig[t * n + i] > 0;
+            assert_int_equal(hot, q->hot_steps[i]);
+            if (q->category[i] == GW_EHS_PERSISTENT_HOT ||
+                q->category[i] == GW_EHS_INTENSIFYING_HOT)
+                assert_true(10 * q->hot_steps[i] >= 9 * q->steps &&
+                            q->sig[(q->steps - 1) * n + i] > 0);
+        }
     }
     /* a fading hot spot: the grid with the longest run of hot weeks that ended at least three
-     * weeks before the year did.  Over a window from the run's start to the week after it, the
-     * grid is hot in >= 90 % of the steps and cools at the end: diminishing or historical. */
+     * weeks before the year did (per 10,000 residents, where the planted fading hotspot shows;
+     * per km² the longest such run is a seasonal hotspot's summer, hot on only ~80 % of its
+     * window).  Over a window from the run's start to the week after it, the grid is hot in
+     * >= 90 % of the steps and cools at the end: diminishing or historical. */
+    gw_emerging_result_destroy(r);
+    r = r10;
+    eo = to;
     size_t best = SIZE_MAX, ba = 0, bl = 0;
     for (size_t i = 0; i < n; i++)
         for (size_t t = 0; t + 3 < r->steps;) {
