@@ -232,6 +232,7 @@ static void run_clusters(gw_ctx *ctx, gw_model *m, gw_model_snapshot *s, const b
     if (getenv("GW_CL_RADIUS")) o.max_radius = atof(getenv("GW_CL_RADIUS"));
     if (getenv("GW_CL_BANDWIDTH")) o.bandwidth = atof(getenv("GW_CL_BANDWIDTH"));
     if (getenv("GW_CL_MIN_RR")) o.min_rr = atof(getenv("GW_CL_MIN_RR"));
+    if (getenv("GW_CL_NO_POPULATION")) o.no_population = 1;
     gw_cluster_result *r = NULL;
     double t0 = now();
     if (gw_clusters_find(ctx, s, NULL, &o, &r)) die(ctx, "clusters");
@@ -246,10 +247,12 @@ static void run_clusters(gw_ctx *ctx, gw_model *m, gw_model_snapshot *s, const b
             for (size_t p = 0; p < np; p++)
                 if (hypot(P[p].x - c->x, P[p].y - c->y) < best)
                     best = hypot(P[p].x - c->x, P[p].y - c->y), near = &P[p];
-            fprintf(stderr, "  #%d r %.0f c %.0f e %.1f rr %.2f llr %.1f p %.3f %s | nearest %s %.0f m %s\n",
-                    c->rank, c->radius, c->incidents, c->expected, c->rr, c->llr, c->p,
-                    gw_cluster_trend_name(c->trend), near ? near->id : "-", best,
-                    near ? near->trend : "");
+            fprintf(
+                stderr,
+                "  #%d r %.0f c %.0f e %.1f rr %.2f llr %.1f p %.3f %s | nearest %s %.0f m %s\n",
+                c->rank, c->radius, c->incidents, c->expected, c->rr, c->llr, c->p,
+                gw_cluster_trend_name(c->trend), near ? near->id : "-", best,
+                near ? near->trend : "");
         }
         long R = (long)ceil(c->radius / SCORE_CELL) + 1, k = board_cell(B, c->x, c->y);
         long ci = k >= 0 ? k % (long)B->nx : (long)floor((c->x - B->x0) / SCORE_CELL),

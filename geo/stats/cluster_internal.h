@@ -20,9 +20,14 @@ gw_status cl_lattice_make(gw_ctx *ctx, const gw_layer_data *grids, double cell, 
 void cl_lattice_free(cl_lattice *L);
 /* The cell holding metric (x, y), or -1 off the lattice. */
 long cl_lattice_cell_of(const cl_lattice *L, double x, double y);
-/* expected = counts smoothed by a Gaussian of σ = bandwidth over the smoothed study area,
- * scaled to the total count (a small floor keeps every study cell above 0). */
-gw_status cl_background(gw_ctx *ctx, cl_lattice *L, double bandwidth);
+/* expected = counts smoothed by a Gaussian of σ = bandwidth over the smoothed study area; where
+ * pop (residents per cell, may be NULL) is positive, residents × incidents per resident, both
+ * smoothed over 2 km, instead; scaled to the total count (a small floor keeps every study cell
+ * above 0). */
+gw_status cl_background(gw_ctx *ctx, cl_lattice *L, double bandwidth, const double *pop);
+/* Residents per cell: each grid's population spread evenly over the cells whose centre it
+ * holds.  NULL (nothing allocated) when no grid has a population. */
+double *cl_population(const cl_lattice *L, const gw_layer_data *grids);
 /* Incremental spatial autocorrelation of the excess (count − expected): global Moran's I z for
  * every distance band up to max_d; returns the distance of the first peak with z > 1.96 (else
  * of the largest z).  zs/ds (may be NULL) receive up to *nb bands' z and distance; *nb then

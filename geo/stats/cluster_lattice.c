@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define POP_RATE_BW 2000.0 /* metres: the smoothing of incidents per resident */
+
 static int dcmp(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -134,59 +136,73 @@ long cl_lattice_cell_of(const cl_lattice *L, double x, double y)
     return (long)fj * (long)L->nx + (long)fi;
 }
 
-/* One 1-D Gaussian pass of src into dst along rows (dx = 1) or columns. */
-static void blur_pass(const double *src, double *dst, size_t nx, size_t ny, const double *kw,
-                      int rad, int along_x)
+/* One box pass of radius r (cells beyond the lattice count as 0) along rows or columns. */
+static void box_pass(const double *src, double *dst, size_t nx, size_t ny, long r, int along_x)
 {
     size_t len = along_x ? nx : ny, lines = along_x ? ny : nx;
     size_t stride = along_x ? 1 : nx, lstride = along_x ? nx : 1;
     for (size_t l = 0; l < lines; l++) {
         const double *s = src + l * lstride;
-        double *d = dst + l * lstride;
-        for (size_t i = 0; i < len; i++) {
-            double acc = 0;
-            long lo = (long)i - rad < 0 ? -(long)i : -rad,
-                 hi = (long)i + rad >= (long)len ? (long)len - 1 - (long)i : rad;
-            for (long o = lo; o <= hi; o++) acc += kw[o + rad] * s[((long)i + o) * (long)stride];
-            d[i * stride] = acc;
+        double *d = dst + l * lstride, acc = 0;
+        for (long i = 0; i < r && i < (long)len; i++) acc += s[(size_t)i * stride];
+        for (long i = 0; i < (long)len; i++) {
+            if (i + r < (long)len) acc += s[(size_t)(i + r) * stride];
+            if (i - r - 1 >= 0) acc -= s[(size_t)(i - r - 1) * stride];
+            d[(size_t)i * stride] = acc;
         }
     }
 }
 
-gw_status cl_background(gw_ctx *ctx, cl_lattice *L, double bandwidth)
+/* A Gaussian of sigma cells as three box passes per axis (each box of width w adds (w² − 1)/12
+ * to the variance), in O(cells) whatever sigma; src is kept, tmp is scratch. */
+static void gauss(const double *src, double *dst, double *tmp, size_t nx, size_t ny, double sigma)
+{
+    long r = lround((sqrt(4 * sigma * sigma + 1) - 1) / 2);
+    if (r < 1) r = 1;
+    box_pass(src, tmp, nx, ny, r, 1);
+    box_pass(tmp, dst, nx, ny, r, 1);
+    box_pass(dst, tmp, nx, ny, r, 1);
+    box_pass(tmp, dst, nx, ny, r, 0);
+    box_pass(dst, tmp, nx, ny, r, 0);
+    box_pass(tmp, dst, nx, ny, r, 0);
+}
+
+gw_status cl_background(gw_ctx *ctx, cl_lattice *L, double bandwidth, const double *pop)
 {
     size_t N = L->nx * L->ny;
-    double sig = bandwidth / L->cell;
-    int rad = (int)ceil(3 * sig);
-    if (rad < 1) rad = 1;
-    double *kw = malloc((size_t)(2 * rad + 1) * sizeof *kw), *a = malloc(N * sizeof *a),
-           *b = malloc(N * sizeof *b), *m = calloc(N, sizeof *m);
-    if (!kw || !a || !b || !m) {
-        free(kw), free(a), free(b), free(m);
+    double *a = calloc(N, sizeof *a), *b = malloc(N * sizeof *b), *m = calloc(N, sizeof *m),
+           *t = malloc(N * sizeof *t);
+    if (!a || !b || !m || !t) {
+        free(a), free(b), free(m), free(t);
         return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory (background of %zu cells)", N);
     }
-    for (int o = -rad; o <= rad; o++) kw[o + rad] = exp(-0.5 * (double)o * o / (sig * sig));
-    for (size_t k = 0; k < N; k++) m[k] = L->in[k];
-    blur_pass(L->count, a, L->nx, L->ny, kw, rad, 1);
-    blur_pass(a, b, L->nx, L->ny, kw, rad, 0); /* b: smoothed counts */
-    blur_pass(m, a, L->nx, L->ny, kw, rad, 1);
-    blur_pass(a, m, L->nx, L->ny, kw, rad, 0); /* m: smoothed study area */
-    double C = 0, E = 0;
+    for (size_t k = 0; k < N; k++) a[k] = L->in[k];
+    gauss(L->count, b, t, L->nx, L->ny, bandwidth / L->cell); /* smoothed counts */
+    gauss(a, m, t, L->nx, L->ny, bandwidth / L->cell);        /* smoothed study area */
+    double E = 0;
     for (size_t k = 0; k < N; k++) {
         L->expected[k] = L->in[k] && m[k] > 0 ? b[k] / m[k] : 0;
-        /* a floor so that no cell of the study area expects nothing */
-        C += L->in[k] ? L->count[k] : 0, E += L->expected[k];
+        E += L->expected[k];
     }
-    double floor_e = E > 0 ? 1e-3 * E / (double)N : 1e-9;
+    if (pop) { /* residents × incidents per resident, both smoothed over POP_RATE_BW */
+        gauss(L->count, b, t, L->nx, L->ny, POP_RATE_BW / L->cell);
+        gauss(pop, m, t, L->nx, L->ny, POP_RATE_BW / L->cell);
+        for (size_t k = 0; k < N; k++)
+            if (L->in[k] && pop[k] > 0 && m[k] > 0 && pop[k] * b[k] / m[k] > L->expected[k])
+                L->expected[k] = pop[k] * b[k] / m[k];
+        E = 0;
+        for (size_t k = 0; k < N; k++) E += L->expected[k];
+    }
+    double C = 0, floor_e = E > 0 ? 1e-3 * E / (double)N : 1e-9;
     E = 0;
     for (size_t k = 0; k < N; k++)
         if (L->in[k]) {
             if (L->expected[k] < floor_e) L->expected[k] = floor_e;
-            E += L->expected[k];
+            E += L->expected[k], C += L->count[k];
         }
     if (E > 0)
         for (size_t k = 0; k < N; k++) L->expected[k] *= C / E;
-    free(kw), free(a), free(b), free(m);
+    free(a), free(b), free(m), free(t);
     return GW_OK;
 }
 
@@ -273,4 +289,25 @@ out:
     if (nb) *nb = nband;
     free(odi), free(odj), free(oband), free(d2s), free(band_of);
     return best_d;
+}
+
+double *cl_population(const cl_lattice *L, const gw_layer_data *grids)
+{
+    enum { F_POPULATION = 4 }; /* grid field */
+    const int64_t *pop = gw_layer_data_ints(grids, F_POPULATION);
+    const uint8_t *nul = gw_layer_data_nulls(grids, F_POPULATION);
+    size_t ng = gw_layer_data_count(grids), N = L->nx * L->ny, any = 0;
+    if (!pop) return NULL;
+    for (size_t g = 0; g < ng; g++) any += (!nul || !nul[g]) && pop[g] > 0;
+    if (!any) return NULL;
+    double *cells = calloc(ng ? ng : 1, sizeof *cells), *out = calloc(N, sizeof *out);
+    if (!cells || !out) return free(cells), free(out), NULL;
+    for (size_t k = 0; k < N; k++)
+        if (L->grid[k] >= 0) cells[L->grid[k]] += 1;
+    for (size_t k = 0; k < N; k++) {
+        int32_t g = L->grid[k];
+        if (g >= 0 && (!nul || !nul[g]) && pop[g] > 0) out[k] = (double)pop[g] / cells[g];
+    }
+    free(cells);
+    return out;
 }

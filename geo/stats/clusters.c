@@ -258,6 +258,7 @@ gw_status gw_clusters_find(gw_ctx *ctx, gw_model_snapshot *snap, const int32_t *
      * (incremental spatial autocorrelation) on a 100-m lattice, or on the given cell. */
     double cell = o.cell ? o.cell : 100, radius = o.max_radius, bw = o.bandwidth, dstar = NAN;
     cl_lattice L = {0};
+    double *pop = NULL;
     long *cell_of = malloc((P.n ? P.n : 1) * sizeof *cell_of);
     if (!cell_of) {
         pts_free(&P), free(r);
@@ -270,16 +271,19 @@ gw_status gw_clusters_find(gw_ctx *ctx, gw_model_snapshot *snap, const int32_t *
             if (cell_of[i] >= 0) L.count[cell_of[i]] += 1, L.in[cell_of[i]] = 1;
         }
         if (pass == 1 || (radius && bw && o.cell)) break;
-        if ((st = cl_background(ctx, &L, 1000))) goto fail;
+        free(pop);
+        pop = o.no_population ? NULL : cl_population(&L, grids);
+        if ((st = cl_background(ctx, &L, 1000, pop))) goto fail;
         double zs[64], ds[64];
         size_t nb = 64;
-        dstar = cl_isa_radius(&L, 1000, zs, ds, &nb);
+        dstar = cl_isa_radius(&L, 800, zs, ds, &nb);
         if (getenv("GW_SCAN_TRACE"))
             for (size_t b = 0; b < nb && b < 64; b++)
                 fprintf(stderr, "isa %.0f m z %.2f\n", ds[b], zs[b]);
         double want = o.cell ? o.cell : fmin(300, fmax(100, 25 * round(dstar / 1.5 / 25)));
         if (want == cell) break;
         cl_lattice_free(&L);
+        free(pop), pop = NULL;
         cell = want;
     }
     if (!radius) radius = fmin(1500, fmax(2 * cell, 2 * dstar));
@@ -287,11 +291,12 @@ gw_status gw_clusters_find(gw_ctx *ctx, gw_model_snapshot *snap, const int32_t *
     r->cell = cell;
     r->scale_reason = o.cell && o.max_radius && o.bandwidth
                           ? "given"
-                          : "from the first peak d* of incremental spatial autocorrelation of "
-                            "the excess: cell d*/1.5 (100-300 m), max radius 2 d*, bandwidth "
-                            "1.5 d*";
+                          : "from the first peak D of incremental spatial autocorrelation of "
+                            "the excess: cell 2D/3 (100-300 m), max radius 2D, bandwidth D";
     r->max_radius = radius, r->bandwidth = bw;
-    if ((st = cl_background(ctx, &L, bw))) goto fail;
+    if (!pop && !o.no_population) pop = cl_population(&L, grids);
+    r->population = pop != NULL;
+    if ((st = cl_background(ctx, &L, bw, pop))) goto fail;
     gw_lattice lat = {.nx = L.nx,
                       .ny = L.ny,
                       .x0 = L.x0,
@@ -305,7 +310,7 @@ gw_status gw_clusters_find(gw_ctx *ctx, gw_model_snapshot *snap, const int32_t *
                        .seed = o.seed ? o.seed : 1,
                        .threads = o.threads ? o.threads : 2,
                        .max_zones = 4 * (o.max_clusters ? o.max_clusters : 500),
-                       .min_rr = o.min_rr ? o.min_rr : 1.5};
+                       .min_rr = o.min_rr ? o.min_rr : 1.75};
     gw_scan_zone *z = NULL;
     size_t nz = 0;
     if ((st = gw_scan_lattice(ctx, &lat, &so, &z, &nz, NULL))) goto fail;
@@ -318,11 +323,11 @@ gw_status gw_clusters_find(gw_ctx *ctx, gw_model_snapshot *snap, const int32_t *
         goto fail;
     lonlat(ctx, r, o.metric_srid);
     r->seconds = now_s() - t0;
-    free(cell_of), cl_lattice_free(&L), pts_free(&P);
+    free(cell_of), free(pop), cl_lattice_free(&L), pts_free(&P);
     *out = r;
     return GW_OK;
 fail:
-    free(cell_of), cl_lattice_free(&L), pts_free(&P);
+    free(cell_of), free(pop), cl_lattice_free(&L), pts_free(&P);
     gw_cluster_result_destroy(r);
     return st;
 }

@@ -2,23 +2,31 @@
  * surroundings explain, found at the scale they happen, with how they change over the window.
  *
  * The method (docs/hotspots.md, "Clusters"):
- *  1. the filtered incidents are counted on a square lattice of `cell` metres over the grids
- *     (cells whose centre lies in no grid are outside the study area);
- *  2. each cell's expected count is the background: the counts blurred by a Gaussian of
- *     `bandwidth` metres, divided by the blurred study-area mask (no loss at the edges), scaled
- *     so that Σ expected = Σ observed — a place is compared with its own surroundings, so a
- *     busy town is not a hot spot for being busy;
- *  3. Kulldorff's Poisson scan statistic over circular zones (the cells whose centres lie
- *     within r of a cell's centre, r up to `max_radius`): for observed c and expected e in the
- *     zone and C in all, LLR = c ln(c/e) + (C−c) ln((C−c)/(C−e)) when c > e, else 0;
- *  4. each centre's best zone, ranked by LLR, non-overlapping (SaTScan's "no geographical
+ *  1. the scale from the data: on a 100-m lattice, the first peak D of incremental spatial
+ *     autocorrelation (global Moran's I z by distance band) of the excess over a 1-km
+ *     background; then the cell is 2D/3 (25-m steps, 100-300 m), the largest zone radius 2D
+ *     and the background bandwidth D: a concentration wider than the bandwidth is background;
+ *  2. the filtered incidents are counted on a square lattice of that cell over the grids
+ *     (cells whose centre lies in no grid are outside the study area unless an incident lies
+ *     in them);
+ *  3. each cell's expected count is the background: the counts smoothed by a Gaussian of the
+ *     bandwidth (three box passes) over the smoothed study area (no loss at the edges), or,
+ *     where the grids have residents and that is larger, the cell's residents times the
+ *     incidents per resident smoothed over 2 km; scaled so that the expected counts sum to the
+ *     observed ones: a place is compared with its own surroundings and people, so a busy town
+ *     is not a hot spot for being busy;
+ *  4. Kulldorff's Poisson scan statistic over circular zones (the cells whose centres lie
+ *     within r of a cell's centre, r up to the largest radius): for observed c and expected e in
+ *     the zone and C in all, LLR = c ln(c/e) + (C-c) ln((C-c)/(C-e)) when c > e, else 0; zones
+ *     with a relative risk under `min_rr` are not candidates (SaTScan's restriction by RR);
+ *  5. each centre's best zone, ranked by LLR, non-overlapping (SaTScan's "no geographical
  *     overlap" secondary clusters), p from `replications` Monte-Carlo replicas of the whole scan
  *     under H0 (counts multinomial in proportion to expected), each cluster against the
  *     distribution of the replicas' maximum LLR (family-wise, as SaTScan); reported when
- *     p <= alpha and the relative risk is at least `min_rr`;
- *  5. a trend class from the cluster's counts in `steps` equal time slices (Mann-Kendall test
- *     and which slices are hot), and the space-time permutation scan (Kulldorff 2005) for
- *     clusters new in the last `recent_days`.
+ *     p <= alpha;
+ *  6. a trend class from the cluster's counts in `steps` equal time slices (Mann-Kendall test
+ *     and which slices are hot), and the space-time permutation scan (Kulldorff 2005) of zones
+ *     centred in the clusters for those new in the last `recent_days`.
  * Everything runs on the in-memory model (model.h). */
 #ifndef GRIDWATCH_CLUSTERS_H
 #define GRIDWATCH_CLUSTERS_H
@@ -106,7 +114,7 @@ typedef struct gw_cluster_opts {
     double cell;         /* lattice cell, metres; 0 = from the data (see gw_cluster_result) */
     double max_radius;   /* largest zone radius, metres; 0 = from the data */
     double bandwidth;    /* background Gaussian σ, metres; 0 = from the data */
-    double min_rr;       /* smallest relative risk reported; 0 = 1.5 */
+    double min_rr;       /* smallest relative risk reported; 0 = 1.75 */
     double alpha;        /* Monte-Carlo p threshold; 0 = 0.05 */
     int replications;    /* 0 = 99 */
     uint64_t seed;       /* 0 = 1 */
@@ -114,6 +122,8 @@ typedef struct gw_cluster_opts {
     int recent_days;     /* space-time permutation scan window; 0 = 30, < 0 = off */
     int threads;         /* 0 = 2 */
     size_t max_clusters; /* 0 = 500 */
+    int no_population;   /* 1: the background is the smoothed counts even where the grids
+                          * have residents */
     int metric_srid;     /* EPSG of the snapshot's metric CRS (gw_model_metric_srid) for the
                           * lon/lat output; 0 = lon/lat left NaN and no rings */
 } gw_cluster_opts;
@@ -145,6 +155,7 @@ typedef struct gw_cluster_result {
     double max_radius;        /* the largest zone radius used, metres */
     double bandwidth;         /* the background σ used, metres */
     const char *scale_reason; /* how cell/radius/bandwidth were chosen (static text) */
+    int population;           /* 1: the background used the grids' residents */
     int replications, steps;
     int64_t from, to; /* the window (Unix seconds) the slices cut */
     double incidents; /* incidents analysed (filtered, inside the grids) */

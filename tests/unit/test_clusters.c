@@ -286,7 +286,7 @@ static void test_city(void **state)
         const gw_cluster *c = &r->c[i];
         assert_int_equal(c->rank, (int)i + 1);
         if (i) assert_true(c->llr <= r->c[i - 1].llr);
-        assert_true(c->p <= 0.05 && c->rr >= 1.5 && c->incidents > c->expected);
+        assert_true(c->p <= 0.05 && c->rr >= 1.75 && c->incidents > c->expected);
         assert_true(c->radius > 0 && c->radius <= r->max_radius + 1e-9);
         assert_true(isfinite(c->lon) && isfinite(c->lat) && fabs(c->lat - 35.2) < 2);
         double sum = 0;
