@@ -48,6 +48,10 @@ struct gw_hotspots {
     wentry *w[W_SLOTS];
     ientry *inc;
     gw_heat *heat; /* heat map tile cache (heatmap_http.c) */
+    /* the default run behind the tile fields, followed incrementally (one run at a time) */
+    pthread_mutex_t dmu;
+    gw_hotspot_state *dflt;
+    int dflt_full; /* gw_hotspots_set_incremental(hs, 0) */
 };
 
 gw_heat *gw_hotspots_heat(gw_hotspots *hs) { return hs ? hs->heat : NULL; }
@@ -97,6 +101,7 @@ gw_status gw_hotspots_create(gw_ctx *ctx, gw_live *live, size_t heat_budget, gw_
     gw_hotspots *hs = calloc(1, sizeof *hs);
     if (!hs) return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory");
     pthread_mutex_init(&hs->mu, NULL);
+    pthread_mutex_init(&hs->dmu, NULL);
     hs->live = live;
     gw_status st = gw_heat_create(ctx, heat_budget, &hs->heat);
     if (!st && live) st = gw_live_listen(live, on_changes, hs);
@@ -114,7 +119,13 @@ void gw_hotspots_destroy(gw_hotspots *hs)
     for (int k = 0; k < W_SLOTS; k++) wentry_unref(hs->w[k]);
     ientry_unref(hs->inc);
     gw_heat_destroy(hs->heat);
+    if (hs->dflt) { /* its snapshot is released with a GEOS handle of this thread */
+        gw_ctx *c = NULL;
+        if (gw_ctx_create(&c) == GW_OK) gw_hotspot_state_destroy(c, hs->dflt);
+        gw_ctx_destroy(c);
+    }
     pthread_mutex_destroy(&hs->mu);
+    pthread_mutex_destroy(&hs->dmu);
     free(hs);
 }
 
@@ -202,6 +213,31 @@ static void release(gw_hotspots *hs, wentry *w, ientry *i)
     pthread_mutex_unlock(&hs->mu);
 }
 
+/* The incident grids of the default run become the cache's (the routes' next request on the same
+ * layers need not assign a million incidents again). */
+static void publish_inc(gw_hotspots *hs, const gw_layer_data *g, const gw_layer_data *inc,
+                        const int32_t *rows, size_t n)
+{
+    int64_t gseq = gw_layer_data_seq(g), iseq = gw_layer_data_seq(inc);
+    pthread_mutex_lock(&hs->mu);
+    ientry *e = hs->inc;
+    int fresh = e && e->gseq == gseq && e->iseq == iseq && e->n == n;
+    pthread_mutex_unlock(&hs->mu);
+    if (fresh || !rows || n != gw_layer_data_count(inc)) return;
+    e = calloc(1, sizeof *e);
+    if (e) e->rows = malloc((n ? n : 1) * sizeof *e->rows);
+    if (!e || !e->rows) {
+        free(e);
+        return; /* only a cache */
+    }
+    memcpy(e->rows, rows, n * sizeof *rows);
+    e->gseq = gseq, e->iseq = iseq, e->n = n, e->refs = 1;
+    pthread_mutex_lock(&hs->mu);
+    ientry_unref(hs->inc);
+    hs->inc = e;
+    pthread_mutex_unlock(&hs->mu);
+}
+
 gw_status gw_hotspots_default(gw_hotspots *hs, gw_ctx *ctx, gw_model_snapshot *snap,
                               gw_hotspot_result **out)
 {
@@ -212,12 +248,39 @@ gw_status gw_hotspots_default(gw_hotspots *hs, gw_ctx *ctx, gw_model_snapshot *s
     const gw_layer_data *g = gw_snapshot_layer(snap, GW_LAYER_GRIDS);
     const gw_layer_data *inc = gw_snapshot_layer(snap, GW_LAYER_INCIDENTS);
     wentry *we = NULL;
-    ientry *ie = NULL;
     gw_status st = get_weights(hs, ctx, g, &q.wo, &we);
-    if (!st) st = get_inc(hs, ctx, g, inc, &ie);
-    if (!st) st = gw_hotspot_gistar(ctx, snap, we->w, ie->rows, &q.ho, out);
-    release(hs, we, ie);
+    pthread_mutex_lock(&hs->dmu);
+    if (!st && !hs->dflt) st = gw_hotspot_state_create(ctx, &q.ho, &hs->dflt);
+    if (!st) {
+        gw_hotspot_state_set_incremental(hs->dflt, !hs->dflt_full);
+        st = gw_hotspot_state_update(ctx, hs->dflt, snap, we->w, out);
+        if (!st || st == GW_ERR_RANGE) {
+            size_t n = 0;
+            const int32_t *rows = gw_hotspot_state_incident_grids(hs->dflt, &n);
+            publish_inc(hs, g, inc, rows, n);
+        }
+    }
+    pthread_mutex_unlock(&hs->dmu);
+    release(hs, we, NULL);
     return st;
+}
+
+gw_hotspot_state_stats gw_hotspots_default_stats(gw_hotspots *hs)
+{
+    gw_hotspot_state_stats z = {0};
+    if (!hs) return z;
+    pthread_mutex_lock(&hs->dmu);
+    z = gw_hotspot_state_get_stats(hs->dflt);
+    pthread_mutex_unlock(&hs->dmu);
+    return z;
+}
+
+void gw_hotspots_set_incremental(gw_hotspots *hs, int on)
+{
+    if (!hs) return;
+    pthread_mutex_lock(&hs->dmu);
+    hs->dflt_full = !on;
+    pthread_mutex_unlock(&hs->dmu);
 }
 
 /* ---- HTTP ------------------------------------------------------------------------------------ */

@@ -24,12 +24,21 @@ gw_status gw_hotspots_create(gw_ctx *ctx, gw_live *live, size_t heat_budget, gw_
 void gw_hotspots_destroy(gw_hotspots *hs);
 
 /* Gi* of snap's grids with the defaults of GET /analysis/hotspots (value per_km2, queen
- * weights, FDR, every incident), through the module's cached weights and incident grids: the
- * hook behind the hot spot fields of the grid tiles.  GW_ERR_RANGE when the statistic cannot
- * run (fewer than 2 grids with a value, all values equal).  Thread-safe.  Caller frees with
- * gw_hotspot_result_destroy(). */
+ * weights, FDR, every incident), through the module's cached weights: the hook behind the hot
+ * spot fields of the grid tiles.  The run is followed incrementally (gw_hotspot_state): after
+ * a few incidents changed it moves the kept counts by those rows and recomputes Gi* from them,
+ * identical to a full run; its incident grids become the routes' cached ones.  Runs one at a
+ * time, on snapshots in seq order for the incremental path to apply (the tile worker's).
+ * GW_ERR_RANGE when the statistic cannot run (fewer than 2 grids with a value, all values
+ * equal).  Thread-safe.  Caller frees with gw_hotspot_result_destroy(). */
 gw_status gw_hotspots_default(gw_hotspots *hs, gw_ctx *ctx, gw_model_snapshot *snap,
                               gw_hotspot_result **out);
+/* How the default runs went so far: full and incremental updates, the incident rows the last
+ * incremental one moved, its time.  For tests and benchmarks.  Thread-safe. */
+gw_hotspot_state_stats gw_hotspots_default_stats(gw_hotspots *hs);
+/* 0: every default run recomputes from scratch (the benchmark's baseline); 1 (the default):
+ * incrementally when it can.  Thread-safe. */
+void gw_hotspots_set_incremental(gw_hotspots *hs, int on);
 
 /* GET /analysis/hotspots, GET /analysis/kde; role viewer (static storage). */
 const gw_route *gw_hotspots_routes(size_t *n);

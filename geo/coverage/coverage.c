@@ -163,6 +163,43 @@ void gw_coverage_incidents(const gw_coverage *c, int64_t t_from, int64_t t_to, i
     }
 }
 
+/* From incidents `oi` (the version inc_grid and inc_seen are of) to c->incs by the rows that
+ * differ: the others keep their grid and flag, as a full pass would give them for the same
+ * cameras (changed cameras re-flag the incidents under them afterwards).  A new incident costs
+ * a merge over the rows instead of a camera query for each of a million.  *done = 0 (nothing
+ * changed) when too many rows differ for that to pay. */
+static gw_status incidents_delta(gw_ctx *ctx, gw_coverage *c, const gw_layer_data *oi, int *done)
+{
+    *done = 0;
+    size_t nn = gw_layer_data_count(c->incs), changed = 0;
+    int32_t *map = malloc((nn + 1) * sizeof *map), *grid = malloc((nn + 1) * sizeof *grid);
+    uint8_t *seen = calloc(nn + 1, 1);
+    gw_status st = map && grid && seen ? GW_OK
+                                       : gw_ctx_error(ctx, GW_ERR_NOMEM, "coverage: out of memory");
+    int fgrid = gw_layer_field_index(GW_LAYER_INCIDENTS, "grid"),
+        ftime = gw_layer_field_index(GW_LAYER_INCIDENTS, "occurred_at");
+    uint32_t fields = (fgrid > 0 ? 1u << fgrid : 0) | (ftime > 0 ? 1u << ftime : 0);
+    if (!st) st = gw_layer_data_match(ctx, oi, c->incs, fields, nn / 16 + 64, map, &changed);
+    if (st) {
+        free(map), free(grid), free(seen);
+        if (st != GW_ERR_RANGE) return st;
+        gw_ctx_clear_error(ctx);
+        return GW_OK;
+    }
+    const double *ix = gw_layer_data_x(c->incs, GW_MODEL_METRIC),
+                 *iy = gw_layer_data_y(c->incs, GW_MODEL_METRIC);
+    int32_t *og = c->inc_grid;
+    uint8_t *os = c->inc_seen;
+    c->inc_grid = grid, c->inc_seen = seen, c->n_inc = nn;
+    for (size_t j = 0; j < nn; j++) {
+        if (map[j] >= 0) grid[j] = og[map[j]], seen[j] = os[map[j]];
+        else incident_flag(c, j, ix, iy, fgrid, ctx, 1);
+    }
+    free(og), free(os), free(map);
+    *done = 1;
+    return GW_OK;
+}
+
 /* Recount every grid's incidents; flag the rows whose counts changed. */
 static gw_status recount(gw_coverage *c)
 {
@@ -646,7 +683,11 @@ gw_status gw_coverage_update(gw_ctx *ctx, gw_coverage *c, gw_model_snapshot *sna
     if (!st && !list) st = gw_ctx_error(ctx, GW_ERR_NOMEM, "coverage: out of memory");
     for (size_t g = 0; !st && g < c->n; g++)
         if (c->changed[g]) list[nl++] = g;
-    int inc_all = c->incs != oi;
+    int inc_all = c->incs != oi, inc_some = 0;
+    if (!st && inc_all && oi && c->incs && c->inc_grid && c->n_inc == gw_layer_data_count(oi)) {
+        st = incidents_delta(ctx, c, oi, &inc_some);
+        inc_all = !inc_some;
+    }
     if (!st && inc_all) st = alloc_incidents(ctx, c);
     if (!st) st = run(ctx, c, list, nl, inc_all);
     if (!st && !inc_all && ncam && c->n_inc) {
@@ -661,7 +702,7 @@ gw_status gw_coverage_update(gw_ctx *ctx, gw_coverage *c, gw_model_snapshot *sna
         for (size_t k = 0; k < ncam; k++)
             gw_layer_data_query_points(c->incs, &b.v[k], inc_visit, &q);
     }
-    if (!st && inc_all) st = recount(c);
+    if (!st && (inc_all || inc_some)) st = recount(c);
     (void)nroom;
     free(list), free(b.v), free(old_on);
     gw_model_release(ctx, old);

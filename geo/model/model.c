@@ -297,6 +297,12 @@ gw_model_snapshot *gw_model_acquire(gw_model *model)
 }
 
 void gw_model_release(gw_ctx *ctx, gw_model_snapshot *snap) { mdl_snap_unref(ctx, snap); }
+
+gw_model_snapshot *gw_snapshot_retain(gw_model_snapshot *snap)
+{
+    if (snap) atomic_fetch_add(&snap->refs, 1);
+    return snap;
+}
 int64_t gw_snapshot_seq(const gw_model_snapshot *snap) { return snap->seq; }
 
 const gw_layer_data *gw_snapshot_layer(const gw_model_snapshot *snap, gw_layer layer)

@@ -5,6 +5,7 @@
  * figure against R.  Classes come from two-sided p-values, BH-adjusted unless told otherwise. */
 #include "gridwatch/hotspot.h"
 #include "gridwatch/kde.h"
+#include "stats_internal.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -145,6 +146,21 @@ const char *gw_hotspot_value_name(gw_hotspot_value v)
 
 /* ---- incidents to grids, filters and counts --------------------------------------------- */
 
+gw_status stats_incident_grid(gw_ctx *ctx, const gw_layer_data *grids,
+                              const gw_layer_data *incidents, size_t r, int32_t *out)
+{
+    const char *g = gw_layer_data_text(incidents, r, F_GRID);
+    ptrdiff_t row = g ? gw_layer_data_find(grids, g) : -1;
+    if (row < 0) { /* no grid recorded, or one of an older version: locate the point */
+        gw_status st = gw_layer_data_grid_at(ctx, grids,
+                                             gw_layer_data_x(incidents, GW_MODEL_METRIC)[r],
+                                             gw_layer_data_y(incidents, GW_MODEL_METRIC)[r], &row);
+        if (st) return st;
+    }
+    *out = (int32_t)row;
+    return GW_OK;
+}
+
 gw_status gw_hotspot_incident_grids(gw_ctx *ctx, const gw_layer_data *grids,
                                     const gw_layer_data *incidents, int32_t *rows)
 {
@@ -152,16 +168,9 @@ gw_status gw_hotspot_incident_grids(gw_ctx *ctx, const gw_layer_data *grids,
         gw_layer_data_layer(incidents) != GW_LAYER_INCIDENTS)
         return gw_ctx_error(ctx, GW_ERR_ARG, "hotspots need the grids and incidents layers");
     size_t n = gw_layer_data_count(incidents);
-    const double *x = gw_layer_data_x(incidents, GW_MODEL_METRIC);
-    const double *y = gw_layer_data_y(incidents, GW_MODEL_METRIC);
     for (size_t r = 0; r < n; r++) {
-        const char *g = gw_layer_data_text(incidents, r, F_GRID);
-        ptrdiff_t row = g ? gw_layer_data_find(grids, g) : -1;
-        if (row < 0) { /* no grid recorded, or one of an older version: locate the point */
-            gw_status st = gw_layer_data_grid_at(ctx, grids, x[r], y[r], &row);
-            if (st) return st;
-        }
-        rows[r] = (int32_t)row;
+        gw_status st = stats_incident_grid(ctx, grids, incidents, r, &rows[r]);
+        if (st) return st;
     }
     return GW_OK;
 }
@@ -243,7 +252,7 @@ void gw_hotspot_result_destroy(gw_hotspot_result *r)
     free(r);
 }
 
-static gw_status result_alloc(gw_ctx *ctx, size_t n, gw_hotspot_result **out)
+gw_status stats_result_alloc(gw_ctx *ctx, size_t n, gw_hotspot_result **out)
 {
     gw_hotspot_result *r = calloc(1, sizeof *r);
     size_t m = n ? n : 1;
@@ -262,6 +271,47 @@ static gw_status result_alloc(gw_ctx *ctx, size_t n, gw_hotspot_result **out)
     }
     *out = r;
     return GW_OK;
+}
+
+gw_status stats_hotspot_finish(gw_ctx *ctx, const gw_layer_data *grids, const gw_weights *w,
+                               const gw_hotspot_opts *opts, gw_hotspot_result *r)
+{
+    size_t n = r->n;
+    uint8_t *valid = calloc(n ? n : 1, 1);
+    if (!valid) return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory");
+    r->n_hot = r->n_cold = r->n_no_neighbours = r->n_no_value = 0;
+    const int64_t *pop = gw_layer_data_ints(grids, F_POPULATION);
+    const uint8_t *popn = gw_layer_data_nulls(grids, F_POPULATION);
+    GEOSContextHandle_t h = gw_ctx_geos(ctx);
+    for (size_t i = 0; i < n; i++) {
+        valid[i] = 1;
+        r->value[i] = r->count[i];
+        if (opts->value == GW_HV_PER_KM2) {
+            double a = 0;
+            if (!GEOSArea_r(h, gw_layer_data_geom(grids, i, GW_MODEL_METRIC), &a) || !(a > 0))
+                valid[i] = 0;
+            else r->value[i] = r->count[i] / (a / 1e6);
+        } else if (opts->value == GW_HV_PER_10K) {
+            if (!pop || (popn && popn[i]) || pop[i] <= 0) valid[i] = 0;
+            else r->value[i] = r->count[i] / (double)pop[i] * 1e4;
+        }
+        if (!valid[i]) r->value[i] = NAN;
+    }
+    gw_status st = gw_gistar(ctx, w, r->value, valid, n, r->z);
+    for (size_t i = 0; i < n && !st; i++) r->p[i] = gw_pvalue_two_sided(r->z[i]);
+    if (!st) st = gw_fdr_bh(ctx, r->p, n, r->q);
+    for (size_t i = 0; i < n && !st; i++) {
+        gw_hotspot_class c = !valid[i]
+                                 ? GW_HS_NO_VALUE
+                                 : gw_hotspot_classify(r->z[i], opts->no_fdr ? r->p[i] : r->q[i]);
+        r->cls[i] = (uint8_t)c;
+        if (c >= GW_HS_HOT_99 && c <= GW_HS_HOT_90) r->n_hot++;
+        else if (c >= GW_HS_COLD_99 && c <= GW_HS_COLD_90) r->n_cold++;
+        else if (c == GW_HS_NO_NEIGHBOURS) r->n_no_neighbours++;
+        else if (c == GW_HS_NO_VALUE) r->n_no_value++;
+    }
+    free(valid);
+    return st;
 }
 
 gw_status gw_hotspot_gistar(gw_ctx *ctx, gw_model_snapshot *snap, const gw_weights *w,
@@ -283,45 +333,10 @@ gw_status gw_hotspot_gistar(gw_ctx *ctx, gw_model_snapshot *snap, const gw_weigh
             gw_weights_count(w), n);
     double t0 = now_s();
     gw_hotspot_result *r = NULL;
-    gw_status st = result_alloc(ctx, n, &r);
+    gw_status st = stats_result_alloc(ctx, n, &r);
     if (st) return st;
-    uint8_t *valid = calloc(n ? n : 1, 1);
-    if (!valid) {
-        gw_hotspot_result_destroy(r);
-        return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory");
-    }
     st = gw_hotspot_counts(ctx, grids, inc, inc_grid, &opts->filter, r->count);
-    const int64_t *pop = gw_layer_data_ints(grids, F_POPULATION);
-    const uint8_t *popn = gw_layer_data_nulls(grids, F_POPULATION);
-    GEOSContextHandle_t h = gw_ctx_geos(ctx);
-    for (size_t i = 0; i < n && !st; i++) {
-        valid[i] = 1;
-        r->value[i] = r->count[i];
-        if (opts->value == GW_HV_PER_KM2) {
-            double a = 0;
-            if (!GEOSArea_r(h, gw_layer_data_geom(grids, i, GW_MODEL_METRIC), &a) || !(a > 0))
-                valid[i] = 0;
-            else r->value[i] = r->count[i] / (a / 1e6);
-        } else if (opts->value == GW_HV_PER_10K) {
-            if (!pop || (popn && popn[i]) || pop[i] <= 0) valid[i] = 0;
-            else r->value[i] = r->count[i] / (double)pop[i] * 1e4;
-        }
-        if (!valid[i]) r->value[i] = NAN;
-    }
-    if (!st) st = gw_gistar(ctx, w, r->value, valid, n, r->z);
-    for (size_t i = 0; i < n && !st; i++) r->p[i] = gw_pvalue_two_sided(r->z[i]);
-    if (!st) st = gw_fdr_bh(ctx, r->p, n, r->q);
-    for (size_t i = 0; i < n && !st; i++) {
-        gw_hotspot_class c = !valid[i]
-                                 ? GW_HS_NO_VALUE
-                                 : gw_hotspot_classify(r->z[i], opts->no_fdr ? r->p[i] : r->q[i]);
-        r->cls[i] = (uint8_t)c;
-        if (c >= GW_HS_HOT_99 && c <= GW_HS_HOT_90) r->n_hot++;
-        else if (c >= GW_HS_COLD_99 && c <= GW_HS_COLD_90) r->n_cold++;
-        else if (c == GW_HS_NO_NEIGHBOURS) r->n_no_neighbours++;
-        else if (c == GW_HS_NO_VALUE) r->n_no_value++;
-    }
-    free(valid);
+    if (!st) st = stats_hotspot_finish(ctx, grids, w, opts, r);
     if (st) {
         gw_hotspot_result_destroy(r);
         return st;

@@ -150,6 +150,45 @@ gw_status gw_hotspot_gistar(gw_ctx *ctx, gw_model_snapshot *snap, const gw_weigh
                             gw_hotspot_result **out);
 void gw_hotspot_result_destroy(gw_hotspot_result *r);
 
+/* ---- incremental: one Gi* run kept up to date --------------------------------------------- */
+
+/* The Gi* run of one set of options followed from snapshot to snapshot.  It keeps what a few
+ * added, moved or deleted incidents leave alone — every incident's grid row and the per-grid
+ * counts — and the snapshot it last ran on: an update finds the incident rows that differ
+ * (gw_layer_data_match), moves the counts by those rows only and recomputes Gi*, p and the
+ * FDR classes from the counts (O(grids + links); milliseconds where the full run over a million
+ * incidents takes a few hundred).  The result is the full run's to the last bit: the counts are
+ * the same integers and every later step is gw_hotspot_gistar's own code.  It falls back to the
+ * full run on the first update, when the grids changed, and when many incidents differ. */
+typedef struct gw_hotspot_state gw_hotspot_state;
+
+/* A state for runs with `opts` (copied, with the category text; NULL = defaults).  Caller frees
+ * with gw_hotspot_state_destroy(). */
+gw_status gw_hotspot_state_create(gw_ctx *ctx, const gw_hotspot_opts *opts, gw_hotspot_state **out);
+/* Releases the snapshot the state holds (with ctx's GEOS handle).  Accepts NULL. */
+void gw_hotspot_state_destroy(gw_ctx *ctx, gw_hotspot_state *s);
+/* 0: every update runs in full (for comparisons); 1 (the default): incremental when it can. */
+void gw_hotspot_state_set_incremental(gw_hotspot_state *s, int on);
+/* Gi* of snap's grids with weights w (built on those grids: GW_ERR_CONFLICT when its count
+ * differs), as gw_hotspot_gistar(ctx, snap, w, NULL, opts, out) would answer, and the state
+ * moved to snap (a reference to it is kept until the next update or destroy).  GW_ERR_RANGE as
+ * gw_hotspot_gistar (the state still moves on).  On any other error the state forgets what it
+ * kept and the next update runs in full.  Not thread-safe: one caller at a time.  Caller frees
+ * *out with gw_hotspot_result_destroy(). */
+gw_status gw_hotspot_state_update(gw_ctx *ctx, gw_hotspot_state *s, gw_model_snapshot *snap,
+                                  const gw_weights *w, gw_hotspot_result **out);
+/* The grid row of every incident of the snapshot of the last update (borrowed; valid until the
+ * next update), as gw_hotspot_incident_grids; NULL before a successful update.  *n receives
+ * the number of incidents. */
+const int32_t *gw_hotspot_state_incident_grids(const gw_hotspot_state *s, size_t *n);
+
+typedef struct gw_hotspot_state_stats {
+    uint64_t full, incremental; /* updates of each kind so far */
+    size_t last_changed;        /* incident rows added, removed or changed (last incremental) */
+    double last_seconds;        /* time of the last update */
+} gw_hotspot_state_stats;
+gw_hotspot_state_stats gw_hotspot_state_get_stats(const gw_hotspot_state *s);
+
 /* ---- evaluation: Prediction Accuracy Index ---------------------------------------------- */
 
 /* PAI = (hits_in / hits_total) / (area_in / area_total): the share of (test-period) incidents

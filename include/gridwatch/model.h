@@ -73,6 +73,10 @@ gw_model_snapshot *gw_model_acquire(gw_model *model);
 /* Release a snapshot; the last release of a replaced one frees it (GEOS objects are destroyed
  * with ctx's handle, so pass the calling thread's context).  Accepts NULL. */
 void gw_model_release(gw_ctx *ctx, gw_model_snapshot *snap);
+/* Take one more reference to a snapshot the caller holds (for state that outlives the call it
+ * was given in, such as an incremental analysis keeping the version it last saw); released
+ * with gw_model_release().  Returns snap.  Thread-safe. */
+gw_model_snapshot *gw_snapshot_retain(gw_model_snapshot *snap);
 /* The change-log sequence number the snapshot includes everything up to. */
 int64_t gw_snapshot_seq(const gw_model_snapshot *snap);
 /* The data of one layer (borrowed; valid while the snapshot is held); NULL for a bad layer. */
@@ -141,6 +145,19 @@ typedef int (*gw_model_accept_fn)(void *user, size_t row);
 void gw_layer_data_nearest(const gw_layer_data *d, double x, double y, size_t k, double max_dist,
                            gw_model_accept_fn accept, void *user, size_t *rows, double *dists,
                            size_t *n);
+
+/* Point layers: the rows of `next`, a later version of the same layer as `prev` (e.g. of two
+ * snapshots), that hold a feature of `prev` unchanged as far as the caller looks — same id and
+ * fid, same metric coordinates and equal values of the fields whose bit (1u << field index) is
+ * set in `fields` (UINT32_MAX: every field): map[j] is that row of prev, or -1 for a row that is
+ * new or changed.  A merge by id (both are in id order), O(rows), no allocation; versions that
+ * share their text (a patched layer) compare text by offset.  *changed (may be NULL) receives
+ * the rows of next mapped to -1 plus the rows of prev no row maps to.  GW_ERR_RANGE (map then
+ * undefined) when that number would exceed `limit` — the caller is better off recomputing from
+ * scratch — and GW_ERR_ARG when either is not a point layer or they are of different layers.
+ * map has gw_layer_data_count(next) entries. */
+gw_status gw_layer_data_match(gw_ctx *ctx, const gw_layer_data *prev, const gw_layer_data *next,
+                              uint32_t fields, size_t limit, int32_t *map, size_t *changed);
 
 #ifdef __cplusplus
 }

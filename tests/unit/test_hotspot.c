@@ -8,6 +8,7 @@
 
 #include "gridwatch/city.h"
 #include "gridwatch/crs.h"
+#include "gridwatch/edit.h"
 #include "gridwatch/hotspot.h"
 #include "gridwatch/io.h"
 #include "gridwatch/model.h"
@@ -543,6 +544,143 @@ static void test_spdep_chicago(void **state)
     gw_ctx_destroy(ctx);
 }
 
+/* The state's answer equals a full gw_hotspot_gistar on the same snapshot: counts exactly,
+ * z to the last bit, the same classes; and its incident grids equal gw_hotspot_incident_grids. */
+static void expect_full(gw_ctx *ctx, gw_model_snapshot *snap, const gw_weights *w,
+                        const gw_hotspot_opts *ho, const gw_hotspot_result *r,
+                        const gw_hotspot_state *hs)
+{
+    gw_hotspot_result *f = NULL;
+    assert_int_equal(gw_hotspot_gistar(ctx, snap, w, NULL, ho, &f), GW_OK);
+    assert_int_equal(r->n, f->n);
+    for (size_t i = 0; i < r->n; i++) {
+        assert_true(r->count[i] == f->count[i]);
+        assert_true((isnan(r->z[i]) && isnan(f->z[i])) || r->z[i] == f->z[i]);
+        assert_true((isnan(r->q[i]) && isnan(f->q[i])) || r->q[i] == f->q[i]);
+        assert_int_equal(r->cls[i], f->cls[i]);
+    }
+    assert_int_equal(r->n_hot, f->n_hot);
+    assert_int_equal(r->n_cold, f->n_cold);
+    gw_hotspot_result_destroy(f);
+    const gw_layer_data *inc = gw_snapshot_layer(snap, GW_LAYER_INCIDENTS);
+    size_t n = 0, ni = gw_layer_data_count(inc);
+    const int32_t *rows = gw_hotspot_state_incident_grids(hs, &n);
+    int32_t *want = malloc(ni * sizeof *want);
+    assert_int_equal(n, ni);
+    assert_int_equal(gw_hotspot_incident_grids(ctx, gw_snapshot_layer(snap, GW_LAYER_GRIDS), inc,
+                                               want),
+                     GW_OK);
+    assert_memory_equal(rows, want, ni * sizeof *want);
+    free(want);
+}
+
+/* gw_hotspot_state against the full run after inserts (with and without a grid), a move, a
+ * category change and a delete, each committed and refreshed into the model (patched): every
+ * update after the first is incremental, and gw_layer_data_match finds exactly the rows. */
+static void test_state_incremental(void **state)
+{
+    (void)state;
+    gw_ctx *ctx = gw_test_ctx();
+    gw_store *s = NULL;
+    assert_int_equal(gw_store_open(ctx, gw_test_path("inc.sqlite"), GW_STORE_CREATE, &s), GW_OK);
+    gw_city_opts co = {.scale = 0.01, .seed = 5};
+    assert_int_equal(gw_city_generate(ctx, s, &co, NULL), GW_OK);
+    gw_model *m = NULL;
+    assert_int_equal(gw_model_open(ctx, s, &m), GW_OK);
+    gw_model_snapshot *snap = gw_model_acquire(m);
+    gw_weights_opts oq = {.kind = GW_WEIGHTS_QUEEN, .snap = 0.01};
+    gw_weights *w = NULL;
+    assert_int_equal(gw_weights_from_grids(ctx, gw_snapshot_layer(snap, GW_LAYER_GRIDS), &oq, &w),
+                     GW_OK);
+    const gw_layer_data *inc = gw_snapshot_layer(snap, GW_LAYER_INCIDENTS);
+    double lon = gw_layer_data_x(inc, GW_MODEL_LONLAT)[7],
+           lat = gw_layer_data_y(inc, GW_MODEL_LONLAT)[7];
+    char a[32], b[32];
+    snprintf(a, sizeof a, "%s", gw_layer_data_id(inc, 3));
+    snprintf(b, sizeof b, "%s", gw_layer_data_id(inc, 11));
+    gw_hotspot_opts opts[2] = {{.value = GW_HV_PER_KM2},
+                               {.value = GW_HV_COUNT, .filter = {.category = "theft"}}};
+    gw_hotspot_state *hs[2];
+    gw_hotspot_result *r = NULL;
+    for (int k = 0; k < 2; k++) {
+        assert_int_equal(gw_hotspot_state_create(ctx, &opts[k], &hs[k]), GW_OK);
+        assert_int_equal(gw_hotspot_state_update(ctx, hs[k], snap, w, &r), GW_OK);
+        expect_full(ctx, snap, w, &opts[k], r, hs[k]);
+        gw_hotspot_result_destroy(r);
+    }
+    char json[512];
+    const char *const fmt =
+        "{\"type\":\"FeatureCollection\",\"features\":[{\"type\":\"Feature\",\"geometry\":{\"type\":"
+        "\"Point\",\"coordinates\":[%.7f,%.7f]},\"properties\":{\"category\":\"theft\",\"severity\":"
+        "2,\"occurred_at\":\"2025-03-01T10:00:00+08:00\"}}]}";
+    for (int step = 0; step < 4; step++) {
+        gw_edit_result er = {0};
+        size_t want = 0;
+        if (step == 0) { /* an insert: one new row */
+            snprintf(json, sizeof json, fmt, lon, lat);
+            assert_int_equal(gw_edit_insert(s, GW_LAYER_INCIDENTS, json, strlen(json), NULL, &er),
+                             GW_OK);
+            want = 1;
+        } else if (step == 1) { /* a move far away: the row changes */
+            snprintf(json, sizeof json,
+                     "{\"geometry\":{\"type\":\"Point\",\"coordinates\":[%.7f,%.7f]}}", lon + 0.02,
+                     lat + 0.01);
+            assert_int_equal(gw_edit_patch(s, GW_LAYER_INCIDENTS, a, json, strlen(json), NULL, &er),
+                             GW_OK);
+            want = 2;
+        } else if (step == 2) { /* a category: in the filtered run only */
+            snprintf(json, sizeof json, "{\"properties\":{\"category\":\"fraud\"}}");
+            assert_int_equal(gw_edit_patch(s, GW_LAYER_INCIDENTS, b, json, strlen(json), NULL, &er),
+                             GW_OK);
+            want = 2;
+        } else { /* a delete */
+            assert_int_equal(gw_edit_delete(s, GW_LAYER_INCIDENTS, a, &er), GW_OK);
+            want = 1;
+        }
+        gw_edit_result_free(&er);
+        gw_model_refresh_info info;
+        assert_int_equal(gw_model_refresh_ex(ctx, m, s, &info), GW_OK);
+        assert_true(info.patched & 1u << GW_LAYER_INCIDENTS);
+        gw_model_snapshot *next = gw_model_acquire(m);
+        const gw_layer_data *ni = gw_snapshot_layer(next, GW_LAYER_INCIDENTS);
+        int32_t *map = malloc(gw_layer_data_count(ni) * sizeof *map);
+        size_t changed = 0;
+        assert_int_equal(gw_layer_data_match(ctx, gw_snapshot_layer(snap, GW_LAYER_INCIDENTS), ni,
+                                             UINT32_MAX, 1000, map, &changed),
+                         GW_OK);
+        assert_int_equal(changed, want);
+        assert_int_equal(gw_layer_data_match(ctx, gw_snapshot_layer(snap, GW_LAYER_INCIDENTS), ni,
+                                             UINT32_MAX, want - 1, map, &changed),
+                         GW_ERR_RANGE);
+        gw_ctx_clear_error(ctx);
+        free(map);
+        gw_model_release(ctx, snap);
+        snap = next;
+        for (int k = 0; k < 2; k++) {
+            assert_int_equal(gw_hotspot_state_update(ctx, hs[k], snap, w, &r), GW_OK);
+            expect_full(ctx, snap, w, &opts[k], r, hs[k]);
+            gw_hotspot_result_destroy(r);
+            gw_hotspot_state_stats st = gw_hotspot_state_get_stats(hs[k]);
+            assert_int_equal(st.full, 1);
+            assert_int_equal(st.incremental, step + 1);
+            /* the filtered run compares the category too; the default one only grid and place */
+            assert_int_equal(st.last_changed, k == 0 && step == 2 ? 0 : want);
+        }
+    }
+    /* switched off, the same update runs in full */
+    gw_hotspot_state_set_incremental(hs[0], 0);
+    assert_int_equal(gw_hotspot_state_update(ctx, hs[0], snap, w, &r), GW_OK);
+    expect_full(ctx, snap, w, &opts[0], r, hs[0]);
+    gw_hotspot_result_destroy(r);
+    assert_int_equal(gw_hotspot_state_get_stats(hs[0]).full, 2);
+    for (int k = 0; k < 2; k++) gw_hotspot_state_destroy(ctx, hs[k]);
+    gw_weights_destroy(w);
+    gw_model_release(ctx, snap);
+    gw_model_close(m);
+    gw_store_close(s);
+    gw_ctx_destroy(ctx);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -554,6 +692,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_pipeline),
         cmocka_unit_test(test_city),
         cmocka_unit_test(test_pai_formula),
+        cmocka_unit_test(test_state_incremental),
     };
     const struct CMUnitTest spdep[] = {cmocka_unit_test(test_spdep_city)};
     const struct CMUnitTest spdep_real[] = {cmocka_unit_test(test_spdep_chicago)};
