@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "app.h"
 #include "cluster_query.h"
@@ -46,8 +47,8 @@ struct gw_clusters_http {
     gw_clusters_watch_fn watch;
     void *watch_user;
     pthread_t th;
-    int started, want, stop;
-    pthread_cond_t wcond;
+    int started, want, stop, busy;
+    pthread_cond_t wcond, wdone;
     gw_ctx *wctx;
 };
 
@@ -357,7 +358,7 @@ static void *worker(void *arg)
     for (;;) {
         while (!cl->want && !cl->stop) pthread_cond_wait(&cl->wcond, &cl->mu);
         if (cl->stop) break;
-        cl->want = 0;
+        cl->want = 0, cl->busy = 1;
         pthread_mutex_unlock(&cl->mu);
         gw_model_snapshot *snap = gw_model_acquire(gw_live_model(cl->live));
         gw_cluster_opts o = {.metric_srid = cl->srid};
@@ -371,6 +372,8 @@ static void *worker(void *arg)
         centry_unref(e);
         gw_model_release(cl->wctx, snap);
         pthread_mutex_lock(&cl->mu);
+        cl->busy = 0;
+        pthread_cond_broadcast(&cl->wdone);
     }
     pthread_mutex_unlock(&cl->mu);
     return NULL;
@@ -389,6 +392,7 @@ gw_status gw_clusters_http_create(gw_ctx *ctx, gw_live *live, gw_clusters_http *
     pthread_mutex_init(&cl->build, NULL);
     pthread_mutex_init(&cl->notify, NULL);
     pthread_cond_init(&cl->wcond, NULL);
+    pthread_cond_init(&cl->wdone, NULL);
     gw_status st = gw_ctx_create(&cl->wctx);
     if (!st) st = gw_live_listen(live, on_changes, cl);
     if (!st) {
@@ -411,6 +415,7 @@ void gw_clusters_http_stop(gw_clusters_http *cl)
     pthread_mutex_lock(&cl->mu);
     cl->stop = 1;
     pthread_cond_signal(&cl->wcond);
+    pthread_cond_broadcast(&cl->wdone);
     pthread_mutex_unlock(&cl->mu);
     pthread_join(cl->th, NULL);
     cl->started = 0;
@@ -427,7 +432,24 @@ void gw_clusters_http_destroy(gw_clusters_http *cl)
     pthread_mutex_destroy(&cl->build);
     pthread_mutex_destroy(&cl->notify);
     pthread_cond_destroy(&cl->wcond);
+    pthread_cond_destroy(&cl->wdone);
     free(cl);
+}
+
+int gw_clusters_http_wait(gw_clusters_http *cl, unsigned timeout_ms)
+{
+    if (!cl || !cl->started) return 1;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += timeout_ms / 1000, ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) ts.tv_sec++, ts.tv_nsec -= 1000000000L;
+    pthread_mutex_lock(&cl->mu);
+    int rc = 0;
+    while (!cl->stop && (cl->want || cl->busy) && rc == 0)
+        rc = pthread_cond_timedwait(&cl->wdone, &cl->mu, &ts);
+    int ok = !cl->want && !cl->busy;
+    pthread_mutex_unlock(&cl->mu);
+    return ok;
 }
 
 void gw_clusters_http_stats(gw_clusters_http *cl, gw_clusters_stats *out)

@@ -34,6 +34,11 @@ void gw_clusters_http_destroy(gw_clusters_http *cl);
 /* GET /analysis/hotspots/clusters (role viewer; static storage). */
 const gw_route *gw_clusters_routes(size_t *n);
 
+/* Wait until the worker has no default scan to run or under way (or timeout_ms passed); 1 when
+ * idle.  The listener asks for a scan before gw_live_wait returns, so after a write's wait this
+ * covers it.  For tests and tools. */
+int gw_clusters_http_wait(gw_clusters_http *cl, unsigned timeout_ms);
+
 /* Counters: scans run, incidents added to cached results without a scan, requests answered from
  * the cache and by a scan. */
 typedef struct gw_clusters_stats {

@@ -500,6 +500,7 @@ void gw_tile_fields_release(gw_tile_fields *tf, gw_tile_fields_use *u)
 
 int gw_tile_fields_wait(gw_tile_fields *tf, unsigned timeout_ms)
 {
+    if (tf && !gw_clusters_http_wait(tf->cl, timeout_ms)) return 0; /* its default scan too */
     if (!tf || !tf->started) return 1;
     int64_t want = gw_live_seq(tf->live); /* what the listeners have seen */
     struct timespec ts;

@@ -57,8 +57,9 @@ void gw_tile_fields_acquire(gw_tile_fields *tf, gw_ctx *ctx, const gw_model_snap
                             uint32_t parts, gw_tile_fields_use *u);
 void gw_tile_fields_release(gw_tile_fields *tf, gw_tile_fields_use *u);
 
-/* Wait until the hot spot worker has caught up with the live model's current snapshot (or
- * timeout_ms passed); 1 when it has.  For tests and tools. */
+/* Wait until the hot spot worker has caught up with the live model's current snapshot and the
+ * cluster module's worker is idle (or timeout_ms passed, each); 1 when they have.  For tests
+ * and tools. */
 int gw_tile_fields_wait(gw_tile_fields *tf, unsigned timeout_ms);
 
 #endif
