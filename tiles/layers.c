@@ -1,7 +1,8 @@
 /* layers.c — building one vector tile from a model snapshot: which features of which layers,
  * with which properties (and the server's analysis fields on the grids), filtered how, and
  * incidents aggregated into cluster points where a tile would hold too many.  The HTTP routes
- * and the MBTiles renderer share it; the blind_spots layer is tiles/blind_layer.c.
+ * and the MBTiles renderer share it; the blind_spots layer is tiles/blind_layer.c, the
+ * hotspot_clusters layer tiles/cluster_layer.c.
  *
  * Point lookups use the model's metric point index through an affine Mercator -> metric map
  * fitted per snapshot, widened by the largest residual over all points (so no point is missed);
@@ -19,9 +20,9 @@
 
 #define CLUSTER_CATS 16 /* categories counted one by one; the rest go to count_other */
 
-static const char *const tl_names[GW_TL_COUNT] = {"grids",       "police_rooms", "cameras",
-                                                  "teams",       "incidents",    "camera_views",
-                                                  "blind_spots", "city"};
+static const char *const tl_names[GW_TL_COUNT] = {"grids",       "police_rooms",     "cameras",
+                                                  "teams",       "incidents",        "camera_views",
+                                                  "blind_spots", "hotspot_clusters", "city"};
 
 const char *gw_tile_layer_name(gw_tile_layer l)
 {
@@ -38,7 +39,7 @@ gw_status gw_tile_layer_from_name(gw_ctx *ctx, const char *name, gw_tile_layer *
     return gw_ctx_error(
         ctx, GW_ERR_NOT_FOUND,
         "no tile layer '%s'; layers: grids, police_rooms, cameras, teams, incidents, camera_views, "
-        "blind_spots, city",
+        "blind_spots, hotspot_clusters, city",
         name ? name : "");
 }
 
@@ -55,12 +56,13 @@ uint32_t gw_tile_layer_minzoom(gw_tile_layer l)
                                     : 0;
 }
 
-/* The data layer a part reads (camera_views read cameras, blind_spots the grids' fields). */
+/* The data layer a part reads (camera_views read cameras, blind_spots and hotspot_clusters
+ * the grids' analysis). */
 static gw_layer part_layer(int part)
 {
-    return part == GW_TL_CAMERA_VIEWS  ? GW_LAYER_CAMERAS
-           : part == GW_TL_BLIND_SPOTS ? GW_LAYER_GRIDS
-                                       : (gw_layer)part;
+    return part == GW_TL_CAMERA_VIEWS                                    ? GW_LAYER_CAMERAS
+           : part == GW_TL_BLIND_SPOTS || part == GW_TL_HOTSPOT_CLUSTERS ? GW_LAYER_GRIDS
+                                                                         : (gw_layer)part;
 }
 
 /* Field indexes (gw_layer_fields order) a part's features carry. */
@@ -99,10 +101,12 @@ size_t gw_tile_layer_props(gw_tile_layer part, const char **names, const char **
         k = 0;
         if (k < cap) names[k] = "grid", types[k++] = "String";
         if (k < cap) names[k] = "blind_m2", types[k++] = "Number";
+    } else if (part == GW_TL_HOTSPOT_CLUSTERS) {
+        k = tl_cluster_props(names, types, cap);
     } else if (part == GW_TL_GRIDS) {
-        static const char *const an[] = {"coverage_ratio", "covered_m2", "cameras",
-                                         "room_reach",     "gi_z",       "gi_p",
-                                         "gi_bin",         "gi_class",   "gi_count"};
+        static const char *const an[] = {"coverage_ratio", "covered_m2", "cameras",   "room_reach",
+                                         "gi_z",           "gi_p",       "gi_bin",    "gi_class",
+                                         "gi_count",       "clusters",   "cluster_rr"};
         for (size_t i = 0; i < sizeof an / sizeof an[0] && k < cap; i++, k++)
             names[k] = an[i], types[k] = i == 7 ? "String" : "Number";
     } else if (part != GW_TL_CAMERA_VIEWS) {
@@ -526,6 +530,8 @@ static size_t grid_extra_props(const gw_tile_grid_fields *g, size_t r, int detai
                                {.type = GW_MVT_STRING,
                                 .u.s = gw_hotspot_class_name((gw_hotspot_class)g->gi_class[r])}};
     INT("gi_count", g->gi_count);
+    INT("clusters", g->clusters);
+    DBL("cluster_rr", g->cluster_rr);
 #undef DBL
 #undef INT
     return k;
@@ -711,9 +717,9 @@ gw_status gw_tile_render_ex(gw_ctx *ctx, gw_tile_source *src, gw_mvt *mvt,
 {
     gw_status st = gw_mvt_reset(mvt, t);
     if (st) return st;
-    static const int order[] = {GW_TL_GRIDS,        GW_TL_BLIND_SPOTS, GW_TL_CAMERA_VIEWS,
-                                GW_TL_POLICE_ROOMS, GW_TL_CAMERAS,     GW_TL_TEAMS,
-                                GW_TL_INCIDENTS};
+    static const int order[] = {GW_TL_GRIDS,        GW_TL_BLIND_SPOTS,  GW_TL_HOTSPOT_CLUSTERS,
+                                GW_TL_CAMERA_VIEWS, GW_TL_POLICE_ROOMS, GW_TL_CAMERAS,
+                                GW_TL_TEAMS,        GW_TL_INCIDENTS};
     gw_bbox tb = gw_tile_bounds(t), bb = gw_tile_bounds_buffered(t, GW_TILE_EXTENT, GW_TILE_BUFFER);
     rows rs = {0};
     for (size_t i = 0; i < sizeof order / sizeof order[0] && !st; i++) {
@@ -721,6 +727,10 @@ gw_status gw_tile_render_ex(gw_ctx *ctx, gw_tile_source *src, gw_mvt *mvt,
         if (!(parts & (1u << part))) continue;
         if (part == GW_TL_CAMERA_VIEWS && t.z < GW_TL_VIEWS_MINZOOM) continue;
         if (part == GW_TL_BLIND_SPOTS && (t.z < GW_TL_BLIND_MINZOOM || !ex || !ex->blind)) continue;
+        if (part == GW_TL_HOTSPOT_CLUSTERS) { /* the server's analysis, not the snapshot's rows */
+            st = tl_render_clusters(ctx, mvt, tl_names[part], ex, bb);
+            continue;
+        }
         const gw_layer_data *d = gw_snapshot_layer(snap, part_layer(part));
         if (!d || !gw_layer_data_count(d)) continue;
         tl_cfilt cf;

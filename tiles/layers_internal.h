@@ -1,5 +1,6 @@
-/* layers_internal.h — what tiles/layers.c shares with tiles/blind_layer.c: a tile filter
- * compiled against one layer's columns, and the blind_spots layer's renderer. */
+/* layers_internal.h — what tiles/layers.c shares with tiles/blind_layer.c and
+ * tiles/cluster_layer.c: a tile filter compiled against one layer's columns, and the renderers
+ * of the blind_spots and hotspot_clusters layers. */
 #ifndef GW_TILES_LAYERS_INTERNAL_H
 #define GW_TILES_LAYERS_INTERNAL_H
 
@@ -30,5 +31,12 @@ int tl_cfilt_pass(const tl_cfilt *c, size_t row);
  * (cf->d; a filter with conditions drops grids the snapshot does not hold). */
 gw_status tl_render_blind(gw_ctx *ctx, gw_mvt *mvt, const gw_tile_extras *ex, const tl_cfilt *cf,
                           gw_bbox box);
+
+/* The hotspot_clusters layer `name` of a tile (started here when ex has clusters): the extras'
+ * clusters whose envelope meets box (EPSG:3857, buffered tile). */
+gw_status tl_render_clusters(gw_ctx *ctx, gw_mvt *mvt, const char *name, const gw_tile_extras *ex,
+                             gw_bbox box);
+/* The hotspot_clusters layer's properties (gw_tile_layer_props). */
+size_t tl_cluster_props(const char **names, const char **types, size_t cap);
 
 #endif

@@ -1,7 +1,8 @@
 /* cmd_hotspots.c — `gridwatch hotspots DB`: Gi*, Local Moran's I, kernel density, emerging hot
- * spots and their evaluation, on the command line (the same options and runs as the HTTP routes,
+ * spots, hot spot clusters and their evaluation, on the command line (the same options and runs as the HTTP routes,
  * api/routes/hotspot_query.c). */
 #include "cli_util.h"
+#include "cluster_query.h"
 #include "commands.h"
 #include "hotspot_query.h"
 
@@ -15,11 +16,20 @@ static const char usage[] =
     "Getis-Ord Gi* hot spots per grid (as R spdep::localG with self-included binary weights,\n"
     "two-sided p, Benjamini-Hochberg classes), or a kernel density raster.\n"
     "\n"
-    "  --method gistar|lisa|kde|emerging\n"
+    "  --method gistar|lisa|kde|emerging|clusters\n"
     "                            statistic (default gistar); lisa: Local Moran's I, CSV\n"
     "                            id,count,value,I,p,quadrant,class (--permutations 999 --seed 0);\n"
     "                            emerging: ArcGIS's emerging hot spot categories per grid, CSV\n"
     "                            id,category,trend_z,trend_p,hot_steps,cold_steps\n"
+    "                            clusters: Kulldorff scan of a fine lattice against a smoothed\n"
+    "                            background (docs/hotspots.md): a ranked table, or GeoJSON with\n"
+    "                            --format geojson (as GET /analysis/hotspots/clusters)\n"
+    "  --cell M --max-radius M --bandwidth M --min-rr R --alpha A --replications N --seed S\n"
+    "  --steps N --recent-days D\n"
+    "                            clusters: lattice cell, largest radius, background sigma (metres;\n"
+    "                            default from the data), least relative risk (1.5), p threshold\n"
+    "                            (0.05), Monte-Carlo replicas (99), seed (1), trend slices (12),\n"
+    "                            space-time permutation window (30 days; 0 = off)\n"
     "  --step week|day           emerging: time step of the space-time cube (default week)\n"
     "  --time-neighbours K       emerging: previous steps in each bin's neighbourhood (default 1)\n"
     "  --weights W               queen | rook (',snap:M' tolerance, default 0.01 m) | distance:M | knn:K\n"
@@ -29,7 +39,7 @@ static const char usage[] =
     "  --severity-min N --severity-max N\n"
     "  --no-fdr                  classes from raw p-values instead of BH-adjusted ones\n"
     "  --format csv|json         gistar output (default csv: id,count,value,z,p,class)\n"
-    "  --out FILE                write there instead of stdout (kde: a GeoTIFF, required)\n"
+    "  --out FILE, -o FILE       write there instead of stdout (kde: a GeoTIFF, required)\n"
     "  --neighbours FILE         also write the weights as CSV pairs id,neighbour (for R cross-checks)\n"
     "  --cell M --bandwidth M    kde cell size (default 100 m) and radius (default: ArcGIS rule)\n"
     "  --evaluate --train FROM/TO --test FROM/TO [--top 0.05]\n"
@@ -63,8 +73,12 @@ int gw_cmd_hotspots(int argc, char **argv)
     if (gw_ctx_create(&ctx) != GW_OK)
         return fputs("gridwatch hotspots: out of memory\n", stderr), GW_EXIT_RUNTIME;
     gw_ctx_set_warn(ctx, gw_cli_warn_cb, NULL);
-    for (int i = 1; i < argc; i++) /* --tz first: it applies to --from/--to wherever they are */
+    for (int i = 1; i < argc; i++) { /* --tz and --method first: they apply wherever they are */
         if (strcmp(argv[i], "--tz") == 0 && i + 1 < argc) tz = argv[i + 1];
+        if (strcmp(argv[i], "--method") == 0 && i + 1 < argc) method = argv[i + 1];
+    }
+    int clusters = strcmp(method, "clusters") == 0;
+    gw_cluster_opts co = {0};
     int rc = GW_EXIT_OK;
     for (int i = 1; i < argc && rc == GW_EXIT_OK; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -75,14 +89,16 @@ int gw_cmd_hotspots(int argc, char **argv)
         }
         if (strcmp(a, "--no-fdr") == 0) q.ho.no_fdr = 1;
         else if (strcmp(a, "--evaluate") == 0) evaluate = 1;
-        else if (strcmp(a, "--format") == 0 && v && strcmp(v, "json") == 0)
+        else if (strcmp(a, "--format") == 0 && v &&
+                 (strcmp(v, "json") == 0 || (clusters && strcmp(v, "geojson") == 0)))
             json_fmt = 1, q.csv = 0, i++;
         else if (strcmp(a, "--method") == 0 && v) method = v, i++;
-        else if (strcmp(a, "--out") == 0 && v) out = v, i++;
+        else if ((strcmp(a, "--out") == 0 || strcmp(a, "-o") == 0) && v) out = v, i++;
         else if (strcmp(a, "--neighbours") == 0 && v) nbout = v, i++;
         else if (strcmp(a, "--tz") == 0 && v) i++;
         else if (strncmp(a, "--", 2) == 0 && v) {
-            int r = hs_query_set(ctx, &q, a + 2, v, tz);
+            int r = clusters ? cq_set(ctx, &co, &q, a + 2, v, tz) : 1;
+            if (r > 0 && !clusters) r = hs_query_set(ctx, &q, a + 2, v, tz);
             if (r < 0) rc = gw_cli_usage_error("hotspots", "%s: %s", a, gw_ctx_errmsg(ctx));
             else if (r > 0)
                 rc = gw_cli_usage_error("hotspots", "unknown option '%s' (see --help)", a);
@@ -97,10 +113,12 @@ int gw_cmd_hotspots(int argc, char **argv)
     q.lisa = strcmp(method, "lisa") == 0;
     q.emerging = strcmp(method, "emerging") == 0;
     if (!rc && !db) rc = gw_cli_usage_error("hotspots", "expected DB (see --help)");
-    if (!rc && !kde && !q.lisa && !q.emerging && strcmp(method, "gistar") != 0)
-        rc = gw_cli_usage_error("hotspots",
-                                "--method '%s' is not available; use gistar, lisa, kde or emerging",
-                                method);
+    if (!rc && !kde && !q.lisa && !q.emerging && !clusters && strcmp(method, "gistar") != 0)
+        rc = gw_cli_usage_error(
+            "hotspots",
+            "--method '%s' is not available; use gistar, lisa, kde, emerging or clusters", method);
+    if (!rc && clusters && evaluate)
+        rc = gw_cli_usage_error("hotspots", "--evaluate scores Gi* and KDE, not --method clusters");
     if (!rc && evaluate && (!q.has_train || !q.has_test))
         rc = gw_cli_usage_error("hotspots", "--evaluate needs --train FROM/TO and --test FROM/TO");
     if (!rc && kde && !out)
@@ -116,6 +134,7 @@ int gw_cmd_hotspots(int argc, char **argv)
     gw_hotspot_result *r = NULL;
     gw_emerging_result *er = NULL;
     gw_raster *ras = NULL;
+    gw_cluster_result *cr = NULL;
     gw_buf b = {0};
     unsigned char *tif = NULL;
     size_t len = 0;
@@ -132,6 +151,13 @@ int gw_cmd_hotspots(int argc, char **argv)
             if (!st) st = hs_run_evaluate(ctx, snap, w, NULL, &q, rows);
             if (!st) hs_write_pai(&b, rows, &q, json_fmt);
             kde = 0;
+        } else if (clusters) {
+            co.metric_srid = gw_model_metric_srid(m);
+            st = gw_clusters_find(ctx, snap, NULL, &co, &cr);
+            if (!st && json_fmt)
+                cq_write_geojson(ctx, &b, cr, gw_snapshot_layer(snap, GW_LAYER_GRIDS), 48, NULL);
+            else if (!st) cq_write_table(&b, cr);
+            if (!st && b.oom) st = gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory");
         } else if (kde) {
             if (q.has_ll_bbox)
                 st = hs_bbox_to_metric(ctx, gw_model_metric_srid(m), &q.ll_bbox, &q.ko.bbox);
@@ -164,6 +190,9 @@ int gw_cmd_hotspots(int argc, char **argv)
         rc = gw_cli_fail("hotspots", ctx, st);
     } else if (evaluate) {
         fprintf(stderr, "evaluate: %.2f s\n", gw_mono_s() - t0);
+    } else if (cr) {
+        fprintf(stderr, "clusters: %zu of %.0f incidents, scan %.3f s (total %.2f s)\n", cr->n,
+                cr->incidents, cr->seconds, gw_mono_s() - t0);
     } else if (er) {
         fprintf(
             stderr,
@@ -192,6 +221,7 @@ int gw_cmd_hotspots(int argc, char **argv)
     free(tif);
     gw_buf_free(&b);
     gw_raster_destroy(ras);
+    gw_cluster_result_destroy(cr);
     gw_hotspot_result_destroy(r);
     gw_emerging_result_destroy(er);
     gw_weights_destroy(w);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "auth.h"
+#include "clusters_http.h"
 #include "coverage_http.h"
 #include "hotspot_http.h"
 #include "dispatch_http.h"
@@ -53,6 +54,15 @@ gw_status gw_app_create(gw_ctx *ctx, const char *db_path, const gw_app_opts *opt
         st = gw_hotspots_create(ctx, app->live, opts->tile_cache_bytes / 4, &hs);
         app->modules[GW_APP_HOTSPOTS] = hs;
     }
+    if (!st) { /* hot spot clusters: cached scans kept current by a listener and a worker */
+        gw_clusters_http *cl = NULL;
+        st = gw_clusters_http_create(ctx, app->live, &cl);
+        app->modules[GW_APP_CLUSTERS] = cl;
+    }
+    if (!st) { /* /analysis/hotspots/clusters before /analysis/hotspots */
+        r = gw_clusters_routes(&n);
+        st = add_routes(ctx, app, r, n);
+    }
     if (!st) {
         r = gw_hotspots_routes(&n);
         st = add_routes(ctx, app, r, n);
@@ -84,6 +94,8 @@ gw_status gw_app_create(gw_ctx *ctx, const char *db_path, const gw_app_opts *opt
     if (!st) /* the tiles carry coverage and hot spot fields and the blind spots */
         st = gw_tiles_attach(ctx, app->tiles, app->modules[GW_APP_COVERAGE],
                              app->modules[GW_APP_HOTSPOTS]);
+    if (!st) /* and the hot spot clusters (a layer of their own and two grid fields) */
+        gw_tiles_attach_clusters(app->tiles, app->modules[GW_APP_CLUSTERS]);
     if (!st) { /* grid planning: drafts, edits, validation, publish/rollback (no state) */
         r = gw_plan_routes(&n);
         st = add_routes(ctx, app, r, n);
@@ -125,10 +137,12 @@ void gw_app_destroy(gw_app *app)
     /* The coverage background thread reads the live model: it stops before the model goes. */
     gw_coverage_http_stop(app->modules[GW_APP_COVERAGE]);
     gw_tiles_stop(app->tiles); /* its hot spot worker too */
+    gw_clusters_http_stop(app->modules[GW_APP_CLUSTERS]);
     /* The sync thread stops first: its listeners use the modules' state. */
     gw_live_destroy(app->live);
     gw_tiles_destroy(app->tiles);
     gw_hotspots_destroy(app->modules[GW_APP_HOTSPOTS]);
+    gw_clusters_http_destroy(app->modules[GW_APP_CLUSTERS]);
     gw_events_destroy(app->modules[GW_APP_EVENTS]); /* before the team index its events read */
     gw_dispatch_destroy(app->modules[GW_APP_DISPATCH]);
     gw_coverage_http_destroy(app->modules[GW_APP_COVERAGE]);

@@ -16,6 +16,7 @@ enum {
     GW_APP_DISPATCH,
     GW_APP_EVENTS,
     GW_APP_PLAN,
+    GW_APP_CLUSTERS,
     GW_APP_SLOTS = 8
 };
 

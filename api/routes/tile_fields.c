@@ -43,6 +43,7 @@ struct gw_tile_fields {
     gw_live *live;
     gw_coverage_http *cov;
     gw_hotspots *hs;
+    gw_clusters_http *cl;
     gw_tile_fields_inval_fn inval;
     void *inval_user;
     pthread_mutex_t mu; /* guards the part pointers and refs */
@@ -364,6 +365,7 @@ void gw_tile_fields_stop(gw_tile_fields *tf)
 {
     if (!tf) return;
     if (tf->cov) gw_coverage_http_watch(tf->cov, NULL, NULL);
+    gw_clusters_http_watch(tf->cl, NULL, NULL);
     if (!tf->started) return;
     pthread_mutex_lock(&tf->wmu);
     tf->stop = 1;
@@ -387,6 +389,50 @@ void gw_tile_fields_destroy(gw_tile_fields *tf)
     pthread_cond_destroy(&tf->wcond);
     pthread_cond_destroy(&tf->wdone);
     free(tf);
+}
+
+/* ---- hot spot clusters ----------------------------------------------------------------------- */
+
+/* The cluster module's watcher: its default result changed these grids and cluster circles. */
+static void on_clusters(void *user, gw_ctx *ctx, const gw_layer_data *grids, const uint8_t *changed,
+                        const gw_bbox *boxes, size_t n_boxes)
+{
+    gw_tile_fields *tf = user;
+    drop_grids(tf, ctx, grids, changed, 1u << GW_TL_GRIDS);
+    uint32_t parts = 1u << GW_TL_HOTSPOT_CLUSTERS | 1u << GW_TL_CITY;
+    gw_model_snapshot *now = gw_model_acquire(gw_live_model(tf->live));
+    int64_t seq = gw_snapshot_seq(now);
+    gw_model_release(ctx, now);
+    gw_tile_change *ch = boxes && n_boxes ? malloc(n_boxes * sizeof *ch) : NULL;
+    for (size_t i = 0; ch && i < n_boxes; i++) ch[i] = (gw_tile_change){parts, true, boxes[i]};
+    gw_tile_change all = {parts, false, {0, 0, 0, 0}};
+    if (ch) tf->inval(tf->inval_user, ch, n_boxes, seq);
+    else if (!boxes || n_boxes) tf->inval(tf->inval_user, &all, 1, seq);
+    free(ch);
+}
+
+void gw_tile_fields_set_clusters(gw_tile_fields *tf, gw_clusters_http *cl)
+{
+    if (!tf) return;
+    tf->cl = cl;
+    gw_clusters_http_watch(cl, on_clusters, tf);
+}
+
+/* The cluster fields and layer of a render; the tile is stale unless the result is of snap's
+ * grids and incidents. */
+static void acquire_clusters(gw_tile_fields *tf, const gw_model_snapshot *snap, int64_t gseq,
+                             size_t n, int64_t stale, gw_tile_fields_use *u)
+{
+    const gw_clusters_tile *t = gw_clusters_http_tile_acquire(tf->cl);
+    u->held[2] = (void *)t;
+    size_t inc_n = 0;
+    int64_t iseq = layer_seq(snap, GW_LAYER_INCIDENTS, &inc_n);
+    if (!t || t->grids_seq != gseq || t->grids_n != n || t->inc_seq != iseq || t->inc_n != inc_n)
+        u->version = stale;
+    if (!t) return;
+    if (t->grids_seq == gseq && t->grid_count == n)
+        u->grid.clusters = t->clusters, u->grid.cluster_rr = t->cluster_rr;
+    u->ex.clusters = t->c, u->ex.n_clusters = t->n;
 }
 
 void gw_tile_fields_acquire(gw_tile_fields *tf, gw_ctx *ctx, const gw_model_snapshot *snap,
@@ -439,6 +485,8 @@ void gw_tile_fields_acquire(gw_tile_fields *tf, gw_ctx *ctx, const gw_model_snap
             if (!current) u->version = stale;
         }
     }
+    if (tf->cl && (parts & (1u << GW_TL_GRIDS | 1u << GW_TL_HOTSPOT_CLUSTERS)))
+        acquire_clusters(tf, snap, gseq, n, stale, u);
 }
 
 void gw_tile_fields_release(gw_tile_fields *tf, gw_tile_fields_use *u)
@@ -446,11 +494,13 @@ void gw_tile_fields_release(gw_tile_fields *tf, gw_tile_fields_use *u)
     (void)tf;
     cpart_unref(u->held[0]);
     hpart_unref(u->held[1]);
-    u->held[0] = u->held[1] = NULL;
+    gw_clusters_http_tile_release(u->held[2]);
+    u->held[0] = u->held[1] = u->held[2] = NULL;
 }
 
 int gw_tile_fields_wait(gw_tile_fields *tf, unsigned timeout_ms)
 {
+    if (tf && !gw_clusters_http_wait(tf->cl, timeout_ms)) return 0; /* its default scan too */
     if (!tf || !tf->started) return 1;
     int64_t want = gw_live_seq(tf->live); /* what the listeners have seen */
     struct timespec ts;

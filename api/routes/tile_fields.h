@@ -13,6 +13,7 @@
 #ifndef GW_TILE_FIELDS_H
 #define GW_TILE_FIELDS_H
 
+#include "clusters_http.h"
 #include "coverage_http.h"
 #include "gridwatch/tilecache.h"
 #include "gridwatch/tilelayers.h"
@@ -31,7 +32,11 @@ typedef void (*gw_tile_fields_inval_fn)(void *user, const gw_tile_change *ch, si
  * gw_tile_fields_stop() before gw_live_destroy() and frees with gw_tile_fields_destroy(). */
 gw_status gw_tile_fields_create(gw_ctx *ctx, gw_live *live, gw_coverage_http *cov, gw_hotspots *hs,
                                 gw_tile_fields_inval_fn inval, void *user, gw_tile_fields **out);
-/* Stop the worker and the coverage watcher.  Accepts NULL. */
+/* Also lay the hot spot clusters of `cl` (may be NULL) on the tiles: the grids' clusters and
+ * cluster_rr fields and the hotspot_clusters layer; a change of its default result drops the
+ * tiles it touches (clusters_http.h).  Call once, before the server starts.  Accepts NULL tf. */
+void gw_tile_fields_set_clusters(gw_tile_fields *tf, gw_clusters_http *cl);
+/* Stop the worker and the coverage and cluster watchers.  Accepts NULL. */
 void gw_tile_fields_stop(gw_tile_fields *tf);
 /* Accepts NULL. */
 void gw_tile_fields_destroy(gw_tile_fields *tf);
@@ -41,7 +46,7 @@ typedef struct gw_tile_fields_use {
     gw_tile_grid_fields grid;
     gw_tile_extras ex;
     int64_t version; /* data version of a tile rendered from snap with these extras */
-    void *held[2];
+    void *held[3];
 } gw_tile_fields_use;
 
 /* The extras for rendering `parts` of snap (grids: coverage and hot spot fields; blind_spots:
@@ -52,8 +57,9 @@ void gw_tile_fields_acquire(gw_tile_fields *tf, gw_ctx *ctx, const gw_model_snap
                             uint32_t parts, gw_tile_fields_use *u);
 void gw_tile_fields_release(gw_tile_fields *tf, gw_tile_fields_use *u);
 
-/* Wait until the hot spot worker has caught up with the live model's current snapshot (or
- * timeout_ms passed); 1 when it has.  For tests and tools. */
+/* Wait until the hot spot worker has caught up with the live model's current snapshot and the
+ * cluster module's worker is idle (or timeout_ms passed, each); 1 when they have.  For tests
+ * and tools. */
 int gw_tile_fields_wait(gw_tile_fields *tf, unsigned timeout_ms);
 
 #endif

@@ -185,6 +185,11 @@ gw_status gw_tiles_attach(gw_ctx *ctx, gw_tiles *t, void *coverage, void *hotspo
     return gw_tile_fields_create(ctx, t->live, coverage, hotspots, fields_inval, t, &t->fields);
 }
 
+void gw_tiles_attach_clusters(gw_tiles *t, void *clusters)
+{
+    if (t) gw_tile_fields_set_clusters(t->fields, clusters);
+}
+
 void gw_tiles_stop(gw_tiles *t)
 {
     if (t) gw_tile_fields_stop(t->fields);
@@ -426,10 +431,14 @@ static json_t *vector_layer(gw_tile_layer part)
         : part == GW_TL_CAMERA_VIEWS ? "camera view sectors (from zoom 15)"
         : part == GW_TL_BLIND_SPOTS
             ? "coverage blind spots per grid (from zoom 13): grid id, blind_m2; empty while coverage is computed"
+        : part == GW_TL_HOTSPOT_CLUSTERS
+            ? "hot spot clusters of the default GET /analysis/hotspots/clusters run (circles): rank (feature id), "
+              "incidents, expected, relative_risk, p, trend, recent; absent while the first scan runs"
         : part == GW_TL_GRIDS
             ? "grids with their coverage (coverage_ratio, covered_m2, cameras, room_reach) and default Gi* hot spot "
               "(gi_z, gi_p, gi_bin -3..3, gi_class, gi_count: the default run over every incident, whatever the "
-              "tile's filters) fields when the analysis is current; below zoom 10 "
+              "tile's filters) and hot spot cluster (clusters: how many touch the grid, cluster_rr: their highest "
+              "relative risk) fields when the analysis is current; below zoom 10 "
               "only id, township, county, population, coverage_ratio and gi_bin"
             : gw_tile_layer_name(part);
     return json_pack("{s:s,s:o,s:i,s:i,s:s}", "id", gw_tile_layer_name(part), "fields", fields,

@@ -27,6 +27,10 @@ gw_status gw_tiles_create_live(gw_ctx *ctx, gw_live *live, size_t cache_bytes, g
  * `hotspots` (a gw_hotspots, may be NULL); see tile_fields.h.  Call once, after those modules
  * are created and before the server starts; gw_tiles_stop() before gw_live_destroy(). */
 gw_status gw_tiles_attach(gw_ctx *ctx, gw_tiles *t, void *coverage, void *hotspots);
+/* Lay the hot spot clusters on them too: the hotspot_clusters layer and the grids' clusters and
+ * cluster_rr fields from `clusters` (a gw_clusters_http, may be NULL; clusters_http.h).  After
+ * gw_tiles_attach.  Accepts NULL t. */
+void gw_tiles_attach_clusters(gw_tiles *t, void *clusters);
 /* Stop the analysis worker (it reads the live model).  Accepts NULL. */
 void gw_tiles_stop(gw_tiles *t);
 /* Wait until the hot spot fields have caught up with the changes the live model announced

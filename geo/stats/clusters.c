@@ -350,6 +350,15 @@ size_t gw_cluster_result_add_incident(gw_cluster_result *r, double x, double y)
         c->llr = gw_scan_llr(c->incidents, c->expected, C);
     }
     r->incidents = C;
+    /* every cluster's RR moved (the expected counts were rescaled): the grids' highest RR too */
+    for (size_t i = 0; r->grid_max_rr && i < r->n; i++)
+        for (size_t m = 0; m < r->c[i].n_grids; m++)
+            if ((size_t)r->c[i].grids[m] < r->grid_count) r->grid_max_rr[r->c[i].grids[m]] = 0;
+    for (size_t i = 0; r->grid_max_rr && i < r->n; i++)
+        for (size_t m = 0; m < r->c[i].n_grids; m++) {
+            size_t g = (size_t)r->c[i].grids[m];
+            if (g < r->grid_count && r->c[i].rr > r->grid_max_rr[g]) r->grid_max_rr[g] = r->c[i].rr;
+        }
     return changed;
 }
 

@@ -30,10 +30,12 @@ typedef enum gw_tile_layer {
     GW_TL_CAMERAS = GW_LAYER_CAMERAS,
     GW_TL_TEAMS = GW_LAYER_TEAMS,
     GW_TL_INCIDENTS = GW_LAYER_INCIDENTS,
-    GW_TL_CAMERA_VIEWS, /* camera view sectors (polygons), from GW_TL_VIEWS_MINZOOM */
-    GW_TL_BLIND_SPOTS,  /* coverage blind spots per grid (polygons), from GW_TL_BLIND_MINZOOM;
+    GW_TL_CAMERA_VIEWS,     /* camera view sectors (polygons), from GW_TL_VIEWS_MINZOOM */
+    GW_TL_BLIND_SPOTS,      /* coverage blind spots per grid (polygons), from GW_TL_BLIND_MINZOOM;
                          * drawn only when the render gets a blind-spot supplier (gw_tile_extras) */
-    GW_TL_CITY,         /* composite: every layer above in one tile */
+    GW_TL_HOTSPOT_CLUSTERS, /* hot spot clusters (circles as polygons, clusters.h), drawn only
+                             * when the render gets them (gw_tile_extras) */
+    GW_TL_CITY,             /* composite: every layer above in one tile */
     GW_TL_COUNT
 } gw_tile_layer;
 
@@ -46,10 +48,11 @@ typedef enum gw_tile_layer {
 /* A point layer with more points than this inside a tile is drawn there as cluster points
  * (incidents counted per category, cameras and teams per status). */
 #define GW_TL_CLUSTER_MAX 4000
-/* Mask of the encoded layers (GW_TL_GRIDS .. GW_TL_BLIND_SPOTS). */
-#define GW_TL_ALL_PARTS 0x7fu
+/* Mask of the encoded layers (GW_TL_GRIDS .. GW_TL_HOTSPOT_CLUSTERS). */
+#define GW_TL_ALL_PARTS 0xffu
 
-/* "grids" … "incidents", "camera_views", "blind_spots", "city"; NULL when out of range. */
+/* "grids" … "incidents", "camera_views", "blind_spots", "hotspot_clusters", "city"; NULL when
+ * out of range. */
 const char *gw_tile_layer_name(gw_tile_layer l);
 /* GW_ERR_NOT_FOUND (with a message listing the layers) for an unknown name. */
 gw_status gw_tile_layer_from_name(gw_ctx *ctx, const char *name, gw_tile_layer *out);
@@ -113,6 +116,10 @@ typedef struct gw_tile_grid_fields {
     const int8_t *gi_bin;
     const uint8_t *gi_class;
     const int32_t *gi_count;
+    /* hot spot clusters (clusters.h): clusters (how many clusters touch the grid) and
+     * cluster_rr (the highest relative risk among them; NaN where none) */
+    const int32_t *clusters;
+    const double *cluster_rr;
 } gw_tile_grid_fields;
 
 /* One grid's blind spots for the blind_spots layer: the grid's fid and id, the blind area in
@@ -124,11 +131,26 @@ typedef int (*gw_tile_blind_cb)(void *user, int64_t fid, const char *grid_id, do
 typedef gw_status (*gw_tile_blind_fn)(void *state, gw_ctx *ctx, const gw_bbox *bbox,
                                       gw_tile_blind_cb cb, void *user);
 
+/* One hot spot cluster of the hotspot_clusters layer: its circle as a closed ring of n
+ * positions in EPSG:3857 (ring[2k], ring[2k+1]), its Mercator envelope and the properties the
+ * layer carries (rank is the feature id; the supplier rounds the numbers). */
+typedef struct gw_tile_cluster {
+    int rank;
+    double incidents, expected, relative_risk, p;
+    const char *trend;
+    bool recent;
+    const double *ring;
+    size_t n;
+    gw_bbox env;
+} gw_tile_cluster;
+
 /* What the server adds to the model's data (each may be NULL / absent). */
 typedef struct gw_tile_extras {
     const gw_tile_grid_fields *grid; /* used when grids_seq and n match the snapshot's grids */
     gw_tile_blind_fn blind;
     void *blind_state;
+    const gw_tile_cluster *clusters; /* the hotspot_clusters layer (n_clusters, by rank) */
+    size_t n_clusters;
 } gw_tile_extras;
 
 /* Render tile t of the given parts from `snap` into `mvt` (reset to t first).  *bytes is owned

@@ -67,6 +67,17 @@ expect 0 "$GW" stats "$T/city.db" --json
 contains "$T/out" '"grids"'
 expect 4 "$GW" gen-city "$T/city.db" --scale 0.01
 one_line "$T/err"
+# hot spot clusters: a ranked table, the route's GeoJSON to a file, a bad option exits 2
+expect 0 "$GW" hotspots --help
+contains "$T/out" "--method gistar|lisa|kde|emerging|clusters"
+expect 0 "$GW" hotspots "$T/city.db" --method clusters --replications 19
+contains "$T/out" "^rank "
+expect 0 "$GW" hotspots "$T/city.db" --method clusters --format geojson -o "$T/cl.geojson"
+contains "$T/cl.geojson" '"FeatureCollection"'
+contains "$T/cl.geojson" '"scale_reason"'
+expect 2 "$GW" hotspots "$T/city.db" --method clusters --cell 3
+one_line "$T/err"
+contains "$T/err" "cell"
 expect 0 "$GW" export "$T/city.db" grids "$T/grids.gpkg"
 contains "$T/out" "exported"
 expect 0 "$GW" export "$T/city.db" incidents "$T/inc.csv"

@@ -486,7 +486,7 @@ static void test_tilejson_style(void **state)
     assert_string_equal(json_string_value(json_object_get(fields, "cluster")), "Boolean");
     json_decref(j);
     j = get_json("/tiles/city.json");
-    assert_int_equal(json_array_size(json_object_get(j, "vector_layers")), 7);
+    assert_int_equal(json_array_size(json_object_get(j, "vector_layers")), 8);
     json_decref(j);
     j = get_json("/tiles/camera_views.json");
     assert_int_equal(json_integer_value(json_object_get(j, "minzoom")), 15);

@@ -295,14 +295,16 @@ static void test_layer_table(void **state)
     assert_int_equal(gw_tile_layer_minzoom(GW_TL_BLIND_SPOTS), GW_TL_BLIND_MINZOOM);
     assert_int_equal(gw_tile_layer_minzoom(GW_TL_INCIDENTS), 0);
 
-    /* props: the grids' detail fields then the nine analysis fields; incidents without description */
+    /* props: the grids' detail fields then the eleven analysis fields; incidents without description */
     const char *names[32], *types[32];
     size_t n = gw_tile_layer_props(GW_TL_GRIDS, names, types, 32);
-    static const char *const grid_want[] = {"id",         "name",           "township",   "county",
-                                            "population", "coverage_ratio", "covered_m2", "cameras",
-                                            "room_reach", "gi_z",           "gi_p",       "gi_bin",
-                                            "gi_class",   "gi_count"};
-    assert_int_equal(n, 14);
+    static const char *const grid_want[] = {"id",         "name",       "township",
+                                            "county",     "population", "coverage_ratio",
+                                            "covered_m2", "cameras",    "room_reach",
+                                            "gi_z",       "gi_p",       "gi_bin",
+                                            "gi_class",   "gi_count",   "clusters",
+                                            "cluster_rr"};
+    assert_int_equal(n, 16);
     for (size_t i = 0; i < n; i++) {
         assert_string_equal(names[i], grid_want[i]);
         int text = i < 4 || i == 12;
@@ -314,6 +316,12 @@ static void test_layer_table(void **state)
                                            "status", "grid",        "cluster",  "count"};
     assert_int_equal(n, 8);
     for (size_t i = 0; i < n; i++) assert_string_equal(names[i], inc_want[i]);
+    assert_string_equal(types[6], "Boolean");
+    n = gw_tile_layer_props(GW_TL_HOTSPOT_CLUSTERS, names, types, 32);
+    assert_int_equal(n, 7);
+    assert_string_equal(names[0], "rank");
+    assert_string_equal(names[5], "trend");
+    assert_string_equal(types[5], "String");
     assert_string_equal(types[6], "Boolean");
     n = gw_tile_layer_props(GW_TL_BLIND_SPOTS, names, types, 32);
     assert_int_equal(n, 2);

@@ -1,13 +1,15 @@
 // app.js — the map wall: MapLibre over gridwatch's own vector tiles, grids coloured by incident
 // count / camera coverage / hotspot class, incidents (server clusters at low zoom), cameras and
 // view wedges, police rooms and teams; filters that every incident layer and analysis fetch
-// follows; live updates from /events; the legend; wall mode.  Panels live in panels.js.
+// follows; live updates from /events; the legend; wall mode.  Panels live in panels.js, the hot
+// spot clusters (the default hotspot view) in clusters.js.
 import * as maplibregl from '/wall/vendor/maplibre-gl.mjs';
 import { setLanguage, pickLanguage, getLanguage, t, categoryLabel } from './i18n.js';
 import { api, rows, flat, gridIdOf, num, toBin, iso, registerGcjProtocol } from './data.js';
 import { initDispatcher, initPlanner } from './panels.js';
 import { initPlanMode } from './planner.js';
 import { createTeamLayer } from './teamlayer.js';
+import { clusterLayers, initClusters } from './clusters.js';
 
 const CATS = { theft: '#e41a1c', dispute: '#ff7f00', traffic: '#ffd92f', fraud: '#984ea3', burglary: '#a65628',
   assault: '#f781bf', drugs: '#4daf4a', vandalism: '#377eb8' };
@@ -25,7 +27,7 @@ const state = {
   colorBy: 'count', win: '30d', custom: null, play: null, cats: new Set(Object.keys(CATS)), minSev: 1,
   anchor: Date.now(), extent: null, bounds: null,
   counts: null, countsFrom: null, countMax: 0, coverage: null, bins: null, // Map gridId -> value
-  avail: { hotspots: null, coverage: null, dispatch: null, events: null },
+  avail: { hotspots: null, coverage: null, dispatch: null, events: null, clusters: null }, hsView: 'clusters',
   gridIds: new Set(), live: new Map(), liveTeams: new Map(), hasBlind: false, config: {},
 };
 const gw = { state, t, ready: null, events: [] };
@@ -128,6 +130,7 @@ function buildStyle(cityTj, incTj) {
   layers.push(
     { id: 'grids-fill', type: 'fill', source: 'base', 'source-layer': 'grids', paint: { 'fill-color': gridFill(), 'fill-opacity': 0.55 } },
     { id: 'grids-line', type: 'line', source: 'base', 'source-layer': 'grids', paint: { 'line-color': '#c8d2ea', 'line-opacity': 0.6, 'line-width': ['interpolate', ['linear'], ['zoom'], 8, 0.4, 14, 1.6] } });
+  layers.push(...clusterLayers(state.hsView === 'clusters'));
   // camera blind spots (parts of grids no camera sees), hatched; tiles without the layer draw nothing
   layers.push({ id: 'blind-spots', type: 'fill', source: 'base', 'source-layer': 'blind_spots', minzoom: 13, paint: { 'fill-pattern': 'hatch', 'fill-opacity': 0.9 } },
     { id: 'blind-spots-line', type: 'line', source: 'base', 'source-layer': 'blind_spots', minzoom: 13, paint: { 'line-color': BLIND, 'line-width': 1, 'line-dasharray': [2, 2] } });
@@ -282,6 +285,7 @@ function renderLegend() {
     else h.push(`<div class="note" id="lg-na">${t('byHotspot')}: ${t('notAvailable')}</div>`);
   }
   h.push(row(NODATA, t('noData')));
+  if (gw.clusters) h.push(gw.clusters.legend());
   h.push(`<h2>${t('incidents')}</h2>`);
   for (const c of Object.keys(CATS)) if (state.cats.has(c)) h.push(row(CATS[c], categoryLabel(c), true));
   h.push(row(OTHER, categoryLabel('other'), true));
@@ -345,6 +349,7 @@ function relabel() {
   for (const el of document.querySelectorAll('[data-cat]')) el.textContent = categoryLabel(el.dataset.cat);
   showAsOf();
   renderLegend();
+  gw.clusters?.relabel();
   gw.onLanguage?.();
 }
 
@@ -513,6 +518,7 @@ function handleEvent(type, d) {
     }
   } else if (layer === 'grids' || layer === 'analysis') {
     refreshCountsSoon(true);
+    reloadTilesSoon(); // the clusters and the grids' cluster fields follow the grids
   } else if (type === 'camera.changed' || type === 'police_room.changed') {
     reloadTilesSoon(); // the coverage fields and blind spots of the grids around it changed
     refreshCountsSoon(true);
@@ -673,6 +679,7 @@ let countTimer = null;
 function refreshCountsSoon(coverage) {
   clearTimeout(countTimer);
   countTimer = setTimeout(async () => {
+    gw.clusters?.load(); // a new incident counts in its cluster (the server updates it in place)
     await loadCounts();
     if (coverage) await loadCoverage();
     applyGridStates();
@@ -749,7 +756,9 @@ async function main() {
   showAsOf();
   renderLegend();
   gw.onFilters = showAsOf;
-  await Promise.all([loadCounts(), loadCoverage()]);
+  gw.renderLegend = renderLegend;
+  initClusters(gw, map);
+  await Promise.all([loadCounts(), loadCoverage(), gw.clusters.ready]);
   applyGridStates();
   initDispatcher(gw, map);
   initPlanner(gw, map);

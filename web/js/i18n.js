@@ -42,6 +42,10 @@ export const STRINGS = {
     pl_confirmPublish: '将草案“%s”发布为新的网格版本？', pl_confirmRollback: '回滚：将版本%s的副本发布为新版本？',
     pl_published: '已发布为版本%s', pl_rolledBack: '已回滚到版本%s（现为版本%s）',
     pl_zoomHint: '放大到12级以上可查看草案全部网格；当前只显示变更的网格',
+    hsView: '热点视图', hotspotClusters: '热点聚集区', hsGistar: '整网格 Gi*',
+    trend_new: '新出现', trend_intensifying: '加剧', trend_persistent: '持续', trend_diminishing: '减弱', trend_sporadic: '零星',
+    cl_incidents: '事件', cl_expected: '预期', cl_rr: '相对风险', cl_p: 'p 值', cl_trend: '趋势', cl_recent: '近期新出现',
+    cl_count: '热点聚集区数', cl_maxRR: '最高相对风险', yes: '是', no: '否',
   },
   en: {
     title: 'Grid command wall', lang: '中文', layers: 'Layers', colorBy: 'Grid colour',
@@ -84,6 +88,10 @@ export const STRINGS = {
     pl_confirmPublish: 'Publish draft “%s” as the new grid version?', pl_confirmRollback: 'Roll back: publish a copy of version %s as the new version?',
     pl_published: 'Published as version %s', pl_rolledBack: 'Rolled back to version %s (now version %s)',
     pl_zoomHint: 'Zoom in to 12 or more to see every grid of the draft; only its changed grids are drawn now',
+    hsView: 'Hotspot view', hotspotClusters: 'Hotspot clusters', hsGistar: 'Whole-grid Gi*',
+    trend_new: 'New', trend_intensifying: 'Intensifying', trend_persistent: 'Persistent', trend_diminishing: 'Diminishing', trend_sporadic: 'Sporadic',
+    cl_incidents: 'incidents', cl_expected: 'expected', cl_rr: 'relative risk', cl_p: 'p', cl_trend: 'trend', cl_recent: 'new this month',
+    cl_count: 'Hotspot clusters', cl_maxRR: 'highest relative risk', yes: 'yes', no: 'no',
   },
 };
 
