@@ -136,19 +136,35 @@ long cl_lattice_cell_of(const cl_lattice *L, double x, double y)
     return (long)fj * (long)L->nx + (long)fi;
 }
 
-/* One box pass of radius r (cells beyond the lattice count as 0) along rows or columns. */
+/* One box pass of radius r (cells beyond the lattice count as 0) along rows, or along columns
+ * a whole row at a time (cache-friendly: a running sum per column). */
 static void box_pass(const double *src, double *dst, size_t nx, size_t ny, long r, int along_x)
 {
-    size_t len = along_x ? nx : ny, lines = along_x ? ny : nx;
-    size_t stride = along_x ? 1 : nx, lstride = along_x ? nx : 1;
-    for (size_t l = 0; l < lines; l++) {
-        const double *s = src + l * lstride;
-        double *d = dst + l * lstride, acc = 0;
-        for (long i = 0; i < r && i < (long)len; i++) acc += s[(size_t)i * stride];
-        for (long i = 0; i < (long)len; i++) {
-            if (i + r < (long)len) acc += s[(size_t)(i + r) * stride];
-            if (i - r - 1 >= 0) acc -= s[(size_t)(i - r - 1) * stride];
-            d[(size_t)i * stride] = acc;
+    if (along_x) {
+        for (size_t l = 0; l < ny; l++) {
+            const double *s = src + l * nx;
+            double *d = dst + l * nx, acc = 0;
+            for (long i = 0; i < r && i < (long)nx; i++) acc += s[i];
+            for (long i = 0; i < (long)nx; i++) {
+                if (i + r < (long)nx) acc += s[i + r];
+                if (i - r - 1 >= 0) acc -= s[i - r - 1];
+                d[i] = acc;
+            }
+        }
+        return;
+    }
+    double *acc = dst; /* row j of dst is the running sum after rows [j - r, j + r] */
+    memset(acc, 0, nx * sizeof *acc);
+    for (long j = 0; j < r && j < (long)ny; j++)
+        for (size_t i = 0; i < nx; i++) acc[i] += src[(size_t)j * nx + i];
+    for (long j = 0; j < (long)ny; j++) {
+        double *d = dst + (size_t)j * nx;
+        const double *prev = j ? dst + (size_t)(j - 1) * nx : NULL;
+        const double *add = j + r < (long)ny ? src + (size_t)(j + r) * nx : NULL,
+                     *sub = j - r - 1 >= 0 ? src + (size_t)(j - r - 1) * nx : NULL;
+        for (size_t i = 0; i < nx; i++) {
+            double v = (prev ? prev[i] : acc[i]) + (add ? add[i] : 0) - (sub ? sub[i] : 0);
+            d[i] = v;
         }
     }
 }

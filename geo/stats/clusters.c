@@ -12,6 +12,12 @@
 
 enum { F_OCCURRED = 1 }; /* incident field */
 
+/* GW_CLUSTERS_TRACE=1 prints each phase's time to stderr. */
+#define TRACE(what)                                                                                \
+    do {                                                                                           \
+        if (trace) fprintf(stderr, "clusters: %-24s %.3f s\n", what, now_s() - t0);                \
+    } while (0)
+
 static const char *const trend_names[GW_CT_COUNT] = {"new", "intensifying", "persistent",
                                                      "diminishing", "sporadic"};
 
@@ -215,6 +221,7 @@ gw_status gw_clusters_find(gw_ctx *ctx, gw_model_snapshot *snap, const int32_t *
     *out = NULL;
     gw_cluster_opts o = opts ? *opts : (gw_cluster_opts){0};
     double t0 = now_s();
+    int trace = getenv("GW_CLUSTERS_TRACE") != NULL;
     if (o.cell < 0 || o.max_radius < 0 || o.bandwidth < 0 || o.min_rr < 0 || o.alpha < 0 ||
         o.alpha >= 1 || o.replications < 0 || o.steps < 0 || o.steps > 256 || o.threads < 0)
         return gw_ctx_error(ctx, GW_ERR_ARG, "clusters: an option is out of range");
@@ -265,7 +272,9 @@ gw_status gw_clusters_find(gw_ctx *ctx, gw_model_snapshot *snap, const int32_t *
         return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory");
     }
     for (int pass = 0; pass < 2; pass++) {
+        TRACE("collect");
         if ((st = cl_lattice_make(ctx, grids, cell, &L))) goto fail;
+        TRACE("lattice");
         for (size_t i = 0; i < P.n; i++) {
             cell_of[i] = cl_lattice_cell_of(&L, P.x[i], P.y[i]);
             if (cell_of[i] >= 0) L.count[cell_of[i]] += 1, L.in[cell_of[i]] = 1;
@@ -276,8 +285,10 @@ gw_status gw_clusters_find(gw_ctx *ctx, gw_model_snapshot *snap, const int32_t *
         if ((st = cl_background(ctx, &L, 1000, pop))) goto fail;
         double zs[64], ds[64];
         size_t nb = 64;
+        TRACE("background 1 km");
         dstar = cl_isa_radius(&L, 800, zs, ds, &nb);
-        if (getenv("GW_SCAN_TRACE"))
+        TRACE("isa");
+        if (trace)
             for (size_t b = 0; b < nb && b < 64; b++)
                 fprintf(stderr, "isa %.0f m z %.2f\n", ds[b], zs[b]);
         double want = o.cell ? o.cell : fmin(300, fmax(100, 25 * round(dstar / 1.5 / 25)));
@@ -313,7 +324,9 @@ gw_status gw_clusters_find(gw_ctx *ctx, gw_model_snapshot *snap, const int32_t *
                        .min_rr = o.min_rr ? o.min_rr : 1.75};
     gw_scan_zone *z = NULL;
     size_t nz = 0;
+    TRACE("background");
     if ((st = gw_scan_lattice(ctx, &lat, &so, &z, &nz, NULL))) goto fail;
+    TRACE("scan");
     st = fill_clusters(ctx, &L, z, nz, &P, cell_of, gw_layer_data_count(grids), &o,
                        o.alpha ? o.alpha : 0.05, r);
     free(z);
@@ -322,6 +335,7 @@ gw_status gw_clusters_find(gw_ctx *ctx, gw_model_snapshot *snap, const int32_t *
                                                    o.recent_days ? o.recent_days : 30, &o, r)))
         goto fail;
     lonlat(ctx, r, o.metric_srid);
+    TRACE("trends, space-time scan");
     r->seconds = now_s() - t0;
     free(cell_of), free(pop), cl_lattice_free(&L), pts_free(&P);
     *out = r;

@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define POIS_CHUNK 30.0
+
 typedef struct tmpl {
     int *di, *dj;
     double *dist;  /* metres */
@@ -186,7 +188,7 @@ static int fast_make(fast *f, const scan_job *J, const uint8_t *centres)
 }
 
 /* The largest LLR of one replica's counts. */
-static double fast_max(const scan_job *J, const fast *f, const double *cnt)
+static double fast_max(const scan_job *J, const fast *f, const uint32_t *cnt)
 {
     const gw_lattice *L = J->lat;
     const tmpl *t = J->t;
@@ -194,19 +196,20 @@ static double fast_max(const scan_job *J, const fast *f, const double *cnt)
     for (size_t u = 0; u < f->nc; u++) {
         size_t k = f->cent[u];
         const float *es = f->esum + u * f->G, *cm = f->cmin + u * f->G;
-        double c = 0;
+        uint32_t ci32 = 0;
         size_t m = 0;
         long ci = (long)(k % L->nx), cj = (long)(k / L->nx);
         for (size_t g = 0; g < f->G; g++) {
             size_t end = f->gend[g];
             if (f->inner[u])
-                for (; m < end; m++) c += cnt[(long)k + f->off[m]];
+                for (; m < end; m++) ci32 += cnt[(long)k + f->off[m]];
             else
                 for (; m < end; m++) {
                     long i = ci + t->di[m], j = cj + t->dj[m];
                     if (i >= 0 && j >= 0 && i < (long)L->nx && j < (long)L->ny)
-                        c += cnt[(size_t)j * L->nx + (size_t)i];
+                        ci32 += cnt[(size_t)j * L->nx + (size_t)i];
                 }
+            double c = ci32;
             if (c < cm[g]) continue;
             double e = es[g];
             if (c < J->min_cases || !(c > e)) continue;
@@ -224,9 +227,13 @@ typedef struct alias {
     size_t n;
     double *prob;
     uint32_t *other, *cell;
+    double *lam, *elam; /* per alias entry: the cell's Poisson mean C·e/E and exp(−(lam mod 30)) */
 } alias;
 
-static void alias_free(alias *a) { free(a->prob), free(a->other), free(a->cell); }
+static void alias_free(alias *a)
+{
+    free(a->prob), free(a->other), free(a->cell), free(a->lam), free(a->elam);
+}
 
 static int alias_make(alias *a, const gw_lattice *L)
 {
@@ -262,6 +269,93 @@ static int alias_make(alias *a, const gw_lattice *L)
         if (a->prob[k] > 1) a->prob[k] = 1;
     for (size_t k = 0; k < ns; k++) a->prob[small[k]] = 1; /* rounding leftovers */
     free(small), free(large);
+    a->lam = malloc((n ? n : 1) * sizeof *a->lam), a->elam = malloc((n ? n : 1) * sizeof *a->elam);
+    if (!a->lam || !a->elam) return alias_free(a), -1;
+    double C = 0;
+    for (size_t k = 0; k < N; k++)
+        if (!L->in || L->in[k]) C += L->count[k];
+    for (size_t k = 0; k < n; k++) {
+        a->lam[k] = L->expected[a->cell[k]] * C / tot;
+        a->elam[k] = exp(-fmod(a->lam[k], POIS_CHUNK));
+    }
+    return 0;
+}
+
+/* Poisson(lam) by inversion, lam split into chunks of POIS_CHUNK (a sum of Poissons is one);
+ * elam = exp(−(lam mod POIS_CHUNK)). */
+static uint32_t pois(uint64_t *s, double lam, double elam)
+{
+    static const double echunk = 9.357622968840175e-14; /* exp(−30) */
+    uint32_t n = 0;
+    for (;;) {
+        double l = lam >= POIS_CHUNK ? POIS_CHUNK : lam, p = lam >= POIS_CHUNK ? echunk : elam;
+        double u = (double)(splitmix(s) >> 11) * 0x1.0p-53, F = p;
+        uint32_t k = 0;
+        while (u > F && k < 1000) k++, p *= l / k, F += p;
+        n += k;
+        if (lam < POIS_CHUNK) return n;
+        lam -= POIS_CHUNK;
+    }
+}
+
+/* A multinomial draw of `total` over the cells in proportion to expected, exactly: independent
+ * Poisson counts (sequential, cache-friendly), then the difference to `total` added by alias
+ * draws or removed as a uniformly random subset of the drawn incidents — given their sum a
+ * Poisson vector is multinomial, and adding independent draws or keeping a uniform subset
+ * keeps it so. */
+static int u64_cmp(const void *x, const void *y)
+{
+    uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+    return (a > b) - (a < b);
+}
+
+static int multinomial(const alias *a, uint64_t *s, long total, uint32_t *cnt, size_t N)
+{
+    memset(cnt, 0, N * sizeof *cnt);
+    long T = 0;
+    for (size_t k = 0; k < a->n; k++) {
+        uint32_t v = pois(s, a->lam[k], a->elam[k]);
+        cnt[a->cell[k]] = v, T += v;
+    }
+    for (; T < total; T++) {
+        uint64_t u = splitmix(s);
+        size_t k = (size_t)(((unsigned __int128)u * a->n) >> 64);
+        double f = (double)(u & 0xFFFFFFFFu) * 0x1.0p-32;
+        cnt[a->cell[f < a->prob[k] ? k : a->other[k]]]++;
+    }
+    if (T <= total) return 0;
+    /* keep a uniform subset: remove r = T − total distinct incidents, their ranks in [0, T)
+     * drawn, sorted and de-duplicated until r differ, then found in one pass over the cells */
+    size_t r = (size_t)(T - total), have = 0;
+    uint64_t *pos = malloc(2 * r * sizeof *pos);
+    if (!pos) return -1;
+    while (have < r) {
+        for (size_t i = have; i < 2 * r; i++)
+            pos[i] = (uint64_t)(((unsigned __int128)splitmix(s) * (uint64_t)T) >> 64);
+        qsort(pos, 2 * r, sizeof *pos, u64_cmp);
+        size_t m = 0;
+        for (size_t i = 0; i < 2 * r; i++)
+            if (m == 0 || pos[i] != pos[m - 1]) pos[m++] = pos[i];
+        have = m < r ? m : r;
+        if (m > r) { /* too many distinct: keep a uniform r of them */
+            for (size_t i = 0; i < r; i++) {
+                size_t j = i + (size_t)(((unsigned __int128)splitmix(s) * (m - i)) >> 64);
+                uint64_t v = pos[i];
+                pos[i] = pos[j], pos[j] = v;
+            }
+            qsort(pos, r, sizeof *pos, u64_cmp);
+        }
+    }
+    uint64_t base = 0;
+    size_t q = 0;
+    for (size_t k = 0; k < a->n && q < r; k++) {
+        uint32_t *c = &cnt[a->cell[k]];
+        uint64_t end = base + *c;
+        uint32_t drop = 0;
+        while (q < r && pos[q] < end) drop++, q++;
+        *c -= drop, base = end;
+    }
+    free(pos);
     return 0;
 }
 
@@ -283,7 +377,7 @@ static void *rep_main(void *arg)
     const gw_lattice *L = R->J->lat;
     size_t N = L->nx * L->ny;
     const gw_scan_opts *o = R->opts;
-    double *cnt = malloc(N * sizeof *cnt);
+    uint32_t *cnt = malloc(N * sizeof *cnt);
     uint32_t *pool = o->pool ? malloc((o->pool_n ? o->pool_n : 1) * sizeof *pool) : NULL;
     if (!cnt || (o->pool && !pool)) {
         free(cnt), free(pool);
@@ -301,13 +395,11 @@ static void *rep_main(void *arg)
                                    64);
             uint32_t v = pool[pick];
             pool[pick] = pool[m], pool[m] = v;
-            cnt[v] += 1;
+            cnt[v]++;
         }
-        for (long m = 0; !pool && m < R->total; m++) {
-            uint64_t u = splitmix(&s);
-            size_t k = (size_t)(((unsigned __int128)u * R->a->n) >> 64);
-            double f = (double)(u & 0xFFFFFFFFu) * 0x1.0p-32;
-            cnt[R->a->cell[f < R->a->prob[k] ? k : R->a->other[k]]] += 1;
+        if (!pool && multinomial(R->a, &s, R->total, cnt, N)) {
+            R->failed = 1;
+            break;
         }
         R->out[r] = fast_max(R->J, R->f, cnt);
     }
@@ -421,7 +513,7 @@ gw_status gw_scan_lattice(gw_ctx *ctx, const gw_lattice *lat, const gw_scan_opts
             free(null), free(z), tmpl_free(&t);
             return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory (scan replicas)");
         }
-        if (fast_make(&f, &J, opts->centres) == 0 && getenv("GW_SCAN_TRACE"))
+        if (fast_make(&f, &J, opts->centres) == 0 && getenv("GW_CLUSTERS_TRACE"))
             fprintf(stderr, "scan: %zu × %zu cells, %zu centres, %zu offsets in %zu groups\n",
                     lat->nx, lat->ny, f.nc, t.n, f.G);
         else if (!f.cent) {
