@@ -7,6 +7,7 @@
 
 #include "gridwatch/city.h"
 #include "gridwatch/clusters.h"
+#include "gridwatch/hotspot.h"
 #include "gridwatch/model.h"
 #include "gridwatch/store.h"
 
@@ -316,12 +317,94 @@ static void test_city(void **state)
     gw_ctx_destroy(ctx);
 }
 
-int main(void)
+/* Gi* on a lattice (the benchmark's "lattice Gi*"): the cells of a 600-m lattice over a small
+ * city, distance-band weights of 1 km, against spdep::localG on the same cells. */
+static void test_spdep_lattice(void **state)
+{
+    (void)state;
+    gw_ctx *ctx = gw_test_ctx();
+    gw_store *s = NULL;
+    gw_model *m = NULL;
+    assert_int_equal(gw_store_open(ctx, gw_test_path("lg.sqlite"), GW_STORE_CREATE, &s), GW_OK);
+    gw_city_opts co = {.scale = 0.01, .seed = 2};
+    assert_int_equal(gw_city_generate(ctx, s, &co, NULL), GW_OK);
+    assert_int_equal(gw_model_open(ctx, s, &m), GW_OK);
+    gw_model_snapshot *snap = gw_model_acquire(m);
+    const gw_layer_data *grids = gw_snapshot_layer(snap, GW_LAYER_GRIDS),
+                        *inc = gw_snapshot_layer(snap, GW_LAYER_INCIDENTS);
+    const double *ix = gw_layer_data_x(inc, GW_MODEL_METRIC),
+                 *iy = gw_layer_data_y(inc, GW_MODEL_METRIC);
+    double minx = INFINITY, miny = INFINITY, maxx = -INFINITY, maxy = -INFINITY, cell = 600;
+    for (size_t r = 0; r < gw_layer_data_count(inc); r++)
+        minx = fmin(minx, ix[r]), miny = fmin(miny, iy[r]), maxx = fmax(maxx, ix[r]),
+        maxy = fmax(maxy, iy[r]);
+    size_t nx = (size_t)((maxx - minx) / cell) + 1, ny = (size_t)((maxy - miny) / cell) + 1, n = 0;
+    long *unit = malloc(nx * ny * sizeof *unit);
+    double *x = malloc(nx * ny * sizeof *x), *y = malloc(nx * ny * sizeof *y),
+           *cnt = calloc(nx * ny, sizeof *cnt), *z = malloc(nx * ny * sizeof *z);
+    for (size_t k = 0; k < nx * ny; k++) {
+        double cx = minx + ((double)(k % nx) + 0.5) * cell,
+               cy = miny + ((double)(k / nx) + 0.5) * cell;
+        ptrdiff_t row = -1;
+        assert_int_equal(gw_layer_data_grid_at(ctx, grids, cx, cy, &row), GW_OK);
+        unit[k] = row >= 0 ? (long)n : -1;
+        if (row >= 0) x[n] = cx, y[n] = cy, n++;
+    }
+    for (size_t r = 0; r < gw_layer_data_count(inc); r++) {
+        size_t k = (size_t)((iy[r] - miny) / cell) * nx + (size_t)((ix[r] - minx) / cell);
+        if (unit[k] >= 0) cnt[unit[k]] += 1;
+    }
+    gw_weights_opts wo = {.kind = GW_WEIGHTS_DISTANCE, .distance = 1000};
+    gw_weights *w = NULL;
+    assert_int_equal(gw_weights_from_points(ctx, x, y, n, &wo, &w), GW_OK);
+    assert_int_equal(gw_gistar(ctx, w, cnt, NULL, n, z), GW_OK);
+    const char *in = gw_test_path("lattice.csv"), *out = gw_test_path("lattice_z.txt");
+    FILE *f = fopen(in, "w");
+    assert_non_null(f);
+    fprintf(f, "x,y,count\n");
+    for (size_t i = 0; i < n; i++) fprintf(f, "%.17g,%.17g,%.0f\n", x[i], y[i], cnt[i]);
+    fclose(f);
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "Rscript %s/bench/lattice_localg.R %s %s 1000 >&2", GW_SOURCE_DIR, in,
+             out);
+    assert_int_equal(system(cmd), 0);
+    f = fopen(out, "r");
+    assert_non_null(f);
+    size_t got = 0, nan_both = 0;
+    double dmax = 0, zr;
+    char line[64];
+    while (got < n && fgets(line, sizeof line, f)) {
+        zr = strtod(line, NULL);
+        if (isnan(z[got]) || isnan(zr)) nan_both += isnan(z[got]) && isnan(zr);
+        else dmax = fmax(dmax, fabs(z[got] - zr));
+        got++;
+    }
+    fclose(f);
+    print_message("lattice Gi*: %zu cells, max |z - spdep| %.3g\n", n, dmax);
+    assert_int_equal(got, n);
+    assert_true(n > 1000);
+    assert_true(dmax < 1e-9);
+    gw_weights_destroy(w);
+    free(unit), free(x), free(y), free(cnt), free(z);
+    gw_model_release(ctx, snap);
+    gw_model_close(m);
+    gw_store_close(s);
+    gw_ctx_destroy(ctx);
+}
+
+int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_llr_by_hand),      cmocka_unit_test(test_brute_force),
         cmocka_unit_test(test_pvalue_reference), cmocka_unit_test(test_pool_replicas),
         cmocka_unit_test(test_trend_rules),      cmocka_unit_test(test_city),
     };
-    return cmocka_run_group_tests_name("clusters", tests, NULL, NULL);
+    const struct CMUnitTest spdep[] = {cmocka_unit_test(test_spdep_lattice)};
+    const char *group = gw_test_group(argc, argv);
+    if (!*group) return cmocka_run_group_tests_name("clusters", tests, NULL, NULL);
+    if (strcmp(group, "--spdep") != 0) return gw_test_bad_group(group);
+    if (!gw_test_need_tool("Rscript -e 'suppressPackageStartupMessages(library(spdep))'",
+                           "Rscript with spdep not found (Debian: r-cran-spdep)"))
+        return GW_TEST_SKIPPED;
+    return cmocka_run_group_tests_name("clusters_spdep", spdep, NULL, NULL);
 }
