@@ -262,7 +262,9 @@ static void run_clusters(gw_ctx *ctx, gw_model *m, gw_model_snapshot *s, const b
                 if (ii < 0 || j < 0 || ii >= (long)B->nx || j >= (long)B->ny) continue;
                 double dx = B->x0 + ((double)ii + 0.5) * SCORE_CELL - c->x,
                        dy = B->y0 + ((double)j + 0.5) * SCORE_CELL - c->y;
-                if (hypot(dx, dy) > c->radius + 0.5 * r->cell) continue; /* the zone's cells */
+                /* the zone's cells, at least the scoring cell of the centre */
+                if (hypot(dx, dy) > c->radius + 0.5 * r->cell && (long)((size_t)j * B->nx + (size_t)ii) != k)
+                    continue;
                 size_t q = (size_t)j * B->nx + (size_t)ii;
                 a->flag[q] = 1, a->trend[q] = (int8_t)c->trend;
             }
