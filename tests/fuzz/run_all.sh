@@ -19,6 +19,8 @@ if [ "${1:-}" = "--one" ]; then # internal: --one NAME SECONDS
   else
     echo "FAIL $name: see $out/fuzz-logs/$name.log and $out/fuzz-artifacts/$name/"
     grep -E 'ERROR|SUMMARY|runtime error|fuzz finding' "$out/fuzz-logs/$name.log" | head -5
+    # the first stack of the report, so that a CI log alone tells where it happened
+    grep -E '^ +#[0-9]+ 0x' "$out/fuzz-logs/$name.log" | head -24
     exit 1
   fi
   exit 0
