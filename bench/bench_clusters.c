@@ -263,7 +263,8 @@ static void run_clusters(gw_ctx *ctx, gw_model *m, gw_model_snapshot *s, const b
                 double dx = B->x0 + ((double)ii + 0.5) * SCORE_CELL - c->x,
                        dy = B->y0 + ((double)j + 0.5) * SCORE_CELL - c->y;
                 /* the zone's cells, at least the scoring cell of the centre */
-                if (hypot(dx, dy) > c->radius + 0.5 * r->cell && (long)((size_t)j * B->nx + (size_t)ii) != k)
+                if (hypot(dx, dy) > c->radius + 0.5 * r->cell &&
+                    (long)((size_t)j * B->nx + (size_t)ii) != k)
                     continue;
                 size_t q = (size_t)j * B->nx + (size_t)ii;
                 a->flag[q] = 1, a->trend[q] = (int8_t)c->trend;

@@ -129,12 +129,13 @@ typedef struct fast {
     long *off;
     uint32_t *gend; /* template index one past each group */
     double *gdist;
+    int32_t *uidx; /* the centre index of each cell, -1 for a cell that is no centre */
 } fast;
 
 static void fast_free(fast *f)
 {
-    free(f->cent), free(f->inner), free(f->esum), free(f->cmin), free(f->off), free(f->gend),
-        free(f->gdist);
+    free(f->cent), free(f->inner), free(f->esum), free(f->cmin), free(f->uidx), free(f->off),
+        free(f->gend), free(f->gdist);
 }
 
 static int fast_make(fast *f, const scan_job *J, const uint8_t *centres)
@@ -150,9 +151,11 @@ static int fast_make(fast *f, const scan_job *J, const uint8_t *centres)
     f->esum = malloc((f->nc && f->G ? f->nc * f->G : 1) * sizeof *f->esum);
     f->cmin = malloc((f->nc && f->G ? f->nc * f->G : 1) * sizeof *f->cmin);
     f->off = malloc((t->n ? t->n : 1) * sizeof *f->off);
+    f->uidx = malloc(N * sizeof *f->uidx);
     f->gend = malloc((f->G ? f->G : 1) * sizeof *f->gend);
     f->gdist = malloc((f->G ? f->G : 1) * sizeof *f->gdist);
-    if (!f->cent || !f->inner || !f->esum || !f->cmin || !f->off || !f->gend || !f->gdist)
+    if (!f->cent || !f->inner || !f->esum || !f->cmin || !f->uidx || !f->off || !f->gend ||
+        !f->gdist)
         return fast_free(f), -1;
     long R = 0;
     for (size_t m = 0, g = 0; m < t->n; m++) {
@@ -161,8 +164,10 @@ static int fast_make(fast *f, const scan_job *J, const uint8_t *centres)
         if (t->last[m]) f->gend[g] = (uint32_t)(m + 1), f->gdist[g++] = t->dist[m];
     }
     size_t u = 0;
+    for (size_t k = 0; k < N; k++) f->uidx[k] = -1;
     for (size_t k = 0; k < N; k++) {
         if ((L->in && !L->in[k]) || (centres && !centres[k])) continue;
+        f->uidx[k] = (int32_t)u;
         long ci = (long)(k % L->nx), cj = (long)(k / L->nx);
         f->cent[u] = (uint32_t)k;
         f->inner[u] = ci >= R && cj >= R && ci + R < (long)L->nx && cj + R < (long)L->ny;
@@ -188,36 +193,66 @@ static int fast_make(fast *f, const scan_job *J, const uint8_t *centres)
 }
 
 /* The largest LLR of one replica's counts. */
-static double fast_max(const scan_job *J, const fast *f, const uint32_t *cnt)
+/* The largest candidate LLR of centre u for one replica's counts (0 when none). */
+static double fast_centre(const scan_job *J, const fast *f, const uint32_t *cnt, size_t u)
 {
     const gw_lattice *L = J->lat;
     const tmpl *t = J->t;
     double mx = 0, C = J->C;
-    for (size_t u = 0; u < f->nc; u++) {
-        size_t k = f->cent[u];
-        const float *es = f->esum + u * f->G, *cm = f->cmin + u * f->G;
-        uint32_t ci32 = 0;
-        size_t m = 0;
-        long ci = (long)(k % L->nx), cj = (long)(k / L->nx);
-        for (size_t g = 0; g < f->G; g++) {
-            size_t end = f->gend[g];
-            if (f->inner[u])
-                for (; m < end; m++) ci32 += cnt[(long)k + f->off[m]];
-            else
-                for (; m < end; m++) {
-                    long i = ci + t->di[m], j = cj + t->dj[m];
-                    if (i >= 0 && j >= 0 && i < (long)L->nx && j < (long)L->ny)
-                        ci32 += cnt[(size_t)j * L->nx + (size_t)i];
-                }
-            double c = ci32;
-            if (c < cm[g]) continue;
-            double e = es[g];
-            if (c < J->min_cases || !(c > e)) continue;
-            if (J->min_rr > 0 && C - e > 0 && C - c > 0 &&
-                (c / e) / ((C - c) / (C - e)) < J->min_rr)
-                continue;
-            double llr = gw_scan_llr(c, e, C);
-            if (llr > mx) mx = llr;
+    size_t k = f->cent[u];
+    const float *es = f->esum + u * f->G, *cm = f->cmin + u * f->G;
+    uint32_t ci32 = 0;
+    size_t m = 0;
+    long ci = (long)(k % L->nx), cj = (long)(k / L->nx);
+    for (size_t g = 0; g < f->G; g++) {
+        size_t end = f->gend[g];
+        if (f->inner[u])
+            for (; m < end; m++) ci32 += cnt[(long)k + f->off[m]];
+        else
+            for (; m < end; m++) {
+                long i = ci + t->di[m], j = cj + t->dj[m];
+                if (i >= 0 && j >= 0 && i < (long)L->nx && j < (long)L->ny)
+                    ci32 += cnt[(size_t)j * L->nx + (size_t)i];
+            }
+        double c = ci32;
+        if (c < cm[g]) continue;
+        double e = es[g];
+        if (c < J->min_cases || !(c > e)) continue;
+        if (J->min_rr > 0 && C - e > 0 && C - c > 0 && (c / e) / ((C - c) / (C - e)) < J->min_rr)
+            continue;
+        double llr = gw_scan_llr(c, e, C);
+        if (llr > mx) mx = llr;
+    }
+    return mx;
+}
+
+/* The largest LLR of one replica's counts.  Sparse counts (few cells hold incidents) visit only
+ * the centres within the template of such a cell — a zone without incidents has LLR 0 — marked
+ * in `stamp` with the replica's number. */
+static double fast_max(const scan_job *J, const fast *f, const uint32_t *cnt, const uint32_t *nz,
+                       size_t nnz, uint32_t *stamp, uint32_t mark)
+{
+    const gw_lattice *L = J->lat;
+    const tmpl *t = J->t;
+    double mx = 0;
+    if (!nz || nnz * t->n >= f->nc) {
+        for (size_t u = 0; u < f->nc; u++) {
+            double v = fast_centre(J, f, cnt, u);
+            if (v > mx) mx = v;
+        }
+        return mx;
+    }
+    for (size_t q = 0; q < nnz; q++) {
+        long qi = (long)(nz[q] % L->nx), qj = (long)(nz[q] / L->nx);
+        for (size_t m = 0; m < t->n; m++) { /* centres whose zone can hold cell q */
+            long i = qi - t->di[m], j = qj - t->dj[m];
+            if (i < 0 || j < 0 || i >= (long)L->nx || j >= (long)L->ny) continue;
+            size_t k = (size_t)j * L->nx + (size_t)i;
+            int32_t u = f->uidx[k];
+            if (u < 0 || stamp[k] == mark) continue;
+            stamp[k] = mark;
+            double v = fast_centre(J, f, cnt, (size_t)u);
+            if (v > mx) mx = v;
         }
     }
     return mx;
@@ -377,15 +412,17 @@ static void *rep_main(void *arg)
     const gw_lattice *L = R->J->lat;
     size_t N = L->nx * L->ny;
     const gw_scan_opts *o = R->opts;
-    uint32_t *cnt = malloc(N * sizeof *cnt);
+    uint32_t *cnt = malloc(N * sizeof *cnt), *nz = malloc(N * sizeof *nz),
+             *stamp = calloc(N, sizeof *stamp);
     uint32_t *pool = o->pool ? malloc((o->pool_n ? o->pool_n : 1) * sizeof *pool) : NULL;
-    if (!cnt || (o->pool && !pool)) {
-        free(cnt), free(pool);
+    if (!cnt || !nz || !stamp || (o->pool && !pool)) {
+        free(cnt), free(nz), free(stamp), free(pool);
         R->failed = 1;
         return NULL;
     }
     for (int r = R->first; r < R->reps; r += R->step) {
         memset(cnt, 0, N * sizeof *cnt);
+        size_t nnz = 0;
         uint64_t s = R->seed ^ (0xD1B54A32D192ED03ull * (uint64_t)(r + 1));
         if (pool) memcpy(pool, o->pool, o->pool_n * sizeof *pool); /* thread-count independent */
         for (long m = 0; pool && m < R->total && (size_t)m < o->pool_n; m++) {
@@ -395,15 +432,19 @@ static void *rep_main(void *arg)
                                    64);
             uint32_t v = pool[pick];
             pool[pick] = pool[m], pool[m] = v;
-            cnt[v]++;
+            if (cnt[v]++ == 0) nz[nnz++] = v;
         }
-        if (!pool && multinomial(R->a, &s, R->total, cnt, N)) {
-            R->failed = 1;
-            break;
+        if (!pool) {
+            if (multinomial(R->a, &s, R->total, cnt, N)) {
+                R->failed = 1;
+                break;
+            }
+            for (size_t k = 0; k < R->a->n; k++)
+                if (cnt[R->a->cell[k]]) nz[nnz++] = R->a->cell[k];
         }
-        R->out[r] = fast_max(R->J, R->f, cnt);
+        R->out[r] = fast_max(R->J, R->f, cnt, nz, nnz, stamp, (uint32_t)r + 1);
     }
-    free(cnt), free(pool);
+    free(cnt), free(nz), free(stamp), free(pool);
     return NULL;
 }
 
