@@ -424,6 +424,35 @@ gw_status gw_mvt_add_point(gw_mvt *m, uint64_t id, bool has_id, double mx, doubl
 }
 
 /* Highest dimension among the non-empty parts of g (-1 when empty). */
+/* 1 when every coordinate of g is finite.  GEOS 3.11's GEOSClipByRect leaks (and any clip is
+ * meaningless) on an infinite or NaN coordinate, which the envelope alone does not show: NaN
+ * drops out of min/max. */
+static int coords_finite(GEOSContextHandle_t gh, const GEOSGeometry *g)
+{
+    int t = GEOSGeomTypeId_r(gh, g);
+    if (t == GEOS_POLYGON) {
+        int n = GEOSGetNumInteriorRings_r(gh, g);
+        if (!coords_finite(gh, GEOSGetExteriorRing_r(gh, g))) return 0;
+        for (int i = 0; i < n; i++)
+            if (!coords_finite(gh, GEOSGetInteriorRingN_r(gh, g, i))) return 0;
+        return 1;
+    }
+    if (t == GEOS_POINT || t == GEOS_LINESTRING || t == GEOS_LINEARRING) {
+        const GEOSCoordSequence *cs = GEOSGeom_getCoordSeq_r(gh, g);
+        unsigned n = 0;
+        if (!cs || !GEOSCoordSeq_getSize_r(gh, cs, &n)) return 0;
+        for (unsigned i = 0; i < n; i++) {
+            double x, y;
+            if (!GEOSCoordSeq_getXY_r(gh, cs, i, &x, &y) || !isfinite(x) || !isfinite(y)) return 0;
+        }
+        return 1;
+    }
+    int n = GEOSGetNumGeometries_r(gh, g);
+    for (int i = 0; i < n; i++)
+        if (!coords_finite(gh, GEOSGetGeometryN_r(gh, g, i))) return 0;
+    return 1;
+}
+
 static int geom_dim(GEOSContextHandle_t gh, const GEOSGeometry *g)
 {
     int t = GEOSGeomTypeId_r(gh, g);
@@ -736,6 +765,10 @@ gw_status gw_mvt_add_feature(gw_mvt *m, uint64_t id, bool has_id, const GEOSGeom
     GEOSContextHandle_t gh = m->gh;
     int dim = geom_dim(gh, g);
     if (dim < 0) return GW_OK;
+    if (!coords_finite(gh, g))
+        return gw_ctx_error(m->ctx, GW_ERR_GEOMETRY,
+                            "MVT feature %llu has a coordinate that is not a finite number",
+                            (unsigned long long)id);
     m->ncmds = 0;
     gw_status st = GW_OK;
     int type;

@@ -81,9 +81,12 @@ gw_status gw_mvt_add_layer(gw_mvt *mvt, const char *name, uint32_t extent);
  * geometry is clipped to the buffered tile, simplified, snapped to the tile grid and repaired
  * if snapping broke it; when nothing is left (outside the tile, degenerate, empty) the
  * feature is dropped and *added (may be NULL) is set to false.  id is written when has_id.
- * Properties are deduplicated per layer.  g is not modified or kept.
- * Errors: GW_ERR_ARG (no layer started, NULL g), GW_ERR_GEOMETRY (GEOS failed on g; the
- * message carries GEOS's), GW_ERR_NOMEM. */
+ * Properties are deduplicated per layer.  g is not modified or kept.  g must be valid (OGC):
+ * the store only holds valid geometries, and validating every feature of every tile again would
+ * cost more than the encoding; GEOS 3.11's rectangle clip leaks memory on some invalid polygons
+ * (a hole outside its shell).  A coordinate that is not finite is refused.
+ * Errors: GW_ERR_ARG (no layer started, NULL g), GW_ERR_GEOMETRY (a coordinate that is not
+ * finite, or GEOS failed on g; the message carries GEOS's), GW_ERR_NOMEM. */
 gw_status gw_mvt_add_feature(gw_mvt *mvt, uint64_t id, bool has_id, const GEOSGeometry *g,
                              const gw_mvt_prop *props, size_t nprops, bool *added);
 
