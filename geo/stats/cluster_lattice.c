@@ -5,6 +5,7 @@
 #include "cluster_internal.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -222,6 +223,55 @@ gw_status cl_background(gw_ctx *ctx, cl_lattice *L, double bandwidth, const doub
     return GW_OK;
 }
 
+/* One thread's share of the incremental spatial autocorrelation: focal rows [j0, j1). */
+typedef struct isa_job {
+    const cl_lattice *L;
+    const double *res, *inq;
+    const int *odi, *odj;
+    const long *loff;
+    const uint32_t *oband;
+    size_t no, nband, j0, j1;
+    long R;
+    double *cross, *W, *S2; /* out: nband each, malloc'ed together (NULL: out of memory) */
+} isa_job;
+
+static void *isa_rows(void *arg)
+{
+    isa_job *J = arg;
+    const cl_lattice *L = J->L;
+    size_t nb = J->nband;
+    double *acc = calloc(5 * nb, sizeof *acc);
+    if (!acc) return NULL;
+    double *sum_b = acc + 3 * nb, *cnt_b = acc + 4 * nb;
+    for (size_t cj = J->j0; cj < J->j1; cj++)
+        for (size_t ci = 0; ci < L->nx; ci++) {
+            size_t k = cj * L->nx + ci;
+            if (!L->in[k]) continue;
+            int inner = (long)ci >= J->R && (long)cj >= J->R && (long)ci + J->R < (long)L->nx &&
+                        (long)cj + J->R < (long)L->ny;
+            memset(sum_b, 0, 2 * nb * sizeof *sum_b);
+            if (inner)
+                for (size_t o = 0; o < J->no; o++) {
+                    long q = (long)k + J->loff[o];
+                    sum_b[J->oband[o]] += J->res[q], cnt_b[J->oband[o]] += J->inq[q];
+                }
+            else
+                for (size_t o = 0; o < J->no; o++) {
+                    long i = (long)ci + J->odi[o], j = (long)cj + J->odj[o];
+                    if (i < 0 || j < 0 || i >= (long)L->nx || j >= (long)L->ny) continue;
+                    size_t q = (size_t)j * L->nx + (size_t)i;
+                    sum_b[J->oband[o]] += J->res[q], cnt_b[J->oband[o]] += J->inq[q];
+                }
+            double sacc = 0, cacc = 0, zk = J->res[k];
+            for (size_t b = 0; b < nb; b++) {
+                sacc += sum_b[b], cacc += cnt_b[b];
+                acc[b] += zk * sacc, acc[nb + b] += cacc, acc[2 * nb + b] += 4 * cacc * cacc;
+            }
+        }
+    J->cross = acc, J->W = acc + nb, J->S2 = acc + 2 * nb;
+    return NULL;
+}
+
 double cl_isa_radius(const cl_lattice *L, double max_d, double *zs, double *ds, size_t *nb)
 {
     /* bands: every distinct distance up to max_d; a band's neighbours lie within its distance
@@ -267,24 +317,45 @@ double cl_isa_radius(const cl_lattice *L, double max_d, double *zs, double *ds, 
         free(cross), free(W), free(S2), free(sum_b), free(cnt_b);
         goto out;
     }
-    for (size_t k = 0; k < N; k++) {
-        if (!L->in[k]) continue;
-        long ci = (long)(k % L->nx), cj = (long)(k / L->nx);
-        double zk = L->count[k] - L->expected[k] - mean;
-        int inner = ci >= R && cj >= R && ci + R < (long)L->nx && cj + R < (long)L->ny;
-        memset(sum_b, 0, nband * sizeof *sum_b), memset(cnt_b, 0, nband * sizeof *cnt_b);
-        for (size_t o = 0; o < no; o++) {
-            long i = ci + odi[o], j = cj + odj[o];
-            if (!inner && (i < 0 || j < 0 || i >= (long)L->nx || j >= (long)L->ny)) continue;
-            size_t q = (size_t)j * L->nx + (size_t)i;
-            if (!L->in[q]) continue;
-            sum_b[oband[o]] += L->count[q] - L->expected[q] - mean, cnt_b[oband[o]] += 1;
-        }
-        double sacc = 0, cacc = 0;
-        for (size_t b = 0; b < nband; b++) {
-            sacc += sum_b[b], cacc += cnt_b[b];
-            cross[b] += zk * sacc, W[b] += cacc, S2[b] += 4 * cacc * cacc;
-        }
+    double *res = malloc(N * sizeof *res), *inq = malloc(N * sizeof *inq);
+    long *loff = malloc((no ? no : 1) * sizeof *loff);
+    if (!res || !inq || !loff) {
+        free(res), free(inq), free(loff), free(cross), free(W), free(S2), free(sum_b), free(cnt_b);
+        goto out;
+    }
+    for (size_t k = 0; k < N; k++) /* residuals and the area as numbers: no branch per pair */
+        res[k] = L->in[k] ? L->count[k] - L->expected[k] - mean : 0, inq[k] = L->in[k];
+    for (size_t o = 0; o < no; o++) loff[o] = (long)odj[o] * (long)L->nx + odi[o];
+    isa_job jobs[2];
+    pthread_t th;
+    for (int t = 0; t < 2; t++)
+        jobs[t] = (isa_job){.L = L,
+                            .res = res,
+                            .inq = inq,
+                            .odi = odi,
+                            .odj = odj,
+                            .loff = loff,
+                            .oband = oband,
+                            .no = no,
+                            .nband = nband,
+                            .R = R,
+                            .j0 = t == 0 ? 0 : L->ny / 2,
+                            .j1 = t == 0 ? L->ny / 2 : L->ny};
+    int started = pthread_create(&th, NULL, isa_rows, &jobs[1]) == 0;
+    isa_rows(&jobs[0]);
+    if (started) pthread_join(th, NULL);
+    else isa_rows(&jobs[1]);
+    int failed = 0;
+    for (int t = 0; t < 2; t++) {
+        failed |= !jobs[t].cross;
+        for (size_t b = 0; jobs[t].cross && b < nband; b++)
+            cross[b] += jobs[t].cross[b], W[b] += jobs[t].W[b], S2[b] += jobs[t].S2[b];
+        free(jobs[t].cross);
+    }
+    free(res), free(inq), free(loff);
+    if (failed) {
+        free(cross), free(W), free(S2), free(sum_b), free(cnt_b);
+        goto out;
     }
     double prev = -INFINITY, zmax = -INFINITY, dmax = fallback;
     int found = 0;
