@@ -57,7 +57,7 @@ static int fill_polygon(GEOSContextHandle_t h, const GEOSGeometry *poly, cl_latt
                 px = qx, py = qy;
             }
         }
-        qsort(*xs, n, sizeof **xs, dcmp);
+        if (n > 1) qsort(*xs, n, sizeof **xs, dcmp);
         for (size_t k = 0; k + 1 < n; k += 2) {
             long i0 = (long)ceil(((*xs)[k] - L->x0) / L->cell - 0.5),
                  i1 = (long)ceil(((*xs)[k + 1] - L->x0) / L->cell - 0.5) - 1;
