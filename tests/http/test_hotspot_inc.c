@@ -21,6 +21,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* How long the tile fields may take to catch up: the first cluster scan runs with them, and under
+ * ThreadSanitizer it takes tens of seconds (CI's TSan run of hotspot_inc timed out at 30 s). */
+#define WAIT_MS 180000
+
 static char db_path[1024], admin_auth[GW_TOKEN_LEN + 32];
 static gw_ctx *tctx;
 
@@ -100,7 +104,7 @@ static void start(gw_app **app, gw_server **srv)
     gw_app_opts ao = {.poll_ms = 20};
     gw_server_opts o = {.db_path = db_path, .threads = 2, .anonymous_read = 1, .quiet = 1};
     assert_int_equal(hf_app_start(tctx, &ao, &o, app, srv), GW_OK);
-    assert_true(gw_tiles_fields_wait((*app)->tiles, 30000));
+    assert_true(gw_tiles_fields_wait((*app)->tiles, WAIT_MS));
 }
 
 /* Inserts (single and a collection), a move and a delete over HTTP: each one's fields arrive
@@ -148,7 +152,7 @@ static void test_incremental_equals_fresh(void **state)
         }
         assert_true(seq > 0);
         assert_int_equal(gw_live_wait(app->live, seq, 10000), 1);
-        assert_true(gw_tiles_fields_wait(app->tiles, 30000));
+        assert_true(gw_tiles_fields_wait(app->tiles, WAIT_MS));
     }
     gw_hotspot_state_stats s1 = gw_hotspots_default_stats(hs);
     print_message("default runs: full %llu, incremental %llu (last: %zu rows, %.4f s)\n",

@@ -29,6 +29,10 @@
 #include <string.h>
 #include <unistd.h>
 
+/* How long the tile fields may take to catch up: the first cluster scan runs with them, and under
+ * ThreadSanitizer it takes tens of seconds (CI's TSan run of hotspot_inc timed out at 30 s). */
+#define WAIT_MS 180000
+
 static char db_path[1024];
 static gw_server *srv;
 static gw_tiles *tiles;
@@ -605,7 +609,7 @@ static int setup_app(void **state)
     for (int i = 0; i < 3000 && !gw_coverage_http_ready(app->modules[GW_APP_COVERAGE]); i++)
         usleep(10000);
     assert_true(gw_coverage_http_ready(app->modules[GW_APP_COVERAGE]));
-    assert_true(gw_tiles_fields_wait(app->tiles, 30000));
+    assert_true(gw_tiles_fields_wait(app->tiles, WAIT_MS));
     return 0;
 }
 
@@ -958,7 +962,7 @@ static void test_incidents_refresh_hotspots(void **state)
     int64_t seq = change_seq(&w);
     hf_resp_free(&w);
     assert_int_equal(gw_live_wait(app->live, seq, 10000), 1);
-    assert_true(gw_tiles_fields_wait(app->tiles, 30000));
+    assert_true(gw_tiles_fields_wait(app->tiles, WAIT_MS));
     r = get(path, NULL, NULL);
     assert_string_not_equal(header(&r, "ETag", h2, sizeof h2), etag);
     decode(&r, t, "grids", NULL, &decoded);
