@@ -631,8 +631,11 @@ void gw_server_destroy(gw_server *srv)
 {
     if (!srv) return;
     if (srv->d) {
-        MHD_socket ls = MHD_quiesce_daemon(srv->d); /* stop accepting; in-flight go on */
-        if (ls != MHD_INVALID_SOCKET) close(ls);
+        /* stop accepting; in-flight requests go on.  The listen socket is ours now, but it is
+         * closed only after MHD_stop_daemon: a worker thread may still be taking it out of its
+         * epoll set, and closing it first made MHD abort ("Failed to remove listen FD from
+         * epoll set", seen once in CI's ASan run of test_tiles). */
+        MHD_socket ls = MHD_quiesce_daemon(srv->d);
         pthread_mutex_lock(&srv->stream_lock); /* end every stream (resume the suspended) */
         __atomic_store_n(&srv->stopping, 1, __ATOMIC_RELEASE);
         for (stream_wrap *w = srv->streams; w; w = w->next) srv_stream_wake_locked(w);
@@ -640,6 +643,7 @@ void gw_server_destroy(gw_server *srv)
         for (int i = 0; i < 500 && __atomic_load_n(&srv->in_flight, __ATOMIC_RELAXED) > 0; i++)
             usleep(10000);
         MHD_stop_daemon(srv->d);
+        if (ls != MHD_INVALID_SOCKET) close(ls);
     }
     for (tstate *ts = srv->threads, *next; ts; ts = next) {
         next = ts->next;
