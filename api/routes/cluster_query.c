@@ -166,17 +166,20 @@ void cq_write_geojson(gw_ctx *ctx, gw_buf *b, const gw_cluster_result *r,
                   from, to, r->n, r->seconds);
     if (extra && *extra) gw_buf_printf(b, ",%s", extra);
     gw_buf_str(b, ",\"features\":[");
-    double *xs = malloc(((size_t)segments + 1) * 2 * sizeof *xs);
+    size_t pts = (size_t)segments + 1, nr = r->n ? r->n : 1;
+    double *xs = malloc(nr * pts * 2 * sizeof *xs); /* every ring, lon/lat: xs then ys */
+    double *ys = xs ? xs + nr * pts : NULL;
+    int rings_ok = xs && gw_cluster_rings(ctx, r, segments, xs, ys) == GW_OK;
+    if (!rings_ok) gw_ctx_clear_error(ctx);
     for (size_t i = 0; i < r->n; i++) {
         const gw_cluster *c = &r->c[i];
         gw_buf_printf(b, "%s{\"type\":\"Feature\",\"id\":%d,\"geometry\":", i ? "," : "", c->rank);
-        if (xs && gw_cluster_ring(ctx, r, c, segments, xs, xs + segments + 1) == GW_OK) {
+        if (rings_ok) {
             gw_buf_str(b, "{\"type\":\"Polygon\",\"coordinates\":[[");
-            for (int k = 0; k <= segments; k++)
-                gw_buf_printf(b, "%s[%.7f,%.7f]", k ? "," : "", xs[k], xs[segments + 1 + k]);
+            for (size_t k = 0; k < pts; k++)
+                gw_buf_printf(b, "%s[%.7f,%.7f]", k ? "," : "", xs[i * pts + k], ys[i * pts + k]);
             gw_buf_str(b, "]]}");
         } else {
-            gw_ctx_clear_error(ctx);
             gw_buf_str(b, "null");
         }
         gw_buf_printf(b, ",\"properties\":{\"rank\":%d,\"centre\":[", c->rank);

@@ -80,8 +80,11 @@ static int build_tile(gw_ctx *ctx, centry *e)
     e->t_rr = malloc(g * sizeof *e->t_rr);
     e->t_c = calloc(n, sizeof *e->t_c);
     e->rings = malloc(n * pts * 2 * sizeof *e->rings);
-    double *xs = malloc(pts * 2 * sizeof *xs);
+    double *xs = malloc(n * pts * 2 * sizeof *xs); /* every ring, lon/lat: xs then ys */
     if (!e->t_clusters || !e->t_rr || !e->t_c || !e->rings || !xs) return free(xs), -1;
+    double *ys = xs + n * pts;
+    int rings_ok = gw_cluster_rings(ctx, r, SEGMENTS, xs, ys) == GW_OK;
+    if (!rings_ok) gw_ctx_clear_error(ctx);
     for (size_t k = 0; k < r->grid_count; k++) {
         e->t_clusters[k] = r->grid_clusters[k];
         e->t_rr[k] = r->grid_clusters[k] ? round_to(r->grid_max_rr[k], 0.01) : NAN;
@@ -89,15 +92,13 @@ static int build_tile(gw_ctx *ctx, centry *e)
     size_t m = 0;
     for (size_t i = 0; i < r->n; i++) {
         const gw_cluster *c = &r->c[i];
-        if (gw_cluster_ring(ctx, r, c, SEGMENTS, xs, xs + pts) != GW_OK) {
-            gw_ctx_clear_error(ctx);
-            continue;
-        }
+        if (!rings_ok) continue;
         gw_tile_cluster *t = &e->t_c[m++];
         double *ring = e->rings + i * pts * 2;
         t->env = (gw_bbox){INFINITY, INFINITY, -INFINITY, -INFINITY};
         for (size_t k = 0; k < pts; k++) {
-            gw_tile_lonlat_to_merc(xs[k], xs[pts + k], &ring[2 * k], &ring[2 * k + 1]);
+            gw_tile_lonlat_to_merc(xs[i * pts + k], ys[i * pts + k], &ring[2 * k],
+                                   &ring[2 * k + 1]);
             t->env.minx = fmin(t->env.minx, ring[2 * k]);
             t->env.maxx = fmax(t->env.maxx, ring[2 * k]);
             t->env.miny = fmin(t->env.miny, ring[2 * k + 1]);

@@ -376,21 +376,42 @@ size_t gw_cluster_result_add_incident(gw_cluster_result *r, double x, double y)
     return changed;
 }
 
-gw_status gw_cluster_ring(gw_ctx *ctx, const gw_cluster_result *r, const gw_cluster *c,
-                          int segments, double *xs, double *ys)
+/* Closed circle of `segments` vertices around c, metric. */
+static void ring_points(const gw_cluster *c, int segments, double *xs, double *ys)
 {
-    if (segments < 8 || !r || !c)
-        return gw_ctx_error(ctx, GW_ERR_ARG, "cluster ring: bad arguments");
     for (int k = 0; k < segments; k++) {
         double a = 2 * M_PI * k / segments;
         xs[k] = c->x + c->radius * cos(a), ys[k] = c->y + c->radius * sin(a);
     }
     xs[segments] = xs[0], ys[segments] = ys[0];
+}
+
+/* n metric positions of EPSG:srid to lon/lat in place, through one transformation. */
+static gw_status to_lonlat(gw_ctx *ctx, int srid, double *xs, double *ys, size_t n)
+{
     gw_crs_transform *tr = NULL;
-    gw_status st = gw_crs_transform_create(ctx, (gw_crs){GW_CRS_EPSG, r->metric_srid},
+    gw_status st = gw_crs_transform_create(ctx, (gw_crs){GW_CRS_EPSG, srid},
                                            (gw_crs){GW_CRS_EPSG, 4326}, &tr);
     if (st) return st;
-    st = gw_crs_transform_points(tr, xs, ys, (size_t)segments + 1);
+    st = gw_crs_transform_points(tr, xs, ys, n);
     gw_crs_transform_destroy(tr);
     return st;
+}
+
+gw_status gw_cluster_ring(gw_ctx *ctx, const gw_cluster_result *r, const gw_cluster *c,
+                          int segments, double *xs, double *ys)
+{
+    if (segments < 8 || !r || !c)
+        return gw_ctx_error(ctx, GW_ERR_ARG, "cluster ring: bad arguments");
+    ring_points(c, segments, xs, ys);
+    return to_lonlat(ctx, r->metric_srid, xs, ys, (size_t)segments + 1);
+}
+
+gw_status gw_cluster_rings(gw_ctx *ctx, const gw_cluster_result *r, int segments, double *xs,
+                           double *ys)
+{
+    if (segments < 8 || !r) return gw_ctx_error(ctx, GW_ERR_ARG, "cluster rings: bad arguments");
+    size_t per = (size_t)segments + 1;
+    for (size_t i = 0; i < r->n; i++) ring_points(&r->c[i], segments, xs + i * per, ys + i * per);
+    return r->n ? to_lonlat(ctx, r->metric_srid, xs, ys, r->n * per) : GW_OK;
 }

@@ -179,6 +179,10 @@ size_t gw_cluster_result_add_incident(gw_cluster_result *r, double x, double y);
  * coordinates: xs/ys receive segments + 1 positions (closed). */
 gw_status gw_cluster_ring(gw_ctx *ctx, const gw_cluster_result *r, const gw_cluster *c,
                           int segments, double *xs, double *ys);
+/* Every cluster's circle at once, through one transformation (the routes' and tiles' way):
+ * cluster i's segments + 1 positions start at xs/ys + i·(segments + 1). */
+gw_status gw_cluster_rings(gw_ctx *ctx, const gw_cluster_result *r, int segments, double *xs,
+                           double *ys);
 
 #ifdef __cplusplus
 }

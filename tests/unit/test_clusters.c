@@ -263,17 +263,40 @@ static void test_trend_rules(void **state)
     assert_string_equal(gw_cluster_trend_name(GW_CT_COUNT), "unknown");
 }
 
+/* A generated city in a fresh store, its model and a snapshot: the set-up of the city tests. */
+typedef struct city_fx {
+    gw_ctx *ctx;
+    gw_store *s;
+    gw_model *m;
+    gw_model_snapshot *snap;
+} city_fx;
+
+static city_fx city_open(const char *file, double scale, uint64_t seed)
+{
+    city_fx f = {.ctx = gw_test_ctx()};
+    assert_int_equal(gw_store_open(f.ctx, gw_test_path(file), GW_STORE_CREATE, &f.s), GW_OK);
+    gw_city_opts co = {.scale = scale, .seed = seed};
+    assert_int_equal(gw_city_generate(f.ctx, f.s, &co, NULL), GW_OK);
+    assert_int_equal(gw_model_open(f.ctx, f.s, &f.m), GW_OK);
+    f.snap = gw_model_acquire(f.m);
+    return f;
+}
+
+static void city_close(city_fx *f)
+{
+    gw_model_release(f->ctx, f->snap);
+    gw_model_close(f->m);
+    gw_store_close(f->s);
+    gw_ctx_destroy(f->ctx);
+}
+
 static void test_city(void **state)
 {
     (void)state;
-    gw_ctx *ctx = gw_test_ctx();
-    gw_store *s = NULL;
-    gw_model *m = NULL;
-    assert_int_equal(gw_store_open(ctx, gw_test_path("cl.sqlite"), GW_STORE_CREATE, &s), GW_OK);
-    gw_city_opts co = {.scale = 0.02, .seed = 5};
-    assert_int_equal(gw_city_generate(ctx, s, &co, NULL), GW_OK);
-    assert_int_equal(gw_model_open(ctx, s, &m), GW_OK);
-    gw_model_snapshot *snap = gw_model_acquire(m);
+    city_fx fx = city_open("cl.sqlite", 0.02, 5);
+    gw_ctx *ctx = fx.ctx;
+    gw_model *m = fx.m;
+    gw_model_snapshot *snap = fx.snap;
     gw_cluster_opts o = {.metric_srid = gw_model_metric_srid(m)};
     gw_cluster_result *r = NULL;
     assert_int_equal(gw_clusters_find(ctx, snap, NULL, &o, &r), GW_OK);
@@ -300,6 +323,16 @@ static void test_city(void **state)
         assert_true(xs[0] == xs[32] && fabs(ys[8] - c->lat) < 0.05);
     }
     for (size_t g = 0; g < ng; g++) assert_int_equal(touch[g], r->grid_clusters[g]);
+    /* all rings at once equal the rings one by one */
+    double *ax = malloc(r->n * 33 * 2 * sizeof *ax), *ay = ax + r->n * 33, one[66];
+    assert_int_equal(gw_cluster_rings(ctx, r, 32, ax, ay), GW_OK);
+    for (size_t i = 0; i < r->n; i++) {
+        assert_int_equal(gw_cluster_ring(ctx, r, &r->c[i], 32, one, one + 33), GW_OK);
+        for (int k = 0; k < 33; k++)
+            assert_true(fabs(ax[i * 33 + k] - one[k]) < 1e-12 &&
+                        fabs(ay[i * 33 + k] - one[33 + k]) < 1e-12);
+    }
+    free(ax);
     /* one more incident at the top cluster's centre */
     double before = r->c[0].incidents;
     assert_true(gw_cluster_result_add_incident(r, r->c[0].x, r->c[0].y) >= 1);
@@ -311,10 +344,7 @@ static void test_city(void **state)
     assert_int_equal(gw_clusters_find(ctx, snap, NULL, &o, &r), GW_ERR_RANGE);
     o.cell = 0, o.alpha = 2;
     assert_int_equal(gw_clusters_find(ctx, snap, NULL, &o, &r), GW_ERR_ARG);
-    gw_model_release(ctx, snap);
-    gw_model_close(m);
-    gw_store_close(s);
-    gw_ctx_destroy(ctx);
+    city_close(&fx);
 }
 
 /* Gi* on a lattice (the benchmark's "lattice Gi*"): the cells of a 600-m lattice over a small
@@ -322,14 +352,9 @@ static void test_city(void **state)
 static void test_spdep_lattice(void **state)
 {
     (void)state;
-    gw_ctx *ctx = gw_test_ctx();
-    gw_store *s = NULL;
-    gw_model *m = NULL;
-    assert_int_equal(gw_store_open(ctx, gw_test_path("lg.sqlite"), GW_STORE_CREATE, &s), GW_OK);
-    gw_city_opts co = {.scale = 0.01, .seed = 2};
-    assert_int_equal(gw_city_generate(ctx, s, &co, NULL), GW_OK);
-    assert_int_equal(gw_model_open(ctx, s, &m), GW_OK);
-    gw_model_snapshot *snap = gw_model_acquire(m);
+    city_fx fx = city_open("lg.sqlite", 0.01, 2);
+    gw_ctx *ctx = fx.ctx;
+    gw_model_snapshot *snap = fx.snap;
     const gw_layer_data *grids = gw_snapshot_layer(snap, GW_LAYER_GRIDS),
                         *inc = gw_snapshot_layer(snap, GW_LAYER_INCIDENTS);
     const double *ix = gw_layer_data_x(inc, GW_MODEL_METRIC),
@@ -386,10 +411,7 @@ static void test_spdep_lattice(void **state)
     assert_true(dmax < 1e-9);
     gw_weights_destroy(w);
     free(unit), free(x), free(y), free(cnt), free(z);
-    gw_model_release(ctx, snap);
-    gw_model_close(m);
-    gw_store_close(s);
-    gw_ctx_destroy(ctx);
+    city_close(&fx);
 }
 
 int main(int argc, char **argv)
