@@ -252,6 +252,15 @@ void gw_hotspot_result_destroy(gw_hotspot_result *r)
     free(r);
 }
 
+gw_status stats_weights_check(gw_ctx *ctx, const gw_weights *w, size_t n)
+{
+    if (gw_weights_count(w) == n) return GW_OK;
+    return gw_ctx_error(
+        ctx, GW_ERR_CONFLICT,
+        "hotspots: the weights cover %zu grids, the model has %zu (grids changed; rebuild the weights)",
+        gw_weights_count(w), n);
+}
+
 gw_status stats_result_alloc(gw_ctx *ctx, size_t n, gw_hotspot_result **out)
 {
     gw_hotspot_result *r = calloc(1, sizeof *r);
@@ -326,11 +335,7 @@ gw_status gw_hotspot_gistar(gw_ctx *ctx, gw_model_snapshot *snap, const gw_weigh
     if (!grids || !inc || !w)
         return gw_ctx_error(ctx, GW_ERR_ARG, "hotspots: no grids/incidents or weights");
     size_t n = gw_layer_data_count(grids);
-    if (gw_weights_count(w) != n)
-        return gw_ctx_error(
-            ctx, GW_ERR_CONFLICT,
-            "hotspots: the weights cover %zu grids, the model has %zu (grids changed; rebuild the weights)",
-            gw_weights_count(w), n);
+    if (stats_weights_check(ctx, w, n)) return GW_ERR_CONFLICT;
     double t0 = now_s();
     gw_hotspot_result *r = NULL;
     gw_status st = stats_result_alloc(ctx, n, &r);

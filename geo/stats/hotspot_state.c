@@ -157,11 +157,7 @@ gw_status gw_hotspot_state_update(gw_ctx *ctx, gw_hotspot_state *s, gw_model_sna
     if (!s || !grids || !inc || !w)
         return gw_ctx_error(ctx, GW_ERR_ARG, "hotspots: no state, grids/incidents or weights");
     size_t n = gw_layer_data_count(grids);
-    if (gw_weights_count(w) != n)
-        return gw_ctx_error(
-            ctx, GW_ERR_CONFLICT,
-            "hotspots: the weights cover %zu grids, the model has %zu (grids changed; rebuild the weights)",
-            gw_weights_count(w), n);
+    if (stats_weights_check(ctx, w, n)) return GW_ERR_CONFLICT;
     int done = 0;
     gw_status st = GW_OK;
     /* A layer version is shared by pointer between snapshots until it changes, and the kept
