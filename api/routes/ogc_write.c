@@ -7,6 +7,7 @@
  * per-thread connection is query_only.  SQLite's busy timeout serialises concurrent writers. */
 #include "ogc_write.h"
 
+#include "app.h"
 #include "auth.h"
 #include "gridwatch/edit.h"
 #include "gridwatch/layer.h"
@@ -152,6 +153,9 @@ static int write_item(gw_req *req, enum op op)
         gw_req_fail(req, ctx, st, NULL);
         return 0;
     }
+    /* wake the sync thread now rather than at its next poll: the model, the tiles and the
+     * hot spot fields catch up with this write a poll interval (100 ms) sooner */
+    gw_live_kick(gw_req_live(req));
     char seq[32];
     snprintf(seq, sizeof seq, "%lld", (long long)r.seq);
     if (op == OP_DELETE) {

@@ -345,7 +345,8 @@ gw_status gw_tile_fields_create(gw_ctx *ctx, gw_live *live, gw_coverage_http *co
     pthread_cond_init(&tf->wcond, NULL);
     pthread_cond_init(&tf->wdone, NULL);
     gw_status st = gw_ctx_create(&tf->wctx);
-    if (!st && hs) st = gw_live_listen(live, on_changes, tf);
+    /* first: it only wakes the worker, which then runs beside the other listeners */
+    if (!st && hs) st = gw_live_listen_first(live, on_changes, tf);
     if (!st && hs) {
         tf->want = 1; /* the first run */
         if (pthread_create(&tf->th, NULL, hs_main, tf))

@@ -203,6 +203,18 @@ gw_status gw_live_listen(gw_live *l, gw_live_listener fn, void *user)
     return GW_OK;
 }
 
+gw_status gw_live_listen_first(gw_live *l, gw_live_listener fn, void *user)
+{
+    if (!l || !fn || l->n_listeners == MAX_LISTENERS) return GW_ERR_ARG;
+    pthread_mutex_lock(&l->lock);
+    memmove(&l->listeners[1], &l->listeners[0], (size_t)l->n_listeners * sizeof l->listeners[0]);
+    l->listeners[0].fn = fn;
+    l->listeners[0].user = user;
+    l->n_listeners++;
+    pthread_mutex_unlock(&l->lock);
+    return GW_OK;
+}
+
 gw_model *gw_live_model(gw_live *l) { return l ? l->model : NULL; }
 
 void gw_live_kick(gw_live *l)

@@ -37,6 +37,9 @@ void gw_live_destroy(gw_live *live);
 
 /* Register a listener; call before the server starts (not thread-safe against sync). */
 gw_status gw_live_listen(gw_live *live, gw_live_listener fn, void *user);
+/* The same, called before every listener registered so far: for a listener that only wakes
+ * its own worker, which then runs beside the listeners that work on the sync thread. */
+gw_status gw_live_listen_first(gw_live *live, gw_live_listener fn, void *user);
 
 /* The shared model (borrowed).  Readers: gw_model_acquire / gw_model_release. */
 gw_model *gw_live_model(gw_live *live);

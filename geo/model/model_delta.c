@@ -595,6 +595,27 @@ static gw_status patch_pgrid(gw_ctx *ctx, const gw_layer_data *o, gw_layer_data 
     return mdl_build_pgrid(ctx, d);
 }
 
+/* How d's rows derive from o's (see gw_layer_data in model_internal.h). */
+static gw_status note_lineage(gw_ctx *ctx, const gw_layer_data *o, gw_layer_data *d, const stage *g,
+                              const remap *m, const ins *in, size_t nin)
+{
+    size_t nupd = g->s->n - nin;
+    d->lin_ins = malloc((nin ? nin : 1) * sizeof *d->lin_ins);
+    d->lin_del = malloc((g->ndel ? g->ndel : 1) * sizeof *d->lin_del);
+    d->lin_upd = malloc((nupd ? nupd : 1) * sizeof *d->lin_upd);
+    if (!d->lin_ins || !d->lin_del || !d->lin_upd)
+        return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory refreshing the model");
+    for (size_t k = 0; k < nin; k++) d->lin_ins[k] = in[k].row; /* ascending: in[] is sorted */
+    memcpy(d->lin_del, g->dels, g->ndel * sizeof *g->dels);     /* sorted in build_next */
+    size_t u = 0;
+    for (size_t k = 0; k < g->s->n; k++)
+        if (g->old[k] >= 0) d->lin_upd[u++] = remap_row(m, (size_t)g->old[k]);
+    qsort(d->lin_upd, u, sizeof *d->lin_upd, cmp_size);
+    d->n_ins = nin, d->n_del = g->ndel, d->n_upd = u;
+    d->parent_uid = o->uid;
+    return GW_OK;
+}
+
 /* Every per-row array of the next version (n rows), from the model's pool when large. */
 static gw_status alloc_rows(gw_ctx *ctx, gw_layer_data *d, size_t n)
 {
@@ -688,6 +709,7 @@ static gw_status build_next(gw_ctx *ctx, const gw_layer_data *o, const stage *g,
         if (g->old[k] >= 0) st = put_staged(ctx, d, remap_row(&m, (size_t)g->old[k]), s, k);
     if (!st) st = patch_hash(ctx, o, d, g, &m, in, nin);
     if (!st) st = patch_pgrid(ctx, o, d, g, &m, in, nin);
+    if (!st) st = note_lineage(ctx, o, d, g, &m, in, nin);
     free(in), free(ipos), free(map);
     if (st) {
         mdl_layer_free(ctx, d);

@@ -68,6 +68,14 @@ struct gw_layer_data {
     GEOSSTRtree *tree;
     gw_model_pgrid pg;
     gw_model_pool *pool; /* where the large buffers go back (NULL: plain free) */
+    /* Lineage: a version patched from the change log (model_delta.c) records how its rows
+     * derive from its parent's, so gw_layer_data_match needs no merge by id.  uid is unique
+     * per layer data in the process (never reused, unlike an address); parent_uid 0 = none. */
+    uint64_t uid, parent_uid;
+    size_t *lin_ins; /* rows of this version that are new (ascending) */
+    size_t *lin_del; /* rows of the parent that are gone (ascending) */
+    size_t *lin_upd; /* rows of this version rewritten from the store (ascending) */
+    size_t n_ins, n_del, n_upd;
 };
 
 /* The lon/lat -> metric and -> Mercator transforms, made once per model (creating one costs

@@ -50,6 +50,7 @@ void mdl_layer_free(gw_ctx *ctx, gw_layer_data *d)
     mdl_pool_release(d->pool, d->pg.start);
     mdl_pool_release(d->pool, d->pg.rows);
     mdl_pool_unref(d->pool);
+    free(d->lin_ins), free(d->lin_del), free(d->lin_upd);
     free(d);
 }
 
@@ -73,6 +74,8 @@ gw_status mdl_layer_new(gw_ctx *ctx, gw_layer layer, int64_t seq, gw_layer_data 
     d->ar = a;
     d->layer = layer;
     d->seq = seq;
+    static atomic_uint_fast64_t next_uid = 1;
+    d->uid = (uint64_t)atomic_fetch_add(&next_uid, 1);
     d->nfields = nf;
     for (size_t f = 0; f < nf; f++) d->cols[f].type = fields[f].type;
     *out = d;

@@ -1,7 +1,7 @@
 /* model_match.c — which rows of a point layer's next version are its previous version's rows
  * unchanged: what lets an analysis over a million incidents (coverage's seen flags, the Gi*
  * counts) redo only the few rows a write touched, whichever way the version was made (patched
- * from the change log or reloaded). */
+ * from the change log, when the lineage it records answers directly, or reloaded: a merge). */
 #include "model_internal.h"
 
 #include <string.h>
@@ -48,6 +48,37 @@ static int same_row(const gw_layer_data *a, size_t i, const gw_layer_data *b, si
     return 1;
 }
 
+/* next patched straight from prev: its lineage says which rows are new and which are gone, so
+ * the map is a walk over row numbers, and only the rewritten rows are compared.  0 when the
+ * lineage does not add up (the caller then merges by id). */
+static int match_lineage(const gw_layer_data *prev, const gw_layer_data *next, uint32_t fields,
+                         size_t limit, int32_t *map, size_t *changed, int *over)
+{
+    size_t no = prev->n, nn = next->n, i = 0, a = 0, b = 0;
+    if (nn != no + next->n_ins - next->n_del) return 0;
+    size_t k = next->n_ins + next->n_del;
+    for (size_t j = 0; j < nn; j++) {
+        if (a < next->n_ins && next->lin_ins[a] == j) {
+            map[j] = -1, a++;
+            continue;
+        }
+        while (b < next->n_del && next->lin_del[b] == i) i++, b++;
+        if (i >= no) return 0;
+        map[j] = (int32_t)i++;
+    }
+    while (b < next->n_del && next->lin_del[b] == i) i++, b++;
+    if (i != no || a != next->n_ins || b != next->n_del) return 0;
+    int shared = prev->ar == next->ar;
+    for (size_t u = 0; u < next->n_upd; u++) {
+        size_t j = next->lin_upd[u];
+        if (j >= nn || map[j] < 0) return 0;
+        if (!same_row(prev, (size_t)map[j], next, j, fields, shared)) map[j] = -1, k += 2;
+    }
+    *over = k > limit;
+    if (changed) *changed = k;
+    return 1;
+}
+
 gw_status gw_layer_data_match(gw_ctx *ctx, const gw_layer_data *prev, const gw_layer_data *next,
                               uint32_t fields, size_t limit, int32_t *map, size_t *changed)
 {
@@ -57,6 +88,12 @@ gw_status gw_layer_data_match(gw_ctx *ctx, const gw_layer_data *prev, const gw_l
         return gw_ctx_error(ctx, GW_ERR_ARG, "match: two versions of one point layer are needed");
     if (!prev->cols[0].text || !next->cols[0].text)
         return gw_ctx_error(ctx, GW_ERR_ARG, "match: the layers have no id column");
+    int over = 0;
+    if (next->parent_uid && next->parent_uid == prev->uid &&
+        match_lineage(prev, next, fields, limit, map, changed, &over)) {
+        if (over) return gw_ctx_error(ctx, GW_ERR_RANGE, "match: more than %zu rows differ", limit);
+        return GW_OK;
+    }
     /* Not `shared` across arenas: a reloaded version's offsets mean nothing for its predecessor
      * (a patched one that had to copy its text just takes the slower comparison). */
     int shared = prev->ar == next->ar;

@@ -649,6 +649,16 @@ static void test_state_incremental(void **state)
                                              UINT32_MAX, 1000, map, &changed),
                          GW_OK);
         assert_int_equal(changed, want);
+        /* the map against a lookup by id: every mapped row is the same feature, and exactly the
+         * inserted or rewritten rows are unmapped (the patched version answers from its lineage) */
+        const gw_layer_data *pi = gw_snapshot_layer(snap, GW_LAYER_INCIDENTS);
+        size_t unmapped = 0;
+        for (size_t j = 0; j < gw_layer_data_count(ni); j++) {
+            ptrdiff_t i = gw_layer_data_find(pi, gw_layer_data_id(ni, j));
+            if (map[j] < 0) unmapped++;
+            else assert_int_equal(map[j], i);
+        }
+        assert_int_equal(unmapped, step == 3 ? 0 : 1);
         assert_int_equal(gw_layer_data_match(ctx, gw_snapshot_layer(snap, GW_LAYER_INCIDENTS), ni,
                                              UINT32_MAX, want - 1, map, &changed),
                          GW_ERR_RANGE);
