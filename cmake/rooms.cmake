@@ -49,8 +49,8 @@ gw_room(core SOURCES ${S} HEADERS common.h layer.h geojson.h
 gw_glob(S geo/crs/*.c)
 gw_room(crs SOURCES ${S} HEADERS crs.h DEPS core LIBS PkgConfig::PROJ)
 gw_glob(S geo/store/*.c)
-gw_room(store SOURCES ${S} ${GW_MIGRATIONS_C} HEADERS ${GW_STORE_HEADERS} mbtiles.h DEPS core
-        LIBS PkgConfig::SPATIALITE PkgConfig::SQLITE3)
+gw_room(store SOURCES ${S} ${GW_MIGRATIONS_C} ${GW_PG_MIGRATIONS_C} HEADERS ${GW_STORE_HEADERS}
+        mbtiles.h DEPS core LIBS PkgConfig::SPATIALITE PkgConfig::SQLITE3 PkgConfig::LIBPQ)
 gw_glob(S geo/io/*.c)
 gw_room(io SOURCES ${S} HEADERS io.h DEPS store crs LIBS PkgConfig::GDAL)
 gw_glob(S geo/model/*.c)

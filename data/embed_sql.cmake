@@ -1,8 +1,12 @@
 # embed_sql.cmake — turn data/schema/NNN_name.sql files into a C array of migrations.
-# Invoked at build time with -DIN="a.sql;b.sql" -DOUT=migrations.c.
+# Invoked at build time with -DIN="a.sql;b.sql" -DOUT=migrations.c [-DNAME=st_migrations]
+# (NAME: the array's name; its count is NAME_count; data/schema_pg uses st_pg_migrations).
+if(NOT NAME)
+  set(NAME st_migrations)
+endif()
 set(body "/* Generated from data/schema by data/embed_sql.cmake; do not edit. */\n")
 string(APPEND body "#include <stddef.h>\nstruct gw_migration { int version; const char *name; const char *sql; };\n")
-string(APPEND body "const struct gw_migration st_migrations[] = {\n")
+string(APPEND body "const struct gw_migration ${NAME}[] = {\n")
 set(count 0)
 string(REPLACE "|" ";" IN "${IN}")
 foreach(f ${IN})
@@ -16,5 +20,9 @@ foreach(f ${IN})
   string(APPEND body "  {${ver}, \"${base}\", \"${sql}\"},\n")
   math(EXPR count "${count}+1")
 endforeach()
-string(APPEND body "};\nconst size_t st_migration_count = ${count};\n")
+if(NAME STREQUAL "st_migrations")
+  string(APPEND body "};\nconst size_t st_migration_count = ${count};\n")
+else()
+  string(APPEND body "};\nconst size_t ${NAME}_count = ${count};\n")
+endif()
 file(WRITE ${OUT} "${body}")

@@ -223,7 +223,8 @@ static const char gen_help[] =
     "the same city and the same truth.\n"
     "\n"
     "The ground truth of the planted hotspots (centre, spread, profile, expected trend, incidents\n"
-    "per month; GeoJSON, see docs/hotspots.md) is written to DB.truth.geojson once the city is\n"
+    "per month; GeoJSON, see docs/hotspots.md) is written to DB.truth.geojson (for a\n"
+    "postgresql://…/NAME database: ./NAME.truth.geojson) once the city is\n"
     "committed.\n"
     "\n"
     "options:\n"
@@ -311,6 +312,11 @@ int gw_cmd_gen_city(int argc, char **argv)
         if (!(deflt = malloc(len)))
             return fprintf(stderr, "gridwatch: out of memory\n"), GW_EXIT_RUNTIME;
         snprintf(deflt, len, "%s.truth.geojson", db);
+        if (gw_store_is_postgres(db)) { /* no file beside a database server: ./NAME.truth.geojson */
+            const char *name = strrchr(db, '/') + 1;
+            size_t n = strcspn(name, "?");
+            snprintf(deflt, len, "%.*s.truth.geojson", (int)n, n ? name : "gridwatch");
+        }
         truth = deflt;
     }
     int rc = cli_gen_city(db, scale, seed, region, truth, 0);

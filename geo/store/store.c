@@ -1,23 +1,25 @@
 /* store.c — the store's engine-neutral side: gw_store_open picks the engine from the location
- * (a file path: SQLite/SpatiaLite; a postgresql:// URL is the next engine, decision 0004), and
+ * (a file path: SQLite/SpatiaLite; a postgresql:// URL: PostgreSQL/PostGIS, decision 0004), and
  * every other function of store.h goes through the engine's table (backend.h, ops_core.h). */
 #include "ops_core.h"
+#include "pg_internal.h"
 #include "sqlite_bulk.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+int gw_store_is_postgres(const char *location)
+{
+    return location && (strncmp(location, "postgresql://", 13) == 0 ||
+                        strncmp(location, "postgres://", 11) == 0);
+}
+
 gw_status gw_store_open(gw_ctx *ctx, const char *path, int flags, gw_store **out)
 {
-    if (path &&
-        (strncmp(path, "postgresql://", 13) == 0 || strncmp(path, "postgres://", 11) == 0)) {
-        if (out) *out = NULL;
-        return gw_ctx_error(
-            ctx, GW_ERR_UNSUPPORTED,
-            "this build has no PostgreSQL store; '%.*s…' "
-            "needs the postgresql engine (see docs/decisions/0004-store-interface.md)",
-            13, path);
+    if (gw_store_is_postgres(path)) {
+        if (!out) return gw_ctx_error(ctx, GW_ERR_ARG, "gw_store_open: no output pointer");
+        return pg_open(ctx, path, flags, out);
     }
     return st_sqlite_open(ctx, path, flags, out);
 }

@@ -26,6 +26,7 @@ struct gw_store {
     gw_inserter *inserters;
     gw_status deferred; /* an error found where it could not be returned (inserter destroy) */
     sqlite3_stmt *stmt[ST_COUNT];
+    void *pg; /* the PostgreSQL engine's state (pg_internal.h); NULL for SQLite */
 };
 
 /* A failed SQLite call as GW_ERR_DB: "<what>: <sqlite message> (database <path>)". */

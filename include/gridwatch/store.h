@@ -26,6 +26,11 @@ enum {
     GW_STORE_QUERY_ONLY = 4 /* migrate if due, then refuse every write on this connection */
 };
 
+/* 1 when location names a PostgreSQL database ("postgresql://…" or "postgres://…", libpq's
+ * connection URIs), which gw_store_open opens with the PostgreSQL/PostGIS engine; any other
+ * location is a SpatiaLite file. */
+int gw_store_is_postgres(const char *location);
+
 /* Open (and with GW_STORE_CREATE create) a gridwatch database.  Runs pending migrations in one
  * transaction.  GW_ERR_SCHEMA for a file that is not a gridwatch database or is newer than this
  * build; GW_ERR_IO when the file cannot be opened.  Caller frees with gw_store_close(). */

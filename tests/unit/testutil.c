@@ -1,6 +1,8 @@
 /* testutil.c — see testutil.h. */
 #include "testutil.h"
 
+#include <ctype.h>
+#include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +39,69 @@ const char *gw_test_path(const char *name)
     static int next;
     char *b = bufs[next++ % 8];
     snprintf(b, 512, "%s/%s", gw_test_tmpdir(), name);
+    return b;
+}
+
+/* ---- the store under test: a file, or a PostgreSQL database ---- */
+
+static char pg_dbs[32][64];
+static int n_pg_dbs;
+static pid_t pg_owner;
+
+int gw_test_on_postgres(void)
+{
+    const char *p = getenv("GW_TEST_STORE");
+    return p && (strncmp(p, "postgresql://", 13) == 0 || strncmp(p, "postgres://", 11) == 0);
+}
+
+/* Run one statement on the maintenance database "postgres" of GW_TEST_STORE's server. */
+static int pg_admin(const char *sql)
+{
+    char url[512];
+    snprintf(url, sizeof url, "%spostgres", getenv("GW_TEST_STORE"));
+    PGconn *c = PQconnectdb(url);
+    int ok = PQstatus(c) == CONNECTION_OK;
+    if (!ok) {
+        fprintf(stderr, "GW_TEST_STORE: cannot connect to %s: %s", url, PQerrorMessage(c));
+    } else {
+        PGresult *r = PQexec(c, sql);
+        ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+        if (!ok) fprintf(stderr, "GW_TEST_STORE: %s: %s", sql, PQresultErrorMessage(r));
+        PQclear(r);
+    }
+    PQfinish(c);
+    return ok;
+}
+
+static void pg_cleanup(void)
+{
+    if (getpid() != pg_owner || getenv("GW_TEST_KEEP")) return;
+    for (int i = 0; i < n_pg_dbs; i++) {
+        char sql[128];
+        snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS \"%s\" WITH (FORCE)", pg_dbs[i]);
+        pg_admin(sql);
+    }
+}
+
+const char *gw_test_db(const char *name)
+{
+    if (!gw_test_on_postgres()) return gw_test_path(name);
+    static char bufs[8][600];
+    static int next;
+    char *b = bufs[next++ % 8];
+    char db[64];
+    int k = snprintf(db, sizeof db, "gwt_%d_", (int)getpid());
+    for (const char *p = name; *p && k < (int)sizeof db - 1; p++)
+        db[k++] = isalnum((unsigned char)*p) ? (char)tolower((unsigned char)*p) : '_';
+    db[k] = '\0';
+    char sql[128];
+    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS \"%s\" WITH (FORCE)", db);
+    if (!pg_admin(sql)) exit(2);
+    if (!n_pg_dbs) pg_owner = getpid(), atexit(pg_cleanup);
+    int known = 0;
+    for (int i = 0; i < n_pg_dbs; i++) known |= strcmp(pg_dbs[i], db) == 0;
+    if (!known && n_pg_dbs < 32) snprintf(pg_dbs[n_pg_dbs++], sizeof pg_dbs[0], "%s", db);
+    snprintf(b, 600, "%s%s", getenv("GW_TEST_STORE"), db);
     return b;
 }
 

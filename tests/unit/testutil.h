@@ -16,6 +16,16 @@
 const char *gw_test_tmpdir(void);
 /* Path of a new file name inside the temp dir: "<tmp>/<name>"; static buffer rotated 8 deep. */
 const char *gw_test_path(const char *name);
+/* A database location for the store under test: a file path in the temp dir ("<tmp>/<name>")
+ * by default; when the environment's GW_TEST_STORE is a PostgreSQL URL prefix
+ * ("postgresql:///" or "postgresql://user@host:port/"), that prefix followed by a database
+ * name made of this process's id and `name`, dropped first if it exists and dropped at exit.
+ * Static buffer rotated 8 deep.  The `_pg` ctest entries run the same binaries with
+ * GW_TEST_STORE set (CMakeLists.txt, gw_pg_test). */
+const char *gw_test_db(const char *name);
+/* 1 when gw_test_db gives PostgreSQL locations (tests skip what reads a SQLite file directly). */
+int gw_test_on_postgres(void);
+
 /* Path under <shared>/data/real, or NULL (and a message) when the file is absent.  <shared> is
  * the environment's GW_SHARED_DIR when set (to hide the data: GW_SHARED_DIR=/nonexistent), else
  * the build's GW_SHARED_DIR (CMake cache variable, default ../shared beside the checkout). */
