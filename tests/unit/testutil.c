@@ -77,8 +77,8 @@ static void pg_cleanup(void)
 {
     if (getpid() != pg_owner || getenv("GW_TEST_KEEP")) return;
     for (int i = 0; i < n_pg_dbs; i++) {
-        char sql[128];
-        snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS \"%s\" WITH (FORCE)", pg_dbs[i]);
+        char sql[160];
+        snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS \"%.63s\" WITH (FORCE)", pg_dbs[i]);
         pg_admin(sql);
     }
 }
@@ -94,8 +94,8 @@ const char *gw_test_db(const char *name)
     for (const char *p = name; *p && k < (int)sizeof db - 1; p++)
         db[k++] = isalnum((unsigned char)*p) ? (char)tolower((unsigned char)*p) : '_';
     db[k] = '\0';
-    char sql[128];
-    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS \"%s\" WITH (FORCE)", db);
+    char sql[160];
+    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS \"%.63s\" WITH (FORCE)", db);
     if (!pg_admin(sql)) exit(2);
     if (!n_pg_dbs) pg_owner = getpid(), atexit(pg_cleanup);
     int known = 0;
