@@ -1,5 +1,5 @@
-/* live.c — the sync thread behind gw_live: poll the change log, refresh the shared model,
- * tell the listeners.  See live.h for why it is a thread and not a per-request check. */
+/* live.c — the sync thread behind gw_live: wait for changes (PostgreSQL's notification, or a
+ * poll of the change log on SQLite), refresh the shared model, tell the listeners.  See live.h for why it is a thread and not a per-request check. */
 #include "live.h"
 
 #include "gridwatch/store_changes.h"
@@ -22,6 +22,8 @@ struct gw_live {
     gw_store *store; /* the sync thread's read connection */
     pthread_t thread;
     int running, stop, kicked;
+    int notify;  /* the store can wait for changes (PostgreSQL); 0 after it said it cannot */
+    int failing; /* the last wait failed (logged once until it works again) */
     pthread_mutex_t lock;
     pthread_cond_t wake, synced;
     int64_t seq; /* what the listeners have seen */
@@ -106,12 +108,39 @@ static int64_t sync_once(gw_live *l, int64_t after)
     return reached;
 }
 
+/* A failed wait (the database restarting): say so once, then retry every poll interval. */
+static void wait_failed(gw_live *l, gw_status w)
+{
+    if (!l->failing)
+        fprintf(stderr, "{\"level\":\"error\",\"msg\":\"waiting for changes failed (%d): %s\"}\n",
+                (int)w, gw_ctx_errmsg(l->ctx));
+    l->failing = 1;
+    struct timespec ts = {.tv_sec = l->poll_ms / 1000,
+                          .tv_nsec = (long)(l->poll_ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
 static void *sync_main(void *arg)
 {
     gw_live *l = arg;
     pthread_mutex_lock(&l->lock);
     while (!l->stop) {
-        if (!l->kicked) {
+        if (!l->kicked && l->notify) {
+            /* PostgreSQL: block on the change notification (a commit on any server wakes us
+             * within a millisecond); back every poll_ms to see stop and kicks */
+            int64_t seen = l->seq;
+            pthread_mutex_unlock(&l->lock);
+            gw_status w = gw_store_changes_wait(l->store, seen, l->poll_ms);
+            if (w && w != GW_ERR_NOT_FOUND) {
+                if (w == GW_ERR_UNSUPPORTED) l->notify = 0; /* SQLite: poll */
+                else wait_failed(l, w);
+                gw_ctx_clear_error(l->ctx);
+            } else if (l->failing) {
+                fprintf(stderr, "{\"level\":\"info\",\"msg\":\"change notification back\"}\n");
+                l->failing = 0;
+            }
+            pthread_mutex_lock(&l->lock);
+        } else if (!l->kicked) {
             struct timespec ts;
             deadline_in(&ts, l->poll_ms);
             pthread_cond_timedwait(&l->wake, &l->lock, &ts);
@@ -145,6 +174,7 @@ gw_status gw_live_create(gw_ctx *ctx, const char *db_path, unsigned poll_ms, gw_
     if (!l) return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory");
     l->db_path = strdup(db_path);
     l->poll_ms = poll_ms ? poll_ms : 100;
+    l->notify = gw_store_is_postgres(db_path);
     pthread_mutex_init(&l->lock, NULL);
     pthread_cond_init(&l->wake, NULL);
     pthread_cond_init(&l->synced, NULL);

@@ -22,10 +22,11 @@
 
 typedef struct pg_state {
     PGconn *conn;
-    int in_tx;   /* 0 none, 1 write (pg_begin), 2 read (pg_read_begin) */
-    int nsp;     /* savepoint depth of pg_write_begin outside a transaction */
-    int ro;      /* GW_STORE_READONLY / QUERY_ONLY */
-    int inserts; /* live inserters (buffered COPY) */
+    int in_tx;     /* 0 none, 1 write (pg_begin), 2 read (pg_read_begin) */
+    int nsp;       /* savepoint depth of pg_write_begin outside a transaction */
+    int ro;        /* GW_STORE_READONLY / QUERY_ONLY */
+    int inserts;   /* live inserters (buffered COPY) */
+    int listening; /* LISTEN gw_changes issued on this connection (pg_listen.c) */
     gw_status deferred;
     void *inserters; /* pg_inserter list */
 } pg_state;
@@ -50,6 +51,8 @@ extern const struct gw_store_plan_ops st_pg_plan_ops;
  * NULL with the error on the store's context and *st set.  Caller PQclear()s the result. */
 PGresult *pg_run(gw_store *s, const char *sql, int n, const char *const *vals, const int *lens,
                  const char *what, gw_status *st);
+/* The session settings of a new or re-established connection (UTC, read-only when asked). */
+gw_status pg_session_setup(gw_store *s);
 /* pg_run for a statement without results. */
 gw_status pg_exec(gw_store *s, const char *sql, int n, const char *const *vals, const char *what);
 /* A one-row, one-integer query; *found = 0 for no row or NULL (found may be NULL). */
@@ -108,6 +111,8 @@ gw_status pg_log_change(gw_store *s, gw_layer layer, const char *op, const char 
                         const gw_bbox *bbox, int64_t *seq);
 gw_status pg_last_seq(gw_store *s, int64_t *seq);
 gw_status pg_audit(gw_store *s, const char *who, const char *action, const char *detail);
+/* changes.wait (pg_listen.c). */
+gw_status pg_changes_wait(gw_store *s, int64_t after, unsigned timeout_ms);
 /* Flush every live inserter's buffered rows (before commit, clear and reads of the layer). */
 gw_status pg_flush_all(gw_store *s);
 /* The published grid-set version (meta 'grid_version'; 1 when absent). */

@@ -209,10 +209,9 @@ gw_status pg_open(gw_ctx *ctx, const char *url, int flags, gw_store **out)
         return st;
     }
     int version = 0;
-    gw_status st = pg_exec(s, "SET TimeZone = 'UTC'", 0, NULL, "cannot set up the connection");
-    if (!st)
-        st = pg_exec(s, "SET client_min_messages = warning", 0, NULL,
-                     "cannot set up the connection");
+    int ro_flag = p->ro;
+    p->ro = 0; /* read-write until migrated */
+    gw_status st = pg_session_setup(s);
     if (!st) st = identify(s, &version);
     if (!st && version == 0 && !(flags & GW_STORE_CREATE))
         st = gw_ctx_error(ctx, GW_ERR_SCHEMA,
@@ -224,6 +223,7 @@ gw_status pg_open(gw_ctx *ctx, const char *url, int flags, gw_store **out)
                           s->path, version, GW_SCHEMA_VERSION);
     if (!st && !ro && version < GW_SCHEMA_VERSION) st = migrate(s);
     s->schema_version = GW_SCHEMA_VERSION;
+    p->ro = ro_flag;
     if (!st && p->ro)
         st = pg_exec(s, "SET default_transaction_read_only = on", 0, NULL,
                      "cannot make the connection read-only");

@@ -31,14 +31,47 @@ gw_status pg_fail(gw_store *s, const PGresult *r, const char *what)
                         detail ? detail : "", s->path);
 }
 
+gw_status pg_session_setup(gw_store *s)
+{
+    pg_state *p = PG(s);
+    gw_status st = pg_exec(s, "SET TimeZone = 'UTC'", 0, NULL, "cannot set up the connection");
+    if (!st)
+        st = pg_exec(s, "SET client_min_messages = warning", 0, NULL,
+                     "cannot set up the connection");
+    if (!st && p->ro)
+        st = pg_exec(s, "SET default_transaction_read_only = on", 0, NULL,
+                     "cannot make the connection read-only");
+    return st;
+}
+
+/* A lost connection outside a transaction is re-established (the server restarted); inside
+ * one the transaction is gone and the caller's statement fails. */
+static int reconnect(gw_store *s)
+{
+    pg_state *p = PG(s);
+    if (PQstatus(p->conn) == CONNECTION_OK) return 1;
+    if (p->in_tx) return 0;
+    PQreset(p->conn);
+    p->listening = 0;
+    return PQstatus(p->conn) == CONNECTION_OK && pg_session_setup(s) == GW_OK;
+}
+
 PGresult *pg_run(gw_store *s, const char *sql, int n, const char *const *vals, const int *lens,
                  const char *what, gw_status *st)
 {
     int fmts[16] = {0};
     if (lens)
         for (int i = 0; i < n && i < 16; i++) fmts[i] = lens[i] > 0;
-    PGresult *r = PQexecParams(PG(s)->conn, sql, n, NULL, vals, lens, lens ? fmts : NULL, 0);
+    pg_state *p = PG(s);
+    int was_ok = PQstatus(p->conn) == CONNECTION_OK || reconnect(s);
+    PGresult *r = PQexecParams(p->conn, sql, n, NULL, vals, lens, lens ? fmts : NULL, 0);
     ExecStatusType t = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+    if (t == PGRES_FATAL_ERROR && was_ok && !p->in_tx && PQstatus(p->conn) != CONNECTION_OK &&
+        reconnect(s)) { /* the connection broke under a statement of its own: once more */
+        PQclear(r);
+        r = PQexecParams(p->conn, sql, n, NULL, vals, lens, lens ? fmts : NULL, 0);
+        t = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+    }
     if (t == PGRES_TUPLES_OK || t == PGRES_COMMAND_OK) {
         *st = GW_OK;
         return r;

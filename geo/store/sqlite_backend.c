@@ -37,6 +37,7 @@ static const struct gw_store_core_ops sqlite_core = {
 
 static const struct gw_store_changes_ops sqlite_changes = {
     .read = sq_changes_read,
+    .wait = sq_changes_wait,
     .last = sq_changes_last,
 };
 

@@ -59,3 +59,10 @@ gw_status sq_changes_last(gw_store *s, const char *layer, int64_t *seq)
     sqlite3_finalize(q);
     return st;
 }
+
+gw_status sq_changes_wait(gw_store *s, int64_t after, unsigned timeout_ms)
+{
+    (void)after, (void)timeout_ms;
+    return gw_ctx_error(s->ctx, GW_ERR_UNSUPPORTED,
+                        "SQLite sends no change notification; poll the change log (%s)", s->path);
+}

@@ -9,6 +9,11 @@ gw_status gw_store_changes_read(gw_store *s, int64_t after, int64_t before, int 
     ST_CALL(s, changes, read, after, before, max, fn, user, n);
 }
 
+gw_status gw_store_changes_wait(gw_store *s, int64_t after, unsigned timeout_ms)
+{
+    ST_CALL(s, changes, wait, after, timeout_ms);
+}
+
 gw_status gw_store_changes_last(gw_store *s, const char *layer, int64_t *seq)
 {
     ST_CALL(s, changes, last, layer, seq);

@@ -29,6 +29,14 @@ typedef int (*gw_store_change_fn)(void *user, const gw_store_change *c);
 gw_status gw_store_changes_read(gw_store *s, int64_t after, int64_t before, int max,
                                 gw_store_change_fn fn, void *user, size_t *n);
 
+/* Wait, at most timeout_ms, until a change after `after` may be in the log: GW_OK when one is
+ * or may be (read it with gw_store_changes_read), GW_ERR_NOT_FOUND when the time passed
+ * without one.  PostgreSQL: the connection LISTENs to the notification every logged change
+ * sends, so a write by any server on the database wakes the waiter at once; GW_ERR_DB when the
+ * connection is lost (it is re-established by a later call).  SQLite has no notification:
+ * GW_ERR_UNSUPPORTED, and the caller polls gw_store_last_seq instead. */
+gw_status gw_store_changes_wait(gw_store *s, int64_t after, unsigned timeout_ms);
+
 /* The highest seq of a change logged for `layer` (a table name such as "grids"); 0 when none. */
 gw_status gw_store_changes_last(gw_store *s, const char *layer, int64_t *seq);
 
