@@ -62,7 +62,10 @@ static gw_status flush(pg_inserter *ins)
     }
     while (st && (r = PQgetResult(p->conn)) != NULL) PQclear(r);
     ins->buf.n = 0;
-    if (st) p->deferred = st;
+    if (st) {
+        p->deferred = st;
+        snprintf(p->deferred_msg, sizeof p->deferred_msg, "%s", gw_ctx_errmsg(s->ctx));
+    }
     return st;
 }
 

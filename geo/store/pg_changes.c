@@ -4,4 +4,4 @@
 #include "ops_changes.h"
 #include "pg_internal.h"
 
-const struct gw_store_changes_ops st_pg_changes_ops = {0};
+const struct gw_store_changes_ops st_pg_changes_ops = {.wait = pg_changes_wait};

@@ -42,8 +42,8 @@ gw_status pg_commit(gw_store *s)
                             s->path);
     gw_status st = p->deferred ? gw_ctx_error(s->ctx, p->deferred,
                                               "cannot commit: an earlier bulk load failed in "
-                                              "this transaction; roll back (database %s)",
-                                              s->path)
+                                              "this transaction; roll back (%s)",
+                                              p->deferred_msg)
                                : pg_flush_all(s);
     if (st) return st;
     st = pg_exec(s, "COMMIT", 0, NULL, "cannot commit");

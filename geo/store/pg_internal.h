@@ -28,7 +28,8 @@ typedef struct pg_state {
     int inserts;   /* live inserters (buffered COPY) */
     int listening; /* LISTEN gw_changes issued on this connection (pg_listen.c) */
     gw_status deferred;
-    void *inserters; /* pg_inserter list */
+    char deferred_msg[512]; /* its message, repeated by the commit that refuses */
+    void *inserters;        /* pg_inserter list */
 } pg_state;
 
 #define PG(s) ((pg_state *)(s)->pg)
