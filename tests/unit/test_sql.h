@@ -3,7 +3,7 @@
  * through the store's own connection (store_sqlite.h); PostgreSQL through a connection of its
  * own to the store's URL (an independent reading of committed rows).  Each helper takes the
  * SQLite statement and, where the dialects differ, the PostgreSQL one (NULL: the same text).
- * Static functions: include it in one test file. */
+ * Static inline functions: include it in one test file. */
 #ifndef GW_TEST_SQL_H
 #define GW_TEST_SQL_H
 
@@ -18,13 +18,13 @@
 static PGconn *tsql_conn;
 static char tsql_url[512];
 
-static void tsql_close(void)
+static inline void tsql_close(void)
 {
     if (tsql_conn) PQfinish(tsql_conn);
     tsql_conn = NULL;
 }
 
-static PGconn *tsql_pg(gw_store *s)
+static inline PGconn *tsql_pg(gw_store *s)
 {
     const char *url = gw_store_path(s);
     if (tsql_conn && strcmp(url, tsql_url) == 0) return tsql_conn;
@@ -38,7 +38,7 @@ static PGconn *tsql_pg(gw_store *s)
 
 /* Run sql (SQLite) or pg (PostgreSQL; NULL: sql); the first value as text into a static buffer,
  * "NULL" for NULL.  A statement without rows gives "" (tsql_exec). */
-static const char *tsql_text(gw_store *s, const char *sql, const char *pg)
+static inline const char *tsql_text(gw_store *s, const char *sql, const char *pg)
 {
     static char buf[1024];
     buf[0] = '\0';
@@ -69,10 +69,13 @@ static const char *tsql_text(gw_store *s, const char *sql, const char *pg)
 }
 
 /* A statement whose result is not needed (a DELETE planting a state). */
-static void tsql_exec(gw_store *s, const char *sql, const char *pg) { tsql_text(s, sql, pg); }
+static inline void tsql_exec(gw_store *s, const char *sql, const char *pg)
+{
+    tsql_text(s, sql, pg);
+}
 
 /* The first value as an integer ('t'/'f' of a PostgreSQL boolean as 1/0). */
-static int64_t tsql_int(gw_store *s, const char *sql, const char *pg)
+static inline int64_t tsql_int(gw_store *s, const char *sql, const char *pg)
 {
     const char *t = tsql_text(s, sql, pg);
     if (strcmp(t, "t") == 0) return 1;
@@ -80,9 +83,18 @@ static int64_t tsql_int(gw_store *s, const char *sql, const char *pg)
     return strtoll(t, NULL, 10);
 }
 
-static double tsql_real(gw_store *s, const char *sql, const char *pg)
+/* The first value as a double, exactly (PostgreSQL prints float8 so that it reads back to the
+ * same double; SQLite's text of a REAL would round, so its value is read as a double). */
+static inline double tsql_real(gw_store *s, const char *sql, const char *pg)
 {
-    return strtod(tsql_text(s, sql, pg), NULL);
+    if (gw_test_on_postgres()) return strtod(tsql_text(s, sql, pg), NULL);
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(st_sqlite_db(s), sql, -1, &q, NULL) != SQLITE_OK)
+        fail_msg("%s: %s", sql, sqlite3_errmsg(st_sqlite_db(s)));
+    if (sqlite3_step(q) != SQLITE_ROW) fail_msg("%s: no row", sql);
+    double v = sqlite3_column_double(q, 0);
+    sqlite3_finalize(q);
+    return v;
 }
 
 #endif
