@@ -546,7 +546,7 @@ gw_status gw_server_create(gw_ctx *ctx, const gw_server_opts *opts, gw_server **
 {
     *out = NULL;
     if (!opts || !opts->db_path) return gw_ctx_error(ctx, GW_ERR_ARG, "no database path given");
-    if (access(opts->db_path, F_OK) != 0)
+    if (!gw_store_is_postgres(opts->db_path) && access(opts->db_path, F_OK) != 0)
         return gw_ctx_error(ctx, GW_ERR_IO, "database '%s' does not exist", opts->db_path);
     gw_store *st = NULL;
     gw_status s = gw_store_open(ctx, opts->db_path, 0, &st); /* migrates once, up front */
