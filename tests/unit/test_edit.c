@@ -7,6 +7,7 @@
 #include "gridwatch/edit.h"
 #include "gridwatch/layer.h"
 #include "gridwatch/store.h"
+#include "gridwatch/store_edit.h"
 #include "test_sql.h"
 
 #include <math.h>
@@ -463,6 +464,83 @@ static void test_batch(void **state)
     gw_store_close(s);
 }
 
+/* The store's single-feature writes on their own (store_edit.h), on either engine: a refused
+ * row comes back as the status geo/edit/ maps to HTTP (a duplicate id GW_ERR_CONFLICT, a value
+ * a CHECK refuses GW_ERR_RANGE, a geometry the column refuses GW_ERR_GEOMETRY) and leaves the
+ * caller's transaction usable; update writes only the given fields; lookup and delete. */
+static void test_store_writes(void **state)
+{
+    (void)state;
+    gw_store *s = make_db("store.db");
+    size_t nf;
+    gw_layer_fields(GW_LAYER_INCIDENTS, &nf);
+    gw_value v[16] = {{GW_VAL_TEXT, "S1", 0, 0}};
+    int sev = gw_layer_field_index(GW_LAYER_INCIDENTS, "severity");
+    int cat = gw_layer_field_index(GW_LAYER_INCIDENTS, "category");
+    int occ = gw_layer_field_index(GW_LAYER_INCIDENTS, "occurred_at");
+    v[sev] = (gw_value){GW_VAL_INT, NULL, 2, 0};
+    v[cat] = (gw_value){GW_VAL_TEXT, "theft", 0, 0};
+    v[occ] = (gw_value){GW_VAL_TEXT, "2025-01-02T00:00:00Z", 0, 0};
+    gw_store_edit_row r = {
+        .label = "incident 'S1'", .id = "S1", .values = v, .has_geom = 1, .x = 115.5, .y = 35.25};
+    assert_int_equal(gw_store_begin(s), GW_OK);
+    assert_int_equal(gw_store_edit_insert(s, GW_LAYER_INCIDENTS, 1, &r), GW_OK);
+    expect_err(gw_store_edit_insert(s, GW_LAYER_INCIDENTS, 1, &r), GW_ERR_CONFLICT,
+               "incident 'S1': id 'S1' exists already");
+    gw_store_edit_row r2 = r;
+    r2.id = r2.label = "S2";
+    v[sev].i = 9;
+    expect_err(gw_store_edit_insert(s, GW_LAYER_INCIDENTS, 1, &r2), GW_ERR_RANGE,
+               "a value is out of range");
+    v[sev].i = 4;
+    assert_int_equal(gw_store_edit_insert(s, GW_LAYER_INCIDENTS, 1, &r2), GW_OK); /* still usable */
+    /* a point is no grid geometry */
+    unsigned char pt[21] = {1, 1, 0, 0, 0};
+    double xy[2] = {115.5, 35.25};
+    memcpy(pt + 5, xy, sizeof xy);
+    gw_value gv[16] = {{GW_VAL_TEXT, "G9", 0, 0}};
+    gw_store_edit_row g = {.label = "grid 'G9'",
+                           .id = "G9",
+                           .values = gv,
+                           .has_geom = 1,
+                           .wkb = pt,
+                           .wkb_len = sizeof pt};
+    expect_err(gw_store_edit_insert(s, GW_LAYER_GRIDS, 1, &g), GW_ERR_GEOMETRY,
+               "the geometry was refused");
+    assert_int_equal(gw_store_commit(s), GW_OK);
+    assert_int_equal(q_int(s, "SELECT count(*) FROM incidents WHERE id IN ('S1', 'S2')"), 2);
+    assert_int_equal(q_int(s, "SELECT severity FROM incidents WHERE id = 'S2'"), 4);
+    /* update: the given fields only (category), the geometry kept; outside a transaction */
+    unsigned char given[16] = {0};
+    given[cat] = 1;
+    v[cat].s = "fraud", v[sev].i = 1;
+    r2.given = given, r2.has_geom = 0;
+    assert_int_equal(gw_store_edit_update(s, GW_LAYER_INCIDENTS, 1, &r2), GW_OK);
+    assert_string_equal(q_text(s,
+                               "SELECT category || ' ' || severity FROM incidents WHERE id = 'S2'"),
+                        "fraud 4");
+    int found = 0;
+    gw_bbox box;
+    assert_int_equal(gw_store_edit_lookup(s, GW_LAYER_INCIDENTS, 1, "S2", &found, &box), GW_OK);
+    assert_int_equal(found, 1);
+    assert_true(box.minx == 115.5 && box.maxx == 115.5 && box.miny == 35.25 && box.maxy == 35.25);
+    assert_int_equal(gw_store_edit_lookup(s, GW_LAYER_GRIDS, 1, "G1", &found, &box), GW_OK);
+    assert_true(found && box.minx == 115.4 && box.miny == 35.2 && box.maxx == 115.6 &&
+                box.maxy == 35.3);
+    assert_int_equal(gw_store_edit_lookup(s, GW_LAYER_GRIDS, 2, "G1", &found, &box), GW_OK);
+    assert_int_equal(found, 0);
+    char id[32];
+    assert_int_equal(gw_store_edit_grid_at(s, 1, 115.6, 35.25, id, sizeof id), GW_OK);
+    assert_string_equal(id, "G1"); /* on the border: the lowest id */
+    assert_int_equal(gw_store_edit_grid_at(s, 1, 120, 35.25, id, sizeof id), GW_OK);
+    assert_string_equal(id, "");
+    assert_int_equal(gw_store_edit_delete(s, GW_LAYER_INCIDENTS, 1, "S2"), GW_OK);
+    assert_int_equal(gw_store_edit_delete(s, GW_LAYER_INCIDENTS, 1, "S2"), GW_OK);
+    assert_int_equal(gw_store_edit_lookup(s, GW_LAYER_INCIDENTS, 1, "S2", &found, &box), GW_OK);
+    assert_int_equal(found, 0);
+    gw_store_close(s);
+}
+
 static void test_input_crs(void **state)
 {
     gw_store *s = make_db("crs.db");
@@ -529,6 +607,7 @@ int main(void)
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_batch),
         cmocka_unit_test(test_input_crs),
+        cmocka_unit_test(test_store_writes),
     };
     int rc = cmocka_run_group_tests_name("edit", tests, NULL, NULL);
     gw_ctx_destroy(ctx);
