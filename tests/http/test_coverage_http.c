@@ -45,7 +45,7 @@ static int setup(void **state)
 {
     (void)state;
     tctx = gw_test_ctx();
-    snprintf(db_path, sizeof db_path, "%s", gw_test_path("cov_http.db"));
+    snprintf(db_path, sizeof db_path, "%s", gw_test_db("cov_http.db"));
     gw_store_close(hf_city(tctx, db_path, 0.01, 3));
     gw_app_opts ao = {.poll_ms = 20};
     gw_server_opts o = {.db_path = db_path, .port = 0, .anonymous_read = 1, .quiet = 1};
@@ -298,7 +298,7 @@ static void test_start_stale(void **state)
 {
     (void)state;
     char path2[1024];
-    snprintf(path2, sizeof path2, "%s", gw_test_path("cov_http_stale.db"));
+    snprintf(path2, sizeof path2, "%s", gw_test_db("cov_http_stale.db"));
     gw_store *store = hf_city(tctx, path2, 0.01, 5);
     gw_store_close(store);
     setenv("GW_COVERAGE_START_DELAY_MS", "400", 1);

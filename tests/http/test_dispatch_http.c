@@ -46,7 +46,7 @@ static int setup(void **state)
 {
     (void)state;
     tctx = gw_test_ctx();
-    snprintf(db_path, sizeof db_path, "%s", gw_test_path("dispatch.sqlite"));
+    snprintf(db_path, sizeof db_path, "%s", gw_test_db("dispatch.sqlite"));
     gw_store *s = hf_city(tctx, db_path, 0.02, 11);
     assert_int_equal(gw_store_extent(s, GW_LAYER_TEAMS, &ext), GW_OK);
     assert_int_equal(gw_auth_token_create(s, GW_ROLE_DISPATCHER, "disp", tok_disp, NULL), GW_OK);

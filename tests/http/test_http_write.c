@@ -50,7 +50,7 @@ static size_t poly_wkb(unsigned char *w, const double *xy, uint32_t n)
  * one feature "X" in every layer (target of the denied writes); tokens of every role. */
 static void make_db(void)
 {
-    snprintf(db_path, sizeof db_path, "%s", gw_test_path("write.sqlite"));
+    snprintf(db_path, sizeof db_path, "%s", gw_test_db("write.sqlite"));
     gw_store *s = NULL;
     assert_int_equal(gw_store_open(tctx, db_path, GW_STORE_CREATE, &s), GW_OK);
     assert_int_equal(gw_store_begin(s), GW_OK);

@@ -12,6 +12,7 @@
 #include "gridwatch/edit.h"
 #include "gridwatch/model.h"
 #include "gridwatch/store.h"
+#include "gridwatch/store_coverage.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -51,7 +52,7 @@ static void hand_open(hand *H, const char *name)
 {
     memset(H, 0, sizeof *H);
     H->ctx = gw_test_ctx();
-    assert_int_equal(gw_store_open(H->ctx, gw_test_path(name), GW_STORE_CREATE, &H->store), GW_OK);
+    assert_int_equal(gw_store_open(H->ctx, gw_test_db(name), GW_STORE_CREATE, &H->store), GW_OK);
     H->srid = gw_crs_metric_for(115.5, 35.2);
     assert_int_equal(gw_store_set_metric_srid(H->store, H->srid), GW_OK);
     gw_crs m = {GW_CRS_EPSG, H->srid}, ll = {GW_CRS_EPSG, 4326};
@@ -476,7 +477,7 @@ static void test_incremental(void **state)
     (void)state;
     gw_ctx *ctx = gw_test_ctx();
     gw_store *store = NULL;
-    assert_int_equal(gw_store_open(ctx, gw_test_path("city.db"), GW_STORE_CREATE, &store), GW_OK);
+    assert_int_equal(gw_store_open(ctx, gw_test_db("city.db"), GW_STORE_CREATE, &store), GW_OK);
     gw_city_opts co = {.scale = 0.01, .seed = 7};
     gw_city_report rep;
     assert_int_equal(gw_city_generate(ctx, store, &co, &rep), GW_OK);
@@ -574,6 +575,154 @@ static void test_incremental(void **state)
     gw_ctx_destroy(ctx);
 }
 
+/* The store's coverage rows on their own (store_coverage.h), on either engine: a row with blind
+ * spots comes back byte for byte as ISO WKB, NAN share as NAN, rows in grid order by bytes; a
+ * row replaces the grid's stored one, replace_all empties the table first; the run's
+ * parameters, a window or none. */
+typedef struct cov_src {
+    const gw_store_coverage_row *rows;
+    size_t n, i;
+} cov_src;
+
+static int cov_next(void *user, gw_store_coverage_row *out)
+{
+    cov_src *c = user;
+    if (c->i >= c->n) return 0;
+    *out = c->rows[c->i++];
+    return 1;
+}
+
+typedef struct cov_got {
+    char grid[4][16];
+    gw_store_coverage_row row[4];
+    unsigned char blind[4][128];
+    size_t n;
+} cov_got;
+
+static int cov_take(void *user, const gw_store_coverage_row *r)
+{
+    cov_got *g = user;
+    assert_true(g->n < 4);
+    snprintf(g->grid[g->n], sizeof g->grid[g->n], "%s", r->grid);
+    g->row[g->n] = *r;
+    g->row[g->n].grid = g->grid[g->n];
+    if (r->blind) {
+        assert_true(r->blind_len <= sizeof g->blind[g->n]);
+        memcpy(g->blind[g->n], r->blind, r->blind_len);
+        g->row[g->n].blind = g->blind[g->n];
+    }
+    g->n++;
+    return 0;
+}
+
+static void test_store_rows(void **state)
+{
+    (void)state;
+    gw_ctx *ctx = gw_test_ctx();
+    gw_store *s = NULL;
+    assert_int_equal(gw_store_open(ctx, gw_test_db("rows.db"), GW_STORE_CREATE, &s), GW_OK);
+    gw_store_coverage_run run;
+    assert_int_equal(gw_store_coverage_run_get(s, &run), GW_ERR_NOT_FOUND);
+    /* MULTIPOLYGON(((115 35, 115.001 35, 115.001 35.001, 115 35))), little-endian ISO WKB */
+    unsigned char wkb[86];
+    size_t k = 0;
+    uint32_t t6 = 6, one = 1, t3 = 3, four = 4;
+    wkb[k++] = 1, memcpy(wkb + k, &t6, 4), k += 4, memcpy(wkb + k, &one, 4), k += 4;
+    wkb[k++] = 1, memcpy(wkb + k, &t3, 4), k += 4, memcpy(wkb + k, &one, 4), k += 4;
+    memcpy(wkb + k, &four, 4), k += 4;
+    double ring[] = {115, 35, 115.001, 35, 115.001, 35.001, 115, 35};
+    memcpy(wkb + k, ring, sizeof ring), k += sizeof ring;
+    assert_int_equal(k, sizeof wkb);
+    gw_store_coverage_row rows[3] = {
+        {.grid = "b",
+         .seq = 7,
+         .grid_m2 = 1e6 / 3,
+         .covered_m2 = 0.1,
+         .ratio = 0.3,
+         .cameras = 2,
+         .incidents = 5,
+         .seen = 1,
+         .incident_share = 0.2,
+         .room_m2 = 3.5,
+         .room_reach = 0.25,
+         .blind_m2 = 12.125,
+         .blind_parts = 1,
+         .blind = wkb,
+         .blind_len = sizeof wkb},
+        {.grid = "B", .seq = 7, .grid_m2 = 4, .incident_share = NAN},
+        {.grid = "a", .seq = 7, .grid_m2 = 5, .incident_share = NAN},
+    };
+    cov_src src = {rows, 3, 0};
+    gw_store_coverage_run r0 = {.seq = 7,
+                                .metric_srid = 32650,
+                                .has_window = 1,
+                                .window_from = 1700000000,
+                                .window_to = 1800000000,
+                                .min_blind_m2 = 100.5,
+                                .room_dist_m = 500};
+    assert_int_equal(gw_store_begin(s), GW_OK);
+    assert_int_equal(gw_store_coverage_write(s, 1, cov_next, &src, &r0), GW_OK);
+    assert_int_equal(gw_store_commit(s), GW_OK);
+    cov_got got = {0};
+    size_t n = 0;
+    assert_int_equal(gw_store_coverage_read(s, NULL, 1, cov_take, &got, &n), GW_OK);
+    assert_int_equal(n, 3);
+    assert_string_equal(got.grid[0], "B"); /* byte order: upper case first */
+    assert_string_equal(got.grid[1], "a");
+    assert_string_equal(got.grid[2], "b");
+    const gw_store_coverage_row *b = &got.row[2];
+    assert_int_equal(b->seq, 7);
+    assert_true(b->grid_m2 == 1e6 / 3 && b->covered_m2 == 0.1 && b->ratio == 0.3);
+    assert_int_equal(b->cameras, 2);
+    assert_int_equal(b->incidents, 5);
+    assert_int_equal(b->seen, 1);
+    assert_true(b->incident_share == 0.2 && b->room_m2 == 3.5 && b->room_reach == 0.25);
+    assert_true(b->blind_m2 == 12.125);
+    assert_int_equal(b->blind_parts, 1);
+    assert_int_equal(b->blind_len, sizeof wkb);
+    assert_memory_equal(b->blind, wkb, sizeof wkb);
+    assert_true(isnan(got.row[0].incident_share));
+    assert_null(got.row[0].blind);
+    /* without blind spots; one grid */
+    memset(&got, 0, sizeof got);
+    assert_int_equal(gw_store_coverage_read(s, "b", 0, cov_take, &got, &n), GW_OK);
+    assert_int_equal(n, 1);
+    assert_null(got.row[0].blind);
+    assert_int_equal(got.row[0].blind_len, 0);
+    assert_int_equal(gw_store_coverage_run_get(s, &run), GW_OK);
+    assert_int_equal(run.seq, 7);
+    assert_int_equal(run.metric_srid, 32650);
+    assert_int_equal(run.has_window, 1);
+    assert_int_equal(run.window_from, 1700000000);
+    assert_int_equal(run.window_to, 1800000000);
+    assert_true(run.min_blind_m2 == 100.5 && run.room_dist_m == 500);
+    /* a partial write replaces its grid's row and keeps the others; no window */
+    gw_store_coverage_row upd = {.grid = "b", .seq = 9, .grid_m2 = 6, .incident_share = NAN};
+    src = (cov_src){&upd, 1, 0};
+    gw_store_coverage_run r1 = {.seq = 9, .metric_srid = 32650, .min_blind_m2 = 1};
+    assert_int_equal(gw_store_begin(s), GW_OK);
+    assert_int_equal(gw_store_coverage_write(s, 0, cov_next, &src, &r1), GW_OK);
+    assert_int_equal(gw_store_commit(s), GW_OK);
+    memset(&got, 0, sizeof got);
+    assert_int_equal(gw_store_coverage_read(s, NULL, 1, cov_take, &got, &n), GW_OK);
+    assert_int_equal(n, 3);
+    assert_int_equal(got.row[2].seq, 9);
+    assert_null(got.row[2].blind);
+    assert_int_equal(gw_store_coverage_run_get(s, &run), GW_OK);
+    assert_int_equal(run.seq, 9);
+    assert_int_equal(run.has_window, 0);
+    /* replace_all: only the new rows remain */
+    src = (cov_src){&upd, 1, 0};
+    assert_int_equal(gw_store_begin(s), GW_OK);
+    assert_int_equal(gw_store_coverage_write(s, 1, cov_next, &src, NULL), GW_OK);
+    assert_int_equal(gw_store_commit(s), GW_OK);
+    memset(&got, 0, sizeof got);
+    assert_int_equal(gw_store_coverage_read(s, NULL, 1, cov_take, &got, &n), GW_OK);
+    assert_int_equal(n, 1);
+    gw_store_close(s);
+    gw_ctx_destroy(ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -581,7 +730,7 @@ int main(void)
         cmocka_unit_test(test_overlaps),        cmocka_unit_test(test_split_outside_nothing),
         cmocka_unit_test(test_incidents_rooms), cmocka_unit_test(test_blind_spots),
         cmocka_unit_test(test_groups),          cmocka_unit_test(test_blind_tiles_and_store),
-        cmocka_unit_test(test_incremental),
+        cmocka_unit_test(test_incremental),     cmocka_unit_test(test_store_rows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,11 +10,10 @@
 #include "gridwatch/edit.h"
 #include "gridwatch/model.h"
 #include "gridwatch/store.h"
-#include "store_sqlite.h"
+#include "test_sql.h"
 
 #include <math.h>
 #include <pthread.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,8 +35,7 @@ static int setup(void **state)
 {
     (void)state;
     ctx = gw_test_ctx();
-    assert_int_equal(gw_store_open(ctx, gw_test_path("city.sqlite"), GW_STORE_CREATE, &store),
-                     GW_OK);
+    assert_int_equal(gw_store_open(ctx, gw_test_db("city.sqlite"), GW_STORE_CREATE, &store), GW_OK);
     gw_city_opts o = {.scale = 0.03, .seed = 7};
     assert_int_equal(gw_city_generate(ctx, store, &o, NULL), GW_OK);
     assert_int_equal(gw_model_open(ctx, store, &model), GW_OK);
@@ -348,19 +346,18 @@ static void test_positions_out_of_order(void **state)
     assert_int_equal(now.updated_at, t_end + 60);
     assert_false(now.stale);
     /* the store agrees */
-    sqlite3_stmt *q;
-    assert_int_equal(
-        sqlite3_prepare_v2(st_sqlite_db(store),
-                           "SELECT X(geom), Y(geom), updated_at FROM teams WHERE id = ?1", -1, &q,
-                           NULL),
-        SQLITE_OK);
-    sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
-    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
-    assert_true(sqlite3_column_double(q, 0) == p[0].lon && sqlite3_column_double(q, 1) == p[0].lat);
-    char at[32];
+    char sql[256], at[32];
+    snprintf(sql, sizeof sql, "SELECT X(geom) FROM teams WHERE id = '%s'", id);
+    char pg[256];
+    snprintf(pg, sizeof pg, "SELECT ST_X(geom) FROM teams WHERE id = '%s'", id);
+    assert_true(tsql_real(store, sql, pg) == p[0].lon);
+    snprintf(sql, sizeof sql, "SELECT Y(geom) FROM teams WHERE id = '%s'", id);
+    snprintf(pg, sizeof pg, "SELECT ST_Y(geom) FROM teams WHERE id = '%s'", id);
+    assert_true(tsql_real(store, sql, pg) == p[0].lat);
+    snprintf(sql, sizeof sql, "SELECT updated_at FROM teams WHERE id = '%s'", id);
+    snprintf(pg, sizeof pg, "SELECT gw_iso(updated_at) FROM teams WHERE id = '%s'", id);
     gw_time_format(t_end + 60, at, sizeof at);
-    assert_string_equal((const char *)sqlite3_column_text(q, 2), at);
-    sqlite3_finalize(q);
+    assert_string_equal(tsql_text(store, sql, pg), at);
     /* the team is found at its new place at once */
     double x, y;
     assert_int_equal(gw_dispatch_to_metric(ctx, disp, p[0].lon, p[0].lat, &x, &y), GW_OK);
@@ -399,14 +396,72 @@ static void test_positions_out_of_order(void **state)
     assert_int_equal(gw_dispatch_positions(disp, store, &bad, 1, NULL, NULL), GW_ERR_RANGE);
 }
 
-static int64_t q_int(const char *sql)
+static int64_t q_int(const char *sql) { return tsql_int(store, sql, NULL); }
+
+/* SQLite: the R*Tree the writes keep by hand stays exact (rtreecheck, one entry per team,
+ * containing its point, found by an index query at the new place) and SpatiaLite's triggers
+ * are on again. */
+static void check_index_sqlite(const gw_team_position *p, const double *olon, const double *olat,
+                               const uint8_t *oc, int n)
 {
+    int trig = -1;
+    sqlite3_db_config(st_sqlite_db(store), SQLITE_DBCONFIG_ENABLE_TRIGGER, -1, &trig);
+    assert_int_equal(trig, 1);
+    /* the index */
     sqlite3_stmt *q;
-    assert_int_equal(sqlite3_prepare_v2(st_sqlite_db(store), sql, -1, &q, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(st_sqlite_db(store), "SELECT rtreecheck('idx_teams_geom')",
+                                        -1, &q, NULL),
+                     SQLITE_OK);
     assert_int_equal(sqlite3_step(q), SQLITE_ROW);
-    int64_t v = sqlite3_column_int64(q, 0);
+    assert_string_equal((const char *)sqlite3_column_text(q, 0), "ok");
     sqlite3_finalize(q);
-    return v;
+    int64_t with_geom = q_int("SELECT count(*) FROM teams WHERE geom IS NOT NULL");
+    assert_int_equal(q_int("SELECT count(*) FROM idx_teams_geom"), with_geom);
+    assert_int_equal(
+        q_int("SELECT count(*) FROM teams t JOIN idx_teams_geom i ON i.pkid = t.fid "
+              "WHERE X(t.geom) BETWEEN i.xmin AND i.xmax AND Y(t.geom) BETWEEN i.ymin AND i.ymax"),
+        with_geom);
+    assert_int_equal(
+        sqlite3_prepare_v2(
+            st_sqlite_db(store),
+            "SELECT count(*) FROM teams WHERE id = ?1 AND fid IN "
+            "(SELECT pkid FROM idx_teams_geom WHERE xmin <= ?2 + 1e-6 AND xmax >= ?2 - 1e-6 AND "
+            "ymin <= ?3 + 1e-6 AND ymax >= ?3 - 1e-6)",
+            -1, &q, NULL),
+        SQLITE_OK);
+    for (int i = 0; i < n; i += 13) {
+        if (oc[i] != GW_POS_APPLIED || i >= 140) continue;
+        sqlite3_bind_text(q, 1, p[i].id, -1, SQLITE_STATIC);
+        sqlite3_bind_double(q, 2, p[i].lon), sqlite3_bind_double(q, 3, p[i].lat);
+        assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+        assert_int_equal(sqlite3_column_int(q, 0), 1);
+        sqlite3_reset(q);
+        sqlite3_bind_double(q, 2, olon[i]), sqlite3_bind_double(q, 3, olat[i]);
+        assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+        assert_int_equal(sqlite3_column_int(q, 0), 0);
+        sqlite3_reset(q);
+    }
+    sqlite3_finalize(q);
+}
+
+/* PostgreSQL: GiST keeps the index; a query through it finds each moved team at its new place
+ * and not at its old one. */
+static void check_index_pg(const gw_team_position *p, const double *olon, const double *olat,
+                           const uint8_t *oc, int n)
+{
+    char sql[384];
+    for (int i = 0; i < n; i += 13) {
+        if (oc[i] != GW_POS_APPLIED || i >= 140) continue;
+        for (int old = 0; old < 2; old++) {
+            double x = old ? olon[i] : p[i].lon, y = old ? olat[i] : p[i].lat;
+            snprintf(sql, sizeof sql,
+                     "SELECT count(*) FROM teams WHERE id = '%s' AND geom && "
+                     "ST_MakeEnvelope(%.17g - 1e-6, %.17g - 1e-6, %.17g + 1e-6, %.17g + 1e-6, "
+                     "4326)",
+                     p[i].id, x, y, x, y);
+            assert_int_equal(q_int(sql), !old);
+        }
+    }
 }
 
 /* A batch larger than one change-log statement (64 rows): the R*Tree the writes keep by hand
@@ -440,68 +495,37 @@ static void test_positions_batch_keeps_index_exact(void **state)
     int64_t before = q_int("SELECT max(seq) FROM changelog"), seq = 0;
     uint8_t oc[N];
     assert_int_equal(gw_dispatch_positions(disp, store, p, N, oc, &seq), GW_OK);
-    int trig = -1;
-    sqlite3_db_config(st_sqlite_db(store), SQLITE_DBCONFIG_ENABLE_TRIGGER, -1, &trig);
-    assert_int_equal(trig, 1);
     assert_int_equal(oc[20], GW_POS_OLDER);
     assert_int_equal(oc[21], GW_POS_UNKNOWN);
-    /* the index */
-    sqlite3_stmt *q;
-    assert_int_equal(sqlite3_prepare_v2(st_sqlite_db(store), "SELECT rtreecheck('idx_teams_geom')",
-                                        -1, &q, NULL),
-                     SQLITE_OK);
-    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
-    assert_string_equal((const char *)sqlite3_column_text(q, 0), "ok");
-    sqlite3_finalize(q);
-    int64_t with_geom = q_int("SELECT count(*) FROM teams WHERE geom IS NOT NULL");
-    assert_int_equal(q_int("SELECT count(*) FROM idx_teams_geom"), with_geom);
-    assert_int_equal(
-        q_int("SELECT count(*) FROM teams t JOIN idx_teams_geom i ON i.pkid = t.fid "
-              "WHERE X(t.geom) BETWEEN i.xmin AND i.xmax AND Y(t.geom) BETWEEN i.ymin AND i.ymax"),
-        with_geom);
-    assert_int_equal(
-        sqlite3_prepare_v2(
-            st_sqlite_db(store),
-            "SELECT count(*) FROM teams WHERE id = ?1 AND fid IN "
-            "(SELECT pkid FROM idx_teams_geom WHERE xmin <= ?2 + 1e-6 AND xmax >= ?2 - 1e-6 AND "
-            "ymin <= ?3 + 1e-6 AND ymax >= ?3 - 1e-6)",
-            -1, &q, NULL),
-        SQLITE_OK);
-    for (int i = 0; i < N; i += 13) {
-        if (oc[i] != GW_POS_APPLIED || i >= 140) continue;
-        sqlite3_bind_text(q, 1, p[i].id, -1, SQLITE_STATIC);
-        sqlite3_bind_double(q, 2, p[i].lon), sqlite3_bind_double(q, 3, p[i].lat);
-        assert_int_equal(sqlite3_step(q), SQLITE_ROW);
-        assert_int_equal(sqlite3_column_int(q, 0), 1);
-        sqlite3_reset(q);
-        sqlite3_bind_double(q, 2, olon[i]), sqlite3_bind_double(q, 3, olat[i]);
-        assert_int_equal(sqlite3_step(q), SQLITE_ROW);
-        assert_int_equal(sqlite3_column_int(q, 0), 0);
-        sqlite3_reset(q);
-    }
-    sqlite3_finalize(q);
-    /* the change log */
-    assert_int_equal(sqlite3_prepare_v2(st_sqlite_db(store),
-                                        "SELECT seq, layer, op, feature_id, minx, miny, maxx, maxy "
-                                        "FROM changelog WHERE seq > ?1 ORDER BY seq",
-                                        -1, &q, NULL),
-                     SQLITE_OK);
-    sqlite3_bind_int64(q, 1, before);
+    if (gw_test_on_postgres()) check_index_pg(p, olon, olat, oc, N);
+    else check_index_sqlite(p, olon, olat, oc, N);
+    /* the change log: one row per applied report, in report order, consecutive seqs */
     int64_t expect = before;
+    int k = 0;
+    char sql[256];
     for (int i = 0; i < N; i++) {
         if (oc[i] != GW_POS_APPLIED) continue;
-        assert_int_equal(sqlite3_step(q), SQLITE_ROW);
-        assert_int_equal(sqlite3_column_int64(q, 0), ++expect);
-        assert_string_equal((const char *)sqlite3_column_text(q, 1), "teams");
-        assert_string_equal((const char *)sqlite3_column_text(q, 2), "move");
-        assert_string_equal((const char *)sqlite3_column_text(q, 3), p[i].id);
+        snprintf(sql, sizeof sql,
+                 "SELECT seq || ' ' || layer || ' ' || op || ' ' || feature_id FROM changelog "
+                 "WHERE seq > %lld ORDER BY seq LIMIT 1 OFFSET %d",
+                 (long long)before, k);
+        char want[128];
+        snprintf(want, sizeof want, "%lld teams move %s", (long long)++expect, p[i].id);
+        assert_string_equal(tsql_text(store, sql, NULL), want);
         if (i < 140) { /* old point from the table, new from the report */
-            assert_true(sqlite3_column_double(q, 4) == fmin(olon[i], p[i].lon));
-            assert_true(sqlite3_column_double(q, 7) == fmax(olat[i], p[i].lat));
+            snprintf(sql, sizeof sql,
+                     "SELECT minx FROM changelog WHERE seq > %lld ORDER BY seq LIMIT 1 OFFSET %d",
+                     (long long)before, k);
+            assert_true(tsql_real(store, sql, NULL) == fmin(olon[i], p[i].lon));
+            snprintf(sql, sizeof sql,
+                     "SELECT maxy FROM changelog WHERE seq > %lld ORDER BY seq LIMIT 1 OFFSET %d",
+                     (long long)before, k);
+            assert_true(tsql_real(store, sql, NULL) == fmax(olat[i], p[i].lat));
         }
+        k++;
     }
-    assert_int_equal(sqlite3_step(q), SQLITE_DONE);
-    sqlite3_finalize(q);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM changelog WHERE seq > %lld", (long long)before);
+    assert_int_equal(q_int(sql), k);
     assert_int_equal(seq, expect);
     gw_team_hit h;
     assert_int_equal(gw_dispatch_team(ctx, disp, p[N - 1].id, 0, &h), GW_OK);
@@ -535,19 +559,12 @@ static void test_assign_release(void **state)
     assert_int_equal(st.status, GW_TEAM_AVAILABLE);
     assert_int_equal(gw_dispatch_release(disp, store, team, NULL, "d1", &st, NULL),
                      GW_ERR_CONFLICT);
-    sqlite3_stmt *q;
-    assert_int_equal(
-        sqlite3_prepare_v2(st_sqlite_db(store),
-                           "SELECT count(*), count(released_at), "
-                           "max(assigned_by), max(released_by) FROM assignments WHERE team = ?1",
-                           -1, &q, NULL),
-        SQLITE_OK);
-    sqlite3_bind_text(q, 1, team, -1, SQLITE_STATIC);
-    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
-    assert_int_equal(sqlite3_column_int(q, 0), 1);
-    assert_int_equal(sqlite3_column_int(q, 1), 1);
-    assert_string_equal((const char *)sqlite3_column_text(q, 2), "d1");
-    sqlite3_finalize(q);
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) || ' ' || count(released_at) || ' ' || max(assigned_by) FROM "
+             "assignments WHERE team = '%s'",
+             team);
+    assert_string_equal(tsql_text(store, sql, NULL), "1 1 d1");
 }
 
 #define RACERS 8
