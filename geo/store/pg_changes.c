@@ -63,5 +63,6 @@ static gw_status pg_changes_last(gw_store *s, const char *layer, int64_t *seq)
 
 const struct gw_store_changes_ops st_pg_changes_ops = {
     .read = pg_changes_read,
+    .wait = pg_changes_wait, /* pg_listen.c */
     .last = pg_changes_last,
 };
