@@ -306,11 +306,30 @@ static gw_status pg_features_close(gw_store *s, gw_feature_reader *rd)
     return GW_OK;
 }
 
+/* A double rounded down / up to float32, as the SQLite engine's R*Tree boxes are. */
+static double f32_down(double d)
+{
+    float f = (float)d;
+    return (double)f > d ? nextafterf(f, -INFINITY) : f;
+}
+
+static double f32_up(double d)
+{
+    float f = (float)d;
+    return (double)f < d ? nextafterf(f, INFINITY) : f;
+}
+
+/* The extent by scan; a point layer's rounded outward to float32 as SQLite reads it from its
+ * R*Tree root, so both engines answer /collections alike (grids are exact on both). */
 static gw_status pg_features_extent(gw_store *s, gw_layer layer, gw_bbox *out)
 {
     if (!gw_layer_name(layer))
         return gw_ctx_error(s->ctx, GW_ERR_ARG, "no such layer (%d)", (int)layer);
-    return pg_extent(s, layer, out);
+    gw_status st = pg_extent(s, layer, out);
+    if (!st && layer != GW_LAYER_GRIDS)
+        *out = (gw_bbox){f32_down(out->minx), f32_down(out->miny), f32_up(out->maxx),
+                         f32_up(out->maxy)};
+    return st;
 }
 
 static gw_status pg_features_time_extent(gw_store *s, gw_layer layer, char *lo, char *hi,
@@ -407,13 +426,14 @@ static gw_status pg_features_groups(gw_store *s, gw_layer layer, const char *fie
                             field ? field : "");
     gw_status st = pg_flush_all(s);
     if (st) return st;
-    char sql[300], lim[24] = "ALL";
+    char sql[300], lim[24] = "ALL", col[80];
+    snprintf(col, sizeof col, "\"%s\" COLLATE \"C\"", f[fi].name);
     if (limit > 0) snprintf(lim, sizeof lim, "%d", limit);
     /* ties in byte order of the key, NULL first, as SQLite's sorted GROUP BY leaves them */
     snprintf(sql, sizeof sql,
-             "SELECT \"%s\", COUNT(*) FROM \"%s\" GROUP BY 1 ORDER BY 2 DESC, 1 COLLATE \"C\" "
-             "NULLS FIRST LIMIT %s",
-             f[fi].name, gw_layer_name(layer), lim);
+             "SELECT %s, COUNT(*) FROM \"%s\" GROUP BY 1 ORDER BY 2 DESC, 1 NULLS FIRST "
+             "LIMIT %s",
+             col, gw_layer_name(layer), lim);
     PGresult *r = pg_run(s, sql, 0, NULL, NULL, "cannot count groups", &st);
     if (!r) return st;
     for (int i = 0, rows = PQntuples(r); i < rows; i++)
