@@ -79,6 +79,9 @@ typedef struct pg_buf {
 void pg_buf_add(pg_buf *b, const char *s, size_t n);
 /* Text for COPY's text format: backslash, tab, newline and carriage return escaped. */
 void pg_buf_copy_text(pg_buf *b, const char *s);
+/* strings[0..n) as a text[] literal for a $n::text[] parameter: {"a","b"}, backslash and double
+ * quote escaped (NULL entries as ""). */
+void pg_buf_text_array(pg_buf *b, const char *const *strings, size_t n);
 /* ISO WKB (2-D, either byte order) as hex EWKB with SRID 4326 (for COPY), appended to b;
  * 0 on success, -1 when wkb is too short to be WKB. */
 int pg_hex_ewkb(const unsigned char *wkb, size_t len, pg_buf *b);

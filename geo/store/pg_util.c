@@ -202,6 +202,24 @@ void pg_buf_copy_text(pg_buf *b, const char *s)
     pg_buf_add(b, run, (size_t)(s - run));
 }
 
+void pg_buf_text_array(pg_buf *b, const char *const *strings, size_t n)
+{
+    pg_buf_add(b, "{", 1);
+    for (size_t i = 0; i < n; i++) {
+        pg_buf_add(b, i ? ",\"" : "\"", i ? 2 : 1);
+        const char *run = strings[i] ? strings[i] : "", *p = run;
+        for (; *p; p++) {
+            if (*p != '"' && *p != '\\') continue;
+            pg_buf_add(b, run, (size_t)(p - run));
+            pg_buf_add(b, "\\", 1);
+            run = p;
+        }
+        pg_buf_add(b, run, (size_t)(p - run));
+        pg_buf_add(b, "\"", 1);
+    }
+    pg_buf_add(b, "}", 1);
+}
+
 static void put_hex(pg_buf *b, const unsigned char *p, size_t n)
 {
     static const char d[] = "0123456789ABCDEF";

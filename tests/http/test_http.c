@@ -63,7 +63,7 @@ static size_t poly_wkb(unsigned char *w, const double *xy, uint32_t n)
 
 static void make_db(void)
 {
-    snprintf(db_path, sizeof db_path, "%s", gw_test_path("http.sqlite"));
+    snprintf(db_path, sizeof db_path, "%s", gw_test_db("http.sqlite"));
     gw_store *st = NULL;
     assert_int_equal(gw_store_open(tctx, db_path, GW_STORE_CREATE, &st), GW_OK);
     assert_int_equal(gw_store_begin(st), GW_OK);
@@ -541,7 +541,8 @@ static void test_ops(void **state)
     assert_non_null(strstr(r.body.data, "gridwatch_http_open_connections "));
     assert_non_null(strstr(r.body.data, "gridwatch_changelog_seq 1"));
     assert_non_null(strstr(r.body.data, "gridwatch_db_size_bytes "));
-    assert_null(strstr(r.body.data, "gridwatch_db_size_bytes 0\n"));
+    if (!gw_test_on_postgres()) /* the file's size; a PostgreSQL database has no file here */
+        assert_null(strstr(r.body.data, "gridwatch_db_size_bytes 0\n"));
     hf_resp_free(&r);
 }
 

@@ -8,8 +8,10 @@
 #include "gridwatch/edit.h"
 #include "gridwatch/model.h"
 #include "gridwatch/store.h"
+#include "pg_internal.h"
 #include "store_sqlite.h"
 
+#include <libpq-fe.h>
 #include <math.h>
 #include <pthread.h>
 #include <sqlite3.h>
@@ -78,7 +80,7 @@ static void add_incident(gw_inserter *ins, int k)
 static gw_store *make_store(gw_ctx *ctx, const char *name)
 {
     gw_store *s = NULL;
-    assert_int_equal(gw_store_open(ctx, gw_test_path(name), GW_STORE_CREATE, &s), GW_OK);
+    assert_int_equal(gw_store_open(ctx, gw_test_db(name), GW_STORE_CREATE, &s), GW_OK);
     assert_int_equal(gw_store_set_metric_srid(s, gw_crs_metric_for(LON0, LAT0)), GW_OK);
     assert_int_equal(gw_store_begin(s), GW_OK);
     gw_inserter *ins = NULL;
@@ -517,7 +519,7 @@ static void test_empty_then_import(void **state)
     (void)state;
     gw_ctx *ctx = gw_test_ctx();
     gw_store *s = NULL;
-    assert_int_equal(gw_store_open(ctx, gw_test_path("empty.sqlite"), GW_STORE_CREATE, &s), GW_OK);
+    assert_int_equal(gw_store_open(ctx, gw_test_db("empty.sqlite"), GW_STORE_CREATE, &s), GW_OK);
     gw_model *m = NULL;
     assert_int_equal(gw_model_open(ctx, s, &m), GW_OK);
     gw_model_snapshot *a = gw_model_acquire(m);
@@ -723,13 +725,21 @@ static void random_change(gw_store *s, gw_layer layer, int k)
     int64_t n = 0;
     assert_int_equal(gw_store_count(s, layer, &n), GW_OK);
     char id[64] = "", props[512], json[1024], sql[256];
-    snprintf(sql, sizeof sql, "SELECT id FROM \"%s\" ORDER BY id LIMIT 1 OFFSET %u",
-             gw_layer_name(layer), n ? rnd() % (unsigned)n : 0);
-    sqlite3_stmt *q = NULL;
-    assert_int_equal(sqlite3_prepare_v2(st_sqlite_db(s), sql, -1, &q, NULL), SQLITE_OK);
-    if (sqlite3_step(q) == SQLITE_ROW)
-        snprintf(id, sizeof id, "%s", (const char *)sqlite3_column_text(q, 0));
-    sqlite3_finalize(q);
+    snprintf(sql, sizeof sql, "SELECT id FROM \"%s\" ORDER BY id%s LIMIT 1 OFFSET %u",
+             gw_layer_name(layer), gw_test_on_postgres() ? " COLLATE \"C\"" : "",
+             n ? rnd() % (unsigned)n : 0);
+    if (gw_test_on_postgres()) {
+        PGresult *r = PQexec(PG(s)->conn, sql);
+        assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+        if (PQntuples(r) > 0) snprintf(id, sizeof id, "%s", PQgetvalue(r, 0, 0));
+        PQclear(r);
+    } else {
+        sqlite3_stmt *q = NULL;
+        assert_int_equal(sqlite3_prepare_v2(st_sqlite_db(s), sql, -1, &q, NULL), SQLITE_OK);
+        if (sqlite3_step(q) == SQLITE_ROW)
+            snprintf(id, sizeof id, "%s", (const char *)sqlite3_column_text(q, 0));
+        sqlite3_finalize(q);
+    }
     double lon = LON0 + 0.002 + 0.036 * rnd_unit(), lat = LAT0 + 0.002 + 0.036 * rnd_unit();
     random_props(layer, k, props, sizeof props);
     gw_edit_result res = {0};
@@ -752,12 +762,17 @@ static void random_change(gw_store *s, gw_layer layer, int k)
         else snprintf(json, sizeof json, "{\"type\":\"Feature\",\"properties\":%s}", props);
         edit_ok(s, gw_edit_patch(s, layer, id, json, strlen(json), NULL, &res));
     } else if (op == 2) { /* a move as dispatch writes it: plain SQL plus a "move" row */
-        sqlite3 *db = st_sqlite_db(s);
-        snprintf(sql, sizeof sql,
-                 "UPDATE \"%s\" SET geom = MakePoint(%.7f, %.7f, 4326) WHERE id = '%s'",
-                 gw_layer_name(layer), lon, lat, id);
+        snprintf(sql, sizeof sql, "UPDATE \"%s\" SET geom = %s(%.7f, %.7f, 4326) WHERE id = '%s'",
+                 gw_layer_name(layer), gw_test_on_postgres() ? "ST_Point" : "MakePoint", lon, lat,
+                 id);
         assert_int_equal(gw_store_begin(s), GW_OK);
-        assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+        if (gw_test_on_postgres()) {
+            PGresult *r = PQexec(PG(s)->conn, sql);
+            assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+            PQclear(r);
+        } else {
+            assert_int_equal(sqlite3_exec(st_sqlite_db(s), sql, NULL, NULL, NULL), SQLITE_OK);
+        }
         assert_int_equal(gw_store_log_change(s, layer, "move", id, NULL, NULL), GW_OK);
         assert_int_equal(gw_store_commit(s), GW_OK);
     } else {
