@@ -23,6 +23,7 @@
 #include <cpl_vsi.h>
 #include <gdal.h>
 #include <jansson.h>
+#include <libpq-fe.h>
 #include <math.h>
 #include <ogr_api.h>
 #include <ogr_srs_api.h>
@@ -43,7 +44,7 @@ static char tok[T_COUNT][GW_TOKEN_LEN + 1];
  * I1 in B near the A|B edge. */
 static void make_db(void)
 {
-    snprintf(db_path, sizeof db_path, "%s", gw_test_path("plan_http.sqlite"));
+    snprintf(db_path, sizeof db_path, "%s", gw_test_db("plan_http.sqlite"));
     remove(db_path);
     gw_store *s = NULL;
     assert_int_equal(gw_store_open(tctx, db_path, GW_STORE_CREATE, &s), GW_OK);
@@ -106,8 +107,20 @@ static int64_t grids_matched(void)
     return n;
 }
 
+/* One integer from SQL both engines read alike, on the test's database (-1 for no row). */
 static int64_t q_int(const char *sql)
 {
+    if (gw_test_on_postgres()) {
+        PGconn *c = PQconnectdb(db_path);
+        if (PQstatus(c) != CONNECTION_OK) fail_msg("%s: %s", db_path, PQerrorMessage(c));
+        PGresult *r = PQexec(c, sql);
+        if (PQresultStatus(r) != PGRES_TUPLES_OK) fail_msg("%s: %s", sql, PQresultErrorMessage(r));
+        int64_t v = PQntuples(r) && !PQgetisnull(r, 0, 0) ? strtoll(PQgetvalue(r, 0, 0), NULL, 10)
+                                                          : -1;
+        PQclear(r);
+        PQfinish(c);
+        return v;
+    }
     sqlite3 *db;
     assert_int_equal(sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
     sqlite3_stmt *q;

@@ -14,6 +14,7 @@
 #include "store_sqlite.h"
 
 #include <jansson.h>
+#include <libpq-fe.h>
 #include <math.h>
 #include <pthread.h>
 #include <sqlite3.h>
@@ -28,7 +29,7 @@ static gw_ctx *ctx;
 static gw_store *make_db(const char *name)
 {
     gw_store *s = NULL;
-    const char *path = gw_test_path(name);
+    const char *path = gw_test_db(name);
     remove(path);
     assert_int_equal(gw_store_open(ctx, path, GW_STORE_CREATE, &s), GW_OK);
     assert_int_equal(gw_store_set_metric_srid(s, gw_crs_metric_for(115.01, 35.01)), GW_OK);
@@ -92,14 +93,49 @@ static double grid_area(gw_store *s, int64_t d, const char *id)
     return a;
 }
 
-static int64_t q_int(gw_store *s, const char *sql)
+/* ---- SQL on the store's database, beside the store: SQLite (SpatiaLite) or PostgreSQL -------- */
+
+/* A connection of our own to the PostgreSQL database of s (kept for the next call). */
+static PGconn *pg_conn(gw_store *s)
 {
+    static PGconn *c;
+    static char url[600];
+    if (c && strcmp(url, gw_store_path(s)) == 0) return c;
+    PQfinish(c);
+    snprintf(url, sizeof url, "%s", gw_store_path(s));
+    c = PQconnectdb(url);
+    if (PQstatus(c) != CONNECTION_OK) fail_msg("%s: %s", url, PQerrorMessage(c));
+    return c;
+}
+
+/* Run pg with n text parameters on the PostgreSQL database of s; the caller PQclear()s. */
+static PGresult *pg_q(gw_store *s, const char *pg, int n, const char *const *v)
+{
+    PGresult *r = PQexecParams(pg_conn(s), pg, n, NULL, v, NULL, NULL, 0);
+    ExecStatusType t = PQresultStatus(r);
+    if (t != PGRES_TUPLES_OK && t != PGRES_COMMAND_OK)
+        fail_msg("%s: %s", pg, PQresultErrorMessage(r));
+    return r;
+}
+
+/* One integer: sq on SQLite, pg on PostgreSQL (-1 for no row). */
+static int64_t q_int2(gw_store *s, const char *sq, const char *pg)
+{
+    if (gw_test_on_postgres()) {
+        PGresult *r = pg_q(s, pg, 0, NULL);
+        int64_t v = PQntuples(r) ? strtoll(PQgetvalue(r, 0, 0), NULL, 10) : -1;
+        PQclear(r);
+        return v;
+    }
     sqlite3_stmt *q;
-    assert_int_equal(sqlite3_prepare_v2(st_sqlite_db(s), sql, -1, &q, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(st_sqlite_db(s), sq, -1, &q, NULL), SQLITE_OK);
     int64_t v = sqlite3_step(q) == SQLITE_ROW ? sqlite3_column_int64(q, 0) : -1;
     sqlite3_finalize(q);
     return v;
 }
+
+/* One integer from SQL both engines read alike. */
+static int64_t q_int(gw_store *s, const char *sql) { return q_int2(s, sql, sql); }
 
 static void assert_tiles(gw_store *s, int64_t d)
 {
@@ -162,11 +198,16 @@ static void test_split(void **state)
     /* C, north of A, shares the edge the line crosses: it receives the new vertex too */
     assert_non_null(strstr(res, "\"changed\":[\"A\",\"A-2\",\"C\"]"));
     free(res);
-    assert_int_equal(q_int(s, "SELECT ST_NPoints(GeomFromWKB(geom)) FROM plan_draft_grids WHERE "
-                              "id = 'C'"),
+    assert_int_equal(q_int2(s,
+                            "SELECT ST_NPoints(GeomFromWKB(geom)) FROM plan_draft_grids WHERE "
+                            "id = 'C'",
+                            "SELECT ST_NPoints(geom) FROM plan_draft_grids WHERE id = 'C'"),
                      6);
-    assert_int_equal(q_int(s, "SELECT count(*) FROM plan_draft_grids WHERE id = 'C' AND "
-                              "ST_Intersects(GeomFromWKB(geom), MakePoint(115.003, 35.01))"),
+    assert_int_equal(q_int2(s,
+                            "SELECT count(*) FROM plan_draft_grids WHERE id = 'C' AND "
+                            "ST_Intersects(GeomFromWKB(geom), MakePoint(115.003, 35.01))",
+                            "SELECT count(*) FROM plan_draft_grids WHERE id = 'C' AND "
+                            "ST_Intersects(geom, ST_SetSRID(ST_MakePoint(115.003, 35.01), 4326))"),
                      1);
     double a1 = grid_area(s, d, "A"), a2 = grid_area(s, d, "A-2");
     assert_true(fabs(a1 + a2 - a0) < 1e-6 * a0);
@@ -483,6 +524,22 @@ static void test_balance_coverage_and_rooms(void **state)
 /* Hash (FNV-1a) of a version's ids and geometry blobs in id order. */
 static uint64_t version_hash(gw_store *s, int64_t v)
 {
+    uint64_t h = 1469598103934665603ull;
+    if (gw_test_on_postgres()) { /* the WKB as hex text, ids byte-wise as SQLite orders them */
+        char a[24];
+        snprintf(a, sizeof a, "%lld", (long long)v);
+        const char *p[] = {a};
+        PGresult *r = pg_q(s,
+                           "SELECT id, ST_AsBinary(geom) FROM grids WHERE version = $1::bigint "
+                           "ORDER BY id COLLATE \"C\"",
+                           1, p);
+        for (int i = 0; i < PQntuples(r); i++)
+            for (int c = 0; c < 2; c++)
+                for (const char *b = PQgetvalue(r, i, c); *b; b++)
+                    h = (h ^ (unsigned char)*b) * 1099511628211ull;
+        PQclear(r);
+        return h;
+    }
     sqlite3_stmt *q;
     assert_int_equal(sqlite3_prepare_v2(st_sqlite_db(s),
                                         "SELECT id, geom FROM grids WHERE version "
@@ -490,7 +547,6 @@ static uint64_t version_hash(gw_store *s, int64_t v)
                                         -1, &q, NULL),
                      SQLITE_OK);
     sqlite3_bind_int64(q, 1, v);
-    uint64_t h = 1469598103934665603ull;
     while (sqlite3_step(q) == SQLITE_ROW) {
         for (int c = 0; c < 2; c++) {
             const unsigned char *b = sqlite3_column_blob(q, c);
@@ -525,7 +581,8 @@ static void test_publish_rollback(void **state)
     assert_int_equal(n, 5);
     assert_int_equal(q_int(s, "SELECT count(*) FROM grids WHERE version = 1"), 4);
     /* the incident on the moved boundary now belongs to A */
-    assert_int_equal(q_int(s, "SELECT grid = 'A' FROM incidents WHERE id = 'I1'"), 1);
+    assert_int_equal(q_int(s, "SELECT CAST(grid = 'A' AS INTEGER) FROM incidents WHERE id = 'I1'"),
+                     1);
     assert_int_equal(q_int(s, "SELECT count(*) FROM changelog WHERE layer = 'grids' AND op = "
                               "'publish'"),
                      1);
@@ -540,7 +597,8 @@ static void test_publish_rollback(void **state)
     assert_int_equal(gw_plan_rollback(s, 1, "planner-2", &v, NULL), GW_OK);
     assert_int_equal(v, 3);
     assert_int_equal(version_hash(s, 3), h1);
-    assert_int_equal(q_int(s, "SELECT grid = 'B' FROM incidents WHERE id = 'I1'"), 1);
+    assert_int_equal(q_int(s, "SELECT CAST(grid = 'B' AS INTEGER) FROM incidents WHERE id = 'I1'"),
+                     1);
     assert_int_equal(gw_store_count(s, GW_LAYER_GRIDS, &n), GW_OK);
     assert_int_equal(n, 4);
     assert_int_equal(q_int(s, "SELECT count(*) FROM grid_versions WHERE status = 'published'"), 1);
@@ -572,6 +630,18 @@ static void test_publish_rollback(void **state)
 /* Write a geometry straight into a draft (bypassing the edits) to make a broken layout. */
 static void put_raw(gw_store *s, int64_t d, const char *id, const char *wkt)
 {
+    if (gw_test_on_postgres()) { /* the row replaced whole, as INSERT OR REPLACE does */
+        char a[24];
+        snprintf(a, sizeof a, "%lld", (long long)d);
+        const char *p[] = {a, id, wkt};
+        PQclear(
+            pg_q(s, "DELETE FROM plan_draft_grids WHERE draft_id = $1::bigint AND id = $2", 2, p));
+        PQclear(pg_q(s,
+                     "INSERT INTO plan_draft_grids (draft_id, id, op, geom) VALUES ($1::bigint, "
+                     "$2, 'upsert', ST_Multi(ST_GeomFromText($3, 4326)))",
+                     3, p));
+        return;
+    }
     GEOSContextHandle_t h = gw_ctx_geos(ctx);
     GEOSWKTReader *rd = GEOSWKTReader_create_r(h);
     GEOSWKBWriter *wr = GEOSWKBWriter_create_r(h);
@@ -666,25 +736,47 @@ static int random_edits(gw_store *s, int64_t d, uint64_t seed, int steps, int do
     int tried = 0;
     for (int step = 0; step < steps; step++) {
         /* two grids the draft has not touched, in a seeded order; ids and centres from SQL */
-        assert_int_equal(
-            sqlite3_prepare_v2(
-                st_sqlite_db(s),
-                "SELECT id, X(Centroid(geom)), Y(Centroid(geom)), MbrMaxX(geom) - MbrMinX(geom) FROM "
-                "grids WHERE version = 1 AND id NOT IN (SELECT id FROM plan_draft_grids WHERE "
-                "draft_id = ?1) ORDER BY (fid * ?2) % 1000003, fid LIMIT 2",
-                -1, &q, NULL),
-            SQLITE_OK);
-        sqlite3_bind_int64(q, 1, d);
-        sqlite3_bind_int64(q, 2, 1 + (sqlite3_int64)(rnd(&rg) * 1000000));
         char ids[2][64] = {"", ""};
         double cx = 0, cy = 0, w = 0;
-        for (int k = 0; k < 2 && sqlite3_step(q) == SQLITE_ROW; k++) {
-            snprintf(ids[k], 64, "%s", (const char *)sqlite3_column_text(q, 0));
-            if (k == 0)
-                cx = sqlite3_column_double(q, 1), cy = sqlite3_column_double(q, 2),
-                w = sqlite3_column_double(q, 3);
+        int64_t mult = 1 + (int64_t)(rnd(&rg) * 1000000);
+        if (gw_test_on_postgres()) {
+            char a[24], b[24];
+            snprintf(a, sizeof a, "%lld", (long long)d);
+            snprintf(b, sizeof b, "%lld", (long long)mult);
+            const char *p[] = {a, b};
+            PGresult *r = pg_q(s,
+                               "SELECT id, ST_X(ST_Centroid(geom)), ST_Y(ST_Centroid(geom)), "
+                               "ST_XMax(geom) - ST_XMin(geom) FROM grids WHERE version = 1 AND id "
+                               "NOT IN (SELECT id FROM plan_draft_grids WHERE draft_id = "
+                               "$1::bigint) ORDER BY (fid * $2::bigint) % 1000003, fid LIMIT 2",
+                               2, p);
+            for (int k = 0; k < 2 && k < PQntuples(r); k++) {
+                snprintf(ids[k], 64, "%s", PQgetvalue(r, k, 0));
+                if (k == 0)
+                    cx = strtod(PQgetvalue(r, k, 1), NULL), cy = strtod(PQgetvalue(r, k, 2), NULL),
+                    w = strtod(PQgetvalue(r, k, 3), NULL);
+            }
+            PQclear(r);
+        } else {
+            assert_int_equal(
+                sqlite3_prepare_v2(
+                    st_sqlite_db(s),
+                    "SELECT id, X(Centroid(geom)), Y(Centroid(geom)), MbrMaxX(geom) - "
+                    "MbrMinX(geom) FROM grids WHERE version = 1 AND id NOT IN (SELECT id FROM "
+                    "plan_draft_grids WHERE draft_id = ?1) ORDER BY (fid * ?2) % 1000003, fid "
+                    "LIMIT 2",
+                    -1, &q, NULL),
+                SQLITE_OK);
+            sqlite3_bind_int64(q, 1, d);
+            sqlite3_bind_int64(q, 2, mult);
+            for (int k = 0; k < 2 && sqlite3_step(q) == SQLITE_ROW; k++) {
+                snprintf(ids[k], 64, "%s", (const char *)sqlite3_column_text(q, 0));
+                if (k == 0)
+                    cx = sqlite3_column_double(q, 1), cy = sqlite3_column_double(q, 2),
+                    w = sqlite3_column_double(q, 3);
+            }
+            sqlite3_finalize(q);
         }
-        sqlite3_finalize(q);
         if (!ids[0][0]) break;
         char js[1024];
         int kind = step % 4;
@@ -701,6 +793,25 @@ static int random_edits(gw_store *s, int64_t d, uint64_t seed, int steps, int do
             char nb[64] = "";
             for (int t = 0; t < 8 && !nb[0]; t++) {
                 double a2 = rnd(&rg) * 2 * M_PI;
+                if (gw_test_on_postgres()) {
+                    char c[5][32], a[24];
+                    snprintf(c[0], 32, "%.17g", cx), snprintf(c[1], 32, "%.17g", cy);
+                    snprintf(c[2], 32, "%.17g", cx + cos(a2) * w);
+                    snprintf(c[3], 32, "%.17g", cy + sin(a2) * w);
+                    snprintf(a, sizeof a, "%lld", (long long)d);
+                    const char *p[] = {c[0], c[1], ids[0], c[2], c[3], a};
+                    PGresult *r = pg_q(
+                        s,
+                        "SELECT id FROM grids WHERE version = 1 AND id <> $3 AND ST_Intersects("
+                        "geom, ST_SetSRID(ST_MakeLine(ST_MakePoint($1::float8, $2::float8), "
+                        "ST_MakePoint($4::float8, $5::float8)), 4326)) AND id NOT IN (SELECT id "
+                        "FROM plan_draft_grids WHERE draft_id = $6::bigint) ORDER BY id COLLATE "
+                        "\"C\" LIMIT 1",
+                        6, p);
+                    if (PQntuples(r)) snprintf(nb, sizeof nb, "%s", PQgetvalue(r, 0, 0));
+                    PQclear(r);
+                    continue;
+                }
                 assert_int_equal(
                     sqlite3_prepare_v2(
                         st_sqlite_db(s),
@@ -749,7 +860,7 @@ static int random_edits(gw_store *s, int64_t d, uint64_t seed, int steps, int do
  * areas themselves carry ~1e-5 m² of rounding). */
 static void test_random_edits_keep_tiling(void **state)
 {
-    const char *path = gw_test_path("city.sqlite");
+    const char *path = gw_test_db("city.sqlite");
     remove(path);
     gw_store *s = NULL;
     assert_int_equal(gw_store_open(ctx, path, GW_STORE_CREATE, &s), GW_OK);

@@ -12,6 +12,7 @@
 #include "store_sqlite.h"
 
 #include <jansson.h>
+#include <libpq-fe.h>
 #include <math.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -36,7 +37,7 @@ static double rnd(lcg *r)
 static gw_store *make_db(const char *name, int centre, int others, int64_t pop_centre)
 {
     gw_store *s = NULL;
-    const char *path = gw_test_path(name);
+    const char *path = gw_test_db(name);
     remove(path);
     assert_int_equal(gw_store_open(ctx, path, GW_STORE_CREATE, &s), GW_OK);
     assert_int_equal(gw_store_set_metric_srid(s, gw_crs_metric_for(115.015, 35.015)), GW_OK);
@@ -139,9 +140,52 @@ static void assert_tiles(gw_store *s, int64_t d)
     gw_plan_report_free(&r);
 }
 
+/* A connection of our own to the PostgreSQL database of s (kept for the next call). */
+static PGconn *pg_conn(gw_store *s)
+{
+    static PGconn *c;
+    static char url[600];
+    if (c && strcmp(url, gw_store_path(s)) == 0) return c;
+    PQfinish(c);
+    snprintf(url, sizeof url, "%s", gw_store_path(s));
+    c = PQconnectdb(url);
+    if (PQstatus(c) != CONNECTION_OK) fail_msg("%s: %s", url, PQerrorMessage(c));
+    return c;
+}
+
+/* Run pg with n text parameters on the PostgreSQL database of s; the caller PQclear()s. */
+static PGresult *pg_q(gw_store *s, const char *pg, int n, const char *const *v)
+{
+    PGresult *r = PQexecParams(pg_conn(s), pg, n, NULL, v, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) fail_msg("%s: %s", pg, PQresultErrorMessage(r));
+    return r;
+}
+
 /* A grid of draft d (its own row, else the base version's) as GEOS geometry and its township. */
 static GEOSGeometry *draft_grid(gw_store *s, int64_t d, const char *id, char *town, size_t cap)
 {
+    GEOSContextHandle_t h = gw_ctx_geos(ctx);
+    GEOSGeometry *g = NULL;
+    if (gw_test_on_postgres()) { /* the geometry as WKT text */
+        char a[24];
+        snprintf(a, sizeof a, "%lld", (long long)d);
+        const char *p[] = {a, id};
+        PGresult *r = pg_q(s,
+                           "SELECT ST_AsText(geom, 17), township FROM plan_draft_grids WHERE "
+                           "draft_id = $1::bigint AND id = $2 AND op = 'upsert' UNION ALL SELECT "
+                           "ST_AsText(geom, 17), township FROM grids WHERE version = 1 AND id = $2 "
+                           "AND NOT EXISTS (SELECT 1 FROM plan_draft_grids WHERE draft_id = "
+                           "$1::bigint AND id = $2)",
+                           2, p);
+        assert_true(PQntuples(r) > 0);
+        GEOSWKTReader *rd = GEOSWKTReader_create_r(h);
+        g = GEOSWKTReader_read_r(h, rd, PQgetvalue(r, 0, 0));
+        snprintf(town, cap, "%s", PQgetvalue(r, 0, 1));
+        GEOSWKTReader_destroy_r(h, rd);
+        PQclear(r);
+        assert_non_null(g);
+        return g;
+    }
     sqlite3_stmt *q;
     assert_int_equal(
         sqlite3_prepare_v2(
@@ -155,10 +199,8 @@ static GEOSGeometry *draft_grid(gw_store *s, int64_t d, const char *id, char *to
     sqlite3_bind_int64(q, 1, d);
     sqlite3_bind_text(q, 2, id, -1, SQLITE_STATIC);
     assert_int_equal(sqlite3_step(q), SQLITE_ROW);
-    GEOSContextHandle_t h = gw_ctx_geos(ctx);
     GEOSWKBReader *rd = GEOSWKBReader_create_r(h);
-    GEOSGeometry *g = GEOSWKBReader_read_r(h, rd, sqlite3_column_blob(q, 0),
-                                           (size_t)sqlite3_column_bytes(q, 0));
+    g = GEOSWKBReader_read_r(h, rd, sqlite3_column_blob(q, 0), (size_t)sqlite3_column_bytes(q, 0));
     snprintf(town, cap, "%s",
              sqlite3_column_text(q, 1) ? (const char *)sqlite3_column_text(q, 1) : "");
     GEOSWKBReader_destroy_r(h, rd);
@@ -282,20 +324,24 @@ static void test_incidents_split_and_merge(void **state)
     free(bal1);
 
     /* audited: the suggestion and each of its edits */
-    sqlite3_stmt *q;
-    assert_int_equal(
-        sqlite3_prepare_v2(
-            st_sqlite_db(s),
-            "SELECT (SELECT count(*) FROM audit_log "
-            "WHERE action = 'plan.suggest'), (SELECT count(*) FROM audit_log WHERE action = "
-            "'plan.edit' AND who = 'tester')",
-            -1, &q, NULL),
-        SQLITE_OK);
-    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
-    assert_int_equal(sqlite3_column_int(q, 0), 1);
-    assert_int_equal(sqlite3_column_int64(q, 1),
-                     (int64_t)json_array_size(json_object_get(doc, "edits")));
-    sqlite3_finalize(q);
+    static const char audited[] = "SELECT (SELECT count(*) FROM audit_log WHERE action = "
+                                  "'plan.suggest'), (SELECT count(*) FROM audit_log WHERE action "
+                                  "= 'plan.edit' AND who = 'tester')";
+    int64_t n_suggest = 0, n_edit = 0;
+    if (gw_test_on_postgres()) {
+        PGresult *res = pg_q(s, audited, 0, NULL);
+        n_suggest = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        n_edit = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+        PQclear(res);
+    } else {
+        sqlite3_stmt *q;
+        assert_int_equal(sqlite3_prepare_v2(st_sqlite_db(s), audited, -1, &q, NULL), SQLITE_OK);
+        assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+        n_suggest = sqlite3_column_int64(q, 0), n_edit = sqlite3_column_int64(q, 1);
+        sqlite3_finalize(q);
+    }
+    assert_int_equal(n_suggest, 1);
+    assert_int_equal(n_edit, (int64_t)json_array_size(json_object_get(doc, "edits")));
 
     /* a suggestion of a suggestion starts from its layout */
     json_t *again = suggest(s, nd, "incidents", 0.5, 50, GW_OK);
