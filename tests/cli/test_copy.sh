@@ -139,6 +139,18 @@ same "rows per table PostgreSQL to PostgreSQL" "$(tail -n +2 "$T/to_pg.txt")" "$
 expect 0 "$GW" copy "$PB" "$T/back2.db"
 compare_sqlite "$A" "$T/back2.db"
 
+# ---- new rows continue above the copied ids and seqs -----------------------------------------
+C=$(q "$A" "SELECT seq FROM sqlite_sequence WHERE name = 'changelog'")
+same "PostgreSQL: the next change-log seq" \
+  "$(psql -qAtd "$PB" -c "INSERT INTO changelog (at, layer, op) VALUES (now(), 'grids', 'probe') RETURNING seq")" $((C + 1))
+for t in grids:fid incidents:fid audit_log:seq tokens:id assignments:id plan_drafts:id; do
+  tb=${t%%:*} col=${t#*:}
+  same "PostgreSQL: the next $tb.$col" "$(psql -qAtd "$PB" -c "SELECT nextval(pg_get_serial_sequence('$tb', '$col'))")" \
+    $(($(q "$A" "SELECT max($col) FROM $tb") + 1))
+done
+same "SQLite: the next change-log seq" \
+  "$(q "$T/back.db" "INSERT INTO changelog (at, layer, op) VALUES ('2026-01-01T00:00:00Z', 'grids', 'probe'); SELECT max(seq) FROM changelog")" $((C + 1))
+
 # ---- the export from PostgreSQL is the export from SQLite ----------------------------------
 for l in grids police_rooms cameras teams incidents; do
   if "$GW" export "$PA" $l "$T/p_$l.geojson" >/dev/null 2>"$T/err"; then
