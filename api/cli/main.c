@@ -29,6 +29,7 @@ static const char usage[] =
     "  export DB LAYER FILE        export a layer to GeoJSON/GeoPackage/Shapefile/CSV\n"
     "  gen-city DB                 generate the synthetic Heze-like demo city\n"
     "  stats DB                    print what the database holds\n"
+    "  copy SRC DST                copy a whole database (SpatiaLite <-> PostgreSQL) into an empty one\n"
     "  serve DB                    serve tiles, features and analysis over HTTP\n"
     "  demo [DB]                   generate the demo city if missing and serve it\n"
     "  token create|list|revoke DB API bearer tokens (create prints a new token once)\n"
@@ -52,6 +53,7 @@ static const struct {
     {"gen-city", gw_cmd_gen_city}, {"stats", gw_cmd_stats},       {"serve", gw_cmd_serve},
     {"demo", gw_cmd_demo},         {"token", gw_cmd_token},       {"tiles", gw_cmd_tiles},
     {"hotspots", gw_cmd_hotspots}, {"coverage", gw_cmd_coverage}, {"plan", gw_cmd_plan},
+    {"copy", gw_cmd_copy},
 };
 
 /* The version, then each library's as the library itself reports it at run time (not the

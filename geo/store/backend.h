@@ -23,6 +23,7 @@ struct gw_store_edit_ops;
 struct gw_store_dispatch_ops;
 struct gw_store_model_ops;
 struct gw_store_plan_ops;
+struct gw_store_copy_ops;
 
 typedef struct gw_store_backend {
     const char *name;                             /* "sqlite" */
@@ -35,6 +36,7 @@ typedef struct gw_store_backend {
     const struct gw_store_dispatch_ops *dispatch; /* team positions and assignments */
     const struct gw_store_model_ops *model;       /* what the in-memory model loads */
     const struct gw_store_plan_ops *plan;         /* drafts, edits, versions */
+    const struct gw_store_copy_ops *copy; /* whole tables as neutral rows (gridwatch copy) */
 } gw_store_backend;
 
 extern const gw_store_backend st_sqlite_backend;

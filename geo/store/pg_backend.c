@@ -2,6 +2,7 @@
  * table per topic in its pg_<topic>.c file.  A topic not yet filled answers GW_ERR_UNSUPPORTED
  * naming the operation (ST_CALL). */
 #include "ops_changes.h"
+#include "ops_copy.h"
 #include "ops_core.h"
 #include "ops_coverage.h"
 #include "ops_dispatch.h"
@@ -47,4 +48,5 @@ const gw_store_backend st_pg_backend = {
     .dispatch = &st_pg_dispatch_ops,
     .model = &st_pg_model_ops,
     .plan = &st_pg_plan_ops,
+    .copy = &st_pg_copy_ops,
 };

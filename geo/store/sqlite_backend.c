@@ -3,6 +3,7 @@
 #include "ops_core.h"
 #include "sqlite_bulk.h"
 #include "ops_changes.h"
+#include "ops_copy.h"
 #include "ops_coverage.h"
 #include "ops_dispatch.h"
 #include "ops_edit.h"
@@ -39,6 +40,15 @@ static const struct gw_store_changes_ops sqlite_changes = {
     .read = sq_changes_read,
     .wait = sq_changes_wait,
     .last = sq_changes_last,
+};
+
+static const struct gw_store_copy_ops sqlite_copy = {
+    .count = sq_copy_count,
+    .read = sq_copy_read,
+    .counter = sq_copy_counter,
+    .writer = sq_copy_writer,
+    .put = sq_copy_put,
+    .finish = sq_copy_finish,
 };
 
 static const struct gw_store_coverage_ops sqlite_coverage = {
@@ -128,6 +138,7 @@ const gw_store_backend st_sqlite_backend = {
     .name = "sqlite",
     .core = &sqlite_core,
     .changes = &sqlite_changes,
+    .copy = &sqlite_copy,
     .coverage = &sqlite_coverage,
     .dispatch = &sqlite_dispatch,
     .edit = &sqlite_edit,
