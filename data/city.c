@@ -1,10 +1,13 @@
 /* city.c — the synthetic city: a deterministic Heze-like prefecture (grids, police rooms, teams,
  * cameras and a year of incidents) so that the demo, the tests and the benchmarks share one
  * realistic, reproducible dataset.  Built in the metric CRS of the region's centre, stored in
- * EPSG:4326 in one transaction.  Counts are round(N * scale), at least 1 (grids: one per county). */
+ * EPSG:4326 in one transaction.  Counts are round(N * scale), at least 1 (grids: one per county).
+ * A province (opts->prefectures > 1) is that many such prefectures generated one after another
+ * into the same transaction, each on a lattice cell in the metric CRS of its own centre. */
 #include "city_internal.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <unistd.h>
 
 const char *const city_county_names[9] = {"牡丹区", "巨野县", "郓城县", "鄄城县", "东明县",
@@ -186,7 +189,7 @@ static gw_status make_transforms(city *c, double lon, double lat)
 
 static gw_status region_builtin(city *c)
 {
-    double cx = 115.48, cy = 35.24;
+    double cx = c->placed ? c->clon : CITY_LON, cy = c->placed ? c->clat : CITY_LAT;
     gw_status st = make_transforms(c, cx, cy);
     if (st == GW_OK) st = gw_crs_transform_points(c->to_m, &cx, &cy, 1);
     if (st) return st;
@@ -330,6 +333,49 @@ static gw_status region_read(city *c, const char *path)
     return st;
 }
 
+typedef struct shift {
+    double dx, dy;
+} shift;
+static int shift_xy(double *x, double *y, void *user)
+{
+    const shift *d = user;
+    *x += d->dx, *y += d->dy;
+    return 1;
+}
+
+/* A province's prefecture from an outline file: the lon/lat counties, centred on (lon0, lat0),
+ * moved to (c->clon, c->clat) keeping their shape in metres.  Each county goes to the metric CRS
+ * of the file's centre, is translated there by the offset between the two centres (each in its
+ * own CRS), and comes back to lon/lat through the metric CRS of the new centre; the caller
+ * transforms the result to that CRS, where it is the file's shape translated. */
+static gw_status region_move(city *c, double lon0, double lat0)
+{
+    gw_crs_transform *home_m = c->to_m, *home_ll = c->to_ll;
+    c->to_m = c->to_ll = NULL;
+    double x0 = lon0, y0 = lat0, x1 = c->clon, y1 = c->clat;
+    gw_status st = gw_crs_transform_points(home_m, &x0, &y0, 1);
+    if (!st) st = make_transforms(c, c->clon, c->clat);
+    if (!st) st = gw_crs_transform_points(c->to_m, &x1, &y1, 1);
+    shift d = {x1 - x0, y1 - y0};
+    for (int i = 0; !st && i < c->ncty; i++) {
+        GEOSGeometry *m = gw_crs_transform_geom(home_m, c->cty[i].g);
+        GEOSGeometry *t = m ? GEOSGeom_transformXY_r(c->h, m, shift_xy, &d) : NULL;
+        GEOSGeometry *ll = t ? gw_crs_transform_geom(c->to_ll, t) : NULL;
+        if (m) GEOSGeom_destroy_r(c->h, m);
+        if (t) GEOSGeom_destroy_r(c->h, t);
+        if (!ll) {
+            st = gw_ctx_errcode(c->ctx) ? gw_ctx_errcode(c->ctx)
+                                        : city_geos_fail(c, "moving a county");
+            break;
+        }
+        GEOSGeom_destroy_r(c->h, c->cty[i].g);
+        c->cty[i].g = ll;
+    }
+    gw_crs_transform_destroy(home_m);
+    gw_crs_transform_destroy(home_ll);
+    return st;
+}
+
 /* Transform the lon/lat counties to metric and make them disjoint (each minus those before it). */
 static gw_status region_file(city *c, const char *path)
 {
@@ -347,7 +393,9 @@ static gw_status region_file(city *c, const char *path)
         return gw_ctx_error(c->ctx, GW_ERR_CRS,
                             "city: region file %s is not in lon/lat (extent %g,%g,%g,%g)", path,
                             bb.minx, bb.miny, bb.maxx, bb.maxy);
-    if ((st = make_transforms(c, (bb.minx + bb.maxx) / 2, (bb.miny + bb.maxy) / 2))) return st;
+    c->rlon = (bb.minx + bb.maxx) / 2, c->rlat = (bb.miny + bb.maxy) / 2;
+    if ((st = make_transforms(c, c->rlon, c->rlat))) return st;
+    if (c->placed && (st = region_move(c, c->rlon, c->rlat))) return st;
     GEOSGeometry *acc = NULL;
     for (int i = 0; !st && i < c->ncty; i++) {
         GEOSGeometry *m = gw_crs_transform_geom(c->to_m, c->cty[i].g);
@@ -405,10 +453,26 @@ static void city_free(city *c)
     gw_crs_transform_destroy(c->to_ll);
 }
 
+/* The region (built-in or from the file) in the metric CRS; sets c->rlon/rlat, its reference
+ * centre in lon/lat (where a province's lattice places it). */
+static gw_status region(city *c)
+{
+    c->rlon = CITY_LON, c->rlat = CITY_LAT;
+    return c->o->region ? region_file(c, c->o->region) : region_builtin(c);
+}
+
+/* One prefecture: its region and features, inserted into the open transaction. */
 static gw_status build(city *c, double scale)
 {
-    gw_status st = c->o->region ? region_file(c, c->o->region) : region_builtin(c);
+    gw_status st = region(c);
     for (int k = 0; !st && k < c->ncty; k++) {
+        char *nm = c->cty[k].name; /* the prefecture where a user looks: county "P03 牡丹区" */
+        size_t len = strlen(nm);
+        if (*c->pfx && len + 4 < sizeof c->cty[k].name) {
+            memmove(nm + 4, nm, len + 1);
+            memcpy(nm, c->pfx, 3);
+            nm[3] = ' ';
+        }
         GEOSArea_r(c->h, c->cty[k].g, &c->cty[k].area);
         c->region_area += c->cty[k].area;
         st = city_shape_from(c, c->cty[k].g, &c->cty[k].sh);
@@ -422,17 +486,140 @@ static gw_status build(city *c, double scale)
     if (!st) st = city_make_rooms_teams(c, scale);
     if (!st) st = city_make_cameras(c, scale);
     if (!st) st = city_make_incidents(c, scale);
+    return st;
+}
+
+void city_progress(const city *c, const char *what, double done, double total)
+{
+    char buf[48];
+    if (*c->pfx) snprintf(buf, sizeof buf, "%.3s %s", c->pfx, what), what = buf;
+    gw_ctx_progress(c->ctx, what, done, total);
+}
+
+/* ---- a province: prefectures on a lattice ---- */
+#define PROVINCE_GAP 10000.0 /* m between the outlines' bounding boxes on the lattice */
+
+typedef struct province {
+    int n, cols, rows;
+    int srid;                       /* the metric CRS of the lattice's centre: the store's */
+    gw_crs_transform *to_m, *to_ll; /* lon/lat <-> that CRS */
+    double x0, y0, sx, sy;          /* reference centre there; lattice spacing, m */
+} province;
+
+static uint64_t prefecture_seed(uint64_t seed, int p)
+{
+    if (p == 0) return seed;
+    uint64_t x = seed ^ (0x9E3779B97F4A7C15ull * (uint64_t)p);
+    return splitmix(&x);
+}
+
+/* Build the outline once in the CRS of its own centre and lay out a near-square lattice of its
+ * bounding box (plus PROVINCE_GAP) centred there: prefecture p sits in row p / cols (north
+ * first), column p % cols.  Each prefecture is later built in the metric CRS of its own centre,
+ * so the outer ones keep their shape (a single CRS would stretch them by up to ~0.2 % and turn
+ * them by up to ~3 degrees 350 km from its central meridian); the gap absorbs the small turn
+ * between neighbours' CRSs. */
+static gw_status province_layout(gw_ctx *ctx, const gw_city_opts *o, int n, province *pv)
+{
+    city *c = calloc(1, sizeof *c);
+    if (!c) return gw_ctx_error(ctx, GW_ERR_NOMEM, "city: out of memory");
+    c->ctx = ctx, c->h = gw_ctx_geos(ctx), c->o = o, c->seed = o->seed;
+    gw_status st = region(c);
+    gw_bbox bb = {INFINITY, INFINITY, -INFINITY, -INFINITY};
+    for (int i = 0; !st && i < c->ncty; i++) {
+        double v[4];
+        GEOSGeom_getXMin_r(c->h, c->cty[i].g, &v[0]), GEOSGeom_getYMin_r(c->h, c->cty[i].g, &v[1]);
+        GEOSGeom_getXMax_r(c->h, c->cty[i].g, &v[2]), GEOSGeom_getYMax_r(c->h, c->cty[i].g, &v[3]);
+        bb.minx = fmin(bb.minx, v[0]), bb.miny = fmin(bb.miny, v[1]);
+        bb.maxx = fmax(bb.maxx, v[2]), bb.maxy = fmax(bb.maxy, v[3]);
+    }
+    pv->n = n;
+    pv->cols = (int)ceil(sqrt((double)n));
+    pv->rows = (n + pv->cols - 1) / pv->cols;
+    pv->x0 = c->rlon, pv->y0 = c->rlat;
+    if (!st) st = gw_crs_transform_points(c->to_m, &pv->x0, &pv->y0, 1);
+    pv->sx = bb.maxx - bb.minx + PROVINCE_GAP, pv->sy = bb.maxy - bb.miny + PROVINCE_GAP;
+    if (!st) {
+        pv->srid = c->srid, pv->to_m = c->to_m, pv->to_ll = c->to_ll;
+        c->to_m = c->to_ll = NULL;
+    }
+    city_free(c);
+    free(c);
+    return st;
+}
+
+/* Prefecture p's centre in lon/lat. */
+static gw_status province_centre(const province *pv, int p, double *lon, double *lat)
+{
+    int col = p % pv->cols, row = p / pv->cols;
+    *lon = pv->x0 + (col - (pv->cols - 1) / 2.0) * pv->sx;
+    *lat = pv->y0 + ((pv->rows - 1) / 2.0 - row) * pv->sy;
+    return gw_crs_transform_points(pv->to_ll, lon, lat, 1);
+}
+
+/* Everything but the transaction: the prefectures one at a time (each freed before the next, so
+ * memory stays that of one prefecture), then the metadata and the change log. */
+static gw_status generate(gw_ctx *ctx, gw_store *store, const gw_city_opts *o, city_truth *truth,
+                          gw_city_report *rep)
+{
+    int n = o->prefectures > 1 ? o->prefectures : 1;
+    province pv = {0};
+    gw_status st = n > 1 ? province_layout(ctx, o, n, &pv) : GW_OK;
+    /* A province loads its point layers through several inserters in turn.  One inserter more
+     * per layer, opened while the layer is empty and kept to the end, lets SQLite drop the
+     * layer's secondary indexes once and build them once at the end (the later inserters find
+     * the layer no longer empty and would keep them up to date row by row). */
+    gw_inserter *hold[GW_LAYER_COUNT] = {0};
+    for (int l = 0; !st && n > 1 && l < GW_LAYER_COUNT; l++)
+        if (l != GW_LAYER_GRIDS) st = gw_store_inserter_create(store, (gw_layer)l, &hold[l]);
+    gw_bbox llbb = {INFINITY, INFINITY, -INFINITY, -INFINITY};
+    int srid = 0;
+    for (int p = 0; !st && p < n; p++) {
+        city *c = calloc(1, sizeof *c);
+        if (!c) {
+            st = gw_ctx_error(ctx, GW_ERR_NOMEM, "city: out of memory");
+            break;
+        }
+        c->ctx = ctx, c->h = gw_ctx_geos(ctx), c->store = store, c->o = o;
+        c->seed = prefecture_seed(o->seed, p);
+        c->year = o->year ? o->year : DEFAULT_YEAR;
+        if (n > 1) {
+            snprintf(c->pfx, sizeof c->pfx, "P%02d-", p + 1);
+            c->placed = 1;
+            st = province_centre(&pv, p, &c->clon, &c->clat);
+        }
+        if (!st) st = build(c, o->scale);
+        if (!st) srid = n > 1 ? pv.srid : c->srid;
+        truth->srid = srid, truth->prefectures = n;
+        if (!st && o->truth)
+            st = city_truth_add(c, truth, n > 1 && c->srid != pv.srid ? pv.to_m : NULL);
+        if (!st) {
+            rep->grids += c->ngrid, rep->police_rooms += c->nroom;
+            long nt = lround(CITY_TEAMS * o->scale), nc = lround(CITY_CAMERAS * o->scale);
+            rep->teams += nt < 1 ? 1 : nt, rep->cameras += nc < 1 ? 1 : nc;
+            rep->incidents += c->nincidents;
+            rep->region_km2 += c->region_area / 1e6;
+            llbb.minx = fmin(llbb.minx, c->llbb.minx), llbb.miny = fmin(llbb.miny, c->llbb.miny);
+            llbb.maxx = fmax(llbb.maxx, c->llbb.maxx), llbb.maxy = fmax(llbb.maxy, c->llbb.maxy);
+        }
+        city_free(c);
+        free(c);
+    }
+    for (int l = 0; l < GW_LAYER_COUNT; l++) gw_inserter_destroy(hold[l]);
+    gw_crs_transform_destroy(pv.to_m);
+    gw_crs_transform_destroy(pv.to_ll);
     char buf[64];
-    if (!st) st = gw_store_set_metric_srid(c->store, c->srid);
-    if (!st) st = gw_store_meta_set(c->store, "name", "Synthetic Heze");
-    snprintf(buf, sizeof buf, "%llu", (unsigned long long)c->o->seed);
-    if (!st) st = gw_store_meta_set(c->store, "city_seed", buf);
-    snprintf(buf, sizeof buf, "%g", scale);
-    if (!st) st = gw_store_meta_set(c->store, "city_scale", buf);
-    if (!st)
-        st = gw_store_meta_set(c->store, "city_region", c->o->region ? c->o->region : "built-in");
+    if (!st) st = gw_store_set_metric_srid(store, srid);
+    if (!st) st = gw_store_meta_set(store, "name", n > 1 ? "Synthetic province" : "Synthetic Heze");
+    snprintf(buf, sizeof buf, "%llu", (unsigned long long)o->seed);
+    if (!st) st = gw_store_meta_set(store, "city_seed", buf);
+    snprintf(buf, sizeof buf, "%g", o->scale);
+    if (!st) st = gw_store_meta_set(store, "city_scale", buf);
+    if (!st) st = gw_store_meta_set(store, "city_region", o->region ? o->region : "built-in");
+    snprintf(buf, sizeof buf, "%d", n);
+    if (!st && n > 1) st = gw_store_meta_set(store, "city_prefectures", buf);
     for (int l = 0; !st && l < GW_LAYER_COUNT; l++)
-        st = gw_store_log_change(c->store, (gw_layer)l, "import", NULL, &c->llbb, NULL);
+        st = gw_store_log_change(store, (gw_layer)l, "import", NULL, &llbb, NULL);
     return st;
 }
 
@@ -444,6 +631,9 @@ gw_status gw_city_generate(gw_ctx *ctx, gw_store *store, const gw_city_opts *opt
         return gw_ctx_error(ctx, GW_ERR_ARG, "city: store and options are required");
     if (!(opts->scale > 0 && opts->scale <= 4))
         return gw_ctx_error(ctx, GW_ERR_ARG, "city: scale %g is out of range (0, 4]", opts->scale);
+    if (opts->prefectures < 0 || opts->prefectures > GW_CITY_MAX_PREFECTURES)
+        return gw_ctx_error(ctx, GW_ERR_ARG, "city: prefectures %d is out of range [1, %d]",
+                            opts->prefectures, GW_CITY_MAX_PREFECTURES);
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     gw_status st = gw_store_begin(store);
@@ -459,16 +649,14 @@ gw_status gw_city_generate(gw_ctx *ctx, gw_store *store, const gw_city_opts *opt
             return st;
         }
     }
-    city *c = calloc(1, sizeof *c);
-    if (!c) {
-        gw_store_rollback(store);
-        return gw_ctx_error(ctx, GW_ERR_NOMEM, "city: out of memory");
-    }
-    c->ctx = ctx, c->h = gw_ctx_geos(ctx), c->store = store, c->o = opts;
-    c->year = opts->year ? opts->year : DEFAULT_YEAR;
-    st = build(c, opts->scale);
+    gw_city_report rep = {0};
+    city_truth truth = {0};
+    st = generate(ctx, store, opts, &truth, &rep);
     char *tmp = NULL; /* the truth, written before the commit, in place only after it */
-    if (!st && opts->truth) st = city_truth_write(c, opts->truth, &tmp);
+    if (!st && opts->truth)
+        st = city_truth_write(ctx, opts, opts->year ? opts->year : DEFAULT_YEAR, &truth,
+                              opts->truth, &tmp);
+    json_decref(truth.feats);
     if (!st) st = gw_store_commit(store);
     if (st) gw_store_rollback(store);
     if (tmp && !st && rename(tmp, opts->truth) != 0)
@@ -480,15 +668,8 @@ gw_status gw_city_generate(gw_ctx *ctx, gw_store *store, const gw_city_opts *opt
     free(tmp);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     if (!st && report) {
-        report->grids = c->ngrid, report->police_rooms = c->nroom;
-        long nt = lround(CITY_TEAMS * opts->scale), nc = lround(CITY_CAMERAS * opts->scale);
-        long ni = lround(CITY_INCIDENTS * opts->scale);
-        report->teams = nt < 1 ? 1 : nt, report->cameras = nc < 1 ? 1 : nc,
-        report->incidents = ni < 1 ? 1 : ni;
-        report->region_km2 = c->region_area / 1e6;
-        report->seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+        rep.seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+        *report = rep;
     }
-    city_free(c);
-    free(c);
     return st;
 }

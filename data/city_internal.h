@@ -23,7 +23,9 @@
 #define CITY_CAMERAS 250000.0
 #define CITY_INCIDENTS 1000000.0
 #define CITY_POPULATION 10000000.0
-#define CITY_M2 12.2e9            /* built-in region area, about Heze's 12,200 km2 */
+#define CITY_M2 12.2e9  /* built-in region area, about Heze's 12,200 km2 */
+#define CITY_LON 115.48 /* the built-in region's centre */
+#define CITY_LAT 35.24
 #define DEFAULT_YEAR 1735660800LL /* 2025-01-01T00:00+08:00 */
 #define YEAR_S (365LL * 86400)
 #define CHUNK 8192 /* points transformed and inserted per batch */
@@ -112,7 +114,7 @@ typedef struct grid {
     double cx, cy, area, praw;
     int county, town, order;
     int64_t pop;
-    char id[48], name[80];
+    char id[64], name[80];
 } grid;
 typedef struct room {
     double x, y;
@@ -151,6 +153,11 @@ typedef struct city {
     GEOSContextHandle_t h;
     gw_store *store;
     const gw_city_opts *o;
+    uint64_t seed; /* this prefecture's seed (every stream but the outline's, which is o->seed) */
+    char pfx[16];  /* id prefix of a province's prefecture, "P03-"; "" for a single prefecture */
+    int placed;    /* a province's prefecture: centred on (clon, clat) in its own metric CRS */
+    double clon, clat;
+    double rlon, rlat; /* the region's reference centre: where it was built, or the file's */
     int64_t year;
     int srid;
     gw_crs_transform *to_m, *to_ll;
@@ -192,6 +199,9 @@ gw_status city_make_rooms_teams(city *c, double scale);
 gw_status city_make_cameras(city *c, double scale);
 gw_status city_make_incidents(city *c, double scale);
 
+/* Progress of a phase, labelled with the prefecture in a province ("P03 grids"). */
+void city_progress(const city *c, const char *what, double done, double total);
+
 /* Hotspot time profiles (city_truth.c): draw a profile's parameters; its intensity in [0, 1] at
  * day d of the year; the window [*lo, *hi) outside which it is 0; names and expected trends. */
 void city_profile_draw(hotspot *h, int profile, rng *r);
@@ -201,9 +211,19 @@ const char *city_profile_name(int profile);
 const char *city_profile_trend(int profile);
 /* Split nhot incidents over the hotspots by weight, at least `least` each (largest remainder). */
 void city_hotspot_quota(hotspot *hs, int nh, long nhot, long least);
-/* Write the ground truth to a new temporary file beside `path`; *tmp receives its name (caller
+/* The ground truth, gathered prefecture by prefecture: the hotspot features (ids prefixed with
+ * the prefecture's), their metric x/y in the store's metric CRS `srid` (to_store, when a
+ * prefecture was built in another CRS), and the incident totals. */
+typedef struct city_truth {
+    struct json_t *feats;
+    int srid, prefectures;
+    long nincidents, nhot;
+} city_truth;
+gw_status city_truth_add(city *c, city_truth *t, gw_crs_transform *to_store);
+/* Write the gathered truth to a new temporary file beside `path`; *tmp receives its name (caller
  * frees, renames or unlinks it).  GW_ERR_IO or GW_ERR_NOMEM on failure (no file left). */
-gw_status city_truth_write(city *c, const char *path, char **tmp);
+gw_status city_truth_write(gw_ctx *ctx, const gw_city_opts *o, int64_t year, city_truth *t,
+                           const char *path, char **tmp);
 
 #define NCAT 9
 #define N(a) (sizeof(a) / sizeof((a)[0]))

@@ -46,7 +46,7 @@ static void town_name(rng *r, char *buf, size_t cap)
 gw_status city_make_towns(city *c, double scale)
 {
     rng r;
-    rng_init(&r, c->o->seed, 2);
+    rng_init(&r, c->seed, 2);
     long per = lround(15 * sqrt(scale));
     per = per < 2 ? 2 : per > 30 ? 30 : per;
     if (!(c->towns = calloc((size_t)c->ncty * (per + 1), sizeof *c->towns))) return city_nomem(c);
@@ -175,7 +175,7 @@ static int grid_cmp(const void *a, const void *b)
 gw_status city_make_grids(city *c, double scale)
 {
     rng r;
-    rng_init(&r, c->o->seed, 3);
+    rng_init(&r, c->seed, 3);
     long total = lround(CITY_GRIDS * scale);
     if (total < c->ncty) total = c->ncty;
     if (!(c->grids = calloc((size_t)total, sizeof *c->grids))) return city_nomem(c);
@@ -196,7 +196,7 @@ gw_status city_make_grids(city *c, double scale)
     gw_status st = GW_OK;
     for (int k = 0; !st && k < c->ncty; k++) {
         st = grids_of_county(c, k, ns[k], &r);
-        gw_ctx_progress(c->ctx, "grids", c->ngrid, (double)total * 2);
+        city_progress(c, "grids", c->ngrid, (double)total * 2);
     }
     free(ns);
     free(rem);
@@ -211,7 +211,7 @@ gw_status city_make_grids(city *c, double scale)
     for (int i = 0; i < c->ngrid; i++) {
         grid *g = &c->grids[i];
         idx = i > 0 && g->town == c->grids[i - 1].town ? idx + 1 : 1;
-        snprintf(g->id, sizeof g->id, "%s-%03d-%04d", c->cty[g->county].code,
+        snprintf(g->id, sizeof g->id, "%.4s%s-%03d-%04d", c->pfx, c->cty[g->county].code,
                  g->town - c->cty[g->county].town0 + 1, idx);
         snprintf(g->name, sizeof g->name, "%s第%03d网格", c->towns[g->town].name, idx);
         g->pop = llround(g->praw / praw * target);
@@ -312,7 +312,7 @@ gw_status city_node_grids(city *c)
 gw_status city_insert_grids(city *c)
 {
     rng r;
-    rng_init(&r, c->o->seed, 4);
+    rng_init(&r, c->seed, 4);
     gw_inserter *ins = NULL;
     GEOSWKBWriter *w = GEOSWKBWriter_create_r(c->h);
     gw_status st = w ? gw_store_inserter_create(c->store, GW_LAYER_GRIDS, &ins) : city_nomem(c);
@@ -355,7 +355,7 @@ gw_status city_insert_grids(city *c)
         gw_feature f = {vals, wkb, len, 0, 0};
         st = gw_inserter_add(ins, &f);
         GEOSFree_r(c->h, wkb);
-        if ((i & 1023) == 0) gw_ctx_progress(c->ctx, "grids", c->ngrid + i, c->ngrid * 2.0);
+        if ((i & 1023) == 0) city_progress(c, "grids", c->ngrid + i, c->ngrid * 2.0);
     }
     gw_inserter_destroy(ins);
     if (w) GEOSWKBWriter_destroy_r(c->h, w);
@@ -393,7 +393,7 @@ static int nearest_room(const city *c, double x, double y)
 gw_status city_make_rooms_teams(city *c, double scale)
 {
     rng r;
-    rng_init(&r, c->o->seed, 5);
+    rng_init(&r, c->seed, 5);
     long n = lround(CITY_ROOMS * scale), nt = lround(CITY_TEAMS * scale);
     n = n < 1 ? 1 : n, nt = nt < 1 ? 1 : nt;
     int *per_town = calloc((size_t)c->ntown, sizeof *per_town);
@@ -414,8 +414,8 @@ gw_status city_make_rooms_teams(city *c, double scale)
         if ((st = to_lonlat(c, m))) break;
         for (size_t i = 0; !st && i < m; i++) {
             room *rm = &c->rooms[base + i];
-            char id[24], phone[24], addr[160];
-            snprintf(id, sizeof id, "PR%04ld", base + (long)i + 1);
+            char id[40], phone[24], addr[160];
+            snprintf(id, sizeof id, "%.4sPR%04ld", c->pfx, base + (long)i + 1);
             snprintf(phone, sizeof phone, "0530-%07d", 5000000 + rng_int(&r, 4000000));
             snprintf(addr, sizeof addr, "%s%s%s%d号", c->cty[c->towns[rm->town].county].name,
                      c->towns[rm->town].name, roads[rng_int(&r, N(roads))], 1 + rng_int(&r, 300));
@@ -451,9 +451,9 @@ gw_status city_make_rooms_teams(city *c, double scale)
         if ((st = to_lonlat(c, m))) break;
         for (size_t i = 0; !st && i < m; i++) {
             long k = base + (long)i;
-            char id[24], name[96];
+            char id[40], name[96];
             static const char *const ts[3] = {"available", "busy", "offline"};
-            snprintf(id, sizeof id, "T%05ld", k + 1);
+            snprintf(id, sizeof id, "%.4sT%05ld", c->pfx, k + 1);
             snprintf(name, sizeof name, "%s巡逻%ld组", c->rooms[k % n].name, k / n + 1);
             gw_value v[5] = {{GW_VAL_TEXT, id, 0, 0},
                              {GW_VAL_TEXT, name, 0, 0},
@@ -473,7 +473,7 @@ gw_status city_make_rooms_teams(city *c, double scale)
 gw_status city_make_cameras(city *c, double scale)
 {
     rng r;
-    rng_init(&r, c->o->seed, 6);
+    rng_init(&r, c->seed, 6);
     long n = lround(CITY_CAMERAS * scale);
     n = n < 1 ? 1 : n;
     size_t nseg = 0;
@@ -548,7 +548,7 @@ gw_status city_make_cameras(city *c, double scale)
         if ((st = to_lonlat(c, m))) break;
         for (size_t i = 0; !st && i < m; i++) {
             char id[48], name[80];
-            snprintf(id, sizeof id, "C%06ld", base + (long)i + 1);
+            snprintf(id, sizeof id, "%.4sC%06ld", c->pfx, base + (long)i + 1);
             snprintf(name, sizeof name, "%s监控%06ld", c->towns[c->grids[cams[i].grid].town].name,
                      base + (long)i + 1);
             gw_value v[7] = {{GW_VAL_TEXT, id, 0, 0},
@@ -561,7 +561,7 @@ gw_status city_make_cameras(city *c, double scale)
             gw_feature f = {v, NULL, 0, c->cx[i], c->cy[i]};
             st = gw_inserter_add(ins, &f);
         }
-        gw_ctx_progress(c->ctx, "cameras", (double)(base + (long)m), (double)n);
+        city_progress(c, "cameras", (double)(base + (long)m), (double)n);
     }
     gw_inserter_destroy(ins);
     free(seg), free(cum), free(tcum), free(cams);
@@ -607,7 +607,7 @@ static gw_status plant_hotspots(city *c, rng *r, long n, double scale)
 gw_status city_make_incidents(city *c, double scale)
 {
     rng r;
-    rng_init(&r, c->o->seed, 7);
+    rng_init(&r, c->seed, 7);
     long n = lround(CITY_INCIDENTS * scale);
     n = n < 1 ? 1 : n;
     c->nincidents = n;
@@ -662,10 +662,11 @@ gw_status city_make_incidents(city *c, double scale)
         if ((st = to_lonlat(c, m))) break;
         for (size_t i = 0; !st && i < m; i++) {
             const incident *e = &inc[base + i];
-            char id[24];
-            snprintf(id, sizeof id, "I%07ld", base + (long)i + 1);
-            char room_id[24];
-            snprintf(room_id, sizeof room_id, "PR%04d", nearest_room(c, e->x, e->y) + 1);
+            char id[40];
+            snprintf(id, sizeof id, "%.4sI%07ld", c->pfx, base + (long)i + 1);
+            char room_id[40];
+            snprintf(room_id, sizeof room_id, "%.4sPR%04d", c->pfx,
+                     nearest_room(c, e->x, e->y) + 1);
             gw_value v[8] = {{GW_VAL_TEXT, id, 0, 0},
                              {GW_VAL_INT, NULL, e->t, 0},
                              {GW_VAL_TEXT, city_cat_names[e->cat], 0, 0},
@@ -677,7 +678,7 @@ gw_status city_make_incidents(city *c, double scale)
             gw_feature f = {v, NULL, 0, c->cx[i], c->cy[i]};
             st = gw_inserter_add(ins, &f);
         }
-        gw_ctx_progress(c->ctx, "incidents", (double)(base + (long)m), (double)n);
+        city_progress(c, "incidents", (double)(base + (long)m), (double)n);
     }
     gw_inserter_destroy(ins);
     free(inc);

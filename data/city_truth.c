@@ -84,11 +84,12 @@ static void iso(int64_t t, int with_time, char *buf, size_t cap)
     strftime(buf, cap, with_time ? "%Y-%m-%dT%H:%M:%S+08:00" : "%Y-%m-%d", &tm);
 }
 
-static json_t *feature(const city *c, const hotspot *h, int i, double lon, double lat)
+static json_t *feature(const city *c, const hotspot *h, int i, double lon, double lat, double x,
+                       double y)
 {
-    char id[16], from[16], to[16];
+    char id[32], from[16], to[16];
     double lo, hi;
-    snprintf(id, sizeof id, "H%02d", i + 1);
+    snprintf(id, sizeof id, "%.4sH%02d", c->pfx, i + 1);
     city_profile_window(h, &lo, &hi);
     int d0 = (int)floor(lo), d1 = (int)ceil(hi) - 1;
     iso(c->year + (int64_t)(d0 < 0 ? 0 : d0) * 86400, 0, from, sizeof from);
@@ -100,8 +101,8 @@ static json_t *feature(const city *c, const hotspot *h, int i, double lon, doubl
     json_object_set_new(p, "profile", json_string(city_profile_name(h->profile)));
     json_object_set_new(p, "trend", json_string(city_profile_trend(h->profile)));
     json_object_set_new(p, "sigma_m", json_real(round(h->sigma * 10) / 10));
-    json_object_set_new(p, "x", json_real(round(h->x * 100) / 100));
-    json_object_set_new(p, "y", json_real(round(h->y * 100) / 100));
+    json_object_set_new(p, "x", json_real(round(x * 100) / 100));
+    json_object_set_new(p, "y", json_real(round(y * 100) / 100));
     json_object_set_new(p, "incidents", json_integer(h->n));
     json_object_set_new(p, "category", json_string(city_cat_names[h->cat]));
     json_object_set_new(p, "active_from", json_string(from));
@@ -112,42 +113,53 @@ static json_t *feature(const city *c, const hotspot *h, int i, double lon, doubl
                      "properties", p);
 }
 
-/* The top-level members (with an empty "features") and the features, or NULL on failure. */
-static json_t *truth_json(city *c, json_t **feats_out)
+gw_status city_truth_add(city *c, city_truth *t, gw_crs_transform *to_store)
 {
-    double *lon = malloc((size_t)c->nhs * sizeof *lon), *lat = malloc((size_t)c->nhs * sizeof *lat);
-    json_t *feats = NULL;
-    long nhot = 0;
-    for (int i = 0; lon && lat && i < c->nhs; i++)
-        lon[i] = c->hs[i].x, lat[i] = c->hs[i].y, nhot += c->hs[i].n;
-    if (lon && lat && gw_crs_transform_points(c->to_ll, lon, lat, (size_t)c->nhs) == GW_OK &&
-        (feats = json_array())) {
-        for (int i = 0; i < c->nhs; i++)
-            if (json_array_append_new(feats, feature(c, &c->hs[i], i, lon[i], lat[i]))) {
-                json_decref(feats), feats = NULL;
-                break;
-            }
+    size_t n = (size_t)c->nhs;
+    double *lon = malloc(n * sizeof *lon), *lat = malloc(n * sizeof *lat),
+           *x = malloc(n * sizeof *x), *y = malloc(n * sizeof *y);
+    gw_status st = lon && lat && x && y ? GW_OK : city_nomem(c);
+    for (size_t i = 0; !st && i < n; i++) {
+        lon[i] = x[i] = c->hs[i].x, lat[i] = y[i] = c->hs[i].y;
+        t->nhot += c->hs[i].n;
     }
-    free(lon), free(lat);
-    if (!feats) return NULL;
+    if (!st) st = gw_crs_transform_points(c->to_ll, lon, lat, n);
+    if (!st && to_store) { /* a prefecture in its own CRS: x/y in the store's */
+        memcpy(x, lon, n * sizeof *x), memcpy(y, lat, n * sizeof *y);
+        st = gw_crs_transform_points(to_store, x, y, n);
+    }
+    if (!st && !t->feats && !(t->feats = json_array())) st = city_nomem(c);
+    for (size_t i = 0; !st && i < n; i++)
+        if (json_array_append_new(t->feats,
+                                  feature(c, &c->hs[i], (int)i, lon[i], lat[i], x[i], y[i])))
+            st = city_nomem(c);
+    t->nincidents += c->nincidents;
+    free(lon), free(lat), free(x), free(y);
+    return st;
+}
+
+/* The top-level members (with an empty "features"), or NULL on failure. */
+static json_t *truth_json(const gw_city_opts *o, int64_t year, const city_truth *t)
+{
     char y0[40], y1[40];
-    iso(c->year, 1, y0, sizeof y0);
-    iso(c->year + YEAR_S, 1, y1, sizeof y1);
-    json_t *seed = c->o->seed <= (uint64_t)INT64_MAX ? json_integer((json_int_t)c->o->seed) : NULL;
+    iso(year, 1, y0, sizeof y0);
+    iso(year + YEAR_S, 1, y1, sizeof y1);
+    json_t *seed = o->seed <= (uint64_t)INT64_MAX ? json_integer((json_int_t)o->seed) : NULL;
     if (!seed) { /* beyond JSON integers most readers keep exactly: the decimal digits */
         char buf[24];
-        snprintf(buf, sizeof buf, "%llu", (unsigned long long)c->o->seed);
+        snprintf(buf, sizeof buf, "%llu", (unsigned long long)o->seed);
         seed = json_string(buf);
     }
-    json_t *root = json_pack("{s:s, s:f, s:o, s:s, s:s, s:I, s:I, s:i, s:I, s:I, s:I, s:[]}",
-                             "type", "FeatureCollection", "scale", c->o->scale, "seed", seed,
-                             "year_start", y0, "year_end", y1, "year_start_unix",
-                             (json_int_t)c->year, "year_end_unix", (json_int_t)(c->year + YEAR_S),
-                             "metric_srid", c->srid, "incidents", (json_int_t)c->nincidents,
-                             "hotspot_incidents", (json_int_t)nhot, "background_incidents",
-                             (json_int_t)(c->nincidents - nhot), "features");
-    if (!root) json_decref(feats), feats = NULL;
-    *feats_out = feats;
+    json_t *root = json_pack("{s:s, s:f, s:o, s:s, s:s, s:I, s:I, s:i, s:I, s:I, s:I}", "type",
+                             "FeatureCollection", "scale", o->scale, "seed", seed, "year_start", y0,
+                             "year_end", y1, "year_start_unix", (json_int_t)year, "year_end_unix",
+                             (json_int_t)(year + YEAR_S), "metric_srid", t->srid, "incidents",
+                             (json_int_t)t->nincidents, "hotspot_incidents", (json_int_t)t->nhot,
+                             "background_incidents", (json_int_t)(t->nincidents - t->nhot));
+    if (root && t->prefectures > 1 &&
+        json_object_set_new(root, "prefectures", json_integer(t->prefectures)))
+        json_decref(root), root = NULL;
+    if (root && json_object_set_new(root, "features", json_array())) json_decref(root), root = NULL;
     return root;
 }
 
@@ -167,15 +179,16 @@ static int dump(json_t *root, json_t *feats, FILE *f)
     return bad || fputs("]}\n", f) == EOF;
 }
 
-gw_status city_truth_write(city *c, const char *path, char **tmp)
+gw_status city_truth_write(gw_ctx *ctx, const gw_city_opts *o, int64_t year, city_truth *t,
+                           const char *path, char **tmp)
 {
     *tmp = NULL;
-    json_t *feats = NULL, *root = truth_json(c, &feats);
+    json_t *root = t->feats ? truth_json(o, year, t) : NULL;
     size_t len = strlen(path) + 8;
     char *name = root ? malloc(len) : NULL;
     if (!name) {
-        json_decref(root), json_decref(feats);
-        return gw_ctx_errcode(c->ctx) ? gw_ctx_errcode(c->ctx) : city_nomem(c);
+        json_decref(root);
+        return gw_ctx_error(ctx, GW_ERR_NOMEM, "city: out of memory");
     }
     snprintf(name, len, "%s.XXXXXX", path);
     int fd = mkstemp(name), err = 0;
@@ -184,13 +197,13 @@ gw_status city_truth_write(city *c, const char *path, char **tmp)
     if (f) {
         fchmod(fd, 0644); /* mkstemp's 0600 would hide the truth from the other users of a city */
         errno = 0;
-        if (dump(root, feats, f) || fflush(f) || fsync(fd)) err = errno ? errno : EIO;
+        if (dump(root, t->feats, f) || fflush(f) || fsync(fd)) err = errno ? errno : EIO;
         if (fclose(f) && !err) err = errno;
     } else if (fd >= 0) close(fd);
-    json_decref(root), json_decref(feats);
+    json_decref(root);
     if (err) {
         if (fd >= 0) unlink(name);
-        gw_status st = gw_ctx_error(c->ctx, GW_ERR_IO, "city: cannot write the truth file %s: %s",
+        gw_status st = gw_ctx_error(ctx, GW_ERR_IO, "city: cannot write the truth file %s: %s",
                                     path, strerror(err));
         free(name);
         return st;

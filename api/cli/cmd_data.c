@@ -214,7 +214,8 @@ int gw_cmd_export(int argc, char **argv)
 /* ---- gen-city ------------------------------------------------------------------------ */
 
 static const char gen_help[] =
-    "usage: gridwatch gen-city DB [--scale F] [--seed N] [--region FILE] [--truth FILE | --no-truth]\n"
+    "usage: gridwatch gen-city DB [--scale F] [--seed N] [--region FILE] [--prefectures N]\n"
+    "                             [--truth FILE | --no-truth]\n"
     "\n"
     "Generate the synthetic Heze-like prefecture into a new or empty database: at scale 1,\n"
     "12,864 grids tiling the region, 250,000 cameras, 1,150 police rooms, 6,136 patrol teams and\n"
@@ -232,17 +233,23 @@ static const char gen_help[] =
     "  --seed N       random seed (default 1)\n"
     "  --region FILE  outline polygons (any GDAL vector file, EPSG:4326); each polygon is a county\n"
     "                 at the top of the grid hierarchy (default: a built-in region around 115.48E 35.24N)\n"
+    "  --prefectures N  a province of N prefectures (1-16, default 1), each a copy of the region's\n"
+    "                 outline with its own contents at the given scale, side by side without\n"
+    "                 touching; ids start with the prefecture (P03-C000001) and so does the grids'\n"
+    "                 county (\"P03 牡丹区\"); N = 16 at scale 1: about 206,000 grids, 4,000,000\n"
+    "                 cameras and 16,000,000 incidents\n"
     "  --truth FILE   write the ground truth to FILE instead of DB.truth.geojson\n"
     "  --no-truth     do not write the ground truth\n";
 
-int cli_gen_city(const char *db, double scale, uint64_t seed, const char *region, const char *truth,
-                 int quiet)
+int cli_gen_city(const char *db, double scale, int prefectures, uint64_t seed, const char *region,
+                 const char *truth, int quiet)
 {
     gw_cli_progress p;
     gw_ctx *ctx = cli_ctx(&p);
     if (!ctx) return GW_EXIT_RUNTIME;
     gw_store *store = NULL;
-    gw_city_opts o = {.scale = scale, .seed = seed, .region = region, .truth = truth};
+    gw_city_opts o = {
+        .scale = scale, .seed = seed, .region = region, .truth = truth, .prefectures = prefectures};
     gw_city_report rep = {0};
     gw_status st = gw_store_open(ctx, db, GW_STORE_CREATE, &store);
     if (st == GW_OK) st = gw_city_generate(ctx, store, &o, &rep);
@@ -268,8 +275,10 @@ int gw_cmd_gen_city(int argc, char **argv)
                                          {"region", required_argument, 0, 'r'},
                                          {"truth", required_argument, 0, 't'},
                                          {"no-truth", no_argument, 0, 'T'},
+                                         {"prefectures", required_argument, 0, 'p'},
                                          {0, 0, 0, 0}};
     double scale = 1.0;
+    long prefectures = 1;
     uint64_t seed = 1;
     const char *region = NULL, *truth = NULL;
     int c, no_truth = 0;
@@ -291,6 +300,14 @@ int gw_cmd_gen_city(int argc, char **argv)
                                           optarg);
             break;
         case 'r': region = optarg; break;
+        case 'p':
+            prefectures = strtol(optarg, &end, 10);
+            if (*end || !*optarg || prefectures < 1 || prefectures > GW_CITY_MAX_PREFECTURES)
+                return gw_cli_usage_error("gen-city",
+                                          "--prefectures must be a whole number in [1, %d], not "
+                                          "'%s'",
+                                          GW_CITY_MAX_PREFECTURES, optarg);
+            break;
         case 't':
             if (!*optarg) return gw_cli_usage_error("gen-city", "--truth needs a file name");
             truth = optarg;
@@ -319,7 +336,7 @@ int gw_cmd_gen_city(int argc, char **argv)
         }
         truth = deflt;
     }
-    int rc = cli_gen_city(db, scale, seed, region, truth, 0);
+    int rc = cli_gen_city(db, scale, (int)prefectures, seed, region, truth, 0);
     free(deflt);
     return rc;
 }

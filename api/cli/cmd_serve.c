@@ -242,7 +242,7 @@ int gw_cmd_demo(int argc, char **argv)
     if (access(db, F_OK) != 0) {
         fprintf(stderr, "gridwatch demo: generating the demo city (scale %g) into %s …\n", scale,
                 db);
-        int rc = cli_gen_city(db, scale, 1, NULL, NULL, 0); /* the demo needs no truth */
+        int rc = cli_gen_city(db, scale, 1, 1, NULL, NULL, 0); /* the demo needs no truth */
         if (rc != GW_EXIT_OK) return rc;
     }
     char *stats_argv[] = {"stats", (char *)db, NULL};

@@ -20,7 +20,7 @@ int gw_cmd_copy(int argc, char **argv);
 
 /* Generate the synthetic city into db (gen-city and demo share it), with the ground truth of its
  * planted hotspots at `truth` (NULL: none); an exit code. */
-int cli_gen_city(const char *db, double scale, uint64_t seed, const char *region, const char *truth,
-                 int quiet);
+int cli_gen_city(const char *db, double scale, int prefectures, uint64_t seed, const char *region,
+                 const char *truth, int quiet);
 
 #endif

@@ -26,7 +26,15 @@ typedef struct gw_city_opts {
     int64_t year; /* first instant of the incident year, Unix seconds; 0 = 2025-01-01T00:00+08:00 */
     const char *truth; /* optional path of the ground truth of the planted hotspots (GeoJSON,
                         * docs/hotspots.md), written once the city has committed; NULL = none */
+    int prefectures;   /* 0 or 1 = one prefecture (the city above); 2..GW_CITY_MAX_PREFECTURES =
+                        * a province of that many prefectures, each a copy of the region's
+                        * outline with its own contents (seed derived from `seed` and its
+                        * number), side by side on a near-square lattice without touching.  Ids
+                        * carry the prefecture ("P03-C000001", "P03-371702-001-0001"), as do
+                        * the grids' county ("P03 牡丹区") and the truth's hotspot ids. */
 } gw_city_opts;
+
+#define GW_CITY_MAX_PREFECTURES 16
 
 typedef struct gw_city_report {
     int64_t grids, police_rooms, cameras, teams, incidents;
@@ -34,7 +42,7 @@ typedef struct gw_city_report {
     double seconds;
 } gw_city_report;
 
-/* Generate the city into an empty store (GW_ERR_CONFLICT when its layers are not empty), in one
+/* Generate the city (or province) into an empty store (GW_ERR_CONFLICT when its layers are not empty), in one
  * transaction, and record the metric CRS.  Reports progress through the ctx.  With opts->truth the
  * ground truth goes to a temporary file beside it, renamed to opts->truth only after the commit:
  * a failed generation leaves no truth file (an existing one is left as it was).  GW_ERR_IO when
