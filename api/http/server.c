@@ -403,12 +403,13 @@ static void dispatch(gw_req *req)
         int rc = srv->o.auth(srv->o.auth_user, req, hit->role, why, sizeof why);
         if (rc == 401 && MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "Authorization"))
             srv_auth_failed(srv, ip); /* a token was given and refused */
-        if (rc == 401 || rc == 403) {
+        if (rc == 401 || rc == 403 || rc == 503) {
             gw_req_problem(req, (unsigned)rc, NULL, "%s",
                            *why ? why
                                 : (rc == 401 ? "a bearer token is required"
                                              : "your role may not do this"));
             if (rc == 401) gw_req_add_header(req, "WWW-Authenticate", "Bearer realm=\"gridwatch\"");
+            if (rc == 503) gw_req_add_header(req, "Retry-After", "1");
             finish(req, NULL, NULL);
             return;
         }

@@ -191,19 +191,24 @@ void gw_auth_request_who(gw_req *req, char *buf, size_t cap)
         snprintf(buf, cap, "%s", name);
 }
 
-/* Resolve the request's role: 0 with *role, or 401 with the reason. */
+/* Resolve the request's role: 0 with *role, 401 with the reason, or 503 when the token cannot
+ * be checked (the database is unreachable: a PostgreSQL restart) — not the client's fault, so
+ * not counted against its address either. */
 static int request_role(gw_req *req, gw_role *role, const char **why)
 {
     char t[GW_TOKEN_LEN + 1];
     if (request_token(req, t, why)) return 401;
     gw_store *s = gw_req_store(req);
     if (!s) {
-        *why = "the token cannot be checked: the database is unavailable";
-        return 401;
+        *why = "the token cannot be checked: the database is unavailable; retry shortly";
+        return 503;
     }
     gw_status st = gw_auth_token_lookup(s, t, role);
     if (st == GW_OK) return 0;
-    if (st != GW_ERR_NOT_FOUND) *why = "the token cannot be checked: the database is unavailable";
+    if (st != GW_ERR_NOT_FOUND) {
+        *why = "the token cannot be checked: the database is unavailable; retry shortly";
+        return 503;
+    }
     return 401;
 }
 
@@ -236,10 +241,12 @@ int gw_auth_require_write(gw_req *req, gw_layer layer)
 {
     gw_role role = GW_ROLE_ANON;
     const char *why = "";
-    if (request_role(req, &role, &why)) {
-        gw_req_problem(req, 401, NULL, "%s", why);
-        gw_req_add_header(req, "WWW-Authenticate", "Bearer realm=\"gridwatch\"");
-        return 401;
+    int rc = request_role(req, &role, &why);
+    if (rc) {
+        gw_req_problem(req, (unsigned)rc, NULL, "%s", why);
+        gw_req_add_header(req, rc == 401 ? "WWW-Authenticate" : "Retry-After",
+                          rc == 401 ? "Bearer realm=\"gridwatch\"" : "1");
+        return rc;
     }
     if (!gw_auth_may_write(role, layer)) {
         gw_req_problem(req, 403, NULL,

@@ -37,15 +37,16 @@ gw_status gw_auth_token_revoke(gw_store *store, const char *id_or_name, int *n);
 
 /* The gw_auth_fn of the server (user unused): checks "Authorization: Bearer <token>" against
  * the tokens of the served database.  401 for a missing, malformed, unknown or revoked token,
- * 403 for a known token whose role is below `need`, 0 to allow. */
+ * 403 for a known token whose role is below `need`, 503 when the database cannot be asked (the
+ * server counts only 401s against the client's address), 0 to allow. */
 int gw_auth_hook(void *user, gw_req *req, gw_role need, char *why, size_t cap);
 /* The role of the request's bearer token, GW_ROLE_ANON when there is none or it is not valid. */
 gw_role gw_auth_request_role(gw_req *req);
 /* Who the request acts as, for audit trails: its token's name, or its role's name when the
  * token is unnamed ("anonymous" without a valid token). */
 void gw_auth_request_who(gw_req *req, char *buf, size_t cap);
-/* For write handlers: 0 when the request's token may write `layer`; otherwise a 401 or 403
- * problem has been answered and the handler must return. */
+/* For write handlers: 0 when the request's token may write `layer`; otherwise a 401, 403 or
+ * 503 (database unreachable) problem has been answered and the handler must return. */
 int gw_auth_require_write(gw_req *req, gw_layer layer);
 
 /* `gridwatch token create DB --role R [--name N]`, `token list DB`, `token revoke DB ID|NAME`;

@@ -26,6 +26,8 @@ gw_status pg_fail(gw_store *s, const PGresult *r, const char *what)
     snprintf(m, sizeof m, "%s", msg);
     size_t k = strlen(m);
     while (k && (m[k - 1] == '\n' || m[k - 1] == ' ')) m[--k] = '\0';
+    for (char *c = m; *c; c++) /* libpq folds long messages over lines: one line here */
+        if (*c == '\n' || *c == '\t') *c = ' ';
     const char *body = strncmp(m, "ERROR:  ", 8) == 0 ? m + 8 : m;
     return gw_ctx_error(s->ctx, st, "%s: %s%s%s (database %s)", what, body, detail ? "; " : "",
                         detail ? detail : "", s->path);
@@ -92,7 +94,7 @@ gw_status pg_query_int(gw_store *s, const char *sql, int n, const char *const *v
                        int *found)
 {
     gw_status st;
-    PGresult *r = pg_run(s, sql, n, vals, NULL, NULL, &st);
+    PGresult *r = pg_run(s, sql, n, vals, NULL, "cannot read the database", &st);
     if (found) *found = 0;
     if (!r) return st;
     if (PQntuples(r) > 0 && !PQgetisnull(r, 0, 0)) {
