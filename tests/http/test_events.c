@@ -10,7 +10,6 @@
 #include "auth.h"
 #include "gridwatch/city.h"
 #include "gridwatch/store.h"
-#include "store_sqlite.h"
 #include "http_fixture.h"
 #include "http_util.h"
 #include "server.h"
@@ -18,7 +17,6 @@
 #include <curl/curl.h>
 #include <math.h>
 #include <pthread.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -296,20 +294,19 @@ static int setup(void **state)
 {
     (void)state;
     tctx = gw_test_ctx();
-    snprintf(db_path, sizeof db_path, "%s", gw_test_path("events.sqlite"));
+    snprintf(db_path, sizeof db_path, "%s", gw_test_db("events.sqlite"));
     gw_store *s = hf_city(tctx, db_path, 0.005, 3);
     assert_int_equal(gw_auth_token_create(s, GW_ROLE_DISPATCHER, "disp", tok, NULL), GW_OK);
     assert_int_equal(gw_store_last_seq(s, &seq_before_server), GW_OK);
-    sqlite3_stmt *q;
-    assert_int_equal(sqlite3_prepare_v2(st_sqlite_db(s),
-                                        "SELECT id, X(geom), Y(geom) FROM teams WHERE geom "
-                                        "IS NOT NULL ORDER BY fid LIMIT 1",
-                                        -1, &q, NULL),
-                     SQLITE_OK);
-    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
-    snprintf(team_id, sizeof team_id, "%s", (const char *)sqlite3_column_text(q, 0));
-    team_lon = sqlite3_column_double(q, 1), team_lat = sqlite3_column_double(q, 2);
-    sqlite3_finalize(q);
+    /* the first team (in id order) and its position, through the store on either engine */
+    gw_cursor *cur = NULL;
+    gw_row row;
+    assert_int_equal(gw_store_cursor_create(s, GW_LAYER_TEAMS, &cur), GW_OK);
+    assert_int_equal(gw_cursor_next(cur, &row), GW_OK);
+    assert_true(row.wkb && row.wkb_len >= 21 && row.wkb[0] == 1);
+    snprintf(team_id, sizeof team_id, "%s", row.values[0].s);
+    memcpy(&team_lon, row.wkb + 5, 8), memcpy(&team_lat, row.wkb + 13, 8);
+    gw_cursor_destroy(cur);
     gw_store_close(s);
     gw_app_opts ao = {.poll_ms = 50};
     gw_server_opts o = {

@@ -35,7 +35,7 @@ static void test_commit_reaches_model_and_listeners(void **state)
 {
     (void)state;
     gw_ctx *ctx = gw_test_ctx();
-    const char *db = gw_test_path("live.db");
+    const char *db = gw_test_db("live.db");
     gw_store *w = NULL;
     assert_int_equal(gw_store_open(ctx, db, GW_STORE_CREATE, &w), GW_OK);
     gw_live *live = NULL;

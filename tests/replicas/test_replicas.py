@@ -286,6 +286,41 @@ def test_cache(a, b, token):
     check(st0 in (200, 204) and changed, "B's cached incidents tile changes after a write on A")
 
 
+def test_plan_publish(a, b, token):
+    """A plan published on A: B serves the new grid version (its model reloaded the grids)."""
+    def matched(port):
+        st, body, _ = request(port, "GET", "/collections/grids/items?limit=1")
+        return json.loads(body).get("numberMatched", -1) if st == 200 else -1
+
+    before = matched(b)
+    g = first_features(a, "grids", 1)[0]
+    ring = g["geometry"]["coordinates"][0]
+    if g["geometry"]["type"] == "MultiPolygon":
+        ring = ring[0]
+    xs, ys = [p[0] for p in ring], [p[1] for p in ring]
+    mx = (min(xs) + max(xs)) / 2
+    st, body, _ = request(a, "POST", "/plan/drafts", {"name": "replicas"}, token)
+    draft = json.loads(body)["id"] if st == 201 else None
+    split = {"op": "split", "grid": g["id"], "line": {"type": "LineString", "coordinates": [
+        [mx, min(ys) - 0.01], [mx, max(ys) + 0.01]]}}
+    st_e = request(a, "POST", f"/plan/drafts/{draft}/edits", split, token)[0]
+    st_p, body, _ = request(a, "POST", f"/plan/drafts/{draft}/publish", None, token)
+    version = json.loads(body).get("version") if st_p == 200 else None
+    end, after = time.monotonic() + 10, before
+    while after != before + 1 and time.monotonic() < end:
+        after = matched(b)
+        time.sleep(0.02)
+    st_v, body, _ = request(b, "GET", "/plan/versions")
+    vs = json.loads(body) if st_v == 200 else []
+    vs = vs if isinstance(vs, list) else vs.get("versions", [])
+    published = [v for v in vs if v.get("status") == "published"]
+    check(st == 201 and st_e == 200 and st_p == 200,
+          f"draft, split and publish on A ({st}, {st_e}, {st_p})")
+    check(after == before + 1, f"B serves the published layout: {before} -> {after} grids")
+    check(any(v.get("version") == version for v in published),
+          f"B lists version {version} as published")
+
+
 class Load:
     """Readers and a writer through nginx: every read retried once, every write recorded."""
 
@@ -426,6 +461,7 @@ def main():
         test_last_event_id(a, b, token)
         test_assign_race(a, b, token)
         test_cache(a, b, token)
+        test_plan_publish(a, b, token)
         test_kill(a, b, lb, token)
         if RESTART and os.geteuid() == 0:
             test_restart(b, lb, token)
