@@ -178,6 +178,7 @@ typedef struct waiter {
     int64_t after;
     gw_status st;
     double ms;
+    volatile int opened; /* set just before the wait starts */
 } waiter;
 
 static double now_ms(void)
@@ -195,6 +196,7 @@ static void *wait_main(void *arg)
     gw_ctx_create(&c);
     if (gw_store_open(c, w->url, GW_STORE_READONLY, &s) == GW_OK) {
         double t0 = now_ms();
+        __atomic_store_n(&w->opened, 1, __ATOMIC_RELEASE);
         w->st = gw_store_changes_wait(s, w->after, 5000);
         w->ms = now_ms() - t0;
     }
@@ -221,11 +223,12 @@ static void test_changes_and_lock(void **state)
     waiter w = {.url = url, .after = b, .st = -1};
     pthread_t th;
     pthread_create(&th, NULL, wait_main, &w);
-    usleep(300000);
+    for (int i = 0; i < 1000 && !__atomic_load_n(&w.opened, __ATOMIC_ACQUIRE); i++) usleep(10000);
+    usleep(300000); /* the waiter is blocked by now: only the notification can wake it */
     assert_int_equal(gw_store_log_change(s, GW_LAYER_TEAMS, "update", "T3", NULL, NULL), GW_OK);
     pthread_join(th, NULL);
     assert_int_equal(w.st, GW_OK);
-    assert_true(w.ms >= 250 && w.ms < 2000);
+    assert_true(w.ms >= 200 && w.ms < 2000);
     /* the write lock: t cannot begin while s holds a write transaction */
     assert_int_equal(gw_store_begin(s), GW_OK);
     PGconn *c = PQconnectdb(url);
