@@ -218,18 +218,6 @@ static int put_geom(pg_buf *b, const gw_copy_value *v, int multi)
     return rc;
 }
 
-static void put_hex(pg_buf *b, const unsigned char *p, size_t n)
-{
-    static const char d[] = "0123456789abcdef";
-    char tmp[256];
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-        tmp[k++] = d[p[i] >> 4], tmp[k++] = d[p[i] & 15];
-        if (k == sizeof tmp) pg_buf_add(b, tmp, k), k = 0;
-    }
-    pg_buf_add(b, tmp, k);
-}
-
 /* Send the buffered lines of the open COPY. */
 static gw_status send_rows(pg_cwriter *w)
 {
@@ -275,7 +263,7 @@ static gw_status pg_copy_put(gw_store *s, gw_copy_writer *gw, const gw_copy_valu
         case GW_COPY_TIME: pg_buf_copy_text(b, v->s ? v->s : ""); break;
         case GW_COPY_BLOB:
             pg_buf_add(b, "\\\\x", 3);
-            put_hex(b, v->b, v->len);
+            pg_buf_hex(b, v->b, v->len);
             break;
         case GW_COPY_GEOM:
             if (put_geom(b, v, multipolygon_column(t, &t->cols[i])))

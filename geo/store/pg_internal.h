@@ -78,6 +78,8 @@ typedef struct pg_buf {
     int oom;
 } pg_buf;
 void pg_buf_add(pg_buf *b, const char *s, size_t n);
+/* n bytes as lowercase hex digits (bytea and EWKB hex forms). */
+void pg_buf_hex(pg_buf *b, const unsigned char *p, size_t n);
 /* Text for COPY's text format: backslash, tab, newline and carriage return escaped. */
 void pg_buf_copy_text(pg_buf *b, const char *s);
 /* strings[0..n) as a text[] literal for a $n::text[] parameter: {"a","b"}, backslash and double

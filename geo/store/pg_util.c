@@ -222,9 +222,9 @@ void pg_buf_text_array(pg_buf *b, const char *const *strings, size_t n)
     pg_buf_add(b, "}", 1);
 }
 
-static void put_hex(pg_buf *b, const unsigned char *p, size_t n)
+void pg_buf_hex(pg_buf *b, const unsigned char *p, size_t n)
 {
-    static const char d[] = "0123456789ABCDEF";
+    static const char d[] = "0123456789abcdef";
     char tmp[256];
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
@@ -251,8 +251,8 @@ int pg_hex_ewkb(const unsigned char *wkb, size_t len, pg_buf *b)
         h[1 + i] = (unsigned char)(type >> sh);
         h[5 + i] = (unsigned char)(srid >> sh);
     }
-    put_hex(b, h, sizeof h);
-    put_hex(b, wkb + 5, len - 5);
+    pg_buf_hex(b, h, sizeof h);
+    pg_buf_hex(b, wkb + 5, len - 5);
     return 0;
 }
 
