@@ -147,17 +147,7 @@ static gw_status put_values(pg_inserter *ins, const gw_value *v, const char *id)
                 pg_time(num, v[i].i), pg_buf_add(b, num, strlen(num));
             break;
         }
-        if (!ok)
-            return gw_ctx_error(ctx, GW_ERR_ARG, "%s '%s': field %s expects %s, got a %s value",
-                                layer, id, f->name,
-                                f->type == GW_FT_TIME   ? "a time (integer Unix seconds)"
-                                : f->type == GW_FT_TEXT ? "text"
-                                : f->type == GW_FT_INT  ? "an integer"
-                                                        : "a number",
-                                v[i].kind == GW_VAL_TEXT   ? "NULL-text"
-                                : v[i].kind == GW_VAL_INT  ? "integer"
-                                : v[i].kind == GW_VAL_REAL ? "real"
-                                                           : "text");
+        if (!ok) return st_kind_error(ctx, ins->layer, id, f, &v[i]);
         pg_buf_add(b, "\t", 1);
     }
     return GW_OK;

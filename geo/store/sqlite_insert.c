@@ -140,17 +140,6 @@ gw_status sq_inserter_create(gw_store *s, gw_layer layer, gw_inserter **out)
     return GW_OK;
 }
 
-static const char *kind_name(gw_val_kind k)
-{
-    switch (k) {
-    case GW_VAL_NULL: return "null";
-    case GW_VAL_TEXT: return "text";
-    case GW_VAL_INT: return "integer";
-    case GW_VAL_REAL: return "real";
-    }
-    return "unknown";
-}
-
 static gw_status bind_values(gw_inserter *ins, const gw_value *v, const char *id)
 {
     gw_ctx *ctx = ins->store->ctx;
@@ -185,15 +174,7 @@ static gw_status bind_values(gw_inserter *ins, const gw_value *v, const char *id
             }
             break;
         }
-        if (!ok)
-            return gw_ctx_error(ctx, GW_ERR_ARG, "%s '%s': field %s expects %s, got a %s value",
-                                layer, id, f->name,
-                                f->type == GW_FT_TIME   ? "a time (integer Unix seconds)"
-                                : f->type == GW_FT_TEXT ? "text"
-                                : f->type == GW_FT_INT  ? "an integer"
-                                                        : "a number",
-                                v[i].kind == GW_VAL_TEXT && !v[i].s ? "NULL-text"
-                                                                    : kind_name(v[i].kind));
+        if (!ok) return st_kind_error(ctx, ins->layer, id, f, &v[i]);
     }
     return GW_OK;
 }
@@ -252,7 +233,7 @@ gw_status sq_inserter_add(gw_inserter *ins, const gw_feature *f)
         return gw_ctx_error(s->ctx, GW_ERR_ARG,
                             "%s: a feature without an id (field id must be "
                             "non-empty text, got %s)",
-                            layer, kind_name(v[0].kind));
+                            layer, st_kind_name(v[0].kind));
     const char *id = v[0].s;
     gw_status st = bind_values(ins, v, id);
     if (!st) st = bind_geometry(ins, f, id);

@@ -153,3 +153,26 @@ gw_status gw_store_set_metric_srid(gw_store *s, int srid)
     snprintf(buf, sizeof buf, "%d", srid);
     return gw_store_meta_set(s, "metric_srid", buf);
 }
+
+const char *st_kind_name(gw_val_kind k)
+{
+    switch (k) {
+    case GW_VAL_NULL: return "null";
+    case GW_VAL_TEXT: return "text";
+    case GW_VAL_INT: return "integer";
+    case GW_VAL_REAL: return "real";
+    }
+    return "unknown";
+}
+
+gw_status st_kind_error(gw_ctx *ctx, gw_layer layer, const char *id, const gw_field *f,
+                        const gw_value *v)
+{
+    return gw_ctx_error(ctx, GW_ERR_ARG, "%s '%s': field %s expects %s, got a %s value",
+                        gw_layer_name(layer), id, f->name,
+                        f->type == GW_FT_TIME   ? "a time (integer Unix seconds)"
+                        : f->type == GW_FT_TEXT ? "text"
+                        : f->type == GW_FT_INT  ? "an integer"
+                                                : "a number",
+                        v->kind == GW_VAL_TEXT && !v->s ? "NULL-text" : st_kind_name(v->kind));
+}

@@ -48,6 +48,12 @@ gw_status st_grid_version(gw_store *s, int64_t *v);
 void st_now_iso(char *buf, size_t cap);
 /* GW_ERR_ARG unless layer names one of ours. */
 gw_status st_check_layer(gw_store *s, gw_layer layer);
+/* Engine-neutral (store.c): a value kind's name, and the one refusal of a value whose kind
+ * does not fit its field ("incidents 'I1': field severity expects an integer, got a text
+ * value"), as GW_ERR_ARG — both engines' inserters say it alike. */
+const char *st_kind_name(gw_val_kind k);
+gw_status st_kind_error(gw_ctx *ctx, gw_layer layer, const char *id, const gw_field *f,
+                        const gw_value *v);
 /* Switch this connection's triggers on or off; returns the previous state (1 = on). */
 int st_set_triggers(gw_store *s, int on);
 
