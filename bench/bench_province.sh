@@ -7,10 +7,10 @@
 #   200, then /analysis/coverage and /analysis/hotspots 200: the tile fields' inputs computed)
 #   and VmRSS/VmHWM; a mixed wrk load (random z10-z14 vector tiles over the province,
 #   /dispatch/nearest, /collections/incidents/items?bbox) with p95 per route and VmRSS/VmHWM
-#   after it; a full coverage recompute (`gridwatch coverage --recompute`, server stopped).
+#   after it; write throughput (wrk POSTing incidents); a full coverage recompute (`gridwatch coverage --recompute`, server stopped).
 # PostgreSQL half: generation into PGURL (dropped first) with time and database size; replicas
 #   A and B (`gridwatch serve PGURL`) on two ports and nginx in front, time to ready and RSS of
-#   each; the same mixed load through nginx; write throughput (wrk POSTing incidents as GeoJSON
+#   each; the same mixed load through nginx, then on replica A alone (the proxy's cost); write throughput (wrk POSTing incidents as GeoJSON
 #   with a bearer token through nginx); event delay from a write on A to an SSE client on B
 #   (python3, standard library); the coverage recompute on PostgreSQL.
 # A phase that fails (e.g. a store operation PostgreSQL does not have yet) prints its first
@@ -225,6 +225,15 @@ mixed() {
   wrk_row "$h" "/dispatch/nearest k=5 [2]" "$WORK/wrk-$h-nearest.txt"
   wrk_row "$h" "items bbox limit=100 [2]" "$WORK/wrk-$h-items.txt"
 }
+# writes HALF PORT LABEL: wrk POSTing incidents for WDUR s with $TOKEN
+writes() {
+  log "$1: writes ($3) for $WDUR s"
+  ext=$(extent "$2") || ext="115.3 35.1 115.6 35.4"
+  set -- "$1" "$2" "$3" $ext
+  lua_all "$4" "$5" "$6" "$7"
+  GW_TOKEN=$TOKEN wrk -t1 -c4 -d"${WDUR}s" --timeout 30s -s "$WORK/run-write.lua" "http://127.0.0.1:$2" >"$WORK/wrk-$1-write.txt" 2>&1 || true
+  wrk_row "$1" "POST incidents $3 [4]" "$WORK/wrk-$1-write.txt"
+}
 # coverage HALF DB BIN: a full recompute, its wall time and peak RSS
 coverage() {
   log "$1: coverage recompute"
@@ -259,6 +268,8 @@ if [ $DO_SQLITE = 1 ]; then
     put sqlite "file size" "$(du -m "$DB" | cut -f1) MB (+ $(du -mc "$DB"-wal "$DB"-shm 2>/dev/null | tail -1 | cut -f1) MB -wal/-shm)"
   fi
   if [ $DO_SERVE = 1 ] && [ -f "$DB" ]; then
+    TOKEN=""
+    [ $DO_WRITES = 0 ] || TOKEN=$("$GW" token create "$DB" --role dispatcher --name province-bench 2>"$WORK/token.err" | awk 'NF { t = $NF } END { print t }') || true
     port=$(free_port)
     log "sqlite: serve on port $port"
     t0=$(now)
@@ -270,6 +281,7 @@ if [ $DO_SQLITE = 1 ]; then
         mixed sqlite "$port"
         put sqlite "memory after the load" "$(mem "$SRV")"
       fi
+      if [ $DO_WRITES = 1 ] && [ -n "$TOKEN" ]; then writes sqlite "$port" "direct"; fi
     fi
     stop_all
   fi
@@ -341,13 +353,11 @@ EOF
           until [ "$(code "$plb" /healthz)" = 200 ] || [ $i -ge 100 ]; do sleep 0.1; i=$((i + 1)); done
         fi
         [ $DO_LOAD = 0 ] || mixed pg "$plb"
+        # the same load on replica A alone, without nginx: what the proxy costs
+        [ $DO_LOAD = 0 ] || [ "$plb" = "$pa" ] || mixed pg-A "$pa"
         if [ $DO_WRITES = 1 ] && [ -n "$TOKEN" ]; then
-          log "pg: writes through nginx for $WDUR s"
-          ext=$(extent "$plb") || ext="115.3 35.1 115.6 35.4"
-          set -- $ext
-          lua_all "$1" "$2" "$3" "$4"
-          GW_TOKEN=$TOKEN wrk -t1 -c4 -d"${WDUR}s" --timeout 30s -s "$WORK/run-write.lua" "http://127.0.0.1:$plb" >"$WORK/wrk-pg-write.txt" 2>&1 || true
-          wrk_row pg "POST incidents via nginx [4]" "$WORK/wrk-pg-write.txt"
+          writes pg "$plb" "via nginx"
+          [ "$plb" = "$pa" ] || writes pg-A "$pa" "on replica A"
         fi
         if [ $DO_EVENTS = 1 ] && [ -n "$TOKEN" ]; then
           log "pg: event delay A -> SSE on B"
