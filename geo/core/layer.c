@@ -194,7 +194,10 @@ const char *const *gw_layer_statuses(gw_layer layer)
 {
     static const char *const cams[] = {"online", "offline", "maintenance", NULL};
     static const char *const teams[] = {"available", "busy", "offline", NULL};
-    static const char *const incs[] = {"open", "dispatched", "closed", NULL};
+    /* open/dispatched/closed, and the incident flow's states (geo/flow, which sets status) */
+    static const char *const incs[] = {"open",     "dispatched", "closed",    "reported",
+                                       "accepted", "assigned",   "on_scene",  "resolved",
+                                       "returned", "reopened",   "escalated", NULL};
     switch (layer) {
     case GW_LAYER_CAMERAS: return cams;
     case GW_LAYER_TEAMS: return teams;

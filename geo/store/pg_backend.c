@@ -8,6 +8,7 @@
 #include "ops_dispatch.h"
 #include "ops_edit.h"
 #include "ops_features.h"
+#include "ops_flow.h"
 #include "ops_model.h"
 #include "ops_plan.h"
 #include "ops_tokens.h"
@@ -49,4 +50,5 @@ const gw_store_backend st_pg_backend = {
     .model = &st_pg_model_ops,
     .plan = &st_pg_plan_ops,
     .copy = &st_pg_copy_ops,
+    .flow = &st_pg_flow_ops,
 };

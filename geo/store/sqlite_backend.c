@@ -8,6 +8,7 @@
 #include "ops_dispatch.h"
 #include "ops_edit.h"
 #include "ops_features.h"
+#include "ops_flow.h"
 #include "ops_model.h"
 #include "ops_plan.h"
 #include "ops_tokens.h"
@@ -87,6 +88,15 @@ static const struct gw_store_features_ops sqlite_features = {
     .groups = sq_features_groups,
 };
 
+static const struct gw_store_flow_ops sqlite_flow = {
+    .get = sq_flow_get,
+    .put = sq_flow_put,
+    .history = sq_flow_history,
+    .overdue = sq_flow_overdue,
+    .deadlines = sq_flow_deadlines,
+    .deadline_set = sq_flow_deadline_set,
+};
+
 static const struct gw_store_model_ops sqlite_model = {
     .rows = sq_model_rows,
     .count_after = sq_model_count_after,
@@ -143,6 +153,7 @@ const gw_store_backend st_sqlite_backend = {
     .dispatch = &sqlite_dispatch,
     .edit = &sqlite_edit,
     .features = &sqlite_features,
+    .flow = &sqlite_flow,
     .model = &sqlite_model,
     .plan = &sqlite_plan,
     .tokens = &sqlite_tokens,
