@@ -12,6 +12,7 @@
 #include "hotspot_http.h"
 #include "dispatch_http.h"
 #include "events.h"
+#include "flow_http.h"
 #include "ogc.h"
 #include "ogc_write.h"
 #include "plan_http.h"
@@ -98,6 +99,10 @@ gw_status gw_app_create(gw_ctx *ctx, const char *db_path, const gw_app_opts *opt
         gw_tiles_attach_clusters(app->tiles, app->modules[GW_APP_CLUSTERS]);
     if (!st) { /* grid planning: drafts, edits, validation, publish/rollback (no state) */
         r = gw_plan_routes(&n);
+        st = add_routes(ctx, app, r, n);
+    }
+    if (!st) { /* the incident flow: transitions, history, overdue (no state) */
+        r = gw_flow_routes(&n);
         st = add_routes(ctx, app, r, n);
     }
     if (!st) { /* live events: a listener feeds the SSE subscribers */

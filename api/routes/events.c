@@ -26,7 +26,7 @@
 
 typedef struct ev {
     int64_t seq;
-    char type[32], op[24];
+    char type[32], op[48]; /* op: a flow transition's "flow:<action>:<state>:<level>" fits */
     gw_layer layer;
     char *id;
     int has_bbox;
@@ -95,10 +95,11 @@ static void type_of(gw_layer layer, const char *op, char *buf, size_t cap)
     switch (layer) {
     case GW_LAYER_INCIDENTS:
         snprintf(buf, cap, "incident.%s",
-                 ins    ? "created"
-                 : del  ? "deleted"
-                 : bulk ? "bulk"
-                        : "updated");
+                 strncmp(op, "flow:", 5) == 0 ? "transition" /* geo/flow: a flow transition */
+                 : ins                        ? "created"
+                 : del                        ? "deleted"
+                 : bulk                       ? "bulk"
+                                              : "updated");
         break;
     case GW_LAYER_TEAMS:
         snprintf(buf, cap, "team.%s",
@@ -156,7 +157,20 @@ static void format_ev(gw_buf *b, const gw_events *h, const ev *e)
     if (ln) gw_buf_json_str(b, ln);
     else gw_buf_str(b, "null");
     gw_buf_str(b, ",\"op\":");
-    gw_buf_json_str(b, e->op);
+    /* An incident flow transition's op is "flow:<action>:<state>:<level>" (geo/flow): the
+     * event says them as members, so a wall updates the incident without a request. */
+    char action[24], state[24];
+    int level = 0;
+    if (e->layer == GW_LAYER_INCIDENTS &&
+        sscanf(e->op, "flow:%23[^:]:%23[^:]:%d", action, state, &level) == 3) {
+        gw_buf_str(b, "\"transition\",\"action\":");
+        gw_buf_json_str(b, action);
+        gw_buf_str(b, ",\"state\":");
+        gw_buf_json_str(b, state);
+        gw_buf_printf(b, ",\"level\":%d", level);
+    } else {
+        gw_buf_json_str(b, e->op);
+    }
     gw_buf_str(b, ",\"id\":");
     if (e->id) gw_buf_json_str(b, e->id);
     else gw_buf_str(b, "null");

@@ -4,6 +4,7 @@
  * inside one short read transaction before it is answered.  /openapi.json is built from the
  * same tables in ogc_openapi.c. */
 #include "ogc.h"
+#include "flow_http.h"
 #include "ogc_internal.h"
 
 #include "app.h"
@@ -555,7 +556,9 @@ static int h_item(gw_req *req)
     gw_buf b = {0};
     if (output_crs(req, c, gw_store_ctx(st), &w, &tr) == 0) {
         gw_ogc_put_feature(layer, &row, &w, &b, coverage_of(req, layer));
-        b.len--; /* reopen the feature object for its links */
+        b.len--;                 /* reopen the feature object for its links */
+        gw_buf flow_links = {0}; /* an incident: its flow state and history (flow_http.c) */
+        if (layer == GW_LAYER_INCIDENTS) gw_flow_item_extra(req, st, id, &b, &flow_links);
         gw_buf_str(&b, ",\"links\":[");
         gw_buf url = {0};
         gw_buf_printf(&url, "%s%s", gw_req_base_url(req), gw_req_path(req));
@@ -565,8 +568,11 @@ static int h_item(gw_req *req)
         gw_buf_printf(&url, "%s/collections/%s", gw_req_base_url(req), gw_layer_name(layer));
         gw_buf_str(&b, "},{\"rel\":\"collection\",\"type\":\"application/json\",\"href\":");
         gw_buf_json_str(&b, url.data ? url.data : "");
-        gw_buf_str(&b, "}]}");
+        gw_buf_str(&b, "}");
+        if (flow_links.len) gw_buf_add(&b, flow_links.data, flow_links.len);
+        gw_buf_str(&b, "]}");
         gw_buf_free(&url);
+        gw_buf_free(&flow_links);
         if (b.oom) gw_req_problem(req, 500, NULL, "out of memory");
         else gw_req_respond(req, 200, "application/geo+json", b.data, b.len);
     }

@@ -76,6 +76,19 @@ static const gw_copy_column draft_grids_cols[] = {
     {"name", GW_COPY_TEXT},      {"township", GW_COPY_TEXT},  {"county", GW_COPY_TEXT},
     {"population", GW_COPY_INT}, {"households", GW_COPY_INT}, {"worker", GW_COPY_TEXT},
     {"phone", GW_COPY_TEXT},     {"geom", GW_COPY_GEOM}};
+static const gw_copy_column flow_cols[] = {
+    {"incident", GW_COPY_TEXT},  {"state", GW_COPY_TEXT},         {"level", GW_COPY_INT},
+    {"prev_level", GW_COPY_INT}, {"assignee_kind", GW_COPY_TEXT}, {"assignee", GW_COPY_TEXT},
+    {"deadline", GW_COPY_TIME},  {"updated_at", GW_COPY_TIME}};
+static const gw_copy_column transitions_cols[] = {
+    {"seq", GW_COPY_INT},         {"incident", GW_COPY_TEXT},           {"at", GW_COPY_TIME},
+    {"actor", GW_COPY_TEXT},      {"actor_jurisdiction", GW_COPY_TEXT}, {"action", GW_COPY_TEXT},
+    {"from_state", GW_COPY_TEXT}, {"to_state", GW_COPY_TEXT},           {"from_level", GW_COPY_INT},
+    {"to_level", GW_COPY_INT},    {"assignee", GW_COPY_TEXT},           {"note", GW_COPY_TEXT}};
+static const gw_copy_column deadlines_cols[] = {{"category", GW_COPY_TEXT},
+                                                {"level", GW_COPY_INT},
+                                                {"action", GW_COPY_TEXT},
+                                                {"seconds", GW_COPY_INT}};
 static const gw_copy_column juris_cols[] = {{"id", GW_COPY_INT},
                                             {"geom", GW_COPY_GEOM},
                                             {"source", GW_COPY_TEXT},
@@ -102,6 +115,9 @@ static const gw_copy_table tables[] = {
     T("plan_drafts", drafts_cols, "id", "id"),
     T("plan_draft_grids", draft_grids_cols, "draft_id, id", NULL),
     T("plan_jurisdiction", juris_cols, "id", NULL),
+    T("incident_flow", flow_cols, "incident", NULL),
+    T("incident_transitions", transitions_cols, "seq", "seq"),
+    T("flow_deadlines", deadlines_cols, "category, level, action", NULL),
 };
 
 const gw_copy_table *gw_copy_tables(size_t *n)

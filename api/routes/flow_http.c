@@ -1,0 +1,376 @@
+/* flow_http.c — the incident flow's routes (flow_http.h): a transition checked and recorded by
+ * geo/flow in one transaction, the history, the overdue list, and the flow member of an
+ * incident's OGC item.  The actor's jurisdiction and an incident's grid path are the two
+ * small functions actor_path() and incident_path() below. */
+#include "flow_http.h"
+
+#include "app.h"
+#include "auth.h"
+#include "gridwatch/flow.h"
+#include "gridwatch/layer.h"
+#include "gridwatch/model.h"
+#include "gridwatch/store_flow.h"
+#include "problem.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define OVERDUE_MAX 10000
+
+/* The jurisdiction path of the request's token ("" = root, unscoped).
+ * TODO(issue 18): return gw_auth_request_jurisdiction(req) once the scoped tokens land. */
+static const char *actor_path(gw_req *req)
+{
+    (void)req;
+    return "";
+}
+
+/* The jurisdiction path of grid `grid` in the published grids of the live model: the grid's
+ * prefecture, county, township and village fields (looked up by name; missing or empty ones
+ * skipped) joined by "/"; "" for an unknown grid.  One function, so a shared one can replace
+ * it. */
+static void incident_path(gw_req *req, const char *grid, char *buf, size_t cap)
+{
+    static const char *const parts[] = {"prefecture", "county", "township", "village"};
+    buf[0] = 0;
+    gw_live *live = gw_req_live(req);
+    gw_ctx *ctx = gw_req_ctx(req);
+    if (!live || !ctx || !grid || !*grid) return;
+    gw_model_snapshot *snap = gw_model_acquire(gw_live_model(live));
+    const gw_layer_data *G = gw_snapshot_layer(snap, GW_LAYER_GRIDS);
+    ptrdiff_t row = G ? gw_layer_data_find(G, grid) : -1;
+    size_t len = 0;
+    for (size_t i = 0; row >= 0 && i < sizeof parts / sizeof parts[0]; i++) {
+        int k = gw_layer_field_index(GW_LAYER_GRIDS, parts[i]);
+        const char *t = k >= 0 ? gw_layer_data_text(G, (size_t)row, k) : NULL;
+        if (!t || !*t || len >= cap) continue;
+        len += (size_t)snprintf(buf + len, cap - len, "%s%s", len ? "/" : "", t);
+    }
+    if (len >= cap) buf[0] = 0; /* cut: better unknown than a wrong path */
+    gw_model_release(ctx, snap);
+}
+
+static int path_cb(void *user, const char *grid, char *buf, size_t cap)
+{
+    incident_path(user, grid, buf, cap);
+    return 0;
+}
+
+/* A problem document with extension members (ext, taken over; may be NULL). */
+static void problem_ext(gw_req *req, unsigned status, const char *title, const char *detail,
+                        json_t *ext)
+{
+    json_t *p = json_pack("{s:s,s:s,s:i,s:s,s:s}", "type", "about:blank", "title", title, "status",
+                          (int)status, "detail", detail, "instance", gw_req_path(req));
+    if (ext) json_object_update(p, ext), json_decref(ext);
+    char *txt = json_dumps(p, JSON_COMPACT);
+    gw_req_respond(req, status, "application/problem+json", txt ? txt : "{}",
+                   txt ? strlen(txt) : 2);
+    free(txt);
+    json_decref(p);
+}
+
+static json_t *text_or_null(const char *s) { return s ? json_string(s) : json_null(); }
+
+/* ---- POST /incidents/{id}/transitions ---- */
+
+/* A string member of the body: 0 with *out (NULL when absent or null), -1 with a 400 answered
+ * for another type. */
+static int body_str(gw_req *req, json_t *doc, const char *key, const char **out)
+{
+    json_t *v = json_object_get(doc, key);
+    *out = NULL;
+    if (!v || json_is_null(v)) return 0;
+    if (json_is_string(v)) {
+        *out = json_string_value(v);
+        return 0;
+    }
+    gw_req_problem(req, 400, NULL, "'%s' must be a string", key);
+    return -1;
+}
+
+static json_t *allowed_actions(gw_flow_state s)
+{
+    json_t *a = json_array();
+    size_t n = 0;
+    const gw_flow_rule *r = gw_flow_rules(&n);
+    for (size_t i = 0; i < n; i++)
+        if (r[i].from == s) json_array_append_new(a, json_string(gw_flow_action_name(r[i].action)));
+    return a;
+}
+
+static int h_transition(gw_req *req)
+{
+    if (gw_auth_require_write(req, GW_LAYER_INCIDENTS)) return 0;
+    const char *id = gw_req_param(req, "id");
+    size_t len = 0;
+    const char *body = gw_req_body(req, &len);
+    json_error_t e;
+    json_t *doc = len ? json_loadb(body, len, 0, &e) : NULL;
+    if (!doc || !json_is_object(doc)) {
+        gw_req_problem(req, 400, NULL,
+                       "the body must be a JSON object {\"action\": …, \"note\": …}%s%s",
+                       doc   ? ""
+                       : len ? ": "
+                             : " (it is empty)",
+                       doc || !len ? "" : e.text);
+        json_decref(doc);
+        return 0;
+    }
+    const char *action = NULL, *note = NULL, *team = NULL, *dept = NULL, *to = NULL;
+    if (body_str(req, doc, "action", &action) || body_str(req, doc, "note", &note) ||
+        body_str(req, doc, "team", &team) || body_str(req, doc, "department", &dept) ||
+        body_str(req, doc, "to", &to)) {
+        json_decref(doc);
+        return 0;
+    }
+    gw_flow_action act;
+    if (!action || gw_flow_action_parse(action, &act)) {
+        gw_req_problem(req, 400, NULL,
+                       "'action' must be one of accept, assign, arrive, resolve, close, return, "
+                       "reopen, escalate, hand_down (got %s%s%s)",
+                       action ? "'" : "", action ? action : "none", action ? "'" : "");
+        json_decref(doc);
+        return 0;
+    }
+    gw_store *s = gw_req_write_store(req);
+    if (!s) {
+        json_decref(doc);
+        return 0;
+    }
+    char who[128];
+    gw_auth_request_who(req, who, sizeof who);
+    gw_flow_request r = {
+        .incident = id,
+        .action = act,
+        .actor = who,
+        .actor_path = actor_path(req),
+        .note = note,
+        .team = team,
+        .department = dept,
+        .to = to,
+        .path_of = path_cb,
+        .path_user = req,
+    };
+    gw_flow_outcome o;
+    gw_status st = gw_flow_transition(s, &r, &o);
+    if (st) {
+        gw_req_fail(req, gw_store_ctx(s), st, NULL);
+    } else if (o.refusal == GW_FLOW_BAD) {
+        gw_req_problem(req, 400, NULL, "%s", o.why);
+    } else if (o.refusal == GW_FLOW_NO_INCIDENT) {
+        gw_req_problem(req, 404, NULL, "%s", o.why);
+    } else if (o.refusal == GW_FLOW_FORBIDDEN) {
+        problem_ext(req, 403, "Forbidden", o.why,
+                    json_pack("{s:s,s:s}", "jurisdiction", o.incident_path, "actor_jurisdiction",
+                              r.actor_path));
+    } else if (o.refusal == GW_FLOW_REFUSED) {
+        problem_ext(req, 409, "Conflict", o.why,
+                    json_pack("{s:s,s:i,s:o}", "state", gw_flow_state_name(o.from), "level",
+                              o.from_level, "allowed", allowed_actions(o.from)));
+    } else {
+        gw_live_kick(gw_req_live(req));
+        char sq[32];
+        snprintf(sq, sizeof sq, "%lld", (long long)o.change_seq);
+        gw_req_add_header(req, "Gridwatch-Change-Seq", sq);
+        gw_req_respond_json(req, 201,
+                            json_pack("{s:s,s:s,s:s,s:i,s:s,s:i,s:o,s:s,s:I,s:I}", "incident", id,
+                                      "action", gw_flow_action_name(act), "from_state",
+                                      gw_flow_state_name(o.from), "from_level", o.from_level,
+                                      "state", gw_flow_state_name(o.to), "level", o.to_level,
+                                      "deadline", text_or_null(o.deadline[0] ? o.deadline : NULL),
+                                      "jurisdiction", o.incident_path, "seq", (json_int_t)o.seq,
+                                      "change_seq", (json_int_t)o.change_seq));
+    }
+    json_decref(doc);
+    return 0;
+}
+
+/* ---- GET /incidents/{id}/transitions ---- */
+
+static int add_step(void *user, int64_t seq, const gw_store_flow_step *t)
+{
+    json_t *a = user;
+    json_array_append_new(a, json_pack("{s:I,s:o,s:o,s:o,s:o,s:o,s:o,s:i,s:i,s:o,s:o}", "seq",
+                                       (json_int_t)seq, "at", text_or_null(t->at), "actor",
+                                       text_or_null(t->actor), "actor_jurisdiction",
+                                       text_or_null(t->actor_jurisdiction), "action",
+                                       text_or_null(t->action), "from_state",
+                                       text_or_null(t->from_state), "to_state",
+                                       text_or_null(t->to_state), "from_level", t->from_level,
+                                       "to_level", t->to_level, "assignee",
+                                       text_or_null(t->assignee), "note", text_or_null(t->note)));
+    return 0;
+}
+
+/* The incident's current flow row, or a 404 answered (also for one outside the actor's
+ * jurisdiction, which must not learn it exists); 0 or -1. */
+static int read_current(gw_req *req, gw_store *s, const char *id, gw_store_flow_cur *cur,
+                        char *path, size_t cap)
+{
+    gw_status st = gw_store_flow_get(s, id, cur);
+    if (!st) incident_path(req, cur->grid, path, cap);
+    if (st == GW_ERR_NOT_FOUND || (!st && !gw_flow_path_within(path, actor_path(req)))) {
+        gw_ctx_clear_error(gw_store_ctx(s));
+        gw_req_problem(req, 404, NULL, "no incident has the id '%s'", id);
+        return -1;
+    }
+    if (st) {
+        gw_req_fail(req, gw_store_ctx(s), st, NULL);
+        return -1;
+    }
+    if (!cur->has_row) { /* reported at the deepest level of its grid */
+        snprintf(cur->state, sizeof cur->state, "%s", gw_flow_state_name(GW_FS_REPORTED));
+        cur->level = gw_flow_max_level(path);
+    }
+    return 0;
+}
+
+static int h_history(gw_req *req)
+{
+    const char *id = gw_req_param(req, "id");
+    gw_store *s = gw_req_store(req);
+    if (!s) return 0;
+    gw_store_flow_cur cur;
+    char path[512];
+    if (read_current(req, s, id, &cur, path, sizeof path)) return 0;
+    json_t *a = json_array();
+    gw_status st = gw_store_flow_history(s, id, add_step, a);
+    if (st) {
+        json_decref(a);
+        gw_req_fail(req, gw_store_ctx(s), st, NULL);
+        return 0;
+    }
+    gw_buf self = {0};
+    gw_buf_printf(&self, "%s%s", gw_req_base_url(req), gw_req_path(req));
+    gw_req_respond_json(req, 200,
+                        json_pack("{s:s,s:s,s:i,s:o,s:s,s:o,s:[{s:s,s:s,s:s}]}", "incident", id,
+                                  "state", cur.state, "level", cur.level, "deadline",
+                                  text_or_null(cur.deadline[0] ? cur.deadline : NULL),
+                                  "jurisdiction", path, "transitions", a, "links", "rel", "self",
+                                  "type", "application/json", "href", self.data ? self.data : ""));
+    gw_buf_free(&self);
+    return 0;
+}
+
+/* ---- GET /incidents/overdue ---- */
+
+typedef struct overdue_acc {
+    gw_req *req;
+    const char *scope, *actor;
+    int64_t now;
+    json_t *items;
+    size_t limit;
+} overdue_acc;
+
+static int add_overdue(void *user, const gw_store_flow_cur *r)
+{
+    overdue_acc *a = user;
+    char path[512];
+    incident_path(a->req, r->grid, path, sizeof path);
+    if (!gw_flow_path_within(path, a->scope) || !gw_flow_path_within(path, a->actor)) return 0;
+    gw_flow_state s = GW_FS_REPORTED;
+    gw_flow_state_parse(r->state, &s);
+    int64_t due = 0;
+    gw_ctx *ctx = gw_req_ctx(a->req);
+    if (ctx && gw_time_parse(ctx, r->deadline, NULL, &due)) gw_ctx_clear_error(ctx);
+    gw_flow_action next = gw_flow_expected(s);
+    json_array_append_new(a->items,
+                          json_pack("{s:s,s:s,s:i,s:s,s:I,s:o,s:s,s:s,s:o}", "id", r->incident,
+                                    "state", r->state, "level", r->level, "deadline", r->deadline,
+                                    "overdue_s", (json_int_t)(due ? a->now - due : 0),
+                                    "expected_action", text_or_null(gw_flow_action_name(next)),
+                                    "grid", r->grid, "jurisdiction", path, "assignee",
+                                    r->assignee[0] ? json_pack("{s:s,s:s}", "kind",
+                                                               r->assignee_kind, "id", r->assignee)
+                                                   : json_null()));
+    return json_array_size(a->items) >= a->limit;
+}
+
+static int h_overdue(gw_req *req)
+{
+    const char *scope = gw_req_query(req, "jurisdiction"), *lim = gw_req_query(req, "limit");
+    int64_t limit = 1000;
+    if (lim && (gw_parse_int64(lim, &limit) || limit < 1 || limit > OVERDUE_MAX)) {
+        gw_req_problem(req, 400, NULL, "parameter 'limit' must be an integer 1..%d (got '%s')",
+                       OVERDUE_MAX, lim);
+        return 0;
+    }
+    if (scope &&
+        (scope[0] == '/' || strstr(scope, "//") || (*scope && scope[strlen(scope) - 1] == '/'))) {
+        gw_req_problem(req, 400, NULL,
+                       "parameter 'jurisdiction' must be a path such as 'Heze/Mudan' (got '%s')",
+                       scope);
+        return 0;
+    }
+    gw_store *s = gw_req_store(req);
+    if (!s) return 0;
+    overdue_acc a = {.req = req,
+                     .scope = scope ? scope : "",
+                     .actor = actor_path(req),
+                     .now = (int64_t)time(NULL),
+                     .items = json_array(),
+                     .limit = (size_t)limit};
+    char now[32];
+    gw_time_format(a.now, now, sizeof now);
+    /* rows outside the scope are skipped after the read: read them all (bounded) */
+    gw_status st = gw_store_flow_overdue(s, now, 0, add_overdue, &a);
+    if (st) {
+        json_decref(a.items);
+        gw_req_fail(req, gw_store_ctx(s), st, NULL);
+        return 0;
+    }
+    gw_req_respond_json(req, 200,
+                        json_pack("{s:s,s:s,s:I,s:o}", "now", now, "jurisdiction", a.scope, "count",
+                                  (json_int_t)json_array_size(a.items), "incidents", a.items));
+    return 0;
+}
+
+/* ---- the OGC item ---- */
+
+void gw_flow_item_extra(gw_req *req, gw_store *st, const char *id, gw_buf *feature, gw_buf *links)
+{
+    gw_store_flow_cur cur;
+    if (gw_store_flow_get(st, id, &cur)) {
+        gw_ctx_clear_error(gw_store_ctx(st));
+        return;
+    }
+    char path[512];
+    incident_path(req, cur.grid, path, sizeof path);
+    if (!cur.has_row) {
+        snprintf(cur.state, sizeof cur.state, "%s", gw_flow_state_name(GW_FS_REPORTED));
+        cur.level = gw_flow_max_level(path);
+    }
+    gw_buf_str(feature, ",\"flow\":{\"state\":");
+    gw_buf_json_str(feature, cur.state);
+    gw_buf_printf(feature, ",\"level\":%d,\"deadline\":", cur.level);
+    if (cur.deadline[0]) gw_buf_json_str(feature, cur.deadline);
+    else gw_buf_str(feature, "null");
+    gw_buf_str(feature, ",\"jurisdiction\":");
+    gw_buf_json_str(feature, path);
+    gw_buf_str(feature, "}");
+    gw_buf url = {0};
+    gw_buf_printf(&url, "%s/incidents/", gw_req_base_url(req));
+    gw_buf_url(&url, id);
+    gw_buf_str(&url, "/transitions");
+    gw_buf_str(links, ",{\"rel\":\"history\",\"type\":\"application/json\",\"href\":");
+    gw_buf_json_str(links, url.data ? url.data : "");
+    gw_buf_str(links, "}");
+    gw_buf_free(&url);
+}
+
+static const gw_route routes[] = {
+    {"GET", "/incidents/overdue", h_overdue, GW_ROLE_VIEWER, "incidents_overdue"},
+    {"GET", "/incidents/{id}/transitions", h_history, GW_ROLE_VIEWER, "incident_transitions"},
+    {"POST", "/incidents/{id}/transitions", h_transition, GW_ROLE_DISPATCHER,
+     "incident_transition"},
+};
+
+const gw_route *gw_flow_routes(size_t *n)
+{
+    *n = sizeof routes / sizeof routes[0];
+    return routes;
+}
