@@ -37,6 +37,7 @@ static const char usage[] =
     "  hotspots DB                 Gi* hot spots per grid (CSV/JSON) or a kernel density GeoTIFF\n"
     "  coverage DB                 per-grid camera coverage, blind spots and police-room reach\n"
     "  plan <verb> DB              grid planning: drafts, validation, publish, rollback\n"
+    "  incident <verb> DB          the incident flow: transition, history, overdue\n"
     "  version, --version          print the version and those of the libraries it runs with\n"
     "\n"
     "layers: grids, police_rooms, cameras, teams, incidents\n"
@@ -53,7 +54,7 @@ static const struct {
     {"gen-city", gw_cmd_gen_city}, {"stats", gw_cmd_stats},       {"serve", gw_cmd_serve},
     {"demo", gw_cmd_demo},         {"token", gw_cmd_token},       {"tiles", gw_cmd_tiles},
     {"hotspots", gw_cmd_hotspots}, {"coverage", gw_cmd_coverage}, {"plan", gw_cmd_plan},
-    {"copy", gw_cmd_copy},
+    {"copy", gw_cmd_copy},         {"incident", gw_cmd_incident},
 };
 
 /* The version, then each library's as the library itself reports it at run time (not the

@@ -146,6 +146,29 @@ wait "$spid"
 rc=$?
 if [ "$rc" -eq 0 ]; then ok; else bad "serve exit code after SIGTERM: $rc"; fi
 
+# incident flow (docs/incident-flow.md): transition, history, overdue with their exit codes
+expect 0 "$GW" incident --help
+contains "$T/out" "usage: gridwatch incident transition"
+I=I0000001
+expect 0 "$GW" incident transition "$T/nt.db" "$I" accept --as ops
+contains "$T/out" "^$I: reported -> accepted"
+expect 3 "$GW" incident transition "$T/nt.db" "$I" escalate
+one_line "$T/err"
+contains "$T/err" "needs a note"
+expect 4 "$GW" incident transition "$T/nt.db" "$I" close
+contains "$T/err" "allowed: assign, resolve, escalate, hand_down, return"
+expect 4 "$GW" incident transition "$T/nt.db" "$I" accept --jurisdiction "Nowhere"
+contains "$T/err" "outside the jurisdiction 'Nowhere'"
+expect 0 "$GW" incident transition "$T/nt.db" "$I" assign --team T0001 --as ops
+expect 2 "$GW" incident transition "$T/nt.db" "$I" fly
+expect 3 "$GW" incident transition "$T/nt.db" no-such accept
+expect 2 "$GW" incident history "$T/nt.db"
+expect 0 "$GW" incident history "$T/nt.db" "$I"
+n=$(wc -l <"$T/out"); if [ "$n" -eq 2 ]; then ok; else bad "history has $n lines: $(cat "$T/out")"; fi
+contains "$T/out" "accept	reported	accepted"
+contains "$T/out" "assign	accepted	assigned.*team:T0001"
+expect 0 "$GW" incident overdue "$T/nt.db"
+
 # serve_on_init_only_database: a database that was only `init`ed has no data to choose a metric
 # CRS from; the server must still start (it refused with "no transformation to EPSG:0") and
 # answer /healthz and an empty items page.

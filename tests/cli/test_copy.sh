@@ -73,10 +73,16 @@ q "$A" "INSERT INTO assignments (incident, team, assigned_at, assigned_by, relea
         SELECT (SELECT id FROM incidents ORDER BY id LIMIT 1 OFFSET 1),
                (SELECT id FROM teams ORDER BY id LIMIT 1 OFFSET 1), '2026-01-02T05:04:05Z', 'disp';
         DELETE FROM changelog WHERE seq = (SELECT max(seq) FROM changelog);"
+# the incident flow: a walked incident (its row and transitions) and a deadline override
+I=$(q "$A" "SELECT id FROM incidents ORDER BY id LIMIT 1")
+expect 0 "$GW" incident transition "$A" "$I" accept --as disp
+expect 0 "$GW" incident transition "$A" "$I" escalate --note "copy me" --as disp
+q "$A" "INSERT INTO flow_deadlines (category, level, action, seconds) VALUES ('theft', 3, 'accept', 600)"
 same "two grid versions" "$(q "$A" "SELECT count(DISTINCT version) FROM grids")" 2
 
 TABLES="meta grid_versions grids police_rooms cameras teams incidents audit_log changelog tokens
-coverage coverage_run assignments plan_drafts plan_draft_grids plan_jurisdiction"
+coverage coverage_run assignments plan_drafts plan_draft_grids plan_jurisdiction incident_flow
+incident_transitions flow_deadlines"
 if [ -n "${2:-}" ]; then
   want=$(sed -n 's/^CREATE TABLE \([a-z_]*\).*/\1/p' "$2"/data/schema/*.sql | sort | tr '\n' ' ')
   same "the tables checked are the schema's ($want)" "$(echo $TABLES | tr ' ' '\n' | sort | tr '\n' ' ')" "$want"
