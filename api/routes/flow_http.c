@@ -152,6 +152,7 @@ static int h_transition(gw_req *req)
         .team = team,
         .department = dept,
         .to = to,
+        .who = gw_auth_request_role(req) == GW_ROLE_ADMIN ? GW_FLOW_ADMIN : GW_FLOW_DISPATCHER,
         .path_of = path_cb,
         .path_user = req,
     };

@@ -108,6 +108,13 @@ int gw_flow_next(gw_flow_state from, gw_flow_action action, gw_flow_state *to, c
     return -1;
 }
 
+unsigned gw_flow_who(gw_flow_state from, gw_flow_action action)
+{
+    for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++)
+        if (rules[i].from == from && rules[i].action == action) return rules[i].who;
+    return 0;
+}
+
 /* ---- paths ---- */
 
 int gw_flow_path_level(const char *path)

@@ -115,6 +115,10 @@ static gw_status decide(gw_store *s, const gw_flow_request *r, const gw_flow_dea
     gw_flow_state to;
     if (gw_flow_next(from, r->action, &to, out->why, sizeof out->why))
         return refuse(out, GW_FLOW_REFUSED, NULL);
+    if (r->who && !(gw_flow_who(from, r->action) & r->who))
+        return refuse(out, GW_FLOW_FORBIDDEN,
+                      "this account's role may not '%s' an incident in state '%s'",
+                      gw_flow_action_name(r->action), gw_flow_state_name(from));
     char part[256];
     if (r->action == GW_FA_HAND_DOWN && r->to && *r->to && level < max_level &&
         gw_flow_path_part(path, level + 1, part, sizeof part) == 0 && strcmp(part, r->to) != 0)

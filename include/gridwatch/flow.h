@@ -69,6 +69,9 @@ int gw_flow_action_parse(const char *name, gw_flow_action *out);
 int gw_flow_next(gw_flow_state from, gw_flow_action action, gw_flow_state *to, char *why,
                  size_t cap);
 
+/* The roles (GW_FLOW_* mask) the rule for (from, action) names; 0 when there is no rule. */
+unsigned gw_flow_who(gw_flow_state from, gw_flow_action action);
+
 /* Number of parts of a path ("" -> 0). */
 int gw_flow_path_level(const char *path);
 /* 1 when path `inner` lies within `outer` (outer "" contains everything; equal paths; or inner
@@ -133,6 +136,7 @@ typedef struct gw_flow_request {
     const char *team;       /* assign: a team id, or */
     const char *department; /* assign: a department name */
     const char *to;         /* hand_down: the child jurisdiction's name (optional) */
+    unsigned who;           /* the actor's role as GW_FLOW_* (0 = not checked: the CLI) */
     int64_t now;            /* Unix seconds (0 = the clock) */
     gw_flow_path_fn path_of;
     void *path_user;
@@ -161,7 +165,7 @@ typedef struct gw_flow_outcome {
 
 /* Check and record one transition in one transaction of its own: read the incident's flow row
  * (an incident without one is 'reported' at gw_flow_max_level of its path), check the actor's
- * jurisdiction, the state machine and the level bounds, append the transition, write the flow
+ * jurisdiction, the state machine (and the rule's roles) and the level bounds, append the transition, write the flow
  * row (with the deadline of the next expected action) and the incident's status, and log a
  * change.  GW_OK with out->refusal GW_FLOW_DONE when recorded, or another refusal (nothing
  * written) with out->why; an error status for a store failure (nothing written). */

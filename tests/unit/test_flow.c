@@ -57,11 +57,14 @@ static void test_every_pair(void **state)
             gw_flow_state to = GW_FS_COUNT;
             char why[256] = "";
             int rc = gw_flow_next(s, a, &to, why, sizeof why);
+            unsigned who = gw_flow_who(s, a);
             if (want) {
+                assert_int_equal(who, GW_FLOW_DISPATCHER | GW_FLOW_ADMIN);
                 assert_int_equal(rc, 0);
                 assert_string_equal(gw_flow_state_name(to), want);
                 hits++;
             } else {
+                assert_int_equal(who, 0);
                 assert_int_equal(rc, -1);
                 assert_non_null(strstr(why, sn));
                 assert_non_null(strstr(why, an));
@@ -292,6 +295,7 @@ static gw_flow_outcome go(const char *inc, gw_flow_action a, const char *actor_p
                          .actor = "tester",
                          .actor_path = actor_path,
                          .note = note,
+                         .who = GW_FLOW_DISPATCHER,
                          .now = T0 + dt,
                          .path_of = path_of};
     if (a == GW_FA_ASSIGN) r.team = "T7";
@@ -375,6 +379,12 @@ static void test_store_walk(void **state)
     assert_int_equal(o.refusal, GW_FLOW_REFUSED);
     o = go("I1", GW_FA_ESCALATE, V3, NULL, 0); /* no note */
     assert_int_equal(o.refusal, GW_FLOW_BAD);
+    /* a role the rule does not name (a bit outside dispatcher and admin) */
+    gw_flow_request rr = {
+        .incident = "I1", .action = GW_FA_ACCEPT, .who = 4u, .now = T0, .path_of = path_of};
+    assert_int_equal(gw_flow_transition(st, &rr, &o), GW_OK);
+    assert_int_equal(o.refusal, GW_FLOW_FORBIDDEN);
+    assert_non_null(strstr(o.why, "role may not 'accept'"));
     assert_int_equal(gw_store_flow_get(st, "I1", &cur), GW_OK);
     assert_int_equal(cur.has_row, 0); /* refusals wrote nothing */
 
