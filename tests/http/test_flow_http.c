@@ -136,6 +136,11 @@ static void test_walk(void **state)
     int parts = path[0] ? 1 : 0;
     for (const char *p = path; *p; p++) parts += *p == '/';
     assert_int_equal(depth, parts ? parts : 4);
+    /* with all four jurisdiction fields on the grids layer the city's grids are villages, and
+     * the walk below is village 4 -> township 3 -> county 2 -> 3 -> 4 */
+    if (gw_layer_field_index(GW_LAYER_GRIDS, "prefecture") >= 0 &&
+        gw_layer_field_index(GW_LAYER_GRIDS, "village") >= 0)
+        assert_int_equal(depth, 4);
     print_message("incident %s in '%s', level %d\n", inc, path, depth);
 
     go("accept", NULL, NULL, "accepted", depth);
