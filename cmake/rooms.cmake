@@ -65,7 +65,7 @@ gw_room(coverage SOURCES ${S} HEADERS coverage.h DEPS model store crs)
 gw_glob(S geo/dispatch/*.c)
 gw_room(dispatch SOURCES ${S} HEADERS dispatch.h DEPS coverage model store crs)
 gw_glob(S geo/flow/*.c)
-gw_room(flow SOURCES ${S} HEADERS flow.h DEPS store core)
+gw_room(flow SOURCES ${S} HEADERS flow.h flow_stats.h DEPS store core)
 gw_glob(S geo/plan/*.c)
 gw_room(plan SOURCES ${S} HEADERS plan.h DEPS io coverage model store crs
         LIBS PkgConfig::GDAL PkgConfig::JANSSON)

@@ -119,10 +119,10 @@ gw_status sq_flow_history(gw_store *s, const char *incident, gw_store_flow_step_
     gw_status st = st_prepare(s,
                               "SELECT seq, incident, at, actor, actor_jurisdiction, action, "
                               "from_state, to_state, from_level, to_level, assignee, note FROM "
-                              "incident_transitions WHERE incident = ?1 ORDER BY seq",
+                              "incident_transitions WHERE ?1 IS NULL OR incident = ?1 ORDER BY incident, seq",
                               0, &q, "cannot read an incident's transitions");
     if (st) return st;
-    sqlite3_bind_text(q, 1, incident, -1, SQLITE_STATIC);
+    bind_text(q, 1, incident);
     int rc;
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
 #define T(c) ((const char *)sqlite3_column_text(q, c))

@@ -57,7 +57,8 @@ gw_status gw_store_flow_put(gw_store *s, const gw_store_flow_step *step,
 
 /* Called per transition (strings borrowed for the call); return nonzero to stop. */
 typedef int (*gw_store_flow_step_fn)(void *user, int64_t seq, const gw_store_flow_step *t);
-/* The incident's transitions, oldest first, to fn. */
+/* The incident's transitions, oldest first, to fn; incident NULL: every incident's, ordered by
+ * incident id (bytewise) then oldest first. */
 gw_status gw_store_flow_history(gw_store *s, const char *incident, gw_store_flow_step_fn fn,
                                 void *user);
 
