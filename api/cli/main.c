@@ -37,6 +37,7 @@ static const char usage[] =
     "  hotspots DB                 Gi* hot spots per grid (CSV/JSON) or a kernel density GeoTIFF\n"
     "  coverage DB                 per-grid camera coverage, blind spots and police-room reach\n"
     "  plan <verb> DB              grid planning: drafts, validation, publish, rollback\n"
+    "  jurisdictions [import] DB   list the prefecture/county/township/village hierarchy, or import it\n"
     "  version, --version          print the version and those of the libraries it runs with\n"
     "\n"
     "layers: grids, police_rooms, cameras, teams, incidents\n"
@@ -49,11 +50,13 @@ static const struct {
     const char *name;
     int (*run)(int argc, char **argv);
 } commands[] = {
-    {"init", gw_cmd_init},         {"import", gw_cmd_import},     {"export", gw_cmd_export},
-    {"gen-city", gw_cmd_gen_city}, {"stats", gw_cmd_stats},       {"serve", gw_cmd_serve},
-    {"demo", gw_cmd_demo},         {"token", gw_cmd_token},       {"tiles", gw_cmd_tiles},
-    {"hotspots", gw_cmd_hotspots}, {"coverage", gw_cmd_coverage}, {"plan", gw_cmd_plan},
-    {"copy", gw_cmd_copy},
+    {"init", gw_cmd_init},         {"import", gw_cmd_import},
+    {"export", gw_cmd_export},     {"gen-city", gw_cmd_gen_city},
+    {"stats", gw_cmd_stats},       {"serve", gw_cmd_serve},
+    {"demo", gw_cmd_demo},         {"token", gw_cmd_token},
+    {"tiles", gw_cmd_tiles},       {"hotspots", gw_cmd_hotspots},
+    {"coverage", gw_cmd_coverage}, {"plan", gw_cmd_plan},
+    {"copy", gw_cmd_copy},         {"jurisdictions", gw_cmd_jurisdictions},
 };
 
 /* The version, then each library's as the library itself reports it at run time (not the
