@@ -98,13 +98,18 @@ int gw_layer_field_index(gw_layer layer, const char *name)
     return -1;
 }
 
-const char *const gw_juris_fields[5] = {"prefecture", "county", "township", "village", NULL};
+static const char *const juris_fields[5] = {"prefecture", "county", "township", "village", NULL};
+
+const char *gw_juris_field(int level)
+{
+    return level >= 1 && level <= 4 ? juris_fields[level - 1] : NULL;
+}
 
 int gw_layer_juris_level(gw_layer layer, const char *field)
 {
     if (layer != GW_LAYER_GRIDS || !field) return 0;
-    for (int i = 0; gw_juris_fields[i]; i++)
-        if (strcmp(gw_juris_fields[i], field) == 0) return i + 1;
+    for (int i = 0; juris_fields[i]; i++)
+        if (strcmp(juris_fields[i], field) == 0) return i + 1;
     return 0;
 }
 

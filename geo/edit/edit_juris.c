@@ -43,7 +43,7 @@ static gw_status check_rows(gw_ctx *ctx, const gw_edit_juris *rows, size_t n)
                 return gw_ctx_error(ctx, GW_ERR_RANGE,
                                     "grid '%s': %s '%.60s': %s; nothing was "
                                     "changed",
-                                    rows[i].id, gw_juris_fields[k], rows[i].part[k], why);
+                                    rows[i].id, gw_juris_field(k + 1), rows[i].part[k], why);
         }
     }
     return check_duplicates(ctx, rows, n);
@@ -89,9 +89,9 @@ static gw_status write_rows(gw_store *s, int64_t gv, const gw_edit_juris *rows, 
     gw_layer_fields(GW_LAYER_GRIDS, &nf);
     int ix[4];
     for (int k = 0; k < 4; k++)
-        if ((ix[k] = gw_layer_field_index(GW_LAYER_GRIDS, gw_juris_fields[k])) < 0)
+        if ((ix[k] = gw_layer_field_index(GW_LAYER_GRIDS, gw_juris_field(k + 1))) < 0)
             return gw_ctx_error(ctx, GW_ERR_INTERNAL, "the grids layer has no field %s",
-                                gw_juris_fields[k]);
+                                gw_juris_field(k + 1));
     gw_value v[16];
     unsigned char given[16];
     if (nf > 16) return gw_ctx_error(ctx, GW_ERR_INTERNAL, "too many grid fields");

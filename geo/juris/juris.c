@@ -26,8 +26,8 @@ size_t gw_juris_grid_path(const gw_layer_data *grids, size_t row, char *buf, siz
     size_t len = 0;
     int lv = 0;
     if (buf && cap) buf[0] = '\0';
-    for (int k = 0; gw_juris_fields[k]; k++) {
-        int fi = gw_layer_field_index(GW_LAYER_GRIDS, gw_juris_fields[k]);
+    for (int k = 1; gw_juris_field(k); k++) {
+        int fi = gw_layer_field_index(GW_LAYER_GRIDS, gw_juris_field(k));
         const char *s = fi < 0 ? NULL : gw_layer_data_text(grids, row, fi);
         if (!s || !*s) continue;
         size_t sl = strlen(s);

@@ -59,8 +59,9 @@ int gw_layer_field_index(gw_layer layer, const char *name);
  * 0 for any other field or layer.  A grid's jurisdiction path is the non-empty values of these
  * fields in level order joined by "/" (include/gridwatch/juris.h). */
 int gw_layer_juris_level(gw_layer layer, const char *field);
-/* The jurisdiction fields of the grids layer in level order (4 names, NULL-terminated). */
-extern const char *const gw_juris_fields[5];
+/* The name of the grids field of jurisdiction level 1..4 (prefecture, county, township,
+ * village); NULL for any other level. */
+const char *gw_juris_field(int level);
 /* NULL when `name` may name a jurisdiction part, else why not (static text): "/" separates the
  * levels of a path, so no part may contain it.  NULL and "" are acceptable (no part). */
 const char *gw_juris_name_problem(const char *name);

@@ -69,7 +69,7 @@ static gw_store *make_db(const char *name)
     for (int k = 0; k < 6; k++) {
         gw_value v[16] = {{GW_VAL_TEXT, grids[k].id, 0, 0}};
         for (int p = 0; p < 4; p++) {
-            int fi = gw_layer_field_index(GW_LAYER_GRIDS, gw_juris_fields[p]);
+            int fi = gw_layer_field_index(GW_LAYER_GRIDS, gw_juris_field(p + 1));
             assert_true(fi > 0);
             if (grids[k].part[p]) v[fi] = (gw_value){GW_VAL_TEXT, grids[k].part[p], 0, 0};
         }
@@ -132,6 +132,10 @@ static void test_paths_and_contains(void **state)
     assert_int_equal(gw_layer_juris_level(GW_LAYER_GRIDS, "village"), 4);
     assert_int_equal(gw_layer_juris_level(GW_LAYER_GRIDS, "name"), 0);
     assert_int_equal(gw_layer_juris_level(GW_LAYER_INCIDENTS, "county"), 0);
+    assert_string_equal(gw_juris_field(1), "prefecture");
+    assert_string_equal(gw_juris_field(4), "village");
+    assert_null(gw_juris_field(0));
+    assert_null(gw_juris_field(5));
 }
 
 static void test_listing(void **state)
