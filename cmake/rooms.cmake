@@ -66,16 +66,18 @@ gw_glob(S geo/dispatch/*.c)
 gw_room(dispatch SOURCES ${S} HEADERS dispatch.h DEPS coverage model store crs)
 gw_glob(S geo/flow/*.c)
 gw_room(flow SOURCES ${S} HEADERS flow.h flow_stats.h DEPS store core)
+gw_glob(S geo/juris/*.c)
+gw_room(juris SOURCES ${S} HEADERS juris.h DEPS model edit store crs)
 gw_glob(S geo/plan/*.c)
 gw_room(plan SOURCES ${S} HEADERS plan.h DEPS io coverage model store crs
         LIBS PkgConfig::GDAL PkgConfig::JANSSON)
 # The synthetic city generator: used by the CLI, the tests and the benchmarks.
-gw_room(city SOURCES data/city.c data/city_make.c data/city_truth.c HEADERS city.h DEPS io store crs
+gw_room(city SOURCES data/city.c data/city_make.c data/city_truth.c data/city_village.c HEADERS city.h DEPS io store crs
         LIBS PkgConfig::GDAL PkgConfig::JANSSON)
 # Everything of the engine, for the tests and benchmarks that use several rooms.
 add_library(gwgeo INTERFACE)
 target_link_libraries(gwgeo INTERFACE gwcore gwcrs gwstore gwio gwmodel gwedit gwstats gwcoverage
-                      gwdispatch gwplan gwflow gwcity)
+                      gwdispatch gwplan gwflow gwjuris gwcity)
 
 # ---- tiles/: tile math, the MVT encoder, tile layers, heat map rasters, the tile cache ----
 gw_glob(S tiles/*.c)

@@ -461,10 +461,27 @@ static gw_status region(city *c)
     return c->o->region ? region_file(c, c->o->region) : region_builtin(c);
 }
 
+/* The prefecture every grid names: the built-in region's city, or the outline file's name
+ * ("shandong_west.gpkg" -> "shandong_west"); in a province prefixed with its number. */
+static void prefecture_name(city *c)
+{
+    char base[48] = "菏泽市";
+    if (c->o->region) {
+        const char *b = strrchr(c->o->region, '/');
+        b = b ? b + 1 : c->o->region;
+        size_t n = strcspn(b, ".");
+        if (n >= sizeof base) n = sizeof base - 1;
+        if (n > 0) memcpy(base, b, n), base[n] = '\0';
+    }
+    if (*c->pfx) snprintf(c->prefecture, sizeof c->prefecture, "%.3s %s", c->pfx, base);
+    else snprintf(c->prefecture, sizeof c->prefecture, "%s", base);
+}
+
 /* One prefecture: its region and features, inserted into the open transaction. */
 static gw_status build(city *c, double scale)
 {
     gw_status st = region(c);
+    prefecture_name(c);
     for (int k = 0; !st && k < c->ncty; k++) {
         char *nm = c->cty[k].name; /* the prefecture where a user looks: county "P03 牡丹区" */
         size_t len = strlen(nm);
@@ -481,6 +498,7 @@ static gw_status build(city *c, double scale)
         st = gw_ctx_error(c->ctx, GW_ERR_GEOMETRY, "city: the region has no area");
     if (!st) st = city_make_towns(c, scale);
     if (!st) st = city_make_grids(c, scale);
+    if (!st) st = city_make_villages(c);
     if (!st) st = city_node_grids(c);
     if (!st) st = city_insert_grids(c);
     if (!st) st = city_make_rooms_teams(c, scale);

@@ -115,6 +115,7 @@ typedef struct grid {
     int county, town, order;
     int64_t pop;
     char id[64], name[80];
+    char village[48]; /* the village or community (city_make_villages) */
 } grid;
 typedef struct room {
     double x, y;
@@ -155,7 +156,8 @@ typedef struct city {
     const gw_city_opts *o;
     uint64_t seed; /* this prefecture's seed (every stream but the outline's, which is o->seed) */
     char pfx[16];  /* id prefix of a province's prefecture, "P03-"; "" for a single prefecture */
-    int placed;    /* a province's prefecture: centred on (clon, clat) in its own metric CRS */
+    char prefecture[64]; /* every grid's prefecture: "菏泽市", "P03 菏泽市" in a province */
+    int placed; /* a province's prefecture: centred on (clon, clat) in its own metric CRS */
     double clon, clat;
     double rlon, rlat; /* the region's reference centre: where it was built, or the file's */
     int64_t year;
@@ -193,6 +195,9 @@ void city_sample_in(const city *c, const shape *s, rng *r, double fx, double fy,
 int city_locate(const city *c, double x, double y);
 gw_status city_make_towns(city *c, double scale);
 gw_status city_make_grids(city *c, double scale);
+/* Group each township's grids into villages (rural townships) or communities (街道) of about
+ * 4-8 neighbouring grids, named per township; fills grid.village.  Own RNG stream (8). */
+gw_status city_make_villages(city *c);
 gw_status city_node_grids(city *c);
 gw_status city_insert_grids(city *c);
 gw_status city_make_rooms_teams(city *c, double scale);

@@ -344,14 +344,16 @@ gw_status city_insert_grids(city *c)
         snprintf(phone, sizeof phone, "1%d%09d", 3 + 2 * rng_int(&r, 4) % 7,
                  rng_int(&r, 1000000000));
         int64_t hh = llround((double)g->pop / 2.8 * rng_uni(&r, 0.9, 1.1));
-        gw_value vals[8] = {{GW_VAL_TEXT, g->id, 0, 0},
-                            {GW_VAL_TEXT, g->name, 0, 0},
-                            {GW_VAL_TEXT, c->towns[g->town].name, 0, 0},
-                            {GW_VAL_TEXT, c->cty[g->county].name, 0, 0},
-                            {GW_VAL_INT, NULL, g->pop, 0},
-                            {GW_VAL_INT, NULL, hh < 1 ? 1 : hh, 0},
-                            {GW_VAL_TEXT, worker, 0, 0},
-                            {GW_VAL_TEXT, phone, 0, 0}};
+        gw_value vals[10] = {{GW_VAL_TEXT, g->id, 0, 0},
+                             {GW_VAL_TEXT, g->name, 0, 0},
+                             {GW_VAL_TEXT, c->towns[g->town].name, 0, 0},
+                             {GW_VAL_TEXT, c->cty[g->county].name, 0, 0},
+                             {GW_VAL_INT, NULL, g->pop, 0},
+                             {GW_VAL_INT, NULL, hh < 1 ? 1 : hh, 0},
+                             {GW_VAL_TEXT, worker, 0, 0},
+                             {GW_VAL_TEXT, phone, 0, 0},
+                             {GW_VAL_TEXT, c->prefecture, 0, 0},
+                             {GW_VAL_TEXT, g->village, 0, 0}};
         gw_feature f = {vals, wkb, len, 0, 0};
         st = gw_inserter_add(ins, &f);
         GEOSFree_r(c->h, wkb);

@@ -69,12 +69,14 @@ static gw_layer part_layer(int part)
 #define GRIDS_LOW (-1) /* row_props: the grids below GW_TL_GRID_DETAIL_MINZOOM (no name) */
 static size_t part_fields(int part, int *out)
 {
-    static const int grids[] = {0, 1, 2, 3, 4}, grids_low[] = {0, 2, 3, 4};
+    /* grids: id, name, township, county, population, prefecture, village (layer.c order);
+     * below zoom 10 the jurisdiction's lower parts only, to keep a z8 tile small */
+    static const int grids[] = {0, 1, 2, 3, 4, 8, 9}, grids_low[] = {0, 2, 3, 4};
     static const int views[] = {0, 2, 3, 4, 6};
     static const int incidents[] = {0, 1, 2, 3, 4, 6}; /* description left out: long free text */
     const int *src;
     size_t n;
-    if (part == GW_TL_GRIDS) src = grids, n = 5;
+    if (part == GW_TL_GRIDS) src = grids, n = 7;
     else if (part == GRIDS_LOW) src = grids_low, n = 4;
     else if (part == GW_TL_CAMERA_VIEWS) src = views, n = 5;
     else if (part == GW_TL_INCIDENTS) src = incidents, n = 6;

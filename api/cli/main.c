@@ -38,6 +38,7 @@ static const char usage[] =
     "  coverage DB                 per-grid camera coverage, blind spots and police-room reach\n"
     "  plan <verb> DB              grid planning: drafts, validation, publish, rollback\n"
     "  incident <verb> DB          the incident flow: transition, history, overdue\n"
+    "  jurisdictions [import] DB   list the prefecture/county/township/village hierarchy, or import it\n"
     "  version, --version          print the version and those of the libraries it runs with\n"
     "\n"
     "layers: grids, police_rooms, cameras, teams, incidents\n"
@@ -50,11 +51,14 @@ static const struct {
     const char *name;
     int (*run)(int argc, char **argv);
 } commands[] = {
-    {"init", gw_cmd_init},         {"import", gw_cmd_import},     {"export", gw_cmd_export},
-    {"gen-city", gw_cmd_gen_city}, {"stats", gw_cmd_stats},       {"serve", gw_cmd_serve},
-    {"demo", gw_cmd_demo},         {"token", gw_cmd_token},       {"tiles", gw_cmd_tiles},
-    {"hotspots", gw_cmd_hotspots}, {"coverage", gw_cmd_coverage}, {"plan", gw_cmd_plan},
-    {"copy", gw_cmd_copy},         {"incident", gw_cmd_incident},
+    {"init", gw_cmd_init},         {"import", gw_cmd_import},
+    {"export", gw_cmd_export},     {"gen-city", gw_cmd_gen_city},
+    {"stats", gw_cmd_stats},       {"serve", gw_cmd_serve},
+    {"demo", gw_cmd_demo},         {"token", gw_cmd_token},
+    {"tiles", gw_cmd_tiles},       {"hotspots", gw_cmd_hotspots},
+    {"coverage", gw_cmd_coverage}, {"plan", gw_cmd_plan},
+    {"copy", gw_cmd_copy},         {"jurisdictions", gw_cmd_jurisdictions},
+    {"incident", gw_cmd_incident},
 };
 
 /* The version, then each library's as the library itself reports it at run time (not the

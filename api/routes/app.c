@@ -10,6 +10,7 @@
 #include "clusters_http.h"
 #include "coverage_http.h"
 #include "hotspot_http.h"
+#include "juris_http.h"
 #include "dispatch_http.h"
 #include "events.h"
 #include "flow_http.h"
@@ -103,6 +104,8 @@ gw_status gw_app_create(gw_ctx *ctx, const char *db_path, const gw_app_opts *opt
     }
     if (!st) { /* the incident flow: transitions, history, overdue (no state) */
         r = gw_flow_routes(&n);
+    if (!st) { /* the jurisdiction hierarchy of the published grids (no state) */
+        r = gw_juris_routes(&n);
         st = add_routes(ctx, app, r, n);
     }
     if (!st) { /* live events: a listener feeds the SSE subscribers */

@@ -161,8 +161,8 @@ static int h_locate(gw_req *req)
         gw_req_fail(req, ctx, st, NULL);
         return 0;
     }
-    static const char *const grid_f[] = {"id",     "name",  "township", "county",
-                                         "worker", "phone", NULL};
+    static const char *const grid_f[] = {"id",      "name",   "prefecture", "county", "township",
+                                         "village", "worker", "phone",      NULL};
     static const char *const room_f[] = {"id", "name", "phone", "address", NULL};
     static const char *const cam_f[] = {"id", "name", "azimuth", "fov", "range", "status", NULL};
     json_t *doc = json_object();

@@ -13,9 +13,18 @@
 #include <unistd.h>
 
 static const gw_field grid_fields[] = {
-    {"id", GW_FT_TEXT},     {"name", GW_FT_TEXT},      {"township", GW_FT_TEXT},
-    {"county", GW_FT_TEXT}, {"population", GW_FT_INT}, {"households", GW_FT_INT},
-    {"worker", GW_FT_TEXT}, {"phone", GW_FT_TEXT},
+    {"id", GW_FT_TEXT},
+    {"name", GW_FT_TEXT},
+    {"township", GW_FT_TEXT},
+    {"county", GW_FT_TEXT},
+    {"population", GW_FT_INT},
+    {"households", GW_FT_INT},
+    {"worker", GW_FT_TEXT},
+    {"phone", GW_FT_TEXT},
+    /* Appended (schema 7) rather than beside county/township: code that reads grid rows by
+     * position (the plan room, tile field lists) keeps its indices. */
+    {"prefecture", GW_FT_TEXT},
+    {"village", GW_FT_TEXT},
 };
 static const gw_field room_fields[] = {
     {"id", GW_FT_TEXT},
@@ -87,6 +96,29 @@ int gw_layer_field_index(gw_layer layer, const char *name)
     for (size_t i = 0; f && name && i < n; i++)
         if (strcmp(f[i].name, name) == 0) return (int)i;
     return -1;
+}
+
+static const char *const juris_fields[5] = {"prefecture", "county", "township", "village", NULL};
+
+const char *gw_juris_field(int level)
+{
+    return level >= 1 && level <= 4 ? juris_fields[level - 1] : NULL;
+}
+
+int gw_layer_juris_level(gw_layer layer, const char *field)
+{
+    if (layer != GW_LAYER_GRIDS || !field) return 0;
+    for (int i = 0; juris_fields[i]; i++)
+        if (strcmp(juris_fields[i], field) == 0) return i + 1;
+    return 0;
+}
+
+const char *gw_juris_name_problem(const char *name)
+{
+    if (name && strchr(name, '/'))
+        return "a jurisdiction name cannot contain '/', which separates the levels of a "
+               "jurisdiction path (prefecture/county/township/village)";
+    return NULL;
 }
 
 const char *gw_layer_time_field(gw_layer layer)

@@ -120,6 +120,9 @@ static gw_status check_range(ed *e, feat *ft, size_t i)
     double d = v->kind == GW_VAL_INT ? (double)v->i : v->d;
     const char *why = NULL;
     if (v->kind == GW_VAL_NULL) return GW_OK;
+    if (v->kind == GW_VAL_TEXT && gw_layer_juris_level(e->layer, n) && gw_juris_name_problem(v->s))
+        return gw_ctx_error(e->ctx, GW_ERR_RANGE, "%s: property %s is '%.60s'; %s", ft->label, n,
+                            v->s, gw_juris_name_problem(v->s));
     if (e->layer == GW_LAYER_INCIDENTS && strcmp(n, "severity") == 0 && (d < 1 || d > 5))
         why = "must be 1 to 5";
     else if (e->layer == GW_LAYER_CAMERAS && strcmp(n, "fov") == 0 && (d < 0 || d > 360))

@@ -216,6 +216,38 @@ static int src_matches(const imp *m, const char *src, const char *canon)
     return m->is_shp && strlen(src) == 10 && strncasecmp(src, canon, 10) == 0;
 }
 
+/* Other names the grids' jurisdiction fields go by in source data (Chinese and English); an
+ * alias maps only a field that no source field names exactly, and only a source field nothing
+ * else took.  First listed, first tried. */
+static const struct {
+    const char *canon, *alias;
+} grid_aliases[] = {
+    {"prefecture", "州"},     {"prefecture", "市"},     {"prefecture", "地市"},
+    {"prefecture", "地级市"}, {"prefecture", "city"},   {"county", "区县"},
+    {"county", "县"},         {"county", "区"},         {"township", "乡镇"},
+    {"township", "街道"},     {"township", "乡镇街道"}, {"village", "村"},
+    {"village", "社区"},      {"village", "村/社区"},   {"village", "村居"},
+    {"village", "community"},
+};
+
+static void map_aliases(imp *m, int nsrc)
+{
+    if (m->layer != GW_LAYER_GRIDS) return;
+    for (size_t a = 0; a < sizeof grid_aliases / sizeof grid_aliases[0]; a++) {
+        int ci = gw_layer_field_index(m->layer, grid_aliases[a].canon);
+        if (ci < 0 || m->src[ci] != -1) continue;
+        for (int j = 0; j < nsrc; j++) {
+            if (strcasecmp(OGR_Fld_GetNameRef(OGR_FD_GetFieldDefn(m->defn, j)),
+                           grid_aliases[a].alias) != 0)
+                continue;
+            int taken = 0;
+            for (size_t i = 0; i < m->nf && !taken; i++) taken = m->src[i] == j;
+            if (!taken) m->src[ci] = j;
+            break;
+        }
+    }
+}
+
 static gw_status map_fields(imp *m)
 {
     char avail[1024];
@@ -275,6 +307,7 @@ static gw_status map_fields(imp *m)
                 break;
             }
     }
+    map_aliases(m, nsrc);
     if (m->src[0] == -1)
         return gw_ctx_error(
             m->ctx, GW_ERR_NOT_FOUND,
@@ -503,6 +536,11 @@ gw_status io_read_values(imp *m, OGRFeatureH f)
                 v->kind = GW_VAL_TEXT;
                 v->s = s;
             }
+            if (*s && gw_layer_juris_level(m->layer, m->fields[i].name) && gw_juris_name_problem(s))
+                return bad_value(m, i, s,
+                                 "a jurisdiction name: '/' separates the levels of a "
+                                 "jurisdiction path (prefecture/county/township/village), so a "
+                                 "name cannot contain it");
             break;
         }
         case GW_FT_INT:

@@ -554,7 +554,13 @@ static gw_status ed_attributes(ectx *e, json_t *edit)
             if (g.num[i] < 0)
                 st = gw_ctx_error(e->p.ctx, GW_ERR_RANGE, "attributes: %s must not be negative", k);
         } else if (f[i].type == GW_FT_TEXT && json_is_string(v)) {
-            if (!(g.text[i] = strdup(json_string_value(v))))
+            const char *why = gw_layer_juris_level(GW_LAYER_GRIDS, k)
+                                  ? gw_juris_name_problem(json_string_value(v))
+                                  : NULL;
+            if (why)
+                st = gw_ctx_error(e->p.ctx, GW_ERR_RANGE, "attributes: %s '%.60s': %s", k,
+                                  json_string_value(v), why);
+            else if (!(g.text[i] = strdup(json_string_value(v))))
                 st = gw_ctx_error(e->p.ctx, GW_ERR_NOMEM, "out of memory");
         } else {
             st = gw_ctx_error(e->p.ctx, GW_ERR_ARG, "attributes: %s expects %s", k,

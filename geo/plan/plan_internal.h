@@ -11,8 +11,8 @@
 #include <jansson.h>
 
 #define PL_NF                                                                                      \
-    8 /* grid fields (layer.c): id, name, township, county, population, households,
-                 * worker, phone */
+    10 /* grid fields (layer.c): id, name, township, county, population, households,
+                 * worker, phone, prefecture, village */
 
 /* One grid: field values (text owned, NULL for SQL NULL; ints with a null flag), geometry in
  * EPSG:4326. */

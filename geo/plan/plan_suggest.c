@@ -20,7 +20,7 @@
  *    axis is tried.
  *  - merge the lightest grid with its lightest neighbour: a grid sharing a boundary of
  *    positive length with it (DE-9IM boundary ∩ boundary of dimension 1), of the same
- *    township when both carry one, when the merged load stays below the mean and the merged
+ *    township and village when both carry one, when the merged load stays below the mean and the merged
  *    grid's Polsby–Popper compactness 4πA/P² stays at or over the floor (0.2 by default).
  * A candidate the engine refuses is skipped (marked, and the next one tried).  Incident loads
  * are those of gw_plan_balance: the incidents of the last 365 days by their resolved grid for
@@ -44,6 +44,7 @@ static void grid_free(sg *S, sg_grid *g)
 {
     free(g->id);
     free(g->township);
+    free(g->village);
     if (g->g) GEOSGeom_destroy_r(S->p.h, g->g);
     memset(g, 0, sizeof *g);
 }
@@ -57,12 +58,14 @@ static void sg_free(sg *S)
     S->pts = NULL;
 }
 
-/* Take over a loaded grid's id, township and geometry into *out (the pl_grid loses them). */
+/* Take over a loaded grid's id, township, village and geometry into *out (the pl_grid loses them). */
 static gw_status adopt(sg *S, pl_grid *src, sg_grid *out)
 {
     memset(out, 0, sizeof *out);
     out->id = src->text[0], src->text[0] = NULL;
     out->township = src->text[2], src->text[2] = NULL;
+    int vi = gw_layer_field_index(GW_LAYER_GRIDS, "village");
+    if (vi > 0 && vi < PL_NF) out->village = src->text[vi], src->text[vi] = NULL;
     out->g = src->g, src->g = NULL;
     out->alive = 1;
     out->load = S->incidents ? 0 : (src->null[4] ? 0 : (double)src->num[4]);
@@ -270,6 +273,7 @@ static gw_status plan_merge(sg *S, size_t i, double mean, size_t *j)
         sg_grid *b = &S->g[k];
         if (k == i || !b->alive || !near_box(a, b)) continue;
         if (a->township && b->township && strcmp(a->township, b->township) != 0) continue;
+        if (a->village && b->village && strcmp(a->village, b->village) != 0) continue;
         if (a->load + b->load >= mean) continue;
         char rel = GEOSRelatePattern_r(S->p.h, a->g, b->g, "****1****");
         if (rel == 2) return pl_geos_fail(&S->p, "relate");

@@ -11,8 +11,8 @@
 #define SG_MAX_EDITS 100000
 
 typedef struct sg_grid {
-    char *id, *township;
-    GEOSGeometry *g; /* lon/lat as stored in the draft */
+    char *id, *township, *village; /* merges stay within one township and village */
+    GEOSGeometry *g;               /* lon/lat as stored in the draft */
     double load;
     double x0, y0, x1, y1; /* envelope */
     int alive, nosplit, nomerge;

@@ -19,7 +19,8 @@ static const gw_copy_column grids_cols[] = {
     {"fid", GW_COPY_INT},        {"id", GW_COPY_TEXT},     {"name", GW_COPY_TEXT},
     {"township", GW_COPY_TEXT},  {"county", GW_COPY_TEXT}, {"population", GW_COPY_INT},
     {"households", GW_COPY_INT}, {"worker", GW_COPY_TEXT}, {"phone", GW_COPY_TEXT},
-    {"version", GW_COPY_INT},    {"geom", GW_COPY_GEOM}};
+    {"version", GW_COPY_INT},    {"geom", GW_COPY_GEOM},   {"prefecture", GW_COPY_TEXT},
+    {"village", GW_COPY_TEXT}};
 static const gw_copy_column rooms_cols[] = {{"fid", GW_COPY_INT},      {"id", GW_COPY_TEXT},
                                             {"name", GW_COPY_TEXT},    {"phone", GW_COPY_TEXT},
                                             {"address", GW_COPY_TEXT}, {"geom", GW_COPY_GEOM}};
@@ -75,7 +76,8 @@ static const gw_copy_column draft_grids_cols[] = {
     {"draft_id", GW_COPY_INT},   {"id", GW_COPY_TEXT},        {"op", GW_COPY_TEXT},
     {"name", GW_COPY_TEXT},      {"township", GW_COPY_TEXT},  {"county", GW_COPY_TEXT},
     {"population", GW_COPY_INT}, {"households", GW_COPY_INT}, {"worker", GW_COPY_TEXT},
-    {"phone", GW_COPY_TEXT},     {"geom", GW_COPY_GEOM}};
+    {"phone", GW_COPY_TEXT},     {"geom", GW_COPY_GEOM},      {"prefecture", GW_COPY_TEXT},
+    {"village", GW_COPY_TEXT}};
 static const gw_copy_column flow_cols[] = {
     {"incident", GW_COPY_TEXT},  {"state", GW_COPY_TEXT},         {"level", GW_COPY_INT},
     {"prev_level", GW_COPY_INT}, {"assignee_kind", GW_COPY_TEXT}, {"assignee", GW_COPY_TEXT},

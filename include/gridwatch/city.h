@@ -6,7 +6,12 @@
  * year, 25 % of them in about 40 compact planted hotspots (σ 60–250 m) with six time profiles:
  * stable, emerging, fading, growing, seasonal, burst.  Counts scale linearly with `scale` (hotspots
  * with its square root).  The same seed and scale give the same city, byte for byte in its values,
- * and the same ground truth of the planted hotspots (docs/hotspots.md). */
+ * and the same ground truth of the planted hotspots (docs/hotspots.md).
+ *
+ * Every grid names its jurisdiction: prefecture (the city, "菏泽市"; with a region file the
+ * file's base name; in a province "P03 菏泽市"), county, township, and a village (…村) or, in
+ * a 街道, a community (…社区) grouping 4-8 neighbouring grids of its township (a few islands or
+ * pockets fall outside that range). */
 #ifndef GRIDWATCH_CITY_H
 #define GRIDWATCH_CITY_H
 

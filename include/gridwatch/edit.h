@@ -63,6 +63,22 @@ gw_status gw_edit_patch(gw_store *store, gw_layer layer, const char *id, const c
 /* Delete feature `id`. */
 gw_status gw_edit_delete(gw_store *store, gw_layer layer, const char *id, gw_edit_result *out);
 
+/* One grid's jurisdiction to set: the four parts of grid `id`. */
+typedef struct gw_edit_juris {
+    const char *id;
+    const char *part[4]; /* prefecture, county, township, village; "" clears the field,
+                            NULL leaves it as it is */
+} gw_edit_juris;
+
+/* Set the prefecture, county, township and village of n published grids in one transaction,
+ * each grid's change logged ("update" with its id, so the model, tiles and event streams follow
+ * like any PATCH) and one audit row (`who`, "jurisdictions.import", the count).  All or
+ * nothing: grid ids not in the published version refuse the whole write (GW_ERR_NOT_FOUND
+ * naming how many and the first five), as does a part containing "/" (GW_ERR_RANGE, naming the
+ * grid) or an id given twice (GW_ERR_ARG).  out->ids lists the grids written. */
+gw_status gw_edit_grid_jurisdictions(gw_store *store, const gw_edit_juris *rows, size_t n,
+                                     const char *who, gw_edit_result *out);
+
 /* The id of the police room nearest to (lon, lat) in geodesic metres (ties: the smaller id)
  * into buf; GW_ERR_NOT_FOUND when the layer is empty.  What incident inserts use. */
 gw_status gw_edit_nearest_police_room(gw_store *store, double lon, double lat, char *buf,

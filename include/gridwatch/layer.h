@@ -55,6 +55,17 @@ const char *gw_layer_time_field(gw_layer layer);
 /* Index of a field by name in gw_layer_fields(), or -1. */
 int gw_layer_field_index(gw_layer layer, const char *name);
 
+/* The jurisdiction level a grids field names: 1 prefecture, 2 county, 3 township, 4 village;
+ * 0 for any other field or layer.  A grid's jurisdiction path is the non-empty values of these
+ * fields in level order joined by "/" (include/gridwatch/juris.h). */
+int gw_layer_juris_level(gw_layer layer, const char *field);
+/* The name of the grids field of jurisdiction level 1..4 (prefecture, county, township,
+ * village); NULL for any other level. */
+const char *gw_juris_field(int level);
+/* NULL when `name` may name a jurisdiction part, else why not (static text): "/" separates the
+ * levels of a path, so no part may contain it.  NULL and "" are acceptable (no part). */
+const char *gw_juris_name_problem(const char *name);
+
 /* The one calendar routine: Unix seconds of a UTC civil time (proleptic Gregorian) into *out.
  * Returns 0, or -1 (and *out untouched) for a date or time that does not exist: month 1–12, a
  * day the month has (30 February is refused, 29 February only in leap years), hour 0–24 (24

@@ -50,7 +50,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         memcpy(w + n, &r, 4), n += 4;
         memcpy(w + n, &np, 4), n += 4;
         memcpy(w + n, xy, 80), n += 80;
-        gw_value v[8] = {{GW_VAL_TEXT, ids[k], 0, 0}};
+        gw_value v[10] = {{GW_VAL_TEXT, ids[k], 0, 0}};
         v[4] = (gw_value){GW_VAL_INT, NULL, 100, 0};
         v[5] = (gw_value){GW_VAL_INT, NULL, 40, 0};
         gw_feature f = {v, w, n, 0, 0};

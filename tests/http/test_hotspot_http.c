@@ -171,7 +171,7 @@ static void test_cache_follows_grids(void **state)
     GEOSWKBWriter *ww = GEOSWKBWriter_create_r(h);
     size_t len;
     unsigned char *wkb = GEOSWKBWriter_write_r(h, ww, geom, &len);
-    gw_value v[8] = {{GW_VAL_TEXT, "ZZ-ISLAND", 0, 0}};
+    gw_value v[10] = {{GW_VAL_TEXT, "ZZ-ISLAND", 0, 0}};
     gw_feature f = {v, wkb, len, 0, 0};
     assert_int_equal(gw_inserter_add(ins, &f), GW_OK);
     gw_inserter_destroy(ins);

@@ -92,14 +92,14 @@ static void make_db(void)
     unsigned char wkb[256];
     for (int g = 0; g < 2; g++) {
         size_t n = poly_wkb(wkb, g ? ccw : cw, 5);
-        gw_value v[8] = {{GW_VAL_TEXT, g ? "G2" : "G1", 0, 0},
-                         {GW_VAL_TEXT, "grid", 0, 0},
-                         {GW_VAL_TEXT, "Town", 0, 0},
-                         {GW_VAL_TEXT, "County", 0, 0},
-                         {GW_VAL_INT, NULL, 1000, 0},
-                         {GW_VAL_INT, NULL, 300, 0},
-                         {GW_VAL_NULL, NULL, 0, 0},
-                         {GW_VAL_NULL, NULL, 0, 0}};
+        gw_value v[10] = {{GW_VAL_TEXT, g ? "G2" : "G1", 0, 0},
+                          {GW_VAL_TEXT, "grid", 0, 0},
+                          {GW_VAL_TEXT, "Town", 0, 0},
+                          {GW_VAL_TEXT, "County", 0, 0},
+                          {GW_VAL_INT, NULL, 1000, 0},
+                          {GW_VAL_INT, NULL, 300, 0},
+                          {GW_VAL_NULL, NULL, 0, 0},
+                          {GW_VAL_NULL, NULL, 0, 0}};
         gw_feature f = {v, wkb, n, 0, 0};
         assert_int_equal(gw_inserter_add(ins, &f), GW_OK);
     }

@@ -63,7 +63,7 @@ static void make_db(void)
     const char *gid[] = {"G1", "G2", "X"};
     double *gxy[] = {g1, g2, gx};
     for (int g = 0; g < 3; g++) {
-        gw_value v[8] = {{GW_VAL_TEXT, gid[g], 0, 0}};
+        gw_value v[10] = {{GW_VAL_TEXT, gid[g], 0, 0}};
         gw_feature f = {v, wkb, poly_wkb(wkb, gxy[g], 5), 0, 0};
         assert_int_equal(gw_inserter_add(ins, &f), GW_OK);
     }

@@ -64,7 +64,7 @@ static void make_db(void)
         memcpy(w + n, &r, 4), n += 4;
         memcpy(w + n, &np, 4), n += 4;
         memcpy(w + n, xy, 80), n += 80;
-        gw_value v[8] = {{GW_VAL_TEXT, ids[k], 0, 0}};
+        gw_value v[10] = {{GW_VAL_TEXT, ids[k], 0, 0}};
         v[4] = (gw_value){GW_VAL_INT, NULL, 100, 0};
         gw_feature f = {v, w, n, 0, 0};
         assert_int_equal(gw_inserter_add(ins, &f), GW_OK);

@@ -44,7 +44,7 @@ static gw_store *make_db(const char *name)
     double g2[] = {115.6, 35.2, 115.7, 35.2, 115.7, 35.3, 115.6, 35.3, 115.6, 35.2};
     unsigned char wkb[256];
     for (int g = 0; g < 2; g++) {
-        gw_value v[8] = {{GW_VAL_TEXT, g ? "G2" : "G1", 0, 0}};
+        gw_value v[10] = {{GW_VAL_TEXT, g ? "G2" : "G1", 0, 0}};
         gw_feature f = {v, wkb, poly_wkb(wkb, g ? g2 : g1, 5), 0, 0};
         assert_int_equal(gw_inserter_add(ins, &f), GW_OK);
     }

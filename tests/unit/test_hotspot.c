@@ -78,10 +78,10 @@ static gw_store *lattice_store(gw_ctx *ctx, const char *name, double gap, const 
             char id[32];
             snprintf(id, sizeof id, "G%d%d", i, j);
             int64_t pop = (i == 2 && j == 2) ? 0 : 1000 * (j + 1);
-            gw_value v[8] = {{GW_VAL_TEXT, id, 0, 0},    {GW_VAL_NULL, 0, 0, 0},
-                             {GW_VAL_NULL, 0, 0, 0},     {GW_VAL_NULL, 0, 0, 0},
-                             {GW_VAL_INT, NULL, pop, 0}, {GW_VAL_NULL, 0, 0, 0},
-                             {GW_VAL_NULL, 0, 0, 0},     {GW_VAL_NULL, 0, 0, 0}};
+            gw_value v[10] = {{GW_VAL_TEXT, id, 0, 0},    {GW_VAL_NULL, 0, 0, 0},
+                              {GW_VAL_NULL, 0, 0, 0},     {GW_VAL_NULL, 0, 0, 0},
+                              {GW_VAL_INT, NULL, pop, 0}, {GW_VAL_NULL, 0, 0, 0},
+                              {GW_VAL_NULL, 0, 0, 0},     {GW_VAL_NULL, 0, 0, 0}};
             double sh = i == 2 ? gap : 0;
             size_t len;
             unsigned char *wkb = square_wkb(ctx, LON0 + i * STEP + sh, LAT0 + j * STEP,

@@ -298,16 +298,16 @@ static void test_layer_table(void **state)
     /* props: the grids' detail fields then the eleven analysis fields; incidents without description */
     const char *names[32], *types[32];
     size_t n = gw_tile_layer_props(GW_TL_GRIDS, names, types, 32);
-    static const char *const grid_want[] = {"id",         "name",       "township",
-                                            "county",     "population", "coverage_ratio",
-                                            "covered_m2", "cameras",    "room_reach",
-                                            "gi_z",       "gi_p",       "gi_bin",
-                                            "gi_class",   "gi_count",   "clusters",
-                                            "cluster_rr"};
-    assert_int_equal(n, 16);
+    static const char *const grid_want[] = {"id",       "name",           "township",
+                                            "county",   "population",     "prefecture",
+                                            "village",  "coverage_ratio", "covered_m2",
+                                            "cameras",  "room_reach",     "gi_z",
+                                            "gi_p",     "gi_bin",         "gi_class",
+                                            "gi_count", "clusters",       "cluster_rr"};
+    assert_int_equal(n, 18);
     for (size_t i = 0; i < n; i++) {
         assert_string_equal(names[i], grid_want[i]);
-        int text = i < 4 || i == 12;
+        int text = i < 4 || i == 5 || i == 6 || i == 14;
         assert_string_equal(types[i], text ? "String" : "Number");
     }
     assert_int_equal(gw_tile_layer_props(GW_TL_GRIDS, names, types, 3), 3); /* cap respected */

@@ -89,14 +89,14 @@ static gw_store *make_store(gw_ctx *ctx, const char *name)
         for (int j = 0; j < NG; j++) {
             char id[32];
             snprintf(id, sizeof id, "G%d%d", i, j);
-            gw_value v[8] = {{GW_VAL_TEXT, id, 0, 0},
-                             {GW_VAL_TEXT, "grid", 0, 0},
-                             {GW_VAL_TEXT, "town", 0, 0},
-                             {GW_VAL_TEXT, "county", 0, 0},
-                             {GW_VAL_INT, NULL, 100 * i + j, 0},
-                             {GW_VAL_NULL, NULL, 0, 0},
-                             {GW_VAL_NULL, NULL, 0, 0},
-                             {GW_VAL_NULL, NULL, 0, 0}};
+            gw_value v[10] = {{GW_VAL_TEXT, id, 0, 0},
+                              {GW_VAL_TEXT, "grid", 0, 0},
+                              {GW_VAL_TEXT, "town", 0, 0},
+                              {GW_VAL_TEXT, "county", 0, 0},
+                              {GW_VAL_INT, NULL, 100 * i + j, 0},
+                              {GW_VAL_NULL, NULL, 0, 0},
+                              {GW_VAL_NULL, NULL, 0, 0},
+                              {GW_VAL_NULL, NULL, 0, 0}};
             unsigned char *wkb;
             size_t len;
             grid_wkb(ctx, i, j, &wkb, &len);

@@ -93,7 +93,7 @@ static void test_values_round_trip(void **state)
     unsigned char poly[93] = {1, 3, 0, 0, 0, 1, 0, 0, 0, 5, 0, 0, 0};
     double ring[10] = {115, 35, 115.01, 35, 115.01, 35.01, 115, 35.01, 115, 35};
     memcpy(poly + 13, ring, sizeof ring);
-    gw_value grid[8] = {T("G1"), T("网格一"), NUL, NUL, I(1200), NUL, NUL, NUL};
+    gw_value grid[10] = {T("G1"), T("网格一"), NUL, NUL, I(1200), NUL, NUL, NUL, NUL, NUL};
     gw_feature fg = {.values = grid, .wkb = poly, .wkb_len = sizeof poly};
     gw_inserter *a = NULL, *b = NULL, *g = NULL;
     assert_int_equal(gw_store_begin(s), GW_OK);

@@ -61,7 +61,7 @@ static gw_store *make_db(const char *name, int centre, int others, int64_t pop_c
         memcpy(w + n, xy, 80), n += 80;
         char id[32];
         snprintf(id, sizeof id, "G%d%d", r, c);
-        gw_value v[8] = {{GW_VAL_TEXT, id, 0, 0}};
+        gw_value v[10] = {{GW_VAL_TEXT, id, 0, 0}};
         v[2] = (gw_value){GW_VAL_TEXT, k == 8 ? "T2" : "T1", 0, 0};
         v[4] = (gw_value){GW_VAL_INT, NULL, k == 4 ? pop_centre : 100, 0};
         v[5] = (gw_value){GW_VAL_INT, NULL, 40, 0};

@@ -1,0 +1,85 @@
+/* juris_http.c — GET /jurisdictions: the prefecture/county/township/village hierarchy of the
+ * published grids with grid counts, population and area, built from the live model's snapshot
+ * (geo/juris) per request. */
+#include "juris_http.h"
+#include "app.h"
+#include "gridwatch/juris.h"
+#include "problem.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static json_t *juris_json(const gw_juris *j)
+{
+    return json_pack("{s:s,s:i,s:s,s:s,s:I,s:I,s:f}", "path", j->path, "level", j->level, "name",
+                     j->name, "parent", j->parent, "grids", (json_int_t)j->grids, "population",
+                     (json_int_t)j->population, "area_km2", round(j->area_km2 * 1e4) / 1e4);
+}
+
+static int h_list(gw_req *req)
+{
+    gw_ctx *ctx = gw_req_ctx(req);
+    const char *lv = gw_req_query(req, "level"), *parent = gw_req_query(req, "parent");
+    int level = 0;
+    if (lv) {
+        char *end = NULL;
+        long l = strtol(lv, &end, 10);
+        if (!*lv || *end || l < 1 || l > 4) {
+            gw_req_problem(req, 400, NULL,
+                           "parameter 'level' must be 1 (prefecture), 2 (county), 3 (township) "
+                           "or 4 (village); got '%.40s'",
+                           lv);
+            return 0;
+        }
+        level = (int)l;
+    }
+    gw_model *m = gw_live_model(gw_req_live(req));
+    gw_model_snapshot *snap = gw_model_acquire(m);
+    gw_juris_list list;
+    gw_status st = gw_juris_list_build(ctx, snap, gw_model_metric_srid(m), &list);
+    int64_t seq = gw_snapshot_seq(snap);
+    gw_model_release(ctx, snap);
+    if (st) {
+        gw_req_fail(req, ctx, st, NULL);
+        gw_juris_list_free(&list);
+        return 0;
+    }
+    int known = !parent || !*parent;
+    json_t *arr = json_array();
+    for (size_t i = 0; i < list.n; i++) {
+        if (!known && strcmp(list.items[i].path, parent) == 0) known = 1;
+        if (gw_juris_match(&list.items[i], level, parent))
+            json_array_append_new(arr, juris_json(&list.items[i]));
+    }
+    if (!known) {
+        json_decref(arr);
+        gw_juris_list_free(&list);
+        gw_req_problem(req, 404, NULL,
+                       "no jurisdiction '%.200s' among the published grids (paths are "
+                       "prefecture/county/township/village, see GET /jurisdictions)",
+                       parent);
+        return 0;
+    }
+    char crs[32];
+    snprintf(crs, sizeof crs, "EPSG:%d", list.metric_srid);
+    json_t *doc = json_pack("{s:o,s:s,s:s,s:I,s:I}", "jurisdictions", arr, "metric_crs", crs,
+                            "area", "planar area of the grids in the metric CRS, km²",
+                            "unassigned_grids", (json_int_t)list.unassigned, "seq",
+                            (json_int_t)seq);
+    gw_juris_list_free(&list);
+    gw_req_respond_json(req, 200, doc);
+    return 0;
+}
+
+static const gw_route routes[] = {
+    {"GET", "/jurisdictions", h_list, GW_ROLE_VIEWER, "jurisdictions"},
+};
+
+const gw_route *gw_juris_routes(size_t *n)
+{
+    *n = sizeof routes / sizeof routes[0];
+    return routes;
+}
