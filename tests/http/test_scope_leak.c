@@ -1,0 +1,836 @@
+/* test_scope_leak.c — issue 18's leak test: the whole app over loopback on a generated city,
+ * tokens scoped to every level the grids carry (county, township, and prefecture and village
+ * when the grids have those fields) beside an unscoped one, and EVERY GET route of the server's
+ * route table called with each: the scoped answer must equal the unscoped one filtered by the
+ * jurisdiction (ids of items, coverage rows, MVT features decoded with GDAL, dispatch lists,
+ * events), or be 403 for a route that refuses scoped tokens.  A route the test does not know
+ * how to call fails it, so a new route cannot be forgotten.  What is in a jurisdiction is
+ * computed here from the test's own model (the grid containing each point, the grid's fields),
+ * not by the server's scope code.  Prints the table route x level the closing note quotes. */
+#include "testutil.h"
+
+#include "app.h"
+#include "auth.h"
+#include "gridwatch/layer.h"
+#include "gridwatch/model.h"
+#include "gridwatch/store.h"
+#include "gridwatch/tile.h"
+#include "http_fixture.h"
+#include "server.h"
+
+#include <gdal.h>
+#include <jansson.h>
+#include <ogr_api.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAXL 5 /* root + up to four levels */
+static char db_path[1024];
+static gw_ctx *tctx;
+static gw_app *app;
+static gw_server *srv;
+
+static int n_levels; /* level 0 is the root */
+static char lv_path[MAXL][GW_JURISDICTION_MAX], lv_name[MAXL][16], lv_tok[MAXL][GW_TOKEN_LEN + 1];
+static char other_path[GW_JURISDICTION_MAX], other_tok[GW_TOKEN_LEN + 1];
+static double other_lon, other_lat; /* an incident of the other scope near the smallest one */
+
+/* ---- the expectation: every feature's path, from the test's own model ---------------------- */
+
+typedef struct feat {
+    char *id, *path;
+    double lon, lat;
+} feat;
+static feat *feats[GW_LAYER_COUNT];
+static size_t n_feats[GW_LAYER_COUNT];
+
+static int in_path(const char *scope, const char *path)
+{
+    size_t n = strlen(scope);
+    return !n || (strncmp(scope, path, n) == 0 && (path[n] == '\0' || path[n] == '/'));
+}
+
+static int cmp_feat(const void *a, const void *b)
+{
+    return strcmp(((const feat *)a)->id, ((const feat *)b)->id);
+}
+
+static const feat *find_feat(gw_layer l, const char *id)
+{
+    feat key = {.id = (char *)id};
+    return bsearch(&key, feats[l], n_feats[l], sizeof key, cmp_feat);
+}
+
+static void grid_path(const gw_layer_data *g, size_t row, char *buf, size_t cap)
+{
+    static const char *const lf[] = {"prefecture", "county", "township", "village"};
+    size_t len = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < 4; i++) {
+        int f = gw_layer_field_index(GW_LAYER_GRIDS, lf[i]);
+        const char *v = f >= 0 ? gw_layer_data_text(g, row, f) : NULL;
+        if (v && *v) len += (size_t)snprintf(buf + len, cap - len, "%s%s", len ? "/" : "", v);
+    }
+}
+
+static void load_expectation(gw_store *st)
+{
+    gw_model *m = NULL;
+    assert_int_equal(gw_model_open(tctx, st, &m), GW_OK);
+    gw_model_snapshot *s = gw_model_acquire(m);
+    const gw_layer_data *g = gw_snapshot_layer(s, GW_LAYER_GRIDS);
+    for (int l = 0; l < GW_LAYER_COUNT; l++) {
+        const gw_layer_data *d = gw_snapshot_layer(s, (gw_layer)l);
+        size_t n = gw_layer_data_count(d);
+        feats[l] = calloc(n + 1, sizeof *feats[l]);
+        n_feats[l] = n;
+        for (size_t r = 0; r < n; r++) {
+            char p[GW_JURISDICTION_MAX] = "";
+            ptrdiff_t gr = (ptrdiff_t)r;
+            if (l != GW_LAYER_GRIDS) {
+                const double *x = gw_layer_data_x(d, GW_MODEL_METRIC),
+                             *y = gw_layer_data_y(d, GW_MODEL_METRIC);
+                assert_int_equal(gw_layer_data_grid_at(tctx, g, x[r], y[r], &gr), GW_OK);
+                feats[l][r].lon = gw_layer_data_x(d, GW_MODEL_LONLAT)[r];
+                feats[l][r].lat = gw_layer_data_y(d, GW_MODEL_LONLAT)[r];
+            }
+            if (gr >= 0) grid_path(g, (size_t)gr, p, sizeof p);
+            else snprintf(p, sizeof p, "\x01outside"); /* in no grid: only the root sees it */
+            feats[l][r].id = strdup(gw_layer_data_id(d, r));
+            feats[l][r].path = strdup(p);
+        }
+        qsort(feats[l], n, sizeof *feats[l], cmp_feat);
+    }
+    gw_model_release(tctx, s);
+    gw_model_close(m);
+}
+
+/* Lon/lat centre of the grids of a path (their features' envelope: grids have no lon/lat here,
+ * so the points of the path stand in). */
+static void path_centre(const char *path, double *lon, double *lat)
+{
+    double sx = 0, sy = 0;
+    size_t n = 0;
+    for (size_t i = 0; i < n_feats[GW_LAYER_INCIDENTS]; i++) {
+        const feat *f = &feats[GW_LAYER_INCIDENTS][i];
+        if (in_path(path, f->path) && f->path[0] != '\x01') sx += f->lon, sy += f->lat, n++;
+    }
+    assert_true(n > 0);
+    *lon = sx / (double)n, *lat = sy / (double)n;
+}
+
+/* ---- sets of ids ---------------------------------------------------------------------------- */
+
+typedef struct idset {
+    char **v;
+    size_t n, cap;
+} idset;
+
+static void set_add(idset *s, const char *id)
+{
+    if (s->n == s->cap) s->v = realloc(s->v, (s->cap = s->cap ? 2 * s->cap : 64) * sizeof *s->v);
+    s->v[s->n++] = strdup(id);
+}
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+static void set_sort(idset *s)
+{
+    if (s->n) qsort(s->v, s->n, sizeof *s->v, cmp_str);
+}
+static int set_has(const idset *s, const char *id)
+{
+    return s->n && bsearch(&id, s->v, s->n, sizeof *s->v, cmp_str) != NULL;
+}
+static void set_free(idset *s)
+{
+    for (size_t i = 0; i < s->n; i++) free(s->v[i]);
+    free(s->v);
+    memset(s, 0, sizeof *s);
+}
+/* The ids of `all` whose feature of layer l lies in path. */
+static idset set_filter(const idset *all, gw_layer l, const char *path)
+{
+    idset r = {0};
+    for (size_t i = 0; i < all->n; i++) {
+        const feat *f = l < GW_LAYER_COUNT ? find_feat(l, all->v[i]) : NULL;
+        if (l == GW_LAYER_COUNT) { /* not features (the collections): all of them */
+            set_add(&r, all->v[i]);
+            continue;
+        }
+        if (!*path || (f && in_path(path, f->path))) set_add(&r, all->v[i]);
+    }
+    set_sort(&r);
+    return r;
+}
+static int set_equal(const idset *a, const idset *b, const char *what)
+{
+    int ok = a->n == b->n;
+    for (size_t i = 0; ok && i < a->n; i++) ok = strcmp(a->v[i], b->v[i]) == 0;
+    if (!ok) {
+        fprintf(stderr, "LEAK/MISMATCH %s: scoped %zu ids, expected %zu\n", what, a->n, b->n);
+        for (size_t i = 0; i < a->n; i++)
+            if (!set_has(b, a->v[i])) fprintf(stderr, "  extra %s\n", a->v[i]);
+        for (size_t i = 0; i < b->n; i++)
+            if (!set_has(a, b->v[i])) fprintf(stderr, "  missing %s\n", b->v[i]);
+    }
+    return ok;
+}
+
+/* ---- requests ------------------------------------------------------------------------------- */
+
+static hf_resp get(const char *url, int lv)
+{
+    return hf_request("GET", url, lv >= 0 ? lv_tok[lv] : other_tok, NULL, 0, NULL, NULL);
+}
+
+/* ids of a JSON array of objects with "id" (at `key` of the document, "" = the document). */
+static idset json_ids(json_t *doc, const char *key)
+{
+    idset s = {0};
+    json_t *a = *key ? json_object_get(doc, key) : doc, *it;
+    size_t i;
+    json_array_foreach (a, i, it) {
+        json_t *id = json_object_get(it, "id");
+        if (json_is_string(id)) set_add(&s, json_string_value(id));
+    }
+    set_sort(&s);
+    return s;
+}
+
+/* The result table: one row per route variant, one cell per level. */
+#define MAXROWS 96
+static char tab_route[MAXROWS][96], tab_cell[MAXROWS][MAXL][24];
+static int n_rows;
+static int row_for(const char *route)
+{
+    for (int i = 0; i < n_rows; i++)
+        if (strcmp(tab_route[i], route) == 0) return i;
+    assert_true(n_rows < MAXROWS);
+    snprintf(tab_route[n_rows], sizeof tab_route[0], "%s", route);
+    return n_rows++;
+}
+static void cell(const char *route, int lv, const char *fmt, long n)
+{
+    snprintf(tab_cell[row_for(route)][lv], sizeof tab_cell[0][0], fmt, n);
+}
+
+/* ---- checks per kind of route --------------------------------------------------------------- */
+
+/* A route that refuses scoped tokens: 403 for each scoped level, anything but 403 for root. */
+static void check_refused(const char *route, const char *url)
+{
+    for (int lv = 0; lv < n_levels; lv++) {
+        hf_resp r = get(url, lv);
+        if (lv == 0) assert_true(r.status != 403 && r.status != 401);
+        else {
+            if (r.status != 403) fprintf(stderr, "%s %s: %ld\n", route, url, r.status);
+            assert_int_equal(r.status, 403);
+            assert_non_null(strstr(r.body.data, "not available to accounts scoped"));
+        }
+        cell(route, lv, lv ? "refused" : "%ld", lv ? 0 : r.status);
+        hf_resp_free(&r);
+    }
+}
+
+/* A route whose answer says nothing about features: the same status for every level. */
+static void check_open(const char *route, const char *url)
+{
+    long want = -1;
+    for (int lv = 0; lv < n_levels; lv++) {
+        hf_resp r = get(url, lv);
+        if (want < 0) want = r.status;
+        assert_int_equal(r.status, want);
+        assert_true(r.status < 400);
+        cell(route, lv, "open %ld", r.status);
+        hf_resp_free(&r);
+    }
+}
+
+/* A JSON list of features: the scoped ids == the root's filtered by the path. */
+static void check_list(const char *route, const char *url, const char *key, gw_layer l,
+                       const char *matched_key)
+{
+    idset root = {0};
+    for (int lv = 0; lv < n_levels; lv++) {
+        hf_resp r = get(url, lv);
+        json_t *j = hf_json(&r, 200, 0, url);
+        assert_non_null(j);
+        idset got = json_ids(j, key);
+        if (lv == 0) root = got;
+        idset want = set_filter(&root, l, lv_path[lv]);
+        assert_true(set_equal(&got, &want, url));
+        if (matched_key)
+            assert_int_equal(json_integer_value(json_object_get(j, matched_key)), want.n);
+        cell(route, lv, "same %ld", (long)got.n);
+        if (lv) set_free(&got);
+        set_free(&want);
+        json_decref(j);
+    }
+    set_free(&root);
+}
+
+static void check_items(void)
+{
+    for (int l = 0; l < GW_LAYER_COUNT; l++) {
+        char url[256], route[96];
+        snprintf(url, sizeof url, "/collections/%s/items?limit=10000", gw_layer_name(l));
+        snprintf(route, sizeof route, "items %s", gw_layer_name(l));
+        check_list(route, url, "features", (gw_layer)l, "numberMatched");
+        /* the root's own answer holds every feature */
+        hf_resp r = get(url, 0);
+        json_t *j = hf_json(&r, 200, 0, url);
+        assert_int_equal(json_integer_value(json_object_get(j, "numberMatched")), n_feats[l]);
+        json_decref(j);
+        /* with a bbox over the middle of the township's area: still the filtered root */
+        double lon, lat;
+        path_centre(lv_path[n_levels > 2 ? 2 : 1], &lon, &lat);
+        snprintf(url, sizeof url, "/collections/%s/items?limit=10000&bbox=%.5f,%.5f,%.5f,%.5f",
+                 gw_layer_name(l), lon - 0.1, lat - 0.1, lon + 0.1, lat + 0.1);
+        snprintf(route, sizeof route, "items %s bbox", gw_layer_name(l));
+        check_list(route, url, "features", (gw_layer)l, "numberMatched");
+    }
+}
+
+/* /collections/{layer}/items/{id}: a feature in the scope 200, one outside 404. */
+static void check_item(void)
+{
+    for (int l = 0; l < GW_LAYER_COUNT; l++)
+        for (int lv = 0; lv < n_levels; lv++) {
+            const feat *in = NULL, *out = NULL;
+            for (size_t i = 0; i < n_feats[l]; i++) {
+                const feat *f = &feats[l][i];
+                if (in_path(lv_path[lv], f->path)) in = in ? in : f;
+                else out = out ? out : f;
+            }
+            char url[256], route[96];
+            snprintf(route, sizeof route, "item %s", gw_layer_name(l));
+            int n = 0;
+            if (in) {
+                snprintf(url, sizeof url, "/collections/%s/items/%s", gw_layer_name(l), in->id);
+                hf_resp r = get(url, lv);
+                assert_int_equal(r.status, 200);
+                hf_resp_free(&r);
+                n++;
+            }
+            if (out) {
+                snprintf(url, sizeof url, "/collections/%s/items/%s", gw_layer_name(l), out->id);
+                hf_resp r = get(url, lv);
+                assert_int_equal(r.status, 404);
+                hf_resp_free(&r);
+            }
+            cell(route, lv, out ? "in 200, out 404" : "in 200", n);
+        }
+}
+
+/* ---- vector tiles --------------------------------------------------------------------------- */
+
+/* The ids in an MVT body, per base layer (grids via blind_spots' "grid"); clusters counted. */
+static void mvt_ids(const hf_resp *r, gw_tile_id t, idset out[GW_LAYER_COUNT], int *clusters,
+                    int *hotspot_clusters)
+{
+    *clusters = *hotspot_clusters = 0;
+    if (r->status == 204) return;
+    assert_int_equal(r->status, 200);
+    const char *path = gw_test_path("scope-tile.pbf");
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(r->body.data, 1, r->body.len, f), r->body.len);
+    fclose(f);
+    char ox[32], oy[32], oz[32];
+    snprintf(ox, sizeof ox, "X=%u", t.x), snprintf(oy, sizeof oy, "Y=%u", t.y);
+    snprintf(oz, sizeof oz, "Z=%u", t.z);
+    const char *drivers[] = {"MVT", NULL}, *opts[] = {ox, oy, oz, NULL};
+    GDALDatasetH ds = GDALOpenEx(path, GDAL_OF_VECTOR, drivers, opts, NULL);
+    assert_non_null(ds);
+    for (int k = 0; k < GDALDatasetGetLayerCount(ds); k++) {
+        OGRLayerH l = GDALDatasetGetLayer(ds, k);
+        const char *name = OGR_L_GetName(l);
+        gw_layer base;
+        const char *attr = "id";
+        if (strcmp(name, "camera_views") == 0) base = GW_LAYER_CAMERAS;
+        else if (strcmp(name, "blind_spots") == 0) base = GW_LAYER_GRIDS, attr = "grid";
+        else if (strcmp(name, "hotspot_clusters") == 0) {
+            *hotspot_clusters += (int)OGR_L_GetFeatureCount(l, 1);
+            continue;
+        } else assert_int_equal(gw_layer_from_name(name, &base), GW_OK);
+        OGRFeatureH ft;
+        OGR_L_ResetReading(l);
+        while ((ft = OGR_L_GetNextFeature(l)) != NULL) {
+            int i = OGR_F_GetFieldIndex(ft, "cluster");
+            if (i >= 0 && OGR_F_IsFieldSetAndNotNull(ft, i) && OGR_F_GetFieldAsInteger(ft, i))
+                (*clusters)++;
+            else if ((i = OGR_F_GetFieldIndex(ft, attr)) >= 0 && OGR_F_IsFieldSetAndNotNull(ft, i))
+                set_add(&out[base], OGR_F_GetFieldAsString(ft, i));
+            OGR_F_Destroy(ft);
+        }
+    }
+    GDALClose(ds);
+    for (int l = 0; l < GW_LAYER_COUNT; l++) set_sort(&out[l]);
+}
+
+/* One tile of `layer` fetched by token lv (-1: the other county's): its ids per base layer must
+ * be the root's filtered by the path; returns how many features it kept. */
+static long tile_vs_root(const char *layer, gw_tile_id t, int lv, const char *path)
+{
+    char url[256];
+    snprintf(url, sizeof url, "/tiles/%s/%u/%u/%u.mvt", layer, t.z, t.x, t.y);
+    idset root[GW_LAYER_COUNT] = {{0}}, got[GW_LAYER_COUNT] = {{0}};
+    int rc, sc, rh, sh;
+    hf_resp r = get(url, 0);
+    mvt_ids(&r, t, root, &rc, &rh);
+    hf_resp_free(&r);
+    r = get(url, lv);
+    mvt_ids(&r, t, got, &sc, &sh);
+    char xc[8];
+    hf_header(&r, "X-Tile-Cache", xc, sizeof xc);
+    hf_resp_free(&r);
+    assert_int_equal(rc, 0); /* the zoom is chosen so that nothing is clustered */
+    assert_int_equal(sc, 0);
+    if (*path) assert_int_equal(sh, 0); /* the city-wide clusters are not shown to a scope */
+    long n = 0;
+    for (int l = 0; l < GW_LAYER_COUNT; l++) {
+        idset want = set_filter(&root[l], (gw_layer)l, path);
+        assert_true(set_equal(&got[l], &want, url));
+        n += (long)got[l].n;
+        set_free(&want), set_free(&root[l]), set_free(&got[l]);
+    }
+    return n;
+}
+
+static void check_tiles(void)
+{
+    static const char *const layers[] = {"grids",       "police_rooms",     "cameras",
+                                         "teams",       "incidents",        "camera_views",
+                                         "blind_spots", "hotspot_clusters", "city"};
+    double lon, lat;
+    path_centre(lv_path[n_levels - 1], &lon, &lat); /* the smallest scope: tiles cut its edge */
+    for (size_t k = 0; k < sizeof layers / sizeof layers[0]; k++) {
+        int camv = strcmp(layers[k], "camera_views") == 0;
+        uint32_t zs[2] = {camv ? 15 : 11, camv ? 16 : 13};
+        for (int zi = 0; zi < 2; zi++) {
+            gw_tile_id t;
+            assert_int_equal(gw_tile_from_lonlat(tctx, lon, lat, zs[zi], &t), GW_OK);
+            char route[96];
+            snprintf(route, sizeof route, "tile %s z%u", layers[k], zs[zi]);
+            for (int lv = 0; lv < n_levels; lv++)
+                cell(route, lv, "same %ld", tile_vs_root(layers[k], t, lv, lv_path[lv]));
+        }
+    }
+}
+
+/* The cache key holds the scope: one tile by a scoped token, by another scope, then unscoped,
+ * then the first again, each as its own scope sees it. */
+static void check_tile_cache(void)
+{
+    double lon, lat; /* between the smallest scope's centre and the other scope's incident */
+    path_centre(lv_path[n_levels - 1], &lon, &lat);
+    gw_tile_id t;
+    assert_int_equal(gw_tile_from_lonlat(tctx, (lon + other_lon) / 2, (lat + other_lat) / 2, 11,
+                                         &t),
+                     GW_OK);
+    long a = tile_vs_root("city", t, n_levels - 1, lv_path[n_levels - 1]);
+    long b = tile_vs_root("city", t, -1, other_path);
+    long c = tile_vs_root("city", t, 0, "");
+    long d = tile_vs_root("city", t, n_levels - 1, lv_path[n_levels - 1]);
+    assert_int_equal(a, d);
+    assert_true(c > a && c > b && a > 0 && b > 0); /* a tile across both scopes' edges */
+    printf(
+        "tile cache (%s): city z11 scoped %ld, other scope (%s) %ld, unscoped %ld, scoped again %ld\n",
+        lv_path[n_levels - 1], a, other_path, b, c, d);
+}
+
+/* ---- dispatch and coverage ------------------------------------------------------------------ */
+
+/* A point in the path (its first incident's place) and one outside it. */
+static void points(const char *path, double *in_lon, double *in_lat, double *out_lon,
+                   double *out_lat)
+{
+    int hi = 0, ho = 0;
+    for (size_t i = 0; i < n_feats[GW_LAYER_CAMERAS] && !(hi && ho); i++) {
+        const feat *f = &feats[GW_LAYER_CAMERAS][i];
+        int in = in_path(path, f->path) && f->path[0] != '\x01';
+        if (in && !hi) *in_lon = f->lon, *in_lat = f->lat, hi = 1;
+        if (!in && !ho && f->path[0] != '\x01') *out_lon = f->lon, *out_lat = f->lat, ho = 1;
+    }
+    assert_true(hi);
+    if (!ho) *out_lon = *in_lon, *out_lat = *in_lat; /* the root: nothing lies outside */
+}
+
+/* /dispatch/locate and /dispatch/cameras at a point: in the scope, the root's rooms and cameras
+ * filtered; outside, 403. */
+static void check_at_point(const char *route, const char *fmt, const char *key, gw_layer l)
+{
+    for (int lv = 0; lv < n_levels; lv++) {
+        double ilon, ilat, olon, olat;
+        points(lv_path[lv], &ilon, &ilat, &olon, &olat);
+        char url[256];
+        snprintf(url, sizeof url, fmt, ilon, ilat);
+        hf_resp r = get(url, 0);
+        json_t *jr = hf_json(&r, 200, 0, url);
+        r = get(url, lv);
+        json_t *js = hf_json(&r, 200, 0, url);
+        idset all = json_ids(jr, key), got = json_ids(js, key);
+        idset want = set_filter(&all, l, lv_path[lv]);
+        assert_true(set_equal(&got, &want, url));
+        if (l == GW_LAYER_CAMERAS && strstr(route, "locate")) { /* its rooms too */
+            idset ra = json_ids(jr, "police_rooms_nearest"),
+                  rg = json_ids(js, "police_rooms_nearest");
+            for (size_t i = 0; i < rg.n; i++) { /* every room shown lies in the scope */
+                const feat *f = find_feat(GW_LAYER_POLICE_ROOMS, rg.v[i]);
+                assert_true(f && in_path(lv_path[lv], f->path));
+            }
+            set_free(&ra), set_free(&rg);
+        }
+        long n = (long)got.n;
+        set_free(&all), set_free(&got), set_free(&want);
+        json_decref(jr), json_decref(js);
+        if (lv) {
+            snprintf(url, sizeof url, fmt, olon, olat);
+            r = get(url, lv);
+            assert_int_equal(r.status, 403);
+            hf_resp_free(&r);
+        }
+        cell(route, lv, lv ? "same %ld, out 403" : "same %ld", n);
+    }
+}
+
+/* /dispatch/nearest: the scope's teams only, in the root's order. */
+static void check_nearest(void)
+{
+    for (int lv = 0; lv < n_levels; lv++) {
+        double ilon, ilat, olon, olat;
+        points(lv_path[lv], &ilon, &ilat, &olon, &olat);
+        char url[256];
+        snprintf(url, sizeof url,
+                 "/dispatch/nearest?lon=%.7f&lat=%.7f&k=256&status=any"
+                 "&include_stale=1",
+                 ilon, ilat);
+        hf_resp r = get(url, 0);
+        json_t *jr = hf_json(&r, 200, 0, url);
+        snprintf(url, sizeof url,
+                 "/dispatch/nearest?lon=%.7f&lat=%.7f&k=5&status=any"
+                 "&include_stale=1",
+                 ilon, ilat);
+        r = get(url, lv);
+        json_t *js = hf_json(&r, 200, 0, url);
+        json_t *ra = json_object_get(jr, "teams"), *sa = json_object_get(js, "teams");
+        size_t k = 0;
+        for (size_t i = 0; i < json_array_size(ra) && k < 5; i++) {
+            const char *id = json_string_value(json_object_get(json_array_get(ra, i), "id"));
+            const feat *f = find_feat(GW_LAYER_TEAMS, id);
+            if (!f || !in_path(lv_path[lv], f->path)) continue;
+            assert_string_equal(id,
+                                json_string_value(json_object_get(json_array_get(sa, k), "id")));
+            k++;
+        }
+        assert_int_equal(json_array_size(sa), k);
+        cell("dispatch_nearest", lv, "same %ld", (long)k);
+        json_decref(jr), json_decref(js);
+    }
+}
+
+/* /analysis/coverage/{grid}: in 200, out 404. */
+static void check_coverage_grid(void)
+{
+    for (int lv = 0; lv < n_levels; lv++) {
+        const feat *in = NULL, *out = NULL;
+        for (size_t i = 0; i < n_feats[GW_LAYER_GRIDS]; i++) {
+            const feat *f = &feats[GW_LAYER_GRIDS][i];
+            if (in_path(lv_path[lv], f->path)) in = in ? in : f;
+            else out = out ? out : f;
+        }
+        char url[256];
+        snprintf(url, sizeof url, "/analysis/coverage/%s", in->id);
+        hf_resp r = get(url, lv);
+        assert_int_equal(r.status, 200);
+        hf_resp_free(&r);
+        if (out) {
+            snprintf(url, sizeof url, "/analysis/coverage/%s", out->id);
+            r = get(url, lv);
+            assert_int_equal(r.status, 404);
+            hf_resp_free(&r);
+        }
+        cell("coverage_grid", lv, out ? "in 200, out 404" : "in 200", 0);
+    }
+}
+
+/* ---- writes and events ---------------------------------------------------------------------- */
+
+static char posted[2][64]; /* the incidents written in and outside the scope */
+
+static long post_incident(int lv, double lon, double lat, char *id, size_t cap)
+{
+    char body[512];
+    snprintf(body, sizeof body,
+             "{\"type\":\"Feature\",\"geometry\":{\"type\":\"Point\",\"coordinates\":[%.7f,"
+             "%.7f]},\"properties\":{\"category\":\"theft\",\"severity\":2,\"occurred_at\":"
+             "\"2026-01-01T10:00:00Z\"}}",
+             lon, lat);
+    hf_resp r = hf_request("POST", "/collections/incidents/items", lv_tok[lv], body, strlen(body),
+                           "application/geo+json", NULL);
+    long st = r.status;
+    json_t *j = json_loads(r.body.data, 0, NULL);
+    if (id) snprintf(id, cap, "%s", json_string_value(json_object_get(j, "id")) ?: "");
+    if (st != 201 && st != 403) fprintf(stderr, "POST: %ld %s\n", st, r.body.data);
+    json_decref(j);
+    hf_resp_free(&r);
+    return st;
+}
+
+static void check_writes_and_events(void)
+{
+    int lv = n_levels - 1;
+    double ilon, ilat, olon, olat;
+    points(lv_path[lv], &ilon, &ilat, &olon, &olat);
+    /* the seq before: events after it are replayed below */
+    hf_resp r = get("/collections/grids/items?limit=1", 0);
+    hf_resp_free(&r);
+    long long seq0 = 0;
+    {
+        char id[64];
+        assert_int_equal(post_incident(0, olon, olat, id, sizeof id), 201); /* root: anywhere */
+        snprintf(posted[1], sizeof posted[1], "%s", id);
+        char url[128];
+        snprintf(url, sizeof url, "/collections/incidents/items/%s", id);
+        hf_resp h = get(url, 0);
+        hf_resp_free(&h);
+    }
+    /* a scoped write: inside 201, outside 403 and nothing written */
+    assert_int_equal(post_incident(lv, ilon, ilat, posted[0], sizeof posted[0]), 201);
+    assert_int_equal(post_incident(lv, olon, olat, NULL, 0), 403);
+    char url[256], body[256];
+    /* moving an own incident out: 403, and it stays */
+    snprintf(url, sizeof url, "/collections/incidents/items/%s", posted[0]);
+    snprintf(body, sizeof body,
+             "{\"type\":\"Feature\",\"geometry\":{\"type\":\"Point\",\"coordinates\":[%.7f,%.7f]}}",
+             olon, olat);
+    r = hf_request("PATCH", url, lv_tok[lv], body, strlen(body), "application/merge-patch+json",
+                   NULL);
+    assert_int_equal(r.status, 403);
+    assert_non_null(strstr(r.body.data, lv_path[lv]));
+    hf_resp_free(&r);
+    r = get(url, lv);
+    assert_int_equal(r.status, 200); /* still there, still in scope */
+    hf_resp_free(&r);
+    snprintf(body, sizeof body, "{\"properties\":{\"severity\":3}}");
+    r = hf_request("PATCH", url, lv_tok[lv], body, strlen(body), "application/merge-patch+json",
+                   NULL);
+    assert_int_equal(r.status, 200);
+    hf_resp_free(&r);
+    /* someone else's incident outside: 403 for PATCH and DELETE */
+    snprintf(url, sizeof url, "/collections/incidents/items/%s", posted[1]);
+    r = hf_request("PATCH", url, lv_tok[lv], body, strlen(body), "application/merge-patch+json",
+                   NULL);
+    assert_int_equal(r.status, 403);
+    hf_resp_free(&r);
+    r = hf_request("DELETE", url, lv_tok[lv], NULL, 0, NULL, NULL);
+    assert_int_equal(r.status, 403);
+    hf_resp_free(&r);
+    r = get(url, 0);
+    assert_int_equal(r.status, 200);
+    hf_resp_free(&r);
+    cell("writes (POST/PATCH/DELETE)", lv, "in ok, out 403", 0);
+    /* events since before these writes: the scoped stream has the own incident only */
+    for (int k = 0; k < n_levels; k += n_levels - 1) {
+        snprintf(url, sizeof url, "/events?last_event_id=%lld", seq0);
+        long saved = hf_timeout_s;
+        hf_timeout_s = 2;
+        r = get(url, k);
+        hf_timeout_s = saved;
+        int has_in = strstr(r.body.data, posted[0]) != NULL,
+            has_out = strstr(r.body.data, posted[1]) != NULL;
+        assert_true(has_in);
+        assert_int_equal(has_out, k == 0);
+        cell("events", k, k ? "own only" : "all", 0);
+        hf_resp_free(&r);
+        if (k == 0 && n_levels == 1) break;
+    }
+}
+
+/* ---- the route table ------------------------------------------------------------------------ */
+
+static int done_kind[8];
+enum { K_ITEMS, K_ITEM, K_TILES, K_NEAREST, K_COVG, K_EVENTS };
+
+static void check_route(const gw_route *rt)
+{
+    const char *p = rt->pattern;
+    char route[96];
+    snprintf(route, sizeof route, "%s", rt->name);
+    gw_scope_rule rule = gw_app_scope_rule(rt->name);
+    if (rule == GW_SCOPE_REFUSE) { /* any parameters do: the hook answers before the handler */
+        char url[256];
+        size_t n = 0;
+        for (const char *c = p; *c && n + 2 < sizeof url; c++) {
+            if (*c == '{') {
+                c = strchr(c, '}');
+                n += (size_t)snprintf(url + n, sizeof url - n, "1");
+            } else url[n++] = *c;
+        }
+        url[n] = '\0';
+        snprintf(route, sizeof route, "%s", p);
+        check_refused(route, url);
+        return;
+    }
+    static const char *const open_urls[][2] = {
+        {"/", "/"},
+        {"/conformance", "/conformance"},
+        {"/openapi.json", "/openapi.json"},
+        {"/healthz", "/healthz"},
+        {"/metrics", "/metrics"},
+        {"/wall", "/wall"},
+        {"/web", "/web"},
+        {"/wall/{file}", "/wall/index.html"},
+        {"/web/{file}", "/web/index.html"},
+        {"/wall/{dir}/{file}", "/wall/js/app.js"},
+        {"/web/{dir}/{file}", "/web/js/app.js"},
+        {"/tiles/{file}", "/tiles/grids.json"},
+        {"/styles/{file}", "/styles/city.json"},
+        {"/tiles/heatmap/legend.json", "/tiles/heatmap/legend.json"},
+    };
+    for (size_t i = 0; i < sizeof open_urls / sizeof open_urls[0]; i++)
+        if (strcmp(p, open_urls[i][0]) == 0) {
+            assert_int_equal(rule, GW_SCOPE_OPEN);
+            check_open(p, open_urls[i][1]);
+            return;
+        }
+    if (strcmp(p, "/collections") == 0) {
+        check_list("collections", "/collections", "collections", GW_LAYER_COUNT, NULL);
+    } else if (strcmp(p, "/collections/{layer}") == 0) {
+        check_open(p, "/collections/incidents"); /* extents stay the city's (docs/scoping.md) */
+    } else if (strcmp(p, "/collections/{layer}/items") == 0) {
+        check_items(), done_kind[K_ITEMS] = 1;
+    } else if (strcmp(p, "/collections/{layer}/items/{id}") == 0) {
+        check_item(), done_kind[K_ITEM] = 1;
+    } else if (strcmp(p, "/tiles/{layer}/{z}/{x}/{y}") == 0) {
+        check_tiles(), check_tile_cache(), done_kind[K_TILES] = 1;
+    } else if (strcmp(p, "/analysis/coverage") == 0) {
+        check_list("coverage", "/analysis/coverage", "grids", GW_LAYER_GRIDS, "count");
+    } else if (strcmp(p, "/analysis/coverage/{grid}") == 0) {
+        check_coverage_grid(), done_kind[K_COVG] = 1;
+    } else if (strcmp(p, "/dispatch/cameras") == 0) {
+        check_at_point("dispatch_cameras", "/dispatch/cameras?lon=%.7f&lat=%.7f&limit=1000",
+                       "features", GW_LAYER_CAMERAS);
+    } else if (strcmp(p, "/dispatch/locate") == 0) {
+        check_at_point("dispatch_locate", "/dispatch/locate?lon=%.7f&lat=%.7f&cameras=200",
+                       "cameras", GW_LAYER_CAMERAS);
+    } else if (strcmp(p, "/dispatch/nearest") == 0) {
+        check_nearest(), done_kind[K_NEAREST] = 1;
+    } else if (strcmp(p, "/events") == 0) {
+        done_kind[K_EVENTS] = 1; /* a stream: checked with the writes (check_writes_and_events) */
+    } else {
+        fail_msg("GET %s: the leak test does not know how to call this route (%s); teach it "
+                 "(tests/http/test_scope_leak.c) and classify the route (api/routes/app.c)",
+                 p, rule == GW_SCOPE_OPEN ? "open" : "filtered");
+    }
+}
+
+static void print_table(void)
+{
+    printf("\n%-44s", "route");
+    for (int lv = 0; lv < n_levels; lv++) printf(" | %-20s", lv_name[lv]);
+    printf("\n");
+    for (int i = 0; i < n_rows; i++) {
+        printf("%-44s", tab_route[i]);
+        for (int lv = 0; lv < n_levels; lv++)
+            printf(" | %-20s", tab_cell[i][lv][0] ? tab_cell[i][lv] : "-");
+        printf("\n");
+    }
+    printf("levels:");
+    for (int lv = 0; lv < n_levels; lv++) printf(" %s='%s'", lv_name[lv], lv_path[lv]);
+    printf("\n\n");
+}
+
+static void test_every_get_route(void **state)
+{
+    (void)state;
+    size_t n_get = 0;
+    for (size_t i = 0; gw_server_route(srv, i); i++) {
+        const gw_route *rt = gw_server_route(srv, i);
+        if (strcmp(rt->method, "GET") != 0) continue;
+        check_route(rt);
+        n_get++;
+    }
+    assert_true(n_get > 30);
+    assert_true(done_kind[K_ITEMS] && done_kind[K_ITEM] && done_kind[K_TILES] &&
+                done_kind[K_NEAREST] && done_kind[K_COVG] && done_kind[K_EVENTS]);
+    check_writes_and_events();
+    print_table();
+}
+
+/* ---- setup ---------------------------------------------------------------------------------- */
+
+static int setup(void **state)
+{
+    (void)state;
+    assert_int_equal(gw_ctx_create(&tctx), GW_OK);
+    snprintf(db_path, sizeof db_path, "%s", gw_test_db("scope_leak.sqlite"));
+    gw_store *st = hf_city(tctx, db_path, 0.01, 18);
+    load_expectation(st);
+    /* the levels: the prefixes of one grid's path (every field the grids carry) */
+    const feat *g0 = &feats[GW_LAYER_GRIDS][0];
+    static const char *const names[] = {"prefecture", "county", "township", "village"};
+    int first = gw_layer_field_index(GW_LAYER_GRIDS, "prefecture") >= 0 ? 0 : 1;
+    snprintf(lv_name[0], sizeof lv_name[0], "root");
+    n_levels = 1;
+    for (const char *c = g0->path;; c++)
+        if (*c == '/' || *c == '\0') {
+            snprintf(lv_path[n_levels], sizeof lv_path[0], "%.*s", (int)(c - g0->path), g0->path);
+            snprintf(lv_name[n_levels], sizeof lv_name[0], "%s", names[first + n_levels - 1]);
+            n_levels++;
+            if (!*c || n_levels == MAXL) break;
+        }
+    assert_true(n_levels >= 3); /* county and township at least */
+    /* another scope of the first level, for the tile cache: the one with the incident nearest
+     * to the smallest scope's centre, so that the tile there holds some of both */
+    double clon, clat, best = 1e300;
+    path_centre(lv_path[n_levels - 1], &clon, &clat);
+    for (size_t i = 0; i < n_feats[GW_LAYER_INCIDENTS]; i++) {
+        const feat *f = &feats[GW_LAYER_INCIDENTS][i];
+        double d = (f->lon - clon) * (f->lon - clon) + (f->lat - clat) * (f->lat - clat);
+        if (f->path[0] == '\x01' || in_path(lv_path[1], f->path) || d >= best) continue;
+        best = d, other_lon = f->lon, other_lat = f->lat;
+        snprintf(other_path, sizeof other_path, "%.*s", (int)strcspn(f->path, "/"), f->path);
+    }
+    assert_true(other_path[0]);
+    for (int lv = 0; lv < n_levels; lv++)
+        assert_int_equal(gw_auth_token_create(st, GW_ROLE_ADMIN, lv_name[lv], lv_path[lv],
+                                              lv_tok[lv], NULL),
+                         GW_OK);
+    assert_int_equal(gw_auth_token_create(st, GW_ROLE_ADMIN, "other", other_path, other_tok, NULL),
+                     GW_OK);
+    /* a path that names nothing is refused at create, naming the part */
+    char bad[GW_JURISDICTION_MAX + 16], tok[GW_TOKEN_LEN + 1];
+    snprintf(bad, sizeof bad, "%s/no such place", lv_path[1]);
+    assert_int_equal(gw_auth_token_create(st, GW_ROLE_VIEWER, "bad", bad, tok, NULL),
+                     GW_ERR_NOT_FOUND);
+    assert_non_null(strstr(gw_ctx_errmsg(tctx), "'no such place'"));
+    snprintf(bad, sizeof bad, "%s/", lv_path[1]);
+    assert_int_equal(gw_auth_token_create(st, GW_ROLE_VIEWER, "bad", bad, tok, NULL), GW_ERR_ARG);
+    gw_store_close(st);
+    gw_server_opts o = {.db_path = db_path, .quiet = 1, .threads = 4};
+    assert_int_equal(hf_app_start(tctx, NULL, &o, &app, &srv), GW_OK);
+    GDALAllRegister();
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    hf_app_stop(app, srv);
+    for (int l = 0; l < GW_LAYER_COUNT; l++) {
+        for (size_t i = 0; i < n_feats[l]; i++) free(feats[l][i].id), free(feats[l][i].path);
+        free(feats[l]);
+    }
+    gw_ctx_destroy(tctx);
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_every_get_route)};
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
