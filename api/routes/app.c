@@ -46,6 +46,7 @@ static const struct {
     {"item_patch", GW_SCOPE_FILTERS},
     {"item_delete", GW_SCOPE_FILTERS},
     {"tile", GW_SCOPE_FILTERS},
+    {"heatmap_tile", GW_SCOPE_FILTERS},
     {"events", GW_SCOPE_FILTERS},
     {"dispatch_locate", GW_SCOPE_FILTERS},
     {"dispatch_nearest", GW_SCOPE_FILTERS},

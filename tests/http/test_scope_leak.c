@@ -202,7 +202,7 @@ static idset json_ids(json_t *doc, const char *key)
 
 /* The result table: one row per route variant, one cell per level. */
 #define MAXROWS 96
-static char tab_route[MAXROWS][96], tab_cell[MAXROWS][MAXL][24];
+static char tab_route[MAXROWS][96], tab_cell[MAXROWS][MAXL][32];
 static int n_rows;
 static int row_for(const char *route)
 {
@@ -440,6 +440,82 @@ static void check_tile_cache(void)
     printf(
         "tile cache (%s): city z11 scoped %ld, other scope (%s) %ld, unscoped %ld, scoped again %ld\n",
         lv_path[n_levels - 1], a, other_path, b, c, d);
+}
+
+/* ---- heat map tiles ------------------------------------------------------------------------- */
+
+/* 1 when every incident in tile t widened by 40 % on each side lies in path, and some do. */
+static int tile_inside(gw_tile_id t, const char *path)
+{
+    gw_bbox b = gw_tile_bounds_lonlat(t);
+    double mx = (b.maxx - b.minx) * 0.4, my = (b.maxy - b.miny) * 0.4;
+    size_t n = 0;
+    for (size_t i = 0; i < n_feats[GW_LAYER_INCIDENTS]; i++) {
+        const feat *f = &feats[GW_LAYER_INCIDENTS][i];
+        if (f->lon < b.minx - mx || f->lon > b.maxx + mx || f->lat < b.miny - my ||
+            f->lat > b.maxy + my)
+            continue;
+        if (!in_path(path, f->path)) return 0;
+        n++;
+    }
+    return n > 0;
+}
+
+static int same_body(const hf_resp *a, const hf_resp *b)
+{
+    return a->status == b->status && a->body.len == b->body.len &&
+           memcmp(a->body.data, b->body.data, a->body.len) == 0;
+}
+
+/* A tile wholly inside the scope (with its blur margin): the scoped PNG is the unscoped one; a
+ * tile where the scope has no incident: the PNG of a tile without any incident. */
+static void check_heat(void)
+{
+    char url[128];
+    hf_resp blank = get("/tiles/heatmap/13/4096/4096.png", 0); /* lon 0, lat 0: no data */
+    assert_true(blank.status == 200 || blank.status == 204);
+    for (int lv = 0; lv < n_levels; lv++) {
+        int inside = 0, empty = 0;
+        for (size_t i = 0; i < n_feats[GW_LAYER_INCIDENTS] && !inside; i += 7) {
+            const feat *f = &feats[GW_LAYER_INCIDENTS][i];
+            gw_tile_id t;
+            if (!in_path(lv_path[lv], f->path) || f->path[0] == '\x01') continue;
+            assert_int_equal(gw_tile_from_lonlat(tctx, f->lon, f->lat, 13, &t), GW_OK);
+            if (!tile_inside(t, lv_path[lv])) continue;
+            snprintf(url, sizeof url, "/tiles/heatmap/13/%u/%u.png", t.x, t.y);
+            hf_resp r = get(url, 0), s2 = get(url, lv);
+            assert_int_equal(r.status, 200);
+            assert_false(same_body(&r, &blank)); /* it shows something */
+            assert_true(same_body(&r, &s2));
+            hf_resp_free(&r), hf_resp_free(&s2);
+            inside = 1;
+        }
+        if (lv) { /* the incident farthest from the scope's centre, outside it */
+            double clon, clat, far = -1, flon = 0, flat = 0;
+            path_centre(lv_path[lv], &clon, &clat);
+            for (size_t i = 0; i < n_feats[GW_LAYER_INCIDENTS]; i++) {
+                const feat *f = &feats[GW_LAYER_INCIDENTS][i];
+                double d = (f->lon - clon) * (f->lon - clon) + (f->lat - clat) * (f->lat - clat);
+                if (!in_path(lv_path[lv], f->path) && d > far)
+                    far = d, flon = f->lon, flat = f->lat;
+            }
+            gw_tile_id t;
+            assert_int_equal(gw_tile_from_lonlat(tctx, flon, flat, 13, &t), GW_OK);
+            snprintf(url, sizeof url, "/tiles/heatmap/13/%u/%u.png", t.x, t.y);
+            hf_resp r = get(url, 0), s2 = get(url, lv);
+            assert_false(same_body(&r, &blank)); /* unscoped: the incident shows */
+            assert_true(same_body(&s2, &blank)); /* scoped: transparent */
+            hf_resp_free(&r), hf_resp_free(&s2);
+            empty = 1;
+        }
+        cell("heatmap_tile", lv,
+             inside && empty ? "inside same, outside empty"
+             : inside        ? "inside same"
+                             : "outside empty",
+             0);
+        assert_true(inside || empty);
+    }
+    hf_resp_free(&blank);
 }
 
 /* ---- dispatch and coverage ------------------------------------------------------------------ */
@@ -707,6 +783,8 @@ static void check_route(const gw_route *rt)
         check_item(), done_kind[K_ITEM] = 1;
     } else if (strcmp(p, "/tiles/{layer}/{z}/{x}/{y}") == 0) {
         check_tiles(), check_tile_cache(), done_kind[K_TILES] = 1;
+    } else if (strcmp(p, "/tiles/heatmap/{z}/{x}/{y}") == 0) {
+        check_heat();
     } else if (strcmp(p, "/analysis/coverage") == 0) {
         check_list("coverage", "/analysis/coverage", "grids", GW_LAYER_GRIDS, "count");
     } else if (strcmp(p, "/analysis/coverage/{grid}") == 0) {
@@ -731,12 +809,12 @@ static void check_route(const gw_route *rt)
 static void print_table(void)
 {
     printf("\n%-44s", "route");
-    for (int lv = 0; lv < n_levels; lv++) printf(" | %-20s", lv_name[lv]);
+    for (int lv = 0; lv < n_levels; lv++) printf(" | %-26s", lv_name[lv]);
     printf("\n");
     for (int i = 0; i < n_rows; i++) {
         printf("%-44s", tab_route[i]);
         for (int lv = 0; lv < n_levels; lv++)
-            printf(" | %-20s", tab_cell[i][lv][0] ? tab_cell[i][lv] : "-");
+            printf(" | %-26s", tab_cell[i][lv][0] ? tab_cell[i][lv] : "-");
         printf("\n");
     }
     printf("levels:");
