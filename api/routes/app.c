@@ -55,6 +55,7 @@ static const struct {
     {"dispatch_assign", GW_SCOPE_FILTERS},
     {"dispatch_release", GW_SCOPE_FILTERS},
     {"coverage", GW_SCOPE_FILTERS},
+    {"analysis_hotspots", GW_SCOPE_FILTERS},
     {"coverage_grid", GW_SCOPE_FILTERS},
 };
 

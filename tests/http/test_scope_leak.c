@@ -786,6 +786,15 @@ static void check_route(const gw_route *rt)
         check_tiles(), check_tile_cache(), done_kind[K_TILES] = 1;
     } else if (strcmp(p, "/tiles/heatmap/{z}/{x}/{y}") == 0) {
         check_heat();
+    } else if (strcmp(p, "/analysis/hotspots") == 0) {
+        check_list("analysis_hotspots", "/analysis/hotspots", "results", GW_LAYER_GRIDS, "grids");
+        check_list("analysis_hotspots method=gistar", "/analysis/hotspots?method=gistar", "results",
+                   GW_LAYER_GRIDS, "grids");
+        for (int lv = 1; lv < n_levels; lv++) { /* the city-wide forms are refused */
+            hf_resp r = get("/analysis/hotspots?method=lisa", lv);
+            assert_int_equal(r.status, 403);
+            hf_resp_free(&r);
+        }
     } else if (strcmp(p, "/analysis/coverage") == 0) {
         check_list("coverage", "/analysis/coverage", "grids", GW_LAYER_GRIDS, "count");
     } else if (strcmp(p, "/analysis/coverage/{grid}") == 0) {
