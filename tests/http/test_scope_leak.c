@@ -16,6 +16,7 @@
 #include "gridwatch/store.h"
 #include "gridwatch/tile.h"
 #include "http_fixture.h"
+#include "scope.h"
 #include "server.h"
 
 #include <gdal.h>
@@ -843,6 +844,15 @@ static void test_every_get_route(void **state)
         n_get++;
     }
     assert_true(n_get > 30);
+    /* the scope module's grid paths are the test's own */
+    for (size_t i = 0; i < n_feats[GW_LAYER_GRIDS]; i++) {
+        char p[GW_JURISDICTION_MAX];
+        int level = gw_scope_grid_path(app->live, feats[GW_LAYER_GRIDS][i].id, p, sizeof p);
+        assert_string_equal(p, feats[GW_LAYER_GRIDS][i].path);
+        assert_true(level >= 2);
+    }
+    char none[8];
+    assert_int_equal(gw_scope_grid_path(app->live, "no such grid", none, sizeof none), -1);
     assert_true(done_kind[K_ITEMS] && done_kind[K_ITEM] && done_kind[K_TILES] &&
                 done_kind[K_NEAREST] && done_kind[K_COVG] && done_kind[K_EVENTS]);
     check_writes_and_events();
