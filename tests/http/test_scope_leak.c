@@ -17,6 +17,7 @@
 #include "gridwatch/tile.h"
 #include "http_fixture.h"
 #include "scope.h"
+#include "scope_leak.h"
 #include "server.h"
 
 #include <gdal.h>
@@ -26,305 +27,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAXL 5 /* root + up to four levels */
 static char db_path[1024];
-static gw_ctx *tctx;
 static gw_app *app;
 static gw_server *srv;
-
-static int n_levels; /* level 0 is the root */
-static char lv_path[MAXL][GW_JURISDICTION_MAX], lv_name[MAXL][16], lv_tok[MAXL][GW_TOKEN_LEN + 1];
-static char other_path[GW_JURISDICTION_MAX], other_tok[GW_TOKEN_LEN + 1];
-static double other_lon, other_lat; /* an incident of the other scope near the smallest one */
-
-/* ---- the expectation: every feature's path, from the test's own model ---------------------- */
-
-typedef struct feat {
-    char *id, *path;
-    double lon, lat;
-} feat;
-static feat *feats[GW_LAYER_COUNT];
-static size_t n_feats[GW_LAYER_COUNT];
-
-static int in_path(const char *scope, const char *path)
-{
-    size_t n = strlen(scope);
-    return !n || (strncmp(scope, path, n) == 0 && (path[n] == '\0' || path[n] == '/'));
-}
-
-static int cmp_feat(const void *a, const void *b)
-{
-    return strcmp(((const feat *)a)->id, ((const feat *)b)->id);
-}
-
-static const feat *find_feat(gw_layer l, const char *id)
-{
-    feat key = {.id = (char *)id};
-    return bsearch(&key, feats[l], n_feats[l], sizeof key, cmp_feat);
-}
-
-static void grid_path(const gw_layer_data *g, size_t row, char *buf, size_t cap)
-{
-    static const char *const lf[] = {"prefecture", "county", "township", "village"};
-    size_t len = 0;
-    buf[0] = '\0';
-    for (int i = 0; i < 4; i++) {
-        int f = gw_layer_field_index(GW_LAYER_GRIDS, lf[i]);
-        const char *v = f >= 0 ? gw_layer_data_text(g, row, f) : NULL;
-        if (v && *v) len += (size_t)snprintf(buf + len, cap - len, "%s%s", len ? "/" : "", v);
-    }
-}
-
-static void load_expectation(gw_store *st)
-{
-    gw_model *m = NULL;
-    assert_int_equal(gw_model_open(tctx, st, &m), GW_OK);
-    gw_model_snapshot *s = gw_model_acquire(m);
-    const gw_layer_data *g = gw_snapshot_layer(s, GW_LAYER_GRIDS);
-    for (int l = 0; l < GW_LAYER_COUNT; l++) {
-        const gw_layer_data *d = gw_snapshot_layer(s, (gw_layer)l);
-        size_t n = gw_layer_data_count(d);
-        feats[l] = calloc(n + 1, sizeof *feats[l]);
-        n_feats[l] = n;
-        for (size_t r = 0; r < n; r++) {
-            char p[GW_JURISDICTION_MAX] = "";
-            ptrdiff_t gr = (ptrdiff_t)r;
-            if (l != GW_LAYER_GRIDS) {
-                const double *x = gw_layer_data_x(d, GW_MODEL_METRIC),
-                             *y = gw_layer_data_y(d, GW_MODEL_METRIC);
-                assert_int_equal(gw_layer_data_grid_at(tctx, g, x[r], y[r], &gr), GW_OK);
-                feats[l][r].lon = gw_layer_data_x(d, GW_MODEL_LONLAT)[r];
-                feats[l][r].lat = gw_layer_data_y(d, GW_MODEL_LONLAT)[r];
-            }
-            if (gr >= 0) grid_path(g, (size_t)gr, p, sizeof p);
-            else snprintf(p, sizeof p, "\x01outside"); /* in no grid: only the root sees it */
-            feats[l][r].id = strdup(gw_layer_data_id(d, r));
-            feats[l][r].path = strdup(p);
-        }
-        qsort(feats[l], n, sizeof *feats[l], cmp_feat);
-    }
-    gw_model_release(tctx, s);
-    gw_model_close(m);
-}
-
-/* Lon/lat centre of the grids of a path (their features' envelope: grids have no lon/lat here,
- * so the points of the path stand in). */
-static void path_centre(const char *path, double *lon, double *lat)
-{
-    double sx = 0, sy = 0;
-    size_t n = 0;
-    for (size_t i = 0; i < n_feats[GW_LAYER_INCIDENTS]; i++) {
-        const feat *f = &feats[GW_LAYER_INCIDENTS][i];
-        if (in_path(path, f->path) && f->path[0] != '\x01') sx += f->lon, sy += f->lat, n++;
-    }
-    assert_true(n > 0);
-    *lon = sx / (double)n, *lat = sy / (double)n;
-}
-
-/* ---- sets of ids ---------------------------------------------------------------------------- */
-
-typedef struct idset {
-    char **v;
-    size_t n, cap;
-} idset;
-
-static void set_add(idset *s, const char *id)
-{
-    if (s->n == s->cap) s->v = realloc(s->v, (s->cap = s->cap ? 2 * s->cap : 64) * sizeof *s->v);
-    s->v[s->n++] = strdup(id);
-}
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-static void set_sort(idset *s)
-{
-    if (s->n) qsort(s->v, s->n, sizeof *s->v, cmp_str);
-}
-static int set_has(const idset *s, const char *id)
-{
-    return s->n && bsearch(&id, s->v, s->n, sizeof *s->v, cmp_str) != NULL;
-}
-static void set_free(idset *s)
-{
-    for (size_t i = 0; i < s->n; i++) free(s->v[i]);
-    free(s->v);
-    memset(s, 0, sizeof *s);
-}
-/* The ids of `all` whose feature of layer l lies in path. */
-static idset set_filter(const idset *all, gw_layer l, const char *path)
-{
-    idset r = {0};
-    for (size_t i = 0; i < all->n; i++) {
-        const feat *f = l < GW_LAYER_COUNT ? find_feat(l, all->v[i]) : NULL;
-        if (l == GW_LAYER_COUNT) { /* not features (the collections): all of them */
-            set_add(&r, all->v[i]);
-            continue;
-        }
-        if (!*path || (f && in_path(path, f->path))) set_add(&r, all->v[i]);
-    }
-    set_sort(&r);
-    return r;
-}
-static int set_equal(const idset *a, const idset *b, const char *what)
-{
-    int ok = a->n == b->n;
-    for (size_t i = 0; ok && i < a->n; i++) ok = strcmp(a->v[i], b->v[i]) == 0;
-    if (!ok) {
-        fprintf(stderr, "LEAK/MISMATCH %s: scoped %zu ids, expected %zu\n", what, a->n, b->n);
-        for (size_t i = 0; i < a->n; i++)
-            if (!set_has(b, a->v[i])) fprintf(stderr, "  extra %s\n", a->v[i]);
-        for (size_t i = 0; i < b->n; i++)
-            if (!set_has(a, b->v[i])) fprintf(stderr, "  missing %s\n", b->v[i]);
-    }
-    return ok;
-}
-
-/* ---- requests ------------------------------------------------------------------------------- */
-
-static hf_resp get(const char *url, int lv)
-{
-    return hf_request("GET", url, lv >= 0 ? lv_tok[lv] : other_tok, NULL, 0, NULL, NULL);
-}
-
-/* ids of a JSON array of objects with "id" (at `key` of the document, "" = the document). */
-static idset json_ids(json_t *doc, const char *key)
-{
-    idset s = {0};
-    json_t *a = *key ? json_object_get(doc, key) : doc, *it;
-    size_t i;
-    json_array_foreach (a, i, it) {
-        json_t *id = json_object_get(it, "id");
-        if (json_is_string(id)) set_add(&s, json_string_value(id));
-    }
-    set_sort(&s);
-    return s;
-}
-
-/* The result table: one row per route variant, one cell per level. */
-#define MAXROWS 96
-static char tab_route[MAXROWS][96], tab_cell[MAXROWS][MAXL][32];
-static int n_rows;
-static int row_for(const char *route)
-{
-    for (int i = 0; i < n_rows; i++)
-        if (strcmp(tab_route[i], route) == 0) return i;
-    assert_true(n_rows < MAXROWS);
-    snprintf(tab_route[n_rows], sizeof tab_route[0], "%s", route);
-    return n_rows++;
-}
-static void cell(const char *route, int lv, const char *fmt, long n)
-{
-    snprintf(tab_cell[row_for(route)][lv], sizeof tab_cell[0][0], fmt, n);
-}
-
-/* ---- checks per kind of route --------------------------------------------------------------- */
-
-/* A route that refuses scoped tokens: 403 for each scoped level, anything but 403 for root. */
-static void check_refused(const char *route, const char *url)
-{
-    for (int lv = 0; lv < n_levels; lv++) {
-        hf_resp r = get(url, lv);
-        if (lv == 0) assert_true(r.status != 403 && r.status != 401);
-        else {
-            if (r.status != 403) fprintf(stderr, "%s %s: %ld\n", route, url, r.status);
-            assert_int_equal(r.status, 403);
-            assert_non_null(strstr(r.body.data, "not available to accounts scoped"));
-        }
-        cell(route, lv, lv ? "refused" : "%ld", lv ? 0 : r.status);
-        hf_resp_free(&r);
-    }
-}
-
-/* A route whose answer says nothing about features: the same status for every level. */
-static void check_open(const char *route, const char *url)
-{
-    long want = -1;
-    for (int lv = 0; lv < n_levels; lv++) {
-        hf_resp r = get(url, lv);
-        if (want < 0) want = r.status;
-        assert_int_equal(r.status, want);
-        assert_true(r.status < 400);
-        cell(route, lv, "open %ld", r.status);
-        hf_resp_free(&r);
-    }
-}
-
-/* A JSON list of features: the scoped ids == the root's filtered by the path. */
-static void check_list(const char *route, const char *url, const char *key, gw_layer l,
-                       const char *matched_key)
-{
-    idset root = {0};
-    for (int lv = 0; lv < n_levels; lv++) {
-        hf_resp r = get(url, lv);
-        json_t *j = hf_json(&r, 200, 0, url);
-        assert_non_null(j);
-        idset got = json_ids(j, key);
-        if (lv == 0) root = got;
-        idset want = set_filter(&root, l, lv_path[lv]);
-        assert_true(set_equal(&got, &want, url));
-        if (matched_key)
-            assert_int_equal(json_integer_value(json_object_get(j, matched_key)), want.n);
-        cell(route, lv, "same %ld", (long)got.n);
-        if (lv) set_free(&got);
-        set_free(&want);
-        json_decref(j);
-    }
-    set_free(&root);
-}
-
-static void check_items(void)
-{
-    for (int l = 0; l < GW_LAYER_COUNT; l++) {
-        char url[256], route[96];
-        snprintf(url, sizeof url, "/collections/%s/items?limit=10000", gw_layer_name(l));
-        snprintf(route, sizeof route, "items %s", gw_layer_name(l));
-        check_list(route, url, "features", (gw_layer)l, "numberMatched");
-        /* the root's own answer holds every feature */
-        hf_resp r = get(url, 0);
-        json_t *j = hf_json(&r, 200, 0, url);
-        assert_int_equal(json_integer_value(json_object_get(j, "numberMatched")), n_feats[l]);
-        json_decref(j);
-        /* with a bbox over the middle of the township's area: still the filtered root */
-        double lon, lat;
-        path_centre(lv_path[n_levels > 2 ? 2 : 1], &lon, &lat);
-        snprintf(url, sizeof url, "/collections/%s/items?limit=10000&bbox=%.5f,%.5f,%.5f,%.5f",
-                 gw_layer_name(l), lon - 0.1, lat - 0.1, lon + 0.1, lat + 0.1);
-        snprintf(route, sizeof route, "items %s bbox", gw_layer_name(l));
-        check_list(route, url, "features", (gw_layer)l, "numberMatched");
-    }
-}
-
-/* /collections/{layer}/items/{id}: a feature in the scope 200, one outside 404. */
-static void check_item(void)
-{
-    for (int l = 0; l < GW_LAYER_COUNT; l++)
-        for (int lv = 0; lv < n_levels; lv++) {
-            const feat *in = NULL, *out = NULL;
-            for (size_t i = 0; i < n_feats[l]; i++) {
-                const feat *f = &feats[l][i];
-                if (in_path(lv_path[lv], f->path)) in = in ? in : f;
-                else out = out ? out : f;
-            }
-            char url[256], route[96];
-            snprintf(route, sizeof route, "item %s", gw_layer_name(l));
-            int n = 0;
-            if (in) {
-                snprintf(url, sizeof url, "/collections/%s/items/%s", gw_layer_name(l), in->id);
-                hf_resp r = get(url, lv);
-                assert_int_equal(r.status, 200);
-                hf_resp_free(&r);
-                n++;
-            }
-            if (out) {
-                snprintf(url, sizeof url, "/collections/%s/items/%s", gw_layer_name(l), out->id);
-                hf_resp r = get(url, lv);
-                assert_int_equal(r.status, 404);
-                hf_resp_free(&r);
-            }
-            cell(route, lv, out ? "in 200, out 404" : "in 200", n);
-        }
-}
 
 /* ---- vector tiles --------------------------------------------------------------------------- */
 
@@ -364,12 +69,12 @@ static void mvt_ids(const hf_resp *r, gw_tile_id t, idset out[GW_LAYER_COUNT], i
             if (i >= 0 && OGR_F_IsFieldSetAndNotNull(ft, i) && OGR_F_GetFieldAsInteger(ft, i))
                 (*clusters)++;
             else if ((i = OGR_F_GetFieldIndex(ft, attr)) >= 0 && OGR_F_IsFieldSetAndNotNull(ft, i))
-                set_add(&out[base], OGR_F_GetFieldAsString(ft, i));
+                sl_set_add(&out[base], OGR_F_GetFieldAsString(ft, i));
             OGR_F_Destroy(ft);
         }
     }
     GDALClose(ds);
-    for (int l = 0; l < GW_LAYER_COUNT; l++) set_sort(&out[l]);
+    for (int l = 0; l < GW_LAYER_COUNT; l++) sl_set_sort(&out[l]);
 }
 
 /* One tile of `layer` fetched by token lv (-1: the other county's): its ids per base layer must
@@ -380,10 +85,10 @@ static long tile_vs_root(const char *layer, gw_tile_id t, int lv, const char *pa
     snprintf(url, sizeof url, "/tiles/%s/%u/%u/%u.mvt", layer, t.z, t.x, t.y);
     idset root[GW_LAYER_COUNT] = {{0}}, got[GW_LAYER_COUNT] = {{0}};
     int rc, sc, rh, sh;
-    hf_resp r = get(url, 0);
+    hf_resp r = sl_get(url, 0);
     mvt_ids(&r, t, root, &rc, &rh);
     hf_resp_free(&r);
-    r = get(url, lv);
+    r = sl_get(url, lv);
     mvt_ids(&r, t, got, &sc, &sh);
     char xc[8];
     hf_header(&r, "X-Tile-Cache", xc, sizeof xc);
@@ -393,10 +98,10 @@ static long tile_vs_root(const char *layer, gw_tile_id t, int lv, const char *pa
     if (*path) assert_int_equal(sh, 0); /* the city-wide clusters are not shown to a scope */
     long n = 0;
     for (int l = 0; l < GW_LAYER_COUNT; l++) {
-        idset want = set_filter(&root[l], (gw_layer)l, path);
-        assert_true(set_equal(&got[l], &want, url));
+        idset want = sl_set_filter(&root[l], (gw_layer)l, path);
+        assert_true(sl_set_equal(&got[l], &want, url));
         n += (long)got[l].n;
-        set_free(&want), set_free(&root[l]), set_free(&got[l]);
+        sl_set_free(&want), sl_set_free(&root[l]), sl_set_free(&got[l]);
     }
     return n;
 }
@@ -407,18 +112,19 @@ static void check_tiles(void)
                                          "teams",       "incidents",        "camera_views",
                                          "blind_spots", "hotspot_clusters", "city"};
     double lon, lat;
-    path_centre(lv_path[n_levels - 1], &lon, &lat); /* the smallest scope: tiles cut its edge */
+    sl_path_centre(sl_lv_path[sl_n_levels - 1], &lon,
+                   &lat); /* the smallest scope: tiles cut its edge */
     for (size_t k = 0; k < sizeof layers / sizeof layers[0]; k++) {
         int camv = strcmp(layers[k], "camera_views") == 0;
         int sparse = strcmp(layers[k], "police_rooms") == 0 || strcmp(layers[k], "teams") == 0;
         uint32_t zs[2] = {camv ? 15 : sparse ? 9 : 11, camv ? 16 : sparse ? 10 : 13};
         for (int zi = 0; zi < 2; zi++) {
             gw_tile_id t;
-            assert_int_equal(gw_tile_from_lonlat(tctx, lon, lat, zs[zi], &t), GW_OK);
+            assert_int_equal(gw_tile_from_lonlat(sl_tctx, lon, lat, zs[zi], &t), GW_OK);
             char route[96];
             snprintf(route, sizeof route, "tile %s z%u", layers[k], zs[zi]);
-            for (int lv = 0; lv < n_levels; lv++)
-                cell(route, lv, "same %ld", tile_vs_root(layers[k], t, lv, lv_path[lv]));
+            for (int lv = 0; lv < sl_n_levels; lv++)
+                sl_cell(route, lv, "same %ld", tile_vs_root(layers[k], t, lv, sl_lv_path[lv]));
         }
     }
 }
@@ -428,20 +134,20 @@ static void check_tiles(void)
 static void check_tile_cache(void)
 {
     double lon, lat; /* between the smallest scope's centre and the other scope's incident */
-    path_centre(lv_path[n_levels - 1], &lon, &lat);
+    sl_path_centre(sl_lv_path[sl_n_levels - 1], &lon, &lat);
     gw_tile_id t;
-    assert_int_equal(gw_tile_from_lonlat(tctx, (lon + other_lon) / 2, (lat + other_lat) / 2, 11,
-                                         &t),
+    assert_int_equal(gw_tile_from_lonlat(sl_tctx, (lon + sl_other_lon) / 2,
+                                         (lat + sl_other_lat) / 2, 11, &t),
                      GW_OK);
-    long a = tile_vs_root("city", t, n_levels - 1, lv_path[n_levels - 1]);
-    long b = tile_vs_root("city", t, -1, other_path);
+    long a = tile_vs_root("city", t, sl_n_levels - 1, sl_lv_path[sl_n_levels - 1]);
+    long b = tile_vs_root("city", t, -1, sl_other_path);
     long c = tile_vs_root("city", t, 0, "");
-    long d = tile_vs_root("city", t, n_levels - 1, lv_path[n_levels - 1]);
+    long d = tile_vs_root("city", t, sl_n_levels - 1, sl_lv_path[sl_n_levels - 1]);
     assert_int_equal(a, d);
     assert_true(c > a && c > b && a > 0 && b > 0); /* a tile across both scopes' edges */
     printf(
         "tile cache (%s): city z11 scoped %ld, other scope (%s) %ld, unscoped %ld, scoped again %ld\n",
-        lv_path[n_levels - 1], a, other_path, b, c, d);
+        sl_lv_path[sl_n_levels - 1], a, sl_other_path, b, c, d);
 }
 
 /* ---- heat map tiles ------------------------------------------------------------------------- */
@@ -452,12 +158,12 @@ static int tile_inside(gw_tile_id t, const char *path)
     gw_bbox b = gw_tile_bounds_lonlat(t);
     double mx = (b.maxx - b.minx) * 0.4, my = (b.maxy - b.miny) * 0.4;
     size_t n = 0;
-    for (size_t i = 0; i < n_feats[GW_LAYER_INCIDENTS]; i++) {
-        const feat *f = &feats[GW_LAYER_INCIDENTS][i];
+    for (size_t i = 0; i < sl_n_feats[GW_LAYER_INCIDENTS]; i++) {
+        const feat *f = &sl_feats[GW_LAYER_INCIDENTS][i];
         if (f->lon < b.minx - mx || f->lon > b.maxx + mx || f->lat < b.miny - my ||
             f->lat > b.maxy + my)
             continue;
-        if (!in_path(path, f->path)) return 0;
+        if (!sl_in_path(path, f->path)) return 0;
         n++;
     }
     return n > 0;
@@ -474,18 +180,18 @@ static int same_body(const hf_resp *a, const hf_resp *b)
 static void check_heat(void)
 {
     char url[128];
-    hf_resp blank = get("/tiles/heatmap/13/4096/4096.png", 0); /* lon 0, lat 0: no data */
+    hf_resp blank = sl_get("/tiles/heatmap/13/4096/4096.png", 0); /* lon 0, lat 0: no data */
     assert_true(blank.status == 200 || blank.status == 204);
-    for (int lv = 0; lv < n_levels; lv++) {
+    for (int lv = 0; lv < sl_n_levels; lv++) {
         int inside = 0, empty = 0;
-        for (size_t i = 0; i < n_feats[GW_LAYER_INCIDENTS] && !inside; i += 7) {
-            const feat *f = &feats[GW_LAYER_INCIDENTS][i];
+        for (size_t i = 0; i < sl_n_feats[GW_LAYER_INCIDENTS] && !inside; i += 7) {
+            const feat *f = &sl_feats[GW_LAYER_INCIDENTS][i];
             gw_tile_id t;
-            if (!in_path(lv_path[lv], f->path) || f->path[0] == '\x01') continue;
-            assert_int_equal(gw_tile_from_lonlat(tctx, f->lon, f->lat, 13, &t), GW_OK);
-            if (!tile_inside(t, lv_path[lv])) continue;
+            if (!sl_in_path(sl_lv_path[lv], f->path) || f->path[0] == '\x01') continue;
+            assert_int_equal(gw_tile_from_lonlat(sl_tctx, f->lon, f->lat, 13, &t), GW_OK);
+            if (!tile_inside(t, sl_lv_path[lv])) continue;
             snprintf(url, sizeof url, "/tiles/heatmap/13/%u/%u.png", t.x, t.y);
-            hf_resp r = get(url, 0), s2 = get(url, lv);
+            hf_resp r = sl_get(url, 0), s2 = sl_get(url, lv);
             assert_int_equal(r.status, 200);
             assert_false(same_body(&r, &blank)); /* it shows something */
             assert_true(same_body(&r, &s2));
@@ -494,27 +200,27 @@ static void check_heat(void)
         }
         if (lv) { /* the incident farthest from the scope's centre, outside it */
             double clon, clat, far = -1, flon = 0, flat = 0;
-            path_centre(lv_path[lv], &clon, &clat);
-            for (size_t i = 0; i < n_feats[GW_LAYER_INCIDENTS]; i++) {
-                const feat *f = &feats[GW_LAYER_INCIDENTS][i];
+            sl_path_centre(sl_lv_path[lv], &clon, &clat);
+            for (size_t i = 0; i < sl_n_feats[GW_LAYER_INCIDENTS]; i++) {
+                const feat *f = &sl_feats[GW_LAYER_INCIDENTS][i];
                 double d = (f->lon - clon) * (f->lon - clon) + (f->lat - clat) * (f->lat - clat);
-                if (!in_path(lv_path[lv], f->path) && d > far)
+                if (!sl_in_path(sl_lv_path[lv], f->path) && d > far)
                     far = d, flon = f->lon, flat = f->lat;
             }
             gw_tile_id t;
-            assert_int_equal(gw_tile_from_lonlat(tctx, flon, flat, 13, &t), GW_OK);
+            assert_int_equal(gw_tile_from_lonlat(sl_tctx, flon, flat, 13, &t), GW_OK);
             snprintf(url, sizeof url, "/tiles/heatmap/13/%u/%u.png", t.x, t.y);
-            hf_resp r = get(url, 0), s2 = get(url, lv);
+            hf_resp r = sl_get(url, 0), s2 = sl_get(url, lv);
             assert_false(same_body(&r, &blank)); /* unscoped: the incident shows */
             assert_true(same_body(&s2, &blank)); /* scoped: transparent */
             hf_resp_free(&r), hf_resp_free(&s2);
             empty = 1;
         }
-        cell("heatmap_tile", lv,
-             inside && empty ? "inside same, outside empty"
-             : inside        ? "inside same"
-                             : "outside empty",
-             0);
+        sl_cell("heatmap_tile", lv,
+                inside && empty ? "inside same, outside empty"
+                : inside        ? "inside same"
+                                : "outside empty",
+                0);
         assert_true(inside || empty);
     }
     hf_resp_free(&blank);
@@ -527,9 +233,9 @@ static void points(const char *path, double *in_lon, double *in_lat, double *out
                    double *out_lat)
 {
     int hi = 0, ho = 0;
-    for (size_t i = 0; i < n_feats[GW_LAYER_CAMERAS] && !(hi && ho); i++) {
-        const feat *f = &feats[GW_LAYER_CAMERAS][i];
-        int in = in_path(path, f->path) && f->path[0] != '\x01';
+    for (size_t i = 0; i < sl_n_feats[GW_LAYER_CAMERAS] && !(hi && ho); i++) {
+        const feat *f = &sl_feats[GW_LAYER_CAMERAS][i];
+        int in = sl_in_path(path, f->path) && f->path[0] != '\x01';
         if (in && !hi) *in_lon = f->lon, *in_lat = f->lat, hi = 1;
         if (!in && !ho && f->path[0] != '\x01') *out_lon = f->lon, *out_lat = f->lat, ho = 1;
     }
@@ -541,71 +247,71 @@ static void points(const char *path, double *in_lon, double *in_lat, double *out
  * filtered; outside, 403. */
 static void check_at_point(const char *route, const char *fmt, const char *key, gw_layer l)
 {
-    for (int lv = 0; lv < n_levels; lv++) {
+    for (int lv = 0; lv < sl_n_levels; lv++) {
         double ilon, ilat, olon, olat;
-        points(lv_path[lv], &ilon, &ilat, &olon, &olat);
+        points(sl_lv_path[lv], &ilon, &ilat, &olon, &olat);
         char url[256];
         snprintf(url, sizeof url, fmt, ilon, ilat);
-        hf_resp r = get(url, 0);
+        hf_resp r = sl_get(url, 0);
         json_t *jr = hf_json(&r, 200, 0, url);
-        r = get(url, lv);
+        r = sl_get(url, lv);
         json_t *js = hf_json(&r, 200, 0, url);
-        idset all = json_ids(jr, key), got = json_ids(js, key);
-        idset want = set_filter(&all, l, lv_path[lv]);
-        assert_true(set_equal(&got, &want, url));
+        idset all = sl_json_ids(jr, key), got = sl_json_ids(js, key);
+        idset want = sl_set_filter(&all, l, sl_lv_path[lv]);
+        assert_true(sl_set_equal(&got, &want, url));
         if (l == GW_LAYER_CAMERAS && strstr(route, "locate")) { /* its rooms too */
-            idset ra = json_ids(jr, "police_rooms_nearest"),
-                  rg = json_ids(js, "police_rooms_nearest");
+            idset ra = sl_json_ids(jr, "police_rooms_nearest"),
+                  rg = sl_json_ids(js, "police_rooms_nearest");
             for (size_t i = 0; i < rg.n; i++) { /* every room shown lies in the scope */
-                const feat *f = find_feat(GW_LAYER_POLICE_ROOMS, rg.v[i]);
-                assert_true(f && in_path(lv_path[lv], f->path));
+                const feat *f = sl_find_feat(GW_LAYER_POLICE_ROOMS, rg.v[i]);
+                assert_true(f && sl_in_path(sl_lv_path[lv], f->path));
             }
-            set_free(&ra), set_free(&rg);
+            sl_set_free(&ra), sl_set_free(&rg);
         }
         long n = (long)got.n;
-        set_free(&all), set_free(&got), set_free(&want);
+        sl_set_free(&all), sl_set_free(&got), sl_set_free(&want);
         json_decref(jr), json_decref(js);
         if (lv) {
             snprintf(url, sizeof url, fmt, olon, olat);
-            r = get(url, lv);
+            r = sl_get(url, lv);
             assert_int_equal(r.status, 403);
             hf_resp_free(&r);
         }
-        cell(route, lv, lv ? "same %ld, out 403" : "same %ld", n);
+        sl_cell(route, lv, lv ? "same %ld, out 403" : "same %ld", n);
     }
 }
 
 /* /dispatch/nearest: the scope's teams only, in the root's order. */
 static void check_nearest(void)
 {
-    for (int lv = 0; lv < n_levels; lv++) {
+    for (int lv = 0; lv < sl_n_levels; lv++) {
         double ilon, ilat, olon, olat;
-        points(lv_path[lv], &ilon, &ilat, &olon, &olat);
+        points(sl_lv_path[lv], &ilon, &ilat, &olon, &olat);
         char url[256];
         snprintf(url, sizeof url,
                  "/dispatch/nearest?lon=%.7f&lat=%.7f&k=256&status=any"
                  "&include_stale=1",
                  ilon, ilat);
-        hf_resp r = get(url, 0);
+        hf_resp r = sl_get(url, 0);
         json_t *jr = hf_json(&r, 200, 0, url);
         snprintf(url, sizeof url,
                  "/dispatch/nearest?lon=%.7f&lat=%.7f&k=5&status=any"
                  "&include_stale=1",
                  ilon, ilat);
-        r = get(url, lv);
+        r = sl_get(url, lv);
         json_t *js = hf_json(&r, 200, 0, url);
         json_t *ra = json_object_get(jr, "teams"), *sa = json_object_get(js, "teams");
         size_t k = 0;
         for (size_t i = 0; i < json_array_size(ra) && k < 5; i++) {
             const char *id = json_string_value(json_object_get(json_array_get(ra, i), "id"));
-            const feat *f = find_feat(GW_LAYER_TEAMS, id);
-            if (!f || !in_path(lv_path[lv], f->path)) continue;
+            const feat *f = sl_find_feat(GW_LAYER_TEAMS, id);
+            if (!f || !sl_in_path(sl_lv_path[lv], f->path)) continue;
             assert_string_equal(id,
                                 json_string_value(json_object_get(json_array_get(sa, k), "id")));
             k++;
         }
         assert_int_equal(json_array_size(sa), k);
-        cell("dispatch_nearest", lv, "same %ld", (long)k);
+        sl_cell("dispatch_nearest", lv, "same %ld", (long)k);
         json_decref(jr), json_decref(js);
     }
 }
@@ -613,25 +319,25 @@ static void check_nearest(void)
 /* /analysis/coverage/{grid}: in 200, out 404. */
 static void check_coverage_grid(void)
 {
-    for (int lv = 0; lv < n_levels; lv++) {
+    for (int lv = 0; lv < sl_n_levels; lv++) {
         const feat *in = NULL, *out = NULL;
-        for (size_t i = 0; i < n_feats[GW_LAYER_GRIDS]; i++) {
-            const feat *f = &feats[GW_LAYER_GRIDS][i];
-            if (in_path(lv_path[lv], f->path)) in = in ? in : f;
+        for (size_t i = 0; i < sl_n_feats[GW_LAYER_GRIDS]; i++) {
+            const feat *f = &sl_feats[GW_LAYER_GRIDS][i];
+            if (sl_in_path(sl_lv_path[lv], f->path)) in = in ? in : f;
             else out = out ? out : f;
         }
         char url[256];
         snprintf(url, sizeof url, "/analysis/coverage/%s", in->id);
-        hf_resp r = get(url, lv);
+        hf_resp r = sl_get(url, lv);
         assert_int_equal(r.status, 200);
         hf_resp_free(&r);
         if (out) {
             snprintf(url, sizeof url, "/analysis/coverage/%s", out->id);
-            r = get(url, lv);
+            r = sl_get(url, lv);
             assert_int_equal(r.status, 404);
             hf_resp_free(&r);
         }
-        cell("coverage_grid", lv, out ? "in 200, out 404" : "in 200", 0);
+        sl_cell("coverage_grid", lv, out ? "in 200, out 404" : "in 200", 0);
     }
 }
 
@@ -647,8 +353,8 @@ static long post_incident(int lv, double lon, double lat, char *id, size_t cap)
              "%.7f]},\"properties\":{\"category\":\"theft\",\"severity\":2,\"occurred_at\":"
              "\"2026-01-01T10:00:00Z\"}}",
              lon, lat);
-    hf_resp r = hf_request("POST", "/collections/incidents/items", lv_tok[lv], body, strlen(body),
-                           "application/geo+json", NULL);
+    hf_resp r = hf_request("POST", "/collections/incidents/items", sl_lv_tok[lv], body,
+                           strlen(body), "application/geo+json", NULL);
     long st = r.status;
     json_t *j = json_loads(r.body.data, 0, NULL);
     if (id) snprintf(id, cap, "%s", json_string_value(json_object_get(j, "id")) ?: "");
@@ -660,11 +366,11 @@ static long post_incident(int lv, double lon, double lat, char *id, size_t cap)
 
 static void check_writes_and_events(void)
 {
-    int lv = n_levels - 1;
+    int lv = sl_n_levels - 1;
     double ilon, ilat, olon, olat;
-    points(lv_path[lv], &ilon, &ilat, &olon, &olat);
+    points(sl_lv_path[lv], &ilon, &ilat, &olon, &olat);
     /* the seq before: events after it are replayed below */
-    hf_resp r = get("/collections/grids/items?limit=1", 0);
+    hf_resp r = sl_get("/collections/grids/items?limit=1", 0);
     hf_resp_free(&r);
     long long seq0 = 0;
     {
@@ -673,7 +379,7 @@ static void check_writes_and_events(void)
         snprintf(posted[1], sizeof posted[1], "%s", id);
         char url[128];
         snprintf(url, sizeof url, "/collections/incidents/items/%s", id);
-        hf_resp h = get(url, 0);
+        hf_resp h = sl_get(url, 0);
         hf_resp_free(&h);
     }
     /* a scoped write: inside 201, outside 403 and nothing written */
@@ -685,46 +391,46 @@ static void check_writes_and_events(void)
     snprintf(body, sizeof body,
              "{\"type\":\"Feature\",\"geometry\":{\"type\":\"Point\",\"coordinates\":[%.7f,%.7f]}}",
              olon, olat);
-    r = hf_request("PATCH", url, lv_tok[lv], body, strlen(body), "application/merge-patch+json",
+    r = hf_request("PATCH", url, sl_lv_tok[lv], body, strlen(body), "application/merge-patch+json",
                    NULL);
     assert_int_equal(r.status, 403);
-    assert_non_null(strstr(r.body.data, lv_path[lv]));
+    assert_non_null(strstr(r.body.data, sl_lv_path[lv]));
     hf_resp_free(&r);
-    r = get(url, lv);
+    r = sl_get(url, lv);
     assert_int_equal(r.status, 200); /* still there, still in scope */
     hf_resp_free(&r);
     snprintf(body, sizeof body, "{\"properties\":{\"severity\":3}}");
-    r = hf_request("PATCH", url, lv_tok[lv], body, strlen(body), "application/merge-patch+json",
+    r = hf_request("PATCH", url, sl_lv_tok[lv], body, strlen(body), "application/merge-patch+json",
                    NULL);
     assert_int_equal(r.status, 200);
     hf_resp_free(&r);
     /* someone else's incident outside: 403 for PATCH and DELETE */
     snprintf(url, sizeof url, "/collections/incidents/items/%s", posted[1]);
-    r = hf_request("PATCH", url, lv_tok[lv], body, strlen(body), "application/merge-patch+json",
+    r = hf_request("PATCH", url, sl_lv_tok[lv], body, strlen(body), "application/merge-patch+json",
                    NULL);
     assert_int_equal(r.status, 403);
     hf_resp_free(&r);
-    r = hf_request("DELETE", url, lv_tok[lv], NULL, 0, NULL, NULL);
+    r = hf_request("DELETE", url, sl_lv_tok[lv], NULL, 0, NULL, NULL);
     assert_int_equal(r.status, 403);
     hf_resp_free(&r);
-    r = get(url, 0);
+    r = sl_get(url, 0);
     assert_int_equal(r.status, 200);
     hf_resp_free(&r);
-    cell("writes (POST/PATCH/DELETE)", lv, "in ok, out 403", 0);
+    sl_cell("writes (POST/PATCH/DELETE)", lv, "in ok, out 403", 0);
     /* events since before these writes: the scoped stream has the own incident only */
-    for (int k = 0; k < n_levels; k += n_levels - 1) {
+    for (int k = 0; k < sl_n_levels; k += sl_n_levels - 1) {
         snprintf(url, sizeof url, "/events?last_event_id=%lld", seq0);
         long saved = hf_timeout_s;
         hf_timeout_s = 2;
-        r = get(url, k);
+        r = sl_get(url, k);
         hf_timeout_s = saved;
         int has_in = strstr(r.body.data, posted[0]) != NULL,
             has_out = strstr(r.body.data, posted[1]) != NULL;
         assert_true(has_in);
         assert_int_equal(has_out, k == 0);
-        cell("events", k, k ? "own only" : "all", 0);
+        sl_cell("events", k, k ? "own only" : "all", 0);
         hf_resp_free(&r);
-        if (k == 0 && n_levels == 1) break;
+        if (k == 0 && sl_n_levels == 1) break;
     }
 }
 
@@ -750,7 +456,7 @@ static void check_route(const gw_route *rt)
         }
         url[n] = '\0';
         snprintf(route, sizeof route, "%s", p);
-        check_refused(route, url);
+        sl_check_refused(route, url);
         return;
     }
     static const char *const open_urls[][2] = {
@@ -772,32 +478,33 @@ static void check_route(const gw_route *rt)
     for (size_t i = 0; i < sizeof open_urls / sizeof open_urls[0]; i++)
         if (strcmp(p, open_urls[i][0]) == 0) {
             assert_int_equal(rule, GW_SCOPE_OPEN);
-            check_open(p, open_urls[i][1]);
+            sl_check_open(p, open_urls[i][1]);
             return;
         }
     if (strcmp(p, "/collections") == 0) {
-        check_list("collections", "/collections", "collections", GW_LAYER_COUNT, NULL);
+        sl_check_list("collections", "/collections", "collections", GW_LAYER_COUNT, NULL);
     } else if (strcmp(p, "/collections/{layer}") == 0) {
-        check_open(p, "/collections/incidents"); /* extents stay the city's (docs/scoping.md) */
+        sl_check_open(p, "/collections/incidents"); /* extents stay the city's (docs/scoping.md) */
     } else if (strcmp(p, "/collections/{layer}/items") == 0) {
-        check_items(), done_kind[K_ITEMS] = 1;
+        sl_check_items(), done_kind[K_ITEMS] = 1;
     } else if (strcmp(p, "/collections/{layer}/items/{id}") == 0) {
-        check_item(), done_kind[K_ITEM] = 1;
+        sl_check_item(), done_kind[K_ITEM] = 1;
     } else if (strcmp(p, "/tiles/{layer}/{z}/{x}/{y}") == 0) {
         check_tiles(), check_tile_cache(), done_kind[K_TILES] = 1;
     } else if (strcmp(p, "/tiles/heatmap/{z}/{x}/{y}") == 0) {
         check_heat();
     } else if (strcmp(p, "/analysis/hotspots") == 0) {
-        check_list("analysis_hotspots", "/analysis/hotspots", "results", GW_LAYER_GRIDS, "grids");
-        check_list("analysis_hotspots method=gistar", "/analysis/hotspots?method=gistar", "results",
-                   GW_LAYER_GRIDS, "grids");
-        for (int lv = 1; lv < n_levels; lv++) { /* the city-wide forms are refused */
-            hf_resp r = get("/analysis/hotspots?method=lisa", lv);
+        sl_check_list("analysis_hotspots", "/analysis/hotspots", "results", GW_LAYER_GRIDS,
+                      "grids");
+        sl_check_list("analysis_hotspots method=gistar", "/analysis/hotspots?method=gistar",
+                      "results", GW_LAYER_GRIDS, "grids");
+        for (int lv = 1; lv < sl_n_levels; lv++) { /* the city-wide forms are refused */
+            hf_resp r = sl_get("/analysis/hotspots?method=lisa", lv);
             assert_int_equal(r.status, 403);
             hf_resp_free(&r);
         }
     } else if (strcmp(p, "/analysis/coverage") == 0) {
-        check_list("coverage", "/analysis/coverage", "grids", GW_LAYER_GRIDS, "count");
+        sl_check_list("coverage", "/analysis/coverage", "grids", GW_LAYER_GRIDS, "count");
     } else if (strcmp(p, "/analysis/coverage/{grid}") == 0) {
         check_coverage_grid(), done_kind[K_COVG] = 1;
     } else if (strcmp(p, "/dispatch/cameras") == 0) {
@@ -817,22 +524,6 @@ static void check_route(const gw_route *rt)
     }
 }
 
-static void print_table(void)
-{
-    printf("\n%-44s", "route");
-    for (int lv = 0; lv < n_levels; lv++) printf(" | %-26s", lv_name[lv]);
-    printf("\n");
-    for (int i = 0; i < n_rows; i++) {
-        printf("%-44s", tab_route[i]);
-        for (int lv = 0; lv < n_levels; lv++)
-            printf(" | %-26s", tab_cell[i][lv][0] ? tab_cell[i][lv] : "-");
-        printf("\n");
-    }
-    printf("levels:");
-    for (int lv = 0; lv < n_levels; lv++) printf(" %s='%s'", lv_name[lv], lv_path[lv]);
-    printf("\n\n");
-}
-
 static void test_every_get_route(void **state)
 {
     (void)state;
@@ -845,10 +536,10 @@ static void test_every_get_route(void **state)
     }
     assert_true(n_get > 30);
     /* the scope module's grid paths are the test's own */
-    for (size_t i = 0; i < n_feats[GW_LAYER_GRIDS]; i++) {
+    for (size_t i = 0; i < sl_n_feats[GW_LAYER_GRIDS]; i++) {
         char p[GW_JURISDICTION_MAX];
-        int level = gw_scope_grid_path(app->live, feats[GW_LAYER_GRIDS][i].id, p, sizeof p);
-        assert_string_equal(p, feats[GW_LAYER_GRIDS][i].path);
+        int level = gw_scope_grid_path(app->live, sl_feats[GW_LAYER_GRIDS][i].id, p, sizeof p);
+        assert_string_equal(p, sl_feats[GW_LAYER_GRIDS][i].path);
         assert_true(level >= 2);
     }
     char none[8];
@@ -856,7 +547,7 @@ static void test_every_get_route(void **state)
     assert_true(done_kind[K_ITEMS] && done_kind[K_ITEM] && done_kind[K_TILES] &&
                 done_kind[K_NEAREST] && done_kind[K_COVG] && done_kind[K_EVENTS]);
     check_writes_and_events();
-    print_table();
+    sl_print_table();
 }
 
 /* ---- setup ---------------------------------------------------------------------------------- */
@@ -864,53 +555,56 @@ static void test_every_get_route(void **state)
 static int setup(void **state)
 {
     (void)state;
-    assert_int_equal(gw_ctx_create(&tctx), GW_OK);
+    assert_int_equal(gw_ctx_create(&sl_tctx), GW_OK);
     snprintf(db_path, sizeof db_path, "%s", gw_test_db("scope_leak.sqlite"));
-    gw_store *st = hf_city(tctx, db_path, 0.01, 18);
-    load_expectation(st);
+    gw_store *st = hf_city(sl_tctx, db_path, 0.01, 18);
+    sl_load_expectation(st);
     /* the levels: the prefixes of one grid's path (every field the grids carry) */
-    const feat *g0 = &feats[GW_LAYER_GRIDS][0];
+    const feat *g0 = &sl_feats[GW_LAYER_GRIDS][0];
     static const char *const names[] = {"prefecture", "county", "township", "village"};
     int first = gw_layer_field_index(GW_LAYER_GRIDS, "prefecture") >= 0 ? 0 : 1;
-    snprintf(lv_name[0], sizeof lv_name[0], "root");
-    n_levels = 1;
+    snprintf(sl_lv_name[0], sizeof sl_lv_name[0], "root");
+    sl_n_levels = 1;
     for (const char *c = g0->path;; c++)
         if (*c == '/' || *c == '\0') {
-            snprintf(lv_path[n_levels], sizeof lv_path[0], "%.*s", (int)(c - g0->path), g0->path);
-            snprintf(lv_name[n_levels], sizeof lv_name[0], "%s", names[first + n_levels - 1]);
-            n_levels++;
-            if (!*c || n_levels == MAXL) break;
+            snprintf(sl_lv_path[sl_n_levels], sizeof sl_lv_path[0], "%.*s", (int)(c - g0->path),
+                     g0->path);
+            snprintf(sl_lv_name[sl_n_levels], sizeof sl_lv_name[0], "%s",
+                     names[first + sl_n_levels - 1]);
+            sl_n_levels++;
+            if (!*c || sl_n_levels == MAXL) break;
         }
-    assert_true(n_levels >= 3); /* county and township at least */
+    assert_true(sl_n_levels >= 3); /* county and township at least */
     /* another scope of the first level, for the tile cache: the one with the incident nearest
      * to the smallest scope's centre, so that the tile there holds some of both */
     double clon, clat, best = 1e300;
-    path_centre(lv_path[n_levels - 1], &clon, &clat);
-    for (size_t i = 0; i < n_feats[GW_LAYER_INCIDENTS]; i++) {
-        const feat *f = &feats[GW_LAYER_INCIDENTS][i];
+    sl_path_centre(sl_lv_path[sl_n_levels - 1], &clon, &clat);
+    for (size_t i = 0; i < sl_n_feats[GW_LAYER_INCIDENTS]; i++) {
+        const feat *f = &sl_feats[GW_LAYER_INCIDENTS][i];
         double d = (f->lon - clon) * (f->lon - clon) + (f->lat - clat) * (f->lat - clat);
-        if (f->path[0] == '\x01' || in_path(lv_path[1], f->path) || d >= best) continue;
-        best = d, other_lon = f->lon, other_lat = f->lat;
-        snprintf(other_path, sizeof other_path, "%.*s", (int)strcspn(f->path, "/"), f->path);
+        if (f->path[0] == '\x01' || sl_in_path(sl_lv_path[1], f->path) || d >= best) continue;
+        best = d, sl_other_lon = f->lon, sl_other_lat = f->lat;
+        snprintf(sl_other_path, sizeof sl_other_path, "%.*s", (int)strcspn(f->path, "/"), f->path);
     }
-    assert_true(other_path[0]);
-    for (int lv = 0; lv < n_levels; lv++)
-        assert_int_equal(gw_auth_token_create(st, GW_ROLE_ADMIN, lv_name[lv], lv_path[lv],
-                                              lv_tok[lv], NULL),
+    assert_true(sl_other_path[0]);
+    for (int lv = 0; lv < sl_n_levels; lv++)
+        assert_int_equal(gw_auth_token_create(st, GW_ROLE_ADMIN, sl_lv_name[lv], sl_lv_path[lv],
+                                              sl_lv_tok[lv], NULL),
                          GW_OK);
-    assert_int_equal(gw_auth_token_create(st, GW_ROLE_ADMIN, "other", other_path, other_tok, NULL),
+    assert_int_equal(gw_auth_token_create(st, GW_ROLE_ADMIN, "other", sl_other_path, sl_other_tok,
+                                          NULL),
                      GW_OK);
     /* a path that names nothing is refused at create, naming the part */
     char bad[GW_JURISDICTION_MAX + 16], tok[GW_TOKEN_LEN + 1];
-    snprintf(bad, sizeof bad, "%s/no such place", lv_path[1]);
+    snprintf(bad, sizeof bad, "%s/no such place", sl_lv_path[1]);
     assert_int_equal(gw_auth_token_create(st, GW_ROLE_VIEWER, "bad", bad, tok, NULL),
                      GW_ERR_NOT_FOUND);
-    assert_non_null(strstr(gw_ctx_errmsg(tctx), "'no such place'"));
-    snprintf(bad, sizeof bad, "%s/", lv_path[1]);
+    assert_non_null(strstr(gw_ctx_errmsg(sl_tctx), "'no such place'"));
+    snprintf(bad, sizeof bad, "%s/", sl_lv_path[1]);
     assert_int_equal(gw_auth_token_create(st, GW_ROLE_VIEWER, "bad", bad, tok, NULL), GW_ERR_ARG);
     gw_store_close(st);
     gw_server_opts o = {.db_path = db_path, .quiet = 1, .threads = 4};
-    assert_int_equal(hf_app_start(tctx, NULL, &o, &app, &srv), GW_OK);
+    assert_int_equal(hf_app_start(sl_tctx, NULL, &o, &app, &srv), GW_OK);
     GDALAllRegister();
     return 0;
 }
@@ -920,10 +614,11 @@ static int teardown(void **state)
     (void)state;
     hf_app_stop(app, srv);
     for (int l = 0; l < GW_LAYER_COUNT; l++) {
-        for (size_t i = 0; i < n_feats[l]; i++) free(feats[l][i].id), free(feats[l][i].path);
-        free(feats[l]);
+        for (size_t i = 0; i < sl_n_feats[l]; i++)
+            free(sl_feats[l][i].id), free(sl_feats[l][i].path);
+        free(sl_feats[l]);
     }
-    gw_ctx_destroy(tctx);
+    gw_ctx_destroy(sl_tctx);
     return 0;
 }
 
