@@ -161,7 +161,7 @@ int main(int argc, char **argv)
     gw_store *st = NULL;
     char tok[GW_TOKEN_LEN + 1];
     if (gw_ctx_create(&ctx) || gw_store_open(ctx, argv[1], 0, &st) ||
-        gw_auth_token_create(st, GW_ROLE_ADMIN, "bench_hotspot_inc", tok, NULL)) {
+        gw_auth_token_create(st, GW_ROLE_ADMIN, "bench_hotspot_inc", NULL, tok, NULL)) {
         fprintf(stderr, "bench_hotspot_inc: %s\n", gw_ctx_errmsg(ctx));
         return 1;
     }

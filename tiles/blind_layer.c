@@ -13,7 +13,7 @@ static int blind_one(void *user, int64_t fid, const char *grid_id, double blind_
                      const GEOSGeometry *g)
 {
     blind_visit *v = user;
-    if (v->cf->n) { /* conditions on grid fields: through the snapshot's row of that grid */
+    if (v->cf->n || v->cf->keep) { /* conditions on grids: through the snapshot's row */
         ptrdiff_t r = grid_id ? gw_layer_data_find(v->cf->d, grid_id) : -1;
         if (r < 0 || !tl_cfilt_pass(v->cf, (size_t)r)) return 0;
     }

@@ -112,6 +112,7 @@ gw_status gw_heatmap_density(gw_ctx *ctx, gw_model_snapshot *snap, unsigned z, u
     for (size_t i = 0; i < n; i++) {
         if (!(mx[i] > bx0 && mx[i] < bx1 && my[i] > by0 && my[i] < by1)) continue;
         if (!gw_incident_filter_match(inc, i, f)) continue;
+        if (opts && opts->keep && !opts->keep(opts->keep_user, inc, i)) continue;
         double fx = (mx[i] - ox) / cmpp - 0.5, fy = (oy - my[i]) / cmpp - 0.5;
         int i0 = (int)floor(fx), j0 = (int)floor(fy);
         double ax = fx - i0, ay = fy - j0;

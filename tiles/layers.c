@@ -234,6 +234,7 @@ void tl_cfilt_init(tl_cfilt *c, const gw_layer_data *d, const gw_tile_filter *f)
 
 int tl_cfilt_pass(const tl_cfilt *c, size_t row)
 {
+    if (c->keep && !c->keep(c->keep_user, c->d, row)) return 0;
     if (c->tcol) {
         if (c->tnull && c->tnull[row]) return 0;
         if (c->has_lo && c->tcol[row] < c->lo) return 0;
@@ -730,6 +731,7 @@ gw_status gw_tile_render_ex(gw_ctx *ctx, gw_tile_source *src, gw_mvt *mvt,
         if (part == GW_TL_CAMERA_VIEWS && t.z < GW_TL_VIEWS_MINZOOM) continue;
         if (part == GW_TL_BLIND_SPOTS && (t.z < GW_TL_BLIND_MINZOOM || !ex || !ex->blind)) continue;
         if (part == GW_TL_HOTSPOT_CLUSTERS) { /* the server's analysis, not the snapshot's rows */
+            if (ex && ex->keep) continue;     /* city-wide figures: not for a jurisdiction */
             st = tl_render_clusters(ctx, mvt, tl_names[part], ex, bb);
             continue;
         }
@@ -737,6 +739,7 @@ gw_status gw_tile_render_ex(gw_ctx *ctx, gw_tile_source *src, gw_mvt *mvt,
         if (!d || !gw_layer_data_count(d)) continue;
         tl_cfilt cf;
         tl_cfilt_init(&cf, d, f);
+        if (ex) cf.keep = ex->keep, cf.keep_user = ex->keep_user;
         if (part == GW_TL_BLIND_SPOTS) { /* no lookup structure: the supplier finds the grids */
             st = gw_mvt_add_layer(mvt, tl_names[part], 0);
             if (!st) st = tl_render_blind(ctx, mvt, ex, &cf, bb);

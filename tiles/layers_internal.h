@@ -19,6 +19,8 @@ typedef struct tl_cfilt {
     const uint8_t *tnull;
     bool has_lo, has_hi;
     int64_t lo, hi;
+    gw_tile_keep_fn keep; /* gw_tile_extras.keep, NULL when none */
+    void *keep_user;
 } tl_cfilt;
 
 /* Compile f (may be NULL) against d's columns. */

@@ -174,7 +174,7 @@ int gw_cmd_hotspots(int argc, char **argv)
             } else if (!st) {
                 st = gw_hotspot_gistar(ctx, snap, w, NULL, &q.ho, &r);
                 if (!st && q.lisa) st = hs_run_lisa(ctx, &b, g, r, &q, w);
-                else if (!st) hs_write_result(&b, g, r, &q, w, tw, gw_snapshot_seq(snap));
+                else if (!st) hs_write_result(&b, g, r, &q, w, tw, gw_snapshot_seq(snap), NULL);
             }
             if (!st && b.oom) st = gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory");
         }

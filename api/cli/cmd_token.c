@@ -11,6 +11,7 @@
 
 static const char token_usage[] =
     "usage: gridwatch token create DB --role viewer|dispatcher|planner|admin [--name NAME]\n"
+    "                              [--jurisdiction PATH]\n"
     "       gridwatch token list DB\n"
     "       gridwatch token revoke DB ID|NAME\n"
     "\n"
@@ -20,6 +21,10 @@ static const char token_usage[] =
     "and cameras; admin writes everything.  Reads need a token unless the server runs with\n"
     "--anonymous-read.  'list' shows id, name, role, created and revoked times (never the token).\n"
     "'revoke' takes a token id, or a name (then every active token of that name is revoked).\n"
+    "--jurisdiction scopes the token to a part of the city: the path of the grids' prefecture,\n"
+    "county, township and village names joined by '/' (those the grids have), e.g.\n"
+    "'Mudan/Dongcheng'.  It must name grids of the published version; the token then sees only\n"
+    "what lies in them (docs/scoping.md).  'list' shows each token's jurisdiction ('-': all).\n"
     "\n"
     "exit codes: 0 ok, 1 runtime error, 2 usage error, 3 no such token\n";
 
@@ -41,14 +46,16 @@ static int open_db(const char *db, gw_ctx **ctx, gw_store **s)
 static int print_token(void *user, const gw_store_token *t)
 {
     (void)user;
-    printf("%-5lld %-24s %-10s %-20s %s\n", (long long)t->id, t->name ? t->name : "-", t->role,
-           t->created_at, t->revoked_at ? t->revoked_at : "-");
+    printf("%-5lld %-24s %-10s %-20s %-20s %s\n", (long long)t->id, t->name ? t->name : "-",
+           t->role, t->created_at, t->revoked_at ? t->revoked_at : "-",
+           t->jurisdiction && *t->jurisdiction ? t->jurisdiction : "-");
     return 0;
 }
 
 static int cmd_list(gw_store *s)
 {
-    printf("%-5s %-24s %-10s %-20s %s\n", "id", "name", "role", "created", "revoked");
+    printf("%-5s %-24s %-10s %-20s %-20s %s\n", "id", "name", "role", "created", "revoked",
+           "jurisdiction");
     gw_status st = gw_store_tokens_list(s, print_token, NULL);
     return st ? gw_cli_fail("token", gw_store_ctx(s), st) : GW_EXIT_OK;
 }
@@ -56,7 +63,7 @@ static int cmd_list(gw_store *s)
 int gw_cmd_token(int argc, char **argv)
 {
     const char *sub = argc > 1 ? argv[1] : NULL, *db = NULL, *role_s = NULL, *name = NULL,
-               *arg = NULL;
+               *arg = NULL, *jur = NULL;
     for (int i = 1; i < argc; i++)
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             fputs(token_usage, stdout);
@@ -72,6 +79,8 @@ int gw_cmd_token(int argc, char **argv)
             role_s = v, i++;
         } else if (strcmp(a, "--name") == 0 && v && strcmp(sub, "create") == 0) {
             name = v, i++;
+        } else if (strcmp(a, "--jurisdiction") == 0 && v && strcmp(sub, "create") == 0) {
+            jur = v, i++;
         } else if (a[0] == '-' && a[1]) {
             return gw_cli_usage_error("token",
                                       "unknown or incomplete option '%s' for token %s (see --help)",
@@ -100,15 +109,16 @@ int gw_cmd_token(int argc, char **argv)
     if (strcmp(sub, "create") == 0) {
         char tok[GW_TOKEN_LEN + 1];
         int64_t id = 0;
-        gw_status st = gw_auth_token_create(s, role, name, tok, &id);
+        gw_status st = gw_auth_token_create(s, role, name, jur, tok, &id);
         if (st) {
             rc = gw_cli_fail("token", ctx, st);
         } else {
             printf("%s\n", tok);
             fprintf(stderr,
-                    "gridwatch token: created token %lld (%s, role %s); it is shown only "
-                    "this once\n",
-                    (long long)id, name ? name : "no name", gw_role_name(role));
+                    "gridwatch token: created token %lld (%s, role %s, %s%s); it is shown "
+                    "only this once\n",
+                    (long long)id, name ? name : "no name", gw_role_name(role),
+                    jur && *jur ? "jurisdiction " : "unscoped", jur && *jur ? jur : "");
         }
     } else if (strcmp(sub, "list") == 0) {
         rc = cmd_list(s);

@@ -59,6 +59,8 @@ const char *gw_req_method(const gw_req *req) { return req->method; }
 const char *gw_req_path(const gw_req *req) { return req->path; }
 gw_server *gw_req_server(gw_req *req) { return req->srv; }
 void *gw_req_app(gw_req *req) { return req->srv->o.app; }
+const gw_route *gw_req_route(const gw_req *req) { return req->route; }
+gw_req_auth *gw_req_auth_memo(gw_req *req) { return &req->auth; }
 const char *gw_server_db_path(const gw_server *srv) { return srv->db_path; }
 const gw_route *gw_server_route(const gw_server *srv, size_t i)
 {

@@ -386,7 +386,7 @@ static void dispatch(gw_req *req)
     int anon_ok = hit->role == GW_ROLE_ANON ||
                   (hit->role == GW_ROLE_VIEWER && srv->o.anonymous_read);
     if (!anon_ok && srv->o.auth) {
-        char why[256] = "", ip[48];
+        char why[512] = "", ip[48];
         srv_client_ip(req->conn, ip, sizeof ip);
         int wait = srv_auth_blocked(srv, ip);
         if (wait > 0) {

@@ -114,6 +114,19 @@ void *gw_req_app(gw_req *req);
 /* The i-th route the server matches (the given routes, then /healthz and /metrics), NULL past
  * the end: what /openapi.json lists. */
 const gw_route *gw_server_route(const gw_server *srv, size_t i);
+/* The route that answers the request (NULL before one matched). */
+const gw_route *gw_req_route(const gw_req *req);
+/* What the auth module learnt about the request's bearer token, kept for the request's life so
+ * that its handlers do not ask the database again (zeroed when the request starts). */
+#define GW_JURISDICTION_MAX 256
+typedef struct gw_req_auth {
+    int resolved;    /* 0 until the auth module filled the rest */
+    int rc;          /* 0 (a valid token), 401 or 503 */
+    const char *why; /* static text: why rc is not 0 */
+    gw_role role;
+    char jurisdiction[GW_JURISDICTION_MAX]; /* the token's path, "" when unscoped */
+} gw_req_auth;
+gw_req_auth *gw_req_auth_memo(gw_req *req);
 /* The database path the server serves. */
 const char *gw_server_db_path(const gw_server *srv);
 

@@ -96,6 +96,7 @@ struct gw_req {
     unsigned status;
     uint64_t bytes;
     stream_wrap *stream;
+    gw_req_auth auth; /* the auth module's memo (gw_req_auth_memo) */
 };
 
 struct stream_wrap {

@@ -6,6 +6,7 @@
 #ifndef GW_APP_H
 #define GW_APP_H
 
+#include "auth.h"
 #include "live.h"
 #include "server.h"
 
@@ -40,6 +41,10 @@ gw_status gw_app_create(gw_ctx *ctx, const char *db_path, const gw_app_opts *opt
 void gw_app_configure(gw_app *app, gw_server_opts *o);
 /* Accepts NULL. */
 void gw_app_destroy(gw_app *app);
+
+/* How the route named `route_name` treats tokens scoped to a jurisdiction (GW_SCOPE_REFUSE for
+ * a name the table does not know).  The auth hook applies it; the leak test reads it. */
+gw_scope_rule gw_app_scope_rule(const char *route_name);
 
 /* The live model of the request's app (NULL when the server runs without an app). */
 gw_live *gw_req_live(gw_req *req);

@@ -7,6 +7,7 @@
 #include "app.h"
 #include "gridwatch/crs.h"
 #include "http_util.h"
+#include "scope_http.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -474,20 +475,28 @@ static int h_all(gw_req *req)
     int64_t from = 0, to = 0;
     int given = 0;
     if (window_of(req, &from, &to, &given)) return 0;
+    gw_scope *sc = NULL; /* a scoped token: the grids of its jurisdiction only */
+    if (gw_req_scope_live(req, &sc)) return 0;
     pthread_rwlock_rdlock(&cs->lock);
-    if (!cs->cov) return busy(req, cs);
-    size_t n = gw_coverage_count(cs->cov);
+    if (!cs->cov) {
+        gw_scope_release(sc);
+        return busy(req, cs);
+    }
+    size_t n = gw_coverage_count(cs->cov), shown = 0;
+    for (size_t g = 0; g < n; g++)
+        shown += gw_scope_has_grid_id(sc, gw_coverage_grid_id(cs->cov, g));
     int32_t *inc = given ? malloc((n + 1) * sizeof *inc) : NULL,
             *seen = given ? malloc((n + 1) * sizeof *seen) : NULL;
     if (given && inc && seen) gw_coverage_incidents(cs->cov, from, to, inc, seen);
     gw_buf b = {0};
     gw_buf_printf(&b, "{\"seq\":%lld,\"count\":%zu,\"room_dist_m\":",
-                  (long long)gw_coverage_seq(cs->cov), n);
+                  (long long)gw_coverage_seq(cs->cov), shown);
     gw_buf_num(&b, gw_coverage_get_opts(cs->cov)->room_dist_m, 3);
     gw_buf_str(&b, ",\"grids\":[");
-    for (size_t g = 0; g < n && (!given || (inc && seen)); g++) {
+    for (size_t g = 0, k = 0; g < n && (!given || (inc && seen)); g++) {
+        if (!gw_scope_has_grid_id(sc, gw_coverage_grid_id(cs->cov, g))) continue;
         const gw_coverage_row *r = gw_coverage_row_at(cs->cov, g);
-        gw_buf_str(&b, g ? ",{\"id\":" : "{\"id\":");
+        gw_buf_str(&b, k++ ? ",{\"id\":" : "{\"id\":");
         gw_buf_json_str(&b, gw_coverage_grid_id(cs->cov, g));
         gw_buf_add(&b, ",", 1);
         row_props(&b, r, given ? inc[g] : r->incidents, given ? seen[g] : r->seen);
@@ -495,6 +504,7 @@ static int h_all(gw_req *req)
     }
     gw_buf_str(&b, "]}\n");
     pthread_rwlock_unlock(&cs->lock);
+    gw_scope_release(sc);
     free(inc), free(seen);
     if (b.oom || (given && (!inc || !seen))) gw_req_problem(req, 500, NULL, "out of memory");
     else gw_req_respond(req, 200, "application/json", b.data, b.len);
@@ -510,10 +520,14 @@ static int h_one(gw_req *req)
     int64_t from = 0, to = 0;
     int given = 0;
     if (window_of(req, &from, &to, &given)) return 0;
+    gw_scope *sc = NULL; /* a grid outside a scoped token's jurisdiction: as if it did not exist */
+    if (gw_req_scope_live(req, &sc)) return 0;
+    int outside = !gw_scope_has_grid_id(sc, id);
+    gw_scope_release(sc);
     pthread_rwlock_rdlock(&cs->lock);
     if (!cs->cov) return busy(req, cs);
     size_t row = 0;
-    if (gw_coverage_find(cs->cov, id, &row)) {
+    if (outside || gw_coverage_find(cs->cov, id, &row)) {
         pthread_rwlock_unlock(&cs->lock);
         gw_req_problem(req, 404, NULL, "no grid '%s' in the published grid set", id ? id : "");
         return 0;
@@ -582,9 +596,32 @@ static int h_cameras(gw_req *req)
     double dist[1000];
     gw_model *model = gw_live_model(cs->live);
     gw_model_snapshot *snap = gw_model_acquire(model);
-    size_t total = gw_coverage_cameras_at(snap, x, y, rows, dist, (size_t)limit);
-    size_t k = total < (size_t)limit ? total : (size_t)limit;
+    gw_scope *sc = NULL;
+    if (gw_req_scope(req, snap, &sc)) {
+        gw_model_release(gw_req_ctx(req), snap);
+        return 0;
+    }
     const gw_layer_data *d = gw_snapshot_layer(snap, GW_LAYER_CAMERAS);
+    /* a scoped token: the point in its jurisdiction, and only its cameras (all asked for, then
+     * those kept, in order) */
+    if (sc && !gw_scope_has_point(gw_req_ctx(req), sc, x, y)) {
+        char what[128];
+        snprintf(what, sizeof what, "the point (lon %g, lat %g)", lon, lat);
+        gw_req_scope_refuse(req, what);
+        gw_scope_release(sc);
+        gw_model_release(gw_req_ctx(req), snap);
+        return 0;
+    }
+    size_t total = gw_coverage_cameras_at(snap, x, y, rows, dist, sc ? 1000 : (size_t)limit);
+    if (sc) {
+        size_t kept = 0;
+        for (size_t i = 0; i < total && i < 1000; i++)
+            if (gw_scope_has_row(gw_req_ctx(req), sc, d, rows[i]))
+                rows[kept] = rows[i], dist[kept] = dist[i], kept++;
+        total = kept;
+    }
+    gw_scope_release(sc);
+    size_t k = total < (size_t)limit ? total : (size_t)limit;
     const double *cx = gw_layer_data_x(d, GW_MODEL_LONLAT),
                  *cy = gw_layer_data_y(d, GW_MODEL_LONLAT);
     int fname = gw_layer_field_index(GW_LAYER_CAMERAS, "name");

@@ -10,6 +10,7 @@
 #include "gridwatch/layer.h"
 #include "http_util.h"
 #include "problem.h"
+#include "scope_http.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -153,9 +154,39 @@ static int h_locate(gw_req *req)
         return 0;
     gw_model *m = gw_live_model(gw_req_live(req));
     gw_model_snapshot *snap = gw_model_acquire(m);
-    gw_dispatch_hit rooms[3], cams[MAX_CAMERAS];
+    gw_scope *sc = NULL;
+    if (gw_req_scope(req, snap, &sc)) {
+        gw_model_release(ctx, snap);
+        return 0;
+    }
+    /* a scoped token: the point must lie in its jurisdiction, and only the rooms and cameras
+     * that do are shown (asked for more, then kept in order) */
+    gw_dispatch_hit rooms[16], cams[MAX_CAMERAS];
     gw_locate loc;
-    gw_status st = gw_dispatch_locate(ctx, d, snap, lon, lat, rooms, 3, cams, (size_t)ncam, &loc);
+    gw_status st = gw_dispatch_locate(ctx, d, snap, lon, lat, rooms, sc ? 16 : 3, cams,
+                                      sc ? MAX_CAMERAS : (size_t)ncam, &loc);
+    if (!st && sc && !gw_req_scope_lonlat(req, sc, lon, lat)) {
+        char what[128];
+        snprintf(what, sizeof what, "the point (lon %g, lat %g)", lon, lat);
+        gw_req_scope_refuse(req, what);
+        gw_scope_release(sc);
+        gw_model_release(ctx, snap);
+        return 0;
+    }
+    if (!st && sc) {
+        const gw_layer_data *R = gw_snapshot_layer(snap, GW_LAYER_POLICE_ROOMS),
+                            *C = gw_snapshot_layer(snap, GW_LAYER_CAMERAS);
+        size_t k = 0;
+        for (size_t i = 0; i < loc.n_rooms; i++)
+            if (gw_scope_has_row(ctx, sc, R, rooms[i].row) && k < 3) rooms[k++] = rooms[i];
+        loc.n_rooms = k;
+        k = 0;
+        for (size_t i = 0; i < loc.n_cameras; i++)
+            if (gw_scope_has_row(ctx, sc, C, cams[i].row)) cams[k++] = cams[i];
+        loc.cameras_total = k; /* of those in the jurisdiction (at most MAX_CAMERAS) */
+        loc.n_cameras = k < (size_t)ncam ? k : (size_t)ncam;
+    }
+    gw_scope_release(sc);
     if (st) {
         gw_model_release(ctx, snap);
         gw_req_fail(req, ctx, st, NULL);
@@ -267,8 +298,28 @@ static int h_nearest(gw_req *req)
     double x, y;
     gw_team_hit hits[256];
     size_t n = 0, skipped = 0;
+    gw_scope *sc = NULL;
+    if (gw_req_scope_live(req, &sc)) return 0;
+    /* a scoped token sees only the teams in its jurisdiction: the 256 nearest (stale ones too,
+     * so that those skipped are counted among its own), then its own kept */
+    gw_nearest_opts oq = o;
+    if (sc) oq.k = 256, oq.include_stale = 1;
     gw_status st = gw_dispatch_to_metric(ctx, d, lon, lat, &x, &y);
-    if (!st) st = gw_dispatch_nearest(ctx, d, x, y, &o, hits, &n, &skipped);
+    if (!st) st = gw_dispatch_nearest(ctx, d, x, y, &oq, hits, &n, &skipped);
+    if (!st && sc) {
+        size_t kept = 0;
+        skipped = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (!gw_req_scope_lonlat(req, sc, hits[i].lon, hits[i].lat)) continue;
+            if (hits[i].stale && !inc) {
+                skipped += kept < (size_t)k;
+                continue;
+            }
+            if (kept < (size_t)k) hits[kept++] = hits[i];
+        }
+        n = kept;
+    }
+    gw_scope_release(sc);
     if (st) {
         gw_req_fail(req, ctx, st, NULL);
         return 0;
@@ -310,6 +361,33 @@ static const char *json_id(json_t *v, char *buf, size_t cap)
         return buf;
     }
     return NULL;
+}
+
+/* For a scoped token: every team of the batch must lie in its jurisdiction where the table has
+ * it and where it is reported; 0, or -1 with a 403 answered naming the first that does not.
+ * A team the table does not know is left to the write (reported as unknown). */
+static int scope_positions(gw_req *req, gw_dispatch *d, const gw_team_position *p, size_t n)
+{
+    gw_scope *sc = NULL;
+    if (gw_req_scope_live(req, &sc)) return -1;
+    if (!sc) return 0;
+    gw_ctx *ctx = gw_req_ctx(req);
+    int rc = 0;
+    for (size_t i = 0; i < n && !rc; i++) {
+        gw_team_hit h;
+        int known = gw_dispatch_team(ctx, d, p[i].id, 0, &h) == GW_OK;
+        gw_ctx_clear_error(ctx);
+        if (!known) continue;
+        if (!gw_req_scope_lonlat(req, sc, h.lon, h.lat) ||
+            !gw_req_scope_lonlat(req, sc, p[i].lon, p[i].lat)) {
+            char what[96];
+            snprintf(what, sizeof what, "team '%s' (where it is or where it is reported)", p[i].id);
+            gw_req_scope_refuse(req, what);
+            rc = -1;
+        }
+    }
+    gw_scope_release(sc);
+    return rc;
 }
 
 static int h_positions(gw_req *req)
@@ -366,6 +444,7 @@ static int h_positions(gw_req *req)
         }
     }
     if (!(s = gw_req_write_store(req))) goto done;
+    if (scope_positions(req, d, p, n)) goto done;
     int64_t seq = 0;
     gw_status st = gw_dispatch_positions(d, s, p, n, oc, &seq);
     if (st) {
@@ -416,6 +495,30 @@ static int assign_or_release(gw_req *req, int assign)
     if (!s) {
         json_decref(doc);
         return 0;
+    }
+    /* a scoped token: its team (where the table has it) and its incident must lie in the
+     * jurisdiction */
+    gw_scope *sc = NULL;
+    if (gw_req_scope_live(req, &sc)) {
+        json_decref(doc);
+        return 0;
+    }
+    if (sc) {
+        gw_ctx *ctx = gw_req_ctx(req);
+        gw_team_hit h;
+        char what[96] = "";
+        if (gw_dispatch_team(ctx, d, team, 0, &h) == GW_OK &&
+            !gw_req_scope_lonlat(req, sc, h.lon, h.lat))
+            snprintf(what, sizeof what, "team '%s'", team);
+        else if (inc && gw_req_scope_stored(req, sc, s, GW_LAYER_INCIDENTS, inc) == 0)
+            snprintf(what, sizeof what, "incident '%s'", inc);
+        gw_ctx_clear_error(ctx);
+        gw_scope_release(sc);
+        if (*what) {
+            gw_req_scope_refuse(req, what);
+            json_decref(doc);
+            return 0;
+        }
     }
     gw_team_hit state;
     memset(&state, 0, sizeof state);

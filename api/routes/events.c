@@ -4,8 +4,10 @@
 #include "events.h"
 
 #include "app.h"
+#include "auth.h"
 #include "http_util.h"
 #include "problem.h"
+#include "scope_http.h"
 
 #include "gridwatch/dispatch.h"
 #include "gridwatch/store_changes.h"
@@ -54,6 +56,12 @@ typedef struct sub {
         int64_t seq;
     } held[MOVE_SLOTS]; /* newest move not sent yet (window) */
     size_t n_held;
+    /* a token scoped to a jurisdiction: its path, a context of its own for the checks (reads
+     * of one stream never overlap) and, while events are chosen, the scope on the current
+     * model (NULL otherwise, and always for an unscoped subscriber) */
+    char jur[GW_JURISDICTION_MAX];
+    gw_ctx *ctx;
+    gw_scope *sc;
 } sub;
 
 struct gw_events {
@@ -71,6 +79,7 @@ struct gw_events {
     pthread_cond_t stop_cv;
     int stop, running;
     gw_dispatch *teams; /* optional: team events then carry the team's position and status */
+    gw_live *live;
 };
 
 static int64_t now_ms(void)
@@ -132,8 +141,57 @@ static void fill_ev(ev *e, int64_t seq, gw_layer layer, const char *op, const ch
     e->idh = hash_str(id);
 }
 
+/* 1 when lon/lat lies in the subscriber's scope (projected by the dispatch module). */
+static int lonlat_in(const sub *s, const gw_events *h, double lon, double lat)
+{
+    double x, y;
+    if (!h->teams || gw_dispatch_to_metric(s->ctx, h->teams, lon, lat, &x, &y) != GW_OK) {
+        gw_ctx_clear_error(s->ctx);
+        return 0;
+    }
+    return gw_scope_has_point(s->ctx, s->sc, x, y);
+}
+
+/* For a scoped subscriber (docs/scoping.md): a change with neither a feature nor a place (an
+ * import, a clear, a publish) tells nothing about a place and passes; a grid's passes when the
+ * grid lies in the jurisdiction; any other needs its bounding box (old and new place together)
+ * wholly in it — all four corners — and a team's also its current place.  Anything else, as a
+ * feature change without a box, is held back. */
+static int in_scope(const sub *s, const gw_events *h, const ev *e)
+{
+    if (!s->jur[0]) return 1;
+    if (!s->sc) return 0; /* no scope could be built: show nothing */
+    if (!e->id && !e->has_bbox) return 1;
+    if (e->layer == GW_LAYER_GRIDS && e->id) return gw_scope_has_grid_id(s->sc, e->id);
+    if (!e->has_bbox) return 0;
+    const gw_bbox *b = &e->bbox;
+    if (!lonlat_in(s, h, b->minx, b->miny) || !lonlat_in(s, h, b->maxx, b->maxy) ||
+        !lonlat_in(s, h, b->minx, b->maxy) || !lonlat_in(s, h, b->maxx, b->miny))
+        return 0;
+    gw_team_hit t;
+    if (e->layer == GW_LAYER_TEAMS && e->id && h->teams &&
+        gw_dispatch_team(NULL, h->teams, e->id, 0, &t) == GW_OK && !isnan(t.lon) && !isnan(t.lat))
+        return lonlat_in(s, h, t.lon, t.lat);
+    return 1;
+}
+
+/* Take (or drop: sc NULL after) the scope of a scoped subscriber on the current model. */
+static void scope_take(sub *s, const gw_events *h)
+{
+    if (!s->jur[0] || !h->live || !s->ctx) return;
+    gw_model_snapshot *snap = gw_model_acquire(gw_live_model(h->live));
+    if (gw_scope_get(s->ctx, snap, s->jur, &s->sc) != GW_OK) s->sc = NULL;
+    gw_model_release(s->ctx, snap);
+}
+static void scope_drop(sub *s)
+{
+    gw_scope_release(s->sc);
+    s->sc = NULL;
+}
+
 static int wanted(const sub *s, const ev *e)
 {
+    if (!in_scope(s, s->hub, e)) return 0;
     if (s->n_types) {
         int ok = 0;
         for (int i = 0; i < s->n_types && !ok; i++) {
@@ -305,6 +363,7 @@ gw_status gw_events_create(gw_ctx *ctx, gw_live *live, gw_events **out)
     if (!h) return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory");
     pthread_mutex_init(&h->lock, NULL);
     pthread_cond_init(&h->stop_cv, NULL);
+    h->live = live;
     h->floor = gw_live_seq(live) + 1;
     h->last = h->floor - 1;
     gw_status st = gw_live_listen(live, on_changes, h);
@@ -374,7 +433,8 @@ static void flush_held(sub *s, const gw_events *h, int64_t t, gw_buf *out, size_
     for (size_t k = 0; k < MOVE_SLOTS && s->n_held && out->len + 512 < max; k++) {
         if (!s->held[k].h || t - s->sent[k].ms < COALESCE_MS) continue;
         int64_t i = ring_find(h, s->held[k].seq);
-        if (i >= 0) format_ev(out, h, &h->ring[i % RING]); /* else: gone, the reset event said so */
+        if (i >= 0 && in_scope(s, h, &h->ring[i % RING])) /* else: gone (the reset said so) */
+            format_ev(out, h, &h->ring[i % RING]);        /* or moved out of the scope */
         s->sent[k].h = s->held[k].h, s->sent[k].ms = t;
         s->held[k].h = 0;
         s->n_held--;
@@ -390,6 +450,7 @@ static long sub_read(void *cls, char *buf, size_t max)
         return drain(&s->backlog, &s->backlog_off, buf, max);
     }
     gw_buf out = {0};
+    scope_take(s, h);
     pthread_mutex_lock(&h->lock);
     int64_t t = now_ms();
     if (!s->started) {
@@ -433,6 +494,7 @@ static long sub_read(void *cls, char *buf, size_t max)
     if (!out.len && t - __atomic_load_n(&s->last_write_ms, __ATOMIC_RELAXED) >= HEARTBEAT_MS)
         gw_buf_str(&out, ": heartbeat\n\n");
     pthread_mutex_unlock(&h->lock);
+    scope_drop(s);
     if (out.oom) {
         gw_buf_free(&out);
         return -1;
@@ -464,6 +526,7 @@ static void sub_free(void *cls)
         pthread_mutex_unlock(&h->lock);
     }
     gw_buf_free(&s->backlog);
+    gw_ctx_destroy(s->ctx);
     free(s);
 }
 
@@ -537,6 +600,12 @@ static int h_events(gw_req *req)
         return 0;
     }
     s->hub = h;
+    snprintf(s->jur, sizeof s->jur, "%s", gw_auth_request_jurisdiction(req));
+    if (s->jur[0] && gw_ctx_create(&s->ctx) != GW_OK) {
+        gw_req_problem(req, 503, NULL, "out of memory");
+        free(s);
+        return 0;
+    }
     const char *tv = gw_req_query(req, "types"), *bv = gw_req_query(req, "bbox");
     if (tv) {
         char tmp[512];
@@ -548,6 +617,7 @@ static int h_events(gw_req *req)
     char why[128];
     if (bv && gw_parse_bbox(bv, &s->bbox, why, sizeof why)) {
         gw_req_problem(req, 400, NULL, "parameter 'bbox': %s", why);
+        gw_ctx_destroy(s->ctx);
         free(s);
         return 0;
     }
@@ -557,14 +627,19 @@ static int h_events(gw_req *req)
     int64_t last = -1;
     if (lv && gw_events_parse_last_id(lv, &last)) {
         gw_req_problem(req, 400, NULL, "Last-Event-ID '%s' is not an event id (a change seq)", lv);
+        gw_ctx_destroy(s->ctx);
         free(s);
         return 0;
     }
     pthread_mutex_lock(&h->lock);
     int64_t floor = h->floor, newest = h->n ? h->ring[(h->n - 1) % RING].seq : floor - 1;
     pthread_mutex_unlock(&h->lock);
-    if (gw_events_resume(&last, floor, newest, &s->cursor) && replay(req, s, last, floor)) {
+    scope_take(s, h);
+    int bad = gw_events_resume(&last, floor, newest, &s->cursor) && replay(req, s, last, floor);
+    scope_drop(s);
+    if (bad) {
         gw_buf_free(&s->backlog);
+        gw_ctx_destroy(s->ctx);
         free(s);
         return 0;
     }

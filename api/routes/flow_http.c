@@ -1,7 +1,7 @@
 /* flow_http.c — the incident flow's routes (flow_http.h): a transition checked and recorded by
  * geo/flow in one transaction, the history, the overdue list, and the flow member of an
- * incident's OGC item.  The actor's jurisdiction and an incident's grid path are the two
- * small functions actor_path() and incident_path() below. */
+ * incident's OGC item.  The actor's jurisdiction is its token's (auth.h); an incident's is that
+ * of the published grid containing it (scope.h), as on every scoped route. */
 #include "flow_http.h"
 
 #include "app.h"
@@ -11,6 +11,7 @@
 #include "gridwatch/model.h"
 #include "gridwatch/store_flow.h"
 #include "problem.h"
+#include "scope.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -20,42 +21,42 @@
 
 #define OVERDUE_MAX 10000
 
-/* The jurisdiction path of the request's token ("" = root, unscoped).
- * TODO(issue 18): return gw_auth_request_jurisdiction(req) once the scoped tokens land. */
-static const char *actor_path(gw_req *req)
-{
-    (void)req;
-    return "";
-}
+/* The jurisdiction path of the request's token ("" = root, unscoped). */
+static const char *actor_path(gw_req *req) { return gw_auth_request_jurisdiction(req); }
 
-/* The jurisdiction path of grid `grid` in the published grids of the live model: the grid's
- * prefecture, county, township and village fields (looked up by name; missing or empty ones
- * skipped) joined by "/"; "" for an unknown grid.  One function, so a shared one can replace
- * it. */
-static void incident_path(gw_req *req, const char *grid, char *buf, size_t cap)
+/* The jurisdiction path of an incident, by the rule every scoped route uses (docs/scoping.md):
+ * the published grid containing its point in the live model; an incident the model does not
+ * hold yet falls back to its stored `grid` field.  "" when neither names a published grid. */
+static void incident_path(gw_req *req, const char *incident, const char *grid, char *buf,
+                          size_t cap)
 {
-    static const char *const parts[] = {"prefecture", "county", "township", "village"};
     buf[0] = 0;
     gw_live *live = gw_req_live(req);
     gw_ctx *ctx = gw_req_ctx(req);
-    if (!live || !ctx || !grid || !*grid) return;
+    if (!live || !ctx) return;
     gw_model_snapshot *snap = gw_model_acquire(gw_live_model(live));
+    const gw_layer_data *I = gw_snapshot_layer(snap, GW_LAYER_INCIDENTS);
     const gw_layer_data *G = gw_snapshot_layer(snap, GW_LAYER_GRIDS);
-    ptrdiff_t row = G ? gw_layer_data_find(G, grid) : -1;
-    size_t len = 0;
-    for (size_t i = 0; row >= 0 && i < sizeof parts / sizeof parts[0]; i++) {
-        int k = gw_layer_field_index(GW_LAYER_GRIDS, parts[i]);
-        const char *t = k >= 0 ? gw_layer_data_text(G, (size_t)row, k) : NULL;
-        if (!t || !*t || len >= cap) continue;
-        len += (size_t)snprintf(buf + len, cap - len, "%s%s", len ? "/" : "", t);
+    ptrdiff_t row = I && G && incident ? gw_layer_data_find(I, incident) : -1, g = -1;
+    if (row >= 0) {
+        const double *x = gw_layer_data_x(I, GW_MODEL_METRIC),
+                     *y = gw_layer_data_y(I, GW_MODEL_METRIC);
+        if (gw_layer_data_grid_at(ctx, G, x[row], y[row], &g)) g = -1, gw_ctx_clear_error(ctx);
+        if (g >= 0) gw_scope_row_path(G, (size_t)g, buf, cap);
     }
-    if (len >= cap) buf[0] = 0; /* cut: better unknown than a wrong path */
     gw_model_release(ctx, snap);
+    if (row < 0 && grid && *grid) gw_scope_grid_path(live, grid, buf, cap);
 }
+
+typedef struct path_user {
+    gw_req *req;
+    const char *incident;
+} path_user;
 
 static int path_cb(void *user, const char *grid, char *buf, size_t cap)
 {
-    incident_path(user, grid, buf, cap);
+    path_user *u = user;
+    incident_path(u->req, u->incident, grid, buf, cap);
     return 0;
 }
 
@@ -143,6 +144,7 @@ static int h_transition(gw_req *req)
     }
     char who[128];
     gw_auth_request_who(req, who, sizeof who);
+    path_user pu = {req, id};
     gw_flow_request r = {
         .incident = id,
         .action = act,
@@ -154,7 +156,7 @@ static int h_transition(gw_req *req)
         .to = to,
         .who = gw_auth_request_role(req) == GW_ROLE_ADMIN ? GW_FLOW_ADMIN : GW_FLOW_DISPATCHER,
         .path_of = path_cb,
-        .path_user = req,
+        .path_user = &pu,
     };
     gw_flow_outcome o;
     gw_status st = gw_flow_transition(s, &r, &o);
@@ -213,7 +215,7 @@ static int read_current(gw_req *req, gw_store *s, const char *id, gw_store_flow_
                         char *path, size_t cap)
 {
     gw_status st = gw_store_flow_get(s, id, cur);
-    if (!st) incident_path(req, cur->grid, path, cap);
+    if (!st) incident_path(req, id, cur->grid, path, cap);
     if (st == GW_ERR_NOT_FOUND || (!st && !gw_flow_path_within(path, actor_path(req)))) {
         gw_ctx_clear_error(gw_store_ctx(s));
         gw_req_problem(req, 404, NULL, "no incident has the id '%s'", id);
@@ -271,7 +273,7 @@ static int add_overdue(void *user, const gw_store_flow_cur *r)
 {
     overdue_acc *a = user;
     char path[512];
-    incident_path(a->req, r->grid, path, sizeof path);
+    incident_path(a->req, r->incident, r->grid, path, sizeof path);
     if (!gw_flow_path_within(path, a->scope) || !gw_flow_path_within(path, a->actor)) return 0;
     gw_flow_state s = GW_FS_REPORTED;
     gw_flow_state_parse(r->state, &s);
@@ -340,7 +342,7 @@ void gw_flow_item_extra(gw_req *req, gw_store *st, const char *id, gw_buf *featu
         return;
     }
     char path[512];
-    incident_path(req, cur.grid, path, sizeof path);
+    incident_path(req, id, cur.grid, path, sizeof path);
     if (!cur.has_row) {
         snprintf(cur.state, sizeof cur.state, "%s", gw_flow_state_name(GW_FS_REPORTED));
         cur.level = gw_flow_max_level(path);

@@ -4,6 +4,9 @@
  * kernel bandwidth of it (the zoom is the cache's layer number, so each zoom gets its own reach). */
 #include "heatmap_http.h"
 
+#include "auth.h"
+#include "scope_http.h"
+
 #include "cache.h"
 
 #include <math.h>
@@ -195,17 +198,27 @@ int gw_heat_tile_handler(gw_req *req)
     hargs a = {.req = req};
     if (gw_req_query_each(req, heat_arg, &a)) return 0;
     const gw_incident_filter *f = &a.o.filter;
-    char key[512];
-    snprintf(key, sizeof key, "%d:%lld|%d:%lld|%s|%d|%d|%.17g|%.17g", f->has_from,
+    /* a scoped token's density counts only its jurisdiction's incidents, cached apart */
+    const char *jur = gw_auth_request_jurisdiction(req);
+    char key[512 + GW_JURISDICTION_MAX];
+    snprintf(key, sizeof key, "%d:%lld|%d:%lld|%s|%d|%d|%.17g|%.17g|%s", f->has_from,
              (long long)f->from, f->has_to, (long long)f->to, f->category ? f->category : "",
-             f->severity_min, f->severity_max, a.o.min, a.o.max);
+             f->severity_min, f->severity_max, a.o.min, a.o.max, jur);
     gw_tile_blob *b = gw_tile_cache_get(h->cache, t.z, t, key);
     int hit = b != NULL;
     if (!b) {
         gw_model_snapshot *s = gw_model_acquire(gw_live_model(live));
+        gw_scope *sc = NULL;
+        if (gw_req_scope(req, s, &sc)) {
+            gw_model_release(ctx, s);
+            return 0;
+        }
+        gw_scope_keep_ctx kc = {.ctx = ctx, .scope = sc};
+        if (sc) a.o.keep = gw_scope_keep_row, a.o.keep_user = &kc;
         unsigned char *png = NULL;
         size_t len = 0;
         st = gw_heatmap_tile_png(ctx, s, t.z, t.x, t.y, &a.o, &png, &len);
+        gw_scope_release(sc);
         if (!st) st = gw_tile_blob_create(ctx, png, len, gw_snapshot_seq(s), &b);
         free(png);
         gw_model_release(ctx, s);
@@ -217,7 +230,7 @@ int gw_heat_tile_handler(gw_req *req)
         gw_tile_cache_put(h->cache, t.z, t, key, b);
     }
     gw_req_add_header(req, "X-Tile-Cache", hit ? "hit" : "miss");
-    if (!gw_req_cache_check(req, b->etag, "public, max-age=60", 0))
+    if (!gw_req_cache_check(req, b->etag, *jur ? "private, max-age=60" : "public, max-age=60", 0))
         gw_req_respond(req, 200, "image/png", (const char *)b->raw, b->raw_len);
     gw_tile_blob_release(b);
     return 0;

@@ -3,6 +3,9 @@
  * the live model and writes CSV, JSON, GeoTIFF or contours.  Spatial weights are cached per grid
  * version (a queen build on 12,864 grids takes about a second) and dropped when grids change. */
 #include "hotspot_http.h"
+
+#include "auth.h"
+#include "scope_http.h"
 #include "heatmap_http.h"
 
 #include <jansson.h>
@@ -339,7 +342,20 @@ static int h_hotspots(gw_req *req)
     hs_query_init(&q);
     hargs a = {req, ctx, &q};
     if (gw_req_query_each(req, http_arg, &a)) return 0;
+    if (*gw_auth_request_jurisdiction(req) && (q.lisa || q.emerging)) {
+        gw_req_problem(req, 403, NULL,
+                       "the LISA and emerging hot spot forms of /analysis/hotspots are not "
+                       "available to accounts scoped to a jurisdiction (this token is scoped to "
+                       "'%s'); the Gi* rows of its grids are",
+                       gw_auth_request_jurisdiction(req));
+        return 0;
+    }
     gw_model_snapshot *snap = gw_model_acquire(gw_live_model(hs->live));
+    gw_scope *sc = NULL; /* a scoped token: the Gi* rows of its grids (computed city-wide) */
+    if (gw_req_scope(req, snap, &sc)) {
+        gw_model_release(ctx, snap);
+        return 0;
+    }
     const gw_layer_data *g = gw_snapshot_layer(snap, GW_LAYER_GRIDS);
     const gw_layer_data *inc = gw_snapshot_layer(snap, GW_LAYER_INCIDENTS);
     wentry *we = NULL;
@@ -356,7 +372,7 @@ static int h_hotspots(gw_req *req)
         gw_req_fail(req, ctx, st, NULL);
     } else {
         if (!q.lisa && !q.emerging)
-            hs_write_result(&b, g, r, &q, we->w, we->seconds, gw_snapshot_seq(snap));
+            hs_write_result(&b, g, r, &q, we->w, we->seconds, gw_snapshot_seq(snap), sc);
         if (b.oom)
             gw_req_problem(req, 503, NULL, "out of memory writing %zu grids",
                            gw_layer_data_count(g));
@@ -368,6 +384,7 @@ static int h_hotspots(gw_req *req)
     gw_hotspot_result_destroy(r);
     gw_emerging_result_destroy(er);
     release(hs, we, ie);
+    gw_scope_release(sc);
     gw_model_release(ctx, snap);
     return 0;
 }

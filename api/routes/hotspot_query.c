@@ -154,11 +154,13 @@ static void num_or_null(gw_buf *b, double v, int prec, int csv)
 
 /* The result as CSV (id,count,value,z,p,class) or JSON into b. */
 void hs_write_result(gw_buf *b, const gw_layer_data *g, const gw_hotspot_result *r,
-                     const hs_query *q, const gw_weights *w, double wsec, int64_t seq)
+                     const hs_query *q, const gw_weights *w, double wsec, int64_t seq,
+                     const gw_scope *sc)
 {
     if (q->csv) {
         gw_buf_str(b, "id,count,value,z,p,class\n");
         for (size_t i = 0; i < r->n; i++) {
+            if (!gw_scope_has_grid_row(sc, i)) continue;
             const char *id = gw_layer_data_id(g, i);
             if (strpbrk(id, ",\"\r\n")) { /* RFC 4180 quoting */
                 gw_buf_add(b, "\"", 1);
@@ -178,17 +180,34 @@ void hs_write_result(gw_buf *b, const gw_layer_data *g, const gw_hotspot_result 
         }
         return;
     }
+    /* a jurisdiction (sc not the root): its grids' rows, and the counts of those */
+    size_t n = r->n, hot = r->n_hot, cold = r->n_cold, nn = r->n_no_neighbours, nv = r->n_no_value;
+    if (!gw_scope_is_root(sc)) {
+        n = hot = cold = nn = nv = 0;
+        for (size_t i = 0; i < r->n; i++) {
+            if (!gw_scope_has_grid_row(sc, i)) continue;
+            gw_hotspot_class c = r->cls[i];
+            n++;
+            hot += c >= GW_HS_HOT_99 && c <= GW_HS_HOT_90;
+            cold += c >= GW_HS_COLD_99 && c <= GW_HS_COLD_90;
+            nn += c == GW_HS_NO_NEIGHBOURS;
+            nv += c == GW_HS_NO_VALUE;
+        }
+    }
     gw_buf_str(b, "{\"method\":\"gistar\",\"weights\":");
     gw_buf_json_str(b, q->weights);
-    gw_buf_printf(b,
-                  ",\"value\":\"%s\",\"fdr\":%s,\"seq\":%lld,\"grids\":%zu,\"links\":%zu,"
-                  "\"hot\":%zu,\"cold\":%zu,\"no_neighbours\":%zu,\"no_value\":%zu,"
-                  "\"weights_seconds\":%.4f,\"seconds\":%.4f,\"results\":[",
+    gw_buf_printf(b, ",\"value\":\"%s\",\"fdr\":%s,\"seq\":%lld,\"grids\":%zu,\"links\":",
                   gw_hotspot_value_name(q->ho.value), q->ho.no_fdr ? "false" : "true",
-                  (long long)seq, r->n, gw_weights_links(w), r->n_hot, r->n_cold,
-                  r->n_no_neighbours, r->n_no_value, wsec, r->seconds);
-    for (size_t i = 0; i < r->n; i++) {
-        gw_buf_str(b, i ? ",{\"id\":" : "{\"id\":");
+                  (long long)seq, n);
+    if (gw_scope_is_root(sc)) gw_buf_printf(b, "%zu", gw_weights_links(w));
+    else gw_buf_str(b, "null"); /* the city's links: not a jurisdiction's figure */
+    gw_buf_printf(b,
+                  ",\"hot\":%zu,\"cold\":%zu,\"no_neighbours\":%zu,\"no_value\":%zu,"
+                  "\"weights_seconds\":%.4f,\"seconds\":%.4f,\"results\":[",
+                  hot, cold, nn, nv, wsec, r->seconds);
+    for (size_t i = 0, k = 0; i < r->n; i++) {
+        if (!gw_scope_has_grid_row(sc, i)) continue;
+        gw_buf_str(b, k++ ? ",{\"id\":" : "{\"id\":");
         gw_buf_json_str(b, gw_layer_data_id(g, i));
         gw_buf_printf(b, ",\"count\":%.0f,\"value\":", r->count[i]);
         num_or_null(b, r->value[i], 10, 0);

@@ -10,6 +10,7 @@
 #include "gridwatch/hotspot.h"
 #include "gridwatch/kde.h"
 #include "gridwatch/lisa.h"
+#include "scope.h"
 
 typedef struct hs_query {
     char weights[64];
@@ -38,8 +39,11 @@ typedef struct hs_query {
 
 void hs_query_init(hs_query *q);
 int hs_query_set(gw_ctx *ctx, hs_query *q, const char *key, const char *val, const char *tz);
+/* The Gi* result as JSON or CSV; sc (may be NULL: every grid) keeps the rows of a
+ * jurisdiction's grids (a scope built on g) and counts only those. */
 void hs_write_result(gw_buf *b, const gw_layer_data *g, const gw_hotspot_result *r,
-                     const hs_query *q, const gw_weights *w, double wsec, int64_t seq);
+                     const hs_query *q, const gw_weights *w, double wsec, int64_t seq,
+                     const gw_scope *sc);
 gw_status hs_run_lisa(gw_ctx *ctx, gw_buf *b, const gw_layer_data *g, const gw_hotspot_result *r,
                       const hs_query *q, const gw_weights *w);
 gw_status hs_run_emerging(gw_ctx *ctx, gw_buf *b, gw_model_snapshot *snap, const gw_layer_data *g,

@@ -1,8 +1,9 @@
 /* juris_http.c — GET /jurisdictions: the prefecture/county/township/village hierarchy of the
  * published grids with grid counts, population and area, built from the live model's snapshot
- * (geo/juris) per request. */
+ * (geo/juris) per request.  A token scoped to a jurisdiction lists it and those below it. */
 #include "juris_http.h"
 #include "app.h"
+#include "auth.h"
 #include "gridwatch/juris.h"
 #include "problem.h"
 
@@ -36,6 +37,7 @@ static int h_list(gw_req *req)
         }
         level = (int)l;
     }
+    const char *scope = gw_auth_request_jurisdiction(req);
     gw_model *m = gw_live_model(gw_req_live(req));
     gw_model_snapshot *snap = gw_model_acquire(m);
     gw_juris_list list;
@@ -50,8 +52,12 @@ static int h_list(gw_req *req)
     int known = !parent || !*parent;
     json_t *arr = json_array();
     for (size_t i = 0; i < list.n; i++) {
-        if (!known && strcmp(list.items[i].path, parent) == 0) known = 1;
-        if (gw_juris_match(&list.items[i], level, parent))
+        if (!known && strcmp(list.items[i].path, parent) == 0 &&
+            gw_juris_contains(scope, list.items[i].path))
+            known = 1;
+        /* a scoped account lists its own jurisdiction and those below it */
+        if (gw_juris_match(&list.items[i], level, parent) &&
+            gw_juris_contains(scope, list.items[i].path))
             json_array_append_new(arr, juris_json(&list.items[i]));
     }
     if (!known) {
@@ -67,7 +73,7 @@ static int h_list(gw_req *req)
     snprintf(crs, sizeof crs, "EPSG:%d", list.metric_srid);
     json_t *doc = json_pack("{s:o,s:s,s:s,s:I,s:I}", "jurisdictions", arr, "metric_crs", crs,
                             "area", "planar area of the grids in the metric CRS, km²",
-                            "unassigned_grids", (json_int_t)list.unassigned, "seq",
+                            "unassigned_grids", (json_int_t)(*scope ? 0 : list.unassigned), "seq",
                             (json_int_t)seq);
     gw_juris_list_free(&list);
     gw_req_respond_json(req, 200, doc);

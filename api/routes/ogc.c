@@ -8,12 +8,14 @@
 #include "ogc_internal.h"
 
 #include "app.h"
+#include "auth.h"
 #include "coverage_http.h"
 #include "gridwatch/crs.h"
 #include "gridwatch/layer.h"
 #include "gridwatch/store_features.h"
 #include "http_util.h"
 #include "problem.h"
+#include "scope_http.h"
 #include "web_http.h"
 
 #include <ctype.h>
@@ -496,6 +498,62 @@ static gw_status items_page(gw_req *req, gw_store *st, const items_q *q, gw_geoj
     return rc;
 }
 
+/* items_page for a token scoped to a jurisdiction: the store's filter narrowed to the scope's
+ * envelope, then every row of it read and kept when it lies in the scope, so numberMatched,
+ * offset and the links count only what the token may see. */
+static gw_status items_page_scoped(gw_req *req, gw_store *st, items_q *q, const gw_scope *sc,
+                                   gw_geojson_writer *w, void *cov, gw_buf *b)
+{
+    gw_bbox env;
+    int empty = !gw_scope_bbox(sc, &env, NULL);
+    if (!empty && q->f.has_bbox) {
+        gw_bbox u = q->f.bbox;
+        env = (gw_bbox){u.minx > env.minx ? u.minx : env.minx,
+                        u.miny > env.miny ? u.miny : env.miny,
+                        u.maxx < env.maxx ? u.maxx : env.maxx,
+                        u.maxy < env.maxy ? u.maxy : env.maxy};
+        empty = env.minx > env.maxx || env.miny > env.maxy;
+    }
+    q->f.has_bbox = 1;
+    q->f.bbox = env;
+    gw_status rc = gw_store_read_begin(st);
+    if (rc) return rc;
+    gw_feature_reader *rd = NULL;
+    if (!empty) rc = gw_store_features_open(st, &q->f, 0, 0, &rd);
+    gw_buf feats = {0};
+    int64_t matched = 0, returned = 0;
+    gw_row row;
+    while (!rc && rd && !feats.oom && !(rc = gw_store_features_next(st, rd, &row))) {
+        const char *id = row.values[0].kind == GW_VAL_TEXT ? row.values[0].s : NULL;
+        if (!gw_req_scope_store_row(req, sc, q->layer, id, row.wkb, row.wkb_len)) continue;
+        if (matched++ < q->offset || returned >= q->limit) continue;
+        if (returned++) gw_buf_add(&feats, ",", 1);
+        gw_ogc_put_feature(q->layer, &row, w, &feats, cov);
+    }
+    if (rc == GW_ERR_NOT_FOUND) rc = GW_OK;
+    gw_store_features_close(st, rd);
+    gw_store_read_end(st);
+    if (!rc) {
+        char ts[32];
+        gw_time_format((int64_t)time(NULL), ts, sizeof ts);
+        gw_buf_printf(b,
+                      "{\"type\":\"FeatureCollection\",\"numberMatched\":%lld,"
+                      "\"numberReturned\":%lld,\"timeStamp\":\"%s\",\"links\":[",
+                      (long long)matched, (long long)returned, ts);
+        put_link(req, b, "self", q->offset, 1);
+        if (q->offset + returned < matched) put_link(req, b, "next", q->offset + q->limit, 0);
+        if (q->offset > 0)
+            put_link(req, b, "prev", q->offset > q->limit ? q->offset - q->limit : 0, 0);
+        gw_buf_str(b, "],\"features\":[");
+        if (feats.len) gw_buf_add(b, feats.data, feats.len);
+        gw_buf_str(b, "]}\n");
+    }
+    if (!rc && (b->oom || feats.oom))
+        rc = gw_ctx_error(gw_store_ctx(st), GW_ERR_NOMEM, "out of memory");
+    gw_buf_free(&feats);
+    return rc;
+}
+
 static int h_items(gw_req *req)
 {
     items_q q = {.req = req, .limit = LIMIT_DEFAULT};
@@ -508,7 +566,15 @@ static int h_items(gw_req *req)
     gw_crs_transform *tr = NULL;
     if (output_crs(req, q.crs ? q.crs : &crs_opts[0], ctx, &w, &tr)) return 0;
     gw_buf b = {0};
-    gw_status rc = items_page(req, st, &q, &w, coverage_of(req, q.layer), &b);
+    gw_scope *sc = NULL;
+    if (gw_req_scope_live(req, &sc)) {
+        gw_geojson_writer_free(&w);
+        gw_crs_transform_destroy(tr);
+        return 0;
+    }
+    gw_status rc = sc ? items_page_scoped(req, st, &q, sc, &w, coverage_of(req, q.layer), &b)
+                      : items_page(req, st, &q, &w, coverage_of(req, q.layer), &b);
+    gw_scope_release(sc);
     gw_geojson_writer_free(&w);
     gw_crs_transform_destroy(tr);
     if (rc) {
@@ -539,8 +605,14 @@ static int h_item(gw_req *req)
     gw_feature_filter f = {.layer = layer, .ids = &id, .n_ids = 1};
     gw_feature_reader *rd = NULL;
     gw_row row;
+    gw_scope *sc = NULL;
+    if (gw_req_scope_live(req, &sc)) return 0;
     gw_status rc = gw_store_features_open(st, &f, 0, 0, &rd);
     if (!rc) rc = gw_store_features_next(st, rd, &row);
+    /* outside the token's jurisdiction: as if it did not exist */
+    if (!rc && sc && !gw_req_scope_store_row(req, sc, layer, id, row.wkb, row.wkb_len))
+        rc = GW_ERR_NOT_FOUND;
+    gw_scope_release(sc);
     if (rc) {
         if (rc == GW_ERR_NOT_FOUND)
             gw_req_problem(req, 404, NULL, "no feature '%s' in collection '%s'", id,

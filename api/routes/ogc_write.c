@@ -14,6 +14,7 @@
 #include "http_util.h"
 #include "ogc.h"
 #include "problem.h"
+#include "scope_http.h"
 
 #include "gridwatch/store_features.h"
 
@@ -121,6 +122,22 @@ static gw_status stored_features(gw_store *s, gw_layer layer, const gw_edit_resu
 
 enum op { OP_POST, OP_PUT, OP_PATCH, OP_DELETE };
 
+/* The edit's check (gw_edit_opts.check) for a scoped token: each feature as written must lie in
+ * the jurisdiction; the first that does not is named in `refused`. */
+typedef struct scope_check {
+    gw_req *req;
+    gw_scope *sc;
+    char refused[300];
+} scope_check;
+
+static int check_in_scope(void *user, gw_store *store, gw_layer layer, const char *id)
+{
+    scope_check *c = user;
+    if (gw_req_scope_stored(c->req, c->sc, store, layer, id) == 1) return 0;
+    snprintf(c->refused, sizeof c->refused, "%s '%s' as written", gw_layer_name(layer), id);
+    return 1;
+}
+
 static int write_item(gw_req *req, enum op op)
 {
     gw_layer layer;
@@ -141,6 +158,18 @@ static int write_item(gw_req *req, enum op op)
     size_t len = 0;
     const char *body = gw_req_body(req, &len);
     const char *id = gw_req_param(req, "id");
+    /* A scoped token writes only inside its jurisdiction: the feature as it was (checked
+     * here) and as it is written (checked inside the write's transaction) must both lie in it. */
+    scope_check chk = {.req = req};
+    if (gw_req_scope_live(req, &chk.sc)) return 0;
+    if (chk.sc && op != OP_POST && gw_req_scope_stored(req, chk.sc, s, layer, id) == 0) {
+        char what[300];
+        snprintf(what, sizeof what, "%s '%s'", gw_layer_name(layer), id);
+        gw_req_scope_refuse(req, what);
+        gw_scope_release(chk.sc);
+        return 0;
+    }
+    if (chk.sc && op != OP_DELETE) o.check = check_in_scope, o.check_user = &chk;
     gw_edit_result r = {0};
     gw_status st;
     switch (op) {
@@ -148,6 +177,12 @@ static int write_item(gw_req *req, enum op op)
     case OP_PUT: st = gw_edit_replace(s, layer, id, body, len, &o, &r); break;
     case OP_PATCH: st = gw_edit_patch(s, layer, id, body, len, &o, &r); break;
     default: st = gw_edit_delete(s, layer, id, &r); break;
+    }
+    gw_scope_release(chk.sc);
+    if (st && chk.refused[0]) {
+        gw_ctx_clear_error(ctx);
+        gw_req_scope_refuse(req, chk.refused);
+        return 0;
     }
     if (st) {
         gw_req_fail(req, ctx, st, NULL);

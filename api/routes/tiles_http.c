@@ -6,7 +6,9 @@
 #include "tiles_http.h"
 
 #include "app.h"
+#include "auth.h"
 #include "cache.h"
+#include "scope_http.h"
 #include "tile_fields.h"
 
 #include "gridwatch/store_changes.h"
@@ -330,7 +332,10 @@ static int tile_arg(void *user, const char *key, const char *val)
 static void send_blob(gw_req *req, const gw_tile_blob *b, int hit)
 {
     gw_req_add_header(req, "X-Tile-Cache", hit ? "hit" : "miss");
-    if (gw_req_cache_check(req, b->etag, "public, max-age=60", 1)) return;
+    /* a jurisdiction's tile must not be kept by a shared cache and served to another token */
+    const char *cc = *gw_auth_request_jurisdiction(req) ? "private, max-age=60"
+                                                        : "public, max-age=60";
+    if (gw_req_cache_check(req, b->etag, cc, 1)) return;
     if (!b->raw_len) { /* empty tile: 204, which MapLibre and GDAL treat as "no features" */
         gw_req_respond(req, 204, NULL, "", 0);
         return;
@@ -374,21 +379,32 @@ static int h_tile(gw_req *req)
     gw_store *store = gw_req_store(req);
     if (!store) return 0;
     gw_tiles_sync(t, store);
-    char key[1200];
-    gw_tile_filter_key(&a.f, key, sizeof key);
+    /* A scoped token's tiles are cached apart: the key starts with its jurisdiction. */
+    char key[1200 + GW_JURISDICTION_MAX];
+    const char *jur = gw_auth_request_jurisdiction(req);
+    int kl = snprintf(key, sizeof key, "%s%s", *jur ? jur : "", *jur ? "|" : "");
+    gw_tile_filter_key(&a.f, key + kl, sizeof key - (size_t)kl);
     gw_tile_blob *b = gw_tile_cache_get(t->cache, a.layer, tid, key);
     int hit = b != NULL;
     if (!b) {
         gw_model_snapshot *s = gw_model_acquire(t->model);
+        gw_scope *sc = NULL;
+        if (gw_req_scope(req, s, &sc)) {
+            gw_model_release(ctx, s);
+            return 0;
+        }
         gw_mvt *mvt = NULL;
         const uint8_t *bytes = NULL;
         size_t len = 0;
         gw_tile_fields_use u;
         gw_tile_fields_acquire(t->fields, ctx, s, a.parts,
                                &u); /* version: older when the analysis lags */
+        gw_tile_extras ex = u.ex;
+        gw_scope_keep_ctx kc = {.ctx = ctx, .scope = sc};
+        if (sc) ex.keep = gw_scope_keep_row, ex.keep_user = &kc;
         st = gw_mvt_create(ctx, tid, NULL, &mvt);
-        if (!st)
-            st = gw_tile_render_ex(ctx, t->src, mvt, s, a.parts, tid, &a.f, &u.ex, &bytes, &len);
+        if (!st) st = gw_tile_render_ex(ctx, t->src, mvt, s, a.parts, tid, &a.f, &ex, &bytes, &len);
+        gw_scope_release(sc);
         if (!st) st = gw_tile_blob_create(ctx, bytes, len, u.version, &b);
         gw_tile_fields_release(t->fields, &u);
         gw_mvt_destroy(mvt);

@@ -6,6 +6,7 @@
 #include "auth.h"
 
 #include "gridwatch/store_tokens.h"
+#include "scope.h"
 
 #include <ctype.h>
 #include <nettle/sha2.h>
@@ -64,13 +65,17 @@ static int well_formed(const char *t)
 }
 
 gw_status gw_auth_token_create(gw_store *s, gw_role role, const char *name,
-                               char token[GW_TOKEN_LEN + 1], int64_t *id)
+                               const char *jurisdiction, char token[GW_TOKEN_LEN + 1], int64_t *id)
 {
     if (!s || !token) return GW_ERR_ARG;
     gw_ctx *ctx = gw_store_ctx(s);
     if (role < GW_ROLE_VIEWER || role > GW_ROLE_ADMIN)
         return gw_ctx_error(ctx, GW_ERR_ARG,
                             "a token needs a role: viewer, dispatcher, planner or admin");
+    if (jurisdiction && *jurisdiction) {
+        gw_status pst = gw_scope_path_check(s, jurisdiction);
+        if (pst) return pst;
+    }
     unsigned char rnd[32];
     if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
         return gw_ctx_error(ctx, GW_ERR_IO, "getrandom failed: no random bytes for a token");
@@ -83,11 +88,13 @@ gw_status gw_auth_token_create(gw_store *s, gw_role role, const char *name,
     gw_status st = gw_store_begin(s);
     if (st) return st;
     int64_t rowid = 0;
-    st = gw_store_tokens_insert(s, name, gw_role_name(role), h, sizeof h, at, &rowid);
+    st = gw_store_tokens_insert(s, name, gw_role_name(role), jurisdiction, h, sizeof h, at, &rowid);
     if (!st) {
-        char detail[300];
-        snprintf(detail, sizeof detail, "token %lld (%s) role %s", (long long)rowid,
-                 name ? name : "no name", gw_role_name(role));
+        char detail[600];
+        snprintf(detail, sizeof detail, "token %lld (%s) role %s%s%s", (long long)rowid,
+                 name ? name : "no name", gw_role_name(role),
+                 jurisdiction && *jurisdiction ? " jurisdiction " : "",
+                 jurisdiction && *jurisdiction ? jurisdiction : "");
         st = gw_store_audit(s, "gridwatch token", "token create", detail);
     }
     if (!st) st = gw_store_commit(s);
@@ -100,14 +107,15 @@ gw_status gw_auth_token_create(gw_store *s, gw_role role, const char *name,
     return GW_OK;
 }
 
-gw_status gw_auth_token_lookup(gw_store *s, const char *token, gw_role *role)
+gw_status gw_auth_token_lookup(gw_store *s, const char *token, gw_role *role, char *jur,
+                               size_t jcap)
 {
     if (!s || !role) return GW_ERR_ARG;
     if (!well_formed(token)) return GW_ERR_NOT_FOUND;
     uint8_t h[SHA256_DIGEST_SIZE];
     hash_token(token, h);
     char name[32];
-    gw_status st = gw_store_tokens_find(s, h, sizeof h, name, sizeof name, NULL, 0);
+    gw_status st = gw_store_tokens_find(s, h, sizeof h, name, sizeof name, NULL, 0, jur, jcap);
     if (st) return st;
     return gw_role_parse(name, role) == 0 ? GW_OK : GW_ERR_NOT_FOUND;
 }
@@ -186,7 +194,8 @@ void gw_auth_request_who(gw_req *req, char *buf, size_t cap)
     if (!s || request_token(req, t, &why)) return;
     uint8_t h[SHA256_DIGEST_SIZE];
     hash_token(t, h);
-    if (gw_store_tokens_find(s, h, sizeof h, rname, sizeof rname, name, sizeof name) == GW_OK &&
+    if (gw_store_tokens_find(s, h, sizeof h, rname, sizeof rname, name, sizeof name, NULL, 0) ==
+            GW_OK &&
         *name)
         snprintf(buf, cap, "%s", name);
 }
@@ -194,7 +203,8 @@ void gw_auth_request_who(gw_req *req, char *buf, size_t cap)
 /* Resolve the request's role: 0 with *role, 401 with the reason, or 503 when the token cannot
  * be checked (the database is unreachable: a PostgreSQL restart) — not the client's fault, so
  * not counted against its address either. */
-static int request_role(gw_req *req, gw_role *role, const char **why)
+static int request_role_uncached(gw_req *req, gw_role *role, char *jur, size_t jcap,
+                                 const char **why)
 {
     char t[GW_TOKEN_LEN + 1];
     if (request_token(req, t, why)) return 401;
@@ -203,7 +213,7 @@ static int request_role(gw_req *req, gw_role *role, const char **why)
         *why = "the token cannot be checked: the database is unavailable; retry shortly";
         return 503;
     }
-    gw_status st = gw_auth_token_lookup(s, t, role);
+    gw_status st = gw_auth_token_lookup(s, t, role, jur, jcap);
     if (st == GW_OK) return 0;
     if (st != GW_ERR_NOT_FOUND) {
         *why = "the token cannot be checked: the database is unavailable; retry shortly";
@@ -212,9 +222,34 @@ static int request_role(gw_req *req, gw_role *role, const char **why)
     return 401;
 }
 
+/* request_role_uncached once per request: the answer is kept in the request's auth memo. */
+static int request_role(gw_req *req, gw_role *role, const char **why)
+{
+    gw_req_auth *m = gw_req_auth_memo(req);
+    if (!m->resolved) {
+        m->role = GW_ROLE_ANON;
+        m->why = "";
+        m->rc = request_role_uncached(req, &m->role, m->jurisdiction, sizeof m->jurisdiction,
+                                      &m->why);
+        if (m->rc) m->jurisdiction[0] = '\0';
+        m->resolved = m->rc != 503; /* a database that was away may be back at the next call */
+    }
+    *role = m->role;
+    *why = m->why;
+    return m->rc;
+}
+
+const char *gw_auth_request_jurisdiction(gw_req *req)
+{
+    gw_role role;
+    const char *why;
+    if (request_role(req, &role, &why)) return "";
+    return gw_req_auth_memo(req)->jurisdiction;
+}
+
 int gw_auth_hook(void *user, gw_req *req, gw_role need, char *why, size_t cap)
 {
-    (void)user;
+    const gw_auth_conf *conf = user;
     gw_role role = GW_ROLE_ANON;
     const char *reason = "";
     int rc = request_role(req, &role, &reason);
@@ -225,6 +260,16 @@ int gw_auth_hook(void *user, gw_req *req, gw_role need, char *why, size_t cap)
     if (role < need) {
         snprintf(why, cap, "a %s token may not do this; it needs at least the %s role",
                  gw_role_name(role), gw_role_name(need));
+        return 403;
+    }
+    const char *jur = gw_req_auth_memo(req)->jurisdiction;
+    const gw_route *r = gw_req_route(req);
+    if (*jur &&
+        (!conf || !conf->scope_rule || !r || conf->scope_rule(r->name) == GW_SCOPE_REFUSE)) {
+        snprintf(why, cap,
+                 "%s %s is not available to accounts scoped to a jurisdiction (this token is "
+                 "scoped to '%s'); ask for an unscoped token",
+                 r ? r->method : "", r ? r->pattern : "this route", jur);
         return 403;
     }
     return 0;

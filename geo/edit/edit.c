@@ -45,6 +45,8 @@ static gw_status ed_init(ed *e, gw_store *s, gw_layer layer, const gw_edit_opts 
     if (e->crs.kind == GW_CRS_EPSG && e->crs.epsg == 0) e->crs.epsg = 4326;
     e->latlon = o ? o->axis_latlon : 0;
     e->layout = o ? o->layout : 0;
+    e->check = o ? o->check : NULL;
+    e->check_user = o ? o->check_user : NULL;
     e->ix_grid = layer == GW_LAYER_INCIDENTS ? gw_layer_field_index(layer, "grid") : -1;
     e->ix_room = layer == GW_LAYER_INCIDENTS ? gw_layer_field_index(layer, "police_room") : -1;
     e->ix_auto = layer == GW_LAYER_TEAMS       ? gw_layer_field_index(layer, "updated_at")
@@ -571,6 +573,10 @@ static gw_status insert_one(ed *e, json_t *jf, int k)
 
 static gw_status finish(ed *e, gw_status st)
 {
+    for (size_t i = 0; !st && e->check && i < e->res->n; i++)
+        if (e->check(e->check_user, e->s, e->layer, e->res->ids[i]))
+            st = gw_ctx_error(e->ctx, GW_ERR_CONFLICT, "%s '%s': refused by the caller's check",
+                              e->lname, e->res->ids[i]);
     if (!st) st = gw_store_commit(e->s);
     if (st) {
         gw_store_rollback(e->s);

@@ -40,6 +40,8 @@ typedef struct ed {
     int64_t gv; /* published grid version */
     int ix_grid, ix_room, ix_auto;
     gw_edit_result *res;
+    int (*check)(void *user, gw_store *store, gw_layer layer, const char *id);
+    void *check_user;
 } ed;
 
 /* An incident's grid and police room: a named one must exist; a missing one is found from the

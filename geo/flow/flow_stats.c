@@ -16,10 +16,10 @@ typedef struct walk {
     gw_flow_find_fn find;
     void *find_user;
     gw_flow_ms *ms;
-    char cur[256];     /* the incident of the last transition seen */
-    ptrdiff_t row;     /* its index, -1 when skipped */
-    int64_t last_at;   /* when its last transition was made */
-    int level;         /* its level after it */
+    char cur[256];   /* the incident of the last transition seen */
+    ptrdiff_t row;   /* its index, -1 when skipped */
+    int64_t last_at; /* when its last transition was made */
+    int level;       /* its level after it */
     gw_status st;
 } walk;
 

@@ -48,8 +48,9 @@ static const gw_copy_column changelog_cols[] = {
     {"op", GW_COPY_TEXT},   {"feature_id", GW_COPY_TEXT}, {"minx", GW_COPY_REAL},
     {"miny", GW_COPY_REAL}, {"maxx", GW_COPY_REAL},       {"maxy", GW_COPY_REAL}};
 static const gw_copy_column tokens_cols[] = {
-    {"id", GW_COPY_INT},    {"name", GW_COPY_TEXT},       {"role", GW_COPY_TEXT},
-    {"hash", GW_COPY_BLOB}, {"created_at", GW_COPY_TIME}, {"revoked_at", GW_COPY_TIME}};
+    {"id", GW_COPY_INT},           {"name", GW_COPY_TEXT},       {"role", GW_COPY_TEXT},
+    {"hash", GW_COPY_BLOB},        {"created_at", GW_COPY_TIME}, {"revoked_at", GW_COPY_TIME},
+    {"jurisdiction", GW_COPY_TEXT}}; /* a copy must not widen a scoped token */
 static const gw_copy_column coverage_cols[] = {
     {"grid", GW_COPY_TEXT},       {"seq", GW_COPY_INT},         {"grid_m2", GW_COPY_REAL},
     {"covered_m2", GW_COPY_REAL}, {"ratio", GW_COPY_REAL},      {"cameras", GW_COPY_INT},

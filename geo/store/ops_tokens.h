@@ -6,19 +6,20 @@
 #include "gridwatch/store_tokens.h"
 
 struct gw_store_tokens_ops {
-    gw_status (*insert)(gw_store *s, const char *name, const char *role, const unsigned char *hash,
-                        size_t hash_len, const char *created_at, int64_t *id);
+    gw_status (*insert)(gw_store *s, const char *name, const char *role, const char *jurisdiction,
+                        const unsigned char *hash, size_t hash_len, const char *created_at,
+                        int64_t *id);
     gw_status (*find)(gw_store *s, const unsigned char *hash, size_t hash_len, char *role,
-                      size_t rcap, char *name, size_t ncap);
+                      size_t rcap, char *name, size_t ncap, char *jur, size_t jcap);
     gw_status (*revoke)(gw_store *s, const char *id_or_name, int by_id, const char *at, int *n);
     gw_status (*list)(gw_store *s, gw_store_token_fn fn, void *user);
 };
 
 gw_status sq_tokens_insert(gw_store *s, const char *name, const char *role,
-                           const unsigned char *hash, size_t hash_len, const char *created_at,
-                           int64_t *id);
+                           const char *jurisdiction, const unsigned char *hash, size_t hash_len,
+                           const char *created_at, int64_t *id);
 gw_status sq_tokens_find(gw_store *s, const unsigned char *hash, size_t hash_len, char *role,
-                         size_t rcap, char *name, size_t ncap);
+                         size_t rcap, char *name, size_t ncap, char *jur, size_t jcap);
 gw_status sq_tokens_revoke(gw_store *s, const char *id_or_name, int by_id, const char *at, int *n);
 gw_status sq_tokens_list(gw_store *s, gw_store_token_fn fn, void *user);
 

@@ -92,11 +92,12 @@ static gw_status pg_flow_history(gw_store *s, const char *incident, gw_store_flo
 {
     const char *v[] = {incident};
     gw_status st;
-    PGresult *r = pg_run(s,
-                         "SELECT seq, incident, gw_iso(at), actor, actor_jurisdiction, action, "
-                         "from_state, to_state, from_level, to_level, assignee, note FROM "
-                         "incident_transitions WHERE $1::text IS NULL OR incident = $1 ORDER BY incident, seq",
-                         1, v, NULL, "cannot read an incident's transitions", &st);
+    PGresult *r = pg_run(
+        s,
+        "SELECT seq, incident, gw_iso(at), actor, actor_jurisdiction, action, "
+        "from_state, to_state, from_level, to_level, assignee, note FROM "
+        "incident_transitions WHERE $1::text IS NULL OR incident = $1 ORDER BY incident, seq",
+        1, v, NULL, "cannot read an incident's transitions", &st);
     if (!r) return st;
     for (int i = 0; i < PQntuples(r); i++) {
 #define COL(c) (PQgetisnull(r, i, c) ? NULL : PQgetvalue(r, i, c))

@@ -9,37 +9,40 @@
 #include <stdlib.h>
 
 static gw_status pg_tokens_insert(gw_store *s, const char *name, const char *role,
-                                  const unsigned char *hash, size_t hash_len,
-                                  const char *created_at, int64_t *id)
+                                  const char *jurisdiction, const unsigned char *hash,
+                                  size_t hash_len, const char *created_at, int64_t *id)
 {
-    const char *v[] = {name, role, (const char *)hash, created_at};
-    const int lens[] = {0, 0, (int)hash_len, 0};
+    const char *v[] = {name, role, (const char *)hash, created_at,
+                       jurisdiction && *jurisdiction ? jurisdiction : NULL};
+    const int lens[] = {0, 0, (int)hash_len, 0, 0};
     gw_status st = pg_write_begin(s);
     if (st) return st;
     PGresult *r = pg_run(s,
-                         "INSERT INTO tokens (name, role, hash, created_at) VALUES ($1, $2, "
-                         "$3::bytea, $4::timestamptz) RETURNING id",
-                         4, v, lens, "cannot store the token", &st);
+                         "INSERT INTO tokens (name, role, hash, created_at, jurisdiction) VALUES "
+                         "($1, $2, $3::bytea, $4::timestamptz, $5) RETURNING id",
+                         5, v, lens, "cannot store the token", &st);
     if (r && id && PQntuples(r) > 0) *id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
     PQclear(r);
     return pg_write_end(s, st);
 }
 
 static gw_status pg_tokens_find(gw_store *s, const unsigned char *hash, size_t hash_len, char *role,
-                                size_t rcap, char *name, size_t ncap)
+                                size_t rcap, char *name, size_t ncap, char *jur, size_t jcap)
 {
     const char *v[] = {(const char *)hash};
     const int lens[] = {(int)hash_len};
     gw_status st;
-    PGresult *r = pg_run(s,
-                         "SELECT role, name FROM tokens WHERE hash = $1::bytea AND revoked_at IS "
-                         "NULL",
-                         1, v, lens, "cannot check the token", &st);
+    PGresult *r = pg_run(
+        s,
+        "SELECT role, name, jurisdiction FROM tokens WHERE hash = $1::bytea AND revoked_at IS "
+        "NULL",
+        1, v, lens, "cannot check the token", &st);
     if (!r) return st;
     st = GW_ERR_NOT_FOUND;
     if (PQntuples(r) > 0) {
         snprintf(role, rcap, "%s", PQgetvalue(r, 0, 0));
         if (name) snprintf(name, ncap, "%s", PQgetisnull(r, 0, 1) ? "" : PQgetvalue(r, 0, 1));
+        if (jur) snprintf(jur, jcap, "%s", PQgetisnull(r, 0, 2) ? "" : PQgetvalue(r, 0, 2));
         st = GW_OK;
     }
     PQclear(r);
@@ -76,8 +79,8 @@ static gw_status pg_tokens_list(gw_store *s, gw_store_token_fn fn, void *user)
 {
     gw_status st;
     PGresult *r = pg_run(s,
-                         "SELECT id, name, role, gw_iso(created_at), gw_iso(revoked_at) FROM "
-                         "tokens ORDER BY id",
+                         "SELECT id, name, role, gw_iso(created_at), gw_iso(revoked_at), "
+                         "jurisdiction FROM tokens ORDER BY id",
                          0, NULL, NULL, "cannot list tokens", &st);
     if (!r) return st;
     for (int i = 0, rows = PQntuples(r); i < rows; i++) {
@@ -88,6 +91,7 @@ static gw_status pg_tokens_list(gw_store *s, gw_store_token_fn fn, void *user)
             .role = COL(2),
             .created_at = COL(3),
             .revoked_at = COL(4),
+            .jurisdiction = COL(5),
         };
 #undef COL
         if (fn(user, &t)) break;

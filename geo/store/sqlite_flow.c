@@ -116,11 +116,12 @@ gw_status sq_flow_put(gw_store *s, const gw_store_flow_step *t, const gw_store_f
 gw_status sq_flow_history(gw_store *s, const char *incident, gw_store_flow_step_fn fn, void *user)
 {
     sqlite3_stmt *q = NULL;
-    gw_status st = st_prepare(s,
-                              "SELECT seq, incident, at, actor, actor_jurisdiction, action, "
-                              "from_state, to_state, from_level, to_level, assignee, note FROM "
-                              "incident_transitions WHERE ?1 IS NULL OR incident = ?1 ORDER BY incident, seq",
-                              0, &q, "cannot read an incident's transitions");
+    gw_status st = st_prepare(
+        s,
+        "SELECT seq, incident, at, actor, actor_jurisdiction, action, "
+        "from_state, to_state, from_level, to_level, assignee, note FROM "
+        "incident_transitions WHERE ?1 IS NULL OR incident = ?1 ORDER BY incident, seq",
+        0, &q, "cannot read an incident's transitions");
     if (st) return st;
     bind_text(q, 1, incident);
     int rc;

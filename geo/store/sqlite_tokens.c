@@ -5,16 +5,17 @@
 #include <stdio.h>
 
 gw_status sq_tokens_insert(gw_store *s, const char *name, const char *role,
-                           const unsigned char *hash, size_t hash_len, const char *created_at,
-                           int64_t *id)
+                           const char *jurisdiction, const unsigned char *hash, size_t hash_len,
+                           const char *created_at, int64_t *id)
 {
     sqlite3_stmt *q = NULL;
     gw_status st = st_prepare(s,
-                              "INSERT INTO tokens (name, role, hash, created_at) VALUES (?1, ?2, "
-                              "?3, ?4)",
+                              "INSERT INTO tokens (name, role, hash, created_at, jurisdiction) "
+                              "VALUES (?1, ?2, ?3, ?4, ?5)",
                               0, &q, "cannot store the token");
     if (st) return st;
     if (name) sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+    if (jurisdiction && *jurisdiction) sqlite3_bind_text(q, 5, jurisdiction, -1, SQLITE_STATIC);
     sqlite3_bind_text(q, 2, role, -1, SQLITE_STATIC);
     sqlite3_bind_blob(q, 3, hash, (int)hash_len, SQLITE_STATIC);
     sqlite3_bind_text(q, 4, created_at, -1, SQLITE_STATIC);
@@ -25,13 +26,14 @@ gw_status sq_tokens_insert(gw_store *s, const char *name, const char *role,
 }
 
 gw_status sq_tokens_find(gw_store *s, const unsigned char *hash, size_t hash_len, char *role,
-                         size_t rcap, char *name, size_t ncap)
+                         size_t rcap, char *name, size_t ncap, char *jur, size_t jcap)
 {
     sqlite3_stmt *q = NULL;
-    gw_status st = st_prepare(s,
-                              "SELECT role, name FROM tokens WHERE hash = ?1 AND revoked_at IS "
-                              "NULL",
-                              0, &q, "cannot check the token");
+    gw_status st = st_prepare(
+        s,
+        "SELECT role, name, jurisdiction FROM tokens WHERE hash = ?1 AND revoked_at IS "
+        "NULL",
+        0, &q, "cannot check the token");
     if (st) return st;
     sqlite3_bind_blob(q, 1, hash, (int)hash_len, SQLITE_STATIC);
     int rc = sqlite3_step(q);
@@ -40,6 +42,8 @@ gw_status sq_tokens_find(gw_store *s, const unsigned char *hash, size_t hash_len
         snprintf(role, rcap, "%s", (const char *)sqlite3_column_text(q, 0));
         const char *n = (const char *)sqlite3_column_text(q, 1);
         if (name) snprintf(name, ncap, "%s", n ? n : "");
+        const char *j = (const char *)sqlite3_column_text(q, 2);
+        if (jur) snprintf(jur, jcap, "%s", j ? j : "");
         st = GW_OK;
     } else if (rc != SQLITE_DONE) {
         st = st_fail(s, "cannot check the token");
@@ -72,16 +76,18 @@ gw_status sq_tokens_list(gw_store *s, gw_store_token_fn fn, void *user)
 {
     sqlite3_stmt *q = NULL;
     gw_status st = st_prepare(s,
-                              "SELECT id, name, role, created_at, revoked_at FROM tokens ORDER BY "
-                              "id",
+                              "SELECT id, name, role, created_at, revoked_at, jurisdiction FROM "
+                              "tokens ORDER BY id",
                               0, &q, "cannot list tokens");
     if (st) return st;
     int rc;
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        gw_store_token t = {sqlite3_column_int64(q, 0), (const char *)sqlite3_column_text(q, 1),
+        gw_store_token t = {sqlite3_column_int64(q, 0),
+                            (const char *)sqlite3_column_text(q, 1),
                             (const char *)sqlite3_column_text(q, 2),
                             (const char *)sqlite3_column_text(q, 3),
-                            (const char *)sqlite3_column_text(q, 4)};
+                            (const char *)sqlite3_column_text(q, 4),
+                            (const char *)sqlite3_column_text(q, 5)};
         if (fn(user, &t)) break;
     }
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) st = st_fail(s, "cannot list tokens");

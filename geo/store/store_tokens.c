@@ -4,16 +4,16 @@
 #include "store_internal.h"
 
 gw_status gw_store_tokens_insert(gw_store *s, const char *name, const char *role,
-                                 const unsigned char *hash, size_t hash_len, const char *created_at,
-                                 int64_t *id)
+                                 const char *jurisdiction, const unsigned char *hash,
+                                 size_t hash_len, const char *created_at, int64_t *id)
 {
-    ST_CALL(s, tokens, insert, name, role, hash, hash_len, created_at, id);
+    ST_CALL(s, tokens, insert, name, role, jurisdiction, hash, hash_len, created_at, id);
 }
 
 gw_status gw_store_tokens_find(gw_store *s, const unsigned char *hash, size_t hash_len, char *role,
-                               size_t rcap, char *name, size_t ncap)
+                               size_t rcap, char *name, size_t ncap, char *jur, size_t jcap)
 {
-    ST_CALL(s, tokens, find, hash, hash_len, role, rcap, name, ncap);
+    ST_CALL(s, tokens, find, hash, hash_len, role, rcap, name, ncap, jur, jcap);
 }
 
 gw_status gw_store_tokens_revoke(gw_store *s, const char *id_or_name, int by_id, const char *at,

@@ -39,6 +39,13 @@ typedef struct gw_edit_opts {
                         may add and reshape grids; 0 (the default, and every OGC write): a grid
                         boundary written here is GW_ERR_CONFLICT, as is every grid delete;
                         boundaries change in a plan draft, which keeps the grids tiling */
+    /* When set: called inside the write's transaction, for each feature written (not for a
+     * delete) once it is written and before the commit, with the store (the row reads back as
+     * written).  Nonzero refuses the write: it is rolled back and the edit returns
+     * GW_ERR_CONFLICT with the message "refused by the caller's check" (the caller, knowing
+     * why, answers for it).  The server keeps a scoped token's writes in its jurisdiction so. */
+    int (*check)(void *user, gw_store *store, gw_layer layer, const char *id);
+    void *check_user;
 } gw_edit_opts;
 
 /* What a write did.  Zero-initialise; free the contents with gw_edit_result_free(). */

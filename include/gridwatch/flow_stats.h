@@ -32,13 +32,13 @@ typedef struct gw_flow_inc {
 
 /* One incident's milestones. */
 typedef struct gw_flow_ms {
-    gw_flow_state state;           /* after its last transition; without one, 'closed' when its
+    gw_flow_state state;    /* after its last transition; without one, 'closed' when its
                                       status says so, else 'reported' */
-    int64_t t[GW_FM_COUNT];        /* seconds from the report to the milestone; -1 not reached
+    int64_t t[GW_FM_COUNT]; /* seconds from the report to the milestone; -1 not reached
                                       (negative differences are 0: a report time after the act) */
-    int escalated;                 /* at least one 'escalate' */
-    int overdue;                   /* the deadline of the state's next action is before now */
-    int has_flow;                  /* at least one transition */
+    int escalated;          /* at least one 'escalate' */
+    int overdue;            /* the deadline of the state's next action is before now */
+    int has_flow;           /* at least one transition */
 } gw_flow_ms;
 
 /* Find an incident of the caller's by id: its index (0..n-1), or -1 to skip its transitions. */

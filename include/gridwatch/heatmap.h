@@ -31,6 +31,9 @@ typedef struct gw_heatmap_opts {
     gw_incident_filter filter;
     double min, max; /* colour ramp over [min, max] incidents per km², log scale; below min is
                       * transparent.  0 = defaults 1 and 1000. */
+    /* When set, only the incident rows it keeps count (a jurisdiction: the server's scope). */
+    int (*keep)(void *user, const gw_layer_data *incidents, size_t row);
+    void *keep_user;
 } gw_heatmap_opts;
 
 /* Bandwidth (ground metres) used on tiles of zoom z at latitude lat (degrees). */

@@ -145,12 +145,19 @@ typedef struct gw_tile_cluster {
 } gw_tile_cluster;
 
 /* What the server adds to the model's data (each may be NULL / absent). */
+/* A row predicate over a layer of the snapshot being rendered: 1 to draw the row. */
+typedef int (*gw_tile_keep_fn)(void *user, const gw_layer_data *d, size_t row);
 typedef struct gw_tile_extras {
     const gw_tile_grid_fields *grid; /* used when grids_seq and n match the snapshot's grids */
     gw_tile_blind_fn blind;
     void *blind_state;
     const gw_tile_cluster *clusters; /* the hotspot_clusters layer (n_clusters, by rank) */
     size_t n_clusters;
+    /* When set, only rows it keeps are drawn (a jurisdiction: the server's scope), in every
+     * layer and in the incident clusters, blind spots through their grid; the city-wide
+     * hotspot_clusters layer is then left out. */
+    gw_tile_keep_fn keep;
+    void *keep_user;
 } gw_tile_extras;
 
 /* Render tile t of the given parts from `snap` into `mvt` (reset to t first).  *bytes is owned

@@ -57,6 +57,15 @@ expect 0 "$GW" gen-city "$A" --scale 0.02 --seed 5 --no-truth
 expect 0 "$GW" token create "$A" --role admin --name ops
 expect 0 "$GW" token create "$A" --role viewer --name gone
 expect 0 "$GW" token revoke "$A" gone
+# a token scoped to a jurisdiction (issue 18): the copy must keep it scoped
+JC=$(q "$A" "SELECT county FROM grids ORDER BY id LIMIT 1")
+JW=$(q "$A" "SELECT township FROM grids WHERE county = '$JC' ORDER BY id LIMIT 1")
+expect 0 "$GW" token create "$A" --role viewer --name scoped --jurisdiction "$JC/$JW"
+expect 3 "$GW" token create "$A" --role viewer --jurisdiction "$JC/no such township"
+contains "$T/err" "part 2 'no such township' matches no grid"
+expect 2 "$GW" token create "$A" --role viewer --jurisdiction "$JC/"
+expect 0 "$GW" token list "$A"
+contains "$T/out" "$JC/$JW"
 expect 0 "$GW" coverage "$A" --format csv
 G=$(q "$A" "SELECT id FROM grids ORDER BY id LIMIT 1")
 expect 0 "$GW" plan create "$A" first --by tester
@@ -98,7 +107,7 @@ compare_sqlite() {
   for t in $TABLES; do
     s="SELECT * FROM $t ORDER BY 1, 2"
     case $t in
-      tokens) s="SELECT id, name, role, hex(hash), created_at, revoked_at FROM tokens ORDER BY id" ;;
+      tokens) s="SELECT id, name, role, hex(hash), created_at, revoked_at, jurisdiction FROM tokens ORDER BY id" ;;
       coverage) s="SELECT grid, seq, grid_m2, covered_m2, ratio, cameras, incidents, seen, incident_share,
                    room_m2, room_reach, blind_m2, blind_parts, hex(blind_spots) FROM coverage ORDER BY grid" ;;
       grids | police_rooms | cameras | teams | incidents) s="SELECT *, hex(geom) FROM $t ORDER BY fid" ;;

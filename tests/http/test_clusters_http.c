@@ -42,7 +42,7 @@ static int setup(void **state)
     tctx = gw_test_ctx();
     snprintf(db_path, sizeof db_path, "%s", gw_test_path("clusters.sqlite"));
     gw_store *s = hf_city(tctx, db_path, 0.02, 5);
-    assert_int_equal(gw_auth_token_create(s, GW_ROLE_DISPATCHER, "disp", tok, NULL), GW_OK);
+    assert_int_equal(gw_auth_token_create(s, GW_ROLE_DISPATCHER, "disp", NULL, tok, NULL), GW_OK);
     gw_store_close(s);
     gw_server_opts o = {.db_path = db_path, .port = 0, .anonymous_read = 1, .quiet = 1};
     if (hf_app_start(tctx, NULL, &o, &app, &srv)) return -1;

@@ -49,8 +49,9 @@ static int setup(void **state)
     snprintf(db_path, sizeof db_path, "%s", gw_test_db("dispatch.sqlite"));
     gw_store *s = hf_city(tctx, db_path, 0.02, 11);
     assert_int_equal(gw_store_extent(s, GW_LAYER_TEAMS, &ext), GW_OK);
-    assert_int_equal(gw_auth_token_create(s, GW_ROLE_DISPATCHER, "disp", tok_disp, NULL), GW_OK);
-    assert_int_equal(gw_auth_token_create(s, GW_ROLE_VIEWER, "view", tok_view, NULL), GW_OK);
+    assert_int_equal(gw_auth_token_create(s, GW_ROLE_DISPATCHER, "disp", NULL, tok_disp, NULL),
+                     GW_OK);
+    assert_int_equal(gw_auth_token_create(s, GW_ROLE_VIEWER, "view", NULL, tok_view, NULL), GW_OK);
     gw_store_close(s);
     gw_server_opts o = {
         .db_path = db_path, .port = 0, .anonymous_read = 1, .quiet = 1, .threads = 2};

@@ -296,7 +296,7 @@ static int setup(void **state)
     tctx = gw_test_ctx();
     snprintf(db_path, sizeof db_path, "%s", gw_test_db("events.sqlite"));
     gw_store *s = hf_city(tctx, db_path, 0.005, 3);
-    assert_int_equal(gw_auth_token_create(s, GW_ROLE_DISPATCHER, "disp", tok, NULL), GW_OK);
+    assert_int_equal(gw_auth_token_create(s, GW_ROLE_DISPATCHER, "disp", NULL, tok, NULL), GW_OK);
     assert_int_equal(gw_store_last_seq(s, &seq_before_server), GW_OK);
     /* the first team (in id order) and its position, through the store on either engine */
     gw_cursor *cur = NULL;

@@ -38,9 +38,9 @@ static int setup(void **state)
     tctx = gw_test_ctx();
     snprintf(db_path, sizeof db_path, "%s", gw_test_db("flow_http.sqlite"));
     gw_store *s = hf_city(tctx, db_path, 0.005, 3);
-    assert_int_equal(gw_auth_token_create(s, GW_ROLE_DISPATCHER, "disp", tok, NULL), GW_OK);
-    assert_int_equal(gw_auth_token_create(s, GW_ROLE_VIEWER, "view", tok_view, NULL), GW_OK);
-    assert_int_equal(gw_auth_token_create(s, GW_ROLE_PLANNER, "plan", tok_plan, NULL), GW_OK);
+    assert_int_equal(gw_auth_token_create(s, GW_ROLE_DISPATCHER, "disp", NULL, tok, NULL), GW_OK);
+    assert_int_equal(gw_auth_token_create(s, GW_ROLE_VIEWER, "view", NULL, tok_view, NULL), GW_OK);
+    assert_int_equal(gw_auth_token_create(s, GW_ROLE_PLANNER, "plan", NULL, tok_plan, NULL), GW_OK);
     gw_cursor *cur = NULL;
     gw_row row;
     int g = gw_layer_field_index(GW_LAYER_INCIDENTS, "grid");

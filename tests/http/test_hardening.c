@@ -48,7 +48,7 @@ static int setup(void **state)
     assert_int_equal(gw_ctx_create(&tctx), GW_OK);
     db = gw_test_path("hardening.sqlite");
     gw_store *s = hf_city(tctx, db, 0.01, 7);
-    assert_int_equal(gw_auth_token_create(s, GW_ROLE_ADMIN, "hardening", admin, NULL), GW_OK);
+    assert_int_equal(gw_auth_token_create(s, GW_ROLE_ADMIN, "hardening", NULL, admin, NULL), GW_OK);
     gw_store_close(s);
     start();
     return 0;

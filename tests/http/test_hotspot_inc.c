@@ -200,7 +200,7 @@ static int setup(void **state)
     snprintf(db_path, sizeof db_path, "%s", gw_test_path("hs_inc.sqlite"));
     gw_store *st = hf_city(tctx, db_path, 0.01, 13);
     char tok[GW_TOKEN_LEN + 1];
-    assert_int_equal(gw_auth_token_create(st, GW_ROLE_ADMIN, "inc-admin", tok, NULL), GW_OK);
+    assert_int_equal(gw_auth_token_create(st, GW_ROLE_ADMIN, "inc-admin", NULL, tok, NULL), GW_OK);
     snprintf(admin_auth, sizeof admin_auth, "Authorization: Bearer %s", tok);
     gw_store_close(st);
     return 0;

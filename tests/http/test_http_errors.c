@@ -196,7 +196,7 @@ static int setup(void **state)
     assert_int_equal(gw_ctx_create(&tctx), GW_OK);
     const char *path = gw_test_path("errors.sqlite");
     gw_store *s = hf_city(tctx, path, 0.01, 7);
-    assert_int_equal(gw_auth_token_create(s, GW_ROLE_ADMIN, "walker", admin, NULL), GW_OK);
+    assert_int_equal(gw_auth_token_create(s, GW_ROLE_ADMIN, "walker", NULL, admin, NULL), GW_OK);
     gw_store_close(s);
     static gw_server_opts o;
     memset(&o, 0, sizeof o);

@@ -86,7 +86,7 @@ static void make_db(void)
     for (int t = T_REVOKED; t < T_COUNT; t++) {
         gw_role role = GW_ROLE_VIEWER;
         if (t != T_REVOKED) assert_int_equal(gw_role_parse(tok_name[t], &role), 0);
-        assert_int_equal(gw_auth_token_create(s, role, tok_name[t], tok[t], NULL), GW_OK);
+        assert_int_equal(gw_auth_token_create(s, role, tok_name[t], NULL, tok[t], NULL), GW_OK);
         assert_int_equal(strlen(tok[t]), GW_TOKEN_LEN);
     }
     int n = 0;

@@ -30,7 +30,7 @@ static int setup(void **state)
     assert_int_equal(gw_ctx_create(&tctx), GW_OK);
     db = gw_test_path("locks.sqlite");
     gw_store *s = hf_city(tctx, db, 0.01, 7);
-    assert_int_equal(gw_auth_token_create(s, GW_ROLE_ADMIN, "locks", admin, NULL), GW_OK);
+    assert_int_equal(gw_auth_token_create(s, GW_ROLE_ADMIN, "locks", NULL, admin, NULL), GW_OK);
     gw_store_close(s);
     return 0;
 }

@@ -79,9 +79,11 @@ static void make_db(void)
     assert_int_equal(gw_inserter_add(ins, &f), GW_OK);
     gw_inserter_destroy(ins);
     assert_int_equal(gw_store_commit(s), GW_OK);
-    assert_int_equal(gw_auth_token_create(s, GW_ROLE_DISPATCHER, "desk", tok[T_DISPATCHER], NULL),
+    assert_int_equal(gw_auth_token_create(s, GW_ROLE_DISPATCHER, "desk", NULL, tok[T_DISPATCHER],
+                                          NULL),
                      GW_OK);
-    assert_int_equal(gw_auth_token_create(s, GW_ROLE_PLANNER, "li.planner", tok[T_PLANNER], NULL),
+    assert_int_equal(gw_auth_token_create(s, GW_ROLE_PLANNER, "li.planner", NULL, tok[T_PLANNER],
+                                          NULL),
                      GW_OK);
     gw_store_close(s);
 }

@@ -49,8 +49,10 @@ static int setup(void **state)
                                       NULL, NULL, NULL),
                          SQLITE_OK);
     }
-    assert_int_equal(gw_auth_token_create(s, GW_ROLE_ADMIN, "reads-admin", admin, NULL), GW_OK);
-    assert_int_equal(gw_auth_token_create(s, GW_ROLE_VIEWER, "reads-viewer", viewer, NULL), GW_OK);
+    assert_int_equal(gw_auth_token_create(s, GW_ROLE_ADMIN, "reads-admin", NULL, admin, NULL),
+                     GW_OK);
+    assert_int_equal(gw_auth_token_create(s, GW_ROLE_VIEWER, "reads-viewer", NULL, viewer, NULL),
+                     GW_OK);
     gw_store_close(s);
     memset(&opts, 0, sizeof opts);
     opts.db_path = db;

@@ -599,7 +599,8 @@ static int setup_app(void **state)
     gw_store *st = hf_city(tctx, db_path, 0.01, 11);
     assert_int_equal(gw_store_extent(st, GW_LAYER_GRIDS, &ext), GW_OK);
     char tok[GW_TOKEN_LEN + 1];
-    assert_int_equal(gw_auth_token_create(st, GW_ROLE_ADMIN, "tiles-admin", tok, NULL), GW_OK);
+    assert_int_equal(gw_auth_token_create(st, GW_ROLE_ADMIN, "tiles-admin", NULL, tok, NULL),
+                     GW_OK);
     snprintf(admin_auth, sizeof admin_auth, "Authorization: Bearer %s", tok);
     gw_store_close(st);
     gw_app_opts ao = {.poll_ms = 20};
