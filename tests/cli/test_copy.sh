@@ -58,11 +58,12 @@ expect 0 "$GW" token create "$A" --role admin --name ops
 expect 0 "$GW" token create "$A" --role viewer --name gone
 expect 0 "$GW" token revoke "$A" gone
 # a token scoped to a jurisdiction (issue 18): the copy must keep it scoped
-JC=$(q "$A" "SELECT county FROM grids ORDER BY id LIMIT 1")
-JW=$(q "$A" "SELECT township FROM grids WHERE county = '$JC' ORDER BY id LIMIT 1")
+JP=$(q "$A" "SELECT prefecture FROM grids ORDER BY id LIMIT 1")
+JC=$JP/$(q "$A" "SELECT county FROM grids ORDER BY id LIMIT 1")
+JW=$(q "$A" "SELECT township FROM grids WHERE county = '${JC#*/}' ORDER BY id LIMIT 1")
 expect 0 "$GW" token create "$A" --role viewer --name scoped --jurisdiction "$JC/$JW"
 expect 3 "$GW" token create "$A" --role viewer --jurisdiction "$JC/no such township"
-contains "$T/err" "part 2 'no such township' matches no grid"
+contains "$T/err" "part 3 'no such township' matches no grid"
 expect 2 "$GW" token create "$A" --role viewer --jurisdiction "$JC/"
 expect 0 "$GW" token list "$A"
 contains "$T/out" "$JC/$JW"

@@ -66,4 +66,10 @@ void sl_check_list(const char *route, const char *url, const char *key, gw_layer
 void sl_check_items(void);
 void sl_check_item(void);
 
+/* scope_leak_flow.c: the issue 18 routes (jurisdictions, transitions, overdue). */
+void sl_flow_setup(gw_store *st);
+void sl_check_juris(void);
+void sl_check_transitions(void);
+void sl_check_overdue(void);
+
 #endif
