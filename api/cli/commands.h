@@ -18,6 +18,7 @@ int gw_cmd_plan(int argc, char **argv);
 int gw_cmd_token(int argc, char **argv);
 int gw_cmd_copy(int argc, char **argv);
 int gw_cmd_incident(int argc, char **argv);
+int gw_cmd_accounts(int argc, char **argv);
 int gw_cmd_jurisdictions(int argc, char **argv);
 
 /* Generate the synthetic city into db (gen-city and demo share it), with the ground truth of its

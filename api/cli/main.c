@@ -38,6 +38,7 @@ static const char usage[] =
     "  coverage DB                 per-grid camera coverage, blind spots and police-room reach\n"
     "  plan <verb> DB              grid planning: drafts, validation, publish, rollback\n"
     "  incident <verb> DB          the incident flow: transition, history, overdue\n"
+    "  accounts <verb> DB          scoped accounts: import (CSV), list, disable\n"
     "  jurisdictions [import] DB   list the prefecture/county/township/village hierarchy, or import it\n"
     "  version, --version          print the version and those of the libraries it runs with\n"
     "\n"
@@ -58,7 +59,7 @@ static const struct {
     {"tiles", gw_cmd_tiles},       {"hotspots", gw_cmd_hotspots},
     {"coverage", gw_cmd_coverage}, {"plan", gw_cmd_plan},
     {"copy", gw_cmd_copy},         {"jurisdictions", gw_cmd_jurisdictions},
-    {"incident", gw_cmd_incident},
+    {"incident", gw_cmd_incident}, {"accounts", gw_cmd_accounts},
 };
 
 /* The version, then each library's as the library itself reports it at run time (not the

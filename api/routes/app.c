@@ -11,6 +11,7 @@
 #include "coverage_http.h"
 #include "hotspot_http.h"
 #include "juris_http.h"
+#include "response_http.h"
 #include "dispatch_http.h"
 #include "events.h"
 #include "flow_http.h"
@@ -63,6 +64,7 @@ static const struct {
     {"incident_transitions", GW_SCOPE_FILTERS},
     {"incident_transition", GW_SCOPE_FILTERS},
     {"incidents_overdue", GW_SCOPE_FILTERS},
+    {"analysis_response", GW_SCOPE_FILTERS},
 };
 
 static gw_scope_rule scope_rule(const char *name)
@@ -160,6 +162,10 @@ gw_status gw_app_create(gw_ctx *ctx, const char *db_path, const gw_app_opts *opt
     }
     if (!st) { /* the incident flow: transitions, history, overdue (no state) */
         r = gw_flow_routes(&n);
+        st = add_routes(ctx, app, r, n);
+    }
+    if (!st) { /* response figures per grid and jurisdiction from the audit trail (no state) */
+        r = gw_response_routes(&n);
         st = add_routes(ctx, app, r, n);
     }
     if (!st) { /* the jurisdiction hierarchy of the published grids (no state) */

@@ -64,6 +64,38 @@ static int well_formed(const char *t)
     return 1;
 }
 
+/* A fresh token into token[] and its hash into h. */
+static gw_status token_new(gw_ctx *ctx, char token[GW_TOKEN_LEN + 1], uint8_t h[SHA256_DIGEST_SIZE])
+{
+    unsigned char rnd[32];
+    if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
+        return gw_ctx_error(ctx, GW_ERR_IO, "getrandom failed: no random bytes for a token");
+    memcpy(token, "gw_", 3);
+    for (size_t i = 0; i < sizeof rnd; i++) snprintf(token + 3 + 2 * i, 3, "%02x", rnd[i]);
+    hash_token(token, h);
+    return GW_OK;
+}
+
+/* Insert one token and its audit row inside the caller's transaction. */
+static gw_status token_insert(gw_store *s, gw_role role, const char *name, const char *jurisdiction,
+                              const char *at, char token[GW_TOKEN_LEN + 1], int64_t *rowid)
+{
+    uint8_t h[SHA256_DIGEST_SIZE];
+    gw_status st = token_new(gw_store_ctx(s), token, h);
+    if (!st)
+        st = gw_store_tokens_insert(s, name, gw_role_name(role), jurisdiction, h, sizeof h, at,
+                                    rowid);
+    if (!st) {
+        char detail[600];
+        snprintf(detail, sizeof detail, "token %lld (%s) role %s%s%s", (long long)*rowid,
+                 name ? name : "no name", gw_role_name(role),
+                 jurisdiction && *jurisdiction ? " jurisdiction " : "",
+                 jurisdiction && *jurisdiction ? jurisdiction : "");
+        st = gw_store_audit(s, "gridwatch token", "token create", detail);
+    }
+    return st;
+}
+
 gw_status gw_auth_token_create(gw_store *s, gw_role role, const char *name,
                                const char *jurisdiction, char token[GW_TOKEN_LEN + 1], int64_t *id)
 {
@@ -76,27 +108,12 @@ gw_status gw_auth_token_create(gw_store *s, gw_role role, const char *name,
         gw_status pst = gw_scope_path_check(s, jurisdiction);
         if (pst) return pst;
     }
-    unsigned char rnd[32];
-    if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
-        return gw_ctx_error(ctx, GW_ERR_IO, "getrandom failed: no random bytes for a token");
-    memcpy(token, "gw_", 3);
-    for (size_t i = 0; i < sizeof rnd; i++) snprintf(token + 3 + 2 * i, 3, "%02x", rnd[i]);
-    uint8_t h[SHA256_DIGEST_SIZE];
-    hash_token(token, h);
     char at[32];
     gw_time_format((int64_t)time(NULL), at, sizeof at);
     gw_status st = gw_store_begin(s);
     if (st) return st;
     int64_t rowid = 0;
-    st = gw_store_tokens_insert(s, name, gw_role_name(role), jurisdiction, h, sizeof h, at, &rowid);
-    if (!st) {
-        char detail[600];
-        snprintf(detail, sizeof detail, "token %lld (%s) role %s%s%s", (long long)rowid,
-                 name ? name : "no name", gw_role_name(role),
-                 jurisdiction && *jurisdiction ? " jurisdiction " : "",
-                 jurisdiction && *jurisdiction ? jurisdiction : "");
-        st = gw_store_audit(s, "gridwatch token", "token create", detail);
-    }
+    st = token_insert(s, role, name, jurisdiction, at, token, &rowid);
     if (!st) st = gw_store_commit(s);
     if (st) {
         gw_store_rollback(s);
@@ -105,6 +122,78 @@ gw_status gw_auth_token_create(gw_store *s, gw_role role, const char *name,
     }
     if (id) *id = rowid;
     return GW_OK;
+}
+
+/* The names of the active tokens, for the duplicate check of an import. */
+typedef struct active_names {
+    const gw_auth_account *a;
+    size_t n;
+    const char *dup;
+    char dup_buf[256];
+} active_names;
+
+static int find_active(void *user, const gw_store_token *t)
+{
+    active_names *an = user;
+    if (t->revoked_at || !t->name) return 0;
+    for (size_t i = 0; i < an->n; i++)
+        if (strcmp(an->a[i].name, t->name) == 0) {
+            snprintf(an->dup_buf, sizeof an->dup_buf, "%s", t->name);
+            an->dup = an->dup_buf;
+            return 1;
+        }
+    return 0;
+}
+
+gw_status gw_auth_accounts_import(gw_store *s, const gw_auth_account *a, size_t n,
+                                  char (*tokens)[GW_TOKEN_LEN + 1], size_t *bad)
+{
+    if (!s || (n && (!a || !tokens))) return GW_ERR_ARG;
+    gw_ctx *ctx = gw_store_ctx(s);
+    if (bad) *bad = 0;
+    for (size_t i = 0; i < n; i++) { /* the rows themselves, and names given twice */
+        if (bad) *bad = i;
+        if (!a[i].name || !*a[i].name)
+            return gw_ctx_error(ctx, GW_ERR_ARG, "account %zu has no name", i + 1);
+        if (a[i].role < GW_ROLE_VIEWER || a[i].role > GW_ROLE_ADMIN)
+            return gw_ctx_error(ctx, GW_ERR_ARG,
+                                "account '%s' needs a role: viewer, dispatcher, "
+                                "planner or admin",
+                                a[i].name);
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(a[i].name, a[j].name) == 0)
+                return gw_ctx_error(ctx, GW_ERR_CONFLICT, "account '%s' is listed twice",
+                                    a[i].name);
+        int seen = 0; /* each distinct jurisdiction is checked once */
+        for (size_t j = 0; j < i && !seen; j++)
+            seen = a[j].jurisdiction && a[i].jurisdiction &&
+                   strcmp(a[i].jurisdiction, a[j].jurisdiction) == 0;
+        if (!seen && a[i].jurisdiction && *a[i].jurisdiction) {
+            gw_status pst = gw_scope_path_check(s, a[i].jurisdiction);
+            if (pst) return pst;
+        }
+    }
+    if (bad) *bad = n;
+    char at[32];
+    gw_time_format((int64_t)time(NULL), at, sizeof at);
+    gw_status st = gw_store_begin(s);
+    active_names an = {.a = a, .n = n};
+    if (!st) st = gw_store_tokens_list(s, find_active, &an);
+    if (!st && an.dup)
+        st = gw_ctx_error(ctx, GW_ERR_CONFLICT,
+                          "account '%s' already has an active token (disable it first, or leave "
+                          "it out of the file)",
+                          an.dup);
+    for (size_t i = 0; !st && i < n; i++) {
+        int64_t rowid = 0;
+        st = token_insert(s, a[i].role, a[i].name, a[i].jurisdiction, at, tokens[i], &rowid);
+    }
+    if (!st) st = gw_store_commit(s);
+    if (st) {
+        gw_store_rollback(s);
+        memset(tokens, 0, n * sizeof *tokens);
+    }
+    return st;
 }
 
 gw_status gw_auth_token_lookup(gw_store *s, const char *token, gw_role *role, char *jur,

@@ -32,6 +32,22 @@ int gw_auth_may_write(gw_role role, gw_layer layer);
  * transaction and writes the audit log. */
 gw_status gw_auth_token_create(gw_store *store, gw_role role, const char *name,
                                const char *jurisdiction, char token[GW_TOKEN_LEN + 1], int64_t *id);
+/* One account of an import (gridwatch accounts import): a named token with a role and an
+ * optional jurisdiction path (NULL or "" = unscoped). */
+typedef struct gw_auth_account {
+    const char *name;
+    gw_role role;
+    const char *jurisdiction;
+} gw_auth_account;
+/* Create a token for every account in ONE transaction: all or none.  Refused before anything is
+ * written: a row without a name or role (GW_ERR_ARG), a name listed twice or one that already
+ * has an active token (GW_ERR_CONFLICT), a jurisdiction that names no published grid (as
+ * gw_scope_path_check; each distinct path checked once).  tokens[i] receives account i's token
+ * (shown once, only hashes are kept); *bad (may be NULL) the index of the refused row (n when
+ * the refusal is not one row's). */
+gw_status gw_auth_accounts_import(gw_store *store, const gw_auth_account *a, size_t n,
+                                  char (*tokens)[GW_TOKEN_LEN + 1], size_t *bad);
+
 /* The role of a presented token and its jurisdiction path into jur[jcap] ("" when unscoped;
  * jur may be NULL).  GW_ERR_NOT_FOUND (no message) for a malformed, unknown or revoked token.
  * Works on a query_only connection. */

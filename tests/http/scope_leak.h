@@ -71,5 +71,6 @@ void sl_flow_setup(gw_store *st);
 void sl_check_juris(void);
 void sl_check_transitions(void);
 void sl_check_overdue(void);
+void sl_check_response(void);
 
 #endif

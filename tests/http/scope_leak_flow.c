@@ -104,7 +104,8 @@ void sl_check_transitions(void)
 }
 
 /* GET url for each level: the ids in array `arr` are the root's filtered to the scope. */
-static void check_filtered(const char *route, const char *url, const char *arr, const char *key)
+static void check_filtered(const char *route, const char *url, const char *arr, const char *key,
+                           gw_layer layer)
 {
     make_flow();
     hf_resp r = sl_get(url, 0);
@@ -115,13 +116,11 @@ static void check_filtered(const char *route, const char *url, const char *arr, 
         r = sl_get(url, lv);
         json_t *js = hf_json(&r, 200, 0, url);
         idset got = strings_at(js, arr, key);
-        idset want = sl_set_filter(&all,
-                                   strcmp(key, "id") == 0 ? GW_LAYER_INCIDENTS : GW_LAYER_GRIDS,
-                                   sl_lv_path[lv]);
+        idset want = sl_set_filter(&all, layer, sl_lv_path[lv]);
         if (!sl_set_equal(&got, &want, url)) {
             fprintf(stderr, "level %d (%s), root list %zu\n", lv, sl_lv_path[lv], all.n);
             for (size_t i = 0; i < got.n && i < 3; i++) {
-                const feat *f = sl_find_feat(GW_LAYER_INCIDENTS, got.v[i]);
+                const feat *f = sl_find_feat(layer, got.v[i]);
                 fprintf(stderr, "  %s: test path %s, in root list %d\n", got.v[i],
                         f ? f->path : "?", sl_set_has(&all, got.v[i]));
             }
@@ -137,5 +136,38 @@ static void check_filtered(const char *route, const char *url, const char *arr, 
 
 void sl_check_overdue(void)
 {
-    check_filtered("incidents_overdue", "/incidents/overdue?limit=10000", "incidents", "id");
+    check_filtered("incidents_overdue", "/incidents/overdue?limit=10000", "incidents", "id",
+                   GW_LAYER_INCIDENTS);
+}
+
+/* /analysis/response: its grids are the root's in the scope, and so are its jurisdictions
+ * (paths: the root's within the scope); a grid's figures are the root's. */
+void sl_check_response(void)
+{
+    check_filtered("analysis_response grids", "/analysis/response", "grids", "id", GW_LAYER_GRIDS);
+    hf_resp r = sl_get("/analysis/response", 0);
+    json_t *jr = hf_json(&r, 200, 0, "/analysis/response");
+    idset all = strings_at(jr, "jurisdictions", "path");
+    for (int lv = 0; lv < sl_n_levels; lv++) {
+        r = sl_get("/analysis/response", lv);
+        json_t *js = hf_json(&r, 200, 0, "/analysis/response");
+        idset got = strings_at(js, "jurisdictions", "path"), want = {0};
+        for (size_t i = 0; i < all.n; i++)
+            if (sl_in_path(sl_lv_path[lv], all.v[i])) sl_set_add(&want, all.v[i]);
+        sl_set_sort(&want);
+        assert_true(sl_set_equal(&got, &want, "/analysis/response jurisdictions"));
+        /* the scope's own figures are the root's row for that path */
+        json_t *it;
+        size_t i;
+        json_array_foreach (json_object_get(jr, "jurisdictions"), i, it)
+            if (lv && strcmp(json_string_value(json_object_get(it, "path")), sl_lv_path[lv]) == 0)
+                assert_int_equal(json_integer_value(json_object_get(it, "incidents")),
+                                 json_integer_value(
+                                     json_object_get(json_object_get(js, "total"), "incidents")));
+        sl_cell("analysis_response jurisdictions", lv, "same %ld", (long)got.n);
+        sl_set_free(&got), sl_set_free(&want);
+        json_decref(js);
+    }
+    sl_set_free(&all);
+    json_decref(jr);
 }

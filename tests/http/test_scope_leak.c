@@ -523,6 +523,8 @@ static void check_route(const gw_route *rt)
         sl_check_juris();
     } else if (strcmp(p, "/incidents/{id}/transitions") == 0) {
         sl_check_transitions();
+    } else if (strcmp(p, "/analysis/response") == 0) {
+        sl_check_response();
     } else if (strcmp(p, "/incidents/overdue") == 0) {
         sl_check_overdue();
     } else if (strcmp(p, "/events") == 0) {
