@@ -8,6 +8,7 @@
 #include "scope.h"
 
 #include "gridwatch/csv.h"
+#include "gridwatch/store_flow.h"
 #include "gridwatch/store_tokens.h"
 
 #include <fcntl.h>
@@ -21,6 +22,7 @@ static const char usage[] =
     "usage: gridwatch accounts import DB FILE.csv [--out TOKENS.csv]\n"
     "       gridwatch accounts list DB [--jurisdiction PATH] [--all]\n"
     "       gridwatch accounts disable DB NAME\n"
+    "       gridwatch accounts audit DB NAME\n"
     "\n"
     "Accounts for a roll-out: each is a named API token with a role and a jurisdiction.\n"
     "'import' reads a CSV with a header naming the columns name, role and jurisdiction (any\n"
@@ -33,6 +35,9 @@ static const char usage[] =
     "stdout; the database keeps only their hashes.\n"
     "'list' shows the active accounts whose jurisdiction lies within PATH (all with --all,\n"
     "revoked ones included).  'disable' revokes every active token of the account NAME.\n"
+    "'audit' lists every incident transition the account made (time, incident, action, states,\n"
+    "levels, note), oldest first per incident; an incident's whole history is\n"
+    "'gridwatch incident history DB ID'.\n"
     "\n"
     "exit codes: 0 ok, 1 runtime error, 2 usage error, 3 refused input, 4 name conflict\n";
 
@@ -178,6 +183,23 @@ static int print_one(void *user, const gw_store_token *t)
     return 0;
 }
 
+typedef struct audit_ctx {
+    const char *name;
+    size_t n;
+} audit_ctx;
+
+static int print_step(void *user, int64_t seq, const gw_store_flow_step *t)
+{
+    audit_ctx *a = user;
+    (void)seq;
+    if (!t->actor || strcmp(t->actor, a->name) != 0) return 0;
+    printf("%-20s %-24s %-10s %s->%s  level %d->%d%s%s\n", t->at ? t->at : "-", t->incident,
+           t->action, t->from_state ? t->from_state : "-", t->to_state ? t->to_state : "-",
+           t->from_level, t->to_level, t->note ? "  " : "", t->note ? t->note : "");
+    a->n++;
+    return 0;
+}
+
 int gw_cmd_accounts(int argc, char **argv)
 {
     if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
@@ -198,10 +220,10 @@ int gw_cmd_accounts(int argc, char **argv)
         else return gw_cli_usage_error("accounts", "unexpected argument '%s'\n%s", argv[i], usage);
     }
     int is_import = strcmp(verb, "import") == 0, is_list = strcmp(verb, "list") == 0,
-        is_disable = strcmp(verb, "disable") == 0;
-    if (!is_import && !is_list && !is_disable)
+        is_disable = strcmp(verb, "disable") == 0, is_audit = strcmp(verb, "audit") == 0;
+    if (!is_import && !is_list && !is_disable && !is_audit)
         return gw_cli_usage_error("accounts", "unknown verb '%s'\n%s", verb, usage);
-    if ((is_import || is_disable) && !file)
+    if ((is_import || is_disable || is_audit) && !file)
         return gw_cli_usage_error("accounts", "%s needs %s\n%s", verb,
                                   is_import ? "a CSV file" : "an account name", usage);
     gw_ctx *ctx = NULL;
@@ -216,6 +238,11 @@ int gw_cmd_accounts(int argc, char **argv)
         gw_status st = gw_store_tokens_list(s, print_one, &l);
         if (st) rc = gw_cli_fail("accounts", ctx, st);
         else fprintf(stderr, "%zu accounts\n", l.n);
+    } else if (is_audit) {
+        audit_ctx a = {.name = file};
+        gw_status st = gw_store_flow_history(s, NULL, print_step, &a);
+        if (st) rc = gw_cli_fail("accounts", ctx, st);
+        else fprintf(stderr, "%zu transitions by '%s'\n", a.n, file);
     } else {
         int n = 0;
         gw_status st = gw_auth_token_revoke(s, file, &n);

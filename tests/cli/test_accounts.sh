@@ -98,6 +98,17 @@ same "village account's grids" "$(matched village.desk)" "$NV"
 same "township account's grids" "$(matched township.desk)" "$NW"
 same "prefecture account's grids" "$(matched city.chief)" "$NALL"
 
+# the audit trail by account: the township desk accepts an incident of its township
+I=$(q "$DB" "SELECT i.id FROM incidents i JOIN grids g ON g.id = i.grid AND g.version = (SELECT value FROM meta WHERE key = 'grid_version') WHERE g.county = '$C' AND g.township = '$W' ORDER BY i.id LIMIT 1")
+code=$(curl -s -o "$T/acc.json" -w '%{http_code}' -H "Authorization: Bearer $(tok township.desk)" -H 'Content-Type: application/json' -d '{"action":"accept","note":"audit me"}' "http://127.0.0.1:$PORT/incidents/$I/transitions")
+same "township desk accepts $I" "$code" 201
+expect 0 "$GW" accounts audit "$DB" township.desk
+contains "$T/out" "$I"
+contains "$T/out" "audit me"
+contains "$T/err" "1 transitions by 'township.desk'"
+expect 0 "$GW" accounts audit "$DB" village.desk
+contains "$T/err" "0 transitions"
+
 # disable
 expect 0 "$GW" accounts disable "$DB" village.desk
 code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $(tok village.desk)" "http://127.0.0.1:$PORT/collections/grids/items?limit=1")

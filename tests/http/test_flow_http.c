@@ -28,7 +28,7 @@ static gw_ctx *tctx;
 static gw_app *app;
 static gw_server *srv;
 static char tok[GW_TOKEN_LEN + 1], tok_view[GW_TOKEN_LEN + 1], tok_plan[GW_TOKEN_LEN + 1];
-static char inc[64], inc2[64], team[64];
+static char inc[64], inc2[64], inc3[64], team[64];
 static int64_t seq_before;
 
 /* The first two incidents with a grid, and the first team. */
@@ -45,11 +45,11 @@ static int setup(void **state)
     gw_row row;
     int g = gw_layer_field_index(GW_LAYER_INCIDENTS, "grid");
     assert_int_equal(gw_store_cursor_create(s, GW_LAYER_INCIDENTS, &cur), GW_OK);
-    while (!inc2[0] && gw_cursor_next(cur, &row) == GW_OK)
+    while (!inc3[0] && gw_cursor_next(cur, &row) == GW_OK)
         if (row.values[g].kind == GW_VAL_TEXT && row.values[g].s[0])
-            snprintf(inc[0] ? inc2 : inc, sizeof inc, "%s", row.values[0].s);
+            snprintf(!inc[0] ? inc : !inc2[0] ? inc2 : inc3, sizeof inc, "%s", row.values[0].s);
     gw_cursor_destroy(cur);
-    assert_true(inc[0] && inc2[0]);
+    assert_true(inc[0] && inc2[0] && inc3[0]);
     assert_int_equal(gw_store_cursor_create(s, GW_LAYER_TEAMS, &cur), GW_OK);
     assert_int_equal(gw_cursor_next(cur, &row), GW_OK);
     snprintf(team, sizeof team, "%s", row.values[0].s);
@@ -265,6 +265,96 @@ static void test_walk(void **state)
     hf_resp_free(&r);
 }
 
+/* The path's first `parts` parts. */
+static void cut(const char *path, int parts, char *buf, size_t cap)
+{
+    size_t len = 0;
+    for (int k = 0; path[len]; len++)
+        if (path[len] == '/' && ++k == parts) break;
+    snprintf(buf, cap, "%.*s", (int)len, path);
+}
+
+/* Scoped accounts at each level carry the third incident up and back down: the village
+ * accepts and escalates, may then no longer act; the township accepts and escalates; the county
+ * hands down; the township hands down; the village finishes.  Another county's account sees
+ * nothing (404) and may not act (403).  The history names each account and its jurisdiction. */
+static void test_scoped_levels(void **state)
+{
+    (void)state;
+    json_t *h = get(url_of(inc3, "/transitions"), 200);
+    char path[512], v[512], t[512], c[512], other[512] = "";
+    snprintf(path, sizeof path, "%s", json_string_value(json_object_get(h, "jurisdiction")));
+    json_decref(h);
+    int depth = 1;
+    for (const char *p = path; *p; p++) depth += *p == '/';
+    assert_int_equal(depth, 4); /* prefecture/county/township/village */
+    cut(path, 4, v, sizeof v), cut(path, 3, t, sizeof t), cut(path, 2, c, sizeof c);
+    json_t *j = get("/jurisdictions?level=2", 200), *it;
+    size_t i;
+    json_array_foreach (json_object_get(j, "jurisdictions"), i, it)
+        if (!other[0] && strcmp(json_string_value(json_object_get(it, "path")), c) != 0)
+            snprintf(other, sizeof other, "%s", json_string_value(json_object_get(it, "path")));
+    json_decref(j);
+    assert_true(other[0]);
+    char tv[GW_TOKEN_LEN + 1], tt[GW_TOKEN_LEN + 1], tc[GW_TOKEN_LEN + 1], to[GW_TOKEN_LEN + 1];
+    gw_store *s = NULL;
+    assert_int_equal(gw_store_open(tctx, db_path, 0, &s), GW_OK);
+    assert_int_equal(gw_auth_token_create(s, GW_ROLE_DISPATCHER, "village", v, tv, NULL), GW_OK);
+    assert_int_equal(gw_auth_token_create(s, GW_ROLE_DISPATCHER, "township", t, tt, NULL), GW_OK);
+    assert_int_equal(gw_auth_token_create(s, GW_ROLE_DISPATCHER, "county", c, tc, NULL), GW_OK);
+    assert_int_equal(gw_auth_token_create(s, GW_ROLE_DISPATCHER, "other", other, to, NULL), GW_OK);
+    gw_store_close(s);
+    static const struct {
+        int who; /* 0 village, 1 township, 2 county */
+        const char *body, *state;
+        int level;
+    } steps[] = {
+        {0, "{\"action\":\"accept\"}", "accepted", 4},
+        {0, "{\"action\":\"escalate\",\"note\":\"a land dispute between villages\"}", "escalated",
+         3},
+        {1, "{\"action\":\"accept\"}", "accepted", 3},
+        {1, "{\"action\":\"escalate\",\"note\":\"needs the county's land office\"}", "escalated",
+         2},
+        {2, "{\"action\":\"accept\"}", "accepted", 2},
+        {2, "{\"action\":\"hand_down\",\"note\":\"settled; the township follows up\"}", "accepted",
+         3},
+        {1, "{\"action\":\"hand_down\"}", "accepted", 4},
+        {0, "{\"action\":\"assign\",\"department\":\"mediation\"}", "assigned", 4},
+        {0, "{\"action\":\"arrive\"}", "on_scene", 4},
+        {0, "{\"action\":\"resolve\"}", "resolved", 4},
+        {0, "{\"action\":\"close\"}", "closed", 4},
+    };
+    const char *toks[3] = {tv, tt, tc}, *names[3] = {"village", "township", "county"},
+               *paths[3] = {v, t, c};
+    for (size_t k = 0; k < sizeof steps / sizeof steps[0]; k++) {
+        j = post_as(toks[steps[k].who], inc3, steps[k].body, 201);
+        assert_string_equal(json_string_value(json_object_get(j, "state")), steps[k].state);
+        assert_int_equal(json_integer_value(json_object_get(j, "level")), steps[k].level);
+        json_decref(j);
+        if (k == 1) { /* escalated to the township: the village may no longer act */
+            json_decref(post_as(tv, inc3, "{\"action\":\"accept\"}", 403));
+            /* another county's account: 403 for a write, and it cannot read the history */
+            json_decref(post_as(to, inc3, "{\"action\":\"accept\"}", 403));
+            hf_resp r = hf_request("GET", url_of(inc3, "/transitions"), to, NULL, 0, NULL, NULL);
+            assert_int_equal(r.status, 404);
+            hf_resp_free(&r);
+        }
+    }
+    /* the history names each account, its jurisdiction and the levels, in order */
+    hf_resp r = hf_request("GET", url_of(inc3, "/transitions"), tc, NULL, 0, NULL, NULL);
+    h = hf_json(&r, 200, 0, "history");
+    json_t *tr = json_object_get(h, "transitions");
+    assert_int_equal(json_array_size(tr), sizeof steps / sizeof steps[0]);
+    json_array_foreach (tr, i, it) {
+        assert_string_equal(json_string_value(json_object_get(it, "actor")), names[steps[i].who]);
+        assert_string_equal(json_string_value(json_object_get(it, "actor_jurisdiction")),
+                            paths[steps[i].who]);
+        assert_string_equal(json_string_value(json_object_get(it, "to_state")), steps[i].state);
+        assert_int_equal(json_integer_value(json_object_get(it, "to_level")), steps[i].level);
+    }
+    json_decref(h);
+}
+
 static void test_refusals(void **state)
 {
     (void)state;
@@ -349,6 +439,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_walk),
         cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_scoped_levels),
         cmocka_unit_test(test_overdue),
     };
     return cmocka_run_group_tests_name("flow http", tests, setup, teardown);
