@@ -454,6 +454,23 @@ static int output_crs(gw_req *req, const crs_opt *c, gw_ctx *ctx, gw_geojson_wri
     return 0;
 }
 
+/* The head of an items page: type, counts, time stamp, self/next/prev links, up to the
+ * opening of "features". */
+static void put_collection_head(gw_req *req, gw_buf *b, const items_q *q, int64_t matched,
+                                int64_t returned)
+{
+    char ts[32];
+    gw_time_format((int64_t)time(NULL), ts, sizeof ts);
+    gw_buf_printf(b,
+                  "{\"type\":\"FeatureCollection\",\"numberMatched\":%lld,"
+                  "\"numberReturned\":%lld,\"timeStamp\":\"%s\",\"links\":[",
+                  (long long)matched, (long long)returned, ts);
+    put_link(req, b, "self", q->offset, 1);
+    if (q->offset + returned < matched) put_link(req, b, "next", q->offset + q->limit, 0);
+    if (q->offset > 0) put_link(req, b, "prev", q->offset > q->limit ? q->offset - q->limit : 0, 0);
+    gw_buf_str(b, "],\"features\":[");
+}
+
 /* One items page into b: header, links, features, tail.  The count and the page are read in
  * one read transaction that ends before the answer is handed to the server, so a client that
  * reads slowly holds memory, not a snapshot of the worker's connection (issue 15, defect 3:
@@ -471,17 +488,7 @@ static gw_status items_page(gw_req *req, gw_store *st, const items_q *q, gw_geoj
         int64_t returned = matched - q->offset;
         if (returned < 0) returned = 0;
         if (returned > q->limit) returned = q->limit;
-        char ts[32];
-        gw_time_format((int64_t)time(NULL), ts, sizeof ts);
-        gw_buf_printf(b,
-                      "{\"type\":\"FeatureCollection\",\"numberMatched\":%lld,"
-                      "\"numberReturned\":%lld,\"timeStamp\":\"%s\",\"links\":[",
-                      (long long)matched, (long long)returned, ts);
-        put_link(req, b, "self", q->offset, 1);
-        if (q->offset + returned < matched) put_link(req, b, "next", q->offset + q->limit, 0);
-        if (q->offset > 0)
-            put_link(req, b, "prev", q->offset > q->limit ? q->offset - q->limit : 0, 0);
-        gw_buf_str(b, "],\"features\":[");
+        put_collection_head(req, b, q, matched, returned);
     }
     gw_row row;
     for (int n = 0; !rc && !b->oom && !(rc = gw_store_features_next(st, rd, &row)); n++) {
@@ -534,17 +541,7 @@ static gw_status items_page_scoped(gw_req *req, gw_store *st, items_q *q, const 
     gw_store_features_close(st, rd);
     gw_store_read_end(st);
     if (!rc) {
-        char ts[32];
-        gw_time_format((int64_t)time(NULL), ts, sizeof ts);
-        gw_buf_printf(b,
-                      "{\"type\":\"FeatureCollection\",\"numberMatched\":%lld,"
-                      "\"numberReturned\":%lld,\"timeStamp\":\"%s\",\"links\":[",
-                      (long long)matched, (long long)returned, ts);
-        put_link(req, b, "self", q->offset, 1);
-        if (q->offset + returned < matched) put_link(req, b, "next", q->offset + q->limit, 0);
-        if (q->offset > 0)
-            put_link(req, b, "prev", q->offset > q->limit ? q->offset - q->limit : 0, 0);
-        gw_buf_str(b, "],\"features\":[");
+        put_collection_head(req, b, q, matched, returned);
         if (feats.len) gw_buf_add(b, feats.data, feats.len);
         gw_buf_str(b, "]}\n");
     }
