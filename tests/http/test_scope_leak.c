@@ -572,7 +572,25 @@ static int setup(void **state)
     gw_store *st = hf_city(sl_tctx, db_path, 0.01, 18);
     sl_load_expectation(st);
     /* the levels: the prefixes of one grid's path (every field the grids carry) */
+    /* a grid whose village is smaller than its township and whose township smaller than its
+     * county, so each level's answer differs from the one above */
     const feat *g0 = &sl_feats[GW_LAYER_GRIDS][0];
+    for (size_t i = 0; i < sl_n_feats[GW_LAYER_GRIDS]; i++) {
+        const char *p = sl_feats[GW_LAYER_GRIDS][i].path;
+        const char *last = strrchr(p, '/');
+        if (!last) continue;
+        char up[GW_JURISDICTION_MAX];
+        snprintf(up, sizeof up, "%.*s", (int)(last - p), p);
+        size_t same = 0, above = 0;
+        for (size_t j = 0; j < sl_n_feats[GW_LAYER_GRIDS]; j++) {
+            same += strcmp(sl_feats[GW_LAYER_GRIDS][j].path, p) == 0;
+            above += sl_in_path(up, sl_feats[GW_LAYER_GRIDS][j].path);
+        }
+        if (above > same) {
+            g0 = &sl_feats[GW_LAYER_GRIDS][i];
+            break;
+        }
+    }
     static const char *const names[] = {"prefecture", "county", "township", "village"};
     int first = gw_layer_field_index(GW_LAYER_GRIDS, "prefecture") >= 0 ? 0 : 1;
     snprintf(sl_lv_name[0], sizeof sl_lv_name[0], "root");
