@@ -2,11 +2,12 @@
 // count / camera coverage / hotspot class, incidents (server clusters at low zoom), cameras and
 // view wedges, police rooms and teams; filters that every incident layer and analysis fetch
 // follows; live updates from /events; the legend; wall mode.  Panels live in panels.js, the hot
-// spot clusters (the default hotspot view) in clusters.js.
+// spot clusters (the default hotspot view) in clusters.js, the command panel in command.js.
 import * as maplibregl from '/wall/vendor/maplibre-gl.mjs';
 import { setLanguage, pickLanguage, getLanguage, t, categoryLabel } from './i18n.js';
 import { api, rows, flat, gridIdOf, num, toBin, iso, registerGcjProtocol } from './data.js';
 import { initDispatcher, initPlanner } from './panels.js';
+import { initCommand } from './command.js';
 import { initPlanMode } from './planner.js';
 import { createTeamLayer } from './teamlayer.js';
 import { clusterLayers, initClusters } from './clusters.js';
@@ -437,6 +438,14 @@ function connectEvents() {
     'team.moved', 'team.assigned', 'team.released', 'team.created', 'team.updated', 'team.deleted', 'team.bulk',
     'grid.changed', 'camera.changed', 'police_room.changed'])
     es.addEventListener(n, handler);
+  // a step of an incident's flow: not a change of the map, the command panel's business
+  es.addEventListener('incident.transition', (ev) => {
+    let d;
+    try { d = JSON.parse(ev.data); } catch { return; }
+    gw.events.push({ type: ev.type, d });
+    if (gw.events.length > 200) gw.events.shift();
+    gw.onTransition?.(d);
+  });
   // the server lost this page's place in its event window (the page was stalled): what changed
   // in between is only in the tiles and the API now
   es.addEventListener('reset', () => {
@@ -763,6 +772,7 @@ async function main() {
   initDispatcher(gw, map);
   initPlanner(gw, map);
   initPlanMode(gw, map);
+  initCommand(gw, map);
   connectEvents();
   if (params.get('mode') === 'wall') enterWall(false);
 }

@@ -27,6 +27,7 @@ export function initDispatcher(gw, map) {
     if (tokenIn.value) sessionStorage.setItem('gw.token', tokenIn.value.trim());
     tokenIn.value = '';
     tokenState.textContent = t('tokenSaved');
+    window.dispatchEvent(new Event('gw-token')); // the command panel reads as the new account
   });
 
   map.on('click', async (e) => {
