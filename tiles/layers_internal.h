@@ -24,6 +24,9 @@ typedef struct tl_cfilt {
 } tl_cfilt;
 
 /* Compile f (may be NULL) against d's columns. */
+/* The data layer a tile part reads (camera_views read cameras, blind_spots and
+ * hotspot_clusters the grids' analysis). */
+gw_layer tl_part_layer(int part);
 void tl_cfilt_init(tl_cfilt *c, const gw_layer_data *d, const gw_tile_filter *f);
 /* 1 when row passes. */
 int tl_cfilt_pass(const tl_cfilt *c, size_t row);
