@@ -231,7 +231,7 @@ static int h_response(gw_req *req)
         for (size_t i = 0; i < n; i++) grp[i] = 0;
         gw_flow_response total;
         if (!st) st = gw_flow_response_sum(ms, grp, n, 1, &total);
-        json_t *grids = json_array();
+        json_t *grids = with_grids ? json_array() : json_null();
         for (size_t g = 0; !st && with_grids && g < ng; g++)
             if (gpath[g])
                 json_array_append_new(grids, figures(&out[g], json_pack("{s:s,s:s}", "id",
@@ -245,7 +245,7 @@ static int h_response(gw_req *req)
                             has_from ? json_string(tf) : json_null(), "to",
                             has_to ? json_string(tt) : json_null(), "now", tn, "jurisdiction",
                             gw_scope_path(sc), "total", figures(&total, json_object()),
-                            "jurisdictions", jur, "grids", with_grids ? grids : json_null(), "seq",
+                            "jurisdictions", jur, "grids", grids, "seq",
                             (json_int_t)gw_snapshot_seq(snap));
         else json_decref(jur), json_decref(grids);
     }

@@ -319,8 +319,11 @@ gw_status gw_scope_path_check(gw_store *s, const char *path)
         int part = 1;
         for (;; part++) {
             size_t pl = strcspn(p, "/");
-            char next[GW_JURISDICTION_MAX];
-            snprintf(next, sizeof next, "%s%s%.*s", prefix, *prefix ? "/" : "", (int)pl, p);
+            char next[GW_JURISDICTION_MAX]; /* the path's first `part` parts */
+            size_t nl = (size_t)(p - path) + pl;
+            if (nl >= sizeof next) nl = sizeof next - 1;
+            memcpy(next, path, nl);
+            next[nl] = '\0';
             size_t m = 0;
             for (size_t i = 0; i < l.n && !m; i++) m += gw_scope_path_contains(next, l.p[i]);
             if (!m) {
@@ -332,7 +335,7 @@ gw_status gw_scope_path_check(gw_store *s, const char *path)
                                   prefix, *known ? known : "none");
                 break;
             }
-            snprintf(prefix, sizeof prefix, "%s", next);
+            memcpy(prefix, next, nl + 1);
             p += pl + (p[pl] == '/');
             if (!*p) break; /* cannot happen: the whole path would have matched */
         }
