@@ -332,3 +332,11 @@ gw_status gw_geom_check(gw_ctx *ctx, const char *what, const GEOSGeometry *g, in
                             what, x0, x1, y0, y1);
     return GW_OK;
 }
+
+int gw_juris_contains(const char *scope, const char *path)
+{
+    if (!scope || !*scope) return 1;
+    if (!path) return 0;
+    size_t n = strlen(scope);
+    return strncmp(path, scope, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}

@@ -3,6 +3,8 @@
  * is a parameter, so tests/unit/test_flow.c walks the whole matrix. */
 #include "gridwatch/flow.h"
 
+#include "gridwatch/layer.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -127,10 +129,7 @@ int gw_flow_path_level(const char *path)
 
 int gw_flow_path_within(const char *inner, const char *outer)
 {
-    if (!outer || !*outer) return 1;
-    if (!inner) return 0;
-    size_t n = strlen(outer);
-    return strncmp(inner, outer, n) == 0 && (inner[n] == 0 || inner[n] == '/');
+    return gw_juris_contains(outer, inner);
 }
 
 int gw_flow_path_part(const char *path, int level, char *buf, size_t cap)

@@ -11,15 +11,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The entry time and level of an incident's current state (its last transition's). */
+typedef struct last {
+    int64_t at;
+    int level;
+} last;
+
 typedef struct walk {
     const gw_flow_inc *inc;
     gw_flow_find_fn find;
     void *find_user;
     gw_flow_ms *ms;
-    char cur[256];   /* the incident of the last transition seen */
-    ptrdiff_t row;   /* its index, -1 when skipped */
-    int64_t last_at; /* when its last transition was made */
-    int level;       /* its level after it */
+    last *l;
+    char cur[256]; /* the incident of the last transition seen */
+    ptrdiff_t row; /* its index, -1 when skipped */
     gw_status st;
 } walk;
 
@@ -49,8 +54,7 @@ static int on_step(void *user, int64_t seq, const gw_store_flow_step *t)
     }
     m->has_flow = 1;
     m->state = s;
-    w->last_at = at;
-    w->level = t->to_level;
+    w->l[w->row] = (last){at, t->to_level};
     int64_t d = at - w->inc[w->row].reported;
     if (d < 0) d = 0;
     gw_flow_mark k = a == GW_FA_ACCEPT   ? GW_FM_ACCEPT
@@ -61,26 +65,6 @@ static int on_step(void *user, int64_t seq, const gw_store_flow_step *t)
     if (k != GW_FM_COUNT && m->t[k] < 0) m->t[k] = d;
     if (a == GW_FA_ESCALATE) m->escalated = 1;
     return 0;
-}
-
-/* The last transition's entry time and level per incident, kept beside ms while walking. */
-typedef struct last {
-    int64_t at;
-    int level;
-} last;
-
-typedef struct walk2 {
-    walk w;
-    last *l;
-} walk2;
-
-static int on_step2(void *user, int64_t seq, const gw_store_flow_step *t)
-{
-    walk2 *w2 = user;
-    int r = on_step(&w2->w, seq, t);
-    if (!r && w2->w.row >= 0 && t->incident && strcmp(t->incident, w2->w.cur) == 0)
-        w2->l[w2->w.row] = (last){w2->w.last_at, w2->w.level};
-    return r;
 }
 
 gw_status gw_flow_milestones(gw_store *store, const gw_flow_inc *inc, size_t n,
@@ -95,10 +79,9 @@ gw_status gw_flow_milestones(gw_store *store, const gw_flow_inc *inc, size_t n,
         for (int k = 0; k < GW_FM_COUNT; k++) ms[i].t[k] = -1;
         l[i] = (last){inc[i].reported, inc[i].max_level};
     }
-    walk2 w2 = {.w = {.inc = inc, .find = find, .find_user = find_user, .ms = ms, .row = -1},
-                .l = l};
-    gw_status st = gw_store_flow_history(store, NULL, on_step2, &w2);
-    if (!st) st = w2.w.st;
+    walk w = {.inc = inc, .find = find, .find_user = find_user, .ms = ms, .l = l, .row = -1};
+    gw_status st = gw_store_flow_history(store, NULL, on_step, &w);
+    if (!st) st = w.st;
     for (size_t i = 0; !st && i < n; i++) {
         gw_flow_ms *m = &ms[i];
         if (!m->has_flow && inc[i].status && strcmp(inc[i].status, "closed") == 0)

@@ -6,14 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-int gw_juris_contains(const char *scope, const char *path)
-{
-    if (!scope || !*scope) return 1;
-    if (!path) return 0;
-    size_t n = strlen(scope);
-    return strncmp(path, scope, n) == 0 && (path[n] == '\0' || path[n] == '/');
-}
-
 int gw_juris_match(const gw_juris *j, int level, const char *parent)
 {
     if (!j) return 0;

@@ -53,10 +53,6 @@ int gw_juris_match(const gw_juris *j, int level, const char *parent);
 size_t gw_juris_grid_path(const gw_layer_data *grids, size_t row, char *buf, size_t cap,
                           int *level);
 
-/* Whether jurisdiction `scope` contains `path`: scope "" (or NULL) contains everything, else
- * path equals scope or starts with scope + "/". */
-int gw_juris_contains(const char *scope, const char *path);
-
 /* Import a CSV of grid_id, prefecture, county, township, village (a header row naming those
  * columns, in any order; "id" is taken for grid_id; a column left out keeps that field as it
  * is, an empty cell clears it; UTF-8, optional BOM, quoted fields as RFC 4180, blank lines

@@ -65,6 +65,9 @@ const char *gw_juris_field(int level);
 /* NULL when `name` may name a jurisdiction part, else why not (static text): "/" separates the
  * levels of a path, so no part may contain it.  NULL and "" are acceptable (no part). */
 const char *gw_juris_name_problem(const char *name);
+/* Whether jurisdiction `scope` contains `path`: scope "" (or NULL) contains everything, else
+ * path equals scope or starts with scope + "/". */
+int gw_juris_contains(const char *scope, const char *path);
 
 /* The one calendar routine: Unix seconds of a UTC civil time (proleptic Gregorian) into *out.
  * Returns 0, or -1 (and *out untouched) for a date or time that does not exist: month 1–12, a
