@@ -107,9 +107,27 @@ size_t gw_tile_layer_props(gw_tile_layer part, const char **names, const char **
     } else if (part == GW_TL_HOTSPOT_CLUSTERS) {
         k = tl_cluster_props(names, types, cap);
     } else if (part == GW_TL_GRIDS) {
-        static const char *const an[] = {"coverage_ratio", "covered_m2", "cameras",   "room_reach",
-                                         "gi_z",           "gi_p",       "gi_bin",    "gi_class",
-                                         "gi_count",       "clusters",   "cluster_rr"};
+        static const char *const an[] = {"coverage_ratio",
+                                         "covered_m2",
+                                         "cameras",
+                                         "room_reach",
+                                         "gi_z",
+                                         "gi_p",
+                                         "gi_bin",
+                                         "gi_class",
+                                         "gi_count",
+                                         "clusters",
+                                         "cluster_rr",
+                                         "resp_incidents",
+                                         "resp_open",
+                                         "resp_overdue",
+                                         "resp_overdue_share",
+                                         "resp_escalation_rate",
+                                         "resp_accept_p50_s",
+                                         "resp_accept_p90_s",
+                                         "resp_arrive_p50_s",
+                                         "resp_close_p50_s",
+                                         "resp_close_p90_s"};
         for (size_t i = 0; i < sizeof an / sizeof an[0] && k < cap; i++, k++)
             names[k] = an[i], types[k] = i == 7 ? "String" : "Number";
     } else if (part != GW_TL_CAMERA_VIEWS) {
@@ -403,6 +421,18 @@ static size_t grid_extra_props(const gw_tile_grid_fields *g, size_t r, int detai
     INT("gi_count", g->gi_count);
     INT("clusters", g->clusters);
     DBL("cluster_rr", g->cluster_rr);
+    if (g->resp_incidents && g->resp_incidents[r] > 0) { /* grids without incidents: none */
+        INT("resp_incidents", g->resp_incidents);
+        INT("resp_open", g->resp_open);
+        INT("resp_overdue", g->resp_overdue);
+        DBL("resp_overdue_share", g->resp_overdue_share);
+        DBL("resp_escalation_rate", g->resp_escalation_rate);
+        DBL("resp_accept_p50_s", g->resp_accept_p50);
+        DBL("resp_accept_p90_s", g->resp_accept_p90);
+        DBL("resp_arrive_p50_s", g->resp_arrive_p50);
+        DBL("resp_close_p50_s", g->resp_close_p50);
+        DBL("resp_close_p90_s", g->resp_close_p90);
+    }
 #undef DBL
 #undef INT
     return k;
@@ -412,7 +442,7 @@ static gw_status render_grids(gw_ctx *ctx, gw_mvt *mvt, const lidx *x, const tl_
                               gw_bbox box, uint32_t z, const gw_tile_grid_fields *g)
 {
     gw_status st = GW_OK;
-    gw_mvt_prop p[32];
+    gw_mvt_prop p[48];
     int detail = z >= GW_TL_GRID_DETAIL_MINZOOM;
     if (g && (g->grids_seq != gw_layer_data_seq(x->d) || g->n != x->count))
         g = NULL; /* another version */

@@ -62,6 +62,7 @@ typedef struct sub {
     char jur[GW_JURISDICTION_MAX];
     gw_ctx *ctx;
     gw_scope *sc;
+    gw_model_snapshot *snap; /* the model the scope was taken on (with sc) */
 } sub;
 
 struct gw_events {
@@ -155,15 +156,22 @@ static int lonlat_in(const sub *s, const gw_events *h, double lon, double lat)
 /* For a scoped subscriber (docs/scoping.md): a change with neither a feature nor a place (an
  * import, a clear, a publish) tells nothing about a place and passes; a grid's passes when the
  * grid lies in the jurisdiction; any other needs its bounding box (old and new place together)
- * wholly in it — all four corners — and a team's also its current place.  Anything else, as a
- * feature change without a box, is held back. */
+ * wholly in it — all four corners — and a team's also its current place.  A feature change
+ * without a box (a step of an incident's flow, a change of properties only) passes when the
+ * feature lies in it on the current model; one no longer there is held back. */
 static int in_scope(const sub *s, const gw_events *h, const ev *e)
 {
     if (!s->jur[0]) return 1;
     if (!s->sc) return 0; /* no scope could be built: show nothing */
     if (!e->id && !e->has_bbox) return 1;
     if (e->layer == GW_LAYER_GRIDS && e->id) return gw_scope_has_grid_id(s->sc, e->id);
-    if (!e->has_bbox) return 0;
+    if (!e->has_bbox) {
+        const gw_layer_data *d = e->id && s->snap && e->layer < GW_LAYER_COUNT
+                                     ? gw_snapshot_layer(s->snap, e->layer)
+                                     : NULL;
+        ptrdiff_t r = d ? gw_layer_data_find(d, e->id) : -1;
+        return r >= 0 && gw_scope_has_row(s->ctx, s->sc, d, (size_t)r);
+    }
     const gw_bbox *b = &e->bbox;
     if (!lonlat_in(s, h, b->minx, b->miny) || !lonlat_in(s, h, b->maxx, b->maxy) ||
         !lonlat_in(s, h, b->minx, b->maxy) || !lonlat_in(s, h, b->maxx, b->miny))
@@ -180,13 +188,18 @@ static void scope_take(sub *s, const gw_events *h)
 {
     if (!s->jur[0] || !h->live || !s->ctx) return;
     gw_model_snapshot *snap = gw_model_acquire(gw_live_model(h->live));
-    if (gw_scope_get(s->ctx, snap, s->jur, &s->sc) != GW_OK) s->sc = NULL;
-    gw_model_release(s->ctx, snap);
+    if (gw_scope_get(s->ctx, snap, s->jur, &s->sc) != GW_OK) {
+        s->sc = NULL;
+        gw_model_release(s->ctx, snap);
+        return;
+    }
+    s->snap = snap;
 }
 static void scope_drop(sub *s)
 {
     gw_scope_release(s->sc);
-    s->sc = NULL;
+    gw_model_release(s->ctx, s->snap);
+    s->sc = NULL, s->snap = NULL;
 }
 
 static int wanted(const sub *s, const ev *e)

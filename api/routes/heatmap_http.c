@@ -230,6 +230,7 @@ int gw_heat_tile_handler(gw_req *req)
         gw_tile_cache_put(h->cache, t.z, t, key, b);
     }
     gw_req_add_header(req, "X-Tile-Cache", hit ? "hit" : "miss");
+    gw_req_add_header(req, "Vary", "Authorization"); /* one account's copy is not another's */
     if (!gw_req_cache_check(req, b->etag, *jur ? "private, max-age=60" : "public, max-age=60", 0))
         gw_req_respond(req, 200, "image/png", (const char *)b->raw, b->raw_len);
     gw_tile_blob_release(b);

@@ -216,6 +216,25 @@ static void release(gw_hotspots *hs, wentry *w, ientry *i)
     pthread_mutex_unlock(&hs->mu);
 }
 
+gw_status gw_hotspots_incident_grids(gw_hotspots *hs, gw_ctx *ctx, const gw_model_snapshot *snap,
+                                     const int32_t **rows, void **hold)
+{
+    *rows = NULL, *hold = NULL;
+    const gw_layer_data *g = gw_snapshot_layer(snap, GW_LAYER_GRIDS);
+    const gw_layer_data *inc = gw_snapshot_layer(snap, GW_LAYER_INCIDENTS);
+    if (!hs || !g || !inc) return gw_ctx_error(ctx, GW_ERR_NOT_FOUND, "no grids or incidents");
+    ientry *e = NULL;
+    gw_status st = get_inc(hs, ctx, g, inc, &e);
+    if (st) return st;
+    *rows = e->rows, *hold = e;
+    return GW_OK;
+}
+
+void gw_hotspots_incident_grids_release(gw_hotspots *hs, void *hold)
+{
+    if (hs && hold) release(hs, NULL, hold);
+}
+
 /* The incident grids of the default run become the cache's (the routes' next request on the same
  * layers need not assign a million incidents again). */
 static void publish_inc(gw_hotspots *hs, const gw_layer_data *g, const gw_layer_data *inc,

@@ -40,6 +40,16 @@ gw_hotspot_state_stats gw_hotspots_default_stats(gw_hotspots *hs);
  * incrementally when it can.  Thread-safe. */
 void gw_hotspots_set_incremental(gw_hotspots *hs, int on);
 
+/* The grid row of each incident row of snap's layers (-1: in no grid): the cached array the
+ * routes share (the default run's, kept incrementally; computed here when not cached).  The
+ * rule: the incident's recorded grid when it names a grid of snap's version, else the published
+ * grid containing its point.  *rows stays valid until gw_hotspots_incident_grids_release(*hold).
+ * Thread-safe. */
+gw_status gw_hotspots_incident_grids(gw_hotspots *hs, gw_ctx *ctx, const gw_model_snapshot *snap,
+                                     const int32_t **rows, void **hold);
+/* Accepts NULL. */
+void gw_hotspots_incident_grids_release(gw_hotspots *hs, void *hold);
+
 /* GET /analysis/hotspots, GET /analysis/kde; role viewer (static storage). */
 const gw_route *gw_hotspots_routes(size_t *n);
 

@@ -1,11 +1,13 @@
 /* juris_http.c — GET /jurisdictions: the prefecture/county/township/village hierarchy of the
  * published grids with grid counts, population and area, built from the live model's snapshot
- * (geo/juris) per request.  A token scoped to a jurisdiction lists it and those below it. */
+ * (geo/juris) per request.  A token scoped to a jurisdiction lists it and those below it, and
+ * "scope" tells it its own path, level and lon/lat envelope (where the map wall opens). */
 #include "juris_http.h"
 #include "app.h"
 #include "auth.h"
 #include "gridwatch/juris.h"
 #include "problem.h"
+#include "scope.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -18,6 +20,14 @@ static json_t *juris_json(const gw_juris *j)
     return json_pack("{s:s,s:i,s:s,s:s,s:I,s:I,s:f}", "path", j->path, "level", j->level, "name",
                      j->name, "parent", j->parent, "grids", (json_int_t)j->grids, "population",
                      (json_int_t)j->population, "area_km2", round(j->area_km2 * 1e4) / 1e4);
+}
+
+/* The number of parts of a path (0 for the root ""). */
+static int path_level(const char *p)
+{
+    int n = *p ? 1 : 0;
+    for (; *p; p++) n += *p == '/';
+    return n;
 }
 
 static int h_list(gw_req *req)
@@ -43,6 +53,13 @@ static int h_list(gw_req *req)
     gw_juris_list list;
     gw_status st = gw_juris_list_build(ctx, snap, gw_model_metric_srid(m), &list);
     int64_t seq = gw_snapshot_seq(snap);
+    /* the token's own jurisdiction and its lon/lat envelope: where the wall opens */
+    gw_scope *sc = NULL;
+    gw_bbox env = {0};
+    int has_env = 0;
+    if (!st && (st = gw_scope_get(ctx, snap, scope, &sc)) == GW_OK)
+        has_env = gw_scope_bbox(sc, &env, NULL);
+    gw_scope_release(sc);
     gw_model_release(ctx, snap);
     if (st) {
         gw_req_fail(req, ctx, st, NULL);
@@ -71,8 +88,11 @@ static int h_list(gw_req *req)
     }
     char crs[32];
     snprintf(crs, sizeof crs, "EPSG:%d", list.metric_srid);
-    json_t *doc = json_pack("{s:o,s:s,s:s,s:I,s:I}", "jurisdictions", arr, "metric_crs", crs,
-                            "area", "planar area of the grids in the metric CRS, km²",
+    json_t *bbox = has_env ? json_pack("[f,f,f,f]", env.minx, env.miny, env.maxx, env.maxy)
+                           : json_null();
+    json_t *doc = json_pack("{s:o,s:{s:s,s:i,s:o},s:s,s:s,s:I,s:I}", "jurisdictions", arr, "scope",
+                            "path", scope, "level", path_level(scope), "bbox", bbox, "metric_crs",
+                            crs, "area", "planar area of the grids in the metric CRS, km²",
                             "unassigned_grids", (json_int_t)(*scope ? 0 : list.unassigned), "seq",
                             (json_int_t)seq);
     gw_juris_list_free(&list);

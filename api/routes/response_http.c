@@ -1,11 +1,13 @@
 /* response_http.c — GET /analysis/response (response_http.h): the incidents of a window in the
- * token's jurisdiction, each placed in the published grid containing it (the rule of every
- * scoped route), their milestones from one pass over the audit trail (geo/flow/flow_stats.c),
- * and the sums per grid and per jurisdiction (every prefix of the grids' paths). */
+ * token's jurisdiction with their milestones and figures per grid (response_calc.c, shared with
+ * the grid tiles' resp_* fields), and the sums per jurisdiction (every prefix of the grids'
+ * paths) and in total. */
 #include "response_http.h"
 
 #include "app.h"
 #include "gridwatch/flow_stats.h"
+#include "hotspot_http.h"
+#include "response_calc.h"
 #include "gridwatch/layer.h"
 #include "gridwatch/model.h"
 #include "problem.h"
@@ -40,19 +42,6 @@ static json_t *figures(const gw_flow_response *r, json_t *o)
     json_object_set_new(o, "escalated", json_integer(r->escalated));
     json_object_set_new(o, "escalation_rate", num_or_null(r->escalation_rate));
     return o;
-}
-
-/* The caller's incidents: index by model row, -1 for rows left out. */
-typedef struct find_ctx {
-    const gw_layer_data *inc;
-    const ptrdiff_t *index;
-} find_ctx;
-
-static ptrdiff_t find_inc(void *user, const char *id)
-{
-    find_ctx *f = user;
-    ptrdiff_t row = gw_layer_data_find(f->inc, id);
-    return row < 0 ? -1 : f->index[row];
 }
 
 /* Sorted unique jurisdiction paths (every prefix of the kept grids' paths). */
@@ -122,49 +111,30 @@ static int h_response(gw_req *req)
         gw_model_release(ctx, snap);
         return 0;
     }
-    const gw_layer_data *I = gw_snapshot_layer(snap, GW_LAYER_INCIDENTS);
-    const gw_layer_data *G = gw_snapshot_layer(snap, GW_LAYER_GRIDS);
-    size_t ni = I ? gw_layer_data_count(I) : 0, ng = G ? gw_layer_data_count(G) : 0;
-    int f_time = gw_layer_field_index(GW_LAYER_INCIDENTS, "occurred_at");
-    int f_cat = gw_layer_field_index(GW_LAYER_INCIDENTS, "category");
-    int f_status = gw_layer_field_index(GW_LAYER_INCIDENTS, "status");
-    const int64_t *occ = ni ? gw_layer_data_ints(I, f_time) : NULL;
-    const uint8_t *occ_null = ni ? gw_layer_data_nulls(I, f_time) : NULL;
-    const double *x = ni ? gw_layer_data_x(I, GW_MODEL_METRIC) : NULL;
-    const double *y = ni ? gw_layer_data_y(I, GW_MODEL_METRIC) : NULL;
-    ptrdiff_t *index = malloc((ni ? ni : 1) * sizeof *index);
-    ptrdiff_t *grid_of = malloc((ni ? ni : 1) * sizeof *grid_of); /* by kept incident */
-    gw_flow_inc *inc = malloc((ni ? ni : 1) * sizeof *inc);
-    char **gpath = calloc(ng ? ng : 1, sizeof *gpath);
-    gw_status st = index && grid_of && inc && gpath ? GW_OK : GW_ERR_NOMEM;
-    size_t n = 0;
-    for (size_t r = 0; !st && r < ni; r++) {
-        index[r] = -1;
-        if (!occ || occ_null[r]) continue; /* no report time: nothing to time from */
-        if ((has_from && occ[r] < from) || (has_to && occ[r] >= to)) continue;
-        ptrdiff_t g = -1;
-        if (gw_layer_data_grid_at(ctx, G, x[r], y[r], &g)) gw_ctx_clear_error(ctx), g = -1;
-        if (g < 0 || !gw_scope_has_grid_row(sc, (size_t)g)) continue;
-        if (!gpath[g]) {
-            char p[GW_JURISDICTION_MAX];
-            gw_scope_row_path(G, (size_t)g, p, sizeof p);
-            if (!(gpath[g] = strdup(p))) st = GW_ERR_NOMEM;
-        }
-        inc[n] = (gw_flow_inc){.category = gw_layer_data_text(I, r, f_cat),
-                               .status = gw_layer_data_text(I, r, f_status),
-                               .reported = occ[r],
-                               .max_level = gw_flow_max_level(gpath[g] ? gpath[g] : "")};
-        grid_of[n] = g;
-        index[r] = (ptrdiff_t)n++;
-    }
-    gw_flow_ms *ms = st ? NULL : malloc((n ? n : 1) * sizeof *ms);
-    if (!st && !ms) st = GW_ERR_NOMEM;
-    gw_flow_deadline *over = NULL;
-    size_t n_over = 0;
+    /* the incidents placed by the hot spot module's cached incident grids (the grid tiles'
+     * resp_* fields use the same, so both say the same) */
+    gw_app *app = gw_req_app(req);
+    gw_hotspots *hs = app ? app->modules[GW_APP_HOTSPOTS] : NULL;
+    const int32_t *inc_grid = NULL;
+    void *hold = NULL;
+    if (hs && gw_hotspots_incident_grids(hs, ctx, snap, &inc_grid, &hold))
+        gw_ctx_clear_error(ctx), inc_grid = NULL; /* located one by one instead */
     int64_t now = (int64_t)time(NULL);
-    find_ctx fc = {I, index};
-    if (!st) st = gw_flow_deadlines_load(store, &over, &n_over);
-    if (!st) st = gw_flow_milestones(store, inc, n, find_inc, &fc, over, n_over, now, ms);
+    gw_response_opts ro = {.has_from = has_from,
+                           .has_to = has_to,
+                           .from = from,
+                           .to = to,
+                           .now = now,
+                           .scope = sc,
+                           .inc_grid = inc_grid};
+    gw_response_set rs;
+    gw_status st = gw_response_compute(ctx, store, snap, &ro, &rs);
+    gw_hotspots_incident_grids_release(hs, hold);
+    const gw_layer_data *G = gw_snapshot_layer(snap, GW_LAYER_GRIDS);
+    size_t ng = rs.ng, n = rs.n;
+    char **gpath = rs.gpath;
+    const ptrdiff_t *grid_of = rs.grid_of;
+    const gw_flow_ms *ms = rs.ms;
     /* the jurisdictions: every prefix of every kept grid's path */
     char **paths = NULL;
     size_t np = 0, capp = 0;
@@ -196,16 +166,11 @@ static int h_response(gw_req *req)
         else paths[u++] = paths[i];
     }
     np = u;
-    /* groups: grids (by row), then jurisdictions (ng + path index), then the total */
-    size_t n_groups = ng + np + 1;
-    gw_flow_response *out = st ? NULL : calloc(n_groups, sizeof *out);
     ptrdiff_t *grp = st ? NULL : malloc((n ? n : 1) * sizeof *grp);
-    if (!st && (!out || !grp)) st = GW_ERR_NOMEM;
+    if (!st && !grp) st = GW_ERR_NOMEM;
     json_t *doc = NULL;
     if (!st) {
-        /* sums per grid, then per jurisdiction level by level, then the total */
-        for (size_t i = 0; i < n; i++) grp[i] = grid_of[i];
-        st = gw_flow_response_sum(ms, grp, n, ng, out);
+        /* per jurisdiction level by level, then the total (per grid: rs.grid) */
         json_t *jur = json_array();
         for (int level = 1; !st && level <= 4; level++) {
             gw_flow_response *part = calloc(np ? np : 1, sizeof *part);
@@ -234,9 +199,9 @@ static int h_response(gw_req *req)
         json_t *grids = with_grids ? json_array() : json_null();
         for (size_t g = 0; !st && with_grids && g < ng; g++)
             if (gpath[g])
-                json_array_append_new(grids, figures(&out[g], json_pack("{s:s,s:s}", "id",
-                                                                        gw_layer_data_id(G, g),
-                                                                        "path", gpath[g])));
+                json_array_append_new(grids, figures(&rs.grid[g], json_pack("{s:s,s:s}", "id",
+                                                                            gw_layer_data_id(G, g),
+                                                                            "path", gpath[g])));
         char tf[32], tt[32], tn[32];
         gw_time_format(from, tf, sizeof tf), gw_time_format(to, tt, sizeof tt);
         gw_time_format(now, tn, sizeof tn);
@@ -250,9 +215,8 @@ static int h_response(gw_req *req)
         else json_decref(jur), json_decref(grids);
     }
     for (size_t i = 0; i < np; i++) free(paths[i]);
-    for (size_t g = 0; gpath && g < ng; g++) free(gpath[g]);
-    free(paths), free(gpath), free(index), free(grid_of), free(inc), free(ms), free(over);
-    free(out), free(grp);
+    free(paths), free(grp);
+    gw_response_set_free(&rs);
     gw_scope_release(sc);
     gw_model_release(ctx, snap);
     if (st) gw_req_fail(req, ctx, st, "cannot compute the response figures");

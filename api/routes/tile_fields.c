@@ -8,6 +8,7 @@
 #include "tile_fields.h"
 
 #include "gridwatch/hotspot.h"
+#include "response_calc.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -39,6 +40,18 @@ typedef struct hpart { /* hot spots */
     int32_t *count;
 } hpart;
 
+typedef struct rpart { /* response figures (response_calc.h), all time */
+    int refs;
+    int64_t grids_seq, inc_seq; /* layer versions it ran on */
+    size_t n;
+    int32_t *incidents, *open, *overdue;
+    double *share, *esc, *acc50, *acc90, *arr50, *clo50, *clo90;
+} rpart;
+
+/* How often the response figures are recomputed without a change: overdue flags follow the
+ * clock. */
+#define RESP_TICK_S 30
+
 struct gw_tile_fields {
     gw_live *live;
     gw_coverage_http *cov;
@@ -49,6 +62,8 @@ struct gw_tile_fields {
     pthread_mutex_t mu; /* guards the part pointers and refs */
     cpart *cp;
     hpart *hp;
+    rpart *rp;
+    gw_store *rstore;       /* the worker's read connection for the audit trail */
     pthread_mutex_t cbuild; /* one coverage copy at a time */
     /* the hot spot worker */
     pthread_t th;
@@ -83,6 +98,14 @@ static void hpart_unref(hpart *h)
     if (h && __atomic_sub_fetch(&h->refs, 1, __ATOMIC_ACQ_REL) == 0) {
         free(h->z);
         free(h);
+    }
+}
+
+static void rpart_unref(rpart *r)
+{
+    if (r && __atomic_sub_fetch(&r->refs, 1, __ATOMIC_ACQ_REL) == 0) {
+        free(r->incidents), free(r->share);
+        free(r);
     }
 }
 
@@ -194,6 +217,92 @@ static cpart *get_cpart(gw_tile_fields *tf)
     return c;
 }
 
+/* ---- response part (on the same worker) ----------------------------------------------------- */
+
+static rpart *rpart_new(const gw_model_snapshot *snap, const gw_response_set *rs)
+{
+    size_t n = rs->ng;
+    rpart *r = calloc(1, sizeof *r);
+    if (!r) return NULL;
+    r->refs = 1, r->n = n;
+    r->grids_seq = layer_seq(snap, GW_LAYER_GRIDS, NULL);
+    r->inc_seq = layer_seq(snap, GW_LAYER_INCIDENTS, NULL);
+    size_t m = n ? n : 1;
+    r->incidents = malloc(3 * m * sizeof *r->incidents);
+    r->share = malloc(7 * m * sizeof *r->share);
+    if (!r->incidents || !r->share) {
+        free(r->incidents), free(r->share), free(r);
+        return NULL;
+    }
+    r->open = r->incidents + m, r->overdue = r->incidents + 2 * m;
+    r->esc = r->share + m, r->acc50 = r->esc + m, r->acc90 = r->acc50 + m;
+    r->arr50 = r->acc90 + m, r->clo50 = r->arr50 + m, r->clo90 = r->clo50 + m;
+    for (size_t g = 0; g < n; g++) {
+        const gw_flow_response *f = &rs->grid[g];
+        r->incidents[g] = (int32_t)f->incidents;
+        r->open[g] = (int32_t)(f->incidents - f->by_state[GW_FS_CLOSED]);
+        r->overdue[g] = (int32_t)f->overdue;
+        r->share[g] = round_to(f->overdue_share, 1e-3);
+        r->esc[g] = round_to(f->escalation_rate, 1e-3);
+        r->acc50[g] = round_to(f->median_s[GW_FM_ACCEPT], 1);
+        r->acc90[g] = round_to(f->p90_s[GW_FM_ACCEPT], 1);
+        r->arr50[g] = round_to(f->median_s[GW_FM_ARRIVE], 1);
+        r->clo50[g] = round_to(f->median_s[GW_FM_CLOSE], 1);
+        r->clo90[g] = round_to(f->p90_s[GW_FM_CLOSE], 1);
+    }
+    return r;
+}
+
+static int same_resp(const rpart *a, const rpart *b, size_t i)
+{
+#define EQ(x, y) ((isnan(x) && isnan(y)) || (x) == (y))
+    return a->incidents[i] == b->incidents[i] && a->open[i] == b->open[i] &&
+           a->overdue[i] == b->overdue[i] && EQ(a->share[i], b->share[i]) &&
+           EQ(a->esc[i], b->esc[i]) && EQ(a->acc50[i], b->acc50[i]) &&
+           EQ(a->acc90[i], b->acc90[i]) && EQ(a->arr50[i], b->arr50[i]) &&
+           EQ(a->clo50[i], b->clo50[i]) && EQ(a->clo90[i], b->clo90[i]);
+#undef EQ
+}
+
+/* Recompute the response figures of snap's grids and drop the tiles of the grids whose encoded
+ * figures changed. */
+static void resp_refresh(gw_tile_fields *tf, gw_model_snapshot *snap)
+{
+    gw_ctx *ctx = tf->wctx;
+    if (!tf->rstore &&
+        gw_store_open(ctx, gw_live_db_path(tf->live), GW_STORE_READONLY, &tf->rstore)) {
+        gw_ctx_clear_error(ctx);
+        return;
+    }
+    const int32_t *inc_grid = NULL;
+    void *hold = NULL;
+    if (gw_hotspots_incident_grids(tf->hs, ctx, snap, &inc_grid, &hold))
+        gw_ctx_clear_error(ctx), inc_grid = NULL;
+    gw_response_opts o = {.now = (int64_t)time(NULL), .inc_grid = inc_grid};
+    gw_response_set rs;
+    gw_status st = gw_response_compute(ctx, tf->rstore, snap, &o, &rs);
+    gw_hotspots_incident_grids_release(tf->hs, hold);
+    rpart *nr = st ? NULL : rpart_new(snap, &rs);
+    gw_response_set_free(&rs);
+    if (st) {
+        fprintf(stderr, "{\"event\":\"tile_response_failed\",\"error\":\"%s\"}\n",
+                gw_ctx_errmsg(ctx));
+        gw_ctx_clear_error(ctx);
+    }
+    if (!nr) return;
+    pthread_mutex_lock(&tf->mu);
+    rpart *old = tf->rp;
+    tf->rp = nr;
+    pthread_mutex_unlock(&tf->mu);
+    uint8_t *changed = NULL;
+    if (old && old->grids_seq == nr->grids_seq && old->n == nr->n &&
+        (changed = calloc(nr->n ? nr->n : 1, 1)) != NULL)
+        for (size_t i = 0; i < nr->n; i++) changed[i] = !same_resp(old, nr, i);
+    drop_grids(tf, ctx, gw_snapshot_layer(snap, GW_LAYER_GRIDS), changed, 1u << GW_TL_GRIDS);
+    free(changed);
+    rpart_unref(old);
+}
+
 /* ---- hot spot part and its worker ------------------------------------------------------------ */
 
 static int8_t bin_of(uint8_t cls)
@@ -244,7 +353,7 @@ static int same_row(const hpart *a, const hpart *b, size_t i)
 }
 
 /* Bring the hot spot part up to the current snapshot and drop the tiles it changes. */
-static void hs_refresh(gw_tile_fields *tf)
+static void hs_refresh(gw_tile_fields *tf, int tick)
 {
     gw_ctx *ctx = tf->wctx;
     gw_model_snapshot *snap = gw_model_acquire(gw_live_model(tf->live));
@@ -284,6 +393,11 @@ static void hs_refresh(gw_tile_fields *tf)
         }
     }
     hpart_unref(old);
+    pthread_mutex_lock(&tf->mu);
+    rpart *rp = tf->rp;
+    int resp_current = rp && rp->grids_seq == gseq && rp->inc_seq == iseq;
+    pthread_mutex_unlock(&tf->mu);
+    if (!resp_current || tick) resp_refresh(tf, snap);
     pthread_mutex_lock(&tf->wmu);
     if (gw_snapshot_seq(snap) > tf->done_seq) tf->done_seq = gw_snapshot_seq(snap);
     pthread_cond_broadcast(&tf->wdone);
@@ -296,11 +410,17 @@ static void *hs_main(void *arg)
     gw_tile_fields *tf = arg;
     pthread_mutex_lock(&tf->wmu);
     for (;;) {
-        while (!tf->want && !tf->stop) pthread_cond_wait(&tf->wcond, &tf->wmu);
+        int tick = 0;
+        while (!tf->want && !tf->stop && !tick) {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_sec += RESP_TICK_S;
+            tick = pthread_cond_timedwait(&tf->wcond, &tf->wmu, &ts) != 0;
+        }
         if (tf->stop) break;
         tf->want = 0, tf->busy = 1;
         pthread_mutex_unlock(&tf->wmu);
-        hs_refresh(tf);
+        hs_refresh(tf, tick);
         pthread_mutex_lock(&tf->wmu);
         tf->busy = 0;
         pthread_cond_broadcast(&tf->wdone);
@@ -383,6 +503,8 @@ void gw_tile_fields_destroy(gw_tile_fields *tf)
     gw_tile_fields_stop(tf);
     cpart_unref(tf->cp);
     hpart_unref(tf->hp);
+    rpart_unref(tf->rp);
+    gw_store_close(tf->rstore);
     gw_ctx_destroy(tf->wctx);
     pthread_mutex_destroy(&tf->mu);
     pthread_mutex_destroy(&tf->cbuild);
@@ -486,6 +608,20 @@ void gw_tile_fields_acquire(gw_tile_fields *tf, gw_ctx *ctx, const gw_model_snap
             if (!current) u->version = stale;
         }
     }
+    if (tf->hs && (parts & (1u << GW_TL_GRIDS))) {
+        pthread_mutex_lock(&tf->mu);
+        rpart *r = tf->rp;
+        if (r) __atomic_add_fetch(&r->refs, 1, __ATOMIC_RELAXED);
+        pthread_mutex_unlock(&tf->mu);
+        u->held[3] = r;
+        if (!r || r->inc_seq != layer_seq(snap, GW_LAYER_INCIDENTS, NULL)) u->version = stale;
+        if (r && r->grids_seq == gseq && r->n == n)
+            u->grid.resp_incidents = r->incidents, u->grid.resp_open = r->open,
+            u->grid.resp_overdue = r->overdue, u->grid.resp_overdue_share = r->share,
+            u->grid.resp_escalation_rate = r->esc, u->grid.resp_accept_p50 = r->acc50,
+            u->grid.resp_accept_p90 = r->acc90, u->grid.resp_arrive_p50 = r->arr50,
+            u->grid.resp_close_p50 = r->clo50, u->grid.resp_close_p90 = r->clo90;
+    }
     if (tf->cl && (parts & (1u << GW_TL_GRIDS | 1u << GW_TL_HOTSPOT_CLUSTERS)))
         acquire_clusters(tf, snap, gseq, n, stale, u);
 }
@@ -496,7 +632,8 @@ void gw_tile_fields_release(gw_tile_fields *tf, gw_tile_fields_use *u)
     cpart_unref(u->held[0]);
     hpart_unref(u->held[1]);
     gw_clusters_http_tile_release(u->held[2]);
-    u->held[0] = u->held[1] = u->held[2] = NULL;
+    rpart_unref(u->held[3]);
+    u->held[0] = u->held[1] = u->held[2] = u->held[3] = NULL;
 }
 
 int gw_tile_fields_wait(gw_tile_fields *tf, unsigned timeout_ms)

@@ -46,7 +46,7 @@ typedef struct gw_tile_fields_use {
     gw_tile_grid_fields grid;
     gw_tile_extras ex;
     int64_t version; /* data version of a tile rendered from snap with these extras */
-    void *held[3];
+    void *held[4];
 } gw_tile_fields_use;
 
 /* The extras for rendering `parts` of snap (grids: coverage and hot spot fields; blind_spots:

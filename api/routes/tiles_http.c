@@ -335,6 +335,8 @@ static void send_blob(gw_req *req, const gw_tile_blob *b, int hit)
     /* a jurisdiction's tile must not be kept by a shared cache and served to another token */
     const char *cc = *gw_auth_request_jurisdiction(req) ? "private, max-age=60"
                                                         : "public, max-age=60";
+    /* and a browser that changes tokens must not reuse one account's copy for another */
+    gw_req_add_header(req, "Vary", "Authorization");
     if (gw_req_cache_check(req, b->etag, cc, 1)) return;
     if (!b->raw_len) { /* empty tile: 204, which MapLibre and GDAL treat as "no features" */
         gw_req_respond(req, 204, NULL, "", 0);
@@ -435,8 +437,8 @@ static int query_copy(void *user, const char *key, const char *val)
 
 static json_t *vector_layer(gw_tile_layer part)
 {
-    const char *names[24], *types[24];
-    size_t n = gw_tile_layer_props(part, names, types, 24);
+    const char *names[48], *types[48];
+    size_t n = gw_tile_layer_props(part, names, types, sizeof names / sizeof names[0]);
     json_t *fields = json_object();
     for (size_t i = 0; i < n; i++) json_object_set_new(fields, names[i], json_string(types[i]));
     const char *desc =

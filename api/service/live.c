@@ -245,6 +245,8 @@ gw_status gw_live_listen_first(gw_live *l, gw_live_listener fn, void *user)
     return GW_OK;
 }
 
+const char *gw_live_db_path(const gw_live *live) { return live->db_path; }
+
 gw_model *gw_live_model(gw_live *l) { return l ? l->model : NULL; }
 
 void gw_live_kick(gw_live *l)

@@ -43,6 +43,9 @@ gw_status gw_live_listen_first(gw_live *live, gw_live_listener fn, void *user);
 
 /* The shared model (borrowed).  Readers: gw_model_acquire / gw_model_release. */
 gw_model *gw_live_model(gw_live *live);
+/* The database it follows (a path or a postgresql:// URI), for modules that open their own
+ * store connection. */
+const char *gw_live_db_path(const gw_live *live);
 /* Wake the sync thread now (after a commit). */
 void gw_live_kick(gw_live *live);
 /* Wait until the model and the listeners have seen change `seq` (or timeout_ms passed);

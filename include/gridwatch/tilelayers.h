@@ -120,6 +120,14 @@ typedef struct gw_tile_grid_fields {
      * cluster_rr (the highest relative risk among them; NaN where none) */
     const int32_t *clusters;
     const double *cluster_rr;
+    /* response figures of all time (flow_stats.h; GET /analysis/response per grid), encoded from
+     * GW_TL_GRID_DETAIL_MINZOOM on grids with incidents: resp_incidents, resp_open (not
+     * closed), resp_overdue, resp_overdue_share, resp_escalation_rate and the median / p90
+     * seconds from the report to accept, arrive and close (NaN: none reached) */
+    const int32_t *resp_incidents, *resp_open, *resp_overdue;
+    const double *resp_overdue_share, *resp_escalation_rate;
+    const double *resp_accept_p50, *resp_accept_p90, *resp_arrive_p50, *resp_close_p50,
+        *resp_close_p90;
 } gw_tile_grid_fields;
 
 /* One grid's blind spots for the blind_spots layer: the grid's fid and id, the blind area in

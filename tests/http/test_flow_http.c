@@ -326,8 +326,10 @@ static void test_scoped_levels(void **state)
     };
     const char *toks[3] = {tv, tt, tc}, *names[3] = {"village", "township", "county"},
                *paths[3] = {v, t, c};
+    long long first_change = 0;
     for (size_t k = 0; k < sizeof steps / sizeof steps[0]; k++) {
         j = post_as(toks[steps[k].who], inc3, steps[k].body, 201);
+        if (!k) first_change = (long long)json_integer_value(json_object_get(j, "change_seq"));
         assert_string_equal(json_string_value(json_object_get(j, "state")), steps[k].state);
         assert_int_equal(json_integer_value(json_object_get(j, "level")), steps[k].level);
         json_decref(j);
@@ -353,6 +355,31 @@ static void test_scoped_levels(void **state)
         assert_int_equal(json_integer_value(json_object_get(it, "to_level")), steps[i].level);
     }
     json_decref(h);
+    /* /events replayed from before the walk: the village's stream carries every step of its
+     * incident (a step has no place of its own: the incident's decides), the other county's
+     * stream none */
+    assert_true(first_change > 0);
+    char last[64], url[128];
+    snprintf(last, sizeof last, "Last-Event-ID: %lld", first_change - 1);
+    snprintf(url, sizeof url, "%s/events?types=incident.transition", hf_base);
+    const char *toks2[2] = {tv, to};
+    for (int w = 0; w < 2; w++) {
+        char auth[128];
+        snprintf(auth, sizeof auth, "Authorization: Bearer %s", toks2[w]);
+        const char *hd[] = {last, auth, NULL};
+        long saved = hf_timeout_s;
+        hf_timeout_s = 2; /* the stream stays open: read what comes in 2 s */
+        r = hf_request("GET", url, NULL, NULL, 0, NULL, hd);
+        hf_timeout_s = saved;
+        char want[128];
+        snprintf(want, sizeof want, "\"id\":\"%s\"", inc3);
+        size_t n = 0;
+        for (const char *p = r.body.data; p && (p = strstr(p, want)) != NULL; p++) n++;
+        if (n != (w ? 0 : sizeof steps / sizeof steps[0]))
+            fail_msg("%s stream: %zu steps of %s\n%s", w ? "other county" : "village", n, inc3,
+                     r.body.data ? r.body.data : "");
+        hf_resp_free(&r);
+    }
 }
 
 static void test_refusals(void **state)

@@ -4,7 +4,8 @@
  * one's history (GET /incidents/{id}/transitions), its report time (the OGC item) and its grid
  * (GET /dispatch/locate at its point), computes per grid the nearest-rank median and p90 of the
  * time to accept / assign / arrive / close and the escalation count itself, and compares every
- * grid row and the total of the route.  Also: the window and bad parameters (400). */
+ * grid row and the total of the route.  The grid tiles carry the same figures per grid (resp_*
+ * fields, decoded with GDAL's MVT driver).  Also: the window and bad parameters (400). */
 #include "testutil.h"
 
 #include "app.h"
@@ -13,7 +14,9 @@
 #include "gridwatch/store.h"
 #include "http_fixture.h"
 #include "server.h"
+#include "tiles_http.h"
 
+#include <gdal.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
@@ -31,6 +34,7 @@ static int setup(void **state)
 {
     (void)state;
     tctx = gw_test_ctx();
+    GDALAllRegister();
     snprintf(db_path, sizeof db_path, "%s", gw_test_db("response_http.sqlite"));
     gw_store *s = hf_city(tctx, db_path, 0.005, 11);
     assert_int_equal(gw_auth_token_create(s, GW_ROLE_ADMIN, "desk", NULL, tok, NULL), GW_OK);
@@ -212,6 +216,149 @@ static void test_figures_match_the_audit_trail(void **state)
     json_decref(doc), json_decref(items);
 }
 
+/* The grid features of tile z/x/y (GDAL's MVT driver) into `by_id`: id -> {field: value}. */
+static void tile_grids(unsigned z, unsigned x, unsigned y, json_t *by_id)
+{
+    char path[128], file[64];
+    snprintf(path, sizeof path, "/tiles/grids/%u/%u/%u.mvt", z, x, y);
+    hf_resp r = hf_request("GET", path, tok, NULL, 0, NULL, NULL);
+    if (r.status == 204) {
+        hf_resp_free(&r);
+        return;
+    }
+    assert_int_equal(r.status, 200);
+    snprintf(file, sizeof file, "resp-%u-%u-%u.pbf", z, x, y);
+    const char *fp = gw_test_path(file);
+    FILE *f = fopen(fp, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(r.body.data, 1, r.body.len, f), r.body.len);
+    fclose(f);
+    hf_resp_free(&r);
+    char ox[32], oy[32], oz[32];
+    snprintf(ox, sizeof ox, "X=%u", x), snprintf(oy, sizeof oy, "Y=%u", y);
+    snprintf(oz, sizeof oz, "Z=%u", z);
+    const char *drivers[] = {"MVT", NULL}, *opts[] = {ox, oy, oz, NULL};
+    GDALDatasetH ds = GDALOpenEx(fp, GDAL_OF_VECTOR, drivers, opts, NULL);
+    assert_non_null(ds);
+    OGRLayerH l = GDALDatasetGetLayerByName(ds, "grids");
+    assert_non_null(l);
+    OGRFeatureH ft;
+    static const char *const names[] = {"resp_incidents",       "resp_open",
+                                        "resp_overdue",         "resp_overdue_share",
+                                        "resp_escalation_rate", "resp_accept_p50_s",
+                                        "resp_accept_p90_s",    "resp_arrive_p50_s",
+                                        "resp_close_p50_s",     "resp_close_p90_s"};
+    while ((ft = OGR_L_GetNextFeature(l)) != NULL) {
+        int i = OGR_F_GetFieldIndex(ft, "id");
+        assert_true(i >= 0);
+        json_t *o = json_object();
+        for (size_t k = 0; k < sizeof names / sizeof names[0]; k++)
+            if ((i = OGR_F_GetFieldIndex(ft, names[k])) >= 0 && OGR_F_IsFieldSetAndNotNull(ft, i))
+                json_object_set_new(o, names[k], json_real(OGR_F_GetFieldAsDouble(ft, i)));
+        json_object_set_new(by_id, OGR_F_GetFieldAsString(ft, OGR_F_GetFieldIndex(ft, "id")), o);
+        OGR_F_Destroy(ft);
+    }
+    GDALClose(ds);
+}
+
+static double rounded(json_t *v, double step)
+{
+    return json_is_null(v) || !v ? NAN : round(json_number_value(v) / step) * step;
+}
+
+static void expect_field(json_t *props, const char *name, double want, const char *grid)
+{
+    json_t *v = json_object_get(props, name);
+    if (isnan(want)) {
+        if (v)
+            fprintf(stderr, "grid %s: %s present (%g), want none\n", grid, name,
+                    json_number_value(v));
+        assert_null(v);
+        return;
+    }
+    if (!v || fabs(json_number_value(v) - want) > 1e-9)
+        fprintf(stderr, "grid %s: %s = %g, want %g\n", grid, name, v ? json_number_value(v) : NAN,
+                want);
+    assert_non_null(v);
+    assert_float_equal(json_number_value(v), want, 1e-9);
+}
+
+/* Every grid of the city in its z10 tiles: the resp_* fields say what GET /analysis/response says
+ * per grid (rounded as the tiles round: shares to 0.001, times to whole seconds), and grids
+ * without incidents carry none. */
+static void test_tiles_carry_the_figures(void **state)
+{
+    (void)state;
+    assert_true(gw_tiles_fields_wait(app->tiles, 60000));
+    json_t *doc = get("/analysis/response");
+    json_t *coll = get("/collections/grids");
+    json_t *bb = json_array_get(
+        json_object_get(json_object_get(json_object_get(coll, "extent"), "spatial"), "bbox"), 0);
+    double w = json_number_value(json_array_get(bb, 0)),
+           s = json_number_value(json_array_get(bb, 1));
+    double e = json_number_value(json_array_get(bb, 2)),
+           n = json_number_value(json_array_get(bb, 3));
+    unsigned z = 10;
+    double ntiles = (double)(1u << z);
+#define TX(lon) ((unsigned)floor(((lon) + 180.0) / 360.0 * ntiles))
+#define TY(lat)                                                                                    \
+    ((unsigned)floor((1.0 - log(tan((lat)*M_PI / 180.0) + 1.0 / cos((lat)*M_PI / 180.0)) / M_PI) / \
+                     2.0 * ntiles))
+    json_t *by_id = json_object();
+    for (unsigned x = TX(w); x <= TX(e); x++)
+        for (unsigned y = TY(n); y <= TY(s); y++) tile_grids(z, x, y, by_id);
+#undef TX
+#undef TY
+    json_t *grids = get("/collections/grids/items?limit=10000");
+    assert_int_equal(json_object_size(by_id), json_array_size(json_object_get(grids, "features")));
+    size_t with = 0;
+    json_t *row;
+    size_t j;
+    json_array_foreach (json_object_get(doc, "grids"), j, row) {
+        const char *id = json_string_value(json_object_get(row, "id"));
+        json_t *props = json_object_get(by_id, id);
+        assert_non_null(props);
+        json_int_t inc = json_integer_value(json_object_get(row, "incidents"));
+        if (!inc) continue;
+        with++;
+        json_int_t closed = json_integer_value(
+            json_object_get(json_object_get(row, "by_state"), "closed"));
+        expect_field(props, "resp_incidents", (double)inc, id);
+        expect_field(props, "resp_open", (double)(inc - closed), id);
+        expect_field(props, "resp_overdue",
+                     (double)json_integer_value(json_object_get(row, "overdue")), id);
+        expect_field(props, "resp_overdue_share",
+                     rounded(json_object_get(row, "overdue_share"), 1e-3), id);
+        expect_field(props, "resp_escalation_rate",
+                     rounded(json_object_get(row, "escalation_rate"), 1e-3), id);
+        json_t *acc = json_object_get(row, "time_to_accept_s"),
+               *arr = json_object_get(row, "time_to_arrive_s");
+        json_t *clo = json_object_get(row, "time_to_close_s");
+        expect_field(props, "resp_accept_p50_s", rounded(json_object_get(acc, "median"), 1), id);
+        expect_field(props, "resp_accept_p90_s", rounded(json_object_get(acc, "p90"), 1), id);
+        expect_field(props, "resp_arrive_p50_s", rounded(json_object_get(arr, "median"), 1), id);
+        expect_field(props, "resp_close_p50_s", rounded(json_object_get(clo, "median"), 1), id);
+        expect_field(props, "resp_close_p90_s", rounded(json_object_get(clo, "p90"), 1), id);
+    }
+    assert_true(with >= 5);
+    /* grids the route lists without incidents (or does not list): no resp_* fields */
+    const char *id;
+    json_t *props;
+    size_t bare = 0;
+    json_object_foreach (by_id, id, props) {
+        int listed = 0;
+        json_array_foreach (json_object_get(doc, "grids"), j, row)
+            if (strcmp(json_string_value(json_object_get(row, "id")), id) == 0 &&
+                json_integer_value(json_object_get(row, "incidents")) > 0)
+                listed = 1;
+        if (listed) continue;
+        bare++;
+        assert_null(json_object_get(props, "resp_incidents"));
+    }
+    (void)bare;
+    json_decref(by_id), json_decref(grids), json_decref(coll), json_decref(doc);
+}
+
 static void test_window_and_refusals(void **state)
 {
     (void)state;
@@ -240,6 +387,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_figures_match_the_audit_trail),
+        cmocka_unit_test(test_tiles_carry_the_figures),
         cmocka_unit_test(test_window_and_refusals),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

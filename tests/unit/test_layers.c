@@ -295,16 +295,39 @@ static void test_layer_table(void **state)
     assert_int_equal(gw_tile_layer_minzoom(GW_TL_BLIND_SPOTS), GW_TL_BLIND_MINZOOM);
     assert_int_equal(gw_tile_layer_minzoom(GW_TL_INCIDENTS), 0);
 
-    /* props: the grids' detail fields then the eleven analysis fields; incidents without description */
+    /* props: the grids' detail fields then the eleven analysis fields and the ten response
+     * figures; incidents without description */
     const char *names[32], *types[32];
     size_t n = gw_tile_layer_props(GW_TL_GRIDS, names, types, 32);
-    static const char *const grid_want[] = {"id",       "name",           "township",
-                                            "county",   "population",     "prefecture",
-                                            "village",  "coverage_ratio", "covered_m2",
-                                            "cameras",  "room_reach",     "gi_z",
-                                            "gi_p",     "gi_bin",         "gi_class",
-                                            "gi_count", "clusters",       "cluster_rr"};
-    assert_int_equal(n, 18);
+    static const char *const grid_want[] = {"id",
+                                            "name",
+                                            "township",
+                                            "county",
+                                            "population",
+                                            "prefecture",
+                                            "village",
+                                            "coverage_ratio",
+                                            "covered_m2",
+                                            "cameras",
+                                            "room_reach",
+                                            "gi_z",
+                                            "gi_p",
+                                            "gi_bin",
+                                            "gi_class",
+                                            "gi_count",
+                                            "clusters",
+                                            "cluster_rr",
+                                            "resp_incidents",
+                                            "resp_open",
+                                            "resp_overdue",
+                                            "resp_overdue_share",
+                                            "resp_escalation_rate",
+                                            "resp_accept_p50_s",
+                                            "resp_accept_p90_s",
+                                            "resp_arrive_p50_s",
+                                            "resp_close_p50_s",
+                                            "resp_close_p90_s"};
+    assert_int_equal(n, 28);
     for (size_t i = 0; i < n; i++) {
         assert_string_equal(names[i], grid_want[i]);
         int text = i < 4 || i == 5 || i == 6 || i == 14;

@@ -5,7 +5,7 @@
 // spot clusters (the default hotspot view) in clusters.js, the command panel in command.js.
 import * as maplibregl from '/wall/vendor/maplibre-gl.mjs';
 import { setLanguage, pickLanguage, getLanguage, t, categoryLabel } from './i18n.js';
-import { api, rows, flat, gridIdOf, num, toBin, iso, registerGcjProtocol } from './data.js';
+import { api, rows, flat, gridIdOf, num, toBin, iso, registerGcjProtocol, authFetch, openEvents, withAuth, accountToken, setAccountToken } from './data.js';
 import { initDispatcher, initPlanner } from './panels.js';
 import { initCommand } from './command.js';
 import { initPlanMode } from './planner.js';
@@ -424,7 +424,7 @@ function setLive(on, key) {
 }
 
 function connectEvents() {
-  const es = new EventSource('/events');
+  const es = openEvents('/events');
   gw.es = es;
   const handler = (ev) => {
     let d;
@@ -461,7 +461,7 @@ function connectEvents() {
     if (es.readyState !== EventSource.CLOSED) return; // the browser retries by itself
     es.close();
     const probe = new AbortController();
-    const r = await fetch('/events', { signal: probe.signal }).catch(() => null);
+    const r = await authFetch('/events', { signal: probe.signal }).catch(() => null);
     probe.abort();
     if (r && r.status === 404) { state.avail.events = false; setLive(false, 'liveNA'); setTimeout(connectEvents, 30000); return; }
     setTimeout(connectEvents, esBackoff);
@@ -560,8 +560,12 @@ function reloadTilesSoon() {
   clearTimeout(reloadSoonTimer);
   reloadSoonTimer = setTimeout(reloadTiles, 2000); // the server recomputes the grids' coverage first
 }
+// Every tile request of ours carries the account's token (its jurisdiction's tiles; the server
+// answers Vary: Authorization, so a copy of another account's tile is never reused).
 function transformRequest(url, kind) {
-  return kind === 'Tile' && Date.now() < revalidateUntil && url.startsWith(location.origin) ? { url, cache: 'no-cache' } : { url };
+  const headers = withAuth(url);
+  const h = headers.Authorization ? { headers } : {};
+  return kind === 'Tile' && Date.now() < revalidateUntil && url.startsWith(location.origin) ? { url, cache: 'no-cache', ...h } : { url, ...h };
 }
 
 // Teams named by events are fetched in one request per TEAM_POLL_MS (a wall needs no more): the
@@ -581,7 +585,7 @@ async function pollTeams() {
     if (!teamSince) teamSince = await serverTime('/healthz', -5000);
     let url = `/collections/teams/items?limit=10000&datetime=${encodeURIComponent(iso(teamSince))}/..`, pages = 0, next = null;
     while (url && pages++ < 5) {
-      const r = await fetch(url).catch(() => null);
+      const r = await authFetch(url).catch(() => null);
       if (!r || !r.ok) break;
       next = serverDate(r, -2000);
       const doc = await r.json().catch(() => null);
@@ -611,7 +615,7 @@ function applyTeam(f) {
 // The server's clock (its Date header) plus `delta` ms, from a response or a request to `path`.
 function serverDate(r, delta) { const d = Date.parse(r.headers.get('Date') || ''); return isFinite(d) ? d + delta : null; }
 async function serverTime(path, delta) {
-  const r = await fetch(path).catch(() => null);
+  const r = await authFetch(path).catch(() => null);
   return (r && serverDate(r, delta)) || Date.now() + delta;
 }
 
@@ -720,8 +724,62 @@ function hatch(color) {
 
 // ---- start ----------------------------------------------------------------------------------
 
+// ---- the account's jurisdiction ------------------------------------------------------------
+
+// A wall opened as /wall#token=… reads as that account; the token moves to the session at once
+// (it never goes to the server in a URL) and leaves the address bar.
+function takeTokenFromHash() {
+  const h = new URLSearchParams(location.hash.slice(1));
+  const tk = h.get('token');
+  if (!tk) return;
+  setAccountToken(tk.trim());
+  h.delete('token');
+  const rest = h.toString();
+  history.replaceState(null, '', location.pathname + location.search + (rest ? '#' + rest : ''));
+}
+
+// The token's own jurisdiction (GET /jurisdictions "scope"): shown in the bar, and the map opens
+// on its envelope.  Unscoped (or no token): the city.
+async function loadScope(fit) {
+  const el = $('#scope');
+  const r = accountToken() ? await api('/jurisdictions') : null;
+  const sc = r?.ok ? r.data?.scope : null;
+  state.scope = sc && sc.path ? sc : null;
+  el.hidden = !state.scope;
+  if (state.scope) {
+    el.textContent = `${t('cm_jurisdiction')}: ${state.scope.path.split('/').pop()}`;
+    el.title = state.scope.path;
+    el.dataset.path = state.scope.path;
+  } else {
+    delete el.dataset.path;
+  }
+  if (r && !r.ok) el.hidden = false, el.textContent = `${t('cm_jurisdiction')}: ${r.status === 401 ? t('tokenBad') : t('cm_unavailable')}`;
+  const bb = state.scope?.bbox;
+  if (fit && gw.map) {
+    if (bb) gw.map.fitBounds([[bb[0], bb[1]], [bb[2], bb[3]]], { padding: 60, duration: 0, maxZoom: 16 });
+    else gw.map.fitBounds(state.bounds, { padding: 40, duration: 0 });
+  }
+}
+
+// Another account (the dispatcher box, or a wall's #token=): everything the map shows is read again
+// as that account.
+async function onAccount() {
+  gw.es?.close();
+  connectEvents();
+  await loadScope(true);
+  reloadTiles();
+  const live = [...state.liveTeams.keys()]; // moves seen as the other account
+  state.liveTeams.clear();
+  for (const id of live) pushTeams(id);
+  state.live.clear();
+  pushLive();
+  await Promise.all([loadCounts(), loadCoverage(), gw.clusters?.load?.()]);
+  applyGridStates();
+}
+
 async function main() {
   setLanguage(pickLanguage());
+  takeTokenFromHash();
   const params = new URLSearchParams(location.search);
   const cfg = await api('/wall/config.json');
   state.config = cfg.ok && cfg.data && typeof cfg.data === 'object' ? cfg.data : {};
@@ -774,6 +832,9 @@ async function main() {
   initPlanMode(gw, map);
   initCommand(gw, map);
   connectEvents();
+  await loadScope(true);
+  window.addEventListener('gw-token', () => { gw.accountChanged = onAccount(); });
+  window.addEventListener('hashchange', takeTokenFromHash);
   if (params.get('mode') === 'wall') enterWall(false);
 }
 

@@ -2,9 +2,110 @@
 // analysis/dispatch answers (their shapes are still settling), times, areas, and the GCJ-02
 // offset for Chinese web basemaps.
 
+// The account of this page: a token kept for the browser session (entered in the dispatcher box,
+// or given to a wall as /wall#token=…, which never reaches a server log).  Every request of the
+// page to gridwatch carries it, so a scoped account's map, counts and events are its
+// jurisdiction's; a request that names its own Authorization (the planner's) keeps it.
+export const TOKEN_KEY = 'gw.token';
+export function accountToken() {
+  try { return sessionStorage.getItem(TOKEN_KEY) || ''; } catch { return ''; }
+}
+export function setAccountToken(tk) {
+  try { if (tk) sessionStorage.setItem(TOKEN_KEY, tk); else sessionStorage.removeItem(TOKEN_KEY); } catch { /* private mode */ }
+  window.dispatchEvent(new Event('gw-token'));
+}
+function ours(url) {
+  try { return new URL(url, location.href).origin === location.origin; } catch { return false; }
+}
+export function withAuth(url, headers = {}) {
+  const tk = accountToken();
+  if (!tk || !ours(url) || Object.keys(headers).some((k) => k.toLowerCase() === 'authorization')) return headers;
+  return { ...headers, Authorization: `Bearer ${tk}` };
+}
+// fetch() with the account's token (same origin only).
+export function authFetch(url, opts = {}) {
+  return fetch(url, { ...opts, headers: withAuth(url, opts.headers || {}) });
+}
+
+// Server-sent events with the account's token.  EventSource cannot send a header, so with a token
+// the stream is read through fetch (same event names, ids, Last-Event-ID on reconnect, retry);
+// without one the browser's EventSource is used.
+export function openEvents(url) {
+  return accountToken() ? new FetchEventSource(url) : new EventSource(url);
+}
+class FetchEventSource {
+  constructor(url) {
+    this.url = url;
+    this.readyState = 0; // CONNECTING, as EventSource
+    this.retry = 3000;
+    this.lastId = '';
+    this.handlers = new Map();
+    this.ctl = new AbortController();
+    this.onopen = this.onmessage = this.onerror = null;
+    this.run();
+  }
+  addEventListener(type, fn) {
+    if (!this.handlers.has(type)) this.handlers.set(type, []);
+    this.handlers.get(type).push(fn);
+  }
+  close() { this.readyState = 2; this.ctl.abort(); }
+  dispatch(type, data, id) {
+    const ev = { type, data, lastEventId: id };
+    if (type === 'message') this.onmessage?.(ev);
+    for (const fn of this.handlers.get(type) || []) fn(ev);
+  }
+  async run() {
+    while (this.readyState !== 2) {
+      try {
+        const headers = withAuth(this.url, { Accept: 'text/event-stream', ...(this.lastId ? { 'Last-Event-ID': this.lastId } : {}) });
+        const r = await fetch(this.url, { headers, signal: this.ctl.signal, cache: 'no-store' });
+        if (!r.ok || !(r.headers.get('Content-Type') || '').includes('text/event-stream')) {
+          this.status = r.status;
+          this.readyState = 2; // as EventSource: a wrong answer is not retried
+          this.onerror?.({ type: 'error' });
+          return;
+        }
+        this.readyState = 1;
+        this.onopen?.({ type: 'open' });
+        const rd = r.body.pipeThrough(new TextDecoderStream()).getReader();
+        let buf = '', type = '', data = [];
+        for (;;) {
+          const { value, done } = await rd.read();
+          if (done) break;
+          buf += value;
+          let i;
+          while ((i = buf.search(/\r\n|\r|\n/)) >= 0) {
+            if (buf[i] === '\r' && i === buf.length - 1) break; // maybe half of "\r\n"
+            const line = buf.slice(0, i);
+            buf = buf.slice(i + (buf[i] === '\r' && buf[i + 1] === '\n' ? 2 : 1));
+            if (line === '') {
+              if (data.length) this.dispatch(type || 'message', data.join('\n'), this.lastId);
+              type = '', data = [];
+              continue;
+            }
+            if (line[0] === ':') continue;
+            const c = line.indexOf(':');
+            const field = c < 0 ? line : line.slice(0, c);
+            let v = c < 0 ? '' : line.slice(c + 1);
+            if (v[0] === ' ') v = v.slice(1);
+            if (field === 'data') data.push(v);
+            else if (field === 'event') type = v;
+            else if (field === 'id' && !v.includes('\0')) this.lastId = v;
+            else if (field === 'retry' && /^\d+$/.test(v)) this.retry = +v;
+          }
+        }
+      } catch { /* a dropped connection: retried below */ }
+      if (this.readyState === 2) return;
+      this.readyState = 0;
+      this.onerror?.({ type: 'error' });
+      await new Promise((res) => setTimeout(res, this.retry));
+    }
+  }
+}
+
 export async function api(path, opts = {}) {
   try {
-    const r = await fetch(path, opts);
+    const r = await fetch(path, { ...opts, headers: withAuth(path, opts.headers || {}) });
     let data = null;
     const type = r.headers.get('Content-Type') || '';
     if (r.status !== 204 && type.includes('json')) data = await r.json().catch(() => null);
