@@ -201,6 +201,10 @@ awk -v m="$EMEAN" -v a="$E50" -v b="$E99" -v pm="$PMEAN" -v pa="$P50" -v pb="$P9
   printf "%-44s | %8s %8.3f %8.3f | %7.0f |\n", "PostGIS KNN, pgbench 16 clients", "", pc50, pc99, pcr
 }'
 echo "(PostGIS figures exclude HTTP; engine figures include the lon/lat -> metric projection)"
+awk -v a="$E50" -v pa="$P50" -v w1650="$W16_50" -v pc50="$PC_50" -v w16r="$W16_R" -v pcr="$PC_R" -v k="$K" 'BEGIN {
+  printf "ROW|nearest-%s p50, engine vs PostGIS KNN (1 client)|%.4f ms|PostGIS KNN|%.4f ms|%.1f\n", k, a / 1000, pa / 1000, (a > 0 ? pa / a : 0)
+  printf "ROW|nearest-%s over HTTP, 16 connections|%.0f req/s|PostGIS KNN, pgbench 16 clients|%.0f tx/s|%.2f\n", k, w16r, pcr, (pcr > 0 ? w16r / pcr : 0)
+}'
 echo
 echo "position updates                                          | updates/s"
 printf '%-58s| %9s  (%s per writer CPU-second; reader nearest-5 p99 %s us meanwhile)\n' "engine, batches of 1000" "$EP" "$EPC" "$ER99"

@@ -157,3 +157,4 @@ printf '%-34s %10.0f %8.2f %8.2f\n' "nginx, same bytes, one tile" "$n1_r" "$n1_5
 printf '%-34s %10.0f %8.2f %8.2f\n' "gridwatch, $NT tiles round robin" "$ga_r" "$ga_50" "$ga_99"
 printf '%-34s %10.0f %8.2f %8.2f\n' "nginx, $NT tiles round robin" "$na_r" "$na_50" "$na_99"
 echo "$g1_r $n1_r $ga_r $na_r" | awk '{ printf "gridwatch / nginx req/s: one tile %.2f, round robin %.2f\n", ($2 > 0 ? $1 / $2 : 0), ($4 > 0 ? $3 / $4 : 0) }'
+echo "$ga_r $na_r" | awk '{ printf "ROW|heat map tiles cached, round robin (wrk)|%.0f req/s|nginx, same bytes|%.0f req/s|%.2f\n", $1, $2, ($2 > 0 ? $1 / $2 : 0) }'

@@ -35,4 +35,5 @@ awk -v n="$rows" -v a="$t0" -v b="$t1" -v c="$t2" -v d="$t3" 'BEGIN {
   printf "%-44s %10.2f %12.0f\n", "gridwatch import + grid resolution", r, n / r;
   printf "%-44s %10.2f %12.0f\n", "ogr2ogr -f SQLite -dsco SPATIALITE=YES", o, n / o;
   printf "ratio gridwatch/ogr2ogr (rows/s): %.2fx\n", o / g;
+  printf "ROW|import of %d incidents from CSV|%.0f rows/s|ogr2ogr -f SQLite (SpatiaLite)|%.0f rows/s|%.2f\n", n, n / g, n / o, o / g;
 }'

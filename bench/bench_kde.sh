@@ -96,3 +96,7 @@ while IFS='|' read -r c lab cells ours total rw rc dmax dmean peak; do
     printf "%-5s %-17s %-10s | %8.2f %8.1f | %9.2f %8.2f | %6.1fx | %9.1e %9.1e | %8.0f\n",
       $1, $2, $3, $4, $5 - $4, $6, $7, ($4 > 0 ? $6 / $4 : 0), $8, $9, $10 }'
 done <"$ROWS"
+# the rows for bench/run_all.sh: ratio R / gridwatch (wall)
+while IFS='|' read -r c lab cells ours total rw rc dmax dmean peak; do
+  echo "$c|$lab|$ours|$rw" | awk -F'|' '{ printf "ROW|KDE cell %s m, radius %s m|%.2f s|R spatstat|%.2f s|%.1f\n", $1, $2, $3, $4, ($3 > 0 ? $4 / $3 : 0) }'
+done <"$ROWS"
