@@ -11,7 +11,8 @@
 #include "gridwatch/model.h"
 #include "gridwatch/store_flow.h"
 #include "problem.h"
-#include "scope.h"
+#include "scope_http.h"
+#include "gridwatch/dispatch.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -103,6 +104,30 @@ static json_t *allowed_actions(gw_flow_state s)
     return a;
 }
 
+/* A scoped account assigns only its own teams ("unless it escalates": the level above, whose
+ * jurisdiction holds both, assigns the neighbour's team).  0 when `team` is one of the scope's
+ * teams by its current place in the dispatch table (or the token is unscoped); else -1 after
+ * answering 403 naming the jurisdiction. */
+static int check_team(gw_req *req, const char *team)
+{
+    if (!team || !*actor_path(req)) return 0;
+    gw_app *app = gw_req_app(req);
+    gw_dispatch *d = app ? app->modules[GW_APP_DISPATCH] : NULL;
+    gw_ctx *ctx = gw_req_ctx(req);
+    gw_scope *sc = NULL;
+    if (gw_req_scope_live(req, &sc)) return -1;
+    gw_team_hit h;
+    int in = d && ctx && gw_dispatch_team(ctx, d, team, 0, &h) == GW_OK &&
+             gw_req_scope_lonlat(req, sc, h.lon, h.lat);
+    if (ctx) gw_ctx_clear_error(ctx);
+    gw_scope_release(sc);
+    if (in) return 0;
+    char what[160];
+    snprintf(what, sizeof what, "team '%.100s' (where the dispatch table has it)", team);
+    gw_req_scope_refuse(req, what);
+    return -1;
+}
+
 static int h_transition(gw_req *req)
 {
     if (gw_auth_require_write(req, GW_LAYER_INCIDENTS)) return 0;
@@ -134,6 +159,10 @@ static int h_transition(gw_req *req)
                        "'action' must be one of accept, assign, arrive, resolve, close, return, "
                        "reopen, escalate, hand_down (got %s%s%s)",
                        action ? "'" : "", action ? action : "none", action ? "'" : "");
+        json_decref(doc);
+        return 0;
+    }
+    if (act == GW_FA_ASSIGN && check_team(req, team)) {
         json_decref(doc);
         return 0;
     }
