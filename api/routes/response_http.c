@@ -130,20 +130,19 @@ static int h_response(gw_req *req)
     int f_status = gw_layer_field_index(GW_LAYER_INCIDENTS, "status");
     const int64_t *occ = ni ? gw_layer_data_ints(I, f_time) : NULL;
     const uint8_t *occ_null = ni ? gw_layer_data_nulls(I, f_time) : NULL;
-    const double *x = ni ? gw_layer_data_x(I, GW_MODEL_METRIC) : NULL;
-    const double *y = ni ? gw_layer_data_y(I, GW_MODEL_METRIC) : NULL;
     ptrdiff_t *index = malloc((ni ? ni : 1) * sizeof *index);
     ptrdiff_t *grid_of = malloc((ni ? ni : 1) * sizeof *grid_of); /* by kept incident */
     gw_flow_inc *inc = malloc((ni ? ni : 1) * sizeof *inc);
     char **gpath = calloc(ng ? ng : 1, sizeof *gpath);
-    gw_status st = index && grid_of && inc && gpath ? GW_OK : GW_ERR_NOMEM;
+    void *hold = NULL; /* the grid of every incident, cached per incidents and grids version */
+    const int32_t *ig = ni ? gw_scope_point_grids(ctx, G, I, &hold) : NULL;
+    gw_status st = index && grid_of && inc && gpath && (ig || !ni) ? GW_OK : GW_ERR_NOMEM;
     size_t n = 0;
     for (size_t r = 0; !st && r < ni; r++) {
         index[r] = -1;
         if (!occ || occ_null[r]) continue; /* no report time: nothing to time from */
         if ((has_from && occ[r] < from) || (has_to && occ[r] >= to)) continue;
-        ptrdiff_t g = -1;
-        if (gw_layer_data_grid_at(ctx, G, x[r], y[r], &g)) gw_ctx_clear_error(ctx), g = -1;
+        ptrdiff_t g = ig[r];
         if (g < 0 || !gw_scope_has_grid_row(sc, (size_t)g)) continue;
         if (!gpath[g]) {
             char p[GW_JURISDICTION_MAX];
@@ -253,6 +252,7 @@ static int h_response(gw_req *req)
     for (size_t g = 0; gpath && g < ng; g++) free(gpath[g]);
     free(paths), free(gpath), free(index), free(grid_of), free(inc), free(ms), free(over);
     free(out), free(grp);
+    gw_scope_point_grids_release(hold);
     gw_scope_release(sc);
     gw_model_release(ctx, snap);
     if (st) gw_req_fail(req, ctx, st, "cannot compute the response figures");
