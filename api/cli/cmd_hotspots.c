@@ -148,14 +148,15 @@ int gw_cmd_hotspots(int argc, char **argv)
             gw_pai_row rows[GW_PAI_ROWS];
             const gw_layer_data *g = gw_snapshot_layer(snap, GW_LAYER_GRIDS);
             st = gw_weights_from_grids(ctx, g, &q.wo, &w);
-            if (!st) st = hs_run_evaluate(ctx, snap, w, NULL, &q, rows);
+            if (!st) st = hs_run_evaluate(ctx, snap, w, NULL, &q, NULL, rows);
             if (!st) hs_write_pai(&b, rows, &q, json_fmt);
             kde = 0;
         } else if (clusters) {
             co.metric_srid = gw_model_metric_srid(m);
             st = gw_clusters_find(ctx, snap, NULL, &co, &cr);
             if (!st && json_fmt)
-                cq_write_geojson(ctx, &b, cr, gw_snapshot_layer(snap, GW_LAYER_GRIDS), 48, NULL);
+                cq_write_geojson(ctx, &b, cr, gw_snapshot_layer(snap, GW_LAYER_GRIDS), 48, NULL,
+                                 NULL);
             else if (!st) cq_write_table(&b, cr);
             if (!st && b.oom) st = gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory");
         } else if (kde) {
@@ -170,10 +171,10 @@ int gw_cmd_hotspots(int argc, char **argv)
             tw = gw_mono_s() - t1;
             if (!st && nbout) st = write_neighbours(ctx, nbout, g, w);
             if (!st && q.emerging) {
-                st = hs_run_emerging(ctx, &b, snap, g, w, NULL, &q, &er);
+                st = hs_run_emerging(ctx, &b, snap, g, w, NULL, &q, NULL, &er);
             } else if (!st) {
                 st = gw_hotspot_gistar(ctx, snap, w, NULL, &q.ho, &r);
-                if (!st && q.lisa) st = hs_run_lisa(ctx, &b, g, r, &q, w);
+                if (!st && q.lisa) st = hs_run_lisa(ctx, &b, g, r, &q, w, NULL);
                 else if (!st) hs_write_result(&b, g, r, &q, w, tw, gw_snapshot_seq(snap), NULL);
             }
             if (!st && b.oom) st = gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory");

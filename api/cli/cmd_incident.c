@@ -1,12 +1,16 @@
 /* cmd_incident.c — `gridwatch incident transition|history|overdue DB …`: the closed-loop
  * incident flow (geo/flow, docs/incident-flow.md) from the command line, on either store.  An
- * incident's jurisdiction path is read from its grid's prefecture/county/township/village
- * fields (those the grids layer has) in the published grids. */
+ * incident's jurisdiction path is that of the published grid containing its point (a model of
+ * the store, gw_layer_data_grid_at: the rule the server and every scoped route use), read from
+ * the grid's prefecture/county/township/village fields; its stored `grid` field only stands in
+ * for an incident the model does not hold. */
 #include "cli_util.h"
 #include "commands.h"
 
 #include "gridwatch/flow.h"
+#include "gridwatch/juris.h"
 #include "gridwatch/layer.h"
+#include "gridwatch/model.h"
 #include "gridwatch/store.h"
 #include "gridwatch/store_features.h"
 #include "gridwatch/store_flow.h"
@@ -33,8 +37,10 @@ static const char usage[] =
     "  history     the incident's transitions, oldest first (tab-separated: seq, at, actor,\n"
     "              actor jurisdiction, action, from state, to state, from level, to level,\n"
     "              assignee, note).\n"
-    "  overdue     incidents past the deadline of their next expected action, earliest first\n"
-    "              (tab-separated: id, state, level, deadline, expected action, jurisdiction);\n"
+    "  overdue     incidents past the deadline of their next expected action (tab-separated:\n"
+    "              id, state, level, deadline, expected action, jurisdiction): those with a\n"
+    "              transition, earliest deadline first, then those never transitioned (still\n"
+    "              reported: the accept deadline counts from occurred_at), earliest first;\n"
     "              --jurisdiction keeps those within PATH.\n"
     "\n"
     "exit codes: 0 done, 1 database error, 2 usage, 3 refused input (no such incident, a note\n"
@@ -65,6 +71,45 @@ static void grid_path(gw_store *s, const char *grid, char *buf, size_t cap)
     gw_ctx_clear_error(gw_store_ctx(s));
 }
 
+/* A model of the store for placing incidents (NULL members: none could be loaded). */
+typedef struct placer {
+    gw_ctx *ctx;
+    gw_store *s;
+    gw_model *m;
+    gw_model_snapshot *snap;
+} placer;
+
+static void placer_open(placer *p, gw_ctx *ctx, gw_store *s)
+{
+    *p = (placer){.ctx = ctx, .s = s};
+    if (gw_model_open(ctx, s, &p->m) == GW_OK) p->snap = gw_model_acquire(p->m);
+    else gw_ctx_clear_error(ctx);
+}
+
+static void placer_close(placer *p)
+{
+    gw_model_release(p->ctx, p->snap);
+    gw_model_close(p->m);
+}
+
+/* The path of incident `id`: the published grid containing its point; its stored grid field
+ * when the model does not hold it ("" when in no grid). */
+static void incident_path(placer *p, const char *id, const char *grid, char *buf, size_t cap)
+{
+    buf[0] = 0;
+    const gw_layer_data *I = gw_snapshot_layer(p->snap, GW_LAYER_INCIDENTS);
+    const gw_layer_data *G = gw_snapshot_layer(p->snap, GW_LAYER_GRIDS);
+    ptrdiff_t row = I && G ? gw_layer_data_find(I, id) : -1, g = -1;
+    if (row < 0) {
+        grid_path(p->s, grid, buf, cap);
+        return;
+    }
+    if (gw_layer_data_grid_at(p->ctx, G, gw_layer_data_x(I, GW_MODEL_METRIC)[row],
+                              gw_layer_data_y(I, GW_MODEL_METRIC)[row], &g) != GW_OK)
+        g = -1, gw_ctx_clear_error(p->ctx);
+    if (g >= 0 && gw_juris_grid_path(G, (size_t)g, buf, cap, NULL) >= cap) buf[0] = 0;
+}
+
 typedef struct known_path {
     const char *grid, *path;
 } known_path;
@@ -88,26 +133,43 @@ static int print_step(void *user, int64_t seq, const gw_store_flow_step *t)
 }
 
 typedef struct overdue_acc {
-    gw_store *s;
+    placer *p;
     const char *scope;
+    int64_t now;
+    gw_flow_deadline *over; /* for the incidents never transitioned */
+    size_t n_over;
     int n;
 } overdue_acc;
 
 static int print_overdue(void *user, const gw_store_flow_cur *r)
 {
     overdue_acc *a = user;
-    char path[512];
-    grid_path(a->s, r->grid, path, sizeof path);
+    char path[512], deadline[32];
+    incident_path(a->p, r->incident, r->grid, path, sizeof path);
     if (!gw_flow_path_within(path, a->scope)) return 0;
     gw_flow_state s = GW_FS_REPORTED;
-    gw_flow_state_parse(r->state, &s);
-    printf("%s\t%s\t%d\t%s\t%s\t%s\n", r->incident, r->state, r->level, r->deadline,
+    int level = r->level;
+    snprintf(deadline, sizeof deadline, "%s", r->deadline);
+    if (!r->has_row) { /* never transitioned: reported at occurred_at, waiting for accept */
+        int64_t since = 0, due = 0;
+        if (gw_time_parse(a->p->ctx, r->occurred_at, NULL, &since)) {
+            gw_ctx_clear_error(a->p->ctx);
+            return 0;
+        }
+        level = gw_flow_max_level(path);
+        due = gw_flow_deadline_of(a->over, a->n_over, r->category, level, s, since);
+        if (!due || due >= a->now) return 0;
+        gw_time_format(due, deadline, sizeof deadline);
+    } else {
+        gw_flow_state_parse(r->state, &s);
+    }
+    printf("%s\t%s\t%d\t%s\t%s\t%s\n", r->incident, gw_flow_state_name(s), level, deadline,
            nz(gw_flow_action_name(gw_flow_expected(s))), path);
     a->n++;
     return 0;
 }
 
-static int transition(gw_store *s, gw_ctx *ctx, const char *id, gw_flow_request *r)
+static int transition(gw_store *s, gw_ctx *ctx, placer *p, const char *id, gw_flow_request *r)
 {
     gw_store_flow_cur cur;
     gw_status st = gw_store_flow_get(s, id, &cur);
@@ -117,7 +179,7 @@ static int transition(gw_store *s, gw_ctx *ctx, const char *id, gw_flow_request 
     }
     if (st) return gw_cli_fail("incident", ctx, st);
     char path[512];
-    grid_path(s, cur.grid, path, sizeof path);
+    incident_path(p, id, cur.grid, path, sizeof path);
     known_path k = {.grid = cur.grid, .path = path};
     r->incident = id, r->path_of = path_cb, r->path_user = &k;
     gw_flow_outcome o;
@@ -192,10 +254,12 @@ int gw_cmd_incident(int argc, char **argv)
         st = gw_store_open(ctx, pos[1], 0, &s);
     }
     int rc = GW_EXIT_OK;
+    placer pl = {.ctx = ctx};
+    if (!st && k != 1) placer_open(&pl, ctx, s);
     if (st) {
         rc = gw_cli_fail("incident", ctx, st);
     } else if (k == 0) {
-        rc = transition(s, ctx, pos[2], &r);
+        rc = transition(s, ctx, &pl, pos[2], &r);
     } else if (k == 1) {
         gw_store_flow_cur cur;
         st = gw_store_flow_get(s, pos[2], &cur);
@@ -207,11 +271,14 @@ int gw_cmd_incident(int argc, char **argv)
         }
     } else {
         char now[32];
-        gw_time_format((int64_t)time(NULL), now, sizeof now);
-        overdue_acc a = {.s = s, .scope = scope ? scope : ""};
-        if ((st = gw_store_flow_overdue(s, now, 0, print_overdue, &a)))
+        overdue_acc a = {.p = &pl, .scope = scope ? scope : "", .now = (int64_t)time(NULL)};
+        gw_time_format(a.now, now, sizeof now);
+        if ((st = gw_flow_deadlines_load(s, &a.over, &a.n_over)) ||
+            (st = gw_store_flow_overdue(s, now, 0, print_overdue, &a)))
             rc = gw_cli_fail("incident", ctx, st);
+        free(a.over);
     }
+    placer_close(&pl);
     gw_store_close(s);
     gw_ctx_destroy(ctx);
     return rc;

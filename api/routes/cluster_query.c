@@ -146,9 +146,24 @@ static void fixed(gw_buf *b, double v, int dec)
     else gw_buf_str(b, "null");
 }
 
-void cq_write_geojson(gw_ctx *ctx, gw_buf *b, const gw_cluster_result *r,
-                      const gw_layer_data *grids, int segments, const char *extra)
+/* 1 when cluster c touches a grid of the scope (every cluster for the root). */
+static int cluster_in(const gw_cluster *c, const gw_layer_data *grids, const gw_scope *sc)
 {
+    if (gw_scope_is_root(sc)) return 1;
+    size_t ng = grids ? gw_layer_data_count(grids) : 0;
+    for (size_t m = 0; m < c->n_grids; m++)
+        if (c->grids[m] >= 0 && (size_t)c->grids[m] < ng &&
+            gw_scope_has_grid_row(sc, (size_t)c->grids[m]))
+            return 1;
+    return 0;
+}
+
+void cq_write_geojson(gw_ctx *ctx, gw_buf *b, const gw_cluster_result *r,
+                      const gw_layer_data *grids, int segments, const char *extra,
+                      const gw_scope *sc)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < r->n; i++) kept += cluster_in(&r->c[i], grids, sc);
     char from[32], to[32];
     gw_time_format(r->from, from, sizeof from);
     gw_time_format(r->to, to, sizeof to);
@@ -160,10 +175,11 @@ void cq_write_geojson(gw_ctx *ctx, gw_buf *b, const gw_cluster_result *r,
     num(b, r->bandwidth, 6);
     gw_buf_str(b, ",\"scale_reason\":");
     gw_buf_json_str(b, r->scale_reason ? r->scale_reason : "");
-    gw_buf_printf(b, ",\"replications\":%d,\"steps\":%d,\"incidents\":%.0f,", r->replications,
-                  r->steps, r->incidents);
+    gw_buf_printf(b, ",\"replications\":%d,\"steps\":%d,\"incidents\":", r->replications, r->steps);
+    if (gw_scope_is_root(sc)) gw_buf_printf(b, "%.0f,", r->incidents);
+    else gw_buf_str(b, "null,"); /* the city's count, not a jurisdiction's */
     gw_buf_printf(b, "\"window\":{\"from\":\"%s\",\"to\":\"%s\"},\"clusters\":%zu,\"seconds\":%.4f",
-                  from, to, r->n, r->seconds);
+                  from, to, kept, r->seconds);
     if (extra && *extra) gw_buf_printf(b, ",%s", extra);
     gw_buf_str(b, ",\"features\":[");
     size_t pts = (size_t)segments + 1, nr = r->n ? r->n : 1;
@@ -171,9 +187,11 @@ void cq_write_geojson(gw_ctx *ctx, gw_buf *b, const gw_cluster_result *r,
     double *ys = xs ? xs + nr * pts : NULL;
     int rings_ok = xs && gw_cluster_rings(ctx, r, segments, xs, ys) == GW_OK;
     if (!rings_ok) gw_ctx_clear_error(ctx);
-    for (size_t i = 0; i < r->n; i++) {
+    for (size_t i = 0, written = 0; i < r->n; i++) {
         const gw_cluster *c = &r->c[i];
-        gw_buf_printf(b, "%s{\"type\":\"Feature\",\"id\":%d,\"geometry\":", i ? "," : "", c->rank);
+        if (!cluster_in(c, grids, sc)) continue; /* touches none of the jurisdiction's grids */
+        gw_buf_printf(b, "%s{\"type\":\"Feature\",\"id\":%d,\"geometry\":", written++ ? "," : "",
+                      c->rank);
         if (rings_ok) {
             gw_buf_str(b, "{\"type\":\"Polygon\",\"coordinates\":[[");
             for (size_t k = 0; k < pts; k++)
@@ -207,6 +225,7 @@ void cq_write_geojson(gw_ctx *ctx, gw_buf *b, const gw_cluster_result *r,
         size_t ng = grids ? gw_layer_data_count(grids) : 0;
         for (size_t m = 0, k = 0; m < c->n_grids; m++) {
             if (c->grids[m] < 0 || (size_t)c->grids[m] >= ng) continue;
+            if (!gw_scope_has_grid_row(sc, (size_t)c->grids[m])) continue;
             gw_buf_str(b, k++ ? "," : "");
             gw_buf_json_str(b, gw_layer_data_id(grids, (size_t)c->grids[m]));
         }

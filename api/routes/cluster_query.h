@@ -26,9 +26,12 @@ gw_cluster_result *cq_result_clone(const gw_cluster_result *r);
 /* The result as a GeoJSON FeatureCollection (one Polygon Feature per cluster, its circle in
  * `segments` vertices; grid ids from `grids`, the snapshot's grids layer the result was found
  * on), with `extra` (NULL or JSON members without braces, e.g. "\"cache\":\"hit\"") among the
- * top-level members. */
+ * top-level members.  sc (NULL: every cluster) keeps the clusters touching a grid of a
+ * jurisdiction (a scope built on `grids`), each with only those grids listed; their figures stay
+ * the city-wide scan's, and the top-level incident count is null. */
 void cq_write_geojson(gw_ctx *ctx, gw_buf *b, const gw_cluster_result *r,
-                      const gw_layer_data *grids, int segments, const char *extra);
+                      const gw_layer_data *grids, int segments, const char *extra,
+                      const gw_scope *sc);
 /* The result as a readable ranked table. */
 void cq_write_table(gw_buf *b, const gw_cluster_result *r);
 

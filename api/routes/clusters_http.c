@@ -18,6 +18,7 @@
 #include "gridwatch/tile.h"
 #include "http_util.h"
 #include "problem.h"
+#include "scope_http.h"
 
 enum { SLOTS = 4, SEGMENTS = 48 };
 
@@ -543,6 +544,11 @@ static int h_clusters(gw_req *req)
     if (gw_req_query_each(req, http_arg, &a)) return 0;
     o.metric_srid = cl->srid;
     gw_model_snapshot *snap = gw_model_acquire(gw_live_model(cl->live));
+    gw_scope *sc = NULL; /* a jurisdiction: the city-wide clusters touching its grids */
+    if (gw_req_scope(req, snap, &sc)) {
+        gw_model_release(ctx, snap);
+        return 0;
+    }
     centry *e = NULL;
     int hit = 0;
     gw_status st = get_entry(cl, ctx, snap, &o, &e, &hit);
@@ -557,12 +563,14 @@ static int h_clusters(gw_req *req)
                  hit ? "hit" : "miss", (unsigned long long)e->adds, (unsigned long long)s.scans,
                  (long long)gw_snapshot_seq(snap));
         gw_buf b = {0};
-        cq_write_geojson(ctx, &b, e->r, gw_snapshot_layer(snap, GW_LAYER_GRIDS), SEGMENTS, extra);
+        cq_write_geojson(ctx, &b, e->r, gw_snapshot_layer(snap, GW_LAYER_GRIDS), SEGMENTS, extra,
+                         sc);
         if (b.oom) gw_req_problem(req, 503, NULL, "out of memory writing %zu clusters", e->r->n);
         else gw_req_respond(req, 200, "application/geo+json", b.data, b.len);
         gw_buf_free(&b);
     }
     centry_unref(e);
+    gw_scope_release(sc);
     gw_model_release(ctx, snap);
     return 0;
 }

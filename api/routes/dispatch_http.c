@@ -260,6 +260,13 @@ static json_t *team_json(const gw_team_hit *h, int with_distance)
     return o;
 }
 
+/* A gw_nearest_opts.keep over a gw_scope_keep_ctx: the team's metric point in the scope. */
+static int scope_keep_team(void *user, double x, double y)
+{
+    const gw_scope_keep_ctx *k = user;
+    return gw_scope_has_point(k->ctx, k->scope, x, y);
+}
+
 static int h_nearest(gw_req *req)
 {
     gw_dispatch *d = req_dispatch(req);
@@ -300,25 +307,12 @@ static int h_nearest(gw_req *req)
     size_t n = 0, skipped = 0;
     gw_scope *sc = NULL;
     if (gw_req_scope_live(req, &sc)) return 0;
-    /* a scoped token sees only the teams in its jurisdiction: the 256 nearest (stale ones too,
-     * so that those skipped are counted among its own), then its own kept */
-    gw_nearest_opts oq = o;
-    if (sc) oq.k = 256, oq.include_stale = 1;
+    /* a scoped token: the k nearest of its jurisdiction's own teams, however far (the index
+     * search skips the others and goes on outward) */
+    gw_scope_keep_ctx kc = {ctx, sc};
+    if (sc) o.keep = scope_keep_team, o.keep_user = &kc;
     gw_status st = gw_dispatch_to_metric(ctx, d, lon, lat, &x, &y);
-    if (!st) st = gw_dispatch_nearest(ctx, d, x, y, &oq, hits, &n, &skipped);
-    if (!st && sc) {
-        size_t kept = 0;
-        skipped = 0;
-        for (size_t i = 0; i < n; i++) {
-            if (!gw_req_scope_lonlat(req, sc, hits[i].lon, hits[i].lat)) continue;
-            if (hits[i].stale && !inc) {
-                skipped += kept < (size_t)k;
-                continue;
-            }
-            if (kept < (size_t)k) hits[kept++] = hits[i];
-        }
-        n = kept;
-    }
+    if (!st) st = gw_dispatch_nearest(ctx, d, x, y, &o, hits, &n, &skipped);
     gw_scope_release(sc);
     if (st) {
         gw_req_fail(req, ctx, st, NULL);

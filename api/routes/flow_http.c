@@ -11,7 +11,8 @@
 #include "gridwatch/model.h"
 #include "gridwatch/store_flow.h"
 #include "problem.h"
-#include "scope.h"
+#include "scope_http.h"
+#include "gridwatch/dispatch.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -103,6 +104,30 @@ static json_t *allowed_actions(gw_flow_state s)
     return a;
 }
 
+/* A scoped account assigns only its own teams ("unless it escalates": the level above, whose
+ * jurisdiction holds both, assigns the neighbour's team).  0 when `team` is one of the scope's
+ * teams by its current place in the dispatch table (or the token is unscoped); else -1 after
+ * answering 403 naming the jurisdiction. */
+static int check_team(gw_req *req, const char *team)
+{
+    if (!team || !*actor_path(req)) return 0;
+    gw_app *app = gw_req_app(req);
+    gw_dispatch *d = app ? app->modules[GW_APP_DISPATCH] : NULL;
+    gw_ctx *ctx = gw_req_ctx(req);
+    gw_scope *sc = NULL;
+    if (gw_req_scope_live(req, &sc)) return -1;
+    gw_team_hit h;
+    int in = d && ctx && gw_dispatch_team(ctx, d, team, 0, &h) == GW_OK &&
+             gw_req_scope_lonlat(req, sc, h.lon, h.lat);
+    if (ctx) gw_ctx_clear_error(ctx);
+    gw_scope_release(sc);
+    if (in) return 0;
+    char what[160];
+    snprintf(what, sizeof what, "team '%.100s' (where the dispatch table has it)", team);
+    gw_req_scope_refuse(req, what);
+    return -1;
+}
+
 static int h_transition(gw_req *req)
 {
     if (gw_auth_require_write(req, GW_LAYER_INCIDENTS)) return 0;
@@ -134,6 +159,10 @@ static int h_transition(gw_req *req)
                        "'action' must be one of accept, assign, arrive, resolve, close, return, "
                        "reopen, escalate, hand_down (got %s%s%s)",
                        action ? "'" : "", action ? action : "none", action ? "'" : "");
+        json_decref(doc);
+        return 0;
+    }
+    if (act == GW_FA_ASSIGN && check_team(req, team)) {
         json_decref(doc);
         return 0;
     }
@@ -266,7 +295,8 @@ typedef struct overdue_acc {
     const char *scope, *actor;
     int64_t now;
     json_t *items;
-    size_t limit;
+    gw_flow_deadline *over; /* the deadline overrides, for incidents never transitioned */
+    size_t n_over;
 } overdue_acc;
 
 static int add_overdue(void *user, const gw_store_flow_cur *r)
@@ -276,21 +306,63 @@ static int add_overdue(void *user, const gw_store_flow_cur *r)
     incident_path(a->req, r->incident, r->grid, path, sizeof path);
     if (!gw_flow_path_within(path, a->scope) || !gw_flow_path_within(path, a->actor)) return 0;
     gw_flow_state s = GW_FS_REPORTED;
-    gw_flow_state_parse(r->state, &s);
+    int level = r->level;
     int64_t due = 0;
     gw_ctx *ctx = gw_req_ctx(a->req);
-    if (ctx && gw_time_parse(ctx, r->deadline, NULL, &due)) gw_ctx_clear_error(ctx);
+    char deadline[32];
+    snprintf(deadline, sizeof deadline, "%s", r->deadline);
+    if (!r->has_row) { /* never transitioned: reported at occurred_at, waiting for accept */
+        int64_t since = 0;
+        if (!ctx || gw_time_parse(ctx, r->occurred_at, NULL, &since)) {
+            if (ctx) gw_ctx_clear_error(ctx);
+            return 0;
+        }
+        level = gw_flow_max_level(path);
+        due = gw_flow_deadline_of(a->over, a->n_over, r->category, level, GW_FS_REPORTED, since);
+        if (!due || due >= a->now) return 0;
+        gw_time_format(due, deadline, sizeof deadline);
+    } else {
+        gw_flow_state_parse(r->state, &s);
+        if (ctx && gw_time_parse(ctx, r->deadline, NULL, &due)) gw_ctx_clear_error(ctx);
+    }
     gw_flow_action next = gw_flow_expected(s);
     json_array_append_new(a->items,
                           json_pack("{s:s,s:s,s:i,s:s,s:I,s:o,s:s,s:s,s:o}", "id", r->incident,
-                                    "state", r->state, "level", r->level, "deadline", r->deadline,
-                                    "overdue_s", (json_int_t)(due ? a->now - due : 0),
-                                    "expected_action", text_or_null(gw_flow_action_name(next)),
-                                    "grid", r->grid, "jurisdiction", path, "assignee",
+                                    "state", r->has_row ? r->state : gw_flow_state_name(s), "level",
+                                    level, "deadline", deadline, "overdue_s",
+                                    (json_int_t)(due ? a->now - due : 0), "expected_action",
+                                    text_or_null(gw_flow_action_name(next)), "grid", r->grid,
+                                    "jurisdiction", path, "assignee",
                                     r->assignee[0] ? json_pack("{s:s,s:s}", "kind",
                                                                r->assignee_kind, "id", r->assignee)
                                                    : json_null()));
-    return json_array_size(a->items) >= a->limit;
+    return 0;
+}
+
+/* Most overdue first (ties: id). */
+static int cmp_overdue(const void *pa, const void *pb)
+{
+    json_t *a = *(json_t *const *)pa, *b = *(json_t *const *)pb;
+    json_int_t x = json_integer_value(json_object_get(a, "overdue_s")),
+               y = json_integer_value(json_object_get(b, "overdue_s"));
+    if (x != y) return x > y ? -1 : 1;
+    return strcmp(json_string_value(json_object_get(a, "id")),
+                  json_string_value(json_object_get(b, "id")));
+}
+
+/* The items sorted and cut to `limit`. */
+static json_t *sorted_overdue(json_t *items, size_t limit)
+{
+    size_t n = json_array_size(items);
+    json_t **v = malloc((n ? n : 1) * sizeof *v);
+    json_t *out = json_array();
+    if (!v) return items;
+    for (size_t i = 0; i < n; i++) v[i] = json_array_get(items, i);
+    qsort(v, n, sizeof *v, cmp_overdue);
+    for (size_t i = 0; i < n && i < limit; i++) json_array_append(out, v[i]);
+    free(v);
+    json_decref(items);
+    return out;
 }
 
 static int h_overdue(gw_req *req)
@@ -315,17 +387,20 @@ static int h_overdue(gw_req *req)
                      .scope = scope ? scope : "",
                      .actor = actor_path(req),
                      .now = (int64_t)time(NULL),
-                     .items = json_array(),
-                     .limit = (size_t)limit};
+                     .items = json_array()};
     char now[32];
     gw_time_format(a.now, now, sizeof now);
-    /* rows outside the scope are skipped after the read: read them all (bounded) */
-    gw_status st = gw_store_flow_overdue(s, now, 0, add_overdue, &a);
+    /* rows outside the scope are skipped after the read, and the incidents never transitioned
+     * get their deadline here: read them all, then sort and cut */
+    gw_status st = gw_flow_deadlines_load(s, &a.over, &a.n_over);
+    if (!st) st = gw_store_flow_overdue(s, now, 0, add_overdue, &a);
+    free(a.over);
     if (st) {
         json_decref(a.items);
         gw_req_fail(req, gw_store_ctx(s), st, NULL);
         return 0;
     }
+    a.items = sorted_overdue(a.items, (size_t)limit);
     gw_req_respond_json(req, 200,
                         json_pack("{s:s,s:s,s:I,s:o}", "now", now, "jurisdiction", a.scope, "count",
                                   (json_int_t)json_array_size(a.items), "incidents", a.items));

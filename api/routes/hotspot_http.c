@@ -361,16 +361,8 @@ static int h_hotspots(gw_req *req)
     hs_query_init(&q);
     hargs a = {req, ctx, &q};
     if (gw_req_query_each(req, http_arg, &a)) return 0;
-    if (*gw_auth_request_jurisdiction(req) && (q.lisa || q.emerging)) {
-        gw_req_problem(req, 403, NULL,
-                       "the LISA and emerging hot spot forms of /analysis/hotspots are not "
-                       "available to accounts scoped to a jurisdiction (this token is scoped to "
-                       "'%s'); the Gi* rows of its grids are",
-                       gw_auth_request_jurisdiction(req));
-        return 0;
-    }
     gw_model_snapshot *snap = gw_model_acquire(gw_live_model(hs->live));
-    gw_scope *sc = NULL; /* a scoped token: the Gi* rows of its grids (computed city-wide) */
+    gw_scope *sc = NULL; /* a scoped token: the rows of its grids (computed city-wide) */
     if (gw_req_scope(req, snap, &sc)) {
         gw_model_release(ctx, snap);
         return 0;
@@ -384,9 +376,9 @@ static int h_hotspots(gw_req *req)
     gw_status st = get_weights(hs, ctx, g, &q.wo, &we);
     if (!st) st = get_inc(hs, ctx, g, inc, &ie);
     gw_buf b = {0};
-    if (!st && q.emerging) st = hs_run_emerging(ctx, &b, snap, g, we->w, ie->rows, &q, &er);
+    if (!st && q.emerging) st = hs_run_emerging(ctx, &b, snap, g, we->w, ie->rows, &q, sc, &er);
     else if (!st) st = gw_hotspot_gistar(ctx, snap, we->w, ie->rows, &q.ho, &r);
-    if (!st && q.lisa) st = hs_run_lisa(ctx, &b, g, r, &q, we->w);
+    if (!st && q.lisa) st = hs_run_lisa(ctx, &b, g, r, &q, we->w, sc);
     if (st) {
         gw_req_fail(req, ctx, st, NULL);
     } else {
@@ -408,6 +400,24 @@ static int h_hotspots(gw_req *req)
     return 0;
 }
 
+/* A jurisdiction's view of a city-wide density raster: the cells whose centre lies in none of
+ * its grids are set to 0 (the density itself is the city's: near the border it counts the
+ * neighbours' incidents within one bandwidth).  Returns how many filtered incidents lie in it. */
+static size_t kde_mask(gw_ctx *ctx, gw_model_snapshot *snap, const gw_scope *sc,
+                       const gw_incident_filter *f, gw_raster *r)
+{
+    for (size_t k = 0; k < r->nx * r->ny; k++) {
+        double cx = r->x0 + ((double)(k % r->nx) + 0.5) * r->cell;
+        double cy = r->y1 - ((double)(k / r->nx) + 0.5) * r->cell;
+        if (!gw_scope_has_point(ctx, sc, cx, cy)) r->v[k] = 0;
+    }
+    const gw_layer_data *inc = gw_snapshot_layer(snap, GW_LAYER_INCIDENTS);
+    size_t n = 0;
+    for (size_t i = 0; i < gw_layer_data_count(inc); i++)
+        n += gw_incident_filter_match(inc, i, f) && gw_scope_has_row(ctx, sc, inc, i);
+    return n;
+}
+
 static int h_kde(gw_req *req)
 {
     gw_hotspots *hs = state(req);
@@ -426,8 +436,22 @@ static int h_kde(gw_req *req)
     }
     q.ko.has_bbox = q.has_ll_bbox;
     gw_model_snapshot *snap = gw_model_acquire(m);
+    gw_scope *sc = NULL;
+    if (gw_req_scope(req, snap, &sc)) {
+        gw_model_release(ctx, snap);
+        return 0;
+    }
+    gw_bbox sb;
+    if (sc && !q.ko.has_bbox) { /* a jurisdiction: its own envelope unless a bbox is given */
+        if (!gw_scope_bbox(sc, NULL, &sb)) sb = (gw_bbox){0, 0, 1, 1}; /* no grid: all masked */
+        q.ko.bbox = sb, q.ko.has_bbox = 1;
+    }
     gw_raster *r = NULL;
+    size_t shown = 0;
+    int scoped = sc != NULL;
     gw_status st = gw_kde_incidents(ctx, snap, &q.ho.filter, &q.ko, &r);
+    if (!st && sc) shown = kde_mask(ctx, snap, sc, &q.ho.filter, r);
+    gw_scope_release(sc);
     gw_model_release(ctx, snap);
     unsigned char *buf = NULL;
     size_t len = 0;
@@ -445,7 +469,7 @@ static int h_kde(gw_req *req)
         char h[64];
         snprintf(h, sizeof h, "%.3f", r->bandwidth);
         gw_req_add_header(req, "X-Bandwidth-Metres", h);
-        snprintf(h, sizeof h, "%zu", r->n_points);
+        snprintf(h, sizeof h, "%zu", scoped ? shown : r->n_points);
         gw_req_add_header(req, "X-Incidents", h);
         gw_req_respond(req, 200, q.contours ? "application/geo+json" : "image/tiff",
                        (const char *)buf, len);
@@ -467,13 +491,23 @@ static int h_evaluate(gw_req *req)
     hargs a = {req, ctx, &q};
     if (gw_req_query_each(req, http_arg, &a)) return 0;
     gw_model_snapshot *snap = gw_model_acquire(gw_live_model(hs->live));
+    gw_scope *sc = NULL;
+    if (gw_req_scope(req, snap, &sc)) {
+        gw_model_release(ctx, snap);
+        return 0;
+    }
     const gw_layer_data *g = gw_snapshot_layer(snap, GW_LAYER_GRIDS);
+    size_t ng = gw_layer_data_count(g);
     wentry *we = NULL;
     ientry *ie = NULL;
     gw_pai_row rows[GW_PAI_ROWS];
-    gw_status st = get_weights(hs, ctx, g, &q.wo, &we);
+    uint8_t *in = NULL; /* a jurisdiction: scored on its grids (trained city-wide) */
+    gw_status st = GW_OK;
+    if (sc && !(in = calloc(ng ? ng : 1, 1))) st = gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; in && i < ng; i++) in[i] = (uint8_t)gw_scope_has_grid_row(sc, i);
+    if (!st) st = get_weights(hs, ctx, g, &q.wo, &we);
     if (!st) st = get_inc(hs, ctx, g, gw_snapshot_layer(snap, GW_LAYER_INCIDENTS), &ie);
-    if (!st) st = hs_run_evaluate(ctx, snap, we->w, ie->rows, &q, rows);
+    if (!st) st = hs_run_evaluate(ctx, snap, we->w, ie->rows, &q, in, rows);
     if (st) {
         gw_req_fail(req, ctx, st, NULL);
     } else {
@@ -482,6 +516,8 @@ static int h_evaluate(gw_req *req)
         gw_req_respond(req, 200, "application/json", b.data, b.len);
         gw_buf_free(&b);
     }
+    free(in);
+    gw_scope_release(sc);
     release(hs, we, ie);
     gw_model_release(ctx, snap);
     return 0;

@@ -225,7 +225,7 @@ void hs_write_result(gw_buf *b, const gw_layer_data *g, const gw_hotspot_result 
 /* Local Moran's I over the values of a Gi* run (same counts, rates and left-out grids), written
  * as CSV (id,count,value,I,p,quadrant,class) or JSON. */
 gw_status hs_run_lisa(gw_ctx *ctx, gw_buf *b, const gw_layer_data *g, const gw_hotspot_result *r,
-                      const hs_query *q, const gw_weights *w)
+                      const hs_query *q, const gw_weights *w, const gw_scope *sc)
 {
     size_t n = r->n;
     double *I = malloc((n ? n : 1) * sizeof *I), *p = malloc((n ? n : 1) * sizeof *p);
@@ -237,8 +237,9 @@ gw_status hs_run_lisa(gw_ctx *ctx, gw_buf *b, const gw_layer_data *g, const gw_h
     for (size_t i = 0; i < n && !st; i++) valid[i] = !isnan(r->value[i]);
     if (!st) st = gw_lisa(ctx, w, r->value, valid, n, &q->lo, I, p, quad, cls);
     static const char *const qn[5] = {"", "HH", "LH", "LL", "HL"};
-    size_t counts[GW_LISA_CLASS_COUNT] = {0};
-    for (size_t i = 0; i < n && !st; i++) counts[cls[i]]++;
+    size_t counts[GW_LISA_CLASS_COUNT] = {0}, shown = 0;
+    for (size_t i = 0; i < n && !st; i++)
+        if (gw_scope_has_grid_row(sc, i)) counts[cls[i]]++, shown++;
     if (!st && q->csv) gw_buf_str(b, "id,count,value,I,p,quadrant,class\n");
     if (!st && !q->csv) {
         gw_buf_str(b, "{\"method\":\"lisa\",\"weights\":");
@@ -248,10 +249,12 @@ gw_status hs_run_lisa(gw_ctx *ctx, gw_buf *b, const gw_layer_data *g, const gw_h
             ",\"value\":\"%s\",\"permutations\":%d,\"seed\":%llu,\"grids\":%zu,\"HH\":%zu,\"LL\":%zu,"
             "\"HL\":%zu,\"LH\":%zu,\"results\":[",
             gw_hotspot_value_name(q->ho.value), q->lo.permutations ? q->lo.permutations : 999,
-            (unsigned long long)q->lo.seed, n, counts[GW_LISA_HH], counts[GW_LISA_LL],
+            (unsigned long long)q->lo.seed, shown, counts[GW_LISA_HH], counts[GW_LISA_LL],
             counts[GW_LISA_HL], counts[GW_LISA_LH]);
     }
-    for (size_t i = 0; i < n && !st; i++) {
+    for (size_t i = 0, k = 0; i < n && !st; i++) {
+        if (!gw_scope_has_grid_row(sc, i))
+            continue; /* a jurisdiction: its rows, as computed city-wide */
         if (q->csv) {
             gw_buf_printf(b, "%s,%.0f,", gw_layer_data_id(g, i), r->count[i]);
             num_or_null(b, r->value[i], 10, 1);
@@ -262,7 +265,7 @@ gw_status hs_run_lisa(gw_ctx *ctx, gw_buf *b, const gw_layer_data *g, const gw_h
             gw_buf_printf(b, ",%s,%s\n", qn[quad[i]], gw_lisa_class_name(cls[i]));
             continue;
         }
-        gw_buf_str(b, i ? ",{\"id\":" : "{\"id\":");
+        gw_buf_str(b, k++ ? ",{\"id\":" : "{\"id\":");
         gw_buf_json_str(b, gw_layer_data_id(g, i));
         gw_buf_printf(b, ",\"count\":%.0f,\"value\":", r->count[i]);
         num_or_null(b, r->value[i], 10, 0);
@@ -282,7 +285,7 @@ gw_status hs_run_lisa(gw_ctx *ctx, gw_buf *b, const gw_layer_data *g, const gw_h
  * cold_steps or JSON (per grid also the incidents and the final step's z). */
 gw_status hs_run_emerging(gw_ctx *ctx, gw_buf *b, gw_model_snapshot *snap, const gw_layer_data *g,
                           const gw_weights *w, const int32_t *ig, const hs_query *q,
-                          gw_emerging_result **out)
+                          const gw_scope *sc, gw_emerging_result **out)
 {
     gw_emerging_opts eo = {.filter = q->ho.filter,
                            .value = q->ho.value,
@@ -293,6 +296,18 @@ gw_status hs_run_emerging(gw_ctx *ctx, gw_buf *b, gw_model_snapshot *snap, const
     if (st) return st;
     const gw_emerging_result *r = *out;
     size_t n = r->n, last = (r->steps - 1) * n;
+    /* a jurisdiction: its grids' rows (computed city-wide) and the figures of those */
+    size_t shown = n, incidents = r->incidents, cats[GW_EHS_CATEGORY_COUNT];
+    memcpy(cats, r->n_category, sizeof cats);
+    if (!gw_scope_is_root(sc)) {
+        shown = incidents = 0;
+        memset(cats, 0, sizeof cats);
+        for (size_t i = 0; i < n; i++) {
+            if (!gw_scope_has_grid_row(sc, i)) continue;
+            shown++, cats[r->category[i]]++;
+            for (size_t t = 0; t < r->steps; t++) incidents += (size_t)r->count[t * n + i];
+        }
+    }
     if (q->csv) gw_buf_str(b, "id,category,trend_z,trend_p,hot_steps,cold_steps\n");
     else {
         gw_buf_str(b, "{\"method\":\"emerging\",\"weights\":");
@@ -300,20 +315,24 @@ gw_status hs_run_emerging(gw_ctx *ctx, gw_buf *b, gw_model_snapshot *snap, const
         gw_buf_printf(
             b,
             ",\"value\":\"%s\",\"fdr\":%s,\"step_seconds\":%lld,\"steps\":%zu,\"start\":%lld,"
-            "\"time_neighbours\":%d,\"grids\":%zu,\"incidents\":%zu,\"left_out\":%zu,\"seconds\":%.4f,"
-            "\"categories\":{",
+            "\"time_neighbours\":%d,\"grids\":%zu,\"incidents\":%zu,\"left_out\":",
             gw_hotspot_value_name(q->ho.value), q->ho.no_fdr ? "false" : "true", (long long)r->step,
             r->steps, (long long)r->start,
             q->time_neighbours < 0 ? 0
             : q->time_neighbours   ? q->time_neighbours
                                    : 1,
-            n, r->incidents, r->left_out, r->seconds);
+            shown, incidents);
+        /* the incidents in no grid are the city's figure, not a jurisdiction's */
+        if (gw_scope_is_root(sc)) gw_buf_printf(b, "%zu", r->left_out);
+        else gw_buf_str(b, "null");
+        gw_buf_printf(b, ",\"seconds\":%.4f,\"categories\":{", r->seconds);
         for (int c = 0; c < GW_EHS_CATEGORY_COUNT; c++)
             gw_buf_printf(b, "%s\"%s\":%zu", c ? "," : "", gw_ehs_category_name((gw_ehs_category)c),
-                          r->n_category[c]);
+                          cats[c]);
         gw_buf_str(b, "},\"results\":[");
     }
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0, k = 0; i < n; i++) {
+        if (!gw_scope_has_grid_row(sc, i)) continue;
         const char *name = gw_ehs_category_name((gw_ehs_category)r->category[i]);
         if (q->csv) {
             gw_buf_printf(b, "%s,%s,", gw_layer_data_id(g, i), name);
@@ -325,7 +344,7 @@ gw_status hs_run_emerging(gw_ctx *ctx, gw_buf *b, gw_model_snapshot *snap, const
         }
         double cnt = 0;
         for (size_t t = 0; t < r->steps; t++) cnt += r->count[t * n + i];
-        gw_buf_str(b, i ? ",{\"id\":" : "{\"id\":");
+        gw_buf_str(b, k++ ? ",{\"id\":" : "{\"id\":");
         gw_buf_json_str(b, gw_layer_data_id(g, i));
         gw_buf_printf(b, ",\"category\":\"%s\",\"trend_z\":", name);
         num_or_null(b, r->trend_z[i], 8, 0);
@@ -371,7 +390,7 @@ void hs_default_levels(const gw_raster *r, hs_query *q)
 }
 
 gw_status hs_run_evaluate(gw_ctx *ctx, gw_model_snapshot *snap, const gw_weights *w,
-                          const int32_t *ig, hs_query *q, gw_pai_row *rows)
+                          const int32_t *ig, hs_query *q, const uint8_t *grid_in, gw_pai_row *rows)
 {
     if (!q->has_train || !q->has_test)
         return gw_ctx_error(
@@ -382,7 +401,8 @@ gw_status hs_run_evaluate(gw_ctx *ctx, gw_model_snapshot *snap, const gw_weights
                       .no_fdr = q->ho.no_fdr,
                       .top = q->top,
                       .cell = q->ko.cell,
-                      .bandwidth = q->ko.bandwidth};
+                      .bandwidth = q->ko.bandwidth,
+                      .grid_in = grid_in};
     po.train.category = po.test.category = q->ho.filter.category;
     po.train.severity_min = po.test.severity_min = q->ho.filter.severity_min;
     po.train.severity_max = po.test.severity_max = q->ho.filter.severity_max;

@@ -44,15 +44,19 @@ int hs_query_set(gw_ctx *ctx, hs_query *q, const char *key, const char *val, con
 void hs_write_result(gw_buf *b, const gw_layer_data *g, const gw_hotspot_result *r,
                      const hs_query *q, const gw_weights *w, double wsec, int64_t seq,
                      const gw_scope *sc);
+/* LISA and emerging hot spots written as CSV or JSON; sc (NULL: every grid) keeps the rows of a
+ * jurisdiction's grids as computed over the whole city, and the counts of those. */
 gw_status hs_run_lisa(gw_ctx *ctx, gw_buf *b, const gw_layer_data *g, const gw_hotspot_result *r,
-                      const hs_query *q, const gw_weights *w);
+                      const hs_query *q, const gw_weights *w, const gw_scope *sc);
 gw_status hs_run_emerging(gw_ctx *ctx, gw_buf *b, gw_model_snapshot *snap, const gw_layer_data *g,
                           const gw_weights *w, const int32_t *ig, const hs_query *q,
-                          gw_emerging_result **out);
+                          const gw_scope *sc, gw_emerging_result **out);
 gw_status hs_bbox_to_metric(gw_ctx *ctx, int srid, const gw_bbox *ll, gw_bbox *out);
 void hs_default_levels(const gw_raster *r, hs_query *q);
+/* The PAI evaluation; grid_in (NULL: every grid) scores only the grids whose byte is non-zero
+ * (gw_pai_opts.grid_in). */
 gw_status hs_run_evaluate(gw_ctx *ctx, gw_model_snapshot *snap, const gw_weights *w,
-                          const int32_t *ig, hs_query *q, gw_pai_row *rows);
+                          const int32_t *ig, hs_query *q, const uint8_t *grid_in, gw_pai_row *rows);
 void hs_write_pai(gw_buf *b, const gw_pai_row *rows, const hs_query *q, int json);
 
 #endif

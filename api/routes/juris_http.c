@@ -1,7 +1,8 @@
 /* juris_http.c — GET /jurisdictions: the prefecture/county/township/village hierarchy of the
  * published grids with grid counts, population and area, built from the live model's snapshot
- * (geo/juris) per request.  A token scoped to a jurisdiction lists it and those below it, and
- * "scope" tells it its own path, level and lon/lat envelope (where the map wall opens). */
+ * (geo/juris) once per grids layer version and shared by the requests until the grids change.
+ * A token scoped to a jurisdiction lists it and those below it, and "scope" tells it its own
+ * path, level and lon/lat envelope (where the map wall opens). */
 #include "juris_http.h"
 #include "app.h"
 #include "auth.h"
@@ -11,6 +12,7 @@
 
 #include <jansson.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +30,64 @@ static int path_level(const char *p)
     int n = *p ? 1 : 0;
     for (; *p; p++) n += *p == '/';
     return n;
+}
+
+/* The list of one grids layer version (reference-counted; the cache holds one). */
+typedef struct jl_entry {
+    const gw_layer_data *grids; /* compared, never read: with its seq it names the version */
+    int64_t gseq;
+    int srid;
+    gw_juris_list list;
+    int refs; /* under jl_lock */
+} jl_entry;
+
+static pthread_mutex_t jl_lock = PTHREAD_MUTEX_INITIALIZER;
+static jl_entry *jl_cur;
+
+static void jl_unref(jl_entry *e)
+{
+    if (e && --e->refs == 0) {
+        gw_juris_list_free(&e->list);
+        free(e);
+    }
+}
+
+static void jl_release(jl_entry *e)
+{
+    pthread_mutex_lock(&jl_lock);
+    jl_unref(e);
+    pthread_mutex_unlock(&jl_lock);
+}
+
+/* The list of the snapshot's grids (cached per grids version) into *out; release it with
+ * jl_release. */
+static gw_status jl_get(gw_ctx *ctx, const gw_model_snapshot *snap, int srid, jl_entry **out)
+{
+    const gw_layer_data *g = gw_snapshot_layer(snap, GW_LAYER_GRIDS);
+    int64_t gseq = g ? gw_layer_data_seq(g) : 0;
+    pthread_mutex_lock(&jl_lock);
+    jl_entry *e = jl_cur;
+    if (e && e->grids == g && e->gseq == gseq && e->srid == srid) e->refs++;
+    else e = NULL;
+    pthread_mutex_unlock(&jl_lock);
+    if (e) {
+        *out = e;
+        return GW_OK;
+    }
+    if (!(e = calloc(1, sizeof *e))) return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory");
+    gw_status st = gw_juris_list_build(ctx, snap, srid, &e->list);
+    if (st) {
+        gw_juris_list_free(&e->list);
+        free(e);
+        return st;
+    }
+    e->grids = g, e->gseq = gseq, e->srid = srid, e->refs = 2; /* the cache's and the caller's */
+    pthread_mutex_lock(&jl_lock);
+    jl_unref(jl_cur);
+    jl_cur = e;
+    pthread_mutex_unlock(&jl_lock);
+    *out = e;
+    return GW_OK;
 }
 
 static int h_list(gw_req *req)
@@ -50,8 +110,8 @@ static int h_list(gw_req *req)
     const char *scope = gw_auth_request_jurisdiction(req);
     gw_model *m = gw_live_model(gw_req_live(req));
     gw_model_snapshot *snap = gw_model_acquire(m);
-    gw_juris_list list;
-    gw_status st = gw_juris_list_build(ctx, snap, gw_model_metric_srid(m), &list);
+    jl_entry *e = NULL;
+    gw_status st = jl_get(ctx, snap, gw_model_metric_srid(m), &e);
     int64_t seq = gw_snapshot_seq(snap);
     /* the token's own jurisdiction and its lon/lat envelope: where the wall opens */
     gw_scope *sc = NULL;
@@ -62,10 +122,11 @@ static int h_list(gw_req *req)
     gw_scope_release(sc);
     gw_model_release(ctx, snap);
     if (st) {
+        jl_release(e); /* NULL when the list failed */
         gw_req_fail(req, ctx, st, NULL);
-        gw_juris_list_free(&list);
         return 0;
     }
+    const gw_juris_list list = e->list;
     int known = !parent || !*parent;
     json_t *arr = json_array();
     for (size_t i = 0; i < list.n; i++) {
@@ -79,7 +140,7 @@ static int h_list(gw_req *req)
     }
     if (!known) {
         json_decref(arr);
-        gw_juris_list_free(&list);
+        jl_release(e);
         gw_req_problem(req, 404, NULL,
                        "no jurisdiction '%.200s' among the published grids (paths are "
                        "prefecture/county/township/village, see GET /jurisdictions)",
@@ -95,7 +156,7 @@ static int h_list(gw_req *req)
                             crs, "area", "planar area of the grids in the metric CRS, km²",
                             "unassigned_grids", (json_int_t)(*scope ? 0 : list.unassigned), "seq",
                             (json_int_t)seq);
-    gw_juris_list_free(&list);
+    jl_release(e);
     gw_req_respond_json(req, 200, doc);
     return 0;
 }

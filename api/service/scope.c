@@ -194,6 +194,89 @@ int gw_scope_has_point(gw_ctx *ctx, const gw_scope *sc, double x, double y)
     return gw_scope_has_grid_row(sc, (size_t)r);
 }
 
+/* ---- the grid of every point of a layer version ------------------------------------------ */
+
+typedef struct pg_entry {
+    const gw_layer_data *d, *grids;
+    int64_t dseq, gseq;
+    size_t n;
+    int32_t *g; /* n grid rows, -1: in none */
+    int refs;   /* under pg_lock; the cache holds one */
+} pg_entry;
+
+#define PG_SLOTS 4
+static pthread_mutex_t pg_lock = PTHREAD_MUTEX_INITIALIZER;
+static pg_entry *pg_cache[PG_SLOTS];
+static unsigned pg_next;
+
+static void pg_unref(pg_entry *e)
+{
+    if (e && --e->refs == 0) {
+        free(e->g);
+        free(e);
+    }
+}
+
+/* The cached entry of (d, grids) with a reference, or NULL (under no lock). */
+static pg_entry *pg_find(const gw_layer_data *grids, const gw_layer_data *d)
+{
+    pg_entry *hit = NULL;
+    pthread_mutex_lock(&pg_lock);
+    for (unsigned i = 0; i < PG_SLOTS && !hit; i++) {
+        pg_entry *e = pg_cache[i];
+        if (e && e->d == d && e->grids == grids && e->dseq == gw_layer_data_seq(d) &&
+            e->gseq == gw_layer_data_seq(grids) && e->n == gw_layer_data_count(d))
+            e->refs++, hit = e;
+    }
+    pthread_mutex_unlock(&pg_lock);
+    return hit;
+}
+
+const int32_t *gw_scope_point_grids(gw_ctx *ctx, const gw_layer_data *grids, const gw_layer_data *d,
+                                    void **hold)
+{
+    *hold = NULL;
+    if (!grids || !d) return NULL;
+    pg_entry *e = pg_find(grids, d);
+    if (!e) {
+        size_t n = gw_layer_data_count(d);
+        const double *x = gw_layer_data_x(d, GW_MODEL_METRIC),
+                     *y = gw_layer_data_y(d, GW_MODEL_METRIC);
+        e = calloc(1, sizeof *e);
+        if (e) e->g = malloc((n ? n : 1) * sizeof *e->g);
+        if (!e || !e->g || !x || !y) {
+            if (e) free(e->g);
+            free(e);
+            return NULL;
+        }
+        for (size_t r = 0; r < n; r++) {
+            ptrdiff_t g = -1;
+            if (gw_layer_data_grid_at(ctx, grids, x[r], y[r], &g) != GW_OK)
+                g = -1, gw_ctx_clear_error(ctx);
+            e->g[r] = (int32_t)g;
+        }
+        e->d = d, e->grids = grids, e->n = n;
+        e->dseq = gw_layer_data_seq(d), e->gseq = gw_layer_data_seq(grids);
+        e->refs = 2; /* the cache's and the caller's */
+        pthread_mutex_lock(&pg_lock);
+        pg_entry *old = pg_cache[pg_next];
+        pg_cache[pg_next] = e;
+        pg_next = (pg_next + 1) % PG_SLOTS;
+        pg_unref(old);
+        pthread_mutex_unlock(&pg_lock);
+    }
+    *hold = e;
+    return e->g;
+}
+
+void gw_scope_point_grids_release(void *hold)
+{
+    if (!hold) return;
+    pthread_mutex_lock(&pg_lock);
+    pg_unref(hold);
+    pthread_mutex_unlock(&pg_lock);
+}
+
 int gw_scope_has_row(gw_ctx *ctx, const gw_scope *sc, const gw_layer_data *d, size_t row)
 {
     if (gw_scope_is_root(sc)) return 1;
@@ -201,6 +284,12 @@ int gw_scope_has_row(gw_ctx *ctx, const gw_scope *sc, const gw_layer_data *d, si
     if (gw_layer_data_layer(d) == GW_LAYER_GRIDS)
         return d == sc->grids ? gw_scope_has_grid_row(sc, row)
                               : gw_scope_has_grid_id(sc, gw_layer_data_id(d, row));
+    pg_entry *e = pg_find(sc->grids, d); /* a whole-layer pass built it: one lookup */
+    if (e) {
+        int32_t g = e->g[row];
+        gw_scope_point_grids_release(e);
+        return g >= 0 && gw_scope_has_grid_row(sc, (size_t)g);
+    }
     const double *x = gw_layer_data_x(d, GW_MODEL_METRIC), *y = gw_layer_data_y(d, GW_MODEL_METRIC);
     return x && y && gw_scope_has_point(ctx, sc, x[row], y[row]);
 }

@@ -47,8 +47,17 @@ int gw_scope_has_grid_id(const gw_scope *sc, const char *grid_id);
 /* 1 when the metric point (x, y) lies in a grid of the scope. */
 int gw_scope_has_point(gw_ctx *ctx, const gw_scope *sc, double x, double y);
 /* 1 when row `row` of a layer of the same snapshot lies in the scope: grids by membership,
- * point layers by the grid containing their metric point (cached per layer version). */
+ * point layers by the grid containing their metric point (from gw_scope_point_grids' cache
+ * when a whole-layer pass has built it for this layer version, else located now). */
 int gw_scope_has_row(gw_ctx *ctx, const gw_scope *sc, const gw_layer_data *d, size_t row);
+/* The row of `grids` containing each row of point layer d (-1: in none; the lowest row wins on
+ * a shared edge, gw_layer_data_grid_at), built once per (d, grids) version pair and shared (a
+ * few pairs are kept): the first call pays one locator pass over d, later ones nothing until
+ * either layer changes.  *hold must be released with gw_scope_point_grids_release() once the
+ * array is no longer read.  NULL (and *hold NULL) when out of memory. */
+const int32_t *gw_scope_point_grids(gw_ctx *ctx, const gw_layer_data *grids, const gw_layer_data *d,
+                                    void **hold);
+void gw_scope_point_grids_release(void *hold);
 /* The envelope of the scope's grids in lon/lat and in the metric CRS; 0 when it has none. */
 int gw_scope_bbox(const gw_scope *sc, gw_bbox *lonlat, gw_bbox *metric);
 

@@ -378,6 +378,7 @@ static void consider(knn *q, int32_t k)
     double dx = t->x - q->x, dy = t->y - q->y, dd = sqrt(dx * dx + dy * dy);
     if (q->maxd > 0 && dd > q->maxd) return;
     if (q->n == q->k && !before(q, dd, k, q->dist[q->n - 1], q->best[q->n - 1])) return;
+    if (q->o->keep && !q->o->keep(q->o->keep_user, t->x, t->y)) return; /* not in the subset */
     if (!q->o->include_stale &&
         (t->updated_at == NO_TIME || q->o->now - t->updated_at > q->o->stale_s)) {
         if (q->n_stale < 256) q->stale_d[q->n_stale++] = dd;

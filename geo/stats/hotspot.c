@@ -397,9 +397,12 @@ static gw_status eval_kde(gw_ctx *ctx, const gw_layer_data *grids, const gw_laye
         free(px), free(py);
         return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory (evaluation over %zu incidents)", ni);
     }
-    size_t m = 0;
+    size_t m = 0, m_in = 0; /* trained on every incident; m_in: those in scored grids */
     for (size_t r = 0; r < ni; r++)
-        if (ig[r] >= 0 && gw_incident_filter_match(inc, r, &o->train)) px[m] = x[r], py[m++] = y[r];
+        if (ig[r] >= 0 && gw_incident_filter_match(inc, r, &o->train)) {
+            px[m] = x[r], py[m++] = y[r];
+            m_in += !o->grid_in || o->grid_in[ig[r]];
+        }
     gw_raster *ras = NULL;
     gw_status st = gw_kde_points(ctx, px, py, m, &ko, &ras);
     free(px), free(py);
@@ -416,7 +419,7 @@ static gw_status eval_kde(gw_ctx *ctx, const gw_layer_data *grids, const gw_laye
         double cy = ras->y1 - ((double)(k / ras->nx) + 0.5) * ras->cell;
         ptrdiff_t g = -1;
         st = gw_layer_data_grid_at(ctx, grids, cx, cy, &g);
-        if (g >= 0) cells[nin++] = (vi){ras->v[k], k};
+        if (g >= 0 && (!o->grid_in || o->grid_in[g])) cells[nin++] = (vi){ras->v[k], k};
     }
     double top = o->top > 0 ? o->top : 0.05;
     size_t kf = (size_t)ceil(top * (double)nin);
@@ -426,6 +429,7 @@ static gw_status eval_kde(gw_ctx *ctx, const gw_layer_data *grids, const gw_laye
         size_t hits = 0, tot = 0;
         for (size_t r = 0; r < ni; r++) {
             if (ig[r] < 0 || !gw_incident_filter_match(inc, r, &o->test)) continue;
+            if (o->grid_in && !o->grid_in[ig[r]]) continue; /* scored on the chosen grids only */
             tot++;
             double fx = (x[r] - ras->x0) / ras->cell, fy = (ras->y1 - y[r]) / ras->cell;
             if (fx < 0 || fy < 0 || fx >= (double)ras->nx || fy >= (double)ras->ny) continue;
@@ -433,7 +437,7 @@ static gw_status eval_kde(gw_ctx *ctx, const gw_layer_data *grids, const gw_laye
         }
         snprintf(row->method, sizeof row->method, "kde");
         row->level = top, row->flagged = kf;
-        row->test_hits = hits, row->test_total = tot, row->train_total = m;
+        row->test_hits = hits, row->test_total = tot, row->train_total = m_in;
         row->area_share = nin ? (double)kf / (double)nin : NAN;
         row->hit_share = tot ? (double)hits / (double)tot : NAN;
         row->pai = gw_pai((double)hits, (double)tot, (double)kf, (double)nin);
@@ -464,6 +468,7 @@ gw_status gw_hotspot_evaluate(gw_ctx *ctx, gw_model_snapshot *snap, const gw_wei
     for (size_t i = 0; i < ng && !st; i++) {
         if (!GEOSArea_r(gw_ctx_geos(ctx), gw_layer_data_geom(grids, i, GW_MODEL_METRIC), &area[i]))
             area[i] = 0;
+        if (opts->grid_in && !opts->grid_in[i]) area[i] = 0, tc[i] = 0; /* not scored */
         atot += area[i], ttot += tc[i];
     }
     static const double levels[3] = {0.99, 0.95, 0.90};
@@ -475,7 +480,8 @@ gw_status gw_hotspot_evaluate(gw_ctx *ctx, gw_model_snapshot *snap, const gw_wei
         gw_status gs = gw_hotspot_gistar(ctx, snap, w, inc_grid, &ho, &r);
         if (gs == GW_ERR_NOMEM) st = gs;
         double train = 0;
-        for (size_t i = 0; r && i < ng; i++) train += r->count[i];
+        for (size_t i = 0; r && i < ng; i++)
+            if (!opts->grid_in || opts->grid_in[i]) train += r->count[i];
         for (int l = 0; l < 3; l++) {
             gw_pai_row *row = &rows[v * 3 + l];
             snprintf(row->method, sizeof row->method, "gistar");
@@ -484,7 +490,8 @@ gw_status gw_hotspot_evaluate(gw_ctx *ctx, gw_model_snapshot *snap, const gw_wei
             if (!r) continue; /* the statistic could not run (e.g. no populations): NaN */
             double hits = 0, ain = 0;
             for (size_t i = 0; i < ng; i++)
-                if (r->cls[i] >= GW_HS_HOT_99 && r->cls[i] <= GW_HS_HOT_99 + l)
+                if (r->cls[i] >= GW_HS_HOT_99 && r->cls[i] <= GW_HS_HOT_99 + l &&
+                    (!opts->grid_in || opts->grid_in[i]))
                     hits += tc[i], ain += area[i], row->flagged++;
             row->test_hits = (size_t)hits;
             row->area_share = atot > 0 ? ain / atot : NAN;

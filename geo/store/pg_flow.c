@@ -10,7 +10,7 @@
 
 #define FLOW_COLS                                                                                  \
     "i.id, f.incident IS NOT NULL, f.state, f.level, f.prev_level, f.assignee_kind, f.assignee, "  \
-    "gw_iso(f.deadline), gw_iso(f.updated_at), i.grid, i.category"
+    "gw_iso(f.deadline), gw_iso(f.updated_at), i.grid, i.category, gw_iso(i.occurred_at)"
 
 static void col_copy(const PGresult *r, int i, int c, char *buf, size_t cap)
 {
@@ -31,6 +31,41 @@ static void read_cur(const PGresult *r, int i, gw_store_flow_cur *out)
     col_copy(r, i, 8, out->updated_at, sizeof out->updated_at);
     col_copy(r, i, 9, out->grid, sizeof out->grid);
     col_copy(r, i, 10, out->category, sizeof out->category);
+    col_copy(r, i, 11, out->occurred_at, sizeof out->occurred_at);
+}
+
+/* Run sql in libpq's single-row mode and give each row to row(user, result) (row 0 of it): one
+ * row in memory at a time, however many the query returns.  A nonzero return stops: the rest is
+ * cancelled (outside a transaction) or read and dropped.  *stopped (may be NULL) says so. */
+static gw_status pg_stream(gw_store *s, const char *sql, int n, const char *const *v,
+                           int (*row)(void *user, const PGresult *r), void *user, const char *what,
+                           int *stopped)
+{
+    gw_status st = pg_flush_all(s);
+    if (st) return st;
+    PGconn *c = PG(s)->conn;
+    if (!PQsendQueryParams(c, sql, n, NULL, v, NULL, NULL, 0) || !PQsetSingleRowMode(c)) {
+        st = pg_fail(s, NULL, what);
+        PGresult *r;
+        while ((r = PQgetResult(c)) != NULL) PQclear(r);
+        return st;
+    }
+    int stop = 0;
+    PGresult *r;
+    while ((r = PQgetResult(c)) != NULL) {
+        ExecStatusType t = PQresultStatus(r);
+        if (t == PGRES_SINGLE_TUPLE && !stop && !st) {
+            if (row(user, r)) {
+                stop = 1;
+                if (!PG(s)->in_tx) PQrequestCancel(c);
+            }
+        } else if (t != PGRES_SINGLE_TUPLE && t != PGRES_TUPLES_OK && !stop && !st) {
+            st = pg_fail(s, r, what);
+        }
+        PQclear(r);
+    }
+    if (stopped) *stopped = stop;
+    return st;
 }
 
 static gw_status pg_flow_get(gw_store *s, const char *incident, gw_store_flow_cur *out)
@@ -87,38 +122,57 @@ static gw_status pg_flow_put(gw_store *s, const gw_store_flow_step *t, const gw_
     return pg_write_end(s, st);
 }
 
+typedef struct step_user {
+    gw_store_flow_step_fn fn;
+    void *user;
+} step_user;
+
+static int history_row(void *user, const PGresult *r)
+{
+    step_user *u = user;
+#define COL(c) (PQgetisnull(r, 0, c) ? NULL : PQgetvalue(r, 0, c))
+    gw_store_flow_step t = {
+        .incident = COL(1),
+        .at = COL(2),
+        .actor = COL(3),
+        .actor_jurisdiction = COL(4),
+        .action = COL(5),
+        .from_state = COL(6),
+        .to_state = COL(7),
+        .from_level = atoi(PQgetvalue(r, 0, 8)),
+        .to_level = atoi(PQgetvalue(r, 0, 9)),
+        .assignee = COL(10),
+        .note = COL(11),
+    };
+#undef COL
+    return u->fn(u->user, strtoll(PQgetvalue(r, 0, 0), NULL, 10), &t);
+}
+
+/* Streamed: the whole audit trail (incident NULL) never sits in memory at once. */
 static gw_status pg_flow_history(gw_store *s, const char *incident, gw_store_flow_step_fn fn,
                                  void *user)
 {
     const char *v[] = {incident};
-    gw_status st;
-    PGresult *r = pg_run(
-        s,
-        "SELECT seq, incident, gw_iso(at), actor, actor_jurisdiction, action, "
-        "from_state, to_state, from_level, to_level, assignee, note FROM "
-        "incident_transitions WHERE $1::text IS NULL OR incident = $1 ORDER BY incident, seq",
-        1, v, NULL, "cannot read an incident's transitions", &st);
-    if (!r) return st;
-    for (int i = 0; i < PQntuples(r); i++) {
-#define COL(c) (PQgetisnull(r, i, c) ? NULL : PQgetvalue(r, i, c))
-        gw_store_flow_step t = {
-            .incident = COL(1),
-            .at = COL(2),
-            .actor = COL(3),
-            .actor_jurisdiction = COL(4),
-            .action = COL(5),
-            .from_state = COL(6),
-            .to_state = COL(7),
-            .from_level = atoi(PQgetvalue(r, i, 8)),
-            .to_level = atoi(PQgetvalue(r, i, 9)),
-            .assignee = COL(10),
-            .note = COL(11),
-        };
-#undef COL
-        if (fn(user, strtoll(PQgetvalue(r, i, 0), NULL, 10), &t)) break;
-    }
-    PQclear(r);
-    return GW_OK;
+    step_user u = {fn, user};
+    return pg_stream(s,
+                     "SELECT seq, incident, gw_iso(at), actor, actor_jurisdiction, action, "
+                     "from_state, to_state, from_level, to_level, assignee, note FROM "
+                     "incident_transitions WHERE $1::text IS NULL OR incident = $1 ORDER BY "
+                     "incident, seq",
+                     1, v, history_row, &u, "cannot read an incident's transitions", NULL);
+}
+
+typedef struct row_user {
+    gw_store_flow_row_fn fn;
+    void *user;
+} row_user;
+
+static int overdue_row(void *user, const PGresult *r)
+{
+    row_user *u = user;
+    gw_store_flow_cur c;
+    read_cur(r, 0, &c);
+    return u->fn(u->user, &c);
 }
 
 static gw_status pg_flow_overdue(gw_store *s, const char *now, int max, gw_store_flow_row_fn fn,
@@ -127,21 +181,22 @@ static gw_status pg_flow_overdue(gw_store *s, const char *now, int max, gw_store
     char lim[24];
     pg_i64(lim, max > 0 ? max : 0);
     const char *v[] = {now, max > 0 ? lim : NULL};
-    gw_status st;
-    PGresult *r = pg_run(s,
-                         "SELECT " FLOW_COLS " FROM incident_flow f JOIN incidents i ON i.id = "
-                         "f.incident WHERE f.deadline IS NOT NULL AND f.deadline < "
-                         "$1::timestamptz AND f.state <> 'closed' ORDER BY f.deadline, "
-                         "f.incident LIMIT $2::bigint",
-                         2, v, NULL, "cannot read the overdue incidents", &st);
-    if (!r) return st;
-    gw_store_flow_cur c;
-    for (int i = 0; i < PQntuples(r); i++) {
-        read_cur(r, i, &c);
-        if (fn(user, &c)) break;
-    }
-    PQclear(r);
-    return GW_OK;
+    row_user u = {fn, user};
+    int stopped = 0;
+    gw_status st = pg_stream(s,
+                             "SELECT " FLOW_COLS " FROM incident_flow f JOIN incidents i ON i.id = "
+                             "f.incident WHERE f.deadline IS NOT NULL AND f.deadline < "
+                             "$1::timestamptz AND f.state <> 'closed' ORDER BY f.deadline, "
+                             "f.incident LIMIT $2::bigint",
+                             2, v, overdue_row, &u, "cannot read the overdue incidents", &stopped);
+    if (!st && !stopped) /* never transitioned: reported at occurred_at and still waiting */
+        st = pg_stream(s,
+                       "SELECT " FLOW_COLS " FROM incidents i LEFT JOIN incident_flow f ON "
+                       "f.incident = i.id WHERE f.incident IS NULL AND i.occurred_at IS NOT NULL "
+                       "AND i.occurred_at < $1::timestamptz ORDER BY i.occurred_at, i.id LIMIT "
+                       "$2::bigint",
+                       2, v, overdue_row, &u, "cannot read the overdue incidents", &stopped);
+    return st;
 }
 
 static gw_status pg_flow_deadlines(gw_store *s, gw_store_flow_deadline_fn fn, void *user)

@@ -28,7 +28,7 @@ static void bind_level(sqlite3_stmt *q, int i, int v)
 /* Columns 0..9 of the flow-row selects below into *out. */
 #define FLOW_COLS                                                                                  \
     "i.id, f.incident IS NOT NULL, f.state, f.level, f.prev_level, f.assignee_kind, f.assignee, "  \
-    "f.deadline, f.updated_at, i.grid, i.category"
+    "f.deadline, f.updated_at, i.grid, i.category, i.occurred_at"
 
 static void read_cur(sqlite3_stmt *q, gw_store_flow_cur *out)
 {
@@ -44,6 +44,7 @@ static void read_cur(sqlite3_stmt *q, gw_store_flow_cur *out)
     col_copy(q, 8, out->updated_at, sizeof out->updated_at);
     col_copy(q, 9, out->grid, sizeof out->grid);
     col_copy(q, 10, out->category, sizeof out->category);
+    col_copy(q, 11, out->occurred_at, sizeof out->occurred_at);
 }
 
 gw_status sq_flow_get(gw_store *s, const char *incident, gw_store_flow_cur *out)
@@ -151,15 +152,12 @@ gw_status sq_flow_history(gw_store *s, const char *incident, gw_store_flow_step_
     return st;
 }
 
-gw_status sq_flow_overdue(gw_store *s, const char *now, int max, gw_store_flow_row_fn fn,
-                          void *user)
+/* The rows of one overdue select to fn; 1 in *stopped when fn asked to stop. */
+static gw_status overdue_rows(gw_store *s, const char *sql, const char *now, int max,
+                              gw_store_flow_row_fn fn, void *user, int *stopped)
 {
     sqlite3_stmt *q = NULL;
-    gw_status st = st_prepare(s,
-                              "SELECT " FLOW_COLS " FROM incident_flow f JOIN incidents i ON "
-                              "i.id = f.incident WHERE f.deadline IS NOT NULL AND f.deadline < ?1 "
-                              "AND f.state <> 'closed' ORDER BY f.deadline, f.incident LIMIT ?2",
-                              0, &q, "cannot read the overdue incidents");
+    gw_status st = st_prepare(s, sql, 0, &q, "cannot read the overdue incidents");
     if (st) return st;
     sqlite3_bind_text(q, 1, now, -1, SQLITE_STATIC);
     sqlite3_bind_int(q, 2, max > 0 ? max : -1);
@@ -168,12 +166,31 @@ gw_status sq_flow_overdue(gw_store *s, const char *now, int max, gw_store_flow_r
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
         read_cur(q, &r);
         if (fn(user, &r)) {
-            rc = SQLITE_DONE;
+            rc = SQLITE_DONE, *stopped = 1;
             break;
         }
     }
     if (rc != SQLITE_DONE) st = st_fail(s, "cannot read the overdue incidents");
     sqlite3_finalize(q);
+    return st;
+}
+
+gw_status sq_flow_overdue(gw_store *s, const char *now, int max, gw_store_flow_row_fn fn,
+                          void *user)
+{
+    int stopped = 0;
+    gw_status st = overdue_rows(
+        s,
+        "SELECT " FLOW_COLS " FROM incident_flow f JOIN incidents i ON i.id = f.incident WHERE "
+        "f.deadline IS NOT NULL AND f.deadline < ?1 AND f.state <> 'closed' ORDER BY f.deadline, "
+        "f.incident LIMIT ?2",
+        now, max, fn, user, &stopped);
+    if (!st && !stopped) /* never transitioned: reported at occurred_at and still waiting */
+        st = overdue_rows(s,
+                          "SELECT " FLOW_COLS " FROM incidents i LEFT JOIN incident_flow f ON "
+                          "f.incident = i.id WHERE f.incident IS NULL AND i.occurred_at IS NOT "
+                          "NULL AND i.occurred_at < ?1 ORDER BY i.occurred_at, i.id LIMIT ?2",
+                          now, max, fn, user, &stopped);
     return st;
 }
 

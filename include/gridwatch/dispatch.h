@@ -105,6 +105,12 @@ typedef struct gw_nearest_opts {
     int include_stale;    /* 1: stale teams are returned (flagged); 0: skipped and counted */
     int64_t now;          /* Unix seconds for ages; 0 = the clock */
     int64_t stale_s;      /* staleness limit for this query; 0 = the dispatch's */
+    /* NULL: every team.  Else only the teams for which keep(keep_user, x, y) returns non-zero
+     * (x, y: the team's current metric position) are candidates: the search goes on outward
+     * until it has k of them, however far (a team subset such as one jurisdiction's).  Called
+     * under the table's read lock: it must not call back into this gw_dispatch. */
+    int (*keep)(void *keep_user, double x, double y);
+    void *keep_user;
 } gw_nearest_opts;
 
 /* A team as the table holds it.  id and name are borrowed and stay valid until
@@ -124,7 +130,8 @@ typedef struct gw_team_hit {
 /* The k nearest teams to metric (x, y) that pass the options, nearest first (ties: smaller id),
  * into hits[k].  *n receives how many; *stale_skipped (may be NULL) how many stale teams of the
  * wanted status were closer than the last hit (or within max_m when fewer than k were found)
- * and left out.  Uses the grid index: microseconds.  No allocation. */
+ * and left out (with opts->keep: only kept teams count).  Uses the grid index: microseconds.
+ * No allocation. */
 gw_status gw_dispatch_nearest(gw_ctx *ctx, gw_dispatch *d, double x, double y,
                               const gw_nearest_opts *opts, gw_team_hit *hits, size_t *n,
                               size_t *stale_skipped);

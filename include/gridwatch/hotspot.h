@@ -201,6 +201,11 @@ typedef struct gw_pai_opts {
     int no_fdr;                     /* Gi* classes from raw p */
     double top;                     /* KDE: the share of cells flagged (0 = 0.05) */
     double cell, bandwidth;         /* KDE raster: cell (0 = 100 m), radius (0 = ArcGIS rule) */
+    /* NULL: score over every grid.  Else one byte per grid row: the statistics are still computed
+     * over every grid and incident (as a city-wide run sees them), but only the grids with a
+     * non-zero byte are scored: the flagged area, the total area, the test incidents (those in
+     * such a grid) and, for KDE, the cells whose centre lies in such a grid. */
+    const uint8_t *grid_in;
 } gw_pai_opts;
 
 typedef struct gw_pai_row {

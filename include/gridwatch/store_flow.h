@@ -20,10 +20,12 @@ typedef struct gw_store_flow_cur {
     int prev_level; /* the level before the last level change (0: none) */
     char assignee_kind[16]; /* "team", "department" or "" */
     char assignee[256];
-    char deadline[32];   /* ISO 8601 UTC ("" when none) */
-    char updated_at[32]; /* ISO 8601 UTC ("" without a row) */
-    char grid[256];      /* the incident's grid field ("" when NULL) */
-    char category[128];  /* the incident's category ("" when NULL) */
+    char deadline[32];    /* ISO 8601 UTC ("" when none) */
+    char updated_at[32];  /* ISO 8601 UTC ("" without a row) */
+    char grid[256];       /* the incident's grid field ("" when NULL) */
+    char category[128];   /* the incident's category ("" when NULL) */
+    char occurred_at[32]; /* the incident's occurred_at, ISO 8601 UTC ("" when NULL): when its
+                             clock starts before its first transition */
 } gw_store_flow_cur;
 
 /* One transition as written and read back.  Text borrowed (NULL = SQL NULL). */
@@ -58,14 +60,19 @@ gw_status gw_store_flow_put(gw_store *s, const gw_store_flow_step *step,
 /* Called per transition (strings borrowed for the call); return nonzero to stop. */
 typedef int (*gw_store_flow_step_fn)(void *user, int64_t seq, const gw_store_flow_step *t);
 /* The incident's transitions, oldest first, to fn; incident NULL: every incident's, ordered by
- * incident id (bytewise) then oldest first. */
+ * incident id (bytewise) then oldest first.  PostgreSQL streams the rows (one in memory at a
+ * time): fn must not use the store. */
 gw_status gw_store_flow_history(gw_store *s, const char *incident, gw_store_flow_step_fn fn,
                                 void *user);
 
 /* Called per flow row (borrowed for the call); return nonzero to stop. */
 typedef int (*gw_store_flow_row_fn)(void *user, const gw_store_flow_cur *r);
 /* The flow rows whose deadline is before `now` (ISO 8601 UTC) and whose state is not 'closed',
- * earliest deadline first, at most `max` (<= 0: all), to fn. */
+ * earliest deadline first, then (has_row 0, deadline "") every incident that never had a
+ * transition and occurred before `now`, earliest occurred_at first: its deadline (the accept
+ * deadline from occurred_at, which depends on its category and level) is the caller's to
+ * compute.  At most `max` rows of each kind (<= 0: all), to fn.  PostgreSQL streams the rows
+ * (one in memory at a time): fn must not use the store. */
 gw_status gw_store_flow_overdue(gw_store *s, const char *now, int max, gw_store_flow_row_fn fn,
                                 void *user);
 

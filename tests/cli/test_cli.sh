@@ -168,6 +168,8 @@ n=$(wc -l <"$T/out"); if [ "$n" -eq 2 ]; then ok; else bad "history has $n lines
 contains "$T/out" "accept	reported	accepted"
 contains "$T/out" "assign	accepted	assigned.*team:T0001"
 expect 0 "$GW" incident overdue "$T/nt.db"
+# the incidents nobody ever accepted are overdue too (the accept deadline counts from occurred_at)
+contains "$T/out" "^I[0-9]*	reported	[1-4]	20[0-9-]*T[0-9:]*Z	accept	"
 
 # serve_on_init_only_database: a database that was only `init`ed has no data to choose a metric
 # CRS from; the server must still start (it refused with "no transformation to EPSG:0") and

@@ -7,6 +7,7 @@
 
 #include "auth.h"
 #include "gridwatch/layer.h"
+#include "gridwatch/model.h"
 #include "gridwatch/store.h"
 #include "http_fixture.h"
 
@@ -26,6 +27,9 @@ typedef struct feat {
     double lon, lat;
 } feat;
 extern feat *sl_feats[GW_LAYER_COUNT];
+/* The snapshot of the test's own model the expectation was computed on (kept for the KDE
+ * check's point-in-grid; released at teardown). */
+extern gw_model_snapshot *sl_snap;
 extern size_t sl_n_feats[GW_LAYER_COUNT];
 int sl_in_path(const char *scope, const char *path);
 const feat *sl_find_feat(gw_layer l, const char *id);
@@ -72,5 +76,11 @@ void sl_check_juris(void);
 void sl_check_transitions(void);
 void sl_check_overdue(void);
 void sl_check_response(void);
+
+/* scope_leak_analysis.c: LISA/emerging, clusters, evaluation and KDE. */
+void sl_check_hotspot_forms(void);
+void sl_check_clusters(void);
+void sl_check_evaluate(void);
+void sl_check_kde(void);
 
 #endif

@@ -21,6 +21,7 @@ double sl_other_lon, sl_other_lat; /* an incident of the other scope near the sm
 /* ---- the expectation: every feature's path, from the test's own model ---------------------- */
 
 feat *sl_feats[GW_LAYER_COUNT];
+gw_model_snapshot *sl_snap;
 size_t sl_n_feats[GW_LAYER_COUNT];
 
 int sl_in_path(const char *scope, const char *path)
@@ -80,7 +81,7 @@ void sl_load_expectation(gw_store *st)
         }
         qsort(sl_feats[l], n, sizeof *sl_feats[l], cmp_feat);
     }
-    gw_model_release(sl_tctx, s);
+    sl_snap = s; /* kept: snapshots outlive their model */
     gw_model_close(m);
 }
 

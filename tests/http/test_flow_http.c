@@ -430,28 +430,65 @@ static void test_overdue(void **state)
     assert_non_null(json_string_value(json_object_get(j, "deadline")));
     json_decref(j);
     sleep(2); /* the override gives 1 s to assign */
-    j = get("/incidents/overdue", 200);
+    j = get("/incidents/overdue?limit=10000", 200);
     json_t *a = json_object_get(j, "incidents");
     int found = 0;
+    size_t reported = 0;
+    json_int_t prev = INT64_MAX;
+    char never[64] = "", never_deadline[32] = "";
     for (size_t i = 0; i < json_array_size(a); i++) {
-        const char *id = json_string_value(json_object_get(json_array_get(a, i), "id"));
+        json_t *o = json_array_get(a, i);
+        const char *id = json_string_value(json_object_get(o, "id"));
         assert_string_not_equal(id, inc); /* closed: never overdue */
+        json_int_t od = json_integer_value(json_object_get(o, "overdue_s"));
+        assert_true(od <= prev); /* most overdue first */
+        prev = od;
         if (strcmp(id, inc2) == 0) {
             found = 1;
-            json_t *o = json_array_get(a, i);
             assert_string_equal(json_string_value(json_object_get(o, "expected_action")), "assign");
-            assert_true(json_integer_value(json_object_get(o, "overdue_s")) >= 1);
+            assert_true(od >= 1);
+        } else if (strcmp(json_string_value(json_object_get(o, "state")), "reported") == 0) {
+            /* never transitioned: its clock started when it was reported */
+            assert_string_equal(json_string_value(json_object_get(o, "expected_action")), "accept");
+            if (!reported++) {
+                snprintf(never, sizeof never, "%s", id);
+                snprintf(never_deadline, sizeof never_deadline, "%s",
+                         json_string_value(json_object_get(o, "deadline")));
+            }
         }
     }
     assert_int_equal(found, 1);
+    assert_true(reported > 100); /* the generated incidents nobody accepted */
     json_decref(j);
-    if (scope[0]) {
+    /* the first never-transitioned one (the most overdue of all): deadline = occurred_at + the
+     * default 15 min to accept, from its own item */
+    char iu[256];
+    snprintf(iu, sizeof iu, "/collections/incidents/items/%s", never);
+    j = get(iu, 200);
+    int64_t occ = 0, due = 0;
+    assert_int_equal(gw_time_parse(tctx,
+                                   json_string_value(json_object_get(
+                                       json_object_get(j, "properties"), "occurred_at")),
+                                   NULL, &occ),
+                     GW_OK);
+    assert_int_equal(gw_time_parse(tctx, never_deadline, NULL, &due), GW_OK);
+    assert_int_equal(due, occ + 15 * 60);
+    json_decref(j);
+    if (scope[0]) { /* within the jurisdiction: inc2 and that jurisdiction's untouched ones */
         char u[640];
         char *e = curl_easy_escape(NULL, scope, 0);
-        snprintf(u, sizeof u, "/incidents/overdue?jurisdiction=%s", e);
+        snprintf(u, sizeof u, "/incidents/overdue?limit=10000&jurisdiction=%s", e);
         curl_free(e);
         j = get(u, 200);
-        assert_int_equal(json_array_size(json_object_get(j, "incidents")), 1);
+        json_t *o;
+        size_t i;
+        found = 0;
+        json_array_foreach (json_object_get(j, "incidents"), i, o) {
+            const char *p = json_string_value(json_object_get(o, "jurisdiction"));
+            assert_true(strncmp(p, scope, strlen(scope)) == 0);
+            found += strcmp(json_string_value(json_object_get(o, "id")), inc2) == 0;
+        }
+        assert_int_equal(found, 1);
         json_decref(j);
     }
     j = get("/incidents/overdue?jurisdiction=Nowhere%20County", 200);

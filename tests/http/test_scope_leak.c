@@ -502,11 +502,13 @@ static void check_route(const gw_route *rt)
                       "grids");
         sl_check_list("analysis_hotspots method=gistar", "/analysis/hotspots?method=gistar",
                       "results", GW_LAYER_GRIDS, "grids");
-        for (int lv = 1; lv < sl_n_levels; lv++) { /* the city-wide forms are refused */
-            hf_resp r = sl_get("/analysis/hotspots?method=lisa", lv);
-            assert_int_equal(r.status, 403);
-            hf_resp_free(&r);
-        }
+        sl_check_hotspot_forms();
+    } else if (strcmp(p, "/analysis/hotspots/clusters") == 0) {
+        sl_check_clusters();
+    } else if (strcmp(p, "/analysis/hotspots/evaluate") == 0) {
+        sl_check_evaluate();
+    } else if (strcmp(p, "/analysis/kde") == 0) {
+        sl_check_kde();
     } else if (strcmp(p, "/analysis/coverage") == 0) {
         sl_check_list("coverage", "/analysis/coverage", "grids", GW_LAYER_GRIDS, "count");
     } else if (strcmp(p, "/analysis/coverage/{grid}") == 0) {
@@ -651,6 +653,7 @@ static int teardown(void **state)
 {
     (void)state;
     hf_app_stop(app, srv);
+    gw_model_release(sl_tctx, sl_snap);
     for (int l = 0; l < GW_LAYER_COUNT; l++) {
         for (size_t i = 0; i < sl_n_feats[l]; i++)
             free(sl_feats[l][i].id), free(sl_feats[l][i].path);

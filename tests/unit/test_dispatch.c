@@ -617,11 +617,63 @@ static void test_assign_race_one_winner(void **state)
     }
 }
 
+/* keep: a subset of teams (here those west of a line far from the query point, as a
+ * jurisdiction whose teams are all farther than every other team): the k nearest of the
+ * subset, however far, equal to brute force over the subset. */
+static int west_of(void *user, double x, double y)
+{
+    (void)y;
+    return x < *(const double *)user;
+}
+
+static void test_nearest_keep_subset(void **state)
+{
+    (void)state;
+    gw_model_snapshot *snap = gw_model_acquire(model);
+    const gw_layer_data *T = gw_snapshot_layer(snap, GW_LAYER_TEAMS);
+    const double *tx = gw_layer_data_x(T, GW_MODEL_METRIC),
+                 *ty = gw_layer_data_y(T, GW_MODEL_METRIC);
+    size_t nt = gw_layer_data_count(T);
+    double xmin = INFINITY, xmax = -INFINITY, ysum = 0;
+    for (size_t r = 0; r < nt; r++)
+        xmin = fmin(xmin, tx[r]), xmax = fmax(xmax, tx[r]), ysum += ty[r];
+    double line = xmin + (xmax - xmin) * 0.1, qx = xmax + 10, qy = ysum / (double)nt;
+    gw_nearest_opts no = {.k = 4,
+                          .include_stale = 1,
+                          .status_mask = ~0u,
+                          .now = t_end,
+                          .keep = west_of,
+                          .keep_user = &line};
+    gw_team_hit hits[4];
+    size_t n = 0;
+    assert_int_equal(gw_dispatch_nearest(ctx, disp, qx, qy, &no, hits, &n, NULL), GW_OK);
+    bf_team *all = malloc(nt * sizeof *all);
+    size_t m = 0, others = 0;
+    for (size_t r = 0; r < nt; r++) {
+        if (!(tx[r] < line)) {
+            others++;
+            continue;
+        }
+        double dx = tx[r] - qx, dy = ty[r] - qy; /* as the engine computes it */
+        all[m++] = (bf_team){r, sqrt(dx * dx + dy * dy)};
+    }
+    qsort(all, m, sizeof *all, cmp_bf);
+    assert_true(m >= 4 && others > 4 * m); /* the subset lies behind most teams */
+    assert_int_equal(n, 4);
+    for (size_t j = 0; j < n; j++) {
+        assert_string_equal(hits[j].id, gw_layer_data_id(T, all[j].row));
+        assert_true(hits[j].distance_m == all[j].d);
+    }
+    free(all);
+    gw_model_release(ctx, snap);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_locate_and_nearest_match_brute_force),
         cmocka_unit_test(test_locate_boundary_lowest_id),
+        cmocka_unit_test(test_nearest_keep_subset),
         cmocka_unit_test(test_positions_out_of_order),
         cmocka_unit_test(test_positions_batch_keeps_index_exact),
         cmocka_unit_test(test_assign_release),

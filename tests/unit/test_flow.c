@@ -351,10 +351,15 @@ static int on_change(void *user, const gw_store_change *c)
     return 0;
 }
 
+/* "id " per overdue flow row, "id? " per incident never transitioned (its clock: occurred_at). */
 static int on_overdue(void *user, const gw_store_flow_cur *r)
 {
     char *buf = user;
-    strcat(buf, r->incident), strcat(buf, " ");
+    strcat(buf, r->incident), strcat(buf, r->has_row ? " " : "? ");
+    if (!r->has_row) {
+        assert_string_equal(r->occurred_at, "2025-12-31T23:59:00Z");
+        assert_string_equal(r->deadline, "");
+    }
     return 0;
 }
 
@@ -429,11 +434,18 @@ static void test_store_walk(void **state)
     assert_string_equal(cur.assignee, "T7");
 
     /* overdue with a fixed clock: arrive is due 30 min after the assignment */
+    /* I2 and I3 were never transitioned: listed after the flow rows, by occurred_at */
     char od[128] = "";
+    assert_int_equal(gw_store_flow_overdue(st, "2025-12-31T23:59:00Z", 0, on_overdue, od), GW_OK);
+    assert_string_equal(od, ""); /* not before they occurred */
     assert_int_equal(gw_store_flow_overdue(st, "2026-01-01T00:31:00Z", 0, on_overdue, od), GW_OK);
-    assert_string_equal(od, "");
+    assert_string_equal(od, "I2? I3? ");
+    od[0] = 0;
     assert_int_equal(gw_store_flow_overdue(st, "2026-01-01T00:31:01Z", 0, on_overdue, od), GW_OK);
-    assert_string_equal(od, "I1 ");
+    assert_string_equal(od, "I1 I2? I3? ");
+    od[0] = 0;
+    assert_int_equal(gw_store_flow_overdue(st, "2026-01-01T00:31:01Z", 1, on_overdue, od), GW_OK);
+    assert_string_equal(od, "I1 I2? "); /* at most max of each kind */
 
     o = go("I1", GW_FA_ARRIVE, V3, NULL, 70);
     assert_int_equal(o.refusal, GW_FLOW_DONE);
@@ -445,7 +457,7 @@ static void test_store_walk(void **state)
     assert_string_equal(status_of("I1", sbuf, sizeof sbuf), "closed");
     od[0] = 0;
     assert_int_equal(gw_store_flow_overdue(st, "2030-01-01T00:00:00Z", 0, on_overdue, od), GW_OK);
-    assert_string_equal(od, "");
+    assert_string_equal(od, "I2? I3? "); /* closed I1 is not; the untouched ones still are */
 
     /* the other incidents: G2 is a township path (depth 3), I3 has no grid (level 4) */
     o = go("I2", GW_FA_ACCEPT, V3, NULL, 100);
