@@ -44,8 +44,10 @@ static const char tiles_usage[] =
     "(clipped to --bbox, lon/lat).  Each tile is the one `gridwatch serve DB` answers at\n"
     "/tiles/city/{z}/{x}/{y}.mvt (for --layers city): grids carry the coverage and Gi* hot spot\n"
     "fields (coverage rows are loaded from DB when current, else computed and stored as the\n"
-    "server does), blind_spots from zoom 13, camera_views from zoom 15.  Empty tiles are not\n"
-    "written; the metadata lists each layer with the zooms that hold it and Mapbox tilestats.\n"
+    "server does) and the hot spot cluster fields, blind_spots from zoom 13, camera_views from\n"
+    "zoom 15.  Empty tiles are not written; the metadata lists each layer with the zooms that\n"
+    "hold it and Mapbox tilestats.  Loading DB and waiting for its analysis (the hot spot\n"
+    "cluster scan) takes most of the time at scale 1; layers without analysis skip it.\n"
     "\n"
     "options:\n"
     "  --layers L[,L…]  tile layers (default city)\n"
@@ -105,13 +107,12 @@ static int parse_args(int argc, char **argv, pyramid *p)
                 return gw_cli_usage_error("tiles", "--threads '%s' must be 1-256", v);
             p->threads = (int)n, i++;
         } else if (a[0] == '-')
-            return gw_cli_usage_error("tiles", "unknown or incomplete option '%s' (see --help)", a);
+            return gw_cli_usage_error("tiles", "unknown or incomplete option '%s'", a);
         else if (!p->db) p->db = a;
         else if (!p->out) p->out = a;
-        else return gw_cli_usage_error("tiles", "unexpected argument '%s' (see --help)", a);
+        else return gw_cli_usage_error("tiles", "unexpected argument '%s'", a);
     }
-    if (!p->db || !p->out)
-        return gw_cli_usage_error("tiles", "expected DB and OUT.mbtiles (see --help)");
+    if (!p->db || !p->out) return gw_cli_usage_error("tiles", "expected DB and OUT.mbtiles");
     if (parse_layers(layers, &p->parts, p->names, sizeof p->names))
         return gw_cli_usage_error("tiles",
                                   "--layers '%s': use grids, police_rooms, cameras, teams, "
