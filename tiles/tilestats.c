@@ -452,7 +452,7 @@ json_t *gw_tilestats_json(const gw_tilestats *ts)
         json_decref(layers);
         return NULL;
     }
-    memcpy(ls, ts->layers, ts->nlayers * sizeof *ls);
+    if (ts->nlayers) memcpy(ls, ts->layers, ts->nlayers * sizeof *ls);
     qsort(ls, ts->nlayers, sizeof *ls, by_layer_name);
     static const char *const gname[4] = {"Unknown", "Point", "LineString", "Polygon"};
     for (size_t i = 0; i < ts->nlayers; i++) {
@@ -460,7 +460,7 @@ json_t *gw_tilestats_json(const gw_tilestats *ts)
         int g = 1;
         for (int k = 2; k < 4; k++)
             if (l->geom[k] > l->geom[g]) g = k;
-        qsort(l->attrs, l->nattrs, sizeof *l->attrs, by_attr_name);
+        if (l->nattrs) qsort(l->attrs, l->nattrs, sizeof *l->attrs, by_attr_name);
         json_t *attrs = json_array();
         for (size_t j = 0; j < l->nattrs; j++) json_array_append_new(attrs, attr_json(l->attrs[j]));
         json_array_append_new(layers, json_pack("{s:s,s:I,s:s,s:I,s:o}", "layer", l->name, "count",
