@@ -11,6 +11,7 @@
 #  3. an MBTiles pyramid: `gridwatch tiles` against `ogr2ogr -f MVT` on the same layer and zooms.
 # usage: bench/bench_tiles.sh [--build DIR] [--db CITY.db | --scale S] [--work DIR]
 #                             [--passes N] [--duration SECONDS] [--pyramid-zoom 8-14]
+#                             [--pyramid-layers grids,incidents]
 set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
 SRCDIR=$(cd "$HERE/.." && pwd)
@@ -21,6 +22,7 @@ WORK=/tmp/gwbench
 PASSES=3
 DUR=10
 PZOOM=8-14
+PLAYERS=grids,incidents
 CONN=16
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -31,7 +33,8 @@ while [ $# -gt 0 ]; do
     --passes) PASSES=$2; shift 2 ;;
     --duration) DUR=$2; shift 2 ;;
     --pyramid-zoom) PZOOM=$2; shift 2 ;;
-    *) echo "usage: bench_tiles.sh [--build DIR] [--db CITY.db | --scale S] [--work DIR] [--passes N] [--duration S] [--pyramid-zoom A-B]" >&2; exit 2 ;;
+    --pyramid-layers) PLAYERS=$2; shift 2 ;;
+    *) echo "usage: bench_tiles.sh [--build DIR] [--db CITY.db | --scale S] [--work DIR] [--passes N] [--duration S] [--pyramid-zoom A-B] [--pyramid-layers grids,incidents]" >&2; exit 2 ;;
   esac
 done
 GW="$B/gridwatch"
@@ -191,20 +194,27 @@ bench_stop
 # ---- 3. MBTiles pyramid: gridwatch tiles vs ogr2ogr -f MVT ------------------------------------
 z0=${PZOOM%-*}
 z1=${PZOOM#*-}
-pyr() { # LAYER -> "gw_s ogr_s gw_tiles ogr_tiles"
+pyr() { # LAYER -> "gw_s ogr_s gw_tiles ogr_tiles gw_cpu_s ogr_cpu_s"
   [ -f "$WORK/$1.gpkg" ] || GW_PROGRESS=0 "$GW" export "$WORK/city.db" "$1" "$WORK/$1.gpkg" >/dev/null
   rm -f "$WORK/gw-$1.mbtiles" "$WORK/ogr-$1.mbtiles"
   a=$(now)
-  GW_PROGRESS=0 "$GW" tiles "$WORK/city.db" "$WORK/gw-$1.mbtiles" --layers "$1" --zoom "$PZOOM" >/dev/null 2>&1
+  GW_PROGRESS=0 /usr/bin/time -f "%U %S" -o "$WORK/gw-$1.cpu" \
+    "$GW" tiles "$WORK/city.db" "$WORK/gw-$1.mbtiles" --layers "$1" --zoom "$PZOOM" >/dev/null 2>"$WORK/gw-$1.err"
   b=$(now)
-  ogr2ogr -f MVT "$WORK/ogr-$1.mbtiles" "$WORK/$1.gpkg" -dsco MINZOOM="$z0" -dsco MAXZOOM="$z1" \
+  /usr/bin/time -f "%U %S" -o "$WORK/ogr-$1.cpu" \
+    ogr2ogr -f MVT "$WORK/ogr-$1.mbtiles" "$WORK/$1.gpkg" -dsco MINZOOM="$z0" -dsco MAXZOOM="$z1" \
     -dsco FORMAT=MBTILES -nln "$1" >/dev/null 2>"$WORK/ogr-$1.err"
   c=$(now)
-  echo "$a $b $c $(sqlite3 "$WORK/gw-$1.mbtiles" 'SELECT count(*) FROM tiles' 2>/dev/null || echo 0) $(sqlite3 "$WORK/ogr-$1.mbtiles" 'SELECT count(*) FROM tiles' 2>/dev/null || echo 0)" |
-    awk '{ printf "%.1f %.1f %d %d\n", $2 - $1, $3 - $2, $4, $5 }'
+  echo "$a $b $c $(sqlite3 "$WORK/gw-$1.mbtiles" 'SELECT count(*) FROM tiles' 2>/dev/null || echo 0) $(sqlite3 "$WORK/ogr-$1.mbtiles" 'SELECT count(*) FROM tiles' 2>/dev/null || echo 0) $(tail -n 1 "$WORK/gw-$1.cpu") $(tail -n 1 "$WORK/ogr-$1.cpu")" |
+    awk '{ printf "%.1f %.1f %d %d %.1f %.1f\n", $2 - $1, $3 - $2, $4, $5, $6 + $7, $8 + $9 }'
 }
-log "MBTiles pyramid z$PZOOM: grids"; set -- $(pyr grids); pg_gw=$1 pg_og=$2 pg_gwn=$3 pg_ogn=$4
-log "MBTiles pyramid z$PZOOM: incidents"; set -- $(pyr incidents); pi_gw=$1 pi_og=$2 pi_gwn=$3 pi_ogn=$4
+pg_gw=0 pg_og=0 pg_gwn=0 pg_ogn=0 pg_gwc=0 pg_ogc=0 pi_gw=0 pi_og=0 pi_gwn=0 pi_ogn=0 pi_gwc=0 pi_ogc=0
+case ",$PLAYERS," in *,grids,*)
+  log "MBTiles pyramid z$PZOOM: grids ($(uptime | sed 's/.*load/load/'))"; set -- $(pyr grids)
+  pg_gw=$1 pg_og=$2 pg_gwn=$3 pg_ogn=$4 pg_gwc=$5 pg_ogc=$6 ;; esac
+case ",$PLAYERS," in *,incidents,*)
+  log "MBTiles pyramid z$PZOOM: incidents ($(uptime | sed 's/.*load/load/'))"; set -- $(pyr incidents)
+  pi_gw=$1 pi_og=$2 pi_gwn=$3 pi_ogn=$4 pi_gwc=$5 pi_ogc=$6 ;; esac
 
 # ---- the tables ---------------------------------------------------------------------------------
 echo
@@ -225,7 +235,11 @@ printf '%-28s %10s %8s %8s\n' server "req/s" "p50 ms" "p99 ms"
 printf '%-28s %10.0f %8.2f %8.2f\n' "gridwatch (tile cache)" "$cg_r" "$cg_50" "$cg_99"
 printf '%-28s %10.0f %8.2f %8.2f\n' "nginx (same bytes, disk)" "$cn_r" "$cn_50" "$cn_99"
 echo "$cg_r $cn_r" | awk '{ printf "gridwatch / nginx: %.2f\n", ($2 > 0 ? $1 / $2 : 0) }'
-echo "3. MBTiles pyramid z$PZOOM (gridwatch clusters dense incident tiles; ogr2ogr keeps every point up to its own limits)"
-printf '%-10s | %10s %8s | %10s %8s | %s\n' layer "gw s" tiles "ogr2ogr s" tiles "ogr/gw"
-printf '%-10s | %10.1f %8d | %10.1f %8d | %.1fx\n' grids "$pg_gw" "$pg_gwn" "$pg_og" "$pg_ogn" "$(echo "$pg_gw $pg_og" | awk '{ print ($1 > 0 ? $2 / $1 : 0) }')"
-printf '%-10s | %10.1f %8d | %10.1f %8d | %.1fx\n' incidents "$pi_gw" "$pi_gwn" "$pi_og" "$pi_ogn" "$(echo "$pi_gw $pi_og" | awk '{ print ($1 > 0 ? $2 / $1 : 0) }')"
+echo "3. MBTiles pyramid z$PZOOM (gridwatch: the live tiles, model load and analysis included; clusters dense incident tiles, ogr2ogr keeps every point up to its own limits)"
+printf '%-10s | %8s %8s %8s | %10s %8s %8s | %s\n' layer "gw s" "gw CPU" tiles "ogr2ogr s" "CPU" tiles "ogr/gw (wall, CPU)"
+for l in grids incidents; do
+  if [ $l = grids ]; then set -- "$pg_gw" "$pg_gwc" "$pg_gwn" "$pg_og" "$pg_ogc" "$pg_ogn"; else set -- "$pi_gw" "$pi_gwc" "$pi_gwn" "$pi_og" "$pi_ogc" "$pi_ogn"; fi
+  [ "$3" = 0 ] && [ "$6" = 0 ] && continue
+  echo "$l $*" | awk '{ printf "%-10s | %8.1f %8.1f %8d | %10.1f %8.1f %8d | %.1fx, %.1fx\n", $1, $2, $3, $4, $5, $6, $7,
+    ($2 > 0 ? $5 / $2 : 0), ($3 > 0 ? $6 / $3 : 0) }'
+done

@@ -279,6 +279,28 @@ size_t gw_tiles_sync(gw_tiles *t, gw_store *store)
     return dropped;
 }
 
+/* ---- rendering: the one path of the tile route and the offline pyramid ---------------------- */
+
+gw_tile_source *gw_tiles_source(gw_tiles *t) { return t ? t->src : NULL; }
+
+gw_model *gw_tiles_model(gw_tiles *t) { return t ? t->model : NULL; }
+
+gw_status gw_tiles_render(gw_tiles *t, gw_ctx *ctx, const gw_model_snapshot *s, uint32_t parts,
+                          gw_tile_id tid, const gw_tile_filter *f, gw_tile_keep_fn keep,
+                          void *keep_user, gw_mvt *mvt, const uint8_t **bytes, size_t *len,
+                          int64_t *version)
+{
+    gw_tile_fields_use u;
+    gw_tile_fields_acquire(t->fields, ctx, s, parts,
+                           &u); /* version: older when the analysis lags */
+    gw_tile_extras ex = u.ex;
+    if (keep) ex.keep = keep, ex.keep_user = keep_user;
+    gw_status st = gw_tile_render_ex(ctx, t->src, mvt, s, parts, tid, f, &ex, bytes, len);
+    if (version) *version = u.version;
+    gw_tile_fields_release(t->fields, &u);
+    return st;
+}
+
 /* ---- tile route -------------------------------------------------------------------------- */
 
 static gw_tiles *state(gw_req *req)
@@ -398,17 +420,14 @@ static int h_tile(gw_req *req)
         gw_mvt *mvt = NULL;
         const uint8_t *bytes = NULL;
         size_t len = 0;
-        gw_tile_fields_use u;
-        gw_tile_fields_acquire(t->fields, ctx, s, a.parts,
-                               &u); /* version: older when the analysis lags */
-        gw_tile_extras ex = u.ex;
+        int64_t version = 0;
         gw_scope_keep_ctx kc = {.ctx = ctx, .scope = sc};
-        if (sc) ex.keep = gw_scope_keep_row, ex.keep_user = &kc;
         st = gw_mvt_create(ctx, tid, NULL, &mvt);
-        if (!st) st = gw_tile_render_ex(ctx, t->src, mvt, s, a.parts, tid, &a.f, &ex, &bytes, &len);
+        if (!st)
+            st = gw_tiles_render(t, ctx, s, a.parts, tid, &a.f, sc ? gw_scope_keep_row : NULL, &kc,
+                                 mvt, &bytes, &len, &version);
         gw_scope_release(sc);
-        if (!st) st = gw_tile_blob_create(ctx, bytes, len, u.version, &b);
-        gw_tile_fields_release(t->fields, &u);
+        if (!st) st = gw_tile_blob_create(ctx, bytes, len, version, &b);
         gw_mvt_destroy(mvt);
         gw_model_release(ctx, s);
         if (st) {

@@ -11,6 +11,8 @@
 #ifndef GW_TILES_HTTP_H
 #define GW_TILES_HTTP_H
 
+#include "gridwatch/model.h"
+#include "gridwatch/tilelayers.h"
 #include "live.h"
 #include "server.h"
 
@@ -51,6 +53,22 @@ void gw_tiles_install(gw_tiles *t);
  * exposed for writers that want it done right after their commit.  `store` is any connection
  * of the caller's thread (not inside a write transaction).  Returns tiles dropped. */
 size_t gw_tiles_sync(gw_tiles *t, gw_store *store);
+
+/* Render tile `tid` of `parts` from snapshot `s` exactly as GET /tiles/{layer}/{z}/{x}/{y}.mvt
+ * does: the analysis fields and layers attached with gw_tiles_attach (coverage and Gi* fields
+ * on the grids, blind_spots, hotspot_clusters), filter f (may be NULL), and only the rows
+ * `keep` keeps when it is not NULL (a scoped token).  The tile route and `gridwatch tiles`
+ * (the offline pyramid) both render through here, so an MBTiles tile is the server's tile.
+ * *bytes is owned by mvt (valid until its next reset); *len 0 for an empty tile.  *version
+ * (may be NULL) receives the tile's data version (gw_tile_fields_acquire).  Thread-safe with
+ * one mvt and one ctx per thread.  Errors as gw_tile_render_ex. */
+gw_status gw_tiles_render(gw_tiles *t, gw_ctx *ctx, const gw_model_snapshot *s, uint32_t parts,
+                          gw_tile_id tid, const gw_tile_filter *f, gw_tile_keep_fn keep,
+                          void *keep_user, gw_mvt *mvt, const uint8_t **bytes, size_t *len,
+                          int64_t *version);
+/* The lookup source and the model the tiles are rendered from (borrowed; NULL for NULL t). */
+gw_tile_source *gw_tiles_source(gw_tiles *t);
+gw_model *gw_tiles_model(gw_tiles *t);
 
 /* The routes (static storage; *n receives the count): GET /tiles/{layer}/{z}/{x}/{y}.mvt,
  * GET /tiles/{layer}.json, GET /styles/city.json; role viewer. */
