@@ -82,57 +82,6 @@ static void settle(gw_req *req, int64_t seq)
     gw_live_wait(live, seq, 5000);
 }
 
-/* ---- jurisdictions (plan_scope.h) ------------------------------------------------------------ */
-
-/* A route a scoped planner may use only when its scope holds the whole city: 0 to go on, -1
- * after answering 403. */
-static int whole_city_only(gw_req *req, const char *why)
-{
-    gw_scope *sc = NULL;
-    int whole = 1;
-    if (gw_plan_scope(req, &sc, &whole)) return -1;
-    gw_scope_release(sc);
-    if (whole) return 0;
-    gw_plan_scope_refuse(req, why);
-    return -1;
-}
-
-/* A draft route: 0 to go on with *sc (NULL: unscoped or the whole city; else the scope, for the
- * handler to filter with and release); -1 after answering (404 for a read of a draft that is not
- * wholly in the jurisdiction, as if it did not exist; 403 naming it for a write). */
-static int draft_scope(gw_req *req, gw_store *s, int64_t id, int write, gw_scope **out)
-{
-    gw_scope *sc = NULL;
-    int whole = 1;
-    *out = NULL;
-    gw_plan_draft d;
-    gw_status st = gw_plan_draft_get(s, id, &d);
-    if (st) {
-        fail(req, s, st);
-        return -1;
-    }
-    if (gw_plan_scope(req, &sc, &whole)) return -1;
-    if (whole) {
-        gw_scope_release(sc);
-        return 0;
-    }
-    int in = gw_plan_draft_within(sc, s, id);
-    if (in == 1) {
-        *out = sc;
-        return 0;
-    }
-    gw_scope_release(sc);
-    if (in < 0) {
-        fail(req, s, GW_ERR_DB);
-        return -1;
-    }
-    char what[96];
-    snprintf(what, sizeof what, "draft %lld (a grid it changes)", (long long)id);
-    if (write) gw_req_scope_refuse(req, what);
-    else gw_req_problem(req, 404, NULL, "no draft %lld", (long long)id);
-    return -1;
-}
-
 /* ---- handlers ------------------------------------------------------------------------------ */
 
 static int h_create(gw_req *req)
@@ -199,7 +148,7 @@ static int h_get(gw_req *req)
     gw_status st = gw_plan_draft_get(s, id, &d);
     if (st) return fail(req, s, st);
     gw_scope *sc = NULL;
-    if (draft_scope(req, s, id, 0, &sc)) return 0;
+    if (gw_plan_draft_scope(req, s, id, 0, &sc)) return 0;
     gw_scope_release(sc);
     gw_req_respond_json(req, 200, draft_json(&d));
     return 0;
@@ -211,7 +160,7 @@ static int h_delete(gw_req *req)
     int64_t id = s ? path_int(req, "id") : -1;
     if (id < 0) return 0;
     gw_scope *sc = NULL;
-    if (draft_scope(req, s, id, 1, &sc)) return 0;
+    if (gw_plan_draft_scope(req, s, id, 1, &sc)) return 0;
     gw_scope_release(sc);
     char who[128];
     gw_auth_request_who(req, who, sizeof who);
@@ -230,7 +179,7 @@ static int h_diff(gw_req *req)
     gw_status st = gw_plan_draft_diff(s, id, &js);
     if (st) return fail(req, s, st);
     gw_scope *sc = NULL; /* a draft wholly in the jurisdiction: its whole diff is the scope's */
-    if (draft_scope(req, s, id, 0, &sc)) {
+    if (gw_plan_draft_scope(req, s, id, 0, &sc)) {
         free(js);
         return 0;
     }
@@ -247,10 +196,16 @@ static int h_edit(gw_req *req)
     const char *body = gw_req_body(req, &len);
     char who[128], *js = NULL;
     gw_auth_request_who(req, who, sizeof who);
-    gw_scope *sc = NULL;
-    if (draft_scope(req, s, id, 1, &sc)) return 0;
-    /* a scoped planner: the draft as the edit leaves it must still lie wholly in its
-     * jurisdiction (checked inside the edit's transaction: a refused edit writes nothing) */
+    gw_scope *sc = NULL, *mine = NULL;
+    int whole = 1;
+    if (gw_plan_draft_scope(req, s, id, 1, &mine) || gw_plan_scope(req, &sc, &whole)) {
+        gw_scope_release(mine);
+        return 0;
+    }
+    gw_scope_release(mine);
+    /* a scoped planner (the whole city's too): the draft as the edit leaves it must still lie
+     * wholly in its jurisdiction (checked inside the edit's transaction: a refused edit writes
+     * nothing) */
     gw_plan_within w = {sc, 0};
     gw_status st = gw_plan_edit_checked(s, id, body ? body : "", len, who,
                                         sc ? gw_plan_check_within : NULL, &w, &js);
@@ -289,7 +244,7 @@ static int report(gw_req *req, gw_store *s, gw_status st, gw_plan_report *r)
 
 static int h_validate_draft(gw_req *req)
 {
-    if (whole_city_only(
+    if (gw_plan_whole_city_only(
             req,
             "a validation report covers the whole layout (gaps, overlaps and grids outside, across every border)"))
         return 0;
@@ -303,7 +258,7 @@ static int h_validate_draft(gw_req *req)
 
 static int h_validate_version(gw_req *req)
 {
-    if (whole_city_only(
+    if (gw_plan_whole_city_only(
             req,
             "a validation report covers the whole layout (gaps, overlaps and grids outside, across every border)"))
         return 0;
@@ -317,7 +272,7 @@ static int h_validate_version(gw_req *req)
 
 static int h_balance(gw_req *req)
 {
-    if (whole_city_only(req, "the balance compares every grid of the city")) return 0;
+    if (gw_plan_whole_city_only(req, "the balance compares every grid of the city")) return 0;
     gw_store *s = gw_req_store(req);
     int64_t id = s ? path_int(req, "id") : -1;
     if (id < 0) return 0;
@@ -328,7 +283,8 @@ static int h_balance(gw_req *req)
 
 static int h_versions(gw_req *req)
 {
-    if (whole_city_only(req, "the versions list every publish of the city's layout")) return 0;
+    if (gw_plan_whole_city_only(req, "the versions list every publish of the city's layout"))
+        return 0;
     gw_store *s = gw_req_store(req);
     if (!s) return 0;
     char *js = NULL;
@@ -450,7 +406,7 @@ static void upload_problem(gw_req *req, unsigned status, gw_store *s, const char
 
 static int h_import(gw_req *req)
 {
-    if (whole_city_only(req, "an import replaces the draft's whole grid set")) return 0;
+    if (gw_plan_whole_city_only(req, "an import replaces the draft's whole grid set")) return 0;
     gw_store *s = gw_req_write_store(req);
     int64_t id = s ? path_int(req, "id") : -1;
     if (id < 0) return 0;
@@ -603,7 +559,7 @@ static gw_status vcache_fill(gw_ctx *ctx, vcache *c, const char *geojson)
 
 static int h_validation_tile(gw_req *req)
 {
-    if (whole_city_only(
+    if (gw_plan_whole_city_only(
             req,
             "a validation report covers the whole layout (gaps, overlaps and grids outside, across every border)"))
         return 0;
@@ -687,7 +643,7 @@ static int h_validation_tile(gw_req *req)
  * GET; it is served as POST only, because it creates a draft and edits it. */
 static int h_suggest(gw_req *req)
 {
-    if (whole_city_only(req, "a suggestion reworks grids anywhere in the draft")) return 0;
+    if (gw_plan_whole_city_only(req, "a suggestion reworks grids anywhere in the draft")) return 0;
     gw_store *s = gw_req_write_store(req);
     int64_t id = s ? path_int(req, "id") : -1;
     if (id < 0) return 0;
@@ -754,7 +710,7 @@ static int h_draft_grids(gw_req *req)
                                        &js);
     if (st) return fail(req, s, st);
     gw_scope *sc = NULL; /* a scoped planner: the draft's grids in its jurisdiction */
-    if (draft_scope(req, s, id, 0, &sc)) {
+    if (gw_plan_draft_scope(req, s, id, 0, &sc)) {
         free(js);
         return 0;
     }

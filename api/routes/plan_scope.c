@@ -96,6 +96,50 @@ char *gw_plan_grids_within(const gw_scope *sc, const char *geojson)
     return out;
 }
 
+int gw_plan_whole_city_only(gw_req *req, const char *why)
+{
+    gw_scope *sc = NULL;
+    int whole = 1;
+    if (gw_plan_scope(req, &sc, &whole)) return -1;
+    gw_scope_release(sc);
+    if (whole) return 0;
+    gw_plan_scope_refuse(req, why);
+    return -1;
+}
+
+int gw_plan_draft_scope(gw_req *req, gw_store *s, int64_t id, int write, gw_scope **out)
+{
+    gw_scope *sc = NULL;
+    int whole = 1;
+    *out = NULL;
+    gw_plan_draft d;
+    gw_status st = gw_plan_draft_get(s, id, &d);
+    if (st) {
+        gw_req_fail(req, gw_store_ctx(s), st, NULL);
+        return -1;
+    }
+    if (gw_plan_scope(req, &sc, &whole)) return -1;
+    if (whole) {
+        gw_scope_release(sc);
+        return 0;
+    }
+    int in = gw_plan_draft_within(sc, s, id);
+    if (in == 1) {
+        *out = sc;
+        return 0;
+    }
+    gw_scope_release(sc);
+    if (in < 0) {
+        gw_req_fail(req, gw_store_ctx(s), GW_ERR_DB, NULL);
+        return -1;
+    }
+    char what[96];
+    snprintf(what, sizeof what, "draft %lld (a grid it changes)", (long long)id);
+    if (write) gw_req_scope_refuse(req, what);
+    else gw_req_problem(req, 404, NULL, "no draft %lld", (long long)id);
+    return -1;
+}
+
 void gw_plan_scope_refuse(gw_req *req, const char *why)
 {
     gw_req_problem(req, 403, NULL,

@@ -32,6 +32,15 @@ int gw_plan_check_within(void *user, gw_store *s, int64_t draft);
  * out of memory or unparsable. */
 char *gw_plan_grids_within(const gw_scope *sc, const char *geojson);
 
+/* A route a scoped planner may use only when its scope holds the whole city (unscoped tokens
+ * too): 0 to go on, -1 after answering 403 saying `why` it covers the whole layout. */
+int gw_plan_whole_city_only(gw_req *req, const char *why);
+/* A draft route: 0 to go on with *out (NULL: unscoped or a whole-city scope; else the scope for
+ * the handler to filter with and release); -1 after answering: the draft's own error (404 for
+ * an unknown draft), 404 for a read of a draft not wholly in the jurisdiction (as if it did not
+ * exist), 403 naming the jurisdiction for a write (write = 1). */
+int gw_plan_draft_scope(gw_req *req, gw_store *s, int64_t id, int write, gw_scope **out);
+
 /* Answer 403: the plan route is not available to this scoped token (its scope does not hold the
  * whole city). */
 void gw_plan_scope_refuse(gw_req *req, const char *why);
