@@ -68,6 +68,24 @@ static const struct {
     {"incident_transition", GW_SCOPE_FILTERS},
     {"incidents_overdue", GW_SCOPE_FILTERS},
     {"analysis_response", GW_SCOPE_FILTERS},
+    /* planning (plan_scope.h): drafts wholly in the jurisdiction; whole-layout routes only for a
+     * scope that holds the whole city; rollback refused by its handler */
+    {"plan_draft_create", GW_SCOPE_FILTERS},
+    {"plan_drafts", GW_SCOPE_FILTERS},
+    {"plan_draft", GW_SCOPE_FILTERS},
+    {"plan_draft_delete", GW_SCOPE_FILTERS},
+    {"plan_diff", GW_SCOPE_FILTERS},
+    {"plan_edit", GW_SCOPE_FILTERS},
+    {"plan_validation", GW_SCOPE_FILTERS},
+    {"plan_validation_tile", GW_SCOPE_FILTERS},
+    {"plan_import", GW_SCOPE_FILTERS},
+    {"plan_balance", GW_SCOPE_FILTERS},
+    {"plan_draft_grids", GW_SCOPE_FILTERS},
+    {"plan_publish", GW_SCOPE_FILTERS},
+    {"plan_versions", GW_SCOPE_FILTERS},
+    {"plan_version_validation", GW_SCOPE_FILTERS},
+    {"plan_rollback", GW_SCOPE_FILTERS},
+    {"plan_suggest", GW_SCOPE_FILTERS},
 };
 
 static gw_scope_rule scope_rule(const char *name)

@@ -19,6 +19,7 @@
 #include "gridwatch/plan.h"
 #include "gridwatch/tile.h"
 #include "http_util.h"
+#include "plan_scope.h"
 #include "problem.h"
 
 #include "gridwatch/store_changes.h"
@@ -119,10 +120,20 @@ static int h_list(gw_req *req)
     if (!s) return 0;
     gw_plan_draft *d = NULL;
     size_t n = 0;
+    gw_scope *sc = NULL;
+    int whole = 1;
+    if (gw_plan_scope(req, &sc, &whole)) return 0;
     gw_status st = gw_plan_draft_list(s, &d, &n);
-    if (st) return fail(req, s, st);
+    if (st) {
+        gw_scope_release(sc);
+        return fail(req, s, st);
+    }
     json_t *arr = json_array();
-    for (size_t i = 0; i < n; i++) json_array_append_new(arr, draft_json(&d[i]));
+    for (size_t i = 0; i < n; i++) /* a scoped planner: the drafts wholly in its jurisdiction */
+        if (whole || gw_plan_draft_within(sc, s, d[i].id) == 1)
+            json_array_append_new(arr, draft_json(&d[i]));
+    gw_ctx_clear_error(gw_store_ctx(s));
+    gw_scope_release(sc);
     free(d);
     gw_req_respond_json(req, 200, json_pack("{so}", "drafts", arr));
     return 0;
@@ -136,6 +147,9 @@ static int h_get(gw_req *req)
     gw_plan_draft d;
     gw_status st = gw_plan_draft_get(s, id, &d);
     if (st) return fail(req, s, st);
+    gw_scope *sc = NULL;
+    if (gw_plan_draft_scope(req, s, id, 0, &sc)) return 0;
+    gw_scope_release(sc);
     gw_req_respond_json(req, 200, draft_json(&d));
     return 0;
 }
@@ -145,6 +159,9 @@ static int h_delete(gw_req *req)
     gw_store *s = gw_req_write_store(req);
     int64_t id = s ? path_int(req, "id") : -1;
     if (id < 0) return 0;
+    gw_scope *sc = NULL;
+    if (gw_plan_draft_scope(req, s, id, 1, &sc)) return 0;
+    gw_scope_release(sc);
     char who[128];
     gw_auth_request_who(req, who, sizeof who);
     gw_status st = gw_plan_draft_delete(s, id, who);
@@ -160,7 +177,14 @@ static int h_diff(gw_req *req)
     if (id < 0) return 0;
     char *js = NULL;
     gw_status st = gw_plan_draft_diff(s, id, &js);
-    return st ? fail(req, s, st) : respond_text(req, 200, js);
+    if (st) return fail(req, s, st);
+    gw_scope *sc = NULL; /* a draft wholly in the jurisdiction: its whole diff is the scope's */
+    if (gw_plan_draft_scope(req, s, id, 0, &sc)) {
+        free(js);
+        return 0;
+    }
+    gw_scope_release(sc);
+    return respond_text(req, 200, js);
 }
 
 static int h_edit(gw_req *req)
@@ -172,7 +196,24 @@ static int h_edit(gw_req *req)
     const char *body = gw_req_body(req, &len);
     char who[128], *js = NULL;
     gw_auth_request_who(req, who, sizeof who);
-    gw_status st = gw_plan_edit(s, id, body ? body : "", len, who, &js);
+    gw_scope *sc = NULL, *mine = NULL;
+    int whole = 1;
+    if (gw_plan_draft_scope(req, s, id, 1, &mine) || gw_plan_scope(req, &sc, &whole)) {
+        gw_scope_release(mine);
+        return 0;
+    }
+    gw_scope_release(mine);
+    /* a scoped planner (the whole city's too): the draft as the edit leaves it must still lie
+     * wholly in its jurisdiction (checked inside the edit's transaction: a refused edit writes
+     * nothing) */
+    gw_plan_within w = {sc, 0};
+    gw_status st = gw_plan_edit_checked(s, id, body ? body : "", len, who,
+                                        sc ? gw_plan_check_within : NULL, &w, &js);
+    gw_scope_release(sc);
+    if (st && w.refused) {
+        gw_req_scope_refuse(req, "a grid this edit changes (or its new place)");
+        return 0;
+    }
     return st ? fail(req, s, st) : respond_text(req, 200, js);
 }
 
@@ -203,6 +244,10 @@ static int report(gw_req *req, gw_store *s, gw_status st, gw_plan_report *r)
 
 static int h_validate_draft(gw_req *req)
 {
+    if (gw_plan_whole_city_only(
+            req,
+            "a validation report covers the whole layout (gaps, overlaps and grids outside, across every border)"))
+        return 0;
     gw_store *s = gw_req_store(req);
     int64_t id = s ? path_int(req, "id") : -1;
     gw_plan_validate_opts o;
@@ -213,6 +258,10 @@ static int h_validate_draft(gw_req *req)
 
 static int h_validate_version(gw_req *req)
 {
+    if (gw_plan_whole_city_only(
+            req,
+            "a validation report covers the whole layout (gaps, overlaps and grids outside, across every border)"))
+        return 0;
     gw_store *s = gw_req_store(req);
     int64_t v = s ? path_int(req, "n") : -1;
     gw_plan_validate_opts o;
@@ -223,6 +272,7 @@ static int h_validate_version(gw_req *req)
 
 static int h_balance(gw_req *req)
 {
+    if (gw_plan_whole_city_only(req, "the balance compares every grid of the city")) return 0;
     gw_store *s = gw_req_store(req);
     int64_t id = s ? path_int(req, "id") : -1;
     if (id < 0) return 0;
@@ -233,6 +283,8 @@ static int h_balance(gw_req *req)
 
 static int h_versions(gw_req *req)
 {
+    if (gw_plan_whole_city_only(req, "the versions list every publish of the city's layout"))
+        return 0;
     gw_store *s = gw_req_store(req);
     if (!s) return 0;
     char *js = NULL;
@@ -250,7 +302,21 @@ static int h_publish(gw_req *req)
     char who[128];
     gw_auth_request_who(req, who, sizeof who);
     int64_t v = 0, seq = 0;
-    gw_status st = gw_plan_publish(s, id, who, force, &v, &seq);
+    gw_scope *sc = NULL;
+    int whole = 1;
+    if (gw_plan_scope(req, &sc, &whole)) return 0;
+    /* a scoped planner (the whole city's too): every grid the draft changes in its
+     * jurisdiction, checked under the publish's write lock */
+    gw_plan_within w = {sc, 0};
+    gw_status st = gw_plan_publish_checked(s, id, who, force, sc ? gw_plan_check_within : NULL, &w,
+                                           &v, &seq);
+    gw_scope_release(sc);
+    if (st && w.refused) {
+        char what[96];
+        snprintf(what, sizeof what, "draft %lld (a grid it changes)", (long long)id);
+        gw_req_scope_refuse(req, what);
+        return 0;
+    }
     if (st) return fail(req, s, st);
     settle(req, seq);
     gw_req_respond_json(req, 200,
@@ -264,6 +330,14 @@ static int h_rollback(gw_req *req)
     gw_store *s = gw_req_write_store(req);
     int64_t n = s ? path_int(req, "n") : -1;
     if (n < 0) return 0;
+    if (*gw_auth_request_jurisdiction(req)) {
+        gw_req_problem(req, 403, NULL,
+                       "a rollback is not available to accounts scoped to a jurisdiction (this "
+                       "token is scoped to '%s'): it republishes a whole old layout, whose grids "
+                       "the jurisdiction may not hold",
+                       gw_auth_request_jurisdiction(req));
+        return 0;
+    }
     char who[128];
     gw_auth_request_who(req, who, sizeof who);
     int64_t v = 0, seq = 0;
@@ -332,6 +406,7 @@ static void upload_problem(gw_req *req, unsigned status, gw_store *s, const char
 
 static int h_import(gw_req *req)
 {
+    if (gw_plan_whole_city_only(req, "an import replaces the draft's whole grid set")) return 0;
     gw_store *s = gw_req_write_store(req);
     int64_t id = s ? path_int(req, "id") : -1;
     if (id < 0) return 0;
@@ -484,6 +559,10 @@ static gw_status vcache_fill(gw_ctx *ctx, vcache *c, const char *geojson)
 
 static int h_validation_tile(gw_req *req)
 {
+    if (gw_plan_whole_city_only(
+            req,
+            "a validation report covers the whole layout (gaps, overlaps and grids outside, across every border)"))
+        return 0;
     gw_store *s = gw_req_store(req);
     gw_ctx *ctx = s ? gw_req_ctx(req) : NULL;
     int64_t id = ctx ? path_int(req, "id") : -1;
@@ -564,6 +643,7 @@ static int h_validation_tile(gw_req *req)
  * GET; it is served as POST only, because it creates a draft and edits it. */
 static int h_suggest(gw_req *req)
 {
+    if (gw_plan_whole_city_only(req, "a suggestion reworks grids anywhere in the draft")) return 0;
     gw_store *s = gw_req_write_store(req);
     int64_t id = s ? path_int(req, "id") : -1;
     if (id < 0) return 0;
@@ -629,6 +709,21 @@ static int h_draft_grids(gw_req *req)
     gw_status st = gw_plan_draft_grids(s, id, b ? &bb : NULL, c && (c[0] == 't' || c[0] == '1'),
                                        &js);
     if (st) return fail(req, s, st);
+    gw_scope *sc = NULL; /* a scoped planner: the draft's grids in its jurisdiction */
+    if (gw_plan_draft_scope(req, s, id, 0, &sc)) {
+        free(js);
+        return 0;
+    }
+    if (sc) {
+        char *f = gw_plan_grids_within(sc, js);
+        gw_scope_release(sc);
+        free(js);
+        if (!f) {
+            gw_req_problem(req, 503, NULL, "out of memory filtering the draft's grids");
+            return 0;
+        }
+        js = f;
+    }
     gw_req_respond(req, 200, "application/geo+json", js, strlen(js));
     free(js);
     return 0;

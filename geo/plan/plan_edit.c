@@ -575,6 +575,13 @@ static gw_status ed_attributes(ectx *e, json_t *edit)
 gw_status gw_plan_edit(gw_store *s, int64_t draft, const char *json, size_t len, const char *who,
                        char **result)
 {
+    return gw_plan_edit_checked(s, draft, json, len, who, NULL, NULL, result);
+}
+
+gw_status gw_plan_edit_checked(gw_store *s, int64_t draft, const char *json, size_t len,
+                               const char *who, gw_plan_check_fn check, void *check_user,
+                               char **result)
+{
     if (result) *result = NULL;
     if (!s || !json) return GW_ERR_ARG;
     gw_ctx *ctx = gw_store_ctx(s);
@@ -623,6 +630,8 @@ gw_status gw_plan_edit(gw_store *s, int64_t draft, const char *json, size_t len,
         e.base = d.base_version;
         if (!st) st = ops[k].fn(&e, edit);
         if (!st && ops[k].fn != ed_attributes) st = pe_share_pass(&e);
+        if (!st && check && check(check_user, s, draft)) /* the caller's refusal */
+            st = gw_ctx_error(ctx, GW_ERR_CONFLICT, "refused by the caller's check");
         if (!st && !(st = gw_store_plan_draft_touch(s, draft))) edits = d.edits + 1;
         json_t *res = json_object();
         json_object_set_new(res, "op", json_string(op));

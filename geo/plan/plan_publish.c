@@ -139,6 +139,13 @@ static gw_status make_current(pl *p, int64_t oldv, int64_t newv, const char *who
 gw_status gw_plan_publish(gw_store *s, int64_t draft, const char *who, int force, int64_t *version,
                           int64_t *seq)
 {
+    return gw_plan_publish_checked(s, draft, who, force, NULL, NULL, version, seq);
+}
+
+gw_status gw_plan_publish_checked(gw_store *s, int64_t draft, const char *who, int force,
+                                  gw_plan_check_fn check, void *check_user, int64_t *version,
+                                  int64_t *seq)
+{
     gw_plan_draft d;
     gw_status st = gw_plan_draft_get(s, draft, &d);
     if (st) return st;
@@ -161,6 +168,8 @@ gw_status gw_plan_publish(gw_store *s, int64_t draft, const char *who, int force
                           "draft %lld is based on grid version %lld but "
                           "version %lld has been published since; make a new draft",
                           (long long)draft, (long long)d.base_version, (long long)cur);
+    if (!st && check && check(check_user, s, draft)) /* the caller's refusal, under the lock */
+        st = gw_ctx_error(p.ctx, GW_ERR_CONFLICT, "refused by the caller's check");
     if (!st && !force) {
         /* Refuse a draft that tiles worse than its base: data imported with slivers (or the
          * synthetic city, built in metric and stored in lon/lat) can still be improved. */

@@ -72,6 +72,16 @@ gw_status gw_plan_draft_diff(gw_store *store, int64_t id, char **json);
 gw_status gw_plan_edit(gw_store *store, int64_t draft, const char *json, size_t len,
                        const char *who, char **result);
 
+/* A caller's check of a draft inside a write's transaction (the draft as the write leaves it, read
+ * through `store`): nonzero refuses the write, which is rolled back and returns GW_ERR_CONFLICT
+ * "refused by the caller's check" (the caller, knowing why, answers for it).  The server keeps
+ * a scoped planner's edits and publishes inside its jurisdiction so. */
+typedef int (*gw_plan_check_fn)(void *user, gw_store *store, int64_t draft);
+/* gw_plan_edit with `check` (may be NULL) called after the edit is applied, before the commit. */
+gw_status gw_plan_edit_checked(gw_store *store, int64_t draft, const char *json, size_t len,
+                               const char *who, gw_plan_check_fn check, void *check_user,
+                               char **result);
+
 /* Replace a draft's whole grid set by a layout from a GIS file (any GDAL vector source, fields
  * mapped by canonical names), e.g. a new layout drawn elsewhere: validation then says what is
  * wrong with it.  *n receives the grids read.  Audited. */
@@ -95,6 +105,11 @@ gw_status gw_plan_draft_import_upload(gw_store *store, int64_t draft, const char
  * *version (may be NULL) receives the new version, *seq (may be NULL) the change-log seq. */
 gw_status gw_plan_publish(gw_store *store, int64_t draft, const char *who, int force,
                           int64_t *version, int64_t *seq);
+/* gw_plan_publish with `check` (may be NULL) called under the write lock on the draft about to
+ * be published, before anything is written. */
+gw_status gw_plan_publish_checked(gw_store *store, int64_t draft, const char *who, int force,
+                                  gw_plan_check_fn check, void *check_user, int64_t *version,
+                                  int64_t *seq);
 /* Publish a copy of version `version` as the next version.  Same outputs as publish. */
 gw_status gw_plan_rollback(gw_store *store, int64_t version, const char *who, int64_t *new_version,
                            int64_t *seq);

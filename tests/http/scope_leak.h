@@ -83,4 +83,10 @@ void sl_check_clusters(void);
 void sl_check_evaluate(void);
 void sl_check_kde(void);
 
+/* scope_leak_plan.c: the planning routes (a GET route pattern), the writes, and last the
+ * whole-city scope's publish. */
+void sl_check_plan(const char *pattern);
+void sl_check_plan_writes(void);
+void sl_check_plan_publish(void);
+
 #endif

@@ -529,6 +529,8 @@ static void check_route(const gw_route *rt)
         sl_check_response();
     } else if (strcmp(p, "/incidents/overdue") == 0) {
         sl_check_overdue();
+    } else if (strncmp(p, "/plan/", 6) == 0) {
+        sl_check_plan(p);
     } else if (strcmp(p, "/events") == 0) {
         done_kind[K_EVENTS] = 1; /* a stream: checked with the writes (check_writes_and_events) */
     } else {
@@ -561,6 +563,8 @@ static void test_every_get_route(void **state)
     assert_true(done_kind[K_ITEMS] && done_kind[K_ITEM] && done_kind[K_TILES] &&
                 done_kind[K_NEAREST] && done_kind[K_COVG] && done_kind[K_EVENTS]);
     check_writes_and_events();
+    sl_check_plan_writes();
+    sl_check_plan_publish(); /* last: it publishes a new grid version */
     sl_print_table();
 }
 
