@@ -12,6 +12,7 @@
 #include "coverage_http.h"
 #include "gridwatch/crs.h"
 #include "gridwatch/layer.h"
+#include "gridwatch/store_changes.h"
 #include "gridwatch/store_features.h"
 #include "http_util.h"
 #include "problem.h"
@@ -471,19 +472,59 @@ static void put_collection_head(gw_req *req, gw_buf *b, const items_q *q, int64_
     gw_buf_str(b, "],\"features\":[");
 }
 
+/* The page from the live model where it holds the layer as the store has it: numberMatched and
+ * the page's ids from gw_layer_data_select, the rows themselves read by id from the store (so
+ * the values are the stored ones).  Inside the caller's read transaction: 1 with *matched and
+ * byid filled (ids point into snap, which the caller holds), 0 when the store must answer (a
+ * filter the model cannot answer exactly, or a change to the layer after the snapshot). */
+static int model_page(gw_store *st, gw_model_snapshot *snap, const items_q *q, int64_t *matched,
+                      gw_feature_filter *byid, const char **ids, size_t *rows)
+{
+    const gw_layer_data *L = snap ? gw_snapshot_layer(snap, q->layer) : NULL;
+    gw_ctx *ctx = gw_store_ctx(st);
+    int any = 1;
+    if (!L || !gw_layer_is_point(q->layer) || q->f.has_lo || q->f.has_hi) return 0;
+    if (gw_store_changes_after(st, gw_layer_name(q->layer), gw_snapshot_seq(snap), &any) || any) {
+        gw_ctx_clear_error(ctx);
+        return 0;
+    }
+    size_t n = 0;
+    if (gw_layer_data_select(ctx, L, &q->f, q->offset, q->limit, rows, &n, matched)) {
+        gw_ctx_clear_error(ctx);
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++) ids[i] = gw_layer_data_id(L, rows[i]);
+    *byid = (gw_feature_filter){.layer = q->layer, .ids = ids, .n_ids = n};
+    return 1;
+}
+
 /* One items page into b: header, links, features, tail.  The count and the page are read in
  * one read transaction that ends before the answer is handed to the server, so a client that
  * reads slowly holds memory, not a snapshot of the worker's connection (issue 15, defect 3:
- * a stalled reader of a streamed page froze the worker's view, token revocation included). */
+ * a stalled reader of a streamed page froze the worker's view, token revocation included).
+ * Point layers are counted and paged from the live model when it is current (model_page). */
 static gw_status items_page(gw_req *req, gw_store *st, const items_q *q, gw_geojson_writer *w,
                             void *cov, gw_buf *b)
 {
+    gw_app *app = gw_req_app(req);
+    int point = gw_layer_is_point(q->layer) && app && app->live;
+    gw_model_snapshot *snap = point ? gw_model_acquire(gw_live_model(app->live)) : NULL;
+    const char **ids = point ? malloc((size_t)q->limit * sizeof *ids) : NULL;
+    size_t *rows = point ? malloc((size_t)q->limit * sizeof *rows) : NULL;
     gw_status rc = gw_store_read_begin(st);
-    if (rc) return rc;
+    if (rc) {
+        free(ids), free(rows);
+        gw_model_release(gw_req_ctx(req), snap);
+        return rc;
+    }
     int64_t matched = 0;
     gw_feature_reader *rd = NULL;
-    rc = gw_store_features_count(st, &q->f, &matched);
-    if (!rc) rc = gw_store_features_open(st, &q->f, q->limit, q->offset, &rd);
+    gw_feature_filter byid;
+    int fast = ids && rows && model_page(st, snap, q, &matched, &byid, ids, rows);
+    if (!fast) rc = gw_store_features_count(st, &q->f, &matched);
+    if (!rc && (!fast || byid.n_ids > 0))
+        rc = fast ? gw_store_features_open(st, &byid, 0, 0, &rd)
+                  : gw_store_features_open(st, &q->f, q->limit, q->offset, &rd);
     if (!rc) {
         int64_t returned = matched - q->offset;
         if (returned < 0) returned = 0;
@@ -491,16 +532,19 @@ static gw_status items_page(gw_req *req, gw_store *st, const items_q *q, gw_geoj
         put_collection_head(req, b, q, matched, returned);
     }
     gw_row row;
-    for (int n = 0; !rc && !b->oom && !(rc = gw_store_features_next(st, rd, &row)); n++) {
+    for (int n = 0; !rc && rd && !b->oom && !(rc = gw_store_features_next(st, rd, &row)); n++) {
         if (n) gw_buf_add(b, ",", 1);
         gw_ogc_put_feature(q->layer, &row, w, b, cov);
     }
-    if (rd && rc == GW_ERR_NOT_FOUND) { /* the end of the page */
+    if (!rc && !rd) gw_buf_str(b, "]}\n"); /* an empty page from the model */
+    if (rd && rc == GW_ERR_NOT_FOUND) {    /* the end of the page */
         rc = GW_OK;
         gw_buf_str(b, "]}\n");
     }
     gw_store_features_close(st, rd);
     gw_store_read_end(st);
+    free(ids), free(rows);
+    gw_model_release(gw_req_ctx(req), snap);
     if (!rc && b->oom) rc = gw_ctx_error(gw_store_ctx(st), GW_ERR_NOMEM, "out of memory");
     return rc;
 }

@@ -232,6 +232,9 @@ gw_status gw_dispatch_create(gw_ctx *ctx, gw_model *model, const gw_dispatch_opt
     pthread_rwlock_init(&d->lock, NULL);
     pthread_mutex_init(&d->pool_lock, NULL);
     pthread_mutex_init(&d->cam_lock, NULL);
+    pthread_mutex_init(&d->grp_lock, NULL);
+    pthread_cond_init(&d->grp_cv, NULL);
+    d->grp_tail = &d->grp_head;
     gw_model_snapshot *snap = gw_model_acquire(model);
     gw_status st = gw_dispatch_sync(ctx, d, snap);
     gw_model_release(ctx, snap);
@@ -258,6 +261,8 @@ void gw_dispatch_destroy(gw_dispatch *d)
     pthread_rwlock_destroy(&d->lock);
     pthread_mutex_destroy(&d->pool_lock);
     pthread_mutex_destroy(&d->cam_lock);
+    pthread_mutex_destroy(&d->grp_lock);
+    pthread_cond_destroy(&d->grp_cv);
     free(d);
 }
 
@@ -534,7 +539,7 @@ gw_status gw_dispatch_positions(gw_dispatch *d, gw_store *store, const gw_team_p
     if (!st && !mv) st = gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory for %zu positions", n);
     for (size_t i = 0; !st && i < n; i++)
         mv[i] = (gw_store_move){p[i].id, p[i].lon, p[i].lat, p[i].at, prev[i], prev[n + i]};
-    if (!st) st = gw_store_dispatch_positions(store, mv, n, oc, sq);
+    if (!st) st = dsp_write_positions(d, store, mv, n, oc, sq);
     free(mv);
     if (!st) { /* committed: the table follows now */
         pthread_rwlock_wrlock(&d->lock);

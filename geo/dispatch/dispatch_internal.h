@@ -6,6 +6,7 @@
 #include "gridwatch/dispatch.h"
 
 #include "gridwatch/crs.h"
+#include "gridwatch/store_dispatch.h"
 
 #include <pthread.h>
 #include <stdint.h>
@@ -22,6 +23,19 @@ typedef struct tteam {
     uint8_t status, has_pos, alive;
     int32_t cell, prev, next; /* cell list links; cell -1 = the outside list */
 } tteam;
+
+/* A batch of positions waiting to be written with the others that arrive meanwhile (group
+ * commit, dispatch_group.c). */
+typedef struct pos_wait {
+    const gw_store_move *mv;
+    size_t n;
+    uint8_t *oc;
+    int64_t *sq;
+    gw_status st;
+    int done;
+    char msg[256];
+    struct pos_wait *next;
+} pos_wait;
 
 typedef struct xslot {
     gw_ctx *ctx;
@@ -45,6 +59,10 @@ struct gw_dispatch {
     size_t nstrs, capstrs;
     pthread_mutex_t pool_lock;
     xslot pool[POOL];
+    pthread_mutex_t grp_lock; /* the group commit of positions (dispatch_group.c) */
+    pthread_cond_t grp_cv;
+    pos_wait *grp_head, **grp_tail;
+    int grp_writing;
     pthread_mutex_t cam_lock; /* max camera range per cameras layer */
     const gw_layer_data *cam_layer;
     int64_t cam_seq;
@@ -56,5 +74,10 @@ static inline int same(const char *a, const char *b)
 {
     return a == b || (a && b && strcmp(a, b) == 0);
 }
+
+/* gw_store_dispatch_positions for one batch, written in one transaction together with the
+ * batches other threads hand in while a write is under way (dispatch_group.c). */
+gw_status dsp_write_positions(gw_dispatch *d, gw_store *store, const gw_store_move *mv, size_t n,
+                              uint8_t *oc, int64_t *sq);
 
 #endif

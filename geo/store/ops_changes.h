@@ -10,11 +10,13 @@ struct gw_store_changes_ops {
                       void *user, size_t *n);
     gw_status (*wait)(gw_store *s, int64_t after, unsigned timeout_ms);
     gw_status (*last)(gw_store *s, const char *layer, int64_t *seq);
+    gw_status (*after)(gw_store *s, const char *layer, int64_t after, int *any);
 };
 
 gw_status sq_changes_read(gw_store *s, int64_t after, int64_t before, int max,
                           gw_store_change_fn fn, void *user, size_t *n);
 gw_status sq_changes_wait(gw_store *s, int64_t after, unsigned timeout_ms);
 gw_status sq_changes_last(gw_store *s, const char *layer, int64_t *seq);
+gw_status sq_changes_after(gw_store *s, const char *layer, int64_t after, int *any);
 
 #endif

@@ -5,6 +5,7 @@
 #include "ops_changes.h"
 #include "pg_internal.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
 static gw_status pg_changes_read(gw_store *s, int64_t after, int64_t before, int max,
@@ -61,8 +62,25 @@ static gw_status pg_changes_last(gw_store *s, const char *layer, int64_t *seq)
     return GW_OK;
 }
 
+static gw_status pg_changes_after(gw_store *s, const char *layer, int64_t after, int *any)
+{
+    if (!layer || !any) return gw_ctx_error(s->ctx, GW_ERR_ARG, "changes: no layer");
+    char a[32];
+    snprintf(a, sizeof a, "%lld", (long long)after);
+    const char *v[] = {a, layer};
+    *any = 0;
+    gw_status st;
+    PGresult *r = pg_run(s, "SELECT 1 FROM changelog WHERE seq > $1::bigint AND layer = $2 LIMIT 1",
+                         2, v, NULL, "cannot read the change log", &st);
+    if (!r) return st;
+    *any = PQntuples(r) > 0;
+    PQclear(r);
+    return GW_OK;
+}
+
 const struct gw_store_changes_ops st_pg_changes_ops = {
     .read = pg_changes_read,
     .wait = pg_changes_wait, /* pg_listen.c */
     .last = pg_changes_last,
+    .after = pg_changes_after,
 };

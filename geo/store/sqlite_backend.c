@@ -41,6 +41,7 @@ static const struct gw_store_changes_ops sqlite_changes = {
     .read = sq_changes_read,
     .wait = sq_changes_wait,
     .last = sq_changes_last,
+    .after = sq_changes_after,
 };
 
 static const struct gw_store_copy_ops sqlite_copy = {

@@ -60,6 +60,23 @@ gw_status sq_changes_last(gw_store *s, const char *layer, int64_t *seq)
     return st;
 }
 
+gw_status sq_changes_after(gw_store *s, const char *layer, int64_t after, int *any)
+{
+    if (!layer || !any) return gw_ctx_error(s->ctx, GW_ERR_ARG, "changes: no layer");
+    sqlite3_stmt *q = NULL;
+    gw_status st = st_cached(s, ST_CHANGES_AFTER,
+                             "SELECT 1 FROM changelog WHERE seq > ?1 AND layer = ?2 LIMIT 1", &q);
+    if (st) return st;
+    sqlite3_bind_int64(q, 1, after);
+    sqlite3_bind_text(q, 2, layer, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(q);
+    *any = rc == SQLITE_ROW;
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) st = st_fail(s, "cannot read the change log");
+    sqlite3_reset(q);
+    sqlite3_clear_bindings(q);
+    return st;
+}
+
 gw_status sq_changes_wait(gw_store *s, int64_t after, unsigned timeout_ms)
 {
     (void)after, (void)timeout_ms;

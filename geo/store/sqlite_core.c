@@ -16,8 +16,11 @@ gw_status sq_begin(gw_store *s)
     if (!sqlite3_get_autocommit(s->db))
         return gw_ctx_error(s->ctx, GW_ERR_ARG, "a transaction is already open on %s", s->path);
     s->deferred = GW_OK;
-    if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK) return GW_OK;
-    if ((sqlite3_extended_errcode(s->db) & 0xff) == SQLITE_BUSY)
+    int queued = st_wlock_take(s) == 0;
+    if (queued && sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK)
+        return GW_OK;
+    st_wlock_drop(s);
+    if (!queued || (sqlite3_extended_errcode(s->db) & 0xff) == SQLITE_BUSY)
         return gw_ctx_error(s->ctx, GW_ERR_DB,
                             "another writer (a gridwatch import?) held the database for more "
                             "than %d s; try again (database %s)",
@@ -39,7 +42,9 @@ gw_status sq_commit(gw_store *s)
                             s->path);
     gw_status st = st_flush_all(s);
     if (st) return st;
-    return st_exec(s, "COMMIT", "cannot commit");
+    st = st_exec(s, "COMMIT", "cannot commit");
+    st_wlock_drop(s);
+    return st;
 }
 
 void sq_rollback(gw_store *s)
@@ -52,6 +57,7 @@ void sq_rollback(gw_store *s)
     }
     s->deferred = GW_OK;
     if (!sqlite3_get_autocommit(s->db)) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    st_wlock_drop(s);
 }
 
 gw_status sq_read_begin(gw_store *s)

@@ -350,6 +350,7 @@ void sq_close(gw_store *s)
     for (int i = 0; i < ST_COUNT; i++) sqlite3_finalize(s->stmt[i]);
     if (s->db) {
         if (!sqlite3_get_autocommit(s->db)) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        st_wlock_drop(s);
         if (sqlite3_close(s->db) != SQLITE_OK) {
             /* An inserter or cursor is still alive: a caller bug.  Defer the close and keep the
              * SpatiaLite cache alive for the zombie connection rather than free it under it. */

@@ -18,3 +18,8 @@ gw_status gw_store_changes_last(gw_store *s, const char *layer, int64_t *seq)
 {
     ST_CALL(s, changes, last, layer, seq);
 }
+
+gw_status gw_store_changes_after(gw_store *s, const char *layer, int64_t after, int *any)
+{
+    ST_CALL(s, changes, after, layer, after, any);
+}

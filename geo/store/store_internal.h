@@ -12,7 +12,16 @@
 #include <sqlite3.h>
 
 /* Statements cached for the life of a connection (st_cached slots). */
-enum { ST_META_GET, ST_META_SET, ST_LOG, ST_AUDIT, ST_CHANGES, ST_CHANGES_UNTIL, ST_COUNT };
+enum {
+    ST_META_GET,
+    ST_META_SET,
+    ST_LOG,
+    ST_AUDIT,
+    ST_CHANGES,
+    ST_CHANGES_UNTIL,
+    ST_CHANGES_AFTER,
+    ST_COUNT
+};
 
 struct gw_store {
     const gw_store_backend *be; /* the engine behind this store (backend.h) */
@@ -26,8 +35,16 @@ struct gw_store {
     gw_inserter *inserters;
     gw_status deferred; /* an error found where it could not be returned (inserter destroy) */
     sqlite3_stmt *stmt[ST_COUNT];
-    void *pg; /* the PostgreSQL engine's state (pg_internal.h); NULL for SQLite */
+    void *pg;       /* the PostgreSQL engine's state (pg_internal.h); NULL for SQLite */
+    void *wlock;    /* this file's queue of the process's writers (sqlite_wlock.c) */
+    int wlock_held; /* this store holds its turn (between BEGIN IMMEDIATE and the end) */
 };
+
+/* Wait for this process's turn to write the store's file (sqlite_wlock.c): 0, or -1 after
+ * GW_STORE_WRITE_WAIT_MS.  st_wlock_drop gives the turn back once no transaction is open
+ * (a no-op otherwise, and when the store holds none). */
+int st_wlock_take(gw_store *s);
+void st_wlock_drop(gw_store *s);
 
 /* A failed SQLite call as GW_ERR_DB: "<what>: <sqlite message> (database <path>)". */
 gw_status st_fail(gw_store *s, const char *what);

@@ -8,8 +8,9 @@
  * CRS (within ~1.5 degrees of true north inside a zone).  The responsible police room is the one
  * incidents record (edit.h): the nearest in geodesic metres, ties to the smaller id.
  *
- * Teams.  The model reloads its whole teams layer after every change-log batch, too slow to
- * follow thousands of position reports per second, so a gw_dispatch keeps its own team table
+ * Teams.  The model derives its teams layer anew from the change log after every batch (a
+ * patch of the previous version, but still a new layer version and a read of the changed rows
+ * per batch), too slow to answer at once after thousands of position reports a second, so a gw_dispatch keeps its own team table
  * (position, status, updated_at) with a uniform grid index: written through at once by
  * gw_dispatch_positions / _assign / _release after their commit, and merged from each new model
  * snapshot (gw_dispatch_sync) for writes made elsewhere (OGC PATCH, imports, other processes).
@@ -165,7 +166,10 @@ typedef enum gw_position_outcome {
  * values; *seq (may be NULL) the last change-log seq written (0 when nothing applied).
  * Errors: GW_ERR_RANGE for coordinates outside lon/lat range, or a time more than
  * GW_POSITION_SKEW_S ahead of the server's clock or outside 1900–2100 (nothing written);
- * GW_ERR_DB. */
+ * GW_ERR_DB.  Batches that other threads hand in to the same `d` while one is being written
+ * are written together in the next transaction, on the connection of one of them (group
+ * commit), in arrival order, so the outcome is that of writing them one after another; when
+ * that transaction fails, every batch of it fails and none is written. */
 gw_status gw_dispatch_positions(gw_dispatch *d, gw_store *store, const gw_team_position *p,
                                 size_t n, uint8_t *outcome, int64_t *seq);
 

@@ -159,6 +159,19 @@ void gw_layer_data_nearest(const gw_layer_data *d, double x, double y, size_t k,
 gw_status gw_layer_data_match(gw_ctx *ctx, const gw_layer_data *prev, const gw_layer_data *next,
                               uint32_t fields, size_t limit, int32_t *map, size_t *changed);
 
+/* Point layers: what the store's feature query (store_features.h) would select from this
+ * version, without the store.  *matched receives how many rows pass `f` (its bbox as the store
+ * tests it: lon and lat within the box, edges included; its property equalities), and
+ * rows[0..*n) the layer rows of the page `offset`, `limit` of them in storage (fid) order, as
+ * gw_store_features_open orders it; rows has room for `limit` entries (limit <= 0: count
+ * only).  O(rows of the layer).  GW_ERR_UNSUPPORTED for what only the store answers exactly:
+ * the grids layer, a time window (stored text is compared there), given ids, or a property
+ * filter on a field that is neither text nor integer; GW_ERR_NOMEM. */
+struct gw_feature_filter;
+gw_status gw_layer_data_select(gw_ctx *ctx, const gw_layer_data *d,
+                               const struct gw_feature_filter *f, int64_t offset, int64_t limit,
+                               size_t *rows, size_t *n, int64_t *matched);
+
 #ifdef __cplusplus
 }
 #endif

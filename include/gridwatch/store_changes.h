@@ -40,6 +40,12 @@ gw_status gw_store_changes_wait(gw_store *s, int64_t after, unsigned timeout_ms)
 /* The highest seq of a change logged for `layer` (a table name such as "grids"); 0 when none. */
 gw_status gw_store_changes_last(gw_store *s, const char *layer, int64_t *seq);
 
+/* *any = 1 when a change for `layer` was logged after seq `after`, else 0.  It reads only the
+ * rows after `after` (the primary key's range), so it is cheap when `after` is recent: a reader
+ * holding a snapshot of seq `after` asks, inside its read transaction, whether the layer it
+ * answers from is still the store's. */
+gw_status gw_store_changes_after(gw_store *s, const char *layer, int64_t after, int *any);
+
 #ifdef __cplusplus
 }
 #endif

@@ -668,6 +668,111 @@ static void test_nearest_keep_subset(void **state)
     gw_model_release(ctx, snap);
 }
 
+/* Group commit: writers on their own connections hand in batches at once; batches written
+ * together must behave as if written one after another.  Each writer moves its own teams (its
+ * last report must be what the store and the table hold) and all report one shared team with
+ * distinct times (the latest time must win whatever the interleaving). */
+#define GW_WRITERS 6
+#define GW_ROUNDS 8
+#define GW_BATCH 12
+typedef struct gwriter {
+    int k;
+    pthread_barrier_t *go;
+    const char *const *ids; /* GW_BATCH - 1 own teams, then the shared one */
+    double lon[GW_ROUNDS][GW_BATCH], lat[GW_ROUNDS][GW_BATCH];
+    uint8_t oc[GW_ROUNDS][GW_BATCH];
+    gw_status st;
+} gwriter;
+
+static void *gwriter_main(void *arg)
+{
+    gwriter *w = arg;
+    gw_ctx *c = NULL;
+    gw_store *s = NULL;
+    gw_ctx_create(&c);
+    w->st = gw_store_open(c, gw_store_path(store), 0, &s);
+    pthread_barrier_wait(w->go);
+    for (int r = 0; !w->st && r < GW_ROUNDS; r++) {
+        gw_team_position p[GW_BATCH];
+        for (int i = 0; i < GW_BATCH; i++)
+            p[i] = (gw_team_position){w->ids[i], w->lon[r][i], w->lat[r][i],
+                                      t_end + 1000 + (i == GW_BATCH - 1 ? w->k * 100 + r : r)};
+        w->st = gw_dispatch_positions(disp, s, p, GW_BATCH, w->oc[r], NULL);
+    }
+    gw_store_close(s);
+    gw_ctx_destroy(c);
+    return NULL;
+}
+
+static void test_positions_concurrent_batches(void **state)
+{
+    (void)state;
+    gw_model_snapshot *snap = gw_model_acquire(model);
+    const gw_layer_data *T = gw_snapshot_layer(snap, GW_LAYER_TEAMS);
+    size_t nt = gw_layer_data_count(T);
+    assert_true(nt >= GW_WRITERS * (GW_BATCH - 1) + 1);
+    const char *ids[GW_WRITERS][GW_BATCH];
+    static gwriter w[GW_WRITERS];
+    pthread_barrier_t go;
+    pthread_barrier_init(&go, NULL, GW_WRITERS);
+    int64_t seq0 = 0;
+    assert_int_equal(gw_store_last_seq(store, &seq0), GW_OK);
+    for (int k = 0; k < GW_WRITERS; k++) {
+        for (int i = 0; i < GW_BATCH - 1; i++)
+            ids[k][i] = gw_layer_data_id(T, 1 + (size_t)k * (GW_BATCH - 1) + (size_t)i);
+        ids[k][GW_BATCH - 1] = gw_layer_data_id(T, 0);
+        memset(&w[k], 0, sizeof w[k]);
+        w[k].k = k, w[k].go = &go, w[k].ids = ids[k];
+        for (int r = 0; r < GW_ROUNDS; r++)
+            for (int i = 0; i < GW_BATCH; i++)
+                w[k].lon[r][i] = 115.0 + urand() * 0.5, w[k].lat[r][i] = 35.0 + urand() * 0.5;
+    }
+    pthread_t th[GW_WRITERS];
+    for (int k = 0; k < GW_WRITERS; k++) pthread_create(&th[k], NULL, gwriter_main, &w[k]);
+    for (int k = 0; k < GW_WRITERS; k++) pthread_join(th[k], NULL);
+    pthread_barrier_destroy(&go);
+    size_t applied = 0;
+    for (int k = 0; k < GW_WRITERS; k++) {
+        assert_int_equal(w[k].st, GW_OK);
+        for (int r = 0; r < GW_ROUNDS; r++)
+            for (int i = 0; i < GW_BATCH; i++) {
+                if (i < GW_BATCH - 1) assert_int_equal(w[k].oc[r][i], GW_POS_APPLIED);
+                else assert_true(w[k].oc[r][i] == GW_POS_APPLIED || w[k].oc[r][i] == GW_POS_OLDER);
+                applied += w[k].oc[r][i] == GW_POS_APPLIED;
+            }
+    }
+    /* one change-log row per applied report, no more */
+    char sql[200];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM changelog WHERE seq > %lld AND op = 'move'",
+             (long long)seq0);
+    assert_int_equal(tsql_int(store, sql, sql), (int64_t)applied);
+    /* each writer's own teams: the store and the table hold its last report */
+    for (int k = 0; k < GW_WRITERS; k++)
+        for (int i = 0; i < GW_BATCH; i++) {
+            int own = i < GW_BATCH - 1;
+            int kk = own ? k : GW_WRITERS - 1; /* the shared team: the latest time wins */
+            double lon = w[kk].lon[GW_ROUNDS - 1][i], lat = w[kk].lat[GW_ROUNDS - 1][i];
+            char a[200], b[200];
+            snprintf(a, sizeof a, "SELECT X(geom) FROM teams WHERE id = '%s'", ids[k][i]);
+            snprintf(b, sizeof b, "SELECT ST_X(geom) FROM teams WHERE id = '%s'", ids[k][i]);
+            assert_true(tsql_real(store, a, b) == lon);
+            snprintf(a, sizeof a, "SELECT Y(geom) FROM teams WHERE id = '%s'", ids[k][i]);
+            snprintf(b, sizeof b, "SELECT ST_Y(geom) FROM teams WHERE id = '%s'", ids[k][i]);
+            assert_true(tsql_real(store, a, b) == lat);
+            gw_team_hit h;
+            assert_int_equal(gw_dispatch_team(ctx, disp, ids[k][i], 0, &h), GW_OK);
+            assert_true(h.lon == lon && h.lat == lat);
+            assert_int_equal(h.updated_at,
+                             t_end + 1000 + (own ? GW_ROUNDS - 1 : kk * 100 + GW_ROUNDS - 1));
+        }
+    /* the seqs are distinct: every applied report has its own change-log row */
+    snprintf(sql, sizeof sql,
+             "SELECT count(DISTINCT seq) FROM changelog WHERE seq > %lld AND op = 'move'",
+             (long long)seq0);
+    assert_int_equal(tsql_int(store, sql, sql), (int64_t)applied);
+    gw_model_release(ctx, snap);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -678,6 +783,7 @@ int main(void)
         cmocka_unit_test(test_positions_batch_keeps_index_exact),
         cmocka_unit_test(test_assign_release),
         cmocka_unit_test(test_assign_race_one_winner),
+        cmocka_unit_test(test_positions_concurrent_batches),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
