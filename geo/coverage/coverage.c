@@ -28,10 +28,11 @@ void cov_camcols_init(camcols *c, const gw_layer_data *d)
     c->rg = gw_layer_data_reals(d, frg);
     c->naz = gw_layer_data_nulls(d, faz), c->nfov = gw_layer_data_nulls(d, ffov);
     c->nrg = gw_layer_data_nulls(d, frg);
+    c->conv = gw_layer_data_view_factors(d, 0), c->scale = gw_layer_data_view_factors(d, 1);
     c->fst = gw_layer_field_index(GW_LAYER_CAMERAS, "status");
 }
 
-/* 1 when camera row r has a view (online, range > 0, fov > 0), with its parameters. */
+/* 1 when camera row r has a view (online, range > 0, fov > 0), with its metric parameters. */
 int cov_cam_view(const camcols *c, size_t r, double *az, double *fov, double *rg)
 {
     if (!c->d || !c->rg || !c->x || (c->nrg && c->nrg[r]) || !(c->rg[r] > 0)) return 0;
@@ -46,6 +47,7 @@ int cov_cam_view(const camcols *c, size_t r, double *az, double *fov, double *rg
     *fov = f;
     *az = (!c->az || (c->naz && c->naz[r])) ? 0 : c->az[r];
     *rg = c->rg[r];
+    if (c->conv && c->scale) *az -= c->conv[r], *rg *= c->scale[r];
     return 1;
 }
 
@@ -355,7 +357,8 @@ static void take_layers(gw_coverage *c)
         const char *st = gw_layer_data_text(c->cams, r, c->cc.fst);
         int on = !(st && (st[0] == 'o' || st[0] == 'O') && strcasecmp(st, "offline") == 0);
         if (c->cam_on) c->cam_on[r] = (uint8_t)on;
-        if (on && rgs && !(nrg && nrg[r]) && rgs[r] > c->max_range) c->max_range = rgs[r];
+        double rg = rgs && !(nrg && nrg[r]) ? rgs[r] * (c->cc.scale ? c->cc.scale[r] : 1) : 0;
+        if (on && rg > c->max_range) c->max_range = rg;
     }
     c->cc.on = c->cam_on;
 }
