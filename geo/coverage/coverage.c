@@ -122,7 +122,13 @@ typedef struct seen_q {
 static int seen_visit(void *user, size_t r)
 {
     seen_q *s = user;
-    double az, fov, rg;
+    const camcols *c = s->cc;
+    double az, fov, rg, dx = c->x[r] - s->x, dy = c->y[r] - s->y;
+    /* Out of reach first (most candidates of the max-range box): no view parameters read. */
+    if (c->rg && !(c->nrg && c->nrg[r])) {
+        double m = c->rg[r] * (c->scale ? c->scale[r] : 1);
+        if (dx * dx + dy * dy > m * m) return 0;
+    }
     if (cov_cam_view(s->cc, r, &az, &fov, &rg) &&
         gw_coverage_sector_contains(s->cc->x[r], s->cc->y[r], az, fov, rg, s->x, s->y))
         return s->hit = 1;
@@ -294,6 +300,7 @@ static void *work(void *arg)
     if (w->own_tr) gw_crs_transform_destroy(w->to_ll);
     free(w->cand), free(w->geoms), free(w->tmp), free(w->parts), free(w->venv), free(w->uf),
         free(w->next), free(w->head);
+    covw_area_destroy(w->area);
     if (w->own_ctx) gw_ctx_destroy(w->ctx);
     return NULL;
 }
