@@ -277,7 +277,12 @@ static int h_nearest(gw_req *req)
         query_int(req, "include_stale", 0, 0, 1, &inc) ||
         query_int(req, "stale_s", gw_dispatch_stale_s(d), 1, 365 * 86400, &stale_s))
         return 0;
-    gw_nearest_opts o = {.k = (size_t)k, .include_stale = (int)inc, .stale_s = stale_s};
+    gw_nearest_opts o = {.k = (size_t)k,
+                         .include_stale = (int)inc,
+                         .stale_s = stale_s,
+                         .lonlat = 1,
+                         .lon = lon,
+                         .lat = lat};
     const char *sv = gw_req_query(req, "status");
     if (sv && strcmp(sv, "any") == 0) {
         o.status_mask = ~0u;

@@ -28,10 +28,11 @@ void cov_camcols_init(camcols *c, const gw_layer_data *d)
     c->rg = gw_layer_data_reals(d, frg);
     c->naz = gw_layer_data_nulls(d, faz), c->nfov = gw_layer_data_nulls(d, ffov);
     c->nrg = gw_layer_data_nulls(d, frg);
+    c->conv = gw_layer_data_view_factors(d, 0), c->scale = gw_layer_data_view_factors(d, 1);
     c->fst = gw_layer_field_index(GW_LAYER_CAMERAS, "status");
 }
 
-/* 1 when camera row r has a view (online, range > 0, fov > 0), with its parameters. */
+/* 1 when camera row r has a view (online, range > 0, fov > 0), with its metric parameters. */
 int cov_cam_view(const camcols *c, size_t r, double *az, double *fov, double *rg)
 {
     if (!c->d || !c->rg || !c->x || (c->nrg && c->nrg[r]) || !(c->rg[r] > 0)) return 0;
@@ -46,6 +47,7 @@ int cov_cam_view(const camcols *c, size_t r, double *az, double *fov, double *rg
     *fov = f;
     *az = (!c->az || (c->naz && c->naz[r])) ? 0 : c->az[r];
     *rg = c->rg[r];
+    if (c->conv && c->scale) *az -= c->conv[r], *rg *= c->scale[r];
     return 1;
 }
 
@@ -120,7 +122,13 @@ typedef struct seen_q {
 static int seen_visit(void *user, size_t r)
 {
     seen_q *s = user;
-    double az, fov, rg;
+    const camcols *c = s->cc;
+    double az, fov, rg, dx = c->x[r] - s->x, dy = c->y[r] - s->y;
+    /* Out of reach first (most candidates of the max-range box): no view parameters read. */
+    if (c->rg && !(c->nrg && c->nrg[r])) {
+        double m = c->rg[r] * (c->scale ? c->scale[r] : 1);
+        if (dx * dx + dy * dy > m * m) return 0;
+    }
     if (cov_cam_view(s->cc, r, &az, &fov, &rg) &&
         gw_coverage_sector_contains(s->cc->x[r], s->cc->y[r], az, fov, rg, s->x, s->y))
         return s->hit = 1;
@@ -292,6 +300,7 @@ static void *work(void *arg)
     if (w->own_tr) gw_crs_transform_destroy(w->to_ll);
     free(w->cand), free(w->geoms), free(w->tmp), free(w->parts), free(w->venv), free(w->uf),
         free(w->next), free(w->head);
+    covw_area_destroy(w->area);
     if (w->own_ctx) gw_ctx_destroy(w->ctx);
     return NULL;
 }
@@ -355,7 +364,8 @@ static void take_layers(gw_coverage *c)
         const char *st = gw_layer_data_text(c->cams, r, c->cc.fst);
         int on = !(st && (st[0] == 'o' || st[0] == 'O') && strcasecmp(st, "offline") == 0);
         if (c->cam_on) c->cam_on[r] = (uint8_t)on;
-        if (on && rgs && !(nrg && nrg[r]) && rgs[r] > c->max_range) c->max_range = rgs[r];
+        double rg = rgs && !(nrg && nrg[r]) ? rgs[r] * (c->cc.scale ? c->cc.scale[r] : 1) : 0;
+        if (on && rg > c->max_range) c->max_range = rg;
     }
     c->cc.on = c->cam_on;
 }

@@ -283,9 +283,17 @@ gw_status covw_grid_compute(worker *w, size_t g)
     const GEOSPreparedGeometry *own = NULL;
     size_t nv = 0;
     double xy[2 * SECTOR_CAP];
+    int fast = !c->o.blind_spots; /* the area by boundary integration, no union built */
+    if (fast && !w->area && !(w->area = covw_area_create()))
+        return gw_ctx_error(w->ctx, GW_ERR_NOMEM, "coverage: out of memory");
+    if (fast) covw_area_reset(w->area);
     for (size_t i = 0; i < w->ncand && !st; i++) {
         size_t r = w->cand[i];
         double az, fov, rg, x = c->cc.x[r], y = c->cc.y[r];
+        if (c->cc.rg && !(c->cc.nrg && c->cc.nrg[r])) { /* out of reach: nothing else read */
+            double m = c->cc.rg[r] * (c->cc.scale ? c->cc.scale[r] : 1);
+            if (x + m < e.minx || x - m > e.maxx || y + m < e.miny || y - m > e.maxy) continue;
+        }
         if (!cov_cam_view(&c->cc, r, &az, &fov, &rg)) continue;
         if (x + rg < e.minx || x - rg > e.maxx || y + rg < e.miny || y - rg > e.maxy) continue;
         size_t n = gw_coverage_sector(x, y, az, fov, rg, xy, SECTOR_CAP);
@@ -313,6 +321,13 @@ gw_status covw_grid_compute(worker *w, size_t g)
             GEOSGeom_destroy_r(h, v);
             continue;
         }
+        if (fast) {
+            GEOSGeom_destroy_r(h, v);
+            nv++;
+            if (!covw_area_add_view(w->area, x, y, az, fov, rg, xy, n))
+                st = gw_ctx_error(w->ctx, GW_ERR_NOMEM, "coverage: out of memory");
+            continue;
+        }
         if (!env_within(&ve, &e)) {
             /* Only the part within the grid's envelope matters: smaller inputs to the union. */
             GEOSGeometry *cv = GEOSClipByRect_r(h, v, e.minx, e.miny, e.maxx, e.maxy);
@@ -331,6 +346,16 @@ gw_status covw_grid_compute(worker *w, size_t g)
         return st;
     }
     row->cameras = (int32_t)nv;
+    if (fast) {
+        if (own) GEOSPreparedGeom_destroy_r(h, own);
+        double a = 0;
+        if (nv && !covw_area_compute(w->area, h, geom, &e, &a))
+            return gw_ctx_error(w->ctx, GW_ERR_NOMEM, "coverage: out of memory");
+        row->covered_m2 = a < 0 ? 0 : a > ga ? ga : a;
+        row->ratio = ga > 0 ? row->covered_m2 / ga : 0;
+        row->blind_m2 = ga - row->covered_m2;
+        return grid_rooms(w, g, geom, ga);
+    }
     /* Groups of views whose envelopes overlap, transitively: the union of each group is
      * computed on its own (separate groups cannot overlap, so areas add up) and a lone view
      * needs no union at all. */

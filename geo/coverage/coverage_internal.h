@@ -11,6 +11,7 @@ typedef struct camcols {
     const gw_layer_data *d;
     const double *x, *y, *az, *fov, *rg;
     const uint8_t *naz, *nfov, *nrg;
+    const double *conv, *scale; /* per row: convergence (deg) and scale at the camera, or NULL */
     const uint8_t *on; /* per row: 0 = offline (status read once); NULL = read the status */
     int fst;
 } camcols;
@@ -38,7 +39,9 @@ struct gw_coverage {
 
 /* Read the camera columns of layer d (NULL allowed: no cameras). */
 void cov_camcols_init(camcols *c, const gw_layer_data *d);
-/* 1 when camera row r has a view (online, range > 0, fov > 0), with its parameters. */
+/* 1 when camera row r has a view (online, range > 0, fov > 0), with its parameters in the
+ * metric CRS: the azimuth a true bearing turned into a grid bearing (minus the meridian
+ * convergence at the camera), the range a ground distance times the point scale there. */
 int cov_cam_view(const camcols *c, size_t r, double *az, double *fov, double *rg);
 
 /* Shared by compute and load (geo/coverage.c): a result for snap with options and layers, no

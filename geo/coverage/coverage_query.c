@@ -86,7 +86,9 @@ size_t gw_coverage_cameras_at(const gw_model_snapshot *snap, double x, double y,
     size_t n = gw_layer_data_count(d);
     /* The largest range bounds the search; a scan of one column (250k doubles: ~0.2 ms). */
     for (size_t r = 0; r < n; r++)
-        if (q.cc.rg && !(q.cc.nrg && q.cc.nrg[r]) && q.cc.rg[r] > maxr) maxr = q.cc.rg[r];
+        if (q.cc.rg && !(q.cc.nrg && q.cc.nrg[r]) &&
+            q.cc.rg[r] * (q.cc.scale ? q.cc.scale[r] : 1) > maxr)
+            maxr = q.cc.rg[r] * (q.cc.scale ? q.cc.scale[r] : 1);
     (void)az, (void)fov, (void)rg;
     gw_bbox b = {x - maxr, y - maxr, x + maxr, y + maxr};
     gw_layer_data_query_points(d, &b, at_visit, &q);

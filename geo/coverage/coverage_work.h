@@ -20,6 +20,21 @@
 #define STEP_DEG 3
 #define INC_CHUNK 4096
 
+/* The covered area of one grid by boundary integration (coverage_area.c): views added one by
+ * one, then computed against the grid; reused across grids by one worker. */
+typedef struct covw_area covw_area;
+covw_area *covw_area_create(void);
+void covw_area_destroy(covw_area *a);
+void covw_area_reset(covw_area *a);
+/* Add the view polygon gw_coverage_sector(x, y, az, f, r) builds (ring: its nring vertices
+ * when the caller has them already, else NULL); 0 when out of memory. */
+int covw_area_add_view(covw_area *a, double x, double y, double az, double f, double r,
+                       const double *ring, size_t nring);
+/* area(grid ∩ ⋃ views added since the reset); genv is the grid's envelope.  0 when out of
+ * memory or GEOS cannot read the grid. */
+int covw_area_compute(covw_area *a, GEOSContextHandle_t h, const GEOSGeometry *grid,
+                      const gw_bbox *genv, double *area);
+
 typedef struct worker {
     gw_coverage *cov;
     gw_ctx *ctx;
@@ -33,6 +48,7 @@ typedef struct worker {
     gw_bbox *venv;                        /* per view: its envelope (clipped to the grid's) */
     size_t *uf, *next, *head;             /* per view: union-find parent, group lists */
     size_t capg, capparts;
+    covw_area *area; /* ratios without blind spots: the area by boundary integration */
     gw_status st;
 } worker;
 

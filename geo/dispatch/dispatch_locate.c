@@ -42,6 +42,8 @@ static double bearing_of(double dx, double dy)
 typedef struct camq {
     const gw_layer_data *L;
     const double *cx, *cy, *az, *fov, *rg;
+    const double *conv, *scale, *clon, *clat; /* per camera: view factors and lon/lat */
+    double lon, lat;
     const uint8_t *naz, *nfov, *nrg;
     int fstatus;
     double x, y;
@@ -54,17 +56,21 @@ static int cam_visit(void *user, size_t r)
     camq *q = user;
     if (!q->rg || (q->nrg && q->nrg[r]) || !(q->rg[r] > 0)) return 0;
     double dx = q->x - q->cx[r], dy = q->y - q->cy[r], dd = sqrt(dx * dx + dy * dy);
-    if (dd > q->rg[r]) return 0;
+    /* The view in the metric CRS, as coverage draws it: the true azimuth less the meridian
+     * convergence, the ground range times the scale at the camera. */
+    double rg = q->rg[r] * (q->scale ? q->scale[r] : 1);
+    if (dd > rg) return 0;
     const char *s = gw_layer_data_text(q->L, r, q->fstatus);
     if (s && strcasecmp(s, "offline") == 0) return 0;
     double f = (!q->fov || (q->nfov && q->nfov[r])) ? 360 : q->fov[r];
     if (!(f > 0)) return 0;
     /* The same view polygon as the coverage engine (gw_coverage_sector), so "cameras that see
      * this point" agrees with /dispatch/cameras and the coverage figures. */
-    double a = (!q->az || (q->naz && q->naz[r])) ? 0 : q->az[r];
-    if (!gw_coverage_sector_contains(q->cx[r], q->cy[r], a, f, q->rg[r], q->x, q->y)) return 0;
+    double a = ((!q->az || (q->naz && q->naz[r])) ? 0 : q->az[r]) - (q->conv ? q->conv[r] : 0);
+    if (!gw_coverage_sector_contains(q->cx[r], q->cy[r], a, f, rg, q->x, q->y)) return 0;
     q->total++;
-    keep_best(q->out, q->cap, &q->n, r, dd, bearing_of(-dx, -dy));
+    double b = gw_geodesic_azimuth(q->lon, q->lat, q->clon[r], q->clat[r]);
+    keep_best(q->out, q->cap, &q->n, r, dd, isfinite(b) ? b : bearing_of(-dx, -dy));
     return 0;
 }
 
@@ -74,11 +80,11 @@ static double cam_max_range(gw_dispatch *d, const gw_layer_data *L)
     pthread_mutex_lock(&d->cam_lock);
     if (d->cam_layer != L || d->cam_seq != gw_layer_data_seq(L)) {
         int f = gw_layer_field_index(GW_LAYER_CAMERAS, "range");
-        const double *rg = gw_layer_data_reals(L, f);
+        const double *rg = gw_layer_data_reals(L, f), *k = gw_layer_data_view_factors(L, 1);
         const uint8_t *nr = gw_layer_data_nulls(L, f);
         double m = 0;
         for (size_t r = 0, n = gw_layer_data_count(L); rg && r < n; r++)
-            if (!(nr && nr[r]) && rg[r] > m) m = rg[r];
+            if (!(nr && nr[r]) && rg[r] * (k ? k[r] : 1) > m) m = rg[r] * (k ? k[r] : 1);
         d->cam_layer = L, d->cam_seq = gw_layer_data_seq(L), d->cam_max = m;
     }
     double m = d->cam_max;
@@ -120,7 +126,9 @@ gw_status gw_dispatch_locate(gw_ctx *ctx, gw_dispatch *d, const gw_model_snapsho
         for (size_t i = 0; i < m; i++) {
             size_t r = rows[i];
             double g = gw_geodesic_distance(lon, lat, rl[r], rt[r]);
-            keep_best(rooms, room_cap, &out->n_rooms, r, g, bearing_of(rx[r] - x, ry[r] - y));
+            double b = gw_geodesic_azimuth(lon, lat, rl[r], rt[r]);
+            keep_best(rooms, room_cap, &out->n_rooms, r, g,
+                      isfinite(b) ? b : bearing_of(rx[r] - x, ry[r] - y));
         }
     }
     const gw_layer_data *C = gw_snapshot_layer(snap, GW_LAYER_CAMERAS);
@@ -136,6 +144,12 @@ gw_status gw_dispatch_locate(gw_ctx *ctx, gw_dispatch *d, const gw_model_snapsho
                       gw_layer_data_reals(C, faz),
                       gw_layer_data_reals(C, ffov),
                       gw_layer_data_reals(C, frg),
+                      gw_layer_data_view_factors(C, 0),
+                      gw_layer_data_view_factors(C, 1),
+                      gw_layer_data_x(C, GW_MODEL_LONLAT),
+                      gw_layer_data_y(C, GW_MODEL_LONLAT),
+                      lon,
+                      lat,
                       gw_layer_data_nulls(C, faz),
                       gw_layer_data_nulls(C, ffov),
                       gw_layer_data_nulls(C, frg),

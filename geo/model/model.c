@@ -135,7 +135,7 @@ static void *side_main(void *arg)
     side_load *s = arg;
     gw_store *st2 = NULL;
     s->st = gw_store_open(s->ctx, s->path, GW_STORE_READONLY, &st2);
-    xforms xf = {s->ctx, 0, {NULL}, NULL};
+    xforms xf = {s->ctx, 0, {NULL}, NULL, NULL};
     if (!s->st)
         s->st = load_layers(s->ctx, st2, &s->mask, -1, NULL, NULL, &xf, &s->srid, s->out, &s->seq);
     mdl_xforms_clear(&xf);

@@ -191,6 +191,7 @@ static gw_status stage_project(gw_ctx *ctx, gw_layer_data *s, gw_model_xforms *x
         st = gw_crs_transform_points(xf->t[c], s->xy[c][0], s->xy[c][1], s->n);
         if (st) st = mdl_xf_fail(ctx, xf, st);
     }
+    if (!st) st = mdl_view_factors(ctx, s, xf, 0, s->n);
     return st;
 }
 
@@ -283,6 +284,9 @@ static size_t list_arrays(const gw_layer_data *o, gw_layer_data *d, arr *a)
     for (int c = 0; c < GW_MODEL_CRS_COUNT; c++)
         for (int k = 0; k < 2; k++)
             a[n++] = (arr){(const char *)o->xy[c][k], (char *)d->xy[c][k], sizeof(double)};
+    for (int k = 0; k < 2; k++)
+        if (o->fac[k] && d->fac[k])
+            a[n++] = (arr){(const char *)o->fac[k], (char *)d->fac[k], sizeof(double)};
     return n;
 }
 
@@ -294,6 +298,8 @@ static gw_status put_staged(gw_ctx *ctx, gw_layer_data *d, size_t r, const gw_la
     if (s->fid[sr] > d->maxfid) d->maxfid = s->fid[sr];
     for (int c = 0; c < GW_MODEL_CRS_COUNT; c++)
         for (int k = 0; k < 2; k++) d->xy[c][k][r] = s->xy[c][k][sr];
+    for (int k = 0; k < 2; k++)
+        if (d->fac[k] && s->fac[k]) d->fac[k][r] = s->fac[k][sr];
     const char *id = gw_layer_data_id(s, sr);
     for (size_t f = 0; f < d->nfields; f++) {
         gw_value v = gw_layer_data_value(s, sr, (int)f);
@@ -634,6 +640,8 @@ static gw_status alloc_rows(gw_ctx *ctx, gw_layer_data *d, size_t n)
     }
     for (int c = 0; c < GW_MODEL_CRS_COUNT; c++)
         for (int k = 0; k < 2; k++) bad |= !(d->xy[c][k] = pool_get(p, rows * sizeof(double)));
+    for (int k = 0; d->layer == GW_LAYER_CAMERAS && k < 2; k++)
+        bad |= !(d->fac[k] = pool_get(p, rows * sizeof(double)));
     d->cap = rows;
     return bad ? gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory refreshing the model") : GW_OK;
 }
@@ -682,7 +690,7 @@ static gw_status build_next(gw_ctx *ctx, const gw_layer_data *o, const stage *g,
     remap m = {map, ipos, nin, g->dels, g->ndel};
 
     /* Copy the surviving rows in runs between the insert positions and deleted rows. */
-    arr a[4 * GW_MODEL_MAX_FIELDS + 8];
+    arr a[4 * GW_MODEL_MAX_FIELDS + 10];
     size_t na = list_arrays(o, d, a);
     size_t from = 0, to = 0, ki = 0, kd = 0;
     for (;;) {

@@ -63,6 +63,10 @@ struct gw_layer_data {
     uint32_t *hash;    /* row + 1, 0 = empty; hmask + 1 slots */
     size_t hmask;
     double *xy[GW_MODEL_CRS_COUNT][2];
+    /* Cameras only (NULL otherwise): per row the metric CRS's meridian convergence (degrees)
+     * and point scale at the camera, what turns its true azimuth and ground range into the
+     * metric ones (gw_layer_data_view_factors). */
+    double *fac[2];
     GEOSGeometry **geom[GW_MODEL_CRS_COUNT];
     const GEOSPreparedGeometry **prep;
     GEOSSTRtree *tree;
@@ -85,6 +89,7 @@ typedef struct gw_model_xforms {
     gw_ctx *ctx; /* the transforms' own context */
     int srid;
     gw_crs_transform *t[GW_MODEL_CRS_COUNT];
+    gw_crs_factors *fac; /* of the metric CRS */
     gw_model_pool *pool;
 } gw_model_xforms;
 
@@ -105,6 +110,10 @@ gw_status mdl_build_hash(gw_ctx *ctx, gw_layer_data *d);
 gw_status mdl_build_pgrid(gw_ctx *ctx, gw_layer_data *d);
 /* Make the transforms ready for srid (no-op when they are). */
 gw_status mdl_xforms_ready(gw_ctx *ctx, gw_model_xforms *xf, int srid);
+/* Cameras: d->fac[] of rows [from, to) from their lon/lat (allocated for d->cap rows when
+ * missing; other layers: nothing).  The transforms must be ready. */
+gw_status mdl_view_factors(gw_ctx *ctx, gw_layer_data *d, gw_model_xforms *xf, size_t from,
+                           size_t to);
 /* A failure on the transforms' context, reported on the caller's. */
 gw_status mdl_xf_fail(gw_ctx *ctx, const gw_model_xforms *xf, gw_status st);
 /* Store calls report on the store's own context; carry the message over to the caller's. */

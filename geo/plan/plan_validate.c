@@ -405,6 +405,21 @@ static gw_status site_add(void *user, const gw_store_plan_site *site)
     return GW_OK;
 }
 
+/* Cameras (x, y, azimuth, fov, range; lon/lat): the true azimuth and ground range turned into
+ * the metric CRS's, as the model does for the coverage module (gw_layer_data_view_factors). */
+static gw_status true_views(pl *p, double *v, size_t n)
+{
+    gw_crs_factors *f = NULL;
+    gw_status st = gw_crs_factors_create(p->ctx, (gw_crs){GW_CRS_EPSG, p->srid}, &f);
+    for (size_t i = 0; !st && i < n; i++) {
+        double conv, k;
+        st = gw_crs_factors_at(f, v[i * 5], v[i * 5 + 1], &conv, &k);
+        v[i * 5 + 2] -= conv, v[i * 5 + 4] *= k;
+    }
+    gw_crs_factors_destroy(f);
+    return st;
+}
+
 static gw_status bal_load(pl *p, bal *b)
 {
     for (int k = 0; k < 2; k++) {
@@ -422,6 +437,7 @@ static gw_status bal_load(pl *p, bal *b)
         double *x = malloc((n ? n : 1) * sizeof *x), *y = malloc((n ? n : 1) * sizeof *y);
         st = x && y ? GW_OK : gw_ctx_error(p->ctx, GW_ERR_NOMEM, "out of memory");
         for (size_t i = 0; !st && i < n; i++) x[i] = v[i * w], y[i] = v[i * w + 1];
+        if (!st && n && k == 0) st = true_views(p, v, n);
         if (!st && n) st = gw_crs_transform_points(p->to_m, x, y, n);
         for (size_t i = 0; !st && i < n; i++) v[i * w] = x[i], v[i * w + 1] = y[i];
         free(x);

@@ -5,7 +5,10 @@
  *
  * Definitions (all in the dataset's metric CRS, from a gw_model_snapshot):
  *  - a camera's view is a polygonal sector from its point, centred on `azimuth` (degrees
- *    clockwise from north), `fov` wide, `range` metres deep; the arc has ceil(fov / 3) segments
+ *    clockwise from true north), `fov` wide, `range` metres of ground deep, drawn in the metric
+ *    CRS at grid azimuth azimuth - convergence and radius range * scale, the meridian
+ *    convergence and point scale at the camera (gw_layer_data_view_factors; within 4e-7 of the
+ *    range of the geodesic sector, tests/unit/test_coverage_geod.c); the arc has ceil(fov / 3) segments
  *    (at most 3° each: the polygon's area is within 0.046 % of the true sector's, below the
  *    0.1 % bound); fov >= 360 (or NULL) is a disc of 120 segments; NULL azimuth = 0.  No view: status "offline", range NULL or
  *    <= 0, fov <= 0.  gw_coverage_sector() gives the exact vertices, so peers can rebuild them;
@@ -102,7 +105,8 @@ gw_status gw_coverage_update(gw_ctx *ctx, gw_coverage *cov, gw_model_snapshot *s
 /* Per grid row, 1 when the last compute/update recomputed it (borrowed, count entries). */
 const uint8_t *gw_coverage_changed(const gw_coverage *cov);
 
-/* The vertices of a camera's view polygon (closed ring: first == last) into xy[2 * cap];
+/* The vertices of a camera's view polygon (closed ring: first == last) into xy[2 * cap], for
+ * the metric azimuth and radius (a camera's true azimuth and ground range turned as above);
  * returns the vertex count, 0 for no view (range <= 0, fov <= 0) or too small a buffer (cap
  * 184 always suffices).  fov >= 360 is a disc around (x, y). */
 size_t gw_coverage_sector(double x, double y, double azimuth, double fov, double range, double *xy,

@@ -72,6 +72,26 @@ void gw_bd09_to_wgs84(double lon, double lat, double *olon, double *olat);
 /* Geodesic (WGS84 ellipsoid) distance in metres between two lon/lat points. */
 double gw_geodesic_distance(double lon1, double lat1, double lon2, double lat2);
 
+/* Geodesic (WGS84 ellipsoid) azimuth in degrees [0, 360), clockwise from true north, at
+ * (lon1, lat1) towards (lon2, lat2) (GeographicLib's inverse problem); 0 for the same point,
+ * NAN for coordinates that are not lon/lat. */
+double gw_geodesic_azimuth(double lon1, double lat1, double lon2, double lat2);
+
+/* Map-projection factors of a projected CRS (PROJ's proj_factors on its projection).  Bound
+ * to the ctx it was created with (one thread).  Caller frees with gw_crs_factors_destroy().
+ * GW_ERR_CRS for a CRS that is not a projected EPSG CRS with one projection step. */
+typedef struct gw_crs_factors gw_crs_factors;
+gw_status gw_crs_factors_create(gw_ctx *ctx, gw_crs crs, gw_crs_factors **out);
+void gw_crs_factors_destroy(gw_crs_factors *f);
+/* At lon/lat (degrees): the meridian convergence in degrees, the angle from true north to grid
+ * north measured clockwise at that point — true bearing = grid bearing + convergence, so a
+ * true azimuth is drawn at grid bearing (azimuth - convergence); positive east of the central
+ * meridian in the northern hemisphere — and the point scale factor (projected length of a
+ * short ground length / that length; the CRS is conformal).  On error *convergence = 0,
+ * *scale = 1 and GW_ERR_RANGE (not a lon/lat) or GW_ERR_CRS. */
+gw_status gw_crs_factors_at(gw_crs_factors *f, double lon, double lat, double *convergence,
+                            double *scale);
+
 #ifdef __cplusplus
 }
 #endif

@@ -74,7 +74,8 @@ gw_status gw_dispatch_to_metric(gw_ctx *ctx, gw_dispatch *d, double lon, double 
 typedef struct gw_dispatch_hit {
     size_t row;
     double distance_m;  /* rooms: geodesic; cameras: metric planar, camera to point */
-    double bearing_deg; /* from the point to the feature, clockwise from grid north */
+    double bearing_deg; /* from the point to the feature, clockwise from true north (the
+                           geodesic azimuth on WGS84) */
 } gw_dispatch_hit;
 
 typedef struct gw_locate {
@@ -87,11 +88,12 @@ typedef struct gw_locate {
 } gw_locate;
 
 /* Locate (lon, lat) in `snap`: the covering grid, up to room_cap nearest police rooms and up to
- * cam_cap cameras whose view contains the point.  A camera's view is the sector of radius
- * `range` around its position from azimuth - fov/2 to azimuth + fov/2 (clockwise from north;
- * fov NULL or >= 360 = a full disc, azimuth NULL = 0), boundary included, in the metric CRS;
- * cameras with status "offline", range NULL or <= 0, or fov <= 0 see nothing (coverage.h's
- * rules; the arc here is exact where coverage.h uses 2-degree chords).  No allocation.
+ * cam_cap cameras whose view contains the point.  A camera's view is coverage.h's polygon
+ * (gw_coverage_sector_contains): the sector of ground radius `range` from true azimuth
+ * azimuth - fov/2 to azimuth + fov/2 (clockwise from true north; fov NULL or >= 360 = a full
+ * disc, azimuth NULL = 0), boundary included, drawn in the metric CRS with the convergence
+ * and scale at the camera (gw_layer_data_view_factors); cameras with status "offline", range
+ * NULL or <= 0, or fov <= 0 see nothing.  No allocation.
  * Errors: GW_ERR_RANGE coordinates outside lon/lat range, GW_ERR_CRS, GW_ERR_GEOMETRY. */
 gw_status gw_dispatch_locate(gw_ctx *ctx, gw_dispatch *d, const gw_model_snapshot *snap, double lon,
                              double lat, gw_dispatch_hit *rooms, size_t room_cap,
@@ -112,6 +114,8 @@ typedef struct gw_nearest_opts {
      * under the table's read lock: it must not call back into this gw_dispatch. */
     int (*keep)(void *keep_user, double x, double y);
     void *keep_user;
+    int lonlat; /* 1: (lon, lat) is the query point, for true bearings */
+    double lon, lat;
 } gw_nearest_opts;
 
 /* A team as the table holds it.  id and name are borrowed and stay valid until
@@ -122,7 +126,8 @@ typedef struct gw_team_hit {
     int64_t members; /* -1 when NULL */
     double lon, lat;
     double distance_m;  /* metric planar (0 from gw_dispatch_team) */
-    double bearing_deg; /* from the query point to the team, clockwise from grid north */
+    double bearing_deg; /* from the query point to the team, clockwise: from true north (the
+                           geodesic azimuth) when opts.lonlat, else from grid north */
     int64_t updated_at; /* Unix seconds of the last position, INT64_MIN when never reported */
     int64_t age_s;      /* now - updated_at (-1 when never reported) */
     int stale;          /* age above the staleness limit, or never reported */

@@ -113,6 +113,13 @@ const uint8_t *gw_layer_data_nulls(const gw_layer_data *d, int field);
 const double *gw_layer_data_x(const gw_layer_data *d, gw_model_crs crs);
 const double *gw_layer_data_y(const gw_layer_data *d, gw_model_crs crs);
 
+/* Cameras: per row, which = 0 the meridian convergence of the metric CRS at the camera in
+ * degrees (grid bearing = true bearing - convergence) and which = 1 the point scale factor
+ * (metric length = ground length * scale), from PROJ (gw_crs_factors_at): what draws a
+ * camera's view, whose azimuth is a true bearing and range a ground distance, in the metric
+ * CRS.  NULL for other layers (and for an empty layer). */
+const double *gw_layer_data_view_factors(const gw_layer_data *d, int which);
+
 /* Grids: the geometry of a row in one of the three forms (a Polygon or MultiPolygon; NULL for
  * point layers).  Only const GEOS operations may be used on it, from any thread.  The prepared
  * form (metric) has its point locator built at load, so point predicates (contains, covers,

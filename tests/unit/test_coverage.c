@@ -107,17 +107,25 @@ static void add_grid(hand *H, const char *id, double x0, double y0, double x1, d
     insert(H, GW_LAYER_GRIDS, json);
 }
 
+/* A camera whose view, drawn in the metric CRS, has grid azimuth `az` and metric range `rg`:
+ * stored with the true azimuth (az + the convergence there) and the ground range (rg / the
+ * scale there), which the coverage engine turns back (test_true_bearings checks that turn
+ * against geodesics). */
 static void add_cam(hand *H, const char *id, double x, double y, double az, double fov, double rg,
                     const char *status)
 {
-    double lon, lat;
+    double lon, lat, conv = 0, k = 1;
     ll(H, x, y, &lon, &lat);
+    gw_crs_factors *f = NULL;
+    assert_int_equal(gw_crs_factors_create(H->ctx, (gw_crs){GW_CRS_EPSG, H->srid}, &f), GW_OK);
+    assert_int_equal(gw_crs_factors_at(f, lon, lat, &conv, &k), GW_OK);
+    gw_crs_factors_destroy(f);
     char json[512];
     snprintf(json, sizeof json,
-             "{\"type\":\"Feature\",\"id\":\"%s\",\"properties\":{\"azimuth\":%g,"
-             "\"fov\":%g,\"range\":%g,\"status\":\"%s\"},\"geometry\":{\"type\":\"Point\","
-             "\"coordinates\":[%.13f,%.13f]}}",
-             id, az, fov, rg, status, lon, lat);
+             "{\"type\":\"Feature\",\"id\":\"%s\",\"properties\":{\"azimuth\":%.17g,"
+             "\"fov\":%.17g,\"range\":%.17g,\"status\":\"%s\"},\"geometry\":{\"type\":"
+             "\"Point\",\"coordinates\":[%.13f,%.13f]}}",
+             id, az + conv, fov, rg / k, status, lon, lat);
     insert(H, GW_LAYER_CAMERAS, json);
 }
 

@@ -419,8 +419,22 @@ static void test_balance_coverage_and_rooms(void **state)
     gw_inserter_destroy(ins);
     assert_int_equal(gw_store_commit(s), GW_OK);
 
-    const double disc = 60 * 200.0 * 200.0 * sin(3 * M_PI / 180);
-    const double sector = 15 * 300.0 * 300.0 * sin(3 * M_PI / 180);
+    /* Ranges are ground distances: in the metric CRS they are times the point scale there
+     * (PROJ's, ~1.0001 a degree from the central meridian), so areas are times its square. */
+    double kk[4];
+    int srid = 0;
+    gw_crs_factors *fac = NULL;
+    assert_int_equal(gw_store_metric_srid(s, &srid), GW_OK);
+    assert_int_equal(gw_crs_factors_create(ctx, (gw_crs){GW_CRS_EPSG, srid}, &fac), GW_OK);
+    for (int k = 0; k < 4; k++) {
+        double conv = 0;
+        assert_int_equal(gw_crs_factors_at(fac, cam[k].x, cam[k].y, &conv, &kk[k]), GW_OK);
+        assert_true(fabs(kk[k] - 1) > 1e-5 && fabs(kk[k] - 1) < 1e-3);
+    }
+    gw_crs_factors_destroy(fac);
+    const double disc = 60 * 200.0 * 200.0 * sin(3 * M_PI / 180) * (kk[0] * kk[0] + kk[1] * kk[1]) /
+                        2;
+    const double sector = 15 * 300.0 * 300.0 * sin(3 * M_PI / 180) * kk[3] * kk[3];
     double am = square_m2(s, 115.00, 35.00), bm = square_m2(s, 115.01, 35.00);
     double cm = square_m2(s, 115.00, 35.01);
     int64_t d = 0;
