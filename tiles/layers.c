@@ -19,8 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CLUSTER_CATS 16 /* categories counted one by one; the rest go to count_other */
-
 static const char *const tl_names[GW_TL_COUNT] = {"grids",       "police_rooms",     "cameras",
                                                   "teams",       "incidents",        "camera_views",
                                                   "blind_spots", "hotspot_clusters", "city"};
@@ -138,6 +136,8 @@ typedef struct lidx {
 struct gw_tile_source {
     pthread_mutex_t lock;
     lidx *slot[GW_LAYER_COUNT];
+    tl_agg_slot agg[GW_LAYER_COUNT]; /* cluster aggregates of the point layers */
+    int no_agg;                      /* clusters from scans only (tests, benchmarks) */
 };
 
 gw_status gw_tile_source_create(gw_ctx *ctx, gw_tile_source **out)
@@ -145,7 +145,23 @@ gw_status gw_tile_source_create(gw_ctx *ctx, gw_tile_source **out)
     *out = calloc(1, sizeof **out);
     if (!*out) return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory");
     pthread_mutex_init(&(*out)->lock, NULL);
+    for (int i = 0; i < GW_LAYER_COUNT; i++) pthread_mutex_init(&(*out)->agg[i].lock, NULL);
     return GW_OK;
+}
+
+void gw_tile_source_set_aggregates(gw_tile_source *src, bool on)
+{
+    if (src) __atomic_store_n(&src->no_agg, !on, __ATOMIC_RELAXED);
+}
+
+void gw_tile_source_stats(gw_tile_source *src, gw_layer layer, gw_tile_agg_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!src || (int)layer < 0 || layer >= GW_LAYER_COUNT) return;
+    tl_agg_slot *s = &src->agg[layer];
+    pthread_mutex_lock(&s->lock);
+    out->builds = s->builds, out->updates = s->updates, out->last_ms = s->last_ms;
+    pthread_mutex_unlock(&s->lock);
 }
 
 static void lidx_release(lidx *x)
@@ -159,7 +175,14 @@ static void lidx_release(lidx *x)
 void gw_tile_source_destroy(gw_tile_source *src)
 {
     if (!src) return;
-    for (int i = 0; i < GW_LAYER_COUNT; i++) lidx_release(src->slot[i]);
+    gw_ctx *ctx = NULL; /* the aggregates hold snapshots, released with a context */
+    gw_ctx_create(&ctx);
+    for (int i = 0; i < GW_LAYER_COUNT; i++) {
+        lidx_release(src->slot[i]);
+        tl_agg_release(ctx, src->agg[i].agg);
+        pthread_mutex_destroy(&src->agg[i].lock);
+    }
+    gw_ctx_destroy(ctx);
     pthread_mutex_destroy(&src->lock);
     free(src);
 }
@@ -451,63 +474,20 @@ static const char *cluster_field(int part)
                                                           : NULL;
 }
 
-/* Points inside the tile aggregated on a cells x cells grid: one point per non-empty cell at
- * the mean position, with count and count_<value of cluster_field()>. */
-static gw_status render_clusters(gw_ctx *ctx, gw_mvt *mvt, const lidx *x, int part, const rows *rs,
-                                 gw_bbox tb)
+/* Points of tile t aggregated on a cells x cells grid: one point per non-empty cell at the
+ * mean position, with count and count_<value of cluster_field()> (tiles/point_agg.c), from the
+ * layer's aggregate index when given, else from the rows rs (all in t). */
+static gw_status render_clusters(gw_ctx *ctx, gw_mvt *mvt, const gw_layer_data *d, int part,
+                                 const tl_agg *ag, const rows *rs, size_t n, gw_tile_id t)
 {
-    int cells = rs->n > 200000 ? 64 : 128;
-    size_t nc = (size_t)cells * cells;
-    const double *mx = gw_layer_data_x(x->d, GW_MODEL_MERCATOR),
-                 *my = gw_layer_data_y(x->d, GW_MODEL_MERCATOR);
+    int cells = n > 200000 ? 64 : 128;
     const char *cfield = cluster_field(part);
-    int fcat = cfield ? gw_layer_field_index(gw_layer_data_layer(x->d), cfield) : -1;
-    const char *cats[CLUSTER_CATS];
-    int ncat = 0;
-    uint32_t *cnt = calloc(nc * (CLUSTER_CATS + 2), sizeof *cnt);
-    double *sx = calloc(nc * 2, sizeof *sx);
-    if (!cnt || !sx) {
-        free(cnt), free(sx);
-        return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory clustering %zu incidents", rs->n);
-    }
-    double w = (tb.maxx - tb.minx) / cells, hgt = (tb.maxy - tb.miny) / cells;
-    for (size_t i = 0; i < rs->n; i++) {
-        size_t r = rs->v[i];
-        int cx = (int)((mx[r] - tb.minx) / w), cy = (int)((tb.maxy - my[r]) / hgt);
-        cx = cx < 0 ? 0 : cx >= cells ? cells - 1 : cx;
-        cy = cy < 0 ? 0 : cy >= cells ? cells - 1 : cy;
-        size_t c = (size_t)cy * cells + cx;
-        const char *cat = fcat > 0 ? gw_layer_data_text(x->d, r, fcat) : NULL;
-        int k = fcat > 0 ? CLUSTER_CATS : CLUSTER_CATS + 1; /* "other", or not counted */
-        for (int j = 0; cat && j < ncat; j++)
-            if (cats[j] == cat || strcmp(cats[j], cat) == 0) {
-                k = j;
-                break;
-            }
-        if (cat && k == CLUSTER_CATS && ncat < CLUSTER_CATS) cats[ncat] = cat, k = ncat++;
-        uint32_t *cc = cnt + c * (CLUSTER_CATS + 2);
-        if (k <= CLUSTER_CATS) cc[k]++;
-        cc[CLUSTER_CATS + 1]++;
-        sx[2 * c] += mx[r], sx[2 * c + 1] += my[r];
-    }
-    char keys[CLUSTER_CATS + 1][64];
-    for (int j = 0; j < ncat; j++) snprintf(keys[j], sizeof keys[j], "count_%s", cats[j]);
-    snprintf(keys[CLUSTER_CATS], sizeof keys[0], "count_other");
-    gw_mvt_prop p[CLUSTER_CATS + 3];
-    gw_status st = GW_OK;
-    for (size_t c = 0; c < nc && !st; c++) {
-        const uint32_t *cc = cnt + c * (CLUSTER_CATS + 2);
-        uint32_t n = cc[CLUSTER_CATS + 1];
-        if (!n) continue;
-        size_t np = 0;
-        p[np++] = (gw_mvt_prop){"cluster", {.type = GW_MVT_BOOL, .u.b = true}};
-        p[np++] = (gw_mvt_prop){"count", {.type = GW_MVT_INT, .u.i = n}};
-        for (int j = 0; j <= CLUSTER_CATS; j++)
-            if (cc[j] && (j < ncat || j == CLUSTER_CATS))
-                p[np++] = (gw_mvt_prop){keys[j], {.type = GW_MVT_INT, .u.i = cc[j]}};
-        st = gw_mvt_add_point(mvt, 0, false, sx[2 * c] / n, sx[2 * c + 1] / n, p, np, NULL);
-    }
-    free(cnt), free(sx);
+    int fcat = cfield ? gw_layer_field_index(gw_layer_data_layer(d), cfield) : -1;
+    tl_cellsum cs;
+    gw_status st = ag ? tl_agg_cells(ctx, ag, t, cells, &cs)
+                      : tl_scan_cells(ctx, d, fcat, rs->v, rs->n, t, cells, &cs);
+    if (!st) st = tl_cellsum_emit(ctx, mvt, &cs, fcat >= 0);
+    tl_cellsum_free(&cs);
     return st;
 }
 
@@ -621,15 +601,33 @@ gw_status gw_tile_render_ex(gw_ctx *ctx, gw_tile_source *src, gw_mvt *mvt,
         } else if (!st && part == GW_TL_CAMERA_VIEWS) {
             st = render_views(ctx, mvt, x, &cf, bb, &rs);
         } else if (!st) {
-            st = collect_points(ctx, x, &cf, tb, &rs);
-            if (!st && rs.n > GW_TL_CLUSTER_MAX) {
-                st = render_clusters(ctx, mvt, x, part, &rs, tb);
+            /* dense tiles: clusters, from the aggregate index when nothing is filtered */
+            size_t n = 0;
+            tl_agg *ag = NULL;
+            int plain = !cf.n && !cf.has_lo && !cf.has_hi && !cf.keep;
+            const char *cfield = cluster_field(part);
+            if (x->count > GW_TL_CLUSTER_MAX && plain &&
+                !__atomic_load_n(&src->no_agg, __ATOMIC_RELAXED))
+                st = tl_agg_get(ctx, &src->agg[tl_part_layer(part)], snap, tl_part_layer(part),
+                                cfield ? gw_layer_field_index(tl_part_layer(part), cfield) : -1,
+                                &ag);
+            if (!st && ag) {
+                n = tl_agg_tile_count(ag, t);
+            } else if (!st && x->count > GW_TL_CLUSTER_MAX) {
+                double e = 1.0; /* metres: the fixed-point tile test decides */
+                gw_bbox tw = {tb.minx - e, tb.miny - e, tb.maxx + e, tb.maxy + e};
+                st = collect_points(ctx, x, &cf, tw, &rs);
+                n = rs.n = tl_keep_in_tile(x->d, rs.v, rs.n, t);
+            }
+            if (!st && n > GW_TL_CLUSTER_MAX) {
+                st = render_clusters(ctx, mvt, x->d, part, ag, &rs, n, t);
             } else if (!st) {
                 st = collect_points(ctx, x, &cf, bb, &rs);
                 if (rs.n > 1)
                     qsort(rs.v, rs.n, sizeof *rs.v, cmp_size); /* stable tile bytes: row order */
                 if (!st) st = render_points(ctx, mvt, x, part, &rs);
             }
+            tl_agg_release(ctx, ag);
         }
         lidx_release(x);
     }

@@ -98,6 +98,18 @@ typedef struct gw_tile_source gw_tile_source;
 gw_status gw_tile_source_create(gw_ctx *ctx, gw_tile_source **out);
 /* Accepts NULL. */
 void gw_tile_source_destroy(gw_tile_source *src);
+/* Cluster points of unfiltered tiles come from a per-layer aggregate index (built on first
+ * use, then derived from the previous one by the rows that changed; it holds the snapshot it
+ * counts until the next version replaces it) when on (the default), else from a scan of the
+ * tile's points, as filtered tiles always do.  Both give the same bytes. */
+void gw_tile_source_set_aggregates(gw_tile_source *src, bool on);
+/* How a layer's aggregate index was made so far: builds from scratch, updates from the
+ * previous version, and the time of the last of either (ms). */
+typedef struct gw_tile_agg_stats {
+    uint64_t builds, updates;
+    double last_ms;
+} gw_tile_agg_stats;
+void gw_tile_source_stats(gw_tile_source *src, gw_layer layer, gw_tile_agg_stats *out);
 
 /* Analysis fields of the grids, one entry per row of a snapshot's grids layer, encoded on the
  * grid features as given (the supplier rounds them).  A group whose arrays are NULL is left
