@@ -11,6 +11,9 @@
 #  3. an MBTiles pyramid: `gridwatch tiles` against `ogr2ogr -f MVT` on the same layer and zooms.
 # usage: bench/bench_tiles.sh [--build DIR] [--db CITY.db | --scale S] [--work DIR]
 #                             [--passes N] [--duration SECONDS] [--pyramid-zoom 8-14]
+#                             [--skip pg,wrk,pyramid]
+# --skip leaves out parts: pg (the PostGIS column of 1, and loading PostGIS), wrk (2),
+# pyramid (3); the tables then show zeros there.
 set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
 SRCDIR=$(cd "$HERE/.." && pwd)
@@ -22,6 +25,7 @@ PASSES=3
 DUR=10
 PZOOM=8-14
 CONN=16
+SKIP=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --build) B=$(cd "$2" && pwd); shift 2 ;;
@@ -31,7 +35,8 @@ while [ $# -gt 0 ]; do
     --passes) PASSES=$2; shift 2 ;;
     --duration) DUR=$2; shift 2 ;;
     --pyramid-zoom) PZOOM=$2; shift 2 ;;
-    *) echo "usage: bench_tiles.sh [--build DIR] [--db CITY.db | --scale S] [--work DIR] [--passes N] [--duration S] [--pyramid-zoom A-B]" >&2; exit 2 ;;
+    --skip) SKIP=",$2,"; shift 2 ;;
+    *) echo "usage: bench_tiles.sh [--build DIR] [--db CITY.db | --scale S] [--work DIR] [--passes N] [--duration S] [--pyramid-zoom A-B] [--skip pg,wrk,pyramid]" >&2; exit 2 ;;
   esac
 done
 GW="$B/gridwatch"
@@ -51,10 +56,16 @@ if ! cmake --build "$B" --target bench_tiles >/dev/null 2>&1; then
     -lpthread -lm -o "$BT"
 fi
 
+skip() { case "$SKIP" in *",$1,"*) return 0 ;; esac; return 1; }
 bench_city
-bench_pg_load grids incidents
-NI=$(psql_q "SELECT count(*) FROM incidents")
-NG=$(psql_q "SELECT count(*) FROM grids")
+if skip pg; then
+  NI=$(sqlite3 "$WORK/city.db" "SELECT count(*) FROM incidents")
+  NG=$(sqlite3 "$WORK/city.db" "SELECT count(*) FROM grids")
+else
+  bench_pg_load grids incidents
+  NI=$(psql_q "SELECT count(*) FROM incidents")
+  NG=$(psql_q "SELECT count(*) FROM grids")
+fi
 
 # ---- the tile sample: z8-16, the tiles under five fixed points of the city, both layers -------
 tilexy() {
@@ -76,6 +87,8 @@ log "$NT sample tiles; $NG grids, $NI incidents"
 # ---- 1. uncached generation: gridwatch ----------------------------------------------------------
 log "gridwatch renderer: 1 warm-up + $PASSES passes"
 "$BT" "$WORK/city.db" "$WORK/tiles.txt" "$PASSES" >"$WORK/gw-tiles.txt"
+: >"$WORK/pg-tiles.txt"
+if ! skip pg; then
 
 # ---- 1. uncached generation: PostGIS ------------------------------------------------------------
 cat >"$WORK/pg_tiles.sql" <<'EOF'
@@ -148,6 +161,7 @@ chmod 644 "$WORK/pg_tiles_ins.sql"
 pg_run psql -X -q -d gwbench -f "$WORK/pg_tiles_ins.sql" >/dev/null
 log "PostGIS ST_AsMVT: 1 warm-up + $PASSES passes"
 psql_q "SELECT layer, z, x, y, round(ms::numeric, 3), bytes FROM gw_time_tiles($PASSES)" | tr '|' ' ' >"$WORK/pg-tiles.txt"
+fi
 
 # per layer and zoom band: median, p95 of the per-tile times, and bytes
 summ() { # FILE LAYER ZMIN ZMAX -> "median p95 meanKB n"
@@ -158,6 +172,8 @@ summ() { # FILE LAYER ZMIN ZMAX -> "median p95 meanKB n"
 }
 
 # ---- 2. cached throughput: gridwatch vs nginx on the same bytes -------------------------------
+cg_r=0 cg_50=0 cg_99=0 cn_r=0 cn_50=0 cn_99=0 NP=0
+if ! skip wrk; then
 bench_serve --threads "$(nproc 2>/dev/null || echo 2)"
 rm -rf "$WORK/www"
 mkdir -p "$WORK/www"
@@ -187,6 +203,7 @@ set -- $(cached "$URL" gw); cg_r=$1 cg_50=$2 cg_99=$3
 log "wrk: nginx, same bytes from disk"
 set -- $(cached "http://127.0.0.1:$NPORT" nginx); cn_r=$1 cn_50=$2 cn_99=$3
 bench_stop
+fi
 
 # ---- 3. MBTiles pyramid: gridwatch tiles vs ogr2ogr -f MVT ------------------------------------
 z0=${PZOOM%-*}
@@ -203,8 +220,11 @@ pyr() { # LAYER -> "gw_s ogr_s gw_tiles ogr_tiles"
   echo "$a $b $c $(sqlite3 "$WORK/gw-$1.mbtiles" 'SELECT count(*) FROM tiles' 2>/dev/null || echo 0) $(sqlite3 "$WORK/ogr-$1.mbtiles" 'SELECT count(*) FROM tiles' 2>/dev/null || echo 0)" |
     awk '{ printf "%.1f %.1f %d %d\n", $2 - $1, $3 - $2, $4, $5 }'
 }
+pg_gw=0 pg_og=0 pg_gwn=0 pg_ogn=0 pi_gw=0 pi_og=0 pi_gwn=0 pi_ogn=0
+if ! skip pyramid; then
 log "MBTiles pyramid z$PZOOM: grids"; set -- $(pyr grids); pg_gw=$1 pg_og=$2 pg_gwn=$3 pg_ogn=$4
 log "MBTiles pyramid z$PZOOM: incidents"; set -- $(pyr incidents); pi_gw=$1 pi_og=$2 pi_gwn=$3 pi_ogn=$4
+fi
 
 # ---- the tables ---------------------------------------------------------------------------------
 echo

@@ -329,6 +329,8 @@ static int tile_arg(void *user, const char *key, const char *val)
     return 0;
 }
 
+static void blob_release(void *b) { gw_tile_blob_release(b); }
+
 static void send_blob(gw_req *req, const gw_tile_blob *b, int hit)
 {
     gw_req_add_header(req, "X-Tile-Cache", hit ? "hit" : "miss");
@@ -340,11 +342,13 @@ static void send_blob(gw_req *req, const gw_tile_blob *b, int hit)
         gw_req_respond(req, 204, NULL, "", 0);
         return;
     }
+    /* the bytes go out from the cached blob itself (no copy), held by a reference */
+    gw_tile_blob_retain((gw_tile_blob *)b);
     if (b->gz && gw_req_accepts_gzip(req)) {
         gw_req_add_header(req, "Content-Encoding", "gzip");
-        gw_req_respond(req, 200, MVT_TYPE, (const char *)b->gz, b->gz_len);
+        gw_req_respond_shared(req, 200, MVT_TYPE, b->gz, b->gz_len, blob_release, (void *)b);
     } else {
-        gw_req_respond(req, 200, MVT_TYPE, (const char *)b->raw, b->raw_len);
+        gw_req_respond_shared(req, 200, MVT_TYPE, b->raw, b->raw_len, blob_release, (void *)b);
     }
 }
 
