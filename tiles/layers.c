@@ -48,6 +48,13 @@ uint32_t gw_tile_layer_parts(gw_tile_layer l)
     return (int)l >= 0 && l < GW_TL_CITY ? 1u << l : 0;
 }
 
+uint32_t gw_tile_layer_city_minzoom(gw_tile_layer l)
+{
+    return l == GW_TL_CAMERAS     ? GW_TL_CITY_CAMERAS_MINZOOM
+           : l == GW_TL_INCIDENTS ? GW_TL_CITY_INCIDENTS_MINZOOM
+                                  : gw_tile_layer_minzoom(l);
+}
+
 uint32_t gw_tile_layer_minzoom(gw_tile_layer l)
 {
     return l == GW_TL_CAMERA_VIEWS  ? GW_TL_VIEWS_MINZOOM
@@ -65,18 +72,23 @@ gw_layer tl_part_layer(int part)
 }
 
 /* Field indexes (gw_layer_fields order) a part's features carry. */
-#define GRIDS_LOW (-1) /* row_props: the grids below GW_TL_GRID_DETAIL_MINZOOM (no name) */
+#define GRIDS_LOW (-1) /* row_props: the grids below GW_TL_GRID_DETAIL_MINZOOM (id only) */
+#define ROOMS_LOW (-2) /* the police rooms below it: id, name */
+#define TEAMS_LOW (-3) /* the teams below it: id, status */
 static size_t part_fields(int part, int *out)
 {
     /* grids: id, name, township, county, population, prefecture, village (layer.c order);
-     * below zoom 10 the jurisdiction's lower parts only, to keep a z8 tile small */
-    static const int grids[] = {0, 1, 2, 3, 4, 8, 9}, grids_low[] = {0, 2, 3, 4};
+     * below zoom 10 the id alone (and the analysis fields), to keep a z8 tile small */
+    static const int grids[] = {0, 1, 2, 3, 4, 8, 9}, grids_low[] = {0};
+    static const int rooms_low[] = {0, 1}, teams_low[] = {0, 2};
     static const int views[] = {0, 2, 3, 4, 6};
     static const int incidents[] = {0, 1, 2, 3, 4, 6}; /* description left out: long free text */
     const int *src;
     size_t n;
     if (part == GW_TL_GRIDS) src = grids, n = 7;
-    else if (part == GRIDS_LOW) src = grids_low, n = 4;
+    else if (part == GRIDS_LOW) src = grids_low, n = 1;
+    else if (part == ROOMS_LOW) src = rooms_low, n = 2;
+    else if (part == TEAMS_LOW) src = teams_low, n = 2;
     else if (part == GW_TL_CAMERA_VIEWS) src = views, n = 5;
     else if (part == GW_TL_INCIDENTS) src = incidents, n = 6;
     else {
@@ -86,6 +98,13 @@ static size_t part_fields(int part, int *out)
     }
     memcpy(out, src, n * sizeof *src);
     return n;
+}
+
+/* The field set of part's point features at zoom z. */
+static int zoom_part(int part, uint32_t z)
+{
+    if (z >= GW_TL_GRID_DETAIL_MINZOOM) return part;
+    return part == GW_TL_POLICE_ROOMS ? ROOMS_LOW : part == GW_TL_TEAMS ? TEAMS_LOW : part;
 }
 
 size_t gw_tile_layer_props(gw_tile_layer part, const char **names, const char **types, size_t cap)
@@ -577,6 +596,8 @@ gw_status gw_tile_render_ex(gw_ctx *ctx, gw_tile_source *src, gw_mvt *mvt,
         int part = order[i];
         if (!(parts & (1u << part))) continue;
         if (part == GW_TL_CAMERA_VIEWS && t.z < GW_TL_VIEWS_MINZOOM) continue;
+        if (parts != 1u << part && t.z < gw_tile_layer_city_minzoom((gw_tile_layer)part))
+            continue; /* composite tiles: cameras and incidents where the styles use them */
         if (part == GW_TL_BLIND_SPOTS && (t.z < GW_TL_BLIND_MINZOOM || !ex || !ex->blind)) continue;
         if (part == GW_TL_HOTSPOT_CLUSTERS) { /* the server's analysis, not the snapshot's rows */
             if (ex && ex->keep) continue;     /* city-wide figures: not for a jurisdiction */
@@ -625,7 +646,7 @@ gw_status gw_tile_render_ex(gw_ctx *ctx, gw_tile_source *src, gw_mvt *mvt,
                 st = collect_points(ctx, x, &cf, bb, &rs);
                 if (rs.n > 1)
                     qsort(rs.v, rs.n, sizeof *rs.v, cmp_size); /* stable tile bytes: row order */
-                if (!st) st = render_points(ctx, mvt, x, part, &rs);
+                if (!st) st = render_points(ctx, mvt, x, zoom_part(part, t.z), &rs);
             }
             tl_agg_release(ctx, ag);
         }

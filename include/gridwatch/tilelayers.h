@@ -41,10 +41,16 @@ typedef enum gw_tile_layer {
 
 #define GW_TL_VIEWS_MINZOOM 15
 #define GW_TL_BLIND_MINZOOM 13
-/* Grid features carry their long text fields (name) and the detailed analysis fields from this
- * zoom on; below it only id, township, county, population, coverage_ratio and gi_bin (a z8
- * tile holds thousands of grids: see docs/benchmarks.md). */
+/* Grid features carry their text fields and the detailed analysis fields from this zoom on;
+ * below it only id, coverage_ratio and gi_bin; police rooms below it only id and name, teams
+ * only id and status (a z8 tile holds thousands of them: see docs/benchmarks.md). */
 #define GW_TL_GRID_DETAIL_MINZOOM 10
+/* A composite tile (city) has its cameras layer from this zoom on (the wall and the style draw
+ * cameras from 13) and its incidents from GW_TL_CITY_INCIDENTS_MINZOOM (the wall and the style
+ * take incidents from the incidents layer, filtered by time); the layers alone have cluster
+ * points below.  Both cut the z8 city tile under 500 KB (docs/benchmarks.md). */
+#define GW_TL_CITY_CAMERAS_MINZOOM 13
+#define GW_TL_CITY_INCIDENTS_MINZOOM 10
 /* A point layer with more points than this inside a tile is drawn there as cluster points
  * (incidents counted per category, cameras and teams per status). */
 #define GW_TL_CLUSTER_MAX 4000
@@ -60,6 +66,9 @@ gw_status gw_tile_layer_from_name(gw_ctx *ctx, const char *name, gw_tile_layer *
 uint32_t gw_tile_layer_parts(gw_tile_layer l);
 /* Least zoom at which the layer has features (15 for camera_views, 13 for blind_spots, else 0). */
 uint32_t gw_tile_layer_minzoom(gw_tile_layer l);
+/* The same inside a composite (city) tile: GW_TL_CITY_CAMERAS_MINZOOM for cameras,
+ * GW_TL_CITY_INCIDENTS_MINZOOM for incidents, else gw_tile_layer_minzoom(l). */
+uint32_t gw_tile_layer_city_minzoom(gw_tile_layer l);
 
 /* The properties a part's features carry, for TileJSON vector_layers: names[i] with TileJSON
  * types[i] ("String", "Number", "Boolean").  Returns the count (at most cap filled).  The grids'
