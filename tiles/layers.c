@@ -429,7 +429,11 @@ static size_t grid_extra_props(const gw_tile_grid_fields *g, size_t r, int detai
         {                                                                                          \
             key, { .type = GW_MVT_INT, .u.i = (arr)[r] }                                           \
         }
-    DBL("coverage_ratio", g->coverage_ratio);
+    if (!detail && g->coverage_ratio && !isnan(g->coverage_ratio[r])) /* to 0.01: ~10 KB at z8 */
+        p[k++] = (gw_mvt_prop){"coverage_ratio",
+                               {.type = GW_MVT_DOUBLE,
+                                .u.d = round(g->coverage_ratio[r] * 100) / 100}};
+    else DBL("coverage_ratio", g->coverage_ratio);
     if (g->gi_bin && g->gi_bin[r] != GW_TILE_NO_BIN)
         p[k++] = (gw_mvt_prop){"gi_bin", {.type = GW_MVT_INT, .u.i = g->gi_bin[r]}};
     if (!detail) return k; /* each property costs 2-3 bytes a grid: ~20 KB in a z8 tile */

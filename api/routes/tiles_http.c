@@ -465,7 +465,7 @@ static json_t *vector_layer(gw_tile_layer part, int composite)
               "(gi_z, gi_p, gi_bin -3..3, gi_class, gi_count: the default run over every incident, whatever the "
               "tile's filters) and hot spot cluster (clusters: how many touch the grid, cluster_rr: their highest "
               "relative risk) fields when the analysis is current; below zoom 10 "
-              "only id, coverage_ratio and gi_bin"
+              "only id, coverage_ratio (to 0.01) and gi_bin"
             : gw_tile_layer_name(part);
     int minz = (int)(composite ? gw_tile_layer_city_minzoom(part) : gw_tile_layer_minzoom(part));
     return json_pack("{s:s,s:o,s:i,s:i,s:s}", "id", gw_tile_layer_name(part), "fields", fields,

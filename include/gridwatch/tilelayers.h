@@ -42,8 +42,8 @@ typedef enum gw_tile_layer {
 #define GW_TL_VIEWS_MINZOOM 15
 #define GW_TL_BLIND_MINZOOM 13
 /* Grid features carry their text fields and the detailed analysis fields from this zoom on;
- * below it only id, coverage_ratio and gi_bin; police rooms below it only id and name, teams
- * only id and status (a z8 tile holds thousands of them: see docs/benchmarks.md). */
+ * below it only id, coverage_ratio (to 0.01) and gi_bin; police rooms below it only id and
+ * name, teams only id and status (a z8 tile holds thousands of them: docs/benchmarks.md). */
 #define GW_TL_GRID_DETAIL_MINZOOM 10
 /* A composite tile (city) has its cameras layer from this zoom on (the wall and the style draw
  * cameras from 13) and its incidents from GW_TL_CITY_INCIDENTS_MINZOOM (the wall and the style
