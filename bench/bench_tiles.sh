@@ -52,7 +52,7 @@ BT="$B/bench_tiles"
 if ! cmake --build "$B" --target bench_tiles >/dev/null 2>&1; then
   cmake --build "$B" --target gwtiles >/dev/null
   cc -O2 -std=c11 -D_GNU_SOURCE -DGEOS_USE_ONLY_R_API -I"$SRCDIR/include" "$SRCDIR/bench/bench_tiles.c" \
-    "$B/libgwtiles.a" "$B/libgwgeo.a" $(pkg-config --libs gdal geos proj spatialite sqlite3 jansson zlib) \
+    "$B/libgwtiles.a" "$B/libgwedit.a" "$B/libgwgeo.a" $(pkg-config --libs gdal geos proj spatialite sqlite3 jansson zlib) \
     -lpthread -lm -o "$BT"
 fi
 
