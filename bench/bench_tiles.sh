@@ -12,6 +12,9 @@
 # usage: bench/bench_tiles.sh [--build DIR] [--db CITY.db | --scale S] [--work DIR]
 #                             [--passes N] [--duration SECONDS] [--pyramid-zoom 8-14]
 #                             [--pyramid-layers grids,incidents]
+#                             [--skip pg,wrk,pyramid]
+# --skip leaves out parts: pg (the PostGIS column of 1, and loading PostGIS), wrk (2),
+# pyramid (3); the tables then show zeros there.
 set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
 SRCDIR=$(cd "$HERE/.." && pwd)
@@ -24,6 +27,7 @@ DUR=10
 PZOOM=8-14
 PLAYERS=grids,incidents
 CONN=16
+SKIP=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --build) B=$(cd "$2" && pwd); shift 2 ;;
@@ -34,7 +38,8 @@ while [ $# -gt 0 ]; do
     --duration) DUR=$2; shift 2 ;;
     --pyramid-zoom) PZOOM=$2; shift 2 ;;
     --pyramid-layers) PLAYERS=$2; shift 2 ;;
-    *) echo "usage: bench_tiles.sh [--build DIR] [--db CITY.db | --scale S] [--work DIR] [--passes N] [--duration S] [--pyramid-zoom A-B] [--pyramid-layers grids,incidents]" >&2; exit 2 ;;
+    --skip) SKIP=",$2,"; shift 2 ;;
+    *) echo "usage: bench_tiles.sh [--build DIR] [--db CITY.db | --scale S] [--work DIR] [--passes N] [--duration S] [--pyramid-zoom A-B] [--pyramid-layers grids,incidents] [--skip pg,wrk,pyramid]" >&2; exit 2 ;;
   esac
 done
 GW="$B/gridwatch"
@@ -50,14 +55,20 @@ BT="$B/bench_tiles"
 if ! cmake --build "$B" --target bench_tiles >/dev/null 2>&1; then
   cmake --build "$B" --target gwtiles >/dev/null
   cc -O2 -std=c11 -D_GNU_SOURCE -DGEOS_USE_ONLY_R_API -I"$SRCDIR/include" "$SRCDIR/bench/bench_tiles.c" \
-    "$B/libgwtiles.a" "$B/libgwgeo.a" $(pkg-config --libs gdal geos proj spatialite sqlite3 jansson zlib) \
+    "$B/libgwtiles.a" "$B/libgwedit.a" "$B/libgwgeo.a" $(pkg-config --libs gdal geos proj spatialite sqlite3 jansson zlib) \
     -lpthread -lm -o "$BT"
 fi
 
+skip() { case "$SKIP" in *",$1,"*) return 0 ;; esac; return 1; }
 bench_city
-bench_pg_load grids incidents
-NI=$(psql_q "SELECT count(*) FROM incidents")
-NG=$(psql_q "SELECT count(*) FROM grids")
+if skip pg; then
+  NI=$(sqlite3 "$WORK/city.db" "SELECT count(*) FROM incidents")
+  NG=$(sqlite3 "$WORK/city.db" "SELECT count(*) FROM grids")
+else
+  bench_pg_load grids incidents
+  NI=$(psql_q "SELECT count(*) FROM incidents")
+  NG=$(psql_q "SELECT count(*) FROM grids")
+fi
 
 # ---- the tile sample: z8-16, the tiles under five fixed points of the city, both layers -------
 tilexy() {
@@ -79,6 +90,8 @@ log "$NT sample tiles; $NG grids, $NI incidents"
 # ---- 1. uncached generation: gridwatch ----------------------------------------------------------
 log "gridwatch renderer: 1 warm-up + $PASSES passes"
 "$BT" "$WORK/city.db" "$WORK/tiles.txt" "$PASSES" >"$WORK/gw-tiles.txt"
+: >"$WORK/pg-tiles.txt"
+if ! skip pg; then
 
 # ---- 1. uncached generation: PostGIS ------------------------------------------------------------
 cat >"$WORK/pg_tiles.sql" <<'EOF'
@@ -151,6 +164,7 @@ chmod 644 "$WORK/pg_tiles_ins.sql"
 pg_run psql -X -q -d gwbench -f "$WORK/pg_tiles_ins.sql" >/dev/null
 log "PostGIS ST_AsMVT: 1 warm-up + $PASSES passes"
 psql_q "SELECT layer, z, x, y, round(ms::numeric, 3), bytes FROM gw_time_tiles($PASSES)" | tr '|' ' ' >"$WORK/pg-tiles.txt"
+fi
 
 # per layer and zoom band: median, p95 of the per-tile times, and bytes
 summ() { # FILE LAYER ZMIN ZMAX -> "median p95 meanKB n"
@@ -161,6 +175,8 @@ summ() { # FILE LAYER ZMIN ZMAX -> "median p95 meanKB n"
 }
 
 # ---- 2. cached throughput: gridwatch vs nginx on the same bytes -------------------------------
+cg_r=0 cg_50=0 cg_99=0 cn_r=0 cn_50=0 cn_99=0 NP=0
+if ! skip wrk; then
 bench_serve --threads "$(nproc 2>/dev/null || echo 2)"
 rm -rf "$WORK/www"
 mkdir -p "$WORK/www"
@@ -190,6 +206,7 @@ set -- $(cached "$URL" gw); cg_r=$1 cg_50=$2 cg_99=$3
 log "wrk: nginx, same bytes from disk"
 set -- $(cached "http://127.0.0.1:$NPORT" nginx); cn_r=$1 cn_50=$2 cn_99=$3
 bench_stop
+fi
 
 # ---- 3. MBTiles pyramid: gridwatch tiles vs ogr2ogr -f MVT ------------------------------------
 z0=${PZOOM%-*}
@@ -209,6 +226,7 @@ pyr() { # LAYER -> "gw_s ogr_s gw_tiles ogr_tiles gw_cpu_s ogr_cpu_s"
     awk '{ printf "%.1f %.1f %d %d %.1f %.1f\n", $2 - $1, $3 - $2, $4, $5, $6 + $7, $8 + $9 }'
 }
 pg_gw=0 pg_og=0 pg_gwn=0 pg_ogn=0 pg_gwc=0 pg_ogc=0 pi_gw=0 pi_og=0 pi_gwn=0 pi_ogn=0 pi_gwc=0 pi_ogc=0
+skip pyramid && PLAYERS=none
 case ",$PLAYERS," in *,grids,*)
   log "MBTiles pyramid z$PZOOM: grids ($(uptime | sed 's/.*load/load/'))"; set -- $(pyr grids)
   pg_gw=$1 pg_og=$2 pg_gwn=$3 pg_ogn=$4 pg_gwc=$5 pg_ogc=$6 ;; esac

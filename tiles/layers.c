@@ -19,8 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CLUSTER_CATS 16 /* categories counted one by one; the rest go to count_other */
-
 static const char *const tl_names[GW_TL_COUNT] = {"grids",       "police_rooms",     "cameras",
                                                   "teams",       "incidents",        "camera_views",
                                                   "blind_spots", "hotspot_clusters", "city"};
@@ -50,6 +48,13 @@ uint32_t gw_tile_layer_parts(gw_tile_layer l)
     return (int)l >= 0 && l < GW_TL_CITY ? 1u << l : 0;
 }
 
+uint32_t gw_tile_layer_city_minzoom(gw_tile_layer l)
+{
+    return l == GW_TL_CAMERAS     ? GW_TL_CITY_CAMERAS_MINZOOM
+           : l == GW_TL_INCIDENTS ? GW_TL_CITY_INCIDENTS_MINZOOM
+                                  : gw_tile_layer_minzoom(l);
+}
+
 uint32_t gw_tile_layer_minzoom(gw_tile_layer l)
 {
     return l == GW_TL_CAMERA_VIEWS  ? GW_TL_VIEWS_MINZOOM
@@ -67,18 +72,23 @@ gw_layer tl_part_layer(int part)
 }
 
 /* Field indexes (gw_layer_fields order) a part's features carry. */
-#define GRIDS_LOW (-1) /* row_props: the grids below GW_TL_GRID_DETAIL_MINZOOM (no name) */
+#define GRIDS_LOW (-1) /* row_props: the grids below GW_TL_GRID_DETAIL_MINZOOM (id only) */
+#define ROOMS_LOW (-2) /* the police rooms below it: id, name */
+#define TEAMS_LOW (-3) /* the teams below it: id, status */
 static size_t part_fields(int part, int *out)
 {
     /* grids: id, name, township, county, population, prefecture, village (layer.c order);
-     * below zoom 10 the jurisdiction's lower parts only, to keep a z8 tile small */
-    static const int grids[] = {0, 1, 2, 3, 4, 8, 9}, grids_low[] = {0, 2, 3, 4};
+     * below zoom 10 the id alone (and the analysis fields), to keep a z8 tile small */
+    static const int grids[] = {0, 1, 2, 3, 4, 8, 9}, grids_low[] = {0};
+    static const int rooms_low[] = {0, 1}, teams_low[] = {0, 2};
     static const int views[] = {0, 2, 3, 4, 6};
     static const int incidents[] = {0, 1, 2, 3, 4, 6}; /* description left out: long free text */
     const int *src;
     size_t n;
     if (part == GW_TL_GRIDS) src = grids, n = 7;
-    else if (part == GRIDS_LOW) src = grids_low, n = 4;
+    else if (part == GRIDS_LOW) src = grids_low, n = 1;
+    else if (part == ROOMS_LOW) src = rooms_low, n = 2;
+    else if (part == TEAMS_LOW) src = teams_low, n = 2;
     else if (part == GW_TL_CAMERA_VIEWS) src = views, n = 5;
     else if (part == GW_TL_INCIDENTS) src = incidents, n = 6;
     else {
@@ -88,6 +98,13 @@ static size_t part_fields(int part, int *out)
     }
     memcpy(out, src, n * sizeof *src);
     return n;
+}
+
+/* The field set of part's point features at zoom z. */
+static int zoom_part(int part, uint32_t z)
+{
+    if (z >= GW_TL_GRID_DETAIL_MINZOOM) return part;
+    return part == GW_TL_POLICE_ROOMS ? ROOMS_LOW : part == GW_TL_TEAMS ? TEAMS_LOW : part;
 }
 
 size_t gw_tile_layer_props(gw_tile_layer part, const char **names, const char **types, size_t cap)
@@ -156,6 +173,8 @@ typedef struct lidx {
 struct gw_tile_source {
     pthread_mutex_t lock;
     lidx *slot[GW_LAYER_COUNT];
+    tl_agg_slot agg[GW_LAYER_COUNT]; /* cluster aggregates of the point layers */
+    int no_agg;                      /* clusters from scans only (tests, benchmarks) */
 };
 
 gw_status gw_tile_source_create(gw_ctx *ctx, gw_tile_source **out)
@@ -163,7 +182,23 @@ gw_status gw_tile_source_create(gw_ctx *ctx, gw_tile_source **out)
     *out = calloc(1, sizeof **out);
     if (!*out) return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory");
     pthread_mutex_init(&(*out)->lock, NULL);
+    for (int i = 0; i < GW_LAYER_COUNT; i++) pthread_mutex_init(&(*out)->agg[i].lock, NULL);
     return GW_OK;
+}
+
+void gw_tile_source_set_aggregates(gw_tile_source *src, bool on)
+{
+    if (src) __atomic_store_n(&src->no_agg, !on, __ATOMIC_RELAXED);
+}
+
+void gw_tile_source_stats(gw_tile_source *src, gw_layer layer, gw_tile_agg_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!src || (int)layer < 0 || layer >= GW_LAYER_COUNT) return;
+    tl_agg_slot *s = &src->agg[layer];
+    pthread_mutex_lock(&s->lock);
+    out->builds = s->builds, out->updates = s->updates, out->last_ms = s->last_ms;
+    pthread_mutex_unlock(&s->lock);
 }
 
 static void lidx_release(lidx *x)
@@ -177,7 +212,14 @@ static void lidx_release(lidx *x)
 void gw_tile_source_destroy(gw_tile_source *src)
 {
     if (!src) return;
-    for (int i = 0; i < GW_LAYER_COUNT; i++) lidx_release(src->slot[i]);
+    gw_ctx *ctx = NULL; /* the aggregates hold snapshots, released with a context */
+    gw_ctx_create(&ctx);
+    for (int i = 0; i < GW_LAYER_COUNT; i++) {
+        lidx_release(src->slot[i]);
+        tl_agg_release(ctx, src->agg[i].agg);
+        pthread_mutex_destroy(&src->agg[i].lock);
+    }
+    gw_ctx_destroy(ctx);
     pthread_mutex_destroy(&src->lock);
     free(src);
 }
@@ -405,7 +447,11 @@ static size_t grid_extra_props(const gw_tile_grid_fields *g, size_t r, int detai
         {                                                                                          \
             key, { .type = GW_MVT_INT, .u.i = (arr)[r] }                                           \
         }
-    DBL("coverage_ratio", g->coverage_ratio);
+    if (!detail && g->coverage_ratio && !isnan(g->coverage_ratio[r])) /* to 0.01: ~10 KB at z8 */
+        p[k++] = (gw_mvt_prop){"coverage_ratio",
+                               {.type = GW_MVT_DOUBLE,
+                                .u.d = round(g->coverage_ratio[r] * 100) / 100}};
+    else DBL("coverage_ratio", g->coverage_ratio);
     if (g->gi_bin && g->gi_bin[r] != GW_TILE_NO_BIN)
         p[k++] = (gw_mvt_prop){"gi_bin", {.type = GW_MVT_INT, .u.i = g->gi_bin[r]}};
     if (!detail) return k; /* each property costs 2-3 bytes a grid: ~20 KB in a z8 tile */
@@ -481,63 +527,20 @@ static const char *cluster_field(int part)
                                                           : NULL;
 }
 
-/* Points inside the tile aggregated on a cells x cells grid: one point per non-empty cell at
- * the mean position, with count and count_<value of cluster_field()>. */
-static gw_status render_clusters(gw_ctx *ctx, gw_mvt *mvt, const lidx *x, int part, const rows *rs,
-                                 gw_bbox tb)
+/* Points of tile t aggregated on a cells x cells grid: one point per non-empty cell at the
+ * mean position, with count and count_<value of cluster_field()> (tiles/point_agg.c), from the
+ * layer's aggregate index when given, else from the rows rs (all in t). */
+static gw_status render_clusters(gw_ctx *ctx, gw_mvt *mvt, const gw_layer_data *d, int part,
+                                 const tl_agg *ag, const rows *rs, size_t n, gw_tile_id t)
 {
-    int cells = rs->n > 200000 ? 64 : 128;
-    size_t nc = (size_t)cells * cells;
-    const double *mx = gw_layer_data_x(x->d, GW_MODEL_MERCATOR),
-                 *my = gw_layer_data_y(x->d, GW_MODEL_MERCATOR);
+    int cells = n > 200000 ? 64 : 128;
     const char *cfield = cluster_field(part);
-    int fcat = cfield ? gw_layer_field_index(gw_layer_data_layer(x->d), cfield) : -1;
-    const char *cats[CLUSTER_CATS];
-    int ncat = 0;
-    uint32_t *cnt = calloc(nc * (CLUSTER_CATS + 2), sizeof *cnt);
-    double *sx = calloc(nc * 2, sizeof *sx);
-    if (!cnt || !sx) {
-        free(cnt), free(sx);
-        return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory clustering %zu incidents", rs->n);
-    }
-    double w = (tb.maxx - tb.minx) / cells, hgt = (tb.maxy - tb.miny) / cells;
-    for (size_t i = 0; i < rs->n; i++) {
-        size_t r = rs->v[i];
-        int cx = (int)((mx[r] - tb.minx) / w), cy = (int)((tb.maxy - my[r]) / hgt);
-        cx = cx < 0 ? 0 : cx >= cells ? cells - 1 : cx;
-        cy = cy < 0 ? 0 : cy >= cells ? cells - 1 : cy;
-        size_t c = (size_t)cy * cells + cx;
-        const char *cat = fcat > 0 ? gw_layer_data_text(x->d, r, fcat) : NULL;
-        int k = fcat > 0 ? CLUSTER_CATS : CLUSTER_CATS + 1; /* "other", or not counted */
-        for (int j = 0; cat && j < ncat; j++)
-            if (cats[j] == cat || strcmp(cats[j], cat) == 0) {
-                k = j;
-                break;
-            }
-        if (cat && k == CLUSTER_CATS && ncat < CLUSTER_CATS) cats[ncat] = cat, k = ncat++;
-        uint32_t *cc = cnt + c * (CLUSTER_CATS + 2);
-        if (k <= CLUSTER_CATS) cc[k]++;
-        cc[CLUSTER_CATS + 1]++;
-        sx[2 * c] += mx[r], sx[2 * c + 1] += my[r];
-    }
-    char keys[CLUSTER_CATS + 1][64];
-    for (int j = 0; j < ncat; j++) snprintf(keys[j], sizeof keys[j], "count_%s", cats[j]);
-    snprintf(keys[CLUSTER_CATS], sizeof keys[0], "count_other");
-    gw_mvt_prop p[CLUSTER_CATS + 3];
-    gw_status st = GW_OK;
-    for (size_t c = 0; c < nc && !st; c++) {
-        const uint32_t *cc = cnt + c * (CLUSTER_CATS + 2);
-        uint32_t n = cc[CLUSTER_CATS + 1];
-        if (!n) continue;
-        size_t np = 0;
-        p[np++] = (gw_mvt_prop){"cluster", {.type = GW_MVT_BOOL, .u.b = true}};
-        p[np++] = (gw_mvt_prop){"count", {.type = GW_MVT_INT, .u.i = n}};
-        for (int j = 0; j <= CLUSTER_CATS; j++)
-            if (cc[j] && (j < ncat || j == CLUSTER_CATS))
-                p[np++] = (gw_mvt_prop){keys[j], {.type = GW_MVT_INT, .u.i = cc[j]}};
-        st = gw_mvt_add_point(mvt, 0, false, sx[2 * c] / n, sx[2 * c + 1] / n, p, np, NULL);
-    }
-    free(cnt), free(sx);
+    int fcat = cfield ? gw_layer_field_index(gw_layer_data_layer(d), cfield) : -1;
+    tl_cellsum cs;
+    gw_status st = ag ? tl_agg_cells(ctx, ag, t, cells, &cs)
+                      : tl_scan_cells(ctx, d, fcat, rs->v, rs->n, t, cells, &cs);
+    if (!st) st = tl_cellsum_emit(ctx, mvt, &cs, fcat >= 0);
+    tl_cellsum_free(&cs);
     return st;
 }
 
@@ -627,6 +630,8 @@ gw_status gw_tile_render_ex(gw_ctx *ctx, gw_tile_source *src, gw_mvt *mvt,
         int part = order[i];
         if (!(parts & (1u << part))) continue;
         if (part == GW_TL_CAMERA_VIEWS && t.z < GW_TL_VIEWS_MINZOOM) continue;
+        if (parts != 1u << part && t.z < gw_tile_layer_city_minzoom((gw_tile_layer)part))
+            continue; /* composite tiles: cameras and incidents where the styles use them */
         if (part == GW_TL_BLIND_SPOTS && (t.z < GW_TL_BLIND_MINZOOM || !ex || !ex->blind)) continue;
         if (part == GW_TL_HOTSPOT_CLUSTERS) { /* the server's analysis, not the snapshot's rows */
             if (ex && ex->keep) continue;     /* city-wide figures: not for a jurisdiction */
@@ -651,15 +656,33 @@ gw_status gw_tile_render_ex(gw_ctx *ctx, gw_tile_source *src, gw_mvt *mvt,
         } else if (!st && part == GW_TL_CAMERA_VIEWS) {
             st = render_views(ctx, mvt, x, &cf, bb, &rs);
         } else if (!st) {
-            st = collect_points(ctx, x, &cf, tb, &rs);
-            if (!st && rs.n > GW_TL_CLUSTER_MAX) {
-                st = render_clusters(ctx, mvt, x, part, &rs, tb);
+            /* dense tiles: clusters, from the aggregate index when nothing is filtered */
+            size_t n = 0;
+            tl_agg *ag = NULL;
+            int plain = !cf.n && !cf.has_lo && !cf.has_hi && !cf.keep;
+            const char *cfield = cluster_field(part);
+            if (x->count > GW_TL_CLUSTER_MAX && plain &&
+                !__atomic_load_n(&src->no_agg, __ATOMIC_RELAXED))
+                st = tl_agg_get(ctx, &src->agg[tl_part_layer(part)], snap, tl_part_layer(part),
+                                cfield ? gw_layer_field_index(tl_part_layer(part), cfield) : -1,
+                                &ag);
+            if (!st && ag) {
+                n = tl_agg_tile_count(ag, t);
+            } else if (!st && x->count > GW_TL_CLUSTER_MAX) {
+                double e = 1.0; /* metres: the fixed-point tile test decides */
+                gw_bbox tw = {tb.minx - e, tb.miny - e, tb.maxx + e, tb.maxy + e};
+                st = collect_points(ctx, x, &cf, tw, &rs);
+                n = rs.n = tl_keep_in_tile(x->d, rs.v, rs.n, t);
+            }
+            if (!st && n > GW_TL_CLUSTER_MAX) {
+                st = render_clusters(ctx, mvt, x->d, part, ag, &rs, n, t);
             } else if (!st) {
                 st = collect_points(ctx, x, &cf, bb, &rs);
                 if (rs.n > 1)
                     qsort(rs.v, rs.n, sizeof *rs.v, cmp_size); /* stable tile bytes: row order */
-                if (!st) st = render_points(ctx, mvt, x, part, &rs);
+                if (!st) st = render_points(ctx, mvt, x, zoom_part(part, t.z), &rs);
             }
+            tl_agg_release(ctx, ag);
         }
         lidx_release(x);
     }

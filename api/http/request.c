@@ -174,6 +174,20 @@ void gw_req_respond_take(gw_req *req, unsigned status, const char *content_type,
     set_response(req, status, r, content_type, len);
 }
 
+void gw_req_respond_shared(gw_req *req, unsigned status, const char *content_type, const void *body,
+                           size_t len, void (*release)(void *cls), void *cls)
+{
+    /* MHD_RESPMEM_PERSISTENT semantics with a callback when MHD lets go of the response */
+    struct MHD_Response *r = MHD_create_response_from_buffer_with_free_callback_cls(
+        len, (void *)(uintptr_t)body, release, cls);
+    if (!r) {
+        if (release) release(cls);
+        gw_req_problem(req, 500, NULL, "could not make the response");
+        return;
+    }
+    set_response(req, status, r, content_type, len);
+}
+
 void gw_req_respond_json(gw_req *req, unsigned status, json_t *doc)
 {
     char *s = doc ? json_dumps(doc, JSON_COMPACT) : NULL;

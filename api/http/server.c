@@ -609,8 +609,11 @@ gw_status gw_server_create(gw_ctx *ctx, const gw_server_opts *opts, gw_server **
                               MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
                               MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
                               /* room for a long query string and its headers (MHD's 32 KiB
-                               * default closed the connection unanswered at ~460 parameters) */
-                              MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)256 * 1024,
+                               * default closed the connection unanswered at ~460 parameters;
+                               * test_hardening sends 460).  Not more: MHD 0.9.75 zeroes the
+                               * whole pool between two requests of a connection, and at 256 KiB
+                               * that memset was 15 % of the CPU serving cached tiles */
+                              MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024,
                               MHD_OPTION_END);
     if (!srv->d) {
         s = gw_ctx_error(ctx, GW_ERR_IO, "cannot listen on %s:%u (address in use or not local?)",

@@ -139,6 +139,12 @@ void gw_req_respond(gw_req *req, unsigned status, const char *content_type, cons
  * once when the answer cannot be made (a 500 is then answered).  No copy of a large page. */
 void gw_req_respond_take(gw_req *req, unsigned status, const char *content_type, char *body,
                          size_t len);
+/* Answer with `body` (len bytes) without copying it: the caller keeps it valid until
+ * release(cls) is called, once the answer is sent or dropped (at once when the answer cannot be
+ * made; a 500 is then answered).  For bytes shared by many answers, e.g. a cached tile held by
+ * a reference that release drops. */
+void gw_req_respond_shared(gw_req *req, unsigned status, const char *content_type, const void *body,
+                           size_t len, void (*release)(void *cls), void *cls);
 /* Answer with a JSON document (serialised compactly; `doc` is decref'd). */
 void gw_req_respond_json(gw_req *req, unsigned status, json_t *doc);
 /* Answer with application/problem+json (RFC 9457): type "about:blank" with the status's title

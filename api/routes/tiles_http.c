@@ -351,6 +351,8 @@ static int tile_arg(void *user, const char *key, const char *val)
     return 0;
 }
 
+static void blob_release(void *b) { gw_tile_blob_release(b); }
+
 static void send_blob(gw_req *req, const gw_tile_blob *b, int hit)
 {
     gw_req_add_header(req, "X-Tile-Cache", hit ? "hit" : "miss");
@@ -364,11 +366,13 @@ static void send_blob(gw_req *req, const gw_tile_blob *b, int hit)
         gw_req_respond(req, 204, NULL, "", 0);
         return;
     }
+    /* the bytes go out from the cached blob itself (no copy), held by a reference */
+    gw_tile_blob_retain((gw_tile_blob *)b);
     if (b->gz && gw_req_accepts_gzip(req)) {
         gw_req_add_header(req, "Content-Encoding", "gzip");
-        gw_req_respond(req, 200, MVT_TYPE, (const char *)b->gz, b->gz_len);
+        gw_req_respond_shared(req, 200, MVT_TYPE, b->gz, b->gz_len, blob_release, (void *)b);
     } else {
-        gw_req_respond(req, 200, MVT_TYPE, (const char *)b->raw, b->raw_len);
+        gw_req_respond_shared(req, 200, MVT_TYPE, b->raw, b->raw_len, blob_release, (void *)b);
     }
 }
 
@@ -454,7 +458,7 @@ static int query_copy(void *user, const char *key, const char *val)
     return 0;
 }
 
-static json_t *vector_layer(gw_tile_layer part)
+static json_t *vector_layer(gw_tile_layer part, int composite)
 {
     const char *names[48], *types[48];
     size_t n = gw_tile_layer_props(part, names, types, sizeof names / sizeof names[0]);
@@ -462,9 +466,15 @@ static json_t *vector_layer(gw_tile_layer part)
     for (size_t i = 0; i < n; i++) json_object_set_new(fields, names[i], json_string(types[i]));
     const char *desc =
         part == GW_TL_INCIDENTS
-            ? "incidents; where a tile holds more than 4000, cluster points (cluster=true) with count and count_<category>"
-        : part == GW_TL_CAMERAS || part == GW_TL_TEAMS
-            ? "points; where a tile holds more than 4000, cluster points (cluster=true) with count and count_<status>"
+            ? "incidents; where a tile holds more than 4000, cluster points (cluster=true) with count and count_<category>; "
+              "in the city tiles from zoom 10"
+        : part == GW_TL_CAMERAS
+            ? "points; where a tile holds more than 4000, cluster points (cluster=true) with count and count_<status>; "
+              "in the city tiles from zoom 13"
+        : part == GW_TL_TEAMS
+            ? "points; where a tile holds more than 4000, cluster points (cluster=true) with count and count_<status>; "
+              "below zoom 10 only id and status"
+        : part == GW_TL_POLICE_ROOMS ? "points; below zoom 10 only id and name"
         : part == GW_TL_CAMERA_VIEWS ? "camera view sectors (from zoom 15)"
         : part == GW_TL_BLIND_SPOTS
             ? "coverage blind spots per grid (from zoom 13): grid id, blind_m2; empty while coverage is computed"
@@ -476,11 +486,11 @@ static json_t *vector_layer(gw_tile_layer part)
               "(gi_z, gi_p, gi_bin -3..3, gi_class, gi_count: the default run over every incident, whatever the "
               "tile's filters) and hot spot cluster (clusters: how many touch the grid, cluster_rr: their highest "
               "relative risk) fields when the analysis is current; below zoom 10 "
-              "only id, township, county, population, coverage_ratio and gi_bin"
+              "only id, coverage_ratio (to 0.01) and gi_bin"
             : gw_tile_layer_name(part);
+    int minz = (int)(composite ? gw_tile_layer_city_minzoom(part) : gw_tile_layer_minzoom(part));
     return json_pack("{s:s,s:o,s:i,s:i,s:s}", "id", gw_tile_layer_name(part), "fields", fields,
-                     "minzoom", (int)gw_tile_layer_minzoom(part), "maxzoom", MAXZOOM, "description",
-                     desc);
+                     "minzoom", minz, "maxzoom", MAXZOOM, "description", desc);
 }
 
 static int h_tilejson(gw_req *req)
@@ -522,7 +532,8 @@ static int h_tilejson(gw_req *req)
     cz = cz < (int)minz ? (int)minz : cz > 16 ? 16 : cz;
     json_t *vl = json_array();
     for (int p = 0; p < GW_TL_CITY; p++)
-        if (a.parts & (1u << p)) json_array_append_new(vl, vector_layer((gw_tile_layer)p));
+        if (a.parts & (1u << p))
+            json_array_append_new(vl, vector_layer((gw_tile_layer)p, layer == GW_TL_CITY));
     json_t *doc = json_pack("{s:s,s:s,s:s,s:[s],s:i,s:i,s:[f,f,f,f],s:[f,f,i],s:o,s:s}", "tilejson",
                             "3.0.0", "name", name, "scheme", "xyz", "tiles",
                             url.data ? url.data : "", "minzoom", (int)minz, "maxzoom", MAXZOOM,
@@ -545,11 +556,11 @@ static const char style_layers[] =
     "\"paint\":{\"fill-color\":\"#202020\",\"fill-opacity\":0.3}},"
     "{\"id\":\"camera-views\",\"type\":\"fill\",\"source\":\"city\",\"source-layer\":\"camera_views\",\"minzoom\":15,"
     "\"paint\":{\"fill-color\":\"#f0a020\",\"fill-opacity\":0.2,\"fill-outline-color\":\"#c07010\"}},"
-    "{\"id\":\"incident-clusters\",\"type\":\"circle\",\"source\":\"city\",\"source-layer\":\"incidents\","
+    "{\"id\":\"incident-clusters\",\"type\":\"circle\",\"source\":\"incidents\",\"source-layer\":\"incidents\","
     "\"filter\":[\"==\",[\"get\",\"cluster\"],true],"
     "\"paint\":{\"circle-color\":\"#d7301f\",\"circle-opacity\":0.55,"
     "\"circle-radius\":[\"interpolate\",[\"linear\"],[\"get\",\"count\"],1,2,10,4,100,8,1000,14,10000,22]}},"
-    "{\"id\":\"incidents\",\"type\":\"circle\",\"source\":\"city\",\"source-layer\":\"incidents\","
+    "{\"id\":\"incidents\",\"type\":\"circle\",\"source\":\"incidents\",\"source-layer\":\"incidents\","
     "\"filter\":[\"!\",[\"has\",\"cluster\"]],"
     "\"paint\":{\"circle-color\":[\"interpolate\",[\"linear\"],[\"get\",\"severity\"],1,\"#fdae61\",5,\"#a50026\"],"
     "\"circle-radius\":[\"interpolate\",[\"linear\"],[\"zoom\"],10,1.5,16,5]}},"
@@ -568,11 +579,15 @@ static int h_style(gw_req *req)
                        gw_req_param(req, "file"));
         return 0;
     }
-    char src[600];
+    char src[600], inc[600];
     snprintf(src, sizeof src, "%s/tiles/city.json", gw_req_base_url(req));
+    snprintf(inc, sizeof inc, "%s/tiles/incidents.json", gw_req_base_url(req));
     json_t *layers = json_loads(style_layers, 0, NULL);
-    json_t *doc = json_pack("{s:i,s:s,s:{s:{s:s,s:s}},s:o}", "version", 8, "name", "gridwatch city",
-                            "sources", "city", "type", "vector", "url", src, "layers",
+    /* incidents from their own layer (clustered at every zoom), as the wall does: the city
+     * tiles have them from zoom 10 only */
+    json_t *doc = json_pack("{s:i,s:s,s:{s:{s:s,s:s},s:{s:s,s:s}},s:o}", "version", 8, "name",
+                            "gridwatch city", "sources", "city", "type", "vector", "url", src,
+                            "incidents", "type", "vector", "url", inc, "layers",
                             layers ? layers : json_array());
     gw_req_respond_json(req, 200, doc);
     return 0;

@@ -41,10 +41,16 @@ typedef enum gw_tile_layer {
 
 #define GW_TL_VIEWS_MINZOOM 15
 #define GW_TL_BLIND_MINZOOM 13
-/* Grid features carry their long text fields (name) and the detailed analysis fields from this
- * zoom on; below it only id, township, county, population, coverage_ratio and gi_bin (a z8
- * tile holds thousands of grids: see docs/benchmarks.md). */
+/* Grid features carry their text fields and the detailed analysis fields from this zoom on;
+ * below it only id, coverage_ratio (to 0.01) and gi_bin; police rooms below it only id and
+ * name, teams only id and status (a z8 tile holds thousands of them: docs/benchmarks.md). */
 #define GW_TL_GRID_DETAIL_MINZOOM 10
+/* A composite tile (city) has its cameras layer from this zoom on (the wall and the style draw
+ * cameras from 13) and its incidents from GW_TL_CITY_INCIDENTS_MINZOOM (the wall and the style
+ * take incidents from the incidents layer, filtered by time); the layers alone have cluster
+ * points below.  Both cut the z8 city tile under 500 KB (docs/benchmarks.md). */
+#define GW_TL_CITY_CAMERAS_MINZOOM 13
+#define GW_TL_CITY_INCIDENTS_MINZOOM 10
 /* A point layer with more points than this inside a tile is drawn there as cluster points
  * (incidents counted per category, cameras and teams per status). */
 #define GW_TL_CLUSTER_MAX 4000
@@ -60,6 +66,9 @@ gw_status gw_tile_layer_from_name(gw_ctx *ctx, const char *name, gw_tile_layer *
 uint32_t gw_tile_layer_parts(gw_tile_layer l);
 /* Least zoom at which the layer has features (15 for camera_views, 13 for blind_spots, else 0). */
 uint32_t gw_tile_layer_minzoom(gw_tile_layer l);
+/* The same inside a composite (city) tile: GW_TL_CITY_CAMERAS_MINZOOM for cameras,
+ * GW_TL_CITY_INCIDENTS_MINZOOM for incidents, else gw_tile_layer_minzoom(l). */
+uint32_t gw_tile_layer_city_minzoom(gw_tile_layer l);
 
 /* The properties a part's features carry, for TileJSON vector_layers: names[i] with TileJSON
  * types[i] ("String", "Number", "Boolean").  Returns the count (at most cap filled).  The grids'
@@ -98,6 +107,18 @@ typedef struct gw_tile_source gw_tile_source;
 gw_status gw_tile_source_create(gw_ctx *ctx, gw_tile_source **out);
 /* Accepts NULL. */
 void gw_tile_source_destroy(gw_tile_source *src);
+/* Cluster points of unfiltered tiles come from a per-layer aggregate index (built on first
+ * use, then derived from the previous one by the rows that changed; it holds the snapshot it
+ * counts until the next version replaces it) when on (the default), else from a scan of the
+ * tile's points, as filtered tiles always do.  Both give the same bytes. */
+void gw_tile_source_set_aggregates(gw_tile_source *src, bool on);
+/* How a layer's aggregate index was made so far: builds from scratch, updates from the
+ * previous version, and the time of the last of either (ms). */
+typedef struct gw_tile_agg_stats {
+    uint64_t builds, updates;
+    double last_ms;
+} gw_tile_agg_stats;
+void gw_tile_source_stats(gw_tile_source *src, gw_layer layer, gw_tile_agg_stats *out);
 
 /* Analysis fields of the grids, one entry per row of a snapshot's grids layer, encoded on the
  * grid features as given (the supplier rounds them).  A group whose arrays are NULL is left

@@ -475,7 +475,7 @@ static void test_city_tile_matches_model(void **state)
     assert_null(render(GW_TL_ALL_PARTS, (gw_tile_id){14, home.x + 40, home.y + 40}, NULL, NULL));
 }
 
-/* Below GW_TL_GRID_DETAIL_MINZOOM the grids lose their long text (name) but keep the rest. */
+/* Below GW_TL_GRID_DETAIL_MINZOOM the grids keep only their id (and the analysis fields). */
 static void test_coarse_grids(void **state)
 {
     (void)state;
@@ -485,16 +485,34 @@ static void test_coarse_grids(void **state)
     assert_int_equal(count(ds, "grids"), 3); /* G3 is in the same z9 tile */
     OGRFeatureH g = feature(ds, "grids", "G1");
     assert_non_null(g);
-    assert_false(has(g, "name"));
-    assert_string_equal(str(g, "township"), "T1");
-    assert_int_equal(num_i(g, "population"), 1200);
+    assert_false(has(g, "name") || has(g, "township") || has(g, "county") || has(g, "population"));
     OGR_F_Destroy(g);
+    GDALClose(ds);
+    /* the city at z9: rooms with id and name, teams with id and status, no cameras (the
+     * cameras layer alone still has them) */
+    ds = render(GW_TL_ALL_PARTS, t, NULL, NULL);
+    OGRFeatureH r = feature(ds, "police_rooms", "R1");
+    assert_non_null(r);
+    assert_string_equal(str(r, "name"), "Room");
+    assert_false(has(r, "phone") || has(r, "address"));
+    OGR_F_Destroy(r);
+    r = feature(ds, "teams", "T1");
+    assert_non_null(r);
+    assert_string_equal(str(r, "status"), "busy");
+    assert_false(has(r, "name") || has(r, "members") || has(r, "updated_at"));
+    OGR_F_Destroy(r);
+    assert_int_equal(count(ds, "cameras"), -1);
+    GDALClose(ds);
+    ds = render(gw_tile_layer_parts(GW_TL_CAMERAS), t, NULL, NULL);
+    assert_int_equal(count(ds, "cameras"), 2);
     GDALClose(ds);
     t = (gw_tile_id){10, home.x >> 4, home.y >> 4};
     ds = render(gw_tile_layer_parts(GW_TL_GRIDS), t, NULL, NULL);
     g = feature(ds, "grids", "G1");
     assert_non_null(g);
     assert_string_equal(str(g, "name"), "Grid one");
+    assert_string_equal(str(g, "township"), "T1");
+    assert_int_equal(num_i(g, "population"), 1200);
     OGR_F_Destroy(g);
     GDALClose(ds);
 }
