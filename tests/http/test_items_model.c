@@ -217,9 +217,9 @@ static void test_a_new_incident_is_counted_at_once(void **state)
 {
     (void)state;
     load(GW_LAYER_INCIDENTS);
-    const srow *a = &rows[nrows / 4];
+    const double lon = rows[nrows / 4].lon, lat = rows[nrows / 4].lat; /* load() reallocates */
     char body[512], path[512];
-    double x0 = a->lon - 0.01, y0 = a->lat - 0.01, x1 = a->lon + 0.01, y1 = a->lat + 0.01;
+    double x0 = lon - 0.01, y0 = lat - 0.01, x1 = lon + 0.01, y1 = lat + 0.01;
     snprintf(path, sizeof path,
              "/collections/incidents/items?bbox=%.17g,%.17g,%.17g,%.17g&limit=1000", x0, y0, x1,
              y1);
@@ -228,7 +228,7 @@ static void test_a_new_incident_is_counted_at_once(void **state)
                  "{\"type\":\"Feature\",\"id\":\"IM-%d\",\"geometry\":{\"type\":\"Point\","
                  "\"coordinates\":[%.7f,%.7f]},\"properties\":{\"category\":\"theft\","
                  "\"severity\":2,\"occurred_at\":\"2025-06-01T12:00:00Z\"}}",
-                 i, a->lon + 0.001 * i, a->lat);
+                 i, lon + 0.001 * i, lat);
         hf_resp r = hf_request("POST", "/collections/incidents/items", admin, body, strlen(body),
                                "application/geo+json", NULL);
         assert_int_equal(r.status, 201);
