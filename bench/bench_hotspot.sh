@@ -33,7 +33,7 @@ for W in queen rook distance:1500 knn:8; do
   echo "$ours|$peer" | awk -F'|' -v w="$W" '{
     split($1, a, " "); o = a[1] + a[3]; p = "-"; r = "-";
     if ($2 ~ /^[0-9.]+ \+ [0-9.]+ s$/) { split($2, b, " "); p = sprintf("%.2f s", b[1] + b[3]); r = (o > 0 ? sprintf("%.1f", (b[1] + b[3]) / o) : "-") }
-    printf "ROW|Gi* %s weights + statistic, scale 1|%.2f s|R spdep|%s|%s\n", w, o, p, r }'
+    printf "ROW|Gi* %s weights + statistic|%.2f s|R spdep|%s|%s\n", w, o, p, r }'
 done
 for C in 100 50; do
   "$GW" hotspots "$DB" --method kde --cell $C --out "$DIR/kde.tif" 2>"$DIR/kde.log"

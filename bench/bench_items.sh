@@ -116,3 +116,7 @@ for row in "bbox page (limit 1000):$gb_r:$gb_50:$gb_99:$pb_r:$pb_50:$pb_99" \
            "single item:$go_r:$go_50:$go_99:$po_r:$po_50:$po_99"; do
   echo "$row" | awk -F: '{ printf "%-30s | %10.1f %8.2f %8.2f | %10.1f %8.2f %8.2f | %.2fx\n", $1, $2, $3, $4, $5, $6, $7, ($5 > 0 ? $2 / $5 : 0) }'
 done
+# the rows for bench/run_all.sh
+for row in "bbox page of 1,000 incidents:$gb_r:$pb_r" "single item:$go_r:$po_r"; do
+  echo "$row" | awk -F: '{ printf "ROW|items, %s (%d connections)|%.1f req/s|PostGIS (pgbench, no HTTP)|%.1f q/s|%.2f\n", $1, '"$CONN"', $2, $3, ($3 > 0 ? $2 / $3 : 0) }'
+done

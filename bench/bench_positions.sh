@@ -111,3 +111,4 @@ printf '%-44s | %12s | %8s %8s | %9s | server %s CPU-s over %s s = %s positions 
   "$(awk -v n="$GS" -v c="$GCPU" 'BEGIN { printf "%.0f", (c > 0 ? n / c : 0) }')"
 printf '%-44s | %12s | %8s %8s | %9s |\n' "PostGIS UPDATE … FROM (VALUES …), libpq" "$PR" "$P50" "$P95" "$PA/$PS"
 awk -v g="$GR" -v p="$PR" 'BEGIN { printf "gridwatch/PostGIS positions/s: %.2fx\n", (p > 0 ? g / p : 0) }'
+awk -v g="$GR" -v p="$PR" -v b="$BATCH" -v c="$CONN" 'BEGIN { printf "ROW|team positions over HTTP, batches of %s, %s connections|%.0f /s|PostGIS UPDATE FROM VALUES (libpq)|%.0f /s|%.2f\n", b, c, g, p, (p > 0 ? g / p : 0) }'

@@ -253,6 +253,12 @@ printf '%-28s %10s %8s %8s\n' server "req/s" "p50 ms" "p99 ms"
 printf '%-28s %10.0f %8.2f %8.2f\n' "gridwatch (tile cache)" "$cg_r" "$cg_50" "$cg_99"
 printf '%-28s %10.0f %8.2f %8.2f\n' "nginx (same bytes, disk)" "$cn_r" "$cn_50" "$cn_99"
 echo "$cg_r $cn_r" | awk '{ printf "gridwatch / nginx: %.2f\n", ($2 > 0 ? $1 / $2 : 0) }'
+# the rows for bench/run_all.sh (uncached: PostGIS ST_AsMVT / ours at the p95 over z8-16)
+for layer in grids incidents; do
+  g=$(summ "$WORK/gw-tiles.txt" $layer 8 16); p=$(summ "$WORK/pg-tiles.txt" $layer 8 16)
+  echo "$layer $g $p" | awk '{ printf "ROW|%s tiles uncached z8-16, p95|%.2f ms|PostGIS ST_AsMVT|%.2f ms|%.1f\n", $1, $3, $7, ($3 > 0 ? $7 / $3 : 0) }'
+done
+echo "$cg_r $cn_r" | awk '{ printf "ROW|cached tiles under load (wrk)|%.0f req/s|nginx, same bytes|%.0f req/s|%.2f\n", $1, $2, ($2 > 0 ? $1 / $2 : 0) }'
 echo "3. MBTiles pyramid z$PZOOM (gridwatch: the live tiles, model load and analysis included; clusters dense incident tiles, ogr2ogr keeps every point up to its own limits)"
 printf '%-10s | %8s %8s %8s | %10s %8s %8s | %s\n' layer "gw s" "gw CPU" tiles "ogr2ogr s" "CPU" tiles "ogr/gw (wall, CPU)"
 for l in grids incidents; do
@@ -260,4 +266,5 @@ for l in grids incidents; do
   [ "$3" = 0 ] && [ "$6" = 0 ] && continue
   echo "$l $*" | awk '{ printf "%-10s | %8.1f %8.1f %8d | %10.1f %8.1f %8d | %.1fx, %.1fx\n", $1, $2, $3, $4, $5, $6, $7,
     ($2 > 0 ? $5 / $2 : 0), ($3 > 0 ? $6 / $3 : 0) }'
+  echo "$l $*" | awk -v z="$PZOOM" '{ printf "ROW|MBTiles pyramid %s z%s|%.1f s|ogr2ogr -f MVT|%.1f s|%.1f\n", $1, z, $2, $5, ($2 > 0 ? $5 / $2 : 0) }'
 done
