@@ -4,6 +4,7 @@
 
 #include "gridwatch/city.h"
 
+#include <gdal.h>
 #include <curl/curl.h>
 #include <stdio.h>
 #include <string.h>
@@ -153,4 +154,18 @@ json_t *hf_json(hf_resp *r, long want, size_t flags, const char *what)
     json_t *j = json_loads(r->body.data, flags, NULL);
     hf_resp_free(r);
     return j;
+}
+
+void *hf_mvt_open(const hf_resp *r, unsigned z, unsigned x, unsigned y, const char *name)
+{
+    const char *fp = gw_test_path(name);
+    FILE *f = fopen(fp, "wb");
+    if (!f) return NULL;
+    size_t n = fwrite(r->body.data, 1, r->body.len, f);
+    if (fclose(f) != 0 || n != r->body.len) return NULL;
+    char ox[32], oy[32], oz[32];
+    snprintf(ox, sizeof ox, "X=%u", x), snprintf(oy, sizeof oy, "Y=%u", y);
+    snprintf(oz, sizeof oz, "Z=%u", z);
+    const char *drivers[] = {"MVT", NULL}, *opts[] = {ox, oy, oz, NULL};
+    return GDALOpenEx(fp, GDAL_OF_VECTOR, drivers, opts, NULL);
 }

@@ -54,5 +54,9 @@ const char *hf_header(const hf_resp *r, const char *name, char *buf, size_t cap)
 /* Asserts r->status == want (printing the body when not), parses the body with json_loads
  * flags and frees r; the JSON, or NULL when the body is not JSON. */
 json_t *hf_json(hf_resp *r, long want, size_t flags, const char *what);
+/* The body of a tile response (the MVT of tile z/x/y) opened with GDAL's MVT driver: written to
+ * `name` in the test's scratch directory first.  A GDALDatasetH (close with GDALClose), NULL when
+ * GDAL cannot read it.  The caller has called GDALAllRegister(). */
+void *hf_mvt_open(const hf_resp *r, unsigned z, unsigned x, unsigned y, const char *name);
 
 #endif

@@ -51,17 +51,8 @@ static void fetch(gw_tile_id t, gtile *out)
     hf_resp r = hf_request("GET", path, NULL, NULL, 0, NULL, NULL);
     assert_int_equal(r.status, 200);
     snprintf(file, sizeof file, "inc-%u-%u-%u.pbf", t.z, t.x, t.y);
-    const char *fp = gw_test_path(file);
-    FILE *f = fopen(fp, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(r.body.data, 1, r.body.len, f), r.body.len);
-    fclose(f);
+    GDALDatasetH ds = hf_mvt_open(&r, t.z, t.x, t.y, file);
     hf_resp_free(&r);
-    char ox[32], oy[32], oz[32];
-    snprintf(ox, sizeof ox, "X=%u", t.x), snprintf(oy, sizeof oy, "Y=%u", t.y);
-    snprintf(oz, sizeof oz, "Z=%u", t.z);
-    const char *drivers[] = {"MVT", NULL}, *opts[] = {ox, oy, oz, NULL};
-    GDALDatasetH ds = GDALOpenEx(fp, GDAL_OF_VECTOR, drivers, opts, NULL);
     assert_non_null(ds);
     OGRLayerH l = GDALDatasetGetLayerByName(ds, "grids");
     assert_non_null(l);

@@ -228,17 +228,8 @@ static void tile_grids(unsigned z, unsigned x, unsigned y, json_t *by_id)
     }
     assert_int_equal(r.status, 200);
     snprintf(file, sizeof file, "resp-%u-%u-%u.pbf", z, x, y);
-    const char *fp = gw_test_path(file);
-    FILE *f = fopen(fp, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(r.body.data, 1, r.body.len, f), r.body.len);
-    fclose(f);
+    GDALDatasetH ds = hf_mvt_open(&r, z, x, y, file);
     hf_resp_free(&r);
-    char ox[32], oy[32], oz[32];
-    snprintf(ox, sizeof ox, "X=%u", x), snprintf(oy, sizeof oy, "Y=%u", y);
-    snprintf(oz, sizeof oz, "Z=%u", z);
-    const char *drivers[] = {"MVT", NULL}, *opts[] = {ox, oy, oz, NULL};
-    GDALDatasetH ds = GDALOpenEx(fp, GDAL_OF_VECTOR, drivers, opts, NULL);
     assert_non_null(ds);
     OGRLayerH l = GDALDatasetGetLayerByName(ds, "grids");
     assert_non_null(l);
