@@ -108,7 +108,7 @@ echo "cross-check: $NCMP grids, max |ratio difference| $DIFF ($OK), with blind s
 echo "incremental ($MOVES camera moves, $INC_GRIDS grids per move): update + save median $INC_MED ms, p99 $INC_P99 ms wall; CPU median $INC_CMED ms, p99 $INC_CP99 ms"
 echo "(gridwatch times are the coverage step: the model is loaded once before it, as in the server)"
 # the rows for bench/run_all.sh
-echo "ROW|coverage full recompute, ratios only, scale ${SCALE:-?}|$GW_S s ($GW_CPU CPU s)|PostGIS SQL, 1 backend|$PG_S s|$(r "$PG_S" "$GW_S")"
-echo "ROW|coverage full recompute with blind-spot polygons|$GWB_S s ($GWB_CPU CPU s)|PostGIS SQL, 1 backend|$PG_S s|$(r "$PG_S" "$GWB_S")"
+printf 'ROW|coverage full recompute, ratios only, scale %s|%.2f s (%.2f CPU s)|PostGIS SQL, 1 backend|%.2f s|%s\n' "${SCALE:-?}" "$GW_S" "$GW_CPU" "$PG_S" "$(r "$PG_S" "$GW_S")"
+printf 'ROW|coverage full recompute with blind-spot polygons|%.2f s (%.2f CPU s)|PostGIS SQL, 1 backend|%.2f s|%s\n' "$GWB_S" "$GWB_CPU" "$PG_S" "$(r "$PG_S" "$GWB_S")"
 echo "ROW|coverage after one camera move, p99|$INC_P99 ms (median $INC_MED)|target|5 ms|$( [ "$INC_P99" = - ] && echo - || r 5 "$INC_P99")"
 [ "$OK" = PASS ] && [ "$OKB" = PASS ] || exit 1
