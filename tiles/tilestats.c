@@ -215,7 +215,13 @@ static int attr_add(tattr *a, const tval *v)
     size_t n = a->nvals;
     if (n == GW_TILESTATS_MAX_VALUES && tval_cmp(v, &a->vals[n - 1]) >= 0) return 0;
     tval k = *v;
-    if (k.kind == V_STRING && !(k.s = strndup(v->s, v->len))) return -1;
+    if (k.kind == V_STRING) { /* a copy of all len bytes: a value may hold NUL bytes */
+        char *c = malloc(v->len + 1);
+        if (!c) return -1;
+        memcpy(c, v->s, v->len);
+        c[v->len] = '\0';
+        k.s = c;
+    }
     if (n == GW_TILESTATS_MAX_VALUES) { /* drop the largest */
         if (a->vals[n - 1].kind == V_STRING) free((char *)a->vals[n - 1].s);
         n--;
@@ -463,11 +469,15 @@ json_t *gw_tilestats_json(const gw_tilestats *ts)
         if (l->nattrs) qsort(l->attrs, l->nattrs, sizeof *l->attrs, by_attr_name);
         json_t *attrs = json_array();
         for (size_t j = 0; j < l->nattrs; j++) json_array_append_new(attrs, attr_json(l->attrs[j]));
-        json_array_append_new(layers, json_pack("{s:s,s:I,s:s,s:I,s:o}", "layer", l->name, "count",
-                                                (json_int_t)l->ids.n, "geometry", gname[g],
-                                                "attributeCount", (json_int_t)l->nattrs,
-                                                "attributes", attrs));
+        /* a name that is not UTF-8 (a foreign tile) cannot be told in JSON: the layer or the
+         * attribute is left out (json_pack refuses it) and the counts say what is listed */
+        json_array_append_new(layers,
+                              json_pack("{s:s,s:I,s:s,s:I,s:o}", "layer", l->name, "count",
+                                        (json_int_t)l->ids.n, "geometry", gname[g],
+                                        "attributeCount", (json_int_t)json_array_size(attrs),
+                                        "attributes", attrs));
     }
     free(ls);
-    return json_pack("{s:I,s:o}", "layerCount", (json_int_t)ts->nlayers, "layers", layers);
+    return json_pack("{s:I,s:o}", "layerCount", (json_int_t)json_array_size(layers), "layers",
+                     layers);
 }
