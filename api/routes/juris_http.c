@@ -6,6 +6,7 @@
 #include "juris_http.h"
 #include "app.h"
 #include "auth.h"
+#include "gridwatch/flow.h"
 #include "gridwatch/juris.h"
 #include "problem.h"
 #include "scope.h"
@@ -22,14 +23,6 @@ static json_t *juris_json(const gw_juris *j)
     return json_pack("{s:s,s:i,s:s,s:s,s:I,s:I,s:f}", "path", j->path, "level", j->level, "name",
                      j->name, "parent", j->parent, "grids", (json_int_t)j->grids, "population",
                      (json_int_t)j->population, "area_km2", round(j->area_km2 * 1e4) / 1e4);
-}
-
-/* The number of parts of a path (0 for the root ""). */
-static int path_level(const char *p)
-{
-    int n = *p ? 1 : 0;
-    for (; *p; p++) n += *p == '/';
-    return n;
 }
 
 /* The list of one grids layer version (reference-counted; the cache holds one). */
@@ -152,10 +145,10 @@ static int h_list(gw_req *req)
     json_t *bbox = has_env ? json_pack("[f,f,f,f]", env.minx, env.miny, env.maxx, env.maxy)
                            : json_null();
     json_t *doc = json_pack("{s:o,s:{s:s,s:i,s:o},s:s,s:s,s:I,s:I}", "jurisdictions", arr, "scope",
-                            "path", scope, "level", path_level(scope), "bbox", bbox, "metric_crs",
-                            crs, "area", "planar area of the grids in the metric CRS, km²",
-                            "unassigned_grids", (json_int_t)(*scope ? 0 : list.unassigned), "seq",
-                            (json_int_t)seq);
+                            "path", scope, "level", gw_flow_path_level(scope), "bbox", bbox,
+                            "metric_crs", crs, "area",
+                            "planar area of the grids in the metric CRS, km²", "unassigned_grids",
+                            (json_int_t)(*scope ? 0 : list.unassigned), "seq", (json_int_t)seq);
     jl_release(e);
     gw_req_respond_json(req, 200, doc);
     return 0;

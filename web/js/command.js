@@ -3,7 +3,7 @@
 // told by GET /analysis/response), the map fitted to the selected one's grids, its overdue
 // incidents (GET /incidents/overdue, every 15 s and on incident.transition events), the flow of a
 // clicked incident as a timeline (GET /incidents/{id}/transitions) and its response figures
-// (GET /analysis/response, all time).  Every request carries the token of the dispatcher box.
+// (GET /analysis/response, all time).  Every request carries the page's account token (data.js).
 import { t, getLanguage } from './i18n.js';
 import { api, areaBbox } from './data.js';
 
@@ -11,10 +11,6 @@ const REFRESH_MS = 15000;
 const LEVEL_KEYS = { 1: 'lv_1', 2: 'lv_2', 3: 'lv_3', 4: 'lv_4' };
 
 function esc(s) { return String(s ?? '').replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' }[c])); }
-function auth() {
-  const tk = sessionStorage.getItem('gw.token');
-  return tk ? { headers: { Authorization: `Bearer ${tk}` } } : {};
-}
 // a path contains p when p equals it or starts with it and "/" ("" contains everything)
 export function within(p, scope) { return !scope || p === scope || p.startsWith(scope + '/'); }
 function gridPath(props) { return ['prefecture', 'county', 'township', 'village'].map((k) => props?.[k]).filter((v) => v != null && v !== '').join('/'); }
@@ -73,7 +69,7 @@ export function initCommand(gw, map) {
   async function load() {
     pending++;
     stateEl.textContent = t('loading');
-    const [resp, jur] = await Promise.all([api('/analysis/response?grids=false', auth()), api('/jurisdictions', auth())]);
+    const [resp, jur] = await Promise.all([api('/analysis/response?grids=false'), api('/jurisdictions')]);
     cmd.errors = {};
     cmd.juris = jur.ok ? [...(jur.data?.jurisdictions || [])].sort((a, b) => byParts(a.path, b.path)) : [];
     if (!jur.ok) cmd.errors.juris = jur.status;
@@ -118,7 +114,7 @@ export function initCommand(gw, map) {
     const out = [];
     let url = '/collections/grids/items?limit=1000';
     while (url) {
-      const r = await api(url, auth());
+      const r = await api(url);
       if (!r.ok) break;
       for (const f of r.data.features || []) out.push({ path: gridPath(f.properties), bbox: areaBbox(f.geometry).bbox });
       const next = (r.data.links || []).find((l) => l.rel === 'next');
@@ -143,7 +139,7 @@ export function initCommand(gw, map) {
 
   async function loadOverdue() {
     const path = cmd.selected ?? '';
-    const r = await api(`/incidents/overdue?limit=200${path ? '&jurisdiction=' + encodeURIComponent(path) : ''}`, auth());
+    const r = await api(`/incidents/overdue?limit=200${path ? '&jurisdiction=' + encodeURIComponent(path) : ''}`);
     if (path !== (cmd.selected ?? '')) return; // another jurisdiction was picked meanwhile
     cmd.overdue = r.ok ? r.data : null;
     cmd.errors.overdue = r.ok ? undefined : r.status;
@@ -174,7 +170,7 @@ export function initCommand(gw, map) {
   async function showIncident(id, fly) {
     const jobs = [loadFlow(id)];
     if (fly) jobs.push((async () => {
-      const r = await api(`/collections/incidents/items/${encodeURIComponent(id)}`, auth());
+      const r = await api(`/collections/incidents/items/${encodeURIComponent(id)}`);
       const c = r.ok && r.data?.geometry?.type === 'Point' ? r.data.geometry.coordinates : null;
       if (!c) return;
       map.getSource('pick').setData({ type: 'Feature', geometry: { type: 'Point', coordinates: c }, properties: {} });
@@ -185,7 +181,7 @@ export function initCommand(gw, map) {
   cmd.show = showIncident;
 
   async function loadFlow(id) {
-    const r = await api(`/incidents/${encodeURIComponent(id)}/transitions`, auth());
+    const r = await api(`/incidents/${encodeURIComponent(id)}/transitions`);
     cmd.flow = r.ok ? r.data : { incident: id, error: r.status, detail: r.data?.detail };
     renderFlow();
   }

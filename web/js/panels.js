@@ -2,7 +2,7 @@
 // nearest available teams; assign with a dispatcher token kept for the browser session) and the
 // planner panel (a sortable table of grids with workload; a row click flies to the grid).
 import { t } from './i18n.js';
-import { api, rows, flat, num, areaBbox } from './data.js';
+import { api, rows, flat, num, areaBbox, accountToken, setAccountToken } from './data.js';
 
 function esc(s) { return String(s ?? '').replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' }[c])); }
 function dist(m) { return m == null ? '' : m >= 1000 ? `${(m / 1000).toFixed(2)} ${t('km')}` : `${Math.round(m)} ${t('m')}`; }
@@ -21,13 +21,14 @@ export function initDispatcher(gw, map) {
     btn.classList.toggle('on', !panel.hidden);
     map.getCanvas().style.cursor = panel.hidden ? '' : 'crosshair';
   });
-  const saved = sessionStorage.getItem('gw.token');
-  if (saved) tokenState.textContent = t('tokenSaved');
+  if (accountToken()) tokenState.textContent = t('tokenSaved');
   document.getElementById('d-save').addEventListener('click', () => {
-    if (tokenIn.value) sessionStorage.setItem('gw.token', tokenIn.value.trim());
+    const tk = tokenIn.value.trim();
     tokenIn.value = '';
     tokenState.textContent = t('tokenSaved');
-    window.dispatchEvent(new Event('gw-token')); // the command panel reads as the new account
+    // the whole page (map, events, command panel) reads as the new account
+    if (tk) setAccountToken(tk);
+    else window.dispatchEvent(new Event('gw-token'));
   });
 
   map.on('click', async (e) => {
@@ -79,8 +80,7 @@ export function initDispatcher(gw, map) {
     if (!team) return;
     const incident = document.getElementById('d-incident')?.value?.trim();
     const out = document.getElementById('d-result');
-    const token = sessionStorage.getItem('gw.token');
-    const r = await api('/dispatch/assign', { method: 'POST', headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) },
+    const r = await api('/dispatch/assign', { method: 'POST', headers: { 'Content-Type': 'application/json' }, // the account token: data.js
       body: JSON.stringify({ incident, team }) });
     out.textContent = r.ok ? `${t('assigned')}: ${team}` : `${t('failed')} (${r.status}): ${r.data?.detail ?? ''}`;
     out.className = r.ok ? '' : 'note';
