@@ -148,7 +148,7 @@ tilebbox() { # z x y margin(fraction of the tile) -> W,S,E,N
 }
 if [ $node_ok -eq 1 ] && have ogrinfo && have ogr2ogr && have curl; then
   # the city centre (the middle of the grids' extent), at the zooms of the brief
-  for spec in "grids 11" "incidents 13" "city 12" "city 8" "incidents 8" "camera_views 15"; do
+  for spec in "grids 11" "incidents 13" "city 12" "city 13" "city 8" "incidents 8" "camera_views 15"; do
     set -- $spec
     lay=$1
     set -- $(tilexy 115.48 35.25 "$2")
@@ -167,12 +167,17 @@ if [ $node_ok -eq 1 ] && have ogrinfo && have ogr2ogr && have curl; then
     if node "$PEERS/decode_mvt.mjs" "$f" --against "$g" >"$T/dec.out" 2>&1; then ok; else bad "tile $lay/$z/$x/$y: $(grep -i 'mismatch\|error' "$T/dec.out" | head -n 5)"; fi
     if grep -q "features" "$T/dec.out" && ! grep -q "^[a-z_]*: 0 features" "$T/dec.out"; then ok; else bad "tile $lay/$z/$x/$y has an empty layer: $(head -n 6 "$T/dec.out")"; fi
   done
-  # the expected layers: composite tiles carry all five point and grid layers (and the hot spot
-  # clusters where a cluster lies in the tile), z8 incidents are clusters, views polygons
-  set -- $(tilexy 115.48 35.25 12)
-  n=$(node "$PEERS/decode_mvt.mjs" "$T/tiles/city/$1-$2-$3.pbf" | grep -v '^hotspot_clusters:' |
-      grep -c '^[a-z_]*: [1-9][0-9]* features')
-  if [ "$n" = 5 ]; then ok; else bad "city z12 tile has $n non-empty layers besides hotspot_clusters, want 5"; fi
+  # the expected layers: composite tiles carry the grid and point layers (and the hot spot
+  # clusters where a cluster lies in the tile); cameras and blind spots join from z13
+  # (GW_TL_CITY_CAMERAS_MINZOOM, the style's minzoom for both), so z12 has four and z13 six
+  for zn in "12 grids,incidents,police_rooms,teams" "13 blind_spots,cameras,grids,incidents,police_rooms,teams"; do
+    set -- $zn
+    want=$2
+    set -- $(tilexy 115.48 35.25 "$1")
+    have=$(node "$PEERS/decode_mvt.mjs" "$T/tiles/city/$1-$2-$3.pbf" | grep -v '^hotspot_clusters:' |
+        sed -n 's/^\([a-z_]*\): [1-9][0-9]* features.*/\1/p' | sort | paste -sd, -)
+    if [ "$have" = "$want" ]; then ok; else bad "city z$1 tile has non-empty layers '$have' besides hotspot_clusters, want '$want'"; fi
+  done
   set -- $(tilexy 115.48 35.25 8)
   if node "$PEERS/decode_mvt.mjs" "$T/tiles/incidents/$1-$2-$3.pbf" | grep -q "features (extent 4096), [1-9][0-9]* clusters"; then ok; else bad "incidents z8 tile is not clustered"; fi
   # Tile vs items API over the same bounds: every incident inside the tile is in it, and every
