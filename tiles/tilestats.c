@@ -335,6 +335,8 @@ static gw_status read_layer(gw_tilestats *ts, uint32_t z, rd r)
         if (f == 1 && wt == 2) name = sub;
         else if (f == 2 && wt == 2) nf++;
         else if (f == 3 && wt == 2) {
+            /* a key holding a NUL byte cannot be told apart from its prefix by name */
+            if (memchr(sub.p, 0, (size_t)(sub.end - sub.p))) return bad(ts, z);
             if (grow((void **)&ts->keys, &ts->capkeys, nk + 1, sizeof *ts->keys)) return oom(ts);
             ts->keys[nk].p = (const char *)sub.p, ts->keys[nk++].n = (size_t)(sub.end - sub.p);
         } else if (f == 4 && wt == 2) {
@@ -344,6 +346,9 @@ static gw_status read_layer(gw_tilestats *ts, uint32_t z, rd r)
         }
     }
     if (!name.p || !nf) return name.p ? GW_OK : bad(ts, z);
+    /* nor a layer name holding one: it was kept cut at the NUL and looked up in full, so the
+     * layer came back as a second layer of the cut name, with its own zoom range */
+    if (memchr(name.p, 0, (size_t)(name.end - name.p))) return bad(ts, z);
     tlayer *l = layer_get(ts, (const char *)name.p, (size_t)(name.end - name.p));
     if (!l || grow((void **)&ts->kattr, &ts->capkattr, nk + 1, sizeof *ts->kattr)) return oom(ts);
     for (size_t i = 0; i < nk; i++)

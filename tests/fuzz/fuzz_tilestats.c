@@ -2,9 +2,10 @@
  * (tiles/tilestats.c reads every finished tile back).  Byte 0 is the zoom (mod 25), the rest one
  * uncompressed vector tile, added twice (as the same tile at two zooms).  Checked: a tile the
  * reader refuses is GW_ERR_FORMAT, never a crash or a leak; the JSON is always built and says
- * as many layers as it lists; no attribute lists more than GW_TILESTATS_MAX_VALUES values.
- * (Not checked yet: the zoom range of a layer — corpus/tilestats/zoom-range-not-updated is a
- * tile whose layer 'gr' reports zooms 12-12 after being added at 12 and 13; to look into.)
+ * as many layers as it lists; no attribute lists more than GW_TILESTATS_MAX_VALUES values; a
+ * tile read at zooms z and z + 1 gives every listed layer the zoom range z..z + 1
+ * (corpus/tilestats/zoom-range-not-updated: a layer named with a NUL byte came back as two
+ * layers of the cut name, one per zoom; such names are refused now).
  * Seeds (corpus/tilestats) are tiles of the server's grids, city, incidents and blind_spots
  * layers with their zoom byte. */
 #include "fuzz_util.h"
@@ -37,6 +38,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     json_array_foreach (layers, i, l) {
         const char *name = json_string_value(json_object_get(l, "layer"));
         if (!name) fz_fail("a layer without a name");
+        uint32_t zmin = 0, zmax = 0;
+        if (a == GW_OK &&
+            (!gw_tilestats_zooms(ts, name, &zmin, &zmax) || zmin != z || zmax != z + 1))
+            fz_fail("layer '%s' has zooms %u-%u after adds at %u and %u", name, zmin, zmax, z,
+                    z + 1);
         json_t *attrs = json_object_get(l, "attributes"), *at;
         size_t k;
         json_array_foreach (attrs, k, at) {
