@@ -153,12 +153,15 @@ static gw_status import_layout(gw_store *s, int64_t draft, const char *path, con
         }
         path = inner;
     }
-    /* io.c does the reading (formats, field mapping, CRS, checks) into a scratch store, named
-     * per process and call so that imports running at once do not meet. */
+    /* io.c does the reading (formats, field mapping, CRS, checks) into a scratch SQLite file in
+     * the temporary directory, named per process and call so that imports running at once do
+     * not meet.  (It was named after the store's path: on PostgreSQL that is a URL, so every
+     * import created a database that was never dropped.) */
     static atomic_uint calls;
+    const char *tmpdir = getenv("TMPDIR");
     char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.plan-import-%ld-%u.sqlite", gw_store_path(s), (long)getpid(),
-             atomic_fetch_add(&calls, 1));
+    snprintf(tmp, sizeof tmp, "%s/gridwatch-plan-import-%ld-%u.sqlite",
+             tmpdir && *tmpdir ? tmpdir : "/tmp", (long)getpid(), atomic_fetch_add(&calls, 1));
     gw_store *t = NULL;
     if ((st = gw_store_open(ctx, tmp, GW_STORE_CREATE, &t))) {
         remove_dir(zdir);
