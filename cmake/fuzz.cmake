@@ -25,6 +25,8 @@ target_include_directories(fuzz_wkb PRIVATE ${CMAKE_SOURCE_DIR}/geo/model)
 gw_fuzz_target(csv_import LIBS gwio)
 gw_fuzz_target(csv_table LIBS gwcore)
 gw_fuzz_target(tilestats LIBS gwtiles)
+gw_fuzz_target(serve_config LIBS gwcli)
+target_include_directories(fuzz_serve_config PRIVATE ${CMAKE_SOURCE_DIR}/api/cli)
 
 # The MVT round trip decodes the encoder's bytes with protobuf-c's code generated from the
 # Mapbox vector tile schema (tests/fuzz/vector_tile.proto): a decoder independent of tiles/mvt.c.

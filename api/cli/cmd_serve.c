@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli_config.h"
 #include "cli_util.h"
 #include "commands.h"
 #include "app.h"
@@ -24,6 +25,7 @@ static const char serve_usage[] =
     "usage: gridwatch serve DB [--bind 127.0.0.1] [--port 8080] [--threads N]\n"
     "                          [--anonymous-read] [--max-body BYTES] [--tile-cache-mb N] [--quiet]\n"
     "                          [--public-url URL] [--auth-fail-max N]\n"
+    "       gridwatch serve --config FILE [DB] [options] [--check]\n"
     "\n"
     "Serve DB over HTTP until SIGINT/SIGTERM: OGC API - Features at /collections (reads and,\n"
     "with a bearer token, writes), vector tiles at /tiles, analysis and dispatch routes, ops at\n"
@@ -47,18 +49,98 @@ static const char serve_usage[] =
     "                       quarter of it on top\n"
     "  --quiet              no request log lines\n"
     "  --no-wall            serve without the map wall page (/wall/ answers 404 saying so)\n"
+    "  --config FILE        read settings from FILE first (the Debian package's\n"
+    "                       /etc/gridwatch/gridwatch.conf): one 'key = value' per line, the\n"
+    "                       options above without their dashes plus 'database'; switches take\n"
+    "                       true/false; '#' comments.  Options given here win over the file\n"
+    "  --check              check the settings, print them as JSON and exit (0 when they are\n"
+    "                       good) without serving\n"
     "\n"
     "The map wall (/wall/) needs its page and MapLibre GL's files: from PREFIX/share/gridwatch/web\n"
     "after cmake --install, or web/ with web/node_modules (npm ci) in a build tree, or\n"
     "$GRIDWATCH_WEB_DIR.  When they are missing, serve refuses to start (exit 1) and says what is\n"
     "missing, unless --no-wall is given.\n";
 
+static int serve_main(int argc, char **argv, const char *cfg_db);
+
+/* The settings as JSON on stdout (--check). */
+static void print_settings(const gw_server_opts *o, const gw_app_opts *ao, int no_wall)
+{
+    gw_buf b = {0};
+    gw_buf_str(&b, "{\"database\":");
+    gw_buf_json_str(&b, o->db_path);
+    gw_buf_str(&b, ",\"bind\":");
+    gw_buf_json_str(&b, o->bind ? o->bind : "127.0.0.1");
+    gw_buf_printf(&b, ",\"port\":%u,\"threads\":%d,\"anonymous_read\":%s,\"quiet\":%s",
+                  (unsigned)o->port, o->threads ? o->threads : 8,
+                  o->anonymous_read ? "true" : "false", o->quiet ? "true" : "false");
+    gw_buf_printf(&b, ",\"max_body\":%zu,\"tile_cache_mb\":%zu,\"auth_fail_max\":%d",
+                  o->max_body ? o->max_body : (size_t)8 << 20,
+                  ao->tile_cache_bytes ? ao->tile_cache_bytes >> 20 : (size_t)256,
+                  o->auth_fail_max ? o->auth_fail_max : 20);
+    gw_buf_str(&b, ",\"public_url\":");
+    if (o->public_url) gw_buf_json_str(&b, o->public_url);
+    else gw_buf_str(&b, "null");
+    gw_buf_str(&b, ",\"wall\":");
+    if (no_wall) gw_buf_str(&b, "null");
+    else gw_buf_json_str(&b, gw_web_dir());
+    gw_buf_str(&b, "}\n");
+    fputs(b.data ? b.data : "{}\n", stdout);
+    gw_buf_free(&b);
+}
+
 int gw_cmd_serve(int argc, char **argv)
+{
+    /* --config FILE: the file's settings go before the command line's, which win */
+    gw_cli_config cfg = {0};
+    const char *cfg_path = NULL;
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--config") == 0) {
+            if (i + 1 >= argc || cfg_path)
+                return gw_cli_usage_error("serve", "--config takes one FILE, given once");
+            cfg_path = argv[i + 1];
+        }
+    if (cfg_path) {
+        char err[1024];
+        if (gw_cli_config_load(cfg_path, &cfg, err, sizeof err) != 0) {
+            fprintf(stderr, "gridwatch serve: %s\n", err);
+            return GW_EXIT_USAGE;
+        }
+    }
+    char **args = malloc((size_t)(argc + cfg.argc + 1) * sizeof *args);
+    if (!args) {
+        gw_cli_config_free(&cfg);
+        fprintf(stderr, "gridwatch serve: out of memory\n");
+        return GW_EXIT_RUNTIME;
+    }
+    int nargs = 0;
+    args[nargs++] = argv[0];
+    for (int i = 0; i < cfg.argc; i++) args[nargs++] = cfg.argv[i];
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--config") == 0) {
+            i++;
+            continue;
+        }
+        args[nargs++] = argv[i];
+    }
+    args[nargs] = NULL;
+    int rc = serve_main(nargs, args, cfg.database);
+    if (rc == GW_EXIT_USAGE && cfg_path)
+        fprintf(stderr, "gridwatch serve: (settings read from %s, then the command line)\n",
+                cfg_path);
+    free(args);
+    gw_cli_config_free(&cfg);
+    return rc;
+}
+
+static int serve_main(int argc, char **argv, const char *cfg_db)
 {
     gw_server_opts o = {0};
     gw_app_opts ao = {0};
-    int no_wall = 0;
+    int no_wall = 0, check = 0;
     o.port = 8080;
+    o.db_path = cfg_db; /* a DB on the command line replaces the file's */
+    int db_given = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -66,6 +148,8 @@ int gw_cmd_serve(int argc, char **argv)
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             fputs(serve_usage, stdout);
             return 0;
+        } else if (strcmp(a, "--check") == 0) {
+            check = 1;
         } else if (strcmp(a, "--anonymous-read") == 0) {
             o.anonymous_read = 1;
         } else if (strcmp(a, "--quiet") == 0) {
@@ -120,8 +204,8 @@ int gw_cmd_serve(int argc, char **argv)
         } else if (a[0] == '-') {
             fprintf(stderr, "gridwatch serve: unknown or incomplete option '%s' (see --help)\n", a);
             return 2;
-        } else if (!o.db_path) {
-            o.db_path = a;
+        } else if (!db_given) {
+            o.db_path = a, db_given = 1;
         } else {
             fprintf(stderr, "gridwatch serve: unexpected argument '%s' (see --help)\n", a);
             return 2;
@@ -137,6 +221,10 @@ int gw_cmd_serve(int argc, char **argv)
     } else if (gw_web_check(wall_msg, sizeof wall_msg) != 0) { /* fail at start, not as 404s */
         fprintf(stderr, "gridwatch serve: %s\n", wall_msg);
         return 1;
+    }
+    if (check) {
+        print_settings(&o, &ao, no_wall);
+        return 0;
     }
     /* Block the stop signals before the workers start, so only sigwait below sees them. */
     sigset_t set;

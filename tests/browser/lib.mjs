@@ -46,7 +46,10 @@ export async function startCity({ scale = 0.02, db = null, browser: launch = tru
   env.token = execFileSync(BIN, ['token', 'create', db, '--role', role, '--name', 'browser-test'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim().split(/\s+/).pop();
   const port = await freePort();
   env.base = `http://127.0.0.1:${port}`;
-  const args = ['serve', db, '--port', String(port), '--anonymous-read', '--quiet'];
+  // GW_SERVE_CMD=demo: `gridwatch demo DB --port P` (the installed package's test), else serve
+  const args = process.env.GW_SERVE_CMD === 'demo'
+    ? ['demo', db, '--port', String(port)]
+    : ['serve', db, '--port', String(port), '--anonymous-read', '--quiet'];
   if (threads) args.push('--threads', String(threads));
   env.srv = spawn(BIN, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   env.srv.stderr.on('data', (d) => { env.srvLog += d; });

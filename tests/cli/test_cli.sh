@@ -182,5 +182,29 @@ case "$body" in *'"numberReturned":0'*) ok ;; *) bad "empty items page: $body" ;
 kill -TERM "$spid" 2>/dev/null
 wait "$spid"
 
+# serve --config: the file's settings, the command line winning, refusals naming file and line
+cat >"$T/gw.conf" <<CONF
+# a comment
+database = $T/empty.db
+port = 9123
+  anonymous-read = yes
+tile-cache-mb = "64"
+no-wall = true
+CONF
+out=$("$GW" serve --config "$T/gw.conf" --check 2>&1)
+case "$out" in *'"port":9123'*'"anonymous_read":true'*'"tile_cache_mb":64'*'"wall":null'*) ok ;; *) bad "serve --config --check: $out" ;; esac
+case "$out" in *"\"database\":\"$T/empty.db\""*) ok ;; *) bad "config database: $out" ;; esac
+out=$("$GW" serve --config "$T/gw.conf" --port 9200 "$T/city.db" --check 2>&1)
+case "$out" in *'"port":9200'*) ok ;; *) bad "the command line's --port did not win: $out" ;; esac
+case "$out" in *"\"database\":\"$T/city.db\""*) ok ;; *) bad "the command line's DB did not win: $out" ;; esac
+printf 'port = 80\nthreads = lots\n' >"$T/bad.conf"
+"$GW" serve --config "$T/bad.conf" "$T/city.db" --check >/dev/null 2>"$T/bad.err"; rc=$?
+if [ "$rc" -eq 2 ] && grep -q "threads 'lots'" "$T/bad.err" && grep -q "settings read from $T/bad.conf" "$T/bad.err"; then ok; else bad "bad threads in a config: rc $rc, $(cat "$T/bad.err")"; fi
+printf 'port = 80\ncolour = blue\n' >"$T/bad.conf"
+"$GW" serve --config "$T/bad.conf" --check >/dev/null 2>"$T/bad.err"; rc=$?
+if [ "$rc" -eq 2 ] && grep -q "bad.conf:2: unknown setting 'colour'" "$T/bad.err"; then ok; else bad "unknown setting: rc $rc, $(cat "$T/bad.err")"; fi
+"$GW" serve --config "$T/none.conf" --check >/dev/null 2>"$T/bad.err"; rc=$?
+if [ "$rc" -eq 2 ] && grep -q "none.conf: No such file" "$T/bad.err"; then ok; else bad "missing config: rc $rc, $(cat "$T/bad.err")"; fi
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
