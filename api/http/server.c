@@ -135,6 +135,8 @@ static int h_metrics(gw_req *req)
                   __atomic_load_n(&srv->open_conns, __ATOMIC_RELAXED),
                   __atomic_load_n(&srv->in_flight, __ATOMIC_RELAXED),
                   file_size(srv->db_path, "") + file_size(srv->db_path, "-wal"), (long long)seq);
+    srv_metrics_process(&b);
+    if (srv->o.metrics) srv->o.metrics(srv->o.metrics_user, gw_req_ctx(req), &b);
     if (b.oom) {
         gw_buf_free(&b);
         gw_req_problem(req, 500, NULL, "out of memory building metrics");

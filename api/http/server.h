@@ -46,6 +46,8 @@ typedef struct gw_route {
  * 401).  NULL hook: every request is allowed (no auth module linked). */
 typedef int (*gw_auth_fn)(void *user, gw_req *req, gw_role need, char *why, size_t cap);
 
+struct gw_buf; /* http_util.h */
+
 typedef struct gw_server_opts {
     const char *db_path;    /* required: an existing gridwatch database */
     const char *bind;       /* IPv4 address; NULL = 127.0.0.1 */
@@ -71,6 +73,10 @@ typedef struct gw_server_opts {
     gw_auth_fn auth;
     void *auth_user;
     void *app; /* shared state for handlers (a gw_live, see live.h); read with gw_req_app */
+    /* More metric families for /metrics (the app's caches, event streams, model): appended
+     * in the Prometheus text format after the server's own; may be NULL */
+    void (*metrics)(void *user, gw_ctx *ctx, struct gw_buf *out);
+    void *metrics_user;
 } gw_server_opts;
 
 /* Open the database once (migrating it if needed) and start listening.  Errors on the ctx

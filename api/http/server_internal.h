@@ -120,4 +120,7 @@ int srv_auth_blocked(gw_server *srv, const char *ip);
 /* Count one failed authentication (a bearer token given and refused) of the address. */
 void srv_auth_failed(gw_server *srv, const char *ip);
 
+/* The standard Prometheus process metrics (metrics_proc.c). */
+void srv_metrics_process(gw_buf *b);
+
 #endif

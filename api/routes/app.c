@@ -222,6 +222,8 @@ void gw_app_configure(gw_app *app, gw_server_opts *o)
     o->auth = gw_auth_hook;
     o->auth_user = (void *)&auth_conf;
     o->app = app;
+    o->metrics = gw_app_metrics;
+    o->metrics_user = app;
 }
 
 void gw_app_destroy(gw_app *app)

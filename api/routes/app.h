@@ -41,6 +41,8 @@ gw_status gw_app_create(gw_ctx *ctx, const char *db_path, const gw_app_opts *opt
 void gw_app_configure(gw_app *app, gw_server_opts *o);
 /* Accepts NULL. */
 void gw_app_destroy(gw_app *app);
+/* The service's metric families for /metrics (app_metrics.c; gw_app_configure installs it). */
+void gw_app_metrics(void *app, gw_ctx *ctx, struct gw_buf *out);
 
 /* How the route named `route_name` treats tokens scoped to a jurisdiction (GW_SCOPE_REFUSE for
  * a name the table does not know).  The auth hook applies it; the leak test reads it. */

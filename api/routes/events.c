@@ -399,6 +399,19 @@ void gw_events_set_teams(gw_events *h, gw_dispatch *teams)
     pthread_mutex_unlock(&h->lock);
 }
 
+void gw_events_counts(gw_events *h, size_t *subscribers, int64_t *appended)
+{
+    size_t s = 0;
+    int64_t n = 0;
+    if (h) {
+        pthread_mutex_lock(&h->lock);
+        s = h->n_subs, n = h->n;
+        pthread_mutex_unlock(&h->lock);
+    }
+    if (subscribers) *subscribers = s;
+    if (appended) *appended = n;
+}
+
 void gw_events_destroy(gw_events *h)
 {
     if (!h) return;

@@ -19,6 +19,8 @@ typedef struct gw_events gw_events;
  * server is destroyed (which ends every stream) and after gw_live_destroy(). */
 gw_status gw_events_create(gw_ctx *ctx, gw_live *live, gw_events **out);
 void gw_events_destroy(gw_events *ev);
+/* Open /events streams now, and events appended since the start (for /metrics). */
+void gw_events_counts(gw_events *ev, size_t *subscribers, int64_t *appended);
 /* Give team events the team's newest position and status from `teams` (the dispatch index; it
  * must outlive the hub's streams).  Without it, team events carry the change's bbox only. */
 void gw_events_set_teams(gw_events *ev, gw_dispatch *teams);

@@ -45,6 +45,12 @@ void gw_heat_destroy(gw_heat *h)
     free(h);
 }
 
+gw_tile_cache_stats gw_heat_cache_stats(gw_heat *h)
+{
+    gw_tile_cache_stats z = {0};
+    return h ? gw_tile_cache_get_stats(h->cache) : z;
+}
+
 void gw_heat_stats(gw_heat *h, uint64_t *hits, uint64_t *misses, uint64_t *invalidated)
 {
     gw_tile_cache_stats s = gw_tile_cache_get_stats(h->cache);

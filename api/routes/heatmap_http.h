@@ -6,6 +6,7 @@
 #ifndef GW_HEATMAP_HTTP_H
 #define GW_HEATMAP_HTTP_H
 
+#include "gridwatch/tilecache.h"
 #include "live.h"
 #include "server.h"
 
@@ -20,6 +21,8 @@ void gw_heat_destroy(gw_heat *h);
 void gw_heat_changes(gw_heat *h, const gw_change *ch, size_t n);
 /* Cache counters: hits, misses, invalidated (any may be NULL). */
 void gw_heat_stats(gw_heat *h, uint64_t *hits, uint64_t *misses, uint64_t *invalidated);
+/* All of the heat map cache's counters (for /metrics); zeros for NULL. */
+gw_tile_cache_stats gw_heat_cache_stats(gw_heat *h);
 
 /* The route handlers; h is found through the app's hotspot module (gw_hotspots_heat). */
 int gw_heat_tile_handler(gw_req *req);

@@ -75,6 +75,12 @@ gw_status gw_tiles_create(gw_ctx *ctx, const char *db_path, size_t cache_bytes, 
     return GW_OK;
 }
 
+gw_tile_cache_stats gw_tiles_cache_stats(gw_tiles *t)
+{
+    gw_tile_cache_stats z = {0};
+    return t && t->cache ? gw_tile_cache_get_stats(t->cache) : z;
+}
+
 void gw_tiles_destroy(gw_tiles *t)
 {
     if (!t) return;

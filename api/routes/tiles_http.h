@@ -12,6 +12,7 @@
 #define GW_TILES_HTTP_H
 
 #include "gridwatch/model.h"
+#include "gridwatch/tilecache.h"
 #include "gridwatch/tilelayers.h"
 #include "live.h"
 #include "server.h"
@@ -44,6 +45,8 @@ int gw_tiles_fields_wait(gw_tiles *t, unsigned timeout_ms);
 gw_status gw_tiles_create(gw_ctx *ctx, const char *db_path, size_t cache_bytes, gw_tiles **out);
 /* Accepts NULL. */
 void gw_tiles_destroy(gw_tiles *t);
+/* The vector tile cache's counters (for /metrics); zeros for NULL. */
+gw_tile_cache_stats gw_tiles_cache_stats(gw_tiles *t);
 /* Make `t` the state the tile handlers use (NULL: they answer 503).  Call before the server
  * starts and after it stopped; one tile state per process. */
 void gw_tiles_install(gw_tiles *t);

@@ -27,12 +27,22 @@ struct gw_live {
     pthread_mutex_t lock;
     pthread_cond_t wake, synced;
     int64_t seq; /* what the listeners have seen */
+    int64_t store_seq;
+    double current_at, refresh_seconds;
+    uint64_t rounds;
     struct {
         gw_live_listener fn;
         void *user;
     } listeners[MAX_LISTENERS];
     int n_listeners;
 };
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
 
 static void deadline_in(struct timespec *ts, unsigned ms)
 {
@@ -150,14 +160,22 @@ static void *sync_main(void *arg)
         int64_t from = l->seq;
         pthread_mutex_unlock(&l->lock);
         int64_t last = 0, reached = from;
-        if (gw_store_last_seq(l->store, &last) == GW_OK && last > from) {
+        double t0 = now_s(), spent = 0;
+        int looked = gw_store_last_seq(l->store, &last) == GW_OK;
+        if (looked && last > from) {
             while (reached < last) {
                 int64_t r = sync_once(l, reached);
                 if (r == reached) break;
                 reached = r;
             }
+            spent = now_s() - t0;
         }
         pthread_mutex_lock(&l->lock);
+        if (looked) {
+            l->store_seq = last;
+            if (reached >= last) l->current_at = now_s();
+        }
+        if (spent > 0) l->rounds++, l->refresh_seconds += spent;
         if (reached > l->seq) {
             l->seq = reached;
             pthread_cond_broadcast(&l->synced);
@@ -191,7 +209,8 @@ gw_status gw_live_create(gw_ctx *ctx, const char *db_path, unsigned poll_ms, gw_
         return st;
     }
     gw_model_snapshot *snap = gw_model_acquire(l->model);
-    l->seq = gw_snapshot_seq(snap);
+    l->seq = l->store_seq = gw_snapshot_seq(snap);
+    l->current_at = now_s();
     gw_model_release(l->ctx, snap);
     if (pthread_create(&l->thread, NULL, sync_main, l) != 0) {
         gw_live_destroy(l);
@@ -271,6 +290,16 @@ int gw_live_wait(gw_live *l, int64_t seq, unsigned timeout_ms)
     int ok = l->seq >= seq;
     pthread_mutex_unlock(&l->lock);
     return ok;
+}
+
+gw_live_stats gw_live_get_stats(gw_live *l)
+{
+    gw_live_stats st = {0};
+    if (!l) return st;
+    pthread_mutex_lock(&l->lock);
+    st = (gw_live_stats){l->seq, l->store_seq, l->current_at, l->rounds, l->refresh_seconds};
+    pthread_mutex_unlock(&l->lock);
+    return st;
 }
 
 int64_t gw_live_seq(gw_live *l)

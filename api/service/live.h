@@ -54,4 +54,14 @@ int gw_live_wait(gw_live *live, int64_t seq, unsigned timeout_ms);
 /* The change-log seq the listeners have seen. */
 int64_t gw_live_seq(gw_live *live);
 
+/* What /metrics tells about the sync thread. */
+typedef struct gw_live_stats {
+    int64_t seq;            /* the change-log seq the model and listeners have seen */
+    int64_t store_seq;      /* the store's last seq at the sync thread's last look */
+    double current_at;      /* Unix time of the last look that found the model current */
+    uint64_t rounds;        /* sync rounds that applied changes */
+    double refresh_seconds; /* time spent in those rounds (model refresh and listeners) */
+} gw_live_stats;
+gw_live_stats gw_live_get_stats(gw_live *live);
+
 #endif
