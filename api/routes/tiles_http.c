@@ -11,6 +11,7 @@
 #include "scope_http.h"
 #include "tile_fields.h"
 
+#include "gridwatch/heatmap.h"
 #include "gridwatch/store_changes.h"
 #include "gridwatch/model.h"
 #include "gridwatch/tilecache.h"
@@ -499,6 +500,40 @@ static json_t *vector_layer(gw_tile_layer part, int composite)
                      "minzoom", minz, "maxzoom", MAXZOOM, "description", desc);
 }
 
+/* The heat map's TileJSON: a raster source (PNG tiles of /tiles/heatmap/{z}/{x}/{y}.png, 256
+ * px) over the incidents' extent; the query (datetime, category, bandwidth …) is copied to the
+ * tile URL as for the vector layers, and the heat map route checks it on every tile. */
+static int heat_tilejson(gw_req *req, gw_tiles *t, gw_ctx *ctx)
+{
+    gw_store *store = gw_req_store(req);
+    if (!store) return 0;
+    gw_tiles_sync(t, store);
+    gw_model_snapshot *s = gw_model_acquire(t->model);
+    gw_bbox e;
+    int has_ext = gw_tile_extent(ctx, t->src, s, 1u << GW_TL_INCIDENTS, &e) == GW_OK;
+    gw_model_release(ctx, s);
+    if (!has_ext) e = (gw_bbox){-180, -GW_MERC_MAX_LAT, 180, GW_MERC_MAX_LAT};
+    gw_buf url = {0}, legend = {0};
+    gw_buf_printf(&url, "%s/tiles/heatmap/{z}/{x}/{y}.png", gw_req_base_url(req));
+    gw_req_query_each(req, query_copy, &url);
+    gw_buf_printf(&legend, "%s/tiles/heatmap/legend.json", gw_req_base_url(req));
+    double w = fmax(e.maxx - e.minx, 1e-6), h = fmax(e.maxy - e.miny, 1e-6);
+    int cz = (int)floor(log2(fmin(360 / w, 170 / h))) + 1;
+    cz = cz < 0 ? 0 : cz > 16 ? 16 : cz;
+    json_t *doc = json_pack(
+        "{s:s,s:s,s:s,s:s,s:[s],s:i,s:i,s:i,s:[f,f,f,f],s:[f,f,i],s:s,s:s,s:s}", "tilejson",
+        "3.0.0", "name", "heatmap", "description",
+        "kernel density of the incidents (PNG; legend at /tiles/heatmap/legend.json)", "scheme",
+        "xyz", "tiles", url.data ? url.data : "", "minzoom", 0, "maxzoom", GW_HEATMAP_MAX_ZOOM,
+        "tileSize", 256, "bounds", e.minx, e.miny, e.maxx, e.maxy, "center", (e.minx + e.maxx) / 2,
+        (e.miny + e.maxy) / 2, cz, "format", "png", "legend", legend.data ? legend.data : "",
+        "attribution", "gridwatch");
+    gw_buf_free(&url);
+    gw_buf_free(&legend);
+    gw_req_respond_json(req, 200, doc);
+    return 0;
+}
+
 static int h_tilejson(gw_req *req)
 {
     gw_tiles *t = state(req);
@@ -515,6 +550,7 @@ static int h_tilejson(gw_req *req)
         return 0;
     }
     snprintf(name, sizeof name, "%.*s", (int)(fl - 5), file);
+    if (strcmp(name, "heatmap") == 0) return heat_tilejson(req, t, ctx);
     if (gw_tile_layer_from_name(ctx, name, &layer) != GW_OK) {
         gw_req_problem(req, 404, NULL, "%s", gw_ctx_errmsg(ctx));
         return 0;

@@ -331,6 +331,44 @@ static void test_heatmap_tiles(void **state)
     json_decref(get_json("/tiles/heatmap/2/1/1.png?severity_min=9", 400));
 }
 
+/* The heat map's TileJSON: a raster source whose tile template, filled in, gives the same PNG
+ * as the heat map route asked directly with the same filter; bounds hold the incidents. */
+static void test_heatmap_tilejson(void **state)
+{
+    (void)state;
+    json_t *tj = get_json("/tiles/heatmap.json?category=theft", 200);
+    assert_string_equal(json_string_value(json_object_get(tj, "tilejson")), "3.0.0");
+    assert_string_equal(json_string_value(json_object_get(tj, "format")), "png");
+    assert_int_equal(json_integer_value(json_object_get(tj, "tileSize")), 256);
+    assert_int_equal(json_integer_value(json_object_get(tj, "maxzoom")), GW_HEATMAP_MAX_ZOOM);
+    const char *tpl = json_string_value(json_array_get(json_object_get(tj, "tiles"), 0));
+    assert_non_null(tpl);
+    const char *rel = strstr(tpl, "/tiles/heatmap/{z}/{x}/{y}.png?category=theft");
+    assert_non_null(rel);
+    gw_model_snapshot *snap = gw_model_acquire(gw_live_model(app->live));
+    const gw_layer_data *inc = gw_snapshot_layer(snap, GW_LAYER_INCIDENTS);
+    double x = gw_layer_data_x(inc, GW_MODEL_LONLAT)[0],
+           y = gw_layer_data_y(inc, GW_MODEL_LONLAT)[0];
+    gw_model_release(tctx, snap);
+    json_t *bb = json_object_get(tj, "bounds");
+    assert_true(json_number_value(json_array_get(bb, 0)) <= x &&
+                x <= json_number_value(json_array_get(bb, 2)));
+    assert_true(json_number_value(json_array_get(bb, 1)) <= y &&
+                y <= json_number_value(json_array_get(bb, 3)));
+    gw_tile_id t;
+    assert_int_equal(gw_tile_from_lonlat(tctx, x, y, 12, &t), GW_OK);
+    char via[300], direct[300];
+    snprintf(via, sizeof via, "/tiles/heatmap/12/%u/%u.png%s", t.x, t.y, strchr(rel, '?'));
+    snprintf(direct, sizeof direct, "/tiles/heatmap/12/%u/%u.png?category=theft", t.x, t.y);
+    gw_buf a, b;
+    free(get_png(via, NULL, &a));
+    free(get_png(direct, NULL, &b));
+    assert_true(same_body(&a, &b));
+    gw_buf_free(&a);
+    gw_buf_free(&b);
+    json_decref(tj);
+}
+
 /* A new incident drops its own tile (and only the tiles its kernel reaches). */
 static void test_heatmap_invalidation(void **state)
 {
@@ -420,6 +458,7 @@ int main(void)
         cmocka_unit_test(test_kde),
         cmocka_unit_test(test_evaluate),
         cmocka_unit_test(test_heatmap_tiles),
+        cmocka_unit_test(test_heatmap_tilejson),
         cmocka_unit_test(test_heatmap_invalidation),
         cmocka_unit_test(test_cache_follows_grids),
     };
