@@ -249,6 +249,7 @@ gw_status gw_dispatch_create(gw_ctx *ctx, gw_model *model, const gw_dispatch_opt
 void gw_dispatch_destroy(gw_dispatch *d)
 {
     if (!d) return;
+    dsp_writer_close(d);
     for (int i = 0; i < POOL; i++) {
         gw_crs_transform_destroy(d->pool[i].tr);
         gw_ctx_destroy(d->pool[i].ctx);
