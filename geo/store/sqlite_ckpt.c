@@ -5,8 +5,11 @@
  * holds the process's write turn (sqlite_wlock.c), so every batch queued behind it waits for the
  * copy and the fsync.  On a positions writer the WAL hook instead wakes a thread that runs a
  * PASSIVE checkpoint on a connection of its own: a PASSIVE checkpoint takes no lock a writer
- * needs, copies the frames every reader is past, and the writer that next finds the whole WAL
- * copied starts it again from the top.  Nothing is lost: a commit is durable in the WAL before
+ * needs and copies the frames every reader is past.  Writers go on appending meanwhile, so a
+ * second PASSIVE checkpoint follows under the process's write turn (sqlite_wlock.c), short as
+ * it only copies what the first one missed: the WAL is then wholly copied and the next writer
+ * starts it again from the top (a WAL that only grows costs more per commit than the checkpoint:
+ * each new frame allocates and zeroes file blocks).  Nothing is lost: a commit is durable in the WAL before
  * the hook runs (synchronous = NORMAL: up to the OS, as before), and a checkpoint only copies
  * committed frames.  Other connections to the file keep their automatic checkpoints. */
 #include "store_internal.h"
@@ -23,6 +26,7 @@ typedef struct ckpt {
     pthread_cond_t cv;
     int want, stop;
     sqlite3 *db;
+    void *wl; /* the file's write turn */
     atomic_long done;
 } ckpt;
 
@@ -52,9 +56,12 @@ static void *ckpt_main(void *arg)
         pthread_mutex_unlock(&c->m);
         /* SQLITE_BUSY when another connection checkpoints meanwhile: its copy serves as ours */
         int log = 0, copied = 0;
-        if (sqlite3_wal_checkpoint_v2(c->db, "main", SQLITE_CHECKPOINT_PASSIVE, &log, &copied) ==
-            SQLITE_OK)
-            atomic_fetch_add(&c->done, 1);
+        int rc = sqlite3_wal_checkpoint_v2(c->db, "main", SQLITE_CHECKPOINT_PASSIVE, &log, &copied);
+        if (rc == SQLITE_OK && copied < log && st_wlock_file_take(c->wl) == 0) {
+            rc = sqlite3_wal_checkpoint_v2(c->db, "main", SQLITE_CHECKPOINT_PASSIVE, &log, &copied);
+            st_wlock_file_drop(c->wl);
+        }
+        if (rc == SQLITE_OK) atomic_fetch_add(&c->done, 1);
         pthread_mutex_lock(&c->m);
         if (last) break;
     }
@@ -75,6 +82,7 @@ gw_status st_ckpt_start(gw_store *s)
         return st;
     }
     sqlite3_busy_timeout(c->db, 100);
+    c->wl = st_wlock_file(s->path);
     pthread_mutex_init(&c->m, NULL);
     pthread_cond_init(&c->cv, NULL);
     if (pthread_create(&c->th, NULL, ckpt_main, c) != 0) {

@@ -52,6 +52,11 @@ struct gw_store {
  * (a no-op otherwise, and when the store holds none). */
 int st_wlock_take(gw_store *s);
 void st_wlock_drop(gw_store *s);
+/* The same turn for a connection outside a gw_store (the checkpointer): the file's queue (NULL
+ * for none), take (0, or -1 after GW_STORE_WRITE_WAIT_MS; 0 for NULL) and give back. */
+void *st_wlock_file(const char *path);
+int st_wlock_file_take(void *wl);
+void st_wlock_file_drop(void *wl);
 
 /* A failed SQLite call as GW_ERR_DB: "<what>: <sqlite message> (database <path>)". */
 gw_status st_fail(gw_store *s, const char *what);
