@@ -51,6 +51,8 @@ struct gw_dispatch {
     size_t n, cap;
     int32_t *hash; /* open addressing, indices into t, -1 empty */
     size_t hcap;
+    int32_t *rowk; /* the team of each teams-layer row at the last sync (rows move only when */
+    size_t nrowk;  /* teams are added or deleted): tried before the hash */
     /* the grid index: ncx * ncy cells of `cs` metres from (gx, gy); heads -1 = empty */
     double gx, gy, cs;
     int ncx, ncy;
