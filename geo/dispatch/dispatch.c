@@ -249,6 +249,7 @@ gw_status gw_dispatch_create(gw_ctx *ctx, gw_model *model, const gw_dispatch_opt
 void gw_dispatch_destroy(gw_dispatch *d)
 {
     if (!d) return;
+    dsp_writer_close(d);
     for (int i = 0; i < POOL; i++) {
         gw_crs_transform_destroy(d->pool[i].tr);
         gw_ctx_destroy(d->pool[i].ctx);
@@ -257,6 +258,7 @@ void gw_dispatch_destroy(gw_dispatch *d)
     free(d->strs);
     free(d->t);
     free(d->hash);
+    free(d->rowk);
     free(d->head);
     pthread_rwlock_destroy(&d->lock);
     pthread_mutex_destroy(&d->pool_lock);
@@ -293,10 +295,12 @@ gw_status gw_dispatch_sync(gw_ctx *ctx, gw_dispatch *d, const gw_model_snapshot 
         st = gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory");
     uint8_t *seen = st ? NULL : calloc(d->n + n + 1, 1);
     if (!st && !seen) st = gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory");
+    int32_t *rowk = st ? NULL : malloc((n ? n : 1) * sizeof *rowk); /* NULL: no memo next time */
     size_t outside = 0, placed = 0;
     for (size_t r = 0; !st && r < n; r++) {
         const char *id = gw_layer_data_id(L, r);
-        ptrdiff_t k = find(d, id);
+        ptrdiff_t k = r < d->nrowk ? d->rowk[r] : -1;
+        if (k < 0 || !id || strcmp(d->t[k].id, id) != 0) k = find(d, id);
         if (k < 0) { /* a new team */
             const char *kid = keep(d, id);
             if (!kid) {
@@ -313,6 +317,7 @@ gw_status gw_dispatch_sync(gw_ctx *ctx, gw_dispatch *d, const gw_model_snapshot 
             d->hash[i] = (int32_t)k;
         }
         seen[k] = 1;
+        if (rowk) rowk[r] = (int32_t)k;
         tteam *t = &d->t[k];
         if (t->alive && t->seq > lseq) continue; /* we wrote it after this snapshot was read */
         int relink = !t->alive || !t->has_pos || t->x != mx[r] || t->y != my[r];
@@ -338,6 +343,9 @@ gw_status gw_dispatch_sync(gw_ctx *ctx, gw_dispatch *d, const gw_model_snapshot 
         if (t->alive && t->has_pos) placed++, outside += t->cell < 0;
     }
     if (!st && placed >= 16 && (!d->head || outside * 10 > placed)) regrid(d);
+    free(d->rowk);
+    d->rowk = st ? NULL : rowk, d->nrowk = st || !rowk ? 0 : n;
+    if (st) free(rowk);
     pthread_rwlock_unlock(&d->lock);
     free(seen);
     return st;

@@ -51,6 +51,8 @@ struct gw_dispatch {
     size_t n, cap;
     int32_t *hash; /* open addressing, indices into t, -1 empty */
     size_t hcap;
+    int32_t *rowk; /* the team of each teams-layer row at the last sync (rows move only when */
+    size_t nrowk;  /* teams are added or deleted): tried before the hash */
     /* the grid index: ncx * ncy cells of `cs` metres from (gx, gy); heads -1 = empty */
     double gx, gy, cs;
     int ncx, ncy;
@@ -63,6 +65,13 @@ struct gw_dispatch {
     pthread_cond_t grp_cv;
     pos_wait *grp_head, **grp_tail;
     int grp_writing;
+    /* the group writer's own connection (GW_STORE_POSITIONS_WRITER, SQLite files only), used
+     * by whichever thread writes a group: its page cache and statements stay warm between
+     * groups, where the callers' per-thread connections would each reload the pages the last
+     * writer changed.  wr_path: the file it was opened (or failed to open) for. */
+    gw_ctx *wr_ctx;
+    gw_store *wr;
+    char *wr_path;
     pthread_mutex_t cam_lock; /* max camera range per cameras layer */
     const gw_layer_data *cam_layer;
     int64_t cam_seq;
@@ -77,6 +86,8 @@ static inline int same(const char *a, const char *b)
 
 /* gw_store_dispatch_positions for one batch, written in one transaction together with the
  * batches other threads hand in while a write is under way (dispatch_group.c). */
+/* Close the group writer's connection (gw_dispatch_destroy). */
+void dsp_writer_close(gw_dispatch *d);
 gw_status dsp_write_positions(gw_dispatch *d, gw_store *store, const gw_store_move *mv, size_t n,
                               uint8_t *oc, int64_t *sq);
 

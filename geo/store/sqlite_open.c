@@ -336,6 +336,11 @@ gw_status st_sqlite_open(gw_ctx *ctx, const char *path, int flags, gw_store **ou
     if (!st && !ro && ver < GW_SCHEMA_VERSION) st = migrate(s);
     if (!st && (flags & GW_STORE_QUERY_ONLY))
         st = st_exec(s, "PRAGMA query_only = 1", "cannot make the connection query-only");
+    if (!st && !ro && (flags & GW_STORE_POSITIONS_WRITER)) {
+        s->pos_writer = 1;
+        st_set_triggers(s, 0); /* for good: sq_dispatch_positions keeps what they keep */
+        st = st_ckpt_start(s);
+    }
     if (st) {
         sq_close(s);
         return st;
@@ -347,6 +352,7 @@ gw_status st_sqlite_open(gw_ctx *ctx, const char *path, int flags, gw_store **ou
 void sq_close(gw_store *s)
 {
     if (!s) return;
+    st_ckpt_stop(s);
     for (int i = 0; i < ST_COUNT; i++) sqlite3_finalize(s->stmt[i]);
     if (s->db) {
         if (!sqlite3_get_autocommit(s->db)) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);

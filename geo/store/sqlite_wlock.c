@@ -45,12 +45,9 @@ static wl_file *wl_find(const char *path)
     return f;
 }
 
-int st_wlock_take(gw_store *s)
+/* Wait for the file's turn: 0 when taken, -1 after GW_STORE_WRITE_WAIT_MS. */
+static int wl_wait(wl_file *f)
 {
-    if (s->wlock_held || wl_held) return 0;
-    if (!s->wlock) s->wlock = wl_find(s->path);
-    wl_file *f = s->wlock;
-    if (!f) return 0;
     struct timespec until;
     clock_gettime(CLOCK_REALTIME, &until);
     until.tv_sec += GW_STORE_WRITE_WAIT_MS / 1000;
@@ -60,7 +57,24 @@ int st_wlock_take(gw_store *s)
     int got = !f->busy;
     if (got) f->busy = 1;
     pthread_mutex_unlock(&f->m);
-    if (!got) return -1;
+    return got ? 0 : -1;
+}
+
+static void wl_give(wl_file *f)
+{
+    pthread_mutex_lock(&f->m);
+    f->busy = 0;
+    pthread_cond_signal(&f->cv);
+    pthread_mutex_unlock(&f->m);
+}
+
+int st_wlock_take(gw_store *s)
+{
+    if (s->wlock_held || wl_held) return 0;
+    if (!s->wlock) s->wlock = wl_find(s->path);
+    wl_file *f = s->wlock;
+    if (!f) return 0;
+    if (wl_wait(f)) return -1;
     s->wlock_held = 1;
     wl_held++;
     return 0;
@@ -69,11 +83,14 @@ int st_wlock_take(gw_store *s)
 void st_wlock_drop(gw_store *s)
 {
     if (!s->wlock_held || (s->db && !sqlite3_get_autocommit(s->db))) return;
-    wl_file *f = s->wlock;
-    pthread_mutex_lock(&f->m);
-    f->busy = 0;
-    pthread_cond_signal(&f->cv);
-    pthread_mutex_unlock(&f->m);
+    wl_give(s->wlock);
     s->wlock_held = 0;
     if (wl_held > 0) wl_held--;
+}
+
+void *st_wlock_file(const char *path) { return wl_find(path); }
+int st_wlock_file_take(void *f) { return f ? wl_wait(f) : 0; }
+void st_wlock_file_drop(void *f)
+{
+    if (f) wl_give(f);
 }

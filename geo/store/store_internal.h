@@ -20,6 +20,11 @@ enum {
     ST_CHANGES,
     ST_CHANGES_UNTIL,
     ST_CHANGES_AFTER,
+    ST_POS_FIND,   /* sqlite_dispatch.c: a team's fid and time by id */
+    ST_POS_UPDATE, /* its point and time by fid */
+    ST_POS_RTREE,  /* its R*Tree entry */
+    ST_POS_LOG,    /* a full chunk of change-log rows */
+    ST_POS_TOUCH,  /* geometry_columns_time */
     ST_COUNT
 };
 
@@ -38,6 +43,8 @@ struct gw_store {
     void *pg;       /* the PostgreSQL engine's state (pg_internal.h); NULL for SQLite */
     void *wlock;    /* this file's queue of the process's writers (sqlite_wlock.c) */
     int wlock_held; /* this store holds its turn (between BEGIN IMMEDIATE and the end) */
+    int pos_writer; /* opened with GW_STORE_POSITIONS_WRITER: SpatiaLite's triggers stay off */
+    void *ckpt;     /* its checkpointer (sqlite_ckpt.c), NULL otherwise */
 };
 
 /* Wait for this process's turn to write the store's file (sqlite_wlock.c): 0, or -1 after
@@ -45,6 +52,11 @@ struct gw_store {
  * (a no-op otherwise, and when the store holds none). */
 int st_wlock_take(gw_store *s);
 void st_wlock_drop(gw_store *s);
+/* The same turn for a connection outside a gw_store (the checkpointer): the file's queue (NULL
+ * for none), take (0, or -1 after GW_STORE_WRITE_WAIT_MS; 0 for NULL) and give back. */
+void *st_wlock_file(const char *path);
+int st_wlock_file_take(void *wl);
+void st_wlock_file_drop(void *wl);
 
 /* A failed SQLite call as GW_ERR_DB: "<what>: <sqlite message> (database <path>)". */
 gw_status st_fail(gw_store *s, const char *what);
@@ -73,5 +85,18 @@ gw_status st_kind_error(gw_ctx *ctx, gw_layer layer, const char *id, const gw_fi
                         const gw_value *v);
 /* Switch this connection's triggers on or off; returns the previous state (1 = on). */
 int st_set_triggers(gw_store *s, int on);
+
+/* The checkpointer of a positions writer (sqlite_ckpt.c): the connection's WAL hook asks a
+ * thread of its own, on a connection of its own, for a PASSIVE checkpoint once the WAL holds
+ * ST_CKPT_FRAMES frames, instead of the committing thread running it while every other writer
+ * waits.  start returns GW_OK or the error; stop runs a last checkpoint and joins the thread. */
+#define ST_CKPT_FRAMES 1000
+
+/* The SpatiaLite BLOB of POINT(x y) with this SRID: the 60 bytes MakePoint(x, y, srid) makes
+ * (start, byte order, SRID, MBR, class POINT, x, y, end), in this host's byte order. */
+#define ST_POINT_BLOB 60
+void st_point_blob(double x, double y, int srid, unsigned char out[ST_POINT_BLOB]);
+gw_status st_ckpt_start(gw_store *s);
+void st_ckpt_stop(gw_store *s);
 
 #endif

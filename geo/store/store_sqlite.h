@@ -11,5 +11,7 @@
 
 /* The connection of a SQLite store (borrowed); NULL for NULL or another engine. */
 sqlite3 *st_sqlite_db(gw_store *store);
+/* Checkpoints a positions writer's checkpointer has run (0 for any other store). */
+long st_sqlite_checkpoints(gw_store *store);
 
 #endif

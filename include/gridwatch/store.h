@@ -21,9 +21,13 @@ typedef struct gw_store gw_store;
 #define GW_SCHEMA_VERSION 9
 
 enum {
-    GW_STORE_CREATE = 1,    /* create and initialise the file if it does not exist */
-    GW_STORE_READONLY = 2,  /* open read-only (no migration; GW_ERR_SCHEMA if one is due) */
-    GW_STORE_QUERY_ONLY = 4 /* migrate if due, then refuse every write on this connection */
+    GW_STORE_CREATE = 1,     /* create and initialise the file if it does not exist */
+    GW_STORE_READONLY = 2,   /* open read-only (no migration; GW_ERR_SCHEMA if one is due) */
+    GW_STORE_QUERY_ONLY = 4, /* migrate if due, then refuse every write on this connection */
+    /* a connection that only writes team positions batches (gw_store_dispatch_positions): on
+     * SQLite its statements stay prepared, SpatiaLite's per-row triggers stay off and WAL
+     * checkpoints run on a thread of its own; the other engine ignores it */
+    GW_STORE_POSITIONS_WRITER = 8
 };
 
 /* 1 when location names a PostgreSQL database ("postgresql://…" or "postgres://…", libpq's
