@@ -510,14 +510,51 @@ static gw_status parse_time(imp *m, size_t i, const char *s, int64_t *out)
     gw_status st = parse_time_raw(m, s, out);
     if (st == GW_ERR_ARG && !m->o.tz)
         return bad_value(m, i, s,
-                         "a time with a UTC offset, and the import names no zone: give --tz with "
-                         "the zone the file's times are in (e.g. --tz Asia/Shanghai, --tz "
-                         "America/Chicago, --tz +08:00 or --tz UTC)");
+                         "a time with a UTC offset, and neither the import nor the database names "
+                         "a zone: give --tz with the zone the file's times are in (e.g. --tz "
+                         "Asia/Shanghai, --tz America/Chicago, --tz +08:00 or --tz UTC), or set "
+                         "the database's default once with gridwatch init DB --tz ZONE");
     if (!st) st = gw_time_check(m->ctx, NULL, *out);
     return st ? bad_value(m, i, s,
                           "an ISO 8601 time of a real day in the years 1900–2100 (e.g. "
                           "2018-01-01T13:05:00+08:00)")
               : GW_OK;
+}
+
+/* A text field: recoded when --encoding names what no driver option did, UTF-8 checked, and a
+ * jurisdiction name without '/'.  Strings are the feature's own storage; other types share one
+ * scratch buffer per field, so they are copied. */
+static gw_status read_text(imp *m, size_t i, const char *s, OGRFieldType t)
+{
+    gw_value *v = &m->vals[i];
+    if (m->recode_values) {
+        int na = 0;
+        if (!io_is_utf8_name(m->o.encoding) &&
+            io_utf8_check((const unsigned char *)s, strlen(s), &na) == strlen(s) && na)
+            return bad_value(m, i, s,
+                             "text in the encoding --encoding names: it is UTF-8 (leave "
+                             "--encoding out)");
+        char *u = io_recode_value(s, m->o.encoding);
+        if (!u) return bad_value(m, i, "(bytes that do not decode)", m->o.encoding);
+        s = keep_text(m, i, u);
+        free(u);
+        if (!s) return gw_ctx_error(m->ctx, GW_ERR_NOMEM, "out of memory");
+    }
+    if (!CPLIsUTF8(s, -1))
+        return bad_value(m, i, "(bytes that are not UTF-8)",
+                         "UTF-8 text: the file is in another encoding; name it with --encoding "
+                         "(GB18030 for GBK/GB2312 files, Big5, ISO-8859-1)");
+    if (!m->recode_values && t != OFTString && !(s = keep_text(m, i, s)))
+        return gw_ctx_error(m->ctx, GW_ERR_NOMEM, "out of memory");
+    if (*s) {
+        v->kind = GW_VAL_TEXT;
+        v->s = s;
+    }
+    if (*s && gw_layer_juris_level(m->layer, m->fields[i].name) && gw_juris_name_problem(s))
+        return bad_value(m, i, s,
+                         "a jurisdiction name: '/' separates the levels of a jurisdiction path "
+                         "(prefecture/county/township/village), so a name cannot contain it");
+    return GW_OK;
 }
 
 gw_status io_read_values(imp *m, OGRFeatureH f)
@@ -539,37 +576,8 @@ gw_status io_read_values(imp *m, OGRFeatureH f)
         int numeric = t == OFTInteger || t == OFTInteger64 || t == OFTReal;
         switch (m->fields[i].type) {
         case GW_FT_TEXT: {
-            const char *s = OGR_F_GetFieldAsString(f, si);
-            if (m->recode_values) { /* the file's encoding, named by the caller */
-                int na = 0;
-                if (!io_is_utf8_name(m->o.encoding) &&
-                    io_utf8_check((const unsigned char *)s, strlen(s), &na) == strlen(s) && na)
-                    return bad_value(m, i, s,
-                                     "text in the encoding --encoding names: it is UTF-8 "
-                                     "(leave --encoding out)");
-                char *u = io_recode_value(s, m->o.encoding);
-                if (!u) return bad_value(m, i, "(bytes that do not decode)", m->o.encoding);
-                s = keep_text(m, i, u);
-                free(u);
-                if (!s) return gw_ctx_error(m->ctx, GW_ERR_NOMEM, "out of memory");
-            }
-            if (!CPLIsUTF8(s, -1)) {
-                return bad_value(m, i, "(bytes that are not UTF-8)",
-                                 "UTF-8 text: the file is in another encoding; name it with "
-                                 "--encoding (GB18030 for GBK/GB2312 files, Big5, ISO-8859-1)");
-            } else if (!m->recode_values && t != OFTString && !(s = keep_text(m, i, s))) {
-                /* strings are the feature's own storage; other types share one scratch buffer */
-                return gw_ctx_error(m->ctx, GW_ERR_NOMEM, "out of memory");
-            }
-            if (*s) {
-                v->kind = GW_VAL_TEXT;
-                v->s = s;
-            }
-            if (*s && gw_layer_juris_level(m->layer, m->fields[i].name) && gw_juris_name_problem(s))
-                return bad_value(m, i, s,
-                                 "a jurisdiction name: '/' separates the levels of a "
-                                 "jurisdiction path (prefecture/county/township/village), so a "
-                                 "name cannot contain it");
+            gw_status st = read_text(m, i, OGR_F_GetFieldAsString(f, si), t);
+            if (st) return st;
             break;
         }
         case GW_FT_INT:

@@ -127,8 +127,10 @@ static int copy_file(const char *from, const char *to)
 }
 
 /* Write the UTF-8 copy of the CSV (and its .csvt/.prj beside it) into a new temporary folder;
- * m->open_path is what GDAL opens from then on. */
-static gw_status csv_convert(imp *m, const unsigned char *s, size_t n, const char *enc)
+ * m->open_path is what GDAL opens from then on.  utf8_where: where the bytes stopped being UTF-8
+ * when enc was detected (for the message), NULL when the import named it. */
+static gw_status csv_convert(imp *m, const unsigned char *s, size_t n, const char *enc,
+                             const char *utf8_where)
 {
     const char *tmp = getenv("TMPDIR");
     snprintf(m->tmpdir, sizeof m->tmpdir, "%s/gridwatch-import-XXXXXX", tmp && *tmp ? tmp : "/tmp");
@@ -159,6 +161,11 @@ static gw_status csv_convert(imp *m, const unsigned char *s, size_t n, const cha
         char where[64], bytes[40];
         csv_where(s, bad, where, sizeof where);
         show_bytes(s, n, bad, bytes, sizeof bytes);
+        if (utf8_where)
+            return gw_ctx_error_at(m->ctx, GW_ERR_FORMAT, (long)csv_row_at(s, bad),
+                                   "%s: the bytes are not UTF-8 (first in %s) nor %s (%s: %s): "
+                                   "name the file's encoding with --encoding (Big5, ISO-8859-1 …)",
+                                   m->path, utf8_where, enc, where, bytes);
         return gw_ctx_error_at(m->ctx, GW_ERR_FORMAT, (long)csv_row_at(s, bad),
                                "%s %s: the bytes %s are not %s text: the file is in another "
                                "encoding; name it with --encoding (GB18030 for GBK/GB2312, "
@@ -229,7 +236,7 @@ gw_status io_csv_encoding(imp *m)
                               "or give --encoding UTF-8",
                               m->path, enc, enc);
         } else if (nonascii) {
-            st = csv_convert(m, s, n, enc);
+            st = csv_convert(m, s, n, enc, NULL);
             if (!st)
                 snprintf(m->rep.encoding_note, sizeof m->rep.encoding_note,
                          "text read as %s (--encoding)", enc);
@@ -237,20 +244,8 @@ gw_status io_csv_encoding(imp *m)
         if (!st) snprintf(m->rep.encoding, sizeof m->rep.encoding, "%s", enc);
     } else if (bad < n) {
         csv_where(s, bad, where, sizeof where);
-        iconv_t cd = iconv_open("UTF-8", GB18030);
-        size_t gbad = cd == (iconv_t)-1 ? 0 : decode(cd, (const char *)s, n, NULL);
-        if (cd != (iconv_t)-1) iconv_close(cd);
-        if (gbad < n) {
-            char gwhere[64], bytes[40];
-            csv_where(s, gbad, gwhere, sizeof gwhere);
-            show_bytes(s, n, gbad, bytes, sizeof bytes);
-            st = gw_ctx_error_at(
-                m->ctx, GW_ERR_FORMAT, (long)csv_row_at(s, gbad),
-                "%s: the bytes are not UTF-8 (first in %s) nor GB18030 (%s: %s): name the "
-                "file's encoding with --encoding (Big5, ISO-8859-1 …)",
-                m->path, where, gwhere, bytes);
-        } else {
-            st = csv_convert(m, s, n, GB18030);
+        st = csv_convert(m, s, n, GB18030, where);
+        if (!st) {
             snprintf(m->rep.encoding, sizeof m->rep.encoding, "%s", GB18030);
             snprintf(m->rep.encoding_note, sizeof m->rep.encoding_note,
                      "text read as GB18030: the bytes are not UTF-8 (first in %s); pass "
