@@ -301,6 +301,9 @@ static int dbf_check(const unsigned char *d, size_t n, iconv_t cd, dbf_scan *sc)
     if (n < 32) return 0;
     size_t hlen = d[8] | (size_t)d[9] << 8, rlen = d[10] | (size_t)d[11] << 8;
     uint32_t nrec = d[4] | (uint32_t)d[5] << 8 | (uint32_t)d[6] << 16 | (uint32_t)d[7] << 24;
+    /* the header's counts are the file's word: no more records than its bytes hold */
+    if (rlen == 0 || hlen > n) nrec = 0;
+    else if (nrec > (n - hlen) / rlen) nrec = (uint32_t)((n - hlen) / rlen);
     size_t foff[256], flen[256];
     int nf = 0;
     for (size_t p = 32; p + 32 <= n && p + 32 <= hlen && d[p] != 0x0D && nf < 256; p += 32) {
