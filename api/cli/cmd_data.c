@@ -14,6 +14,7 @@
 #include "cli_util.h"
 #include "commands.h"
 #include "gridwatch/city.h"
+#include "gridwatch/crs.h"
 #include "gridwatch/io.h"
 #include "gridwatch/store.h"
 #include "gridwatch/store_features.h"
@@ -42,25 +43,56 @@ static int wants_help(int argc, char **argv)
 /* ---- init ---------------------------------------------------------------------------- */
 
 static const char init_help[] =
-    "usage: gridwatch init DB\n"
+    "usage: gridwatch init DB [--tz ZONE]\n"
     "\n"
     "Create an empty gridwatch database: a SpatiaLite file with the five layers (grids,\n"
     "police_rooms, cameras, teams, incidents), grid versions, the audit log and the change log.\n"
-    "An existing gridwatch database is migrated to this build's schema and otherwise left as is.\n";
+    "An existing gridwatch database is migrated to this build's schema and otherwise left as is.\n"
+    "\n"
+    "options:\n"
+    "  --tz ZONE   the database's default zone (Asia/Shanghai, +08:00, UTC): imports read times\n"
+    "              without a UTC offset in it when they give no --tz, and say so.  Without it\n"
+    "              such a time stops the import.  --tz '' removes the default\n";
 
 int gw_cmd_init(int argc, char **argv)
 {
     if (wants_help(argc, argv)) return fputs(init_help, stdout), GW_EXIT_OK;
-    if (argc != 2)
+    static const struct option opts[] = {{"tz", required_argument, 0, 't'}, {0, 0, 0, 0}};
+    const char *tz = NULL;
+    int c;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c == 't') tz = optarg;
+        else
+            return gw_cli_usage_error("init", "unknown or incomplete option '%s'",
+                                      argv[optind - 1]);
+    }
+    if (argc - optind != 1)
         return gw_cli_usage_error("init", "expected exactly one argument, the database file");
+    const char *db = argv[optind];
     gw_cli_progress p;
     gw_ctx *ctx = cli_ctx(&p);
     if (!ctx) return GW_EXIT_RUNTIME;
     gw_store *store = NULL;
-    gw_status st = gw_store_open(ctx, argv[1], GW_STORE_CREATE, &store);
+    gw_status st = GW_OK;
+    int64_t probe;
+    if (tz && *tz && gw_time_parse(ctx, "2000-01-01T00:00:00", tz, &probe) != GW_OK)
+        st = gw_ctx_error(ctx, GW_ERR_ARG,
+                          "--tz '%s' is not a time zone (an IANA name such as Asia/Shanghai, an "
+                          "offset such as +08:00, or UTC)",
+                          tz);
+    if (!st) st = gw_store_open(ctx, db, GW_STORE_CREATE, &store);
+    if (!st && tz) st = gw_store_meta_set(store, "default_tz", tz);
     int rc = st == GW_OK ? GW_EXIT_OK : gw_cli_fail("init", ctx, st);
-    if (st == GW_OK)
-        printf("%s: gridwatch database, schema %d\n", argv[1], gw_store_schema_version(store));
+    if (st == GW_OK) {
+        printf("%s: gridwatch database, schema %d\n", db, gw_store_schema_version(store));
+        if (tz && *tz)
+            printf("default time zone: %s (imports read times without a UTC offset in it)\n", tz);
+        else if (tz)
+            printf("no default time zone: a time without a UTC offset stops an import without "
+                   "--tz\n");
+    }
     gw_store_close(store);
     gw_ctx_destroy(ctx);
     return rc;
@@ -83,12 +115,16 @@ static const char import_help[] =
     "  --map F=S,...         map canonical field F from source field S (same-named fields map themselves)\n"
     "                        e.g. --map id=beat_num,name=beat\n"
     "  --tz ZONE             zone of times without a UTC offset (Asia/Shanghai, America/Chicago,\n"
-    "                        +08:00, UTC).  Without it a time with no offset stops the import:\n"
-    "                        the zone is your choice, not a guess\n"
-    "  --encoding NAME       the file's text encoding when it is not UTF-8 (GB18030 for GBK and\n"
-    "                        GB2312 files, Big5, ISO-8859-1); without it text that is not UTF-8\n"
-    "                        stops the import, naming the row\n"
-    "  --lon NAME --lat NAME CSV coordinate columns (default: longitude/lon/lng/x, latitude/lat/y)\n"
+    "                        +08:00, UTC); default: the database's (gridwatch init --tz).  With\n"
+    "                        neither, a time with no offset stops the import: the zone is your\n"
+    "                        choice, not a guess\n"
+    "  --encoding NAME       the file's text encoding: GBK, GB18030, UTF-8, Big5 (any iconv name).\n"
+    "                        Without it a Shapefile's .cpg decides; a Shapefile without one and a\n"
+    "                        CSV are read as UTF-8 when their bytes are, else as GB18030 (a\n"
+    "                        superset of GBK), and the import says so.  Text that does not decode\n"
+    "                        stops the import, naming the row: nothing is imported as mojibake\n"
+    "  --lon NAME --lat NAME CSV coordinate columns (default, in any case: 经度/longitude/long/lon/\n"
+    "                        lng/x and 纬度/latitude/lat/y)\n"
     "  --make-valid          repair invalid polygons instead of refusing them\n"
     "  --replace             empty the layer first (in the same transaction)\n"
     "  --skip-bad-rows       skip rows without usable coordinates instead of failing (counted)\n"
@@ -161,6 +197,12 @@ int gw_cmd_import(int argc, char **argv)
         if (rep.repaired) printf(", %" PRId64 " polygons repaired", rep.repaired);
         if (rep.skipped) printf(", %" PRId64 " rows skipped", rep.skipped);
         printf("\n");
+        if (rep.encoding_note[0]) printf("%s\n", rep.encoding_note);
+        if (rep.local_times)
+            printf("%" PRId64 " times without a UTC offset read in %s%s\n", rep.local_times, rep.tz,
+                   rep.tz_from_db ? ", the database's default zone (gridwatch init --tz; --tz "
+                                    "overrides)"
+                                  : " (--tz)");
     }
     gw_store_close(store);
     gw_ctx_destroy(ctx);
@@ -170,25 +212,44 @@ int gw_cmd_import(int argc, char **argv)
 /* ---- export -------------------------------------------------------------------------- */
 
 static const char export_help[] =
-    "usage: gridwatch export DB LAYER FILE [--format DRIVER]\n"
+    "usage: gridwatch export DB LAYER FILE [--srs SRS] [--encoding NAME] [--format DRIVER]\n"
+    "                                      [--legacy-geojson]\n"
     "\n"
-    "Export a layer in EPSG:4326.  The format follows the extension (.geojson/.json, .gpkg, .shp,\n"
-    ".csv) unless --format names a GDAL driver (GeoJSON, GPKG, \"ESRI Shapefile\", CSV).\n"
-    "An existing file is replaced.\n";
+    "Export a layer.  The format follows the extension: .geojson/.json (RFC 7946: lon/lat WGS84,\n"
+    "no \"crs\" member, 7 decimals), .gpkg, .shp, .csv, .kml, .dxf (outlines and points, no\n"
+    "attributes), unless --format names a GDAL driver.  An existing file is replaced.\n"
+    "\n"
+    "options:\n"
+    "  --srs SRS          the file's CRS, as import reads it: EPSG:4326 (default), EPSG:4490,\n"
+    "                     a CGCS2000 3-degree zone EPSG:4513..4554 (4547 = 114E, 4548 = 117E),\n"
+    "                     EPSG:3857, gcj02, bd09 (these two write no CRS: none describes them).\n"
+    "                     GeoJSON and KML are EPSG:4326 only (refused otherwise)\n"
+    "  --encoding NAME    Shapefile/CSV text: UTF-8 (default), GBK, GB18030 (a .cpg says which);\n"
+    "                     a value with a character GBK lacks stops the export, naming it\n"
+    "  --legacy-geojson   GeoJSON 2008 in --srs, with a \"crs\" member (for old tools only)\n";
 
 int gw_cmd_export(int argc, char **argv)
 {
     if (wants_help(argc, argv)) return fputs(export_help, stdout), GW_EXIT_OK;
-    static const struct option opts[] = {{"format", required_argument, 0, 'f'}, {0, 0, 0, 0}};
-    const char *format = NULL;
+    static const struct option opts[] = {{"format", required_argument, 0, 'f'},
+                                         {"srs", required_argument, 0, 's'},
+                                         {"encoding", required_argument, 0, 'e'},
+                                         {"legacy-geojson", no_argument, 0, 'L'},
+                                         {0, 0, 0, 0}};
+    gw_export_opts eo = {0};
     int c;
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if (c == 'f') format = optarg;
-        else
+        switch (c) {
+        case 'f': eo.format = optarg; break;
+        case 's': eo.srs = optarg; break;
+        case 'e': eo.encoding = optarg; break;
+        case 'L': eo.legacy_geojson = 1; break;
+        default:
             return gw_cli_usage_error("export", "unknown or incomplete option '%s'",
                                       argv[optind - 1]);
+        }
     }
     if (argc - optind != 3) return gw_cli_usage_error("export", "expected DB LAYER FILE");
     const char *db = argv[optind], *lname = argv[optind + 1], *file = argv[optind + 2];
@@ -202,10 +263,16 @@ int gw_cmd_export(int argc, char **argv)
     gw_store *store = NULL;
     int64_t n = 0;
     gw_status st = gw_store_open(ctx, db, GW_STORE_READONLY, &store);
-    if (st == GW_OK) st = gw_io_export(ctx, store, layer, file, format, &n);
+    if (st == GW_OK) st = gw_io_export_with(ctx, store, layer, file, &eo, &n);
     gw_cli_progress_end(&p);
     int rc = st == GW_OK ? GW_EXIT_OK : gw_cli_fail("export", ctx, st);
-    if (st == GW_OK) printf("exported %" PRId64 " %s to %s\n", n, lname, file);
+    if (st == GW_OK) {
+        char cn[32] = "EPSG:4326";
+        gw_crs sc;
+        if (eo.srs && gw_crs_parse(ctx, eo.srs, &sc) == GW_OK) gw_crs_format(sc, cn, sizeof cn);
+        printf("exported %" PRId64 " %s to %s (%s%s%s)\n", n, lname, file, cn,
+               eo.encoding ? ", " : "", eo.encoding ? eo.encoding : "");
+    }
     gw_store_close(store);
     gw_ctx_destroy(ctx);
     return rc;

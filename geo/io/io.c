@@ -120,7 +120,7 @@ static int csv_matches(const char *header, const char *names, char *buf, size_t 
 
 static gw_status csv_check_header(imp *m, const char *xnames, const char *ynames)
 {
-    FILE *f = fopen(m->path, "rb");
+    FILE *f = fopen(m->open_path ? m->open_path : m->path, "rb");
     if (!f) return GW_OK; /* GDAL says why */
     char line[8192], got[512];
     size_t n = fread(line, 1, sizeof line - 1, f);
@@ -133,10 +133,14 @@ static gw_status csv_check_header(imp *m, const char *xnames, const char *ynames
         if (csv_matches(h, names[k], got, sizeof got) > 1)
             return gw_ctx_error(m->ctx, GW_ERR_FORMAT,
                                 "%s has several %s columns (%s): name the one to use with %s",
-                                m->path, k ? "latitude" : "longitude", got,
-                                k ? "--lat-field" : "--lon-field");
+                                m->path, k ? "latitude" : "longitude", got, k ? "--lat" : "--lon");
     return GW_OK;
 }
+
+/* The column names GDAL looks for when the import names none (matched without regard to case;
+ * a CSV from a Chinese spreadsheet says 经度/纬度). */
+#define CSV_LON_NAMES "经度,longitude,long,lon,lng,x"
+#define CSV_LAT_NAMES "纬度,latitude,lat,y"
 
 static gw_status open_source(imp *m)
 {
@@ -147,21 +151,31 @@ static gw_status open_source(imp *m)
         return gw_ctx_error(m->ctx, GW_ERR_FORMAT, "%s is empty (0 bytes): nothing to import",
                             m->path);
     char xo[256], yo[256];
-    snprintf(xo, sizeof xo, "X_POSSIBLE_NAMES=%s",
-             m->o.lon_field ? m->o.lon_field : "longitude,lon,lng,x");
-    snprintf(yo, sizeof yo, "Y_POSSIBLE_NAMES=%s",
-             m->o.lat_field ? m->o.lat_field : "latitude,lat,y");
+    snprintf(xo, sizeof xo, "X_POSSIBLE_NAMES=%s", m->o.lon_field ? m->o.lon_field : CSV_LON_NAMES);
+    snprintf(yo, sizeof yo, "Y_POSSIBLE_NAMES=%s", m->o.lat_field ? m->o.lat_field : CSV_LAT_NAMES);
     const char *csv_oo[] = {xo, yo, "KEEP_GEOM_COLUMNS=NO", "EMPTY_STRING_AS_NULL=YES", NULL};
     int csv = io_has_ext(m->path, ".csv") || io_has_ext(m->path, ".tsv") ||
               io_has_ext(m->path, ".txt");
     if (m->o.drivers && strncmp(m->path, "/vsi", 4) == 0)
         return gw_ctx_error(m->ctx, GW_ERR_FORMAT, "an upload is read from a plain file only");
+    char shp_enc[96] = "";
+    const char *shp_oo[] = {shp_enc, NULL};
     if (csv && S_ISREG(sb.st_mode)) {
-        gw_status st = csv_check_header(m, xo, yo);
+        gw_status st = io_csv_encoding(m);
+        if (!st) st = csv_check_header(m, xo, yo);
+        if (st) return st;
+    } else if (S_ISREG(sb.st_mode)) {
+        gw_status st = io_shp_encoding(m, shp_enc, sizeof shp_enc);
         if (st) return st;
     }
-    m->ds = GDALOpenEx(m->path, GDAL_OF_VECTOR | GDAL_OF_READONLY, m->o.drivers,
-                       csv ? csv_oo : NULL, NULL);
+    /* what the steps above did not decode is recoded value by value (strictly) */
+    m->recode_values = m->o.encoding && !csv && !shp_enc[0];
+    m->ds = GDALOpenEx(m->open_path ? m->open_path : m->path, GDAL_OF_VECTOR | GDAL_OF_READONLY,
+                       m->o.drivers,
+                       csv          ? csv_oo
+                       : shp_enc[0] ? shp_oo
+                                    : NULL,
+                       NULL);
     if (!m->ds && m->o.drivers)
         /* GDAL's message could quote what it read; the upload's format is what matters */
         return gw_ctx_error(m->ctx, GW_ERR_FORMAT,
@@ -198,11 +212,15 @@ static gw_status open_source(imp *m)
     if (OGR_FD_GetGeomFieldCount(m->defn) == 0) {
         char f[512];
         list_fields(m->defn, f, sizeof f);
-        return gw_ctx_error(
-            m->ctx, GW_ERR_NOT_FOUND,
-            "%s layer '%s' has no geometry (for CSV: no lon/lat columns found; columns: %s; "
-            "name them with --lon-field/--lat-field)",
-            m->path, OGR_L_GetName(m->lyr), f);
+        if (csv)
+            return gw_ctx_error(m->ctx, GW_ERR_NOT_FOUND,
+                                "%s: no longitude/latitude columns found (looked for %s and %s, "
+                                "in any case; the header has: %s): name them with --lon COLUMN "
+                                "--lat COLUMN",
+                                m->path, m->o.lon_field ? m->o.lon_field : CSV_LON_NAMES,
+                                m->o.lat_field ? m->o.lat_field : CSV_LAT_NAMES, f);
+        return gw_ctx_error(m->ctx, GW_ERR_NOT_FOUND, "%s layer '%s' has no geometry (fields: %s)",
+                            m->path, OGR_L_GetName(m->lyr), f);
     }
     return GW_OK;
 }
@@ -443,9 +461,11 @@ static gw_status parse_time_raw(imp *m, const char *s, int64_t *out)
     long off;
     if (!fast_iso(s, &wall, &has_off, &off)) {
         int64_t a, b; /* offset-less when two zones read it differently */
-        if (!m->o.tz && gw_time_parse(m->ctx, s, "+00:00", &a) == GW_OK &&
-            gw_time_parse(m->ctx, s, "+01:00", &b) == GW_OK && a != b)
-            return GW_ERR_ARG;
+        if (gw_time_parse(m->ctx, s, "+00:00", &a) == GW_OK &&
+            gw_time_parse(m->ctx, s, "+01:00", &b) == GW_OK && a != b) {
+            if (!m->o.tz) return GW_ERR_ARG;
+            m->rep.local_times++;
+        }
         return gw_time_parse(m->ctx, s, m->o.tz, out);
     }
     if (has_off) {
@@ -453,6 +473,7 @@ static gw_status parse_time_raw(imp *m, const char *s, int64_t *out)
         return GW_OK;
     }
     if (!m->o.tz) return GW_ERR_ARG; /* no offset and no zone given: refused, not guessed */
+    m->rep.local_times++;
     if (!m->tz_iana) {
         *out = wall - m->tz_fixed;
         return GW_OK;
@@ -489,14 +510,51 @@ static gw_status parse_time(imp *m, size_t i, const char *s, int64_t *out)
     gw_status st = parse_time_raw(m, s, out);
     if (st == GW_ERR_ARG && !m->o.tz)
         return bad_value(m, i, s,
-                         "a time with a UTC offset, and the import names no zone: give --tz with "
-                         "the zone the file's times are in (e.g. --tz Asia/Shanghai, --tz "
-                         "America/Chicago, --tz +08:00 or --tz UTC)");
+                         "a time with a UTC offset, and neither the import nor the database names "
+                         "a zone: give --tz with the zone the file's times are in (e.g. --tz "
+                         "Asia/Shanghai, --tz America/Chicago, --tz +08:00 or --tz UTC), or set "
+                         "the database's default once with gridwatch init DB --tz ZONE");
     if (!st) st = gw_time_check(m->ctx, NULL, *out);
     return st ? bad_value(m, i, s,
                           "an ISO 8601 time of a real day in the years 1900–2100 (e.g. "
                           "2018-01-01T13:05:00+08:00)")
               : GW_OK;
+}
+
+/* A text field: recoded when --encoding names what no driver option did, UTF-8 checked, and a
+ * jurisdiction name without '/'.  Strings are the feature's own storage; other types share one
+ * scratch buffer per field, so they are copied. */
+static gw_status read_text(imp *m, size_t i, const char *s, OGRFieldType t)
+{
+    gw_value *v = &m->vals[i];
+    if (m->recode_values) {
+        int na = 0;
+        if (!io_is_utf8_name(m->o.encoding) &&
+            io_utf8_check((const unsigned char *)s, strlen(s), &na) == strlen(s) && na)
+            return bad_value(m, i, s,
+                             "text in the encoding --encoding names: it is UTF-8 (leave "
+                             "--encoding out)");
+        char *u = io_recode_value(s, m->o.encoding);
+        if (!u) return bad_value(m, i, "(bytes that do not decode)", m->o.encoding);
+        s = keep_text(m, i, u);
+        free(u);
+        if (!s) return gw_ctx_error(m->ctx, GW_ERR_NOMEM, "out of memory");
+    }
+    if (!CPLIsUTF8(s, -1))
+        return bad_value(m, i, "(bytes that are not UTF-8)",
+                         "UTF-8 text: the file is in another encoding; name it with --encoding "
+                         "(GB18030 for GBK/GB2312 files, Big5, ISO-8859-1)");
+    if (!m->recode_values && t != OFTString && !(s = keep_text(m, i, s)))
+        return gw_ctx_error(m->ctx, GW_ERR_NOMEM, "out of memory");
+    if (*s) {
+        v->kind = GW_VAL_TEXT;
+        v->s = s;
+    }
+    if (*s && gw_layer_juris_level(m->layer, m->fields[i].name) && gw_juris_name_problem(s))
+        return bad_value(m, i, s,
+                         "a jurisdiction name: '/' separates the levels of a jurisdiction path "
+                         "(prefecture/county/township/village), so a name cannot contain it");
+    return GW_OK;
 }
 
 gw_status io_read_values(imp *m, OGRFeatureH f)
@@ -518,29 +576,8 @@ gw_status io_read_values(imp *m, OGRFeatureH f)
         int numeric = t == OFTInteger || t == OFTInteger64 || t == OFTReal;
         switch (m->fields[i].type) {
         case GW_FT_TEXT: {
-            const char *s = OGR_F_GetFieldAsString(f, si);
-            if (m->o.encoding) { /* the file's encoding, named by the caller */
-                char *u = CPLRecode(s, m->o.encoding, CPL_ENC_UTF8);
-                s = u ? keep_text(m, i, u) : NULL;
-                CPLFree(u);
-                if (!s) return gw_ctx_error(m->ctx, GW_ERR_NOMEM, "out of memory");
-            } else if (!CPLIsUTF8(s, -1)) {
-                return bad_value(m, i, "(bytes that are not UTF-8)",
-                                 "UTF-8 text: the file is in another encoding; name it with "
-                                 "--encoding (GB18030 for GBK/GB2312 files, Big5, ISO-8859-1)");
-            } else if (t != OFTString && !(s = keep_text(m, i, s))) {
-                /* strings are the feature's own storage; other types share one scratch buffer */
-                return gw_ctx_error(m->ctx, GW_ERR_NOMEM, "out of memory");
-            }
-            if (*s) {
-                v->kind = GW_VAL_TEXT;
-                v->s = s;
-            }
-            if (*s && gw_layer_juris_level(m->layer, m->fields[i].name) && gw_juris_name_problem(s))
-                return bad_value(m, i, s,
-                                 "a jurisdiction name: '/' separates the levels of a "
-                                 "jurisdiction path (prefecture/county/township/village), so a "
-                                 "name cannot contain it");
+            gw_status st = read_text(m, i, OGR_F_GetFieldAsString(f, si), t);
+            if (st) return st;
             break;
         }
         case GW_FT_INT:
@@ -644,15 +681,20 @@ gw_status gw_io_import(gw_ctx *ctx, gw_store *store, gw_layer layer, const char 
     io_gdal_enter();
     int in_tx = 0;
     gw_status st = GW_OK;
-    if (m->o.encoding) { /* an unknown name is refused up front, not met row by row */
-        iconv_t cd = iconv_open("UTF-8", m->o.encoding);
-        if (cd == (iconv_t)-1)
-            st = gw_ctx_error(ctx, GW_ERR_ARG,
-                              "unknown encoding '%s' (GB18030, GBK, Big5, ISO-8859-1, UTF-8; "
-                              "`iconv -l` lists them all)",
-                              m->o.encoding);
-        else iconv_close(cd);
+    if (m->o.encoding && !*m->o.encoding) m->o.encoding = NULL;
+    if (m->o.encoding) /* an unknown name is refused up front, not met row by row */
+        st = io_encoding_check_name(ctx, m->o.encoding);
+    if (!st && (!m->o.tz || !*m->o.tz)) { /* the database's default zone (init --tz) */
+        if (gw_store_meta_get(store, "default_tz", m->dbtz, sizeof m->dbtz) == GW_OK &&
+            m->dbtz[0]) {
+            m->o.tz = m->dbtz;
+            m->rep.tz_from_db = 1;
+        } else {
+            m->o.tz = NULL;
+        }
+        gw_ctx_clear_error(ctx);
     }
+    if (!st && m->o.tz) snprintf(m->rep.tz, sizeof m->rep.tz, "%s", m->o.tz);
     if (!st) st = open_source(m);
     if (!st) st = map_fields(m);
     if (!st) st = io_setup_crs(m);
@@ -704,6 +746,8 @@ gw_status gw_io_import(gw_ctx *ctx, gw_store *store, gw_layer layer, const char 
     m->rep.seconds = now_s() - t0;
     if (report) *report = m->rep;
     io_imp_free(m);
+    io_tmp_cleanup(m);
+    free(m->open_path);
     free(m);
     io_gdal_leave();
     return st;

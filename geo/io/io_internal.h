@@ -107,6 +107,12 @@ typedef struct imp {
     int have_bbox;
     int64_t row;
     gw_import_report rep;
+    /* encoding: a CSV converted to UTF-8 is read from open_path in tmpdir; recode_values when
+     * --encoding names the text of a format whose driver cannot (recoded value by value) */
+    char *open_path;
+    char tmpdir[512];
+    int recode_values;
+    char dbtz[64]; /* the database's default zone (init --tz), when the import names none */
 } imp;
 
 void io_gdal_enter(void);
@@ -121,5 +127,16 @@ gw_status io_load_grids(imp *m);
 gw_status io_load_rooms(imp *m);
 void io_imp_free(imp *m);
 gw_status io_import_rows(imp *m);
+
+/* io_encoding.c */
+int io_is_utf8_name(const char *enc);
+gw_status io_encoding_check_name(gw_ctx *ctx, const char *enc);
+size_t io_utf8_check(const unsigned char *s, size_t n, int *nonascii);
+gw_status io_csv_encoding(imp *m);
+gw_status io_shp_encoding(imp *m, char *oo, size_t cap);
+char *io_recode_value(const char *s, const char *enc);
+char *io_encode_value(const char *s, const char *enc);
+gw_status io_encode_file(gw_ctx *ctx, const char *path, const char *enc);
+void io_tmp_cleanup(imp *m);
 
 #endif

@@ -611,7 +611,7 @@ static gw_status flush_grids(imp *m)
 
 static gw_status finish_checks(imp *m)
 {
-    const char *hint = "swap the coordinates (CSV: --lon-field/--lat-field) or fix the file";
+    const char *hint = "swap the coordinates (CSV: --lon/--lat) or fix the file";
     if (m->rep.swapped)
         return gw_ctx_error_at(
             m->ctx, GW_ERR_RANGE, (long)m->first_swap_row,

@@ -5,7 +5,9 @@
  * leaves it as it was).  Byte 0: the layer (% 4: incidents, cameras, teams, police_rooms);
  * bit 2 of byte 1: skip bad rows; bits 0–1: the field map and lon/lat columns (none, a map onto
  * common source names, x/y columns, a map naming a missing field); bits 3–4 the zone (none,
- * "+08:00", "Asia/Shanghai", "America/Chicago"); bit 5 uploads' drivers only. */
+ * "+08:00", "Asia/Shanghai", "America/Chicago"); bit 5 uploads' drivers only; bits 6–7 the
+ * encoding (none: detected, "GBK", "UTF-8", "GB18030"), so GBK bytes meet both the detection and
+ * the explicit conversion. */
 #include "fuzz_util.h"
 
 #include "gridwatch/io.h"
@@ -41,6 +43,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     o.skip_bad_rows = (data[1] >> 2) & 1;
     o.tz = zones[(data[1] >> 3) & 3];
     if (data[1] & 32) o.drivers = gw_io_upload_drivers;
+    static const char *const encodings[4] = {NULL, "GBK", "UTF-8", "GB18030"};
+    o.encoding = encodings[(data[1] >> 6) & 3];
     o.replace = 1;
     const char *path = fz_path("in.csv");
     FILE *f = fopen(path, "wb");

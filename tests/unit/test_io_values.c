@@ -2,7 +2,8 @@
  * (geo/io/): a time without a UTC offset stops an import that names no zone (it was taken as
  * UTC, 8 hours off for Beijing time), --tz makes it explicit, 30 February is refused instead of
  * read as 2 March, and a projected --srs on plainly lon/lat numbers (they landed on the
- * equator) is refused by the CRS's area of use, and text that is not UTF-8 needs --encoding.
+ * equator) is refused by the CRS's area of use, and text that is not UTF-8 is read as GB18030
+ * or as --encoding says, never as mojibake.
  * Each refused import changes nothing. */
 #include "testutil.h"
 
@@ -99,30 +100,52 @@ static void test_projected_srs_on_lonlat_refused(void **state)
 }
 
 /* Text that is not UTF-8 (a GBK export from a Chinese office suite) was stored as raw bytes;
- * it is refused unless --encoding names the file's encoding, which converts it. */
-static void test_text_encoding_is_explicit(void **state)
+ * then refused unless --encoding named the file's encoding.  Now (issue 21) a CSV whose bytes
+ * are not UTF-8 is read as GB18030 (a superset of GBK) and the report says so; a wrong explicit
+ * encoding is refused naming the row, and an unknown one up front. */
+static void check_description(const char *id, const char *want)
 {
-    (void)state;
-    /* "菏泽" (Heze) in GBK: BA CA D4 F3 */
-    const char
-        *gbk = "id,date,description,lon,lat\nE1,2025-01-05T10:00:00Z,\xba\xca\xd4\xf3,115.6,35.2\n";
-    gw_import_opts o = {.map = "occurred_at=date"};
-    refused(gbk, &o, "--encoding");
-    o.encoding = "no-such-encoding";
-    refused(gbk, &o, "unknown encoding");
-    o.encoding = "GB18030";
-    imported_time(gbk, &o, "E1");
     gw_cursor *cur = NULL;
     assert_int_equal(gw_store_cursor_create(s, GW_LAYER_INCIDENTS, &cur), GW_OK);
     int ix = gw_layer_field_index(GW_LAYER_INCIDENTS, "description"), seen = 0;
     gw_row r;
     while (gw_cursor_next(cur, &r) == GW_OK)
-        if (strcmp(r.values[0].s, "E1") == 0) {
-            assert_string_equal(r.values[ix].s, "\xe8\x8f\x8f\xe6\xb3\xbd"); /* UTF-8 */
+        if (strcmp(r.values[0].s, id) == 0) {
+            assert_string_equal(r.values[ix].s, want);
             seen = 1;
         }
     gw_cursor_destroy(cur);
     assert_true(seen);
+}
+
+static void test_text_encoding_detected_or_named(void **state)
+{
+    (void)state;
+    /* "菏泽" (Heze) in GBK: BA CA D4 F3 */
+    const char
+        *gbk = "id,date,description,lon,lat\nE1,2025-01-05T10:00:00Z,\xba\xca\xd4\xf3,115.6,35.2\n";
+    const char *heze = "\xe8\x8f\x8f\xe6\xb3\xbd"; /* UTF-8 */
+    gw_import_opts o = {.map = "occurred_at=date", .encoding = "UTF-8"};
+    refused(gbk, &o, "values.csv row 1: the bytes 0xBA 0xCA 0xD4 0xF3 are not UTF-8");
+    o.encoding = "no-such-encoding";
+    refused(gbk, &o, "unknown encoding");
+    o.encoding = NULL;
+    gw_import_report rep;
+    const char *path = gw_test_write("values.csv", gbk);
+    assert_int_equal(gw_io_import(ctx, s, GW_LAYER_INCIDENTS, path, &o, &rep), GW_OK);
+    assert_string_equal(rep.encoding, "GB18030");
+    assert_non_null(strstr(rep.encoding_note, "not UTF-8 (first in row 1)"));
+    check_description("E1", heze);
+    o.encoding = "GB18030";
+    o.replace = 1;
+    imported_time(gbk, &o, "E1");
+    check_description("E1", heze);
+    /* the UTF-8 file given as GBK would be mojibake: refused */
+    char utf8[256];
+    snprintf(utf8, sizeof utf8,
+             "id,date,description,lon,lat\nE2,2025-01-05T10:00:00Z,%s,115.6,35.2\n", heze);
+    o.encoding = "GBK";
+    refused(utf8, &o, "is UTF-8 text");
 }
 
 static int setup(void **state)
@@ -147,7 +170,7 @@ int main(void)
         cmocka_unit_test(test_offsetless_time_needs_a_zone),
         cmocka_unit_test(test_february_30_refused),
         cmocka_unit_test(test_projected_srs_on_lonlat_refused),
-        cmocka_unit_test(test_text_encoding_is_explicit),
+        cmocka_unit_test(test_text_encoding_detected_or_named),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
