@@ -1,7 +1,7 @@
 # fuzz.cmake — the libFuzzer targets (tests/fuzz/fuzz_<name>.c → fuzz_<name>), built when
 # -DGW_FUZZ=ON; `cmake --build build-fuzz --target fuzz` builds them all.  tests/fuzz/run_all.sh
 # builds and runs them over their seed corpora (tests/fuzz/corpus/<name>/).
-set(GW_FUZZ_TARGETS time crs tile query last_event_id geojson_edit plan_edit wkb mvt csv_import dbf_import csv_table tilestats)
+set(GW_FUZZ_TARGETS time crs tile query last_event_id geojson_edit plan_edit wkb mvt csv_import dbf_import csv_table tilestats serve_config)
 add_custom_target(fuzz)
 function(gw_fuzz_target name)
   cmake_parse_arguments(F "" "" "LIBS;SOURCES" ${ARGN})
