@@ -203,25 +203,6 @@ static gw_status grid_rooms(worker *w, size_t g, const GEOSGeometry *geom, doubl
     return GW_OK;
 }
 
-static gw_status set_blind(worker *w, size_t g, GEOSGeometry *mp)
-{
-    gw_coverage *c = w->cov;
-    GEOSGeometry *ll = gw_crs_transform_geom(w->to_ll, mp);
-    GEOSGeom_destroy_r(w->h, mp);
-    if (!ll) return gw_ctx_errcode(w->ctx) ? gw_ctx_errcode(w->ctx) : GW_ERR_CRS;
-    size_t len = 0;
-    unsigned char *b = GEOSWKBWriter_write_r(w->h, w->wkb, ll, &len);
-    GEOSGeom_destroy_r(w->h, ll);
-    if (!b) return geos_fail(w, g, "writing blind spots");
-    unsigned char *copy = malloc(len);
-    if (copy) memcpy(copy, b, len);
-    GEOSFree_r(w->h, b);
-    if (!copy) return gw_ctx_error(w->ctx, GW_ERR_NOMEM, "coverage: out of memory");
-    free(c->blind[g]);
-    c->blind[g] = copy, c->blind_len[g] = len;
-    return GW_OK;
-}
-
 /* 1 when the interiors of the grid and view v (ring xy of n vertices) meet: a vertex of the
  * view strictly inside the grid (the apex first) settles it (a polygon's interior comes
  * arbitrarily close to each of its vertices); otherwise intersecting without only touching
@@ -257,13 +238,14 @@ static int env_within(const gw_bbox *a, const gw_bbox *b)
     return a->minx > b->minx && a->maxx < b->maxx && a->miny > b->miny && a->maxy < b->maxy;
 }
 
-/* Everything of grid g except its incident counts (those come from the incident pass). */
+/* Everything of grid g except its incident counts (those come from the incident pass); or,
+ * with w->blind, its blind spots alone (the result is only read). */
 gw_status covw_grid_compute(worker *w, size_t g)
 {
     gw_coverage *c = w->cov;
     GEOSContextHandle_t h = w->h;
     const GEOSGeometry *geom = gw_layer_data_geom(c->grids, g, GW_MODEL_METRIC);
-    gw_coverage_row *row = &c->rows[g];
+    gw_coverage_row scratch = c->rows[g], *row = w->blind ? &scratch : &c->rows[g];
     int32_t ninc = row->incidents, nseen = row->seen;
     double share = row->incident_share;
     memset(row, 0, sizeof *row);
@@ -283,7 +265,7 @@ gw_status covw_grid_compute(worker *w, size_t g)
     const GEOSPreparedGeometry *own = NULL;
     size_t nv = 0;
     double xy[2 * SECTOR_CAP];
-    int fast = !c->o.blind_spots; /* the area by boundary integration, no union built */
+    int fast = !w->blind; /* the area by boundary integration, no union built */
     if (fast && !w->area && !(w->area = covw_area_create()))
         return gw_ctx_error(w->ctx, GW_ERR_NOMEM, "coverage: out of memory");
     if (fast) covw_area_reset(w->area);
@@ -353,7 +335,7 @@ gw_status covw_grid_compute(worker *w, size_t g)
             return gw_ctx_error(w->ctx, GW_ERR_NOMEM, "coverage: out of memory");
         row->covered_m2 = a < 0 ? 0 : a > ga ? ga : a;
         row->ratio = ga > 0 ? row->covered_m2 / ga : 0;
-        row->blind_m2 = ga - row->covered_m2;
+        row->blind_m2 = ga - row->covered_m2, row->blind_parts = -1;
         return grid_rooms(w, g, geom, ga);
     }
     /* Groups of views whose envelopes overlap, transitively: the union of each group is
@@ -372,20 +354,12 @@ gw_status covw_grid_compute(worker *w, size_t g)
         next[i] = head[r], head[r] = i;
     }
     size_t np = 0;
-    double cov_m2 = 0;
     GEOSGeometry **parts = w->parts;
     for (size_t r = 0; r < nv && !st; r++) {
         if (head[r] == SIZE_MAX) continue;
         size_t k = 0;
-        gw_bbox ce = w->venv[head[r]];
-        for (size_t i = head[r]; i != SIZE_MAX; i = next[i]) {
+        for (size_t i = head[r]; i != SIZE_MAX; i = next[i])
             w->tmp[k++] = w->geoms[i], w->geoms[i] = NULL;
-            const gw_bbox *b = &w->venv[i];
-            if (b->minx < ce.minx) ce.minx = b->minx;
-            if (b->maxx > ce.maxx) ce.maxx = b->maxx;
-            if (b->miny < ce.miny) ce.miny = b->miny;
-            if (b->maxy > ce.maxy) ce.maxy = b->maxy;
-        }
         GEOSGeometry *u;
         if (k == 1) {
             u = w->tmp[0];
@@ -403,19 +377,6 @@ gw_status covw_grid_compute(worker *w, size_t g)
         if (!u) {
             st = geos_fail(w, g, "union of the views");
             break;
-        }
-        if (!c->o.blind_spots) {
-            double a = 0;
-            if (env_within(&ce, &e) && GEOSPreparedContainsProperly_r(h, own, u) == 1) {
-                GEOSArea_r(h, u, &a);
-            } else {
-                GEOSGeometry *in = GEOSIntersection_r(h, geom, u);
-                if (!in) st = geos_fail(w, g, "intersection with the views");
-                else GEOSArea_r(h, in, &a), GEOSGeom_destroy_r(h, in);
-            }
-            cov_m2 += a;
-            GEOSGeom_destroy_r(h, u);
-            continue;
         }
         int t = GEOSGeomTypeId_r(h, u);
         if (t == GEOS_POLYGON) {
@@ -441,13 +402,6 @@ gw_status covw_grid_compute(worker *w, size_t g)
         for (size_t i = 0; i < np; i++) GEOSGeom_destroy_r(h, parts[i]);
         return st;
     }
-    if (!c->o.blind_spots) {
-        row->covered_m2 = cov_m2;
-        if (row->covered_m2 > ga) row->covered_m2 = ga;
-        row->ratio = ga > 0 ? row->covered_m2 / ga : 0;
-        row->blind_m2 = ga - row->covered_m2;
-        return grid_rooms(w, g, geom, ga);
-    }
     GEOSGeometry *d = NULL;
     if (np) {
         GEOSGeometry *mp = GEOSGeom_createCollection_r(h, GEOS_MULTIPOLYGON, parts, (unsigned)np);
@@ -467,10 +421,10 @@ gw_status covw_grid_compute(worker *w, size_t g)
     }
     if (row->covered_m2 > ga) row->covered_m2 = ga;
     row->ratio = ga > 0 ? row->covered_m2 / ga : 0;
-    GEOSGeometry *bl = d ? blind_filter(h, d, c->o.min_blind_m2, &row->blind_m2, &row->blind_parts)
+    GEOSGeometry *bl = d ? blind_filter(h, d, c->o.min_blind_m2, &w->blind_kept_m2, &w->blind_parts)
                          : NULL;
     if (d) GEOSGeom_destroy_r(h, d);
-    st = bl ? set_blind(w, g, bl) : geos_fail(w, g, "blind spots");
-    if (!st) st = grid_rooms(w, g, geom, ga);
-    return st;
+    if (!bl) return geos_fail(w, g, "blind spots");
+    w->blind_out = bl;
+    return GW_OK;
 }

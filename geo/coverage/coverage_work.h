@@ -39,9 +39,14 @@ typedef struct worker {
     gw_coverage *cov;
     gw_ctx *ctx;
     GEOSContextHandle_t h;
-    gw_crs_transform *to_ll; /* borrowed or owned (own_tr) */
-    int own_tr, own_ctx;
-    GEOSWKBWriter *wkb;
+    int own_ctx;
+    /* blind: build the blind-spot polygons of the grid (GEOS union of the views, difference
+     * with the grid, small pieces dropped) into blind_out / blind_parts instead of computing
+     * the row's figures (gw_coverage_blind; nothing of the result is written) */
+    int blind;
+    GEOSGeometry *blind_out; /* metric MultiPolygon, the caller's */
+    int32_t blind_parts;
+    double blind_kept_m2;
     size_t *cand;
     size_t ncand, capcand;
     GEOSGeometry **geoms, **tmp, **parts; /* views; one group's views; the groups' polygons */
@@ -53,6 +58,9 @@ typedef struct worker {
 } worker;
 
 GEOSGeometry *covw_poly_from(GEOSContextHandle_t h, const double *xy, size_t n);
+/* Grid g: its row's figures (w->blind 0), or its blind spots (w->blind 1). */
 gw_status covw_grid_compute(worker *w, size_t g);
+/* Free a worker's buffers (not its ctx). */
+void covw_free(worker *w);
 
 #endif
