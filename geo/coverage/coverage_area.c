@@ -16,6 +16,8 @@
 #include "coverage_work.h"
 
 #define EPS 1e-7 /* metres: "on a boundary" */
+/* metres: a point this far from the grid's boundary is inside or outside beyond rounding */
+#define INSIDE_MARGIN 1e-6
 /* fmin/fmax are library calls without -ffinite-math-only: plain comparisons instead */
 #define MIN2(a, b) ((a) < (b) ? (a) : (b))
 #define MAX2(a, b) ((a) > (b) ? (a) : (b))
@@ -50,6 +52,7 @@ struct covw_area {
     size_t ne, cape;
     double *gs; /* per grid ring: orientation factor */
     size_t ngr, capgr;
+    size_t nge; /* the grid's edges: e[0 .. nge) (covw_area_set_grid) */
     /* bucket grid over the grid's envelope: cell lists of edges and of views */
     int nx, ny;
     double cx, cy, x0, y0;
@@ -95,7 +98,7 @@ void covw_area_destroy(covw_area *a)
     free(a);
 }
 
-void covw_area_reset(covw_area *a) { a->nv = 0, a->nxy = 0, a->ne = 0, a->ngr = 0; }
+void covw_area_reset(covw_area *a) { a->nv = 0, a->nxy = 0, a->ne = a->nge; }
 
 static double ring_signed(const double *xy, size_t n)
 {
@@ -371,14 +374,41 @@ static int grid_edges(covw_area *a, GEOSContextHandle_t h, const GEOSGeometry *g
     return 1;
 }
 
-int covw_area_compute(covw_area *a, GEOSContextHandle_t h, const GEOSGeometry *grid,
-                      const gw_bbox *genv, double *area)
+int covw_area_set_grid(covw_area *a, GEOSContextHandle_t h, const GEOSGeometry *grid)
+{
+    a->nv = 0, a->nxy = 0, a->ne = 0, a->ngr = 0, a->nge = 0;
+    if (!grid_edges(a, h, grid)) return 0;
+    a->nge = a->ne;
+    return 1;
+}
+
+int covw_area_grid_contains(const covw_area *a, double x, double y)
+{
+    int wn = 0;
+    for (size_t k = 0; k < a->nge; k++) {
+        const aedge *e = &a->e[k];
+        double ex = e->x2 - e->x1, ey = e->y2 - e->y1, l2 = ex * ex + ey * ey;
+        double cr = ex * (y - e->y1) - ey * (x - e->x1);
+        /* within INSIDE_MARGIN of the edge's segment: not clearly inside */
+        double t = l2 > 0 ? (ex * (x - e->x1) + ey * (y - e->y1)) / l2 : 0;
+        t = t < 0 ? 0 : t > 1 ? 1 : t;
+        double dx = x - (e->x1 + ex * t), dy = y - (e->y1 + ey * t);
+        if (dx * dx + dy * dy <= INSIDE_MARGIN * INSIDE_MARGIN) return 0;
+        if (e->y1 <= y) {
+            if (e->y2 > y && cr > 0) wn++;
+        } else if (e->y2 <= y && cr < 0) {
+            wn--;
+        }
+    }
+    return wn != 0;
+}
+
+int covw_area_compute(covw_area *a, const gw_bbox *genv, double *area)
 {
     *area = 0;
-    a->ne = 0, a->ngr = 0;
+    a->ne = a->nge;
     if (!a->nv) return 1;
-    if (!grid_edges(a, h, grid)) return 0;
-    size_t nge = a->ne;
+    size_t nge = a->nge;
     /* view edges that reach the grid's envelope (the rest bound nothing inside the grid) */
     for (size_t i = 0; i < a->nv; i++) {
         const double *xy = a->xy + 2 * a->v[i].v0;

@@ -65,21 +65,6 @@ static gw_status geos_fail(worker *w, size_t g, const char *what)
                         gw_layer_data_id(w->cov->grids, g), what, gw_ctx_geos_errmsg(w->ctx));
 }
 
-/* Union of n polygons of w->geoms (consumed); NULL on failure. */
-static GEOSGeometry *union_of(worker *w, size_t n)
-{
-    if (n == 1) return w->geoms[0];
-    GEOSGeometry *coll = GEOSGeom_createCollection_r(w->h, GEOS_GEOMETRYCOLLECTION, w->geoms,
-                                                     (unsigned)n);
-    if (!coll) {
-        for (size_t i = 0; i < n; i++) GEOSGeom_destroy_r(w->h, w->geoms[i]);
-        return NULL;
-    }
-    GEOSGeometry *u = GEOSUnaryUnion_r(w->h, coll);
-    GEOSGeom_destroy_r(w->h, coll);
-    return u;
-}
-
 static double ring_area(GEOSContextHandle_t h, const GEOSGeometry *ring)
 {
     const GEOSCoordSequence *cs = GEOSGeom_getCoordSeq_r(h, ring);
@@ -165,7 +150,7 @@ static gw_status grid_rooms(worker *w, size_t g, const GEOSGeometry *geom, doubl
 {
     gw_coverage *c = w->cov;
     gw_coverage_row *row = &c->rows[g];
-    double D = c->o.room_dist_m, xy[2 * SECTOR_CAP];
+    double D = c->o.room_dist_m;
     row->room_m2 = 0, row->room_reach = 0;
     if (!c->rooms || !gw_layer_data_count(c->rooms)) return GW_OK;
     gw_bbox e = c->genv[g], q = {e.minx - D, e.miny - D, e.maxx + D, e.maxy + D};
@@ -173,32 +158,23 @@ static gw_status grid_rooms(worker *w, size_t g, const GEOSGeometry *geom, doubl
     gw_layer_data_query_points(c->rooms, &q, collect, w);
     const double *rx = gw_layer_data_x(c->rooms, GW_MODEL_METRIC),
                  *ry = gw_layer_data_y(c->rooms, GW_MODEL_METRIC);
-    gw_status st = need_geoms(w, w->ncand);
-    if (st || !w->ncand) return st;
-    size_t nv = 0;
+    if (!w->ncand) return GW_OK;
+    /* The reach by boundary integration too (the grid is set: the views' area is done). */
+    covw_area_reset(w->area);
     for (size_t i = 0; i < w->ncand; i++) {
         size_t r = w->cand[i];
         /* The disc polygon holds the circle of radius D cos(step / 2): a grid within it is all reached. */
         if (max_vertex_dist(w->h, geom, rx[r], ry[r]) <= D * cos(STEP_DEG * M_PI / 360)) {
-            for (size_t k = 0; k < nv; k++) GEOSGeom_destroy_r(w->h, w->geoms[k]);
             row->room_m2 = ga, row->room_reach = ga > 0 ? 1 : 0;
             return GW_OK;
         }
-        size_t n = gw_coverage_sector(rx[r], ry[r], 0, 360, D, xy, SECTOR_CAP);
-        GEOSGeometry *p = n ? covw_poly_from(w->h, xy, n) : NULL;
-        if (!p) {
-            for (size_t k = 0; k < nv; k++) GEOSGeom_destroy_r(w->h, w->geoms[k]);
-            return geos_fail(w, g, "building a police-room disc");
-        }
-        w->geoms[nv++] = p;
+        if (!covw_area_add_view(w->area, rx[r], ry[r], 0, 360, D, NULL, 0))
+            return gw_ctx_error(w->ctx, GW_ERR_NOMEM, "coverage: out of memory");
     }
-    GEOSGeometry *u = union_of(w, nv);
-    GEOSGeometry *in = u ? GEOSIntersection_r(w->h, geom, u) : NULL;
     double a = 0;
-    if (in) GEOSArea_r(w->h, in, &a);
-    if (u) GEOSGeom_destroy_r(w->h, u);
-    if (!in) return geos_fail(w, g, "police-room reach");
-    GEOSGeom_destroy_r(w->h, in);
+    if (!covw_area_compute(w->area, &c->genv[g], &a))
+        return gw_ctx_error(w->ctx, GW_ERR_NOMEM, "coverage: out of memory");
+    a = a < 0 ? 0 : a > ga ? ga : a;
     row->room_m2 = a, row->room_reach = ga > 0 ? a / ga : 0;
     return GW_OK;
 }
@@ -266,9 +242,9 @@ gw_status covw_grid_compute(worker *w, size_t g)
     size_t nv = 0;
     double xy[2 * SECTOR_CAP];
     int fast = !w->blind; /* the area by boundary integration, no union built */
-    if (fast && !w->area && !(w->area = covw_area_create()))
+    if (!w->area && !(w->area = covw_area_create()))
         return gw_ctx_error(w->ctx, GW_ERR_NOMEM, "coverage: out of memory");
-    if (fast) covw_area_reset(w->area);
+    if (!covw_area_set_grid(w->area, h, geom)) return geos_fail(w, g, "reading the grid");
     for (size_t i = 0; i < w->ncand && !st; i++) {
         size_t r = w->cand[i];
         double az, fov, rg, x = c->cc.x[r], y = c->cc.y[r];
@@ -290,21 +266,28 @@ gw_status covw_grid_compute(worker *w, size_t g)
         /* Envelopes that do not overlap (touching included) leave no interior in common. */
         if (ve.maxx <= e.minx || ve.minx >= e.maxx || ve.maxy <= e.miny || ve.miny >= e.maxy)
             continue;
-        GEOSGeometry *v = covw_poly_from(h, xy, n);
-        if (!own) own = GEOSPrepare_r(h, geom);
-        if (!v || !own) {
-            if (v) GEOSGeom_destroy_r(h, v);
-            st = geos_fail(w, g, "building a camera view");
-            break;
-        }
-        /* Counts when the interiors meet (positive area in common). */
-        char in = interiors_meet(h, own, v, xy, n);
-        if (in != 1) {
-            GEOSGeom_destroy_r(h, v);
-            continue;
+        /* Counts when the interiors meet (positive area in common): a vertex of the view
+         * clearly inside the grid settles it (the apex first: a polygon's interior comes
+         * arbitrarily close to each of its vertices); otherwise GEOS decides. */
+        int in = 0;
+        for (size_t k = 0; k + 1 < n && !in; k++)
+            in = covw_area_grid_contains(w->area, xy[2 * k], xy[2 * k + 1]);
+        GEOSGeometry *v = NULL;
+        if (!in || !fast) {
+            v = covw_poly_from(h, xy, n);
+            if (!own) own = GEOSPrepare_r(h, geom);
+            if (!v || !own) {
+                if (v) GEOSGeom_destroy_r(h, v);
+                st = geos_fail(w, g, "building a camera view");
+                break;
+            }
+            if (!in && interiors_meet(h, own, v, xy, n) != 1) {
+                GEOSGeom_destroy_r(h, v);
+                continue;
+            }
         }
         if (fast) {
-            GEOSGeom_destroy_r(h, v);
+            if (v) GEOSGeom_destroy_r(h, v);
             nv++;
             if (!covw_area_add_view(w->area, x, y, az, fov, rg, xy, n))
                 st = gw_ctx_error(w->ctx, GW_ERR_NOMEM, "coverage: out of memory");
@@ -331,7 +314,7 @@ gw_status covw_grid_compute(worker *w, size_t g)
     if (fast) {
         if (own) GEOSPreparedGeom_destroy_r(h, own);
         double a = 0;
-        if (nv && !covw_area_compute(w->area, h, geom, &e, &a))
+        if (nv && !covw_area_compute(w->area, &e, &a))
             return gw_ctx_error(w->ctx, GW_ERR_NOMEM, "coverage: out of memory");
         row->covered_m2 = a < 0 ? 0 : a > ga ? ga : a;
         row->ratio = ga > 0 ? row->covered_m2 / ga : 0;

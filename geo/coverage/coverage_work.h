@@ -20,20 +20,25 @@
 #define STEP_DEG 3
 #define INC_CHUNK 4096
 
-/* The covered area of one grid by boundary integration (coverage_area.c): views added one by
- * one, then computed against the grid; reused across grids by one worker. */
+/* The covered area of one grid by boundary integration (coverage_area.c): the grid set, views
+ * added one by one, then the area of grid ∩ ⋃ views; reused across grids by one worker. */
 typedef struct covw_area covw_area;
 covw_area *covw_area_create(void);
 void covw_area_destroy(covw_area *a);
+/* Take the grid's rings (forgets the views); 0 when out of memory or GEOS cannot read it. */
+int covw_area_set_grid(covw_area *a, GEOSContextHandle_t h, const GEOSGeometry *grid);
+/* Forget the views added (the grid stays). */
 void covw_area_reset(covw_area *a);
+/* 1 when metric point (x, y) lies inside the grid, more than 1e-6 m from its boundary (0 does
+ * not say outside). */
+int covw_area_grid_contains(const covw_area *a, double x, double y);
 /* Add the view polygon gw_coverage_sector(x, y, az, f, r) builds (ring: its nring vertices
  * when the caller has them already, else NULL); 0 when out of memory. */
 int covw_area_add_view(covw_area *a, double x, double y, double az, double f, double r,
                        const double *ring, size_t nring);
 /* area(grid ∩ ⋃ views added since the reset); genv is the grid's envelope.  0 when out of
- * memory or GEOS cannot read the grid. */
-int covw_area_compute(covw_area *a, GEOSContextHandle_t h, const GEOSGeometry *grid,
-                      const gw_bbox *genv, double *area);
+ * memory. */
+int covw_area_compute(covw_area *a, const gw_bbox *genv, double *area);
 
 typedef struct worker {
     gw_coverage *cov;
