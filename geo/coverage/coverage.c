@@ -1,6 +1,7 @@
-/* coverage.c — per-grid camera coverage: view sectors unioned per grid, blind spots, incidents
- * seen, police-room reach; the full computation split across worker threads and the
- * incremental update that recomputes only the grids a changed camera or room touches.
+/* coverage.c — per-grid camera coverage: covered area, cameras, incidents seen, police-room
+ * reach; the full computation split across worker threads and the incremental update that
+ * recomputes only the grids a changed camera or room touches (and forgets the blind spots built
+ * for the grids a changed camera touches).
  * See include/gridwatch/coverage.h for the definitions. */
 #include "coverage_work.h"
 

@@ -62,9 +62,9 @@ struct covw_area {
     size_t capt;
     /* per edge: first cell (i0, j0) of its box; near a grid edge (view edges: classify each
      * piece against the grid, else once per edge) */
-    int *ci0, *cj0;
+    int *crng; /* i0, j0, i1, j1 */
     uint8_t *neargrid;
-    size_t capci, capcj, capng;
+    size_t capcr, capng;
     /* split parameters of every edge, (edge, t) pairs then grouped by edge (CSR) */
     struct split {
         size_t e;
@@ -94,7 +94,7 @@ void covw_area_destroy(covw_area *a)
     if (!a) return;
     free(a->v), free(a->xy), free(a->e), free(a->gs), free(a->ecell), free(a->eidx), free(a->vcell),
         free(a->vidx), free(a->t);
-    free(a->ci0), free(a->cj0), free(a->neargrid), free(a->sp), free(a->spstart), free(a->spt);
+    free(a->crng), free(a->neargrid), free(a->sp), free(a->spstart), free(a->spt);
     free(a);
 }
 
@@ -289,16 +289,20 @@ static void cells_of(const covw_area *a, const gw_bbox *b, int *i0, int *j0, int
 
 /* Counting sort of items into the cells their boxes cover (CSR: start[c] .. start[c + 1]). */
 static int bucket(covw_area *a, size_t nitems, gw_bbox (*box)(const covw_area *, size_t),
-                  size_t **start, size_t **idx, size_t *capidx)
+                  const int *rng, size_t **start, size_t **idx, size_t *capidx)
 {
     size_t nc = (size_t)a->nx * a->ny;
     size_t *st = *start;
     memset(st, 0, (nc + 1) * sizeof *st);
     for (int pass = 0; pass < 2; pass++) {
         for (size_t k = 0; k < nitems; k++) {
-            gw_bbox b = box(a, k);
             int i0, j0, i1, j1;
-            cells_of(a, &b, &i0, &j0, &i1, &j1);
+            if (rng) {
+                i0 = rng[4 * k], j0 = rng[4 * k + 1], i1 = rng[4 * k + 2], j1 = rng[4 * k + 3];
+            } else {
+                gw_bbox b = box(a, k);
+                cells_of(a, &b, &i0, &j0, &i1, &j1);
+            }
             for (int j = j0; j <= j1; j++)
                 for (int i = i0; i <= i1; i++) {
                     size_t c = (size_t)j * a->nx + i;
@@ -433,20 +437,19 @@ int covw_area_compute(covw_area *a, const gw_bbox *genv, double *area)
     if (!grow((void **)&a->ecell, &a->capcells, nc + 1, sizeof *a->ecell) ||
         !grow((void **)&a->vcell, &a->capvcells, nc + 1, sizeof *a->vcell))
         return 0;
-    if (!bucket(a, a->ne, edge_box, &a->ecell, &a->eidx, &a->cape_idx) ||
-        !bucket(a, a->nv, view_box, &a->vcell, &a->vidx, &a->capv_idx))
-        return 0;
-    if (!grow((void **)&a->ci0, &a->capci, a->ne + 1, sizeof *a->ci0) ||
-        !grow((void **)&a->cj0, &a->capcj, a->ne + 1, sizeof *a->cj0) ||
+    if (!grow((void **)&a->crng, &a->capcr, 4 * a->ne + 4, sizeof *a->crng) ||
         !grow((void **)&a->neargrid, &a->capng, a->ne + 1, 1) ||
         !grow((void **)&a->spstart, &a->capspstart, a->ne + 2, sizeof *a->spstart))
         return 0;
-    for (size_t k = 0; k < a->ne; k++) {
+    int *cr = a->crng;
+    for (size_t k = 0; k < a->ne; k++) { /* each edge's cells, once */
         gw_bbox b = edge_box(a, k);
-        int i1, j1;
-        cells_of(a, &b, &a->ci0[k], &a->cj0[k], &i1, &j1);
+        cells_of(a, &b, &cr[4 * k], &cr[4 * k + 1], &cr[4 * k + 2], &cr[4 * k + 3]);
         a->neargrid[k] = 0;
     }
+    if (!bucket(a, a->ne, edge_box, cr, &a->ecell, &a->eidx, &a->cape_idx) ||
+        !bucket(a, a->nv, view_box, NULL, &a->vcell, &a->vidx, &a->capv_idx))
+        return 0;
     /* Every pair of edges whose boxes meet, once: in the first cell both boxes cover. */
     a->nsp = 0;
     for (int j = 0; j < a->ny; j++)
@@ -460,7 +463,8 @@ int covw_area_compute(covw_area *a, const gw_bbox *genv, double *area)
                     size_t kq = a->eidx[m2];
                     const aedge *q = &a->e[kq];
                     if (q->poly == p->poly) continue;
-                    if (MAX2(a->ci0[kp], a->ci0[kq]) != i || MAX2(a->cj0[kp], a->cj0[kq]) != j)
+                    if (MAX2(cr[4 * kp], cr[4 * kq]) != i ||
+                        MAX2(cr[4 * kp + 1], cr[4 * kq + 1]) != j)
                         continue;
                     if (MAX2(q->x1, q->x2) < b.minx || MIN2(q->x1, q->x2) > b.maxx ||
                         MAX2(q->y1, q->y2) < b.miny || MIN2(q->y1, q->y2) > b.maxy)

@@ -1,5 +1,6 @@
-/* coverage_grid.c — the coverage of one grid: the views that meet it, grouped by overlap and
- * unioned per group, the covered area, blind spots and police-room reach. */
+/* coverage_grid.c — the coverage of one grid: the views that meet it, the covered area and the
+ * police-room reach by boundary integration (coverage_area.c); on request, its blind spots (the
+ * views grouped by overlap and unioned per group with GEOS, the difference with the grid). */
 #include "coverage_work.h"
 
 #include <math.h>
