@@ -52,7 +52,9 @@ struct covw_area {
     size_t ne, cape;
     double *gs; /* per grid ring: orientation factor */
     size_t ngr, capgr;
-    size_t nge; /* the grid's edges: e[0 .. nge) (covw_area_set_grid) */
+    size_t nge;   /* the grid's edges: e[0 .. nge) (covw_area_set_grid) */
+    gw_bbox genv; /* their envelope */
+    int convex;   /* one ring, convex (every turn the same way) */
     /* bucket grid over the grid's envelope: cell lists of edges and of views */
     int nx, ny;
     double cx, cy, x0, y0;
@@ -383,11 +385,70 @@ int covw_area_set_grid(covw_area *a, GEOSContextHandle_t h, const GEOSGeometry *
     a->nv = 0, a->nxy = 0, a->ne = 0, a->ngr = 0, a->nge = 0;
     if (!grid_edges(a, h, grid)) return 0;
     a->nge = a->ne;
+    a->genv = (gw_bbox){1, 1, 0, 0};
+    for (size_t k = 0; k < a->nge; k++) {
+        const aedge *e = &a->e[k];
+        if (k == 0) a->genv = (gw_bbox){e->x1, e->y1, e->x1, e->y1};
+        a->genv.minx = MIN2(a->genv.minx, MIN2(e->x1, e->x2));
+        a->genv.maxx = MAX2(a->genv.maxx, MAX2(e->x1, e->x2));
+        a->genv.miny = MIN2(a->genv.miny, MIN2(e->y1, e->y2));
+        a->genv.maxy = MAX2(a->genv.maxy, MAX2(e->y1, e->y2));
+    }
+    a->convex = a->ngr == 1 && a->nge >= 3;
+    for (size_t k = 0; a->convex && k < a->nge; k++) {
+        const aedge *e = &a->e[k], *f = &a->e[(k + 1) % a->nge];
+        double t = (e->x2 - e->x1) * (f->y2 - f->y1) - (e->y2 - e->y1) * (f->x2 - f->x1);
+        if (t * a->gs[0] < 0) a->convex = 0; /* a right turn of a ring with the grid on its left */
+    }
     return 1;
+}
+
+/* Largest signed distance (left positive) of points xy[0 .. n) from the line through edge
+ * (x1, y1)-(x2, y2). */
+static double max_left(double x1, double y1, double x2, double y2, const double *xy, size_t n)
+{
+    double ex = x2 - x1, ey = y2 - y1, l = sqrt(ex * ex + ey * ey), m = -INFINITY;
+    if (!(l > 0)) return INFINITY;
+    for (size_t k = 0; k < n; k++) {
+        double d = ex * (xy[2 * k + 1] - y1) - ey * (xy[2 * k] - x1);
+        if (d > m) m = d;
+    }
+    return m / l;
+}
+
+int covw_area_grid_meets(const covw_area *a, const double *xy, size_t n, double fov)
+{
+    if (!a->convex || !(fov <= 180 || fov >= 360) || n < 4) return -1;
+    int undecided = 0;
+    /* separating lines through the grid's edges (grid on the left when gs > 0) */
+    for (size_t k = 0; k < a->nge; k++) {
+        const aedge *e = &a->e[k];
+        double m = a->gs[0] > 0 ? max_left(e->x1, e->y1, e->x2, e->y2, xy, n - 1)
+                                : max_left(e->x2, e->y2, e->x1, e->y1, xy, n - 1);
+        /* all the view's vertices on the outer side: m <= 0 means the view lies outside */
+        if (m <= -INSIDE_MARGIN) return 0;
+        if (m <= INSIDE_MARGIN) undecided = 1;
+    }
+    /* and through the view's edges, with the grid's vertices (the rings' first points) */
+    double s = ring_signed(xy, n) > 0 ? 1 : -1, gv[2 * 64];
+    size_t ng = a->nge < 64 ? a->nge : 0;
+    if (!ng) return -1;
+    for (size_t k = 0; k < ng; k++) gv[2 * k] = a->e[k].x1, gv[2 * k + 1] = a->e[k].y1;
+    for (size_t k = 0; k + 1 < n; k++) {
+        double x1 = xy[2 * k], y1 = xy[2 * k + 1], x2 = xy[2 * k + 2], y2 = xy[2 * k + 3];
+        if (x1 == x2 && y1 == y2) continue;
+        double m = s > 0 ? max_left(x1, y1, x2, y2, gv, ng) : max_left(x2, y2, x1, y1, gv, ng);
+        if (m <= -INSIDE_MARGIN) return 0;
+        if (m <= INSIDE_MARGIN) undecided = 1;
+    }
+    /* convex polygons with no separating line among their edges' lines overlap */
+    return undecided ? -1 : 1;
 }
 
 int covw_area_grid_contains(const covw_area *a, double x, double y)
 {
+    const gw_bbox *b = &a->genv; /* outside the envelope (or on it): not clearly inside */
+    if (!(x > b->minx && x < b->maxx && y > b->miny && y < b->maxy)) return 0;
     int wn = 0;
     for (size_t k = 0; k < a->nge; k++) {
         const aedge *e = &a->e[k];

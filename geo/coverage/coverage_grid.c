@@ -267,11 +267,17 @@ gw_status covw_grid_compute(worker *w, size_t g)
         /* Envelopes that do not overlap (touching included) leave no interior in common. */
         if (ve.maxx <= e.minx || ve.minx >= e.maxx || ve.maxy <= e.miny || ve.miny >= e.maxy)
             continue;
-        /* Counts when the interiors meet (positive area in common): a vertex of the view
-         * clearly inside the grid settles it (the apex first: a polygon's interior comes
-         * arbitrarily close to each of its vertices); otherwise GEOS decides. */
-        int in = 0;
-        for (size_t k = 0; k + 1 < n && !in; k++)
+        /* Counts when the interiors meet (positive area in common): the apex clearly inside
+         * the grid settles it (a polygon's interior comes arbitrarily close to each of its
+         * vertices), then separating lines when both are convex, then any vertex clearly
+         * inside; otherwise GEOS decides. */
+        int in = covw_area_grid_contains(w->area, xy[0], xy[1]);
+        if (!in) { /* a convex grid and view: separating lines decide */
+            int m = covw_area_grid_meets(w->area, xy, n, fov);
+            if (m == 0) continue;
+            in = m == 1;
+        }
+        for (size_t k = 1; k + 1 < n && !in; k++)
             in = covw_area_grid_contains(w->area, xy[2 * k], xy[2 * k + 1]);
         GEOSGeometry *v = NULL;
         if (!in || !fast) {

@@ -32,6 +32,10 @@ void covw_area_reset(covw_area *a);
 /* 1 when metric point (x, y) lies inside the grid, more than 1e-6 m from its boundary (0 does
  * not say outside). */
 int covw_area_grid_contains(const covw_area *a, double x, double y);
+/* Whether the interiors of the grid and the view ring xy (n vertices, closed; fov its width)
+ * meet, by separating lines when both are convex (a convex grid; a view of at most 180
+ * degrees, or a disc): 1 or 0, -1 when undecided (within 1e-6 m of touching, or not convex). */
+int covw_area_grid_meets(const covw_area *a, const double *xy, size_t n, double fov);
 /* Add the view polygon gw_coverage_sector(x, y, az, f, r) builds (ring: its nring vertices
  * when the caller has them already, else NULL); 0 when out of memory. */
 int covw_area_add_view(covw_area *a, double x, double y, double az, double f, double r,
