@@ -307,8 +307,10 @@ static gw_status run(gw_ctx *ctx, gw_coverage *c, const size_t *list, size_t nli
 {
     job j = {.cov = c, .list = list, .nlist = nlist, .incidents = incidents};
     int nt = c->o.threads;
+    /* A grid is ~0.1-10 ms of work and a thread ~50 µs to start: a camera move's 2-4 grids
+     * are spread too (the wall time of the move, not its CPU). */
     size_t work_items = nlist + (incidents ? c->n_inc / 2000 : 0);
-    if ((size_t)nt > work_items / 8 + 1) nt = (int)(work_items / 8 + 1);
+    if ((size_t)nt > work_items) nt = (int)work_items;
     if (nt < 1) nt = 1;
     /* no grids and no cameras yet (an empty database has no metric CRS): nothing to compute */
     if (c->srid <= 0 && nlist == 0 && c->n_inc == 0) return GW_OK;
@@ -348,9 +350,14 @@ static void take_layers(gw_coverage *c)
     /* One pass, the status read once per camera: the update runs this on every change. */
     const double *rgs = c->cc.rg;
     const uint8_t *nrg = c->cc.nrg;
+    const char *last = NULL; /* statuses are interned: the same text, the same pointer */
+    int last_on = 1;
     for (size_t r = 0; r < nc; r++) {
         const char *st = gw_layer_data_text(c->cams, r, c->cc.fst);
-        int on = !(st && (st[0] == 'o' || st[0] == 'O') && strcasecmp(st, "offline") == 0);
+        int on = st == last
+                     ? last_on
+                     : !(st && (st[0] == 'o' || st[0] == 'O') && strcasecmp(st, "offline") == 0);
+        last = st, last_on = on;
         if (c->cam_on) c->cam_on[r] = (uint8_t)on;
         double rg = rgs && !(nrg && nrg[r]) ? rgs[r] * (c->cc.scale ? c->cc.scale[r] : 1) : 0;
         if (on && rg > c->max_range) c->max_range = rg;
