@@ -1,7 +1,8 @@
 /* bench_coverage_inc.c — incremental coverage latency: N random camera moves (new position
  * within ~200 m and a new azimuth), each committed through gw_edit_patch, the model refreshed
  * and the coverage brought up to date with its changed rows saved — what the server's live
- * listener does per change.  Prints the full compute, per-move median/p99 and peak memory.
+ * listener does per change.  Prints the full compute, per-move median/p99 and peak memory, and
+ * the time to build one grid's blind-spot polygons on request.
  *
  * usage: bench_coverage_inc DB [MOVES] [SEED]   (DB is modified: run it on a scratch copy) */
 #include "gridwatch/coverage.h"
@@ -123,6 +124,24 @@ int main(int argc, char **argv)
                pct(tot, moves, 0.5), pct(tot, moves, 0.99));
         printf("peak memory (max RSS): %.1f MB\n", ru.ru_maxrss / 1024.0);
     }
+    /* Blind spots on request (a tile or GET /analysis/coverage/{grid}): random grids, built
+     * (GEOS union and difference, lon/lat WKB) and kept. */
+    size_t ng = gw_coverage_count(cov), nb = ng < 500 ? ng : 500;
+    double *bt = malloc((nb + 1) * sizeof *bt);
+    for (size_t i = 0; i < nb && !st && bt; i++) {
+        size_t g = (size_t)rand() % ng;
+        while (gw_coverage_blind_cached(cov, g)) g = (g + 1) % ng;
+        gw_coverage_blind_spots b;
+        double a = cpu_now();
+        st = gw_coverage_blind(ctx, cov, g, &b);
+        bt[i] = (cpu_now() - a) * 1000;
+    }
+    if (!st && bt && nb) {
+        qsort(bt, nb, sizeof *bt, cmp_d);
+        printf("blind spots of a grid on request (CPU, %zu grids): median %.2f ms, p99 %.2f ms\n",
+               nb, pct(bt, nb, 0.5), pct(bt, nb, 0.99));
+    }
+    free(bt);
     for (size_t r = 0; r < nc; r++) free(ids[r]);
     free(ids), free(lon), free(lat), free(tot), free(upd), free(ucpu), free(ccpu);
     gw_coverage_destroy(ctx, cov);

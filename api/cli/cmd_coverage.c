@@ -29,10 +29,11 @@ static const char usage[] =
     "  --format F       csv (default) or json\n"
     "  --recompute      compute even when the stored results are current\n"
     "  --from T --to T  incident window (ISO 8601; default: every incident)\n"
-    "  --min-blind M2   drop blind-spot pieces and holes below M2 square metres (default 100)\n"
+    "  --min-blind M2   drop blind-spot pieces and holes below M2 square metres from the polygons\n"
+    "                   (built on request: tiles, GET /analysis/coverage/{grid}; default 100)\n"
     "  --room-dist M    police-room reach distance in metres (default 1000)\n"
     "  --threads N      worker threads (default 2)\n"
-    "  --no-blind       do not keep blind-spot polygons (faster; blind_m2 is still computed)\n";
+    "  --no-blind       accepted, no effect (blind-spot polygons are only built on request)\n";
 
 /* CPU seconds of the process (every thread): the work done, whatever else runs on the box. */
 static double cpu_now(void)

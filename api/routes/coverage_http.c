@@ -427,7 +427,9 @@ static void row_props(gw_buf *b, const gw_coverage_row *r, int32_t inc, int32_t 
     gw_buf_num(b, r->room_m2, 3);
     gw_buf_str(b, ",\"blind_m2\":");
     gw_buf_num(b, r->blind_m2, 3);
-    gw_buf_printf(b, ",\"blind_parts\":%d", r->blind_parts);
+    /* the polygons are built on request: their count only where they were (one grid) */
+    if (r->blind_parts >= 0) gw_buf_printf(b, ",\"blind_parts\":%d", r->blind_parts);
+    else gw_buf_str(b, ",\"blind_parts\":null");
 }
 
 /* The point into the model's metric CRS, whichever it is now (it is chosen from the data, so a
@@ -536,7 +538,17 @@ static int h_one(gw_req *req)
     int32_t *inc = given ? malloc((n + 1) * sizeof *inc) : NULL,
             *seen = given ? malloc((n + 1) * sizeof *seen) : NULL;
     if (given && inc && seen) gw_coverage_incidents(cs->cov, from, to, inc, seen);
-    const gw_coverage_row *r = gw_coverage_row_at(cs->cov, row);
+    gw_coverage_row r1 = *gw_coverage_row_at(cs->cov, row), *r = &r1;
+    gw_coverage_blind_spots bs;
+    gw_status bst = gw_coverage_blind(gw_req_ctx(req), cs->cov, row, &bs);
+    if (bst) {
+        pthread_rwlock_unlock(&cs->lock);
+        free(inc), free(seen);
+        gw_req_problem(req, 500, NULL, "cannot build the blind spots of grid '%s': %s", id,
+                       gw_ctx_errmsg(gw_req_ctx(req)));
+        return 0;
+    }
+    r1.blind_parts = bs.parts;
     gw_buf b = {0};
     gw_buf_str(&b, "{\"type\":\"Feature\",\"id\":");
     gw_buf_json_str(&b, id);
@@ -545,11 +557,11 @@ static int h_one(gw_req *req)
     gw_buf_printf(&b, ",\"seq\":%lld,", (long long)gw_coverage_seq(cs->cov));
     row_props(&b, r, given && inc && seen ? inc[row] : r->incidents,
               given && inc && seen ? seen[row] : r->seen);
+    gw_buf_str(&b, ",\"blind_kept_m2\":");
+    gw_buf_num(&b, bs.kept_m2, 3);
     gw_buf_str(&b, "},\"geometry\":");
-    size_t len = 0;
-    const unsigned char *wkb = gw_coverage_blind_wkb(cs->cov, row, &len);
     gw_geojson_writer w = {.prec = 7};
-    int bad = wkb ? gw_geojson_write(&w, wkb, len, &b) : (gw_buf_str(&b, "null"), 0);
+    int bad = bs.wkb ? gw_geojson_write(&w, bs.wkb, bs.len, &b) : (gw_buf_str(&b, "null"), 0);
     gw_geojson_writer_free(&w);
     gw_buf_str(&b, "}\n");
     pthread_rwlock_unlock(&cs->lock);

@@ -17,7 +17,7 @@
 
 typedef struct gw_coverage_http gw_coverage_http;
 
-/* Coverage of the live model's current snapshot (blind spots kept): loaded from the coverage
+/* Coverage of the live model's current snapshot (blind spots built per grid on request): loaded from the coverage
  * table of db_path when the stored rows are current (gw_coverage_load), otherwise computed on
  * the module's background thread (own gw_ctx) while the server already runs — the coverage
  * routes answer 503 problem+json with Retry-After until it is done — and saved.  A listener

@@ -1,6 +1,7 @@
-/* coverage.c — per-grid camera coverage: view sectors unioned per grid, blind spots, incidents
- * seen, police-room reach; the full computation split across worker threads and the
- * incremental update that recomputes only the grids a changed camera or room touches.
+/* coverage.c — per-grid camera coverage: covered area, cameras, incidents seen, police-room
+ * reach; the full computation split across worker threads and the incremental update that
+ * recomputes only the grids a changed camera or room touches (and forgets the blind spots built
+ * for the grids a changed camera touches).
  * See include/gridwatch/coverage.h for the definitions. */
 #include "coverage_work.h"
 
@@ -263,16 +264,6 @@ static void *work(void *arg)
         w->own_ctx = 1;
     }
     w->h = gw_ctx_geos(w->ctx);
-    if (c->o.blind_spots && !w->to_ll) {
-        gw_crs m = {GW_CRS_EPSG, c->srid}, ll = {GW_CRS_EPSG, 4326};
-        w->st = gw_crs_transform_create(w->ctx, m, ll, &w->to_ll);
-        w->own_tr = !w->st;
-    }
-    if (!w->st && c->o.blind_spots) {
-        w->wkb = GEOSWKBWriter_create_r(w->h);
-        if (!w->wkb)
-            w->st = gw_ctx_error(w->ctx, GW_ERR_NOMEM, "coverage: cannot create a WKB writer");
-    }
     while (!w->st && !atomic_load(&j->stop)) {
         size_t k = atomic_fetch_add(&j->next, 1);
         if (k >= j->nlist) break;
@@ -296,34 +287,33 @@ static void *work(void *arg)
         snprintf(a->msg, sizeof a->msg, "%s", gw_ctx_errmsg(w->ctx));
         atomic_store(&j->stop, 1);
     }
-    if (w->wkb) GEOSWKBWriter_destroy_r(w->h, w->wkb);
-    if (w->own_tr) gw_crs_transform_destroy(w->to_ll);
-    free(w->cand), free(w->geoms), free(w->tmp), free(w->parts), free(w->venv), free(w->uf),
-        free(w->next), free(w->head);
-    covw_area_destroy(w->area);
+    covw_free(w);
     if (w->own_ctx) gw_ctx_destroy(w->ctx);
     return NULL;
 }
 
+void covw_free(worker *w)
+{
+    free(w->cand), free(w->geoms), free(w->tmp), free(w->parts), free(w->venv), free(w->uf),
+        free(w->next), free(w->head);
+    covw_area_destroy(w->area);
+    w->cand = NULL, w->geoms = w->tmp = w->parts = NULL, w->venv = NULL, w->area = NULL;
+    w->uf = w->next = w->head = NULL, w->capcand = w->capg = w->capparts = 0;
+}
+
 /* Run the grids of `list` (and the incident pass) on up to opts.threads threads, the calling
- * thread being one of them.  The cached transform serves the calling thread. */
+ * thread being one of them. */
 static gw_status run(gw_ctx *ctx, gw_coverage *c, const size_t *list, size_t nlist, int incidents)
 {
     job j = {.cov = c, .list = list, .nlist = nlist, .incidents = incidents};
     int nt = c->o.threads;
+    /* A grid is ~0.1-10 ms of work and a thread ~50 µs to start: a camera move's 2-4 grids
+     * are spread too (the wall time of the move, not its CPU). */
     size_t work_items = nlist + (incidents ? c->n_inc / 2000 : 0);
-    if ((size_t)nt > work_items / 8 + 1) nt = (int)(work_items / 8 + 1);
+    if ((size_t)nt > work_items) nt = (int)work_items;
     if (nt < 1) nt = 1;
     /* no grids and no cameras yet (an empty database has no metric CRS): nothing to compute */
     if (c->srid <= 0 && nlist == 0 && c->n_inc == 0) return GW_OK;
-    if (c->o.blind_spots && c->tr_ctx != ctx) {
-        gw_crs_transform_destroy(c->to_ll);
-        c->to_ll = NULL, c->tr_ctx = NULL;
-        gw_crs m = {GW_CRS_EPSG, c->srid}, ll = {GW_CRS_EPSG, 4326};
-        gw_status st = gw_crs_transform_create(ctx, m, ll, &c->to_ll);
-        if (st) return st;
-        c->tr_ctx = ctx;
-    }
     thread_arg *a = calloc((size_t)nt, sizeof *a);
     pthread_t *th = calloc((size_t)nt, sizeof *th);
     if (!a || !th) {
@@ -332,7 +322,7 @@ static gw_status run(gw_ctx *ctx, gw_coverage *c, const size_t *list, size_t nli
     }
     int started = 1;
     for (int i = 0; i < nt; i++) a[i].j = &j, a[i].parent = ctx;
-    a[0].w.ctx = ctx, a[0].w.to_ll = c->to_ll, a[0].first = 1;
+    a[0].w.ctx = ctx, a[0].first = 1;
     for (int i = 1; i < nt; i++, started++)
         if (pthread_create(&th[i], NULL, work, &a[i])) break;
     work(&a[0]);
@@ -360,9 +350,14 @@ static void take_layers(gw_coverage *c)
     /* One pass, the status read once per camera: the update runs this on every change. */
     const double *rgs = c->cc.rg;
     const uint8_t *nrg = c->cc.nrg;
+    const char *last = NULL; /* statuses are interned: the same text, the same pointer */
+    int last_on = 1;
     for (size_t r = 0; r < nc; r++) {
         const char *st = gw_layer_data_text(c->cams, r, c->cc.fst);
-        int on = !(st && (st[0] == 'o' || st[0] == 'O') && strcasecmp(st, "offline") == 0);
+        int on = st == last
+                     ? last_on
+                     : !(st && (st[0] == 'o' || st[0] == 'O') && strcasecmp(st, "offline") == 0);
+        last = st, last_on = on;
         if (c->cam_on) c->cam_on[r] = (uint8_t)on;
         double rg = rgs && !(nrg && nrg[r]) ? rgs[r] * (c->cc.scale ? c->cc.scale[r] : 1) : 0;
         if (on && rg > c->max_range) c->max_range = rg;
@@ -370,13 +365,22 @@ static void take_layers(gw_coverage *c)
     c->cc.on = c->cam_on;
 }
 
+void cov_blind_forget(gw_coverage *c, size_t g)
+{
+    if (!c->blind_done || g >= c->n || !c->blind_done[g]) return;
+    free(c->blind[g]);
+    c->blind[g] = NULL, c->blind_len[g] = 0, c->blind_parts[g] = -1, c->blind_kept[g] = 0;
+    c->blind_done[g] = 0;
+}
+
 static void free_grids(gw_coverage *c)
 {
     if (c->blind)
         for (size_t g = 0; g < c->n; g++) free(c->blind[g]);
-    free(c->blind), free(c->blind_len), free(c->rows), free(c->genv), free(c->changed);
-    c->blind = NULL, c->blind_len = NULL, c->rows = NULL, c->genv = NULL, c->changed = NULL,
-    c->n = 0;
+    free(c->blind), free(c->blind_len), free(c->blind_parts), free(c->blind_kept),
+        free(c->blind_done), free(c->rows), free(c->genv), free(c->changed);
+    c->blind = NULL, c->blind_len = NULL, c->blind_parts = NULL, c->blind_kept = NULL,
+    c->blind_done = NULL, c->rows = NULL, c->genv = NULL, c->changed = NULL, c->n = 0;
 }
 
 static gw_status alloc_incidents(gw_ctx *ctx, gw_coverage *c)
@@ -401,7 +405,11 @@ gw_status cov_alloc_grids(gw_ctx *ctx, gw_coverage *c)
     c->changed = malloc(n + 1);
     c->blind = calloc(n + 1, sizeof *c->blind);
     c->blind_len = calloc(n + 1, sizeof *c->blind_len);
-    if (!c->rows || !c->genv || !c->changed || !c->blind || !c->blind_len)
+    c->blind_parts = calloc(n + 1, sizeof *c->blind_parts);
+    c->blind_kept = calloc(n + 1, sizeof *c->blind_kept);
+    c->blind_done = calloc(n + 1, 1);
+    if (!c->rows || !c->genv || !c->changed || !c->blind || !c->blind_len || !c->blind_parts ||
+        !c->blind_kept || !c->blind_done)
         return gw_ctx_error(ctx, GW_ERR_NOMEM, "coverage: out of memory");
     c->n = n;
     memset(c->changed, 1, n);
@@ -412,7 +420,7 @@ gw_status cov_alloc_grids(gw_ctx *ctx, gw_coverage *c)
             !GEOSGeom_getYMin_r(h, geom, &e->miny) || !GEOSGeom_getXMax_r(h, geom, &e->maxx) ||
             !GEOSGeom_getYMax_r(h, geom, &e->maxy))
             *e = (gw_bbox){1, 1, 0, 0};
-        c->rows[g].incident_share = NAN;
+        c->rows[g].incident_share = NAN, c->rows[g].blind_parts = -1, c->blind_parts[g] = -1;
     }
     return GW_OK;
 }
@@ -462,6 +470,7 @@ gw_status cov_new(gw_ctx *ctx, gw_model *model, gw_model_snapshot *snap,
     if (c->o.threads <= 0) c->o.threads = 2;
     c->srid = gw_model_metric_srid(model);
     c->snap = snap;
+    pthread_mutex_init(&c->blind_lock, NULL);
     take_layers(c);
     *out = c;
     return GW_OK;
@@ -486,7 +495,9 @@ void gw_coverage_destroy(gw_ctx *ctx, gw_coverage *c)
     if (!c) return;
     free_grids(c);
     free(c->inc_grid), free(c->inc_seen), free(c->cam_on);
-    gw_crs_transform_destroy(c->to_ll);
+    gw_crs_transform_destroy(c->bl_tr);
+    gw_ctx_destroy(c->bl_ctx);
+    pthread_mutex_destroy(&c->blind_lock);
     gw_model_release(ctx, c->snap);
     free(c);
 }
@@ -513,15 +524,32 @@ static void box_add(boxes *b, double x, double y, double r)
     b->v[b->n++] = (gw_bbox){x - r, y - r, x + r, y + r};
 }
 
-static int view_box(const camcols *cc, size_t r, double reach, double *x, double *y, double *rad)
+/* The envelope of a view's polygon (what it can change: a grid whose envelope it misses keeps
+ * its figures and its blind spots). */
+static void box_view(boxes *b, double x, double y, double az, double f, double r)
+{
+    double xy[2 * SECTOR_CAP];
+    size_t n = gw_coverage_sector(x, y, az, f, r, xy, SECTOR_CAP);
+    if (!n) return;
+    box_add(b, x, y, 0);
+    if (b->oom) return;
+    gw_bbox *e = &b->v[b->n - 1];
+    for (size_t k = 0; k < n; k++) {
+        if (xy[2 * k] < e->minx) e->minx = xy[2 * k];
+        if (xy[2 * k] > e->maxx) e->maxx = xy[2 * k];
+        if (xy[2 * k + 1] < e->miny) e->miny = xy[2 * k + 1];
+        if (xy[2 * k + 1] > e->maxy) e->maxy = xy[2 * k + 1];
+    }
+}
+
+/* A camera's view (reach 0) or a police room's reach into b. */
+static void view_box(boxes *b, const camcols *cc, size_t r, double reach)
 {
     double az, fov, rg;
-    *x = gw_layer_data_x(cc->d, GW_MODEL_METRIC)[r],
-    *y = gw_layer_data_y(cc->d, GW_MODEL_METRIC)[r];
-    if (reach > 0) return *rad = reach, 1;
-    if (!cov_cam_view(cc, r, &az, &fov, &rg)) return 0;
-    *rad = rg;
-    return 1;
+    double x = gw_layer_data_x(cc->d, GW_MODEL_METRIC)[r],
+           y = gw_layer_data_y(cc->d, GW_MODEL_METRIC)[r];
+    if (reach > 0) box_add(b, x, y, reach);
+    else if (cov_cam_view(cc, r, &az, &fov, &rg)) box_view(b, x, y, az, fov, rg);
 }
 
 static int same_camera(const camcols *a, size_t i, const camcols *b, size_t j)
@@ -541,23 +569,19 @@ static void diff_points(const gw_layer_data *o, const gw_layer_data *n, double r
                  *oy = o ? gw_layer_data_y(o, GW_MODEL_METRIC) : NULL;
     const double *nx = n ? gw_layer_data_x(n, GW_MODEL_METRIC) : NULL,
                  *ny = n ? gw_layer_data_y(n, GW_MODEL_METRIC) : NULL;
-    double x, y, r;
     while (i < no || j < nn) {
         int cmp = i == no   ? 1
                   : j == nn ? -1
                             : strcmp(gw_layer_data_id(o, i), gw_layer_data_id(n, j));
         if (cmp == 0) {
             int same = reach > 0 ? ox[i] == nx[j] && oy[i] == ny[j] : same_camera(&co, i, &cn, j);
-            if (!same) {
-                if (view_box(&co, i, reach, &x, &y, &r)) box_add(b, x, y, r);
-                if (view_box(&cn, j, reach, &x, &y, &r)) box_add(b, x, y, r);
-            }
+            if (!same) view_box(b, &co, i, reach), view_box(b, &cn, j, reach);
             i++, j++;
         } else if (cmp < 0) {
-            if (view_box(&co, i, reach, &x, &y, &r)) box_add(b, x, y, r);
+            view_box(b, &co, i, reach);
             i++;
         } else {
-            if (view_box(&cn, j, reach, &x, &y, &r)) box_add(b, x, y, r);
+            view_box(b, &cn, j, reach);
             j++;
         }
     }
@@ -599,8 +623,8 @@ static int diff_cams_by_row(const camcols *co, const camcols *cn, size_t limit, 
             b->n = n0;
             return 0;
         }
-        if (v1) box_add(b, co->x[i], co->y[i], r1);
-        if (v2) box_add(b, cn->x[i], cn->y[i], r2);
+        if (v1) box_view(b, co->x[i], co->y[i], a1, f1, r1);
+        if (v2) box_view(b, cn->x[i], cn->y[i], a2, f2, r2);
     }
     return 1;
 }
@@ -608,6 +632,7 @@ static int diff_cams_by_row(const camcols *co, const camcols *cn, size_t limit, 
 typedef struct mark_q {
     gw_coverage *c;
     const gw_bbox *box;
+    uint8_t bits; /* 1: recompute; 2: a camera's view changed there (blind spots) */
 } mark_q;
 
 static void mark_visit(void *item, void *user)
@@ -617,7 +642,7 @@ static void mark_visit(void *item, void *user)
     const gw_bbox *e = &m->c->genv[g], *b = m->box;
     if (g < m->c->n &&
         !(e->maxx < b->minx || e->minx > b->maxx || e->maxy < b->miny || e->miny > b->maxy))
-        m->c->changed[g] = 1;
+        m->c->changed[g] |= m->bits;
 }
 
 typedef struct inc_q {
@@ -684,11 +709,16 @@ gw_status gw_coverage_update(gw_ctx *ctx, gw_coverage *c, gw_model_snapshot *sna
                               gw_ctx_geos_errmsg(ctx));
             break;
         }
-        mark_q m = {c, &b.v[k]};
+        mark_q m = {c, &b.v[k], k < ncam ? 3 : 1};
         GEOSSTRtree_query_r(h, tree, r, mark_visit, &m);
         GEOSGeom_destroy_r(h, r);
     }
     if (b.oom) st = gw_ctx_error(ctx, GW_ERR_NOMEM, "coverage: out of memory");
+    /* Blind spots built for a grid stay until a camera touching it changes. */
+    for (size_t g = 0; g < c->n; g++) {
+        if (c->changed[g] & 2) cov_blind_forget(c, g);
+        c->changed[g] = c->changed[g] != 0;
+    }
     size_t nl = 0, *list = st ? NULL : malloc((c->n + 1) * sizeof *list);
     if (!st && !list) st = gw_ctx_error(ctx, GW_ERR_NOMEM, "coverage: out of memory");
     for (size_t g = 0; !st && g < c->n; g++)

@@ -16,6 +16,8 @@
 #include "coverage_work.h"
 
 #define EPS 1e-7 /* metres: "on a boundary" */
+/* metres: a point this far from the grid's boundary is inside or outside beyond rounding */
+#define INSIDE_MARGIN 1e-6
 /* fmin/fmax are library calls without -ffinite-math-only: plain comparisons instead */
 #define MIN2(a, b) ((a) < (b) ? (a) : (b))
 #define MAX2(a, b) ((a) > (b) ? (a) : (b))
@@ -25,7 +27,8 @@ enum { OUT = 0, IN = 1, ON = 2 };
 /* One polygon's boundary edge, with the region on its left after multiplying by `s`. */
 typedef struct aedge {
     double x1, y1, x2, y2;
-    int poly; /* view index, or -1 for the grid */
+    double tol; /* EPS as a fraction of the edge's length */
+    int poly;   /* view index, or -1 - ring for the grid */
 } aedge;
 
 typedef struct aview {
@@ -49,6 +52,9 @@ struct covw_area {
     size_t ne, cape;
     double *gs; /* per grid ring: orientation factor */
     size_t ngr, capgr;
+    size_t nge;   /* the grid's edges: e[0 .. nge) (covw_area_set_grid) */
+    gw_bbox genv; /* their envelope */
+    int convex;   /* one ring, convex (every turn the same way) */
     /* bucket grid over the grid's envelope: cell lists of edges and of views */
     int nx, ny;
     double cx, cy, x0, y0;
@@ -56,6 +62,20 @@ struct covw_area {
     size_t cape_idx, capv_idx, capcells, capvcells;
     double *t; /* split parameters of one edge */
     size_t capt;
+    /* per edge: first cell (i0, j0) of its box; near a grid edge (view edges: classify each
+     * piece against the grid, else once per edge) */
+    int *crng; /* i0, j0, i1, j1 */
+    uint8_t *neargrid;
+    size_t capcr, capng;
+    /* split parameters of every edge, (edge, t) pairs then grouped by edge (CSR) */
+    struct split {
+        size_t e;
+        double t;
+    } * sp;
+    size_t nsp, capsp;
+    size_t *spstart;
+    double *spt;
+    size_t capspstart, capspt;
 };
 
 static int grow(void **p, size_t *cap, size_t need, size_t elem)
@@ -76,10 +96,11 @@ void covw_area_destroy(covw_area *a)
     if (!a) return;
     free(a->v), free(a->xy), free(a->e), free(a->gs), free(a->ecell), free(a->eidx), free(a->vcell),
         free(a->vidx), free(a->t);
+    free(a->crng), free(a->neargrid), free(a->sp), free(a->spstart), free(a->spt);
     free(a);
 }
 
-void covw_area_reset(covw_area *a) { a->nv = 0, a->nxy = 0, a->ne = 0, a->ngr = 0; }
+void covw_area_reset(covw_area *a) { a->nv = 0, a->nxy = 0, a->ne = a->nge; }
 
 static double ring_signed(const double *xy, size_t n)
 {
@@ -218,57 +239,72 @@ static int grid_class(const covw_area *a, size_t nge, double mx, double my, doub
     return wn ? IN : OUT;
 }
 
-/* Add the split parameters of edge p where it meets edge q. */
-static int split_at(covw_area *a, size_t *nt, const aedge *p, const aedge *q)
+static int add_split(covw_area *a, size_t e, double t)
 {
-    double rx = p->x2 - p->x1, ry = p->y2 - p->y1, sx = q->x2 - q->x1, sy = q->y2 - q->y1;
-    double den = rx * sy - ry * sx, l2 = rx * rx + ry * ry;
-    double qpx = q->x1 - p->x1, qpy = q->y1 - p->y1;
-    double t[2];
-    int n = 0;
-    double sl2 = sx * sx + sy * sy;
-    if (den * den <= 1e-24 * l2 * sl2) {
-        /* parallel: when collinear, q's endpoints on p split it */
-        double cr = rx * qpy - ry * qpx;
-        if (cr * cr > EPS * EPS * l2) return 1;
-        t[n++] = (rx * qpx + ry * qpy) / l2;
-        t[n++] = (rx * (q->x2 - p->x1) + ry * (q->y2 - p->y1)) / l2;
-    } else {
-        double tt = (qpx * sy - qpy * sx) / den, uu = (qpx * ry - qpy * rx) / den;
-        double tp = EPS / sqrt(l2), tq = EPS / sqrt(sl2);
-        if (tt < -tp || tt > 1 + tp || uu < -tq || uu > 1 + tq) return 1;
-        t[n++] = tt;
-    }
-    for (int k = 0; k < n; k++) {
-        if (!(t[k] > 0 && t[k] < 1)) continue;
-        if (!grow((void **)&a->t, &a->capt, *nt + 1, sizeof *a->t)) return 0;
-        a->t[(*nt)++] = t[k];
-    }
+    if (!(t > 0 && t < 1)) return 1;
+    if (!grow((void **)&a->sp, &a->capsp, a->nsp + 1, sizeof *a->sp)) return 0;
+    a->sp[a->nsp++] = (struct split){e, t};
     return 1;
+}
+
+/* Record where edges kp and kq split each other (each pair is met once): a crossing splits
+ * both at the one intersection point (its parameter on each); collinear overlapping edges
+ * split each other at the other's endpoints. */
+static int split_pair(covw_area *a, size_t kp, size_t kq)
+{
+    const aedge *p = &a->e[kp], *q = &a->e[kq];
+    double rx = p->x2 - p->x1, ry = p->y2 - p->y1, sx = q->x2 - q->x1, sy = q->y2 - q->y1;
+    double den = rx * sy - ry * sx, l2 = rx * rx + ry * ry, sl2 = sx * sx + sy * sy;
+    double qpx = q->x1 - p->x1, qpy = q->y1 - p->y1;
+    if (den * den <= 1e-24 * l2 * sl2) {
+        /* parallel: when collinear, the other's endpoints on each split it */
+        double cr = rx * qpy - ry * qpx;
+        if (cr * cr <= EPS * EPS * l2 &&
+            (!add_split(a, kp, (rx * qpx + ry * qpy) / l2) ||
+             !add_split(a, kp, (rx * (q->x2 - p->x1) + ry * (q->y2 - p->y1)) / l2)))
+            return 0;
+        double pqx = -qpx, pqy = -qpy, cr2 = sx * pqy - sy * pqx;
+        if (cr2 * cr2 <= EPS * EPS * sl2 &&
+            (!add_split(a, kq, (sx * pqx + sy * pqy) / sl2) ||
+             !add_split(a, kq, (sx * (p->x2 - q->x1) + sy * (p->y2 - q->y1)) / sl2)))
+            return 0;
+        return 1;
+    }
+    double tt = (qpx * sy - qpy * sx) / den, uu = (qpx * ry - qpy * rx) / den;
+    if (tt < -p->tol || tt > 1 + p->tol || uu < -q->tol || uu > 1 + q->tol) return 1;
+    return add_split(a, kp, tt) && add_split(a, kq, uu);
+}
+
+/* Cell of coordinate v along an axis of n cells from v0 by c (clamped; no floor() call). */
+static inline int cell_at(double v, double v0, double c, int n)
+{
+    double f = (v - v0) / c;
+    if (!(f > 0)) return 0;
+    return f >= n ? n - 1 : (int)f;
 }
 
 static void cells_of(const covw_area *a, const gw_bbox *b, int *i0, int *j0, int *i1, int *j1)
 {
-    *i0 = (int)floor((b->minx - a->x0) / a->cx), *i1 = (int)floor((b->maxx - a->x0) / a->cx);
-    *j0 = (int)floor((b->miny - a->y0) / a->cy), *j1 = (int)floor((b->maxy - a->y0) / a->cy);
-    if (*i0 < 0) *i0 = 0;
-    if (*j0 < 0) *j0 = 0;
-    if (*i1 >= a->nx) *i1 = a->nx - 1;
-    if (*j1 >= a->ny) *j1 = a->ny - 1;
+    *i0 = cell_at(b->minx, a->x0, a->cx, a->nx), *i1 = cell_at(b->maxx, a->x0, a->cx, a->nx);
+    *j0 = cell_at(b->miny, a->y0, a->cy, a->ny), *j1 = cell_at(b->maxy, a->y0, a->cy, a->ny);
 }
 
 /* Counting sort of items into the cells their boxes cover (CSR: start[c] .. start[c + 1]). */
 static int bucket(covw_area *a, size_t nitems, gw_bbox (*box)(const covw_area *, size_t),
-                  size_t **start, size_t **idx, size_t *capidx)
+                  const int *rng, size_t **start, size_t **idx, size_t *capidx)
 {
     size_t nc = (size_t)a->nx * a->ny;
     size_t *st = *start;
     memset(st, 0, (nc + 1) * sizeof *st);
     for (int pass = 0; pass < 2; pass++) {
         for (size_t k = 0; k < nitems; k++) {
-            gw_bbox b = box(a, k);
             int i0, j0, i1, j1;
-            cells_of(a, &b, &i0, &j0, &i1, &j1);
+            if (rng) {
+                i0 = rng[4 * k], j0 = rng[4 * k + 1], i1 = rng[4 * k + 2], j1 = rng[4 * k + 3];
+            } else {
+                gw_bbox b = box(a, k);
+                cells_of(a, &b, &i0, &j0, &i1, &j1);
+            }
             for (int j = j0; j <= j1; j++)
                 for (int i = i0; i <= i1; i++) {
                     size_t c = (size_t)j * a->nx + i;
@@ -304,7 +340,8 @@ static int add_edge(covw_area *a, double x1, double y1, double x2, double y2, in
 {
     if (x1 == x2 && y1 == y2) return 1;
     if (!grow((void **)&a->e, &a->cape, a->ne + 1, sizeof *a->e)) return 0;
-    a->e[a->ne++] = (aedge){x1, y1, x2, y2, poly};
+    double dx = x2 - x1, dy = y2 - y1;
+    a->e[a->ne++] = (aedge){x1, y1, x2, y2, EPS / sqrt(dx * dx + dy * dy), poly};
     return 1;
 }
 
@@ -343,14 +380,100 @@ static int grid_edges(covw_area *a, GEOSContextHandle_t h, const GEOSGeometry *g
     return 1;
 }
 
-int covw_area_compute(covw_area *a, GEOSContextHandle_t h, const GEOSGeometry *grid,
-                      const gw_bbox *genv, double *area)
+int covw_area_set_grid(covw_area *a, GEOSContextHandle_t h, const GEOSGeometry *grid)
+{
+    a->nv = 0, a->nxy = 0, a->ne = 0, a->ngr = 0, a->nge = 0;
+    if (!grid_edges(a, h, grid)) return 0;
+    a->nge = a->ne;
+    a->genv = (gw_bbox){1, 1, 0, 0};
+    for (size_t k = 0; k < a->nge; k++) {
+        const aedge *e = &a->e[k];
+        if (k == 0) a->genv = (gw_bbox){e->x1, e->y1, e->x1, e->y1};
+        a->genv.minx = MIN2(a->genv.minx, MIN2(e->x1, e->x2));
+        a->genv.maxx = MAX2(a->genv.maxx, MAX2(e->x1, e->x2));
+        a->genv.miny = MIN2(a->genv.miny, MIN2(e->y1, e->y2));
+        a->genv.maxy = MAX2(a->genv.maxy, MAX2(e->y1, e->y2));
+    }
+    a->convex = a->ngr == 1 && a->nge >= 3;
+    for (size_t k = 0; a->convex && k < a->nge; k++) {
+        const aedge *e = &a->e[k], *f = &a->e[(k + 1) % a->nge];
+        double t = (e->x2 - e->x1) * (f->y2 - f->y1) - (e->y2 - e->y1) * (f->x2 - f->x1);
+        if (t * a->gs[0] < 0) a->convex = 0; /* a right turn of a ring with the grid on its left */
+    }
+    return 1;
+}
+
+/* Largest signed distance (left positive) of points xy[0 .. n) from the line through edge
+ * (x1, y1)-(x2, y2). */
+static double max_left(double x1, double y1, double x2, double y2, const double *xy, size_t n)
+{
+    double ex = x2 - x1, ey = y2 - y1, l = sqrt(ex * ex + ey * ey), m = -INFINITY;
+    if (!(l > 0)) return INFINITY;
+    for (size_t k = 0; k < n; k++) {
+        double d = ex * (xy[2 * k + 1] - y1) - ey * (xy[2 * k] - x1);
+        if (d > m) m = d;
+    }
+    return m / l;
+}
+
+int covw_area_grid_meets(const covw_area *a, const double *xy, size_t n, double fov)
+{
+    if (!a->convex || !(fov <= 180 || fov >= 360) || n < 4) return -1;
+    int undecided = 0;
+    /* separating lines through the grid's edges (grid on the left when gs > 0) */
+    for (size_t k = 0; k < a->nge; k++) {
+        const aedge *e = &a->e[k];
+        double m = a->gs[0] > 0 ? max_left(e->x1, e->y1, e->x2, e->y2, xy, n - 1)
+                                : max_left(e->x2, e->y2, e->x1, e->y1, xy, n - 1);
+        /* all the view's vertices on the outer side: m <= 0 means the view lies outside */
+        if (m <= -INSIDE_MARGIN) return 0;
+        if (m <= INSIDE_MARGIN) undecided = 1;
+    }
+    /* and through the view's edges, with the grid's vertices (the rings' first points) */
+    double s = ring_signed(xy, n) > 0 ? 1 : -1, gv[2 * 64];
+    size_t ng = a->nge < 64 ? a->nge : 0;
+    if (!ng) return -1;
+    for (size_t k = 0; k < ng; k++) gv[2 * k] = a->e[k].x1, gv[2 * k + 1] = a->e[k].y1;
+    for (size_t k = 0; k + 1 < n; k++) {
+        double x1 = xy[2 * k], y1 = xy[2 * k + 1], x2 = xy[2 * k + 2], y2 = xy[2 * k + 3];
+        if (x1 == x2 && y1 == y2) continue;
+        double m = s > 0 ? max_left(x1, y1, x2, y2, gv, ng) : max_left(x2, y2, x1, y1, gv, ng);
+        if (m <= -INSIDE_MARGIN) return 0;
+        if (m <= INSIDE_MARGIN) undecided = 1;
+    }
+    /* convex polygons with no separating line among their edges' lines overlap */
+    return undecided ? -1 : 1;
+}
+
+int covw_area_grid_contains(const covw_area *a, double x, double y)
+{
+    const gw_bbox *b = &a->genv; /* outside the envelope (or on it): not clearly inside */
+    if (!(x > b->minx && x < b->maxx && y > b->miny && y < b->maxy)) return 0;
+    int wn = 0;
+    for (size_t k = 0; k < a->nge; k++) {
+        const aedge *e = &a->e[k];
+        double ex = e->x2 - e->x1, ey = e->y2 - e->y1, l2 = ex * ex + ey * ey;
+        double cr = ex * (y - e->y1) - ey * (x - e->x1);
+        /* within INSIDE_MARGIN of the edge's segment: not clearly inside */
+        double t = l2 > 0 ? (ex * (x - e->x1) + ey * (y - e->y1)) / l2 : 0;
+        t = t < 0 ? 0 : t > 1 ? 1 : t;
+        double dx = x - (e->x1 + ex * t), dy = y - (e->y1 + ey * t);
+        if (dx * dx + dy * dy <= INSIDE_MARGIN * INSIDE_MARGIN) return 0;
+        if (e->y1 <= y) {
+            if (e->y2 > y && cr > 0) wn++;
+        } else if (e->y2 <= y && cr < 0) {
+            wn--;
+        }
+    }
+    return wn != 0;
+}
+
+int covw_area_compute(covw_area *a, const gw_bbox *genv, double *area)
 {
     *area = 0;
-    a->ne = 0, a->ngr = 0;
+    a->ne = a->nge;
     if (!a->nv) return 1;
-    if (!grid_edges(a, h, grid)) return 0;
-    size_t nge = a->ne;
+    size_t nge = a->nge;
     /* view edges that reach the grid's envelope (the rest bound nothing inside the grid) */
     for (size_t i = 0; i < a->nv; i++) {
         const double *xy = a->xy + 2 * a->v[i].v0;
@@ -375,53 +498,78 @@ int covw_area_compute(covw_area *a, GEOSContextHandle_t h, const GEOSGeometry *g
     if (!grow((void **)&a->ecell, &a->capcells, nc + 1, sizeof *a->ecell) ||
         !grow((void **)&a->vcell, &a->capvcells, nc + 1, sizeof *a->vcell))
         return 0;
-    if (!bucket(a, a->ne, edge_box, &a->ecell, &a->eidx, &a->cape_idx) ||
-        !bucket(a, a->nv, view_box, &a->vcell, &a->vidx, &a->capv_idx))
+    if (!grow((void **)&a->crng, &a->capcr, 4 * a->ne + 4, sizeof *a->crng) ||
+        !grow((void **)&a->neargrid, &a->capng, a->ne + 1, 1) ||
+        !grow((void **)&a->spstart, &a->capspstart, a->ne + 2, sizeof *a->spstart))
         return 0;
-    double sum = 0;
-    for (size_t k = 0; k < a->ne; k++) {
-        const aedge *p = &a->e[k];
-        size_t nt = 0;
+    int *cr = a->crng;
+    for (size_t k = 0; k < a->ne; k++) { /* each edge's cells, once */
         gw_bbox b = edge_box(a, k);
-        int i0, j0, i1, j1;
-        cells_of(a, &b, &i0, &j0, &i1, &j1);
-        for (int j = j0; j <= j1; j++)
-            for (int i = i0; i <= i1; i++) {
-                size_t c = (size_t)j * a->nx + i;
-                for (size_t m = a->ecell[c]; m < a->ecell[c + 1]; m++) {
-                    const aedge *q = &a->e[a->eidx[m]];
-                    if (q == p || q->poly == p->poly) continue;
+        cells_of(a, &b, &cr[4 * k], &cr[4 * k + 1], &cr[4 * k + 2], &cr[4 * k + 3]);
+        a->neargrid[k] = 0;
+    }
+    if (!bucket(a, a->ne, edge_box, cr, &a->ecell, &a->eidx, &a->cape_idx) ||
+        !bucket(a, a->nv, view_box, NULL, &a->vcell, &a->vidx, &a->capv_idx))
+        return 0;
+    /* Every pair of edges whose boxes meet, once: in the first cell both boxes cover. */
+    a->nsp = 0;
+    for (int j = 0; j < a->ny; j++)
+        for (int i = 0; i < a->nx; i++) {
+            size_t c = (size_t)j * a->nx + i;
+            for (size_t m1 = a->ecell[c]; m1 < a->ecell[c + 1]; m1++) {
+                size_t kp = a->eidx[m1];
+                const aedge *p = &a->e[kp];
+                gw_bbox b = edge_box(a, kp);
+                for (size_t m2 = m1 + 1; m2 < a->ecell[c + 1]; m2++) {
+                    size_t kq = a->eidx[m2];
+                    const aedge *q = &a->e[kq];
+                    if (q->poly == p->poly) continue;
+                    if (MAX2(cr[4 * kp], cr[4 * kq]) != i ||
+                        MAX2(cr[4 * kp + 1], cr[4 * kq + 1]) != j)
+                        continue;
                     if (MAX2(q->x1, q->x2) < b.minx || MIN2(q->x1, q->x2) > b.maxx ||
                         MAX2(q->y1, q->y2) < b.miny || MIN2(q->y1, q->y2) > b.maxy)
                         continue;
-                    if (!split_at(a, &nt, p, q)) return 0;
+                    /* a view edge near the grid's boundary: its pieces are classified against
+                     * the grid one by one (else once: the class cannot change along it) */
+                    if (p->poly < 0 && q->poly >= 0) a->neargrid[kq] = 1;
+                    if (q->poly < 0 && p->poly >= 0) a->neargrid[kp] = 1;
+                    if (!split_pair(a, kp, kq)) return 0;
                 }
             }
-        if (!grow((void **)&a->t, &a->capt, nt + 2, sizeof *a->t)) return 0;
-        for (size_t m = 1; m < nt; m++) { /* few values: insertion sort */
-            double tv = a->t[m];
-            size_t q = m;
-            while (q > 0 && a->t[q - 1] > tv) a->t[q] = a->t[q - 1], q--;
-            a->t[q] = tv;
         }
-        a->t[nt] = 1;
+    /* the split parameters grouped by edge (counting sort) */
+    if (!grow((void **)&a->spt, &a->capspt, a->nsp + 1, sizeof *a->spt)) return 0;
+    size_t *sst = a->spstart;
+    memset(sst, 0, (a->ne + 2) * sizeof *sst);
+    for (size_t m = 0; m < a->nsp; m++) sst[a->sp[m].e + 2]++;
+    for (size_t k = 0; k < a->ne; k++) sst[k + 2] += sst[k + 1];
+    for (size_t m = 0; m < a->nsp; m++) a->spt[sst[a->sp[m].e + 1]++] = a->sp[m].t;
+    double sum = 0;
+    for (size_t k = 0; k < a->ne; k++) {
+        const aedge *p = &a->e[k];
+        double *T = a->spt + sst[k];
+        size_t nt = sst[k + 1] - sst[k];
+        for (size_t m = 1; m < nt; m++) { /* few values: insertion sort */
+            double tv = T[m];
+            size_t q = m;
+            while (q > 0 && T[q - 1] > tv) T[q] = T[q - 1], q--;
+            T[q] = tv;
+        }
+        int gcl = -1; /* the edge's class against the grid, when the same along it */
         double s = p->poly < 0 ? a->gs[(size_t)(-p->poly - 1)] : a->v[p->poly].s;
         double ex = p->x2 - p->x1, ey = p->y2 - p->y1, dpx = s * ex, dpy = s * ey;
         double t0 = 0;
         for (size_t m = 0; m <= nt; m++) {
-            double t1 = a->t[m];
+            double t1 = m == nt ? 1 : T[m];
             if (t1 <= t0) continue;
             double ax = p->x1 + ex * t0, ay = p->y1 + ey * t0;
             double bx = m == nt ? p->x2 : p->x1 + ex * t1, by = m == nt ? p->y2 : p->y1 + ey * t1;
             double mx = (ax + bx) / 2, my = (ay + by) / 2;
             t0 = t1;
             int keep, covered = 0;
-            double dx, dy;
-            int ci = (int)floor((mx - a->x0) / a->cx), cj = (int)floor((my - a->y0) / a->cy);
-            if (ci < 0) ci = 0;
-            if (cj < 0) cj = 0;
-            if (ci >= a->nx) ci = a->nx - 1;
-            if (cj >= a->ny) cj = a->ny - 1;
+            double dx = 0, dy = 0;
+            int ci = cell_at(mx, a->x0, a->cx, a->nx), cj = cell_at(my, a->y0, a->cy, a->ny);
             size_t c = (size_t)cj * a->nx + ci;
             for (size_t q = a->vcell[c]; q < a->vcell[c + 1] && !covered; q++) {
                 size_t j = a->vidx[q];
@@ -439,7 +587,9 @@ int covw_area_compute(covw_area *a, GEOSContextHandle_t h, const GEOSGeometry *g
             }
             keep = p->poly >= 0 ? !covered : covered;
             if (keep && p->poly >= 0) { /* a view's piece: only inside the grid */
-                int g = grid_class(a, nge, mx, my, &dx, &dy);
+                int g = gcl;
+                if (g < 0) g = grid_class(a, nge, mx, my, &dx, &dy);
+                if (!a->neargrid[k]) gcl = g; /* never ON: no grid edge within EPS */
                 if (g == OUT || (g == ON && dx * dpx + dy * dpy < 0)) keep = 0;
             }
             /* about the envelope's corner: the terms stay small (no cancellation of 1e12s) */

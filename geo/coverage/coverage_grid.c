@@ -1,5 +1,6 @@
-/* coverage_grid.c — the coverage of one grid: the views that meet it, grouped by overlap and
- * unioned per group, the covered area, blind spots and police-room reach. */
+/* coverage_grid.c — the coverage of one grid: the views that meet it, the covered area and the
+ * police-room reach by boundary integration (coverage_area.c); on request, its blind spots (the
+ * views grouped by overlap and unioned per group with GEOS, the difference with the grid). */
 #include "coverage_work.h"
 
 #include <math.h>
@@ -63,21 +64,6 @@ static gw_status geos_fail(worker *w, size_t g, const char *what)
 {
     return gw_ctx_error(w->ctx, GW_ERR_GEOMETRY, "coverage of grid %s: %s failed: %s",
                         gw_layer_data_id(w->cov->grids, g), what, gw_ctx_geos_errmsg(w->ctx));
-}
-
-/* Union of n polygons of w->geoms (consumed); NULL on failure. */
-static GEOSGeometry *union_of(worker *w, size_t n)
-{
-    if (n == 1) return w->geoms[0];
-    GEOSGeometry *coll = GEOSGeom_createCollection_r(w->h, GEOS_GEOMETRYCOLLECTION, w->geoms,
-                                                     (unsigned)n);
-    if (!coll) {
-        for (size_t i = 0; i < n; i++) GEOSGeom_destroy_r(w->h, w->geoms[i]);
-        return NULL;
-    }
-    GEOSGeometry *u = GEOSUnaryUnion_r(w->h, coll);
-    GEOSGeom_destroy_r(w->h, coll);
-    return u;
 }
 
 static double ring_area(GEOSContextHandle_t h, const GEOSGeometry *ring)
@@ -165,7 +151,7 @@ static gw_status grid_rooms(worker *w, size_t g, const GEOSGeometry *geom, doubl
 {
     gw_coverage *c = w->cov;
     gw_coverage_row *row = &c->rows[g];
-    double D = c->o.room_dist_m, xy[2 * SECTOR_CAP];
+    double D = c->o.room_dist_m;
     row->room_m2 = 0, row->room_reach = 0;
     if (!c->rooms || !gw_layer_data_count(c->rooms)) return GW_OK;
     gw_bbox e = c->genv[g], q = {e.minx - D, e.miny - D, e.maxx + D, e.maxy + D};
@@ -173,52 +159,24 @@ static gw_status grid_rooms(worker *w, size_t g, const GEOSGeometry *geom, doubl
     gw_layer_data_query_points(c->rooms, &q, collect, w);
     const double *rx = gw_layer_data_x(c->rooms, GW_MODEL_METRIC),
                  *ry = gw_layer_data_y(c->rooms, GW_MODEL_METRIC);
-    gw_status st = need_geoms(w, w->ncand);
-    if (st || !w->ncand) return st;
-    size_t nv = 0;
+    if (!w->ncand) return GW_OK;
+    /* The reach by boundary integration too (the grid is set: the views' area is done). */
+    covw_area_reset(w->area);
     for (size_t i = 0; i < w->ncand; i++) {
         size_t r = w->cand[i];
         /* The disc polygon holds the circle of radius D cos(step / 2): a grid within it is all reached. */
         if (max_vertex_dist(w->h, geom, rx[r], ry[r]) <= D * cos(STEP_DEG * M_PI / 360)) {
-            for (size_t k = 0; k < nv; k++) GEOSGeom_destroy_r(w->h, w->geoms[k]);
             row->room_m2 = ga, row->room_reach = ga > 0 ? 1 : 0;
             return GW_OK;
         }
-        size_t n = gw_coverage_sector(rx[r], ry[r], 0, 360, D, xy, SECTOR_CAP);
-        GEOSGeometry *p = n ? covw_poly_from(w->h, xy, n) : NULL;
-        if (!p) {
-            for (size_t k = 0; k < nv; k++) GEOSGeom_destroy_r(w->h, w->geoms[k]);
-            return geos_fail(w, g, "building a police-room disc");
-        }
-        w->geoms[nv++] = p;
+        if (!covw_area_add_view(w->area, rx[r], ry[r], 0, 360, D, NULL, 0))
+            return gw_ctx_error(w->ctx, GW_ERR_NOMEM, "coverage: out of memory");
     }
-    GEOSGeometry *u = union_of(w, nv);
-    GEOSGeometry *in = u ? GEOSIntersection_r(w->h, geom, u) : NULL;
     double a = 0;
-    if (in) GEOSArea_r(w->h, in, &a);
-    if (u) GEOSGeom_destroy_r(w->h, u);
-    if (!in) return geos_fail(w, g, "police-room reach");
-    GEOSGeom_destroy_r(w->h, in);
+    if (!covw_area_compute(w->area, &c->genv[g], &a))
+        return gw_ctx_error(w->ctx, GW_ERR_NOMEM, "coverage: out of memory");
+    a = a < 0 ? 0 : a > ga ? ga : a;
     row->room_m2 = a, row->room_reach = ga > 0 ? a / ga : 0;
-    return GW_OK;
-}
-
-static gw_status set_blind(worker *w, size_t g, GEOSGeometry *mp)
-{
-    gw_coverage *c = w->cov;
-    GEOSGeometry *ll = gw_crs_transform_geom(w->to_ll, mp);
-    GEOSGeom_destroy_r(w->h, mp);
-    if (!ll) return gw_ctx_errcode(w->ctx) ? gw_ctx_errcode(w->ctx) : GW_ERR_CRS;
-    size_t len = 0;
-    unsigned char *b = GEOSWKBWriter_write_r(w->h, w->wkb, ll, &len);
-    GEOSGeom_destroy_r(w->h, ll);
-    if (!b) return geos_fail(w, g, "writing blind spots");
-    unsigned char *copy = malloc(len);
-    if (copy) memcpy(copy, b, len);
-    GEOSFree_r(w->h, b);
-    if (!copy) return gw_ctx_error(w->ctx, GW_ERR_NOMEM, "coverage: out of memory");
-    free(c->blind[g]);
-    c->blind[g] = copy, c->blind_len[g] = len;
     return GW_OK;
 }
 
@@ -257,13 +215,14 @@ static int env_within(const gw_bbox *a, const gw_bbox *b)
     return a->minx > b->minx && a->maxx < b->maxx && a->miny > b->miny && a->maxy < b->maxy;
 }
 
-/* Everything of grid g except its incident counts (those come from the incident pass). */
+/* Everything of grid g except its incident counts (those come from the incident pass); or,
+ * with w->blind, its blind spots alone (the result is only read). */
 gw_status covw_grid_compute(worker *w, size_t g)
 {
     gw_coverage *c = w->cov;
     GEOSContextHandle_t h = w->h;
     const GEOSGeometry *geom = gw_layer_data_geom(c->grids, g, GW_MODEL_METRIC);
-    gw_coverage_row *row = &c->rows[g];
+    gw_coverage_row scratch = c->rows[g], *row = w->blind ? &scratch : &c->rows[g];
     int32_t ninc = row->incidents, nseen = row->seen;
     double share = row->incident_share;
     memset(row, 0, sizeof *row);
@@ -283,10 +242,10 @@ gw_status covw_grid_compute(worker *w, size_t g)
     const GEOSPreparedGeometry *own = NULL;
     size_t nv = 0;
     double xy[2 * SECTOR_CAP];
-    int fast = !c->o.blind_spots; /* the area by boundary integration, no union built */
-    if (fast && !w->area && !(w->area = covw_area_create()))
+    int fast = !w->blind; /* the area by boundary integration, no union built */
+    if (!w->area && !(w->area = covw_area_create()))
         return gw_ctx_error(w->ctx, GW_ERR_NOMEM, "coverage: out of memory");
-    if (fast) covw_area_reset(w->area);
+    if (!covw_area_set_grid(w->area, h, geom)) return geos_fail(w, g, "reading the grid");
     for (size_t i = 0; i < w->ncand && !st; i++) {
         size_t r = w->cand[i];
         double az, fov, rg, x = c->cc.x[r], y = c->cc.y[r];
@@ -308,21 +267,34 @@ gw_status covw_grid_compute(worker *w, size_t g)
         /* Envelopes that do not overlap (touching included) leave no interior in common. */
         if (ve.maxx <= e.minx || ve.minx >= e.maxx || ve.maxy <= e.miny || ve.miny >= e.maxy)
             continue;
-        GEOSGeometry *v = covw_poly_from(h, xy, n);
-        if (!own) own = GEOSPrepare_r(h, geom);
-        if (!v || !own) {
-            if (v) GEOSGeom_destroy_r(h, v);
-            st = geos_fail(w, g, "building a camera view");
-            break;
+        /* Counts when the interiors meet (positive area in common): the apex clearly inside
+         * the grid settles it (a polygon's interior comes arbitrarily close to each of its
+         * vertices), then separating lines when both are convex, then any vertex clearly
+         * inside; otherwise GEOS decides. */
+        int in = covw_area_grid_contains(w->area, xy[0], xy[1]);
+        if (!in) { /* a convex grid and view: separating lines decide */
+            int m = covw_area_grid_meets(w->area, xy, n, fov);
+            if (m == 0) continue;
+            in = m == 1;
         }
-        /* Counts when the interiors meet (positive area in common). */
-        char in = interiors_meet(h, own, v, xy, n);
-        if (in != 1) {
-            GEOSGeom_destroy_r(h, v);
-            continue;
+        for (size_t k = 1; k + 1 < n && !in; k++)
+            in = covw_area_grid_contains(w->area, xy[2 * k], xy[2 * k + 1]);
+        GEOSGeometry *v = NULL;
+        if (!in || !fast) {
+            v = covw_poly_from(h, xy, n);
+            if (!own) own = GEOSPrepare_r(h, geom);
+            if (!v || !own) {
+                if (v) GEOSGeom_destroy_r(h, v);
+                st = geos_fail(w, g, "building a camera view");
+                break;
+            }
+            if (!in && interiors_meet(h, own, v, xy, n) != 1) {
+                GEOSGeom_destroy_r(h, v);
+                continue;
+            }
         }
         if (fast) {
-            GEOSGeom_destroy_r(h, v);
+            if (v) GEOSGeom_destroy_r(h, v);
             nv++;
             if (!covw_area_add_view(w->area, x, y, az, fov, rg, xy, n))
                 st = gw_ctx_error(w->ctx, GW_ERR_NOMEM, "coverage: out of memory");
@@ -349,11 +321,11 @@ gw_status covw_grid_compute(worker *w, size_t g)
     if (fast) {
         if (own) GEOSPreparedGeom_destroy_r(h, own);
         double a = 0;
-        if (nv && !covw_area_compute(w->area, h, geom, &e, &a))
+        if (nv && !covw_area_compute(w->area, &e, &a))
             return gw_ctx_error(w->ctx, GW_ERR_NOMEM, "coverage: out of memory");
         row->covered_m2 = a < 0 ? 0 : a > ga ? ga : a;
         row->ratio = ga > 0 ? row->covered_m2 / ga : 0;
-        row->blind_m2 = ga - row->covered_m2;
+        row->blind_m2 = ga - row->covered_m2, row->blind_parts = -1;
         return grid_rooms(w, g, geom, ga);
     }
     /* Groups of views whose envelopes overlap, transitively: the union of each group is
@@ -372,20 +344,12 @@ gw_status covw_grid_compute(worker *w, size_t g)
         next[i] = head[r], head[r] = i;
     }
     size_t np = 0;
-    double cov_m2 = 0;
     GEOSGeometry **parts = w->parts;
     for (size_t r = 0; r < nv && !st; r++) {
         if (head[r] == SIZE_MAX) continue;
         size_t k = 0;
-        gw_bbox ce = w->venv[head[r]];
-        for (size_t i = head[r]; i != SIZE_MAX; i = next[i]) {
+        for (size_t i = head[r]; i != SIZE_MAX; i = next[i])
             w->tmp[k++] = w->geoms[i], w->geoms[i] = NULL;
-            const gw_bbox *b = &w->venv[i];
-            if (b->minx < ce.minx) ce.minx = b->minx;
-            if (b->maxx > ce.maxx) ce.maxx = b->maxx;
-            if (b->miny < ce.miny) ce.miny = b->miny;
-            if (b->maxy > ce.maxy) ce.maxy = b->maxy;
-        }
         GEOSGeometry *u;
         if (k == 1) {
             u = w->tmp[0];
@@ -403,19 +367,6 @@ gw_status covw_grid_compute(worker *w, size_t g)
         if (!u) {
             st = geos_fail(w, g, "union of the views");
             break;
-        }
-        if (!c->o.blind_spots) {
-            double a = 0;
-            if (env_within(&ce, &e) && GEOSPreparedContainsProperly_r(h, own, u) == 1) {
-                GEOSArea_r(h, u, &a);
-            } else {
-                GEOSGeometry *in = GEOSIntersection_r(h, geom, u);
-                if (!in) st = geos_fail(w, g, "intersection with the views");
-                else GEOSArea_r(h, in, &a), GEOSGeom_destroy_r(h, in);
-            }
-            cov_m2 += a;
-            GEOSGeom_destroy_r(h, u);
-            continue;
         }
         int t = GEOSGeomTypeId_r(h, u);
         if (t == GEOS_POLYGON) {
@@ -441,13 +392,6 @@ gw_status covw_grid_compute(worker *w, size_t g)
         for (size_t i = 0; i < np; i++) GEOSGeom_destroy_r(h, parts[i]);
         return st;
     }
-    if (!c->o.blind_spots) {
-        row->covered_m2 = cov_m2;
-        if (row->covered_m2 > ga) row->covered_m2 = ga;
-        row->ratio = ga > 0 ? row->covered_m2 / ga : 0;
-        row->blind_m2 = ga - row->covered_m2;
-        return grid_rooms(w, g, geom, ga);
-    }
     GEOSGeometry *d = NULL;
     if (np) {
         GEOSGeometry *mp = GEOSGeom_createCollection_r(h, GEOS_MULTIPOLYGON, parts, (unsigned)np);
@@ -467,10 +411,10 @@ gw_status covw_grid_compute(worker *w, size_t g)
     }
     if (row->covered_m2 > ga) row->covered_m2 = ga;
     row->ratio = ga > 0 ? row->covered_m2 / ga : 0;
-    GEOSGeometry *bl = d ? blind_filter(h, d, c->o.min_blind_m2, &row->blind_m2, &row->blind_parts)
+    GEOSGeometry *bl = d ? blind_filter(h, d, c->o.min_blind_m2, &w->blind_kept_m2, &w->blind_parts)
                          : NULL;
     if (d) GEOSGeom_destroy_r(h, d);
-    st = bl ? set_blind(w, g, bl) : geos_fail(w, g, "blind spots");
-    if (!st) st = grid_rooms(w, g, geom, ga);
-    return st;
+    if (!bl) return geos_fail(w, g, "blind spots");
+    w->blind_out = bl;
+    return GW_OK;
 }

@@ -6,6 +6,8 @@
 #include "gridwatch/coverage.h"
 #include "gridwatch/crs.h"
 
+#include <pthread.h>
+
 /* Camera columns of a layer, read once. */
 typedef struct camcols {
     const gw_layer_data *d;
@@ -24,17 +26,24 @@ struct gw_coverage {
     gw_coverage_opts o;
     size_t n;
     gw_coverage_row *rows;
-    gw_bbox *genv;         /* metric envelope of each grid */
-    unsigned char **blind; /* lon/lat WKB per grid (NULL = none) */
+    gw_bbox *genv; /* metric envelope of each grid */
+    /* Blind spots, built on request (gw_coverage_blind, coverage_blind.c) and kept per grid
+     * until a changed camera touches the grid (or the grids change).  Readers build them while
+     * holding only their read side, so the cache has its own lock. */
+    pthread_mutex_t blind_lock;
+    unsigned char **blind; /* lon/lat WKB per grid, when built (blind_done) */
     size_t *blind_len;
+    int32_t *blind_parts;
+    double *blind_kept; /* area of the polygons kept (small pieces dropped) */
+    uint8_t *blind_done;
+    gw_ctx *bl_ctx; /* the metric -> lon/lat transform of the cache (under blind_lock) */
+    gw_crs_transform *bl_tr;
     uint8_t *changed;
     double max_range;
     uint8_t *cam_on; /* per camera row of c->cams: not offline */
     size_t n_inc;
     int32_t *inc_grid; /* grid row of each incident, -1 outside */
     uint8_t *inc_seen;
-    gw_ctx *tr_ctx;          /* the ctx the cached transform belongs to */
-    gw_crs_transform *to_ll; /* metric -> lon/lat, for update() on one thread */
 };
 
 /* Read the camera columns of layer d (NULL allowed: no cameras). */
@@ -51,5 +60,7 @@ gw_status cov_new(gw_ctx *ctx, gw_model *model, gw_model_snapshot *snap,
                   const gw_coverage_opts *opts, gw_coverage **out);
 gw_status cov_alloc_grids(gw_ctx *ctx, gw_coverage *c);
 gw_status cov_incidents_all(gw_ctx *ctx, gw_coverage *c);
+/* Forget the blind spots built for grid g (writer side: no reader runs). */
+void cov_blind_forget(gw_coverage *c, size_t g);
 
 #endif

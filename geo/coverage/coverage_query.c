@@ -1,6 +1,6 @@
 /* coverage_query.c — reading coverage results: accessors, the cameras that see a point
- * (dispatch), blind spots for tiles in EPSG:3857, and the coverage table in the store.  Split
- * from geo/coverage.c, which computes the results. */
+ * (dispatch), and the coverage table in the store.  Split from geo/coverage.c, which computes
+ * the results (blind spots: coverage_blind.c). */
 #include "coverage_internal.h"
 
 #include "gridwatch/store_changes.h"
@@ -35,14 +35,6 @@ gw_status gw_coverage_find(const gw_coverage *c, const char *grid_id, size_t *ro
 const char *gw_coverage_grid_id(const gw_coverage *c, size_t row)
 {
     return c && row < c->n ? gw_layer_data_id(c->grids, row) : NULL;
-}
-
-const unsigned char *gw_coverage_blind_wkb(const gw_coverage *c, size_t row, size_t *len)
-{
-    *len = 0;
-    if (!c || row >= c->n || !c->blind || !c->blind[row]) return NULL;
-    *len = c->blind_len[row];
-    return c->blind[row];
 }
 
 typedef struct at_q {
@@ -95,51 +87,6 @@ size_t gw_coverage_cameras_at(const gw_model_snapshot *snap, double x, double y,
     return q.n;
 }
 
-static int to_3857(double *x, double *y, void *user)
-{
-    (void)user;
-    const double R = 6378137.0;
-    double lat = *y;
-    if (lat > 85.0511287798) lat = 85.0511287798;
-    if (lat < -85.0511287798) lat = -85.0511287798;
-    *x = R * *x * (M_PI / 180);
-    *y = R * log(tan(M_PI / 4 + lat * (M_PI / 360)));
-    return 1;
-}
-
-gw_status gw_coverage_blind_3857(gw_ctx *ctx, const gw_coverage *c, const gw_bbox *bbox,
-                                 gw_coverage_geom_fn fn, void *user)
-{
-    if (!c || !c->o.blind_spots || !bbox || !fn)
-        return gw_ctx_error(ctx, GW_ERR_ARG,
-                            "coverage: blind spots were not kept (opts.blind_spots)");
-    GEOSContextHandle_t h = gw_ctx_geos(ctx);
-    GEOSWKBReader *rd = GEOSWKBReader_create_r(h);
-    if (!rd) return gw_ctx_error(ctx, GW_ERR_NOMEM, "coverage: cannot create a WKB reader");
-    gw_status st = GW_OK;
-    for (size_t g = 0; g < c->n && !st; g++) {
-        if (!c->blind[g] || !c->rows[g].blind_parts) continue;
-        const GEOSGeometry *merc = gw_layer_data_geom(c->grids, g, GW_MODEL_MERCATOR);
-        double x0, y0, x1, y1;
-        if (!merc || !GEOSGeom_getXMin_r(h, merc, &x0) || !GEOSGeom_getYMin_r(h, merc, &y0) ||
-            !GEOSGeom_getXMax_r(h, merc, &x1) || !GEOSGeom_getYMax_r(h, merc, &y1))
-            continue;
-        if (x1 < bbox->minx || x0 > bbox->maxx || y1 < bbox->miny || y0 > bbox->maxy) continue;
-        GEOSGeometry *ll = GEOSWKBReader_read_r(h, rd, c->blind[g], c->blind_len[g]);
-        GEOSGeometry *m = ll ? GEOSGeom_transformXY_r(h, ll, to_3857, NULL) : NULL;
-        if (ll) GEOSGeom_destroy_r(h, ll);
-        if (!m) {
-            st = gw_ctx_error(ctx, GW_ERR_GEOMETRY,
-                              "coverage: blind spots of grid %s unreadable: %s",
-                              gw_layer_data_id(c->grids, g), gw_ctx_geos_errmsg(ctx));
-            break;
-        }
-        if (fn(user, g, gw_layer_data_id(c->grids, g), m)) break;
-    }
-    GEOSWKBReader_destroy_r(h, rd);
-    return st;
-}
-
 /* ---- persistence (the store's coverage topic) --------------------------------------------- */
 
 /* The rows to write: every grid, or those flagged in changed[]. */
@@ -170,9 +117,9 @@ static int next_row(void *user, gw_store_coverage_row *out)
                                    .room_m2 = r->room_m2,
                                    .room_reach = r->room_reach,
                                    .blind_m2 = r->blind_m2,
-                                   .blind_parts = r->blind_parts,
-                                   .blind = c->blind ? c->blind[g] : NULL,
-                                   .blind_len = c->blind ? c->blind_len[g] : 0};
+                                   .blind_parts = c->blind_done[g] ? c->blind_parts[g] : -1,
+                                   .blind = c->blind_done[g] ? c->blind[g] : NULL,
+                                   .blind_len = c->blind_done[g] ? c->blind_len[g] : 0};
     if (!out->blind) out->blind_len = 0;
     return 1;
 }
@@ -291,14 +238,8 @@ static int load_row(void *user, const gw_store_coverage_row *r)
     copy_row(row, r);
     row->incidents = incidents, row->seen = seen,
     row->incident_share = share; /* recomputed below */
-    if (c->o.blind_spots && r->blind_len > 0) {
-        free(c->blind[g]);
-        if (!(c->blind[g] = malloc(r->blind_len))) {
-            ls->st = gw_ctx_error(ls->ctx, GW_ERR_NOMEM, "coverage: out of memory");
-            return 1;
-        }
-        memcpy(c->blind[g], r->blind, r->blind_len), c->blind_len[g] = r->blind_len;
-    }
+    /* The stored polygons are not read: they are built again on request. */
+    row->blind_parts = -1;
     return 0;
 }
 
@@ -320,7 +261,7 @@ gw_status gw_coverage_load(gw_ctx *ctx, gw_model *model, gw_model_snapshot *snap
     st = cov_alloc_grids(ctx, c);
     load_state ls = {ctx, c, store, GW_OK};
     size_t got = 0;
-    if (!st) st = gw_store_coverage_read(store, NULL, c->o.blind_spots, load_row, &ls, &got);
+    if (!st) st = gw_store_coverage_read(store, NULL, 0, load_row, &ls, &got);
     if (!st) st = ls.st;
     if (!st && got != c->n)
         st = gw_ctx_error(ctx, GW_ERR_NOT_FOUND,

@@ -20,28 +20,42 @@
 #define STEP_DEG 3
 #define INC_CHUNK 4096
 
-/* The covered area of one grid by boundary integration (coverage_area.c): views added one by
- * one, then computed against the grid; reused across grids by one worker. */
+/* The covered area of one grid by boundary integration (coverage_area.c): the grid set, views
+ * added one by one, then the area of grid ∩ ⋃ views; reused across grids by one worker. */
 typedef struct covw_area covw_area;
 covw_area *covw_area_create(void);
 void covw_area_destroy(covw_area *a);
+/* Take the grid's rings (forgets the views); 0 when out of memory or GEOS cannot read it. */
+int covw_area_set_grid(covw_area *a, GEOSContextHandle_t h, const GEOSGeometry *grid);
+/* Forget the views added (the grid stays). */
 void covw_area_reset(covw_area *a);
+/* 1 when metric point (x, y) lies inside the grid, more than 1e-6 m from its boundary (0 does
+ * not say outside). */
+int covw_area_grid_contains(const covw_area *a, double x, double y);
+/* Whether the interiors of the grid and the view ring xy (n vertices, closed; fov its width)
+ * meet, by separating lines when both are convex (a convex grid; a view of at most 180
+ * degrees, or a disc): 1 or 0, -1 when undecided (within 1e-6 m of touching, or not convex). */
+int covw_area_grid_meets(const covw_area *a, const double *xy, size_t n, double fov);
 /* Add the view polygon gw_coverage_sector(x, y, az, f, r) builds (ring: its nring vertices
  * when the caller has them already, else NULL); 0 when out of memory. */
 int covw_area_add_view(covw_area *a, double x, double y, double az, double f, double r,
                        const double *ring, size_t nring);
 /* area(grid ∩ ⋃ views added since the reset); genv is the grid's envelope.  0 when out of
- * memory or GEOS cannot read the grid. */
-int covw_area_compute(covw_area *a, GEOSContextHandle_t h, const GEOSGeometry *grid,
-                      const gw_bbox *genv, double *area);
+ * memory. */
+int covw_area_compute(covw_area *a, const gw_bbox *genv, double *area);
 
 typedef struct worker {
     gw_coverage *cov;
     gw_ctx *ctx;
     GEOSContextHandle_t h;
-    gw_crs_transform *to_ll; /* borrowed or owned (own_tr) */
-    int own_tr, own_ctx;
-    GEOSWKBWriter *wkb;
+    int own_ctx;
+    /* blind: build the blind-spot polygons of the grid (GEOS union of the views, difference
+     * with the grid, small pieces dropped) into blind_out / blind_parts instead of computing
+     * the row's figures (gw_coverage_blind; nothing of the result is written) */
+    int blind;
+    GEOSGeometry *blind_out; /* metric MultiPolygon, the caller's */
+    int32_t blind_parts;
+    double blind_kept_m2;
     size_t *cand;
     size_t ncand, capcand;
     GEOSGeometry **geoms, **tmp, **parts; /* views; one group's views; the groups' polygons */
@@ -53,6 +67,9 @@ typedef struct worker {
 } worker;
 
 GEOSGeometry *covw_poly_from(GEOSContextHandle_t h, const double *xy, size_t n);
+/* Grid g: its row's figures (w->blind 0), or its blind spots (w->blind 1). */
 gw_status covw_grid_compute(worker *w, size_t g);
+/* Free a worker's buffers (not its ctx). */
+void covw_free(worker *w);
 
 #endif

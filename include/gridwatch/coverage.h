@@ -16,6 +16,9 @@
  *  - cameras = the number of cameras whose view intersects the grid (a camera outside the grid
  *    whose view reaches in counts; one inside whose view has no area does not);
  *  - blind spots = grid − ⋃ views, without the pieces (and holes) smaller than min_blind_m2;
+ *    the polygons are built only for the grids they are asked for (gw_coverage_blind: tiles,
+ *    /analysis/coverage/{grid}) and kept until a changed camera touches the grid; the row's
+ *    blind_m2 is the exact area of grid − ⋃ views, computed with the ratio;
  *  - an incident is "seen" when its point lies inside some view polygon; a grid's incidents
  *    are those whose `grid` field names it, within the time window;
  *  - room reach = area(grid ∩ ⋃ discs of radius room_dist_m around police rooms) / area(grid)
@@ -42,7 +45,8 @@ typedef struct gw_coverage_opts {
     double min_blind_m2; /* blind-spot pieces and holes below this are dropped; < 0 = default 100 */
     double room_dist_m;  /* police-room reach distance; <= 0 = default 1000 */
     int threads;         /* worker threads; <= 0 = 2 */
-    int blind_spots;     /* keep the blind-spot geometries (lon/lat WKB) for queries and saving */
+    int blind_spots;     /* unused: blind spots are built on request (gw_coverage_blind); kept for
+                        callers that set it */
 } gw_coverage_opts;
 
 /* One grid's figures. */
@@ -56,8 +60,9 @@ typedef struct gw_coverage_row {
     double incident_share; /* seen / incidents; NAN when the grid has no incident in the window */
     double room_m2;        /* area of the grid within room_dist_m of a police room */
     double room_reach;     /* room_m2 / grid_m2 */
-    double blind_m2;       /* area of the blind spots kept (after dropping small pieces) */
-    int32_t blind_parts;   /* number of blind-spot polygons kept */
+    double blind_m2;     /* area of grid − ⋃ views (grid_m2 − covered_m2, before small pieces
+                              are dropped from the polygons) */
+    int32_t blind_parts; /* -1: the polygons are built on request (gw_coverage_blind) */
 } gw_coverage_row;
 
 typedef struct gw_coverage gw_coverage;
@@ -84,9 +89,22 @@ const gw_coverage_row *gw_coverage_row_at(const gw_coverage *cov, size_t row);
 gw_status gw_coverage_find(const gw_coverage *cov, const char *grid_id, size_t *row);
 /* The grid id of a row (borrowed from the snapshot). */
 const char *gw_coverage_grid_id(const gw_coverage *cov, size_t row);
-/* The blind spots of a grid as ISO WKB (a MultiPolygon, EPSG:4326 lon/lat), borrowed; NULL with
- * *len 0 when blind spots were not kept (opts.blind_spots 0) or the grid is fully covered. */
-const unsigned char *gw_coverage_blind_wkb(const gw_coverage *cov, size_t row, size_t *len);
+/* The blind spots of grid `row`: built on the first request (GEOS union of the views that meet
+ * the grid, difference with the grid, pieces and holes below min_blind_m2 dropped; ~1 ms) and
+ * kept until gw_coverage_update() sees a changed camera whose old or new view reaches the
+ * grid's envelope, or the grids change.  Readers may call this concurrently (the cache has its
+ * own lock; the const result is only added to); not during an update. */
+typedef struct gw_coverage_blind_spots {
+    const unsigned char *wkb; /* ISO WKB MultiPolygon (EPSG:4326 lon/lat; empty when fully
+                                 covered), borrowed from the result until the next update */
+    size_t len;
+    int32_t parts;  /* polygons kept */
+    double kept_m2; /* their area (metric CRS) */
+} gw_coverage_blind_spots;
+gw_status gw_coverage_blind(gw_ctx *ctx, const gw_coverage *cov, size_t row,
+                            gw_coverage_blind_spots *out);
+/* 1 when the blind spots of grid `row` are built and kept. */
+int gw_coverage_blind_cached(const gw_coverage *cov, size_t row);
 
 /* Incidents in another time window [t_from, t_to) (both 0 = all), without recomputing views:
  * fills incidents[] and seen[] (gw_coverage_count() entries each, caller's arrays). */
@@ -123,14 +141,16 @@ size_t gw_coverage_cameras_at(const gw_model_snapshot *snap, double x, double y,
 /* Blind spots in EPSG:3857 for a tile: calls fn for each grid whose envelope meets `bbox`
  * (EPSG:3857) with the grid row, its id (borrowed) and its blind spots as a new GEOS
  * MultiPolygon in 3857 (the callback owns it and frees it with GEOSGeom_destroy_r on ctx's
- * handle).  Fully covered grids are skipped.  Stops when fn returns nonzero.  GW_ERR_ARG when
- * blind spots were not kept. */
+ * handle).  Fully covered grids are skipped.  Stops when fn returns nonzero.  Builds the blind
+ * spots of those grids when not kept yet (gw_coverage_blind). */
 typedef int (*gw_coverage_geom_fn)(void *user, size_t row, const char *grid_id, GEOSGeometry *g);
 gw_status gw_coverage_blind_3857(gw_ctx *ctx, const gw_coverage *cov, const gw_bbox *bbox,
                                  gw_coverage_geom_fn fn, void *user);
 
 /* Persist: write the rows (all, or those flagged in changed[] when not NULL) with the snapshot's
- * seq into the store's coverage table, in one transaction, plus the run's parameters. */
+ * seq into the store's coverage table, in one transaction, plus the run's parameters.  The
+ * blind-spot polygons and part counts are written for the grids whose blind spots are built
+ * (NULL and -1 for the others: none is built for saving). */
 gw_status gw_coverage_save(gw_ctx *ctx, const gw_coverage *cov, gw_store *store,
                            const uint8_t *changed);
 /* Results for snap from the store's coverage table instead of computing them, when the stored

@@ -222,10 +222,15 @@ static void test_quarter_disc(void **state)
     assert_rel(r->ratio, quarter / 160000, 1e-7);
     assert_int_equal(r->cameras, 1);
     assert_rel(r->blind_m2, r->grid_m2 - r->covered_m2, 1e-7);
-    assert_int_equal(r->blind_parts, 1);
-    size_t len = 0;
-    assert_non_null(gw_coverage_blind_wkb(H.cov, 0, &len));
-    assert_true(len > 0);
+    assert_int_equal(r->blind_parts, -1); /* built on request */
+    assert_false(gw_coverage_blind_cached(H.cov, 0));
+    gw_coverage_blind_spots bs;
+    assert_int_equal(gw_coverage_blind(H.ctx, H.cov, 0, &bs), GW_OK);
+    assert_true(gw_coverage_blind_cached(H.cov, 0));
+    assert_int_equal(bs.parts, 1);
+    assert_non_null(bs.wkb);
+    assert_true(bs.len > 0);
+    assert_rel(bs.kept_m2, r->blind_m2, 1e-7);
     /* The dispatcher's question: a point inside the view, one outside. */
     gw_model_snapshot *snap = gw_coverage_snapshot(H.cov);
     const gw_layer_data *cams = gw_snapshot_layer(snap, GW_LAYER_CAMERAS);
@@ -373,13 +378,18 @@ static void test_blind_spots(void **state)
     hand_compute(&H, &o);
     const gw_coverage_row *a = row_of(&H, "A");
     assert_rel(a->blind_m2, a->grid_m2 - a->covered_m2, 1e-7);
-    int parts0 = a->blind_parts;
+    gw_coverage_blind_spots bs;
+    assert_int_equal(gw_coverage_blind(H.ctx, H.cov, 0, &bs), GW_OK);
+    int parts0 = bs.parts;
     assert_true(parts0 >= 2);
+    assert_rel(bs.kept_m2, a->blind_m2, 1e-7); /* nothing dropped: the union's area */
     gw_coverage_opts o2 = {.min_blind_m2 = 5000, .blind_spots = 1};
     hand_compute(&H, &o2);
     a = row_of(&H, "A");
-    assert_true(a->blind_parts < parts0);
-    assert_true(a->blind_m2 < a->grid_m2 - a->covered_m2);
+    assert_int_equal(gw_coverage_blind(H.ctx, H.cov, 0, &bs), GW_OK);
+    assert_true(bs.parts < parts0);
+    assert_true(bs.kept_m2 < a->grid_m2 - a->covered_m2);
+    assert_rel(a->blind_m2, a->grid_m2 - a->covered_m2, 1e-7); /* the row: before dropping */
     gw_bbox world = {-2e7, -2e7, 2e7, 2e7};
     assert_int_equal(gw_coverage_blind_3857(H.ctx, H.cov, &world, NULL, NULL), GW_ERR_ARG);
     hand_close(&H);
@@ -414,7 +424,10 @@ static void test_groups(void **state)
         assert_int_equal(b->cameras, 2);
         assert_rel(a->blind_m2, 160000 - wa, 1e-9);
         assert_rel(b->blind_m2, 160000 - wb, 1e-9);
-        if (blind) assert_int_equal(a->blind_parts, 1);
+        gw_coverage_blind_spots bs;
+        assert_int_equal(gw_coverage_blind(H.ctx, H.cov, 0, &bs), GW_OK);
+        assert_int_equal(bs.parts, 1);
+        assert_rel(bs.kept_m2, 160000 - wa, 1e-9);
     }
     hand_close(&H);
 }
