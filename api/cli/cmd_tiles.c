@@ -341,8 +341,10 @@ static gw_status write_meta(gw_ctx *ctx, gw_mbtiles *mb, const pyramid *p,
 
 /* ---- the command --------------------------------------------------------------------------- */
 
-/* The tile state: the server's app when the parts carry analysis (its coverage, hot spot and
- * cluster modules, waited for), else only the live model and the tiles over it. */
+/* The tile state: the server's app when the parts carry analysis, with only the modules those
+ * parts draw (app.h, tile_parts: coverage for grids and blind_spots, Gi* and the response
+ * figures for grids, the cluster scan for grids and hotspot_clusters), waited for; else only
+ * the live model and the tiles over it. */
 typedef struct source {
     gw_app *app;
     gw_live *live;
@@ -352,7 +354,7 @@ typedef struct source {
 static gw_status source_open(gw_ctx *ctx, const pyramid *p, source *s)
 {
     uint32_t analysis = 1u << GW_TL_GRIDS | 1u << GW_TL_BLIND_SPOTS | 1u << GW_TL_HOTSPOT_CLUSTERS;
-    gw_app_opts ao = {.tile_cache_bytes = (size_t)4 << 20};
+    gw_app_opts ao = {.tile_cache_bytes = (size_t)4 << 20, .tile_parts = p->parts};
     if (!(p->parts & analysis)) {
         gw_status st = gw_live_create(ctx, p->db, 0, &s->live);
         if (!st) st = gw_tiles_create_live(ctx, s->live, ao.tile_cache_bytes, &s->tiles);
@@ -362,10 +364,9 @@ static gw_status source_open(gw_ctx *ctx, const pyramid *p, source *s)
     if (st) return st;
     s->live = s->app->live, s->tiles = s->app->tiles;
     gw_ctx_progress(ctx, "analysis", 0, 1);
-    for (int i = 0; i < 360000 && !gw_coverage_http_ready(s->app->modules[GW_APP_COVERAGE]); i++)
-        usleep(5000);
-    if (!gw_coverage_http_ready(s->app->modules[GW_APP_COVERAGE]) ||
-        !gw_tiles_fields_wait(s->tiles, 1800 * 1000))
+    void *cov = s->app->modules[GW_APP_COVERAGE]; /* only for grids and blind_spots */
+    for (int i = 0; i < 360000 && cov && !gw_coverage_http_ready(cov); i++) usleep(5000);
+    if ((cov && !gw_coverage_http_ready(cov)) || !gw_tiles_fields_wait(s->tiles, 1800 * 1000))
         return gw_ctx_error(ctx, GW_ERR_INTERNAL,
                             "the coverage and hot spot analysis of %s did "
                             "not finish in 30 minutes",

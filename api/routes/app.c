@@ -110,6 +110,38 @@ static gw_status add_routes(gw_ctx *ctx, gw_app *app, const gw_route *r, size_t 
     return GW_OK;
 }
 
+/* The app of opts->tile_parts (see app.h): the tiles and the modules whose fields they draw,
+ * created as gw_app_create does (the same tiles, so `gridwatch tiles` writes the server's). */
+static gw_status create_for_tiles(gw_ctx *ctx, gw_app *app, const char *db_path,
+                                  const gw_app_opts *opts)
+{
+    uint32_t p = opts->tile_parts, grids = p & (1u << GW_TL_GRIDS);
+    gw_status st = GW_OK;
+    if (grids) { /* Gi* and the response figures */
+        gw_hotspots *hs = NULL;
+        st = gw_hotspots_create(ctx, app->live, opts->tile_cache_bytes / 4, &hs);
+        app->modules[GW_APP_HOTSPOTS] = hs;
+    }
+    if (!st && (grids || (p & (1u << GW_TL_HOTSPOT_CLUSTERS)))) {
+        gw_clusters_http *cl = NULL;
+        st = gw_clusters_http_create(ctx, app->live, &cl);
+        app->modules[GW_APP_CLUSTERS] = cl;
+    }
+    if (!st)
+        st = gw_tiles_create_live(ctx, app->live, opts->tile_cache_bytes, (gw_tiles **)&app->tiles);
+    if (!st && (grids || (p & (1u << GW_TL_BLIND_SPOTS)))) {
+        gw_coverage_http *cov = NULL;
+        st = gw_coverage_http_create_for_tiles(ctx, app->live, db_path,
+                                               (p & (1u << GW_TL_BLIND_SPOTS)) != 0, &cov);
+        app->modules[GW_APP_COVERAGE] = cov;
+    }
+    if (!st)
+        st = gw_tiles_attach(ctx, app->tiles, app->modules[GW_APP_COVERAGE],
+                             app->modules[GW_APP_HOTSPOTS]);
+    if (!st) gw_tiles_attach_clusters(app->tiles, app->modules[GW_APP_CLUSTERS]);
+    return st;
+}
+
 gw_status gw_app_create(gw_ctx *ctx, const char *db_path, const gw_app_opts *opts, gw_app **out)
 {
     gw_app_opts dflt = {0};
@@ -120,6 +152,12 @@ gw_status gw_app_create(gw_ctx *ctx, const char *db_path, const gw_app_opts *opt
     gw_status st = gw_live_create(ctx, db_path, opts->poll_ms, &app->live);
     size_t n = 0;
     const gw_route *r = NULL;
+    if (!st && opts->tile_parts) {
+        st = create_for_tiles(ctx, app, db_path, opts);
+        if (st) gw_app_destroy(app);
+        else *out = app;
+        return st;
+    }
     if (!st) {
         r = gw_write_routes(&n);
         st = add_routes(ctx, app, r, n);

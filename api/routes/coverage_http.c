@@ -189,8 +189,8 @@ static void *bg_main(void *arg)
     return NULL;
 }
 
-gw_status gw_coverage_http_create(gw_ctx *ctx, gw_live *live, const char *db_path,
-                                  gw_coverage_http **out)
+static gw_status create(gw_ctx *ctx, gw_live *live, const char *db_path, int tiles_only,
+                        int blind_spots, gw_coverage_http **out)
 {
     *out = NULL;
     gw_coverage_http *cs = calloc(1, sizeof *cs);
@@ -207,7 +207,8 @@ gw_status gw_coverage_http_create(gw_ctx *ctx, gw_live *live, const char *db_pat
     if (delay) cs->start_delay_ms = (unsigned)strtoul(delay, NULL, 10);
     gw_model *model = gw_live_model(live);
     /* Stored rows that are current serve at once; otherwise the background thread computes. */
-    gw_coverage_opts o = {.min_blind_m2 = -1, .blind_spots = 1};
+    gw_coverage_opts o = {
+        .min_blind_m2 = -1, .blind_spots = blind_spots, .defer_incidents = tiles_only};
     gw_store *store = NULL;
     gw_status st = gw_store_open(ctx, db_path, GW_STORE_READONLY, &store);
     if (!st && gw_coverage_load(ctx, model, gw_model_acquire(model), store, &o, &cs->cov))
@@ -228,6 +229,18 @@ gw_status gw_coverage_http_create(gw_ctx *ctx, gw_live *live, const char *db_pat
     }
     *out = cs;
     return GW_OK;
+}
+
+gw_status gw_coverage_http_create(gw_ctx *ctx, gw_live *live, const char *db_path,
+                                  gw_coverage_http **out)
+{
+    return create(ctx, live, db_path, 0, 1, out);
+}
+
+gw_status gw_coverage_http_create_for_tiles(gw_ctx *ctx, gw_live *live, const char *db_path,
+                                            int blind_spots, gw_coverage_http **out)
+{
+    return create(ctx, live, db_path, 1, blind_spots, out);
 }
 
 void gw_coverage_http_stop(gw_coverage_http *cs)
