@@ -207,8 +207,9 @@ static gw_status create(gw_ctx *ctx, gw_live *live, const char *db_path, int til
     if (delay) cs->start_delay_ms = (unsigned)strtoul(delay, NULL, 10);
     gw_model *model = gw_live_model(live);
     /* Stored rows that are current serve at once; otherwise the background thread computes. */
-    gw_coverage_opts o = {
-        .min_blind_m2 = -1, .blind_spots = blind_spots, .defer_incidents = tiles_only};
+    gw_coverage_opts o = {.min_blind_m2 = -1,
+                          .blind_spots = blind_spots,
+                          .defer_incidents = tiles_only};
     gw_store *store = NULL;
     gw_status st = gw_store_open(ctx, db_path, GW_STORE_READONLY, &store);
     if (!st && gw_coverage_load(ctx, model, gw_model_acquire(model), store, &o, &cs->cov))
