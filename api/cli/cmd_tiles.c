@@ -307,8 +307,8 @@ static gw_status write_meta(gw_ctx *ctx, gw_mbtiles *mb, const pyramid *p,
         zlo = a < zlo ? a : zlo, zhi = b > zhi ? b : zhi;
         snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", *names ? "," : "",
                  name);
-        const char *fn[24], *ft[24];
-        size_t n = gw_tile_layer_props((gw_tile_layer)l, fn, ft, 24);
+        const char *fn[64], *ft[64];
+        size_t n = gw_tile_layer_props((gw_tile_layer)l, fn, ft, 64);
         json_t *fields = json_object();
         for (size_t i = 0; i < n; i++) json_object_set_new(fields, fn[i], json_string(ft[i]));
         json_array_append_new(vl, json_pack("{s:s,s:s,s:o,s:i,s:i}", "id", name, "description",
