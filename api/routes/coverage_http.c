@@ -216,6 +216,14 @@ static gw_status create(gw_ctx *ctx, gw_live *live, const char *db_path, int til
         cs->want = 1;
     gw_store_close(store);
     gw_ctx_clear_error(ctx);
+    gw_model_snapshot *now = gw_model_acquire(model);
+    int inputs = gw_snapshot_layer(now, GW_LAYER_CAMERAS) != NULL;
+    gw_model_release(ctx, now);
+    if (cs->want && tiles_only && !inputs) { /* a model without cameras cannot compute */
+        gw_coverage_http_destroy(cs);
+        return gw_ctx_error(ctx, GW_ERR_NOT_FOUND,
+                            "coverage: the stored rows of %s are not current", db_path);
+    }
     st = gw_ctx_create(&cs->tr_ctx);
     if (!st) st = gw_ctx_create(&cs->bg_ctx);
     if (!st) st = gw_live_listen(live, on_change, cs);

@@ -45,8 +45,8 @@ static gw_app *app;
 static gw_server *srv;
 static gw_bbox box; /* the lon/lat box rendered */
 
-/* `gridwatch tiles DB out --layers layers` over the box, Z0-Z1. */
-static void make_pyramid(const char *layers, const char *out)
+/* `gridwatch tiles db out --layers layers` over the box, Z0-Z1. */
+static void make_pyramid_of(const char *db, const char *layers, const char *out)
 {
     char cmd[4096], log[1024];
     unlink(out);
@@ -54,7 +54,7 @@ static void make_pyramid(const char *layers, const char *out)
     snprintf(cmd, sizeof cmd,
              "GW_PROGRESS=0 '%s' tiles '%s' '%s' --layers %s --zoom %d-%d "
              "--bbox %.6f,%.6f,%.6f,%.6f --threads 2 >'%s' 2>&1",
-             GW_BINARY, db_path, out, layers, Z0, Z1, box.minx, box.miny, box.maxx, box.maxy, log);
+             GW_BINARY, db, out, layers, Z0, Z1, box.minx, box.miny, box.maxx, box.maxy, log);
     int rc = system(cmd);
     if (rc != 0) {
         char cat[1100];
@@ -62,6 +62,11 @@ static void make_pyramid(const char *layers, const char *out)
         (void)!system(cat);
     }
     assert_int_equal(rc, 0);
+}
+
+static void make_pyramid(const char *layers, const char *out)
+{
+    make_pyramid_of(db_path, layers, out);
 }
 
 static int setup(void **state)
@@ -412,6 +417,43 @@ static void test_grids_only_pyramid_is_the_live_grid_tiles(void **state)
     unlink(out);
 }
 
+/* A grids-only pyramid of a database without current coverage rows: the model is loaded again
+ * with the cameras and police rooms and the coverage computed (a first run leaves them out). */
+static void test_grids_only_pyramid_computes_missing_coverage(void **state)
+{
+    (void)state;
+    char db2[1024], out[1024];
+    snprintf(db2, sizeof db2, "%s", gw_test_path("pyramid_fresh.sqlite"));
+    snprintf(out, sizeof out, "%s", gw_test_path("pyramid_fresh.mbtiles"));
+    gw_store_close(hf_city(tctx, db2, 0.01, 5)); /* the same city, nothing computed yet */
+    make_pyramid_of(db2, "grids", out);
+    size_t n = 0;
+    tile *v = read_tiles_of(out, &n);
+    assert_true(n > 0);
+    layer_seen ls[NL];
+    memset(ls, 0, sizeof ls);
+    for (int i = 0; i < NL; i++) ls[i].zmin = UINT32_MAX, ls[i].ids = malloc(MAXIDS * 8);
+    for (size_t i = 0; i < n; i++) decode_tile(&v[i], ls);
+    assert_true(ls[0].feats > 0);
+    assert_int_equal(ls[0].with_ratio, ls[0].feats);
+    assert_true(ls[0].rmax > 0);
+    /* the same grids as the first database's pyramid, whose coverage was stored */
+    size_t n1 = 0;
+    char first[1024];
+    snprintf(first, sizeof first, "%s", gw_test_path("pyramid_grids2.mbtiles"));
+    make_pyramid("grids", first);
+    tile *w = read_tiles_of(first, &n1);
+    assert_int_equal(n1, n);
+    for (size_t i = 0; i < n; i++) {
+        assert_true(v[i].id.z == w[i].id.z && v[i].id.x == w[i].id.x && v[i].id.y == w[i].id.y);
+        assert_true(v[i].len == w[i].len && memcmp(v[i].raw, w[i].raw, v[i].len) == 0);
+    }
+    for (int i = 0; i < NL; i++) free(ls[i].ids);
+    free_tiles(v, n);
+    free_tiles(w, n1);
+    unlink(out), unlink(first);
+}
+
 /* Asking for hotspot_clusters alone still gets the clusters (the scan, or its stored result,
  * without coverage or Gi*), the live server's. */
 static void test_cluster_layer_pyramid_has_the_clusters(void **state)
@@ -495,6 +537,7 @@ int main(void)
         cmocka_unit_test(test_kept_cluster_scan_is_a_fresh_scan),
         cmocka_unit_test(test_grids_only_pyramid_is_the_live_grid_tiles),
         cmocka_unit_test(test_cluster_layer_pyramid_has_the_clusters),
+        cmocka_unit_test(test_grids_only_pyramid_computes_missing_coverage),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
