@@ -12,9 +12,9 @@
 # usage: bench/bench_tiles.sh [--build DIR] [--db CITY.db | --scale S] [--work DIR]
 #                             [--passes N] [--duration SECONDS] [--pyramid-zoom 8-14]
 #                             [--pyramid-layers grids,incidents]
-#                             [--skip pg,wrk,pyramid]
-# --skip leaves out parts: pg (the PostGIS column of 1, and loading PostGIS), wrk (2),
-# pyramid (3); the tables then show zeros there.
+#                             [--skip render,pg,wrk,pyramid]
+# --skip leaves out parts: render (gridwatch's column of 1), pg (the PostGIS column of 1, and
+# loading PostGIS), wrk (2), pyramid (3); the tables then show zeros there.
 set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
 SRCDIR=$(cd "$HERE/.." && pwd)
@@ -39,7 +39,7 @@ while [ $# -gt 0 ]; do
     --pyramid-zoom) PZOOM=$2; shift 2 ;;
     --pyramid-layers) PLAYERS=$2; shift 2 ;;
     --skip) SKIP=",$2,"; shift 2 ;;
-    *) echo "usage: bench_tiles.sh [--build DIR] [--db CITY.db | --scale S] [--work DIR] [--passes N] [--duration S] [--pyramid-zoom A-B] [--pyramid-layers grids,incidents] [--skip pg,wrk,pyramid]" >&2; exit 2 ;;
+    *) echo "usage: bench_tiles.sh [--build DIR] [--db CITY.db | --scale S] [--work DIR] [--passes N] [--duration S] [--pyramid-zoom A-B] [--pyramid-layers grids,incidents] [--skip render,pg,wrk,pyramid]" >&2; exit 2 ;;
   esac
 done
 GW="$B/gridwatch"
@@ -90,8 +90,11 @@ NT=$(wc -l <"$WORK/tiles.txt")
 log "$NT sample tiles; $NG grids, $NI incidents"
 
 # ---- 1. uncached generation: gridwatch ----------------------------------------------------------
-log "gridwatch renderer: 1 warm-up + $PASSES passes"
-"$BT" "$WORK/city.db" "$WORK/tiles.txt" "$PASSES" >"$WORK/gw-tiles.txt"
+: >"$WORK/gw-tiles.txt"
+if ! skip render; then
+  log "gridwatch renderer: 1 warm-up + $PASSES passes"
+  "$BT" "$WORK/city.db" "$WORK/tiles.txt" "$PASSES" >"$WORK/gw-tiles.txt"
+fi
 : >"$WORK/pg-tiles.txt"
 if ! skip pg; then
 
