@@ -247,10 +247,10 @@ static uint8_t *dec64(const char *s, size_t len, size_t *n)
 
 /* ---- public ---------------------------------------------------------------------------------- */
 
-gw_status cq_store_load(gw_ctx *ctx, gw_store *store, const gw_model_snapshot *snap, int srid,
-                        gw_cluster_result **out)
+/* cq_store_load's reads, inside the read transaction it opens. */
+static gw_status load_locked(gw_ctx *ctx, gw_store *store, const gw_model_snapshot *snap, int srid,
+                             gw_cluster_result **out)
 {
-    *out = NULL;
     char have[512], want[512];
     if (gw_store_meta_get(store, KEY_NAME, have, sizeof have) != GW_OK)
         return gw_ctx_clear_error(gw_store_ctx(store)), GW_ERR_NOT_FOUND;
@@ -271,11 +271,23 @@ gw_status cq_store_load(gw_ctx *ctx, gw_store *store, const gw_model_snapshot *s
     if (st || !bin || n != len) {
         free(bin);
         gw_ctx_clear_error(gw_store_ctx(store));
-        return GW_ERR_NOT_FOUND; /* written by another run in between: scan */
+        return GW_ERR_NOT_FOUND; /* malformed: scan (and keep the scan's) */
     }
     *out = unimage(bin, n);
     free(bin);
     return *out ? GW_OK : GW_ERR_NOT_FOUND;
+}
+
+gw_status cq_store_load(gw_ctx *ctx, gw_store *store, const gw_model_snapshot *snap, int srid,
+                        gw_cluster_result **out)
+{
+    *out = NULL;
+    /* key and value from one snapshot: another process may replace both in between */
+    if (gw_store_read_begin(store) != GW_OK)
+        return gw_ctx_clear_error(gw_store_ctx(store)), GW_ERR_NOT_FOUND;
+    gw_status st = load_locked(ctx, store, snap, srid, out);
+    gw_store_read_end(store);
+    return st;
 }
 
 gw_status cq_store_save(gw_ctx *ctx, gw_store *store, const gw_model_snapshot *snap, int srid,
