@@ -2,9 +2,11 @@
  * file (SQLite: metadata + tiles, TMS rows, gzip'd MVT), for map walls or CDNs that serve
  * static tiles.
  *
- * The tiles are the live server's: the command builds the server's app on DB (model, coverage,
- * Gi* hot spots, hot spot clusters), waits for its analysis, and renders every tile through
- * gw_tiles_render, the tile route's own path.  Only tiles inside the data extent are visited,
+ * The tiles are the live server's: the command builds the server's app on DB with only what the
+ * chosen layers draw (app.h, tile_parts: a frozen model of the layers they read, and coverage,
+ * Gi* hot spots and response figures, hot spot clusters as needed; stored coverage rows and
+ * the stored cluster scan are read back), waits for its analysis, and renders every tile
+ * through gw_tiles_render, the tile route's own path.  Only tiles inside the data extent are visited,
  * empty tiles are not written, tiles are rendered on --threads threads and written in one
  * transaction; the `json` metadata lists each layer at the zooms that hold it, with tilestats. */
 #include "app.h"
@@ -46,8 +48,9 @@ static const char tiles_usage[] =
     "fields (coverage rows are loaded from DB when current, else computed and stored as the\n"
     "server does) and the hot spot cluster fields, blind_spots from zoom 13, camera_views from\n"
     "zoom 15.  Empty tiles are not written; the metadata lists each layer with the zooms that\n"
-    "hold it and Mapbox tilestats.  Loading DB and waiting for its analysis (the hot spot\n"
-    "cluster scan) takes most of the time at scale 1; layers without analysis skip it.\n"
+    "hold it and Mapbox tilestats.  Loading DB and its analysis takes most of the time at\n"
+    "scale 1; only what the layers draw is loaded and started, and the coverage rows and the\n"
+    "hot spot cluster scan stored by an earlier run (or the server) are read back.\n"
     "\n"
     "options:\n"
     "  --layers L[,L…]  tile layers (default city)\n"
