@@ -12,9 +12,9 @@
 # usage: bench/bench_tiles.sh [--build DIR] [--db CITY.db | --scale S] [--work DIR]
 #                             [--passes N] [--duration SECONDS] [--pyramid-zoom 8-14]
 #                             [--pyramid-layers grids,incidents]
-#                             [--skip pg,wrk,pyramid]
-# --skip leaves out parts: pg (the PostGIS column of 1, and loading PostGIS), wrk (2),
-# pyramid (3); the tables then show zeros there.
+#                             [--skip render,pg,wrk,pyramid]
+# --skip leaves out parts: render (gridwatch's column of 1), pg (the PostGIS column of 1, and
+# loading PostGIS), wrk (2), pyramid (3); the tables then show zeros there.
 set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
 SRCDIR=$(cd "$HERE/.." && pwd)
@@ -39,7 +39,7 @@ while [ $# -gt 0 ]; do
     --pyramid-zoom) PZOOM=$2; shift 2 ;;
     --pyramid-layers) PLAYERS=$2; shift 2 ;;
     --skip) SKIP=",$2,"; shift 2 ;;
-    *) echo "usage: bench_tiles.sh [--build DIR] [--db CITY.db | --scale S] [--work DIR] [--passes N] [--duration S] [--pyramid-zoom A-B] [--pyramid-layers grids,incidents] [--skip pg,wrk,pyramid]" >&2; exit 2 ;;
+    *) echo "usage: bench_tiles.sh [--build DIR] [--db CITY.db | --scale S] [--work DIR] [--passes N] [--duration S] [--pyramid-zoom A-B] [--pyramid-layers grids,incidents] [--skip render,pg,wrk,pyramid]" >&2; exit 2 ;;
   esac
 done
 GW="$B/gridwatch"
@@ -53,10 +53,12 @@ trap 'exit 1' INT TERM HUP PIPE
 # The renderer bench: the CMake target when the build has it, else a direct cc line.
 BT="$B/bench_tiles"
 if ! cmake --build "$B" --target bench_tiles >/dev/null 2>&1; then
-  cmake --build "$B" --target gwtiles >/dev/null
+  # the per-room build: one static library per room (cmake/rooms.cmake), linked as one group
+  cmake --build "$B" --target gwtiles gwedit >/dev/null
   cc -O2 -std=c11 -D_GNU_SOURCE -DGEOS_USE_ONLY_R_API -I"$SRCDIR/include" "$SRCDIR/bench/bench_tiles.c" \
-    "$B/libgwtiles.a" "$B/libgwedit.a" "$B/libgwgeo.a" $(pkg-config --libs gdal geos proj spatialite sqlite3 jansson zlib) \
-    -lpthread -lm -o "$BT"
+    -Wl,--start-group "$B"/libgw*.a -Wl,--end-group \
+    $(pkg-config --libs gdal geos proj spatialite sqlite3 jansson zlib libpng nettle) \
+    $(pkg-config --libs libpq 2>/dev/null) -lpthread -lm -o "$BT"
 fi
 
 skip() { case "$SKIP" in *",$1,"*) return 0 ;; esac; return 1; }
@@ -88,8 +90,11 @@ NT=$(wc -l <"$WORK/tiles.txt")
 log "$NT sample tiles; $NG grids, $NI incidents"
 
 # ---- 1. uncached generation: gridwatch ----------------------------------------------------------
-log "gridwatch renderer: 1 warm-up + $PASSES passes"
-"$BT" "$WORK/city.db" "$WORK/tiles.txt" "$PASSES" >"$WORK/gw-tiles.txt"
+: >"$WORK/gw-tiles.txt"
+if ! skip render; then
+  log "gridwatch renderer: 1 warm-up + $PASSES passes"
+  "$BT" "$WORK/city.db" "$WORK/tiles.txt" "$PASSES" >"$WORK/gw-tiles.txt"
+fi
 : >"$WORK/pg-tiles.txt"
 if ! skip pg; then
 
@@ -209,18 +214,56 @@ bench_stop
 fi
 
 # ---- 3. MBTiles pyramid: gridwatch tiles vs ogr2ogr -f MVT ------------------------------------
+# Like for like: the same layer, the same zooms, gzip'd tiles on both sides (gridwatch: zlib level
+# 6; ogr2ogr: COMPRESS=YES, its default, given explicitly), and for grids the same fields:
+# ogr2ogr reads a GeoPackage of the grids holding the fields gridwatch's grid tiles carry from
+# zoom 10: their own seven (id, name, township, county, population, prefecture, village; not
+# households, worker, phone) and the coverage, Gi*, hot spot cluster and response figures, read
+# back from an untimed first `gridwatch tiles` at zoom 12.  That first run is
+# also what a served city has done: the coverage rows and the cluster scan are in its store
+# (the server stores both at start); the timed run reads them and computes Gi* and the response
+# figures.  gridwatch's tiles below zoom 10 carry fewer grid fields (the server's), ogr2ogr's all.
 z0=${PZOOM%-*}
 z1=${PZOOM#*-}
-pyr() { # LAYER -> "gw_s ogr_s gw_tiles ogr_tiles gw_cpu_s ogr_cpu_s"
+GFIELDS="coverage_ratio:REAL covered_m2:REAL cameras:INTEGER room_reach:REAL gi_z:REAL gi_p:REAL
+gi_bin:INTEGER gi_class:TEXT gi_count:INTEGER clusters:INTEGER cluster_rr:REAL
+resp_incidents:INTEGER resp_open:INTEGER resp_overdue:INTEGER resp_overdue_share:REAL
+resp_escalation_rate:REAL resp_accept_p50_s:REAL resp_accept_p90_s:REAL resp_arrive_p50_s:REAL
+resp_close_p50_s:REAL resp_close_p90_s:REAL"
+pyr_input() { # LAYER -> the GeoPackage ogr2ogr reads (grids: with the analysis fields)
   [ -f "$WORK/$1.gpkg" ] || GW_PROGRESS=0 "$GW" export "$WORK/city.db" "$1" "$WORK/$1.gpkg" >/dev/null
+  [ "$1" = grids ] || { echo "$WORK/$1.gpkg"; return; }
+  rm -f "$WORK/prep-grids.mbtiles" "$WORK/grids-fields.gpkg" "$WORK/grids-fields.csv" \
+    "$WORK/grids-src.gpkg"
+  GW_PROGRESS=0 "$GW" tiles "$WORK/city.db" "$WORK/prep-grids.mbtiles" --layers grids --zoom 12 \
+    >/dev/null 2>&1
+  cols=id acols="" sqlcols="id TEXT" nulls=id
+  for f in $GFIELDS; do
+    n=${f%:*} t=${f#*:}
+    cols="$cols, $n" acols="$acols, a.$n" sqlcols="$sqlcols, $n $t" nulls="$nulls, NULLIF($n, '')"
+  done
+  ogr2ogr -f CSV "$WORK/grids-fields.csv" "$WORK/prep-grids.mbtiles" -dialect SQLITE \
+    -sql "SELECT DISTINCT $cols FROM grids" >/dev/null 2>&1
+  cp "$WORK/grids.gpkg" "$WORK/grids-src.gpkg"
+  { echo "CREATE TEMP TABLE s ($sqlcols);"
+    echo ".import --csv --skip 1 $WORK/grids-fields.csv s"
+    echo "CREATE TABLE a ($sqlcols);"
+    echo "INSERT INTO a SELECT $nulls FROM s;"; } | sqlite3 "$WORK/grids-src.gpkg"
+  ogr2ogr -f GPKG "$WORK/grids-fields.gpkg" "$WORK/grids-src.gpkg" -nln grids \
+    -sql "SELECT g.geom, g.id, g.name, g.township, g.county, g.population, g.prefecture,
+          g.village$acols FROM grids g LEFT JOIN a ON a.id = g.id" >/dev/null
+  echo "$WORK/grids-fields.gpkg"
+}
+pyr() { # LAYER -> "gw_s ogr_s gw_tiles ogr_tiles gw_cpu_s ogr_cpu_s"
+  src=$(pyr_input "$1")
   rm -f "$WORK/gw-$1.mbtiles" "$WORK/ogr-$1.mbtiles"
   a=$(now)
   GW_PROGRESS=0 /usr/bin/time -f "%U %S" -o "$WORK/gw-$1.cpu" \
     "$GW" tiles "$WORK/city.db" "$WORK/gw-$1.mbtiles" --layers "$1" --zoom "$PZOOM" >/dev/null 2>"$WORK/gw-$1.err"
   b=$(now)
   /usr/bin/time -f "%U %S" -o "$WORK/ogr-$1.cpu" \
-    ogr2ogr -f MVT "$WORK/ogr-$1.mbtiles" "$WORK/$1.gpkg" -dsco MINZOOM="$z0" -dsco MAXZOOM="$z1" \
-    -dsco FORMAT=MBTILES -nln "$1" >/dev/null 2>"$WORK/ogr-$1.err"
+    ogr2ogr -f MVT "$WORK/ogr-$1.mbtiles" "$src" -dsco MINZOOM="$z0" -dsco MAXZOOM="$z1" \
+    -dsco FORMAT=MBTILES -dsco COMPRESS=YES -nln "$1" >/dev/null 2>"$WORK/ogr-$1.err"
   c=$(now)
   echo "$a $b $c $(sqlite3 "$WORK/gw-$1.mbtiles" 'SELECT count(*) FROM tiles' 2>/dev/null || echo 0) $(sqlite3 "$WORK/ogr-$1.mbtiles" 'SELECT count(*) FROM tiles' 2>/dev/null || echo 0) $(tail -n 1 "$WORK/gw-$1.cpu") $(tail -n 1 "$WORK/ogr-$1.cpu")" |
     awk '{ printf "%.1f %.1f %d %d %.1f %.1f\n", $2 - $1, $3 - $2, $4, $5, $6 + $7, $8 + $9 }'
@@ -259,7 +302,7 @@ for layer in grids incidents; do
   echo "$layer $g $p" | awk '{ printf "ROW|%s tiles uncached z8-16, p95|%.2f ms|PostGIS ST_AsMVT|%.2f ms|%.1f\n", $1, $3, $7, ($3 > 0 ? $7 / $3 : 0) }'
 done
 echo "$cg_r $cn_r" | awk '{ printf "ROW|cached tiles under load (wrk)|%.0f req/s|nginx, same bytes|%.0f req/s|%.2f\n", $1, $2, ($2 > 0 ? $1 / $2 : 0) }'
-echo "3. MBTiles pyramid z$PZOOM (gridwatch: the live tiles, model load and analysis included; clusters dense incident tiles, ogr2ogr keeps every point up to its own limits)"
+echo "3. MBTiles pyramid z$PZOOM, gzip'd both (gridwatch: the live tiles, model load and analysis included, coverage rows and cluster scan stored; grids: ogr2ogr's input carries the same analysis fields; incidents: gridwatch clusters dense tiles, ogr2ogr keeps every point up to its own limits)"
 printf '%-10s | %8s %8s %8s | %10s %8s %8s | %s\n' layer "gw s" "gw CPU" tiles "ogr2ogr s" "CPU" tiles "ogr/gw (wall, CPU)"
 for l in grids incidents; do
   if [ $l = grids ]; then set -- "$pg_gw" "$pg_gwc" "$pg_gwn" "$pg_og" "$pg_ogc" "$pg_ogn"; else set -- "$pi_gw" "$pi_gwc" "$pi_gwn" "$pi_og" "$pi_ogc" "$pi_ogn"; fi

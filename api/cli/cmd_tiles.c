@@ -2,9 +2,11 @@
  * file (SQLite: metadata + tiles, TMS rows, gzip'd MVT), for map walls or CDNs that serve
  * static tiles.
  *
- * The tiles are the live server's: the command builds the server's app on DB (model, coverage,
- * Gi* hot spots, hot spot clusters), waits for its analysis, and renders every tile through
- * gw_tiles_render, the tile route's own path.  Only tiles inside the data extent are visited,
+ * The tiles are the live server's: the command builds the server's app on DB with only what the
+ * chosen layers draw (app.h, tile_parts: a frozen model of the layers they read, and coverage,
+ * Gi* hot spots and response figures, hot spot clusters as needed; stored coverage rows and
+ * the stored cluster scan are read back), waits for its analysis, and renders every tile
+ * through gw_tiles_render, the tile route's own path.  Only tiles inside the data extent are visited,
  * empty tiles are not written, tiles are rendered on --threads threads and written in one
  * transaction; the `json` metadata lists each layer at the zooms that hold it, with tilestats. */
 #include "app.h"
@@ -46,8 +48,9 @@ static const char tiles_usage[] =
     "fields (coverage rows are loaded from DB when current, else computed and stored as the\n"
     "server does) and the hot spot cluster fields, blind_spots from zoom 13, camera_views from\n"
     "zoom 15.  Empty tiles are not written; the metadata lists each layer with the zooms that\n"
-    "hold it and Mapbox tilestats.  Loading DB and waiting for its analysis (the hot spot\n"
-    "cluster scan) takes most of the time at scale 1; layers without analysis skip it.\n"
+    "hold it and Mapbox tilestats.  Loading DB and its analysis takes most of the time at\n"
+    "scale 1; only what the layers draw is loaded and started, and the coverage rows and the\n"
+    "hot spot cluster scan stored by an earlier run (or the server) are read back.\n"
     "\n"
     "options:\n"
     "  --layers L[,L…]  tile layers (default city)\n"
@@ -307,8 +310,8 @@ static gw_status write_meta(gw_ctx *ctx, gw_mbtiles *mb, const pyramid *p,
         zlo = a < zlo ? a : zlo, zhi = b > zhi ? b : zhi;
         snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", *names ? "," : "",
                  name);
-        const char *fn[24], *ft[24];
-        size_t n = gw_tile_layer_props((gw_tile_layer)l, fn, ft, 24);
+        const char *fn[64], *ft[64];
+        size_t n = gw_tile_layer_props((gw_tile_layer)l, fn, ft, 64);
         json_t *fields = json_object();
         for (size_t i = 0; i < n; i++) json_object_set_new(fields, fn[i], json_string(ft[i]));
         json_array_append_new(vl, json_pack("{s:s,s:s,s:o,s:i,s:i}", "id", name, "description",
@@ -341,8 +344,10 @@ static gw_status write_meta(gw_ctx *ctx, gw_mbtiles *mb, const pyramid *p,
 
 /* ---- the command --------------------------------------------------------------------------- */
 
-/* The tile state: the server's app when the parts carry analysis (its coverage, hot spot and
- * cluster modules, waited for), else only the live model and the tiles over it. */
+/* The tile state: the server's app when the parts carry analysis, with only the modules those
+ * parts draw (app.h, tile_parts: coverage for grids and blind_spots, Gi* and the response
+ * figures for grids, the cluster scan for grids and hotspot_clusters), waited for; else only
+ * the live model and the tiles over it. */
 typedef struct source {
     gw_app *app;
     gw_live *live;
@@ -352,7 +357,7 @@ typedef struct source {
 static gw_status source_open(gw_ctx *ctx, const pyramid *p, source *s)
 {
     uint32_t analysis = 1u << GW_TL_GRIDS | 1u << GW_TL_BLIND_SPOTS | 1u << GW_TL_HOTSPOT_CLUSTERS;
-    gw_app_opts ao = {.tile_cache_bytes = (size_t)4 << 20};
+    gw_app_opts ao = {.tile_cache_bytes = (size_t)4 << 20, .tile_parts = p->parts};
     if (!(p->parts & analysis)) {
         gw_status st = gw_live_create(ctx, p->db, 0, &s->live);
         if (!st) st = gw_tiles_create_live(ctx, s->live, ao.tile_cache_bytes, &s->tiles);
@@ -362,10 +367,9 @@ static gw_status source_open(gw_ctx *ctx, const pyramid *p, source *s)
     if (st) return st;
     s->live = s->app->live, s->tiles = s->app->tiles;
     gw_ctx_progress(ctx, "analysis", 0, 1);
-    for (int i = 0; i < 360000 && !gw_coverage_http_ready(s->app->modules[GW_APP_COVERAGE]); i++)
-        usleep(5000);
-    if (!gw_coverage_http_ready(s->app->modules[GW_APP_COVERAGE]) ||
-        !gw_tiles_fields_wait(s->tiles, 1800 * 1000))
+    void *cov = s->app->modules[GW_APP_COVERAGE]; /* only for grids and blind_spots */
+    for (int i = 0; i < 360000 && cov && !gw_coverage_http_ready(cov); i++) usleep(5000);
+    if ((cov && !gw_coverage_http_ready(cov)) || !gw_tiles_fields_wait(s->tiles, 1800 * 1000))
         return gw_ctx_error(ctx, GW_ERR_INTERNAL,
                             "the coverage and hot spot analysis of %s did "
                             "not finish in 30 minutes",

@@ -110,6 +110,56 @@ static gw_status add_routes(gw_ctx *ctx, gw_app *app, const gw_route *r, size_t 
     return GW_OK;
 }
 
+/* The model layers the tile parts p read (tile layers 0-4 are gw_layers; the analysis adds the
+ * grids and incidents).  Coverage reads the cameras and police rooms only to compute: with
+ * `coverage_inputs` 0 they are left out, and the coverage module must find its rows stored. */
+static unsigned tile_model_layers(uint32_t p, int coverage_inputs)
+{
+    unsigned m = p & ((1u << GW_LAYER_COUNT) - 1);
+    if (p & (1u << GW_TL_CAMERA_VIEWS)) m |= 1u << GW_LAYER_CAMERAS;
+    if (p & (1u << GW_TL_GRIDS | 1u << GW_TL_HOTSPOT_CLUSTERS))
+        m |= 1u << GW_LAYER_GRIDS | 1u << GW_LAYER_INCIDENTS;
+    if (p & (1u << GW_TL_BLIND_SPOTS)) m |= 1u << GW_LAYER_GRIDS, coverage_inputs = 1;
+    if (coverage_inputs && (p & (1u << GW_TL_GRIDS | 1u << GW_TL_BLIND_SPOTS)))
+        m |= 1u << GW_LAYER_CAMERAS | 1u << GW_LAYER_POLICE_ROOMS;
+    return m;
+}
+
+/* The app of opts->tile_parts (see app.h): a frozen model of the layers those parts read, the
+ * tiles and the modules whose fields they draw, created as gw_app_create does (the same tiles,
+ * so `gridwatch tiles` writes the server's).  GW_ERR_NOT_FOUND when the model was left without
+ * the coverage inputs and the stored coverage rows are not current. */
+static gw_status create_for_tiles(gw_ctx *ctx, gw_app *app, const char *db_path,
+                                  const gw_app_opts *opts, int coverage_inputs)
+{
+    uint32_t p = opts->tile_parts, grids = p & (1u << GW_TL_GRIDS);
+    gw_status st = gw_live_create_frozen(ctx, db_path, tile_model_layers(p, coverage_inputs),
+                                         &app->live);
+    if (!st && grids) { /* Gi* and the response figures */
+        gw_hotspots *hs = NULL;
+        st = gw_hotspots_create(ctx, app->live, opts->tile_cache_bytes / 4, &hs);
+        app->modules[GW_APP_HOTSPOTS] = hs;
+    }
+    if (!st && (grids || (p & (1u << GW_TL_HOTSPOT_CLUSTERS)))) {
+        gw_clusters_http *cl = NULL;
+        st = gw_clusters_http_create(ctx, app->live, &cl);
+        app->modules[GW_APP_CLUSTERS] = cl;
+    }
+    if (!st)
+        st = gw_tiles_create_live(ctx, app->live, opts->tile_cache_bytes, (gw_tiles **)&app->tiles);
+    if (!st && (grids || (p & (1u << GW_TL_BLIND_SPOTS)))) {
+        gw_coverage_http *cov = NULL;
+        st = gw_coverage_http_create_for_tiles(ctx, app->live, db_path,
+                                               (p & (1u << GW_TL_BLIND_SPOTS)) != 0, &cov);
+        app->modules[GW_APP_COVERAGE] = cov;
+    }
+    if (!st)
+        st = gw_tiles_attach(ctx, app->tiles, app->modules[GW_APP_COVERAGE],
+                             app->modules[GW_APP_HOTSPOTS]);
+    if (!st) gw_tiles_attach_clusters(app->tiles, app->modules[GW_APP_CLUSTERS]);
+    return st;
+}
+
 gw_status gw_app_create(gw_ctx *ctx, const char *db_path, const gw_app_opts *opts, gw_app **out)
 {
     gw_app_opts dflt = {0};
@@ -117,6 +167,19 @@ gw_status gw_app_create(gw_ctx *ctx, const char *db_path, const gw_app_opts *opt
     *out = NULL;
     gw_app *app = calloc(1, sizeof *app);
     if (!app) return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory");
+    if (opts->tile_parts) { /* gridwatch tiles; the coverage inputs only when it must compute */
+        gw_status st = create_for_tiles(ctx, app, db_path, opts, 0);
+        if (st == GW_ERR_NOT_FOUND) {
+            gw_app_destroy(app);
+            if (!(app = calloc(1, sizeof *app)))
+                return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory");
+            gw_ctx_clear_error(ctx);
+            st = create_for_tiles(ctx, app, db_path, opts, 1);
+        }
+        if (st) gw_app_destroy(app);
+        else *out = app;
+        return st;
+    }
     gw_status st = gw_live_create(ctx, db_path, opts->poll_ms, &app->live);
     size_t n = 0;
     const gw_route *r = NULL;

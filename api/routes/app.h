@@ -32,6 +32,11 @@ typedef struct gw_app {
 typedef struct gw_app_opts {
     size_t tile_cache_bytes; /* 0 = 256 MiB */
     unsigned poll_ms;        /* change-log poll interval; 0 = 100 ms */
+    uint32_t tile_parts;     /* 0: the whole service.  Else (`gridwatch tiles`) the vector tiles
+                              * of these parts (1u << gw_tile_layer) and only the analysis they
+                              * draw: coverage for grids and blind_spots, Gi* hot spots and the
+                              * response figures for grids, the cluster scan for grids (their
+                              * clusters and cluster_rr fields) and hotspot_clusters; no routes */
 } gw_app_opts;
 
 /* Load the model of db_path, create every module's state and the route table.

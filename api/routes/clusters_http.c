@@ -13,6 +13,7 @@
 
 #include "app.h"
 #include "cluster_query.h"
+#include "cluster_store.h"
 #include "gridwatch/hotspot.h"
 #include "gridwatch/layer.h"
 #include "gridwatch/tile.h"
@@ -203,7 +204,19 @@ static gw_status get_entry(gw_clusters_http *cl, gw_ctx *ctx, gw_model_snapshot 
     *hit = 0;
     int def = is_default(cl, o);
     gw_cluster_result *r = NULL;
-    gw_status st = gw_clusters_find(ctx, snap, NULL, o, &r);
+    gw_store *store = NULL; /* the default result is kept in the store (cluster_store.h) */
+    if (def && gw_store_open(ctx, gw_live_db_path(cl->live), 0, &store) != GW_OK)
+        gw_ctx_clear_error(ctx), store = NULL;
+    gw_status st = store ? cq_store_load(ctx, store, snap, cl->srid, &r) : GW_ERR_NOT_FOUND;
+    int loaded = st == GW_OK;
+    if (st && st != GW_ERR_NOT_FOUND) gw_ctx_clear_error(ctx);
+    if (!loaded) st = gw_clusters_find(ctx, snap, NULL, o, &r);
+    if (!st && store && !loaded && cq_store_save(ctx, store, snap, cl->srid, r) != GW_OK) {
+        fprintf(stderr, "{\"event\":\"clusters_keep_failed\",\"error\":\"%s\"}\n",
+                gw_ctx_errmsg(ctx));
+        gw_ctx_clear_error(ctx); /* serving does not depend on the stored copy */
+    }
+    gw_store_close(store);
     if (!st && !(e = centry_new(ctx, r, o, snap, def)))
         st = gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory (clusters)");
     if (!st) {
@@ -215,7 +228,7 @@ static gw_status get_entry(gw_clusters_http *cl, gw_ctx *ctx, gw_model_snapshot 
             memmove(cl->slot + 1, cl->slot, (SLOTS - 1) * sizeof *cl->slot);
             cl->slot[0] = e;
         }
-        cl->stats.scans++, cl->stats.misses++;
+        cl->stats.scans += !loaded, cl->stats.loaded += loaded, cl->stats.misses++;
         pthread_mutex_unlock(&cl->mu);
         centry_unref(old);
         *out = e;

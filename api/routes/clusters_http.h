@@ -40,9 +40,9 @@ const gw_route *gw_clusters_routes(size_t *n);
 int gw_clusters_http_wait(gw_clusters_http *cl, unsigned timeout_ms);
 
 /* Counters: scans run, incidents added to cached results without a scan, requests answered from
- * the cache and by a scan. */
+ * the cache and by a scan (or by the default result kept in the store: `loaded`, not a scan). */
 typedef struct gw_clusters_stats {
-    uint64_t scans, incremental, hits, misses;
+    uint64_t scans, incremental, hits, misses, loaded;
 } gw_clusters_stats;
 void gw_clusters_http_stats(gw_clusters_http *cl, gw_clusters_stats *out);
 

@@ -189,8 +189,8 @@ static void *bg_main(void *arg)
     return NULL;
 }
 
-gw_status gw_coverage_http_create(gw_ctx *ctx, gw_live *live, const char *db_path,
-                                  gw_coverage_http **out)
+static gw_status create(gw_ctx *ctx, gw_live *live, const char *db_path, int tiles_only,
+                        int blind_spots, gw_coverage_http **out)
 {
     *out = NULL;
     gw_coverage_http *cs = calloc(1, sizeof *cs);
@@ -207,13 +207,23 @@ gw_status gw_coverage_http_create(gw_ctx *ctx, gw_live *live, const char *db_pat
     if (delay) cs->start_delay_ms = (unsigned)strtoul(delay, NULL, 10);
     gw_model *model = gw_live_model(live);
     /* Stored rows that are current serve at once; otherwise the background thread computes. */
-    gw_coverage_opts o = {.min_blind_m2 = -1, .blind_spots = 1};
+    gw_coverage_opts o = {.min_blind_m2 = -1,
+                          .blind_spots = blind_spots,
+                          .defer_incidents = tiles_only};
     gw_store *store = NULL;
     gw_status st = gw_store_open(ctx, db_path, GW_STORE_READONLY, &store);
     if (!st && gw_coverage_load(ctx, model, gw_model_acquire(model), store, &o, &cs->cov))
         cs->want = 1;
     gw_store_close(store);
     gw_ctx_clear_error(ctx);
+    gw_model_snapshot *now = gw_model_acquire(model);
+    int inputs = gw_snapshot_layer(now, GW_LAYER_CAMERAS) != NULL;
+    gw_model_release(ctx, now);
+    if (cs->want && tiles_only && !inputs) { /* a model without cameras cannot compute */
+        gw_coverage_http_destroy(cs);
+        return gw_ctx_error(ctx, GW_ERR_NOT_FOUND,
+                            "coverage: the stored rows of %s are not current", db_path);
+    }
     st = gw_ctx_create(&cs->tr_ctx);
     if (!st) st = gw_ctx_create(&cs->bg_ctx);
     if (!st) st = gw_live_listen(live, on_change, cs);
@@ -228,6 +238,18 @@ gw_status gw_coverage_http_create(gw_ctx *ctx, gw_live *live, const char *db_pat
     }
     *out = cs;
     return GW_OK;
+}
+
+gw_status gw_coverage_http_create(gw_ctx *ctx, gw_live *live, const char *db_path,
+                                  gw_coverage_http **out)
+{
+    return create(ctx, live, db_path, 0, 1, out);
+}
+
+gw_status gw_coverage_http_create_for_tiles(gw_ctx *ctx, gw_live *live, const char *db_path,
+                                            int blind_spots, gw_coverage_http **out)
+{
+    return create(ctx, live, db_path, 1, blind_spots, out);
 }
 
 void gw_coverage_http_stop(gw_coverage_http *cs)

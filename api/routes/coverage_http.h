@@ -28,6 +28,12 @@ typedef struct gw_coverage_http gw_coverage_http;
  * Call before the server starts.  Caller frees with gw_coverage_http_destroy(). */
 gw_status gw_coverage_http_create(gw_ctx *ctx, gw_live *live, const char *db_path,
                                   gw_coverage_http **out);
+/* The same for a reader of the tile fields only (`gridwatch tiles`): stored rows that are
+ * current are loaded without the pass flagging each incident as seen or not (left to the first
+ * update, gw_coverage_opts.defer_incidents), and their blind spots only with `blind_spots`.
+ * The windowed incident counts of the routes are not served from such a module. */
+gw_status gw_coverage_http_create_for_tiles(gw_ctx *ctx, gw_live *live, const char *db_path,
+                                            int blind_spots, gw_coverage_http **out);
 /* Stop the background thread (waits for a computation under way: it reads the live model).
  * Call before gw_live_destroy().  Accepts NULL. */
 void gw_coverage_http_stop(gw_coverage_http *cs);

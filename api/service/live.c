@@ -185,7 +185,8 @@ static void *sync_main(void *arg)
     return NULL;
 }
 
-gw_status gw_live_create(gw_ctx *ctx, const char *db_path, unsigned poll_ms, gw_live **out)
+static gw_status create(gw_ctx *ctx, const char *db_path, unsigned poll_ms, unsigned layers,
+                        int sync, gw_live **out)
 {
     *out = NULL;
     gw_live *l = calloc(1, sizeof *l);
@@ -202,7 +203,7 @@ gw_status gw_live_create(gw_ctx *ctx, const char *db_path, unsigned poll_ms, gw_
         return gw_ctx_error(ctx, st, "out of memory");
     }
     st = gw_store_open(l->ctx, db_path, GW_STORE_READONLY, &l->store);
-    if (!st) st = gw_model_open(l->ctx, l->store, &l->model);
+    if (!st) st = gw_model_open_layers(l->ctx, l->store, layers, &l->model);
     if (st) {
         gw_ctx_error(ctx, st, "%s", gw_ctx_errmsg(l->ctx));
         gw_live_destroy(l);
@@ -212,13 +213,23 @@ gw_status gw_live_create(gw_ctx *ctx, const char *db_path, unsigned poll_ms, gw_
     l->seq = l->store_seq = gw_snapshot_seq(snap);
     l->current_at = now_s();
     gw_model_release(l->ctx, snap);
-    if (pthread_create(&l->thread, NULL, sync_main, l) != 0) {
+    if (sync && pthread_create(&l->thread, NULL, sync_main, l) != 0) {
         gw_live_destroy(l);
         return gw_ctx_error(ctx, GW_ERR_INTERNAL, "cannot start the sync thread");
     }
-    l->running = 1;
+    l->running = sync;
     *out = l;
     return GW_OK;
+}
+
+gw_status gw_live_create(gw_ctx *ctx, const char *db_path, unsigned poll_ms, gw_live **out)
+{
+    return create(ctx, db_path, poll_ms, (1u << GW_LAYER_COUNT) - 1, 1, out);
+}
+
+gw_status gw_live_create_frozen(gw_ctx *ctx, const char *db_path, unsigned layers, gw_live **out)
+{
+    return create(ctx, db_path, 0, layers, 0, out);
 }
 
 void gw_live_destroy(gw_live *l)

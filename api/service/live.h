@@ -32,6 +32,10 @@ typedef void (*gw_live_listener)(void *user, gw_ctx *ctx, const gw_change *chang
 /* Load the model of db_path and start the sync thread (poll every poll_ms; 0 = 100).
  * Caller frees with gw_live_destroy(). */
 gw_status gw_live_create(gw_ctx *ctx, const char *db_path, unsigned poll_ms, gw_live **out);
+/* The model of db_path's layers in `layers` (gw_model_open_layers) as it is now, without the
+ * sync thread: no listener is ever called and the model stays at this version (`gridwatch
+ * tiles`: one version of the data for the whole pyramid). */
+gw_status gw_live_create_frozen(gw_ctx *ctx, const char *db_path, unsigned layers, gw_live **out);
 /* Stop the sync thread and free the model.  Accepts NULL. */
 void gw_live_destroy(gw_live *live);
 

@@ -723,7 +723,7 @@ gw_status gw_coverage_update(gw_ctx *ctx, gw_coverage *c, gw_model_snapshot *sna
     if (!st && !list) st = gw_ctx_error(ctx, GW_ERR_NOMEM, "coverage: out of memory");
     for (size_t g = 0; !st && g < c->n; g++)
         if (c->changed[g]) list[nl++] = g;
-    int inc_all = c->incs != oi, inc_some = 0;
+    int inc_all = c->incs != oi || !c->inc_seen, inc_some = 0; /* no flags yet: deferred */
     if (!st && inc_all && oi && c->incs && c->inc_grid && c->n_inc == gw_layer_data_count(oi)) {
         st = incidents_delta(ctx, c, oi, &inc_some);
         inc_all = !inc_some;

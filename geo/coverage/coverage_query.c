@@ -267,7 +267,7 @@ gw_status gw_coverage_load(gw_ctx *ctx, gw_model *model, gw_model_snapshot *snap
         st = gw_ctx_error(ctx, GW_ERR_NOT_FOUND,
                           "coverage: %s holds %zu coverage rows for %zu grids",
                           gw_store_path(store), got, c->n);
-    if (!st) st = cov_incidents_all(ctx, c);
+    if (!st && !c->o.defer_incidents) st = cov_incidents_all(ctx, c);
     if (!st) memset(c->changed, 1, c->n);
     if (st) {
         gw_coverage_destroy(ctx, c);

@@ -162,6 +162,11 @@ static void publish(gw_ctx *ctx, gw_model *m, gw_model_snapshot *s)
 
 gw_status gw_model_open(gw_ctx *ctx, gw_store *store, gw_model **out)
 {
+    return gw_model_open_layers(ctx, store, (1u << GW_LAYER_COUNT) - 1, out);
+}
+
+gw_status gw_model_open_layers(gw_ctx *ctx, gw_store *store, unsigned layers, gw_model **out)
+{
     if (!ctx || !store || !out)
         return gw_ctx_error(ctx, GW_ERR_ARG, "gw_model_open: NULL argument");
     *out = NULL;
@@ -186,8 +191,9 @@ gw_status gw_model_open(gw_ctx *ctx, gw_store *store, gw_model **out)
                       .srid = m->srid};
     pthread_t th;
     int threaded = 0;
-    unsigned mask = (1u << GW_LAYER_COUNT) - 1;
-    if (!st && m->srid > 0 && is_file_path(side.path) && gw_ctx_create(&side.ctx) == GW_OK) {
+    unsigned mask = layers & ((1u << GW_LAYER_COUNT) - 1);
+    if (!st && (mask & side.mask) && m->srid > 0 && is_file_path(side.path) &&
+        gw_ctx_create(&side.ctx) == GW_OK) {
         threaded = pthread_create(&th, NULL, side_main, &side) == 0;
         if (threaded) mask &= ~side.mask;
         else gw_ctx_destroy(side.ctx), side.ctx = NULL;
@@ -259,7 +265,7 @@ gw_status gw_model_refresh_ex(gw_ctx *ctx, gw_model *model, gw_store *store,
         atomic_init(&s->refs, 1);
         for (int l = 0; l < GW_LAYER_COUNT; l++) {
             s->layers[l] = fresh[l] ? fresh[l] : cur->layers[l];
-            if (!fresh[l]) atomic_fetch_add(&s->layers[l]->refs, 1);
+            if (!fresh[l] && s->layers[l]) atomic_fetch_add(&s->layers[l]->refs, 1);
         }
         publish(ctx, model, s);
         if (info) {

@@ -44,6 +44,9 @@ typedef struct gw_coverage_opts {
         t_to; /* incident window [t_from, t_to) in Unix seconds; both 0 = every incident */
     double min_blind_m2; /* blind-spot pieces and holes below this are dropped; < 0 = default 100 */
     double room_dist_m;  /* police-room reach distance; <= 0 = default 1000 */
+    int defer_incidents; /* gw_coverage_load: keep the stored incident counts and leave each
+                          * incident's seen flag to the first gw_coverage_update (a pass over
+                          * every incident; until then gw_coverage_incidents gives zeros) */
     int threads;         /* worker threads; <= 0 = 2 */
     int blind_spots;     /* unused: blind spots are built on request (gw_coverage_blind); kept for
                         callers that set it */

@@ -38,6 +38,10 @@ typedef enum gw_model_crs {
  * The metric CRS is the store's (gw_store_metric_srid), or, when none is recorded, the one
  * gw_crs_metric_for() picks for the centre of the data.  Caller frees with gw_model_close(). */
 gw_status gw_model_open(gw_ctx *ctx, gw_store *store, gw_model **out);
+/* The same for the layers in `layers` (1u << gw_layer) only: the others are NULL in every
+ * snapshot until a refresh finds them changed and loads them whole.  For readers that never
+ * touch those layers (`gridwatch tiles` of grids: the cameras, teams and police rooms). */
+gw_status gw_model_open_layers(gw_ctx *ctx, gw_store *store, unsigned layers, gw_model **out);
 /* Free the model.  Snapshots still held stay valid until released.  Accepts NULL. */
 void gw_model_close(gw_model *model);
 

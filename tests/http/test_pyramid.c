@@ -4,10 +4,14 @@
  * there); each tile is decoded by GDAL's MVT driver to check that the grids carry coverage_ratio
  * and gi_bin, blind_spots and camera_views hold features, and that the `json` metadata's
  * vector_layers zooms and tilestats counts and ranges are what the tiles hold; GDAL's MBTiles
- * driver reads the file back with those layers. */
+ * driver reads the file back with those layers.  Pyramids of one layer (grids; hotspot_clusters),
+ * which start only the analysis those layers draw, are the live tiles of that layer too, and the
+ * cluster scan kept in the store by the first run is, field for field, a fresh scan. */
 #include "testutil.h"
 
 #include "app.h"
+#include "cluster_store.h"
+#include "clusters_http.h"
 #include "coverage_http.h"
 #include "gridwatch/store.h"
 #include "gridwatch/tile.h"
@@ -41,6 +45,30 @@ static gw_app *app;
 static gw_server *srv;
 static gw_bbox box; /* the lon/lat box rendered */
 
+/* `gridwatch tiles db out --layers layers` over the box, Z0-Z1. */
+static void make_pyramid_of(const char *db, const char *layers, const char *out)
+{
+    char cmd[4096], log[1024];
+    unlink(out);
+    snprintf(log, sizeof log, "%s", gw_test_path("pyramid.log"));
+    snprintf(cmd, sizeof cmd,
+             "GW_PROGRESS=0 '%s' tiles '%s' '%s' --layers %s --zoom %d-%d "
+             "--bbox %.6f,%.6f,%.6f,%.6f --threads 2 >'%s' 2>&1",
+             GW_BINARY, db, out, layers, Z0, Z1, box.minx, box.miny, box.maxx, box.maxy, log);
+    int rc = system(cmd);
+    if (rc != 0) {
+        char cat[1100];
+        snprintf(cat, sizeof cat, "cat '%s' >&2", log);
+        (void)!system(cat);
+    }
+    assert_int_equal(rc, 0);
+}
+
+static void make_pyramid(const char *layers, const char *out)
+{
+    make_pyramid_of(db_path, layers, out);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -55,20 +83,9 @@ static int setup(void **state)
     gw_store_close(st);
     double cx = (ext.minx + ext.maxx) / 2, cy = (ext.miny + ext.maxy) / 2;
     box = (gw_bbox){cx - 0.04, cy - 0.03, cx + 0.04, cy + 0.03};
-    /* the pyramid first, on its own: it computes and stores the coverage as the server would */
-    char cmd[4096], log[1024];
-    snprintf(log, sizeof log, "%s", gw_test_path("pyramid.log"));
-    snprintf(cmd, sizeof cmd,
-             "GW_PROGRESS=0 '%s' tiles '%s' '%s' --zoom %d-%d --bbox %.6f,%.6f,%.6f,%.6f "
-             "--threads 2 >'%s' 2>&1",
-             GW_BINARY, db_path, mb_path, Z0, Z1, box.minx, box.miny, box.maxx, box.maxy, log);
-    int rc = system(cmd);
-    if (rc != 0) {
-        char cat[1100];
-        snprintf(cat, sizeof cat, "cat '%s' >&2", log);
-        (void)!system(cat);
-    }
-    assert_int_equal(rc, 0);
+    /* the pyramid first, on its own: it computes and stores the coverage and the cluster scan
+     * as the server would */
+    make_pyramid("city", mb_path);
     gw_app_opts ao = {.poll_ms = 20};
     gw_server_opts o = {.db_path = db_path, .threads = 2, .anonymous_read = 1, .quiet = 1};
     assert_int_equal(hf_app_start(tctx, &ao, &o, &app, &srv), GW_OK);
@@ -114,11 +131,11 @@ static uint8_t *gunzip(const void *gz, size_t n, size_t *len)
     return out;
 }
 
-static tile *read_tiles(size_t *n)
+static tile *read_tiles_of(const char *path, size_t *n)
 {
     sqlite3 *db = NULL;
     sqlite3_stmt *q = NULL;
-    assert_int_equal(sqlite3_open_v2(mb_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_prepare_v2(db,
                                         "SELECT zoom_level, tile_column, tile_row, tile_data "
                                         "FROM tiles ORDER BY 1, 2, 3",
@@ -142,6 +159,8 @@ static tile *read_tiles(size_t *n)
     *n = k;
     return v;
 }
+
+static tile *read_tiles(size_t *n) { return read_tiles_of(mb_path, n); }
 
 static json_t *read_json_meta(void)
 {
@@ -167,18 +186,17 @@ static void free_tiles(tile *v, size_t n)
 
 /* ---- 1. the pyramid's tiles are the live tiles ------------------------------------------------ */
 
-static void test_every_tile_is_the_live_tile(void **state)
+/* Every tile of v is the server's /tiles/{route}/z/x/y.mvt, and every other tile of the range
+ * over the box is empty there; returns how many zooms hold tiles. */
+static int compare_with_server(const char *route, tile *v, size_t n)
 {
-    (void)state;
-    size_t n = 0;
-    tile *v = read_tiles(&n);
-    int per_zoom[Z1 + 1] = {0};
+    int per_zoom[Z1 + 1] = {0}, zooms = 0;
     for (size_t i = 0; i < n; i++) {
         gw_tile_id t = v[i].id;
         assert_true(t.z >= Z0 && t.z <= Z1);
         per_zoom[t.z]++;
         char path[128];
-        snprintf(path, sizeof path, "/tiles/city/%u/%u/%u.mvt", t.z, t.x, t.y);
+        snprintf(path, sizeof path, "/tiles/%s/%u/%u/%u.mvt", route, t.z, t.x, t.y);
         hf_resp r = hf_request("GET", path, NULL, NULL, 0, NULL, NULL);
         assert_int_equal(r.status, 200);
         if (r.body.len != v[i].len || memcmp(r.body.data, v[i].raw, v[i].len) != 0)
@@ -186,7 +204,7 @@ static void test_every_tile_is_the_live_tile(void **state)
                      r.body.len);
         hf_resp_free(&r);
     }
-    for (int z = Z0; z <= Z1; z++) assert_true(per_zoom[z] > 0);
+    for (int z = Z0; z <= Z1; z++) zooms += per_zoom[z] > 0;
     /* every other tile of the range over the box is empty on the server too */
     size_t empty = 0;
     for (uint32_t z = Z0; z <= Z1; z++) {
@@ -200,7 +218,7 @@ static void test_every_tile_is_the_live_tile(void **state)
                     in = v[i].id.z == z && v[i].id.x == x && v[i].id.y == y;
                 if (in) continue;
                 char path[128];
-                snprintf(path, sizeof path, "/tiles/city/%u/%u/%u.mvt", z, x, y);
+                snprintf(path, sizeof path, "/tiles/%s/%u/%u/%u.mvt", route, z, x, y);
                 hf_resp r = hf_request("GET", path, NULL, NULL, 0, NULL, NULL);
                 if (r.status != 204)
                     fail_msg("tile %s left out of the MBTiles: %ld", path, r.status);
@@ -208,7 +226,17 @@ static void test_every_tile_is_the_live_tile(void **state)
                 empty++;
             }
     }
-    print_message("pyramid: %zu tiles identical to the server's, %zu empty on both\n", n, empty);
+    print_message("pyramid of %s: %zu tiles identical to the server's, %zu empty on both\n", route,
+                  n, empty);
+    return zooms;
+}
+
+static void test_every_tile_is_the_live_tile(void **state)
+{
+    (void)state;
+    size_t n = 0;
+    tile *v = read_tiles(&n);
+    assert_int_equal(compare_with_server("city", v, n), Z1 - Z0 + 1);
     free_tiles(v, n);
 }
 
@@ -219,7 +247,7 @@ typedef struct layer_seen {
     uint32_t zmin, zmax;
     long long *ids; /* distinct mvt_id values */
     size_t nids;
-    size_t feats, with_ratio, with_bin;
+    size_t feats, with_ratio, with_bin, with_clusters;
     double rmin, rmax; /* coverage_ratio range */
 } layer_seen;
 
@@ -268,6 +296,9 @@ static void decode_tile(const tile *t, layer_seen *ls)
                 if ((i = OGR_F_GetFieldIndex(ft, "gi_bin")) >= 0 &&
                     OGR_F_IsFieldSetAndNotNull(ft, i))
                     s->with_bin++;
+                if ((i = OGR_F_GetFieldIndex(ft, "clusters")) >= 0 &&
+                    OGR_F_IsFieldSetAndNotNull(ft, i) && OGR_F_GetFieldAsInteger(ft, i) > 0)
+                    s->with_clusters++;
             }
             OGR_F_Destroy(ft);
         }
@@ -359,11 +390,154 @@ static void test_gdal_reads_fields_metadata_tilestats(void **state)
     free_tiles(v, n);
 }
 
+/* ---- 3. pyramids of one layer, and the kept cluster scan ----------------------------------- */
+
+/* A pyramid of grids alone (coverage, Gi*, response and cluster fields; no dispatch, events,
+ * blind spots or per-incident coverage pass) holds the live grid tiles. */
+static void test_grids_only_pyramid_is_the_live_grid_tiles(void **state)
+{
+    (void)state;
+    char out[1024];
+    snprintf(out, sizeof out, "%s", gw_test_path("pyramid_grids.mbtiles"));
+    make_pyramid("grids", out);
+    size_t n = 0;
+    tile *v = read_tiles_of(out, &n);
+    assert_int_equal(compare_with_server("grids", v, n), Z1 - Z0 + 1);
+    layer_seen ls[NL];
+    memset(ls, 0, sizeof ls);
+    for (int i = 0; i < NL; i++) ls[i].zmin = UINT32_MAX, ls[i].ids = malloc(MAXIDS * 8);
+    for (size_t i = 0; i < n; i++) decode_tile(&v[i], ls);
+    assert_true(ls[0].feats > 0);
+    assert_int_equal(ls[0].with_ratio, ls[0].feats); /* the coverage was loaded */
+    assert_int_equal(ls[0].with_bin, ls[0].feats);   /* and Gi* ran */
+    assert_true(ls[0].with_clusters > 0);            /* and the cluster fields are there */
+    for (int i = 1; i < NL; i++) assert_int_equal(ls[i].feats, 0);
+    for (int i = 0; i < NL; i++) free(ls[i].ids);
+    free_tiles(v, n);
+    unlink(out);
+}
+
+/* A grids-only pyramid of a database without current coverage rows: the model is loaded again
+ * with the cameras and police rooms and the coverage computed (a first run leaves them out). */
+static void test_grids_only_pyramid_computes_missing_coverage(void **state)
+{
+    (void)state;
+    char db2[1024], out[1024];
+    snprintf(db2, sizeof db2, "%s", gw_test_path("pyramid_fresh.sqlite"));
+    snprintf(out, sizeof out, "%s", gw_test_path("pyramid_fresh.mbtiles"));
+    gw_store_close(hf_city(tctx, db2, 0.01, 5)); /* the same city, nothing computed yet */
+    make_pyramid_of(db2, "grids", out);
+    size_t n = 0;
+    tile *v = read_tiles_of(out, &n);
+    assert_true(n > 0);
+    layer_seen ls[NL];
+    memset(ls, 0, sizeof ls);
+    for (int i = 0; i < NL; i++) ls[i].zmin = UINT32_MAX, ls[i].ids = malloc(MAXIDS * 8);
+    for (size_t i = 0; i < n; i++) decode_tile(&v[i], ls);
+    assert_true(ls[0].feats > 0);
+    assert_int_equal(ls[0].with_ratio, ls[0].feats);
+    assert_true(ls[0].rmax > 0);
+    /* the same grids as the first database's pyramid, whose coverage was stored */
+    size_t n1 = 0;
+    char first[1024];
+    snprintf(first, sizeof first, "%s", gw_test_path("pyramid_grids2.mbtiles"));
+    make_pyramid("grids", first);
+    tile *w = read_tiles_of(first, &n1);
+    assert_int_equal(n1, n);
+    for (size_t i = 0; i < n; i++) {
+        assert_true(v[i].id.z == w[i].id.z && v[i].id.x == w[i].id.x && v[i].id.y == w[i].id.y);
+        assert_true(v[i].len == w[i].len && memcmp(v[i].raw, w[i].raw, v[i].len) == 0);
+    }
+    for (int i = 0; i < NL; i++) free(ls[i].ids);
+    free_tiles(v, n);
+    free_tiles(w, n1);
+    unlink(out), unlink(first);
+}
+
+/* Asking for hotspot_clusters alone still gets the clusters (the scan, or its stored result,
+ * without coverage or Gi*), the live server's. */
+static void test_cluster_layer_pyramid_has_the_clusters(void **state)
+{
+    (void)state;
+    char out[1024];
+    snprintf(out, sizeof out, "%s", gw_test_path("pyramid_clusters.mbtiles"));
+    make_pyramid("hotspot_clusters", out);
+    size_t n = 0;
+    tile *v = read_tiles_of(out, &n);
+    assert_true(n > 0);
+    assert_true(compare_with_server("hotspot_clusters", v, n) > 0);
+    layer_seen ls[NL];
+    memset(ls, 0, sizeof ls);
+    for (int i = 0; i < NL; i++) ls[i].zmin = UINT32_MAX, ls[i].ids = malloc(MAXIDS * 8);
+    for (size_t i = 0; i < n; i++) decode_tile(&v[i], ls);
+    assert_true(ls[7].feats > 0 && ls[7].nids > 0);
+    for (int i = 0; i < 7; i++) assert_int_equal(ls[i].feats, 0);
+    for (int i = 0; i < NL; i++) free(ls[i].ids);
+    free_tiles(v, n);
+    unlink(out);
+}
+
+/* The cluster scan the pyramid kept in the store is a fresh scan's result, every field; the
+ * server read it instead of scanning. */
+static void test_kept_cluster_scan_is_a_fresh_scan(void **state)
+{
+    (void)state;
+    gw_clusters_stats cs;
+    gw_clusters_http_stats(app->modules[GW_APP_CLUSTERS], &cs);
+    assert_int_equal(cs.loaded, 1);
+    assert_int_equal(cs.scans, 0);
+    gw_model_snapshot *snap = gw_model_acquire(gw_live_model(app->live));
+    gw_store *st = NULL;
+    assert_int_equal(gw_store_open(tctx, db_path, GW_STORE_READONLY, &st), GW_OK);
+    int srid = gw_model_metric_srid(gw_live_model(app->live));
+    gw_cluster_result *kept = NULL, *fresh = NULL;
+    assert_int_equal(cq_store_load(tctx, st, snap, srid, &kept), GW_OK);
+    gw_cluster_opts o = {.metric_srid = srid};
+    assert_int_equal(gw_clusters_find(tctx, snap, NULL, &o, &fresh), GW_OK);
+    assert_true(fresh->n > 0);
+    assert_int_equal(kept->n, fresh->n);
+    assert_int_equal(kept->grid_count, fresh->grid_count);
+    assert_int_equal(kept->steps, fresh->steps);
+    assert_int_equal(kept->from, fresh->from);
+    assert_int_equal(kept->to, fresh->to);
+    assert_int_equal(kept->population, fresh->population);
+    assert_string_equal(kept->scale_reason, fresh->scale_reason);
+    assert_true(kept->cell == fresh->cell && kept->max_radius == fresh->max_radius &&
+                kept->bandwidth == fresh->bandwidth && kept->incidents == fresh->incidents);
+    assert_memory_equal(kept->grid_clusters, fresh->grid_clusters,
+                        fresh->grid_count * sizeof *fresh->grid_clusters);
+    assert_memory_equal(kept->grid_max_rr, fresh->grid_max_rr,
+                        fresh->grid_count * sizeof *fresh->grid_max_rr);
+    for (size_t i = 0; i < fresh->n; i++) {
+        const gw_cluster *a = &kept->c[i], *b = &fresh->c[i];
+        assert_int_equal(a->rank, b->rank);
+        assert_int_equal(a->trend, b->trend);
+        assert_int_equal(a->recent, b->recent);
+        assert_true(a->x == b->x && a->y == b->y && a->radius == b->radius &&
+                    a->incidents == b->incidents && a->expected == b->expected && a->rr == b->rr &&
+                    a->llr == b->llr && a->p == b->p);
+        assert_memory_equal(&a->lon, &b->lon, sizeof a->lon); /* NaN-safe */
+        assert_memory_equal(&a->trend_z, &b->trend_z, sizeof a->trend_z);
+        assert_memory_equal(&a->recent_p, &b->recent_p, sizeof a->recent_p);
+        assert_int_equal(a->n_grids, b->n_grids);
+        assert_memory_equal(a->grids, b->grids, b->n_grids * sizeof *b->grids);
+        assert_memory_equal(a->series, b->series, (size_t)fresh->steps * sizeof *b->series);
+    }
+    gw_cluster_result_destroy(kept);
+    gw_cluster_result_destroy(fresh);
+    gw_store_close(st);
+    gw_model_release(tctx, snap);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_tile_is_the_live_tile),
         cmocka_unit_test(test_gdal_reads_fields_metadata_tilestats),
+        cmocka_unit_test(test_kept_cluster_scan_is_a_fresh_scan),
+        cmocka_unit_test(test_grids_only_pyramid_is_the_live_grid_tiles),
+        cmocka_unit_test(test_cluster_layer_pyramid_has_the_clusters),
+        cmocka_unit_test(test_grids_only_pyramid_computes_missing_coverage),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
