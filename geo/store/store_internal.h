@@ -74,4 +74,9 @@ gw_status st_kind_error(gw_ctx *ctx, gw_layer layer, const char *id, const gw_fi
 /* Switch this connection's triggers on or off; returns the previous state (1 = on). */
 int st_set_triggers(gw_store *s, int on);
 
+/* A road's values as both engines accept them (sqlite_roads.c): id, class, oneway -1..1, speed
+ * in (0, 300] or unset, a 2-D LineString. */
+struct gw_store_road;
+gw_status st_road_check(gw_store *s, const struct gw_store_road *r);
+
 #endif
