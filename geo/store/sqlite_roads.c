@@ -57,7 +57,7 @@ gw_status sq_roads_insert(gw_store *s, const gw_store_road *roads, size_t n)
         sqlite3_bind_blob(q, 6, r->wkb, (int)r->wkb_len, SQLITE_STATIC);
         int rc = sqlite3_step(q);
         sqlite3_reset(q);
-        if (rc == SQLITE_CONSTRAINT)
+        if ((rc & 0xff) == SQLITE_CONSTRAINT)
             st = gw_ctx_error(s->ctx, GW_ERR_CONFLICT, "road %s: %s", r->id, sqlite3_errmsg(s->db));
         else if (rc != SQLITE_DONE) st = st_fail(s, "cannot insert a road");
     }
