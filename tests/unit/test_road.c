@@ -5,6 +5,9 @@
  * line), the direct drive along one arc, an unreachable source, and routes. */
 #include "testutil.h"
 
+#include "gridwatch/city.h"
+#include "gridwatch/dispatch.h"
+#include "gridwatch/model.h"
 #include "gridwatch/road.h"
 #include "gridwatch/store.h"
 #include "gridwatch/store_changes.h"
@@ -369,14 +372,86 @@ static void test_empty(void **state)
     gw_store_close(s);
 }
 
+/* Dispatch by road on a city with more teams than the first candidate set (307 > 256): the
+ * answer equals ranking every team, snapped the same way (within 500 m). */
+static void test_dispatch_eta_exact(void **state)
+{
+    (void)state;
+    gw_store *s = NULL;
+    assert_int_equal(gw_store_open(ctx, gw_test_db("eta_city"), GW_STORE_CREATE, &s), GW_OK);
+    gw_city_opts co = {.scale = 0.05, .seed = 3};
+    assert_int_equal(gw_city_generate(ctx, s, &co, NULL), GW_OK);
+    gw_model *m = NULL;
+    gw_dispatch *d = NULL;
+    gw_road_graph *g = NULL;
+    gw_road_search *q = NULL, *q2 = NULL;
+    assert_int_equal(gw_model_open(ctx, s, &m), GW_OK);
+    assert_int_equal(gw_dispatch_create(ctx, m, NULL, &d), GW_OK);
+    assert_int_equal(gw_road_graph_build(ctx, s, NULL, &g), GW_OK);
+    assert_int_equal(gw_road_graph_srid(g), gw_model_metric_srid(m));
+    assert_true(gw_road_graph_max_speed(g) > 16 && gw_road_graph_max_speed(g) < 17); /* 60 km/h */
+    assert_int_equal(gw_road_search_create(ctx, g, &q), GW_OK);
+    assert_int_equal(gw_road_search_create(ctx, g, &q2), GW_OK);
+    gw_model_snapshot *sn = gw_model_acquire(m);
+    const gw_layer_data *T = gw_snapshot_layer(sn, GW_LAYER_TEAMS);
+    size_t nt = gw_layer_data_count(T), ns = 0;
+    assert_true(nt > 256);
+    const double *tx = gw_layer_data_x(T, GW_MODEL_METRIC),
+                 *ty = gw_layer_data_y(T, GW_MODEL_METRIC);
+    gw_road_snap *snaps = malloc(nt * sizeof *snaps);
+    size_t *row = malloc(nt * sizeof *row);
+    for (size_t i = 0; i < nt; i++)
+        if (gw_road_snap_point(g, tx[i], ty[i], 500, &snaps[ns]) == GW_OK) row[ns++] = i;
+    gw_bbox b;
+    assert_int_equal(gw_store_extent(s, GW_LAYER_TEAMS, &b), GW_OK);
+    uint64_t r = 12345;
+    int full = 0;
+    for (int i = 0; i < 60; i++) {
+        r = r * 6364136223846793005ull + 1442695040888963407ull;
+        double lon = b.minx + (b.maxx - b.minx) * (double)(r >> 11) / 9007199254740992.0;
+        r = r * 6364136223846793005ull + 1442695040888963407ull;
+        double lat = b.miny + (b.maxy - b.miny) * (double)(r >> 11) / 9007199254740992.0;
+        gw_nearest_opts o = {.k = 5, .include_stale = 1, .status_mask = ~0u};
+        gw_team_eta e[5];
+        gw_road_snap dest;
+        size_t n = 0, lost = 0;
+        gw_status st = gw_dispatch_nearest_eta(ctx, d, g, q, lon, lat, &o, 500, e, &n, &lost,
+                                               &dest);
+        if (st == GW_ERR_NOT_FOUND) continue; /* no road within 500 m */
+        assert_int_equal(st, GW_OK);
+        gw_road_eta w[5];
+        size_t wn = 0;
+        assert_int_equal(gw_road_nearest(q2, &dest, snaps, ns, 5, w, &wn), GW_OK);
+        assert_int_equal(n, wn);
+        for (size_t k = 0; k < n; k++) {
+            assert_string_equal(e[k].team.id, gw_layer_data_id(T, row[w[k].source]));
+            assert_true(fabs(e[k].eta_s - w[k].eta_s) < 1e-9);
+        }
+        full++;
+    }
+    assert_true(full > 20);
+    free(snaps), free(row);
+    gw_model_release(ctx, sn);
+    gw_road_search_destroy(q), gw_road_search_destroy(q2);
+    gw_road_graph_destroy(g);
+    gw_dispatch_destroy(d);
+    gw_model_close(m);
+    gw_store_close(s);
+}
+
 int main(void)
 {
     ctx = gw_test_ctx();
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_tags),        cmocka_unit_test(test_store_round_trip),
-        cmocka_unit_test(test_graph_shape), cmocka_unit_test(test_snap_middle),
-        cmocka_unit_test(test_oneway),      cmocka_unit_test(test_oneway_minus),
-        cmocka_unit_test(test_roundabout),  cmocka_unit_test(test_empty),
+        cmocka_unit_test(test_tags),
+        cmocka_unit_test(test_store_round_trip),
+        cmocka_unit_test(test_graph_shape),
+        cmocka_unit_test(test_snap_middle),
+        cmocka_unit_test(test_oneway),
+        cmocka_unit_test(test_oneway_minus),
+        cmocka_unit_test(test_roundabout),
+        cmocka_unit_test(test_empty),
+        cmocka_unit_test(test_dispatch_eta_exact),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     gw_ctx_destroy(ctx);
