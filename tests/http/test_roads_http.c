@@ -1,7 +1,7 @@
 /* test_roads_http.c — /dispatch/nearest?by=eta over real sockets with the full app on a small
  * synthetic city (which has its road network): the ranking by road travel time (ascending
  * eta_s, route_m at least the straight line, the same teams as the CLI twin would give by the
- * engine directly), the route geometry on request, by=distance unchanged, bad parameters (400),
+ * engine directly), the route geometry on request, by=distance unchanged, bad parameters and a point off the roads (400),
  * and the graph following the road layer: the roads cleared, by=eta answers 409. */
 #include "testutil.h"
 
@@ -150,10 +150,11 @@ static void test_distance_unchanged_and_errors(void **state)
         json_t *e = get_json(url, 400);
         json_decref(e);
     }
-    /* a point far from every road: 422 naming the distance */
+    /* a point far from every road: 400 naming the distance */
     snprintf(url, sizeof url, "/dispatch/nearest?lon=%.7f&lat=%.7f&by=eta&snap_max_m=1",
              ext.minx - 0.5, ext.miny - 0.5);
-    json_t *e = get_json(url, 422);
+    json_t *e = get_json(url, 400);
+    assert_non_null(strstr(json_string_value(json_object_get(e, "detail")), "snap_max_m"));
     json_decref(e);
 }
 
