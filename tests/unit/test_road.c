@@ -7,6 +7,7 @@
 
 #include "gridwatch/city.h"
 #include "gridwatch/dispatch.h"
+#include "gridwatch/io.h"
 #include "gridwatch/model.h"
 #include "gridwatch/road.h"
 #include "gridwatch/store.h"
@@ -439,9 +440,125 @@ static void test_dispatch_eta_exact(void **state)
     gw_store_close(s);
 }
 
-int main(void)
+/* A line file with a field map: Geofabrik-style F/T/B directions, speeds as text, a
+ * MultiLineString split into parts, and a refused direction value stopping the import. */
+static void test_import_field_map(void **state)
+{
+    (void)state;
+    const char *path = gw_test_write(
+        "lines.geojson",
+        "{\"type\":\"FeatureCollection\",\"features\":["
+        "{\"type\":\"Feature\",\"properties\":{\"RID\":\"a\",\"KIND\":\"primary\",\"DIR\":\"F\","
+        "\"LIMIT\":\"30 mph\",\"NAME\":\"Main\"},\"geometry\":{\"type\":\"LineString\","
+        "\"coordinates\":[[116,35],[116.001,35]]}},"
+        "{\"type\":\"Feature\",\"properties\":{\"RID\":\"b\",\"KIND\":\"residential\",\"DIR\":\"T\","
+        "\"LIMIT\":\"0\"},\"geometry\":{\"type\":\"MultiLineString\",\"coordinates\":"
+        "[[[116,35],[116,35.001]],[[116.001,35],[116.001,35.001]]]}},"
+        "{\"type\":\"Feature\",\"properties\":{\"RID\":\"c\",\"KIND\":\"service\",\"DIR\":\"B\"},"
+        "\"geometry\":{\"type\":\"LineString\",\"coordinates\":[[116,35.001],[116.001,35.001]]}}]}");
+    gw_store *s = NULL;
+    assert_int_equal(gw_store_open(ctx, gw_test_db("fmap"), GW_STORE_CREATE, &s), GW_OK);
+    gw_import_opts o = {.map = "id=RID,class=KIND,oneway=DIR,speed=LIMIT,name=NAME"};
+    gw_import_report rep;
+    assert_int_equal(gw_io_import_roads(ctx, s, path, &o, &rep), GW_OK);
+    assert_int_equal(rep.imported, 4);
+    gw_road_graph *g = graph_of(s);
+    assert_int_equal(gw_road_graph_arcs(g), 4);
+    assert_int_equal(gw_road_graph_nodes(g), 4); /* a square: its four corners */
+    gw_road_arc a;
+    assert_int_equal(gw_road_graph_arc(g, 0, &a), GW_OK); /* "a": forward only, 30 mph */
+    assert_true(a.fwd && !a.bwd);
+    assert_true(fabs(a.time_s - a.length_m / (30 * 1.609344 / 3.6)) < 1e-9);
+    assert_int_equal(gw_road_graph_arc(g, 1, &a), GW_OK); /* "b": backward only, 30 km/h */
+    assert_true(!a.fwd && a.bwd);
+    assert_true(fabs(a.time_s - a.length_m / (30 / 3.6)) < 1e-9);
+    assert_int_equal(gw_road_graph_arc(g, 3, &a), GW_OK); /* "c": both ways, service 20 km/h */
+    assert_true(a.fwd && a.bwd);
+    gw_road_graph_destroy(g);
+    /* a direction value nothing knows stops the whole import; nothing is written */
+    const char *bad = gw_test_write(
+        "bad.geojson",
+        "{\"type\":\"FeatureCollection\",\"features\":[{\"type\":\"Feature\",\"properties\":{"
+        "\"RID\":\"z\",\"DIR\":\"sideways\"},\"geometry\":{\"type\":\"LineString\","
+        "\"coordinates\":[[116,35],[116.002,35]]}}]}");
+    o.map = "id=RID,oneway=DIR";
+    assert_int_equal(gw_io_import_roads(ctx, s, bad, &o, &rep), GW_ERR_FORMAT);
+    assert_non_null(strstr(gw_ctx_errmsg(ctx), "sideways"));
+    int64_t n = 0;
+    assert_int_equal(gw_store_roads_count(s, &n), GW_OK);
+    assert_int_equal(n, 4);
+    /* --replace empties the layer first, in the same transaction */
+    o = (gw_import_opts){.map = "id=RID,class=KIND", .replace = 1};
+    assert_int_equal(gw_io_import_roads(ctx, s, path, &o, &rep), GW_OK);
+    assert_int_equal(gw_store_roads_count(s, &n), GW_OK);
+    assert_int_equal(n, 4);
+    gw_store_close(s);
+}
+
+/* ---- the real OpenStreetMap extracts (group --real) ---------------------------------------- */
+
+static int real_row(void *user, const gw_store_road *r)
+{
+    int *seen = user;
+    if (strcmp(r->id, "75415272") == 0) {
+        assert_int_equal(r->oneway, 1);
+        assert_string_equal(r->cls, "tertiary");
+        *seen |= 1;
+    } else if (strcmp(r->id, "75371465") == 0) {
+        assert_int_equal(r->oneway, 1);
+        assert_true(r->speed_kmh == 50);
+        *seen |= 2;
+    } else if (strcmp(r->cls, "residential") == 0 && r->oneway == 0 && isnan(r->speed_kmh)) {
+        *seen |= 4;
+    }
+    return 0;
+}
+
+static void test_real_osm(void **state)
+{
+    (void)state;
+    gw_store *s = NULL;
+    assert_int_equal(gw_store_open(ctx, gw_test_db("agu"), GW_STORE_CREATE, &s), GW_OK);
+    gw_import_report rep;
+    assert_int_equal(gw_io_import_roads(ctx, s, gw_test_real_file("osm/aguascalientes.osm.pbf"),
+                                        NULL, &rep),
+                     GW_OK);
+    /* 674 lines carry a highway tag; footways, steps, pedestrian streets and the like stay out */
+    assert_int_equal(rep.imported, 583);
+    gw_road_graph *g = NULL;
+    assert_int_equal(gw_road_graph_build(ctx, s, NULL, &g), GW_OK);
+    assert_int_equal(gw_road_graph_srid(g), 32613);              /* UTM 13N */
+    assert_true(gw_road_graph_edges(g) > gw_road_graph_arcs(g)); /* some one-way, most not */
+    assert_true(gw_road_graph_edges(g) < 2 * gw_road_graph_arcs(g));
+    /* a roundabout way without an oneway tag (75415272) is one-way; a maxspeed=50 one-way
+     * (75371465) keeps its limit; a residential street without tags is two-way at NULL speed */
+    int seen = 0;
+    assert_int_equal(gw_store_roads_read(s, real_row, &seen), GW_OK);
+    assert_int_equal(seen, 7);
+    gw_road_graph_destroy(g);
+    gw_store_close(s);
+    assert_int_equal(gw_store_open(ctx, gw_test_db("oak"), GW_STORE_CREATE, &s), GW_OK);
+    assert_int_equal(gw_io_import_roads(ctx, s, gw_test_real_file("osm/west-oakland.osm"), NULL,
+                                        &rep),
+                     GW_OK);
+    assert_int_equal(rep.imported, 23);
+    gw_store_close(s);
+}
+
+int main(int argc, char **argv)
 {
     ctx = gw_test_ctx();
+    const char *group = gw_test_group(argc, argv);
+    if (strcmp(group, "--real") == 0) {
+        static const char *const need[] = {"osm/aguascalientes.osm.pbf", "osm/west-oakland.osm",
+                                           NULL};
+        if (!gw_test_need_real(need)) return GW_TEST_SKIPPED;
+        const struct CMUnitTest real[] = {cmocka_unit_test(test_real_osm)};
+        int rc = cmocka_run_group_tests(real, NULL, NULL);
+        gw_ctx_destroy(ctx);
+        return rc;
+    }
+    if (*group) return gw_test_bad_group(group);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tags),
         cmocka_unit_test(test_store_round_trip),
@@ -452,6 +569,7 @@ int main(void)
         cmocka_unit_test(test_roundabout),
         cmocka_unit_test(test_empty),
         cmocka_unit_test(test_dispatch_eta_exact),
+        cmocka_unit_test(test_import_field_map),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     gw_ctx_destroy(ctx);
