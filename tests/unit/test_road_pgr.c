@@ -8,7 +8,8 @@
  * 0.05, its teams), Aguascalientes (PBF) and West Oakland (XML) (points on the roads as
  * teams).  Exit 77 (skipped) without a PostgreSQL server with pgRouting, or without the real
  * data for the OSM parts.  Environment: GW_PGR_POINTS (default 1000) random points for the
- * city, a fifth of that for each extract. */
+ * city, a fifth of that for each extract; GW_PGR_ADMIN_URL the server's maintenance database
+ * (default postgresql:///postgres; ctest passes GW_TEST_PG_URL's server). */
 #include "testutil.h"
 
 #include "gridwatch/city.h"
@@ -306,14 +307,16 @@ int main(void)
         PQfinish(admin);
         return GW_TEST_SKIPPED;
     }
-    char sql[160], conninfo[160];
+    char sql[160], conninfo[512];
     snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS gw_pgr_%d", (int)getpid());
     PQclear(PQexec(admin, sql));
     snprintf(sql, sizeof sql, "CREATE DATABASE gw_pgr_%d", (int)getpid());
     if (!(r = run(admin, sql))) return 1;
     PQclear(r);
-    snprintf(conninfo, sizeof conninfo, "dbname=gw_pgr_%d options='-c client_min_messages=warning'",
-             (int)getpid());
+    snprintf(conninfo, sizeof conninfo,
+             "host='%s' port='%s' user='%s' dbname=gw_pgr_%d "
+             "options='-c client_min_messages=warning'",
+             PQhost(admin), PQport(admin), PQuser(admin), (int)getpid());
     PGconn *c = PQconnectdb(conninfo);
     if (PQstatus(c) != CONNECTION_OK || !(r = run(c, "CREATE EXTENSION pgrouting CASCADE")))
         return fprintf(stderr, "cannot prepare the pgRouting database\n"), 1;
