@@ -51,8 +51,10 @@ gw_room(crs SOURCES ${S} HEADERS crs.h DEPS core LIBS PkgConfig::PROJ)
 gw_glob(S geo/store/*.c)
 gw_room(store SOURCES ${S} ${GW_MIGRATIONS_C} ${GW_PG_MIGRATIONS_C} HEADERS ${GW_STORE_HEADERS}
         mbtiles.h DEPS core LIBS PkgConfig::SPATIALITE PkgConfig::SQLITE3 PkgConfig::LIBPQ)
+gw_glob(S geo/road/*.c)
+gw_room(road SOURCES ${S} HEADERS road.h DEPS store crs)
 gw_glob(S geo/io/*.c)
-gw_room(io SOURCES ${S} HEADERS io.h DEPS store crs LIBS PkgConfig::GDAL)
+gw_room(io SOURCES ${S} HEADERS io.h DEPS road store crs LIBS PkgConfig::GDAL)
 gw_glob(S geo/model/*.c)
 gw_room(model SOURCES ${S} HEADERS model.h DEPS store crs)
 gw_glob(S geo/edit/*.c)
@@ -63,7 +65,7 @@ gw_room(stats SOURCES ${S} HEADERS hotspot.h kde.h lisa.h emerging.h clusters.h 
 gw_glob(S geo/coverage/*.c)
 gw_room(coverage SOURCES ${S} HEADERS coverage.h DEPS model store crs)
 gw_glob(S geo/dispatch/*.c)
-gw_room(dispatch SOURCES ${S} HEADERS dispatch.h DEPS coverage model store crs)
+gw_room(dispatch SOURCES ${S} HEADERS dispatch.h DEPS road coverage model store crs)
 gw_glob(S geo/flow/*.c)
 gw_room(flow SOURCES ${S} HEADERS flow.h flow_stats.h DEPS store core)
 gw_glob(S geo/juris/*.c)
@@ -72,12 +74,12 @@ gw_glob(S geo/plan/*.c)
 gw_room(plan SOURCES ${S} HEADERS plan.h DEPS io coverage model store crs
         LIBS PkgConfig::GDAL PkgConfig::JANSSON)
 # The synthetic city generator: used by the CLI, the tests and the benchmarks.
-gw_room(city SOURCES data/city.c data/city_make.c data/city_truth.c data/city_village.c HEADERS city.h DEPS io store crs
+gw_room(city SOURCES data/city.c data/city_make.c data/city_truth.c data/city_village.c data/city_roads.c HEADERS city.h DEPS io store crs
         LIBS PkgConfig::GDAL PkgConfig::JANSSON)
 # Everything of the engine, for the tests and benchmarks that use several rooms.
 add_library(gwgeo INTERFACE)
 target_link_libraries(gwgeo INTERFACE gwcore gwcrs gwstore gwio gwmodel gwedit gwstats gwcoverage
-                      gwdispatch gwplan gwflow gwjuris gwcity)
+                      gwroad gwdispatch gwplan gwflow gwjuris gwcity)
 
 # ---- tiles/: tile math, the MVT encoder, tile layers, heat map rasters, the tile cache ----
 gw_glob(S tiles/*.c)
@@ -87,6 +89,8 @@ gw_room(tiles SOURCES ${S} HEADERS tile.h mvt.h tilecache.h tilelayers.h heatmap
 # ---- the proof (tests/layering/run.sh): probes compiled as members of a room ----
 add_library(probe_core_up OBJECT EXCLUDE_FROM_ALL tests/layering/core_includes_store.c)
 target_link_libraries(probe_core_up PRIVATE gwcore)
+add_library(probe_road_up OBJECT EXCLUDE_FROM_ALL tests/layering/road_includes_dispatch.c)
+target_link_libraries(probe_road_up PRIVATE gwroad)
 add_library(probe_store_down OBJECT EXCLUDE_FROM_ALL tests/layering/store_includes_core.c)
 target_link_libraries(probe_store_down PRIVATE gwstore)
 add_library(probe_tiles_up OBJECT EXCLUDE_FROM_ALL tests/layering/tiles_includes_api.c)

@@ -132,8 +132,14 @@ static const char import_help[] =
     "Polygon features that share an id become one multipart grid (a warning names the ids).\n"
     "Incidents get their grid resolved from the grids already in the database.\n"
     "\n"
+    "LAYER roads takes street centre lines (docs/roads.md): OpenStreetMap .osm.pbf / .osm (the\n"
+    "drivable highway classes, oneway, junction=roundabout, maxspeed), or a Shapefile/GeoPackage\n"
+    "of lines with --map id=F,name=F,class=F,oneway=F,speed=F (oneway yes/no/1/0/-1/F/T/B,\n"
+    "speed \"50\", \"30 mph\"; unset speeds take the class's default).\n"
+    "\n"
     "example:\n"
     "  gridwatch import city.db grids police_beats.geojson --map id=beat_num,name=beat\n"
+    "  gridwatch import city.db roads aguascalientes.osm.pbf --replace\n"
     "  gridwatch import city.db incidents crimes.csv --map occurred_at=date,category=primary_type --tz America/Chicago\n";
 
 int gw_cmd_import(int argc, char **argv)
@@ -175,17 +181,21 @@ int gw_cmd_import(int argc, char **argv)
     }
     if (argc - optind != 3) return gw_cli_usage_error("import", "expected DB LAYER FILE");
     const char *db = argv[optind], *lname = argv[optind + 1], *file = argv[optind + 2];
-    gw_layer layer;
-    if (gw_layer_from_name(lname, &layer) != GW_OK)
+    gw_layer layer = GW_LAYER_COUNT; /* GW_LAYER_COUNT: the road layer (gw_io_import_roads) */
+    int roads = strcmp(lname, "roads") == 0;
+    if (!roads && gw_layer_from_name(lname, &layer) != GW_OK)
         return gw_cli_usage_error(
-            "import", "unknown layer '%s' (grids, police_rooms, cameras, teams, incidents)", lname);
+            "import", "unknown layer '%s' (grids, police_rooms, cameras, teams, incidents, roads)",
+            lname);
     gw_cli_progress p;
     gw_ctx *ctx = cli_ctx(&p);
     if (!ctx) return GW_EXIT_RUNTIME;
     gw_store *store = NULL;
     gw_import_report rep = {0};
     gw_status st = gw_store_open(ctx, db, GW_STORE_CREATE, &store);
-    if (st == GW_OK) st = gw_io_import(ctx, store, layer, file, &io, &rep);
+    if (st == GW_OK)
+        st = roads ? gw_io_import_roads(ctx, store, file, &io, &rep)
+                   : gw_io_import(ctx, store, layer, file, &io, &rep);
     gw_cli_progress_end(&p);
     int rc = GW_EXIT_OK;
     if (st != GW_OK) {

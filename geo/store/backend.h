@@ -25,6 +25,7 @@ struct gw_store_model_ops;
 struct gw_store_plan_ops;
 struct gw_store_copy_ops;
 struct gw_store_flow_ops;
+struct gw_store_roads_ops;
 
 typedef struct gw_store_backend {
     const char *name;                             /* "sqlite" */
@@ -37,8 +38,9 @@ typedef struct gw_store_backend {
     const struct gw_store_dispatch_ops *dispatch; /* team positions and assignments */
     const struct gw_store_model_ops *model;       /* what the in-memory model loads */
     const struct gw_store_plan_ops *plan;         /* drafts, edits, versions */
-    const struct gw_store_copy_ops *copy; /* whole tables as neutral rows (gridwatch copy) */
-    const struct gw_store_flow_ops *flow; /* incident flow states and transitions */
+    const struct gw_store_copy_ops *copy;   /* whole tables as neutral rows (gridwatch copy) */
+    const struct gw_store_flow_ops *flow;   /* incident flow states and transitions */
+    const struct gw_store_roads_ops *roads; /* the road layer (store_roads.h) */
 } gw_store_backend;
 
 extern const gw_store_backend st_sqlite_backend;

@@ -97,6 +97,11 @@ static const gw_copy_column juris_cols[] = {{"id", GW_COPY_INT},
                                             {"source", GW_COPY_TEXT},
                                             {"set_at", GW_COPY_TIME}};
 
+static const gw_copy_column roads_cols[] = {{"fid", GW_COPY_INT},    {"id", GW_COPY_TEXT},
+                                            {"name", GW_COPY_TEXT},  {"class", GW_COPY_TEXT},
+                                            {"oneway", GW_COPY_INT}, {"speed_kmh", GW_COPY_REAL},
+                                            {"geom", GW_COPY_GEOM}};
+
 #define T(name, cols, order, counter)                                                              \
     {                                                                                              \
         name, cols, N(cols), order, counter                                                        \
@@ -121,6 +126,7 @@ static const gw_copy_table tables[] = {
     T("incident_flow", flow_cols, "incident", NULL),
     T("incident_transitions", transitions_cols, "seq", "seq"),
     T("flow_deadlines", deadlines_cols, "category, level, action", NULL),
+    T("roads", roads_cols, "fid", "fid"),
 };
 
 const gw_copy_table *gw_copy_tables(size_t *n)

@@ -9,6 +9,7 @@
 #include "ops_edit.h"
 #include "ops_features.h"
 #include "ops_flow.h"
+#include "ops_roads.h"
 #include "ops_model.h"
 #include "ops_plan.h"
 #include "ops_tokens.h"
@@ -51,4 +52,5 @@ const gw_store_backend st_pg_backend = {
     .plan = &st_pg_plan_ops,
     .copy = &st_pg_copy_ops,
     .flow = &st_pg_flow_ops,
+    .roads = &st_pg_roads_ops,
 };

@@ -48,6 +48,7 @@ extern const struct gw_store_model_ops st_pg_model_ops;
 extern const struct gw_store_plan_ops st_pg_plan_ops;
 extern const struct gw_store_copy_ops st_pg_copy_ops;
 extern const struct gw_store_flow_ops st_pg_flow_ops;
+extern const struct gw_store_roads_ops st_pg_roads_ops;
 
 /* Run one statement with n text parameters (vals[i] NULL = NULL; lens non-NULL and lens[i] > 0:
  * binary parameter of that length).  Returns the result (PGRES_TUPLES_OK or COMMAND_OK), or

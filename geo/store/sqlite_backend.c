@@ -11,6 +11,7 @@
 #include "ops_flow.h"
 #include "ops_model.h"
 #include "ops_plan.h"
+#include "ops_roads.h"
 #include "ops_tokens.h"
 
 static const struct gw_store_core_ops sqlite_core = {
@@ -138,6 +139,14 @@ static const struct gw_store_plan_ops sqlite_plan = {
     .rooms = sq_plan_rooms,
 };
 
+static const struct gw_store_roads_ops sqlite_roads = {
+    .insert = sq_roads_insert,
+    .clear = sq_roads_clear,
+    .log = sq_roads_log,
+    .read = sq_roads_read,
+    .count = sq_roads_count,
+};
+
 static const struct gw_store_tokens_ops sqlite_tokens = {
     .insert = sq_tokens_insert,
     .find = sq_tokens_find,
@@ -157,6 +166,7 @@ const gw_store_backend st_sqlite_backend = {
     .flow = &sqlite_flow,
     .model = &sqlite_model,
     .plan = &sqlite_plan,
+    .roads = &sqlite_roads,
     .tokens = &sqlite_tokens,
 };
 

@@ -99,4 +99,9 @@ void st_point_blob(double x, double y, int srid, unsigned char out[ST_POINT_BLOB
 gw_status st_ckpt_start(gw_store *s);
 void st_ckpt_stop(gw_store *s);
 
+/* A road's values as both engines accept them (sqlite_roads.c): id, class, oneway -1..1, speed
+ * in (0, 300] or unset, a 2-D LineString. */
+struct gw_store_road;
+gw_status st_road_check(gw_store *s, const struct gw_store_road *r);
+
 #endif

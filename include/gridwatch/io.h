@@ -71,6 +71,15 @@ typedef struct gw_import_report {
 gw_status gw_io_import(gw_ctx *ctx, gw_store *store, gw_layer layer, const char *path,
                        const gw_import_opts *opts, gw_import_report *report);
 
+/* Import street centre lines into the road layer (store_roads.h, docs/roads.md) in one
+ * transaction: OpenStreetMap PBF/XML (GDAL's OSM driver, its `lines` layer: the drivable
+ * `highway` classes, `oneway`, `junction=roundabout`, `maxspeed` from other_tags) or any line
+ * layer with opts->map naming id, name, class, oneway, speed fields.  opts->source_layer,
+ * srs, map, replace and skip_bad_rows apply as for gw_io_import; one change-log row (layer
+ * "roads").  Errors as gw_io_import's; GW_ERR_NOT_FOUND when the file holds no road. */
+gw_status gw_io_import_roads(gw_ctx *ctx, gw_store *store, const char *path,
+                             const gw_import_opts *opts, gw_import_report *report);
+
 /* Export a layer with the defaults (EPSG:4326, UTF-8): gw_io_export_with with only a format. */
 gw_status gw_io_export(gw_ctx *ctx, gw_store *store, gw_layer layer, const char *path,
                        const char *format, int64_t *n);

@@ -18,7 +18,7 @@ extern "C" {
 typedef struct gw_store gw_store;
 
 /* Schema version this build writes; older files are migrated on open (unless read-only). */
-#define GW_SCHEMA_VERSION 9
+#define GW_SCHEMA_VERSION 10
 
 enum {
     GW_STORE_CREATE = 1,     /* create and initialise the file if it does not exist */
