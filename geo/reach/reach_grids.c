@@ -1,0 +1,368 @@
+/* reach_grids.c — per grid, the share of its area a police room reaches by road within 3, 5
+ * and 10 minutes (reach.h): one search per room up to 10 minutes merged into the least time
+ * per node, the pieces of each band indexed in a bucket grid, then per grid the pieces near
+ * it buffered, intersected with the grid and measured, on worker threads.  The clipped
+ * polygons are kept in EPSG:3857 (simplified to 2 m) for the isochrones tile layer. */
+#include "reach_internal.h"
+
+#include "gridwatch/crs.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const double band_min[GW_REACH_GRID_BANDS] = {3, 5, 10};
+
+double gw_reach_grid_minutes(size_t band) { return band < GW_REACH_GRID_BANDS ? band_min[band] : NAN; }
+
+#define CELL_M 500.0
+#define SIMPLIFY_M 2.0
+
+typedef struct bucket { /* the pieces of one band in a bucket grid */
+    rc_pieces p;
+    double x0, y0;
+    int nx, ny;
+    size_t *off, *item; /* cell c: item[off[c] .. off[c + 1]) */
+} bucket;
+
+struct gw_reach_grids {
+    size_t n;
+    int64_t graph_seq, rooms_seq, grids_seq;
+    double *share[GW_REACH_GRID_BANDS];
+    GEOSGeometry **geom; /* n * bands, EPSG:3857 */
+    gw_bbox *env;
+    double seconds;
+};
+
+typedef struct job {
+    const gw_reach_grids *t;
+    gw_reach_grids *out;
+    const gw_layer_data *grids;
+    bucket *bk;
+    gw_reach_opts o;
+    int srid;
+    pthread_mutex_t lock;
+    size_t next;
+    gw_status st;
+    char msg[256];
+} job;
+
+static void bucket_free(bucket *b)
+{
+    rc_pieces_free(&b->p);
+    free(b->off), free(b->item);
+}
+
+static void cell_range(const bucket *b, double lo, double hi, int axis, int *c0, int *c1)
+{
+    double o = axis ? b->y0 : b->x0;
+    int n = axis ? b->ny : b->nx;
+    *c0 = (int)floor((lo - o) / CELL_M), *c1 = (int)floor((hi - o) / CELL_M);
+    if (*c0 < 0) *c0 = 0;
+    if (*c1 > n - 1) *c1 = n - 1;
+}
+
+static void piece_env(const rc_pieces *p, size_t k, gw_bbox *e)
+{
+    *e = (gw_bbox){INFINITY, INFINITY, -INFINITY, -INFINITY};
+    for (size_t j = p->off[k]; j < p->off[k + 1]; j++) {
+        double x = p->xy[2 * j], y = p->xy[2 * j + 1];
+        if (x < e->minx) e->minx = x;
+        if (x > e->maxx) e->maxx = x;
+        if (y < e->miny) e->miny = y;
+        if (y > e->maxy) e->maxy = y;
+    }
+}
+
+/* Index b->p's pieces by the cells their envelope covers (two passes: count, fill). */
+static int bucket_index(bucket *b)
+{
+    const rc_pieces *p = &b->p;
+    gw_bbox all = {INFINITY, INFINITY, -INFINITY, -INFINITY};
+    for (size_t j = 0; j < p->npts; j++) {
+        double x = p->xy[2 * j], y = p->xy[2 * j + 1];
+        all.minx = fmin(all.minx, x), all.maxx = fmax(all.maxx, x);
+        all.miny = fmin(all.miny, y), all.maxy = fmax(all.maxy, y);
+    }
+    if (!p->n) return 0;
+    b->x0 = all.minx, b->y0 = all.miny;
+    b->nx = (int)((all.maxx - all.minx) / CELL_M) + 1, b->ny = (int)((all.maxy - all.miny) / CELL_M) + 1;
+    size_t nc = (size_t)b->nx * (size_t)b->ny;
+    if (!(b->off = calloc(nc + 1, sizeof *b->off))) return -1;
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t k = 0; k < p->n; k++) {
+            gw_bbox e;
+            piece_env(p, k, &e);
+            int x0, x1, y0, y1;
+            cell_range(b, e.minx, e.maxx, 0, &x0, &x1);
+            cell_range(b, e.miny, e.maxy, 1, &y0, &y1);
+            for (int cy = y0; cy <= y1; cy++)
+                for (int cx = x0; cx <= x1; cx++) {
+                    size_t c = (size_t)cy * (size_t)b->nx + (size_t)cx;
+                    if (pass == 0) b->off[c + 1]++;
+                    else b->item[b->off[c]++] = k;
+                }
+        }
+        if (pass == 0) {
+            for (size_t c = 0; c < nc; c++) b->off[c + 1] += b->off[c];
+            if (!(b->item = malloc((b->off[nc] + 1) * sizeof *b->item))) return -1;
+        } else {
+            for (size_t c = nc; c > 0; c--) b->off[c] = b->off[c - 1];
+            b->off[0] = 0;
+        }
+    }
+    return 0;
+}
+
+/* The pieces of b near box (deduplicated with stamp/mark) into *which. */
+static size_t near_pieces(const bucket *b, const gw_bbox *box, uint32_t *stamp, uint32_t mark,
+                          size_t **which, size_t *cap)
+{
+    if (!b->p.n) return 0;
+    int x0, x1, y0, y1;
+    cell_range(b, box->minx, box->maxx, 0, &x0, &x1);
+    cell_range(b, box->miny, box->maxy, 1, &y0, &y1);
+    size_t m = 0;
+    for (int cy = y0; cy <= y1; cy++)
+        for (int cx = x0; cx <= x1; cx++) {
+            size_t c = (size_t)cy * (size_t)b->nx + (size_t)cx;
+            for (size_t j = b->off[c]; j < b->off[c + 1]; j++) {
+                size_t k = b->item[j];
+                if (stamp[k] == mark) continue;
+                stamp[k] = mark;
+                if (m == *cap) {
+                    size_t c2 = *cap ? 2 * *cap : 256;
+                    size_t *q = realloc(*which, c2 * sizeof *q);
+                    if (!q) return (size_t)-1;
+                    *which = q, *cap = c2;
+                }
+                (*which)[m++] = k;
+            }
+        }
+    return m;
+}
+
+static void job_fail(job *j, gw_status st, const char *msg)
+{
+    pthread_mutex_lock(&j->lock);
+    if (!j->st) {
+        j->st = st;
+        snprintf(j->msg, sizeof j->msg, "%s", msg);
+    }
+    pthread_mutex_unlock(&j->lock);
+}
+
+static void *work(void *arg)
+{
+    job *j = arg;
+    gw_ctx *ctx = NULL;
+    gw_crs_transform *tr = NULL;
+    uint32_t *stamp[GW_REACH_GRID_BANDS] = {0};
+    size_t *which = NULL, cap = 0;
+    if (gw_ctx_create(&ctx) ||
+        gw_crs_transform_create(ctx, (gw_crs){GW_CRS_EPSG, j->srid}, (gw_crs){GW_CRS_EPSG, 3857}, &tr)) {
+        job_fail(j, GW_ERR_CRS, ctx ? gw_ctx_errmsg(ctx) : "no context");
+        goto done;
+    }
+    for (int b = 0; b < GW_REACH_GRID_BANDS; b++)
+        if (!(stamp[b] = calloc(j->bk[b].p.n + 1, sizeof *stamp[b]))) {
+            job_fail(j, GW_ERR_NOMEM, "out of memory");
+            goto done;
+        }
+    GEOSContextHandle_t h = gw_ctx_geos(ctx);
+    gw_reach_grids *t = j->out;
+    for (uint32_t mark = 1;; mark++) {
+        pthread_mutex_lock(&j->lock);
+        size_t r = j->next++;
+        int stop = j->st != GW_OK;
+        pthread_mutex_unlock(&j->lock);
+        if (stop || r >= t->n) break;
+        const GEOSGeometry *gm = gw_layer_data_geom(j->grids, r, GW_MODEL_METRIC);
+        double ga = 0, x0, y0, x1, y1;
+        if (!gm || !GEOSArea_r(h, gm, &ga) || !GEOSGeom_getXMin_r(h, gm, &x0) ||
+            !GEOSGeom_getYMin_r(h, gm, &y0) || !GEOSGeom_getXMax_r(h, gm, &x1) ||
+            !GEOSGeom_getYMax_r(h, gm, &y1)) {
+            for (int b = 0; b < GW_REACH_GRID_BANDS; b++) t->share[b][r] = NAN;
+            continue;
+        }
+        double w = j->o.width_m;
+        gw_bbox box = {x0 - w, y0 - w, x1 + w, y1 + w};
+        for (int b = 0; b < GW_REACH_GRID_BANDS; b++) {
+            size_t m = near_pieces(&j->bk[b], &box, stamp[b], mark, &which, &cap);
+            if (m == (size_t)-1) {
+                job_fail(j, GW_ERR_NOMEM, "out of memory");
+                goto done;
+            }
+            t->share[b][r] = ga > 0 ? 0 : NAN;
+            if (!m) continue;
+            GEOSGeometry *buf = rc_buffer(h, &j->bk[b].p, which, m, &box, w, j->o.quad_segs);
+            GEOSGeometry *in = buf ? GEOSIntersection_r(h, gm, buf) : NULL;
+            if (buf) GEOSGeom_destroy_r(h, buf);
+            double a = 0;
+            if (!in || !GEOSArea_r(h, in, &a)) {
+                if (in) GEOSGeom_destroy_r(h, in);
+                job_fail(j, GW_ERR_GEOMETRY, gw_ctx_geos_errmsg(ctx));
+                goto done;
+            }
+            if (ga > 0) t->share[b][r] = fmin(1, a / ga);
+            if (a > 0) {
+                GEOSGeometry *sm = GEOSTopologyPreserveSimplify_r(h, in, SIMPLIFY_M);
+                GEOSGeometry *mc = sm ? gw_crs_transform_geom(tr, sm) : NULL;
+                if (sm) GEOSGeom_destroy_r(h, sm);
+                if (mc) {
+                    gw_bbox *e = &t->env[r * GW_REACH_GRID_BANDS + b];
+                    GEOSGeom_getXMin_r(h, mc, &e->minx), GEOSGeom_getYMin_r(h, mc, &e->miny);
+                    GEOSGeom_getXMax_r(h, mc, &e->maxx), GEOSGeom_getYMax_r(h, mc, &e->maxy);
+                    t->geom[r * GW_REACH_GRID_BANDS + b] = mc;
+                }
+            }
+            GEOSGeom_destroy_r(h, in);
+        }
+    }
+done:
+    for (int b = 0; b < GW_REACH_GRID_BANDS; b++) free(stamp[b]);
+    free(which);
+    gw_crs_transform_destroy(tr);
+    gw_ctx_destroy(ctx);
+    return NULL;
+}
+
+void gw_reach_grids_destroy(gw_ctx *ctx, gw_reach_grids *t)
+{
+    if (!t) return;
+    GEOSContextHandle_t h = gw_ctx_geos(ctx);
+    if (t->geom)
+        for (size_t i = 0; i < t->n * GW_REACH_GRID_BANDS; i++)
+            if (t->geom[i]) GEOSGeom_destroy_r(h, t->geom[i]);
+    for (int b = 0; b < GW_REACH_GRID_BANDS; b++) free(t->share[b]);
+    free(t->geom), free(t->env), free(t);
+}
+
+size_t gw_reach_grids_count(const gw_reach_grids *t) { return t ? t->n : 0; }
+int64_t gw_reach_grids_graph_seq(const gw_reach_grids *t) { return t ? t->graph_seq : -1; }
+int64_t gw_reach_grids_rooms_seq(const gw_reach_grids *t) { return t ? t->rooms_seq : -1; }
+int64_t gw_reach_grids_grids_seq(const gw_reach_grids *t) { return t ? t->grids_seq : -1; }
+double gw_reach_grids_seconds(const gw_reach_grids *t) { return t ? t->seconds : 0; }
+const double *gw_reach_grids_share(const gw_reach_grids *t, size_t b)
+{
+    return t && b < GW_REACH_GRID_BANDS ? t->share[b] : NULL;
+}
+const GEOSGeometry *gw_reach_grids_geom(const gw_reach_grids *t, size_t row, size_t b)
+{
+    return t && row < t->n && b < GW_REACH_GRID_BANDS ? t->geom[row * GW_REACH_GRID_BANDS + b] : NULL;
+}
+gw_bbox gw_reach_grids_env(const gw_reach_grids *t, size_t row, size_t b)
+{
+    if (!t || row >= t->n || b >= GW_REACH_GRID_BANDS) return (gw_bbox){0, 0, 0, 0};
+    return t->env[row * GW_REACH_GRID_BANDS + b];
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* The least time from any room to every node (up to tmax), and the rooms' snaps. */
+static gw_status room_times(gw_ctx *ctx, const gw_road_graph *g, const gw_layer_data *rooms,
+                            const gw_reach_opts *o, double tmax, double *best, gw_road_snap **snaps,
+                            size_t *nsnap)
+{
+    size_t nn = gw_road_graph_nodes(g), nr = rooms ? gw_layer_data_count(rooms) : 0;
+    for (size_t v = 0; v < nn; v++) best[v] = INFINITY;
+    *snaps = NULL, *nsnap = 0;
+    if (!nn || !nr) return GW_OK;
+    gw_road_search *s = NULL;
+    gw_status st = gw_road_search_create(ctx, g, &s);
+    if (st) return st;
+    if (!(*snaps = malloc(nr * sizeof **snaps))) {
+        gw_road_search_destroy(s);
+        return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory");
+    }
+    const double *lx = gw_layer_data_x(rooms, GW_MODEL_LONLAT), *ly = gw_layer_data_y(rooms, GW_MODEL_LONLAT);
+    for (size_t r = 0; r < nr && !st; r++) {
+        double x, y;
+        gw_road_snap sn;
+        if ((st = gw_road_graph_to_metric(ctx, g, lx[r], ly[r], &x, &y))) break;
+        if (gw_road_snap_point(g, x, y, o->max_snap_m, &sn)) continue;
+        (*snaps)[(*nsnap)++] = sn;
+        if ((st = gw_road_times(s, &sn, 0, tmax))) break;
+        for (size_t v = 0; v < nn; v++) {
+            double t = gw_road_search_node_time(s, (uint32_t)v);
+            if (t < best[v]) best[v] = t;
+        }
+    }
+    gw_road_search_destroy(s);
+    return st;
+}
+
+gw_status gw_reach_grids_compute(gw_ctx *ctx, const gw_road_graph *g, const gw_layer_data *rooms,
+                                 const gw_layer_data *grids, int metric_srid,
+                                 const gw_reach_opts *opts, int threads, gw_reach_grids **out)
+{
+    *out = NULL;
+    if (!g || !grids) return gw_ctx_error(ctx, GW_ERR_ARG, "no graph or no grids");
+    double t0 = now_s();
+    gw_reach_opts o = rc_opts(opts);
+    size_t n = gw_layer_data_count(grids), nn = gw_road_graph_nodes(g);
+    gw_reach_grids *t = calloc(1, sizeof *t);
+    if (!t) return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory");
+    t->n = n, t->graph_seq = gw_road_graph_seq(g);
+    t->rooms_seq = rooms ? gw_layer_data_seq(rooms) : 0, t->grids_seq = gw_layer_data_seq(grids);
+    gw_status st = GW_OK;
+    double *best = NULL;
+    gw_road_snap *snaps = NULL;
+    size_t nsnap = 0;
+    bucket bk[GW_REACH_GRID_BANDS];
+    memset(bk, 0, sizeof bk);
+    t->geom = calloc(n * GW_REACH_GRID_BANDS + 1, sizeof *t->geom);
+    t->env = calloc(n * GW_REACH_GRID_BANDS + 1, sizeof *t->env);
+    best = malloc((nn + 1) * sizeof *best);
+    for (int b = 0; b < GW_REACH_GRID_BANDS; b++)
+        if (!(t->share[b] = calloc(n + 1, sizeof *t->share[b]))) st = GW_ERR_NOMEM;
+    if (st || !t->geom || !t->env || !best) {
+        st = gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory");
+        goto end;
+    }
+    if (nn && n && metric_srid != gw_road_graph_srid(g)) {
+        st = gw_ctx_error(ctx, GW_ERR_CRS, "the road graph is in EPSG:%d, the grids in EPSG:%d",
+                          gw_road_graph_srid(g), metric_srid);
+        goto end;
+    }
+    double tmax = band_min[GW_REACH_GRID_BANDS - 1] * 60;
+    if ((st = room_times(ctx, g, rooms, &o, tmax, best, &snaps, &nsnap))) goto end;
+    for (int b = 0; b < GW_REACH_GRID_BANDS; b++) {
+        if (nn && (rc_pieces_build(g, best, snaps, nsnap, band_min[b] * 60, &bk[b].p) ||
+                   bucket_index(&bk[b]))) {
+            st = gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory");
+            goto end;
+        }
+    }
+    job j = {.out = t, .grids = grids, .bk = bk, .o = o, .srid = gw_road_graph_srid(g)};
+    if (!nn) j.srid = 4326; /* nothing reached: the transform is never used on a polygon */
+    pthread_mutex_init(&j.lock, NULL);
+    int nt = threads > 1 ? (threads > 16 ? 16 : threads) : 1;
+    pthread_t th[16];
+    int started = 0;
+    for (int i = 1; i < nt; i++)
+        if (pthread_create(&th[i], NULL, work, &j) == 0) started++;
+        else break;
+    work(&j);
+    for (int i = 1; i <= started; i++) pthread_join(th[i], NULL);
+    pthread_mutex_destroy(&j.lock);
+    if (j.st) st = gw_ctx_error(ctx, j.st, "grid reach: %s", j.msg);
+end:
+    for (int b = 0; b < GW_REACH_GRID_BANDS; b++) bucket_free(&bk[b]);
+    free(best), free(snaps);
+    if (st) {
+        gw_reach_grids_destroy(ctx, t);
+        return st;
+    }
+    t->seconds = now_s() - t0;
+    *out = t;
+    return GW_OK;
+}
