@@ -76,7 +76,7 @@ gw_glob(S geo/plan/*.c)
 gw_room(plan SOURCES ${S} HEADERS plan.h DEPS io coverage model store crs
         LIBS PkgConfig::GDAL PkgConfig::JANSSON)
 # The synthetic city generator: used by the CLI, the tests and the benchmarks.
-gw_room(city SOURCES data/city.c data/city_make.c data/city_truth.c data/city_village.c HEADERS city.h DEPS io store crs
+gw_room(city SOURCES data/city.c data/city_make.c data/city_truth.c data/city_village.c data/city_roads.c HEADERS city.h DEPS io store crs
         LIBS PkgConfig::GDAL PkgConfig::JANSSON)
 # Everything of the engine, for the tests and benchmarks that use several rooms.
 add_library(gwgeo INTERFACE)

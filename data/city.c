@@ -504,6 +504,7 @@ static gw_status build(city *c, double scale)
     if (!st) st = city_make_rooms_teams(c, scale);
     if (!st) st = city_make_cameras(c, scale);
     if (!st) st = city_make_incidents(c, scale);
+    if (!st) st = city_make_roads(c, scale);
     return st;
 }
 

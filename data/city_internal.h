@@ -203,6 +203,8 @@ gw_status city_insert_grids(city *c);
 gw_status city_make_rooms_teams(city *c, double scale);
 gw_status city_make_cameras(city *c, double scale);
 gw_status city_make_incidents(city *c, double scale);
+/* The road network (city_roads.c): lattice roads, town streets, rivers with bridges. */
+gw_status city_make_roads(city *c, double scale);
 
 /* Progress of a phase, labelled with the prefecture in a province ("P03 grids"). */
 void city_progress(const city *c, const char *what, double done, double total);

@@ -20,6 +20,7 @@ int gw_cmd_copy(int argc, char **argv);
 int gw_cmd_incident(int argc, char **argv);
 int gw_cmd_accounts(int argc, char **argv);
 int gw_cmd_jurisdictions(int argc, char **argv);
+int gw_cmd_roads(int argc, char **argv);
 
 /* Generate the synthetic city into db (gen-city and demo share it), with the ground truth of its
  * planted hotspots at `truth` (NULL: none); an exit code. */

@@ -39,6 +39,7 @@ static const char usage[] =
     "  plan <verb> DB              grid planning: drafts, validation, publish, rollback\n"
     "  incident <verb> DB          the incident flow: transition, history, overdue\n"
     "  accounts <verb> DB          scoped accounts: import (CSV), list, disable\n"
+    "  roads DB [VERB]             the road graph: stats, nearest (teams by ETA), edges (CSV)\n"
     "  jurisdictions [import] DB   list the prefecture/county/township/village hierarchy, or import it\n"
     "  version, --version          print the version and those of the libraries it runs with\n"
     "\n"
@@ -60,6 +61,7 @@ static const struct {
     {"coverage", gw_cmd_coverage}, {"plan", gw_cmd_plan},
     {"copy", gw_cmd_copy},         {"jurisdictions", gw_cmd_jurisdictions},
     {"incident", gw_cmd_incident}, {"accounts", gw_cmd_accounts},
+    {"roads", gw_cmd_roads},
 };
 
 /* The version, then each library's as the library itself reports it at run time (not the

@@ -13,6 +13,7 @@
 #include "juris_http.h"
 #include "response_http.h"
 #include "dispatch_http.h"
+#include "roads_http.h"
 #include "events.h"
 #include "flow_http.h"
 #include "ogc.h"
@@ -159,6 +160,11 @@ gw_status gw_app_create(gw_ctx *ctx, const char *db_path, const gw_app_opts *opt
         st = gw_dispatch_http_create(ctx, app->live, 0, &disp);
         app->modules[GW_APP_DISPATCH] = disp;
     }
+    if (!st) { /* the road network: the graph follows the road layer through a listener */
+        gw_roads_http *rh = NULL;
+        st = gw_roads_http_create(ctx, app->live, &rh);
+        app->modules[GW_APP_ROADS] = rh;
+    }
     if (!st) {
         r = gw_dispatch_routes(&n);
         st = add_routes(ctx, app, r, n);
@@ -238,6 +244,7 @@ void gw_app_destroy(gw_app *app)
     gw_clusters_http_destroy(app->modules[GW_APP_CLUSTERS]);
     gw_events_destroy(app->modules[GW_APP_EVENTS]); /* before the team index its events read */
     gw_dispatch_destroy(app->modules[GW_APP_DISPATCH]);
+    gw_roads_http_destroy(app->modules[GW_APP_ROADS]);
     gw_coverage_http_destroy(app->modules[GW_APP_COVERAGE]);
     free(app->routes);
     free(app);

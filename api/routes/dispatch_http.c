@@ -10,6 +10,7 @@
 #include "gridwatch/layer.h"
 #include "http_util.h"
 #include "problem.h"
+#include "roads_http.h"
 #include "scope_http.h"
 
 #include <jansson.h>
@@ -249,7 +250,7 @@ static json_t *team_json(const gw_team_hit *h, int with_distance)
     if (with_distance) {
         json_object_set_new(o, "distance_m", round_num(h->distance_m, 10));
         json_object_set_new(o, "bearing_deg", round_num(h->bearing_deg, 10));
-        json_object_set_new(o, "eta_s", json_null()); /* road-network ETA: a later step */
+        json_object_set_new(o, "eta_s", json_null()); /* by=eta ranks by road (docs/roads.md) */
     }
     char at[32];
     if (h->updated_at != INT64_MIN) gw_time_format(h->updated_at, at, sizeof at);
@@ -265,6 +266,105 @@ static int scope_keep_team(void *user, double x, double y)
 {
     const gw_scope_keep_ctx *k = user;
     return gw_scope_has_point(k->ctx, k->scope, x, y);
+}
+
+/* A route as a GeoJSON LineString (a point twice when team and incident coincide). */
+static json_t *route_json(const double *c, size_t n)
+{
+    json_t *coords = json_array();
+    for (size_t i = 0; i < n || i < 2; i++) {
+        size_t j = i < n ? i : n - 1;
+        json_t *p = json_array();
+        json_array_append_new(p, round_num(c[2 * j], 1e7));
+        json_array_append_new(p, round_num(c[2 * j + 1], 1e7));
+        json_array_append_new(coords, p);
+    }
+    json_t *g = json_object();
+    json_object_set_new(g, "type", json_string("LineString"));
+    json_object_set_new(g, "coordinates", coords);
+    return g;
+}
+
+/* GET /dispatch/nearest?…&by=eta: the k teams that arrive first by road (docs/roads.md).
+ * Teams that cannot reach the point (no road near them, none leading there) are omitted and
+ * counted in "unreachable". */
+static int nearest_eta(gw_req *req, gw_dispatch *d, gw_ctx *ctx, double lon, double lat,
+                       gw_nearest_opts *o, int64_t stale_s)
+{
+    int64_t with_route, snap_max;
+    const char *rv = gw_req_query(req, "route");
+    if (rv && strcmp(rv, "true") && strcmp(rv, "false") && strcmp(rv, "1") && strcmp(rv, "0")) {
+        gw_req_problem(req, 400, NULL, "parameter 'route' must be true or false (got '%s')", rv);
+        return 0;
+    }
+    with_route = rv && (!strcmp(rv, "true") || !strcmp(rv, "1"));
+    if (query_int(req, "snap_max_m", 500, 1, 100000, &snap_max)) return 0;
+    gw_road_net *net = gw_req_roads(req);
+    const gw_road_graph *g = net ? gw_road_net_acquire(net) : NULL;
+    if (!g || gw_road_graph_arcs(g) == 0) {
+        gw_road_net_release(net, g);
+        gw_req_problem(req, 409, NULL,
+                       "by=eta needs the road layer, and this database has no roads: import "
+                       "them with `gridwatch import DB roads FILE` (docs/roads.md)");
+        return 0;
+    }
+    gw_road_search *s = NULL;
+    gw_scope *sc = NULL;
+    gw_status st = gw_road_search_create(ctx, g, &s);
+    if (!st && gw_req_scope_live(req, &sc)) {
+        gw_road_search_destroy(s);
+        gw_road_net_release(net, g);
+        return 0;
+    }
+    gw_scope_keep_ctx kc = {ctx, sc};
+    if (sc) o->keep = scope_keep_team, o->keep_user = &kc;
+    gw_team_eta hits[256];
+    gw_road_snap dest;
+    size_t n = 0, unreachable = 0;
+    if (!st)
+        st = gw_dispatch_nearest_eta(ctx, d, g, s, lon, lat, o, (double)snap_max, hits, &n,
+                                     &unreachable, &dest);
+    gw_scope_release(sc);
+    if (st == GW_ERR_NOT_FOUND) {
+        gw_road_search_destroy(s);
+        gw_road_net_release(net, g);
+        gw_req_problem(req, 422, NULL, "%s", gw_ctx_errmsg(ctx));
+        return 0;
+    }
+    json_t *arr = st ? NULL : json_array();
+    for (size_t i = 0; !st && i < n; i++) {
+        json_t *tj = team_json(&hits[i].team, 1);
+        json_object_set_new(tj, "eta_s", round_num(hits[i].eta_s, 10));
+        json_object_set_new(tj, "route_m", round_num(hits[i].route_m, 10));
+        json_object_set_new(tj, "snap_m", round_num(hits[i].snap_m, 10));
+        if (with_route) {
+            double *c = NULL;
+            size_t np = 0;
+            st = gw_road_route(s, hits[i].source, &c, &np);
+            if (!st && np) json_object_set_new(tj, "route", route_json(c, np));
+            free(c);
+        }
+        json_array_append_new(arr, tj);
+    }
+    gw_road_search_destroy(s);
+    gw_road_net_release(net, g);
+    if (st) {
+        json_decref(arr);
+        gw_req_fail(req, ctx, st, NULL);
+        return 0;
+    }
+    json_t *doc = json_object();
+    json_object_set_new(doc, "point", point_json(lon, lat));
+    json_object_set_new(doc, "by", json_string("eta"));
+    json_object_set_new(doc, "distance",
+                        json_sprintf("planar metres in EPSG:%d",
+                                     gw_model_metric_srid(gw_live_model(gw_req_live(req)))));
+    json_object_set_new(doc, "point_snap_m", round_num(dest.dist_m, 10));
+    json_object_set_new(doc, "stale_after_s", json_integer(stale_s));
+    json_object_set_new(doc, "unreachable", json_integer((json_int_t)unreachable));
+    json_object_set_new(doc, "teams", arr);
+    gw_req_respond_json(req, 200, doc);
+    return 0;
 }
 
 static int h_nearest(gw_req *req)
@@ -307,6 +407,12 @@ static int h_nearest(gw_req *req)
                        "parameter 'max_m' must be a positive number of metres (got '%s')", mv);
         return 0;
     }
+    const char *by = gw_req_query(req, "by");
+    if (by && strcmp(by, "distance") != 0 && strcmp(by, "eta") != 0) {
+        gw_req_problem(req, 400, NULL, "parameter 'by' must be distance or eta (got '%s')", by);
+        return 0;
+    }
+    if (by && strcmp(by, "eta") == 0) return nearest_eta(req, d, ctx, lon, lat, &o, stale_s);
     double x, y;
     gw_team_hit hits[256];
     size_t n = 0, skipped = 0;

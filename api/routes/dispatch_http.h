@@ -17,7 +17,9 @@ gw_status gw_dispatch_http_create(gw_ctx *ctx, gw_live *live, int64_t stale_s, g
 /* The routes (static storage; *n receives the count):
  *   GET  /dispatch/locate?lon=&lat=[&crs=][&cameras=20]                  viewer
  *   GET  /dispatch/nearest?lon=&lat=[&k=5][&status=available][&max_m=]
- *        [&include_stale=0][&stale_s=][&crs=]                              viewer
+ *        [&include_stale=0][&stale_s=][&crs=][&by=distance|eta][&route=false]
+ *        [&snap_max_m=500]                                                  viewer
+ *        by=eta: by road travel time (docs/roads.md); 409 without a road layer
  *   POST /dispatch/positions  [{id, lon, lat, at}, …] or {"positions": […]} dispatcher
  *   POST /dispatch/assign     {incident, team[, by]}   (409 + the team's state)   dispatcher
  *   POST /dispatch/release    {team[, incident][, by]}                        dispatcher */

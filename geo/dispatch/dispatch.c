@@ -345,8 +345,8 @@ gw_status gw_dispatch_sync(gw_ctx *ctx, gw_dispatch *d, const gw_model_snapshot 
 
 /* ---- nearest ------------------------------------------------------------------------------- */
 
-static void fill_hit(int64_t stale_s, const tteam *t, double x, double y, int64_t now,
-                     gw_team_hit *h, const gw_nearest_opts *o)
+void dsp_fill_hit(int64_t stale_s, const tteam *t, double x, double y, int64_t now, gw_team_hit *h,
+                  const gw_nearest_opts *o)
 {
     double dx = t->x - x, dy = t->y - y;
     h->id = t->id, h->name = t->name, h->status = (gw_team_status)t->status;
@@ -450,7 +450,7 @@ gw_status gw_dispatch_nearest(gw_ctx *ctx, gw_dispatch *d, double x, double y,
         }
     }
     for (size_t i = 0; i < q.n; i++)
-        fill_hit(o.stale_s, &d->t[q.best[i]], x, y, o.now, &hits[i], &o);
+        dsp_fill_hit(o.stale_s, &d->t[q.best[i]], x, y, o.now, &hits[i], &o);
     if (stale_skipped) {
         double lim = q.n == q.k ? q.dist[q.n - 1] : INFINITY;
         size_t c = q.stale_over;
@@ -469,7 +469,7 @@ gw_status gw_dispatch_team(gw_ctx *ctx, gw_dispatch *d, const char *id, int64_t 
     pthread_rwlock_rdlock(&d->lock);
     ptrdiff_t k = find(d, id);
     int ok = k >= 0 && d->t[k].alive;
-    if (ok) fill_hit(d->stale_s, &d->t[k], d->t[k].x, d->t[k].y, now, out, NULL);
+    if (ok) dsp_fill_hit(d->stale_s, &d->t[k], d->t[k].x, d->t[k].y, now, out, NULL);
     pthread_rwlock_unlock(&d->lock);
     return ok ? GW_OK : gw_ctx_error(ctx, GW_ERR_NOT_FOUND, "no team '%s'", id ? id : "");
 }
@@ -486,7 +486,7 @@ static void apply_status(gw_dispatch *d, const char *id, gw_team_status s, int64
         tteam *t = &d->t[k];
         t->status = (uint8_t)s;
         if (seq > t->seq) t->seq = seq;
-        if (state) fill_hit(d->stale_s, t, t->x, t->y, (int64_t)time(NULL), state, NULL);
+        if (state) dsp_fill_hit(d->stale_s, t, t->x, t->y, (int64_t)time(NULL), state, NULL);
     }
     pthread_rwlock_unlock(&d->lock);
 }

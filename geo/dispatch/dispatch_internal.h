@@ -80,4 +80,9 @@ static inline int same(const char *a, const char *b)
 gw_status dsp_write_positions(gw_dispatch *d, gw_store *store, const gw_store_move *mv, size_t n,
                               uint8_t *oc, int64_t *sq);
 
+/* A team's entry as a gw_team_hit, with distance and bearing from metric (x, y) (dispatch.c;
+ * o may be NULL: grid bearings). */
+void dsp_fill_hit(int64_t stale_s, const tteam *t, double x, double y, int64_t now, gw_team_hit *h,
+                  const gw_nearest_opts *o);
+
 #endif

@@ -89,8 +89,8 @@ static gw_status map_fields(rimp *m)
                                   "source field",
                                   tok);
             else if ((m->src[f] = field_of(d, eq + 1)) < 0)
-                st = gw_ctx_error(m->ctx, GW_ERR_NOT_FOUND, "--map %s=%s: the layer has no field '%s'",
-                                  tok, eq + 1, eq + 1);
+                st = gw_ctx_error(m->ctx, GW_ERR_NOT_FOUND,
+                                  "--map %s=%s: the layer has no field '%s'", tok, eq + 1, eq + 1);
         }
         free(copy);
         if (st) return st;
@@ -213,12 +213,14 @@ static gw_status one_feature(rimp *m, OGRFeatureH f, int64_t row)
     OGRGeometryH g = OGR_F_GetGeometryRef(f);
     if (!g || OGR_G_IsEmpty(g)) {
         if (m->o->skip_bad_rows) return m->rep->skipped++, GW_OK;
-        return gw_ctx_error(m->ctx, GW_ERR_GEOMETRY, "row %" PRId64 " (road %s): no geometry", row, id);
+        return gw_ctx_error(m->ctx, GW_ERR_GEOMETRY, "row %" PRId64 " (road %s): no geometry", row,
+                            id);
     }
     OGRGeometryH tg = OGR_G_Clone(g);
     if (m->oct && OGR_G_Transform(tg, m->oct) != OGRERR_NONE) {
         OGR_G_DestroyGeometry(tg);
-        return gw_ctx_error(m->ctx, GW_ERR_CRS, "row %" PRId64 " (road %s): cannot reproject", row, id);
+        return gw_ctx_error(m->ctx, GW_ERR_CRS, "row %" PRId64 " (road %s): cannot reproject", row,
+                            id);
     }
     OGRwkbGeometryType t = wkbFlatten(OGR_G_GetGeometryType(tg));
     gw_status st = GW_OK;
@@ -229,7 +231,8 @@ static gw_status one_feature(rimp *m, OGRFeatureH f, int64_t row)
         for (int i = 0; !st && i < parts; i++) {
             char pid[96];
             if (i) snprintf(pid, sizeof pid, "%s#%d", id, i + 1);
-            st = add_part(m, OGR_G_GetGeometryRef(tg, i), i ? pid : id, name, cls, oneway, kmh, row);
+            st = add_part(m, OGR_G_GetGeometryRef(tg, i), i ? pid : id, name, cls, oneway, kmh,
+                          row);
         }
     } else if (m->o->skip_bad_rows) {
         m->rep->skipped++;
@@ -293,7 +296,8 @@ gw_status gw_io_import_roads(gw_ctx *ctx, gw_store *store, const char *path,
     m.rows = calloc(BATCH, sizeof *m.rows);
     m.wkbs = calloc(BATCH, sizeof *m.wkbs);
     m.texts = calloc(3 * BATCH, sizeof *m.texts);
-    gw_status st = m.rows && m.wkbs && m.texts ? GW_OK : gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory");
+    gw_status st = m.rows && m.wkbs && m.texts ? GW_OK
+                                               : gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory");
     io_gdal_enter();
     if (!st) st = open_source(&m, path);
     if (!st) st = map_fields(&m);

@@ -40,9 +40,10 @@ struct gw_road_search {
     double *sbest, *slen;
     int64_t *svia; /* node, or -1 direct */
     uint8_t *sside, *sdone;
+    uint32_t *sarc; /* the sources' arcs and fractions, for their routes */
+    double *sfrac;
     size_t nsrc, capsrc;
     gw_road_snap dest, srcs1;
-    const gw_road_snap *srcs;
 };
 
 gw_status gw_road_search_create(gw_ctx *ctx, const gw_road_graph *g, gw_road_search **out)
@@ -71,7 +72,7 @@ void gw_road_search_destroy(gw_road_search *s)
     if (!s) return;
     free(s->dist), free(s->len), free(s->pred), free(s->ahead), free(s->stamp), free(s->done);
     free(s->astamp), free(s->heap), free(s->atts), free(s->sbest), free(s->slen), free(s->svia);
-    free(s->sside), free(s->sdone);
+    free(s->sside), free(s->sdone), free(s->sarc), free(s->sfrac);
     free(s);
 }
 
@@ -170,7 +171,11 @@ static int grow_sources(gw_road_search *s, size_t n)
     if (dn) s->sdone = dn;
     att *at = realloc(s->atts, 2 * c * sizeof *at);
     if (at) s->atts = at;
-    if (!b || !l || !v || !sd || !dn || !at) return -1;
+    uint32_t *sa = realloc(s->sarc, c * sizeof *sa);
+    if (sa) s->sarc = sa;
+    double *sf = realloc(s->sfrac, c * sizeof *sf);
+    if (sf) s->sfrac = sf;
+    if (!b || !l || !v || !sd || !dn || !at || !sa || !sf) return -1;
     s->capsrc = c, s->capatts = 2 * c;
     return 0;
 }
@@ -205,13 +210,13 @@ gw_status gw_road_nearest(gw_road_search *s, const gw_road_snap *dest, const gw_
     if (grow_sources(s, nsrc)) return gw_ctx_error(s->ctx, GW_ERR_NOMEM, "out of memory");
     if (k == 0 || k > nsrc) k = nsrc;
     begin(s);
-    s->dest = *dest, s->srcs = src, s->nsrc = nsrc;
+    s->dest = *dest, s->nsrc = nsrc;
     int oom = 0;
     const road_arc *da = &g->arcs[dest->arc];
     for (size_t i = 0; i < nsrc; i++) {
         const gw_road_snap *p = &src[i];
         const road_arc *a = &g->arcs[p->arc];
-        s->sbest[i] = INFINITY, s->sdone[i] = 0;
+        s->sbest[i] = INFINITY, s->sdone[i] = 0, s->sarc[i] = p->arc, s->sfrac[i] = p->frac;
         if (a->fwd)
             attach(s, a->to, (uint32_t)i, (1 - p->frac) * a->time_s, (1 - p->frac) * a->len_m, 1);
         if (a->bwd) attach(s, a->from, (uint32_t)i, p->frac * a->time_s, p->frac * a->len_m, 0);
@@ -380,12 +385,12 @@ gw_status gw_road_route(gw_road_search *s, size_t i, double **coords, size_t *np
     *coords = NULL, *npts = 0;
     if (i >= s->nsrc || !s->sdone[i]) return GW_ERR_NOT_FOUND;
     const gw_road_graph *g = s->g;
-    const gw_road_snap *p = &s->srcs[i], *d = &s->dest;
+    const gw_road_snap *d = &s->dest;
     pts r = {0};
     if (s->svia[i] < 0) {
-        part(g, &g->arcs[d->arc], p->frac, d->frac, &r);
+        part(g, &g->arcs[d->arc], s->sfrac[i], d->frac, &r);
     } else {
-        part(g, &g->arcs[p->arc], p->frac, s->sside[i] ? 1 : 0, &r);
+        part(g, &g->arcs[s->sarc[i]], s->sfrac[i], s->sside[i] ? 1 : 0, &r);
         uint32_t v = (uint32_t)s->svia[i];
         size_t guard = 0;
         while (s->pred[v] >= 0 && guard++ <= g->nnodes) {

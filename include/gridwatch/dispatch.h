@@ -23,6 +23,7 @@
 
 #include "gridwatch/common.h"
 #include "gridwatch/model.h"
+#include "gridwatch/road.h"
 #include "gridwatch/store.h"
 
 #include <stddef.h>
@@ -145,6 +146,33 @@ gw_status gw_dispatch_nearest(gw_ctx *ctx, gw_dispatch *d, double x, double y,
 /* The current entry of team `id` (distance 0).  GW_ERR_NOT_FOUND when the table has no such team. */
 gw_status gw_dispatch_team(gw_ctx *ctx, gw_dispatch *d, const char *id, int64_t now,
                            gw_team_hit *out);
+
+/* ---- nearest teams by road (issue 20, docs/roads.md) ----------------------------------------- */
+
+/* A team ranked by travel time. */
+typedef struct gw_team_eta {
+    gw_team_hit team; /* distance_m/bearing_deg: straight line, as gw_dispatch_nearest */
+    double eta_s;     /* seconds by road from the team's snapped position to the point's */
+    double route_m;   /* metres along the roads, snapped ends included */
+    double snap_m;    /* how far the team is from the road it was snapped to */
+    size_t source;    /* its source index in the search, for gw_road_route(search, source, …) */
+} gw_team_eta;
+
+/* The k teams that reach (lon, lat) first by road on graph g, fastest first (ties: the team
+ * found first in the table), into out[k]; every team that passes opts (status, staleness,
+ * keep, max_m as straight-line metres) is a candidate, snapped to its nearest road (at most
+ * snap_max_m away, <= 0 = unlimited), and one backward search from the point (road.h,
+ * gw_road_nearest) stops when the k-th is settled.  Teams that cannot reach the point (no road
+ * near them, or none leading there) are left out: *unreachable (may be NULL) receives how many
+ * candidates could not be ranked, so *n < k when fewer can.  *dest (may be NULL) receives the
+ * point's snap.  After the call `s` holds the search for gw_road_route(s, out[i].source, …)
+ * until it is used again.  Errors: GW_ERR_NOT_FOUND when the graph is empty or the point is
+ * farther than snap_max_m from every road (with a message); GW_ERR_RANGE as
+ * gw_dispatch_nearest; GW_ERR_NOMEM. */
+gw_status gw_dispatch_nearest_eta(gw_ctx *ctx, gw_dispatch *d, const gw_road_graph *g,
+                                  gw_road_search *s, double lon, double lat,
+                                  const gw_nearest_opts *opts, double snap_max_m, gw_team_eta *out,
+                                  size_t *n, size_t *unreachable, gw_road_snap *dest);
 
 /* ---- writes (the store must be read-write with no open transaction) ------------------------ */
 

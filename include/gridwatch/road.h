@@ -153,8 +153,9 @@ typedef struct gw_road_eta {
  * out[0..*n) receives them in increasing eta (ties: the lower source index); a source on the
  * same arc as dest and before it in an allowed direction drives there directly.  Sources
  * that cannot reach dest are not listed (so *n < k when fewer can).  The snaps must come from
- * the same graph.  The search space stays in `s` for gw_road_route until the next search.
- * No allocation beyond the work space's growth.  GW_ERR_ARG for a snap of another graph. */
+ * the same graph.  The search stays in `s` for gw_road_route until
+ * the next search (src need not outlive the call).  No allocation beyond the work space's
+ * growth.  GW_ERR_ARG for a snap of another graph. */
 gw_status gw_road_nearest(gw_road_search *s, const gw_road_snap *dest, const gw_road_snap *src,
                           size_t nsrc, size_t k, gw_road_eta *out, size_t *n);
 
