@@ -73,7 +73,7 @@ gw_room(flow SOURCES ${S} HEADERS flow.h flow_stats.h DEPS store core)
 gw_glob(S geo/juris/*.c)
 gw_room(juris SOURCES ${S} HEADERS juris.h DEPS model edit store crs)
 gw_glob(S geo/plan/*.c)
-gw_room(plan SOURCES ${S} HEADERS plan.h DEPS io coverage model store crs
+gw_room(plan SOURCES ${S} HEADERS plan.h DEPS reach road io coverage model store crs
         LIBS PkgConfig::GDAL PkgConfig::JANSSON)
 # The synthetic city generator: used by the CLI, the tests and the benchmarks.
 gw_room(city SOURCES data/city.c data/city_make.c data/city_truth.c data/city_village.c data/city_roads.c HEADERS city.h DEPS io store crs

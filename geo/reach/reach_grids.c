@@ -16,7 +16,10 @@
 
 static const double band_min[GW_REACH_GRID_BANDS] = {3, 5, 10};
 
-double gw_reach_grid_minutes(size_t band) { return band < GW_REACH_GRID_BANDS ? band_min[band] : NAN; }
+double gw_reach_grid_minutes(size_t band)
+{
+    return band < GW_REACH_GRID_BANDS ? band_min[band] : NAN;
+}
 
 #define CELL_M 500.0
 #define SIMPLIFY_M 2.0
@@ -31,16 +34,18 @@ typedef struct bucket { /* the pieces of one band in a bucket grid */
 struct gw_reach_grids {
     size_t n;
     int64_t graph_seq, rooms_seq, grids_seq;
-    double *share[GW_REACH_GRID_BANDS];
-    GEOSGeometry **geom; /* n * bands, EPSG:3857 */
+    double *share[GW_REACH_GRID_BANDS]; /* per band, per row */
+    GEOSGeometry **geom;                /* n * bands, EPSG:3857 */
     gw_bbox *env;
     double seconds;
 };
 
 typedef struct job {
-    const gw_reach_grids *t;
-    gw_reach_grids *out;
-    const gw_layer_data *grids;
+    size_t n;
+    double *share;       /* n * bands */
+    GEOSGeometry **geom; /* n * bands, EPSG:3857; NULL: shares only */
+    gw_bbox *env;
+    const GEOSGeometry *const *grids;
     bucket *bk;
     gw_reach_opts o;
     int srid;
@@ -89,7 +94,8 @@ static int bucket_index(bucket *b)
     }
     if (!p->n) return 0;
     b->x0 = all.minx, b->y0 = all.miny;
-    b->nx = (int)((all.maxx - all.minx) / CELL_M) + 1, b->ny = (int)((all.maxy - all.miny) / CELL_M) + 1;
+    b->nx = (int)((all.maxx - all.minx) / CELL_M) + 1,
+    b->ny = (int)((all.maxy - all.miny) / CELL_M) + 1;
     size_t nc = (size_t)b->nx * (size_t)b->ny;
     if (!(b->off = calloc(nc + 1, sizeof *b->off))) return -1;
     for (int pass = 0; pass < 2; pass++) {
@@ -163,7 +169,8 @@ static void *work(void *arg)
     uint32_t *stamp[GW_REACH_GRID_BANDS] = {0};
     size_t *which = NULL, cap = 0;
     if (gw_ctx_create(&ctx) ||
-        gw_crs_transform_create(ctx, (gw_crs){GW_CRS_EPSG, j->srid}, (gw_crs){GW_CRS_EPSG, 3857}, &tr)) {
+        (j->geom && gw_crs_transform_create(ctx, (gw_crs){GW_CRS_EPSG, j->srid},
+                                            (gw_crs){GW_CRS_EPSG, 3857}, &tr))) {
         job_fail(j, GW_ERR_CRS, ctx ? gw_ctx_errmsg(ctx) : "no context");
         goto done;
     }
@@ -173,19 +180,19 @@ static void *work(void *arg)
             goto done;
         }
     GEOSContextHandle_t h = gw_ctx_geos(ctx);
-    gw_reach_grids *t = j->out;
     for (uint32_t mark = 1;; mark++) {
         pthread_mutex_lock(&j->lock);
         size_t r = j->next++;
         int stop = j->st != GW_OK;
         pthread_mutex_unlock(&j->lock);
-        if (stop || r >= t->n) break;
-        const GEOSGeometry *gm = gw_layer_data_geom(j->grids, r, GW_MODEL_METRIC);
+        if (stop || r >= j->n) break;
+        double *share = j->share + r * GW_REACH_GRID_BANDS;
+        const GEOSGeometry *gm = j->grids[r];
         double ga = 0, x0, y0, x1, y1;
         if (!gm || !GEOSArea_r(h, gm, &ga) || !GEOSGeom_getXMin_r(h, gm, &x0) ||
             !GEOSGeom_getYMin_r(h, gm, &y0) || !GEOSGeom_getXMax_r(h, gm, &x1) ||
             !GEOSGeom_getYMax_r(h, gm, &y1)) {
-            for (int b = 0; b < GW_REACH_GRID_BANDS; b++) t->share[b][r] = NAN;
+            for (int b = 0; b < GW_REACH_GRID_BANDS; b++) share[b] = NAN;
             continue;
         }
         double w = j->o.width_m;
@@ -196,7 +203,7 @@ static void *work(void *arg)
                 job_fail(j, GW_ERR_NOMEM, "out of memory");
                 goto done;
             }
-            t->share[b][r] = ga > 0 ? 0 : NAN;
+            share[b] = ga > 0 ? 0 : NAN;
             if (!m) continue;
             GEOSGeometry *buf = rc_buffer(h, &j->bk[b].p, which, m, &box, w, j->o.quad_segs);
             GEOSGeometry *in = buf ? GEOSIntersection_r(h, gm, buf) : NULL;
@@ -207,16 +214,16 @@ static void *work(void *arg)
                 job_fail(j, GW_ERR_GEOMETRY, gw_ctx_geos_errmsg(ctx));
                 goto done;
             }
-            if (ga > 0) t->share[b][r] = fmin(1, a / ga);
-            if (a > 0) {
+            if (ga > 0) share[b] = fmin(1, a / ga);
+            if (a > 0 && j->geom) {
                 GEOSGeometry *sm = GEOSTopologyPreserveSimplify_r(h, in, SIMPLIFY_M);
                 GEOSGeometry *mc = sm ? gw_crs_transform_geom(tr, sm) : NULL;
                 if (sm) GEOSGeom_destroy_r(h, sm);
                 if (mc) {
-                    gw_bbox *e = &t->env[r * GW_REACH_GRID_BANDS + b];
+                    gw_bbox *e = &j->env[r * GW_REACH_GRID_BANDS + b];
                     GEOSGeom_getXMin_r(h, mc, &e->minx), GEOSGeom_getYMin_r(h, mc, &e->miny);
                     GEOSGeom_getXMax_r(h, mc, &e->maxx), GEOSGeom_getYMax_r(h, mc, &e->maxy);
-                    t->geom[r * GW_REACH_GRID_BANDS + b] = mc;
+                    j->geom[r * GW_REACH_GRID_BANDS + b] = mc;
                 }
             }
             GEOSGeom_destroy_r(h, in);
@@ -252,7 +259,8 @@ const double *gw_reach_grids_share(const gw_reach_grids *t, size_t b)
 }
 const GEOSGeometry *gw_reach_grids_geom(const gw_reach_grids *t, size_t row, size_t b)
 {
-    return t && row < t->n && b < GW_REACH_GRID_BANDS ? t->geom[row * GW_REACH_GRID_BANDS + b] : NULL;
+    return t && row < t->n && b < GW_REACH_GRID_BANDS ? t->geom[row * GW_REACH_GRID_BANDS + b]
+                                                      : NULL;
 }
 gw_bbox gw_reach_grids_env(const gw_reach_grids *t, size_t row, size_t b)
 {
@@ -267,12 +275,13 @@ static double now_s(void)
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-/* The least time from any room to every node (up to tmax), and the rooms' snaps. */
-static gw_status room_times(gw_ctx *ctx, const gw_road_graph *g, const gw_layer_data *rooms,
+/* The least time from any room (metric x, y pairs) to every node, up to tmax, and the rooms'
+ * snaps. */
+static gw_status room_times(gw_ctx *ctx, const gw_road_graph *g, const double *room_xy, size_t nr,
                             const gw_reach_opts *o, double tmax, double *best, gw_road_snap **snaps,
                             size_t *nsnap)
 {
-    size_t nn = gw_road_graph_nodes(g), nr = rooms ? gw_layer_data_count(rooms) : 0;
+    size_t nn = gw_road_graph_nodes(g);
     for (size_t v = 0; v < nn; v++) best[v] = INFINITY;
     *snaps = NULL, *nsnap = 0;
     if (!nn || !nr) return GW_OK;
@@ -283,12 +292,9 @@ static gw_status room_times(gw_ctx *ctx, const gw_road_graph *g, const gw_layer_
         gw_road_search_destroy(s);
         return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory");
     }
-    const double *lx = gw_layer_data_x(rooms, GW_MODEL_LONLAT), *ly = gw_layer_data_y(rooms, GW_MODEL_LONLAT);
     for (size_t r = 0; r < nr && !st; r++) {
-        double x, y;
         gw_road_snap sn;
-        if ((st = gw_road_graph_to_metric(ctx, g, lx[r], ly[r], &x, &y))) break;
-        if (gw_road_snap_point(g, x, y, o->max_snap_m, &sn)) continue;
+        if (gw_road_snap_point(g, room_xy[2 * r], room_xy[2 * r + 1], o->max_snap_m, &sn)) continue;
         (*snaps)[(*nsnap)++] = sn;
         if ((st = gw_road_times(s, &sn, 0, tmax))) break;
         for (size_t v = 0; v < nn; v++) {
@@ -300,50 +306,36 @@ static gw_status room_times(gw_ctx *ctx, const gw_road_graph *g, const gw_layer_
     return st;
 }
 
-gw_status gw_reach_grids_compute(gw_ctx *ctx, const gw_road_graph *g, const gw_layer_data *rooms,
-                                 const gw_layer_data *grids, int metric_srid,
-                                 const gw_reach_opts *opts, int threads, gw_reach_grids **out)
+/* The shares (and with geom, the clipped polygons) of grids[0..n). */
+static gw_status shares(gw_ctx *ctx, const gw_road_graph *g, const double *room_xy, size_t nrooms,
+                        const GEOSGeometry *const *grids, size_t n, const gw_reach_opts *opts,
+                        int threads, double *share, GEOSGeometry **geom, gw_bbox *env)
 {
-    *out = NULL;
-    if (!g || !grids) return gw_ctx_error(ctx, GW_ERR_ARG, "no graph or no grids");
-    double t0 = now_s();
     gw_reach_opts o = rc_opts(opts);
-    size_t n = gw_layer_data_count(grids), nn = gw_road_graph_nodes(g);
-    gw_reach_grids *t = calloc(1, sizeof *t);
-    if (!t) return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory");
-    t->n = n, t->graph_seq = gw_road_graph_seq(g);
-    t->rooms_seq = rooms ? gw_layer_data_seq(rooms) : 0, t->grids_seq = gw_layer_data_seq(grids);
+    size_t nn = gw_road_graph_nodes(g);
     gw_status st = GW_OK;
-    double *best = NULL;
+    double *best = malloc((nn + 1) * sizeof *best);
     gw_road_snap *snaps = NULL;
     size_t nsnap = 0;
     bucket bk[GW_REACH_GRID_BANDS];
     memset(bk, 0, sizeof bk);
-    t->geom = calloc(n * GW_REACH_GRID_BANDS + 1, sizeof *t->geom);
-    t->env = calloc(n * GW_REACH_GRID_BANDS + 1, sizeof *t->env);
-    best = malloc((nn + 1) * sizeof *best);
-    for (int b = 0; b < GW_REACH_GRID_BANDS; b++)
-        if (!(t->share[b] = calloc(n + 1, sizeof *t->share[b]))) st = GW_ERR_NOMEM;
-    if (st || !t->geom || !t->env || !best) {
-        st = gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory");
-        goto end;
-    }
-    if (nn && n && metric_srid != gw_road_graph_srid(g)) {
-        st = gw_ctx_error(ctx, GW_ERR_CRS, "the road graph is in EPSG:%d, the grids in EPSG:%d",
-                          gw_road_graph_srid(g), metric_srid);
-        goto end;
-    }
+    if (!best) return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory");
     double tmax = band_min[GW_REACH_GRID_BANDS - 1] * 60;
-    if ((st = room_times(ctx, g, rooms, &o, tmax, best, &snaps, &nsnap))) goto end;
-    for (int b = 0; b < GW_REACH_GRID_BANDS; b++) {
+    if ((st = room_times(ctx, g, room_xy, nrooms, &o, tmax, best, &snaps, &nsnap))) goto end;
+    for (int b = 0; b < GW_REACH_GRID_BANDS; b++)
         if (nn && (rc_pieces_build(g, best, snaps, nsnap, band_min[b] * 60, &bk[b].p) ||
                    bucket_index(&bk[b]))) {
             st = gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory");
             goto end;
         }
-    }
-    job j = {.out = t, .grids = grids, .bk = bk, .o = o, .srid = gw_road_graph_srid(g)};
-    if (!nn) j.srid = 4326; /* nothing reached: the transform is never used on a polygon */
+    job j = {.n = n,
+             .share = share,
+             .geom = geom,
+             .env = env,
+             .grids = grids,
+             .bk = bk,
+             .o = o,
+             .srid = nn ? gw_road_graph_srid(g) : 4326};
     pthread_mutex_init(&j.lock, NULL);
     int nt = threads > 1 ? (threads > 16 ? 16 : threads) : 1;
     pthread_t th[16];
@@ -358,6 +350,57 @@ gw_status gw_reach_grids_compute(gw_ctx *ctx, const gw_road_graph *g, const gw_l
 end:
     for (int b = 0; b < GW_REACH_GRID_BANDS; b++) bucket_free(&bk[b]);
     free(best), free(snaps);
+    return st;
+}
+
+gw_status gw_reach_shares(gw_ctx *ctx, const gw_road_graph *g, const double *room_xy, size_t nrooms,
+                          const GEOSGeometry *const *grids, size_t n, const gw_reach_opts *opts,
+                          int threads, double *share)
+{
+    if (!g || (n && (!grids || !share)))
+        return gw_ctx_error(ctx, GW_ERR_ARG, "no graph, grids or output");
+    return shares(ctx, g, room_xy, nrooms, grids, n, opts, threads, share, NULL, NULL);
+}
+
+gw_status gw_reach_grids_compute(gw_ctx *ctx, const gw_road_graph *g, const gw_layer_data *rooms,
+                                 const gw_layer_data *grids, int metric_srid,
+                                 const gw_reach_opts *opts, int threads, gw_reach_grids **out)
+{
+    *out = NULL;
+    if (!g || !grids) return gw_ctx_error(ctx, GW_ERR_ARG, "no graph or no grids");
+    double t0 = now_s();
+    size_t n = gw_layer_data_count(grids), nn = gw_road_graph_nodes(g),
+           nr = rooms ? gw_layer_data_count(rooms) : 0;
+    if (nn && n && metric_srid != gw_road_graph_srid(g))
+        return gw_ctx_error(ctx, GW_ERR_CRS, "the road graph is in EPSG:%d, the grids in EPSG:%d",
+                            gw_road_graph_srid(g), metric_srid);
+    gw_reach_grids *t = calloc(1, sizeof *t);
+    if (!t) return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory");
+    t->n = n, t->graph_seq = gw_road_graph_seq(g);
+    t->rooms_seq = rooms ? gw_layer_data_seq(rooms) : 0, t->grids_seq = gw_layer_data_seq(grids);
+    gw_status st = GW_OK;
+    double *sh = malloc((n * GW_REACH_GRID_BANDS + 1) * sizeof *sh),
+           *xy = malloc((2 * nr + 1) * sizeof *xy);
+    const GEOSGeometry **gm = malloc((n + 1) * sizeof *gm);
+    t->geom = calloc(n * GW_REACH_GRID_BANDS + 1, sizeof *t->geom);
+    t->env = calloc(n * GW_REACH_GRID_BANDS + 1, sizeof *t->env);
+    for (int b = 0; b < GW_REACH_GRID_BANDS; b++)
+        if (!(t->share[b] = calloc(n + 1, sizeof *t->share[b]))) st = GW_ERR_NOMEM;
+    if (st || !t->geom || !t->env || !sh || !xy || !gm) {
+        st = gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory");
+        goto end;
+    }
+    const double *lx = nr ? gw_layer_data_x(rooms, GW_MODEL_LONLAT) : NULL,
+                 *ly = nr ? gw_layer_data_y(rooms, GW_MODEL_LONLAT) : NULL;
+    for (size_t r = 0; nn && r < nr && !st; r++)
+        st = gw_road_graph_to_metric(ctx, g, lx[r], ly[r], &xy[2 * r], &xy[2 * r + 1]);
+    for (size_t i = 0; i < n; i++) gm[i] = gw_layer_data_geom(grids, i, GW_MODEL_METRIC);
+    if (!st) st = shares(ctx, g, xy, nn ? nr : 0, gm, n, opts, threads, sh, t->geom, t->env);
+    for (size_t i = 0; !st && i < n; i++)
+        for (int b = 0; b < GW_REACH_GRID_BANDS; b++)
+            t->share[b][i] = sh[i * GW_REACH_GRID_BANDS + b];
+end:
+    free(sh), free(xy), free(gm);
     if (st) {
         gw_reach_grids_destroy(ctx, t);
         return st;

@@ -136,8 +136,10 @@ int rc_pieces_build(const gw_road_graph *g, const double *node_t, const gw_road_
         for (; si < nsrc && src[order[si]].arc == i; si++) {
             const gw_road_snap *s = &src[order[si]];
             if (k + 2 > sizeof iv / sizeof iv[0]) continue; /* more sources on one arc than fit */
-            if (s->to_s >= 0) iv[k++] = (ivl){s->frac, s->frac + (1 - s->frac) * part(max_s, s->to_s)};
-            if (s->from_s >= 0) iv[k++] = (ivl){s->frac - s->frac * part(max_s, s->from_s), s->frac};
+            if (s->to_s >= 0)
+                iv[k++] = (ivl){s->frac, s->frac + (1 - s->frac) * part(max_s, s->to_s)};
+            if (s->from_s >= 0)
+                iv[k++] = (ivl){s->frac - s->frac * part(max_s, s->from_s), s->frac};
         }
         if (!k) continue;
         qsort(iv, k, sizeof iv[0], ivl_cmp);

@@ -59,8 +59,14 @@ typedef struct gw_reach_iso gw_reach_iso;
  * GW_ERR_ARG (bad bands), GW_ERR_CRS, GW_ERR_GEOMETRY (GEOS failed), GW_ERR_NOMEM.
  * Caller frees with gw_reach_iso_destroy(). */
 gw_status gw_reach_isochrone(gw_ctx *ctx, const gw_road_graph *g, gw_road_search *s, double lon,
-                             double lat, const double *minutes, size_t n,
-                             const gw_reach_opts *opts, gw_reach_iso **out);
+                             double lat, const double *minutes, size_t n, const gw_reach_opts *opts,
+                             gw_reach_iso **out);
+/* The same from a snapped point of g (NULL: nothing reached); the snap may be made by hand
+ * (a node: an arc leaving it, frac 0, from_s 0), as the pgRouting check does.  The lon/lat
+ * polygons are simplified to 1 m for drawing; the areas are the unsimplified ones'. */
+gw_status gw_reach_isochrone_snapped(gw_ctx *ctx, const gw_road_graph *g, gw_road_search *s,
+                                     const gw_road_snap *snap, const double *minutes, size_t n,
+                                     const gw_reach_opts *opts, gw_reach_iso **out);
 /* Accepts NULL; ctx is the thread's (its GEOS handle frees the polygons). */
 void gw_reach_iso_destroy(gw_ctx *ctx, gw_reach_iso *iso);
 size_t gw_reach_iso_bands(const gw_reach_iso *iso);
@@ -103,6 +109,12 @@ const double *gw_reach_grids_share(const gw_reach_grids *t, size_t band);
 const GEOSGeometry *gw_reach_grids_geom(const gw_reach_grids *t, size_t row, size_t band);
 /* Its EPSG:3857 envelope (all zero when none). */
 gw_bbox gw_reach_grids_env(const gw_reach_grids *t, size_t row, size_t band);
+/* The shares alone, for bare geometries (the planner's drafts): grids[0..n) in the graph's
+ * metric CRS, the rooms as nrooms metric (x, y) pairs; share[i * GW_REACH_GRID_BANDS + b]
+ * receives grid i's share of band b (NaN for a grid of zero area or no geometry). */
+gw_status gw_reach_shares(gw_ctx *ctx, const gw_road_graph *g, const double *room_xy, size_t nrooms,
+                          const GEOSGeometry *const *grids, size_t n, const gw_reach_opts *opts,
+                          int threads, double *share);
 /* Seconds the computation took (wall-clock). */
 double gw_reach_grids_seconds(const gw_reach_grids *t);
 
