@@ -24,13 +24,6 @@ double gw_reach_grid_minutes(size_t band)
 #define CELL_M 500.0
 #define SIMPLIFY_M 2.0
 
-typedef struct bucket { /* the pieces of one band in a bucket grid */
-    rc_pieces p;
-    double x0, y0;
-    int nx, ny;
-    size_t *off, *item; /* cell c: item[off[c] .. off[c + 1]) */
-} bucket;
-
 struct gw_reach_grids {
     size_t n;
     int64_t graph_seq, rooms_seq, grids_seq;
@@ -46,7 +39,7 @@ typedef struct job {
     GEOSGeometry **geom; /* n * bands, EPSG:3857; NULL: shares only */
     gw_bbox *env;
     const GEOSGeometry *const *grids;
-    bucket *bk;
+    rc_bucket *bk;
     gw_reach_opts o;
     int srid;
     pthread_mutex_t lock;
@@ -54,102 +47,6 @@ typedef struct job {
     gw_status st;
     char msg[256];
 } job;
-
-static void bucket_free(bucket *b)
-{
-    rc_pieces_free(&b->p);
-    free(b->off), free(b->item);
-}
-
-static void cell_range(const bucket *b, double lo, double hi, int axis, int *c0, int *c1)
-{
-    double o = axis ? b->y0 : b->x0;
-    int n = axis ? b->ny : b->nx;
-    *c0 = (int)floor((lo - o) / CELL_M), *c1 = (int)floor((hi - o) / CELL_M);
-    if (*c0 < 0) *c0 = 0;
-    if (*c1 > n - 1) *c1 = n - 1;
-}
-
-static void piece_env(const rc_pieces *p, size_t k, gw_bbox *e)
-{
-    *e = (gw_bbox){INFINITY, INFINITY, -INFINITY, -INFINITY};
-    for (size_t j = p->off[k]; j < p->off[k + 1]; j++) {
-        double x = p->xy[2 * j], y = p->xy[2 * j + 1];
-        if (x < e->minx) e->minx = x;
-        if (x > e->maxx) e->maxx = x;
-        if (y < e->miny) e->miny = y;
-        if (y > e->maxy) e->maxy = y;
-    }
-}
-
-/* Index b->p's pieces by the cells their envelope covers (two passes: count, fill). */
-static int bucket_index(bucket *b)
-{
-    const rc_pieces *p = &b->p;
-    gw_bbox all = {INFINITY, INFINITY, -INFINITY, -INFINITY};
-    for (size_t j = 0; j < p->npts; j++) {
-        double x = p->xy[2 * j], y = p->xy[2 * j + 1];
-        all.minx = fmin(all.minx, x), all.maxx = fmax(all.maxx, x);
-        all.miny = fmin(all.miny, y), all.maxy = fmax(all.maxy, y);
-    }
-    if (!p->n) return 0;
-    b->x0 = all.minx, b->y0 = all.miny;
-    b->nx = (int)((all.maxx - all.minx) / CELL_M) + 1,
-    b->ny = (int)((all.maxy - all.miny) / CELL_M) + 1;
-    size_t nc = (size_t)b->nx * (size_t)b->ny;
-    if (!(b->off = calloc(nc + 1, sizeof *b->off))) return -1;
-    for (int pass = 0; pass < 2; pass++) {
-        for (size_t k = 0; k < p->n; k++) {
-            gw_bbox e;
-            piece_env(p, k, &e);
-            int x0, x1, y0, y1;
-            cell_range(b, e.minx, e.maxx, 0, &x0, &x1);
-            cell_range(b, e.miny, e.maxy, 1, &y0, &y1);
-            for (int cy = y0; cy <= y1; cy++)
-                for (int cx = x0; cx <= x1; cx++) {
-                    size_t c = (size_t)cy * (size_t)b->nx + (size_t)cx;
-                    if (pass == 0) b->off[c + 1]++;
-                    else b->item[b->off[c]++] = k;
-                }
-        }
-        if (pass == 0) {
-            for (size_t c = 0; c < nc; c++) b->off[c + 1] += b->off[c];
-            if (!(b->item = malloc((b->off[nc] + 1) * sizeof *b->item))) return -1;
-        } else {
-            for (size_t c = nc; c > 0; c--) b->off[c] = b->off[c - 1];
-            b->off[0] = 0;
-        }
-    }
-    return 0;
-}
-
-/* The pieces of b near box (deduplicated with stamp/mark) into *which. */
-static size_t near_pieces(const bucket *b, const gw_bbox *box, uint32_t *stamp, uint32_t mark,
-                          size_t **which, size_t *cap)
-{
-    if (!b->p.n) return 0;
-    int x0, x1, y0, y1;
-    cell_range(b, box->minx, box->maxx, 0, &x0, &x1);
-    cell_range(b, box->miny, box->maxy, 1, &y0, &y1);
-    size_t m = 0;
-    for (int cy = y0; cy <= y1; cy++)
-        for (int cx = x0; cx <= x1; cx++) {
-            size_t c = (size_t)cy * (size_t)b->nx + (size_t)cx;
-            for (size_t j = b->off[c]; j < b->off[c + 1]; j++) {
-                size_t k = b->item[j];
-                if (stamp[k] == mark) continue;
-                stamp[k] = mark;
-                if (m == *cap) {
-                    size_t c2 = *cap ? 2 * *cap : 256;
-                    size_t *q = realloc(*which, c2 * sizeof *q);
-                    if (!q) return (size_t)-1;
-                    *which = q, *cap = c2;
-                }
-                (*which)[m++] = k;
-            }
-        }
-    return m;
-}
 
 static void job_fail(job *j, gw_status st, const char *msg)
 {
@@ -198,7 +95,7 @@ static void *work(void *arg)
         double w = j->o.width_m;
         gw_bbox box = {x0 - w, y0 - w, x1 + w, y1 + w};
         for (int b = 0; b < GW_REACH_GRID_BANDS; b++) {
-            size_t m = near_pieces(&j->bk[b], &box, stamp[b], mark, &which, &cap);
+            size_t m = rc_bucket_near(&j->bk[b], &box, stamp[b], mark, &which, &cap);
             if (m == (size_t)-1) {
                 job_fail(j, GW_ERR_NOMEM, "out of memory");
                 goto done;
@@ -317,14 +214,14 @@ static gw_status shares(gw_ctx *ctx, const gw_road_graph *g, const double *room_
     double *best = malloc((nn + 1) * sizeof *best);
     gw_road_snap *snaps = NULL;
     size_t nsnap = 0;
-    bucket bk[GW_REACH_GRID_BANDS];
+    rc_bucket bk[GW_REACH_GRID_BANDS];
     memset(bk, 0, sizeof bk);
     if (!best) return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory");
     double tmax = band_min[GW_REACH_GRID_BANDS - 1] * 60;
     if ((st = room_times(ctx, g, room_xy, nrooms, &o, tmax, best, &snaps, &nsnap))) goto end;
     for (int b = 0; b < GW_REACH_GRID_BANDS; b++)
         if (nn && (rc_pieces_build(g, best, snaps, nsnap, band_min[b] * 60, &bk[b].p) ||
-                   bucket_index(&bk[b]))) {
+                   rc_bucket_index(&bk[b], CELL_M))) {
             st = gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory");
             goto end;
         }
@@ -348,7 +245,7 @@ static gw_status shares(gw_ctx *ctx, const gw_road_graph *g, const double *room_
     pthread_mutex_destroy(&j.lock);
     if (j.st) st = gw_ctx_error(ctx, j.st, "grid reach: %s", j.msg);
 end:
-    for (int b = 0; b < GW_REACH_GRID_BANDS; b++) bucket_free(&bk[b]);
+    for (int b = 0; b < GW_REACH_GRID_BANDS; b++) rc_bucket_free(&bk[b]);
     free(best), free(snaps);
     return st;
 }

@@ -7,6 +7,7 @@
 #include "gridwatch/reach.h"
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Polylines in the graph's metric CRS: piece k is points off[k] .. off[k + 1]. */
 typedef struct rc_pieces {
@@ -34,5 +35,26 @@ int rc_pieces_build(const gw_road_graph *g, const double *node_t, const gw_road_
  * NULL = all).  Returns a new geometry (an empty polygon when nothing), NULL when GEOS fails. */
 GEOSGeometry *rc_buffer(GEOSContextHandle_t h, const rc_pieces *p, const size_t *which, size_t n,
                         const gw_bbox *box, double w, int quad_segs);
+
+/* The pieces of one band in a bucket grid: cell c lists item[off[c] .. off[c + 1]). */
+typedef struct rc_bucket {
+    rc_pieces p;
+    double cell, x0, y0;
+    int nx, ny;
+    size_t *off, *item;
+} rc_bucket;
+/* Index b->p's pieces in cells of `cell` metres; 0, or -1 when out of memory. */
+int rc_bucket_index(rc_bucket *b, double cell);
+void rc_bucket_free(rc_bucket *b);
+/* The pieces near box (each once: stamp[piece] == mark marks one seen) into *which (grown);
+ * their number, or (size_t)-1 when out of memory. */
+size_t rc_bucket_near(const rc_bucket *b, const gw_bbox *box, uint32_t *stamp, uint32_t mark,
+                      size_t **which, size_t *cap);
+/* The area of the buffer of width w around every piece of b (indexed) as the union of its
+ * parts clipped to the bucket's cells: the same area as one buffer of all the pieces (the
+ * cells partition the plane), at a cost that grows with the pieces, not faster.  *geom (may
+ * be NULL) receives the union of the parts.  0, or -1 when GEOS fails or memory runs out. */
+int rc_buffer_tiled(GEOSContextHandle_t h, const rc_bucket *b, double w, int quad_segs,
+                    double *area, GEOSGeometry **geom);
 
 #endif

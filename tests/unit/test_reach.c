@@ -9,11 +9,13 @@
 #include "gridwatch/crs.h"
 #include "gridwatch/edit.h"
 #include "gridwatch/model.h"
+#include "gridwatch/plan.h"
 #include "gridwatch/reach.h"
 #include "gridwatch/road.h"
 #include "gridwatch/store.h"
 #include "gridwatch/store_roads.h"
 
+#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -282,15 +284,50 @@ static void test_grid_shares(void **state)
     hand_close(&H);
 }
 
+/* The planner's balance table: the same shares for both layouts of a fresh draft. */
+static void test_plan_balance(void **state)
+{
+    (void)state;
+    hand H;
+    hand_open(&H, "plan.db");
+    int64_t d = 0;
+    gw_status st = gw_plan_draft_create(H.store, "reach", "tester", &d);
+    if (st) print_error("%s\n", gw_ctx_errmsg(H.ctx));
+    assert_int_equal(st, GW_OK);
+    char *js = NULL;
+    st = gw_plan_balance(H.store, d, &js);
+    if (st) print_error("%s\n", gw_ctx_errmsg(H.ctx));
+    assert_int_equal(st, GW_OK);
+    json_t *doc = json_loads(js, 0, NULL);
+    free(js);
+    assert_non_null(doc);
+    double half = M_PI * 100 * 100 / 2 * ROUND;
+    for (int k = 0; k < 2; k++) {
+        json_t *lay = json_object_get(doc, k ? "draft_layout" : "base_layout"), *g;
+        size_t i, seen = 0;
+        json_array_foreach (json_object_get(lay, "grids"), i, g) {
+            const char *id = json_string_value(json_object_get(g, "id"));
+            double r3 = json_number_value(json_object_get(g, "reach_3m")),
+                   r10 = json_number_value(json_object_get(g, "reach_10m"));
+            if (!strcmp(id, "D")) assert_near(r3, (800 * 200 + half) / 1e6, 1e-6), seen++;
+            if (!strcmp(id, "D")) assert_near(r10, 0.2, 1e-6);
+            if (!strcmp(id, "E")) assert_near(r10, 0, 0), seen++;
+        }
+        assert_int_equal(seen, 2);
+        assert_non_null(json_object_get(json_object_get(lay, "spread"), "reach_5m"));
+    }
+    json_decref(doc);
+    hand_close(&H);
+}
+
 int main(int argc, char **argv)
 {
     const char *group = gw_test_group(argc, argv);
     if (*group) return gw_test_bad_group(group);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_straight_band),
-        cmocka_unit_test(test_one_way),
-        cmocka_unit_test(test_far_and_bad),
-        cmocka_unit_test(test_grid_shares),
+        cmocka_unit_test(test_straight_band), cmocka_unit_test(test_one_way),
+        cmocka_unit_test(test_far_and_bad),   cmocka_unit_test(test_grid_shares),
+        cmocka_unit_test(test_plan_balance),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

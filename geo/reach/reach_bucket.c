@@ -1,0 +1,154 @@
+/* reach_bucket.c — the reached pieces of a band in a bucket grid (cells of a fixed size, each
+ * listing the pieces whose envelope meets it): what lets a grid, or a cell of an isochrone,
+ * buffer only the pieces near it. */
+#include "reach_internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+void rc_bucket_free(rc_bucket *b)
+{
+    rc_pieces_free(&b->p);
+    free(b->off), free(b->item);
+}
+
+static void cell_range(const rc_bucket *b, double lo, double hi, int axis, int *c0, int *c1)
+{
+    double o = axis ? b->y0 : b->x0;
+    int n = axis ? b->ny : b->nx;
+    *c0 = (int)floor((lo - o) / b->cell), *c1 = (int)floor((hi - o) / b->cell);
+    if (*c0 < 0) *c0 = 0;
+    if (*c1 > n - 1) *c1 = n - 1;
+}
+
+static void piece_env(const rc_pieces *p, size_t k, gw_bbox *e)
+{
+    *e = (gw_bbox){INFINITY, INFINITY, -INFINITY, -INFINITY};
+    for (size_t j = p->off[k]; j < p->off[k + 1]; j++) {
+        double x = p->xy[2 * j], y = p->xy[2 * j + 1];
+        if (x < e->minx) e->minx = x;
+        if (x > e->maxx) e->maxx = x;
+        if (y < e->miny) e->miny = y;
+        if (y > e->maxy) e->maxy = y;
+    }
+}
+
+/* Index b->p's pieces by the cells their envelope covers (two passes: count, fill). */
+int rc_bucket_index(rc_bucket *b, double cell)
+{
+    const rc_pieces *p = &b->p;
+    gw_bbox all = {INFINITY, INFINITY, -INFINITY, -INFINITY};
+    for (size_t j = 0; j < p->npts; j++) {
+        double x = p->xy[2 * j], y = p->xy[2 * j + 1];
+        all.minx = fmin(all.minx, x), all.maxx = fmax(all.maxx, x);
+        all.miny = fmin(all.miny, y), all.maxy = fmax(all.maxy, y);
+    }
+    if (!p->n) return 0;
+    b->cell = cell, b->x0 = all.minx, b->y0 = all.miny;
+    b->nx = (int)((all.maxx - all.minx) / b->cell) + 1,
+    b->ny = (int)((all.maxy - all.miny) / b->cell) + 1;
+    size_t nc = (size_t)b->nx * (size_t)b->ny;
+    if (!(b->off = calloc(nc + 1, sizeof *b->off))) return -1;
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t k = 0; k < p->n; k++) {
+            gw_bbox e;
+            piece_env(p, k, &e);
+            int x0, x1, y0, y1;
+            cell_range(b, e.minx, e.maxx, 0, &x0, &x1);
+            cell_range(b, e.miny, e.maxy, 1, &y0, &y1);
+            for (int cy = y0; cy <= y1; cy++)
+                for (int cx = x0; cx <= x1; cx++) {
+                    size_t c = (size_t)cy * (size_t)b->nx + (size_t)cx;
+                    if (pass == 0) b->off[c + 1]++;
+                    else b->item[b->off[c]++] = k;
+                }
+        }
+        if (pass == 0) {
+            for (size_t c = 0; c < nc; c++) b->off[c + 1] += b->off[c];
+            if (!(b->item = malloc((b->off[nc] + 1) * sizeof *b->item))) return -1;
+        } else {
+            for (size_t c = nc; c > 0; c--) b->off[c] = b->off[c - 1];
+            b->off[0] = 0;
+        }
+    }
+    return 0;
+}
+
+/* The pieces of b near box (deduplicated with stamp/mark) into *which. */
+size_t rc_bucket_near(const rc_bucket *b, const gw_bbox *box, uint32_t *stamp, uint32_t mark,
+                      size_t **which, size_t *cap)
+{
+    if (!b->p.n) return 0;
+    int x0, x1, y0, y1;
+    cell_range(b, box->minx, box->maxx, 0, &x0, &x1);
+    cell_range(b, box->miny, box->maxy, 1, &y0, &y1);
+    size_t m = 0;
+    for (int cy = y0; cy <= y1; cy++)
+        for (int cx = x0; cx <= x1; cx++) {
+            size_t c = (size_t)cy * (size_t)b->nx + (size_t)cx;
+            for (size_t j = b->off[c]; j < b->off[c + 1]; j++) {
+                size_t k = b->item[j];
+                if (stamp[k] == mark) continue;
+                stamp[k] = mark;
+                if (m == *cap) {
+                    size_t c2 = *cap ? 2 * *cap : 256;
+                    size_t *q = realloc(*which, c2 * sizeof *q);
+                    if (!q) return (size_t)-1;
+                    *which = q, *cap = c2;
+                }
+                (*which)[m++] = k;
+            }
+        }
+    return m;
+}
+
+int rc_buffer_tiled(GEOSContextHandle_t h, const rc_bucket *b, double w, int quad_segs,
+                    double *area, GEOSGeometry **geom)
+{
+    *area = 0;
+    if (geom) *geom = NULL;
+    if (!b->p.n) {
+        if (geom && !(*geom = GEOSGeom_createEmptyPolygon_r(h))) return -1;
+        return 0;
+    }
+    size_t nc = (size_t)b->nx * (size_t)b->ny, np = 0, *which = NULL, cap = 0;
+    uint32_t *stamp = calloc(b->p.n + 1, sizeof *stamp), mark = 0;
+    GEOSGeometry **parts = geom ? malloc((nc + 1) * sizeof *parts) : NULL;
+    int rc = stamp && (!geom || parts) ? 0 : -1;
+    for (int cy = 0; !rc && cy < b->ny; cy++)
+        for (int cx = 0; !rc && cx < b->nx; cx++) {
+            /* the cell; the outer ones reach past the pieces' extent by the width */
+            gw_bbox r = {b->x0 + cx * b->cell, b->y0 + cy * b->cell, b->x0 + (cx + 1) * b->cell,
+                         b->y0 + (cy + 1) * b->cell};
+            if (cx == 0) r.minx -= w + 1;
+            if (cy == 0) r.miny -= w + 1;
+            if (cx == b->nx - 1) r.maxx += w + 1;
+            if (cy == b->ny - 1) r.maxy += w + 1;
+            gw_bbox box = {r.minx - w, r.miny - w, r.maxx + w, r.maxy + w};
+            size_t m = rc_bucket_near(b, &box, stamp, ++mark, &which, &cap);
+            if (m == (size_t)-1) rc = -1;
+            if (rc || !m) continue;
+            GEOSGeometry *buf = rc_buffer(h, &b->p, which, m, &box, w, quad_segs);
+            GEOSGeometry *cut = buf ? GEOSClipByRect_r(h, buf, r.minx, r.miny, r.maxx, r.maxy)
+                                    : NULL;
+            if (buf) GEOSGeom_destroy_r(h, buf);
+            double a = 0;
+            if (!cut || !GEOSArea_r(h, cut, &a)) rc = -1;
+            *area += a;
+            if (!rc && geom && !GEOSisEmpty_r(h, cut)) parts[np++] = cut;
+            else if (cut) GEOSGeom_destroy_r(h, cut);
+        }
+    if (!rc && geom) {
+        GEOSGeometry *coll = GEOSGeom_createCollection_r(h, GEOS_GEOMETRYCOLLECTION, parts,
+                                                         (unsigned)np);
+        if (coll) {
+            np = 0; /* owned by the collection */
+            *geom = GEOSUnaryUnion_r(h, coll);
+            GEOSGeom_destroy_r(h, coll);
+        }
+        if (!*geom) rc = -1;
+    }
+    for (size_t i = 0; i < np; i++) GEOSGeom_destroy_r(h, parts[i]);
+    free(parts), free(stamp), free(which);
+    return rc;
+}
