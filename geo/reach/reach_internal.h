@@ -9,6 +9,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The precision grid the buffers are made on (metres). */
+#define RC_GRID_M 0.01
+
 /* Polylines in the graph's metric CRS: piece k is points off[k] .. off[k + 1]. */
 typedef struct rc_pieces {
     double *xy;
@@ -50,11 +53,4 @@ void rc_bucket_free(rc_bucket *b);
  * their number, or (size_t)-1 when out of memory. */
 size_t rc_bucket_near(const rc_bucket *b, const gw_bbox *box, uint32_t *stamp, uint32_t mark,
                       size_t **which, size_t *cap);
-/* The area of the buffer of width w around every piece of b (indexed) as the union of its
- * parts clipped to the bucket's cells: the same area as one buffer of all the pieces (the
- * cells partition the plane), at a cost that grows with the pieces, not faster.  *geom (may
- * be NULL) receives the union of the parts.  0, or -1 when GEOS fails or memory runs out. */
-int rc_buffer_tiled(GEOSContextHandle_t h, const rc_bucket *b, double w, int quad_segs,
-                    double *area, GEOSGeometry **geom);
-
 #endif

@@ -8,8 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CELL_M 1000.0 /* the cells an isochrone is buffered in */
-
 struct gw_reach_iso {
     size_t n;
     double minutes[GW_REACH_MAX_BANDS], area[GW_REACH_MAX_BANDS], road_m[GW_REACH_MAX_BANDS];
@@ -92,19 +90,16 @@ gw_status gw_reach_isochrone_snapped(gw_ctx *ctx, const gw_road_graph *g, gw_roa
                                       (gw_crs){GW_CRS_EPSG, 4326}, &tr)))
         goto fail;
     for (size_t b = 0; b < n && !st; b++) {
-        rc_bucket bk = {0};
-        if (snap && (rc_pieces_build(g, t, snap, 1, minutes[b] * 60, &bk.p) ||
-                     rc_bucket_index(&bk, CELL_M))) {
-            rc_bucket_free(&bk);
+        rc_pieces p = {0};
+        if (snap && rc_pieces_build(g, t, snap, 1, minutes[b] * 60, &p)) {
+            rc_pieces_free(&p);
             st = gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory building an isochrone");
             break;
         }
-        iso->road_m[b] = bk.p.len_m;
-        /* one buffer per cell, clipped to it, then their union: a single buffer of thousands
-         * of pieces costs far more than the sum of small ones */
-        int bad = rc_buffer_tiled(h, &bk, o.width_m, o.quad_segs, &iso->area[b], &iso->metric[b]);
-        rc_bucket_free(&bk);
-        if (bad) {
+        iso->road_m[b] = p.len_m;
+        iso->metric[b] = rc_buffer(h, &p, NULL, p.n, NULL, o.width_m, o.quad_segs);
+        rc_pieces_free(&p);
+        if (!iso->metric[b] || !GEOSArea_r(h, iso->metric[b], &iso->area[b])) {
             st = gw_ctx_error(ctx, GW_ERR_GEOMETRY, "buffering an isochrone: %s",
                               gw_ctx_geos_errmsg(ctx));
             break;

@@ -7,7 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { ARTIFACTS, startCity, jumpTo, firstPoint } from './lib.mjs';
+import { ARTIFACTS, startCity, jumpTo } from './lib.mjs';
 
 let env, base, token;
 
@@ -31,10 +31,17 @@ async function clickAt(page, lon, lat) {
 const routeData = (page) => page.evaluate(() => window.gw.map.getSource('route').serialize().data);
 
 test('the dispatcher panel ranks teams by ETA and draws the hovered team\'s route', async () => {
-  const [lon, lat] = await firstPoint(base, 'incidents');
+  // an incident on the road network (the generated villages' incidents can lie far from a road)
+  const incs = (await (await fetch(`${base}/collections/incidents/items?limit=100`)).json()).features;
+  let lon, lat;
+  for (const f of incs) {
+    [lon, lat] = f.geometry.coordinates;
+    const r = await fetch(`${base}/dispatch/nearest?lon=${lon}&lat=${lat}&k=1&by=eta&include_stale=1&snap_max_m=100`);
+    if (r.status === 200) break;
+  }
   // fresh positions for three available teams around the spot (the generated ones are stale)
-  const teams = (await (await fetch(`${base}/collections/teams/items?status=available&limit=3`)).json()).features;
-  const pos = teams.map((f, i) => ({ id: f.id, lon: lon + 0.004 * (i + 1) * (i % 2 ? -1 : 1), lat: lat + 0.002 * i }));
+  const teams = (await (await fetch(`${base}/collections/teams/items?status=available&limit=5`)).json()).features;
+  const pos = teams.map((f, i) => ({ id: f.id, lon: lon + 0.0015 * (i + 1) * (i % 2 ? -1 : 1), lat: lat + 0.0008 * (i % 3 - 1) }));
   const pr = await fetch(`${base}/dispatch/positions`, { method: 'POST', body: JSON.stringify(pos),
     headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` } });
   assert.equal(pr.status, 200, 'POST /dispatch/positions');

@@ -4,8 +4,9 @@
  * sources at 12 nodes spread over the graph and bands of 3, 5 and 10 minutes, the area of
  * pgr_drivingDistance's reached nodes' edge parts (ST_LineSubstring of each edge leaving a
  * reached node by (T - agg_cost) / cost of its length) buffered by the same width with
- * PostGIS (quad_segs=8) equals gw_reach_isochrone's within 1e-6 relative, and the reached road
- * lengths agree within 1e-6 relative.  Skipped (77) without a PostgreSQL server or without
+ * PostGIS (quad_segs=8) equals gw_reach_isochrone's within 5e-5 relative (ours are snap-rounded
+ * to 1 cm: half a centimetre times the perimeter, which is at most 0.01 of the area of a band
+ * 200 m wide, bounds the difference), and the reached road lengths agree within 1e-6 relative.  Skipped (77) without a PostgreSQL server or without
  * the pgrouting extension (Debian postgresql-15-pgrouting).  Runs as the ctest entry
  * `reach_pgr` (label postgres). */
 #include "testutil.h"
@@ -153,11 +154,11 @@ static void test_against_pgrouting(void **state)
             double pa, pr;
             pg_band(a.from, min[b] * 60, w, &pa, &pr);
             double oa = gw_reach_iso_area(iso, 0), orr = gw_reach_iso_road_m(iso, 0);
-            if (!(fabs(oa - pa) <= 1e-6 * fmax(pa, 1)) || !(fabs(orr - pr) <= 1e-6 * fmax(pr, 1)))
+            if (!(fabs(oa - pa) <= 5e-5 * fmax(pa, 1)) || !(fabs(orr - pr) <= 1e-6 * fmax(pr, 1)))
                 print_error(
                     "node %u, %g min: area ours %.3f pgRouting %.3f, road ours %.3f pgRouting %.3f\n",
                     a.from, min[b], oa, pa, orr, pr);
-            assert_true(fabs(oa - pa) <= 1e-6 * fmax(pa, 1));
+            assert_true(fabs(oa - pa) <= 5e-5 * fmax(pa, 1));
             assert_true(fabs(orr - pr) <= 1e-6 * fmax(pr, 1));
             checked += pa > 0;
             if (pa > 0)
