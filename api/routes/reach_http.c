@@ -72,7 +72,7 @@ static void *compute_main(void *arg)
         gw_reach_grids *t = NULL;
         if (gw_reach_grids_compute(ctx, g, gw_snapshot_layer(snap, GW_LAYER_POLICE_ROOMS),
                                    gw_snapshot_layer(snap, GW_LAYER_GRIDS), gw_model_metric_srid(m),
-                                   NULL, 2, &t) == GW_OK) {
+                                   NULL, 1, &t) == GW_OK) {
             if ((p = calloc(1, sizeof *p))) p->refs = 1, p->t = t;
             else gw_reach_grids_destroy(ctx, t);
         } else
