@@ -1,7 +1,7 @@
 # fuzz.cmake — the libFuzzer targets (tests/fuzz/fuzz_<name>.c → fuzz_<name>), built when
 # -DGW_FUZZ=ON; `cmake --build build-fuzz --target fuzz` builds them all.  tests/fuzz/run_all.sh
 # builds and runs them over their seed corpora (tests/fuzz/corpus/<name>/).
-set(GW_FUZZ_TARGETS time crs tile query last_event_id geojson_edit plan_edit wkb mvt csv_import csv_table tilestats)
+set(GW_FUZZ_TARGETS time crs tile query last_event_id geojson_edit plan_edit wkb mvt csv_import csv_table tilestats road_tags)
 add_custom_target(fuzz)
 function(gw_fuzz_target name)
   cmake_parse_arguments(F "" "" "LIBS;SOURCES" ${ARGN})
@@ -25,6 +25,7 @@ target_include_directories(fuzz_wkb PRIVATE ${CMAKE_SOURCE_DIR}/geo/model)
 gw_fuzz_target(csv_import LIBS gwio)
 gw_fuzz_target(csv_table LIBS gwcore)
 gw_fuzz_target(tilestats LIBS gwtiles)
+gw_fuzz_target(road_tags LIBS gwroad)
 
 # The MVT round trip decodes the encoder's bytes with protobuf-c's code generated from the
 # Mapbox vector tile schema (tests/fuzz/vector_tile.proto): a decoder independent of tiles/mvt.c.

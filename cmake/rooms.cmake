@@ -91,6 +91,8 @@ gw_room(tiles SOURCES ${S} HEADERS tile.h mvt.h tilecache.h tilelayers.h heatmap
 # ---- the proof (tests/layering/run.sh): probes compiled as members of a room ----
 add_library(probe_core_up OBJECT EXCLUDE_FROM_ALL tests/layering/core_includes_store.c)
 target_link_libraries(probe_core_up PRIVATE gwcore)
+add_library(probe_road_up OBJECT EXCLUDE_FROM_ALL tests/layering/road_includes_dispatch.c)
+target_link_libraries(probe_road_up PRIVATE gwroad)
 add_library(probe_store_down OBJECT EXCLUDE_FROM_ALL tests/layering/store_includes_core.c)
 target_link_libraries(probe_store_down PRIVATE gwstore)
 add_library(probe_tiles_up OBJECT EXCLUDE_FROM_ALL tests/layering/tiles_includes_api.c)

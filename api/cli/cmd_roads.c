@@ -75,7 +75,7 @@ static int nearest(gw_ctx *ctx, gw_store *s, const gw_road_graph *g, double lon,
     gw_team_eta e[256];
     size_t n = 0, lost = 0;
     if (!st && by_eta)
-        st = gw_dispatch_nearest_eta(ctx, d, g, q, lon, lat, &o, 0, e, &n, &lost, NULL);
+        st = gw_dispatch_nearest_eta(ctx, d, g, q, lon, lat, &o, 500, e, &n, &lost, NULL);
     if (!st && !by_eta) {
         gw_team_hit h[256];
         double x, y;

@@ -328,7 +328,7 @@ static int nearest_eta(gw_req *req, gw_dispatch *d, gw_ctx *ctx, double lon, dou
     if (st == GW_ERR_NOT_FOUND) {
         gw_road_search_destroy(s);
         gw_road_net_release(net, g);
-        gw_req_problem(req, 422, NULL, "%s", gw_ctx_errmsg(ctx));
+        gw_req_problem(req, 400, NULL, "%s (raise snap_max_m, at most 100000)", gw_ctx_errmsg(ctx));
         return 0;
     }
     json_t *arr = st ? NULL : json_array();

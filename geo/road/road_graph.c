@@ -213,6 +213,7 @@ static gw_status make_edges(gw_ctx *ctx, gw_road_graph *g)
         return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory building the road graph");
     for (size_t i = 0; i < g->narcs; i++) {
         const road_arc *a = &g->arcs[i];
+        if (a->time_s > 0 && a->len_m / a->time_s > g->vmax) g->vmax = a->len_m / a->time_s;
         if (a->fwd)
             g->edges[g->nedges++] = (road_edge){a->from, a->to,     (uint32_t)i,
                                                 1,       a->time_s, a->len_m};
@@ -342,6 +343,7 @@ size_t gw_road_graph_nodes(const gw_road_graph *g) { return g ? g->nnodes : 0; }
 size_t gw_road_graph_arcs(const gw_road_graph *g) { return g ? g->narcs : 0; }
 size_t gw_road_graph_edges(const gw_road_graph *g) { return g ? g->nedges : 0; }
 int gw_road_graph_srid(const gw_road_graph *g) { return g ? g->srid : 0; }
+double gw_road_graph_max_speed(const gw_road_graph *g) { return g ? g->vmax : 0; }
 int64_t gw_road_graph_seq(const gw_road_graph *g) { return g ? g->seq : 0; }
 
 size_t gw_road_graph_bytes(const gw_road_graph *g)

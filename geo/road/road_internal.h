@@ -30,6 +30,7 @@ typedef struct road_edge {
 struct gw_road_graph {
     int srid;
     int64_t seq;
+    double vmax; /* m/s */
     size_t nnodes, narcs, nedges, npts;
     double *node_xy; /* 2 per node */
     road_arc *arcs;

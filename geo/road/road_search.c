@@ -2,7 +2,7 @@
  * heap (lazy deletion) over the in-edges, from the destination backwards, with the sources
  * hung on the nodes their snapped positions drive to, stopping when the k-th source settles;
  * the same search forwards or backwards to every node within a time (isochrones); and the
- * route of a settled source read back from the predecessor edges.  Decision 0009 says why this
+ * route of a settled source read back from the predecessor edges.  Decision 0007 says why this
  * and not A*, bidirectional search or contraction hierarchies. */
 #include "road_internal.h"
 

@@ -159,16 +159,18 @@ typedef struct gw_team_eta {
 } gw_team_eta;
 
 /* The k teams that reach (lon, lat) first by road on graph g, fastest first (ties: the team
- * found first in the table), into out[k]; every team that passes opts (status, staleness,
- * keep, max_m as straight-line metres) is a candidate, snapped to its nearest road (at most
- * snap_max_m away, <= 0 = unlimited), and one backward search from the point (road.h,
- * gw_road_nearest) stops when the k-th is settled.  Teams that cannot reach the point (no road
- * near them, or none leading there) are left out: *unreachable (may be NULL) receives how many
- * candidates could not be ranked, so *n < k when fewer can.  *dest (may be NULL) receives the
- * point's snap.  After the call `s` holds the search for gw_road_route(s, out[i].source, …)
- * until it is used again.  Errors: GW_ERR_NOT_FOUND when the graph is empty or the point is
- * farther than snap_max_m from every road (with a message); GW_ERR_RANGE as
- * gw_dispatch_nearest; GW_ERR_NOMEM. */
+ * found first), into out[k].  The candidates are the teams that pass opts (status, staleness,
+ * keep, max_m as straight-line metres), each snapped to its nearest road (at most snap_max_m
+ * away, <= 0 = unlimited); one backward search from the point (road.h, gw_road_nearest) stops
+ * when the k-th is settled.  It ranks the 256 candidates nearest in a straight line first and
+ * all of them only when a farther one could still arrive sooner (by the graph's top speed and
+ * snap_max_m), so the answer is always that of ranking every candidate.  Teams that cannot
+ * reach the point (no road within snap_max_m, none leading there) are left out: *unreachable
+ * (may be NULL) receives how many of the candidates ranked could not be, so *n < k when fewer
+ * can.  *dest (may be NULL) receives the point's snap.  After the call `s` holds the search
+ * for gw_road_route(s, out[i].source, …) until it is used again.  Errors: GW_ERR_NOT_FOUND
+ * when the graph is empty or the point is farther than snap_max_m from every road (with a
+ * message); GW_ERR_RANGE as gw_dispatch_nearest; GW_ERR_NOMEM. */
 gw_status gw_dispatch_nearest_eta(gw_ctx *ctx, gw_dispatch *d, const gw_road_graph *g,
                                   gw_road_search *s, double lon, double lat,
                                   const gw_nearest_opts *opts, double snap_max_m, gw_team_eta *out,

@@ -90,6 +90,10 @@ size_t gw_road_graph_edges(const gw_road_graph *g); /* directed */
 int gw_road_graph_srid(const gw_road_graph *g);
 /* The change-log seq of the last roads change the graph includes (0 when none). */
 int64_t gw_road_graph_seq(const gw_road_graph *g);
+/* The fastest speed of any arc in metres per second (0 for an empty graph): travel time over
+ * a straight-line distance D is at least D / this, the bound dispatch uses to search only the
+ * teams that can still arrive first. */
+double gw_road_graph_max_speed(const gw_road_graph *g);
 /* Bytes the graph holds (approximate). */
 size_t gw_road_graph_bytes(const gw_road_graph *g);
 

@@ -1,8 +1,8 @@
 #!/bin/sh
 # test_copy.sh — `gridwatch copy` between SpatiaLite and PostgreSQL/PostGIS: a demo city with
-# two grid versions, an open plan draft, coverage results, tokens (one revoked) and
-# assignments, copied SQLite -> PostgreSQL -> SQLite, SQLite -> SQLite and PostgreSQL ->
-# PostgreSQL, must come back the same: every table row for row (ids, fids, change-log seqs and
+# two grid versions, an open plan draft, coverage results, tokens (one revoked),
+# assignments and the road layer, copied SQLite -> PostgreSQL -> SQLite, SQLite -> SQLite and
+# PostgreSQL -> PostgreSQL, must come back the same: every table row for row (ids, fids, change-log seqs and
 # the change log's counter included), the SpatiaLite geometry blobs byte for byte, every
 # layer's export byte-identical, the R*Tree indexing every row; the export from PostgreSQL
 # equal to the export from SQLite.  A non-empty destination is refused (exit 4) and left as it
@@ -92,7 +92,7 @@ same "two grid versions" "$(q "$A" "SELECT count(DISTINCT version) FROM grids")"
 
 TABLES="meta grid_versions grids police_rooms cameras teams incidents audit_log changelog tokens
 coverage coverage_run assignments plan_drafts plan_draft_grids plan_jurisdiction incident_flow
-incident_transitions flow_deadlines"
+incident_transitions flow_deadlines roads"
 if [ -n "${2:-}" ]; then
   want=$(sed -n 's/^CREATE TABLE \([a-z_]*\).*/\1/p' "$2"/data/schema/*.sql | sort | tr '\n' ' ')
   same "the tables checked are the schema's ($want)" "$(echo $TABLES | tr ' ' '\n' | sort | tr '\n' ' ')" "$want"
@@ -113,6 +113,7 @@ compare_sqlite() {
                    room_m2, room_reach, blind_m2, blind_parts, hex(blind_spots) FROM coverage ORDER BY grid" ;;
       grids | police_rooms | cameras | teams | incidents) s="SELECT *, hex(geom) FROM $t ORDER BY fid" ;;
       plan_draft_grids | plan_jurisdiction) s="SELECT *, hex(geom) FROM $t ORDER BY 1, 2" ;;
+      roads) s="SELECT *, hex(geom) FROM $t ORDER BY fid" ;;
     esac
     same "$2: table $t" "$(q "$1" "$s" | md5sum)" "$(q "$2" "$s" | md5sum)"
   done

@@ -2,6 +2,7 @@
 # run.sh BUILD_DIR SOURCE_DIR — shows that the build refuses an include against the direction.
 #  1. probe_core_up (core including the store's header) must fail to compile, with the compiler
 #     saying the header is not there (not failing for some other reason);
+#     probe_road_up (geo/road including dispatch.h, the room above it) likewise;
 #  2. probe_tiles_up (tiles including the HTTP server's header) and probe_http_up (api/http
 #     including the routes' app.h) likewise;
 #  3. probe_store_down (the store including core's header) must compile: the control;
@@ -18,6 +19,7 @@ expect_missing() { # target header
   else echo "FAIL: $1 failed for another reason:"; echo "$out" | tail -5; fails=$((fails + 1)); fi
 }
 expect_missing probe_core_up gridwatch/store.h
+expect_missing probe_road_up gridwatch/dispatch.h
 expect_missing probe_tiles_up server.h
 expect_missing probe_http_up app.h
 if cmake --build "$build" --target probe_store_down >/dev/null 2>&1; then echo "ok: probe_store_down compiled"
@@ -38,5 +40,5 @@ rm "$tmp/geo/model/bad.c"
 printf 'static const char *q = "SELECT id FROM grids";\n' > "$tmp/api/http/bad.c"
 if sh "$src/tools/check_layers.sh" "$tmp" >/dev/null 2>&1; then echo "FAIL: check_layers accepted SQL text in api/http"; fails=$((fails + 1))
 else echo "ok: check_layers refuses SQL text in api/http"; fi
-echo "$((8 - fails)) passed, $fails failed"
+echo "$((9 - fails)) passed, $fails failed"
 [ "$fails" -eq 0 ]

@@ -5,6 +5,10 @@
  * line), the direct drive along one arc, an unreachable source, and routes. */
 #include "testutil.h"
 
+#include "gridwatch/city.h"
+#include "gridwatch/dispatch.h"
+#include "gridwatch/io.h"
+#include "gridwatch/model.h"
 #include "gridwatch/road.h"
 #include "gridwatch/store.h"
 #include "gridwatch/store_changes.h"
@@ -369,14 +373,203 @@ static void test_empty(void **state)
     gw_store_close(s);
 }
 
-int main(void)
+/* Dispatch by road on a city with more teams than the first candidate set (307 > 256): the
+ * answer equals ranking every team, snapped the same way (within 500 m). */
+static void test_dispatch_eta_exact(void **state)
+{
+    (void)state;
+    gw_store *s = NULL;
+    assert_int_equal(gw_store_open(ctx, gw_test_db("eta_city"), GW_STORE_CREATE, &s), GW_OK);
+    gw_city_opts co = {.scale = 0.05, .seed = 3};
+    assert_int_equal(gw_city_generate(ctx, s, &co, NULL), GW_OK);
+    gw_model *m = NULL;
+    gw_dispatch *d = NULL;
+    gw_road_graph *g = NULL;
+    gw_road_search *q = NULL, *q2 = NULL;
+    assert_int_equal(gw_model_open(ctx, s, &m), GW_OK);
+    assert_int_equal(gw_dispatch_create(ctx, m, NULL, &d), GW_OK);
+    assert_int_equal(gw_road_graph_build(ctx, s, NULL, &g), GW_OK);
+    assert_int_equal(gw_road_graph_srid(g), gw_model_metric_srid(m));
+    assert_true(gw_road_graph_max_speed(g) > 16 && gw_road_graph_max_speed(g) < 17); /* 60 km/h */
+    assert_int_equal(gw_road_search_create(ctx, g, &q), GW_OK);
+    assert_int_equal(gw_road_search_create(ctx, g, &q2), GW_OK);
+    gw_model_snapshot *sn = gw_model_acquire(m);
+    const gw_layer_data *T = gw_snapshot_layer(sn, GW_LAYER_TEAMS);
+    size_t nt = gw_layer_data_count(T), ns = 0;
+    assert_true(nt > 256);
+    const double *tx = gw_layer_data_x(T, GW_MODEL_METRIC),
+                 *ty = gw_layer_data_y(T, GW_MODEL_METRIC);
+    gw_road_snap *snaps = malloc(nt * sizeof *snaps);
+    size_t *row = malloc(nt * sizeof *row);
+    for (size_t i = 0; i < nt; i++)
+        if (gw_road_snap_point(g, tx[i], ty[i], 500, &snaps[ns]) == GW_OK) row[ns++] = i;
+    gw_bbox b;
+    assert_int_equal(gw_store_extent(s, GW_LAYER_TEAMS, &b), GW_OK);
+    uint64_t r = 12345;
+    int full = 0;
+    for (int i = 0; i < 60; i++) {
+        r = r * 6364136223846793005ull + 1442695040888963407ull;
+        double lon = b.minx + (b.maxx - b.minx) * (double)(r >> 11) / 9007199254740992.0;
+        r = r * 6364136223846793005ull + 1442695040888963407ull;
+        double lat = b.miny + (b.maxy - b.miny) * (double)(r >> 11) / 9007199254740992.0;
+        gw_nearest_opts o = {.k = 5, .include_stale = 1, .status_mask = ~0u};
+        gw_team_eta e[5];
+        gw_road_snap dest;
+        size_t n = 0, lost = 0;
+        gw_status st = gw_dispatch_nearest_eta(ctx, d, g, q, lon, lat, &o, 500, e, &n, &lost,
+                                               &dest);
+        if (st == GW_ERR_NOT_FOUND) continue; /* no road within 500 m */
+        assert_int_equal(st, GW_OK);
+        gw_road_eta w[5];
+        size_t wn = 0;
+        assert_int_equal(gw_road_nearest(q2, &dest, snaps, ns, 5, w, &wn), GW_OK);
+        assert_int_equal(n, wn);
+        for (size_t k = 0; k < n; k++) {
+            assert_string_equal(e[k].team.id, gw_layer_data_id(T, row[w[k].source]));
+            assert_true(fabs(e[k].eta_s - w[k].eta_s) < 1e-9);
+        }
+        full++;
+    }
+    assert_true(full > 20);
+    free(snaps), free(row);
+    gw_model_release(ctx, sn);
+    gw_road_search_destroy(q), gw_road_search_destroy(q2);
+    gw_road_graph_destroy(g);
+    gw_dispatch_destroy(d);
+    gw_model_close(m);
+    gw_store_close(s);
+}
+
+/* A line file with a field map: Geofabrik-style F/T/B directions, speeds as text, a
+ * MultiLineString split into parts, and a refused direction value stopping the import. */
+static void test_import_field_map(void **state)
+{
+    (void)state;
+    const char *path = gw_test_write(
+        "lines.geojson",
+        "{\"type\":\"FeatureCollection\",\"features\":["
+        "{\"type\":\"Feature\",\"properties\":{\"RID\":\"a\",\"KIND\":\"primary\",\"DIR\":\"F\","
+        "\"LIMIT\":\"30 mph\",\"NAME\":\"Main\"},\"geometry\":{\"type\":\"LineString\","
+        "\"coordinates\":[[116,35],[116.001,35]]}},"
+        "{\"type\":\"Feature\",\"properties\":{\"RID\":\"b\",\"KIND\":\"residential\",\"DIR\":\"T\","
+        "\"LIMIT\":\"0\"},\"geometry\":{\"type\":\"MultiLineString\",\"coordinates\":"
+        "[[[116,35],[116,35.001]],[[116.001,35],[116.001,35.001]]]}},"
+        "{\"type\":\"Feature\",\"properties\":{\"RID\":\"c\",\"KIND\":\"service\",\"DIR\":\"B\"},"
+        "\"geometry\":{\"type\":\"LineString\",\"coordinates\":[[116,35.001],[116.001,35.001]]}}]}");
+    gw_store *s = NULL;
+    assert_int_equal(gw_store_open(ctx, gw_test_db("fmap"), GW_STORE_CREATE, &s), GW_OK);
+    gw_import_opts o = {.map = "id=RID,class=KIND,oneway=DIR,speed=LIMIT,name=NAME"};
+    gw_import_report rep;
+    assert_int_equal(gw_io_import_roads(ctx, s, path, &o, &rep), GW_OK);
+    assert_int_equal(rep.imported, 4);
+    gw_road_graph *g = graph_of(s);
+    assert_int_equal(gw_road_graph_arcs(g), 4);
+    assert_int_equal(gw_road_graph_nodes(g), 4); /* a square: its four corners */
+    gw_road_arc a;
+    assert_int_equal(gw_road_graph_arc(g, 0, &a), GW_OK); /* "a": forward only, 30 mph */
+    assert_true(a.fwd && !a.bwd);
+    assert_true(fabs(a.time_s - a.length_m / (30 * 1.609344 / 3.6)) < 1e-9);
+    assert_int_equal(gw_road_graph_arc(g, 1, &a), GW_OK); /* "b": backward only, 30 km/h */
+    assert_true(!a.fwd && a.bwd);
+    assert_true(fabs(a.time_s - a.length_m / (30 / 3.6)) < 1e-9);
+    assert_int_equal(gw_road_graph_arc(g, 3, &a), GW_OK); /* "c": both ways, service 20 km/h */
+    assert_true(a.fwd && a.bwd);
+    gw_road_graph_destroy(g);
+    /* a direction value nothing knows stops the whole import; nothing is written */
+    const char *bad = gw_test_write(
+        "bad.geojson",
+        "{\"type\":\"FeatureCollection\",\"features\":[{\"type\":\"Feature\",\"properties\":{"
+        "\"RID\":\"z\",\"DIR\":\"sideways\"},\"geometry\":{\"type\":\"LineString\","
+        "\"coordinates\":[[116,35],[116.002,35]]}}]}");
+    o.map = "id=RID,oneway=DIR";
+    assert_int_equal(gw_io_import_roads(ctx, s, bad, &o, &rep), GW_ERR_FORMAT);
+    assert_non_null(strstr(gw_ctx_errmsg(ctx), "sideways"));
+    int64_t n = 0;
+    assert_int_equal(gw_store_roads_count(s, &n), GW_OK);
+    assert_int_equal(n, 4);
+    /* --replace empties the layer first, in the same transaction */
+    o = (gw_import_opts){.map = "id=RID,class=KIND", .replace = 1};
+    assert_int_equal(gw_io_import_roads(ctx, s, path, &o, &rep), GW_OK);
+    assert_int_equal(gw_store_roads_count(s, &n), GW_OK);
+    assert_int_equal(n, 4);
+    gw_store_close(s);
+}
+
+/* ---- the real OpenStreetMap extracts (group --real) ---------------------------------------- */
+
+static int real_row(void *user, const gw_store_road *r)
+{
+    int *seen = user;
+    if (strcmp(r->id, "75415272") == 0) {
+        assert_int_equal(r->oneway, 1);
+        assert_string_equal(r->cls, "tertiary");
+        *seen |= 1;
+    } else if (strcmp(r->id, "75371465") == 0) {
+        assert_int_equal(r->oneway, 1);
+        assert_true(r->speed_kmh == 50);
+        *seen |= 2;
+    } else if (strcmp(r->cls, "residential") == 0 && r->oneway == 0 && isnan(r->speed_kmh)) {
+        *seen |= 4;
+    }
+    return 0;
+}
+
+static void test_real_osm(void **state)
+{
+    (void)state;
+    gw_store *s = NULL;
+    assert_int_equal(gw_store_open(ctx, gw_test_db("agu"), GW_STORE_CREATE, &s), GW_OK);
+    gw_import_report rep;
+    assert_int_equal(gw_io_import_roads(ctx, s, gw_test_real_file("osm/aguascalientes.osm.pbf"),
+                                        NULL, &rep),
+                     GW_OK);
+    /* 674 lines carry a highway tag; footways, steps, pedestrian streets and the like stay out */
+    assert_int_equal(rep.imported, 583);
+    gw_road_graph *g = NULL;
+    assert_int_equal(gw_road_graph_build(ctx, s, NULL, &g), GW_OK);
+    assert_int_equal(gw_road_graph_srid(g), 32613);              /* UTM 13N */
+    assert_true(gw_road_graph_edges(g) > gw_road_graph_arcs(g)); /* some one-way, most not */
+    assert_true(gw_road_graph_edges(g) < 2 * gw_road_graph_arcs(g));
+    /* a roundabout way without an oneway tag (75415272) is one-way; a maxspeed=50 one-way
+     * (75371465) keeps its limit; a residential street without tags is two-way at NULL speed */
+    int seen = 0;
+    assert_int_equal(gw_store_roads_read(s, real_row, &seen), GW_OK);
+    assert_int_equal(seen, 7);
+    gw_road_graph_destroy(g);
+    gw_store_close(s);
+    assert_int_equal(gw_store_open(ctx, gw_test_db("oak"), GW_STORE_CREATE, &s), GW_OK);
+    assert_int_equal(gw_io_import_roads(ctx, s, gw_test_real_file("osm/west-oakland.osm"), NULL,
+                                        &rep),
+                     GW_OK);
+    assert_int_equal(rep.imported, 23);
+    gw_store_close(s);
+}
+
+int main(int argc, char **argv)
 {
     ctx = gw_test_ctx();
+    const char *group = gw_test_group(argc, argv);
+    if (strcmp(group, "--real") == 0) {
+        static const char *const need[] = {"osm/aguascalientes.osm.pbf", "osm/west-oakland.osm",
+                                           NULL};
+        if (!gw_test_need_real(need)) return GW_TEST_SKIPPED;
+        const struct CMUnitTest real[] = {cmocka_unit_test(test_real_osm)};
+        int rc = cmocka_run_group_tests(real, NULL, NULL);
+        gw_ctx_destroy(ctx);
+        return rc;
+    }
+    if (*group) return gw_test_bad_group(group);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_tags),        cmocka_unit_test(test_store_round_trip),
-        cmocka_unit_test(test_graph_shape), cmocka_unit_test(test_snap_middle),
-        cmocka_unit_test(test_oneway),      cmocka_unit_test(test_oneway_minus),
-        cmocka_unit_test(test_roundabout),  cmocka_unit_test(test_empty),
+        cmocka_unit_test(test_tags),
+        cmocka_unit_test(test_store_round_trip),
+        cmocka_unit_test(test_graph_shape),
+        cmocka_unit_test(test_snap_middle),
+        cmocka_unit_test(test_oneway),
+        cmocka_unit_test(test_oneway_minus),
+        cmocka_unit_test(test_roundabout),
+        cmocka_unit_test(test_empty),
+        cmocka_unit_test(test_dispatch_eta_exact),
+        cmocka_unit_test(test_import_field_map),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     gw_ctx_destroy(ctx);
