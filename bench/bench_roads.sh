@@ -8,7 +8,7 @@
 #  2. the routing graph's build time and memory; isochrones (3, 5, 10 minutes) of police rooms;
 #     the per-grid 3/5/10-minute reach of every grid.
 # usage: bench/bench_roads.sh [--build DIR] [--db CITY.db | --scale S] [--work DIR]
-#                             [--points N] [--pg-points M]
+#                             [--points N] [--pg-points M] [--no-grids]
 # The city must have roads: a gen-city of this branch has them (--scale generates one).
 # PostgreSQL 15 with pgRouting (Debian postgresql-15-pgrouting) in database gwbench; without it
 # the pgRouting columns show nan.  Prints `ROW|figure|ours|peer|peer value|ratio` lines.
@@ -20,6 +20,7 @@ SCALE=1
 WORK=/tmp/gw_roads_bench
 POINTS=20000
 PGPOINTS=200
+EXTRA=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --build) B=$2; shift 2 ;;
@@ -28,6 +29,7 @@ while [ $# -gt 0 ]; do
     --work) WORK=$2; shift 2 ;;
     --points) POINTS=$2; shift 2 ;;
     --pg-points) PGPOINTS=$2; shift 2 ;;
+    --no-grids) EXTRA="--no-grids"; shift ;;
     --duration) shift 2 ;; # run_all.sh passes it to every benchmark; the point counts set this one's length
     *) echo "usage: bench_roads.sh [--build DIR] [--db CITY.db | --scale S] [--work DIR] [--points N] [--pg-points M]" >&2; exit 2 ;;
   esac
@@ -55,5 +57,5 @@ if command -v psql >/dev/null 2>&1; then
 fi
 bench_serve
 log "gridwatch serve at $URL; load $(cut -d' ' -f1 /proc/loadavg)"
-"$B/bench_roads" "$WORK/city.db" --points "$POINTS" --url "$URL" ${PG:+--pg "$PG"} --pg-points "$PGPOINTS"
+"$B/bench_roads" "$WORK/city.db" --points "$POINTS" --url "$URL" ${PG:+--pg "$PG"} --pg-points "$PGPOINTS" $EXTRA
 log "done; load $(cut -d' ' -f1 /proc/loadavg)"

@@ -53,7 +53,7 @@ export function initDispatcher(gw, map) {
 
   async function lookup(at) {
     const q = `lon=${at.lon.toFixed(7)}&lat=${at.lat.toFixed(7)}`;
-    // by road when the city has roads (409 without, 422 when the spot is far from every road): ETAs
+    // by road when the city has roads (409 without, 400 when the spot is far from every road): ETAs
     // and routes; otherwise the straight-line distance
     const [loc, eta] = await Promise.all([api(`/dispatch/locate?${q}`), api(`/dispatch/nearest?${q}&k=5&status=available&by=eta&route=true`)]);
     const byEta = eta.ok;
@@ -84,7 +84,7 @@ export function initDispatcher(gw, map) {
         h.push(`<li data-team-id="${esc(tm.id)}">${esc(tm.name ?? tm.id)} <code>${esc(tm.id)}</code> · ${how}${tm.stale ? ' ⚠' : ''} <button data-assign="${esc(tm.id)}">${t('assign')}</button></li>`);
       }
       h.push('</ol>');
-      if (!byEta && eta.status === 422) h.push(`<p class="note">${t('noRoadNear')}</p>`);
+      if (!byEta && (eta.status === 400 || eta.status === 422)) h.push(`<p class="note">${t('noRoadNear')}</p>`);
       h.push(`<label>${t('incident')} <input id="d-incident" value="${esc(at.incident)}" size="12"></label><div id="d-result"></div>`);
     } else {
       gw.dispatch.teams = null;
