@@ -14,8 +14,8 @@
 #   --work DIR    where logs and copies go (default: /tmp/gw_run_all; needs ~5 GB)
 #   --only LIST   run only these (names below)
 #   --quick       shorter load phases (5 s instead of 10-15 s): a smoke run, not the table
-# Names, in order: items tiles coverage hotspot kde heatmap dispatch positions import.
-# Peers: a running PostgreSQL 15 + PostGIS (pg_ctlcluster 15 main start), R with spdep and
+# Names, in order: items tiles coverage hotspot kde heatmap dispatch positions roads import.
+# Peers: a running PostgreSQL 15 + PostGIS + pgRouting (pg_ctlcluster 15 main start), R with spdep and
 # spatstat, nginx, wrk, pgbench, ogr2ogr; a benchmark whose peer is missing says so and its rows
 # show "-".  About 60-90 minutes on 2 cores; run it on a quiet machine (other load shows up
 # in both columns, but not equally).
@@ -23,7 +23,7 @@ set -eu
 BUILD=build
 DB=
 WORK=/tmp/gw_run_all
-ONLY="items tiles coverage hotspot kde heatmap dispatch positions import"
+ONLY="items tiles coverage hotspot kde heatmap dispatch positions roads import"
 QUICK=0
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -73,6 +73,7 @@ run kde bench/bench_kde.sh --build "$BUILD" --db "$DB" --work "$WORK/kde"
 run heatmap bench/bench_heatmap.sh --build "$BUILD" --db "$DB" --work "$WORK/heatmap" --duration "$DUR"
 run dispatch bench/bench_dispatch.sh --build "$BUILD" --db "$DB" --work "$WORK/dispatch" --duration "$DUR"
 [ -x "$HERE/bench_positions.sh" ] && run positions bench/bench_positions.sh --build "$BUILD" --db "$DB" --work "$WORK/positions"
+run roads bench/bench_roads.sh --build "$BUILD" --db "$DB" --work "$WORK/roads"
 run import bench/bench_import.sh "$BUILD" 1
 
 # ---- the table ---------------------------------------------------------------------------------

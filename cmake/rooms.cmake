@@ -64,6 +64,8 @@ gw_room(stats SOURCES ${S} HEADERS hotspot.h kde.h lisa.h emerging.h clusters.h 
         LIBS PkgConfig::GDAL)
 gw_glob(S geo/coverage/*.c)
 gw_room(coverage SOURCES ${S} HEADERS coverage.h DEPS model store crs)
+gw_glob(S geo/reach/*.c)
+gw_room(reach SOURCES ${S} HEADERS reach.h DEPS road model store crs)
 gw_glob(S geo/dispatch/*.c)
 gw_room(dispatch SOURCES ${S} HEADERS dispatch.h DEPS road coverage model store crs)
 gw_glob(S geo/flow/*.c)
@@ -71,7 +73,7 @@ gw_room(flow SOURCES ${S} HEADERS flow.h flow_stats.h DEPS store core)
 gw_glob(S geo/juris/*.c)
 gw_room(juris SOURCES ${S} HEADERS juris.h DEPS model edit store crs)
 gw_glob(S geo/plan/*.c)
-gw_room(plan SOURCES ${S} HEADERS plan.h DEPS io coverage model store crs
+gw_room(plan SOURCES ${S} HEADERS plan.h DEPS reach road io coverage model store crs
         LIBS PkgConfig::GDAL PkgConfig::JANSSON)
 # The synthetic city generator: used by the CLI, the tests and the benchmarks.
 gw_room(city SOURCES data/city.c data/city_make.c data/city_truth.c data/city_village.c data/city_roads.c HEADERS city.h DEPS io store crs
@@ -79,7 +81,7 @@ gw_room(city SOURCES data/city.c data/city_make.c data/city_truth.c data/city_vi
 # Everything of the engine, for the tests and benchmarks that use several rooms.
 add_library(gwgeo INTERFACE)
 target_link_libraries(gwgeo INTERFACE gwcore gwcrs gwstore gwio gwmodel gwedit gwstats gwcoverage
-                      gwroad gwdispatch gwplan gwflow gwjuris gwcity)
+                      gwroad gwreach gwdispatch gwplan gwflow gwjuris gwcity)
 
 # ---- tiles/: tile math, the MVT encoder, tile layers, heat map rasters, the tile cache ----
 gw_glob(S tiles/*.c)

@@ -144,7 +144,10 @@ size_t gw_tile_layer_props(gw_tile_layer part, const char **names, const char **
                                          "resp_accept_p90_s",
                                          "resp_arrive_p50_s",
                                          "resp_close_p50_s",
-                                         "resp_close_p90_s"};
+                                         "resp_close_p90_s",
+                                         "reach_3m",
+                                         "reach_5m",
+                                         "reach_10m"};
         for (size_t i = 0; i < sizeof an / sizeof an[0] && k < cap; i++, k++)
             names[k] = an[i], types[k] = i == 7 ? "String" : "Number";
     } else if (part != GW_TL_CAMERA_VIEWS) {
@@ -458,6 +461,9 @@ static size_t grid_extra_props(const gw_tile_grid_fields *g, size_t r, int detai
     DBL("covered_m2", g->covered_m2);
     INT("cameras", g->cameras);
     DBL("room_reach", g->room_reach);
+    DBL("reach_3m", g->reach_3m);
+    DBL("reach_5m", g->reach_5m);
+    DBL("reach_10m", g->reach_10m);
     DBL("gi_z", g->gi_z);
     DBL("gi_p", g->gi_p);
     if (g->gi_class)

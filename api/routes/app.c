@@ -13,6 +13,7 @@
 #include "juris_http.h"
 #include "response_http.h"
 #include "dispatch_http.h"
+#include "reach_http.h"
 #include "roads_http.h"
 #include "events.h"
 #include "flow_http.h"
@@ -212,6 +213,10 @@ gw_status gw_app_create(gw_ctx *ctx, const char *db_path, const gw_app_opts *opt
         r = gw_hotspots_routes(&n);
         st = add_routes(ctx, app, r, n);
     }
+    if (!st) { /* /tiles/isochrones/{z}/{x}/{y} must match before /tiles/{layer}/… */
+        r = gw_reach_routes(&n);
+        st = add_routes(ctx, app, r, n);
+    }
     if (!st)
         st = gw_tiles_create_live(ctx, app->live, opts->tile_cache_bytes, (gw_tiles **)&app->tiles);
     if (!st) {
@@ -227,6 +232,11 @@ gw_status gw_app_create(gw_ctx *ctx, const char *db_path, const gw_app_opts *opt
         gw_roads_http *rh = NULL;
         st = gw_roads_http_create(ctx, app->live, &rh);
         app->modules[GW_APP_ROADS] = rh;
+    }
+    if (!st) { /* response-time areas: grid shares computed per roads/rooms/grids version */
+        gw_reach_http *rc = NULL;
+        st = gw_reach_http_create(ctx, app->live, app->modules[GW_APP_ROADS], &rc);
+        app->modules[GW_APP_REACH] = rc;
     }
     if (!st) {
         r = gw_dispatch_routes(&n);
@@ -246,6 +256,8 @@ gw_status gw_app_create(gw_ctx *ctx, const char *db_path, const gw_app_opts *opt
                              app->modules[GW_APP_HOTSPOTS]);
     if (!st) /* and the hot spot clusters (a layer of their own and two grid fields) */
         gw_tiles_attach_clusters(app->tiles, app->modules[GW_APP_CLUSTERS]);
+    if (!st) /* and the road reach of the grids */
+        gw_tiles_attach_reach(app->tiles, app->modules[GW_APP_REACH]);
     if (!st) { /* grid planning: drafts, edits, validation, publish/rollback (no state) */
         r = gw_plan_routes(&n);
         st = add_routes(ctx, app, r, n);
@@ -302,6 +314,7 @@ void gw_app_destroy(gw_app *app)
     gw_coverage_http_stop(app->modules[GW_APP_COVERAGE]);
     gw_tiles_stop(app->tiles); /* its hot spot worker too */
     gw_clusters_http_stop(app->modules[GW_APP_CLUSTERS]);
+    gw_reach_http_stop(app->modules[GW_APP_REACH]);
     /* The sync thread stops first: its listeners use the modules' state. */
     gw_live_destroy(app->live);
     gw_tiles_destroy(app->tiles);
@@ -309,6 +322,7 @@ void gw_app_destroy(gw_app *app)
     gw_clusters_http_destroy(app->modules[GW_APP_CLUSTERS]);
     gw_events_destroy(app->modules[GW_APP_EVENTS]); /* before the team index its events read */
     gw_dispatch_destroy(app->modules[GW_APP_DISPATCH]);
+    gw_reach_http_destroy(app->modules[GW_APP_REACH]);
     gw_roads_http_destroy(app->modules[GW_APP_ROADS]);
     gw_coverage_http_destroy(app->modules[GW_APP_COVERAGE]);
     free(app->routes);

@@ -19,6 +19,7 @@ enum {
     GW_APP_PLAN,
     GW_APP_CLUSTERS,
     GW_APP_ROADS, /* the road network (roads_http.h) */
+    GW_APP_REACH, /* response-time areas (reach_http.h) */
     GW_APP_SLOTS = 8
 };
 

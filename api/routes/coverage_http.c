@@ -7,6 +7,7 @@
 #include "app.h"
 #include "gridwatch/crs.h"
 #include "http_util.h"
+#include "reach_http.h"
 #include "scope_http.h"
 
 #include <jansson.h>
@@ -454,6 +455,23 @@ static void row_props(gw_buf *b, const gw_coverage_row *r, int32_t inc, int32_t 
     else gw_buf_str(b, ",\"blind_parts\":null");
 }
 
+/* The road reach of coverage row g (reach_http.h): reach_3m, reach_5m, reach_10m, the shares
+ * of the grid a police room reaches by road in 3, 5, 10 minutes; null until computed or
+ * without roads. */
+static void reach_props(gw_buf *b, const gw_reach_grids *t, const gw_layer_data *grids,
+                        const char *id)
+{
+    ptrdiff_t row = t && grids ? gw_layer_data_find(grids, id) : -1;
+    for (size_t k = 0; k < GW_REACH_GRID_BANDS; k++) {
+        gw_buf_printf(b, ",\"reach_%dm\":", (int)gw_reach_grid_minutes(k));
+        double v = row >= 0 && (size_t)row < gw_reach_grids_count(t)
+                       ? gw_reach_grids_share(t, k)[row]
+                       : NAN;
+        if (isnan(v)) gw_buf_str(b, "null");
+        else gw_buf_num(b, v, 6);
+    }
+}
+
 /* The point into the model's metric CRS, whichever it is now (it is chosen from the data, so a
  * database that was empty at start gets one with its first rows).  Before there is one, no
  * camera exists to find and the point is left as it is. */
@@ -512,6 +530,11 @@ static int h_all(gw_req *req)
     int32_t *inc = given ? malloc((n + 1) * sizeof *inc) : NULL,
             *seen = given ? malloc((n + 1) * sizeof *seen) : NULL;
     if (given && inc && seen) gw_coverage_incidents(cs->cov, from, to, inc, seen);
+    /* the road reach of the same grids (waits for a first computation after a change) */
+    gw_reach_http *rh = gw_req_reach(req);
+    const gw_model_snapshot *csnap = gw_coverage_snapshot(cs->cov);
+    const gw_reach_grids *rt = gw_reach_http_acquire(rh, csnap, 30000);
+    const gw_layer_data *rgrids = gw_snapshot_layer(csnap, GW_LAYER_GRIDS);
     gw_buf b = {0};
     gw_buf_printf(&b, "{\"seq\":%lld,\"count\":%zu,\"room_dist_m\":",
                   (long long)gw_coverage_seq(cs->cov), shown);
@@ -524,9 +547,11 @@ static int h_all(gw_req *req)
         gw_buf_json_str(&b, gw_coverage_grid_id(cs->cov, g));
         gw_buf_add(&b, ",", 1);
         row_props(&b, r, given ? inc[g] : r->incidents, given ? seen[g] : r->seen);
+        reach_props(&b, rt, rgrids, gw_coverage_grid_id(cs->cov, g));
         gw_buf_add(&b, "}", 1);
     }
     gw_buf_str(&b, "]}\n");
+    gw_reach_http_release(rh, rt);
     pthread_rwlock_unlock(&cs->lock);
     gw_scope_release(sc);
     free(inc), free(seen);
@@ -581,6 +606,11 @@ static int h_one(gw_req *req)
               given && inc && seen ? seen[row] : r->seen);
     gw_buf_str(&b, ",\"blind_kept_m2\":");
     gw_buf_num(&b, bs.kept_m2, 3);
+    gw_reach_http *rh = gw_req_reach(req);
+    const gw_model_snapshot *csnap = gw_coverage_snapshot(cs->cov);
+    const gw_reach_grids *rt = gw_reach_http_acquire(rh, csnap, 30000);
+    reach_props(&b, rt, gw_snapshot_layer(csnap, GW_LAYER_GRIDS), id);
+    gw_reach_http_release(rh, rt);
     gw_buf_str(&b, "},\"geometry\":");
     gw_geojson_writer w = {.prec = 7};
     int bad = bs.wkb ? gw_geojson_write(&w, bs.wkb, bs.len, &b) : (gw_buf_str(&b, "null"), 0);

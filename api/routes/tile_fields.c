@@ -8,6 +8,7 @@
 #include "tile_fields.h"
 
 #include "gridwatch/hotspot.h"
+#include "reach_http.h"
 #include "response_calc.h"
 
 #include <math.h>
@@ -57,6 +58,7 @@ struct gw_tile_fields {
     gw_coverage_http *cov;
     gw_hotspots *hs;
     gw_clusters_http *cl;
+    gw_reach_http *rh; /* road reach fields (reach_http.h) */
     gw_tile_fields_inval_fn inval;
     void *inval_user;
     pthread_mutex_t mu; /* guards the part pointers and refs */
@@ -541,6 +543,42 @@ void gw_tile_fields_set_clusters(gw_tile_fields *tf, gw_clusters_http *cl)
     gw_clusters_http_watch(cl, on_clusters, tf);
 }
 
+/* ---- road reach ---------------------------------------------------------------------------- */
+
+/* The reach module's watcher: new shares for every grid, so every grid tile goes. */
+static void on_reach(void *user, gw_ctx *ctx)
+{
+    gw_tile_fields *tf = user;
+    gw_model_snapshot *now = gw_model_acquire(gw_live_model(tf->live));
+    int64_t seq = gw_snapshot_seq(now);
+    gw_model_release(ctx, now);
+    gw_tile_change all = {1u << GW_TL_GRIDS | 1u << GW_TL_CITY, false, {0, 0, 0, 0}};
+    tf->inval(tf->inval_user, &all, 1, seq);
+}
+
+void gw_tile_fields_set_reach(gw_tile_fields *tf, gw_reach_http *rh)
+{
+    if (!tf) return;
+    tf->rh = rh;
+    gw_reach_http_watch(rh, on_reach, tf);
+}
+
+/* The reach fields of a render; stale while a computation for snap runs. */
+static void acquire_reach(gw_tile_fields *tf, const gw_model_snapshot *snap, int64_t gseq, size_t n,
+                          int64_t stale, gw_tile_fields_use *u)
+{
+    const gw_reach_grids *t = gw_reach_http_acquire(tf->rh, snap, 0);
+    u->held[4] = (void *)t;
+    if (!t) {
+        if (gw_reach_http_pending(tf->rh)) u->version = stale;
+        return;
+    }
+    if (gw_reach_grids_grids_seq(t) == gseq && gw_reach_grids_count(t) == n)
+        u->grid.reach_3m = gw_reach_grids_share(t, 0),
+        u->grid.reach_5m = gw_reach_grids_share(t, 1),
+        u->grid.reach_10m = gw_reach_grids_share(t, 2);
+}
+
 /* The cluster fields and layer of a render; the tile is stale unless the result is of snap's
  * grids and incidents. */
 static void acquire_clusters(gw_tile_fields *tf, const gw_model_snapshot *snap, int64_t gseq,
@@ -624,16 +662,17 @@ void gw_tile_fields_acquire(gw_tile_fields *tf, gw_ctx *ctx, const gw_model_snap
     }
     if (tf->cl && (parts & (1u << GW_TL_GRIDS | 1u << GW_TL_HOTSPOT_CLUSTERS)))
         acquire_clusters(tf, snap, gseq, n, stale, u);
+    if (tf->rh && (parts & (1u << GW_TL_GRIDS))) acquire_reach(tf, snap, gseq, n, stale, u);
 }
 
 void gw_tile_fields_release(gw_tile_fields *tf, gw_tile_fields_use *u)
 {
-    (void)tf;
     cpart_unref(u->held[0]);
     hpart_unref(u->held[1]);
     gw_clusters_http_tile_release(u->held[2]);
     rpart_unref(u->held[3]);
-    u->held[0] = u->held[1] = u->held[2] = u->held[3] = NULL;
+    gw_reach_http_release(tf ? tf->rh : NULL, u->held[4]);
+    u->held[0] = u->held[1] = u->held[2] = u->held[3] = u->held[4] = NULL;
 }
 
 int gw_tile_fields_wait(gw_tile_fields *tf, unsigned timeout_ms)

@@ -36,6 +36,10 @@ gw_status gw_tile_fields_create(gw_ctx *ctx, gw_live *live, gw_coverage_http *co
  * cluster_rr fields and the hotspot_clusters layer; a change of its default result drops the
  * tiles it touches (clusters_http.h).  Call once, before the server starts.  Accepts NULL tf. */
 void gw_tile_fields_set_clusters(gw_tile_fields *tf, gw_clusters_http *cl);
+/* Add the road reach fields (reach_3m, reach_5m, reach_10m) from rh; new shares drop every grid
+ * tile. */
+typedef struct gw_reach_http gw_reach_http;
+void gw_tile_fields_set_reach(gw_tile_fields *tf, gw_reach_http *rh);
 /* Stop the worker and the coverage and cluster watchers.  Accepts NULL. */
 void gw_tile_fields_stop(gw_tile_fields *tf);
 /* Accepts NULL. */
@@ -46,7 +50,7 @@ typedef struct gw_tile_fields_use {
     gw_tile_grid_fields grid;
     gw_tile_extras ex;
     int64_t version; /* data version of a tile rendered from snap with these extras */
-    void *held[4];
+    void *held[5];
 } gw_tile_fields_use;
 
 /* The extras for rendering `parts` of snap (grids: coverage and hot spot fields; blind_spots:

@@ -199,6 +199,11 @@ void gw_tiles_attach_clusters(gw_tiles *t, void *clusters)
     if (t) gw_tile_fields_set_clusters(t->fields, clusters);
 }
 
+void gw_tiles_attach_reach(gw_tiles *t, void *reach)
+{
+    if (t) gw_tile_fields_set_reach(t->fields, reach);
+}
+
 void gw_tiles_stop(gw_tiles *t)
 {
     if (t) gw_tile_fields_stop(t->fields);

@@ -34,6 +34,8 @@ gw_status gw_tiles_attach(gw_ctx *ctx, gw_tiles *t, void *coverage, void *hotspo
  * cluster_rr fields from `clusters` (a gw_clusters_http, may be NULL; clusters_http.h).  After
  * gw_tiles_attach.  Accepts NULL t. */
 void gw_tiles_attach_clusters(gw_tiles *t, void *clusters);
+/* The road reach fields of the grids (a gw_reach_http, reach_http.h). */
+void gw_tiles_attach_reach(gw_tiles *t, void *reach);
 /* Stop the analysis worker (it reads the live model).  Accepts NULL. */
 void gw_tiles_stop(gw_tiles *t);
 /* Wait until the hot spot fields have caught up with the changes the live model announced

@@ -38,6 +38,19 @@ typedef struct pl {
     int srid;
 } pl;
 
+/* The road reach of layouts (plan_reach.c): g is NULL when the store has no roads. */
+typedef struct pl_reach {
+    struct gw_road_graph *g;
+    double *base, *draft; /* GW_REACH_GRID_BANDS shares per grid of the last layouts */
+    json_t *base_ids;     /* grid id -> row of the base layout */
+} pl_reach;
+gw_status pl_reach_open(pl *p, pl_reach *r);
+void pl_reach_close(pl_reach *r);
+/* The shares of every grid of set (borrowed from r; NULL without roads): the base layout
+ * (is_base) is computed whole; a draft's grids not in `changed` take the base's figures. */
+gw_status pl_reach_layout(pl *p, pl_reach *r, const pl_set *set, int is_base, json_t *changed,
+                          const double *room_xy, size_t nroom, const double **out);
+
 /* Open/close a working context on a store (metric transform from the store's metric SRID, or
  * the one chosen for the grids' centre). */
 gw_status pl_open(gw_store *s, pl *p);

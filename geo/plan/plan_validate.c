@@ -360,10 +360,11 @@ gw_status gw_plan_validate_version(gw_store *s, int64_t version, const gw_plan_v
 
 /* ---- workload and balance ------------------------------------------------------------------ */
 
-enum { M_AREA, M_POP, M_HH, M_INC, M_COMPACT, M_COVER, M_ROOM, M_COUNT };
-static const char *const mnames[M_COUNT] = {"area_km2",       "population",  "households",
-                                            "incidents",      "compactness", "camera_coverage",
-                                            "room_distance_m"};
+enum { M_AREA, M_POP, M_HH, M_INC, M_COMPACT, M_COVER, M_ROOM, M_R3, M_R5, M_R10, M_COUNT };
+static const char *const mnames[M_COUNT] = {"area_km2",        "population",  "households",
+                                            "incidents",       "compactness", "camera_coverage",
+                                            "room_distance_m", "reach_3m",    "reach_5m",
+                                            "reach_10m"};
 
 /* Cameras with a view and police rooms, in metric, for the coverage and distance measures. */
 typedef struct bal {
@@ -616,8 +617,9 @@ static gw_status grid_counts(pl *p, gw_store_plan_incidents *it, const GEOSGeome
     return st;
 }
 
+/* reach: the road reach shares of the set's grids (3 per grid; NULL without roads). */
 static json_t *layout(pl *p, const pl_set *set, json_t *by, gw_store_plan_incidents *pip,
-                      json_t *changed, bal *b, gw_status *st)
+                      json_t *changed, bal *b, const double *reach, gw_status *st)
 {
     json_t *grids = json_array(), *spread = json_object();
     double *m = calloc(set->n * M_COUNT + 1, sizeof *m);
@@ -669,9 +671,14 @@ static json_t *layout(pl *p, const pl_set *set, json_t *by, gw_store_plan_incide
                               "compactness", r[M_COMPACT], "camera_coverage", r[M_COVER],
                               "room_distance_m", room < 0 ? json_null() : json_real(room));
         json_decref(own);
+        for (int rk = 0; rk < 3; rk++) { /* road reach: null without roads (reach.h) */
+            double rv = reach ? reach[i * 3 + rk] : NAN;
+            r[M_R3 + rk] = isnan(rv) ? 0 : rv;
+            json_object_set_new(o, mnames[M_R3 + rk], isnan(rv) ? json_null() : json_real(rv));
+        }
         json_array_append_new(grids, o);
     }
-    for (int k = 0; !*st && m && k < M_COUNT; k++) {
+    for (int k = 0; !*st && m && k < (reach ? M_COUNT : M_R3); k++) {
         double sum = 0, sq = 0, mx = 0;
         for (size_t i = 0; i < set->n; i++) {
             double x = m[i * M_COUNT + k];
@@ -720,13 +727,18 @@ gw_status gw_plan_balance(gw_store *s, int64_t draft, char **json)
     if (!st) st = gw_store_plan_incidents_open(s, from, &q);
     bal b = {0};
     b.cover = json_object();
+    pl_reach rr = {0};
+    const double *rb = NULL, *rd = NULL;
     if (!st) st = bal_load(&p, &b);
+    if (!st) st = pl_reach_open(&p, &rr);
+    if (!st) st = pl_reach_layout(&p, &rr, &bs, 1, NULL, b.room, b.nroom, &rb);
+    if (!st) st = pl_reach_layout(&p, &rr, &ds, 0, changed, b.room, b.nroom, &rd);
     if (!st) {
         bal_stored(&p, &b, base);
         size_t stored = json_object_size(b.cover);
         /* the base first: the draft's untouched grids reuse its coverage figures */
-        json_t *bl = layout(&p, &bs, by, q, NULL, &b, &st);
-        json_t *dl = st ? NULL : layout(&p, &ds, by, q, changed, &b, &st);
+        json_t *bl = layout(&p, &bs, by, q, NULL, &b, rb, &st);
+        json_t *dl = st ? NULL : layout(&p, &ds, by, q, changed, &b, rd, &st);
         if (!st)
             doc = json_pack("{sI sI s{ss ss} s{ss sI sI} so so}", "draft", (json_int_t)draft,
                             "base_version", (json_int_t)base, "window", "from", from, "to", to,
@@ -738,6 +750,7 @@ gw_status gw_plan_balance(gw_store *s, int64_t draft, char **json)
         if (!st && (!doc || !(*json = json_dumps(doc, JSON_COMPACT))))
             st = gw_ctx_error(p.ctx, GW_ERR_NOMEM, "out of memory");
     }
+    pl_reach_close(&rr);
     free(b.cam);
     free(b.room);
     json_decref(b.cover);

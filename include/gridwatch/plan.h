@@ -149,7 +149,8 @@ gw_status gw_plan_validate_version(gw_store *store, int64_t version,
 /* Workload and balance of a draft beside its base version, as JSON text:
  * {"draft":id,"base_version":n,"window":{"from","to"},"camera_coverage":{"source","stored",
  * "computed"},"draft_layout":{"count","grids":[{id, area_km2, population, households,
- * incidents, incidents_by_category, compactness, camera_coverage, room_distance_m}],
+ * incidents, incidents_by_category, compactness, camera_coverage, room_distance_m, reach_3m,
+ * reach_5m, reach_10m}],
  * "spread":{"<measure>":{"mean","cv","max_over_mean"}}},"base_layout":{…the same…}}.
  * Compactness is Polsby–Popper 4πA/P² in the metric CRS.
  * Incidents are counted per grid of the layout (point in polygon) over the last 365 days of the
@@ -160,8 +161,10 @@ gw_status gw_plan_validate_version(gw_store *store, int64_t version,
  * is the published version and no grid or camera change was logged after the coverage run),
  * otherwise computed here; the draft's changed grids are always computed, its untouched ones
  * share the base's figure.  room_distance_m is metres from the grid's metric centroid to the
- * nearest police room (null when there is none).  cv is the population standard deviation
- * over the mean.  Caller frees *json with free(). */
+ * nearest police room (null when there is none).  reach_3m, reach_5m, reach_10m are the
+ * shares of the grid a police room reaches by road within 3, 5, 10 minutes (reach.h; the road
+ * graph built from the store's roads; null, and left out of the spread, when it has none).
+ * cv is the population standard deviation over the mean.  Caller frees *json with free(). */
 gw_status gw_plan_balance(gw_store *store, int64_t draft, char **json);
 
 /* ---- layout suggestion (geo/plan_suggest.c) ---------------------------------------------- */

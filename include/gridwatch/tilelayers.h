@@ -149,6 +149,9 @@ typedef struct gw_tile_grid_fields {
     const double *resp_overdue_share, *resp_escalation_rate;
     const double *resp_accept_p50, *resp_accept_p90, *resp_arrive_p50, *resp_close_p50,
         *resp_close_p90;
+    /* road reach (reach.h): reach_3m, reach_5m, reach_10m, the share of the grid a police room
+     * reaches by road within 3, 5, 10 minutes (to 0.001), from GW_TL_GRID_DETAIL_MINZOOM */
+    const double *reach_3m, *reach_5m, *reach_10m;
 } gw_tile_grid_fields;
 
 /* One grid's blind spots for the blind_spots layer: the grid's fid and id, the blind area in

@@ -118,7 +118,9 @@ test('the dispatcher click shows the nearest teams of GET /dispatch/nearest', as
   const pos = teams.map((f, i) => ({ id: f.id, lon: lon + 0.002 * (i + 1), lat: lat + 0.001 * i }));
   const pr = await fetch(`${base}/dispatch/positions`, { method: 'POST', body: JSON.stringify(pos),
     headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` } });
-  const api = await fetch(`${base}/dispatch/nearest?${q}&k=5&status=available`);
+  // the panel ranks by road when the city has roads (by=eta), else by distance
+  let api = await fetch(`${base}/dispatch/nearest?${q}&k=5&status=available&by=eta`);
+  if (api.status === 400 || api.status === 409 || api.status === 422) api = await fetch(`${base}/dispatch/nearest?${q}&k=5&status=available`);
   const page = await openPage();
   await page.click('#btn-dispatch');
   await jumpTo(page, [lon, lat], 14);

@@ -119,6 +119,7 @@ function buildStyle(cityTj, incTj) {
     inc: { type: 'vector', tiles: [incTiles(incTj.tiles[0])], bounds: incTj.bounds, minzoom: 0, maxzoom: incTj.maxzoom ?? 18, promoteId: 'id' },
     live: { type: 'geojson', data: { type: 'FeatureCollection', features: [] } },
     pick: { type: 'geojson', data: { type: 'FeatureCollection', features: [] } },
+    route: { type: 'geojson', data: { type: 'FeatureCollection', features: [] } }, // the hovered team's road route
   };
   const layers = [{ id: 'background', type: 'background', paint: { 'background-color': '#1b2130' } }];
   const bm = state.config.basemap;
@@ -156,6 +157,8 @@ function buildStyle(cityTj, incTj) {
       paint: { 'circle-color': 'rgba(0,0,0,0)', 'circle-radius': 22, 'circle-stroke-color': '#ffffff', 'circle-stroke-width': 3 } },
     { id: 'live-incidents', type: 'circle', source: 'live',
       paint: { 'circle-color': catColor(), 'circle-radius': ['interpolate', ['linear'], ['zoom'], 9, 4, 16, 8], 'circle-stroke-color': '#ffffff', 'circle-stroke-width': 1.5 } },
+    { id: 'route', type: 'line', source: 'route', layout: { 'line-cap': 'round', 'line-join': 'round' },
+      paint: { 'line-color': '#00e5ff', 'line-width': 4, 'line-opacity': 0.9 } },
     { id: 'pick', type: 'circle', source: 'pick', paint: { 'circle-radius': 9, 'circle-color': 'rgba(0,0,0,0)', 'circle-stroke-color': '#00e5ff', 'circle-stroke-width': 3 } });
   return { version: 8, name: 'gridwatch wall', sources, layers };
 }

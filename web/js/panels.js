@@ -6,6 +6,7 @@ import { api, rows, flat, num, areaBbox, accountToken, setAccountToken } from '.
 
 function esc(s) { return String(s ?? '').replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' }[c])); }
 function dist(m) { return m == null ? '' : m >= 1000 ? `${(m / 1000).toFixed(2)} ${t('km')}` : `${Math.round(m)} ${t('m')}`; }
+function mins(s) { return s == null ? '' : `${(s / 60).toFixed(1)} ${t('min')}`; }
 function named(o) { if (o == null) return null; if (typeof o !== 'object') return { id: o }; return flat(o); }
 
 // ---- dispatcher -------------------------------------------------------------------------------
@@ -41,9 +42,23 @@ export function initDispatcher(gw, map) {
     await lookup(last);
   });
 
+  // the route of the team under the cursor (by=eta answers carry route geometry)
+  const showRoute = (tm) => map.getSource('route')?.setData(tm?.route
+    ? { type: 'Feature', geometry: tm.route, properties: { team: tm.id } } : { type: 'FeatureCollection', features: [] });
+  body.addEventListener('mouseover', (e) => {
+    const li = e.target.closest?.('li[data-team-id]');
+    if (li) showRoute(gw.dispatch.teams?.find((x) => x.id === li.dataset.teamId));
+  });
+  body.addEventListener('mouseleave', () => showRoute(null));
+
   async function lookup(at) {
     const q = `lon=${at.lon.toFixed(7)}&lat=${at.lat.toFixed(7)}`;
-    const [loc, near] = await Promise.all([api(`/dispatch/locate?${q}`), api(`/dispatch/nearest?${q}&k=5&status=available`)]);
+    // by road when the city has roads (409 without, 400 when the spot is far from every road): ETAs
+    // and routes; otherwise the straight-line distance
+    const [loc, eta] = await Promise.all([api(`/dispatch/locate?${q}`), api(`/dispatch/nearest?${q}&k=5&status=available&by=eta&route=true`)]);
+    const byEta = eta.ok;
+    const near = byEta ? eta : await api(`/dispatch/nearest?${q}&k=5&status=available`);
+    showRoute(null);
     gw.state.avail.dispatch = near.ok;
     const h = [];
     if (loc.ok && loc.data) {
@@ -59,13 +74,17 @@ export function initDispatcher(gw, map) {
       h.push(`<div id="d-grid"><b>${t('grid')}:</b> ${g ? esc(g.properties.name) + ' <code>' + esc(g.properties.id) + '</code>' : t('none')}</div>`);
     }
     if (near.ok) {
-      const teams = rows(near.data).map(flat).map((p) => ({ id: p.id ?? p.team, name: p.name, status: p.status,
-        d: num(p.distance_m, p.distance, p.dist_m, p.meters), stale: !!p.stale }));
+      const teams = rows(near.data).map((r) => ({ ...flat(r), route: r.route ?? r.properties?.route })).map((p) => ({ id: p.id ?? p.team, name: p.name, status: p.status,
+        d: num(p.distance_m, p.distance, p.dist_m, p.meters), stale: !!p.stale, eta: num(p.eta_s), routeM: num(p.route_m), route: p.route }));
       gw.dispatch.teams = teams;
-      h.push(`<h2>${t('nearestTeams')}</h2><ol id="d-teams">`);
-      for (const tm of teams)
-        h.push(`<li data-team-id="${esc(tm.id)}">${esc(tm.name ?? tm.id)} <code>${esc(tm.id)}</code> · ${dist(tm.d)}${tm.stale ? ' ⚠' : ''} <button data-assign="${esc(tm.id)}">${t('assign')}</button></li>`);
+      gw.dispatch.by = byEta ? 'eta' : 'distance';
+      h.push(`<h2>${t(byEta ? 'fastestTeams' : 'nearestTeams')}</h2><ol id="d-teams" data-by="${byEta ? 'eta' : 'distance'}">`);
+      for (const tm of teams) {
+        const how = byEta ? `<span class="eta" data-eta-s="${tm.eta}">${t('eta')} ${mins(tm.eta)}</span> · ${t('byRoad')} ${dist(tm.routeM)}` : dist(tm.d);
+        h.push(`<li data-team-id="${esc(tm.id)}">${esc(tm.name ?? tm.id)} <code>${esc(tm.id)}</code> · ${how}${tm.stale ? ' ⚠' : ''} <button data-assign="${esc(tm.id)}">${t('assign')}</button></li>`);
+      }
       h.push('</ol>');
+      if (!byEta && (eta.status === 400 || eta.status === 422)) h.push(`<p class="note">${t('noRoadNear')}</p>`);
       h.push(`<label>${t('incident')} <input id="d-incident" value="${esc(at.incident)}" size="12"></label><div id="d-result"></div>`);
     } else {
       gw.dispatch.teams = null;
