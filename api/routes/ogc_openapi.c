@@ -23,6 +23,25 @@ static const char *const role_names[] = {"anonymous", "viewer", "dispatcher", "p
 static const char *const feature_examples[GW_LAYER_COUNT] = {"371702-001-0001", "PR0001", "C000001",
                                                              "T00001", "I0000001"};
 
+/* The request bodies of the per-collection writes: a new feature (POST, and PUT on the example
+ * id) and a merge patch.  Grids change only through planning: their writes answer 409. */
+static const char *const feature_bodies[GW_LAYER_COUNT] = {
+    "{'type':'Feature','geometry':{'type':'Polygon','coordinates':[[[116.9,36.9],[116.91,36.9],"
+    "[116.91,36.91],[116.9,36.91],[116.9,36.9]]]},'properties':{'name':'example grid'}}",
+    "{'type':'Feature','geometry':{'type':'Point','coordinates':[115.52,35.22]},'properties':"
+    "{'name':'example room','phone':'0530-0000000','address':'1 Example Road'}}",
+    "{'type':'Feature','geometry':{'type':'Point','coordinates':[115.51,35.64]},'properties':"
+    "{'name':'example camera','azimuth':90,'fov':60,'range':80,'height':8,'status':'online'}}",
+    "{'type':'Feature','geometry':{'type':'Point','coordinates':[115.52,35.21]},'properties':"
+    "{'name':'example team','status':'available','members':2}}",
+    "{'type':'Feature','geometry':{'type':'Point','coordinates':[115.52,35.22]},'properties':"
+    "{'occurred_at':'2025-06-01T08:00:00Z','category':'theft','severity':2}}"};
+static const char *const patch_bodies[GW_LAYER_COUNT] = {"{'properties':{'worker':'example'}}",
+                                                         "{'properties':{'phone':'0530-0000001'}}",
+                                                         "{'properties':{'status':'offline'}}",
+                                                         "{'properties':{'members':4}}",
+                                                         "{'properties':{'severity':3}}"};
+
 /* JSON written with single quotes (the document's fixed parts read better without escapes):
  * every ' becomes ", so the text holds no apostrophe. */
 static json_t *sq_json(const char *text)
@@ -133,6 +152,10 @@ static json_t *components(void)
     json_object_set_new(resp, "Forbidden",
                         problem_response("The token's role or jurisdiction may not do this."));
     json_object_set_new(resp, "NotFound", problem_response("No such resource."));
+    json_object_set_new(resp, "Conflict",
+                        problem_response("The change conflicts with the data's state (e.g. grid "
+                                         "boundaries change only through a plan draft; a stale "
+                                         "draft; an assigned team)."));
     json_object_set_new(resp, "ServerError",
                         problem_response("The server could not answer (503: try again after "
                                          "Retry-After)."));
@@ -326,11 +349,17 @@ static json_t *operation(const oa_ctx *c, const gw_route *r, const oa_op *d, int
     else json_decref(ps);
     if (d->body) {
         json_t *media = json_pack("{s:{s:s}}", "schema", "type", "object");
-        if (d->body_example)
-            json_object_set_new(media, "example", json_loads(d->body_example, 0, NULL));
+        json_t *ex = d->body_example                   ? json_loads(d->body_example, 0, NULL)
+                     : l < 0                           ? NULL
+                     : strcmp(r->method, "PATCH") == 0 ? sq_json(patch_bodies[l])
+                                                       : sq_json(feature_bodies[l]);
+        if (ex) json_object_set_new(media, "example", ex);
         json_object_set_new(o, "requestBody",
                             json_pack("{s:b,s:{s:o}}", "required", 1, "content", d->body, media));
     }
+    if (strcmp(r->method, "GET") != 0)
+        json_object_set_new(resp, "409",
+                            json_pack("{s:s}", "$ref", "#/components/responses/Conflict"));
     set_security(o, c, r->role);
     return o;
 }

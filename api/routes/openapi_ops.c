@@ -171,8 +171,10 @@ static const oa_op ops[] = {
        P_DRAFT),
     OP("GET /plan/drafts/{id}/diff", NULL, "getDraftDiff", "Planning", 200, JSON, NULL,
        "What the draft changes against the published layout", P_DRAFT),
-    WRITE("POST /plan/drafts/{id}/edits", "editDraft", "Planning", 200, JSON, NULL, JSON, NULL,
-          "One edit of the draft (split, merge, move a border, reassign …)", P_DRAFT),
+    WRITE(
+        "POST /plan/drafts/{id}/edits", "editDraft", "Planning", 200, JSON, NULL, JSON,
+        "{\"op\":\"attributes\",\"grid\":\"371702-001-0001\",\"properties\":{\"worker\":\"example\"}}",
+        "One edit of the draft (split, merge, move a border, reassign …)", P_DRAFT),
     OP("GET /plan/drafts/{id}/validation", NULL, "validateDraft", "Planning", 200, GEOJSON, NULL,
        "Gaps, overlaps and grids outside in the draft's layout (GeoJSON)", P_DRAFT),
     OP("GET /plan/drafts/{id}/validation/tiles/{z}/{x}/{y}",
