@@ -3,8 +3,9 @@
 // parameters (path and query) and request body, and must answer the documented success status
 // with the documented content type; a JSON body is checked against the documented schema (ajv).
 // An operation whose only security is a bearer token is also called without one: it must answer
-// the documented 401 problem.  Writes run after the reads (POST /plan/drafts before them: the
-// examples name draft 1), the publish and rollback after the other writes, deletes last.
+// the documented 401 problem (its body checked against the Problem schema).  Writes run after
+// the reads (POST /plan/drafts before them: the examples name draft 1), the publish and
+// rollback after the other writes, deletes last.
 // usage: node openapi_walk.mjs BASE_URL TOKEN   (exit 0: all passed, 1: a failure)
 import SwaggerParser from "@apidevtools/swagger-parser";
 import Ajv from "ajv";
@@ -97,7 +98,10 @@ async function check(method, path, op, rawOp) {
   const route = op["x-gridwatch-route"];
   if (needsToken(op)) { // the documented 401 without a token
     const r = await call(method, u, op, false);
-    if (r.status === 401 && baseType(r.type) === "application/problem+json" && op.responses["401"]) pass++;
+    const problem = ajv.getSchema("oas#/components/schemas/Problem");
+    if (r.status === 401 && baseType(r.type) === "application/problem+json" && op.responses["401"] &&
+        problem(JSON.parse(r.text.toString())))
+      pass++;
     else bad(`${name} without a token: ${r.status} ${r.type}, documented ${op.responses["401"] ? "401" : "no 401"}`);
   }
   if (NOT_CALLED[route]) {
@@ -107,7 +111,10 @@ async function check(method, path, op, rawOp) {
   const r = await call(method, u, op, needsToken(op));
   const status = String(r.status), resp = op.responses[status];
   if (EXPECT[name]) {
-    if (r.status === EXPECT[name] && resp && baseType(r.type) === "application/problem+json") pass++;
+    const problem = ajv.getSchema("oas#/components/schemas/Problem");
+    if (r.status === EXPECT[name] && resp && baseType(r.type) === "application/problem+json" &&
+        problem(JSON.parse(r.text.toString())))
+      pass++;
     else bad(`${name}: ${r.status} ${r.type}, expected the documented ${EXPECT[name]} problem`);
     return;
   }
