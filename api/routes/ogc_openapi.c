@@ -274,6 +274,33 @@ static void set_security(json_t *o, const oa_ctx *c, gw_role need)
     json_object_set_new(r, "403", json_pack("{s:s}", "$ref", "#/components/responses/Forbidden"));
 }
 
+/* A body's shape from its short form (openapi_ops.h): "{a$,b#,c[],d{},e}" is an object that
+ * must hold a (string), b (integer), c (array), d (object) and e (any); "[…]" an array of it. */
+static json_t *shape_schema(const char *shape)
+{
+    if (shape[0] == '[') {
+        json_t *items = shape[1] == '{' ? shape_schema(shape + 1) : json_object();
+        return json_pack("{s:s,s:o}", "type", "array", "items", items);
+    }
+    json_t *req = json_array(), *props = json_object();
+    for (const char *c = shape + 1; *c && *c != '}';) {
+        size_t n = strcspn(c, ",}$#[{");
+        char name[64];
+        snprintf(name, sizeof name, "%.*s", (int)n, c);
+        c += n;
+        const char *type = *c == '$'   ? "string"
+                           : *c == '#' ? "integer"
+                           : *c == '[' ? "array"
+                           : *c == '{' ? "object"
+                                       : NULL;
+        if (type) c += *c == '[' || *c == '{' ? 2 : 1;
+        json_array_append_new(req, json_string(name));
+        json_object_set_new(props, name, type ? json_pack("{s:s}", "type", type) : json_object());
+        if (*c == ',') c++;
+    }
+    return json_pack("{s:s,s:o,s:o}", "type", "object", "required", req, "properties", props);
+}
+
 /* The operation of route r (layer l for the per-collection routes, else -1). */
 static json_t *operation(const oa_ctx *c, const gw_route *r, const oa_op *d, int l,
                          const char *path)
@@ -300,8 +327,9 @@ static json_t *operation(const oa_ctx *c, const gw_route *r, const oa_op *d, int
     json_t *ok = json_pack("{s:s}", "description", d->summary);
     if (d->type) {
         json_t *schema = json_object();
-        if (d->schema && strcmp(d->schema, "[]") == 0) {
-            json_object_set_new(schema, "type", json_string("array"));
+        if (d->schema && (d->schema[0] == '{' || d->schema[0] == '[')) {
+            json_decref(schema);
+            schema = shape_schema(d->schema);
         } else if (d->schema) {
             char ref[96];
             snprintf(ref, sizeof ref, "#/components/schemas/%s", d->schema);

@@ -25,7 +25,9 @@ typedef struct oa_op {
     const char *summary;      /* one line */
     int status;               /* the success status */
     const char *type;         /* its content type; NULL for an empty answer (204) */
-    const char *schema;       /* #/components/schemas/<schema> of the success body, or NULL */
+    const char *schema;       /* the success body: #/components/schemas/<schema>; or its shape,
+                           "{a$,b#,c[],d{},e}" (an object that holds a string a, an integer b, an
+                           array c, an object d and e) or "[{…}]" (an array of such); or NULL */
     const char *body;         /* the request body's content type, or NULL for none */
     const char *body_example; /* a JSON example of the request body, or NULL */
     const char *params[OA_MAX_PARAMS];
