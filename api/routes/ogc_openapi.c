@@ -256,6 +256,8 @@ static void set_security(json_t *o, const oa_ctx *c, gw_role need)
     int open = need <= c->open_role, optional = open && need > GW_ROLE_ANON;
     snprintf(d, sizeof d, "Least role: %s%s.", role_names[need <= GW_ROLE_ADMIN ? need : 4],
              need == GW_ROLE_ANON ? " (no token)"
+             : c->open_role == GW_ROLE_ADMIN
+                 ? "; this server has no authentication: no token is needed"
              : optional ? "; this server answers it without a token (--anonymous-read), a "
                           "token scoped to a jurisdiction narrows the answer"
                         : "");

@@ -109,6 +109,17 @@ static void test_routes_match_document(void **state)
     assert_true(n > 50);
     const oa_op *d;
     for (size_t i = 0; (d = oa_op_at(i)) != NULL; i++) {
+        /* every parameter spec well formed (a malformed one would be left out of the document) */
+        for (int k = 0; k < OA_MAX_PARAMS && d->params[k]; k++) {
+            char name[64], in[16], type[256], ex[128];
+            if (d->params[k][0] == '@') continue;
+            if (sscanf(d->params[k], "%63s %15s %255s %127s", name, in, type, ex) != 4 ||
+                (strcmp(in, "path") && strcmp(in, "query") && strcmp(in, "query!"))) {
+                fprintf(stderr, "%s: parameter spec '%s' is malformed (openapi_ops.h)\n", d->route,
+                        d->params[k]);
+                bad++;
+            }
+        }
         int served_route = 0;
         for (size_t k = 0; (r = gw_server_route(s.srv, k)) != NULL; k++)
             if (oa_op_find(r->method, r->pattern) == d) served_route = 1;
