@@ -62,6 +62,11 @@ void *gw_req_app(gw_req *req) { return req->srv->o.app; }
 const gw_route *gw_req_route(const gw_req *req) { return req->route; }
 gw_req_auth *gw_req_auth_memo(gw_req *req) { return &req->auth; }
 const char *gw_server_db_path(const gw_server *srv) { return srv->db_path; }
+gw_role gw_server_open_role(const gw_server *srv)
+{
+    if (!srv->o.auth) return GW_ROLE_ADMIN;
+    return srv->o.anonymous_read ? GW_ROLE_VIEWER : GW_ROLE_ANON;
+}
 const gw_route *gw_server_route(const gw_server *srv, size_t i)
 {
     return i < srv->n_routes ? srv->routes[i] : NULL;

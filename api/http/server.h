@@ -120,6 +120,9 @@ void *gw_req_app(gw_req *req);
 /* The i-th route the server matches (the given routes, then /healthz and /metrics), NULL past
  * the end: what /openapi.json lists. */
 const gw_route *gw_server_route(const gw_server *srv, size_t i);
+/* The highest role this server answers without a token: GW_ROLE_ANON, GW_ROLE_VIEWER when it
+ * runs with anonymous_read, GW_ROLE_ADMIN when it has no auth hook (what /openapi.json states). */
+gw_role gw_server_open_role(const gw_server *srv);
 /* The route that answers the request (NULL before one matched). */
 const gw_route *gw_req_route(const gw_req *req);
 /* What the auth module learnt about the request's bearer token, kept for the request's life so
