@@ -195,6 +195,11 @@ void gw_req_respond_shared(gw_req *req, unsigned status, const char *content_typ
 
 void gw_req_respond_json(gw_req *req, unsigned status, json_t *doc)
 {
+    gw_req_respond_json_as(req, status, doc, "application/json");
+}
+
+void gw_req_respond_json_as(gw_req *req, unsigned status, json_t *doc, const char *ctype)
+{
     char *s = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
     json_decref(doc);
     if (!s) {
@@ -204,7 +209,7 @@ void gw_req_respond_json(gw_req *req, unsigned status, json_t *doc)
     size_t len = strlen(s);
     struct MHD_Response *r = MHD_create_response_from_buffer(len, s, MHD_RESPMEM_MUST_FREE);
     if (!r) free(s);
-    set_response(req, status, r, "application/json", len);
+    set_response(req, status, r, ctype, len);
 }
 
 void gw_req_problem(gw_req *req, unsigned status, const char *title, const char *fmt, ...)

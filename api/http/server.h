@@ -156,6 +156,8 @@ void gw_req_respond_shared(gw_req *req, unsigned status, const char *content_typ
                            size_t len, void (*release)(void *cls), void *cls);
 /* Answer with a JSON document (serialised compactly; `doc` is decref'd). */
 void gw_req_respond_json(gw_req *req, unsigned status, json_t *doc);
+/* The same with another JSON content type ("application/geo+json"). */
+void gw_req_respond_json_as(gw_req *req, unsigned status, json_t *doc, const char *ctype);
 /* Answer with application/problem+json (RFC 9457): type "about:blank" with the status's title
  * when `title` is NULL, and the detail formatted from fmt. */
 void gw_req_problem(gw_req *req, unsigned status, const char *title, const char *fmt, ...)

@@ -124,6 +124,7 @@ static unsigned tile_model_layers(uint32_t p, int coverage_inputs)
     if (p & (1u << GW_TL_BLIND_SPOTS)) m |= 1u << GW_LAYER_GRIDS, coverage_inputs = 1;
     if (coverage_inputs && (p & (1u << GW_TL_GRIDS | 1u << GW_TL_BLIND_SPOTS)))
         m |= 1u << GW_LAYER_CAMERAS | 1u << GW_LAYER_POLICE_ROOMS;
+    if (p & (1u << GW_TL_GRIDS)) m |= 1u << GW_LAYER_POLICE_ROOMS; /* the road reach's sources */
     return m;
 }
 
@@ -155,10 +156,20 @@ static gw_status create_for_tiles(gw_ctx *ctx, gw_app *app, const char *db_path,
                                                (p & (1u << GW_TL_BLIND_SPOTS)) != 0, &cov);
         app->modules[GW_APP_COVERAGE] = cov;
     }
+    if (!st && grids) { /* the grids' road reach shares (reach_3m/5m/10m), as the server has */
+        gw_roads_http *rh = NULL;
+        st = gw_roads_http_create(ctx, app->live, &rh);
+        app->modules[GW_APP_ROADS] = rh;
+        gw_reach_http *rc = NULL;
+        if (!st) st = gw_reach_http_create(ctx, app->live, rh, &rc);
+        app->modules[GW_APP_REACH] = rc;
+    }
     if (!st)
         st = gw_tiles_attach(ctx, app->tiles, app->modules[GW_APP_COVERAGE],
                              app->modules[GW_APP_HOTSPOTS]);
     if (!st) gw_tiles_attach_clusters(app->tiles, app->modules[GW_APP_CLUSTERS]);
+    if (!st && app->modules[GW_APP_REACH])
+        gw_tiles_attach_reach(app->tiles, app->modules[GW_APP_REACH]);
     return st;
 }
 

@@ -325,7 +325,7 @@ static int h_isochrones(gw_req *req)
                             snap_m >= 0 ? json_real(round(snap_m * 10) / 10) : json_null(),
                             "width_m", o.width_m > 0 ? o.width_m : 100.0, "graph_seq",
                             (json_int_t)gseq, "features", feats);
-    gw_req_respond_json(req, 200, doc);
+    gw_req_respond_json_as(req, 200, doc, "application/geo+json");
     return 0;
 }
 

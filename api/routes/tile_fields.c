@@ -678,6 +678,16 @@ void gw_tile_fields_release(gw_tile_fields *tf, gw_tile_fields_use *u)
 int gw_tile_fields_wait(gw_tile_fields *tf, unsigned timeout_ms)
 {
     if (tf && !gw_clusters_http_wait(tf->cl, timeout_ms)) return 0; /* its default scan too */
+    if (tf && tf->rh) { /* and the road reach shares of the current model (none without roads) */
+        gw_ctx *c = NULL;
+        if (gw_ctx_create(&c) != GW_OK) return 0;
+        gw_model_snapshot *snap = gw_model_acquire(gw_live_model(tf->live));
+        gw_reach_http_release(tf->rh, gw_reach_http_acquire(tf->rh, snap, timeout_ms));
+        int pending = gw_reach_http_pending(tf->rh);
+        gw_model_release(c, snap);
+        gw_ctx_destroy(c);
+        if (pending) return 0;
+    }
     if (!tf || !tf->started) return 1;
     int64_t want = gw_live_seq(tf->live); /* what the listeners have seen */
     struct timespec ts;

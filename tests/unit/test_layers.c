@@ -295,8 +295,8 @@ static void test_layer_table(void **state)
     assert_int_equal(gw_tile_layer_minzoom(GW_TL_BLIND_SPOTS), GW_TL_BLIND_MINZOOM);
     assert_int_equal(gw_tile_layer_minzoom(GW_TL_INCIDENTS), 0);
 
-    /* props: the grids' detail fields then the eleven analysis fields and the ten response
-     * figures; incidents without description */
+    /* props: the grids' detail fields then the eleven analysis fields, the ten response
+     * figures and the three road reach shares; incidents without description */
     const char *names[32], *types[32];
     size_t n = gw_tile_layer_props(GW_TL_GRIDS, names, types, 32);
     static const char *const grid_want[] = {"id",
@@ -326,8 +326,11 @@ static void test_layer_table(void **state)
                                             "resp_accept_p90_s",
                                             "resp_arrive_p50_s",
                                             "resp_close_p50_s",
-                                            "resp_close_p90_s"};
-    assert_int_equal(n, 28);
+                                            "resp_close_p90_s",
+                                            "reach_3m",
+                                            "reach_5m",
+                                            "reach_10m"};
+    assert_int_equal(n, 31);
     for (size_t i = 0; i < n; i++) {
         assert_string_equal(names[i], grid_want[i]);
         int text = i < 4 || i == 5 || i == 6 || i == 14;
