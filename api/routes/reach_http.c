@@ -2,6 +2,7 @@
  * grid shares' cache with its worker thread, and the isochrones tile layer.  Routes not in
  * app.c's scope table are refused to scoped tokens (the bands cross jurisdictions). */
 #include "reach_http.h"
+#include "tiles_http.h"
 
 #include "app.h"
 #include "gridwatch/mvt.h"
@@ -340,21 +341,8 @@ static int h_tile(gw_req *req)
         gw_req_problem(req, 503, NULL, "the reach module is not running");
         return 0;
     }
-    const char *y = gw_req_param(req, "y");
-    size_t yl = strlen(y);
-    if (yl < 5 || (strcmp(y + yl - 4, ".mvt") && strcmp(y + yl - 4, ".pbf"))) {
-        gw_req_problem(req, 404, NULL, "tile '%s' must end in .mvt (or .pbf)", y);
-        return 0;
-    }
-    char zxy[128];
-    int n = snprintf(zxy, sizeof zxy, "%s/%s/%.*s", gw_req_param(req, "z"), gw_req_param(req, "x"),
-                     (int)(yl - 4), y);
     gw_tile_id t;
-    gw_status pst = gw_tile_parse(ctx, zxy, n > 0 && (size_t)n < sizeof zxy ? (size_t)n : 0, &t);
-    if (pst) {
-        gw_req_problem(req, pst == GW_ERR_RANGE ? 404 : 400, NULL, "%s", gw_ctx_errmsg(ctx));
-        return 0;
-    }
+    if (gw_tiles_req_tile(req, ctx, &t)) return 0;
     gw_model_snapshot *snap = gw_model_acquire(gw_live_model(live));
     const gw_reach_grids *tab = gw_reach_http_acquire(r, snap, 0);
     const gw_layer_data *grids = gw_snapshot_layer(snap, GW_LAYER_GRIDS);

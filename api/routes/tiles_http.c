@@ -313,6 +313,25 @@ gw_status gw_tiles_render(gw_tiles *t, gw_ctx *ctx, const gw_model_snapshot *s, 
     return st;
 }
 
+int gw_tiles_req_tile(gw_req *req, gw_ctx *ctx, gw_tile_id *out)
+{
+    const char *y = gw_req_param(req, "y");
+    size_t yl = strlen(y);
+    if (yl < 5 || (strcmp(y + yl - 4, ".mvt") && strcmp(y + yl - 4, ".pbf"))) {
+        gw_req_problem(req, 404, NULL, "tile '%s' must end in .mvt (or .pbf)", y);
+        return -1;
+    }
+    char zxy[128];
+    int n = snprintf(zxy, sizeof zxy, "%s/%s/%.*s", gw_req_param(req, "z"), gw_req_param(req, "x"),
+                     (int)(yl - 4), y);
+    gw_status st = gw_tile_parse(ctx, zxy, n > 0 && (size_t)n < sizeof zxy ? (size_t)n : 0, out);
+    if (st) {
+        gw_req_problem(req, st == GW_ERR_RANGE ? 404 : 400, NULL, "%s", gw_ctx_errmsg(ctx));
+        return -1;
+    }
+    return 0;
+}
+
 /* ---- tile route -------------------------------------------------------------------------- */
 
 static gw_tiles *state(gw_req *req)
@@ -400,21 +419,9 @@ static int h_tile(gw_req *req)
         return 0;
     }
     a.parts = gw_tile_layer_parts(a.layer);
-    const char *y = gw_req_param(req, "y");
-    size_t yl = strlen(y);
-    if (yl < 5 || (strcmp(y + yl - 4, ".mvt") && strcmp(y + yl - 4, ".pbf"))) {
-        gw_req_problem(req, 404, NULL, "tile '%s' must end in .mvt (or .pbf)", y);
-        return 0;
-    }
-    char zxy[128];
-    int n = snprintf(zxy, sizeof zxy, "%s/%s/%.*s", gw_req_param(req, "z"), gw_req_param(req, "x"),
-                     (int)(yl - 4), y);
     gw_tile_id tid;
-    gw_status st = gw_tile_parse(ctx, zxy, n > 0 && (size_t)n < sizeof zxy ? (size_t)n : 0, &tid);
-    if (st) {
-        gw_req_problem(req, st == GW_ERR_RANGE ? 404 : 400, NULL, "%s", gw_ctx_errmsg(ctx));
-        return 0;
-    }
+    if (gw_tiles_req_tile(req, ctx, &tid)) return 0;
+    gw_status st;
     if (gw_req_query_each(req, tile_arg, &a)) return 0;
     gw_store *store = gw_req_store(req);
     if (!store) return 0;
@@ -447,8 +454,8 @@ static int h_tile(gw_req *req)
         gw_mvt_destroy(mvt);
         gw_model_release(ctx, s);
         if (st) {
-            gw_req_problem(req, 500, NULL, "tile %s/%s: %s", gw_tile_layer_name(a.layer), zxy,
-                           gw_ctx_errmsg(ctx));
+            gw_req_problem(req, 500, NULL, "tile %s/%u/%u/%u: %s", gw_tile_layer_name(a.layer),
+                           tid.z, tid.x, tid.y, gw_ctx_errmsg(ctx));
             return 0;
         }
         gw_tile_cache_put(t->cache, a.layer, tid, key, b);

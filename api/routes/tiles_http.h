@@ -67,6 +67,11 @@ size_t gw_tiles_sync(gw_tiles *t, gw_store *store);
  * *bytes is owned by mvt (valid until its next reset); *len 0 for an empty tile.  *version
  * (may be NULL) receives the tile's data version (gw_tile_fields_acquire).  Thread-safe with
  * one mvt and one ctx per thread.  Errors as gw_tile_render_ex. */
+/* The tile of a /…/{z}/{x}/{y}.mvt request (y may end in .mvt or .pbf) into *out: 0, or -1
+ * after answering the problem (404 for another extension or a tile outside the zoom's range,
+ * 400 for a malformed number). */
+int gw_tiles_req_tile(gw_req *req, gw_ctx *ctx, gw_tile_id *out);
+
 gw_status gw_tiles_render(gw_tiles *t, gw_ctx *ctx, const gw_model_snapshot *s, uint32_t parts,
                           gw_tile_id tid, const gw_tile_filter *f, gw_tile_keep_fn keep,
                           void *keep_user, gw_mvt *mvt, const uint8_t **bytes, size_t *len,

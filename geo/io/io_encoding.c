@@ -429,11 +429,11 @@ gw_status io_shp_encoding(imp *m, char *oo, size_t cap)
     return st;
 }
 
-/* Strict recoding of one value to UTF-8 (formats whose driver has no encoding option): NULL
- * when the text does not decode.  Caller frees with free(). */
-char *io_recode_value(const char *s, const char *enc)
+/* Convert one NUL-terminated value from one encoding to another strictly: NULL when a byte
+ * sequence does not decode or a character has no form in the target.  Caller frees. */
+static char *recode(const char *s, const char *from, const char *to)
 {
-    iconv_t cd = iconv_open("UTF-8", enc);
+    iconv_t cd = iconv_open(to, from);
     if (cd == (iconv_t)-1) return NULL;
     size_t n = strlen(s), cap = n * 4 + 8;
     char *out = malloc(cap), *in = (char *)s, *o = out;
@@ -448,24 +448,13 @@ char *io_recode_value(const char *s, const char *enc)
     return out;
 }
 
+/* Strict recoding of one value to UTF-8 (formats whose driver has no encoding option): NULL
+ * when the text does not decode.  Caller frees with free(). */
+char *io_recode_value(const char *s, const char *enc) { return recode(s, enc, "UTF-8"); }
+
 /* Convert one value from UTF-8 to enc strictly (export): NULL when a character has no form in
  * enc.  Caller frees with free(). */
-char *io_encode_value(const char *s, const char *enc)
-{
-    iconv_t cd = iconv_open(enc, "UTF-8");
-    if (cd == (iconv_t)-1) return NULL;
-    size_t n = strlen(s), cap = n * 4 + 8;
-    char *out = malloc(cap), *in = (char *)s, *o = out;
-    size_t left = n, room = cap - 1;
-    if (out && (iconv(cd, &in, &left, &o, &room) == (size_t)-1 || left > 0 ||
-                iconv(cd, NULL, NULL, &o, &room) == (size_t)-1)) {
-        free(out);
-        out = NULL;
-    }
-    if (out) *o = '\0';
-    iconv_close(cd);
-    return out;
-}
+char *io_encode_value(const char *s, const char *enc) { return recode(s, "UTF-8", enc); }
 
 /* Recode a whole file from UTF-8 into enc in place (export of CSV, whose driver writes UTF-8
  * only).  The values were checked with io_encode_value, so every character has a form. */
