@@ -18,7 +18,6 @@
 #include "gridwatch/tilelayers.h"
 #include "gridwatch/tilestats.h"
 #include "http_util.h"
-#include "reach_http.h"
 #include "tiles_http.h"
 
 #include <jansson.h>
@@ -370,12 +369,6 @@ static gw_status source_open(gw_ctx *ctx, const pyramid *p, source *s)
     gw_ctx_progress(ctx, "analysis", 0, 1);
     void *cov = s->app->modules[GW_APP_COVERAGE]; /* only for grids and blind_spots */
     for (int i = 0; i < 360000 && cov && !gw_coverage_http_ready(cov); i++) usleep(5000);
-    void *reach = s->app->modules[GW_APP_REACH]; /* only for grids: the road reach shares */
-    if (reach) { /* computed for this (frozen) snapshot, or none when there are no roads */
-        gw_model_snapshot *snap = gw_model_acquire(gw_live_model(s->live));
-        gw_reach_http_release(reach, gw_reach_http_acquire(reach, snap, 1800 * 1000));
-        gw_model_release(ctx, snap);
-    }
     if ((cov && !gw_coverage_http_ready(cov)) || !gw_tiles_fields_wait(s->tiles, 1800 * 1000))
         return gw_ctx_error(ctx, GW_ERR_INTERNAL,
                             "the coverage and hot spot analysis of %s did "

@@ -12,25 +12,17 @@
 #include "http_util.h"
 #include "tiles_http.h"
 
-#include <stddef.h>
-#include <string.h>
 #include <time.h>
 
+/* One family with a sample per cache: the vector tiles' and the heat map's. */
 static void cache_family(gw_buf *b, const char *name, const char *help, const char *type,
-                         const gw_tile_cache_stats *vec, const gw_tile_cache_stats *heat,
-                         size_t off)
+                         unsigned long long vec, unsigned long long heat)
 {
-    gw_buf_printf(b, "# HELP gridwatch_tile_cache_%s %s\n# TYPE gridwatch_tile_cache_%s %s\n", name,
-                  help, name, type);
-    const gw_tile_cache_stats *s[2] = {vec, heat};
-    static const char *const which[2] = {"vector", "heatmap"};
-    for (int i = 0; i < 2; i++) {
-        const char *p = (const char *)s[i] + off;
-        unsigned long long v = strcmp(type, "counter") == 0
-                                   ? *(const uint64_t *)p
-                                   : (unsigned long long)*(const size_t *)p;
-        gw_buf_printf(b, "gridwatch_tile_cache_%s{cache=\"%s\"} %llu\n", name, which[i], v);
-    }
+    gw_buf_printf(b,
+                  "# HELP gridwatch_tile_cache_%s %s\n# TYPE gridwatch_tile_cache_%s %s\n"
+                  "gridwatch_tile_cache_%s{cache=\"vector\"} %llu\n"
+                  "gridwatch_tile_cache_%s{cache=\"heatmap\"} %llu\n",
+                  name, help, name, type, name, vec, name, heat);
 }
 
 void gw_app_metrics(void *user, gw_ctx *ctx, gw_buf *b)
@@ -38,21 +30,19 @@ void gw_app_metrics(void *user, gw_ctx *ctx, gw_buf *b)
     gw_app *app = user;
     gw_tile_cache_stats v = gw_tiles_cache_stats(app->tiles);
     gw_tile_cache_stats h = gw_heat_cache_stats(gw_hotspots_heat(app->modules[GW_APP_HOTSPOTS]));
-#define F(f) offsetof(gw_tile_cache_stats, f)
-    cache_family(b, "hits_total", "Tiles answered from the cache.", "counter", &v, &h, F(hits));
+    cache_family(b, "hits_total", "Tiles answered from the cache.", "counter", v.hits, h.hits);
     cache_family(b, "misses_total", "Tiles rendered because the cache did not hold them.",
-                 "counter", &v, &h, F(misses));
+                 "counter", v.misses, h.misses);
     cache_family(b, "refused_total",
                  "Rendered tiles not kept (rendered before a change or the analysis they carry).",
-                 "counter", &v, &h, F(refused));
+                 "counter", v.refused, h.refused);
     cache_family(b, "evictions_total", "Tiles dropped to keep the cache within its budget.",
-                 "counter", &v, &h, F(evictions));
+                 "counter", v.evictions, h.evictions);
     cache_family(b, "invalidations_total", "Tiles dropped because a change touched them.",
-                 "counter", &v, &h, F(invalidated));
-    cache_family(b, "entries", "Tiles held.", "gauge", &v, &h, F(entries));
-    cache_family(b, "bytes", "Bytes of tiles held.", "gauge", &v, &h, F(bytes));
-    cache_family(b, "budget_bytes", "The cache's byte budget.", "gauge", &v, &h, F(budget));
-#undef F
+                 "counter", v.invalidated, h.invalidated);
+    cache_family(b, "entries", "Tiles held.", "gauge", v.entries, h.entries);
+    cache_family(b, "bytes", "Bytes of tiles held.", "gauge", v.bytes, h.bytes);
+    cache_family(b, "budget_bytes", "The cache's byte budget.", "gauge", v.budget, h.budget);
     size_t subs = 0;
     int64_t appended = 0;
     gw_events_counts(app->modules[GW_APP_EVENTS], &subs, &appended);

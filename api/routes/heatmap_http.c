@@ -53,7 +53,7 @@ gw_tile_cache_stats gw_heat_cache_stats(gw_heat *h)
 
 void gw_heat_stats(gw_heat *h, uint64_t *hits, uint64_t *misses, uint64_t *invalidated)
 {
-    gw_tile_cache_stats s = gw_tile_cache_get_stats(h->cache);
+    gw_tile_cache_stats s = gw_heat_cache_stats(h);
     if (hits) *hits = s.hits;
     if (misses) *misses = s.misses;
     if (invalidated) *invalidated = s.invalidated;
