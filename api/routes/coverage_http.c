@@ -320,11 +320,15 @@ gw_status gw_coverage_http_blind_3857(void *state, gw_ctx *ctx, const gw_bbox *b
     return st;
 }
 
+/* The watcher is called under the write lock, so setting it under that lock means that once
+ * this returns no call of the old watcher is running or will start (a stop may free its user). */
 void gw_coverage_http_watch(gw_coverage_http *cs, gw_coverage_watch_fn fn, void *user)
 {
     if (!cs) return;
+    pthread_rwlock_wrlock(&cs->lock);
     cs->watch_user = user;
     __atomic_store_n(&cs->watch_fn, fn, __ATOMIC_RELEASE);
+    pthread_rwlock_unlock(&cs->lock);
 }
 
 uint64_t gw_coverage_http_generation(void *state)
