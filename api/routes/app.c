@@ -70,6 +70,8 @@ static const struct {
     {"incident_transition", GW_SCOPE_FILTERS},
     {"incidents_overdue", GW_SCOPE_FILTERS},
     {"analysis_response", GW_SCOPE_FILTERS},
+    {"isochrones", GW_SCOPE_FILTERS},
+    {"isochrones_tile", GW_SCOPE_FILTERS},
     /* planning (plan_scope.h): drafts wholly in the jurisdiction; whole-layout routes only for a
      * scope that holds the whole city; rollback refused by its handler */
     {"plan_draft_create", GW_SCOPE_FILTERS},

@@ -1,6 +1,8 @@
 /* reach_http.c — response-time areas over HTTP (reach_http.h): GET /analysis/isochrones, the
- * grid shares' cache with its worker thread, and the isochrones tile layer.  Routes not in
- * app.c's scope table are refused to scoped tokens (the bands cross jurisdictions). */
+ * grid shares' cache with its worker thread, and the isochrones tile layer.  A token scoped to
+ * a jurisdiction asks from its own rooms, teams and points only (others are 404 / 403) and its
+ * tiles hold its own grids' pieces (docs/scoping.md); the bands themselves follow the roads
+ * across the edge, as a patrol car does. */
 #include "reach_http.h"
 #include "tiles_http.h"
 
@@ -9,6 +11,7 @@
 #include "gridwatch/tile.h"
 #include "http_util.h"
 #include "problem.h"
+#include "scope_http.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -271,11 +274,17 @@ static int h_isochrones(gw_req *req)
     double lon = 0, lat = 0;
     gw_model_snapshot *snap = gw_model_acquire(gw_live_model(live));
     const char *kind = room ? "room" : team ? "team" : "point", *id = room ? room : team;
-    if (id) {
+    gw_scope *sc = NULL;
+    if (gw_req_scope(req, snap, &sc)) {
+        gw_model_release(ctx, snap);
+        return 0;
+    }
+    if (id) { /* a room or team outside the token's jurisdiction is not there for it */
         const gw_layer_data *d = gw_snapshot_layer(snap,
                                                    room ? GW_LAYER_POLICE_ROOMS : GW_LAYER_TEAMS);
         ptrdiff_t row = gw_layer_data_find(d, id);
-        if (row < 0) {
+        if (row < 0 || (sc && gw_scope_has_row(ctx, sc, d, (size_t)row) != 1)) {
+            gw_scope_release(sc);
             gw_model_release(ctx, snap);
             gw_req_problem(req, 404, NULL, "no %s '%s'", room ? "police room" : "team", id);
             return 0;
@@ -284,10 +293,19 @@ static int h_isochrones(gw_req *req)
         lat = gw_layer_data_y(d, GW_MODEL_LONLAT)[row];
     } else if (!slon || !slat || gw_parse_double(slon, &lon) || gw_parse_double(slat, &lat) ||
                !(fabs(lon) <= 180 && fabs(lat) <= 90)) {
+        gw_scope_release(sc);
         gw_model_release(ctx, snap);
         gw_req_problem(req, 400, NULL, "give the point as lon=<number>&lat=<number> in degrees");
         return 0;
+    } else if (sc && !gw_req_scope_lonlat(req, sc, lon, lat)) {
+        char what[128];
+        snprintf(what, sizeof what, "the point (lon %g, lat %g)", lon, lat);
+        gw_req_scope_refuse(req, what);
+        gw_scope_release(sc);
+        gw_model_release(ctx, snap);
+        return 0;
     }
+    gw_scope_release(sc);
     gw_model_release(ctx, snap);
     const gw_road_graph *g = gw_road_net_acquire(net);
     if (!gw_road_graph_nodes(g)) {
@@ -344,6 +362,11 @@ static int h_tile(gw_req *req)
     gw_tile_id t;
     if (gw_tiles_req_tile(req, ctx, &t)) return 0;
     gw_model_snapshot *snap = gw_model_acquire(gw_live_model(live));
+    gw_scope *sc = NULL; /* a scoped token sees its own grids' pieces */
+    if (gw_req_scope(req, snap, &sc)) {
+        gw_model_release(ctx, snap);
+        return 0;
+    }
     const gw_reach_grids *tab = gw_reach_http_acquire(r, snap, 0);
     const gw_layer_data *grids = gw_snapshot_layer(snap, GW_LAYER_GRIDS);
     gw_bbox box = gw_tile_bounds(t);
@@ -354,6 +377,7 @@ static int h_tile(gw_req *req)
         for (size_t b = GW_REACH_GRID_BANDS; b-- > 0 && !st;) { /* the widest band drawn first */
             const GEOSGeometry *gm = gw_reach_grids_geom(tab, i, b);
             if (!gm) continue;
+            if (sc && !gw_scope_has_grid_row(sc, i)) continue;
             gw_bbox e = gw_reach_grids_env(tab, i, b);
             if (e.maxx < box.minx || e.minx > box.maxx || e.maxy < box.miny || e.miny > box.maxy)
                 continue;
@@ -371,10 +395,12 @@ static int h_tile(gw_req *req)
     if (!st) st = gw_mvt_finish(mvt, &bytes, &len);
     if (!st) {
         if (!tab) gw_req_add_header(req, "Cache-Control", "no-store");
+        else if (sc) gw_req_add_header(req, "Cache-Control", "private");
         gw_req_respond(req, 200, "application/vnd.mapbox-vector-tile", (const char *)bytes, len);
     } else gw_req_fail(req, ctx, st, "isochrones tile");
     gw_mvt_destroy(mvt);
     gw_reach_http_release(r, tab);
+    gw_scope_release(sc);
     gw_model_release(ctx, snap);
     return 0;
 }

@@ -83,6 +83,10 @@ void sl_check_clusters(void);
 void sl_check_evaluate(void);
 void sl_check_kde(void);
 
+/* scope_leak_reach.c: isochrones from a room, a team or a point, and their tile layer. */
+void sl_check_isochrones(void);
+void sl_check_isochrones_tile(void);
+
 /* scope_leak_plan.c: the planning routes (a GET route pattern), the writes, and last the
  * whole-city scope's publish. */
 void sl_check_plan(const char *pattern);

@@ -529,6 +529,10 @@ static void check_route(const gw_route *rt)
         sl_check_response();
     } else if (strcmp(p, "/incidents/overdue") == 0) {
         sl_check_overdue();
+    } else if (strcmp(p, "/analysis/isochrones") == 0) {
+        sl_check_isochrones();
+    } else if (strcmp(p, "/tiles/isochrones/{z}/{x}/{y}") == 0) {
+        sl_check_isochrones_tile();
     } else if (strncmp(p, "/plan/", 6) == 0) {
         sl_check_plan(p);
     } else if (strcmp(p, "/events") == 0) {
