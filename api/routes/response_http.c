@@ -85,6 +85,70 @@ static int parse_window(gw_req *req, gw_ctx *ctx, const char *name, int64_t *t, 
     return 0;
 }
 
+/* Every prefix of every kept grid's path (gpath[g] NULL: not kept), sorted and unique, into a
+ * malloc'ed array of malloc'ed strings. */
+static gw_status collect_paths(char *const *gpath, size_t ng, char ***out, size_t *nout)
+{
+    char **paths = NULL;
+    size_t np = 0, capp = 0;
+    gw_status st = GW_OK;
+    for (size_t g = 0; !st && g < ng; g++) {
+        if (!gpath[g]) continue;
+        for (const char *c = gpath[g];; c++) {
+            if (*c != '/' && *c) continue;
+            if (np == capp) {
+                size_t nc = capp ? 2 * capp : 64;
+                char **pp = realloc(paths, nc * sizeof *pp);
+                if (!pp) {
+                    st = GW_ERR_NOMEM;
+                    break;
+                }
+                paths = pp, capp = nc;
+            }
+            if (!(paths[np] = strndup(gpath[g], (size_t)(c - gpath[g])))) {
+                st = GW_ERR_NOMEM;
+                break;
+            }
+            np++;
+            if (!*c) break;
+        }
+    }
+    if (np) qsort(paths, np, sizeof *paths, cmp_str);
+    size_t u = 0; /* unique */
+    for (size_t i = 0; i < np; i++) {
+        if (u && strcmp(paths[u - 1], paths[i]) == 0) free(paths[i]);
+        else paths[u++] = paths[i];
+    }
+    *out = paths, *nout = u;
+    return st;
+}
+
+/* The figures of every jurisdiction within the scope, level by level, appended to jur; grp is
+ * scratch of rs->n. */
+static gw_status jurisdictions(const gw_response_set *rs, const gw_scope *sc, char **paths,
+                               size_t np, ptrdiff_t *grp, json_t *jur)
+{
+    gw_status st = GW_OK;
+    for (int level = 1; !st && level <= 4; level++) {
+        gw_flow_response *part = calloc(np ? np : 1, sizeof *part);
+        if (!part) return GW_ERR_NOMEM;
+        for (size_t i = 0; i < rs->n; i++) {
+            char buf[GW_JURISDICTION_MAX];
+            grp[i] = path_prefix(rs->gpath[rs->grid_of[i]], level, buf, sizeof buf)
+                         ? path_index(paths, np, buf)
+                         : -1;
+        }
+        st = gw_flow_response_sum(rs->ms, grp, rs->n, np, part);
+        for (size_t j = 0; !st && j < np; j++)
+            if (gw_flow_path_level(paths[j]) == level &&
+                gw_scope_path_contains(gw_scope_path(sc), paths[j]))
+                json_array_append_new(jur, figures(&part[j], json_pack("{s:s,s:i}", "path",
+                                                                       paths[j], "level", level)));
+        free(part);
+    }
+    return st;
+}
+
 static int h_response(gw_req *req)
 {
     gw_ctx *ctx = gw_req_ctx(req);
@@ -133,66 +197,18 @@ static int h_response(gw_req *req)
     const gw_layer_data *G = gw_snapshot_layer(snap, GW_LAYER_GRIDS);
     size_t ng = rs.ng, n = rs.n;
     char **gpath = rs.gpath;
-    const ptrdiff_t *grid_of = rs.grid_of;
     const gw_flow_ms *ms = rs.ms;
     /* the jurisdictions: every prefix of every kept grid's path */
     char **paths = NULL;
-    size_t np = 0, capp = 0;
-    for (size_t g = 0; !st && g < ng; g++) {
-        if (!gpath[g]) continue;
-        for (const char *c = gpath[g];; c++) {
-            if (*c != '/' && *c) continue;
-            if (np == capp) {
-                size_t nc = capp ? 2 * capp : 64;
-                char **pp = realloc(paths, nc * sizeof *pp);
-                if (!pp) {
-                    st = GW_ERR_NOMEM;
-                    break;
-                }
-                paths = pp, capp = nc;
-            }
-            if (!(paths[np] = strndup(gpath[g], (size_t)(c - gpath[g])))) {
-                st = GW_ERR_NOMEM;
-                break;
-            }
-            np++;
-            if (!*c) break;
-        }
-    }
-    if (np) qsort(paths, np, sizeof *paths, cmp_str);
-    size_t u = 0; /* unique */
-    for (size_t i = 0; i < np; i++) {
-        if (u && strcmp(paths[u - 1], paths[i]) == 0) free(paths[i]);
-        else paths[u++] = paths[i];
-    }
-    np = u;
+    size_t np = 0;
+    if (!st) st = collect_paths(gpath, ng, &paths, &np);
     ptrdiff_t *grp = st ? NULL : malloc((n ? n : 1) * sizeof *grp);
     if (!st && !grp) st = GW_ERR_NOMEM;
     json_t *doc = NULL;
     if (!st) {
         /* per jurisdiction level by level, then the total (per grid: rs.grid) */
         json_t *jur = json_array();
-        for (int level = 1; !st && level <= 4; level++) {
-            gw_flow_response *part = calloc(np ? np : 1, sizeof *part);
-            if (!part) {
-                st = GW_ERR_NOMEM;
-                break;
-            }
-            for (size_t i = 0; i < n; i++) {
-                char buf[GW_JURISDICTION_MAX];
-                grp[i] = path_prefix(gpath[grid_of[i]], level, buf, sizeof buf)
-                             ? path_index(paths, np, buf)
-                             : -1;
-            }
-            st = gw_flow_response_sum(ms, grp, n, np, part);
-            for (size_t j = 0; !st && j < np; j++)
-                if (gw_flow_path_level(paths[j]) == level &&
-                    gw_scope_path_contains(gw_scope_path(sc), paths[j]))
-                    json_array_append_new(jur,
-                                          figures(&part[j], json_pack("{s:s,s:i}", "path", paths[j],
-                                                                      "level", level)));
-            free(part);
-        }
+        st = jurisdictions(&rs, sc, paths, np, grp, jur);
         for (size_t i = 0; i < n; i++) grp[i] = 0;
         gw_flow_response total;
         if (!st) st = gw_flow_response_sum(ms, grp, n, 1, &total);

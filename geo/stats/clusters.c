@@ -215,6 +215,69 @@ static void lonlat(gw_ctx *ctx, gw_cluster_result *r, int srid)
     gw_crs_transform_destroy(tr);
 }
 
+/* The options' ranges. */
+static gw_status check_opts(gw_ctx *ctx, const gw_cluster_opts *o)
+{
+    if (o->cell < 0 || o->max_radius < 0 || o->bandwidth < 0 || o->min_rr < 0 || o->alpha < 0 ||
+        o->alpha >= 1 || o->replications < 0 || o->steps < 0 || o->steps > 256 || o->threads < 0)
+        return gw_ctx_error(ctx, GW_ERR_ARG, "clusters: an option is out of range");
+    if ((o->cell && (o->cell < 10 || o->cell > 5000)) || o->max_radius > 20000 ||
+        o->bandwidth > 50000 || o->replications > 9999)
+        return gw_ctx_error(ctx, GW_ERR_RANGE,
+                            "clusters: cell %g m (10–5,000), max_radius %g m (<= 20 km), "
+                            "bandwidth %g m (<= 50 km), replications %d (<= 9,999)",
+                            o->cell, o->max_radius, o->bandwidth, o->replications);
+    return GW_OK;
+}
+
+/* The result's time span: the filter's ends, else the incidents' first and last times. */
+static void time_span(gw_cluster_result *r, const pts *P, const gw_incident_filter *f)
+{
+    r->from = f->has_from ? f->from : INT64_MAX;
+    r->to = f->has_to ? f->to : INT64_MIN;
+    for (size_t i = 0; i < P->n; i++) {
+        if (!f->has_from && P->t[i] < r->from) r->from = P->t[i];
+        if (!f->has_to && P->t[i] > r->to) r->to = P->t[i];
+    }
+    if (P->n == 0) r->from = r->to = 0;
+}
+
+/* The lattice L of *cell metres with the incidents counted (cell_of: each incident's cell).
+ * Unless the cell, radius and bandwidth are all given, the scale comes from the first peak
+ * *dstar of Moran's I z of the excess over a wide background (incremental spatial
+ * autocorrelation) on a 100-m lattice, and the lattice is made again at the cell it implies;
+ * *pop is the population surface of the last lattice made (or NULL). */
+static gw_status choose_scale(gw_ctx *ctx, const gw_layer_data *grids, const pts *P,
+                              const gw_cluster_opts *o, long *cell_of, cl_lattice *L, double **pop,
+                              double *cell, double *dstar)
+{
+    int trace = getenv("GW_CLUSTERS_TRACE") != NULL;
+    gw_status st;
+    for (int pass = 0; pass < 2; pass++) {
+        if ((st = cl_lattice_make(ctx, grids, *cell, L))) return st;
+        for (size_t i = 0; i < P->n; i++) {
+            cell_of[i] = cl_lattice_cell_of(L, P->x[i], P->y[i]);
+            if (cell_of[i] >= 0) L->count[cell_of[i]] += 1, L->in[cell_of[i]] = 1;
+        }
+        if (pass == 1 || (o->max_radius && o->bandwidth && o->cell)) break;
+        free(*pop);
+        *pop = o->no_population ? NULL : cl_population(L, grids);
+        if ((st = cl_background(ctx, L, 1000, *pop))) return st;
+        double zs[64], ds[64];
+        size_t nb = 64;
+        *dstar = cl_isa_radius(L, 800, zs, ds, &nb);
+        if (trace)
+            for (size_t b = 0; b < nb && b < 64; b++)
+                fprintf(stderr, "isa %.0f m z %.2f\n", ds[b], zs[b]);
+        double want = o->cell ? o->cell : fmin(300, fmax(100, 25 * round(*dstar / 1.5 / 25)));
+        if (want == *cell) break;
+        cl_lattice_free(L);
+        free(*pop), *pop = NULL;
+        *cell = want;
+    }
+    return GW_OK;
+}
+
 gw_status gw_clusters_find(gw_ctx *ctx, gw_model_snapshot *snap, const int32_t *inc_grid,
                            const gw_cluster_opts *opts, gw_cluster_result **out)
 {
@@ -222,15 +285,8 @@ gw_status gw_clusters_find(gw_ctx *ctx, gw_model_snapshot *snap, const int32_t *
     gw_cluster_opts o = opts ? *opts : (gw_cluster_opts){0};
     double t0 = now_s();
     int trace = getenv("GW_CLUSTERS_TRACE") != NULL;
-    if (o.cell < 0 || o.max_radius < 0 || o.bandwidth < 0 || o.min_rr < 0 || o.alpha < 0 ||
-        o.alpha >= 1 || o.replications < 0 || o.steps < 0 || o.steps > 256 || o.threads < 0)
-        return gw_ctx_error(ctx, GW_ERR_ARG, "clusters: an option is out of range");
-    if ((o.cell && (o.cell < 10 || o.cell > 5000)) || o.max_radius > 20000 || o.bandwidth > 50000 ||
-        o.replications > 9999)
-        return gw_ctx_error(ctx, GW_ERR_RANGE,
-                            "clusters: cell %g m (10–5,000), max_radius %g m (<= 20 km), "
-                            "bandwidth %g m (<= 50 km), replications %d (<= 9,999)",
-                            o.cell, o.max_radius, o.bandwidth, o.replications);
+    gw_status st = check_opts(ctx, &o);
+    if (st) return st;
     const gw_layer_data *grids = gw_snapshot_layer(snap, GW_LAYER_GRIDS),
                         *inc = gw_snapshot_layer(snap, GW_LAYER_INCIDENTS);
     if (!grids || !inc || gw_layer_data_count(grids) == 0)
@@ -240,12 +296,12 @@ gw_status gw_clusters_find(gw_ctx *ctx, gw_model_snapshot *snap, const int32_t *
     if (!inc_grid) {
         if (!(own = malloc((ni ? ni : 1) * sizeof *own)))
             return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory");
-        gw_status st = gw_hotspot_incident_grids(ctx, grids, inc, own);
+        st = gw_hotspot_incident_grids(ctx, grids, inc, own);
         if (st) return free(own), st;
         inc_grid = own;
     }
     pts P;
-    gw_status st = collect(ctx, inc, inc_grid, &o.filter, &P);
+    st = collect(ctx, inc, inc_grid, &o.filter, &P);
     free(own);
     if (st) return pts_free(&P), st;
     gw_cluster_result *r = calloc(1, sizeof *r);
@@ -254,13 +310,7 @@ gw_status gw_clusters_find(gw_ctx *ctx, gw_model_snapshot *snap, const int32_t *
     r->incidents = (double)P.n;
     r->replications = o.replications ? o.replications : 99;
     r->steps = o.steps ? o.steps : 12;
-    r->from = o.filter.has_from ? o.filter.from : INT64_MAX;
-    r->to = o.filter.has_to ? o.filter.to : INT64_MIN;
-    for (size_t i = 0; i < P.n; i++) {
-        if (!o.filter.has_from && P.t[i] < r->from) r->from = P.t[i];
-        if (!o.filter.has_to && P.t[i] > r->to) r->to = P.t[i];
-    }
-    if (P.n == 0) r->from = r->to = 0;
+    time_span(r, &P, &o.filter);
     /* The scale: the first peak d* of Moran's I z of the excess over a wide background
      * (incremental spatial autocorrelation) on a 100-m lattice, or on the given cell. */
     double cell = o.cell ? o.cell : 100, radius = o.max_radius, bw = o.bandwidth, dstar = NAN;
@@ -271,32 +321,8 @@ gw_status gw_clusters_find(gw_ctx *ctx, gw_model_snapshot *snap, const int32_t *
         pts_free(&P), free(r);
         return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory");
     }
-    for (int pass = 0; pass < 2; pass++) {
-        TRACE("collect");
-        if ((st = cl_lattice_make(ctx, grids, cell, &L))) goto fail;
-        TRACE("lattice");
-        for (size_t i = 0; i < P.n; i++) {
-            cell_of[i] = cl_lattice_cell_of(&L, P.x[i], P.y[i]);
-            if (cell_of[i] >= 0) L.count[cell_of[i]] += 1, L.in[cell_of[i]] = 1;
-        }
-        if (pass == 1 || (radius && bw && o.cell)) break;
-        free(pop);
-        pop = o.no_population ? NULL : cl_population(&L, grids);
-        if ((st = cl_background(ctx, &L, 1000, pop))) goto fail;
-        double zs[64], ds[64];
-        size_t nb = 64;
-        TRACE("background 1 km");
-        dstar = cl_isa_radius(&L, 800, zs, ds, &nb);
-        TRACE("isa");
-        if (trace)
-            for (size_t b = 0; b < nb && b < 64; b++)
-                fprintf(stderr, "isa %.0f m z %.2f\n", ds[b], zs[b]);
-        double want = o.cell ? o.cell : fmin(300, fmax(100, 25 * round(dstar / 1.5 / 25)));
-        if (want == cell) break;
-        cl_lattice_free(&L);
-        free(pop), pop = NULL;
-        cell = want;
-    }
+    if ((st = choose_scale(ctx, grids, &P, &o, cell_of, &L, &pop, &cell, &dstar))) goto fail;
+    TRACE("lattice");
     if (!radius) radius = fmin(1500, fmax(2 * cell, 2 * dstar));
     if (!bw) bw = fmax(cell, isnan(dstar) ? radius / 2 : dstar);
     r->cell = cell;
