@@ -272,35 +272,81 @@ static void *isa_rows(void *arg)
     return NULL;
 }
 
-double cl_isa_radius(const cl_lattice *L, double max_d, double *zs, double *ds, size_t *nb)
+/* The offsets of the neighbourhood of radius R cells (self excluded) with their distance band:
+ * every distinct distance up to R is a band, its squared distance in cells d2s[band]. */
+typedef struct isa_offsets {
+    int *odi, *odj;
+    uint32_t *oband;
+    long *d2s;
+    size_t no, nband;
+} isa_offsets;
+
+static void isa_offsets_free(isa_offsets *o)
 {
-    /* bands: every distinct distance up to max_d; a band's neighbours lie within its distance
-     * (self excluded).  The offsets are listed once with their band. */
-    int R = (int)floor(max_d / L->cell + 1e-9);
+    free(o->odi), free(o->odj), free(o->oband), free(o->d2s);
+}
+
+static int isa_offsets_make(isa_offsets *o, int R)
+{
     long R2 = (long)R * R;
-    size_t cap = (size_t)(2 * R + 1) * (size_t)(2 * R + 1), no = 0, nband = 0;
-    int *odi = malloc(cap * sizeof *odi), *odj = malloc(cap * sizeof *odj);
-    uint32_t *oband = malloc(cap * sizeof *oband);
-    long *d2s = malloc((size_t)(R2 + 1) * sizeof *d2s);
+    size_t cap = (size_t)(2 * R + 1) * (size_t)(2 * R + 1);
+    *o = (isa_offsets){malloc(cap * sizeof *o->odi),
+                       malloc(cap * sizeof *o->odj),
+                       malloc(cap * sizeof *o->oband),
+                       malloc((size_t)(R2 + 1) * sizeof *o->d2s),
+                       0,
+                       0};
     uint32_t *band_of = malloc((size_t)(R2 + 1) * sizeof *band_of);
-    double fallback = 2 * L->cell, best_d = fallback;
-    if (!odi || !odj || !oband || !d2s || !band_of || R < 1) goto out;
     uint8_t *seen = calloc((size_t)R2 + 1, 1);
-    if (!seen) goto out;
+    if (!o->odi || !o->odj || !o->oband || !o->d2s || !band_of || !seen) {
+        free(band_of), free(seen), isa_offsets_free(o);
+        return -1;
+    }
     for (int dj = -R; dj <= R; dj++)
         for (int di = -R; di <= R; di++) {
             long q2 = (long)di * di + (long)dj * dj;
             if (q2 > 0 && q2 <= R2) seen[q2] = 1;
         }
     for (long q = 1; q <= R2; q++)
-        if (seen[q]) band_of[q] = (uint32_t)nband, d2s[nband++] = q;
-    free(seen);
+        if (seen[q]) band_of[q] = (uint32_t)o->nband, o->d2s[o->nband++] = q;
     for (int dj = -R; dj <= R; dj++)
         for (int di = -R; di <= R; di++) {
             long q2 = (long)di * di + (long)dj * dj;
-            if (q2 > 0 && q2 <= R2) odi[no] = di, odj[no] = dj, oband[no++] = band_of[q2];
+            if (q2 > 0 && q2 <= R2)
+                o->odi[o->no] = di, o->odj[o->no] = dj, o->oband[o->no++] = band_of[q2];
         }
-    size_t N = L->nx * L->ny;
+    free(band_of), free(seen);
+    return 0;
+}
+
+/* Moran's I z per band from the sums; the first peak above 1.96 (else the largest z) as a
+ * distance in metres; zs/ds as cl_isa_radius's. */
+static double isa_peak(const cl_lattice *L, const isa_offsets *of, double n, double m2,
+                       const double *cross, const double *W, const double *S2, double *zs,
+                       double *ds, const size_t *nb)
+{
+    double prev = -INFINITY, zmax = -INFINITY, dmax = 2 * L->cell, first = NAN;
+    for (size_t b = 0; b < of->nband; b++) { /* every band, for zs and ds */
+        double I = n / W[b] * cross[b] / m2, EI = -1 / (n - 1), S1 = 2 * W[b];
+        double var = (n * n * S1 - n * S2[b] + 3 * W[b] * W[b]) / (W[b] * W[b] * (n * n - 1)) -
+                     EI * EI;
+        double z = var > 0 ? (I - EI) / sqrt(var) : NAN, d = L->cell * sqrt((double)of->d2s[b]);
+        if (zs && nb && b < *nb) zs[b] = z, ds[b] = d;
+        if (z > zmax) zmax = z, dmax = d;
+        if (isnan(first) && b > 0 && prev > z && prev > 1.96)
+            first = L->cell * sqrt((double)of->d2s[b - 1]);
+        prev = z;
+    }
+    return isnan(first) ? dmax : first;
+}
+
+double cl_isa_radius(const cl_lattice *L, double max_d, double *zs, double *ds, size_t *nb)
+{
+    int R = (int)floor(max_d / L->cell + 1e-9);
+    double best_d = 2 * L->cell; /* the fallback */
+    isa_offsets of = {0};
+    if (R < 1 || isa_offsets_make(&of, R)) goto out;
+    size_t N = L->nx * L->ny, no = of.no, nband = of.nband;
     double n = 0, mean = 0, m2 = 0;
     for (size_t k = 0; k < N; k++)
         if (L->in[k]) n += 1, mean += L->count[k] - L->expected[k];
@@ -311,31 +357,30 @@ double cl_isa_radius(const cl_lattice *L, double max_d, double *zs, double *ds, 
             m2 += z * z;
         }
     double *cross = calloc(nband, sizeof *cross), *W = calloc(nband, sizeof *W),
-           *S2 = calloc(nband, sizeof *S2), *sum_b = calloc(nband, sizeof *sum_b),
-           *cnt_b = calloc(nband, sizeof *cnt_b);
-    if (!cross || !W || !S2 || !sum_b || !cnt_b || n < 3 || !(m2 > 0)) {
-        free(cross), free(W), free(S2), free(sum_b), free(cnt_b);
+           *S2 = calloc(nband, sizeof *S2);
+    if (!cross || !W || !S2 || n < 3 || !(m2 > 0)) {
+        free(cross), free(W), free(S2);
         goto out;
     }
     double *res = malloc(N * sizeof *res), *inq = malloc(N * sizeof *inq);
     long *loff = malloc((no ? no : 1) * sizeof *loff);
     if (!res || !inq || !loff) {
-        free(res), free(inq), free(loff), free(cross), free(W), free(S2), free(sum_b), free(cnt_b);
+        free(res), free(inq), free(loff), free(cross), free(W), free(S2);
         goto out;
     }
     for (size_t k = 0; k < N; k++) /* residuals and the area as numbers: no branch per pair */
         res[k] = L->in[k] ? L->count[k] - L->expected[k] - mean : 0, inq[k] = L->in[k];
-    for (size_t o = 0; o < no; o++) loff[o] = (long)odj[o] * (long)L->nx + odi[o];
+    for (size_t o = 0; o < no; o++) loff[o] = (long)of.odj[o] * (long)L->nx + of.odi[o];
     isa_job jobs[2];
     pthread_t th;
     for (int t = 0; t < 2; t++)
         jobs[t] = (isa_job){.L = L,
                             .res = res,
                             .inq = inq,
-                            .odi = odi,
-                            .odj = odj,
+                            .odi = of.odi,
+                            .odj = of.odj,
                             .loff = loff,
-                            .oband = oband,
+                            .oband = of.oband,
                             .no = no,
                             .nband = nband,
                             .R = R,
@@ -353,28 +398,11 @@ double cl_isa_radius(const cl_lattice *L, double max_d, double *zs, double *ds, 
         free(jobs[t].cross);
     }
     free(res), free(inq), free(loff);
-    if (failed) {
-        free(cross), free(W), free(S2), free(sum_b), free(cnt_b);
-        goto out;
-    }
-    double prev = -INFINITY, zmax = -INFINITY, dmax = fallback;
-    int found = 0;
-    for (size_t b = 0; b < nband; b++) {
-        double I = n / W[b] * cross[b] / m2, EI = -1 / (n - 1), S1 = 2 * W[b];
-        double var = (n * n * S1 - n * S2[b] + 3 * W[b] * W[b]) / (W[b] * W[b] * (n * n - 1)) -
-                     EI * EI;
-        double z = var > 0 ? (I - EI) / sqrt(var) : NAN, d = L->cell * sqrt((double)d2s[b]);
-        if (zs && nb && b < *nb) zs[b] = z, ds[b] = d;
-        if (z > zmax) zmax = z, dmax = d;
-        if (!found && b > 0 && prev > z && prev > 1.96)
-            found = 1, best_d = L->cell * sqrt((double)d2s[b - 1]);
-        prev = z;
-    }
-    if (!found) best_d = dmax;
-    free(cross), free(W), free(S2), free(sum_b), free(cnt_b);
+    if (!failed) best_d = isa_peak(L, &of, n, m2, cross, W, S2, zs, ds, nb);
+    free(cross), free(W), free(S2);
 out:
-    if (nb) *nb = nband;
-    free(odi), free(odj), free(oband), free(d2s), free(band_of);
+    if (nb) *nb = of.nband;
+    isa_offsets_free(&of);
     return best_d;
 }
 

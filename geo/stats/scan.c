@@ -500,6 +500,71 @@ static size_t select_zones(const gw_lattice *L, gw_scan_zone *z, size_t n, size_
     return m;
 }
 
+/* The Monte Carlo replicas' largest log likelihood ratios into null[0..reps), sorted, on
+ * opts->threads threads (the last one this thread). */
+static gw_status run_replicas(gw_ctx *ctx, scan_job *J, const gw_scan_opts *opts, int reps,
+                              double *null)
+{
+    const gw_lattice *lat = J->lat;
+    alias a = {0};
+    fast f;
+    if (!opts->pool && alias_make(&a, lat))
+        return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory (scan replicas)");
+    if (fast_make(&f, J, opts->centres) == 0 && getenv("GW_CLUSTERS_TRACE"))
+        fprintf(stderr, "scan: %zu × %zu cells, %zu centres, %zu offsets in %zu groups\n", lat->nx,
+                lat->ny, f.nc, J->t->n, f.G);
+    else if (!f.cent) {
+        alias_free(&a);
+        return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory (scan replicas)");
+    }
+    int nt = opts->threads > 0 ? opts->threads : 2;
+    if (nt > 16) nt = 16;
+    if (nt > reps) nt = reps;
+    rep_job jobs[16];
+    pthread_t th[16];
+    int started[16] = {0};
+    for (int i = 0; i < nt; i++) {
+        jobs[i] = (rep_job){.J = J,
+                            .opts = opts,
+                            .f = &f,
+                            .a = &a,
+                            .seed = opts->seed,
+                            .first = i,
+                            .step = nt,
+                            .reps = reps,
+                            .total = lround(J->C),
+                            .out = null};
+        if (i < nt - 1) started[i] = pthread_create(&th[i], NULL, rep_main, &jobs[i]) == 0;
+    }
+    for (int i = 0; i < nt; i++)
+        if (i == nt - 1 || !started[i]) rep_main(&jobs[i]);
+    int failed = 0;
+    for (int i = 0; i < nt; i++) {
+        if (started[i]) pthread_join(th[i], NULL);
+        failed |= jobs[i].failed;
+    }
+    alias_free(&a), fast_free(&f);
+    if (failed) return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory (scan replica)");
+    qsort(null, (size_t)reps, sizeof *null, dbl_cmp);
+    return GW_OK;
+}
+
+/* Each zone's p-value from the sorted replica maxima: (replicas at least as extreme + 1) /
+ * (replicas + 1). */
+static void p_values(gw_scan_zone *z, size_t keep, const double *null, int reps)
+{
+    for (size_t k = 0; k < keep; k++) {
+        /* replicas at least as extreme: the tail above the first index with null >= llr */
+        size_t lo = 0, hi = (size_t)reps;
+        while (lo < hi) {
+            size_t mid = (lo + hi) / 2;
+            if (null[mid] >= z[k].llr) hi = mid;
+            else lo = mid + 1;
+        }
+        z[k].p = (double)((size_t)reps - lo + 1) / (reps + 1);
+    }
+}
+
 gw_status gw_scan_lattice(gw_ctx *ctx, const gw_lattice *lat, const gw_scan_opts *opts,
                           gw_scan_zone **out, size_t *n, double **max_null)
 {
@@ -547,62 +612,11 @@ gw_status gw_scan_lattice(gw_ctx *ctx, const gw_lattice *lat, const gw_scan_opts
     int reps = opts->replications > 0 ? opts->replications : 0;
     double *null = NULL;
     if (reps) {
-        alias a = {0};
-        fast f;
-        null = calloc((size_t)reps, sizeof *null);
-        if (!null || (!opts->pool && alias_make(&a, lat))) {
-            free(null), free(z), tmpl_free(&t);
-            return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory (scan replicas)");
-        }
-        if (fast_make(&f, &J, opts->centres) == 0 && getenv("GW_CLUSTERS_TRACE"))
-            fprintf(stderr, "scan: %zu × %zu cells, %zu centres, %zu offsets in %zu groups\n",
-                    lat->nx, lat->ny, f.nc, t.n, f.G);
-        else if (!f.cent) {
-            alias_free(&a), free(null), free(z), tmpl_free(&t);
-            return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory (scan replicas)");
-        }
-        int nt = opts->threads > 0 ? opts->threads : 2;
-        if (nt > 16) nt = 16;
-        if (nt > reps) nt = reps;
-        rep_job jobs[16];
-        pthread_t th[16];
-        int started[16] = {0};
-        for (int i = 0; i < nt; i++) {
-            jobs[i] = (rep_job){.J = &J,
-                                .opts = opts,
-                                .f = &f,
-                                .a = &a,
-                                .seed = opts->seed,
-                                .first = i,
-                                .step = nt,
-                                .reps = reps,
-                                .total = lround(C),
-                                .out = null};
-            if (i < nt - 1) started[i] = pthread_create(&th[i], NULL, rep_main, &jobs[i]) == 0;
-        }
-        for (int i = 0; i < nt; i++)
-            if (i == nt - 1 || !started[i]) rep_main(&jobs[i]);
-        int failed = 0;
-        for (int i = 0; i < nt; i++) {
-            if (started[i]) pthread_join(th[i], NULL);
-            failed |= jobs[i].failed;
-        }
-        alias_free(&a), fast_free(&f);
-        if (failed) {
-            free(null), free(z), tmpl_free(&t);
-            return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory (scan replica)");
-        }
-        qsort(null, (size_t)reps, sizeof *null, dbl_cmp);
-        for (size_t k = 0; k < keep; k++) {
-            /* replicas at least as extreme: the tail above the first index with null >= llr */
-            size_t lo = 0, hi = (size_t)reps;
-            while (lo < hi) {
-                size_t mid = (lo + hi) / 2;
-                if (null[mid] >= z[k].llr) hi = mid;
-                else lo = mid + 1;
-            }
-            z[k].p = (double)((size_t)reps - lo + 1) / (reps + 1);
-        }
+        gw_status st = (null = calloc((size_t)reps, sizeof *null))
+                           ? run_replicas(ctx, &J, opts, reps, null)
+                           : gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory (scan replicas)");
+        if (st) return free(null), free(z), tmpl_free(&t), st;
+        p_values(z, keep, null, reps);
     }
     tmpl_free(&t);
     gw_scan_zone *shrunk = realloc(z, (keep ? keep : 1) * sizeof *z);
