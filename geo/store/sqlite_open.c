@@ -243,6 +243,60 @@ void gw_store_engine_versions(char *buf, size_t cap)
                  sqlite3_libversion());
 }
 
+/* Identify the file before changing anything in it (WAL would rewrite a foreign header),
+ * then switch a writable connection to WAL and set the connection options; *ver receives the
+ * file's schema version. */
+static gw_status sq_prepare_file(gw_store *s, const char *path, int flags, int64_t *ver_out)
+{
+    gw_ctx *ctx = s->ctx;
+    int ro = s->readonly;
+    int64_t app = 0, ver = 0, tables = 0;
+    int empty = 0;
+    gw_status st = GW_OK;
+    int rc = sqlite3_exec(s->db, "PRAGMA application_id", NULL, NULL, NULL);
+    if ((rc & 0xff) == SQLITE_NOTADB || (rc & 0xff) == SQLITE_CORRUPT)
+        st = gw_ctx_error(ctx, GW_ERR_SCHEMA,
+                          "%s is not a SQLite database (%s); not a gridwatch "
+                          "database",
+                          path, sqlite3_errmsg(s->db));
+    else if (rc != SQLITE_OK)
+        st = gw_ctx_error(ctx, GW_ERR_IO, "cannot read database %s: %s", path,
+                          sqlite3_errmsg(s->db));
+    if (!st) st = read_identity(s, &app, &ver, &tables);
+    if (!st) st = classify(s, app, ver, tables, &empty);
+    if (!st && empty && !(flags & GW_STORE_CREATE))
+        st = gw_ctx_error(ctx, GW_ERR_SCHEMA,
+                          "database %s is empty, not initialised (run "
+                          "gridwatch init)",
+                          path);
+    if (!st && ro && ver < GW_SCHEMA_VERSION)
+        st = gw_ctx_error(ctx, GW_ERR_SCHEMA,
+                          "database %s has schema version %lld and needs a "
+                          "migration to %d; open it read-write once",
+                          path, (long long)ver, GW_SCHEMA_VERSION);
+    if (!st && !ro) {
+        int64_t dummy;
+        sqlite3_stmt *q;
+        st = st_prepare(s, "PRAGMA journal_mode = WAL", 0, &q, "cannot switch to WAL");
+        if (!st) {
+            if (sqlite3_step(q) != SQLITE_ROW) st = st_fail(s, "cannot switch to WAL");
+            else if (sqlite3_stricmp((const char *)sqlite3_column_text(q, 0), "wal") != 0)
+                st = gw_ctx_error(ctx, GW_ERR_DB,
+                                  "database %s cannot use WAL mode (journal "
+                                  "mode stays '%s')",
+                                  path, sqlite3_column_text(q, 0));
+            sqlite3_finalize(q);
+        }
+        if (!st) st = st_query_int(s, "PRAGMA synchronous = NORMAL", &dummy, NULL);
+    }
+    if (!st)
+        st = st_exec(
+            s, "PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY",
+            "cannot set connection options");
+    *ver_out = ver;
+    return st;
+}
+
 gw_status st_sqlite_open(gw_ctx *ctx, const char *path, int flags, gw_store **out)
 {
     if (!out) return gw_ctx_error(ctx, GW_ERR_ARG, "gw_store_open: no output pointer");
@@ -288,50 +342,8 @@ gw_status st_sqlite_open(gw_ctx *ctx, const char *path, int flags, gw_store **ou
     /* after SpatiaLite's init, which sets its own 5 s busy timeout on the connection */
     sqlite3_busy_timeout(s->db, GW_STORE_WRITE_WAIT_MS);
 
-    /* Identify the file before changing anything in it (WAL would rewrite a foreign header). */
-    int64_t app = 0, ver = 0, tables = 0;
-    int empty = 0;
-    gw_status st = GW_OK;
-    int rc = sqlite3_exec(s->db, "PRAGMA application_id", NULL, NULL, NULL);
-    if ((rc & 0xff) == SQLITE_NOTADB || (rc & 0xff) == SQLITE_CORRUPT)
-        st = gw_ctx_error(ctx, GW_ERR_SCHEMA,
-                          "%s is not a SQLite database (%s); not a gridwatch "
-                          "database",
-                          path, sqlite3_errmsg(s->db));
-    else if (rc != SQLITE_OK)
-        st = gw_ctx_error(ctx, GW_ERR_IO, "cannot read database %s: %s", path,
-                          sqlite3_errmsg(s->db));
-    if (!st) st = read_identity(s, &app, &ver, &tables);
-    if (!st) st = classify(s, app, ver, tables, &empty);
-    if (!st && empty && !(flags & GW_STORE_CREATE))
-        st = gw_ctx_error(ctx, GW_ERR_SCHEMA,
-                          "database %s is empty, not initialised (run "
-                          "gridwatch init)",
-                          path);
-    if (!st && ro && ver < GW_SCHEMA_VERSION)
-        st = gw_ctx_error(ctx, GW_ERR_SCHEMA,
-                          "database %s has schema version %lld and needs a "
-                          "migration to %d; open it read-write once",
-                          path, (long long)ver, GW_SCHEMA_VERSION);
-    if (!st && !ro) {
-        int64_t dummy;
-        sqlite3_stmt *q;
-        st = st_prepare(s, "PRAGMA journal_mode = WAL", 0, &q, "cannot switch to WAL");
-        if (!st) {
-            if (sqlite3_step(q) != SQLITE_ROW) st = st_fail(s, "cannot switch to WAL");
-            else if (sqlite3_stricmp((const char *)sqlite3_column_text(q, 0), "wal") != 0)
-                st = gw_ctx_error(ctx, GW_ERR_DB,
-                                  "database %s cannot use WAL mode (journal "
-                                  "mode stays '%s')",
-                                  path, sqlite3_column_text(q, 0));
-            sqlite3_finalize(q);
-        }
-        if (!st) st = st_query_int(s, "PRAGMA synchronous = NORMAL", &dummy, NULL);
-    }
-    if (!st)
-        st = st_exec(
-            s, "PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY",
-            "cannot set connection options");
+    int64_t ver = 0;
+    gw_status st = sq_prepare_file(s, path, flags, &ver);
     s->schema_version = (int)ver;
     if (!st && !ro && ver < GW_SCHEMA_VERSION) st = migrate(s);
     if (!st && (flags & GW_STORE_QUERY_ONLY))
