@@ -32,6 +32,7 @@ struct gw_reach_http {
     gw_live *live;
     gw_roads_http *roads;
     pthread_mutex_t lock;
+    pthread_mutex_t notify; /* held while the watcher is called, and to change it */
     pthread_cond_t done;
     part *cur, *old;
     int running, has_thread;
@@ -50,9 +51,16 @@ int gw_reach_http_pending(gw_reach_http *r)
     return p;
 }
 
+/* Once this returns no call of the old watcher is running or will start (a stop frees its
+ * user): the call is made under `notify`. */
 void gw_reach_http_watch(gw_reach_http *r, gw_reach_http_watch_fn fn, void *user)
 {
-    if (r) r->watch = fn, r->watch_user = user;
+    if (!r) return;
+    pthread_mutex_lock(&r->notify);
+    pthread_mutex_lock(&r->lock);
+    r->watch = fn, r->watch_user = user;
+    pthread_mutex_unlock(&r->lock);
+    pthread_mutex_unlock(&r->notify);
 }
 
 static void part_unref(gw_reach_http *r, part *p)
@@ -94,7 +102,15 @@ static void *compute_main(void *arg)
     r->running = 0;
     pthread_cond_broadcast(&r->done);
     pthread_mutex_unlock(&r->lock);
-    if (p && r->watch && ctx) r->watch(r->watch_user, ctx);
+    if (p && ctx) {
+        pthread_mutex_lock(&r->notify);
+        pthread_mutex_lock(&r->lock);
+        gw_reach_http_watch_fn fn = r->watch;
+        void *user = r->watch_user;
+        pthread_mutex_unlock(&r->lock);
+        if (fn) fn(user, ctx);
+        pthread_mutex_unlock(&r->notify);
+    }
     gw_ctx_destroy(ctx);
     return NULL;
 }
@@ -169,6 +185,7 @@ gw_status gw_reach_http_create(gw_ctx *ctx, gw_live *live, gw_roads_http *roads,
     if (!r) return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory");
     r->live = live, r->roads = roads;
     pthread_mutex_init(&r->lock, NULL);
+    pthread_mutex_init(&r->notify, NULL);
     pthread_cond_init(&r->done, NULL);
     gw_status st = gw_ctx_create(&r->ctx);
     if (st) {
@@ -197,6 +214,7 @@ void gw_reach_http_destroy(gw_reach_http *r)
     gw_ctx_destroy(r->ctx);
     pthread_cond_destroy(&r->done);
     pthread_mutex_destroy(&r->lock);
+    pthread_mutex_destroy(&r->notify);
     free(r);
 }
 

@@ -489,6 +489,7 @@ void gw_tile_fields_stop(gw_tile_fields *tf)
     if (!tf) return;
     if (tf->cov) gw_coverage_http_watch(tf->cov, NULL, NULL);
     gw_clusters_http_watch(tf->cl, NULL, NULL);
+    gw_reach_http_watch(tf->rh, NULL, NULL);
     if (!tf->started) return;
     pthread_mutex_lock(&tf->wmu);
     tf->stop = 1;
