@@ -30,7 +30,7 @@ export function labelLayers() {
     // big padding lets collision keep about one per township
     { id: 'township-labels', type: 'symbol', source: 'base', 'source-layer': 'grids', minzoom: 10, maxzoom: 13,
       filter: ['has', 'township'],
-      layout: { 'text-field': ['get', 'township'], 'text-font': FONT_BOLD, 'text-size': 14, 'text-padding': 40,
+      layout: { 'text-field': ['get', 'township'], 'text-font': FONT_BOLD, 'text-size': 14, 'text-padding': 110,
         'text-max-width': 8 },
       paint: { ...halo, 'text-opacity': 0.9 } },
     // grid names close in (a grid is then large enough to hold its name)
