@@ -315,21 +315,29 @@ static gw_status make_range(gw_ctx *ctx, gl_font *f, unsigned r, gw_tile_blob **
     return st;
 }
 
+int gw_glyphs_pick(const char *fontstack, const char *const *names, size_t n)
+{
+    const char *p = fontstack;
+    while (p && *p) {
+        const char *e = strchr(p, ',');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        while (len && *p == ' ') p++, len--;
+        while (len && p[len - 1] == ' ') len--;
+        for (size_t i = 0; i < n; i++)
+            if (strlen(names[i]) == len && memcmp(names[i], p, len) == 0) return (int)i;
+        p = e ? e + 1 : NULL;
+    }
+    return -1;
+}
+
 /* The first font of the comma-separated list that is served, or NULL. */
 static gl_font *find_font(gw_glyphs *g, const char *stack)
 {
-    const char *p = stack;
-    while (p && *p) {
-        const char *e = strchr(p, ',');
-        size_t n = e ? (size_t)(e - p) : strlen(p);
-        while (n && *p == ' ') p++, n--;
-        while (n && p[n - 1] == ' ') n--;
-        for (size_t i = 0; i < g->n; i++)
-            if (strlen(g->fonts[i].name) == n && memcmp(g->fonts[i].name, p, n) == 0)
-                return &g->fonts[i];
-        p = e ? e + 1 : NULL;
-    }
-    return NULL;
+    const char *names[16];
+    size_t n = g->n < 16 ? g->n : 16;
+    for (size_t i = 0; i < n; i++) names[i] = g->fonts[i].name;
+    int i = gw_glyphs_pick(stack, names, n);
+    return i < 0 ? NULL : &g->fonts[i];
 }
 
 gw_status gw_glyphs_range(gw_ctx *ctx, gw_glyphs *g, const char *fontstack, unsigned start,

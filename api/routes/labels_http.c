@@ -92,6 +92,7 @@ static int parse_range(const char *s, unsigned *start)
     for (; s[i] >= '0' && s[i] <= '9' && db < 6; i++, db++)
         b = b * 10 + (unsigned long)(s[i] - '0');
     if (!db || strcmp(s + i, ".pbf") != 0) return 0;
+    if ((s[0] == '0' && da > 1) || (s[da + 1] == '0' && db > 1)) return 0; /* leading zeros */
     if (a % 256 || b != a + 255 || a > 65280) return 0;
     *start = (unsigned)a;
     return 1;

@@ -42,6 +42,10 @@ gw_status gw_glyphs_add_font(gw_ctx *ctx, gw_glyphs *g, const char *file, const 
 size_t gw_glyphs_count(const gw_glyphs *g);
 const char *gw_glyphs_name(const gw_glyphs *g, size_t i);
 
+/* The font a fontstack names: the index in names[n] of the first name of the comma-separated
+ * list (spaces around a name ignored) that is among them, or -1. */
+int gw_glyphs_pick(const char *fontstack, const char *const *names, size_t n);
+
 /* The PBF of the range starting at `start` (a multiple of 256 below 65536) for `fontstack`, a
  * comma-separated list of font names as MapLibre sends it: the first name served is used.
  * The blob (raw PBF, its gzip form, ETag) is the caller's to release.  Errors: GW_ERR_RANGE
