@@ -120,9 +120,12 @@ static int h_glyphs(gw_req *req)
         return 0;
     }
     gw_ctx *ctx = NULL;
-    if (gw_ctx_create(&ctx)) ctx = NULL;
+    if (gw_ctx_create(&ctx)) {
+        gw_req_problem(req, 503, NULL, "out of memory");
+        return 0;
+    }
     gw_tile_blob *b = NULL;
-    gw_status st = ctx ? gw_glyphs_range(ctx, g_glyphs, stack, start, &b) : GW_ERR_NOMEM;
+    gw_status st = gw_glyphs_range(ctx, g_glyphs, stack, start, &b);
     if (st == GW_ERR_NOT_FOUND) {
         char served[512] = "";
         for (size_t i = 0; i < gw_glyphs_count(g_glyphs); i++)
@@ -133,7 +136,6 @@ static int h_glyphs(gw_req *req)
     } else if (st) {
         gw_req_fail(req, ctx, st, "glyph range %s of '%s'", file, stack);
     } else {
-        gw_req_add_header(req, "Access-Control-Allow-Origin", "*");
         if (!gw_req_cache_check(req, b->etag, "public, max-age=86400", 1)) {
             gw_tile_blob_retain(b);
             if (b->gz && gw_req_accepts_gzip(req)) {
@@ -174,7 +176,6 @@ static void send_sprite(gw_req *req, const char *name, const char *type)
     snprintf(etag, sizeof etag, "\"%llx-%llx\"", (unsigned long long)st.st_size,
              (unsigned long long)st.st_mtim.tv_sec * 1000000000ull +
                  (unsigned long long)st.st_mtim.tv_nsec);
-    gw_req_add_header(req, "Access-Control-Allow-Origin", "*");
     if (gw_req_cache_check(req, etag, "public, max-age=3600", 0)) {
         fclose(f);
         return;
