@@ -13,13 +13,15 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join, dirname } from 'node:path';
 import { createRequire } from 'node:module';
-import { root, BIN, CHROMIUM, ARGS, chromium, startCity, settle, jumpTo, decodePng, firstPoint, openPage } from './lib.mjs';
+import { root, BIN, ARTIFACTS, CHROMIUM, ARGS, chromium, startCity, settle, jumpTo, decodePng, firstPoint, openPage } from './lib.mjs';
 
 const require = createRequire(join(root, 'web/package.json'));
 const { PbfReader } = await import(require.resolve('pbf'));
 const { validateStyleMin } = await import(require.resolve('@maplibre/maplibre-gl-style-spec'));
 
-const OUT = join(dirname(BIN), 'artifacts', 'labels');
+// screenshots beside the build's binary (BUILD/artifacts/labels), or tests/browser/artifacts/labels
+// for an installed one
+const OUT = BIN.startsWith(root + '/') ? join(dirname(BIN), 'artifacts', 'labels') : join(ARTIFACTS, 'labels');
 const FONT_FILE = '/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc';
 const REGULAR = 'Noto Sans CJK SC Regular';
 const LABELS = ['township-labels', 'grid-labels', 'police-room-labels'];
