@@ -2,6 +2,8 @@
 #   P/bin/gridwatch                                  (component "runtime")
 #   P/share/gridwatch/web/…                          the map wall page (component "wall")
 #   P/share/gridwatch/web/vendor/maplibre-gl/…       MapLibre GL's built files, from npm
+#   P/share/gridwatch/sprite/…                       the styles' sprite, built (labels.cmake);
+#                                                    its SVG sources (web/sprite/) stay out
 # The binary finds the page as ../share/gridwatch/web from its own directory (api/web_http.c).
 # Included at the end of CMakeLists.txt; refers to the `gridwatch` target by name only.
 include(GNUInstallDirs)
@@ -30,6 +32,7 @@ install(CODE "
 # The page: what web_http.c serves (no npm metadata, no dot files, no node_modules).
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/web/ DESTINATION ${GW_WALL_DIR} COMPONENT wall
         PATTERN node_modules EXCLUDE
+        PATTERN sprite EXCLUDE
         PATTERN "package*.json" EXCLUDE
         PATTERN ".*" EXCLUDE)
 # MapLibre's production build (the module loads its worker module beside it) and its licence;

@@ -5,7 +5,8 @@
 #   /lib/systemd/system/gridwatch.service   `gridwatch serve` under the gridwatch user
 #   /usr/share/man/man1/gridwatch.1.gz      written from the --help texts (tools/gen_man.sh)
 #   postinst/prerm/postrm (cmake/deb/): the user, /var/lib/gridwatch, an empty database, the unit
-# Dependencies come from dpkg-shlibdeps on the binary (package dpkg-dev), plus adduser.
+# Dependencies come from dpkg-shlibdeps on the binary (package dpkg-dev), plus adduser and
+# fonts-noto-cjk (the map labels' glyphs are made from its Noto Sans CJK SC at run time).
 # Only with GW_DEB: a plain `cmake --install --prefix P` must not write to /etc.
 option(GW_DEB "Build the Debian package's extra files and CPack configuration" OFF)
 if(NOT GW_DEB)
@@ -44,7 +45,7 @@ set(CPACK_DEBIAN_PACKAGE_SECTION science)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
-set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser")
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser, fonts-noto-cjk")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
     ${GW_DEB_DIR}/postinst ${GW_DEB_DIR}/prerm ${GW_DEB_DIR}/postrm ${GW_DEB_DIR}/conffiles)
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION TRUE)

@@ -86,7 +86,8 @@ target_link_libraries(gwgeo INTERFACE gwcore gwcrs gwstore gwio gwmodel gwedit g
 # ---- tiles/: tile math, the MVT encoder, tile layers, heat map rasters, the tile cache ----
 gw_glob(S tiles/*.c)
 gw_room(tiles SOURCES ${S} HEADERS tile.h mvt.h tilecache.h tilelayers.h heatmap.h tilestats.h
-        DEPS stats coverage model LIBS PkgConfig::ZLIB PkgConfig::PNG PkgConfig::JANSSON)
+        glyphs.h DEPS stats coverage model
+        LIBS PkgConfig::ZLIB PkgConfig::PNG PkgConfig::JANSSON PkgConfig::FREETYPE)
 
 # ---- the proof (tests/layering/run.sh): probes compiled as members of a room ----
 add_library(probe_core_up OBJECT EXCLUDE_FROM_ALL tests/layering/core_includes_store.c)

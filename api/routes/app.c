@@ -20,6 +20,7 @@
 #include "ogc.h"
 #include "ogc_write.h"
 #include "plan_http.h"
+#include "labels_http.h"
 #include "web_http.h"
 #include "tiles_http.h"
 
@@ -36,6 +37,8 @@ static const struct {
     {"openapi", GW_SCOPE_OPEN},
     {"wall", GW_SCOPE_OPEN},
     {"wall_file", GW_SCOPE_OPEN},
+    {"glyphs", GW_SCOPE_OPEN},
+    {"sprite", GW_SCOPE_OPEN},
     {"style", GW_SCOPE_OPEN},
     {"tilejson", GW_SCOPE_OPEN},
     {"heatmap_legend", GW_SCOPE_OPEN},
@@ -204,6 +207,10 @@ gw_status gw_app_create(gw_ctx *ctx, const char *db_path, const gw_app_opts *opt
     }
     if (!st) { /* the map wall page and its static files */
         r = gw_web_routes(&n);
+        st = add_routes(ctx, app, r, n);
+    }
+    if (!st) { /* the map styles' glyphs and sprite */
+        r = gw_labels_routes(&n);
         st = add_routes(ctx, app, r, n);
     }
     if (!st) { /* hot spots (before the vector tiles: /tiles/heatmap/{z}/{x}/{y}.png must match first);

@@ -173,7 +173,14 @@ static json_t *typed_example(const char *type, const char *ex)
     if (strcmp(type, "integer") == 0) return json_integer(strtoll(ex, NULL, 10));
     if (strcmp(type, "number") == 0) return json_real(strtod(ex, NULL));
     if (strcmp(type, "boolean") == 0) return json_boolean(strcmp(ex, "true") == 0);
-    return json_string(ex);
+    if (!strchr(ex, '+')) return json_string(ex);
+    /* a string example with spaces (a font name) is written with '+' for them: specs split on
+     * spaces */
+    char sp[128];
+    snprintf(sp, sizeof sp, "%s", ex);
+    for (char *c = sp; *c; c++)
+        if (*c == '+') *c = ' ';
+    return json_string(sp);
 }
 
 static json_t *schema_of(const char *type)

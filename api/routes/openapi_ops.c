@@ -249,6 +249,22 @@ static const oa_op ops[] = {
     OP("GET /web/{dir}/{file}", NULL, "getWallDirFileAlias", "Wall", 200, "*/*", NULL,
        "A file of the map wall in a folder (old address)", "dir path string js the folder",
        "file path string app.js the file's name"),
+    /* ---- what the styles draw labels and symbols with (labels_http.c) ---------------- */
+    OP("GET /fonts/{fontstack}/{range}", "/fonts/{fontstack}/{range}.pbf", "getGlyphs", "Tiles",
+       200, "application/x-protobuf", NULL,
+       "Glyphs of 256 code points (MapLibre glyphs.proto: signed distance fields, 24 px)",
+       "fontstack path string Noto+Sans+CJK+SC+Regular the font (a comma-separated list: the first "
+       "served one; fonts: Noto Sans CJK SC Regular, Noto Sans CJK SC Bold)",
+       "range path string 19968-20223 the code points {start}-{start+255}, start a multiple of 256 "
+       "(the path ends in .pbf)"),
+    OP("GET /sprite.json", NULL, "getSprite", "Tiles", 200, JSON, NULL,
+       "The sprite's index (MapLibre: icon name -> x, y, width, height, pixelRatio)", NULL),
+    OP("GET /sprite.png", NULL, "getSpriteImage", "Tiles", 200, "image/png", NULL,
+       "The sprite's image", NULL),
+    OP("GET /sprite@2x.json", NULL, "getSprite2x", "Tiles", 200, JSON, NULL,
+       "The sprite's index for high-density screens", NULL),
+    OP("GET /sprite@2x.png", NULL, "getSpriteImage2x", "Tiles", 200, "image/png", NULL,
+       "The sprite's image for high-density screens", NULL),
     /* ---- operations ------------------------------------------------------------------ */
     OP("GET /healthz", NULL, "getHealth", "Operations", 200, JSON, "{status$,database$,seq#}",
        "Liveness and database check", NULL),

@@ -624,7 +624,21 @@ static const char style_layers[] =
     "\"paint\":{\"circle-color\":\"#1f5fbf\",\"circle-radius\":5,\"circle-stroke-color\":\"#ffffff\",\"circle-stroke-width\":1}},"
     "{\"id\":\"teams\",\"type\":\"circle\",\"source\":\"city\",\"source-layer\":\"teams\",\"filter\":[\"!\",[\"has\",\"cluster\"]],"
     "\"paint\":{\"circle-color\":[\"match\",[\"get\",\"status\"],\"available\",\"#1a9850\",\"busy\",\"#f46d43\","
-    "\"offline\",\"#888888\",\"#000000\"],\"circle-radius\":4,\"circle-stroke-color\":\"#ffffff\",\"circle-stroke-width\":1}}]";
+    "\"offline\",\"#888888\",\"#000000\"],\"circle-radius\":4,\"circle-stroke-color\":\"#ffffff\",\"circle-stroke-width\":1}},"
+    /* labels: the glyphs and the sprite gridwatch serves (api/routes/labels_http.c) */
+    "{\"id\":\"township-labels\",\"type\":\"symbol\",\"source\":\"city\",\"source-layer\":\"grids\",\"minzoom\":10,\"maxzoom\":13,"
+    "\"filter\":[\"has\",\"township\"],\"layout\":{\"text-field\":[\"get\",\"township\"],"
+    "\"text-font\":[\"Noto Sans CJK SC Bold\"],\"text-size\":14,\"text-padding\":110},"
+    "\"paint\":{\"text-color\":\"#2b3350\",\"text-halo-color\":\"#ffffff\",\"text-halo-width\":1.5}},"
+    "{\"id\":\"grid-labels\",\"type\":\"symbol\",\"source\":\"city\",\"source-layer\":\"grids\",\"minzoom\":13,"
+    "\"filter\":[\"has\",\"name\"],\"layout\":{\"text-field\":[\"get\",\"name\"],"
+    "\"text-font\":[\"Noto Sans CJK SC Regular\"],\"text-size\":12,\"text-max-width\":7},"
+    "\"paint\":{\"text-color\":\"#3d4a7a\",\"text-halo-color\":\"#ffffff\",\"text-halo-width\":1.5}},"
+    "{\"id\":\"police-room-labels\",\"type\":\"symbol\",\"source\":\"city\",\"source-layer\":\"police_rooms\",\"minzoom\":11,"
+    "\"filter\":[\"all\",[\"!\",[\"has\",\"cluster\"]],[\"has\",\"name\"]],"
+    "\"layout\":{\"text-field\":[\"get\",\"name\"],\"text-font\":[\"Noto Sans CJK SC Regular\"],\"text-size\":12,"
+    "\"text-anchor\":\"left\",\"text-offset\":[1.2,0],\"icon-image\":\"police-room\",\"text-optional\":true},"
+    "\"paint\":{\"text-color\":\"#1f5fbf\",\"text-halo-color\":\"#ffffff\",\"text-halo-width\":1.5}}]";
 
 static int h_style(gw_req *req)
 {
@@ -636,6 +650,9 @@ static int h_style(gw_req *req)
     char src[600], inc[600];
     snprintf(src, sizeof src, "%s/tiles/city.json", gw_req_base_url(req));
     snprintf(inc, sizeof inc, "%s/tiles/incidents.json", gw_req_base_url(req));
+    char glyphs[700], sprite[620];
+    snprintf(glyphs, sizeof glyphs, "%s/fonts/{fontstack}/{range}.pbf", gw_req_base_url(req));
+    snprintf(sprite, sizeof sprite, "%s/sprite", gw_req_base_url(req));
     json_t *layers = json_loads(style_layers, 0, NULL);
     /* incidents from their own layer (clustered at every zoom), as the wall does: the city
      * tiles have them from zoom 10 only */
@@ -643,6 +660,8 @@ static int h_style(gw_req *req)
                             "gridwatch city", "sources", "city", "type", "vector", "url", src,
                             "incidents", "type", "vector", "url", inc, "layers",
                             layers ? layers : json_array());
+    json_object_set_new(doc, "glyphs", json_string(glyphs));
+    json_object_set_new(doc, "sprite", json_string(sprite));
     gw_req_respond_json(req, 200, doc);
     return 0;
 }

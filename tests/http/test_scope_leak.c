@@ -478,6 +478,11 @@ static void check_route(const gw_route *rt)
         {"/tiles/{file}", "/tiles/grids.json"},
         {"/styles/{file}", "/styles/city.json"},
         {"/tiles/heatmap/legend.json", "/tiles/heatmap/legend.json"},
+        {"/fonts/{fontstack}/{range}", "/fonts/Noto%20Sans%20CJK%20SC%20Regular/0-255.pbf"},
+        {"/sprite.json", "/sprite.json"},
+        {"/sprite.png", "/sprite.png"},
+        {"/sprite@2x.json", "/sprite@2x.json"},
+        {"/sprite@2x.png", "/sprite@2x.png"},
     };
     for (size_t i = 0; i < sizeof open_urls / sizeof open_urls[0]; i++)
         if (strcmp(p, open_urls[i][0]) == 0) {

@@ -511,6 +511,10 @@ static void test_tilejson_style(void **state)
     json_decref(j);
     j = get_json("/styles/city.json");
     assert_int_equal(json_integer_value(json_object_get(j, "version")), 8);
+    /* labels: glyphs and sprite from this server (no Internet needed) */
+    assert_non_null(
+        strstr(json_string_value(json_object_get(j, "glyphs")), "/fonts/{fontstack}/{range}.pbf"));
+    assert_non_null(strstr(json_string_value(json_object_get(j, "sprite")), "/sprite"));
     const char *src = json_string_value(
         json_object_get(json_object_get(json_object_get(j, "sources"), "city"), "url"));
     assert_non_null(src);

@@ -48,12 +48,14 @@ for f in ./usr/bin/gridwatch ./usr/share/gridwatch/web/index.html \
          ./usr/share/gridwatch/web/vendor/maplibre-gl/maplibre-gl.mjs \
          ./usr/share/gridwatch/web/vendor/maplibre-gl/maplibre-gl.css \
          ./usr/share/man/man1/gridwatch.1.gz ./etc/gridwatch/gridwatch.conf \
-         ./lib/systemd/system/gridwatch.service ./usr/share/doc/gridwatch/copyright; do
+         ./lib/systemd/system/gridwatch.service ./usr/share/doc/gridwatch/copyright \
+         ./usr/share/gridwatch/sprite/sprite.json ./usr/share/gridwatch/sprite/sprite@2x.png; do
   if grep -qx "$f" "$T/files"; then ok; else bad "the package lacks $f"; fi
 done
 if grep -q 'node_modules\|package.json\|\.map$' "$T/files"; then bad "the package holds npm or source-map files: $(grep 'node_modules\|package.json\|\.map$' "$T/files" | head -3)"; else ok; fi
 deps=$(dpkg-deb -f "$deb" Depends)
-for d in adduser libgdal32 libgeos-c1v5 libproj25 libspatialite7 libmicrohttpd12 libjansson4; do
+for d in adduser libgdal32 libgeos-c1v5 libproj25 libspatialite7 libmicrohttpd12 libjansson4 \
+         libfreetype6 fonts-noto-cjk; do
   case "$deps" in *"$d"*) ok ;; *) bad "Depends lacks $d: $deps" ;; esac
 done
 if dpkg-deb -I "$deb" conffiles 2>/dev/null | grep -qx /etc/gridwatch/gridwatch.conf; then ok; else bad "gridwatch.conf is not a conffile"; fi

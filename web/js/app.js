@@ -11,6 +11,7 @@ import { initCommand } from './command.js';
 import { initPlanMode } from './planner.js';
 import { createTeamLayer } from './teamlayer.js';
 import { clusterLayers, initClusters } from './clusters.js';
+import { labelStyle, labelLayers, localIdeographFont } from './labels.js';
 
 const CATS = { theft: '#e41a1c', dispute: '#ff7f00', traffic: '#ffd92f', fraud: '#984ea3', burglary: '#a65628',
   assault: '#f781bf', drugs: '#4daf4a', vandalism: '#377eb8' };
@@ -160,7 +161,8 @@ function buildStyle(cityTj, incTj) {
     { id: 'route', type: 'line', source: 'route', layout: { 'line-cap': 'round', 'line-join': 'round' },
       paint: { 'line-color': '#00e5ff', 'line-width': 4, 'line-opacity': 0.9 } },
     { id: 'pick', type: 'circle', source: 'pick', paint: { 'circle-radius': 9, 'circle-color': 'rgba(0,0,0,0)', 'circle-stroke-color': '#00e5ff', 'circle-stroke-width': 3 } });
-  return { version: 8, name: 'gridwatch wall', sources, layers };
+  layers.push(...labelLayers());
+  return { version: 8, name: 'gridwatch wall', ...labelStyle(), sources, layers };
 }
 
 // 0 for a tile feature whose live copy is drawn (it moved since the tiles were cut), else 1
@@ -306,9 +308,9 @@ function renderLegend() {
 
 // ---- controls -------------------------------------------------------------------------------
 
-const TOGGLES = [['grids', ['grids-fill', 'grids-line'], true], ['heatmap', ['heatmap'], false],
+const TOGGLES = [['grids', ['grids-fill', 'grids-line', 'township-labels', 'grid-labels'], true], ['heatmap', ['heatmap'], false],
   ['incidents', ['incidents', 'incident-clusters', 'live-incidents', 'live-highlight'], true],
-  ['cameras', ['cameras', 'camera-views', 'blind-spots', 'blind-spots-line'], true], ['rooms', ['police-rooms'], true], ['teams', ['teams', 'live-teams'], true]];
+  ['cameras', ['cameras', 'camera-views', 'blind-spots', 'blind-spots-line'], true], ['rooms', ['police-rooms', 'police-room-labels'], true], ['teams', ['teams', 'live-teams'], true]];
 
 function initControls() {
   const map = gw.map;
@@ -804,7 +806,8 @@ async function main() {
   gw.incTemplate = inc.data.tiles[0];
   if (state.config.basemap?.gcj02) registerGcjProtocol(maplibregl, [].concat(state.config.basemap.tiles)[0], [(b[0] + b[2]) / 2, (b[1] + b[3]) / 2]);
   const map = new maplibregl.Map({ container: 'map', style: buildStyle(city.data, inc.data), bounds: state.bounds, transformRequest,
-    fitBoundsOptions: { padding: 40 }, attributionControl: false, hash: params.has('hash') });
+    fitBoundsOptions: { padding: 40 }, attributionControl: false, hash: params.has('hash'),
+    localIdeographFontFamily: params.has('localfont') ? params.get('localfont') || false : localIdeographFont(state.config) });
   gw.map = map;
   map.on('styleimagemissing', (e) => { if (e.id === 'hatch' && !map.hasImage('hatch')) map.addImage('hatch', hatch(BLIND)); });
   map.addControl(new maplibregl.NavigationControl(), 'bottom-left');
