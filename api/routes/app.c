@@ -75,6 +75,7 @@ static const struct {
     {"analysis_response", GW_SCOPE_FILTERS},
     {"isochrones", GW_SCOPE_FILTERS},
     {"isochrones_tile", GW_SCOPE_FILTERS},
+    {"roads_tile", GW_SCOPE_OPEN}, /* public infrastructure, the same for every token */
     /* planning (plan_scope.h): drafts wholly in the jurisdiction; whole-layout routes only for a
      * scope that holds the whole city; rollback refused by its handler */
     {"plan_draft_create", GW_SCOPE_FILTERS},
@@ -233,8 +234,12 @@ gw_status gw_app_create(gw_ctx *ctx, const char *db_path, const gw_app_opts *opt
         r = gw_hotspots_routes(&n);
         st = add_routes(ctx, app, r, n);
     }
-    if (!st) { /* /tiles/isochrones/{z}/{x}/{y} must match before /tiles/{layer}/… */
+    if (!st) { /* /tiles/isochrones/… and /tiles/roads/… must match before /tiles/{layer}/… */
         r = gw_reach_routes(&n);
+        st = add_routes(ctx, app, r, n);
+    }
+    if (!st) {
+        r = gw_roads_tile_routes(&n);
         st = add_routes(ctx, app, r, n);
     }
     if (!st)

@@ -135,6 +135,11 @@ static const oa_op ops[] = {
        "Tiles", 200, MVT, NULL,
        "The grids' 3/5/10-minute road reach from their police rooms (Mapbox Vector Tile)", P_Z, P_X,
        P_Y),
+    OP("GET /tiles/roads/{z}/{x}/{y}", "/tiles/roads/{z}/{x}/{y}.mvt", "getRoadTile", "Tiles", 200,
+       MVT, NULL,
+       "The road layer (name, class, oneway) as a vector tile layer 'roads': major classes "
+       "from zoom 8, every road from zoom 12",
+       P_Z, P_X, P_Y),
     OP("GET /analysis/response", NULL, "getResponseFigures", "Analysis", 200, JSON,
        "{now$,total{},jurisdictions[],seq#}",
        "Response times and escalations per grid and jurisdiction", P_FROM, P_TO,

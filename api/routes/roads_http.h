@@ -24,4 +24,7 @@ gw_road_net *gw_roads_http_net(gw_roads_http *r);
 /* The network of the request's app, or NULL when the app has none. */
 gw_road_net *gw_req_roads(gw_req *req);
 
+/* GET /tiles/roads/{z}/{x}/{y}.mvt (roads_tile.c): the roads as a vector tile layer. */
+const gw_route *gw_roads_tile_routes(size_t *n);
+
 #endif

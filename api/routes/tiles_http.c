@@ -606,6 +606,9 @@ static const char style_layers[] =
     "-1,\"#bdd7e7\",-2,\"#6baed6\",-3,\"#2171b5\",\"#7a8cc4\"],\"fill-opacity\":0.25}},"
     "{\"id\":\"grids-line\",\"type\":\"line\",\"source\":\"city\",\"source-layer\":\"grids\","
     "\"paint\":{\"line-color\":\"#3d4a7a\",\"line-width\":[\"interpolate\",[\"linear\"],[\"zoom\"],8,0.3,14,1.5]}},"
+    "{\"id\":\"roads\",\"type\":\"line\",\"source\":\"roads\",\"source-layer\":\"roads\","
+    "\"layout\":{\"line-cap\":\"round\",\"line-join\":\"round\"},"
+    "\"paint\":{\"line-color\":\"#9a8f7c\",\"line-width\":[\"interpolate\",[\"linear\"],[\"zoom\"],8,0.4,16,3]}},"
     "{\"id\":\"blind-spots\",\"type\":\"fill\",\"source\":\"city\",\"source-layer\":\"blind_spots\",\"minzoom\":13,"
     "\"paint\":{\"fill-color\":\"#202020\",\"fill-opacity\":0.3}},"
     "{\"id\":\"camera-views\",\"type\":\"fill\",\"source\":\"city\",\"source-layer\":\"camera_views\",\"minzoom\":15,"
@@ -638,7 +641,11 @@ static const char style_layers[] =
     "\"filter\":[\"all\",[\"!\",[\"has\",\"cluster\"]],[\"has\",\"name\"]],"
     "\"layout\":{\"text-field\":[\"get\",\"name\"],\"text-font\":[\"Noto Sans CJK SC Regular\"],\"text-size\":12,"
     "\"text-anchor\":\"left\",\"text-offset\":[1.2,0],\"icon-image\":\"police-room\",\"text-optional\":true},"
-    "\"paint\":{\"text-color\":\"#1f5fbf\",\"text-halo-color\":\"#ffffff\",\"text-halo-width\":1.5}}]";
+    "\"paint\":{\"text-color\":\"#1f5fbf\",\"text-halo-color\":\"#ffffff\",\"text-halo-width\":1.5}},"
+    "{\"id\":\"road-labels\",\"type\":\"symbol\",\"source\":\"roads\",\"source-layer\":\"roads\",\"minzoom\":13,"
+    "\"filter\":[\"has\",\"name\"],\"layout\":{\"symbol-placement\":\"line\",\"text-field\":[\"get\",\"name\"],"
+    "\"text-font\":[\"Noto Sans CJK SC Regular\"],\"text-size\":11},"
+    "\"paint\":{\"text-color\":\"#5a5044\",\"text-halo-color\":\"#ffffff\",\"text-halo-width\":1.5}}]";
 
 static int h_style(gw_req *req)
 {
@@ -660,6 +667,11 @@ static int h_style(gw_req *req)
                             "gridwatch city", "sources", "city", "type", "vector", "url", src,
                             "incidents", "type", "vector", "url", inc, "layers",
                             layers ? layers : json_array());
+    char roads[640]; /* the road layer (roads_tile.c) */
+    snprintf(roads, sizeof roads, "%s/tiles/roads/{z}/{x}/{y}.mvt", gw_req_base_url(req));
+    json_object_set_new(json_object_get(doc, "sources"), "roads",
+                        json_pack("{s:s,s:[s],s:i,s:i}", "type", "vector", "tiles", roads,
+                                  "minzoom", 8, "maxzoom", 16));
     json_object_set_new(doc, "glyphs", json_string(glyphs));
     json_object_set_new(doc, "sprite", json_string(sprite));
     gw_req_respond_json(req, 200, doc);

@@ -25,7 +25,8 @@ typedef struct reader {
     gw_ctx *ctx;
     const char *speeds;
     rline *lines;
-    size_t n, cap;
+    char **name, **cls; /* per line, owned until moved into the graph */
+    size_t n, cap, capn;
     double *ll; /* lon/lat pairs of every line */
     size_t npts, capp;
     gw_status st;
@@ -73,7 +74,10 @@ static int on_road(void *user, const gw_store_road *r)
         rd->st = gw_ctx_error(rd->ctx, GW_ERR_GEOMETRY, "road %s: truncated geometry", r->id);
         return 1;
     }
+    size_t capn = rd->capn;
     if (grow((void **)&rd->lines, &rd->cap, rd->n + 1, sizeof *rd->lines) ||
+        grow((void **)&rd->name, &capn, rd->n + 1, sizeof *rd->name) ||
+        grow((void **)&rd->cls, &rd->capn, rd->n + 1, sizeof *rd->cls) ||
         grow((void **)&rd->ll, &rd->capp, 2 * (rd->npts + n), 2 * sizeof(double))) {
         rd->st = gw_ctx_error(rd->ctx, GW_ERR_NOMEM, "out of memory reading the roads");
         return 1;
@@ -92,6 +96,13 @@ static int on_road(void *user, const gw_store_road *r)
     }
     if (k < 2) return 0; /* a line of one point drives nowhere */
     double kmh = r->speed_kmh > 0 ? r->speed_kmh : gw_road_default_speed(r->cls, rd->speeds);
+    rd->name[rd->n] = r->name && *r->name ? strdup(r->name) : NULL;
+    rd->cls[rd->n] = strdup(r->cls ? r->cls : "");
+    if ((r->name && *r->name && !rd->name[rd->n]) || !rd->cls[rd->n]) {
+        free(rd->name[rd->n]), free(rd->cls[rd->n]);
+        rd->st = gw_ctx_error(rd->ctx, GW_ERR_NOMEM, "out of memory reading the roads");
+        return 1;
+    }
     rd->lines[rd->n++] = (rline){r->fid, first, k, r->oneway, kmh};
     rd->npts += k;
     return 0;
@@ -132,6 +143,8 @@ static void graph_free(gw_road_graph *g)
     free(g->node_xy), free(g->arcs), free(g->lonlat), free(g->xy), free(g->edges);
     free(g->out_off), free(g->out_e), free(g->in_off), free(g->in_e);
     free(g->cell_off), free(g->seg);
+    for (size_t i = 0; i < g->nlines; i++) free(g->line_name[i]), free(g->line_cls[i]);
+    free(g->line_name), free(g->line_cls);
     if (g->tr) gw_crs_transform_destroy(g->tr);
     if (g->tr_ctx) gw_ctx_destroy(g->tr_ctx);
     pthread_mutex_destroy(&g->tr_lock);
@@ -184,6 +197,7 @@ static gw_status cut_arcs(gw_ctx *ctx, gw_road_graph *g, const reader *rd, vhash
             a->to = h->node[slot];
             a->pt = (uint32_t)g->npts, a->npts = (uint32_t)m;
             a->fid = L->fid;
+            a->line = (uint32_t)li;
             memcpy(g->lonlat + 2 * g->npts, s, m * 2 * sizeof(double));
             double len = 0;
             for (size_t k = L->pt + start; k < L->pt + j; k++)
@@ -328,6 +342,10 @@ gw_status gw_road_graph_build(gw_ctx *ctx, gw_store *store, const gw_road_graph_
     if (!st) st = make_edges(ctx, g);
     if (!st) st = road_snap_index(ctx, g, opts && opts->snap_cell_m > 0 ? opts->snap_cell_m : 250);
     free(mxy), free(h.kx), free(h.ky), free(h.count), free(h.node);
+    if (g && !g->line_name) /* the roads' names and classes go with the graph */
+        g->line_name = rd.name, g->line_cls = rd.cls, g->nlines = rd.n, rd.name = rd.cls = NULL;
+    for (size_t i = 0; rd.name && i < rd.n; i++) free(rd.name[i]), free(rd.cls[i]);
+    free(rd.name), free(rd.cls);
     free(rd.lines), free(rd.ll);
     if (st) {
         graph_free(g);
@@ -368,7 +386,9 @@ gw_status gw_road_graph_arc(const gw_road_graph *g, size_t i, gw_road_arc *out)
                          a->fid,
                          g->lonlat + 2 * a->pt,
                          g->xy + 2 * a->pt,
-                         a->npts};
+                         a->npts,
+                         a->line < g->nlines ? g->line_name[a->line] : NULL,
+                         a->line < g->nlines ? g->line_cls[a->line] : NULL};
     return GW_OK;
 }
 

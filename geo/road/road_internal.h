@@ -18,6 +18,7 @@ typedef struct road_arc {
     double len_m, time_s;
     uint8_t fwd, bwd;
     int64_t fid;
+    uint32_t line; /* the road it was cut from: its name and class in the graph's line arrays */
 } road_arc;
 
 /* One directed edge: from → to over arc `arc`, along its points (dir 1) or against them. */
@@ -34,6 +35,8 @@ struct gw_road_graph {
     size_t nnodes, narcs, nedges, npts;
     double *node_xy; /* 2 per node */
     road_arc *arcs;
+    char **line_name, **line_cls; /* per road read (NULL name: none), for drawing */
+    size_t nlines;
     double *lonlat, *xy; /* 2 per point */
     road_edge *edges;
     uint32_t *out_off, *out_e; /* out_e[out_off[v] .. out_off[v+1]): edges leaving v */

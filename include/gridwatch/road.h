@@ -106,6 +106,8 @@ typedef struct gw_road_arc {
     const double *lonlat;    /* npts (lon, lat) pairs, from `from` to `to` */
     const double *xy;        /* the same in the metric CRS */
     size_t npts;
+    const char *name; /* the road's name (NULL when it has none) */
+    const char *cls;  /* its class (e.g. "primary", "residential") */
 } gw_road_arc;
 /* Arc i (i < gw_road_graph_arcs); GW_ERR_RANGE past the end. */
 gw_status gw_road_graph_arc(const gw_road_graph *g, size_t i, gw_road_arc *out);

@@ -24,7 +24,7 @@ const { validateStyleMin } = await import(require.resolve('@maplibre/maplibre-gl
 const OUT = BIN.startsWith(root + '/') ? join(dirname(BIN), 'artifacts', 'labels') : join(ARTIFACTS, 'labels');
 const FONT_FILE = '/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc';
 const REGULAR = 'Noto Sans CJK SC Regular';
-const LABELS = ['township-labels', 'grid-labels', 'police-room-labels'];
+const LABELS = ['township-labels', 'grid-labels', 'police-room-labels', 'road-labels'];
 const HAN = /[\u4e00-\u9fff]/;
 let env, base;
 
@@ -295,10 +295,11 @@ test('the wall draws Chinese labels with the served glyphs; the style validates'
   assert.deepEqual(errors.map((e) => e.message), [], 'style validation');
   const room = await firstPoint(base, 'police_rooms');
   await jumpTo(page, room, 14.5);
-  await placed(page, ['grid-labels', 'police-room-labels']);
+  await placed(page, ['grid-labels', 'police-room-labels', 'road-labels']);
   const by = await labelCount(page);
   assert.ok((by['grid-labels'] || []).length > 0, `grid names placed: ${JSON.stringify(by)}`);
   assert.ok((by['police-room-labels'] || []).length > 0, `police-room names placed: ${JSON.stringify(by)}`);
+  assert.ok((by['road-labels'] || []).length > 0, `road names placed along the roads: ${JSON.stringify(by)}`);
   for (const names of Object.values(by)) for (const n of names) assert.match(n, HAN, 'a Chinese name');
   const px = (await labelPixels(page)).set.size;
   assert.ok(px > 200, `the label layers change ${px} sampled pixels`);

@@ -2,7 +2,8 @@
  * synthetic city (which has its road network): the ranking by road travel time (ascending
  * eta_s, route_m at least the straight line, the same teams as the CLI twin would give by the
  * engine directly), the route geometry on request, by=distance unchanged, bad parameters and a point off the roads (400),
- * and the graph following the road layer: the roads cleared, by=eta answers 409. */
+ * the roads tile layer against the road rows read from the store and decoded by GDAL's MVT
+ * driver, and the graph following the road layer: the roads cleared, by=eta answers 409. */
 #include "testutil.h"
 
 #include "app.h"
@@ -10,10 +11,13 @@
 #include "gridwatch/road.h"
 #include "gridwatch/store.h"
 #include "gridwatch/store_roads.h"
+#include "gridwatch/tile.h"
 #include "http_fixture.h"
 #include "live.h"
 
+#include <gdal.h>
 #include <jansson.h>
+#include <ogr_api.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +41,7 @@ static int setup(void **state)
 {
     (void)state;
     tctx = gw_test_ctx();
+    GDALAllRegister();
     snprintf(db_path, sizeof db_path, "%s", gw_test_db("roads.sqlite"));
     gw_store *s = hf_city(tctx, db_path, 0.03, 5);
     assert_int_equal(gw_store_extent(s, GW_LAYER_TEAMS, &ext), GW_OK);
@@ -158,6 +163,157 @@ static void test_distance_unchanged_and_errors(void **state)
     json_decref(e);
 }
 
+/* ---- the roads tile layer ------------------------------------------------------------------- */
+
+typedef struct rref {
+    int64_t fid;
+    char name[96], cls[32];
+    double x0, y0, x1, y1; /* lon/lat box */
+    double *pts;           /* npts lon/lat pairs */
+    size_t npts;
+} rref;
+
+typedef struct rrefs {
+    rref *v;
+    size_t n, cap;
+} rrefs;
+
+static double wkb_f64(const unsigned char *p, int swap)
+{
+    unsigned char b[8];
+    for (int i = 0; i < 8; i++) b[i] = swap ? p[7 - i] : p[i];
+    double d;
+    memcpy(&d, b, 8);
+    return d;
+}
+
+static int on_ref(void *user, const gw_store_road *r)
+{
+    rrefs *R = user;
+    if (R->n == R->cap) {
+        R->cap = R->cap ? 2 * R->cap : 256;
+        R->v = realloc(R->v, R->cap * sizeof *R->v);
+        assert_non_null(R->v);
+    }
+    rref *f = &R->v[R->n++];
+    f->fid = r->fid;
+    snprintf(f->name, sizeof f->name, "%s", r->name ? r->name : "");
+    snprintf(f->cls, sizeof f->cls, "%s", r->cls);
+    const unsigned char *w = r->wkb;
+    int swap = w[0] == 0; /* big-endian WKB on this little-endian host */
+    uint32_t n = swap ? (uint32_t)w[5] << 24 | w[6] << 16 | w[7] << 8 | w[8]
+                      : (uint32_t)w[8] << 24 | w[7] << 16 | w[6] << 8 | w[5];
+    f->x0 = f->y0 = INFINITY, f->x1 = f->y1 = -INFINITY;
+    f->pts = malloc(2 * n * sizeof *f->pts), f->npts = n;
+    assert_non_null(f->pts);
+    for (uint32_t i = 0; i < n; i++) {
+        double x = wkb_f64(w + 9 + 16 * i, swap), y = wkb_f64(w + 17 + 16 * i, swap);
+        f->pts[2 * i] = x, f->pts[2 * i + 1] = y;
+        f->x0 = fmin(f->x0, x), f->x1 = fmax(f->x1, x), f->y0 = fmin(f->y0, y),
+        f->y1 = fmax(f->y1, y);
+    }
+    return 0;
+}
+
+/* docs/roads.md's drawing zooms, written out again: county roads from 9, township roads and
+ * bridges from 11, streets from 12. */
+static unsigned ref_min_zoom(const char *cls)
+{
+    return strcmp(cls, "county") == 0                                   ? 9
+           : strcmp(cls, "township") == 0 || strcmp(cls, "bridge") == 0 ? 11
+                                                                        : 12;
+}
+
+static void check_roads_tile(const rrefs *R, unsigned z, double lon, double lat)
+{
+    gw_tile_id t;
+    assert_int_equal(gw_tile_from_lonlat(tctx, lon, lat, z, &t), GW_OK);
+    char url[128];
+    snprintf(url, sizeof url, "/tiles/roads/%u/%u/%u.mvt", t.z, t.x, t.y);
+    hf_resp r = hf_request("GET", url, NULL, NULL, 0, NULL, NULL);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.ctype, "application/vnd.mapbox-vector-tile");
+    const char *path = gw_test_path("roads-tile.pbf");
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(r.body.data, 1, r.body.len, f), r.body.len);
+    fclose(f);
+    size_t len = r.body.len;
+    hf_resp_free(&r);
+    char ox[32], oy[32], oz[32];
+    snprintf(ox, sizeof ox, "X=%u", t.x), snprintf(oy, sizeof oy, "Y=%u", t.y);
+    snprintf(oz, sizeof oz, "Z=%u", t.z);
+    const char *drivers[] = {"MVT", NULL}, *opts[] = {ox, oy, oz, NULL};
+    GDALDatasetH ds = len ? GDALOpenEx(path, GDAL_OF_VECTOR, drivers, opts, NULL) : NULL;
+    assert_true(ds || !len); /* an empty tile: nothing drawn */
+    OGRLayerH l = ds ? GDALDatasetGetLayerByName(ds, "roads") : NULL;
+    uint8_t *seen = calloc(R->n, 1);
+    assert_non_null(seen);
+    size_t feats = 0;
+    OGRFeatureH ft;
+    for (l ? OGR_L_ResetReading(l) : (void)0; l && (ft = OGR_L_GetNextFeature(l)) != NULL;
+         OGR_F_Destroy(ft)) {
+        int64_t fid = OGR_F_GetFieldAsInteger64(ft, OGR_F_GetFieldIndex(ft, "road"));
+        size_t k = 0;
+        while (k < R->n && R->v[k].fid != fid) k++;
+        assert_true(k < R->n); /* a road of the layer */
+        assert_true(ref_min_zoom(R->v[k].cls) <= z);
+        assert_string_equal(OGR_F_GetFieldAsString(ft, OGR_F_GetFieldIndex(ft, "class")),
+                            R->v[k].cls);
+        int ni = OGR_F_GetFieldIndex(ft, "name");
+        assert_string_equal(ni >= 0 && OGR_F_IsFieldSetAndNotNull(ft, ni)
+                                ? OGR_F_GetFieldAsString(ft, ni)
+                                : "",
+                            R->v[k].name);
+        seen[k] = 1, feats++;
+    }
+    if (ds) GDALClose(ds);
+    gw_bbox m = gw_tile_bounds(t);
+    double w, s, e, n, pad = (m.maxx - m.minx) / 8, fw, fs, fe, fn;
+    gw_tile_merc_to_lonlat(m.minx, m.miny, &w, &s), gw_tile_merc_to_lonlat(m.maxx, m.maxy, &e, &n);
+    gw_tile_merc_to_lonlat(m.minx - pad, m.miny - pad, &fw, &fs);
+    gw_tile_merc_to_lonlat(m.maxx + pad, m.maxy + pad, &fe, &fn);
+    size_t inside = 0;
+    for (size_t k = 0; k < R->n; k++) {
+        const rref *q = &R->v[k];
+        int drawn = ref_min_zoom(q->cls) <= z;
+        int in = 0; /* a vertex inside the tile: the line meets it */
+        for (size_t i = 0; i < q->npts && !in; i++)
+            in = q->pts[2 * i] > w && q->pts[2 * i] < e && q->pts[2 * i + 1] > s &&
+                 q->pts[2 * i + 1] < n;
+        if (drawn && in) {
+            if (!seen[k])
+                fprintf(stderr, "road %lld (%s) meets %s but is not in it\n", (long long)q->fid,
+                        q->name, url);
+            assert_true(seen[k]);
+            inside++;
+        }
+        if (q->x1 < fw || q->x0 > fe || q->y1 < fs || q->y0 > fn) assert_false(seen[k]);
+    }
+    print_message("roads tile z%u: %zu features, %zu roads with a vertex inside\n", z, feats,
+                  inside);
+    if (z >= 12) assert_true(inside > 0);
+    free(seen);
+}
+
+static void test_roads_tile(void **state)
+{
+    (void)state;
+    rrefs R = {0};
+    gw_store *s = NULL;
+    assert_int_equal(gw_store_open(tctx, db_path, GW_STORE_READONLY, &s), GW_OK);
+    assert_int_equal(gw_store_roads_read(s, on_ref, &R), GW_OK);
+    gw_store_close(s);
+    assert_true(R.n > 50);
+    double lon = (ext.minx + ext.maxx) / 2, lat = (ext.miny + ext.maxy) / 2;
+    for (unsigned z = 8; z <= 14; z += 2) check_roads_tile(&R, z, lon, lat);
+    for (size_t k = 0; k < R.n; k++) free(R.v[k].pts);
+    hf_resp r = hf_request("GET", "/tiles/roads/23/0/0.mvt", NULL, NULL, 0, NULL, NULL);
+    assert_int_equal(r.status, 404); /* out of the pyramid, as every tile route */
+    hf_resp_free(&r);
+    free(R.v);
+}
+
 /* Last: the roads cleared, the listener rebuilds an empty graph and by=eta is a conflict. */
 static void test_no_roads_409(void **state)
 {
@@ -186,6 +342,7 @@ int main(void)
         cmocka_unit_test(test_by_eta),
         cmocka_unit_test(test_route_geometry),
         cmocka_unit_test(test_distance_unchanged_and_errors),
+        cmocka_unit_test(test_roads_tile),
         cmocka_unit_test(test_no_roads_409),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

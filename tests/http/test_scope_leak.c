@@ -478,6 +478,7 @@ static void check_route(const gw_route *rt)
         {"/tiles/{file}", "/tiles/grids.json"},
         {"/styles/{file}", "/styles/city.json"},
         {"/tiles/heatmap/legend.json", "/tiles/heatmap/legend.json"},
+        {"/tiles/roads/{z}/{x}/{y}", "/tiles/roads/12/3368/1618.mvt"}, /* roads: public */
         {"/fonts/{fontstack}/{range}", "/fonts/Noto%20Sans%20CJK%20SC%20Regular/0-255.pbf"},
         {"/sprite.json", "/sprite.json"},
         {"/sprite.png", "/sprite.png"},

@@ -121,6 +121,8 @@ function buildStyle(cityTj, incTj) {
     live: { type: 'geojson', data: { type: 'FeatureCollection', features: [] } },
     pick: { type: 'geojson', data: { type: 'FeatureCollection', features: [] } },
     route: { type: 'geojson', data: { type: 'FeatureCollection', features: [] } }, // the hovered team's road route
+    // the road layer as gridwatch draws it (major roads from zoom 8, every road from 12)
+    roads: { type: 'vector', tiles: [`${location.origin}/tiles/roads/{z}/{x}/{y}.mvt`], bounds: cityTj.bounds, minzoom: 8, maxzoom: 16 },
   };
   const layers = [{ id: 'background', type: 'background', paint: { 'background-color': '#1b2130' } }];
   const bm = state.config.basemap;
@@ -132,7 +134,9 @@ function buildStyle(cityTj, incTj) {
   const notCluster = ['!', ['has', 'cluster']];
   layers.push(
     { id: 'grids-fill', type: 'fill', source: 'base', 'source-layer': 'grids', paint: { 'fill-color': gridFill(), 'fill-opacity': 0.55 } },
-    { id: 'grids-line', type: 'line', source: 'base', 'source-layer': 'grids', paint: { 'line-color': '#c8d2ea', 'line-opacity': 0.6, 'line-width': ['interpolate', ['linear'], ['zoom'], 8, 0.4, 14, 1.6] } });
+    { id: 'grids-line', type: 'line', source: 'base', 'source-layer': 'grids', paint: { 'line-color': '#c8d2ea', 'line-opacity': 0.6, 'line-width': ['interpolate', ['linear'], ['zoom'], 8, 0.4, 14, 1.6] } },
+    { id: 'roads', type: 'line', source: 'roads', 'source-layer': 'roads', layout: { 'line-cap': 'round', 'line-join': 'round' },
+      paint: { 'line-color': '#8d96ad', 'line-opacity': 0.7, 'line-width': ['interpolate', ['linear'], ['zoom'], 8, 0.4, 16, 3] } });
   layers.push(...clusterLayers(state.hsView === 'clusters'));
   // camera blind spots (parts of grids no camera sees), hatched; tiles without the layer draw nothing
   layers.push({ id: 'blind-spots', type: 'fill', source: 'base', 'source-layer': 'blind_spots', minzoom: 13, paint: { 'fill-pattern': 'hatch', 'fill-opacity': 0.9 } },

@@ -1,6 +1,7 @@
 // labels.js — the wall's labels and symbols: glyphs and sprite from gridwatch itself (no Internet:
 // GET /fonts/{fontstack}/{range}.pbf, /sprite.json …), and the label layers of the style
-// (township names at middle zooms, grid names close in, police-room names with their icon),
+// (township names at middle zooms, grid names and road names close in, police-room names with
+// their icon),
 // light text with a dark halo for the wall's dark background, MapLibre's collision thinning
 // them.  config.json's "labels" says whether Chinese ideographs come from the server's glyphs
 // (default: a wall PC without CJK fonts still shows them) or are drawn with a font of the wall
@@ -39,6 +40,12 @@ export function labelLayers() {
       layout: { 'text-field': ['get', 'name'], 'text-font': FONT,
         'text-size': ['interpolate', ['linear'], ['zoom'], 13, 11, 17, 14], 'text-max-width': 7, 'text-padding': 4 },
       paint: { ...halo, 'text-color': '#cfd8ee' } },
+    // road names along their lines, close in (the roads source: /tiles/roads/…)
+    { id: 'road-labels', type: 'symbol', source: 'roads', 'source-layer': 'roads', minzoom: 13,
+      filter: ['has', 'name'],
+      layout: { 'symbol-placement': 'line', 'text-field': ['get', 'name'], 'text-font': FONT, 'text-size': 11,
+        'symbol-spacing': 300 },
+      paint: { ...halo, 'text-color': '#d9dfeb' } },
     // police rooms: the icon close in, the name beside it from zoom 11
     { id: 'police-room-labels', type: 'symbol', source: 'base', 'source-layer': 'police_rooms', minzoom: 11,
       filter: ['all', ['!', ['has', 'cluster']], ['has', 'name']],
