@@ -29,6 +29,14 @@ const char *const ogc_query_conf[] = {
     "http://www.opengis.net/spec/ogcapi-features-6/1.0/conf/property-selection",
     NULL};
 
+/* A process-wide count, as the server's own request counters: one server per process. */
+static unsigned long long filters_total;
+
+unsigned long long ogc_query_filters_total(void)
+{
+    return __atomic_load_n(&filters_total, __ATOMIC_RELAXED);
+}
+
 int ogc_query_arg(ogc_query *x, const char *key, const char *val)
 {
     const char **slot = strcmp(key, "filter") == 0        ? &x->filter
@@ -96,6 +104,7 @@ static int parse_filter(gw_req *req, ogc_query *x, gw_layer layer, gw_feature_fi
         return -1;
     }
     f->cql = x->cql;
+    __atomic_fetch_add(&filters_total, 1, __ATOMIC_RELAXED);
     return 0;
 }
 

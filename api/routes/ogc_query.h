@@ -27,6 +27,8 @@ int ogc_query_arg(ogc_query *x, const char *key, const char *val);
  * 400 problem was answered.  Call ogc_query_free after, whatever it returned. */
 int ogc_query_apply(gw_req *req, ogc_query *x, gw_layer layer, gw_feature_filter *f);
 void ogc_query_free(ogc_query *x);
+/* Items requests whose filter was accepted since the process started (for /metrics). */
+unsigned long long ogc_query_filters_total(void);
 /* The conformance classes these parameters and the queryables implement (NULL-terminated). */
 extern const char *const ogc_query_conf[];
 /* GET /collections/{layer}/queryables: the layer's fields and geometry as a JSON Schema
