@@ -26,7 +26,7 @@ bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
 SRV=$!
 U="" i=0
 while [ -z "$U" ] && [ $i -lt 200 ]; do
-  U=$(sed -n 's/.*"url":"\(http:[^"]*\)\/".*/\1/p' "$T/serve.log" | head -n 1)
+  U=$(sed -n 's/.*"url":"\(http:[^"]*\)\/".*/\1/p' "$T/serve.log" 2>/dev/null | head -n 1)
   [ -z "$U" ] && sleep 0.1
   i=$((i + 1))
 done
