@@ -75,7 +75,7 @@ static GEOSGeometry *p_geom_lit(P *p)
                (isspace((unsigned char)p->text[j]) || isalpha((unsigned char)p->text[j])))
             j++;
         if (j >= p->n || p->text[j] != '(') {
-            cq_fail(p, (int)j, GW_ERR_FORMAT,
+            cq_fail(p, pos, GW_ERR_FORMAT,
                     "expected '(' and coordinates (empty geometries are not accepted)");
             return NULL;
         }
