@@ -200,6 +200,11 @@ int cq_time_text(P *p, int pos, const char *s, int date_only, int64_t *out)
         gw_ctx_clear_error(p->ctx);
         return cq_fail(p, pos, GW_ERR_FORMAT, "'%s' is not an RFC 3339 time", s);
     }
+    /* Every stored time lies in the window every write checks (GW_TIME_MIN_S..MAX_S), so a
+     * literal outside it compares with them as the second just outside it does, which formats
+     * as a four-digit year (the SQLite engine compares times as their ISO text). */
+    if (*out < GW_TIME_MIN_S) *out = GW_TIME_MIN_S - 1;
+    if (*out > GW_TIME_MAX_S) *out = GW_TIME_MAX_S + 1;
     return 0;
 }
 

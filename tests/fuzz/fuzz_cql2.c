@@ -23,12 +23,14 @@ static void check_sql(gw_ctx *ctx, const gw_cql2 *f, int pg)
         if (!pg && *c == '?') marks++;
         if (pg && *c == '$') {
             int k = atoi(c + 1);
-            if (k < s.first || k > s.first + s.np - 1) fz_fail("$%d outside %d..%d: %s", k, s.first, s.first + s.np - 1, s.sql);
+            if (k < s.first || k > s.first + s.np - 1)
+                fz_fail("$%d outside %d..%d: %s", k, s.first, s.first + s.np - 1, s.sql);
             if (k > maxk) maxk = k;
         }
     }
     if (!pg && marks != s.np) fz_fail("%d placeholders, %d parameters: %s", marks, s.np, s.sql);
-    if (pg && s.np && maxk != s.first + s.np - 1) fz_fail("last parameter $%d unused: %s", s.first + s.np - 1, s.sql);
+    if (pg && s.np && maxk != s.first + s.np - 1)
+        fz_fail("last parameter $%d unused: %s", s.first + s.np - 1, s.sql);
     for (int i = 0; i < s.np; i++)
         if (s.p[i].kind == ST_CQL_TEXT && !s.p[i].s) fz_fail("text parameter %d without text", i);
     st_cql_sql_free(&s);
@@ -46,7 +48,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     gw_status st = fz_check(ctx, gw_cql2_parse(ctx, layer, text, &o, &f, &pos), "gw_cql2_parse");
     if (st != GW_OK) {
         if (f) fz_fail("a refused filter came with a tree");
-        if (pos < 0 || (size_t)pos > strlen(text)) fz_fail("error position %d outside the text (%zu)", pos, strlen(text));
+        if (pos < 0 || (size_t)pos > strlen(text))
+            fz_fail("error position %d outside the text (%zu)", pos, strlen(text));
         free(text);
         return 0;
     }
