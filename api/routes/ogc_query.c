@@ -204,14 +204,14 @@ void ogc_query_params(json_t *ps, gw_layer layer)
                                         GW_OGC_CRS84, "http://www.opengis.net/def/crs/EPSG/0/4326",
                                         "default", GW_OGC_CRS84));
     json_array_append_new(
-        ps, json_pack("{s:s,s:s,s:s,s:b,s:s,s:b,s:{s:s,s:{s:s}},s:s}", "name", "sortby", "in",
+        ps, json_pack("{s:s,s:s,s:s,s:b,s:s,s:b,s:{s:s,s:{s:s}},s:[s]}", "name", "sortby", "in",
                       "query", "description",
                       "Sort by these properties: +name ascending (the default), -name descending; "
                       "ties in storage order",
                       "required", 0, "style", "form", "explode", 0, "schema", "type", "array",
                       "items", "type", "string", "example", "-id"));
     json_array_append_new(ps,
-                          json_pack("{s:s,s:s,s:s,s:b,s:s,s:b,s:{s:s,s:{s:s}},s:s}", "name",
+                          json_pack("{s:s,s:s,s:s,s:b,s:s,s:b,s:{s:s,s:{s:s}},s:[s]}", "name",
                                     "properties", "in", "query", "description",
                                     "Only these properties in each feature", "required", 0, "style",
                                     "form", "explode", 0, "schema", "type", "array", "items",
