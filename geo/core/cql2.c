@@ -184,6 +184,7 @@ static gw_cql2_type field_type(gw_ftype t)
  * are whole seconds, so a fraction that is not zero is refused: no comparison could be exact. */
 int cq_time_text(P *p, int pos, const char *s, int date_only, int64_t *out)
 {
+    if (p->st) return -1; /* an error already recorded (the lexer's, past the literal) stays */
     size_t len = strlen(s);
     if (date_only && (len != 10 || strchr(s, 'T')))
         return cq_fail(p, pos, GW_ERR_FORMAT, "DATE('%s'): expected YYYY-MM-DD", s);

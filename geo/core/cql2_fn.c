@@ -98,6 +98,10 @@ static GEOSGeometry *p_geom_lit(P *p)
         }
         p->at = j + 1;
         cq_next(p);
+        if (p->st) { /* the lexer's error after the literal */
+            GEOSGeom_destroy_r(h, g);
+            return NULL;
+        }
         if (p->o->swap_xy) {
             GEOSGeometry *s = GEOSGeom_transformXY_r(h, g, swap_cb, NULL);
             GEOSGeom_destroy_r(h, g);
