@@ -206,6 +206,13 @@ int cq_spatial(P *p)
     return -1;
 }
 
+/* t kept within a second of the stored window, as cq_time_text keeps literals (the end of a
+ * DATE's day can pass it). */
+static int64_t window(int64_t t)
+{
+    return t < GW_TIME_MIN_S ? GW_TIME_MIN_S - 1 : t > GW_TIME_MAX_S ? GW_TIME_MAX_S + 1 : t;
+}
+
 /* A time bound of an INTERVAL: '..' (open: def), a quoted time, TIMESTAMP(…) or DATE(…) (a
  * date as the end of an interval is the end of its day). */
 static int p_bound(P *p, int64_t def, int end, int64_t *out)
@@ -222,7 +229,7 @@ static int p_bound(P *p, int64_t def, int end, int64_t *out)
                      : cq_fail(p, p->t.pos, GW_ERR_FORMAT,
                                "expected a time or '..' in INTERVAL, found %s", cq_desc(&p->t));
     if (N(s).type == GW_CQL2_T_TEXT && cq_time_text(p, pos, N(s).text, 0, &N(s).num.i)) return -1;
-    *out = N(s).num.i + (date && end ? 86399 : 0);
+    *out = window(N(s).num.i + (date && end ? 86399 : 0));
     return 0;
 }
 
@@ -242,7 +249,7 @@ static int p_temporal_lit(P *p, int64_t *lo, int64_t *hi, int *iv)
     }
     *iv = cq_kw(p, "DATE");
     if (p_bound(p, 0, 0, lo)) return -1;
-    *hi = *lo + (*iv ? 86399 : 0);
+    *hi = window(*lo + (*iv ? 86399 : 0));
     return 0;
 }
 
