@@ -34,6 +34,7 @@ static const struct {
     /* the answer tells nothing about features */
     {"landing", GW_SCOPE_OPEN},
     {"conformance", GW_SCOPE_OPEN},
+    {"queryables", GW_SCOPE_OPEN}, /* a collection's field names and types (its schema) */
     {"openapi", GW_SCOPE_OPEN},
     {"wall", GW_SCOPE_OPEN},
     {"wall_file", GW_SCOPE_OPEN},

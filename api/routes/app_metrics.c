@@ -10,6 +10,7 @@
 #include "heatmap_http.h"
 #include "hotspot_http.h"
 #include "http_util.h"
+#include "ogc_query.h"
 #include "tiles_http.h"
 
 #include <time.h>
@@ -54,6 +55,12 @@ void gw_app_metrics(void *user, gw_ctx *ctx, gw_buf *b)
                   "# TYPE gridwatch_events_appended_total counter\n"
                   "gridwatch_events_appended_total %lld\n",
                   subs, (long long)appended);
+    gw_buf_printf(b,
+                  "# HELP gridwatch_ogc_filters_total Items requests whose CQL2 filter (filter=) "
+                  "was accepted and handed to the store.\n"
+                  "# TYPE gridwatch_ogc_filters_total counter\n"
+                  "gridwatch_ogc_filters_total %llu\n",
+                  ogc_query_filters_total());
     gw_live_stats ls = gw_live_get_stats(app->live);
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);

@@ -1,11 +1,13 @@
 /* ogc.c — OGC API – Features, read side: landing page, conformance, collections, items (bbox,
- * datetime, property filters, paging, Part 2 crs/bbox-crs) and single items, read through the
+ * datetime, property filters, paging, Part 2 crs/bbox-crs, Part 3 filter/sortby/properties in
+ * ogc_query.c) and single items, read through the
  * store's feature queries (store_features.h) as RFC 7946 GeoJSON, each page built in memory
  * inside one short read transaction before it is answered.  /openapi.json is built from the
  * same tables in ogc_openapi.c. */
 #include "ogc.h"
 #include "flow_http.h"
 #include "ogc_internal.h"
+#include "ogc_query.h"
 
 #include "app.h"
 #include "auth.h"
@@ -123,6 +125,8 @@ static int h_conformance(gw_req *req)
     json_t *a = json_array();
     for (size_t i = 0; i < sizeof conf_classes / sizeof conf_classes[0]; i++)
         json_array_append_new(a, json_string(conf_classes[i]));
+    for (size_t i = 0; ogc_query_conf[i]; i++)
+        json_array_append_new(a, json_string(ogc_query_conf[i]));
     gw_req_respond_json(req, 200, json_pack("{s:o}", "conformsTo", a));
     return 0;
 }
@@ -131,9 +135,10 @@ static json_t *collection_json(gw_req *req, gw_store *st, gw_layer layer)
 {
     const char *base = gw_req_base_url(req);
     const char *name = gw_layer_name(layer);
-    char self[512], items[512];
+    char self[512], items[512], qa[512];
     snprintf(self, sizeof self, "%s/collections/%s", base, name);
     snprintf(items, sizeof items, "%s/collections/%s/items", base, name);
+    snprintf(qa, sizeof qa, "%s/collections/%s/queryables", base, name);
     json_t *c = json_pack("{s:s,s:s,s:s}", "id", name, "title", name, "itemType", "feature");
     json_t *extent = json_object();
     gw_bbox bb;
@@ -154,8 +159,10 @@ static json_t *collection_json(gw_req *req, gw_store *st, gw_layer layer)
     json_object_set_new(c, "crs", crs);
     json_object_set_new(c, "storageCrs", json_string(GW_OGC_CRS84));
     json_object_set_new(c, "links",
-                        json_pack("[o,o]", link(self, "self", "application/json", NULL),
-                                  link(items, "items", "application/geo+json", "the features")));
+                        json_pack("[o,o,o]", link(self, "self", "application/json", NULL),
+                                  link(items, "items", "application/geo+json", "the features"),
+                                  link(qa, OGC_REL_QUERYABLES, "application/schema+json",
+                                       "what filter, sortby and properties may name")));
     return c;
 }
 
@@ -216,6 +223,7 @@ typedef struct items_q {
     const crs_opt *crs, *bbox_crs;
     gw_feature_filter f; /* the store's filter, filled as the parameters are read */
     int bad;             /* a problem was answered */
+    ogc_query x;         /* filter, sortby, properties (ogc_query.c) */
 } items_q;
 
 static int items_arg(void *user, const char *key, const char *val)
@@ -265,6 +273,8 @@ static int items_arg(void *user, const char *key, const char *val)
         else q->bbox_crs = c;
     } else if (strcmp(key, "f") == 0) {
         /* checked by bad_f */
+    } else if (ogc_query_arg(&q->x, key, val)) {
+        /* read by ogc_query_apply once every parameter is known */
     } else {
         int fi = gw_layer_field_index(q->layer, key);
         size_t nf;
@@ -276,7 +286,7 @@ static int items_arg(void *user, const char *key, const char *val)
                     gw_buf_printf(&b, "%s%s", b.len ? ", " : "", f[i].name);
             gw_req_problem(
                 req, 400, NULL,
-                "unknown query parameter '%s'; items of '%s' take bbox, bbox-crs, limit, offset, datetime, crs, f and the properties %s",
+                "unknown query parameter '%s'; items of '%s' take bbox, bbox-crs, limit, offset, datetime, crs, f, filter, filter-lang, filter-crs, sortby, properties and the properties %s",
                 key, gw_layer_name(q->layer), b.data ? b.data : "(none)");
             gw_buf_free(&b);
             return 1;
@@ -381,9 +391,10 @@ static void *coverage_of(gw_req *req, gw_layer layer)
     return ok ? cov : NULL;
 }
 
-/* One feature as GeoJSON from a store row (values as stored).  cov: see coverage_of. */
-void gw_ogc_put_feature(gw_layer layer, const gw_row *row, gw_geojson_writer *w, gw_buf *b,
-                        void *cov)
+/* One feature as GeoJSON from a store row (values as stored), the properties whose bit is set
+ * in mask (all: ~0u, with a grid's coverage figures).  cov: see coverage_of. */
+static void put_feature_sel(gw_layer layer, const gw_row *row, gw_geojson_writer *w, gw_buf *b,
+                            void *cov, uint32_t mask)
 {
     size_t nf;
     const gw_field *f = gw_layer_fields(layer, &nf);
@@ -393,8 +404,9 @@ void gw_ogc_put_feature(gw_layer layer, const gw_row *row, gw_geojson_writer *w,
     gw_buf_str(b, ",\"geometry\":");
     if (gw_geojson_write(w, row->wkb, row->wkb_len, b)) gw_buf_str(b, "null");
     gw_buf_str(b, ",\"properties\":{");
-    for (size_t i = 1; i < nf; i++) {
-        if (i > 1) gw_buf_add(b, ",", 1);
+    for (size_t i = 1, k = 0; i < nf; i++) {
+        if (i < 32 && !(mask >> i & 1)) continue;
+        if (k++) gw_buf_add(b, ",", 1);
         gw_buf_json_str(b, f[i].name);
         gw_buf_add(b, ":", 1);
         switch (v[i].kind) {
@@ -404,8 +416,14 @@ void gw_ogc_put_feature(gw_layer layer, const gw_row *row, gw_geojson_writer *w,
         default: gw_buf_json_str(b, v[i].s); break;
         }
     }
-    if (cov) put_coverage(b, cov, v[0].kind == GW_VAL_TEXT ? v[0].s : NULL);
+    if (cov && mask == ~0u) put_coverage(b, cov, v[0].kind == GW_VAL_TEXT ? v[0].s : NULL);
     gw_buf_str(b, "}}");
+}
+
+void gw_ogc_put_feature(gw_layer layer, const gw_row *row, gw_geojson_writer *w, gw_buf *b,
+                        void *cov)
+{
+    put_feature_sel(layer, row, w, b, cov, ~0u);
 }
 
 static int query_copy(void *user, const char *key, const char *val)
@@ -483,7 +501,8 @@ static int model_page(gw_store *st, gw_model_snapshot *snap, const items_q *q, i
     const gw_layer_data *L = snap ? gw_snapshot_layer(snap, q->layer) : NULL;
     gw_ctx *ctx = gw_store_ctx(st);
     int any = 1;
-    if (!L || !gw_layer_is_point(q->layer) || q->f.has_lo || q->f.has_hi) return 0;
+    if (!L || !gw_layer_is_point(q->layer) || q->f.has_lo || q->f.has_hi || q->f.cql || q->f.nsort)
+        return 0; /* a CQL2 filter and a sort order are the store's (SQL) */
     if (gw_store_changes_after(st, gw_layer_name(q->layer), gw_snapshot_seq(snap), &any) || any) {
         gw_ctx_clear_error(ctx);
         return 0;
@@ -534,7 +553,7 @@ static gw_status items_page(gw_req *req, gw_store *st, const items_q *q, gw_geoj
     gw_row row;
     for (int n = 0; !rc && rd && !b->oom && !(rc = gw_store_features_next(st, rd, &row)); n++) {
         if (n) gw_buf_add(b, ",", 1);
-        gw_ogc_put_feature(q->layer, &row, w, b, cov);
+        put_feature_sel(q->layer, &row, w, b, cov, q->x.mask);
     }
     if (!rc && !rd) gw_buf_str(b, "]}\n"); /* an empty page from the model */
     if (rd && rc == GW_ERR_NOT_FOUND) {    /* the end of the page */
@@ -579,7 +598,7 @@ static gw_status items_page_scoped(gw_req *req, gw_store *st, items_q *q, const 
         if (!gw_req_scope_store_row(req, sc, q->layer, id, row.wkb, row.wkb_len)) continue;
         if (matched++ < q->offset || returned >= q->limit) continue;
         if (returned++) gw_buf_add(&feats, ",", 1);
-        gw_ogc_put_feature(q->layer, &row, w, &feats, cov);
+        put_feature_sel(q->layer, &row, w, &feats, cov, q->x.mask);
     }
     if (rc == GW_ERR_NOT_FOUND) rc = GW_OK;
     gw_store_features_close(st, rd);
@@ -602,15 +621,20 @@ static int h_items(gw_req *req)
     if (bad_f(req) || layer_param(req, &q.layer) || !(st = gw_req_store(req))) return 0;
     gw_ctx *ctx = gw_store_ctx(st);
     if (gw_req_query_each(req, items_arg, &q) || (q.has_bbox && bbox_to_lonlat(&q, ctx))) return 0;
+    if (ogc_query_apply(req, &q.x, q.layer, &q.f)) {
+        ogc_query_free(&q.x);
+        return 0;
+    }
     items_filter(&q);
     gw_geojson_writer w = {0};
     gw_crs_transform *tr = NULL;
-    if (output_crs(req, q.crs ? q.crs : &crs_opts[0], ctx, &w, &tr)) return 0;
     gw_buf b = {0};
     gw_scope *sc = NULL;
-    if (gw_req_scope_live(req, &sc)) {
+    if (output_crs(req, q.crs ? q.crs : &crs_opts[0], ctx, &w, &tr) ||
+        gw_req_scope_live(req, &sc)) {
         gw_geojson_writer_free(&w);
         gw_crs_transform_destroy(tr);
+        ogc_query_free(&q.x);
         return 0;
     }
     gw_status rc = sc ? items_page_scoped(req, st, &q, sc, &w, coverage_of(req, q.layer), &b)
@@ -618,6 +642,7 @@ static int h_items(gw_req *req)
     gw_scope_release(sc);
     gw_geojson_writer_free(&w);
     gw_crs_transform_destroy(tr);
+    ogc_query_free(&q.x);
     if (rc) {
         gw_req_fail(req, ctx, rc, "query failed: %s", gw_ctx_errmsg(ctx));
         gw_buf_free(&b);
@@ -703,6 +728,7 @@ static const gw_route routes[] = {
     {"GET", "/collections", h_collections, GW_ROLE_VIEWER, "collections"},
     {"GET", "/collections/{layer}", h_collection, GW_ROLE_VIEWER, "collection"},
     {"GET", "/collections/{layer}/items", h_items, GW_ROLE_VIEWER, "items"},
+    {"GET", "/collections/{layer}/queryables", ogc_h_queryables, GW_ROLE_VIEWER, "queryables"},
     {"GET", "/collections/{layer}/items/{id}", h_item, GW_ROLE_VIEWER, "item"},
 };
 

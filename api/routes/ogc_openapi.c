@@ -5,6 +5,7 @@
  * tokens, with reads open only when it runs --anonymous-read.  docs/openapi.md. */
 #include "ogc.h"
 #include "ogc_internal.h"
+#include "ogc_query.h"
 #include "openapi_ops.h"
 
 #include "gridwatch/layer.h"
@@ -240,6 +241,7 @@ static void items_params(json_t *ps, gw_layer l)
     for (size_t i = 0; i < sizeof refs / sizeof refs[0]; i++)
         json_array_append_new(ps, param(refs[i]));
     if (gw_layer_time_field(l)) json_array_append_new(ps, param("@datetime"));
+    ogc_query_params(ps, l);
     size_t nf;
     const gw_field *f = gw_layer_fields(l, &nf);
     for (size_t i = 1; i < nf; i++)

@@ -48,6 +48,9 @@ static const oa_op ops[] = {
     /* the items' own parameters (bbox, datetime, property filters …) come from the layer */
     OP("GET /collections/{layer}/items", NULL, "get%sFeatures", "Features", 200, GEOJSON,
        "FeatureCollection", "Features (GeoJSON, paged)", "@items"),
+    OP("GET /collections/{layer}/queryables", NULL, "get%sQueryables", "Features", 200,
+       "application/schema+json", NULL,
+       "The queryables: what filter, sortby and properties may name (JSON Schema)", NULL),
     OP("GET /collections/{layer}/items/{id}", NULL, "get%sFeature", "Features", 200, GEOJSON,
        "Feature", "One feature", "@featureId", "@crs", "@f"),
     WRITE("POST /collections/{layer}/items", "create%sFeature", "Features", 201, GEOJSON, "Feature",

@@ -42,7 +42,8 @@ gw_status gw_layer_data_select(gw_ctx *ctx, const gw_layer_data *d,
     *n = 0, *matched = 0;
     if (!d || !f || f->layer != d->layer || !gw_layer_is_point(d->layer))
         return gw_ctx_error(ctx, GW_ERR_UNSUPPORTED, "select: not a point layer of this filter");
-    if (f->has_lo || f->has_hi || f->n_ids > 0 || f->nprops < 0 || f->nprops > GW_FEATURE_MAX_PROPS)
+    if (f->has_lo || f->has_hi || f->n_ids > 0 || f->cql || f->nsort || f->nprops < 0 ||
+        f->nprops > GW_FEATURE_MAX_PROPS)
         return gw_ctx_error(ctx, GW_ERR_UNSUPPORTED, "select: the filter needs the store");
     for (int i = 0; i < f->nprops; i++) {
         int fi = f->prop_field[i];

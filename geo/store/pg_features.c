@@ -9,6 +9,7 @@
  * (SQLite's rowid order), so limit/offset paging gives the same rows on both engines.  A page
  * is read whole (one result) and handed out row by row, so the connection is free between
  * rows; times come back as their ISO 8601 text, as SQLite stores them. */
+#include "cql2_sql.h"
 #include "ops_features.h"
 #include "pg_internal.h"
 
@@ -19,7 +20,7 @@
 #include <string.h>
 
 #define FEAT_MAX_FIELDS 16
-#define FEAT_MAX_PARAMS 40
+#define FEAT_MAX_PARAMS 40 /* of the filter's own numbers; a CQL2 filter's are apart */
 
 struct gw_feature_reader {
     gw_store *store; /* first, as every engine object */
@@ -32,60 +33,112 @@ struct gw_feature_reader {
     gw_value vals[FEAT_MAX_FIELDS];
 };
 
-/* A statement under construction: its text and its text parameters. */
+/* A statement under construction: its text and its text parameters (numbers written into
+ * num; a CQL2 filter's own in cql).  Free with qb_free. */
 typedef struct qb {
-    char sql[4096];
-    size_t len;
-    int bad, n;
-    const char *vals[FEAT_MAX_PARAMS];
+    char *sql;
+    size_t len, cap;
+    int bad, n, capv, nnum;
+    const char **vals;
     char num[FEAT_MAX_PARAMS][32];
+    st_cql_sql cql;
 } qb;
+
+static void qb_free(qb *q)
+{
+    free(q->sql);
+    free(q->vals);
+    st_cql_sql_free(&q->cql);
+}
+
+static void add_text(qb *q, const char *t, size_t n)
+{
+    if (q->bad) return;
+    if (q->len + n + 1 > q->cap) {
+        size_t cap = (q->cap ? q->cap * 2 : 4096) + n;
+        char *m = realloc(q->sql, cap);
+        if (!m) {
+            q->bad = 1;
+            return;
+        }
+        q->sql = m, q->cap = cap;
+    }
+    memcpy(q->sql + q->len, t, n);
+    q->len += n;
+    q->sql[q->len] = 0;
+}
 
 static void add(qb *q, const char *fmt, const char *a)
 {
-    int n = snprintf(q->sql + q->len, sizeof q->sql - q->len, fmt, a);
-    if (n < 0 || (size_t)n >= sizeof q->sql - q->len) q->bad = 1;
-    else q->len += (size_t)n;
+    char buf[1024];
+    int n = snprintf(buf, sizeof buf, fmt, a);
+    if (n < 0 || (size_t)n >= sizeof buf) q->bad = 1;
+    else add_text(q, buf, (size_t)n);
 }
 
-/* A new parameter: its text (copied when own), its number ("$k") into ref. */
+/* A new parameter: its text (borrowed), its number ("$k"). */
 static int param(qb *q, const char *text)
 {
-    if (q->n >= FEAT_MAX_PARAMS) {
-        q->bad = 1;
-        return 0;
+    if (q->n == q->capv) {
+        int cap = q->capv ? q->capv * 2 : 32;
+        const char **m = realloc(q->vals, (size_t)cap * sizeof *m);
+        if (!m) return q->bad = 1, 0;
+        q->vals = m, q->capv = cap;
     }
     q->vals[q->n] = text;
     return ++q->n;
 }
 
+static char *num_slot(qb *q)
+{
+    if (q->nnum >= FEAT_MAX_PARAMS) return q->bad = 1, NULL;
+    return q->num[q->nnum++];
+}
+
 static int param_f64(qb *q, double v)
 {
-    if (q->n >= FEAT_MAX_PARAMS) return q->bad = 1, 0;
-    pg_f64(q->num[q->n], v);
-    return param(q, q->num[q->n]);
+    char *b = num_slot(q);
+    if (!b) return 0;
+    pg_f64(b, v);
+    return param(q, b);
 }
 
 static int param_i64(qb *q, int64_t v)
 {
-    if (q->n >= FEAT_MAX_PARAMS) return q->bad = 1, 0;
-    pg_i64(q->num[q->n], v);
-    return param(q, q->num[q->n]);
+    char *b = num_slot(q);
+    if (!b) return 0;
+    pg_i64(b, v);
+    return param(q, b);
 }
 
 static int param_time(qb *q, int64_t t)
 {
-    if (q->n >= FEAT_MAX_PARAMS) return q->bad = 1, 0;
-    pg_time(q->num[q->n], t);
-    return param(q, q->num[q->n]);
+    char *b = num_slot(q);
+    if (!b) return 0;
+    pg_time(b, t);
+    return param(q, b);
 }
 
 /* Append fmt with every "%d" given the same parameter number k (up to four uses). */
 static void addp(qb *q, const char *fmt, int k)
 {
-    int n = snprintf(q->sql + q->len, sizeof q->sql - q->len, fmt, k, k, k, k);
-    if (n < 0 || (size_t)n >= sizeof q->sql - q->len) q->bad = 1;
-    else q->len += (size_t)n;
+    char buf[1024];
+    int n = snprintf(buf, sizeof buf, fmt, k, k, k, k);
+    if (n < 0 || (size_t)n >= sizeof buf) q->bad = 1;
+    else add_text(q, buf, (size_t)n);
+}
+
+/* The CQL2 filter of f, if any, as " AND (…)" with its parameters after those so far. */
+static gw_status add_cql(gw_store *s, const gw_feature_filter *f, qb *q)
+{
+    if (!f->cql) return GW_OK;
+    q->cql.pg = 1, q->cql.first = q->n + 1;
+    gw_status st = st_cql_where(s->ctx, f->cql, &q->cql);
+    if (st) return st;
+    add_text(q, " AND ", 5);
+    add_text(q, q->cql.sql, q->cql.len);
+    for (int i = 0; i < q->cql.np; i++) param(q, q->cql.p[i].s);
+    return GW_OK;
 }
 
 /* A text that SQLite's REAL affinity turns into a number: a decimal literal, blanks around. */
@@ -170,7 +223,10 @@ static gw_status build_filter(gw_store *s, const gw_feature_filter *f, const cha
             break;
         }
     }
-    if (q->bad) return gw_ctx_error(s->ctx, GW_ERR_ARG, "feature query too long");
+    gw_status st = add_cql(s, f, q);
+    if (st) return st;
+    if (q->bad)
+        return gw_ctx_error(s->ctx, GW_ERR_NOMEM, "out of memory building the feature query");
     return GW_OK;
 }
 
@@ -188,6 +244,8 @@ static gw_status check_filter(gw_store *s, const gw_feature_filter *f)
         if (f->prop_field[i] < 0 || (size_t)f->prop_field[i] >= nf)
             return gw_ctx_error(s->ctx, GW_ERR_ARG, "no field %d in %s", f->prop_field[i],
                                 gw_layer_name(f->layer));
+    if ((f->cql && f->cql->layer != f->layer) || f->nsort < 0 || f->nsort > GW_FEATURE_MAX_SORT)
+        return gw_ctx_error(s->ctx, GW_ERR_ARG, "features: a filter or sort of another layer");
     return pg_flush_all(s);
 }
 
@@ -196,11 +254,15 @@ static gw_status pg_features_count(gw_store *s, const gw_feature_filter *f, int6
     gw_status st = check_filter(s, f);
     if (st) return st;
     qb q = {0};
-    if ((st = build_filter(s, f, "count(*)", &q))) return st;
     *n = 0;
+    if ((st = build_filter(s, f, "count(*)", &q))) {
+        qb_free(&q);
+        return st;
+    }
     PGresult *r = pg_run(s, q.sql, q.n, q.vals, NULL, "cannot count features", &st);
     if (r && PQntuples(r) > 0) *n = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
     PQclear(r);
+    qb_free(&q);
     return st;
 }
 
@@ -246,14 +308,18 @@ static gw_status pg_features_open(gw_store *s, const gw_feature_filter *f, int64
     } else {
         st = build_filter(s, f, cols, &q);
         if (!st) {
-            add(&q, "%s", " ORDER BY fid");
+            char order[600];
+            st_cql_order(f, 1, order, sizeof order);
+            add(&q, "%s", order);
             addp(&q, " LIMIT $%d::bigint", limit > 0 ? param_i64(&q, limit) : param(&q, NULL));
             addp(&q, " OFFSET $%d::bigint", param_i64(&q, offset > 0 ? offset : 0));
         }
     }
-    if (!st && q.bad) st = gw_ctx_error(s->ctx, GW_ERR_ARG, "feature query too long");
+    if (!st && q.bad)
+        st = gw_ctx_error(s->ctx, GW_ERR_NOMEM, "out of memory building the feature query");
     PGresult *r = st ? NULL : pg_run(s, q.sql, q.n, q.vals, NULL, "query failed", &st);
     free(ids.p);
+    qb_free(&q);
     if (!r) return st;
     gw_feature_reader *rd = calloc(1, sizeof *rd);
     if (!rd) {

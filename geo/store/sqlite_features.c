@@ -1,5 +1,6 @@
 /* sqlite_features.c — the SQLite engine's feature reads (store_features.h): filtered pages over
  * SpatiaLite's R*Tree, given ids, counts and extents. */
+#include "cql2_sql.h"
 #include "ops_features.h"
 #include "sqlite_bulk.h"
 
@@ -26,10 +27,26 @@ static int cat(char *sql, size_t cap, size_t *len, const char *fmt, const char *
     return 0;
 }
 
-/* "SELECT <what> FROM layer WHERE …<tail>" for the filter, prepared and bound (the bound
- * parameters come first; the tail's own follow). */
+/* Bind a CQL2 filter's parameters from k on. */
+static void bind_cql(sqlite3_stmt *q, const st_cql_sql *c, int *k)
+{
+    for (int i = 0; i < c->np; i++) {
+        const st_cql_param *p = &c->p[i];
+        switch (p->kind) {
+        case ST_CQL_INT: sqlite3_bind_int64(q, (*k)++, p->i); break;
+        case ST_CQL_REAL: sqlite3_bind_double(q, (*k)++, p->d); break;
+        case ST_CQL_BLOB: sqlite3_bind_blob(q, (*k)++, p->blob, (int)p->n, SQLITE_TRANSIENT); break;
+        default: sqlite3_bind_text(q, (*k)++, p->s, -1, SQLITE_TRANSIENT); break;
+        }
+    }
+}
+
+/* "SELECT <what> FROM layer WHERE …<order><tail>" for the filter, prepared and bound (the
+ * bound parameters come first; the tail's own follow).  order: with_order set, the filter's
+ * sort order. */
 static gw_status prepare_filter(gw_store *s, const gw_feature_filter *f, const char *what,
-                                const char *tail, sqlite3_stmt **out, int *next_param)
+                                int with_order, const char *tail, sqlite3_stmt **out,
+                                int *next_param)
 {
     const char *name = gw_layer_name(f->layer);
     size_t nf, len = 0;
@@ -53,15 +70,33 @@ static gw_status prepare_filter(gw_store *s, const gw_feature_filter *f, const c
     if (tf && f->has_hi) bad |= cat(sql, sizeof sql, &len, " AND %s <= ?", tf);
     for (int i = 0; i < f->nprops && i < GW_FEATURE_MAX_PROPS; i++)
         bad |= cat(sql, sizeof sql, &len, " AND \"%s\" = ?", fl[f->prop_field[i]].name);
-    bad |= cat(sql, sizeof sql, &len, "%s", tail);
     if (bad) return gw_ctx_error(s->ctx, GW_ERR_ARG, "feature query too long");
-    gw_status st = st_prepare(s, sql, 0, out, "query failed");
+    st_cql_sql c = {0};
+    gw_status st = f->cql ? st_cql_where(s->ctx, f->cql, &c) : GW_OK;
     if (st) return st;
+    char order[600] = "";
+    if (with_order) st_cql_order(f, 0, order, sizeof order);
+    size_t full = len + c.len + strlen(order) + strlen(tail) + 16;
+    char *text = malloc(full);
+    if (!text) {
+        st_cql_sql_free(&c);
+        return gw_ctx_error(s->ctx, GW_ERR_NOMEM, "out of memory");
+    }
+    snprintf(text, full, "%s%s%s%s%s", sql, c.sql ? " AND " : "", c.sql ? c.sql : "", order, tail);
+    st = st_prepare(s, text, 0, out, "query failed");
+    free(text);
+    if (st) {
+        st_cql_sql_free(&c);
+        return st;
+    }
     int k = 1;
     sqlite3_stmt *q = *out;
     if (grids) {
         int64_t gv = 1;
-        if ((st = st_grid_version(s, &gv))) return st;
+        if ((st = st_grid_version(s, &gv))) {
+            st_cql_sql_free(&c);
+            return st;
+        }
         sqlite3_bind_int64(q, k++, gv);
     }
     if (f->has_bbox) {
@@ -89,6 +124,8 @@ static gw_status prepare_filter(gw_store *s, const gw_feature_filter *f, const c
         if (fl[f->prop_field[i]].type == GW_FT_INT) sqlite3_bind_int64(q, k++, f->prop_int[i]);
         else sqlite3_bind_text(q, k++, f->prop_text[i], -1, SQLITE_STATIC);
     }
+    bind_cql(q, &c, &k);
+    st_cql_sql_free(&c);
     if (next_param) *next_param = k;
     return GW_OK;
 }
@@ -107,6 +144,8 @@ static gw_status check_filter(gw_store *s, const gw_feature_filter *f)
         if (f->prop_field[i] < 0 || (size_t)f->prop_field[i] >= nf)
             return gw_ctx_error(s->ctx, GW_ERR_ARG, "no field %d in %s", f->prop_field[i],
                                 gw_layer_name(f->layer));
+    if ((f->cql && f->cql->layer != f->layer) || f->nsort < 0 || f->nsort > GW_FEATURE_MAX_SORT)
+        return gw_ctx_error(s->ctx, GW_ERR_ARG, "features: a filter or sort of another layer");
     return GW_OK;
 }
 
@@ -115,7 +154,7 @@ gw_status sq_features_count(gw_store *s, const gw_feature_filter *f, int64_t *n)
     gw_status st = check_filter(s, f);
     if (st) return st;
     sqlite3_stmt *q = NULL;
-    if ((st = prepare_filter(s, f, "count(*)", "", &q, NULL))) {
+    if ((st = prepare_filter(s, f, "count(*)", 0, "", &q, NULL))) {
         sqlite3_finalize(q);
         return st;
     }
@@ -159,7 +198,7 @@ gw_status sq_features_open(gw_store *s, const gw_feature_filter *f, int64_t limi
             sqlite3_bind_int64(r->st, 2, gv);
     } else {
         int k = 0;
-        st = prepare_filter(s, f, cols, " ORDER BY fid LIMIT ? OFFSET ?", &r->st, &k);
+        st = prepare_filter(s, f, cols, 1, " LIMIT ? OFFSET ?", &r->st, &k);
         if (!st) {
             sqlite3_bind_int64(r->st, k, limit > 0 ? limit : -1);
             sqlite3_bind_int64(r->st, k + 1, offset > 0 ? offset : 0);

@@ -1,9 +1,10 @@
 /* store_features.h — reading features for the feature API: filtered pages (bbox, time window,
- * property equality, limit/offset) and given ids, streamed through a reader, their count, and a
+ * property equality, a CQL2 filter, a sort order, limit/offset) and given ids, streamed through a reader, their count, and a
  * layer's spatial and time extent.  Grids are those of the published version. */
 #ifndef GRIDWATCH_STORE_FEATURES_H
 #define GRIDWATCH_STORE_FEATURES_H
 
+#include "gridwatch/cql2.h"
 #include "gridwatch/store.h"
 
 #ifdef __cplusplus
@@ -11,6 +12,7 @@ extern "C" {
 #endif
 
 #define GW_FEATURE_MAX_PROPS 16
+#define GW_FEATURE_MAX_SORT 8
 
 /* Which features.  Zero-initialise and set what applies. */
 typedef struct gw_feature_filter {
@@ -23,6 +25,10 @@ typedef struct gw_feature_filter {
     int prop_field[GW_FEATURE_MAX_PROPS]; /* the value (text, or int for GW_FT_INT fields) */
     const char *prop_text[GW_FEATURE_MAX_PROPS];
     int64_t prop_int[GW_FEATURE_MAX_PROPS];
+    const gw_cql2 *cql; /* a CQL2 filter of this layer (cql2.h) the rows also pass, or NULL */
+    int nsort;          /* order by these fields (index in gw_layer_fields), then storage order */
+    int sort_field[GW_FEATURE_MAX_SORT];
+    int sort_desc[GW_FEATURE_MAX_SORT]; /* 1: descending (NULLs last), else ascending (first) */
     const char *const *ids; /* n_ids > 0: exactly these ids, in this order (others ignored) */
     size_t n_ids;
 } gw_feature_filter;
@@ -34,7 +40,7 @@ typedef struct gw_feature_reader gw_feature_reader;
 
 /* How many features the filter selects (ids, limit and offset aside). */
 gw_status gw_store_features_count(gw_store *s, const gw_feature_filter *f, int64_t *n);
-/* Open a reader on the filter's features in storage order, `limit` (<= 0: all) after skipping
+/* Open a reader on the filter's features in its sort order (default: storage order), `limit` (<= 0: all) after skipping
  * `offset`.  The filter must outlive the reader.  Caller closes with gw_store_features_close. */
 gw_status gw_store_features_open(gw_store *s, const gw_feature_filter *f, int64_t limit,
                                  int64_t offset, gw_feature_reader **out);

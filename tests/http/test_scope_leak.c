@@ -466,6 +466,7 @@ static void check_route(const gw_route *rt)
     static const char *const open_urls[][2] = {
         {"/", "/"},
         {"/conformance", "/conformance"},
+        {"/collections/{layer}/queryables", "/collections/incidents/queryables"},
         {"/openapi.json", "/openapi.json"},
         {"/healthz", "/healthz"},
         {"/metrics", "/metrics"},
