@@ -640,3 +640,22 @@ void ogc_answer_geojson(gw_req *req, ogc_page page, char *body, size_t len, cons
     /* a different Content-Crs than the map's does not concern the HTML */
     gw_req_respond_negotiated(req, "text/html; charset=utf-8", s, n, vary);
 }
+
+void ogc_openapi_html(json_t *ok, json_t *responses)
+{
+    json_t *content = json_object_get(ok, "content");
+    if (content)
+        json_object_set_new(content, "text/html",
+                            json_pack("{s:{s:s}}", "schema", "type", "string"));
+    json_object_set_new(ok, "headers",
+                        json_pack("{s:{s:s,s:{s:s}}}", "ETag", "description",
+                                  "a strong validator of the body (If-None-Match gives 304)",
+                                  "schema", "type", "string"));
+    json_object_set_new(responses, "304",
+                        json_pack("{s:s}", "description", "Not modified (If-None-Match)"));
+    json_object_set_new(responses, "406",
+                        json_pack("{s:s,s:{s:{s:{s:s}}}}", "description",
+                                  "Accept takes neither JSON nor HTML", "content",
+                                  "application/problem+json", "schema", "$ref",
+                                  "#/components/schemas/Problem"));
+}

@@ -48,4 +48,8 @@ void ogc_put_html_link(gw_req *req, gw_buf *b);
  * out; then f=`f` (none when NULL) and offset=`offset` (none when < 0) appended. */
 void ogc_self_url(gw_req *req, const char *f, int skip_offset, long long offset, gw_buf *out);
 
+/* The OpenAPI document's part (ogc_openapi.c): a text/html body beside the JSON one in the
+ * success response `ok`, its ETag header, and 304 and 406 in the operation's responses. */
+void ogc_openapi_html(json_t *ok, json_t *responses);
+
 #endif
