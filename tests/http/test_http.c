@@ -221,7 +221,7 @@ static void test_landing_conformance(void **state)
     json_decref(j);
     j = get_json("/conformance", 200);
     json_t *c = json_object_get(j, "conformsTo");
-    assert_int_equal(json_array_size(c), 4);
+    assert_int_equal(json_array_size(c), 6); /* with the HTML pages' (test_ogc_html.c) */
     char all[1024] = "";
     for (size_t i = 0; i < json_array_size(c); i++)
         strcat(all, json_string_value(json_array_get(c, i)));
@@ -229,6 +229,8 @@ static void test_landing_conformance(void **state)
     assert_non_null(strstr(all, "ogcapi-features-1/1.0/conf/geojson"));
     assert_non_null(strstr(all, "ogcapi-features-1/1.0/conf/oas30"));
     assert_non_null(strstr(all, "ogcapi-features-2/1.0/conf/crs"));
+    assert_non_null(strstr(all, "ogcapi-features-1/1.0/conf/html"));
+    assert_non_null(strstr(all, "ogcapi-common-1/1.0/conf/html"));
     json_decref(j);
     j = get_json("/openapi.json", 200);
     assert_string_equal(json_string_value(json_object_get(j, "openapi")), "3.0.3");
