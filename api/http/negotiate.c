@@ -202,8 +202,10 @@ void gw_content_etag(const char *body, size_t len, char out[24])
 {
     static const char key[] = "\"timeStamp\":\"";
     uLong crc = crc32(0L, Z_NULL, 0), ad = adler32(0L, Z_NULL, 0);
-    size_t head = len < 512 ? len : 512, skip_at = len, skip_to = len;
-    const char *ts = body ? memmem(body, head, key, sizeof key - 1) : NULL;
+    size_t skip_at = len, skip_to = len;
+    /* raw only where the page's writer put it: inside JSON strings a quote is escaped, and
+     * in HTML text it is a character reference (the map's data block holds the raw one) */
+    const char *ts = body ? memmem(body, len, key, sizeof key - 1) : NULL;
     if (ts) {
         const char *v = ts + sizeof key - 1, *q = memchr(v, '"', len - (size_t)(v - body));
         if (q) skip_at = (size_t)(v - body), skip_to = (size_t)(q - body);

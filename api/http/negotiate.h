@@ -32,9 +32,10 @@ void gw_buf_html(gw_buf *b, const char *s);
 /* The same for the first n bytes of s (embedded NULs become U+FFFD). */
 void gw_buf_html_n(gw_buf *b, const char *s, size_t n);
 
-/* A strong ETag ("\"…\"", 18 characters and the quotes) of len bytes of body: a 64-bit digest
- * of the bytes with the first `"timeStamp":"…"` member of an OGC items page left out (the
- * moment a page was made is not a change of it).  out must hold 24 bytes. */
+/* A strong ETag (16 hex digits in quotes) of len bytes of body: a 64-bit digest of the bytes
+ * with the value of the first `"timeStamp":"…"` member of an OGC items page left out, in JSON
+ * or in an HTML page's data block (the moment a page was made is not a change of it).  out
+ * must hold 24 bytes. */
 void gw_content_etag(const char *body, size_t len, char out[24]);
 
 /* Answer 200 with body (malloc'd, len bytes; taken over and freed whatever happens) as

@@ -56,7 +56,8 @@ static void check_html(const uint8_t *data, size_t size)
 {
     gw_buf b = {0};
     gw_buf_html_n(&b, (const char *)data, size);
-    if (b.oom) {
+    if (b.oom || !b.data) { /* out of memory, or nothing to escape */
+        if (!b.oom && size) fz_fail("%zu bytes escaped to nothing", size);
         gw_buf_free(&b);
         return;
     }
