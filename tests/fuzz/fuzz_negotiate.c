@@ -34,7 +34,8 @@ static void check_gzip(const char *h, size_t n)
     memcpy(refused, h, n);
     memcpy(refused + n, ",gzip;q=0", 10);
     /* an explicit refusal wins unless an earlier gzip entry is stronger (the highest q counts) */
-    if (!strstr(h, "gzip") && gw_accept_gzip(refused)) fz_fail("'%s' refused but taken", refused);
+    if (!strcasestr(h, "gzip") && gw_accept_gzip(refused))
+        fz_fail("'%s' refused but taken", refused);
     free(refused);
 }
 
