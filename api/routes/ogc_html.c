@@ -72,7 +72,19 @@ static int url_arg(void *user, const char *key, const char *val)
 
 void ogc_self_url(gw_req *req, const char *f, int skip_offset, long long offset, gw_buf *out)
 {
-    gw_buf_printf(out, "%s%s", gw_req_base_url(req), gw_req_path(req));
+    gw_buf_str(out, gw_req_base_url(req));
+    /* the (decoded) path percent-encoded again, segment by segment: "INC 1+a" as INC%201%2Ba */
+    for (const char *seg = gw_req_path(req); *seg == '/';) {
+        const char *end = strchr(seg + 1, '/');
+        size_t n = end ? (size_t)(end - seg - 1) : strlen(seg + 1);
+        gw_buf one = {0};
+        gw_buf_add(&one, seg + 1, n);
+        gw_buf_add(out, "/", 1);
+        gw_buf_url(out, one.data ? one.data : "");
+        gw_buf_free(&one);
+        if (!end) break;
+        seg = end;
+    }
     url_q u = {out, skip_offset};
     gw_req_query_each(req, url_arg, &u);
     if (offset >= 0) {

@@ -361,6 +361,7 @@ static void test_hostile_values(void **state)
     well_formed(&r, "the hostile item page");
     assert_false(has(&r, "<script>alert"));
     assert_true(has(&r, "<title>H&lt;1&gt;&quot;&amp;&#39; - gridwatch</title>"));
+    assert_true(has(&r, "/items/H%3C1%3E%22%26%27?f=json\"")); /* links encode the path again */
     hf_resp_free(&r);
 }
 
