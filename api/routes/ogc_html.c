@@ -493,6 +493,13 @@ static void put_map(gw_req *req, gw_buf *b, const char *body, size_t len, const 
     if (!gw_web_available() || !crs84(req)) return;
     gw_buf_str(b, "<div id=\"map\" class=\"map\" role=\"img\" aria-label=\"");
     gw_buf_html(b, label);
+    /* the grids from our own vector tiles as the background, when a page may fetch them
+     * without a token (a browser sends none) */
+    if (gw_server_open_role(gw_req_server(req)) >= GW_ROLE_VIEWER) {
+        gw_buf_str(b, "\" data-grids=\"");
+        gw_buf_html(b, gw_req_base_url(req));
+        gw_buf_str(b, "/tiles/grids/{z}/{x}/{y}.mvt");
+    }
     gw_buf_str(b, "\"></div>\n");
     put_data_block(b, body, len);
 }

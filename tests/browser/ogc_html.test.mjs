@@ -84,6 +84,9 @@ test('an incident item page: the properties table and the point on the map', asy
   assert.equal(await page.textContent('h1 > span[lang=zh-CN]'), '警情');
   const d = await drawn(page);
   assert.ok(d.n >= 1, `the incident drawn: ${JSON.stringify(d)}`);
+  // the grids of the vector tiles around it (the server runs --anonymous-read)
+  const g = await page.evaluate(() => window.gwOgc.map.queryRenderedFeatures({ layers: ['grids-line'] }).length);
+  assert.ok(g > 0, `grids drawn around the incident: ${g}`);
   assert.ok(d.colored > 10, `the canvas shows it: ${JSON.stringify(d)}`);
   await page.screenshot({ path: join(ARTIFACTS, 'ogc-item.png') });
   assert.deepEqual(page.errors, []);

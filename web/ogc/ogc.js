@@ -1,6 +1,6 @@
 // ogc.js — the small map of gridwatch's OGC API – Features HTML pages (api/routes/ogc_html.c):
 // the page's features (the JSON data block #gw-data, the same GeoJSON the JSON alternate gives)
-// over a plain background, with the MapLibre GL JS the wall uses, served by gridwatch itself (no
+// over a plain background (and the grids of gridwatch's vector tiles when open to the page), with the MapLibre GL JS the wall uses, served by gridwatch itself (no
 // CDN, no tiles from the internet: it works offline).  window.gwOgc.ready resolves once the
 // features have been drawn, for the browser tests.
 import * as maplibregl from '/wall/vendor/maplibre-gl.mjs';
@@ -26,13 +26,22 @@ function draw() {
   if (!el || !block) return Promise.resolve(null);
   const data = JSON.parse(block.textContent);
   const box = bounds(data);
+  // the grids of gridwatch's own vector tiles as the background, when the server lets the page
+  // fetch them without a token (data-grids is set then)
+  const grids = el.dataset.grids;
+  const gridSource = grids ? { grids: { type: 'vector', tiles: [grids], minzoom: 8, maxzoom: 16 } } : {};
+  const gridLayers = grids ? [
+    { id: 'grids-fill', type: 'fill', source: 'grids', 'source-layer': 'grids', paint: { 'fill-color': '#ffffff', 'fill-opacity': 0.6 } },
+    { id: 'grids-line', type: 'line', source: 'grids', 'source-layer': 'grids', paint: { 'line-color': '#9aa6b8', 'line-width': 0.8 } },
+  ] : [];
   const map = new maplibregl.Map({
     container: el,
     style: {
       version: 8,
-      sources: { features: { type: 'geojson', data } },
+      sources: { features: { type: 'geojson', data }, ...gridSource },
       layers: [
         { id: 'background', type: 'background', paint: { 'background-color': '#eef1f4' } },
+        ...gridLayers,
         { id: 'features-fill', type: 'fill', source: 'features', filter: ['==', ['geometry-type'], 'Polygon'],
           paint: { 'fill-color': COLOR, 'fill-opacity': 0.15 } },
         { id: 'features-line', type: 'line', source: 'features',
@@ -44,7 +53,7 @@ function draw() {
     },
     bounds: box && (box[2] - box[0] > 1e-6 || box[3] - box[1] > 1e-6) ? [[box[0], box[1]], [box[2], box[3]]] : undefined,
     center: box ? [box[0], box[1]] : [0, 0],
-    zoom: box ? 15 : 1,
+    zoom: box ? 14 : 1,
     fitBoundsOptions: { padding: 24, maxZoom: 17 },
     attributionControl: false,
   });
