@@ -1,5 +1,6 @@
 /* cache.c — validators, Cache-Control and gzip for cacheable answers (cache.h). */
 #include "cache.h"
+#include "negotiate.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -15,14 +16,7 @@ int gw_etag_matches(const char *inm, const char *etag)
 
 int gw_req_accepts_gzip(gw_req *req)
 {
-    const char *ae = gw_req_header(req, "Accept-Encoding");
-    const char *p = ae ? strcasestr(ae, "gzip") : NULL;
-    if (!p) return 0;
-    p += 4;
-    while (*p == ' ') p++;
-    if (*p != ';') return 1;
-    const char *q = strstr(p, "q=");
-    return !(q && strtod(q + 2, NULL) <= 0 && (q - p) < 8);
+    return gw_accept_gzip(gw_req_header(req, "Accept-Encoding")); /* negotiate.c */
 }
 
 int gw_req_cache_check(gw_req *req, const char *etag, const char *cache_control, int vary_encoding)

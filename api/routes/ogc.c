@@ -6,6 +6,7 @@
  * same tables in ogc_openapi.c. */
 #include "ogc.h"
 #include "flow_http.h"
+#include "ogc_html.h"
 #include "ogc_internal.h"
 #include "ogc_query.h"
 
@@ -34,6 +35,8 @@ static const char *const conf_classes[] = {
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
     "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html", /* ogc_html.c */
+    "http://www.opengis.net/spec/ogcapi-common-1/1.0/conf/html",
 };
 
 const crs_opt ogc_crs_opts[] = {
@@ -78,24 +81,16 @@ static json_t *link(const char *href, const char *rel, const char *type, const c
     return l;
 }
 
-static int bad_f(gw_req *req)
-{
-    const char *f = gw_req_query(req, "f");
-    if (f && strcmp(f, "json") && strcmp(f, "geojson") && strcmp(f, "application/json") &&
-        strcmp(f, "application/geo+json")) {
-        gw_req_problem(req, 400, NULL, "parameter 'f': format '%s' is not offered; use f=json", f);
-        return 1;
-    }
-    return 0;
-}
+/* f=json|html and Accept (ogc_html.c): 1 when a 400 or 406 was answered */
+static int bad_f(gw_req *req) { return ogc_bad_format(req); }
 
 static int h_landing(gw_req *req)
 {
     /* A browser asking for HTML (and no explicit f=) gets the map wall page; JSON clients
      * (GDAL, QGIS, curl, ?f=json) get this document. */
     const char *accept = gw_req_header(req, "Accept");
-    gw_req_add_header(req, "Vary", "Accept");
     if (!gw_req_query(req, "f") && accept && strstr(accept, "text/html") && gw_web_available()) {
+        gw_req_add_header(req, "Vary", "Accept");
         gw_req_add_header(req, "Location", "/wall/");
         gw_req_respond(req, 303, "text/plain; charset=utf-8", "the map page is at /wall/\n", 26);
         return 0;
@@ -115,7 +110,7 @@ static int h_landing(gw_req *req)
              "the API definition"),
         link(u[2], "conformance", "application/json", "conformance classes"),
         link(u[3], "data", "application/json", "the collections"));
-    gw_req_respond_json(req, 200, doc);
+    ogc_answer_doc(req, OGC_PAGE_LANDING, doc);
     return 0;
 }
 
@@ -127,7 +122,7 @@ static int h_conformance(gw_req *req)
         json_array_append_new(a, json_string(conf_classes[i]));
     for (size_t i = 0; ogc_query_conf[i]; i++)
         json_array_append_new(a, json_string(ogc_query_conf[i]));
-    gw_req_respond_json(req, 200, json_pack("{s:o}", "conformsTo", a));
+    ogc_answer_doc(req, OGC_PAGE_CONFORMANCE, json_pack("{s:o}", "conformsTo", a));
     return 0;
 }
 
@@ -178,10 +173,10 @@ static int h_collections(gw_req *req)
         json_array_append_new(a, collection_json(req, st, (gw_layer)l));
     json_t *crs = json_array();
     for (size_t i = 0; i < N_CRS; i++) json_array_append_new(crs, json_string(crs_opts[i].uri));
-    gw_req_respond_json(req, 200,
-                        json_pack("{s:[o],s:o,s:o}", "links",
-                                  link(self, "self", "application/json", NULL), "collections", a,
-                                  "crs", crs));
+    ogc_answer_doc(req, OGC_PAGE_COLLECTIONS,
+                   json_pack("{s:[o],s:o,s:o}", "links",
+                             link(self, "self", "application/json", NULL), "collections", a, "crs",
+                             crs));
     return 0;
 }
 
@@ -204,7 +199,7 @@ static int h_collection(gw_req *req)
     if (bad_f(req) || layer_param(req, &layer)) return 0;
     gw_store *st = gw_req_store(req);
     if (!st) return 0;
-    gw_req_respond_json(req, 200, collection_json(req, st, layer));
+    ogc_answer_doc(req, OGC_PAGE_COLLECTION, collection_json(req, st, layer));
     return 0;
 }
 
@@ -485,6 +480,7 @@ static void put_collection_head(gw_req *req, gw_buf *b, const items_q *q, int64_
                   "\"numberReturned\":%lld,\"timeStamp\":\"%s\",\"links\":[",
                   (long long)matched, (long long)returned, ts);
     put_link(req, b, "self", q->offset, 1);
+    ogc_put_html_link(req, b);
     if (q->offset + returned < matched) put_link(req, b, "next", q->offset + q->limit, 0);
     if (q->offset > 0) put_link(req, b, "prev", q->offset > q->limit ? q->offset - q->limit : 0, 0);
     gw_buf_str(b, "],\"features\":[");
@@ -650,7 +646,7 @@ static int h_items(gw_req *req)
     }
     size_t len;
     char *body = gw_buf_take(&b, &len);
-    gw_req_respond_take(req, 200, "application/geo+json", body, len);
+    ogc_answer_geojson(req, OGC_PAGE_ITEMS, body, len, "application/geo+json");
     return 0;
 }
 
@@ -707,12 +703,15 @@ static int h_item(gw_req *req)
         gw_buf_str(&b, "},{\"rel\":\"collection\",\"type\":\"application/json\",\"href\":");
         gw_buf_json_str(&b, url.data ? url.data : "");
         gw_buf_str(&b, "}");
+        ogc_put_html_link(req, &b);
         if (flow_links.len) gw_buf_add(&b, flow_links.data, flow_links.len);
         gw_buf_str(&b, "]}");
         gw_buf_free(&url);
         gw_buf_free(&flow_links);
-        if (b.oom) gw_req_problem(req, 500, NULL, "out of memory");
-        else gw_req_respond(req, 200, "application/geo+json", b.data, b.len);
+        size_t len;
+        char *body = b.oom ? NULL : gw_buf_take(&b, &len);
+        if (!body) gw_req_problem(req, 500, NULL, "out of memory");
+        else ogc_answer_geojson(req, OGC_PAGE_ITEM, body, len, "application/geo+json");
     }
     gw_buf_free(&b);
     gw_geojson_writer_free(&w);

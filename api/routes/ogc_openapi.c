@@ -4,6 +4,7 @@
  * datetime, limit, crs, bbox-crs, featureId) and the security the server enforces: bearer
  * tokens, with reads open only when it runs --anonymous-read.  docs/openapi.md. */
 #include "ogc.h"
+#include "ogc_html.h"
 #include "ogc_internal.h"
 #include "ogc_query.h"
 #include "openapi_ops.h"
@@ -107,8 +108,10 @@ static const char params_text[] =
     "'maximum':%d,'default':%d},'example':10},"
     "'offset':{'name':'offset','in':'query','required':false,'description':'Features to skip "
     "(the next link carries it).','schema':{'type':'integer','minimum':0,'default':0},'example':0},"
-    "'f':{'name':'f','in':'query','required':false,'description':'The answer format (JSON only).',"
-    "'schema':{'type':'string','enum':['json','geojson','application/json','application/geo+json']},"
+    "'f':{'name':'f','in':'query','required':false,'description':'The answer format: JSON or an "
+    "HTML page; without it the Accept header decides (JSON unless text/html is preferred).',"
+    "'schema':{'type':'string','enum':['json','geojson','application/json','application/geo+json',"
+    "'html','text/html']},"
     "'example':'json'}}";
 
 static json_t *crs_param(const char *name, const char *desc)
@@ -362,6 +365,11 @@ static json_t *operation(const oa_ctx *c, const gw_route *r, const oa_op *d, int
     if (d->type && strcmp(d->type, "application/vnd.mapbox-vector-tile") == 0)
         json_object_set_new(resp, "204",
                             json_pack("{s:s}", "description", "An empty tile (no features)"));
+    for (int i = 0; i < OA_MAX_PARAMS && d->params[i]; i++) /* f=html: ogc_html.c */
+        if (!strcmp(d->params[i], "@f") || !strcmp(d->params[i], "@items")) {
+            ogc_openapi_html(ok, resp);
+            break;
+        }
     if (strchr(path, '{'))
         json_object_set_new(resp, "404",
                             json_pack("{s:s}", "$ref", "#/components/responses/NotFound"));

@@ -221,8 +221,8 @@ static void test_landing_conformance(void **state)
     json_decref(j);
     j = get_json("/conformance", 200);
     json_t *c = json_object_get(j, "conformsTo");
-    assert_int_equal(json_array_size(c),
-                     4 + 10); /* Part 1, 2; Part 3 and neighbours (ogc_query.c) */
+    assert_int_equal(json_array_size(c), 6 + 10); /* Part 1, 2, HTML (test_ogc_html.c); Part 3
+                                                   and neighbours (ogc_query.c) */
     char all[4096] = "";
     for (size_t i = 0; i < json_array_size(c); i++)
         strcat(all, json_string_value(json_array_get(c, i)));
@@ -232,6 +232,8 @@ static void test_landing_conformance(void **state)
     assert_non_null(strstr(all, "ogcapi-features-2/1.0/conf/crs"));
     assert_non_null(strstr(all, "ogcapi-features-3/1.0/conf/filter"));
     assert_non_null(strstr(all, "cql2/1.0/conf/advanced-comparison-operators"));
+    assert_non_null(strstr(all, "ogcapi-features-1/1.0/conf/html"));
+    assert_non_null(strstr(all, "ogcapi-common-1/1.0/conf/html"));
     json_decref(j);
     j = get_json("/openapi.json", 200);
     assert_string_equal(json_string_value(json_object_get(j, "openapi")), "3.0.3");

@@ -147,6 +147,15 @@ async function check(method, path, op, rawOp) {
     }
   }
   pass++;
+  // an HTML page where one is documented (f=html, then Accept: text/html without f)
+  if (resp.content && resp.content["text/html"] && want !== "text/html") {
+    const uh = new URL(u);
+    uh.searchParams.set("f", "html");
+    const h = await call(method, uh.href, op, needsToken(op));
+    const text = h.text ? h.text.toString() : "";
+    if (h.status === 200 && baseType(h.type) === "text/html" && /^<!doctype html>/i.test(text)) pass++;
+    else bad(`${name} (f=html): ${h.status} ${h.type}, documented text/html: ${text.slice(0, 200)}`);
+  }
 }
 
 // reads first (after the creating POSTs without path parameters), writes after, deletes last
