@@ -3,6 +3,7 @@
  * GEOS and PROJ report errors through handlers; both land here, on the context of the thread
  * that called them, so that the one boundary per library can turn them into a gw_status. */
 #include "gridwatch/common.h"
+#include "gridwatch/fmtargs.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -15,6 +16,9 @@ struct gw_ctx {
     gw_status code;
     long offset;
     char msg[1024];
+    char fmt[512];   /* the English format of msg, "" when its arguments could not be kept */
+    char args[1024]; /* msg's arguments, each formatted alone (gw_fmt_capture) */
+    int nargs;
     char geos_msg[512];
     gw_progress_fn progress;
     void *progress_user;
@@ -106,6 +110,12 @@ const char *gw_ctx_errmsg(const gw_ctx *ctx) { return ctx ? ctx->msg : ""; }
 gw_status gw_ctx_errcode(const gw_ctx *ctx) { return ctx ? ctx->code : GW_OK; }
 long gw_ctx_erroffset(const gw_ctx *ctx) { return ctx ? ctx->offset : -1; }
 const char *gw_ctx_geos_errmsg(const gw_ctx *ctx) { return ctx ? ctx->geos_msg : ""; }
+const char *gw_ctx_errfmt(const gw_ctx *ctx) { return ctx ? ctx->fmt : ""; }
+const char *gw_ctx_errargs(const gw_ctx *ctx, int *n)
+{
+    if (n) *n = ctx ? ctx->nargs : 0;
+    return ctx ? ctx->args : "";
+}
 
 static gw_status record(gw_ctx *ctx, gw_status st, long offset, const char *fmt, va_list ap)
 {
@@ -113,8 +123,22 @@ static gw_status record(gw_ctx *ctx, gw_status st, long offset, const char *fmt,
     ctx->code = st;
     ctx->offset = offset;
     if (st == GW_OK) {
-        ctx->msg[0] = '\0';
+        ctx->msg[0] = ctx->fmt[0] = '\0';
+        ctx->nargs = 0;
         return st;
+    }
+    /* The format and its arguments first (an argument may be ctx->msg itself), so that api/
+     * can write the message again in another language (fmtargs.h). */
+    va_list cp;
+    va_copy(cp, ap);
+    int n = gw_fmt_capture(fmt, cp, ctx->args, sizeof ctx->args, NULL, NULL);
+    va_end(cp);
+    if (n >= 0 && strlen(fmt) < sizeof ctx->fmt) {
+        memcpy(ctx->fmt, fmt, strlen(fmt) + 1);
+        ctx->nargs = n;
+    } else {
+        ctx->fmt[0] = '\0';
+        ctx->nargs = 0;
     }
     vsnprintf(ctx->msg, sizeof ctx->msg, fmt, ap);
     return st;
@@ -144,6 +168,8 @@ void gw_ctx_clear_error(gw_ctx *ctx)
     ctx->code = GW_OK;
     ctx->offset = -1;
     ctx->msg[0] = '\0';
+    ctx->fmt[0] = '\0';
+    ctx->nargs = 0;
     ctx->geos_msg[0] = '\0';
 }
 
