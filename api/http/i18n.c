@@ -230,14 +230,18 @@ const char *gw_tr_ctx_msg(gw_lang lang, const gw_ctx *ctx, char *buf, size_t cap
 typedef struct ctx_hook {
     gw_lang lang;
     const gw_ctx *ctx;
+    int whole; /* fmt is "%s": the argument is the whole message */
     char msg[1024];
 } ctx_hook;
 
 static const char *hook_ctx_msg(void *user, const char *s)
 {
     ctx_hook *h = user;
-    if (!h->ctx || s != gw_ctx_errmsg(h->ctx)) return NULL;
-    return gw_tr_ctx_msg(h->lang, h->ctx, h->msg, sizeof h->msg);
+    if (h->ctx && s == gw_ctx_errmsg(h->ctx))
+        return gw_tr_ctx_msg(h->lang, h->ctx, h->msg, sizeof h->msg);
+    /* a whole "%s" message passed through (an auth hook's reason, marked N_() where it is
+     * written) is looked up as it stands */
+    return h->whole ? lookup(h->lang, s) : NULL;
 }
 
 int gw_tr_vformat(gw_lang lang, const gw_ctx *ctx, char *out, size_t cap, const char *fmt,
@@ -246,7 +250,7 @@ int gw_tr_vformat(gw_lang lang, const gw_ctx *ctx, char *out, size_t cap, const 
     if (lang == GW_LANG_EN) return vsnprintf(out, cap, fmt, ap);
     const char *t = gw_tr(lang, fmt);
     char args[2048];
-    ctx_hook h = {lang, ctx, ""};
+    ctx_hook h = {lang, ctx, strcmp(fmt, "%s") == 0, ""};
     va_list cp;
     va_copy(cp, ap);
     int n = gw_fmt_capture(fmt, cp, args, sizeof args, hook_ctx_msg, &h);

@@ -408,8 +408,8 @@ static void dispatch(gw_req *req)
         if (rc == 401 || rc == 403 || rc == 503) {
             gw_req_problem(req, (unsigned)rc, NULL, "%s",
                            *why ? why
-                                : (rc == 401 ? "a bearer token is required"
-                                             : "your role may not do this"));
+                                : (rc == 401 ? N_("a bearer token is required")
+                                             : N_("your role may not do this")));
             if (rc == 401) gw_req_add_header(req, "WWW-Authenticate", "Bearer realm=\"gridwatch\"");
             if (rc == 503) gw_req_add_header(req, "Retry-After", "1");
             finish(req, NULL, NULL);

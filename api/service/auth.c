@@ -247,17 +247,17 @@ gw_status gw_auth_token_revoke(gw_store *s, const char *id_or_name, int *n)
 static const char *bearer(gw_req *req, const char **why)
 {
     const char *h = gw_req_header(req, "Authorization");
-    *why = "this request needs a bearer token (Authorization: Bearer gw_…); an administrator "
-           "creates one with 'gridwatch token create DB --role ROLE'";
+    *why = N_("this request needs a bearer token (Authorization: Bearer gw_…); an administrator "
+              "creates one with 'gridwatch token create DB --role ROLE'");
     if (!h) return NULL;
     while (*h == ' ') h++;
     if (strncasecmp(h, "Bearer ", 7) != 0) {
-        *why = "the Authorization header must use the Bearer scheme (Authorization: Bearer gw_…)";
+        *why = N_("the Authorization header must use the Bearer scheme (Authorization: Bearer gw_…)");
         return NULL;
     }
     h += 7;
     while (*h == ' ') h++;
-    *why = "the bearer token is unknown or revoked";
+    *why = N_("the bearer token is unknown or revoked");
     return h;
 }
 
@@ -299,13 +299,13 @@ static int request_role_uncached(gw_req *req, gw_role *role, char *jur, size_t j
     if (request_token(req, t, why)) return 401;
     gw_store *s = gw_req_store(req);
     if (!s) {
-        *why = "the token cannot be checked: the database is unavailable; retry shortly";
+        *why = N_("the token cannot be checked: the database is unavailable; retry shortly");
         return 503;
     }
     gw_status st = gw_auth_token_lookup(s, t, role, jur, jcap);
     if (st == GW_OK) return 0;
     if (st != GW_ERR_NOT_FOUND) {
-        *why = "the token cannot be checked: the database is unavailable; retry shortly";
+        *why = N_("the token cannot be checked: the database is unavailable; retry shortly");
         return 503;
     }
     return 401;
