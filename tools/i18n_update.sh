@@ -23,7 +23,7 @@ find api geo tiles data -name '*.c' | sort |
     --keyword=gw_req_problem:4 --flag=gw_req_problem:4:c-format \
     --keyword=gw_req_fail:4 --flag=gw_req_fail:4:c-format \
     --keyword=gw_cli_usage_error:2 --flag=gw_cli_usage_error:2:c-format \
-    --flag=gw_tr_format:5:c-format --keyword=gw_cli_eprintf:2 --flag=gw_cli_eprintf:2:c-format \
+    --flag=gw_tr_format:5:c-format --keyword=gw_cli_eprintf:2 --keyword=gw_tr_why:3 --flag=gw_tr_why:3:c-format --flag=gw_cli_eprintf:2:c-format \
     --files-from=- --output="$tmp"
 # the creation date changes on every run: not a difference
 strip() { grep -v '^"POT-Creation-Date:' "$1"; }

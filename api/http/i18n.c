@@ -227,6 +227,43 @@ const char *gw_tr_ctx_msg(gw_lang lang, const gw_ctx *ctx, char *buf, size_t cap
     return buf;
 }
 
+/* The last reason gw_tr_why wrote on this thread. */
+static __thread struct {
+    const char *buf; /* where it was written */
+    char text[512];  /* what was written there (the buffer may have been reused since) */
+    char fmt[256];
+    char args[512];
+    int n;
+} last_why;
+
+void gw_tr_why(char *why, size_t cap, const char *fmt, ...)
+{
+    if (!why || cap == 0) return;
+    va_list ap, cp;
+    va_start(ap, fmt);
+    va_copy(cp, ap);
+    last_why.n = gw_fmt_capture(fmt, cp, last_why.args, sizeof last_why.args, NULL, NULL);
+    va_end(cp);
+    vsnprintf(why, cap, fmt, ap);
+    va_end(ap);
+    int keep = last_why.n >= 0 && strlen(fmt) < sizeof last_why.fmt &&
+               strlen(why) < sizeof last_why.text;
+    last_why.buf = keep ? why : NULL;
+    if (keep) {
+        memcpy(last_why.fmt, fmt, strlen(fmt) + 1);
+        memcpy(last_why.text, why, strlen(why) + 1);
+    }
+}
+
+/* The remembered reason translated into out, when s is it; NULL otherwise. */
+static const char *why_translated(gw_lang lang, const char *s, char *out, size_t cap)
+{
+    if (!last_why.buf || s != last_why.buf || strcmp(s, last_why.text) != 0) return NULL;
+    const char *t = lookup(lang, last_why.fmt);
+    if (!t || gw_fmt_render(t, last_why.args, last_why.n, out, cap) < 0) return NULL;
+    return out;
+}
+
 typedef struct ctx_hook {
     gw_lang lang;
     const gw_ctx *ctx;
@@ -239,6 +276,8 @@ static const char *hook_ctx_msg(void *user, const char *s)
     ctx_hook *h = user;
     if (h->ctx && s == gw_ctx_errmsg(h->ctx))
         return gw_tr_ctx_msg(h->lang, h->ctx, h->msg, sizeof h->msg);
+    const char *w = why_translated(h->lang, s, h->msg, sizeof h->msg);
+    if (w) return w;
     /* a whole "%s" message passed through (an auth hook's reason, marked N_() where it is
      * written) is looked up as it stands */
     return h->whole ? lookup(h->lang, s) : NULL;

@@ -59,6 +59,12 @@ int gw_tr_format(gw_lang lang, const gw_ctx *ctx, char *out, size_t cap, const c
  * message when its format has no translation or its arguments were not kept. */
 const char *gw_tr_ctx_msg(gw_lang lang, const gw_ctx *ctx, char *buf, size_t cap);
 
+/* snprintf of an English reason into why[cap] for a caller that formats it later (a parser's
+ * "why" buffer, an auth hook's reason), remembered with its format and arguments for this
+ * thread: gw_tr_vformat given that buffer (the same pointer, still holding that text) as a %s
+ * argument writes the reason translated.  One reason per thread is remembered, the last. */
+void gw_tr_why(char *why, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* How many messages the catalogue of `lang` translates; *total (may be NULL): how many it
  * lists (translated or not). */
 size_t gw_tr_count(gw_lang lang, size_t *total);

@@ -252,7 +252,8 @@ static const char *bearer(gw_req *req, const char **why)
     if (!h) return NULL;
     while (*h == ' ') h++;
     if (strncasecmp(h, "Bearer ", 7) != 0) {
-        *why = N_("the Authorization header must use the Bearer scheme (Authorization: Bearer gw_…)");
+        *why = N_(
+            "the Authorization header must use the Bearer scheme (Authorization: Bearer gw_…)");
         return NULL;
     }
     h += 7;
@@ -347,18 +348,18 @@ int gw_auth_hook(void *user, gw_req *req, gw_role need, char *why, size_t cap)
         return rc;
     }
     if (role < need) {
-        snprintf(why, cap, "a %s token may not do this; it needs at least the %s role",
-                 gw_role_name(role), gw_role_name(need));
+        gw_tr_why(why, cap, "a %s token may not do this; it needs at least the %s role",
+                  gw_role_name(role), gw_role_name(need));
         return 403;
     }
     const char *jur = gw_req_auth_memo(req)->jurisdiction;
     const gw_route *r = gw_req_route(req);
     if (*jur &&
         (!conf || !conf->scope_rule || !r || conf->scope_rule(r->name) == GW_SCOPE_REFUSE)) {
-        snprintf(why, cap,
-                 "%s %s is not available to accounts scoped to a jurisdiction (this token is "
-                 "scoped to '%s'); ask for an unscoped token",
-                 r ? r->method : "", r ? r->pattern : "this route", jur);
+        gw_tr_why(why, cap,
+                  "%s %s is not available to accounts scoped to a jurisdiction (this token is "
+                  "scoped to '%s'); ask for an unscoped token",
+                  r ? r->method : "", r ? r->pattern : "this route", jur);
         return 403;
     }
     return 0;

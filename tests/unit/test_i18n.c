@@ -25,20 +25,20 @@ static void test_accept_language(void **state)
         {"en", GW_LANG_EN},
         {"zh-CN,zh;q=0.9,en;q=0.8", GW_LANG_ZH},
         {"en-US,en;q=0.9,zh-CN;q=0.8", GW_LANG_EN},
-        {"fr, zh;q=0.5", GW_LANG_ZH},     /* the only language we have, at a low weight */
-        {"fr, de;q=0.5", GW_LANG_EN},     /* nothing we have: the default */
-        {"zh;q=0, en", GW_LANG_EN},       /* q=0: not acceptable */
+        {"fr, zh;q=0.5", GW_LANG_ZH}, /* the only language we have, at a low weight */
+        {"fr, de;q=0.5", GW_LANG_EN}, /* nothing we have: the default */
+        {"zh;q=0, en", GW_LANG_EN},   /* q=0: not acceptable */
         {"en;q=0, zh", GW_LANG_ZH},
-        {"zh-TW", GW_LANG_ZH},            /* Traditional asked: Simplified is what we have */
+        {"zh-TW", GW_LANG_ZH}, /* Traditional asked: Simplified is what we have */
         {"zh-Hant-HK", GW_LANG_ZH},
-        {"ZH-cn", GW_LANG_ZH},            /* ranges are case-insensitive */
+        {"ZH-cn", GW_LANG_ZH}, /* ranges are case-insensitive */
         {"*", GW_LANG_EN},
         {"*;q=0.9, zh;q=0.1", GW_LANG_ZH},
-        {"zh;q=1.5", GW_LANG_EN},         /* malformed weights drop their element */
+        {"zh;q=1.5", GW_LANG_EN}, /* malformed weights drop their element */
         {"zh;q=0.1234", GW_LANG_EN},
         {"zh;q=", GW_LANG_EN},
         {"zhx", GW_LANG_EN},
-        {"zh_CN", GW_LANG_EN},            /* '_' is no language-range */
+        {"zh_CN", GW_LANG_EN},              /* '_' is no language-range */
         {"en;q=0.5, zh;q=0.5", GW_LANG_EN}, /* a tie: the first listed */
         {"zh;q=0.5, en;q=0.5", GW_LANG_ZH},
         {" zh-CN ; q=0.8 , en ; q=0.7 ", GW_LANG_ZH},
@@ -151,7 +151,8 @@ static void test_fmtargs(void **state)
     int n = capture(args, sizeof args, "%s then %s, %d token%s", "A", "B", 2, "s");
     assert_int_equal(n, 4);
     /* a translation may reorder (positional) and drop an English plural with %.0s */
-    assert_true(gw_fmt_render("%2$s 在 %1$s 之后，%3$d 个令牌%4$.0s", args, n, out, sizeof out) >= 0);
+    assert_true(gw_fmt_render("%2$s 在 %1$s 之后，%3$d 个令牌%4$.0s", args, n, out, sizeof out) >=
+                0);
     assert_string_equal(out, "B 在 A 之后，2 个令牌");
     assert_int_equal(gw_fmt_render("%s %s %s %s %s", args, n, out, sizeof out), -1);
     /* truncation keeps a terminated prefix and reports the whole length */
