@@ -1,7 +1,7 @@
 # fuzz.cmake — the libFuzzer targets (tests/fuzz/fuzz_<name>.c → fuzz_<name>), built when
 # -DGW_FUZZ=ON; `cmake --build build-fuzz --target fuzz` builds them all.  tests/fuzz/run_all.sh
 # builds and runs them over their seed corpora (tests/fuzz/corpus/<name>/).
-set(GW_FUZZ_TARGETS time crs tile query last_event_id geojson_edit plan_edit wkb mvt csv_import dbf_import csv_table tilestats serve_config road_tags)
+set(GW_FUZZ_TARGETS time crs tile query last_event_id geojson_edit plan_edit wkb mvt csv_import dbf_import csv_table tilestats serve_config road_tags accept_language)
 add_custom_target(fuzz)
 function(gw_fuzz_target name)
   cmake_parse_arguments(F "" "" "LIBS;SOURCES" ${ARGN})
@@ -29,6 +29,7 @@ gw_fuzz_target(tilestats LIBS gwtiles)
 gw_fuzz_target(serve_config LIBS gwcli)
 target_include_directories(fuzz_serve_config PRIVATE ${CMAKE_SOURCE_DIR}/api/cli)
 gw_fuzz_target(road_tags LIBS gwroad)
+gw_fuzz_target(accept_language LIBS gwhttp)
 
 # The MVT round trip decodes the encoder's bytes with protobuf-c's code generated from the
 # Mapbox vector tile schema (tests/fuzz/vector_tile.proto): a decoder independent of tiles/mvt.c.

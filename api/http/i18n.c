@@ -219,10 +219,28 @@ size_t gw_tr_count(gw_lang lang, size_t *total)
 const char *gw_tr_ctx_msg(gw_lang lang, const gw_ctx *ctx, char *buf, size_t cap)
 {
     if (!buf || cap == 0) return "";
-    const char *en = gw_ctx_errmsg(ctx);
-    const char *t = lookup(lang, gw_ctx_errfmt(ctx));
+    const char *en = gw_ctx_errmsg(ctx), *fmt = gw_ctx_errfmt(ctx);
     int n = 0;
     const char *args = gw_ctx_errargs(ctx, &n);
+    const char *ifmt, *iargs;
+    int in = 0, idx = lang == GW_LANG_EN ? -1 : gw_ctx_errinner(ctx, &ifmt, &iargs, &in);
+    if (idx >= 0) {
+        /* the message around the previous one: that one translated first, then the outer */
+        char inner[1024], outer_args[2048];
+        if (gw_fmt_render(gw_tr(lang, ifmt), iargs, in, inner, sizeof inner) >= 0) {
+            size_t used = 0;
+            const char *a = args;
+            for (int k = 0; k < n && used < sizeof outer_args; k++, a += strlen(a) + 1) {
+                const char *v = k == idx ? inner : a;
+                size_t l = strlen(v) + 1;
+                if (used + l > sizeof outer_args) break;
+                memcpy(outer_args + used, v, l);
+                used += l;
+            }
+            if (gw_fmt_render(gw_tr(lang, fmt), outer_args, n, buf, cap) >= 0) return buf;
+        }
+    }
+    const char *t = lookup(lang, fmt);
     if (!t || gw_fmt_render(t, args, n, buf, cap) < 0) snprintf(buf, cap, "%s", en);
     return buf;
 }
@@ -271,9 +289,10 @@ typedef struct ctx_hook {
     char msg[1024];
 } ctx_hook;
 
-static const char *hook_ctx_msg(void *user, const char *s)
+static const char *hook_ctx_msg(void *user, int idx, const char *s)
 {
     ctx_hook *h = user;
+    (void)idx;
     if (h->ctx && s == gw_ctx_errmsg(h->ctx))
         return gw_tr_ctx_msg(h->lang, h->ctx, h->msg, sizeof h->msg);
     const char *w = why_translated(h->lang, s, h->msg, sizeof h->msg);

@@ -92,7 +92,7 @@ static void resolve_stars(const fspec *s, int w, int pr, char *out, size_t cap)
 }
 
 int gw_fmt_capture(const char *fmt, va_list ap, char *out, size_t cap,
-                   const char *(*hook)(void *user, const char *s), void *user)
+                   const char *(*hook)(void *user, int idx, const char *s), void *user)
 {
     if (!fmt || !out || cap == 0) return -1;
     size_t used = 0;
@@ -143,7 +143,7 @@ int gw_fmt_capture(const char *fmt, va_list ap, char *out, size_t cap,
         case 'c': len = snprintf(dst, room, sp, va_arg(ap, int)); break;
         case 's': {
             const char *str = va_arg(ap, const char *);
-            const char *rep = hook && str ? hook(user, str) : NULL;
+            const char *rep = hook && str ? hook(user, n, str) : NULL;
             len = snprintf(dst, room, sp, rep ? rep : str ? str : "(null)");
             break;
         }

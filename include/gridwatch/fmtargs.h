@@ -18,12 +18,12 @@
 
 /* Format each argument of `fmt` alone with its own conversion ("%5.1f" of 3.14159 → "  3.1")
  * into out[cap] as consecutive NUL-terminated strings, in the order of the conversions.  `hook`
- * (may be NULL) sees every %s argument first and may return a replacement for it (NULL: keep
- * it).  Returns the number of arguments, or -1 when fmt has a conversion this does not handle
+ * (may be NULL) sees every %s argument first, with its index among the arguments, and may
+ * return a replacement for it (NULL: keep it).  Returns the number of arguments, or -1 when fmt has a conversion this does not handle
  * (%n, %ls, positional %1$s), more than GW_FMT_MAX_ARGS conversions, or out is too small.  `ap`
  * is consumed: pass a va_copy when the caller still needs the arguments. */
 int gw_fmt_capture(const char *fmt, va_list ap, char *out, size_t cap,
-                   const char *(*hook)(void *user, const char *s), void *user);
+                   const char *(*hook)(void *user, int idx, const char *s), void *user);
 
 /* Write `fmt` into out[cap] (always NUL-terminated when cap > 0) with its k-th conversion
  * replaced by the k-th captured argument (or the N-th for a positional %N$…); "%%" is "%".
@@ -36,5 +36,9 @@ int gw_fmt_render(const char *fmt, const char *args, int n, char *out, size_t ca
  * the next error is recorded. */
 const char *gw_ctx_errfmt(const gw_ctx *ctx);
 const char *gw_ctx_errargs(const gw_ctx *ctx, int *n);
+/* When the last error was recorded around the context's previous message ("export %s: --srs:
+ * %s", …, gw_ctx_errmsg(ctx)): the index of that argument, with the previous message's format
+ * and arguments in *fmt, *args, *n; -1 otherwise.  One level is kept. */
+int gw_ctx_errinner(const gw_ctx *ctx, const char **fmt, const char **args, int *n);
 
 #endif

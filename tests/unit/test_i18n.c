@@ -183,6 +183,14 @@ static void test_ctx_message(void **state)
     assert_non_null(strstr(buf, "参数 'datetime'：未知时区“Mars/Olympus”"));
     gw_tr_format(GW_LANG_EN, ctx, buf, sizeof buf, "parameter 'datetime': %s", gw_ctx_errmsg(ctx));
     assert_non_null(strstr(buf, "parameter 'datetime': unknown time zone 'Mars/Olympus'"));
+    /* an error recorded around the previous one keeps that one's format (one level): the
+     * outer format stays English when it has no translation, the inner one is translated */
+    gw_ctx_error(ctx, GW_ERR_ARG, "import %s: %s", "f.csv", gw_ctx_errmsg(ctx));
+    assert_non_null(strstr(gw_ctx_errmsg(ctx), "import f.csv: unknown time zone 'Mars/Olympus'"));
+    gw_tr_ctx_msg(GW_LANG_ZH, ctx, buf, sizeof buf);
+    assert_non_null(strstr(buf, "import f.csv: 未知时区“Mars/Olympus”"));
+    gw_tr_ctx_msg(GW_LANG_EN, ctx, buf, sizeof buf);
+    assert_string_equal(buf, gw_ctx_errmsg(ctx));
     /* a message without translation stays English */
     gw_ctx_error(ctx, GW_ERR_ARG, "an engine message nobody translated (%d)", 5);
     assert_string_equal(gw_tr_ctx_msg(GW_LANG_ZH, ctx, buf, sizeof buf),
