@@ -25,7 +25,10 @@ static const char *parse_spec(const char *p, fspec *s)
     memset(s, 0, sizeof *s);
     const char *q = p;
     int n = 0;
-    while (*q >= '0' && *q <= '9') n = n * 10 + (*q++ - '0');
+    while (*q >= '0' && *q <= '9') { /* a position past 99999 is no argument anyway */
+        if (n < 100000) n = n * 10 + (*q - '0');
+        q++;
+    }
     if (*q == '$' && n > 0) s->pos = n, p = q + 1;
     size_t t = 0;
     s->text[t++] = '%';
