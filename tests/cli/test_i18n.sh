@@ -36,7 +36,7 @@ contains "$T/out" "usage: gridwatch <command> [options]"
 lacks "$T/out" "用法"
 run $ZH 2 "$GW"
 contains "$T/err" "用法：gridwatch"
-for cmd in init import export gen-city stats serve demo; do
+for cmd in init import export gen-city stats serve demo tiles roads accounts token; do
   run $ZH 0 "$GW" $cmd --help
   contains "$T/out" "用法：gridwatch $cmd"
   run C 0 "$GW" $cmd --help

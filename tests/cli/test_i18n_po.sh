@@ -32,7 +32,7 @@ for src in ('api/http/server.c', 'api/http/problem.c', 'api/service/auth.c', 'ap
     marked.update(re.findall(r'N_\("([^"\\]*)"\)', open(src, encoding='utf-8').read()))
 must = [i for i, s, f in ents
         if i in marked
-        or re.match(r'usage: gridwatch (init|import|export|gen-city|stats|serve|demo)\b', i)
+        or re.match(r'usage: gridwatch (init|import|export|gen-city|stats|serve|demo|tiles|roads|accounts|token)\b', i)
         or i.startswith('gridwatch — ')]
 missing = [i for i in must if i not in done]
 print('i18n_po: %d msgids, %d translated (%.0f%%), %d untranslated; %d required, all there: %s'
