@@ -1,7 +1,7 @@
 # fuzz.cmake — the libFuzzer targets (tests/fuzz/fuzz_<name>.c → fuzz_<name>), built when
 # -DGW_FUZZ=ON; `cmake --build build-fuzz --target fuzz` builds them all.  tests/fuzz/run_all.sh
 # builds and runs them over their seed corpora (tests/fuzz/corpus/<name>/).
-set(GW_FUZZ_TARGETS time crs tile query last_event_id geojson_edit plan_edit wkb mvt csv_import dbf_import csv_table tilestats serve_config road_tags glyph_path cql2 negotiate)
+set(GW_FUZZ_TARGETS time crs tile query last_event_id geojson_edit plan_edit wkb mvt csv_import dbf_import csv_table tilestats serve_config road_tags glyph_path cql2 negotiate accept_language)
 add_custom_target(fuzz)
 function(gw_fuzz_target name)
   cmake_parse_arguments(F "" "" "LIBS;SOURCES" ${ARGN})
@@ -33,6 +33,7 @@ gw_fuzz_target(glyph_path LIBS gwroutes)
 gw_fuzz_target(cql2 LIBS gwstore)
 target_include_directories(fuzz_cql2 PRIVATE ${CMAKE_SOURCE_DIR}/geo/store)
 gw_fuzz_target(negotiate LIBS gwhttp)
+gw_fuzz_target(accept_language LIBS gwhttp)
 
 # The MVT round trip decodes the encoder's bytes with protobuf-c's code generated from the
 # Mapbox vector tile schema (tests/fuzz/vector_tile.proto): a decoder independent of tiles/mvt.c.

@@ -44,7 +44,7 @@ endmacro()
 
 # ---- geo/: the engine, from the bottom up ----
 gw_glob(S geo/core/*.c)
-gw_room(core SOURCES ${S} HEADERS common.h layer.h geojson.h csv.h cql2.h
+gw_room(core SOURCES ${S} HEADERS common.h layer.h geojson.h csv.h cql2.h fmtargs.h
         LIBS PkgConfig::GEOS PkgConfig::PROJ PkgConfig::JANSSON Threads::Threads m)
 gw_glob(S geo/crs/*.c)
 gw_room(crs SOURCES ${S} HEADERS crs.h DEPS core LIBS PkgConfig::PROJ)

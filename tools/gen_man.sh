@@ -3,6 +3,9 @@
 # top-level usage, then one section per command), so the page cannot drift from the program.
 # usage: tools/gen_man.sh BUILD/gridwatch OUT.1
 set -eu
+# the page is English whatever the caller's locale (the program's --help follows it: docs/i18n.md)
+export LC_ALL=C
+unset LANGUAGE LC_MESSAGES
 bin=${1:?usage: gen_man.sh GRIDWATCH OUT.1}
 out=${2:?usage: gen_man.sh GRIDWATCH OUT.1}
 version=$("$bin" --version 2>/dev/null | sed -n '1s/^gridwatch \([^ ,]*\).*/\1/p')

@@ -28,21 +28,39 @@ int gw_cli_exit_code(gw_status st)
     }
 }
 
+static gw_lang cli_lang = GW_LANG_EN;
+
+void gw_cli_lang_init(void) { cli_lang = gw_lang_from_env(); }
+gw_lang gw_cli_lang(void) { return cli_lang; }
+
 int gw_cli_fail(const char *cmd, gw_ctx *ctx, gw_status st)
 {
-    const char *msg = ctx ? gw_ctx_errmsg(ctx) : "";
-    fprintf(stderr, "gridwatch %s: %s\n", cmd, *msg ? msg : gw_status_str(st));
+    char msg[1024];
+    if (ctx && *gw_ctx_errmsg(ctx)) gw_tr_ctx_msg(cli_lang, ctx, msg, sizeof msg);
+    else snprintf(msg, sizeof msg, "%s", gw_status_str(st));
+    fprintf(stderr, "gridwatch %s: %s\n", cmd, msg);
     return gw_cli_exit_code(st);
+}
+
+void gw_cli_eprintf(const gw_ctx *ctx, const char *fmt, ...)
+{
+    char buf[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    gw_tr_vformat(cli_lang, ctx, buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    fputs(buf, stderr);
 }
 
 int gw_cli_usage_error(const char *cmd, const char *fmt, ...)
 {
+    char buf[4096];
     va_list ap;
-    fprintf(stderr, "gridwatch %s: ", cmd);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    gw_tr_vformat(cli_lang, NULL, buf, sizeof buf, fmt, ap);
     va_end(ap);
-    fprintf(stderr, " (see 'gridwatch %s --help')\n", cmd);
+    fprintf(stderr, "gridwatch %s: %s", cmd, buf);
+    fprintf(stderr, _(" (see 'gridwatch %s --help')\n"), cmd);
     return GW_EXIT_USAGE;
 }
 
@@ -103,5 +121,5 @@ void gw_cli_warn_cb(void *user, const char *msg)
 {
     gw_cli_progress *p = user;
     if (p && p->enabled && p->last_what[0]) fputc('\n', stderr);
-    fprintf(stderr, "gridwatch: warning: %s\n", msg);
+    fprintf(stderr, _("gridwatch: warning: %s\n"), msg);
 }

@@ -4,6 +4,7 @@
 #define GW_CLI_UTIL_H
 
 #include "gridwatch/common.h"
+#include "i18n.h"
 
 /* Exit codes (documented in `gridwatch --help` and docs/cli.md). */
 enum {
@@ -14,11 +15,22 @@ enum {
     GW_EXIT_CONFLICT = 4 /* duplicate id, non-empty target, lost race */
 };
 
+/* The language of the command line's messages (i18n.h): read from the environment (LANGUAGE,
+ * LC_ALL, LC_MESSAGES, LANG) once by main() before any thread starts; English until then. */
+void gw_cli_lang_init(void);
+gw_lang gw_cli_lang(void);
+/* A message text in the command line's language: _("…") where it is printed; N_("…") marks a
+ * text kept in a variable for the catalogue (tools/i18n_update.sh). */
+#define _(s) gw_tr(gw_cli_lang(), s)
+
 /* Exit code for a status. */
 int gw_cli_exit_code(gw_status st);
 /* Print "gridwatch <cmd>: <message>" on stderr, one line, from the ctx (or st's name). */
 int gw_cli_fail(const char *cmd, gw_ctx *ctx, gw_status st);
-/* Print "gridwatch <cmd>: <fmt…>" on stderr and return GW_EXIT_USAGE. */
+/* fprintf(stderr, fmt, …) in the command line's language; a %s argument that is
+ * gw_ctx_errmsg(ctx) is translated too. */
+void gw_cli_eprintf(const gw_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Print "gridwatch <cmd>: <fmt…>" on stderr (fmt translated) and return GW_EXIT_USAGE. */
 int gw_cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Progress bar state for gw_ctx_set_progress(): draws on stderr when it is a terminal (or when

@@ -18,7 +18,7 @@
 #include <strings.h>
 #include <unistd.h>
 
-static const char usage[] =
+static const char usage[] = N_(
     "usage: gridwatch accounts import DB FILE.csv [--out TOKENS.csv]\n"
     "       gridwatch accounts list DB [--jurisdiction PATH] [--all]\n"
     "       gridwatch accounts disable DB NAME\n"
@@ -39,7 +39,7 @@ static const char usage[] =
     "levels, note), oldest first per incident; an incident's whole history is\n"
     "'gridwatch incident history DB ID'.\n"
     "\n"
-    "exit codes: 0 ok, 1 runtime error, 2 usage error, 3 refused input, 4 name conflict\n";
+    "exit codes: 0 ok, 1 runtime error, 2 usage error, 3 refused input, 4 name conflict\n");
 
 static int open_db(const char *db, gw_ctx **ctx, gw_store **s)
 {
@@ -76,7 +76,7 @@ static int header(char **f, int n, int col[3])
         col[k] = i;
     }
     if (col[0] < 0 || col[1] < 0) {
-        fprintf(stderr, "gridwatch accounts: the header must name the columns name and role\n");
+        fprintf(stderr, _("gridwatch accounts: the header must name the columns name and role\n"));
         return -1;
     }
     return 0;
@@ -126,7 +126,7 @@ static int cmd_import(gw_store *s, const char *file, const char *out)
     }
     if (rc == GW_EXIT_OK && st) rc = gw_cli_fail("accounts", ctx, st);
     if (rc == GW_EXIT_OK && n == 0) {
-        fprintf(stderr, "gridwatch accounts: %s has no accounts\n", file);
+        fprintf(stderr, _("gridwatch accounts: %s has no accounts\n"), file);
         rc = GW_EXIT_INPUT;
     }
     char(*tok)[GW_TOKEN_LEN + 1] = rc ? NULL : calloc(n, sizeof *tok);
@@ -143,8 +143,8 @@ static int cmd_import(gw_store *s, const char *file, const char *out)
     if (rc == GW_EXIT_OK) {
         st = gw_auth_accounts_import(s, a, n, tok, &bad);
         if (st) {
-            if (bad < n) fprintf(stderr, "gridwatch accounts: %s line %ld:\n", file, line[bad]);
-            fprintf(stderr, "gridwatch accounts: nothing was created\n");
+            if (bad < n) fprintf(stderr, _("gridwatch accounts: %s line %ld:\n"), file, line[bad]);
+            fprintf(stderr, _("gridwatch accounts: nothing was created\n"));
             rc = gw_cli_fail("accounts", ctx, st);
             if (fp) fclose(fp), fp = NULL, unlink(out);
         }
@@ -156,7 +156,7 @@ static int cmd_import(gw_store *s, const char *file, const char *out)
             fprintf(w, "\"%s\",%s,\"%s\",%s\n", a[i].name, gw_role_name(a[i].role),
                     a[i].jurisdiction ? a[i].jurisdiction : "", tok[i]);
         if (fp && fclose(fp) != 0) perror(out), rc = GW_EXIT_RUNTIME;
-        fprintf(stderr, "gridwatch accounts: %zu accounts created%s%s\n", n,
+        fprintf(stderr, _("gridwatch accounts: %zu accounts created%s%s\n"), n,
                 out ? ", tokens in " : "", out ? out : "");
     }
     if (tok) memset(tok, 0, n * sizeof *tok);
@@ -203,29 +203,31 @@ static int print_step(void *user, int64_t seq, const gw_store_flow_step *t)
 int gw_cmd_accounts(int argc, char **argv)
 {
     if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-        fputs(usage, stdout);
+        fputs(_(usage), stdout);
         return GW_EXIT_OK;
     }
-    if (argc < 3) return gw_cli_usage_error("accounts", "a verb and a database\n%s", usage);
+    if (argc < 3) return gw_cli_usage_error("accounts", "a verb and a database\n%s", _(usage));
     const char *verb = argv[1], *db = argv[2], *file = NULL, *out = NULL, *within = "";
     int all = 0;
     for (int i = 3; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0) {
-            fputs(usage, stdout);
+            fputs(_(usage), stdout);
             return GW_EXIT_OK;
         } else if (strcmp(argv[i], "--out") == 0 && i + 1 < argc) out = argv[++i];
         else if (strcmp(argv[i], "--jurisdiction") == 0 && i + 1 < argc) within = argv[++i];
         else if (strcmp(argv[i], "--all") == 0) all = 1;
         else if (argv[i][0] != '-' && !file) file = argv[i];
-        else return gw_cli_usage_error("accounts", "unexpected argument '%s'\n%s", argv[i], usage);
+        else
+            return gw_cli_usage_error("accounts", "unexpected argument '%s'\n%s", argv[i],
+                                      _(usage));
     }
     int is_import = strcmp(verb, "import") == 0, is_list = strcmp(verb, "list") == 0,
         is_disable = strcmp(verb, "disable") == 0, is_audit = strcmp(verb, "audit") == 0;
     if (!is_import && !is_list && !is_disable && !is_audit)
-        return gw_cli_usage_error("accounts", "unknown verb '%s'\n%s", verb, usage);
+        return gw_cli_usage_error("accounts", "unknown verb '%s'\n%s", verb, _(usage));
     if ((is_import || is_disable || is_audit) && !file)
         return gw_cli_usage_error("accounts", "%s needs %s\n%s", verb,
-                                  is_import ? "a CSV file" : "an account name", usage);
+                                  is_import ? "a CSV file" : "an account name", _(usage));
     gw_ctx *ctx = NULL;
     gw_store *s = NULL;
     int rc = open_db(db, &ctx, &s);
@@ -248,7 +250,7 @@ int gw_cmd_accounts(int argc, char **argv)
         gw_status st = gw_auth_token_revoke(s, file, &n);
         if (st) rc = gw_cli_fail("accounts", ctx, st);
         else
-            fprintf(stderr, "gridwatch accounts: '%s' disabled (%d token%s)\n", file, n,
+            fprintf(stderr, _("gridwatch accounts: '%s' disabled (%d token%s)\n"), file, n,
                     n == 1 ? "" : "s");
     }
     gw_store_close(s);

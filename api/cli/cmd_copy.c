@@ -13,7 +13,7 @@
 #include "gridwatch/store.h"
 #include "gridwatch/store_copy.h"
 
-static const char copy_help[] =
+static const char copy_help[] = N_(
     "usage: gridwatch copy SRC DST\n"
     "\n"
     "Copy a whole gridwatch database from SRC to DST: the five layers with every grid version\n"
@@ -33,7 +33,7 @@ static const char copy_help[] =
     "  gridwatch copy city.db postgresql:///heze\n"
     "  gridwatch copy postgresql://gw@db.example/heze backup.db\n"
     "\n"
-    "exit codes: 0 ok, 1 runtime error (database), 2 usage error, 4 DST not empty\n";
+    "exit codes: 0 ok, 1 runtime error (database), 2 usage error, 4 DST not empty\n");
 
 /* Remove a SpatiaLite file the copy created (and its WAL files). */
 static void remove_file(const char *path)
@@ -62,7 +62,7 @@ int gw_cmd_copy(int argc, char **argv)
     int npos = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
-            return fputs(copy_help, stdout), GW_EXIT_OK;
+            return fputs(_(copy_help), stdout), GW_EXIT_OK;
         if (argv[i][0] == '-' && argv[i][1])
             return gw_cli_usage_error("copy", "unknown option '%s'", argv[i]);
         if (npos == 2) return gw_cli_usage_error("copy", "expected SRC DST, got more arguments");
@@ -74,7 +74,7 @@ int gw_cmd_copy(int argc, char **argv)
         return gw_cli_usage_error("copy", "SRC and DST are the same database (%s)", src);
     gw_ctx *ctx = NULL;
     if (gw_ctx_create(&ctx) != GW_OK) {
-        fprintf(stderr, "gridwatch copy: out of memory\n");
+        fprintf(stderr, _("gridwatch copy: out of memory\n"));
         return GW_EXIT_RUNTIME;
     }
     gw_cli_progress p;

@@ -14,7 +14,7 @@
 #include <string.h>
 #include <time.h>
 
-static const char usage[] =
+static const char usage[] = N_(
     "usage: gridwatch coverage DB [--grid ID] [--format csv|json] [--recompute] [--from T] [--to T]\n"
     "                             [--min-blind M2] [--room-dist M] [--threads N] [--no-blind]\n"
     "\n"
@@ -33,7 +33,7 @@ static const char usage[] =
     "                   (built on request: tiles, GET /analysis/coverage/{grid}; default 100)\n"
     "  --room-dist M    police-room reach distance in metres (default 1000)\n"
     "  --threads N      worker threads (default 2)\n"
-    "  --no-blind       accepted, no effect (blind-spot polygons are only built on request)\n";
+    "  --no-blind       accepted, no effect (blind-spot polygons are only built on request)\n");
 
 /* CPU seconds of the process (every thread): the work done, whatever else runs on the box. */
 static double cpu_now(void)
@@ -96,7 +96,7 @@ static int print_rows(gw_store *store, const char *grid, int json)
     if (json) fputs("]\n", stdout);
     if (st) return gw_cli_fail("coverage", gw_store_ctx(store), st);
     if (grid && !p.n) {
-        fprintf(stderr, "gridwatch coverage: no coverage for grid '%s' in %s\n", grid,
+        fprintf(stderr, _("gridwatch coverage: no coverage for grid '%s' in %s\n"), grid,
                 gw_store_path(store));
         return GW_EXIT_INPUT;
     }
@@ -111,7 +111,7 @@ int gw_cmd_coverage(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)
-            return fputs(usage, stdout), GW_EXIT_OK;
+            return fputs(_(usage), stdout), GW_EXIT_OK;
         if (strcmp(a, "--recompute") == 0) recompute = 1;
         else if (strcmp(a, "--no-blind") == 0) o.blind_spots = 0;
         else if (strcmp(a, "--grid") == 0 && v) grid = v, i++;

@@ -24,7 +24,7 @@ static gw_ctx *cli_ctx(gw_cli_progress *p)
 {
     gw_ctx *ctx = NULL;
     if (gw_ctx_create(&ctx) != GW_OK) {
-        fprintf(stderr, "gridwatch: out of memory\n");
+        fprintf(stderr, _("gridwatch: out of memory\n"));
         return NULL;
     }
     gw_cli_progress_init(p);
@@ -42,7 +42,7 @@ static int wants_help(int argc, char **argv)
 
 /* ---- init ---------------------------------------------------------------------------- */
 
-static const char init_help[] =
+static const char init_help[] = N_(
     "usage: gridwatch init DB [--tz ZONE]\n"
     "\n"
     "Create an empty gridwatch database: a SpatiaLite file with the five layers (grids,\n"
@@ -52,11 +52,11 @@ static const char init_help[] =
     "options:\n"
     "  --tz ZONE   the database's default zone (Asia/Shanghai, +08:00, UTC): imports read times\n"
     "              without a UTC offset in it when they give no --tz, and say so.  Without it\n"
-    "              such a time stops the import.  --tz '' removes the default\n";
+    "              such a time stops the import.  --tz '' removes the default\n");
 
 int gw_cmd_init(int argc, char **argv)
 {
-    if (wants_help(argc, argv)) return fputs(init_help, stdout), GW_EXIT_OK;
+    if (wants_help(argc, argv)) return fputs(_(init_help), stdout), GW_EXIT_OK;
     static const struct option opts[] = {{"tz", required_argument, 0, 't'}, {0, 0, 0, 0}};
     const char *tz = NULL;
     int c;
@@ -100,7 +100,7 @@ int gw_cmd_init(int argc, char **argv)
 
 /* ---- import -------------------------------------------------------------------------- */
 
-static const char import_help[] =
+static const char import_help[] = N_(
     "usage: gridwatch import DB LAYER FILE [options]\n"
     "\n"
     "Import a vector file into a layer (grids, police_rooms, cameras, teams, incidents) in one\n"
@@ -140,11 +140,11 @@ static const char import_help[] =
     "example:\n"
     "  gridwatch import city.db grids police_beats.geojson --map id=beat_num,name=beat\n"
     "  gridwatch import city.db roads aguascalientes.osm.pbf --replace\n"
-    "  gridwatch import city.db incidents crimes.csv --map occurred_at=date,category=primary_type --tz America/Chicago\n";
+    "  gridwatch import city.db incidents crimes.csv --map occurred_at=date,category=primary_type --tz America/Chicago\n");
 
 int gw_cmd_import(int argc, char **argv)
 {
-    if (wants_help(argc, argv)) return fputs(import_help, stdout), GW_EXIT_OK;
+    if (wants_help(argc, argv)) return fputs(_(import_help), stdout), GW_EXIT_OK;
     static const struct option opts[] = {
         {"source-layer", required_argument, 0, 'l'},
         {"srs", required_argument, 0, 's'},
@@ -221,7 +221,7 @@ int gw_cmd_import(int argc, char **argv)
 
 /* ---- export -------------------------------------------------------------------------- */
 
-static const char export_help[] =
+static const char export_help[] = N_(
     "usage: gridwatch export DB LAYER FILE [--srs SRS] [--encoding NAME] [--format DRIVER]\n"
     "                                      [--legacy-geojson]\n"
     "\n"
@@ -236,11 +236,11 @@ static const char export_help[] =
     "                     GeoJSON and KML are EPSG:4326 only (refused otherwise)\n"
     "  --encoding NAME    Shapefile/CSV text: UTF-8 (default), GBK, GB18030 (a .cpg says which);\n"
     "                     a value with a character GBK lacks stops the export, naming it\n"
-    "  --legacy-geojson   GeoJSON 2008 in --srs, with a \"crs\" member (for old tools only)\n";
+    "  --legacy-geojson   GeoJSON 2008 in --srs, with a \"crs\" member (for old tools only)\n");
 
 int gw_cmd_export(int argc, char **argv)
 {
-    if (wants_help(argc, argv)) return fputs(export_help, stdout), GW_EXIT_OK;
+    if (wants_help(argc, argv)) return fputs(_(export_help), stdout), GW_EXIT_OK;
     static const struct option opts[] = {{"format", required_argument, 0, 'f'},
                                          {"srs", required_argument, 0, 's'},
                                          {"encoding", required_argument, 0, 'e'},
@@ -290,7 +290,7 @@ int gw_cmd_export(int argc, char **argv)
 
 /* ---- gen-city ------------------------------------------------------------------------ */
 
-static const char gen_help[] =
+static const char gen_help[] = N_(
     "usage: gridwatch gen-city DB [--scale F] [--seed N] [--region FILE] [--prefectures N]\n"
     "                             [--truth FILE | --no-truth]\n"
     "\n"
@@ -316,7 +316,7 @@ static const char gen_help[] =
     "                 county (\"P03 牡丹区\"); N = 16 at scale 1: about 206,000 grids, 4,000,000\n"
     "                 cameras and 16,000,000 incidents\n"
     "  --truth FILE   write the ground truth to FILE instead of DB.truth.geojson\n"
-    "  --no-truth     do not write the ground truth\n";
+    "  --no-truth     do not write the ground truth\n");
 
 int cli_gen_city(const char *db, double scale, int prefectures, uint64_t seed, const char *region,
                  const char *truth, int quiet)
@@ -346,7 +346,7 @@ int cli_gen_city(const char *db, double scale, int prefectures, uint64_t seed, c
 
 int gw_cmd_gen_city(int argc, char **argv)
 {
-    if (wants_help(argc, argv)) return fputs(gen_help, stdout), GW_EXIT_OK;
+    if (wants_help(argc, argv)) return fputs(_(gen_help), stdout), GW_EXIT_OK;
     static const struct option opts[] = {{"scale", required_argument, 0, 's'},
                                          {"seed", required_argument, 0, 'n'},
                                          {"region", required_argument, 0, 'r'},
@@ -404,7 +404,7 @@ int gw_cmd_gen_city(int argc, char **argv)
     if (!truth && !no_truth) {
         size_t len = strlen(db) + sizeof ".truth.geojson";
         if (!(deflt = malloc(len)))
-            return fprintf(stderr, "gridwatch: out of memory\n"), GW_EXIT_RUNTIME;
+            return fprintf(stderr, _("gridwatch: out of memory\n")), GW_EXIT_RUNTIME;
         snprintf(deflt, len, "%s.truth.geojson", db);
         if (gw_store_is_postgres(db)) { /* no file beside a database server: ./NAME.truth.geojson */
             const char *name = strrchr(db, '/') + 1;
@@ -420,11 +420,11 @@ int gw_cmd_gen_city(int argc, char **argv)
 
 /* ---- stats --------------------------------------------------------------------------- */
 
-static const char stats_help[] =
+static const char stats_help[] = N_(
     "usage: gridwatch stats DB [--json]\n"
     "\n"
     "Print what the database holds: rows per layer, extent, metric CRS, time span of the\n"
-    "incidents, top categories, camera and team status, grid area and population.\n";
+    "incidents, top categories, camera and team status, grid area and population.\n");
 
 static int add_group(void *user, const char *key, int64_t n)
 {
@@ -502,7 +502,7 @@ static void print_groups(json_t *o)
 
 int gw_cmd_stats(int argc, char **argv)
 {
-    if (wants_help(argc, argv)) return fputs(stats_help, stdout), GW_EXIT_OK;
+    if (wants_help(argc, argv)) return fputs(_(stats_help), stdout), GW_EXIT_OK;
     int as_json = 0;
     const char *db = NULL;
     for (int i = 1; i < argc; i++) {

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char usage[] =
+static const char usage[] = N_(
     "usage: gridwatch hotspots DB [options]\n"
     "\n"
     "Getis-Ord Gi* hot spots per grid (as R spdep::localG with self-included binary weights,\n"
@@ -45,7 +45,7 @@ static const char usage[] =
     "  --evaluate --train FROM/TO --test FROM/TO [--top 0.05]\n"
     "                            Prediction Accuracy Index of Gi* hot grids (each value, 99/95/90 %)\n"
     "                            and of the top share of KDE cells, trained on one period, scored on\n"
-    "                            the next (table; --format json for JSON)\n";
+    "                            the next (table; --format json for JSON)\n");
 
 static gw_status write_neighbours(gw_ctx *ctx, const char *path, const gw_layer_data *g,
                                   const gw_weights *w)
@@ -71,7 +71,7 @@ int gw_cmd_hotspots(int argc, char **argv)
     int evaluate = 0, json_fmt = 0;
     gw_ctx *ctx = NULL;
     if (gw_ctx_create(&ctx) != GW_OK)
-        return fputs("gridwatch hotspots: out of memory\n", stderr), GW_EXIT_RUNTIME;
+        return fputs(_("gridwatch hotspots: out of memory\n"), stderr), GW_EXIT_RUNTIME;
     gw_ctx_set_warn(ctx, gw_cli_warn_cb, NULL);
     for (int i = 1; i < argc; i++) { /* --tz and --method first: they apply wherever they are */
         if (strcmp(argv[i], "--tz") == 0 && i + 1 < argc) tz = argv[i + 1];
@@ -83,7 +83,7 @@ int gw_cmd_hotspots(int argc, char **argv)
     for (int i = 1; i < argc && rc == GW_EXIT_OK; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            fputs(usage, stdout);
+            fputs(_(usage), stdout);
             gw_ctx_destroy(ctx);
             return GW_EXIT_OK;
         }

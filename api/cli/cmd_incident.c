@@ -20,7 +20,7 @@
 #include <string.h>
 #include <time.h>
 
-static const char usage[] =
+static const char usage[] = N_(
     "usage: gridwatch incident transition DB ID ACTION [--note TEXT] [--team T | --department D]\n"
     "                          [--to CHILD] [--as NAME] [--jurisdiction PATH]\n"
     "       gridwatch incident history DB ID\n"
@@ -45,7 +45,7 @@ static const char usage[] =
     "\n"
     "exit codes: 0 done, 1 database error, 2 usage, 3 refused input (no such incident, a note\n"
     "or assignee missing, a wrong child), 4 refused by the state machine, a level bound or the\n"
-    "jurisdiction (the message says why)\n";
+    "jurisdiction (the message says why)\n");
 
 /* The jurisdiction path of a published grid by its fields, into buf ("" when unknown). */
 static void grid_path(gw_store *s, const char *grid, char *buf, size_t cap)
@@ -174,7 +174,7 @@ static int transition(gw_store *s, gw_ctx *ctx, placer *p, const char *id, gw_fl
     gw_store_flow_cur cur;
     gw_status st = gw_store_flow_get(s, id, &cur);
     if (st == GW_ERR_NOT_FOUND) {
-        fprintf(stderr, "gridwatch incident: no incident has the id '%s'\n", id);
+        fprintf(stderr, _("gridwatch incident: no incident has the id '%s'\n"), id);
         return GW_EXIT_INPUT;
     }
     if (st) return gw_cli_fail("incident", ctx, st);
@@ -185,7 +185,7 @@ static int transition(gw_store *s, gw_ctx *ctx, placer *p, const char *id, gw_fl
     gw_flow_outcome o;
     if ((st = gw_flow_transition(s, r, &o))) return gw_cli_fail("incident", ctx, st);
     if (o.refusal != GW_FLOW_DONE) {
-        fprintf(stderr, "gridwatch incident: %s\n", o.why);
+        fprintf(stderr, _("gridwatch incident: %s\n"), o.why);
         return o.refusal == GW_FLOW_BAD || o.refusal == GW_FLOW_NO_INCIDENT ? GW_EXIT_INPUT
                                                                             : GW_EXIT_CONFLICT;
     }
@@ -202,7 +202,7 @@ int gw_cmd_incident(int argc, char **argv)
     int npos = 0;
     for (int i = 1; i < argc; i++)
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            fputs(usage, stdout);
+            fputs(_(usage), stdout);
             return GW_EXIT_OK;
         }
     for (int i = 1; i < argc; i++) {
@@ -264,7 +264,7 @@ int gw_cmd_incident(int argc, char **argv)
         gw_store_flow_cur cur;
         st = gw_store_flow_get(s, pos[2], &cur);
         if (st == GW_ERR_NOT_FOUND) {
-            fprintf(stderr, "gridwatch incident: no incident has the id '%s'\n", pos[2]);
+            fprintf(stderr, _("gridwatch incident: no incident has the id '%s'\n"), pos[2]);
             rc = GW_EXIT_INPUT;
         } else if (st || (st = gw_store_flow_history(s, pos[2], print_step, NULL))) {
             rc = gw_cli_fail("incident", ctx, st);

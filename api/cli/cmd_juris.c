@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char juris_usage[] =
+static const char juris_usage[] = N_(
     "usage: gridwatch jurisdictions DB [--level N] [--parent PATH] [--json]\n"
     "       gridwatch jurisdictions import DB FILE.csv\n"
     "\n"
@@ -30,12 +30,12 @@ static const char juris_usage[] =
     "named), a name containing '/', a grid listed twice or a malformed file refuses the whole\n"
     "file and nothing changes.  A running server sees the change like any grid edit.\n"
     "\n"
-    "exit codes: 0 ok, 1 runtime error, 2 usage error, 3 file refused (format, unknown grid, name)\n";
+    "exit codes: 0 ok, 1 runtime error, 2 usage error, 3 file refused (format, unknown grid, name)\n");
 
 static int open_db(const char *db, int flags, gw_ctx **ctx, gw_store **s)
 {
     if (gw_ctx_create(ctx) != GW_OK) {
-        fprintf(stderr, "gridwatch jurisdictions: out of memory\n");
+        fprintf(stderr, _("gridwatch jurisdictions: out of memory\n"));
         return GW_EXIT_RUNTIME;
     }
     gw_ctx_set_warn(*ctx, gw_cli_warn_cb, NULL);
@@ -60,7 +60,7 @@ static int run_import(const char *db, const char *file)
         rc = gw_cli_fail("jurisdictions", ctx, st);
         if (st == GW_ERR_NOT_FOUND || st == GW_ERR_ARG) rc = GW_EXIT_INPUT;
     } else {
-        fprintf(stderr, "gridwatch jurisdictions: set the jurisdiction of %zu grid%s\n", n,
+        fprintf(stderr, _("gridwatch jurisdictions: set the jurisdiction of %zu grid%s\n"), n,
                 n == 1 ? "" : "s");
     }
     gw_store_close(s);
@@ -100,7 +100,7 @@ static void print_list(const gw_juris_list *l, int level, const char *parent, in
                    (long long)j->population, j->area_km2, j->path);
     }
     if (l->unassigned)
-        fprintf(stderr, "gridwatch jurisdictions: %lld grid%s no jurisdiction field set\n",
+        fprintf(stderr, _("gridwatch jurisdictions: %lld grid%s no jurisdiction field set\n"),
                 (long long)l->unassigned, l->unassigned == 1 ? " has" : "s have");
 }
 
@@ -124,7 +124,8 @@ static int run_list(const char *db, int level, const char *parent, int as_json)
     if (st) {
         rc = gw_cli_fail("jurisdictions", ctx, st);
     } else if (!known) {
-        fprintf(stderr, "gridwatch jurisdictions: no jurisdiction '%s' among the published grids\n",
+        fprintf(stderr,
+                _("gridwatch jurisdictions: no jurisdiction '%s' among the published grids\n"),
                 parent);
         rc = GW_EXIT_INPUT;
     } else {
@@ -141,7 +142,7 @@ int gw_cmd_jurisdictions(int argc, char **argv)
 {
     for (int i = 1; i < argc; i++)
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            fputs(juris_usage, stdout);
+            fputs(_(juris_usage), stdout);
             return GW_EXIT_OK;
         }
     if (argc > 1 && strcmp(argv[1], "import") == 0) {

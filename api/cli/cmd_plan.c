@@ -11,7 +11,7 @@
 #include <string.h>
 #include <time.h>
 
-static const char plan_usage[] =
+static const char plan_usage[] = N_(
     "usage: gridwatch plan <sub-command> DB [arguments] [options]\n"
     "\n"
     "Grid planning: drafts of the grid set, edits that keep the tiling whole, validation,\n"
@@ -41,7 +41,7 @@ static const char plan_usage[] =
     "         --map id=FIELD,… (import: source fields for the grid fields; a DXF needs id=…),\n"
     "         --tol M2 (validation thresholds), --summary (validate: only the counts)\n"
     "exit codes: 0 ok (validate: the layout tiles), 1 runtime error, 2 usage, 3 edit refused or\n"
-    "            layout does not tile, 4 conflict (published or stale draft)\n";
+    "            layout does not tile, 4 conflict (published or stale draft)\n");
 
 static char *read_arg(const char *a)
 {
@@ -68,7 +68,7 @@ int gw_cmd_plan(int argc, char **argv)
     gw_plan_validate_opts vo = {0};
     for (int i = 1; i < argc; i++)
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            fputs(plan_usage, stdout);
+            fputs(_(plan_usage), stdout);
             return GW_EXIT_OK;
         }
     if (!sub) return gw_cli_usage_error("plan", "expected a sub-command (see --help)");
@@ -199,7 +199,7 @@ int gw_cmd_plan(int argc, char **argv)
 
 /* ---- gridwatch plan suggest ---------------------------------------------------------------- */
 
-static const char suggest_usage[] =
+static const char suggest_usage[] = N_(
     "usage: gridwatch plan suggest DB DRAFT [--target incidents|population] [--max-cv X]\n"
     "                              [--max-edits N] [--min-compactness PP] [--by NAME]\n"
     "\n"
@@ -216,7 +216,7 @@ static const char suggest_usage[] =
     "  --max-edits N       at most N edits (default 50, up to 100000)\n"
     "  --min-compactness P Polsby-Popper floor for merged grids and split pieces (default 0.2)\n"
     "  --by NAME           who, for the audit log (default $USER)\n"
-    "exit codes: 0 ok, 1 runtime error, 2 usage, 3 bad input, 4 conflict (stale draft)\n";
+    "exit codes: 0 ok, 1 runtime error, 2 usage, 3 bad input, 4 conflict (stale draft)\n");
 
 static int cli_suggest(int argc, char **argv)
 {
@@ -230,7 +230,7 @@ static int cli_suggest(int argc, char **argv)
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int64_t n = 0;
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            fputs(suggest_usage, stdout);
+            fputs(_(suggest_usage), stdout);
             return GW_EXIT_OK;
         } else if (strcmp(a, "--target") == 0 && v) {
             if (strcmp(v, "incidents") != 0 && strcmp(v, "population") != 0)

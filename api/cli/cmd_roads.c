@@ -16,7 +16,7 @@
 #include <string.h>
 #include <time.h>
 
-static const char roads_usage[] =
+static const char roads_usage[] = N_(
     "usage: gridwatch roads DB [stats]\n"
     "       gridwatch roads DB nearest --lon X --lat Y [--k 5] [--by eta|distance] [--route]\n"
     "       gridwatch roads DB edges FILE.csv\n"
@@ -30,7 +30,7 @@ static const char roads_usage[] =
     "index), source, target (node indices), cost, reverse_cost (seconds; -1 = not allowed),\n"
     "length_m, road_fid, x1, y1, x2, y2 (the end nodes in the metric CRS).\n"
     "\n"
-    "exit codes: 0 ok, 1 runtime error, 2 usage error, 3 no road near the point\n";
+    "exit codes: 0 ok, 1 runtime error, 2 usage error, 3 no road near the point\n");
 
 static double now_s(void)
 {
@@ -43,7 +43,7 @@ static int write_edges(gw_ctx *ctx, const gw_road_graph *g, const char *path)
 {
     FILE *f = fopen(path, "w");
     if (!f) {
-        fprintf(stderr, "gridwatch roads: cannot write %s\n", path);
+        fprintf(stderr, _("gridwatch roads: cannot write %s\n"), path);
         return GW_EXIT_RUNTIME;
     }
     (void)ctx;
@@ -110,7 +110,7 @@ static int nearest(gw_ctx *ctx, gw_store *s, const gw_road_graph *g, double lon,
 int gw_cmd_roads(int argc, char **argv)
 {
     if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")))
-        return fputs(roads_usage, stdout), GW_EXIT_OK;
+        return fputs(_(roads_usage), stdout), GW_EXIT_OK;
     if (argc < 2) return gw_cli_usage_error("roads", "expected DB");
     const char *db = argv[1], *verb = argc > 2 ? argv[2] : "stats";
     static const struct option opts[] = {

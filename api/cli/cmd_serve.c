@@ -21,7 +21,7 @@
 
 /* ---- serve ---------------------------------------------------------------------------------- */
 
-static const char serve_usage[] =
+static const char serve_usage[] = N_(
     "usage: gridwatch serve DB [--bind 127.0.0.1] [--port 8080] [--threads N]\n"
     "                          [--anonymous-read] [--max-body BYTES] [--tile-cache-mb N] [--quiet]\n"
     "                          [--public-url URL] [--auth-fail-max N]\n"
@@ -59,7 +59,7 @@ static const char serve_usage[] =
     "The map wall (/wall/) needs its page and MapLibre GL's files: from PREFIX/share/gridwatch/web\n"
     "after cmake --install, or web/ with web/node_modules (npm ci) in a build tree, or\n"
     "$GRIDWATCH_WEB_DIR.  When they are missing, serve refuses to start (exit 1) and says what is\n"
-    "missing, unless --no-wall is given.\n";
+    "missing, unless --no-wall is given.\n");
 
 static int serve_main(int argc, char **argv, const char *cfg_db);
 
@@ -103,14 +103,14 @@ int gw_cmd_serve(int argc, char **argv)
     if (cfg_path) {
         char err[1024];
         if (gw_cli_config_load(cfg_path, &cfg, err, sizeof err) != 0) {
-            fprintf(stderr, "gridwatch serve: %s\n", err);
+            fprintf(stderr, _("gridwatch serve: %s\n"), err);
             return GW_EXIT_USAGE;
         }
     }
     char **args = malloc((size_t)(argc + cfg.argc + 1) * sizeof *args);
     if (!args) {
         gw_cli_config_free(&cfg);
-        fprintf(stderr, "gridwatch serve: out of memory\n");
+        fprintf(stderr, _("gridwatch serve: out of memory\n"));
         return GW_EXIT_RUNTIME;
     }
     int nargs = 0;
@@ -126,7 +126,7 @@ int gw_cmd_serve(int argc, char **argv)
     args[nargs] = NULL;
     int rc = serve_main(nargs, args, cfg.database);
     if (rc == GW_EXIT_USAGE && cfg_path)
-        fprintf(stderr, "gridwatch serve: (settings read from %s, then the command line)\n",
+        fprintf(stderr, _("gridwatch serve: (settings read from %s, then the command line)\n"),
                 cfg_path);
     free(args);
     gw_cli_config_free(&cfg);
@@ -146,7 +146,7 @@ static int serve_main(int argc, char **argv, const char *cfg_db)
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         int64_t n;
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            fputs(serve_usage, stdout);
+            fputs(_(serve_usage), stdout);
             return 0;
         } else if (strcmp(a, "--check") == 0) {
             check = 1;
@@ -160,13 +160,14 @@ static int serve_main(int argc, char **argv, const char *cfg_db)
             o.bind = v, i++;
         } else if (strcmp(a, "--port") == 0 && v) {
             if (gw_parse_int64(v, &n) || n < 0 || n > 65535) {
-                fprintf(stderr, "gridwatch serve: --port '%s' is not a port number (0-65535)\n", v);
+                fprintf(stderr, _("gridwatch serve: --port '%s' is not a port number (0-65535)\n"),
+                        v);
                 return 2;
             }
             o.port = (uint16_t)n, i++;
         } else if (strcmp(a, "--threads") == 0 && v) {
             if (gw_parse_int64(v, &n) || n < 1 || n > 256) {
-                fprintf(stderr, "gridwatch serve: --threads '%s' must be 1-256\n", v);
+                fprintf(stderr, _("gridwatch serve: --threads '%s' must be 1-256\n"), v);
                 return 2;
             }
             o.threads = (int)n, i++;
@@ -184,42 +185,43 @@ static int serve_main(int argc, char **argv, const char *cfg_db)
             o.public_url = v, i++;
         } else if (strcmp(a, "--auth-fail-max") == 0 && v) {
             if (gw_parse_int64(v, &n) || n < 1 || n > 1000000) {
-                fprintf(stderr, "gridwatch serve: --auth-fail-max '%s' must be 1-1000000\n", v);
+                fprintf(stderr, _("gridwatch serve: --auth-fail-max '%s' must be 1-1000000\n"), v);
                 return 2;
             }
             o.auth_fail_max = (int)n, i++;
         } else if (strcmp(a, "--tile-cache-mb") == 0 && v) {
             if (gw_parse_int64(v, &n) || n < 1 || n > 65536) {
-                fprintf(stderr, "gridwatch serve: --tile-cache-mb '%s' must be 1-65536\n", v);
+                fprintf(stderr, _("gridwatch serve: --tile-cache-mb '%s' must be 1-65536\n"), v);
                 return 2;
             }
             ao.tile_cache_bytes = (size_t)n << 20, i++;
         } else if (strcmp(a, "--max-body") == 0 && v) {
             if (gw_parse_int64(v, &n) || n < 1) {
-                fprintf(stderr, "gridwatch serve: --max-body '%s' must be a positive byte count\n",
-                        v);
+                fprintf(stderr,
+                        _("gridwatch serve: --max-body '%s' must be a positive byte count\n"), v);
                 return 2;
             }
             o.max_body = (size_t)n, i++;
         } else if (a[0] == '-') {
-            fprintf(stderr, "gridwatch serve: unknown or incomplete option '%s' (see --help)\n", a);
+            fprintf(stderr, _("gridwatch serve: unknown or incomplete option '%s' (see --help)\n"),
+                    a);
             return 2;
         } else if (!db_given) {
             o.db_path = a, db_given = 1;
         } else {
-            fprintf(stderr, "gridwatch serve: unexpected argument '%s' (see --help)\n", a);
+            fprintf(stderr, _("gridwatch serve: unexpected argument '%s' (see --help)\n"), a);
             return 2;
         }
     }
     if (!o.db_path) {
-        fprintf(stderr, "gridwatch serve: no database given (see --help)\n");
+        fprintf(stderr, _("gridwatch serve: no database given (see --help)\n"));
         return 2;
     }
     char wall_msg[2 * PATH_MAX + 512];
     if (no_wall) {
         gw_web_disable();
     } else if (gw_web_check(wall_msg, sizeof wall_msg) != 0) { /* fail at start, not as 404s */
-        fprintf(stderr, "gridwatch serve: %s\n", wall_msg);
+        fprintf(stderr, _("gridwatch serve: %s\n"), wall_msg);
         return 1;
     }
     if (check) {
@@ -235,19 +237,19 @@ static int serve_main(int argc, char **argv, const char *cfg_db)
     signal(SIGPIPE, SIG_IGN);
     gw_ctx *ctx = NULL;
     if (gw_ctx_create(&ctx) != GW_OK) {
-        fprintf(stderr, "gridwatch serve: out of memory\n");
+        fprintf(stderr, _("gridwatch serve: out of memory\n"));
         return 1;
     }
     gw_app *app = NULL;
     if (gw_app_create(ctx, o.db_path, &ao, &app) != GW_OK) {
-        fprintf(stderr, "gridwatch serve: %s\n", gw_ctx_errmsg(ctx));
+        gw_cli_eprintf(ctx, "gridwatch serve: %s\n", gw_ctx_errmsg(ctx));
         gw_ctx_destroy(ctx);
         return 1;
     }
     gw_app_configure(app, &o);
     gw_server *srv = NULL;
     if (gw_server_create(ctx, &o, &srv) != GW_OK) {
-        fprintf(stderr, "gridwatch serve: %s\n", gw_ctx_errmsg(ctx));
+        gw_cli_eprintf(ctx, "gridwatch serve: %s\n", gw_ctx_errmsg(ctx));
         gw_app_destroy(app);
         gw_ctx_destroy(ctx);
         return 1;
@@ -274,7 +276,7 @@ static int serve_main(int argc, char **argv, const char *cfg_db)
 
 /* ---- demo ----------------------------------------------------------------------------------- */
 
-static const char demo_help[] =
+static const char demo_help[] = N_(
     "usage: gridwatch demo [DB] [--scale F] [--port N] [--bind ADDR] [--no-wall]\n"
     "\n"
     "Generate the synthetic demo city into DB (default gridwatch-demo.db) if the file does not\n"
@@ -287,7 +289,7 @@ static const char demo_help[] =
     "  --bind ADDR   address (default 127.0.0.1)\n"
     "  --no-wall     serve without the map wall page; without it, demo refuses to start (exit 1)\n"
     "                when the page or MapLibre's files are missing (run npm ci in web/, or\n"
-    "                install gridwatch with cmake --install)\n";
+    "                install gridwatch with cmake --install)\n");
 
 int gw_cmd_demo(int argc, char **argv)
 {
@@ -314,7 +316,7 @@ int gw_cmd_demo(int argc, char **argv)
         case 'p': port = optarg; break;
         case 'b': bind = optarg; break;
         case 'W': no_wall = 1; break;
-        case 'h': return fputs(demo_help, stdout), GW_EXIT_OK;
+        case 'h': return fputs(_(demo_help), stdout), GW_EXIT_OK;
         default:
             return gw_cli_usage_error("demo", "unknown or incomplete option '%s'",
                                       argv[optind - 1]);
@@ -324,11 +326,11 @@ int gw_cmd_demo(int argc, char **argv)
     const char *db = argc - optind == 1 ? argv[optind] : "gridwatch-demo.db";
     char wall_msg[2 * PATH_MAX + 512];
     if (!no_wall && gw_web_check(wall_msg, sizeof wall_msg) != 0) { /* before a long generation */
-        fprintf(stderr, "gridwatch demo: %s\n", wall_msg);
+        fprintf(stderr, _("gridwatch demo: %s\n"), wall_msg);
         return GW_EXIT_RUNTIME;
     }
     if (access(db, F_OK) != 0) {
-        fprintf(stderr, "gridwatch demo: generating the demo city (scale %g) into %s …\n", scale,
+        fprintf(stderr, _("gridwatch demo: generating the demo city (scale %g) into %s …\n"), scale,
                 db);
         int rc = cli_gen_city(db, scale, 1, 1, NULL, NULL, 0); /* the demo needs no truth */
         if (rc != GW_EXIT_OK) return rc;
@@ -339,6 +341,7 @@ int gw_cmd_demo(int argc, char **argv)
     char *serve_argv[] = {"serve",  (char *)db,   "--bind",           (char *)bind,
                           "--port", (char *)port, "--anonymous-read", no_wall ? "--no-wall" : NULL,
                           NULL};
-    fprintf(stderr, "gridwatch demo: serving %s on http://%s:%s/ (Ctrl-C stops)\n", db, bind, port);
+    fprintf(stderr, _("gridwatch demo: serving %s on http://%s:%s/ (Ctrl-C stops)\n"), db, bind,
+            port);
     return gw_cmd_serve(no_wall ? 8 : 7, serve_argv);
 }

@@ -36,7 +36,7 @@
 #define GZ_LEVEL 6
 #define CHUNK 8 /* tiles a worker takes at a time */
 
-static const char tiles_usage[] =
+static const char tiles_usage[] = N_(
     "usage: gridwatch tiles DB OUT.mbtiles [--layers city] [--zoom 8-14] [--bbox W,S,E,N]\n"
     "                       [--threads N]\n"
     "\n"
@@ -56,7 +56,7 @@ static const char tiles_usage[] =
     "  --layers L[,L…]  tile layers (default city)\n"
     "  --zoom Z|Z0-Z1   zoom levels, 0-22 (default 8-14)\n"
     "  --bbox W,S,E,N   render only this lon/lat box of the data extent\n"
-    "  --threads N      rendering threads (default: the cores, here %ld)\n";
+    "  --threads N      rendering threads (default: the cores, here %ld)\n");
 
 static long cores(void)
 {
@@ -101,7 +101,7 @@ static int parse_args(int argc, char **argv, pyramid *p)
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int64_t n;
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)
-            return printf(tiles_usage, cores()), -1;
+            return printf(_(tiles_usage), cores()), -1;
         if (strcmp(a, "--layers") == 0 && v) layers = v, i++;
         else if (strcmp(a, "--zoom") == 0 && v) zoom = v, i++;
         else if (strcmp(a, "--bbox") == 0 && v) bbox_s = v, i++;
@@ -131,7 +131,8 @@ static int parse_args(int argc, char **argv, pyramid *p)
     if (bbox_s && gw_parse_bbox(bbox_s, &p->clip, why, sizeof why))
         return gw_cli_usage_error("tiles", "--bbox: %s", why);
     if (access(p->out, F_OK) == 0) {
-        fprintf(stderr, "gridwatch tiles: '%s' exists; remove it or choose another name\n", p->out);
+        fprintf(stderr, _("gridwatch tiles: '%s' exists; remove it or choose another name\n"),
+                p->out);
         return GW_EXIT_CONFLICT;
     }
     return GW_EXIT_OK;
@@ -397,7 +398,7 @@ int gw_cmd_tiles(int argc, char **argv)
     gw_cli_progress prog;
     gw_ctx *ctx = NULL;
     if (gw_ctx_create(&ctx) != GW_OK)
-        return fputs("gridwatch tiles: out of memory\n", stderr), GW_EXIT_RUNTIME;
+        return fputs(_("gridwatch tiles: out of memory\n"), stderr), GW_EXIT_RUNTIME;
     gw_cli_progress_init(&prog);
     gw_ctx_set_progress(ctx, gw_cli_progress_cb, &prog);
     gw_ctx_set_warn(ctx, gw_cli_warn_cb, &prog);
@@ -418,7 +419,7 @@ int gw_cmd_tiles(int argc, char **argv)
     p.extent = (gw_bbox){fmax(e.minx, c.minx), fmax(e.miny, c.miny), fmin(e.maxx, c.maxx),
                          fmin(e.maxy, c.maxy)};
     if (!s && (p.extent.minx > p.extent.maxx || p.extent.miny > p.extent.maxy)) {
-        fprintf(stderr, "gridwatch tiles: --bbox does not overlap the data\n");
+        fprintf(stderr, _("gridwatch tiles: --bbox does not overlap the data\n"));
         rc = GW_EXIT_USAGE;
     }
     if (!s && !rc) s = gw_tilestats_create(ctx, &stats);

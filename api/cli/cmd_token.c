@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char token_usage[] =
+static const char token_usage[] = N_(
     "usage: gridwatch token create DB --role viewer|dispatcher|planner|admin [--name NAME]\n"
     "                              [--jurisdiction PATH]\n"
     "       gridwatch token list DB\n"
@@ -26,12 +26,12 @@ static const char token_usage[] =
     "'Mudan/Dongcheng'.  It must name grids of the published version; the token then sees only\n"
     "what lies in them (docs/scoping.md).  'list' shows each token's jurisdiction ('-': all).\n"
     "\n"
-    "exit codes: 0 ok, 1 runtime error, 2 usage error, 3 no such token\n";
+    "exit codes: 0 ok, 1 runtime error, 2 usage error, 3 no such token\n");
 
 static int open_db(const char *db, gw_ctx **ctx, gw_store **s)
 {
     if (gw_ctx_create(ctx) != GW_OK) {
-        fprintf(stderr, "gridwatch token: out of memory\n");
+        fprintf(stderr, _("gridwatch token: out of memory\n"));
         return GW_EXIT_RUNTIME;
     }
     gw_status st = gw_store_open(*ctx, db, 0, s);
@@ -66,7 +66,7 @@ int gw_cmd_token(int argc, char **argv)
                *arg = NULL, *jur = NULL;
     for (int i = 1; i < argc; i++)
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            fputs(token_usage, stdout);
+            fputs(_(token_usage), stdout);
             return GW_EXIT_OK;
         }
     if (!sub) return gw_cli_usage_error("token", "expected create, list or revoke (see --help)");
@@ -126,7 +126,7 @@ int gw_cmd_token(int argc, char **argv)
         int n = 0;
         gw_status st = gw_auth_token_revoke(s, arg, &n);
         if (st) rc = gw_cli_fail("token", ctx, st);
-        else fprintf(stderr, "gridwatch token: revoked %d token%s\n", n, n == 1 ? "" : "s");
+        else fprintf(stderr, _("gridwatch token: revoked %d token%s\n"), n, n == 1 ? "" : "s");
     }
     gw_store_close(s);
     gw_ctx_destroy(ctx);

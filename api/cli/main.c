@@ -18,7 +18,7 @@
 #include "tiles_http.h"
 #include "gridwatch/store.h"
 
-static const char usage[] =
+static const char usage[] = N_(
     "gridwatch — grid mapping, camera coverage, hotspots and dispatch for city grid management\n"
     "\n"
     "usage: gridwatch <command> [options]\n"
@@ -47,7 +47,7 @@ static const char usage[] =
     "'gridwatch <command> --help' describes a command.\n"
     "\n"
     "exit codes: 0 ok, 1 runtime error (database, file), 2 usage error,\n"
-    "            3 input refused (format, geometry, range, CRS), 4 conflict (duplicate id, non-empty target)\n";
+    "            3 input refused (format, geometry, range, CRS), 4 conflict (duplicate id, non-empty target)\n");
 
 static const struct {
     const char *name;
@@ -82,18 +82,19 @@ static int print_version(void)
 
 int main(int argc, char **argv)
 {
+    gw_cli_lang_init();
     if (argc < 2) {
-        fputs(usage, stderr);
+        fputs(_(usage), stderr);
         return GW_EXIT_USAGE;
     }
     const char *cmd = argv[1];
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
-        fputs(usage, stdout);
+        fputs(_(usage), stdout);
         return GW_EXIT_OK;
     }
     if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) return print_version();
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp(cmd, commands[i].name) == 0) return commands[i].run(argc - 1, argv + 1);
-    fprintf(stderr, "gridwatch: unknown command '%s' (see 'gridwatch --help')\n", cmd);
+    fprintf(stderr, _("gridwatch: unknown command '%s' (see 'gridwatch --help')\n"), cmd);
     return GW_EXIT_USAGE;
 }

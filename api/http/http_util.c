@@ -2,6 +2,7 @@
  * GeoJSON writer of the HTTP side.  The writer is the hot path of every items response, so it
  * formats numbers by hand and reuses one coordinate scratch area per response. */
 #include "http_util.h"
+#include "i18n.h"
 
 #include "gridwatch/layer.h"
 
@@ -214,28 +215,28 @@ int gw_parse_bbox(const char *s, gw_bbox *out, char *why, size_t cap)
         size_t len = comma ? (size_t)(comma - p) : strlen(p);
         char tmp[64];
         if (len == 0 || len >= sizeof tmp) {
-            snprintf(why, cap, "bbox value %d is empty or too long", n + 1);
+            gw_tr_why(why, cap, "bbox value %d is empty or too long", n + 1);
             return -1;
         }
         memcpy(tmp, p, len);
         tmp[len] = '\0';
         if (gw_parse_double(tmp, &v[n])) {
-            snprintf(why, cap, "bbox value %d ('%s') is not a number", n + 1, tmp);
+            gw_tr_why(why, cap, "bbox value %d ('%s') is not a number", n + 1, tmp);
             return -1;
         }
         n++;
         p = comma ? comma + 1 : NULL;
     }
     if (n != 4 && n != 6) {
-        snprintf(why, cap, "bbox needs 4 numbers (minx,miny,maxx,maxy) or 6, got %s%d",
-                 n == 7 ? "more than " : "", n == 7 ? 6 : n);
+        gw_tr_why(why, cap, "bbox needs 4 numbers (minx,miny,maxx,maxy) or 6, got %s%d",
+                  n == 7 ? "more than " : "", n == 7 ? 6 : n);
         return -1;
     }
     if (n == 4) *out = (gw_bbox){v[0], v[1], v[2], v[3]};
     else *out = (gw_bbox){v[0], v[1], v[3], v[4]};
     if (out->minx > out->maxx || out->miny > out->maxy) {
-        snprintf(why, cap, "bbox minimum exceeds maximum (%g,%g,%g,%g)", out->minx, out->miny,
-                 out->maxx, out->maxy);
+        gw_tr_why(why, cap, "bbox minimum exceeds maximum (%g,%g,%g,%g)", out->minx, out->miny,
+                  out->maxx, out->maxy);
         return -1;
     }
     return 0;
@@ -250,15 +251,15 @@ static int parse_instant(gw_ctx *ctx, const char *s, size_t len, int *has, int64
         return 0;
     }
     if (len >= sizeof tmp) {
-        snprintf(why, cap, "datetime part is too long");
+        gw_tr_why(why, cap, "datetime part is too long");
         return -1;
     }
     memcpy(tmp, s, len);
     tmp[len] = '\0';
     /* RFC 3339 needs a date with a dash; refuse bare numbers gw_time_parse might take. */
     if (len < 10 || tmp[4] != '-' || gw_time_parse(ctx, tmp, "UTC", t) != GW_OK) {
-        snprintf(why, cap, "datetime '%s' is not an RFC 3339 instant (e.g. 2025-03-01T08:00:00Z)",
-                 tmp);
+        gw_tr_why(why, cap, "datetime '%s' is not an RFC 3339 instant (e.g. 2025-03-01T08:00:00Z)",
+                  tmp);
         return -1;
     }
     *has = 1;
@@ -272,7 +273,7 @@ int gw_parse_datetime(gw_ctx *ctx, const char *s, gw_time_filter *out, char *why
     if (!slash) {
         if (parse_instant(ctx, s, strlen(s), &out->has_lo, &out->lo, why, cap)) return -1;
         if (!out->has_lo) {
-            snprintf(why, cap, "datetime '%s' is empty; give an instant or an interval a/b", s);
+            gw_tr_why(why, cap, "datetime '%s' is empty; give an instant or an interval a/b", s);
             return -1;
         }
         out->has_hi = 1;
@@ -280,18 +281,18 @@ int gw_parse_datetime(gw_ctx *ctx, const char *s, gw_time_filter *out, char *why
         return 0;
     }
     if (strchr(slash + 1, '/')) {
-        snprintf(why, cap, "datetime '%s' has more than one '/'", s);
+        gw_tr_why(why, cap, "datetime '%s' has more than one '/'", s);
         return -1;
     }
     if (parse_instant(ctx, s, (size_t)(slash - s), &out->has_lo, &out->lo, why, cap) ||
         parse_instant(ctx, slash + 1, strlen(slash + 1), &out->has_hi, &out->hi, why, cap))
         return -1;
     if (!out->has_lo && !out->has_hi) {
-        snprintf(why, cap, "datetime '%s' is open at both ends", s);
+        gw_tr_why(why, cap, "datetime '%s' is open at both ends", s);
         return -1;
     }
     if (out->has_lo && out->has_hi && out->lo > out->hi) {
-        snprintf(why, cap, "datetime '%s' starts after it ends", s);
+        gw_tr_why(why, cap, "datetime '%s' starts after it ends", s);
         return -1;
     }
     return 0;

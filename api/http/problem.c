@@ -31,18 +31,18 @@ unsigned gw_http_status(gw_status st)
 const char *gw_http_title(gw_status st)
 {
     switch (st) {
-    case GW_ERR_ARG: return "Bad Request";
-    case GW_ERR_FORMAT: return "Malformed Input";
-    case GW_ERR_UNSUPPORTED: return "Not Supported";
-    case GW_ERR_GEOMETRY: return "Invalid Geometry";
-    case GW_ERR_RANGE: return "Value Out Of Range";
-    case GW_ERR_CRS: return "Coordinate Transformation Failed";
-    case GW_ERR_NOT_FOUND: return "Not Found";
-    case GW_ERR_CONFLICT: return "Conflict";
-    case GW_ERR_DB: return "Database Unavailable";
-    case GW_ERR_NOMEM: return "Service Unavailable";
-    case GW_ERR_SCHEMA: return "Database Not Usable";
-    default: return "Internal Server Error";
+    case GW_ERR_ARG: return N_("Bad Request");
+    case GW_ERR_FORMAT: return N_("Malformed Input");
+    case GW_ERR_UNSUPPORTED: return N_("Not Supported");
+    case GW_ERR_GEOMETRY: return N_("Invalid Geometry");
+    case GW_ERR_RANGE: return N_("Value Out Of Range");
+    case GW_ERR_CRS: return N_("Coordinate Transformation Failed");
+    case GW_ERR_NOT_FOUND: return N_("Not Found");
+    case GW_ERR_CONFLICT: return N_("Conflict");
+    case GW_ERR_DB: return N_("Database Unavailable");
+    case GW_ERR_NOMEM: return N_("Service Unavailable");
+    case GW_ERR_SCHEMA: return N_("Database Not Usable");
+    default: return N_("Internal Server Error");
     }
 }
 
@@ -58,15 +58,19 @@ static void strip_db_path(char *msg)
 
 void gw_req_fail(gw_req *req, gw_ctx *ctx, gw_status st, const char *fmt, ...)
 {
+    /* the detail in the request's language (i18n.h): the format, or the context's message,
+     * looked up in the catalogue; gw_req_problem translates the title */
+    gw_lang lang = gw_req_lang(req);
     char detail[1024];
     if (fmt) {
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(detail, sizeof detail, fmt, ap);
+        gw_tr_vformat(lang, ctx, detail, sizeof detail, fmt, ap);
         va_end(ap);
+    } else if (ctx && *gw_ctx_errmsg(ctx)) {
+        gw_tr_ctx_msg(lang, ctx, detail, sizeof detail);
     } else {
-        snprintf(detail, sizeof detail, "%s",
-                 ctx && *gw_ctx_errmsg(ctx) ? gw_ctx_errmsg(ctx) : gw_status_str(st));
+        snprintf(detail, sizeof detail, "%s", gw_status_str(st));
     }
     if (st == GW_ERR_DB || st == GW_ERR_SCHEMA) strip_db_path(detail);
     unsigned code = gw_http_status(st);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -212,16 +213,36 @@ void gw_req_respond_json_as(gw_req *req, unsigned status, json_t *doc, const cha
     set_response(req, status, r, ctype, len);
 }
 
+gw_lang gw_req_lang(gw_req *req)
+{
+    return req && req->conn ? gw_lang_from_accept(gw_req_header(req, "Accept-Language"))
+                            : GW_LANG_EN;
+}
+
+/* Add the header unless the answer has it already (a second problem on the same request). */
+static void add_header_once(gw_req *req, const char *name, const char *value)
+{
+    for (int i = 0; i < req->n_hdrs; i++)
+        if (!strcasecmp(req->hdrs[i][0], name) && !strcmp(req->hdrs[i][1], value)) return;
+    gw_req_add_header(req, name, value);
+}
+
 void gw_req_problem(gw_req *req, unsigned status, const char *title, const char *fmt, ...)
 {
+    /* Title and detail in the language Accept-Language asks for (i18n.h); an argument that is
+     * this thread's context message is translated too.  type, status and instance stay. */
+    gw_lang lang = gw_req_lang(req);
+    tstate *ts = req->srv ? pthread_getspecific(req->srv->key) : NULL;
     char detail[1024];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(detail, sizeof detail, fmt, ap);
+    gw_tr_vformat(lang, ts ? ts->ctx : NULL, detail, sizeof detail, fmt, ap);
     va_end(ap);
+    add_header_once(req, "Vary", "Accept-Language");
+    if (lang != GW_LANG_EN) add_header_once(req, "Content-Language", gw_lang_tag(lang));
     gw_buf b = {0};
     gw_buf_printf(&b, "{\"type\":\"about:blank\",\"title\":");
-    gw_buf_json_str(&b, title ? title : srv_status_title(status));
+    gw_buf_json_str(&b, gw_tr(lang, title ? title : srv_status_title(status)));
     gw_buf_printf(&b, ",\"status\":%u,\"detail\":", status);
     gw_buf_json_str(&b, detail);
     gw_buf_str(&b, ",\"instance\":");

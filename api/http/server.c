@@ -26,20 +26,20 @@ static uint64_t get_u64(const uint64_t *p) { return __atomic_load_n(p, __ATOMIC_
 const char *srv_status_title(unsigned s)
 {
     switch (s) {
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 406: return "Not Acceptable";
-    case 409: return "Conflict";
-    case 413: return "Content Too Large";
-    case 415: return "Unsupported Media Type";
-    case 421: return "Misdirected Request";
-    case 422: return "Unprocessable Content";
-    case 429: return "Too Many Requests";
-    case 503: return "Service Unavailable";
-    default: return s >= 500 ? "Internal Server Error" : "Error";
+    case 400: return N_("Bad Request");
+    case 401: return N_("Unauthorized");
+    case 403: return N_("Forbidden");
+    case 404: return N_("Not Found");
+    case 405: return N_("Method Not Allowed");
+    case 406: return N_("Not Acceptable");
+    case 409: return N_("Conflict");
+    case 413: return N_("Content Too Large");
+    case 415: return N_("Unsupported Media Type");
+    case 421: return N_("Misdirected Request");
+    case 422: return N_("Unprocessable Content");
+    case 429: return N_("Too Many Requests");
+    case 503: return N_("Service Unavailable");
+    default: return s >= 500 ? N_("Internal Server Error") : N_("Error");
     }
 }
 
@@ -333,7 +333,7 @@ static void dispatch(gw_req *req)
     }
     const char *host = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "Host");
     if (!host_allowed(srv, host)) {
-        gw_req_problem(req, 421, "Misdirected Request",
+        gw_req_problem(req, 421, N_("Misdirected Request"),
                        "this server answers for localhost and its own IP addresses; the Host "
                        "header names '%.100s' (start gridwatch serve with --public-url "
                        "https://that.name to serve under a name)",
@@ -394,7 +394,7 @@ static void dispatch(gw_req *req)
         if (wait > 0) {
             char ra[16];
             snprintf(ra, sizeof ra, "%d", wait);
-            gw_req_problem(req, 429, "Too Many Requests",
+            gw_req_problem(req, 429, N_("Too Many Requests"),
                            "more than %d failed authentications from your address within %d s; "
                            "retry in %d s",
                            srv->o.auth_fail_max, SRV_FAIL_WINDOW_S, wait);
@@ -408,8 +408,8 @@ static void dispatch(gw_req *req)
         if (rc == 401 || rc == 403 || rc == 503) {
             gw_req_problem(req, (unsigned)rc, NULL, "%s",
                            *why ? why
-                                : (rc == 401 ? "a bearer token is required"
-                                             : "your role may not do this"));
+                                : (rc == 401 ? N_("a bearer token is required")
+                                             : N_("your role may not do this")));
             if (rc == 401) gw_req_add_header(req, "WWW-Authenticate", "Bearer realm=\"gridwatch\"");
             if (rc == 503) gw_req_add_header(req, "Retry-After", "1");
             finish(req, NULL, NULL);

@@ -10,6 +10,7 @@
 
 #include "gridwatch/common.h"
 #include "gridwatch/store.h"
+#include "i18n.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -162,6 +163,9 @@ void gw_req_respond_json_as(gw_req *req, unsigned status, json_t *doc, const cha
  * when `title` is NULL, and the detail formatted from fmt. */
 void gw_req_problem(gw_req *req, unsigned status, const char *title, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* The language the request's Accept-Language asks for (i18n.h): gw_req_problem writes title and
+ * detail in it, with Content-Language and Vary: Accept-Language. */
+gw_lang gw_req_lang(gw_req *req);
 /* Answer with a streamed body: reader(cls, buf, max) returns bytes written (> 0), 0 at the end,
  * -1 on an error (the connection is then closed), or GW_STREAM_WAIT when it has nothing to send
  * yet: the connection is then suspended (no thread is held) until gw_stream_wake() on the

@@ -281,11 +281,11 @@ static void serve_file(gw_req *req, const char *root, const char *rel, const cha
 static int no_page(gw_req *req)
 {
     if (g_off) {
-        gw_req_problem(req, 404, "Map wall turned off",
+        gw_req_problem(req, 404, N_("Map wall turned off"),
                        "this server was started with --no-wall; the data routes answer as usual");
         return 0;
     }
-    gw_req_problem(req, 404, "Map page not installed",
+    gw_req_problem(req, 404, N_("Map page not installed"),
                    "the map page (web/index.html) was not found; set GRIDWATCH_WEB_DIR to the web "
                    "directory of the gridwatch sources");
     return 0;
@@ -323,7 +323,7 @@ static int h_file2(gw_req *req)
     }
     if (strcmp(d, "vendor") == 0) {
         if (!*g_vendor) {
-            gw_req_problem(req, 404, "MapLibre GL JS not installed",
+            gw_req_problem(req, 404, N_("MapLibre GL JS not installed"),
                            "web/node_modules/maplibre-gl is missing: run 'cd web && npm ci'");
             return 0;
         }

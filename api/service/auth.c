@@ -247,17 +247,18 @@ gw_status gw_auth_token_revoke(gw_store *s, const char *id_or_name, int *n)
 static const char *bearer(gw_req *req, const char **why)
 {
     const char *h = gw_req_header(req, "Authorization");
-    *why = "this request needs a bearer token (Authorization: Bearer gw_…); an administrator "
-           "creates one with 'gridwatch token create DB --role ROLE'";
+    *why = N_("this request needs a bearer token (Authorization: Bearer gw_…); an administrator "
+              "creates one with 'gridwatch token create DB --role ROLE'");
     if (!h) return NULL;
     while (*h == ' ') h++;
     if (strncasecmp(h, "Bearer ", 7) != 0) {
-        *why = "the Authorization header must use the Bearer scheme (Authorization: Bearer gw_…)";
+        *why = N_(
+            "the Authorization header must use the Bearer scheme (Authorization: Bearer gw_…)");
         return NULL;
     }
     h += 7;
     while (*h == ' ') h++;
-    *why = "the bearer token is unknown or revoked";
+    *why = N_("the bearer token is unknown or revoked");
     return h;
 }
 
@@ -299,13 +300,13 @@ static int request_role_uncached(gw_req *req, gw_role *role, char *jur, size_t j
     if (request_token(req, t, why)) return 401;
     gw_store *s = gw_req_store(req);
     if (!s) {
-        *why = "the token cannot be checked: the database is unavailable; retry shortly";
+        *why = N_("the token cannot be checked: the database is unavailable; retry shortly");
         return 503;
     }
     gw_status st = gw_auth_token_lookup(s, t, role, jur, jcap);
     if (st == GW_OK) return 0;
     if (st != GW_ERR_NOT_FOUND) {
-        *why = "the token cannot be checked: the database is unavailable; retry shortly";
+        *why = N_("the token cannot be checked: the database is unavailable; retry shortly");
         return 503;
     }
     return 401;
@@ -347,18 +348,18 @@ int gw_auth_hook(void *user, gw_req *req, gw_role need, char *why, size_t cap)
         return rc;
     }
     if (role < need) {
-        snprintf(why, cap, "a %s token may not do this; it needs at least the %s role",
-                 gw_role_name(role), gw_role_name(need));
+        gw_tr_why(why, cap, "a %s token may not do this; it needs at least the %s role",
+                  gw_role_name(role), gw_role_name(need));
         return 403;
     }
     const char *jur = gw_req_auth_memo(req)->jurisdiction;
     const gw_route *r = gw_req_route(req);
     if (*jur &&
         (!conf || !conf->scope_rule || !r || conf->scope_rule(r->name) == GW_SCOPE_REFUSE)) {
-        snprintf(why, cap,
-                 "%s %s is not available to accounts scoped to a jurisdiction (this token is "
-                 "scoped to '%s'); ask for an unscoped token",
-                 r ? r->method : "", r ? r->pattern : "this route", jur);
+        gw_tr_why(why, cap,
+                  "%s %s is not available to accounts scoped to a jurisdiction (this token is "
+                  "scoped to '%s'); ask for an unscoped token",
+                  r ? r->method : "", r ? r->pattern : "this route", jur);
         return 403;
     }
     return 0;

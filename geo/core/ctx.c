@@ -3,6 +3,7 @@
  * GEOS and PROJ report errors through handlers; both land here, on the context of the thread
  * that called them, so that the one boundary per library can turn them into a gw_status. */
 #include "gridwatch/common.h"
+#include "gridwatch/fmtargs.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -15,6 +16,13 @@ struct gw_ctx {
     gw_status code;
     long offset;
     char msg[1024];
+    char fmt[512];   /* the English format of msg, "" when its arguments could not be kept */
+    char args[1024]; /* msg's arguments, each formatted alone (gw_fmt_capture) */
+    int nargs;
+    int inner_idx;       /* the argument that was the previous message, -1 when none */
+    char inner_fmt[512]; /* that message's format and arguments */
+    char inner_args[1024];
+    int inner_n;
     char geos_msg[512];
     gw_progress_fn progress;
     void *progress_user;
@@ -59,6 +67,7 @@ gw_status gw_ctx_create(gw_ctx **out)
     gw_ctx *ctx = calloc(1, sizeof *ctx);
     if (!ctx) return GW_ERR_NOMEM;
     ctx->offset = -1;
+    ctx->inner_idx = -1;
     ctx->geos = GEOS_init_r();
     ctx->proj = proj_context_create();
     if (!ctx->geos || !ctx->proj) {
@@ -106,6 +115,26 @@ const char *gw_ctx_errmsg(const gw_ctx *ctx) { return ctx ? ctx->msg : ""; }
 gw_status gw_ctx_errcode(const gw_ctx *ctx) { return ctx ? ctx->code : GW_OK; }
 long gw_ctx_erroffset(const gw_ctx *ctx) { return ctx ? ctx->offset : -1; }
 const char *gw_ctx_geos_errmsg(const gw_ctx *ctx) { return ctx ? ctx->geos_msg : ""; }
+const char *gw_ctx_errfmt(const gw_ctx *ctx) { return ctx ? ctx->fmt : ""; }
+int gw_ctx_errinner(const gw_ctx *ctx, const char **fmt, const char **args, int *n)
+{
+    if (!ctx || ctx->inner_idx < 0 || !ctx->fmt[0]) return -1;
+    *fmt = ctx->inner_fmt, *args = ctx->inner_args, *n = ctx->inner_n;
+    return ctx->inner_idx;
+}
+const char *gw_ctx_errargs(const gw_ctx *ctx, int *n)
+{
+    if (n) *n = ctx ? ctx->nargs : 0;
+    return ctx ? ctx->args : "";
+}
+
+/* gw_fmt_capture's hook: notes which argument is the context's own (previous) message. */
+static const char *own_msg(void *user, int idx, const char *s)
+{
+    gw_ctx *ctx = user;
+    if (s == ctx->msg) ctx->inner_idx = idx;
+    return NULL;
+}
 
 static gw_status record(gw_ctx *ctx, gw_status st, long offset, const char *fmt, va_list ap)
 {
@@ -113,10 +142,41 @@ static gw_status record(gw_ctx *ctx, gw_status st, long offset, const char *fmt,
     ctx->code = st;
     ctx->offset = offset;
     if (st == GW_OK) {
-        ctx->msg[0] = '\0';
+        ctx->msg[0] = ctx->fmt[0] = '\0';
+        ctx->nargs = 0;
+        ctx->inner_idx = -1;
         return st;
     }
-    vsnprintf(ctx->msg, sizeof ctx->msg, fmt, ap);
+    /* The format and its arguments first (an argument may be ctx->msg itself), so that api/
+     * can write the message again in another language (fmtargs.h).  An argument that is the
+     * previous message keeps that message's own format and arguments (one level). */
+    char args[sizeof ctx->args];
+    va_list cp;
+    va_copy(cp, ap);
+    ctx->inner_idx = -1;
+    int n = gw_fmt_capture(fmt, cp, args, sizeof args, own_msg, ctx);
+    va_end(cp);
+    if (ctx->inner_idx >= 0 && ctx->fmt[0]) {
+        memcpy(ctx->inner_fmt, ctx->fmt, sizeof ctx->fmt);
+        memcpy(ctx->inner_args, ctx->args, sizeof ctx->args);
+        ctx->inner_n = ctx->nargs;
+    } else {
+        ctx->inner_idx = -1;
+    }
+    if (n >= 0 && strlen(fmt) < sizeof ctx->fmt) {
+        memcpy(ctx->fmt, fmt, strlen(fmt) + 1);
+        memcpy(ctx->args, args, sizeof args);
+        ctx->nargs = n;
+    } else {
+        ctx->fmt[0] = '\0';
+        ctx->nargs = 0;
+        ctx->inner_idx = -1;
+    }
+    /* through a copy: an argument may be ctx->msg itself ("export %s: --srs: %s" around the
+     * message of the call that failed), and vsnprintf must not write over what it reads */
+    char msg[sizeof ctx->msg];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    memcpy(ctx->msg, msg, strlen(msg) + 1);
     return st;
 }
 
@@ -144,6 +204,9 @@ void gw_ctx_clear_error(gw_ctx *ctx)
     ctx->code = GW_OK;
     ctx->offset = -1;
     ctx->msg[0] = '\0';
+    ctx->fmt[0] = '\0';
+    ctx->nargs = 0;
+    ctx->inner_idx = -1;
     ctx->geos_msg[0] = '\0';
 }
 

@@ -28,7 +28,7 @@ fi
 secs=${1:?usage: run_all.sh SECONDS [JOBS] [TARGET…]}
 jobs=${2:-2}
 [ $# -ge 2 ] && shift 2 || shift 1
-targets=${*:-time crs tile query last_event_id geojson_edit plan_edit wkb mvt csv_import dbf_import csv_table tilestats serve_config road_tags glyph_path cql2 negotiate}
+targets=${*:-time crs tile query last_event_id geojson_edit plan_edit wkb mvt csv_import dbf_import csv_table tilestats serve_config road_tags glyph_path cql2 negotiate accept_language}
 CC=${CC:-clang} cmake -S . -B build-fuzz -DGW_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build-fuzz -j"$jobs" --target $(for t in $targets; do printf 'fuzz_%s ' "$t"; done)
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
