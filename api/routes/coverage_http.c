@@ -673,9 +673,7 @@ static int h_cameras(gw_req *req)
     /* a scoped token: the point in its jurisdiction, and only its cameras (all asked for, then
      * those kept, in order) */
     if (sc && !gw_scope_has_point(gw_req_ctx(req), sc, x, y)) {
-        char what[128];
-        snprintf(what, sizeof what, "the point (lon %g, lat %g)", lon, lat);
-        gw_req_scope_refuse(req, what);
+        gw_req_scope_refuse_point(req, lon, lat);
         gw_scope_release(sc);
         gw_model_release(gw_req_ctx(req), snap);
         return 0;

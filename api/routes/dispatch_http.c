@@ -167,9 +167,7 @@ static int h_locate(gw_req *req)
     gw_status st = gw_dispatch_locate(ctx, d, snap, lon, lat, rooms, sc ? 16 : 3, cams,
                                       sc ? MAX_CAMERAS : (size_t)ncam, &loc);
     if (!st && sc && !gw_req_scope_lonlat(req, sc, lon, lat)) {
-        char what[128];
-        snprintf(what, sizeof what, "the point (lon %g, lat %g)", lon, lat);
-        gw_req_scope_refuse(req, what);
+        gw_req_scope_refuse_point(req, lon, lat);
         gw_scope_release(sc);
         gw_model_release(ctx, snap);
         return 0;

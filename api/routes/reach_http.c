@@ -316,9 +316,7 @@ static int h_isochrones(gw_req *req)
         gw_req_problem(req, 400, NULL, "give the point as lon=<number>&lat=<number> in degrees");
         return 0;
     } else if (sc && !gw_req_scope_lonlat(req, sc, lon, lat)) {
-        char what[128];
-        snprintf(what, sizeof what, "the point (lon %g, lat %g)", lon, lat);
-        gw_req_scope_refuse(req, what);
+        gw_req_scope_refuse_point(req, lon, lat);
         gw_scope_release(sc);
         gw_model_release(ctx, snap);
         return 0;

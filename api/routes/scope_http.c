@@ -8,6 +8,7 @@
 #include "gridwatch/store_features.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 int gw_req_scope(gw_req *req, const gw_model_snapshot *snap, gw_scope **out)
@@ -87,6 +88,13 @@ void gw_req_scope_refuse(gw_req *req, const char *what)
                    "%s lies outside this token's jurisdiction '%s'; a token scoped to a "
                    "jurisdiction reads and writes only what lies in it",
                    what, gw_auth_request_jurisdiction(req));
+}
+
+void gw_req_scope_refuse_point(gw_req *req, double lon, double lat)
+{
+    char what[128];
+    snprintf(what, sizeof what, "the point (lon %g, lat %g)", lon, lat);
+    gw_req_scope_refuse(req, what);
 }
 
 int gw_req_scope_live(gw_req *req, gw_scope **sc)

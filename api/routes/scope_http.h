@@ -38,5 +38,7 @@ int gw_req_scope_store_row(gw_req *req, const gw_scope *sc, gw_layer layer, cons
 
 /* Answer 403: `what` (e.g. "incident 'I-1'") lies outside the token's jurisdiction. */
 void gw_req_scope_refuse(gw_req *req, const char *what);
+/* The same for a point given in lon/lat: "the point (lon …, lat …) lies outside …". */
+void gw_req_scope_refuse_point(gw_req *req, double lon, double lat);
 
 #endif

@@ -24,6 +24,17 @@ static void in_and_out(gw_layer l, const char *path, const feat **in, const feat
     }
 }
 
+/* url answers token lv 200 with the root's body, byte for byte. */
+static void same_as_root(const char *url, int lv)
+{
+    hf_resp r = sl_get(url, 0), s = sl_get(url, lv);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(s.status, 200);
+    assert_int_equal(s.body.len, r.body.len);
+    assert_memory_equal(s.body.data, r.body.data, r.body.len);
+    hf_resp_free(&r), hf_resp_free(&s);
+}
+
 /* /analysis/isochrones: from its own rooms, teams and points the root's answer byte for byte,
  * from another's room or team 404, from a point outside 403. */
 void sl_check_isochrones(void)
@@ -41,17 +52,12 @@ void sl_check_isochrones(void)
             char url[256];
             snprintf(url, sizeof url, "/analysis/isochrones?%s=%s&minutes=3,5", src[k].param,
                      in->id);
-            hf_resp r = sl_get(url, 0), s = sl_get(url, lv);
-            assert_int_equal(r.status, 200);
-            assert_int_equal(s.status, 200);
-            assert_int_equal(s.body.len, r.body.len);
-            assert_memory_equal(s.body.data, r.body.data, r.body.len);
-            hf_resp_free(&r), hf_resp_free(&s);
+            same_as_root(url, lv);
             same++;
             if (lv && out) { /* not there for this token */
                 snprintf(url, sizeof url, "/analysis/isochrones?%s=%s&minutes=3", src[k].param,
                          out->id);
-                s = sl_get(url, lv);
+                hf_resp s = sl_get(url, lv);
                 assert_int_equal(s.status, 404);
                 hf_resp_free(&s);
                 outs++;
@@ -63,17 +69,12 @@ void sl_check_isochrones(void)
         char url[256];
         snprintf(url, sizeof url, "/analysis/isochrones?lon=%.7f&lat=%.7f&minutes=3", in->lon,
                  in->lat);
-        hf_resp r = sl_get(url, 0), s = sl_get(url, lv);
-        assert_int_equal(r.status, 200);
-        assert_int_equal(s.status, 200);
-        assert_int_equal(s.body.len, r.body.len);
-        assert_memory_equal(s.body.data, r.body.data, r.body.len);
-        hf_resp_free(&r), hf_resp_free(&s);
+        same_as_root(url, lv);
         same++;
         if (lv && out) {
             snprintf(url, sizeof url, "/analysis/isochrones?lon=%.7f&lat=%.7f&minutes=3", out->lon,
                      out->lat);
-            s = sl_get(url, lv);
+            hf_resp s = sl_get(url, lv);
             assert_int_equal(s.status, 403);
             hf_resp_free(&s);
             outs++;
@@ -87,18 +88,8 @@ static idset tile_grids(const hf_resp *r, gw_tile_id t)
 {
     idset s = {0};
     assert_int_equal(r->status, 200);
-    if (!r->body.len) return s; /* no feature */
-    const char *path = gw_test_path("scope-iso.pbf");
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(r->body.data, 1, r->body.len, f), r->body.len);
-    fclose(f);
-    char ox[32], oy[32], oz[32];
-    snprintf(ox, sizeof ox, "X=%u", t.x), snprintf(oy, sizeof oy, "Y=%u", t.y);
-    snprintf(oz, sizeof oz, "Z=%u", t.z);
-    const char *drivers[] = {"MVT", NULL}, *opts[] = {ox, oy, oz, NULL};
-    GDALDatasetH ds = GDALOpenEx(path, GDAL_OF_VECTOR, drivers, opts, NULL);
-    assert_non_null(ds);
+    GDALDatasetH ds = sl_open_mvt(r, t, "scope-iso.pbf");
+    if (!ds) return s; /* no feature */
     OGRLayerH l = GDALDatasetGetLayerByName(ds, "isochrones");
     OGRFeatureH ft;
     for (OGR_L_ResetReading(l); l && (ft = OGR_L_GetNextFeature(l)) != NULL; OGR_F_Destroy(ft)) {

@@ -40,16 +40,7 @@ static void mvt_ids(const hf_resp *r, gw_tile_id t, idset out[GW_LAYER_COUNT], i
     *clusters = *hotspot_clusters = 0;
     if (r->status == 204) return;
     assert_int_equal(r->status, 200);
-    const char *path = gw_test_path("scope-tile.pbf");
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(r->body.data, 1, r->body.len, f), r->body.len);
-    fclose(f);
-    char ox[32], oy[32], oz[32];
-    snprintf(ox, sizeof ox, "X=%u", t.x), snprintf(oy, sizeof oy, "Y=%u", t.y);
-    snprintf(oz, sizeof oz, "Z=%u", t.z);
-    const char *drivers[] = {"MVT", NULL}, *opts[] = {ox, oy, oz, NULL};
-    GDALDatasetH ds = GDALOpenEx(path, GDAL_OF_VECTOR, drivers, opts, NULL);
+    GDALDatasetH ds = sl_open_mvt(r, t, "scope-tile.pbf");
     assert_non_null(ds);
     for (int k = 0; k < GDALDatasetGetLayerCount(ds); k++) {
         OGRLayerH l = GDALDatasetGetLayer(ds, k);
