@@ -221,7 +221,8 @@ test('planner mode: refusals show the API\'s reason in the panel; labels in Chin
   await page.keyboard.press('Enter');
   await page.waitForFunction(() => /422/.test(document.getElementById('p-msg').textContent), null, { timeout: 15000 });
   const msg = await page.textContent('#p-msg');
-  assert.match(msg, /错误 \(422\): refused: the line does not cut grid/);
+  // the page asks in Chinese, so the API's reason comes back from the catalogue in Chinese
+  assert.match(msg, /错误 \(422\): 已拒绝：该线没有把网格“[^”]+”分成两部分/);
   assert.equal(await page.evaluate(() => window.gw.plan.tool), 'split');
   assert.equal(await page.evaluate(() => window.gw.plan.draft.edits), 0);
   await page.keyboard.press('Escape');
