@@ -398,6 +398,19 @@ static void html_collection(gw_req *req, gw_buf *b, json_t *c)
     page_close(b);
 }
 
+/* Send the page built in b (freed here): 500 when it ran out of memory. */
+static void send_html(gw_req *req, gw_buf *b, int vary)
+{
+    size_t len;
+    char *s = b->oom ? NULL : gw_buf_take(b, &len);
+    gw_buf_free(b);
+    if (!s) {
+        gw_req_problem(req, 500, NULL, "out of memory");
+        return;
+    }
+    gw_req_respond_negotiated(req, "text/html; charset=utf-8", s, len, vary);
+}
+
 void ogc_answer_doc(gw_req *req, ogc_page page, json_t *doc)
 {
     if (!doc) {
@@ -421,14 +434,7 @@ void ogc_answer_doc(gw_req *req, ogc_page page, json_t *doc)
         default: html_collection(req, &b, doc); break;
         }
         json_decref(doc);
-        size_t len;
-        char *s = b.oom ? NULL : gw_buf_take(&b, &len);
-        gw_buf_free(&b);
-        if (!s) {
-            gw_req_problem(req, 500, NULL, "out of memory");
-            return;
-        }
-        gw_req_respond_negotiated(req, "text/html; charset=utf-8", s, len, vary);
+        send_html(req, &b, vary);
         return;
     }
     /* JSON: the HTML alternates in the links */
@@ -649,15 +655,8 @@ void ogc_answer_geojson(gw_req *req, ogc_page page, char *body, size_t len, cons
     else html_item(req, &b, doc, body, len);
     json_decref(doc);
     free(body);
-    size_t n;
-    char *s = b.oom ? NULL : gw_buf_take(&b, &n);
-    gw_buf_free(&b);
-    if (!s) {
-        gw_req_problem(req, 500, NULL, "out of memory");
-        return;
-    }
     /* a different Content-Crs than the map's does not concern the HTML */
-    gw_req_respond_negotiated(req, "text/html; charset=utf-8", s, n, vary);
+    send_html(req, &b, vary);
 }
 
 void ogc_openapi_html(json_t *ok, json_t *responses)

@@ -19,14 +19,14 @@ typedef struct rline {
     size_t pt, npts;
     int oneway;
     double kmh;
+    char *name, *cls; /* owned until moved into the graph; name NULL when none */
 } rline;
 
 typedef struct reader {
     gw_ctx *ctx;
     const char *speeds;
     rline *lines;
-    char **name, **cls; /* per line, owned until moved into the graph */
-    size_t n, cap, capn;
+    size_t n, cap;
     double *ll; /* lon/lat pairs of every line */
     size_t npts, capp;
     gw_status st;
@@ -74,10 +74,7 @@ static int on_road(void *user, const gw_store_road *r)
         rd->st = gw_ctx_error(rd->ctx, GW_ERR_GEOMETRY, "road %s: truncated geometry", r->id);
         return 1;
     }
-    size_t capn = rd->capn;
     if (grow((void **)&rd->lines, &rd->cap, rd->n + 1, sizeof *rd->lines) ||
-        grow((void **)&rd->name, &capn, rd->n + 1, sizeof *rd->name) ||
-        grow((void **)&rd->cls, &rd->capn, rd->n + 1, sizeof *rd->cls) ||
         grow((void **)&rd->ll, &rd->capp, 2 * (rd->npts + n), 2 * sizeof(double))) {
         rd->st = gw_ctx_error(rd->ctx, GW_ERR_NOMEM, "out of memory reading the roads");
         return 1;
@@ -96,14 +93,19 @@ static int on_road(void *user, const gw_store_road *r)
     }
     if (k < 2) return 0; /* a line of one point drives nowhere */
     double kmh = r->speed_kmh > 0 ? r->speed_kmh : gw_road_default_speed(r->cls, rd->speeds);
-    rd->name[rd->n] = r->name && *r->name ? strdup(r->name) : NULL;
-    rd->cls[rd->n] = strdup(r->cls ? r->cls : "");
-    if ((r->name && *r->name && !rd->name[rd->n]) || !rd->cls[rd->n]) {
-        free(rd->name[rd->n]), free(rd->cls[rd->n]);
+    rline L = {r->fid,
+               first,
+               k,
+               r->oneway,
+               kmh,
+               r->name && *r->name ? strdup(r->name) : NULL,
+               strdup(r->cls ? r->cls : "")};
+    if ((r->name && *r->name && !L.name) || !L.cls) {
+        free(L.name), free(L.cls);
         rd->st = gw_ctx_error(rd->ctx, GW_ERR_NOMEM, "out of memory reading the roads");
         return 1;
     }
-    rd->lines[rd->n++] = (rline){r->fid, first, k, r->oneway, kmh};
+    rd->lines[rd->n++] = L;
     rd->npts += k;
     return 0;
 }
@@ -254,6 +256,21 @@ static gw_status make_edges(gw_ctx *ctx, gw_road_graph *g)
     return GW_OK;
 }
 
+/* Move the roads' names and classes into g (arcs refer to them by line index). */
+static gw_status keep_labels(gw_ctx *ctx, gw_road_graph *g, reader *rd)
+{
+    size_t n = rd->n ? rd->n : 1;
+    if (!(g->line_name = calloc(n, sizeof *g->line_name)) ||
+        !(g->line_cls = calloc(n, sizeof *g->line_cls)))
+        return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory building the road graph");
+    for (size_t i = 0; i < rd->n; i++) {
+        g->line_name[i] = rd->lines[i].name, g->line_cls[i] = rd->lines[i].cls;
+        rd->lines[i].name = rd->lines[i].cls = NULL;
+    }
+    g->nlines = rd->n;
+    return GW_OK;
+}
+
 gw_status gw_road_graph_build(gw_ctx *ctx, gw_store *store, const gw_road_graph_opts *opts,
                               gw_road_graph **out)
 {
@@ -342,10 +359,8 @@ gw_status gw_road_graph_build(gw_ctx *ctx, gw_store *store, const gw_road_graph_
     if (!st) st = make_edges(ctx, g);
     if (!st) st = road_snap_index(ctx, g, opts && opts->snap_cell_m > 0 ? opts->snap_cell_m : 250);
     free(mxy), free(h.kx), free(h.ky), free(h.count), free(h.node);
-    if (g && !g->line_name) /* the roads' names and classes go with the graph */
-        g->line_name = rd.name, g->line_cls = rd.cls, g->nlines = rd.n, rd.name = rd.cls = NULL;
-    for (size_t i = 0; rd.name && i < rd.n; i++) free(rd.name[i]), free(rd.cls[i]);
-    free(rd.name), free(rd.cls);
+    if (!st) st = keep_labels(ctx, g, &rd);
+    for (size_t i = 0; i < rd.n; i++) free(rd.lines[i].name), free(rd.lines[i].cls);
     free(rd.lines), free(rd.ll);
     if (st) {
         graph_free(g);

@@ -12,7 +12,6 @@
 #include "gridwatch/tile.h"
 #include "http_fixture.h"
 
-#include <gdal.h>
 #include <jansson.h>
 
 #define MAXL 5 /* root + up to four levels */
@@ -53,10 +52,6 @@ void sl_set_free(idset *s);
 idset sl_set_filter(const idset *all, gw_layer l, const char *path);
 /* 1 when equal; else 0 and the differences on stderr. */
 int sl_set_equal(const idset *a, const idset *b, const char *what);
-
-/* The MVT body of r (tile t) written to the test file `file` and opened by GDAL's MVT driver;
- * NULL for an empty body (a tile without features).  Caller closes with GDALClose. */
-GDALDatasetH sl_open_mvt(const hf_resp *r, gw_tile_id t, const char *file);
 
 /* GET url with the token of level lv (-1: the other scope's). */
 hf_resp sl_get(const char *url, int lv);

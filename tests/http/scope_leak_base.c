@@ -314,20 +314,3 @@ void sl_print_table(void)
     for (int lv = 0; lv < sl_n_levels; lv++) printf(" %s='%s'", sl_lv_name[lv], sl_lv_path[lv]);
     printf("\n\n");
 }
-
-GDALDatasetH sl_open_mvt(const hf_resp *r, gw_tile_id t, const char *file)
-{
-    if (!r->body.len) return NULL;
-    const char *path = gw_test_path(file);
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(r->body.data, 1, r->body.len, f), r->body.len);
-    fclose(f);
-    char ox[32], oy[32], oz[32];
-    snprintf(ox, sizeof ox, "X=%u", t.x), snprintf(oy, sizeof oy, "Y=%u", t.y);
-    snprintf(oz, sizeof oz, "Z=%u", t.z);
-    const char *drivers[] = {"MVT", NULL}, *opts[] = {ox, oy, oz, NULL};
-    GDALDatasetH ds = GDALOpenEx(path, GDAL_OF_VECTOR, drivers, opts, NULL);
-    assert_non_null(ds);
-    return ds;
-}

@@ -88,8 +88,9 @@ static idset tile_grids(const hf_resp *r, gw_tile_id t)
 {
     idset s = {0};
     assert_int_equal(r->status, 200);
-    GDALDatasetH ds = sl_open_mvt(r, t, "scope-iso.pbf");
-    if (!ds) return s; /* no feature */
+    if (!r->body.len) return s; /* no feature */
+    GDALDatasetH ds = hf_mvt_open(r, t.z, t.x, t.y, "scope-iso.pbf");
+    assert_non_null(ds);
     OGRLayerH l = GDALDatasetGetLayerByName(ds, "isochrones");
     OGRFeatureH ft;
     for (OGR_L_ResetReading(l); l && (ft = OGR_L_GetNextFeature(l)) != NULL; OGR_F_Destroy(ft)) {

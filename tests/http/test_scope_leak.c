@@ -40,7 +40,7 @@ static void mvt_ids(const hf_resp *r, gw_tile_id t, idset out[GW_LAYER_COUNT], i
     *clusters = *hotspot_clusters = 0;
     if (r->status == 204) return;
     assert_int_equal(r->status, 200);
-    GDALDatasetH ds = sl_open_mvt(r, t, "scope-tile.pbf");
+    GDALDatasetH ds = hf_mvt_open(r, t.z, t.x, t.y, "scope-tile.pbf");
     assert_non_null(ds);
     for (int k = 0; k < GDALDatasetGetLayerCount(ds); k++) {
         OGRLayerH l = GDALDatasetGetLayer(ds, k);
