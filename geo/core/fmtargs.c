@@ -94,6 +94,22 @@ static void resolve_stars(const fspec *s, int w, int pr, char *out, size_t cap)
     snprintf(out, cap, "%%%.*s%s%s", (int)flags, p, ws, rest);
 }
 
+/* One %s argument, its width and precision passed as '*' arguments rather than written into the
+ * spec: an argument cut by a precision ("%.*s" of a buffer) need not end in a NUL, and the
+ * starred form is the one printf checkers bound by the precision, "%.0s" they read to the NUL. */
+static int put_str(char *dst, size_t room, const fspec *s, int w, int pr, const char *v)
+{
+    const char *p = s->text + 1;
+    size_t flags = strspn(p, "-+ #0'");
+    const char *q = p + flags;
+    int width = s->star_w ? w : atoi(q);
+    const char *dot = strchr(q, '.');
+    int prec = s->star_p ? (pr < 0 ? -1 : pr) : dot ? atoi(dot + 1) : -1;
+    char f[48];
+    snprintf(f, sizeof f, "%%%.*s*.*s", (int)flags, p);
+    return snprintf(dst, room, f, width, prec, v);
+}
+
 int gw_fmt_capture(const char *fmt, va_list ap, char *out, size_t cap,
                    const char *(*hook)(void *user, int idx, const char *s), void *user)
 {
@@ -147,7 +163,7 @@ int gw_fmt_capture(const char *fmt, va_list ap, char *out, size_t cap,
         case 's': {
             const char *str = va_arg(ap, const char *);
             const char *rep = hook && str ? hook(user, n, str) : NULL;
-            len = snprintf(dst, room, sp, rep ? rep : str ? str : "(null)");
+            len = put_str(dst, room, &s, w, pr, rep ? rep : str ? str : "(null)");
             break;
         }
         case 'p': len = snprintf(dst, room, sp, va_arg(ap, void *)); break;
@@ -212,9 +228,11 @@ int gw_fmt_render(const char *fmt, const char *args, int n, char *out, size_t ca
         const char *a = nth_arg(args, idx);
         size_t alen = strlen(a);
         /* an explicit precision on %s in the new format still cuts: "%.0s" drops an argument a
-         * language has no use for (an English plural "s") */
+         * language has no use for (an English plural "s"); not with a width, whose argument was
+         * cut and then padded when it was captured */
         const char *dot = strchr(s.text, '.');
-        if (s.conv == 's' && dot && !s.star_p) {
+        const char *wd = s.text + 1 + strspn(s.text + 1, "-+ #0'");
+        if (s.conv == 's' && dot && !s.star_p && !s.star_w && wd == dot) {
             size_t prec = (size_t)strtoul(dot + 1, NULL, 10);
             if (prec < alen) alen = prec;
         }

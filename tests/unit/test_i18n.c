@@ -158,6 +158,14 @@ static void test_fmtargs(void **state)
     /* truncation keeps a terminated prefix and reports the whole length */
     assert_int_equal(gw_fmt_render("%s-%s", args, n, out, 3), 3);
     assert_string_equal(out, "A-");
+    /* a buffer cut by a precision need not end in a NUL (a tile path inside a URL): only the
+     * precision's bytes are read, for a '*' precision and a written one, zero included
+     * (the ASan build reads past a heap copy of the bytes otherwise) */
+    char *cut = malloc(3);
+    assert_non_null(cut);
+    memcpy(cut, "9/x", 3);
+    same("'%.*s' in '%.*s'|%.2s|%-5.1s|", 0, cut, 3, cut, cut, cut);
+    free(cut);
     /* what is not handled is refused, not guessed */
     assert_int_equal(capture(args, sizeof args, "%1$s", "x"), -1);
     assert_int_equal(capture(args, sizeof args, "%ls", L"x"), -1);
