@@ -168,7 +168,7 @@ static gw_status create_for_tiles(gw_ctx *ctx, gw_app *app, const char *db_path,
         st = gw_roads_http_create(ctx, app->live, &rh);
         app->modules[GW_APP_ROADS] = rh;
         gw_reach_http *rc = NULL;
-        if (!st) st = gw_reach_http_create(ctx, app->live, rh, &rc);
+        if (!st) st = gw_reach_http_create_for_tiles(ctx, app->live, rh, &rc);
         app->modules[GW_APP_REACH] = rc;
     }
     if (!st)

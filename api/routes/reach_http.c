@@ -11,6 +11,7 @@
 #include "gridwatch/tile.h"
 #include "http_util.h"
 #include "problem.h"
+#include "reach_store.h"
 #include "scope_http.h"
 
 #include <errno.h>
@@ -21,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 typedef struct part {
     int refs;
@@ -40,6 +42,7 @@ struct gw_reach_http {
     gw_ctx *ctx; /* frees parts, under lock */
     gw_reach_http_watch_fn watch;
     void *watch_user;
+    int for_tiles; /* shares only, read back from the store when kept, on every core */
 };
 
 int gw_reach_http_pending(gw_reach_http *r)
@@ -71,6 +74,35 @@ static void part_unref(gw_reach_http *r, part *p)
     }
 }
 
+/* The shares of snap on g: for the tiles read back from the store when kept; else computed
+ * (the server's with polygons, on one thread beside the requests; the tiles' shares only, on
+ * every core) and kept.  NULL with the error on ctx. */
+static gw_reach_grids *obtain(gw_reach_http *r, gw_ctx *ctx, const gw_road_graph *g,
+                              const gw_model_snapshot *snap, int srid)
+{
+    gw_store *store = NULL;
+    if (gw_store_open(ctx, gw_live_db_path(r->live), 0, &store) != GW_OK)
+        gw_ctx_clear_error(ctx), store = NULL; /* computed, not kept */
+    gw_reach_grids *t = NULL;
+    if (r->for_tiles && store && rk_store_load(ctx, store, g, snap, srid, &t) == GW_OK) {
+        gw_store_close(store);
+        return t;
+    }
+    gw_ctx_clear_error(ctx);
+    gw_reach_opts o = {.shares_only = r->for_tiles};
+    long cores = r->for_tiles ? sysconf(_SC_NPROCESSORS_ONLN) : 1;
+    if (gw_reach_grids_compute(ctx, g, gw_snapshot_layer(snap, GW_LAYER_POLICE_ROOMS),
+                               gw_snapshot_layer(snap, GW_LAYER_GRIDS), srid, &o,
+                               cores > 1 ? (int)cores : 1, &t) != GW_OK)
+        t = NULL;
+    else if (store && rk_store_save(ctx, store, g, snap, srid, t) != GW_OK) {
+        fprintf(stderr, "{\"event\":\"reach_keep_failed\",\"error\":\"%s\"}\n", gw_ctx_errmsg(ctx));
+        gw_ctx_clear_error(ctx); /* serving does not depend on the kept copy */
+    }
+    gw_store_close(store);
+    return t;
+}
+
 static void *compute_main(void *arg)
 {
     gw_reach_http *r = arg;
@@ -81,10 +113,8 @@ static void *compute_main(void *arg)
         gw_model_snapshot *snap = gw_model_acquire(m);
         gw_road_net *net = gw_roads_http_net(r->roads);
         const gw_road_graph *g = gw_road_net_acquire(net);
-        gw_reach_grids *t = NULL;
-        if (gw_reach_grids_compute(ctx, g, gw_snapshot_layer(snap, GW_LAYER_POLICE_ROOMS),
-                                   gw_snapshot_layer(snap, GW_LAYER_GRIDS), gw_model_metric_srid(m),
-                                   NULL, 1, &t) == GW_OK) {
+        gw_reach_grids *t = obtain(r, ctx, g, snap, gw_model_metric_srid(m));
+        if (t) {
             if ((p = calloc(1, sizeof *p))) p->refs = 1, p->t = t;
             else gw_reach_grids_destroy(ctx, t);
         } else
@@ -194,6 +224,14 @@ gw_status gw_reach_http_create(gw_ctx *ctx, gw_live *live, gw_roads_http *roads,
     }
     *out = r;
     return GW_OK;
+}
+
+gw_status gw_reach_http_create_for_tiles(gw_ctx *ctx, gw_live *live, gw_roads_http *roads,
+                                         gw_reach_http **out)
+{
+    gw_status st = gw_reach_http_create(ctx, live, roads, out);
+    if (!st) (*out)->for_tiles = 1;
+    return st;
 }
 
 void gw_reach_http_stop(gw_reach_http *r)

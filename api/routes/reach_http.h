@@ -3,7 +3,7 @@
  * 3/5/10-minute shares from the police rooms that /analysis/coverage and the grid tiles carry,
  * and the isochrones tile layer (GET /tiles/isochrones/{z}/{x}/{y}, the rooms' bands clipped
  * per grid).  The grid shares are computed on a worker thread per road-graph, rooms and grids
- * version and kept until one of them changes.
+ * version and kept until one of them changes, and in the store for the next start.
  *
  * In the app (app.h): app->modules[GW_APP_REACH] from gw_reach_http_create(), after the road
  * network; gw_reach_http_stop() before gw_live_destroy(), gw_reach_http_destroy() after. */
@@ -17,9 +17,14 @@
 
 typedef struct gw_reach_http gw_reach_http;
 
-/* Caller frees with gw_reach_http_destroy(). */
+/* Caller frees with gw_reach_http_destroy().  The shares computed are kept in the store
+ * (reach_store.h). */
 gw_status gw_reach_http_create(gw_ctx *ctx, gw_live *live, gw_roads_http *roads,
                                gw_reach_http **out);
+/* The same for `gridwatch tiles`: shares only (no polygons, no isochrones tiles), read back
+ * from the store when kept for the same inputs, else computed on every core and kept. */
+gw_status gw_reach_http_create_for_tiles(gw_ctx *ctx, gw_live *live, gw_roads_http *roads,
+                                         gw_reach_http **out);
 /* Waits for a computation under way.  Accepts NULL. */
 void gw_reach_http_stop(gw_reach_http *r);
 void gw_reach_http_destroy(gw_reach_http *r);

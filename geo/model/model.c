@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 gw_status mdl_from_store(gw_ctx *ctx, gw_store *store, gw_status st)
 {
@@ -18,8 +19,13 @@ gw_status mdl_from_store(gw_ctx *ctx, gw_store *store, gw_status st)
     return st;
 }
 
+/* Ids from <= id < to of a layer (NULL: unbounded): a part read on its own thread. */
+typedef struct id_range {
+    const char *from, *to;
+} id_range;
+
 static gw_status read_layer(gw_ctx *ctx, gw_store *store, gw_layer layer, int64_t seq,
-                            gw_layer_data **out)
+                            const id_range *range, gw_layer_data **out)
 {
     gw_layer_data *d = NULL;
     gw_status st = mdl_layer_new(ctx, layer, seq, &d);
@@ -29,8 +35,13 @@ static gw_status read_layer(gw_ctx *ctx, gw_store *store, gw_layer layer, int64_
     GEOSWKBReader *rd = GEOSWKBReader_create_r(gw_ctx_geos(ctx));
     if (!rd) st = gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory loading the model");
     if (!st) st = from_store(ctx, store, gw_store_count(store, layer, &count));
+    if (range) count = count / 2 + 1; /* one of two halves, grown if need be */
     if (!st) st = reserve(ctx, d, count > 0 ? (size_t)count : 16);
-    if (!st) st = from_store(ctx, store, gw_store_cursor_create(store, layer, &cur));
+    if (!st)
+        st = from_store(ctx, store,
+                        range ? gw_store_cursor_create_range(store, layer, range->from, range->to,
+                                                             &cur)
+                              : gw_store_cursor_create(store, layer, &cur));
     gw_row row;
     while (!st) {
         st = gw_cursor_next(cur, &row);
@@ -54,6 +65,9 @@ static gw_status read_layer(gw_ctx *ctx, gw_store *store, gw_layer layer, int64_
  * and always up to 20,000 (one lookup by id costs ~10 us; a reload ~3 us a row). */
 #define PATCH_MIN_ROWS 20000
 #define PATCH_SHARE 20
+/* Incidents from this many rows are loaded in two halves on two threads (~1.2 s a million);
+ * the environment's GW_MODEL_SPLIT_ROWS overrides it (0: never). */
+#define SPLIT_MIN_ROWS 200000
 
 /* Read the layers in *mask (1u << layer) inside one read transaction of `store`, so they all
  * reflect change-log sequence *seq; transforms and indexes are built after it ends.  With
@@ -64,7 +78,7 @@ static gw_status read_layer(gw_ctx *ctx, gw_store *store, gw_layer layer, int64_
  * being reloaded; those layers are set in *patched. */
 static gw_status load_layers(gw_ctx *ctx, gw_store *store, unsigned *maskp, int64_t since,
                              gw_layer_data *const *prev, unsigned *patched, xforms *xf, int *srid,
-                             gw_layer_data **out, int64_t *seq)
+                             const id_range *range, gw_layer_data **out, int64_t *seq)
 {
     if (patched) *patched = 0;
     if (gw_store_in_transaction(store))
@@ -105,7 +119,8 @@ static gw_status load_layers(gw_ctx *ctx, gw_store *store, unsigned *maskp, int6
     }
     mdl_changes_free(&ch);
     for (int l = 0; !st && l < GW_LAYER_COUNT; l++)
-        if ((mask & ~done) & (1u << l)) st = read_layer(ctx, store, (gw_layer)l, *seq, &out[l]);
+        if ((mask & ~done) & (1u << l))
+            st = read_layer(ctx, store, (gw_layer)l, *seq, range, &out[l]);
     gw_store_read_end(store);
     for (int l = 0; !st && l < GW_LAYER_COUNT; l++)
         if ((mask & ~done) & (1u << l)) st = mdl_finish_layer(ctx, out[l], xf, *srid);
@@ -121,6 +136,8 @@ static gw_status load_layers(gw_ctx *ctx, gw_store *store, unsigned *maskp, int6
 /* The parallel half of gw_model_open: a layer set loaded over a second read-only connection. */
 typedef struct side_load {
     const char *path;
+    id_range range; /* of the one layer in mask, when read in two halves */
+    int split;
     unsigned mask;
     int srid;
     gw_layer_data *out[GW_LAYER_COUNT];
@@ -137,7 +154,8 @@ static void *side_main(void *arg)
     s->st = gw_store_open(s->ctx, s->path, GW_STORE_READONLY, &st2);
     xforms xf = {s->ctx, 0, {NULL}, NULL, NULL};
     if (!s->st)
-        s->st = load_layers(s->ctx, st2, &s->mask, -1, NULL, NULL, &xf, &s->srid, s->out, &s->seq);
+        s->st = load_layers(s->ctx, st2, &s->mask, -1, NULL, NULL, &xf, &s->srid,
+                            s->split ? &s->range : NULL, s->out, &s->seq);
     mdl_xforms_clear(&xf);
     if (s->st) snprintf(s->msg, sizeof s->msg, "%s", gw_ctx_errmsg(s->ctx));
     gw_store_close(st2);
@@ -165,6 +183,51 @@ gw_status gw_model_open(gw_ctx *ctx, gw_store *store, gw_model **out)
     return gw_model_open_layers(ctx, store, (1u << GW_LAYER_COUNT) - 1, out);
 }
 
+/* The id splitting a large incidents layer into two halves, when one is worth it (1 when so). */
+static int split_point(gw_store *store, char *mid, size_t cap)
+{
+    int64_t n = 0, min = SPLIT_MIN_ROWS;
+    const char *e = getenv("GW_MODEL_SPLIT_ROWS"); /* tests split small layers */
+    if (e && *e) min = strtoll(e, NULL, 10);
+    if (sysconf(_SC_NPROCESSORS_ONLN) < 2 || min < 1 ||
+        gw_store_count(store, GW_LAYER_INCIDENTS, &n) != GW_OK || n < min ||
+        gw_store_nth_id(store, GW_LAYER_INCIDENTS, n / 2, mid, cap) != GW_OK) {
+        gw_ctx_clear_error(gw_store_ctx(store));
+        return 0;
+    }
+    return 1;
+}
+
+/* The incidents the side loads read into s (halves joined), or loaded here when one failed
+ * (e.g. a file another process cannot open read-only).  The side loads keep what they hand
+ * over no longer (out set to NULL). */
+static gw_status side_take(gw_ctx *ctx, gw_store *store, gw_model *m, gw_model_snapshot *s,
+                           side_load *side, int nside)
+{
+    const int l = GW_LAYER_INCIDENTS;
+    gw_status st = GW_OK;
+    const char *why = NULL;
+    for (int k = 0; k < nside && !why; k++)
+        if (side[k].st) why = side[k].msg;
+    if (!why && nside == 2) { /* the second half after the first */
+        st = mdl_layer_append(ctx, side[0].out[l], side[1].out[l]);
+        if (st) return st;
+    }
+    if (why) {
+        gw_ctx_warn(ctx, "model: parallel load failed (%s); loading incidents on this thread", why);
+        unsigned mask = 1u << l;
+        int64_t seq2 = 0;
+        st = load_layers(ctx, store, &mask, -1, NULL, NULL, &m->xf, &m->srid, NULL, s->layers,
+                         &seq2);
+        if (seq2 < s->seq) s->seq = seq2;
+        return st;
+    }
+    s->layers[l] = side[0].out[l], side[0].out[l] = NULL;
+    for (int k = 0; k < nside; k++) /* reload what changed in between on refresh */
+        if (side[k].seq < s->seq) s->seq = side[k].seq;
+    return GW_OK;
+}
+
 gw_status gw_model_open_layers(gw_ctx *ctx, gw_store *store, unsigned layers, gw_model **out)
 {
     if (!ctx || !store || !out)
@@ -185,40 +248,41 @@ gw_status gw_model_open_layers(gw_ctx *ctx, gw_store *store, unsigned layers, gw
     atomic_init(&s->refs, 1);
     gw_status st = from_store(ctx, store, gw_store_metric_srid(store, &m->srid));
 
-    /* Incidents are most of the rows: load them on a second thread over their own connection. */
-    side_load side = {.path = gw_store_path(store),
-                      .mask = 1u << GW_LAYER_INCIDENTS,
-                      .srid = m->srid};
-    pthread_t th;
-    int threaded = 0;
+    /* Incidents are most of the rows: load them on other threads over their own connections,
+     * in two halves by id when there are many and a core to spare (the halves' CRS transforms
+     * run in parallel too), joined in id order. */
     unsigned mask = layers & ((1u << GW_LAYER_COUNT) - 1);
-    if (!st && (mask & side.mask) && m->srid > 0 && is_file_path(side.path) &&
-        gw_ctx_create(&side.ctx) == GW_OK) {
-        threaded = pthread_create(&th, NULL, side_main, &side) == 0;
-        if (threaded) mask &= ~side.mask;
-        else gw_ctx_destroy(side.ctx), side.ctx = NULL;
+    side_load side[2];
+    pthread_t th[2];
+    int nside = 0;
+    char mid[256];
+    if (!st && (mask & (1u << GW_LAYER_INCIDENTS)) && m->srid > 0 &&
+        is_file_path(gw_store_path(store))) {
+        int split = split_point(store, mid, sizeof mid);
+        for (int k = 0; k < 1 + split; k++) {
+            side[nside] = (side_load){.path = gw_store_path(store),
+                                      .mask = 1u << GW_LAYER_INCIDENTS,
+                                      .srid = m->srid,
+                                      .split = split,
+                                      .range = {k ? mid : NULL, k || !split ? NULL : mid}};
+            if (gw_ctx_create(&side[nside].ctx) != GW_OK) break;
+            if (pthread_create(&th[nside], NULL, side_main, &side[nside])) {
+                gw_ctx_destroy(side[nside].ctx);
+                break;
+            }
+            nside++;
+        }
+        if (nside == 1 + split) mask &= ~(1u << GW_LAYER_INCIDENTS);
     }
     if (!st)
-        st = load_layers(ctx, store, &mask, -1, NULL, NULL, &m->xf, &m->srid, s->layers, &s->seq);
-    if (threaded) {
-        pthread_join(th, NULL);
-        if (side.st && !st) { /* e.g. a file another process cannot open read-only: retry here */
-            gw_ctx_warn(ctx, "model: parallel load failed (%s); loading incidents on this thread",
-                        side.msg);
-            int64_t seq2 = 0;
-            st = load_layers(ctx, store, &side.mask, -1, NULL, NULL, &m->xf, &m->srid, s->layers,
-                             &seq2);
-            if (seq2 < s->seq) s->seq = seq2;
-        } else if (!side.st) {
-            for (int l = 0; l < GW_LAYER_COUNT; l++)
-                if (side.mask & (1u << l)) s->layers[l] = side.out[l];
-            if (side.seq < s->seq)
-                s->seq = side.seq; /* reload what changed in between on refresh */
-            side.mask = 0;
-        }
-        if (side.mask)
-            for (int l = 0; l < GW_LAYER_COUNT; l++) layer_free(ctx, side.out[l]);
-        gw_ctx_destroy(side.ctx);
+        st = load_layers(ctx, store, &mask, -1, NULL, NULL, &m->xf, &m->srid, NULL, s->layers,
+                         &s->seq);
+    for (int k = 0; k < nside; k++) pthread_join(th[k], NULL);
+    if (nside && !(mask & (1u << GW_LAYER_INCIDENTS)) && !st)
+        st = side_take(ctx, store, m, s, side, nside);
+    for (int k = 0; k < nside; k++) {
+        layer_free(ctx, side[k].out[GW_LAYER_INCIDENTS]);
+        gw_ctx_destroy(side[k].ctx);
     }
     m->current = s;
     if (st) {
@@ -257,7 +321,7 @@ gw_status gw_model_refresh_ex(gw_ctx *ctx, gw_model *model, gw_store *store,
                      : gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory refreshing the model");
     if (!st)
         st = load_layers(ctx, store, &mask, cur->seq, cur->layers, &patched, &model->xf, &srid,
-                         fresh, &s->seq);
+                         NULL, fresh, &s->seq);
     if (!st && s->seq > cur->seq) {
         /* Set once, when the first data arrives in an empty model; request threads read it
          * without the lock (gw_model_metric_srid), so the store is atomic and only on a change. */

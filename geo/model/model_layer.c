@@ -108,7 +108,7 @@ uint64_t mdl_hash_str(const char *s)
 
 /* Append s to d's arena.  A shared arena (an older version of the layer reads it) is never
  * reallocated: the delta path sizes it beforehand, so running out here is a bug. */
-static gw_status arena_add(gw_ctx *ctx, gw_layer_data *d, const char *s, uint32_t *off)
+gw_status mdl_arena_add(gw_ctx *ctx, gw_layer_data *d, const char *s, uint32_t *off)
 {
     gw_model_arena *a = d->ar;
     size_t len = strlen(s) + 1;
@@ -134,7 +134,7 @@ static gw_status arena_add(gw_ctx *ctx, gw_layer_data *d, const char *s, uint32_
 }
 
 /* Repeated values (category, status, grid …) are stored once through the arena's intern set. */
-static gw_status intern_add(gw_ctx *ctx, gw_layer_data *d, const char *s, uint32_t *off)
+gw_status mdl_intern_add(gw_ctx *ctx, gw_layer_data *d, const char *s, uint32_t *off)
 {
     gw_model_arena *a = d->ar;
     if (a->iused * 2 >= a->imask) {
@@ -158,7 +158,7 @@ static gw_status intern_add(gw_ctx *ctx, gw_layer_data *d, const char *s, uint32
             return GW_OK;
         }
     }
-    gw_status st = arena_add(ctx, d, s, off);
+    gw_status st = mdl_arena_add(ctx, d, s, off);
     if (st) return st;
     a->islot[j] = *off + 1;
     a->iused++;
@@ -248,7 +248,8 @@ gw_status mdl_put_value(gw_ctx *ctx, gw_layer_data *d, size_t row, size_t f, con
             c->text[row] = NOTEXT;
             return GW_OK;
         }
-        return f == 0 ? arena_add(ctx, d, s, &c->text[row]) : intern_add(ctx, d, s, &c->text[row]);
+        return f == 0 ? mdl_arena_add(ctx, d, s, &c->text[row])
+                      : mdl_intern_add(ctx, d, s, &c->text[row]);
     }
     c->nulls[row] = v->kind == GW_VAL_NULL;
     double dv = 0;

@@ -45,6 +45,13 @@ struct gw_model {
 };
 
 void mdl_snap_unref(gw_ctx *ctx, gw_model_snapshot *s);
+/* Append s to d's text arena (*off its offset); mdl_intern_add stores a repeated value once. */
+gw_status mdl_arena_add(gw_ctx *ctx, gw_layer_data *d, const char *s, uint32_t *off);
+gw_status mdl_intern_add(gw_ctx *ctx, gw_layer_data *d, const char *s, uint32_t *off);
+/* Append point layer b's rows to a (both finished by mdl_finish_layer on the same CRSs, b's
+ * ids all after a's), then rebuild a's id hash and point index: the halves of a layer loaded
+ * on two threads.  b is left as it was (the caller frees it). */
+gw_status mdl_layer_append(gw_ctx *ctx, gw_layer_data *a, const gw_layer_data *b);
 void mdl_xforms_clear(xforms *xf);
 gw_status mdl_finish_layer(gw_ctx *ctx, gw_layer_data *d, xforms *xf, int srid);
 

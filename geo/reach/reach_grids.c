@@ -134,6 +134,30 @@ done:
     return NULL;
 }
 
+gw_status gw_reach_grids_from_shares(gw_ctx *ctx, size_t n, const double *share, int64_t graph_seq,
+                                     int64_t rooms_seq, int64_t grids_seq, gw_reach_grids **out)
+{
+    *out = NULL;
+    if (n && !share) return gw_ctx_error(ctx, GW_ERR_ARG, "no shares");
+    gw_reach_grids *t = calloc(1, sizeof *t);
+    if (!t) return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory");
+    t->n = n, t->graph_seq = graph_seq, t->rooms_seq = rooms_seq, t->grids_seq = grids_seq;
+    t->geom = calloc(n * GW_REACH_GRID_BANDS + 1, sizeof *t->geom);
+    t->env = calloc(n * GW_REACH_GRID_BANDS + 1, sizeof *t->env);
+    int ok = t->geom && t->env;
+    for (int b = 0; b < GW_REACH_GRID_BANDS; b++)
+        if (!(t->share[b] = malloc((n + 1) * sizeof *t->share[b]))) ok = 0;
+    if (!ok) {
+        gw_reach_grids_destroy(ctx, t);
+        return gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < n; i++)
+        for (int b = 0; b < GW_REACH_GRID_BANDS; b++)
+            t->share[b][i] = share[i * GW_REACH_GRID_BANDS + b];
+    *out = t;
+    return GW_OK;
+}
+
 void gw_reach_grids_destroy(gw_ctx *ctx, gw_reach_grids *t)
 {
     if (!t) return;
@@ -292,7 +316,10 @@ gw_status gw_reach_grids_compute(gw_ctx *ctx, const gw_road_graph *g, const gw_l
     for (size_t r = 0; nn && r < nr && !st; r++)
         st = gw_road_graph_to_metric(ctx, g, lx[r], ly[r], &xy[2 * r], &xy[2 * r + 1]);
     for (size_t i = 0; i < n; i++) gm[i] = gw_layer_data_geom(grids, i, GW_MODEL_METRIC);
-    if (!st) st = shares(ctx, g, xy, nn ? nr : 0, gm, n, opts, threads, sh, t->geom, t->env);
+    int polys = !(opts && opts->shares_only);
+    if (!st)
+        st = shares(ctx, g, xy, nn ? nr : 0, gm, n, opts, threads, sh, polys ? t->geom : NULL,
+                    t->env);
     for (size_t i = 0; !st && i < n; i++)
         for (int b = 0; b < GW_REACH_GRID_BANDS; b++)
             t->share[b][i] = sh[i * GW_REACH_GRID_BANDS + b];

@@ -22,7 +22,9 @@ struct gw_store_core_ops {
     gw_status (*inserter_create)(gw_store *s, gw_layer layer, gw_inserter **out);
     gw_status (*inserter_add)(gw_inserter *ins, const gw_feature *f);
     void (*inserter_destroy)(gw_inserter *ins);
-    gw_status (*cursor_create)(gw_store *s, gw_layer layer, gw_cursor **out);
+    gw_status (*cursor_create)(gw_store *s, gw_layer layer, const char *from_id, const char *to_id,
+                               gw_cursor **out);
+    gw_status (*nth_id)(gw_store *s, gw_layer layer, int64_t k, char *buf, size_t cap);
     gw_status (*cursor_next)(gw_cursor *cur, gw_row *row);
     void (*cursor_destroy)(gw_cursor *cur);
     gw_status (*log_change)(gw_store *s, gw_layer layer, const char *op, const char *feature_id,

@@ -32,6 +32,7 @@ static const struct gw_store_core_ops pg_core = {
     .inserter_add = pg_inserter_add,
     .inserter_destroy = pg_inserter_destroy,
     .cursor_create = pg_cursor_create,
+    .nth_id = pg_nth_id,
     .cursor_next = pg_cursor_next,
     .cursor_destroy = pg_cursor_destroy,
     .log_change = pg_log_change,

@@ -300,7 +300,8 @@ gw_status pg_decode_row(gw_store *s, const PGresult *res, int r, int col0, gw_la
     return GW_OK;
 }
 
-gw_status pg_cursor_create(gw_store *s, gw_layer layer, gw_cursor **out)
+gw_status pg_cursor_create(gw_store *s, gw_layer layer, const char *from_id, const char *to_id,
+                           gw_cursor **out)
 {
     if (!out) return gw_ctx_error(s->ctx, GW_ERR_ARG, "gw_store_cursor_create: no output");
     *out = NULL;
@@ -311,18 +312,27 @@ gw_status pg_cursor_create(gw_store *s, gw_layer layer, gw_cursor **out)
     pg_cursor *cur = calloc(1, sizeof *cur);
     if (!cur) return gw_ctx_error(s->ctx, GW_ERR_NOMEM, "out of memory");
     cur->store = s, cur->layer = layer;
-    char sel[700], sql[900];
+    char sel[700], sql[1000], range[80];
     pg_row_select(layer, sel, sizeof sel);
     int64_t gv = 0;
     if (layer == GW_LAYER_GRIDS && (st = pg_grid_version(s, &gv))) {
         free(cur);
         return st;
     }
+    /* the range's bounds as parameters $1 (from) and $2 (to), in the order given */
+    const char *vals[2];
+    int nv = 0;
+    if (from_id) vals[nv++] = from_id;
+    if (to_id) vals[nv++] = to_id;
+    snprintf(range, sizeof range, "%s%s%s", from_id ? " AND id >= $1" : "",
+             to_id ? (from_id ? " AND id < $2" : " AND id < $1") : "", "");
     if (layer == GW_LAYER_GRIDS)
-        snprintf(sql, sizeof sql, "SELECT %s FROM grids WHERE version = %lld ORDER BY id", sel,
-                 (long long)gv);
-    else snprintf(sql, sizeof sql, "SELECT %s FROM %s ORDER BY id", sel, gw_layer_name(layer));
-    if (!PQsendQueryParams(PG(s)->conn, sql, 0, NULL, NULL, NULL, NULL, 0) ||
+        snprintf(sql, sizeof sql, "SELECT %s FROM grids WHERE version = %lld%s ORDER BY id", sel,
+                 (long long)gv, range);
+    else
+        snprintf(sql, sizeof sql, "SELECT %s FROM %s WHERE true%s ORDER BY id", sel,
+                 gw_layer_name(layer), range);
+    if (!PQsendQueryParams(PG(s)->conn, sql, nv, NULL, vals, NULL, NULL, 0) ||
         !PQsetSingleRowMode(PG(s)->conn)) {
         st = pg_fail(s, NULL, "cannot read the layer");
         PGresult *r;

@@ -162,6 +162,28 @@ gw_status pg_count(gw_store *s, gw_layer layer, int64_t *n)
     return st ? st : pg_query_int(s, sql, 0, NULL, n, NULL);
 }
 
+gw_status pg_nth_id(gw_store *s, gw_layer layer, int64_t k, char *buf, size_t cap)
+{
+    if (!buf || !cap || k < 0)
+        return gw_ctx_error(s->ctx, GW_ERR_ARG, "gw_store_nth_id: bad argument");
+    char sql[256], off[32];
+    snprintf(off, sizeof off, "%lld", (long long)k);
+    gw_status st = pg_flush_all(s);
+    if (!st) st = layer_sql(s, layer, "SELECT id", sql, sizeof sql);
+    if (st) return st;
+    strncat(sql, " ORDER BY id LIMIT 1 OFFSET $1", sizeof sql - strlen(sql) - 1);
+    const char *v[] = {off};
+    PGresult *r = pg_run(s, sql, 1, v, NULL, "cannot read an id", &st);
+    if (!r) return st;
+    if (PQntuples(r) == 0) st = GW_ERR_NOT_FOUND;
+    else if ((size_t)PQgetlength(r, 0, 0) >= cap)
+        st = gw_ctx_error(s->ctx, GW_ERR_RANGE, "%s row %lld: id longer than %zu bytes",
+                          gw_layer_name(layer), (long long)k, cap - 1);
+    else memcpy(buf, PQgetvalue(r, 0, 0), (size_t)PQgetlength(r, 0, 0) + 1);
+    PQclear(r);
+    return st;
+}
+
 gw_status pg_extent(gw_store *s, gw_layer layer, gw_bbox *out)
 {
     if (!out) return gw_ctx_error(s->ctx, GW_ERR_ARG, "gw_store_extent: no output");

@@ -113,7 +113,9 @@ gw_status pg_clear(gw_store *s, gw_layer layer);
 gw_status pg_inserter_create(gw_store *s, gw_layer layer, gw_inserter **out);
 gw_status pg_inserter_add(gw_inserter *ins, const gw_feature *f);
 void pg_inserter_destroy(gw_inserter *ins);
-gw_status pg_cursor_create(gw_store *s, gw_layer layer, gw_cursor **out);
+gw_status pg_cursor_create(gw_store *s, gw_layer layer, const char *from_id, const char *to_id,
+                           gw_cursor **out);
+gw_status pg_nth_id(gw_store *s, gw_layer layer, int64_t k, char *buf, size_t cap);
 gw_status pg_cursor_next(gw_cursor *cur, gw_row *row);
 void pg_cursor_destroy(gw_cursor *cur);
 gw_status pg_log_change(gw_store *s, gw_layer layer, const char *op, const char *feature_id,

@@ -31,6 +31,7 @@ static const struct gw_store_core_ops sqlite_core = {
     .inserter_add = sq_inserter_add,
     .inserter_destroy = sq_inserter_destroy,
     .cursor_create = sq_cursor_create,
+    .nth_id = sq_nth_id,
     .cursor_next = sq_cursor_next,
     .cursor_destroy = sq_cursor_destroy,
     .log_change = sq_log_change,

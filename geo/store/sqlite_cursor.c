@@ -10,7 +10,8 @@
 
 /* ---- cursor -------------------------------------------------------------------------------- */
 
-gw_status sq_cursor_create(gw_store *s, gw_layer layer, gw_cursor **out)
+gw_status sq_cursor_create(gw_store *s, gw_layer layer, const char *from_id, const char *to_id,
+                           gw_cursor **out)
 {
     gw_status st = st_check_layer(s, layer);
     if (st) return st;
@@ -29,12 +30,45 @@ gw_status sq_cursor_create(gw_store *s, gw_layer layer, gw_cursor **out)
     char cols[512], sel[700];
     st_column_list(cur->fields, cur->nf, cols, sizeof cols);
     snprintf(sel, sizeof sel, "SELECT fid, %s, AsBinary(geom)", cols);
-    if ((st = st_layer_query(s, layer, sel, " ORDER BY id", &cur->st))) {
+    /* the range's bounds as ?2 and ?3 (?1 is the grids' version) */
+    char where[80];
+    const char *glue = layer == GW_LAYER_GRIDS ? " AND" : " WHERE";
+    snprintf(where, sizeof where, "%s%s%s%s ORDER BY id", from_id || to_id ? glue : "",
+             from_id ? " id >= ?2" : "", from_id && to_id ? " AND" : "", to_id ? " id < ?3" : "");
+    if ((st = st_layer_query(s, layer, sel, where, &cur->st))) {
         free(cur);
         return st;
     }
+    if (from_id) sqlite3_bind_text(cur->st, 2, from_id, -1, SQLITE_TRANSIENT);
+    if (to_id) sqlite3_bind_text(cur->st, 3, to_id, -1, SQLITE_TRANSIENT);
     *out = cur;
     return GW_OK;
+}
+
+gw_status sq_nth_id(gw_store *s, gw_layer layer, int64_t k, char *buf, size_t cap)
+{
+    gw_status st = st_check_layer(s, layer);
+    if (st) return st;
+    if (!buf || !cap || k < 0)
+        return gw_ctx_error(s->ctx, GW_ERR_ARG, "gw_store_nth_id: bad argument");
+    sqlite3_stmt *q;
+    if ((st = st_layer_query(s, layer, "SELECT id", " ORDER BY id LIMIT 1 OFFSET ?2", &q)))
+        return st;
+    sqlite3_bind_int64(q, 2, k);
+    int rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW) {
+        const char *id = (const char *)sqlite3_column_text(q, 0);
+        if (!id || strlen(id) >= cap)
+            st = gw_ctx_error(s->ctx, GW_ERR_RANGE, "%s row %lld: id longer than %zu bytes",
+                              gw_layer_name(layer), (long long)k, cap - 1);
+        else memcpy(buf, id, strlen(id) + 1);
+    } else if (rc == SQLITE_DONE) {
+        st = GW_ERR_NOT_FOUND;
+    } else {
+        st = st_fail(s, "cannot read an id");
+    }
+    sqlite3_finalize(q);
+    return st;
 }
 
 /* The stored form "YYYY-MM-DDTHH:MM:SSZ" without locale or allocation; 0 if not that shape. */

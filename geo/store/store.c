@@ -77,7 +77,18 @@ void gw_inserter_destroy(gw_inserter *ins) { ST_VOID(owner(ins), inserter_destro
 
 gw_status gw_store_cursor_create(gw_store *s, gw_layer layer, gw_cursor **out)
 {
-    ST_CALL(s, core, cursor_create, layer, out);
+    ST_CALL(s, core, cursor_create, layer, NULL, NULL, out);
+}
+
+gw_status gw_store_cursor_create_range(gw_store *s, gw_layer layer, const char *from_id,
+                                       const char *to_id, gw_cursor **out)
+{
+    ST_CALL(s, core, cursor_create, layer, from_id, to_id, out);
+}
+
+gw_status gw_store_nth_id(gw_store *s, gw_layer layer, int64_t k, char *buf, size_t cap)
+{
+    ST_CALL(s, core, nth_id, layer, k, buf, cap);
 }
 
 gw_status gw_cursor_next(gw_cursor *cur, gw_row *row)

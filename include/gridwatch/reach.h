@@ -46,6 +46,7 @@ typedef struct gw_reach_opts {
     double width_m;    /* half-width of the area around a reached road; 0 = 100 m */
     double max_snap_m; /* a source farther than this from every road reaches nothing; 0 = 1000 */
     int quad_segs;     /* buffer segments per quarter circle; 0 = 8 */
+    int shares_only;   /* gw_reach_grids_compute: the shares without the clipped polygons */
 } gw_reach_opts;
 
 /* ---- the isochrone of one point ----------------------------------------------------------- */
@@ -94,6 +95,11 @@ typedef struct gw_reach_grids gw_reach_grids;
 gw_status gw_reach_grids_compute(gw_ctx *ctx, const gw_road_graph *g, const gw_layer_data *rooms,
                                  const gw_layer_data *grids, int metric_srid,
                                  const gw_reach_opts *opts, int threads, gw_reach_grids **out);
+/* Shares computed earlier (kept in the store), share[i * GW_REACH_GRID_BANDS + b] for n grid
+ * rows, with the seqs they were computed from; no polygons (gw_reach_grids_geom gives NULL).
+ * Caller frees with gw_reach_grids_destroy(). */
+gw_status gw_reach_grids_from_shares(gw_ctx *ctx, size_t n, const double *share, int64_t graph_seq,
+                                     int64_t rooms_seq, int64_t grids_seq, gw_reach_grids **out);
 /* Accepts NULL. */
 void gw_reach_grids_destroy(gw_ctx *ctx, gw_reach_grids *t);
 /* Number of grid rows (the grids layer's count when computed). */

@@ -112,6 +112,13 @@ void gw_inserter_destroy(gw_inserter *ins);
 /* A cursor over a layer's rows in id order.  Caller frees with gw_cursor_destroy(). */
 typedef struct gw_cursor gw_cursor;
 gw_status gw_store_cursor_create(gw_store *store, gw_layer layer, gw_cursor **out);
+/* The same over the rows with from_id <= id < to_id (NULL: unbounded), ids compared as the
+ * engine orders them: a layer read in parts on parallel connections (the model's load). */
+gw_status gw_store_cursor_create_range(gw_store *store, gw_layer layer, const char *from_id,
+                                       const char *to_id, gw_cursor **out);
+/* The id of row k (0-based) in id order into buf; GW_ERR_NOT_FOUND past the end, GW_ERR_RANGE
+ * when buf is too small. */
+gw_status gw_store_nth_id(gw_store *store, gw_layer layer, int64_t k, char *buf, size_t cap);
 /* Advance: GW_OK with a row, GW_ERR_NOT_FOUND at the end.  The view's values and wkb are
  * borrowed and valid until the next call. */
 typedef struct gw_row {

@@ -13,6 +13,8 @@
 #include "cluster_store.h"
 #include "clusters_http.h"
 #include "coverage_http.h"
+#include "reach_http.h"
+#include "reach_store.h"
 #include "gridwatch/store.h"
 #include "gridwatch/tile.h"
 #include "http_fixture.h"
@@ -529,12 +531,56 @@ static void test_kept_cluster_scan_is_a_fresh_scan(void **state)
     gw_model_release(tctx, snap);
 }
 
+/* The road reach shares the pyramid computed without polygons and kept in the store are the
+ * server's, computed with them, bit for bit; a kept copy that does not decode is not used. */
+static void test_kept_reach_shares_are_the_server_s(void **state)
+{
+    (void)state;
+    gw_model_snapshot *snap = gw_model_acquire(gw_live_model(app->live));
+    gw_reach_http *rh = app->modules[GW_APP_REACH];
+    const gw_reach_grids *live = gw_reach_http_acquire(rh, snap, WAIT_MS);
+    assert_non_null(live);
+    gw_road_net *net = gw_roads_http_net(app->modules[GW_APP_ROADS]);
+    const gw_road_graph *g = gw_road_net_acquire(net);
+    assert_true(gw_road_graph_nodes(g) > 0);
+    gw_store *st = NULL;
+    assert_int_equal(gw_store_open(tctx, db_path, 0, &st), GW_OK);
+    int srid = gw_model_metric_srid(gw_live_model(app->live));
+    gw_reach_grids *kept = NULL;
+    assert_int_equal(rk_store_load(tctx, st, g, snap, srid, &kept), GW_OK);
+    size_t n = gw_reach_grids_count(live), reached = 0;
+    assert_int_equal(gw_reach_grids_count(kept), n);
+    for (size_t b = 0; b < GW_REACH_GRID_BANDS; b++) {
+        assert_memory_equal(gw_reach_grids_share(kept, b), gw_reach_grids_share(live, b),
+                            n * sizeof(double));
+        for (size_t i = 0; i < n; i++) reached += gw_reach_grids_share(live, b)[i] > 0;
+        assert_null(gw_reach_grids_geom(kept, 0, b));
+    }
+    assert_true(reached > 0);
+    gw_reach_grids_destroy(tctx, kept);
+    /* the value damaged under its key: not found, so computed again */
+    char key[640];
+    assert_int_equal(gw_store_meta_get(st, "reach_shares_key", key, sizeof key), GW_OK);
+    assert_int_equal(gw_store_begin(st), GW_OK);
+    assert_int_equal(gw_store_meta_set(st, "reach_shares", "AAAA"), GW_OK);
+    assert_int_equal(gw_store_commit(st), GW_OK);
+    assert_int_equal(rk_store_load(tctx, st, g, snap, srid, &kept), GW_ERR_NOT_FOUND);
+    assert_int_equal(rk_store_save(tctx, st, g, snap, srid, live), GW_OK);
+    assert_int_equal(rk_store_load(tctx, st, g, snap, srid, &kept), GW_OK);
+    gw_reach_grids_destroy(tctx, kept);
+    gw_store_close(st);
+    gw_road_net_release(net, g);
+    gw_reach_http_release(rh, live);
+    gw_model_release(tctx, snap);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_tile_is_the_live_tile),
         cmocka_unit_test(test_gdal_reads_fields_metadata_tilestats),
         cmocka_unit_test(test_kept_cluster_scan_is_a_fresh_scan),
+        cmocka_unit_test(test_kept_reach_shares_are_the_server_s),
         cmocka_unit_test(test_grids_only_pyramid_is_the_live_grid_tiles),
         cmocka_unit_test(test_cluster_layer_pyramid_has_the_clusters),
         cmocka_unit_test(test_grids_only_pyramid_computes_missing_coverage),

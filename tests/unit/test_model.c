@@ -832,6 +832,61 @@ static void test_incremental_matches_fresh(void **state)
     gw_ctx_destroy(ctx);
 }
 
+/* Incidents loaded in two halves on two threads (a large layer; forced here by
+ * GW_MODEL_SPLIT_ROWS) are the layer loaded whole: rows in id order, values, text, the three
+ * CRSs, id lookups and the point index; and the joined layer is patched like any other. */
+static void test_split_load(void **state)
+{
+    (void)state;
+    gw_ctx *ctx = gw_test_ctx();
+    gw_store *s = make_store(ctx, "split.sqlite");
+    gw_model *whole = NULL, *split = NULL;
+    assert_int_equal(setenv("GW_MODEL_SPLIT_ROWS", "0", 1), 0);
+    assert_int_equal(gw_model_open(ctx, s, &whole), GW_OK);
+    assert_int_equal(setenv("GW_MODEL_SPLIT_ROWS", "2", 1), 0);
+    assert_int_equal(gw_model_open(ctx, s, &split), GW_OK);
+    gw_model_snapshot *a = gw_model_acquire(whole), *b = gw_model_acquire(split);
+    assert_int_equal(gw_layer_data_count(gw_snapshot_layer(b, GW_LAYER_INCIDENTS)), NINC);
+    assert_int_equal(gw_snapshot_seq(a), gw_snapshot_seq(b));
+    for (size_t i = 0; i < 4; i++)
+        assert_layers_equal(gw_snapshot_layer(a, point_layers[i]),
+                            gw_snapshot_layer(b, point_layers[i]));
+    gw_model_release(ctx, a);
+    gw_model_release(ctx, b);
+    /* the store's halves: the rows from the middle id on, and those before it */
+    char mid[64];
+    assert_int_equal(gw_store_nth_id(s, GW_LAYER_INCIDENTS, NINC / 2, mid, sizeof mid), GW_OK);
+    assert_string_equal(mid, "I000150");
+    assert_int_equal(gw_store_nth_id(s, GW_LAYER_INCIDENTS, NINC, mid, sizeof mid),
+                     GW_ERR_NOT_FOUND);
+    for (int half = 0; half < 2; half++) {
+        gw_cursor *cur = NULL;
+        assert_int_equal(gw_store_cursor_create_range(s, GW_LAYER_INCIDENTS,
+                                                      half ? "I000150" : NULL,
+                                                      half ? NULL : "I000150", &cur),
+                         GW_OK);
+        gw_row row;
+        int k = half ? 150 : 0;
+        while (gw_cursor_next(cur, &row) == GW_OK) {
+            char want[32];
+            snprintf(want, sizeof want, "I%06d", k++);
+            assert_string_equal(row.values[0].s, want);
+        }
+        assert_int_equal(k, half ? NINC : 150);
+        gw_cursor_destroy(cur);
+    }
+    for (int k = 0; k < 12; k++) random_change(s, GW_LAYER_INCIDENTS, 1000 + k);
+    gw_model_refresh_info info;
+    assert_int_equal(gw_model_refresh_ex(ctx, split, s, &info), GW_OK);
+    assert_int_equal(info.patched, 1u << GW_LAYER_INCIDENTS);
+    assert_matches_fresh(ctx, split, s);
+    assert_int_equal(unsetenv("GW_MODEL_SPLIT_ROWS"), 0);
+    gw_model_close(whole);
+    gw_model_close(split);
+    gw_store_close(s);
+    gw_ctx_destroy(ctx);
+}
+
 /* Rows without a feature id, grid changes and writes logged under the wrong id reload the
  * layer instead of patching it. */
 static void test_bulk_reloads(void **state)
@@ -907,7 +962,7 @@ int main(void)
         cmocka_unit_test(test_load_matches_store), cmocka_unit_test(test_point_index),
         cmocka_unit_test(test_refresh_isolation),  cmocka_unit_test(test_concurrent_readers),
         cmocka_unit_test(test_empty_then_import),  cmocka_unit_test(test_incremental_matches_fresh),
-        cmocka_unit_test(test_bulk_reloads),
+        cmocka_unit_test(test_bulk_reloads),       cmocka_unit_test(test_split_load),
     };
     return cmocka_run_group_tests_name("model", tests, NULL, NULL);
 }
