@@ -99,7 +99,7 @@ def backend_c(tops):
              '#include "ops_core.h"', '#include "sqlite_bulk.h"']
     lines += [f'#include "ops_{t}.h"' for t, _, _ in tops]
     core = ["close", "begin", "commit", "rollback", "read_begin", "read_end", "in_transaction", "meta_get", "meta_set", "count", "extent", "clear",
-            "inserter_create", "inserter_add", "inserter_destroy", "cursor_create", "cursor_next",
+            "inserter_create", "inserter_add", "inserter_destroy", "cursor_create", "nth_id", "cursor_next",
             "cursor_destroy", "log_change", "last_seq", "audit"]
     lines += ["", "static const struct gw_store_core_ops sqlite_core = {"]
     lines += [f"    .{v} = sq_{v}," for v in core]
