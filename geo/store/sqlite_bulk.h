@@ -42,6 +42,11 @@ struct gw_cursor {
     const gw_field *fields;
     size_t nf;
     gw_value vals[GW_MAX_FIELDS];
+    /* Point layers select the SpatiaLite blob itself: a plain XY point becomes this WKB here,
+     * anything else goes through AsBinary on `conv` (prepared when first needed). */
+    int raw;
+    unsigned char wkb[21];
+    sqlite3_stmt *conv;
 };
 
 /* The SQLite engine's core functions (the table in sqlite_backend.c). */
