@@ -223,6 +223,7 @@ static gw_status side_take(gw_ctx *ctx, gw_store *store, gw_model *m, gw_model_s
         return st;
     }
     s->layers[l] = side[0].out[l], side[0].out[l] = NULL;
+    m->inc_parts = nside;
     for (int k = 0; k < nside; k++) /* reload what changed in between on refresh */
         if (side[k].seq < s->seq) s->seq = side[k].seq;
     return GW_OK;
@@ -351,6 +352,8 @@ gw_status gw_model_refresh(gw_ctx *ctx, gw_model *model, gw_store *store, unsign
     if (reloaded) *reloaded = info.replaced;
     return st;
 }
+
+int gw_model_incident_parts(const gw_model *model) { return model ? model->inc_parts : 0; }
 
 int gw_model_metric_srid(const gw_model *model)
 {

@@ -40,8 +40,9 @@ struct gw_model {
     pthread_mutex_t write_lock; /* one refresh at a time */
     gw_model_snapshot *current;
     int srid;
-    gw_ctx *own; /* frees the model's last reference at close; owns xf */
-    xforms xf;   /* used under write_lock (or during open) only */
+    gw_ctx *own;   /* frees the model's last reference at close; owns xf */
+    xforms xf;     /* used under write_lock (or during open) only */
+    int inc_parts; /* gw_model_incident_parts */
 };
 
 void mdl_snap_unref(gw_ctx *ctx, gw_model_snapshot *s);

@@ -70,6 +70,9 @@ gw_status gw_model_refresh_ex(gw_ctx *ctx, gw_model *model, gw_store *store,
 
 /* EPSG code of the model's metric CRS. */
 int gw_model_metric_srid(const gw_model *model);
+/* How gw_model_open read the incidents: 0 on the calling thread, 1 on a thread of their own,
+ * 2 in two halves by id on two threads (a large layer and two cores). */
+int gw_model_incident_parts(const gw_model *model);
 
 /* Take the current snapshot (never NULL, never blocks on a refresh beyond a pointer swap).
  * Caller releases with gw_model_release().  Thread-safe. */
