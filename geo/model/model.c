@@ -224,8 +224,10 @@ static gw_status side_take(gw_ctx *ctx, gw_store *store, gw_model *m, gw_model_s
     }
     s->layers[l] = side[0].out[l], side[0].out[l] = NULL;
     m->inc_parts = nside;
-    for (int k = 0; k < nside; k++) /* reload what changed in between on refresh */
+    for (int k = 0; k < nside; k++) { /* reload what changed in between on refresh */
         if (side[k].seq < s->seq) s->seq = side[k].seq;
+        if (side[k].seq < s->layers[l]->seq) s->layers[l]->seq = side[k].seq; /* the older half */
+    }
     return GW_OK;
 }
 
