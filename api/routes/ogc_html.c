@@ -419,14 +419,15 @@ void ogc_answer_doc(gw_req *req, ogc_page page, json_t *doc)
     }
     int vary = gw_req_query(req, "f") == NULL;
     gw_buf b = {0};
+    /* each collection's links gain its page and its items as HTML, in either format */
+    if (page == OGC_PAGE_COLLECTIONS) {
+        size_t i;
+        json_t *c;
+        json_array_foreach (json_object_get(doc, "collections"), i, c) collection_alternates(c);
+    } else if (page == OGC_PAGE_COLLECTION) {
+        collection_alternates(doc);
+    }
     if (ogc_format_of(req) == OGC_FMT_HTML) {
-        if (page == OGC_PAGE_COLLECTIONS) {
-            size_t i;
-            json_t *c;
-            json_array_foreach (json_object_get(doc, "collections"), i, c) collection_alternates(c);
-        } else if (page == OGC_PAGE_COLLECTION) {
-            collection_alternates(doc);
-        }
         switch (page) {
         case OGC_PAGE_LANDING: html_landing(req, &b, doc); break;
         case OGC_PAGE_CONFORMANCE: html_conformance(req, &b, doc); break;
@@ -452,13 +453,6 @@ void ogc_answer_doc(gw_req *req, ogc_page page, json_t *doc)
                                            "alternate", "type", "text/html", "title",
                                            "this document as HTML"));
     gw_buf_free(&u);
-    if (page == OGC_PAGE_COLLECTIONS) {
-        size_t i;
-        json_t *c;
-        json_array_foreach (json_object_get(doc, "collections"), i, c) collection_alternates(c);
-    } else if (page == OGC_PAGE_COLLECTION) {
-        collection_alternates(doc);
-    }
     char *s = json_dumps(doc, JSON_COMPACT);
     json_decref(doc);
     if (!s) {

@@ -19,9 +19,11 @@ gw_status mdl_from_store(gw_ctx *ctx, gw_store *store, gw_status st)
     return st;
 }
 
-/* Ids from <= id < to of a layer (NULL: unbounded): a part read on its own thread. */
+/* Ids from <= id < to of a layer (NULL: unbounded): a part read on its own thread, of about
+ * `rows` rows (counted once, by the caller that split the layer). */
 typedef struct id_range {
     const char *from, *to;
+    int64_t rows;
 } id_range;
 
 static gw_status read_layer(gw_ctx *ctx, gw_store *store, gw_layer layer, int64_t seq,
@@ -34,8 +36,8 @@ static gw_status read_layer(gw_ctx *ctx, gw_store *store, gw_layer layer, int64_
     gw_cursor *cur = NULL;
     GEOSWKBReader *rd = GEOSWKBReader_create_r(gw_ctx_geos(ctx));
     if (!rd) st = gw_ctx_error(ctx, GW_ERR_NOMEM, "out of memory loading the model");
-    if (!st) st = from_store(ctx, store, gw_store_count(store, layer, &count));
-    if (range) count = count / 2 + 1; /* one of two halves, grown if need be */
+    if (range) count = range->rows; /* grown if need be */
+    else if (!st) st = from_store(ctx, store, gw_store_count(store, layer, &count));
     if (!st) st = reserve(ctx, d, count > 0 ? (size_t)count : 16);
     if (!st)
         st = from_store(ctx, store,
@@ -183,8 +185,9 @@ gw_status gw_model_open(gw_ctx *ctx, gw_store *store, gw_model **out)
     return gw_model_open_layers(ctx, store, (1u << GW_LAYER_COUNT) - 1, out);
 }
 
-/* The id splitting a large incidents layer into two halves, when one is worth it (1 when so). */
-static int split_point(gw_store *store, char *mid, size_t cap)
+/* The id splitting a large incidents layer into two halves, when one is worth it (1 when so;
+ * *rows then the most rows a half holds). */
+static int split_point(gw_store *store, char *mid, size_t cap, int64_t *rows)
 {
     int64_t n = 0, min = SPLIT_MIN_ROWS;
     const char *e = getenv("GW_MODEL_SPLIT_ROWS"); /* tests split small layers */
@@ -195,6 +198,7 @@ static int split_point(gw_store *store, char *mid, size_t cap)
         gw_ctx_clear_error(gw_store_ctx(store));
         return 0;
     }
+    *rows = n / 2 + 1;
     return 1;
 }
 
@@ -261,13 +265,14 @@ gw_status gw_model_open_layers(gw_ctx *ctx, gw_store *store, unsigned layers, gw
     char mid[256];
     if (!st && (mask & (1u << GW_LAYER_INCIDENTS)) && m->srid > 0 &&
         is_file_path(gw_store_path(store))) {
-        int split = split_point(store, mid, sizeof mid);
+        int64_t rows = 0;
+        int split = split_point(store, mid, sizeof mid, &rows);
         for (int k = 0; k < 1 + split; k++) {
             side[nside] = (side_load){.path = gw_store_path(store),
                                       .mask = 1u << GW_LAYER_INCIDENTS,
                                       .srid = m->srid,
                                       .split = split,
-                                      .range = {k ? mid : NULL, k || !split ? NULL : mid}};
+                                      .range = {k ? mid : NULL, k || !split ? NULL : mid, rows}};
             if (gw_ctx_create(&side[nside].ctx) != GW_OK) break;
             if (pthread_create(&th[nside], NULL, side_main, &side[nside])) {
                 gw_ctx_destroy(side[nside].ctx);

@@ -66,6 +66,17 @@ gw_status hf_app_start(gw_ctx *ctx, const gw_app_opts *ao, gw_server_opts *o, gw
     return hf_server_start(ctx, o, srv);
 }
 
+gw_status hf_app_serve(gw_ctx *ctx, const char *db, int anonymous_read, gw_server_opts *o,
+                       gw_app **app, gw_server **srv)
+{
+    memset(o, 0, sizeof *o);
+    o->db_path = db;
+    o->threads = 2;
+    o->quiet = 1;
+    o->anonymous_read = anonymous_read;
+    return hf_app_start(ctx, NULL, o, app, srv);
+}
+
 void hf_app_stop(gw_app *app, gw_server *srv)
 {
     if (srv) gw_server_destroy(srv);

@@ -31,6 +31,10 @@ void hf_server_stop(gw_server *srv);
 /* The whole app over o->db_path (ao NULL: defaults), its routes put in `o`, then its server. */
 gw_status hf_app_start(gw_ctx *ctx, const gw_app_opts *ao, gw_server_opts *o, gw_app **app,
                        gw_server **srv);
+/* hf_app_start with the tests' usual server: *o (kept by the caller: the server reads it) set
+ * to db, two threads, quiet, anonymous reads when asked, the app's default options. */
+gw_status hf_app_serve(gw_ctx *ctx, const char *db, int anonymous_read, gw_server_opts *o,
+                       gw_app **app, gw_server **srv);
 /* The server, then the app (either may be NULL), then curl_global_cleanup. */
 void hf_app_stop(gw_app *app, gw_server *srv);
 

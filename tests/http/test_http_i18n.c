@@ -31,10 +31,7 @@ static int setup(void **state)
     assert_int_equal(gw_auth_token_create(s, GW_ROLE_VIEWER, "look", NULL, viewer, NULL), GW_OK);
     gw_store_close(s);
     static gw_server_opts o;
-    memset(&o, 0, sizeof o);
-    o.db_path = path;
-    o.port = 0;
-    assert_int_equal(hf_app_start(tctx, NULL, &o, &app, &srv), GW_OK);
+    assert_int_equal(hf_app_serve(tctx, path, 0, &o, &app, &srv), GW_OK);
     return 0;
 }
 

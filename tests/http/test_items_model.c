@@ -140,11 +140,7 @@ static int setup(void **state)
     assert_int_equal(gw_auth_token_create(s, GW_ROLE_ADMIN, "items-admin", NULL, admin, NULL),
                      GW_OK);
     gw_store_close(s);
-    memset(&opts, 0, sizeof opts);
-    opts.db_path = db;
-    opts.threads = 2;
-    opts.quiet = 1;
-    assert_int_equal(hf_app_start(tctx, NULL, &opts, &app, &srv), GW_OK);
+    assert_int_equal(hf_app_serve(tctx, db, 0, &opts, &app, &srv), GW_OK);
     return 0;
 }
 
