@@ -176,7 +176,7 @@ static int write_item(gw_req *req, enum op op)
     case OP_POST: st = gw_edit_insert(s, layer, body, len, &o, &r); break;
     case OP_PUT: st = gw_edit_replace(s, layer, id, body, len, &o, &r); break;
     case OP_PATCH: st = gw_edit_patch(s, layer, id, body, len, &o, &r); break;
-    default: st = gw_edit_delete(s, layer, id, &r); break;
+    default: st = gw_edit_delete(s, layer, id, NULL, &r); break;
     }
     gw_scope_release(chk.sc);
     if (st && chk.refused[0]) {

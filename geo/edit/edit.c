@@ -687,10 +687,11 @@ gw_status gw_edit_patch(gw_store *store, gw_layer layer, const char *id, const c
     return change(store, layer, id, json, len, opts, out, M_PATCH);
 }
 
-gw_status gw_edit_delete(gw_store *store, gw_layer layer, const char *id, gw_edit_result *out)
+gw_status gw_edit_delete(gw_store *store, gw_layer layer, const char *id, const gw_edit_opts *opts,
+                         gw_edit_result *out)
 {
     ed e;
-    gw_status st = ed_init(&e, store, layer, NULL, out);
+    gw_status st = ed_init(&e, store, layer, opts, out);
     if (!st && (!id || !*id)) st = gw_ctx_error(e.ctx, GW_ERR_ARG, "no feature id given");
     if (st) {
         ed_free(&e);

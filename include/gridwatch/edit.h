@@ -67,8 +67,10 @@ gw_status gw_edit_replace(gw_store *store, gw_layer layer, const char *id, const
  * one), others kept; a given geometry replaces the old one. */
 gw_status gw_edit_patch(gw_store *store, gw_layer layer, const char *id, const char *json,
                         size_t len, const gw_edit_opts *opts, gw_edit_result *out);
-/* Delete feature `id`. */
-gw_status gw_edit_delete(gw_store *store, gw_layer layer, const char *id, gw_edit_result *out);
+/* Delete feature `id`.  opts may be NULL; only opts->layout matters (a grid is deleted only by
+ * a caller that owns the layout, as it is added only by one). */
+gw_status gw_edit_delete(gw_store *store, gw_layer layer, const char *id, const gw_edit_opts *opts,
+                         gw_edit_result *out);
 
 /* One grid's jurisdiction to set: the four parts of grid `id`. */
 typedef struct gw_edit_juris {

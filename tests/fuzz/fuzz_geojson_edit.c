@@ -8,8 +8,9 @@
  * the request body.  Replace and patch address the layer's first feature.
  *
  * State: each write is a real committed transaction on a database under /dev/shm (about 1 ms);
- * a feature an insert created is deleted again at once (its delete must succeed: that checks
- * the ids the insert reports), so the database stays the size of the city.  Replaced and
+ * a feature an insert created is deleted again at once, with the insert's options (its delete
+ * must succeed: that checks the ids the insert reports, and that a layout owner may remove the
+ * grid it added), so the database stays the size of the city.  Replaced and
  * patched features stay changed; a feature whose id a patch changed is then simply not found. */
 #include "fuzz_util.h"
 
@@ -72,7 +73,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (size_t i = 0; i < r.n; i++) {
             if (!r.ids[i]) fz_fail("insert reported a NULL id");
             gw_edit_result d = {0};
-            st = gw_edit_delete(store, layer, r.ids[i], &d);
+            st = gw_edit_delete(store, layer, r.ids[i], &o, &d);
             /* a FeatureCollection may carry the same id twice only if the insert refused it */
             if (st != GW_OK)
                 fz_fail("the inserted %s '%s' cannot be deleted: %s: %s", gw_layer_name(layer),

@@ -64,7 +64,7 @@ static void test_commit_reaches_model_and_listeners(void **state)
     /* A second write: the listener sees only the new change. */
     int before = calls;
     gw_edit_result r2 = {0};
-    assert_int_equal(gw_edit_delete(w, GW_LAYER_TEAMS, "T1", &r2), GW_OK);
+    assert_int_equal(gw_edit_delete(w, GW_LAYER_TEAMS, "T1", NULL, &r2), GW_OK);
     assert_true(gw_live_wait(live, r2.seq, 5000));
     assert_int_equal(calls, before + 1);
     assert_int_equal(teams_seen, 0);

@@ -229,14 +229,14 @@ static void test_replace_patch_delete(void **state)
     assert_string_equal(q_text(s, "SELECT grid || ' ' || status FROM incidents WHERE id='I1'"),
                         "G1 closed");
     /* DELETE */
-    assert_int_equal(gw_edit_delete(s, GW_LAYER_INCIDENTS, "I1", &r), GW_OK);
+    assert_int_equal(gw_edit_delete(s, GW_LAYER_INCIDENTS, "I1", NULL, &r), GW_OK);
     assert_string_equal(r.ids[0], "I1");
     gw_edit_result_free(&r);
     assert_int_equal(q_int(s, "SELECT count(*) FROM incidents"), 0);
     assert_string_equal(
         q_text(s, "SELECT op || ' ' || feature_id FROM changelog ORDER BY seq DESC LIMIT 1"),
         "delete I1");
-    expect_err(gw_edit_delete(s, GW_LAYER_INCIDENTS, "I1", &r), GW_ERR_NOT_FOUND, "'I1'");
+    expect_err(gw_edit_delete(s, GW_LAYER_INCIDENTS, "I1", NULL, &r), GW_ERR_NOT_FOUND, "'I1'");
     expect_err(gw_edit_patch(s, GW_LAYER_INCIDENTS, "nope", patch, strlen(patch), NULL, &r),
                GW_ERR_NOT_FOUND, "no feature with id 'nope'");
     expect_err(gw_edit_replace(s, GW_LAYER_INCIDENTS, "nope", put, strlen(put), NULL, &r),
@@ -304,7 +304,8 @@ static void test_other_layers(void **state)
                GW_ERR_CONFLICT, "outside planning");
     expect_err(gw_edit_patch(s, GW_LAYER_GRIDS, "G1", put, strlen(put), NULL, &r), GW_ERR_CONFLICT,
                "outside planning");
-    expect_err(gw_edit_delete(s, GW_LAYER_GRIDS, "G1", &r), GW_ERR_CONFLICT, "removing a grid");
+    expect_err(gw_edit_delete(s, GW_LAYER_GRIDS, "G1", NULL, &r), GW_ERR_CONFLICT,
+               "removing a grid");
     const char *props = "{\"properties\":{\"name\":\"renamed\",\"population\":1200}}";
     assert_int_equal(gw_edit_patch(s, GW_LAYER_GRIDS, "G1", props, strlen(props), NULL, &r), GW_OK);
     gw_edit_result_free(&r);
@@ -314,12 +315,20 @@ static void test_other_layers(void **state)
     assert_int_equal(n2, n);
     /* a caller that owns the layout (a loader, a test) may still write boundaries */
     gw_edit_opts lo = {.layout = 1};
-    assert_int_equal(gw_edit_delete(s, GW_LAYER_GRIDS, "G1", &r), GW_ERR_CONFLICT);
     assert_int_equal(gw_edit_replace(s, GW_LAYER_GRIDS, "G1", put, strlen(put), &lo, &r), GW_OK);
     gw_edit_result_free(&r);
     assert_true(fabs(tsql_real(s, "SELECT MbrMaxX(geom) FROM grids WHERE id='G1'",
                                "SELECT ST_XMax(geom) FROM grids WHERE id='G1'") -
                      115.9) < 1e-12);
+    /* and remove one: what a layout owner adds it can take away again (the fuzz target does) */
+    expect_err(gw_edit_delete(s, GW_LAYER_GRIDS, "G1", NULL, &r), GW_ERR_CONFLICT,
+               "removing a grid");
+    assert_int_equal(gw_edit_delete(s, GW_LAYER_GRIDS, "G1", &lo, &r), GW_OK);
+    assert_int_equal(r.n, 1);
+    assert_string_equal(r.ids[0], "G1");
+    gw_edit_result_free(&r);
+    assert_int_equal(gw_store_count(s, GW_LAYER_GRIDS, &n2), GW_OK);
+    assert_int_equal(n2, n - 1);
     gw_store_close(s);
 }
 

@@ -634,7 +634,7 @@ static void test_state_incremental(void **state)
                              GW_OK);
             want = 2;
         } else { /* a delete */
-            assert_int_equal(gw_edit_delete(s, GW_LAYER_INCIDENTS, a, &er), GW_OK);
+            assert_int_equal(gw_edit_delete(s, GW_LAYER_INCIDENTS, a, NULL, &er), GW_OK);
             want = 1;
         }
         gw_edit_result_free(&er);

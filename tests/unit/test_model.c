@@ -783,7 +783,7 @@ static void random_change(gw_store *s, gw_layer layer, int k)
         assert_int_equal(gw_store_log_change(s, layer, "move", id, NULL, NULL), GW_OK);
         assert_int_equal(gw_store_commit(s), GW_OK);
     } else {
-        edit_ok(s, gw_edit_delete(s, layer, id, &res));
+        edit_ok(s, gw_edit_delete(s, layer, id, NULL, &res));
     }
     gw_edit_result_free(&res);
 }

@@ -131,7 +131,7 @@ static void test_cluster_aggregates(void **state)
                                                &er),
                                  GW_OK);
             } else {
-                assert_int_equal(gw_edit_delete(s, GW_LAYER_INCIDENTS, a, &er), GW_OK);
+                assert_int_equal(gw_edit_delete(s, GW_LAYER_INCIDENTS, a, NULL, &er), GW_OK);
             }
             gw_edit_result_free(&er);
             gw_model_refresh_info info;
