@@ -267,7 +267,7 @@ static void *work(void *arg)
     while (!w->st && !atomic_load(&j->stop)) {
         size_t k = atomic_fetch_add(&j->next, 1);
         if (k >= j->nlist) break;
-        w->st = covw_grid_compute(w, j->list[k]);
+        w->st = c->move.on ? covw_move_grid(w, j->list[k]) : covw_grid_compute(w, j->list[k]);
         size_t d = atomic_fetch_add(&j->done, 1) + 1;
         if (a->first && (d % 64 == 0 || d == j->nlist))
             gw_ctx_progress(a->parent, "coverage", (double)d, (double)j->nlist);
@@ -310,6 +310,8 @@ static gw_status run(gw_ctx *ctx, gw_coverage *c, const size_t *list, size_t nli
     /* A grid is ~0.1-10 ms of work and a thread ~50 µs to start: a camera move's 2-4 grids
      * are spread too (the wall time of the move, not its CPU). */
     size_t work_items = nlist + (incidents ? c->n_inc / 2000 : 0);
+    /* a camera's difference is ~0.1 ms a grid: a thread would cost more than it saves */
+    if (c->move.on && !incidents) work_items = 1;
     if ((size_t)nt > work_items) nt = (int)work_items;
     if (nt < 1) nt = 1;
     /* no grids and no cameras yet (an empty database has no metric CRS): nothing to compute */
@@ -336,7 +338,32 @@ static gw_status run(gw_ctx *ctx, gw_coverage *c, const size_t *list, size_t nli
 
 /* ---- create / update ------------------------------------------------------------------------- */
 
-static void take_layers(gw_coverage *c)
+/* Camera row r of c's layer: not offline (statuses are interned: *last / *last_on remember
+ * the last text seen and its answer). */
+static int cam_status_on(const gw_coverage *c, size_t r, const char **last, int *last_on)
+{
+    const char *st = gw_layer_data_text(c->cams, r, c->cc.fst);
+    int on = st == *last
+                 ? *last_on
+                 : !(st && (st[0] == 'o' || st[0] == 'O') && strcasecmp(st, "offline") == 0);
+    *last = st, *last_on = on;
+    return on;
+}
+
+static double cam_reach(const gw_coverage *c, size_t r)
+{
+    const double *rgs = c->cc.rg;
+    const uint8_t *nrg = c->cc.nrg;
+    return rgs && !(nrg && nrg[r]) ? rgs[r] * (c->cc.scale ? c->cc.scale[r] : 1) : 0;
+}
+
+/* The snapshot's layers, the camera columns, each camera's status and the longest reach.
+ * prev (may be NULL): the camera layer these results were last computed on, with its statuses
+ * prev_on and reach prev_max: when the new layer is prev with a few rows rewritten (a camera
+ * move), only those rows are read (c->rw lists them) — an update then costs nothing per
+ * camera.  The reach may then stay longer than any camera's (a query margin, never short). */
+static void take_layers(gw_coverage *c, const gw_layer_data *prev, const uint8_t *prev_on,
+                        double prev_max)
 {
     c->grids = gw_snapshot_layer(c->snap, GW_LAYER_GRIDS);
     c->cams = gw_snapshot_layer(c->snap, GW_LAYER_CAMERAS);
@@ -347,19 +374,29 @@ static void take_layers(gw_coverage *c)
     size_t nc = c->cams ? gw_layer_data_count(c->cams) : 0;
     /* Owned by the caller from here (update frees the old one after diffing). */
     c->cam_on = malloc(nc + 1);
-    /* One pass, the status read once per camera: the update runs this on every change. */
-    const double *rgs = c->cc.rg;
-    const uint8_t *nrg = c->cc.nrg;
-    const char *last = NULL; /* statuses are interned: the same text, the same pointer */
+    const char *last = NULL;
     int last_on = 1;
+    c->nrw = 0;
+    c->rw_ok = prev && prev_on && c->cam_on && c->cams != prev &&
+               gw_layer_data_rewritten(prev, c->cams, c->rw, COV_RW_CAP, &c->nrw);
+    if (c->rw_ok) {
+        memcpy(c->cam_on, prev_on, nc);
+        c->max_range = prev_max;
+        for (size_t k = 0; k < c->nrw; k++) {
+            size_t r = c->rw[k];
+            int on = cam_status_on(c, r, &last, &last_on);
+            c->cam_on[r] = (uint8_t)on;
+            double rg = cam_reach(c, r);
+            if (on && rg > c->max_range) c->max_range = rg;
+        }
+        c->cc.on = c->cam_on;
+        return;
+    }
+    /* One pass, the status read once per camera. */
     for (size_t r = 0; r < nc; r++) {
-        const char *st = gw_layer_data_text(c->cams, r, c->cc.fst);
-        int on = st == last
-                     ? last_on
-                     : !(st && (st[0] == 'o' || st[0] == 'O') && strcasecmp(st, "offline") == 0);
-        last = st, last_on = on;
+        int on = cam_status_on(c, r, &last, &last_on);
         if (c->cam_on) c->cam_on[r] = (uint8_t)on;
-        double rg = rgs && !(nrg && nrg[r]) ? rgs[r] * (c->cc.scale ? c->cc.scale[r] : 1) : 0;
+        double rg = cam_reach(c, r);
         if (on && rg > c->max_range) c->max_range = rg;
     }
     c->cc.on = c->cam_on;
@@ -471,7 +508,7 @@ gw_status cov_new(gw_ctx *ctx, gw_model *model, gw_model_snapshot *snap,
     c->srid = gw_model_metric_srid(model);
     c->snap = snap;
     pthread_mutex_init(&c->blind_lock, NULL);
-    take_layers(c);
+    take_layers(c, NULL, NULL, 0);
     *out = c;
     return GW_OK;
 }
@@ -500,133 +537,6 @@ void gw_coverage_destroy(gw_ctx *ctx, gw_coverage *c)
     pthread_mutex_destroy(&c->blind_lock);
     gw_model_release(ctx, c->snap);
     free(c);
-}
-
-/* Boxes of what changed between two versions of a point layer (rows in id order): a camera's
- * view envelope, or a police room's reach (reach > 0). */
-typedef struct boxes {
-    gw_bbox *v;
-    size_t n, cap;
-    int oom;
-} boxes;
-
-static void box_add(boxes *b, double x, double y, double r)
-{
-    if (b->n == b->cap) {
-        size_t nc = b->cap ? 2 * b->cap : 16;
-        gw_bbox *p = realloc(b->v, nc * sizeof *p);
-        if (!p) {
-            b->oom = 1;
-            return;
-        }
-        b->v = p, b->cap = nc;
-    }
-    b->v[b->n++] = (gw_bbox){x - r, y - r, x + r, y + r};
-}
-
-/* The envelope of a view's polygon (what it can change: a grid whose envelope it misses keeps
- * its figures and its blind spots). */
-static void box_view(boxes *b, double x, double y, double az, double f, double r)
-{
-    double xy[2 * SECTOR_CAP];
-    size_t n = gw_coverage_sector(x, y, az, f, r, xy, SECTOR_CAP);
-    if (!n) return;
-    box_add(b, x, y, 0);
-    if (b->oom) return;
-    gw_bbox *e = &b->v[b->n - 1];
-    for (size_t k = 0; k < n; k++) {
-        if (xy[2 * k] < e->minx) e->minx = xy[2 * k];
-        if (xy[2 * k] > e->maxx) e->maxx = xy[2 * k];
-        if (xy[2 * k + 1] < e->miny) e->miny = xy[2 * k + 1];
-        if (xy[2 * k + 1] > e->maxy) e->maxy = xy[2 * k + 1];
-    }
-}
-
-/* A camera's view (reach 0) or a police room's reach into b. */
-static void view_box(boxes *b, const camcols *cc, size_t r, double reach)
-{
-    double az, fov, rg;
-    double x = gw_layer_data_x(cc->d, GW_MODEL_METRIC)[r],
-           y = gw_layer_data_y(cc->d, GW_MODEL_METRIC)[r];
-    if (reach > 0) box_add(b, x, y, reach);
-    else if (cov_cam_view(cc, r, &az, &fov, &rg)) box_view(b, x, y, az, fov, rg);
-}
-
-static int same_camera(const camcols *a, size_t i, const camcols *b, size_t j)
-{
-    double az1, f1, r1, az2, f2, r2;
-    int v1 = cov_cam_view(a, i, &az1, &f1, &r1), v2 = cov_cam_view(b, j, &az2, &f2, &r2);
-    if (v1 != v2) return 0;
-    return !v1 || (a->x[i] == b->x[j] && a->y[i] == b->y[j] && az1 == az2 && f1 == f2 && r1 == r2);
-}
-
-static void diff_points(const gw_layer_data *o, const gw_layer_data *n, double reach, boxes *b)
-{
-    camcols co, cn;
-    cov_camcols_init(&co, o), cov_camcols_init(&cn, n);
-    size_t no = o ? gw_layer_data_count(o) : 0, nn = n ? gw_layer_data_count(n) : 0, i = 0, j = 0;
-    const double *ox = o ? gw_layer_data_x(o, GW_MODEL_METRIC) : NULL,
-                 *oy = o ? gw_layer_data_y(o, GW_MODEL_METRIC) : NULL;
-    const double *nx = n ? gw_layer_data_x(n, GW_MODEL_METRIC) : NULL,
-                 *ny = n ? gw_layer_data_y(n, GW_MODEL_METRIC) : NULL;
-    while (i < no || j < nn) {
-        int cmp = i == no   ? 1
-                  : j == nn ? -1
-                            : strcmp(gw_layer_data_id(o, i), gw_layer_data_id(n, j));
-        if (cmp == 0) {
-            int same = reach > 0 ? ox[i] == nx[j] && oy[i] == ny[j] : same_camera(&co, i, &cn, j);
-            if (!same) view_box(b, &co, i, reach), view_box(b, &cn, j, reach);
-            i++, j++;
-        } else if (cmp < 0) {
-            view_box(b, &co, i, reach);
-            i++;
-        } else {
-            view_box(b, &cn, j, reach);
-            j++;
-        }
-    }
-}
-
-/* Row i of an optional real column is the same in both layers (both NULL, or equal values). */
-static int same_opt(const double *a, const uint8_t *na, const double *b, const uint8_t *nb,
-                    size_t i)
-{
-    int n1 = !a || (na && na[i]), n2 = !b || (nb && nb[i]);
-    return n1 == n2 && (n1 || a[i] == b[i]);
-}
-
-/* Cameras compared row by row: a differing pair adds both views' boxes.  Views are what
- * matters, not ids: equal parameters at a row give the same view whoever the camera is, and a
- * row that differs contributes its old and new view, so the boxes cover every change.
- * Returns 0 (nothing added) when more than `limit` rows differ: the id merge is cheaper then. */
-static int diff_cams_by_row(const camcols *co, const camcols *cn, size_t limit, boxes *b)
-{
-    size_t no = co->d ? gw_layer_data_count(co->d) : 0, nn = cn->d ? gw_layer_data_count(cn->d) : 0,
-           nd = 0;
-    if (no != nn) return 0;
-    size_t n0 = b->n;
-    /* Fast path over the raw columns (the status read once per layer into on[]): a row whose
-     * every input is bitwise the same has the same view. */
-    int raw = co->on && cn->on && co->x && cn->x && co->rg && cn->rg;
-    for (size_t i = 0; i < no; i++) {
-        if (raw && co->on[i] == cn->on[i] && co->x[i] == cn->x[i] && co->y[i] == cn->y[i] &&
-            co->rg[i] == cn->rg[i] && same_opt(co->az, co->naz, cn->az, cn->naz, i) &&
-            same_opt(co->fov, co->nfov, cn->fov, cn->nfov, i) &&
-            same_opt(co->rg, co->nrg, cn->rg, cn->nrg, i))
-            continue;
-        double a1, f1, r1, a2, f2, r2;
-        int v1 = cov_cam_view(co, i, &a1, &f1, &r1), v2 = cov_cam_view(cn, i, &a2, &f2, &r2);
-        if (v1 == v2 && (!v1 || (co->x[i] == cn->x[i] && co->y[i] == cn->y[i] && a1 == a2 &&
-                                 f1 == f2 && r1 == r2)))
-            continue;
-        if (++nd > limit) {
-            b->n = n0;
-            return 0;
-        }
-        if (v1) box_view(b, co->x[i], co->y[i], a1, f1, r1);
-        if (v2) box_view(b, cn->x[i], cn->y[i], a2, f2, r2);
-    }
-    return 1;
 }
 
 typedef struct mark_q {
@@ -684,7 +594,7 @@ gw_status gw_coverage_update(gw_ctx *ctx, gw_coverage *c, gw_model_snapshot *sna
     camcols occ = c->cc;
     uint8_t *old_on = c->cam_on;
     c->snap = snap;
-    take_layers(c);
+    take_layers(c, oc, old_on, c->max_range);
     gw_status st = GW_OK;
     if (c->grids != og) {
         st = full(ctx, c);
@@ -693,11 +603,28 @@ gw_status gw_coverage_update(gw_ctx *ctx, gw_coverage *c, gw_model_snapshot *sna
         if (n_changed) *n_changed = c->n;
         return st;
     }
-    boxes b = {0};
+    cov_boxes b = {0};
     size_t nroom = 0;
-    if (c->cams != oc && !diff_cams_by_row(&occ, &c->cc, 64, &b)) diff_points(oc, c->cams, 0, &b);
+    size_t one = SIZE_MAX;
+    if (c->cams != oc &&
+        !cov_diff_cams_by_row(&occ, &c->cc, c->rw_ok ? c->rw : NULL, c->nrw, 64, &b, &one)) {
+        cov_diff_points(oc, c->cams, 0, &b);
+        one = SIZE_MAX;
+    }
     size_t ncam = b.n;
-    if (c->rooms != orm) diff_points(orm, c->rooms, c->o.room_dist_m, &b), nroom = b.n - ncam;
+    if (c->rooms != orm) cov_diff_points(orm, c->rooms, c->o.room_dist_m, &b), nroom = b.n - ncam;
+    /* One camera row changed and nothing else that shapes a grid's figures: its grids move by
+     * the difference of its view (coverage_move.c), not recomputed. */
+    c->move.on = one != SIZE_MAX && c->rooms == orm && !getenv("GW_COVERAGE_NO_DELTA");
+    if (c->move.on) {
+        cov_view *mv[2] = {&c->move.was, &c->move.now};
+        const camcols *cc[2] = {&occ, &c->cc};
+        for (int k = 0; k < 2; k++) {
+            mv[k]->on = cov_cam_view(cc[k], one, &mv[k]->az, &mv[k]->fov, &mv[k]->rg);
+            mv[k]->x = cc[k]->x[one], mv[k]->y = cc[k]->y[one];
+        }
+        c->move.row = one;
+    }
     memset(c->changed, 0, c->n);
     GEOSContextHandle_t h = gw_ctx_geos(ctx);
     GEOSSTRtree *tree = gw_layer_data_tree(c->grids);
@@ -730,6 +657,8 @@ gw_status gw_coverage_update(gw_ctx *ctx, gw_coverage *c, gw_model_snapshot *sna
     }
     if (!st && inc_all) st = alloc_incidents(ctx, c);
     if (!st) st = run(ctx, c, list, nl, inc_all);
+    if (!st && c->move.on) c->moved_grids += nl;
+    c->move.on = 0;
     if (!st && !inc_all && ncam && c->n_inc) {
         /* Only the incidents under a changed camera's old or new view can change their flag. */
         int ft = gw_layer_field_index(GW_LAYER_INCIDENTS, "occurred_at");

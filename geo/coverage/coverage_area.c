@@ -351,6 +351,7 @@ static int grid_edges(covw_area *a, GEOSContextHandle_t h, const GEOSGeometry *g
     int np = GEOSGetNumGeometries_r(h, g);
     for (int p = 0; p < np; p++) {
         const GEOSGeometry *poly = GEOSGetGeometryN_r(h, g, p);
+        if (GEOSGeomTypeId_r(h, poly) != GEOS_POLYGON) continue; /* a clip's stray line */
         int nh = GEOSGetNumInteriorRings_r(h, poly);
         for (int r = -1; r < nh; r++) {
             const GEOSGeometry *ring = r < 0 ? GEOSGetExteriorRing_r(h, poly)

@@ -14,7 +14,24 @@
 
 /* ---- one grid ------------------------------------------------------------------------------ */
 
-static int collect(void *user, size_t row)
+gw_bbox covw_ring_env(const double *xy, size_t n)
+{
+    gw_bbox ve = {xy[0], xy[1], xy[0], xy[1]};
+    for (size_t k = 1; k < n; k++) {
+        if (xy[2 * k] < ve.minx) ve.minx = xy[2 * k];
+        if (xy[2 * k] > ve.maxx) ve.maxx = xy[2 * k];
+        if (xy[2 * k + 1] < ve.miny) ve.miny = xy[2 * k + 1];
+        if (xy[2 * k + 1] > ve.maxy) ve.maxy = xy[2 * k + 1];
+    }
+    return ve;
+}
+
+int covw_env_overlap(const gw_bbox *a, const gw_bbox *b)
+{
+    return !(a->maxx <= b->minx || a->minx >= b->maxx || a->maxy <= b->miny || a->miny >= b->maxy);
+}
+
+int covw_collect(void *user, size_t row)
 {
     worker *w = user;
     if (w->ncand == w->capcand) {
@@ -60,7 +77,7 @@ static gw_status need_geoms(worker *w, size_t n)
     return need_parts(w, nc);
 }
 
-static gw_status geos_fail(worker *w, size_t g, const char *what)
+gw_status covw_geos_fail(worker *w, size_t g, const char *what)
 {
     return gw_ctx_error(w->ctx, GW_ERR_GEOMETRY, "coverage of grid %s: %s failed: %s",
                         gw_layer_data_id(w->cov->grids, g), what, gw_ctx_geos_errmsg(w->ctx));
@@ -156,7 +173,7 @@ static gw_status grid_rooms(worker *w, size_t g, const GEOSGeometry *geom, doubl
     if (!c->rooms || !gw_layer_data_count(c->rooms)) return GW_OK;
     gw_bbox e = c->genv[g], q = {e.minx - D, e.miny - D, e.maxx + D, e.maxy + D};
     w->ncand = 0;
-    gw_layer_data_query_points(c->rooms, &q, collect, w);
+    gw_layer_data_query_points(c->rooms, &q, covw_collect, w);
     const double *rx = gw_layer_data_x(c->rooms, GW_MODEL_METRIC),
                  *ry = gw_layer_data_y(c->rooms, GW_MODEL_METRIC);
     if (!w->ncand) return GW_OK;
@@ -215,6 +232,34 @@ static int env_within(const gw_bbox *a, const gw_bbox *b)
     return a->minx > b->minx && a->maxx < b->maxx && a->miny > b->miny && a->maxy < b->maxy;
 }
 
+int covw_view_meets(worker *w, size_t g, const GEOSGeometry *geom, const GEOSPreparedGeometry **own,
+                    const double *xy, size_t n, double fov, gw_status *st)
+{
+    /* The apex clearly inside the grid settles it (a polygon's interior comes arbitrarily
+     * close to each of its vertices), then separating lines when both are convex, then any
+     * vertex clearly inside; otherwise GEOS decides. */
+    int in = covw_area_grid_contains(w->area, xy[0], xy[1]);
+    if (!in) {
+        int m = covw_area_grid_meets(w->area, xy, n, fov);
+        if (m == 0) return 0;
+        in = m == 1;
+    }
+    for (size_t k = 1; k + 1 < n && !in; k++)
+        in = covw_area_grid_contains(w->area, xy[2 * k], xy[2 * k + 1]);
+    if (in) return 1;
+    GEOSContextHandle_t h = w->h;
+    GEOSGeometry *v = covw_poly_from(h, xy, n);
+    if (!*own) *own = GEOSPrepare_r(h, geom);
+    if (!v || !*own) {
+        if (v) GEOSGeom_destroy_r(h, v);
+        *st = covw_geos_fail(w, g, "building a camera view");
+        return 0;
+    }
+    in = interiors_meet(h, *own, v, xy, n) == 1;
+    GEOSGeom_destroy_r(h, v);
+    return in;
+}
+
 /* Everything of grid g except its incident counts (those come from the incident pass); or,
  * with w->blind, its blind spots alone (the result is only read). */
 gw_status covw_grid_compute(worker *w, size_t g)
@@ -236,7 +281,7 @@ gw_status covw_grid_compute(worker *w, size_t g)
                                  e.maxx + c->max_range, e.maxy + c->max_range};
     w->ncand = 0;
     if (c->cams && gw_layer_data_count(c->cams))
-        gw_layer_data_query_points(c->cams, &q, collect, w);
+        gw_layer_data_query_points(c->cams, &q, covw_collect, w);
     gw_status st = need_geoms(w, w->ncand + 1);
     if (st) return st;
     const GEOSPreparedGeometry *own = NULL;
@@ -245,7 +290,7 @@ gw_status covw_grid_compute(worker *w, size_t g)
     int fast = !w->blind; /* the area by boundary integration, no union built */
     if (!w->area && !(w->area = covw_area_create()))
         return gw_ctx_error(w->ctx, GW_ERR_NOMEM, "coverage: out of memory");
-    if (!covw_area_set_grid(w->area, h, geom)) return geos_fail(w, g, "reading the grid");
+    if (!covw_area_set_grid(w->area, h, geom)) return covw_geos_fail(w, g, "reading the grid");
     for (size_t i = 0; i < w->ncand && !st; i++) {
         size_t r = w->cand[i];
         double az, fov, rg, x = c->cc.x[r], y = c->cc.y[r];
@@ -257,48 +302,22 @@ gw_status covw_grid_compute(worker *w, size_t g)
         if (x + rg < e.minx || x - rg > e.maxx || y + rg < e.miny || y - rg > e.maxy) continue;
         size_t n = gw_coverage_sector(x, y, az, fov, rg, xy, SECTOR_CAP);
         if (!n) continue;
-        gw_bbox ve = {xy[0], xy[1], xy[0], xy[1]};
-        for (size_t k = 1; k < n; k++) {
-            if (xy[2 * k] < ve.minx) ve.minx = xy[2 * k];
-            if (xy[2 * k] > ve.maxx) ve.maxx = xy[2 * k];
-            if (xy[2 * k + 1] < ve.miny) ve.miny = xy[2 * k + 1];
-            if (xy[2 * k + 1] > ve.maxy) ve.maxy = xy[2 * k + 1];
-        }
+        gw_bbox ve = covw_ring_env(xy, n);
         /* Envelopes that do not overlap (touching included) leave no interior in common. */
-        if (ve.maxx <= e.minx || ve.minx >= e.maxx || ve.maxy <= e.miny || ve.miny >= e.maxy)
-            continue;
-        /* Counts when the interiors meet (positive area in common): the apex clearly inside
-         * the grid settles it (a polygon's interior comes arbitrarily close to each of its
-         * vertices), then separating lines when both are convex, then any vertex clearly
-         * inside; otherwise GEOS decides. */
-        int in = covw_area_grid_contains(w->area, xy[0], xy[1]);
-        if (!in) { /* a convex grid and view: separating lines decide */
-            int m = covw_area_grid_meets(w->area, xy, n, fov);
-            if (m == 0) continue;
-            in = m == 1;
-        }
-        for (size_t k = 1; k + 1 < n && !in; k++)
-            in = covw_area_grid_contains(w->area, xy[2 * k], xy[2 * k + 1]);
-        GEOSGeometry *v = NULL;
-        if (!in || !fast) {
-            v = covw_poly_from(h, xy, n);
-            if (!own) own = GEOSPrepare_r(h, geom);
-            if (!v || !own) {
-                if (v) GEOSGeom_destroy_r(h, v);
-                st = geos_fail(w, g, "building a camera view");
-                break;
-            }
-            if (!in && interiors_meet(h, own, v, xy, n) != 1) {
-                GEOSGeom_destroy_r(h, v);
-                continue;
-            }
-        }
+        if (!covw_env_overlap(&ve, &e)) continue;
+        int in = covw_view_meets(w, g, geom, &own, xy, n, fov, &st);
+        if (st) break;
+        if (!in) continue;
         if (fast) {
-            if (v) GEOSGeom_destroy_r(h, v);
             nv++;
             if (!covw_area_add_view(w->area, x, y, az, fov, rg, xy, n))
                 st = gw_ctx_error(w->ctx, GW_ERR_NOMEM, "coverage: out of memory");
             continue;
+        }
+        GEOSGeometry *v = covw_poly_from(h, xy, n);
+        if (!v) {
+            st = covw_geos_fail(w, g, "building a camera view");
+            break;
         }
         if (!env_within(&ve, &e)) {
             /* Only the part within the grid's envelope matters: smaller inputs to the union. */
@@ -358,14 +377,14 @@ gw_status covw_grid_compute(worker *w, size_t g)
                                                              (unsigned)k);
             if (!coll) {
                 for (size_t i = 0; i < k; i++) GEOSGeom_destroy_r(h, w->tmp[i]);
-                st = geos_fail(w, g, "union of the views");
+                st = covw_geos_fail(w, g, "union of the views");
                 break;
             }
             u = GEOSUnaryUnion_r(h, coll);
             GEOSGeom_destroy_r(h, coll);
         }
         if (!u) {
-            st = geos_fail(w, g, "union of the views");
+            st = covw_geos_fail(w, g, "union of the views");
             break;
         }
         int t = GEOSGeomTypeId_r(h, u);
@@ -380,7 +399,7 @@ gw_status covw_grid_compute(worker *w, size_t g)
                 if (GEOSGeomTypeId_r(h, p) != GEOS_POLYGON) continue;
                 GEOSGeometry *cp = GEOSGeom_clone_r(h, p);
                 if (cp) parts[np++] = cp;
-                else st = geos_fail(w, g, "union of the views");
+                else st = covw_geos_fail(w, g, "union of the views");
             }
             GEOSGeom_destroy_r(h, u);
         }
@@ -397,12 +416,12 @@ gw_status covw_grid_compute(worker *w, size_t g)
         GEOSGeometry *mp = GEOSGeom_createCollection_r(h, GEOS_MULTIPOLYGON, parts, (unsigned)np);
         if (!mp) {
             for (size_t i = 0; i < np; i++) GEOSGeom_destroy_r(h, parts[i]);
-            return geos_fail(w, g, "union of the views");
+            return covw_geos_fail(w, g, "union of the views");
         }
         /* covered = grid − blind (before dropping small pieces): one overlay instead of two. */
         d = GEOSDifference_r(h, geom, mp);
         GEOSGeom_destroy_r(h, mp);
-        if (!d) return geos_fail(w, g, "difference with the views");
+        if (!d) return covw_geos_fail(w, g, "difference with the views");
         double da = 0;
         GEOSArea_r(h, d, &da);
         row->covered_m2 = ga - da > 0 ? ga - da : 0;
@@ -414,7 +433,7 @@ gw_status covw_grid_compute(worker *w, size_t g)
     GEOSGeometry *bl = d ? blind_filter(h, d, c->o.min_blind_m2, &w->blind_kept_m2, &w->blind_parts)
                          : NULL;
     if (d) GEOSGeom_destroy_r(h, d);
-    if (!bl) return geos_fail(w, g, "blind spots");
+    if (!bl) return covw_geos_fail(w, g, "blind spots");
     w->blind_out = bl;
     return GW_OK;
 }

@@ -18,6 +18,12 @@ typedef struct camcols {
     int fst;
 } camcols;
 
+/* A camera's view in the metric CRS (on: it has one). */
+typedef struct cov_view {
+    int on;
+    double x, y, az, fov, rg;
+} cov_view;
+
 struct gw_coverage {
     gw_model_snapshot *snap;
     const gw_layer_data *grids, *cams, *rooms, *incs;
@@ -44,6 +50,19 @@ struct gw_coverage {
     size_t n_inc;
     int32_t *inc_grid; /* grid row of each incident, -1 outside */
     uint8_t *inc_seen;
+    /* Set by gw_coverage_update for the one update in which a single camera row changed:
+     * that row's view before and after; its grids then move by the difference alone. */
+    struct {
+        int on;
+        size_t row;
+        cov_view was, now;
+    } move;
+    size_t moved_grids; /* grids updated so since the result was made */
+    /* The camera rows rewritten since the last update, when the model says (rw_ok): only
+     * those can differ (take_layers). */
+#define COV_RW_CAP 64
+    size_t rw[COV_RW_CAP], nrw;
+    int rw_ok;
 };
 
 /* Read the camera columns of layer d (NULL allowed: no cameras). */

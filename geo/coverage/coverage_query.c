@@ -19,6 +19,8 @@ const gw_coverage_opts *gw_coverage_get_opts(const gw_coverage *c) { return c ? 
 size_t gw_coverage_count(const gw_coverage *c) { return c ? c->n : 0; }
 const uint8_t *gw_coverage_changed(const gw_coverage *c) { return c ? c->changed : NULL; }
 
+size_t gw_coverage_moved_grids(const gw_coverage *c) { return c ? c->moved_grids : 0; }
+
 const gw_coverage_row *gw_coverage_row_at(const gw_coverage *c, size_t row)
 {
     return c && row < c->n ? &c->rows[row] : NULL;

@@ -44,6 +44,22 @@ int covw_area_add_view(covw_area *a, double x, double y, double az, double f, do
  * memory. */
 int covw_area_compute(covw_area *a, const gw_bbox *genv, double *area);
 
+/* Boxes of what changed between two versions of a point layer (coverage_diff.c). */
+typedef struct cov_boxes {
+    gw_bbox *v;
+    size_t n, cap;
+    int oom; /* an allocation failed: the boxes are incomplete */
+} cov_boxes;
+/* Layers o and n (rows in id order, matched by id): each changed, added or removed feature's
+ * camera view envelope (reach 0), or its disc's box of radius reach (police rooms). */
+void cov_diff_points(const gw_layer_data *o, const gw_layer_data *n, double reach, cov_boxes *b);
+/* Cameras compared row by row (same row count): a differing row adds its old and new view's
+ * boxes.  rows (nrows of them; NULL: every row) are the rows that may differ.  *one receives
+ * the row when exactly one differs, else SIZE_MAX.  Returns 0 (nothing added) when the counts
+ * differ or more than `limit` rows do: the id merge is cheaper then. */
+int cov_diff_cams_by_row(const camcols *co, const camcols *cn, const size_t *rows, size_t nrows,
+                         size_t limit, cov_boxes *b, size_t *one);
+
 typedef struct worker {
     gw_coverage *cov;
     gw_ctx *ctx;
@@ -67,6 +83,23 @@ typedef struct worker {
 } worker;
 
 GEOSGeometry *covw_poly_from(GEOSContextHandle_t h, const double *xy, size_t n);
+/* The envelope of ring xy (n vertices). */
+gw_bbox covw_ring_env(const double *xy, size_t n);
+/* 1 when the boxes overlap with positive area (touching is not enough). */
+int covw_env_overlap(const gw_bbox *a, const gw_bbox *b);
+/* gw_layer_data_query_points visitor: appends the row to w->cand. */
+int covw_collect(void *user, size_t row);
+/* A GW_ERR_GEOMETRY naming grid row g, `what` failed and GEOS's message. */
+gw_status covw_geos_fail(worker *w, size_t g, const char *what);
+/* 1 when the interiors of grid g (geom, set in w->area) and the view ring xy (n vertices, fov
+ * its width) meet — the rule that decides whether a camera counts for a grid; *own is the
+ * grid prepared on first need (the caller destroys it).  0 with *st set on a GEOS failure. */
+int covw_view_meets(worker *w, size_t g, const GEOSGeometry *geom, const GEOSPreparedGeometry **own,
+                    const double *xy, size_t n, double fov, gw_status *st);
+/* Grid g after one camera's view changed (c->move): its figures moved by the difference
+ * alone — the area of grid ∩ old view outside every other view taken away, the same for the
+ * new view added, the camera counted out or in — instead of recomputing the grid (coverage_move.c). */
+gw_status covw_move_grid(worker *w, size_t g);
 /* Grid g: its row's figures (w->blind 0), or its blind spots (w->blind 1). */
 gw_status covw_grid_compute(worker *w, size_t g);
 /* Free a worker's buffers (not its ctx). */

@@ -121,3 +121,19 @@ gw_status gw_layer_data_match(gw_ctx *ctx, const gw_layer_data *prev, const gw_l
     if (changed) *changed = k;
     return GW_OK;
 }
+
+int gw_layer_data_rewritten(const gw_layer_data *prev, const gw_layer_data *next, size_t *rows,
+                            size_t cap, size_t *n)
+{
+    *n = 0;
+    if (!prev || !next || !next->parent_uid || next->parent_uid != prev->uid ||
+        prev->layer != next->layer || next->n_ins || next->n_del || next->n != prev->n ||
+        next->n_upd > cap)
+        return 0;
+    for (size_t u = 0; u < next->n_upd; u++) {
+        if (next->lin_upd[u] >= next->n) return 0;
+        rows[u] = next->lin_upd[u];
+    }
+    *n = next->n_upd;
+    return 1;
+}

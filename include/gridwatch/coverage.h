@@ -119,12 +119,19 @@ void gw_coverage_incidents(const gw_coverage *cov, int64_t t_from, int64_t t_to,
  * cameras and police rooms are compared row by row (both are in id order) and only the grids
  * whose envelope meets an old or new view / reach of a changed feature are recomputed; a
  * changed incidents layer redoes the incident flags (no view is rebuilt); a changed grids
- * layer recomputes everything.  *n_changed (may be NULL) receives the number of grids whose
- * row was recomputed; gw_coverage_changed() flags them. */
+ * layer recomputes everything.  When a single camera row changed (a camera moved, turned or
+ * went offline: the common live case), its grids are not recomputed but moved by the
+ * difference of its old and new view over the views near it (geo/coverage/coverage_move.c;
+ * the same figures to the integration's error bound; the environment variable
+ * GW_COVERAGE_NO_DELTA, set, recomputes instead, for comparisons).  *n_changed (may be NULL)
+ * receives the number of grids whose row changed; gw_coverage_changed() flags them. */
 gw_status gw_coverage_update(gw_ctx *ctx, gw_coverage *cov, gw_model_snapshot *snap,
                              size_t *n_changed);
 /* Per grid row, 1 when the last compute/update recomputed it (borrowed, count entries). */
 const uint8_t *gw_coverage_changed(const gw_coverage *cov);
+/* How many grid rows updates have moved by a camera's difference alone since the result was
+ * made (tests and benchmarks tell the two paths apart by it). */
+size_t gw_coverage_moved_grids(const gw_coverage *cov);
 
 /* The vertices of a camera's view polygon (closed ring: first == last) into xy[2 * cap], for
  * the metric azimuth and radius (a camera's true azimuth and ground range turned as above);

@@ -173,6 +173,14 @@ void gw_layer_data_nearest(const gw_layer_data *d, double x, double y, size_t k,
 gw_status gw_layer_data_match(gw_ctx *ctx, const gw_layer_data *prev, const gw_layer_data *next,
                               uint32_t fields, size_t limit, int32_t *map, size_t *changed);
 
+/* Point layers: when `next` was patched straight from `prev` (a model refresh after a few
+ * writes) and no row was added or removed, 1 with rows[0 .. *n) the rows rewritten from the
+ * store, ascending — row numbers are the same in both versions and every other row is a copy
+ * — if there are at most `cap` of them.  0 otherwise (another lineage, rows added or removed,
+ * or more than cap rewritten): the caller compares the layers (gw_layer_data_match).  O(*n). */
+int gw_layer_data_rewritten(const gw_layer_data *prev, const gw_layer_data *next, size_t *rows,
+                            size_t cap, size_t *n);
+
 /* Point layers: what the store's feature query (store_features.h) would select from this
  * version, without the store.  *matched receives how many rows pass `f` (its bbox as the store
  * tests it: lon and lat within the box, edges included; its property equalities), and

@@ -659,6 +659,16 @@ static void test_state_incremental(void **state)
             else assert_int_equal(map[j], i);
         }
         assert_int_equal(unmapped, step == 3 ? 0 : 1);
+        /* the rewritten rows alone, when no row came or went: the patched feature's row */
+        size_t rw[4], nrw = 9;
+        int same_rows = gw_layer_data_rewritten(pi, ni, rw, 4, &nrw);
+        assert_int_equal(same_rows, step == 1 || step == 2);
+        if (same_rows) {
+            assert_int_equal(nrw, 1);
+            assert_int_equal(rw[0], gw_layer_data_find(ni, step == 1 ? a : b));
+            assert_int_equal(gw_layer_data_rewritten(pi, ni, rw, 0, &nrw), 0);
+        }
+        assert_int_equal(gw_layer_data_rewritten(ni, pi, rw, 4, &nrw), 0); /* not its parent */
         assert_int_equal(gw_layer_data_match(ctx, gw_snapshot_layer(snap, GW_LAYER_INCIDENTS), ni,
                                              UINT32_MAX, want - 1, map, &changed),
                          GW_ERR_RANGE);
