@@ -297,6 +297,10 @@ void covw_free(worker *w)
     free(w->cand), free(w->geoms), free(w->tmp), free(w->parts), free(w->venv), free(w->uf),
         free(w->next), free(w->head);
     covw_area_destroy(w->area);
+    for (int k = 0; k < 2; k++) {
+        free(w->near[k].par), free(w->near[k].xy), free(w->near[k].ring);
+        memset(&w->near[k], 0, sizeof w->near[k]);
+    }
     w->cand = NULL, w->geoms = w->tmp = w->parts = NULL, w->venv = NULL, w->area = NULL;
     w->uf = w->next = w->head = NULL, w->capcand = w->capg = w->capparts = 0;
 }
@@ -561,6 +565,7 @@ typedef struct inc_q {
     const double *ix, *iy;
     const int64_t *t;
     const uint8_t *tn;
+    const cov_view *was, *now; /* one camera changed: its view before and after, else NULL */
 } inc_q;
 
 static int inc_visit(void *user, size_t i)
@@ -568,7 +573,20 @@ static int inc_visit(void *user, size_t i)
     inc_q *q = user;
     gw_coverage *c = q->c;
     uint8_t was = c->inc_seen[i];
-    incident_flag(c, i, q->ix, q->iy, 0, q->ctx, 0);
+    if (q->now) {
+        /* One camera changed: under its new view the incident is seen; one it saw before and
+         * no longer does asks the other cameras; any other keeps its flag. */
+        const cov_view *a = q->was, *b = q->now;
+        double x = q->ix[i], y = q->iy[i];
+        if (b->on && gw_coverage_sector_contains(b->x, b->y, b->az, b->fov, b->rg, x, y))
+            c->inc_seen[i] = 1;
+        else if (was && a->on &&
+                 gw_coverage_sector_contains(a->x, a->y, a->az, a->fov, a->rg, x, y))
+            incident_flag(c, i, q->ix, q->iy, 0, q->ctx, 0);
+        else return 0;
+    } else {
+        incident_flag(c, i, q->ix, q->iy, 0, q->ctx, 0);
+    }
     int32_t g = c->inc_grid[i];
     if (was == c->inc_seen[i] || g < 0) return 0;
     if ((c->o.t_from || c->o.t_to) &&
@@ -657,7 +675,8 @@ gw_status gw_coverage_update(gw_ctx *ctx, gw_coverage *c, gw_model_snapshot *sna
     }
     if (!st && inc_all) st = alloc_incidents(ctx, c);
     if (!st) st = run(ctx, c, list, nl, inc_all);
-    if (!st && c->move.on) c->moved_grids += nl;
+    int moved = c->move.on;
+    if (!st && moved) c->moved_grids += nl;
     c->move.on = 0;
     if (!st && !inc_all && ncam && c->n_inc) {
         /* Only the incidents under a changed camera's old or new view can change their flag. */
@@ -667,7 +686,9 @@ gw_status gw_coverage_update(gw_ctx *ctx, gw_coverage *c, gw_model_snapshot *sna
                    gw_layer_data_x(c->incs, GW_MODEL_METRIC),
                    gw_layer_data_y(c->incs, GW_MODEL_METRIC),
                    gw_layer_data_ints(c->incs, ft),
-                   gw_layer_data_nulls(c->incs, ft)};
+                   gw_layer_data_nulls(c->incs, ft),
+                   moved ? &c->move.was : NULL,
+                   moved ? &c->move.now : NULL};
         for (size_t k = 0; k < ncam; k++)
             gw_layer_data_query_points(c->incs, &b.v[k], inc_visit, &q);
     }

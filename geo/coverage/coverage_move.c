@@ -4,71 +4,117 @@
  * With U the union of the other cameras' views (unchanged by the move), a grid's covered area
  * goes from area(G ∩ (U ∪ Vold)) to area(G ∩ (U ∪ Vnew)), i.e. it changes by
  *     area(G ∩ Vnew − U) − area(G ∩ Vold − U),
- * and area(G ∩ V − U) = area(C ∩ (V ∪ N)) − area(C ∩ N), where C is the grid cut to V's
- * envelope (1 m wider) and N the other views whose envelopes reach C — views that cannot meet
- * V do not change what of V they leave uncovered.  Both areas come from the same boundary
- * integration as a full recompute (coverage_area.c), over the few views near the camera
- * instead of the hundreds a dense grid holds, so the result agrees with a recompute to the
- * integration's error bound (docs/coverage.md; tests/unit/test_coverage_move.c compares every
- * grid after hundreds of moves).  The camera count moves by the same rule a recompute uses
- * (covw_view_meets). */
+ * and area(G ∩ V − U) = area(G ∩ V) − area((G ∩ V) ∩ N), N the other views whose envelopes
+ * reach V's: a view that cannot meet V does not change what of V is covered.  G ∩ V is one
+ * small GEOS overlay (the grid cut to V's envelope first); the covered part of it is the same
+ * boundary integration as a full recompute (coverage_area.c) with G ∩ V as the region, over the
+ * tens of views near the camera instead of the hundreds a dense grid holds, found once per
+ * update for all the grids the view reaches.  The figures agree with a recompute to the
+ * integration's error bound plus the overlay's rounding (docs/coverage.md;
+ * tests/unit/test_coverage_move.c compares every grid after hundreds of changes).  The camera
+ * count moves by the rule a recompute uses (covw_view_meets). */
 #include "coverage_work.h"
 
-/* area(C ∩ V − U) for view v (ring xy of n vertices, envelope ve) in grid g (geom). */
-static gw_status own_area(worker *w, size_t g, const GEOSGeometry *geom, const cov_view *v,
+static int grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap) return 1;
+    size_t nc = *cap ? *cap : 64;
+    while (nc < need) nc *= 2;
+    void *q = realloc(*p, nc * elem);
+    if (!q) return 0;
+    *p = q, *cap = nc;
+    return 1;
+}
+
+/* The other views whose envelopes overlap box (view side s's envelope, 1 m wider), with their
+ * rings: once per update and worker, for every grid the view reaches. */
+static gw_status find_near(worker *w, int s, const gw_bbox *box)
+{
+    gw_coverage *c = w->cov;
+    struct covw_near *nb = &w->near[s];
+    nb->n = nb->nxy = 0;
+    gw_bbox q = {box->minx - c->max_range, box->miny - c->max_range, box->maxx + c->max_range,
+                 box->maxy + c->max_range};
+    w->ncand = 0;
+    gw_layer_data_query_points(c->cams, &q, covw_collect, w);
+    for (size_t i = 0; i < w->ncand; i++) {
+        size_t r = w->cand[i];
+        double az, fov, rg, x = c->cc.x[r], y = c->cc.y[r];
+        if (r == c->move.row || !cov_cam_view(&c->cc, r, &az, &fov, &rg)) continue;
+        if (x + rg <= box->minx || x - rg >= box->maxx || y + rg <= box->miny ||
+            y - rg >= box->maxy)
+            continue;
+        if (!grow((void **)&nb->xy, &nb->capxy, nb->nxy + 2 * SECTOR_CAP, sizeof *nb->xy) ||
+            !grow((void **)&nb->par, &nb->cap, 9 * (nb->n + 1), sizeof *nb->par) ||
+            !grow((void **)&nb->ring, &nb->capring, 2 * (nb->n + 1), sizeof *nb->ring))
+            return gw_ctx_error(w->ctx, GW_ERR_NOMEM, "coverage: out of memory");
+        double *xy = nb->xy + nb->nxy;
+        size_t m = gw_coverage_sector(x, y, az, fov, rg, xy, SECTOR_CAP);
+        if (!m) continue;
+        gw_bbox re = covw_ring_env(xy, m);
+        if (!covw_env_overlap(&re, box)) continue;
+        double *p = nb->par + 9 * nb->n;
+        p[0] = x, p[1] = y, p[2] = az, p[3] = fov, p[4] = rg;
+        p[5] = re.minx, p[6] = re.miny, p[7] = re.maxx, p[8] = re.maxy;
+        nb->ring[2 * nb->n] = nb->nxy, nb->ring[2 * nb->n + 1] = m;
+        nb->nxy += 2 * m, nb->n++;
+    }
+    nb->ready = 1;
+    return GW_OK;
+}
+
+/* area(G ∩ V − U) for view side s (v; ring xy of n vertices, envelope ve) in grid g (geom). */
+static gw_status own_area(worker *w, size_t g, const GEOSGeometry *geom, int s, const cov_view *v,
                           const double *xy, size_t n, const gw_bbox *ve, double *out)
 {
     gw_coverage *c = w->cov;
     GEOSContextHandle_t h = w->h;
     *out = 0;
-    gw_bbox e = c->genv[g], box = {ve->minx - 1, ve->miny - 1, ve->maxx + 1, ve->maxy + 1};
+    gw_bbox e = c->genv[g], vb = {ve->minx - 1, ve->miny - 1, ve->maxx + 1, ve->maxy + 1}, box = vb;
     if (box.minx < e.minx) box.minx = e.minx;
     if (box.miny < e.miny) box.miny = e.miny;
     if (box.maxx > e.maxx) box.maxx = e.maxx;
     if (box.maxy > e.maxy) box.maxy = e.maxy;
     if (box.minx >= box.maxx || box.miny >= box.maxy) return GW_OK;
+    struct covw_near *nb = &w->near[s];
+    gw_status st = nb->ready ? GW_OK : find_near(w, s, &vb);
+    if (st) return st;
+    /* C ∩ V by GEOS (the grid cut to the box first: a smaller overlay) */
     GEOSGeometry *clip = GEOSClipByRect_r(h, geom, box.minx, box.miny, box.maxx, box.maxy);
-    if (!clip) return covw_geos_fail(w, g, "cutting the grid to a camera view");
-    int ok = GEOSisEmpty_r(h, clip) == 1 ? -1 : covw_area_set_grid(w->area, h, clip);
-    GEOSGeom_destroy_r(h, clip);
+    GEOSGeometry *vp = clip ? covw_poly_from(h, xy, n) : NULL;
+    GEOSGeometry *cv = vp ? GEOSIntersection_r(h, clip, vp) : NULL;
+    if (clip) GEOSGeom_destroy_r(h, clip);
+    if (vp) GEOSGeom_destroy_r(h, vp);
+    if (!cv) return covw_geos_fail(w, g, "cutting the grid to a camera view");
+    double acv = 0;
+    int ok = GEOSisEmpty_r(h, cv) == 1
+                 ? -1
+                 : GEOSArea_r(h, cv, &acv) && covw_area_set_grid(w->area, h, cv);
+    gw_bbox cb = box;
+    double bx0, by0, bx1, by1;
+    if (ok > 0 && GEOSGeom_getXMin_r(h, cv, &bx0) && GEOSGeom_getYMin_r(h, cv, &by0) &&
+        GEOSGeom_getXMax_r(h, cv, &bx1) && GEOSGeom_getYMax_r(h, cv, &by1))
+        cb = (gw_bbox){bx0, by0, bx1, by1};
+    GEOSGeom_destroy_r(h, cv);
     if (ok < 0) return GW_OK;
     if (!ok) return covw_geos_fail(w, g, "reading the grid cut to a camera view");
-    /* N: the other views whose envelopes overlap the box, their rows kept in w->cand. */
-    gw_bbox q = {box.minx - c->max_range, box.miny - c->max_range, box.maxx + c->max_range,
-                 box.maxy + c->max_range};
-    w->ncand = 0;
-    gw_layer_data_query_points(c->cams, &q, covw_collect, w);
-    double rxy[2 * SECTOR_CAP];
-    size_t nn = 0;
-    for (size_t i = 0; i < w->ncand; i++) {
-        size_t r = w->cand[i];
-        double az, fov, rg, x = c->cc.x[r], y = c->cc.y[r];
-        if (r == c->move.row || !cov_cam_view(&c->cc, r, &az, &fov, &rg)) continue;
-        if (x + rg <= box.minx || x - rg >= box.maxx || y + rg <= box.miny || y - rg >= box.maxy)
-            continue;
-        size_t m = gw_coverage_sector(x, y, az, fov, rg, rxy, SECTOR_CAP);
-        if (!m) continue;
-        gw_bbox re = covw_ring_env(rxy, m);
-        if (covw_env_overlap(&re, &box)) w->cand[nn++] = r;
-    }
-    /* area(C ∩ (V ∪ N)), then area(C ∩ N) */
-    double a[2] = {0, 0};
-    for (int pass = 0; pass < 2; pass++) {
-        covw_area_reset(w->area);
-        if (pass == 0 && !covw_area_add_view(w->area, v->x, v->y, v->az, v->fov, v->rg, xy, n))
-            return gw_ctx_error(w->ctx, GW_ERR_NOMEM, "coverage: out of memory");
-        if (pass == 1 && nn == 0) break;
-        for (size_t i = 0; i < nn; i++) {
-            size_t r = w->cand[i];
-            double az, fov, rg;
-            cov_cam_view(&c->cc, r, &az, &fov, &rg);
-            if (!covw_area_add_view(w->area, c->cc.x[r], c->cc.y[r], az, fov, rg, NULL, 0))
-                return gw_ctx_error(w->ctx, GW_ERR_NOMEM, "coverage: out of memory");
-        }
-        if (!covw_area_compute(w->area, &box, &a[pass]))
+    (void)v;
+    /* area(C ∩ V ∩ N), N the near views reaching C ∩ V's box */
+    double an = 0;
+    covw_area_reset(w->area);
+    size_t added = 0;
+    for (size_t i = 0; i < nb->n; i++) {
+        const double *p = nb->par + 9 * i;
+        gw_bbox re = {p[5], p[6], p[7], p[8]};
+        if (!covw_env_overlap(&re, &cb)) continue;
+        added++;
+        if (!covw_area_add_view(w->area, p[0], p[1], p[2], p[3], p[4], nb->xy + nb->ring[2 * i],
+                                nb->ring[2 * i + 1]))
             return gw_ctx_error(w->ctx, GW_ERR_NOMEM, "coverage: out of memory");
     }
-    *out = a[0] - a[1];
+    if (added && !covw_area_compute(w->area, &cb, &an))
+        return gw_ctx_error(w->ctx, GW_ERR_NOMEM, "coverage: out of memory");
+    *out = acv - an;
     return GW_OK;
 }
 
@@ -102,7 +148,7 @@ gw_status covw_move_grid(worker *w, size_t g)
     if (own) GEOSPreparedGeom_destroy_r(h, own);
     double d[2] = {0, 0};
     for (int s = 0; s < 2 && !st; s++)
-        if (meets[s]) st = own_area(w, g, geom, vv[s], xy[s], n[s], &ve[s], &d[s]);
+        if (meets[s]) st = own_area(w, g, geom, s, vv[s], xy[s], n[s], &ve[s], &d[s]);
     if (st) return st;
     gw_coverage_row *row = &c->rows[g];
     row->cameras += meets[1] - meets[0];

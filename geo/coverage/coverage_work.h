@@ -79,6 +79,15 @@ typedef struct worker {
     size_t *uf, *next, *head;             /* per view: union-find parent, group lists */
     size_t capg, capparts;
     covw_area *area; /* ratios without blind spots: the area by boundary integration */
+    /* A camera's change (coverage_move.c): for its old and new view, the other views whose
+     * envelopes reach the view's, found once per update (per worker): 9 numbers each in par
+     * (x, y, az, fov, rg, envelope) and its ring in xy from ring[2k] (ring[2k + 1] vertices). */
+    struct covw_near {
+        int ready;
+        size_t n, cap, nxy, capxy, capring;
+        double *par, *xy;
+        size_t *ring;
+    } near[2];
     gw_status st;
 } worker;
 

@@ -4,8 +4,9 @@
  * with a new bearing, wider and narrower views, full discs, longer and shorter ranges, a camera
  * switched off and on, a camera put exactly on another one with the same view (coincident
  * edges) — must take the difference path (gw_coverage_moved_grids counts its grids), and every
- * grid's figures must then equal a fresh recompute: camera counts exactly, covered area within
- * 1e-7 of the grid's area (the drift of hundreds of differences included).  A second city is
+ * grid's figures must then equal a fresh recompute: camera counts and incidents seen exactly
+ * (an incident's flag is redone only under the changed view), covered area within 1e-7 of the
+ * grid's area (the drift of hundreds of differences included).  A second city is
  * checked the same way with GW_COVERAGE_NO_DELTA set, which must take no difference. */
 #include "testutil.h"
 
@@ -108,6 +109,10 @@ static double compare_fresh(city *c)
         assert_true(fabs(x->ratio - y->ratio) <= 1e-7);
         assert_true(fabs(x->blind_m2 - y->blind_m2) <= 1e-7 * y->grid_m2);
         assert_int_equal(x->blind_parts, -1);
+        assert_int_equal(x->incidents, y->incidents);
+        if (x->seen != y->seen)
+            fail_msg("grid row %zu: %d incidents seen after the moves, %d recomputed", g, x->seen,
+                     y->seen);
     }
     gw_coverage_destroy(c->ctx, fresh);
     return worst;
