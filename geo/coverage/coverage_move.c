@@ -149,6 +149,10 @@ gw_status covw_move_grid(worker *w, size_t g)
     double d[2] = {0, 0};
     for (int s = 0; s < 2 && !st; s++)
         if (meets[s]) st = own_area(w, g, geom, s, vv[s], xy[s], n[s], &ve[s], &d[s]);
+    if (st == GW_ERR_GEOMETRY) { /* an overlay GEOS refused: the grid recomputed instead */
+        gw_ctx_clear_error(w->ctx);
+        return covw_grid_compute(w, g);
+    }
     if (st) return st;
     gw_coverage_row *row = &c->rows[g];
     row->cameras += meets[1] - meets[0];
