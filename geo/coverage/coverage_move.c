@@ -63,9 +63,9 @@ static gw_status find_near(worker *w, int s, const gw_bbox *box)
     return GW_OK;
 }
 
-/* area(G ∩ V − U) for view side s (v; ring xy of n vertices, envelope ve) in grid g (geom). */
-static gw_status own_area(worker *w, size_t g, const GEOSGeometry *geom, int s, const cov_view *v,
-                          const double *xy, size_t n, const gw_bbox *ve, double *out)
+/* area(G ∩ V − U) for view side s (ring xy of n vertices, envelope ve) in grid g (geom). */
+static gw_status own_area(worker *w, size_t g, const GEOSGeometry *geom, int s, const double *xy,
+                          size_t n, const gw_bbox *ve, double *out)
 {
     gw_coverage *c = w->cov;
     GEOSContextHandle_t h = w->h;
@@ -98,7 +98,6 @@ static gw_status own_area(worker *w, size_t g, const GEOSGeometry *geom, int s, 
     GEOSGeom_destroy_r(h, cv);
     if (ok < 0) return GW_OK;
     if (!ok) return covw_geos_fail(w, g, "reading the grid cut to a camera view");
-    (void)v;
     /* area(C ∩ V ∩ N), N the near views reaching C ∩ V's box */
     double an = 0;
     covw_area_reset(w->area);
@@ -148,7 +147,7 @@ gw_status covw_move_grid(worker *w, size_t g)
     if (own) GEOSPreparedGeom_destroy_r(h, own);
     double d[2] = {0, 0};
     for (int s = 0; s < 2 && !st; s++)
-        if (meets[s]) st = own_area(w, g, geom, s, vv[s], xy[s], n[s], &ve[s], &d[s]);
+        if (meets[s]) st = own_area(w, g, geom, s, xy[s], n[s], &ve[s], &d[s]);
     if (st == GW_ERR_GEOMETRY) { /* an overlay GEOS refused: the grid recomputed instead */
         gw_ctx_clear_error(w->ctx);
         return covw_grid_compute(w, g);
