@@ -78,7 +78,7 @@ struct covw_area {
     size_t capspstart, capspt;
 };
 
-static int grow(void **p, size_t *cap, size_t need, size_t elem)
+int covw_grow(void **p, size_t *cap, size_t need, size_t elem)
 {
     if (need <= *cap) return 1;
     size_t nc = *cap ? *cap : 64;
@@ -114,8 +114,8 @@ static double ring_signed(const double *xy, size_t n)
 int covw_area_add_view(covw_area *a, double x, double y, double az, double f, double r,
                        const double *ring, size_t nring)
 {
-    if (!grow((void **)&a->v, &a->capv, a->nv + 1, sizeof *a->v) ||
-        !grow((void **)&a->xy, &a->capxy, a->nxy + 2 * SECTOR_CAP, sizeof *a->xy))
+    if (!covw_grow((void **)&a->v, &a->capv, a->nv + 1, sizeof *a->v) ||
+        !covw_grow((void **)&a->xy, &a->capxy, a->nxy + 2 * SECTOR_CAP, sizeof *a->xy))
         return 0;
     double *xy = a->xy + a->nxy;
     size_t n = ring ? nring : gw_coverage_sector(x, y, az, f, r, xy, SECTOR_CAP);
@@ -242,7 +242,7 @@ static int grid_class(const covw_area *a, size_t nge, double mx, double my, doub
 static int add_split(covw_area *a, size_t e, double t)
 {
     if (!(t > 0 && t < 1)) return 1;
-    if (!grow((void **)&a->sp, &a->capsp, a->nsp + 1, sizeof *a->sp)) return 0;
+    if (!covw_grow((void **)&a->sp, &a->capsp, a->nsp + 1, sizeof *a->sp)) return 0;
     a->sp[a->nsp++] = (struct split){e, t};
     return 1;
 }
@@ -314,7 +314,7 @@ static int bucket(covw_area *a, size_t nitems, gw_bbox (*box)(const covw_area *,
         }
         if (pass == 0) {
             for (size_t c = 0; c < nc; c++) st[c + 1] += st[c];
-            if (!grow((void **)idx, capidx, st[nc] + 1, sizeof **idx)) return 0;
+            if (!covw_grow((void **)idx, capidx, st[nc] + 1, sizeof **idx)) return 0;
         }
     }
     for (size_t c = nc; c > 0; c--) st[c] = st[c - 1];
@@ -339,7 +339,7 @@ static gw_bbox view_box(const covw_area *a, size_t k)
 static int add_edge(covw_area *a, double x1, double y1, double x2, double y2, int poly)
 {
     if (x1 == x2 && y1 == y2) return 1;
-    if (!grow((void **)&a->e, &a->cape, a->ne + 1, sizeof *a->e)) return 0;
+    if (!covw_grow((void **)&a->e, &a->cape, a->ne + 1, sizeof *a->e)) return 0;
     double dx = x2 - x1, dy = y2 - y1;
     a->e[a->ne++] = (aedge){x1, y1, x2, y2, EPS / sqrt(dx * dx + dy * dy), poly};
     return 1;
@@ -360,7 +360,7 @@ static int grid_edges(covw_area *a, GEOSContextHandle_t h, const GEOSGeometry *g
             unsigned n = 0;
             if (!cs || !GEOSCoordSeq_getSize_r(h, cs, &n)) return 0;
             if (n < 4) continue;
-            if (!grow((void **)&a->gs, &a->capgr, a->ngr + 1, sizeof *a->gs)) return 0;
+            if (!covw_grow((void **)&a->gs, &a->capgr, a->ngr + 1, sizeof *a->gs)) return 0;
             size_t e0 = a->ne, ri = a->ngr++;
             double px = 0, py = 0, s = 0, x0 = 0, y0 = 0;
             for (unsigned k = 0; k < n; k++) {
@@ -496,12 +496,12 @@ int covw_area_compute(covw_area *a, const gw_bbox *genv, double *area)
     a->x0 = genv->minx, a->y0 = genv->miny;
     a->cx = w > 0 ? w / side : 1, a->cy = ht > 0 ? ht / side : 1;
     size_t nc = (size_t)side * side;
-    if (!grow((void **)&a->ecell, &a->capcells, nc + 1, sizeof *a->ecell) ||
-        !grow((void **)&a->vcell, &a->capvcells, nc + 1, sizeof *a->vcell))
+    if (!covw_grow((void **)&a->ecell, &a->capcells, nc + 1, sizeof *a->ecell) ||
+        !covw_grow((void **)&a->vcell, &a->capvcells, nc + 1, sizeof *a->vcell))
         return 0;
-    if (!grow((void **)&a->crng, &a->capcr, 4 * a->ne + 4, sizeof *a->crng) ||
-        !grow((void **)&a->neargrid, &a->capng, a->ne + 1, 1) ||
-        !grow((void **)&a->spstart, &a->capspstart, a->ne + 2, sizeof *a->spstart))
+    if (!covw_grow((void **)&a->crng, &a->capcr, 4 * a->ne + 4, sizeof *a->crng) ||
+        !covw_grow((void **)&a->neargrid, &a->capng, a->ne + 1, 1) ||
+        !covw_grow((void **)&a->spstart, &a->capspstart, a->ne + 2, sizeof *a->spstart))
         return 0;
     int *cr = a->crng;
     for (size_t k = 0; k < a->ne; k++) { /* each edge's cells, once */
@@ -540,7 +540,7 @@ int covw_area_compute(covw_area *a, const gw_bbox *genv, double *area)
             }
         }
     /* the split parameters grouped by edge (counting sort) */
-    if (!grow((void **)&a->spt, &a->capspt, a->nsp + 1, sizeof *a->spt)) return 0;
+    if (!covw_grow((void **)&a->spt, &a->capspt, a->nsp + 1, sizeof *a->spt)) return 0;
     size_t *sst = a->spstart;
     memset(sst, 0, (a->ne + 2) * sizeof *sst);
     for (size_t m = 0; m < a->nsp; m++) sst[a->sp[m].e + 2]++;

@@ -15,17 +15,6 @@
  * count moves by the rule a recompute uses (covw_view_meets). */
 #include "coverage_work.h"
 
-static int grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap) return 1;
-    size_t nc = *cap ? *cap : 64;
-    while (nc < need) nc *= 2;
-    void *q = realloc(*p, nc * elem);
-    if (!q) return 0;
-    *p = q, *cap = nc;
-    return 1;
-}
-
 /* The other views whose envelopes overlap box (view side s's envelope, 1 m wider), with their
  * rings: once per update and worker, for every grid the view reaches. */
 static gw_status find_near(worker *w, int s, const gw_bbox *box)
@@ -44,9 +33,9 @@ static gw_status find_near(worker *w, int s, const gw_bbox *box)
         if (x + rg <= box->minx || x - rg >= box->maxx || y + rg <= box->miny ||
             y - rg >= box->maxy)
             continue;
-        if (!grow((void **)&nb->xy, &nb->capxy, nb->nxy + 2 * SECTOR_CAP, sizeof *nb->xy) ||
-            !grow((void **)&nb->par, &nb->cap, 9 * (nb->n + 1), sizeof *nb->par) ||
-            !grow((void **)&nb->ring, &nb->capring, 2 * (nb->n + 1), sizeof *nb->ring))
+        if (!covw_grow((void **)&nb->xy, &nb->capxy, nb->nxy + 2 * SECTOR_CAP, sizeof *nb->xy) ||
+            !covw_grow((void **)&nb->par, &nb->cap, 9 * (nb->n + 1), sizeof *nb->par) ||
+            !covw_grow((void **)&nb->ring, &nb->capring, 2 * (nb->n + 1), sizeof *nb->ring))
             return gw_ctx_error(w->ctx, GW_ERR_NOMEM, "coverage: out of memory");
         double *xy = nb->xy + nb->nxy;
         size_t m = gw_coverage_sector(x, y, az, fov, rg, xy, SECTOR_CAP);

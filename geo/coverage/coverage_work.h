@@ -92,6 +92,9 @@ typedef struct worker {
 } worker;
 
 GEOSGeometry *covw_poly_from(GEOSContextHandle_t h, const double *xy, size_t n);
+/* Make room for `need` elements of `elem` bytes in *p (capacity *cap, doubled); 0 when out of
+ * memory (*p unchanged). */
+int covw_grow(void **p, size_t *cap, size_t need, size_t elem);
 /* The envelope of ring xy (n vertices). */
 gw_bbox covw_ring_env(const double *xy, size_t n);
 /* 1 when the boxes overlap with positive area (touching is not enough). */
