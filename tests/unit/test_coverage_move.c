@@ -60,6 +60,7 @@ static void city_close(city *c)
     gw_coverage_destroy(c->ctx, c->cov);
     gw_model_close(c->model);
     gw_store_close(c->store);
+    gw_ctx_destroy(c->ctx);
     free(c->id), free(c->lon), free(c->lat);
 }
 
