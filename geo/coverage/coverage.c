@@ -638,8 +638,12 @@ gw_status gw_coverage_update(gw_ctx *ctx, gw_coverage *c, gw_model_snapshot *sna
         cov_view *mv[2] = {&c->move.was, &c->move.now};
         const camcols *cc[2] = {&occ, &c->cc};
         for (int k = 0; k < 2; k++) {
-            mv[k]->on = cov_cam_view(cc[k], one, &mv[k]->az, &mv[k]->fov, &mv[k]->rg);
-            mv[k]->x = cc[k]->x[one], mv[k]->y = cc[k]->y[one];
+            cov_view *v = mv[k];
+            v->on = cov_cam_view(cc[k], one, &v->az, &v->fov, &v->rg);
+            v->x = cc[k]->x[one], v->y = cc[k]->y[one];
+            v->n = v->on ? gw_coverage_sector(v->x, v->y, v->az, v->fov, v->rg, v->xy, SECTOR_CAP)
+                         : 0;
+            if (v->n) v->env = covw_ring_env(v->xy, v->n);
         }
         c->move.row = one;
     }

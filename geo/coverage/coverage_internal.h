@@ -18,10 +18,16 @@ typedef struct camcols {
     int fst;
 } camcols;
 
-/* A camera's view in the metric CRS (on: it has one). */
+#define SECTOR_CAP 184 /* vertices of a view polygon, at most (gw_coverage_sector) */
+
+/* A camera's view in the metric CRS (on: it has one), with its polygon's ring (n vertices, 0
+ * for none) and envelope. */
 typedef struct cov_view {
     int on;
     double x, y, az, fov, rg;
+    size_t n;
+    gw_bbox env;
+    double xy[2 * SECTOR_CAP];
 } cov_view;
 
 struct gw_coverage {

@@ -80,10 +80,7 @@ static gw_status own_area(worker *w, size_t g, const GEOSGeometry *geom, int s, 
                  ? -1
                  : GEOSArea_r(h, cv, &acv) && covw_area_set_grid(w->area, h, cv);
     gw_bbox cb = box;
-    double bx0, by0, bx1, by1;
-    if (ok > 0 && GEOSGeom_getXMin_r(h, cv, &bx0) && GEOSGeom_getYMin_r(h, cv, &by0) &&
-        GEOSGeom_getXMax_r(h, cv, &bx1) && GEOSGeom_getYMax_r(h, cv, &by1))
-        cb = (gw_bbox){bx0, by0, bx1, by1};
+    if (ok > 0 && !GEOSGeom_getExtent_r(h, cv, &cb.minx, &cb.miny, &cb.maxx, &cb.maxy)) cb = box;
     GEOSGeom_destroy_r(h, cv);
     if (ok < 0) return GW_OK;
     if (!ok) return covw_geos_fail(w, g, "reading the grid cut to a camera view");
@@ -116,27 +113,19 @@ gw_status covw_move_grid(worker *w, size_t g)
         return gw_ctx_error(w->ctx, GW_ERR_NOMEM, "coverage: out of memory");
     if (!covw_area_set_grid(w->area, h, geom)) return covw_geos_fail(w, g, "reading the grid");
     const cov_view *vv[2] = {&c->move.was, &c->move.now};
-    double xy[2][2 * SECTOR_CAP];
-    size_t n[2] = {0, 0};
     int meets[2] = {0, 0};
-    gw_bbox ve[2];
-    const gw_bbox *e = &c->genv[g];
     const GEOSPreparedGeometry *own = NULL;
     gw_status st = GW_OK;
     /* the camera counts for the grid before / after: the recompute's rule (its filters too) */
     for (int s = 0; s < 2 && !st; s++) {
         const cov_view *v = vv[s];
-        if (!v->on) continue;
-        n[s] = gw_coverage_sector(v->x, v->y, v->az, v->fov, v->rg, xy[s], SECTOR_CAP);
-        if (!n[s]) continue;
-        ve[s] = covw_ring_env(xy[s], n[s]);
-        if (covw_env_overlap(&ve[s], e))
-            meets[s] = covw_view_meets(w, g, geom, &own, xy[s], n[s], v->fov, &st);
+        if (v->n && covw_env_overlap(&v->env, &c->genv[g]))
+            meets[s] = covw_view_meets(w, g, geom, &own, v->xy, v->n, v->fov, &st);
     }
     if (own) GEOSPreparedGeom_destroy_r(h, own);
     double d[2] = {0, 0};
     for (int s = 0; s < 2 && !st; s++)
-        if (meets[s]) st = own_area(w, g, geom, s, xy[s], n[s], &ve[s], &d[s]);
+        if (meets[s]) st = own_area(w, g, geom, s, vv[s]->xy, vv[s]->n, &vv[s]->env, &d[s]);
     if (st == GW_ERR_GEOMETRY) { /* an overlay GEOS refused: the grid recomputed instead */
         gw_ctx_clear_error(w->ctx);
         return covw_grid_compute(w, g);

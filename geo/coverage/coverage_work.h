@@ -16,7 +16,6 @@
 #include <strings.h>
 #include <time.h>
 
-#define SECTOR_CAP 184
 #define STEP_DEG 3
 #define INC_CHUNK 4096
 
